@@ -1,0 +1,447 @@
+//! The working-day calendar and the deadline arithmetic (SPEC §4).
+//!
+//! Working days are Monday to Friday, except public holidays, plus the
+//! make-up working days (调休) that fall on weekends. The calendar has one
+//! time zone per installation; the default is `Asia/Shanghai`.
+//!
+//! Counting follows Chinese administrative practice: it starts on the day
+//! AFTER the starting event, and "within N working days" ends at the end
+//! (24:00 local time) of the Nth working day. "Within N calendar days" ends
+//! at the end of the Nth day. A deadline is an instant, returned as the
+//! instant of local 00:00 on the day following the Nth day.
+//!
+//! The instant that is exactly local midnight belongs to the END of the
+//! previous local day. With that convention counting is additive:
+//! `working_days_after(working_days_after(t, m), n) ==
+//! working_days_after(t, m + n)`.
+
+use std::collections::BTreeMap;
+
+use chrono::offset::LocalResult;
+use chrono::{
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
+};
+use serde::{Deserialize, Serialize};
+
+pub use chrono_tz::Tz;
+
+/// The longest run of consecutive non-working days the counting functions
+/// walk through before giving up. A real calendar never comes close; a
+/// misconfigured one (say, every day a holiday) would otherwise loop
+/// forever. When the guard trips, [`Calendar::working_days_after`] returns
+/// the end of the last day it looked at.
+pub const MAX_NON_WORKING_RUN: u32 = 3660;
+
+/// What an exception does to its day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayKind {
+    /// A day off: a public holiday on a weekday, or a listed weekend day
+    /// that belongs to a holiday period.
+    Holiday,
+    /// A make-up working day (调休), usually on a weekend.
+    Workday,
+}
+
+/// One date whose status differs from (or is listed next to) the plain
+/// weekday/weekend rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayException {
+    pub date: NaiveDate,
+    pub kind: DayKind,
+    pub name: String,
+}
+
+/// A working-day calendar: a time zone plus dated exceptions to the
+/// Monday-to-Friday rule.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    tz: Tz,
+    exceptions: BTreeMap<NaiveDate, DayException>,
+}
+
+impl Calendar {
+    /// Weekends only, no exceptions.
+    pub fn new(tz: Tz) -> Self {
+        Self {
+            tz,
+            exceptions: BTreeMap::new(),
+        }
+    }
+
+    /// `Asia/Shanghai` with China's official holiday data for 2025 and
+    /// 2026 (see [`Calendar::china_exceptions`]).
+    pub fn china() -> Self {
+        Self::with_exceptions(chrono_tz::Asia::Shanghai, Self::china_exceptions())
+    }
+
+    /// China's public holidays and make-up working days as shipped.
+    ///
+    /// Sources: the General Office of the State Council notices on the
+    /// arrangement of public holidays (国务院办公厅关于部分节假日安排的通知):
+    /// - 2025: notice of 2024-11-12, 国办发明电〔2024〕12号;
+    /// - 2026: notice of 2025-11-04.
+    ///
+    /// Every listed day off is a [`DayKind::Holiday`], including days off
+    /// that fall on a weekend, so each holiday period is complete; make-up
+    /// working days are [`DayKind::Workday`]. The list is sorted by date.
+    pub fn china_exceptions() -> Vec<DayException> {
+        // (year, festival name, days off as inclusive (month, day) range,
+        //  make-up working days as (month, day))
+        type Period = (
+            i32,
+            &'static str,
+            (u32, u32),
+            (u32, u32),
+            &'static [(u32, u32)],
+        );
+        const PERIODS: &[Period] = &[
+            (2025, "元旦 New Year's Day", (1, 1), (1, 1), &[]),
+            (
+                2025,
+                "春节 Spring Festival",
+                (1, 28),
+                (2, 4),
+                &[(1, 26), (2, 8)],
+            ),
+            (2025, "清明节 Qingming Festival", (4, 4), (4, 6), &[]),
+            (2025, "劳动节 Labour Day", (5, 1), (5, 5), &[(4, 27)]),
+            (2025, "端午节 Dragon Boat Festival", (5, 31), (6, 2), &[]),
+            (
+                2025,
+                "国庆节、中秋节 National Day and Mid-Autumn Festival",
+                (10, 1),
+                (10, 8),
+                &[(9, 28), (10, 11)],
+            ),
+            (2026, "元旦 New Year's Day", (1, 1), (1, 3), &[(1, 4)]),
+            (
+                2026,
+                "春节 Spring Festival",
+                (2, 15),
+                (2, 23),
+                &[(2, 14), (2, 28)],
+            ),
+            (2026, "清明节 Qingming Festival", (4, 4), (4, 6), &[]),
+            (2026, "劳动节 Labour Day", (5, 1), (5, 5), &[(5, 9)]),
+            (2026, "端午节 Dragon Boat Festival", (6, 19), (6, 21), &[]),
+            (2026, "中秋节 Mid-Autumn Festival", (9, 25), (9, 27), &[]),
+            (
+                2026,
+                "国庆节 National Day",
+                (10, 1),
+                (10, 7),
+                &[(9, 20), (10, 10)],
+            ),
+        ];
+        let date = |year: i32, (month, day): (u32, u32)| {
+            NaiveDate::from_ymd_opt(year, month, day).expect("valid shipped date")
+        };
+        let mut out = Vec::new();
+        for &(year, name, first, last, makeup) in PERIODS {
+            let last = date(year, last);
+            let mut day = date(year, first);
+            while day <= last {
+                out.push(DayException {
+                    date: day,
+                    kind: DayKind::Holiday,
+                    name: name.to_owned(),
+                });
+                day = day
+                    .succ_opt()
+                    .expect("shipped dates are far from the end of time");
+            }
+            for &md in makeup {
+                out.push(DayException {
+                    date: date(year, md),
+                    kind: DayKind::Workday,
+                    name: format!("{name} (调休上班 make-up working day)"),
+                });
+            }
+        }
+        out.sort_by_key(|e| e.date);
+        out
+    }
+
+    /// A calendar in `tz` with the given exceptions; a later exception for
+    /// the same date replaces an earlier one.
+    pub fn with_exceptions(tz: Tz, exceptions: impl IntoIterator<Item = DayException>) -> Self {
+        let mut calendar = Self::new(tz);
+        for exception in exceptions {
+            calendar.set(exception);
+        }
+        calendar
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
+
+    /// Inserts an exception, replacing any existing one for the same date.
+    pub fn set(&mut self, exception: DayException) {
+        self.exceptions.insert(exception.date, exception);
+    }
+
+    /// Removes the exception for `date`, if any.
+    pub fn remove(&mut self, date: NaiveDate) {
+        self.exceptions.remove(&date);
+    }
+
+    /// Whether `date` is a working day: an exception decides if there is
+    /// one, otherwise Monday to Friday are working days.
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        match self.exceptions.get(&date) {
+            Some(exception) => exception.kind == DayKind::Workday,
+            None => !is_weekend(date),
+        }
+    }
+
+    /// The plain local date of an instant (local midnight is the start of
+    /// its date here; the counting functions treat it as the end of the
+    /// previous day).
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.tz).date_naive()
+    }
+
+    /// The instant of local 00:00 on the day after `date`, i.e. 24:00 of
+    /// `date`. If that midnight is ambiguous (clocks turned back) the
+    /// earlier instant is used; if it does not exist (clocks turned forward
+    /// across midnight) the earliest instant after the gap is used.
+    /// Saturates at the end of the representable range.
+    pub fn end_of_local_day(&self, date: NaiveDate) -> DateTime<Utc> {
+        let Some(next) = date.succ_opt() else {
+            return DateTime::<Utc>::MAX_UTC;
+        };
+        let midnight = next.and_time(NaiveTime::MIN);
+        match self.tz.from_local_datetime(&midnight) {
+            LocalResult::Single(t) => t.with_timezone(&Utc),
+            LocalResult::Ambiguous(a, b) => a.with_timezone(&Utc).min(b.with_timezone(&Utc)),
+            LocalResult::None => self.first_instant_at_or_after(midnight),
+        }
+    }
+
+    /// The deadline "within `n` working days" of `from`: the end of the
+    /// `n`th working day after the local day `from` belongs to. For `n == 0`
+    /// the end of that day itself. An instant at exactly local midnight
+    /// belongs to the previous day.
+    ///
+    /// Stops after [`MAX_NON_WORKING_RUN`] consecutive non-working days and
+    /// returns the end of the last day looked at.
+    pub fn working_days_after(&self, from: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        let mut day = self.day_of(from);
+        let mut remaining = n;
+        let mut idle = 0u32;
+        while remaining > 0 {
+            let Some(next) = day.succ_opt() else {
+                return DateTime::<Utc>::MAX_UTC;
+            };
+            day = next;
+            if self.is_working_day(day) {
+                remaining -= 1;
+                idle = 0;
+            } else {
+                idle += 1;
+                if idle >= MAX_NON_WORKING_RUN {
+                    break;
+                }
+            }
+        }
+        self.end_of_local_day(day)
+    }
+
+    /// The deadline "within `n` calendar days" of `from`: like
+    /// [`Calendar::working_days_after`] with every day counting.
+    pub fn calendar_days_after(&self, from: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        match self.day_of(from).checked_add_days(Days::new(u64::from(n))) {
+            Some(day) => self.end_of_local_day(day),
+            None => DateTime::<Utc>::MAX_UTC,
+        }
+    }
+
+    /// The number of whole working days in `(from, to]`: working days after
+    /// the local day `from` belongs to whose end is at or before `to`. The
+    /// day in progress at `from` does not count (it is not whole), so for
+    /// `n >= 1`, `working_days_between(t, working_days_after(t, n)) == n`.
+    /// Used for "remaining working days" until a deadline. Negative (the
+    /// mirror image) if `to < from`.
+    pub fn working_days_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        if to < from {
+            return -self.working_days_between(to, from);
+        }
+        let Some(first) = self.day_of(from).succ_opt() else {
+            return 0;
+        };
+        let to_day = self.day_of(to);
+        let last = if to == self.end_of_local_day(to_day) {
+            Some(to_day)
+        } else {
+            to_day.pred_opt()
+        };
+        match last {
+            Some(last) if first <= last => self.count_working_days(first, last),
+            _ => 0,
+        }
+    }
+
+    /// The exceptions dated in `year`, sorted by date.
+    pub fn exceptions_in_year(&self, year: i32) -> Vec<DayException> {
+        let (Some(first), Some(last)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) else {
+            return Vec::new();
+        };
+        self.exceptions
+            .range(first..=last)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// All exceptions, sorted by date.
+    pub fn exceptions(&self) -> impl Iterator<Item = &DayException> {
+        self.exceptions.values()
+    }
+
+    /// The local day an instant belongs to: the date `d` with
+    /// `end_of_local_day(d - 1) < at <= end_of_local_day(d)`.
+    fn day_of(&self, at: DateTime<Utc>) -> NaiveDate {
+        let mut day = self.local_date(at);
+        // Exactly local midnight (or, after a gap, the first instant of the
+        // day) belongs to the previous day.
+        while let Some(previous) = day.pred_opt() {
+            if at <= self.end_of_local_day(previous) {
+                day = previous;
+            } else {
+                break;
+            }
+        }
+        while at > self.end_of_local_day(day) {
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        day
+    }
+
+    /// Working days in the inclusive range `first..=last` (`first <= last`).
+    fn count_working_days(&self, first: NaiveDate, last: NaiveDate) -> i64 {
+        let total = (last - first).num_days() + 1;
+        let weeks = total / 7;
+        let mut count = weeks * 5;
+        let mut day = first + Days::new((weeks * 7) as u64);
+        for _ in 0..total % 7 {
+            if !is_weekend(day) {
+                count += 1;
+            }
+            day = day.succ_opt().unwrap_or(day);
+        }
+        for exception in self.exceptions.range(first..=last).map(|(_, e)| e) {
+            match (exception.kind, is_weekend(exception.date)) {
+                (DayKind::Holiday, false) => count -= 1,
+                (DayKind::Workday, true) => count += 1,
+                _ => {}
+            }
+        }
+        count
+    }
+
+    /// The earliest instant whose local time is at or after `local`, for a
+    /// local time that falls into a gap. Binary search over whole seconds
+    /// (transitions happen on whole seconds); UTC offsets are below 26 h.
+    fn first_instant_at_or_after(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        let window = 48 * 3600;
+        let centre = local.and_utc().timestamp();
+        let (mut lo, mut hi) = (centre - window, centre + window);
+        let local_at = |secs: i64| {
+            DateTime::from_timestamp(secs, 0).map(|t| t.with_timezone(&self.tz).naive_local())
+        };
+        // Invariant: local_at(lo) < local <= local_at(hi).
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            match local_at(mid) {
+                Some(t) if t >= local => hi = mid,
+                Some(_) => lo = mid,
+                None => return DateTime::<Utc>::MAX_UTC,
+            }
+        }
+        DateTime::from_timestamp(hi, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
+fn is_weekend(date: NaiveDate) -> bool {
+    matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn shipped_makeup_days_are_weekends() {
+        for e in Calendar::china_exceptions() {
+            if e.kind == DayKind::Workday {
+                assert!(is_weekend(e.date), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn shipped_data_has_no_duplicate_dates() {
+        let list = Calendar::china_exceptions();
+        let calendar = Calendar::china();
+        assert_eq!(list.len(), calendar.exceptions().count());
+        assert!(list.windows(2).all(|w| w[0].date < w[1].date));
+    }
+
+    #[test]
+    fn count_matches_day_by_day_walk() {
+        let calendar = Calendar::china();
+        let start = d(2024, 12, 20);
+        for len in 0..500u64 {
+            let last = start + Days::new(len);
+            let mut expected = 0;
+            let mut day = start;
+            while day <= last {
+                if calendar.is_working_day(day) {
+                    expected += 1;
+                }
+                day = day.succ_opt().unwrap();
+            }
+            assert_eq!(calendar.count_working_days(start, last), expected, "{last}");
+        }
+    }
+
+    #[test]
+    fn guard_stops_an_all_holiday_calendar() {
+        let mut calendar = Calendar::new(Tz::UTC);
+        let mut day = d(2026, 1, 1);
+        while day < d(2040, 1, 1) {
+            calendar.set(DayException {
+                date: day,
+                kind: DayKind::Holiday,
+                name: "off".into(),
+            });
+            day = day.succ_opt().unwrap();
+        }
+        let from = d(2025, 12, 31).and_hms_opt(12, 0, 0).unwrap().and_utc();
+        let end = calendar.working_days_after(from, 1);
+        let expected = calendar.end_of_local_day(d(2025, 12, 31) + Days::new(3660));
+        assert_eq!(end, expected);
+    }
+
+    #[test]
+    fn serde_names() {
+        let json = serde_json::to_string(&DayException {
+            date: d(2026, 1, 4),
+            kind: DayKind::Workday,
+            name: "x".into(),
+        })
+        .unwrap();
+        assert_eq!(json, r#"{"date":"2026-01-04","kind":"workday","name":"x"}"#);
+    }
+}

@@ -1,0 +1,1238 @@
+//! A case and its transitions (SPEC §3).
+//!
+//! Every transition is a method that first checks state, person and fields,
+//! and only then changes the case; a refusal leaves the case untouched. It
+//! returns [`Effects`]: the journal events that describe the change and the
+//! notices the parties are owed. The application layer persists both.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::calendar::Calendar;
+use crate::error::{FieldErrors, Refusal};
+use crate::policy::DeadlinePolicy;
+use crate::registration::{Registration, RegistrationInput};
+use crate::types::*;
+
+pub type CaseId = Uuid;
+
+/// Who did something, as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    /// Username, API key id, respondent key, tracking number or job name.
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Staff,
+    Complainant,
+    Respondent,
+    Integration,
+    System,
+}
+
+impl Actor {
+    pub fn staff(username: &str) -> Self {
+        Self {
+            kind: ActorKind::Staff,
+            id: username.into(),
+        }
+    }
+    pub fn system(job: &str) -> Self {
+        Self {
+            kind: ActorKind::System,
+            id: job.into(),
+        }
+    }
+}
+
+/// What the domain needs to know about a staff member for its own rules
+/// (reviewer independence, assignment); roles and department scoping are
+/// checked before a transition is attempted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffRef {
+    pub username: String,
+    pub level: i32,
+    pub departments: Vec<String>,
+    /// Belongs to a department marked independent (`review: true`).
+    pub independent: bool,
+    pub roles: Vec<Role>,
+}
+
+/// Everything a transition may consult besides the case.
+pub struct Ctx<'a> {
+    pub now: DateTime<Utc>,
+    pub calendar: &'a Calendar,
+    pub policy: &'a DeadlinePolicy,
+    pub actor: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: String,
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub party: Party,
+    pub kind: NoticeKind,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Effects {
+    pub events: Vec<Event>,
+    pub notices: Vec<Notice>,
+}
+
+impl Effects {
+    fn event(mut self, kind: &str, data: Value) -> Self {
+        self.events.push(Event {
+            kind: kind.into(),
+            data,
+        });
+        self
+    }
+    fn notify(mut self, party: Party, kind: NoticeKind) -> Self {
+        self.notices.push(Notice { party, kind });
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    pub acceptance_due_at: Option<DateTime<Utc>>,
+    pub supplement_due_at: Option<DateTime<Utc>>,
+    pub handling_due_at: Option<DateTime<Utc>>,
+    pub appeal_due_at: Option<DateTime<Utc>>,
+    pub review_due_at: Option<DateTime<Utc>>,
+    pub retention_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfoRequest {
+    pub items: Vec<String>,
+    pub due_at: DateTime<Utc>,
+    pub requested_at: DateTime<Utc>,
+    pub requested_by: String,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub reason: String,
+    pub guidance: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub due_at: DateTime<Utc>,
+    pub previous_due_at: Option<DateTime<Utc>>,
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A remedy or a sanction: a kind (refund, warning, …) and free details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectiveAction {
+    pub id: String,
+    pub description: String,
+    pub owner: String,
+    pub due_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<String>,
+    pub done_note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub basis: Vec<String>,
+    pub reply: String,
+    pub remedies: Vec<Measure>,
+    pub sanctions: Vec<Measure>,
+    pub actions: Vec<CorrectiveAction>,
+    pub decided_by: String,
+    pub decider_level: i32,
+    pub department: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appeal {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub result: ReviewResult,
+    pub basis: Vec<String>,
+    pub reply: String,
+    pub outcome: Option<Outcome>,
+    pub reviewed_by: String,
+    pub reviewed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub kind: ActorKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub audience: Audience,
+    pub author: Author,
+    pub body: String,
+    pub at: DateTime<Utc>,
+    /// Set when the message came over from a merged duplicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_case: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: String,
+    pub kind: NoteKind,
+    pub body: String,
+    pub author: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub id: String,
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+    /// The uploader's file name: metadata only, never a path.
+    pub filename: String,
+    pub uploaded_by: Author,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_case: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: String,
+    pub party: Party,
+    pub notice: NoticeKind,
+    pub channel: DeliveryChannel,
+    pub status: DeliveryStatus,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Recipient as shown to staff (masked address, respondent key, …).
+    pub recipient: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub score: u8,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    pub tracking_no: String,
+    pub status: Status,
+    pub closure: Option<Closure>,
+    pub channel: Channel,
+    pub locale: Locale,
+    pub record: Registration,
+    pub call_reference: Option<String>,
+    pub category: Option<String>,
+    pub department: Option<String>,
+    pub assignee: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deadlines: Deadlines,
+    /// The deadline that had passed when the overdue sweep last flagged the
+    /// case; flagging is idempotent per deadline.
+    pub overdue_flagged_for: Option<DateTime<Utc>>,
+    pub info_request: Option<InfoRequest>,
+    pub rejection: Option<Rejection>,
+    pub extensions: Vec<Extension>,
+    pub decision: Option<Decision>,
+    pub appeal: Option<Appeal>,
+    pub review: Option<Review>,
+    pub withdrawal_reason: Option<String>,
+    pub merged_into: Option<CaseId>,
+    pub merged_from: Vec<CaseId>,
+    pub links: Vec<CaseId>,
+    /// Open cases of the same complainant against the same respondent at
+    /// registration time.
+    pub possible_duplicates: Vec<CaseId>,
+    pub messages: Vec<Message>,
+    pub notes: Vec<Note>,
+    pub evidence: Vec<Evidence>,
+    pub deliveries: Vec<Delivery>,
+    /// Kept beside the sealed file, not in it.
+    pub feedback: Option<Feedback>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub legal_hold: bool,
+    /// Optimistic-concurrency version, bumped by the store on every save.
+    pub version: i64,
+}
+
+fn new_id() -> String {
+    Uuid::now_v7().to_string()
+}
+
+fn wrong(status: Status, action: &'static str) -> Refusal {
+    Refusal::WrongState {
+        status: status.to_string(),
+        action,
+    }
+}
+
+/// Validates a required free-text field.
+pub fn required_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
+    let t = value.trim();
+    if t.is_empty() {
+        errors.add(field, "is required");
+    } else if t.chars().count() > max {
+        errors.add(field, format!("must be at most {max} characters"));
+    }
+}
+
+fn basis_errors(errors: &mut FieldErrors, basis: &[String]) {
+    if basis.iter().all(|b| b.trim().is_empty()) {
+        errors.add(
+            "basis",
+            "at least one basis (rule, agreement clause or law) is required",
+        );
+    }
+    for (i, b) in basis.iter().enumerate() {
+        if b.trim().is_empty() || b.chars().count() > 1000 {
+            errors.add(format!("basis[{i}]"), "must be 1–1000 characters");
+        }
+    }
+}
+
+impl Case {
+    /// Registers a new complaint (SPEC §6).
+    pub fn register(
+        id: CaseId,
+        tracking_no: String,
+        input: RegistrationInput,
+        channel: Channel,
+        possible_duplicates: Vec<CaseId>,
+        ctx: &Ctx,
+    ) -> (Case, Effects) {
+        let acceptance_due = ctx
+            .calendar
+            .working_days_after(ctx.now, ctx.policy.acceptance_days);
+        let case = Case {
+            id,
+            tracking_no,
+            status: Status::Submitted,
+            closure: None,
+            channel,
+            locale: input.locale,
+            record: input.record,
+            call_reference: input.call_reference,
+            category: None,
+            department: None,
+            assignee: None,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            deadlines: Deadlines {
+                acceptance_due_at: Some(acceptance_due),
+                ..Default::default()
+            },
+            overdue_flagged_for: None,
+            info_request: None,
+            rejection: None,
+            extensions: vec![],
+            decision: None,
+            appeal: None,
+            review: None,
+            withdrawal_reason: None,
+            merged_into: None,
+            merged_from: vec![],
+            links: vec![],
+            possible_duplicates,
+            messages: vec![],
+            notes: vec![],
+            evidence: vec![],
+            deliveries: vec![],
+            feedback: None,
+            closed_at: None,
+            legal_hold: false,
+            version: 0,
+        };
+        let effects = Effects::default()
+            .event(
+                "registered",
+                json!({
+                    "tracking_no": case.tracking_no,
+                    "channel": channel,
+                    "locale": case.locale,
+                    "subject": case.record.subject,
+                    "respondent": case.record.respondent,
+                    "call_reference": case.call_reference,
+                    "acceptance_due_at": acceptance_due,
+                    "possible_duplicates": case.possible_duplicates,
+                }),
+            )
+            .notify(Party::Complainant, NoticeKind::Acknowledgement);
+        (case, effects)
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.status == Status::Closed
+    }
+
+    /// The deadline that currently runs, if any.
+    pub fn next_due_at(&self) -> Option<DateTime<Utc>> {
+        let d = &self.deadlines;
+        match self.status {
+            Status::Submitted => d.acceptance_due_at,
+            Status::NeedsInfo => d.supplement_due_at,
+            Status::InProgress => d.handling_due_at,
+            Status::Resolved => d.appeal_due_at,
+            Status::UnderReview => d.review_due_at,
+            Status::Closed => None,
+        }
+    }
+
+    /// A staff deadline has passed without the case moving.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status.deadline_is_staff_duty() && self.next_due_at().is_some_and(|due| due <= now)
+    }
+
+    fn open_for_change(&self, action: &'static str) -> Result<(), Refusal> {
+        if self.is_sealed() {
+            Err(wrong(self.status, action))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn touch(&mut self, now: DateTime<Utc>) {
+        self.updated_at = now;
+    }
+
+    fn close(&mut self, closure: Closure, ctx: &Ctx) {
+        self.status = Status::Closed;
+        self.closure = Some(closure);
+        self.closed_at = Some(ctx.now);
+        self.deadlines.retention_until = Some(
+            ctx.now
+                + chrono::Duration::days(365 * i64::from(ctx.policy.retention_years))
+                + chrono::Duration::days(i64::from(ctx.policy.retention_years / 4)),
+        );
+        self.touch(ctx.now);
+    }
+
+    /// Request for material: once per case, every missing item at once (一次性告知).
+    pub fn request_info(
+        &mut self,
+        items: Vec<String>,
+        due_days: Option<u32>,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        if self.status != Status::Submitted {
+            return Err(wrong(self.status, "asked for material"));
+        }
+        if self.info_request.is_some() {
+            return Err(Refusal::WrongState {
+                status: self.status.to_string(),
+                action: "asked for material a second time (material may be requested only once)",
+            });
+        }
+        let mut errors = FieldErrors::new();
+        let items: Vec<String> = items.into_iter().map(|i| i.trim().to_string()).collect();
+        if items.is_empty() {
+            errors.add("items", "list every missing item (at least one)");
+        }
+        if items.len() > 30 {
+            errors.add("items", "must have at most 30 items");
+        }
+        for (i, item) in items.iter().enumerate() {
+            if item.is_empty() || item.chars().count() > 1000 {
+                errors.add(format!("items[{i}]"), "must be 1–1000 characters");
+            }
+        }
+        if let Some(d) = due_days
+            && !(1..=60).contains(&d)
+        {
+            errors.add("due_days", "must be between 1 and 60");
+        }
+        errors.into_result()?;
+        let days = due_days.unwrap_or(ctx.policy.supplement_days);
+        let due = ctx.calendar.working_days_after(ctx.now, days);
+        self.info_request = Some(InfoRequest {
+            items: items.clone(),
+            due_at: due,
+            requested_at: ctx.now,
+            requested_by: ctx.actor.id.clone(),
+            answered_at: None,
+        });
+        self.status = Status::NeedsInfo;
+        self.deadlines.supplement_due_at = Some(due);
+        self.overdue_flagged_for = None;
+        self.touch(ctx.now);
+        Ok(Effects::default()
+            .event("info_requested", json!({"items": items, "due_at": due}))
+            .notify(Party::Complainant, NoticeKind::RequestForMaterial))
+    }
+
+    /// The complainant's material arrived: back to `submitted`, and the
+    /// acceptance clock starts again.
+    pub fn supplement(&mut self, message: Option<String>, ctx: &Ctx) -> Result<Effects, Refusal> {
+        if self.status != Status::NeedsInfo {
+            return Err(wrong(self.status, "supplemented"));
+        }
+        if let Some(m) = &message {
+            let mut errors = FieldErrors::new();
+            required_text(&mut errors, "message", m, 20_000);
+            errors.into_result()?;
+        }
+        let due = ctx
+            .calendar
+            .working_days_after(ctx.now, ctx.policy.acceptance_days);
+        if let Some(req) = &mut self.info_request {
+            req.answered_at = Some(ctx.now);
+        }
+        let mut effects = Effects::default();
+        if let Some(body) = message {
+            effects = self.push_message(
+                Audience::Complainant,
+                ActorKind::Complainant,
+                "complainant",
+                body,
+                ctx,
+            );
+        }
+        self.status = Status::Submitted;
+        self.deadlines.acceptance_due_at = Some(due);
+        self.overdue_flagged_for = None;
+        self.touch(ctx.now);
+        Ok(effects.event("supplemented", json!({"acceptance_due_at": due})))
+    }
+
+    /// Refusal to accept: always with a reason and guidance.
+    pub fn reject(&mut self, reason: &str, guidance: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
+        if !matches!(self.status, Status::Submitted | Status::NeedsInfo) {
+            return Err(wrong(self.status, "rejected"));
+        }
+        let mut errors = FieldErrors::new();
+        required_text(&mut errors, "reason", reason, 5000);
+        required_text(&mut errors, "guidance", guidance, 5000);
+        errors.into_result()?;
+        self.rejection = Some(Rejection {
+            reason: reason.trim().into(),
+            guidance: guidance.trim().into(),
+            by: ctx.actor.id.clone(),
+            at: ctx.now,
+        });
+        self.close(Closure::Rejected, ctx);
+        Ok(Effects::default()
+            .event(
+                "rejected",
+                json!({"reason": reason.trim(), "guidance": guidance.trim()}),
+            )
+            .notify(Party::Complainant, NoticeKind::Refusal))
+    }
+
+    /// Acceptance classifies the case and routes it to a department.
+    pub fn accept(
+        &mut self,
+        category: &str,
+        department: &str,
+        handling_days: Option<u32>,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        if self.status != Status::Submitted {
+            return Err(wrong(self.status, "accepted"));
+        }
+        if self.record.respondent.is_none() {
+            return Err(Refusal::invalid(
+                "respondent",
+                "the registration record names no respondent; complete it before accepting",
+            ));
+        }
+        let days = handling_days.unwrap_or(ctx.policy.handling_days);
+        let due = ctx.calendar.working_days_after(ctx.now, days);
+        self.category = Some(category.into());
+        self.department = Some(department.into());
+        self.status = Status::InProgress;
+        self.deadlines.handling_due_at = Some(due);
+        self.overdue_flagged_for = None;
+        self.touch(ctx.now);
+        Ok(Effects::default()
+            .event(
+                "accepted",
+                json!({"category": category, "department": department, "handling_due_at": due}),
+            )
+            .notify(Party::Complainant, NoticeKind::Acceptance)
+            .notify(Party::Respondent, NoticeKind::NewComplaint))
+    }
+
+    /// Assigns the responsible person: a handler of the case's department
+    /// while it is handled, an eligible reviewer while it is under review.
+    pub fn assign(&mut self, to: &StaffRef, ctx: &Ctx) -> Result<Effects, Refusal> {
+        match self.status {
+            Status::Submitted | Status::NeedsInfo | Status::InProgress => {
+                let dept = self.department.as_deref();
+                let in_dept = dept.is_some_and(|d| to.departments.iter().any(|x| x == d));
+                if dept.is_some() && !(to.roles.contains(&Role::Handler) && in_dept) {
+                    return Err(Refusal::invalid(
+                        "handler",
+                        "must be a handler in the case's department",
+                    ));
+                }
+                if dept.is_none() && !to.roles.contains(&Role::Intake) {
+                    return Err(Refusal::invalid(
+                        "handler",
+                        "before acceptance a case can only be assigned to an intake agent",
+                    ));
+                }
+            }
+            Status::UnderReview => self.check_reviewer(to).map_err(|_| {
+                Refusal::invalid("handler", "must be a reviewer independent of the decision")
+            })?,
+            _ => return Err(wrong(self.status, "assigned")),
+        }
+        let previous = self.assignee.replace(to.username.clone());
+        self.overdue_flagged_for = self.overdue_flagged_for.filter(|_| previous.is_none());
+        self.touch(ctx.now);
+        Ok(Effects::default().event(
+            "assigned",
+            json!({"handler": to.username, "previous": previous}),
+        ))
+    }
+
+    fn push_message(
+        &mut self,
+        audience: Audience,
+        kind: ActorKind,
+        name: &str,
+        body: String,
+        ctx: &Ctx,
+    ) -> Effects {
+        let id = new_id();
+        self.messages.push(Message {
+            id: id.clone(),
+            audience,
+            author: Author {
+                kind,
+                name: name.into(),
+            },
+            body: body.trim().to_string(),
+            at: ctx.now,
+            from_case: None,
+        });
+        self.touch(ctx.now);
+        let mut effects = Effects::default().event(
+            "message_added",
+            json!({"message_id": id, "audience": audience, "author": kind}),
+        );
+        // A message written by one party to another is a notice to that party.
+        let to = match (audience, kind) {
+            (Audience::Complainant, ActorKind::Staff) => Some(Party::Complainant),
+            (Audience::Respondent, ActorKind::Staff) => Some(Party::Respondent),
+            (_, ActorKind::Complainant | ActorKind::Respondent) => Some(Party::Staff),
+            _ => None,
+        };
+        if let Some(party) = to {
+            effects = effects.notify(party, NoticeKind::Message);
+        }
+        effects
+    }
+
+    /// A message on the case. Staff choose the audience; complainants and
+    /// respondents always write in their own thread.
+    pub fn add_message(
+        &mut self,
+        audience: Audience,
+        author_kind: ActorKind,
+        body: &str,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        self.open_for_change("messaged")?;
+        let mut errors = FieldErrors::new();
+        required_text(&mut errors, "body", body, 20_000);
+        errors.into_result()?;
+        if audience == Audience::Respondent && self.record.respondent.is_none() {
+            return Err(Refusal::invalid(
+                "audience",
+                "the case has no respondent yet",
+            ));
+        }
+        Ok(self.push_message(
+            audience,
+            author_kind,
+            &ctx.actor.id.clone(),
+            body.into(),
+            ctx,
+        ))
+    }
+
+    pub fn add_note(&mut self, kind: NoteKind, body: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
+        self.open_for_change("annotated")?;
+        let mut errors = FieldErrors::new();
+        required_text(&mut errors, "body", body, 20_000);
+        errors.into_result()?;
+        let id = new_id();
+        self.notes.push(Note {
+            id: id.clone(),
+            kind,
+            body: body.trim().into(),
+            author: ctx.actor.id.clone(),
+            at: ctx.now,
+        });
+        self.touch(ctx.now);
+        Ok(Effects::default().event("note_added", json!({"note_id": id, "kind": kind})))
+    }
+
+    pub fn add_evidence(&mut self, evidence: Evidence, ctx: &Ctx) -> Result<Effects, Refusal> {
+        self.open_for_change("given evidence")?;
+        let data = json!({
+            "evidence_id": evidence.id,
+            "sha256": evidence.sha256,
+            "size": evidence.size,
+            "content_type": evidence.content_type,
+            "filename": evidence.filename,
+            "by": evidence.uploaded_by.kind,
+        });
+        self.evidence.push(evidence);
+        self.touch(ctx.now);
+        Ok(Effects::default().event("evidence_added", data))
+    }
+
+    /// A new handling due date, with a reason and a progress notice.
+    pub fn extend(
+        &mut self,
+        due_at: DateTime<Utc>,
+        reason: &str,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        if self.status != Status::InProgress {
+            return Err(wrong(self.status, "extended"));
+        }
+        let mut errors = FieldErrors::new();
+        required_text(&mut errors, "reason", reason, 5000);
+        let previous = self.deadlines.handling_due_at;
+        if due_at <= ctx.now || previous.is_some_and(|p| due_at <= p) {
+            errors.add("due_at", "must be later than the current due date");
+        }
+        if due_at > ctx.now + chrono::Duration::days(366) {
+            errors.add("due_at", "must be within a year");
+        }
+        errors.into_result()?;
+        self.extensions.push(Extension {
+            due_at,
+            previous_due_at: previous,
+            reason: reason.trim().into(),
+            by: ctx.actor.id.clone(),
+            at: ctx.now,
+        });
+        self.deadlines.handling_due_at = Some(due_at);
+        self.overdue_flagged_for = None;
+        self.touch(ctx.now);
+        Ok(Effects::default()
+            .event(
+                "extended",
+                json!({"due_at": due_at, "previous_due_at": previous, "reason": reason.trim()}),
+            )
+            .notify(Party::Complainant, NoticeKind::Progress))
+    }
+
+    /// The decision: outcome, basis, reply, and what follows from it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide(
+        &mut self,
+        outcome: Outcome,
+        basis: Vec<String>,
+        reply: &str,
+        remedies: Vec<Measure>,
+        sanctions: Vec<Measure>,
+        actions: Vec<ActionInput>,
+        decider: &StaffRef,
+        action_days: u32,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        if self.status != Status::InProgress {
+            return Err(wrong(self.status, "decided"));
+        }
+        let mut errors = FieldErrors::new();
+        basis_errors(&mut errors, &basis);
+        required_text(&mut errors, "reply", reply, 20_000);
+        for (field, list) in [("remedies", &remedies), ("sanctions", &sanctions)] {
+            for (i, m) in list.iter().enumerate() {
+                if m.kind.trim().is_empty() || m.kind.chars().count() > 100 {
+                    errors.add(format!("{field}[{i}].kind"), "must be 1–100 characters");
+                }
+            }
+        }
+        for (i, a) in actions.iter().enumerate() {
+            required_text(
+                &mut errors,
+                &format!("actions[{i}].description"),
+                &a.description,
+                2000,
+            );
+            if a.due_at.is_some_and(|d| d <= ctx.now) {
+                errors.add(format!("actions[{i}].due_at"), "must be in the future");
+            }
+        }
+        errors.into_result()?;
+        let default_due = ctx.calendar.working_days_after(ctx.now, action_days);
+        let actions: Vec<CorrectiveAction> = actions
+            .into_iter()
+            .map(|a| CorrectiveAction {
+                id: new_id(),
+                description: a.description.trim().into(),
+                owner: a.owner.unwrap_or_else(|| decider.username.clone()),
+                due_at: a.due_at.unwrap_or(default_due),
+                done_at: None,
+                done_by: None,
+                done_note: None,
+            })
+            .collect();
+        let appeal_due = ctx
+            .calendar
+            .calendar_days_after(ctx.now, ctx.policy.appeal_days);
+        let basis: Vec<String> = basis.into_iter().map(|b| b.trim().to_string()).collect();
+        let decision = Decision {
+            outcome,
+            basis,
+            reply: reply.trim().into(),
+            remedies,
+            sanctions,
+            actions,
+            decided_by: decider.username.clone(),
+            decider_level: decider.level,
+            department: self.department.clone(),
+            decided_at: ctx.now,
+        };
+        let data = json!({
+            "outcome": outcome,
+            "basis": decision.basis,
+            "remedies": decision.remedies,
+            "sanctions": decision.sanctions,
+            "actions": decision.actions,
+            "appeal_due_at": appeal_due,
+        });
+        let has_sanctions = !decision.sanctions.is_empty();
+        self.decision = Some(decision);
+        self.status = Status::Resolved;
+        self.deadlines.appeal_due_at = Some(appeal_due);
+        self.overdue_flagged_for = None;
+        self.touch(ctx.now);
+        let mut effects = Effects::default()
+            .event("decided", data)
+            .notify(Party::Complainant, NoticeKind::Result)
+            .notify(Party::Respondent, NoticeKind::Result);
+        if has_sanctions {
+            effects = effects.event("sanction_ordered", json!({}));
+        }
+        Ok(effects)
+    }
+
+    /// Marks a corrective action done. Actions are tracked until done, even
+    /// after the case has closed: like the satisfaction rating, their
+    /// completion is recorded beside the sealed file.
+    pub fn complete_action(
+        &mut self,
+        action_id: &str,
+        note: &str,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        let Some(decision) = self.decision.as_mut() else {
+            return Err(wrong(
+                self.status,
+                "given a completed action (it has no decision)",
+            ));
+        };
+        let Some(action) = decision.actions.iter_mut().find(|a| a.id == action_id) else {
+            return Err(Refusal::invalid(
+                "action_id",
+                "no such corrective action on this case",
+            ));
+        };
+        if action.done_at.is_some() {
+            return Err(Refusal::WrongState {
+                status: self.status.to_string(),
+                action: "given a completed action again (it is already done)",
+            });
+        }
+        let mut errors = FieldErrors::new();
+        if note.chars().count() > 5000 {
+            errors.add("note", "must be at most 5000 characters");
+        }
+        errors.into_result()?;
+        action.done_at = Some(ctx.now);
+        action.done_by = Some(ctx.actor.id.clone());
+        action.done_note = Some(note.trim().to_string()).filter(|n| !n.is_empty());
+        self.touch(ctx.now);
+        Ok(Effects::default().event(
+            "action_completed",
+            json!({"action_id": action_id, "note": note.trim()}),
+        ))
+    }
+
+    /// One appeal, within the window after the result notice.
+    pub fn appeal(&mut self, reason: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
+        if self.status != Status::Resolved {
+            return Err(wrong(self.status, "appealed"));
+        }
+        if self.appeal.is_some() {
+            return Err(wrong(self.status, "appealed a second time"));
+        }
+        if self
+            .deadlines
+            .appeal_due_at
+            .is_some_and(|due| ctx.now >= due)
+        {
+            return Err(wrong(self.status, "appealed after the appeal window"));
+        }
+        let mut errors = FieldErrors::new();
+        required_text(&mut errors, "reason", reason, 20_000);
+        errors.into_result()?;
+        let due = ctx
+            .calendar
+            .working_days_after(ctx.now, ctx.policy.review_days);
+        self.appeal = Some(Appeal {
+            reason: reason.trim().into(),
+            at: ctx.now,
+        });
+        self.status = Status::UnderReview;
+        self.deadlines.review_due_at = Some(due);
+        self.assignee = None;
+        self.overdue_flagged_for = None;
+        self.touch(ctx.now);
+        Ok(Effects::default()
+            .event(
+                "appealed",
+                json!({"reason": reason.trim(), "review_due_at": due}),
+            )
+            .notify(Party::Complainant, NoticeKind::AppealReceived))
+    }
+
+    /// Reviewer independence: never the decider, and either a higher level
+    /// than the decider or a member of an independent department.
+    pub fn check_reviewer(&self, reviewer: &StaffRef) -> Result<(), Refusal> {
+        let Some(decision) = &self.decision else {
+            return Err(wrong(self.status, "reviewed"));
+        };
+        if !reviewer.roles.contains(&Role::Reviewer) {
+            return Err(Refusal::Forbidden(
+                "only a reviewer may decide an appeal".into(),
+            ));
+        }
+        if reviewer.username == decision.decided_by {
+            return Err(Refusal::Forbidden(
+                "the person who decided the case cannot review it".into(),
+            ));
+        }
+        if !(reviewer.level > decision.decider_level || reviewer.independent) {
+            return Err(Refusal::Forbidden(
+                "the reviewer must have a higher level than the decider or belong to an independent department".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn review(
+        &mut self,
+        result: ReviewResult,
+        basis: Vec<String>,
+        reply: &str,
+        outcome: Option<Outcome>,
+        reviewer: &StaffRef,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        if self.status != Status::UnderReview {
+            return Err(wrong(self.status, "reviewed"));
+        }
+        self.check_reviewer(reviewer)?;
+        let mut errors = FieldErrors::new();
+        basis_errors(&mut errors, &basis);
+        required_text(&mut errors, "reply", reply, 20_000);
+        if result == ReviewResult::Modified && outcome.is_none() {
+            errors.add("outcome", "a modified result needs the new outcome");
+        }
+        errors.into_result()?;
+        let basis: Vec<String> = basis.into_iter().map(|b| b.trim().to_string()).collect();
+        self.review = Some(Review {
+            result,
+            basis: basis.clone(),
+            reply: reply.trim().into(),
+            outcome,
+            reviewed_by: reviewer.username.clone(),
+            reviewed_at: ctx.now,
+        });
+        self.close(Closure::Reviewed, ctx);
+        Ok(Effects::default()
+            .event(
+                "reviewed",
+                json!({"result": result, "basis": basis, "outcome": outcome}),
+            )
+            .notify(Party::Complainant, NoticeKind::ReviewResult)
+            .notify(Party::Respondent, NoticeKind::ReviewResult))
+    }
+
+    /// Withdrawal by the complainant, before a result.
+    pub fn withdraw(&mut self, reason: Option<&str>, ctx: &Ctx) -> Result<Effects, Refusal> {
+        if !self.status.is_before_result() {
+            return Err(wrong(self.status, "withdrawn"));
+        }
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if reason.is_some_and(|r| r.chars().count() > 5000) {
+            return Err(Refusal::invalid(
+                "reason",
+                "must be at most 5000 characters",
+            ));
+        }
+        self.withdrawal_reason = reason.map(Into::into);
+        self.close(Closure::Withdrawn, ctx);
+        Ok(Effects::default()
+            .event("withdrawn", json!({"reason": reason}))
+            .notify(Party::Complainant, NoticeKind::Withdrawn))
+    }
+
+    /// Satisfaction rating after a result, once; kept beside the sealed file.
+    pub fn rate(
+        &mut self,
+        score: i64,
+        comment: Option<&str>,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        if self.decision.is_none() && self.rejection.is_none() {
+            return Err(wrong(self.status, "rated before a result"));
+        }
+        if self.feedback.is_some() {
+            return Err(wrong(self.status, "rated a second time"));
+        }
+        let mut errors = FieldErrors::new();
+        if !(1..=5).contains(&score) {
+            errors.add("score", "must be an integer from 1 to 5");
+        }
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        if comment.is_some_and(|c| c.chars().count() > 5000) {
+            errors.add("comment", "must be at most 5000 characters");
+        }
+        errors.into_result()?;
+        self.feedback = Some(Feedback {
+            score: score as u8,
+            comment: comment.map(Into::into),
+            at: ctx.now,
+        });
+        Ok(Effects::default().event("feedback", json!({"score": score})))
+    }
+
+    /// Replaces the registration record before acceptance; the event keeps
+    /// the fields that changed (contact data only as "changed").
+    pub fn update_record(&mut self, record: Registration, ctx: &Ctx) -> Result<Effects, Refusal> {
+        if !matches!(self.status, Status::Submitted | Status::NeedsInfo) {
+            return Err(wrong(
+                self.status,
+                "edited (the record can be completed only before acceptance)",
+            ));
+        }
+        let old = serde_json::to_value(&self.record).unwrap_or(Value::Null);
+        let new = serde_json::to_value(&record).unwrap_or(Value::Null);
+        let mut changed = serde_json::Map::new();
+        if let (Value::Object(o), Value::Object(n)) = (&old, &new) {
+            for (k, v) in o.iter().chain(n.iter()) {
+                if o.get(k) != n.get(k) && !changed.contains_key(k) {
+                    let previous = if k == "complainant" {
+                        redact_contact(v, &self.record)
+                    } else {
+                        o.get(k).cloned().unwrap_or(Value::Null)
+                    };
+                    changed.insert(k.clone(), previous);
+                }
+            }
+        }
+        if changed.is_empty() {
+            return Ok(Effects::default());
+        }
+        self.record = record;
+        self.touch(ctx.now);
+        Ok(Effects::default().event("record_updated", json!({"previous": changed})))
+    }
+
+    // ---- the deadline jobs -------------------------------------------------
+
+    /// The complainant's supplement deadline has passed.
+    pub fn lapse(&mut self, ctx: &Ctx) -> Result<Effects, Refusal> {
+        let due = self.deadlines.supplement_due_at;
+        if self.status != Status::NeedsInfo || due.is_none_or(|d| ctx.now < d) {
+            return Err(wrong(self.status, "lapsed"));
+        }
+        self.close(Closure::Lapsed, ctx);
+        Ok(Effects::default()
+            .event("lapsed", json!({"supplement_due_at": due}))
+            .notify(Party::Complainant, NoticeKind::Lapsed))
+    }
+
+    /// The appeal window has ended without an appeal.
+    pub fn close_after_appeal_window(&mut self, ctx: &Ctx) -> Result<Effects, Refusal> {
+        let due = self.deadlines.appeal_due_at;
+        if self.status != Status::Resolved || due.is_none_or(|d| ctx.now < d) {
+            return Err(wrong(self.status, "closed"));
+        }
+        self.close(Closure::Resolved, ctx);
+        Ok(Effects::default()
+            .event("closed", json!({"appeal_due_at": due}))
+            .notify(Party::Complainant, NoticeKind::Closed))
+    }
+
+    /// Flags a missed staff deadline once per deadline.
+    pub fn flag_overdue(&mut self, ctx: &Ctx) -> Result<Effects, Refusal> {
+        let due = self.next_due_at();
+        if !self.is_overdue(ctx.now) || self.overdue_flagged_for == due {
+            return Err(wrong(self.status, "flagged overdue"));
+        }
+        self.overdue_flagged_for = due;
+        Ok(Effects::default()
+            .event(
+                "deadline_missed",
+                json!({"status": self.status, "due_at": due, "assignee": self.assignee}),
+            )
+            .notify(Party::Staff, NoticeKind::Progress))
+    }
+
+    /// Whatever the deadline sweep should do to this case now, if anything.
+    pub fn sweep(&mut self, ctx: &Ctx) -> Option<Effects> {
+        match self.status {
+            Status::NeedsInfo => self.lapse(ctx).ok(),
+            Status::Resolved => self.close_after_appeal_window(ctx).ok(),
+            _ => self.flag_overdue(ctx).ok(),
+        }
+    }
+
+    // ---- links and merges --------------------------------------------------
+
+    pub fn link(&mut self, other: &mut Case, ctx: &Ctx) -> Result<(Effects, Effects), Refusal> {
+        self.open_for_change("linked")?;
+        if other.id == self.id {
+            return Err(Refusal::invalid(
+                "other",
+                "a case cannot be linked to itself",
+            ));
+        }
+        if self.links.contains(&other.id) {
+            return Ok((Effects::default(), Effects::default()));
+        }
+        self.links.push(other.id);
+        self.touch(ctx.now);
+        let mine = Effects::default().event(
+            "linked",
+            json!({"other": other.id, "tracking_no": other.tracking_no}),
+        );
+        let mut theirs = Effects::default();
+        if !other.is_sealed() && !other.links.contains(&self.id) {
+            other.links.push(self.id);
+            other.touch(ctx.now);
+            theirs = theirs.event(
+                "linked",
+                json!({"other": self.id, "tracking_no": self.tracking_no}),
+            );
+        }
+        Ok((mine, theirs))
+    }
+
+    /// Merges this duplicate into an open original: this case closes, its
+    /// messages and evidence move over, both tracking numbers keep working.
+    pub fn merge_into(
+        &mut self,
+        original: &mut Case,
+        ctx: &Ctx,
+    ) -> Result<(Effects, Effects), Refusal> {
+        if !self.status.is_before_result() {
+            return Err(wrong(self.status, "merged"));
+        }
+        if original.id == self.id {
+            return Err(Refusal::invalid(
+                "into",
+                "a case cannot be merged into itself",
+            ));
+        }
+        if original.is_sealed() || original.merged_into.is_some() {
+            return Err(Refusal::WrongState {
+                status: original.status.to_string(),
+                action: "merged into (the original must be open)",
+            });
+        }
+        let from = self.id.to_string();
+        for m in &self.messages {
+            let mut m = m.clone();
+            m.from_case = Some(from.clone());
+            original.messages.push(m);
+        }
+        for e in &self.evidence {
+            let mut e = e.clone();
+            e.from_case = Some(from.clone());
+            original.evidence.push(e);
+        }
+        original.merged_from.push(self.id);
+        original.touch(ctx.now);
+        self.merged_into = Some(original.id);
+        self.close(Closure::Merged, ctx);
+        let mine = Effects::default()
+            .event(
+                "merged",
+                json!({"into": original.id, "tracking_no": original.tracking_no}),
+            )
+            .notify(Party::Complainant, NoticeKind::Merged);
+        let theirs = Effects::default().event(
+            "merged_from",
+            json!({"from": self.id, "tracking_no": self.tracking_no,
+                   "messages": self.messages.len(), "evidence": self.evidence.len()}),
+        );
+        Ok((mine, theirs))
+    }
+
+    /// Records the delivery of a notice (the proof of notice).
+    pub fn record_delivery(&mut self, delivery: Delivery) {
+        self.deliveries.push(delivery);
+    }
+}
+
+/// A corrective action as ordered in a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionInput {
+    pub description: String,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+fn redact_contact(_new: &Value, old: &Registration) -> Value {
+    json!({
+        "name": old.complainant.name,
+        "user_id": old.complainant.user_id,
+        "email": old.complainant.email.as_ref().map(|_| "(changed)"),
+        "phone": old.complainant.phone.as_ref().map(|_| "(changed)"),
+    })
+}

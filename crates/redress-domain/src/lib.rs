@@ -1,0 +1,19 @@
+//! The complaint lifecycle of redress: who may do what to a case and when,
+//! expressed as types and pure functions. Nothing here performs I/O; the
+//! application layer loads a [`Case`], asks it to make a transition and
+//! persists the events it returns.
+
+pub mod calendar;
+pub mod case;
+pub mod error;
+pub mod policy;
+pub mod registration;
+pub mod text;
+pub mod types;
+
+pub use calendar::Calendar;
+pub use case::*;
+pub use error::{FieldErrors, Refusal};
+pub use policy::DeadlinePolicy;
+pub use registration::*;
+pub use types::*;

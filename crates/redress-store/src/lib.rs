@@ -1,0 +1,329 @@
+//! What the application needs from a database, as one trait.
+//!
+//! A backend (SQLite, PostgreSQL) implements [`Store`]; the application
+//! holds an `Arc<dyn Store>` chosen at start-up from the database URL. The
+//! store persists and finds; it never decides. Rows carry the case document
+//! as JSON (personal fields already sealed by the application) plus the
+//! columns that queues, filters and reports need.
+
+pub mod journal;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use redress_domain::calendar::DayException;
+use redress_domain::{Channel, Closure, Role, Scope, Status};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use journal::{JournalEntry, NewEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else changed the case since it was read.
+    #[error("the case changed concurrently")]
+    VersionConflict,
+    /// A unique value is taken (`what` names it: `tracking_no`, `username`, `code`, …).
+    #[error("{0} is already taken")]
+    Duplicate(&'static str),
+    /// A referenced row does not exist (`what` names it).
+    #[error("{0} does not exist")]
+    Missing(&'static str),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A case as stored: indexed columns plus the sealed document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRow {
+    pub id: Uuid,
+    /// Assigned by the store on insert; the order of lists and cursors.
+    pub seq: i64,
+    pub tracking_no: String,
+    pub status: Status,
+    pub closure: Option<Closure>,
+    pub channel: Channel,
+    pub category: Option<String>,
+    pub department: Option<String>,
+    pub assignee: Option<String>,
+    /// `kind:id` of the respondent, when known.
+    pub respondent_key: Option<String>,
+    pub respondent_name: Option<String>,
+    /// Keyed hash of the complainant's identity, for duplicate look-ups.
+    pub complainant_key: Option<String>,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The deadline that currently runs.
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// The running deadline is staff's duty (submitted, in_progress, under_review):
+    /// missing it makes the case overdue.
+    pub staff_due: bool,
+    /// The deadline sweep has something to do at `next_due_at` (lapse,
+    /// closure, or flagging an overdue case not yet flagged).
+    pub sweep_at: Option<DateTime<Utc>>,
+    /// Who decided, with level: reviewers may see the appeals they may decide.
+    pub decided_by: Option<String>,
+    pub decider_level: Option<i32>,
+    /// Space-separated search tokens (see `redress_domain::text`).
+    pub search_tokens: String,
+    pub report: ReportFacts,
+    pub version: i64,
+    /// The whole case as JSON, personal fields sealed.
+    pub doc: String,
+}
+
+/// Timestamps the reports need without opening documents.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportFacts {
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub acceptance_due_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub handling_due_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub appealed: bool,
+    pub review_changed: bool,
+    pub feedback_score: Option<i32>,
+}
+
+/// A case list item: the columns, without the document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSummary {
+    pub id: Uuid,
+    pub seq: i64,
+    pub tracking_no: String,
+    pub status: Status,
+    pub closure: Option<Closure>,
+    pub channel: Channel,
+    pub category: Option<String>,
+    pub department: Option<String>,
+    pub assignee: Option<String>,
+    pub respondent_key: Option<String>,
+    pub respondent_name: Option<String>,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub staff_due: bool,
+}
+
+/// Who may see which cases, already resolved by the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    All,
+    /// Cases of these departments, plus (for reviewers) the appeals the
+    /// person may decide.
+    Departments {
+        departments: Vec<String>,
+        reviewer: Option<ReviewerScope>,
+    },
+    Respondent {
+        respondent_key: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewerScope {
+    pub username: String,
+    pub level: i32,
+    pub independent: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    pub status: Option<Status>,
+    pub department: Option<String>,
+    pub category: Option<String>,
+    pub respondent_key: Option<String>,
+    pub assignee: Option<String>,
+    /// `Some(now)`: only cases whose staff deadline passed before `now`.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Query tokens; all must be present.
+    pub query: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    /// The sort key of the last item, when more may follow.
+    pub next: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseUpdate {
+    pub row: CaseRow,
+    pub expected_version: i64,
+}
+
+/// A stored answer to a `POST` carrying an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The caller's scope and key, e.g. `apikey:<id>:<key>`.
+    pub key: String,
+    /// SHA-256 of the request body: a reused key with another body is refused.
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted { seq: i64 },
+    /// The idempotency key was seen before: the first answer.
+    Replayed(IdempotencyRecord),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+    /// An independent department: its reviewers may review any decision.
+    pub review: bool,
+    pub head: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub department: String,
+    pub handling_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    /// argon2 PHC string.
+    pub password_hash: String,
+    pub roles: Vec<Role>,
+    pub departments: Vec<String>,
+    pub level: i32,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RespondentAccount {
+    pub id: Uuid,
+    pub kind: redress_domain::RespondentKind,
+    pub external_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl RespondentAccount {
+    pub fn respondent_key(&self) -> String {
+        format!("{}:{}", self.kind, self.external_id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub by_status: Vec<(Status, i64)>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates the schema or brings it up to date.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    // ---- cases ----------------------------------------------------------
+    /// Inserts a new case with its first events, atomically with the
+    /// idempotency record when one is given. When `idempotency.key` was
+    /// stored before, nothing is written and the first answer comes back.
+    /// A taken tracking number is `Duplicate("tracking_no")`.
+    async fn insert_case(
+        &self,
+        row: CaseRow,
+        events: Vec<NewEvent>,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> StoreResult<InsertOutcome>;
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>>;
+    async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>>;
+    /// Saves one or more changed cases and their events in one transaction;
+    /// `VersionConflict` (and nothing written) if any version moved.
+    async fn update_cases(&self, updates: Vec<CaseUpdate>, events: Vec<NewEvent>) -> StoreResult<()>;
+    /// Newest first (by `seq` descending); with `filter.overdue_at`, the
+    /// longest overdue first (by `next_due_at`, then `seq`). `after` is the
+    /// previous page's `next`.
+    async fn list_cases(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<CaseSummary>>;
+    /// Open cases with this complainant key and respondent key.
+    async fn open_cases_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<Vec<Uuid>>;
+    /// Cases whose `sweep_at` is at or before `now`, oldest first.
+    async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>>;
+    async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>>;
+    /// Report facts of the cases created in `[from, to)`.
+    async fn report_rows(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Channel, Option<String>, Status, Option<Closure>, Option<String>, ReportFacts)>>;
+
+    // ---- journal ----------------------------------------------------------
+    async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>>;
+    /// Events with `seq > after`, in order, at most `limit`.
+    async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>>;
+    /// The head of the chain as last written: `(seq, hash)`.
+    async fn journal_head(&self) -> StoreResult<Option<(i64, String)>>;
+    /// Appends events that concern no case (user created, login, …).
+    async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    // ---- idempotency ------------------------------------------------------
+    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+
+    // ---- people and settings ---------------------------------------------
+    async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()>;
+    async fn list_departments(&self) -> StoreResult<Vec<Department>>;
+    async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()>;
+    async fn list_categories(&self) -> StoreResult<Vec<Category>>;
+    async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()>;
+    async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    async fn insert_session(&self, s: Session) -> StoreResult<()>;
+    async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()>;
+    async fn get_respondent_by_key_hash(&self, key_hash: &str) -> StoreResult<Option<RespondentAccount>>;
+    async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()>;
+    async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
+    async fn list_calendar(&self) -> StoreResult<Vec<DayException>>;
+    async fn upsert_calendar(&self, days: Vec<DayException>, event: Option<NewEvent>) -> StoreResult<()>;
+    async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()>;
+}

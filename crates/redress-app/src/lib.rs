@@ -1,1 +1,330 @@
+#![recursion_limit = "256"]
+//! The use cases of redress. One place where "load the case → let the
+//! domain decide → append the events → commit" happens; the web layer, the
+//! CLI and the background jobs all call in here.
 
+pub mod access;
+pub mod admin;
+pub mod archive;
+pub mod cases;
+pub mod clock;
+pub mod error;
+pub mod evidence;
+pub mod input;
+pub mod jobs;
+pub mod privacy;
+pub mod report;
+pub mod stored;
+pub mod views;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use redress_domain::{
+    Actor, ActorKind, Calendar, Case, Ctx, DeadlinePolicy, Delivery, DeliveryChannel,
+    DeliveryStatus, Effects, Party, Refusal,
+};
+use redress_store::{CaseUpdate, NewEvent, Store, StoreError};
+use uuid::Uuid;
+
+pub use access::{CaseAccess, Principal, StaffUser};
+pub use clock::Clock;
+pub use error::{AppError, AppResult};
+pub use evidence::EvidenceStore;
+pub use privacy::Vault;
+pub use stored::Loaded;
+
+/// Settings the use cases need (the binary builds it from its config).
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub data_dir: PathBuf,
+    pub policy: DeadlinePolicy,
+    pub time_zone: Tz,
+    /// Where complainants reach the server, for tracking links.
+    pub public_url: String,
+    /// Outside remedies named in the final review notice.
+    pub outside_remedies_zh: String,
+    pub outside_remedies_en: String,
+    pub session_hours: i64,
+    pub evidence_max_bytes: u64,
+}
+
+impl AppConfig {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            policy: DeadlinePolicy::default(),
+            time_zone: chrono_tz::Asia::Shanghai,
+            public_url: "http://127.0.0.1:8080".into(),
+            outside_remedies_zh: "如对复核结果仍有异议，您可以向消费者权益保护机构（如拨打12315）投诉，依法申请仲裁，或向人民法院提起诉讼。".into(),
+            outside_remedies_en: "If you still disagree with the review result, you may complain to a consumer authority (such as 12315), apply for arbitration, or bring the matter to court.".into(),
+            session_hours: 12,
+            evidence_max_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub vault: Vault,
+    pub clock: Clock,
+    pub evidence: EvidenceStore,
+    pub config: AppConfig,
+    calendar: RwLock<Arc<Calendar>>,
+    sweep_lock: tokio::sync::Mutex<()>,
+}
+
+/// How many times a transition is retried when another writer changed the
+/// case between read and write; after that the caller gets a 409.
+const VERSION_RETRIES: usize = 3;
+
+impl App {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        vault: Vault,
+        clock: Clock,
+        config: AppConfig,
+    ) -> AppResult<Arc<Self>> {
+        let evidence =
+            EvidenceStore::new(config.data_dir.join("evidence"), config.evidence_max_bytes)?;
+        let app = Arc::new(Self {
+            store,
+            vault,
+            clock,
+            evidence,
+            calendar: RwLock::new(Arc::new(Calendar::new(config.time_zone))),
+            config,
+            sweep_lock: tokio::sync::Mutex::new(()),
+        });
+        app.reload_calendar().await?;
+        Ok(app)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn calendar(&self) -> Arc<Calendar> {
+        self.calendar.read().expect("calendar lock").clone()
+    }
+
+    /// Re-reads the calendar exceptions from the store.
+    pub async fn reload_calendar(&self) -> AppResult<()> {
+        let days = self.store.list_calendar().await?;
+        let cal = Calendar::with_exceptions(self.config.time_zone, days);
+        *self.calendar.write().expect("calendar lock") = Arc::new(cal);
+        Ok(())
+    }
+
+    pub fn tracking_url(&self, tracking_no: &str) -> String {
+        format!("{}/track/{tracking_no}", self.config.public_url.trim_end_matches('/'))
+    }
+
+    fn ctx<'a>(&'a self, calendar: &'a Calendar, actor: Actor) -> Ctx<'a> {
+        Ctx { now: self.now(), calendar, policy: &self.config.policy, actor }
+    }
+
+    pub async fn load(&self, id: Uuid) -> AppResult<Loaded> {
+        let row = self.store.get_case(id).await?.ok_or(AppError::NotFound)?;
+        stored::from_row(&row, &self.vault)
+    }
+
+    pub async fn load_by_tracking_no(&self, tracking_no: &str) -> AppResult<Loaded> {
+        let row = self
+            .store
+            .get_case_by_tracking_no(tracking_no)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        stored::from_row(&row, &self.vault)
+    }
+
+    /// Turns domain events into journal entries.
+    fn journal(&self, case_id: Option<Uuid>, actor: &Actor, at: DateTime<Utc>, effects: &Effects) -> Vec<NewEvent> {
+        effects
+            .events
+            .iter()
+            .map(|e| NewEvent {
+                case_id,
+                kind: e.kind.clone(),
+                actor: actor_string(actor),
+                at,
+                data: e.data.to_string(),
+            })
+            .collect()
+    }
+
+    /// Records a delivery for every notice a transition owes (in-app for now;
+    /// the delivery record is the proof of notice).
+    fn deliver(&self, case: &mut Case, effects: &Effects, at: DateTime<Utc>) {
+        for notice in &effects.notices {
+            let recipient = match notice.party {
+                Party::Complainant => {
+                    let c = &case.record.complainant;
+                    c.email
+                        .as_deref()
+                        .map(redress_domain::mask_email)
+                        .or_else(|| c.phone.as_deref().map(redress_domain::mask_phone))
+                        .unwrap_or_else(|| format!("user:{}", c.user_id.clone().unwrap_or_default()))
+                }
+                Party::Respondent => case
+                    .record
+                    .respondent
+                    .as_ref()
+                    .map(|r| r.key())
+                    .unwrap_or_default(),
+                Party::Staff => case
+                    .assignee
+                    .clone()
+                    .or_else(|| case.department.clone().map(|d| format!("department:{d}")))
+                    .unwrap_or_else(|| "intake".into()),
+            };
+            case.record_delivery(Delivery {
+                id: Uuid::now_v7().to_string(),
+                party: notice.party,
+                notice: notice.kind,
+                channel: DeliveryChannel::InApp,
+                status: DeliveryStatus::Sent,
+                created_at: at,
+                sent_at: Some(at),
+                recipient,
+                provider_id: None,
+            });
+        }
+    }
+
+    /// Load → check and transition (`f`) → save, retried on a concurrent
+    /// change. `f` sees the freshly loaded case every time.
+    pub async fn mutate<F>(&self, id: Uuid, actor: Actor, mut f: F) -> AppResult<Loaded>
+    where
+        F: FnMut(&mut Case, &Ctx) -> AppResult<Effects>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut loaded = self.load(id).await?;
+            let calendar = self.calendar();
+            let ctx = self.ctx(&calendar, actor.clone());
+            let effects = f(&mut loaded.case, &ctx)?;
+            if effects.events.is_empty() {
+                return Ok(loaded);
+            }
+            self.deliver(&mut loaded.case, &effects, ctx.now);
+            let events = self.journal(Some(id), &actor, ctx.now, &effects);
+            let row = stored::to_row(&loaded.case, &loaded.access_token_hash, loaded.seq, &self.vault)?;
+            let expected = loaded.case.version;
+            match self
+                .store
+                .update_cases(vec![CaseUpdate { row, expected_version: expected }], events)
+                .await
+            {
+                Ok(()) => {
+                    loaded.case.version = expected + 1;
+                    metrics_transition(&effects);
+                    return Ok(loaded);
+                }
+                Err(StoreError::VersionConflict) if attempt < VERSION_RETRIES => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Like [`App::mutate`] for a transition that changes two cases at once
+    /// (merge, link); both are saved in one transaction.
+    pub async fn mutate_pair<F>(&self, a: Uuid, b: Uuid, actor: Actor, f: F) -> AppResult<Loaded>
+    where
+        F: Fn(&mut Case, &mut Case, &Ctx) -> AppResult<(Effects, Effects)>,
+    {
+        if a == b {
+            return Err(AppError::Invalid(redress_domain::FieldErrors::single(
+                "other",
+                "must be another case",
+            )));
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut first = self.load(a).await?;
+            let mut second = match self.load(b).await {
+                Ok(l) => l,
+                Err(AppError::NotFound) => {
+                    return Err(AppError::invalid("other", "no such case"));
+                }
+                Err(e) => return Err(e),
+            };
+            let calendar = self.calendar();
+            let ctx = self.ctx(&calendar, actor.clone());
+            let (ea, eb) = f(&mut first.case, &mut second.case, &ctx)?;
+            self.deliver(&mut first.case, &ea, ctx.now);
+            self.deliver(&mut second.case, &eb, ctx.now);
+            let mut events = self.journal(Some(a), &actor, ctx.now, &ea);
+            events.extend(self.journal(Some(b), &actor, ctx.now, &eb));
+            let mut updates = Vec::new();
+            for (l, e) in [(&first, &ea), (&second, &eb)] {
+                if !e.events.is_empty() {
+                    updates.push(CaseUpdate {
+                        row: stored::to_row(&l.case, &l.access_token_hash, l.seq, &self.vault)?,
+                        expected_version: l.case.version,
+                    });
+                }
+            }
+            if updates.is_empty() {
+                return Ok(first);
+            }
+            match self.store.update_cases(updates, events).await {
+                Ok(()) => {
+                    first.case.version += 1;
+                    return Ok(first);
+                }
+                Err(StoreError::VersionConflict) if attempt < VERSION_RETRIES => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Appends events that belong to no case transition (views of personal
+    /// data, admin changes, logins).
+    pub async fn log_event(&self, case_id: Option<Uuid>, actor: &Actor, kind: &str, data: serde_json::Value) -> AppResult<()> {
+        let event = NewEvent {
+            case_id,
+            kind: kind.into(),
+            actor: actor_string(actor),
+            at: self.now(),
+            data: data.to_string(),
+        };
+        Ok(self.store.append_events(vec![event]).await?)
+    }
+
+    pub fn admin_event(&self, actor: &Principal, kind: &str, data: serde_json::Value) -> NewEvent {
+        NewEvent {
+            case_id: None,
+            kind: kind.into(),
+            actor: format!("staff:{}", actor.actor_id()),
+            at: self.now(),
+            data: data.to_string(),
+        }
+    }
+}
+
+pub fn actor_string(actor: &Actor) -> String {
+    let kind = match actor.kind {
+        ActorKind::Staff => "staff",
+        ActorKind::Complainant => "complainant",
+        ActorKind::Respondent => "respondent",
+        ActorKind::Integration => "integration",
+        ActorKind::System => "system",
+    };
+    format!("{kind}:{}", actor.id)
+}
+
+fn metrics_transition(effects: &Effects) {
+    for e in &effects.events {
+        tracing::debug!(event = %e.kind, "case event");
+    }
+}
+
+/// Domain refusals become application errors.
+pub fn refuse<T>(r: Result<T, Refusal>) -> AppResult<T> {
+    r.map_err(AppError::from)
+}

@@ -292,6 +292,8 @@ pub struct Case {
     pub deliveries: Vec<Delivery>,
     /// Kept beside the sealed file, not in it.
     pub feedback: Option<Feedback>,
+    #[serde(default)]
+    pub accepted_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub legal_hold: bool,
     /// Optimistic-concurrency version, bumped by the store on every save.
@@ -381,6 +383,7 @@ impl Case {
             evidence: vec![],
             deliveries: vec![],
             feedback: None,
+            accepted_at: None,
             closed_at: None,
             legal_hold: false,
             version: 0,
@@ -581,6 +584,7 @@ impl Case {
         let due = ctx.calendar.working_days_after(ctx.now, days);
         self.category = Some(category.into());
         self.department = Some(department.into());
+        self.accepted_at = Some(ctx.now);
         self.status = Status::InProgress;
         self.deadlines.handling_due_at = Some(due);
         self.overdue_flagged_for = None;

@@ -1,1 +1,1066 @@
+//! The [`Store`] on embedded SQLite.
+//!
+//! * Durability: WAL, `synchronous=FULL`; a write is acknowledged only after
+//!   the COMMIT that contains it returned.
+//! * Group commit: one writer thread owns the only write connection. Write
+//!   calls queue jobs; the writer runs every queued job (up to
+//!   [`writer::MAX_BATCH`]) in one `BEGIN IMMEDIATE` transaction, each inside
+//!   its own savepoint, and commits once. Concurrent clients share fsyncs.
+//! * The journal's hash chain is extended by the writer, which keeps the
+//!   head in memory (restored when a job rolls back, reloaded when a COMMIT
+//!   fails).
+//! * Reads go through a pool of `query_only` connections on blocking threads;
+//!   WAL lets them read while the writer writes.
 
+mod codec;
+mod query;
+mod schema;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use r2d2_sqlite::SqliteConnectionManager;
+use r2d2_sqlite::rusqlite::{self, Connection, OpenFlags, OptionalExtension, Row, params};
+use redress_domain::calendar::{DayException, DayKind};
+use redress_domain::{Channel, Closure, Status};
+use redress_store::{
+    ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department,
+    IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, ReportFacts,
+    RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
+};
+use uuid::Uuid;
+
+use codec::{
+    CASE_COLUMNS, constraint, db, from_json, parse_date, parse_enum, parse_enum_opt, parse_ts,
+    parse_uuid, parse_uuid_opt, to_json, ts, ts_opt,
+};
+use writer::{ChainHead, Job, WriteCtx};
+
+/// Read connections in the pool.
+const READERS: u32 = 8;
+
+/// Settings every connection gets.
+const COMMON_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
+     PRAGMA busy_timeout = 5000;
+     PRAGMA synchronous = FULL;
+     PRAGMA cache_size = -65536;
+     PRAGMA temp_store = MEMORY;";
+
+/// The SQLite store. Dropping it stops the writer after the queued jobs.
+pub struct SqliteStore {
+    sender: Option<mpsc::Sender<Box<dyn Job>>>,
+    writer: Option<JoinHandle<()>>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    commits: Arc<AtomicU64>,
+}
+
+/// The writer connection's settings, as SQLite reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterSettings {
+    pub journal_mode: String,
+    /// 2 is FULL.
+    pub synchronous: i64,
+    pub foreign_keys: bool,
+    pub busy_timeout: i64,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, applies pending
+    /// migrations and starts the writer thread.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let conn = Connection::open(path).map_err(db)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(db)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "could not switch {} to WAL (journal_mode is {mode})",
+                path.display()
+            )));
+        }
+        conn.execute_batch(COMMON_PRAGMAS).map_err(db)?;
+        schema::migrate(&conn)?;
+        let head = ChainHead::load(&conn)?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                c.execute_batch(COMMON_PRAGMAS)?;
+                c.execute_batch("PRAGMA query_only = ON;")
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(READERS)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)
+            .map_err(|e| StoreError::Backend(format!("read pool: {e}")))?;
+
+        let commits = Arc::new(AtomicU64::new(0));
+        let (sender, rx) = mpsc::channel::<Box<dyn Job>>();
+        let counter = Arc::clone(&commits);
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer::run(conn, head, rx, counter))
+            .map_err(|e| StoreError::Backend(format!("writer thread: {e}")))?;
+        Ok(SqliteStore {
+            sender: Some(sender),
+            writer: Some(writer),
+            readers,
+            commits,
+        })
+    }
+
+    /// How many group COMMITs succeeded since `open`.
+    pub fn commit_count(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// The writer connection's durability settings.
+    pub async fn writer_settings(&self) -> StoreResult<WriterSettings> {
+        self.write(|ctx| {
+            let c = ctx.conn;
+            let get_i = |name: &str| -> StoreResult<i64> {
+                c.pragma_query_value(None, name, |r| r.get(0)).map_err(db)
+            };
+            Ok(WriterSettings {
+                journal_mode: c
+                    .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                    .map_err(db)?,
+                synchronous: get_i("synchronous")?,
+                foreign_keys: get_i("foreign_keys")? == 1,
+                busy_timeout: get_i("busy_timeout")?,
+            })
+        })
+        .await
+    }
+
+    /// Loads cases in one transaction, without events or idempotency
+    /// records (test data, benchmarks). Blocks the calling thread; call it
+    /// outside async code, with chunks of some 10,000 rows. The `seq` of the
+    /// rows is ignored and assigned as usual.
+    pub fn bulk_insert(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job = writer::job(
+            move |ctx: &mut WriteCtx<'_>| {
+                let mut stmt = ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?;
+                for row in &rows {
+                    insert_case_row(&mut stmt, row)?;
+                }
+                Ok(())
+            },
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        self.submit(job)?;
+        rx.recv()
+            .map_err(|_| StoreError::Backend("the writer dropped the job".into()))?
+    }
+
+    /// Test hook: a write job that appends events and then fails, so that
+    /// its savepoint (and the chain head) must be rolled back.
+    #[doc(hidden)]
+    pub async fn append_events_then_fail(&self, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.append(&events)?;
+            Err(StoreError::Backend("failed on purpose".into()))
+        })
+        .await
+    }
+
+    fn submit(&self, job: Box<dyn Job>) -> StoreResult<()> {
+        self.sender
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("the store is closed".into()))?
+            .send(job)
+            .map_err(|_| StoreError::Backend("the writer thread stopped".into()))
+    }
+
+    /// Runs `f` on the writer, in the next group commit; answers after COMMIT.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(writer::job(
+            f,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        ))?;
+        rx.await
+            .map_err(|_| StoreError::Backend("the write job failed without an answer".into()))?
+    }
+
+    /// Runs `f` with a pooled read connection on a blocking thread.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| StoreError::Backend(format!("read pool: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("read task: {e}")))?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(w) = self.writer.take()
+            && w.join().is_err()
+        {
+            tracing::error!("the sqlite writer thread panicked");
+        }
+    }
+}
+
+// ---- cases ------------------------------------------------------------------
+
+const INSERT_CASE: &str = "INSERT INTO cases (id, tracking_no, status, closure, channel, \
+     category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
+     created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
+     search_tokens, report, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+     ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+
+fn case_violation(e: rusqlite::Error) -> StoreError {
+    let which = e.to_string();
+    match constraint(e, "tracking_no", "case") {
+        StoreError::Duplicate(_) if which.contains("cases.id") => StoreError::Duplicate("id"),
+        other => other,
+    }
+}
+
+fn insert_case_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &CaseRow) -> StoreResult<i64> {
+    stmt.insert(params![
+        r.id.to_string(),
+        r.tracking_no,
+        r.status.as_str(),
+        r.closure.map(Closure::as_str),
+        r.channel.as_str(),
+        r.category,
+        r.department,
+        r.assignee,
+        r.respondent_key,
+        r.respondent_name,
+        r.complainant_key,
+        r.subject,
+        ts(&r.created_at),
+        ts(&r.updated_at),
+        ts_opt(&r.next_due_at),
+        r.staff_due,
+        ts_opt(&r.sweep_at),
+        r.decided_by,
+        r.decider_level,
+        r.search_tokens,
+        to_json(&r.report)?,
+        r.version,
+        r.doc,
+    ])
+    .map_err(case_violation)
+}
+
+const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = ?1, status = ?2, closure = ?3, \
+     channel = ?4, category = ?5, department = ?6, assignee = ?7, respondent_key = ?8, \
+     respondent_name = ?9, complainant_key = ?10, subject = ?11, created_at = ?12, \
+     updated_at = ?13, next_due_at = ?14, staff_due = ?15, sweep_at = ?16, decided_by = ?17, \
+     decider_level = ?18, search_tokens = ?19, report = ?20, doc = ?21, version = ?22 + 1 \
+     WHERE id = ?23 AND version = ?22";
+
+fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
+    let r = &u.row;
+    let changed = conn
+        .prepare_cached(UPDATE_CASE)
+        .map_err(db)?
+        .execute(params![
+            r.tracking_no,
+            r.status.as_str(),
+            r.closure.map(Closure::as_str),
+            r.channel.as_str(),
+            r.category,
+            r.department,
+            r.assignee,
+            r.respondent_key,
+            r.respondent_name,
+            r.complainant_key,
+            r.subject,
+            ts(&r.created_at),
+            ts(&r.updated_at),
+            ts_opt(&r.next_due_at),
+            r.staff_due,
+            ts_opt(&r.sweep_at),
+            r.decided_by,
+            r.decider_level,
+            r.search_tokens,
+            to_json(&r.report)?,
+            r.doc,
+            u.expected_version,
+            r.id.to_string(),
+        ])
+        .map_err(case_violation)?;
+    if changed == 0 {
+        return Err(StoreError::VersionConflict);
+    }
+    Ok(())
+}
+
+fn get_case_where(conn: &Connection, column: &str, value: &str) -> StoreResult<Option<CaseRow>> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE {column} = ?1");
+    let raw = conn
+        .prepare_cached(&sql)
+        .map_err(db)?
+        .query_row([value], codec::read_case)
+        .optional()
+        .map_err(db)?;
+    raw.map(codec::case_row).transpose()
+}
+
+fn get_idempotency(conn: &Connection, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+    let raw = conn
+        .prepare_cached(
+            "SELECT key, request_hash, status, body, created_at FROM idempotency_keys WHERE key = ?1",
+        )
+        .map_err(db)?
+        .query_row([key], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .optional()
+        .map_err(db)?;
+    raw.map(|(key, request_hash, status, body, created_at)| {
+        Ok(IdempotencyRecord {
+            key,
+            request_hash,
+            status: u16::try_from(status)
+                .map_err(|_| StoreError::Backend(format!("bad http status {status}")))?,
+            body,
+            created_at: parse_ts(&created_at)?,
+        })
+    })
+    .transpose()
+}
+
+// ---- journal ----------------------------------------------------------------
+
+const EVENT_COLUMNS: &str = "seq, case_id, kind, actor, at, data, prev_hash, hash";
+
+fn journal_entries(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<JournalEntry>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let raw = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    raw.into_iter()
+        .map(|(seq, case_id, kind, actor, at, data, prev_hash, hash)| {
+            Ok(JournalEntry {
+                seq,
+                case_id: parse_uuid_opt(case_id)?,
+                kind,
+                actor,
+                at: parse_ts(&at)?,
+                data,
+                prev_hash,
+                hash,
+            })
+        })
+        .collect()
+}
+
+// ---- people and settings ------------------------------------------------------
+
+fn day_kind_str(k: DayKind) -> &'static str {
+    match k {
+        DayKind::Holiday => "holiday",
+        DayKind::Workday => "workday",
+    }
+}
+
+fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
+    match s {
+        "holiday" => Ok(DayKind::Holiday),
+        "workday" => Ok(DayKind::Workday),
+        other => Err(StoreError::Backend(format!("bad day kind {other:?}"))),
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, username, display_name, password_hash, roles, departments, level, active, created_at";
+
+type RawUser = (String, String, String, String, String, String, i32, bool, String);
+
+fn read_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn user(r: RawUser) -> StoreResult<User> {
+    Ok(User {
+        id: parse_uuid(&r.0)?,
+        username: r.1,
+        display_name: r.2,
+        password_hash: r.3,
+        roles: from_json(&r.4)?,
+        departments: from_json(&r.5)?,
+        level: r.6,
+        active: r.7,
+        created_at: parse_ts(&r.8)?,
+    })
+}
+
+fn users_where(conn: &Connection, clause: &str, value: &str) -> StoreResult<Vec<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users {clause}");
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    let raw = if clause.contains("?1") {
+        stmt.query_map([value], read_user)
+    } else {
+        stmt.query_map([], read_user)
+    }
+    .map_err(db)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(db)?;
+    raw.into_iter().map(user).collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.write(|ctx| schema::apply(ctx.conn).map(|_| ())).await
+    }
+
+    async fn insert_case(
+        &self,
+        row: CaseRow,
+        events: Vec<NewEvent>,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> StoreResult<InsertOutcome> {
+        self.write(move |ctx| {
+            if let Some(idem) = &idempotency
+                && let Some(first) = get_idempotency(ctx.conn, &idem.key)?
+            {
+                return Ok(InsertOutcome::Replayed(first));
+            }
+            let seq = insert_case_row(&mut ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?, &row)?;
+            ctx.append(&events)?;
+            if let Some(idem) = &idempotency {
+                ctx.conn
+                    .prepare_cached(
+                        "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(db)?
+                    .execute(params![
+                        idem.key,
+                        idem.request_hash,
+                        idem.status,
+                        idem.body,
+                        ts(&idem.created_at)
+                    ])
+                    .map_err(|e| constraint(e, "key", "key"))?;
+            }
+            Ok(InsertOutcome::Inserted { seq })
+        })
+        .await
+    }
+
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
+        self.read(move |c| get_case_where(c, "id", &id.to_string()))
+            .await
+    }
+
+    async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
+        let t = tracking_no.to_string();
+        self.read(move |c| get_case_where(c, "tracking_no", &t)).await
+    }
+
+    async fn update_cases(&self, updates: Vec<CaseUpdate>, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            for u in &updates {
+                update_case_row(ctx.conn, u)?;
+            }
+            ctx.append(&events)
+        })
+        .await
+    }
+
+    async fn list_cases(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<CaseSummary>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read(move |c| query::list_cases(c, &visibility, &filter, limit, after))
+            .await
+    }
+
+    async fn open_cases_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<Vec<Uuid>> {
+        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
+        self.read(move |c| {
+            let ids = c
+                .prepare_cached(
+                    "SELECT id FROM cases WHERE complainant_key = ?1 AND respondent_key = ?2 \
+                     AND status <> 'closed' ORDER BY seq",
+                )
+                .map_err(db)?
+                .query_map([ck, rk], |r| r.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            ids.iter().map(|s| parse_uuid(s)).collect()
+        })
+        .await
+    }
+
+    async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let ids = c
+                .prepare_cached(
+                    "SELECT id FROM cases WHERE sweep_at <= ?1 ORDER BY sweep_at, seq LIMIT ?2",
+                )
+                .map_err(db)?
+                .query_map(params![ts(&now), limit], |r| r.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            ids.iter().map(|s| parse_uuid(s)).collect()
+        })
+        .await
+    }
+
+    async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>> {
+        self.read(|c| {
+            let raw = c
+                .prepare_cached("SELECT status, n FROM case_counts WHERE n > 0")
+                .map_err(db)?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            let mut out = raw
+                .into_iter()
+                .map(|(s, n)| Ok((parse_enum::<Status>("status", &s)?, n)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            out.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn report_rows(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Channel, Option<String>, Status, Option<Closure>, Option<String>, ReportFacts)>>
+    {
+        self.read(move |c| {
+            let raw = c
+                .prepare_cached(
+                    "SELECT channel, category, status, closure, respondent_key, report FROM cases \
+                     WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, seq",
+                )
+                .map_err(db)?
+                .query_map([ts(&from), ts(&to)], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            raw.into_iter()
+                .map(|(ch, cat, st, cl, rk, rep)| {
+                    Ok((
+                        parse_enum("channel", &ch)?,
+                        cat,
+                        parse_enum("status", &st)?,
+                        parse_enum_opt("closure", cl)?,
+                        rk,
+                        from_json(&rep)?,
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {
+        self.read(move |c| {
+            journal_entries(
+                c,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ?1 ORDER BY seq"),
+                [case_id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            journal_entries(
+                c,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+                [after, limit],
+            )
+        })
+        .await
+    }
+
+    async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
+        self.read(|c| {
+            c.query_row("SELECT seq, hash FROM journal_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(move |ctx| ctx.append(&events)).await
+    }
+
+    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let key = key.to_string();
+        self.read(move |c| get_idempotency(c, &key)).await
+    }
+
+    async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO departments (code, name, review, head) VALUES (?1, ?2, ?3, ?4)",
+                    params![d.code, d.name, d.review, d.head],
+                )
+                .map_err(|e| constraint(e, "code", "department"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn list_departments(&self) -> StoreResult<Vec<Department>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT code, name, review, head FROM departments ORDER BY code")
+                .map_err(db)?
+                .query_map([], |r| {
+                    Ok(Department {
+                        code: r.get(0)?,
+                        name: r.get(1)?,
+                        review: r.get(2)?,
+                        head: r.get(3)?,
+                    })
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO categories (code, name, name_en, department, handling_days) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![c.code, c.name, c.name_en, c.department, c.handling_days.map(i64::from)],
+                )
+                .map_err(|e| constraint(e, "code", "department"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn list_categories(&self) -> StoreResult<Vec<Category>> {
+        self.read(|c| {
+            let raw = c
+                .prepare_cached(
+                    "SELECT code, name, name_en, department, handling_days FROM categories ORDER BY code",
+                )
+                .map_err(db)?
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            raw.into_iter()
+                .map(|(code, name, name_en, department, days)| {
+                    Ok(Category {
+                        code,
+                        name,
+                        name_en,
+                        department,
+                        handling_days: days
+                            .map(|d| {
+                                u32::try_from(d).map_err(|_| {
+                                    StoreError::Backend(format!("bad handling_days {d}"))
+                                })
+                            })
+                            .transpose()?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    &format!(
+                        "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                    ),
+                    params![
+                        u.id.to_string(),
+                        u.username,
+                        u.display_name,
+                        u.password_hash,
+                        to_json(&u.roles)?,
+                        to_json(&u.departments)?,
+                        u.level,
+                        u.active,
+                        ts(&u.created_at),
+                    ],
+                )
+                .map_err(|e| constraint(e, "username", "user"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_string();
+        self.read(move |c| Ok(users_where(c, "WHERE username = ?1", &username)?.pop()))
+            .await
+    }
+
+    async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        self.read(move |c| Ok(users_where(c, "WHERE id = ?1", &id.to_string())?.pop()))
+            .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.read(|c| users_where(c, "ORDER BY username", "")).await
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        self.read(|c| {
+            c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn insert_session(&self, s: Session) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        s.token_hash,
+                        s.user_id.to_string(),
+                        ts(&s.created_at),
+                        ts(&s.expires_at)
+                    ],
+                )
+                .map_err(|e| constraint(e, "session", "user"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        let token_hash = token_hash.to_string();
+        self.read(move |c| {
+            let raw = c
+                .prepare_cached(
+                    "SELECT token_hash, user_id, created_at, expires_at FROM sessions \
+                     WHERE token_hash = ?1",
+                )
+                .map_err(db)?
+                .query_row([token_hash], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .optional()
+                .map_err(db)?;
+            raw.map(|(token_hash, user_id, created_at, expires_at)| {
+                Ok(Session {
+                    token_hash,
+                    user_id: parse_uuid(&user_id)?,
+                    created_at: parse_ts(&created_at)?,
+                    expires_at: parse_ts(&expires_at)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_string();
+        self.write(move |ctx| {
+            ctx.conn
+                .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        r.id.to_string(),
+                        r.kind.as_str(),
+                        r.external_id,
+                        r.name,
+                        r.email,
+                        r.key_hash,
+                        ts(&r.created_at)
+                    ],
+                )
+                .map_err(|e| constraint(e, "respondent", "respondent"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn get_respondent_by_key_hash(&self, key_hash: &str) -> StoreResult<Option<RespondentAccount>> {
+        let key_hash = key_hash.to_string();
+        self.read(move |c| {
+            let raw = c
+                .prepare_cached(
+                    "SELECT id, kind, external_id, name, email, key_hash, created_at \
+                     FROM respondents WHERE key_hash = ?1",
+                )
+                .map_err(db)?
+                .query_row([key_hash], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                })
+                .optional()
+                .map_err(db)?;
+            raw.map(|(id, kind, external_id, name, email, key_hash, created_at)| {
+                Ok(RespondentAccount {
+                    id: parse_uuid(&id)?,
+                    kind: parse_enum("respondent kind", &kind)?,
+                    external_id,
+                    name,
+                    email,
+                    key_hash,
+                    created_at: parse_ts(&created_at)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        k.id.to_string(),
+                        k.name,
+                        to_json(&k.scopes)?,
+                        k.key_hash,
+                        ts(&k.created_at),
+                        k.revoked
+                    ],
+                )
+                .map_err(|e| constraint(e, "key", "key"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
+        let key_hash = key_hash.to_string();
+        self.read(move |c| {
+            let raw = c
+                .prepare_cached(
+                    "SELECT id, name, scopes, key_hash, created_at, revoked FROM api_keys \
+                     WHERE key_hash = ?1",
+                )
+                .map_err(db)?
+                .query_row([key_hash], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, bool>(5)?,
+                    ))
+                })
+                .optional()
+                .map_err(db)?;
+            raw.map(|(id, name, scopes, key_hash, created_at, revoked)| {
+                Ok(ApiKey {
+                    id: parse_uuid(&id)?,
+                    name,
+                    scopes: from_json(&scopes)?,
+                    key_hash,
+                    created_at: parse_ts(&created_at)?,
+                    revoked,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {
+        self.read(|c| {
+            let raw = c
+                .prepare_cached("SELECT date, kind, name FROM calendar_days ORDER BY date")
+                .map_err(db)?
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            raw.into_iter()
+                .map(|(date, kind, name)| {
+                    Ok(DayException {
+                        date: parse_date(&date)?,
+                        kind: parse_day_kind(&kind)?,
+                        name,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn upsert_calendar(&self, days: Vec<DayException>, event: Option<NewEvent>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let mut stmt = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO calendar_days (date, kind, name) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+                )
+                .map_err(db)?;
+            for d in &days {
+                stmt.execute(params![
+                    d.date.format("%Y-%m-%d").to_string(),
+                    day_kind_str(d.kind),
+                    d.name
+                ])
+                .map_err(db)?;
+            }
+            drop(stmt);
+            if let Some(e) = &event {
+                ctx.append(std::slice::from_ref(e))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "DELETE FROM calendar_days WHERE date = ?1",
+                    [date.format("%Y-%m-%d").to_string()],
+                )
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -77,6 +77,8 @@ pub struct CaseRow {
 /// Timestamps the reports need without opening documents.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReportFacts {
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub acceptance_due_at: Option<DateTime<Utc>>,
     pub decided_at: Option<DateTime<Utc>>,

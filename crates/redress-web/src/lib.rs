@@ -1,1 +1,53 @@
+//! HTTP for redress: the JSON API under `/api/v1` with its OpenAPI
+//! document, health and Prometheus metrics. (Web pages arrive with their
+//! own module.)
 
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod state;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use redress_app::App;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use state::AppState;
+
+/// Options of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    /// Public intake per client address, requests per minute (0: off).
+    pub public_rate_per_minute: u32,
+}
+
+/// JSON bodies larger than this are refused with 413.
+const JSON_LIMIT: usize = 1024 * 1024;
+
+pub fn router(app: Arc<App>, options: WebOptions) -> Router {
+    let upload_limit = app.evidence.max_bytes as usize + 64 * 1024;
+    let state = AppState::new(app, options.public_rate_per_minute);
+    let (api, openapi) = OpenApiRouter::with_openapi(api::doc()).nest("/api/v1", api::router()).split_for_parts();
+    let openapi = Arc::new(openapi);
+    // Uploads get the evidence limit; every other body the JSON limit.
+    let api = api.layer(DefaultBodyLimit::max(upload_limit.max(JSON_LIMIT)));
+    Router::new()
+        .merge(api)
+        .route("/api/openapi.json", get(move || {
+            let doc = openapi.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }))
+        .route("/healthz", get(api::ops::health))
+        .route("/metrics", get(metrics::render))
+        .fallback(|| async { error::ApiError::not_found() })
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}

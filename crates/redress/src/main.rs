@@ -1,1 +1,208 @@
-fn main() {}
+//! `redress`: serve, migrate, user add, audit verify, archive export.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use redress::{Config, build_app, open_store, spawn_sweeper};
+use redress_domain::Role;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "redress", version, about = "Complaint handling for online platforms")]
+struct Cli {
+    /// Settings file (default: ./redress.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Starts the server (the default command).
+    Serve {
+        /// Lets an admin move the clock forward (POST /api/v1/test-clock/advance). Never in production.
+        #[arg(long)]
+        test_clock: bool,
+        /// Fills sample cases in every state for a first look.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Creates or updates the database schema, then exits.
+    Migrate,
+    /// Staff users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit journal.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Case archives.
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a staff user; the password comes from REDRESS_USER_PASSWORD or is generated and printed once.
+    Add {
+        username: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long = "department")]
+        departments: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        level: i32,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Checks the journal's hash chain; exits 1 when it is broken.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum ArchiveCommand {
+    /// Writes a case's archive ZIP.
+    Export {
+        /// Case id or tracking number.
+        case: String,
+        /// Output file (default: <tracking number>.zip).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn init_logging(format: &str) {
+    let filter = EnvFilter::try_from_env("REDRESS_LOG").unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config.log_format);
+    match cli.command.unwrap_or(Command::Serve { test_clock: false, demo: false }) {
+        Command::Serve { test_clock, demo } => serve(config, test_clock, demo).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("schema up to date");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { username, roles, departments, level, display_name } } => {
+            let store = open_store(&config).await?;
+            let app = build_app(&config, store, false).await?;
+            let mut parsed = vec![];
+            for r in &roles {
+                parsed.push(r.parse::<Role>().map_err(|e| anyhow::anyhow!("--role {r}: {e}"))?);
+            }
+            let (password, generated) = match std::env::var("REDRESS_USER_PASSWORD") {
+                Ok(p) if p.len() >= 8 => (p, false),
+                _ => (redress_app::privacy::new_token("").chars().take(20).collect(), true),
+            };
+            let user = app
+                .new_user(username.clone(), display_name.unwrap_or_else(|| username.clone()), password.clone(), parsed, departments, level)
+                .await?;
+            let event = redress_store::NewEvent {
+                case_id: None,
+                kind: "user_created".into(),
+                actor: "system:cli".into(),
+                at: app.now(),
+                data: redress_app::admin::user_json(&user).to_string(),
+            };
+            app.store.insert_user(user, event).await.context("adding the user")?;
+            println!("user {username} added");
+            if generated {
+                println!("one-time password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let store = open_store(&config).await?;
+            let app = build_app(&config, store, false).await?;
+            let report = app.verify_audit().await?;
+            println!("{}", serde_json::to_string(&report)?);
+            if !report.ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Archive { command: ArchiveCommand::Export { case, output } } => {
+            let store = open_store(&config).await?;
+            let app = build_app(&config, store, false).await?;
+            let id = match uuid::Uuid::parse_str(&case) {
+                Ok(id) => id,
+                Err(_) => app.load_by_tracking_no(&case).await.context("no such case")?.case.id,
+            };
+            let (name, bytes) = app.export_archive(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let path = output.unwrap_or_else(|| PathBuf::from(name));
+            std::fs::write(&path, &bytes)?;
+            println!("wrote {} ({} bytes)", path.display(), bytes.len());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let app = build_app(&config, store, test_clock).await?;
+    let boot = app.bootstrap(config.admin_password.as_deref()).await?;
+    if let Some(p) = &boot.generated_admin_password {
+        println!("Created user `admin` with a one-time password (shown once, change it): {p}");
+    }
+    if demo {
+        let n = redress::demo::fill(&app).await?;
+        println!("demo: {n} sample cases filed");
+    }
+    if test_clock {
+        tracing::warn!("test clock is ON: admins can move time forward");
+    }
+    let sweeper = spawn_sweeper(app.clone(), Duration::from_secs(config.sweep_interval_seconds.max(1)));
+    let router = redress_web::router(app.clone(), redress_web::WebOptions { public_rate_per_minute: config.public_rate_limit });
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    println!("redress is listening on http://{addr} (data in {})", config.data_dir.display());
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    sweeper.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,379 @@
+//! People and settings: authentication, login, the admin's objects, and
+//! the defaults a new installation starts with.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::Duration;
+use redress_domain::calendar::DayException;
+use redress_domain::{RespondentKind, Role, Scope, parse_code};
+use redress_store::{ApiKey, Category, Department, RespondentAccount, Session, User};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::access::{Principal, StaffUser, is_independent};
+use crate::error::{AppError, AppResult};
+use crate::input::Body;
+use crate::privacy::{new_token, token_hash};
+use crate::App;
+
+/// Hashes a password with argon2 on a blocking thread (it is slow on purpose).
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(AppError::internal)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// Verifies on a blocking thread. An empty `hash` (no such user) is
+/// checked against a fixed hash, so that "no such user" and "wrong
+/// password" take the same time and give the same answer.
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let hash = if hash.is_empty() { DUMMY_HASH.clone() } else { hash };
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(b"not a password", &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+/// The default departments and categories of a new installation (SPEC §11).
+pub fn default_departments() -> Vec<Department> {
+    let d = |code: &str, name: &str, review: bool| Department { code: code.into(), name: name.into(), review, head: None };
+    vec![
+        d("customer-service", "客户服务部 Customer Service", false),
+        d("merchant-compliance", "商家合规部 Merchant Compliance", false),
+        d("trust-safety", "信任与安全部 Trust & Safety", false),
+        d("review-board", "复核委员会 Review Board", true),
+    ]
+}
+
+pub fn default_categories() -> Vec<Category> {
+    let c = |code: &str, name: &str, en: &str, dept: &str| Category {
+        code: code.into(),
+        name: name.into(),
+        name_en: Some(en.into()),
+        department: dept.into(),
+        handling_days: None,
+    };
+    vec![
+        c("goods-quality", "商品质量", "Goods quality", "merchant-compliance"),
+        c("not-as-described", "货不对板", "Not as described", "merchant-compliance"),
+        c("refunds-returns", "退款退货", "Refunds and returns", "customer-service"),
+        c("delivery", "物流配送", "Delivery", "customer-service"),
+        c("false-advertising", "虚假宣传", "False advertising", "merchant-compliance"),
+        c("pricing", "价格问题", "Pricing", "merchant-compliance"),
+        c("after-sales", "售后服务", "After-sales service", "customer-service"),
+        c("account-security", "账号安全", "Account security", "trust-safety"),
+        c("privacy", "个人信息保护", "Privacy", "trust-safety"),
+        c("harmful-content", "违法有害信息", "Illegal or harmful content", "trust-safety"),
+        c("intellectual-property", "知识产权", "Intellectual property", "trust-safety"),
+        c("platform-service", "平台服务", "Platform service", "customer-service"),
+    ]
+}
+
+/// What first start did, for the operator.
+#[derive(Debug, Default)]
+pub struct Bootstrap {
+    /// A generated one-time admin password, to be printed once.
+    pub generated_admin_password: Option<String>,
+    pub created_admin: bool,
+}
+
+impl App {
+    /// Resolves `Authorization: Bearer …` to a principal; a token that is
+    /// given but unknown is `Unauthorized`, never silently anonymous.
+    pub async fn authenticate(&self, bearer: Option<&str>) -> AppResult<Principal> {
+        let Some(token) = bearer.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(Principal::Anonymous);
+        };
+        let hash = token_hash(token);
+        if token.starts_with("rds_") {
+            let session = self.store.get_session(&hash).await?.ok_or(AppError::Unauthorized)?;
+            if session.expires_at <= self.now() {
+                return Err(AppError::Unauthorized);
+            }
+            let user = self.store.get_user(session.user_id).await?.filter(|u| u.active).ok_or(AppError::Unauthorized)?;
+            let departments = self.store.list_departments().await?;
+            return Ok(Principal::Staff(StaffUser { independent: is_independent(&user, &departments), user }));
+        }
+        if token.starts_with("rdk_") {
+            let key = self.store.get_api_key_by_hash(&hash).await?.filter(|k| !k.revoked).ok_or(AppError::Unauthorized)?;
+            return Ok(Principal::Integration(key));
+        }
+        if token.starts_with("rdr_") {
+            let r = self.store.get_respondent_by_key_hash(&hash).await?.ok_or(AppError::Unauthorized)?;
+            return Ok(Principal::Respondent(r));
+        }
+        // Complainant access tokens are checked by the tracking calls themselves.
+        if token.starts_with("rdt_") {
+            return Ok(Principal::Anonymous);
+        }
+        Err(AppError::Unauthorized)
+    }
+
+    /// `POST /auth/login`: a new session token.
+    pub async fn login(&self, body: &Value) -> AppResult<(String, User)> {
+        let mut b = Body::new(body);
+        let username = b.str("username");
+        let password = b.str("password");
+        b.finish()?;
+        let user = self.store.get_user_by_username(&username).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_default();
+        let ok = verify_password(password, hash).await;
+        let Some(user) = user.filter(|u| ok && u.active) else {
+            metrics::counter!("redress_login_failures_total").increment(1);
+            return Err(AppError::Unauthorized);
+        };
+        let token = new_token("rds_");
+        let now = self.now();
+        self.store
+            .insert_session(Session {
+                token_hash: token_hash(&token),
+                user_id: user.id,
+                created_at: now,
+                expires_at: now + Duration::hours(self.config.session_hours),
+            })
+            .await?;
+        Ok((token, user))
+    }
+
+    pub async fn logout(&self, bearer: &str) -> AppResult<()> {
+        Ok(self.store.delete_session(&token_hash(bearer)).await?)
+    }
+
+    fn admin<'a>(&self, who: &'a Principal) -> AppResult<&'a StaffUser> {
+        let staff = who.staff()?;
+        staff.require(Role::Admin)?;
+        Ok(staff)
+    }
+
+    pub async fn create_department(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        self.admin(who)?;
+        let mut b = Body::new(body);
+        let code = b.str("code");
+        let name = b.str("name");
+        let review = b.opt_bool("review").unwrap_or(false);
+        let head = b.opt_str("head");
+        if !code.is_empty()
+            && let Err((f, m)) = parse_code("code", &code)
+        {
+            b.errors.add(f, m);
+        }
+        b.finish()?;
+        let d = Department { code, name, review, head };
+        let event = self.admin_event(who, "department_created", json!(d));
+        self.store.insert_department(d.clone(), event).await.map_err(dup_as("code"))?;
+        Ok(json!(d))
+    }
+
+    pub async fn create_category(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        self.admin(who)?;
+        let mut b = Body::new(body);
+        let code = b.str("code");
+        let name = b.str("name");
+        let name_en = b.opt_str("name_en");
+        let department = b.str("department");
+        let handling_days = b.opt_u32("handling_days");
+        if handling_days.is_some_and(|d| !(1..=365).contains(&d)) {
+            b.errors.add("handling_days", "must be between 1 and 365");
+        }
+        if !code.is_empty()
+            && let Err((f, m)) = parse_code("code", &code)
+        {
+            b.errors.add(f, m);
+        }
+        b.finish()?;
+        if !self.store.list_departments().await?.iter().any(|d| d.code == department) {
+            return Err(AppError::invalid("department", "no such department"));
+        }
+        let c = Category { code, name, name_en, department, handling_days };
+        let event = self.admin_event(who, "category_created", json!(c));
+        self.store.insert_category(c.clone(), event).await.map_err(dup_as("code"))?;
+        Ok(json!(c))
+    }
+
+    pub async fn create_user(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        self.admin(who)?;
+        let mut b = Body::new(body);
+        let username = b.str("username");
+        let password = b.str("password");
+        let display_name = b.opt_str("display_name").unwrap_or_else(|| username.clone());
+        let roles_raw = b.str_list("roles", true);
+        let departments = b.str_list("departments", false);
+        let level = b.opt_i64("level").unwrap_or(1);
+        let mut roles = vec![];
+        for (i, r) in roles_raw.iter().enumerate() {
+            match r.parse::<Role>() {
+                Ok(role) => roles.push(role),
+                Err(m) => b.errors.add(format!("roles[{i}]"), m),
+            }
+        }
+        if roles_raw.is_empty() && !b.errors.0.contains_key("roles") {
+            b.errors.add("roles", "give at least one role");
+        }
+        if !username.is_empty() && parse_code("username", &username).is_err() {
+            b.errors.add("username", "must be 1–64 characters of a–z, 0–9, '_', '-' or '.'");
+        }
+        if !password.is_empty() && password.chars().count() < 8 {
+            b.errors.add("password", "must have at least 8 characters");
+        }
+        if !(0..=100).contains(&level) {
+            b.errors.add("level", "must be between 0 and 100");
+        }
+        let known = self.store.list_departments().await?;
+        for (i, d) in departments.iter().enumerate() {
+            if !known.iter().any(|k| &k.code == d) {
+                b.errors.add(format!("departments[{i}]"), "no such department");
+            }
+        }
+        b.finish()?;
+        let user = self.new_user(username, display_name, password, roles, departments, level as i32).await?;
+        let event = self.admin_event(who, "user_created", user_json(&user));
+        self.store.insert_user(user.clone(), event).await.map_err(dup_as("username"))?;
+        Ok(user_json(&user))
+    }
+
+    pub async fn new_user(
+        &self,
+        username: String,
+        display_name: String,
+        password: String,
+        roles: Vec<Role>,
+        departments: Vec<String>,
+        level: i32,
+    ) -> AppResult<User> {
+        Ok(User {
+            id: Uuid::now_v7(),
+            username,
+            display_name,
+            password_hash: hash_password(password).await?,
+            roles,
+            departments,
+            level,
+            active: true,
+            created_at: self.now(),
+        })
+    }
+
+    pub async fn create_respondent(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        self.admin(who)?;
+        let mut b = Body::new(body);
+        let kind = b.parsed::<RespondentKind>("kind", true);
+        let external_id = b.str("id");
+        let name = b.str("name");
+        let email = b.opt_str("email");
+        let email = email.and_then(|e| match redress_domain::parse_email(&e) {
+            Ok(e) => Some(e),
+            Err(m) => {
+                b.errors.add("email", m);
+                None
+            }
+        });
+        b.finish()?;
+        let key = new_token("rdr_");
+        let r = RespondentAccount {
+            id: Uuid::now_v7(),
+            kind: kind.expect("checked"),
+            external_id,
+            name,
+            email,
+            key_hash: token_hash(&key),
+            created_at: self.now(),
+        };
+        let event = self.admin_event(who, "respondent_created", json!({"id": r.id, "kind": r.kind, "external_id": r.external_id}));
+        self.store.insert_respondent(r.clone(), event).await.map_err(dup_as("id"))?;
+        Ok(json!({"id": r.id, "api_key": key, "kind": r.kind, "respondent_id": r.external_id, "name": r.name}))
+    }
+
+    pub async fn create_api_key(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        self.admin(who)?;
+        let mut b = Body::new(body);
+        let name = b.str("name");
+        let raw = b.str_list("scopes", true);
+        let mut scopes = vec![];
+        for (i, s) in raw.iter().enumerate() {
+            match s.parse::<Scope>() {
+                Ok(sc) => scopes.push(sc),
+                Err(m) => b.errors.add(format!("scopes[{i}]"), m),
+            }
+        }
+        if raw.is_empty() && !b.errors.0.contains_key("scopes") {
+            b.errors.add("scopes", "give at least one scope");
+        }
+        b.finish()?;
+        let key = new_token("rdk_");
+        let k = ApiKey { id: Uuid::now_v7(), name, scopes, key_hash: token_hash(&key), created_at: self.now(), revoked: false };
+        let event = self.admin_event(who, "api_key_created", json!({"id": k.id, "name": k.name, "scopes": k.scopes}));
+        self.store.insert_api_key(k.clone(), event).await.map_err(dup_as("name"))?;
+        Ok(json!({"id": k.id, "api_key": key, "name": k.name, "scopes": k.scopes}))
+    }
+
+    /// First start: default departments, categories and calendar; the
+    /// admin user from `REDRESS_ADMIN_PASSWORD` or a generated password.
+    pub async fn bootstrap(&self, admin_password: Option<&str>) -> AppResult<Bootstrap> {
+        let mut out = Bootstrap::default();
+        let system = Principal::Anonymous;
+        if self.store.list_departments().await?.is_empty() {
+            for d in default_departments() {
+                let e = self.admin_event(&system, "department_created", json!(d));
+                self.store.insert_department(d, e).await?;
+            }
+            for c in default_categories() {
+                let e = self.admin_event(&system, "category_created", json!(c));
+                self.store.insert_category(c, e).await?;
+            }
+        }
+        if self.store.list_calendar().await?.is_empty() {
+            let days: Vec<DayException> = redress_domain::Calendar::china_exceptions();
+            self.store.upsert_calendar(days, None).await?;
+            self.reload_calendar().await?;
+        }
+        if self.store.count_users().await? == 0 {
+            let password = match admin_password.filter(|p| !p.is_empty()) {
+                Some(p) => p.to_string(),
+                None => {
+                    let p = new_token("").chars().take(20).collect::<String>();
+                    out.generated_admin_password = Some(p.clone());
+                    p
+                }
+            };
+            let user = self
+                .new_user("admin".into(), "Administrator".into(), password, vec![Role::Admin], vec![], 10)
+                .await?;
+            let e = self.admin_event(&system, "user_created", user_json(&user));
+            self.store.insert_user(user, e).await?;
+            out.created_admin = true;
+        }
+        Ok(out)
+    }
+}
+
+pub fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id, "username": u.username, "display_name": u.display_name,
+        "roles": u.roles, "departments": u.departments, "level": u.level,
+        "active": u.active, "created_at": u.created_at,
+    })
+}
+
+fn dup_as(field: &'static str) -> impl Fn(redress_store::StoreError) -> AppError {
+    move |e| match e {
+        redress_store::StoreError::Duplicate(_) => AppError::invalid(field, "is already taken"),
+        other => other.into(),
+    }
+}

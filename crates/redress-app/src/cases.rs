@@ -1,0 +1,822 @@
+//! Case use cases: registration, the staff actions of SPEC §3, the
+//! complainant's and the respondent's calls, lists and search.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng;
+use redress_domain::{
+    ActionInput, Actor, ActorKind, Audience, Author, Case, CaseId, Channel, Evidence, Measure,
+    NoteKind, Outcome, ReviewResult, Role, Scope, Status, parse_registration,
+};
+use redress_store::{CaseFilter, IdempotencyRecord, InsertOutcome, Page, StoreError, Visibility};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::access::{CaseAccess, Principal, StaffUser};
+use crate::error::{AppError, AppResult};
+use crate::input::Body;
+use crate::privacy::{new_token, token_hash};
+use crate::views::{self, Contact};
+use crate::{App, Loaded, refuse, stored};
+
+/// A fresh human-readable tracking number: `RD` + local date + six
+/// characters of Crockford base32 (no I, L, O, U), e.g. `RD261128-7K3F9Q`.
+pub fn new_tracking_no(app: &App) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let date = app.now().with_timezone(&app.config.time_zone).format("%y%m%d");
+    let mut rng = rand::thread_rng();
+    let suffix: String = (0..6).map(|_| ALPHABET[rng.gen_range(0..32)] as char).collect();
+    format!("RD{date}-{suffix}")
+}
+
+/// Query of `GET /complaints`.
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub department: Option<String>,
+    pub category: Option<String>,
+    pub respondent: Option<String>,
+    pub assignee: Option<String>,
+    pub overdue: Option<String>,
+    pub q: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("c1:{seq}"))
+}
+
+fn decode_cursor(raw: &str) -> Option<i64> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    text.strip_prefix("c1:")?.parse().ok()
+}
+
+pub fn page_json(page: Page<Value>) -> Value {
+    json!({"items": page.items, "total": page.total, "next_cursor": page.next.map(encode_cursor)})
+}
+
+/// Parses `limit` and `cursor` of any list.
+pub fn paging(limit: Option<&str>, cursor: Option<&str>) -> AppResult<(usize, Option<i64>)> {
+    let mut errors = redress_domain::FieldErrors::new();
+    let limit = match limit {
+        None | Some("") => 20,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=200).contains(&n) => n,
+            _ => {
+                errors.add("limit", "must be an integer from 1 to 200");
+                20
+            }
+        },
+    };
+    let after = match cursor {
+        None | Some("") => None,
+        Some(c) => match decode_cursor(c) {
+            Some(s) => Some(s),
+            None => {
+                errors.add("cursor", "is not a cursor this server gave out");
+                None
+            }
+        },
+    };
+    errors.into_result().map_err(AppError::from)?;
+    Ok((limit, after))
+}
+
+/// The answer to a registration.
+pub struct Registered {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl App {
+    fn staff_actor(staff: &StaffUser) -> Actor {
+        Actor::staff(&staff.user.username)
+    }
+
+    /// `POST /complaints`. `idempotency_key` is the caller's header value;
+    /// `body_hash` the SHA-256 of the raw body.
+    pub async fn register(
+        &self,
+        who: &Principal,
+        body: &Value,
+        body_hash: &str,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<Registered> {
+        let now = self.now();
+        // Who may file, and on which channels.
+        let (default_channel, allowed, actor, scope): (Channel, &[Channel], Actor, String) = match who {
+            Principal::Anonymous => (Channel::Web, &[Channel::Web], Actor { kind: ActorKind::Complainant, id: "public".into() }, "public".into()),
+            Principal::Integration(k) => {
+                if !who.has_scope(Scope::Intake) {
+                    return Err(AppError::Forbidden("this API key lacks the intake scope".into()));
+                }
+                (Channel::Api, &[Channel::Api, Channel::Chat], Actor { kind: ActorKind::Integration, id: k.name.clone() }, format!("apikey:{}", k.id))
+            }
+            Principal::Staff(s) => {
+                s.require(Role::Intake)?;
+                (Channel::Phone, Channel::ALL, Self::staff_actor(s), format!("staff:{}", s.user.id))
+            }
+            Principal::Respondent(_) => {
+                return Err(AppError::Forbidden("respondents cannot file complaints here".into()));
+            }
+        };
+        let idem_key = match idempotency_key.map(str::trim) {
+            None => None,
+            Some(k) if !k.is_empty() && k.len() <= 255 => Some(format!("{scope}:{k}")),
+            Some(_) => return Err(AppError::invalid("Idempotency-Key", "must be 1–255 characters")),
+        };
+        if let Some(key) = &idem_key
+            && let Some(first) = self.store.get_idempotency(key).await?
+        {
+            return self.replay(first, body_hash);
+        }
+        let input = parse_registration(body, now)?;
+        let channel = input.channel.unwrap_or(default_channel);
+        if !allowed.contains(&channel) {
+            let names: Vec<&str> = allowed.iter().map(|c| c.as_str()).collect();
+            return Err(AppError::invalid("channel", format!("must be one of: {}", names.join(", "))));
+        }
+
+        let calendar = self.calendar();
+        let ctx = self.ctx(&calendar, actor.clone());
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let id: CaseId = Uuid::now_v7();
+            let token = new_token("rdt_");
+            let tracking_no = new_tracking_no(self);
+            // Duplicate flag: an open case of the same complainant against the same respondent.
+            let (mut case, effects) = Case::register(id, tracking_no.clone(), input.clone(), channel, vec![], &ctx);
+            let duplicates = match (stored::complainant_key(&case, &self.vault), case.record.respondent.as_ref()) {
+                (Some(ck), Some(r)) => self.store.open_cases_between(&ck, &r.key()).await?,
+                _ => vec![],
+            };
+            case.possible_duplicates = duplicates;
+            self.deliver(&mut case, &effects, now);
+            let row = stored::to_row(&case, &token_hash(&token), 0, &self.vault)?;
+            let events = self.journal(Some(id), &actor, now, &effects);
+            let answer = json!({
+                "id": id,
+                "tracking_no": tracking_no,
+                "access_token": token,
+                "status": case.status,
+                "acceptance_due_at": case.deadlines.acceptance_due_at,
+                "tracking_url": self.tracking_url(&tracking_no),
+                "duplicate": !case.possible_duplicates.is_empty(),
+                "possible_duplicates": case.possible_duplicates,
+            });
+            let idem = idem_key.as_ref().map(|key| IdempotencyRecord {
+                key: key.clone(),
+                request_hash: body_hash.into(),
+                status: 201,
+                body: self.vault.seal(&answer.to_string()),
+                created_at: now,
+            });
+            match self.store.insert_case(row, events, idem).await {
+                Ok(InsertOutcome::Inserted { .. }) => {
+                    metrics::counter!("redress_complaints_registered_total", "channel" => channel.as_str()).increment(1);
+                    return Ok(Registered { status: 201, body: answer });
+                }
+                Ok(InsertOutcome::Replayed(first)) => return self.replay(first, body_hash),
+                Err(StoreError::Duplicate("tracking_no")) if attempts < 5 => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn replay(&self, first: IdempotencyRecord, body_hash: &str) -> AppResult<Registered> {
+        if first.request_hash != body_hash {
+            return Err(AppError::invalid(
+                "Idempotency-Key",
+                "was already used for a different request",
+            ));
+        }
+        let text = self.vault.open(&first.body).ok_or_else(|| AppError::internal("stored answer does not open"))?;
+        let body = serde_json::from_str(&text).map_err(AppError::internal)?;
+        Ok(Registered { status: first.status, body })
+    }
+
+    /// Loads a case for a staff member, with their rights on it.
+    async fn staff_case(&self, who: &Principal, id: Uuid) -> AppResult<(StaffUser, Loaded, CaseAccess)> {
+        let staff = who.staff()?.clone();
+        if !staff.reads_cases() {
+            return Err(AppError::Forbidden("admins manage settings and do not read cases".into()));
+        }
+        let loaded = self.load(id).await?;
+        let access = staff.access(&loaded.case)?;
+        Ok((staff, loaded, access))
+    }
+
+    /// The whole case as staff see it after an action (contact data masked:
+    /// only an explicit read shows it, and is logged).
+    pub async fn staff_answer(&self, loaded: &Loaded) -> AppResult<Value> {
+        let events = self.store.events_for_case(loaded.case.id).await?;
+        Ok(views::staff_view(&loaded.case, &events, Contact::Masked, self.now()))
+    }
+
+    /// `GET /complaints/{id}`: the whole case, contact data in the clear;
+    /// the view is logged.
+    pub async fn get_case(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
+        let (staff, loaded, _) = self.staff_case(who, id).await?;
+        self.log_event(Some(id), &Self::staff_actor(&staff), "personal_data_viewed", json!({"fields": ["complainant.email", "complainant.phone"]}))
+            .await?;
+        let events = self.store.events_for_case(id).await?;
+        Ok(views::staff_view(&loaded.case, &events, Contact::Clear, self.now()))
+    }
+
+    /// Runs a staff action: loads, checks rights with `check`, transitions with `f`.
+    async fn staff_action<C, F>(&self, who: &Principal, id: Uuid, check: C, f: F) -> AppResult<Value>
+    where
+        C: Fn(&StaffUser, CaseAccess, &Case) -> AppResult<()>,
+        F: Fn(&mut Case, &redress_domain::Ctx) -> AppResult<redress_domain::Effects>,
+    {
+        let staff = who.staff()?.clone();
+        if !staff.reads_cases() {
+            return Err(AppError::Forbidden("admins manage settings and do not act on cases".into()));
+        }
+        let loaded = self
+            .mutate(id, Self::staff_actor(&staff), |case, ctx| {
+                let access = staff.access(case)?;
+                check(&staff, access, case)?;
+                f(case, ctx)
+            })
+            .await?;
+        self.staff_answer(&loaded).await
+    }
+
+    pub async fn list_cases(&self, who: &Principal, q: &ListQuery) -> AppResult<Value> {
+        let visibility = match who {
+            Principal::Staff(s) if s.reads_cases() => s.visibility(),
+            Principal::Integration(_) if who.has_scope(Scope::Read) => Visibility::All,
+            Principal::Anonymous => return Err(AppError::Unauthorized),
+            _ => return Err(AppError::Forbidden("you may not list cases".into())),
+        };
+        let mut errors = redress_domain::FieldErrors::new();
+        let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => match s.parse::<Status>() {
+                Ok(st) => Some(st),
+                Err(m) => {
+                    errors.add("status", m);
+                    None
+                }
+            },
+            None => None,
+        };
+        let now = self.now();
+        let overdue_at = match q.overdue.as_deref() {
+            None | Some("") | Some("false") | Some("0") => None,
+            Some("true") | Some("1") => Some(now),
+            Some(_) => {
+                errors.add("overdue", "must be true or false");
+                None
+            }
+        };
+        let respondent_key = q.respondent.as_deref().filter(|s| !s.is_empty()).map(|r| r.to_string());
+        let query = q.q.as_deref().map(redress_domain::text::query_tokens).unwrap_or_default();
+        errors.into_result()?;
+        let (limit, after) = paging(q.limit.as_deref(), q.cursor.as_deref())?;
+        let filter = CaseFilter {
+            status,
+            department: q.department.clone().filter(|s| !s.is_empty()),
+            category: q.category.clone().filter(|s| !s.is_empty()),
+            respondent_key,
+            assignee: q.assignee.clone().filter(|s| !s.is_empty()),
+            overdue_at,
+            query,
+        };
+        let page = self.store.list_cases(&visibility, &filter, limit, after).await?;
+        Ok(page_json(Page {
+            items: page.items.iter().map(|s| views::list_item(s, now)).collect(),
+            total: page.total,
+            next: page.next,
+        }))
+    }
+
+    pub async fn accept(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let category = b.str("category");
+        let department = b.opt_str("department");
+        b.finish()?;
+        let categories = self.store.list_categories().await?;
+        let Some(cat) = categories.into_iter().find(|c| c.code == category) else {
+            return Err(AppError::invalid("category", "no such category"));
+        };
+        let department = match department {
+            Some(d) => {
+                if !self.store.list_departments().await?.iter().any(|x| x.code == d) {
+                    return Err(AppError::invalid("department", "no such department"));
+                }
+                d
+            }
+            None => cat.department.clone(),
+        };
+        self.staff_action(
+            who,
+            id,
+            |_, a, _| a.require(a.intake, "accept"),
+            |case, ctx| Ok(refuse(case.accept(&cat.code, &department, cat.handling_days, ctx))?),
+        )
+        .await
+    }
+
+    pub async fn reject(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let reason = b.opt_str("reason").unwrap_or_default();
+        let guidance = b.opt_str("guidance").unwrap_or_default();
+        b.finish()?;
+        self.staff_action(
+            who,
+            id,
+            |_, a, _| a.require(a.intake, "reject"),
+            |case, ctx| refuse(case.reject(&reason, &guidance, ctx)),
+        )
+        .await
+    }
+
+    pub async fn request_info(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let items = b.str_list("items", true);
+        let due_days = b.opt_u32("due_days");
+        b.finish()?;
+        self.staff_action(
+            who,
+            id,
+            |_, a, _| a.require(a.intake, "ask for material on"),
+            |case, ctx| refuse(case.request_info(items.clone(), due_days, ctx)),
+        )
+        .await
+    }
+
+    pub async fn assign(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let handler = b.str("handler");
+        b.finish()?;
+        let Some(user) = self.store.get_user_by_username(&handler).await?.filter(|u| u.active) else {
+            return Err(AppError::invalid("handler", "no such user"));
+        };
+        let departments = self.store.list_departments().await?;
+        let target = StaffUser { independent: crate::access::is_independent(&user, &departments), user };
+        let target = target.staff_ref();
+        self.staff_action(
+            who,
+            id,
+            |_, a, _| a.require(a.intake || a.supervise, "assign"),
+            |case, ctx| refuse(case.assign(&target, ctx)),
+        )
+        .await
+    }
+
+    pub async fn staff_message(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let audience = b.parsed::<Audience>("audience", true);
+        let text = b.opt_str("body").unwrap_or_default();
+        b.finish()?;
+        let audience = audience.expect("checked");
+        self.staff_action(
+            who,
+            id,
+            |_, _, _| Ok(()),
+            |case, ctx| refuse(case.add_message(audience, ActorKind::Staff, &text, ctx)),
+        )
+        .await
+    }
+
+    pub async fn note(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let kind = b.parsed::<NoteKind>("kind", false).unwrap_or(NoteKind::Note);
+        let text = b.opt_str("body").unwrap_or_default();
+        b.finish()?;
+        self.staff_action(who, id, |_, _, _| Ok(()), |case, ctx| refuse(case.add_note(kind, &text, ctx)))
+            .await
+    }
+
+    fn new_evidence(&self, bytes: &[u8], filename: Option<&str>, by: ActorKind, name: &str) -> AppResult<Evidence> {
+        let stored = self.evidence.put(bytes)?;
+        metrics::counter!("redress_evidence_bytes_total").increment(stored.size);
+        Ok(Evidence {
+            id: Uuid::now_v7().to_string(),
+            sha256: stored.sha256,
+            size: stored.size,
+            content_type: stored.content_type,
+            filename: crate::evidence::clean_filename(filename),
+            uploaded_by: Author { kind: by, name: name.into() },
+            at: self.now(),
+            from_case: None,
+        })
+    }
+
+    pub async fn staff_evidence(&self, who: &Principal, id: Uuid, filename: Option<&str>, bytes: &[u8]) -> AppResult<Value> {
+        let staff = who.staff()?;
+        // Check visibility before storing anything.
+        self.staff_case(who, id).await?;
+        let evidence = self.new_evidence(bytes, filename, ActorKind::Staff, &staff.user.username)?;
+        self.staff_action(who, id, |_, _, _| Ok(()), |case, ctx| refuse(case.add_evidence(evidence.clone(), ctx)))
+            .await
+    }
+
+    pub async fn extend(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let due_at = b.instant("due_at", true);
+        let reason = b.opt_str("reason").unwrap_or_default();
+        b.finish()?;
+        let due_at = due_at.expect("checked");
+        self.staff_action(
+            who,
+            id,
+            |_, a, _| a.require(a.handle, "extend"),
+            |case, ctx| refuse(case.extend(due_at, &reason, ctx)),
+        )
+        .await
+    }
+
+    pub async fn decide(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let outcome = b.parsed::<Outcome>("outcome", true);
+        let basis = b.str_list("basis", true);
+        let reply = b.opt_str("reply").unwrap_or_default();
+        let remedies = measures(&mut b, "remedies");
+        let sanctions = measures(&mut b, "sanctions");
+        let actions = actions(&mut b);
+        b.finish()?;
+        let outcome = outcome.expect("checked");
+        let staff = who.staff()?.clone();
+        let decider = staff.staff_ref();
+        let categories = self.store.list_categories().await?;
+        self.staff_action(
+            who,
+            id,
+            |_, a, _| a.require(a.handle, "decide"),
+            |case, ctx| {
+                let action_days = case
+                    .category
+                    .as_ref()
+                    .and_then(|c| categories.iter().find(|x| &x.code == c))
+                    .and_then(|c| c.handling_days)
+                    .unwrap_or(ctx.policy.handling_days);
+                refuse(case.decide(
+                    outcome,
+                    basis.clone(),
+                    &reply,
+                    remedies.clone(),
+                    sanctions.clone(),
+                    actions.clone(),
+                    &decider,
+                    action_days,
+                    ctx,
+                ))
+            },
+        )
+        .await
+    }
+
+    pub async fn complete_action(&self, who: &Principal, id: Uuid, action_id: &str, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let note = b.opt_str("note").unwrap_or_default();
+        b.finish()?;
+        self.staff_action(who, id, |_, _, _| Ok(()), |case, ctx| refuse(case.complete_action(action_id, &note, ctx)))
+            .await
+    }
+
+    pub async fn review(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let result = b.parsed::<ReviewResult>("result", true);
+        let basis = b.str_list("basis", true);
+        let reply = b.opt_str("reply").unwrap_or_default();
+        let outcome = b.parsed::<Outcome>("outcome", false);
+        b.finish()?;
+        let result = result.expect("checked");
+        let staff = who.staff()?.clone();
+        staff.require(Role::Reviewer)?;
+        let reviewer = staff.staff_ref();
+        self.staff_action(
+            who,
+            id,
+            |_, _, _| Ok(()),
+            |case, ctx| refuse(case.review(result, basis.clone(), &reply, outcome, &reviewer, ctx)),
+        )
+        .await
+    }
+
+    pub async fn patch_record(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        if !body.is_object() {
+            return Err(AppError::invalid("body", "must be a JSON object"));
+        }
+        let now = self.now();
+        self.staff_action(
+            who,
+            id,
+            |_, a, _| a.require(a.intake, "edit the record of"),
+            |case, ctx| {
+                // Merge the patch over the current record and parse the whole
+                // again, so every rule of registration applies to edits too.
+                let mut merged = serde_json::to_value(&case.record).map_err(AppError::internal)?;
+                merge_json(&mut merged, body);
+                if let Value::Object(m) = &mut merged {
+                    m.insert("channel".into(), json!(case.channel));
+                }
+                let input = redress_domain::parse_registration(&merged, now)?;
+                refuse(case.update_record(input.record, ctx))
+            },
+        )
+        .await
+    }
+
+    pub async fn link(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let other = b.str("other");
+        b.finish()?;
+        let other = self.resolve_case_ref(who, "other", &other).await?;
+        let staff = who.staff()?.clone();
+        let loaded = self
+            .mutate_pair(id, other, Self::staff_actor(&staff), |a, o, ctx| {
+                staff.access(a)?;
+                Ok(refuse(a.link(o, ctx))?)
+            })
+            .await?;
+        self.staff_answer(&loaded).await
+    }
+
+    pub async fn merge(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let into = b.str("into");
+        b.finish()?;
+        let into = self.resolve_case_ref(who, "into", &into).await?;
+        let staff = who.staff()?.clone();
+        let loaded = self
+            .mutate_pair(id, into, Self::staff_actor(&staff), |dup, original, ctx| {
+                let access = staff.access(dup)?;
+                access.require(access.intake || access.handle || access.supervise, "merge")?;
+                Ok(refuse(dup.merge_into(original, ctx))?)
+            })
+            .await?;
+        self.staff_answer(&loaded).await
+    }
+
+    /// A case named by id or tracking number, visible to the caller.
+    async fn resolve_case_ref(&self, who: &Principal, field: &str, raw: &str) -> AppResult<Uuid> {
+        let staff = who.staff()?;
+        let loaded = match Uuid::parse_str(raw.trim()) {
+            Ok(id) => self.load(id).await,
+            Err(_) => self.load_by_tracking_no(raw.trim()).await,
+        };
+        match loaded {
+            Ok(l) if staff.access(&l.case).is_ok() => Ok(l.case.id),
+            Ok(_) | Err(AppError::NotFound) => Err(AppError::invalid(field, "no such case")),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn archive(&self, who: &Principal, id: Uuid) -> AppResult<(String, Vec<u8>)> {
+        let staff = who.staff()?;
+        staff.require(Role::Supervisor)?;
+        let out = self.export_archive(id).await?;
+        self.log_event(Some(id), &Self::staff_actor(staff), "archive_exported", json!({"bytes": out.1.len()}))
+            .await?;
+        Ok(out)
+    }
+
+    /// The archive ZIP of a case, by id or tracking number, without a
+    /// permission check (the CLI runs as the operator).
+    pub async fn export_archive(&self, id: Uuid) -> AppResult<(String, Vec<u8>)> {
+        let loaded = self.load(id).await?;
+        let events = self.store.events_for_case(id).await?;
+        let input = crate::archive::ArchiveInput {
+            case: &loaded.case,
+            events: &events,
+            generated_at: self.now(),
+            time_zone: self.config.time_zone,
+        };
+        let evidence = self.evidence.clone();
+        let bytes = crate::archive::build_archive(&input, &|sha| evidence.read(sha)).map_err(AppError::internal)?;
+        Ok((format!("{}.zip", loaded.case.tracking_no), bytes))
+    }
+
+    // ---- the complainant -----------------------------------------------------
+
+    /// Checks the complainant's access token against the case.
+    pub async fn track_case(&self, tracking_no: &str, token: Option<&str>) -> AppResult<Loaded> {
+        let token = token.ok_or(AppError::Unauthorized)?;
+        let loaded = match self.load_by_tracking_no(tracking_no).await {
+            Ok(l) => l,
+            // Same answer for a wrong number and a wrong token: no probing.
+            Err(AppError::NotFound) => return Err(AppError::Unauthorized),
+            Err(e) => return Err(e),
+        };
+        let given = token_hash(token);
+        if !constant_time_eq(given.as_bytes(), loaded.access_token_hash.as_bytes()) {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(loaded)
+    }
+
+    pub async fn track_answer(&self, loaded: &Loaded) -> AppResult<Value> {
+        let merged = match loaded.case.merged_into {
+            Some(id) => Some(self.load(id).await?.case.tracking_no),
+            None => None,
+        };
+        let remedies = match loaded.case.locale {
+            redress_domain::Locale::En => &self.config.outside_remedies_en,
+            redress_domain::Locale::ZhCn => &self.config.outside_remedies_zh,
+        };
+        Ok(views::track_view(&loaded.case, merged, remedies, self.now()))
+    }
+
+    pub async fn track(&self, tracking_no: &str, token: Option<&str>) -> AppResult<Value> {
+        let loaded = self.track_case(tracking_no, token).await?;
+        self.track_answer(&loaded).await
+    }
+
+    async fn complainant_action<F>(&self, tracking_no: &str, token: Option<&str>, f: F) -> AppResult<Value>
+    where
+        F: Fn(&mut Case, &redress_domain::Ctx) -> AppResult<redress_domain::Effects>,
+    {
+        let loaded = self.track_case(tracking_no, token).await?;
+        let actor = Actor { kind: ActorKind::Complainant, id: loaded.case.tracking_no.clone() };
+        let loaded = self.mutate(loaded.case.id, actor, f).await?;
+        self.track_answer(&loaded).await
+    }
+
+    pub async fn supplement(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let message = b.opt_str("message");
+        if message.as_deref().is_none_or(|m| m.trim().is_empty()) {
+            b.errors.add("message", "describe the material you are adding");
+        }
+        b.finish()?;
+        self.complainant_action(no, token, |case, ctx| refuse(case.supplement(message.clone(), ctx))).await
+    }
+
+    /// Evidence from the complainant; while material is requested it also
+    /// counts as the supplement.
+    pub async fn track_evidence(&self, no: &str, token: Option<&str>, filename: Option<&str>, bytes: &[u8]) -> AppResult<Value> {
+        let loaded = self.track_case(no, token).await?;
+        if loaded.case.is_sealed() {
+            return Err(AppError::Conflict("the case is closed".into()));
+        }
+        let evidence = self.new_evidence(bytes, filename, ActorKind::Complainant, "complainant")?;
+        self.complainant_action(no, token, |case, ctx| {
+            let mut effects = refuse(case.add_evidence(evidence.clone(), ctx))?;
+            if case.status == Status::NeedsInfo {
+                let more = refuse(case.supplement(None, ctx))?;
+                effects.events.extend(more.events);
+                effects.notices.extend(more.notices);
+            }
+            Ok(effects)
+        })
+        .await
+    }
+
+    pub async fn track_message(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let text = b.opt_str("body").unwrap_or_default();
+        b.finish()?;
+        self.complainant_action(no, token, |case, ctx| {
+            refuse(case.add_message(Audience::Complainant, ActorKind::Complainant, &text, ctx))
+        })
+        .await
+    }
+
+    pub async fn appeal(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let reason = b.opt_str("reason").unwrap_or_default();
+        b.finish()?;
+        self.complainant_action(no, token, |case, ctx| refuse(case.appeal(&reason, ctx))).await
+    }
+
+    pub async fn withdraw(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let reason = b.opt_str("reason");
+        b.finish()?;
+        self.complainant_action(no, token, |case, ctx| refuse(case.withdraw(reason.as_deref(), ctx))).await
+    }
+
+    pub async fn feedback(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let score = b.opt_i64("score");
+        let comment = b.opt_str("comment");
+        if score.is_none() && !b.errors.0.contains_key("score") {
+            b.errors.add("score", "is required");
+        }
+        b.finish()?;
+        let score = score.expect("checked");
+        self.complainant_action(no, token, |case, ctx| refuse(case.rate(score, comment.as_deref(), ctx))).await
+    }
+
+    // ---- the respondent ------------------------------------------------------
+
+    pub async fn respondent_cases(&self, who: &Principal, limit: Option<&str>, cursor: Option<&str>) -> AppResult<Value> {
+        let r = who.respondent()?;
+        let (limit, after) = paging(limit, cursor)?;
+        let visibility = Visibility::Respondent { respondent_key: r.respondent_key() };
+        let page = self.store.list_cases(&visibility, &CaseFilter::default(), limit, after).await?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for s in &page.items {
+            let loaded = self.load(s.id).await?;
+            items.push(views::respondent_view(&loaded.case));
+        }
+        Ok(page_json(Page { items, total: page.total, next: page.next }))
+    }
+
+    async fn respondent_case(&self, who: &Principal, id: Uuid) -> AppResult<(String, Loaded)> {
+        let r = who.respondent()?;
+        let key = r.respondent_key();
+        let loaded = self.load(id).await?;
+        let theirs = loaded.case.record.respondent.as_ref().is_some_and(|x| x.key() == key)
+            && loaded.case.status != Status::Submitted
+            && loaded.case.status != Status::NeedsInfo;
+        if !theirs {
+            return Err(AppError::NotFound);
+        }
+        Ok((key, loaded))
+    }
+
+    pub async fn respondent_message(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let (key, _) = self.respondent_case(who, id).await?;
+        let mut b = Body::new(body);
+        let text = b.opt_str("body").unwrap_or_default();
+        b.finish()?;
+        let actor = Actor { kind: ActorKind::Respondent, id: key };
+        let loaded = self
+            .mutate(id, actor, |case, ctx| refuse(case.add_message(Audience::Respondent, ActorKind::Respondent, &text, ctx)))
+            .await?;
+        Ok(views::respondent_view(&loaded.case))
+    }
+
+    pub async fn respondent_evidence(&self, who: &Principal, id: Uuid, filename: Option<&str>, bytes: &[u8]) -> AppResult<Value> {
+        let (key, loaded) = self.respondent_case(who, id).await?;
+        if loaded.case.is_sealed() {
+            return Err(AppError::Conflict("the case is closed".into()));
+        }
+        let evidence = self.new_evidence(bytes, filename, ActorKind::Respondent, &key)?;
+        let actor = Actor { kind: ActorKind::Respondent, id: key };
+        let loaded = self.mutate(id, actor, |case, ctx| refuse(case.add_evidence(evidence.clone(), ctx))).await?;
+        Ok(views::respondent_view(&loaded.case))
+    }
+}
+
+fn measures(b: &mut Body, key: &str) -> Vec<Measure> {
+    let Some(raw) = b.raw(key) else { return vec![] };
+    let Some(items) = raw.as_array() else {
+        b.errors.add(key, "must be a list");
+        return vec![];
+    };
+    let mut out = vec![];
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::String(s) => out.push(Measure { kind: s.clone(), description: None, amount: None }),
+            Value::Object(_) => match serde_json::from_value::<Measure>(item.clone()) {
+                Ok(m) => out.push(m),
+                Err(_) => b.errors.add(format!("{key}[{i}]"), "must have a kind, and optionally a description and an amount"),
+            },
+            _ => b.errors.add(format!("{key}[{i}]"), "must be a string or an object with a kind"),
+        }
+    }
+    out
+}
+
+fn actions(b: &mut Body) -> Vec<ActionInput> {
+    let Some(raw) = b.raw("actions") else { return vec![] };
+    let Some(items) = raw.as_array() else {
+        b.errors.add("actions", "must be a list");
+        return vec![];
+    };
+    let mut out = vec![];
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::String(s) => out.push(ActionInput { description: s.clone(), owner: None, due_at: None }),
+            Value::Object(o) => {
+                let mut ib = Body::new(item);
+                let description = o.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
+                let owner = ib.opt_str("owner");
+                let due_at = ib.instant("due_at", false);
+                for (f, m) in ib.errors.0 {
+                    b.errors.add(format!("actions[{i}].{f}"), m);
+                }
+                out.push(ActionInput { description, owner, due_at });
+            }
+            _ => b.errors.add(format!("actions[{i}]"), "must be an object with a description"),
+        }
+    }
+    out
+}
+
+fn merge_json(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                match t.get_mut(k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge_json(existing, v),
+                    _ => {
+                        t.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

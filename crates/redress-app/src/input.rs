@@ -1,0 +1,162 @@
+//! Reading request bodies field by field, so that every bad field is named
+//! in one answer (serde would stop at the first).
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use redress_domain::FieldErrors;
+use serde_json::{Map, Value};
+
+use crate::error::{AppError, AppResult};
+
+pub struct Body<'a> {
+    obj: Option<&'a Map<String, Value>>,
+    pub errors: FieldErrors,
+}
+
+impl<'a> Body<'a> {
+    pub fn new(v: &'a Value) -> Self {
+        let mut errors = FieldErrors::new();
+        let obj = v.as_object();
+        if obj.is_none() && !v.is_null() {
+            errors.add("body", "must be a JSON object");
+        }
+        Self { obj, errors }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.obj.and_then(|o| o.get(key)).filter(|v| !v.is_null())
+    }
+
+    pub fn raw(&self, key: &str) -> Option<&'a Value> {
+        self.get(key)
+    }
+
+    pub fn opt_str(&mut self, key: &str) -> Option<String> {
+        match self.get(key) {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.errors.add(key, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// A required string; an empty one is reported too.
+    pub fn str(&mut self, key: &str) -> String {
+        match self.opt_str(key) {
+            Some(s) if !s.trim().is_empty() => s,
+            Some(_) => {
+                self.errors.add(key, "must not be empty");
+                String::new()
+            }
+            None => {
+                self.errors.add(key, "is required");
+                String::new()
+            }
+        }
+    }
+
+    pub fn parsed<T: FromStr<Err = String>>(&mut self, key: &str, required: bool) -> Option<T> {
+        match self.opt_str(key) {
+            Some(s) => match s.parse() {
+                Ok(v) => Some(v),
+                Err(m) => {
+                    self.errors.add(key, m);
+                    None
+                }
+            },
+            None => {
+                if required && !self.errors.0.contains_key(key) {
+                    self.errors.add(key, "is required");
+                }
+                None
+            }
+        }
+    }
+
+    pub fn str_list(&mut self, key: &str, required: bool) -> Vec<String> {
+        match self.get(key) {
+            None => {
+                if required {
+                    self.errors.add(key, "is required");
+                }
+                vec![]
+            }
+            Some(Value::Array(items)) => {
+                let mut out = vec![];
+                for (i, item) in items.iter().enumerate() {
+                    match item.as_str() {
+                        Some(s) => out.push(s.to_string()),
+                        None => self.errors.add(format!("{key}[{i}]"), "must be a string"),
+                    }
+                }
+                out
+            }
+            Some(_) => {
+                self.errors.add(key, "must be a list of strings");
+                vec![]
+            }
+        }
+    }
+
+    pub fn opt_u32(&mut self, key: &str) -> Option<u32> {
+        match self.get(key) {
+            None => None,
+            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => Some(n),
+                None => {
+                    self.errors.add(key, "must be a non-negative integer");
+                    None
+                }
+            },
+        }
+    }
+
+    pub fn opt_i64(&mut self, key: &str) -> Option<i64> {
+        match self.get(key) {
+            None => None,
+            Some(v) => match v.as_i64() {
+                Some(n) => Some(n),
+                None => {
+                    self.errors.add(key, "must be an integer");
+                    None
+                }
+            },
+        }
+    }
+
+    pub fn opt_bool(&mut self, key: &str) -> Option<bool> {
+        match self.get(key) {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.errors.add(key, "must be true or false");
+                None
+            }
+        }
+    }
+
+    pub fn instant(&mut self, key: &str, required: bool) -> Option<DateTime<Utc>> {
+        match self.opt_str(key) {
+            Some(s) => match redress_domain::parse_instant(&s) {
+                Some(t) => Some(t),
+                None => {
+                    self.errors.add(key, "must be an RFC 3339 time");
+                    None
+                }
+            },
+            None => {
+                if required && !self.errors.0.contains_key(key) {
+                    self.errors.add(key, "is required");
+                }
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> AppResult<()> {
+        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.errors)) }
+    }
+}

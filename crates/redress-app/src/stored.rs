@@ -1,0 +1,133 @@
+//! Case ↔ row: the application's half of persistence. Personal fields are
+//! sealed on the way in and opened on the way out, so neither the store
+//! nor the journal ever holds them in the clear.
+
+use redress_domain::{Case, Status};
+use redress_store::{CaseRow, ReportFacts};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{AppError, AppResult};
+use crate::privacy::Vault;
+
+/// The stored document: the case with sealed contact fields, plus the
+/// complainant's access-token hash.
+#[derive(Serialize, Deserialize)]
+struct StoredDoc {
+    case: Value,
+    access_token_hash: String,
+}
+
+/// A case as loaded, with what the row adds to it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub case: Case,
+    pub access_token_hash: String,
+    pub seq: i64,
+}
+
+const CONTACT_FIELDS: [&str; 2] = ["email", "phone"];
+
+fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
+    case.get_mut("record")?.get_mut("complainant")?.as_object_mut()
+}
+
+pub fn to_row(case: &Case, access_token_hash: &str, seq: i64, vault: &Vault) -> AppResult<CaseRow> {
+    let mut value = serde_json::to_value(case).map_err(AppError::internal)?;
+    if let Some(c) = complainant_mut(&mut value) {
+        for field in CONTACT_FIELDS {
+            if let Some(Value::String(plain)) = c.get(field) {
+                let sealed = vault.seal(plain);
+                c.insert(field.into(), Value::String(sealed));
+            }
+        }
+    }
+    let doc = serde_json::to_string(&StoredDoc {
+        case: value,
+        access_token_hash: access_token_hash.into(),
+    })
+    .map_err(AppError::internal)?;
+    let next_due_at = case.next_due_at();
+    let staff_due = case.status.deadline_is_staff_duty();
+    let sweep_at = match case.status {
+        Status::NeedsInfo | Status::Resolved => next_due_at,
+        Status::Closed => None,
+        _ => next_due_at.filter(|due| case.overdue_flagged_for != Some(*due)),
+    };
+    let respondent = case.record.respondent.as_ref();
+    Ok(CaseRow {
+        id: case.id,
+        seq,
+        tracking_no: case.tracking_no.clone(),
+        status: case.status,
+        closure: case.closure,
+        channel: case.channel,
+        category: case.category.clone(),
+        department: case.department.clone(),
+        assignee: case.assignee.clone(),
+        respondent_key: respondent.map(|r| r.key()),
+        respondent_name: respondent.and_then(|r| r.name.clone()),
+        complainant_key: complainant_key(case, vault),
+        subject: case.record.subject.clone(),
+        created_at: case.created_at,
+        updated_at: case.updated_at,
+        next_due_at,
+        staff_due,
+        sweep_at,
+        decided_by: case.decision.as_ref().map(|d| d.decided_by.clone()),
+        decider_level: case.decision.as_ref().map(|d| d.decider_level),
+        search_tokens: redress_domain::text::index_tokens(&case.record.searchable_text())
+            + " "
+            + &redress_domain::text::index_tokens(&case.tracking_no),
+        report: report_facts(case),
+        version: case.version,
+        doc,
+    })
+}
+
+/// Keyed hash of the complainant's strongest identifier.
+pub fn complainant_key(case: &Case, vault: &Vault) -> Option<String> {
+    let c = &case.record.complainant;
+    let id = c
+        .user_id
+        .as_ref()
+        .map(|u| format!("u:{u}"))
+        .or_else(|| c.email.as_ref().map(|e| format!("e:{e}")))
+        .or_else(|| c.phone.as_ref().map(|p| format!("p:{p}")))?;
+    Some(vault.lookup_hash(&id))
+}
+
+fn report_facts(case: &Case) -> ReportFacts {
+    ReportFacts {
+        created_at: Some(case.created_at),
+        accepted_at: case.accepted_at,
+        acceptance_due_at: case.deadlines.acceptance_due_at,
+        decided_at: case.decision.as_ref().map(|d| d.decided_at),
+        handling_due_at: case.deadlines.handling_due_at,
+        closed_at: case.closed_at,
+        appealed: case.appeal.is_some(),
+        review_changed: case
+            .review
+            .as_ref()
+            .is_some_and(|r| r.result == redress_domain::ReviewResult::Modified),
+        feedback_score: case.feedback.as_ref().map(|f| i32::from(f.score)),
+    }
+}
+
+pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
+    let doc: StoredDoc = serde_json::from_str(&row.doc).map_err(AppError::internal)?;
+    let mut value = doc.case;
+    if let Some(c) = complainant_mut(&mut value) {
+        for field in CONTACT_FIELDS {
+            if let Some(Value::String(sealed)) = c.get(field) {
+                let plain = vault
+                    .open(sealed)
+                    .ok_or_else(|| AppError::internal("a sealed field does not open with this data key"))?;
+                c.insert(field.into(), Value::String(plain));
+            }
+        }
+    }
+    let mut case: Case = serde_json::from_value(value).map_err(AppError::internal)?;
+    case.version = row.version;
+    Ok(Loaded { case, access_token_hash: doc.access_token_hash, seq: row.seq })
+}

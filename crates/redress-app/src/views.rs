@@ -1,0 +1,239 @@
+//! The JSON shapes of a case for each kind of reader: staff (the whole
+//! case), the complainant (their own view, SPEC `GET /track/{no}`), the
+//! respondent (contact data masked) and list items.
+
+use chrono::{DateTime, Utc};
+use redress_domain::{Audience, Case, Party, Status, mask_email, mask_phone};
+use redress_store::{CaseSummary, JournalEntry};
+use serde_json::{Value, json};
+
+/// How contact data is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contact {
+    Clear,
+    Masked,
+}
+
+fn complainant(case: &Case, contact: Contact) -> Value {
+    let c = &case.record.complainant;
+    let (email, phone) = match contact {
+        Contact::Clear => (c.email.clone(), c.phone.clone()),
+        Contact::Masked => (c.email.as_deref().map(mask_email), c.phone.as_deref().map(mask_phone)),
+    };
+    json!({"name": c.name, "user_id": c.user_id, "email": email, "phone": phone})
+}
+
+fn record(case: &Case, contact: Contact) -> Value {
+    let r = &case.record;
+    json!({
+        "complainant": complainant(case, contact),
+        "respondent": r.respondent,
+        "subject": r.subject,
+        "description": r.description,
+        "demands": r.demands,
+        "occurred_at": r.occurred_at,
+        "links": r.links,
+        "order_numbers": r.order_numbers,
+    })
+}
+
+fn deadlines(case: &Case) -> Value {
+    serde_json::to_value(&case.deadlines).unwrap_or(Value::Null)
+}
+
+pub fn event_json(e: &JournalEntry) -> Value {
+    json!({
+        "seq": e.seq,
+        "kind": e.kind,
+        "actor": e.actor,
+        "at": e.at,
+        "data": serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
+    })
+}
+
+/// The whole case, for staff.
+pub fn staff_view(case: &Case, events: &[JournalEntry], contact: Contact, now: DateTime<Utc>) -> Value {
+    let d = &case.deadlines;
+    json!({
+        "id": case.id,
+        "tracking_no": case.tracking_no,
+        "status": case.status,
+        "closure": case.closure,
+        "channel": case.channel,
+        "locale": case.locale,
+        "category": case.category,
+        "department": case.department,
+        "assignee": case.assignee,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "accepted_at": case.accepted_at,
+        "closed_at": case.closed_at,
+        "subject": case.record.subject,
+        "complainant": complainant(case, contact),
+        "respondent": case.record.respondent,
+        "record": record(case, contact),
+        "call_reference": case.call_reference,
+        "deadlines": deadlines(case),
+        "acceptance_due_at": d.acceptance_due_at,
+        "supplement_due_at": d.supplement_due_at,
+        "handling_due_at": d.handling_due_at,
+        "appeal_due_at": d.appeal_due_at,
+        "review_due_at": d.review_due_at,
+        "next_due_at": case.next_due_at(),
+        "overdue": case.is_overdue(now),
+        "info_request": case.info_request,
+        "rejection": case.rejection,
+        "extensions": case.extensions,
+        "decision": case.decision,
+        "actions": case.decision.as_ref().map(|d| d.actions.clone()).unwrap_or_default(),
+        "appeal": case.appeal,
+        "review": case.review,
+        "withdrawal_reason": case.withdrawal_reason,
+        "merged_into": case.merged_into,
+        "merged_from": case.merged_from,
+        "linked_cases": case.links,
+        "possible_duplicates": case.possible_duplicates,
+        "duplicate": !case.possible_duplicates.is_empty(),
+        "messages": case.messages,
+        "notes": case.notes,
+        "evidence": case.evidence,
+        "deliveries": case.deliveries,
+        "feedback": case.feedback,
+        "sealed": case.is_sealed(),
+        "legal_hold": case.legal_hold,
+        "version": case.version,
+        "events": events.iter().map(event_json).collect::<Vec<_>>(),
+    })
+}
+
+/// What the complainant may do now, for the tracking page.
+pub fn complainant_actions(case: &Case, now: DateTime<Utc>) -> Value {
+    let open = !case.is_sealed();
+    json!({
+        "supplement": case.status == Status::NeedsInfo,
+        "message": open,
+        "evidence": open,
+        "appeal": case.status == Status::Resolved && case.appeal.is_none()
+            && case.deadlines.appeal_due_at.is_none_or(|d| now < d),
+        "withdraw": case.status.is_before_result(),
+        "feedback": (case.decision.is_some() || case.rejection.is_some()) && case.feedback.is_none(),
+    })
+}
+
+/// The complainant's own view (`GET /track/{tracking_no}`).
+pub fn track_view(case: &Case, merged_into_tracking_no: Option<String>, outside_remedies: &str, now: DateTime<Utc>) -> Value {
+    let decision = case.decision.as_ref().map(|d| {
+        json!({
+            "outcome": d.outcome, "basis": d.basis, "reply": d.reply,
+            "remedies": d.remedies, "decided_at": d.decided_at,
+        })
+    });
+    let review = case.review.as_ref().map(|r| {
+        json!({
+            "result": r.result, "basis": r.basis, "reply": r.reply, "outcome": r.outcome,
+            "reviewed_at": r.reviewed_at, "outside_remedies": outside_remedies,
+        })
+    });
+    let messages: Vec<&redress_domain::Message> =
+        case.messages.iter().filter(|m| m.audience == Audience::Complainant).collect();
+    let evidence: Vec<&redress_domain::Evidence> = case
+        .evidence
+        .iter()
+        .filter(|e| e.uploaded_by.kind == redress_domain::ActorKind::Complainant)
+        .collect();
+    let deliveries: Vec<&redress_domain::Delivery> =
+        case.deliveries.iter().filter(|d| d.party == Party::Complainant).collect();
+    json!({
+        "id": case.id,
+        "tracking_no": case.tracking_no,
+        "status": case.status,
+        "closure": case.closure,
+        "channel": case.channel,
+        "locale": case.locale,
+        "category": case.category,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "subject": case.record.subject,
+        "record": record(case, Contact::Clear),
+        "deadlines": deadlines(case),
+        "acceptance_due_at": case.deadlines.acceptance_due_at,
+        "supplement_due_at": case.deadlines.supplement_due_at,
+        "handling_due_at": case.deadlines.handling_due_at,
+        "appeal_due_at": case.deadlines.appeal_due_at,
+        "review_due_at": case.deadlines.review_due_at,
+        "next_due_at": case.next_due_at(),
+        "info_request": case.info_request.as_ref().map(|r| json!({"items": r.items, "due_at": r.due_at, "answered_at": r.answered_at})),
+        "rejection": case.rejection.as_ref().map(|r| json!({"reason": r.reason, "guidance": r.guidance, "at": r.at})),
+        "extensions": case.extensions.iter().map(|e| json!({"due_at": e.due_at, "reason": e.reason, "at": e.at})).collect::<Vec<_>>(),
+        "decision": decision,
+        "appeal": case.appeal,
+        "review": review,
+        "withdrawal_reason": case.withdrawal_reason,
+        "merged_into": merged_into_tracking_no,
+        "messages": messages,
+        "evidence": evidence,
+        "deliveries": deliveries,
+        "feedback": case.feedback,
+        "actions": complainant_actions(case, now),
+    })
+}
+
+/// The respondent's view: no complainant contact data in the clear, no
+/// internal messages.
+pub fn respondent_view(case: &Case) -> Value {
+    let messages: Vec<&redress_domain::Message> =
+        case.messages.iter().filter(|m| m.audience == Audience::Respondent).collect();
+    let evidence: Vec<&redress_domain::Evidence> = case
+        .evidence
+        .iter()
+        .filter(|e| e.uploaded_by.kind == redress_domain::ActorKind::Respondent)
+        .collect();
+    let decision = case.decision.as_ref().map(|d| {
+        json!({"outcome": d.outcome, "basis": d.basis, "remedies": d.remedies,
+               "sanctions": d.sanctions, "decided_at": d.decided_at})
+    });
+    json!({
+        "id": case.id,
+        "tracking_no": case.tracking_no,
+        "status": case.status,
+        "closure": case.closure,
+        "category": case.category,
+        "created_at": case.created_at,
+        "subject": case.record.subject,
+        "description": case.record.description,
+        "demands": case.record.demands,
+        "occurred_at": case.record.occurred_at,
+        "order_numbers": case.record.order_numbers,
+        "complainant": complainant(case, Contact::Masked),
+        "respondent": case.record.respondent,
+        "handling_due_at": case.deadlines.handling_due_at,
+        "messages": messages,
+        "evidence": evidence,
+        "decision": decision,
+    })
+}
+
+pub fn respondent_json(key: Option<&str>, name: Option<&str>) -> Value {
+    match key.and_then(|k| k.split_once(':')) {
+        Some((kind, id)) => json!({"kind": kind, "id": id, "name": name}),
+        None => Value::Null,
+    }
+}
+
+pub fn list_item(s: &CaseSummary, now: DateTime<Utc>) -> Value {
+    json!({
+        "id": s.id,
+        "tracking_no": s.tracking_no,
+        "status": s.status,
+        "closure": s.closure,
+        "channel": s.channel,
+        "category": s.category,
+        "department": s.department,
+        "assignee": s.assignee,
+        "subject": s.subject,
+        "respondent": respondent_json(s.respondent_key.as_deref(), s.respondent_name.as_deref()),
+        "created_at": s.created_at,
+        "next_due_at": s.next_due_at,
+        "overdue": s.staff_due && s.next_due_at.is_some_and(|d| d <= now),
+    })
+}

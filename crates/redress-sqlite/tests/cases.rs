@@ -1,0 +1,260 @@
+mod common;
+
+use common::{case, event, store, t};
+use redress_domain::{Channel, Closure, Status};
+use redress_store::{
+    CaseUpdate, IdempotencyRecord, InsertOutcome, ReportFacts, Store, StoreError,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn insert_and_get_round_trip() {
+    let (s, _dir) = store();
+    let mut row = case(1);
+    row.status = Status::Closed;
+    row.closure = Some(Closure::Resolved);
+    row.channel = Channel::Email;
+    row.assignee = Some("bob".into());
+    row.sweep_at = Some(t(500));
+    row.decided_by = Some("carol".into());
+    row.decider_level = Some(2);
+    row.search_tokens = "退 款 退款 refund".into();
+    row.report = ReportFacts {
+        created_at: Some(t(1)),
+        accepted_at: Some(t(3)),
+        acceptance_due_at: Some(t(4)),
+        decided_at: Some(t(5)),
+        handling_due_at: None,
+        closed_at: Some(t(6)),
+        appealed: true,
+        review_changed: false,
+        feedback_score: Some(4),
+    };
+    let ev = vec![event(Some(row.id), "submitted"), event(Some(row.id), "closed")];
+    let out = s.insert_case(row.clone(), ev, None).await.unwrap();
+    let InsertOutcome::Inserted { seq } = out else {
+        panic!("not inserted: {out:?}")
+    };
+    assert_eq!(seq, 1);
+    row.seq = seq;
+    assert_eq!(s.get_case(row.id).await.unwrap(), Some(row.clone()));
+    assert_eq!(
+        s.get_case_by_tracking_no(&row.tracking_no).await.unwrap(),
+        Some(row.clone())
+    );
+    assert_eq!(s.get_case(uuid::Uuid::now_v7()).await.unwrap(), None);
+    let events = s.events_for_case(row.id).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].kind, "submitted");
+    assert_eq!(events[1].seq, 2);
+
+    let second = s.insert_case(case(2), vec![], None).await.unwrap();
+    assert_eq!(second, InsertOutcome::Inserted { seq: 2 });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tracking_number_collision_writes_nothing() {
+    let (s, _dir) = store();
+    s.insert_case(case(1), vec![event(None, "a")], None).await.unwrap();
+    let mut dup = case(2);
+    dup.tracking_no = case(1).tracking_no;
+    let idem = IdempotencyRecord {
+        key: "k".into(),
+        request_hash: "h".into(),
+        status: 201,
+        body: "{}".into(),
+        created_at: t(0),
+    };
+    let err = s
+        .insert_case(dup.clone(), vec![event(Some(dup.id), "b")], Some(idem))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("tracking_no")), "{err:?}");
+    assert_eq!(s.get_case(dup.id).await.unwrap(), None);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
+    assert_eq!(s.get_idempotency("k").await.unwrap(), None);
+    // The chain continues from the last committed event.
+    s.append_events(vec![event(None, "c")]).await.unwrap();
+    let all = s.journal_after(0, 100).await.unwrap();
+    let mut v = redress_store::journal::Verifier::default();
+    all.iter().for_each(|e| {
+        v.feed(e);
+    });
+    v.finish(s.journal_head().await.unwrap());
+    assert_eq!(v.problem, None);
+    assert_eq!(all.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idempotent_replay_writes_nothing() {
+    let (s, _dir) = store();
+    let idem = IdempotencyRecord {
+        key: "apikey:1:abc".into(),
+        request_hash: "hash1".into(),
+        status: 201,
+        body: "{\"tracking_no\":\"TS00000001\"}".into(),
+        created_at: t(1),
+    };
+    let first = case(1);
+    let out = s
+        .insert_case(first.clone(), vec![event(Some(first.id), "submitted")], Some(idem.clone()))
+        .await
+        .unwrap();
+    assert_eq!(out, InsertOutcome::Inserted { seq: 1 });
+    assert_eq!(s.get_idempotency(&idem.key).await.unwrap(), Some(idem.clone()));
+
+    let again = case(2);
+    let mut other = idem.clone();
+    other.body = "different".into();
+    let out = s
+        .insert_case(again.clone(), vec![event(Some(again.id), "submitted")], Some(other))
+        .await
+        .unwrap();
+    assert_eq!(out, InsertOutcome::Replayed(idem));
+    assert_eq!(s.get_case(again.id).await.unwrap(), None);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
+    assert_eq!(s.count_by_status().await.unwrap(), vec![(Status::Submitted, 1)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_version_conflicts_and_writes_nothing() {
+    let (s, _dir) = store();
+    let mut a = case(1);
+    s.insert_case(a.clone(), vec![], None).await.unwrap();
+    a.seq = 1;
+    let mut changed = a.clone();
+    changed.status = Status::InProgress;
+    changed.search_tokens = "new words".into();
+    s.update_cases(
+        vec![CaseUpdate {
+            row: changed.clone(),
+            expected_version: 1,
+        }],
+        vec![event(Some(a.id), "accepted")],
+    )
+    .await
+    .unwrap();
+    let stored = s.get_case(a.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.status, Status::InProgress);
+
+    let mut stale = a.clone();
+    stale.subject = "stale".into();
+    let err = s
+        .update_cases(
+            vec![CaseUpdate {
+                row: stale,
+                expected_version: 1,
+            }],
+            vec![event(Some(a.id), "edited")],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict), "{err:?}");
+    let after = s.get_case(a.id).await.unwrap().unwrap();
+    assert_eq!(after, stored);
+    assert_eq!(s.events_for_case(a.id).await.unwrap().len(), 1);
+    assert_eq!(
+        s.count_by_status().await.unwrap(),
+        vec![(Status::InProgress, 1)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_of_two_cases_is_atomic() {
+    let (s, _dir) = store();
+    let mut a = case(1);
+    let mut b = case(2);
+    s.insert_case(a.clone(), vec![], None).await.unwrap();
+    s.insert_case(b.clone(), vec![], None).await.unwrap();
+    a.seq = 1;
+    b.seq = 2;
+    // b moves on first.
+    let mut b2 = b.clone();
+    b2.assignee = Some("x".into());
+    s.update_cases(vec![CaseUpdate { row: b2, expected_version: 1 }], vec![])
+        .await
+        .unwrap();
+    // Merging a into b with b's stale version must leave both untouched.
+    let mut a_closed = a.clone();
+    a_closed.status = Status::Closed;
+    a_closed.closure = Some(Closure::Merged);
+    let mut b_merged = b.clone();
+    b_merged.subject = "merged".into();
+    let err = s
+        .update_cases(
+            vec![
+                CaseUpdate { row: a_closed.clone(), expected_version: 1 },
+                CaseUpdate { row: b_merged.clone(), expected_version: 1 },
+            ],
+            vec![event(Some(a.id), "merged")],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict));
+    let a_now = s.get_case(a.id).await.unwrap().unwrap();
+    assert_eq!(a_now.status, Status::Submitted);
+    assert_eq!(a_now.version, 1);
+    assert_eq!(s.journal_head().await.unwrap(), None);
+
+    // With the right versions both change together.
+    s.update_cases(
+        vec![
+            CaseUpdate { row: a_closed, expected_version: 1 },
+            CaseUpdate { row: b_merged, expected_version: 2 },
+        ],
+        vec![event(Some(a.id), "merged"), event(Some(b.id), "merged_into")],
+    )
+    .await
+    .unwrap();
+    let a_now = s.get_case(a.id).await.unwrap().unwrap();
+    let b_now = s.get_case(b.id).await.unwrap().unwrap();
+    assert_eq!((a_now.status, a_now.version), (Status::Closed, 2));
+    assert_eq!((b_now.subject.as_str(), b_now.version), ("merged", 3));
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_requires_closure() {
+    let (s, _dir) = store();
+    let mut bad = case(1);
+    bad.status = Status::Closed;
+    let err = s.insert_case(bad, vec![], None).await.unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sweep_pairs_and_reports() {
+    let (s, _dir) = store();
+    let mut ids = Vec::new();
+    for n in 1..=6u32 {
+        let mut r = case(n);
+        r.sweep_at = (n % 2 == 0).then(|| common::t(100 - i64::from(n)));
+        r.complainant_key = Some(if n <= 3 { "ck-a".into() } else { "ck-b".into() });
+        if n == 2 {
+            r.status = Status::Closed;
+            r.closure = Some(Closure::Withdrawn);
+        }
+        ids.push(r.id);
+        s.insert_case(r, vec![], None).await.unwrap();
+    }
+    // sweep_at: n=2 → 98, n=4 → 96, n=6 → 94; oldest first.
+    assert_eq!(
+        s.due_for_sweep(t(97), 10).await.unwrap(),
+        vec![ids[5], ids[3]]
+    );
+    assert_eq!(s.due_for_sweep(t(200), 1).await.unwrap(), vec![ids[5]]);
+    assert_eq!(
+        s.open_cases_between("ck-a", "merchant:m1").await.unwrap(),
+        vec![ids[0], ids[2]]
+    );
+    assert!(s.open_cases_between("ck-a", "nobody").await.unwrap().is_empty());
+    // created_at is t(n): [t(2), t(5)) holds cases 2, 3, 4.
+    let rows = s.report_rows(t(2), t(5)).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].2, Status::Closed);
+    assert_eq!(rows[0].3, Some(Closure::Withdrawn));
+    assert_eq!(
+        s.count_by_status().await.unwrap(),
+        vec![(Status::Submitted, 5), (Status::Closed, 1)]
+    );
+}

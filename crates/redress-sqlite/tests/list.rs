@@ -1,0 +1,285 @@
+mod common;
+
+use common::{case, store, t};
+use redress_domain::{Closure, Status};
+use redress_store::{
+    CaseFilter, CaseRow, ReviewerScope, Store, Visibility,
+};
+
+const DEPTS: [&str; 3] = ["ops", "legal", "billing"];
+const CATS: [&str; 2] = ["delivery", "refund"];
+
+fn sample(n: u32) -> CaseRow {
+    let mut r = case(n);
+    r.department = Some(DEPTS[(n % 3) as usize].into());
+    r.category = Some(CATS[(n % 2) as usize].into());
+    r.assignee = (n % 4 == 0).then(|| "bob".to_string());
+    r.respondent_key = Some(format!("merchant:m{}", n % 5));
+    r.status = match n % 6 {
+        0 => Status::Submitted,
+        1 => Status::InProgress,
+        2 => Status::UnderReview,
+        3 => Status::Resolved,
+        4 => Status::NeedsInfo,
+        _ => Status::Closed,
+    };
+    if r.status == Status::Closed {
+        r.closure = Some(Closure::Resolved);
+    }
+    r.staff_due = r.status.deadline_is_staff_duty();
+    r.next_due_at = Some(t(i64::from(n) * 10));
+    if r.status == Status::UnderReview {
+        r.decided_by = Some(if n % 4 == 2 { "carol" } else { "dave" }.into());
+        r.decider_level = Some((n % 3) as i32 + 1);
+    }
+    r.search_tokens = match n % 4 {
+        0 => "退 款 退款 refund",
+        1 => "快 递 快递 parcel late",
+        2 => "退 款 退款 快 递 快递 refund parcel",
+        _ => "other words",
+    }
+    .into();
+    r
+}
+
+async fn loaded() -> (redress_sqlite::SqliteStore, common::TempDir, Vec<CaseRow>) {
+    let (s, dir) = store();
+    let mut rows = Vec::new();
+    for n in 1..=60u32 {
+        let mut r = sample(n);
+        let out = s.insert_case(r.clone(), vec![], None).await.unwrap();
+        let redress_store::InsertOutcome::Inserted { seq } = out else {
+            panic!()
+        };
+        r.seq = seq;
+        rows.push(r);
+    }
+    (s, dir, rows)
+}
+
+/// Pages through a list with `limit`, checking totals and cursors; returns seqs.
+async fn all_pages(
+    s: &redress_sqlite::SqliteStore,
+    v: &Visibility,
+    f: &CaseFilter,
+    limit: usize,
+) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut total = None;
+    loop {
+        let page = s.list_cases(v, f, limit, after).await.unwrap();
+        assert!(page.items.len() <= limit);
+        if let Some(t) = total {
+            assert_eq!(t, page.total, "total changes between pages");
+        }
+        total = Some(page.total);
+        seen.extend(page.items.iter().map(|i| i.seq));
+        match page.next {
+            Some(n) => {
+                assert_eq!(page.items.len(), limit);
+                assert_eq!(Some(n), page.items.last().map(|i| i.seq));
+                after = Some(n);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(total.unwrap(), seen.len() as i64, "total is exact");
+    seen
+}
+
+fn expect(rows: &[CaseRow], pred: impl Fn(&CaseRow) -> bool) -> Vec<i64> {
+    let mut v: Vec<i64> = rows.iter().filter(|r| pred(r)).map(|r| r.seq).collect();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_paging_and_totals() {
+    let (s, _dir, rows) = loaded().await;
+    let all = Visibility::All;
+    let none = CaseFilter::default();
+    for limit in [1, 7, 60, 100] {
+        assert_eq!(all_pages(&s, &all, &none, limit).await, expect(&rows, |_| true));
+    }
+    let f = CaseFilter {
+        status: Some(Status::InProgress),
+        ..Default::default()
+    };
+    assert_eq!(
+        all_pages(&s, &all, &f, 3).await,
+        expect(&rows, |r| r.status == Status::InProgress)
+    );
+    let f = CaseFilter {
+        department: Some("legal".into()),
+        category: Some("refund".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        all_pages(&s, &all, &f, 4).await,
+        expect(&rows, |r| r.department.as_deref() == Some("legal")
+            && r.category.as_deref() == Some("refund"))
+    );
+    let f = CaseFilter {
+        assignee: Some("bob".into()),
+        respondent_key: Some("merchant:m2".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        all_pages(&s, &all, &f, 2).await,
+        expect(&rows, |r| r.assignee.as_deref() == Some("bob")
+            && r.respondent_key.as_deref() == Some("merchant:m2"))
+    );
+    let now = t(300);
+    let f = CaseFilter {
+        overdue_at: Some(now),
+        ..Default::default()
+    };
+    let overdue = expect(&rows, |r| r.staff_due && r.next_due_at.unwrap() <= now);
+    assert!(!overdue.is_empty());
+    assert_eq!(all_pages(&s, &all, &f, 5).await, overdue);
+    let f = CaseFilter {
+        status: Some(Status::Closed),
+        department: Some("nowhere".into()),
+        ..Default::default()
+    };
+    let page = s.list_cases(&all, &f, 10, None).await.unwrap();
+    assert_eq!((page.items.len(), page.total, page.next), (0, 0, None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn visibility() {
+    let (s, _dir, rows) = loaded().await;
+    let none = CaseFilter::default();
+    let v = Visibility::Departments {
+        departments: vec!["ops".into(), "billing".into()],
+        reviewer: None,
+    };
+    let in_depts = |r: &CaseRow| matches!(r.department.as_deref(), Some("ops" | "billing"));
+    assert_eq!(all_pages(&s, &v, &none, 6).await, expect(&rows, in_depts));
+
+    // A level-4 reviewer of legal sees legal, plus appeals decided below
+    // level 4 by someone else.
+    let v = Visibility::Departments {
+        departments: vec!["legal".into()],
+        reviewer: Some(ReviewerScope {
+            username: "carol".into(),
+            level: 4,
+            independent: false,
+        }),
+    };
+    let want = expect(&rows, |r| {
+        r.department.as_deref() == Some("legal")
+            || (r.status == Status::UnderReview
+                && r.decided_by.as_deref() != Some("carol")
+                && r.decider_level.unwrap() < 4)
+    });
+    assert!(want.len() > rows.iter().filter(|r| r.department.as_deref() == Some("legal")).count());
+    assert_eq!(all_pages(&s, &v, &none, 4).await, want);
+
+    // At level 3 the level-3 decisions are out of reach: legal only.
+    let v = Visibility::Departments {
+        departments: vec!["legal".into()],
+        reviewer: Some(ReviewerScope {
+            username: "carol".into(),
+            level: 3,
+            independent: false,
+        }),
+    };
+    assert_eq!(
+        all_pages(&s, &v, &none, 4).await,
+        expect(&rows, |r| r.department.as_deref() == Some("legal"))
+    );
+
+    // An independent reviewer without departments: every appeal not their own.
+    let v = Visibility::Departments {
+        departments: vec![],
+        reviewer: Some(ReviewerScope {
+            username: "carol".into(),
+            level: 1,
+            independent: true,
+        }),
+    };
+    let f = CaseFilter {
+        status: Some(Status::UnderReview),
+        ..Default::default()
+    };
+    let want = expect(&rows, |r| {
+        r.status == Status::UnderReview && r.decided_by.as_deref() != Some("carol")
+    });
+    assert!(!want.is_empty());
+    assert_eq!(all_pages(&s, &v, &none, 3).await, want);
+    assert_eq!(all_pages(&s, &v, &f, 3).await, want);
+
+    // No departments, no reviewer: nothing.
+    let v = Visibility::Departments {
+        departments: vec![],
+        reviewer: None,
+    };
+    let page = s.list_cases(&v, &none, 10, None).await.unwrap();
+    assert_eq!((page.items.len(), page.total), (0, 0));
+
+    let v = Visibility::Respondent {
+        respondent_key: "merchant:m3".into(),
+    };
+    assert_eq!(
+        all_pages(&s, &v, &none, 5).await,
+        expect(&rows, |r| r.respondent_key.as_deref() == Some("merchant:m3"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search() {
+    let (s, _dir, rows) = loaded().await;
+    let all = Visibility::All;
+    let q = |tokens: &[&str]| CaseFilter {
+        query: tokens.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
+    };
+    let has = |r: &CaseRow, tok: &str| r.search_tokens.split(' ').any(|t| t == tok);
+    for toks in [
+        &["退款"][..],
+        &["快递"],
+        &["退款", "快递"],
+        &["refund"],
+        &["parcel", "late"],
+        &["退", "refund"],
+    ] {
+        let want = expect(&rows, |r| toks.iter().all(|t| has(r, t)));
+        assert!(!want.is_empty(), "{toks:?}");
+        assert_eq!(all_pages(&s, &all, &q(toks), 4).await, want, "{toks:?}");
+    }
+    for toks in [&["退货"][..], &["refunds"], &["款退"], &["refund", "nothing"]] {
+        let page = s.list_cases(&all, &q(toks), 10, None).await.unwrap();
+        assert_eq!((page.items.len(), page.total), (0, 0), "{toks:?}");
+    }
+    // Query syntax in tokens is taken literally, never as FTS5 syntax.
+    for toks in [&["\"refund"][..], &["refund*"], &["NOT"], &["a:b"], &["-"], &["("]] {
+        let page = s.list_cases(&all, &q(toks), 10, None).await;
+        assert!(page.is_ok(), "{toks:?}: {page:?}");
+    }
+    // Search combines with the other filters.
+    let mut f = q(&["快递"]);
+    f.department = Some("ops".into());
+    let want = expect(&rows, |r| has(r, "快递") && r.department.as_deref() == Some("ops"));
+    assert_eq!(all_pages(&s, &all, &f, 2).await, want);
+
+    // The index follows updates.
+    let mut r = rows[3].clone();
+    let old = r.search_tokens.clone();
+    r.search_tokens = "brandnew".into();
+    s.update_cases(
+        vec![redress_store::CaseUpdate {
+            row: r.clone(),
+            expected_version: 1,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap();
+    let page = s.list_cases(&all, &q(&["brandnew"]), 10, None).await.unwrap();
+    assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![r.id]);
+    let first_old = old.split(' ').next().unwrap();
+    let page = s.list_cases(&all, &q(&[first_old]), 100, None).await.unwrap();
+    assert!(page.items.iter().all(|i| i.id != r.id));
+}

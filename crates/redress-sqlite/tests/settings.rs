@@ -1,0 +1,199 @@
+mod common;
+
+use chrono::NaiveDate;
+use common::{event, store, t};
+use redress_domain::calendar::{DayException, DayKind};
+use redress_domain::{RespondentKind, Role, Scope};
+use redress_store::{
+    ApiKey, Category, Department, RespondentAccount, Session, Store, StoreError, User,
+};
+use uuid::Uuid;
+
+fn dept(code: &str) -> Department {
+    Department {
+        code: code.into(),
+        name: format!("Dept {code}"),
+        review: code == "review",
+        head: Some("alice".into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn departments_and_categories() {
+    let (s, _dir) = store();
+    s.insert_department(dept("ops"), event(None, "department_created"))
+        .await
+        .unwrap();
+    s.insert_department(dept("review"), event(None, "department_created"))
+        .await
+        .unwrap();
+    let err = s
+        .insert_department(dept("ops"), event(None, "department_created"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("code")), "{err:?}");
+    assert_eq!(s.list_departments().await.unwrap(), vec![dept("ops"), dept("review")]);
+
+    let cat = Category {
+        code: "delivery".into(),
+        name: "快递".into(),
+        name_en: Some("Delivery".into()),
+        department: "ops".into(),
+        handling_days: Some(15),
+    };
+    s.insert_category(cat.clone(), event(None, "category_created"))
+        .await
+        .unwrap();
+    let err = s
+        .insert_category(cat.clone(), event(None, "category_created"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("code")), "{err:?}");
+    let orphan = Category {
+        code: "x".into(),
+        department: "nowhere".into(),
+        ..cat.clone()
+    };
+    let err = s
+        .insert_category(orphan, event(None, "category_created"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("department")), "{err:?}");
+    assert_eq!(s.list_categories().await.unwrap(), vec![cat]);
+    // Only the three successful inserts were journaled.
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_and_sessions() {
+    let (s, _dir) = store();
+    let u = User {
+        id: Uuid::now_v7(),
+        username: "alice".into(),
+        display_name: "Alice".into(),
+        password_hash: "$argon2id$...".into(),
+        roles: vec![Role::Handler, Role::Reviewer],
+        departments: vec!["ops".into()],
+        level: 2,
+        active: true,
+        created_at: t(0),
+    };
+    assert_eq!(s.count_users().await.unwrap(), 0);
+    s.insert_user(u.clone(), event(None, "user_created")).await.unwrap();
+    let mut again = u.clone();
+    again.id = Uuid::now_v7();
+    let err = s.insert_user(again, event(None, "user_created")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("username")), "{err:?}");
+    assert_eq!(s.get_user(u.id).await.unwrap(), Some(u.clone()));
+    assert_eq!(s.get_user_by_username("alice").await.unwrap(), Some(u.clone()));
+    assert_eq!(s.get_user_by_username("bob").await.unwrap(), None);
+    assert_eq!(s.list_users().await.unwrap(), vec![u.clone()]);
+    assert_eq!(s.count_users().await.unwrap(), 1);
+
+    let sess = Session {
+        token_hash: "th".into(),
+        user_id: u.id,
+        created_at: t(0),
+        expires_at: t(60),
+    };
+    s.insert_session(sess.clone()).await.unwrap();
+    assert_eq!(s.get_session("th").await.unwrap(), Some(sess.clone()));
+    let err = s
+        .insert_session(Session {
+            token_hash: "other".into(),
+            user_id: Uuid::now_v7(),
+            ..sess.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("user")), "{err:?}");
+    s.delete_session("th").await.unwrap();
+    assert_eq!(s.get_session("th").await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn respondents_and_api_keys() {
+    let (s, _dir) = store();
+    let r = RespondentAccount {
+        id: Uuid::now_v7(),
+        kind: RespondentKind::Merchant,
+        external_id: "m1".into(),
+        name: "Shop".into(),
+        email: None,
+        key_hash: "rk".into(),
+        created_at: t(0),
+    };
+    s.insert_respondent(r.clone(), event(None, "respondent_created"))
+        .await
+        .unwrap();
+    let dup = RespondentAccount {
+        id: Uuid::now_v7(),
+        key_hash: "rk2".into(),
+        ..r.clone()
+    };
+    let err = s
+        .insert_respondent(dup, event(None, "respondent_created"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("respondent")), "{err:?}");
+    assert_eq!(s.get_respondent_by_key_hash("rk").await.unwrap(), Some(r));
+    assert_eq!(s.get_respondent_by_key_hash("rk2").await.unwrap(), None);
+
+    let k = ApiKey {
+        id: Uuid::now_v7(),
+        name: "intake bot".into(),
+        scopes: vec![Scope::Intake, Scope::Read],
+        key_hash: "kh".into(),
+        created_at: t(0),
+        revoked: false,
+    };
+    s.insert_api_key(k.clone(), event(None, "api_key_created"))
+        .await
+        .unwrap();
+    let err = s
+        .insert_api_key(
+            ApiKey {
+                id: Uuid::now_v7(),
+                ..k.clone()
+            },
+            event(None, "api_key_created"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("key")), "{err:?}");
+    assert_eq!(s.get_api_key_by_hash("kh").await.unwrap(), Some(k));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calendar() {
+    let (s, _dir) = store();
+    let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
+    let days = vec![
+        DayException {
+            date: d(10, 1),
+            kind: DayKind::Holiday,
+            name: "国庆节".into(),
+        },
+        DayException {
+            date: d(9, 28),
+            kind: DayKind::Workday,
+            name: "调休".into(),
+        },
+    ];
+    s.upsert_calendar(days.clone(), Some(event(None, "calendar_changed")))
+        .await
+        .unwrap();
+    let mut sorted = days.clone();
+    sorted.sort_by_key(|x| x.date);
+    assert_eq!(s.list_calendar().await.unwrap(), sorted);
+    // Upsert replaces.
+    let changed = DayException {
+        date: d(10, 1),
+        kind: DayKind::Holiday,
+        name: "National Day".into(),
+    };
+    s.upsert_calendar(vec![changed.clone()], None).await.unwrap();
+    s.delete_calendar_day(d(9, 28)).await.unwrap();
+    assert_eq!(s.list_calendar().await.unwrap(), vec![changed]);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
+}

@@ -1,0 +1,62 @@
+//! `/auth/…` and `/admin/…`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::schemas::*;
+use crate::error::ApiResult;
+use crate::extract::{Caller, JsonBody};
+use crate::state::AppState;
+
+/// Staff login: a bearer token, and the same as an HttpOnly session cookie.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = TokenAnswer), (status = 401, body = ErrorBody)))]
+pub async fn login(State(s): State<AppState>, body: JsonBody) -> ApiResult<Response> {
+    let (token, user) = s.app.login(&body.value).await?;
+    let hours = s.app.config.session_hours;
+    let secure = if s.app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!("redress_session={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", hours * 3600);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"token": token, "expires_in_hours": hours, "user": redress_app::admin::user_json(&user)})),
+    )
+        .into_response())
+}
+
+/// Ends the session of the bearer token.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204)))]
+pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !token.is_empty() {
+        s.app.logout(token.trim()).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, "redress_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")],
+    )
+        .into_response())
+}
+
+macro_rules! admin_create {
+    ($name:ident, $path:literal, $body:ty, $answer:ty, $method:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "admin", request_body = $body,
+            responses((status = 201, body = $answer), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        pub async fn $name(State(s): State<AppState>, Caller(who): Caller, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+            Ok((StatusCode::CREATED, Json(s.app.$method(&who, &body.value).await?)))
+        }
+    };
+}
+
+admin_create!(department, "/admin/departments", DepartmentBody, Document, create_department, "Creates a department.");
+admin_create!(user, "/admin/users", UserBody, Document, create_user, "Creates a staff user with roles, departments and level.");
+admin_create!(category, "/admin/categories", CategoryBody, Document, create_category, "Creates a category and its routing.");
+admin_create!(respondent, "/admin/respondents", RespondentBody, KeyAnswer, create_respondent, "Creates a respondent; the portal key is shown once.");
+admin_create!(api_key, "/admin/api-keys", ApiKeyBody, KeyAnswer, create_api_key, "Creates an integration key; shown once.");

@@ -1,0 +1,69 @@
+//! The JSON API under `/api/v1`. Every route is listed here, and each
+//! handler carries its OpenAPI description.
+
+pub mod admin;
+pub mod complaints;
+pub mod ops;
+pub mod respondent;
+pub mod schemas;
+pub mod track;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "redress", description = "Complaint handling for online platforms. Authenticate with `Authorization: Bearer …` (staff token, API key, respondent portal key, or a complainant's access token on /track calls)."),
+    tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"))
+)]
+struct ApiDoc;
+
+/// The API document's header (title, tags); paths come from the handlers.
+pub fn doc() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(admin::login))
+        .routes(routes!(admin::logout))
+        .routes(routes!(admin::department))
+        .routes(routes!(admin::user))
+        .routes(routes!(admin::category))
+        .routes(routes!(admin::respondent))
+        .routes(routes!(admin::api_key))
+        .routes(routes!(complaints::create, complaints::list))
+        .routes(routes!(complaints::get, complaints::patch))
+        .routes(routes!(complaints::accept))
+        .routes(routes!(complaints::reject))
+        .routes(routes!(complaints::request_info))
+        .routes(routes!(complaints::assign))
+        .routes(routes!(complaints::message))
+        .routes(routes!(complaints::note))
+        .routes(routes!(complaints::evidence))
+        .routes(routes!(complaints::extend))
+        .routes(routes!(complaints::link))
+        .routes(routes!(complaints::merge))
+        .routes(routes!(complaints::decide))
+        .routes(routes!(complaints::complete_action))
+        .routes(routes!(complaints::review))
+        .routes(routes!(complaints::archive))
+        .routes(routes!(track::get))
+        .routes(routes!(track::supplement))
+        .routes(routes!(track::evidence))
+        .routes(routes!(track::message))
+        .routes(routes!(track::appeal))
+        .routes(routes!(track::withdraw))
+        .routes(routes!(track::feedback))
+        .routes(routes!(respondent::list))
+        .routes(routes!(respondent::message))
+        .routes(routes!(respondent::evidence))
+        .routes(routes!(ops::due))
+        .routes(routes!(ops::year))
+        .routes(routes!(ops::summary))
+        .routes(routes!(ops::verify))
+        .routes(routes!(ops::advance))
+}

@@ -1,0 +1,115 @@
+//! Calendar, reports, audit, the test clock and health.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use redress_domain::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::IntoParams;
+
+use super::schemas::*;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, JsonBody};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DueParams {
+    /// RFC 3339 start (default: now)
+    pub from: Option<String>,
+    pub working_days: Option<String>,
+}
+
+/// The instant `working_days` working days after `from`, on the installation's calendar.
+#[utoipa::path(get, path = "/calendar/due", tag = "calendar", params(DueParams),
+    responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
+pub async fn due(State(s): State<AppState>, Query(p): Query<DueParams>) -> ApiResult<Json<Value>> {
+    let mut errors = redress_domain::FieldErrors::new();
+    let from = match p.from.as_deref().filter(|f| !f.is_empty()) {
+        None => Some(s.app.now()),
+        Some(raw) => {
+            let t = chrono::DateTime::parse_from_rfc3339(raw).ok().map(|t| t.to_utc());
+            if t.is_none() {
+                errors.add("from", "must be an RFC 3339 time");
+            }
+            t
+        }
+    };
+    let days = match p.working_days.as_deref() {
+        None | Some("") => {
+            errors.add("working_days", "is required");
+            None
+        }
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if n <= 3650 => Some(n),
+            _ => {
+                errors.add("working_days", "must be an integer from 0 to 3650");
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(redress_app::AppError::Invalid(errors).into());
+    }
+    let (from, days) = (from.expect("checked"), days.expect("checked"));
+    let due = s.app.calendar().working_days_after(from, days);
+    Ok(Json(json!({"from": from, "working_days": days, "due_at": due})))
+}
+
+/// That year's exceptions to the weekly pattern.
+#[utoipa::path(get, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path)),
+    responses((status = 200, body = Document)))]
+pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiResult<Json<Value>> {
+    let year: i32 = year
+        .parse()
+        .ok()
+        .filter(|y| (1970..=2200).contains(y))
+        .ok_or_else(|| ApiError::from(redress_app::AppError::invalid("year", "must be a year from 1970 to 2200")))?;
+    let days = s.app.calendar().exceptions_in_year(year);
+    Ok(Json(json!({"year": year, "time_zone": s.app.config.time_zone.name(), "days": days})))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PeriodParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Figures of SPEC §10 for a period (default: the last 30 days).
+#[utoipa::path(get, path = "/reports/summary", tag = "reports", params(PeriodParams),
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+pub async fn summary(State(s): State<AppState>, Caller(who): Caller, Query(p): Query<PeriodParams>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.report_summary(&who, p.from.as_deref(), p.to.as_deref()).await?))
+}
+
+/// Checks the journal's hash chain: `{ok, events_checked}`.
+#[utoipa::path(get, path = "/audit/verify", tag = "audit",
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+pub async fn verify(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    who.staff()?.require(Role::Supervisor)?;
+    Ok(Json(json!(s.app.verify_audit().await?)))
+}
+
+/// Test clock only (`--test-clock`): moves the clock forward and runs the
+/// deadline jobs that fall due before answering.
+#[utoipa::path(post, path = "/test-clock/advance", tag = "testing", request_body = AdvanceBody,
+    responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+pub async fn advance(State(s): State<AppState>, Caller(who): Caller, body: JsonBody) -> ApiResult<Json<Value>> {
+    if !s.app.clock.is_test() {
+        return Err(ApiError::not_found());
+    }
+    who.staff()?.require(Role::Admin)?;
+    let seconds = match body.value.get("seconds").and_then(Value::as_i64) {
+        Some(n) if (0..=20 * 365 * 86400).contains(&n) => n,
+        _ => return Err(redress_app::AppError::invalid("seconds", "must be a non-negative integer").into()),
+    };
+    s.app.clock.advance(seconds);
+    let report = s.app.sweep().await?;
+    Ok(Json(json!({"now": s.app.now(), "sweep": report})))
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Document)))]
+pub async fn health(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    s.app.store.journal_head().await.map_err(redress_app::AppError::from)?;
+    Ok(Json(json!({"status": "ok", "now": s.app.now()})))
+}

@@ -1,0 +1,44 @@
+//! `/respondent/…`: the respondent portal's calls (portal key).
+
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+
+use super::complaints::case_id;
+use super::schemas::*;
+use crate::error::ApiResult;
+use crate::extract::{Caller, JsonBody, read_upload};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageParams {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// The complaints against the respondent, complainant contact data masked.
+#[utoipa::path(get, path = "/respondent/complaints", tag = "respondent", params(PageParams),
+    responses((status = 200, body = Document), (status = 401, body = ErrorBody)))]
+pub async fn list(State(s): State<AppState>, Caller(who): Caller, Query(p): Query<PageParams>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.respondent_cases(&who, p.limit.as_deref(), p.cursor.as_deref()).await?))
+}
+
+/// The respondent's reply.
+#[utoipa::path(post, path = "/respondent/complaints/{id}/messages", tag = "respondent", params(("id" = String, Path)),
+    request_body = BodyOnly, responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+pub async fn message(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>, body: JsonBody) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.respondent_message(&who, case_id(&id)?, &body.value).await?))
+}
+
+/// Evidence from the respondent.
+#[utoipa::path(post, path = "/respondent/complaints/{id}/evidence", tag = "respondent", params(("id" = String, Path)),
+    request_body(content = UploadBody, content_type = "multipart/form-data"),
+    responses((status = 200, body = Document), (status = 413, body = ErrorBody)))]
+pub async fn evidence(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>, multipart: Multipart) -> ApiResult<Json<Value>> {
+    let id = case_id(&id)?;
+    who.respondent().map_err(crate::error::ApiError::from)?;
+    let up = read_upload(multipart, s.app.evidence.max_bytes).await?;
+    Ok(Json(s.app.respondent_evidence(&who, id, up.filename.as_deref(), &up.bytes).await?))
+}

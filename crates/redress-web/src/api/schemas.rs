@@ -1,0 +1,272 @@
+//! Request and response shapes for the OpenAPI document. Handlers read
+//! bodies as JSON values and check them field by field in the application
+//! (so that every bad field is named at once); these types describe the
+//! same fields for readers of `/api/openapi.json`.
+#![allow(dead_code)]
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TokenAnswer {
+    pub token: String,
+    pub expires_in_hours: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DepartmentBody {
+    pub code: String,
+    pub name: String,
+    /// An independent department: its reviewers may review any decision.
+    pub review: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserBody {
+    pub username: String,
+    pub password: String,
+    pub display_name: String,
+    /// intake, handler, reviewer, supervisor, admin
+    pub roles: Vec<String>,
+    pub departments: Vec<String>,
+    pub level: i32,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CategoryBody {
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub department: String,
+    pub handling_days: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RespondentBody {
+    /// user, merchant, content, order, platform
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ApiKeyBody {
+    pub name: String,
+    /// intake, read, webhooks
+    pub scopes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct KeyAnswer {
+    pub id: String,
+    /// Shown once; stored hashed.
+    pub api_key: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ComplainantBody {
+    /// Name or username.
+    pub name: String,
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RespondentRef {
+    pub kind: String,
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// The registration record (用户投诉登记表).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ComplaintBody {
+    pub complainant: ComplainantBody,
+    /// Required except for channel `email`.
+    pub respondent: Option<RespondentRef>,
+    pub subject: String,
+    /// The facts (事由).
+    pub description: String,
+    /// What the complainant asks for (诉求).
+    pub demands: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD.
+    pub occurred_at: Option<String>,
+    pub links: Option<Vec<String>>,
+    pub order_numbers: Option<Vec<String>>,
+    /// web, api, chat, email, phone (allowed values depend on the caller).
+    pub channel: Option<String>,
+    /// zh-CN (default) or en.
+    pub locale: Option<String>,
+    /// A phone call's or chat's reference.
+    pub call_reference: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Registered {
+    pub id: String,
+    pub tracking_no: String,
+    /// Secret; shown once. Send as `Authorization: Bearer` on /track calls.
+    pub access_token: String,
+    pub status: String,
+    pub acceptance_due_at: String,
+    pub tracking_url: String,
+    pub duplicate: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AcceptBody {
+    pub category: String,
+    /// Overrides the category's routing.
+    pub department: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RejectBody {
+    pub reason: String,
+    /// Where the complainant can go instead.
+    pub guidance: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RequestInfoBody {
+    /// Every missing item, at once.
+    pub items: Vec<String>,
+    pub due_days: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AssignBody {
+    /// Username.
+    pub handler: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessageBody {
+    /// internal, complainant, respondent
+    pub audience: String,
+    pub body: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct NoteBody {
+    /// investigation, contact, note
+    pub kind: String,
+    pub body: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ExtendBody {
+    pub due_at: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct LinkBody {
+    /// Id or tracking number.
+    pub other: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MergeBody {
+    /// The open original: id or tracking number.
+    pub into: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MeasureBody {
+    pub kind: String,
+    pub description: Option<String>,
+    pub amount: Option<f64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ActionBody {
+    pub description: String,
+    pub owner: Option<String>,
+    pub due_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DecideBody {
+    /// upheld, partially_upheld, not_upheld, settled
+    pub outcome: String,
+    pub basis: Vec<String>,
+    pub reply: String,
+    pub remedies: Option<Vec<MeasureBody>>,
+    pub sanctions: Option<Vec<MeasureBody>>,
+    pub actions: Option<Vec<ActionBody>>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CompleteActionBody {
+    pub note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReviewBody {
+    /// upheld, modified
+    pub result: String,
+    pub basis: Vec<String>,
+    pub reply: String,
+    pub outcome: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SupplementBody {
+    pub message: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BodyOnly {
+    pub body: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReasonBody {
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FeedbackBody {
+    /// 1–5
+    pub score: u8,
+    pub comment: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UploadBody {
+    #[schema(format = Binary, value_type = String)]
+    pub file: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AdvanceBody {
+    pub seconds: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    /// Field name → what is wrong.
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+}
+
+/// Any JSON object (a case, a list, …): see the description of the call.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(value_type = Object)]
+pub struct Document(pub serde_json::Value);

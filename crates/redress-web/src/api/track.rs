@@ -1,0 +1,52 @@
+//! `/track/{tracking_no}…`: the complainant's calls, authorised by the
+//! access token given at registration.
+
+use axum::Json;
+use axum::extract::{Multipart, Path, State};
+use serde_json::Value;
+
+use super::schemas::*;
+use crate::error::ApiResult;
+use crate::extract::{JsonBody, Token, read_upload};
+use crate::state::AppState;
+
+/// The complainant's view of their case.
+#[utoipa::path(get, path = "/track/{tracking_no}", tag = "complainant", params(("tracking_no" = String, Path)),
+    responses((status = 200, body = Document), (status = 401, body = ErrorBody)))]
+pub async fn get(State(s): State<AppState>, Token(t): Token, Path(no): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.track(&no, t.as_deref()).await?))
+}
+
+macro_rules! track_action {
+    ($name:ident, $path:literal, $body:ty, $method:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "complainant", params(("tracking_no" = String, Path)),
+            request_body = $body,
+            responses((status = 200, body = Document), (status = 401, body = ErrorBody),
+                      (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        pub async fn $name(
+            State(s): State<AppState>,
+            Token(t): Token,
+            Path(no): Path<String>,
+            body: JsonBody,
+        ) -> ApiResult<Json<Value>> {
+            Ok(Json(s.app.$method(&no, t.as_deref(), &body.value).await?))
+        }
+    };
+}
+
+track_action!(supplement, "/track/{tracking_no}/supplement", SupplementBody, supplement, "Adds the requested material → `submitted`.");
+track_action!(message, "/track/{tracking_no}/messages", BodyOnly, track_message, "A reply from the complainant.");
+track_action!(appeal, "/track/{tracking_no}/appeal", ReasonBody, appeal, "Appeals once within the window → `under_review`.");
+track_action!(withdraw, "/track/{tracking_no}/withdraw", ReasonBody, withdraw, "Withdraws before a result → `closed`/`withdrawn`.");
+track_action!(feedback, "/track/{tracking_no}/feedback", FeedbackBody, feedback, "Rates the handling (1–5).");
+
+/// Uploads evidence; while material is requested it counts as the supplement.
+#[utoipa::path(post, path = "/track/{tracking_no}/evidence", tag = "complainant", params(("tracking_no" = String, Path)),
+    request_body(content = UploadBody, content_type = "multipart/form-data"),
+    responses((status = 200, body = Document), (status = 413, body = ErrorBody)))]
+pub async fn evidence(State(s): State<AppState>, Token(t): Token, Path(no): Path<String>, multipart: Multipart) -> ApiResult<Json<Value>> {
+    s.app.track_case(&no, t.as_deref()).await?;
+    let up = read_upload(multipart, s.app.evidence.max_bytes).await?;
+    Ok(Json(s.app.track_evidence(&no, t.as_deref(), up.filename.as_deref(), &up.bytes).await?))
+}

@@ -1,0 +1,70 @@
+//! The one error type at the HTTP edge.
+//!
+//! Policy: every error answers `{"error": {"code", "message", "fields"}}`.
+//! 400 a body that is not JSON, 422 missing or invalid fields (each named
+//! in `fields`), 401 no or bad credentials, 403 the wrong person, 404 not
+//! there or not visible, 409 the case's state does not allow it, 413 too
+//! large, 429 rate-limited. A 500 is logged with its cause and answered
+//! with a generic message: internals never reach the caller.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use redress_app::AppError;
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), fields: json!({}) }
+    }
+
+    pub fn bad_json(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound => Self::not_found(),
+            AppError::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "credentials are missing or wrong"),
+            AppError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
+            AppError::Invalid(fields) => {
+                let names: Vec<&str> = fields.0.keys().map(String::as_str).collect();
+                Self {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: "invalid_fields",
+                    message: format!("invalid or missing fields: {}", names.join(", ")),
+                    fields: json!(fields.0),
+                }
+            }
+            AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            AppError::TooLarge(m) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
+            AppError::RateLimited => Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; try again in a minute"),
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message, "fields": self.fields}});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

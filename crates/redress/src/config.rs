@@ -1,0 +1,95 @@
+//! Settings, in layers: built-in defaults, then `redress.toml` (or the file
+//! named by `--config` / `REDRESS_CONFIG`), then `REDRESS_*` variables — a
+//! variable wins over the file. Nested keys use `__`:
+//! `REDRESS_POLICY__HANDLING_DAYS=10`.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use redress_domain::DeadlinePolicy;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Default: SQLite inside the data dir.
+    pub database_url: Option<String>,
+    /// 32 bytes, hex or base64. Default: a key file in the data dir.
+    #[serde(skip_serializing)]
+    pub data_key: Option<String>,
+    /// Public intake per client address, requests per minute; 0 turns it off.
+    pub public_rate_limit: u32,
+    pub public_url: Option<String>,
+    pub smtp_listen: Option<String>,
+    pub smtp_relay: Option<String>,
+    #[serde(skip_serializing)]
+    pub admin_password: Option<String>,
+    pub time_zone: String,
+    /// How often the deadline sweep runs.
+    pub sweep_interval_seconds: u64,
+    pub evidence_max_bytes: u64,
+    /// `text` or `json`.
+    pub log_format: String,
+    pub policy: DeadlinePolicy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: "./redress-data".into(),
+            database_url: None,
+            data_key: None,
+            public_rate_limit: 60,
+            public_url: None,
+            smtp_listen: None,
+            smtp_relay: None,
+            admin_password: None,
+            time_zone: "Asia/Shanghai".into(),
+            sweep_interval_seconds: 30,
+            evidence_max_bytes: 20 * 1024 * 1024,
+            log_format: "text".into(),
+            policy: DeadlinePolicy::default(),
+        }
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("REDRESS_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("redress.toml"));
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("REDRESS_").split("__").ignore(&["config"]))
+            .extract()?;
+        Ok(config)
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The SQLite file: from a `sqlite://` URL, or the default in the data dir.
+    pub fn sqlite_path(&self) -> anyhow::Result<PathBuf> {
+        match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            None => Ok(self.data_dir.join("redress.sqlite3")),
+            Some(url) => {
+                if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                    Ok(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+                } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    anyhow::bail!("PostgreSQL support is not in this build yet; use SQLite (leave REDRESS_DATABASE_URL unset)")
+                } else {
+                    anyhow::bail!("REDRESS_DATABASE_URL must start with sqlite:// or postgres://")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Wiring for the `redress` binary: configuration, the store chosen from
+//! the database URL, the application and its background jobs. The tests
+//! build their servers through the same functions.
+
+pub mod config;
+pub mod demo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use redress_app::{App, AppConfig, Clock, Vault};
+use redress_store::Store;
+
+pub use config::Config;
+
+/// Opens the configured store (and brings its schema up to date).
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let path = config.sqlite_path()?;
+    let store = tokio::task::spawn_blocking(move || redress_sqlite::SqliteStore::open(&path)).await??;
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+/// Builds the application on a store.
+pub async fn build_app(config: &Config, store: Arc<dyn Store>, test_clock: bool) -> anyhow::Result<Arc<App>> {
+    let vault = Vault::load(config.data_key.as_deref(), &config.data_dir)?;
+    let mut app_config = AppConfig::new(config.data_dir.clone());
+    app_config.policy = config.policy.clone();
+    app_config.time_zone = config
+        .time_zone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("unknown time zone {}", config.time_zone))?;
+    app_config.public_url = config.public_url();
+    app_config.evidence_max_bytes = config.evidence_max_bytes;
+    let clock = if test_clock { Clock::test() } else { Clock::system() };
+    Ok(App::new(store, vault, clock, app_config).await?)
+}
+
+/// Runs the deadline sweep every `every` until the process ends.
+pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.sweep().await {
+                tracing::error!(error = %e, "deadline sweep failed");
+            }
+        }
+    })
+}

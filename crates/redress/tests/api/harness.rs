@@ -1,0 +1,235 @@
+//! The test harness: `TestApp::new()` builds a server the way `redress
+//! serve --test-clock` does, with an admin and the default departments and
+//! categories, and offers helpers to call it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use redress::Config;
+use redress_app::App;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "staff-password-1";
+
+pub struct TestApp {
+    pub router: Router,
+    pub app: Arc<App>,
+    pub dir: PathBuf,
+    pub config: Config,
+    pub admin: String,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// Asserts an error answer in the SPEC shape and returns its `fields`.
+    #[track_caller]
+    pub fn expect_error(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        let e = &self.body["error"];
+        assert!(e["code"].is_string() && e["message"].is_string(), "not an error body: {}", self.body);
+        e["fields"].clone()
+    }
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("redress-test-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// A test server whose config `tweak` may change first.
+    pub async fn with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = temp_dir();
+        let mut config = Config { data_dir: dir.clone(), public_rate_limit: 0, ..Config::default() };
+        config.data_key = Some("11".repeat(32));
+        tweak(&mut config);
+        let store = redress::open_store(&config).await.unwrap();
+        let app = redress::build_app(&config, store, true).await.unwrap();
+        app.bootstrap(Some(ADMIN_PASSWORD)).await.unwrap();
+        let router = redress_web::router(
+            app.clone(),
+            redress_web::WebOptions { public_rate_per_minute: config.public_rate_limit },
+        );
+        let mut t = Self { router, app, dir, config, admin: String::new() };
+        t.admin = t.login("admin", ADMIN_PASSWORD).await;
+        t
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Answer {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, body, headers, bytes }
+    }
+
+    /// A JSON call; `path` is below `/api/v1` unless it starts with `/api/`, `/healthz` or `/metrics`.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let raw = body.map(|b| b.to_string());
+        self.call_raw(method, path, token, raw.as_deref(), &[]).await
+    }
+
+    pub async fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> Answer {
+        let uri = if path.starts_with("/api/") || path.starts_with("/healthz") || path.starts_with("/metrics") {
+            path.to_string()
+        } else {
+            format!("/api/v1{path}")
+        };
+        let mut req = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = match body {
+            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call("GET", path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call("POST", path, token, Some(body)).await
+    }
+
+    /// A multipart upload with one part named `file`.
+    pub async fn upload(&self, path: &str, token: Option<&str>, filename: &str, bytes: &[u8]) -> Answer {
+        let boundary = "redress-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1{path}"))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let a = self.post("/auth/login", None, json!({"username": username, "password": password})).await;
+        a.expect(200)["token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a staff user through the admin API and logs in.
+    pub async fn staff(&self, username: &str, roles: &[&str], departments: &[&str], level: i32) -> String {
+        self.post(
+            "/admin/users",
+            Some(&self.admin),
+            json!({"username": username, "password": PASSWORD, "display_name": username,
+                   "roles": roles, "departments": departments, "level": level}),
+        )
+        .await
+        .expect(201);
+        self.login(username, PASSWORD).await
+    }
+
+    pub async fn department(&self, code: &str, review: bool) {
+        self.post("/admin/departments", Some(&self.admin), json!({"code": code, "name": code, "review": review}))
+            .await
+            .expect(201);
+    }
+
+    pub async fn category(&self, code: &str, department: &str, handling_days: Option<u32>) {
+        self.post(
+            "/admin/categories",
+            Some(&self.admin),
+            json!({"code": code, "name": code, "department": department, "handling_days": handling_days}),
+        )
+        .await
+        .expect(201);
+    }
+
+    /// A respondent account; returns its portal key.
+    pub async fn respondent(&self, kind: &str, id: &str) -> String {
+        let a = self
+            .post("/admin/respondents", Some(&self.admin), json!({"kind": kind, "id": id, "name": format!("Respondent {id}")}))
+            .await;
+        a.expect(201)["api_key"].as_str().unwrap().to_string()
+    }
+
+    pub async fn advance(&self, seconds: i64) -> Value {
+        self.post("/test-clock/advance", Some(&self.admin), json!({"seconds": seconds})).await.expect(200)
+    }
+
+    /// Files a public complaint; returns the registration answer.
+    pub async fn file(&self, body: Value) -> Value {
+        self.post("/complaints", None, body).await.expect(201)
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.config.sqlite_path().unwrap()
+    }
+}
+
+/// A valid registration body; `n` varies the complainant.
+pub fn complaint(n: u32) -> Value {
+    json!({
+        "complainant": {"name": format!("张三{n}"), "email": format!("zhang{n}@example.com"), "phone": "13812345678"},
+        "respondent": {"kind": "merchant", "id": "shop-1", "name": "好店"},
+        "subject": "申请退款被拒绝",
+        "description": "订单已取消，快递也已退回，但商家拒绝退款。",
+        "demands": "全额退款",
+    })
+}
+
+/// The usual cast of a test: an intake agent, a handler and a reviewer in
+/// department `customer-service`, and a supervisor.
+pub struct Cast {
+    pub intake: String,
+    pub handler: String,
+    pub reviewer: String,
+    pub supervisor: String,
+}
+
+impl TestApp {
+    pub async fn cast(&self) -> Cast {
+        Cast {
+            intake: self.staff("intake1", &["intake"], &[], 1).await,
+            handler: self.staff("handler1", &["handler"], &["customer-service"], 1).await,
+            reviewer: self.staff("reviewer1", &["reviewer"], &["customer-service"], 3).await,
+            supervisor: self.staff("super1", &["supervisor"], &[], 5).await,
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -29,6 +29,9 @@ pub fn new_tracking_no(app: &App) -> String {
     format!("RD{date}-{suffix}")
 }
 
+/// How many earlier open cases a new one points to as likely duplicates.
+const MAX_DUPLICATES: usize = 20;
+
 /// Query of `GET /complaints`.
 #[derive(Debug, Default, Clone)]
 pub struct ListQuery {
@@ -152,7 +155,8 @@ impl App {
                 (Some(ck), Some(r)) => self.store.open_cases_between(&ck, &r.key()).await?,
                 _ => vec![],
             };
-            case.possible_duplicates = duplicates;
+            // The newest few are enough to point staff at the thread.
+            case.possible_duplicates = duplicates.into_iter().rev().take(MAX_DUPLICATES).collect();
             self.deliver(&mut case, &effects, now);
             let row = stored::to_row(&case, &token_hash(&token), 0, &self.vault)?;
             let events = self.journal(Some(id), &actor, now, &effects);

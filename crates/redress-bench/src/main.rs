@@ -1,0 +1,293 @@
+//! `redress-bench`: the figures of the foundation issue, measured in one run
+//! on one machine so they can be read as ratios.
+//!
+//! * `raw-commit`: the baseline — the store's own case row, inserted one
+//!   row per transaction (WAL, synchronous=FULL), sequentially.
+//! * `intake`: `POST /api/v1/complaints` from N keep-alive clients.
+//! * `generate`: a bulk generator for 1,000,000 cases (not through HTTP).
+//! * `queries`: the queue and case queries, p50/p95.
+//!
+//! `bench/run.sh` runs them all against a release build.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use rand::Rng;
+use redress_app::Vault;
+use redress_domain::{Actor, Calendar, Case, Channel, Ctx, DeadlinePolicy, Locale, Outcome, StaffRef};
+use serde_json::json;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Baseline: one case row per transaction on a fresh database file.
+    RawCommit {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// HTTP intake load.
+    Intake {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// Bulk-loads cases straight into the store of a data directory.
+    Generate {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// The installation's data key (hex), so the server can open the documents.
+        #[arg(long)]
+        key: String,
+    },
+    /// Timed queries against a running server.
+    Queries {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        #[arg(long)]
+        token: String,
+        /// File with one case id per line (written by `generate`).
+        #[arg(long)]
+        ids: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+    },
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+/// A realistic registration for case number `i`.
+fn registration(i: usize) -> serde_json::Value {
+    let subjects = ["申请退款被拒绝", "快递一直未送达", "商品与描述不符", "Counterfeit headphones", "账号被盗用", "虚假宣传"];
+    json!({
+        "complainant": {"name": format!("用户{i}"), "email": format!("user{i}@example.com"), "phone": format!("138{:08}", i % 100_000_000)},
+        "respondent": {"kind": "merchant", "id": format!("shop-{}", i % 5000), "name": format!("商家{}", i % 5000)},
+        "subject": subjects[i % subjects.len()],
+        "description": format!("订单{i}已取消，但商家拒绝退款，快递也没有退回。The merchant refuses a refund for order {i}."),
+        "demands": "全额退款",
+    })
+}
+
+/// Builds one stored row, the way the application does.
+fn row_for(i: usize, vault: &Vault, calendar: &Calendar, now: chrono::DateTime<Utc>, state: usize) -> anyhow::Result<redress_store::CaseRow> {
+    let policy = DeadlinePolicy::default();
+    let created = now - chrono::Duration::minutes((i % 600_000) as i64);
+    let ctx = Ctx { now: created, calendar, policy: &policy, actor: Actor::system("bench") };
+    let input = redress_domain::parse_registration(&registration(i), created).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let tracking_no = format!("RDBENCH-{i:08}");
+    let (mut case, _) = Case::register(uuid::Uuid::now_v7(), tracking_no, input, Channel::Web, vec![], &ctx);
+    case.locale = Locale::ZhCn;
+    let departments = ["customer-service", "merchant-compliance", "trust-safety"];
+    let categories = ["refunds-returns", "delivery", "goods-quality"];
+    let handler = StaffRef { username: "h".into(), level: 1, departments: vec![], independent: false, roles: vec![] };
+    match state {
+        0 => {}
+        1 => {
+            let _ = case.request_info(vec!["截图".into()], None, &ctx);
+        }
+        2..=4 => {
+            let _ = case.accept(categories[i % 3], departments[i % 3], None, &ctx);
+        }
+        5 => {
+            let _ = case.accept(categories[i % 3], departments[i % 3], None, &ctx);
+            let _ = case.decide(Outcome::Upheld, vec!["协议".into()], "ok", vec![], vec![], vec![], &handler, 15, &ctx);
+        }
+        _ => {
+            let _ = case.withdraw(None, &ctx);
+        }
+    }
+    Ok(redress_app::stored::to_row(&case, "0", 0, vault)?)
+}
+
+async fn connect(addr: &str) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+async fn intake(addr: String, clients: usize, seconds: u64) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let mut tasks = vec![];
+    for c in 0..clients {
+        let addr = addr.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(&addr).await?;
+            let (mut lat, mut bad) = (Vec::new(), 0u64);
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                let body = registration(1_000_000 + i).to_string();
+                i += clients;
+                let req = Request::post("/api/v1/complaints")
+                    .header("host", &addr)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body)))?;
+                let t0 = Instant::now();
+                let resp = sender.send_request(req).await?;
+                let status = resp.status();
+                resp.into_body().collect().await?;
+                lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                if !status.is_success() {
+                    bad += 1;
+                }
+            }
+            anyhow::Ok((lat, bad))
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut all, mut bad) = (Vec::new(), 0);
+    for t in tasks {
+        let (lat, b) = t.await??;
+        all.extend(lat);
+        bad += b;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "intake clients={clients} requests={} rps={:.1} p50_ms={:.2} p95_ms={:.2} p99_ms={:.2} max_ms={:.2} non_2xx={bad}",
+        all.len(),
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.5),
+        percentile(&all, 0.95),
+        percentile(&all, 0.99),
+        all.last().copied().unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
+
+async fn get_timed(sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>, addr: &str, token: &str, path: &str) -> anyhow::Result<(f64, serde_json::Value)> {
+    let req = Request::get(path)
+        .header("host", addr)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(Bytes::new()))?;
+    let t0 = Instant::now();
+    let resp = sender.send_request(req).await?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    anyhow::ensure!(status.is_success(), "{path}: {status} {}", String::from_utf8_lossy(&body));
+    Ok((ms, serde_json::from_slice(&body).unwrap_or_default()))
+}
+
+async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> anyhow::Result<()> {
+    let ids: Vec<String> = std::fs::read_to_string(&ids)?.lines().map(str::to_string).collect();
+    anyhow::ensure!(!ids.is_empty(), "no ids in the file");
+    let mut sender = connect(&addr).await?;
+    for (name, path) in [
+        ("list_in_progress", "/api/v1/complaints?status=in_progress&limit=50".to_string()),
+        ("list_overdue", "/api/v1/complaints?overdue=true&limit=50".to_string()),
+        ("search_refund", "/api/v1/complaints?q=%E9%80%80%E6%AC%BE&limit=50".to_string()),
+        ("get_case", String::new()),
+    ] {
+        let mut lat = vec![];
+        let mut total = None;
+        for r in 0..rounds {
+            let p = if name == "get_case" { format!("/api/v1/complaints/{}", ids[r * 7919 % ids.len()]) } else { path.clone() };
+            let (ms, body) = get_timed(&mut sender, &addr, &token, &p).await?;
+            lat.push(ms);
+            total = body.get("total").cloned();
+        }
+        lat.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "query {name} rounds={rounds} p50_ms={:.2} p95_ms={:.2} max_ms={:.2}{}",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.95),
+            lat.last().copied().unwrap_or(f64::NAN),
+            total.map(|t| format!(" total={t}")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::RawCommit { dir, seconds } => {
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("raw-commit.sqlite3");
+            let _ = std::fs::remove_file(&path);
+            let store = redress_sqlite::SqliteStore::open(&path)?;
+            let vault = Vault::from_master(&[9; 32]);
+            let calendar = Calendar::china();
+            let now = Utc::now();
+            let rows: Vec<_> = (0..20_000).map(|i| row_for(i, &vault, &calendar, now, 0)).collect::<Result<_, _>>()?;
+            let start = Instant::now();
+            let mut n = 0usize;
+            for row in rows {
+                store.bulk_insert(vec![row])?;
+                n += 1;
+                if start.elapsed() >= Duration::from_secs(seconds) {
+                    break;
+                }
+            }
+            let rate = n as f64 / start.elapsed().as_secs_f64();
+            println!("raw_commit rows={n} rate_per_s={rate:.1} (one case row per transaction, WAL, synchronous=FULL)");
+        }
+        Command::Intake { addr, clients, seconds } => intake(addr, clients, seconds).await?,
+        Command::Generate { data_dir, cases, key } => {
+            std::fs::create_dir_all(&data_dir)?;
+            let store = redress_sqlite::SqliteStore::open(&data_dir.join("redress.sqlite3"))?;
+            let vault = Vault::load(Some(&key), &data_dir).context("the data key")?;
+            let calendar = Calendar::china();
+            let now = Utc::now();
+            let start = Instant::now();
+            let mut ids = Vec::new();
+            let mut rng = rand::thread_rng();
+            let chunk = 10_000;
+            for base in (0..cases).step_by(chunk) {
+                let mut rows = Vec::with_capacity(chunk);
+                for i in base..(base + chunk).min(cases) {
+                    // Mostly closed and in progress, as in a real installation.
+                    let state = match rng.gen_range(0..100) {
+                        0..=4 => 0,
+                        5..=7 => 1,
+                        8..=29 => 2,
+                        30..=39 => 5,
+                        _ => 6,
+                    };
+                    let row = row_for(i, &vault, &calendar, now, state)?;
+                    if i % 1000 == 0 {
+                        ids.push(row.id.to_string());
+                    }
+                    rows.push(row);
+                }
+                store.bulk_insert(rows)?;
+                if base % 100_000 == 0 {
+                    eprintln!("generated {base} cases in {:.0}s", start.elapsed().as_secs_f64());
+                }
+            }
+            std::fs::write(data_dir.join("bench-ids.txt"), ids.join("\n"))?;
+            println!("generate cases={cases} seconds={:.1}", start.elapsed().as_secs_f64());
+        }
+        Command::Queries { addr, token, ids, rounds } => queries(addr, token, ids, rounds).await?,
+    }
+    Ok(())
+}

@@ -151,5 +151,5 @@ impl CaseAccess {
 pub fn is_independent(user: &User, departments: &[Department]) -> bool {
     departments
         .iter()
-        .any(|d| d.review && user.departments.iter().any(|u| *u == d.code))
+        .any(|d| d.review && user.departments.contains(&d.code))
 }

@@ -241,7 +241,13 @@ impl App {
         }
         let loaded = self
             .mutate(id, Self::staff_actor(&staff), |case, ctx| {
-                let access = staff.access(case)?;
+                // Reads of a case one may not see answer 404; an action on
+                // it answers 403: the caller has the id, and the refusal
+                // concerns the person.
+                let access = staff.access(case).map_err(|e| match e {
+                    AppError::NotFound => AppError::Forbidden("this case is not in your departments".into()),
+                    other => other,
+                })?;
                 check(&staff, access, case)?;
                 f(case, ctx)
             })
@@ -319,7 +325,7 @@ impl App {
             who,
             id,
             |_, a, _| a.require(a.intake, "accept"),
-            |case, ctx| Ok(refuse(case.accept(&cat.code, &department, cat.handling_days, ctx))?),
+            |case, ctx| refuse(case.accept(&cat.code, &department, cat.handling_days, ctx)),
         )
         .await
     }
@@ -535,7 +541,7 @@ impl App {
         let loaded = self
             .mutate_pair(id, other, Self::staff_actor(&staff), |a, o, ctx| {
                 staff.access(a)?;
-                Ok(refuse(a.link(o, ctx))?)
+                refuse(a.link(o, ctx))
             })
             .await?;
         self.staff_answer(&loaded).await
@@ -551,7 +557,7 @@ impl App {
             .mutate_pair(id, into, Self::staff_actor(&staff), |dup, original, ctx| {
                 let access = staff.access(dup)?;
                 access.require(access.intake || access.handle || access.supervise, "merge")?;
-                Ok(refuse(dup.merge_into(original, ctx))?)
+                refuse(dup.merge_into(original, ctx))
             })
             .await?;
         self.staff_answer(&loaded).await
@@ -726,9 +732,7 @@ impl App {
         let r = who.respondent()?;
         let key = r.respondent_key();
         let loaded = self.load(id).await?;
-        let theirs = loaded.case.record.respondent.as_ref().is_some_and(|x| x.key() == key)
-            && loaded.case.status != Status::Submitted
-            && loaded.case.status != Status::NeedsInfo;
+        let theirs = loaded.case.record.respondent.as_ref().is_some_and(|x| x.key() == key);
         if !theirs {
             return Err(AppError::NotFound);
         }

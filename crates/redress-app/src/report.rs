@@ -105,12 +105,12 @@ impl App {
                     }
                 }
             }
-            if let Some(due) = f.handling_due_at {
-                if f.decided_at.is_some() || due <= now {
-                    dec_due += 1;
-                    if f.decided_at.is_some_and(|d| d <= due) {
-                        dec_ok += 1;
-                    }
+            if let Some(due) = f.handling_due_at
+                && (f.decided_at.is_some() || due <= now)
+            {
+                dec_due += 1;
+                if f.decided_at.is_some_and(|d| d <= due) {
+                    dec_ok += 1;
                 }
             }
             if let Some(c) = f.created_at {

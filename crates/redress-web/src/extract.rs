@@ -21,16 +21,19 @@ pub struct JsonBody {
     pub sha256: String,
 }
 
+/// JSON bodies larger than this are refused with 413 (uploads have their own limit).
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large")
-            } else {
-                ApiError::bad_json(e.body_text())
-            }
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("a JSON body may have at most {JSON_LIMIT} bytes"),
+            )
         })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         if bytes.iter().all(u8::is_ascii_whitespace) {

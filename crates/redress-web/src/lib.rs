@@ -27,16 +27,14 @@ pub struct WebOptions {
     pub public_rate_per_minute: u32,
 }
 
-/// JSON bodies larger than this are refused with 413.
-const JSON_LIMIT: usize = 1024 * 1024;
-
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     let upload_limit = app.evidence.max_bytes as usize + 64 * 1024;
     let state = AppState::new(app, options.public_rate_per_minute);
     let (api, openapi) = OpenApiRouter::with_openapi(api::doc()).nest("/api/v1", api::router()).split_for_parts();
     let openapi = Arc::new(openapi);
-    // Uploads get the evidence limit; every other body the JSON limit.
-    let api = api.layer(DefaultBodyLimit::max(upload_limit.max(JSON_LIMIT)));
+    // The transport limit fits an evidence upload; `JsonBody` holds JSON
+    // bodies to `extract::JSON_LIMIT`.
+    let api = api.layer(DefaultBodyLimit::max(upload_limit.max(extract::JSON_LIMIT)));
     Router::new()
         .merge(api)
         .route("/api/openapi.json", get(move || {

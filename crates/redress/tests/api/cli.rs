@@ -1,0 +1,65 @@
+//! The binary itself: first start with nothing configured, the demo, a
+//! graceful stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully() {
+    let cwd = std::env::temp_dir().join(format!("redress-cli-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&cwd).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
+        .args(["serve", "--demo"])
+        .current_dir(&cwd)
+        .env("REDRESS_LISTEN", "127.0.0.1:0")
+        .env_remove("REDRESS_DATA_DIR")
+        .env_remove("REDRESS_DATABASE_URL")
+        .env_remove("REDRESS_ADMIN_PASSWORD")
+        .env_remove("REDRESS_DATA_KEY")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let addr = loop {
+        let line = lines.next().expect("the server printed its address").unwrap();
+        printed.push(line.clone());
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let all = printed.join("\n");
+    assert!(all.contains("one-time password"), "a generated admin password is printed once: {all}");
+    assert!(all.contains("demo: 7 sample cases"), "{all}");
+    assert!(cwd.join("redress-data/redress.sqlite3").exists());
+    let key = cwd.join("redress-data/data.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the key file is private");
+    }
+    assert!(addr.starts_with("127.0.0.1:"));
+    let health = http_get(&addr, "/healthz");
+    assert!(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"), "{health}");
+    let metrics = http_get(&addr, "/metrics");
+    assert!(metrics.contains("redress_cases{status=\"closed\"}"), "{metrics}");
+
+    // SIGTERM: a graceful stop with exit code 0.
+    let status = Command::new("kill").arg(child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful stop: {exit:?}");
+    let _ = std::fs::remove_dir_all(&cwd);
+}

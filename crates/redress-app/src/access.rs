@@ -137,13 +137,21 @@ impl StaffUser {
             || access.supervise
             || (in_dept && (self.has(Role::Handler) || self.has(Role::Reviewer)))
             || (reviewable && case.status == redress_domain::Status::UnderReview);
-        if sees { Ok(access) } else { Err(AppError::NotFound) }
+        if sees {
+            Ok(access)
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 }
 
 impl CaseAccess {
     pub fn require(self, ok: bool, what: &str) -> AppResult<()> {
-        if ok { Ok(()) } else { Err(AppError::Forbidden(format!("you may not {what} this case"))) }
+        if ok {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("you may not {what} this case")))
+        }
     }
 }
 

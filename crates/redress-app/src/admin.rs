@@ -1,8 +1,8 @@
 //! People and settings: authentication, login, the admin's objects, and
 //! the defaults a new installation starts with.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Duration;
 use redress_domain::calendar::DayException;
 use redress_domain::{RespondentKind, Role, Scope, parse_code};
@@ -10,11 +10,11 @@ use redress_store::{ApiKey, Category, Department, RespondentAccount, Session, Us
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::App;
 use crate::access::{Principal, StaffUser, is_independent};
 use crate::error::{AppError, AppResult};
 use crate::input::Body;
 use crate::privacy::{new_token, token_hash};
-use crate::App;
 
 /// Hashes a password with argon2 on a blocking thread (it is slow on purpose).
 pub async fn hash_password(password: String) -> AppResult<String> {
@@ -34,9 +34,17 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 /// password" take the same time and give the same answer.
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        let hash = if hash.is_empty() { DUMMY_HASH.clone() } else { hash };
+        let hash = if hash.is_empty() {
+            DUMMY_HASH.clone()
+        } else {
+            hash
+        };
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -53,10 +61,19 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 
 /// The default departments and categories of a new installation (SPEC §11).
 pub fn default_departments() -> Vec<Department> {
-    let d = |code: &str, name: &str, review: bool| Department { code: code.into(), name: name.into(), review, head: None };
+    let d = |code: &str, name: &str, review: bool| Department {
+        code: code.into(),
+        name: name.into(),
+        review,
+        head: None,
+    };
     vec![
         d("customer-service", "客户服务部 Customer Service", false),
-        d("merchant-compliance", "商家合规部 Merchant Compliance", false),
+        d(
+            "merchant-compliance",
+            "商家合规部 Merchant Compliance",
+            false,
+        ),
         d("trust-safety", "信任与安全部 Trust & Safety", false),
         d("review-board", "复核委员会 Review Board", true),
     ]
@@ -71,18 +88,63 @@ pub fn default_categories() -> Vec<Category> {
         handling_days: None,
     };
     vec![
-        c("goods-quality", "商品质量", "Goods quality", "merchant-compliance"),
-        c("not-as-described", "货不对板", "Not as described", "merchant-compliance"),
-        c("refunds-returns", "退款退货", "Refunds and returns", "customer-service"),
+        c(
+            "goods-quality",
+            "商品质量",
+            "Goods quality",
+            "merchant-compliance",
+        ),
+        c(
+            "not-as-described",
+            "货不对板",
+            "Not as described",
+            "merchant-compliance",
+        ),
+        c(
+            "refunds-returns",
+            "退款退货",
+            "Refunds and returns",
+            "customer-service",
+        ),
         c("delivery", "物流配送", "Delivery", "customer-service"),
-        c("false-advertising", "虚假宣传", "False advertising", "merchant-compliance"),
+        c(
+            "false-advertising",
+            "虚假宣传",
+            "False advertising",
+            "merchant-compliance",
+        ),
         c("pricing", "价格问题", "Pricing", "merchant-compliance"),
-        c("after-sales", "售后服务", "After-sales service", "customer-service"),
-        c("account-security", "账号安全", "Account security", "trust-safety"),
+        c(
+            "after-sales",
+            "售后服务",
+            "After-sales service",
+            "customer-service",
+        ),
+        c(
+            "account-security",
+            "账号安全",
+            "Account security",
+            "trust-safety",
+        ),
         c("privacy", "个人信息保护", "Privacy", "trust-safety"),
-        c("harmful-content", "违法有害信息", "Illegal or harmful content", "trust-safety"),
-        c("intellectual-property", "知识产权", "Intellectual property", "trust-safety"),
-        c("platform-service", "平台服务", "Platform service", "customer-service"),
+        c(
+            "harmful-content",
+            "违法有害信息",
+            "Illegal or harmful content",
+            "trust-safety",
+        ),
+        c(
+            "intellectual-property",
+            "知识产权",
+            "Intellectual property",
+            "trust-safety",
+        ),
+        c(
+            "platform-service",
+            "平台服务",
+            "Platform service",
+            "customer-service",
+        ),
     ]
 }
 
@@ -103,20 +165,41 @@ impl App {
         };
         let hash = token_hash(token);
         if token.starts_with("rds_") {
-            let session = self.store.get_session(&hash).await?.ok_or(AppError::Unauthorized)?;
+            let session = self
+                .store
+                .get_session(&hash)
+                .await?
+                .ok_or(AppError::Unauthorized)?;
             if session.expires_at <= self.now() {
                 return Err(AppError::Unauthorized);
             }
-            let user = self.store.get_user(session.user_id).await?.filter(|u| u.active).ok_or(AppError::Unauthorized)?;
+            let user = self
+                .store
+                .get_user(session.user_id)
+                .await?
+                .filter(|u| u.active)
+                .ok_or(AppError::Unauthorized)?;
             let departments = self.store.list_departments().await?;
-            return Ok(Principal::Staff(StaffUser { independent: is_independent(&user, &departments), user }));
+            return Ok(Principal::Staff(StaffUser {
+                independent: is_independent(&user, &departments),
+                user,
+            }));
         }
         if token.starts_with("rdk_") {
-            let key = self.store.get_api_key_by_hash(&hash).await?.filter(|k| !k.revoked).ok_or(AppError::Unauthorized)?;
+            let key = self
+                .store
+                .get_api_key_by_hash(&hash)
+                .await?
+                .filter(|k| !k.revoked)
+                .ok_or(AppError::Unauthorized)?;
             return Ok(Principal::Integration(key));
         }
         if token.starts_with("rdr_") {
-            let r = self.store.get_respondent_by_key_hash(&hash).await?.ok_or(AppError::Unauthorized)?;
+            let r = self
+                .store
+                .get_respondent_by_key_hash(&hash)
+                .await?
+                .ok_or(AppError::Unauthorized)?;
             return Ok(Principal::Respondent(r));
         }
         // Complainant access tokens are checked by the tracking calls themselves.
@@ -133,7 +216,10 @@ impl App {
         let password = b.str("password");
         b.finish()?;
         let user = self.store.get_user_by_username(&username).await?;
-        let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_default();
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_default();
         let ok = verify_password(password, hash).await;
         let Some(user) = user.filter(|u| ok && u.active) else {
             metrics::counter!("redress_login_failures_total").increment(1);
@@ -175,9 +261,17 @@ impl App {
             b.errors.add(f, m);
         }
         b.finish()?;
-        let d = Department { code, name, review, head };
+        let d = Department {
+            code,
+            name,
+            review,
+            head,
+        };
         let event = self.admin_event(who, "department_created", json!(d));
-        self.store.insert_department(d.clone(), event).await.map_err(dup_as("code"))?;
+        self.store
+            .insert_department(d.clone(), event)
+            .await
+            .map_err(dup_as("code"))?;
         Ok(json!(d))
     }
 
@@ -198,12 +292,27 @@ impl App {
             b.errors.add(f, m);
         }
         b.finish()?;
-        if !self.store.list_departments().await?.iter().any(|d| d.code == department) {
+        if !self
+            .store
+            .list_departments()
+            .await?
+            .iter()
+            .any(|d| d.code == department)
+        {
             return Err(AppError::invalid("department", "no such department"));
         }
-        let c = Category { code, name, name_en, department, handling_days };
+        let c = Category {
+            code,
+            name,
+            name_en,
+            department,
+            handling_days,
+        };
         let event = self.admin_event(who, "category_created", json!(c));
-        self.store.insert_category(c.clone(), event).await.map_err(dup_as("code"))?;
+        self.store
+            .insert_category(c.clone(), event)
+            .await
+            .map_err(dup_as("code"))?;
         Ok(json!(c))
     }
 
@@ -212,7 +321,9 @@ impl App {
         let mut b = Body::new(body);
         let username = b.str("username");
         let password = b.str("password");
-        let display_name = b.opt_str("display_name").unwrap_or_else(|| username.clone());
+        let display_name = b
+            .opt_str("display_name")
+            .unwrap_or_else(|| username.clone());
         let roles_raw = b.str_list("roles", true);
         let departments = b.str_list("departments", false);
         let level = b.opt_i64("level").unwrap_or(1);
@@ -227,7 +338,10 @@ impl App {
             b.errors.add("roles", "give at least one role");
         }
         if !username.is_empty() && parse_code("username", &username).is_err() {
-            b.errors.add("username", "must be 1–64 characters of a–z, 0–9, '_', '-' or '.'");
+            b.errors.add(
+                "username",
+                "must be 1–64 characters of a–z, 0–9, '_', '-' or '.'",
+            );
         }
         if !password.is_empty() && password.chars().count() < 8 {
             b.errors.add("password", "must have at least 8 characters");
@@ -238,13 +352,26 @@ impl App {
         let known = self.store.list_departments().await?;
         for (i, d) in departments.iter().enumerate() {
             if !known.iter().any(|k| &k.code == d) {
-                b.errors.add(format!("departments[{i}]"), "no such department");
+                b.errors
+                    .add(format!("departments[{i}]"), "no such department");
             }
         }
         b.finish()?;
-        let user = self.new_user(username, display_name, password, roles, departments, level as i32).await?;
+        let user = self
+            .new_user(
+                username,
+                display_name,
+                password,
+                roles,
+                departments,
+                level as i32,
+            )
+            .await?;
         let event = self.admin_event(who, "user_created", user_json(&user));
-        self.store.insert_user(user.clone(), event).await.map_err(dup_as("username"))?;
+        self.store
+            .insert_user(user.clone(), event)
+            .await
+            .map_err(dup_as("username"))?;
         Ok(user_json(&user))
     }
 
@@ -295,9 +422,18 @@ impl App {
             key_hash: token_hash(&key),
             created_at: self.now(),
         };
-        let event = self.admin_event(who, "respondent_created", json!({"id": r.id, "kind": r.kind, "external_id": r.external_id}));
-        self.store.insert_respondent(r.clone(), event).await.map_err(dup_as("id"))?;
-        Ok(json!({"id": r.id, "api_key": key, "kind": r.kind, "respondent_id": r.external_id, "name": r.name}))
+        let event = self.admin_event(
+            who,
+            "respondent_created",
+            json!({"id": r.id, "kind": r.kind, "external_id": r.external_id}),
+        );
+        self.store
+            .insert_respondent(r.clone(), event)
+            .await
+            .map_err(dup_as("id"))?;
+        Ok(
+            json!({"id": r.id, "api_key": key, "kind": r.kind, "respondent_id": r.external_id, "name": r.name}),
+        )
     }
 
     pub async fn create_api_key(&self, who: &Principal, body: &Value) -> AppResult<Value> {
@@ -317,9 +453,23 @@ impl App {
         }
         b.finish()?;
         let key = new_token("rdk_");
-        let k = ApiKey { id: Uuid::now_v7(), name, scopes, key_hash: token_hash(&key), created_at: self.now(), revoked: false };
-        let event = self.admin_event(who, "api_key_created", json!({"id": k.id, "name": k.name, "scopes": k.scopes}));
-        self.store.insert_api_key(k.clone(), event).await.map_err(dup_as("name"))?;
+        let k = ApiKey {
+            id: Uuid::now_v7(),
+            name,
+            scopes,
+            key_hash: token_hash(&key),
+            created_at: self.now(),
+            revoked: false,
+        };
+        let event = self.admin_event(
+            who,
+            "api_key_created",
+            json!({"id": k.id, "name": k.name, "scopes": k.scopes}),
+        );
+        self.store
+            .insert_api_key(k.clone(), event)
+            .await
+            .map_err(dup_as("name"))?;
         Ok(json!({"id": k.id, "api_key": key, "name": k.name, "scopes": k.scopes}))
     }
 
@@ -353,7 +503,14 @@ impl App {
                 }
             };
             let user = self
-                .new_user("admin".into(), "Administrator".into(), password, vec![Role::Admin], vec![], 10)
+                .new_user(
+                    "admin".into(),
+                    "Administrator".into(),
+                    password,
+                    vec![Role::Admin],
+                    vec![],
+                    10,
+                )
                 .await?;
             let e = self.admin_event(&system, "user_created", user_json(&user));
             self.store.insert_user(user, e).await?;

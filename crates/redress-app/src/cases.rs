@@ -23,9 +23,14 @@ use crate::{App, Loaded, refuse, stored};
 /// characters of Crockford base32 (no I, L, O, U), e.g. `RD261128-7K3F9Q`.
 pub fn new_tracking_no(app: &App) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let date = app.now().with_timezone(&app.config.time_zone).format("%y%m%d");
+    let date = app
+        .now()
+        .with_timezone(&app.config.time_zone)
+        .format("%y%m%d");
     let mut rng = rand::thread_rng();
-    let suffix: String = (0..6).map(|_| ALPHABET[rng.gen_range(0..32)] as char).collect();
+    let suffix: String = (0..6)
+        .map(|_| ALPHABET[rng.gen_range(0..32)] as char)
+        .collect();
     format!("RD{date}-{suffix}")
 }
 
@@ -108,26 +113,57 @@ impl App {
     ) -> AppResult<Registered> {
         let now = self.now();
         // Who may file, and on which channels.
-        let (default_channel, allowed, actor, scope): (Channel, &[Channel], Actor, String) = match who {
-            Principal::Anonymous => (Channel::Web, &[Channel::Web], Actor { kind: ActorKind::Complainant, id: "public".into() }, "public".into()),
-            Principal::Integration(k) => {
-                if !who.has_scope(Scope::Intake) {
-                    return Err(AppError::Forbidden("this API key lacks the intake scope".into()));
+        let (default_channel, allowed, actor, scope): (Channel, &[Channel], Actor, String) =
+            match who {
+                Principal::Anonymous => (
+                    Channel::Web,
+                    &[Channel::Web],
+                    Actor {
+                        kind: ActorKind::Complainant,
+                        id: "public".into(),
+                    },
+                    "public".into(),
+                ),
+                Principal::Integration(k) => {
+                    if !who.has_scope(Scope::Intake) {
+                        return Err(AppError::Forbidden(
+                            "this API key lacks the intake scope".into(),
+                        ));
+                    }
+                    (
+                        Channel::Api,
+                        &[Channel::Api, Channel::Chat],
+                        Actor {
+                            kind: ActorKind::Integration,
+                            id: k.name.clone(),
+                        },
+                        format!("apikey:{}", k.id),
+                    )
                 }
-                (Channel::Api, &[Channel::Api, Channel::Chat], Actor { kind: ActorKind::Integration, id: k.name.clone() }, format!("apikey:{}", k.id))
-            }
-            Principal::Staff(s) => {
-                s.require(Role::Intake)?;
-                (Channel::Phone, Channel::ALL, Self::staff_actor(s), format!("staff:{}", s.user.id))
-            }
-            Principal::Respondent(_) => {
-                return Err(AppError::Forbidden("respondents cannot file complaints here".into()));
-            }
-        };
+                Principal::Staff(s) => {
+                    s.require(Role::Intake)?;
+                    (
+                        Channel::Phone,
+                        Channel::ALL,
+                        Self::staff_actor(s),
+                        format!("staff:{}", s.user.id),
+                    )
+                }
+                Principal::Respondent(_) => {
+                    return Err(AppError::Forbidden(
+                        "respondents cannot file complaints here".into(),
+                    ));
+                }
+            };
         let idem_key = match idempotency_key.map(str::trim) {
             None => None,
             Some(k) if !k.is_empty() && k.len() <= 255 => Some(format!("{scope}:{k}")),
-            Some(_) => return Err(AppError::invalid("Idempotency-Key", "must be 1–255 characters")),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "Idempotency-Key",
+                    "must be 1–255 characters",
+                ));
+            }
         };
         if let Some(key) = &idem_key
             && let Some(first) = self.store.get_idempotency(key).await?
@@ -138,7 +174,10 @@ impl App {
         let channel = input.channel.unwrap_or(default_channel);
         if !allowed.contains(&channel) {
             let names: Vec<&str> = allowed.iter().map(|c| c.as_str()).collect();
-            return Err(AppError::invalid("channel", format!("must be one of: {}", names.join(", "))));
+            return Err(AppError::invalid(
+                "channel",
+                format!("must be one of: {}", names.join(", ")),
+            ));
         }
 
         let calendar = self.calendar();
@@ -150,8 +189,18 @@ impl App {
             let token = new_token("rdt_");
             let tracking_no = new_tracking_no(self);
             // Duplicate flag: an open case of the same complainant against the same respondent.
-            let (mut case, effects) = Case::register(id, tracking_no.clone(), input.clone(), channel, vec![], &ctx);
-            let duplicates = match (stored::complainant_key(&case, &self.vault), case.record.respondent.as_ref()) {
+            let (mut case, effects) = Case::register(
+                id,
+                tracking_no.clone(),
+                input.clone(),
+                channel,
+                vec![],
+                &ctx,
+            );
+            let duplicates = match (
+                stored::complainant_key(&case, &self.vault),
+                case.record.respondent.as_ref(),
+            ) {
                 (Some(ck), Some(r)) => self.store.open_cases_between(&ck, &r.key()).await?,
                 _ => vec![],
             };
@@ -180,7 +229,10 @@ impl App {
             match self.store.insert_case(row, events, idem).await {
                 Ok(InsertOutcome::Inserted { .. }) => {
                     metrics::counter!("redress_complaints_registered_total", "channel" => channel.as_str()).increment(1);
-                    return Ok(Registered { status: 201, body: answer });
+                    return Ok(Registered {
+                        status: 201,
+                        body: answer,
+                    });
                 }
                 Ok(InsertOutcome::Replayed(first)) => return self.replay(first, body_hash),
                 Err(StoreError::Duplicate("tracking_no")) if attempts < 5 => continue,
@@ -196,16 +248,28 @@ impl App {
                 "was already used for a different request",
             ));
         }
-        let text = self.vault.open(&first.body).ok_or_else(|| AppError::internal("stored answer does not open"))?;
+        let text = self
+            .vault
+            .open(&first.body)
+            .ok_or_else(|| AppError::internal("stored answer does not open"))?;
         let body = serde_json::from_str(&text).map_err(AppError::internal)?;
-        Ok(Registered { status: first.status, body })
+        Ok(Registered {
+            status: first.status,
+            body,
+        })
     }
 
     /// Loads a case for a staff member, with their rights on it.
-    async fn staff_case(&self, who: &Principal, id: Uuid) -> AppResult<(StaffUser, Loaded, CaseAccess)> {
+    async fn staff_case(
+        &self,
+        who: &Principal,
+        id: Uuid,
+    ) -> AppResult<(StaffUser, Loaded, CaseAccess)> {
         let staff = who.staff()?.clone();
         if !staff.reads_cases() {
-            return Err(AppError::Forbidden("admins manage settings and do not read cases".into()));
+            return Err(AppError::Forbidden(
+                "admins manage settings and do not read cases".into(),
+            ));
         }
         let loaded = self.load(id).await?;
         let access = staff.access(&loaded.case)?;
@@ -216,28 +280,51 @@ impl App {
     /// only an explicit read shows it, and is logged).
     pub async fn staff_answer(&self, loaded: &Loaded) -> AppResult<Value> {
         let events = self.store.events_for_case(loaded.case.id).await?;
-        Ok(views::staff_view(&loaded.case, &events, Contact::Masked, self.now()))
+        Ok(views::staff_view(
+            &loaded.case,
+            &events,
+            Contact::Masked,
+            self.now(),
+        ))
     }
 
     /// `GET /complaints/{id}`: the whole case, contact data in the clear;
     /// the view is logged.
     pub async fn get_case(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
         let (staff, loaded, _) = self.staff_case(who, id).await?;
-        self.log_event(Some(id), &Self::staff_actor(&staff), "personal_data_viewed", json!({"fields": ["complainant.email", "complainant.phone"]}))
-            .await?;
+        self.log_event(
+            Some(id),
+            &Self::staff_actor(&staff),
+            "personal_data_viewed",
+            json!({"fields": ["complainant.email", "complainant.phone"]}),
+        )
+        .await?;
         let events = self.store.events_for_case(id).await?;
-        Ok(views::staff_view(&loaded.case, &events, Contact::Clear, self.now()))
+        Ok(views::staff_view(
+            &loaded.case,
+            &events,
+            Contact::Clear,
+            self.now(),
+        ))
     }
 
     /// Runs a staff action: loads, checks rights with `check`, transitions with `f`.
-    async fn staff_action<C, F>(&self, who: &Principal, id: Uuid, check: C, f: F) -> AppResult<Value>
+    async fn staff_action<C, F>(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        check: C,
+        f: F,
+    ) -> AppResult<Value>
     where
         C: Fn(&StaffUser, CaseAccess, &Case) -> AppResult<()>,
         F: Fn(&mut Case, &redress_domain::Ctx) -> AppResult<redress_domain::Effects>,
     {
         let staff = who.staff()?.clone();
         if !staff.reads_cases() {
-            return Err(AppError::Forbidden("admins manage settings and do not act on cases".into()));
+            return Err(AppError::Forbidden(
+                "admins manage settings and do not act on cases".into(),
+            ));
         }
         let loaded = self
             .mutate(id, Self::staff_actor(&staff), |case, ctx| {
@@ -245,7 +332,9 @@ impl App {
                 // it answers 403: the caller has the id, and the refusal
                 // concerns the person.
                 let access = staff.access(case).map_err(|e| match e {
-                    AppError::NotFound => AppError::Forbidden("this case is not in your departments".into()),
+                    AppError::NotFound => {
+                        AppError::Forbidden("this case is not in your departments".into())
+                    }
                     other => other,
                 })?;
                 check(&staff, access, case)?;
@@ -282,8 +371,15 @@ impl App {
                 None
             }
         };
-        let respondent_key = q.respondent.as_deref().filter(|s| !s.is_empty()).map(|r| r.to_string());
-        let query = q.q.as_deref().map(redress_domain::text::query_tokens).unwrap_or_default();
+        let respondent_key = q
+            .respondent
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|r| r.to_string());
+        let query =
+            q.q.as_deref()
+                .map(redress_domain::text::query_tokens)
+                .unwrap_or_default();
         errors.into_result()?;
         let (limit, after) = paging(q.limit.as_deref(), q.cursor.as_deref())?;
         let filter = CaseFilter {
@@ -295,9 +391,16 @@ impl App {
             overdue_at,
             query,
         };
-        let page = self.store.list_cases(&visibility, &filter, limit, after).await?;
+        let page = self
+            .store
+            .list_cases(&visibility, &filter, limit, after)
+            .await?;
         Ok(page_json(Page {
-            items: page.items.iter().map(|s| views::list_item(s, now)).collect(),
+            items: page
+                .items
+                .iter()
+                .map(|s| views::list_item(s, now))
+                .collect(),
             total: page.total,
             next: page.next,
         }))
@@ -314,7 +417,13 @@ impl App {
         };
         let department = match department {
             Some(d) => {
-                if !self.store.list_departments().await?.iter().any(|x| x.code == d) {
+                if !self
+                    .store
+                    .list_departments()
+                    .await?
+                    .iter()
+                    .any(|x| x.code == d)
+                {
                     return Err(AppError::invalid("department", "no such department"));
                 }
                 d
@@ -362,11 +471,19 @@ impl App {
         let mut b = Body::new(body);
         let handler = b.str("handler");
         b.finish()?;
-        let Some(user) = self.store.get_user_by_username(&handler).await?.filter(|u| u.active) else {
+        let Some(user) = self
+            .store
+            .get_user_by_username(&handler)
+            .await?
+            .filter(|u| u.active)
+        else {
             return Err(AppError::invalid("handler", "no such user"));
         };
         let departments = self.store.list_departments().await?;
-        let target = StaffUser { independent: crate::access::is_independent(&user, &departments), user };
+        let target = StaffUser {
+            independent: crate::access::is_independent(&user, &departments),
+            user,
+        };
         let target = target.staff_ref();
         self.staff_action(
             who,
@@ -394,14 +511,27 @@ impl App {
 
     pub async fn note(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
         let mut b = Body::new(body);
-        let kind = b.parsed::<NoteKind>("kind", false).unwrap_or(NoteKind::Note);
+        let kind = b
+            .parsed::<NoteKind>("kind", false)
+            .unwrap_or(NoteKind::Note);
         let text = b.opt_str("body").unwrap_or_default();
         b.finish()?;
-        self.staff_action(who, id, |_, _, _| Ok(()), |case, ctx| refuse(case.add_note(kind, &text, ctx)))
-            .await
+        self.staff_action(
+            who,
+            id,
+            |_, _, _| Ok(()),
+            |case, ctx| refuse(case.add_note(kind, &text, ctx)),
+        )
+        .await
     }
 
-    fn new_evidence(&self, bytes: &[u8], filename: Option<&str>, by: ActorKind, name: &str) -> AppResult<Evidence> {
+    fn new_evidence(
+        &self,
+        bytes: &[u8],
+        filename: Option<&str>,
+        by: ActorKind,
+        name: &str,
+    ) -> AppResult<Evidence> {
         let stored = self.evidence.put(bytes)?;
         metrics::counter!("redress_evidence_bytes_total").increment(stored.size);
         Ok(Evidence {
@@ -410,19 +540,34 @@ impl App {
             size: stored.size,
             content_type: stored.content_type,
             filename: crate::evidence::clean_filename(filename),
-            uploaded_by: Author { kind: by, name: name.into() },
+            uploaded_by: Author {
+                kind: by,
+                name: name.into(),
+            },
             at: self.now(),
             from_case: None,
         })
     }
 
-    pub async fn staff_evidence(&self, who: &Principal, id: Uuid, filename: Option<&str>, bytes: &[u8]) -> AppResult<Value> {
+    pub async fn staff_evidence(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        filename: Option<&str>,
+        bytes: &[u8],
+    ) -> AppResult<Value> {
         let staff = who.staff()?;
         // Check visibility before storing anything.
         self.staff_case(who, id).await?;
-        let evidence = self.new_evidence(bytes, filename, ActorKind::Staff, &staff.user.username)?;
-        self.staff_action(who, id, |_, _, _| Ok(()), |case, ctx| refuse(case.add_evidence(evidence.clone(), ctx)))
-            .await
+        let evidence =
+            self.new_evidence(bytes, filename, ActorKind::Staff, &staff.user.username)?;
+        self.staff_action(
+            who,
+            id,
+            |_, _, _| Ok(()),
+            |case, ctx| refuse(case.add_evidence(evidence.clone(), ctx)),
+        )
+        .await
     }
 
     pub async fn extend(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
@@ -480,12 +625,23 @@ impl App {
         .await
     }
 
-    pub async fn complete_action(&self, who: &Principal, id: Uuid, action_id: &str, body: &Value) -> AppResult<Value> {
+    pub async fn complete_action(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        action_id: &str,
+        body: &Value,
+    ) -> AppResult<Value> {
         let mut b = Body::new(body);
         let note = b.opt_str("note").unwrap_or_default();
         b.finish()?;
-        self.staff_action(who, id, |_, _, _| Ok(()), |case, ctx| refuse(case.complete_action(action_id, &note, ctx)))
-            .await
+        self.staff_action(
+            who,
+            id,
+            |_, _, _| Ok(()),
+            |case, ctx| refuse(case.complete_action(action_id, &note, ctx)),
+        )
+        .await
     }
 
     pub async fn review(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
@@ -581,8 +737,13 @@ impl App {
         let staff = who.staff()?;
         staff.require(Role::Supervisor)?;
         let out = self.export_archive(id).await?;
-        self.log_event(Some(id), &Self::staff_actor(staff), "archive_exported", json!({"bytes": out.1.len()}))
-            .await?;
+        self.log_event(
+            Some(id),
+            &Self::staff_actor(staff),
+            "archive_exported",
+            json!({"bytes": out.1.len()}),
+        )
+        .await?;
         Ok(out)
     }
 
@@ -598,7 +759,8 @@ impl App {
             time_zone: self.config.time_zone,
         };
         let evidence = self.evidence.clone();
-        let bytes = crate::archive::build_archive(&input, &|sha| evidence.read(sha)).map_err(AppError::internal)?;
+        let bytes = crate::archive::build_archive(&input, &|sha| evidence.read(sha))
+            .map_err(AppError::internal)?;
         Ok((format!("{}.zip", loaded.case.tracking_no), bytes))
     }
 
@@ -629,7 +791,12 @@ impl App {
             redress_domain::Locale::En => &self.config.outside_remedies_en,
             redress_domain::Locale::ZhCn => &self.config.outside_remedies_zh,
         };
-        Ok(views::track_view(&loaded.case, merged, remedies, self.now()))
+        Ok(views::track_view(
+            &loaded.case,
+            merged,
+            remedies,
+            self.now(),
+        ))
     }
 
     pub async fn track(&self, tracking_no: &str, token: Option<&str>) -> AppResult<Value> {
@@ -637,29 +804,52 @@ impl App {
         self.track_answer(&loaded).await
     }
 
-    async fn complainant_action<F>(&self, tracking_no: &str, token: Option<&str>, f: F) -> AppResult<Value>
+    async fn complainant_action<F>(
+        &self,
+        tracking_no: &str,
+        token: Option<&str>,
+        f: F,
+    ) -> AppResult<Value>
     where
         F: Fn(&mut Case, &redress_domain::Ctx) -> AppResult<redress_domain::Effects>,
     {
         let loaded = self.track_case(tracking_no, token).await?;
-        let actor = Actor { kind: ActorKind::Complainant, id: loaded.case.tracking_no.clone() };
+        let actor = Actor {
+            kind: ActorKind::Complainant,
+            id: loaded.case.tracking_no.clone(),
+        };
         let loaded = self.mutate(loaded.case.id, actor, f).await?;
         self.track_answer(&loaded).await
     }
 
-    pub async fn supplement(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+    pub async fn supplement(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> AppResult<Value> {
         let mut b = Body::new(body);
         let message = b.opt_str("message");
         if message.as_deref().is_none_or(|m| m.trim().is_empty()) {
-            b.errors.add("message", "describe the material you are adding");
+            b.errors
+                .add("message", "describe the material you are adding");
         }
         b.finish()?;
-        self.complainant_action(no, token, |case, ctx| refuse(case.supplement(message.clone(), ctx))).await
+        self.complainant_action(no, token, |case, ctx| {
+            refuse(case.supplement(message.clone(), ctx))
+        })
+        .await
     }
 
     /// Evidence from the complainant; while material is requested it also
     /// counts as the supplement.
-    pub async fn track_evidence(&self, no: &str, token: Option<&str>, filename: Option<&str>, bytes: &[u8]) -> AppResult<Value> {
+    pub async fn track_evidence(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        filename: Option<&str>,
+        bytes: &[u8],
+    ) -> AppResult<Value> {
         let loaded = self.track_case(no, token).await?;
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
@@ -677,7 +867,12 @@ impl App {
         .await
     }
 
-    pub async fn track_message(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+    pub async fn track_message(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> AppResult<Value> {
         let mut b = Body::new(body);
         let text = b.opt_str("body").unwrap_or_default();
         b.finish()?;
@@ -691,14 +886,18 @@ impl App {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         b.finish()?;
-        self.complainant_action(no, token, |case, ctx| refuse(case.appeal(&reason, ctx))).await
+        self.complainant_action(no, token, |case, ctx| refuse(case.appeal(&reason, ctx)))
+            .await
     }
 
     pub async fn withdraw(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason");
         b.finish()?;
-        self.complainant_action(no, token, |case, ctx| refuse(case.withdraw(reason.as_deref(), ctx))).await
+        self.complainant_action(no, token, |case, ctx| {
+            refuse(case.withdraw(reason.as_deref(), ctx))
+        })
+        .await
     }
 
     pub async fn feedback(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
@@ -710,55 +909,100 @@ impl App {
         }
         b.finish()?;
         let score = score.expect("checked");
-        self.complainant_action(no, token, |case, ctx| refuse(case.rate(score, comment.as_deref(), ctx))).await
+        self.complainant_action(no, token, |case, ctx| {
+            refuse(case.rate(score, comment.as_deref(), ctx))
+        })
+        .await
     }
 
     // ---- the respondent ------------------------------------------------------
 
-    pub async fn respondent_cases(&self, who: &Principal, limit: Option<&str>, cursor: Option<&str>) -> AppResult<Value> {
+    pub async fn respondent_cases(
+        &self,
+        who: &Principal,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+    ) -> AppResult<Value> {
         let r = who.respondent()?;
         let (limit, after) = paging(limit, cursor)?;
-        let visibility = Visibility::Respondent { respondent_key: r.respondent_key() };
-        let page = self.store.list_cases(&visibility, &CaseFilter::default(), limit, after).await?;
+        let visibility = Visibility::Respondent {
+            respondent_key: r.respondent_key(),
+        };
+        let page = self
+            .store
+            .list_cases(&visibility, &CaseFilter::default(), limit, after)
+            .await?;
         let mut items = Vec::with_capacity(page.items.len());
         for s in &page.items {
             let loaded = self.load(s.id).await?;
             items.push(views::respondent_view(&loaded.case));
         }
-        Ok(page_json(Page { items, total: page.total, next: page.next }))
+        Ok(page_json(Page {
+            items,
+            total: page.total,
+            next: page.next,
+        }))
     }
 
     async fn respondent_case(&self, who: &Principal, id: Uuid) -> AppResult<(String, Loaded)> {
         let r = who.respondent()?;
         let key = r.respondent_key();
         let loaded = self.load(id).await?;
-        let theirs = loaded.case.record.respondent.as_ref().is_some_and(|x| x.key() == key);
+        let theirs = loaded
+            .case
+            .record
+            .respondent
+            .as_ref()
+            .is_some_and(|x| x.key() == key);
         if !theirs {
             return Err(AppError::NotFound);
         }
         Ok((key, loaded))
     }
 
-    pub async fn respondent_message(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn respondent_message(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<Value> {
         let (key, _) = self.respondent_case(who, id).await?;
         let mut b = Body::new(body);
         let text = b.opt_str("body").unwrap_or_default();
         b.finish()?;
-        let actor = Actor { kind: ActorKind::Respondent, id: key };
+        let actor = Actor {
+            kind: ActorKind::Respondent,
+            id: key,
+        };
         let loaded = self
-            .mutate(id, actor, |case, ctx| refuse(case.add_message(Audience::Respondent, ActorKind::Respondent, &text, ctx)))
+            .mutate(id, actor, |case, ctx| {
+                refuse(case.add_message(Audience::Respondent, ActorKind::Respondent, &text, ctx))
+            })
             .await?;
         Ok(views::respondent_view(&loaded.case))
     }
 
-    pub async fn respondent_evidence(&self, who: &Principal, id: Uuid, filename: Option<&str>, bytes: &[u8]) -> AppResult<Value> {
+    pub async fn respondent_evidence(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        filename: Option<&str>,
+        bytes: &[u8],
+    ) -> AppResult<Value> {
         let (key, loaded) = self.respondent_case(who, id).await?;
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
         let evidence = self.new_evidence(bytes, filename, ActorKind::Respondent, &key)?;
-        let actor = Actor { kind: ActorKind::Respondent, id: key };
-        let loaded = self.mutate(id, actor, |case, ctx| refuse(case.add_evidence(evidence.clone(), ctx))).await?;
+        let actor = Actor {
+            kind: ActorKind::Respondent,
+            id: key,
+        };
+        let loaded = self
+            .mutate(id, actor, |case, ctx| {
+                refuse(case.add_evidence(evidence.clone(), ctx))
+            })
+            .await?;
         Ok(views::respondent_view(&loaded.case))
     }
 }
@@ -772,19 +1016,31 @@ fn measures(b: &mut Body, key: &str) -> Vec<Measure> {
     let mut out = vec![];
     for (i, item) in items.iter().enumerate() {
         match item {
-            Value::String(s) => out.push(Measure { kind: s.clone(), description: None, amount: None }),
+            Value::String(s) => out.push(Measure {
+                kind: s.clone(),
+                description: None,
+                amount: None,
+            }),
             Value::Object(_) => match serde_json::from_value::<Measure>(item.clone()) {
                 Ok(m) => out.push(m),
-                Err(_) => b.errors.add(format!("{key}[{i}]"), "must have a kind, and optionally a description and an amount"),
+                Err(_) => b.errors.add(
+                    format!("{key}[{i}]"),
+                    "must have a kind, and optionally a description and an amount",
+                ),
             },
-            _ => b.errors.add(format!("{key}[{i}]"), "must be a string or an object with a kind"),
+            _ => b.errors.add(
+                format!("{key}[{i}]"),
+                "must be a string or an object with a kind",
+            ),
         }
     }
     out
 }
 
 fn actions(b: &mut Body) -> Vec<ActionInput> {
-    let Some(raw) = b.raw("actions") else { return vec![] };
+    let Some(raw) = b.raw("actions") else {
+        return vec![];
+    };
     let Some(items) = raw.as_array() else {
         b.errors.add("actions", "must be a list");
         return vec![];
@@ -792,18 +1048,33 @@ fn actions(b: &mut Body) -> Vec<ActionInput> {
     let mut out = vec![];
     for (i, item) in items.iter().enumerate() {
         match item {
-            Value::String(s) => out.push(ActionInput { description: s.clone(), owner: None, due_at: None }),
+            Value::String(s) => out.push(ActionInput {
+                description: s.clone(),
+                owner: None,
+                due_at: None,
+            }),
             Value::Object(o) => {
                 let mut ib = Body::new(item);
-                let description = o.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
+                let description = o
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let owner = ib.opt_str("owner");
                 let due_at = ib.instant("due_at", false);
                 for (f, m) in ib.errors.0 {
                     b.errors.add(format!("actions[{i}].{f}"), m);
                 }
-                out.push(ActionInput { description, owner, due_at });
+                out.push(ActionInput {
+                    description,
+                    owner,
+                    due_at,
+                });
             }
-            _ => b.errors.add(format!("actions[{i}]"), "must be an object with a description"),
+            _ => b.errors.add(
+                format!("actions[{i}]"),
+                "must be an object with a description",
+            ),
         }
     }
     out
@@ -814,7 +1085,9 @@ fn merge_json(target: &mut Value, patch: &Value) {
         (Value::Object(t), Value::Object(p)) => {
             for (k, v) in p {
                 match t.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => merge_json(existing, v),
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        merge_json(existing, v)
+                    }
                     _ => {
                         t.insert(k.clone(), v.clone());
                     }

@@ -17,7 +17,10 @@ impl Clock {
     }
 
     pub fn test() -> Self {
-        Self { test_mode: true, offset_seconds: AtomicI64::new(0) }
+        Self {
+            test_mode: true,
+            offset_seconds: AtomicI64::new(0),
+        }
     }
 
     pub fn is_test(&self) -> bool {

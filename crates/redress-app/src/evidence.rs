@@ -79,7 +79,11 @@ pub fn clean_filename(raw: Option<&str>) -> String {
         .take(200)
         .collect::<String>();
     let base = base.trim().trim_start_matches('.').to_string();
-    if base.is_empty() { "evidence".into() } else { base }
+    if base.is_empty() {
+        "evidence".into()
+    } else {
+        base
+    }
 }
 
 impl EvidenceStore {
@@ -89,7 +93,10 @@ impl EvidenceStore {
     }
 
     fn path_for(&self, sha256: &str) -> Option<PathBuf> {
-        let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let valid = sha256.len() == 64
+            && sha256
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         valid.then(|| self.root.join(&sha256[..2]).join(sha256))
     }
 
@@ -112,7 +119,11 @@ impl EvidenceStore {
             std::fs::create_dir_all(dir).map_err(AppError::internal)?;
             write_atomically(dir, &path, bytes).map_err(AppError::internal)?;
         }
-        Ok(StoredFile { sha256, size: bytes.len() as u64, content_type })
+        Ok(StoredFile {
+            sha256,
+            size: bytes.len() as u64,
+            content_type,
+        })
     }
 
     pub fn read(&self, sha256: &str) -> std::io::Result<Vec<u8>> {

@@ -157,6 +157,10 @@ impl<'a> Body<'a> {
     }
 
     pub fn finish(self) -> AppResult<()> {
-        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.errors))
+        }
     }
 }

@@ -84,6 +84,10 @@ impl App {
             }
         }
         v.finish(self.store.journal_head().await?);
-        Ok(AuditReport { ok: v.problem.is_none(), events_checked: v.checked, problem: v.problem })
+        Ok(AuditReport {
+            ok: v.problem.is_none(),
+            events_checked: v.checked,
+            problem: v.problem,
+        })
     }
 }

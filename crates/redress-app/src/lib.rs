@@ -119,11 +119,19 @@ impl App {
     }
 
     pub fn tracking_url(&self, tracking_no: &str) -> String {
-        format!("{}/track/{tracking_no}", self.config.public_url.trim_end_matches('/'))
+        format!(
+            "{}/track/{tracking_no}",
+            self.config.public_url.trim_end_matches('/')
+        )
     }
 
     fn ctx<'a>(&'a self, calendar: &'a Calendar, actor: Actor) -> Ctx<'a> {
-        Ctx { now: self.now(), calendar, policy: &self.config.policy, actor }
+        Ctx {
+            now: self.now(),
+            calendar,
+            policy: &self.config.policy,
+            actor,
+        }
     }
 
     pub async fn load(&self, id: Uuid) -> AppResult<Loaded> {
@@ -141,7 +149,13 @@ impl App {
     }
 
     /// Turns domain events into journal entries.
-    fn journal(&self, case_id: Option<Uuid>, actor: &Actor, at: DateTime<Utc>, effects: &Effects) -> Vec<NewEvent> {
+    fn journal(
+        &self,
+        case_id: Option<Uuid>,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        effects: &Effects,
+    ) -> Vec<NewEvent> {
         effects
             .events
             .iter()
@@ -166,7 +180,9 @@ impl App {
                         .as_deref()
                         .map(redress_domain::mask_email)
                         .or_else(|| c.phone.as_deref().map(redress_domain::mask_phone))
-                        .unwrap_or_else(|| format!("user:{}", c.user_id.clone().unwrap_or_default()))
+                        .unwrap_or_else(|| {
+                            format!("user:{}", c.user_id.clone().unwrap_or_default())
+                        })
                 }
                 Party::Respondent => case
                     .record
@@ -212,11 +228,22 @@ impl App {
             }
             self.deliver(&mut loaded.case, &effects, ctx.now);
             let events = self.journal(Some(id), &actor, ctx.now, &effects);
-            let row = stored::to_row(&loaded.case, &loaded.access_token_hash, loaded.seq, &self.vault)?;
+            let row = stored::to_row(
+                &loaded.case,
+                &loaded.access_token_hash,
+                loaded.seq,
+                &self.vault,
+            )?;
             let expected = loaded.case.version;
             match self
                 .store
-                .update_cases(vec![CaseUpdate { row, expected_version: expected }], events)
+                .update_cases(
+                    vec![CaseUpdate {
+                        row,
+                        expected_version: expected,
+                    }],
+                    events,
+                )
                 .await
             {
                 Ok(()) => {
@@ -285,7 +312,13 @@ impl App {
 
     /// Appends events that belong to no case transition (views of personal
     /// data, admin changes, logins).
-    pub async fn log_event(&self, case_id: Option<Uuid>, actor: &Actor, kind: &str, data: serde_json::Value) -> AppResult<()> {
+    pub async fn log_event(
+        &self,
+        case_id: Option<Uuid>,
+        actor: &Actor,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> AppResult<()> {
         let event = NewEvent {
             case_id,
             kind: kind.into(),

@@ -63,11 +63,14 @@ impl Vault {
         let path = data_dir.join("data.key");
         let shown = path.display().to_string();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Self::from_master(&parse_key(&text).ok_or(KeyError::BadKey)?)),
+            Ok(text) => Ok(Self::from_master(
+                &parse_key(&text).ok_or(KeyError::BadKey)?,
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 OsRng.fill_bytes(&mut key);
-                write_private(&path, hex::encode(key).as_bytes()).map_err(|e| KeyError::File(shown, e))?;
+                write_private(&path, hex::encode(key).as_bytes())
+                    .map_err(|e| KeyError::File(shown, e))?;
                 Ok(Self::from_master(&key))
             }
             Err(e) => Err(KeyError::File(shown, e)),
@@ -76,7 +79,10 @@ impl Vault {
 
     pub fn seal(&self, plain: &str) -> String {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ct = self.cipher.encrypt(&nonce, plain.as_bytes()).expect("encryption cannot fail");
+        let ct = self
+            .cipher
+            .encrypt(&nonce, plain.as_bytes())
+            .expect("encryption cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         format!("{SEALED_PREFIX}{}", STANDARD.encode(out))

@@ -8,9 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use redress_domain::{Closure, Role, Status};
 use serde_json::{Value, json};
 
+use crate::App;
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
-use crate::App;
 
 fn median_p90(mut hours: Vec<f64>) -> Value {
     if hours.is_empty() {
@@ -22,11 +22,19 @@ fn median_p90(mut hours: Vec<f64>) -> Value {
 }
 
 fn share(part: u64, whole: u64) -> Value {
-    if whole == 0 { Value::Null } else { json!(part as f64 / whole as f64) }
+    if whole == 0 {
+        Value::Null
+    } else {
+        json!(part as f64 / whole as f64)
+    }
 }
 
 /// `from`/`to` as dates (local midnight) or RFC 3339; default the last 30 days.
-pub fn parse_period(app: &App, from: Option<&str>, to: Option<&str>) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
+pub fn parse_period(
+    app: &App,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
     let mut errors = redress_domain::FieldErrors::new();
     let mut parse = |field: &str, raw: Option<&str>| -> Option<DateTime<Utc>> {
         let raw = raw.filter(|s| !s.is_empty())?;
@@ -50,7 +58,9 @@ pub fn parse_period(app: &App, from: Option<&str>, to: Option<&str>) -> AppResul
     errors.into_result()?;
     // A plain `to` date includes that whole day.
     let to_t = match (to, to_t) {
-        (Some(raw), Some(t)) if chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").is_ok() => t + Duration::days(1),
+        (Some(raw), Some(t)) if chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").is_ok() => {
+            t + Duration::days(1)
+        }
         (_, Some(t)) => t,
         (_, None) => now,
     };
@@ -62,13 +72,19 @@ pub fn parse_period(app: &App, from: Option<&str>, to: Option<&str>) -> AppResul
 }
 
 impl App {
-    pub async fn report_summary(&self, who: &Principal, from: Option<&str>, to: Option<&str>) -> AppResult<Value> {
+    pub async fn report_summary(
+        &self,
+        who: &Principal,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> AppResult<Value> {
         let staff = who.staff()?;
         staff.require(Role::Supervisor)?;
         let (from, to) = parse_period(self, from, to)?;
         let rows = self.store.report_rows(from, to).await?;
         let now = self.now();
-        let mut by_status: BTreeMap<String, u64> = Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
+        let mut by_status: BTreeMap<String, u64> =
+            Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
         let mut by_channel: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_closure: BTreeMap<String, u64> = BTreeMap::new();
@@ -81,7 +97,9 @@ impl App {
         for (channel, category, status, closure, respondent, f) in &rows {
             *by_status.entry(status.to_string()).or_default() += 1;
             *by_channel.entry(channel.to_string()).or_default() += 1;
-            *by_category.entry(category.clone().unwrap_or_else(|| "(unclassified)".into())).or_default() += 1;
+            *by_category
+                .entry(category.clone().unwrap_or_else(|| "(unclassified)".into()))
+                .or_default() += 1;
             if let Some(c) = closure {
                 *by_closure.entry(c.to_string()).or_default() += 1;
             }
@@ -97,7 +115,11 @@ impl App {
             // Deadline compliance: a stage counts once its deadline has
             // passed or the stage is done.
             if let Some(due) = f.acceptance_due_at {
-                let done = f.accepted_at.or(if *closure == Some(Closure::Rejected) { f.closed_at } else { None });
+                let done = f.accepted_at.or(if *closure == Some(Closure::Rejected) {
+                    f.closed_at
+                } else {
+                    None
+                });
                 if done.is_some() || due <= now {
                     acc_due += 1;
                     if done.is_some_and(|d| d <= due) {

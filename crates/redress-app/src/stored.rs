@@ -29,7 +29,9 @@ pub struct Loaded {
 const CONTACT_FIELDS: [&str; 2] = ["email", "phone"];
 
 fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
-    case.get_mut("record")?.get_mut("complainant")?.as_object_mut()
+    case.get_mut("record")?
+        .get_mut("complainant")?
+        .as_object_mut()
 }
 
 pub fn to_row(case: &Case, access_token_hash: &str, seq: i64, vault: &Vault) -> AppResult<CaseRow> {
@@ -120,14 +122,18 @@ pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
     if let Some(c) = complainant_mut(&mut value) {
         for field in CONTACT_FIELDS {
             if let Some(Value::String(sealed)) = c.get(field) {
-                let plain = vault
-                    .open(sealed)
-                    .ok_or_else(|| AppError::internal("a sealed field does not open with this data key"))?;
+                let plain = vault.open(sealed).ok_or_else(|| {
+                    AppError::internal("a sealed field does not open with this data key")
+                })?;
                 c.insert(field.into(), Value::String(plain));
             }
         }
     }
     let mut case: Case = serde_json::from_value(value).map_err(AppError::internal)?;
     case.version = row.version;
-    Ok(Loaded { case, access_token_hash: doc.access_token_hash, seq: row.seq })
+    Ok(Loaded {
+        case,
+        access_token_hash: doc.access_token_hash,
+        seq: row.seq,
+    })
 }

@@ -18,7 +18,10 @@ fn complainant(case: &Case, contact: Contact) -> Value {
     let c = &case.record.complainant;
     let (email, phone) = match contact {
         Contact::Clear => (c.email.clone(), c.phone.clone()),
-        Contact::Masked => (c.email.as_deref().map(mask_email), c.phone.as_deref().map(mask_phone)),
+        Contact::Masked => (
+            c.email.as_deref().map(mask_email),
+            c.phone.as_deref().map(mask_phone),
+        ),
     };
     json!({"name": c.name, "user_id": c.user_id, "email": email, "phone": phone})
 }
@@ -52,7 +55,12 @@ pub fn event_json(e: &JournalEntry) -> Value {
 }
 
 /// The whole case, for staff.
-pub fn staff_view(case: &Case, events: &[JournalEntry], contact: Contact, now: DateTime<Utc>) -> Value {
+pub fn staff_view(
+    case: &Case,
+    events: &[JournalEntry],
+    contact: Contact,
+    now: DateTime<Utc>,
+) -> Value {
     let d = &case.deadlines;
     json!({
         "id": case.id,
@@ -121,7 +129,12 @@ pub fn complainant_actions(case: &Case, now: DateTime<Utc>) -> Value {
 }
 
 /// The complainant's own view (`GET /track/{tracking_no}`).
-pub fn track_view(case: &Case, merged_into_tracking_no: Option<String>, outside_remedies: &str, now: DateTime<Utc>) -> Value {
+pub fn track_view(
+    case: &Case,
+    merged_into_tracking_no: Option<String>,
+    outside_remedies: &str,
+    now: DateTime<Utc>,
+) -> Value {
     let decision = case.decision.as_ref().map(|d| {
         json!({
             "outcome": d.outcome, "basis": d.basis, "reply": d.reply,
@@ -134,15 +147,21 @@ pub fn track_view(case: &Case, merged_into_tracking_no: Option<String>, outside_
             "reviewed_at": r.reviewed_at, "outside_remedies": outside_remedies,
         })
     });
-    let messages: Vec<&redress_domain::Message> =
-        case.messages.iter().filter(|m| m.audience == Audience::Complainant).collect();
+    let messages: Vec<&redress_domain::Message> = case
+        .messages
+        .iter()
+        .filter(|m| m.audience == Audience::Complainant)
+        .collect();
     let evidence: Vec<&redress_domain::Evidence> = case
         .evidence
         .iter()
         .filter(|e| e.uploaded_by.kind == redress_domain::ActorKind::Complainant)
         .collect();
-    let deliveries: Vec<&redress_domain::Delivery> =
-        case.deliveries.iter().filter(|d| d.party == Party::Complainant).collect();
+    let deliveries: Vec<&redress_domain::Delivery> = case
+        .deliveries
+        .iter()
+        .filter(|d| d.party == Party::Complainant)
+        .collect();
     json!({
         "id": case.id,
         "tracking_no": case.tracking_no,
@@ -181,8 +200,11 @@ pub fn track_view(case: &Case, merged_into_tracking_no: Option<String>, outside_
 /// The respondent's view: no complainant contact data in the clear, no
 /// internal messages.
 pub fn respondent_view(case: &Case) -> Value {
-    let messages: Vec<&redress_domain::Message> =
-        case.messages.iter().filter(|m| m.audience == Audience::Respondent).collect();
+    let messages: Vec<&redress_domain::Message> = case
+        .messages
+        .iter()
+        .filter(|m| m.audience == Audience::Respondent)
+        .collect();
     let evidence: Vec<&redress_domain::Evidence> = case
         .evidence
         .iter()

@@ -22,7 +22,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use rand::Rng;
 use redress_app::Vault;
-use redress_domain::{Actor, Calendar, Case, Channel, Ctx, DeadlinePolicy, Locale, Outcome, StaffRef};
+use redress_domain::{
+    Actor, Calendar, Case, Channel, Ctx, DeadlinePolicy, Locale, Outcome, StaffRef,
+};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -82,7 +84,14 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// A realistic registration for case number `i`.
 fn registration(i: usize) -> serde_json::Value {
-    let subjects = ["申请退款被拒绝", "快递一直未送达", "商品与描述不符", "Counterfeit headphones", "账号被盗用", "虚假宣传"];
+    let subjects = [
+        "申请退款被拒绝",
+        "快递一直未送达",
+        "商品与描述不符",
+        "Counterfeit headphones",
+        "账号被盗用",
+        "虚假宣传",
+    ];
     json!({
         "complainant": {"name": format!("用户{i}"), "email": format!("user{i}@example.com"), "phone": format!("138{:08}", i % 100_000_000)},
         "respondent": {"kind": "merchant", "id": format!("shop-{}", i % 5000), "name": format!("商家{}", i % 5000)},
@@ -93,17 +102,42 @@ fn registration(i: usize) -> serde_json::Value {
 }
 
 /// Builds one stored row, the way the application does.
-fn row_for(i: usize, vault: &Vault, calendar: &Calendar, now: chrono::DateTime<Utc>, state: usize) -> anyhow::Result<redress_store::CaseRow> {
+fn row_for(
+    i: usize,
+    vault: &Vault,
+    calendar: &Calendar,
+    now: chrono::DateTime<Utc>,
+    state: usize,
+) -> anyhow::Result<redress_store::CaseRow> {
     let policy = DeadlinePolicy::default();
     let created = now - chrono::Duration::minutes((i % 600_000) as i64);
-    let ctx = Ctx { now: created, calendar, policy: &policy, actor: Actor::system("bench") };
-    let input = redress_domain::parse_registration(&registration(i), created).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let ctx = Ctx {
+        now: created,
+        calendar,
+        policy: &policy,
+        actor: Actor::system("bench"),
+    };
+    let input = redress_domain::parse_registration(&registration(i), created)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let tracking_no = format!("RDBENCH-{i:08}");
-    let (mut case, _) = Case::register(uuid::Uuid::now_v7(), tracking_no, input, Channel::Web, vec![], &ctx);
+    let (mut case, _) = Case::register(
+        uuid::Uuid::now_v7(),
+        tracking_no,
+        input,
+        Channel::Web,
+        vec![],
+        &ctx,
+    );
     case.locale = Locale::ZhCn;
     let departments = ["customer-service", "merchant-compliance", "trust-safety"];
     let categories = ["refunds-returns", "delivery", "goods-quality"];
-    let handler = StaffRef { username: "h".into(), level: 1, departments: vec![], independent: false, roles: vec![] };
+    let handler = StaffRef {
+        username: "h".into(),
+        level: 1,
+        departments: vec![],
+        independent: false,
+        roles: vec![],
+    };
     match state {
         0 => {}
         1 => {
@@ -114,7 +148,17 @@ fn row_for(i: usize, vault: &Vault, calendar: &Calendar, now: chrono::DateTime<U
         }
         5 => {
             let _ = case.accept(categories[i % 3], departments[i % 3], None, &ctx);
-            let _ = case.decide(Outcome::Upheld, vec!["协议".into()], "ok", vec![], vec![], vec![], &handler, 15, &ctx);
+            let _ = case.decide(
+                Outcome::Upheld,
+                vec!["协议".into()],
+                "ok",
+                vec![],
+                vec![],
+                vec![],
+                &handler,
+                15,
+                &ctx,
+            );
         }
         _ => {
             let _ = case.withdraw(None, &ctx);
@@ -123,10 +167,13 @@ fn row_for(i: usize, vault: &Vault, calendar: &Calendar, now: chrono::DateTime<U
     Ok(redress_app::stored::to_row(&case, "0", 0, vault)?)
 }
 
-async fn connect(addr: &str) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+async fn connect(
+    addr: &str,
+) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     Ok(sender)
 }
@@ -183,7 +230,12 @@ async fn intake(addr: String, clients: usize, seconds: u64) -> anyhow::Result<()
     Ok(())
 }
 
-async fn get_timed(sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>, addr: &str, token: &str, path: &str) -> anyhow::Result<(f64, serde_json::Value)> {
+async fn get_timed(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    addr: &str,
+    token: &str,
+    path: &str,
+) -> anyhow::Result<(f64, serde_json::Value)> {
     let req = Request::get(path)
         .header("host", addr)
         .header("authorization", format!("Bearer {token}"))
@@ -193,24 +245,44 @@ async fn get_timed(sender: &mut hyper::client::conn::http1::SendRequest<Full<Byt
     let status = resp.status();
     let body = resp.into_body().collect().await?.to_bytes();
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
-    anyhow::ensure!(status.is_success(), "{path}: {status} {}", String::from_utf8_lossy(&body));
+    anyhow::ensure!(
+        status.is_success(),
+        "{path}: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
     Ok((ms, serde_json::from_slice(&body).unwrap_or_default()))
 }
 
 async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> anyhow::Result<()> {
-    let ids: Vec<String> = std::fs::read_to_string(&ids)?.lines().map(str::to_string).collect();
+    let ids: Vec<String> = std::fs::read_to_string(&ids)?
+        .lines()
+        .map(str::to_string)
+        .collect();
     anyhow::ensure!(!ids.is_empty(), "no ids in the file");
     let mut sender = connect(&addr).await?;
     for (name, path) in [
-        ("list_in_progress", "/api/v1/complaints?status=in_progress&limit=50".to_string()),
-        ("list_overdue", "/api/v1/complaints?overdue=true&limit=50".to_string()),
-        ("search_refund", "/api/v1/complaints?q=%E9%80%80%E6%AC%BE&limit=50".to_string()),
+        (
+            "list_in_progress",
+            "/api/v1/complaints?status=in_progress&limit=50".to_string(),
+        ),
+        (
+            "list_overdue",
+            "/api/v1/complaints?overdue=true&limit=50".to_string(),
+        ),
+        (
+            "search_refund",
+            "/api/v1/complaints?q=%E9%80%80%E6%AC%BE&limit=50".to_string(),
+        ),
         ("get_case", String::new()),
     ] {
         let mut lat = vec![];
         let mut total = None;
         for r in 0..rounds {
-            let p = if name == "get_case" { format!("/api/v1/complaints/{}", ids[r * 7919 % ids.len()]) } else { path.clone() };
+            let p = if name == "get_case" {
+                format!("/api/v1/complaints/{}", ids[r * 7919 % ids.len()])
+            } else {
+                path.clone()
+            };
             let (ms, body) = get_timed(&mut sender, &addr, &token, &p).await?;
             lat.push(ms);
             total = body.get("total").cloned();
@@ -238,7 +310,9 @@ async fn main() -> anyhow::Result<()> {
             let vault = Vault::from_master(&[9; 32]);
             let calendar = Calendar::china();
             let now = Utc::now();
-            let rows: Vec<_> = (0..20_000).map(|i| row_for(i, &vault, &calendar, now, 0)).collect::<Result<_, _>>()?;
+            let rows: Vec<_> = (0..20_000)
+                .map(|i| row_for(i, &vault, &calendar, now, 0))
+                .collect::<Result<_, _>>()?;
             let start = Instant::now();
             let mut n = 0usize;
             for row in rows {
@@ -249,10 +323,20 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             let rate = n as f64 / start.elapsed().as_secs_f64();
-            println!("raw_commit rows={n} rate_per_s={rate:.1} (one case row per transaction, WAL, synchronous=FULL)");
+            println!(
+                "raw_commit rows={n} rate_per_s={rate:.1} (one case row per transaction, WAL, synchronous=FULL)"
+            );
         }
-        Command::Intake { addr, clients, seconds } => intake(addr, clients, seconds).await?,
-        Command::Generate { data_dir, cases, key } => {
+        Command::Intake {
+            addr,
+            clients,
+            seconds,
+        } => intake(addr, clients, seconds).await?,
+        Command::Generate {
+            data_dir,
+            cases,
+            key,
+        } => {
             std::fs::create_dir_all(&data_dir)?;
             let store = redress_sqlite::SqliteStore::open(&data_dir.join("redress.sqlite3"))?;
             let vault = Vault::load(Some(&key), &data_dir).context("the data key")?;
@@ -281,13 +365,24 @@ async fn main() -> anyhow::Result<()> {
                 }
                 store.bulk_insert(rows)?;
                 if base % 100_000 == 0 {
-                    eprintln!("generated {base} cases in {:.0}s", start.elapsed().as_secs_f64());
+                    eprintln!(
+                        "generated {base} cases in {:.0}s",
+                        start.elapsed().as_secs_f64()
+                    );
                 }
             }
             std::fs::write(data_dir.join("bench-ids.txt"), ids.join("\n"))?;
-            println!("generate cases={cases} seconds={:.1}", start.elapsed().as_secs_f64());
+            println!(
+                "generate cases={cases} seconds={:.1}",
+                start.elapsed().as_secs_f64()
+            );
         }
-        Command::Queries { addr, token, ids, rounds } => queries(addr, token, ids, rounds).await?,
+        Command::Queries {
+            addr,
+            token,
+            ids,
+            rounds,
+        } => queries(addr, token, ids, rounds).await?,
     }
     Ok(())
 }

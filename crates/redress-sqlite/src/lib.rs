@@ -31,9 +31,9 @@ use r2d2_sqlite::rusqlite::{self, Connection, OpenFlags, OptionalExtension, Row,
 use redress_domain::calendar::{DayException, DayKind};
 use redress_domain::{Channel, Closure, Status};
 use redress_store::{
-    ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department,
-    IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, ReportFacts,
-    RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
+    ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department, IdempotencyRecord,
+    InsertOutcome, JournalEntry, NewEvent, Page, ReportFacts, RespondentAccount, Session, Store,
+    StoreError, StoreResult, User, Visibility,
 };
 use uuid::Uuid;
 
@@ -421,7 +421,17 @@ fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
 const USER_COLUMNS: &str =
     "id, username, display_name, password_hash, roles, departments, level, active, created_at";
 
-type RawUser = (String, String, String, String, String, String, i32, bool, String);
+type RawUser = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i32,
+    bool,
+    String,
+);
 
 fn read_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
     Ok((
@@ -513,10 +523,15 @@ impl Store for SqliteStore {
 
     async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
         let t = tracking_no.to_string();
-        self.read(move |c| get_case_where(c, "tracking_no", &t)).await
+        self.read(move |c| get_case_where(c, "tracking_no", &t))
+            .await
     }
 
-    async fn update_cases(&self, updates: Vec<CaseUpdate>, events: Vec<NewEvent>) -> StoreResult<()> {
+    async fn update_cases(
+        &self,
+        updates: Vec<CaseUpdate>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()> {
         self.write(move |ctx| {
             for u in &updates {
                 update_case_row(ctx.conn, u)?;
@@ -600,8 +615,16 @@ impl Store for SqliteStore {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<(Channel, Option<String>, Status, Option<Closure>, Option<String>, ReportFacts)>>
-    {
+    ) -> StoreResult<
+        Vec<(
+            Channel,
+            Option<String>,
+            Status,
+            Option<Closure>,
+            Option<String>,
+            ReportFacts,
+        )>,
+    > {
         self.read(move |c| {
             let raw = c
                 .prepare_cached(
@@ -722,7 +745,13 @@ impl Store for SqliteStore {
                 .execute(
                     "INSERT INTO categories (code, name, name_en, department, handling_days) \
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![c.code, c.name, c.name_en, c.department, c.handling_days.map(i64::from)],
+                    params![
+                        c.code,
+                        c.name,
+                        c.name_en,
+                        c.department,
+                        c.handling_days.map(i64::from)
+                    ],
                 )
                 .map_err(|e| constraint(e, "code", "department"))?;
             ctx.append(std::slice::from_ref(&event))
@@ -902,7 +931,10 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_respondent_by_key_hash(&self, key_hash: &str) -> StoreResult<Option<RespondentAccount>> {
+    async fn get_respondent_by_key_hash(
+        &self,
+        key_hash: &str,
+    ) -> StoreResult<Option<RespondentAccount>> {
         let key_hash = key_hash.to_string();
         self.read(move |c| {
             let raw = c
@@ -924,17 +956,19 @@ impl Store for SqliteStore {
                 })
                 .optional()
                 .map_err(db)?;
-            raw.map(|(id, kind, external_id, name, email, key_hash, created_at)| {
-                Ok(RespondentAccount {
-                    id: parse_uuid(&id)?,
-                    kind: parse_enum("respondent kind", &kind)?,
-                    external_id,
-                    name,
-                    email,
-                    key_hash,
-                    created_at: parse_ts(&created_at)?,
-                })
-            })
+            raw.map(
+                |(id, kind, external_id, name, email, key_hash, created_at)| {
+                    Ok(RespondentAccount {
+                        id: parse_uuid(&id)?,
+                        kind: parse_enum("respondent kind", &kind)?,
+                        external_id,
+                        name,
+                        email,
+                        key_hash,
+                        created_at: parse_ts(&created_at)?,
+                    })
+                },
+            )
             .transpose()
         })
         .await
@@ -1025,7 +1059,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn upsert_calendar(&self, days: Vec<DayException>, event: Option<NewEvent>) -> StoreResult<()> {
+    async fn upsert_calendar(
+        &self,
+        days: Vec<DayException>,
+        event: Option<NewEvent>,
+    ) -> StoreResult<()> {
         self.write(move |ctx| {
             let mut stmt = ctx
                 .conn

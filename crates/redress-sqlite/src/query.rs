@@ -103,7 +103,17 @@ fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<Where> {
     }
     if let Some(r) = &filter.respondent_key {
         simple = false;
-        w.push("respondent_key = ?", [text(r)]);
+        if r.contains(':') {
+            w.push("respondent_key = ?", [text(r)]);
+        } else {
+            // A bare id: the respondent of any kind with that id.
+            let keys: Vec<Value> = redress_domain::RespondentKind::ALL
+                .iter()
+                .map(|k| text(&format!("{k}:{r}")))
+                .collect();
+            let marks = vec!["?"; keys.len()].join(", ");
+            w.push(format!("respondent_key IN ({marks})"), keys);
+        }
     }
     if let Some(a) = &filter.assignee {
         simple = false;
@@ -167,11 +177,12 @@ pub fn list_cases(
         page_where.push_str(" AND seq < ?");
         params.push(Value::Integer(after));
     }
-    let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1).saturating_add(1);
+    let fetch = i64::try_from(limit)
+        .unwrap_or(i64::MAX - 1)
+        .saturating_add(1);
     params.push(Value::Integer(fetch));
-    let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM cases WHERE {page_where} ORDER BY seq DESC LIMIT ?"
-    );
+    let sql =
+        format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {page_where} ORDER BY seq DESC LIMIT ?");
     let raw = tx
         .prepare_cached(&sql)
         .map_err(db)?
@@ -186,6 +197,10 @@ pub fn list_cases(
         .take(limit)
         .map(summary)
         .collect::<StoreResult<Vec<_>>>()?;
-    let next = if more { items.last().map(|i| i.seq) } else { None };
+    let next = if more {
+        items.last().map(|i| i.seq)
+    } else {
+        None
+    };
     Ok(Page { items, total, next })
 }

@@ -7,7 +7,8 @@ use redress_store::StoreResult;
 use crate::codec::{db, ts};
 
 /// `(version, name, sql)`, in order. Never edit a released migration: add one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
 
 /// Applies the migrations not yet recorded. Runs inside the caller's
 /// transaction (or savepoint); returns how many were applied.
@@ -21,9 +22,11 @@ pub fn apply(conn: &Connection) -> StoreResult<usize> {
     )
     .map_err(db)?;
     let current: i64 = conn
-        .query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
         .map_err(db)?;
     let mut applied = 0;
     for (version, name, sql) in MIGRATIONS {

@@ -2,9 +2,7 @@ mod common;
 
 use common::{case, event, store, t};
 use redress_domain::{Channel, Closure, Status};
-use redress_store::{
-    CaseUpdate, IdempotencyRecord, InsertOutcome, ReportFacts, Store, StoreError,
-};
+use redress_store::{CaseUpdate, IdempotencyRecord, InsertOutcome, ReportFacts, Store, StoreError};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn insert_and_get_round_trip() {
@@ -29,7 +27,10 @@ async fn insert_and_get_round_trip() {
         review_changed: false,
         feedback_score: Some(4),
     };
-    let ev = vec![event(Some(row.id), "submitted"), event(Some(row.id), "closed")];
+    let ev = vec![
+        event(Some(row.id), "submitted"),
+        event(Some(row.id), "closed"),
+    ];
     let out = s.insert_case(row.clone(), ev, None).await.unwrap();
     let InsertOutcome::Inserted { seq } = out else {
         panic!("not inserted: {out:?}")
@@ -54,7 +55,9 @@ async fn insert_and_get_round_trip() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tracking_number_collision_writes_nothing() {
     let (s, _dir) = store();
-    s.insert_case(case(1), vec![event(None, "a")], None).await.unwrap();
+    s.insert_case(case(1), vec![event(None, "a")], None)
+        .await
+        .unwrap();
     let mut dup = case(2);
     dup.tracking_no = case(1).tracking_no;
     let idem = IdempotencyRecord {
@@ -68,7 +71,10 @@ async fn tracking_number_collision_writes_nothing() {
         .insert_case(dup.clone(), vec![event(Some(dup.id), "b")], Some(idem))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate("tracking_no")), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Duplicate("tracking_no")),
+        "{err:?}"
+    );
     assert_eq!(s.get_case(dup.id).await.unwrap(), None);
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
     assert_eq!(s.get_idempotency("k").await.unwrap(), None);
@@ -96,23 +102,37 @@ async fn idempotent_replay_writes_nothing() {
     };
     let first = case(1);
     let out = s
-        .insert_case(first.clone(), vec![event(Some(first.id), "submitted")], Some(idem.clone()))
+        .insert_case(
+            first.clone(),
+            vec![event(Some(first.id), "submitted")],
+            Some(idem.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(out, InsertOutcome::Inserted { seq: 1 });
-    assert_eq!(s.get_idempotency(&idem.key).await.unwrap(), Some(idem.clone()));
+    assert_eq!(
+        s.get_idempotency(&idem.key).await.unwrap(),
+        Some(idem.clone())
+    );
 
     let again = case(2);
     let mut other = idem.clone();
     other.body = "different".into();
     let out = s
-        .insert_case(again.clone(), vec![event(Some(again.id), "submitted")], Some(other))
+        .insert_case(
+            again.clone(),
+            vec![event(Some(again.id), "submitted")],
+            Some(other),
+        )
         .await
         .unwrap();
     assert_eq!(out, InsertOutcome::Replayed(idem));
     assert_eq!(s.get_case(again.id).await.unwrap(), None);
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
-    assert_eq!(s.count_by_status().await.unwrap(), vec![(Status::Submitted, 1)]);
+    assert_eq!(
+        s.count_by_status().await.unwrap(),
+        vec![(Status::Submitted, 1)]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -171,9 +191,15 @@ async fn update_of_two_cases_is_atomic() {
     // b moves on first.
     let mut b2 = b.clone();
     b2.assignee = Some("x".into());
-    s.update_cases(vec![CaseUpdate { row: b2, expected_version: 1 }], vec![])
-        .await
-        .unwrap();
+    s.update_cases(
+        vec![CaseUpdate {
+            row: b2,
+            expected_version: 1,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap();
     // Merging a into b with b's stale version must leave both untouched.
     let mut a_closed = a.clone();
     a_closed.status = Status::Closed;
@@ -183,8 +209,14 @@ async fn update_of_two_cases_is_atomic() {
     let err = s
         .update_cases(
             vec![
-                CaseUpdate { row: a_closed.clone(), expected_version: 1 },
-                CaseUpdate { row: b_merged.clone(), expected_version: 1 },
+                CaseUpdate {
+                    row: a_closed.clone(),
+                    expected_version: 1,
+                },
+                CaseUpdate {
+                    row: b_merged.clone(),
+                    expected_version: 1,
+                },
             ],
             vec![event(Some(a.id), "merged")],
         )
@@ -199,10 +231,19 @@ async fn update_of_two_cases_is_atomic() {
     // With the right versions both change together.
     s.update_cases(
         vec![
-            CaseUpdate { row: a_closed, expected_version: 1 },
-            CaseUpdate { row: b_merged, expected_version: 2 },
+            CaseUpdate {
+                row: a_closed,
+                expected_version: 1,
+            },
+            CaseUpdate {
+                row: b_merged,
+                expected_version: 2,
+            },
         ],
-        vec![event(Some(a.id), "merged"), event(Some(b.id), "merged_into")],
+        vec![
+            event(Some(a.id), "merged"),
+            event(Some(b.id), "merged_into"),
+        ],
     )
     .await
     .unwrap();
@@ -247,7 +288,12 @@ async fn sweep_pairs_and_reports() {
         s.open_cases_between("ck-a", "merchant:m1").await.unwrap(),
         vec![ids[0], ids[2]]
     );
-    assert!(s.open_cases_between("ck-a", "nobody").await.unwrap().is_empty());
+    assert!(
+        s.open_cases_between("ck-a", "nobody")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // created_at is t(n): [t(2), t(5)) holds cases 2, 3, 4.
     let rows = s.report_rows(t(2), t(5)).await.unwrap();
     assert_eq!(rows.len(), 3);

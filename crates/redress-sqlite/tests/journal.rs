@@ -119,12 +119,18 @@ async fn events_for_case_in_order() {
     let (s, _dir) = store();
     let a = uuid::Uuid::now_v7();
     let b = uuid::Uuid::now_v7();
-    s.append_events(vec![event(Some(a), "1"), event(Some(b), "2"), event(Some(a), "3")])
-        .await
-        .unwrap();
+    s.append_events(vec![
+        event(Some(a), "1"),
+        event(Some(b), "2"),
+        event(Some(a), "3"),
+    ])
+    .await
+    .unwrap();
     let got = s.events_for_case(a).await.unwrap();
     assert_eq!(
-        got.iter().map(|e| (e.seq, e.kind.as_str())).collect::<Vec<_>>(),
+        got.iter()
+            .map(|e| (e.seq, e.kind.as_str()))
+            .collect::<Vec<_>>(),
         vec![(1, "1"), (3, "3")]
     );
     assert_eq!(got[0].case_id, Some(a));

@@ -2,9 +2,7 @@ mod common;
 
 use common::{case, store, t};
 use redress_domain::{Closure, Status};
-use redress_store::{
-    CaseFilter, CaseRow, ReviewerScope, Store, Visibility,
-};
+use redress_store::{CaseFilter, CaseRow, ReviewerScope, Store, Visibility};
 
 const DEPTS: [&str; 3] = ["ops", "legal", "billing"];
 const CATS: [&str; 2] = ["delivery", "refund"];
@@ -13,7 +11,7 @@ fn sample(n: u32) -> CaseRow {
     let mut r = case(n);
     r.department = Some(DEPTS[(n % 3) as usize].into());
     r.category = Some(CATS[(n % 2) as usize].into());
-    r.assignee = (n % 4 == 0).then(|| "bob".to_string());
+    r.assignee = n.is_multiple_of(4).then(|| "bob".to_string());
     r.respondent_key = Some(format!("merchant:m{}", n % 5));
     r.status = match n % 6 {
         0 => Status::Submitted,
@@ -100,7 +98,10 @@ async fn filters_paging_and_totals() {
     let all = Visibility::All;
     let none = CaseFilter::default();
     for limit in [1, 7, 60, 100] {
-        assert_eq!(all_pages(&s, &all, &none, limit).await, expect(&rows, |_| true));
+        assert_eq!(
+            all_pages(&s, &all, &none, limit).await,
+            expect(&rows, |_| true)
+        );
     }
     let f = CaseFilter {
         status: Some(Status::InProgress),
@@ -174,7 +175,13 @@ async fn visibility() {
                 && r.decided_by.as_deref() != Some("carol")
                 && r.decider_level.unwrap() < 4)
     });
-    assert!(want.len() > rows.iter().filter(|r| r.department.as_deref() == Some("legal")).count());
+    assert!(
+        want.len()
+            > rows
+                .iter()
+                .filter(|r| r.department.as_deref() == Some("legal"))
+                .count()
+    );
     assert_eq!(all_pages(&s, &v, &none, 4).await, want);
 
     // At level 3 the level-3 decisions are out of reach: legal only.
@@ -224,7 +231,8 @@ async fn visibility() {
     };
     assert_eq!(
         all_pages(&s, &v, &none, 5).await,
-        expect(&rows, |r| r.respondent_key.as_deref() == Some("merchant:m3"))
+        expect(&rows, |r| r.respondent_key.as_deref()
+            == Some("merchant:m3"))
     );
 }
 
@@ -249,19 +257,33 @@ async fn search() {
         assert!(!want.is_empty(), "{toks:?}");
         assert_eq!(all_pages(&s, &all, &q(toks), 4).await, want, "{toks:?}");
     }
-    for toks in [&["退货"][..], &["refunds"], &["款退"], &["refund", "nothing"]] {
+    for toks in [
+        &["退货"][..],
+        &["refunds"],
+        &["款退"],
+        &["refund", "nothing"],
+    ] {
         let page = s.list_cases(&all, &q(toks), 10, None).await.unwrap();
         assert_eq!((page.items.len(), page.total), (0, 0), "{toks:?}");
     }
     // Query syntax in tokens is taken literally, never as FTS5 syntax.
-    for toks in [&["\"refund"][..], &["refund*"], &["NOT"], &["a:b"], &["-"], &["("]] {
+    for toks in [
+        &["\"refund"][..],
+        &["refund*"],
+        &["NOT"],
+        &["a:b"],
+        &["-"],
+        &["("],
+    ] {
         let page = s.list_cases(&all, &q(toks), 10, None).await;
         assert!(page.is_ok(), "{toks:?}: {page:?}");
     }
     // Search combines with the other filters.
     let mut f = q(&["快递"]);
     f.department = Some("ops".into());
-    let want = expect(&rows, |r| has(r, "快递") && r.department.as_deref() == Some("ops"));
+    let want = expect(&rows, |r| {
+        has(r, "快递") && r.department.as_deref() == Some("ops")
+    });
     assert_eq!(all_pages(&s, &all, &f, 2).await, want);
 
     // The index follows updates.
@@ -277,9 +299,18 @@ async fn search() {
     )
     .await
     .unwrap();
-    let page = s.list_cases(&all, &q(&["brandnew"]), 10, None).await.unwrap();
-    assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![r.id]);
+    let page = s
+        .list_cases(&all, &q(&["brandnew"]), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![r.id]
+    );
     let first_old = old.split(' ').next().unwrap();
-    let page = s.list_cases(&all, &q(&[first_old]), 100, None).await.unwrap();
+    let page = s
+        .list_cases(&all, &q(&[first_old]), 100, None)
+        .await
+        .unwrap();
     assert!(page.items.iter().all(|i| i.id != r.id));
 }

@@ -37,7 +37,9 @@ fn row(n: u32) -> redress_store::CaseRow {
         r.decided_by = Some(format!("u{}", h % 300));
         r.decider_level = Some((h % 3) as i32 + 1);
     }
-    let words = ["refund", "parcel", "late", "broken", "退款", "快递", "客服", "质量"];
+    let words = [
+        "refund", "parcel", "late", "broken", "退款", "快递", "客服", "质量",
+    ];
     r.search_tokens = format!(
         "{} {} w{}",
         words[(h % 8) as usize],
@@ -74,22 +76,143 @@ fn million_cases() {
     let f = CaseFilter::default;
     let cases: Vec<(&str, Visibility, CaseFilter)> = vec![
         ("all", Visibility::All, f()),
-        ("all status=submitted", Visibility::All, CaseFilter { status: Some(Status::Submitted), ..f() }),
+        (
+            "all status=submitted",
+            Visibility::All,
+            CaseFilter {
+                status: Some(Status::Submitted),
+                ..f()
+            },
+        ),
         ("dept d1", dept(&["d1"], None), f()),
-        ("depts d1,d2 status=in_progress", dept(&["d1", "d2"], None), CaseFilter { status: Some(Status::InProgress), ..f() }),
-        ("dept d1 + reviewer", dept(&["d1"], Some(ReviewerScope { username: "u1".into(), level: 2, independent: false })), f()),
-        ("independent reviewer", dept(&[], Some(ReviewerScope { username: "u1".into(), level: 1, independent: true })), f()),
-        ("dept d3 + reviewer, status=submitted", dept(&["d3"], Some(ReviewerScope { username: "u1".into(), level: 3, independent: false })), CaseFilter { status: Some(Status::Submitted), ..f() }),
-        ("category c7", Visibility::All, CaseFilter { category: Some("c7".into()), ..f() }),
-        ("dept d1 category c7", Visibility::All, CaseFilter { department: Some("d1".into()), category: Some("c7".into()), ..f() }),
-        ("assignee u5", Visibility::All, CaseFilter { assignee: Some("u5".into()), ..f() }),
-        ("assignee u5 status=in_progress", Visibility::All, CaseFilter { assignee: Some("u5".into()), status: Some(Status::InProgress), ..f() }),
-        ("respondent", Visibility::Respondent { respondent_key: "merchant:m77".into() }, f()),
-        ("overdue", Visibility::All, CaseFilter { overdue_at: Some(now), ..f() }),
-        ("overdue dept d1", dept(&["d1"], None), CaseFilter { overdue_at: Some(now), ..f() }),
-        ("search rare w1234", Visibility::All, CaseFilter { query: vec!["w1234".into()], ..f() }),
-        ("search 退款 快递", Visibility::All, CaseFilter { query: vec!["退款".into(), "快递".into()], ..f() }),
-        ("search refund dept d1", dept(&["d1"], None), CaseFilter { query: vec!["refund".into()], ..f() }),
+        (
+            "depts d1,d2 status=in_progress",
+            dept(&["d1", "d2"], None),
+            CaseFilter {
+                status: Some(Status::InProgress),
+                ..f()
+            },
+        ),
+        (
+            "dept d1 + reviewer",
+            dept(
+                &["d1"],
+                Some(ReviewerScope {
+                    username: "u1".into(),
+                    level: 2,
+                    independent: false,
+                }),
+            ),
+            f(),
+        ),
+        (
+            "independent reviewer",
+            dept(
+                &[],
+                Some(ReviewerScope {
+                    username: "u1".into(),
+                    level: 1,
+                    independent: true,
+                }),
+            ),
+            f(),
+        ),
+        (
+            "dept d3 + reviewer, status=submitted",
+            dept(
+                &["d3"],
+                Some(ReviewerScope {
+                    username: "u1".into(),
+                    level: 3,
+                    independent: false,
+                }),
+            ),
+            CaseFilter {
+                status: Some(Status::Submitted),
+                ..f()
+            },
+        ),
+        (
+            "category c7",
+            Visibility::All,
+            CaseFilter {
+                category: Some("c7".into()),
+                ..f()
+            },
+        ),
+        (
+            "dept d1 category c7",
+            Visibility::All,
+            CaseFilter {
+                department: Some("d1".into()),
+                category: Some("c7".into()),
+                ..f()
+            },
+        ),
+        (
+            "assignee u5",
+            Visibility::All,
+            CaseFilter {
+                assignee: Some("u5".into()),
+                ..f()
+            },
+        ),
+        (
+            "assignee u5 status=in_progress",
+            Visibility::All,
+            CaseFilter {
+                assignee: Some("u5".into()),
+                status: Some(Status::InProgress),
+                ..f()
+            },
+        ),
+        (
+            "respondent",
+            Visibility::Respondent {
+                respondent_key: "merchant:m77".into(),
+            },
+            f(),
+        ),
+        (
+            "overdue",
+            Visibility::All,
+            CaseFilter {
+                overdue_at: Some(now),
+                ..f()
+            },
+        ),
+        (
+            "overdue dept d1",
+            dept(&["d1"], None),
+            CaseFilter {
+                overdue_at: Some(now),
+                ..f()
+            },
+        ),
+        (
+            "search rare w1234",
+            Visibility::All,
+            CaseFilter {
+                query: vec!["w1234".into()],
+                ..f()
+            },
+        ),
+        (
+            "search 退款 快递",
+            Visibility::All,
+            CaseFilter {
+                query: vec!["退款".into(), "快递".into()],
+                ..f()
+            },
+        ),
+        (
+            "search refund dept d1",
+            dept(&["d1"], None),
+            CaseFilter {
+                query: vec!["refund".into()],
+                ..f()
+            },
+        ),
     ];
     rt.block_on(async {
         for (name, v, filter) in &cases {

@@ -32,7 +32,10 @@ async fn departments_and_categories() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate("code")), "{err:?}");
-    assert_eq!(s.list_departments().await.unwrap(), vec![dept("ops"), dept("review")]);
+    assert_eq!(
+        s.list_departments().await.unwrap(),
+        vec![dept("ops"), dept("review")]
+    );
 
     let cat = Category {
         code: "delivery".into(),
@@ -79,13 +82,21 @@ async fn users_and_sessions() {
         created_at: t(0),
     };
     assert_eq!(s.count_users().await.unwrap(), 0);
-    s.insert_user(u.clone(), event(None, "user_created")).await.unwrap();
+    s.insert_user(u.clone(), event(None, "user_created"))
+        .await
+        .unwrap();
     let mut again = u.clone();
     again.id = Uuid::now_v7();
-    let err = s.insert_user(again, event(None, "user_created")).await.unwrap_err();
+    let err = s
+        .insert_user(again, event(None, "user_created"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate("username")), "{err:?}");
     assert_eq!(s.get_user(u.id).await.unwrap(), Some(u.clone()));
-    assert_eq!(s.get_user_by_username("alice").await.unwrap(), Some(u.clone()));
+    assert_eq!(
+        s.get_user_by_username("alice").await.unwrap(),
+        Some(u.clone())
+    );
     assert_eq!(s.get_user_by_username("bob").await.unwrap(), None);
     assert_eq!(s.list_users().await.unwrap(), vec![u.clone()]);
     assert_eq!(s.count_users().await.unwrap(), 1);
@@ -135,7 +146,10 @@ async fn respondents_and_api_keys() {
         .insert_respondent(dup, event(None, "respondent_created"))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate("respondent")), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Duplicate("respondent")),
+        "{err:?}"
+    );
     assert_eq!(s.get_respondent_by_key_hash("rk").await.unwrap(), Some(r));
     assert_eq!(s.get_respondent_by_key_hash("rk2").await.unwrap(), None);
 
@@ -192,7 +206,9 @@ async fn calendar() {
         kind: DayKind::Holiday,
         name: "National Day".into(),
     };
-    s.upsert_calendar(vec![changed.clone()], None).await.unwrap();
+    s.upsert_calendar(vec![changed.clone()], None)
+        .await
+        .unwrap();
     s.delete_calendar_day(d(9, 28)).await.unwrap();
     assert_eq!(s.list_calendar().await.unwrap(), vec![changed]);
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);

@@ -172,7 +172,9 @@ pub struct IdempotencyRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {
-    Inserted { seq: i64 },
+    Inserted {
+        seq: i64,
+    },
     /// The idempotency key was seen before: the first answer.
     Replayed(IdempotencyRecord),
 }
@@ -269,7 +271,11 @@ pub trait Store: Send + Sync + 'static {
     async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>>;
     /// Saves one or more changed cases and their events in one transaction;
     /// `VersionConflict` (and nothing written) if any version moved.
-    async fn update_cases(&self, updates: Vec<CaseUpdate>, events: Vec<NewEvent>) -> StoreResult<()>;
+    async fn update_cases(
+        &self,
+        updates: Vec<CaseUpdate>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()>;
     /// Newest first (by `seq` descending); with `filter.overdue_at`, the
     /// longest overdue first (by `next_due_at`, then `seq`). `after` is the
     /// previous page's `next`.
@@ -294,7 +300,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<(Channel, Option<String>, Status, Option<Closure>, Option<String>, ReportFacts)>>;
+    ) -> StoreResult<
+        Vec<(
+            Channel,
+            Option<String>,
+            Status,
+            Option<Closure>,
+            Option<String>,
+            ReportFacts,
+        )>,
+    >;
 
     // ---- journal ----------------------------------------------------------
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>>;
@@ -322,10 +337,17 @@ pub trait Store: Send + Sync + 'static {
     async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()>;
-    async fn get_respondent_by_key_hash(&self, key_hash: &str) -> StoreResult<Option<RespondentAccount>>;
+    async fn get_respondent_by_key_hash(
+        &self,
+        key_hash: &str,
+    ) -> StoreResult<Option<RespondentAccount>>;
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()>;
     async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>>;
-    async fn upsert_calendar(&self, days: Vec<DayException>, event: Option<NewEvent>) -> StoreResult<()>;
+    async fn upsert_calendar(
+        &self,
+        days: Vec<DayException>,
+        event: Option<NewEvent>,
+    ) -> StoreResult<()>;
     async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()>;
 }

@@ -22,7 +22,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), fields: json!({}) }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: json!({}),
+        }
     }
 
     pub fn bad_json(message: impl Into<String>) -> Self {
@@ -38,7 +43,11 @@ impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::NotFound => Self::not_found(),
-            AppError::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "credentials are missing or wrong"),
+            AppError::Unauthorized => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "credentials are missing or wrong",
+            ),
             AppError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
             AppError::Invalid(fields) => {
                 let names: Vec<&str> = fields.0.keys().map(String::as_str).collect();
@@ -51,10 +60,18 @@ impl From<AppError> for ApiError {
             }
             AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             AppError::TooLarge(m) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
-            AppError::RateLimited => Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; try again in a minute"),
+            AppError::RateLimited => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; try again in a minute",
+            ),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on our side",
+                )
             }
         }
     }
@@ -62,7 +79,8 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message, "fields": self.fields}});
+        let body =
+            json!({"error": {"code": self.code, "message": self.message, "fields": self.fields}});
         (self.status, axum::Json(body)).into_response()
     }
 }

@@ -28,16 +28,21 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let bytes: Bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("a JSON body may have at most {JSON_LIMIT} bytes"),
-            )
-        })?;
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("a JSON body may have at most {JSON_LIMIT} bytes"),
+                )
+            })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self { value: Value::Null, sha256 });
+            return Ok(Self {
+                value: Value::Null,
+                sha256,
+            });
         }
         let value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_json(format!("the body is not valid JSON: {e}")))?;
@@ -50,15 +55,24 @@ pub struct Caller(pub Principal);
 
 /// The raw bearer token, if any.
 pub fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts);
         Ok(Caller(state.app.authenticate(token.as_deref()).await?))
     }
@@ -83,7 +97,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(
-            parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
+            parts
+                .extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
         ))
     }
 }

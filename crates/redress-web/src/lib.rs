@@ -30,17 +30,22 @@ pub struct WebOptions {
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     let upload_limit = app.evidence.max_bytes as usize + 64 * 1024;
     let state = AppState::new(app, options.public_rate_per_minute);
-    let (api, openapi) = OpenApiRouter::with_openapi(api::doc()).nest("/api/v1", api::router()).split_for_parts();
+    let (api, openapi) = OpenApiRouter::with_openapi(api::doc())
+        .nest("/api/v1", api::router())
+        .split_for_parts();
     let openapi = Arc::new(openapi);
     // The transport limit fits an evidence upload; `JsonBody` holds JSON
     // bodies to `extract::JSON_LIMIT`.
     let api = api.layer(DefaultBodyLimit::max(upload_limit.max(extract::JSON_LIMIT)));
     Router::new()
         .merge(api)
-        .route("/api/openapi.json", get(move || {
-            let doc = openapi.clone();
-            async move { axum::Json(doc.as_ref().clone()) }
-        }))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
         .route("/healthz", get(api::ops::health))
         .route("/metrics", get(metrics::render))
         .fallback(|| async { error::ApiError::not_found() })

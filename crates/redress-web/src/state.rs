@@ -18,6 +18,10 @@ impl AppState {
     pub fn new(app: Arc<App>, public_rate_per_minute: u32) -> Self {
         let public_limiter = NonZeroU32::new(public_rate_per_minute)
             .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
-        Self { app, public_limiter, metrics: crate::metrics::handle() }
+        Self {
+            app,
+            public_limiter,
+            metrics: crate::metrics::handle(),
+        }
     }
 }

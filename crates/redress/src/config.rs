@@ -82,10 +82,15 @@ impl Config {
         match self.database_url.as_deref().filter(|u| !u.is_empty()) {
             None => Ok(self.data_dir.join("redress.sqlite3")),
             Some(url) => {
-                if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                if let Some(rest) = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                {
                     Ok(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
                 } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    anyhow::bail!("PostgreSQL support is not in this build yet; use SQLite (leave REDRESS_DATABASE_URL unset)")
+                    anyhow::bail!(
+                        "PostgreSQL support is not in this build yet; use SQLite (leave REDRESS_DATABASE_URL unset)"
+                    )
                 } else {
                     anyhow::bail!("REDRESS_DATABASE_URL must start with sqlite:// or postgres://")
                 }

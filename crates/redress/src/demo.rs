@@ -8,12 +8,25 @@ use redress_app::{App, Principal, StaffUser};
 use redress_domain::Role;
 use serde_json::json;
 
-async fn staff(app: &App, username: &str, roles: Vec<Role>, departments: Vec<String>, level: i32) -> anyhow::Result<Principal> {
+async fn staff(
+    app: &App,
+    username: &str,
+    roles: Vec<Role>,
+    departments: Vec<String>,
+    level: i32,
+) -> anyhow::Result<Principal> {
     let user = match app.store.get_user_by_username(username).await? {
         Some(u) => u,
         None => {
             let u = app
-                .new_user(username.into(), format!("Demo {username}"), redress_app::privacy::new_token(""), roles, departments, level)
+                .new_user(
+                    username.into(),
+                    format!("Demo {username}"),
+                    redress_app::privacy::new_token(""),
+                    roles,
+                    departments,
+                    level,
+                )
                 .await?;
             let event = redress_store::NewEvent {
                 case_id: None,
@@ -26,17 +39,44 @@ async fn staff(app: &App, username: &str, roles: Vec<Role>, departments: Vec<Str
             u
         }
     };
-    Ok(Principal::Staff(StaffUser { user, independent: false }))
+    Ok(Principal::Staff(StaffUser {
+        user,
+        independent: false,
+    }))
 }
 
 fn sample(i: usize) -> serde_json::Value {
     let subjects = [
-        ("申请退款被拒绝", "订单已取消，但商家拒绝退款。", "refunds-returns"),
-        ("快递一直未送达", "快递显示已签收，但我没有收到包裹。", "delivery"),
-        ("商品与描述不符", "收到的手机颜色和型号都与页面描述不同。", "not-as-described"),
-        ("Counterfeit headphones", "The headphones I received are counterfeit.", "goods-quality"),
-        ("账号被盗用", "我的账号在异地登录并下单。", "account-security"),
-        ("虚假宣传", "商品页面宣称的功效与实际不符。", "false-advertising"),
+        (
+            "申请退款被拒绝",
+            "订单已取消，但商家拒绝退款。",
+            "refunds-returns",
+        ),
+        (
+            "快递一直未送达",
+            "快递显示已签收，但我没有收到包裹。",
+            "delivery",
+        ),
+        (
+            "商品与描述不符",
+            "收到的手机颜色和型号都与页面描述不同。",
+            "not-as-described",
+        ),
+        (
+            "Counterfeit headphones",
+            "The headphones I received are counterfeit.",
+            "goods-quality",
+        ),
+        (
+            "账号被盗用",
+            "我的账号在异地登录并下单。",
+            "account-security",
+        ),
+        (
+            "虚假宣传",
+            "商品页面宣称的功效与实际不符。",
+            "false-advertising",
+        ),
     ];
     let (subject, description, _) = subjects[i % subjects.len()];
     json!({
@@ -52,25 +92,49 @@ fn sample(i: usize) -> serde_json::Value {
 /// Files the demo cases; returns how many.
 pub async fn fill(app: &Arc<App>) -> anyhow::Result<usize> {
     let intake = staff(app, "demo-intake", vec![Role::Intake], vec![], 1).await?;
-    let depts: Vec<String> = app.store.list_departments().await?.into_iter().map(|d| d.code).collect();
+    let depts: Vec<String> = app
+        .store
+        .list_departments()
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
     let handler = staff(app, "demo-handler", vec![Role::Handler], depts.clone(), 1).await?;
     let reviewer = staff(app, "demo-reviewer", vec![Role::Reviewer], depts, 5).await?;
-    let categories = ["refunds-returns", "delivery", "not-as-described", "goods-quality", "account-security", "false-advertising"];
+    let categories = [
+        "refunds-returns",
+        "delivery",
+        "not-as-described",
+        "goods-quality",
+        "account-security",
+        "false-advertising",
+    ];
     let e = |r: redress_app::AppError| anyhow::anyhow!("{r}");
     let mut n = 0;
     for i in 0..7 {
-        let r = app.register(&intake, &sample(i), &format!("demo{i}"), None).await.map_err(e)?;
+        let r = app
+            .register(&intake, &sample(i), &format!("demo{i}"), None)
+            .await
+            .map_err(e)?;
         n += 1;
         let id: uuid::Uuid = serde_json::from_value(r.body["id"].clone())?;
-        let no = r.body["tracking_no"].as_str().unwrap_or_default().to_string();
-        let token = r.body["access_token"].as_str().unwrap_or_default().to_string();
+        let no = r.body["tracking_no"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let token = r.body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let accept = json!({"category": categories[i % categories.len()]});
         let decide = json!({"outcome": "upheld", "basis": ["《平台服务协议》第5.2条"], "reply": "经核查，您的投诉成立，商家将全额退款。",
                             "remedies": [{"kind": "refund", "amount": 199.0}], "sanctions": [{"kind": "warning"}]});
         match i {
             0 => {} // submitted
             1 => {
-                app.request_info(&intake, id, &json!({"items": ["订单截图", "聊天记录"]})).await.map_err(e)?;
+                app.request_info(&intake, id, &json!({"items": ["订单截图", "聊天记录"]}))
+                    .await
+                    .map_err(e)?;
             }
             2 => {
                 app.accept(&intake, id, &accept).await.map_err(e)?;
@@ -82,12 +146,16 @@ pub async fn fill(app: &Arc<App>) -> anyhow::Result<usize> {
             4 => {
                 app.accept(&intake, id, &accept).await.map_err(e)?;
                 app.decide(&handler, id, &decide).await.map_err(e)?;
-                app.appeal(&no, Some(&token), &json!({"reason": "退款金额不足"})).await.map_err(e)?;
+                app.appeal(&no, Some(&token), &json!({"reason": "退款金额不足"}))
+                    .await
+                    .map_err(e)?;
             }
             5 => {
                 app.accept(&intake, id, &accept).await.map_err(e)?;
                 app.decide(&handler, id, &decide).await.map_err(e)?;
-                app.appeal(&no, Some(&token), &json!({"reason": "退款金额不足"})).await.map_err(e)?;
+                app.appeal(&no, Some(&token), &json!({"reason": "退款金额不足"}))
+                    .await
+                    .map_err(e)?;
                 app.review(&reviewer, id, &json!({"result": "upheld", "basis": ["《平台服务协议》第5.2条"], "reply": "复核维持原处理结果。"}))
                     .await
                     .map_err(e)?;

@@ -19,13 +19,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let path = config.sqlite_path()?;
-    let store = tokio::task::spawn_blocking(move || redress_sqlite::SqliteStore::open(&path)).await??;
+    let store =
+        tokio::task::spawn_blocking(move || redress_sqlite::SqliteStore::open(&path)).await??;
     store.migrate().await?;
     Ok(Arc::new(store))
 }
 
 /// Builds the application on a store.
-pub async fn build_app(config: &Config, store: Arc<dyn Store>, test_clock: bool) -> anyhow::Result<Arc<App>> {
+pub async fn build_app(
+    config: &Config,
+    store: Arc<dyn Store>,
+    test_clock: bool,
+) -> anyhow::Result<Arc<App>> {
     let vault = Vault::load(config.data_key.as_deref(), &config.data_dir)?;
     let mut app_config = AppConfig::new(config.data_dir.clone());
     app_config.policy = config.policy.clone();
@@ -35,7 +40,11 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>, test_clock: bool)
         .map_err(|_| anyhow::anyhow!("unknown time zone {}", config.time_zone))?;
     app_config.public_url = config.public_url();
     app_config.evidence_max_bytes = config.evidence_max_bytes;
-    let clock = if test_clock { Clock::test() } else { Clock::system() };
+    let clock = if test_clock {
+        Clock::test()
+    } else {
+        Clock::system()
+    };
     Ok(App::new(store, vault, clock, app_config).await?)
 }
 

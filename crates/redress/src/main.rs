@@ -11,7 +11,11 @@ use redress_domain::Role;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "redress", version, about = "Complaint handling for online platforms")]
+#[command(
+    name = "redress",
+    version,
+    about = "Complaint handling for online platforms"
+)]
 struct Cli {
     /// Settings file (default: ./redress.toml when present).
     #[arg(long, global = true)]
@@ -85,8 +89,11 @@ enum ArchiveCommand {
 }
 
 fn init_logging(format: &str) {
-    let filter = EnvFilter::try_from_env("REDRESS_LOG").unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter = EnvFilter::try_from_env("REDRESS_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if format == "json" {
         builder.json().init();
     } else {
@@ -99,26 +106,54 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     init_logging(&config.log_format);
-    match cli.command.unwrap_or(Command::Serve { test_clock: false, demo: false }) {
+    match cli.command.unwrap_or(Command::Serve {
+        test_clock: false,
+        demo: false,
+    }) {
         Command::Serve { test_clock, demo } => serve(config, test_clock, demo).await,
         Command::Migrate => {
             open_store(&config).await?;
             println!("schema up to date");
             Ok(())
         }
-        Command::User { command: UserCommand::Add { username, roles, departments, level, display_name } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    roles,
+                    departments,
+                    level,
+                    display_name,
+                },
+        } => {
             let store = open_store(&config).await?;
             let app = build_app(&config, store, false).await?;
             let mut parsed = vec![];
             for r in &roles {
-                parsed.push(r.parse::<Role>().map_err(|e| anyhow::anyhow!("--role {r}: {e}"))?);
+                parsed.push(
+                    r.parse::<Role>()
+                        .map_err(|e| anyhow::anyhow!("--role {r}: {e}"))?,
+                );
             }
             let (password, generated) = match std::env::var("REDRESS_USER_PASSWORD") {
                 Ok(p) if p.len() >= 8 => (p, false),
-                _ => (redress_app::privacy::new_token("").chars().take(20).collect(), true),
+                _ => (
+                    redress_app::privacy::new_token("")
+                        .chars()
+                        .take(20)
+                        .collect(),
+                    true,
+                ),
             };
             let user = app
-                .new_user(username.clone(), display_name.unwrap_or_else(|| username.clone()), password.clone(), parsed, departments, level)
+                .new_user(
+                    username.clone(),
+                    display_name.unwrap_or_else(|| username.clone()),
+                    password.clone(),
+                    parsed,
+                    departments,
+                    level,
+                )
                 .await?;
             let event = redress_store::NewEvent {
                 case_id: None,
@@ -127,14 +162,19 @@ async fn main() -> anyhow::Result<()> {
                 at: app.now(),
                 data: redress_app::admin::user_json(&user).to_string(),
             };
-            app.store.insert_user(user, event).await.context("adding the user")?;
+            app.store
+                .insert_user(user, event)
+                .await
+                .context("adding the user")?;
             println!("user {username} added");
             if generated {
                 println!("one-time password (shown once): {password}");
             }
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let store = open_store(&config).await?;
             let app = build_app(&config, store, false).await?;
             let report = app.verify_audit().await?;
@@ -144,14 +184,25 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Archive { command: ArchiveCommand::Export { case, output } } => {
+        Command::Archive {
+            command: ArchiveCommand::Export { case, output },
+        } => {
             let store = open_store(&config).await?;
             let app = build_app(&config, store, false).await?;
             let id = match uuid::Uuid::parse_str(&case) {
                 Ok(id) => id,
-                Err(_) => app.load_by_tracking_no(&case).await.context("no such case")?.case.id,
+                Err(_) => {
+                    app.load_by_tracking_no(&case)
+                        .await
+                        .context("no such case")?
+                        .case
+                        .id
+                }
             };
-            let (name, bytes) = app.export_archive(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (name, bytes) = app
+                .export_archive(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let path = output.unwrap_or_else(|| PathBuf::from(name));
             std::fs::write(&path, &bytes)?;
             println!("wrote {} ({} bytes)", path.display(), bytes.len());
@@ -174,16 +225,30 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
     if test_clock {
         tracing::warn!("test clock is ON: admins can move time forward");
     }
-    let sweeper = spawn_sweeper(app.clone(), Duration::from_secs(config.sweep_interval_seconds.max(1)));
-    let router = redress_web::router(app.clone(), redress_web::WebOptions { public_rate_per_minute: config.public_rate_limit });
+    let sweeper = spawn_sweeper(
+        app.clone(),
+        Duration::from_secs(config.sweep_interval_seconds.max(1)),
+    );
+    let router = redress_web::router(
+        app.clone(),
+        redress_web::WebOptions {
+            public_rate_per_minute: config.public_rate_limit,
+        },
+    );
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    println!("redress is listening on http://{addr} (data in {})", config.data_dir.display());
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    println!(
+        "redress is listening on http://{addr} (data in {})",
+        config.data_dir.display()
+    );
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     sweeper.abort();
     tracing::info!("stopped");
     Ok(())
@@ -195,7 +260,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

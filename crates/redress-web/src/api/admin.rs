@@ -17,8 +17,15 @@ use crate::state::AppState;
 pub async fn login(State(s): State<AppState>, body: JsonBody) -> ApiResult<Response> {
     let (token, user) = s.app.login(&body.value).await?;
     let hours = s.app.config.session_hours;
-    let secure = if s.app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!("redress_session={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", hours * 3600);
+    let secure = if s.app.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "redress_session={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        hours * 3600
+    );
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(json!({"token": token, "expires_in_hours": hours, "user": redress_app::admin::user_json(&user)})),
@@ -39,7 +46,10 @@ pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<
     }
     Ok((
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, "redress_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")],
+        [(
+            header::SET_COOKIE,
+            "redress_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+        )],
     )
         .into_response())
 }
@@ -55,8 +65,43 @@ macro_rules! admin_create {
     };
 }
 
-admin_create!(department, "/admin/departments", DepartmentBody, Document, create_department, "Creates a department.");
-admin_create!(user, "/admin/users", UserBody, Document, create_user, "Creates a staff user with roles, departments and level.");
-admin_create!(category, "/admin/categories", CategoryBody, Document, create_category, "Creates a category and its routing.");
-admin_create!(respondent, "/admin/respondents", RespondentBody, KeyAnswer, create_respondent, "Creates a respondent; the portal key is shown once.");
-admin_create!(api_key, "/admin/api-keys", ApiKeyBody, KeyAnswer, create_api_key, "Creates an integration key; shown once.");
+admin_create!(
+    department,
+    "/admin/departments",
+    DepartmentBody,
+    Document,
+    create_department,
+    "Creates a department."
+);
+admin_create!(
+    user,
+    "/admin/users",
+    UserBody,
+    Document,
+    create_user,
+    "Creates a staff user with roles, departments and level."
+);
+admin_create!(
+    category,
+    "/admin/categories",
+    CategoryBody,
+    Document,
+    create_category,
+    "Creates a category and its routing."
+);
+admin_create!(
+    respondent,
+    "/admin/respondents",
+    RespondentBody,
+    KeyAnswer,
+    create_respondent,
+    "Creates a respondent; the portal key is shown once."
+);
+admin_create!(
+    api_key,
+    "/admin/api-keys",
+    ApiKeyBody,
+    KeyAnswer,
+    create_api_key,
+    "Creates an integration key; shown once."
+);

@@ -68,7 +68,11 @@ pub struct ListParams {
 /// Lists and searches cases visible to the caller: `{items, total, next_cursor}`.
 #[utoipa::path(get, path = "/complaints", tag = "complaints", params(ListParams),
     responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
-pub async fn list(State(s): State<AppState>, Caller(who): Caller, Query(p): Query<ListParams>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
     let q = ListQuery {
         status: p.status,
         department: p.department,
@@ -87,25 +91,36 @@ pub async fn list(State(s): State<AppState>, Caller(who): Caller, Query(p): Quer
 /// deliveries, decision, review. The view of contact data is logged.
 #[utoipa::path(get, path = "/complaints/{id}", tag = "complaints", params(("id" = String, Path)),
     responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
-pub async fn get(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(s.app.get_case(&who, case_id(&id)?).await?))
 }
 
 /// Completes or corrects the registration record before acceptance.
 #[utoipa::path(patch, path = "/complaints/{id}", tag = "complaints", params(("id" = String, Path)),
     request_body = Document, responses((status = 200, body = Document), (status = 409, body = ErrorBody)))]
-pub async fn patch(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>, body: JsonBody) -> ApiResult<Json<Value>> {
-    Ok(Json(s.app.patch_record(&who, case_id(&id)?, &body.value).await?))
+pub async fn patch(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app.patch_record(&who, case_id(&id)?, &body.value).await?,
+    ))
 }
 
 macro_rules! action {
     ($name:ident, $path:literal, $body:ty, $method:ident, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "complaints", params(("id" = String, Path)),
-            request_body = $body,
-            responses((status = 200, body = Document), (status = 403, body = ErrorBody),
-                      (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-                      (status = 422, body = ErrorBody)))]
+                    request_body = $body,
+                    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+                              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+                              (status = 422, body = ErrorBody)))]
         pub async fn $name(
             State(s): State<AppState>,
             Caller(who): Caller,
@@ -117,17 +132,83 @@ macro_rules! action {
     };
 }
 
-action!(accept, "/complaints/{id}/accept", AcceptBody, accept, "Accepts: classifies and routes to a department → `in_progress`.");
-action!(reject, "/complaints/{id}/reject", RejectBody, reject, "Refuses with a reason and guidance → `closed`/`rejected`.");
-action!(request_info, "/complaints/{id}/request-info", RequestInfoBody, request_info, "Asks once for every missing item → `needs_info`.");
-action!(assign, "/complaints/{id}/assign", AssignBody, assign, "Assigns the responsible handler of the case's department.");
-action!(message, "/complaints/{id}/messages", MessageBody, staff_message, "A message to an audience; a delivery for complainant or respondent.");
-action!(note, "/complaints/{id}/notes", NoteBody, note, "An investigation record.");
-action!(extend, "/complaints/{id}/extend", ExtendBody, extend, "A new handling due date with a reason; sends a progress notice.");
-action!(link, "/complaints/{id}/links", LinkBody, link, "Links a related case.");
-action!(merge, "/complaints/{id}/merge", MergeBody, merge, "Merges this duplicate into an open original → `closed`/`merged`.");
-action!(decide, "/complaints/{id}/decide", DecideBody, decide, "Decides with outcome, basis and reply → `resolved`.");
-action!(review, "/complaints/{id}/review", ReviewBody, review, "Decides the appeal (final) → `closed`/`reviewed`.");
+action!(
+    accept,
+    "/complaints/{id}/accept",
+    AcceptBody,
+    accept,
+    "Accepts: classifies and routes to a department → `in_progress`."
+);
+action!(
+    reject,
+    "/complaints/{id}/reject",
+    RejectBody,
+    reject,
+    "Refuses with a reason and guidance → `closed`/`rejected`."
+);
+action!(
+    request_info,
+    "/complaints/{id}/request-info",
+    RequestInfoBody,
+    request_info,
+    "Asks once for every missing item → `needs_info`."
+);
+action!(
+    assign,
+    "/complaints/{id}/assign",
+    AssignBody,
+    assign,
+    "Assigns the responsible handler of the case's department."
+);
+action!(
+    message,
+    "/complaints/{id}/messages",
+    MessageBody,
+    staff_message,
+    "A message to an audience; a delivery for complainant or respondent."
+);
+action!(
+    note,
+    "/complaints/{id}/notes",
+    NoteBody,
+    note,
+    "An investigation record."
+);
+action!(
+    extend,
+    "/complaints/{id}/extend",
+    ExtendBody,
+    extend,
+    "A new handling due date with a reason; sends a progress notice."
+);
+action!(
+    link,
+    "/complaints/{id}/links",
+    LinkBody,
+    link,
+    "Links a related case."
+);
+action!(
+    merge,
+    "/complaints/{id}/merge",
+    MergeBody,
+    merge,
+    "Merges this duplicate into an open original → `closed`/`merged`."
+);
+action!(
+    decide,
+    "/complaints/{id}/decide",
+    DecideBody,
+    decide,
+    "Decides with outcome, basis and reply → `resolved`."
+);
+action!(
+    review,
+    "/complaints/{id}/review",
+    ReviewBody,
+    review,
+    "Decides the appeal (final) → `closed`/`reviewed`."
+);
 
 /// Marks a corrective action done.
 #[utoipa::path(post, path = "/complaints/{id}/actions/{action_id}/complete", tag = "complaints",
@@ -139,29 +220,49 @@ pub async fn complete_action(
     Path((id, action_id)): Path<(String, String)>,
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(s.app.complete_action(&who, case_id(&id)?, &action_id, &body.value).await?))
+    Ok(Json(
+        s.app
+            .complete_action(&who, case_id(&id)?, &action_id, &body.value)
+            .await?,
+    ))
 }
 
 /// Uploads an evidence file (multipart, part `file`); 413 beyond the size limit.
 #[utoipa::path(post, path = "/complaints/{id}/evidence", tag = "complaints", params(("id" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
     responses((status = 200, body = Document), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn evidence(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>, multipart: Multipart) -> ApiResult<Json<Value>> {
+pub async fn evidence(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> ApiResult<Json<Value>> {
     let id = case_id(&id)?;
     who.staff().map_err(ApiError::from)?;
     let up = read_upload(multipart, s.app.evidence.max_bytes).await?;
-    Ok(Json(s.app.staff_evidence(&who, id, up.filename.as_deref(), &up.bytes).await?))
+    Ok(Json(
+        s.app
+            .staff_evidence(&who, id, up.filename.as_deref(), &up.bytes)
+            .await?,
+    ))
 }
 
 /// The case archive (ZIP): records as JSON, the HTML case file, evidence, manifest.
 #[utoipa::path(get, path = "/complaints/{id}/archive", tag = "complaints", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 403, body = ErrorBody)))]
-pub async fn archive(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn archive(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let (name, bytes) = s.app.archive(&who, case_id(&id)?).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/zip".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
         ],
         bytes,
     )

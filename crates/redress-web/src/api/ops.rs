@@ -27,7 +27,9 @@ pub async fn due(State(s): State<AppState>, Query(p): Query<DueParams>) -> ApiRe
     let from = match p.from.as_deref().filter(|f| !f.is_empty()) {
         None => Some(s.app.now()),
         Some(raw) => {
-            let t = chrono::DateTime::parse_from_rfc3339(raw).ok().map(|t| t.to_utc());
+            let t = chrono::DateTime::parse_from_rfc3339(raw)
+                .ok()
+                .map(|t| t.to_utc());
             if t.is_none() {
                 errors.add("from", "must be an RFC 3339 time");
             }
@@ -52,7 +54,9 @@ pub async fn due(State(s): State<AppState>, Query(p): Query<DueParams>) -> ApiRe
     }
     let (from, days) = (from.expect("checked"), days.expect("checked"));
     let due = s.app.calendar().working_days_after(from, days);
-    Ok(Json(json!({"from": from, "working_days": days, "due_at": due})))
+    Ok(Json(
+        json!({"from": from, "working_days": days, "due_at": due}),
+    ))
 }
 
 /// That year's exceptions to the weekly pattern.
@@ -63,9 +67,16 @@ pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiRes
         .parse()
         .ok()
         .filter(|y| (1970..=2200).contains(y))
-        .ok_or_else(|| ApiError::from(redress_app::AppError::invalid("year", "must be a year from 1970 to 2200")))?;
+        .ok_or_else(|| {
+            ApiError::from(redress_app::AppError::invalid(
+                "year",
+                "must be a year from 1970 to 2200",
+            ))
+        })?;
     let days = s.app.calendar().exceptions_in_year(year);
-    Ok(Json(json!({"year": year, "time_zone": s.app.config.time_zone.name(), "days": days})))
+    Ok(Json(
+        json!({"year": year, "time_zone": s.app.config.time_zone.name(), "days": days}),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -77,8 +88,16 @@ pub struct PeriodParams {
 /// Figures of SPEC §10 for a period (default: the last 30 days).
 #[utoipa::path(get, path = "/reports/summary", tag = "reports", params(PeriodParams),
     responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
-pub async fn summary(State(s): State<AppState>, Caller(who): Caller, Query(p): Query<PeriodParams>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.app.report_summary(&who, p.from.as_deref(), p.to.as_deref()).await?))
+pub async fn summary(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Query(p): Query<PeriodParams>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app
+            .report_summary(&who, p.from.as_deref(), p.to.as_deref())
+            .await?,
+    ))
 }
 
 /// Checks the journal's hash chain: `{ok, events_checked}`.
@@ -93,14 +112,22 @@ pub async fn verify(State(s): State<AppState>, Caller(who): Caller) -> ApiResult
 /// deadline jobs that fall due before answering.
 #[utoipa::path(post, path = "/test-clock/advance", tag = "testing", request_body = AdvanceBody,
     responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
-pub async fn advance(State(s): State<AppState>, Caller(who): Caller, body: JsonBody) -> ApiResult<Json<Value>> {
+pub async fn advance(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
     if !s.app.clock.is_test() {
         return Err(ApiError::not_found());
     }
     who.staff()?.require(Role::Admin)?;
     let seconds = match body.value.get("seconds").and_then(Value::as_i64) {
         Some(n) if (0..=20 * 365 * 86400).contains(&n) => n,
-        _ => return Err(redress_app::AppError::invalid("seconds", "must be a non-negative integer").into()),
+        _ => {
+            return Err(
+                redress_app::AppError::invalid("seconds", "must be a non-negative integer").into(),
+            );
+        }
     };
     s.app.clock.advance(seconds);
     let report = s.app.sweep().await?;
@@ -110,6 +137,10 @@ pub async fn advance(State(s): State<AppState>, Caller(who): Caller, body: JsonB
 /// Liveness and database reachability.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Document)))]
 pub async fn health(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    s.app.store.journal_head().await.map_err(redress_app::AppError::from)?;
+    s.app
+        .store
+        .journal_head()
+        .await
+        .map_err(redress_app::AppError::from)?;
     Ok(Json(json!({"status": "ok", "now": s.app.now()})))
 }

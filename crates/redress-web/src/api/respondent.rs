@@ -21,24 +21,50 @@ pub struct PageParams {
 /// The complaints against the respondent, complainant contact data masked.
 #[utoipa::path(get, path = "/respondent/complaints", tag = "respondent", params(PageParams),
     responses((status = 200, body = Document), (status = 401, body = ErrorBody)))]
-pub async fn list(State(s): State<AppState>, Caller(who): Caller, Query(p): Query<PageParams>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.app.respondent_cases(&who, p.limit.as_deref(), p.cursor.as_deref()).await?))
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Query(p): Query<PageParams>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app
+            .respondent_cases(&who, p.limit.as_deref(), p.cursor.as_deref())
+            .await?,
+    ))
 }
 
 /// The respondent's reply.
 #[utoipa::path(post, path = "/respondent/complaints/{id}/messages", tag = "respondent", params(("id" = String, Path)),
     request_body = BodyOnly, responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
-pub async fn message(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>, body: JsonBody) -> ApiResult<Json<Value>> {
-    Ok(Json(s.app.respondent_message(&who, case_id(&id)?, &body.value).await?))
+pub async fn message(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app
+            .respondent_message(&who, case_id(&id)?, &body.value)
+            .await?,
+    ))
 }
 
 /// Evidence from the respondent.
 #[utoipa::path(post, path = "/respondent/complaints/{id}/evidence", tag = "respondent", params(("id" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
     responses((status = 200, body = Document), (status = 413, body = ErrorBody)))]
-pub async fn evidence(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>, multipart: Multipart) -> ApiResult<Json<Value>> {
+pub async fn evidence(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> ApiResult<Json<Value>> {
     let id = case_id(&id)?;
     who.respondent().map_err(crate::error::ApiError::from)?;
     let up = read_upload(multipart, s.app.evidence.max_bytes).await?;
-    Ok(Json(s.app.respondent_evidence(&who, id, up.filename.as_deref(), &up.bytes).await?))
+    Ok(Json(
+        s.app
+            .respondent_evidence(&who, id, up.filename.as_deref(), &up.bytes)
+            .await?,
+    ))
 }

@@ -13,7 +13,11 @@ use crate::state::AppState;
 /// The complainant's view of their case.
 #[utoipa::path(get, path = "/track/{tracking_no}", tag = "complainant", params(("tracking_no" = String, Path)),
     responses((status = 200, body = Document), (status = 401, body = ErrorBody)))]
-pub async fn get(State(s): State<AppState>, Token(t): Token, Path(no): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get(
+    State(s): State<AppState>,
+    Token(t): Token,
+    Path(no): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(s.app.track(&no, t.as_deref()).await?))
 }
 
@@ -35,18 +39,57 @@ macro_rules! track_action {
     };
 }
 
-track_action!(supplement, "/track/{tracking_no}/supplement", SupplementBody, supplement, "Adds the requested material → `submitted`.");
-track_action!(message, "/track/{tracking_no}/messages", BodyOnly, track_message, "A reply from the complainant.");
-track_action!(appeal, "/track/{tracking_no}/appeal", ReasonBody, appeal, "Appeals once within the window → `under_review`.");
-track_action!(withdraw, "/track/{tracking_no}/withdraw", ReasonBody, withdraw, "Withdraws before a result → `closed`/`withdrawn`.");
-track_action!(feedback, "/track/{tracking_no}/feedback", FeedbackBody, feedback, "Rates the handling (1–5).");
+track_action!(
+    supplement,
+    "/track/{tracking_no}/supplement",
+    SupplementBody,
+    supplement,
+    "Adds the requested material → `submitted`."
+);
+track_action!(
+    message,
+    "/track/{tracking_no}/messages",
+    BodyOnly,
+    track_message,
+    "A reply from the complainant."
+);
+track_action!(
+    appeal,
+    "/track/{tracking_no}/appeal",
+    ReasonBody,
+    appeal,
+    "Appeals once within the window → `under_review`."
+);
+track_action!(
+    withdraw,
+    "/track/{tracking_no}/withdraw",
+    ReasonBody,
+    withdraw,
+    "Withdraws before a result → `closed`/`withdrawn`."
+);
+track_action!(
+    feedback,
+    "/track/{tracking_no}/feedback",
+    FeedbackBody,
+    feedback,
+    "Rates the handling (1–5)."
+);
 
 /// Uploads evidence; while material is requested it counts as the supplement.
 #[utoipa::path(post, path = "/track/{tracking_no}/evidence", tag = "complainant", params(("tracking_no" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
     responses((status = 200, body = Document), (status = 413, body = ErrorBody)))]
-pub async fn evidence(State(s): State<AppState>, Token(t): Token, Path(no): Path<String>, multipart: Multipart) -> ApiResult<Json<Value>> {
+pub async fn evidence(
+    State(s): State<AppState>,
+    Token(t): Token,
+    Path(no): Path<String>,
+    multipart: Multipart,
+) -> ApiResult<Json<Value>> {
     s.app.track_case(&no, t.as_deref()).await?;
     let up = read_upload(multipart, s.app.evidence.max_bytes).await?;
-    Ok(Json(s.app.track_evidence(&no, t.as_deref(), up.filename.as_deref(), &up.bytes).await?))
+    Ok(Json(
+        s.app
+            .track_evidence(&no, t.as_deref(), up.filename.as_deref(), &up.bytes)
+            .await?,
+    ))
 }

@@ -33,14 +33,20 @@ fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let addr = loop {
-        let line = lines.next().expect("the server printed its address").unwrap();
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
         printed.push(line.clone());
         if let Some(rest) = line.split("listening on http://").nth(1) {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
     let all = printed.join("\n");
-    assert!(all.contains("one-time password"), "a generated admin password is printed once: {all}");
+    assert!(
+        all.contains("one-time password"),
+        "a generated admin password is printed once: {all}"
+    );
     assert!(all.contains("demo: 7 sample cases"), "{all}");
     assert!(cwd.join("redress-data/redress.sqlite3").exists());
     let key = cwd.join("redress-data/data.key");
@@ -52,12 +58,21 @@ fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully() {
     }
     assert!(addr.starts_with("127.0.0.1:"));
     let health = http_get(&addr, "/healthz");
-    assert!(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(
+        health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"),
+        "{health}"
+    );
     let metrics = http_get(&addr, "/metrics");
-    assert!(metrics.contains("redress_cases{status=\"closed\"}"), "{metrics}");
+    assert!(
+        metrics.contains("redress_cases{status=\"closed\"}"),
+        "{metrics}"
+    );
 
     // SIGTERM: a graceful stop with exit code 0.
-    let status = Command::new("kill").arg(child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful stop: {exit:?}");

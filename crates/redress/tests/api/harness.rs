@@ -37,16 +37,30 @@ impl Answer {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
 
     /// Asserts an error answer in the SPEC shape and returns its `fields`.
     #[track_caller]
     pub fn expect_error(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         let e = &self.body["error"];
-        assert!(e["code"].is_string() && e["message"].is_string(), "not an error body: {}", self.body);
+        assert!(
+            e["code"].is_string() && e["message"].is_string(),
+            "not an error body: {}",
+            self.body
+        );
         e["fields"].clone()
     }
 }
@@ -65,7 +79,11 @@ impl TestApp {
     /// A test server whose config `tweak` may change first.
     pub async fn with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = temp_dir();
-        let mut config = Config { data_dir: dir.clone(), public_rate_limit: 0, ..Config::default() };
+        let mut config = Config {
+            data_dir: dir.clone(),
+            public_rate_limit: 0,
+            ..Config::default()
+        };
         config.data_key = Some("11".repeat(32));
         tweak(&mut config);
         let store = redress::open_store(&config).await.unwrap();
@@ -73,9 +91,17 @@ impl TestApp {
         app.bootstrap(Some(ADMIN_PASSWORD)).await.unwrap();
         let router = redress_web::router(
             app.clone(),
-            redress_web::WebOptions { public_rate_per_minute: config.public_rate_limit },
+            redress_web::WebOptions {
+                public_rate_per_minute: config.public_rate_limit,
+            },
         );
-        let mut t = Self { router, app, dir, config, admin: String::new() };
+        let mut t = Self {
+            router,
+            app,
+            dir,
+            config,
+            admin: String::new(),
+        };
         t.admin = t.login("admin", ADMIN_PASSWORD).await;
         t
     }
@@ -84,24 +110,54 @@ impl TestApp {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, body, headers, bytes }
+        Answer {
+            status,
+            body,
+            headers,
+            bytes,
+        }
     }
 
     /// A JSON call; `path` is below `/api/v1` unless it starts with `/api/`, `/healthz` or `/metrics`.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let raw = body.map(|b| b.to_string());
-        self.call_raw(method, path, token, raw.as_deref(), &[]).await
+        self.call_raw(method, path, token, raw.as_deref(), &[])
+            .await
     }
 
-    pub async fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> Answer {
-        let uri = if path.starts_with("/api/") || path.starts_with("/healthz") || path.starts_with("/metrics") {
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let uri = if path.starts_with("/api/")
+            || path.starts_with("/healthz")
+            || path.starts_with("/metrics")
+        {
             path.to_string()
         } else {
             format!("/api/v1{path}")
         };
-        let mut req = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(uri);
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(uri);
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -109,7 +165,9 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         let req = match body {
-            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
         .unwrap();
@@ -125,7 +183,13 @@ impl TestApp {
     }
 
     /// A multipart upload with one part named `file`.
-    pub async fn upload(&self, path: &str, token: Option<&str>, filename: &str, bytes: &[u8]) -> Answer {
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        filename: &str,
+        bytes: &[u8],
+    ) -> Answer {
         let boundary = "redress-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
@@ -134,7 +198,10 @@ impl TestApp {
         let mut req = Request::builder()
             .method(Method::POST)
             .uri(format!("/api/v1{path}"))
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"));
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            );
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -142,12 +209,24 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let a = self.post("/auth/login", None, json!({"username": username, "password": password})).await;
+        let a = self
+            .post(
+                "/auth/login",
+                None,
+                json!({"username": username, "password": password}),
+            )
+            .await;
         a.expect(200)["token"].as_str().unwrap().to_string()
     }
 
     /// Creates a staff user through the admin API and logs in.
-    pub async fn staff(&self, username: &str, roles: &[&str], departments: &[&str], level: i32) -> String {
+    pub async fn staff(
+        &self,
+        username: &str,
+        roles: &[&str],
+        departments: &[&str],
+        level: i32,
+    ) -> String {
         self.post(
             "/admin/users",
             Some(&self.admin),
@@ -160,9 +239,13 @@ impl TestApp {
     }
 
     pub async fn department(&self, code: &str, review: bool) {
-        self.post("/admin/departments", Some(&self.admin), json!({"code": code, "name": code, "review": review}))
-            .await
-            .expect(201);
+        self.post(
+            "/admin/departments",
+            Some(&self.admin),
+            json!({"code": code, "name": code, "review": review}),
+        )
+        .await
+        .expect(201);
     }
 
     pub async fn category(&self, code: &str, department: &str, handling_days: Option<u32>) {
@@ -178,13 +261,23 @@ impl TestApp {
     /// A respondent account; returns its portal key.
     pub async fn respondent(&self, kind: &str, id: &str) -> String {
         let a = self
-            .post("/admin/respondents", Some(&self.admin), json!({"kind": kind, "id": id, "name": format!("Respondent {id}")}))
+            .post(
+                "/admin/respondents",
+                Some(&self.admin),
+                json!({"kind": kind, "id": id, "name": format!("Respondent {id}")}),
+            )
             .await;
         a.expect(201)["api_key"].as_str().unwrap().to_string()
     }
 
     pub async fn advance(&self, seconds: i64) -> Value {
-        self.post("/test-clock/advance", Some(&self.admin), json!({"seconds": seconds})).await.expect(200)
+        self.post(
+            "/test-clock/advance",
+            Some(&self.admin),
+            json!({"seconds": seconds}),
+        )
+        .await
+        .expect(200)
     }
 
     /// Files a public complaint; returns the registration answer.
@@ -221,8 +314,12 @@ impl TestApp {
     pub async fn cast(&self) -> Cast {
         Cast {
             intake: self.staff("intake1", &["intake"], &[], 1).await,
-            handler: self.staff("handler1", &["handler"], &["customer-service"], 1).await,
-            reviewer: self.staff("reviewer1", &["reviewer"], &["customer-service"], 3).await,
+            handler: self
+                .staff("handler1", &["handler"], &["customer-service"], 1)
+                .await,
+            reviewer: self
+                .staff("reviewer1", &["reviewer"], &["customer-service"], 3)
+                .await,
             supervisor: self.staff("super1", &["supervisor"], &[], 5).await,
         }
     }

@@ -14,7 +14,14 @@ async fn a_complaint_goes_from_filing_to_review() {
     let no = filed["tracking_no"].as_str().unwrap();
     let token = filed["access_token"].as_str().unwrap();
 
-    let case = t.post(&format!("/complaints/{id}/accept"), Some(&c.intake), json!({"category": "refunds-returns"})).await.expect(200);
+    let case = t
+        .post(
+            &format!("/complaints/{id}/accept"),
+            Some(&c.intake),
+            json!({"category": "refunds-returns"}),
+        )
+        .await
+        .expect(200);
     assert_eq!(case["status"], "in_progress");
     assert_eq!(case["department"], "customer-service");
     assert!(case["handling_due_at"].is_string());
@@ -27,18 +34,31 @@ async fn a_complaint_goes_from_filing_to_review() {
     assert_eq!(case["status"], "resolved");
     assert!(case["appeal_due_at"].is_string());
 
-    let tracked = t.post(&format!("/track/{no}/appeal"), Some(token), json!({"reason": "金额不对"})).await.expect(200);
+    let tracked = t
+        .post(
+            &format!("/track/{no}/appeal"),
+            Some(token),
+            json!({"reason": "金额不对"}),
+        )
+        .await
+        .expect(200);
     assert_eq!(tracked["status"], "under_review");
 
     let case = t
-        .post(&format!("/complaints/{id}/review"), Some(&c.reviewer),
-              json!({"result": "upheld", "basis": ["平台服务协议 5.2"], "reply": "维持原结果。"}))
+        .post(
+            &format!("/complaints/{id}/review"),
+            Some(&c.reviewer),
+            json!({"result": "upheld", "basis": ["平台服务协议 5.2"], "reply": "维持原结果。"}),
+        )
         .await
         .expect(200);
     assert_eq!(case["status"], "closed");
     assert_eq!(case["closure"], "reviewed");
 
-    let audit = t.get("/audit/verify", Some(&c.supervisor)).await.expect(200);
+    let audit = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
     assert_eq!(audit["ok"], true);
     assert!(audit["events_checked"].as_u64().unwrap() > 5);
 }

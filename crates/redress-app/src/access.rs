@@ -133,10 +133,15 @@ impl StaffUser {
             review: reviewable,
             supervise: self.has(Role::Supervisor),
         };
+        let reviewed_it = case
+            .review
+            .as_ref()
+            .is_some_and(|r| r.reviewed_by == self.user.username);
         let sees = access.intake
             || access.supervise
             || (in_dept && (self.has(Role::Handler) || self.has(Role::Reviewer)))
-            || (reviewable && case.status == redress_domain::Status::UnderReview);
+            || (reviewable && case.status == redress_domain::Status::UnderReview)
+            || reviewed_it;
         if sees {
             Ok(access)
         } else {

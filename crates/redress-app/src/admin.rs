@@ -170,7 +170,9 @@ impl App {
                 .get_session(&hash)
                 .await?
                 .ok_or(AppError::Unauthorized)?;
-            if session.expires_at <= self.now() {
+            // Sessions expire by the wall clock, not the test clock: moving
+            // time forward to test deadlines must not log staff out.
+            if session.expires_at <= chrono::Utc::now() {
                 return Err(AppError::Unauthorized);
             }
             let user = self
@@ -226,7 +228,7 @@ impl App {
             return Err(AppError::Unauthorized);
         };
         let token = new_token("rds_");
-        let now = self.now();
+        let now = chrono::Utc::now();
         self.store
             .insert_session(Session {
                 token_hash: token_hash(&token),

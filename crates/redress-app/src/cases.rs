@@ -589,7 +589,12 @@ impl App {
         let mut b = Body::new(body);
         let outcome = b.parsed::<Outcome>("outcome", true);
         let basis = b.str_list("basis", true);
-        let reply = b.opt_str("reply").unwrap_or_default();
+        b.require_some(
+            "basis",
+            &basis,
+            "at least one basis (rule, agreement clause or law) is required",
+        );
+        let reply = b.text("reply");
         let remedies = measures(&mut b, "remedies");
         let sanctions = measures(&mut b, "sanctions");
         let actions = actions(&mut b);
@@ -648,7 +653,12 @@ impl App {
         let mut b = Body::new(body);
         let result = b.parsed::<ReviewResult>("result", true);
         let basis = b.str_list("basis", true);
-        let reply = b.opt_str("reply").unwrap_or_default();
+        b.require_some(
+            "basis",
+            &basis,
+            "at least one basis (rule, agreement clause or law) is required",
+        );
+        let reply = b.text("reply");
         let outcome = b.parsed::<Outcome>("outcome", false);
         b.finish()?;
         let result = result.expect("checked");

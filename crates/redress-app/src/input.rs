@@ -156,6 +156,22 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// At least one non-empty string in a list read with [`Body::str_list`].
+    pub fn require_some(&mut self, key: &str, list: &[String], message: &str) {
+        if list.iter().all(|s| s.trim().is_empty()) && !self.errors.0.contains_key(key) {
+            self.errors.add(key, message);
+        }
+    }
+
+    /// A required text that may be given empty: reported as missing.
+    pub fn text(&mut self, key: &str) -> String {
+        let value = self.opt_str(key).unwrap_or_default();
+        if value.trim().is_empty() && !self.errors.0.contains_key(key) {
+            self.errors.add(key, "is required");
+        }
+        value
+    }
+
     pub fn finish(self) -> AppResult<()> {
         if self.errors.is_empty() {
             Ok(())

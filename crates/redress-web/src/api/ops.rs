@@ -124,9 +124,11 @@ pub async fn advance(
     let seconds = match body.value.get("seconds").and_then(Value::as_i64) {
         Some(n) if (0..=20 * 365 * 86400).contains(&n) => n,
         _ => {
-            return Err(
-                redress_app::AppError::invalid("seconds", "must be a non-negative integer").into(),
-            );
+            return Err(redress_app::AppError::invalid(
+                "seconds",
+                "must be a non-negative integer",
+            )
+            .into());
         }
     };
     s.app.clock.advance(seconds);

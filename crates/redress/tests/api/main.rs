@@ -5,5 +5,8 @@
 mod harness;
 
 mod cli;
+mod inputs;
+mod records;
 mod rules;
+mod scoping;
 mod smoke;

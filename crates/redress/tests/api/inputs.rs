@@ -1,0 +1,337 @@
+//! Bad input gets a clear 4xx naming each field and stores nothing;
+//! retries are idempotent; evidence is checked and stored by content hash.
+
+use serde_json::json;
+
+use crate::harness::*;
+
+async fn total(t: &TestApp, token: &str) -> u64 {
+    t.get("/complaints", Some(token)).await.expect(200)["total"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bad_registrations_name_every_field_and_store_nothing() {
+    let t = TestApp::new().await;
+    let sup = t.staff("sup", &["supervisor"], &[], 5).await;
+    let events_before = t.get("/audit/verify", Some(&sup)).await.expect(200)["events_checked"]
+        .as_u64()
+        .unwrap();
+
+    let a = t
+        .call_raw("POST", "/complaints", None, Some("{\"subject\": "), &[])
+        .await;
+    assert_eq!(a.status.as_u16(), 400);
+    assert_eq!(a.body["error"]["code"], "invalid_json");
+    t.call_raw("POST", "/complaints", None, Some("[1,2]"), &[])
+        .await
+        .expect_error(422);
+
+    let fields = t
+        .post("/complaints", None, json!({}))
+        .await
+        .expect_error(422);
+    for f in ["complainant", "respondent", "subject", "description"] {
+        assert!(fields.get(f).is_some(), "{f}: {fields}");
+    }
+    let mut bad = complaint(1);
+    bad["subject"] = json!(5);
+    bad["complainant"]["email"] = json!("not-an-email");
+    bad["complainant"]["phone"] = json!("call me");
+    bad["respondent"]["kind"] = json!("alien");
+    bad["occurred_at"] = json!("yesterday");
+    bad["locale"] = json!("fr");
+    let fields = t.post("/complaints", None, bad).await.expect_error(422);
+    for f in [
+        "subject",
+        "complainant.email",
+        "complainant.phone",
+        "respondent.kind",
+        "occurred_at",
+        "locale",
+    ] {
+        assert!(fields.get(f).is_some(), "{f}: {fields}");
+    }
+    let mut no_contact = complaint(1);
+    no_contact["complainant"] = json!({"name": "匿名"});
+    let fields = t
+        .post("/complaints", None, no_contact)
+        .await
+        .expect_error(422);
+    assert!(fields.get("complainant.email").is_some());
+    let mut huge = complaint(1);
+    huge["description"] = json!("字".repeat(400_000));
+    t.post("/complaints", None, huge).await.expect_error(413);
+
+    assert_eq!(total(&t, &sup).await, 0, "nothing stored");
+    let events_after = t.get("/audit/verify", Some(&sup)).await.expect(200)["events_checked"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(events_before, events_after, "no event written");
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer() {
+    let t = TestApp::new().await;
+    let sup = t.staff("sup", &["supervisor"], &[], 5).await;
+    let key = [("idempotency-key", "retry-1")];
+    let body = complaint(1).to_string();
+    let first = t
+        .call_raw("POST", "/complaints", None, Some(&body), &key)
+        .await
+        .expect(201);
+    let again = t
+        .call_raw("POST", "/complaints", None, Some(&body), &key)
+        .await
+        .expect(201);
+    assert_eq!(first, again);
+    assert_eq!(total(&t, &sup).await, 1);
+    let other = complaint(2).to_string();
+    let fields = t
+        .call_raw("POST", "/complaints", None, Some(&other), &key)
+        .await
+        .expect_error(422);
+    assert!(fields.get("Idempotency-Key").is_some());
+    t.call_raw(
+        "POST",
+        "/complaints",
+        None,
+        Some(&body),
+        &[("idempotency-key", "retry-2")],
+    )
+    .await
+    .expect(201);
+    assert_eq!(total(&t, &sup).await, 2);
+}
+
+#[tokio::test]
+async fn a_second_open_complaint_between_the_same_parties_is_flagged() {
+    let t = TestApp::new().await;
+    let first = t.file(complaint(1)).await;
+    assert_eq!(first["duplicate"], false);
+    let second = t.file(complaint(1)).await;
+    assert_eq!(second["duplicate"], true);
+    assert_eq!(second["possible_duplicates"][0], first["id"]);
+    // Another respondent: not a duplicate.
+    let mut other = complaint(1);
+    other["respondent"]["id"] = json!("shop-2");
+    assert_eq!(t.file(other).await["duplicate"], false);
+    // Once the earlier ones are closed, not flagged.
+    for f in [&first, &second] {
+        t.post(
+            &format!("/track/{}/withdraw", f["tracking_no"].as_str().unwrap()),
+            Some(f["access_token"].as_str().unwrap()),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    assert_eq!(t.file(complaint(1)).await["duplicate"], false);
+}
+
+fn evidence_files(t: &TestApp) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    let root = t.dir.join("evidence");
+    for shard in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(shard.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            out.push(f.path());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn evidence_is_sniffed_limited_and_stored_by_hash() {
+    let t = TestApp::with(|c| c.evidence_max_bytes = 1024).await;
+    let c = t.cast().await;
+    let f = t.file(complaint(1)).await;
+    let id = f["id"].as_str().unwrap();
+    let path = format!("/complaints/{id}/evidence");
+
+    t.upload(&path, Some(&c.intake), "big.txt", &[b'a'; 2048])
+        .await
+        .expect_error(413);
+    t.upload(&path, Some(&c.intake), "empty.txt", b"")
+        .await
+        .expect_error(422);
+    let elf = [b"\x7fELF\x02\x01\x01\0".as_slice(), &[0u8; 64]].concat();
+    let fields = t
+        .upload(&path, Some(&c.intake), "run.exe", &elf)
+        .await
+        .expect_error(422);
+    assert!(fields.get("file").is_some());
+    assert!(
+        evidence_files(&t).is_empty(),
+        "refused uploads leave no file"
+    );
+
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 100]].concat();
+    let case = t
+        .upload(&path, Some(&c.intake), "../../evil.png", &png)
+        .await
+        .expect(200);
+    let e = &case["evidence"][0];
+    assert_eq!(e["content_type"], "image/png");
+    assert_eq!(e["filename"], "evil.png");
+    let sha = e["sha256"].as_str().unwrap();
+    let stored = t.dir.join("evidence").join(&sha[..2]).join(sha);
+    assert_eq!(std::fs::read(&stored).unwrap(), png);
+    t.upload(&path, Some(&c.intake), "again.png", &png)
+        .await
+        .expect(200);
+    assert_eq!(evidence_files(&t).len(), 1, "same content stored once");
+
+    let tracked = t
+        .upload(
+            &format!("/track/{}/evidence", f["tracking_no"].as_str().unwrap()),
+            Some(f["access_token"].as_str().unwrap()),
+            "收据.txt",
+            "收据内容".as_bytes(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(tracked["evidence"][0]["content_type"], "text/plain");
+    assert!(!t.dir.join("evidence").join("收据.txt").exists());
+}
+
+#[tokio::test]
+async fn search_finds_two_character_chinese_words_and_english() {
+    let t = TestApp::new().await;
+    let sup = t.staff("sup", &["supervisor"], &[], 5).await;
+    let texts = [
+        ("快递丢失", "快递一直没有送到"),
+        ("申请退款", "商家拒绝退款"),
+        ("Refund refused", "The seller refused my refund"),
+        ("账号被盗", "有人登录了我的账号"),
+        ("商品质量", "屏幕有划痕"),
+    ];
+    for (i, (s, d)) in texts.iter().enumerate() {
+        let mut b = complaint(i as u32);
+        b["subject"] = json!(s);
+        b["description"] = json!(d);
+        b["demands"] = json!("请尽快处理");
+        t.file(b).await;
+    }
+    let q = |s: &str| {
+        format!(
+            "/complaints?q={}",
+            s.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+        )
+    };
+    assert_eq!(t.get(&q("快递"), Some(&sup)).await.expect(200)["total"], 1);
+    assert_eq!(t.get(&q("退款"), Some(&sup)).await.expect(200)["total"], 1);
+    assert_eq!(
+        t.get(&q("refund"), Some(&sup)).await.expect(200)["total"],
+        1
+    );
+    assert_eq!(t.get(&q("账号"), Some(&sup)).await.expect(200)["total"], 1);
+    assert_eq!(t.get(&q("发票"), Some(&sup)).await.expect(200)["total"], 0);
+
+    // Cursor paging: every case exactly once, the exact total on every page.
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/complaints?limit=2&cursor={c}"),
+            None => "/complaints?limit=2".into(),
+        };
+        let page = t.get(&path, Some(&sup)).await.expect(200);
+        assert_eq!(page["total"], 5);
+        for item in page["items"].as_array().unwrap() {
+            for key in [
+                "id",
+                "tracking_no",
+                "status",
+                "closure",
+                "channel",
+                "category",
+                "department",
+                "subject",
+                "respondent",
+                "created_at",
+                "next_due_at",
+            ] {
+                assert!(item.get(key).is_some(), "list item lacks {key}");
+            }
+            seen.push(item["id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (5, 5));
+    assert_eq!(
+        t.get("/complaints?status=submitted", Some(&sup))
+            .await
+            .expect(200)["total"],
+        5
+    );
+    assert_eq!(
+        t.get("/complaints?status=closed", Some(&sup))
+            .await
+            .expect(200)["total"],
+        0
+    );
+    assert!(
+        t.get("/complaints?status=open", Some(&sup))
+            .await
+            .expect_error(422)
+            .get("status")
+            .is_some()
+    );
+    assert!(
+        t.get("/complaints?cursor=zzz", Some(&sup))
+            .await
+            .expect_error(422)
+            .get("cursor")
+            .is_some()
+    );
+    assert_eq!(
+        t.get("/complaints?respondent=merchant:shop-1", Some(&sup))
+            .await
+            .expect(200)["total"],
+        5
+    );
+    assert_eq!(
+        t.get("/complaints?respondent=shop-1", Some(&sup))
+            .await
+            .expect(200)["total"],
+        5
+    );
+}
+
+#[tokio::test]
+async fn public_intake_is_rate_limited_but_api_keys_are_not() {
+    let t = TestApp::with(|c| c.public_rate_limit = 2).await;
+    t.file(complaint(1)).await;
+    t.file(complaint(2)).await;
+    t.post("/complaints", None, complaint(3))
+        .await
+        .expect_error(429);
+    let key = t
+        .post(
+            "/admin/api-keys",
+            Some(&t.admin),
+            json!({"name": "backend", "scopes": ["intake"]}),
+        )
+        .await
+        .expect(201);
+    for n in 0..4 {
+        t.post(
+            "/complaints",
+            Some(key["api_key"].as_str().unwrap()),
+            complaint(10 + n),
+        )
+        .await
+        .expect(201);
+    }
+}

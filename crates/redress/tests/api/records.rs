@@ -238,7 +238,7 @@ async fn operations_endpoints_answer() {
         )
         .await
         .expect(200);
-    assert_eq!(due["due_at"], "2026-10-09T16:00:00Z");
+    assert_eq!(due["due_at"], "2025-10-09T16:00:00Z");
     assert!(
         t.get("/calendar/due?from=yesterday&working_days=x", None)
             .await

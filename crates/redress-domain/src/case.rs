@@ -624,7 +624,6 @@ impl Case {
             _ => return Err(wrong(self.status, "assigned")),
         }
         let previous = self.assignee.replace(to.username.clone());
-        self.overdue_flagged_for = self.overdue_flagged_for.filter(|_| previous.is_none());
         self.touch(ctx.now);
         Ok(Effects::default().event(
             "assigned",

@@ -63,7 +63,11 @@ fn million_cases() {
     let mut i = 0;
     while i < n {
         let rows = (i..(i + chunk).min(n)).map(row).collect();
+        let t0 = Instant::now();
         s.bulk_insert(rows).unwrap();
+        if std::env::var("REDRESS_SCALE_VERBOSE").is_ok() {
+            println!("chunk at {i}: {:?}", t0.elapsed());
+        }
         i += chunk;
     }
     println!("loaded {n} rows in {:?}", start.elapsed());

@@ -98,3 +98,48 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variable_wins_over_the_file_which_wins_over_the_default() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "redress.toml",
+                "listen = \"127.0.0.1:9000\"\npublic_rate_limit = 5\n[policy]\nhandling_days = 20\n",
+            )?;
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "127.0.0.1:9000");
+            assert_eq!(c.public_rate_limit, 5);
+            assert_eq!(c.policy.handling_days, 20);
+            assert_eq!(c.policy.appeal_days, 15, "unset keys keep their defaults");
+            assert_eq!(c.data_dir, PathBuf::from("./redress-data"));
+
+            jail.set_env("REDRESS_LISTEN", "127.0.0.1:9001");
+            jail.set_env("REDRESS_POLICY__HANDLING_DAYS", "7");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "127.0.0.1:9001");
+            assert_eq!(c.policy.handling_days, 7);
+            assert_eq!(c.public_url(), "http://127.0.0.1:9001");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_urls() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.sqlite_path().unwrap(),
+            PathBuf::from("./redress-data/redress.sqlite3")
+        );
+        c.database_url = Some("sqlite:///var/lib/redress/db.sqlite3".into());
+        assert_eq!(
+            c.sqlite_path().unwrap(),
+            PathBuf::from("/var/lib/redress/db.sqlite3")
+        );
+        c.database_url = Some("mysql://x".into());
+        assert!(c.sqlite_path().is_err());
+    }
+}

@@ -399,6 +399,22 @@ impl App {
         })
     }
 
+    /// Stores a user made by [`App::new_user`] outside the admin API (CLI,
+    /// demo), journaled under `actor`.
+    pub async fn add_user(&self, user: User, actor: &str) -> AppResult<()> {
+        let event = redress_store::NewEvent {
+            case_id: None,
+            kind: "user_created".into(),
+            actor: actor.into(),
+            at: self.now(),
+            data: user_json(&user).to_string(),
+        };
+        self.store
+            .insert_user(user, event)
+            .await
+            .map_err(dup_as("username"))
+    }
+
     pub async fn create_respondent(&self, who: &Principal, body: &Value) -> AppResult<Value> {
         self.admin(who)?;
         let mut b = Body::new(body);

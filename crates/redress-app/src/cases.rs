@@ -588,12 +588,7 @@ impl App {
     pub async fn decide(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
         let mut b = Body::new(body);
         let outcome = b.parsed::<Outcome>("outcome", true);
-        let basis = b.str_list("basis", true);
-        b.require_some(
-            "basis",
-            &basis,
-            "at least one basis (rule, agreement clause or law) is required",
-        );
+        let basis = basis(&mut b);
         let reply = b.text("reply");
         let remedies = measures(&mut b, "remedies");
         let sanctions = measures(&mut b, "sanctions");
@@ -652,12 +647,7 @@ impl App {
     pub async fn review(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
         let mut b = Body::new(body);
         let result = b.parsed::<ReviewResult>("result", true);
-        let basis = b.str_list("basis", true);
-        b.require_some(
-            "basis",
-            &basis,
-            "at least one basis (rule, agreement clause or law) is required",
-        );
+        let basis = basis(&mut b);
         let reply = b.text("reply");
         let outcome = b.parsed::<Outcome>("outcome", false);
         b.finish()?;
@@ -1015,6 +1005,17 @@ impl App {
             .await?;
         Ok(views::respondent_view(&loaded.case))
     }
+}
+
+/// The cited basis of a decision or review: at least one.
+fn basis(b: &mut Body) -> Vec<String> {
+    let basis = b.str_list("basis", true);
+    b.require_some(
+        "basis",
+        &basis,
+        "at least one basis (rule, agreement clause or law) is required",
+    );
+    basis
 }
 
 fn measures(b: &mut Body, key: &str) -> Vec<Measure> {

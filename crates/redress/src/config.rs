@@ -104,6 +104,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its error by value
     fn a_variable_wins_over_the_file_which_wins_over_the_default() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

@@ -28,14 +28,7 @@ async fn staff(
                     level,
                 )
                 .await?;
-            let event = redress_store::NewEvent {
-                case_id: None,
-                kind: "user_created".into(),
-                actor: "system:demo".into(),
-                at: app.now(),
-                data: redress_app::admin::user_json(&u).to_string(),
-            };
-            app.store.insert_user(u.clone(), event).await?;
+            app.add_user(u.clone(), "system:demo").await?;
             u
         }
     };

@@ -155,17 +155,9 @@ async fn main() -> anyhow::Result<()> {
                     level,
                 )
                 .await?;
-            let event = redress_store::NewEvent {
-                case_id: None,
-                kind: "user_created".into(),
-                actor: "system:cli".into(),
-                at: app.now(),
-                data: redress_app::admin::user_json(&user).to_string(),
-            };
-            app.store
-                .insert_user(user, event)
+            app.add_user(user, "system:cli")
                 .await
-                .context("adding the user")?;
+                .map_err(|e| anyhow::anyhow!("adding the user: {e}"))?;
             println!("user {username} added");
             if generated {
                 println!("one-time password (shown once): {password}");

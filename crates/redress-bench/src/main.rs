@@ -345,7 +345,7 @@ async fn main() -> anyhow::Result<()> {
             let start = Instant::now();
             let mut ids = Vec::new();
             let mut rng = rand::thread_rng();
-            let chunk = 10_000;
+            let chunk = 20_000;
             for base in (0..cases).step_by(chunk) {
                 let mut rows = Vec::with_capacity(chunk);
                 for i in base..(base + chunk).min(cases) {

@@ -35,13 +35,17 @@ CREATE INDEX cases_status_seq     ON cases (status, seq);
 CREATE INDEX cases_department_seq ON cases (department, seq);
 CREATE INDEX cases_dept_status    ON cases (department, status, seq);
 CREATE INDEX cases_category_seq   ON cases (category, seq);
+CREATE INDEX cases_dept_category  ON cases (department, category, seq);
 CREATE INDEX cases_respondent_seq ON cases (respondent_key, seq);
 CREATE INDEX cases_assignee_seq   ON cases (assignee, seq);
 CREATE INDEX cases_overdue        ON cases (next_due_at, seq) WHERE staff_due = 1;
 CREATE INDEX cases_sweep          ON cases (sweep_at) WHERE sweep_at IS NOT NULL;
 CREATE INDEX cases_open_pair      ON cases (complainant_key, respondent_key) WHERE status <> 'closed';
 CREATE INDEX cases_created_at     ON cases (created_at);
-CREATE INDEX cases_review         ON cases (status, decided_by, decider_level) WHERE status = 'under_review';
+CREATE INDEX cases_overdue_dept   ON cases (department, next_due_at) WHERE staff_due = 1;
+-- Appeals a reviewer may decide (counted without table look-ups).
+CREATE INDEX cases_review         ON cases (decider_level, decided_by, department)
+    WHERE status = 'under_review';
 
 -- Full-text search over the space-separated tokens the application computes
 -- (lower-case words, CJK single characters and bigrams). External content:

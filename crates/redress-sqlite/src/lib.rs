@@ -46,12 +46,14 @@ use writer::{ChainHead, Job, WriteCtx};
 /// Read connections in the pool.
 const READERS: u32 = 8;
 
-/// Settings every connection gets.
+/// Settings every connection gets. Not `temp_store = MEMORY`: the writer
+/// keeps a savepoint open per job, and SQLite's in-memory statement journal
+/// is truncated by walking it from the start, which makes every statement
+/// of a large job cost time proportional to the job's size so far.
 const COMMON_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA busy_timeout = 5000;
      PRAGMA synchronous = FULL;
-     PRAGMA cache_size = -65536;
-     PRAGMA temp_store = MEMORY;";
+     PRAGMA cache_size = -65536;";
 
 /// The SQLite store. Dropping it stops the writer after the queued jobs.
 pub struct SqliteStore {

@@ -3,6 +3,7 @@
 
 use r2d2_sqlite::rusqlite::types::Value;
 use r2d2_sqlite::rusqlite::{Connection, params_from_iter};
+use redress_domain::Status;
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{SUMMARY_COLUMNS, db, read_summary, summary, ts};
@@ -12,9 +13,9 @@ use crate::codec::{SUMMARY_COLUMNS, db, read_summary, summary, ts};
 struct Where {
     terms: Vec<String>,
     params: Vec<Value>,
-    /// Only `status = ?` (or nothing) restricts the rows: the total comes
-    /// from the trigger-kept `case_counts`.
-    counted: bool,
+    /// Index to count this branch with (SQLite's planner, without
+    /// statistics, prefers a non-covering one).
+    count_index: Option<&'static str>,
 }
 
 impl Where {
@@ -48,63 +49,29 @@ pub fn match_query(tokens: &[String]) -> Option<String> {
     (!phrases.is_empty()).then(|| phrases.join(" "))
 }
 
+const FTS_TERM: &str = "seq IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)";
+
+/// The rows a list may show, as disjoint branches (their union is the
+/// list). Each branch is a plain conjunction that one index serves well —
+/// one per department, one for the appeals a reviewer may decide — so the
+/// page is a merge of short index scans and the exact total a sum of index
+/// range counts, where a single `OR` would force table look-ups.
 /// `None` when the visibility admits no case at all.
-fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<Where> {
-    let mut w = Where::default();
+fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<(Vec<Where>, bool)> {
+    let mut common = Where::default();
     let mut simple = true;
-    match visibility {
-        Visibility::All => {}
-        Visibility::Respondent { respondent_key } => {
-            simple = false;
-            w.push("respondent_key = ?", [text(respondent_key)]);
-        }
-        Visibility::Departments {
-            departments,
-            reviewer,
-        } => {
-            simple = false;
-            let mut alternatives: Vec<String> = Vec::new();
-            let mut params: Vec<Value> = Vec::new();
-            if !departments.is_empty() {
-                let marks = vec!["?"; departments.len()].join(", ");
-                alternatives.push(format!("department IN ({marks})"));
-                params.extend(departments.iter().map(|d| text(d)));
-            }
-            if let Some(r) = reviewer {
-                if r.independent {
-                    alternatives.push("(status = 'under_review' AND decided_by IS NOT ?)".into());
-                    params.push(text(&r.username));
-                } else {
-                    alternatives.push(
-                        "(status = 'under_review' AND decided_by IS NOT ? AND decider_level < ?)"
-                            .into(),
-                    );
-                    params.push(text(&r.username));
-                    params.push(Value::Integer(i64::from(r.level)));
-                }
-            }
-            match alternatives.len() {
-                0 => return None,
-                1 => w.push(alternatives.remove(0), params),
-                _ => w.push(format!("({})", alternatives.join(" OR ")), params),
-            }
-        }
-    }
-    if let Some(s) = filter.status {
-        w.push("status = ?", [text(s.as_str())]);
-    }
     if let Some(d) = &filter.department {
         simple = false;
-        w.push("department = ?", [text(d)]);
+        common.push("department = ?", [text(d)]);
     }
     if let Some(c) = &filter.category {
         simple = false;
-        w.push("category = ?", [text(c)]);
+        common.push("category = ?", [text(c)]);
     }
     if let Some(r) = &filter.respondent_key {
         simple = false;
         if r.contains(':') {
-            w.push("respondent_key = ?", [text(r)]);
+            common.push("respondent_key = ?", [text(r)]);
         } else {
             // A bare id: the respondent of any kind with that id.
             let keys: Vec<Value> = redress_domain::RespondentKind::ALL
@@ -112,27 +79,89 @@ fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<Where> {
                 .map(|k| text(&format!("{k}:{r}")))
                 .collect();
             let marks = vec!["?"; keys.len()].join(", ");
-            w.push(format!("respondent_key IN ({marks})"), keys);
+            common.push(format!("respondent_key IN ({marks})"), keys);
         }
     }
     if let Some(a) = &filter.assignee {
         simple = false;
-        w.push("assignee = ?", [text(a)]);
+        common.push("assignee = ?", [text(a)]);
     }
     if let Some(now) = &filter.overdue_at {
         simple = false;
         // The literal `staff_due = 1` lets SQLite use the partial index.
-        w.push("staff_due = 1 AND next_due_at <= ?", [Value::Text(ts(now))]);
+        common.push("staff_due = 1 AND next_due_at <= ?", [Value::Text(ts(now))]);
     }
     if let Some(q) = match_query(&filter.query) {
         simple = false;
-        w.push(
-            "seq IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)",
-            [Value::Text(q)],
-        );
+        common.push(FTS_TERM, [Value::Text(q)]);
     }
-    w.counted = simple;
-    Some(w)
+    let with_common = |mut w: Where| {
+        if let Some(s) = filter.status {
+            w.push("status = ?", [text(s.as_str())]);
+        }
+        w.terms.extend(common.terms.iter().cloned());
+        w.params.extend(common.params.iter().cloned());
+        w
+    };
+    let branches = match visibility {
+        Visibility::All => vec![with_common(Where::default())],
+        Visibility::Respondent { respondent_key } => {
+            simple = false;
+            let mut w = Where::default();
+            w.push("respondent_key = ?", [text(respondent_key)]);
+            vec![with_common(w)]
+        }
+        Visibility::Departments {
+            departments,
+            reviewer,
+        } => {
+            simple = false;
+            let mut departments: Vec<&String> = departments.iter().collect();
+            departments.sort();
+            departments.dedup();
+            if let Some(only) = &filter.department {
+                departments.retain(|d| *d == only);
+            }
+            let mut branches: Vec<Where> = departments
+                .iter()
+                .map(|d| {
+                    let mut w = Where::default();
+                    w.push("department = ?", [text(d)]);
+                    with_common(w)
+                })
+                .collect();
+            let reviewable = matches!(filter.status, None | Some(Status::UnderReview));
+            let common = &common;
+            if let Some(r) = reviewer.as_ref().filter(|_| reviewable) {
+                let mut w = Where::default();
+                // The literal `status = 'under_review'` selects the partial index.
+                w.push(
+                    "status = 'under_review' AND decided_by IS NOT ?",
+                    [text(&r.username)],
+                );
+                if !r.independent {
+                    w.push("decider_level < ?", [Value::Integer(i64::from(r.level))]);
+                }
+                if !departments.is_empty() {
+                    // Disjoint from the department branches.
+                    let marks = vec!["?"; departments.len()].join(", ");
+                    w.push(
+                        format!("(department IS NULL OR department NOT IN ({marks}))"),
+                        departments.iter().map(|d| text(d)),
+                    );
+                }
+                // `status = 'under_review'` already holds: no status filter.
+                if common.terms.is_empty() {
+                    w.count_index = Some("cases_review");
+                }
+                w.terms.extend(common.terms.iter().cloned());
+                w.params.extend(common.params.iter().cloned());
+                branches.push(w);
+            }
+            branches
+        }
+    };
+    (!branches.is_empty()).then_some((branches, simple))
 }
 
 pub fn list_cases(
@@ -142,7 +171,7 @@ pub fn list_cases(
     limit: usize,
     after: Option<i64>,
 ) -> StoreResult<Page<CaseSummary>> {
-    let Some(w) = build(visibility, filter) else {
+    let Some((branches, counted)) = build(visibility, filter) else {
         return Ok(Page {
             items: Vec::new(),
             total: 0,
@@ -151,7 +180,7 @@ pub fn list_cases(
     };
     // One read transaction: the page and its total see the same snapshot.
     let tx = conn.transaction().map_err(db)?;
-    let total: i64 = if w.counted {
+    let total: i64 = if counted {
         match filter.status {
             Some(s) => tx
                 .prepare_cached("SELECT coalesce(sum(n), 0) FROM case_counts WHERE status = ?1")
@@ -164,25 +193,77 @@ pub fn list_cases(
         }
         .map_err(db)?
     } else {
-        let sql = format!("SELECT count(*) FROM cases WHERE {}", w.sql());
+        let sql = format!(
+            "SELECT {}",
+            branches
+                .iter()
+                .map(|b| match (b.count_index, b.terms.as_slice()) {
+                    (Some(index), _) => {
+                        format!(
+                            "(SELECT count(*) FROM cases INDEXED BY {index} WHERE {})",
+                            b.sql()
+                        )
+                    }
+                    // Search alone: the full-text index counts without
+                    // visiting the cases (it holds a row for every case).
+                    (None, [only]) if only == FTS_TERM => {
+                        "(SELECT count(*) FROM cases_fts WHERE cases_fts MATCH ?)".to_string()
+                    }
+                    _ => format!("(SELECT count(*) FROM cases WHERE {})", b.sql()),
+                })
+                .collect::<Vec<_>>()
+                .join(" + ")
+        );
         tx.prepare_cached(&sql)
             .map_err(db)?
-            .query_row(params_from_iter(w.params.iter()), |r| r.get(0))
+            .query_row(
+                params_from_iter(branches.iter().flat_map(|b| b.params.iter())),
+                |r| r.get(0),
+            )
             .map_err(db)?
     };
 
-    let mut params = w.params.clone();
-    let mut page_where = w.sql();
-    if let Some(after) = after {
-        page_where.push_str(" AND seq < ?");
-        params.push(Value::Integer(after));
+    // Overdue lists sort the keys of the (index-found) overdue cases
+    // (`+seq` keeps SQLite from walking all cases backwards instead: overdue
+    // ones are rare among the newest).
+    let fetch = Value::Integer(
+        i64::try_from(limit)
+            .unwrap_or(i64::MAX - 1)
+            .saturating_add(1),
+    );
+    let mut params: Vec<Value> = Vec::new();
+    let mut arms: Vec<String> = Vec::new();
+    for b in &branches {
+        let mut w = b.sql();
+        params.extend(b.params.iter().cloned());
+        if let Some(after) = after {
+            w.push_str(" AND seq < ?");
+            params.push(Value::Integer(after));
+        }
+        params.push(fetch.clone());
+        arms.push(if filter.overdue_at.is_some() {
+            // Sort only the keys (the overdue indexes cover them), then
+            // read the page's rows.
+            format!(
+                "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
+                 (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT ?) ORDER BY seq DESC"
+            )
+        } else {
+            format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY seq DESC LIMIT ?")
+        });
     }
-    let fetch = i64::try_from(limit)
-        .unwrap_or(i64::MAX - 1)
-        .saturating_add(1);
-    params.push(Value::Integer(fetch));
-    let sql =
-        format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {page_where} ORDER BY seq DESC LIMIT ?");
+    let sql = if arms.len() == 1 {
+        arms.remove(0)
+    } else {
+        params.push(fetch);
+        format!(
+            "{} ORDER BY seq DESC LIMIT ?",
+            arms.iter()
+                .map(|a| format!("SELECT * FROM ({a})"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        )
+    };
     let raw = tx
         .prepare_cached(&sql)
         .map_err(db)?

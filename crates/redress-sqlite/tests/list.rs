@@ -184,6 +184,31 @@ async fn visibility() {
     );
     assert_eq!(all_pages(&s, &v, &none, 4).await, want);
 
+    // Filters narrow every branch: a department filter outside the visible
+    // ones leaves only appeals; a status other than under_review drops them.
+    for (fd, fs) in [
+        (Some("ops"), None),
+        (Some("legal"), None),
+        (None, Some(Status::Submitted)),
+        (None, Some(Status::UnderReview)),
+        (Some("billing"), Some(Status::UnderReview)),
+    ] {
+        let f = CaseFilter {
+            department: fd.map(String::from),
+            status: fs,
+            ..Default::default()
+        };
+        let want = expect(&rows, |r| {
+            (r.department.as_deref() == Some("legal")
+                || (r.status == Status::UnderReview
+                    && r.decided_by.as_deref() != Some("carol")
+                    && r.decider_level.unwrap() < 4))
+                && fd.is_none_or(|d| r.department.as_deref() == Some(d))
+                && fs.is_none_or(|s| r.status == s)
+        });
+        assert_eq!(all_pages(&s, &v, &f, 3).await, want, "{fd:?} {fs:?}");
+    }
+
     // At level 3 the level-3 decisions are out of reach: legal only.
     let v = Visibility::Departments {
         departments: vec!["legal".into()],

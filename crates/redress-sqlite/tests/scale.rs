@@ -56,11 +56,17 @@ fn million_cases() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    // `REDRESS_SCALE_DB=path` keeps the loaded database for the next run.
     let dir = common::TempDir::new();
-    let s = redress_sqlite::SqliteStore::open(&dir.db()).unwrap();
+    let path = std::env::var("REDRESS_SCALE_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.db());
+    let s = redress_sqlite::SqliteStore::open(&path).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let loaded = rt.block_on(s.count_by_status()).unwrap();
     let start = Instant::now();
     let chunk = 20_000;
-    let mut i = 0;
+    let mut i = if loaded.is_empty() { 0 } else { n };
     while i < n {
         let rows = (i..(i + chunk).min(n)).map(row).collect();
         let t0 = Instant::now();
@@ -71,7 +77,6 @@ fn million_cases() {
         i += chunk;
     }
     println!("loaded {n} rows in {:?}", start.elapsed());
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let now = t(i64::from(n) / 2);
     let dept = |d: &[&str], reviewer: Option<ReviewerScope>| Visibility::Departments {
         departments: d.iter().map(|s| s.to_string()).collect(),

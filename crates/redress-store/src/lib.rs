@@ -276,9 +276,8 @@ pub trait Store: Send + Sync + 'static {
         updates: Vec<CaseUpdate>,
         events: Vec<NewEvent>,
     ) -> StoreResult<()>;
-    /// Newest first (by `seq` descending); with `filter.overdue_at`, the
-    /// longest overdue first (by `next_due_at`, then `seq`). `after` is the
-    /// previous page's `next`.
+    /// Newest first (by `seq` descending), whatever the filter; `after` is
+    /// the previous page's `next`. `total` counts every matching case.
     async fn list_cases(
         &self,
         visibility: &Visibility,

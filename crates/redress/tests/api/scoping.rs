@@ -280,6 +280,23 @@ async fn api_keys_file_with_their_scope_only() {
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["channel"], "chat");
     assert_eq!(list["items"][0]["id"], filed["id"]);
+    let case = t
+        .get(
+            &format!("/complaints/{}", filed["id"].as_str().unwrap()),
+            Some(rk),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        case["complainant"]["email"], "z***@example.com",
+        "keys read contact data masked"
+    );
+    t.get(
+        &format!("/complaints/{}", filed["id"].as_str().unwrap()),
+        Some(ik),
+    )
+    .await
+    .expect_error(403);
     t.get("/complaints", None).await.expect_error(401);
     t.get("/complaints", Some("rds_forged"))
         .await

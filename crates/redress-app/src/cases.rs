@@ -562,8 +562,11 @@ impl App {
         bytes: &[u8],
     ) -> AppResult<Value> {
         let staff = who.staff()?;
-        // Check visibility before storing anything.
-        self.staff_case(who, id).await?;
+        // Check visibility (and that the case is open) before storing anything.
+        let (_, loaded, _) = self.staff_case(who, id).await?;
+        if loaded.case.is_sealed() {
+            return Err(AppError::Conflict("the case is closed".into()));
+        }
         let evidence =
             self.new_evidence(bytes, filename, ActorKind::Staff, &staff.user.username)?;
         self.staff_action(

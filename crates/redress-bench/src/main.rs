@@ -174,7 +174,11 @@ async fn connect(
     stream.set_nodelay(true)?;
     let (sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            eprintln!("connection closed: {e}");
+        }
+    });
     Ok(sender)
 }
 
@@ -241,9 +245,18 @@ async fn get_timed(
         .header("authorization", format!("Bearer {token}"))
         .body(Full::new(Bytes::new()))?;
     let t0 = Instant::now();
-    let resp = sender.send_request(req).await?;
+    sender.ready().await.context("connection ready")?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .with_context(|| format!("GET {path}"))?;
     let status = resp.status();
-    let body = resp.into_body().collect().await?.to_bytes();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .context("reading the body")?
+        .to_bytes();
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     anyhow::ensure!(
         status.is_success(),

@@ -53,7 +53,7 @@ const READERS: u32 = 8;
 const COMMON_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA busy_timeout = 5000;
      PRAGMA synchronous = FULL;
-     PRAGMA cache_size = -65536;";
+     PRAGMA cache_size = -8192;";
 
 /// The SQLite store. Dropping it stops the writer after the queued jobs.
 pub struct SqliteStore {

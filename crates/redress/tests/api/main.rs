@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod inputs;
+mod lifecycle;
 mod records;
 mod rules;
 mod scoping;

@@ -76,7 +76,16 @@ impl App {
         let mut v = Verifier::default();
         let mut after = 0;
         loop {
-            let batch = self.store.journal_after(after, 5000).await?;
+            let batch = match self.store.journal_after(after, 5000).await {
+                Ok(batch) => batch,
+                // A row whose time or case id no longer parses was edited:
+                // a failed check, not a server error.
+                Err(redress_store::StoreError::Backend(e)) => {
+                    v.problem = Some(format!("an event after {after} cannot be read: {e}"));
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let Some(last) = batch.last() else { break };
             after = last.seq;
             if !batch.iter().all(|e| v.feed(e)) {

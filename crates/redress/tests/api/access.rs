@@ -31,6 +31,18 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+/// An action refused to someone who may not see or act on the case.
+#[track_caller]
+fn refused(a: Answer) {
+    assert!(
+        matches!(a.status.as_u16(), 403 | 404),
+        "expected 403 or 404, got {}: {}",
+        a.status,
+        a.body
+    );
+    assert!(a.body["error"]["code"].is_string(), "{}", a.body);
+}
+
 /// Files complaint `n` and accepts it into `category`; the registration answer.
 async fn routed(t: &TestApp, intake: &str, n: u32, category: &str) -> Value {
     let f = t.file(complaint(n)).await;
@@ -88,13 +100,15 @@ async fn access_a_handler_reads_and_lists_only_cases_of_their_department() {
         t.get(&format!("/complaints/{id}"), Some(&c.handler))
             .await
             .expect_error(404);
-        t.post(
-            &format!("/complaints/{id}/notes"),
-            Some(&c.handler),
-            json!({"kind": "note", "body": "x"}),
-        )
-        .await
-        .expect_error(404);
+        // An action on it is refused (403: the caller holds the id).
+        refused(
+            t.post(
+                &format!("/complaints/{id}/notes"),
+                Some(&c.handler),
+                json!({"kind": "note", "body": "x"}),
+            )
+            .await,
+        );
     }
     t.get(&format!("/complaints/{}", s(&a1["id"])), Some(&safety))
         .await
@@ -140,7 +154,10 @@ async fn access_a_handler_reads_and_lists_only_cases_of_their_department() {
     assert_eq!(page["total"], 2);
     let next = s(&page["next_cursor"]).to_string();
     let page2 = t
-        .get(&format!("/complaints?limit=1&cursor={next}"), Some(&c.handler))
+        .get(
+            &format!("/complaints?limit=1&cursor={next}"),
+            Some(&c.handler),
+        )
         .await
         .expect(200);
     assert_eq!(page2["total"], 2);
@@ -207,13 +224,14 @@ async fn access_a_reviewer_sees_the_appeals_they_may_decide_and_no_others() {
             .expect_error(404);
     }
     // The decision is reviewable by them, and not by a lower-level one.
-    t.post(
-        &format!("/complaints/{}/review", s(&above["id"])),
-        Some(&outside),
-        json!({"result": "upheld", "basis": ["b"], "reply": "r"}),
-    )
-    .await
-    .expect_error(404);
+    refused(
+        t.post(
+            &format!("/complaints/{}/review", s(&above["id"])),
+            Some(&outside),
+            json!({"result": "upheld", "basis": ["b"], "reply": "r"}),
+        )
+        .await,
+    );
 
     // The customer-service reviewer (level 3) also sees the level-1 appeal,
     // besides their own department (which has none here).
@@ -242,7 +260,10 @@ async fn access_the_respondent_portal_shows_only_their_cases_masked() {
         )
         .await
         .expect(201);
-    assert!(answer["id"].is_string() || answer["id"].is_number(), "{answer}");
+    assert!(
+        answer["id"].is_string() || answer["id"].is_number(),
+        "{answer}"
+    );
     let key = s(&answer["api_key"]).to_string();
     let other = t.respondent("merchant", "shop-2").await;
     // Same id, another kind: another respondent.
@@ -296,19 +317,31 @@ async fn access_the_respondent_portal_shows_only_their_cases_masked() {
     assert_eq!(item["complainant"]["email"], "z***@example.com");
     assert_eq!(item["complainant"]["phone"], "138****5678");
     for clear in ["zora.quinn", "13855555678", "内部备注", s(&g["id"])] {
-        assert!(!raw.contains(clear), "{clear} shown to the respondent: {raw}");
+        assert!(
+            !raw.contains(clear),
+            "{clear} shown to the respondent: {raw}"
+        );
     }
-    assert!(raw.contains("请说明发货情况"), "the question to them: {raw}");
+    assert!(
+        raw.contains("请说明发货情况"),
+        "the question to them: {raw}"
+    );
 
     // The other respondents see only their own.
-    let theirs = t.get("/respondent/complaints", Some(&other)).await.expect(200);
+    let theirs = t
+        .get("/respondent/complaints", Some(&other))
+        .await
+        .expect(200);
     assert_eq!(theirs["total"], 1);
     assert_eq!(theirs["items"][0]["id"], g["id"]);
     let none = t
         .get("/respondent/complaints", Some(&user_shop))
         .await
         .expect(200);
-    assert_eq!(none["total"], 0, "user:shop-1 is not merchant:shop-1: {none}");
+    assert_eq!(
+        none["total"], 0,
+        "user:shop-1 is not merchant:shop-1: {none}"
+    );
 
     // The reply reaches the case, for staff, as the respondent's.
     let replied = t
@@ -320,7 +353,10 @@ async fn access_the_respondent_portal_shows_only_their_cases_masked() {
         .await;
     let raw = String::from_utf8(replied.bytes.clone()).unwrap();
     replied.expect(200);
-    assert!(!raw.contains("zora.quinn") && !raw.contains("13855555678"), "{raw}");
+    assert!(
+        !raw.contains("zora.quinn") && !raw.contains("13855555678"),
+        "{raw}"
+    );
     let case = t
         .get(&format!("/complaints/{id}"), Some(&c.handler))
         .await
@@ -388,7 +424,9 @@ async fn access_the_respondent_portal_shows_only_their_cases_masked() {
     t.get(&format!("/complaints/{id}"), Some(&key))
         .await
         .expect_error(403);
-    t.get("/respondent/complaints", None).await.expect_error(401);
+    t.get("/respondent/complaints", None)
+        .await
+        .expect_error(401);
     t.get("/respondent/complaints", Some("rdr_forged"))
         .await
         .expect_error(401);
@@ -467,7 +505,9 @@ async fn access_api_keys_file_by_scope_and_bad_credentials_are_refused() {
     for path in ["/complaints", "/audit/verify", "/reports/summary"] {
         t.get(path, None).await.expect_error(401);
         t.get(path, Some("garbage")).await.expect_error(401);
-        t.get(path, Some("rds_forged-session")).await.expect_error(401);
+        t.get(path, Some("rds_forged-session"))
+            .await
+            .expect_error(401);
         t.get(path, Some("rdk_forged-key")).await.expect_error(401);
     }
     t.get(&format!("/complaints/{}", s(&by_api["id"])), None)
@@ -494,7 +534,11 @@ async fn access_api_keys_file_by_scope_and_bad_credentials_are_refused() {
     t.post("/complaints", Some("rdk_forged-key"), complaint(6))
         .await
         .expect_error(401);
-    assert_eq!(total(&t, "/complaints", &sup).await, 2, "nothing else filed");
+    assert_eq!(
+        total(&t, "/complaints", &sup).await,
+        2,
+        "nothing else filed"
+    );
 }
 
 #[tokio::test]
@@ -555,8 +599,14 @@ async fn access_complainants_reach_their_own_case_only() {
         assert!(!raw.contains(foreign), "B's {foreign} on A's page: {raw}");
     }
     assert!(!raw.contains(token), "the token is not echoed: {raw}");
-    let b_view = t.get(&format!("/track/{b_no}"), Some(b_token)).await.expect(200);
-    assert_eq!(b_view["record"]["complainant"]["email"], "bravo.secret@example.net");
+    let b_view = t
+        .get(&format!("/track/{b_no}"), Some(b_token))
+        .await
+        .expect(200);
+    assert_eq!(
+        b_view["record"]["complainant"]["email"],
+        "bravo.secret@example.net"
+    );
     let sup_case = t
         .get(&format!("/complaints/{}", s(&b["id"])), Some(&sup))
         .await
@@ -715,7 +765,10 @@ async fn access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged() {
     assert!(second.iter().any(|e| e["actor"] == "staff:super1"));
     // The log itself holds no contact data.
     let events = after["events"].to_string();
-    assert!(!events.contains(email) && !events.contains(phone), "{events}");
+    assert!(
+        !events.contains(email) && !events.contains(phone),
+        "{events}"
+    );
     // ...and the chain stays intact.
     assert_eq!(
         t.get("/audit/verify", Some(&c.supervisor))

@@ -4,9 +4,12 @@
 
 mod harness;
 
+mod access;
 mod cli;
 mod inputs;
+mod intake;
 mod lifecycle;
+mod ops;
 mod records;
 mod rules;
 mod scoping;

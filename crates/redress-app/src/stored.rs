@@ -26,7 +26,8 @@ pub struct Loaded {
     pub seq: i64,
 }
 
-const CONTACT_FIELDS: [&str; 2] = ["email", "phone"];
+/// The complainant's personal fields sealed in the stored document.
+const CONTACT_FIELDS: [&str; 4] = ["name", "user_id", "email", "phone"];
 
 fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
     case.get_mut("record")?

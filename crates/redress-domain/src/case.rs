@@ -1064,10 +1064,10 @@ impl Case {
         let new = serde_json::to_value(&record).unwrap_or(Value::Null);
         let mut changed = serde_json::Map::new();
         if let (Value::Object(o), Value::Object(n)) = (&old, &new) {
-            for (k, v) in o.iter().chain(n.iter()) {
+            for k in o.keys().chain(n.keys()) {
                 if o.get(k) != n.get(k) && !changed.contains_key(k) {
                     let previous = if k == "complainant" {
-                        redact_contact(v, &self.record)
+                        redact_contact(&self.record.complainant, &record.complainant)
                     } else {
                         o.get(k).cloned().unwrap_or(Value::Null)
                     };
@@ -1231,11 +1231,23 @@ pub struct ActionInput {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-fn redact_contact(_new: &Value, old: &Registration) -> Value {
+/// The complainant's previous values are personal data: the journal only
+/// records which of them changed.
+fn redact_contact(
+    old: &crate::registration::Complainant,
+    new: &crate::registration::Complainant,
+) -> Value {
+    let mark = |changed: bool| {
+        if changed {
+            json!("(changed)")
+        } else {
+            Value::Null
+        }
+    };
     json!({
-        "name": old.complainant.name,
-        "user_id": old.complainant.user_id,
-        "email": old.complainant.email.as_ref().map(|_| "(changed)"),
-        "phone": old.complainant.phone.as_ref().map(|_| "(changed)"),
+        "name": mark(old.name != new.name),
+        "user_id": mark(old.user_id != new.user_id),
+        "email": mark(old.email != new.email),
+        "phone": mark(old.phone != new.phone),
     })
 }

@@ -884,7 +884,8 @@ async fn the_record_is_completed_before_acceptance_and_the_old_values_kept() {
     .expect_error(403);
     let case = t
         .call("PATCH", &format!("/complaints/{id}"), Some(&c.intake),
-              Some(json!({"respondent": {"kind": "merchant", "id": "shop-9", "name": "九号店"}, "subject": "改正后的主题"})))
+              Some(json!({"respondent": {"kind": "merchant", "id": "shop-9", "name": "九号店"}, "subject": "改正后的主题",
+                           "complainant": {"email": "new.address@example.com"}})))
         .await
         .expect(200);
     assert_eq!(case["respondent"]["id"], "shop-9");
@@ -896,6 +897,14 @@ async fn the_record_is_completed_before_acceptance_and_the_old_values_kept() {
         .expect("event");
     assert_eq!(event["data"]["previous"]["subject"], "申请退款被拒绝");
     assert!(event["data"]["previous"]["respondent"].is_null());
+    // Old contact values are personal data: only the fact of a change is journaled.
+    assert_eq!(
+        event["data"]["previous"]["complainant"]["email"],
+        "(changed)"
+    );
+    assert!(event["data"]["previous"]["complainant"]["name"].is_null());
+    assert!(!event.to_string().contains("zhang1@example.com"));
+    assert_eq!(case["complainant"]["email"], "n***@example.com");
     t.post(
         &format!("/complaints/{id}/accept"),
         Some(&c.intake),

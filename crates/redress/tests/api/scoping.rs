@@ -313,6 +313,8 @@ async fn contact_data_is_sealed_at_rest_and_every_clear_view_is_logged() {
     let mut body = complaint(1);
     body["complainant"]["email"] = json!("unique.person.4711@example.org");
     body["complainant"]["phone"] = json!("13987654321");
+    body["complainant"]["name"] = json!("Wolfgang Privatus");
+    body["complainant"]["user_id"] = json!("uid-secret-0815");
     let f = t.file(body).await;
     let id = f["id"].as_str().unwrap();
     // An action answer shows contact data masked.
@@ -363,6 +365,11 @@ async fn contact_data_is_sealed_at_rest_and_every_clear_view_is_logged() {
         !hay.contains("13987654321"),
         "phone in the clear in the database"
     );
+    assert!(
+        !hay.contains("Privatus"),
+        "name in the clear in the database"
+    );
+    assert!(!hay.contains("uid-secret-0815"), "user id in the clear");
 }
 
 #[tokio::test]

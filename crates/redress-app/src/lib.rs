@@ -212,6 +212,7 @@ impl App {
 
     /// Load → check and transition (`f`) → save, retried on a concurrent
     /// change. `f` sees the freshly loaded case every time.
+    #[tracing::instrument(level = "info", skip_all, fields(case = %id, actor = %actor_string(&actor)))]
     pub async fn mutate<F>(&self, id: Uuid, actor: Actor, mut f: F) -> AppResult<Loaded>
     where
         F: FnMut(&mut Case, &Ctx) -> AppResult<Effects>,
@@ -353,7 +354,8 @@ pub fn actor_string(actor: &Actor) -> String {
 
 fn metrics_transition(effects: &Effects) {
     for e in &effects.events {
-        tracing::debug!(event = %e.kind, "case event");
+        tracing::info!(event = %e.kind, "case event");
+        metrics::counter!("redress_case_events_total", "kind" => e.kind.clone()).increment(1);
     }
 }
 

@@ -49,6 +49,13 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         .route("/healthz", get(api::ops::health))
         .route("/metrics", get(metrics::render))
         .fallback(|| async { error::ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take that method",
+            )
+        })
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::new())

@@ -256,4 +256,7 @@ async fn operations_endpoints_answer() {
         .await
         .expect_error(403);
     t.get("/nowhere", None).await.expect_error(404);
+    t.call("DELETE", "/complaints", None, None)
+        .await
+        .expect_error(405);
 }

@@ -110,6 +110,7 @@ impl App {
         body: &Value,
         body_hash: &str,
         idempotency_key: Option<&str>,
+        client: Option<std::net::IpAddr>,
     ) -> AppResult<Registered> {
         let now = self.now();
         // Who may file, and on which channels.
@@ -122,7 +123,9 @@ impl App {
                         kind: ActorKind::Complainant,
                         id: "public".into(),
                     },
-                    "public".into(),
+                    // Public keys are scoped per client address: one caller cannot
+                    // replay (or block) another's registration.
+                    client.map_or_else(|| "public".into(), |ip| format!("public:{ip}")),
                 ),
                 Principal::Integration(k) => {
                     if !who.has_scope(Scope::Intake) {
@@ -216,9 +219,15 @@ impl App {
                 "status": case.status,
                 "acceptance_due_at": case.deadlines.acceptance_due_at,
                 "tracking_url": self.tracking_url(&tracking_no),
-                "duplicate": !case.possible_duplicates.is_empty(),
-                "possible_duplicates": case.possible_duplicates,
             });
+            // Likely duplicates are other people's business to the public and
+            // to integrations (anyone could probe a phone number): only staff
+            // see them in the answer, everyone on staff sees them on the case.
+            let mut answer = answer;
+            if matches!(who, Principal::Staff(_)) {
+                answer["duplicate"] = json!(!case.possible_duplicates.is_empty());
+                answer["possible_duplicates"] = json!(case.possible_duplicates);
+            }
             let idem = idem_key.as_ref().map(|key| IdempotencyRecord {
                 key: key.clone(),
                 request_hash: body_hash.into(),
@@ -530,14 +539,20 @@ impl App {
         .await
     }
 
-    fn new_evidence(
+    /// Checks and stores a file on a blocking thread (hashing and fsync of up
+    /// to the size limit), then describes it as evidence.
+    async fn new_evidence(
         &self,
         bytes: &[u8],
         filename: Option<&str>,
         by: ActorKind,
         name: &str,
     ) -> AppResult<Evidence> {
-        let stored = self.evidence.put(bytes)?;
+        let store = self.evidence.clone();
+        let data = bytes.to_vec();
+        let stored = tokio::task::spawn_blocking(move || store.put(&data))
+            .await
+            .map_err(AppError::internal)??;
         metrics::counter!("redress_evidence_bytes_total").increment(stored.size);
         Ok(Evidence {
             id: Uuid::now_v7().to_string(),
@@ -567,8 +582,9 @@ impl App {
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
-        let evidence =
-            self.new_evidence(bytes, filename, ActorKind::Staff, &staff.user.username)?;
+        let evidence = self
+            .new_evidence(bytes, filename, ActorKind::Staff, &staff.user.username)
+            .await?;
         self.staff_action(
             who,
             id,
@@ -862,7 +878,9 @@ impl App {
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
-        let evidence = self.new_evidence(bytes, filename, ActorKind::Complainant, "complainant")?;
+        let evidence = self
+            .new_evidence(bytes, filename, ActorKind::Complainant, "complainant")
+            .await?;
         self.complainant_action(no, token, |case, ctx| {
             let mut effects = refuse(case.add_evidence(evidence.clone(), ctx))?;
             if case.status == Status::NeedsInfo {
@@ -1001,7 +1019,9 @@ impl App {
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
-        let evidence = self.new_evidence(bytes, filename, ActorKind::Respondent, &key)?;
+        let evidence = self
+            .new_evidence(bytes, filename, ActorKind::Respondent, &key)
+            .await?;
         let actor = Actor {
             kind: ActorKind::Respondent,
             id: key,

@@ -61,7 +61,11 @@ impl App {
                     },
                     // Someone else moved the case meanwhile; the next tick sees it.
                     Err(AppError::Conflict(_)) | Err(AppError::NotFound) => {}
-                    Err(e) => return Err(e),
+                    // One broken case must not stop every other deadline.
+                    Err(e) => {
+                        tracing::error!(case = %id, error = %e, "deadline sweep skipped a case");
+                        metrics::counter!("redress_sweep_errors_total").increment(1);
+                    }
                 }
             }
         }

@@ -181,7 +181,13 @@ impl App {
                         .map(redress_domain::mask_email)
                         .or_else(|| c.phone.as_deref().map(redress_domain::mask_phone))
                         .unwrap_or_else(|| {
-                            format!("user:{}", c.user_id.clone().unwrap_or_default())
+                            format!(
+                                "user:{}",
+                                c.user_id
+                                    .as_deref()
+                                    .map(views::mask_name)
+                                    .unwrap_or_default()
+                            )
                         })
                 }
                 Party::Respondent => case

@@ -11,19 +11,43 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contact {
     Clear,
+    /// Email and phone masked (staff answers to actions, integrations).
     Masked,
+    /// Every personal field masked (respondents).
+    Respondent,
+}
+
+/// `张**`, `z***`: the first character and stars.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().clamp(2, 6))),
+        None => String::new(),
+    }
 }
 
 fn complainant(case: &Case, contact: Contact) -> Value {
     let c = &case.record.complainant;
-    let (email, phone) = match contact {
-        Contact::Clear => (c.email.clone(), c.phone.clone()),
-        Contact::Masked => (
+    let masked_contact = || {
+        (
             c.email.as_deref().map(mask_email),
             c.phone.as_deref().map(mask_phone),
+        )
+    };
+    let (name, user_id, (email, phone)) = match contact {
+        Contact::Clear => (
+            c.name.clone(),
+            c.user_id.clone(),
+            (c.email.clone(), c.phone.clone()),
+        ),
+        Contact::Masked => (c.name.clone(), c.user_id.clone(), masked_contact()),
+        Contact::Respondent => (
+            mask_name(&c.name),
+            c.user_id.as_deref().map(mask_name),
+            masked_contact(),
         ),
     };
-    json!({"name": c.name, "user_id": c.user_id, "email": email, "phone": phone})
+    json!({"name": name, "user_id": user_id, "email": email, "phone": phone})
 }
 
 fn record(case: &Case, contact: Contact) -> Value {
@@ -226,7 +250,7 @@ pub fn respondent_view(case: &Case) -> Value {
         "demands": case.record.demands,
         "occurred_at": case.record.occurred_at,
         "order_numbers": case.record.order_numbers,
-        "complainant": complainant(case, Contact::Masked),
+        "complainant": complainant(case, Contact::Respondent),
         "respondent": case.record.respondent,
         "handling_due_at": case.deadlines.handling_due_at,
         "messages": messages,

@@ -511,6 +511,13 @@ impl Case {
         if self.status != Status::NeedsInfo {
             return Err(wrong(self.status, "supplemented"));
         }
+        if self
+            .deadlines
+            .supplement_due_at
+            .is_some_and(|due| ctx.now >= due)
+        {
+            return Err(wrong(self.status, "supplemented after its deadline"));
+        }
         if let Some(m) = &message {
             let mut errors = FieldErrors::new();
             required_text(&mut errors, "message", m, 20_000);
@@ -1186,6 +1193,12 @@ impl Case {
                 action: "merged into (the original must be open)",
             });
         }
+        if !self.same_parties(original) {
+            return Err(Refusal::invalid(
+                "into",
+                "a duplicate must have the same complainant and respondent as its original",
+            ));
+        }
         let from = self.id.to_string();
         for m in &self.messages {
             let mut m = m.clone();
@@ -1213,6 +1226,17 @@ impl Case {
                    "messages": self.messages.len(), "evidence": self.evidence.len()}),
         );
         Ok((mine, theirs))
+    }
+
+    /// Same respondent, and the same complainant by user id, email or phone.
+    pub fn same_parties(&self, other: &Case) -> bool {
+        let (a, b) = (&self.record.complainant, &other.record.complainant);
+        let same = |x: &Option<String>, y: &Option<String>| matches!((x, y), (Some(x), Some(y)) if x.eq_ignore_ascii_case(y));
+        let respondent = |c: &Case| c.record.respondent.as_ref().map(|r| r.key());
+        respondent(self) == respondent(other)
+            && (same(&a.user_id, &b.user_id)
+                || same(&a.email, &b.email)
+                || same(&a.phone, &b.phone))
     }
 
     /// Records the delivery of a notice (the proof of notice).

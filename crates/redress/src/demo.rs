@@ -106,7 +106,7 @@ pub async fn fill(app: &Arc<App>) -> anyhow::Result<usize> {
     let mut n = 0;
     for i in 0..7 {
         let r = app
-            .register(&intake, &sample(i), &format!("demo{i}"), None)
+            .register(&intake, &sample(i), &format!("demo{i}"), None, None)
             .await
             .map_err(e)?;
         n += 1;

@@ -43,7 +43,10 @@ pub async fn create(
         }
     }
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let r = s.app.register(&who, &body.value, &body.sha256, key).await?;
+    let r = s
+        .app
+        .register(&who, &body.value, &body.sha256, key, ip)
+        .await?;
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::CREATED);
     Ok((status, Json(r.body)).into_response())
 }

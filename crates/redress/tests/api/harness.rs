@@ -285,6 +285,17 @@ impl TestApp {
         self.post("/complaints", None, body).await.expect(201)
     }
 
+    /// The likely duplicates recorded on a filed case (the public answer
+    /// does not show them).
+    pub async fn dups(&self, filed: &Value) -> Value {
+        let id = uuid::Uuid::parse_str(filed["id"].as_str().unwrap()).unwrap();
+        json!(self.app.load(id).await.unwrap().case.possible_duplicates)
+    }
+
+    pub async fn dup_flag(&self, filed: &Value) -> Value {
+        json!(!self.dups(filed).await.as_array().unwrap().is_empty())
+    }
+
     pub fn sqlite_path(&self) -> PathBuf {
         self.config.sqlite_path().unwrap()
     }

@@ -127,20 +127,17 @@ async fn intake_a_second_open_complaint_between_the_same_parties_is_flagged() {
     let t = TestApp::new().await;
     let sup = t.staff("sup", &["supervisor"], &[], 5).await;
     let first = t.file(complaint(1)).await;
-    assert_eq!(first["duplicate"], false);
-    assert_eq!(first["possible_duplicates"], json!([]));
+    assert_eq!(t.dup_flag(&first).await, false);
+    assert_eq!(t.dups(&first).await, json!([]));
 
     // Same complainant (email in another case), same respondent, other words.
     let mut again = complaint(1);
     again["complainant"]["email"] = json!("ZHANG1@Example.com");
     again["subject"] = json!("又一次投诉");
     let second = t.file(again).await;
-    assert_eq!(second["duplicate"], true, "{second}");
-    let dups: Vec<&Value> = second["possible_duplicates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .collect();
+    assert_eq!(t.dup_flag(&second).await, true, "{second}");
+    let dup_list = t.dups(&second).await;
+    let dups: Vec<&Value> = dup_list.as_array().unwrap().iter().collect();
     assert!(dups.contains(&&first["id"]), "{second}");
     // Staff see it on the case page.
     let case = t
@@ -156,11 +153,11 @@ async fn intake_a_second_open_complaint_between_the_same_parties_is_flagged() {
     );
 
     // Another complainant against the same respondent: no flag.
-    assert_eq!(t.file(complaint(2)).await["duplicate"], false);
+    assert_eq!(t.dup_flag(&t.file(complaint(2)).await).await, false);
     // Same complainant against another respondent: no flag.
     let mut elsewhere = complaint(1);
     elsewhere["respondent"] = json!({"kind": "merchant", "id": "shop-77"});
-    assert_eq!(t.file(elsewhere).await["duplicate"], false);
+    assert_eq!(t.dup_flag(&t.file(elsewhere).await).await, false);
 
     // Once the earlier ones are closed, a new one is not flagged.
     for f in [&first, &second] {
@@ -175,8 +172,8 @@ async fn intake_a_second_open_complaint_between_the_same_parties_is_flagged() {
         assert_eq!(closed["closure"], "withdrawn");
     }
     let third = t.file(complaint(1)).await;
-    assert_eq!(third["duplicate"], false, "{third}");
-    assert_eq!(third["possible_duplicates"], json!([]));
+    assert_eq!(t.dup_flag(&third).await, false, "{third}");
+    assert_eq!(t.dups(&third).await, json!([]));
 }
 
 #[tokio::test]

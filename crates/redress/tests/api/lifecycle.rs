@@ -1400,7 +1400,8 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
     let original = file(&t, 1).await;
     let dup = t.file(complaint(1)).await;
     assert!(
-        dup["possible_duplicates"]
+        t.dups(&dup)
+            .await
             .as_array()
             .unwrap()
             .iter()

@@ -687,7 +687,7 @@ async fn a_duplicate_merges_into_its_original_and_both_numbers_keep_working() {
     let c = t.cast().await;
     let original = filed(&t, 1).await;
     let dup = t.file(complaint(1)).await;
-    assert_eq!(dup["duplicate"], true);
+    assert_eq!(t.dup_flag(&dup).await, true);
     let dup = Filed {
         id: dup["id"].as_str().unwrap().into(),
         no: dup["tracking_no"].as_str().unwrap().into(),

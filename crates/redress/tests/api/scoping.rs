@@ -153,6 +153,13 @@ async fn respondents_see_their_cases_with_contact_data_masked() {
     assert_eq!(item["complainant"]["email"], "z***@example.com");
     assert_eq!(item["complainant"]["phone"], "138****5678");
     assert!(
+        item["complainant"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("张*"),
+        "{item}"
+    );
+    assert!(
         !raw.contains("zhang7@example.com") && !raw.contains("13812345678"),
         "{raw}"
     );

@@ -1,0 +1,75 @@
+//! Transitions that the HTTP tests cannot reach because the test clock's
+//! sweep acts first.
+
+use chrono::{DateTime, Duration, Utc};
+use redress_domain::*;
+use serde_json::json;
+
+fn ctx<'a>(now: DateTime<Utc>, calendar: &'a Calendar, policy: &'a DeadlinePolicy) -> Ctx<'a> {
+    Ctx {
+        now,
+        calendar,
+        policy,
+        actor: Actor::staff("agent"),
+    }
+}
+
+fn registered(
+    now: DateTime<Utc>,
+    calendar: &Calendar,
+    policy: &DeadlinePolicy,
+    email: &str,
+) -> Case {
+    let body = json!({
+        "complainant": {"name": "张三", "email": email},
+        "respondent": {"kind": "merchant", "id": "m-1"},
+        "subject": "退款", "description": "拒绝退款",
+    });
+    let input = parse_registration(&body, now).unwrap();
+    Case::register(
+        uuid::Uuid::now_v7(),
+        "RD1".into(),
+        input,
+        Channel::Web,
+        vec![],
+        &ctx(now, calendar, policy),
+    )
+    .0
+}
+
+#[test]
+fn material_after_its_deadline_is_refused_even_before_the_sweep_lapses_the_case() {
+    let (calendar, policy) = (Calendar::china(), DeadlinePolicy::default());
+    let now: DateTime<Utc> = "2026-11-02T02:00:00Z".parse().unwrap();
+    let mut case = registered(now, &calendar, &policy, "a@example.com");
+    case.request_info(vec!["截图".into()], None, &ctx(now, &calendar, &policy))
+        .unwrap();
+    let due = case.deadlines.supplement_due_at.unwrap();
+    let late = ctx(due + Duration::seconds(1), &calendar, &policy);
+    assert!(matches!(
+        case.supplement(Some("迟到的材料".into()), &late),
+        Err(Refusal::WrongState { .. })
+    ));
+    let in_time = ctx(due - Duration::seconds(1), &calendar, &policy);
+    case.supplement(Some("材料".into()), &in_time).unwrap();
+    assert_eq!(case.status, Status::Submitted);
+}
+
+#[test]
+fn only_a_duplicate_of_the_same_parties_can_be_merged() {
+    let (calendar, policy) = (Calendar::china(), DeadlinePolicy::default());
+    let now: DateTime<Utc> = "2026-11-02T02:00:00Z".parse().unwrap();
+    let c = ctx(now, &calendar, &policy);
+    let mut original = registered(now, &calendar, &policy, "a@example.com");
+    let mut stranger = registered(now, &calendar, &policy, "b@example.com");
+    assert!(
+        matches!(stranger.merge_into(&mut original, &c), Err(Refusal::Invalid(f)) if f.0.contains_key("into"))
+    );
+    assert!(
+        original.merged_from.is_empty(),
+        "a refused merge changes nothing"
+    );
+    let mut same = registered(now, &calendar, &policy, "A@example.com");
+    same.merge_into(&mut original, &c).unwrap();
+    assert_eq!(same.closure, Some(Closure::Merged));
+}

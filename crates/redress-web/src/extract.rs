@@ -144,3 +144,42 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: u64) -> Result<Upl
     }
     Err(redress_app::AppError::invalid("file", "is required (a multipart part named file)").into())
 }
+
+/// Query parameters, with a malformed query string answered in the API's
+/// error format.
+pub struct Params<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Params(q.0))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+    }
+}
+
+/// A multipart body, with a wrong content type answered in the API's
+/// error format.
+pub struct MultipartBody(pub Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for MultipartBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Multipart::from_request(req, state)
+            .await
+            .map(MultipartBody)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_multipart",
+                    format!(
+                        "send the file as multipart/form-data with a part named file ({})",
+                        e.body_text()
+                    ),
+                )
+            })
+    }
+}

@@ -1,7 +1,7 @@
 //! `/complaints…`: registration and every staff action on a case.
 
 use axum::Json;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use redress_app::cases::ListQuery;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::schemas::*;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, ClientIp, JsonBody, read_upload};
+use crate::extract::{Caller, ClientIp, JsonBody, MultipartBody, Params, read_upload};
 use crate::state::AppState;
 
 pub fn case_id(raw: &str) -> ApiResult<Uuid> {
@@ -74,7 +74,7 @@ pub struct ListParams {
 pub async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
-    Query(p): Query<ListParams>,
+    Params(p): Params<ListParams>,
 ) -> ApiResult<Json<Value>> {
     let q = ListQuery {
         status: p.status,
@@ -238,7 +238,7 @@ pub async fn evidence(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    multipart: Multipart,
+    MultipartBody(multipart): MultipartBody,
 ) -> ApiResult<Json<Value>> {
     let id = case_id(&id)?;
     who.staff().map_err(ApiError::from)?;

@@ -1,7 +1,7 @@
 //! Calendar, reports, audit, the test clock and health.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use redress_domain::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::schemas::*;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, Params};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -22,7 +22,10 @@ pub struct DueParams {
 /// The instant `working_days` working days after `from`, on the installation's calendar.
 #[utoipa::path(get, path = "/calendar/due", tag = "calendar", params(DueParams),
     responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
-pub async fn due(State(s): State<AppState>, Query(p): Query<DueParams>) -> ApiResult<Json<Value>> {
+pub async fn due(
+    State(s): State<AppState>,
+    Params(p): Params<DueParams>,
+) -> ApiResult<Json<Value>> {
     let mut errors = redress_domain::FieldErrors::new();
     let from = match p.from.as_deref().filter(|f| !f.is_empty()) {
         None => Some(s.app.now()),
@@ -91,7 +94,7 @@ pub struct PeriodParams {
 pub async fn summary(
     State(s): State<AppState>,
     Caller(who): Caller,
-    Query(p): Query<PeriodParams>,
+    Params(p): Params<PeriodParams>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
         s.app

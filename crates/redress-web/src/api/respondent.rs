@@ -1,7 +1,7 @@
 //! `/respondent/…`: the respondent portal's calls (portal key).
 
 use axum::Json;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use super::complaints::case_id;
 use super::schemas::*;
 use crate::error::ApiResult;
-use crate::extract::{Caller, JsonBody, read_upload};
+use crate::extract::{Caller, JsonBody, MultipartBody, Params, read_upload};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -24,7 +24,7 @@ pub struct PageParams {
 pub async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
-    Query(p): Query<PageParams>,
+    Params(p): Params<PageParams>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
         s.app
@@ -57,7 +57,7 @@ pub async fn evidence(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    multipart: Multipart,
+    MultipartBody(multipart): MultipartBody,
 ) -> ApiResult<Json<Value>> {
     let id = case_id(&id)?;
     who.respondent().map_err(crate::error::ApiError::from)?;

@@ -2,12 +2,12 @@
 //! access token given at registration.
 
 use axum::Json;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use serde_json::Value;
 
 use super::schemas::*;
 use crate::error::ApiResult;
-use crate::extract::{JsonBody, Token, read_upload};
+use crate::extract::{JsonBody, MultipartBody, Token, read_upload};
 use crate::state::AppState;
 
 /// The complainant's view of their case.
@@ -83,7 +83,7 @@ pub async fn evidence(
     State(s): State<AppState>,
     Token(t): Token,
     Path(no): Path<String>,
-    multipart: Multipart,
+    MultipartBody(multipart): MultipartBody,
 ) -> ApiResult<Json<Value>> {
     s.app.track_case(&no, t.as_deref()).await?;
     let up = read_upload(multipart, s.app.evidence.max_bytes).await?;

@@ -154,6 +154,10 @@ async fn evidence_is_sniffed_limited_and_stored_by_hash() {
     let f = t.file(complaint(1)).await;
     let id = f["id"].as_str().unwrap();
     let path = format!("/complaints/{id}/evidence");
+    // Not multipart: the answer still has the API's error shape.
+    t.post(&path, Some(&c.intake), json!({"file": "x"}))
+        .await
+        .expect_error(400);
 
     t.upload(&path, Some(&c.intake), "big.txt", &[b'a'; 2048])
         .await

@@ -18,6 +18,20 @@ impl AppState {
     pub fn new(app: Arc<App>, public_rate_per_minute: u32) -> Self {
         let public_limiter = NonZeroU32::new(public_rate_per_minute)
             .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
+        if let Some(limiter) = &public_limiter {
+            // Forget addresses whose quota has refilled, so that many
+            // different clients cannot grow the table without bound.
+            let weak = Arc::downgrade(limiter);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    let Some(limiter) = weak.upgrade() else { break };
+                    limiter.retain_recent();
+                    limiter.shrink_to_fit();
+                }
+            });
+        }
         Self {
             app,
             public_limiter,

@@ -27,7 +27,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
-use r2d2_sqlite::rusqlite::{self, Connection, OpenFlags, OptionalExtension, Row, params};
+use r2d2_sqlite::rusqlite::types::Value as SqlValue;
+use r2d2_sqlite::rusqlite::{
+    self, Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter,
+};
 use redress_domain::calendar::{DayException, DayKind};
 use redress_domain::{Channel, Closure, Status};
 use redress_store::{
@@ -247,33 +250,43 @@ fn case_violation(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn insert_case_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &CaseRow) -> StoreResult<i64> {
-    stmt.insert(params![
-        r.id.to_string(),
-        r.tracking_no,
-        r.status.as_str(),
-        r.closure.map(Closure::as_str),
-        r.channel.as_str(),
-        r.category,
-        r.department,
-        r.assignee,
-        r.respondent_key,
-        r.respondent_name,
-        r.complainant_key,
-        r.subject,
-        ts(&r.created_at),
-        ts(&r.updated_at),
-        ts_opt(&r.next_due_at),
-        r.staff_due,
-        ts_opt(&r.sweep_at),
-        r.decided_by,
-        r.decider_level,
-        r.search_tokens,
-        to_json(&r.report)?,
-        r.version,
-        r.doc,
+/// The columns an insert and an update both write, in the order of
+/// `INSERT_CASE`'s 2nd..21st and `UPDATE_CASE`'s 1st..20th placeholders.
+fn shared_case_values(r: &CaseRow) -> StoreResult<Vec<SqlValue>> {
+    let text = |s: &str| SqlValue::Text(s.to_string());
+    let opt = |s: &Option<String>| s.as_deref().map_or(SqlValue::Null, text);
+    Ok(vec![
+        text(&r.tracking_no),
+        text(r.status.as_str()),
+        r.closure.map_or(SqlValue::Null, |c| text(c.as_str())),
+        text(r.channel.as_str()),
+        opt(&r.category),
+        opt(&r.department),
+        opt(&r.assignee),
+        opt(&r.respondent_key),
+        opt(&r.respondent_name),
+        opt(&r.complainant_key),
+        text(&r.subject),
+        SqlValue::Text(ts(&r.created_at)),
+        SqlValue::Text(ts(&r.updated_at)),
+        ts_opt(&r.next_due_at).map_or(SqlValue::Null, SqlValue::Text),
+        SqlValue::Integer(i64::from(r.staff_due)),
+        ts_opt(&r.sweep_at).map_or(SqlValue::Null, SqlValue::Text),
+        opt(&r.decided_by),
+        r.decider_level
+            .map_or(SqlValue::Null, |l| SqlValue::Integer(i64::from(l))),
+        text(&r.search_tokens),
+        SqlValue::Text(to_json(&r.report)?),
     ])
-    .map_err(case_violation)
+}
+
+fn insert_case_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &CaseRow) -> StoreResult<i64> {
+    let mut values = vec![SqlValue::Text(r.id.to_string())];
+    values.extend(shared_case_values(r)?);
+    values.push(SqlValue::Integer(r.version));
+    values.push(SqlValue::Text(r.doc.clone()));
+    stmt.insert(params_from_iter(values))
+        .map_err(case_violation)
 }
 
 const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = ?1, status = ?2, closure = ?3, \
@@ -285,34 +298,14 @@ const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = ?1, status = ?2, closu
 
 fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
     let r = &u.row;
+    let mut values = shared_case_values(r)?;
+    values.push(SqlValue::Text(r.doc.clone()));
+    values.push(SqlValue::Integer(u.expected_version));
+    values.push(SqlValue::Text(r.id.to_string()));
     let changed = conn
         .prepare_cached(UPDATE_CASE)
         .map_err(db)?
-        .execute(params![
-            r.tracking_no,
-            r.status.as_str(),
-            r.closure.map(Closure::as_str),
-            r.channel.as_str(),
-            r.category,
-            r.department,
-            r.assignee,
-            r.respondent_key,
-            r.respondent_name,
-            r.complainant_key,
-            r.subject,
-            ts(&r.created_at),
-            ts(&r.updated_at),
-            ts_opt(&r.next_due_at),
-            r.staff_due,
-            ts_opt(&r.sweep_at),
-            r.decided_by,
-            r.decider_level,
-            r.search_tokens,
-            to_json(&r.report)?,
-            r.doc,
-            u.expected_version,
-            r.id.to_string(),
-        ])
+        .execute(params_from_iter(values))
         .map_err(case_violation)?;
     if changed == 0 {
         return Err(StoreError::VersionConflict);

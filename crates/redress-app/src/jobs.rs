@@ -1,10 +1,12 @@
 //! Background work: the deadline sweep and the audit check.
 //!
-//! The sweep reads only what is due (an index on `sweep_at`), lets the
+//! The sweep claims only what is due (an index on `sweep_at`; a lease per
+//! case, so that instances sharing a database split the work), lets the
 //! domain decide what each case needs (lapse, closure at the end of the
 //! appeal window, an overdue flag) and saves through the same versioned
-//! path as every other transition, so running it twice, or on two
-//! instances, does each thing once.
+//! path as every other transition: running it twice, or on two instances,
+//! does each thing once, and a case whose claimer died is claimed again
+//! when the lease runs out.
 
 use redress_domain::Actor;
 use redress_store::journal::Verifier;
@@ -38,7 +40,10 @@ impl App {
         let now = self.now();
         let mut seen = std::collections::HashSet::new();
         loop {
-            let due = self.store.due_for_sweep(now, SWEEP_BATCH).await?;
+            let due = self
+                .store
+                .claim_due(now, self.config.job_lease, SWEEP_BATCH)
+                .await?;
             let fresh: Vec<_> = due.into_iter().filter(|id| seen.insert(*id)).collect();
             if fresh.is_empty() {
                 break;

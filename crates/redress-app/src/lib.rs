@@ -49,6 +49,9 @@ pub struct AppConfig {
     pub outside_remedies_en: String,
     pub session_hours: i64,
     pub evidence_max_bytes: u64,
+    /// How long a background job holds a claimed case before another
+    /// instance may take it over (the holder is presumed dead).
+    pub job_lease: std::time::Duration,
 }
 
 impl AppConfig {
@@ -62,6 +65,7 @@ impl AppConfig {
             outside_remedies_en: "If you still disagree with the review result, you may complain to a consumer authority (such as 12315), apply for arbitration, or bring the matter to court.".into(),
             session_hours: 12,
             evidence_max_bytes: 20 * 1024 * 1024,
+            job_lease: std::time::Duration::from_secs(60),
         }
     }
 }

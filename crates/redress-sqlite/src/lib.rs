@@ -293,8 +293,8 @@ const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = ?1, status = ?2, closu
      channel = ?4, category = ?5, department = ?6, assignee = ?7, respondent_key = ?8, \
      respondent_name = ?9, complainant_key = ?10, subject = ?11, created_at = ?12, \
      updated_at = ?13, next_due_at = ?14, staff_due = ?15, sweep_at = ?16, decided_by = ?17, \
-     decider_level = ?18, search_tokens = ?19, report = ?20, doc = ?21, version = ?22 + 1 \
-     WHERE id = ?23 AND version = ?22";
+     decider_level = ?18, search_tokens = ?19, report = ?20, doc = ?21, version = ?22 + 1, \
+     claimed_until = NULL WHERE id = ?23 AND version = ?22";
 
 fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
     let r = &u.row;
@@ -583,6 +583,42 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db)?;
             ids.iter().map(|s| parse_uuid(s)).collect()
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One process owns a SQLite file: its own clock is the wall clock.
+        let wall = Utc::now();
+        let until = wall + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
+        self.write(move |ctx| {
+            let ids = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE cases SET claimed_until = ?4 WHERE seq IN (SELECT seq FROM cases \
+                     WHERE sweep_at <= ?1 AND (claimed_until IS NULL OR claimed_until < ?2) \
+                     ORDER BY sweep_at, seq LIMIT ?3) RETURNING id, sweep_at, seq",
+                )
+                .map_err(db)?
+                .query_map(params![ts(&now), ts(&wall), limit, ts(&until)], |r| {
+                    Ok((
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(0)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            let mut ids = ids;
+            ids.sort();
+            ids.iter().map(|(_, _, id)| parse_uuid(id)).collect()
         })
         .await
     }

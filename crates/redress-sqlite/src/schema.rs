@@ -7,8 +7,10 @@ use redress_store::StoreResult;
 use crate::codec::{db, ts};
 
 /// `(version, name, sql)`, in order. Never edit a released migration: add one.
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "claims", include_str!("../migrations/0002_claims.sql")),
+];
 
 /// Applies the migrations not yet recorded. Runs inside the caller's
 /// transaction (or savepoint); returns how many were applied.

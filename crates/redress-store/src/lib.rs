@@ -293,6 +293,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Uuid>>;
     /// Cases whose `sweep_at` is at or before `now`, oldest first.
     async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>>;
+    /// Claims up to `limit` cases whose `sweep_at` is at or before `now`
+    /// and that no live claim holds, for `lease` of the database's wall
+    /// clock; oldest first. Instances sharing a database claim disjoint
+    /// cases. A claim ends when the case is next saved, or when its lease
+    /// runs out because its holder died: then the case is claimed again.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>>;
     async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>>;
     /// Report facts of the cases created in `[from, to)`.
     async fn report_rows(

@@ -30,6 +30,9 @@ pub struct Config {
     pub time_zone: String,
     /// How often the deadline sweep runs.
     pub sweep_interval_seconds: u64,
+    /// How long a background job holds a claimed case; after that another
+    /// instance may take it over.
+    pub job_lease_seconds: u64,
     pub evidence_max_bytes: u64,
     /// `text` or `json`.
     pub log_format: String,
@@ -50,6 +53,7 @@ impl Default for Config {
             admin_password: None,
             time_zone: "Asia/Shanghai".into(),
             sweep_interval_seconds: 30,
+            job_lease_seconds: 60,
             evidence_max_bytes: 20 * 1024 * 1024,
             log_format: "text".into(),
             policy: DeadlinePolicy::default(),
@@ -77,23 +81,45 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
-    /// The SQLite file: from a `sqlite://` URL, or the default in the data dir.
+    /// Which database: from the URL, or SQLite in the data dir by default.
+    pub fn database(&self) -> anyhow::Result<Database> {
+        database(self.database_url.as_deref(), &self.data_dir)
+    }
+
+    /// The SQLite file, when the database is SQLite.
     pub fn sqlite_path(&self) -> anyhow::Result<PathBuf> {
-        match self.database_url.as_deref().filter(|u| !u.is_empty()) {
-            None => Ok(self.data_dir.join("redress.sqlite3")),
-            Some(url) => {
-                if let Some(rest) = url
-                    .strip_prefix("sqlite://")
-                    .or_else(|| url.strip_prefix("sqlite:"))
-                {
-                    Ok(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
-                } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    anyhow::bail!(
-                        "PostgreSQL support is not in this build yet; use SQLite (leave REDRESS_DATABASE_URL unset)"
-                    )
-                } else {
-                    anyhow::bail!("REDRESS_DATABASE_URL must start with sqlite:// or postgres://")
-                }
+        match self.database()? {
+            Database::Sqlite(path) => Ok(path),
+            Database::Postgres(_) => anyhow::bail!("the database is PostgreSQL, not SQLite"),
+        }
+    }
+}
+
+/// A database named by a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// The URL, as libpq would take it.
+    Postgres(String),
+}
+
+/// Reads a database URL: `sqlite://<path>`, `postgres://…`; none means
+/// SQLite in `data_dir`.
+pub fn database(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Database> {
+    match url.filter(|u| !u.is_empty()) {
+        None => Ok(Database::Sqlite(data_dir.join("redress.sqlite3"))),
+        Some(url) => {
+            if let Some(rest) = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
+                Ok(Database::Sqlite(PathBuf::from(
+                    rest.split('?').next().unwrap_or(rest),
+                )))
+            } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Ok(Database::Postgres(url.to_string()))
+            } else {
+                anyhow::bail!("REDRESS_DATABASE_URL must start with sqlite:// or postgres://")
             }
         }
     }
@@ -140,7 +166,13 @@ mod tests {
             c.sqlite_path().unwrap(),
             PathBuf::from("/var/lib/redress/db.sqlite3")
         );
-        c.database_url = Some("mysql://x".into());
+        c.database_url = Some("postgres://u@db.example/redress".into());
+        assert_eq!(
+            c.database().unwrap(),
+            Database::Postgres("postgres://u@db.example/redress".into())
+        );
         assert!(c.sqlite_path().is_err());
+        c.database_url = Some("mysql://x".into());
+        assert!(c.database().is_err());
     }
 }

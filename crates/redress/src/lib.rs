@@ -18,11 +18,28 @@ pub use config::Config;
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
-    let path = config.sqlite_path()?;
-    let store =
-        tokio::task::spawn_blocking(move || redress_sqlite::SqliteStore::open(&path)).await??;
-    store.migrate().await?;
-    Ok(Arc::new(store))
+    open_database(config.database()?).await
+}
+
+/// Opens a store on `database` and brings its schema up to date.
+pub async fn open_database(database: config::Database) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match database {
+        config::Database::Sqlite(path) => {
+            let store = tokio::task::spawn_blocking(move || {
+                redress_sqlite::SqliteStore::open(&path)
+                    .with_context(|| format!("opening SQLite at {}", path.display()))
+            })
+            .await??;
+            Arc::new(store)
+        }
+        config::Database::Postgres(url) => {
+            let store = tokio::task::spawn_blocking(move || {
+                redress_postgres::PgStore::open(&url).context("opening PostgreSQL")
+            })
+            .await??;
+            Arc::new(store)
+        }
+    })
 }
 
 /// Builds the application on a store.
@@ -40,6 +57,7 @@ pub async fn build_app(
         .map_err(|_| anyhow::anyhow!("unknown time zone {}", config.time_zone))?;
     app_config.public_url = config.public_url();
     app_config.evidence_max_bytes = config.evidence_max_bytes;
+    app_config.job_lease = Duration::from_secs(config.job_lease_seconds.max(1));
     let clock = if test_clock {
         Clock::test()
     } else {

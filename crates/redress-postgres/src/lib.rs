@@ -1,0 +1,981 @@
+//! The [`Store`] on PostgreSQL, for one or several `redress serve`
+//! instances on one database.
+//!
+//! * Writes that touch the journal go through this instance's writer
+//!   thread ([`writer`]): queued jobs are committed in groups, each group
+//!   one transaction that first locks the journal head. The lock gives the
+//!   hash chain one order across instances; grouping lets concurrent
+//!   requests share that lock and the commit's WAL flush.
+//! * Cases carry a version: an update names the version it read and
+//!   changes nothing when another instance moved the case first
+//!   (`VersionConflict`).
+//! * Background work is claimed: [`Store::claim_due`] marks due cases with
+//!   a lease (`FOR UPDATE SKIP LOCKED`), so instances share the work; a
+//!   claim whose holder died runs out and the case is claimed again.
+//! * Reads, sessions and claims use a pool of connections on blocking
+//!   threads.
+
+mod codec;
+mod query;
+mod writer;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use postgres::types::{Json, ToSql};
+use postgres::{Client, NoTls, Row};
+use r2d2_postgres::PostgresConnectionManager;
+use redress_domain::calendar::{DayException, DayKind};
+use redress_domain::{Channel, Closure, Status};
+use redress_store::{
+    ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department, IdempotencyRecord,
+    InsertOutcome, JournalEntry, NewEvent, Page, ReportFacts, RespondentAccount, Session, Store,
+    StoreError, StoreResult, User, Visibility,
+};
+use uuid::Uuid;
+
+use codec::{
+    CASE_COLUMNS, col, constraint, db, from_json, parse_enum, parse_enum_opt, to_json,
+    unique_constraint, us, us_opt,
+};
+use writer::{Job, WriteCtx};
+
+/// Connections in the read pool.
+const READERS: u32 = 8;
+
+/// `(version, name, sql)`, in order. Never edit a released migration: add one.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+
+/// Key of the advisory lock that serialises migrations of instances
+/// starting together.
+const MIGRATION_LOCK: i64 = 0x7265_6472_6573_7301;
+
+/// The PostgreSQL store. Dropping it stops the writer after the queued jobs.
+pub struct PgStore {
+    sender: Option<mpsc::Sender<Box<dyn Job>>>,
+    writer: Option<JoinHandle<()>>,
+    /// `Some` until dropped.
+    pool: Option<r2d2::Pool<PostgresConnectionManager<NoTls>>>,
+    commits: Arc<AtomicU64>,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://…`), applies pending migrations and
+    /// starts the writer thread. Blocks: call it on a blocking thread.
+    pub fn open(url: &str) -> StoreResult<PgStore> {
+        let mut config = postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("redress");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let mut first = config.connect(NoTls).map_err(db)?;
+        migrate(&mut first)?;
+        drop(first);
+
+        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(READERS)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)
+            .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
+
+        let commits = Arc::new(AtomicU64::new(0));
+        let (sender, rx) = mpsc::channel::<Box<dyn Job>>();
+        let counter = Arc::clone(&commits);
+        let connect: writer::Connect = Box::new(move || config.connect(NoTls));
+        let writer = std::thread::Builder::new()
+            .name("postgres-writer".into())
+            .spawn(move || writer::run(connect, rx, counter))
+            .map_err(|e| StoreError::Backend(format!("writer thread: {e}")))?;
+        Ok(PgStore {
+            sender: Some(sender),
+            writer: Some(writer),
+            pool: Some(pool),
+            commits,
+        })
+    }
+
+    /// How many group COMMITs succeeded since `open`.
+    pub fn commit_count(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Loads cases in one transaction, without events or idempotency
+    /// records (test data, benchmarks). Blocks the calling thread.
+    pub fn bulk_insert(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job = writer::job(
+            move |ctx: &mut WriteCtx<'_>| {
+                for row in &rows {
+                    insert_case_row(ctx, row)?;
+                }
+                Ok(())
+            },
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        self.submit(job)?;
+        rx.recv()
+            .map_err(|_| StoreError::Backend("the writer dropped the job".into()))?
+    }
+
+    /// Test hook: a write job that appends events and then fails, so that
+    /// its savepoint (and the chain head) must be rolled back.
+    #[doc(hidden)]
+    pub async fn append_events_then_fail(&self, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.append(&events)?;
+            Err(StoreError::Backend("failed on purpose".into()))
+        })
+        .await
+    }
+
+    fn submit(&self, job: Box<dyn Job>) -> StoreResult<()> {
+        self.sender
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("the store is closed".into()))?
+            .send(job)
+            .map_err(|_| StoreError::Backend("the writer thread stopped".into()))
+    }
+
+    /// Runs `f` on the writer, in the next group; answers after COMMIT.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(writer::job(
+            f,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        ))?;
+        rx.await
+            .map_err(|_| StoreError::Backend("the write job failed without an answer".into()))?
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Client) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self
+            .pool
+            .clone()
+            .ok_or_else(|| StoreError::Backend("the store is closed".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("database task: {e}")))?
+    }
+
+    /// One query on a pooled connection: its rows.
+    async fn rows(
+        &self,
+        sql: impl Into<String>,
+        params: Vec<Box<dyn ToSql + Sync + Send>>,
+    ) -> StoreResult<Vec<Row>> {
+        let sql = sql.into();
+        self.read(move |c| {
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            c.query(sql.as_str(), &refs).map_err(db)
+        })
+        .await
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // A synchronous client runs its own runtime to close its
+        // connection, which may not happen on an async thread: the pool is
+        // dropped on a thread of its own.
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+        drop(self.sender.take());
+        if let Some(w) = self.writer.take()
+            && w.join().is_err()
+        {
+            tracing::error!("the postgres writer thread panicked");
+        }
+    }
+}
+
+/// Applies the migrations not yet recorded, one instance at a time.
+fn migrate(client: &mut Client) -> StoreResult<usize> {
+    let mut tx = client.transaction().map_err(db)?;
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .map_err(db)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(db)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    bigint PRIMARY KEY,
+             name       text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )
+    .map_err(db)?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0)::bigint FROM schema_migrations",
+            &[],
+        )
+        .map_err(db)?
+        .get(0);
+    let mut applied = 0;
+    for (version, name, sql) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        tx.batch_execute(sql).map_err(db)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            &[version, name],
+        )
+        .map_err(db)?;
+        tracing::info!(version, name, "applied migration");
+        applied += 1;
+    }
+    tx.commit().map_err(db)?;
+    Ok(applied)
+}
+
+// ---- cases ------------------------------------------------------------------
+
+const INSERT_CASE: &str = "INSERT INTO cases (id, tracking_no, status, closure, channel, \
+     category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
+     created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
+     search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+     $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING seq";
+
+const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = $2, status = $3, closure = $4, \
+     channel = $5, category = $6, department = $7, assignee = $8, respondent_key = $9, \
+     respondent_name = $10, complainant_key = $11, subject = $12, created_at = $13, \
+     updated_at = $14, next_due_at = $15, staff_due = $16, sweep_at = $17, decided_by = $18, \
+     decider_level = $19, search_tokens = $20, report = $21, version = $22 + 1, doc = $23, \
+     claimed_until = NULL WHERE id = $1 AND version = $22";
+
+fn case_violation(e: postgres::Error) -> StoreError {
+    match unique_constraint(&e).as_deref() {
+        Some("cases_id_key") => StoreError::Duplicate("id"),
+        Some(_) => StoreError::Duplicate("tracking_no"),
+        None => db(e),
+    }
+}
+
+/// The 23 values an insert and an update both bind, in placeholder order.
+struct CaseValues {
+    id: Uuid,
+    status: &'static str,
+    closure: Option<&'static str>,
+    channel: &'static str,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    next_due_at: Option<DateTime<Utc>>,
+    sweep_at: Option<DateTime<Utc>>,
+    report: Json<serde_json::Value>,
+}
+
+impl CaseValues {
+    fn of(r: &CaseRow) -> StoreResult<CaseValues> {
+        Ok(CaseValues {
+            id: r.id,
+            status: r.status.as_str(),
+            closure: r.closure.map(|c| c.as_str()),
+            channel: r.channel.as_str(),
+            created_at: us(&r.created_at),
+            updated_at: us(&r.updated_at),
+            next_due_at: us_opt(&r.next_due_at),
+            sweep_at: us_opt(&r.sweep_at),
+            report: Json(to_json(&r.report)?),
+        })
+    }
+
+    fn params<'a>(&'a self, r: &'a CaseRow, version: &'a i64) -> [&'a (dyn ToSql + Sync); 23] {
+        [
+            &self.id,
+            &r.tracking_no,
+            &self.status,
+            &self.closure,
+            &self.channel,
+            &r.category,
+            &r.department,
+            &r.assignee,
+            &r.respondent_key,
+            &r.respondent_name,
+            &r.complainant_key,
+            &r.subject,
+            &self.created_at,
+            &self.updated_at,
+            &self.next_due_at,
+            &r.staff_due,
+            &self.sweep_at,
+            &r.decided_by,
+            &r.decider_level,
+            &r.search_tokens,
+            &self.report,
+            version,
+            &r.doc,
+        ]
+    }
+}
+
+fn insert_case_row(ctx: &mut WriteCtx<'_>, r: &CaseRow) -> StoreResult<i64> {
+    let v = CaseValues::of(r)?;
+    let stmt = ctx.statement(INSERT_CASE)?;
+    let row = ctx
+        .client
+        .query_one(&stmt, &v.params(r, &r.version))
+        .map_err(case_violation)?;
+    col(&row, 0)
+}
+
+fn update_case_row(ctx: &mut WriteCtx<'_>, u: &CaseUpdate) -> StoreResult<()> {
+    let v = CaseValues::of(&u.row)?;
+    let changed = ctx
+        .execute(UPDATE_CASE, &v.params(&u.row, &u.expected_version))
+        .map_err(case_violation)?;
+    if changed == 0 {
+        return Err(StoreError::VersionConflict);
+    }
+    Ok(())
+}
+
+fn idempotency(row: &Row) -> StoreResult<IdempotencyRecord> {
+    let status: i32 = col(row, 2)?;
+    Ok(IdempotencyRecord {
+        key: col(row, 0)?,
+        request_hash: col(row, 1)?,
+        status: u16::try_from(status)
+            .map_err(|_| StoreError::Backend(format!("bad http status {status}")))?,
+        body: col(row, 3)?,
+        created_at: col(row, 4)?,
+    })
+}
+
+const GET_IDEMPOTENCY: &str =
+    "SELECT key, request_hash, status, body, created_at FROM idempotency_keys WHERE key = $1";
+
+// ---- journal ------------------------------------------------------------------
+
+fn journal_entry(r: &Row) -> StoreResult<JournalEntry> {
+    Ok(JournalEntry {
+        seq: col(r, 0)?,
+        case_id: col(r, 1)?,
+        kind: col(r, 2)?,
+        actor: col(r, 3)?,
+        at: col(r, 4)?,
+        data: col(r, 5)?,
+        prev_hash: col(r, 6)?,
+        hash: col(r, 7)?,
+    })
+}
+
+// ---- people and settings ------------------------------------------------------
+
+fn day_kind_str(k: DayKind) -> &'static str {
+    match k {
+        DayKind::Holiday => "holiday",
+        DayKind::Workday => "workday",
+    }
+}
+
+fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
+    match s {
+        "holiday" => Ok(DayKind::Holiday),
+        "workday" => Ok(DayKind::Workday),
+        other => Err(StoreError::Backend(format!("bad day kind {other:?}"))),
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, username, display_name, password_hash, roles, departments, level, active, created_at";
+
+fn user(r: &Row) -> StoreResult<User> {
+    Ok(User {
+        id: col(r, 0)?,
+        username: col(r, 1)?,
+        display_name: col(r, 2)?,
+        password_hash: col(r, 3)?,
+        roles: from_json(col(r, 4)?)?,
+        departments: from_json(col(r, 5)?)?,
+        level: col(r, 6)?,
+        active: col(r, 7)?,
+        created_at: col(r, 8)?,
+    })
+}
+
+fn boxed<T: ToSql + Sync + Send + 'static>(v: T) -> Box<dyn ToSql + Sync + Send> {
+    Box::new(v)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.read(|c| migrate(c).map(|_| ())).await
+    }
+
+    async fn insert_case(
+        &self,
+        row: CaseRow,
+        events: Vec<NewEvent>,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> StoreResult<InsertOutcome> {
+        self.write(move |ctx| {
+            if let Some(idem) = &idempotency {
+                let stmt = ctx.statement(GET_IDEMPOTENCY)?;
+                if let Some(first) = ctx.client.query_opt(&stmt, &[&idem.key]).map_err(db)? {
+                    return Ok(InsertOutcome::Replayed(self::idempotency(&first)?));
+                }
+            }
+            let seq = insert_case_row(ctx, &row)?;
+            ctx.append(&events)?;
+            if let Some(idem) = &idempotency {
+                ctx.execute(
+                    "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[
+                        &idem.key,
+                        &idem.request_hash,
+                        &i32::from(idem.status),
+                        &idem.body,
+                        &us(&idem.created_at),
+                    ],
+                )
+                .map_err(|e| constraint(e, "key", "key"))?;
+            }
+            Ok(InsertOutcome::Inserted { seq })
+        })
+        .await
+    }
+
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
+        let rows = self.rows(sql, vec![boxed(id)]).await?;
+        rows.first().map(codec::case_row).transpose()
+    }
+
+    async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE tracking_no = $1");
+        let rows = self.rows(sql, vec![boxed(tracking_no.to_string())]).await?;
+        rows.first().map(codec::case_row).transpose()
+    }
+
+    async fn update_cases(
+        &self,
+        updates: Vec<CaseUpdate>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            for u in &updates {
+                update_case_row(ctx, u)?;
+            }
+            ctx.append(&events)
+        })
+        .await
+    }
+
+    async fn list_cases(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<CaseSummary>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read(move |c| query::list_cases(c, &visibility, &filter, limit, after))
+            .await
+    }
+
+    async fn open_cases_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<Vec<Uuid>> {
+        let rows = self
+            .rows(
+                "SELECT id FROM cases WHERE complainant_key = $1 AND respondent_key = $2 \
+                 AND status <> 'closed' ORDER BY seq",
+                vec![
+                    boxed(complainant_key.to_string()),
+                    boxed(respondent_key.to_string()),
+                ],
+            )
+            .await?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
+    async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>> {
+        let rows = self
+            .rows(
+                "SELECT id FROM cases WHERE sweep_at <= $1 ORDER BY sweep_at, seq LIMIT $2",
+                vec![
+                    boxed(us(&now)),
+                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
+                ],
+            )
+            .await?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>> {
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
+        let rows = self
+            .rows(
+                "UPDATE cases SET claimed_until = clock_timestamp() + make_interval(secs => $3::bigint / 1e6) \
+                 WHERE seq IN (SELECT seq FROM cases WHERE sweep_at <= $1 \
+                     AND (claimed_until IS NULL OR claimed_until < clock_timestamp()) \
+                     ORDER BY sweep_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                 RETURNING id, sweep_at, seq",
+                vec![
+                    boxed(us(&now)),
+                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
+                    boxed(lease_us),
+                ],
+            )
+            .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|r| Ok((col::<DateTime<Utc>>(r, 1)?, col::<i64>(r, 2)?, col(r, 0)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        claimed.sort();
+        Ok(claimed.into_iter().map(|(_, _, id)| id).collect())
+    }
+
+    async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>> {
+        let rows = self
+            .rows("SELECT status, n FROM case_counts WHERE n > 0", vec![])
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| Ok((parse_enum::<Status>("status", col(r, 0)?)?, col(r, 1)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        out.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
+        Ok(out)
+    }
+
+    async fn report_rows(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<
+        Vec<(
+            Channel,
+            Option<String>,
+            Status,
+            Option<Closure>,
+            Option<String>,
+            ReportFacts,
+        )>,
+    > {
+        let rows = self
+            .rows(
+                "SELECT channel, category, status, closure, respondent_key, report FROM cases \
+                 WHERE created_at >= $1 AND created_at < $2 ORDER BY created_at, seq",
+                vec![boxed(us(&from)), boxed(us(&to))],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_enum("channel", col(r, 0)?)?,
+                    col(r, 1)?,
+                    parse_enum("status", col(r, 2)?)?,
+                    parse_enum_opt("closure", col(r, 3)?)?,
+                    col(r, 4)?,
+                    from_json(col(r, 5)?)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {
+        let rows = self
+            .rows(
+                "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
+                 WHERE case_id = $1 ORDER BY seq",
+                vec![boxed(case_id)],
+            )
+            .await?;
+        rows.iter().map(journal_entry).collect()
+    }
+
+    async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+        let rows = self
+            .rows(
+                "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                vec![
+                    boxed(after),
+                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
+                ],
+            )
+            .await?;
+        rows.iter().map(journal_entry).collect()
+    }
+
+    async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
+        let rows = self
+            .rows(
+                "SELECT seq, hash FROM journal_head WHERE id = 1 AND seq > 0",
+                vec![],
+            )
+            .await?;
+        rows.first()
+            .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+            .transpose()
+    }
+
+    async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(move |ctx| ctx.append(&events)).await
+    }
+
+    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let rows = self
+            .rows(GET_IDEMPOTENCY, vec![boxed(key.to_string())])
+            .await?;
+        rows.first().map(idempotency).transpose()
+    }
+
+    async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.execute(
+                "INSERT INTO departments (code, name, review, head) VALUES ($1, $2, $3, $4)",
+                &[&d.code, &d.name, &d.review, &d.head],
+            )
+            .map_err(|e| constraint(e, "code", "department"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn list_departments(&self) -> StoreResult<Vec<Department>> {
+        let rows = self
+            .rows(
+                "SELECT code, name, review, head FROM departments ORDER BY code",
+                vec![],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Department {
+                    code: col(r, 0)?,
+                    name: col(r, 1)?,
+                    review: col(r, 2)?,
+                    head: col(r, 3)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let days = c
+                .handling_days
+                .map(i32::try_from)
+                .transpose()
+                .map_err(|_| StoreError::Backend("handling_days out of range".into()))?;
+            ctx.execute(
+                "INSERT INTO categories (code, name, name_en, department, handling_days) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&c.code, &c.name, &c.name_en, &c.department, &days],
+            )
+            .map_err(|e| constraint(e, "code", "department"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn list_categories(&self) -> StoreResult<Vec<Category>> {
+        let rows = self
+            .rows(
+                "SELECT code, name, name_en, department, handling_days FROM categories ORDER BY code",
+                vec![],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let days: Option<i32> = col(r, 4)?;
+                Ok(Category {
+                    code: col(r, 0)?,
+                    name: col(r, 1)?,
+                    name_en: col(r, 2)?,
+                    department: col(r, 3)?,
+                    handling_days: days
+                        .map(|d| {
+                            u32::try_from(d)
+                                .map_err(|_| StoreError::Backend(format!("bad handling_days {d}")))
+                        })
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let roles = Json(to_json(&u.roles)?);
+            let departments = Json(to_json(&u.departments)?);
+            ctx.execute(
+                "INSERT INTO users (id, username, display_name, password_hash, roles, \
+                 departments, level, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &u.id,
+                    &u.username,
+                    &u.display_name,
+                    &u.password_hash,
+                    &roles,
+                    &departments,
+                    &u.level,
+                    &u.active,
+                    &us(&u.created_at),
+                ],
+            )
+            .map_err(|e| constraint(e, "username", "user"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let rows = self.rows(sql, vec![boxed(username.to_string())]).await?;
+        rows.first().map(user).transpose()
+    }
+
+    async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let rows = self.rows(sql, vec![boxed(id)]).await?;
+        rows.first().map(user).transpose()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+        let rows = self.rows(sql, vec![]).await?;
+        rows.iter().map(user).collect()
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        let rows = self.rows("SELECT count(*) FROM users", vec![]).await?;
+        rows.first().map(|r| col(r, 0)).unwrap_or(Ok(0))
+    }
+
+    async fn insert_session(&self, s: Session) -> StoreResult<()> {
+        self.read(move |c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &s.token_hash,
+                    &s.user_id,
+                    &us(&s.created_at),
+                    &us(&s.expires_at),
+                ],
+            )
+            .map_err(|e| constraint(e, "session", "user"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        let rows = self
+            .rows(
+                "SELECT token_hash, user_id, created_at, expires_at FROM sessions \
+                 WHERE token_hash = $1",
+                vec![boxed(token_hash.to_string())],
+            )
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(Session {
+                    token_hash: col(r, 0)?,
+                    user_id: col(r, 1)?,
+                    created_at: col(r, 2)?,
+                    expires_at: col(r, 3)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_string();
+        self.read(move |c| {
+            c.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.execute(
+                "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &r.id,
+                    &r.kind.as_str(),
+                    &r.external_id,
+                    &r.name,
+                    &r.email,
+                    &r.key_hash,
+                    &us(&r.created_at),
+                ],
+            )
+            .map_err(|e| constraint(e, "respondent", "respondent"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn get_respondent_by_key_hash(
+        &self,
+        key_hash: &str,
+    ) -> StoreResult<Option<RespondentAccount>> {
+        let rows = self
+            .rows(
+                "SELECT id, kind, external_id, name, email, key_hash, created_at \
+                 FROM respondents WHERE key_hash = $1",
+                vec![boxed(key_hash.to_string())],
+            )
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(RespondentAccount {
+                    id: col(r, 0)?,
+                    kind: parse_enum("respondent kind", col(r, 1)?)?,
+                    external_id: col(r, 2)?,
+                    name: col(r, 3)?,
+                    email: col(r, 4)?,
+                    key_hash: col(r, 5)?,
+                    created_at: col(r, 6)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let scopes = Json(to_json(&k.scopes)?);
+            ctx.execute(
+                "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &k.id,
+                    &k.name,
+                    &scopes,
+                    &k.key_hash,
+                    &us(&k.created_at),
+                    &k.revoked,
+                ],
+            )
+            .map_err(|e| constraint(e, "key", "key"))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
+        let rows = self
+            .rows(
+                "SELECT id, name, scopes, key_hash, created_at, revoked FROM api_keys \
+                 WHERE key_hash = $1",
+                vec![boxed(key_hash.to_string())],
+            )
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(ApiKey {
+                    id: col(r, 0)?,
+                    name: col(r, 1)?,
+                    scopes: from_json(col(r, 2)?)?,
+                    key_hash: col(r, 3)?,
+                    created_at: col(r, 4)?,
+                    revoked: col(r, 5)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {
+        let rows = self
+            .rows(
+                "SELECT date, kind, name FROM calendar_days ORDER BY date",
+                vec![],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DayException {
+                    date: col(r, 0)?,
+                    kind: parse_day_kind(col(r, 1)?)?,
+                    name: col(r, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn upsert_calendar(
+        &self,
+        days: Vec<DayException>,
+        event: Option<NewEvent>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
+            let kinds: Vec<&str> = days.iter().map(|d| day_kind_str(d.kind)).collect();
+            let names: Vec<&str> = days.iter().map(|d| d.name.as_str()).collect();
+            ctx.execute(
+                "INSERT INTO calendar_days (date, kind, name) \
+                 SELECT * FROM unnest($1::date[], $2::text[], $3::text[]) \
+                 ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+                &[&dates, &kinds, &names],
+            )
+            .map_err(db)?;
+            if let Some(e) = &event {
+                ctx.append(std::slice::from_ref(e))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.execute("DELETE FROM calendar_days WHERE date = $1", &[&date])
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+}

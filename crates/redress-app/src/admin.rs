@@ -493,17 +493,19 @@ impl App {
 
     /// First start: default departments, categories and calendar; the
     /// admin user from `REDRESS_ADMIN_PASSWORD` or a generated password.
+    /// Instances starting together on one database may race here: a
+    /// default another instance wrote first is taken as written.
     pub async fn bootstrap(&self, admin_password: Option<&str>) -> AppResult<Bootstrap> {
         let mut out = Bootstrap::default();
         let system = Principal::Anonymous;
         if self.store.list_departments().await?.is_empty() {
             for d in default_departments() {
                 let e = self.admin_event(&system, "department_created", json!(d));
-                self.store.insert_department(d, e).await?;
+                already_there(self.store.insert_department(d, e).await)?;
             }
             for c in default_categories() {
                 let e = self.admin_event(&system, "category_created", json!(c));
-                self.store.insert_category(c, e).await?;
+                already_there(self.store.insert_category(c, e).await)?;
             }
         }
         if self.store.list_calendar().await?.is_empty() {
@@ -531,8 +533,11 @@ impl App {
                 )
                 .await?;
             let e = self.admin_event(&system, "user_created", user_json(&user));
-            self.store.insert_user(user, e).await?;
-            out.created_admin = true;
+            if already_there(self.store.insert_user(user, e).await)? {
+                out.created_admin = true;
+            } else {
+                out.generated_admin_password = None;
+            }
         }
         Ok(out)
     }
@@ -544,6 +549,15 @@ pub fn user_json(u: &User) -> Value {
         "roles": u.roles, "departments": u.departments, "level": u.level,
         "active": u.active, "created_at": u.created_at,
     })
+}
+
+/// `Ok(true)` when written, `Ok(false)` when someone else wrote it first.
+fn already_there(r: Result<(), redress_store::StoreError>) -> AppResult<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(redress_store::StoreError::Duplicate(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn dup_as(field: &'static str) -> impl Fn(redress_store::StoreError) -> AppError {

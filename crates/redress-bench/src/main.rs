@@ -42,8 +42,21 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Baseline on PostgreSQL: the store's own case row inserted one row
+    /// per transaction from N connections, into a copy of the `cases`
+    /// table (same columns, indexes and defaults) of the database at `url`.
+    RawPostgres {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// HTTP intake load.
     Intake {
+        /// One address, or several separated by commas (clients are
+        /// spread over them).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
         #[arg(long, default_value_t = 32)]
@@ -51,10 +64,13 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
-    /// Bulk-loads cases straight into the store of a data directory.
+    /// Bulk-loads cases straight into the store of a data directory (or
+    /// the PostgreSQL database of `--database-url`).
     Generate {
         #[arg(long)]
         data_dir: PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
         #[arg(long, default_value_t = 1_000_000)]
         cases: usize,
         /// The installation's data key (hex), so the server can open the documents.
@@ -186,8 +202,9 @@ async fn intake(addr: String, clients: usize, seconds: u64) -> anyhow::Result<()
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let mut tasks = vec![];
+    let addrs: Vec<String> = addr.split(',').map(str::to_string).collect();
     for c in 0..clients {
-        let addr = addr.clone();
+        let addr = addrs[c % addrs.len()].clone();
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(&addr).await?;
@@ -312,6 +329,112 @@ async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> an
     Ok(())
 }
 
+/// Either store, for bulk loading.
+enum Bulk {
+    Sqlite(redress_sqlite::SqliteStore),
+    Postgres(redress_postgres::PgStore),
+}
+
+impl Bulk {
+    fn bulk_insert(&self, rows: Vec<redress_store::CaseRow>) -> anyhow::Result<()> {
+        match self {
+            Bulk::Sqlite(s) => s.bulk_insert(rows)?,
+            Bulk::Postgres(s) => s.bulk_insert(rows)?,
+        }
+        Ok(())
+    }
+}
+
+/// The raw PostgreSQL insert rate: `clients` connections, each inserting
+/// one case row per transaction (autocommit) into `raw_cases`, a copy of
+/// `cases` with the same columns, indexes and defaults.
+fn raw_postgres(url: &str, clients: usize, seconds: u64) -> anyhow::Result<()> {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls)?;
+    admin.batch_execute(
+        "DROP TABLE IF EXISTS raw_cases; CREATE TABLE raw_cases (LIKE cases INCLUDING ALL)",
+    )?;
+    let vault = Vault::from_master(&[9; 32]);
+    let calendar = Calendar::china();
+    let now = Utc::now();
+    // Rows are built first, so that only the inserts are timed.
+    let per_client = 400_000 / clients.max(1);
+    let mut batches = Vec::new();
+    for c in 0..clients {
+        let rows: Vec<_> = (0..per_client)
+            .map(|i| row_for(c * 1_000_000 + i, &vault, &calendar, now, 0))
+            .collect::<Result<_, _>>()?;
+        batches.push(rows);
+    }
+    let stop = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut threads = Vec::new();
+    for rows in batches {
+        let url = url.to_string();
+        threads.push(std::thread::spawn(move || -> anyhow::Result<Vec<f64>> {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
+            let insert = client.prepare(
+                "INSERT INTO raw_cases (id, tracking_no, status, closure, channel, category, \
+                 department, assignee, respondent_key, respondent_name, complainant_key, subject, \
+                 created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
+                 decider_level, search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, \
+                 $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+            )?;
+            let mut lat = Vec::new();
+            for r in rows {
+                if Instant::now() >= stop {
+                    break;
+                }
+                let report = postgres::types::Json(serde_json::to_value(&r.report)?);
+                let t0 = Instant::now();
+                client.execute(
+                    &insert,
+                    &[
+                        &r.id,
+                        &r.tracking_no,
+                        &r.status.as_str(),
+                        &r.closure.map(|c| c.as_str()),
+                        &r.channel.as_str(),
+                        &r.category,
+                        &r.department,
+                        &r.assignee,
+                        &r.respondent_key,
+                        &r.respondent_name,
+                        &r.complainant_key,
+                        &r.subject,
+                        &r.created_at,
+                        &r.updated_at,
+                        &r.next_due_at,
+                        &r.staff_due,
+                        &r.sweep_at,
+                        &r.decided_by,
+                        &r.decider_level,
+                        &r.search_tokens,
+                        &report,
+                        &r.version,
+                        &r.doc,
+                    ],
+                )?;
+                lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in threads {
+        all.extend(t.join().map_err(|_| anyhow::anyhow!("a client panicked"))??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "raw_postgres clients={clients} rows={} rate_per_s={:.1} p99_ms={:.2} (one case row per transaction)",
+        all.len(),
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.99)
+    );
+    admin.batch_execute("DROP TABLE raw_cases")?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -345,13 +468,30 @@ async fn main() -> anyhow::Result<()> {
             clients,
             seconds,
         } => intake(addr, clients, seconds).await?,
+        Command::RawPostgres {
+            url,
+            clients,
+            seconds,
+        } => tokio::task::spawn_blocking(move || raw_postgres(&url, clients, seconds)).await??,
         Command::Generate {
             data_dir,
+            database_url,
             cases,
             key,
         } => {
             std::fs::create_dir_all(&data_dir)?;
-            let store = redress_sqlite::SqliteStore::open(&data_dir.join("redress.sqlite3"))?;
+            let store = match database_url {
+                Some(url) => {
+                    let pg = tokio::task::spawn_blocking(move || {
+                        redress_postgres::PgStore::open(&url)
+                    })
+                    .await??;
+                    Bulk::Postgres(pg)
+                }
+                None => Bulk::Sqlite(redress_sqlite::SqliteStore::open(
+                    &data_dir.join("redress.sqlite3"),
+                )?),
+            };
             let vault = Vault::load(Some(&key), &data_dir).context("the data key")?;
             let calendar = Calendar::china();
             let now = Utc::now();
@@ -385,6 +525,8 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             std::fs::write(data_dir.join("bench-ids.txt"), ids.join("\n"))?;
+            // A PostgreSQL store must not be dropped on an async thread.
+            tokio::task::spawn_blocking(move || drop(store)).await?;
             println!(
                 "generate cases={cases} seconds={:.1}",
                 start.elapsed().as_secs_f64()

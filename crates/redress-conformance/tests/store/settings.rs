@@ -1,13 +1,16 @@
-mod common;
+//! Departments, categories, people, keys and the calendar.
+
+use std::sync::Arc;
 
 use chrono::NaiveDate;
-use common::{event, store, t};
 use redress_domain::calendar::{DayException, DayKind};
 use redress_domain::{RespondentKind, Role, Scope};
 use redress_store::{
     ApiKey, Category, Department, RespondentAccount, Session, Store, StoreError, User,
 };
 use uuid::Uuid;
+
+use crate::harness::{event, t};
 
 fn dept(code: &str) -> Department {
     Department {
@@ -18,9 +21,7 @@ fn dept(code: &str) -> Department {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn departments_and_categories() {
-    let (s, _dir) = store();
+pub async fn departments_and_categories(s: Arc<dyn Store>) {
     s.insert_department(dept("ops"), event(None, "department_created"))
         .await
         .unwrap();
@@ -67,9 +68,7 @@ async fn departments_and_categories() {
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 3);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn users_and_sessions() {
-    let (s, _dir) = store();
+pub async fn users_and_sessions(s: Arc<dyn Store>) {
     let u = User {
         id: Uuid::now_v7(),
         username: "alice".into(),
@@ -122,9 +121,7 @@ async fn users_and_sessions() {
     assert_eq!(s.get_session("th").await.unwrap(), None);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn respondents_and_api_keys() {
-    let (s, _dir) = store();
+pub async fn respondents_and_api_keys(s: Arc<dyn Store>) {
     let r = RespondentAccount {
         id: Uuid::now_v7(),
         kind: RespondentKind::Merchant,
@@ -178,9 +175,7 @@ async fn respondents_and_api_keys() {
     assert_eq!(s.get_api_key_by_hash("kh").await.unwrap(), Some(k));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn calendar() {
-    let (s, _dir) = store();
+pub async fn calendar(s: Arc<dyn Store>) {
     let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
     let days = vec![
         DayException {

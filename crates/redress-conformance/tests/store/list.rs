@@ -1,8 +1,11 @@
-mod common;
+//! The case list: filters, visibility, search, cursors and exact totals.
 
-use common::{case, store, t};
+use std::sync::Arc;
+
 use redress_domain::{Closure, Status};
 use redress_store::{CaseFilter, CaseRow, ReviewerScope, Store, Visibility};
+
+use crate::harness::{case, t};
 
 const DEPTS: [&str; 3] = ["ops", "legal", "billing"];
 const CATS: [&str; 2] = ["delivery", "refund"];
@@ -40,8 +43,8 @@ fn sample(n: u32) -> CaseRow {
     r
 }
 
-async fn loaded() -> (redress_sqlite::SqliteStore, common::TempDir, Vec<CaseRow>) {
-    let (s, dir) = store();
+/// 60 sample cases in `s`, with the `seq` each got.
+async fn loaded(s: &dyn Store) -> Vec<CaseRow> {
     let mut rows = Vec::new();
     for n in 1..=60u32 {
         let mut r = sample(n);
@@ -52,16 +55,11 @@ async fn loaded() -> (redress_sqlite::SqliteStore, common::TempDir, Vec<CaseRow>
         r.seq = seq;
         rows.push(r);
     }
-    (s, dir, rows)
+    rows
 }
 
 /// Pages through a list with `limit`, checking totals and cursors; returns seqs.
-async fn all_pages(
-    s: &redress_sqlite::SqliteStore,
-    v: &Visibility,
-    f: &CaseFilter,
-    limit: usize,
-) -> Vec<i64> {
+async fn all_pages(s: &dyn Store, v: &Visibility, f: &CaseFilter, limit: usize) -> Vec<i64> {
     let mut seen = Vec::new();
     let mut after = None;
     let mut total = None;
@@ -92,14 +90,13 @@ fn expect(rows: &[CaseRow], pred: impl Fn(&CaseRow) -> bool) -> Vec<i64> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn filters_paging_and_totals() {
-    let (s, _dir, rows) = loaded().await;
+pub async fn filters_paging_and_totals(s: Arc<dyn Store>) {
+    let rows = loaded(&*s).await;
     let all = Visibility::All;
     let none = CaseFilter::default();
     for limit in [1, 7, 60, 100] {
         assert_eq!(
-            all_pages(&s, &all, &none, limit).await,
+            all_pages(&*s, &all, &none, limit).await,
             expect(&rows, |_| true)
         );
     }
@@ -108,7 +105,7 @@ async fn filters_paging_and_totals() {
         ..Default::default()
     };
     assert_eq!(
-        all_pages(&s, &all, &f, 3).await,
+        all_pages(&*s, &all, &f, 3).await,
         expect(&rows, |r| r.status == Status::InProgress)
     );
     let f = CaseFilter {
@@ -117,7 +114,7 @@ async fn filters_paging_and_totals() {
         ..Default::default()
     };
     assert_eq!(
-        all_pages(&s, &all, &f, 4).await,
+        all_pages(&*s, &all, &f, 4).await,
         expect(&rows, |r| r.department.as_deref() == Some("legal")
             && r.category.as_deref() == Some("refund"))
     );
@@ -127,7 +124,7 @@ async fn filters_paging_and_totals() {
         ..Default::default()
     };
     assert_eq!(
-        all_pages(&s, &all, &f, 2).await,
+        all_pages(&*s, &all, &f, 2).await,
         expect(&rows, |r| r.assignee.as_deref() == Some("bob")
             && r.respondent_key.as_deref() == Some("merchant:m2"))
     );
@@ -138,7 +135,7 @@ async fn filters_paging_and_totals() {
     };
     let overdue = expect(&rows, |r| r.staff_due && r.next_due_at.unwrap() <= now);
     assert!(!overdue.is_empty());
-    assert_eq!(all_pages(&s, &all, &f, 5).await, overdue);
+    assert_eq!(all_pages(&*s, &all, &f, 5).await, overdue);
     let f = CaseFilter {
         status: Some(Status::Closed),
         department: Some("nowhere".into()),
@@ -148,16 +145,15 @@ async fn filters_paging_and_totals() {
     assert_eq!((page.items.len(), page.total, page.next), (0, 0, None));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn visibility() {
-    let (s, _dir, rows) = loaded().await;
+pub async fn visibility(s: Arc<dyn Store>) {
+    let rows = loaded(&*s).await;
     let none = CaseFilter::default();
     let v = Visibility::Departments {
         departments: vec!["ops".into(), "billing".into()],
         reviewer: None,
     };
     let in_depts = |r: &CaseRow| matches!(r.department.as_deref(), Some("ops" | "billing"));
-    assert_eq!(all_pages(&s, &v, &none, 6).await, expect(&rows, in_depts));
+    assert_eq!(all_pages(&*s, &v, &none, 6).await, expect(&rows, in_depts));
 
     // A level-4 reviewer of legal sees legal, plus appeals decided below
     // level 4 by someone else.
@@ -182,7 +178,7 @@ async fn visibility() {
                 .filter(|r| r.department.as_deref() == Some("legal"))
                 .count()
     );
-    assert_eq!(all_pages(&s, &v, &none, 4).await, want);
+    assert_eq!(all_pages(&*s, &v, &none, 4).await, want);
 
     // Filters narrow every branch: a department filter outside the visible
     // ones leaves only appeals; a status other than under_review drops them.
@@ -206,7 +202,7 @@ async fn visibility() {
                 && fd.is_none_or(|d| r.department.as_deref() == Some(d))
                 && fs.is_none_or(|s| r.status == s)
         });
-        assert_eq!(all_pages(&s, &v, &f, 3).await, want, "{fd:?} {fs:?}");
+        assert_eq!(all_pages(&*s, &v, &f, 3).await, want, "{fd:?} {fs:?}");
     }
 
     // At level 3 the level-3 decisions are out of reach: legal only.
@@ -219,7 +215,7 @@ async fn visibility() {
         }),
     };
     assert_eq!(
-        all_pages(&s, &v, &none, 4).await,
+        all_pages(&*s, &v, &none, 4).await,
         expect(&rows, |r| r.department.as_deref() == Some("legal"))
     );
 
@@ -240,8 +236,8 @@ async fn visibility() {
         r.status == Status::UnderReview && r.decided_by.as_deref() != Some("carol")
     });
     assert!(!want.is_empty());
-    assert_eq!(all_pages(&s, &v, &none, 3).await, want);
-    assert_eq!(all_pages(&s, &v, &f, 3).await, want);
+    assert_eq!(all_pages(&*s, &v, &none, 3).await, want);
+    assert_eq!(all_pages(&*s, &v, &f, 3).await, want);
 
     // No departments, no reviewer: nothing.
     let v = Visibility::Departments {
@@ -255,15 +251,14 @@ async fn visibility() {
         respondent_key: "merchant:m3".into(),
     };
     assert_eq!(
-        all_pages(&s, &v, &none, 5).await,
+        all_pages(&*s, &v, &none, 5).await,
         expect(&rows, |r| r.respondent_key.as_deref()
             == Some("merchant:m3"))
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn search() {
-    let (s, _dir, rows) = loaded().await;
+pub async fn search(s: Arc<dyn Store>) {
+    let rows = loaded(&*s).await;
     let all = Visibility::All;
     let q = |tokens: &[&str]| CaseFilter {
         query: tokens.iter().map(|t| t.to_string()).collect(),
@@ -280,7 +275,7 @@ async fn search() {
     ] {
         let want = expect(&rows, |r| toks.iter().all(|t| has(r, t)));
         assert!(!want.is_empty(), "{toks:?}");
-        assert_eq!(all_pages(&s, &all, &q(toks), 4).await, want, "{toks:?}");
+        assert_eq!(all_pages(&*s, &all, &q(toks), 4).await, want, "{toks:?}");
     }
     for toks in [
         &["退货"][..],
@@ -291,7 +286,8 @@ async fn search() {
         let page = s.list_cases(&all, &q(toks), 10, None).await.unwrap();
         assert_eq!((page.items.len(), page.total), (0, 0), "{toks:?}");
     }
-    // Query syntax in tokens is taken literally, never as FTS5 syntax.
+    // Query syntax in tokens is taken literally, never as the backend's
+    // search syntax (FTS5 on SQLite).
     for toks in [
         &["\"refund"][..],
         &["refund*"],
@@ -309,7 +305,7 @@ async fn search() {
     let want = expect(&rows, |r| {
         has(r, "快递") && r.department.as_deref() == Some("ops")
     });
-    assert_eq!(all_pages(&s, &all, &f, 2).await, want);
+    assert_eq!(all_pages(&*s, &all, &f, 2).await, want);
 
     // The index follows updates.
     let mut r = rows[3].clone();

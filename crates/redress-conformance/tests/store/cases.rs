@@ -1,12 +1,13 @@
-mod common;
+//! Cases: insert, read, update with versions, idempotency, the sweep's queries.
 
-use common::{case, event, store, t};
+use std::sync::Arc;
+
 use redress_domain::{Channel, Closure, Status};
 use redress_store::{CaseUpdate, IdempotencyRecord, InsertOutcome, ReportFacts, Store, StoreError};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn insert_and_get_round_trip() {
-    let (s, _dir) = store();
+use crate::harness::{case, event, t, verify};
+
+pub async fn insert_and_get_round_trip(s: Arc<dyn Store>) {
     let mut row = case(1);
     row.status = Status::Closed;
     row.closure = Some(Closure::Resolved);
@@ -52,9 +53,7 @@ async fn insert_and_get_round_trip() {
     assert_eq!(second, InsertOutcome::Inserted { seq: 2 });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn tracking_number_collision_writes_nothing() {
-    let (s, _dir) = store();
+pub async fn tracking_number_collision_writes_nothing(s: Arc<dyn Store>) {
     s.insert_case(case(1), vec![event(None, "a")], None)
         .await
         .unwrap();
@@ -80,19 +79,10 @@ async fn tracking_number_collision_writes_nothing() {
     assert_eq!(s.get_idempotency("k").await.unwrap(), None);
     // The chain continues from the last committed event.
     s.append_events(vec![event(None, "c")]).await.unwrap();
-    let all = s.journal_after(0, 100).await.unwrap();
-    let mut v = redress_store::journal::Verifier::default();
-    all.iter().for_each(|e| {
-        v.feed(e);
-    });
-    v.finish(s.journal_head().await.unwrap());
-    assert_eq!(v.problem, None);
-    assert_eq!(all.len(), 2);
+    assert_eq!(verify(&*s).await, 2);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn idempotent_replay_writes_nothing() {
-    let (s, _dir) = store();
+pub async fn idempotent_replay_writes_nothing(s: Arc<dyn Store>) {
     let idem = IdempotencyRecord {
         key: "apikey:1:abc".into(),
         request_hash: "hash1".into(),
@@ -135,9 +125,7 @@ async fn idempotent_replay_writes_nothing() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn stale_version_conflicts_and_writes_nothing() {
-    let (s, _dir) = store();
+pub async fn stale_version_conflicts_and_writes_nothing(s: Arc<dyn Store>) {
     let mut a = case(1);
     s.insert_case(a.clone(), vec![], None).await.unwrap();
     a.seq = 1;
@@ -179,9 +167,7 @@ async fn stale_version_conflicts_and_writes_nothing() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn update_of_two_cases_is_atomic() {
-    let (s, _dir) = store();
+pub async fn update_of_two_cases_is_atomic(s: Arc<dyn Store>) {
     let mut a = case(1);
     let mut b = case(2);
     s.insert_case(a.clone(), vec![], None).await.unwrap();
@@ -254,22 +240,18 @@ async fn update_of_two_cases_is_atomic() {
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 2);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn closed_requires_closure() {
-    let (s, _dir) = store();
+pub async fn closed_requires_closure(s: Arc<dyn Store>) {
     let mut bad = case(1);
     bad.status = Status::Closed;
     let err = s.insert_case(bad, vec![], None).await.unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sweep_pairs_and_reports() {
-    let (s, _dir) = store();
+pub async fn sweep_pairs_and_reports(s: Arc<dyn Store>) {
     let mut ids = Vec::new();
     for n in 1..=6u32 {
         let mut r = case(n);
-        r.sweep_at = (n % 2 == 0).then(|| common::t(100 - i64::from(n)));
+        r.sweep_at = (n % 2 == 0).then(|| t(100 - i64::from(n)));
         r.complainant_key = Some(if n <= 3 { "ck-a".into() } else { "ck-b".into() });
         if n == 2 {
             r.status = Status::Closed;

@@ -1,0 +1,119 @@
+//! The `Store` contract, tested on every backend.
+//!
+//! Each test is a function of the store (`Arc<dyn Store>`, or `Db` when it
+//! needs a test hook both backends have) and is registered below once per
+//! backend, as `sqlite::<module>::<test>` and `postgres::<module>::<test>`;
+//! the tests of several instances on one database are registered for
+//! PostgreSQL only. A test that is written but not registered is dead code,
+//! which the build refuses (`clippy -D warnings`).
+//!
+//! PostgreSQL tests run on a fresh schema each, on the server named by
+//! `REDRESS_TEST_POSTGRES`; when it cannot be reached they are reported as
+//! ignored (or fail when `REDRESS_TEST_POSTGRES_REQUIRED=1`).
+
+use std::process::ExitCode;
+
+use redress_testkit::{Backend, Trial, trial};
+
+#[path = "store/cases.rs"]
+mod cases;
+#[path = "store/claims.rs"]
+mod claims;
+#[path = "store/harness.rs"]
+mod harness;
+#[path = "store/instances.rs"]
+mod instances;
+#[path = "store/journal.rs"]
+mod journal;
+#[path = "store/list.rs"]
+mod list;
+#[path = "store/settings.rs"]
+mod settings;
+#[path = "store/times.rs"]
+mod times;
+#[path = "store/writer.rs"]
+mod writer;
+
+/// Registers `module::test` (a function of `Arc<dyn Store>`) on both backends.
+macro_rules! on_both {
+    ($trials:ident: $($module:ident::$test:ident),* $(,)?) => {$(
+        for backend in Backend::ALL {
+            $trials.push(trial(
+                backend,
+                concat!(stringify!($module), "::", stringify!($test)),
+                move || harness::with_store(backend, $module::$test),
+            ));
+        }
+    )*};
+}
+
+/// Registers `module::test` (a function of `Db`: the store and its test
+/// hooks) on both backends.
+macro_rules! on_both_with_hooks {
+    ($trials:ident: $($module:ident::$test:ident),* $(,)?) => {$(
+        for backend in Backend::ALL {
+            $trials.push(trial(
+                backend,
+                concat!(stringify!($module), "::", stringify!($test)),
+                move || harness::with_db(backend, $module::$test),
+            ));
+        }
+    )*};
+}
+
+/// Registers `module::test` (a function of two stores on one schema) on
+/// PostgreSQL.
+macro_rules! on_two_instances {
+    ($trials:ident: $($module:ident::$test:ident),* $(,)?) => {$(
+        $trials.push(trial(
+            Backend::Postgres,
+            concat!(stringify!($module), "::", stringify!($test)),
+            || harness::with_two_instances($module::$test),
+        ));
+    )*};
+}
+
+fn main() -> ExitCode {
+    let mut trials: Vec<Trial> = Vec::new();
+    on_both!(trials:
+        cases::insert_and_get_round_trip,
+        cases::tracking_number_collision_writes_nothing,
+        cases::idempotent_replay_writes_nothing,
+        cases::stale_version_conflicts_and_writes_nothing,
+        cases::update_of_two_cases_is_atomic,
+        cases::closed_requires_closure,
+        cases::sweep_pairs_and_reports,
+        claims::only_due_cases_oldest_first,
+        claims::a_claim_holds_until_its_lease_runs_out,
+        claims::saving_a_case_ends_its_claim,
+        journal::concurrent_appends_make_one_chain,
+        journal::events_for_case_in_order,
+        list::filters_paging_and_totals,
+        list::visibility,
+        list::search,
+        settings::departments_and_categories,
+        settings::users_and_sessions,
+        settings::respondents_and_api_keys,
+        settings::calendar,
+        times::nanoseconds_are_truncated_to_microseconds,
+        writer::migrate_is_idempotent,
+    );
+    on_both_with_hooks!(trials:
+        journal::failed_jobs_in_a_batch_do_not_break_the_chain,
+        writer::group_commit_of_concurrent_inserts,
+        writer::bulk_insert_loads_rows,
+    );
+    on_two_instances!(trials:
+        instances::concurrent_claims_are_disjoint,
+        instances::concurrent_writes_make_one_chain,
+        instances::one_version_wins_across_instances,
+        instances::one_tracking_number_across_instances,
+        instances::one_idempotency_key_across_instances,
+    );
+    trials.push(trial(
+        Backend::Postgres,
+        "instances::instances_migrate_a_fresh_schema_at_once",
+        || harness::with_schema(instances::instances_migrate_a_fresh_schema_at_once),
+    ));
+    redress_testkit::run(trials).exit_code()
+}

@@ -15,6 +15,7 @@
 //! * Reads, sessions and claims use a pool of connections on blocking
 //!   threads.
 
+mod bulk;
 mod codec;
 mod query;
 mod writer;
@@ -977,5 +978,74 @@ impl Store for PgStore {
             Ok(())
         })
         .await
+    }
+
+    // ---- bulk copy (migrate-data) ------------------------------------------
+
+    async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
+        self.read(bulk::table_counts).await
+    }
+
+    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
+        self.read(move |c| bulk::export_cases(c, after, limit))
+            .await
+    }
+
+    async fn export_idempotency(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<IdempotencyRecord>> {
+        self.read(move |c| bulk::export_idempotency(c, after, limit))
+            .await
+    }
+
+    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>> {
+        self.read(bulk::export_respondents).await
+    }
+
+    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.read(bulk::export_api_keys).await
+    }
+
+    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_cases(ctx, &rows)).await
+    }
+
+    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()> {
+        self.write(move |ctx| ctx.import(&entries)).await
+    }
+
+    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_idempotency(ctx, &records))
+            .await
+    }
+
+    async fn import_departments(
+        &self,
+        departments: Vec<Department>,
+        categories: Vec<Category>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_departments(ctx, &departments, &categories))
+            .await
+    }
+
+    async fn import_users(&self, users: Vec<User>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_users(ctx, &users)).await
+    }
+
+    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_respondents(ctx, &respondents))
+            .await
+    }
+
+    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_api_keys(ctx, &keys))
+            .await
+    }
+
+    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_calendar(ctx, &days))
+            .await
     }
 }

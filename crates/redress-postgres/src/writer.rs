@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use postgres::types::ToSql;
 use postgres::{Client, Statement};
-use redress_store::journal::{NewEvent, chain_hash};
+use redress_store::journal::{JournalEntry, NewEvent, chain_hash};
 use redress_store::{StoreError, StoreResult};
 use uuid::Uuid;
 
@@ -110,6 +110,35 @@ impl WriteCtx<'_> {
             ],
         )
         .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl WriteCtx<'_> {
+    /// Writes journal entries as they are (bulk copy: `seq` and hashes come
+    /// from another store) in one statement and moves the head to the last
+    /// one; the group's COMMIT stores the head.
+    pub fn import(&mut self, entries: &[JournalEntry]) -> StoreResult<()> {
+        let Some(last) = entries.last() else {
+            return Ok(());
+        };
+        let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+        let cases: Vec<Option<Uuid>> = entries.iter().map(|e| e.case_id).collect();
+        let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+        let actors: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
+        let ats: Vec<_> = entries.iter().map(|e| us(&e.at)).collect();
+        let datas: Vec<&str> = entries.iter().map(|e| e.data.as_str()).collect();
+        let prevs: Vec<&str> = entries.iter().map(|e| e.prev_hash.as_str()).collect();
+        let hashes: Vec<&str> = entries.iter().map(|e| e.hash.as_str()).collect();
+        self.execute(
+            INSERT_EVENTS,
+            &[
+                &seqs, &cases, &kinds, &actors, &ats, &datas, &prevs, &hashes,
+            ],
+        )
+        .map_err(|e| crate::codec::constraint(e, "event", "event"))?;
+        self.head.seq = last.seq;
+        self.head.hash = last.hash.clone();
         Ok(())
     }
 }

@@ -12,6 +12,7 @@
 //! * Reads go through a pool of `query_only` connections on blocking threads;
 //!   WAL lets them read while the writer writes.
 
+mod bulk;
 mod codec;
 mod query;
 mod schema;
@@ -1131,5 +1132,76 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    // ---- bulk copy (migrate-data) ------------------------------------------
+
+    async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
+        self.read(|c| bulk::table_counts(c)).await
+    }
+
+    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
+        self.read(move |c| bulk::export_cases(c, after, limit))
+            .await
+    }
+
+    async fn export_idempotency(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<IdempotencyRecord>> {
+        self.read(move |c| bulk::export_idempotency(c, after, limit))
+            .await
+    }
+
+    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>> {
+        self.read(|c| bulk::export_respondents(c)).await
+    }
+
+    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.read(|c| bulk::export_api_keys(c)).await
+    }
+
+    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_cases(ctx.conn, &rows))
+            .await
+    }
+
+    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()> {
+        self.write(move |ctx| ctx.import(&entries)).await
+    }
+
+    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_idempotency(ctx.conn, &records))
+            .await
+    }
+
+    async fn import_departments(
+        &self,
+        departments: Vec<Department>,
+        categories: Vec<Category>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_departments(ctx.conn, &departments, &categories))
+            .await
+    }
+
+    async fn import_users(&self, users: Vec<User>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_users(ctx.conn, &users))
+            .await
+    }
+
+    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_respondents(ctx.conn, &respondents))
+            .await
+    }
+
+    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_api_keys(ctx.conn, &keys))
+            .await
+    }
+
+    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {
+        self.write(move |ctx| bulk::import_calendar(ctx.conn, &days))
+            .await
     }
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
-use redress_store::journal::{GENESIS, NewEvent, chain_hash};
+use redress_store::journal::{GENESIS, JournalEntry, NewEvent, chain_hash};
 use redress_store::{StoreError, StoreResult};
 
 use crate::codec::{clone_err, db, ts};
@@ -91,6 +91,48 @@ impl WriteCtx<'_> {
             .map_err(db)?
             .execute(params![self.head.seq, self.head.hash])
             .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl WriteCtx<'_> {
+    /// Writes journal entries as they are (bulk copy: `seq` and hashes come
+    /// from another store) and moves the head to the last one.
+    pub fn import(&mut self, entries: &[JournalEntry]) -> StoreResult<()> {
+        let Some(last) = entries.last() else {
+            return Ok(());
+        };
+        let mut insert = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO events (seq, case_id, kind, actor, at, data, prev_hash, hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(db)?;
+        for e in entries {
+            insert
+                .execute(params![
+                    e.seq,
+                    e.case_id.map(|c| c.to_string()),
+                    e.kind,
+                    e.actor,
+                    ts(&e.at),
+                    e.data,
+                    e.prev_hash,
+                    e.hash,
+                ])
+                .map_err(|e| crate::codec::constraint(e, "event", "event"))?;
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO journal_head (id, seq, hash) VALUES (1, ?1, ?2) \
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            )
+            .map_err(db)?
+            .execute(params![last.seq, last.hash])
+            .map_err(db)?;
+        self.head.seq = last.seq;
+        self.head.hash = last.hash.clone();
         Ok(())
     }
 }

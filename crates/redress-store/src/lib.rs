@@ -360,4 +360,96 @@ pub trait Store: Send + Sync + 'static {
         event: Option<NewEvent>,
     ) -> StoreResult<()>;
     async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()>;
+
+    // ---- bulk copy (migrate-data) ------------------------------------------
+    // Copying a whole installation to another store, row for row: readers in
+    // pages, writers that keep what the application would assign (seq,
+    // version, the journal's hashes). Nothing here decides or appends
+    // events; the application never calls these while serving. Events are
+    // read with `journal_after`; departments, categories, users and the
+    // calendar with their `list_*` readers.
+
+    /// True when the store holds nothing an installation made: no cases,
+    /// events, users, departments, categories, respondents, API keys or
+    /// idempotency records. (Calendar days do not count: they are seeded
+    /// without an event, and `import_calendar` replaces them.)
+    async fn is_empty(&self) -> StoreResult<bool> {
+        let n = self.table_counts().await?;
+        Ok(n.tables()
+            .iter()
+            .all(|(table, rows)| *rows == 0 || *table == "calendar_days"))
+    }
+    /// Rows per table, to compare two installations.
+    async fn table_counts(&self) -> StoreResult<TableCounts>;
+    /// Full case rows with `seq > after`, by `seq`, at most `limit`.
+    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>>;
+    /// Idempotency records with `key > after` (all when `None`), by key, at
+    /// most `limit`.
+    async fn export_idempotency(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<IdempotencyRecord>>;
+    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>>;
+    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Writes case rows as they are, `seq` and `version` included, in one
+    /// transaction; later inserts get a `seq` above every imported one.
+    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()>;
+    /// Writes journal entries verbatim (`seq`, `prev_hash`, `hash`) in one
+    /// transaction and moves the journal head to the last of them, so that
+    /// later appends extend the imported chain.
+    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()>;
+    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()>;
+    /// Departments and categories, without events (they come with the journal).
+    async fn import_departments(
+        &self,
+        departments: Vec<Department>,
+        categories: Vec<Category>,
+    ) -> StoreResult<()>;
+    /// Users as they are (password hashes included), without events.
+    async fn import_users(&self, users: Vec<User>) -> StoreResult<()>;
+    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()>;
+    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()>;
+    /// Replaces every calendar day with `days`.
+    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
 }
+
+/// Rows per table of an installation (sessions and claims left out: they
+/// do not move).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCounts {
+    pub cases: i64,
+    pub events: i64,
+    pub idempotency_keys: i64,
+    pub departments: i64,
+    pub categories: i64,
+    pub users: i64,
+    pub respondents: i64,
+    pub api_keys: i64,
+    pub calendar_days: i64,
+}
+
+impl TableCounts {
+    /// `(table, rows)` in copy order.
+    pub fn tables(&self) -> [(&'static str, i64); 9] {
+        [
+            ("departments", self.departments),
+            ("categories", self.categories),
+            ("users", self.users),
+            ("respondents", self.respondents),
+            ("api_keys", self.api_keys),
+            ("calendar_days", self.calendar_days),
+            ("idempotency_keys", self.idempotency_keys),
+            ("cases", self.cases),
+            ("events", self.events),
+        ]
+    }
+}
+
+/// The SQL of [`Store::table_counts`], the same on every backend: one row
+/// of counts in the order of [`TableCounts`]' fields.
+pub const TABLE_COUNTS_SQL: &str = "SELECT (SELECT count(*) FROM cases), \
+     (SELECT count(*) FROM events), (SELECT count(*) FROM idempotency_keys), \
+     (SELECT count(*) FROM departments), (SELECT count(*) FROM categories), \
+     (SELECT count(*) FROM users), (SELECT count(*) FROM respondents), \
+     (SELECT count(*) FROM api_keys), (SELECT count(*) FROM calendar_days)";

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod migrate;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -52,6 +52,18 @@ enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Copies a whole installation into an empty database, e.g. from SQLite to PostgreSQL.
+    MigrateData {
+        /// The installation to copy: sqlite:///path/redress.sqlite3 or postgres://…
+        #[arg(long)]
+        from: String,
+        /// An empty database to copy into: postgres://… or sqlite:///path
+        #[arg(long)]
+        to: String,
+        /// Rows per read and per write transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch_size: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -175,6 +187,17 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             Ok(())
+        }
+        Command::MigrateData {
+            from,
+            to,
+            batch_size,
+        } => {
+            let options = redress::migrate::Options {
+                batch_size,
+                ..Default::default()
+            };
+            redress::migrate::run(&config, &from, &to, &options).await
         }
         Command::Archive {
             command: ArchiveCommand::Export { case, output },

@@ -2,10 +2,10 @@
 //! instances on one database.
 //!
 //! * Writes that touch the journal go through this instance's writer
-//!   thread ([`writer`]): queued jobs are committed in groups, each group
-//!   one transaction that first locks the journal head. The lock gives the
-//!   hash chain one order across instances; grouping lets concurrent
-//!   requests share that lock and the commit's WAL flush.
+//!   threads ([`writer`]): queued jobs are committed in groups, each group
+//!   one transaction that locks the journal head just before it commits.
+//!   The lock gives the hash chain one order across instances; grouping
+//!   lets concurrent requests share that lock and the commit's WAL flush.
 //! * Cases carry a version: an update names the version it read and
 //!   changes nothing when another instance moved the case first
 //!   (`VersionConflict`).
@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use postgres::types::{Json, ToSql};
+use postgres::types::{Json, ToSql, Type};
 use postgres::{Client, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use redress_domain::calendar::{DayException, DayKind};
@@ -50,6 +50,10 @@ use writer::{Job, WriteCtx};
 /// Connections in the read pool.
 const READERS: u32 = 8;
 
+/// Writer connections per instance: enough for PostgreSQL to spread the
+/// case work of concurrent groups over its cores.
+const WRITERS: usize = 4;
+
 /// `(version, name, sql)`, in order. Never edit a released migration: add one.
 const MIGRATIONS: &[(i64, &str, &str)] =
     &[(1, "init", include_str!("../migrations/0001_init.sql"))];
@@ -61,7 +65,7 @@ const MIGRATION_LOCK: i64 = 0x7265_6472_6573_7301;
 /// The PostgreSQL store. Dropping it stops the writer after the queued jobs.
 pub struct PgStore {
     sender: Option<mpsc::Sender<Box<dyn Job>>>,
-    writer: Option<JoinHandle<()>>,
+    writers: Vec<JoinHandle<()>>,
     /// `Some` until dropped.
     pool: Option<r2d2::Pool<PostgresConnectionManager<NoTls>>>,
     commits: Arc<AtomicU64>,
@@ -88,20 +92,29 @@ impl PgStore {
             .max_size(READERS)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
+            // No round trip per checkout: a connection found closed on
+            // return is discarded, and a failed query names its error.
+            .test_on_check_out(false)
             .build(manager)
             .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
 
         let commits = Arc::new(AtomicU64::new(0));
         let (sender, rx) = mpsc::channel::<Box<dyn Job>>();
-        let counter = Arc::clone(&commits);
-        let connect: writer::Connect = Box::new(move || config.connect(NoTls));
-        let writer = std::thread::Builder::new()
-            .name("postgres-writer".into())
-            .spawn(move || writer::run(connect, rx, counter))
-            .map_err(|e| StoreError::Backend(format!("writer thread: {e}")))?;
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let connect: writer::Connect = Arc::new(move || config.connect(NoTls));
+        let mut writers = Vec::with_capacity(WRITERS);
+        for i in 0..WRITERS {
+            let (connect, rx, counter) = (connect.clone(), rx.clone(), commits.clone());
+            writers.push(
+                std::thread::Builder::new()
+                    .name(format!("postgres-writer-{i}"))
+                    .spawn(move || writer::run(connect, rx, counter))
+                    .map_err(|e| StoreError::Backend(format!("writer thread: {e}")))?,
+            );
+        }
         Ok(PgStore {
             sender: Some(sender),
-            writer: Some(writer),
+            writers,
             pool: Some(pool),
             commits,
         })
@@ -188,19 +201,13 @@ impl PgStore {
         .map_err(|e| StoreError::Backend(format!("database task: {e}")))?
     }
 
-    /// One query on a pooled connection: its rows.
-    async fn rows(
-        &self,
-        sql: impl Into<String>,
-        params: Vec<Box<dyn ToSql + Sync + Send>>,
-    ) -> StoreResult<Vec<Row>> {
+    /// One query on a pooled connection: its rows. Parameters carry their
+    /// types, so the query goes out in one round trip (no prepare).
+    async fn rows(&self, sql: impl Into<String>, params: Vec<P>) -> StoreResult<Vec<Row>> {
         let sql = sql.into();
         self.read(move |c| {
-            let refs: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            c.query(sql.as_str(), &refs).map_err(db)
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params.iter().map(P::typed).collect();
+            c.query_typed(sql.as_str(), &typed).map_err(db)
         })
         .await
     }
@@ -215,10 +222,10 @@ impl Drop for PgStore {
             let _ = std::thread::spawn(move || drop(pool)).join();
         }
         drop(self.sender.take());
-        if let Some(w) = self.writer.take()
-            && w.join().is_err()
-        {
-            tracing::error!("the postgres writer thread panicked");
+        for w in self.writers.drain(..) {
+            if w.join().is_err() {
+                tracing::error!("a postgres writer thread panicked");
+            }
         }
     }
 }
@@ -357,7 +364,16 @@ fn update_case_row(ctx: &mut WriteCtx<'_>, u: &CaseUpdate) -> StoreResult<()> {
     let v = CaseValues::of(&u.row)?;
     let changed = ctx
         .execute(UPDATE_CASE, &v.params(&u.row, &u.expected_version))
-        .map_err(case_violation)?;
+        .map_err(|e| {
+            // Two groups that update the same cases in opposite orders: the
+            // one PostgreSQL picks loses this job only, and the caller
+            // reloads and tries again, as after any concurrent change.
+            if e.code() == Some(&postgres::error::SqlState::T_R_DEADLOCK_DETECTED) {
+                StoreError::VersionConflict
+            } else {
+                case_violation(e)
+            }
+        })?;
     if changed == 0 {
         return Err(StoreError::VersionConflict);
     }
@@ -428,8 +444,51 @@ fn user(r: &Row) -> StoreResult<User> {
     })
 }
 
-fn boxed<T: ToSql + Sync + Send + 'static>(v: T) -> Box<dyn ToSql + Sync + Send> {
-    Box::new(v)
+/// A query parameter with its PostgreSQL type.
+enum P {
+    Uuid(Uuid),
+    Text(String),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+impl P {
+    fn typed(&self) -> (&(dyn ToSql + Sync), Type) {
+        match self {
+            P::Uuid(v) => (v, Type::UUID),
+            P::Text(v) => (v, Type::TEXT),
+            P::Time(v) => (v, Type::TIMESTAMPTZ),
+            P::Int(v) => (v, Type::INT8),
+        }
+    }
+}
+
+impl From<Uuid> for P {
+    fn from(v: Uuid) -> P {
+        P::Uuid(v)
+    }
+}
+
+impl From<String> for P {
+    fn from(v: String) -> P {
+        P::Text(v)
+    }
+}
+
+impl From<DateTime<Utc>> for P {
+    fn from(v: DateTime<Utc>) -> P {
+        P::Time(v)
+    }
+}
+
+impl From<i64> for P {
+    fn from(v: i64) -> P {
+        P::Int(v)
+    }
+}
+
+fn boxed(v: impl Into<P>) -> P {
+    v.into()
 }
 
 #[async_trait]
@@ -445,28 +504,31 @@ impl Store for PgStore {
         idempotency: Option<IdempotencyRecord>,
     ) -> StoreResult<InsertOutcome> {
         self.write(move |ctx| {
+            // The key is taken first: a concurrent writer (of this or
+            // another instance) holding the same key makes this statement
+            // wait for its outcome, then find its record.
             if let Some(idem) = &idempotency {
-                let stmt = ctx.statement(GET_IDEMPOTENCY)?;
-                if let Some(first) = ctx.client.query_opt(&stmt, &[&idem.key]).map_err(db)? {
+                let taken = ctx
+                    .execute(
+                        "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
+                        &[
+                            &idem.key,
+                            &idem.request_hash,
+                            &i32::from(idem.status),
+                            &idem.body,
+                            &us(&idem.created_at),
+                        ],
+                    )
+                    .map_err(db)?;
+                if taken == 0 {
+                    let stmt = ctx.statement(GET_IDEMPOTENCY)?;
+                    let first = ctx.client.query_one(&stmt, &[&idem.key]).map_err(db)?;
                     return Ok(InsertOutcome::Replayed(self::idempotency(&first)?));
                 }
             }
             let seq = insert_case_row(ctx, &row)?;
             ctx.append(&events)?;
-            if let Some(idem) = &idempotency {
-                ctx.execute(
-                    "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[
-                        &idem.key,
-                        &idem.request_hash,
-                        &i32::from(idem.status),
-                        &idem.body,
-                        &us(&idem.created_at),
-                    ],
-                )
-                .map_err(|e| constraint(e, "key", "key"))?;
-            }
             Ok(InsertOutcome::Inserted { seq })
         })
         .await
@@ -572,7 +634,11 @@ impl Store for PgStore {
 
     async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>> {
         let rows = self
-            .rows("SELECT status, n FROM case_counts WHERE n > 0", vec![])
+            .rows(
+                "SELECT status, sum(n)::bigint AS n FROM case_counts GROUP BY status \
+                 HAVING sum(n) > 0",
+                vec![],
+            )
             .await?;
         let mut out = rows
             .iter()

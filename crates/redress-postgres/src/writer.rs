@@ -1,16 +1,22 @@
-//! The instance's writer: one OS thread owns one connection and commits
-//! queued jobs in groups, as the SQLite writer does.
+//! The instance's writers: a few OS threads, each owning one connection,
+//! take queued jobs and commit them in groups, as the SQLite writer does.
 //!
-//! Each group is one transaction that first locks the journal head row
-//! (`SELECT … FOR UPDATE`). That lock orders the journal across every
-//! instance on the database: the hash chain has one head and one order, and
-//! two instances' groups never interleave, so they cannot deadlock on case
-//! rows either. Each job runs inside its own SAVEPOINT; a failing job is
-//! rolled back alone. Answers go out only after the COMMIT returned.
+//! Each group is one transaction; each job runs inside its own SAVEPOINT,
+//! so a failing job is rolled back alone. Jobs do their case work at once
+//! but only *queue* their journal events; at the end of the group the
+//! writer locks the journal head row (`SELECT … FOR UPDATE`), chains the
+//! group's events after it in one statement, moves the head and commits.
+//! The head lock therefore gives the journal one order across every
+//! writer of every instance, yet is held only for the group's last few
+//! statements, so the writers' case work runs in parallel. Locks are always
+//! taken in the order "case rows, then the head", and nobody holding the
+//! head waits for a case row: no deadlock. Answers go out only after the
+//! COMMIT returned.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
@@ -23,8 +29,10 @@ use uuid::Uuid;
 
 use crate::codec::{clone_err, db, us};
 
-/// Most jobs committed together.
-pub const MAX_BATCH: usize = 256;
+/// Most jobs committed together. Each job is a subtransaction; beyond 64
+/// per transaction PostgreSQL's per-backend subtransaction cache overflows
+/// and every other session's visibility checks get slower.
+pub const MAX_BATCH: usize = 64;
 
 /// The end of the hash chain, as locked by the current group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +42,20 @@ pub struct ChainHead {
 }
 
 /// What a job sees: the connection, inside the group's transaction and the
-/// job's savepoint, the chain head, and prepared statements.
+/// job's savepoint, the group's queued events, and prepared statements.
 pub struct WriteCtx<'a> {
     pub client: &'a mut Client,
-    head: &'a mut ChainHead,
+    journal: &'a mut GroupJournal,
     statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+/// The journal work of a group, done at its end under the head lock.
+#[derive(Debug, Default)]
+struct GroupJournal {
+    /// Events to chain after the head, in order.
+    events: Vec<NewEvent>,
+    /// Set by a bulk import: the head to store (entries already written).
+    imported_head: Option<ChainHead>,
 }
 
 const INSERT_EVENTS: &str = "INSERT INTO events (seq, case_id, kind, actor, at, data, prev_hash, hash) \
@@ -73,48 +90,13 @@ impl WriteCtx<'_> {
         self.client.execute(&stmt, params)
     }
 
-    /// Appends events to the journal (one statement), extending the chain.
+    /// Queues events for the journal; the group chains and writes them
+    /// all at its end, after the head.
     pub fn append(&mut self, events: &[NewEvent]) -> StoreResult<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let n = events.len();
-        let (mut seqs, mut cases, mut kinds, mut actors, mut ats, mut datas, mut prevs, mut hashes) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for e in events {
-            let seq = self.head.seq + 1;
-            let hash = chain_hash(&self.head.hash, seq, e);
-            seqs.push(seq);
-            cases.push(e.case_id);
-            kinds.push(e.kind.as_str());
-            actors.push(e.actor.as_str());
-            ats.push(us(&e.at));
-            datas.push(e.data.as_str());
-            prevs.push(std::mem::replace(&mut self.head.hash, hash.clone()));
-            hashes.push(hash);
-            self.head.seq = seq;
-        }
-        let cases: Vec<Option<Uuid>> = cases;
-        self.execute(
-            INSERT_EVENTS,
-            &[
-                &seqs, &cases, &kinds, &actors, &ats, &datas, &prevs, &hashes,
-            ],
-        )
-        .map_err(db)?;
+        self.journal.events.extend_from_slice(events);
         Ok(())
     }
-}
 
-impl WriteCtx<'_> {
     /// Writes journal entries as they are (bulk copy: `seq` and hashes come
     /// from another store) in one statement and moves the head to the last
     /// one; the group's COMMIT stores the head.
@@ -137,10 +119,60 @@ impl WriteCtx<'_> {
             ],
         )
         .map_err(|e| crate::codec::constraint(e, "event", "event"))?;
-        self.head.seq = last.seq;
-        self.head.hash = last.hash.clone();
+        self.journal.imported_head = Some(ChainHead {
+            seq: last.seq,
+            hash: last.hash.clone(),
+        });
         Ok(())
     }
+}
+
+/// Chains `events` after `head` and writes them in one statement.
+fn write_events(
+    client: &mut Client,
+    statements: &mut HashMap<&'static str, Statement>,
+    head: &mut ChainHead,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    let n = events.len();
+    let mut seqs = Vec::with_capacity(n);
+    let mut cases: Vec<Option<Uuid>> = Vec::with_capacity(n);
+    let mut kinds = Vec::with_capacity(n);
+    let mut actors = Vec::with_capacity(n);
+    let mut ats = Vec::with_capacity(n);
+    let mut datas = Vec::with_capacity(n);
+    let mut prevs = Vec::with_capacity(n);
+    let mut hashes = Vec::with_capacity(n);
+    for e in events {
+        let seq = head.seq + 1;
+        let hash = chain_hash(&head.hash, seq, e);
+        seqs.push(seq);
+        cases.push(e.case_id);
+        kinds.push(e.kind.as_str());
+        actors.push(e.actor.as_str());
+        ats.push(us(&e.at));
+        datas.push(e.data.as_str());
+        prevs.push(std::mem::replace(&mut head.hash, hash.clone()));
+        hashes.push(hash);
+        head.seq = seq;
+    }
+    let stmt = match statements.get(INSERT_EVENTS) {
+        Some(s) => s.clone(),
+        None => {
+            let s = client.prepare(INSERT_EVENTS).map_err(db)?;
+            statements.insert(INSERT_EVENTS, s.clone());
+            s
+        }
+    };
+    client
+        .execute(
+            &stmt,
+            &[
+                &seqs, &cases, &kinds, &actors, &ats, &datas, &prevs, &hashes,
+            ],
+        )
+        .map_err(db)?;
+    Ok(())
 }
 
 /// Delivers a job's answer once the group's fate is known.
@@ -196,20 +228,25 @@ where
     Box::new(TypedJob { f, tx })
 }
 
-/// Opens a new connection for the writer.
-pub type Connect = Box<dyn Fn() -> Result<Client, postgres::Error> + Send>;
+/// Opens a new connection for a writer.
+pub type Connect = Arc<dyn Fn() -> Result<Client, postgres::Error> + Send + Sync>;
 
-/// Runs on the writer thread until every sender is gone.
-pub fn run(connect: Connect, rx: Receiver<Box<dyn Job>>, commits: Arc<AtomicU64>) {
+/// Runs on one writer thread until every sender is gone. Several writers
+/// share `rx`: each takes what is queued (up to [`MAX_BATCH`]) as a group.
+pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<dyn Job>>>>, commits: Arc<AtomicU64>) {
     let mut client: Option<Client> = None;
     let mut statements = HashMap::new();
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = rx.recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+    loop {
+        {
+            let Ok(rx) = rx.lock() else { return };
+            let Ok(first) = rx.recv() else { break };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
             }
         }
         if client.as_ref().is_none_or(Client::is_closed) {
@@ -235,18 +272,35 @@ pub fn run(connect: Connect, rx: Receiver<Box<dyn Job>>, commits: Arc<AtomicU64>
     tracing::debug!("postgres writer stopped");
 }
 
-fn lock_head(client: &mut Client) -> StoreResult<ChainHead> {
-    client.batch_execute("BEGIN").map_err(db)?;
+/// Locks the head, writes the group's journal after it and moves it.
+fn finish_journal(
+    client: &mut Client,
+    statements: &mut HashMap<&'static str, Statement>,
+    journal: &GroupJournal,
+) -> StoreResult<()> {
+    if journal.events.is_empty() && journal.imported_head.is_none() {
+        return Ok(());
+    }
     let row = client
         .query_one(
             "SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE",
             &[],
         )
         .map_err(db)?;
-    Ok(ChainHead {
+    let mut head = journal.imported_head.clone().unwrap_or(ChainHead {
         seq: row.get(0),
         hash: row.get(1),
-    })
+    });
+    if !journal.events.is_empty() {
+        write_events(client, statements, &mut head, &journal.events)?;
+    }
+    client
+        .execute(
+            "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
+            &[&head.seq, &head.hash],
+        )
+        .map_err(db)?;
+    Ok(())
 }
 
 fn run_batch(
@@ -255,18 +309,14 @@ fn run_batch(
     batch: &mut Vec<Box<dyn Job>>,
     commits: &AtomicU64,
 ) {
-    let mut head = match lock_head(client) {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(error = %e, "postgres writer could not begin a group");
-            let _ = client.batch_execute("ROLLBACK");
-            for job in batch.drain(..) {
-                job.fail(&e);
-            }
-            return;
+    if let Err(e) = client.batch_execute("BEGIN").map_err(db) {
+        tracing::error!(error = %e, "postgres writer could not begin a group");
+        for job in batch.drain(..) {
+            job.fail(&e);
         }
-    };
-    let start = head.clone();
+        return;
+    }
+    let mut journal = GroupJournal::default();
     let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
     let mut broken: Option<StoreError> = None;
     for job in batch.drain(..) {
@@ -279,10 +329,10 @@ fn run_batch(
             broken = Some(e);
             continue;
         }
-        let before = head.clone();
+        let (queued, imported) = (journal.events.len(), journal.imported_head.clone());
         let mut ctx = WriteCtx {
             client,
-            head: &mut head,
+            journal: &mut journal,
             statements,
         };
         // A panicking job drops its answer channel: its caller sees an error.
@@ -296,29 +346,20 @@ fn run_batch(
                 false
             }
         };
-        let end = if ok {
-            client.batch_execute("RELEASE SAVEPOINT job")
-        } else {
-            head = before;
-            client.batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
-        };
-        if let Err(e) = end {
-            broken = Some(db(e));
+        // A kept savepoint needs no RELEASE (one round trip less per job):
+        // the next `SAVEPOINT job` shadows it, and COMMIT keeps them all.
+        if !ok {
+            journal.events.truncate(queued);
+            journal.imported_head = imported;
+            if let Err(e) = client.batch_execute("ROLLBACK TO SAVEPOINT job") {
+                broken = Some(db(e));
+            }
         }
     }
     let commit = match broken {
         Some(e) => Err(e),
-        None => (|| {
-            if head != start {
-                client
-                    .execute(
-                        "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
-                        &[&head.seq, &head.hash],
-                    )
-                    .map_err(db)?;
-            }
-            client.batch_execute("COMMIT").map_err(db)
-        })(),
+        None => finish_journal(client, statements, &journal)
+            .and_then(|()| client.batch_execute("COMMIT").map_err(db)),
     };
     match &commit {
         Ok(()) => {

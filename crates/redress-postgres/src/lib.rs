@@ -278,6 +278,15 @@ const INSERT_CASE: &str = "INSERT INTO cases (id, tracking_no, status, closure, 
      search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
      $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING seq";
 
+/// [`INSERT_CASE`] that answers no row, instead of failing, when the
+/// tracking number is taken.
+const INSERT_CASE_IF_FREE: &str = "INSERT INTO cases (id, tracking_no, status, closure, channel, \
+     category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
+     created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
+     search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+     $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
+     ON CONFLICT (tracking_no) DO NOTHING RETURNING seq";
+
 const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = $2, status = $3, closure = $4, \
      channel = $5, category = $6, department = $7, assignee = $8, respondent_key = $9, \
      respondent_name = $10, complainant_key = $11, subject = $12, created_at = $13, \
@@ -503,35 +512,58 @@ impl Store for PgStore {
         events: Vec<NewEvent>,
         idempotency: Option<IdempotencyRecord>,
     ) -> StoreResult<InsertOutcome> {
-        self.write(move |ctx| {
-            // The key is taken first: a concurrent writer (of this or
-            // another instance) holding the same key makes this statement
-            // wait for its outcome, then find its record.
-            if let Some(idem) = &idempotency {
-                let taken = ctx
-                    .execute(
-                        "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
-                        &[
-                            &idem.key,
-                            &idem.request_hash,
-                            &i32::from(idem.status),
-                            &idem.body,
-                            &us(&idem.created_at),
-                        ],
-                    )
-                    .map_err(db)?;
-                if taken == 0 {
-                    let stmt = ctx.statement(GET_IDEMPOTENCY)?;
-                    let first = ctx.client.query_one(&stmt, &[&idem.key]).map_err(db)?;
-                    return Ok(InsertOutcome::Replayed(self::idempotency(&first)?));
+        // No savepoint: every refusal is a value, and what was written
+        // before it is undone by hand.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(writer::unguarded_job(
+            move |ctx: &mut WriteCtx<'_>| -> StoreResult<StoreResult<InsertOutcome>> {
+                // The key is taken first: a concurrent writer (of this or
+                // another instance) holding the same key makes this
+                // statement wait for its outcome, then find its record.
+                if let Some(idem) = &idempotency {
+                    let taken = ctx
+                        .execute(
+                            "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
+                            &[
+                                &idem.key,
+                                &idem.request_hash,
+                                &i32::from(idem.status),
+                                &idem.body,
+                                &us(&idem.created_at),
+                            ],
+                        )
+                        .map_err(db)?;
+                    if taken == 0 {
+                        let stmt = ctx.statement(GET_IDEMPOTENCY)?;
+                        let first = ctx.client.query_one(&stmt, &[&idem.key]).map_err(db)?;
+                        return Ok(Ok(InsertOutcome::Replayed(self::idempotency(&first)?)));
+                    }
                 }
-            }
-            let seq = insert_case_row(ctx, &row)?;
-            ctx.append(&events)?;
-            Ok(InsertOutcome::Inserted { seq })
-        })
-        .await
+                let v = CaseValues::of(&row)?;
+                let stmt = ctx.statement(INSERT_CASE_IF_FREE)?;
+                let Some(inserted) = ctx
+                    .client
+                    .query_opt(&stmt, &v.params(&row, &row.version))
+                    .map_err(db)?
+                else {
+                    if let Some(idem) = &idempotency {
+                        ctx.execute("DELETE FROM idempotency_keys WHERE key = $1", &[&idem.key])
+                            .map_err(db)?;
+                    }
+                    return Ok(Err(StoreError::Duplicate("tracking_no")));
+                };
+                ctx.append(&events)?;
+                Ok(Ok(InsertOutcome::Inserted {
+                    seq: col(&inserted, 0)?,
+                }))
+            },
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        ))?;
+        rx.await
+            .map_err(|_| StoreError::Backend("the write job failed without an answer".into()))??
     }
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {

@@ -421,7 +421,10 @@ fn raw_postgres(url: &str, clients: usize, seconds: u64) -> anyhow::Result<()> {
     }
     let mut all = Vec::new();
     for t in threads {
-        all.extend(t.join().map_err(|_| anyhow::anyhow!("a client panicked"))??);
+        all.extend(
+            t.join()
+                .map_err(|_| anyhow::anyhow!("a client panicked"))??,
+        );
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_by(|a, b| a.total_cmp(b));
@@ -482,10 +485,9 @@ async fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(&data_dir)?;
             let store = match database_url {
                 Some(url) => {
-                    let pg = tokio::task::spawn_blocking(move || {
-                        redress_postgres::PgStore::open(&url)
-                    })
-                    .await??;
+                    let pg =
+                        tokio::task::spawn_blocking(move || redress_postgres::PgStore::open(&url))
+                            .await??;
                     Bulk::Postgres(pg)
                 }
                 None => Bulk::Sqlite(redress_sqlite::SqliteStore::open(

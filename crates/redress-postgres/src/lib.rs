@@ -768,11 +768,7 @@ impl Store for PgStore {
 
     async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.execute(
-                "INSERT INTO departments (code, name, review, head) VALUES ($1, $2, $3, $4)",
-                &[&d.code, &d.name, &d.review, &d.head],
-            )
-            .map_err(|e| constraint(e, "code", "department"))?;
+            bulk::import_departments(ctx, std::slice::from_ref(&d), &[])?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -799,17 +795,7 @@ impl Store for PgStore {
 
     async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            let days = c
-                .handling_days
-                .map(i32::try_from)
-                .transpose()
-                .map_err(|_| StoreError::Backend("handling_days out of range".into()))?;
-            ctx.execute(
-                "INSERT INTO categories (code, name, name_en, department, handling_days) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&c.code, &c.name, &c.name_en, &c.department, &days],
-            )
-            .map_err(|e| constraint(e, "code", "department"))?;
+            bulk::import_departments(ctx, &[], std::slice::from_ref(&c))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -843,24 +829,7 @@ impl Store for PgStore {
 
     async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            let roles = Json(to_json(&u.roles)?);
-            let departments = Json(to_json(&u.departments)?);
-            ctx.execute(
-                "INSERT INTO users (id, username, display_name, password_hash, roles, \
-                 departments, level, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    &u.id,
-                    &u.username,
-                    &u.display_name,
-                    &u.password_hash,
-                    &roles,
-                    &departments,
-                    &u.level,
-                    &u.active,
-                    &us(&u.created_at),
-                ],
-            )
-            .map_err(|e| constraint(e, "username", "user"))?;
+            bulk::import_users(ctx, std::slice::from_ref(&u))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -939,20 +908,7 @@ impl Store for PgStore {
 
     async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.execute(
-                "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &r.id,
-                    &r.kind.as_str(),
-                    &r.external_id,
-                    &r.name,
-                    &r.email,
-                    &r.key_hash,
-                    &us(&r.created_at),
-                ],
-            )
-            .map_err(|e| constraint(e, "respondent", "respondent"))?;
+            bulk::import_respondents(ctx, std::slice::from_ref(&r))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -986,20 +942,7 @@ impl Store for PgStore {
 
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            let scopes = Json(to_json(&k.scopes)?);
-            ctx.execute(
-                "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &k.id,
-                    &k.name,
-                    &scopes,
-                    &k.key_hash,
-                    &us(&k.created_at),
-                    &k.revoked,
-                ],
-            )
-            .map_err(|e| constraint(e, "key", "key"))?;
+            bulk::import_api_keys(ctx, std::slice::from_ref(&k))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await

@@ -741,12 +741,7 @@ impl Store for SqliteStore {
 
     async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO departments (code, name, review, head) VALUES (?1, ?2, ?3, ?4)",
-                    params![d.code, d.name, d.review, d.head],
-                )
-                .map_err(|e| constraint(e, "code", "department"))?;
+            bulk::import_departments(ctx.conn, std::slice::from_ref(&d), &[])?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -773,19 +768,7 @@ impl Store for SqliteStore {
 
     async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO categories (code, name, name_en, department, handling_days) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        c.code,
-                        c.name,
-                        c.name_en,
-                        c.department,
-                        c.handling_days.map(i64::from)
-                    ],
-                )
-                .map_err(|e| constraint(e, "code", "department"))?;
+            bulk::import_departments(ctx.conn, &[], std::slice::from_ref(&c))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -833,24 +816,7 @@ impl Store for SqliteStore {
 
     async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    &format!(
-                        "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-                    ),
-                    params![
-                        u.id.to_string(),
-                        u.username,
-                        u.display_name,
-                        u.password_hash,
-                        to_json(&u.roles)?,
-                        to_json(&u.departments)?,
-                        u.level,
-                        u.active,
-                        ts(&u.created_at),
-                    ],
-                )
-                .map_err(|e| constraint(e, "username", "user"))?;
+            bulk::import_users(ctx.conn, std::slice::from_ref(&u))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -943,21 +909,7 @@ impl Store for SqliteStore {
 
     async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        r.id.to_string(),
-                        r.kind.as_str(),
-                        r.external_id,
-                        r.name,
-                        r.email,
-                        r.key_hash,
-                        ts(&r.created_at)
-                    ],
-                )
-                .map_err(|e| constraint(e, "respondent", "respondent"))?;
+            bulk::import_respondents(ctx.conn, std::slice::from_ref(&r))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -1008,20 +960,7 @@ impl Store for SqliteStore {
 
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        k.id.to_string(),
-                        k.name,
-                        to_json(&k.scopes)?,
-                        k.key_hash,
-                        ts(&k.created_at),
-                        k.revoked
-                    ],
-                )
-                .map_err(|e| constraint(e, "key", "key"))?;
+            bulk::import_api_keys(ctx.conn, std::slice::from_ref(&k))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await

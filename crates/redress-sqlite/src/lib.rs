@@ -65,6 +65,7 @@ pub struct SqliteStore {
     writer: Option<JoinHandle<()>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     commits: Arc<AtomicU64>,
+    path: std::path::PathBuf,
 }
 
 /// The writer connection's settings, as SQLite reports them.
@@ -120,7 +121,20 @@ impl SqliteStore {
             writer: Some(writer),
             readers,
             commits,
+            path: path.to_path_buf(),
         })
+    }
+
+    /// Writes a consistent copy of the database to `target` (which must not
+    /// exist) while the store keeps serving: `VACUUM INTO` on a read
+    /// connection of its own (the pool's are `query_only`, which refuses
+    /// it) reads one snapshot; WAL lets the writer go on meanwhile. The copy
+    /// is fsynced before this returns.
+    pub async fn backup(&self, target: &Path) -> StoreResult<()> {
+        let (source, target) = (self.path.clone(), target.to_path_buf());
+        tokio::task::spawn_blocking(move || backup_file(&source, &target))
+            .await
+            .map_err(|e| StoreError::Backend(format!("backup task: {e}")))?
     }
 
     /// How many group COMMITs succeeded since `open`.
@@ -222,6 +236,51 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Backend(format!("read task: {e}")))?
     }
+}
+
+/// [`SqliteStore::backup`] for a database file that another process (a
+/// running server) owns: opens it read-only, without migrations or a
+/// writer, and copies one snapshot to `target` (which must not exist).
+pub fn backup_file(source: &Path, target: &Path) -> StoreResult<()> {
+    if !source.exists() {
+        return Err(StoreError::Backend(format!(
+            "no database at {}",
+            source.display()
+        )));
+    }
+    let conn = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(db)?;
+    conn.execute_batch("PRAGMA busy_timeout = 5000;")
+        .map_err(db)?;
+    vacuum_into(&conn, target)
+}
+
+/// `VACUUM INTO ?1`, the path as a bound parameter, then an fsync of the
+/// new file (SQLite does not sync it).
+fn vacuum_into(conn: &Connection, target: &Path) -> StoreResult<()> {
+    if target.exists() {
+        return Err(StoreError::Backend(format!(
+            "{} exists already",
+            target.display()
+        )));
+    }
+    let name = target
+        .to_str()
+        .ok_or_else(|| StoreError::Backend(format!("{} is not a UTF-8 path", target.display())))?;
+    conn.execute("VACUUM INTO ?1", params![name]).map_err(db)?;
+    let io = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", target.display()));
+    std::fs::File::open(target)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+    }
+    Ok(())
 }
 
 impl Drop for SqliteStore {

@@ -2,6 +2,7 @@
 //! the database URL, the application and its background jobs. The tests
 //! build their servers through the same functions.
 
+pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod migrate;

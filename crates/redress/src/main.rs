@@ -52,6 +52,12 @@ enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Copies a SQLite installation (database and local evidence) into DIR while it serves, then checks the copy.
+    Backup {
+        /// A new or empty directory; it receives redress.sqlite3 and evidence/.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Copies a whole installation into an empty database, e.g. from SQLite to PostgreSQL.
     MigrateData {
         /// The installation to copy: sqlite:///path/redress.sqlite3 or postgres://…
@@ -184,6 +190,18 @@ async fn main() -> anyhow::Result<()> {
             let report = app.verify_audit().await?;
             println!("{}", serde_json::to_string(&report)?);
             if !report.ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Backup { to } => {
+            if let redress::config::Database::Postgres(_) = config.database()? {
+                eprintln!("{}", redress::backup::POSTGRES_ADVICE);
+                std::process::exit(2);
+            }
+            let summary = redress::backup::run(&config, &to).await?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            if !summary.ok {
                 std::process::exit(1);
             }
             Ok(())

@@ -539,8 +539,8 @@ impl App {
         .await
     }
 
-    /// Checks and stores a file on a blocking thread (hashing and fsync of up
-    /// to the size limit), then describes it as evidence.
+    /// Checks and stores a file in the evidence store (hashing on a blocking
+    /// thread), then describes it as evidence.
     async fn new_evidence(
         &self,
         bytes: &[u8],
@@ -548,11 +548,7 @@ impl App {
         by: ActorKind,
         name: &str,
     ) -> AppResult<Evidence> {
-        let store = self.evidence.clone();
-        let data = bytes.to_vec();
-        let stored = tokio::task::spawn_blocking(move || store.put(&data))
-            .await
-            .map_err(AppError::internal)??;
+        let stored = self.evidence.put(bytes).await?;
         metrics::counter!("redress_evidence_bytes_total").increment(stored.size);
         Ok(Evidence {
             id: Uuid::now_v7().to_string(),
@@ -782,9 +778,21 @@ impl App {
             generated_at: self.now(),
             time_zone: self.config.time_zone,
         };
-        let evidence = self.evidence.clone();
-        let bytes = crate::archive::build_archive(&input, &|sha| evidence.read(sha))
-            .map_err(AppError::internal)?;
+        // The files first (the store may be remote), then the ZIP.
+        let mut files = std::collections::HashMap::new();
+        for e in &loaded.case.evidence {
+            let hash = e.sha256.to_ascii_lowercase();
+            if let std::collections::hash_map::Entry::Vacant(slot) = files.entry(hash) {
+                let got = self.evidence.read(slot.key()).await;
+                slot.insert(got);
+            }
+        }
+        let bytes = crate::archive::build_archive(&input, &|sha| match files.get(sha) {
+            Some(Ok(b)) => Ok(b.clone()),
+            Some(Err(e)) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            None => Err(std::io::ErrorKind::NotFound.into()),
+        })
+        .map_err(AppError::internal)?;
         Ok((format!("{}.zip", loaded.case.tracking_no), bytes))
     }
 

@@ -1,18 +1,76 @@
-//! Evidence files: stored once by SHA-256 under the data directory.
+//! Evidence files: stored once by SHA-256, in a local directory or an
+//! S3-compatible bucket.
 //!
-//! The uploader's file name is kept as metadata and never reaches the file
-//! system; the path is derived from the content hash alone. Types are
+//! The uploader's file name is kept as metadata and never reaches the
+//! storage; the key is derived from the content hash alone
+//! (`<2 hex>/<sha256>`, the same layout on disk and in a bucket). Types are
 //! sniffed from the bytes, not taken from the upload's headers.
+//!
+//! Storage goes through the `object_store` crate: `LocalFileSystem` under
+//! `<data_dir>/evidence` by default (files are fsynced, as before), or
+//! `AmazonS3` when `evidence_url` names a bucket, so that every instance
+//! sees the same files.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as Key;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::error::{AppError, AppResult};
 use crate::privacy::sha256_hex;
 
+/// Where evidence files live.
+#[derive(Debug, Clone, Default)]
+pub enum EvidenceLocation {
+    /// `<data_dir>/evidence` (the default).
+    #[default]
+    DataDir,
+    /// An S3-compatible bucket.
+    S3(S3Settings),
+}
+
+/// An S3-compatible bucket for evidence. Unset fields fall back to the
+/// standard `AWS_*` variables (`AmazonS3Builder::from_env`).
+#[derive(Clone, Default)]
+pub struct S3Settings {
+    /// `s3://bucket` or `s3://bucket/prefix`.
+    pub url: String,
+    /// For S3-compatible servers (MinIO, Ceph, …): `http://host:9000`.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Allows a plain-HTTP endpoint.
+    pub allow_http: bool,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "…"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct EvidenceStore {
-    root: PathBuf,
+    objects: Arc<dyn ObjectStore>,
+    /// The directory, when the files are local: written files are fsynced.
+    local_root: Option<PathBuf>,
+    /// For logs and messages: the directory or the bucket URL.
+    pub description: String,
     pub max_bytes: u64,
 }
 
@@ -87,21 +145,105 @@ pub fn clean_filename(raw: Option<&str>) -> String {
 }
 
 impl EvidenceStore {
+    /// Files under `root` (`<root>/<2 hex>/<sha256>`).
     pub fn new(root: PathBuf, max_bytes: u64) -> AppResult<Self> {
         std::fs::create_dir_all(&root).map_err(AppError::internal)?;
-        Ok(Self { root, max_bytes })
+        let objects = LocalFileSystem::new_with_prefix(&root).map_err(AppError::internal)?;
+        Ok(Self {
+            objects: Arc::new(objects),
+            description: root.display().to_string(),
+            local_root: Some(root),
+            max_bytes,
+        })
     }
 
-    fn path_for(&self, sha256: &str) -> Option<PathBuf> {
+    /// Files in an S3-compatible bucket, under the URL's prefix if any.
+    pub fn s3(settings: &S3Settings, max_bytes: u64) -> AppResult<Self> {
+        let url = settings.url.trim();
+        let rest = url.strip_prefix("s3://").ok_or_else(|| {
+            AppError::Internal(format!("evidence_url {url:?} must start with s3://"))
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(AppError::Internal(format!(
+                "evidence_url {url:?} names no bucket"
+            )));
+        }
+        let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Some(v) = settings.endpoint.as_deref().filter(|v| !v.is_empty()) {
+            b = b.with_endpoint(v);
+        }
+        if let Some(v) = settings.region.as_deref().filter(|v| !v.is_empty()) {
+            b = b.with_region(v);
+        }
+        if let Some(v) = settings.access_key_id.as_deref().filter(|v| !v.is_empty()) {
+            b = b.with_access_key_id(v);
+        }
+        if let Some(v) = settings
+            .secret_access_key
+            .as_deref()
+            .filter(|v| !v.is_empty())
+        {
+            b = b.with_secret_access_key(v);
+        }
+        if settings.allow_http {
+            b = b.with_allow_http(true);
+        }
+        let s3 = b
+            .build()
+            .map_err(|e| AppError::Internal(format!("evidence store {url}: {e}")))?;
+        let prefix = prefix.trim_matches('/');
+        let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        Ok(Self::with_objects(objects, url.to_string(), max_bytes))
+    }
+
+    /// Files in any object store (tests, other backends).
+    pub fn with_objects(
+        objects: Arc<dyn ObjectStore>,
+        description: String,
+        max_bytes: u64,
+    ) -> Self {
+        Self {
+            objects,
+            local_root: None,
+            description,
+            max_bytes,
+        }
+    }
+
+    /// The store for `location`: the data dir's `evidence/` or a bucket.
+    pub fn open(
+        location: &EvidenceLocation,
+        data_dir: &std::path::Path,
+        max_bytes: u64,
+    ) -> AppResult<Self> {
+        match location {
+            EvidenceLocation::DataDir => Self::new(data_dir.join("evidence"), max_bytes),
+            EvidenceLocation::S3(s) => Self::s3(s, max_bytes),
+        }
+    }
+
+    /// Whether the files live on this machine's disk.
+    pub fn is_local(&self) -> bool {
+        self.local_root.is_some()
+    }
+
+    /// `<2 hex>/<sha256>` for a well-formed lower-case hash, else `None`.
+    pub fn key_for(sha256: &str) -> Option<Key> {
         let valid = sha256.len() == 64
             && sha256
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-        valid.then(|| self.root.join(&sha256[..2]).join(sha256))
+        valid.then(|| Key::from(format!("{}/{sha256}", &sha256[..2])))
     }
 
-    /// Checks and stores one file; the same content is stored once.
-    pub fn put(&self, bytes: &[u8]) -> AppResult<StoredFile> {
+    /// Checks and stores one file; the same content is stored once. Hashing
+    /// and sniffing run on a blocking thread.
+    pub async fn put(&self, bytes: &[u8]) -> AppResult<StoredFile> {
         if bytes.is_empty() {
             return Err(AppError::invalid("file", "the file is empty"));
         }
@@ -111,13 +253,39 @@ impl EvidenceStore {
                 self.max_bytes
             )));
         }
-        let content_type = sniff(bytes).map_err(|m| AppError::invalid("file", m))?;
-        let sha256 = sha256_hex(bytes);
-        let path = self.path_for(&sha256).expect("own hash is valid");
-        if !path.exists() {
-            let dir = path.parent().expect("has a parent");
-            std::fs::create_dir_all(dir).map_err(AppError::internal)?;
-            write_atomically(dir, &path, bytes).map_err(AppError::internal)?;
+        let data = bytes.to_vec();
+        let (data, content_type, sha256) = tokio::task::spawn_blocking(move || {
+            let content_type = sniff(&data)?;
+            let sha256 = sha256_hex(&data);
+            Ok::<_, String>((data, content_type, sha256))
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|m| AppError::invalid("file", m))?;
+        let key = Self::key_for(&sha256).expect("own hash is valid");
+        // Content-addressed: a file already there holds these very bytes.
+        let present = match self.objects.head(&key).await {
+            Ok(_) => true,
+            Err(object_store::Error::NotFound { .. }) => false,
+            Err(e) => return Err(AppError::internal(e)),
+        };
+        if !present {
+            self.objects
+                .put(&key, PutPayload::from(data))
+                .await
+                .map_err(AppError::internal)?;
+            if let Some(root) = &self.local_root {
+                // LocalFileSystem writes a staged file and renames it; make
+                // the file and the rename durable before a case names it.
+                let path = root.join(&sha256[..2]).join(&sha256);
+                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                    std::fs::File::open(&path)?.sync_all()?;
+                    std::fs::File::open(path.parent().expect("has a parent"))?.sync_all()
+                })
+                .await
+                .map_err(AppError::internal)?
+                .map_err(AppError::internal)?;
+            }
         }
         Ok(StoredFile {
             sha256,
@@ -126,22 +294,19 @@ impl EvidenceStore {
         })
     }
 
-    pub fn read(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
-        let path = self
-            .path_for(sha256)
+    /// The file's bytes; `NotFound` when no file has that hash.
+    pub async fn read(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
+        let key = Self::key_for(sha256)
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a hash"))?;
-        std::fs::read(path)
+        let io = |e: object_store::Error| match e {
+            object_store::Error::NotFound { .. } => {
+                std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string())
+            }
+            e => std::io::Error::other(e.to_string()),
+        };
+        let got = self.objects.get(&key).await.map_err(io)?;
+        Ok(got.bytes().await.map_err(io)?.to_vec())
     }
-}
-
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::now_v7()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    // Make the rename itself durable.
-    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use uuid::Uuid;
 pub use access::{CaseAccess, Principal, StaffUser};
 pub use clock::Clock;
 pub use error::{AppError, AppResult};
-pub use evidence::EvidenceStore;
+pub use evidence::{EvidenceLocation, EvidenceStore, S3Settings};
 pub use privacy::Vault;
 pub use stored::Loaded;
 
@@ -49,6 +49,8 @@ pub struct AppConfig {
     pub outside_remedies_en: String,
     pub session_hours: i64,
     pub evidence_max_bytes: u64,
+    /// Where evidence files live: `<data_dir>/evidence` or a bucket.
+    pub evidence_location: EvidenceLocation,
     /// How long a background job holds a claimed case before another
     /// instance may take it over (the holder is presumed dead).
     pub job_lease: std::time::Duration,
@@ -65,6 +67,7 @@ impl AppConfig {
             outside_remedies_en: "If you still disagree with the review result, you may complain to a consumer authority (such as 12315), apply for arbitration, or bring the matter to court.".into(),
             session_hours: 12,
             evidence_max_bytes: 20 * 1024 * 1024,
+            evidence_location: EvidenceLocation::DataDir,
             job_lease: std::time::Duration::from_secs(60),
         }
     }
@@ -91,8 +94,11 @@ impl App {
         clock: Clock,
         config: AppConfig,
     ) -> AppResult<Arc<Self>> {
-        let evidence =
-            EvidenceStore::new(config.data_dir.join("evidence"), config.evidence_max_bytes)?;
+        let evidence = EvidenceStore::open(
+            &config.evidence_location,
+            &config.data_dir,
+            config.evidence_max_bytes,
+        )?;
         let app = Arc::new(Self {
             store,
             vault,

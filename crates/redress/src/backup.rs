@@ -69,12 +69,24 @@ pub async fn run(config: &Config, target: &Path) -> anyhow::Result<Summary> {
     }
     let database_bytes = std::fs::metadata(&database)?.len();
 
-    let from = config.data_dir.join("evidence");
-    let to = target.join("evidence");
-    let evidence = tokio::task::spawn_blocking(move || copy_evidence(&from, &to)).await??;
-    let mut problems = evidence.problems;
-    let (evidence_files, evidence_bytes) = (Some(evidence.files), Some(evidence.bytes));
-    let note = "the data key is not copied: keep it separately".to_string();
+    let (mut problems, evidence_files, evidence_bytes, note) = if config.evidence_on_object_store()
+    {
+        let note = "evidence is in the bucket named by evidence_url and was not copied: back the \
+                    bucket up with its own tools. The data key is not copied either: keep it \
+                    separately";
+        (Vec::new(), None, None, note.to_string())
+    } else {
+        let from = config.data_dir.join("evidence");
+        let to = target.join("evidence");
+        let copied = tokio::task::spawn_blocking(move || copy_evidence(&from, &to)).await??;
+        let note = "the data key is not copied: keep it separately";
+        (
+            copied.problems,
+            Some(copied.files),
+            Some(copied.bytes),
+            note.to_string(),
+        )
+    };
 
     // The check: open the copy as a store (as a restore would), verify the
     // audit chain, count the cases.
@@ -123,7 +135,7 @@ struct Copied {
     problems: Vec<String>,
 }
 
-/// Copies `<from>/<2 hex>/<sha256>` files (temporary files are skipped),
+/// Copies `<from>/<2 hex>/<sha256>` files (staged writes are skipped),
 /// checking that each copy hashes to its name.
 fn copy_evidence(from: &Path, to: &Path) -> anyhow::Result<Copied> {
     std::fs::create_dir_all(to)?;
@@ -144,7 +156,9 @@ fn copy_evidence(from: &Path, to: &Path) -> anyhow::Result<Copied> {
         for file in std::fs::read_dir(shard.path())? {
             let file = file?;
             let name = file.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || !file.file_type()?.is_file() {
+            // Only `<sha256>` files: staged writes in progress are skipped.
+            if redress_app::EvidenceStore::key_for(&name).is_none() || !file.file_type()?.is_file()
+            {
                 continue;
             }
             std::fs::create_dir_all(&target_dir)?;

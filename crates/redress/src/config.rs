@@ -34,6 +34,17 @@ pub struct Config {
     /// instance may take it over.
     pub job_lease_seconds: u64,
     pub evidence_max_bytes: u64,
+    /// Evidence in an S3-compatible bucket: `s3://bucket` or
+    /// `s3://bucket/prefix`. Default: `<data_dir>/evidence`.
+    pub evidence_url: Option<String>,
+    /// The S3 endpoint, for S3-compatible servers (`http://minio:9000`).
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    #[serde(skip_serializing)]
+    pub s3_secret_access_key: Option<String>,
+    /// Allows a plain-HTTP `s3_endpoint`.
+    pub s3_allow_http: bool,
     /// `text` or `json`.
     pub log_format: String,
     pub policy: DeadlinePolicy,
@@ -55,6 +66,12 @@ impl Default for Config {
             sweep_interval_seconds: 30,
             job_lease_seconds: 60,
             evidence_max_bytes: 20 * 1024 * 1024,
+            evidence_url: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
             log_format: "text".into(),
             policy: DeadlinePolicy::default(),
         }
@@ -79,6 +96,32 @@ impl Config {
             .clone()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// Whether evidence lives in a bucket rather than `<data_dir>/evidence`.
+    pub fn evidence_on_object_store(&self) -> bool {
+        self.evidence_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
+    }
+
+    /// Where evidence lives, as the application takes it.
+    pub fn evidence_location(&self) -> redress_app::EvidenceLocation {
+        match self
+            .evidence_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        {
+            None => redress_app::EvidenceLocation::DataDir,
+            Some(url) => redress_app::EvidenceLocation::S3(redress_app::S3Settings {
+                url: url.to_string(),
+                endpoint: self.s3_endpoint.clone(),
+                region: self.s3_region.clone(),
+                access_key_id: self.s3_access_key_id.clone(),
+                secret_access_key: self.s3_secret_access_key.clone(),
+                allow_http: self.s3_allow_http,
+            }),
+        }
     }
 
     /// Which database: from the URL, or SQLite in the data dir by default.
@@ -150,6 +193,36 @@ mod tests {
             assert_eq!(c.listen, "127.0.0.1:9001");
             assert_eq!(c.policy.handling_days, 7);
             assert_eq!(c.public_url(), "http://127.0.0.1:9001");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its error by value
+    fn evidence_goes_to_a_bucket_when_evidence_url_is_set() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(matches!(
+                c.evidence_location(),
+                redress_app::EvidenceLocation::DataDir
+            ));
+            jail.set_env("REDRESS_EVIDENCE_URL", "s3://bucket/prefix");
+            jail.set_env("REDRESS_S3_ENDPOINT", "http://127.0.0.1:9000");
+            jail.set_env("REDRESS_S3_ACCESS_KEY_ID", "id");
+            jail.set_env("REDRESS_S3_SECRET_ACCESS_KEY", "secret");
+            jail.set_env("REDRESS_S3_ALLOW_HTTP", "true");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            let redress_app::EvidenceLocation::S3(s3) = c.evidence_location() else {
+                panic!("evidence_url names a bucket");
+            };
+            assert_eq!(s3.url, "s3://bucket/prefix");
+            assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+            assert_eq!(s3.secret_access_key.as_deref(), Some("secret"));
+            assert!(s3.allow_http);
+            assert!(
+                !format!("{s3:?}").contains("secret\""),
+                "the secret is not shown"
+            );
             Ok(())
         });
     }

@@ -59,6 +59,7 @@ pub async fn build_app(
         .map_err(|_| anyhow::anyhow!("unknown time zone {}", config.time_zone))?;
     app_config.public_url = config.public_url();
     app_config.evidence_max_bytes = config.evidence_max_bytes;
+    app_config.evidence_location = config.evidence_location();
     app_config.job_lease = Duration::from_secs(config.job_lease_seconds.max(1));
     let clock = if test_clock {
         Clock::test()

@@ -141,11 +141,18 @@ pub async fn run(config: &Config, from: &str, to: &str, options: &Options) -> an
         "Not copied: sessions (everyone logs in again on the new installation) and background-job \
          claims (the sweep takes due cases up again)."
     );
+    let evidence = match config
+        .evidence_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) => url.to_string(),
+        None => config.data_dir.join("evidence").display().to_string(),
+    };
     println!(
         "Evidence files are not in the database: cases refer to them by SHA-256 and they stay \
-         in the evidence store ({}). Point the new installation at the same evidence \
-         directory (the same data_dir, or a copy of its evidence/ folder).",
-        config.data_dir.join("evidence").display()
+         in the evidence store ({evidence}). Point the new installation at the same evidence \
+         store (the same evidence_url, or the same data_dir, or a copy of its evidence/ folder)."
     );
     println!(
         "Keep the same data key (REDRESS_DATA_KEY or the data.key file): personal fields are \

@@ -390,7 +390,7 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
         .evidence
         .first()
         .ok_or("the evidence reference is missing")?;
-    if app.evidence.read(&evidence.sha256).map_err(err)? != EVIDENCE {
+    if app.evidence.read(&evidence.sha256).await.map_err(err)? != EVIDENCE {
         return Err("the evidence file is not found through the target".into());
     }
 

@@ -51,7 +51,7 @@ pub fn postgres() -> &'static Postgres {
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_string());
         let required = std::env::var("REDRESS_TEST_POSTGRES_REQUIRED").is_ok_and(|v| v == "1");
-        let reachable = admin_client(&base_url).map(drop);
+        let reachable = with_admin(&base_url, |_| Ok(()));
         Postgres {
             base_url,
             required,
@@ -60,14 +60,21 @@ pub fn postgres() -> &'static Postgres {
     })
 }
 
-fn admin_client(url: &str) -> Result<postgres::Client, String> {
+/// Runs `f` with an admin connection to `url`, all on a thread of its own:
+/// a synchronous client may be neither made nor dropped on an async thread.
+fn with_admin<T: Send>(
+    url: &str,
+    f: impl FnOnce(&mut postgres::Client) -> Result<T, String> + Send,
+) -> Result<T, String> {
     let mut config: postgres::Config = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     config.connect_timeout(Duration::from_secs(3));
-    // A synchronous client may not be made on an async thread.
     std::thread::scope(|s| {
-        s.spawn(|| config.connect(postgres::NoTls).map_err(|e| e.to_string()))
-            .join()
-            .map_err(|_| "the connecting thread panicked".to_string())?
+        s.spawn(move || {
+            let mut client = config.connect(postgres::NoTls).map_err(|e| e.to_string())?;
+            f(&mut client)
+        })
+        .join()
+        .map_err(|_| "the database thread panicked".to_string())?
     })
 }
 
@@ -97,12 +104,9 @@ impl Postgres {
             ));
         }
         let name = format!("t_{}", uuid::Uuid::now_v7().simple());
-        let mut c = admin_client(&self.base_url)?;
         let sql = format!("CREATE SCHEMA {name}");
-        std::thread::scope(|s| {
-            s.spawn(|| c.batch_execute(&sql).map_err(|e| e.to_string()))
-                .join()
-                .map_err(|_| "the schema thread panicked".to_string())?
+        with_admin(&self.base_url, |c| {
+            c.batch_execute(&sql).map_err(|e| e.to_string())
         })?;
         let sep = if self.base_url.contains('?') {
             '&'
@@ -130,13 +134,11 @@ pub struct PgSchema {
 impl Drop for PgSchema {
     fn drop(&mut self) {
         let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
-        let base = self.base_url.clone();
-        let done = std::thread::spawn(move || {
-            admin_client(&base).and_then(|mut c| c.batch_execute(&sql).map_err(|e| e.to_string()))
-        })
-        .join();
-        if !matches!(done, Ok(Ok(()))) {
-            eprintln!("could not drop test schema {}: {done:?}", self.name);
+        let done = with_admin(&self.base_url, |c| {
+            c.batch_execute(&sql).map_err(|e| e.to_string())
+        });
+        if let Err(done) = done {
+            eprintln!("could not drop test schema {}: {done}", self.name);
         }
     }
 }

@@ -76,7 +76,6 @@ async fn appeal(t: &TestApp, f: &Value) {
     .expect(200);
 }
 
-#[tokio::test]
 async fn access_a_handler_reads_and_lists_only_cases_of_their_department() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -187,7 +186,6 @@ async fn access_a_handler_reads_and_lists_only_cases_of_their_department() {
     assert_eq!(total(&t, "/complaints", &both_roles).await, 4);
 }
 
-#[tokio::test]
 async fn access_a_reviewer_sees_the_appeals_they_may_decide_and_no_others() {
     let t = TestApp::new().await;
     let c = t.cast().await; // reviewer1: customer-service, level 3
@@ -248,7 +246,6 @@ async fn access_a_reviewer_sees_the_appeals_they_may_decide_and_no_others() {
     assert_eq!(total(&t, "/complaints", &c.reviewer).await, 0);
 }
 
-#[tokio::test]
 async fn access_the_respondent_portal_shows_only_their_cases_masked() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -460,7 +457,6 @@ async fn api_key(t: &TestApp, scopes: &[&str]) -> String {
     s(&a["api_key"]).to_string()
 }
 
-#[tokio::test]
 async fn access_api_keys_file_by_scope_and_bad_credentials_are_refused() {
     let t = TestApp::new().await;
     let sup = t.staff("sup", &["supervisor"], &[], 5).await;
@@ -541,7 +537,6 @@ async fn access_api_keys_file_by_scope_and_bad_credentials_are_refused() {
     );
 }
 
-#[tokio::test]
 async fn access_complainants_reach_their_own_case_only() {
     let t = TestApp::new().await;
     let mut body_a = complaint(1);
@@ -614,7 +609,6 @@ async fn access_complainants_reach_their_own_case_only() {
     assert_eq!(sup_case["status"], "submitted", "B untouched by A's calls");
 }
 
-#[tokio::test]
 async fn access_login_does_not_tell_users_apart_and_sets_an_httponly_cookie() {
     let t = TestApp::new().await;
     t.staff("someone", &["intake"], &[], 1).await;
@@ -660,25 +654,10 @@ async fn access_login_does_not_tell_users_apart_and_sets_an_httponly_cookie() {
     assert_eq!(total(&t, "/complaints", &token).await, 0);
 }
 
-/// Every byte of the database: the main file, its WAL and shared memory.
-fn database_bytes(t: &TestApp) -> Vec<u8> {
-    let main = t.sqlite_path();
-    let mut bytes = std::fs::read(&main).unwrap();
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let mut p = main.clone().into_os_string();
-        p.push(suffix);
-        if let Ok(b) = std::fs::read(std::path::PathBuf::from(p)) {
-            bytes.extend(b);
-        }
-    }
-    bytes
-}
-
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-#[tokio::test]
 async fn access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -729,7 +708,7 @@ async fn access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged() {
     .expect(200);
 
     // Not in the clear anywhere in the database files.
-    let bytes = database_bytes(&t);
+    let bytes = t.database_bytes();
     assert!(bytes.len() > 10_000);
     for clear in [email, "xavier.quill", phone] {
         assert!(!contains(&bytes, clear), "{clear} in the clear at rest");
@@ -777,6 +756,16 @@ async fn access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged() {
         true
     );
     // Still sealed after all that.
-    let bytes = database_bytes(&t);
+    let bytes = t.database_bytes();
     assert!(!contains(&bytes, email) && !contains(&bytes, phone));
 }
+
+tests![
+    access_a_handler_reads_and_lists_only_cases_of_their_department,
+    access_a_reviewer_sees_the_appeals_they_may_decide_and_no_others,
+    access_the_respondent_portal_shows_only_their_cases_masked,
+    access_api_keys_file_by_scope_and_bad_credentials_are_refused,
+    access_complainants_reach_their_own_case_only,
+    access_login_does_not_tell_users_apart_and_sets_an_httponly_cookie,
+    access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged,
+];

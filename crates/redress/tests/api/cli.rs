@@ -15,8 +15,7 @@ fn http_get(addr: &str, path: &str) -> String {
     out
 }
 
-#[test]
-fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully() {
+async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully() {
     let cwd = std::env::temp_dir().join(format!("redress-cli-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&cwd).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
@@ -78,3 +77,8 @@ fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully() {
     assert!(exit.success(), "graceful stop: {exit:?}");
     let _ = std::fs::remove_dir_all(&cwd);
 }
+
+tests![
+    // Its point is the SQLite file a first start creates: SQLite only.
+    ; sqlite_only: first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully,
+];

@@ -12,8 +12,14 @@ use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use redress::Config;
 use redress_app::App;
+use redress_testkit::{Backend, PgSchema, postgres};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+tokio::task_local! {
+    /// The database of the running trial, set by the runner in `main.rs`.
+    pub static BACKEND: Backend;
+}
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const PASSWORD: &str = "staff-password-1";
@@ -24,6 +30,8 @@ pub struct TestApp {
     pub dir: PathBuf,
     pub config: Config,
     pub admin: String,
+    /// PostgreSQL trials: the schema, dropped after everything above.
+    pub schema: Option<PgSchema>,
 }
 
 pub struct Answer {
@@ -85,6 +93,14 @@ impl TestApp {
             ..Config::default()
         };
         config.data_key = Some("11".repeat(32));
+        let schema = match BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite) {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let schema = postgres().schema().expect("a PostgreSQL schema");
+                config.database_url = Some(schema.url.clone());
+                Some(schema)
+            }
+        };
         tweak(&mut config);
         let store = redress::open_store(&config).await.unwrap();
         let app = redress::build_app(&config, store, true).await.unwrap();
@@ -101,6 +117,7 @@ impl TestApp {
             dir,
             config,
             admin: String::new(),
+            schema,
         };
         t.admin = t.login("admin", ADMIN_PASSWORD).await;
         t
@@ -296,8 +313,84 @@ impl TestApp {
         json!(!self.dups(filed).await.as_array().unwrap().is_empty())
     }
 
-    pub fn sqlite_path(&self) -> PathBuf {
-        self.config.sqlite_path().unwrap()
+    /// Runs SQL straight on the test's database (to tamper with it).
+    pub fn sql(&self, statement: &str) {
+        match &self.schema {
+            None => {
+                let conn =
+                    r2d2_sqlite::rusqlite::Connection::open(self.config.sqlite_path().unwrap())
+                        .unwrap();
+                conn.execute_batch(statement).unwrap();
+            }
+            Some(schema) => {
+                let (url, statement) = (schema.url.clone(), statement.to_string());
+                // A synchronous client may not run on an async thread.
+                std::thread::spawn(move || {
+                    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+                    c.batch_execute(&statement).unwrap();
+                })
+                .join()
+                .unwrap();
+            }
+        }
+    }
+
+    /// Everything the database holds, as bytes: the SQLite files (main,
+    /// WAL, shared memory), or every row of every table of the schema.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        match &self.schema {
+            None => {
+                let main = self.config.sqlite_path().unwrap();
+                let mut bytes = std::fs::read(&main).unwrap();
+                for suffix in ["-wal", "-shm", "-journal"] {
+                    let mut p = main.clone().into_os_string();
+                    p.push(suffix);
+                    if let Ok(b) = std::fs::read(PathBuf::from(p)) {
+                        bytes.extend(b);
+                    }
+                }
+                bytes
+            }
+            Some(schema) => {
+                let (url, name) = (schema.url.clone(), schema.name.clone());
+                std::thread::spawn(move || {
+                    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+                    let tables = c
+                        .query(
+                            "SELECT table_name::text FROM information_schema.tables \
+                             WHERE table_schema = $1",
+                            &[&name],
+                        )
+                        .unwrap();
+                    let mut bytes = Vec::new();
+                    for t in tables {
+                        let table: String = t.get(0);
+                        for row in c
+                            .query(&format!("SELECT x::text FROM \"{table}\" x"), &[])
+                            .unwrap()
+                        {
+                            bytes.extend(row.get::<_, String>(0).into_bytes());
+                        }
+                    }
+                    bytes
+                })
+                .join()
+                .unwrap()
+            }
+        }
+    }
+
+    /// The `redress` binary with this test's data directory, key and
+    /// database.
+    pub fn command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_redress"));
+        c.env("REDRESS_DATA_DIR", &self.dir)
+            .env("REDRESS_DATA_KEY", self.config.data_key.as_ref().unwrap());
+        match &self.schema {
+            Some(schema) => c.env("REDRESS_DATABASE_URL", &schema.url),
+            None => c.env_remove("REDRESS_DATABASE_URL"),
+        };
+        c
     }
 }
 

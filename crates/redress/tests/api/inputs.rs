@@ -11,7 +11,6 @@ async fn total(t: &TestApp, token: &str) -> u64 {
         .unwrap()
 }
 
-#[tokio::test]
 async fn bad_registrations_name_every_field_and_store_nothing() {
     let t = TestApp::new().await;
     let sup = t.staff("sup", &["supervisor"], &[], 5).await;
@@ -71,7 +70,6 @@ async fn bad_registrations_name_every_field_and_store_nothing() {
     assert_eq!(events_before, events_after, "no event written");
 }
 
-#[tokio::test]
 async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer() {
     let t = TestApp::new().await;
     let sup = t.staff("sup", &["supervisor"], &[], 5).await;
@@ -105,7 +103,6 @@ async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer() {
     assert_eq!(total(&t, &sup).await, 2);
 }
 
-#[tokio::test]
 async fn a_second_open_complaint_between_the_same_parties_is_flagged() {
     let t = TestApp::new().await;
     let first = t.file(complaint(1)).await;
@@ -147,7 +144,6 @@ fn evidence_files(t: &TestApp) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[tokio::test]
 async fn evidence_is_sniffed_limited_and_stored_by_hash() {
     let t = TestApp::with(|c| c.evidence_max_bytes = 1024).await;
     let c = t.cast().await;
@@ -205,7 +201,6 @@ async fn evidence_is_sniffed_limited_and_stored_by_hash() {
     assert!(!t.dir.join("evidence").join("收据.txt").exists());
 }
 
-#[tokio::test]
 async fn search_finds_two_character_chinese_words_and_english() {
     let t = TestApp::new().await;
     let sup = t.staff("sup", &["supervisor"], &[], 5).await;
@@ -315,7 +310,6 @@ async fn search_finds_two_character_chinese_words_and_english() {
     );
 }
 
-#[tokio::test]
 async fn public_intake_is_rate_limited_but_api_keys_are_not() {
     let t = TestApp::with(|c| c.public_rate_limit = 2).await;
     t.file(complaint(1)).await;
@@ -341,3 +335,12 @@ async fn public_intake_is_rate_limited_but_api_keys_are_not() {
         .expect(201);
     }
 }
+
+tests![
+    bad_registrations_name_every_field_and_store_nothing,
+    a_retry_with_the_same_idempotency_key_gets_the_first_answer,
+    a_second_open_complaint_between_the_same_parties_is_flagged,
+    evidence_is_sniffed_limited_and_stored_by_hash,
+    search_finds_two_character_chinese_words_and_english,
+    public_intake_is_rate_limited_but_api_keys_are_not,
+];

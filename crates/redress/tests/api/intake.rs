@@ -24,7 +24,6 @@ async fn events(t: &TestApp, token: &str) -> u64 {
         .unwrap()
 }
 
-#[tokio::test]
 async fn intake_idempotent_retries_file_once() {
     let t = TestApp::new().await;
     let sup = t.staff("sup", &["supervisor"], &[], 5).await;
@@ -122,7 +121,6 @@ async fn intake_idempotent_retries_file_once() {
     assert_eq!(total(&t, &sup).await, 4);
 }
 
-#[tokio::test]
 async fn intake_a_second_open_complaint_between_the_same_parties_is_flagged() {
     let t = TestApp::new().await;
     let sup = t.staff("sup", &["supervisor"], &[], 5).await;
@@ -176,7 +174,6 @@ async fn intake_a_second_open_complaint_between_the_same_parties_is_flagged() {
     assert_eq!(t.dups(&third).await, json!([]));
 }
 
-#[tokio::test]
 async fn intake_bad_input_names_the_fields_and_stores_nothing() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -324,7 +321,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-#[tokio::test]
 async fn intake_evidence_is_checked_before_anything_is_stored() {
     let t = TestApp::with(|c| c.evidence_max_bytes = 1024).await;
     let c = t.cast().await;
@@ -385,7 +381,6 @@ async fn intake_evidence_is_checked_before_anything_is_stored() {
         .expect(200);
 }
 
-#[tokio::test]
 async fn intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -476,7 +471,6 @@ async fn intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata() {
     assert_eq!(case["evidence"].as_array().unwrap().len(), 3);
 }
 
-#[tokio::test]
 async fn intake_public_filing_is_rate_limited_but_keys_and_staff_are_not() {
     let t = TestApp::with(|c| c.public_rate_limit = 2).await;
     let sup = t.staff("sup", &["supervisor"], &[], 5).await;
@@ -516,3 +510,12 @@ async fn intake_public_filing_is_rate_limited_but_keys_and_staff_are_not() {
         .expect_error(429);
     assert_eq!(total(&t, &sup).await, 9);
 }
+
+tests![
+    intake_idempotent_retries_file_once,
+    intake_a_second_open_complaint_between_the_same_parties_is_flagged,
+    intake_bad_input_names_the_fields_and_stores_nothing,
+    intake_evidence_is_checked_before_anything_is_stored,
+    intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata,
+    intake_public_filing_is_rate_limited_but_keys_and_staff_are_not,
+];

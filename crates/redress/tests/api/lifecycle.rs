@@ -219,7 +219,6 @@ fn status_closure(v: &Value) -> (Option<&str>, Option<&str>) {
 
 // ---- request for material ---------------------------------------------------
 
-#[tokio::test]
 async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_acceptance() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -360,7 +359,6 @@ async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_
 
 // ---- refusal ------------------------------------------------------------------
 
-#[tokio::test]
 async fn a_refusal_carries_a_reason_and_guidance_to_the_tracking_page() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -437,7 +435,6 @@ async fn a_refusal_carries_a_reason_and_guidance_to_the_tracking_page() {
 
 // ---- acceptance ---------------------------------------------------------------
 
-#[tokio::test]
 async fn acceptance_checks_category_and_department_and_routes_by_category() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -545,7 +542,6 @@ async fn acceptance_checks_category_and_department_and_routes_by_category() {
 
 // ---- assignment ---------------------------------------------------------------
 
-#[tokio::test]
 async fn assignment_goes_to_a_handler_of_the_department_and_not_by_handlers() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -635,7 +631,6 @@ async fn assignment_goes_to_a_handler_of_the_department_and_not_by_handlers() {
 
 // ---- messages -----------------------------------------------------------------
 
-#[tokio::test]
 async fn messages_reach_their_audience_each_with_a_delivery() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -757,7 +752,6 @@ async fn messages_reach_their_audience_each_with_a_delivery() {
 
 // ---- notes --------------------------------------------------------------------
 
-#[tokio::test]
 async fn notes_record_the_investigation_by_kind_and_stay_internal() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -843,7 +837,6 @@ async fn notes_record_the_investigation_by_kind_and_stay_internal() {
 
 // ---- extension ----------------------------------------------------------------
 
-#[tokio::test]
 async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notice() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -982,7 +975,6 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
 
 // ---- decision and corrective actions ------------------------------------------
 
-#[tokio::test]
 async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1137,7 +1129,6 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
 
 // ---- appeal -------------------------------------------------------------------
 
-#[tokio::test]
 async fn an_appeal_comes_after_a_decision_once_and_within_the_window() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1204,7 +1195,6 @@ async fn an_appeal_comes_after_a_decision_once_and_within_the_window() {
 
 // ---- review -------------------------------------------------------------------
 
-#[tokio::test]
 async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1332,7 +1322,6 @@ async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
 
 // ---- withdrawal ---------------------------------------------------------------
 
-#[tokio::test]
 async fn the_complainant_withdraws_before_a_result_only() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1393,7 +1382,6 @@ async fn the_complainant_withdraws_before_a_result_only() {
 
 // ---- merge and links ----------------------------------------------------------
 
-#[tokio::test]
 async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1539,7 +1527,6 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
     );
 }
 
-#[tokio::test]
 async fn linked_cases_list_each_other() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1566,7 +1553,6 @@ async fn linked_cases_list_each_other() {
 
 // ---- the sealed case ----------------------------------------------------------
 
-#[tokio::test]
 async fn a_sealed_case_refuses_every_change_but_takes_one_rating() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1701,7 +1687,6 @@ async fn a_sealed_case_refuses_every_change_but_takes_one_rating() {
 
 // ---- the registration record ------------------------------------------------
 
-#[tokio::test]
 async fn the_record_is_corrected_before_acceptance_and_the_old_values_kept() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1769,7 +1754,6 @@ async fn the_record_is_corrected_before_acceptance_and_the_old_values_kept() {
     );
 }
 
-#[tokio::test]
 async fn a_mailed_complaint_without_respondent_is_completed_before_acceptance() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1823,7 +1807,6 @@ async fn a_mailed_complaint_without_respondent_is_completed_before_acceptance() 
 
 // ---- deadlines ----------------------------------------------------------------
 
-#[tokio::test]
 async fn a_case_waiting_for_material_lapses_after_its_window() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1861,7 +1844,6 @@ async fn a_case_waiting_for_material_lapses_after_its_window() {
     assert_eq!(deliveries(&case, "complainant", "lapsed").len(), 1);
 }
 
-#[tokio::test]
 async fn an_unaccepted_case_past_its_deadline_is_overdue_and_flagged_once() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -1934,7 +1916,6 @@ async fn an_unaccepted_case_past_its_deadline_is_overdue_and_flagged_once() {
 
 // ---- the answer of every action -----------------------------------------------
 
-#[tokio::test]
 async fn every_action_answers_with_the_whole_case() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -2094,3 +2075,25 @@ async fn every_action_answers_with_the_whole_case() {
         .collect();
     assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
 }
+
+tests![
+    material_is_requested_once_with_every_item_and_the_supplement_restarts_acceptance,
+    a_refusal_carries_a_reason_and_guidance_to_the_tracking_page,
+    acceptance_checks_category_and_department_and_routes_by_category,
+    assignment_goes_to_a_handler_of_the_department_and_not_by_handlers,
+    messages_reach_their_audience_each_with_a_delivery,
+    notes_record_the_investigation_by_kind_and_stay_internal,
+    an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notice,
+    a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders,
+    an_appeal_comes_after_a_decision_once_and_within_the_window,
+    the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent,
+    the_complainant_withdraws_before_a_result_only,
+    a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working,
+    linked_cases_list_each_other,
+    a_sealed_case_refuses_every_change_but_takes_one_rating,
+    the_record_is_corrected_before_acceptance_and_the_old_values_kept,
+    a_mailed_complaint_without_respondent_is_completed_before_acceptance,
+    a_case_waiting_for_material_lapses_after_its_window,
+    an_unaccepted_case_past_its_deadline_is_overdue_and_flagged_once,
+    every_action_answers_with_the_whole_case,
+];

@@ -1,6 +1,37 @@
-//! End-to-end tests through HTTP: a real router on a real SQLite file in a
-//! fresh data directory per test, driven with `tower::ServiceExt::oneshot`.
-//! One test binary (modules below) keeps link time down.
+//! End-to-end tests through HTTP: a real router on a real database per
+//! test, driven with `tower::ServiceExt::oneshot`. One test binary (modules
+//! below) keeps link time down.
+//!
+//! Every test runs twice: `sqlite::<module>::<test>` on a SQLite file in a
+//! fresh data directory, and `postgres::<module>::<test>` in a fresh schema
+//! of the PostgreSQL server named by `REDRESS_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/test`). When that server cannot be
+//! reached the PostgreSQL half is reported as ignored, with a banner — or
+//! fails, when `REDRESS_TEST_POSTGRES_REQUIRED=1` (CI). One half alone:
+//! `cargo test -p redress --test api -- sqlite::` (or `postgres::`).
+//!
+//! Each module ends with `tests![…]`, which registers its tests; a test
+//! left out is dead code, which clippy refuses.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::process::ExitCode;
+
+use redress_testkit::{Backend, trial};
+
+/// Registers a module's tests: for both backends, then (after
+/// `; sqlite_only:`) those about SQLite itself.
+macro_rules! tests {
+    ($($name:ident),* $(,)? $(; sqlite_only: $($only:ident),* $(,)?)?) => {
+        pub fn trials() -> Vec<crate::Registered> {
+            vec![
+                $(crate::Registered::both(stringify!($name), || Box::pin($name())),)*
+                $($(crate::Registered::sqlite_only(stringify!($only), || Box::pin($only())),)*)?
+            ]
+        }
+    };
+}
 
 mod harness;
 
@@ -14,3 +45,83 @@ mod records;
 mod rules;
 mod scoping;
 mod smoke;
+
+type TestFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// A module's name and its registrations.
+type Module = (&'static str, fn() -> Vec<Registered>);
+
+/// A test as a module registers it.
+pub struct Registered {
+    name: &'static str,
+    run: fn() -> TestFuture,
+    sqlite_only: bool,
+}
+
+impl Registered {
+    pub fn both(name: &'static str, run: fn() -> TestFuture) -> Registered {
+        Registered {
+            name,
+            run,
+            sqlite_only: false,
+        }
+    }
+
+    /// For a test about SQLite itself (say why where it is registered).
+    pub fn sqlite_only(name: &'static str, run: fn() -> TestFuture) -> Registered {
+        Registered {
+            name,
+            run,
+            sqlite_only: true,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let modules: [Module; 10] = [
+        ("access", access::trials),
+        ("cli", cli::trials),
+        ("inputs", inputs::trials),
+        ("intake", intake::trials),
+        ("lifecycle", lifecycle::trials),
+        ("ops", ops::trials),
+        ("records", records::trials),
+        ("rules", rules::trials),
+        ("scoping", scoping::trials),
+        ("smoke", smoke::trials),
+    ];
+    let mut trials = Vec::new();
+    for (module, registered) in modules {
+        for test in registered() {
+            for backend in Backend::ALL {
+                if test.sqlite_only && backend == Backend::Postgres {
+                    continue;
+                }
+                let run = test.run;
+                trials.push(trial(
+                    backend,
+                    &format!("{module}::{}", test.name),
+                    move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .map_err(|e| e.to_string())?;
+                        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            runtime.block_on(harness::BACKEND.scope(backend, run()))
+                        }));
+                        drop(runtime);
+                        outcome.map_err(|panic| {
+                            panic
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_else(|| "the test panicked".into())
+                                .into()
+                        })
+                    },
+                ));
+            }
+        }
+    }
+    redress_testkit::run(trials).exit_code()
+}

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -19,19 +18,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-fn sql(t: &TestApp, statement: &str) {
-    let conn = r2d2_sqlite::rusqlite::Connection::open(t.sqlite_path()).unwrap();
-    conn.execute_batch(statement).unwrap();
-}
-
 fn cli(t: &TestApp, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_redress"))
-        .args(args)
-        .env("REDRESS_DATA_DIR", &t.dir)
-        .env("REDRESS_DATA_KEY", t.config.data_key.as_ref().unwrap())
-        .env_remove("REDRESS_DATABASE_URL")
-        .output()
-        .unwrap()
+    t.command().args(args).output().unwrap()
 }
 
 fn cli_verify_code(t: &TestApp) -> i32 {
@@ -83,7 +71,6 @@ fn png_bytes() -> Vec<u8> {
     [b"\x89PNG\r\n\x1a\n".as_slice(), &[5u8; 80]].concat()
 }
 
-#[tokio::test]
 async fn ops_an_edited_event_fails_verification_by_api_and_cli() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -93,7 +80,7 @@ async fn ops_an_edited_event_fails_verification_by_api_and_cli() {
     assert!(ok["events_checked"].as_u64().unwrap() >= 5);
     assert_eq!(cli_verify_code(&t), 0, "the CLI passes an intact journal");
 
-    sql(&t, "UPDATE events SET data = '{}' WHERE seq = 2");
+    t.sql("UPDATE events SET data = '{}' WHERE seq = 2");
     let bad = verify(&t, &c.supervisor).await;
     assert_eq!(bad["ok"], false, "{bad}");
     assert_eq!(cli_verify_code(&t), 1, "the CLI fails a tampered journal");
@@ -104,7 +91,6 @@ async fn ops_an_edited_event_fails_verification_by_api_and_cli() {
     t.get("/audit/verify", None).await.expect_error(401);
 }
 
-#[tokio::test]
 async fn ops_every_field_of_an_event_is_covered_by_the_chain() {
     for statement in [
         "UPDATE events SET actor = 'staff:someone-else' WHERE seq = CASE_SEQ",
@@ -123,17 +109,16 @@ async fn ops_every_field_of_an_event_is_covered_by_the_chain() {
         let t = TestApp::new().await;
         let c = t.cast().await;
         decided_case(&t, &c, &png_bytes()).await;
-        sql(&t, statement);
+        t.sql(statement);
         assert_eq!(verify(&t, &c.supervisor).await["ok"], false, "{statement}");
     }
 }
 
-#[tokio::test]
 async fn ops_an_unreadable_event_fails_verification_instead_of_erroring() {
     let t = TestApp::new().await;
     let c = t.cast().await;
     decided_case(&t, &c, &png_bytes()).await;
-    sql(&t, "UPDATE events SET at = 'yesterday' WHERE seq = 3");
+    t.sql("UPDATE events SET at = 'yesterday' WHERE seq = 3");
     let bad = verify(&t, &c.supervisor).await;
     assert_eq!(bad["ok"], false, "{bad}");
     assert_eq!(cli_verify_code(&t), 1);
@@ -141,32 +126,25 @@ async fn ops_an_unreadable_event_fails_verification_instead_of_erroring() {
     let t = TestApp::new().await;
     let c = t.cast().await;
     decided_case(&t, &c, &png_bytes()).await;
-    sql(
-        &t,
-        "UPDATE events SET case_id = 'not-a-uuid' WHERE seq = (SELECT max(seq) FROM events)",
-    );
+    t.sql("UPDATE events SET case_id = 'not-a-uuid' WHERE seq = (SELECT max(seq) FROM events)");
     let bad = verify(&t, &c.supervisor).await;
     assert_eq!(bad["ok"], false, "{bad}");
     assert_eq!(cli_verify_code(&t), 1);
 }
 
-#[tokio::test]
 async fn ops_a_removed_event_is_detected_by_api_and_cli() {
     let t = TestApp::new().await;
     let c = t.cast().await;
     decided_case(&t, &c, &png_bytes()).await;
     assert_eq!(cli_verify_code(&t), 0);
-    sql(
-        &t,
-        "DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)",
-    );
+    t.sql("DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)");
     assert_eq!(verify(&t, &c.supervisor).await["ok"], false);
     assert_eq!(cli_verify_code(&t), 1);
 
     let t = TestApp::new().await;
     let c = t.cast().await;
     decided_case(&t, &c, &png_bytes()).await;
-    sql(&t, "DELETE FROM events WHERE seq = 4");
+    t.sql("DELETE FROM events WHERE seq = 4");
     assert_eq!(verify(&t, &c.supervisor).await["ok"], false);
     assert_eq!(cli_verify_code(&t), 1);
 }
@@ -245,7 +223,6 @@ fn check_archive(files: &BTreeMap<String, Vec<u8>>, case: &Value, png: &[u8]) {
     assert_eq!(covered, files.len() - 1, "manifest: {manifest}");
 }
 
-#[tokio::test]
 async fn ops_the_archive_zip_holds_the_case_file_and_a_matching_manifest() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -298,7 +275,6 @@ async fn total(t: &TestApp, path: &str, token: &str) -> u64 {
         .unwrap()
 }
 
-#[tokio::test]
 async fn ops_search_finds_chinese_words_and_english_and_pages_exactly() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -427,7 +403,6 @@ async fn ops_search_finds_chinese_words_and_english_and_pages_exactly() {
     }
 }
 
-#[tokio::test]
 async fn ops_health_metrics_openapi_and_calendar_answer() {
     let t = TestApp::new().await;
     t.file(complaint(1)).await;
@@ -509,3 +484,15 @@ async fn ops_health_metrics_openapi_and_calendar_answer() {
         t.get(bad, None).await.expect_error(422);
     }
 }
+
+tests![
+    ops_an_edited_event_fails_verification_by_api_and_cli,
+    ops_every_field_of_an_event_is_covered_by_the_chain,
+    ops_a_removed_event_is_detected_by_api_and_cli,
+    ops_the_archive_zip_holds_the_case_file_and_a_matching_manifest,
+    ops_search_finds_chinese_words_and_english_and_pages_exactly,
+    ops_health_metrics_openapi_and_calendar_answer,
+    // PostgreSQL's column types (timestamptz, uuid) refuse the garbage
+    // this test writes into the journal, so only SQLite can hold it.
+    ; sqlite_only: ops_an_unreadable_event_fails_verification_instead_of_erroring,
+];

@@ -99,7 +99,6 @@ fn check_archive(files: &std::collections::BTreeMap<String, Vec<u8>>, no: &str) 
     );
 }
 
-#[tokio::test]
 async fn the_archive_holds_records_case_file_evidence_and_manifest() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -120,11 +119,10 @@ async fn the_archive_holds_records_case_file_evidence_and_manifest() {
 
     // The CLI writes the same kind of file.
     let out = t.dir.join("export.zip");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+    let status = t
+        .command()
         .args(["archive", "export", no, "-o"])
         .arg(&out)
-        .env("REDRESS_DATA_DIR", &t.dir)
-        .env("REDRESS_DATA_KEY", t.config.data_key.as_ref().unwrap())
         .status()
         .unwrap();
     assert!(status.success());
@@ -132,22 +130,14 @@ async fn the_archive_holds_records_case_file_evidence_and_manifest() {
 }
 
 fn cli_verify(t: &TestApp) -> bool {
-    std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+    t.command()
         .args(["audit", "verify"])
-        .env("REDRESS_DATA_DIR", &t.dir)
-        .env("REDRESS_DATA_KEY", t.config.data_key.as_ref().unwrap())
         .output()
         .unwrap()
         .status
         .success()
 }
 
-fn sql(t: &TestApp, statement: &str) {
-    let conn = r2d2_sqlite::rusqlite::Connection::open(t.sqlite_path()).unwrap();
-    conn.execute_batch(statement).unwrap();
-}
-
-#[tokio::test]
 async fn an_edited_event_is_detected_by_the_api_and_the_cli() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -158,8 +148,7 @@ async fn an_edited_event_is_detected_by_the_api_and_the_cli() {
         .expect(200);
     assert_eq!(ok["ok"], true);
     assert!(cli_verify(&t));
-    sql(
-        &t,
+    t.sql(
         "UPDATE events SET data = '{\"outcome\":\"not_upheld\"}' WHERE seq = (SELECT max(seq) - 3 FROM events)",
     );
     let bad = t
@@ -173,15 +162,11 @@ async fn an_edited_event_is_detected_by_the_api_and_the_cli() {
         .expect_error(403);
 }
 
-#[tokio::test]
 async fn a_removed_event_is_detected() {
     let t = TestApp::new().await;
     let c = t.cast().await;
     closed_case(&t, &c).await;
-    sql(
-        &t,
-        "DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)",
-    );
+    t.sql("DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)");
     assert_eq!(
         t.get("/audit/verify", Some(&c.supervisor))
             .await
@@ -191,7 +176,7 @@ async fn a_removed_event_is_detected() {
     let t2 = TestApp::new().await;
     let c2 = t2.cast().await;
     closed_case(&t2, &c2).await;
-    sql(&t2, "DELETE FROM events WHERE seq = 5");
+    t2.sql("DELETE FROM events WHERE seq = 5");
     assert_eq!(
         t2.get("/audit/verify", Some(&c2.supervisor))
             .await
@@ -200,7 +185,6 @@ async fn a_removed_event_is_detected() {
     );
 }
 
-#[tokio::test]
 async fn operations_endpoints_answer() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -260,3 +244,10 @@ async fn operations_endpoints_answer() {
         .await
         .expect_error(405);
 }
+
+tests![
+    the_archive_holds_records_case_file_evidence_and_manifest,
+    an_edited_event_is_detected_by_the_api_and_the_cli,
+    a_removed_event_is_detected,
+    operations_endpoints_answer,
+];

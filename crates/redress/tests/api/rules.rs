@@ -66,7 +66,6 @@ fn event_kinds(case: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
 async fn material_is_requested_once_and_the_supplement_restarts_acceptance() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -133,7 +132,6 @@ async fn material_is_requested_once_and_the_supplement_restarts_acceptance() {
     .expect_error(403);
 }
 
-#[tokio::test]
 async fn a_refusal_needs_a_reason_and_guidance() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -170,7 +168,6 @@ async fn a_refusal_needs_a_reason_and_guidance() {
     assert_eq!(tracked["rejection"]["guidance"], "请拨打12315");
 }
 
-#[tokio::test]
 async fn acceptance_routes_by_category_and_counts_its_handling_days() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -250,7 +247,6 @@ async fn acceptance_routes_by_category_and_counts_its_handling_days() {
     .expect_error(409);
 }
 
-#[tokio::test]
 async fn assignment_stays_inside_the_department() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -293,7 +289,6 @@ async fn assignment_stays_inside_the_department() {
     .expect(200);
 }
 
-#[tokio::test]
 async fn both_sides_are_heard_and_each_sees_only_their_thread() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -383,7 +378,6 @@ async fn both_sides_are_heard_and_each_sees_only_their_thread() {
     .expect_error(422);
 }
 
-#[tokio::test]
 async fn an_extension_needs_a_reason_and_sends_a_progress_notice() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -438,7 +432,6 @@ async fn an_extension_needs_a_reason_and_sends_a_progress_notice() {
     assert!(delivery_kinds(&case).contains(&"progress".to_string()));
 }
 
-#[tokio::test]
 async fn a_decision_cites_a_basis_and_tracks_its_actions() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -510,7 +503,6 @@ async fn a_decision_cites_a_basis_and_tracks_its_actions() {
     assert_eq!(tracked["actions"]["appeal"], true);
 }
 
-#[tokio::test]
 async fn one_appeal_within_the_window_then_the_case_closes_by_itself() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -572,7 +564,6 @@ async fn one_appeal_within_the_window_then_the_case_closes_by_itself() {
     .expect_error(409);
 }
 
-#[tokio::test]
 async fn the_reviewer_is_independent_of_the_decision() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -646,7 +637,6 @@ async fn the_reviewer_is_independent_of_the_decision() {
         .expect_error(409);
 }
 
-#[tokio::test]
 async fn withdrawal_is_possible_only_before_a_result() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -681,7 +671,6 @@ async fn withdrawal_is_possible_only_before_a_result() {
     .expect_error(409);
 }
 
-#[tokio::test]
 async fn a_duplicate_merges_into_its_original_and_both_numbers_keep_working() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -758,7 +747,6 @@ async fn a_duplicate_merges_into_its_original_and_both_numbers_keep_working() {
     assert_eq!(orig["linked_cases"][0], third.id.as_str());
 }
 
-#[tokio::test]
 async fn a_sealed_case_refuses_changes_but_takes_a_rating() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -843,7 +831,6 @@ async fn a_sealed_case_refuses_changes_but_takes_a_rating() {
     .expect_error(409);
 }
 
-#[tokio::test]
 async fn the_record_is_completed_before_acceptance_and_the_old_values_kept() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -922,7 +909,6 @@ async fn the_record_is_completed_before_acceptance_and_the_old_values_kept() {
     .expect_error(409);
 }
 
-#[tokio::test]
 async fn deadlines_lapse_close_and_flag_with_the_test_clock() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -985,3 +971,20 @@ async fn deadlines_lapse_close_and_flag_with_the_test_clock() {
         .count();
     assert_eq!(missed, 1);
 }
+
+tests![
+    material_is_requested_once_and_the_supplement_restarts_acceptance,
+    a_refusal_needs_a_reason_and_guidance,
+    acceptance_routes_by_category_and_counts_its_handling_days,
+    assignment_stays_inside_the_department,
+    both_sides_are_heard_and_each_sees_only_their_thread,
+    an_extension_needs_a_reason_and_sends_a_progress_notice,
+    a_decision_cites_a_basis_and_tracks_its_actions,
+    one_appeal_within_the_window_then_the_case_closes_by_itself,
+    the_reviewer_is_independent_of_the_decision,
+    withdrawal_is_possible_only_before_a_result,
+    a_duplicate_merges_into_its_original_and_both_numbers_keep_working,
+    a_sealed_case_refuses_changes_but_takes_a_rating,
+    the_record_is_completed_before_acceptance_and_the_old_values_kept,
+    deadlines_lapse_close_and_flag_with_the_test_clock,
+];

@@ -18,7 +18,6 @@ async fn file_and_accept(t: &TestApp, intake: &str, n: u32, category: &str) -> V
     f
 }
 
-#[tokio::test]
 async fn handlers_see_only_their_departments() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -66,7 +65,6 @@ async fn handlers_see_only_their_departments() {
     .expect_error(403);
 }
 
-#[tokio::test]
 async fn reviewers_see_the_appeals_they_may_decide() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -132,7 +130,6 @@ async fn reviewers_see_the_appeals_they_may_decide() {
         .expect_error(404);
 }
 
-#[tokio::test]
 async fn respondents_see_their_cases_with_contact_data_masked() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -199,7 +196,6 @@ async fn respondents_see_their_cases_with_contact_data_masked() {
     t.get("/complaints", Some(&key)).await.expect_error(403);
 }
 
-#[tokio::test]
 async fn complainants_reach_only_their_own_case() {
     let t = TestApp::new().await;
     let a = t.file(complaint(1)).await;
@@ -236,7 +232,6 @@ async fn complainants_reach_only_their_own_case() {
     );
 }
 
-#[tokio::test]
 async fn api_keys_file_with_their_scope_only() {
     let t = TestApp::new().await;
     let intake = t
@@ -313,7 +308,6 @@ async fn api_keys_file_with_their_scope_only() {
         .expect_error(401);
 }
 
-#[tokio::test]
 async fn contact_data_is_sealed_at_rest_and_every_clear_view_is_logged() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -351,17 +345,7 @@ async fn contact_data_is_sealed_at_rest_and_every_clear_view_is_logged() {
             .any(|e| e["kind"] == "personal_data_viewed" && e["actor"] == "staff:intake1")
     );
 
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(&t.dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("redress.sqlite3")
-        {
-            bytes.extend(std::fs::read(&p).unwrap());
-        }
-    }
+    let bytes = t.database_bytes();
     assert!(bytes.len() > 10_000);
     let hay = String::from_utf8_lossy(&bytes);
     assert!(
@@ -379,7 +363,6 @@ async fn contact_data_is_sealed_at_rest_and_every_clear_view_is_logged() {
     assert!(!hay.contains("uid-secret-0815"), "user id in the clear");
 }
 
-#[tokio::test]
 async fn login_does_not_tell_unknown_users_from_wrong_passwords() {
     let t = TestApp::new().await;
     t.staff("someone", &["intake"], &[], 1).await;
@@ -421,3 +404,13 @@ async fn login_does_not_tell_unknown_users_from_wrong_passwords() {
     t.call("POST", "/auth/logout", Some(&token), None).await;
     t.get("/complaints", Some(&token)).await.expect_error(401);
 }
+
+tests![
+    handlers_see_only_their_departments,
+    reviewers_see_the_appeals_they_may_decide,
+    respondents_see_their_cases_with_contact_data_masked,
+    complainants_reach_only_their_own_case,
+    api_keys_file_with_their_scope_only,
+    contact_data_is_sealed_at_rest_and_every_clear_view_is_logged,
+    login_does_not_tell_unknown_users_from_wrong_passwords,
+];

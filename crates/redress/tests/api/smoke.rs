@@ -4,7 +4,6 @@ use serde_json::json;
 
 use crate::harness::*;
 
-#[tokio::test]
 async fn a_complaint_goes_from_filing_to_review() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -62,3 +61,5 @@ async fn a_complaint_goes_from_filing_to_review() {
     assert_eq!(audit["ok"], true);
     assert!(audit["events_checked"].as_u64().unwrap() > 5);
 }
+
+tests![a_complaint_goes_from_filing_to_review,];

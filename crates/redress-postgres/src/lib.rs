@@ -278,6 +278,9 @@ const INSERT_CASE: &str = "INSERT INTO cases (id, tracking_no, status, closure, 
      search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
      $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING seq";
 
+/// How [`codec::db`] begins the message of a detected deadlock.
+const DEADLOCK: &str = "40P01";
+
 /// [`INSERT_CASE`] that answers no row, instead of failing, when the
 /// tracking number is taken.
 const INSERT_CASE_IF_FREE: &str = "INSERT INTO cases (id, tracking_no, status, closure, channel, \
@@ -512,10 +515,10 @@ impl Store for PgStore {
         events: Vec<NewEvent>,
         idempotency: Option<IdempotencyRecord>,
     ) -> StoreResult<InsertOutcome> {
-        // No savepoint: every refusal is a value, and what was written
-        // before it is undone by hand.
+        // A taken number or key is an answer, not an error: the job keeps
+        // its savepoint and undoes by hand what it wrote before finding out.
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(writer::unguarded_job(
+        self.submit(writer::job(
             move |ctx: &mut WriteCtx<'_>| -> StoreResult<StoreResult<InsertOutcome>> {
                 // The key is taken first: a concurrent writer (of this or
                 // another instance) holding the same key makes this
@@ -562,8 +565,20 @@ impl Store for PgStore {
                 let _ = tx.send(r);
             }),
         ))?;
-        rx.await
-            .map_err(|_| StoreError::Backend("the write job failed without an answer".into()))??
+        match rx
+            .await
+            .map_err(|_| StoreError::Backend("the write job failed without an answer".into()))?
+        {
+            Ok(outcome) => outcome,
+            // Two groups took the same numbers or keys in opposite orders and
+            // PostgreSQL gave up this one: its number is as good as taken. The
+            // caller tries again with a new number, and finds the key's first
+            // answer if the key was the conflict.
+            Err(StoreError::Backend(e)) if e.starts_with(DEADLOCK) => {
+                Err(StoreError::Duplicate("tracking_no"))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {

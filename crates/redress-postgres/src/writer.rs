@@ -180,10 +180,6 @@ pub type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 
 /// A unit of work for the writer.
 pub trait Job: Send {
-    /// Whether the job runs inside a savepoint of its own. A job without
-    /// one saves a round trip; any error it returns is taken to have
-    /// aborted the transaction, and fails the whole group.
-    fn savepoint(&self) -> bool;
     /// Runs the work; `true` when it succeeded (and its savepoint is kept).
     fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply);
     /// Answers without running (the group already failed).
@@ -196,7 +192,6 @@ pub type Answer<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
 struct TypedJob<T, F> {
     f: F,
     tx: Answer<T>,
-    savepoint: bool,
 }
 
 impl<T, F> Job for TypedJob<T, F>
@@ -204,12 +199,8 @@ where
     T: Send + 'static,
     F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
 {
-    fn savepoint(&self) -> bool {
-        self.savepoint
-    }
-
     fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply) {
-        let TypedJob { f, tx, .. } = *self;
+        let TypedJob { f, tx } = *self;
         let outcome = f(ctx);
         let ok = outcome.is_ok();
         let reply: Reply = Box::new(move |commit: Result<(), &StoreError>| {
@@ -234,26 +225,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
 {
-    Box::new(TypedJob {
-        f,
-        tx,
-        savepoint: true,
-    })
-}
-
-/// A job without a savepoint, for work whose only errors are failures of
-/// the database itself: it must report refusals (a taken number, …) as
-/// values inside `T`, after undoing what it wrote.
-pub fn unguarded_job<T, F>(f: F, tx: Answer<T>) -> Box<dyn Job>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
-{
-    Box::new(TypedJob {
-        f,
-        tx,
-        savepoint: false,
-    })
+    Box::new(TypedJob { f, tx })
 }
 
 /// Opens a new connection for a writer.
@@ -352,8 +324,7 @@ fn run_batch(
             job.fail(e);
             continue;
         }
-        let guarded = job.savepoint();
-        if guarded && let Err(e) = client.batch_execute("SAVEPOINT job").map_err(db) {
+        if let Err(e) = client.batch_execute("SAVEPOINT job").map_err(db) {
             job.fail(&e);
             broken = Some(e);
             continue;
@@ -380,11 +351,7 @@ fn run_batch(
         if !ok {
             journal.events.truncate(queued);
             journal.imported_head = imported;
-            if !guarded {
-                broken = Some(StoreError::Backend(
-                    "a statement failed outside a savepoint; the group was rolled back".into(),
-                ));
-            } else if let Err(e) = client.batch_execute("ROLLBACK TO SAVEPOINT job") {
+            if let Err(e) = client.batch_execute("ROLLBACK TO SAVEPOINT job") {
                 broken = Some(db(e));
             }
         }

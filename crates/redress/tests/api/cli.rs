@@ -6,6 +6,10 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use redress_testkit::{Backend, postgres};
+
+use crate::harness::BACKEND;
+
 fn http_get(addr: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -18,17 +22,25 @@ fn http_get(addr: &str, path: &str) -> String {
 async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully() {
     let cwd = std::env::temp_dir().join(format!("redress-cli-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&cwd).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
+    // On PostgreSQL the database is a fresh schema, dropped after the test.
+    let schema = match BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite) {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(postgres().schema().expect("a PostgreSQL schema")),
+    };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_redress"));
+    command
         .args(["serve", "--demo"])
         .current_dir(&cwd)
         .env("REDRESS_LISTEN", "127.0.0.1:0")
         .env_remove("REDRESS_DATA_DIR")
-        .env_remove("REDRESS_DATABASE_URL")
         .env_remove("REDRESS_ADMIN_PASSWORD")
         .env_remove("REDRESS_DATA_KEY")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::piped());
+    match &schema {
+        Some(schema) => command.env("REDRESS_DATABASE_URL", &schema.url),
+        None => command.env_remove("REDRESS_DATABASE_URL"),
+    };
+    let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let addr = loop {
@@ -47,7 +59,13 @@ async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefull
         "a generated admin password is printed once: {all}"
     );
     assert!(all.contains("demo: 7 sample cases"), "{all}");
-    assert!(cwd.join("redress-data/redress.sqlite3").exists());
+    // The data directory holds the SQLite file only when SQLite is the
+    // database.
+    assert_eq!(
+        cwd.join("redress-data/redress.sqlite3").exists(),
+        schema.is_none(),
+        "a SQLite file exactly when the database is SQLite"
+    );
     let key = cwd.join("redress-data/data.key");
     #[cfg(unix)]
     {
@@ -76,9 +94,7 @@ async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefull
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful stop: {exit:?}");
     let _ = std::fs::remove_dir_all(&cwd);
+    drop(schema);
 }
 
-tests![
-    // Its point is the SQLite file a first start creates: SQLite only.
-    ; sqlite_only: first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully,
-];
+tests![first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully,];

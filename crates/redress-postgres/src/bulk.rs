@@ -71,18 +71,21 @@ pub fn export_respondents(c: &mut Client) -> StoreResult<Vec<RespondentAccount>>
     )
     .map_err(db)?
     .iter()
-    .map(|r| {
-        Ok(RespondentAccount {
-            id: col(r, 0)?,
-            kind: parse_enum("respondent kind", col(r, 1)?)?,
-            external_id: col(r, 2)?,
-            name: col(r, 3)?,
-            email: col(r, 4)?,
-            key_hash: col(r, 5)?,
-            created_at: col(r, 6)?,
-        })
-    })
+    .map(respondent)
     .collect()
+}
+
+/// Reads `id, kind, external_id, name, email, key_hash, created_at`.
+pub fn respondent(r: &postgres::Row) -> StoreResult<RespondentAccount> {
+    Ok(RespondentAccount {
+        id: col(r, 0)?,
+        kind: parse_enum("respondent kind", col(r, 1)?)?,
+        external_id: col(r, 2)?,
+        name: col(r, 3)?,
+        email: col(r, 4)?,
+        key_hash: col(r, 5)?,
+        created_at: col(r, 6)?,
+    })
 }
 
 pub fn export_api_keys(c: &mut Client) -> StoreResult<Vec<ApiKey>> {
@@ -93,17 +96,20 @@ pub fn export_api_keys(c: &mut Client) -> StoreResult<Vec<ApiKey>> {
     )
     .map_err(db)?
     .iter()
-    .map(|r| {
-        Ok(ApiKey {
-            id: col(r, 0)?,
-            name: col(r, 1)?,
-            scopes: from_json(col(r, 2)?)?,
-            key_hash: col(r, 3)?,
-            created_at: col(r, 4)?,
-            revoked: col(r, 5)?,
-        })
-    })
+    .map(api_key)
     .collect()
+}
+
+/// Reads `id, name, scopes, key_hash, created_at, revoked`.
+pub fn api_key(r: &postgres::Row) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: col(r, 0)?,
+        name: col(r, 1)?,
+        scopes: from_json(col(r, 2)?)?,
+        key_hash: col(r, 3)?,
+        created_at: col(r, 4)?,
+        revoked: col(r, 5)?,
+    })
 }
 
 const IMPORT_CASES: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \

@@ -66,16 +66,6 @@ pub fn unique_constraint(e: &postgres::Error) -> Option<String> {
         .flatten()
 }
 
-/// Re-creates an error for a second recipient (`StoreError` is not `Clone`).
-pub fn clone_err(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::VersionConflict => StoreError::VersionConflict,
-        StoreError::Duplicate(w) => StoreError::Duplicate(w),
-        StoreError::Missing(w) => StoreError::Missing(w),
-        StoreError::Backend(s) => StoreError::Backend(s.clone()),
-    }
-}
-
 /// Reads column `i` of `row`.
 pub fn col<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T, StoreError> {
     row.try_get(i).map_err(db)

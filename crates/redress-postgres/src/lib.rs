@@ -940,19 +940,7 @@ impl Store for PgStore {
                 vec![boxed(key_hash.to_string())],
             )
             .await?;
-        rows.first()
-            .map(|r| {
-                Ok(RespondentAccount {
-                    id: col(r, 0)?,
-                    kind: parse_enum("respondent kind", col(r, 1)?)?,
-                    external_id: col(r, 2)?,
-                    name: col(r, 3)?,
-                    email: col(r, 4)?,
-                    key_hash: col(r, 5)?,
-                    created_at: col(r, 6)?,
-                })
-            })
-            .transpose()
+        rows.first().map(bulk::respondent).transpose()
     }
 
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {
@@ -971,18 +959,7 @@ impl Store for PgStore {
                 vec![boxed(key_hash.to_string())],
             )
             .await?;
-        rows.first()
-            .map(|r| {
-                Ok(ApiKey {
-                    id: col(r, 0)?,
-                    name: col(r, 1)?,
-                    scopes: from_json(col(r, 2)?)?,
-                    key_hash: col(r, 3)?,
-                    created_at: col(r, 4)?,
-                    revoked: col(r, 5)?,
-                })
-            })
-            .transpose()
+        rows.first().map(bulk::api_key).transpose()
     }
 
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {

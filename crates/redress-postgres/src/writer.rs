@@ -23,11 +23,12 @@ use std::time::Duration;
 
 use postgres::types::ToSql;
 use postgres::{Client, Statement};
+use redress_store::group::{Answer, Reply, settle};
 use redress_store::journal::{JournalEntry, NewEvent, chain_hash};
 use redress_store::{StoreError, StoreResult};
 use uuid::Uuid;
 
-use crate::codec::{clone_err, db, us};
+use crate::codec::{db, us};
 
 /// Most jobs committed together. Each job is a subtransaction; beyond 64
 /// per transaction PostgreSQL's per-backend subtransaction cache overflows
@@ -175,9 +176,6 @@ fn write_events(
     Ok(())
 }
 
-/// Delivers a job's answer once the group's fate is known.
-pub type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-
 /// A unit of work for the writer.
 pub trait Job: Send {
     /// Runs the work; `true` when it succeeded (and its savepoint is kept).
@@ -185,9 +183,6 @@ pub trait Job: Send {
     /// Answers without running (the group already failed).
     fn fail(self: Box<Self>, e: &StoreError);
 }
-
-/// Where a job's answer goes.
-pub type Answer<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
 
 struct TypedJob<T, F> {
     f: F,
@@ -201,21 +196,11 @@ where
 {
     fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply) {
         let TypedJob { f, tx } = *self;
-        let outcome = f(ctx);
-        let ok = outcome.is_ok();
-        let reply: Reply = Box::new(move |commit: Result<(), &StoreError>| {
-            let answer = match (outcome, commit) {
-                (Err(e), _) => Err(e),
-                (Ok(v), Ok(())) => Ok(v),
-                (Ok(_), Err(e)) => Err(clone_err(e)),
-            };
-            tx(answer);
-        });
-        (ok, reply)
+        settle(f(ctx), tx)
     }
 
     fn fail(self: Box<Self>, e: &StoreError) {
-        (self.tx)(Err(clone_err(e)));
+        (self.tx)(Err(e.clone()));
     }
 }
 

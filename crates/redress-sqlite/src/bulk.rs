@@ -2,7 +2,7 @@
 //! written back as they are, `seq`, versions and hashes included.
 
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
-use r2d2_sqlite::rusqlite::{Connection, params, params_from_iter};
+use r2d2_sqlite::rusqlite::{self, Connection, params, params_from_iter};
 use redress_domain::calendar::DayException;
 use redress_store::{
     ApiKey, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount, StoreError,
@@ -86,13 +86,21 @@ pub fn export_idempotency(
 }
 
 pub fn export_respondents(c: &Connection) -> StoreResult<Vec<RespondentAccount>> {
+    respondents(c, "ORDER BY created_at, id", [])
+}
+
+/// Respondent accounts: `SELECT … FROM respondents <tail>`.
+pub fn respondents(
+    c: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<RespondentAccount>> {
     let raw = c
-        .prepare_cached(
-            "SELECT id, kind, external_id, name, email, key_hash, created_at \
-             FROM respondents ORDER BY created_at, id",
-        )
+        .prepare_cached(&format!(
+            "SELECT id, kind, external_id, name, email, key_hash, created_at FROM respondents {tail}"
+        ))
         .map_err(db)?
-        .query_map([], |r| {
+        .query_map(params, |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -124,13 +132,21 @@ pub fn export_respondents(c: &Connection) -> StoreResult<Vec<RespondentAccount>>
 }
 
 pub fn export_api_keys(c: &Connection) -> StoreResult<Vec<ApiKey>> {
+    api_keys(c, "ORDER BY created_at, id", [])
+}
+
+/// API keys: `SELECT … FROM api_keys <tail>`.
+pub fn api_keys(
+    c: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<ApiKey>> {
     let raw = c
-        .prepare_cached(
-            "SELECT id, name, scopes, key_hash, created_at, revoked FROM api_keys \
-             ORDER BY created_at, id",
-        )
+        .prepare_cached(&format!(
+            "SELECT id, name, scopes, key_hash, created_at, revoked FROM api_keys {tail}"
+        ))
         .map_err(db)?
-        .query_map([], |r| {
+        .query_map(params, |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,

@@ -96,16 +96,6 @@ pub fn constraint(e: rusqlite::Error, what: &'static str, missing: &'static str)
     }
 }
 
-/// Re-creates an error for a second recipient (`StoreError` is not `Clone`).
-pub fn clone_err(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::VersionConflict => StoreError::VersionConflict,
-        StoreError::Duplicate(w) => StoreError::Duplicate(w),
-        StoreError::Missing(w) => StoreError::Missing(w),
-        StoreError::Backend(s) => StoreError::Backend(s.clone()),
-    }
-}
-
 /// The columns of a full case row, in the order [`case_row`] reads them.
 pub const CASE_COLUMNS: &str = "seq, id, tracking_no, status, closure, channel, category, \
      department, assignee, respondent_key, respondent_name, complainant_key, subject, \

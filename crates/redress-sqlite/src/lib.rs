@@ -979,42 +979,8 @@ impl Store for SqliteStore {
         key_hash: &str,
     ) -> StoreResult<Option<RespondentAccount>> {
         let key_hash = key_hash.to_string();
-        self.read(move |c| {
-            let raw = c
-                .prepare_cached(
-                    "SELECT id, kind, external_id, name, email, key_hash, created_at \
-                     FROM respondents WHERE key_hash = ?1",
-                )
-                .map_err(db)?
-                .query_row([key_hash], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                    ))
-                })
-                .optional()
-                .map_err(db)?;
-            raw.map(
-                |(id, kind, external_id, name, email, key_hash, created_at)| {
-                    Ok(RespondentAccount {
-                        id: parse_uuid(&id)?,
-                        kind: parse_enum("respondent kind", &kind)?,
-                        external_id,
-                        name,
-                        email,
-                        key_hash,
-                        created_at: parse_ts(&created_at)?,
-                    })
-                },
-            )
-            .transpose()
-        })
-        .await
+        self.read(move |c| Ok(bulk::respondents(c, "WHERE key_hash = ?1", [key_hash])?.pop()))
+            .await
     }
 
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {
@@ -1027,38 +993,8 @@ impl Store for SqliteStore {
 
     async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
         let key_hash = key_hash.to_string();
-        self.read(move |c| {
-            let raw = c
-                .prepare_cached(
-                    "SELECT id, name, scopes, key_hash, created_at, revoked FROM api_keys \
-                     WHERE key_hash = ?1",
-                )
-                .map_err(db)?
-                .query_row([key_hash], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, bool>(5)?,
-                    ))
-                })
-                .optional()
-                .map_err(db)?;
-            raw.map(|(id, name, scopes, key_hash, created_at, revoked)| {
-                Ok(ApiKey {
-                    id: parse_uuid(&id)?,
-                    name,
-                    scopes: from_json(&scopes)?,
-                    key_hash,
-                    created_at: parse_ts(&created_at)?,
-                    revoked,
-                })
-            })
-            .transpose()
-        })
-        .await
+        self.read(move |c| Ok(bulk::api_keys(c, "WHERE key_hash = ?1", [key_hash])?.pop()))
+            .await
     }
 
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {

@@ -12,10 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
+use redress_store::group::{Answer, Reply, settle};
 use redress_store::journal::{GENESIS, JournalEntry, NewEvent, chain_hash};
 use redress_store::{StoreError, StoreResult};
 
-use crate::codec::{clone_err, db, ts};
+use crate::codec::{db, ts};
 
 /// Most jobs committed together.
 pub const MAX_BATCH: usize = 256;
@@ -137,10 +138,6 @@ impl WriteCtx<'_> {
     }
 }
 
-/// Delivers a job's answer once the group's fate is known: `Ok` when the
-/// COMMIT succeeded, the COMMIT's error otherwise.
-pub type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-
 /// A unit of work for the writer.
 pub trait Job: Send {
     /// Runs the work; `true` when it succeeded (and its savepoint is kept).
@@ -148,10 +145,6 @@ pub trait Job: Send {
     /// Answers without running (the group already failed).
     fn fail(self: Box<Self>, e: &StoreError);
 }
-
-/// Where a job's answer goes: an async caller's oneshot or a blocking
-/// caller's channel.
-pub type Answer<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
 
 struct TypedJob<T, F> {
     f: F,
@@ -165,21 +158,11 @@ where
 {
     fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply) {
         let TypedJob { f, tx } = *self;
-        let outcome = f(ctx);
-        let ok = outcome.is_ok();
-        let reply: Reply = Box::new(move |commit: Result<(), &StoreError>| {
-            let answer = match (outcome, commit) {
-                (Err(e), _) => Err(e),
-                (Ok(v), Ok(())) => Ok(v),
-                (Ok(_), Err(e)) => Err(clone_err(e)),
-            };
-            tx(answer);
-        });
-        (ok, reply)
+        settle(f(ctx), tx)
     }
 
     fn fail(self: Box<Self>, e: &StoreError) {
-        (self.tx)(Err(clone_err(e)));
+        (self.tx)(Err(e.clone()));
     }
 }
 

@@ -6,6 +6,7 @@
 //! as JSON (personal fields already sealed by the application) plus the
 //! columns that queues, filters and reports need.
 
+pub mod group;
 pub mod journal;
 
 use async_trait::async_trait;
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 pub use journal::{JournalEntry, NewEvent};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// Someone else changed the case since it was read.
     #[error("the case changed concurrently")]

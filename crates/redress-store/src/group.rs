@@ -1,0 +1,66 @@
+//! Group commit, the part every store shares: the jobs of one transaction
+//! are answered only once the transaction's fate is known.
+
+use crate::{StoreError, StoreResult};
+
+/// Delivers a job's answer once the group's fate is known: `Ok` when the
+/// COMMIT succeeded, the COMMIT's error otherwise.
+pub type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+
+/// Where a job's answer goes: an async caller's oneshot or a blocking
+/// caller's channel.
+pub type Answer<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
+
+/// Holds a job's `outcome` until the commit: `true` when the job succeeded
+/// (its work stays in the group), and the reply that answers `tx` with the
+/// outcome, or with the COMMIT's error if the group failed after all.
+pub fn settle<T: Send + 'static>(outcome: StoreResult<T>, tx: Answer<T>) -> (bool, Reply) {
+    let ok = outcome.is_ok();
+    let reply: Reply = Box::new(move |commit: Result<(), &StoreError>| {
+        tx(match (outcome, commit) {
+            (Err(e), _) => Err(e),
+            (Ok(v), Ok(())) => Ok(v),
+            (Ok(_), Err(e)) => Err(e.clone()),
+        });
+    });
+    (ok, reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn answer() -> (Answer<u8>, mpsc::Receiver<StoreResult<u8>>) {
+        let (tx, rx) = mpsc::channel();
+        (
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+            rx,
+        )
+    }
+
+    #[test]
+    fn a_job_is_answered_with_the_commits_fate() {
+        let (tx, rx) = answer();
+        let (ok, reply) = settle(Ok(7), tx);
+        assert!(ok);
+        reply(Ok(()));
+        assert_eq!(rx.recv().unwrap().unwrap(), 7);
+
+        let (tx, rx) = answer();
+        let (_, reply) = settle(Ok(7), tx);
+        reply(Err(&StoreError::Backend("disk full".into())));
+        assert!(matches!(rx.recv().unwrap(), Err(StoreError::Backend(m)) if m == "disk full"));
+
+        let (tx, rx) = answer();
+        let (ok, reply) = settle::<u8>(Err(StoreError::VersionConflict), tx);
+        assert!(!ok);
+        reply(Ok(()));
+        assert!(matches!(
+            rx.recv().unwrap(),
+            Err(StoreError::VersionConflict)
+        ));
+    }
+}

@@ -53,7 +53,7 @@ CREATE INDEX cases_review         ON cases (decider_level, decided_by, departmen
 CREATE INDEX cases_search         ON cases USING gin (search_set);
 
 -- Exact per-status counts, kept by a trigger: totals without scanning.
--- Sixteen shards per status, picked by the writing session, so that
+-- Sixteen shards per status, picked by the writing transaction, so that
 -- concurrent writers do not queue on one counter row; a total is the sum.
 CREATE TABLE case_counts (
     status text NOT NULL,
@@ -68,7 +68,7 @@ INSERT INTO case_counts (status, shard, n)
 
 CREATE FUNCTION cases_count() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    my_shard integer := pg_backend_pid() % 16;
+    my_shard integer := (txid_current() % 16)::integer;
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         UPDATE case_counts SET n = n - 1 WHERE status = OLD.status AND shard = my_shard;

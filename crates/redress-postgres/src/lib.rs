@@ -101,7 +101,17 @@ impl PgStore {
         let commits = Arc::new(AtomicU64::new(0));
         let (sender, rx) = mpsc::channel::<Box<dyn Job>>();
         let rx = Arc::new(std::sync::Mutex::new(rx));
-        let connect: writer::Connect = Arc::new(move || config.connect(NoTls));
+        // A writer that froze inside a group (a stopped VM, a cut network)
+        // would hold the journal head and stop every instance's writes: the
+        // server ends such a session, and notices a dead peer, within
+        // seconds.
+        let mut writer_config = config.clone();
+        let options = writer_config.get_options().unwrap_or_default().to_string();
+        writer_config
+            .options(format!("{options} -c idle_in_transaction_session_timeout=30000").trim())
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30));
+        let connect: writer::Connect = Arc::new(move || writer_config.connect(NoTls));
         let mut writers = Vec::with_capacity(WRITERS);
         for i in 0..WRITERS {
             let (connect, rx, counter) = (connect.clone(), rx.clone(), commits.clone());

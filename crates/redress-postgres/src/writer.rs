@@ -234,24 +234,30 @@ pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<dyn Job>>>>, commits: Ar
                 }
             }
         }
-        if client.as_ref().is_none_or(Client::is_closed) {
-            statements.clear();
-            client = match connect() {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    let e = db(e);
-                    tracing::error!(error = %e, "postgres writer could not connect");
-                    for job in batch.drain(..) {
-                        job.fail(&e);
+        // A connection that died while idle (a restart, a failover) shows
+        // only when the group begins: then, before anything ran, the group
+        // gets one new connection.
+        for attempt in 0..2 {
+            if client.as_ref().is_none_or(Client::is_closed) {
+                statements.clear();
+                client = match connect() {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        let e = db(e);
+                        tracing::error!(error = %e, "postgres writer could not connect");
+                        for job in batch.drain(..) {
+                            job.fail(&e);
+                        }
+                        // Do not spin against a database that is down.
+                        std::thread::sleep(Duration::from_millis(200));
+                        break;
                     }
-                    // Do not spin against a database that is down.
-                    std::thread::sleep(Duration::from_millis(200));
-                    continue;
-                }
-            };
-        }
-        if let Some(c) = client.as_mut() {
-            run_batch(c, &mut statements, &mut batch, &commits);
+                };
+            }
+            let Some(c) = client.as_mut() else { break };
+            if run_batch(c, &mut statements, &mut batch, &commits, attempt == 0) {
+                break;
+            }
         }
     }
     tracing::debug!("postgres writer stopped");
@@ -293,13 +299,18 @@ fn run_batch(
     statements: &mut HashMap<&'static str, Statement>,
     batch: &mut Vec<Box<dyn Job>>,
     commits: &AtomicU64,
-) {
+    may_retry: bool,
+) -> bool {
     if let Err(e) = client.batch_execute("BEGIN").map_err(db) {
+        if may_retry && client.is_closed() {
+            tracing::warn!(error = %e, "postgres writer lost its connection; reconnecting");
+            return false;
+        }
         tracing::error!(error = %e, "postgres writer could not begin a group");
         for job in batch.drain(..) {
             job.fail(&e);
         }
-        return;
+        return true;
     }
     let mut journal = GroupJournal::default();
     let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
@@ -359,4 +370,5 @@ fn run_batch(
     for reply in replies {
         reply(commit);
     }
+    true
 }

@@ -67,22 +67,26 @@ impl Report {
     }
 }
 
-/// A database URL for display: the password replaced by `***`.
+/// A database URL for display: the password in the user part replaced by
+/// `***` (the user part ends at the last `@` before the path), and the
+/// query dropped, since it may carry `password=`.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let (userinfo, location) = match rest.rsplit_once('@') {
+        Some((userinfo, location)) => (Some(userinfo), location),
+        None => (None, rest),
     };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
+    let user = match userinfo {
+        Some(u) => match u.split_once(':') {
+            Some((name, _)) => format!("{name}:***@"),
+            None => format!("{u}@"),
         },
-        None => url.to_string(),
-    }
+        None => String::new(),
+    };
+    format!("{scheme}://{user}{location}")
 }
 
 /// The command: opens both stores, copies, prints the summary; an error
@@ -451,7 +455,16 @@ mod tests {
     fn passwords_are_not_shown() {
         assert_eq!(
             redact("postgres://redress:s3cret@db:5432/redress?sslmode=disable"),
-            "postgres://redress:***@db:5432/redress?sslmode=disable"
+            "postgres://redress:***@db:5432/redress"
+        );
+        // A `/` in the password, a password in the query.
+        assert_eq!(
+            redact("postgres://u:pa/ss@db/redress"),
+            "postgres://u:***@db/redress"
+        );
+        assert_eq!(
+            redact("postgres://u@db/redress?password=s3cret"),
+            "postgres://u@db/redress"
         );
         assert_eq!(
             redact("postgres://redress@db/redress"),

@@ -19,6 +19,17 @@ fn http_get(addr: &str, path: &str) -> String {
     out
 }
 
+/// The server under test; killed if the test fails before stopping it, so
+/// no server outlives its test (or its PostgreSQL schema).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully() {
     let cwd = std::env::temp_dir().join(format!("redress-cli-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&cwd).unwrap();
@@ -40,8 +51,8 @@ async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefull
         Some(schema) => command.env("REDRESS_DATABASE_URL", &schema.url),
         None => command.env_remove("REDRESS_DATABASE_URL"),
     };
-    let mut child = command.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut server = Server(command.spawn().unwrap());
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let addr = loop {
         let line = lines
@@ -87,11 +98,11 @@ async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefull
 
     // SIGTERM: a graceful stop with exit code 0.
     let status = Command::new("kill")
-        .arg(child.id().to_string())
+        .arg(server.0.id().to_string())
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let exit = server.0.wait().unwrap();
     assert!(exit.success(), "graceful stop: {exit:?}");
     let _ = std::fs::remove_dir_all(&cwd);
     drop(schema);

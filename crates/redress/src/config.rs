@@ -10,7 +10,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use redress_domain::DeadlinePolicy;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Settings. `Debug` hides the secrets (keys, passwords, the database
+/// URL's password).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub listen: String,
@@ -78,6 +80,44 @@ impl Default for Config {
     }
 }
 
+fn hidden(secret: &Option<String>) -> &'static str {
+    if secret.is_some() { "<set>" } else { "<unset>" }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::migrate::redact),
+            )
+            .field("data_key", &hidden(&self.data_key))
+            .field("public_rate_limit", &self.public_rate_limit)
+            .field("public_url", &self.public_url)
+            .field("smtp_listen", &self.smtp_listen)
+            .field(
+                "smtp_relay",
+                &self.smtp_relay.as_deref().map(crate::migrate::redact),
+            )
+            .field("admin_password", &hidden(&self.admin_password))
+            .field("time_zone", &self.time_zone)
+            .field("sweep_interval_seconds", &self.sweep_interval_seconds)
+            .field("job_lease_seconds", &self.job_lease_seconds)
+            .field("evidence_max_bytes", &self.evidence_max_bytes)
+            .field("evidence_url", &self.evidence_url)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field("s3_secret_access_key", &hidden(&self.s3_secret_access_key))
+            .field("s3_allow_http", &self.s3_allow_http)
+            .field("log_format", &self.log_format)
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let file = file
@@ -139,11 +179,23 @@ impl Config {
 }
 
 /// A database named by a URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     Sqlite(PathBuf),
     /// The URL, as libpq would take it.
     Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Database::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&crate::migrate::redact(url))
+                .finish(),
+        }
+    }
 }
 
 /// Reads a database URL: `sqlite://<path>`, `postgres://…`; none means
@@ -225,6 +277,22 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn debug_output_hides_the_secrets() {
+        let c = Config {
+            database_url: Some("postgres://u:db-pass-1@db/redress".into()),
+            data_key: Some("ab".repeat(32)),
+            admin_password: Some("admin-pass-1".into()),
+            s3_secret_access_key: Some("s3-secret-1".into()),
+            ..Config::default()
+        };
+        let shown = format!("{c:?} {:?}", c.database().unwrap());
+        for secret in ["db-pass-1", &"ab".repeat(32), "admin-pass-1", "s3-secret-1"] {
+            assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        }
+        assert!(shown.contains("postgres://u:***@db/redress"), "{shown}");
     }
 
     #[test]

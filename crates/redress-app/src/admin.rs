@@ -244,7 +244,7 @@ impl App {
         Ok(self.store.delete_session(&token_hash(bearer)).await?)
     }
 
-    fn admin<'a>(&self, who: &'a Principal) -> AppResult<&'a StaffUser> {
+    pub(crate) fn admin<'a>(&self, who: &'a Principal) -> AppResult<&'a StaffUser> {
         let staff = who.staff()?;
         staff.require(Role::Admin)?;
         Ok(staff)

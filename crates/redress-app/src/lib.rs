@@ -6,6 +6,7 @@
 pub mod access;
 pub mod admin;
 pub mod archive;
+pub mod calendar_admin;
 pub mod cases;
 pub mod clock;
 pub mod error;

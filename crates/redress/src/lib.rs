@@ -69,13 +69,18 @@ pub async fn build_app(
     Ok(App::new(store, vault, clock, app_config).await?)
 }
 
-/// Runs the deadline sweep every `every` until the process ends.
+/// Reloads the calendar and runs the deadline sweep every `every` until
+/// the process ends.
 pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            // Another instance may have edited the calendar.
+            if let Err(e) = app.reload_calendar().await {
+                tracing::error!(error = %e, "reloading the calendar failed");
+            }
             if let Err(e) = app.sweep().await {
                 tracing::error!(error = %e, "deadline sweep failed");
             }

@@ -1,7 +1,8 @@
 //! `/auth/…` and `/admin/…`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -105,3 +106,36 @@ admin_create!(
     create_api_key,
     "Creates an integration key; shown once."
 );
+
+/// Makes one date a holiday or a (make-up) working day; deadlines computed
+/// from now on count with it.
+#[utoipa::path(put, path = "/admin/calendar/{date}", tag = "admin", request_body = CalendarDayBody,
+    params(("date" = String, Path, description = "YYYY-MM-DD")),
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn calendar_day(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(date): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app.set_calendar_day(&who, &date, &body.value).await?,
+    ))
+}
+
+/// Imports the all-day events of an iCalendar file (the request body, up
+/// to 1 MiB): each day becomes a holiday, or a working day when the event
+/// says so (补班, 上班, workday).
+#[utoipa::path(post, path = "/admin/calendar/import", tag = "admin",
+    request_body(content = String, content_type = "text/calendar"),
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn calendar_import(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    if body.len() > crate::extract::JSON_LIMIT {
+        return Err(redress_app::AppError::invalid("file", "may have at most 1 MiB").into());
+    }
+    Ok(Json(s.app.import_calendar(&who, &body).await?))
+}

@@ -20,6 +20,13 @@ pub struct TokenAnswer {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct CalendarDayBody {
+    /// `holiday` or `workday`.
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct DepartmentBody {
     pub code: String,
     pub name: String,

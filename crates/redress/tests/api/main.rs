@@ -36,6 +36,7 @@ macro_rules! tests {
 mod harness;
 
 mod access;
+mod calendar;
 mod cli;
 mod inputs;
 mod intake;
@@ -78,8 +79,9 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 10] = [
+    let modules: [Module; 11] = [
         ("access", access::trials),
+        ("calendar", calendar::trials),
         ("cli", cli::trials),
         ("inputs", inputs::trials),
         ("intake", intake::trials),

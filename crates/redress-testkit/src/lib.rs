@@ -15,6 +15,12 @@ use std::time::Duration;
 
 pub use libtest_mimic::{Arguments, Conclusion, Failed, Trial};
 
+/// Runs `trials` without the PostgreSQL banner (for binaries that do not
+/// touch PostgreSQL).
+pub fn run_trials(args: &Arguments, trials: Vec<Trial>) -> Conclusion {
+    libtest_mimic::run(args, trials)
+}
+
 /// The database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -32,11 +32,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use postgres::types::{Json, ToSql, Type};
 use postgres::{Client, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
+use redress_domain::Status;
 use redress_domain::calendar::{DayException, DayKind};
-use redress_domain::{Channel, Closure, Status};
 use redress_store::{
     ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department, IdempotencyRecord,
-    InsertOutcome, JournalEntry, NewEvent, Page, ReportFacts, RespondentAccount, Session, Store,
+    InsertOutcome, JournalEntry, NewEvent, Page, ReportRow, RespondentAccount, Session, Store,
     StoreError, StoreResult, User, Visibility,
 };
 use uuid::Uuid;
@@ -282,23 +282,28 @@ fn migrate(client: &mut Client) -> StoreResult<usize> {
 
 // ---- cases ------------------------------------------------------------------
 
-const INSERT_CASE: &str = "INSERT INTO cases (id, tracking_no, status, closure, channel, \
-     category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
-     created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-     $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING seq";
+/// The INSERT of a new case's 23 values (see [`CaseValues::params`]).
+macro_rules! insert_case {
+    () => {
+        "INSERT INTO cases (id, tracking_no, status, closure, channel, \
+         category, department, assignee, respondent_key, respondent_name, complainant_key, \
+         subject, created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
+         decider_level, search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+    };
+}
+
+const INSERT_CASE: &str = concat!(insert_case!(), " RETURNING seq");
 
 /// How [`codec::db`] begins the message of a detected deadlock.
 const DEADLOCK: &str = "40P01";
 
 /// [`INSERT_CASE`] that answers no row, instead of failing, when the
 /// tracking number is taken.
-const INSERT_CASE_IF_FREE: &str = "INSERT INTO cases (id, tracking_no, status, closure, channel, \
-     category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
-     created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-     $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
-     ON CONFLICT (tracking_no) DO NOTHING RETURNING seq";
+const INSERT_CASE_IF_FREE: &str = concat!(
+    insert_case!(),
+    " ON CONFLICT (tracking_no) DO NOTHING RETURNING seq"
+);
 
 const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = $2, status = $3, closure = $4, \
      channel = $5, category = $6, department = $7, assignee = $8, respondent_key = $9, \
@@ -709,16 +714,7 @@ impl Store for PgStore {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<
-        Vec<(
-            Channel,
-            Option<String>,
-            Status,
-            Option<Closure>,
-            Option<String>,
-            ReportFacts,
-        )>,
-    > {
+    ) -> StoreResult<Vec<ReportRow>> {
         let rows = self
             .rows(
                 "SELECT channel, category, status, closure, respondent_key, report FROM cases \

@@ -32,11 +32,11 @@ use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{
     self, Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter,
 };
+use redress_domain::Status;
 use redress_domain::calendar::{DayException, DayKind};
-use redress_domain::{Channel, Closure, Status};
 use redress_store::{
     ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department, IdempotencyRecord,
-    InsertOutcome, JournalEntry, NewEvent, Page, ReportFacts, RespondentAccount, Session, Store,
+    InsertOutcome, JournalEntry, NewEvent, Page, ReportRow, RespondentAccount, Session, Store,
     StoreError, StoreResult, User, Visibility,
 };
 use uuid::Uuid;
@@ -706,16 +706,7 @@ impl Store for SqliteStore {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<
-        Vec<(
-            Channel,
-            Option<String>,
-            Status,
-            Option<Closure>,
-            Option<String>,
-            ReportFacts,
-        )>,
-    > {
+    ) -> StoreResult<Vec<ReportRow>> {
         self.read(move |c| {
             let raw = c
                 .prepare_cached(

@@ -247,6 +247,17 @@ pub struct ApiKey {
     pub revoked: bool,
 }
 
+/// What the reports read of one case: channel, category, status, closure,
+/// respondent key and the report timestamps.
+pub type ReportRow = (
+    Channel,
+    Option<String>,
+    Status,
+    Option<Closure>,
+    Option<String>,
+    ReportFacts,
+);
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Counts {
     pub by_status: Vec<(Status, i64)>,
@@ -311,16 +322,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<
-        Vec<(
-            Channel,
-            Option<String>,
-            Status,
-            Option<Closure>,
-            Option<String>,
-            ReportFacts,
-        )>,
-    >;
+    ) -> StoreResult<Vec<ReportRow>>;
 
     // ---- journal ----------------------------------------------------------
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>>;

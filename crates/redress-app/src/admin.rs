@@ -86,6 +86,8 @@ pub fn default_categories() -> Vec<Category> {
         name_en: Some(en.into()),
         department: dept.into(),
         handling_days: None,
+        appeal_days: None,
+        review_days: None,
     };
     vec![
         c(
@@ -274,6 +276,7 @@ impl App {
             .insert_department(d.clone(), event)
             .await
             .map_err(dup_as("code"))?;
+        self.forget_directory().await;
         Ok(json!(d))
     }
 
@@ -284,10 +287,16 @@ impl App {
         let name = b.str("name");
         let name_en = b.opt_str("name_en");
         let department = b.str("department");
-        let handling_days = b.opt_u32("handling_days");
-        if handling_days.is_some_and(|d| !(1..=365).contains(&d)) {
-            b.errors.add("handling_days", "must be between 1 and 365");
-        }
+        let mut days = |field: &str, max: u32| {
+            let d = b.opt_u32(field);
+            if d.is_some_and(|d| !(1..=max).contains(&d)) {
+                b.errors.add(field, format!("must be between 1 and {max}"));
+            }
+            d
+        };
+        let handling_days = days("handling_days", 365);
+        let appeal_days = days("appeal_days", 365);
+        let review_days = days("review_days", 365);
         if !code.is_empty()
             && let Err((f, m)) = parse_code("code", &code)
         {
@@ -309,6 +318,8 @@ impl App {
             name_en,
             department,
             handling_days,
+            appeal_days,
+            review_days,
         };
         let event = self.admin_event(who, "category_created", json!(c));
         self.store
@@ -374,6 +385,7 @@ impl App {
             .insert_user(user.clone(), event)
             .await
             .map_err(dup_as("username"))?;
+        self.forget_directory().await;
         Ok(user_json(&user))
     }
 

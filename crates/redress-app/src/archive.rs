@@ -936,6 +936,8 @@ fn notice_label(n: NoticeKind) -> String {
         NoticeKind::NewComplaint => "投诉转达 New complaint",
         NoticeKind::AppealReceived => "复核申请回执 Appeal received",
         NoticeKind::Closed => "结案通知 Closed",
+        NoticeKind::Reminder => "期限提醒 Reminder",
+        NoticeKind::Escalation => "逾期督办 Escalation",
     }
     .into()
 }

@@ -162,7 +162,10 @@ impl App {
             .upsert_calendar(vec![day.clone()], Some(event))
             .await?;
         self.reload_calendar().await?;
-        Ok(json!(day))
+        let recomputed = self.recompute_deadlines(day.date).await?;
+        let mut answer = json!(day);
+        answer["recomputed"] = json!(recomputed);
+        Ok(answer)
     }
 
     /// `POST /admin/calendar/import`: sets every day of an iCalendar file.
@@ -180,7 +183,11 @@ impl App {
             .upsert_calendar(days.clone(), Some(event))
             .await?;
         self.reload_calendar().await?;
-        Ok(json!({"imported": days.len(), "days": days}))
+        let recomputed = match days.first() {
+            Some(first) => self.recompute_deadlines(first.date).await?,
+            None => 0,
+        };
+        Ok(json!({"imported": days.len(), "days": days, "recomputed": recomputed}))
     }
 }
 

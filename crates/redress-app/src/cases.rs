@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use redress_domain::{
-    ActionInput, Actor, ActorKind, Audience, Author, Case, CaseId, Channel, Evidence, Measure,
-    NoteKind, Outcome, ReviewResult, Role, Scope, Status, parse_registration,
+    ActionInput, Actor, ActorKind, Audience, Author, Case, CaseId, Channel, Evidence, ExtendTo,
+    Measure, NoteKind, Outcome, ReviewResult, Role, Scope, Status, parse_registration,
 };
 use redress_store::{CaseFilter, IdempotencyRecord, InsertOutcome, Page, StoreError, Visibility};
 use serde_json::{Value, json};
@@ -46,6 +46,7 @@ pub struct ListQuery {
     pub respondent: Option<String>,
     pub assignee: Option<String>,
     pub overdue: Option<String>,
+    pub due_soon: Option<String>,
     pub q: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
@@ -209,8 +210,8 @@ impl App {
             };
             // The newest few are enough to point staff at the thread.
             case.possible_duplicates = duplicates.into_iter().rev().take(MAX_DUPLICATES).collect();
-            self.deliver(&mut case, &effects, now);
-            let row = stored::to_row(&case, &token_hash(&token), 0, &self.vault)?;
+            self.deliver(&mut case, &effects, now, None);
+            let row = self.row(&case, &token_hash(&token), 0)?;
             let events = self.journal(Some(id), &actor, now, &effects);
             let answer = json!({
                 "id": id,
@@ -294,6 +295,7 @@ impl App {
             &events,
             Contact::Masked,
             self.now(),
+            &self.calendar(),
         ))
     }
 
@@ -319,6 +321,7 @@ impl App {
             &events,
             Contact::Clear,
             self.now(),
+            &self.calendar(),
         ))
     }
 
@@ -385,6 +388,14 @@ impl App {
                 None
             }
         };
+        let due_between = match q.due_soon.as_deref() {
+            None | Some("") | Some("false") | Some("0") => None,
+            Some("true") | Some("1") => Some((now, self.due_soon_until())),
+            Some(_) => {
+                errors.add("due_soon", "must be true or false");
+                None
+            }
+        };
         let respondent_key = q
             .respondent
             .as_deref()
@@ -403,6 +414,7 @@ impl App {
             respondent_key,
             assignee: q.assignee.clone().filter(|s| !s.is_empty()),
             overdue_at,
+            due_between,
             query,
         };
         let page = self
@@ -448,7 +460,7 @@ impl App {
             who,
             id,
             |_, a, _| a.require(a.intake, "accept"),
-            |case, ctx| refuse(case.accept(&cat.code, &department, cat.handling_days, ctx)),
+            |case, ctx| refuse(case.accept(&cat.code, &department, cat.stage_days(), ctx)),
         )
         .await
     }
@@ -590,17 +602,60 @@ impl App {
         .await
     }
 
+    /// `{due_at, reason}` moves the handling deadline to a date, `{days,
+    /// reason}` adds working days.
     pub async fn extend(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
         let mut b = Body::new(body);
-        let due_at = b.instant("due_at", true);
+        let due_at = b.instant("due_at", false);
+        let days = b.opt_u32("days");
         let reason = b.opt_str("reason").unwrap_or_default();
+        let to = match (due_at, days) {
+            (Some(at), None) => Some(ExtendTo::Date(at)),
+            (None, Some(d)) => Some(ExtendTo::WorkingDays(d)),
+            (Some(_), Some(_)) => {
+                b.errors.add("days", "give either due_at or days, not both");
+                None
+            }
+            (None, None) => {
+                b.errors.add("due_at", "is required (or days)");
+                None
+            }
+        };
         b.finish()?;
-        let due_at = due_at.expect("checked");
+        let to = to.expect("checked");
         self.staff_action(
             who,
             id,
             |_, a, _| a.require(a.handle, "extend"),
-            |case, ctx| refuse(case.extend(due_at, &reason, ctx)),
+            |case, ctx| refuse(case.extend(to, &reason, ctx)),
+        )
+        .await
+    }
+
+    /// Stops the clock of the running staff deadline (`{reason}`).
+    pub async fn pause(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let reason = b.opt_str("reason").unwrap_or_default();
+        b.finish()?;
+        self.staff_action(
+            who,
+            id,
+            |s, a, case| clock_owner(s, a, case, "pause"),
+            |case, ctx| refuse(case.pause(&reason, ctx)),
+        )
+        .await
+    }
+
+    /// Restarts a paused clock (`{reason?}`).
+    pub async fn resume(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let reason = b.opt_str("reason");
+        b.finish()?;
+        self.staff_action(
+            who,
+            id,
+            |s, a, case| clock_owner(s, a, case, "resume"),
+            |case, ctx| refuse(case.resume(reason.as_deref(), ctx)),
         )
         .await
     }
@@ -828,6 +883,7 @@ impl App {
             merged,
             remedies,
             self.now(),
+            &self.calendar(),
         ))
     }
 
@@ -1147,4 +1203,22 @@ fn merge_json(target: &mut Value, patch: &Value) {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Who may pause or resume the clock: the role that owes the running
+/// deadline (intake for acceptance, a handler of the department while the
+/// case is handled, a reviewer during review), or a supervisor.
+fn clock_owner(
+    staff: &StaffUser,
+    access: CaseAccess,
+    case: &redress_domain::Case,
+    action: &str,
+) -> AppResult<()> {
+    let owner = match case.status {
+        redress_domain::Status::Submitted => access.intake,
+        redress_domain::Status::InProgress => access.handle,
+        redress_domain::Status::UnderReview => access.review,
+        _ => true, // the domain refuses with 409
+    };
+    access.require(owner || staff.has(Role::Supervisor), action)
 }

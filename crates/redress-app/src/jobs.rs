@@ -20,6 +20,23 @@ pub struct SweepReport {
     pub lapsed: u64,
     pub closed: u64,
     pub flagged_overdue: u64,
+    pub reminders: u64,
+    pub escalations: u64,
+    /// Cases the sweep changed.
+    pub cases: u64,
+}
+
+impl SweepReport {
+    fn count(&mut self, kind: &str) {
+        match kind {
+            "lapsed" => self.lapsed += 1,
+            "closed" => self.closed += 1,
+            "deadline_missed" => self.flagged_overdue += 1,
+            "reminder_sent" => self.reminders += 1,
+            "escalated" => self.escalations += 1,
+            _ => {}
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,21 +66,23 @@ impl App {
                 break;
             }
             for id in fresh {
-                let mut what = None;
+                let mut kinds = Vec::new();
                 let result = self
                     .mutate(id, Actor::system("deadline-sweep"), |case, ctx| {
                         let effects = case.sweep(ctx).unwrap_or_default();
-                        what = effects.events.first().map(|e| e.kind.clone());
+                        kinds = effects.events.iter().map(|e| e.kind.clone()).collect();
                         Ok(effects)
                     })
                     .await;
                 match result {
-                    Ok(_) => match what.as_deref() {
-                        Some("lapsed") => report.lapsed += 1,
-                        Some("closed") => report.closed += 1,
-                        Some("deadline_missed") => report.flagged_overdue += 1,
-                        _ => {}
-                    },
+                    Ok(_) => {
+                        if !kinds.is_empty() {
+                            report.cases += 1;
+                        }
+                        for kind in &kinds {
+                            report.count(kind);
+                        }
+                    }
                     // Someone else moved the case meanwhile; the next tick sees it.
                     Err(AppError::Conflict(_)) | Err(AppError::NotFound) => {}
                     // One broken case must not stop every other deadline.
@@ -74,7 +93,7 @@ impl App {
                 }
             }
         }
-        if report.lapsed + report.closed + report.flagged_overdue > 0 {
+        if report.cases > 0 {
             tracing::info!(?report, "deadline sweep");
         }
         Ok(report)

@@ -9,6 +9,7 @@ pub mod archive;
 pub mod calendar_admin;
 pub mod cases;
 pub mod clock;
+pub mod deadlines;
 pub mod error;
 pub mod evidence;
 pub mod input;
@@ -25,9 +26,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use redress_domain::{
     Actor, ActorKind, Calendar, Case, Ctx, DeadlinePolicy, Delivery, DeliveryChannel,
-    DeliveryStatus, Effects, Party, Refusal,
+    DeliveryStatus, Effects, Party, Recipient, Refusal,
 };
-use redress_store::{CaseUpdate, NewEvent, Store, StoreError};
+use redress_store::{CaseRow, CaseUpdate, NewEvent, Store, StoreError};
 use uuid::Uuid;
 
 pub use access::{CaseAccess, Principal, StaffUser};
@@ -82,7 +83,63 @@ pub struct App {
     pub config: AppConfig,
     calendar: RwLock<Arc<Calendar>>,
     sweep_lock: tokio::sync::Mutex<()>,
+    /// Who receives staff alerts, cached briefly (see [`App::directory`]).
+    directory: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Directory>)>>,
 }
+
+/// The people staff alerts reach: department heads and supervisors.
+#[derive(Debug, Default)]
+pub struct Directory {
+    heads: std::collections::HashMap<String, String>,
+    /// Active supervisors and the departments they cover (none: all).
+    supervisors: Vec<(String, Vec<String>)>,
+}
+
+impl Directory {
+    /// The user names (or, when nobody fits, the pool) an alert about
+    /// `case` goes to.
+    pub fn recipients(&self, case: &Case, to: Recipient) -> Vec<String> {
+        let department = case.department.as_deref();
+        match to {
+            Recipient::Responsible => {
+                vec![
+                    case.assignee
+                        .clone()
+                        .unwrap_or_else(|| match (case.status, department) {
+                            (redress_domain::Status::Submitted, _) | (_, None) => {
+                                "role:intake".into()
+                            }
+                            (_, Some(d)) => format!("department:{d}"),
+                        }),
+                ]
+            }
+            Recipient::Head => match department.and_then(|d| self.heads.get(d)) {
+                Some(head) => vec![head.clone()],
+                // A ladder must reach someone: without a head, the supervisors.
+                None => self.recipients(case, Recipient::Supervisors),
+            },
+            Recipient::Supervisors => {
+                let names: Vec<String> = self
+                    .supervisors
+                    .iter()
+                    .filter(|(_, deps)| {
+                        deps.is_empty() || department.is_some_and(|d| deps.iter().any(|x| x == d))
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                if names.is_empty() {
+                    vec!["role:supervisor".into()]
+                } else {
+                    names
+                }
+            }
+        }
+    }
+}
+
+/// How long a loaded [`Directory`] is used before it is read again (admin
+/// changes made through this instance drop it at once).
+const DIRECTORY_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many times a transition is retried when another writer changed the
 /// case between read and write; after that the caller gets a 409.
@@ -108,6 +165,7 @@ impl App {
             calendar: RwLock::new(Arc::new(Calendar::new(config.time_zone))),
             config,
             sweep_lock: tokio::sync::Mutex::new(()),
+            directory: tokio::sync::Mutex::new(None),
         });
         app.reload_calendar().await?;
         Ok(app)
@@ -127,6 +185,47 @@ impl App {
         let cal = Calendar::with_exceptions(self.config.time_zone, days);
         *self.calendar.write().expect("calendar lock") = Arc::new(cal);
         Ok(())
+    }
+
+    /// Department heads and supervisors, for staff alerts.
+    pub async fn directory(&self) -> AppResult<Arc<Directory>> {
+        let mut cached = self.directory.lock().await;
+        if let Some((at, dir)) = cached.as_ref()
+            && at.elapsed() < DIRECTORY_TTL
+        {
+            return Ok(dir.clone());
+        }
+        let heads = self
+            .store
+            .list_departments()
+            .await?
+            .into_iter()
+            .filter_map(|d| Some((d.code, d.head?)))
+            .collect();
+        let supervisors = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active && u.roles.contains(&redress_domain::Role::Supervisor))
+            .map(|u| (u.username, u.departments))
+            .collect();
+        let dir = Arc::new(Directory { heads, supervisors });
+        *cached = Some((std::time::Instant::now(), dir.clone()));
+        Ok(dir)
+    }
+
+    /// Forgets the cached [`Directory`] (after users or departments change).
+    pub async fn forget_directory(&self) {
+        *self.directory.lock().await = None;
+    }
+
+    /// The stored row of a case, with the next instant the sweep must look
+    /// at it.
+    pub fn row(&self, case: &Case, access_token_hash: &str, seq: i64) -> AppResult<CaseRow> {
+        let calendar = self.calendar();
+        let sweep_at = case.sweep_at(&self.config.policy, &calendar);
+        stored::to_row(case, access_token_hash, seq, &self.vault, sweep_at)
     }
 
     pub fn tracking_url(&self, tracking_no: &str) -> String {
@@ -181,9 +280,32 @@ impl App {
     }
 
     /// Records a delivery for every notice a transition owes (in-app for now;
-    /// the delivery record is the proof of notice).
-    fn deliver(&self, case: &mut Case, effects: &Effects, at: DateTime<Utc>) {
+    /// the delivery record is the proof of notice). Staff alerts name their
+    /// recipients through `dir`: one delivery per person.
+    fn deliver(
+        &self,
+        case: &mut Case,
+        effects: &Effects,
+        at: DateTime<Utc>,
+        dir: Option<&Directory>,
+    ) {
         for notice in &effects.notices {
+            if let (Some(to), Some(dir)) = (notice.to, dir) {
+                for recipient in dir.recipients(case, to) {
+                    case.record_delivery(Delivery {
+                        id: Uuid::now_v7().to_string(),
+                        party: Party::Staff,
+                        notice: notice.kind,
+                        channel: DeliveryChannel::InApp,
+                        status: DeliveryStatus::Sent,
+                        created_at: at,
+                        sent_at: Some(at),
+                        recipient,
+                        provider_id: None,
+                    });
+                }
+                continue;
+            }
             let recipient = match notice.party {
                 Party::Complainant => {
                     let c = &case.record.complainant;
@@ -244,14 +366,14 @@ impl App {
             if effects.events.is_empty() {
                 return Ok(loaded);
             }
-            self.deliver(&mut loaded.case, &effects, ctx.now);
+            let dir = if effects.notices.iter().any(|n| n.to.is_some()) {
+                Some(self.directory().await?)
+            } else {
+                None
+            };
+            self.deliver(&mut loaded.case, &effects, ctx.now, dir.as_deref());
             let events = self.journal(Some(id), &actor, ctx.now, &effects);
-            let row = stored::to_row(
-                &loaded.case,
-                &loaded.access_token_hash,
-                loaded.seq,
-                &self.vault,
-            )?;
+            let row = self.row(&loaded.case, &loaded.access_token_hash, loaded.seq)?;
             let expected = loaded.case.version;
             match self
                 .store
@@ -301,15 +423,15 @@ impl App {
             let calendar = self.calendar();
             let ctx = self.ctx(&calendar, actor.clone());
             let (ea, eb) = f(&mut first.case, &mut second.case, &ctx)?;
-            self.deliver(&mut first.case, &ea, ctx.now);
-            self.deliver(&mut second.case, &eb, ctx.now);
+            self.deliver(&mut first.case, &ea, ctx.now, None);
+            self.deliver(&mut second.case, &eb, ctx.now, None);
             let mut events = self.journal(Some(a), &actor, ctx.now, &ea);
             events.extend(self.journal(Some(b), &actor, ctx.now, &eb));
             let mut updates = Vec::new();
             for (l, e) in [(&first, &ea), (&second, &eb)] {
                 if !e.events.is_empty() {
                     updates.push(CaseUpdate {
-                        row: stored::to_row(&l.case, &l.access_token_hash, l.seq, &self.vault)?,
+                        row: self.row(&l.case, &l.access_token_hash, l.seq)?,
                         expected_version: l.case.version,
                     });
                 }

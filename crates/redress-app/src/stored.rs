@@ -2,7 +2,7 @@
 //! sealed on the way in and opened on the way out, so neither the store
 //! nor the journal ever holds them in the clear.
 
-use redress_domain::{Case, Status};
+use redress_domain::Case;
 use redress_store::{CaseRow, ReportFacts};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,7 +35,15 @@ fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Valu
         .as_object_mut()
 }
 
-pub fn to_row(case: &Case, access_token_hash: &str, seq: i64, vault: &Vault) -> AppResult<CaseRow> {
+/// `sweep_at` is the next instant the deadline sweep must look at the case
+/// ([`Case::sweep_at`]).
+pub fn to_row(
+    case: &Case,
+    access_token_hash: &str,
+    seq: i64,
+    vault: &Vault,
+    sweep_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> AppResult<CaseRow> {
     let mut value = serde_json::to_value(case).map_err(AppError::internal)?;
     if let Some(c) = complainant_mut(&mut value) {
         for field in CONTACT_FIELDS {
@@ -52,11 +60,6 @@ pub fn to_row(case: &Case, access_token_hash: &str, seq: i64, vault: &Vault) -> 
     .map_err(AppError::internal)?;
     let next_due_at = case.next_due_at();
     let staff_due = case.status.deadline_is_staff_duty();
-    let sweep_at = match case.status {
-        Status::NeedsInfo | Status::Resolved => next_due_at,
-        Status::Closed => None,
-        _ => next_due_at.filter(|due| case.overdue_flagged_for != Some(*due)),
-    };
     let respondent = case.record.respondent.as_ref();
     Ok(CaseRow {
         id: case.id,

@@ -3,7 +3,7 @@
 //! respondent (contact data masked) and list items.
 
 use chrono::{DateTime, Utc};
-use redress_domain::{Audience, Case, Party, Status, mask_email, mask_phone};
+use redress_domain::{Audience, Calendar, Case, Party, Status, mask_email, mask_phone};
 use redress_store::{CaseSummary, JournalEntry};
 use serde_json::{Value, json};
 
@@ -68,6 +68,29 @@ fn deadlines(case: &Case) -> Value {
     serde_json::to_value(&case.deadlines).unwrap_or(Value::Null)
 }
 
+/// The running clock: its stage, due instant, pause and the working time
+/// left (frozen while paused; negative once overdue).
+pub fn clock_view(case: &Case, calendar: &Calendar, now: DateTime<Utc>) -> Value {
+    let Some(c) = case.clock.as_ref().filter(|_| !case.is_sealed()) else {
+        return Value::Null;
+    };
+    json!({
+        "stage": c.stage,
+        "started_at": c.started_at,
+        "unit": c.unit,
+        "days": c.days,
+        "extension_days": c.extension_days,
+        "paused_days": c.paused_days,
+        "due_at": c.due_at,
+        "paused": c.paused.is_some(),
+        "paused_since": c.paused.as_ref().map(|p| p.since),
+        "pause_reason": c.paused.as_ref().map(|p| p.reason.clone()),
+        "remaining_working_days": c.remaining_working_days(calendar, now),
+        "remaining_working_seconds": c.remaining_working_seconds(calendar, now),
+        "overdue": c.stage.is_staff_duty() && c.paused.is_none() && c.due_at <= now,
+    })
+}
+
 pub fn event_json(e: &JournalEntry) -> Value {
     json!({
         "seq": e.seq,
@@ -84,6 +107,7 @@ pub fn staff_view(
     events: &[JournalEntry],
     contact: Contact,
     now: DateTime<Utc>,
+    calendar: &Calendar,
 ) -> Value {
     let d = &case.deadlines;
     json!({
@@ -113,6 +137,8 @@ pub fn staff_view(
         "review_due_at": d.review_due_at,
         "next_due_at": case.next_due_at(),
         "overdue": case.is_overdue(now),
+        "paused": case.is_paused(),
+        "clock": clock_view(case, calendar, now),
         "info_request": case.info_request,
         "rejection": case.rejection,
         "extensions": case.extensions,
@@ -158,6 +184,7 @@ pub fn track_view(
     merged_into_tracking_no: Option<String>,
     outside_remedies: &str,
     now: DateTime<Utc>,
+    calendar: &Calendar,
 ) -> Value {
     let decision = case.decision.as_ref().map(|d| {
         json!({
@@ -205,6 +232,8 @@ pub fn track_view(
         "appeal_due_at": case.deadlines.appeal_due_at,
         "review_due_at": case.deadlines.review_due_at,
         "next_due_at": case.next_due_at(),
+        "paused": case.is_paused(),
+        "clock": clock_view(case, calendar, now),
         "info_request": case.info_request.as_ref().map(|r| json!({"items": r.items, "due_at": r.due_at, "answered_at": r.answered_at})),
         "rejection": case.rejection.as_ref().map(|r| json!({"reason": r.reason, "guidance": r.guidance, "at": r.at})),
         "extensions": case.extensions.iter().map(|e| json!({"due_at": e.due_at, "reason": e.reason, "at": e.at})).collect::<Vec<_>>(),

@@ -6,8 +6,12 @@
 //! * `intake`: `POST /api/v1/complaints` from N keep-alive clients.
 //! * `generate`: a bulk generator for 1,000,000 cases (not through HTTP).
 //! * `queries`: the queue and case queries, p50/p95.
+//! * `sweep`, `calendar`: the deadline engine (see [`deadlines`]).
 //!
-//! `bench/run.sh` runs them all against a release build.
+//! `bench/run.sh` runs the foundation figures against a release build,
+//! `bench/deadlines.sh` the deadline engine's.
+
+mod deadlines;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -89,6 +93,35 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         rounds: usize,
     },
+    /// The deadline sweep in-process: idle ticks over `--cases` open cases
+    /// of which none is due (next to as many `get_case` reads), then one
+    /// sweep over `--due` cases made due, checked for exactly-once.
+    /// Generates the open cases into the store of `--data-dir` (or the
+    /// empty PostgreSQL database of `--database-url`) on first use.
+    Sweep {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        #[arg(long, default_value_t = 10_000)]
+        due: usize,
+        #[arg(long, default_value_t = 200)]
+        ticks: usize,
+        /// The data key (hex) the cases are sealed with.
+        #[arg(long, default_value = deadlines::DEFAULT_KEY)]
+        key: String,
+    },
+    /// `GET /api/v1/calendar/due` against `GET /healthz` on a running server.
+    Calendar {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        #[arg(long, default_value_t = 2000)]
+        rounds: usize,
+        #[arg(long, default_value_t = 365)]
+        working_days: u32,
+    },
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -125,8 +158,30 @@ fn row_for(
     now: chrono::DateTime<Utc>,
     state: usize,
 ) -> anyhow::Result<redress_store::CaseRow> {
-    let policy = DeadlinePolicy::default();
     let created = now - chrono::Duration::minutes((i % 600_000) as i64);
+    row_at(
+        i,
+        format!("RDBENCH-{i:08}"),
+        created,
+        state,
+        vault,
+        calendar,
+    )
+}
+
+/// Builds the stored row of case `i`, registered at `created` and brought
+/// to `state` (0 submitted, 1 needs_info, 2–4 in_progress, 5 resolved,
+/// otherwise withdrawn) at that same instant, through the domain's own
+/// transitions and the application's `to_row`.
+fn row_at(
+    i: usize,
+    tracking_no: String,
+    created: chrono::DateTime<Utc>,
+    state: usize,
+    vault: &Vault,
+    calendar: &Calendar,
+) -> anyhow::Result<redress_store::CaseRow> {
+    let policy = DeadlinePolicy::default();
     let ctx = Ctx {
         now: created,
         calendar,
@@ -135,7 +190,6 @@ fn row_for(
     };
     let input = redress_domain::parse_registration(&registration(i), created)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let tracking_no = format!("RDBENCH-{i:08}");
     let (mut case, _) = Case::register(
         uuid::Uuid::now_v7(),
         tracking_no,
@@ -180,7 +234,8 @@ fn row_for(
             let _ = case.withdraw(None, &ctx);
         }
     }
-    Ok(redress_app::stored::to_row(&case, "0", 0, vault)?)
+    let sweep_at = case.sweep_at(&DeadlinePolicy::default(), &Calendar::china());
+    Ok(redress_app::stored::to_row(&case, "0", 0, vault, sweep_at)?)
 }
 
 async fn connect(
@@ -257,10 +312,11 @@ async fn get_timed(
     token: &str,
     path: &str,
 ) -> anyhow::Result<(f64, serde_json::Value)> {
-    let req = Request::get(path)
-        .header("host", addr)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Full::new(Bytes::new()))?;
+    let mut req = Request::get(path).header("host", addr);
+    if !token.is_empty() {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let req = req.body(Full::new(Bytes::new()))?;
     let t0 = Instant::now();
     sender.ready().await.context("connection ready")?;
     let resp = sender
@@ -331,15 +387,67 @@ async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> an
 
 /// Either store, for bulk loading.
 enum Bulk {
-    Sqlite(redress_sqlite::SqliteStore),
-    Postgres(redress_postgres::PgStore),
+    Sqlite(Arc<redress_sqlite::SqliteStore>),
+    Postgres(Arc<redress_postgres::PgStore>),
 }
 
 impl Bulk {
+    /// The SQLite store of `data_dir`, or the PostgreSQL database of `url`.
+    async fn open(data_dir: &std::path::Path, url: Option<String>) -> anyhow::Result<Bulk> {
+        std::fs::create_dir_all(data_dir)?;
+        Ok(match url {
+            Some(url) => {
+                let pg = tokio::task::spawn_blocking(move || redress_postgres::PgStore::open(&url))
+                    .await??;
+                Bulk::Postgres(Arc::new(pg))
+            }
+            None => Bulk::Sqlite(Arc::new(redress_sqlite::SqliteStore::open(
+                &data_dir.join("redress.sqlite3"),
+            )?)),
+        })
+    }
+
     fn bulk_insert(&self, rows: Vec<redress_store::CaseRow>) -> anyhow::Result<()> {
         match self {
             Bulk::Sqlite(s) => s.bulk_insert(rows)?,
             Bulk::Postgres(s) => s.bulk_insert(rows)?,
+        }
+        Ok(())
+    }
+
+    /// The same store, as the application holds it.
+    fn store(&self) -> Arc<dyn redress_store::Store> {
+        match self {
+            Bulk::Sqlite(s) => s.clone(),
+            Bulk::Postgres(s) => s.clone(),
+        }
+    }
+
+    /// Inserts `cases` rows made by `make` (given the case number) in
+    /// transactions of 20,000; `keep` sees every row (and its number)
+    /// before it goes in.
+    fn generate(
+        &self,
+        cases: usize,
+        mut make: impl FnMut(usize) -> anyhow::Result<redress_store::CaseRow>,
+        mut keep: impl FnMut(usize, &redress_store::CaseRow),
+    ) -> anyhow::Result<()> {
+        let start = Instant::now();
+        let chunk = 20_000;
+        for base in (0..cases).step_by(chunk) {
+            let mut rows = Vec::with_capacity(chunk);
+            for i in base..(base + chunk).min(cases) {
+                let row = make(i)?;
+                keep(i, &row);
+                rows.push(row);
+            }
+            self.bulk_insert(rows)?;
+            if base % 100_000 == 0 {
+                eprintln!(
+                    "generated {base} cases in {:.0}s",
+                    start.elapsed().as_secs_f64()
+                );
+            }
         }
         Ok(())
     }
@@ -482,28 +590,16 @@ async fn main() -> anyhow::Result<()> {
             cases,
             key,
         } => {
-            std::fs::create_dir_all(&data_dir)?;
-            let store = match database_url {
-                Some(url) => {
-                    let pg =
-                        tokio::task::spawn_blocking(move || redress_postgres::PgStore::open(&url))
-                            .await??;
-                    Bulk::Postgres(pg)
-                }
-                None => Bulk::Sqlite(redress_sqlite::SqliteStore::open(
-                    &data_dir.join("redress.sqlite3"),
-                )?),
-            };
+            let store = Bulk::open(&data_dir, database_url).await?;
             let vault = Vault::load(Some(&key), &data_dir).context("the data key")?;
             let calendar = Calendar::china();
             let now = Utc::now();
             let start = Instant::now();
             let mut ids = Vec::new();
             let mut rng = rand::thread_rng();
-            let chunk = 20_000;
-            for base in (0..cases).step_by(chunk) {
-                let mut rows = Vec::with_capacity(chunk);
-                for i in base..(base + chunk).min(cases) {
+            store.generate(
+                cases,
+                |i| {
                     // Mostly closed and in progress, as in a real installation.
                     let state = match rng.gen_range(0..100) {
                         0..=4 => 0,
@@ -512,20 +608,14 @@ async fn main() -> anyhow::Result<()> {
                         30..=39 => 5,
                         _ => 6,
                     };
-                    let row = row_for(i, &vault, &calendar, now, state)?;
+                    row_for(i, &vault, &calendar, now, state)
+                },
+                |i, row| {
                     if i % 1000 == 0 {
                         ids.push(row.id.to_string());
                     }
-                    rows.push(row);
-                }
-                store.bulk_insert(rows)?;
-                if base % 100_000 == 0 {
-                    eprintln!(
-                        "generated {base} cases in {:.0}s",
-                        start.elapsed().as_secs_f64()
-                    );
-                }
-            }
+                },
+            )?;
             std::fs::write(data_dir.join("bench-ids.txt"), ids.join("\n"))?;
             // A PostgreSQL store must not be dropped on an async thread.
             tokio::task::spawn_blocking(move || drop(store)).await?;
@@ -540,6 +630,29 @@ async fn main() -> anyhow::Result<()> {
             ids,
             rounds,
         } => queries(addr, token, ids, rounds).await?,
+        Command::Sweep {
+            data_dir,
+            database_url,
+            cases,
+            due,
+            ticks,
+            key,
+        } => {
+            deadlines::sweep(deadlines::SweepArgs {
+                data_dir,
+                database_url,
+                cases,
+                due,
+                ticks,
+                key,
+            })
+            .await?
+        }
+        Command::Calendar {
+            addr,
+            rounds,
+            working_days,
+        } => deadlines::calendar(addr, rounds, working_days).await?,
     }
     Ok(())
 }

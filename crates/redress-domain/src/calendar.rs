@@ -283,6 +283,82 @@ impl Calendar {
         }
     }
 
+    /// The working days after the local day of `from`, up to and including
+    /// the local day of `to`; 0 when `to` is not on a later day. This is the
+    /// credit a paused clock gets: a pause from Monday 10:00 to Tuesday
+    /// 15:00 gives back one working day (Tuesday), a pause that ends on the
+    /// day it began gives back none.
+    pub fn working_days_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+        let (first, last) = (self.day_of(from), self.day_of(to));
+        match first.succ_opt() {
+            Some(next) if next <= last => {
+                u32::try_from(self.count_working_days(next, last)).unwrap_or(u32::MAX)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Working time in `[from, to)`: the seconds that fall on working days.
+    /// Stops after [`MAX_NON_WORKING_RUN`] days (a span that long is not a
+    /// deadline).
+    pub fn working_seconds(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        let mut total = 0;
+        let mut day = self.local_date(from);
+        for _ in 0..MAX_NON_WORKING_RUN {
+            let start = self.start_of_local_day(day);
+            if start >= to {
+                break;
+            }
+            if self.is_working_day(day) {
+                let end = self.end_of_local_day(day).min(to);
+                let begin = start.max(from);
+                if end > begin {
+                    total += (end - begin).num_seconds();
+                }
+            }
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        total
+    }
+
+    /// The earliest instant `t >= from` with `working_seconds(from, t) ==
+    /// seconds`: the point a share of a deadline's working time has passed.
+    pub fn after_working_seconds(&self, from: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+        let mut left = seconds.max(0);
+        let mut day = self.local_date(from);
+        let mut last = from;
+        for _ in 0..MAX_NON_WORKING_RUN {
+            if self.is_working_day(day) {
+                let begin = self.start_of_local_day(day).max(from);
+                let end = self.end_of_local_day(day);
+                if end > begin {
+                    let available = (end - begin).num_seconds();
+                    if left <= available {
+                        return begin + chrono::Duration::seconds(left);
+                    }
+                    left -= available;
+                    last = end;
+                }
+            }
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        last
+    }
+
+    /// The instant local `date` begins (24:00 of the day before).
+    pub fn start_of_local_day(&self, date: NaiveDate) -> DateTime<Utc> {
+        match date.pred_opt() {
+            Some(previous) => self.end_of_local_day(previous),
+            None => DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
     /// The exceptions dated in `year`, sorted by date.
     pub fn exceptions_in_year(&self, year: i32) -> Vec<DayException> {
         let (Some(first), Some(last)) = (

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::calendar::Calendar;
+use crate::deadline::{AlertKind, Pause, Recipient, Stage, StageClock, Unit};
 use crate::error::{FieldErrors, Refusal};
-use crate::policy::DeadlinePolicy;
+use crate::policy::{DeadlinePolicy, StageDays};
 use crate::registration::{Registration, RegistrationInput};
 use crate::types::*;
 
@@ -82,6 +83,9 @@ pub struct Event {
 pub struct Notice {
     pub party: Party,
     pub kind: NoticeKind,
+    /// For staff notices: who exactly (resolved by the application).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Recipient>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -99,8 +103,25 @@ impl Effects {
         self
     }
     fn notify(mut self, party: Party, kind: NoticeKind) -> Self {
-        self.notices.push(Notice { party, kind });
+        self.notices.push(Notice {
+            party,
+            kind,
+            to: None,
+        });
         self
+    }
+    fn notify_staff(mut self, kind: NoticeKind, to: Recipient) -> Self {
+        self.notices.push(Notice {
+            party: Party::Staff,
+            kind,
+            to: Some(to),
+        });
+        self
+    }
+    /// Adds another transition's events and notices after these.
+    pub fn merge(&mut self, other: Effects) {
+        self.events.extend(other.events);
+        self.notices.extend(other.notices);
     }
 }
 
@@ -273,6 +294,12 @@ pub struct Case {
     /// The deadline that had passed when the overdue sweep last flagged the
     /// case; flagging is idempotent per deadline.
     pub overdue_flagged_for: Option<DateTime<Utc>>,
+    /// The clock of the current stage: its basis, pause and alerts.
+    #[serde(default)]
+    pub clock: Option<StageClock>,
+    /// The deadline lengths of the case's category, fixed at acceptance.
+    #[serde(default)]
+    pub stage_days: StageDays,
     pub info_request: Option<InfoRequest>,
     pub rejection: Option<Rejection>,
     pub extensions: Vec<Extension>,
@@ -345,9 +372,14 @@ impl Case {
         possible_duplicates: Vec<CaseId>,
         ctx: &Ctx,
     ) -> (Case, Effects) {
-        let acceptance_due = ctx
-            .calendar
-            .working_days_after(ctx.now, ctx.policy.acceptance_days);
+        let clock = StageClock::start(
+            Stage::Acceptance,
+            Unit::WorkingDays,
+            ctx.policy.acceptance_days,
+            ctx.now,
+            ctx.calendar,
+        );
+        let acceptance_due = clock.due_at;
         let case = Case {
             id,
             tracking_no,
@@ -367,6 +399,8 @@ impl Case {
                 ..Default::default()
             },
             overdue_flagged_for: None,
+            clock: Some(clock),
+            stage_days: StageDays::default(),
             info_request: None,
             rejection: None,
             extensions: vec![],
@@ -410,8 +444,11 @@ impl Case {
         self.status == Status::Closed
     }
 
-    /// The deadline that currently runs, if any.
+    /// The deadline that currently runs, if any (none while paused).
     pub fn next_due_at(&self) -> Option<DateTime<Utc>> {
+        if self.is_paused() {
+            return None;
+        }
         let d = &self.deadlines;
         match self.status {
             Status::Submitted => d.acceptance_due_at,
@@ -426,6 +463,42 @@ impl Case {
     /// A staff deadline has passed without the case moving.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.status.deadline_is_staff_duty() && self.next_due_at().is_some_and(|due| due <= now)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.clock.as_ref().is_some_and(|c| c.paused.is_some())
+    }
+
+    /// Starts the clock of a new stage and returns its due instant.
+    fn start_clock(&mut self, stage: Stage, unit: Unit, days: u32, ctx: &Ctx) -> DateTime<Utc> {
+        let clock = StageClock::start(stage, unit, days, ctx.now, ctx.calendar);
+        let due = clock.due_at;
+        self.clock = Some(clock);
+        self.mirror_due(stage, due);
+        due
+    }
+
+    /// Keeps the per-stage `deadlines` map in step with the clock.
+    fn mirror_due(&mut self, stage: Stage, due: DateTime<Utc>) {
+        let d = &mut self.deadlines;
+        let slot = match stage {
+            Stage::Acceptance => &mut d.acceptance_due_at,
+            Stage::Supplement => &mut d.supplement_due_at,
+            Stage::Handling => &mut d.handling_due_at,
+            Stage::Appeal => &mut d.appeal_due_at,
+            Stage::Review => &mut d.review_due_at,
+        };
+        *slot = Some(due);
+        self.overdue_flagged_for = None;
+    }
+
+    /// The clock of the current stage if staff owe something by it.
+    fn staff_clock_mut(&mut self, action: &'static str) -> Result<&mut StageClock, Refusal> {
+        let status = self.status;
+        match self.clock.as_mut() {
+            Some(c) if status.deadline_is_staff_duty() && c.stage.is_staff_duty() => Ok(c),
+            _ => Err(wrong(status, action)),
+        }
     }
 
     fn open_for_change(&self, action: &'static str) -> Result<(), Refusal> {
@@ -444,6 +517,7 @@ impl Case {
         self.status = Status::Closed;
         self.closure = Some(closure);
         self.closed_at = Some(ctx.now);
+        self.clock = None;
         self.deadlines.retention_until = Some(
             ctx.now
                 + chrono::Duration::days(365 * i64::from(ctx.policy.retention_years))
@@ -488,7 +562,7 @@ impl Case {
         }
         errors.into_result()?;
         let days = due_days.unwrap_or(ctx.policy.supplement_days);
-        let due = ctx.calendar.working_days_after(ctx.now, days);
+        let due = self.start_clock(Stage::Supplement, Unit::WorkingDays, days, ctx);
         self.info_request = Some(InfoRequest {
             items: items.clone(),
             due_at: due,
@@ -497,8 +571,6 @@ impl Case {
             answered_at: None,
         });
         self.status = Status::NeedsInfo;
-        self.deadlines.supplement_due_at = Some(due);
-        self.overdue_flagged_for = None;
         self.touch(ctx.now);
         Ok(Effects::default()
             .event("info_requested", json!({"items": items, "due_at": due}))
@@ -523,9 +595,12 @@ impl Case {
             required_text(&mut errors, "message", m, 20_000);
             errors.into_result()?;
         }
-        let due = ctx
-            .calendar
-            .working_days_after(ctx.now, ctx.policy.acceptance_days);
+        let due = self.start_clock(
+            Stage::Acceptance,
+            Unit::WorkingDays,
+            ctx.policy.acceptance_days,
+            ctx,
+        );
         if let Some(req) = &mut self.info_request {
             req.answered_at = Some(ctx.now);
         }
@@ -540,8 +615,6 @@ impl Case {
             );
         }
         self.status = Status::Submitted;
-        self.deadlines.acceptance_due_at = Some(due);
-        self.overdue_flagged_for = None;
         self.touch(ctx.now);
         Ok(effects.event("supplemented", json!({"acceptance_due_at": due})))
     }
@@ -575,7 +648,7 @@ impl Case {
         &mut self,
         category: &str,
         department: &str,
-        handling_days: Option<u32>,
+        stage_days: StageDays,
         ctx: &Ctx,
     ) -> Result<Effects, Refusal> {
         if self.status != Status::Submitted {
@@ -587,14 +660,13 @@ impl Case {
                 "the registration record names no respondent; complete it before accepting",
             ));
         }
-        let days = handling_days.unwrap_or(ctx.policy.handling_days);
-        let due = ctx.calendar.working_days_after(ctx.now, days);
+        let days = stage_days.handling_days.unwrap_or(ctx.policy.handling_days);
+        self.stage_days = stage_days;
+        let due = self.start_clock(Stage::Handling, Unit::WorkingDays, days, ctx);
         self.category = Some(category.into());
         self.department = Some(department.into());
         self.accepted_at = Some(ctx.now);
         self.status = Status::InProgress;
-        self.deadlines.handling_due_at = Some(due);
-        self.overdue_flagged_for = None;
         self.touch(ctx.now);
         Ok(Effects::default()
             .event(
@@ -736,26 +808,45 @@ impl Case {
         Ok(Effects::default().event("evidence_added", data))
     }
 
-    /// A new handling due date, with a reason and a progress notice.
-    pub fn extend(
-        &mut self,
-        due_at: DateTime<Utc>,
-        reason: &str,
-        ctx: &Ctx,
-    ) -> Result<Effects, Refusal> {
+    /// A new handling due date, with a reason and a progress notice: a
+    /// date chosen by the handler, or a number of working days added.
+    pub fn extend(&mut self, to: ExtendTo, reason: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
         if self.status != Status::InProgress {
             return Err(wrong(self.status, "extended"));
+        }
+        if self.is_paused() {
+            return Err(wrong(self.status, "extended while its clock is paused"));
         }
         let mut errors = FieldErrors::new();
         required_text(&mut errors, "reason", reason, 5000);
         let previous = self.deadlines.handling_due_at;
-        if due_at <= ctx.now || previous.is_some_and(|p| due_at <= p) {
-            errors.add("due_at", "must be later than the current due date");
-        }
-        if due_at > ctx.now + chrono::Duration::days(366) {
-            errors.add("due_at", "must be within a year");
+        match to {
+            ExtendTo::Date(due_at) => {
+                if due_at <= ctx.now || previous.is_some_and(|p| due_at <= p) {
+                    errors.add("due_at", "must be later than the current due date");
+                }
+                if due_at > ctx.now + chrono::Duration::days(366) {
+                    errors.add("due_at", "must be within a year");
+                }
+            }
+            ExtendTo::WorkingDays(days) => {
+                if !(1..=250).contains(&days) {
+                    errors.add("days", "must be between 1 and 250");
+                }
+            }
         }
         errors.into_result()?;
+        let clock = self.staff_clock_mut("extended")?;
+        match to {
+            ExtendTo::Date(due_at) => {
+                clock.extend_to(due_at, &ctx.policy.alerts, ctx.calendar, ctx.now)
+            }
+            ExtendTo::WorkingDays(days) => {
+                clock.extend_by(days, &ctx.policy.alerts, ctx.calendar, ctx.now)
+            }
+        }
+        let due_at = clock.due_at;
+        self.mirror_due(Stage::Handling, due_at);
         self.extensions.push(Extension {
             due_at,
             previous_due_at: previous,
@@ -763,15 +854,94 @@ impl Case {
             by: ctx.actor.id.clone(),
             at: ctx.now,
         });
-        self.deadlines.handling_due_at = Some(due_at);
-        self.overdue_flagged_for = None;
         self.touch(ctx.now);
+        let days = match to {
+            ExtendTo::WorkingDays(d) => Some(d),
+            ExtendTo::Date(_) => None,
+        };
         Ok(Effects::default()
             .event(
                 "extended",
-                json!({"due_at": due_at, "previous_due_at": previous, "reason": reason.trim()}),
+                json!({"due_at": due_at, "previous_due_at": previous, "working_days": days,
+                       "reason": reason.trim()}),
             )
             .notify(Party::Complainant, NoticeKind::Progress))
+    }
+
+    /// Stops the clock of a staff deadline while the case waits for
+    /// something outside the platform's hands; paused time does not count.
+    pub fn pause(&mut self, reason: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
+        let mut errors = FieldErrors::new();
+        required_text(&mut errors, "reason", reason, 5000);
+        let status = self.status;
+        let clock = self.staff_clock_mut("paused")?;
+        if clock.paused.is_some() {
+            return Err(wrong(status, "paused (its clock is already paused)"));
+        }
+        errors.into_result()?;
+        clock.pause(Pause {
+            since: ctx.now,
+            reason: reason.trim().into(),
+            by: ctx.actor.id.clone(),
+        });
+        let (stage, due) = (clock.stage, clock.due_at);
+        self.touch(ctx.now);
+        Ok(Effects::default()
+            .event(
+                "paused",
+                json!({"stage": stage, "due_at": due, "reason": reason.trim()}),
+            )
+            .notify(Party::Complainant, NoticeKind::Progress))
+    }
+
+    /// Restarts a paused clock; the working days the pause covered are
+    /// added to the deadline.
+    pub fn resume(&mut self, reason: Option<&str>, ctx: &Ctx) -> Result<Effects, Refusal> {
+        if let Some(r) = reason {
+            let mut errors = FieldErrors::new();
+            required_text(&mut errors, "reason", r, 5000);
+            errors.into_result()?;
+        }
+        let status = self.status;
+        let clock = self.staff_clock_mut("resumed")?;
+        let Some(since) = clock.paused.as_ref().map(|p| p.since) else {
+            return Err(wrong(status, "resumed (its clock is not paused)"));
+        };
+        let previous = clock.due_at;
+        let credit = clock.resume(&ctx.policy.alerts, ctx.calendar, ctx.now);
+        let (stage, due) = (clock.stage, clock.due_at);
+        self.mirror_due(stage, due);
+        self.touch(ctx.now);
+        Ok(Effects::default()
+            .event(
+                "resumed",
+                json!({"stage": stage, "paused_at": since, "working_days_added": credit,
+                       "previous_due_at": previous, "due_at": due,
+                       "reason": reason.map(str::trim)}),
+            )
+            .notify(Party::Complainant, NoticeKind::Progress))
+    }
+
+    /// Re-derives the running deadline after the calendar changed; an
+    /// event when it moved, nothing otherwise.
+    pub fn recompute_deadline(&mut self, ctx: &Ctx) -> Option<Effects> {
+        if self.is_sealed() {
+            return None;
+        }
+        let clock = self.clock.as_mut()?;
+        let previous = clock.recompute(&ctx.policy.alerts, ctx.calendar, ctx.now)?;
+        let (stage, due) = (clock.stage, clock.due_at);
+        self.mirror_due(stage, due);
+        if self.status == Status::NeedsInfo
+            && let Some(req) = &mut self.info_request
+        {
+            req.due_at = due;
+        }
+        Some(Effects::default().event(
+            "deadline_recomputed",
+            json!({"stage": stage, "previous_due_at": previous, "due_at": due,
+                   "cause": "calendar"}),
+        ))
     }
 
     /// The decision: outcome, basis, reply, and what follows from it.
@@ -826,9 +996,11 @@ impl Case {
                 done_note: None,
             })
             .collect();
-        let appeal_due = ctx
-            .calendar
-            .calendar_days_after(ctx.now, ctx.policy.appeal_days);
+        let appeal_days = self
+            .stage_days
+            .appeal_days
+            .unwrap_or(ctx.policy.appeal_days);
+        let appeal_due = self.start_clock(Stage::Appeal, Unit::CalendarDays, appeal_days, ctx);
         let basis: Vec<String> = basis.into_iter().map(|b| b.trim().to_string()).collect();
         let decision = Decision {
             outcome,
@@ -853,8 +1025,6 @@ impl Case {
         let has_sanctions = !decision.sanctions.is_empty();
         self.decision = Some(decision);
         self.status = Status::Resolved;
-        self.deadlines.appeal_due_at = Some(appeal_due);
-        self.overdue_flagged_for = None;
         self.touch(ctx.now);
         let mut effects = Effects::default()
             .event("decided", data)
@@ -926,17 +1096,17 @@ impl Case {
         let mut errors = FieldErrors::new();
         required_text(&mut errors, "reason", reason, 20_000);
         errors.into_result()?;
-        let due = ctx
-            .calendar
-            .working_days_after(ctx.now, ctx.policy.review_days);
+        let review_days = self
+            .stage_days
+            .review_days
+            .unwrap_or(ctx.policy.review_days);
+        let due = self.start_clock(Stage::Review, Unit::WorkingDays, review_days, ctx);
         self.appeal = Some(Appeal {
             reason: reason.trim().into(),
             at: ctx.now,
         });
         self.status = Status::UnderReview;
-        self.deadlines.review_due_at = Some(due);
         self.assignee = None;
-        self.overdue_flagged_for = None;
         self.touch(ctx.now);
         Ok(Effects::default()
             .event(
@@ -1123,12 +1293,79 @@ impl Case {
             return Err(wrong(self.status, "flagged overdue"));
         }
         self.overdue_flagged_for = due;
-        Ok(Effects::default()
-            .event(
-                "deadline_missed",
-                json!({"status": self.status, "due_at": due, "assignee": self.assignee}),
-            )
-            .notify(Party::Staff, NoticeKind::Progress))
+        Ok(Effects::default().event(
+            "deadline_missed",
+            json!({"status": self.status, "due_at": due, "assignee": self.assignee}),
+        ))
+    }
+
+    /// Sends the reminders and escalations of the running clock that are
+    /// due now, each once.
+    pub fn send_alerts(&mut self, ctx: &Ctx) -> Option<Effects> {
+        if !self.status.deadline_is_staff_duty() {
+            return None;
+        }
+        let assignee = self.assignee.clone();
+        let clock = self.clock.as_mut()?;
+        let batch = clock.take_alerts(&ctx.policy.alerts, ctx.calendar, ctx.now);
+        if batch.send.is_empty() && batch.superseded.is_empty() {
+            return None;
+        }
+        let (stage, due) = (clock.stage, clock.due_at);
+        let mut effects = Effects::default();
+        for alert in batch.send {
+            let to = alert.recipient();
+            effects = match alert.kind {
+                AlertKind::Share { percent } => effects
+                    .event(
+                        "reminder_sent",
+                        json!({"stage": stage, "key": alert.key, "percent": percent,
+                               "due_at": due, "to": to, "assignee": assignee}),
+                    )
+                    .notify_staff(NoticeKind::Reminder, to),
+                AlertKind::Overdue { working_days } => effects
+                    .event(
+                        "reminder_sent",
+                        json!({"stage": stage, "key": alert.key,
+                               "working_days_overdue": working_days,
+                               "due_at": due, "to": to, "assignee": assignee}),
+                    )
+                    .notify_staff(NoticeKind::Reminder, to),
+                AlertKind::Escalation { step, to } => effects
+                    .event(
+                        "escalated",
+                        json!({"stage": stage, "key": alert.key, "step": step + 1,
+                               "due_at": due, "to": to, "assignee": assignee}),
+                    )
+                    .notify_staff(NoticeKind::Escalation, to),
+            };
+        }
+        if effects.events.is_empty() {
+            // Only superseded keys: recorded with the next event (they are
+            // in the past, so they never trigger a sweep by themselves).
+            return None;
+        }
+        Some(effects)
+    }
+
+    /// The next instant the sweep has something to do for this case.
+    pub fn sweep_at(&self, policy: &DeadlinePolicy, calendar: &Calendar) -> Option<DateTime<Utc>> {
+        let due = self.next_due_at()?;
+        match self.status {
+            Status::NeedsInfo | Status::Resolved => Some(due),
+            Status::Closed => None,
+            _ => {
+                let flag = (self.overdue_flagged_for != Some(due)).then_some(due);
+                let alert = self
+                    .clock
+                    .as_ref()
+                    .and_then(|c| c.next_alert_at(&policy.alerts, calendar));
+                match (flag, alert) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+        }
     }
 
     /// Whatever the deadline sweep should do to this case now, if anything.
@@ -1136,7 +1373,13 @@ impl Case {
         match self.status {
             Status::NeedsInfo => self.lapse(ctx).ok(),
             Status::Resolved => self.close_after_appeal_window(ctx).ok(),
-            _ => self.flag_overdue(ctx).ok(),
+            _ => {
+                let mut effects = self.flag_overdue(ctx).unwrap_or_default();
+                if let Some(alerts) = self.send_alerts(ctx) {
+                    effects.merge(alerts);
+                }
+                (!effects.events.is_empty()).then_some(effects)
+            }
         }
     }
 
@@ -1243,6 +1486,15 @@ impl Case {
     pub fn record_delivery(&mut self, delivery: Delivery) {
         self.deliveries.push(delivery);
     }
+}
+
+/// How an extension moves the handling deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtendTo {
+    /// To this instant.
+    Date(DateTime<Utc>),
+    /// By this many working days.
+    WorkingDays(u32),
 }
 
 /// A corrective action as ordered in a decision.

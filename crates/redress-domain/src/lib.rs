@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod case;
+pub mod deadline;
 pub mod error;
 pub mod policy;
 pub mod registration;
@@ -13,7 +14,8 @@ pub mod types;
 
 pub use calendar::Calendar;
 pub use case::*;
+pub use deadline::{Alert, AlertKind, Pause, Recipient, Stage, StageClock, Unit};
 pub use error::{FieldErrors, Refusal};
-pub use policy::DeadlinePolicy;
+pub use policy::{AlertPolicy, DeadlinePolicy, EscalationStep, Level, StageDays};
 pub use registration::*;
 pub use types::*;

@@ -186,6 +186,8 @@ vocabulary!(
         NewComplaint = "new_complaint",
         AppealReceived = "appeal_received",
         Closed = "closed",
+        Reminder = "reminder",
+        Escalation = "escalation",
     }
 );
 

@@ -241,16 +241,29 @@ pub fn import_departments(
         )
         .map_err(|e| constraint(e, "code", "department"))?;
     }
-    for c in categories {
-        let days = c
-            .handling_days
-            .map(i32::try_from)
+    let days = |d: Option<u32>| -> StoreResult<Option<i32>> {
+        d.map(i32::try_from)
             .transpose()
-            .map_err(|_| StoreError::Backend("handling_days out of range".into()))?;
+            .map_err(|_| StoreError::Backend("category days out of range".into()))
+    };
+    for c in categories {
+        let (handling, appeal, review) = (
+            days(c.handling_days)?,
+            days(c.appeal_days)?,
+            days(c.review_days)?,
+        );
         ctx.execute(
-            "INSERT INTO categories (code, name, name_en, department, handling_days) \
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&c.code, &c.name, &c.name_en, &c.department, &days],
+            "INSERT INTO categories (code, name, name_en, department, handling_days, \
+             appeal_days, review_days) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &c.code,
+                &c.name,
+                &c.name_en,
+                &c.department,
+                &handling,
+                &appeal,
+                &review,
+            ],
         )
         .map_err(|e| constraint(e, "code", "department"))?;
     }

@@ -36,8 +36,8 @@ use redress_domain::Status;
 use redress_domain::calendar::{DayException, DayKind};
 use redress_store::{
     ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department, IdempotencyRecord,
-    InsertOutcome, JournalEntry, NewEvent, Page, ReportRow, RespondentAccount, Session, Store,
-    StoreError, StoreResult, User, Visibility,
+    InsertOutcome, JournalEntry, NewEvent, Page, QueueCount, ReportRow, RespondentAccount, Session,
+    Store, StoreError, StoreResult, User, Visibility,
 };
 use uuid::Uuid;
 
@@ -55,8 +55,14 @@ const READERS: u32 = 8;
 const WRITERS: usize = 4;
 
 /// `(version, name, sql)`, in order. Never edit a released migration: add one.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "deadlines",
+        include_str!("../migrations/0002_deadlines.sql"),
+    ),
+];
 
 /// Key of the advisory lock that serialises migrations of instances
 /// starting together.
@@ -652,6 +658,53 @@ impl Store for PgStore {
         rows.iter().map(|r| col(r, 0)).collect()
     }
 
+    async fn cases_due_from(
+        &self,
+        from: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, Uuid)>> {
+        let rows = self
+            .rows(
+                "SELECT seq, id FROM cases WHERE seq > $1 AND next_due_at >= $2 \
+                 AND status <> 'closed' ORDER BY seq LIMIT $3",
+                vec![
+                    boxed(after_seq),
+                    boxed(us(&from)),
+                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
+                ],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
+    async fn deadline_queues(
+        &self,
+        now: DateTime<Utc>,
+        soon: DateTime<Utc>,
+    ) -> StoreResult<Vec<QueueCount>> {
+        let rows = self
+            .rows(
+                "SELECT department, assignee, \
+                 count(*) FILTER (WHERE next_due_at <= $1), \
+                 count(*) FILTER (WHERE next_due_at > $1) \
+                 FROM cases WHERE staff_due AND next_due_at <= $2 \
+                 GROUP BY department, assignee ORDER BY department, assignee",
+                vec![boxed(us(&now)), boxed(us(&soon))],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QueueCount {
+                    department: col(r, 0)?,
+                    assignee: col(r, 1)?,
+                    overdue: col(r, 2)?,
+                    due_soon: col(r, 3)?,
+                })
+            })
+            .collect()
+    }
+
     async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>> {
         let rows = self
             .rows(
@@ -825,24 +878,26 @@ impl Store for PgStore {
     async fn list_categories(&self) -> StoreResult<Vec<Category>> {
         let rows = self
             .rows(
-                "SELECT code, name, name_en, department, handling_days FROM categories ORDER BY code",
+                "SELECT code, name, name_en, department, handling_days, appeal_days, review_days \
+                 FROM categories ORDER BY code",
                 vec![],
             )
             .await?;
+        let days = |r: &postgres::Row, i: usize| -> StoreResult<Option<u32>> {
+            let d: Option<i32> = col(r, i)?;
+            d.map(|d| u32::try_from(d).map_err(|_| StoreError::Backend(format!("bad days {d}"))))
+                .transpose()
+        };
         rows.iter()
             .map(|r| {
-                let days: Option<i32> = col(r, 4)?;
                 Ok(Category {
                     code: col(r, 0)?,
                     name: col(r, 1)?,
                     name_en: col(r, 2)?,
                     department: col(r, 3)?,
-                    handling_days: days
-                        .map(|d| {
-                            u32::try_from(d)
-                                .map_err(|_| StoreError::Backend(format!("bad handling_days {d}")))
-                        })
-                        .transpose()?,
+                    handling_days: days(r, 4)?,
+                    appeal_days: days(r, 5)?,
+                    review_days: days(r, 6)?,
                 })
             })
             .collect()

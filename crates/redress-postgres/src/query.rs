@@ -112,6 +112,13 @@ fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<(Vec<Where>, bo
             [ParamSpec::Time(us(now))],
         );
     }
+    if let Some((now, soon)) = &filter.due_between {
+        simple = false;
+        common.push(
+            "staff_due AND next_due_at > {} AND next_due_at <= {}",
+            [ParamSpec::Time(us(now)), ParamSpec::Time(us(soon))],
+        );
+    }
     let tokens: Vec<String> = filter
         .query
         .iter()

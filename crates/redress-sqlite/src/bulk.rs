@@ -231,8 +231,8 @@ pub fn import_departments(
     }
     let mut stmt = c
         .prepare_cached(
-            "INSERT INTO categories (code, name, name_en, department, handling_days) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO categories (code, name, name_en, department, handling_days, \
+             appeal_days, review_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .map_err(db)?;
     for k in categories {
@@ -241,7 +241,9 @@ pub fn import_departments(
             k.name,
             k.name_en,
             k.department,
-            k.handling_days.map(i64::from)
+            k.handling_days.map(i64::from),
+            k.appeal_days.map(i64::from),
+            k.review_days.map(i64::from)
         ])
         .map_err(|e| constraint(e, "code", "department"))?;
     }

@@ -36,8 +36,8 @@ use redress_domain::Status;
 use redress_domain::calendar::{DayException, DayKind};
 use redress_store::{
     ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department, IdempotencyRecord,
-    InsertOutcome, JournalEntry, NewEvent, Page, ReportRow, RespondentAccount, Session, Store,
-    StoreError, StoreResult, User, Visibility,
+    InsertOutcome, JournalEntry, NewEvent, Page, QueueCount, ReportRow, RespondentAccount, Session,
+    Store, StoreError, StoreResult, User, Visibility,
 };
 use uuid::Uuid;
 
@@ -630,6 +630,60 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn cases_due_from(
+        &self,
+        from: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, Uuid)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(
+                    "SELECT seq, id FROM cases WHERE seq > ?1 AND next_due_at >= ?2 \
+                     AND status <> 'closed' ORDER BY seq LIMIT ?3",
+                )
+                .map_err(db)?
+                .query_map(params![after_seq, ts(&from), limit], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            rows.into_iter()
+                .map(|(seq, id)| Ok((seq, parse_uuid(&id)?)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn deadline_queues(
+        &self,
+        now: DateTime<Utc>,
+        soon: DateTime<Utc>,
+    ) -> StoreResult<Vec<QueueCount>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT department, assignee, sum(next_due_at <= ?1), sum(next_due_at > ?1) \
+                 FROM cases WHERE staff_due = 1 AND next_due_at <= ?2 \
+                 GROUP BY department, assignee ORDER BY department, assignee",
+            )
+            .map_err(db)?
+            .query_map(params![ts(&now), ts(&soon)], |r| {
+                Ok(QueueCount {
+                    department: r.get(0)?,
+                    assignee: r.get(1)?,
+                    overdue: r.get(2)?,
+                    due_soon: r.get(3)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+        })
+        .await
+    }
+
     async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
@@ -828,35 +882,44 @@ impl Store for SqliteStore {
         self.read(|c| {
             let raw = c
                 .prepare_cached(
-                    "SELECT code, name, name_en, department, handling_days FROM categories ORDER BY code",
+                    "SELECT code, name, name_en, department, handling_days, appeal_days, \
+                     review_days FROM categories ORDER BY code",
                 )
                 .map_err(db)?
                 .query_map([], |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
+                        [
+                            r.get::<_, Option<i64>>(4)?,
+                            r.get::<_, Option<i64>>(5)?,
+                            r.get::<_, Option<i64>>(6)?,
+                        ],
                     ))
                 })
                 .map_err(db)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db)?;
+            let days = |d: Option<i64>| -> StoreResult<Option<u32>> {
+                d.map(|d| {
+                    u32::try_from(d).map_err(|_| StoreError::Backend(format!("bad days {d}")))
+                })
+                .transpose()
+            };
             raw.into_iter()
-                .map(|(code, name, name_en, department, days)| {
+                .map(|((code, name, name_en, department), [h, a, r])| {
                     Ok(Category {
                         code,
                         name,
                         name_en,
                         department,
-                        handling_days: days
-                            .map(|d| {
-                                u32::try_from(d).map_err(|_| {
-                                    StoreError::Backend(format!("bad handling_days {d}"))
-                                })
-                            })
-                            .transpose()?,
+                        handling_days: days(h)?,
+                        appeal_days: days(a)?,
+                        review_days: days(r)?,
                     })
                 })
                 .collect()

@@ -91,6 +91,13 @@ fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<(Vec<Where>, bo
         // The literal `staff_due = 1` lets SQLite use the partial index.
         common.push("staff_due = 1 AND next_due_at <= ?", [Value::Text(ts(now))]);
     }
+    if let Some((now, soon)) = &filter.due_between {
+        simple = false;
+        common.push(
+            "staff_due = 1 AND next_due_at > ? AND next_due_at <= ?",
+            [Value::Text(ts(now)), Value::Text(ts(soon))],
+        );
+    }
     if let Some(q) = match_query(&filter.query) {
         simple = false;
         common.push(FTS_TERM, [Value::Text(q)]);
@@ -241,16 +248,18 @@ pub fn list_cases(
             params.push(Value::Integer(after));
         }
         params.push(fetch.clone());
-        arms.push(if filter.overdue_at.is_some() {
-            // Sort only the keys (the overdue indexes cover them), then
-            // read the page's rows.
-            format!(
-                "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
+        arms.push(
+            if filter.overdue_at.is_some() || filter.due_between.is_some() {
+                // Sort only the keys (the overdue indexes cover them), then
+                // read the page's rows.
+                format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
                  (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT ?) ORDER BY seq DESC"
-            )
-        } else {
-            format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY seq DESC LIMIT ?")
-        });
+                )
+            } else {
+                format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY seq DESC LIMIT ?")
+            },
+        );
     }
     let sql = if arms.len() == 1 {
         arms.remove(0)

@@ -10,6 +10,11 @@ use crate::codec::{db, ts};
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "claims", include_str!("../migrations/0002_claims.sql")),
+    (
+        3,
+        "deadlines",
+        include_str!("../migrations/0003_deadlines.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded. Runs inside the caller's

@@ -141,6 +141,9 @@ pub struct CaseFilter {
     pub assignee: Option<String>,
     /// `Some(now)`: only cases whose staff deadline passed before `now`.
     pub overdue_at: Option<DateTime<Utc>>,
+    /// `Some((now, soon))`: only cases whose staff deadline falls after
+    /// `now` and at or before `soon`.
+    pub due_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Query tokens; all must be present.
     pub query: Vec<String>,
 }
@@ -151,6 +154,15 @@ pub struct Page<T> {
     pub total: i64,
     /// The sort key of the last item, when more may follow.
     pub next: Option<i64>,
+}
+
+/// Staff deadlines of one (department, assignee) pair: passed, and coming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCount {
+    pub department: Option<String>,
+    pub assignee: Option<String>,
+    pub overdue: i64,
+    pub due_soon: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -196,6 +208,23 @@ pub struct Category {
     pub name_en: Option<String>,
     pub department: String,
     pub handling_days: Option<u32>,
+    /// The appeal window for this category's cases, calendar days.
+    #[serde(default)]
+    pub appeal_days: Option<u32>,
+    /// The review time for this category's cases, working days.
+    #[serde(default)]
+    pub review_days: Option<u32>,
+}
+
+impl Category {
+    /// The deadline lengths this category sets (SPEC §4).
+    pub fn stage_days(&self) -> redress_domain::StageDays {
+        redress_domain::StageDays {
+            handling_days: self.handling_days,
+            appeal_days: self.appeal_days,
+            review_days: self.review_days,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,6 +332,22 @@ pub trait Store: Send + Sync + 'static {
         complainant_key: &str,
         respondent_key: &str,
     ) -> StoreResult<Vec<Uuid>>;
+    /// Open cases whose running deadline falls at or after `from`, in
+    /// `seq` order after `after_seq`: the cases an edit of the calendar
+    /// may move.
+    async fn cases_due_from(
+        &self,
+        from: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, Uuid)>>;
+    /// Staff deadlines passed at `now`, and due after `now` up to `soon`,
+    /// counted per (department, assignee); pairs with neither are left out.
+    async fn deadline_queues(
+        &self,
+        now: DateTime<Utc>,
+        soon: DateTime<Utc>,
+    ) -> StoreResult<Vec<QueueCount>>;
     /// Cases whose `sweep_at` is at or before `now`, oldest first.
     async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>>;
     /// Claims up to `limit` cases whose `sweep_at` is at or before `now`

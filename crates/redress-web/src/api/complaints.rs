@@ -62,6 +62,8 @@ pub struct ListParams {
     pub assignee: Option<String>,
     /// true: only cases whose staff deadline has passed
     pub overdue: Option<String>,
+    /// true: only cases whose staff deadline comes within the due-soon window
+    pub due_soon: Option<String>,
     /// Search text (Chinese and English).
     pub q: Option<String>,
     pub limit: Option<String>,
@@ -83,6 +85,7 @@ pub async fn list(
         respondent: p.respondent,
         assignee: p.assignee,
         overdue: p.overdue,
+        due_soon: p.due_soon,
         q: p.q,
         limit: p.limit,
         cursor: p.cursor,
@@ -182,7 +185,21 @@ action!(
     "/complaints/{id}/extend",
     ExtendBody,
     extend,
-    "A new handling due date with a reason; sends a progress notice."
+    "A new handling due date (`due_at`) or more working days (`days`), with a reason; sends a progress notice."
+);
+action!(
+    pause,
+    "/complaints/{id}/pause",
+    PauseBody,
+    pause,
+    "Stops the running staff deadline's clock with a reason; paused time does not count."
+);
+action!(
+    resume,
+    "/complaints/{id}/resume",
+    ResumeBody,
+    resume,
+    "Restarts a paused clock; the working days it was paused are added to the deadline."
 );
 action!(
     link,

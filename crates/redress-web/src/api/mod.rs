@@ -47,6 +47,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::note))
         .routes(routes!(complaints::evidence))
         .routes(routes!(complaints::extend))
+        .routes(routes!(complaints::pause))
+        .routes(routes!(complaints::resume))
         .routes(routes!(complaints::link))
         .routes(routes!(complaints::merge))
         .routes(routes!(complaints::decide))
@@ -67,5 +69,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::year))
         .routes(routes!(ops::summary))
         .routes(routes!(ops::verify))
+        .routes(routes!(ops::queues))
         .routes(routes!(ops::advance))
 }

@@ -103,6 +103,14 @@ pub async fn summary(
     ))
 }
 
+/// Overdue and due-soon staff deadlines with exact counts: in total, per
+/// department, per person (`assignee`, null: unassigned) and the caller's own.
+#[utoipa::path(get, path = "/queues", tag = "complaints",
+    responses((status = 200, body = Document), (status = 401, body = ErrorBody)))]
+pub async fn queues(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.queues(&who).await?))
+}
+
 /// Checks the journal's hash chain: `{ok, events_checked}`.
 #[utoipa::path(get, path = "/audit/verify", tag = "audit",
     responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]

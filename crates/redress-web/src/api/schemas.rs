@@ -51,7 +51,12 @@ pub struct CategoryBody {
     pub name: String,
     pub name_en: Option<String>,
     pub department: String,
+    /// Handling time for this category's cases, working days.
     pub handling_days: Option<u32>,
+    /// Appeal window for this category's cases, calendar days.
+    pub appeal_days: Option<u32>,
+    /// Review time for this category's cases, working days.
+    pub review_days: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -171,8 +176,21 @@ pub struct NoteBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ExtendBody {
-    pub due_at: String,
+    /// The new due instant (RFC 3339); or give `days`.
+    pub due_at: Option<String>,
+    /// Working days to add; or give `due_at`.
+    pub days: Option<u32>,
     pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PauseBody {
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ResumeBody {
+    pub reason: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -31,6 +31,11 @@ impl Clock {
         Utc::now() + Duration::seconds(self.offset_seconds.load(Ordering::SeqCst))
     }
 
+    /// How far a test clock has been moved, in seconds.
+    pub fn offset_seconds(&self) -> i64 {
+        self.offset_seconds.load(Ordering::SeqCst)
+    }
+
     /// Moves a test clock forward; `false` on a real clock.
     pub fn advance(&self, seconds: i64) -> bool {
         if !self.test_mode || seconds < 0 {

@@ -131,7 +131,9 @@ fn fixture() -> Fixture {
     journal.record(&mut case, &c, effects);
 
     let c = ctx(60, Actor::staff("alice"));
-    let effects = case.accept("refund", "trade", None, &c).unwrap();
+    let effects = case
+        .accept("refund", "trade", Default::default(), &c)
+        .unwrap();
     journal.record(&mut case, &c, effects);
 
     let c = ctx(70, Actor::staff("alice"));

@@ -9,10 +9,13 @@
 //!
 //! How "nothing is due" is arranged: the open cases are generated for a
 //! reference instant R, noon (Asia/Shanghai) of the day 30 days after the
-//! generation, each registered at most 14 days before R and brought to its
-//! state at that instant, so that every `sweep_at` (the end of a deadline
-//! day counted from that instant) lies at least [`MARGIN_HOURS`] after R;
-//! each row is checked as it is made. The application runs on a test clock
+//! generation, each registered before R and brought to its state at that
+//! instant, within a window its deadlines allow (submitted: the morning of
+//! R's day; awaiting material: 4 days; in progress: 7 days, before the 50 %
+//! reminder of 15 working days; resolved: 14 days of the 15-day appeal
+//! window), so that every `sweep_at` (the next deadline or reminder) lies
+//! at least [`MARGIN_HOURS`] after R. Each row is checked as it is made; a
+//! row that fails is filed closer to R instead. The application runs on a test clock
 //! moved forward to R, so in its eyes the cases were filed in the last
 //! weeks and nothing is due yet; the store is asked before the ticks. R is
 //! kept in `bench-sweep.json`, so the generated store can be used again
@@ -54,12 +57,16 @@ fn summary(lat: &mut [f64]) -> String {
     )
 }
 
-/// How many things a sweep report says were done, whatever its fields
-/// (every number in it is a count of cases acted on).
-fn items(report: &impl serde::Serialize) -> anyhow::Result<u64> {
+/// How many cases a sweep report says were acted on: its `cases` field
+/// (the other fields count events by kind, several per case possible);
+/// the sum of its counts for a report without one.
+fn items(report: &redress_app::jobs::SweepReport) -> anyhow::Result<u64> {
     let value = serde_json::to_value(report)?;
     let fields = value.as_object().context("a sweep report is an object")?;
-    Ok(fields.values().filter_map(|v| v.as_u64()).sum())
+    Ok(match fields.get("cases").and_then(|v| v.as_u64()) {
+        Some(cases) => cases,
+        None => fields.values().filter_map(|v| v.as_u64()).sum(),
+    })
 }
 
 /// The bench's reference instant: noon in Shanghai (04:00 UTC), 30 days on.
@@ -86,10 +93,12 @@ fn open_row(
         _ => 5,
     };
     // Acceptance: 1 working day; material: 5 working days; handling: 15
-    // working days; appeal window: 15 calendar days.
+    // working days, with reminders at 50 % and 80 %; appeal window: 15
+    // calendar days.
     let window_minutes: i64 = match state {
         0 => 11 * 60,
         1 => 4 * 24 * 60,
+        2 => 7 * 24 * 60,
         _ => 14 * 24 * 60,
     };
     let mut back = rng.gen_range(0..window_minutes);
@@ -146,11 +155,35 @@ fn due_row(
 }
 
 /// What `bench-sweep.json` remembers about a generated store.
-#[derive(serde::Serialize, serde::Deserialize)]
 struct Marker {
     cases: usize,
     reference: DateTime<Utc>,
     generate_seconds: f64,
+}
+
+impl Marker {
+    fn read(path: &Path) -> anyhow::Result<Option<Marker>> {
+        let Ok(bytes) = std::fs::read(path) else {
+            return Ok(None);
+        };
+        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+        let bad = || anyhow::anyhow!("{} is not the generator's marker", path.display());
+        Ok(Some(Marker {
+            cases: v["cases"].as_u64().ok_or_else(bad)? as usize,
+            reference: DateTime::parse_from_rfc3339(v["reference"].as_str().ok_or_else(bad)?)?
+                .to_utc(),
+            generate_seconds: v["generate_seconds"].as_f64().ok_or_else(bad)?,
+        }))
+    }
+
+    fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let v = json!({
+            "cases": self.cases,
+            "reference": self.reference.to_rfc3339(),
+            "generate_seconds": self.generate_seconds,
+        });
+        Ok(std::fs::write(path, serde_json::to_vec_pretty(&v)?)?)
+    }
 }
 
 pub struct SweepArgs {
@@ -175,9 +208,8 @@ async fn sweep_on(bulk: &Bulk, args: &SweepArgs) -> anyhow::Result<()> {
     let calendar = Calendar::china();
     let marker_path = args.data_dir.join("bench-sweep.json");
     let ids_path = args.data_dir.join("bench-sweep-ids.txt");
-    let marker = match std::fs::read(&marker_path) {
-        Ok(bytes) => {
-            let m: Marker = serde_json::from_slice(&bytes)?;
+    let marker = match Marker::read(&marker_path)? {
+        Some(m) => {
             ensure!(
                 m.cases == args.cases,
                 "{} holds {} generated cases, not {}: use another data directory",
@@ -191,7 +223,7 @@ async fn sweep_on(bulk: &Bulk, args: &SweepArgs) -> anyhow::Result<()> {
             );
             m
         }
-        Err(_) => generate_open(bulk, args, &vault, &calendar, &marker_path, &ids_path)?,
+        None => generate_open(bulk, args, &vault, &calendar, &marker_path, &ids_path)?,
     };
     println!(
         "sweep_generate open_cases={} seconds={:.1} reference={}",
@@ -222,7 +254,7 @@ async fn sweep_on(bulk: &Bulk, args: &SweepArgs) -> anyhow::Result<()> {
     )
     .await?;
 
-    // 1. Nothing due: ticks against point reads, interleaved.
+    // The first figure. Nothing due: ticks against point reads, interleaved.
     let horizon = app.now() + Duration::hours(1);
     let due_now = store.due_for_sweep(horizon, 10).await?;
     ensure!(
@@ -308,12 +340,12 @@ fn generate_open(
         args.cases
     );
     std::fs::write(ids_path, ids.join("\n"))?;
-    std::fs::write(marker_path, serde_json::to_vec_pretty(&marker)?)?;
+    marker.write(marker_path)?;
     Ok(marker)
 }
 
-/// 2. `due` cases made due (inserted with deadlines in the past of the
-/// clock), one sweep timed, then the exactly-once check.
+/// The second figure: `due` cases made due (inserted with deadlines in
+/// the past of the clock), one sweep timed, then the exactly-once check.
 async fn due_phase(
     bulk: &Bulk,
     app: &App,
@@ -421,8 +453,8 @@ async fn events_after(
     Ok((out, seq))
 }
 
-/// 3. `GET /api/v1/calendar/due` against `GET /healthz`, alternating on
-/// one keep-alive connection.
+/// The third figure: `GET /api/v1/calendar/due` against `GET /healthz`,
+/// alternating on one keep-alive connection.
 pub async fn calendar(addr: String, rounds: usize, working_days: u32) -> anyhow::Result<()> {
     let mut sender = connect(&addr).await?;
     let base = DateTime::parse_from_rfc3339("2027-01-04T01:30:00Z")?.to_utc();

@@ -214,10 +214,20 @@ fn row_at(
             let _ = case.request_info(vec!["截图".into()], None, &ctx);
         }
         2..=4 => {
-            let _ = case.accept(categories[i % 3], departments[i % 3], None, &ctx);
+            let _ = case.accept(
+                categories[i % 3],
+                departments[i % 3],
+                Default::default(),
+                &ctx,
+            );
         }
         5 => {
-            let _ = case.accept(categories[i % 3], departments[i % 3], None, &ctx);
+            let _ = case.accept(
+                categories[i % 3],
+                departments[i % 3],
+                Default::default(),
+                &ctx,
+            );
             let _ = case.decide(
                 Outcome::Upheld,
                 vec!["协议".into()],

@@ -44,6 +44,8 @@ pub async fn departments_and_categories(s: Arc<dyn Store>) {
         name_en: Some("Delivery".into()),
         department: "ops".into(),
         handling_days: Some(15),
+        appeal_days: Some(30),
+        review_days: None,
     };
     s.insert_category(cat.clone(), event(None, "category_created"))
         .await

@@ -35,7 +35,7 @@ async fn admins_set_a_day_and_deadlines_follow() {
         .expect(200);
     assert_eq!(
         day,
-        json!({"date": "2027-03-06", "kind": "workday", "name": "调休上班"})
+        json!({"date": "2027-03-06", "kind": "workday", "name": "调休上班", "recomputed": 0})
     );
     assert!(due_after_friday(&t).await.starts_with("2027-03-06"));
     let year = t.get("/calendar/2027", None).await.expect(200);

@@ -297,6 +297,30 @@ impl TestApp {
         .expect(200)
     }
 
+    /// Moves the test clock to just after `at` (and runs the sweep).
+    pub async fn advance_to(&self, at: chrono::DateTime<chrono::Utc>) -> Value {
+        let seconds = (at - self.app.now()).num_seconds() + 1;
+        self.advance(seconds.max(0)).await
+    }
+
+    /// Stops this server and starts another on the same database and data
+    /// directory, with the test clock where it was. Nothing kept in
+    /// memory survives.
+    pub async fn restart(&mut self) {
+        let offset = self.app.clock.offset_seconds();
+        let store = redress::open_store(&self.config).await.unwrap();
+        let app = redress::build_app(&self.config, store, true).await.unwrap();
+        assert!(app.clock.advance(offset.max(0)));
+        self.router = redress_web::router(
+            app.clone(),
+            redress_web::WebOptions {
+                public_rate_per_minute: self.config.public_rate_limit,
+            },
+        );
+        self.app = app;
+        self.admin = self.login("admin", ADMIN_PASSWORD).await;
+    }
+
     /// Files a public complaint; returns the registration answer.
     pub async fn file(&self, body: Value) -> Value {
         self.post("/complaints", None, body).await.expect(201)

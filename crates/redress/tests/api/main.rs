@@ -38,6 +38,7 @@ mod harness;
 mod access;
 mod calendar;
 mod cli;
+mod deadlines;
 mod inputs;
 mod intake;
 mod lifecycle;
@@ -79,10 +80,11 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 11] = [
+    let modules: [Module; 12] = [
         ("access", access::trials),
         ("calendar", calendar::trials),
         ("cli", cli::trials),
+        ("deadlines", deadlines::trials),
         ("inputs", inputs::trials),
         ("intake", intake::trials),
         ("lifecycle", lifecycle::trials),

@@ -83,6 +83,7 @@ fn main() -> ExitCode {
         cases::update_of_two_cases_is_atomic,
         cases::closed_requires_closure,
         cases::sweep_pairs_and_reports,
+        cases::deadline_queues_and_moved_calendar_days,
         claims::only_due_cases_oldest_first,
         claims::a_claim_holds_until_its_lease_runs_out,
         claims::saving_a_case_ends_its_claim,

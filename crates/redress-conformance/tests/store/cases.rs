@@ -286,3 +286,95 @@ pub async fn sweep_pairs_and_reports(s: Arc<dyn Store>) {
         vec![(Status::Submitted, 5), (Status::Closed, 1)]
     );
 }
+
+pub async fn deadline_queues_and_moved_calendar_days(s: Arc<dyn Store>) {
+    // (department, assignee, next_due_at, staff_due, status)
+    let cases = [
+        (
+            Some("ops"),
+            Some("bob"),
+            Some(100),
+            true,
+            Status::InProgress,
+        ),
+        (
+            Some("ops"),
+            Some("bob"),
+            Some(150),
+            true,
+            Status::InProgress,
+        ),
+        (Some("ops"), None, Some(90), true, Status::InProgress),
+        (
+            Some("ops"),
+            Some("amy"),
+            Some(400),
+            true,
+            Status::InProgress,
+        ),
+        (
+            Some("legal"),
+            Some("amy"),
+            Some(120),
+            true,
+            Status::UnderReview,
+        ),
+        (None, None, Some(50), true, Status::Submitted),
+        // Not staff duties, paused (no due) or closed: in no queue.
+        (Some("ops"), Some("bob"), Some(10), false, Status::NeedsInfo),
+        (Some("ops"), Some("bob"), None, true, Status::InProgress),
+        (Some("ops"), None, None, false, Status::Closed),
+    ];
+    let mut ids = Vec::new();
+    for (n, (dept, who, due, staff, status)) in cases.iter().enumerate() {
+        let mut r = case(n as u32 + 1);
+        r.department = dept.map(String::from);
+        r.assignee = who.map(String::from);
+        r.next_due_at = due.map(t);
+        r.staff_due = *staff;
+        r.status = *status;
+        if *status == Status::Closed {
+            r.closure = Some(Closure::Withdrawn);
+        }
+        ids.push(r.id);
+        s.insert_case(r, vec![], None).await.unwrap();
+    }
+    // Overdue at 110, due soon up to 200.
+    let q = s.deadline_queues(t(110), t(200)).await.unwrap();
+    let got: Vec<(Option<&str>, Option<&str>, i64, i64)> = q
+        .iter()
+        .map(|c| {
+            (
+                c.department.as_deref(),
+                c.assignee.as_deref(),
+                c.overdue,
+                c.due_soon,
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (None, None, 1, 0),
+        (Some("legal"), Some("amy"), 0, 1),
+        (Some("ops"), None, 1, 0),
+        (Some("ops"), Some("bob"), 1, 1),
+    ];
+    let mut got = got;
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+
+    // Cases a calendar edit may move: open, due at or after the instant.
+    let ids_from = |v: Vec<(i64, uuid::Uuid)>| v.into_iter().map(|(_, id)| id).collect::<Vec<_>>();
+    assert_eq!(
+        ids_from(s.cases_due_from(t(120), 0, 10).await.unwrap()),
+        vec![ids[1], ids[3], ids[4]]
+    );
+    let first = s.cases_due_from(t(0), 0, 2).await.unwrap();
+    assert_eq!(ids_from(first.clone()), vec![ids[0], ids[1]]);
+    let rest = s.cases_due_from(t(0), first[1].0, 10).await.unwrap();
+    assert_eq!(
+        ids_from(rest),
+        vec![ids[2], ids[3], ids[4], ids[5], ids[6]],
+        "paged by seq; the closed case and those without a due are left out"
+    );
+}

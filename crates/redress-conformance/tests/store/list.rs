@@ -136,6 +136,16 @@ pub async fn filters_paging_and_totals(s: Arc<dyn Store>) {
     let overdue = expect(&rows, |r| r.staff_due && r.next_due_at.unwrap() <= now);
     assert!(!overdue.is_empty());
     assert_eq!(all_pages(&*s, &all, &f, 5).await, overdue);
+    let soon = t(340);
+    let f = CaseFilter {
+        due_between: Some((now, soon)),
+        ..Default::default()
+    };
+    let due_soon = expect(&rows, |r| {
+        r.staff_due && r.next_due_at.is_some_and(|d| d > now && d <= soon)
+    });
+    assert!(!due_soon.is_empty());
+    assert_eq!(all_pages(&*s, &all, &f, 3).await, due_soon);
     let f = CaseFilter {
         status: Some(Status::Closed),
         department: Some("nowhere".into()),

@@ -4,16 +4,18 @@
 #   1. idle sweep ticks over $CASES open cases of which none is due, next
 #      to as many point reads of one case (get_case)
 #   2. one sweep over $DUE cases made due: items/s, exactly-once check;
-#      next to the raw commit rate (one case row per transaction, SQLite)
+#      next to the raw commit rate (one case row per transaction: SQLite
+#      raw-commit, or raw-postgres from one connection)
 #   3. GET /api/v1/calendar/due?working_days=365 next to GET /healthz
 #
 #   bench/deadlines.sh                      # 1,000,000 open cases, SQLite
 #   CASES=20000 bench/deadlines.sh          # a quick check
-#   DATABASE_URL=postgres://… bench/deadlines.sh  # an EMPTY PostgreSQL database
+#   DATABASE_URL=postgres://…/db bench/deadlines.sh  # an EMPTY PostgreSQL database
 #   SKIP_CALENDAR=1 / SKIP_SWEEP=1          # one half only
 #
 # The open cases are generated once into $OUT/deadlines-$CASES (SQLite) and
-# used again by later runs (for 30 days; see crates/redress-bench/src/deadlines.rs).
+# used again by later runs (for 30 days; see crates/redress-bench/src/deadlines.rs);
+# each run adds its $DUE cases, which its sweep settles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CASES=${CASES:-1000000}
@@ -49,10 +51,15 @@ if [ -z "${SKIP_SWEEP:-}" ]; then
   SWEEP=$("$BIN/redress-bench" sweep --data-dir "$DATA" "${DB_ARGS[@]}" --cases "$CASES" \
     --due "$DUE" --ticks "$TICKS" --key "$KEY")
   echo "$SWEEP"
+  if [ -n "${DATABASE_URL:-}" ]; then
+    echo "== baseline: raw inserts from one connection (one case row per transaction)"
+    RAW=$("$BIN/redress-bench" raw-postgres --url "$DATABASE_URL" --clients 1 --seconds 5)
+    echo "$RAW"
+  fi
   if [ -n "${RAW:-}" ]; then
     raw_rate=$(sed -E 's/.*rate_per_s=([0-9.]+).*/\1/' <<<"$RAW")
     ips=$(sed -nE 's/^sweep_due .*items_per_s=([0-9.]+).*/\1/p' <<<"$SWEEP")
-    awk -v a="$ips" -v b="$raw_rate" 'BEGIN { printf "sweep_due/raw_commit ratio = %.2f\n", a/b }'
+    awk -v a="$ips" -v b="$raw_rate" 'BEGIN { printf "sweep_due/raw ratio = %.2f (cases swept per s / rows committed per s)\n", a/b }'
   fi
 fi
 

@@ -44,6 +44,8 @@ pub struct AppConfig {
     pub data_dir: PathBuf,
     pub policy: DeadlinePolicy,
     pub time_zone: Tz,
+    /// The hours of a working day, when deadlines count working hours.
+    pub working_hours: Option<redress_domain::calendar::WorkingHours>,
     /// Where complainants reach the server, for tracking links.
     pub public_url: String,
     /// Outside remedies named in the final review notice.
@@ -64,6 +66,7 @@ impl AppConfig {
             data_dir,
             policy: DeadlinePolicy::default(),
             time_zone: chrono_tz::Asia::Shanghai,
+            working_hours: None,
             public_url: "http://127.0.0.1:8080".into(),
             outside_remedies_zh: "如对复核结果仍有异议，您可以向消费者权益保护机构（如拨打12315）投诉，依法申请仲裁，或向人民法院提起诉讼。".into(),
             outside_remedies_en: "If you still disagree with the review result, you may complain to a consumer authority (such as 12315), apply for arbitration, or bring the matter to court.".into(),
@@ -182,7 +185,8 @@ impl App {
     /// Re-reads the calendar exceptions from the store.
     pub async fn reload_calendar(&self) -> AppResult<()> {
         let days = self.store.list_calendar().await?;
-        let cal = Calendar::with_exceptions(self.config.time_zone, days);
+        let cal = Calendar::with_exceptions(self.config.time_zone, days)
+            .with_working_hours(self.config.working_hours);
         *self.calendar.write().expect("calendar lock") = Arc::new(cal);
         Ok(())
     }

@@ -53,11 +53,43 @@ pub struct DayException {
 }
 
 /// A working-day calendar: a time zone plus dated exceptions to the
-/// Monday-to-Friday rule.
+/// Monday-to-Friday rule, and optionally the hours of a working day.
 #[derive(Debug, Clone)]
 pub struct Calendar {
     tz: Tz,
     exceptions: BTreeMap<NaiveDate, DayException>,
+    hours: Option<WorkingHours>,
+}
+
+/// The hours of a working day, local time, for installations that count
+/// some deadlines in working hours (and show remaining time in them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkingHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl WorkingHours {
+    /// Parses `HH:MM-HH:MM` (start before end, both within one day).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let (a, b) = raw
+            .split_once('-')
+            .ok_or_else(|| format!("{raw:?} is not HH:MM-HH:MM"))?;
+        let time = |s: &str| {
+            NaiveTime::parse_from_str(s.trim(), "%H:%M")
+                .map_err(|_| format!("{s:?} is not a time HH:MM"))
+        };
+        let (start, end) = (time(a)?, time(b)?);
+        if start >= end {
+            return Err(format!("{raw:?}: the start must come before the end"));
+        }
+        Ok(Self { start, end })
+    }
+
+    /// Seconds in one working day.
+    pub fn seconds(&self) -> i64 {
+        (self.end - self.start).num_seconds()
+    }
 }
 
 impl Calendar {
@@ -66,7 +98,18 @@ impl Calendar {
         Self {
             tz,
             exceptions: BTreeMap::new(),
+            hours: None,
         }
+    }
+
+    /// The same calendar counting working time only within `hours`.
+    pub fn with_working_hours(mut self, hours: Option<WorkingHours>) -> Self {
+        self.hours = hours;
+        self
+    }
+
+    pub fn working_hours(&self) -> Option<WorkingHours> {
+        self.hours
     }
 
     /// `Asia/Shanghai` with China's official holiday data for 2025 and
@@ -298,19 +341,41 @@ impl Calendar {
         }
     }
 
-    /// Working time in `[from, to)`: the seconds that fall on working days.
-    /// Stops after [`MAX_NON_WORKING_RUN`] days (a span that long is not a
-    /// deadline).
+    /// The part of local `date` that counts as working time: the whole
+    /// day, or its working hours when the calendar has them.
+    fn working_window(&self, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+        match self.hours {
+            None => (self.start_of_local_day(date), self.end_of_local_day(date)),
+            Some(h) => (
+                self.local_instant(date.and_time(h.start)),
+                self.local_instant(date.and_time(h.end)),
+            ),
+        }
+    }
+
+    /// The instant of a local time (the earlier one when clocks turn back,
+    /// the first after the gap when they jump forward).
+    fn local_instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        match self.tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => t.with_timezone(&Utc),
+            LocalResult::Ambiguous(a, b) => a.with_timezone(&Utc).min(b.with_timezone(&Utc)),
+            LocalResult::None => self.first_instant_at_or_after(local),
+        }
+    }
+
+    /// Working time in `[from, to)`: the seconds that fall on working days
+    /// (within the working hours, when the calendar has them). Stops after
+    /// [`MAX_NON_WORKING_RUN`] days (a span that long is not a deadline).
     pub fn working_seconds(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         let mut total = 0;
         let mut day = self.local_date(from);
         for _ in 0..MAX_NON_WORKING_RUN {
-            let start = self.start_of_local_day(day);
-            if start >= to {
+            let (start, end) = self.working_window(day);
+            if self.start_of_local_day(day) >= to {
                 break;
             }
             if self.is_working_day(day) {
-                let end = self.end_of_local_day(day).min(to);
+                let end = end.min(to);
                 let begin = start.max(from);
                 if end > begin {
                     total += (end - begin).num_seconds();
@@ -332,8 +397,8 @@ impl Calendar {
         let mut last = from;
         for _ in 0..MAX_NON_WORKING_RUN {
             if self.is_working_day(day) {
-                let begin = self.start_of_local_day(day).max(from);
-                let end = self.end_of_local_day(day);
+                let (start, end) = self.working_window(day);
+                let begin = start.max(from);
                 if end > begin {
                     let available = (end - begin).num_seconds();
                     if left <= available {
@@ -349,6 +414,12 @@ impl Calendar {
             }
         }
         last
+    }
+
+    /// The instant `hours` working hours after `from` (with the working
+    /// hours of the calendar, or whole working days without them).
+    pub fn working_hours_after(&self, from: DateTime<Utc>, hours: u32) -> DateTime<Utc> {
+        self.after_working_seconds(from, i64::from(hours) * 3600)
     }
 
     /// The instant local `date` begins (24:00 of the day before).

@@ -338,6 +338,24 @@ fn wrong(status: Status, action: &'static str) -> Refusal {
     }
 }
 
+/// How a staff stage's deadline counts: the category's working days when
+/// it sets them, else the installation's working hours when it counts this
+/// stage in hours, else the installation's working days.
+fn staff_length(stage: Stage, category_days: Option<u32>, policy: &DeadlinePolicy) -> (Unit, u32) {
+    let (hours, days) = match stage {
+        Stage::Acceptance => (policy.hours.acceptance, policy.acceptance_days),
+        Stage::Handling => (policy.hours.handling, policy.handling_days),
+        Stage::Review => (policy.hours.review, policy.review_days),
+        Stage::Supplement => (None, policy.supplement_days),
+        Stage::Appeal => (None, policy.appeal_days),
+    };
+    match (category_days, hours) {
+        (Some(d), _) => (Unit::WorkingDays, d),
+        (None, Some(h)) => (Unit::WorkingHours, h),
+        (None, None) => (Unit::WorkingDays, days),
+    }
+}
+
 /// Validates a required free-text field.
 pub fn required_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     let t = value.trim();
@@ -372,13 +390,8 @@ impl Case {
         possible_duplicates: Vec<CaseId>,
         ctx: &Ctx,
     ) -> (Case, Effects) {
-        let clock = StageClock::start(
-            Stage::Acceptance,
-            Unit::WorkingDays,
-            ctx.policy.acceptance_days,
-            ctx.now,
-            ctx.calendar,
-        );
+        let (unit, length) = staff_length(Stage::Acceptance, None, ctx.policy);
+        let clock = StageClock::start(Stage::Acceptance, unit, length, ctx.now, ctx.calendar);
         let acceptance_due = clock.due_at;
         let case = Case {
             id,
@@ -595,12 +608,8 @@ impl Case {
             required_text(&mut errors, "message", m, 20_000);
             errors.into_result()?;
         }
-        let due = self.start_clock(
-            Stage::Acceptance,
-            Unit::WorkingDays,
-            ctx.policy.acceptance_days,
-            ctx,
-        );
+        let (unit, length) = staff_length(Stage::Acceptance, None, ctx.policy);
+        let due = self.start_clock(Stage::Acceptance, unit, length, ctx);
         if let Some(req) = &mut self.info_request {
             req.answered_at = Some(ctx.now);
         }
@@ -660,9 +669,9 @@ impl Case {
                 "the registration record names no respondent; complete it before accepting",
             ));
         }
-        let days = stage_days.handling_days.unwrap_or(ctx.policy.handling_days);
+        let (unit, length) = staff_length(Stage::Handling, stage_days.handling_days, ctx.policy);
         self.stage_days = stage_days;
-        let due = self.start_clock(Stage::Handling, Unit::WorkingDays, days, ctx);
+        let due = self.start_clock(Stage::Handling, unit, length, ctx);
         self.category = Some(category.into());
         self.department = Some(department.into());
         self.accepted_at = Some(ctx.now);
@@ -1096,11 +1105,8 @@ impl Case {
         let mut errors = FieldErrors::new();
         required_text(&mut errors, "reason", reason, 20_000);
         errors.into_result()?;
-        let review_days = self
-            .stage_days
-            .review_days
-            .unwrap_or(ctx.policy.review_days);
-        let due = self.start_clock(Stage::Review, Unit::WorkingDays, review_days, ctx);
+        let (unit, length) = staff_length(Stage::Review, self.stage_days.review_days, ctx.policy);
+        let due = self.start_clock(Stage::Review, unit, length, ctx);
         self.appeal = Some(Appeal {
             reason: reason.trim().into(),
             at: ctx.now,

@@ -59,6 +59,9 @@ impl Stage {
 pub enum Unit {
     WorkingDays,
     CalendarDays,
+    /// Working hours (within the calendar's working hours, when it has
+    /// them): a deadline at a time of day rather than at 24:00.
+    WorkingHours,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +78,8 @@ pub struct StageClock {
     pub started_at: DateTime<Utc>,
     pub unit: Unit,
     /// The stage's length in `unit`s when it started.
-    pub days: u32,
+    #[serde(alias = "days")]
+    pub length: u32,
     /// Set by an extension to a date: from then on the due instant is that
     /// date (plus later pauses), whatever the calendar says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +90,9 @@ pub struct StageClock {
     /// Working days given back by ended pauses.
     #[serde(default)]
     pub paused_days: u32,
+    /// Working seconds given back by ended pauses (clocks in working hours).
+    #[serde(default)]
+    pub paused_seconds: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<Pause>,
     /// The derived due instant (kept so that reads need no calendar).
@@ -157,15 +164,22 @@ pub struct AlertBatch {
 
 impl StageClock {
     /// Starts the clock of `stage` at `now`.
-    pub fn start(stage: Stage, unit: Unit, days: u32, now: DateTime<Utc>, cal: &Calendar) -> Self {
+    pub fn start(
+        stage: Stage,
+        unit: Unit,
+        length: u32,
+        now: DateTime<Utc>,
+        cal: &Calendar,
+    ) -> Self {
         let mut clock = Self {
             stage,
             started_at: now,
             unit,
-            days,
+            length,
             fixed_due: None,
             extension_days: 0,
             paused_days: 0,
+            paused_seconds: 0,
             paused: None,
             due_at: now,
             alerts: Vec::new(),
@@ -176,10 +190,14 @@ impl StageClock {
 
     /// The due instant this clock's basis gives on `cal`.
     pub fn compute(&self, cal: &Calendar) -> DateTime<Utc> {
-        let base = self.fixed_due.unwrap_or_else(|| match self.unit {
-            Unit::WorkingDays => cal.working_days_after(self.started_at, self.days),
-            Unit::CalendarDays => cal.calendar_days_after(self.started_at, self.days),
+        let mut base = self.fixed_due.unwrap_or_else(|| match self.unit {
+            Unit::WorkingDays => cal.working_days_after(self.started_at, self.length),
+            Unit::CalendarDays => cal.calendar_days_after(self.started_at, self.length),
+            Unit::WorkingHours => cal.working_hours_after(self.started_at, self.length),
         });
+        if self.paused_seconds > 0 {
+            base = cal.after_working_seconds(base, self.paused_seconds);
+        }
         let added = self.extension_days + self.paused_days;
         if added == 0 {
             base
@@ -216,12 +234,18 @@ impl StageClock {
     }
 
     /// Restarts the clock: the working days the pause covered are given
-    /// back. Returns them.
+    /// back (for a clock in working hours, the working seconds). Returns
+    /// the working days given back (0 for a clock in hours).
     pub fn resume(&mut self, policy: &AlertPolicy, cal: &Calendar, now: DateTime<Utc>) -> u32 {
         let Some(pause) = self.paused.take() else {
             return 0;
         };
-        let credit = cal.working_days_in(pause.since, now);
+        let credit = if self.unit == Unit::WorkingHours {
+            self.paused_seconds += cal.working_seconds(pause.since, now);
+            0
+        } else {
+            cal.working_days_in(pause.since, now)
+        };
         self.paused_days += credit;
         self.due_at = self.compute(cal);
         self.rearm(policy, cal, now);

@@ -16,6 +16,6 @@ pub use calendar::Calendar;
 pub use case::*;
 pub use deadline::{Alert, AlertKind, Pause, Recipient, Stage, StageClock, Unit};
 pub use error::{FieldErrors, Refusal};
-pub use policy::{AlertPolicy, DeadlinePolicy, EscalationStep, Level, StageDays};
+pub use policy::{AlertPolicy, DeadlinePolicy, EscalationStep, Level, StageDays, StageHours};
 pub use registration::*;
 pub use types::*;

@@ -22,6 +22,20 @@ pub struct DeadlinePolicy {
     pub due_soon_days: u32,
     /// Reminders and escalation.
     pub alerts: AlertPolicy,
+    /// Staff stages counted in working hours instead of working days
+    /// (for installations that count in hours; see the calendar's
+    /// working hours).
+    pub hours: StageHours,
+}
+
+/// Staff stages whose deadline counts working hours; unset ones count
+/// working days.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StageHours {
+    pub acceptance: Option<u32>,
+    pub handling: Option<u32>,
+    pub review: Option<u32>,
 }
 
 impl Default for DeadlinePolicy {
@@ -35,7 +49,46 @@ impl Default for DeadlinePolicy {
             retention_years: 3,
             due_soon_days: 1,
             alerts: AlertPolicy::default(),
+            hours: StageHours::default(),
         }
+    }
+}
+
+impl DeadlinePolicy {
+    /// Refuses settings that cannot work, naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let days = [
+            ("acceptance_days", self.acceptance_days),
+            ("supplement_days", self.supplement_days),
+            ("handling_days", self.handling_days),
+            ("appeal_days", self.appeal_days),
+            ("review_days", self.review_days),
+        ];
+        for (key, d) in days {
+            if !(1..=365).contains(&d) {
+                return Err(format!("policy.{key} must be between 1 and 365"));
+            }
+        }
+        for (key, h) in [
+            ("acceptance", self.hours.acceptance),
+            ("handling", self.hours.handling),
+            ("review", self.hours.review),
+        ] {
+            if h.is_some_and(|h| !(1..=8760).contains(&h)) {
+                return Err(format!("policy.hours.{key} must be between 1 and 8760"));
+            }
+        }
+        if let Some(p) = self
+            .alerts
+            .reminder_percents
+            .iter()
+            .find(|p| !(1..=99).contains(*p))
+        {
+            return Err(format!(
+                "policy.alerts.reminder_percents: {p} is not between 1 and 99"
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -30,6 +30,10 @@ pub struct Config {
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
     pub time_zone: String,
+    /// Working hours `HH:MM-HH:MM` (local time), for installations that
+    /// count some deadlines in working hours (`policy.hours`) and show
+    /// remaining time in them. Unset: whole working days.
+    pub working_hours: Option<String>,
     /// How often the deadline sweep runs.
     pub sweep_interval_seconds: u64,
     /// How long a background job holds a claimed case; after that another
@@ -65,6 +69,7 @@ impl Default for Config {
             smtp_relay: None,
             admin_password: None,
             time_zone: "Asia/Shanghai".into(),
+            working_hours: None,
             sweep_interval_seconds: 30,
             job_lease_seconds: 60,
             evidence_max_bytes: 20 * 1024 * 1024,
@@ -103,6 +108,7 @@ impl std::fmt::Debug for Config {
             )
             .field("admin_password", &hidden(&self.admin_password))
             .field("time_zone", &self.time_zone)
+            .field("working_hours", &self.working_hours)
             .field("sweep_interval_seconds", &self.sweep_interval_seconds)
             .field("job_lease_seconds", &self.job_lease_seconds)
             .field("evidence_max_bytes", &self.evidence_max_bytes)
@@ -245,6 +251,43 @@ mod tests {
             assert_eq!(c.listen, "127.0.0.1:9001");
             assert_eq!(c.policy.handling_days, 7);
             assert_eq!(c.public_url(), "http://127.0.0.1:9001");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its error by value
+    fn reminders_escalation_and_working_hours_are_configured_in_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "redress.toml",
+                "working_hours = \"08:30-17:30\"\n\
+                 [policy]\ndue_soon_days = 2\n\
+                 [policy.hours]\nacceptance = 4\n\
+                 [policy.alerts]\nreminder_percents = [25, 75]\nrepeat_overdue = false\n\
+                 [[policy.alerts.escalation]]\nafter_working_days = 1\nto = \"supervisors\"\n",
+            )?;
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.working_hours.as_deref(), Some("08:30-17:30"));
+            assert_eq!(c.policy.due_soon_days, 2);
+            assert_eq!(c.policy.hours.acceptance, Some(4));
+            assert_eq!(c.policy.alerts.reminder_percents, vec![25, 75]);
+            assert!(!c.policy.alerts.repeat_overdue);
+            assert_eq!(
+                c.policy.alerts.escalation,
+                vec![redress_domain::EscalationStep {
+                    after_working_days: 1,
+                    to: redress_domain::Level::Supervisors
+                }]
+            );
+            assert_eq!(
+                c.policy.alerts.acceptance_escalation,
+                redress_domain::AlertPolicy::default().acceptance_escalation,
+                "unset keys keep their defaults"
+            );
+            jail.set_env("REDRESS_POLICY__ALERTS__REPEAT_OVERDUE", "true");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(c.policy.alerts.repeat_overdue);
             Ok(())
         });
     }

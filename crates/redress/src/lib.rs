@@ -52,11 +52,19 @@ pub async fn build_app(
 ) -> anyhow::Result<Arc<App>> {
     let vault = Vault::load(config.data_key.as_deref(), &config.data_dir)?;
     let mut app_config = AppConfig::new(config.data_dir.clone());
+    config.policy.validate().map_err(anyhow::Error::msg)?;
     app_config.policy = config.policy.clone();
     app_config.time_zone = config
         .time_zone
         .parse()
         .map_err(|_| anyhow::anyhow!("unknown time zone {}", config.time_zone))?;
+    app_config.working_hours = config
+        .working_hours
+        .as_deref()
+        .filter(|h| !h.trim().is_empty())
+        .map(redress_domain::calendar::WorkingHours::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("working_hours: {e}"))?;
     app_config.public_url = config.public_url();
     app_config.evidence_max_bytes = config.evidence_max_bytes;
     app_config.evidence_location = config.evidence_location();

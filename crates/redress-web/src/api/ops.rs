@@ -17,9 +17,13 @@ pub struct DueParams {
     /// RFC 3339 start (default: now)
     pub from: Option<String>,
     pub working_days: Option<String>,
+    /// Instead of `working_days`: working hours (within the installation's
+    /// working hours, when it has them).
+    pub working_hours: Option<String>,
 }
 
-/// The instant `working_days` working days after `from`, on the installation's calendar.
+/// The instant `working_days` working days (or `working_hours` working
+/// hours) after `from`, on the installation's calendar.
 #[utoipa::path(get, path = "/calendar/due", tag = "calendar", params(DueParams),
     responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
 pub async fn due(
@@ -39,27 +43,40 @@ pub async fn due(
             t
         }
     };
-    let days = match p.working_days.as_deref() {
-        None | Some("") => {
-            errors.add("working_days", "is required");
-            None
-        }
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if n <= 3650 => Some(n),
+    let count =
+        |field: &str, raw: &str, max: u32, errors: &mut redress_domain::FieldErrors| match raw
+            .parse::<u32>()
+        {
+            Ok(n) if n <= max => Some(n),
             _ => {
-                errors.add("working_days", "must be an integer from 0 to 3650");
+                errors.add(field, format!("must be an integer from 0 to {max}"));
                 None
             }
-        },
+        };
+    let days = p.working_days.as_deref().filter(|r| !r.is_empty());
+    let hours = p.working_hours.as_deref().filter(|r| !r.is_empty());
+    let length = match (days, hours) {
+        (Some(d), None) => count("working_days", d, 3650, &mut errors).map(|n| (n, false)),
+        (None, Some(h)) => count("working_hours", h, 87_600, &mut errors).map(|n| (n, true)),
+        (Some(_), Some(_)) => {
+            errors.add("working_hours", "give either working_days or working_hours");
+            None
+        }
+        (None, None) => {
+            errors.add("working_days", "is required (or working_hours)");
+            None
+        }
     };
     if !errors.is_empty() {
         return Err(redress_app::AppError::Invalid(errors).into());
     }
-    let (from, days) = (from.expect("checked"), days.expect("checked"));
-    let due = s.app.calendar().working_days_after(from, days);
-    Ok(Json(
-        json!({"from": from, "working_days": days, "due_at": due}),
-    ))
+    let (from, (n, in_hours)) = (from.expect("checked"), length.expect("checked"));
+    let calendar = s.app.calendar();
+    Ok(Json(if in_hours {
+        json!({"from": from, "working_hours": n, "due_at": calendar.working_hours_after(from, n)})
+    } else {
+        json!({"from": from, "working_days": n, "due_at": calendar.working_days_after(from, n)})
+    }))
 }
 
 /// That year's exceptions to the weekly pattern.

@@ -120,7 +120,7 @@ async fn reminders_escalations_and_daily_repeats_come_once_each() {
     let id = handled(&t, &c, 1).await;
     let clock = case(&t, &c.supervisor, &id).await["clock"].clone();
     assert_eq!(clock["stage"], "handling");
-    assert_eq!(clock["days"], 10, "the category's handling time");
+    assert_eq!(clock["length"], 10, "the category's handling time");
     let due = at(&clock["due_at"]);
     let cal = t.app.calendar();
 
@@ -673,6 +673,78 @@ async fn due_soon_lists_the_deadlines_within_the_window() {
         .expect_error(422);
 }
 
+async fn an_installation_counting_in_working_hours() {
+    let t = TestApp::with(|c| {
+        c.working_hours = Some("09:00-18:00".into());
+        c.policy.hours.acceptance = Some(8);
+    })
+    .await;
+    let c = t.cast().await;
+    // Tuesday 2026-12-01 10:00 in Shanghai: 8 working hours end at 18:00,
+    // 9 at 10:00 the next morning.
+    let due = |q: &str| {
+        let t = &t;
+        let q = q.to_string();
+        async move {
+            t.get(
+                &format!("/calendar/due?from=2026-12-01T10:00:00%2B08:00&{q}"),
+                None,
+            )
+            .await
+            .expect(200)["due_at"]
+                .clone()
+        }
+    };
+    assert_eq!(due("working_hours=8").await, "2026-12-01T10:00:00Z");
+    assert_eq!(due("working_hours=9").await, "2026-12-02T02:00:00Z");
+    assert_eq!(due("working_days=1").await, "2026-12-02T16:00:00Z");
+    let fields = t
+        .get("/calendar/due?working_hours=1&working_days=1", None)
+        .await
+        .expect_error(422);
+    assert!(fields.get("working_hours").is_some(), "{fields}");
+
+    // Acceptance counts 8 working hours.
+    let id = t.file(complaint(1)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let case = case(&t, &c.supervisor, &id).await;
+    assert_eq!(case["clock"]["unit"], "working_hours");
+    assert_eq!(case["clock"]["length"], 8);
+    let cal = t.app.calendar();
+    let started = at(&case["clock"]["started_at"]);
+    let due_at = at(&case["acceptance_due_at"]);
+    assert_eq!(due_at, cal.working_hours_after(started, 8));
+    assert_eq!(cal.working_seconds(started, due_at), 8 * 3600);
+    assert!(case["clock"]["remaining_working_seconds"].as_i64().unwrap() <= 8 * 3600);
+
+    // A pause gives back the working seconds it covered.
+    t.post(
+        &format!("/complaints/{id}/pause"),
+        Some(&c.intake),
+        json!({"reason": "等待平台调取记录"}),
+    )
+    .await
+    .expect(200);
+    let paused_at = t.app.now();
+    t.advance(26 * 3600).await;
+    let resumed = t
+        .post(
+            &format!("/complaints/{id}/resume"),
+            Some(&c.intake),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let credit = cal.working_seconds(paused_at, t.app.now());
+    assert_eq!(
+        at(&resumed["acceptance_due_at"]),
+        cal.after_working_seconds(due_at, credit)
+    );
+    assert_eq!(resumed["clock"]["paused_days"], 0);
+}
+
 tests![
     reminders_escalations_and_daily_repeats_come_once_each,
     an_acceptance_deadline_reminds_intake_and_escalates_to_supervisors,
@@ -682,4 +754,5 @@ tests![
     a_category_sets_its_appeal_and_review_lengths,
     queues_count_overdue_and_due_soon_per_department_and_person,
     due_soon_lists_the_deadlines_within_the_window,
+    an_installation_counting_in_working_hours,
 ];

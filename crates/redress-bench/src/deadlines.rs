@@ -43,6 +43,23 @@ const MARGIN_HOURS: i64 = 6;
 /// The data key when none is given (the one `bench/*.sh` use).
 pub const DEFAULT_KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
 
+/// CPU seconds this process has used (user + system), from /proc.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // The fields after the command name (which may hold spaces): utime
+    // and stime are the 12th and 13th, in clock ticks of 1/100 s.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -374,12 +391,12 @@ async fn due_phase(
     );
     let head = store.journal_head().await?.map_or(0, |(seq, _)| seq);
 
-    let t0 = Instant::now();
+    let (t0, cpu0) = (Instant::now(), cpu_seconds());
     let report = app.sweep().await?;
-    let took = t0.elapsed().as_secs_f64();
+    let (took, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
     let done = items(&report)?;
     println!(
-        "sweep_due open_cases={} due={} seconds={took:.3} items_per_s={:.1} report={}",
+        "sweep_due open_cases={} due={} seconds={took:.3} items_per_s={:.1} cpu_seconds={cpu:.2} report={}",
         args.cases,
         args.due,
         args.due as f64 / took,

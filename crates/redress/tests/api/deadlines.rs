@@ -745,6 +745,44 @@ async fn an_installation_counting_in_working_hours() {
     assert_eq!(resumed["clock"]["paused_days"], 0);
 }
 
+async fn two_instances_sweeping_at_once_send_each_alert_once() {
+    let t = TestApp::new().await;
+    let c = care(&t).await;
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        ids.push(handled(&t, &c, n).await);
+    }
+    let twin = t.twin().await;
+    let due = at(&case(&t, &c.supervisor, &ids[0]).await["handling_due_at"]);
+    // Both clocks two working days past the deadline (every step due at
+    // once, as after a stop), then both sweeps together.
+    let target = t.app.calendar().working_days_after(due, 2);
+    let seconds = (target - t.app.now()).num_seconds() + 1;
+    assert!(t.app.clock.advance(seconds) && twin.clock.advance(seconds));
+    let (a, b) = tokio::join!(t.app.sweep(), twin.sweep());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        a.cases + b.cases,
+        12,
+        "each case swept by one of them: {a:?} {b:?}"
+    );
+    for id in &ids {
+        let now = case(&t, &c.supervisor, id).await;
+        let mut keys = alert_keys(&now);
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["escalation:0", "escalation:1", "overdue:2"],
+            "each step once; share reminders whose moment came only with the deadline are superseded"
+        );
+        assert_eq!(staff_deliveries(&now, "escalation"), ["head1", "super1"]);
+        assert_eq!(staff_deliveries(&now, "reminder"), ["handler1"]);
+    }
+    // Sweeping again on either changes nothing.
+    let (a, b) = tokio::join!(t.app.sweep(), twin.sweep());
+    assert_eq!(a.unwrap().cases + b.unwrap().cases, 0);
+}
+
 tests![
     reminders_escalations_and_daily_repeats_come_once_each,
     an_acceptance_deadline_reminds_intake_and_escalates_to_supervisors,
@@ -755,4 +793,5 @@ tests![
     queues_count_overdue_and_due_soon_per_department_and_person,
     due_soon_lists_the_deadlines_within_the_window,
     an_installation_counting_in_working_hours,
+    two_instances_sweeping_at_once_send_each_alert_once,
 ];

@@ -321,6 +321,20 @@ impl TestApp {
         self.admin = self.login("admin", ADMIN_PASSWORD).await;
     }
 
+    /// A second application on the same database and data directory, its
+    /// test clock where this one's is: another instance of the server with
+    /// its own connections on PostgreSQL; on SQLite (one process owns the
+    /// file) a second application over the same store.
+    pub async fn twin(&self) -> Arc<App> {
+        let store = match self.schema {
+            Some(_) => redress::open_store(&self.config).await.unwrap(),
+            None => self.app.store.clone(),
+        };
+        let app = redress::build_app(&self.config, store, true).await.unwrap();
+        assert!(app.clock.advance(self.app.clock.offset_seconds()));
+        app
+    }
+
     /// Files a public complaint; returns the registration answer.
     pub async fn file(&self, body: Value) -> Value {
         self.post("/complaints", None, body).await.expect(201)

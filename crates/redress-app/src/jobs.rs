@@ -8,6 +8,7 @@
 //! does each thing once, and a case whose claimer died is claimed again
 //! when the lease runs out.
 
+use futures_util::stream::{self, StreamExt};
 use redress_domain::Actor;
 use redress_store::journal::Verifier;
 use serde::Serialize;
@@ -48,6 +49,8 @@ pub struct AuditReport {
 }
 
 const SWEEP_BATCH: usize = 500;
+/// Cases the sweep works on at once (their saves share group commits).
+const SWEEP_CONCURRENCY: usize = 32;
 
 impl App {
     /// Does every deadline action that is due now.
@@ -65,17 +68,25 @@ impl App {
             if fresh.is_empty() {
                 break;
             }
-            for id in fresh {
-                let mut kinds = Vec::new();
-                let result = self
-                    .mutate(id, Actor::system("deadline-sweep"), |case, ctx| {
-                        let effects = case.sweep(ctx).unwrap_or_default();
-                        kinds = effects.events.iter().map(|e| e.kind.clone()).collect();
-                        Ok(effects)
-                    })
-                    .await;
+            // Several cases at once, so that their saves share commits.
+            let outcomes: Vec<_> = stream::iter(fresh)
+                .map(|id| async move {
+                    let mut kinds = Vec::new();
+                    let result = self
+                        .mutate(id, Actor::system("deadline-sweep"), |case, ctx| {
+                            let effects = case.sweep(ctx).unwrap_or_default();
+                            kinds = effects.events.iter().map(|e| e.kind.clone()).collect();
+                            Ok(effects)
+                        })
+                        .await;
+                    (id, result.map(|_| kinds))
+                })
+                .buffer_unordered(SWEEP_CONCURRENCY)
+                .collect()
+                .await;
+            for (id, result) in outcomes {
                 match result {
-                    Ok(_) => {
+                    Ok(kinds) => {
                         if !kinds.is_empty() {
                             report.cases += 1;
                         }

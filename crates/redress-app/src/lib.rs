@@ -294,62 +294,23 @@ impl App {
         dir: Option<&Directory>,
     ) {
         for notice in &effects.notices {
-            if let (Some(to), Some(dir)) = (notice.to, dir) {
-                for recipient in dir.recipients(case, to) {
-                    case.record_delivery(Delivery {
-                        id: Uuid::now_v7().to_string(),
-                        party: Party::Staff,
-                        notice: notice.kind,
-                        channel: DeliveryChannel::InApp,
-                        status: DeliveryStatus::Sent,
-                        created_at: at,
-                        sent_at: Some(at),
-                        recipient,
-                        provider_id: None,
-                    });
-                }
-                continue;
-            }
-            let recipient = match notice.party {
-                Party::Complainant => {
-                    let c = &case.record.complainant;
-                    c.email
-                        .as_deref()
-                        .map(redress_domain::mask_email)
-                        .or_else(|| c.phone.as_deref().map(redress_domain::mask_phone))
-                        .unwrap_or_else(|| {
-                            format!(
-                                "user:{}",
-                                c.user_id
-                                    .as_deref()
-                                    .map(views::mask_name)
-                                    .unwrap_or_default()
-                            )
-                        })
-                }
-                Party::Respondent => case
-                    .record
-                    .respondent
-                    .as_ref()
-                    .map(|r| r.key())
-                    .unwrap_or_default(),
-                Party::Staff => case
-                    .assignee
-                    .clone()
-                    .or_else(|| case.department.clone().map(|d| format!("department:{d}")))
-                    .unwrap_or_else(|| "intake".into()),
+            let recipients = match (notice.to, dir) {
+                (Some(to), Some(dir)) => dir.recipients(case, to),
+                _ => vec![party_recipient(case, notice.party)],
             };
-            case.record_delivery(Delivery {
-                id: Uuid::now_v7().to_string(),
-                party: notice.party,
-                notice: notice.kind,
-                channel: DeliveryChannel::InApp,
-                status: DeliveryStatus::Sent,
-                created_at: at,
-                sent_at: Some(at),
-                recipient,
-                provider_id: None,
-            });
+            for recipient in recipients {
+                case.record_delivery(Delivery {
+                    id: Uuid::now_v7().to_string(),
+                    party: notice.party,
+                    notice: notice.kind,
+                    channel: DeliveryChannel::InApp,
+                    status: DeliveryStatus::Sent,
+                    created_at: at,
+                    sent_at: Some(at),
+                    recipient,
+                    provider_id: None,
+                });
+            }
         }
     }
 
@@ -481,6 +442,40 @@ impl App {
             at: self.now(),
             data: data.to_string(),
         }
+    }
+}
+
+/// Who a notice to `party` goes to, as shown to staff (masked contact,
+/// respondent key, the responsible person or pool).
+fn party_recipient(case: &Case, party: Party) -> String {
+    match party {
+        Party::Complainant => {
+            let c = &case.record.complainant;
+            c.email
+                .as_deref()
+                .map(redress_domain::mask_email)
+                .or_else(|| c.phone.as_deref().map(redress_domain::mask_phone))
+                .unwrap_or_else(|| {
+                    format!(
+                        "user:{}",
+                        c.user_id
+                            .as_deref()
+                            .map(views::mask_name)
+                            .unwrap_or_default()
+                    )
+                })
+        }
+        Party::Respondent => case
+            .record
+            .respondent
+            .as_ref()
+            .map(|r| r.key())
+            .unwrap_or_default(),
+        Party::Staff => case
+            .assignee
+            .clone()
+            .or_else(|| case.department.clone().map(|d| format!("department:{d}")))
+            .unwrap_or_else(|| "intake".into()),
     }
 }
 

@@ -56,12 +56,11 @@ async fn care(t: &TestApp) -> Care {
     }
 }
 
-/// Files, accepts into `care` and assigns to handler1; returns the id.
-async fn handled(t: &TestApp, c: &Care, n: u32) -> String {
-    let id = t.file(complaint(n)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+/// Files, accepts into `care` and assigns to handler1; returns the
+/// registration answer (id, tracking number, access token).
+async fn handled_filing(t: &TestApp, c: &Care, n: u32) -> Value {
+    let filed = t.file(complaint(n)).await;
+    let id = filed["id"].as_str().unwrap();
     t.post(
         &format!("/complaints/{id}/accept"),
         Some(&c.intake),
@@ -76,7 +75,26 @@ async fn handled(t: &TestApp, c: &Care, n: u32) -> String {
     )
     .await
     .expect(200);
-    id
+    filed
+}
+
+/// Like [`handled_filing`], returning the id.
+async fn handled(t: &TestApp, c: &Care, n: u32) -> String {
+    handled_filing(t, c, n).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// handler1 decides the case.
+async fn decide(t: &TestApp, c: &Care, id: &str, outcome: &str) -> Value {
+    t.post(
+        &format!("/complaints/{id}/decide"),
+        Some(&c.handler),
+        json!({"outcome": outcome, "basis": ["平台服务协议 5.2"], "reply": "已处理。"}),
+    )
+    .await
+    .expect(200)
 }
 
 async fn case(t: &TestApp, token: &str, id: &str) -> Value {
@@ -223,13 +241,7 @@ async fn reminders_escalations_and_daily_repeats_come_once_each() {
     assert_eq!(keys.last().unwrap(), "overdue:5");
 
     // The case moves (a decision): reminders stop.
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
-        json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "已处理。"}),
-    )
-    .await
-    .expect(200);
+    decide(&t, &c, &id, "upheld").await;
     t.advance(3 * 86400).await;
     assert_eq!(
         alert_keys(&case(&t, &c.supervisor, &id).await).len(),
@@ -420,13 +432,7 @@ async fn a_calendar_edit_moves_the_open_deadlines_it_affects() {
     let c = care(&t).await;
     let open = handled(&t, &c, 1).await;
     let closed = handled(&t, &c, 2).await;
-    t.post(
-        &format!("/complaints/{closed}/decide"),
-        Some(&c.handler),
-        json!({"outcome": "upheld", "basis": ["协议"], "reply": "好"}),
-    )
-    .await
-    .expect(200);
+    decide(&t, &c, &closed, "upheld").await;
     let due = at(&case(&t, &c.supervisor, &open).await["handling_due_at"]);
     let cal = t.app.calendar();
     // A working day strictly between today and the deadline.
@@ -499,39 +505,8 @@ async fn a_calendar_edit_moves_the_open_deadlines_it_affects() {
 async fn a_category_sets_its_appeal_and_review_lengths() {
     let t = TestApp::new().await;
     let c = care(&t).await;
-    let filed = t.file(complaint(1)).await;
-    let id = filed["id"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
-        json!({"category": "care-cat"}),
-    )
-    .await
-    .expect(200);
-    let decided = t
-        .post(
-            &format!("/complaints/{id}/decide"),
-            Some(&c.intake),
-            json!({"outcome": "not_upheld", "basis": ["协议"], "reply": "不支持"}),
-        )
-        .await;
-    // Intake may not decide; the handler of the department does.
-    decided.expect_error(403);
-    t.post(
-        &format!("/complaints/{id}/assign"),
-        Some(&c.supervisor),
-        json!({"handler": "handler1"}),
-    )
-    .await
-    .expect(200);
-    let decided = t
-        .post(
-            &format!("/complaints/{id}/decide"),
-            Some(&c.handler),
-            json!({"outcome": "not_upheld", "basis": ["协议"], "reply": "不支持"}),
-        )
-        .await
-        .expect(200);
+    let filed = handled_filing(&t, &c, 1).await;
+    let decided = decide(&t, &c, filed["id"].as_str().unwrap(), "not_upheld").await;
     let cal = t.app.calendar();
     assert_eq!(
         at(&decided["appeal_due_at"]),

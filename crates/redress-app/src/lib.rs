@@ -112,6 +112,7 @@ impl Directory {
                             (redress_domain::Status::Submitted, _) | (_, None) => {
                                 "role:intake".into()
                             }
+                            (redress_domain::Status::UnderReview, _) => "role:reviewer".into(),
                             (_, Some(d)) => format!("department:{d}"),
                         }),
                 ]

@@ -559,22 +559,28 @@ impl App {
         filename: Option<&str>,
         by: ActorKind,
         name: &str,
-    ) -> AppResult<Evidence> {
+    ) -> AppResult<(Evidence, tokio::sync::OwnedRwLockReadGuard<()>)> {
+        // A purge removing an unused file waits for uploads in flight, so
+        // it never removes one a case is about to name.
+        let gate = self.evidence_gate.clone().read_owned().await;
         let stored = self.evidence.put(bytes).await?;
         metrics::counter!("redress_evidence_bytes_total").increment(stored.size);
-        Ok(Evidence {
-            id: Uuid::now_v7().to_string(),
-            sha256: stored.sha256,
-            size: stored.size,
-            content_type: stored.content_type,
-            filename: crate::evidence::clean_filename(filename),
-            uploaded_by: Author {
-                kind: by,
-                name: name.into(),
+        Ok((
+            Evidence {
+                id: Uuid::now_v7().to_string(),
+                sha256: stored.sha256,
+                size: stored.size,
+                content_type: stored.content_type,
+                filename: crate::evidence::clean_filename(filename),
+                uploaded_by: Author {
+                    kind: by,
+                    name: name.into(),
+                },
+                at: self.now(),
+                from_case: None,
             },
-            at: self.now(),
-            from_case: None,
-        })
+            gate,
+        ))
     }
 
     pub async fn staff_evidence(
@@ -590,7 +596,8 @@ impl App {
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
-        let evidence = self
+        // The gate stays open until the case naming the file is saved.
+        let (evidence, _gate) = self
             .new_evidence(bytes, filename, ActorKind::Staff, &staff.user.username)
             .await?;
         self.staff_action(
@@ -942,7 +949,8 @@ impl App {
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
-        let evidence = self
+        // The gate stays open until the case naming the file is saved.
+        let (evidence, _gate) = self
             .new_evidence(bytes, filename, ActorKind::Complainant, "complainant")
             .await?;
         self.complainant_action(no, token, |case, ctx| {
@@ -1083,7 +1091,8 @@ impl App {
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
-        let evidence = self
+        // The gate stays open until the case naming the file is saved.
+        let (evidence, _gate) = self
             .new_evidence(bytes, filename, ActorKind::Respondent, &key)
             .await?;
         let actor = Actor {
@@ -1221,4 +1230,55 @@ fn clock_owner(
         _ => true, // the domain refuses with 409
     };
     access.require(owner || staff.has(Role::Supervisor), action)
+}
+
+impl App {
+    /// `POST /complaints/{id}/legal-hold {hold, reason}` (supervisor): keeps
+    /// a case past its retention period, or lets it go.
+    pub async fn legal_hold(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let hold = b.opt_bool("hold");
+        let reason = b.opt_str("reason").unwrap_or_default();
+        if hold.is_none() {
+            b.errors.add("hold", "is required (true or false)");
+        }
+        b.finish()?;
+        let hold = hold.expect("checked");
+        self.staff_action(
+            who,
+            id,
+            |s, _, _| s.require(Role::Supervisor),
+            |case, _| refuse(case.set_legal_hold(hold, &reason)),
+        )
+        .await
+    }
+
+    /// After a purge: removes each evidence file no other case names.
+    pub async fn remove_unused_evidence(&self, purged: Uuid, hashes: Vec<String>) {
+        let _gate = self.evidence_gate.write().await;
+        for hash in hashes {
+            let filter = CaseFilter {
+                query: vec![hash.clone()],
+                ..Default::default()
+            };
+            let in_use = match self
+                .store
+                .list_cases(&Visibility::All, &filter, 2, None)
+                .await
+            {
+                Ok(page) => page.items.iter().any(|c| c.id != purged),
+                Err(e) => {
+                    tracing::error!(error = %e, "evidence kept: its use could not be checked");
+                    true
+                }
+            };
+            if in_use {
+                continue;
+            }
+            if let Err(e) = self.evidence.delete(&hash).await {
+                tracing::error!(error = %e, "a purged evidence file could not be removed");
+                metrics::counter!("redress_sweep_errors_total").increment(1);
+            }
+        }
+    }
 }

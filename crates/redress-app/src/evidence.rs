@@ -294,6 +294,15 @@ impl EvidenceStore {
         })
     }
 
+    /// Removes the file with that hash (no error when it is not there).
+    pub async fn delete(&self, sha256: &str) -> AppResult<()> {
+        let key = Self::key_for(sha256).ok_or_else(|| AppError::internal("not a hash"))?;
+        match self.objects.delete(&key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(AppError::internal(e)),
+        }
+    }
+
     /// The file's bytes; `NotFound` when no file has that hash.
     pub async fn read(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
         let key = Self::key_for(sha256)

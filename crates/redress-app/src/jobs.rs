@@ -19,6 +19,7 @@ use crate::{App, AppError};
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct SweepReport {
     pub lapsed: u64,
+    pub purged: u64,
     pub closed: u64,
     pub flagged_overdue: u64,
     pub reminders: u64,
@@ -31,6 +32,7 @@ impl SweepReport {
     fn count(&mut self, kind: &str) {
         match kind {
             "lapsed" => self.lapsed += 1,
+            "purged" => self.purged += 1,
             "closed" => self.closed += 1,
             "deadline_missed" => self.flagged_overdue += 1,
             "reminder_sent" => self.reminders += 1,
@@ -72,13 +74,18 @@ impl App {
             let outcomes: Vec<_> = stream::iter(fresh)
                 .map(|id| async move {
                     let mut kinds = Vec::new();
+                    let mut held = Vec::new();
                     let result = self
                         .mutate(id, Actor::system("deadline-sweep"), |case, ctx| {
+                            held = case.evidence.iter().map(|e| e.sha256.clone()).collect();
                             let effects = case.sweep(ctx).unwrap_or_default();
                             kinds = effects.events.iter().map(|e| e.kind.clone()).collect();
                             Ok(effects)
                         })
                         .await;
+                    if result.is_ok() && kinds.iter().any(|k| k == "purged") {
+                        self.remove_unused_evidence(id, held).await;
+                    }
                     (id, result.map(|_| kinds))
                 })
                 .buffer_unordered(SWEEP_CONCURRENCY)

@@ -86,6 +86,9 @@ pub struct App {
     pub config: AppConfig,
     calendar: RwLock<Arc<Calendar>>,
     sweep_lock: tokio::sync::Mutex<()>,
+    /// Uploads hold it shared until their case is saved; removing unused
+    /// evidence holds it alone.
+    evidence_gate: Arc<tokio::sync::RwLock<()>>,
     /// Who receives staff alerts, cached briefly (see [`App::directory`]).
     directory: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Directory>)>>,
 }
@@ -169,6 +172,7 @@ impl App {
             calendar: RwLock::new(Arc::new(Calendar::new(config.time_zone))),
             config,
             sweep_lock: tokio::sync::Mutex::new(()),
+            evidence_gate: Arc::new(tokio::sync::RwLock::new(())),
             directory: tokio::sync::Mutex::new(None),
         });
         app.reload_calendar().await?;

@@ -82,13 +82,23 @@ pub fn to_row(
         sweep_at,
         decided_by: case.decision.as_ref().map(|d| d.decided_by.clone()),
         decider_level: case.decision.as_ref().map(|d| d.decider_level),
+        // Evidence hashes are tokens too: "which cases name this file" is
+        // then an index look-up (a purge asks it before removing a file).
         search_tokens: redress_domain::text::index_tokens(&case.record.searchable_text())
             + " "
-            + &redress_domain::text::index_tokens(&case.tracking_no),
+            + &redress_domain::text::index_tokens(&case.tracking_no)
+            + &evidence_tokens(case),
         report: report_facts(case),
         version: case.version,
         doc,
     })
+}
+
+fn evidence_tokens(case: &Case) -> String {
+    let mut hashes: Vec<&str> = case.evidence.iter().map(|e| e.sha256.as_str()).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes.iter().map(|h| format!(" {h}")).collect()
 }
 
 /// Keyed hash of the complainant's strongest identifier.

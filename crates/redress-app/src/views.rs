@@ -160,6 +160,8 @@ pub fn staff_view(
         "feedback": case.feedback,
         "sealed": case.is_sealed(),
         "legal_hold": case.legal_hold,
+        "retention_until": case.deadlines.retention_until,
+        "purged_at": case.purged_at,
         "version": case.version,
         "events": events.iter().map(event_json).collect::<Vec<_>>(),
     })

@@ -323,6 +323,9 @@ pub struct Case {
     pub accepted_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub legal_hold: bool,
+    /// When the retention period ended and the file's content was purged.
+    #[serde(default)]
+    pub purged_at: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version, bumped by the store on every save.
     pub version: i64,
 }
@@ -433,6 +436,7 @@ impl Case {
             accepted_at: None,
             closed_at: None,
             legal_hold: false,
+            purged_at: None,
             version: 0,
         };
         let effects = Effects::default()
@@ -1234,6 +1238,110 @@ impl Case {
         Ok(Effects::default().event("feedback", json!({"score": score})))
     }
 
+    /// Sets or releases a legal hold: a held case is kept past its
+    /// retention period (SPEC §4) until the hold is released.
+    pub fn set_legal_hold(&mut self, hold: bool, reason: &str) -> Result<Effects, Refusal> {
+        let mut errors = FieldErrors::new();
+        required_text(&mut errors, "reason", reason, 5000);
+        errors.into_result()?;
+        if self.purged_at.is_some() {
+            return Err(wrong(self.status, "held (its file was purged)"));
+        }
+        if self.legal_hold == hold {
+            return Err(wrong(
+                self.status,
+                if hold {
+                    "held (it is already held)"
+                } else {
+                    "released (it is not held)"
+                },
+            ));
+        }
+        self.legal_hold = hold;
+        let kind = if hold {
+            "legal_hold_set"
+        } else {
+            "legal_hold_released"
+        };
+        Ok(Effects::default().event(
+            kind,
+            json!({"reason": reason.trim(), "retention_until": self.deadlines.retention_until}),
+        ))
+    }
+
+    /// The retention period has ended without a legal hold: the file's
+    /// content goes (the complainant's data, the texts, the messages, the
+    /// evidence); what remains is the skeleton that statistics need —
+    /// number, channel, category, department, respondent, dates, statuses,
+    /// outcome and cited basis. Returns the evidence hashes the file held.
+    pub fn purge(&mut self, ctx: &Ctx) -> Result<(Effects, Vec<String>), Refusal> {
+        let due = self.deadlines.retention_until;
+        if self.status != Status::Closed
+            || self.legal_hold
+            || self.purged_at.is_some()
+            || due.is_none_or(|d| ctx.now < d)
+        {
+            return Err(wrong(self.status, "purged"));
+        }
+        let hashes: Vec<String> = self.evidence.iter().map(|e| e.sha256.clone()).collect();
+        let counts = json!({
+            "messages": self.messages.len(),
+            "notes": self.notes.len(),
+            "evidence": self.evidence.len(),
+        });
+        let record = &mut self.record;
+        record.complainant = crate::registration::Complainant {
+            name: String::new(),
+            user_id: None,
+            email: None,
+            phone: None,
+        };
+        record.subject = String::new();
+        record.description = String::new();
+        record.demands = None;
+        record.occurred_at = None;
+        record.links.clear();
+        record.order_numbers.clear();
+        self.call_reference = None;
+        self.messages.clear();
+        self.notes.clear();
+        self.evidence.clear();
+        self.possible_duplicates.clear();
+        self.withdrawal_reason = None;
+        if let Some(r) = &mut self.info_request {
+            r.items.clear();
+        }
+        if let Some(r) = &mut self.rejection {
+            r.reason.clear();
+            r.guidance.clear();
+        }
+        if let Some(d) = &mut self.decision {
+            d.reply.clear();
+        }
+        if let Some(a) = &mut self.appeal {
+            a.reason.clear();
+        }
+        if let Some(r) = &mut self.review {
+            r.reply.clear();
+        }
+        if let Some(f) = &mut self.feedback {
+            f.comment = None;
+        }
+        for e in &mut self.extensions {
+            e.reason.clear();
+        }
+        for d in &mut self.deliveries {
+            if d.party == Party::Complainant {
+                d.recipient = String::new();
+            }
+        }
+        self.purged_at = Some(ctx.now);
+        Ok((
+            Effects::default().event("purged", json!({"retention_until": due, "removed": counts})),
+            hashes,
+        ))
+    }
+
     /// Replaces the registration record before acceptance; the event keeps
     /// the fields that changed (contact data only as "changed").
     pub fn update_record(&mut self, record: Registration, ctx: &Ctx) -> Result<Effects, Refusal> {
@@ -1356,6 +1464,12 @@ impl Case {
 
     /// The next instant the sweep has something to do for this case.
     pub fn sweep_at(&self, policy: &DeadlinePolicy, calendar: &Calendar) -> Option<DateTime<Utc>> {
+        if self.status == Status::Closed {
+            return self
+                .deadlines
+                .retention_until
+                .filter(|_| !self.legal_hold && self.purged_at.is_none());
+        }
         let due = self.next_due_at()?;
         match self.status {
             Status::NeedsInfo | Status::Resolved => Some(due),
@@ -1375,8 +1489,10 @@ impl Case {
     }
 
     /// Whatever the deadline sweep should do to this case now, if anything.
+    /// (After a purge the caller removes the evidence files the case held.)
     pub fn sweep(&mut self, ctx: &Ctx) -> Option<Effects> {
         match self.status {
+            Status::Closed => self.purge(ctx).ok().map(|(effects, _)| effects),
             Status::NeedsInfo => self.lapse(ctx).ok(),
             Status::Resolved => self.close_after_appeal_window(ctx).ok(),
             _ => {

@@ -188,6 +188,13 @@ action!(
     "A new handling due date (`due_at`) or more working days (`days`), with a reason; sends a progress notice."
 );
 action!(
+    legal_hold,
+    "/complaints/{id}/legal-hold",
+    LegalHoldBody,
+    legal_hold,
+    "Sets or releases a legal hold (supervisor): a held case is not purged when its retention period ends."
+);
+action!(
     pause,
     "/complaints/{id}/pause",
     PauseBody,

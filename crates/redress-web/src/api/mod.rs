@@ -48,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::evidence))
         .routes(routes!(complaints::extend))
         .routes(routes!(complaints::pause))
+        .routes(routes!(complaints::legal_hold))
         .routes(routes!(complaints::resume))
         .routes(routes!(complaints::link))
         .routes(routes!(complaints::merge))

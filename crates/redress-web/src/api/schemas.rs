@@ -184,6 +184,13 @@ pub struct ExtendBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct LegalHoldBody {
+    /// true: keep the case past its retention period; false: release.
+    pub hold: bool,
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct PauseBody {
     pub reason: String,
 }

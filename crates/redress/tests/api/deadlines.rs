@@ -758,6 +758,183 @@ async fn two_instances_sweeping_at_once_send_each_alert_once() {
     assert_eq!(a.unwrap().cases + b.unwrap().cases, 0);
 }
 
+/// The stored evidence file of a hash (local evidence store).
+fn evidence_file(t: &TestApp, sha: &str) -> std::path::PathBuf {
+    t.dir.join("evidence").join(&sha[..2]).join(sha)
+}
+
+/// Files a complaint with one evidence file; returns (filing, sha256).
+async fn filed_with_file(t: &TestApp, n: u32, bytes: &[u8]) -> (Value, String) {
+    let filed = t.file(complaint(n)).await;
+    let no = filed["tracking_no"].as_str().unwrap();
+    let token = filed["access_token"].as_str().unwrap();
+    let case = t
+        .upload(
+            &format!("/track/{no}/evidence"),
+            Some(token),
+            "收据.txt",
+            bytes,
+        )
+        .await
+        .expect(200);
+    let sha = case["evidence"][0]["sha256"].as_str().unwrap().to_string();
+    (filed, sha)
+}
+
+async fn withdraw(t: &TestApp, filed: &Value) {
+    let no = filed["tracking_no"].as_str().unwrap();
+    t.post(
+        &format!("/track/{no}/withdraw"),
+        Some(filed["access_token"].as_str().unwrap()),
+        json!({"reason": "已协商解决"}),
+    )
+    .await
+    .expect(200);
+}
+
+async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let shared = b"receipt 2026-11 order 778899, paid 120 yuan";
+    let (a, a_sha) = filed_with_file(&t, 1, shared).await;
+    let (_b, b_sha) = filed_with_file(&t, 2, shared).await;
+    assert_eq!(a_sha, b_sha, "the same content is stored once");
+    let (held, held_sha) = filed_with_file(&t, 3, b"chat log with the shop, unique").await;
+    withdraw(&t, &a).await;
+    withdraw(&t, &held).await;
+    let (a_id, held_id) = (a["id"].as_str().unwrap(), held["id"].as_str().unwrap());
+
+    // A legal hold: a supervisor's, with a reason, once.
+    let hold = format!("/complaints/{held_id}/legal-hold");
+    t.post(
+        &hold,
+        Some(&c.handler),
+        json!({"hold": true, "reason": "诉讼中"}),
+    )
+    .await
+    .expect_error(403);
+    let fields = t
+        .post(&hold, Some(&c.supervisor), json!({"hold": true}))
+        .await
+        .expect_error(422);
+    assert!(fields.get("reason").is_some(), "{fields}");
+    let fields = t
+        .post(&hold, Some(&c.supervisor), json!({"reason": "诉讼中"}))
+        .await
+        .expect_error(422);
+    assert!(fields.get("hold").is_some(), "{fields}");
+    let answer = t
+        .post(
+            &hold,
+            Some(&c.supervisor),
+            json!({"hold": true, "reason": "诉讼中"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(answer["legal_hold"], true);
+    t.post(
+        &hold,
+        Some(&c.supervisor),
+        json!({"hold": true, "reason": "again"}),
+    )
+    .await
+    .expect_error(409);
+
+    // Three years after closure.
+    let closed = case(&t, &c.supervisor, a_id).await;
+    let until = at(&closed["retention_until"]);
+    assert!(until > t.app.now() + chrono::Duration::days(3 * 365 - 1));
+    t.advance((until - t.app.now()).num_seconds() - 3600).await;
+    assert_eq!(
+        case(&t, &c.supervisor, a_id).await["purged_at"],
+        Value::Null
+    );
+    t.advance_to(until).await;
+
+    let purged = case(&t, &c.supervisor, a_id).await;
+    assert!(purged["purged_at"].is_string(), "{purged}");
+    assert_eq!(purged["status"], "closed");
+    assert_eq!(purged["closure"], "withdrawn");
+    assert_eq!(purged["record"]["description"], "");
+    assert_eq!(purged["subject"], "");
+    assert_eq!(purged["complainant"]["email"], Value::Null);
+    assert_eq!(purged["complainant"]["phone"], Value::Null);
+    assert_eq!(purged["evidence"], json!([]));
+    assert_eq!(purged["withdrawal_reason"], Value::Null);
+    assert!(event_kinds(&purged).contains(&"purged".to_string()));
+    // The tracking number and the statistics' skeleton remain.
+    assert_eq!(purged["tracking_no"], a["tracking_no"]);
+    assert_eq!(purged["channel"], "web");
+    // The shared file stays for the open case that names it.
+    assert!(evidence_file(&t, &a_sha).exists());
+    // Nothing of the text is found any more.
+    let found = t
+        .get("/complaints?q=退款&status=closed", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert!(
+        found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["id"] != a_id),
+        "{found}"
+    );
+
+    // The held case is kept whole, file and all, until the hold is released.
+    let kept = case(&t, &c.supervisor, held_id).await;
+    assert_eq!(kept["purged_at"], Value::Null);
+    assert_eq!(kept["evidence"].as_array().unwrap().len(), 1);
+    assert!(evidence_file(&t, &held_sha).exists());
+    t.post(
+        &hold,
+        Some(&c.supervisor),
+        json!({"hold": false, "reason": "诉讼结束"}),
+    )
+    .await
+    .expect(200);
+    t.advance(0).await;
+    let gone = case(&t, &c.supervisor, held_id).await;
+    assert!(gone["purged_at"].is_string(), "{gone}");
+    assert!(
+        !evidence_file(&t, &held_sha).exists(),
+        "its own file is removed"
+    );
+    t.post(
+        &hold,
+        Some(&c.supervisor),
+        json!({"hold": true, "reason": "late"}),
+    )
+    .await
+    .expect_error(409);
+
+    // Purged once, and the journal still verifies.
+    t.advance(86400).await;
+    let again = case(&t, &c.supervisor, a_id).await;
+    assert_eq!(
+        event_kinds(&again)
+            .iter()
+            .filter(|k| *k == "purged")
+            .count(),
+        1
+    );
+    assert_eq!(
+        t.get("/audit/verify", Some(&c.supervisor))
+            .await
+            .expect(200)["ok"],
+        true
+    );
+}
+
+fn event_kinds(case: &Value) -> Vec<String> {
+    case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
 tests![
     reminders_escalations_and_daily_repeats_come_once_each,
     an_acceptance_deadline_reminds_intake_and_escalates_to_supervisors,
@@ -769,4 +946,5 @@ tests![
     due_soon_lists_the_deadlines_within_the_window,
     an_installation_counting_in_working_hours,
     two_instances_sweeping_at_once_send_each_alert_once,
+    retention_purges_the_file_unless_a_legal_hold_keeps_it,
 ];

@@ -421,11 +421,12 @@ impl App {
             .store
             .list_cases(&visibility, &filter, limit, after)
             .await?;
+        let calendar = self.calendar();
         Ok(page_json(Page {
             items: page
                 .items
                 .iter()
-                .map(|s| views::list_item(s, now))
+                .map(|s| views::list_item(s, now, &calendar))
                 .collect(),
             total: page.total,
             next: page.next,

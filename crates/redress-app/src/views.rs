@@ -298,7 +298,7 @@ pub fn respondent_json(key: Option<&str>, name: Option<&str>) -> Value {
     }
 }
 
-pub fn list_item(s: &CaseSummary, now: DateTime<Utc>) -> Value {
+pub fn list_item(s: &CaseSummary, now: DateTime<Utc>, calendar: &Calendar) -> Value {
     json!({
         "id": s.id,
         "tracking_no": s.tracking_no,
@@ -312,6 +312,7 @@ pub fn list_item(s: &CaseSummary, now: DateTime<Utc>) -> Value {
         "respondent": respondent_json(s.respondent_key.as_deref(), s.respondent_name.as_deref()),
         "created_at": s.created_at,
         "next_due_at": s.next_due_at,
+        "remaining_working_days": s.next_due_at.map(|d| calendar.working_days_between(now, d)),
         "overdue": s.staff_due && s.next_due_at.is_some_and(|d| d <= now),
     })
 }

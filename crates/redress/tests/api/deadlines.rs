@@ -643,6 +643,10 @@ async fn due_soon_lists_the_deadlines_within_the_window() {
         .expect(200);
     assert_eq!(listed["total"], 1);
     assert_eq!(listed["items"][0]["id"], id.as_str());
+    assert_eq!(
+        listed["items"][0]["remaining_working_days"], 0,
+        "the last day has begun"
+    );
     t.get("/complaints?due_soon=maybe", Some(&c.supervisor))
         .await
         .expect_error(422);

@@ -444,3 +444,233 @@ fn after_due(cal: &Calendar, due: DateTime<Utc>, n: u32) -> DateTime<Utc> {
         cal.working_days_after(due, n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::*;
+    use crate::calendar::WorkingHours;
+
+    /// Shanghai local time.
+    fn sh(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(y, m, d, h, mi, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    /// 24:00 of a Shanghai day.
+    fn end(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Calendar::china().end_of_local_day(NaiveDate::from_ymd_opt(y, m, d).unwrap())
+    }
+
+    fn handling(start: DateTime<Utc>, days: u32) -> StageClock {
+        StageClock::start(
+            Stage::Handling,
+            Unit::WorkingDays,
+            days,
+            start,
+            &Calendar::china(),
+        )
+    }
+
+    fn pause(clock: &mut StageClock, at: DateTime<Utc>) {
+        clock.pause(Pause {
+            since: at,
+            reason: "lab test".into(),
+            by: "h".into(),
+        });
+    }
+
+    #[test]
+    fn a_pause_gives_back_the_working_days_it_covered() {
+        let cal = Calendar::china();
+        let policy = AlertPolicy::default();
+        // Accepted Monday 2026-03-02; counting from Tuesday, 10 working
+        // days end Monday 03-16.
+        let mut c = handling(sh(2026, 3, 2, 9, 0), 10);
+        assert_eq!(c.due_at, end(2026, 3, 16));
+        // Monday 10:00 → Tuesday 15:00: one day back (Tuesday).
+        pause(&mut c, sh(2026, 3, 2, 10, 0));
+        assert_eq!(c.running_due(), None);
+        assert_eq!(c.resume(&policy, &cal, sh(2026, 3, 3, 15, 0)), 1);
+        assert_eq!(c.due_at, end(2026, 3, 17));
+        // Paused and resumed the same day: nothing back.
+        pause(&mut c, sh(2026, 3, 4, 9, 0));
+        assert_eq!(c.resume(&policy, &cal, sh(2026, 3, 4, 17, 0)), 0);
+        assert_eq!(c.due_at, end(2026, 3, 17));
+        // Friday → Monday over a weekend: Monday only.
+        pause(&mut c, sh(2026, 3, 6, 16, 0));
+        assert_eq!(c.resume(&policy, &cal, sh(2026, 3, 9, 8, 0)), 1);
+        assert_eq!(c.due_at, end(2026, 3, 18));
+        assert_eq!(c.paused_days, 2);
+    }
+
+    #[test]
+    fn a_pause_over_national_day_2026_counts_the_make_up_saturday() {
+        let cal = Calendar::china();
+        // 2026: 10-01..10-07 off, Saturday 10-10 a make-up working day.
+        let mut c = handling(sh(2026, 9, 28, 9, 0), 15);
+        pause(&mut c, sh(2026, 9, 30, 12, 0));
+        let credit = c.resume(&AlertPolicy::default(), &cal, sh(2026, 10, 12, 9, 0));
+        // 10-08, 10-09, 10-10 (make-up Saturday), 10-12.
+        assert_eq!(credit, 4);
+    }
+
+    #[test]
+    fn extensions_and_calendar_edits() {
+        let mut cal = Calendar::china();
+        let policy = AlertPolicy::default();
+        let now = sh(2026, 3, 2, 9, 0);
+        let mut c = handling(now, 10);
+        c.extend_by(5, &policy, &cal, now);
+        assert_eq!(c.due_at, cal.working_days_after(end(2026, 3, 16), 5));
+        assert_eq!(c.due_at, end(2026, 3, 23));
+        // A new holiday on Wednesday 03-11 moves it one working day.
+        cal.set(crate::calendar::DayException {
+            date: NaiveDate::from_ymd_opt(2026, 3, 11).unwrap(),
+            kind: crate::calendar::DayKind::Holiday,
+            name: "x".into(),
+        });
+        assert_eq!(c.recompute(&policy, &cal, now), Some(end(2026, 3, 23)));
+        assert_eq!(c.due_at, end(2026, 3, 24));
+        assert_eq!(c.recompute(&policy, &cal, now), None, "stable");
+        // A date chosen by a person does not follow the calendar.
+        c.extend_to(end(2026, 4, 1), &policy, &cal, now);
+        cal.remove(NaiveDate::from_ymd_opt(2026, 3, 11).unwrap());
+        assert_eq!(c.recompute(&policy, &cal, now), None);
+        assert_eq!(c.due_at, end(2026, 4, 1));
+        // Calendar-day clocks ignore holidays.
+        let appeal = StageClock::start(Stage::Appeal, Unit::CalendarDays, 15, now, &cal);
+        assert_eq!(appeal.due_at, end(2026, 3, 17));
+    }
+
+    #[test]
+    fn alerts_come_once_each_in_order() {
+        let cal = Calendar::china();
+        let policy = AlertPolicy::default();
+        let start = sh(2026, 3, 2, 9, 0);
+        let mut c = handling(start, 10);
+        let due = c.due_at;
+        let keys = |b: AlertBatch| b.send.into_iter().map(|a| a.key).collect::<Vec<_>>();
+        let half = cal.after_working_seconds(start, cal.working_seconds(start, due) / 2);
+        assert_eq!(c.next_alert_at(&policy, &cal), Some(half));
+        assert!(keys(c.take_alerts(&policy, &cal, half - chrono::Duration::seconds(1))).is_empty());
+        assert_eq!(keys(c.take_alerts(&policy, &cal, half)), ["reminder:50"]);
+        assert!(keys(c.take_alerts(&policy, &cal, half)).is_empty(), "once");
+        let at80 = c.next_alert_at(&policy, &cal).unwrap();
+        assert!(at80 > half && at80 < due);
+        assert_eq!(keys(c.take_alerts(&policy, &cal, at80)), ["reminder:80"]);
+        assert_eq!(c.next_alert_at(&policy, &cal), Some(due));
+        let mut at_due = keys(c.take_alerts(&policy, &cal, due));
+        at_due.sort();
+        assert_eq!(at_due, ["escalation:0", "overdue:0"]);
+        assert_eq!(
+            c.next_alert_at(&policy, &cal),
+            Some(cal.working_days_after(due, 1))
+        );
+        // A stop of four working days: each late step once, today's
+        // reminder only.
+        let later = cal.working_days_after(due, 4) + chrono::Duration::hours(10);
+        let mut late = keys(c.take_alerts(&policy, &cal, later));
+        late.sort();
+        assert_eq!(late, ["escalation:1", "overdue:4"]);
+        assert!(keys(c.take_alerts(&policy, &cal, later)).is_empty());
+        // Paused: silent.
+        pause(&mut c, later);
+        assert_eq!(c.next_alert_at(&policy, &cal), None);
+        assert!(keys(c.take_alerts(&policy, &cal, later + chrono::Duration::days(9))).is_empty());
+    }
+
+    #[test]
+    fn a_late_start_supersedes_share_reminders_and_an_extension_rearms() {
+        let cal = Calendar::china();
+        let policy = AlertPolicy::default();
+        let start = sh(2026, 3, 2, 9, 0);
+        let mut c = handling(start, 10);
+        let due = c.due_at;
+        let batch = c.take_alerts(&policy, &cal, due);
+        assert_eq!(batch.superseded, ["reminder:50", "reminder:80"]);
+        assert!(batch.send.iter().all(|a| !a.key.starts_with("reminder")));
+        // Extended past now: the overdue steps come again at the new due;
+        // the share reminders whose moments are still past do not.
+        c.extend_by(10, &policy, &cal, due);
+        assert!(
+            c.alerts.iter().all(|k| k.starts_with("reminder")),
+            "{:?}",
+            c.alerts
+        );
+        let new_due = c.due_at;
+        assert_eq!(c.next_alert_at(&policy, &cal).map(|t| t > due), Some(true));
+        let mut again: Vec<_> = c
+            .take_alerts(&policy, &cal, new_due)
+            .send
+            .into_iter()
+            .map(|a| a.key)
+            .collect();
+        again.sort();
+        assert!(
+            again.contains(&"escalation:0".to_string()) && again.contains(&"overdue:0".to_string())
+        );
+    }
+
+    #[test]
+    fn acceptance_has_no_share_reminders_and_escalates_to_supervisors() {
+        let cal = Calendar::china();
+        let policy = AlertPolicy::default();
+        let c = StageClock::start(
+            Stage::Acceptance,
+            Unit::WorkingDays,
+            1,
+            sh(2026, 3, 2, 9, 0),
+            &cal,
+        );
+        let plan = c.plan(&policy, &cal);
+        assert!(
+            plan.iter()
+                .all(|a| !matches!(a.kind, AlertKind::Share { .. }))
+        );
+        assert!(plan.iter().any(|a| a.kind
+            == AlertKind::Escalation {
+                step: 0,
+                to: Recipient::Supervisors
+            }));
+        // Non-staff stages raise nothing.
+        let s = StageClock::start(
+            Stage::Supplement,
+            Unit::WorkingDays,
+            5,
+            sh(2026, 3, 2, 9, 0),
+            &cal,
+        );
+        assert!(s.plan(&policy, &cal).is_empty());
+    }
+
+    #[test]
+    fn working_hours_clocks_end_at_a_time_of_day() {
+        let cal =
+            Calendar::china().with_working_hours(Some(WorkingHours::parse("09:00-18:00").unwrap()));
+        let policy = AlertPolicy::default();
+        // Friday 2026-03-06 16:00 + 8 working hours: 2 on Friday, 6 on
+        // Monday → Monday 15:00.
+        let mut c = StageClock::start(
+            Stage::Acceptance,
+            Unit::WorkingHours,
+            8,
+            sh(2026, 3, 6, 16, 0),
+            &cal,
+        );
+        assert_eq!(c.due_at, sh(2026, 3, 9, 15, 0));
+        // Paused Monday 10:00 → 12:30: 2.5 working hours back.
+        pause(&mut c, sh(2026, 3, 9, 10, 0));
+        c.resume(&policy, &cal, sh(2026, 3, 9, 12, 30));
+        assert_eq!(c.paused_seconds, 9000);
+        assert_eq!(c.due_at, sh(2026, 3, 9, 17, 30));
+        assert_eq!(
+            c.remaining_working_seconds(&cal, sh(2026, 3, 9, 17, 0)),
+            1800
+        );
+        assert!(WorkingHours::parse("18:00-09:00").is_err());
+    }
+}

@@ -392,7 +392,10 @@ impl Calendar {
     /// The earliest instant `t >= from` with `working_seconds(from, t) ==
     /// seconds`: the point a share of a deadline's working time has passed.
     pub fn after_working_seconds(&self, from: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
-        let mut left = seconds.max(0);
+        if seconds <= 0 {
+            return from;
+        }
+        let mut left = seconds;
         let mut day = self.local_date(from);
         let mut last = from;
         for _ in 0..MAX_NON_WORKING_RUN {

@@ -8,7 +8,9 @@
 //! open deadlines it affects, and lets a pause give back exactly the
 //! working days it took.
 //!
-//! Alerts are keyed (`reminder:50`, `overdue:3`, `escalation:1`) and the
+//! Alerts are keyed (`reminder:50`, `escalation:1`, and `overdue:<local
+//! date>` for the daily reminders, so that a deadline moving while still
+//! past neither repeats nor skips a day) and the
 //! keys already sent are kept on the clock, in the same versioned save as
 //! the events that announce them; a second sweep, a restart or a second
 //! instance therefore finds them sent and sends nothing again.
@@ -190,15 +192,23 @@ impl StageClock {
 
     /// The due instant this clock's basis gives on `cal`.
     pub fn compute(&self, cal: &Calendar) -> DateTime<Utc> {
-        let mut base = self.fixed_due.unwrap_or_else(|| match self.unit {
+        let base = self.fixed_due.unwrap_or_else(|| match self.unit {
             Unit::WorkingDays => cal.working_days_after(self.started_at, self.length),
             Unit::CalendarDays => cal.calendar_days_after(self.started_at, self.length),
             Unit::WorkingHours => cal.working_hours_after(self.started_at, self.length),
         });
-        if self.paused_seconds > 0 {
-            base = cal.after_working_seconds(base, self.paused_seconds);
-        }
         let added = self.extension_days + self.paused_days;
+        if self.unit == Unit::WorkingHours {
+            // Days added to a clock in hours are whole working days of
+            // working time: the deadline keeps its time of day.
+            let day = cal.working_hours().map_or(86_400, |h| h.seconds());
+            let extra = self.paused_seconds + i64::from(added) * day;
+            return if extra == 0 {
+                base
+            } else {
+                cal.after_working_seconds(base, extra)
+            };
+        }
         if added == 0 {
             base
         } else {
@@ -263,6 +273,7 @@ impl StageClock {
         self.fixed_due = Some(due);
         self.extension_days = 0;
         self.paused_days = 0;
+        self.paused_seconds = 0;
         self.due_at = self.compute(cal);
         self.rearm(policy, cal, now);
     }
@@ -351,11 +362,11 @@ impl StageClock {
                 },
             });
         }
-        let next = self.last_overdue_day().map_or(0, |d| d + 1);
-        if next == 0 || policy.repeat_overdue {
+        if let Some(next) = self.next_overdue_day(policy, cal) {
+            let at = after_due(cal, due, next);
             out.push(Alert {
-                key: format!("overdue:{next}"),
-                at: after_due(cal, due, next),
+                key: overdue_key(cal, at),
+                at,
                 kind: AlertKind::Overdue { working_days: next },
             });
         }
@@ -370,11 +381,29 @@ impl StageClock {
         }
     }
 
-    fn last_overdue_day(&self) -> Option<u32> {
-        self.alerts
+    /// The working days after the deadline of the next daily reminder:
+    /// the first whose moment falls on a later local day than the last one
+    /// sent (none when daily repeats are off and one was sent).
+    fn next_overdue_day(&self, policy: &AlertPolicy, cal: &Calendar) -> Option<u32> {
+        let last: Option<chrono::NaiveDate> = self
+            .alerts
             .iter()
             .filter_map(|k| k.strip_prefix("overdue:")?.parse().ok())
-            .max()
+            .max();
+        let Some(last) = last else { return Some(0) };
+        if !policy.repeat_overdue {
+            return None;
+        }
+        let from = cal.start_of_local_day(last);
+        let mut k =
+            u32::try_from(cal.working_days_between(self.due_at, from).max(0)).unwrap_or(u32::MAX);
+        for _ in 0..8 {
+            if cal.local_date(after_due(cal, self.due_at, k)) > last {
+                break;
+            }
+            k = k.saturating_add(1);
+        }
+        Some(k)
     }
 
     fn sent(&self, key: &str) -> bool {
@@ -418,11 +447,12 @@ impl StageClock {
                     let days = u32::try_from(cal.working_days_between(self.due_at, now).max(0))
                         .unwrap_or(u32::MAX);
                     let days = if policy.repeat_overdue { days } else { 0 };
-                    let key = format!("overdue:{days}");
+                    let at = after_due(cal, self.due_at, days);
+                    let key = overdue_key(cal, at);
                     if !self.sent(&key) {
                         batch.send.push(Alert {
                             key,
-                            at: after_due(cal, self.due_at, days),
+                            at,
                             kind: AlertKind::Overdue { working_days: days },
                         });
                     }
@@ -434,6 +464,11 @@ impl StageClock {
         self.alerts.extend(batch.send.iter().map(|a| a.key.clone()));
         batch
     }
+}
+
+/// The key of the daily reminder whose moment is `at`: its local date.
+fn overdue_key(cal: &Calendar, at: DateTime<Utc>) -> String {
+    format!("overdue:{}", cal.local_date(at))
 }
 
 /// `n` working days after the deadline; `n == 0` is the deadline itself.
@@ -473,6 +508,14 @@ mod tests {
             start,
             &Calendar::china(),
         )
+    }
+
+    /// An alert's key, with daily reminders by working days overdue.
+    fn label(a: &Alert) -> String {
+        match a.kind {
+            AlertKind::Overdue { working_days } => format!("overdue:{working_days}"),
+            _ => a.key.clone(),
+        }
     }
 
     fn pause(clock: &mut StageClock, at: DateTime<Utc>) {
@@ -553,7 +596,7 @@ mod tests {
         let start = sh(2026, 3, 2, 9, 0);
         let mut c = handling(start, 10);
         let due = c.due_at;
-        let keys = |b: AlertBatch| b.send.into_iter().map(|a| a.key).collect::<Vec<_>>();
+        let keys = |b: AlertBatch| b.send.iter().map(label).collect::<Vec<_>>();
         let half = cal.after_working_seconds(start, cal.working_seconds(start, due) / 2);
         assert_eq!(c.next_alert_at(&policy, &cal), Some(half));
         assert!(keys(c.take_alerts(&policy, &cal, half - chrono::Duration::seconds(1))).is_empty());
@@ -606,8 +649,8 @@ mod tests {
         let mut again: Vec<_> = c
             .take_alerts(&policy, &cal, new_due)
             .send
-            .into_iter()
-            .map(|a| a.key)
+            .iter()
+            .map(label)
             .collect();
         again.sort();
         assert!(

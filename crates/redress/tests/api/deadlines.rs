@@ -103,14 +103,18 @@ async fn case(t: &TestApp, token: &str, id: &str) -> Value {
         .expect(200)
 }
 
-/// The `key`s of the case's reminder and escalation events, in order.
+/// The case's reminder and escalation events, in order, by key (daily
+/// reminders as `overdue:<working days overdue>`).
 fn alert_keys(case: &Value) -> Vec<String> {
     case["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["kind"] == "reminder_sent" || e["kind"] == "escalated")
-        .map(|e| e["data"]["key"].as_str().unwrap().to_string())
+        .map(|e| match e["data"]["working_days_overdue"].as_u64() {
+            Some(days) => format!("overdue:{days}"),
+            None => e["data"]["key"].as_str().unwrap().to_string(),
+        })
         .collect()
 }
 

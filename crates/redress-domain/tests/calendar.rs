@@ -1,26 +1,12 @@
 //! Deadline arithmetic: properties over random instants and hand-worked
 //! tables around every shipped Chinese holiday.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 use proptest::prelude::*;
 use redress_domain::calendar::{Calendar, DayException, DayKind, Tz};
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-/// An instant given in Shanghai local time.
-fn sh(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    chrono_tz::Asia::Shanghai
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// 24:00 Shanghai time at the end of the given date (16:00 UTC that day).
-fn sh_end(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, 16, 0, 0).unwrap()
-}
+mod common;
+use common::{date, sh, sh_end};
 
 fn utc(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
 use redress_domain::calendar::{DayException, DayKind, WorkingHours};
 use redress_domain::deadline::AlertBatch;
@@ -22,22 +22,8 @@ use serde_json::json;
 
 // ---------------------------------------------------------------- helpers
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-/// An instant given in Shanghai local time.
-fn sh(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    chrono_tz::Asia::Shanghai
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// 24:00 Shanghai time at the end of the given date (16:00 UTC that day).
-fn sh_end(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, 16, 0, 0).unwrap()
-}
+mod common;
+use common::{date, sh, sh_end};
 
 fn holiday(cal: &mut Calendar, d: NaiveDate) {
     cal.set(DayException {

@@ -337,7 +337,6 @@ async fn a_paused_clock_stops_and_gives_back_its_working_days() {
 
     // Far past the old deadline while paused: not overdue, no alerts,
     // remaining time frozen.
-    let pause_start = t.app.now();
     t.advance_to(t.app.calendar().working_days_after(due, 3))
         .await;
     let now = case(&t, &c.supervisor, &id).await;
@@ -369,7 +368,7 @@ async fn a_paused_clock_stops_and_gives_back_its_working_days() {
         .await
         .expect(200);
     let cal = t.app.calendar();
-    let credit = cal.working_days_in(pause_start, t.app.now());
+    let credit = cal.working_days_in(event_at(&resumed, "paused"), event_at(&resumed, "resumed"));
     assert!(credit >= 1);
     let new_due = at(&resumed["handling_due_at"]);
     assert_eq!(new_due, cal.working_days_after(due, credit));
@@ -710,7 +709,6 @@ async fn an_installation_counting_in_working_hours() {
     )
     .await
     .expect(200);
-    let paused_at = t.app.now();
     t.advance(26 * 3600).await;
     let resumed = t
         .post(
@@ -720,7 +718,9 @@ async fn an_installation_counting_in_working_hours() {
         )
         .await
         .expect(200);
-    let credit = cal.working_seconds(paused_at, t.app.now());
+    // The server's own instants of the pause and the resume.
+    let credit = cal.working_seconds(event_at(&resumed, "paused"), event_at(&resumed, "resumed"));
+    assert_eq!(resumed["clock"]["paused_seconds"], credit);
     assert_eq!(
         at(&resumed["acceptance_due_at"]),
         cal.after_working_seconds(due_at, credit)
@@ -932,6 +932,16 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
             .expect(200)["ok"],
         true
     );
+}
+
+/// When the case's first event of `kind` happened (the server's clock).
+fn event_at(case: &Value, kind: &str) -> DateTime<Utc> {
+    at(&case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} event"))["at"])
 }
 
 fn event_kinds(case: &Value) -> Vec<String> {

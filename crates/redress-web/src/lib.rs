@@ -1,11 +1,11 @@
 //! HTTP for redress: the JSON API under `/api/v1` with its OpenAPI
-//! document, health and Prometheus metrics. (Web pages arrive with their
-//! own module.)
+//! document, health and Prometheus metrics, and the web pages (`pages`).
 
 pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod pages;
 pub mod state;
 
 use std::sync::Arc;
@@ -37,8 +37,10 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     // The transport limit fits an evidence upload; `JsonBody` holds JSON
     // bodies to `extract::JSON_LIMIT`.
     let api = api.layer(DefaultBodyLimit::max(upload_limit.max(extract::JSON_LIMIT)));
+    let pages = pages::router().layer(DefaultBodyLimit::max(upload_limit));
     Router::new()
         .merge(api)
+        .merge(pages)
         .route(
             "/api/openapi.json",
             get(move || {

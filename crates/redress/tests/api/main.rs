@@ -43,6 +43,7 @@ mod inputs;
 mod intake;
 mod lifecycle;
 mod ops;
+mod pages;
 mod records;
 mod rules;
 mod scoping;
@@ -80,7 +81,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 12] = [
+    let modules: [Module; 13] = [
         ("access", access::trials),
         ("calendar", calendar::trials),
         ("cli", cli::trials),
@@ -89,6 +90,7 @@ fn main() -> ExitCode {
         ("intake", intake::trials),
         ("lifecycle", lifecycle::trials),
         ("ops", ops::trials),
+        ("pages", pages::trials),
         ("records", records::trials),
         ("rules", rules::trials),
         ("scoping", scoping::trials),

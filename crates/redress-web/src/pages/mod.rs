@@ -1,0 +1,262 @@
+//! The web pages: server-side templates (askama, escaped), messages from
+//! Fluent files (zh-CN by default, English by `?lang=en`, the `rd_lang`
+//! cookie or Accept-Language), the binary's own CSS and JavaScript, a
+//! Content-Security-Policy without inline scripts, and a CSRF token on
+//! every form. The pages work without JavaScript.
+//!
+//! This module holds the public pages (SPEC §11): the start page with the
+//! channels, the complaint form, the confirmation, the tracking look-up
+//! and the complainant's tracking page with its actions.
+
+pub mod csrf;
+pub mod i18n;
+mod public;
+mod track;
+
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+
+use crate::state::AppState;
+pub use i18n::Tr;
+
+/// The pages' routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(public::index))
+        .route(
+            "/complain",
+            get(public::complain_form).post(public::complain),
+        )
+        .route("/track", get(track::lookup_form).post(track::lookup))
+        .route("/track/{no}", get(track::page))
+        .route("/track/{no}/{action}", axum::routing::post(track::act))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+}
+
+const CSS: &str = include_str!("../../static/app.css");
+const JS: &str = include_str!("../../static/app.js");
+
+async fn css() -> Response {
+    asset(CSS, "text/css; charset=utf-8")
+}
+
+async fn js() -> Response {
+    asset(JS, "text/javascript; charset=utf-8")
+}
+
+fn asset(body: &'static str, kind: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// What every page's layout needs.
+pub struct Base {
+    pub tr: Tr,
+    /// The CSRF token of this browser, repeated in every form.
+    pub csrf: String,
+    /// This page's path, for the language switch.
+    pub path: String,
+}
+
+/// The request facts a page starts from: language, CSRF token and the
+/// cookies to set with the answer.
+pub struct PageCtx {
+    pub base: Base,
+    set_cookies: Vec<String>,
+}
+
+impl PageCtx {
+    pub fn new(headers: &HeaderMap, path: &str, query_lang: Option<&str>) -> Self {
+        let locale = i18n::negotiate(query_lang, headers);
+        let (token, fresh) = csrf::token(headers);
+        let mut set_cookies = Vec::new();
+        if fresh {
+            set_cookies.push(cookie_line(csrf::COOKIE, &token, None));
+        }
+        if query_lang.is_some() {
+            set_cookies.push(cookie_line("rd_lang", locale.as_str(), Some(365 * 86_400)));
+        }
+        Self {
+            base: Base {
+                tr: Tr::new(locale),
+                csrf: token,
+                path: path.to_string(),
+            },
+            set_cookies,
+        }
+    }
+
+    pub fn tr(&self) -> Tr {
+        self.base.tr
+    }
+
+    /// Adds a cookie to set with the answer.
+    pub fn set_cookie(&mut self, name: &str, value: &str, max_age: Option<i64>) {
+        self.set_cookies.push(cookie_line(name, value, max_age));
+    }
+
+    /// A rendered page with the security headers and the cookies.
+    pub fn respond(self, status: StatusCode, page: Result<String, askama::Error>) -> Response {
+        let html = match page {
+            Ok(html) => html,
+            Err(e) => {
+                tracing::error!(error = %e, "a page did not render");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+            }
+        };
+        let mut response = (status, html).into_response();
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        for c in self.set_cookies {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                h.append(header::SET_COOKIE, v);
+            }
+        }
+        response
+    }
+
+    /// A 303 to `to`, with the cookies.
+    pub fn redirect(self, to: &str) -> Response {
+        let mut response = Redirect::to(to).into_response();
+        for c in self.set_cookies {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        response
+    }
+
+    /// An error page in the visitor's language.
+    pub fn error(self, status: StatusCode, message_key: &str) -> Response {
+        let tr = self.tr();
+        let page = ErrorPage {
+            heading: tr.t("error-title"),
+            message: tr.t(message_key),
+            base: &self.base,
+        }
+        .render();
+        self.respond(status, page)
+    }
+}
+
+/// Scripts and styles from this server only; no inline script, no
+/// framing, forms post here only.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+fn cookie_line(name: &str, value: &str, max_age: Option<i64>) -> String {
+    let mut line = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if let Some(age) = max_age {
+        line.push_str(&format!("; Max-Age={age}"));
+    }
+    line
+}
+
+/// A cookie's value from the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// An instant as the installation's local time, `YYYY-MM-DD HH:MM`.
+pub fn local_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    base: &'a Base,
+    heading: String,
+    message: String,
+}
+
+/// The message key an application error shows as on a page.
+pub fn error_key(e: &redress_app::AppError) -> (StatusCode, &'static str) {
+    use redress_app::AppError as E;
+    match e {
+        E::NotFound | E::Unauthorized => (StatusCode::NOT_FOUND, "error-not-found"),
+        E::Forbidden(_) => (StatusCode::FORBIDDEN, "error-forbidden"),
+        E::Conflict(_) => (StatusCode::CONFLICT, "error-conflict"),
+        E::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
+        E::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "error-rate-limited"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "error-server"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redress_domain::Locale;
+
+    #[test]
+    fn both_languages_have_every_message() {
+        let mut zh = i18n::keys(Locale::ZhCn);
+        let mut en = i18n::keys(Locale::En);
+        zh.sort();
+        en.sort();
+        assert_eq!(zh, en);
+        for key in &zh {
+            assert_ne!(
+                Tr::new(Locale::ZhCn).t(key),
+                *key,
+                "{key} has no zh-CN text"
+            );
+            assert_ne!(
+                Tr::new(Locale::En).t(key),
+                *key,
+                "{key} has no English text"
+            );
+        }
+    }
+
+    #[test]
+    fn the_language_comes_from_the_query_the_cookie_then_the_browser() {
+        let mut h = HeaderMap::new();
+        assert_eq!(i18n::negotiate(None, &h), Locale::ZhCn);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("en-GB,en;q=0.9,zh;q=0.5"),
+        );
+        assert_eq!(i18n::negotiate(None, &h), Locale::En);
+        h.insert(header::COOKIE, HeaderValue::from_static("rd_lang=zh-CN"));
+        assert_eq!(i18n::negotiate(None, &h), Locale::ZhCn);
+        assert_eq!(i18n::negotiate(Some("en"), &h), Locale::En);
+    }
+}

@@ -1,0 +1,351 @@
+//! The start page and the complaint form.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::extract::{Multipart, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use redress_app::{AppError, Principal};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Base, PageCtx, local_time};
+use crate::extract::ClientIp;
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    pub lang: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage<'a> {
+    base: &'a Base,
+    categories: Vec<String>,
+    channels: Vec<String>,
+}
+
+pub async fn index(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, "/", q.lang.as_deref());
+    let en = ctx.tr().locale == redress_domain::Locale::En;
+    let categories = match s.app.store.list_categories().await {
+        Ok(list) => list
+            .into_iter()
+            .map(|c| match (en, c.name_en) {
+                (true, Some(name)) => name,
+                _ => c.name,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "categories for the start page");
+            Vec::new()
+        }
+    };
+    let page = IndexPage {
+        base: &ctx.base,
+        categories,
+        channels: Vec::new(),
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+/// Respondent kinds offered by the form, with their message keys.
+const RESPONDENT_KINDS: [(&str, &str); 5] = [
+    ("merchant", "rk-merchant"),
+    ("user", "rk-user"),
+    ("content", "rk-content"),
+    ("order", "rk-order"),
+    ("platform", "rk-platform"),
+];
+
+/// The form's text fields, by input name.
+const FIELDS: [&str; 12] = [
+    "complainant.name",
+    "complainant.phone",
+    "complainant.email",
+    "complainant.user_id",
+    "respondent.kind",
+    "respondent.name",
+    "respondent.id",
+    "subject",
+    "description",
+    "demands",
+    "order_numbers",
+    "occurred_at",
+];
+
+#[derive(Template)]
+#[template(path = "complain.html")]
+struct ComplainPage<'a> {
+    base: &'a Base,
+    values: HashMap<String, String>,
+    errors: BTreeMap<String, String>,
+    nonce: String,
+    respondent_kinds: [(&'static str, &'static str); 5],
+}
+
+impl ComplainPage<'_> {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    fn error(&self, name: &str) -> Option<&str> {
+        self.errors.get(name).map(String::as_str)
+    }
+
+    /// Errors about no single field of the form (shown at the top).
+    fn other_errors(&self) -> Vec<(&str, &str)> {
+        self.errors
+            .iter()
+            .filter(|(k, _)| !FIELDS.contains(&k.as_str()) && k.as_str() != "file")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+fn nonce() -> String {
+    let mut bytes = [0u8; 18];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub async fn complain_form(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let ctx = PageCtx::new(&headers, "/complain", q.lang.as_deref());
+    let page = ComplainPage {
+        base: &ctx.base,
+        values: HashMap::new(),
+        errors: BTreeMap::new(),
+        nonce: nonce(),
+        respondent_kinds: RESPONDENT_KINDS,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+/// What the form sent: its text fields and the file, if any.
+#[derive(Default)]
+struct Sent {
+    values: HashMap<String, String>,
+    file: Option<(Option<String>, Vec<u8>)>,
+}
+
+/// Reads the multipart form; a text field is capped at 64 KiB, the file at
+/// the evidence limit. `Err` with the field that broke a limit.
+async fn read_form(mut form: Multipart, max_file: u64) -> Result<Sent, AppError> {
+    let mut sent = Sent::default();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return Err(AppError::invalid("file", "the form could not be read")),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let filename = field.file_name().map(str::to_string);
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::TooLarge("the file is too large".into()))?;
+            if bytes.len() as u64 > max_file {
+                return Err(AppError::TooLarge("the file is too large".into()));
+            }
+            if !bytes.is_empty() {
+                sent.file = Some((filename, bytes.to_vec()));
+            }
+        } else if name == "csrf" || name == "nonce" || FIELDS.contains(&name.as_str()) {
+            let text = field
+                .text()
+                .await
+                .map_err(|_| AppError::invalid(&name, "could not be read"))?;
+            if text.len() > 64 * 1024 {
+                return Err(AppError::invalid(&name, "is too long"));
+            }
+            sent.values.insert(name, text);
+        }
+    }
+    Ok(sent)
+}
+
+/// The registration body of SPEC §6 from the form's fields.
+fn registration(values: &HashMap<String, String>, locale: redress_domain::Locale) -> Value {
+    let get = |k: &str| values.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut complainant = Map::new();
+    for (field, key) in [
+        ("complainant.name", "name"),
+        ("complainant.phone", "phone"),
+        ("complainant.email", "email"),
+        ("complainant.user_id", "user_id"),
+    ] {
+        if let Some(v) = get(field) {
+            complainant.insert(key.into(), json!(v));
+        }
+    }
+    let mut respondent = Map::new();
+    for (field, key) in [
+        ("respondent.kind", "kind"),
+        ("respondent.id", "id"),
+        ("respondent.name", "name"),
+    ] {
+        if let Some(v) = get(field) {
+            respondent.insert(key.into(), json!(v));
+        }
+    }
+    let mut body = Map::new();
+    body.insert("complainant".into(), Value::Object(complainant));
+    body.insert("respondent".into(), Value::Object(respondent));
+    body.insert("locale".into(), json!(locale.as_str()));
+    for key in ["subject", "description", "demands", "occurred_at"] {
+        if let Some(v) = get(key) {
+            body.insert(key.into(), json!(v));
+        }
+    }
+    if let Some(orders) = get("order_numbers") {
+        let list: Vec<&str> = orders
+            .split([',', '，', ';', '；', '\n', ' '])
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .collect();
+        body.insert("order_numbers".into(), json!(list));
+    }
+    Value::Object(body)
+}
+
+#[derive(Template)]
+#[template(path = "complain_done.html")]
+struct DonePage<'a> {
+    base: &'a Base,
+    tracking_no: String,
+    access_token: String,
+    tracking_url: String,
+    acceptance_due: String,
+    file_error: Option<String>,
+}
+
+/// `POST /complain`: registers through the same use case as the API. A
+/// bad field re-renders the form with the input kept and the message
+/// beside the field; the same rendered form sent twice files once (its
+/// nonce is the idempotency key).
+pub async fn complain(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    Query(q): Query<LangQuery>,
+    form: Multipart,
+) -> Response {
+    let mut ctx = PageCtx::new(&headers, "/complain", q.lang.as_deref());
+    let sent = match read_form(form, s.app.evidence.max_bytes).await {
+        Ok(sent) => sent,
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            if let AppError::Invalid(fields) = e {
+                return render_form(ctx, HashMap::new(), fields.0, nonce());
+            }
+            return ctx.error(status, key);
+        }
+    };
+    if !super::csrf::verify(&headers, sent.values.get("csrf").map(String::as_str)) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    if let Some(limiter) = &s.public_limiter {
+        let key = ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        if limiter.check_key(&key).is_err() {
+            return ctx.error(StatusCode::TOO_MANY_REQUESTS, "error-rate-limited");
+        }
+    }
+    let tr = ctx.tr();
+    let body = registration(&sent.values, tr.locale);
+    let hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
+    let form_nonce = sent
+        .values
+        .get("nonce")
+        .cloned()
+        .filter(|n| !n.is_empty() && n.len() <= 64)
+        .unwrap_or_else(nonce);
+    let key = format!("form:{form_nonce}");
+    let registered = s
+        .app
+        .register(&Principal::Anonymous, &body, &hash, Some(&key), ip)
+        .await;
+    let answer = match registered {
+        Ok(r) if r.status < 300 => r.body,
+        Ok(_) => return ctx.error(StatusCode::CONFLICT, "error-forbidden"),
+        Err(AppError::Invalid(fields)) => {
+            return render_form(ctx, sent.values, fields.0, form_nonce);
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            return ctx.error(status, key);
+        }
+    };
+    let text = |k: &str| answer[k].as_str().unwrap_or_default().to_string();
+    let (no, token) = (text("tracking_no"), text("access_token"));
+    let mut file_error = None;
+    if let Some((filename, bytes)) = sent.file
+        && let Err(e) = s
+            .app
+            .track_evidence(&no, Some(&token), filename.as_deref(), &bytes)
+            .await
+    {
+        file_error = Some(match e {
+            AppError::Invalid(f) => f.0.into_values().collect::<Vec<_>>().join("; "),
+            other => tr.t(super::error_key(&other).1),
+        });
+    }
+    // This browser may open the tracking page without typing the code.
+    ctx.set_cookie("rd_track", &format!("{no}:{token}"), Some(30 * 86_400));
+    let acceptance_due = answer["acceptance_due_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .map(|t| local_time(t, s.app.config.time_zone))
+        .unwrap_or_default();
+    let page = DonePage {
+        base: &ctx.base,
+        tracking_url: s.app.tracking_url(&no),
+        tracking_no: no,
+        access_token: token,
+        acceptance_due,
+        file_error,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+fn render_form(
+    ctx: PageCtx,
+    mut values: HashMap<String, String>,
+    errors: BTreeMap<String, String>,
+    nonce: String,
+) -> Response {
+    values.remove("csrf");
+    values.remove("nonce");
+    // Errors about a whole object (`complainant`) show at its first field.
+    let mut errors = errors;
+    for (object, first) in [
+        ("complainant", "complainant.name"),
+        ("respondent", "respondent.id"),
+    ] {
+        if let Some(m) = errors.remove(object) {
+            errors.entry(first.into()).or_insert(m);
+        }
+    }
+    let page = ComplainPage {
+        base: &ctx.base,
+        values,
+        errors,
+        nonce,
+        respondent_kinds: RESPONDENT_KINDS,
+    }
+    .render();
+    ctx.respond(StatusCode::UNPROCESSABLE_ENTITY, page)
+}

@@ -1,0 +1,369 @@
+//! The complainant's pages: the look-up by tracking number and access
+//! code, and the tracking page with the actions open to them now. The
+//! code lives in an HttpOnly cookie once given, never in a URL.
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use redress_app::AppError;
+use redress_domain::{Audience, Case, Status};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::public::LangQuery;
+use super::{Base, PageCtx, Tr, cookie, local_time};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "track_lookup.html")]
+struct LookupPage<'a> {
+    base: &'a Base,
+    tracking_no: String,
+    failed: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LookupQuery {
+    pub lang: Option<String>,
+    pub no: Option<String>,
+}
+
+pub async fn lookup_form(headers: HeaderMap, Query(q): Query<LookupQuery>) -> Response {
+    let ctx = PageCtx::new(&headers, "/track", q.lang.as_deref());
+    let page = LookupPage {
+        base: &ctx.base,
+        tracking_no: q.no.unwrap_or_default(),
+        failed: false,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupForm {
+    csrf: Option<String>,
+    tracking_no: Option<String>,
+    access_token: Option<String>,
+}
+
+/// `POST /track`: checks the number and code (one answer for either being
+/// wrong), keeps the code in a cookie and shows the case.
+pub async fn lookup(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<LookupForm>,
+) -> Response {
+    let mut ctx = PageCtx::new(&headers, "/track", q.lang.as_deref());
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let no = f.tracking_no.unwrap_or_default().trim().to_string();
+    let token = f.access_token.unwrap_or_default().trim().to_string();
+    match s.app.track_case(&no, Some(&token)).await {
+        Ok(_) => {
+            ctx.set_cookie("rd_track", &format!("{no}:{token}"), Some(30 * 86_400));
+            ctx.redirect(&format!("/track/{no}"))
+        }
+        Err(AppError::Unauthorized | AppError::NotFound) => {
+            let page = LookupPage {
+                base: &ctx.base,
+                tracking_no: no,
+                failed: true,
+            }
+            .render();
+            ctx.respond(StatusCode::UNAUTHORIZED, page)
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}
+
+/// The access code this browser holds for `no`.
+fn held_token(headers: &HeaderMap, no: &str) -> Option<String> {
+    let value = cookie(headers, "rd_track")?;
+    let (held_no, token) = value.split_once(':')?;
+    (held_no == no).then(|| token.to_string())
+}
+
+struct Message {
+    author: String,
+    from_class: &'static str,
+    body: String,
+    at: String,
+}
+
+struct Outcome {
+    outcome: String,
+    reply: String,
+    basis: Vec<String>,
+}
+
+/// What the tracking page shows, in the visitor's words and time zone.
+struct TrackView {
+    tracking_no: String,
+    status: &'static str,
+    status_text: String,
+    status_help: String,
+    running_due: Option<String>,
+    subject: String,
+    description: String,
+    created_at: String,
+    deadlines: Vec<(String, String)>,
+    info_request: Option<Vec<String>>,
+    decision: Option<Outcome>,
+    review: Option<Outcome>,
+    rejection: Option<(String, String)>,
+    outside_remedies: String,
+    messages: Vec<Message>,
+    can_supplement: bool,
+    can_message: bool,
+    can_appeal: bool,
+    can_feedback: bool,
+    can_withdraw: bool,
+    appeal_until: String,
+}
+
+fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
+    let tz = s.app.config.time_zone;
+    let now = s.app.now();
+    let at = |t| local_time(t, tz);
+    let status_text = match (case.status, case.closure) {
+        (Status::Closed, Some(c)) => format!(
+            "{} — {}",
+            tr.t("status-closed"),
+            tr.t(&format!("closure-{c}"))
+        ),
+        (st, _) => tr.t(&format!("status-{st}")),
+    };
+    let d = &case.deadlines;
+    let deadlines = [
+        ("dl-acceptance", d.acceptance_due_at),
+        ("dl-supplement", d.supplement_due_at),
+        ("dl-handling", d.handling_due_at),
+        ("dl-appeal", d.appeal_due_at),
+        ("dl-review", d.review_due_at),
+    ]
+    .into_iter()
+    .filter_map(|(k, t)| t.map(|t| (tr.t(k), at(t))))
+    .collect();
+    let running_due = match case.clock.as_ref().filter(|_| !case.is_sealed()) {
+        Some(c) => match &c.paused {
+            Some(p) => Some(tr.with("track-paused", &[("reason", &p.reason)])),
+            None => Some(tr.with("track-due", &[("due", &at(c.due_at))])),
+        },
+        None => None,
+    };
+    let messages = case
+        .messages
+        .iter()
+        .filter(|m| m.audience == Audience::Complainant)
+        .map(|m| {
+            let (key, class) = match m.author.kind {
+                redress_domain::ActorKind::Complainant => ("track-author-you", "you"),
+                redress_domain::ActorKind::Respondent => ("track-author-respondent", "respondent"),
+                _ => ("track-author-staff", "staff"),
+            };
+            Message {
+                author: tr.t(key),
+                from_class: class,
+                body: m.body.clone(),
+                at: at(m.at),
+            }
+        })
+        .collect();
+    let actions = redress_app::views::complainant_actions(case, now);
+    let flag = |k: &str| actions[k].as_bool().unwrap_or(false);
+    let remedies = match case.locale {
+        redress_domain::Locale::En => &s.app.config.outside_remedies_en,
+        redress_domain::Locale::ZhCn => &s.app.config.outside_remedies_zh,
+    };
+    TrackView {
+        tracking_no: case.tracking_no.clone(),
+        status: case.status.as_str(),
+        status_text,
+        status_help: tr.t(&format!("help-{}", case.status)),
+        running_due,
+        subject: case.record.subject.clone(),
+        description: case.record.description.clone(),
+        created_at: at(case.created_at),
+        deadlines,
+        info_request: case
+            .info_request
+            .as_ref()
+            .filter(|_| case.status == Status::NeedsInfo)
+            .map(|r| r.items.clone()),
+        decision: case.decision.as_ref().map(|d| Outcome {
+            outcome: tr.t(&format!("outcome-{}", d.outcome)),
+            reply: d.reply.clone(),
+            basis: d.basis.clone(),
+        }),
+        review: case.review.as_ref().map(|r| Outcome {
+            outcome: tr.t(&format!("review-{}", r.result)),
+            reply: r.reply.clone(),
+            basis: r.basis.clone(),
+        }),
+        rejection: case
+            .rejection
+            .as_ref()
+            .map(|r| (r.reason.clone(), r.guidance.clone())),
+        outside_remedies: remedies.clone(),
+        messages,
+        can_supplement: flag("supplement"),
+        can_message: flag("message"),
+        can_appeal: flag("appeal"),
+        can_feedback: flag("feedback"),
+        can_withdraw: flag("withdraw"),
+        appeal_until: d
+            .appeal_due_at
+            .map(|t| tr.with("track-appeal-until", &[("due", &at(t))]))
+            .unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "track.html")]
+struct TrackPage<'a> {
+    base: &'a Base,
+    v: TrackView,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+fn render(
+    ctx: PageCtx,
+    s: &AppState,
+    case: &Case,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let page = TrackPage {
+        base: &ctx.base,
+        v: view(case, ctx.tr(), s),
+        notice,
+        error,
+    }
+    .render();
+    ctx.respond(status, page)
+}
+
+pub async fn page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, &format!("/track/{no}"), q.lang.as_deref());
+    let Some(token) = held_token(&headers, &no) else {
+        return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
+    };
+    match s.app.track_case(&no, Some(&token)).await {
+        Ok(loaded) => render(ctx, &s, &loaded.case, StatusCode::OK, None, None),
+        Err(AppError::Unauthorized | AppError::NotFound) => {
+            ctx.redirect(&format!("/track?no={}", url_safe(&no)))
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}
+
+/// A tracking number as it may appear in a query string.
+fn url_safe(no: &str) -> String {
+    no.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    csrf: Option<String>,
+    body: Option<String>,
+    reason: Option<String>,
+    score: Option<String>,
+    comment: Option<String>,
+}
+
+/// `POST /track/{no}/{action}`: the complainant's actions, through the
+/// same use cases as the API; a refusal re-renders the page with the
+/// reason.
+pub async fn act(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((no, action)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, &format!("/track/{no}"), q.lang.as_deref());
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let Some(token) = held_token(&headers, &no) else {
+        return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
+    };
+    let token = Some(token.as_str());
+    let result = match action.as_str() {
+        "message" => {
+            s.app
+                .track_message(&no, token, &json!({"body": f.body}))
+                .await
+        }
+        "supplement" => {
+            s.app
+                .supplement(&no, token, &json!({"message": f.body}))
+                .await
+        }
+        "appeal" => s.app.appeal(&no, token, &json!({"reason": f.reason})).await,
+        "withdraw" => {
+            let reason = f.reason.filter(|r| !r.trim().is_empty());
+            s.app.withdraw(&no, token, &json!({"reason": reason})).await
+        }
+        "feedback" => {
+            let score: Option<i64> = f.score.as_deref().and_then(|v| v.parse().ok());
+            let comment = f.comment.filter(|c| !c.trim().is_empty());
+            s.app
+                .feedback(&no, token, &json!({"score": score, "comment": comment}))
+                .await
+        }
+        _ => return ctx.error(StatusCode::NOT_FOUND, "error-not-found"),
+    };
+    match result {
+        Ok(_) => ctx.redirect(&format!("/track/{no}")),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let tr = ctx.tr();
+            let message = match &e {
+                AppError::Invalid(fields) => format!(
+                    "{}{}",
+                    tr.t("field-error"),
+                    fields.0.values().cloned().collect::<Vec<_>>().join("; ")
+                ),
+                _ => tr.t("error-conflict"),
+            };
+            let status = super::error_key(&e).0;
+            let status = if matches!(e, AppError::Invalid(_)) {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                status
+            };
+            match s.app.track_case(&no, token).await {
+                Ok(loaded) => render(ctx, &s, &loaded.case, status, None, Some(message)),
+                Err(e) => {
+                    let (status, key) = super::error_key(&e);
+                    ctx.error(status, key)
+                }
+            }
+        }
+        Err(AppError::Unauthorized | AppError::NotFound) => {
+            ctx.redirect(&format!("/track?no={}", url_safe(&no)))
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}

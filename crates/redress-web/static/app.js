@@ -1,0 +1,16 @@
+// redress — small progressive enhancements; every page works without this.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  // A form is sent once: the button is disabled after the first submit
+  // (the server also files a resent form only once).
+  for (const form of document.querySelectorAll("form")) {
+    form.addEventListener("submit", () => {
+      for (const b of form.querySelectorAll("button[type=submit]")) {
+        b.disabled = true;
+      }
+    });
+  }
+  // Focus the first field with an error, so a keyboard user lands on it.
+  const bad = document.querySelector("[aria-invalid=true]");
+  if (bad) bad.focus();
+});

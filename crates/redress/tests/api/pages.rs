@@ -1,0 +1,420 @@
+//! The public web pages through HTTP (no browser): languages, CSRF, the
+//! complaint form with its errors and kept input, the confirmation, the
+//! tracking look-up and page, and the complainant's actions. Output is
+//! escaped; every page carries the security headers.
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+
+use crate::harness::*;
+
+/// A browser's cookies across requests.
+#[derive(Default)]
+struct Browser {
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, a: &Answer) {
+        for v in a.headers.get_all("set-cookie") {
+            let line = v.to_str().unwrap();
+            let pair = line.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            self.cookies.push((k.to_string(), v.to_string()));
+        }
+    }
+
+    async fn get(&mut self, t: &TestApp, path: &str) -> Answer {
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("cookie", self.header())
+            .body(Body::empty())
+            .unwrap();
+        let a = t.send(req).await;
+        self.keep(&a);
+        a
+    }
+
+    async fn post_form(&mut self, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let body: String = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("cookie", self.header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let a = t.send(req).await;
+        self.keep(&a);
+        a
+    }
+
+    async fn post_multipart(
+        &mut self,
+        t: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &[u8])>,
+    ) -> Answer {
+        let boundary = "redress-page-test-boundary";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((name, bytes)) = file {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("cookie", self.header())
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        let a = t.send(req).await;
+        self.keep(&a);
+        a
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn html(a: &Answer) -> String {
+    String::from_utf8(a.bytes.clone()).unwrap()
+}
+
+/// The value of the hidden input `name` in a page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+fn the_form(csrf: &str, nonce: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.to_string()),
+        ("nonce", nonce.to_string()),
+        ("complainant.name", "李四".into()),
+        ("complainant.phone", "13900001111".into()),
+        ("respondent.kind", "merchant".into()),
+        ("respondent.id", "shop-9".into()),
+        ("respondent.name", "好店".into()),
+        ("subject", "申请退款被拒绝".into()),
+        (
+            "description",
+            "商家拒绝退款。<script>alert('x')</script>".into(),
+        ),
+        ("order_numbers", "A100, A101".into()),
+    ]
+}
+
+fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+async fn the_start_page_speaks_chinese_first_and_english_on_request() {
+    let t = TestApp::new().await;
+    let mut b = Browser::default();
+    let a = b.get(&t, "/").await;
+    assert_eq!(a.status.as_u16(), 200);
+    let page = html(&a);
+    assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");
+    assert!(page.contains("我要投诉"));
+    assert_eq!(page.matches("<h1").count(), 1, "one h1 per page");
+    let csp = a.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    assert_eq!(a.headers["x-frame-options"], "DENY");
+    let csrf_cookie = a
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("rd_csrf="))
+        .expect("a CSRF cookie");
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict"));
+    // The categories people may complain about are listed.
+    assert!(page.contains("物流配送"), "{page}");
+
+    let page = html(&b.get(&t, "/?lang=en").await);
+    assert!(page.contains("<html lang=\"en\">"));
+    assert!(page.contains("File a complaint"));
+    assert!(page.contains("Delivery"));
+    // The choice sticks (cookie) …
+    assert!(html(&b.get(&t, "/complain").await).contains("Submit the complaint"));
+    // … and a browser asking for English gets English without it.
+    let req = Request::builder()
+        .uri("/track")
+        .header("accept-language", "en-US,en;q=0.8")
+        .body(Body::empty())
+        .unwrap();
+    assert!(html(&t.send(req).await).contains("Track your complaint"));
+    // Static files are served by the binary.
+    let css = b.get(&t, "/static/app.css").await;
+    assert_eq!(css.status.as_u16(), 200);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+}
+
+async fn a_bad_form_keeps_the_input_and_names_the_fields() {
+    let t = TestApp::new().await;
+    let mut b = Browser::default();
+    let page = html(&b.get(&t, "/complain").await);
+    let (csrf, nonce) = (hidden(&page, "csrf"), hidden(&page, "nonce"));
+    let a = b
+        .post_multipart(
+            &t,
+            "/complain",
+            &[
+                ("csrf", &csrf),
+                ("nonce", &nonce),
+                ("complainant.name", "王五"),
+                ("complainant.email", "not-an-address"),
+                ("description", "我写了经过 <b>加粗</b>"),
+                ("respondent.kind", "merchant"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    let page = html(&a);
+    // The typed text is kept (escaped), the errors sit by their fields.
+    assert!(page.contains("王五"));
+    assert!(
+        page.contains("我写了经过 &#60;b&#62;加粗&#60;/b&#62;"),
+        "{page}"
+    );
+    assert!(page.contains("id=\"subject-error\""), "subject named");
+    assert!(
+        page.contains("id=\"respondent.id-error\""),
+        "respondent id named"
+    );
+    assert!(
+        page.contains("id=\"complainant.email-error\""),
+        "email named"
+    );
+    assert!(page.contains("aria-invalid=\"true\""));
+    // Nothing was filed.
+    let c = t.cast().await;
+    let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);
+    assert_eq!(listed["total"], 0);
+}
+
+async fn a_form_without_its_csrf_token_is_refused() {
+    let t = TestApp::new().await;
+    let mut b = Browser::default();
+    let page = html(&b.get(&t, "/complain").await);
+    let nonce = hidden(&page, "nonce");
+    let form = the_form("forged-token-000000000000000000000000000000", &nonce);
+    let a = b.post_multipart(&t, "/complain", &pairs(&form), None).await;
+    assert_eq!(a.status.as_u16(), 403);
+    // A browser without our cookie cannot post the lookup either.
+    let mut stranger = Browser::default();
+    let a = stranger
+        .post_form(
+            &t,
+            "/track",
+            &[("csrf", "x"), ("tracking_no", "RD1"), ("access_token", "y")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    let c = t.cast().await;
+    assert_eq!(
+        t.get("/complaints", Some(&c.supervisor)).await.expect(200)["total"],
+        0
+    );
+}
+
+async fn a_complainant_files_tracks_and_writes_from_the_pages() {
+    let t = TestApp::new().await;
+    let mut b = Browser::default();
+    let page = html(&b.get(&t, "/complain").await);
+    let (csrf, nonce) = (hidden(&page, "csrf"), hidden(&page, "nonce"));
+    let form = the_form(&csrf, &nonce);
+    let a = b
+        .post_multipart(
+            &t,
+            "/complain",
+            &pairs(&form),
+            Some(("收据.txt", b"receipt for order A100")),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 200);
+    let done = html(&a);
+    let no = done
+        .split("id=\"tracking-no\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(no.starts_with("RD"), "{done}");
+    let token = done
+        .split("id=\"access-token\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(token.starts_with("rdt_"));
+    assert!(done.contains(&format!("/track/{no}")));
+
+    // Sent again (a double click, a reload): the same complaint, not a second.
+    let again = b.post_multipart(&t, "/complain", &pairs(&form), None).await;
+    assert!(html(&again).contains(&no));
+    let c = t.cast().await;
+    let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);
+    assert_eq!(listed["total"], 1);
+    let id = listed["items"][0]["id"].as_str().unwrap().to_string();
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["channel"], "web");
+    assert_eq!(
+        case["evidence"].as_array().unwrap().len(),
+        1,
+        "the file came"
+    );
+    assert_eq!(
+        case["record"]["order_numbers"],
+        serde_json::json!(["A100", "A101"])
+    );
+
+    // The tracking page: status in plain words, the text escaped.
+    let a = b.get(&t, &format!("/track/{no}")).await;
+    assert_eq!(a.status.as_u16(), 200);
+    let page = html(&a);
+    assert!(page.contains("已提交，等待受理"), "{page}");
+    assert!(page.contains("&#60;script&#62;alert("), "escaped");
+    assert!(!page.contains("<script>alert("));
+    assert!(!page.contains("action=\"/track/{no}/appeal\""));
+
+    // A reply from the page arrives as a complainant message.
+    let page_csrf = hidden(&page, "csrf");
+    let a = b
+        .post_form(
+            &t,
+            &format!("/track/{no}/message"),
+            &[("csrf", &page_csrf), ("body", "补充：商家电话无人接听")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let page = html(&b.get(&t, &format!("/track/{no}")).await);
+    assert!(page.contains("补充：商家电话无人接听"));
+    // An empty reply is refused with the reason on the page.
+    let a = b
+        .post_form(
+            &t,
+            &format!("/track/{no}/message"),
+            &[("csrf", &page_csrf), ("body", "  ")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+
+    // Another browser needs the number and the code.
+    let mut other = Browser::default();
+    let a = other.get(&t, &format!("/track/{no}")).await;
+    assert_eq!(a.status.as_u16(), 303);
+    let lookup = html(&other.get(&t, &format!("/track?no={no}")).await);
+    let csrf = hidden(&lookup, "csrf");
+    let a = other
+        .post_form(
+            &t,
+            "/track",
+            &[
+                ("csrf", &csrf),
+                ("tracking_no", &no),
+                ("access_token", "rdt_wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 401);
+    assert!(html(&a).contains("投诉编号或查询码不正确"));
+    let a = other
+        .post_form(
+            &t,
+            "/track",
+            &[
+                ("csrf", &csrf),
+                ("tracking_no", &no),
+                ("access_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    assert!(other.cookie("rd_track").is_some());
+    assert_eq!(
+        other.get(&t, &format!("/track/{no}")).await.status.as_u16(),
+        200
+    );
+
+    // Withdrawn from the page: closed, and no more actions offered.
+    let a = other
+        .post_form(
+            &t,
+            &format!("/track/{no}/withdraw"),
+            &[("csrf", &csrf), ("reason", "已和商家协商解决")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let page = html(&other.get(&t, &format!("/track/{no}")).await);
+    assert!(page.contains("您已撤回投诉"), "{page}");
+    assert!(!page.contains("/withdraw\""));
+}
+
+tests![
+    the_start_page_speaks_chinese_first_and_english_on_request,
+    a_bad_form_keeps_the_input_and_names_the_fields,
+    a_form_without_its_csrf_token_is_refused,
+    a_complainant_files_tracks_and_writes_from_the_pages,
+];

@@ -194,9 +194,17 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// An instant as the installation's local time, `YYYY-MM-DD HH:MM`.
+/// An instant as the installation's local time, `YYYY-MM-DD HH:MM`. A
+/// deadline ends at 24:00 of its last day, so local midnight is written as
+/// `24:00` of the day before, the way the notices say it.
 pub fn local_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+    let local = at.with_timezone(&tz);
+    if local.time() == chrono::NaiveTime::MIN
+        && let Some(day) = local.date_naive().pred_opt()
+    {
+        return format!("{} 24:00", day.format("%Y-%m-%d"));
+    }
+    local.format("%Y-%m-%d %H:%M").to_string()
 }
 
 #[derive(Template)]
@@ -224,6 +232,20 @@ pub fn error_key(e: &redress_app::AppError) -> (StatusCode, &'static str) {
 mod tests {
     use super::*;
     use redress_domain::Locale;
+
+    #[test]
+    fn midnight_is_the_end_of_the_day_before() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            local_time(at("2026-12-14T16:00:00Z"), tz),
+            "2026-12-14 24:00"
+        );
+        assert_eq!(
+            local_time(at("2026-12-14T03:30:00Z"), tz),
+            "2026-12-14 11:30"
+        );
+    }
 
     #[test]
     fn both_languages_have_every_message() {

@@ -11,6 +11,8 @@ pub struct AppState {
     pub app: Arc<App>,
     /// Public, unauthenticated intake per client address (None: off).
     pub public_limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    /// Staff console logins per client address.
+    pub login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub metrics: PrometheusHandle,
 }
 
@@ -18,23 +20,34 @@ impl AppState {
     pub fn new(app: Arc<App>, public_rate_per_minute: u32) -> Self {
         let public_limiter = NonZeroU32::new(public_rate_per_minute)
             .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
-        if let Some(limiter) = &public_limiter {
-            // Forget addresses whose quota has refilled, so that many
-            // different clients cannot grow the table without bound.
-            let weak = Arc::downgrade(limiter);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-                loop {
-                    tick.tick().await;
-                    let Some(limiter) = weak.upgrade() else { break };
-                    limiter.retain_recent();
-                    limiter.shrink_to_fit();
+        // Twenty login attempts a minute per address: enough for people,
+        // too few for guessing.
+        let login_limiter = Arc::new(RateLimiter::keyed(Quota::per_minute(
+            NonZeroU32::new(20).expect("not zero"),
+        )));
+        // Forget addresses whose quota has refilled, so that many different
+        // clients cannot grow the tables without bound.
+        let weak_public = public_limiter.as_ref().map(Arc::downgrade);
+        let weak_login = Arc::downgrade(&login_limiter);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(login) = weak_login.upgrade() else {
+                    break;
+                };
+                login.retain_recent();
+                login.shrink_to_fit();
+                if let Some(public) = weak_public.as_ref().and_then(|w| w.upgrade()) {
+                    public.retain_recent();
+                    public.shrink_to_fit();
                 }
-            });
-        }
+            }
+        });
         Self {
             app,
             public_limiter,
+            login_limiter,
             metrics: crate::metrics::handle(),
         }
     }

@@ -11,6 +11,7 @@
 pub mod csrf;
 pub mod i18n;
 mod public;
+mod staff;
 mod track;
 
 use askama::Template;
@@ -35,6 +36,15 @@ pub fn router() -> Router<AppState> {
         .route("/track", get(track::lookup_form).post(track::lookup))
         .route("/track/{no}", get(track::page))
         .route("/track/{no}/{action}", axum::routing::post(track::act))
+        .route("/staff", get(staff::home))
+        .route("/staff/login", get(staff::login_form).post(staff::login))
+        .route("/staff/logout", axum::routing::post(staff::logout))
+        .route("/staff/cases", get(staff::cases))
+        .route("/staff/cases/{id}", get(staff::case))
+        .route(
+            "/staff/cases/{id}/{action}",
+            axum::routing::post(staff::act),
+        )
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
 }
@@ -69,6 +79,8 @@ pub struct Base {
     pub csrf: String,
     /// This page's path, for the language switch.
     pub path: String,
+    /// The signed-in staff member, on console pages.
+    pub staff: Option<String>,
 }
 
 /// The request facts a page starts from: language, CSRF token and the
@@ -94,6 +106,7 @@ impl PageCtx {
                 tr: Tr::new(locale),
                 csrf: token,
                 path: path.to_string(),
+                staff: None,
             },
             set_cookies,
         }

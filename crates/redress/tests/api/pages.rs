@@ -412,9 +412,95 @@ async fn a_complainant_files_tracks_and_writes_from_the_pages() {
     assert!(!page.contains("/withdraw\""));
 }
 
+async fn staff_sessions_are_renewed_at_login_and_end_by_post() {
+    let t = TestApp::new().await;
+    t.cast().await;
+    let mut b = Browser::default();
+    // The console wants a login first.
+    let a = b.get(&t, "/staff").await;
+    assert_eq!(a.status.as_u16(), 303);
+    let page = html(&b.get(&t, "/staff/login").await);
+    let csrf = hidden(&page, "csrf");
+    // No token, no login.
+    let a = b
+        .post_form(
+            &t,
+            "/staff/login",
+            &[("username", "super1"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    let a = b
+        .post_form(
+            &t,
+            "/staff/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "super1"),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 401);
+    let a = b
+        .post_form(
+            &t,
+            "/staff/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "super1"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let first = b.cookie("redress_session").unwrap();
+    let line = a
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("redress_session="))
+        .unwrap();
+    assert!(line.contains("HttpOnly"), "{line}");
+    assert_eq!(b.get(&t, "/staff").await.status.as_u16(), 200);
+    // A second login gets a new session id; the old one no longer works.
+    b.post_form(
+        &t,
+        "/staff/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "super1"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let second = b.cookie("redress_session").unwrap();
+    assert_ne!(first, second);
+    let mut old = Browser::default();
+    old.cookies.push(("redress_session".into(), first));
+    assert_eq!(old.get(&t, "/staff").await.status.as_u16(), 303);
+    // The session cookie does not authorise the JSON API (no CSRF there).
+    let req = Request::builder()
+        .uri("/api/v1/complaints")
+        .header("cookie", format!("redress_session={second}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(t.send(req).await.status.as_u16(), 401);
+    // Logout is a POST with the token; a GET does not log out.
+    b.get(&t, "/staff/logout").await;
+    assert_eq!(b.get(&t, "/staff").await.status.as_u16(), 200);
+    let a = b.post_form(&t, "/staff/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(a.status.as_u16(), 303);
+    let mut after = Browser::default();
+    after.cookies.push(("redress_session".into(), second));
+    assert_eq!(after.get(&t, "/staff").await.status.as_u16(), 303);
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
     a_form_without_its_csrf_token_is_refused,
     a_complainant_files_tracks_and_writes_from_the_pages,
+    staff_sessions_are_renewed_at_login_and_end_by_post,
 ];

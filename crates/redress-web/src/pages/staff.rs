@@ -1,0 +1,775 @@
+//! The staff console: login and logout (a session cookie renewed at each
+//! login, logout by POST), the queues with their counts, the case list
+//! with search and filters, and the case page with the actions of SPEC §3
+//! as forms. Every action goes through the same use case as the API.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use redress_app::cases::ListQuery;
+use redress_app::{AppError, Principal};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::public::LangQuery;
+use super::{Base, PageCtx, cookie, local_time};
+use crate::extract::ClientIp;
+use crate::state::AppState;
+
+const SESSION: &str = "redress_session";
+
+/// The signed-in staff member, from the session cookie.
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Principal> {
+    let token = cookie(headers, SESSION)?;
+    match s.app.authenticate(Some(&token)).await {
+        Ok(p @ Principal::Staff(_)) => Some(p),
+        _ => None,
+    }
+}
+
+/// A staff page's context, or the redirect to the login page.
+async fn staff_ctx(
+    s: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    lang: Option<&str>,
+) -> Result<(PageCtx, Principal), Response> {
+    let ctx = PageCtx::new(headers, path, lang);
+    match signed_in(s, headers).await {
+        Some(p) => {
+            let mut ctx = ctx;
+            ctx.base.staff = p.staff().ok().map(|u| u.user.username.clone());
+            Ok((ctx, p))
+        }
+        None => Err(ctx.redirect("/staff/login")),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff_login.html")]
+struct LoginPage<'a> {
+    base: &'a Base,
+    username: String,
+    failed: bool,
+}
+
+pub async fn login_form(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let ctx = PageCtx::new(&headers, "/staff/login", q.lang.as_deref());
+    let page = LoginPage {
+        base: &ctx.base,
+        username: String::new(),
+        failed: false,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    csrf: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// `POST /staff/login`: a new session (a new id at every login), throttled
+/// per client address.
+pub async fn login(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let mut ctx = PageCtx::new(&headers, "/staff/login", q.lang.as_deref());
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let key = ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    if s.login_limiter.check_key(&key).is_err() {
+        return ctx.error(StatusCode::TOO_MANY_REQUESTS, "error-rate-limited");
+    }
+    let username = f.username.unwrap_or_default();
+    let body = json!({"username": username, "password": f.password.unwrap_or_default()});
+    match s.app.login(&body).await {
+        Ok((token, _)) => {
+            // An old session of this browser ends with the new login.
+            if let Some(old) = cookie(&headers, SESSION) {
+                let _ = s.app.logout(&old).await;
+            }
+            let hours = s.app.config.session_hours;
+            ctx.set_cookie(SESSION, &token, Some(hours * 3600));
+            ctx.redirect("/staff")
+        }
+        Err(AppError::Unauthorized | AppError::Invalid(_)) => {
+            let page = LoginPage {
+                base: &ctx.base,
+                username,
+                failed: true,
+            }
+            .render();
+            ctx.respond(StatusCode::UNAUTHORIZED, page)
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+pub async fn logout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let mut ctx = PageCtx::new(&headers, "/staff/login", None);
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    if let Some(token) = cookie(&headers, SESSION) {
+        let _ = s.app.logout(&token).await;
+    }
+    ctx.set_cookie(SESSION, "", Some(0));
+    ctx.redirect("/staff/login")
+}
+
+/// One queue on the start page: its name, count and list link.
+struct Queue {
+    label: String,
+    count: i64,
+    href: String,
+    urgent: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_home.html")]
+struct HomePage<'a> {
+    base: &'a Base,
+    queues: Vec<Queue>,
+    departments: Vec<(String, i64, i64)>,
+    people: Vec<(String, i64, i64)>,
+}
+
+async fn total(s: &AppState, who: &Principal, q: ListQuery) -> i64 {
+    let q = ListQuery {
+        limit: Some("1".into()),
+        ..q
+    };
+    match s.app.list_cases(who, &q).await {
+        Ok(v) => v["total"].as_i64().unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+pub async fn home(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let (ctx, who) = match staff_ctx(&s, &headers, "/staff", q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let tr = ctx.tr();
+    let me = ctx.base.staff.clone().unwrap_or_default();
+    let status = |st: &str| ListQuery {
+        status: Some(st.into()),
+        ..Default::default()
+    };
+    let mut queues = Vec::new();
+    for (key, query, href, urgent) in [
+        (
+            "q-to-accept",
+            status("submitted"),
+            "status=submitted",
+            false,
+        ),
+        (
+            "q-needs-info",
+            status("needs_info"),
+            "status=needs_info",
+            false,
+        ),
+        (
+            "q-in-progress",
+            status("in_progress"),
+            "status=in_progress",
+            false,
+        ),
+        (
+            "q-appeals",
+            status("under_review"),
+            "status=under_review",
+            false,
+        ),
+        (
+            "q-due-soon",
+            ListQuery {
+                due_soon: Some("true".into()),
+                ..Default::default()
+            },
+            "due_soon=true",
+            false,
+        ),
+        (
+            "q-overdue",
+            ListQuery {
+                overdue: Some("true".into()),
+                ..Default::default()
+            },
+            "overdue=true",
+            true,
+        ),
+        (
+            "q-mine",
+            ListQuery {
+                assignee: Some(me.clone()),
+                ..Default::default()
+            },
+            "",
+            false,
+        ),
+    ] {
+        let href = if key == "q-mine" {
+            format!("/staff/cases?assignee={me}")
+        } else {
+            format!("/staff/cases?{href}")
+        };
+        queues.push(Queue {
+            label: tr.t(key),
+            count: total(&s, &who, query).await,
+            href,
+            urgent,
+        });
+    }
+    let (mut departments, mut people) = (Vec::new(), Vec::new());
+    if let Ok(v) = s.app.queues(&who).await {
+        let rows = |key: &str, field: &str| -> Vec<(String, i64, i64)> {
+            v[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|r| {
+                            (
+                                r[field].as_str().unwrap_or("—").to_string(),
+                                r["overdue"].as_i64().unwrap_or(0),
+                                r["due_soon"].as_i64().unwrap_or(0),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        departments = rows("departments", "department");
+        people = rows("people", "assignee");
+    }
+    let page = HomePage {
+        base: &ctx.base,
+        queues,
+        departments,
+        people,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    lang: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    overdue: Option<String>,
+    due_soon: Option<String>,
+    assignee: Option<String>,
+    department: Option<String>,
+    cursor: Option<String>,
+}
+
+struct Row {
+    id: String,
+    tracking_no: String,
+    subject: String,
+    status: String,
+    department: String,
+    assignee: String,
+    due: String,
+    overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_cases.html")]
+struct ListPage<'a> {
+    base: &'a Base,
+    rows: Vec<Row>,
+    total: i64,
+    q: String,
+    status: String,
+    next: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn cases(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<ListParams>,
+) -> Response {
+    let (ctx, who) = match staff_ctx(&s, &headers, "/staff/cases", p.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let tr = ctx.tr();
+    let query = ListQuery {
+        status: p.status.clone().filter(|v| !v.is_empty()),
+        department: p.department.clone(),
+        assignee: p.assignee.clone().filter(|v| !v.is_empty()),
+        overdue: p.overdue.clone(),
+        due_soon: p.due_soon.clone(),
+        q: p.q.clone().filter(|v| !v.is_empty()),
+        limit: Some("50".into()),
+        cursor: p.cursor.clone(),
+        ..Default::default()
+    };
+    let tz = s.app.config.time_zone;
+    let (rows, total, next, error) = match s.app.list_cases(&who, &query).await {
+        Ok(v) => {
+            let rows = v["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|i| {
+                            let text = |k: &str| i[k].as_str().unwrap_or("").to_string();
+                            Row {
+                                id: text("id"),
+                                tracking_no: text("tracking_no"),
+                                subject: text("subject"),
+                                status: tr.t(&format!("status-{}", text("status"))),
+                                department: text("department"),
+                                assignee: text("assignee"),
+                                due: i["next_due_at"]
+                                    .as_str()
+                                    .and_then(|t| t.parse().ok())
+                                    .map(|t| local_time(t, tz))
+                                    .unwrap_or_default(),
+                                overdue: i["overdue"].as_bool().unwrap_or(false),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let next = v["next_cursor"].as_str().map(|c| {
+                let mut keep: Vec<String> = Vec::new();
+                for (k, val) in [
+                    ("status", &p.status),
+                    ("q", &p.q),
+                    ("overdue", &p.overdue),
+                    ("due_soon", &p.due_soon),
+                    ("assignee", &p.assignee),
+                ] {
+                    if let Some(val) = val.as_deref().filter(|v| !v.is_empty()) {
+                        keep.push(format!("{k}={}", query_escape(val)));
+                    }
+                }
+                keep.push(format!("cursor={c}"));
+                format!("/staff/cases?{}", keep.join("&"))
+            });
+            (rows, v["total"].as_i64().unwrap_or(0), next, None)
+        }
+        Err(AppError::Invalid(f)) => (
+            Vec::new(),
+            0,
+            None,
+            Some(
+                f.0.into_iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            return ctx.error(status, key);
+        }
+    };
+    let page = ListPage {
+        base: &ctx.base,
+        rows,
+        total,
+        q: p.q.unwrap_or_default(),
+        status: p.status.unwrap_or_default(),
+        next,
+        error,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+/// A value for a query string.
+fn query_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+struct Event {
+    at: String,
+    kind: String,
+    actor: String,
+}
+
+struct Msg {
+    audience: String,
+    author: String,
+    body: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_case.html")]
+struct CasePage<'a> {
+    base: &'a Base,
+    id: String,
+    c: CaseFacts,
+    events: Vec<Event>,
+    messages: Vec<Msg>,
+    notes: Vec<Msg>,
+    evidence: Vec<(String, String, String)>,
+    deadlines: Vec<(String, String)>,
+    categories: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+struct CaseFacts {
+    tracking_no: String,
+    status: String,
+    status_code: String,
+    subject: String,
+    description: String,
+    demands: String,
+    complainant: String,
+    respondent: String,
+    channel: String,
+    category: String,
+    department: String,
+    assignee: String,
+    clock: String,
+    paused: bool,
+    decision: Option<String>,
+}
+
+fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
+    let text = |x: &Value| x.as_str().unwrap_or("").to_string();
+    let c = &v["complainant"];
+    let contact = [&c["name"], &c["phone"], &c["email"], &c["user_id"]]
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let r = &v["respondent"];
+    let clock = &v["clock"];
+    let clock_text = match clock["due_at"].as_str().and_then(|t| t.parse().ok()) {
+        Some(due) => format!(
+            "{} {} ({} {})",
+            tr.t(&format!("dl-{}", text(&clock["stage"]))),
+            local_time(due, tz),
+            clock["remaining_working_days"].as_i64().unwrap_or(0),
+            tr.t("working-days-left"),
+        ),
+        None => String::new(),
+    };
+    CaseFacts {
+        tracking_no: text(&v["tracking_no"]),
+        status: tr.t(&format!("status-{}", text(&v["status"]))),
+        status_code: text(&v["status"]),
+        subject: text(&v["record"]["subject"]),
+        description: text(&v["record"]["description"]),
+        demands: text(&v["record"]["demands"]),
+        complainant: contact,
+        respondent: format!(
+            "{} {} ({})",
+            text(&r["kind"]),
+            text(&r["id"]),
+            text(&r["name"])
+        ),
+        channel: text(&v["channel"]),
+        category: text(&v["category"]),
+        department: text(&v["department"]),
+        assignee: text(&v["assignee"]),
+        clock: clock_text,
+        paused: v["paused"].as_bool().unwrap_or(false),
+        decision: v["decision"]["outcome"].as_str().map(|o| {
+            format!(
+                "{} — {}",
+                tr.t(&format!("outcome-{o}")),
+                text(&v["decision"]["reply"])
+            )
+        }),
+    }
+}
+
+async fn render_case(
+    s: &AppState,
+    ctx: PageCtx,
+    who: &Principal,
+    id: &str,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+    };
+    let v = match s.app.get_case(who, uuid).await {
+        Ok(v) => v,
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            return ctx.error(status, key);
+        }
+    };
+    let tr = ctx.tr();
+    let tz = s.app.config.time_zone;
+    let time = |x: &Value| {
+        x.as_str()
+            .and_then(|t| t.parse().ok())
+            .map(|t| local_time(t, tz))
+            .unwrap_or_default()
+    };
+    let text = |x: &Value| x.as_str().unwrap_or("").to_string();
+    let list = |x: &Value| x.as_array().cloned().unwrap_or_default();
+    let events = list(&v["events"])
+        .iter()
+        .map(|e| Event {
+            at: time(&e["at"]),
+            kind: text(&e["kind"]),
+            actor: text(&e["actor"]),
+        })
+        .collect();
+    let messages = list(&v["messages"])
+        .iter()
+        .map(|m| Msg {
+            audience: tr.t(&format!("audience-{}", text(&m["audience"]))),
+            author: text(&m["author"]["name"]),
+            body: text(&m["body"]),
+            at: time(&m["at"]),
+        })
+        .collect();
+    let notes = list(&v["notes"])
+        .iter()
+        .map(|m| Msg {
+            audience: text(&m["kind"]),
+            author: text(&m["by"]),
+            body: text(&m["body"]),
+            at: time(&m["at"]),
+        })
+        .collect();
+    let evidence = list(&v["evidence"])
+        .iter()
+        .map(|e| {
+            (
+                text(&e["filename"]),
+                text(&e["content_type"]),
+                text(&e["sha256"]),
+            )
+        })
+        .collect();
+    let deadlines = [
+        ("dl-acceptance", "acceptance_due_at"),
+        ("dl-supplement", "supplement_due_at"),
+        ("dl-handling", "handling_due_at"),
+        ("dl-appeal", "appeal_due_at"),
+        ("dl-review", "review_due_at"),
+    ]
+    .into_iter()
+    .filter(|(_, k)| v[*k].is_string())
+    .map(|(label, k)| (tr.t(label), time(&v[k])))
+    .collect();
+    let en = tr.locale == redress_domain::Locale::En;
+    let categories = s
+        .app
+        .store
+        .list_categories()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let name = match (en, c.name_en) {
+                (true, Some(n)) => n,
+                _ => c.name,
+            };
+            (c.code, name)
+        })
+        .collect();
+    let page = CasePage {
+        base: &ctx.base,
+        id: id.to_string(),
+        c: facts(&v, tr, tz),
+        events,
+        messages,
+        notes,
+        evidence,
+        deadlines,
+        categories,
+        error,
+    }
+    .render();
+    ctx.respond(status, page)
+}
+
+pub async fn case(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let path = format!("/staff/cases/{id}");
+    let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    render_case(&s, ctx, &who, &id, StatusCode::OK, None).await
+}
+
+/// Lines of a text area as a list.
+fn lines(v: Option<&String>) -> Vec<String> {
+    v.map(|t| {
+        t.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// `POST /staff/cases/{id}/{action}`: the case actions as forms.
+pub async fn act(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let path = format!("/staff/cases/{id}");
+    let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !super::csrf::verify(&headers, f.get("csrf").map(String::as_str)) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+    };
+    let get = |k: &str| f.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let app = &s.app;
+    let result = match action.as_str() {
+        "accept" => {
+            app.accept(&who, uuid, &json!({"category": get("category")}))
+                .await
+        }
+        "reject" => {
+            app.reject(
+                &who,
+                uuid,
+                &json!({"reason": get("reason"), "guidance": get("guidance")}),
+            )
+            .await
+        }
+        "request-info" => {
+            app.request_info(&who, uuid, &json!({"items": lines(f.get("items"))}))
+                .await
+        }
+        "assign" => {
+            app.assign(&who, uuid, &json!({"handler": get("handler")}))
+                .await
+        }
+        "message" => {
+            app.staff_message(
+                &who,
+                uuid,
+                &json!({"audience": get("audience"), "body": get("body")}),
+            )
+            .await
+        }
+        "note" => {
+            app.note(
+                &who,
+                uuid,
+                &json!({"kind": get("kind"), "body": get("body")}),
+            )
+            .await
+        }
+        "extend" => {
+            let days: Option<u32> = get("days").and_then(|d| d.parse().ok());
+            app.extend(&who, uuid, &json!({"days": days, "reason": get("reason")}))
+                .await
+        }
+        "pause" => {
+            app.pause(&who, uuid, &json!({"reason": get("reason")}))
+                .await
+        }
+        "resume" => {
+            app.resume(&who, uuid, &json!({"reason": get("reason")}))
+                .await
+        }
+        "decide" => {
+            app.decide(
+                &who,
+                uuid,
+                &json!({"outcome": get("outcome"), "basis": lines(f.get("basis")),
+                        "reply": get("reply")}),
+            )
+            .await
+        }
+        "review" => {
+            app.review(
+                &who,
+                uuid,
+                &json!({"result": get("result"), "basis": lines(f.get("basis")),
+                        "reply": get("reply")}),
+            )
+            .await
+        }
+        _ => return ctx.error(StatusCode::NOT_FOUND, "error-not-found"),
+    };
+    match result {
+        Ok(_) => ctx.redirect(&path),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
+            let tr = ctx.tr();
+            let (status, message) = match &e {
+                AppError::Invalid(fields) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!(
+                        "{}{}",
+                        tr.t("field-error"),
+                        fields
+                            .0
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {v}"))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                ),
+                AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+                AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+                _ => unreachable!("matched above"),
+            };
+            render_case(&s, ctx, &who, &id, status, Some(message)).await
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}

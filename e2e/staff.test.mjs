@@ -1,0 +1,103 @@
+// The staff console in a real browser: log in, find the new complaint in
+// the queue, accept it, write to the respondent, decide; log out by POST.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.BASE_URL;
+const SHOTS = process.env.SCREENSHOTS;
+const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+});
+after(async () => { await browser?.close(); });
+
+async function api(method, path, token, body) {
+  const res = await fetch(`${BASE}/api/v1${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+test("staff log in, accept, message the respondent and decide", async () => {
+  const admin = (await api("POST", "/auth/login", null, { username: "admin", password: ADMIN_PASSWORD })).token;
+  await api("POST", "/admin/users", admin, {
+    username: "desk1", password: "desk-password-1", display_name: "前台一号",
+    roles: ["intake", "handler", "supervisor"], departments: ["customer-service"], level: 2,
+  });
+  const filed = await api("POST", "/complaints", null, {
+    complainant: { name: "赵六", phone: "13600001111" },
+    respondent: { kind: "merchant", id: "shop-console", name: "控制台测试店" },
+    subject: "控制台流程测试：拒绝退款", description: "商家拒绝退款，订单 C-1。",
+  });
+
+  const ctx = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/staff`);
+  await page.waitForURL(/\/staff\/login/);
+  await page.getByLabel("用户名").fill("desk1");
+  await page.getByLabel("密码").fill("wrong-password");
+  await page.getByRole("button", { name: "登录" }).click();
+  assert.ok(await page.isVisible("text=用户名或密码不正确"));
+  await page.getByLabel("密码").fill("desk-password-1");
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(`${BASE}/staff`);
+  await page.screenshot({ path: `${SHOTS}/10-staff-queues.png`, fullPage: true });
+
+  await page.getByRole("link", { name: /待受理/ }).click();
+  await page.getByRole("link", { name: filed.tracking_no }).click();
+  await page.waitForSelector("#status");
+  assert.match(await page.textContent("#status"), /等待受理/);
+  await page.screenshot({ path: `${SHOTS}/11-staff-case.png`, fullPage: true });
+
+  await page.getByLabel("受理并归类").selectOption("refunds-returns");
+  await page.getByRole("button", { name: "受理", exact: true }).click();
+  await page.waitForSelector("#status");
+  assert.match(await page.textContent("#status"), /正在处理/);
+
+  await page.getByLabel("指派经办人（用户名）").fill("desk1");
+  await page.getByRole("button", { name: "指派" }).click();
+  await page.waitForSelector("#assignee");
+  assert.equal((await page.textContent("#assignee")).trim(), "desk1");
+
+  await page.getByLabel("消息对象").selectOption("respondent");
+  await page.getByLabel("消息内容").fill("请于两个工作日内说明拒绝退款的理由。");
+  await page.getByRole("button", { name: "发送" }).click();
+  await page.waitForSelector("text=请于两个工作日内说明拒绝退款的理由。");
+
+  // A decision without a basis is refused with the field named; nothing changes.
+  await page.getByLabel("答复内容").fill("商家同意全额退款。");
+  await page.getByRole("button", { name: "作出处理决定" }).click();
+  await page.waitForSelector(".alert");
+  assert.match(await page.textContent(".alert"), /basis/);
+  assert.match(await page.textContent("#status"), /正在处理/);
+
+  await page.getByLabel("处理结论").selectOption("upheld");
+  await page.getByLabel("依据（每行一条）").fill("平台服务协议 5.2\n消费者权益保护法 第二十四条");
+  await page.getByLabel("答复内容").fill("商家同意全额退款，三个工作日内到账。");
+  await page.getByRole("button", { name: "作出处理决定" }).click();
+  await page.waitForSelector("#decision");
+  assert.match(await page.textContent("#status"), /已作出处理决定/);
+  assert.match(await page.textContent("#decision"), /投诉成立/);
+  await page.screenshot({ path: `${SHOTS}/12-staff-decided.png`, fullPage: true });
+
+  // Logout is a POST; afterwards the console asks for a login again.
+  await page.getByRole("button", { name: /退出/ }).click();
+  await page.waitForURL(/\/staff\/login/);
+  await page.goto(`${BASE}/staff`);
+  await page.waitForURL(/\/staff\/login/);
+  await ctx.close();
+});

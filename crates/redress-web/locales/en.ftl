@@ -227,3 +227,13 @@ act-note-submit = Add the record
 note-investigation = Investigation
 note-contact = Contact
 note-note = Note
+
+portal-title = Respondent portal
+portal-lead = Enter the portal key the platform gave you to see the complaints about you and answer them.
+portal-failed = The portal key is not right.
+portal-submit = Enter
+f-portal-key = Portal key
+portal-cases-title = Complaints about you
+portal-none = There are no complaints about you.
+portal-reply = Answer the platform
+portal-upload = Upload evidence

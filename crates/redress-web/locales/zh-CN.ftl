@@ -227,3 +227,13 @@ act-note-submit = 添加记录
 note-investigation = 调查
 note-contact = 联系
 note-note = 备注
+
+portal-title = 被投诉方入口
+portal-lead = 请输入平台发给您的门户密钥，查看针对您的投诉并回复。
+portal-failed = 门户密钥不正确。
+portal-submit = 进入
+f-portal-key = 门户密钥
+portal-cases-title = 针对您的投诉
+portal-none = 目前没有针对您的投诉。
+portal-reply = 回复平台
+portal-upload = 上传证据

@@ -11,6 +11,7 @@
 pub mod csrf;
 pub mod i18n;
 mod public;
+mod respondent;
 mod staff;
 mod track;
 
@@ -36,6 +37,19 @@ pub fn router() -> Router<AppState> {
         .route("/track", get(track::lookup_form).post(track::lookup))
         .route("/track/{no}", get(track::page))
         .route("/track/{no}/{action}", axum::routing::post(track::act))
+        .route(
+            "/respondent",
+            get(respondent::key_form).post(respondent::key),
+        )
+        .route("/respondent/cases", get(respondent::cases))
+        .route(
+            "/respondent/cases/{id}/reply",
+            axum::routing::post(respondent::reply),
+        )
+        .route(
+            "/respondent/cases/{id}/evidence",
+            axum::routing::post(respondent::evidence),
+        )
         .route("/staff", get(staff::home))
         .route("/staff/login", get(staff::login_form).post(staff::login))
         .route("/staff/logout", axum::routing::post(staff::logout))

@@ -497,10 +497,77 @@ async fn staff_sessions_are_renewed_at_login_and_end_by_post() {
     assert_eq!(after.get(&t, "/staff").await.status.as_u16(), 303);
 }
 
+async fn the_respondent_portal_shows_their_cases_masked_and_takes_replies() {
+    let t = TestApp::new().await;
+    let key = t.respondent("merchant", "shop-1").await;
+    t.file(complaint(1)).await;
+    let mut b = Browser::default();
+    assert_eq!(b.get(&t, "/respondent/cases").await.status.as_u16(), 303);
+    let page = html(&b.get(&t, "/respondent").await);
+    let csrf = hidden(&page, "csrf");
+    let a = b
+        .post_form(&t, "/respondent", &[("csrf", &csrf), ("key", "rdr_wrong")])
+        .await;
+    assert_eq!(a.status.as_u16(), 401);
+    let a = b
+        .post_form(&t, "/respondent", &[("csrf", &csrf), ("key", &key)])
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let page = html(&b.get(&t, "/respondent/cases").await);
+    assert!(page.contains("申请退款被拒绝"), "{page}");
+    // The complainant's contact data is masked.
+    assert!(
+        !page.contains("13812345678") && !page.contains("zhang1@example.com"),
+        "{page}"
+    );
+    assert!(!page.contains("张三1"));
+    let id = page
+        .split("action=\"/respondent/cases/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let a = b
+        .post_form(
+            &t,
+            &format!("/respondent/cases/{id}/reply"),
+            &[("csrf", &csrf), ("body", "我们已安排退款。")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let a = b
+        .post_multipart(
+            &t,
+            &format!("/respondent/cases/{id}/evidence"),
+            &[("csrf", &csrf)],
+            Some(("退款凭证.txt", b"refund issued 2026-11-29")),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let c = t.cast().await;
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"message_added") && kinds.contains(&"evidence_added"),
+        "{kinds:?}"
+    );
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
     a_form_without_its_csrf_token_is_refused,
     a_complainant_files_tracks_and_writes_from_the_pages,
     staff_sessions_are_renewed_at_login_and_end_by_post,
+    the_respondent_portal_shows_their_cases_masked_and_takes_replies,
 ];

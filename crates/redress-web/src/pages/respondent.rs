@@ -1,0 +1,270 @@
+//! The respondent portal: the portal key once (kept in an HttpOnly
+//! cookie), then the complaints against them — the complainant's contact
+//! data masked — with a reply form and an evidence upload on each.
+
+use askama::Template;
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use redress_app::{AppError, Principal};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::public::LangQuery;
+use super::{Base, PageCtx, cookie, local_time};
+use crate::state::AppState;
+
+const PORTAL: &str = "rd_portal";
+
+async fn respondent(s: &AppState, headers: &HeaderMap) -> Option<Principal> {
+    let key = cookie(headers, PORTAL)?;
+    match s.app.authenticate(Some(&key)).await {
+        Ok(p @ Principal::Respondent(_)) => Some(p),
+        _ => None,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "respondent_key.html")]
+struct KeyPage<'a> {
+    base: &'a Base,
+    failed: bool,
+}
+
+pub async fn key_form(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let ctx = PageCtx::new(&headers, "/respondent", q.lang.as_deref());
+    let page = KeyPage {
+        base: &ctx.base,
+        failed: false,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyForm {
+    csrf: Option<String>,
+    key: Option<String>,
+}
+
+pub async fn key(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<KeyForm>,
+) -> Response {
+    let mut ctx = PageCtx::new(&headers, "/respondent", q.lang.as_deref());
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let key = f.key.unwrap_or_default().trim().to_string();
+    match s.app.authenticate(Some(&key)).await {
+        Ok(Principal::Respondent(_)) => {
+            ctx.set_cookie(PORTAL, &key, Some(12 * 3600));
+            ctx.redirect("/respondent/cases")
+        }
+        _ => {
+            let page = KeyPage {
+                base: &ctx.base,
+                failed: true,
+            }
+            .render();
+            ctx.respond(StatusCode::UNAUTHORIZED, page)
+        }
+    }
+}
+
+struct Item {
+    id: String,
+    tracking_no: String,
+    status: String,
+    subject: String,
+    description: String,
+    demands: String,
+    complainant: String,
+    due: String,
+    messages: Vec<(String, String, String)>,
+    decision: Option<String>,
+    open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "respondent_cases.html")]
+struct CasesPage<'a> {
+    base: &'a Base,
+    items: Vec<Item>,
+    error: Option<String>,
+}
+
+fn item(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> Item {
+    let text = |x: &Value| x.as_str().unwrap_or("").to_string();
+    let time = |x: &Value| {
+        x.as_str()
+            .and_then(|t| t.parse().ok())
+            .map(|t| local_time(t, tz))
+            .unwrap_or_default()
+    };
+    let c = &v["complainant"];
+    let complainant = [&c["name"], &c["phone"], &c["email"]]
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect::<Vec<_>>()
+        .join(" · ");
+    Item {
+        id: text(&v["id"]),
+        tracking_no: text(&v["tracking_no"]),
+        status: tr.t(&format!("status-{}", text(&v["status"]))),
+        subject: text(&v["subject"]),
+        description: text(&v["description"]),
+        demands: text(&v["demands"]),
+        complainant,
+        due: time(&v["handling_due_at"]),
+        messages: v["messages"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| (text(&m["author"]["name"]), time(&m["at"]), text(&m["body"])))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        decision: v["decision"]["outcome"]
+            .as_str()
+            .map(|o| tr.t(&format!("outcome-{o}"))),
+        open: v["status"] != "closed",
+    }
+}
+
+async fn render(s: &AppState, ctx: PageCtx, who: &Principal, error: Option<String>) -> Response {
+    let tr = ctx.tr();
+    let tz = s.app.config.time_zone;
+    let items = match s.app.respondent_cases(who, Some("100"), None).await {
+        Ok(v) => v["items"]
+            .as_array()
+            .map(|a| a.iter().map(|i| item(i, tr, tz)).collect())
+            .unwrap_or_default(),
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            return ctx.error(status, key);
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = CasesPage {
+        base: &ctx.base,
+        items,
+        error,
+    }
+    .render();
+    ctx.respond(status, page)
+}
+
+pub async fn cases(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, "/respondent/cases", q.lang.as_deref());
+    let Some(who) = respondent(&s, &headers).await else {
+        return ctx.redirect("/respondent");
+    };
+    render(&s, ctx, &who, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReplyForm {
+    csrf: Option<String>,
+    body: Option<String>,
+}
+
+pub async fn reply(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<ReplyForm>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, "/respondent/cases", q.lang.as_deref());
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let Some(who) = respondent(&s, &headers).await else {
+        return ctx.redirect("/respondent");
+    };
+    let Ok(uuid) = id.parse() else {
+        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+    };
+    match s
+        .app
+        .respondent_message(&who, uuid, &json!({"body": f.body}))
+        .await
+    {
+        Ok(_) => ctx.redirect("/respondent/cases"),
+        Err(e) => failed(&s, ctx, &who, e).await,
+    }
+}
+
+pub async fn evidence(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    mut form: Multipart,
+) -> Response {
+    let ctx = PageCtx::new(&headers, "/respondent/cases", q.lang.as_deref());
+    let Some(who) = respondent(&s, &headers).await else {
+        return ctx.redirect("/respondent");
+    };
+    let Ok(uuid) = id.parse() else {
+        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+    };
+    let (mut csrf, mut file) = (None, None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.ok(),
+            Some("file") => {
+                let name = field.file_name().map(str::to_string);
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes)),
+                    Err(_) => return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !super::csrf::verify(&headers, csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return failed(&s, ctx, &who, AppError::invalid("file", "choose a file")).await;
+    };
+    match s
+        .app
+        .respondent_evidence(&who, uuid, name.as_deref(), &bytes)
+        .await
+    {
+        Ok(_) => ctx.redirect("/respondent/cases"),
+        Err(e) => failed(&s, ctx, &who, e).await,
+    }
+}
+
+async fn failed(s: &AppState, ctx: PageCtx, who: &Principal, e: AppError) -> Response {
+    let tr = ctx.tr();
+    match e {
+        AppError::Invalid(fields) => {
+            let message = format!(
+                "{}{}",
+                tr.t("field-error"),
+                fields.0.into_values().collect::<Vec<_>>().join("; ")
+            );
+            render(s, ctx, who, Some(message)).await
+        }
+        AppError::Conflict(_) => render(s, ctx, who, Some(tr.t("error-conflict"))).await,
+        e => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/track", get(track::lookup_form).post(track::lookup))
         .route("/track/{no}", get(track::page))
+        .route("/track/{no}/evidence", axum::routing::post(track::evidence))
         .route("/track/{no}/{action}", axum::routing::post(track::act))
         .route(
             "/respondent",

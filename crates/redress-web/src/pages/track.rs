@@ -3,7 +3,7 @@
 //! code lives in an HttpOnly cookie once given, never in a URL.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use redress_app::AppError;
@@ -121,6 +121,7 @@ struct TrackView {
     messages: Vec<Message>,
     can_supplement: bool,
     can_message: bool,
+    can_evidence: bool,
     can_appeal: bool,
     can_feedback: bool,
     can_withdraw: bool,
@@ -214,6 +215,7 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
         messages,
         can_supplement: flag("supplement"),
         can_message: flag("message"),
+        can_evidence: flag("evidence"),
         can_appeal: flag("appeal"),
         can_feedback: flag("feedback"),
         can_withdraw: flag("withdraw"),
@@ -360,6 +362,78 @@ pub async fn act(
         }
         Err(AppError::Unauthorized | AppError::NotFound) => {
             ctx.redirect(&format!("/track?no={}", url_safe(&no)))
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}
+
+/// `POST /track/{no}/evidence`: a file from the complainant (material
+/// while one is requested, evidence otherwise).
+pub async fn evidence(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    Query(q): Query<LangQuery>,
+    mut form: Multipart,
+) -> Response {
+    let ctx = PageCtx::new(&headers, &format!("/track/{no}"), q.lang.as_deref());
+    let Some(token) = held_token(&headers, &no) else {
+        return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
+    };
+    let (mut csrf, mut file) = (None, None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.ok(),
+            Some("file") => {
+                let name = field.file_name().map(str::to_string);
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes)),
+                    Err(_) => return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !super::csrf::verify(&headers, csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let result = match file.filter(|(_, b)| !b.is_empty()) {
+        Some((name, bytes)) => {
+            s.app
+                .track_evidence(&no, Some(&token), name.as_deref(), &bytes)
+                .await
+        }
+        None => Err(AppError::invalid("file", "choose a file")),
+    };
+    match result {
+        Ok(_) => ctx.redirect(&format!("/track/{no}")),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let tr = ctx.tr();
+            let message = match &e {
+                AppError::Invalid(f) => format!(
+                    "{}{}",
+                    tr.t("field-error"),
+                    f.0.values().cloned().collect::<Vec<_>>().join("; ")
+                ),
+                _ => tr.t("error-conflict"),
+            };
+            match s.app.track_case(&no, Some(&token)).await {
+                Ok(loaded) => render(
+                    ctx,
+                    &s,
+                    &loaded.case,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
+                    Some(message),
+                ),
+                Err(e) => {
+                    let (status, key) = super::error_key(&e);
+                    ctx.error(status, key)
+                }
+            }
         }
         Err(e) => {
             let (status, key) = super::error_key(&e);

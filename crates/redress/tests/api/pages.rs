@@ -361,6 +361,22 @@ async fn a_complainant_files_tracks_and_writes_from_the_pages() {
         .await;
     assert_eq!(a.status.as_u16(), 422);
 
+    // More evidence from the tracking page.
+    let a = b
+        .post_multipart(
+            &t,
+            &format!("/track/{no}/evidence"),
+            &[("csrf", &page_csrf)],
+            Some(("聊天记录.txt", b"chat log with the shop")),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["evidence"].as_array().unwrap().len(), 2);
+
     // Another browser needs the number and the code.
     let mut other = Browser::default();
     let a = other.get(&t, &format!("/track/{no}")).await;

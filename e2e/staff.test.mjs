@@ -94,6 +94,12 @@ test("staff log in, accept, message the respondent and decide", async () => {
   assert.match(await page.textContent("#decision"), /投诉成立/);
   await page.screenshot({ path: `${SHOTS}/12-staff-decided.png`, fullPage: true });
 
+  // The reports page draws its charts as SVG.
+  await page.getByRole("link", { name: "统计报表" }).click();
+  await page.waitForSelector("figure.chart svg");
+  assert.ok(await page.locator("figure.chart svg rect").count() > 0);
+  await page.screenshot({ path: `${SHOTS}/13-staff-reports.png`, fullPage: true });
+
   // Logout is a POST; afterwards the console asks for a login again.
   await page.getByRole("button", { name: /退出/ }).click();
   await page.waitForURL(/\/staff\/login/);

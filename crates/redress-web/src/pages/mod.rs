@@ -11,6 +11,7 @@
 pub mod csrf;
 pub mod i18n;
 mod public;
+mod reports;
 mod respondent;
 mod staff;
 mod track;
@@ -55,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/login", get(staff::login_form).post(staff::login))
         .route("/staff/logout", axum::routing::post(staff::logout))
         .route("/staff/cases", get(staff::cases))
+        .route("/staff/reports", get(reports::page))
         .route("/staff/cases/{id}", get(staff::case))
         .route(
             "/staff/cases/{id}/{action}",

@@ -31,7 +31,7 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Principal> {
 }
 
 /// A staff page's context, or the redirect to the login page.
-async fn staff_ctx(
+pub(super) async fn staff_ctx(
     s: &AppState,
     headers: &HeaderMap,
     path: &str,

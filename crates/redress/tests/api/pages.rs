@@ -513,6 +513,46 @@ async fn staff_sessions_are_renewed_at_login_and_end_by_post() {
     assert_eq!(after.get(&t, "/staff").await.status.as_u16(), 303);
 }
 
+/// Logs `username` in to the console in a fresh browser.
+async fn console(t: &TestApp, username: &str) -> Browser {
+    let mut b = Browser::default();
+    let page = html(&b.get(t, "/staff/login").await);
+    let csrf = hidden(&page, "csrf");
+    let a = b
+        .post_form(
+            t,
+            "/staff/login",
+            &[
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    b
+}
+
+async fn reports_draw_their_charts_for_supervisors_only() {
+    let t = TestApp::new().await;
+    t.cast().await;
+    t.file(complaint(1)).await;
+    t.file(complaint(2)).await;
+    let mut sup = console(&t, "super1").await;
+    let a = sup.get(&t, "/staff/reports").await;
+    assert_eq!(a.status.as_u16(), 200);
+    let page = html(&a);
+    assert!(page.contains("<svg") && page.contains("<rect"), "{page}");
+    assert!(
+        page.contains("已提交，等待受理"),
+        "status labels translated"
+    );
+    let mut handler = console(&t, "handler1").await;
+    assert_eq!(handler.get(&t, "/staff/reports").await.status.as_u16(), 403);
+    let a = sup.get(&t, "/staff/reports?from=yesterday").await;
+    assert_eq!(a.status.as_u16(), 422);
+}
+
 async fn the_respondent_portal_shows_their_cases_masked_and_takes_replies() {
     let t = TestApp::new().await;
     let key = t.respondent("merchant", "shop-1").await;
@@ -586,4 +626,5 @@ tests![
     a_complainant_files_tracks_and_writes_from_the_pages,
     staff_sessions_are_renewed_at_login_and_end_by_post,
     the_respondent_portal_shows_their_cases_masked_and_takes_replies,
+    reports_draw_their_charts_for_supervisors_only,
 ];

@@ -262,3 +262,13 @@ r-by-channel = By channel
 r-by-category = By category
 r-by-closure = By closure
 r-top-respondents = Most complained-about
+
+nav-intake = Phone intake
+intake-title = Register a complaint (phone and other channels)
+intake-call = The call
+f-channel = Channel
+channel-phone = Phone
+channel-email = E-mail
+channel-chat = Online chat
+f-call-reference = Call reference
+h-call-reference = The call centre's reference, to find the recording.

@@ -262,3 +262,13 @@ r-by-channel = 按渠道
 r-by-category = 按类别
 r-by-closure = 按结案方式
 r-top-respondents = 被投诉最多的对象
+
+nav-intake = 电话登记
+intake-title = 登记投诉（电话等渠道）
+intake-call = 来电信息
+f-channel = 渠道
+channel-phone = 电话
+channel-email = 邮件
+channel-chat = 在线客服
+f-call-reference = 来电编号
+h-call-reference = 呼叫中心的通话编号，便于调取录音。

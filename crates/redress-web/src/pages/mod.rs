@@ -57,6 +57,10 @@ pub fn router() -> Router<AppState> {
         .route("/staff/logout", axum::routing::post(staff::logout))
         .route("/staff/cases", get(staff::cases))
         .route("/staff/reports", get(reports::page))
+        .route(
+            "/staff/intake",
+            get(public::intake_form).post(public::intake),
+        )
         .route("/staff/cases/{id}", get(staff::case))
         .route(
             "/staff/cases/{id}/{action}",

@@ -69,8 +69,9 @@ const RESPONDENT_KINDS: [(&str, &str); 5] = [
     ("platform", "rk-platform"),
 ];
 
-/// The form's text fields, by input name.
-const FIELDS: [&str; 12] = [
+/// The form's text fields, by input name (the last two on the staff
+/// console's phone intake only).
+const FIELDS: [&str; 14] = [
     "complainant.name",
     "complainant.phone",
     "complainant.email",
@@ -83,12 +84,17 @@ const FIELDS: [&str; 12] = [
     "demands",
     "order_numbers",
     "occurred_at",
+    "channel",
+    "call_reference",
 ];
 
 #[derive(Template)]
 #[template(path = "complain.html")]
 struct ComplainPage<'a> {
     base: &'a Base,
+    /// Where the form posts: `/complain`, or `/staff/intake` for staff.
+    action: &'static str,
+    staff: bool,
     values: HashMap<String, String>,
     errors: BTreeMap<String, String>,
     nonce: String,
@@ -124,6 +130,8 @@ pub async fn complain_form(headers: HeaderMap, Query(q): Query<LangQuery>) -> Re
     let ctx = PageCtx::new(&headers, "/complain", q.lang.as_deref());
     let page = ComplainPage {
         base: &ctx.base,
+        action: "/complain",
+        staff: false,
         values: HashMap::new(),
         errors: BTreeMap::new(),
         nonce: nonce(),
@@ -131,6 +139,92 @@ pub async fn complain_form(headers: HeaderMap, Query(q): Query<LangQuery>) -> Re
     }
     .render();
     ctx.respond(StatusCode::OK, page)
+}
+
+/// `GET /staff/intake`: the complaint form for an agent on the phone.
+pub async fn intake_form(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let (ctx, _) =
+        match super::staff::staff_ctx(&s, &headers, "/staff/intake", q.lang.as_deref()).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    let mut values = HashMap::new();
+    values.insert("channel".to_string(), "phone".to_string());
+    let page = ComplainPage {
+        base: &ctx.base,
+        action: "/staff/intake",
+        staff: true,
+        values,
+        errors: BTreeMap::new(),
+        nonce: nonce(),
+        respondent_kinds: RESPONDENT_KINDS,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+/// `POST /staff/intake`: registers for the caller on the staff member's
+/// credentials (channel `phone` unless chosen otherwise, with the call
+/// reference), then opens the new case.
+pub async fn intake(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    Query(q): Query<LangQuery>,
+    form: Multipart,
+) -> Response {
+    let (ctx, who) =
+        match super::staff::staff_ctx(&s, &headers, "/staff/intake", q.lang.as_deref()).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    let sent = match read_form(form, s.app.evidence.max_bytes).await {
+        Ok(sent) => sent,
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            return ctx.error(status, key);
+        }
+    };
+    if !super::csrf::verify(&headers, sent.values.get("csrf").map(String::as_str)) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let mut body = registration(&sent.values, ctx.tr().locale);
+    for key in ["channel", "call_reference"] {
+        if let Some(v) = sent
+            .values
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
+            body[key] = json!(v);
+        }
+    }
+    let hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
+    let form_nonce = sent.values.get("nonce").cloned().unwrap_or_else(nonce);
+    let key = format!("form:{form_nonce}");
+    match s.app.register(&who, &body, &hash, Some(&key), ip).await {
+        Ok(r) if r.status < 300 => {
+            let id = r.body["id"].as_str().unwrap_or_default().to_string();
+            ctx.redirect(&format!("/staff/cases/{id}"))
+        }
+        Ok(_) => ctx.error(StatusCode::CONFLICT, "error-forbidden"),
+        Err(AppError::Invalid(fields)) => render_form_at(
+            ctx,
+            "/staff/intake",
+            true,
+            sent.values,
+            fields.0,
+            form_nonce,
+        ),
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
 }
 
 /// What the form sent: its text fields and the file, if any.
@@ -323,6 +417,17 @@ pub async fn complain(
 
 fn render_form(
     ctx: PageCtx,
+    values: HashMap<String, String>,
+    errors: BTreeMap<String, String>,
+    nonce: String,
+) -> Response {
+    render_form_at(ctx, "/complain", false, values, errors, nonce)
+}
+
+fn render_form_at(
+    ctx: PageCtx,
+    action: &'static str,
+    staff: bool,
     mut values: HashMap<String, String>,
     errors: BTreeMap<String, String>,
     nonce: String,
@@ -341,6 +446,8 @@ fn render_form(
     }
     let page = ComplainPage {
         base: &ctx.base,
+        action,
+        staff,
         values,
         errors,
         nonce,

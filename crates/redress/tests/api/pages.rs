@@ -619,6 +619,51 @@ async fn the_respondent_portal_shows_their_cases_masked_and_takes_replies() {
     );
 }
 
+async fn an_agent_registers_a_phoned_complaint_with_its_call_reference() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let mut b = console(&t, "intake1").await;
+    let page = html(&b.get(&t, "/staff/intake").await);
+    let (csrf, nonce) = (hidden(&page, "csrf"), hidden(&page, "nonce"));
+    let mut form = the_form(&csrf, &nonce);
+    form.push(("channel", "phone".into()));
+    form.push(("call_reference", "CALL-2026-0042".into()));
+    let a = b
+        .post_multipart(&t, "/staff/intake", &pairs(&form), None)
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    let to = a.headers["location"].to_str().unwrap().to_string();
+    let id = to.strip_prefix("/staff/cases/").unwrap();
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["channel"], "phone");
+    assert_eq!(case["call_reference"], "CALL-2026-0042");
+    assert_eq!(b.get(&t, &to).await.status.as_u16(), 200);
+    // The public form cannot claim the phone channel: it files on the web.
+    let mut public = Browser::default();
+    let page = html(&public.get(&t, "/complain").await);
+    let mut form = the_form(&hidden(&page, "csrf"), &hidden(&page, "nonce"));
+    form.push(("channel", "phone".into()));
+    form.push(("call_reference", "FAKE-1".into()));
+    let a = public
+        .post_multipart(&t, "/complain", &pairs(&form), None)
+        .await;
+    assert_eq!(a.status.as_u16(), 200);
+    let listed = t
+        .get("/complaints?limit=10", Some(&c.supervisor))
+        .await
+        .expect(200);
+    let channels: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["web", "phone"], "newest first");
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
@@ -627,4 +672,5 @@ tests![
     staff_sessions_are_renewed_at_login_and_end_by_post,
     the_respondent_portal_shows_their_cases_masked_and_takes_replies,
     reports_draw_their_charts_for_supervisors_only,
+    an_agent_registers_a_phoned_complaint_with_its_call_reference,
 ];

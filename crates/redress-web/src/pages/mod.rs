@@ -8,6 +8,7 @@
 //! channels, the complaint form, the confirmation, the tracking look-up
 //! and the complainant's tracking page with its actions.
 
+mod admin;
 pub mod csrf;
 pub mod i18n;
 mod public;
@@ -61,6 +62,8 @@ pub fn router() -> Router<AppState> {
             "/staff/intake",
             get(public::intake_form).post(public::intake),
         )
+        .route("/staff/admin", get(admin::page))
+        .route("/staff/admin/{what}", axum::routing::post(admin::add))
         .route("/staff/cases/{id}", get(staff::case))
         .route(
             "/staff/cases/{id}/{action}",

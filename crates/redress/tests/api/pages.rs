@@ -664,6 +664,122 @@ async fn an_agent_registers_a_phoned_complaint_with_its_call_reference() {
     assert_eq!(channels, ["web", "phone"], "newest first");
 }
 
+async fn admins_manage_the_installation_from_the_console() {
+    let t = TestApp::new().await;
+    t.cast().await;
+    let mut b = Browser::default();
+    let page = html(&b.get(&t, "/staff/login").await);
+    let csrf = hidden(&page, "csrf");
+    b.post_form(
+        &t,
+        "/staff/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ],
+    )
+    .await;
+    let page = html(&b.get(&t, "/staff/admin").await);
+    assert!(page.contains("customer-service"), "{page}");
+    let ok = |a: &Answer| assert_eq!(a.status.as_u16(), 200, "{}", html(a));
+    ok(&b
+        .post_form(
+            &t,
+            "/staff/admin/department",
+            &[
+                ("csrf", &csrf),
+                ("code", "care"),
+                ("name", "关怀部"),
+                ("head", "super1"),
+            ],
+        )
+        .await);
+    ok(&b
+        .post_form(
+            &t,
+            "/staff/admin/category",
+            &[
+                ("csrf", &csrf),
+                ("code", "care-cat"),
+                ("name", "关怀"),
+                ("department", "care"),
+                ("handling_days", "7"),
+                ("appeal_days", "20"),
+            ],
+        )
+        .await);
+    ok(&b
+        .post_form(
+            &t,
+            "/staff/admin/user",
+            &[
+                ("csrf", &csrf),
+                ("username", "carer1"),
+                ("password", PASSWORD),
+                ("roles", "handler, intake"),
+                ("departments", "care"),
+                ("level", "2"),
+            ],
+        )
+        .await);
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/respondent",
+            &[
+                ("csrf", &csrf),
+                ("kind", "merchant"),
+                ("id", "shop-77"),
+                ("name", "七七店"),
+            ],
+        )
+        .await;
+    ok(&a);
+    let page = html(&a);
+    let key = page
+        .split("id=\"new-key\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert!(key.starts_with("rdr_"), "{key}");
+    // Shown once: the next page does not have it.
+    assert!(!html(&b.get(&t, "/staff/admin").await).contains(key));
+    ok(&b
+        .post_form(
+            &t,
+            "/staff/admin/calendar",
+            &[
+                ("csrf", &csrf),
+                ("date", "2026-12-31"),
+                ("kind", "holiday"),
+                ("name", "年末盘点"),
+            ],
+        )
+        .await);
+    let page = html(&b.get(&t, "/staff/admin").await);
+    for text in ["关怀部", "care-cat", "7 / 20 / —", "carer1", "年末盘点"] {
+        assert!(page.contains(text), "{text} listed");
+    }
+    // Bad input names the field; a non-admin may not come in.
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/department",
+            &[("csrf", &csrf), ("code", "Bad Code!")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    assert!(html(&a).contains("code"));
+    let mut handler = console(&t, "handler1").await;
+    assert_eq!(handler.get(&t, "/staff/admin").await.status.as_u16(), 403);
+    // The new user works.
+    let mut carer = console(&t, "carer1").await;
+    assert_eq!(carer.get(&t, "/staff").await.status.as_u16(), 200);
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
@@ -673,4 +789,5 @@ tests![
     the_respondent_portal_shows_their_cases_masked_and_takes_replies,
     reports_draw_their_charts_for_supervisors_only,
     an_agent_registers_a_phoned_complaint_with_its_call_reference,
+    admins_manage_the_installation_from_the_console,
 ];

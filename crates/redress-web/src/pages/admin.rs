@@ -1,0 +1,250 @@
+//! The admin page: departments, categories, users, respondents (portal
+//! keys), API keys and the calendar, each listed with a form to add one.
+//! Keys are shown once, right after they are made.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Datelike;
+use redress_app::{AppError, Principal};
+use serde_json::{Value, json};
+
+use super::public::LangQuery;
+use super::{Base, PageCtx};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "staff_admin.html")]
+struct AdminPage<'a> {
+    base: &'a Base,
+    departments: Vec<(String, String, String)>,
+    categories: Vec<(String, String, String, String)>,
+    users: Vec<(String, String, String, String)>,
+    days: Vec<(String, String, String)>,
+    year: i32,
+    shown_key: Option<String>,
+    error: Option<String>,
+}
+
+async fn render(
+    s: &AppState,
+    ctx: PageCtx,
+    status: StatusCode,
+    shown_key: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let store = &s.app.store;
+    let departments = store
+        .list_departments()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.code, d.name, d.head.unwrap_or_default()))
+        .collect();
+    let categories = store
+        .list_categories()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let days = [c.handling_days, c.appeal_days, c.review_days]
+                .map(|d| d.map_or("—".to_string(), |d| d.to_string()))
+                .join(" / ");
+            (c.code, c.name, c.department, days)
+        })
+        .collect();
+    let users = store
+        .list_users()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| {
+            let roles = u
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                u.username,
+                roles,
+                u.departments.join(", "),
+                u.level.to_string(),
+            )
+        })
+        .collect();
+    let year = s.app.calendar().local_date(s.app.now()).year();
+    let days = s
+        .app
+        .calendar()
+        .exceptions_in_year(year)
+        .into_iter()
+        .map(|d| {
+            let kind = match d.kind {
+                redress_domain::calendar::DayKind::Holiday => "holiday",
+                redress_domain::calendar::DayKind::Workday => "workday",
+            };
+            (
+                d.date.to_string(),
+                ctx.tr().t(&format!("day-{kind}")),
+                d.name,
+            )
+        })
+        .collect();
+    let page = AdminPage {
+        base: &ctx.base,
+        departments,
+        categories,
+        users,
+        days,
+        year,
+        shown_key,
+        error,
+    }
+    .render();
+    ctx.respond(status, page)
+}
+
+async fn admin_ctx(
+    s: &AppState,
+    headers: &HeaderMap,
+    lang: Option<&str>,
+) -> Result<(PageCtx, Principal), Response> {
+    let (ctx, who) = super::staff::staff_ctx(s, headers, "/staff/admin", lang).await?;
+    let is_admin = who
+        .staff()
+        .is_ok_and(|u| u.has(redress_domain::Role::Admin));
+    if is_admin {
+        Ok((ctx, who))
+    } else {
+        Err(ctx.error(StatusCode::FORBIDDEN, "error-forbidden"))
+    }
+}
+
+pub async fn page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    match admin_ctx(&s, &headers, q.lang.as_deref()).await {
+        Ok((ctx, _)) => render(&s, ctx, StatusCode::OK, None, None).await,
+        Err(r) => r,
+    }
+}
+
+fn list(v: Option<&String>) -> Vec<String> {
+    v.map(|t| {
+        t.split([',', '，', ' '])
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// `POST /staff/admin/{what}`: adds one thing.
+pub async fn add(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(what): Path<String>,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (ctx, who) = match admin_ctx(&s, &headers, q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !super::csrf::verify(&headers, f.get("csrf").map(String::as_str)) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let get = |k: &str| f.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let num = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
+    let app = &s.app;
+    let result: Result<Value, AppError> = match what.as_str() {
+        "department" => {
+            app.create_department(
+                &who,
+                &json!({"code": get("code"), "name": get("name"), "head": get("head"),
+                        "review": get("review").is_some()}),
+            )
+            .await
+        }
+        "category" => {
+            app.create_category(
+                &who,
+                &json!({"code": get("code"), "name": get("name"), "name_en": get("name_en"),
+                        "department": get("department"), "handling_days": num("handling_days"),
+                        "appeal_days": num("appeal_days"), "review_days": num("review_days")}),
+            )
+            .await
+        }
+        "user" => {
+            app.create_user(
+                &who,
+                &json!({"username": get("username"), "password": get("password"),
+                        "display_name": get("display_name"), "roles": list(f.get("roles")),
+                        "departments": list(f.get("departments")), "level": num("level").unwrap_or(1)}),
+            )
+            .await
+        }
+        "respondent" => {
+            app.create_respondent(
+                &who,
+                &json!({"kind": get("kind"), "id": get("id"), "name": get("name")}),
+            )
+            .await
+        }
+        "api-key" => {
+            app.create_api_key(
+                &who,
+                &json!({"name": get("name"), "scopes": list(f.get("scopes"))}),
+            )
+            .await
+        }
+        "calendar" => {
+            let date = get("date").unwrap_or_default().to_string();
+            app.set_calendar_day(
+                &who,
+                &date,
+                &json!({"kind": get("kind"), "name": get("name")}),
+            )
+            .await
+        }
+        _ => return ctx.error(StatusCode::NOT_FOUND, "error-not-found"),
+    };
+    match result {
+        Ok(v) => {
+            let key = v["api_key"].as_str().map(str::to_string);
+            render(&s, ctx, StatusCode::OK, key, None).await
+        }
+        Err(AppError::Invalid(fields)) => {
+            let tr = ctx.tr();
+            let message = format!(
+                "{}{}",
+                tr.t("field-error"),
+                fields
+                    .0
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            render(
+                &s,
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(message),
+            )
+            .await
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}

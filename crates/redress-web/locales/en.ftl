@@ -229,6 +229,15 @@ act-note-submit = Add the record
 note-investigation = Investigation
 note-contact = Contact
 note-note = Note
+act-remedies = Remedies for the complainant (one per line, e.g. refund)
+act-sanctions = Sanctions on the respondent (one per line, e.g. warning)
+act-actions = Corrective actions (one per line)
+act-complete-note = How it was done
+act-complete-submit = Mark as done
+act-link = Link a related case (id or tracking number)
+act-link-submit = Link
+act-merge = Merge into the original (id or tracking number)
+act-merge-submit = Merge
 
 portal-title = Respondent portal
 portal-lead = Enter the portal key the platform gave you to see the complaints about you and answer them.

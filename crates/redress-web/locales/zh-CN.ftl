@@ -229,6 +229,15 @@ act-note-submit = 添加记录
 note-investigation = 调查
 note-contact = 联系
 note-note = 备注
+act-remedies = 对投诉人的补救措施（每行一项，如 refund）
+act-sanctions = 对被投诉方的处罚（每行一项，如 warning）
+act-actions = 整改措施（每行一项）
+act-complete-note = 整改完成说明
+act-complete-submit = 标记整改完成
+act-link = 关联案件（编号或投诉编号）
+act-link-submit = 关联
+act-merge = 合并到原投诉（编号或投诉编号）
+act-merge-submit = 合并
 
 portal-title = 被投诉方入口
 portal-lead = 请输入平台发给您的门户密钥，查看针对您的投诉并回复。

@@ -29,6 +29,9 @@ pub struct WebOptions {
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     let upload_limit = app.evidence.max_bytes as usize + 64 * 1024;
+    if app.config.public_url.starts_with("https://") {
+        pages::use_secure_cookies();
+    }
     let state = AppState::new(app, options.public_rate_per_minute);
     let (api, openapi) = OpenApiRouter::with_openapi(api::doc())
         .nest("/api/v1", api::router())

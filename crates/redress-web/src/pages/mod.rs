@@ -66,6 +66,10 @@ pub fn router() -> Router<AppState> {
         .route("/staff/admin/{what}", axum::routing::post(admin::add))
         .route("/staff/cases/{id}", get(staff::case))
         .route(
+            "/staff/cases/{id}/evidence",
+            axum::routing::post(staff::evidence),
+        )
+        .route(
             "/staff/cases/{id}/{action}",
             axum::routing::post(staff::act),
         )
@@ -211,10 +215,31 @@ impl PageCtx {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// Set once at start when the public URL is `https://`: every cookie of
+/// the pages then carries `Secure`.
+static SECURE_COOKIES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks the pages' cookies `Secure` (the installation is served over TLS).
+pub fn use_secure_cookies() {
+    SECURE_COOKIES.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn cookie_line(name: &str, value: &str, max_age: Option<i64>) -> String {
+    cookie_text(
+        name,
+        value,
+        max_age,
+        SECURE_COOKIES.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+fn cookie_text(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> String {
     let mut line = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
     if let Some(age) = max_age {
         line.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        line.push_str("; Secure");
     }
     line
 }
@@ -269,6 +294,15 @@ pub fn error_key(e: &redress_app::AppError) -> (StatusCode, &'static str) {
 mod tests {
     use super::*;
     use redress_domain::Locale;
+
+    #[test]
+    fn cookies_are_http_only_strict_and_secure_behind_tls() {
+        assert_eq!(
+            cookie_text("a", "b", Some(60), false),
+            "a=b; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
+        );
+        assert!(cookie_text("a", "b", None, true).ends_with("; Secure"));
+    }
 
     #[test]
     fn midnight_is_the_end_of_the_day_before() {

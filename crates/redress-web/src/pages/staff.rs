@@ -448,6 +448,8 @@ struct CasePage<'a> {
     evidence: Vec<(String, String, String)>,
     deadlines: Vec<(String, String)>,
     categories: Vec<(String, String)>,
+    /// Corrective actions: id, description, owner, due, done.
+    actions: Vec<(String, String, String, String, bool)>,
     error: Option<String>,
 }
 
@@ -610,8 +612,21 @@ async fn render_case(
             (c.code, name)
         })
         .collect();
+    let actions = list(&v["actions"])
+        .iter()
+        .map(|a| {
+            (
+                text(&a["id"]),
+                text(&a["description"]),
+                text(&a["owner"]),
+                time(&a["due_at"]),
+                a["done_at"].is_string(),
+            )
+        })
+        .collect();
     let page = CasePage {
         base: &ctx.base,
+        actions,
         id: id.to_string(),
         c: facts(&v, tr, tz),
         events,
@@ -719,6 +734,13 @@ pub async fn act(
             app.pause(&who, uuid, &json!({"reason": get("reason")}))
                 .await
         }
+        "link" => app.link(&who, uuid, &json!({"other": get("other")})).await,
+        "merge" => app.merge(&who, uuid, &json!({"into": get("into")})).await,
+        "complete-action" => {
+            let action_id = get("action_id").unwrap_or_default().to_string();
+            app.complete_action(&who, uuid, &action_id, &json!({"note": get("note")}))
+                .await
+        }
         "resume" => {
             app.resume(&who, uuid, &json!({"reason": get("reason")}))
                 .await
@@ -728,7 +750,9 @@ pub async fn act(
                 &who,
                 uuid,
                 &json!({"outcome": get("outcome"), "basis": lines(f.get("basis")),
-                        "reply": get("reply")}),
+                        "reply": get("reply"), "remedies": lines(f.get("remedies")),
+                        "sanctions": lines(f.get("sanctions")),
+                        "actions": lines(f.get("actions"))}),
             )
             .await
         }
@@ -766,6 +790,72 @@ pub async fn act(
                 _ => unreachable!("matched above"),
             };
             render_case(&s, ctx, &who, &id, status, Some(message)).await
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}
+
+/// `POST /staff/cases/{id}/evidence`: a file from staff.
+pub async fn evidence(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let path = format!("/staff/cases/{id}");
+    let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (mut csrf, mut file) = (None, None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.ok(),
+            Some("file") => {
+                let name = field.file_name().map(str::to_string);
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes)),
+                    Err(_) => return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !super::csrf::verify(&headers, csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+    };
+    let result = match file.filter(|(_, b)| !b.is_empty()) {
+        Some((name, bytes)) => {
+            s.app
+                .staff_evidence(&who, uuid, name.as_deref(), &bytes)
+                .await
+        }
+        None => Err(AppError::invalid("file", "choose a file")),
+    };
+    match result {
+        Ok(_) => ctx.redirect(&path),
+        Err(AppError::Invalid(f)) => {
+            let message = format!(
+                "{}{}",
+                ctx.tr().t("field-error"),
+                f.0.into_values().collect::<Vec<_>>().join("; ")
+            );
+            render_case(
+                &s,
+                ctx,
+                &who,
+                &id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await
         }
         Err(e) => {
             let (status, key) = super::error_key(&e);

@@ -780,6 +780,102 @@ async fn admins_manage_the_installation_from_the_console() {
     assert_eq!(carer.get(&t, "/staff").await.status.as_u16(), 200);
 }
 
+async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_page() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let first = t.file(complaint(1)).await;
+    let second = t.file(complaint(2)).await;
+    let id = first["id"].as_str().unwrap().to_string();
+    // The related case must be one the handler may see: in their department.
+    t.post(
+        &format!("/complaints/{}/accept", second["id"].as_str().unwrap()),
+        Some(&c.intake),
+        serde_json::json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    for (path, token, body) in [
+        (
+            "accept",
+            &c.intake,
+            serde_json::json!({"category": "refunds-returns"}),
+        ),
+        (
+            "assign",
+            &c.intake,
+            serde_json::json!({"handler": "handler1"}),
+        ),
+    ] {
+        t.post(&format!("/complaints/{id}/{path}"), Some(token), body)
+            .await
+            .expect(200);
+    }
+    let mut b = console(&t, "handler1").await;
+    let page = html(&b.get(&t, &format!("/staff/cases/{id}")).await);
+    let csrf = hidden(&page, "csrf");
+    let at = |action: &str| format!("/staff/cases/{id}/{action}");
+    let a = b
+        .post_multipart(
+            &t,
+            &at("evidence"),
+            &[("csrf", &csrf)],
+            Some(("记录.txt", b"call notes")),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let a = b
+        .post_form(
+            &t,
+            &at("link"),
+            &[
+                ("csrf", &csrf),
+                ("other", second["tracking_no"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    let a = b
+        .post_form(
+            &t,
+            &at("decide"),
+            &[
+                ("csrf", &csrf),
+                ("outcome", "upheld"),
+                ("basis", "平台服务协议 5.2"),
+                ("reply", "全额退款。"),
+                ("remedies", "refund"),
+                ("sanctions", "warning"),
+                ("actions", "商家更新退款流程"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["decision"]["remedies"][0]["kind"], "refund");
+    assert_eq!(case["decision"]["sanctions"][0]["kind"], "warning");
+    assert_eq!(case["evidence"].as_array().unwrap().len(), 1);
+    assert_eq!(case["linked_cases"].as_array().unwrap().len(), 1);
+    let action = case["actions"][0]["id"].as_str().unwrap().to_string();
+    let page = html(&b.get(&t, &format!("/staff/cases/{id}")).await);
+    assert!(page.contains("商家更新退款流程"));
+    let a = b
+        .post_form(
+            &t,
+            &at("complete-action"),
+            &[("csrf", &csrf), ("action_id", &action), ("note", "已更新")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert!(case["actions"][0]["done_at"].is_string());
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
@@ -790,4 +886,5 @@ tests![
     reports_draw_their_charts_for_supervisors_only,
     an_agent_registers_a_phoned_complaint_with_its_call_reference,
     admins_manage_the_installation_from_the_console,
+    a_handler_decides_with_measures_and_completes_an_action_from_the_case_page,
 ];

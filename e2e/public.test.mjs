@@ -65,6 +65,7 @@ async function staff() {
     handler: await make(`handler${n}`, ["handler"], ["customer-service"], 1),
     handlerName: `handler${n}`,
     reviewer: await make(`reviewer${n}`, ["reviewer"], ["customer-service"], 3),
+    reviewerName: `reviewer${n}`,
     supervisor: await make(`super${n}`, ["supervisor"], [], 5),
   };
 }
@@ -150,7 +151,7 @@ test("the language switch shows the pages in English and remembers it", async ()
   await ctx.close();
 });
 
-test("the complainant reads the result and appeals on the tracking page", async () => {
+test("the complainant reads the result and appeals; a reviewer closes the case from the console", async () => {
   const s = await staff();
   const ctx = await browser.newContext(PHONE);
   const page = await ctx.newPage();
@@ -175,10 +176,25 @@ test("the complainant reads the result and appeals on the tracking page", async 
   assert.match(await page.textContent("#status"), /正在复核/);
   assert.equal(await page.getByRole("button", { name: "申请复核" }).count(), 0, "one appeal only");
   await shot(page, "08-appealed-phone");
-  // The reviewer closes the case (API); the page shows the review and the outside remedies.
-  await api("POST", `/complaints/${id}/review`, s.reviewer, {
-    result: "upheld", basis: ["平台服务协议 5.2", "快递签收记录"], reply: "维持原处理决定。",
-  });
+  // The reviewer closes the case from the console.
+  const desk = await browser.newContext(DESKTOP);
+  const console_ = await desk.newPage();
+  await console_.goto(`${BASE}/staff/login`);
+  await console_.getByLabel("用户名").fill(s.reviewerName);
+  await console_.getByLabel("密码").fill("e2e-password-1");
+  await console_.getByRole("button", { name: "登录" }).click();
+  await console_.waitForURL(`${BASE}/staff`);
+  await console_.goto(`${BASE}/staff/cases/${id}`);
+  assert.match(await console_.textContent("#status"), /正在复核/);
+  await console_.getByLabel("复核结论").selectOption("upheld");
+  await console_.getByLabel("依据（每行一条）").fill("平台服务协议 5.2\n快递签收记录");
+  await console_.getByLabel("答复内容").fill("维持原处理决定。");
+  await console_.getByRole("button", { name: "作出复核决定" }).click();
+  await console_.waitForSelector("#status");
+  assert.match(await console_.textContent("#status"), /已办结/);
+  await console_.screenshot({ path: `${SHOTS}/14-staff-reviewed.png`, fullPage: true });
+  await desk.close();
+  // The complainant's page shows the review and the outside remedies.
   await page.reload();
   assert.match(await page.textContent("#status"), /已办结/);
   assert.ok(await page.isVisible("text=维持原处理决定。"));

@@ -314,3 +314,7 @@ a-kind = Kind
 a-set-day = Set
 day-holiday = Day off
 day-workday = Make-up working day
+a-import = Import an iCalendar file
+a-import-help = All-day events become days off; those whose title says 补班, 上班 or workday become working days.
+a-import-submit = Import
+admin-imported = { $days } days imported; the deadlines of { $moved } open cases were re-derived.

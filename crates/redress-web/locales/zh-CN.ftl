@@ -314,3 +314,7 @@ a-kind = 类型
 a-set-day = 设置
 day-holiday = 休息日
 day-workday = 调休上班
+a-import = 导入 iCalendar 文件
+a-import-help = 全天事件设为休息日；标题含“补班”或“上班”的设为调休上班日。
+a-import-submit = 导入
+admin-imported = 已导入 { $days } 天，{ $moved } 件在办案件的期限已重新计算。

@@ -26,16 +26,19 @@ struct AdminPage<'a> {
     days: Vec<(String, String, String)>,
     year: i32,
     shown_key: Option<String>,
+    notice: Option<String>,
     error: Option<String>,
 }
 
-async fn render(
-    s: &AppState,
-    ctx: PageCtx,
-    status: StatusCode,
+/// What an admin page says besides its lists.
+#[derive(Default)]
+struct Said {
     shown_key: Option<String>,
+    notice: Option<String>,
     error: Option<String>,
-) -> Response {
+}
+
+async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> Response {
     let store = &s.app.store;
     let departments = store
         .list_departments()
@@ -101,8 +104,9 @@ async fn render(
         users,
         days,
         year,
-        shown_key,
-        error,
+        shown_key: said.shown_key,
+        notice: said.notice,
+        error: said.error,
     }
     .render();
     ctx.respond(status, page)
@@ -130,7 +134,7 @@ pub async fn page(
     Query(q): Query<LangQuery>,
 ) -> Response {
     match admin_ctx(&s, &headers, q.lang.as_deref()).await {
-        Ok((ctx, _)) => render(&s, ctx, StatusCode::OK, None, None).await,
+        Ok((ctx, _)) => render(&s, ctx, StatusCode::OK, Said::default()).await,
         Err(r) => r,
     }
 }
@@ -219,7 +223,11 @@ pub async fn add(
     match result {
         Ok(v) => {
             let key = v["api_key"].as_str().map(str::to_string);
-            render(&s, ctx, StatusCode::OK, key, None).await
+            let said = Said {
+                shown_key: key,
+                ..Said::default()
+            };
+            render(&s, ctx, StatusCode::OK, said).await
         }
         Err(AppError::Invalid(fields)) => {
             let tr = ctx.tr();
@@ -237,8 +245,77 @@ pub async fn add(
                 &s,
                 ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some(message),
+                Said {
+                    error: Some(message),
+                    ..Said::default()
+                },
+            )
+            .await
+        }
+        Err(e) => {
+            let (status, key) = super::error_key(&e);
+            ctx.error(status, key)
+        }
+    }
+}
+
+/// `POST /staff/admin/calendar-import`: an iCalendar file of holidays and
+/// make-up working days.
+pub async fn import(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let (ctx, who) = match admin_ctx(&s, &headers, q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (mut csrf, mut file) = (None, None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.ok(),
+            Some("file") => file = field.bytes().await.ok(),
+            _ => {}
+        }
+    }
+    if !super::csrf::verify(&headers, csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let bytes = file.unwrap_or_default();
+    if bytes.len() > 1024 * 1024 {
+        return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
+    }
+    match s.app.import_calendar(&who, &bytes).await {
+        Ok(v) => {
+            let tr = ctx.tr();
+            let note = tr.with(
+                "admin-imported",
+                &[
+                    ("days", &v["imported"].to_string()),
+                    ("moved", &v["recomputed"].to_string()),
+                ],
+            );
+            let said = Said {
+                notice: Some(note),
+                ..Said::default()
+            };
+            render(&s, ctx, StatusCode::OK, said).await
+        }
+        Err(AppError::Invalid(fields)) => {
+            let message = format!(
+                "{}{}",
+                ctx.tr().t("field-error"),
+                fields.0.into_values().collect::<Vec<_>>().join("; ")
+            );
+            render(
+                &s,
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Said {
+                    error: Some(message),
+                    ..Said::default()
+                },
             )
             .await
         }

@@ -63,6 +63,10 @@ pub fn router() -> Router<AppState> {
             get(public::intake_form).post(public::intake),
         )
         .route("/staff/admin", get(admin::page))
+        .route(
+            "/staff/admin/calendar-import",
+            axum::routing::post(admin::import),
+        )
         .route("/staff/admin/{what}", axum::routing::post(admin::add))
         .route("/staff/cases/{id}", get(staff::case))
         .route(

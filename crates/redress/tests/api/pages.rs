@@ -763,6 +763,36 @@ async fn admins_manage_the_installation_from_the_console() {
     for text in ["关怀部", "care-cat", "7 / 20 / —", "carer1", "年末盘点"] {
         assert!(page.contains(text), "{text} listed");
     }
+    // An iCalendar file sets days too.
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20270101T000000Z\r\nDTSTART;VALUE=DATE:20270503\r\nDTEND;VALUE=DATE:20270505\r\nSUMMARY:劳动节\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let a = b
+        .post_multipart(
+            &t,
+            "/staff/admin/calendar-import",
+            &[("csrf", &csrf)],
+            Some(("2027.ics", ics.as_bytes())),
+        )
+        .await;
+    ok(&a);
+    assert!(html(&a).contains("已导入 2 天"), "{}", html(&a));
+    let year = t.get("/calendar/2027", None).await.expect(200);
+    assert!(
+        year["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["date"] == "2027-05-04")
+    );
+    let a = b
+        .post_multipart(
+            &t,
+            "/staff/admin/calendar-import",
+            &[("csrf", &csrf)],
+            Some(("bad.ics", b"not a calendar")),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+
     // Bad input names the field; a non-admin may not come in.
     let a = b
         .post_form(

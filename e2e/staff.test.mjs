@@ -73,8 +73,11 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await page.waitForSelector("#assignee");
   assert.equal((await page.textContent("#assignee")).trim(), "desk1");
 
+  // A canned reply fills the message box (progressive enhancement).
+  await page.getByLabel("常用回复（消息内容为空时使用）").selectOption({ label: "请商家说明情况" });
+  assert.match(await page.inputValue("#staff-message"), /两个工作日内就该投诉说明情况/);
   await page.getByLabel("消息对象").selectOption("respondent");
-  await page.getByLabel("消息内容").fill("请于两个工作日内说明拒绝退款的理由。");
+  await page.getByLabel("消息内容", { exact: true }).fill("请于两个工作日内说明拒绝退款的理由。");
   await page.getByRole("button", { name: "发送" }).click();
   await page.waitForSelector("text=请于两个工作日内说明拒绝退款的理由。");
 

@@ -38,11 +38,50 @@ pub use evidence::{EvidenceLocation, EvidenceStore, S3Settings};
 pub use privacy::Vault;
 pub use stored::Loaded;
 
+/// A ready-made message text (`[[canned_replies]]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CannedReply {
+    pub title: String,
+    pub body: String,
+}
+
+impl CannedReply {
+    /// The texts an installation starts with.
+    pub fn defaults() -> Vec<Self> {
+        [
+            (
+                "已收到，正在核实",
+                "您好，您的投诉我们已收到，正在向相关方核实情况，有进展会及时告知您。",
+            ),
+            (
+                "请补充订单截图",
+                "您好，为便于核实，请补充订单详情页截图及与商家的沟通记录。",
+            ),
+            (
+                "已联系商家",
+                "您好，我们已联系商家并要求其在两个工作日内给出处理方案。",
+            ),
+            (
+                "请商家说明情况",
+                "请贵方于两个工作日内就该投诉说明情况，并提供相关证据。",
+            ),
+        ]
+        .into_iter()
+        .map(|(title, body)| Self {
+            title: title.into(),
+            body: body.into(),
+        })
+        .collect()
+    }
+}
+
 /// Settings the use cases need (the binary builds it from its config).
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub data_dir: PathBuf,
     pub policy: DeadlinePolicy,
+    /// Ready-made message texts staff may start from.
+    pub canned_replies: Vec<CannedReply>,
     pub time_zone: Tz,
     /// The hours of a working day, when deadlines count working hours.
     pub working_hours: Option<redress_domain::calendar::WorkingHours>,
@@ -65,6 +104,7 @@ impl AppConfig {
         Self {
             data_dir,
             policy: DeadlinePolicy::default(),
+            canned_replies: CannedReply::defaults(),
             time_zone: chrono_tz::Asia::Shanghai,
             working_hours: None,
             public_url: "http://127.0.0.1:8080".into(),

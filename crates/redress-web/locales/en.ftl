@@ -223,6 +223,7 @@ act-assign = Assign to (user name)
 act-assign-submit = Assign
 act-audience = To whom
 act-message-body = Message
+act-canned = Canned reply (used when the message is empty)
 act-note-kind = Kind of record
 act-note-body = Record
 act-note-submit = Add the record

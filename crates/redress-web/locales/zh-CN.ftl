@@ -223,6 +223,7 @@ act-assign = 指派经办人（用户名）
 act-assign-submit = 指派
 act-audience = 消息对象
 act-message-body = 消息内容
+act-canned = 常用回复（消息内容为空时使用）
 act-note-kind = 记录类型
 act-note-body = 记录内容
 act-note-submit = 添加记录

@@ -10,6 +10,15 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+  // A canned reply fills its text area (without script the server uses it
+  // when the message is left empty).
+  for (const select of document.querySelectorAll("select[data-fills]")) {
+    select.addEventListener("change", () => {
+      const target = document.getElementById(select.dataset.fills);
+      const text = select.selectedOptions[0]?.dataset.text;
+      if (target && text) target.value = text;
+    });
+  }
   // Focus the first field with an error, so a keyboard user lands on it.
   const bad = document.querySelector("[aria-invalid=true]");
   if (bad) bad.focus();

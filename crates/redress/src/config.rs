@@ -54,6 +54,8 @@ pub struct Config {
     /// `text` or `json`.
     pub log_format: String,
     pub policy: DeadlinePolicy,
+    /// Ready-made message texts for staff (`[[canned_replies]] title, body`).
+    pub canned_replies: Vec<redress_app::CannedReply>,
 }
 
 impl Default for Config {
@@ -81,6 +83,7 @@ impl Default for Config {
             s3_allow_http: false,
             log_format: "text".into(),
             policy: DeadlinePolicy::default(),
+            canned_replies: redress_app::CannedReply::defaults(),
         }
     }
 }

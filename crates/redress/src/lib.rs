@@ -54,6 +54,7 @@ pub async fn build_app(
     let mut app_config = AppConfig::new(config.data_dir.clone());
     config.policy.validate().map_err(anyhow::Error::msg)?;
     app_config.policy = config.policy.clone();
+    app_config.canned_replies = config.canned_replies.clone();
     app_config.time_zone = config
         .time_zone
         .parse()

@@ -448,6 +448,8 @@ struct CasePage<'a> {
     evidence: Vec<(String, String, String)>,
     deadlines: Vec<(String, String)>,
     categories: Vec<(String, String)>,
+    /// Ready-made texts: index, title, body.
+    canned: Vec<(usize, String, String)>,
     /// Corrective actions: id, description, owner, due, done.
     actions: Vec<(String, String, String, String, bool)>,
     error: Option<String>,
@@ -624,8 +626,17 @@ async fn render_case(
             )
         })
         .collect();
+    let canned = s
+        .app
+        .config
+        .canned_replies
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.title.clone(), c.body.clone()))
+        .collect();
     let page = CasePage {
         base: &ctx.base,
+        canned,
         actions,
         id: id.to_string(),
         c: facts(&v, tr, tz),
@@ -710,10 +721,16 @@ pub async fn act(
                 .await
         }
         "message" => {
+            // Without script, a chosen canned reply stands in for an empty body.
+            let canned = get("canned")
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| app.config.canned_replies.get(i))
+                .map(|c| c.body.as_str());
+            let body = get("body").or(canned);
             app.staff_message(
                 &who,
                 uuid,
-                &json!({"audience": get("audience"), "body": get("body")}),
+                &json!({"audience": get("audience"), "body": body}),
             )
             .await
         }

@@ -864,6 +864,20 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
         )
         .await;
     assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    // A canned reply stands in for an empty message.
+    let a = b
+        .post_form(
+            &t,
+            &at("message"),
+            &[
+                ("csrf", &csrf),
+                ("audience", "complainant"),
+                ("body", ""),
+                ("canned", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
     let a = b
         .post_form(
             &t,
@@ -888,6 +902,10 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
     assert_eq!(case["decision"]["sanctions"][0]["kind"], "warning");
     assert_eq!(case["evidence"].as_array().unwrap().len(), 1);
     assert_eq!(case["linked_cases"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        case["messages"][0]["body"],
+        redress_app::CannedReply::defaults()[0].body.as_str()
+    );
     let action = case["actions"][0]["id"].as_str().unwrap().to_string();
     let page = html(&b.get(&t, &format!("/staff/cases/{id}")).await);
     assert!(page.contains("商家更新退款流程"));

@@ -311,6 +311,9 @@ struct ListPage<'a> {
     total: i64,
     q: String,
     status: String,
+    department: String,
+    overdue: bool,
+    due_soon: bool,
     next: Option<String>,
     error: Option<String>,
 }
@@ -327,7 +330,7 @@ pub async fn cases(
     let tr = ctx.tr();
     let query = ListQuery {
         status: p.status.clone().filter(|v| !v.is_empty()),
-        department: p.department.clone(),
+        department: p.department.clone().filter(|v| !v.is_empty()),
         assignee: p.assignee.clone().filter(|v| !v.is_empty()),
         overdue: p.overdue.clone(),
         due_soon: p.due_soon.clone(),
@@ -372,6 +375,7 @@ pub async fn cases(
                     ("overdue", &p.overdue),
                     ("due_soon", &p.due_soon),
                     ("assignee", &p.assignee),
+                    ("department", &p.department),
                 ] {
                     if let Some(val) = val.as_deref().filter(|v| !v.is_empty()) {
                         keep.push(format!("{k}={}", query_escape(val)));
@@ -404,6 +408,9 @@ pub async fn cases(
         total,
         q: p.q.unwrap_or_default(),
         status: p.status.unwrap_or_default(),
+        department: p.department.unwrap_or_default(),
+        overdue: p.overdue.as_deref() == Some("true"),
+        due_soon: p.due_soon.as_deref() == Some("true"),
         next,
         error,
     }

@@ -841,6 +841,15 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
             .expect(200);
     }
     let mut b = console(&t, "handler1").await;
+    // The list filters by department and by deadline.
+    let list = html(&b.get(&t, "/staff/cases?department=customer-service").await);
+    assert!(
+        list.contains(first["tracking_no"].as_str().unwrap()),
+        "{list}"
+    );
+    assert!(list.contains("共 2 件"), "{list}");
+    let list = html(&b.get(&t, "/staff/cases?overdue=true").await);
+    assert!(list.contains("共 0 件"), "{list}");
     let page = html(&b.get(&t, &format!("/staff/cases/{id}")).await);
     let csrf = hidden(&page, "csrf");
     let at = |action: &str| format!("/staff/cases/{id}/{action}");

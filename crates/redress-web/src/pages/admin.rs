@@ -230,17 +230,7 @@ pub async fn add(
             render(&s, ctx, StatusCode::OK, said).await
         }
         Err(AppError::Invalid(fields)) => {
-            let tr = ctx.tr();
-            let message = format!(
-                "{}{}",
-                tr.t("field-error"),
-                fields
-                    .0
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
+            let message = super::fields_message(ctx.tr(), &fields);
             render(
                 &s,
                 ctx,
@@ -265,24 +255,19 @@ pub async fn import(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    mut form: axum::extract::Multipart,
+    form: axum::extract::Multipart,
 ) -> Response {
     let (ctx, who) = match admin_ctx(&s, &headers, q.lang.as_deref()).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (mut csrf, mut file) = (None, None);
-    while let Ok(Some(field)) = form.next_field().await {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.ok(),
-            Some("file") => file = field.bytes().await.ok(),
-            _ => {}
-        }
-    }
-    if !super::csrf::verify(&headers, csrf.as_deref()) {
+    let Ok(sent) = super::read_file_form(form).await else {
+        return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
+    };
+    if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
-    let bytes = file.unwrap_or_default();
+    let bytes = sent.file.map(|(_, b)| b).unwrap_or_default();
     if bytes.len() > 1024 * 1024 {
         return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
     }
@@ -303,11 +288,7 @@ pub async fn import(
             render(&s, ctx, StatusCode::OK, said).await
         }
         Err(AppError::Invalid(fields)) => {
-            let message = format!(
-                "{}{}",
-                ctx.tr().t("field-error"),
-                fields.0.into_values().collect::<Vec<_>>().join("; ")
-            );
+            let message = super::fields_message(ctx.tr(), &fields);
             render(
                 &s,
                 ctx,

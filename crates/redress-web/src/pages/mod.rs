@@ -248,6 +248,43 @@ fn cookie_text(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> S
     line
 }
 
+/// A form of a CSRF field and one file.
+pub struct FileForm {
+    pub csrf: Option<String>,
+    /// The uploader's file name and the bytes, when a non-empty file came.
+    pub file: Option<(Option<String>, axum::body::Bytes)>,
+}
+
+/// Reads a multipart `csrf` + `file` form; `Err` when the body broke the
+/// size limit.
+pub async fn read_file_form(mut form: axum::extract::Multipart) -> Result<FileForm, ()> {
+    let mut out = FileForm {
+        csrf: None,
+        file: None,
+    };
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => out.csrf = field.text().await.ok(),
+            Some("file") => {
+                let name = field.file_name().map(str::to_string);
+                let bytes = field.bytes().await.map_err(|_| ())?;
+                if !bytes.is_empty() {
+                    out.file = Some((name, bytes));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The message for refused fields: a translated prefix, then each field
+/// with its reason.
+pub fn fields_message(tr: Tr, fields: &redress_domain::FieldErrors) -> String {
+    let list: Vec<String> = fields.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("{}{}", tr.t("field-error"), list.join("; "))
+}
+
 /// A cookie's value from the request.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

@@ -211,7 +211,7 @@ pub async fn evidence(
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     let ctx = PageCtx::new(&headers, "/respondent/cases", q.lang.as_deref());
     let Some(who) = respondent(&s, &headers).await else {
@@ -220,24 +220,13 @@ pub async fn evidence(
     let Ok(uuid) = id.parse() else {
         return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
     };
-    let (mut csrf, mut file) = (None, None);
-    while let Ok(Some(field)) = form.next_field().await {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.ok(),
-            Some("file") => {
-                let name = field.file_name().map(str::to_string);
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, bytes)),
-                    Err(_) => return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
-                }
-            }
-            _ => {}
-        }
-    }
-    if !super::csrf::verify(&headers, csrf.as_deref()) {
+    let Ok(sent) = super::read_file_form(form).await else {
+        return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
+    };
+    if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+    let Some((name, bytes)) = sent.file else {
         return failed(&s, ctx, &who, AppError::invalid("file", "choose a file")).await;
     };
     match s
@@ -254,11 +243,7 @@ async fn failed(s: &AppState, ctx: PageCtx, who: &Principal, e: AppError) -> Res
     let tr = ctx.tr();
     match e {
         AppError::Invalid(fields) => {
-            let message = format!(
-                "{}{}",
-                tr.t("field-error"),
-                fields.0.into_values().collect::<Vec<_>>().join("; ")
-            );
+            let message = super::fields_message(tr, &fields);
             render(s, ctx, who, Some(message)).await
         }
         AppError::Conflict(_) => render(s, ctx, who, Some(tr.t("error-conflict"))).await,

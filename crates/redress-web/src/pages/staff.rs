@@ -798,16 +798,7 @@ pub async fn act(
             let (status, message) = match &e {
                 AppError::Invalid(fields) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "{}{}",
-                        tr.t("field-error"),
-                        fields
-                            .0
-                            .iter()
-                            .map(|(k, v)| format!("{k}: {v}"))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ),
+                    super::fields_message(tr, fields),
                 ),
                 AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
                 AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
@@ -828,34 +819,23 @@ pub async fn evidence(
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
-    mut form: axum::extract::Multipart,
+    form: axum::extract::Multipart,
 ) -> Response {
     let path = format!("/staff/cases/{id}");
     let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (mut csrf, mut file) = (None, None);
-    while let Ok(Some(field)) = form.next_field().await {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.ok(),
-            Some("file") => {
-                let name = field.file_name().map(str::to_string);
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, bytes)),
-                    Err(_) => return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
-                }
-            }
-            _ => {}
-        }
-    }
-    if !super::csrf::verify(&headers, csrf.as_deref()) {
+    let Ok(sent) = super::read_file_form(form).await else {
+        return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
+    };
+    if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
         return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
     };
-    let result = match file.filter(|(_, b)| !b.is_empty()) {
+    let result = match sent.file {
         Some((name, bytes)) => {
             s.app
                 .staff_evidence(&who, uuid, name.as_deref(), &bytes)
@@ -866,11 +846,7 @@ pub async fn evidence(
     match result {
         Ok(_) => ctx.redirect(&path),
         Err(AppError::Invalid(f)) => {
-            let message = format!(
-                "{}{}",
-                ctx.tr().t("field-error"),
-                f.0.into_values().collect::<Vec<_>>().join("; ")
-            );
+            let message = super::fields_message(ctx.tr(), &f);
             render_case(
                 &s,
                 ctx,

@@ -339,11 +339,7 @@ pub async fn act(
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             let tr = ctx.tr();
             let message = match &e {
-                AppError::Invalid(fields) => format!(
-                    "{}{}",
-                    tr.t("field-error"),
-                    fields.0.values().cloned().collect::<Vec<_>>().join("; ")
-                ),
+                AppError::Invalid(fields) => super::fields_message(tr, fields),
                 _ => tr.t("error-conflict"),
             };
             let status = super::error_key(&e).0;
@@ -377,30 +373,19 @@ pub async fn evidence(
     headers: HeaderMap,
     Path(no): Path<String>,
     Query(q): Query<LangQuery>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     let ctx = PageCtx::new(&headers, &format!("/track/{no}"), q.lang.as_deref());
     let Some(token) = held_token(&headers, &no) else {
         return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
     };
-    let (mut csrf, mut file) = (None, None);
-    while let Ok(Some(field)) = form.next_field().await {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.ok(),
-            Some("file") => {
-                let name = field.file_name().map(str::to_string);
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, bytes)),
-                    Err(_) => return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
-                }
-            }
-            _ => {}
-        }
-    }
-    if !super::csrf::verify(&headers, csrf.as_deref()) {
+    let Ok(sent) = super::read_file_form(form).await else {
+        return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
+    };
+    if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
-    let result = match file.filter(|(_, b)| !b.is_empty()) {
+    let result = match sent.file {
         Some((name, bytes)) => {
             s.app
                 .track_evidence(&no, Some(&token), name.as_deref(), &bytes)
@@ -413,11 +398,7 @@ pub async fn evidence(
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             let tr = ctx.tr();
             let message = match &e {
-                AppError::Invalid(f) => format!(
-                    "{}{}",
-                    tr.t("field-error"),
-                    f.0.values().cloned().collect::<Vec<_>>().join("; ")
-                ),
+                AppError::Invalid(f) => super::fields_message(tr, f),
                 _ => tr.t("error-conflict"),
             };
             match s.app.track_case(&no, Some(&token)).await {

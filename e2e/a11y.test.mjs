@@ -1,0 +1,64 @@
+// Accessibility of the pages, checked with axe-core in Chromium: no
+// serious or critical finding (labels, contrast, landmarks, names) on the
+// public pages, the tracking page and the staff console.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+const BASE = process.env.BASE_URL;
+const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+});
+after(async () => { await browser?.close(); });
+
+/** Serious and critical axe findings on the current page. */
+async function findings(page) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => await window.axe.run(document));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+}
+
+test("public pages and the console have no serious accessibility findings", async () => {
+  // axe is injected as a script; the pages' CSP would (rightly) refuse it.
+  const ctx = await browser.newContext({ locale: "zh-CN", bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  const problems = {};
+  for (const path of ["/?lang=en", "/complain", "/?lang=zh-CN", "/complain", "/track", "/staff/login", "/respondent"]) {
+    await page.goto(`${BASE}${path}`);
+    const found = await findings(page);
+    if (found.length) problems[path] = found;
+  }
+  // A form with errors, and the console's pages.
+  await page.goto(`${BASE}/complain`);
+  await page.getByRole("button", { name: "提交投诉" }).click();
+  await page.waitForSelector(".alert");
+  const errs = await findings(page);
+  if (errs.length) problems["/complain (errors)"] = errs;
+  await page.goto(`${BASE}/staff/login`);
+  await page.getByLabel("用户名").fill("admin");
+  await page.getByLabel("密码").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(`${BASE}/staff`);
+  for (const path of ["/staff", "/staff/cases", "/staff/admin", "/staff/intake"]) {
+    await page.goto(`${BASE}${path}`);
+    const found = await findings(page);
+    if (found.length) problems[path] = found;
+  }
+  assert.deepEqual(problems, {}, JSON.stringify(problems, null, 2));
+  await ctx.close();
+});

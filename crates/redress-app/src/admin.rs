@@ -389,6 +389,136 @@ impl App {
         Ok(user_json(&user))
     }
 
+    /// `PATCH /admin/users/{username}`: changes what is given of display
+    /// name, password, roles, departments, level and `active`. A user made
+    /// inactive can no longer log in, and their sessions stop working.
+    pub async fn update_user(
+        &self,
+        who: &Principal,
+        username: &str,
+        body: &Value,
+    ) -> AppResult<Value> {
+        self.admin(who)?;
+        if !body.is_object() {
+            return Err(AppError::invalid("body", "must be a JSON object"));
+        }
+        let mut user = self
+            .store
+            .get_user_by_username(username)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut b = Body::new(body);
+        if let Some(name) = b.opt_str("display_name") {
+            user.display_name = name;
+        }
+        let password = b.opt_str("password");
+        if password.as_ref().is_some_and(|p| p.chars().count() < 8) {
+            b.errors.add("password", "must have at least 8 characters");
+        }
+        if b.raw("roles").is_some() {
+            let raw = b.str_list("roles", true);
+            let mut roles = vec![];
+            for (i, r) in raw.iter().enumerate() {
+                match r.parse::<Role>() {
+                    Ok(role) => roles.push(role),
+                    Err(m) => b.errors.add(format!("roles[{i}]"), m),
+                }
+            }
+            if raw.is_empty() && !b.errors.0.contains_key("roles") {
+                b.errors.add("roles", "give at least one role");
+            }
+            user.roles = roles;
+        }
+        if b.raw("departments").is_some() {
+            let departments = b.str_list("departments", false);
+            let known = self.store.list_departments().await?;
+            for (i, d) in departments.iter().enumerate() {
+                if !known.iter().any(|k| &k.code == d) {
+                    b.errors
+                        .add(format!("departments[{i}]"), "no such department");
+                }
+            }
+            user.departments = departments;
+        }
+        if let Some(level) = b.opt_i64("level") {
+            if !(0..=100).contains(&level) {
+                b.errors.add("level", "must be between 0 and 100");
+            }
+            user.level = level as i32;
+        }
+        if let Some(active) = b.opt_bool("active") {
+            if !active && who.staff().is_ok_and(|s| s.user.id == user.id) {
+                b.errors.add("active", "you cannot deactivate yourself");
+            }
+            user.active = active;
+        }
+        b.finish()?;
+        if let Some(p) = password {
+            user.password_hash = hash_password(p).await?;
+        }
+        let event = self.admin_event(who, "user_changed", user_json(&user));
+        self.store.update_user(user.clone(), event).await?;
+        self.forget_directory().await;
+        Ok(user_json(&user))
+    }
+
+    /// `PATCH /admin/categories/{code}`: changes what is given of the
+    /// names, the department and the deadline lengths (`null` clears a
+    /// length). Cases already accepted keep the lengths they were given.
+    pub async fn update_category(
+        &self,
+        who: &Principal,
+        code: &str,
+        body: &Value,
+    ) -> AppResult<Value> {
+        self.admin(who)?;
+        if !body.is_object() {
+            return Err(AppError::invalid("body", "must be a JSON object"));
+        }
+        let mut cat = self
+            .store
+            .list_categories()
+            .await?
+            .into_iter()
+            .find(|c| c.code == code)
+            .ok_or(AppError::NotFound)?;
+        let mut b = Body::new(body);
+        if let Some(name) = b.opt_str("name") {
+            cat.name = name;
+        }
+        if b.raw("name_en").is_some() {
+            cat.name_en = b.opt_str("name_en");
+        }
+        if let Some(d) = b.opt_str("department") {
+            cat.department = d;
+        }
+        for (field, slot) in [
+            ("handling_days", &mut cat.handling_days),
+            ("appeal_days", &mut cat.appeal_days),
+            ("review_days", &mut cat.review_days),
+        ] {
+            if b.raw(field).is_some() {
+                let d = b.opt_u32(field);
+                if d.is_some_and(|d| !(1..=365).contains(&d)) {
+                    b.errors.add(field, "must be between 1 and 365");
+                }
+                *slot = d;
+            }
+        }
+        b.finish()?;
+        let event = self.admin_event(who, "category_changed", json!(cat));
+        self.store
+            .update_category(cat.clone(), event)
+            .await
+            .map_err(|e| match e {
+                redress_store::StoreError::Missing("department") => {
+                    AppError::invalid("department", "no such department")
+                }
+                e => e.into(),
+            })?;
+        Ok(json!(cat))
+    }
+
     pub async fn new_user(
         &self,
         username: String,

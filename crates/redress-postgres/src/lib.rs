@@ -911,6 +911,60 @@ impl Store for PgStore {
         .await
     }
 
+    async fn update_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let roles = postgres::types::Json(codec::to_json(&u.roles)?);
+            let departments = postgres::types::Json(codec::to_json(&u.departments)?);
+            let n = ctx
+                .execute(
+                    "UPDATE users SET display_name = $2, password_hash = $3, roles = $4, \
+                     departments = $5, level = $6, active = $7 WHERE id = $1",
+                    &[
+                        &u.id,
+                        &u.display_name,
+                        &u.password_hash,
+                        &roles,
+                        &departments,
+                        &u.level,
+                        &u.active,
+                    ],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("user"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let days = |d: Option<u32>| -> StoreResult<Option<i32>> {
+                d.map(i32::try_from)
+                    .transpose()
+                    .map_err(|_| StoreError::Backend("category days out of range".into()))
+            };
+            let (h, a, r) = (
+                days(c.handling_days)?,
+                days(c.appeal_days)?,
+                days(c.review_days)?,
+            );
+            let n = ctx
+                .execute(
+                    "UPDATE categories SET name = $2, name_en = $3, department = $4, \
+                     handling_days = $5, appeal_days = $6, review_days = $7 WHERE code = $1",
+                    &[&c.code, &c.name, &c.name_en, &c.department, &h, &a, &r],
+                )
+                .map_err(|e| codec::constraint(e, "code", "department"))?;
+            if n == 0 {
+                return Err(StoreError::Missing("category"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
     async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         let rows = self.rows(sql, vec![boxed(username.to_string())]).await?;

@@ -935,6 +935,60 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn update_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE users SET display_name = ?2, password_hash = ?3, roles = ?4, \
+                     departments = ?5, level = ?6, active = ?7 WHERE id = ?1",
+                )
+                .map_err(db)?
+                .execute(params![
+                    u.id.to_string(),
+                    u.display_name,
+                    u.password_hash,
+                    codec::to_json(&u.roles)?,
+                    codec::to_json(&u.departments)?,
+                    u.level,
+                    u.active,
+                ])
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("user"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE categories SET name = ?2, name_en = ?3, department = ?4, \
+                     handling_days = ?5, appeal_days = ?6, review_days = ?7 WHERE code = ?1",
+                )
+                .map_err(db)?
+                .execute(params![
+                    c.code,
+                    c.name,
+                    c.name_en,
+                    c.department,
+                    c.handling_days.map(i64::from),
+                    c.appeal_days.map(i64::from),
+                    c.review_days.map(i64::from),
+                ])
+                .map_err(|e| codec::constraint(e, "code", "department"))?;
+            if n == 0 {
+                return Err(StoreError::Missing("category"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
     async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_string();
         self.read(move |c| Ok(users_where(c, "WHERE username = ?1", &username)?.pop()))

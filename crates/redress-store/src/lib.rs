@@ -387,6 +387,13 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()>;
     async fn list_categories(&self) -> StoreResult<Vec<Category>>;
     async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()>;
+    /// Replaces a user's display name, password hash, roles, departments,
+    /// level and whether active (by id); `Missing("user")` when absent.
+    async fn update_user(&self, u: User, event: NewEvent) -> StoreResult<()>;
+    /// Replaces a category's names, department and deadline lengths (by
+    /// code); `Missing("category")` when absent, `Missing("department")`
+    /// for an unknown department.
+    async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()>;
     async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;

@@ -65,9 +65,47 @@ pub async fn departments_and_categories(s: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Missing("department")), "{err:?}");
-    assert_eq!(s.list_categories().await.unwrap(), vec![cat]);
+    assert_eq!(s.list_categories().await.unwrap(), vec![cat.clone()]);
     // Only the three successful inserts were journaled.
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 3);
+
+    // Updates replace the fields by code, and are journaled.
+    let changed = Category {
+        name: "物流".into(),
+        department: "review".into(),
+        handling_days: Some(7),
+        appeal_days: None,
+        review_days: Some(3),
+        ..cat.clone()
+    };
+    s.update_category(changed.clone(), event(None, "category_changed"))
+        .await
+        .unwrap();
+    assert_eq!(s.list_categories().await.unwrap(), vec![changed.clone()]);
+    let err = s
+        .update_category(
+            Category {
+                code: "absent".into(),
+                ..changed.clone()
+            },
+            event(None, "category_changed"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("category")), "{err:?}");
+    let err = s
+        .update_category(
+            Category {
+                department: "nowhere".into(),
+                ..changed.clone()
+            },
+            event(None, "category_changed"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("department")), "{err:?}");
+    assert_eq!(s.list_categories().await.unwrap(), vec![changed]);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 4);
 }
 
 pub async fn users_and_sessions(s: Arc<dyn Store>) {
@@ -101,6 +139,32 @@ pub async fn users_and_sessions(s: Arc<dyn Store>) {
     assert_eq!(s.get_user_by_username("bob").await.unwrap(), None);
     assert_eq!(s.list_users().await.unwrap(), vec![u.clone()]);
     assert_eq!(s.count_users().await.unwrap(), 1);
+    let changed = User {
+        display_name: "Alice Wang".into(),
+        roles: vec![Role::Supervisor],
+        departments: vec![],
+        level: 4,
+        active: false,
+        ..u.clone()
+    };
+    s.update_user(changed.clone(), event(None, "user_changed"))
+        .await
+        .unwrap();
+    assert_eq!(s.get_user(u.id).await.unwrap(), Some(changed.clone()));
+    let err = s
+        .update_user(
+            User {
+                id: Uuid::now_v7(),
+                ..changed.clone()
+            },
+            event(None, "user_changed"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("user")), "{err:?}");
+    s.update_user(u.clone(), event(None, "user_changed"))
+        .await
+        .unwrap();
 
     let sess = Session {
         token_hash: "th".into(),

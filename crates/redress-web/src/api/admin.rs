@@ -107,6 +107,36 @@ admin_create!(
     "Creates an integration key; shown once."
 );
 
+/// Changes a staff user: what is given of display name, password, roles,
+/// departments, level and `active` (an inactive user's sessions stop).
+#[utoipa::path(patch, path = "/admin/users/{username}", tag = "admin", request_body = UserPatchBody,
+    params(("username" = String, Path)),
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn user_patch(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(username): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.update_user(&who, &username, &body.value).await?))
+}
+
+/// Changes a category: names, department, deadline lengths (`null` clears
+/// one). Cases already accepted keep theirs.
+#[utoipa::path(patch, path = "/admin/categories/{code}", tag = "admin", request_body = CategoryPatchBody,
+    params(("code" = String, Path)),
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn category_patch(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(code): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.update_category(&who, &code, &body.value).await?))
+}
+
 /// Makes one date a holiday or a (make-up) working day; deadlines computed
 /// from now on count with it.
 #[utoipa::path(put, path = "/admin/calendar/{date}", tag = "admin", request_body = CalendarDayBody,

@@ -36,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::respondent))
         .routes(routes!(admin::api_key))
         .routes(routes!(admin::calendar_day))
+        .routes(routes!(admin::user_patch))
+        .routes(routes!(admin::category_patch))
         .routes(routes!(admin::calendar_import))
         .routes(routes!(complaints::create, complaints::list))
         .routes(routes!(complaints::get, complaints::patch))

@@ -184,6 +184,26 @@ pub struct ExtendBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserPatchBody {
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub departments: Option<Vec<String>>,
+    pub level: Option<i32>,
+    pub active: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CategoryPatchBody {
+    pub name: Option<String>,
+    pub name_en: Option<String>,
+    pub department: Option<String>,
+    pub handling_days: Option<u32>,
+    pub appeal_days: Option<u32>,
+    pub review_days: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct LegalHoldBody {
     /// true: keep the case past its retention period; false: release.
     pub hold: bool,

@@ -195,6 +195,37 @@ pub async fn add(
             )
             .await
         }
+        "user-edit" => {
+            let username = get("username").unwrap_or_default().to_string();
+            let mut patch = serde_json::Map::new();
+            if get("roles").is_some() {
+                patch.insert("roles".into(), json!(list(f.get("roles"))));
+            }
+            if f.contains_key("departments") {
+                patch.insert("departments".into(), json!(list(f.get("departments"))));
+            }
+            if let Some(level) = num("level") {
+                patch.insert("level".into(), json!(level));
+            }
+            if let Some(password) = get("password") {
+                patch.insert("password".into(), json!(password));
+            }
+            patch.insert("active".into(), json!(get("active").is_some()));
+            app.update_user(&who, &username, &Value::Object(patch)).await
+        }
+        "category-edit" => {
+            let code = get("code").unwrap_or_default().to_string();
+            let mut patch = serde_json::Map::new();
+            for key in ["handling_days", "appeal_days", "review_days"] {
+                if f.contains_key(key) {
+                    patch.insert(key.into(), json!(num(key)));
+                }
+            }
+            if let Some(d) = get("department") {
+                patch.insert("department".into(), json!(d));
+            }
+            app.update_category(&who, &code, &Value::Object(patch)).await
+        }
         "respondent" => {
             app.create_respondent(
                 &who,

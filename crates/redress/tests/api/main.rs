@@ -36,6 +36,7 @@ macro_rules! tests {
 mod harness;
 
 mod access;
+mod admin;
 mod calendar;
 mod cli;
 mod deadlines;
@@ -81,8 +82,9 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 13] = [
+    let modules: [Module; 14] = [
         ("access", access::trials),
+        ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("cli", cli::trials),
         ("deadlines", deadlines::trials),

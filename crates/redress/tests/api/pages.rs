@@ -808,6 +808,40 @@ async fn admins_manage_the_installation_from_the_console() {
     // The new user works.
     let mut carer = console(&t, "carer1").await;
     assert_eq!(carer.get(&t, "/staff").await.status.as_u16(), 200);
+    // Changed from the page: a shorter handling time, and carer1 deactivated.
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/category-edit",
+            &[
+                ("csrf", &csrf),
+                ("code", "care-cat"),
+                ("handling_days", "5"),
+                ("appeal_days", "20"),
+                ("review_days", ""),
+            ],
+        )
+        .await;
+    ok(&a);
+    assert!(html(&a).contains("5 / 20 / —"), "{}", html(&a));
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/user-edit",
+            &[
+                ("csrf", &csrf),
+                ("username", "carer1"),
+                ("departments", "care"),
+                ("level", "2"),
+            ],
+        )
+        .await;
+    ok(&a);
+    assert_eq!(
+        carer.get(&t, "/staff").await.status.as_u16(),
+        303,
+        "logged out"
+    );
 }
 
 async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_page() {

@@ -85,7 +85,7 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await page.getByLabel("答复内容").fill("商家同意全额退款。");
   await page.getByRole("button", { name: "作出处理决定" }).click();
   await page.waitForSelector(".alert");
-  assert.match(await page.textContent(".alert"), /basis/);
+  assert.match(await page.textContent(".alert"), /处理依据/);
   assert.match(await page.textContent("#status"), /正在处理/);
 
   await page.getByLabel("处理结论").selectOption("upheld");

@@ -78,6 +78,57 @@ impl Tr {
             .into_owned()
     }
 
+    /// A refused field's reason in the page's language. The domain words
+    /// its reasons in English; the common ones have messages here, and
+    /// others are shown as they are.
+    pub fn field_message(&self, message: &str) -> String {
+        if let Some(n) = message
+            .strip_prefix("must be at most ")
+            .and_then(|r| r.strip_suffix(" characters"))
+        {
+            return self.with("err-at-most", &[("n", n)]);
+        }
+        let key = match message {
+            "is required" => "err-required",
+            "must not be empty" => "err-required",
+            "is not an email address" => "err-email",
+            "is not a phone number" => "err-phone",
+            "give an email address, a phone number or a platform user id" => "err-contact",
+            "must not be in the future" => "err-future",
+            "must be an RFC 3339 time or a YYYY-MM-DD date" => "err-date",
+            "no such department" | "no such category" | "no such case" => "err-no-such",
+            "choose a file" => "err-choose-file",
+            "at least one basis (rule, agreement clause or law) is required" => "err-basis",
+            _ => return message.to_string(),
+        };
+        self.t(key)
+    }
+
+    /// A field's name as the page calls it (its form label), or the name
+    /// itself for fields without one.
+    pub fn field_label(&self, field: &str) -> String {
+        let key = match field {
+            "complainant.name" => "f-name",
+            "complainant.phone" => "f-phone",
+            "complainant.email" => "f-email",
+            "complainant.user_id" => "f-user-id",
+            "respondent.kind" => "f-respondent-kind",
+            "respondent.id" => "f-respondent-id",
+            "respondent.name" => "f-respondent-name",
+            "subject" => "f-subject",
+            "description" => "f-description",
+            "demands" => "f-demands",
+            "occurred_at" => "f-occurred",
+            "order_numbers" => "f-orders",
+            "file" => "f-file",
+            "basis" => "act-basis",
+            "reply" => "act-reply",
+            "reason" => "act-reason",
+            _ => return field.to_string(),
+        };
+        self.t(key)
+    }
+
     /// The `lang` attribute of the page.
     pub fn lang(&self) -> &'static str {
         self.locale.as_str()

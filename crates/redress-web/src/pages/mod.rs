@@ -281,7 +281,11 @@ pub async fn read_file_form(mut form: axum::extract::Multipart) -> Result<FileFo
 /// The message for refused fields: a translated prefix, then each field
 /// with its reason.
 pub fn fields_message(tr: Tr, fields: &redress_domain::FieldErrors) -> String {
-    let list: Vec<String> = fields.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let list: Vec<String> = fields
+        .0
+        .iter()
+        .map(|(k, v)| format!("{}: {}", tr.field_label(k), tr.field_message(v)))
+        .collect();
     format!("{}{}", tr.t("field-error"), list.join("; "))
 }
 
@@ -343,6 +347,20 @@ mod tests {
             "a=b; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
         );
         assert!(cookie_text("a", "b", None, true).ends_with("; Secure"));
+    }
+
+    #[test]
+    fn refused_fields_are_named_and_explained_in_the_page_language() {
+        let mut f = redress_domain::FieldErrors::new();
+        f.add("subject", "is required");
+        f.add("description", "must be at most 20000 characters");
+        f.add("x.y", "an unusual reason");
+        let zh = fields_message(Tr::new(Locale::ZhCn), &f);
+        assert!(zh.contains("事情经过: 不能超过 20000 个字符"), "{zh}");
+        assert!(zh.contains("标题: 必填"), "{zh}");
+        assert!(zh.contains("x.y: an unusual reason"), "{zh}");
+        let en = fields_message(Tr::new(Locale::En), &f);
+        assert!(en.contains("Subject: is required"), "{en}");
     }
 
     #[test]

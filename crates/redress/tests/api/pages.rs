@@ -241,6 +241,9 @@ async fn a_bad_form_keeps_the_input_and_names_the_fields() {
         "email named"
     );
     assert!(page.contains("aria-invalid=\"true\""));
+    // The reasons are in the page's language.
+    assert!(page.contains("请修改：必填"), "{page}");
+    assert!(page.contains("请修改：不是有效的电子邮箱地址"), "{page}");
     // Nothing was filed.
     let c = t.cast().await;
     let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);

@@ -234,9 +234,6 @@ pub async fn one_idempotency_key_across_instances(a: Arc<dyn Store>, b: Arc<dyn 
             let (a, b) = (Arc::clone(&a), Arc::clone(&b));
             tokio::spawn(async move {
                 let insert = |s: Arc<dyn Store>, m: u32| {
-                    let row = case(m);
-                    let id = row.id;
-                    let ev = vec![event(Some(row.id), "submitted")];
                     let idem = IdempotencyRecord {
                         key: format!("apikey:1:{n}"),
                         request_hash: "h".into(),
@@ -245,8 +242,22 @@ pub async fn one_idempotency_key_across_instances(a: Arc<dyn Store>, b: Arc<dyn 
                         created_at: t(0),
                     };
                     async move {
-                        let out = s.insert_case(row, ev, Some(idem.clone())).await;
-                        (id, idem, out)
+                        // As the application does: a taken tracking number
+                        // (also how a deadlock between the two inserts is
+                        // reported) is retried with a fresh one.
+                        let mut attempt = 0;
+                        loop {
+                            let row = case(m + 10_000 * attempt);
+                            let id = row.id;
+                            let ev = vec![event(Some(row.id), "submitted")];
+                            let out = s.insert_case(row, ev, Some(idem.clone())).await;
+                            match out {
+                                Err(StoreError::Duplicate("tracking_no")) if attempt < 3 => {
+                                    attempt += 1;
+                                }
+                                out => break (id, idem, out),
+                            }
+                        }
                     }
                 };
                 let (ra, rb) = tokio::join!(insert(a.clone(), n), insert(b, 1000 + n));

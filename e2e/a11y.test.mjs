@@ -5,22 +5,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { ADMIN_PASSWORD, BASE, launch } from "./common.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
-const BASE = process.env.BASE_URL;
-const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
 

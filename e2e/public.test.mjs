@@ -5,24 +5,12 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { ADMIN_PASSWORD, BASE, SHOTS, api, launch } from "./common.mjs";
 
-const BASE = process.env.BASE_URL;
-const SHOTS = process.env.SCREENSHOTS;
-const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
-assert.ok(BASE && SHOTS && ADMIN_PASSWORD, "BASE_URL, SCREENSHOTS and ADMIN_PASSWORD are set");
-mkdirSync(SHOTS, { recursive: true });
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
 
@@ -32,22 +20,6 @@ const DESKTOP = { locale: "zh-CN", viewport: { width: 1280, height: 900 } };
 
 async function shot(page, name) {
   await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
-
-async function api(method, path, token, body) {
-  const res = await fetch(`${BASE}/api/v1${path}`, {
-    method,
-    headers: {
-      "content-type": "application/json",
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return json;
 }
 
 let staffCounter = 0;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::access::{CaseAccess, Principal, StaffUser};
 use crate::error::{AppError, AppResult};
 use crate::input::Body;
-use crate::privacy::{new_token, token_hash};
+use crate::privacy::{constant_time_eq, new_token, token_hash};
 use crate::views::{self, Contact};
 use crate::{App, Loaded, refuse, stored};
 
@@ -1209,10 +1209,6 @@ fn merge_json(target: &mut Value, patch: &Value) {
         }
         (t, p) => *t = p.clone(),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Who may pause or resume the clock: the role that owes the running

@@ -38,16 +38,6 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Acceptance => "acceptance",
-            Stage::Supplement => "supplement",
-            Stage::Handling => "handling",
-            Stage::Appeal => "appeal",
-            Stage::Review => "review",
-        }
-    }
-
     /// Whether staff owe something by the deadline (so it can be paused,
     /// reminded, escalated and shown overdue).
     pub fn is_staff_duty(self) -> bool {

@@ -112,6 +112,20 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
     ctx.respond(status, page)
 }
 
+/// The admin page again with the refused fields named, or the error page.
+async fn refused(s: &AppState, ctx: PageCtx, e: AppError) -> Response {
+    match e {
+        AppError::Invalid(fields) => {
+            let said = Said {
+                error: Some(super::fields_message(ctx.tr(), &fields)),
+                ..Said::default()
+            };
+            render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, said).await
+        }
+        e => ctx.fail(&e),
+    }
+}
+
 async fn admin_ctx(
     s: &AppState,
     headers: &HeaderMap,
@@ -260,23 +274,7 @@ pub async fn add(
             };
             render(&s, ctx, StatusCode::OK, said).await
         }
-        Err(AppError::Invalid(fields)) => {
-            let message = super::fields_message(ctx.tr(), &fields);
-            render(
-                &s,
-                ctx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Said {
-                    error: Some(message),
-                    ..Said::default()
-                },
-            )
-            .await
-        }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => refused(&s, ctx, e).await,
     }
 }
 
@@ -318,22 +316,6 @@ pub async fn import(
             };
             render(&s, ctx, StatusCode::OK, said).await
         }
-        Err(AppError::Invalid(fields)) => {
-            let message = super::fields_message(ctx.tr(), &fields);
-            render(
-                &s,
-                ctx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Said {
-                    error: Some(message),
-                    ..Said::default()
-                },
-            )
-            .await
-        }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => refused(&s, ctx, e).await,
     }
 }

@@ -28,6 +28,5 @@ pub fn verify(headers: &HeaderMap, form_token: Option<&str>) -> bool {
     let (Some(cookie), Some(field)) = (super::cookie(headers, COOKIE), form_token) else {
         return false;
     };
-    let (a, b) = (cookie.as_bytes(), field.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    redress_app::privacy::constant_time_eq(cookie.as_bytes(), field.as_bytes())
 }

@@ -201,6 +201,12 @@ impl PageCtx {
         response
     }
 
+    /// The error page for a refusal the page has no better answer to.
+    pub fn fail(self, e: &redress_app::AppError) -> Response {
+        let (status, key) = error_key(e);
+        self.error(status, key)
+    }
+
     /// An error page in the visitor's language.
     pub fn error(self, status: StatusCode, message_key: &str) -> Response {
         let tr = self.tr();

@@ -185,8 +185,7 @@ pub async fn intake(
     let sent = match read_form(form, s.app.evidence.max_bytes).await {
         Ok(sent) => sent,
         Err(e) => {
-            let (status, key) = super::error_key(&e);
-            return ctx.error(status, key);
+            return ctx.fail(&e);
         }
     };
     if !super::csrf::verify(&headers, sent.values.get("csrf").map(String::as_str)) {
@@ -203,15 +202,13 @@ pub async fn intake(
             body[key] = json!(v);
         }
     }
-    let hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
-    let form_nonce = sent.values.get("nonce").cloned().unwrap_or_else(nonce);
-    let key = format!("form:{form_nonce}");
-    match s.app.register(&who, &body, &hash, Some(&key), ip).await {
-        Ok(r) if r.status < 300 => {
-            let id = r.body["id"].as_str().unwrap_or_default().to_string();
+    let (registered, form_nonce) = file_form(&s, &who, &body, &sent, ip).await;
+    match registered {
+        Ok(answer) => {
+            let id = answer["id"].as_str().unwrap_or_default().to_string();
             ctx.redirect(&format!("/staff/cases/{id}"))
         }
-        Ok(_) => ctx.error(StatusCode::CONFLICT, "error-forbidden"),
+        Err(AppError::Conflict(_)) => ctx.error(StatusCode::CONFLICT, "error-forbidden"),
         Err(AppError::Invalid(fields)) => render_form_at(
             ctx,
             "/staff/intake",
@@ -220,10 +217,7 @@ pub async fn intake(
             fields.0,
             form_nonce,
         ),
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => ctx.fail(&e),
     }
 }
 
@@ -315,6 +309,35 @@ fn registration(values: &HashMap<String, String>, locale: redress_domain::Locale
     Value::Object(body)
 }
 
+/// Files a form's registration on `who`'s credentials. The form's nonce is
+/// the idempotency key, so the same rendered form sent twice files once;
+/// it is returned for re-rendering the form.
+async fn file_form(
+    s: &AppState,
+    who: &Principal,
+    body: &Value,
+    sent: &Sent,
+    ip: Option<std::net::IpAddr>,
+) -> (Result<Value, AppError>, String) {
+    let hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
+    let form_nonce = sent
+        .values
+        .get("nonce")
+        .cloned()
+        .filter(|n| !n.is_empty() && n.len() <= 64)
+        .unwrap_or_else(nonce);
+    let key = format!("form:{form_nonce}");
+    let result = match s.app.register(who, body, &hash, Some(&key), ip).await {
+        Ok(r) if r.status < 300 => Ok(r.body),
+        // A replay whose body differs: the same form was changed and resent.
+        Ok(_) => Err(AppError::Conflict(
+            "the form was sent again, changed".into(),
+        )),
+        Err(e) => Err(e),
+    };
+    (result, form_nonce)
+}
+
 #[derive(Template)]
 #[template(path = "complain_done.html")]
 struct DonePage<'a> {
@@ -359,27 +382,15 @@ pub async fn complain(
     }
     let tr = ctx.tr();
     let body = registration(&sent.values, tr.locale);
-    let hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
-    let form_nonce = sent
-        .values
-        .get("nonce")
-        .cloned()
-        .filter(|n| !n.is_empty() && n.len() <= 64)
-        .unwrap_or_else(nonce);
-    let key = format!("form:{form_nonce}");
-    let registered = s
-        .app
-        .register(&Principal::Anonymous, &body, &hash, Some(&key), ip)
-        .await;
+    let (registered, form_nonce) = file_form(&s, &Principal::Anonymous, &body, &sent, ip).await;
     let answer = match registered {
-        Ok(r) if r.status < 300 => r.body,
-        Ok(_) => return ctx.error(StatusCode::CONFLICT, "error-forbidden"),
+        Ok(answer) => answer,
+        Err(AppError::Conflict(_)) => return ctx.error(StatusCode::CONFLICT, "error-forbidden"),
         Err(AppError::Invalid(fields)) => {
             return render_form(ctx, sent.values, fields.0, form_nonce);
         }
         Err(e) => {
-            let (status, key) = super::error_key(&e);
-            return ctx.error(status, key);
+            return ctx.fail(&e);
         }
     };
     let text = |k: &str| answer[k].as_str().unwrap_or_default().to_string();

@@ -146,8 +146,7 @@ pub async fn page(
             return ctx.error(StatusCode::UNPROCESSABLE_ENTITY, "r-bad-period");
         }
         Err(e) => {
-            let (status, key) = super::error_key(&e);
-            return ctx.error(status, key);
+            return ctx.fail(&e);
         }
     };
     let date = |k: &str| {

@@ -143,8 +143,7 @@ async fn render(s: &AppState, ctx: PageCtx, who: &Principal, error: Option<Strin
             .map(|a| a.iter().map(|i| item(i, tr, tz)).collect())
             .unwrap_or_default(),
         Err(e) => {
-            let (status, key) = super::error_key(&e);
-            return ctx.error(status, key);
+            return ctx.fail(&e);
         }
     };
     let status = if error.is_some() {
@@ -247,9 +246,6 @@ async fn failed(s: &AppState, ctx: PageCtx, who: &Principal, e: AppError) -> Res
             render(s, ctx, who, Some(message)).await
         }
         AppError::Conflict(_) => render(s, ctx, who, Some(tr.t("error-conflict"))).await,
-        e => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        e => ctx.fail(&e),
     }
 }

@@ -112,10 +112,7 @@ pub async fn login(
             .render();
             ctx.respond(StatusCode::UNAUTHORIZED, page)
         }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => ctx.fail(&e),
     }
 }
 
@@ -368,21 +365,20 @@ pub async fn cases(
                 })
                 .unwrap_or_default();
             let next = v["next_cursor"].as_str().map(|c| {
-                let mut keep: Vec<String> = Vec::new();
-                for (k, val) in [
+                let mut keep: Vec<(&str, &str)> = [
                     ("status", &p.status),
                     ("q", &p.q),
                     ("overdue", &p.overdue),
                     ("due_soon", &p.due_soon),
                     ("assignee", &p.assignee),
                     ("department", &p.department),
-                ] {
-                    if let Some(val) = val.as_deref().filter(|v| !v.is_empty()) {
-                        keep.push(format!("{k}={}", query_escape(val)));
-                    }
-                }
-                keep.push(format!("cursor={c}"));
-                format!("/staff/cases?{}", keep.join("&"))
+                ]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v.as_deref().filter(|v| !v.is_empty())?)))
+                .collect();
+                keep.push(("cursor", c));
+                let query = serde_urlencoded::to_string(&keep).unwrap_or_default();
+                format!("/staff/cases?{query}")
             });
             (rows, v["total"].as_i64().unwrap_or(0), next, None)
         }
@@ -398,8 +394,7 @@ pub async fn cases(
             ),
         ),
         Err(e) => {
-            let (status, key) = super::error_key(&e);
-            return ctx.error(status, key);
+            return ctx.fail(&e);
         }
     };
     let page = ListPage {
@@ -416,18 +411,6 @@ pub async fn cases(
     }
     .render();
     ctx.respond(StatusCode::OK, page)
-}
-
-/// A value for a query string.
-fn query_escape(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 struct Event {
@@ -544,8 +527,7 @@ async fn render_case(
     let v = match s.app.get_case(who, uuid).await {
         Ok(v) => v,
         Err(e) => {
-            let (status, key) = super::error_key(&e);
-            return ctx.error(status, key);
+            return ctx.fail(&e);
         }
     };
     let tr = ctx.tr();
@@ -806,10 +788,7 @@ pub async fn act(
             };
             render_case(&s, ctx, &who, &id, status, Some(message)).await
         }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => ctx.fail(&e),
     }
 }
 
@@ -857,9 +836,6 @@ pub async fn evidence(
             )
             .await
         }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => ctx.fail(&e),
     }
 }

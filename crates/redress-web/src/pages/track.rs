@@ -75,10 +75,7 @@ pub async fn lookup(
             .render();
             ctx.respond(StatusCode::UNAUTHORIZED, page)
         }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => ctx.fail(&e),
     }
 }
 
@@ -268,10 +265,7 @@ pub async fn page(
         Err(AppError::Unauthorized | AppError::NotFound) => {
             ctx.redirect(&format!("/track?no={}", url_safe(&no)))
         }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => ctx.fail(&e),
     }
 }
 
@@ -350,19 +344,13 @@ pub async fn act(
             };
             match s.app.track_case(&no, token).await {
                 Ok(loaded) => render(ctx, &s, &loaded.case, status, None, Some(message)),
-                Err(e) => {
-                    let (status, key) = super::error_key(&e);
-                    ctx.error(status, key)
-                }
+                Err(e) => ctx.fail(&e),
             }
         }
         Err(AppError::Unauthorized | AppError::NotFound) => {
             ctx.redirect(&format!("/track?no={}", url_safe(&no)))
         }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => ctx.fail(&e),
     }
 }
 
@@ -410,15 +398,9 @@ pub async fn evidence(
                     None,
                     Some(message),
                 ),
-                Err(e) => {
-                    let (status, key) = super::error_key(&e);
-                    ctx.error(status, key)
-                }
+                Err(e) => ctx.fail(&e),
             }
         }
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            ctx.error(status, key)
-        }
+        Err(e) => ctx.fail(&e),
     }
 }

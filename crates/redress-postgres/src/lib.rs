@@ -181,7 +181,30 @@ impl PgStore {
     }
 
     /// Runs `f` on the writer, in the next group; answers after COMMIT.
+    ///
+    /// Two groups that take the same keys (a department code, a user name)
+    /// in opposite orders deadlock, and PostgreSQL rolls one job back. That
+    /// job did nothing wrong: it runs again, in a later group, a few times
+    /// before the error reaches the caller.
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut WriteCtx<'_>) -> StoreResult<T> + Clone + Send + 'static,
+    {
+        const ATTEMPTS: usize = 4;
+        for attempt in 1.. {
+            match self.write_once(f.clone()).await {
+                Err(StoreError::Backend(e)) if e.starts_with(DEADLOCK) && attempt < ATTEMPTS => {
+                    tracing::debug!(attempt, "postgres write job lost a deadlock; running it again");
+                }
+                r => return r,
+            }
+        }
+        unreachable!("the loop returns by its last attempt")
+    }
+
+    /// Queues `f` for a writer once and waits for its answer.
+    async fn write_once<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,

@@ -195,7 +195,10 @@ impl PgStore {
         for attempt in 1.. {
             match self.write_once(f.clone()).await {
                 Err(StoreError::Backend(e)) if e.starts_with(DEADLOCK) && attempt < ATTEMPTS => {
-                    tracing::debug!(attempt, "postgres write job lost a deadlock; running it again");
+                    tracing::debug!(
+                        attempt,
+                        "postgres write job lost a deadlock; running it again"
+                    );
                 }
                 r => return r,
             }

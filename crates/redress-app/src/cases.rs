@@ -44,6 +44,7 @@ pub struct ListQuery {
     pub department: Option<String>,
     pub category: Option<String>,
     pub respondent: Option<String>,
+    pub respondent_name: Option<String>,
     pub assignee: Option<String>,
     pub overdue: Option<String>,
     pub due_soon: Option<String>,
@@ -401,10 +402,25 @@ impl App {
             .as_deref()
             .filter(|s| !s.is_empty())
             .map(|r| r.to_string());
-        let query =
+        let mut query =
             q.q.as_deref()
                 .map(redress_domain::text::query_tokens)
                 .unwrap_or_default();
+        // A respondent's name is in the case's search text: its words find
+        // the candidates in the index, and the store keeps those whose
+        // respondent's name contains the text.
+        let respondent_name = q
+            .respondent_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        if let Some(name) = &respondent_name {
+            if name.chars().count() > 200 {
+                errors.add("respondent_name", "must be at most 200 characters");
+            }
+            query.extend(redress_domain::text::query_tokens(name));
+        }
         errors.into_result()?;
         let (limit, after) = paging(q.limit.as_deref(), q.cursor.as_deref())?;
         let filter = CaseFilter {
@@ -412,6 +428,7 @@ impl App {
             department: q.department.clone().filter(|s| !s.is_empty()),
             category: q.category.clone().filter(|s| !s.is_empty()),
             respondent_key,
+            respondent_name,
             assignee: q.assignee.clone().filter(|s| !s.is_empty()),
             overdue_at,
             due_between,

@@ -101,6 +101,10 @@ fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<(Vec<Where>, bo
             common.push("respondent_key = ANY({})", [ParamSpec::Texts(keys)]);
         }
     }
+    if let Some(n) = &filter.respondent_name {
+        simple = false;
+        common.push("strpos(lower(respondent_name), lower({})) > 0", [text(n)]);
+    }
     if let Some(a) = &filter.assignee {
         simple = false;
         common.push("assignee = {}", [text(a)]);

@@ -82,6 +82,12 @@ fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<(Vec<Where>, bo
             common.push(format!("respondent_key IN ({marks})"), keys);
         }
     }
+    if let Some(n) = &filter.respondent_name {
+        simple = false;
+        // SQLite's `lower` folds ASCII letters (the contract); PostgreSQL's
+        // folds others too.
+        common.push("instr(lower(respondent_name), lower(?)) > 0", [text(n)]);
+    }
     if let Some(a) = &filter.assignee {
         simple = false;
         common.push("assignee = ?", [text(a)]);

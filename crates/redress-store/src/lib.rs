@@ -138,6 +138,10 @@ pub struct CaseFilter {
     pub department: Option<String>,
     pub category: Option<String>,
     pub respondent_key: Option<String>,
+    /// Only cases whose respondent's name contains this text (ASCII
+    /// letters in either case). The application also puts the text's
+    /// search tokens in `query`, so that the index finds the candidates.
+    pub respondent_name: Option<String>,
     pub assignee: Option<String>,
     /// `Some(now)`: only cases whose staff deadline passed before `now`.
     pub overdue_at: Option<DateTime<Utc>>,

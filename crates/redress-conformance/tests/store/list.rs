@@ -16,6 +16,11 @@ fn sample(n: u32) -> CaseRow {
     r.category = Some(CATS[(n % 2) as usize].into());
     r.assignee = n.is_multiple_of(4).then(|| "bob".to_string());
     r.respondent_key = Some(format!("merchant:m{}", n % 5));
+    r.respondent_name = match n % 3 {
+        0 => Some("ACME Trading Ltd".into()),
+        1 => Some("好运数码专营店".into()),
+        _ => None,
+    };
     r.status = match n % 6 {
         0 => Status::Submitted,
         1 => Status::InProgress,
@@ -128,6 +133,27 @@ pub async fn filters_paging_and_totals(s: Arc<dyn Store>) {
         expect(&rows, |r| r.assignee.as_deref() == Some("bob")
             && r.respondent_key.as_deref() == Some("merchant:m2"))
     );
+    // A respondent's name: contained, ASCII letters in either case.
+    for (name, status) in [("acme", None), ("数码", Some(Status::InProgress))] {
+        let f = CaseFilter {
+            respondent_name: Some(name.into()),
+            status,
+            ..Default::default()
+        };
+        let want = expect(&rows, |r| {
+            r.respondent_name
+                .as_deref()
+                .is_some_and(|n| n.to_lowercase().contains(name))
+                && status.is_none_or(|s| r.status == s)
+        });
+        assert!(!want.is_empty(), "{name}");
+        assert_eq!(all_pages(&*s, &all, &f, 4).await, want, "{name}");
+    }
+    let f = CaseFilter {
+        respondent_name: Some("nobody".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.list_cases(&all, &f, 10, None).await.unwrap().total, 0);
     let now = t(300);
     let f = CaseFilter {
         overdue_at: Some(now),

@@ -57,8 +57,10 @@ pub struct ListParams {
     pub status: Option<String>,
     pub department: Option<String>,
     pub category: Option<String>,
-    /// `kind:id`
+    /// `kind:id`, or an id of any kind
     pub respondent: Option<String>,
+    /// Words of the respondent's name (all of them, ASCII letters in either case)
+    pub respondent_name: Option<String>,
     pub assignee: Option<String>,
     /// true: only cases whose staff deadline has passed
     pub overdue: Option<String>,
@@ -83,6 +85,7 @@ pub async fn list(
         department: p.department,
         category: p.category,
         respondent: p.respondent,
+        respondent_name: p.respondent_name,
         assignee: p.assignee,
         overdue: p.overdue,
         due_soon: p.due_soon,

@@ -310,6 +310,58 @@ async fn search_finds_two_character_chinese_words_and_english() {
     );
 }
 
+async fn cases_are_listed_by_category_and_by_respondent_key_or_name() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let sup = t.staff("sup", &["supervisor"], &[], 5).await;
+    let parties = [
+        ("merchant", "m-1", "ACME Trading"),
+        ("merchant", "m-2", "好运数码专营店"),
+        ("user", "u-9", "好运来"),
+        ("merchant", "m-1", "ACME Trading"),
+    ];
+    for (i, (kind, id, name)) in parties.iter().enumerate() {
+        let mut b = complaint(i as u32);
+        b["respondent"] = json!({"kind": kind, "id": id, "name": name});
+        let filed = t.file(b).await;
+        if i < 2 {
+            t.post(
+                &format!("/complaints/{}/accept", filed["id"].as_str().unwrap()),
+                Some(&c.intake),
+                json!({"category": "delivery"}),
+            )
+            .await
+            .expect(200);
+        }
+    }
+    let total = |query: &str| {
+        let (t, sup) = (&t, sup.clone());
+        let path = format!("/complaints?{query}");
+        async move { t.get(&path, Some(&sup)).await.expect(200)["total"].clone() }
+    };
+    assert_eq!(total("category=delivery").await, 2);
+    assert_eq!(total("respondent=merchant:m-1").await, 2);
+    assert_eq!(total("respondent=u-9").await, 1);
+    // A name: the words given, contained in the respondent's name, either case.
+    assert_eq!(total("respondent_name=acme").await, 2);
+    assert_eq!(total("respondent_name=ACME%20Trading").await, 2);
+    assert_eq!(total("respondent_name=%E5%A5%BD%E8%BF%90").await, 2, "好运");
+    assert_eq!(
+        total("respondent_name=%E6%95%B0%E7%A0%81&category=delivery").await,
+        1,
+        "数码, accepted as delivery"
+    );
+    assert_eq!(total("respondent_name=trading%20acme").await, 0);
+    // Not from the description: the complaint text names no one.
+    assert_eq!(total("respondent_name=%E5%95%86%E5%AE%B6").await, 0, "商家");
+    let long = "x".repeat(201);
+    let fields = t
+        .get(&format!("/complaints?respondent_name={long}"), Some(&sup))
+        .await
+        .expect_error(422);
+    assert!(fields.get("respondent_name").is_some(), "{fields}");
+}
+
 async fn public_intake_is_rate_limited_but_api_keys_are_not() {
     let t = TestApp::with(|c| c.public_rate_limit = 2).await;
     t.file(complaint(1)).await;
@@ -343,4 +395,5 @@ tests![
     evidence_is_sniffed_limited_and_stored_by_hash,
     search_finds_two_character_chinese_words_and_english,
     public_intake_is_rate_limited_but_api_keys_are_not,
+    cases_are_listed_by_category_and_by_respondent_key_or_name,
 ];

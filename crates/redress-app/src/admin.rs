@@ -633,8 +633,9 @@ impl App {
         Ok(json!({"id": k.id, "api_key": key, "name": k.name, "scopes": k.scopes}))
     }
 
-    /// First start: default departments, categories and calendar; the
-    /// admin user from `REDRESS_ADMIN_PASSWORD` or a generated password.
+    /// First start: default departments, categories, canned replies and
+    /// calendar; the admin user from `REDRESS_ADMIN_PASSWORD` or a
+    /// generated password.
     /// Instances starting together on one database may race here: a
     /// default another instance wrote first is taken as written.
     pub async fn bootstrap(&self, admin_password: Option<&str>) -> AppResult<Bootstrap> {
@@ -650,6 +651,8 @@ impl App {
                 already_there(self.store.insert_category(c, e).await)?;
             }
         }
+        self.seed_canned_replies(&self.config.canned_replies)
+            .await?;
         if self.store.list_calendar().await?.is_empty() {
             let days: Vec<DayException> = redress_domain::Calendar::china_exceptions();
             self.store.upsert_calendar(days, None).await?;

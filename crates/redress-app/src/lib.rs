@@ -7,6 +7,7 @@ pub mod access;
 pub mod admin;
 pub mod archive;
 pub mod calendar_admin;
+pub mod canned;
 pub mod cases;
 pub mod clock;
 pub mod deadlines;
@@ -38,14 +39,19 @@ pub use evidence::{EvidenceLocation, EvidenceStore, S3Settings};
 pub use privacy::Vault;
 pub use stored::Loaded;
 
-/// A ready-made message text (`[[canned_replies]]` in the configuration).
+/// A canned reply as the configuration gives it (`[[canned_replies]]`):
+/// the seed of a new installation's stored canned replies (see
+/// [`canned`]), written once at first start.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CannedReply {
+pub struct CannedReplySeed {
     pub title: String,
     pub body: String,
+    /// `zh-CN` or `en`, the language of the text; none: any.
+    #[serde(default)]
+    pub locale: Option<redress_domain::Locale>,
 }
 
-impl CannedReply {
+impl CannedReplySeed {
     /// The texts an installation starts with.
     pub fn defaults() -> Vec<Self> {
         [
@@ -70,6 +76,7 @@ impl CannedReply {
         .map(|(title, body)| Self {
             title: title.into(),
             body: body.into(),
+            locale: Some(redress_domain::Locale::ZhCn),
         })
         .collect()
     }
@@ -80,8 +87,9 @@ impl CannedReply {
 pub struct AppConfig {
     pub data_dir: PathBuf,
     pub policy: DeadlinePolicy,
-    /// Ready-made message texts staff may start from.
-    pub canned_replies: Vec<CannedReply>,
+    /// The canned replies a new installation starts with (seeded once;
+    /// afterwards they live in the store).
+    pub canned_replies: Vec<CannedReplySeed>,
     pub time_zone: Tz,
     /// The hours of a working day, when deadlines count working hours.
     pub working_hours: Option<redress_domain::calendar::WorkingHours>,
@@ -104,7 +112,7 @@ impl AppConfig {
         Self {
             data_dir,
             policy: DeadlinePolicy::default(),
-            canned_replies: CannedReply::defaults(),
+            canned_replies: CannedReplySeed::defaults(),
             time_zone: chrono_tz::Asia::Shanghai,
             working_hours: None,
             public_url: "http://127.0.0.1:8080".into(),

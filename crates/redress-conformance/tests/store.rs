@@ -96,6 +96,9 @@ fn main() -> ExitCode {
         settings::users_and_sessions,
         settings::respondents_and_api_keys,
         settings::calendar,
+        settings::canned_replies,
+        settings::canned_replies_are_seeded_once,
+        settings::imported_canned_replies_count_as_seeded,
         times::nanoseconds_are_truncated_to_microseconds,
         writer::migrate_is_idempotent,
     );
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         instances::one_version_wins_across_instances,
         instances::one_tracking_number_across_instances,
         instances::one_idempotency_key_across_instances,
+        instances::canned_replies_are_seeded_once_across_instances,
     );
     trials.push(trial(
         Backend::Postgres,

@@ -7,8 +7,8 @@ use postgres::Client;
 use postgres::types::Json;
 use redress_domain::calendar::DayException;
 use redress_store::{
-    ApiKey, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount, StoreError,
-    StoreResult, TABLE_COUNTS_SQL, TableCounts, User,
+    ApiKey, CannedReply, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount,
+    StoreError, StoreResult, TABLE_COUNTS_SQL, TableCounts, User,
 };
 use uuid::Uuid;
 
@@ -31,6 +31,7 @@ pub fn table_counts(c: &mut Client) -> StoreResult<TableCounts> {
         respondents: col(&r, 6)?,
         api_keys: col(&r, 7)?,
         calendar_days: col(&r, 8)?,
+        canned_replies: col(&r, 9)?,
     })
 }
 
@@ -349,4 +350,49 @@ pub fn import_calendar(ctx: &mut WriteCtx<'_>, days: &[DayException]) -> StoreRe
     )
     .map_err(db)?;
     Ok(())
+}
+
+/// The columns [`canned_reply`] reads, in order.
+pub const CANNED_REPLY_COLUMNS: &str = "id, title, body, locale, created_at, updated_at";
+
+pub fn canned_reply(r: &postgres::Row) -> StoreResult<CannedReply> {
+    Ok(CannedReply {
+        id: col(r, 0)?,
+        title: col(r, 1)?,
+        body: col(r, 2)?,
+        locale: codec::parse_enum_opt("locale", col(r, 3)?)?,
+        created_at: col(r, 4)?,
+        updated_at: col(r, 5)?,
+    })
+}
+
+pub fn import_canned_replies(ctx: &mut WriteCtx<'_>, replies: &[CannedReply]) -> StoreResult<()> {
+    for r in replies {
+        ctx.execute(
+            "INSERT INTO canned_replies (id, title, body, locale, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &r.id,
+                &r.title,
+                &r.body,
+                &r.locale.map(|l| l.as_str()),
+                &us(&r.created_at),
+                &us(&r.updated_at),
+            ],
+        )
+        .map_err(|e| constraint(e, "id", "canned_reply"))?;
+    }
+    Ok(())
+}
+
+/// Records that the seed `name` ran; false when it had run before (a
+/// concurrent first run waits for the other's commit, then sees it).
+pub fn mark_seeded(ctx: &mut WriteCtx<'_>, name: &str) -> StoreResult<bool> {
+    let n = ctx
+        .execute(
+            "INSERT INTO seeds (name, seeded_at) VALUES ($1, now()) ON CONFLICT (name) DO NOTHING",
+            &[&name],
+        )
+        .map_err(db)?;
+    Ok(n == 1)
 }

@@ -35,9 +35,9 @@ use r2d2_postgres::PostgresConnectionManager;
 use redress_domain::Status;
 use redress_domain::calendar::{DayException, DayKind};
 use redress_store::{
-    ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department, IdempotencyRecord,
-    InsertOutcome, JournalEntry, NewEvent, Page, QueueCount, ReportRow, RespondentAccount, Session,
-    Store, StoreError, StoreResult, User, Visibility,
+    ApiKey, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department,
+    IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount, ReportRow,
+    RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
 };
 use uuid::Uuid;
 
@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "deadlines",
         include_str!("../migrations/0002_deadlines.sql"),
+    ),
+    (
+        3,
+        "canned_replies",
+        include_str!("../migrations/0003_canned_replies.sql"),
     ),
 ];
 
@@ -1154,6 +1159,102 @@ impl Store for PgStore {
         .await
     }
 
+    // ---- canned replies ----------------------------------------------------
+
+    async fn list_canned_replies(&self) -> StoreResult<Vec<CannedReply>> {
+        let rows = self
+            .rows(
+                format!(
+                    "SELECT {} FROM canned_replies ORDER BY created_at, id",
+                    bulk::CANNED_REPLY_COLUMNS
+                ),
+                vec![],
+            )
+            .await?;
+        rows.iter().map(bulk::canned_reply).collect()
+    }
+
+    async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>> {
+        let rows = self
+            .rows(
+                format!(
+                    "SELECT {} FROM canned_replies WHERE id = $1",
+                    bulk::CANNED_REPLY_COLUMNS
+                ),
+                vec![boxed(id)],
+            )
+            .await?;
+        rows.first().map(bulk::canned_reply).transpose()
+    }
+
+    async fn insert_canned_reply(&self, r: CannedReply, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            bulk::import_canned_replies(ctx, std::slice::from_ref(&r))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn update_canned_reply(&self, r: CannedReply, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .execute(
+                    "UPDATE canned_replies SET title = $2, body = $3, locale = $4, \
+                     updated_at = $5 WHERE id = $1",
+                    &[
+                        &r.id,
+                        &r.title,
+                        &r.body,
+                        &r.locale.map(|l| l.as_str()),
+                        &codec::us(&r.updated_at),
+                    ],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("canned_reply"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn delete_canned_reply(&self, id: Uuid, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .execute("DELETE FROM canned_replies WHERE id = $1", &[&id])
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("canned_reply"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn seed_canned_replies(
+        &self,
+        replies: Vec<CannedReply>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            if !bulk::mark_seeded(ctx, "canned_replies")? {
+                return Ok(false);
+            }
+            let held: i64 = ctx
+                .client
+                .query_one("SELECT count(*) FROM canned_replies", &[])
+                .map_err(db)?
+                .get(0);
+            if held > 0 || replies.is_empty() {
+                return Ok(false);
+            }
+            bulk::import_canned_replies(ctx, &replies)?;
+            ctx.append(&events)?;
+            Ok(true)
+        })
+        .await
+    }
+
     // ---- bulk copy (migrate-data) ------------------------------------------
 
     async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
@@ -1216,6 +1317,15 @@ impl Store for PgStore {
     async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
         self.write(move |ctx| bulk::import_api_keys(ctx, &keys))
             .await
+    }
+
+    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            bulk::import_canned_replies(ctx, &replies)?;
+            bulk::mark_seeded(ctx, "canned_replies")?;
+            Ok(())
+        })
+        .await
     }
 
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {

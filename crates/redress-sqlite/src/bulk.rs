@@ -5,12 +5,13 @@ use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{self, Connection, params, params_from_iter};
 use redress_domain::calendar::DayException;
 use redress_store::{
-    ApiKey, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount, StoreError,
-    StoreResult, TABLE_COUNTS_SQL, TableCounts, User,
+    ApiKey, CannedReply, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount,
+    StoreError, StoreResult, TABLE_COUNTS_SQL, TableCounts, User,
 };
 
 use crate::codec::{
-    self, CASE_COLUMNS, constraint, db, from_json, parse_enum, parse_ts, parse_uuid, to_json, ts,
+    self, CASE_COLUMNS, constraint, db, from_json, parse_enum, parse_enum_opt, parse_ts,
+    parse_uuid, to_json, ts,
 };
 use crate::{USER_COLUMNS, case_violation, day_kind_str, shared_case_values};
 
@@ -26,6 +27,7 @@ pub fn table_counts(c: &Connection) -> StoreResult<TableCounts> {
             respondents: r.get(6)?,
             api_keys: r.get(7)?,
             calendar_days: r.get(8)?,
+            canned_replies: r.get(9)?,
         })
     })
     .map_err(db)
@@ -330,4 +332,75 @@ pub fn import_calendar(c: &Connection, days: &[DayException]) -> StoreResult<()>
         .map_err(db)?;
     }
     Ok(())
+}
+
+/// Canned replies: `SELECT … FROM canned_replies <tail>`.
+pub fn canned_replies(
+    c: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<CannedReply>> {
+    let raw = c
+        .prepare_cached(&format!(
+            "SELECT id, title, body, locale, created_at, updated_at FROM canned_replies {tail}"
+        ))
+        .map_err(db)?
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    raw.into_iter()
+        .map(|(id, title, body, locale, created_at, updated_at)| {
+            Ok(CannedReply {
+                id: parse_uuid(&id)?,
+                title,
+                body,
+                locale: parse_enum_opt("locale", locale)?,
+                created_at: parse_ts(&created_at)?,
+                updated_at: parse_ts(&updated_at)?,
+            })
+        })
+        .collect()
+}
+
+pub fn import_canned_replies(c: &Connection, replies: &[CannedReply]) -> StoreResult<()> {
+    let mut stmt = c
+        .prepare_cached(
+            "INSERT INTO canned_replies (id, title, body, locale, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(db)?;
+    for r in replies {
+        stmt.execute(params![
+            r.id.to_string(),
+            r.title,
+            r.body,
+            r.locale.map(|l| l.as_str()),
+            ts(&r.created_at),
+            ts(&r.updated_at)
+        ])
+        .map_err(|e| constraint(e, "id", "canned_reply"))?;
+    }
+    Ok(())
+}
+
+/// Records that the seed `name` ran; false when it had run before.
+pub fn mark_seeded(c: &Connection, name: &str) -> StoreResult<bool> {
+    let n = c
+        .prepare_cached(
+            "INSERT INTO seeds (name, seeded_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+        )
+        .map_err(db)?
+        .execute(params![name, ts(&chrono::Utc::now())])
+        .map_err(db)?;
+    Ok(n == 1)
 }

@@ -35,9 +35,9 @@ use r2d2_sqlite::rusqlite::{
 use redress_domain::Status;
 use redress_domain::calendar::{DayException, DayKind};
 use redress_store::{
-    ApiKey, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department, IdempotencyRecord,
-    InsertOutcome, JournalEntry, NewEvent, Page, QueueCount, ReportRow, RespondentAccount, Session,
-    Store, StoreError, StoreResult, User, Visibility,
+    ApiKey, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department,
+    IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount, ReportRow,
+    RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
 };
 use uuid::Uuid;
 
@@ -1176,6 +1176,88 @@ impl Store for SqliteStore {
         .await
     }
 
+    // ---- canned replies ----------------------------------------------------
+
+    async fn list_canned_replies(&self) -> StoreResult<Vec<CannedReply>> {
+        self.read(|c| bulk::canned_replies(c, "ORDER BY created_at, id", []))
+            .await
+    }
+
+    async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>> {
+        self.read(move |c| Ok(bulk::canned_replies(c, "WHERE id = ?1", [id.to_string()])?.pop()))
+            .await
+    }
+
+    async fn insert_canned_reply(&self, r: CannedReply, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            bulk::import_canned_replies(ctx.conn, std::slice::from_ref(&r))?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn update_canned_reply(&self, r: CannedReply, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE canned_replies SET title = ?2, body = ?3, locale = ?4, \
+                     updated_at = ?5 WHERE id = ?1",
+                )
+                .map_err(db)?
+                .execute(params![
+                    r.id.to_string(),
+                    r.title,
+                    r.body,
+                    r.locale.map(|l| l.as_str()),
+                    ts(&r.updated_at),
+                ])
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("canned_reply"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn delete_canned_reply(&self, id: Uuid, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .execute("DELETE FROM canned_replies WHERE id = ?1", [id.to_string()])
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("canned_reply"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    async fn seed_canned_replies(
+        &self,
+        replies: Vec<CannedReply>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            if !bulk::mark_seeded(ctx.conn, "canned_replies")? {
+                return Ok(false);
+            }
+            let held: i64 = ctx
+                .conn
+                .query_row("SELECT count(*) FROM canned_replies", [], |r| r.get(0))
+                .map_err(db)?;
+            if held > 0 || replies.is_empty() {
+                return Ok(false);
+            }
+            bulk::import_canned_replies(ctx.conn, &replies)?;
+            ctx.append(&events)?;
+            Ok(true)
+        })
+        .await
+    }
+
     // ---- bulk copy (migrate-data) ------------------------------------------
 
     async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
@@ -1240,6 +1322,15 @@ impl Store for SqliteStore {
     async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
         self.write(move |ctx| bulk::import_api_keys(ctx.conn, &keys))
             .await
+    }
+
+    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            bulk::import_canned_replies(ctx.conn, &replies)?;
+            bulk::mark_seeded(ctx.conn, "canned_replies")?;
+            Ok(())
+        })
+        .await
     }
 
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {

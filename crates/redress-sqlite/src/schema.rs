@@ -15,6 +15,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "deadlines",
         include_str!("../migrations/0003_deadlines.sql"),
     ),
+    (
+        4,
+        "canned_replies",
+        include_str!("../migrations/0004_canned_replies.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded. Runs inside the caller's

@@ -12,7 +12,7 @@ pub mod journal;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use redress_domain::calendar::DayException;
-use redress_domain::{Channel, Closure, Role, Scope, Status};
+use redress_domain::{Channel, Closure, Locale, Role, Scope, Status};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -280,6 +280,19 @@ pub struct ApiKey {
     pub revoked: bool,
 }
 
+/// A ready-made message text that staff may start a message from
+/// (SPEC §7). Every staff member may read them; admins edit them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannedReply {
+    pub id: Uuid,
+    pub title: String,
+    pub body: String,
+    /// The language the text is written in; `None` when it fits any.
+    pub locale: Option<Locale>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// What the reports read of one case: channel, category, status, closure,
 /// respondent key and the report timestamps.
 pub type ReportRow = (
@@ -420,18 +433,41 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()>;
 
+    // ---- canned replies ----------------------------------------------------
+    /// Every canned reply, oldest first (by `created_at`, then `id`).
+    async fn list_canned_replies(&self) -> StoreResult<Vec<CannedReply>>;
+    async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>>;
+    /// `Duplicate("id")` when the id is taken.
+    async fn insert_canned_reply(&self, r: CannedReply, event: NewEvent) -> StoreResult<()>;
+    /// Replaces title, body, locale and `updated_at` (by id);
+    /// `Missing("canned_reply")` when absent.
+    async fn update_canned_reply(&self, r: CannedReply, event: NewEvent) -> StoreResult<()>;
+    /// `Missing("canned_reply")` when absent.
+    async fn delete_canned_reply(&self, id: Uuid, event: NewEvent) -> StoreResult<()>;
+    /// The first start's canned replies: written with their events, in
+    /// one transaction, only when none were ever seeded or imported and
+    /// there are none; either way the store remembers that the seed ran,
+    /// so replies an admin deleted do not come back at the next start.
+    /// True when written. Instances starting together seed once.
+    async fn seed_canned_replies(
+        &self,
+        replies: Vec<CannedReply>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<bool>;
+
     // ---- bulk copy (migrate-data) ------------------------------------------
     // Copying a whole installation to another store, row for row: readers in
     // pages, writers that keep what the application would assign (seq,
     // version, the journal's hashes). Nothing here decides or appends
     // events; the application never calls these while serving. Events are
-    // read with `journal_after`; departments, categories, users and the
-    // calendar with their `list_*` readers.
+    // read with `journal_after`; departments, categories, users, canned
+    // replies and the calendar with their `list_*` readers.
 
     /// True when the store holds nothing an installation made: no cases,
-    /// events, users, departments, categories, respondents, API keys or
-    /// idempotency records. (Calendar days do not count: they are seeded
-    /// without an event, and `import_calendar` replaces them.)
+    /// events, users, departments, categories, respondents, API keys,
+    /// canned replies or idempotency records. (Calendar days do not count:
+    /// they are seeded without an event, and `import_calendar` replaces
+    /// them.)
     async fn is_empty(&self) -> StoreResult<bool> {
         let n = self.table_counts().await?;
         Ok(n.tables()
@@ -469,6 +505,9 @@ pub trait Store: Send + Sync + 'static {
     async fn import_users(&self, users: Vec<User>) -> StoreResult<()>;
     async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()>;
     async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()>;
+    /// Canned replies as they are, without events; marks the seed of
+    /// [`Store::seed_canned_replies`] as done (also for an empty list).
+    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()>;
     /// Replaces every calendar day with `days`.
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
 }
@@ -486,17 +525,19 @@ pub struct TableCounts {
     pub respondents: i64,
     pub api_keys: i64,
     pub calendar_days: i64,
+    pub canned_replies: i64,
 }
 
 impl TableCounts {
     /// `(table, rows)` in copy order.
-    pub fn tables(&self) -> [(&'static str, i64); 9] {
+    pub fn tables(&self) -> [(&'static str, i64); 10] {
         [
             ("departments", self.departments),
             ("categories", self.categories),
             ("users", self.users),
             ("respondents", self.respondents),
             ("api_keys", self.api_keys),
+            ("canned_replies", self.canned_replies),
             ("calendar_days", self.calendar_days),
             ("idempotency_keys", self.idempotency_keys),
             ("cases", self.cases),
@@ -511,4 +552,5 @@ pub const TABLE_COUNTS_SQL: &str = "SELECT (SELECT count(*) FROM cases), \
      (SELECT count(*) FROM events), (SELECT count(*) FROM idempotency_keys), \
      (SELECT count(*) FROM departments), (SELECT count(*) FROM categories), \
      (SELECT count(*) FROM users), (SELECT count(*) FROM respondents), \
-     (SELECT count(*) FROM api_keys), (SELECT count(*) FROM calendar_days)";
+     (SELECT count(*) FROM api_keys), (SELECT count(*) FROM calendar_days), \
+     (SELECT count(*) FROM canned_replies)";

@@ -54,8 +54,10 @@ pub struct Config {
     /// `text` or `json`.
     pub log_format: String,
     pub policy: DeadlinePolicy,
-    /// Ready-made message texts for staff (`[[canned_replies]] title, body`).
-    pub canned_replies: Vec<redress_app::CannedReply>,
+    /// The canned replies a new installation starts with
+    /// (`[[canned_replies]] title, body, locale?`); read at first start
+    /// only, then edited on the admin page.
+    pub canned_replies: Vec<redress_app::CannedReplySeed>,
 }
 
 impl Default for Config {
@@ -83,7 +85,7 @@ impl Default for Config {
             s3_allow_http: false,
             log_format: "text".into(),
             policy: DeadlinePolicy::default(),
-            canned_replies: redress_app::CannedReply::defaults(),
+            canned_replies: redress_app::CannedReplySeed::defaults(),
         }
     }
 }

@@ -2,13 +2,13 @@
 //! into an empty database (SQLite → PostgreSQL, or back), row for row.
 //!
 //! What moves: departments, categories, users (password hashes as they
-//! are), respondents, API keys, the calendar, idempotency records, cases
-//! (with their `seq`, version and sealed document) and the journal (with
-//! its `seq`, `prev_hash` and `hash`, and the head). What does not:
-//! sessions (people log in again) and background-job claims. Evidence files
-//! are not in the database: cases name them by SHA-256 and they stay in the
-//! evidence store. Personal fields stay sealed with the installation's data
-//! key, which the new installation must keep.
+//! are), respondents, API keys, canned replies, the calendar, idempotency
+//! records, cases (with their `seq`, version and sealed document) and the
+//! journal (with its `seq`, `prev_hash` and `hash`, and the head). What
+//! does not: sessions (people log in again) and background-job claims.
+//! Evidence files are not in the database: cases name them by SHA-256 and
+//! they stay in the evidence store. Personal fields stay sealed with the
+//! installation's data key, which the new installation must keep.
 //!
 //! The target must be empty; nothing is written otherwise. At the end the
 //! command compares row counts, per-status counts and the journal head on
@@ -304,6 +304,13 @@ pub async fn copy(
     let b = bar(options, "api_keys", copied.api_keys);
     target.import_api_keys(keys).await?;
     done(&b, "api_keys", copied.api_keys, t);
+
+    let t = Instant::now();
+    let replies = source.list_canned_replies().await?;
+    copied.canned_replies = len(&replies);
+    let b = bar(options, "canned_replies", copied.canned_replies);
+    target.import_canned_replies(replies).await?;
+    done(&b, "canned_replies", copied.canned_replies, t);
 
     let t = Instant::now();
     let days = source.list_calendar().await?;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use redress::Config;
 use redress::config::Database;
 use redress_app::{App, Principal};
-use redress_store::{CaseRow, JournalEntry, Store, TableCounts, User};
+use redress_store::{CannedReply, CaseRow, JournalEntry, Store, TableCounts, User};
 use redress_testkit::{Backend, Failed, postgres, trial};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -96,6 +96,7 @@ struct Snapshot {
     events: Vec<JournalEntry>,
     head: Option<(i64, String)>,
     users: Vec<User>,
+    canned_replies: Vec<CannedReply>,
 }
 
 async fn snapshot(store: &dyn Store) -> Result<Snapshot, String> {
@@ -106,6 +107,7 @@ async fn snapshot(store: &dyn Store) -> Result<Snapshot, String> {
         events: store.journal_after(0, 100_000).await.map_err(err)?,
         head: store.journal_head().await.map_err(err)?,
         users: store.list_users().await.map_err(err)?,
+        canned_replies: store.list_canned_replies().await.map_err(err)?,
     })
 }
 
@@ -208,7 +210,12 @@ fn run(root: &Path, data_dir: &Path) -> Result<(), String> {
     // The source is closed (its store dropped) before the copy runs.
     let source = rt.block_on(build_source(data_dir))?;
     let n = &source.snapshot.counts;
-    if n.cases != 8 || n.respondents != 1 || n.api_keys != 1 || n.idempotency_keys != 1 {
+    if n.cases != 8
+        || n.respondents != 1
+        || n.api_keys != 1
+        || n.idempotency_keys != 1
+        || n.canned_replies != 4
+    {
         return Err(format!("the source is not what the test built: {n:?}"));
     }
     let sqlite: PathBuf = data_dir.join("redress.sqlite3");
@@ -362,6 +369,9 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
     }
     if copied.users != s.users {
         return Err("the users differ from the source's".into());
+    }
+    if copied.canned_replies != s.canned_replies {
+        return Err("the canned replies differ from the source's".into());
     }
 
     // The same data key and the same evidence directory (the data dir).

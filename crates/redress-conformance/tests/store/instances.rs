@@ -332,3 +332,29 @@ pub fn instances_migrate_a_fresh_schema_at_once(url: &str) {
     drop(rt);
     drop(stores);
 }
+
+/// Instances starting together seed the canned replies once.
+pub async fn canned_replies_are_seeded_once_across_instances(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    let seed = |s: Arc<dyn Store>| async move {
+        let replies: Vec<_> = ["一", "二", "三"]
+            .iter()
+            .map(|title| redress_store::CannedReply {
+                id: Uuid::now_v7(),
+                title: (*title).into(),
+                body: format!("{title}的内容"),
+                locale: None,
+                created_at: t(0),
+                updated_at: t(0),
+            })
+            .collect();
+        let events = replies
+            .iter()
+            .map(|_| event(None, "canned_reply_created"))
+            .collect();
+        s.seed_canned_replies(replies, events).await.unwrap()
+    };
+    let (x, y) = tokio::join!(seed(Arc::clone(&a)), seed(Arc::clone(&b)));
+    assert!(x != y, "exactly one instance seeds: {x} {y}");
+    assert_eq!(a.list_canned_replies().await.unwrap().len(), 3);
+    assert_eq!(verify(a.as_ref()).await, 3);
+}

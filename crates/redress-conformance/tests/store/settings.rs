@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use redress_domain::calendar::{DayException, DayKind};
-use redress_domain::{RespondentKind, Role, Scope};
+use redress_domain::{Locale, RespondentKind, Role, Scope};
 use redress_store::{
-    ApiKey, Category, Department, RespondentAccount, Session, Store, StoreError, User,
+    ApiKey, CannedReply, Category, Department, RespondentAccount, Session, Store, StoreError, User,
 };
 use uuid::Uuid;
 
@@ -273,4 +273,134 @@ pub async fn calendar(s: Arc<dyn Store>) {
     s.delete_calendar_day(d(9, 28)).await.unwrap();
     assert_eq!(s.list_calendar().await.unwrap(), vec![changed]);
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
+}
+
+fn reply(title: &str, locale: Option<Locale>, at: i64) -> CannedReply {
+    CannedReply {
+        id: Uuid::now_v7(),
+        title: title.into(),
+        body: format!("{title}：详细内容\nsecond line"),
+        locale,
+        created_at: t(at),
+        updated_at: t(at),
+    }
+}
+
+pub async fn canned_replies(s: Arc<dyn Store>) {
+    assert!(s.list_canned_replies().await.unwrap().is_empty());
+    let first = reply("已收到", Some(Locale::ZhCn), 10);
+    let second = reply("Received", Some(Locale::En), 20);
+    let any = reply("通用", None, 5);
+    for r in [&first, &second, &any] {
+        s.insert_canned_reply(r.clone(), event(None, "canned_reply_created"))
+            .await
+            .unwrap();
+    }
+    let err = s
+        .insert_canned_reply(first.clone(), event(None, "canned_reply_created"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("id")), "{err:?}");
+    // Oldest first.
+    assert_eq!(
+        s.list_canned_replies().await.unwrap(),
+        vec![any.clone(), first.clone(), second.clone()]
+    );
+    assert_eq!(
+        s.get_canned_reply(second.id).await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(s.get_canned_reply(Uuid::now_v7()).await.unwrap(), None);
+
+    // An update replaces title, text, language and the change time.
+    let changed = CannedReply {
+        title: "Received, checking".into(),
+        body: "We are checking.".into(),
+        locale: None,
+        updated_at: t(30),
+        ..second.clone()
+    };
+    s.update_canned_reply(changed.clone(), event(None, "canned_reply_changed"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_canned_reply(second.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    let absent = CannedReply {
+        id: Uuid::now_v7(),
+        ..changed.clone()
+    };
+    let err = s
+        .update_canned_reply(absent.clone(), event(None, "canned_reply_changed"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Missing("canned_reply")),
+        "{err:?}"
+    );
+
+    s.delete_canned_reply(first.id, event(None, "canned_reply_deleted"))
+        .await
+        .unwrap();
+    let err = s
+        .delete_canned_reply(first.id, event(None, "canned_reply_deleted"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Missing("canned_reply")),
+        "{err:?}"
+    );
+    assert_eq!(
+        s.list_canned_replies().await.unwrap(),
+        vec![any.clone(), changed.clone()]
+    );
+    // Only the successful writes were journaled: three inserts, an update, a delete.
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 5);
+    assert_eq!(s.table_counts().await.unwrap().canned_replies, 2);
+}
+
+pub async fn canned_replies_are_seeded_once(s: Arc<dyn Store>) {
+    let seed = vec![reply("一", Some(Locale::ZhCn), 0), reply("二", None, 0)];
+    let events = vec![
+        event(None, "canned_reply_created"),
+        event(None, "canned_reply_created"),
+    ];
+    assert!(
+        s.seed_canned_replies(seed.clone(), events.clone())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.list_canned_replies().await.unwrap().len(), 2);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 2);
+    // Never again, even when every seeded reply was deleted since.
+    for r in &seed {
+        s.delete_canned_reply(r.id, event(None, "canned_reply_deleted"))
+            .await
+            .unwrap();
+    }
+    let again = vec![reply("三", None, 0)];
+    assert!(
+        !s.seed_canned_replies(again, vec![event(None, "canned_reply_created")])
+            .await
+            .unwrap()
+    );
+    assert!(s.list_canned_replies().await.unwrap().is_empty());
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 4);
+}
+
+pub async fn imported_canned_replies_count_as_seeded(s: Arc<dyn Store>) {
+    // A copied installation (migrate-data) keeps what it had, even nothing.
+    s.import_canned_replies(vec![]).await.unwrap();
+    let seed = vec![reply("一", None, 0)];
+    assert!(
+        !s.seed_canned_replies(seed, vec![event(None, "canned_reply_created")])
+            .await
+            .unwrap()
+    );
+    assert!(s.list_canned_replies().await.unwrap().is_empty());
+    assert!(
+        s.is_empty().await.unwrap(),
+        "a seed mark is not an installation"
+    );
 }

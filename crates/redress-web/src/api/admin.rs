@@ -107,6 +107,56 @@ admin_create!(
     "Creates an integration key; shown once."
 );
 
+admin_create!(
+    canned_reply,
+    "/admin/canned-replies",
+    CannedReplyBody,
+    CannedReplyAnswer,
+    create_canned_reply,
+    "Saves a canned reply (title at most 100 characters, text at most 5000)."
+);
+
+/// The canned replies, oldest first: `{items, total, next_cursor}`. Any
+/// staff member may read them (the case page offers them).
+#[utoipa::path(get, path = "/admin/canned-replies", tag = "admin",
+    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn canned_replies(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.list_canned_replies(&who).await?))
+}
+
+/// Changes a canned reply: what is given of title, text and locale
+/// (`null` or empty: any language).
+#[utoipa::path(patch, path = "/admin/canned-replies/{id}", tag = "admin", request_body = CannedReplyPatchBody,
+    params(("id" = String, Path)),
+    responses((status = 200, body = CannedReplyAnswer), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn canned_reply_patch(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app.update_canned_reply(&who, &id, &body.value).await?,
+    ))
+}
+
+/// Deletes a canned reply. Messages already sent keep their text.
+#[utoipa::path(delete, path = "/admin/canned-replies/{id}", tag = "admin",
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn canned_reply_delete(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.app.delete_canned_reply(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Changes a staff user: what is given of display name, password, roles,
 /// departments, level and `active` (an inactive user's sessions stop).
 #[utoipa::path(patch, path = "/admin/users/{username}", tag = "admin", request_body = UserPatchBody,

@@ -39,6 +39,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::user_patch))
         .routes(routes!(admin::category_patch))
         .routes(routes!(admin::calendar_import))
+        .routes(routes!(admin::canned_reply, admin::canned_replies))
+        .routes(routes!(
+            admin::canned_reply_patch,
+            admin::canned_reply_delete
+        ))
         .routes(routes!(complaints::create, complaints::list))
         .routes(routes!(complaints::get, complaints::patch))
         .routes(routes!(complaints::accept))

@@ -204,6 +204,34 @@ pub struct CategoryPatchBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct CannedReplyBody {
+    /// 1–100 characters.
+    pub title: String,
+    /// The text, 1–5000 characters.
+    pub body: String,
+    /// zh-CN or en: the language of the text; omitted: any.
+    pub locale: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CannedReplyPatchBody {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    /// zh-CN, en, or null for any language.
+    pub locale: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CannedReplyAnswer {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub locale: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct LegalHoldBody {
     /// true: keep the case past its retention period; false: release.
     pub hold: bool,

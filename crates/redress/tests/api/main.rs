@@ -38,6 +38,7 @@ mod harness;
 mod access;
 mod admin;
 mod calendar;
+mod canned;
 mod cli;
 mod deadlines;
 mod inputs;
@@ -82,10 +83,11 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 14] = [
+    let modules: [Module; 15] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
+        ("canned", canned::trials),
         ("cli", cli::trials),
         ("deadlines", deadlines::trials),
         ("inputs", inputs::trials),

@@ -950,7 +950,7 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
     assert_eq!(case["linked_cases"].as_array().unwrap().len(), 1);
     assert_eq!(
         case["messages"][0]["body"],
-        redress_app::CannedReply::defaults()[0].body.as_str()
+        redress_app::CannedReplySeed::defaults()[0].body.as_str()
     );
     let action = case["actions"][0]["id"].as_str().unwrap().to_string();
     let page = html(&b.get(&t, &format!("/staff/cases/{id}")).await);

@@ -1,0 +1,192 @@
+//! Canned replies (SPEC §7: staff can save canned replies): ready-made
+//! message texts in the database. Every staff member may list them (the
+//! case page offers them); admins create, change and delete them, each
+//! change journaled. The configuration's `[[canned_replies]]` are the seed
+//! of a new installation, written once at first start.
+
+use redress_domain::{FieldErrors, Locale, normalize_locale};
+use redress_store::{CannedReply, NewEvent};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::input::Body;
+use crate::{App, CannedReplySeed, Principal};
+
+/// The longest title, in characters.
+pub const MAX_TITLE: usize = 100;
+/// The longest text, in characters.
+pub const MAX_BODY: usize = 5000;
+
+/// A canned reply as the API shows it.
+pub fn reply_json(r: &CannedReply) -> Value {
+    json!({
+        "id": r.id, "title": r.title, "body": r.body, "locale": r.locale,
+        "created_at": r.created_at, "updated_at": r.updated_at,
+    })
+}
+
+/// Checks a title or text: required, at most `max` characters, and no
+/// control characters (line breaks and tabs allowed in texts only).
+fn check_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize, multiline: bool) {
+    if value.trim().is_empty() {
+        errors.add(field, "must not be empty");
+    } else if value.chars().count() > max {
+        errors.add(field, format!("must be at most {max} characters"));
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+    {
+        errors.add(field, "contains control characters");
+    }
+}
+
+/// `locale`: absent, `null` or empty for any language; otherwise zh-CN or en.
+fn read_locale(b: &mut Body<'_>) -> Option<Locale> {
+    let raw = b.opt_str("locale")?;
+    if raw.trim().is_empty() {
+        return None;
+    }
+    let locale = normalize_locale(&raw);
+    if locale.is_none() {
+        b.errors.add("locale", "must be zh-CN or en");
+    }
+    locale
+}
+
+fn parse_id(raw: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
+}
+
+impl App {
+    /// `GET /admin/canned-replies`: every canned reply, for any staff
+    /// member, as a list answer.
+    pub async fn list_canned_replies(&self, who: &Principal) -> AppResult<Value> {
+        who.staff()?;
+        let items: Vec<Value> = self
+            .store
+            .list_canned_replies()
+            .await?
+            .iter()
+            .map(reply_json)
+            .collect();
+        Ok(json!({"total": items.len(), "items": items, "next_cursor": null}))
+    }
+
+    /// `POST /admin/canned-replies` `{title, body, locale?}` (admins).
+    pub async fn create_canned_reply(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        self.admin(who)?;
+        let mut b = Body::new(body);
+        let title = b.str("title");
+        let text = b.str("body");
+        let locale = read_locale(&mut b);
+        if !title.is_empty() {
+            check_text(&mut b.errors, "title", &title, MAX_TITLE, false);
+        }
+        if !text.is_empty() {
+            check_text(&mut b.errors, "body", &text, MAX_BODY, true);
+        }
+        b.finish()?;
+        let now = self.now();
+        let r = CannedReply {
+            id: Uuid::now_v7(),
+            title: title.trim().to_string(),
+            body: text,
+            locale,
+            created_at: now,
+            updated_at: now,
+        };
+        let event = self.admin_event(who, "canned_reply_created", reply_json(&r));
+        self.store.insert_canned_reply(r.clone(), event).await?;
+        Ok(reply_json(&r))
+    }
+
+    /// `PATCH /admin/canned-replies/{id}`: changes what is given of title,
+    /// text and locale (`null` or empty: any language).
+    pub async fn update_canned_reply(
+        &self,
+        who: &Principal,
+        id: &str,
+        body: &Value,
+    ) -> AppResult<Value> {
+        self.admin(who)?;
+        if !body.is_object() {
+            return Err(AppError::invalid("body", "must be a JSON object"));
+        }
+        let mut r = self
+            .store
+            .get_canned_reply(parse_id(id)?)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut b = Body::new(body);
+        if b.raw("title").is_some() {
+            let title = b.str("title");
+            if !title.is_empty() {
+                check_text(&mut b.errors, "title", &title, MAX_TITLE, false);
+            }
+            r.title = title.trim().to_string();
+        }
+        if b.raw("body").is_some() {
+            let text = b.str("body");
+            if !text.is_empty() {
+                check_text(&mut b.errors, "body", &text, MAX_BODY, true);
+            }
+            r.body = text;
+        }
+        if let Some(field) = body.get("locale") {
+            r.locale = if field.is_null() {
+                None
+            } else {
+                read_locale(&mut b)
+            };
+        }
+        b.finish()?;
+        r.updated_at = self.now();
+        let event = self.admin_event(who, "canned_reply_changed", reply_json(&r));
+        self.store.update_canned_reply(r.clone(), event).await?;
+        Ok(reply_json(&r))
+    }
+
+    /// `DELETE /admin/canned-replies/{id}` (admins).
+    pub async fn delete_canned_reply(&self, who: &Principal, id: &str) -> AppResult<()> {
+        self.admin(who)?;
+        let r = self
+            .store
+            .get_canned_reply(parse_id(id)?)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let event = self.admin_event(
+            who,
+            "canned_reply_deleted",
+            json!({"id": r.id, "title": r.title}),
+        );
+        match self.store.delete_canned_reply(r.id, event).await {
+            Err(redress_store::StoreError::Missing(_)) => Err(AppError::NotFound),
+            other => Ok(other?),
+        }
+    }
+
+    /// First start: the configured canned replies, unless the installation
+    /// had its seed already (see [`redress_store::Store::seed_canned_replies`]).
+    /// True when they were written.
+    pub(crate) async fn seed_canned_replies(&self, seeds: &[CannedReplySeed]) -> AppResult<bool> {
+        let now = self.now();
+        let replies: Vec<CannedReply> = seeds
+            .iter()
+            .map(|s| CannedReply {
+                id: Uuid::now_v7(),
+                title: s.title.clone(),
+                body: s.body.clone(),
+                locale: s.locale,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        let system = Principal::Anonymous;
+        let events: Vec<NewEvent> = replies
+            .iter()
+            .map(|r| self.admin_event(&system, "canned_reply_created", reply_json(r)))
+            .collect();
+        Ok(self.store.seed_canned_replies(replies, events).await?)
+    }
+}

@@ -403,7 +403,12 @@ pub async fn complain(
             .await
     {
         file_error = Some(match e {
-            AppError::Invalid(f) => f.0.into_values().collect::<Vec<_>>().join("; "),
+            AppError::Invalid(f) => {
+                f.0.values()
+                    .map(|m| tr.field_message(m))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
             other => tr.t(super::error_key(&other).1),
         });
     }

@@ -382,17 +382,7 @@ pub async fn cases(
             });
             (rows, v["total"].as_i64().unwrap_or(0), next, None)
         }
-        Err(AppError::Invalid(f)) => (
-            Vec::new(),
-            0,
-            None,
-            Some(
-                f.0.into_iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-        ),
+        Err(AppError::Invalid(f)) => (Vec::new(), 0, None, Some(super::fields_message(tr, &f))),
         Err(e) => {
             return ctx.fail(&e);
         }

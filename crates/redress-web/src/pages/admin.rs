@@ -1,6 +1,6 @@
-//! The admin page: departments, categories, users, respondents (portal
-//! keys), API keys and the calendar, each listed with a form to add one.
-//! Keys are shown once, right after they are made.
+//! The admin page: departments, categories, users, canned replies,
+//! respondents (portal keys), API keys and the calendar, each listed with
+//! a form to add one. Keys are shown once, right after they are made.
 
 use std::collections::HashMap;
 
@@ -23,11 +23,23 @@ struct AdminPage<'a> {
     departments: Vec<(String, String, String)>,
     categories: Vec<(String, String, String, String)>,
     users: Vec<(String, String, String, String)>,
+    canned: Vec<CannedRow>,
     days: Vec<(String, String, String)>,
     year: i32,
     shown_key: Option<String>,
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// A canned reply as the admin page lists it.
+struct CannedRow {
+    id: String,
+    title: String,
+    /// `zh-CN`, `en`, or empty for any language.
+    locale: String,
+    /// The language's name, or "any".
+    language: String,
+    body: String,
 }
 
 /// What an admin page says besides its lists.
@@ -79,6 +91,27 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
             )
         })
         .collect();
+    let tr = ctx.tr();
+    let canned = store
+        .list_canned_replies()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let locale = r.locale.map(|l| l.as_str().to_string()).unwrap_or_default();
+            CannedRow {
+                id: r.id.to_string(),
+                title: r.title,
+                language: if locale.is_empty() {
+                    tr.t("locale-any")
+                } else {
+                    tr.t(&format!("locale-{locale}"))
+                },
+                locale,
+                body: r.body,
+            }
+        })
+        .collect();
     let year = s.app.calendar().local_date(s.app.now()).year();
     let days = s
         .app
@@ -102,6 +135,7 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
         departments,
         categories,
         users,
+        canned,
         days,
         year,
         shown_key: said.shown_key,
@@ -239,6 +273,27 @@ pub async fn add(
                 patch.insert("department".into(), json!(d));
             }
             app.update_category(&who, &code, &Value::Object(patch)).await
+        }
+        "canned-reply" => {
+            app.create_canned_reply(
+                &who,
+                &json!({"title": get("title"), "body": get("body"), "locale": get("locale")}),
+            )
+            .await
+        }
+        "canned-reply-edit" => {
+            let id = get("id").unwrap_or_default().to_string();
+            app.update_canned_reply(
+                &who,
+                &id,
+                &json!({"title": get("title").unwrap_or_default(),
+                        "body": get("body").unwrap_or_default(), "locale": get("locale")}),
+            )
+            .await
+        }
+        "canned-reply-delete" => {
+            let id = get("id").unwrap_or_default().to_string();
+            app.delete_canned_reply(&who, &id).await.map(|()| Value::Null)
         }
         "respondent" => {
             app.create_respondent(

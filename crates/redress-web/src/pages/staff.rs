@@ -286,7 +286,26 @@ pub struct ListParams {
     due_soon: Option<String>,
     assignee: Option<String>,
     department: Option<String>,
+    category: Option<String>,
+    /// A respondent key (`kind:id`) or words of a respondent's name.
+    respondent: Option<String>,
     cursor: Option<String>,
+}
+
+/// The list's `respondent` field as the API's filter: `kind:id` (a known
+/// kind) is a respondent key, anything else words of a name.
+fn respondent_filter(raw: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return (None, None);
+    };
+    let is_key = v.split_once(':').is_some_and(|(kind, id)| {
+        kind.parse::<redress_domain::RespondentKind>().is_ok() && !id.trim().is_empty()
+    });
+    if is_key {
+        (Some(v.to_string()), None)
+    } else {
+        (None, Some(v.to_string()))
+    }
 }
 
 struct Row {
@@ -294,6 +313,8 @@ struct Row {
     tracking_no: String,
     subject: String,
     status: String,
+    category: String,
+    respondent: String,
     department: String,
     assignee: String,
     due: String,
@@ -309,10 +330,34 @@ struct ListPage<'a> {
     q: String,
     status: String,
     department: String,
+    category: String,
+    respondent: String,
+    assignee: String,
+    /// Every category: code and name in the page's language.
+    categories: Vec<(String, String)>,
     overdue: bool,
     due_soon: bool,
     next: Option<String>,
     error: Option<String>,
+}
+
+/// The categories as `(code, name)` in the page's language.
+async fn category_names(s: &AppState, tr: super::Tr) -> Vec<(String, String)> {
+    let en = tr.locale == redress_domain::Locale::En;
+    s.app
+        .store
+        .list_categories()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let name = match (en, c.name_en) {
+                (true, Some(n)) => n,
+                _ => c.name,
+            };
+            (c.code, name)
+        })
+        .collect()
 }
 
 pub async fn cases(
@@ -325,17 +370,21 @@ pub async fn cases(
         Err(r) => return r,
     };
     let tr = ctx.tr();
+    let (respondent, respondent_name) = respondent_filter(p.respondent.as_deref());
     let query = ListQuery {
         status: p.status.clone().filter(|v| !v.is_empty()),
         department: p.department.clone().filter(|v| !v.is_empty()),
+        category: p.category.clone().filter(|v| !v.is_empty()),
+        respondent,
+        respondent_name,
         assignee: p.assignee.clone().filter(|v| !v.is_empty()),
         overdue: p.overdue.clone(),
         due_soon: p.due_soon.clone(),
         q: p.q.clone().filter(|v| !v.is_empty()),
         limit: Some("50".into()),
         cursor: p.cursor.clone(),
-        ..Default::default()
     };
+    let categories = category_names(&s, tr).await;
     let tz = s.app.config.time_zone;
     let (rows, total, next, error) = match s.app.list_cases(&who, &query).await {
         Ok(v) => {
@@ -351,6 +400,15 @@ pub async fn cases(
                                 tracking_no: text("tracking_no"),
                                 subject: text("subject"),
                                 status: tr.t(&format!("status-{}", text("status"))),
+                                category: categories
+                                    .iter()
+                                    .find(|(code, _)| *code == text("category"))
+                                    .map_or_else(|| text("category"), |(_, n)| n.clone()),
+                                respondent: i["respondent"]["name"]
+                                    .as_str()
+                                    .or(i["respondent"]["id"].as_str())
+                                    .unwrap_or("")
+                                    .to_string(),
                                 department: text("department"),
                                 assignee: text("assignee"),
                                 due: i["next_due_at"]
@@ -372,6 +430,8 @@ pub async fn cases(
                     ("due_soon", &p.due_soon),
                     ("assignee", &p.assignee),
                     ("department", &p.department),
+                    ("category", &p.category),
+                    ("respondent", &p.respondent),
                 ]
                 .into_iter()
                 .filter_map(|(k, v)| Some((k, v.as_deref().filter(|v| !v.is_empty())?)))
@@ -394,6 +454,10 @@ pub async fn cases(
         q: p.q.unwrap_or_default(),
         status: p.status.unwrap_or_default(),
         department: p.department.unwrap_or_default(),
+        category: p.category.unwrap_or_default(),
+        respondent: p.respondent.unwrap_or_default(),
+        assignee: p.assignee.unwrap_or_default(),
+        categories,
         overdue: p.overdue.as_deref() == Some("true"),
         due_soon: p.due_soon.as_deref() == Some("true"),
         next,
@@ -428,8 +492,8 @@ struct CasePage<'a> {
     evidence: Vec<(String, String, String)>,
     deadlines: Vec<(String, String)>,
     categories: Vec<(String, String)>,
-    /// Ready-made texts: index, title, body.
-    canned: Vec<(usize, String, String)>,
+    /// Canned replies: id, label, text.
+    canned: Vec<(String, String, String)>,
     /// Corrective actions: id, description, owner, due, done.
     actions: Vec<(String, String, String, String, bool)>,
     error: Option<String>,
@@ -577,22 +641,7 @@ async fn render_case(
     .filter(|(_, k)| v[*k].is_string())
     .map(|(label, k)| (tr.t(label), time(&v[k])))
     .collect();
-    let en = tr.locale == redress_domain::Locale::En;
-    let categories = s
-        .app
-        .store
-        .list_categories()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| {
-            let name = match (en, c.name_en) {
-                (true, Some(n)) => n,
-                _ => c.name,
-            };
-            (c.code, name)
-        })
-        .collect();
+    let categories = category_names(s, tr).await;
     let actions = list(&v["actions"])
         .iter()
         .map(|a| {
@@ -605,14 +654,7 @@ async fn render_case(
             )
         })
         .collect();
-    let canned = s
-        .app
-        .config
-        .canned_replies
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (i, c.title.clone(), c.body.clone()))
-        .collect();
+    let canned = canned_choices(s, tr, v["locale"].as_str()).await;
     let page = CasePage {
         base: &ctx.base,
         canned,
@@ -629,6 +671,31 @@ async fn render_case(
     }
     .render();
     ctx.respond(status, page)
+}
+
+/// The canned replies a case page offers: those in the case's language or
+/// in any first, then the others, marked with their language.
+async fn canned_choices(
+    s: &AppState,
+    tr: super::Tr,
+    case_locale: Option<&str>,
+) -> Vec<(String, String, String)> {
+    let replies = s.app.store.list_canned_replies().await.unwrap_or_default();
+    let fits = |r: &redress_store::CannedReply| {
+        r.locale
+            .is_none_or(|l| case_locale.is_none_or(|c| l.as_str() == c))
+    };
+    let (mut first, others): (Vec<_>, Vec<_>) = replies.into_iter().partition(fits);
+    first.extend(others.into_iter().map(|mut r| {
+        if let Some(l) = r.locale {
+            r.title = format!("{} ({})", r.title, tr.t(&format!("locale-{l}")));
+        }
+        r
+    }));
+    first
+        .into_iter()
+        .map(|r| (r.id.to_string(), r.title, r.body))
+        .collect()
 }
 
 pub async fn case(
@@ -701,11 +768,17 @@ pub async fn act(
         }
         "message" => {
             // Without script, a chosen canned reply stands in for an empty body.
-            let canned = get("canned")
-                .and_then(|i| i.parse::<usize>().ok())
-                .and_then(|i| app.config.canned_replies.get(i))
-                .map(|c| c.body.as_str());
-            let body = get("body").or(canned);
+            let canned = match get("canned").and_then(|c| c.parse::<uuid::Uuid>().ok()) {
+                Some(reply) if get("body").is_none() => app
+                    .store
+                    .get_canned_reply(reply)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|r| r.body),
+                _ => None,
+            };
+            let body = get("body").map(str::to_string).or(canned);
             app.staff_message(
                 &who,
                 uuid,

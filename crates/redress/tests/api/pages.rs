@@ -518,6 +518,11 @@ async fn staff_sessions_are_renewed_at_login_and_end_by_post() {
 
 /// Logs `username` in to the console in a fresh browser.
 async fn console(t: &TestApp, username: &str) -> Browser {
+    console_as(t, username, PASSWORD).await
+}
+
+/// Logs `username` in with `password` in a fresh browser.
+async fn console_as(t: &TestApp, username: &str, password: &str) -> Browser {
     let mut b = Browser::default();
     let page = html(&b.get(t, "/staff/login").await);
     let csrf = hidden(&page, "csrf");
@@ -528,7 +533,7 @@ async fn console(t: &TestApp, username: &str) -> Browser {
             &[
                 ("csrf", &csrf),
                 ("username", username),
-                ("password", PASSWORD),
+                ("password", password),
             ],
         )
         .await;
@@ -911,6 +916,9 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
         .await;
     assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
     // A canned reply stands in for an empty message.
+    let first_reply = t.app.store.list_canned_replies().await.unwrap()[0]
+        .id
+        .to_string();
     let a = b
         .post_form(
             &t,
@@ -919,7 +927,7 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
                 ("csrf", &csrf),
                 ("audience", "complainant"),
                 ("body", ""),
-                ("canned", "0"),
+                ("canned", &first_reply),
             ],
         )
         .await;
@@ -970,6 +978,254 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
     assert!(case["actions"][0]["done_at"].is_string());
 }
 
+async fn admins_keep_canned_replies_that_agents_use_on_the_case_page() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let id = filed["id"].as_str().unwrap().to_string();
+    let mut admin = console_as(&t, "admin", ADMIN_PASSWORD).await;
+    let page = html(&admin.get(&t, "/staff/admin").await);
+    let csrf = hidden(&page, "csrf");
+    for seeded in redress_app::CannedReplySeed::defaults() {
+        assert!(page.contains(&seeded.title), "{} listed", seeded.title);
+    }
+    // Added from the page; what it shows is escaped.
+    let a = admin
+        .post_form(
+            &t,
+            "/staff/admin/canned-reply",
+            &[
+                ("csrf", &csrf),
+                ("title", "<b>核实中</b>"),
+                ("locale", "zh-CN"),
+                ("body", "您好，我们正在核实 <script>x</script>。"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 200, "{}", html(&a));
+    let page = html(&a);
+    assert!(page.contains("&#60;b&#62;核实中&#60;/b&#62;"), "{page}");
+    assert!(!page.contains("<b>核实中") && !page.contains("<script>x</script>"));
+    let made = t
+        .app
+        .store
+        .list_canned_replies()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.title == "<b>核实中</b>")
+        .expect("stored");
+    // Refusals name the field by its label, in the page's language.
+    let a = admin
+        .post_form(
+            &t,
+            "/staff/admin/canned-reply?lang=en",
+            &[("csrf", &csrf), ("title", ""), ("body", &"长".repeat(5001))],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    let page = html(&a);
+    assert!(page.contains("Title: is required"), "{page}");
+    assert!(
+        page.contains("Text: must be at most 5000 characters"),
+        "{page}"
+    );
+    let a = admin
+        .post_form(
+            &t,
+            "/staff/admin/canned-reply?lang=zh-CN",
+            &[("csrf", &csrf), ("title", "标题"), ("body", "")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    assert!(html(&a).contains("内容: 必填"), "{}", html(&a));
+    // Without the CSRF token, or from a non-admin, nothing is written.
+    let a = admin
+        .post_form(
+            &t,
+            "/staff/admin/canned-reply",
+            &[("title", "无令牌"), ("body", "x")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    let mut handler = console(&t, "handler1").await;
+    let handler_csrf = hidden(&html(&handler.get(&t, "/staff").await), "csrf");
+    let made_id = made.id.to_string();
+    for (path, form) in [
+        (
+            "/staff/admin/canned-reply",
+            [
+                ("csrf", handler_csrf.as_str()),
+                ("title", "越权"),
+                ("body", "x"),
+            ],
+        ),
+        (
+            "/staff/admin/canned-reply-delete",
+            [
+                ("csrf", handler_csrf.as_str()),
+                ("id", &made_id),
+                ("body", ""),
+            ],
+        ),
+    ] {
+        let a = handler.post_form(&t, path, &form).await;
+        assert_eq!(a.status.as_u16(), 403, "{path}");
+    }
+    assert_eq!(t.app.store.list_canned_replies().await.unwrap().len(), 5);
+
+    // Changed from the page.
+    let a = admin
+        .post_form(
+            &t,
+            "/staff/admin/canned-reply-edit",
+            &[
+                ("csrf", &csrf),
+                ("id", &made.id.to_string()),
+                ("title", "核实中"),
+                ("locale", ""),
+                ("body", "您好，我们正在核实，两个工作日内答复。"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 200, "{}", html(&a));
+    let changed = t
+        .app
+        .store
+        .get_canned_reply(made.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((changed.title.as_str(), changed.locale), ("核实中", None));
+
+    // The agent's case page offers it, and it stands in for an empty message.
+    t.post(
+        &format!("/complaints/{id}/accept"),
+        Some(&c.intake),
+        serde_json::json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    let page = html(&handler.get(&t, &format!("/staff/cases/{id}")).await);
+    assert!(
+        page.contains(&format!("value=\"{}\"", made.id)) && page.contains("核实中"),
+        "{page}"
+    );
+    let a = handler
+        .post_form(
+            &t,
+            &format!("/staff/cases/{id}/message"),
+            &[
+                ("csrf", &handler_csrf),
+                ("audience", "complainant"),
+                ("body", ""),
+                ("canned", &made.id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["messages"][0]["body"], changed.body.as_str());
+
+    // Deleted from the page: no longer offered.
+    let a = admin
+        .post_form(
+            &t,
+            "/staff/admin/canned-reply-delete",
+            &[("csrf", &csrf), ("id", &made.id.to_string())],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 200, "{}", html(&a));
+    assert!(
+        t.app
+            .store
+            .get_canned_reply(made.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let page = html(&handler.get(&t, &format!("/staff/cases/{id}")).await);
+    assert!(!page.contains(&made.id.to_string()));
+}
+
+async fn the_case_list_filters_by_category_and_respondent_and_keeps_them() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let mut numbers = Vec::new();
+    for (i, (kind, rid, name, category)) in [
+        ("merchant", "m-1", "好运数码专营店", Some("delivery")),
+        ("merchant", "m-2", "ACME Trading", Some("delivery")),
+        ("merchant", "m-1", "好运数码专营店", Some("refunds-returns")),
+        ("user", "u-3", "好运来", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = complaint(i as u32);
+        body["respondent"] = serde_json::json!({"kind": kind, "id": rid, "name": name});
+        let filed = t.file(body).await;
+        if let Some(category) = category {
+            t.post(
+                &format!("/complaints/{}/accept", filed["id"].as_str().unwrap()),
+                Some(&c.intake),
+                serde_json::json!({"category": category}),
+            )
+            .await
+            .expect(200);
+        }
+        numbers.push(filed["tracking_no"].as_str().unwrap().to_string());
+    }
+    let mut b = console(&t, "super1").await;
+    let shows = |page: &str, which: &[usize]| {
+        for (i, no) in numbers.iter().enumerate() {
+            assert_eq!(
+                page.contains(no.as_str()),
+                which.contains(&i),
+                "case {i}: {page}"
+            );
+        }
+    };
+    // By category, and by a respondent's name (words of it).
+    let page = html(&b.get(&t, "/staff/cases?category=delivery").await);
+    shows(&page, &[0, 1]);
+    assert!(
+        page.contains("<option value=\"delivery\" selected>"),
+        "kept"
+    );
+    let page = html(
+        &b.get(
+            &t,
+            "/staff/cases?category=delivery&respondent=%E5%A5%BD%E8%BF%90",
+        )
+        .await,
+    );
+    shows(&page, &[0]);
+    assert!(page.contains("共 1 件"), "{page}");
+    assert!(
+        page.contains("id=\"respondent\" name=\"respondent\" type=\"text\" value=\"好运\""),
+        "{page}"
+    );
+    let page = html(
+        &b.get(&t, "/staff/cases?respondent=%E5%A5%BD%E8%BF%90")
+            .await,
+    );
+    shows(&page, &[0, 2, 3]);
+    // A respondent key, `kind:id`.
+    let page = html(&b.get(&t, "/staff/cases?respondent=merchant%3Am-1").await);
+    shows(&page, &[0, 2]);
+    let page = html(&b.get(&t, "/staff/cases?respondent=acme&lang=en").await);
+    shows(&page, &[1]);
+    assert!(page.contains("ACME Trading"), "the respondent column");
+    // A refused filter is explained in the page's language.
+    let page = html(&b.get(&t, "/staff/cases?status=open&lang=en").await);
+    assert!(page.contains("Status: must be one of:"), "{page}");
+    let page = html(&b.get(&t, "/staff/cases?status=open&lang=zh-CN").await);
+    assert!(page.contains("状态: 必须是以下之一："), "{page}");
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
@@ -981,4 +1237,6 @@ tests![
     an_agent_registers_a_phoned_complaint_with_its_call_reference,
     admins_manage_the_installation_from_the_console,
     a_handler_decides_with_measures_and_completes_an_action_from_the_case_page,
+    admins_keep_canned_replies_that_agents_use_on_the_case_page,
+    the_case_list_filters_by_category_and_respondent_and_keeps_them,
 ];

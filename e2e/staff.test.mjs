@@ -1,5 +1,6 @@
 // The staff console in a real browser: log in, find the new complaint in
-// the queue, accept it, write to the respondent, decide; log out by POST.
+// the queue, accept it, write to the respondent (with a canned reply an
+// admin saved on the admin page), decide; log out by POST.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -38,6 +39,13 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await page.screenshot({ path: `${SHOTS}/10-staff-queues.png`, fullPage: true });
 
   await page.getByRole("link", { name: /待受理/ }).click();
+  // The list's filters keep what was asked for.
+  await page.getByLabel("被投诉方（类型:编号 或 名称）").fill("控制台测试");
+  await page.getByRole("button", { name: "搜索" }).click();
+  await page.waitForSelector("#total");
+  assert.equal(await page.inputValue("#respondent"), "控制台测试");
+  assert.equal(await page.inputValue("#status"), "submitted");
+  await page.screenshot({ path: `${SHOTS}/10-staff-case-list.png` });
   await page.getByRole("link", { name: filed.tracking_no }).click();
   await page.waitForSelector("#status");
   assert.match(await page.textContent("#status"), /等待受理/);
@@ -53,7 +61,38 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await page.waitForSelector("#assignee");
   assert.equal((await page.textContent("#assignee")).trim(), "desk1");
 
-  // A canned reply fills the message box (progressive enhancement).
+  // An admin saves a canned reply on the admin page ...
+  const adminCtx = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+  const adminPage = await adminCtx.newPage();
+  await adminPage.goto(`${BASE}/staff/login`);
+  await adminPage.getByLabel("用户名").fill("admin");
+  await adminPage.getByLabel("密码").fill(ADMIN_PASSWORD);
+  await adminPage.getByRole("button", { name: "登录" }).click();
+  await adminPage.waitForURL(`${BASE}/staff`);
+  await adminPage.goto(`${BASE}/staff/admin`);
+  const newReply = adminPage.locator("#canned-new");
+  await newReply.getByLabel("标题").fill("请商家提供物流凭证");
+  await newReply.getByLabel("语言").selectOption("zh-CN");
+  await newReply.getByLabel("内容").fill("请贵方于两个工作日内提供该订单的发货及物流凭证。");
+  await newReply.getByRole("button", { name: "添加" }).click();
+  const saved = adminPage.locator("details.canned", { hasText: "请商家提供物流凭证" });
+  await saved.waitFor();
+  await saved.locator("summary").click();
+  await adminPage.evaluate(() => document.getElementById("canned-h").scrollIntoView());
+  await adminPage.screenshot({ path: `${SHOTS}/15-admin-canned-replies.png` });
+  await adminCtx.close();
+
+  // ... and the agent picks it on the case page: it fills the message box
+  // (progressive enhancement) and is sent as it is.
+  await page.reload();
+  await page.getByLabel("常用回复（消息内容为空时使用）").selectOption({ label: "请商家提供物流凭证" });
+  assert.match(await page.inputValue("#staff-message"), /发货及物流凭证/);
+  await page.getByLabel("消息对象").selectOption("respondent");
+  await page.evaluate(() => document.getElementById("canned").scrollIntoView({ block: "center" }));
+  await page.screenshot({ path: `${SHOTS}/16-staff-canned-reply-chosen.png` });
+  await page.getByRole("button", { name: "发送" }).click();
+  await page.waitForSelector("text=请贵方于两个工作日内提供该订单的发货及物流凭证。");
+
   await page.getByLabel("常用回复（消息内容为空时使用）").selectOption({ label: "请商家说明情况" });
   assert.match(await page.inputValue("#staff-message"), /两个工作日内就该投诉说明情况/);
   await page.getByLabel("消息对象").selectOption("respondent");

@@ -272,7 +272,10 @@ impl Drop for PgStore {
     }
 }
 
-/// Applies the migrations not yet recorded, one instance at a time.
+/// Applies the migrations not yet recorded, one instance at a time, in
+/// order of version. Each version is looked up on its own, not compared
+/// with the highest one applied, so that a lower version merged after a
+/// higher one (branches numbered apart) is still applied.
 fn migrate(client: &mut Client) -> StoreResult<usize> {
     let mut tx = client.transaction().map_err(db)?;
     tx.batch_execute("SET LOCAL client_min_messages = warning")
@@ -287,16 +290,15 @@ fn migrate(client: &mut Client) -> StoreResult<usize> {
          )",
     )
     .map_err(db)?;
-    let current: i64 = tx
-        .query_one(
-            "SELECT coalesce(max(version), 0)::bigint FROM schema_migrations",
-            &[],
-        )
+    let done: std::collections::HashSet<i64> = tx
+        .query("SELECT version FROM schema_migrations", &[])
         .map_err(db)?
-        .get(0);
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     let mut applied = 0;
     for (version, name, sql) in MIGRATIONS {
-        if *version <= current {
+        if done.contains(version) {
             continue;
         }
         tx.batch_execute(sql).map_err(db)?;

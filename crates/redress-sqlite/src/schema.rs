@@ -15,6 +15,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "deadlines",
         include_str!("../migrations/0003_deadlines.sql"),
     ),
+    (
+        6,
+        "webhooks",
+        include_str!("../migrations/0006_webhooks.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -49,6 +49,7 @@ mod records;
 mod rules;
 mod scoping;
 mod smoke;
+mod webhooks;
 
 type TestFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -82,7 +83,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 14] = [
+    let modules: [Module; 15] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -97,6 +98,7 @@ fn main() -> ExitCode {
         ("rules", rules::trials),
         ("scoping", scoping::trials),
         ("smoke", smoke::trials),
+        ("webhooks", webhooks::trials),
     ];
     let mut trials = Vec::new();
     for (module, registered) in modules {

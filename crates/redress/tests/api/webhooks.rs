@@ -764,6 +764,42 @@ async fn a_deactivated_subscription_catches_up_when_active_again() {
     assert_eq!(got[0].body["tracking_no"], filed["tracking_no"]);
 }
 
+/// A receiver that is not there: no status, the reason logged (without
+/// the URL), and retried like any failure.
+async fn a_receiver_that_is_down_is_logged_with_the_reason() {
+    let t = TestApp::new().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let url = format!("http://{closed}/in?token=abc");
+    let id = t
+        .post(
+            "/webhooks",
+            Some(&t.admin),
+            json!({"url": url, "events": ["registered"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.file(complaint(1)).await;
+    t.advance(0).await;
+    let calls = log(&t, &id).await;
+    assert_eq!(calls[0]["state"], "pending");
+    assert_eq!(calls[0]["last_status"], Value::Null);
+    let error = calls[0]["attempts"][0]["error"].as_str().unwrap();
+    assert!(error.starts_with("could not connect"), "{error}");
+    assert!(
+        !error.contains("token") && !error.contains("127.0.0.1"),
+        "{error}"
+    );
+    assert_eq!(calls[0]["last_error"], error);
+    t.advance(10).await;
+    assert_eq!(log(&t, &id).await[0]["attempt_count"], 2);
+}
+
 /// Two instances on one database deliver at the same moment: each call
 /// goes out once, in order (on SQLite, two applications over one store).
 async fn two_instances_send_each_call_once() {
@@ -1038,6 +1074,7 @@ tests![
     retries_survive_a_restart_and_nothing_is_sent_twice,
     a_call_is_given_up_after_a_day_and_later_events_flow,
     a_deactivated_subscription_catches_up_when_active_again,
+    a_receiver_that_is_down_is_logged_with_the_reason,
     two_instances_send_each_call_once,
     the_dispatcher_runs_in_the_background,
     admins_manage_webhooks_from_the_console,

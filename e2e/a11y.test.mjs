@@ -49,6 +49,23 @@ test("public pages and the console have no accessibility findings", async () => 
     const found = await findings(page);
     if (found.length) problems[path] = found;
   }
+  // The webhook pages: a subscription made on the page (to a port where
+  // nothing listens), its secret shown once, its call log; then it is
+  // deactivated again.
+  await page.goto(`${BASE}/staff/admin/webhooks`);
+  await page.getByLabel("地址").fill("http://127.0.0.1:9/hooks");
+  await page.getByLabel("事件类型").fill("registered");
+  await page.getByRole("button", { name: "订阅", exact: true }).click();
+  await page.waitForSelector("#new-secret");
+  const hooks = await findings(page);
+  if (hooks.length) problems["/staff/admin/webhooks"] = hooks;
+  await page.getByRole("link", { name: "推送记录" }).first().click();
+  await page.waitForSelector("h1");
+  const log = await findings(page);
+  if (log.length) problems["/staff/admin/webhooks/{id}"] = log;
+  await page.goto(`${BASE}/staff/admin/webhooks`);
+  await page.getByRole("button", { name: "停用" }).first().click();
+  await page.waitForSelector("#notice");
   assert.deepEqual(problems, {}, JSON.stringify(problems, null, 2));
   await ctx.close();
 });

@@ -240,6 +240,7 @@ impl App {
             match self.store.insert_case(row, events, idem).await {
                 Ok(InsertOutcome::Inserted { .. }) => {
                     metrics::counter!("redress_complaints_registered_total", "channel" => channel.as_str()).increment(1);
+                    self.webhooks.ring();
                     return Ok(Registered {
                         status: 201,
                         body: answer,

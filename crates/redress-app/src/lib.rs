@@ -19,6 +19,7 @@ pub mod privacy;
 pub mod report;
 pub mod stored;
 pub mod views;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -139,6 +140,8 @@ pub struct App {
     evidence_gate: Arc<tokio::sync::RwLock<()>>,
     /// Who receives staff alerts, cached briefly (see [`App::directory`]).
     directory: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Directory>)>>,
+    /// The webhook dispatcher's client, pass lock and bell.
+    pub webhooks: webhooks::Webhooks,
 }
 
 /// The people staff alerts reach: department heads and supervisors.
@@ -222,6 +225,7 @@ impl App {
             sweep_lock: tokio::sync::Mutex::new(()),
             evidence_gate: Arc::new(tokio::sync::RwLock::new(())),
             directory: tokio::sync::Mutex::new(None),
+            webhooks: webhooks::Webhooks::new()?,
         });
         app.reload_calendar().await?;
         Ok(app)
@@ -407,6 +411,7 @@ impl App {
                 Ok(()) => {
                     loaded.case.version = expected + 1;
                     metrics_transition(&effects);
+                    self.webhooks.ring();
                     return Ok(loaded);
                 }
                 Err(StoreError::VersionConflict) if attempt < VERSION_RETRIES => continue,
@@ -460,6 +465,7 @@ impl App {
             match self.store.update_cases(updates, events).await {
                 Ok(()) => {
                     first.case.version += 1;
+                    self.webhooks.ring();
                     return Ok(first);
                 }
                 Err(StoreError::VersionConflict) if attempt < VERSION_RETRIES => continue,

@@ -31,6 +31,8 @@ mod list;
 mod settings;
 #[path = "store/times.rs"]
 mod times;
+#[path = "store/webhooks.rs"]
+mod webhooks;
 #[path = "store/writer.rs"]
 mod writer;
 
@@ -101,6 +103,11 @@ fn main() -> ExitCode {
         settings::imported_canned_replies_count_as_seeded,
         times::nanoseconds_are_truncated_to_microseconds,
         writer::migrate_is_idempotent,
+        webhooks::subscriptions_start_at_the_journal_head,
+        webhooks::claims_take_subscriptions_with_work,
+        webhooks::a_claim_holds_until_its_lease_runs_out,
+        webhooks::calls_record_attempts_and_their_effects,
+        webhooks::the_call_log_pages_newest_first,
     );
     on_both_with_hooks!(trials:
         journal::failed_jobs_in_a_batch_do_not_break_the_chain,
@@ -114,6 +121,7 @@ fn main() -> ExitCode {
         instances::one_tracking_number_across_instances,
         instances::one_idempotency_key_across_instances,
         instances::canned_replies_are_seeded_once_across_instances,
+        webhooks::webhook_claims_are_disjoint,
     );
     trials.push(trial(
         Backend::Postgres,

@@ -1035,7 +1035,19 @@ impl Case {
             "actions": decision.actions,
             "appeal_due_at": appeal_due,
         });
-        let has_sanctions = !decision.sanctions.is_empty();
+        // The platform acts on a sanction (a webhook carries this event):
+        // whom it is against, what it is, and on what grounds.
+        let sanction = (!decision.sanctions.is_empty()).then(|| {
+            json!({
+                "respondent": self.record.respondent,
+                "sanctions": decision.sanctions,
+                "outcome": outcome,
+                "basis": decision.basis,
+                "decided_by": decision.decided_by,
+                "decided_at": decision.decided_at,
+                "appeal_due_at": appeal_due,
+            })
+        });
         self.decision = Some(decision);
         self.status = Status::Resolved;
         self.touch(ctx.now);
@@ -1043,8 +1055,8 @@ impl Case {
             .event("decided", data)
             .notify(Party::Complainant, NoticeKind::Result)
             .notify(Party::Respondent, NoticeKind::Result);
-        if has_sanctions {
-            effects = effects.event("sanction_ordered", json!({}));
+        if let Some(data) = sanction {
+            effects = effects.event("sanction_ordered", data);
         }
         Ok(effects)
     }

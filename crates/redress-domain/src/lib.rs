@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod case;
 pub mod deadline;
 pub mod error;
+pub mod events;
 pub mod policy;
 pub mod registration;
 pub mod text;

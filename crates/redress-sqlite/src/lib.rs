@@ -16,6 +16,7 @@ mod bulk;
 mod codec;
 mod query;
 mod schema;
+mod webhooks;
 mod writer;
 
 use std::path::Path;
@@ -35,9 +36,10 @@ use r2d2_sqlite::rusqlite::{
 use redress_domain::Status;
 use redress_domain::calendar::{DayException, DayKind};
 use redress_store::{
-    ApiKey, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category, Department,
-    IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount, ReportRow,
-    RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
+    ApiKey, AttemptEffect, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category,
+    Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount,
+    ReportRow, RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
+    WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
 };
 use uuid::Uuid;
 
@@ -1336,5 +1338,86 @@ impl Store for SqliteStore {
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {
         self.write(move |ctx| bulk::import_calendar(ctx.conn, &days))
             .await
+    }
+
+    // ---- webhooks (see webhooks.rs) ---------------------------------------
+
+    async fn insert_webhook_subscription(
+        &self,
+        s: WebhookSubscription,
+        event: NewEvent,
+    ) -> StoreResult<WebhookSubscription> {
+        self.wh_insert_subscription(s, event).await
+    }
+
+    async fn list_webhook_subscriptions(&self) -> StoreResult<Vec<WebhookSubscription>> {
+        self.wh_list_subscriptions().await
+    }
+
+    async fn get_webhook_subscription(&self, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
+        self.wh_get_subscription(id).await
+    }
+
+    async fn update_webhook_subscription(
+        &self,
+        s: WebhookSubscription,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.wh_update_subscription(s, event).await
+    }
+
+    async fn claim_webhook_subscriptions(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<WebhookSubscription>> {
+        self.wh_claim(now, lease, limit).await
+    }
+
+    async fn release_webhook_subscription(&self, id: Uuid) -> StoreResult<()> {
+        self.wh_release(id).await
+    }
+
+    async fn advance_webhook_cursor(&self, id: Uuid, seq: i64) -> StoreResult<()> {
+        self.wh_advance(id, seq).await
+    }
+
+    async fn insert_webhook_call(&self, call: WebhookCall) -> StoreResult<()> {
+        self.wh_insert_call(call).await
+    }
+
+    async fn pending_webhook_call(
+        &self,
+        subscription_id: Uuid,
+    ) -> StoreResult<Option<WebhookCall>> {
+        self.wh_pending_call(subscription_id).await
+    }
+
+    async fn get_webhook_call(&self, id: Uuid) -> StoreResult<Option<WebhookCall>> {
+        self.wh_get_call(id).await
+    }
+
+    async fn list_webhook_calls(
+        &self,
+        subscription_id: Uuid,
+        state: Option<WebhookCallState>,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<WebhookCall>> {
+        self.wh_list_calls(subscription_id, state, limit, after)
+            .await
+    }
+
+    async fn webhook_attempts(&self, call_ids: Vec<Uuid>) -> StoreResult<Vec<WebhookAttempt>> {
+        self.wh_attempts(call_ids).await
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        attempt: WebhookAttempt,
+        effect: AttemptEffect,
+    ) -> StoreResult<WebhookCall> {
+        self.wh_record_attempt(attempt, effect).await
     }
 }

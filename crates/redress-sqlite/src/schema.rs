@@ -20,11 +20,24 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "canned_replies",
         include_str!("../migrations/0004_canned_replies.sql"),
     ),
+    (
+        6,
+        "webhooks",
+        include_str!("../migrations/0006_webhooks.sql"),
+    ),
 ];
 
-/// Applies the migrations not yet recorded. Runs inside the caller's
-/// transaction (or savepoint); returns how many were applied.
+/// Applies the migrations not yet recorded, in order of version. Runs
+/// inside the caller's transaction (or savepoint); returns how many were
+/// applied. Each version is looked up on its own, not compared with the
+/// highest one applied: versions may be merged out of order (a branch's
+/// migration numbered after another's that lands later), and a lower
+/// version that arrives after a higher one is still applied.
 pub fn apply(conn: &Connection) -> StoreResult<usize> {
+    apply_list(conn, MIGRATIONS)
+}
+
+fn apply_list(conn: &Connection, migrations: &[(i64, &str, &str)]) -> StoreResult<usize> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    INTEGER PRIMARY KEY,
@@ -33,16 +46,16 @@ pub fn apply(conn: &Connection) -> StoreResult<usize> {
          )",
     )
     .map_err(db)?;
-    let current: i64 = conn
-        .query_row(
-            "SELECT coalesce(max(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )
+    let done: std::collections::HashSet<i64> = conn
+        .prepare("SELECT version FROM schema_migrations")
+        .map_err(db)?
+        .query_map([], |r| r.get(0))
+        .map_err(db)?
+        .collect::<Result<_, _>>()
         .map_err(db)?;
     let mut applied = 0;
-    for (version, name, sql) in MIGRATIONS {
-        if *version <= current {
+    for (version, name, sql) in migrations {
+        if done.contains(version) {
             continue;
         }
         conn.execute_batch(sql).map_err(db)?;
@@ -69,5 +82,49 @@ pub fn migrate(conn: &Connection) -> StoreResult<usize> {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(conn: &Connection) -> Vec<i64> {
+        conn.prepare("SELECT version FROM schema_migrations ORDER BY version")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// A branch's migration numbered after another's that is merged later:
+    /// the lower version is still applied, once.
+    #[test]
+    fn a_lower_version_merged_after_a_higher_one_is_applied() {
+        let conn = Connection::open_in_memory().unwrap();
+        let early: &[(i64, &str, &str)] = &[
+            (1, "one", "CREATE TABLE one (x INTEGER);"),
+            (6, "six", "CREATE TABLE six (x INTEGER);"),
+        ];
+        assert_eq!(apply_list(&conn, early).unwrap(), 2);
+        let merged: &[(i64, &str, &str)] = &[
+            (1, "one", "CREATE TABLE one (x INTEGER);"),
+            (4, "four", "CREATE TABLE four (x INTEGER);"),
+            (5, "five", "CREATE TABLE five (x INTEGER);"),
+            (6, "six", "CREATE TABLE six (x INTEGER);"),
+        ];
+        assert_eq!(apply_list(&conn, merged).unwrap(), 2);
+        assert_eq!(versions(&conn), [1, 4, 5, 6]);
+        assert_eq!(apply_list(&conn, merged).unwrap(), 0);
+        conn.execute_batch("SELECT * FROM four, five").unwrap();
+    }
+
+    #[test]
+    fn the_shipped_list_is_in_order_without_repeats() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        let conn = Connection::open_in_memory().unwrap();
+        assert_eq!(apply(&conn).unwrap(), MIGRATIONS.len());
+        assert_eq!(apply(&conn).unwrap(), 0);
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod group;
 pub mod journal;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use journal::{JournalEntry, NewEvent};
+pub use webhooks::{
+    AttemptEffect, WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
+};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -510,6 +514,75 @@ pub trait Store: Send + Sync + 'static {
     async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()>;
     /// Replaces every calendar day with `days`.
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
+
+    // ---- webhooks ------------------------------------------------------------
+    // Subscriptions tail the journal from their cursor; each case event one
+    // wants becomes a call, delivered in journal order (a pending call holds
+    // back the later ones). Claims work like `claim_due`'s: a lease on the
+    // database's wall clock, disjoint between instances.
+
+    /// Stores a new subscription with its journal event. Its `cursor` is set
+    /// to the journal head as this write finds it, so that it is owed the
+    /// events appended afterwards; the subscription is returned as stored.
+    async fn insert_webhook_subscription(
+        &self,
+        s: WebhookSubscription,
+        event: NewEvent,
+    ) -> StoreResult<WebhookSubscription>;
+    /// Every subscription, oldest first.
+    async fn list_webhook_subscriptions(&self) -> StoreResult<Vec<WebhookSubscription>>;
+    async fn get_webhook_subscription(&self, id: Uuid) -> StoreResult<Option<WebhookSubscription>>;
+    /// Replaces a subscription's `url`, `events`, `active` and `updated_at`
+    /// (by id; cursor, secret and claim stay); `Missing("webhook")` when absent.
+    async fn update_webhook_subscription(
+        &self,
+        s: WebhookSubscription,
+        event: NewEvent,
+    ) -> StoreResult<()>;
+    /// Claims up to `limit` active subscriptions that have work at `now` —
+    /// a pending call due at or before `now`, or, without a pending call,
+    /// journal events after their cursor — and that no live claim holds,
+    /// for `lease` of the database's wall clock. Instances sharing a
+    /// database claim disjoint subscriptions. Returned as stored.
+    async fn claim_webhook_subscriptions(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<WebhookSubscription>>;
+    /// Ends a claim.
+    async fn release_webhook_subscription(&self, id: Uuid) -> StoreResult<()>;
+    /// Moves a subscription's cursor forward to `seq` (never back).
+    async fn advance_webhook_cursor(&self, id: Uuid, seq: i64) -> StoreResult<()>;
+    /// Inserts a call and moves its subscription's cursor forward to the
+    /// call's event, in one transaction. `Duplicate("call")` (and nothing
+    /// written) when the subscription has a call for that event already.
+    async fn insert_webhook_call(&self, call: WebhookCall) -> StoreResult<()>;
+    /// A subscription's pending call with the lowest event `seq`.
+    async fn pending_webhook_call(&self, subscription_id: Uuid)
+    -> StoreResult<Option<WebhookCall>>;
+    async fn get_webhook_call(&self, id: Uuid) -> StoreResult<Option<WebhookCall>>;
+    /// A subscription's calls, newest event first, in `state` when given;
+    /// `after` is the previous page's `next` (an event `seq`). `total`
+    /// counts every matching call.
+    async fn list_webhook_calls(
+        &self,
+        subscription_id: Uuid,
+        state: Option<WebhookCallState>,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<WebhookCall>>;
+    /// The attempts of these calls, by call (in the order given) and `n`.
+    async fn webhook_attempts(&self, call_ids: Vec<Uuid>) -> StoreResult<Vec<WebhookAttempt>>;
+    /// Records an attempt — its `n` is the call's attempt count plus one,
+    /// whatever `attempt.n` says — and applies `effect` to the call
+    /// (`RetryAt` and `GiveUp` only to a call still pending); answers the
+    /// call as it now is, `Missing("webhook call")` when absent.
+    async fn record_webhook_attempt(
+        &self,
+        attempt: WebhookAttempt,
+        effect: AttemptEffect,
+    ) -> StoreResult<WebhookCall>;
 }
 
 /// Rows per table of an installation (sessions and claims left out: they

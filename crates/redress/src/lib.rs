@@ -96,3 +96,23 @@ pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<
         }
     })
 }
+
+/// Runs the webhook dispatcher (`App::deliver_webhooks`) every `every`,
+/// and soon after this instance appended case events, until the process
+/// ends. Other instances' events are picked up by the next tick.
+pub fn spawn_webhooks(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = app.webhooks.rung() => {
+                    // Let a burst of events gather into one pass.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            if let Err(e) = app.deliver_webhooks().await {
+                tracing::error!(error = %e, "webhook delivery failed");
+            }
+        }
+    })
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use redress::{Config, build_app, open_store, spawn_sweeper};
+use redress::{Config, build_app, open_store, spawn_sweeper, spawn_webhooks};
 use redress_domain::Role;
 use tracing_subscriber::EnvFilter;
 
@@ -262,6 +262,7 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
         app.clone(),
         Duration::from_secs(config.sweep_interval_seconds.max(1)),
     );
+    let webhooks = spawn_webhooks(app.clone(), Duration::from_secs(1));
     let router = redress_web::router(
         app.clone(),
         redress_web::WebOptions {
@@ -283,6 +284,7 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     sweeper.abort();
+    webhooks.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod ops;
 pub mod respondent;
 pub mod schemas;
 pub mod track;
+pub mod webhooks;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +18,7 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "redress", description = "Complaint handling for online platforms. Authenticate with `Authorization: Bearer …` (staff token, API key, respondent portal key, or a complainant's access token on /track calls)."),
-    tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"))
+    tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"))
 )]
 struct ApiDoc;
 
@@ -79,4 +80,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::verify))
         .routes(routes!(ops::queues))
         .routes(routes!(ops::advance))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::events))
+        .routes(routes!(webhooks::get, webhooks::patch, webhooks::delete))
+        .routes(routes!(webhooks::calls))
+        .routes(routes!(webhooks::replay))
 }

@@ -137,7 +137,8 @@ pub async fn verify(State(s): State<AppState>, Caller(who): Caller) -> ApiResult
 }
 
 /// Test clock only (`--test-clock`): moves the clock forward and runs the
-/// deadline jobs that fall due before answering.
+/// deadline jobs that fall due, then the webhook calls that are due, before
+/// answering.
 #[utoipa::path(post, path = "/test-clock/advance", tag = "testing", request_body = AdvanceBody,
     responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
 pub async fn advance(
@@ -161,7 +162,10 @@ pub async fn advance(
     };
     s.app.clock.advance(seconds);
     let report = s.app.sweep().await?;
-    Ok(Json(json!({"now": s.app.now(), "sweep": report})))
+    let webhooks = s.app.deliver_webhooks().await?;
+    Ok(Json(
+        json!({"now": s.app.now(), "sweep": report, "webhooks": webhooks}),
+    ))
 }
 
 /// Liveness and database reachability.

@@ -16,6 +16,7 @@ mod reports;
 mod respondent;
 mod staff;
 mod track;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -63,6 +64,15 @@ pub fn router() -> Router<AppState> {
             get(public::intake_form).post(public::intake),
         )
         .route("/staff/admin", get(admin::page))
+        .route(
+            "/staff/admin/webhooks",
+            get(webhooks::page).post(webhooks::create),
+        )
+        .route("/staff/admin/webhooks/{id}", get(webhooks::calls))
+        .route(
+            "/staff/admin/webhooks/{id}/{action}",
+            axum::routing::post(webhooks::act),
+        )
         .route(
             "/staff/admin/calendar-import",
             axum::routing::post(admin::import),

@@ -50,6 +50,7 @@ mod records;
 mod rules;
 mod scoping;
 mod smoke;
+mod webhooks;
 
 type TestFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -99,6 +100,7 @@ fn main() -> ExitCode {
         ("rules", rules::trials),
         ("scoping", scoping::trials),
         ("smoke", smoke::trials),
+        ("webhooks", webhooks::trials),
     ];
     let mut trials = Vec::new();
     for (module, registered) in modules {

@@ -1,0 +1,979 @@
+//! Webhooks: the platform subscribes URLs to case events and receives each
+//! one as a signed HTTP POST (SPEC §7), so that it can act on them — a
+//! sanction in a decision above all.
+//!
+//! **The journal is the source.** Every case event is already a journal
+//! entry, in one order. A subscription keeps a cursor into the journal; a
+//! pass of the dispatcher claims the subscriptions that have work (a lease
+//! on the row, so that instances sharing a database never deliver one
+//! subscription twice at once), reads the journal after each one's cursor,
+//! and turns every event it wants into a *call*: the exact JSON body,
+//! stored with the cursor's move in one transaction, then sent. Calls of a
+//! subscription go out one at a time in journal order; a call that fails
+//! is retried with back-off (10 s, doubling, at most an hour apart) and
+//! holds back the later ones, until it is answered with a 2xx or a day has
+//! passed since its first attempt (then it is `failed` and the subscription
+//! goes on). Every attempt is logged with its status code; a call can be
+//! replayed by hand. Delivery is at least once: a receiver dedupes with
+//! `Redress-Delivery`, the call's id, the same on every attempt.
+//!
+//! **Signature.** `Redress-Signature: t=<unix seconds>,v1=<hex>` where the
+//! hex is HMAC-SHA256 keyed with the subscription's secret over
+//! `"<t>.<body>"` (see docs/webhooks.md). The secret is shown once, when the
+//! subscription is made, and stored sealed with the data key.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::stream::{self, StreamExt};
+use hmac::{Hmac, Mac};
+use redress_domain::events::{CASE_EVENTS, is_case_event};
+use redress_domain::{Role, Scope};
+use redress_store::{
+    AttemptEffect, JournalEntry, NewEvent, Page, StoreError, WebhookAttempt, WebhookCall,
+    WebhookCallState, WebhookSubscription,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::access::Principal;
+use crate::cases::{page_json, paging};
+use crate::error::{AppError, AppResult};
+use crate::input::Body;
+use crate::privacy::new_token;
+use crate::{App, Vault};
+
+/// The first wait after a failed attempt; each further failure doubles it.
+pub const FIRST_RETRY: Duration = Duration::from_secs(10);
+/// The longest wait between two attempts.
+pub const MAX_RETRY: Duration = Duration::from_secs(3600);
+/// How long a call is tried, from its first attempt, before it is `failed`.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Time to open a connection to a receiver.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time for a whole call: connection, request and the answer's head.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Subscriptions one pass of one instance claims at most.
+const CLAIM_BATCH: usize = 100;
+/// Subscriptions delivered at once within a pass.
+const CONCURRENCY: usize = 8;
+/// Journal entries read at a time.
+const JOURNAL_BATCH: usize = 500;
+/// The longest URL accepted.
+const MAX_URL: usize = 2048;
+
+/// The header carrying the signature.
+pub const SIGNATURE_HEADER: &str = "Redress-Signature";
+/// The header carrying the call's id, the same on every attempt.
+pub const DELIVERY_HEADER: &str = "Redress-Delivery";
+/// The header carrying the event kind.
+pub const EVENT_HEADER: &str = "Redress-Event";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The dispatcher's state in one instance: the HTTP client, the lock that
+/// keeps this instance's passes one at a time, and a bell rung when events
+/// were appended here.
+pub struct Webhooks {
+    client: reqwest::Client,
+    pass: tokio::sync::Mutex<()>,
+    bell: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Webhooks(..)")
+    }
+}
+
+impl Webhooks {
+    pub fn new() -> AppResult<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            // A receiver's redirect is its answer (logged with its code),
+            // never followed: the subscribed URL is the only one called.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("redress-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AppError::Internal(format!("the webhook HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            pass: tokio::sync::Mutex::new(()),
+            bell: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Tells this instance's dispatcher that events were appended.
+    pub fn ring(&self) {
+        self.bell.notify_one();
+    }
+
+    /// Waits until [`Webhooks::ring`] is called (or was, since the last wait).
+    pub async fn rung(&self) {
+        self.bell.notified().await;
+    }
+
+    /// One POST of a call's payload; the status answered, or why none came.
+    async fn send(
+        &self,
+        url: &str,
+        secret: &str,
+        call: &WebhookCall,
+    ) -> (Option<i32>, Option<String>) {
+        // The wall clock, not the test clock: receivers compare it with
+        // their own to refuse old (replayed) requests.
+        let t = Utc::now().timestamp();
+        let request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(EVENT_HEADER, call.event_kind.as_str())
+            .header(DELIVERY_HEADER, call.id.to_string())
+            .header(
+                SIGNATURE_HEADER,
+                signature(secret, t, call.payload.as_bytes()),
+            )
+            .body(call.payload.clone());
+        match request.send().await {
+            // The body is not read: the status is the answer.
+            Ok(answer) => (Some(i32::from(answer.status().as_u16())), None),
+            Err(e) => (None, Some(describe(&e))),
+        }
+    }
+}
+
+/// `t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
+    format!("t={t},v1={}", hex::encode(mac(secret, t, body)))
+}
+
+fn mac(secret: &str, t: i64, body: &[u8]) -> Vec<u8> {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Checks a `Redress-Signature` header as a receiver should: a `v1` that
+/// matches (in constant time) and a `t` within `tolerance` of `now`.
+pub fn verify_signature(
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now: i64,
+    tolerance: Duration,
+) -> bool {
+    let mut t = None;
+    let mut sigs = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = v.parse::<i64>().ok(),
+            Some(("v1", v)) => sigs.extend(hex::decode(v).ok()),
+            _ => {}
+        }
+    }
+    let Some(t) = t else { return false };
+    if now.abs_diff(t) > tolerance.as_secs() {
+        return false;
+    }
+    let expected = mac(secret, t, body);
+    sigs.iter()
+        .any(|s| crate::privacy::constant_time_eq(s, &expected))
+}
+
+/// Why a request got no answer, in words that hold neither the URL nor
+/// anything secret.
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_builder() {
+        "could not build the request"
+    } else {
+        "the request failed"
+    };
+    // The innermost cause says what happened ("Connection refused"); the
+    // outer ones repeat the URL.
+    let mut root = std::error::Error::source(e);
+    while let Some(next) = root.and_then(std::error::Error::source) {
+        root = Some(next);
+    }
+    let detail = root.map(ToString::to_string).unwrap_or_default();
+    let text = if detail.is_empty() || detail.contains("://") {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    };
+    text.chars().take(300).collect()
+}
+
+/// The wait after the `failures`-th failed attempt in a row.
+pub fn backoff(failures: i32) -> Duration {
+    let doublings = u32::try_from(failures.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    FIRST_RETRY.saturating_mul(1 << doublings).min(MAX_RETRY)
+}
+
+/// What a failed attempt at `at` of a pending call first tried at `first`
+/// does: another attempt after the back-off (the last one exactly a day
+/// after the first), or, a day on, giving up.
+pub fn after_failure(first: DateTime<Utc>, at: DateTime<Utc>, failures: i32) -> AttemptEffect {
+    let give_up_at = first + delta(GIVE_UP_AFTER);
+    if at >= give_up_at {
+        AttemptEffect::GiveUp
+    } else {
+        AttemptEffect::RetryAt((at + delta(backoff(failures))).min(give_up_at))
+    }
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+/// Whether a subscription to `events` wants this journal entry: a case
+/// event of a kind it names (`*`: every case event kind).
+pub fn wants(events: &[String], e: &JournalEntry) -> bool {
+    e.case_id.is_some() && is_case_event(&e.kind) && events.iter().any(|k| k == "*" || *k == e.kind)
+}
+
+/// The body of a call: the event as the journal holds it, with the case's
+/// tracking number. Nothing about the complainant beyond the event's data
+/// (which never holds contact data).
+pub fn payload(call_id: Uuid, e: &JournalEntry, tracking_no: Option<&str>) -> String {
+    let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+    json!({
+        "id": call_id,
+        "event": e.kind,
+        "seq": e.seq,
+        "occurred_at": e.at,
+        "case_id": e.case_id,
+        "tracking_no": tracking_no,
+        "actor": e.actor,
+        "data": data,
+    })
+    .to_string()
+}
+
+/// A URL as logs and the journal show it: without its query, where a
+/// receiver's token may sit.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.to_string()
+        }
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
+/// Checks a subscription URL: http or https, a host, no user name or
+/// password (they would show in logs), no fragment.
+fn check_url(raw: &str) -> Result<String, &'static str> {
+    let raw = raw.trim();
+    if raw.len() > MAX_URL {
+        return Err("may have at most 2048 characters");
+    }
+    let url = reqwest::Url::parse(raw).map_err(|_| "must be an http:// or https:// URL")?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err("must be an http:// or https:// URL");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not hold a user name or password; authenticate with the signature");
+    }
+    if url.fragment().is_some() {
+        return Err("must not have a #fragment");
+    }
+    Ok(url.to_string())
+}
+
+/// Reads `events`: at least one, each a case event kind or `*`. Reported
+/// by position (`events[2]`).
+fn read_events(b: &mut Body<'_>, required: bool) -> Option<Vec<String>> {
+    if !required && b.raw("events").is_none() {
+        return None;
+    }
+    let raw = b.str_list("events", true);
+    let mut out: Vec<String> = Vec::new();
+    for (i, kind) in raw.iter().enumerate() {
+        let kind = kind.trim();
+        if kind != "*" && !is_case_event(kind) {
+            b.errors.add(
+                format!("events[{i}]"),
+                "is not a case event kind (see GET /webhooks/events) or *",
+            );
+        } else if !out.iter().any(|k| k == kind) {
+            out.push(kind.to_string());
+        }
+    }
+    if raw.is_empty() && !b.errors.0.contains_key("events") {
+        b.errors
+            .add("events", "give at least one event kind, or * for all");
+    }
+    Some(out)
+}
+
+/// What one pass of the dispatcher did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct DeliveryReport {
+    /// Subscriptions worked on.
+    pub subscriptions: u64,
+    /// Requests made.
+    pub attempts: u64,
+    pub delivered: u64,
+    /// Failed attempts that will be tried again.
+    pub retrying: u64,
+    /// Calls given up.
+    pub failed: u64,
+}
+
+impl DeliveryReport {
+    fn count(&mut self, call: &WebhookCall) {
+        self.attempts += 1;
+        match call.state {
+            WebhookCallState::Delivered => self.delivered += 1,
+            WebhookCallState::Pending => self.retrying += 1,
+            WebhookCallState::Failed => self.failed += 1,
+        }
+    }
+
+    fn add(&mut self, other: DeliveryReport) {
+        self.subscriptions += other.subscriptions;
+        self.attempts += other.attempts;
+        self.delivered += other.delivered;
+        self.retrying += other.retrying;
+        self.failed += other.failed;
+    }
+}
+
+/// A subscription as the API shows it (never its secret).
+fn subscription_json(s: &WebhookSubscription, pending: Option<&WebhookCall>) -> Value {
+    json!({
+        "id": s.id,
+        "url": s.url,
+        "events": s.events,
+        "active": s.active,
+        "cursor": s.cursor,
+        "created_by": s.created_by,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "pending": pending.map(|c| json!({
+            "call_id": c.id, "event": c.event_kind, "event_seq": c.event_seq,
+            "attempts": c.attempts, "last_status": c.last_status, "last_error": c.last_error,
+            "next_attempt_at": c.next_attempt_at,
+        })),
+    })
+}
+
+/// A call with its attempts, as the log shows it.
+fn call_json(c: &WebhookCall, attempts: &[&WebhookAttempt]) -> Value {
+    json!({
+        "id": c.id,
+        "subscription_id": c.subscription_id,
+        "event": c.event_kind,
+        "event_seq": c.event_seq,
+        "case_id": c.case_id,
+        "state": c.state,
+        "attempt_count": c.attempts,
+        "last_status": c.last_status,
+        "last_error": c.last_error,
+        "created_at": c.created_at,
+        "first_attempt_at": c.first_attempt_at,
+        "last_attempt_at": c.last_attempt_at,
+        "next_attempt_at": c.next_attempt_at,
+        "payload": serde_json::from_str::<Value>(&c.payload).unwrap_or(Value::Null),
+        "attempts": attempts.iter().map(|a| json!({
+            "n": a.n, "at": a.at, "status": a.status, "error": a.error,
+            "duration_ms": a.duration_ms, "replay": a.replay,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn parse_id(raw: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound)
+}
+
+fn open_secret(vault: &Vault, s: &WebhookSubscription) -> AppResult<String> {
+    vault.open(&s.secret).ok_or_else(|| {
+        AppError::Internal(format!(
+            "the secret of webhook {} does not open with this data key",
+            s.id
+        ))
+    })
+}
+
+impl App {
+    /// Who may manage webhooks: admins, and integrations whose key has the
+    /// `webhooks` scope. Answers the journal's name for them.
+    fn webhook_manager(&self, who: &Principal) -> AppResult<String> {
+        match who {
+            Principal::Staff(s) => {
+                s.require(Role::Admin)?;
+                Ok(format!("staff:{}", s.user.username))
+            }
+            Principal::Integration(k) if who.has_scope(Scope::Webhooks) => {
+                Ok(format!("integration:{}", k.name))
+            }
+            Principal::Anonymous => Err(AppError::Unauthorized),
+            _ => Err(AppError::Forbidden(
+                "this needs an admin or an API key with the webhooks scope".into(),
+            )),
+        }
+    }
+
+    /// `GET /webhooks/events`: the event kinds one may subscribe to.
+    pub fn webhook_event_kinds(&self, who: &Principal) -> AppResult<Value> {
+        self.webhook_manager(who)?;
+        Ok(json!({"events": CASE_EVENTS}))
+    }
+
+    /// `POST /webhooks {url, events[]}`: a new subscription, owed the case
+    /// events appended from now on. The answer holds the signing secret,
+    /// shown this once.
+    pub async fn create_webhook(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        let actor = self.webhook_manager(who)?;
+        let mut b = Body::new(body);
+        let raw_url = b.str("url");
+        let url = if raw_url.is_empty() {
+            None
+        } else {
+            match check_url(&raw_url) {
+                Ok(u) => Some(u),
+                Err(m) => {
+                    b.errors.add("url", m);
+                    None
+                }
+            }
+        };
+        let events = read_events(&mut b, true).unwrap_or_default();
+        b.finish()?;
+        let url = url.expect("checked");
+        let secret = new_token("rdw_");
+        let now = self.now();
+        let s = WebhookSubscription {
+            id: Uuid::now_v7(),
+            url,
+            events,
+            secret: self.vault.seal(&secret),
+            active: true,
+            cursor: 0,
+            created_by: actor.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        let event = NewEvent {
+            case_id: None,
+            kind: "webhook_subscribed".into(),
+            actor,
+            at: now,
+            data: json!({"id": s.id, "url": shown_url(&s.url), "events": s.events}).to_string(),
+        };
+        let stored = self.store.insert_webhook_subscription(s, event).await?;
+        tracing::info!(webhook = %stored.id, url = %shown_url(&stored.url), "webhook subscribed");
+        let mut out = subscription_json(&stored, None);
+        out["secret"] = json!(secret);
+        Ok(out)
+    }
+
+    /// `GET /webhooks`: every subscription, each with its call waiting
+    /// for a retry, if any.
+    pub async fn list_webhooks(&self, who: &Principal) -> AppResult<Value> {
+        self.webhook_manager(who)?;
+        let subs = self.store.list_webhook_subscriptions().await?;
+        let mut items = Vec::with_capacity(subs.len());
+        for s in &subs {
+            let pending = self.store.pending_webhook_call(s.id).await?;
+            items.push(subscription_json(s, pending.as_ref()));
+        }
+        let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        Ok(page_json(Page {
+            items,
+            total,
+            next: None,
+        }))
+    }
+
+    pub async fn get_webhook(&self, who: &Principal, id: &str) -> AppResult<Value> {
+        self.webhook_manager(who)?;
+        let s = self
+            .store
+            .get_webhook_subscription(parse_id(id)?)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let pending = self.store.pending_webhook_call(s.id).await?;
+        Ok(subscription_json(&s, pending.as_ref()))
+    }
+
+    /// `PATCH /webhooks/{id} {url?, events?, active?}`. A subscription made
+    /// active again catches up from where it stopped.
+    pub async fn update_webhook(
+        &self,
+        who: &Principal,
+        id: &str,
+        body: &Value,
+    ) -> AppResult<Value> {
+        let actor = self.webhook_manager(who)?;
+        if !body.is_object() {
+            return Err(AppError::invalid("body", "must be a JSON object"));
+        }
+        let mut s = self
+            .store
+            .get_webhook_subscription(parse_id(id)?)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut b = Body::new(body);
+        if let Some(raw) = b.opt_str("url") {
+            match check_url(&raw) {
+                Ok(u) => s.url = u,
+                Err(m) => b.errors.add("url", m),
+            }
+        }
+        if let Some(events) = read_events(&mut b, false) {
+            s.events = events;
+        }
+        if let Some(active) = b.opt_bool("active") {
+            s.active = active;
+        }
+        b.finish()?;
+        self.save_webhook(s, actor).await
+    }
+
+    /// `DELETE /webhooks/{id}`: deactivates the subscription (its log stays).
+    pub async fn deactivate_webhook(&self, who: &Principal, id: &str) -> AppResult<Value> {
+        self.update_webhook(who, id, &json!({"active": false}))
+            .await
+    }
+
+    async fn save_webhook(&self, mut s: WebhookSubscription, actor: String) -> AppResult<Value> {
+        s.updated_at = self.now();
+        let event = NewEvent {
+            case_id: None,
+            kind: "webhook_changed".into(),
+            actor,
+            at: s.updated_at,
+            data: json!({"id": s.id, "url": shown_url(&s.url), "events": s.events,
+                         "active": s.active})
+            .to_string(),
+        };
+        self.store
+            .update_webhook_subscription(s.clone(), event)
+            .await
+            .map_err(|e| match e {
+                StoreError::Missing(_) => AppError::NotFound,
+                e => e.into(),
+            })?;
+        self.webhooks.ring();
+        let pending = self.store.pending_webhook_call(s.id).await?;
+        Ok(subscription_json(&s, pending.as_ref()))
+    }
+
+    /// `GET /webhooks/{id}/calls?state=&limit=&cursor=`: the log, newest
+    /// event first, each call with its attempts and status codes.
+    pub async fn webhook_calls(
+        &self,
+        who: &Principal,
+        id: &str,
+        state: Option<&str>,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+    ) -> AppResult<Value> {
+        self.webhook_manager(who)?;
+        let (limit, after) = paging(limit, cursor)?;
+        let state = match state.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(
+                s.parse::<WebhookCallState>()
+                    .map_err(|m| AppError::invalid("state", m))?,
+            ),
+        };
+        let s = self
+            .store
+            .get_webhook_subscription(parse_id(id)?)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let page = self
+            .store
+            .list_webhook_calls(s.id, state, limit, after)
+            .await?;
+        let attempts = self
+            .store
+            .webhook_attempts(page.items.iter().map(|c| c.id).collect())
+            .await?;
+        let items = page
+            .items
+            .iter()
+            .map(|c| {
+                let mine: Vec<&WebhookAttempt> =
+                    attempts.iter().filter(|a| a.call_id == c.id).collect();
+                call_json(c, &mine)
+            })
+            .collect();
+        Ok(page_json(Page {
+            items,
+            total: page.total,
+            next: page.next,
+        }))
+    }
+
+    /// `POST /webhooks/calls/{call_id}/replay`: sends the call's stored
+    /// payload again now (same `Redress-Delivery`, a fresh signature) and
+    /// logs the attempt. A 2xx makes the call `delivered`; a failure
+    /// leaves it as it was. With `within`, a call of another subscription
+    /// is not found.
+    pub async fn replay_webhook_call(
+        &self,
+        who: &Principal,
+        call_id: &str,
+        within: Option<&str>,
+    ) -> AppResult<Value> {
+        let actor = self.webhook_manager(who)?;
+        let call = self
+            .store
+            .get_webhook_call(parse_id(call_id)?)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if let Some(sub) = within
+            && parse_id(sub)? != call.subscription_id
+        {
+            return Err(AppError::NotFound);
+        }
+        let s = self
+            .store
+            .get_webhook_subscription(call.subscription_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let secret = open_secret(&self.vault, &s)?;
+        self.store
+            .append_events(vec![NewEvent {
+                case_id: None,
+                kind: "webhook_replayed".into(),
+                actor,
+                at: self.now(),
+                data: json!({"call_id": call.id, "subscription_id": s.id,
+                             "event_seq": call.event_seq})
+                .to_string(),
+            }])
+            .await?;
+        let after = self.attempt(&s, &secret, &call, true).await?;
+        let attempts = self.store.webhook_attempts(vec![after.id]).await?;
+        Ok(call_json(&after, &attempts.iter().collect::<Vec<_>>()))
+    }
+
+    /// One pass of the dispatcher: claims the subscriptions with work,
+    /// sends what is due (a pending call whose time has come, then the
+    /// events after the cursor, in journal order) and releases them. Runs
+    /// every second in `redress serve`, and before the test clock's
+    /// advance answers.
+    pub async fn deliver_webhooks(&self) -> AppResult<DeliveryReport> {
+        let _pass = self.webhooks.pass.lock().await;
+        // A read first: an installation without active subscriptions
+        // writes nothing.
+        let subs = self.store.list_webhook_subscriptions().await?;
+        if !subs.iter().any(|s| s.active) {
+            return Ok(DeliveryReport::default());
+        }
+        let lease = self.config.job_lease;
+        let claimed = self
+            .store
+            .claim_webhook_subscriptions(self.now(), lease, CLAIM_BATCH)
+            .await?;
+        let started = Instant::now();
+        // Stop starting calls at half the lease: a call may take
+        // CALL_TIMEOUT more, and the claim must outlast the pass.
+        let budget = (lease / 2).max(Duration::from_secs(1));
+        let outcomes: Vec<(Uuid, AppResult<DeliveryReport>)> = stream::iter(claimed)
+            .map(|s| async move {
+                let id = s.id;
+                let outcome = self.run_subscription(s, started, budget).await;
+                if let Err(e) = self.store.release_webhook_subscription(id).await {
+                    tracing::error!(webhook = %id, error = %e, "releasing a webhook claim failed");
+                }
+                (id, outcome)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut report = DeliveryReport::default();
+        for (id, outcome) in outcomes {
+            report.subscriptions += 1;
+            match outcome {
+                Ok(r) => report.add(r),
+                // One broken subscription must not stop the others.
+                Err(e) => {
+                    tracing::error!(webhook = %id, error = %e, "webhook delivery stopped");
+                    metrics::counter!("redress_webhook_errors_total").increment(1);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Delivers one claimed subscription's due work.
+    async fn run_subscription(
+        &self,
+        s: WebhookSubscription,
+        started: Instant,
+        budget: Duration,
+    ) -> AppResult<DeliveryReport> {
+        let mut report = DeliveryReport::default();
+        // Claimed at the start of the pass, this subscription waited for
+        // others: past the budget its lease may run out under a call, so
+        // it is left for the next pass.
+        if started.elapsed() >= budget {
+            return Ok(report);
+        }
+        let secret = open_secret(&self.vault, &s)?;
+        // The call at the head of the line first: while it is pending,
+        // nothing after it is sent.
+        if let Some(call) = self.store.pending_webhook_call(s.id).await? {
+            if call.next_attempt_at.is_some_and(|t| t > self.now()) {
+                return Ok(report);
+            }
+            let after = self.attempt(&s, &secret, &call, false).await?;
+            report.count(&after);
+            if after.state == WebhookCallState::Pending {
+                return Ok(report);
+            }
+        }
+        let mut cursor = s.cursor;
+        let mut tracking: HashMap<Uuid, Option<String>> = HashMap::new();
+        while started.elapsed() < budget {
+            let batch = self.store.journal_after(cursor, JOURNAL_BATCH).await?;
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                break;
+            };
+            for e in batch.iter().filter(|e| wants(&s.events, e)) {
+                let case_id = e.case_id.expect("wanted events have a case");
+                if let std::collections::hash_map::Entry::Vacant(slot) = tracking.entry(case_id) {
+                    slot.insert(self.store.get_case(case_id).await?.map(|r| r.tracking_no));
+                }
+                let id = Uuid::now_v7();
+                let now = self.now();
+                let call = WebhookCall {
+                    id,
+                    subscription_id: s.id,
+                    event_seq: e.seq,
+                    case_id: Some(case_id),
+                    event_kind: e.kind.clone(),
+                    state: WebhookCallState::Pending,
+                    attempts: 0,
+                    last_status: None,
+                    last_error: None,
+                    created_at: now,
+                    first_attempt_at: None,
+                    last_attempt_at: None,
+                    next_attempt_at: Some(now),
+                    payload: payload(id, e, tracking[&case_id].as_deref()),
+                };
+                match self.store.insert_webhook_call(call.clone()).await {
+                    Ok(()) => {}
+                    // Another instance got here first (its claim ran out
+                    // under it): it owns the rest of this round.
+                    Err(StoreError::Duplicate(_)) => return Ok(report),
+                    Err(e) => return Err(e.into()),
+                }
+                cursor = e.seq;
+                let after = self.attempt(&s, &secret, &call, false).await?;
+                report.count(&after);
+                if after.state == WebhookCallState::Pending || started.elapsed() >= budget {
+                    return Ok(report);
+                }
+            }
+            if last > cursor {
+                self.store.advance_webhook_cursor(s.id, last).await?;
+                cursor = last;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sends a call once and records the attempt; the call as it now is.
+    async fn attempt(
+        &self,
+        s: &WebhookSubscription,
+        secret: &str,
+        call: &WebhookCall,
+        replay: bool,
+    ) -> AppResult<WebhookCall> {
+        let at = self.now();
+        let clock = Instant::now();
+        let (status, error) = self.webhooks.send(&s.url, secret, call).await;
+        let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let delivered = status.is_some_and(|c| (200..300).contains(&c));
+        let effect = if delivered {
+            AttemptEffect::Delivered
+        } else if replay {
+            AttemptEffect::Keep
+        } else {
+            after_failure(call.first_attempt_at.unwrap_or(at), at, call.attempts + 1)
+        };
+        let attempt = WebhookAttempt {
+            call_id: call.id,
+            n: call.attempts + 1,
+            at,
+            status,
+            error: error.clone(),
+            duration_ms,
+            replay,
+        };
+        let after = self.store.record_webhook_attempt(attempt, effect).await?;
+        let outcome = match (delivered, after.state) {
+            (true, _) => "delivered",
+            (false, WebhookCallState::Failed) if !replay => "given_up",
+            _ => "failed",
+        };
+        metrics::counter!("redress_webhook_attempts_total", "outcome" => outcome).increment(1);
+        if delivered {
+            tracing::debug!(webhook = %s.id, call = %call.id, event = %call.event_kind, status, "webhook delivered");
+        } else {
+            tracing::warn!(
+                webhook = %s.id, call = %call.id, event = %call.event_kind,
+                url = %shown_url(&s.url), status, error = error.as_deref().unwrap_or(""),
+                attempt = after.attempts, state = %after.state, replay,
+                "webhook call failed"
+            );
+        }
+        Ok(after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_750_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn back_off_doubles_from_ten_seconds_to_an_hour() {
+        let waits: Vec<u64> = (1..=11).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(
+            waits,
+            [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]
+        );
+        assert_eq!(backoff(1000), MAX_RETRY);
+        assert_eq!(backoff(0), FIRST_RETRY);
+    }
+
+    #[test]
+    fn a_call_is_tried_for_a_day_then_given_up() {
+        let first = at(0);
+        assert_eq!(
+            after_failure(first, at(0), 1),
+            AttemptEffect::RetryAt(at(10))
+        );
+        assert_eq!(
+            after_failure(first, at(30), 3),
+            AttemptEffect::RetryAt(at(70))
+        );
+        // The last attempt falls exactly a day after the first.
+        let day = 86_400;
+        assert_eq!(
+            after_failure(first, at(day - 600), 30),
+            AttemptEffect::RetryAt(at(day))
+        );
+        assert_eq!(after_failure(first, at(day), 31), AttemptEffect::GiveUp);
+        assert_eq!(after_failure(first, at(day + 5), 2), AttemptEffect::GiveUp);
+    }
+
+    #[test]
+    fn signatures_verify_with_the_secret_within_the_tolerance() {
+        let body = br#"{"event":"decided"}"#;
+        let header = signature("rdw_secret", 1_750_000_000, body);
+        assert!(header.starts_with("t=1750000000,v1="));
+        let five = Duration::from_secs(300);
+        assert!(verify_signature(
+            "rdw_secret",
+            &header,
+            body,
+            1_750_000_100,
+            five
+        ));
+        assert!(!verify_signature(
+            "rdw_other",
+            &header,
+            body,
+            1_750_000_100,
+            five
+        ));
+        assert!(!verify_signature(
+            "rdw_secret",
+            &header,
+            b"{}",
+            1_750_000_100,
+            five
+        ));
+        assert!(!verify_signature(
+            "rdw_secret",
+            &header,
+            body,
+            1_750_000_400,
+            five
+        ));
+        assert!(!verify_signature(
+            "rdw_secret",
+            "v1=00",
+            body,
+            1_750_000_000,
+            five
+        ));
+        // The documented recipe: HMAC-SHA256 over "<t>.<body>".
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(b"rdw_secret").unwrap();
+        mac.update(b"1750000000.{\"event\":\"decided\"}");
+        let hex = hex::encode(mac.finalize().into_bytes());
+        assert_eq!(header, format!("t=1750000000,v1={hex}"));
+    }
+
+    #[test]
+    fn urls_are_http_or_https_without_credentials() {
+        assert_eq!(
+            check_url(" https://hooks.example.com/redress?x=1 ").unwrap(),
+            "https://hooks.example.com/redress?x=1"
+        );
+        assert!(check_url("http://10.0.0.5:8080/in").is_ok());
+        for bad in [
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "https://user:pw@example.com/",
+            "https://example.com/#x",
+            "not a url",
+            "https://",
+            "javascript:alert(1)",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            shown_url("https://hooks.example.com/in?token=secret"),
+            "https://hooks.example.com/in"
+        );
+    }
+
+    #[test]
+    fn subscriptions_want_case_events_of_their_kinds() {
+        let e = |kind: &str, case: bool| JournalEntry {
+            seq: 1,
+            case_id: case.then(Uuid::now_v7),
+            kind: kind.into(),
+            actor: "staff:a".into(),
+            at: at(0),
+            data: "{}".into(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        let some = vec!["decided".to_string(), "sanction_ordered".to_string()];
+        let all = vec!["*".to_string()];
+        assert!(wants(&some, &e("decided", true)));
+        assert!(!wants(&some, &e("accepted", true)));
+        assert!(wants(&all, &e("accepted", true)));
+        // Not a case event, or not one offered: never.
+        assert!(!wants(&all, &e("user_created", false)));
+        assert!(!wants(&all, &e("personal_data_viewed", true)));
+    }
+}

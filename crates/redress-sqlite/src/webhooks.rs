@@ -1,0 +1,505 @@
+//! Webhook subscriptions, calls and attempts on SQLite. Writes go through
+//! the writer like every other write (claims included: one process owns
+//! the file, so its own clock is the lease's wall clock).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, params};
+use redress_store::{
+    AttemptEffect, NewEvent, Page, StoreError, StoreResult, WebhookAttempt, WebhookCall,
+    WebhookCallState, WebhookSubscription,
+};
+use uuid::Uuid;
+
+use crate::SqliteStore;
+use crate::codec::{
+    constraint, db, from_json, parse_enum, parse_ts, parse_ts_opt, parse_uuid, parse_uuid_opt,
+    to_json, ts, ts_opt,
+};
+
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, url, events, secret, active, cursor, created_by, created_at, updated_at";
+
+type RawSubscription = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    i64,
+    String,
+    String,
+    String,
+);
+
+fn read_subscription(r: &Row<'_>) -> rusqlite::Result<RawSubscription> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn subscription(r: RawSubscription) -> StoreResult<WebhookSubscription> {
+    Ok(WebhookSubscription {
+        id: parse_uuid(&r.0)?,
+        url: r.1,
+        events: from_json(&r.2)?,
+        secret: r.3,
+        active: r.4,
+        cursor: r.5,
+        created_by: r.6,
+        created_at: parse_ts(&r.7)?,
+        updated_at: parse_ts(&r.8)?,
+    })
+}
+
+fn subscriptions_where(
+    c: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<WebhookSubscription>> {
+    let raw = c
+        .prepare_cached(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions {tail}"
+        ))
+        .map_err(db)?
+        .query_map(params, read_subscription)
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    raw.into_iter().map(subscription).collect()
+}
+
+const CALL_COLUMNS: &str = "id, subscription_id, event_seq, case_id, event_kind, state, \
+     attempts, last_status, last_error, created_at, first_attempt_at, last_attempt_at, \
+     next_attempt_at, payload";
+
+/// Raw columns of a call, in [`CALL_COLUMNS`] order.
+struct RawCall {
+    id: String,
+    subscription_id: String,
+    event_seq: i64,
+    case_id: Option<String>,
+    event_kind: String,
+    state: String,
+    attempts: i32,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    created_at: String,
+    first_attempt_at: Option<String>,
+    last_attempt_at: Option<String>,
+    next_attempt_at: Option<String>,
+    payload: String,
+}
+
+fn read_call(r: &Row<'_>) -> rusqlite::Result<RawCall> {
+    Ok(RawCall {
+        id: r.get(0)?,
+        subscription_id: r.get(1)?,
+        event_seq: r.get(2)?,
+        case_id: r.get(3)?,
+        event_kind: r.get(4)?,
+        state: r.get(5)?,
+        attempts: r.get(6)?,
+        last_status: r.get(7)?,
+        last_error: r.get(8)?,
+        created_at: r.get(9)?,
+        first_attempt_at: r.get(10)?,
+        last_attempt_at: r.get(11)?,
+        next_attempt_at: r.get(12)?,
+        payload: r.get(13)?,
+    })
+}
+
+fn call(r: RawCall) -> StoreResult<WebhookCall> {
+    Ok(WebhookCall {
+        id: parse_uuid(&r.id)?,
+        subscription_id: parse_uuid(&r.subscription_id)?,
+        event_seq: r.event_seq,
+        case_id: parse_uuid_opt(r.case_id)?,
+        event_kind: r.event_kind,
+        state: parse_enum::<WebhookCallState>("call state", &r.state)?,
+        attempts: r.attempts,
+        last_status: r.last_status,
+        last_error: r.last_error,
+        created_at: parse_ts(&r.created_at)?,
+        first_attempt_at: parse_ts_opt(r.first_attempt_at)?,
+        last_attempt_at: parse_ts_opt(r.last_attempt_at)?,
+        next_attempt_at: parse_ts_opt(r.next_attempt_at)?,
+        payload: r.payload,
+    })
+}
+
+fn calls_where(
+    c: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<WebhookCall>> {
+    let raw = c
+        .prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM webhook_calls {tail}"))
+        .map_err(db)?
+        .query_map(params, read_call)
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    raw.into_iter().map(call).collect()
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl SqliteStore {
+    pub(crate) async fn wh_insert_subscription(
+        &self,
+        s: WebhookSubscription,
+        event: NewEvent,
+    ) -> StoreResult<WebhookSubscription> {
+        self.write(move |ctx| {
+            // The head as this transaction sees it: earlier jobs of the
+            // group included.
+            let head: i64 = ctx
+                .conn
+                .query_row("SELECT coalesce(max(seq), 0) FROM journal_head", [], |r| {
+                    r.get(0)
+                })
+                .map_err(db)?;
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO webhook_subscriptions (id, url, events, secret, active, cursor, \
+                     created_by, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(db)?
+                .execute(params![
+                    s.id.to_string(),
+                    s.url,
+                    to_json(&s.events)?,
+                    s.secret,
+                    s.active,
+                    head,
+                    s.created_by,
+                    ts(&s.created_at),
+                    ts(&s.updated_at),
+                ])
+                .map_err(|e| constraint(e, "id", "webhook"))?;
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(WebhookSubscription { cursor: head, ..s })
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_list_subscriptions(&self) -> StoreResult<Vec<WebhookSubscription>> {
+        self.read(|c| subscriptions_where(c, "ORDER BY created_at, id", []))
+            .await
+    }
+
+    pub(crate) async fn wh_get_subscription(
+        &self,
+        id: Uuid,
+    ) -> StoreResult<Option<WebhookSubscription>> {
+        self.read(move |c| Ok(subscriptions_where(c, "WHERE id = ?1", [id.to_string()])?.pop()))
+            .await
+    }
+
+    pub(crate) async fn wh_update_subscription(
+        &self,
+        s: WebhookSubscription,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE webhook_subscriptions SET url = ?2, events = ?3, active = ?4, \
+                     updated_at = ?5 WHERE id = ?1",
+                )
+                .map_err(db)?
+                .execute(params![
+                    s.id.to_string(),
+                    s.url,
+                    to_json(&s.events)?,
+                    s.active,
+                    ts(&s.updated_at),
+                ])
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("webhook"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_claim(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        n: usize,
+    ) -> StoreResult<Vec<WebhookSubscription>> {
+        let wall = Utc::now();
+        let until = wall + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
+        self.write(move |ctx| {
+            let sql = format!(
+                "UPDATE webhook_subscriptions SET claimed_until = ?3 WHERE id IN ( \
+                   SELECT s.id FROM webhook_subscriptions s WHERE s.active = 1 \
+                   AND (s.claimed_until IS NULL OR s.claimed_until < ?2) \
+                   AND (EXISTS (SELECT 1 FROM webhook_calls c WHERE c.subscription_id = s.id \
+                                AND c.state = 'pending' AND c.next_attempt_at <= ?1) \
+                        OR (NOT EXISTS (SELECT 1 FROM webhook_calls c \
+                                        WHERE c.subscription_id = s.id AND c.state = 'pending') \
+                            AND s.cursor < (SELECT coalesce(max(seq), 0) FROM journal_head))) \
+                   ORDER BY s.created_at, s.id LIMIT ?4) \
+                 RETURNING {SUBSCRIPTION_COLUMNS}"
+            );
+            let raw = ctx
+                .conn
+                .prepare_cached(&sql)
+                .map_err(db)?
+                .query_map(
+                    params![ts(&now), ts(&wall), ts(&until), limit(n)],
+                    read_subscription,
+                )
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            let mut subs = raw
+                .into_iter()
+                .map(subscription)
+                .collect::<StoreResult<Vec<_>>>()?;
+            subs.sort_by_key(|s| (s.created_at, s.id));
+            Ok(subs)
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_release(&self, id: Uuid) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE webhook_subscriptions SET claimed_until = NULL WHERE id = ?1",
+                )
+                .map_err(db)?
+                .execute([id.to_string()])
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_advance(&self, id: Uuid, seq: i64) -> StoreResult<()> {
+        self.write(move |ctx| advance(ctx.conn, id, seq)).await
+    }
+
+    pub(crate) async fn wh_insert_call(&self, c: WebhookCall) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO webhook_calls ({CALL_COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                ))
+                .map_err(db)?
+                .execute(params![
+                    c.id.to_string(),
+                    c.subscription_id.to_string(),
+                    c.event_seq,
+                    c.case_id.map(|x| x.to_string()),
+                    c.event_kind,
+                    c.state.as_str(),
+                    c.attempts,
+                    c.last_status,
+                    c.last_error,
+                    ts(&c.created_at),
+                    ts_opt(&c.first_attempt_at),
+                    ts_opt(&c.last_attempt_at),
+                    ts_opt(&c.next_attempt_at),
+                    c.payload,
+                ])
+                .map_err(|e| constraint(e, "call", "webhook"))?;
+            advance(ctx.conn, c.subscription_id, c.event_seq)
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_pending_call(
+        &self,
+        subscription_id: Uuid,
+    ) -> StoreResult<Option<WebhookCall>> {
+        self.read(move |c| {
+            Ok(calls_where(
+                c,
+                "WHERE subscription_id = ?1 AND state = 'pending' ORDER BY event_seq LIMIT 1",
+                [subscription_id.to_string()],
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_get_call(&self, id: Uuid) -> StoreResult<Option<WebhookCall>> {
+        self.read(move |c| Ok(calls_where(c, "WHERE id = ?1", [id.to_string()])?.pop()))
+            .await
+    }
+
+    pub(crate) async fn wh_list_calls(
+        &self,
+        subscription_id: Uuid,
+        state: Option<WebhookCallState>,
+        n: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<WebhookCall>> {
+        self.read(move |c| {
+            let sub = subscription_id.to_string();
+            let state = state.map(|s| s.as_str());
+            let filter = "subscription_id = ?1 AND (?2 IS NULL OR state = ?2)";
+            let total: i64 = c
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM webhook_calls WHERE {filter}"
+                ))
+                .map_err(db)?
+                .query_row(params![sub, state], |r| r.get(0))
+                .map_err(db)?;
+            let mut items = calls_where(
+                c,
+                &format!(
+                    "WHERE {filter} AND (?3 IS NULL OR event_seq < ?3) \
+                     ORDER BY event_seq DESC LIMIT ?4"
+                ),
+                params![sub, state, after, limit(n) + 1],
+            )?;
+            let more = items.len() > n;
+            items.truncate(n);
+            let next = more.then(|| items.last().map(|c| c.event_seq)).flatten();
+            Ok(Page { items, total, next })
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_attempts(
+        &self,
+        call_ids: Vec<Uuid>,
+    ) -> StoreResult<Vec<WebhookAttempt>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT call_id, n, at, status, error, duration_ms, replay \
+                     FROM webhook_attempts WHERE call_id = ?1 ORDER BY n",
+                )
+                .map_err(db)?;
+            let mut out = Vec::new();
+            for id in call_ids {
+                let raw = stmt
+                    .query_map([id.to_string()], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i32>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<i32>>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, i64>(5)?,
+                            r.get::<_, bool>(6)?,
+                        ))
+                    })
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?;
+                for (call_id, n, at, status, error, duration_ms, replay) in raw {
+                    out.push(WebhookAttempt {
+                        call_id: parse_uuid(&call_id)?,
+                        n,
+                        at: parse_ts(&at)?,
+                        status,
+                        error,
+                        duration_ms,
+                        replay,
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_record_attempt(
+        &self,
+        a: WebhookAttempt,
+        effect: AttemptEffect,
+    ) -> StoreResult<WebhookCall> {
+        self.write(move |ctx| {
+            let (kind, next) = effect_params(effect);
+            let id = a.call_id.to_string();
+            let n: Option<i32> = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE webhook_calls SET attempts = attempts + 1, last_status = ?2, \
+                     last_error = ?3, last_attempt_at = ?4, \
+                     first_attempt_at = coalesce(first_attempt_at, ?4), \
+                     state = CASE WHEN ?5 = 'delivered' THEN 'delivered' \
+                                  WHEN ?5 = 'give_up' AND state = 'pending' THEN 'failed' \
+                                  ELSE state END, \
+                     next_attempt_at = CASE WHEN ?5 = 'delivered' THEN NULL \
+                                  WHEN state <> 'pending' THEN next_attempt_at \
+                                  WHEN ?5 = 'retry' THEN ?6 \
+                                  WHEN ?5 = 'give_up' THEN NULL \
+                                  ELSE next_attempt_at END \
+                     WHERE id = ?1 RETURNING attempts",
+                )
+                .map_err(db)?
+                .query_row(
+                    params![id, a.status, a.error, ts(&a.at), kind, ts_opt(&next)],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some(n) = n else {
+                return Err(StoreError::Missing("webhook call"));
+            };
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO webhook_attempts (call_id, n, at, status, error, duration_ms, \
+                     replay) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db)?
+                .execute(params![
+                    id,
+                    n,
+                    ts(&a.at),
+                    a.status,
+                    a.error,
+                    a.duration_ms,
+                    a.replay
+                ])
+                .map_err(db)?;
+            calls_where(ctx.conn, "WHERE id = ?1", [id])?
+                .pop()
+                .ok_or(StoreError::Missing("webhook call"))
+        })
+        .await
+    }
+}
+
+/// The effect as the SQL of [`SqliteStore::wh_record_attempt`] reads it.
+pub(crate) fn effect_params(effect: AttemptEffect) -> (&'static str, Option<DateTime<Utc>>) {
+    match effect {
+        AttemptEffect::Delivered => ("delivered", None),
+        AttemptEffect::RetryAt(t) => ("retry", Some(t)),
+        AttemptEffect::GiveUp => ("give_up", None),
+        AttemptEffect::Keep => ("keep", None),
+    }
+}
+
+fn advance(c: &Connection, id: Uuid, seq: i64) -> StoreResult<()> {
+    c.prepare_cached("UPDATE webhook_subscriptions SET cursor = max(cursor, ?2) WHERE id = ?1")
+        .map_err(db)?
+        .execute(params![id.to_string(), seq])
+        .map_err(db)?;
+    Ok(())
+}

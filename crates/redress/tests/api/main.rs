@@ -84,7 +84,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 15] = [
+    let modules: [Module; 16] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),

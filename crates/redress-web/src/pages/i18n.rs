@@ -316,6 +316,21 @@ pub const REASONS: &[(&str, &str)] = &[
         "err-idempotency",
     ),
     ("must be at most {n} characters", "err-at-most"),
+    ("may have at most {n} characters", "err-at-most"),
+    (
+        "give at least one event kind, or * for all",
+        "err-wh-events",
+    ),
+    (
+        "is not a case event kind (see GET /webhooks/events) or *",
+        "err-wh-kind",
+    ),
+    ("must be an http:// or https:// URL", "err-http-url"),
+    ("must not have a #fragment", "err-url-fragment"),
+    (
+        "must not hold a user name or password; authenticate with the signature",
+        "err-url-userinfo",
+    ),
     ("must have at least {n} characters", "err-at-least"),
     ("must be 1–{n} characters", "err-length"),
     (

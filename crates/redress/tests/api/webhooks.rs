@@ -962,7 +962,12 @@ async fn admins_manage_webhooks_from_the_console() {
         )
         .await;
     assert_eq!(status, 422);
-    assert!(page.contains("url") && page.contains("events[1]"), "{page}");
+    // Each refused field is named, in the page's language.
+    assert!(
+        page.contains("url: must be an http:// or https:// address")
+            && page.contains("events, item 2: is not a case event kind"),
+        "{page}"
+    );
     assert!(page.contains("value=\"decided, nope\""), "{page}");
     // Without the CSRF field: refused.
     let (status, _) = b

@@ -99,6 +99,22 @@ pub struct Registered {
     pub body: Value,
 }
 
+/// Who files a registration, and on which channels.
+pub(crate) struct Intake<'a> {
+    pub default_channel: Channel,
+    pub allowed: &'a [Channel],
+    pub actor: Actor,
+    /// The namespace of the caller's idempotency keys.
+    pub scope: String,
+    /// Staff see likely duplicates in the answer.
+    pub staff: bool,
+    /// Files already stored that the new case names as evidence (a mail's
+    /// attachments).
+    pub evidence: Vec<Evidence>,
+    /// An internal note to file with the case (what intake could not keep).
+    pub note: Option<String>,
+}
+
 impl App {
     fn staff_actor(staff: &StaffUser) -> Actor {
         Actor::staff(&staff.user.username)
@@ -114,7 +130,6 @@ impl App {
         idempotency_key: Option<&str>,
         client: Option<std::net::IpAddr>,
     ) -> AppResult<Registered> {
-        let now = self.now();
         // Who may file, and on which channels.
         let (default_channel, allowed, actor, scope): (Channel, &[Channel], Actor, String) =
             match who {
@@ -160,6 +175,42 @@ impl App {
                     ));
                 }
             };
+        self.register_as(
+            Intake {
+                default_channel,
+                allowed,
+                actor,
+                scope,
+                staff: matches!(who, Principal::Staff(_)),
+                evidence: vec![],
+                note: None,
+            },
+            body,
+            body_hash,
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// Files a registration for an intake that already knows who files it
+    /// and on which channels (the HTTP callers above, the mail receiver).
+    pub(crate) async fn register_as(
+        &self,
+        intake: Intake<'_>,
+        body: &Value,
+        body_hash: &str,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<Registered> {
+        let now = self.now();
+        let Intake {
+            default_channel,
+            allowed,
+            actor,
+            scope,
+            staff,
+            evidence,
+            note,
+        } = intake;
         let idem_key = match idempotency_key.map(str::trim) {
             None => None,
             Some(k) if !k.is_empty() && k.len() <= 255 => Some(format!("{scope}:{k}")),
@@ -194,7 +245,7 @@ impl App {
             let token = new_token("rdt_");
             let tracking_no = new_tracking_no(self);
             // Duplicate flag: an open case of the same complainant against the same respondent.
-            let (mut case, effects) = Case::register(
+            let (mut case, mut effects) = Case::register(
                 id,
                 tracking_no.clone(),
                 input.clone(),
@@ -202,6 +253,12 @@ impl App {
                 vec![],
                 &ctx,
             );
+            for e in &evidence {
+                effects.merge(refuse(case.add_evidence(e.clone(), &ctx))?);
+            }
+            if let Some(note) = &note {
+                effects.merge(refuse(case.add_note(NoteKind::Note, note, &ctx))?);
+            }
             let duplicates = match (
                 stored::complainant_key(&case, &self.vault),
                 case.record.respondent.as_ref(),
@@ -226,7 +283,7 @@ impl App {
             // to integrations (anyone could probe a phone number): only staff
             // see them in the answer, everyone on staff sees them on the case.
             let mut answer = answer;
-            if matches!(who, Principal::Staff(_)) {
+            if staff {
                 answer["duplicate"] = json!(!case.possible_duplicates.is_empty());
                 answer["possible_duplicates"] = json!(case.possible_duplicates);
             }
@@ -239,6 +296,7 @@ impl App {
             });
             match self.store.insert_case(row, events, idem).await {
                 Ok(InsertOutcome::Inserted { .. }) => {
+                    self.wake_if_pending(&case);
                     metrics::counter!("redress_complaints_registered_total", "channel" => channel.as_str()).increment(1);
                     self.webhooks.ring();
                     return Ok(Registered {
@@ -328,7 +386,7 @@ impl App {
     }
 
     /// Runs a staff action: loads, checks rights with `check`, transitions with `f`.
-    async fn staff_action<C, F>(
+    pub(crate) async fn staff_action<C, F>(
         &self,
         who: &Principal,
         id: Uuid,
@@ -572,7 +630,7 @@ impl App {
 
     /// Checks and stores a file in the evidence store (hashing on a blocking
     /// thread), then describes it as evidence.
-    async fn new_evidence(
+    pub(crate) async fn new_evidence(
         &self,
         bytes: &[u8],
         filename: Option<&str>,

@@ -24,6 +24,10 @@ pub struct SweepReport {
     pub flagged_overdue: u64,
     pub reminders: u64,
     pub escalations: u64,
+    /// Notices handed to a provider, retried later, given up.
+    pub deliveries_sent: u64,
+    pub deliveries_retried: u64,
+    pub deliveries_failed: u64,
     /// Cases the sweep changed.
     pub cases: u64,
 }
@@ -86,14 +90,25 @@ impl App {
                     if result.is_ok() && kinds.iter().any(|k| k == "purged") {
                         self.remove_unused_evidence(id, held).await;
                     }
-                    (id, result.map(|_| kinds))
+                    // Then the notices waiting to leave, from the case as saved.
+                    let result = match result {
+                        Ok(loaded) => self
+                            .send_due(id, &loaded.case, self.now())
+                            .await
+                            .map(|sent| (kinds, sent)),
+                        Err(e) => Err(e),
+                    };
+                    (id, result)
                 })
                 .buffer_unordered(SWEEP_CONCURRENCY)
                 .collect()
                 .await;
             for (id, result) in outcomes {
                 match result {
-                    Ok(kinds) => {
+                    Ok((kinds, sent)) => {
+                        report.deliveries_sent += sent.sent;
+                        report.deliveries_retried += sent.retried;
+                        report.deliveries_failed += sent.failed;
                         if !kinds.is_empty() {
                             report.cases += 1;
                         }
@@ -111,7 +126,7 @@ impl App {
                 }
             }
         }
-        if report.cases > 0 {
+        if report.cases > 0 || report.deliveries_sent + report.deliveries_retried > 0 {
             tracing::info!(?report, "deadline sweep");
         }
         Ok(report)

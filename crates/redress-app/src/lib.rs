@@ -15,6 +15,8 @@ pub mod error;
 pub mod evidence;
 pub mod input;
 pub mod jobs;
+pub mod mail;
+pub mod outbound;
 pub mod privacy;
 pub mod report;
 pub mod stored;
@@ -106,6 +108,11 @@ pub struct AppConfig {
     /// How long a background job holds a claimed case before another
     /// instance may take it over (the holder is presumed dead).
     pub job_lease: std::time::Duration,
+    /// The providers notices leave by (e-mail relay, SMS gateway).
+    pub senders: outbound::Senders,
+    /// The address notices are sent from (`Name <addr>` or `addr`): mail
+    /// coming back from it is a loop and is dropped.
+    pub mail_from: Option<String>,
 }
 
 impl AppConfig {
@@ -123,7 +130,19 @@ impl AppConfig {
             evidence_max_bytes: 20 * 1024 * 1024,
             evidence_location: EvidenceLocation::DataDir,
             job_lease: std::time::Duration::from_secs(60),
+            senders: outbound::Senders::default(),
+            mail_from: None,
         }
+    }
+
+    /// The bare address of `mail_from`.
+    pub fn mail_from_address(&self) -> Option<String> {
+        let from = self.mail_from.as_deref()?.trim();
+        let addr = match (from.rfind('<'), from.rfind('>')) {
+            (Some(a), Some(b)) if a < b => &from[a + 1..b],
+            _ => from,
+        };
+        Some(addr.trim().to_string()).filter(|a| a.contains('@'))
     }
 }
 
@@ -142,6 +161,10 @@ pub struct App {
     directory: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Directory>)>>,
     /// The webhook dispatcher's client, pass lock and bell.
     pub webhooks: webhooks::Webhooks,
+    /// The notice templates (shipped, with the installation's overrides).
+    notices: RwLock<Arc<outbound::Notices>>,
+    /// Woken when a save queues a delivery, so that the sweep sends it now.
+    pub wake: tokio::sync::Notify,
 }
 
 /// The people staff alerts reach: department heads and supervisors.
@@ -226,6 +249,10 @@ impl App {
             evidence_gate: Arc::new(tokio::sync::RwLock::new(())),
             directory: tokio::sync::Mutex::new(None),
             webhooks: webhooks::Webhooks::new()?,
+            notices: RwLock::new(Arc::new(
+                outbound::Notices::new(&[]).expect("shipped notice templates compile"),
+            )),
+            wake: tokio::sync::Notify::new(),
         });
         app.reload_calendar().await?;
         Ok(app)
@@ -366,7 +393,46 @@ impl App {
                     sent_at: Some(at),
                     recipient,
                     provider_id: None,
+                    attempts: 0,
+                    next_attempt_at: None,
+                    last_error: None,
                 });
+            }
+            // The complainant also hears on every contact they left that
+            // the installation has a provider for.
+            if notice.party == Party::Complainant {
+                let c = &case.record.complainant;
+                let outside = [
+                    (
+                        DeliveryChannel::Email,
+                        c.email.as_deref().map(redress_domain::mask_email),
+                    ),
+                    (
+                        DeliveryChannel::Sms,
+                        c.phone.as_deref().map(redress_domain::mask_phone),
+                    ),
+                ];
+                for (channel, recipient) in outside {
+                    let (Some(recipient), Some(_)) =
+                        (recipient, self.config.senders.for_channel(channel))
+                    else {
+                        continue;
+                    };
+                    case.record_delivery(Delivery {
+                        id: Uuid::now_v7().to_string(),
+                        party: notice.party,
+                        notice: notice.kind,
+                        channel,
+                        status: DeliveryStatus::Queued,
+                        created_at: at,
+                        sent_at: None,
+                        recipient,
+                        provider_id: None,
+                        attempts: 0,
+                        next_attempt_at: None,
+                        last_error: None,
+                    });
+                }
             }
         }
     }
@@ -412,6 +478,7 @@ impl App {
                     loaded.case.version = expected + 1;
                     metrics_transition(&effects);
                     self.webhooks.ring();
+                    self.wake_if_pending(&loaded.case);
                     return Ok(loaded);
                 }
                 Err(StoreError::VersionConflict) if attempt < VERSION_RETRIES => continue,
@@ -466,6 +533,8 @@ impl App {
                 Ok(()) => {
                     first.case.version += 1;
                     self.webhooks.ring();
+                    self.wake_if_pending(&first.case);
+                    self.wake_if_pending(&second.case);
                     return Ok(first);
                 }
                 Err(StoreError::VersionConflict) if attempt < VERSION_RETRIES => continue,

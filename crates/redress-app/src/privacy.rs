@@ -78,10 +78,15 @@ impl Vault {
     }
 
     pub fn seal(&self, plain: &str) -> String {
+        self.seal_bytes(plain.as_bytes())
+    }
+
+    /// Seals bytes that need not be text (a raw e-mail message).
+    pub fn seal_bytes(&self, plain: &[u8]) -> String {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let ct = self
             .cipher
-            .encrypt(&nonce, plain.as_bytes())
+            .encrypt(&nonce, plain)
             .expect("encryption cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
@@ -90,13 +95,17 @@ impl Vault {
 
     /// `None` when the text was not sealed with this key (or was altered).
     pub fn open(&self, sealed: &str) -> Option<String> {
+        String::from_utf8(self.open_bytes(sealed)?).ok()
+    }
+
+    /// The bytes [`Vault::seal_bytes`] sealed; `None` as for `open`.
+    pub fn open_bytes(&self, sealed: &str) -> Option<Vec<u8>> {
         let raw = STANDARD.decode(sealed.strip_prefix(SEALED_PREFIX)?).ok()?;
         if raw.len() < 24 {
             return None;
         }
         let (nonce, ct) = raw.split_at(24);
-        let plain = self.cipher.decrypt(XNonce::from_slice(nonce), ct).ok()?;
-        String::from_utf8(plain).ok()
+        self.cipher.decrypt(XNonce::from_slice(nonce), ct).ok()
     }
 
     /// A keyed hash for equality look-ups of personal data.

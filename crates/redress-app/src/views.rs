@@ -211,10 +211,18 @@ pub fn track_view(
         .iter()
         .filter(|e| e.uploaded_by.kind == redress_domain::ActorKind::Complainant)
         .collect();
-    let deliveries: Vec<&redress_domain::Delivery> = case
+    // The complainant's proof of notice: what was sent, when and how; the
+    // provider's refusals and the retry schedule are for staff.
+    let deliveries: Vec<Value> = case
         .deliveries
         .iter()
         .filter(|d| d.party == Party::Complainant)
+        .map(|d| {
+            json!({
+                "id": d.id, "notice": d.notice, "channel": d.channel, "status": d.status,
+                "created_at": d.created_at, "sent_at": d.sent_at, "recipient": d.recipient,
+            })
+        })
         .collect();
     json!({
         "id": case.id,

@@ -73,6 +73,9 @@ impl Journal {
                 sent_at: Some(ctx.now),
                 recipient: "zhang@example.com".into(),
                 provider_id: Some("msg-1".into()),
+                attempts: 1,
+                next_attempt_at: None,
+                last_error: None,
             });
         }
     }

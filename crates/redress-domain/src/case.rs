@@ -95,7 +95,7 @@ pub struct Effects {
 }
 
 impl Effects {
-    fn event(mut self, kind: &str, data: Value) -> Self {
+    pub(crate) fn event(mut self, kind: &str, data: Value) -> Self {
         self.events.push(Event {
             kind: kind.into(),
             data,
@@ -228,6 +228,10 @@ pub struct Message {
     /// Set when the message came over from a merged duplicate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_case: Option<String>,
+    /// The Message-ID of the e-mail it came in, so a mail delivered twice
+    /// is added once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,6 +270,15 @@ pub struct Delivery {
     pub recipient: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
+    /// Attempts made so far (deliveries that leave the system).
+    #[serde(default)]
+    pub attempts: u32,
+    /// When a queued delivery is tried next, after a failed attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The provider's last refusal, for staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -742,6 +755,7 @@ impl Case {
             body: body.trim().to_string(),
             at: ctx.now,
             from_case: None,
+            mail_id: None,
         });
         self.touch(ctx.now);
         let mut effects = Effects::default().event(
@@ -1476,6 +1490,19 @@ impl Case {
 
     /// The next instant the sweep has something to do for this case.
     pub fn sweep_at(&self, policy: &DeadlinePolicy, calendar: &Calendar) -> Option<DateTime<Utc>> {
+        let deadline = self.deadline_sweep_at(policy, calendar);
+        match (deadline, self.next_delivery_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// [`Case::sweep_at`] for the deadlines alone.
+    fn deadline_sweep_at(
+        &self,
+        policy: &DeadlinePolicy,
+        calendar: &Calendar,
+    ) -> Option<DateTime<Utc>> {
         if self.status == Status::Closed {
             return self
                 .deadlines

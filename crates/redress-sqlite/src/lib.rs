@@ -14,6 +14,7 @@
 
 mod bulk;
 mod codec;
+mod mail;
 mod query;
 mod schema;
 mod webhooks;
@@ -41,6 +42,7 @@ use redress_store::{
     ReportRow, RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
     WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
 };
+use redress_store::{HeldMail, HeldMailState};
 use uuid::Uuid;
 
 use codec::{
@@ -1396,6 +1398,35 @@ impl Store for SqliteStore {
 
     async fn get_webhook_call(&self, id: Uuid) -> StoreResult<Option<WebhookCall>> {
         self.wh_get_call(id).await
+    }
+
+    async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
+        self.hm_hold(m, event).await
+    }
+
+    async fn list_held_mail(
+        &self,
+        state: Option<HeldMailState>,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<HeldMail>> {
+        self.hm_list(state, limit, after).await
+    }
+
+    async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
+        self.hm_get(id).await
+    }
+
+    async fn settle_held_mail(
+        &self,
+        id: Uuid,
+        state: HeldMailState,
+        by: String,
+        at: DateTime<Utc>,
+        attached_to: Option<Uuid>,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        self.hm_settle(id, state, by, at, attached_to, event).await
     }
 
     async fn list_webhook_calls(

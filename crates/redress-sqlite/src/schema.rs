@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhooks",
         include_str!("../migrations/0006_webhooks.sql"),
     ),
+    (
+        7,
+        "held_mail",
+        include_str!("../migrations/0007_held_mail.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -8,6 +8,7 @@
 
 pub mod group;
 pub mod journal;
+pub mod mail;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use journal::{JournalEntry, NewEvent};
+pub use mail::{HeldMail, HeldMailState};
 pub use webhooks::{
     AttemptEffect, WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
 };
@@ -514,6 +516,34 @@ pub trait Store: Send + Sync + 'static {
     async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()>;
     /// Replaces every calendar day with `days`.
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
+
+    // ---- held mail ------------------------------------------------------------
+    /// Holds a mail with its journal event, unless a mail with the same
+    /// `mail_key` is held already (then nothing is written). The id of the
+    /// held mail with that key either way.
+    async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid>;
+    /// Held mails in `state` (every state when `None`), newest first by
+    /// `seq`; `raw` is left empty. `total` counts every match.
+    async fn list_held_mail(
+        &self,
+        state: Option<HeldMailState>,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<HeldMail>>;
+    /// One held mail with its raw message.
+    async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>>;
+    /// Settles a mail that is still `held` as `attached` (to `attached_to`)
+    /// or `discarded`, with `event`; false (and nothing written) when it is
+    /// not held (any more).
+    async fn settle_held_mail(
+        &self,
+        id: Uuid,
+        state: HeldMailState,
+        by: String,
+        at: DateTime<Utc>,
+        attached_to: Option<Uuid>,
+        event: NewEvent,
+    ) -> StoreResult<bool>;
 
     // ---- webhooks ------------------------------------------------------------
     // Subscriptions tail the journal from their cursor; each case event one

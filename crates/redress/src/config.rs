@@ -27,6 +27,14 @@ pub struct Config {
     pub public_url: Option<String>,
     pub smtp_listen: Option<String>,
     pub smtp_relay: Option<String>,
+    /// The sender of e-mail notices. Default: `noreply@` the public URL's host.
+    pub mail_from: Option<String>,
+    /// SMS notices: `off` (default), `log` (the logging adapter: written to
+    /// the log, not sent) or `http` (posted to `sms_endpoint`).
+    pub sms: String,
+    pub sms_endpoint: Option<String>,
+    #[serde(skip_serializing)]
+    pub sms_token: Option<String>,
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
     pub time_zone: String,
@@ -71,6 +79,10 @@ impl Default for Config {
             public_url: None,
             smtp_listen: None,
             smtp_relay: None,
+            mail_from: None,
+            sms: "off".into(),
+            sms_endpoint: None,
+            sms_token: None,
             admin_password: None,
             time_zone: "Asia/Shanghai".into(),
             working_hours: None,
@@ -111,6 +123,10 @@ impl std::fmt::Debug for Config {
                 "smtp_relay",
                 &self.smtp_relay.as_deref().map(crate::migrate::redact),
             )
+            .field("mail_from", &self.mail_from)
+            .field("sms", &self.sms)
+            .field("sms_endpoint", &self.sms_endpoint)
+            .field("sms_token", &hidden(&self.sms_token))
             .field("admin_password", &hidden(&self.admin_password))
             .field("time_zone", &self.time_zone)
             .field("working_hours", &self.working_hours)

@@ -70,12 +70,61 @@ pub async fn build_app(
     app_config.evidence_max_bytes = config.evidence_max_bytes;
     app_config.evidence_location = config.evidence_location();
     app_config.job_lease = Duration::from_secs(config.job_lease_seconds.max(1));
+    app_config.senders = senders(config)?;
+    app_config.mail_from = Some(mail_from(config));
     let clock = if test_clock {
         Clock::test()
     } else {
         Clock::system()
     };
     Ok(App::new(store, vault, clock, app_config).await?)
+}
+
+/// The address notices are sent from: `mail_from`, or `noreply@` the
+/// public host name.
+pub fn mail_from(config: &Config) -> String {
+    config.mail_from.clone().unwrap_or_else(|| {
+        let public = config.public_url();
+        let host = public
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .filter(|h| h.contains('.') && !h.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            .unwrap_or("localhost");
+        format!("noreply@{host}")
+    })
+}
+
+/// The providers notices leave by, from the settings.
+pub fn senders(config: &Config) -> anyhow::Result<redress_app::outbound::Senders> {
+    use redress_channels::{relay::SmtpRelay, sms};
+    let mut senders = redress_app::outbound::Senders::default();
+    if let Some(url) = config
+        .smtp_relay
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        let from = mail_from(config);
+        senders.email = Some(Arc::new(
+            SmtpRelay::new(url, &from).map_err(anyhow::Error::msg)?,
+        ));
+    }
+    senders.sms = match config.sms.as_str() {
+        "off" | "" => None,
+        "log" => Some(Arc::new(sms::LogSms)),
+        "http" => {
+            let endpoint = config
+                .sms_endpoint
+                .as_deref()
+                .ok_or_else(|| anyhow::anyhow!("sms = \"http\" needs sms_endpoint"))?;
+            Some(Arc::new(
+                sms::HttpSms::new(endpoint, config.sms_token.clone())
+                    .map_err(anyhow::Error::msg)?,
+            ))
+        }
+        other => anyhow::bail!("sms: unknown provider {other:?} (off, log or http)"),
+    };
+    Ok(senders)
 }
 
 /// Reloads the calendar and runs the deadline sweep every `every` until
@@ -85,7 +134,11 @@ pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            // A save that queued a notice wakes the sweep at once.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = app.wake.notified() => {}
+            }
             // Another instance may have edited the calendar.
             if let Err(e) = app.reload_calendar().await {
                 tracing::error!(error = %e, "reloading the calendar failed");

@@ -44,6 +44,7 @@ mod deadlines;
 mod inputs;
 mod intake;
 mod lifecycle;
+mod notices;
 mod ops;
 mod pages;
 mod records;
@@ -84,7 +85,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 16] = [
+    let modules: [Module; 17] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -94,6 +95,7 @@ fn main() -> ExitCode {
         ("inputs", inputs::trials),
         ("intake", intake::trials),
         ("lifecycle", lifecycle::trials),
+        ("notices", notices::trials),
         ("ops", ops::trials),
         ("pages", pages::trials),
         ("records", records::trials),

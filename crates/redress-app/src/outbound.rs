@@ -1,0 +1,478 @@
+//! Notices that leave the system: the seam to e-mail and SMS providers,
+//! the notice templates, and the sweep's sending step.
+//!
+//! A transition that owes a notice records its deliveries in the same save
+//! (see `App::deliver`): `in_app` ones are sent at once, e-mail and SMS ones
+//! are `queued` and make the case due for the sweep. The sweep renders each
+//! due delivery from the case as it is, hands it to the channel's
+//! [`Sender`], and records the outcome on the case through the versioned
+//! save path, with a `delivery_sent` / `delivery_retry` / `delivery_failed`
+//! event in the journal. A delivery is sent by the instance holding the
+//! case's claim, and a settled delivery is never tried again, so a restart
+//! or a second instance sends nothing twice; only a crash between the
+//! provider's answer and the save can repeat a send (the message id is
+//! stable, so a receiver can tell).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use minijinja::Environment;
+use redress_domain::{
+    Audience, Case, Delivery, DeliveryChannel, Locale, NoticeKind, Party, SendOutcome,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// One message for a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The delivery's id: stable across attempts (the e-mail Message-ID).
+    pub delivery_id: String,
+    /// The case it is about (named in the e-mail Message-ID, so that a
+    /// bounce or a reply finds the case).
+    pub case_id: uuid::Uuid,
+    /// The address or phone number.
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub locale: Locale,
+}
+
+/// A provider of one delivery channel (the SMTP relay, an SMS gateway).
+#[async_trait::async_trait]
+pub trait Sender: Send + Sync + 'static {
+    async fn send(&self, message: &Outgoing) -> SendOutcome;
+}
+
+/// The providers an installation has; a channel without one is not used.
+#[derive(Clone, Default)]
+pub struct Senders {
+    pub email: Option<Arc<dyn Sender>>,
+    pub sms: Option<Arc<dyn Sender>>,
+}
+
+impl std::fmt::Debug for Senders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Senders")
+            .field("email", &self.email.is_some())
+            .field("sms", &self.sms.is_some())
+            .finish()
+    }
+}
+
+impl Senders {
+    pub fn for_channel(&self, channel: DeliveryChannel) -> Option<&Arc<dyn Sender>> {
+        match channel {
+            DeliveryChannel::Email => self.email.as_ref(),
+            DeliveryChannel::Sms => self.sms.as_ref(),
+            DeliveryChannel::Webhook | DeliveryChannel::InApp => None,
+        }
+    }
+}
+
+/// The three texts of a notice kind in one language.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct NoticeTemplate {
+    pub subject: String,
+    pub body: String,
+    pub sms: String,
+}
+
+/// The shipped templates of one language (`notices/<locale>.toml`).
+#[derive(Debug, Deserialize)]
+struct TemplateFile {
+    labels: HashMap<String, String>,
+    #[serde(flatten)]
+    kinds: HashMap<String, NoticeTemplate>,
+}
+
+const SHIPPED: [(Locale, &str); 2] = [
+    (Locale::ZhCn, include_str!("../notices/zh-CN.toml")),
+    (Locale::En, include_str!("../notices/en.toml")),
+];
+
+/// Which text of a template.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Subject,
+    Body,
+    Sms,
+}
+
+impl Part {
+    fn name(self) -> &'static str {
+        match self {
+            Part::Subject => "subject",
+            Part::Body => "body",
+            Part::Sms => "sms",
+        }
+    }
+}
+
+/// The notice templates, compiled: the shipped ones, with an
+/// installation's overrides on top.
+pub struct Notices {
+    env: Environment<'static>,
+    labels: HashMap<(Locale, String), String>,
+}
+
+impl std::fmt::Debug for Notices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notices").finish_non_exhaustive()
+    }
+}
+
+fn template_name(locale: Locale, kind: NoticeKind, part: Part) -> String {
+    format!("{}/{}/{}", locale.as_str(), kind.as_str(), part.name())
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // Plain text: nothing is escaped, and nothing is executed but the
+    // template language itself.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env
+}
+
+impl Notices {
+    /// The shipped templates, with `overrides` (kind, locale → texts).
+    pub fn new(
+        overrides: &[(NoticeKind, Locale, NoticeTemplate)],
+    ) -> Result<Self, minijinja::Error> {
+        let mut env = environment();
+        let mut labels = HashMap::new();
+        for (locale, text) in SHIPPED {
+            let file: TemplateFile = toml::from_str(text).expect("shipped notice templates parse");
+            for (k, v) in file.labels {
+                labels.insert((locale, k), v);
+            }
+            for (kind, t) in file.kinds {
+                let kind: NoticeKind = kind.parse().expect("shipped notice kinds are known");
+                add(&mut env, locale, kind, &t)?;
+            }
+        }
+        for (kind, locale, t) in overrides {
+            add(&mut env, *locale, *kind, t)?;
+        }
+        Ok(Self { env, labels })
+    }
+
+    /// The shipped texts of a notice kind.
+    pub fn shipped(kind: NoticeKind, locale: Locale) -> Option<NoticeTemplate> {
+        let (_, text) = SHIPPED.iter().find(|(l, _)| *l == locale)?;
+        let mut file: TemplateFile = toml::from_str(text).ok()?;
+        file.kinds.remove(kind.as_str())
+    }
+
+    /// Checks that `t` compiles and renders on a sample case.
+    pub fn check(t: &NoticeTemplate) -> Result<(), (&'static str, String)> {
+        let mut env = environment();
+        for (part, text) in [
+            (Part::Subject, &t.subject),
+            (Part::Body, &t.body),
+            (Part::Sms, &t.sms),
+        ] {
+            env.add_template_owned(part.name(), text.clone())
+                .map_err(|e| (part.name(), e.to_string()))?;
+            env.get_template(part.name())
+                .and_then(|tpl| tpl.render(minijinja::value::Serde(sample_context())))
+                .map_err(|e| (part.name(), e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn label(&self, locale: Locale, key: &str) -> String {
+        self.labels
+            .get(&(locale, key.to_string()))
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    fn render(
+        &self,
+        locale: Locale,
+        kind: NoticeKind,
+        part: Part,
+        ctx: &Value,
+    ) -> Result<String, minijinja::Error> {
+        let name = template_name(locale, kind, part);
+        let out = self
+            .env
+            .get_template(&name)?
+            .render(minijinja::value::Serde(ctx))?;
+        Ok(out.trim().to_string())
+    }
+
+    /// The message for `delivery` of `case` as the case is now.
+    pub fn message(
+        &self,
+        case: &Case,
+        delivery: &Delivery,
+        to: String,
+        locale: Locale,
+        site: &Site,
+    ) -> Result<Outgoing, minijinja::Error> {
+        let ctx = self.context(case, delivery, locale, site);
+        let (subject, body) = match delivery.channel {
+            DeliveryChannel::Sms => (
+                String::new(),
+                self.render(locale, delivery.notice, Part::Sms, &ctx)?,
+            ),
+            _ => (
+                self.render(locale, delivery.notice, Part::Subject, &ctx)?
+                    .replace(['\r', '\n'], " "),
+                self.render(locale, delivery.notice, Part::Body, &ctx)?,
+            ),
+        };
+        Ok(Outgoing {
+            delivery_id: delivery.id.clone(),
+            case_id: case.id,
+            to,
+            subject,
+            body,
+            locale,
+        })
+    }
+
+    fn context(&self, case: &Case, delivery: &Delivery, locale: Locale, site: &Site) -> Value {
+        let time = |t: Option<DateTime<Utc>>| {
+            t.map(|t| {
+                t.with_timezone(&site.time_zone)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+        };
+        let measures = |ms: &[redress_domain::Measure]| -> Vec<String> {
+            ms.iter()
+                .map(|m| {
+                    let mut line = m.kind.clone();
+                    if let Some(d) = m.description.as_deref().filter(|d| !d.is_empty()) {
+                        line = format!("{line}: {d}");
+                    }
+                    if let Some(a) = m.amount {
+                        line = format!("{line} ({a:.2})");
+                    }
+                    line
+                })
+                .collect()
+        };
+        // The message a `message` notice announces: the last one to this
+        // party written when the delivery was queued.
+        let audience = match delivery.party {
+            Party::Respondent => Audience::Respondent,
+            _ => Audience::Complainant,
+        };
+        let message = case
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.audience == audience && m.at <= delivery.created_at)
+            .map(|m| m.body.clone());
+        let decision = case.decision.as_ref();
+        let review = case.review.as_ref();
+        let last_extension = case.extensions.last();
+        let outside_remedies = match locale {
+            Locale::ZhCn => &site.outside_remedies_zh,
+            Locale::En => &site.outside_remedies_en,
+        };
+        let reason = match delivery.notice {
+            NoticeKind::Refusal => case.rejection.as_ref().map(|r| r.reason.clone()),
+            NoticeKind::Progress => last_extension.map(|e| e.reason.clone()),
+            NoticeKind::Withdrawn => case.withdrawal_reason.clone(),
+            _ => None,
+        };
+        let due_at = case.next_due_at();
+        json!({
+            "tracking_no": case.tracking_no,
+            "tracking_url": format!("{}/track/{}", site.public_url.trim_end_matches('/'), case.tracking_no),
+            "subject": case.record.subject,
+            "status": case.status,
+            "status_label": self.label(locale, case.status.as_str()),
+            "acceptance_due_at": time(case.deadlines.acceptance_due_at),
+            "supplement_due_at": time(case.deadlines.supplement_due_at),
+            "handling_due_at": time(case.deadlines.handling_due_at),
+            "appeal_due_at": time(case.deadlines.appeal_due_at),
+            "review_due_at": time(case.deadlines.review_due_at),
+            "due_at": time(due_at),
+            "items": case.info_request.as_ref().map(|r| r.items.clone()).unwrap_or_default(),
+            "reason": reason,
+            "guidance": case.rejection.as_ref().map(|r| r.guidance.clone()),
+            "outcome": decision.map(|d| d.outcome.as_str()),
+            "outcome_label": decision.map(|d| self.label(locale, d.outcome.as_str())),
+            "basis": review.map(|r| r.basis.clone()).filter(|_| delivery.notice == NoticeKind::ReviewResult)
+                .or_else(|| decision.map(|d| d.basis.clone())).unwrap_or_default(),
+            "reply": match delivery.notice {
+                NoticeKind::ReviewResult => review.map(|r| r.reply.clone()),
+                _ => decision.map(|d| d.reply.clone()),
+            },
+            "remedies": decision.map(|d| measures(&d.remedies)).unwrap_or_default(),
+            "review_result": review.map(|r| r.result.as_str()),
+            "review_label": review.map(|r| self.label(locale, &format!("review_{}", r.result.as_str()))),
+            "outside_remedies": outside_remedies,
+            "merged_into": case.merged_into.map(|id| id.to_string()),
+            "message": message,
+        })
+    }
+}
+
+/// What templates need of the installation.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub public_url: String,
+    pub time_zone: Tz,
+    pub outside_remedies_zh: String,
+    pub outside_remedies_en: String,
+}
+
+fn add(
+    env: &mut Environment<'static>,
+    locale: Locale,
+    kind: NoticeKind,
+    t: &NoticeTemplate,
+) -> Result<(), minijinja::Error> {
+    for (part, text) in [
+        (Part::Subject, &t.subject),
+        (Part::Body, &t.body),
+        (Part::Sms, &t.sms),
+    ] {
+        env.add_template_owned(template_name(locale, kind, part), text.clone())?;
+    }
+    Ok(())
+}
+
+/// Every variable a template may use, with sample values.
+fn sample_context() -> Value {
+    json!({
+        "tracking_no": "TS-20260101-000001",
+        "tracking_url": "https://example.invalid/track/TS-20260101-000001",
+        "subject": "subject", "status": "in_progress", "status_label": "in progress",
+        "acceptance_due_at": "2026-01-02 18:00", "supplement_due_at": "2026-01-02 18:00",
+        "handling_due_at": "2026-01-02 18:00", "appeal_due_at": "2026-01-02 18:00",
+        "review_due_at": "2026-01-02 18:00", "due_at": "2026-01-02 18:00",
+        "items": ["receipt"], "reason": "reason", "guidance": "guidance",
+        "outcome": "upheld", "outcome_label": "upheld", "basis": ["rule 1"], "reply": "reply",
+        "remedies": ["refund"], "review_result": "upheld", "review_label": "upheld",
+        "outside_remedies": "12315", "merged_into": "TS-20260101-000002", "message": "message",
+    })
+}
+
+impl crate::App {
+    /// The installation facts templates use.
+    pub fn site(&self) -> Site {
+        Site {
+            public_url: self.config.public_url.clone(),
+            time_zone: self.config.time_zone,
+            outside_remedies_zh: self.config.outside_remedies_zh.clone(),
+            outside_remedies_en: self.config.outside_remedies_en.clone(),
+        }
+    }
+
+    /// The compiled notice templates.
+    pub fn notices(&self) -> Arc<Notices> {
+        self.notices.read().expect("notices lock").clone()
+    }
+
+    /// Wakes the sweep when `case` has a delivery waiting to be sent.
+    pub(crate) fn wake_if_pending(&self, case: &Case) {
+        if case.next_delivery_at().is_some() {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Sends the deliveries of case `id` that are due at `now` and records
+    /// their outcomes; the number of attempts made.
+    pub(crate) async fn send_due(
+        &self,
+        id: uuid::Uuid,
+        case: &Case,
+        now: DateTime<Utc>,
+    ) -> crate::AppResult<SendReport> {
+        let due: Vec<Delivery> = case.deliveries_due(now).into_iter().cloned().collect();
+        if due.is_empty() {
+            return Ok(SendReport::default());
+        }
+        let notices = self.notices();
+        let site = self.site();
+        let mut outcomes = Vec::with_capacity(due.len());
+        for d in &due {
+            let outcome = match self.config.senders.for_channel(d.channel) {
+                // The provider was switched off since: the delivery cannot
+                // leave, and says so.
+                None => SendOutcome::Permanent {
+                    error: format!("no {} provider is configured", d.channel),
+                },
+                Some(sender) => match address(case, d) {
+                    None => SendOutcome::Permanent {
+                        error: "no address on file".into(),
+                    },
+                    Some(to) => match notices.message(case, d, to, case.locale, &site) {
+                        Ok(message) => sender.send(&message).await,
+                        Err(e) => {
+                            tracing::error!(delivery = %d.id, error = %e, "a notice template failed");
+                            SendOutcome::Permanent {
+                                error: "the notice template failed to render".into(),
+                            }
+                        }
+                    },
+                },
+            };
+            outcomes.push((d.id.clone(), outcome));
+        }
+        let mut report = SendReport::default();
+        for (_, o) in &outcomes {
+            match o {
+                SendOutcome::Sent { .. } => report.sent += 1,
+                SendOutcome::Temporary { .. } => report.retried += 1,
+                SendOutcome::Permanent { .. } => report.failed += 1,
+            }
+        }
+        for (channel, o) in due
+            .iter()
+            .map(|d| d.channel)
+            .zip(outcomes.iter().map(|o| &o.1))
+        {
+            let result = match o {
+                SendOutcome::Sent { .. } => "sent",
+                SendOutcome::Temporary { .. } => "retry",
+                SendOutcome::Permanent { .. } => "failed",
+            };
+            metrics::counter!("redress_deliveries_total", "channel" => channel.as_str(), "result" => result)
+                .increment(1);
+        }
+        self.mutate(
+            id,
+            redress_domain::Actor::system("outbound"),
+            |case, ctx| {
+                let mut effects = redress_domain::Effects::default();
+                for (delivery, outcome) in &outcomes {
+                    effects.merge(case.settle_delivery(delivery, outcome, ctx.now));
+                }
+                Ok(effects)
+            },
+        )
+        .await?;
+        Ok(report)
+    }
+}
+
+/// What one sending step did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SendReport {
+    pub sent: u64,
+    pub retried: u64,
+    pub failed: u64,
+}
+
+/// Where `delivery` goes: the complainant's address or phone as recorded.
+fn address(case: &Case, delivery: &Delivery) -> Option<String> {
+    let c = &case.record.complainant;
+    match (delivery.party, delivery.channel) {
+        (Party::Complainant, DeliveryChannel::Email) => c.email.clone(),
+        (Party::Complainant, DeliveryChannel::Sms) => c.phone.clone(),
+        _ => None,
+    }
+}

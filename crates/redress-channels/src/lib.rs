@@ -1,0 +1,13 @@
+//! The edges of the world: how mail comes in and how notices go out.
+//!
+//! - [`relay`]: e-mail notices over SMTP to the installation's relay (lettre).
+//! - [`sms`]: the SMS provider seam: a logging adapter and an HTTP gateway.
+//! - [`smtp`]: the SMTP receiver mailed complaints arrive by (STARTTLS,
+//!   SIZE, per-sender limits); the application supplies a [`smtp::MailHandler`].
+//!
+//! Each outbound adapter implements [`redress_app::outbound::Sender`]; the
+//! binary picks them from its settings.
+
+pub mod relay;
+pub mod sms;
+pub mod smtp;

@@ -1,0 +1,133 @@
+//! The life of a delivery that leaves the system (e-mail, SMS): queued with
+//! the transition that owes it, tried by the sweep, retried with back-off
+//! while the provider is unreachable, and settled as `sent` (with the
+//! provider's id), `failed` (refused for good, or given up) or `bounced`.
+//! The delivery record on the case is the proof of notice (SPEC §7).
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::case::{Case, Delivery, Effects};
+use crate::types::{DeliveryChannel, DeliveryStatus};
+
+/// The first retry waits this long; each further one twice as long.
+pub const FIRST_RETRY_SECONDS: i64 = 30;
+/// No retry waits longer than this.
+pub const MAX_RETRY_SECONDS: i64 = 3600;
+/// A delivery still failing this long after it was queued is given up.
+pub const GIVE_UP_HOURS: i64 = 48;
+
+/// What one attempt to send a delivery came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Accepted by the provider, with the provider's message id.
+    Sent { provider_id: String },
+    /// Not now (connection refused, timeout, a 4xx reply): try again later.
+    Temporary { error: String },
+    /// Refused for good (a 5xx reply, an address the provider rejects).
+    Permanent { error: String },
+}
+
+impl Delivery {
+    /// A delivery that leaves the system and still waits to be sent.
+    pub fn is_pending(&self) -> bool {
+        self.status == DeliveryStatus::Queued && self.channel != DeliveryChannel::InApp
+    }
+
+    /// When the sweep should try it next (`None`: never again).
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.is_pending()
+            .then(|| self.next_attempt_at.unwrap_or(self.created_at))
+    }
+
+    /// The wait before the attempt after `attempts` failed ones.
+    pub fn backoff(attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(20);
+        Duration::seconds((FIRST_RETRY_SECONDS << doublings).min(MAX_RETRY_SECONDS))
+    }
+}
+
+impl Case {
+    /// Deliveries the sweep should try at `now`.
+    pub fn deliveries_due(&self, now: DateTime<Utc>) -> Vec<&Delivery> {
+        self.deliveries
+            .iter()
+            .filter(|d| d.due_at().is_some_and(|at| at <= now))
+            .collect()
+    }
+
+    /// The earliest instant a pending delivery wants the sweep.
+    pub fn next_delivery_at(&self) -> Option<DateTime<Utc>> {
+        self.deliveries.iter().filter_map(Delivery::due_at).min()
+    }
+
+    /// Records the outcome of an attempt on delivery `id`. A delivery that
+    /// is no longer pending (settled by another attempt) is left alone, so
+    /// applying an outcome twice records it once.
+    pub fn settle_delivery(
+        &mut self,
+        id: &str,
+        outcome: &SendOutcome,
+        now: DateTime<Utc>,
+    ) -> Effects {
+        let Some(d) = self
+            .deliveries
+            .iter_mut()
+            .find(|d| d.id == id && d.is_pending())
+        else {
+            return Effects::default();
+        };
+        d.attempts += 1;
+        let base = json!({
+            "delivery_id": d.id,
+            "channel": d.channel,
+            "notice": d.notice,
+            "party": d.party,
+            "attempts": d.attempts,
+        });
+        let mut data = base;
+        let kind = match outcome {
+            SendOutcome::Sent { provider_id } => {
+                d.status = DeliveryStatus::Sent;
+                d.sent_at = Some(now);
+                d.provider_id = Some(provider_id.clone());
+                d.next_attempt_at = None;
+                d.last_error = None;
+                data["provider_id"] = json!(provider_id);
+                "delivery_sent"
+            }
+            SendOutcome::Temporary { error }
+                if now - d.created_at < Duration::hours(GIVE_UP_HOURS) =>
+            {
+                let next = now + Delivery::backoff(d.attempts);
+                d.next_attempt_at = Some(next);
+                d.last_error = Some(error.clone());
+                data["next_attempt_at"] = json!(next);
+                data["error"] = json!(error);
+                "delivery_retry"
+            }
+            SendOutcome::Temporary { error } | SendOutcome::Permanent { error } => {
+                d.status = DeliveryStatus::Failed;
+                d.next_attempt_at = None;
+                d.last_error = Some(error.clone());
+                data["error"] = json!(error);
+                "delivery_failed"
+            }
+        };
+        Effects::default().event(kind, data)
+    }
+
+    /// Marks a sent e-mail delivery as bounced (a delivery status
+    /// notification came back for it).
+    pub fn bounce_delivery(&mut self, id: &str, reason: &str) -> Effects {
+        let Some(d) = self.deliveries.iter_mut().find(|d| {
+            d.id == id && d.channel == DeliveryChannel::Email && d.status == DeliveryStatus::Sent
+        }) else {
+            return Effects::default();
+        };
+        d.status = DeliveryStatus::Bounced;
+        d.last_error = Some(reason.to_string());
+        let data = json!({"delivery_id": d.id, "channel": d.channel, "notice": d.notice, "reason": reason});
+        Effects::default().event("delivery_bounced", data)
+    }
+}

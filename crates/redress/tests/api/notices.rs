@@ -1,0 +1,517 @@
+//! Notices that leave the system (SPEC §7): e-mail through a real SMTP
+//! relay (Python's aiosmtpd, a Maildir sink started by each test) and SMS
+//! through an HTTP gateway (a local receiver). Each delivery is queued with
+//! the transition, sent by the sweep, recorded with its status and the
+//! provider's id, and sent once — across restarts and a dead relay.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// A real SMTP server (aiosmtpd) storing what it receives in a Maildir.
+pub struct MailSink {
+    child: Child,
+    dir: PathBuf,
+    pub port: u16,
+}
+
+/// A free local port (nothing listens on it when this returns).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One received message, parsed.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl MailSink {
+    pub fn start(port: u16) -> MailSink {
+        let dir = std::env::temp_dir().join(format!("redress-sink-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.join("maildir"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (pip install aiosmtpd) runs");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return MailSink { child, dir, port };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("aiosmtpd did not start on port {port}");
+    }
+
+    /// Every message received so far, oldest first.
+    pub fn messages(&self) -> Vec<Received> {
+        read_maildir(&self.dir.join("maildir"))
+    }
+
+    /// Waits (a little) until `n` messages arrived, and returns them.
+    pub fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..100 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.messages()
+    }
+}
+
+impl Drop for MailSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn read_maildir(dir: &Path) -> Vec<Received> {
+    let mut files: Vec<_> = ["new", "cur"]
+        .iter()
+        .filter_map(|sub| std::fs::read_dir(dir.join(sub)).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    files
+        .iter()
+        .map(|p| {
+            let raw = std::fs::read(p).unwrap();
+            let m = mail_parser::MessageParser::default()
+                .parse(&raw)
+                .expect("a parsable message");
+            Received {
+                to: m
+                    .to()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address())
+                    .unwrap_or_default()
+                    .to_string(),
+                subject: m.subject().unwrap_or_default().to_string(),
+                body: m.body_text(0).unwrap_or_default().to_string(),
+                message_id: m.message_id().unwrap_or_default().to_string(),
+                headers: m
+                    .headers_raw()
+                    .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+const PUBLIC: &str = "https://complaints.example.com";
+
+async fn with_relay(port: u16) -> TestApp {
+    TestApp::with(|c| {
+        c.smtp_relay = Some(format!("smtp://127.0.0.1:{port}"));
+        c.public_url = Some(PUBLIC.into());
+        c.mail_from = Some("投诉处理 <complaints@example.com>".into());
+    })
+    .await
+}
+
+fn deliveries<'a>(case: &'a Value, channel: &str) -> Vec<&'a Value> {
+    case["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["channel"] == channel)
+        .collect()
+}
+
+async fn staff_case(t: &TestApp, viewer: &str, id: &str) -> Value {
+    t.get(&format!("/complaints/{id}"), Some(viewer))
+        .await
+        .expect(200)
+}
+
+/// A supervisor, who reads every case (admins do not read cases).
+async fn viewer(t: &TestApp) -> String {
+    t.staff("viewer", &["supervisor"], &[], 1).await
+}
+
+fn event_kinds(case: &Value) -> Vec<String> {
+    case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn acknowledgement_goes_by_email_in_the_complainants_language() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let v = viewer(&t).await;
+    let mut en = complaint(1);
+    en["locale"] = json!("en");
+    en["complainant"]["phone"] = Value::Null;
+    let filed = t.file(en).await;
+    let id = filed["id"].as_str().unwrap();
+    let no = filed["tracking_no"].as_str().unwrap();
+    // Queued with the registration, in the same save.
+    let case = staff_case(&t, &v, id).await;
+    let email = deliveries(&case, "email");
+    assert_eq!(email.len(), 1, "{case}");
+    assert_eq!(email[0]["status"], "queued");
+    assert_eq!(email[0]["notice"], "acknowledgement");
+    assert_eq!(email[0]["recipient"], "z***@example.com");
+    assert_eq!(deliveries(&case, "in_app").len(), 1);
+
+    t.app.sweep().await.unwrap();
+    let got = sink.wait_for(1);
+    assert_eq!(got.len(), 1);
+    let m = &got[0];
+    assert_eq!(m.to, "zhang1@example.com");
+    assert!(
+        m.subject.contains(no) && m.subject.starts_with("We have received"),
+        "{m:?}"
+    );
+    assert!(
+        m.body.contains(&format!("{PUBLIC}/track/{no}")),
+        "{}",
+        m.body
+    );
+    assert_eq!(m.header("Content-Language"), Some("en"));
+    assert_eq!(m.header("Auto-Submitted"), Some("auto-generated"));
+
+    let case = staff_case(&t, &v, id).await;
+    let d = deliveries(&case, "email")[0];
+    assert_eq!(d["status"], "sent");
+    assert!(d["sent_at"].is_string());
+    assert_eq!(d["attempts"], 1);
+    let provider = d["provider_id"].as_str().unwrap();
+    assert!(
+        provider.contains(&m.message_id),
+        "{provider} vs {}",
+        m.message_id
+    );
+    assert!(event_kinds(&case).contains(&"delivery_sent".to_string()));
+
+    // A second sweep, and a restart, send nothing again.
+    let mut t = t;
+    t.app.sweep().await.unwrap();
+    t.restart().await;
+    t.app.sweep().await.unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(sink.messages().len(), 1);
+
+    // Chinese by default.
+    let zh = t.file(complaint(2)).await;
+    t.app.sweep().await.unwrap();
+    let got = sink.wait_for(2);
+    let m = got.iter().find(|m| m.to == "zhang2@example.com").unwrap();
+    assert!(m.subject.starts_with("您的投诉已收到"), "{m:?}");
+    assert!(m.body.contains(zh["tracking_no"].as_str().unwrap()));
+    assert_eq!(m.header("Content-Language"), Some("zh-CN"));
+}
+
+async fn the_result_notice_carries_outcome_basis_and_reply() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let v = viewer(&t).await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(3)).await;
+    let id = filed["id"].as_str().unwrap().to_string();
+    let token = filed["access_token"].as_str().unwrap().to_string();
+    let no = filed["tracking_no"].as_str().unwrap().to_string();
+    t.post(
+        &format!("/complaints/{id}/accept"),
+        Some(&c.intake),
+        json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/decide"),
+        Some(&c.handler),
+        json!({"outcome": "partially_upheld", "basis": ["平台服务协议 5.2", "《消费者权益保护法》第二十四条"],
+               "reply": "商家退还一半货款。", "remedies": [{"kind": "refund", "amount": 50.0}]}),
+    )
+    .await
+    .expect(200);
+    t.app.sweep().await.unwrap();
+    let got = sink.wait_for(3);
+    let result = got
+        .iter()
+        .find(|m| m.subject.starts_with("您的投诉处理结果"))
+        .unwrap_or_else(|| panic!("no result mail in {got:?}"));
+    for part in [
+        "投诉部分成立",
+        "平台服务协议 5.2",
+        "《消费者权益保护法》第二十四条",
+        "商家退还一半货款。",
+        "refund (50.00)",
+        &format!("{PUBLIC}/track/{no}"),
+    ] {
+        assert!(
+            result.body.contains(part),
+            "{part:?} missing in {}",
+            result.body
+        );
+    }
+    // Appeal and review: the final notice names the outside remedies.
+    t.post(
+        &format!("/track/{no}/appeal"),
+        Some(&token),
+        json!({"reason": "金额不对"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/review"),
+        Some(&c.reviewer),
+        json!({"result": "upheld", "basis": ["复核规则 1"], "reply": "维持原结果。"}),
+    )
+    .await
+    .expect(200);
+    t.app.sweep().await.unwrap();
+    let got = sink.wait_for(5);
+    let review = got
+        .iter()
+        .find(|m| m.subject.starts_with("您的复核申请结果"))
+        .unwrap_or_else(|| panic!("no review mail in {got:?}"));
+    assert!(review.body.contains("12315"), "{}", review.body);
+    assert!(review.body.contains("维持原结果。") && review.body.contains("复核规则 1"));
+    // One mail per notice, each once.
+    let case = staff_case(&t, &v, &id).await;
+    let sent = deliveries(&case, "email");
+    assert!(sent.iter().all(|d| d["status"] == "sent"), "{sent:?}");
+    assert_eq!(sent.len(), got.len());
+}
+
+async fn a_dead_relay_leaves_deliveries_queued_then_sends_once() {
+    let port = free_port();
+    let t = with_relay(port).await;
+    let v = viewer(&t).await;
+    let filed = t.file(complaint(4)).await;
+    let id = filed["id"].as_str().unwrap();
+    // Nothing listens: the attempt fails and is retried later.
+    t.app.sweep().await.unwrap();
+    let case = staff_case(&t, &v, id).await;
+    let d = deliveries(&case, "email")[0].clone();
+    assert_eq!(d["status"], "queued");
+    assert_eq!(d["attempts"], 1);
+    assert!(
+        d["last_error"].is_string() && d["next_attempt_at"].is_string(),
+        "{d}"
+    );
+    // Not before its time.
+    t.app.sweep().await.unwrap();
+    assert_eq!(
+        deliveries(&staff_case(&t, &v, id).await, "email")[0]["attempts"],
+        1
+    );
+    // Still dead after the first back-off: a second attempt, a longer wait.
+    t.advance(31).await;
+    let d2 = deliveries(&staff_case(&t, &v, id).await, "email")[0].clone();
+    assert_eq!(d2["attempts"], 2);
+    assert_eq!(d2["status"], "queued");
+    // The relay comes back; the next attempt sends it, once.
+    let sink = MailSink::start(port);
+    t.advance(61).await;
+    let got = sink.wait_for(1);
+    assert_eq!(got.len(), 1);
+    let d3 = deliveries(&staff_case(&t, &v, id).await, "email")[0].clone();
+    assert_eq!(d3["status"], "sent");
+    assert_eq!(d3["attempts"], 3);
+    assert!(d3.get("last_error").is_none(), "{d3}");
+    t.advance(3600).await;
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(sink.messages().len(), 1);
+    let kinds = event_kinds(&staff_case(&t, &v, id).await);
+    assert_eq!(kinds.iter().filter(|k| *k == "delivery_retry").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| *k == "delivery_sent").count(), 1);
+}
+
+async fn a_delivery_failing_for_two_days_is_given_up() {
+    let port = free_port();
+    let t = with_relay(port).await;
+    let v = viewer(&t).await;
+    let filed = t.file(complaint(5)).await;
+    let id = filed["id"].as_str().unwrap();
+    for _ in 0..60 {
+        t.advance(3600).await;
+    }
+    let d = deliveries(&staff_case(&t, &v, id).await, "email")[0].clone();
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(d["last_error"].is_string());
+    let kinds = event_kinds(&staff_case(&t, &v, id).await);
+    assert_eq!(kinds.iter().filter(|k| *k == "delivery_failed").count(), 1);
+}
+
+async fn without_a_relay_notices_are_in_app_only() {
+    let t = TestApp::new().await;
+    let v = viewer(&t).await;
+    let filed = t.file(complaint(6)).await;
+    let case = staff_case(&t, &v, filed["id"].as_str().unwrap()).await;
+    let channels: Vec<&str> = case["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["in_app"]);
+}
+
+/// A local SMS gateway: answers each post with the next scripted status.
+#[derive(Clone, Default)]
+struct Gateway {
+    posts: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    script: Arc<Mutex<Vec<u16>>>,
+}
+
+async fn start_gateway(script: Vec<u16>) -> (Gateway, String) {
+    use axum::{Json, Router, extract::State, http::HeaderMap, http::StatusCode, routing::post};
+    let gw = Gateway {
+        posts: Arc::default(),
+        script: Arc::new(Mutex::new(script)),
+    };
+    async fn sms(
+        State(gw): State<Gateway>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> (StatusCode, Json<Value>) {
+        let auth = headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_string());
+        let n = {
+            let mut posts = gw.posts.lock().unwrap();
+            posts.push((auth, body));
+            posts.len()
+        };
+        let status = {
+            let mut s = gw.script.lock().unwrap();
+            if s.is_empty() { 200 } else { s.remove(0) }
+        };
+        (
+            StatusCode::from_u16(status).unwrap(),
+            Json(json!({"message_id": format!("gw-{n}")})),
+        )
+    }
+    let app = Router::new()
+        .route("/sms", post(sms))
+        .with_state(gw.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (gw, url)
+}
+
+async fn sms_goes_through_the_gateway_with_retries() {
+    let (gw, url) = start_gateway(vec![503, 200, 400]).await;
+    let t = TestApp::with(|c| {
+        c.sms = "http".into();
+        c.sms_endpoint = Some(url.clone());
+        c.sms_token = Some("gw-secret".into());
+        c.public_url = Some(PUBLIC.into());
+    })
+    .await;
+    let v = viewer(&t).await;
+    let mut body = complaint(7);
+    body["complainant"]["email"] = Value::Null;
+    let filed = t.file(body).await;
+    let id = filed["id"].as_str().unwrap();
+    let no = filed["tracking_no"].as_str().unwrap();
+    // 503: kept and retried.
+    t.app.sweep().await.unwrap();
+    let d = deliveries(&staff_case(&t, &v, id).await, "sms")[0].clone();
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_u64()),
+        (Some("queued"), Some(1))
+    );
+    assert_eq!(d["recipient"], "138****5678");
+    t.advance(31).await;
+    let d = deliveries(&staff_case(&t, &v, id).await, "sms")[0].clone();
+    assert_eq!(d["status"], "sent");
+    assert_eq!(d["provider_id"], "gw-2");
+    {
+        let posts = gw.posts.lock().unwrap();
+        assert_eq!(posts.len(), 2);
+        let (auth, sms) = &posts[1];
+        assert_eq!(auth.as_deref(), Some("Bearer gw-secret"));
+        assert_eq!(sms["to"], "13812345678");
+        assert_eq!(sms["id"], d["id"]);
+        assert!(sms["text"].as_str().unwrap().contains(no), "{sms}");
+    }
+    // A 400 is final: the next notice fails at once, without retries.
+    let c = t.cast().await;
+    t.post(
+        &format!("/complaints/{id}/reject"),
+        Some(&c.intake),
+        json!({"reason": "不属于平台受理范围", "guidance": "请向物流公司投诉"}),
+    )
+    .await
+    .expect(200);
+    t.app.sweep().await.unwrap();
+    let case = staff_case(&t, &v, id).await;
+    let refusal = deliveries(&case, "sms")
+        .into_iter()
+        .find(|d| d["notice"] == "refusal")
+        .unwrap()
+        .clone();
+    assert_eq!(refusal["status"], "failed");
+    assert_eq!(refusal["attempts"], 1);
+    t.advance(3600).await;
+    assert_eq!(gw.posts.lock().unwrap().len(), 3);
+}
+
+async fn the_complainant_sees_deliveries_without_provider_errors() {
+    let port = free_port();
+    let t = with_relay(port).await;
+    let filed = t.file(complaint(8)).await;
+    t.app.sweep().await.unwrap();
+    let no = filed["tracking_no"].as_str().unwrap();
+    let token = filed["access_token"].as_str().unwrap();
+    let view = t
+        .get(&format!("/track/{no}"), Some(token))
+        .await
+        .expect(200);
+    let email = deliveries(&view, "email");
+    assert_eq!(email.len(), 1);
+    assert_eq!(email[0]["status"], "queued");
+    assert!(email[0].get("last_error").is_none(), "{view}");
+}
+
+tests![
+    acknowledgement_goes_by_email_in_the_complainants_language,
+    the_result_notice_carries_outcome_basis_and_reply,
+    a_dead_relay_leaves_deliveries_queued_then_sends_once,
+    a_delivery_failing_for_two_days_is_given_up,
+    without_a_relay_notices_are_in_app_only,
+    sms_goes_through_the_gateway_with_retries,
+    the_complainant_sees_deliveries_without_provider_errors,
+];

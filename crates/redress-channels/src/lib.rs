@@ -4,10 +4,13 @@
 //! - [`sms`]: the SMS provider seam: a logging adapter and an HTTP gateway.
 //! - [`smtp`]: the SMTP receiver mailed complaints arrive by (STARTTLS,
 //!   SIZE, per-sender limits); the application supplies a [`smtp::MailHandler`].
+//! - [`intake`]: that handler: received mail goes to the application's
+//!   mail use case, and a `250` only follows a stored result.
 //!
 //! Each outbound adapter implements [`redress_app::outbound::Sender`]; the
 //! binary picks them from its settings.
 
+pub mod intake;
 pub mod relay;
 pub mod sms;
 pub mod smtp;

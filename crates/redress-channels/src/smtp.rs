@@ -605,7 +605,7 @@ impl Conn {
                 }
                 content = &piece[1..];
             }
-            line_start = piece.ends_with(b"\r\n");
+            line_start = piece.ends_with(b"\r\n") || (piece == b"\n" && after_cr);
             after_cr = piece.ends_with(b"\r");
             size = size.saturating_add(content.len());
             if too_big {

@@ -25,7 +25,18 @@ pub struct Config {
     /// Public intake per client address, requests per minute; 0 turns it off.
     pub public_rate_limit: u32,
     pub public_url: Option<String>,
+    /// The built-in SMTP receiver for mailed complaints (`127.0.0.1:2525`);
+    /// off when unset.
     pub smtp_listen: Option<String>,
+    /// The largest mail the receiver takes (advertised with SIZE).
+    pub smtp_max_bytes: usize,
+    /// Mails one sender may send per minute (0: no limit).
+    pub smtp_per_sender_per_minute: u32,
+    /// The receiver's name in its greeting. Default: the public URL's host.
+    pub smtp_hostname: Option<String>,
+    /// PEM certificate chain and key: with both, the receiver offers STARTTLS.
+    pub smtp_tls_cert: Option<PathBuf>,
+    pub smtp_tls_key: Option<PathBuf>,
     pub smtp_relay: Option<String>,
     /// The sender of e-mail notices. Default: `noreply@` the public URL's host.
     pub mail_from: Option<String>,
@@ -78,6 +89,11 @@ impl Default for Config {
             public_rate_limit: 60,
             public_url: None,
             smtp_listen: None,
+            smtp_max_bytes: 25 * 1024 * 1024,
+            smtp_per_sender_per_minute: 30,
+            smtp_hostname: None,
+            smtp_tls_cert: None,
+            smtp_tls_key: None,
             smtp_relay: None,
             mail_from: None,
             sms: "off".into(),
@@ -119,6 +135,11 @@ impl std::fmt::Debug for Config {
             .field("public_rate_limit", &self.public_rate_limit)
             .field("public_url", &self.public_url)
             .field("smtp_listen", &self.smtp_listen)
+            .field("smtp_max_bytes", &self.smtp_max_bytes)
+            .field("smtp_per_sender_per_minute", &self.smtp_per_sender_per_minute)
+            .field("smtp_hostname", &self.smtp_hostname)
+            .field("smtp_tls_cert", &self.smtp_tls_cert)
+            .field("smtp_tls_key", &self.smtp_tls_key)
             .field(
                 "smtp_relay",
                 &self.smtp_relay.as_deref().map(crate::migrate::redact),

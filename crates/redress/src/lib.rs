@@ -80,6 +80,35 @@ pub async fn build_app(
     Ok(App::new(store, vault, clock, app_config).await?)
 }
 
+/// The SMTP receiver's settings (STARTTLS when a certificate and key are
+/// configured).
+pub fn smtp_settings(config: &Config) -> anyhow::Result<redress_channels::smtp::SmtpSettings> {
+    let tls = match (&config.smtp_tls_cert, &config.smtp_tls_key) {
+        (Some(cert), Some(key)) => Some(
+            redress_channels::intake::tls_config(cert, key).map_err(anyhow::Error::msg)?,
+        ),
+        (None, None) => None,
+        _ => anyhow::bail!("smtp_tls_cert and smtp_tls_key go together"),
+    };
+    let hostname = config.smtp_hostname.clone().unwrap_or_else(|| {
+        let public = config.public_url();
+        public
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .filter(|h| !h.is_empty())
+            .unwrap_or("localhost")
+            .to_string()
+    });
+    Ok(redress_channels::smtp::SmtpSettings {
+        hostname,
+        max_message_bytes: config.smtp_max_bytes.max(1024),
+        per_sender_per_minute: config.smtp_per_sender_per_minute,
+        tls,
+        ..Default::default()
+    })
+}
+
 /// The address notices are sent from: `mail_from`, or `noreply@` the
 /// public host name.
 pub fn mail_from(config: &Config) -> String {

@@ -1,5 +1,6 @@
 //! `redress`: serve, migrate, user add, audit verify, archive export.
 
+use std::sync::Arc;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -273,6 +274,30 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    // One signal stops both servers.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let smtp = match config.smtp_listen.as_deref().filter(|l| !l.trim().is_empty()) {
+        None => None,
+        Some(at) => {
+            let settings = redress::smtp_settings(&config)?;
+            let smtp_listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening for SMTP on {at}"))?;
+            println!(
+                "redress takes mailed complaints by SMTP on {}{}",
+                smtp_listener.local_addr()?,
+                if settings.tls.is_some() { " (STARTTLS offered)" } else { "" }
+            );
+            let server = redress_channels::smtp::SmtpServer::new(
+                settings,
+                Arc::new(redress_channels::intake::MailIntake::new(app.clone())),
+            );
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(server.serve(smtp_listener, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })))
+        }
+    };
     println!(
         "redress is listening on http://{addr} (data in {})",
         config.data_dir.display()
@@ -281,8 +306,18 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    })
     .await?;
+    if let Some(smtp) = smtp {
+        match smtp.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "the SMTP receiver failed"),
+            Err(e) => tracing::error!(error = %e, "the SMTP receiver panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
     sweeper.abort();
     webhooks.abort();
     tracing::info!("stopped");

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod complaints;
+pub mod mail;
 pub mod ops;
 pub mod respondent;
 pub mod schemas;
@@ -18,7 +19,7 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "redress", description = "Complaint handling for online platforms. Authenticate with `Authorization: Bearer …` (staff token, API key, respondent portal key, or a complainant's access token on /track calls)."),
-    tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"))
+    tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]
 struct ApiDoc;
 
@@ -45,6 +46,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             admin::canned_reply_patch,
             admin::canned_reply_delete
         ))
+        .routes(routes!(mail::list))
+        .routes(routes!(mail::get))
+        .routes(routes!(mail::attach))
+        .routes(routes!(mail::discard))
         .routes(routes!(complaints::create, complaints::list))
         .routes(routes!(complaints::get, complaints::patch))
         .routes(routes!(complaints::accept))

@@ -72,8 +72,8 @@ pub fn find_tracking_no(text: &str) -> Option<String> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let upper = text.to_ascii_uppercase();
     let b = upper.as_bytes();
-    (0..b.len().saturating_sub(15)).find_map(|i| {
-        let w = &b[i..i + 16];
+    (0..(b.len() + 1).saturating_sub(15)).find_map(|i| {
+        let w = &b[i..i + 15];
         let ok = w[0] == b'R'
             && w[1] == b'D'
             && w[2..8].iter().all(u8::is_ascii_digit)
@@ -840,6 +840,14 @@ mod tests {
         );
         assert_eq!(
             find_tracking_no("complaints+rd261128-7k3f9q@example.com").as_deref(),
+            Some("RD261128-7K3F9Q")
+        );
+        assert_eq!(
+            find_tracking_no("Re: RD261128-7K3F9Q").as_deref(),
+            Some("RD261128-7K3F9Q")
+        );
+        assert_eq!(
+            find_tracking_no("RD261128-7K3F9Q").as_deref(),
             Some("RD261128-7K3F9Q")
         );
         assert_eq!(find_tracking_no("RD261128-7K3F9"), None);

@@ -75,7 +75,10 @@ pub fn tls_config(
         .and_then(|i| i.collect::<Result<Vec<_>, _>>())
         .map_err(|e| format!("smtp_tls_cert {}: {e}", cert_pem.display()))?;
     if certs.is_empty() {
-        return Err(format!("smtp_tls_cert {}: no certificate", cert_pem.display()));
+        return Err(format!(
+            "smtp_tls_cert {}: no certificate",
+            cert_pem.display()
+        ));
     }
     let key = PrivateKeyDer::from_pem_file(key_pem)
         .map_err(|e| format!("smtp_tls_key {}: {e}", key_pem.display()))?;

@@ -136,7 +136,10 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("smtp_listen", &self.smtp_listen)
             .field("smtp_max_bytes", &self.smtp_max_bytes)
-            .field("smtp_per_sender_per_minute", &self.smtp_per_sender_per_minute)
+            .field(
+                "smtp_per_sender_per_minute",
+                &self.smtp_per_sender_per_minute,
+            )
             .field("smtp_hostname", &self.smtp_hostname)
             .field("smtp_tls_cert", &self.smtp_tls_cert)
             .field("smtp_tls_key", &self.smtp_tls_key)

@@ -84,9 +84,9 @@ pub async fn build_app(
 /// configured).
 pub fn smtp_settings(config: &Config) -> anyhow::Result<redress_channels::smtp::SmtpSettings> {
     let tls = match (&config.smtp_tls_cert, &config.smtp_tls_key) {
-        (Some(cert), Some(key)) => Some(
-            redress_channels::intake::tls_config(cert, key).map_err(anyhow::Error::msg)?,
-        ),
+        (Some(cert), Some(key)) => {
+            Some(redress_channels::intake::tls_config(cert, key).map_err(anyhow::Error::msg)?)
+        }
         (None, None) => None,
         _ => anyhow::bail!("smtp_tls_cert and smtp_tls_key go together"),
     };

@@ -1,8 +1,8 @@
 //! `redress`: serve, migrate, user add, audit verify, archive export.
 
-use std::sync::Arc;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -276,7 +276,11 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
     let addr = listener.local_addr()?;
     // One signal stops both servers.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let smtp = match config.smtp_listen.as_deref().filter(|l| !l.trim().is_empty()) {
+    let smtp = match config
+        .smtp_listen
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+    {
         None => None,
         Some(at) => {
             let settings = redress::smtp_settings(&config)?;
@@ -286,7 +290,11 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
             println!(
                 "redress takes mailed complaints by SMTP on {}{}",
                 smtp_listener.local_addr()?,
-                if settings.tls.is_some() { " (STARTTLS offered)" } else { "" }
+                if settings.tls.is_some() {
+                    " (STARTTLS offered)"
+                } else {
+                    ""
+                }
             );
             let server = redress_channels::smtp::SmtpServer::new(
                 settings,

@@ -49,7 +49,12 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
         s.app
-            .list_held_mail(&who, q.state.as_deref(), q.limit.as_deref(), q.cursor.as_deref())
+            .list_held_mail(
+                &who,
+                q.state.as_deref(),
+                q.limit.as_deref(),
+                q.cursor.as_deref(),
+            )
             .await?,
     ))
 }

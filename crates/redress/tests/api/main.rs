@@ -41,6 +41,7 @@ mod calendar;
 mod canned;
 mod cli;
 mod deadlines;
+mod inbound;
 mod inputs;
 mod intake;
 mod lifecycle;
@@ -85,13 +86,14 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 17] = [
+    let modules: [Module; 18] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("canned", canned::trials),
         ("cli", cli::trials),
         ("deadlines", deadlines::trials),
+        ("inbound", inbound::trials),
         ("inputs", inputs::trials),
         ("intake", intake::trials),
         ("lifecycle", lifecycle::trials),

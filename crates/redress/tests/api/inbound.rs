@@ -201,7 +201,7 @@ async fn a_mail_opens_a_case_with_its_attachment_and_is_acknowledged() {
 
     // The acknowledgement goes back to the sender, with the tracking link.
     t.app.sweep().await.unwrap();
-    let got = sink.wait_for(1);
+    let got = sink.wait_for(1).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].to, "wang@example.net");
     assert!(got[0].subject.contains(&no), "{:?}", got[0]);
@@ -262,7 +262,7 @@ async fn a_mail_opens_a_case_with_its_attachment_and_is_acknowledged() {
     let en = staff_case(&t, &c.supervisor, &queued_as(&first)).await;
     assert_eq!(en["locale"], "en");
     t.app.sweep().await.unwrap();
-    let got = sink.wait_for(2);
+    let got = sink.wait_for(2).await;
     let ack = got.iter().find(|m| m.to == "lee@example.net").unwrap();
     assert!(ack.subject.starts_with("We have received"), "{ack:?}");
 }
@@ -432,7 +432,7 @@ async fn automatic_mail_is_dropped_and_a_bounce_marks_the_notice() {
     .await;
     let no = queued_as(&reply);
     t.app.sweep().await.unwrap();
-    let sent = sink.wait_for(1);
+    let sent = sink.wait_for(1).await;
     assert_eq!(sent.len(), 1);
     let before = total_cases(&t, &c.supervisor).await;
 

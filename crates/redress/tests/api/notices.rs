@@ -5,8 +5,6 @@
 //! provider's id, and sent once — across restarts and a dead relay.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,10 +12,13 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-/// A real SMTP server (aiosmtpd) storing what it receives in a Maildir.
+/// An SMTP server for notices to land in: the receiver of
+/// `redress-channels` with a handler that keeps every message in memory.
+/// lettre (the relay client) speaks real SMTP to it; the receiver itself is
+/// tested against Python's smtplib and lettre in `redress-channels`.
 pub struct MailSink {
-    child: Child,
-    dir: PathBuf,
+    got: Arc<Mutex<Vec<Vec<u8>>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub port: u16,
 }
 
@@ -49,41 +50,67 @@ impl Received {
     }
 }
 
-impl MailSink {
-    pub fn start(port: u16) -> MailSink {
-        let dir = std::env::temp_dir().join(format!("redress-sink-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(dir.join("maildir"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (pip install aiosmtpd) runs");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return MailSink { child, dir, port };
-            }
-            std::thread::sleep(Duration::from_millis(50));
+struct Keep(Arc<Mutex<Vec<Vec<u8>>>>);
+
+#[async_trait::async_trait]
+impl redress_channels::smtp::MailHandler for Keep {
+    async fn deliver(
+        &self,
+        _: redress_channels::smtp::Envelope,
+        message: Vec<u8>,
+    ) -> redress_channels::smtp::Verdict {
+        let mut got = self.0.lock().unwrap();
+        got.push(message);
+        redress_channels::smtp::Verdict::Accepted {
+            id: format!("sink-{}", got.len()),
         }
-        panic!("aiosmtpd did not start on port {port}");
+    }
+}
+
+impl MailSink {
+    /// Listens on `port` (inside the test's runtime).
+    pub fn start(port: u16) -> MailSink {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let server = redress_channels::smtp::SmtpServer::new(
+            redress_channels::smtp::SmtpSettings {
+                hostname: "sink.example.com".into(),
+                per_sender_per_minute: 0,
+                ..Default::default()
+            },
+            Arc::new(Keep(got.clone())),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        MailSink {
+            got,
+            stop: Some(stop),
+            port,
+        }
     }
 
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Vec<Received> {
-        read_maildir(&self.dir.join("maildir"))
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|raw| parse(raw))
+            .collect()
     }
 
     /// Waits (a little) until `n` messages arrived, and returns them.
-    pub fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..100 {
             let m = self.messages();
             if m.len() >= n {
                 return m;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.messages()
     }
@@ -91,45 +118,31 @@ impl MailSink {
 
 impl Drop for MailSink {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
-fn read_maildir(dir: &Path) -> Vec<Received> {
-    let mut files: Vec<_> = ["new", "cur"]
-        .iter()
-        .filter_map(|sub| std::fs::read_dir(dir.join(sub)).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    files
-        .iter()
-        .map(|p| {
-            let raw = std::fs::read(p).unwrap();
-            let m = mail_parser::MessageParser::default()
-                .parse(&raw)
-                .expect("a parsable message");
-            Received {
-                to: m
-                    .to()
-                    .and_then(|a| a.first())
-                    .and_then(|a| a.address())
-                    .unwrap_or_default()
-                    .to_string(),
-                subject: m.subject().unwrap_or_default().to_string(),
-                body: m.body_text(0).unwrap_or_default().to_string(),
-                message_id: m.message_id().unwrap_or_default().to_string(),
-                headers: m
-                    .headers_raw()
-                    .map(|(n, v)| (n.to_string(), v.trim().to_string()))
-                    .collect(),
-            }
-        })
-        .collect()
+fn parse(raw: &[u8]) -> Received {
+    let m = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a parsable message");
+    Received {
+        to: m
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_string(),
+        subject: m.subject().unwrap_or_default().to_string(),
+        body: m.body_text(0).unwrap_or_default().to_string(),
+        message_id: m.message_id().unwrap_or_default().to_string(),
+        headers: m
+            .headers_raw()
+            .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+            .collect(),
+    }
 }
 
 const PUBLIC: &str = "https://complaints.example.com";
@@ -192,7 +205,7 @@ async fn acknowledgement_goes_by_email_in_the_complainants_language() {
     assert_eq!(deliveries(&case, "in_app").len(), 1);
 
     t.app.sweep().await.unwrap();
-    let got = sink.wait_for(1);
+    let got = sink.wait_for(1).await;
     assert_eq!(got.len(), 1);
     let m = &got[0];
     assert_eq!(m.to, "zhang1@example.com");
@@ -226,13 +239,13 @@ async fn acknowledgement_goes_by_email_in_the_complainants_language() {
     t.app.sweep().await.unwrap();
     t.restart().await;
     t.app.sweep().await.unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(sink.messages().len(), 1);
 
     // Chinese by default.
     let zh = t.file(complaint(2)).await;
     t.app.sweep().await.unwrap();
-    let got = sink.wait_for(2);
+    let got = sink.wait_for(2).await;
     let m = got.iter().find(|m| m.to == "zhang2@example.com").unwrap();
     assert!(m.subject.starts_with("您的投诉已收到"), "{m:?}");
     assert!(m.body.contains(zh["tracking_no"].as_str().unwrap()));
@@ -264,7 +277,7 @@ async fn the_result_notice_carries_outcome_basis_and_reply() {
     .await
     .expect(200);
     t.app.sweep().await.unwrap();
-    let got = sink.wait_for(3);
+    let got = sink.wait_for(3).await;
     let result = got
         .iter()
         .find(|m| m.subject.starts_with("您的投诉处理结果"))
@@ -299,7 +312,7 @@ async fn the_result_notice_carries_outcome_basis_and_reply() {
     .await
     .expect(200);
     t.app.sweep().await.unwrap();
-    let got = sink.wait_for(5);
+    let got = sink.wait_for(5).await;
     let review = got
         .iter()
         .find(|m| m.subject.starts_with("您的复核申请结果"))
@@ -343,14 +356,14 @@ async fn a_dead_relay_leaves_deliveries_queued_then_sends_once() {
     // The relay comes back; the next attempt sends it, once.
     let sink = MailSink::start(port);
     t.advance(61).await;
-    let got = sink.wait_for(1);
+    let got = sink.wait_for(1).await;
     assert_eq!(got.len(), 1);
     let d3 = deliveries(&staff_case(&t, &v, id).await, "email")[0].clone();
     assert_eq!(d3["status"], "sent");
     assert_eq!(d3["attempts"], 3);
     assert!(d3.get("last_error").is_none(), "{d3}");
     t.advance(3600).await;
-    std::thread::sleep(Duration::from_millis(200));
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(sink.messages().len(), 1);
     let kinds = event_kinds(&staff_case(&t, &v, id).await);
     assert_eq!(kinds.iter().filter(|k| *k == "delivery_retry").count(), 2);

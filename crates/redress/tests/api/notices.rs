@@ -400,10 +400,13 @@ async fn without_a_relay_notices_are_in_app_only() {
     assert_eq!(channels, ["in_app"]);
 }
 
+/// What the gateway got: the `Authorization` header and the JSON body.
+type Post = (Option<String>, Value);
+
 /// A local SMS gateway: answers each post with the next scripted status.
 #[derive(Clone, Default)]
 struct Gateway {
-    posts: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    posts: Arc<Mutex<Vec<Post>>>,
     script: Arc<Mutex<Vec<u16>>>,
 }
 

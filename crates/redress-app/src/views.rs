@@ -219,7 +219,7 @@ pub fn track_view(
         .filter(|d| d.party == Party::Complainant)
         .map(|d| {
             json!({
-                "id": d.id, "notice": d.notice, "channel": d.channel, "status": d.status,
+                "id": d.id, "party": d.party, "notice": d.notice, "channel": d.channel, "status": d.status,
                 "created_at": d.created_at, "sent_at": d.sent_at, "recipient": d.recipient,
             })
         })

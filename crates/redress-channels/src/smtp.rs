@@ -108,7 +108,9 @@ impl Default for SmtpSettings {
             max_recipients: 50,
             per_sender_per_minute: 30,
             per_peer_connections: 20,
-            max_connections: 500,
+            // Each session holds at most one message (up to
+            // max_message_bytes) in memory: 100 × 25 MiB bounds the worst case.
+            max_connections: 100,
             command_timeout: Duration::from_secs(5 * 60),
             shutdown_grace: Duration::from_secs(30),
             tls: None,

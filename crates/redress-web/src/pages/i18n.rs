@@ -222,6 +222,7 @@ fn label_key(field: &str) -> Option<&'static str> {
 pub const REASONS: &[(&str, &str)] = &[
     ("is required", "err-required"),
     ("must not be empty", "err-required"),
+    ("names no case", "err-no-case"),
     ("is required (or days)", "err-required-or-days"),
     ("is required (true or false)", "err-required-bool"),
     ("is not an email address", "err-email"),
@@ -447,8 +448,12 @@ mod tests {
     use super::*;
 
     /// Reasons the scan finds that no page shows: the configuration's,
-    /// refused when the server starts.
+    /// refused when the server starts, and the mail receiver's, which go
+    /// back to the sending server in its SMTP reply.
     const NOT_ON_PAGES: &[&str] = &[
+        "is not an e-mail message",
+        "the message has no text and no attachment",
+        "the message names no sender",
         "policy.alerts.reminder_percents: {p} is not between 1 and 99",
         "policy.hours.{key} must be between 1 and 8760",
         "policy.{key} must be between 1 and 365",

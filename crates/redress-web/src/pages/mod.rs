@@ -11,6 +11,7 @@
 mod admin;
 pub mod csrf;
 pub mod i18n;
+mod mail;
 mod public;
 mod reports;
 mod respondent;
@@ -63,6 +64,9 @@ pub fn router() -> Router<AppState> {
             "/staff/intake",
             get(public::intake_form).post(public::intake),
         )
+        .route("/staff/mail", get(mail::page))
+        .route("/staff/mail/{id}", get(mail::item))
+        .route("/staff/mail/{id}/{action}", axum::routing::post(mail::act))
         .route("/staff/admin", get(admin::page))
         .route(
             "/staff/admin/webhooks",

@@ -1226,6 +1226,89 @@ async fn the_case_list_filters_by_category_and_respondent_and_keeps_them() {
     assert!(page.contains("状态: 必须是以下之一："), "{page}");
 }
 
+async fn an_agent_attaches_held_mail_from_the_console() {
+    use redress_app::mail::{Disposition, Envelope};
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let no = filed["tracking_no"].as_str().unwrap();
+    // A reply naming the case, from an address that is not the complainant's.
+    let raw = format!(
+        "From: Other <other@example.org>\r\nSubject: Re: {no}\r\nMessage-ID: <h1@example.org>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n<script>alert(1)</script> 我是投诉人的家属。\r\n"
+    );
+    let env = Envelope {
+        mail_from: Some("other@example.org".into()),
+        rcpt_to: vec!["complaints@example.com".into()],
+    };
+    let held = t.app.receive_mail(&env, raw.as_bytes()).await.unwrap();
+    let Disposition::Held { id } = held else {
+        panic!("not held: {held:?}")
+    };
+
+    let mut b = console(&t, "intake1").await;
+    let list = html(&b.get(&t, "/staff/mail").await);
+    assert!(list.contains("o***@example.org"), "{list}");
+    assert!(!list.contains("other@example.org"));
+    assert!(list.contains(&format!("/staff/mail/{id}")));
+    let a = b.get(&t, &format!("/staff/mail/{id}")).await;
+    assert_eq!(a.status.as_u16(), 200);
+    let page = html(&a);
+    assert!(page.contains("other@example.org"));
+    assert!(
+        page.contains("&#60;script&#62;alert(") && !page.contains("<script>alert"),
+        "escaped"
+    );
+    assert!(
+        page.contains(&format!("value=\"{no}\"")),
+        "the named case is prefilled"
+    );
+    let csrf = hidden(&page, "csrf");
+    // A case that does not exist is named beside the form.
+    let a = b
+        .post_form(
+            &t,
+            &format!("/staff/mail/{id}/attach"),
+            &[("csrf", &csrf), ("case", "RD000000-AAAAAA"), ("as", "note")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    assert!(html(&a).contains("找不到这个案件"), "{}", html(&a));
+    // Attached as the complainant's message.
+    let a = b
+        .post_form(
+            &t,
+            &format!("/staff/mail/{id}/attach"),
+            &[("csrf", &csrf), ("case", no), ("as", "complainant")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    assert_eq!(a.headers["location"], "/staff/mail?done=attached");
+    let list = html(&b.get(&t, "/staff/mail?done=attached").await);
+    assert!(
+        list.contains("邮件已归入案件") && list.contains("id=\"mail-none\""),
+        "{list}"
+    );
+    let case = t
+        .get(
+            &format!("/complaints/{}", filed["id"].as_str().unwrap()),
+            Some(&c.supervisor),
+        )
+        .await
+        .expect(200);
+    assert!(
+        case["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"].as_str().unwrap().contains("我是投诉人的家属")),
+        "{case}"
+    );
+    // Handlers do not work the queue.
+    let mut h = console(&t, "handler1").await;
+    assert_eq!(h.get(&t, "/staff/mail").await.status.as_u16(), 403);
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
@@ -1239,4 +1322,5 @@ tests![
     a_handler_decides_with_measures_and_completes_an_action_from_the_case_page,
     admins_keep_canned_replies_that_agents_use_on_the_case_page,
     the_case_list_filters_by_category_and_respondent_and_keeps_them,
+    an_agent_attaches_held_mail_from_the_console,
 ];

@@ -340,6 +340,7 @@ impl App {
         let roles_raw = b.str_list("roles", true);
         let departments = b.str_list("departments", false);
         let level = b.opt_i64("level").unwrap_or(1);
+        let email = user_email(&mut b);
         let mut roles = vec![];
         for (i, r) in roles_raw.iter().enumerate() {
             match r.parse::<Role>() {
@@ -370,7 +371,7 @@ impl App {
             }
         }
         b.finish()?;
-        let user = self
+        let mut user = self
             .new_user(
                 username,
                 display_name,
@@ -380,6 +381,7 @@ impl App {
                 level as i32,
             )
             .await?;
+        user.email = email.flatten();
         let event = self.admin_event(who, "user_created", user_json(&user));
         self.store
             .insert_user(user.clone(), event)
@@ -445,6 +447,9 @@ impl App {
                 b.errors.add("level", "must be between 0 and 100");
             }
             user.level = level as i32;
+        }
+        if let Some(email) = user_email(&mut b) {
+            user.email = email;
         }
         if let Some(active) = b.opt_bool("active") {
             if !active && who.staff().is_ok_and(|s| s.user.id == user.id) {
@@ -538,6 +543,7 @@ impl App {
             level,
             active: true,
             created_at: self.now(),
+            email: None,
         })
     }
 
@@ -692,8 +698,30 @@ pub fn user_json(u: &User) -> Value {
     json!({
         "id": u.id, "username": u.username, "display_name": u.display_name,
         "roles": u.roles, "departments": u.departments, "level": u.level,
-        "active": u.active, "created_at": u.created_at,
+        "active": u.active, "created_at": u.created_at, "email": u.email,
     })
+}
+
+/// The `email` field of a user form: `None` when absent, `Some(None)` when
+/// given empty or null (cleared), `Some(Some(address))` otherwise.
+fn user_email(b: &mut Body) -> Option<Option<String>> {
+    match b.raw("email") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => {
+            let raw = b.opt_str("email").unwrap_or_default();
+            if raw.trim().is_empty() {
+                return Some(None);
+            }
+            match redress_domain::parse_email(&raw) {
+                Ok(e) => Some(Some(e)),
+                Err(m) => {
+                    b.errors.add("email", m);
+                    None
+                }
+            }
+        }
+    }
 }
 
 /// `Ok(true)` when written, `Ok(false)` when someone else wrote it first.

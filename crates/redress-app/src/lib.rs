@@ -173,9 +173,16 @@ pub struct Directory {
     heads: std::collections::HashMap<String, String>,
     /// Active supervisors and the departments they cover (none: all).
     supervisors: Vec<(String, Vec<String>)>,
+    /// Active staff with an e-mail address: their alerts also go there.
+    emails: std::collections::HashMap<String, String>,
 }
 
 impl Directory {
+    /// The e-mail address of an active staff member, if they gave one.
+    pub fn email(&self, username: &str) -> Option<&str> {
+        self.emails.get(username).map(String::as_str)
+    }
+
     /// The user names (or, when nobody fits, the pool) an alert about
     /// `case` goes to.
     pub fn recipients(&self, case: &Case, to: Recipient) -> Vec<String> {
@@ -290,15 +297,22 @@ impl App {
             .into_iter()
             .filter_map(|d| Some((d.code, d.head?)))
             .collect();
-        let supervisors = self
-            .store
-            .list_users()
-            .await?
-            .into_iter()
+        let users = self.store.list_users().await?;
+        let supervisors = users
+            .iter()
             .filter(|u| u.active && u.roles.contains(&redress_domain::Role::Supervisor))
-            .map(|u| (u.username, u.departments))
+            .map(|u| (u.username.clone(), u.departments.clone()))
             .collect();
-        let dir = Arc::new(Directory { heads, supervisors });
+        let emails = users
+            .into_iter()
+            .filter(|u| u.active)
+            .filter_map(|u| Some((u.username, u.email?)))
+            .collect();
+        let dir = Arc::new(Directory {
+            heads,
+            supervisors,
+            emails,
+        });
         *cached = Some((std::time::Instant::now(), dir.clone()));
         Ok(dir)
     }
@@ -383,6 +397,26 @@ impl App {
                 _ => vec![party_recipient(case, notice.party)],
             };
             for recipient in recipients {
+                // A staff member with an address hears by e-mail as well.
+                let by_mail = notice.to.is_some()
+                    && self.config.senders.email.is_some()
+                    && dir.is_some_and(|d| d.email(&recipient).is_some());
+                if by_mail {
+                    case.record_delivery(Delivery {
+                        id: Uuid::now_v7().to_string(),
+                        party: notice.party,
+                        notice: notice.kind,
+                        channel: DeliveryChannel::Email,
+                        status: DeliveryStatus::Queued,
+                        created_at: at,
+                        sent_at: None,
+                        recipient: recipient.clone(),
+                        provider_id: None,
+                        attempts: 0,
+                        next_attempt_at: None,
+                        last_error: None,
+                    });
+                }
                 case.record_delivery(Delivery {
                     id: Uuid::now_v7().to_string(),
                     party: notice.party,

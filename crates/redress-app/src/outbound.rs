@@ -397,6 +397,11 @@ impl crate::App {
         }
         let notices = self.notices();
         let site = self.site();
+        let staff = if due.iter().any(|d| d.party == Party::Staff) {
+            Some(self.directory().await?)
+        } else {
+            None
+        };
         let mut outcomes = Vec::with_capacity(due.len());
         for d in &due {
             let outcome = match self.config.senders.for_channel(d.channel) {
@@ -405,11 +410,22 @@ impl crate::App {
                 None => SendOutcome::Permanent {
                     error: format!("no {} provider is configured", d.channel),
                 },
-                Some(sender) => match address(case, d) {
+                Some(sender) => match address(case, d, staff.as_deref()) {
                     None => SendOutcome::Permanent {
                         error: "no address on file".into(),
                     },
-                    Some(to) => match notices.message(case, d, to, case.locale, &site) {
+                    // Staff read the installation's language.
+                    Some(to) => match notices.message(
+                        case,
+                        d,
+                        to,
+                        if d.party == Party::Staff {
+                            Locale::ZhCn
+                        } else {
+                            case.locale
+                        },
+                        &site,
+                    ) {
                         Ok(message) => sender.send(&message).await,
                         Err(e) => {
                             tracing::error!(delivery = %d.id, error = %e, "a notice template failed");
@@ -467,12 +483,16 @@ pub struct SendReport {
     pub failed: u64,
 }
 
-/// Where `delivery` goes: the complainant's address or phone as recorded.
-fn address(case: &Case, delivery: &Delivery) -> Option<String> {
+/// Where `delivery` goes: the complainant's address or phone as recorded,
+/// or the staff member's address as the directory has it now.
+fn address(case: &Case, delivery: &Delivery, staff: Option<&crate::Directory>) -> Option<String> {
     let c = &case.record.complainant;
     match (delivery.party, delivery.channel) {
         (Party::Complainant, DeliveryChannel::Email) => c.email.clone(),
         (Party::Complainant, DeliveryChannel::Sms) => c.phone.clone(),
+        (Party::Staff, DeliveryChannel::Email) => staff
+            .and_then(|d| d.email(&delivery.recipient))
+            .map(str::to_string),
         _ => None,
     }
 }

@@ -96,6 +96,7 @@ fn main() -> ExitCode {
         list::search,
         settings::departments_and_categories,
         settings::users_and_sessions,
+        settings::held_mail,
         settings::respondents_and_api_keys,
         settings::calendar,
         settings::canned_replies,

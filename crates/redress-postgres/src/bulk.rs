@@ -277,7 +277,8 @@ pub fn import_users(ctx: &mut WriteCtx<'_>, users: &[User]) -> StoreResult<()> {
         let departments = Json(to_json(&u.departments)?);
         ctx.execute(
             "INSERT INTO users (id, username, display_name, password_hash, roles, \
-             departments, level, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             departments, level, active, created_at, email) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &u.id,
                 &u.username,
@@ -288,6 +289,7 @@ pub fn import_users(ctx: &mut WriteCtx<'_>, users: &[User]) -> StoreResult<()> {
                 &u.level,
                 &u.active,
                 &us(&u.created_at),
+                &u.email,
             ],
         )
         .map_err(|e| constraint(e, "username", "user"))?;

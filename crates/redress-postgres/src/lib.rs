@@ -81,6 +81,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "held_mail",
         include_str!("../migrations/0006_held_mail.sql"),
     ),
+    (
+        7,
+        "user_email",
+        include_str!("../migrations/0007_user_email.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -507,8 +512,8 @@ fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, username, display_name, password_hash, roles, departments, level, active, created_at";
+const USER_COLUMNS: &str = "id, username, display_name, password_hash, roles, departments, level, \
+     active, created_at, email";
 
 fn user(r: &Row) -> StoreResult<User> {
     Ok(User {
@@ -521,6 +526,7 @@ fn user(r: &Row) -> StoreResult<User> {
         level: col(r, 6)?,
         active: col(r, 7)?,
         created_at: col(r, 8)?,
+        email: col(r, 9)?,
     })
 }
 
@@ -965,7 +971,7 @@ impl Store for PgStore {
             let n = ctx
                 .execute(
                     "UPDATE users SET display_name = $2, password_hash = $3, roles = $4, \
-                     departments = $5, level = $6, active = $7 WHERE id = $1",
+                     departments = $5, level = $6, active = $7, email = $8 WHERE id = $1",
                     &[
                         &u.id,
                         &u.display_name,
@@ -974,6 +980,7 @@ impl Store for PgStore {
                         &departments,
                         &u.level,
                         &u.active,
+                        &u.email,
                     ],
                 )
                 .map_err(db)?;

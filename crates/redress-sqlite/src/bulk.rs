@@ -255,7 +255,7 @@ pub fn import_departments(
 pub fn import_users(c: &Connection, users: &[User]) -> StoreResult<()> {
     let mut stmt = c
         .prepare_cached(&format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
         ))
         .map_err(db)?;
     for u in users {
@@ -269,6 +269,7 @@ pub fn import_users(c: &Connection, users: &[User]) -> StoreResult<()> {
             u.level,
             u.active,
             ts(&u.created_at),
+            u.email,
         ])
         .map_err(|e| constraint(e, "username", "user"))?;
     }

@@ -477,8 +477,8 @@ fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, username, display_name, password_hash, roles, departments, level, active, created_at";
+const USER_COLUMNS: &str = "id, username, display_name, password_hash, roles, departments, level, \
+     active, created_at, email";
 
 type RawUser = (
     String,
@@ -490,6 +490,7 @@ type RawUser = (
     i32,
     bool,
     String,
+    Option<String>,
 );
 
 fn read_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
@@ -503,6 +504,7 @@ fn read_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
     ))
 }
 
@@ -517,6 +519,7 @@ fn user(r: RawUser) -> StoreResult<User> {
         level: r.6,
         active: r.7,
         created_at: parse_ts(&r.8)?,
+        email: r.9,
     })
 }
 
@@ -945,7 +948,7 @@ impl Store for SqliteStore {
                 .conn
                 .prepare_cached(
                     "UPDATE users SET display_name = ?2, password_hash = ?3, roles = ?4, \
-                     departments = ?5, level = ?6, active = ?7 WHERE id = ?1",
+                     departments = ?5, level = ?6, active = ?7, email = ?8 WHERE id = ?1",
                 )
                 .map_err(db)?
                 .execute(params![
@@ -956,6 +959,7 @@ impl Store for SqliteStore {
                     codec::to_json(&u.departments)?,
                     u.level,
                     u.active,
+                    u.email,
                 ])
                 .map_err(db)?;
             if n == 0 {

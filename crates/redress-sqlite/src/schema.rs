@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "held_mail",
         include_str!("../migrations/0007_held_mail.sql"),
     ),
+    (
+        8,
+        "user_email",
+        include_str!("../migrations/0008_user_email.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

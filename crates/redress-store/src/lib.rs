@@ -249,6 +249,9 @@ pub struct User {
     pub level: i32,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// Where the deadline engine's reminders and escalations also go by
+    /// e-mail (besides in-app), when set.
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

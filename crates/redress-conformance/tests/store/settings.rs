@@ -119,6 +119,7 @@ pub async fn users_and_sessions(s: Arc<dyn Store>) {
         level: 2,
         active: true,
         created_at: t(0),
+        email: Some("alice@example.com".into()),
     };
     assert_eq!(s.count_users().await.unwrap(), 0);
     s.insert_user(u.clone(), event(None, "user_created"))
@@ -145,6 +146,7 @@ pub async fn users_and_sessions(s: Arc<dyn Store>) {
         departments: vec![],
         level: 4,
         active: false,
+        email: None,
         ..u.clone()
     };
     s.update_user(changed.clone(), event(None, "user_changed"))
@@ -403,4 +405,113 @@ pub async fn imported_canned_replies_count_as_seeded(s: Arc<dyn Store>) {
         s.is_empty().await.unwrap(),
         "a seed mark is not an installation"
     );
+}
+
+fn held(key: &str, minutes: i64) -> redress_store::HeldMail {
+    redress_store::HeldMail {
+        id: Uuid::now_v7(),
+        seq: 0,
+        mail_key: key.into(),
+        received_at: t(minutes),
+        sender: "sealed-sender".into(),
+        subject: "sealed-subject".into(),
+        tracking_no: Some("RD250301-AAAAAA".into()),
+        case_id: None,
+        raw: "sealed-raw".into(),
+        size: 1234,
+        state: redress_store::HeldMailState::Held,
+        settled_by: None,
+        settled_at: None,
+        attached_to: None,
+    }
+}
+
+/// Held mail: one row per mail key, listed newest first by state with an
+/// exact total, the raw message only when read alone, settled once.
+pub async fn held_mail(s: Arc<dyn Store>) {
+    use redress_store::HeldMailState::{Attached, Discarded, Held};
+    let first = held("k1", 1);
+    let id = s
+        .hold_mail(first.clone(), event(None, "mail_held"))
+        .await
+        .unwrap();
+    assert_eq!(id, first.id);
+    // The same mail again: the first row answers, nothing is written.
+    let head = s.journal_head().await.unwrap().unwrap().0;
+    let again = s
+        .hold_mail(held("k1", 2), event(None, "mail_held"))
+        .await
+        .unwrap();
+    assert_eq!(again, first.id);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, head);
+    let second = held("k2", 3);
+    s.hold_mail(second.clone(), event(None, "mail_held"))
+        .await
+        .unwrap();
+
+    let page = s.list_held_mail(Some(Held), 1, None).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].id, second.id, "newest first");
+    assert!(
+        page.items[0].raw.is_empty(),
+        "lists leave the raw message out"
+    );
+    let rest = s.list_held_mail(Some(Held), 10, page.next).await.unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].id, first.id);
+    assert_eq!(rest.next, None);
+
+    let got = s.get_held_mail(first.id).await.unwrap().unwrap();
+    assert_eq!(got.raw, "sealed-raw");
+    assert_eq!((got.size, got.state), (1234, Held));
+    assert_eq!(got.received_at, t(1));
+    assert_eq!(s.get_held_mail(Uuid::now_v7()).await.unwrap(), None);
+
+    let case = Uuid::now_v7();
+    let ok = s
+        .settle_held_mail(
+            first.id,
+            Attached,
+            "staff:bob".into(),
+            t(5),
+            Some(case),
+            event(Some(case), "held_mail_attached"),
+        )
+        .await
+        .unwrap();
+    assert!(ok);
+    // Settled once: a second settlement (another agent) writes nothing.
+    let head = s.journal_head().await.unwrap().unwrap().0;
+    let twice = s
+        .settle_held_mail(
+            first.id,
+            Discarded,
+            "staff:eve".into(),
+            t(6),
+            None,
+            event(None, "held_mail_discarded"),
+        )
+        .await
+        .unwrap();
+    assert!(!twice);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, head);
+    let got = s.get_held_mail(first.id).await.unwrap().unwrap();
+    assert_eq!(got.state, Attached);
+    assert_eq!(got.settled_by.as_deref(), Some("staff:bob"));
+    assert_eq!(got.settled_at, Some(t(5)));
+    assert_eq!(got.attached_to, Some(case));
+
+    assert_eq!(
+        s.list_held_mail(Some(Held), 10, None).await.unwrap().total,
+        1
+    );
+    assert_eq!(
+        s.list_held_mail(Some(Attached), 10, None)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(s.list_held_mail(None, 10, None).await.unwrap().total, 2);
 }

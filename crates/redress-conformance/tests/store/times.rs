@@ -126,6 +126,7 @@ pub async fn nanoseconds_are_truncated_to_microseconds(s: Arc<dyn Store>) {
         level: 1,
         active: true,
         created_at: at(8_000_000_999),
+        email: None,
     };
     s.insert_user(u.clone(), event(None, "user_created"))
         .await

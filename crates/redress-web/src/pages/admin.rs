@@ -239,7 +239,8 @@ pub async fn add(
                 &who,
                 &json!({"username": get("username"), "password": get("password"),
                         "display_name": get("display_name"), "roles": list(f.get("roles")),
-                        "departments": list(f.get("departments")), "level": num("level").unwrap_or(1)}),
+                        "departments": list(f.get("departments")), "level": num("level").unwrap_or(1),
+                        "email": get("email")}),
             )
             .await
         }
@@ -257,6 +258,9 @@ pub async fn add(
             }
             if let Some(password) = get("password") {
                 patch.insert("password".into(), json!(password));
+            }
+            if let Some(email) = get("email") {
+                patch.insert("email".into(), json!(email));
             }
             patch.insert("active".into(), json!(get("active").is_some()));
             app.update_user(&who, &username, &Value::Object(patch)).await

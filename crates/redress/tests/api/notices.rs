@@ -522,6 +522,99 @@ async fn the_complainant_sees_deliveries_without_provider_errors() {
     assert!(email[0].get("last_error").is_none(), "{view}");
 }
 
+async fn deadline_alerts_reach_staff_by_email_once() {
+    let sink = MailSink::start(free_port());
+    let mut t = with_relay(sink.port).await;
+    let c = t.cast().await;
+    // handler1 gives an address; the intake agent does not.
+    let user = t
+        .call(
+            "PATCH",
+            "/admin/users/handler1",
+            Some(&t.admin),
+            Some(json!({"email": "Handler1@Example.com"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(user["email"], "Handler1@example.com");
+    let fields = t
+        .call(
+            "PATCH",
+            "/admin/users/intake1",
+            Some(&t.admin),
+            Some(json!({"email": "not an address"})),
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("email").is_some(), "{fields}");
+    let mut body = complaint(9);
+    body["complainant"]["email"] = Value::Null;
+    let filed = t.file(body).await;
+    let id = filed["id"].as_str().unwrap().to_string();
+    let no = filed["tracking_no"].as_str().unwrap().to_string();
+    t.post(
+        &format!("/complaints/{id}/accept"),
+        Some(&c.intake),
+        json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/assign"),
+        Some(&c.supervisor),
+        json!({"handler": "handler1"}),
+    )
+    .await
+    .expect(200);
+    let due = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200)["handling_due_at"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    // Past the deadline: the overdue reminder to the assignee (the earlier
+    // shares are superseded by it) and the escalation to the supervisors.
+    t.advance_to(due).await;
+    t.app.sweep().await.unwrap();
+    let case = staff_case(&t, &c.supervisor, &id).await;
+    let to_handler = |channel: &str| -> Vec<Value> {
+        case["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| {
+                d["party"] == "staff" && d["recipient"] == "handler1" && d["channel"] == channel
+            })
+            .cloned()
+            .collect()
+    };
+    let in_app = to_handler("in_app");
+    let email = to_handler("email");
+    assert!(!in_app.is_empty(), "{case}");
+    assert_eq!(email.len(), in_app.len(), "each alert by e-mail as well");
+    assert!(email.iter().all(|d| d["status"] == "sent"), "{email:?}");
+    let got = sink.wait_for(email.len()).await;
+    let mails: Vec<&Received> = got
+        .iter()
+        .filter(|m| m.to == "Handler1@example.com")
+        .collect();
+    assert_eq!(mails.len(), email.len(), "{got:?}");
+    assert!(mails.iter().all(|m| m.subject.contains(&no)), "{mails:?}");
+    assert!(
+        mails.iter().any(|m| m.subject.starts_with("期限提醒")),
+        "{mails:?}"
+    );
+    // Nobody else got mail: the complainant left no address.
+    assert_eq!(got.len(), mails.len());
+    // Once each, across a restart.
+    t.restart().await;
+    t.app.sweep().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(sink.messages().len(), got.len());
+}
+
 tests![
     acknowledgement_goes_by_email_in_the_complainants_language,
     the_result_notice_carries_outcome_basis_and_reply,
@@ -530,4 +623,5 @@ tests![
     without_a_relay_notices_are_in_app_only,
     sms_goes_through_the_gateway_with_retries,
     the_complainant_sees_deliveries_without_provider_errors,
+    deadline_alerts_reach_staff_by_email_once,
 ];

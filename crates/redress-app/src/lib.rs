@@ -262,6 +262,7 @@ impl App {
             wake: tokio::sync::Notify::new(),
         });
         app.reload_calendar().await?;
+        app.reload_notices().await?;
         Ok(app)
     }
 

@@ -496,3 +496,171 @@ fn address(case: &Case, delivery: &Delivery, staff: Option<&crate::Directory>) -
         _ => None,
     }
 }
+
+/// How long each text of a template may be.
+const MAX_SUBJECT: usize = 300;
+const MAX_BODY: usize = 10_000;
+const MAX_SMS: usize = 500;
+
+impl crate::App {
+    /// Compiles the shipped templates with the installation's saved ones on
+    /// top. A saved template that no longer compiles (it was checked when
+    /// saved, so only a newer build could refuse it) is left out and logged.
+    pub async fn reload_notices(&self) -> crate::AppResult<()> {
+        let rows = self.store.list_notice_templates().await?;
+        let mut overrides = Vec::new();
+        for r in rows {
+            let Ok(kind) = r.kind.parse::<NoticeKind>() else {
+                tracing::warn!(kind = %r.kind, "a saved notice template names an unknown kind");
+                continue;
+            };
+            let t = NoticeTemplate {
+                subject: r.subject,
+                body: r.body,
+                sms: r.sms,
+            };
+            if let Err((part, e)) = Notices::check(&t) {
+                tracing::error!(%kind, locale = %r.locale, part, error = %e, "a saved notice template does not compile; the shipped one is used");
+                continue;
+            }
+            overrides.push((kind, r.locale, t));
+        }
+        let notices = Notices::new(&overrides).map_err(crate::AppError::internal)?;
+        *self.notices.write().expect("notices lock") = Arc::new(notices);
+        Ok(())
+    }
+
+    fn template_json(
+        kind: NoticeKind,
+        locale: Locale,
+        saved: Option<&redress_store::NoticeTemplateRow>,
+    ) -> Value {
+        let shipped = Notices::shipped(kind, locale);
+        let (subject, body, sms) = match (saved, &shipped) {
+            (Some(s), _) => (s.subject.clone(), s.body.clone(), s.sms.clone()),
+            (None, Some(t)) => (t.subject.clone(), t.body.clone(), t.sms.clone()),
+            (None, None) => Default::default(),
+        };
+        json!({
+            "kind": kind, "locale": locale, "subject": subject, "body": body, "sms": sms,
+            "customized": saved.is_some(),
+            "updated_at": saved.map(|s| s.updated_at), "updated_by": saved.map(|s| s.updated_by.clone()),
+            "shipped": shipped,
+        })
+    }
+
+    /// `GET /admin/notice-templates`: every notice kind in both languages,
+    /// as used now (saved or shipped), with the shipped text beside it.
+    pub async fn list_notice_templates(&self, who: &crate::Principal) -> crate::AppResult<Value> {
+        self.admin(who)?;
+        let saved = self.store.list_notice_templates().await?;
+        let mut items = Vec::new();
+        for kind in NoticeKind::ALL {
+            for locale in [Locale::ZhCn, Locale::En] {
+                let s = saved
+                    .iter()
+                    .find(|r| r.kind == kind.as_str() && r.locale == locale);
+                items.push(Self::template_json(*kind, locale, s));
+            }
+        }
+        let total = items.len();
+        Ok(json!({"items": items, "total": total, "next_cursor": null}))
+    }
+
+    fn template_key(kind: &str, locale: &str) -> crate::AppResult<(NoticeKind, Locale)> {
+        let mut errors = redress_domain::FieldErrors::new();
+        let k = kind.parse::<NoticeKind>().ok();
+        if k.is_none() {
+            errors.add("kind", "is not a notice kind");
+        }
+        let l = locale.parse::<Locale>().ok();
+        if l.is_none() {
+            errors.add("locale", "must be zh-CN or en");
+        }
+        errors.into_result().map_err(crate::AppError::from)?;
+        Ok((k.expect("checked"), l.expect("checked")))
+    }
+
+    /// `PUT /admin/notice-templates/{kind}/{locale} {subject, body, sms}`:
+    /// the installation's wording, checked by rendering it on a sample case
+    /// before it is saved; it applies to notices sent from then on.
+    pub async fn put_notice_template(
+        &self,
+        who: &crate::Principal,
+        kind: &str,
+        locale: &str,
+        body: &Value,
+    ) -> crate::AppResult<Value> {
+        let admin = self.admin(who)?.user.username.clone();
+        let (kind, locale) = Self::template_key(kind, locale)?;
+        let mut b = crate::input::Body::new(body);
+        let subject = b.str("subject");
+        let text = b.str("body");
+        let sms = b.str("sms");
+        for (field, value, max) in [
+            ("subject", &subject, MAX_SUBJECT),
+            ("body", &text, MAX_BODY),
+            ("sms", &sms, MAX_SMS),
+        ] {
+            if value.chars().count() > max {
+                b.errors
+                    .add(field, format!("may have at most {max} characters"));
+            }
+        }
+        b.finish()?;
+        let t = NoticeTemplate {
+            subject,
+            body: text,
+            sms,
+        };
+        if let Err((part, e)) = Notices::check(&t) {
+            return Err(crate::AppError::invalid(
+                part,
+                format!("the template does not work: {e}"),
+            ));
+        }
+        let row = redress_store::NoticeTemplateRow {
+            kind: kind.as_str().to_string(),
+            locale,
+            subject: t.subject,
+            body: t.body,
+            sms: t.sms,
+            updated_at: self.now(),
+            updated_by: format!("staff:{admin}"),
+        };
+        let event = self.admin_event(
+            who,
+            "notice_template_saved",
+            json!({"kind": kind, "locale": locale}),
+        );
+        self.store.put_notice_template(row.clone(), event).await?;
+        self.reload_notices().await?;
+        Ok(Self::template_json(kind, locale, Some(&row)))
+    }
+
+    /// `DELETE /admin/notice-templates/{kind}/{locale}`: back to the
+    /// shipped wording; 404 when the installation had none of its own.
+    pub async fn delete_notice_template(
+        &self,
+        who: &crate::Principal,
+        kind: &str,
+        locale: &str,
+    ) -> crate::AppResult<Value> {
+        self.admin(who)?;
+        let (kind, locale) = Self::template_key(kind, locale)?;
+        let event = self.admin_event(
+            who,
+            "notice_template_reset",
+            json!({"kind": kind, "locale": locale}),
+        );
+        if !self
+            .store
+            .delete_notice_template(kind.as_str(), locale, event)
+            .await?
+        {
+            return Err(crate::AppError::NotFound);
+        }
+        self.reload_notices().await?;
+        Ok(Self::template_json(kind, locale, None))
+    }
+}

@@ -86,6 +86,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "user_email",
         include_str!("../migrations/0007_user_email.sql"),
     ),
+    (
+        8,
+        "notice_templates",
+        include_str!("../migrations/0008_notice_templates.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -1412,6 +1417,27 @@ impl Store for PgStore {
 
     async fn get_webhook_call(&self, id: Uuid) -> StoreResult<Option<WebhookCall>> {
         self.wh_get_call(id).await
+    }
+
+    async fn list_notice_templates(&self) -> StoreResult<Vec<redress_store::NoticeTemplateRow>> {
+        self.nt_list().await
+    }
+
+    async fn put_notice_template(
+        &self,
+        t: redress_store::NoticeTemplateRow,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.nt_put(t, event).await
+    }
+
+    async fn delete_notice_template(
+        &self,
+        kind: &str,
+        locale: redress_domain::Locale,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        self.nt_delete(kind.to_string(), locale, event).await
     }
 
     async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {

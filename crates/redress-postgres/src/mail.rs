@@ -155,3 +155,85 @@ impl PgStore {
         .await
     }
 }
+
+impl PgStore {
+    pub(crate) async fn nt_list(&self) -> StoreResult<Vec<redress_store::NoticeTemplateRow>> {
+        self.read(|c| {
+            c.query(
+                "SELECT kind, locale, subject, body, sms, updated_at, updated_by \
+                 FROM notice_templates ORDER BY kind, locale",
+                &[],
+            )
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                let locale: String = col(r, 1)?;
+                Ok(redress_store::NoticeTemplateRow {
+                    kind: col(r, 0)?,
+                    locale: locale.parse().map_err(|_| {
+                        StoreError::Backend(format!("bad notice template locale {locale:?}"))
+                    })?,
+                    subject: col(r, 2)?,
+                    body: col(r, 3)?,
+                    sms: col(r, 4)?,
+                    updated_at: col(r, 5)?,
+                    updated_by: col(r, 6)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn nt_put(
+        &self,
+        t: redress_store::NoticeTemplateRow,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.client
+                .execute(
+                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
+                     updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (kind, locale) DO UPDATE SET subject = excluded.subject, \
+                     body = excluded.body, sms = excluded.sms, updated_at = excluded.updated_at, \
+                     updated_by = excluded.updated_by",
+                    &[
+                        &t.kind,
+                        &t.locale.as_str(),
+                        &t.subject,
+                        &t.body,
+                        &t.sms,
+                        &us(&t.updated_at),
+                        &t.updated_by,
+                    ],
+                )
+                .map_err(db)?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    pub(crate) async fn nt_delete(
+        &self,
+        kind: String,
+        locale: redress_domain::Locale,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            let n = ctx
+                .client
+                .execute(
+                    "DELETE FROM notice_templates WHERE kind = $1 AND locale = $2",
+                    &[&kind, &locale.as_str()],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(true)
+        })
+        .await
+    }
+}

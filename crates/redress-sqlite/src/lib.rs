@@ -1404,6 +1404,27 @@ impl Store for SqliteStore {
         self.wh_get_call(id).await
     }
 
+    async fn list_notice_templates(&self) -> StoreResult<Vec<redress_store::NoticeTemplateRow>> {
+        self.nt_list().await
+    }
+
+    async fn put_notice_template(
+        &self,
+        t: redress_store::NoticeTemplateRow,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.nt_put(t, event).await
+    }
+
+    async fn delete_notice_template(
+        &self,
+        kind: &str,
+        locale: redress_domain::Locale,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        self.nt_delete(kind.to_string(), locale, event).await
+    }
+
     async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
         self.hm_hold(m, event).await
     }

@@ -195,3 +195,99 @@ impl SqliteStore {
         .await
     }
 }
+
+impl SqliteStore {
+    pub(crate) async fn nt_list(&self) -> StoreResult<Vec<redress_store::NoticeTemplateRow>> {
+        self.read(|c| {
+            let rows = c
+                .prepare_cached(
+                    "SELECT kind, locale, subject, body, sms, updated_at, updated_by \
+                     FROM notice_templates ORDER BY kind, locale",
+                )
+                .map_err(db)?
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok(redress_store::NoticeTemplateRow {
+                        kind: r.0,
+                        locale: r.1.parse().map_err(|_| {
+                            StoreError::Backend(format!("bad notice template locale {:?}", r.1))
+                        })?,
+                        subject: r.2,
+                        body: r.3,
+                        sms: r.4,
+                        updated_at: parse_ts(&r.5)?,
+                        updated_by: r.6,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn nt_put(
+        &self,
+        t: redress_store::NoticeTemplateRow,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
+                     updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                     ON CONFLICT (kind, locale) DO UPDATE SET subject = excluded.subject, \
+                     body = excluded.body, sms = excluded.sms, updated_at = excluded.updated_at, \
+                     updated_by = excluded.updated_by",
+                )
+                .map_err(db)?
+                .execute(params![
+                    t.kind,
+                    t.locale.as_str(),
+                    t.subject,
+                    t.body,
+                    t.sms,
+                    ts(&t.updated_at),
+                    t.updated_by,
+                ])
+                .map_err(db)?;
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    pub(crate) async fn nt_delete(
+        &self,
+        kind: String,
+        locale: redress_domain::Locale,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .execute(
+                    "DELETE FROM notice_templates WHERE kind = ?1 AND locale = ?2",
+                    params![kind, locale.as_str()],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(true)
+        })
+        .await
+    }
+}

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "user_email",
         include_str!("../migrations/0008_user_email.sql"),
     ),
+    (
+        9,
+        "notice_templates",
+        include_str!("../migrations/0009_notice_templates.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -302,6 +302,21 @@ pub struct CannedReply {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An installation's own wording of one notice kind in one language
+/// (SPEC §7), replacing the shipped template. Kind and locale are the
+/// domain's names (`result`, `zh-CN`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeTemplateRow {
+    pub kind: String,
+    pub locale: Locale,
+    pub subject: String,
+    pub body: String,
+    pub sms: String,
+    pub updated_at: DateTime<Utc>,
+    /// `kind:id` of the admin who saved it.
+    pub updated_by: String,
+}
+
 /// What the reports read of one case: channel, category, status, closure,
 /// respondent key and the report timestamps.
 pub type ReportRow = (
@@ -519,6 +534,20 @@ pub trait Store: Send + Sync + 'static {
     async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()>;
     /// Replaces every calendar day with `days`.
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
+
+    // ---- notice templates ---------------------------------------------------
+    /// Every saved template, by kind then locale.
+    async fn list_notice_templates(&self) -> StoreResult<Vec<NoticeTemplateRow>>;
+    /// Saves (inserts or replaces) the template of `(kind, locale)`.
+    async fn put_notice_template(&self, t: NoticeTemplateRow, event: NewEvent) -> StoreResult<()>;
+    /// Removes the template of `(kind, locale)` (the shipped one applies
+    /// again); false when there was none (and nothing is written).
+    async fn delete_notice_template(
+        &self,
+        kind: &str,
+        locale: Locale,
+        event: NewEvent,
+    ) -> StoreResult<bool>;
 
     // ---- held mail ------------------------------------------------------------
     /// Holds a mail with its journal event, unless a mail with the same

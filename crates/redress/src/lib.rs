@@ -162,15 +162,24 @@ pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut templates_read = std::time::Instant::now();
         loop {
             // A save that queued a notice wakes the sweep at once.
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = app.wake.notified() => {}
             }
-            // Another instance may have edited the calendar.
+            // Another instance may have edited the calendar or the notice
+            // templates.
             if let Err(e) = app.reload_calendar().await {
                 tracing::error!(error = %e, "reloading the calendar failed");
+            }
+            // Templates compile in a millisecond or so: not at every wake.
+            if templates_read.elapsed() >= Duration::from_secs(30) {
+                templates_read = std::time::Instant::now();
+                if let Err(e) = app.reload_notices().await {
+                    tracing::error!(error = %e, "reloading the notice templates failed");
+                }
             }
             if let Err(e) = app.sweep().await {
                 tracing::error!(error = %e, "deadline sweep failed");

@@ -219,3 +219,60 @@ pub async fn calendar_import(
     }
     Ok(Json(s.app.import_calendar(&who, &body).await?))
 }
+
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct NoticeTemplateBody {
+    /// Mail subject (at most 300 characters).
+    pub subject: String,
+    /// Mail text (at most 10000 characters).
+    pub body: String,
+    /// SMS text (at most 500 characters).
+    pub sms: String,
+}
+
+/// Every notice kind in zh-CN and English as it is worded now (the
+/// installation's own text, or the shipped one), with the shipped text
+/// beside it. Templates are minijinja over the variables of docs/mail.md.
+#[utoipa::path(get, path = "/admin/notice-templates", tag = "admin",
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+pub async fn notice_templates(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.list_notice_templates(&who).await?))
+}
+
+/// Saves the installation's wording of one notice kind in one language;
+/// it is rendered on a sample case first, and a template that does not
+/// work is refused naming the part (422).
+#[utoipa::path(put, path = "/admin/notice-templates/{kind}/{locale}", tag = "admin",
+    params(("kind" = String, Path), ("locale" = String, Path)), request_body = NoticeTemplateBody,
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn notice_template_put(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((kind, locale)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app
+            .put_notice_template(&who, &kind, &locale, &body.value)
+            .await?,
+    ))
+}
+
+/// Goes back to the shipped wording (404 when there was no own wording).
+#[utoipa::path(delete, path = "/admin/notice-templates/{kind}/{locale}", tag = "admin",
+    params(("kind" = String, Path), ("locale" = String, Path)),
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn notice_template_delete(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((kind, locale)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app.delete_notice_template(&who, &kind, &locale).await?,
+    ))
+}

@@ -42,6 +42,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::category_patch))
         .routes(routes!(admin::calendar_import))
         .routes(routes!(admin::canned_reply, admin::canned_replies))
+        .routes(routes!(admin::notice_templates))
+        .routes(routes!(
+            admin::notice_template_put,
+            admin::notice_template_delete
+        ))
         .routes(routes!(
             admin::canned_reply_patch,
             admin::canned_reply_delete

@@ -343,6 +343,8 @@ pub const REASONS: &[(&str, &str)] = &[
     ("must be an integer from {a} to {b}", "err-int-range"),
     ("must be one of: {list}", "err-one-of"),
     ("no such {what}", "err-no-such"),
+    ("is not a notice kind", "err-notice-kind"),
+    ("the template does not work: {what}", "err-template"),
     ("{what} is already taken", "err-taken"),
     ("an event on {start} ends before it starts", "err-ics-order"),
     (

@@ -12,6 +12,7 @@ mod admin;
 pub mod csrf;
 pub mod i18n;
 mod mail;
+mod notices;
 mod public;
 mod reports;
 mod respondent;
@@ -67,6 +68,11 @@ pub fn router() -> Router<AppState> {
         .route("/staff/mail", get(mail::page))
         .route("/staff/mail/{id}", get(mail::item))
         .route("/staff/mail/{id}/{action}", axum::routing::post(mail::act))
+        .route("/staff/admin/notices", get(notices::page))
+        .route(
+            "/staff/admin/notices/{kind}/{locale}",
+            axum::routing::post(notices::save),
+        )
         .route("/staff/admin", get(admin::page))
         .route(
             "/staff/admin/webhooks",

@@ -615,6 +615,100 @@ async fn deadline_alerts_reach_staff_by_email_once() {
     assert_eq!(sink.messages().len(), got.len());
 }
 
+async fn admins_reword_notices_and_can_go_back() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let c = t.cast().await;
+    let list = t
+        .get("/admin/notice-templates", Some(&t.admin))
+        .await
+        .expect(200);
+    assert_eq!(list["total"], 32, "16 kinds in two languages");
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["customized"] == false)
+    );
+    t.get("/admin/notice-templates", Some(&c.supervisor))
+        .await
+        .expect_error(403);
+    // A template that does not work is refused, naming the part.
+    let fields = t
+        .call(
+            "PUT",
+            "/admin/notice-templates/acknowledgement/zh-CN",
+            Some(&t.admin),
+            Some(json!({"subject": "ok", "body": "{{ tracking_no ", "sms": "ok"})),
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("body").is_some(), "{fields}");
+    let fields = t
+        .call(
+            "PUT",
+            "/admin/notice-templates/nonsense/xx",
+            Some(&t.admin),
+            Some(json!({"subject": "", "body": "", "sms": ""})),
+        )
+        .await
+        .expect_error(422);
+    assert!(
+        fields.get("kind").is_some() && fields.get("locale").is_some(),
+        "{fields}"
+    );
+    let saved = t
+        .call(
+            "PUT",
+            "/admin/notice-templates/acknowledgement/zh-CN",
+            Some(&t.admin),
+            Some(json!({"subject": "【测试】收到 {{ tracking_no }}",
+                        "body": "自定义正文。查询：{{ tracking_url }}", "sms": "收到 {{ tracking_no }}"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(saved["customized"], true);
+    let filed = t.file(complaint(11)).await;
+    let no = filed["tracking_no"].as_str().unwrap();
+    t.app.sweep().await.unwrap();
+    let got = sink.wait_for(1).await;
+    assert_eq!(got[0].subject, format!("【测试】收到 {no}"));
+    assert_eq!(
+        got[0].body.trim(),
+        format!("自定义正文。查询：{PUBLIC}/track/{no}")
+    );
+    // Back to the shipped wording.
+    let back = t
+        .call(
+            "DELETE",
+            "/admin/notice-templates/acknowledgement/zh-CN",
+            Some(&t.admin),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(back["customized"], false);
+    assert!(
+        back["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("您的投诉已收到")
+    );
+    t.call(
+        "DELETE",
+        "/admin/notice-templates/acknowledgement/zh-CN",
+        Some(&t.admin),
+        None,
+    )
+    .await
+    .expect_error(404);
+    t.file(complaint(12)).await;
+    t.app.sweep().await.unwrap();
+    let got = sink.wait_for(2).await;
+    assert!(got[1].subject.starts_with("您的投诉已收到"), "{:?}", got[1]);
+}
+
 tests![
     acknowledgement_goes_by_email_in_the_complainants_language,
     the_result_notice_carries_outcome_basis_and_reply,
@@ -624,4 +718,5 @@ tests![
     sms_goes_through_the_gateway_with_retries,
     the_complainant_sees_deliveries_without_provider_errors,
     deadline_alerts_reach_staff_by_email_once,
+    admins_reword_notices_and_can_go_back,
 ];

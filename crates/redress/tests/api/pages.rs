@@ -1309,6 +1309,81 @@ async fn an_agent_attaches_held_mail_from_the_console() {
     assert_eq!(h.get(&t, "/staff/mail").await.status.as_u16(), 403);
 }
 
+async fn admins_reword_a_notice_on_the_console() {
+    let t = TestApp::new().await;
+    let mut b = console_as(&t, "admin", ADMIN_PASSWORD).await;
+    let page = html(&b.get(&t, "/staff/admin/notices?kind=result&tl=en").await);
+    assert!(
+        page.contains("name=\"subject\" type=\"text\" value=\"The result of your complaint"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf");
+    // A broken template: refused, what was typed kept.
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/notices/result/en",
+            &[
+                ("csrf", &csrf),
+                ("action", "save"),
+                ("subject", "Result {{ tracking_no"),
+                ("body", "Our <b>answer</b>"),
+                ("sms", "s"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    let page = html(&a);
+    assert!(
+        page.contains("模板未保存") && page.contains("Result {{ tracking_no"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Our &#60;b&#62;answer&#60;/b&#62;"),
+        "escaped: {page}"
+    );
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/notices/result/en",
+            &[
+                ("csrf", &csrf),
+                ("action", "save"),
+                ("subject", "Result {{ tracking_no }}"),
+                ("body", "Decided: {{ outcome_label }}"),
+                ("sms", "Decided {{ tracking_no }}"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 200);
+    assert!(html(&a).contains("模板已保存"));
+    let listed = t
+        .get("/admin/notice-templates", Some(&t.admin))
+        .await
+        .expect(200);
+    let result_en = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "result" && i["locale"] == "en")
+        .unwrap()
+        .clone();
+    assert_eq!(result_en["customized"], true);
+    assert_eq!(result_en["body"], "Decided: {{ outcome_label }}");
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/notices/result/en",
+            &[("csrf", &csrf), ("action", "reset")],
+        )
+        .await;
+    assert!(html(&a).contains("已恢复系统默认措辞"));
+    // Staff other than admins do not reach it.
+    t.staff("super9", &["supervisor"], &[], 1).await;
+    let mut s = console(&t, "super9").await;
+    assert_eq!(s.get(&t, "/staff/admin/notices").await.status.as_u16(), 403);
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
@@ -1323,4 +1398,5 @@ tests![
     admins_keep_canned_replies_that_agents_use_on_the_case_page,
     the_case_list_filters_by_category_and_respondent_and_keeps_them,
     an_agent_attaches_held_mail_from_the_console,
+    admins_reword_a_notice_on_the_console,
 ];

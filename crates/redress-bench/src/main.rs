@@ -7,15 +7,18 @@
 //! * `generate`: a bulk generator for 1,000,000 cases (not through HTTP).
 //! * `queries`: the queue and case queries, p50/p95.
 //! * `sweep`, `calendar`: the deadline engine (see [`deadlines`]).
+//! * `smtp-intake`, `mail-sink`: mail in and notices out (see [`mail`]).
 //!
 //! `bench/run.sh` runs the foundation figures against a release build,
-//! `bench/deadlines.sh` the deadline engine's.
+//! `bench/deadlines.sh` the deadline engine's, `bench/mail.sh` the mail
+//! figures.
 
 mod deadlines;
+mod mail;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -67,6 +70,50 @@ enum Command {
         clients: usize,
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// File exactly this many complaints instead (and ignore `seconds`).
+        #[arg(long)]
+        total: Option<usize>,
+        /// The number of the first registration (each one's complainant
+        /// differs): runs against one server must not overlap.
+        #[arg(long, default_value_t = 1_000_000)]
+        offset: usize,
+        /// Upload a PDF of this many KiB as evidence right after each
+        /// registration (`POST /track/{no}/evidence`); a request is then
+        /// the pair.
+        #[arg(long, default_value_t = 0)]
+        attachment_kb: usize,
+    },
+    /// Mailed complaints: N concurrent SMTP senders against the receiver
+    /// of `redress serve`, each mail with its own PDF attachment; with
+    /// `--http` and `--token`, checks that the case count grew by the
+    /// number of `250` replies.
+    SmtpIntake {
+        /// The SMTP receiver.
+        #[arg(long, default_value = "127.0.0.1:2525")]
+        addr: String,
+        #[arg(long, default_value_t = 8)]
+        senders: usize,
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        #[arg(long, default_value_t = 100)]
+        attachment_kb: usize,
+        /// The HTTP API, for the case count.
+        #[arg(long)]
+        http: Option<String>,
+        /// A token that may list every case (a supervisor's).
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// A counting SMTP sink (the project's receiver) for notices: runs
+    /// until killed, writing its figures to `--status` every 100 ms.
+    MailSink {
+        #[arg(long, default_value = "127.0.0.1:2526")]
+        listen: String,
+        #[arg(long)]
+        status: PathBuf,
+        /// Records when this many messages have arrived.
+        #[arg(long, default_value_t = 0)]
+        mark: u64,
     },
     /// Bulk-loads cases straight into the store of a data directory (or
     /// the PostgreSQL database of `--database-url`).
@@ -263,39 +310,116 @@ async fn connect(
     Ok(sender)
 }
 
-async fn intake(addr: String, clients: usize, seconds: u64) -> anyhow::Result<()> {
+/// One HTTP intake load (see `Command::Intake`).
+struct IntakeLoad {
+    addr: String,
+    clients: usize,
+    seconds: u64,
+    total: Option<usize>,
+    offset: usize,
+    attachment_kb: usize,
+}
+
+/// A multipart body with one file part named `file`.
+fn multipart(boundary: &str, filename: &str, content_type: &str, bytes: &[u8]) -> Bytes {
+    let mut body = Vec::with_capacity(bytes.len() + 256);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Bytes::from(body)
+}
+
+/// Sends `req` and reads the answer: its status and body.
+async fn exchange(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    req: Request<Full<Bytes>>,
+) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+    let resp = sender.send_request(req).await?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    Ok((status, body))
+}
+
+async fn intake(load: IntakeLoad) -> anyhow::Result<()> {
+    let IntakeLoad {
+        addr,
+        clients,
+        seconds,
+        total,
+        offset,
+        attachment_kb,
+    } = load;
     let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = vec![];
     let addrs: Vec<String> = addr.split(',').map(str::to_string).collect();
     for c in 0..clients {
         let addr = addrs[c % addrs.len()].clone();
-        let stop = stop.clone();
+        let (stop, next) = (stop.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(&addr).await?;
+            let fill = mail::filler(attachment_kb);
             let (mut lat, mut bad) = (Vec::new(), 0u64);
-            let mut i = c;
             while !stop.load(Ordering::Relaxed) {
-                let body = registration(1_000_000 + i).to_string();
-                i += clients;
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if total.is_some_and(|t| n >= t) {
+                    break;
+                }
+                let body = registration(offset + n).to_string();
                 let req = Request::post("/api/v1/complaints")
                     .header("host", &addr)
                     .header("content-type", "application/json")
                     .body(Full::new(Bytes::from(body)))?;
                 let t0 = Instant::now();
-                let resp = sender.send_request(req).await?;
-                let status = resp.status();
-                resp.into_body().collect().await?;
+                let (status, answer) = exchange(&mut sender, req).await?;
+                let mut ok = status.is_success();
+                if ok && attachment_kb > 0 {
+                    // The complainant's own upload, with the access token
+                    // the registration answered.
+                    let answer: serde_json::Value = serde_json::from_slice(&answer)?;
+                    let (Some(no), Some(token)) = (
+                        answer["tracking_no"].as_str(),
+                        answer["access_token"].as_str(),
+                    ) else {
+                        anyhow::bail!("registration answer without tracking_no/access_token");
+                    };
+                    let file = mail::pdf(attachment_kb, &format!("http {} {n}", offset), &fill);
+                    let boundary = format!("bench{n:016x}");
+                    let req = Request::post(format!("/api/v1/track/{no}/evidence"))
+                        .header("host", &addr)
+                        .header("authorization", format!("Bearer {token}"))
+                        .header(
+                            "content-type",
+                            format!("multipart/form-data; boundary={boundary}"),
+                        )
+                        .body(Full::new(multipart(
+                            &boundary,
+                            &format!("receipt-{n}.pdf"),
+                            "application/pdf",
+                            &file,
+                        )))?;
+                    let (status, _) = exchange(&mut sender, req).await?;
+                    ok = status.is_success();
+                }
                 lat.push(t0.elapsed().as_secs_f64() * 1000.0);
-                if !status.is_success() {
+                if !ok {
                     bad += 1;
                 }
             }
             anyhow::Ok((lat, bad))
         }));
     }
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
+    if total.is_none() {
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        stop.store(true, Ordering::Relaxed);
+    }
     let (mut all, mut bad) = (Vec::new(), 0);
     for t in tasks {
         let (lat, b) = t.await??;
@@ -305,13 +429,18 @@ async fn intake(addr: String, clients: usize, seconds: u64) -> anyhow::Result<()
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "intake clients={clients} requests={} rps={:.1} p50_ms={:.2} p95_ms={:.2} p99_ms={:.2} max_ms={:.2} non_2xx={bad}",
+        "intake clients={clients} requests={} rps={:.1} p50_ms={:.2} p95_ms={:.2} p99_ms={:.2} max_ms={:.2} non_2xx={bad}{}",
         all.len(),
         all.len() as f64 / elapsed,
         percentile(&all, 0.5),
         percentile(&all, 0.95),
         percentile(&all, 0.99),
-        all.last().copied().unwrap_or(f64::NAN)
+        all.last().copied().unwrap_or(f64::NAN),
+        if attachment_kb > 0 {
+            format!(" attachment_kb={attachment_kb} (a request: registration + evidence upload)")
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }
@@ -589,7 +718,43 @@ async fn main() -> anyhow::Result<()> {
             addr,
             clients,
             seconds,
-        } => intake(addr, clients, seconds).await?,
+            total,
+            offset,
+            attachment_kb,
+        } => {
+            intake(IntakeLoad {
+                addr,
+                clients,
+                seconds,
+                total,
+                offset,
+                attachment_kb,
+            })
+            .await?
+        }
+        Command::SmtpIntake {
+            addr,
+            senders,
+            seconds,
+            attachment_kb,
+            http,
+            token,
+        } => {
+            mail::smtp_intake(mail::SmtpIntakeArgs {
+                addr,
+                senders,
+                seconds,
+                attachment_kb,
+                http,
+                token,
+            })
+            .await?
+        }
+        Command::MailSink {
+            listen,
+            status,
+            mark,
+        } => mail::mail_sink(listen, status, mark).await?,
         Command::RawPostgres {
             url,
             clients,

@@ -26,6 +26,9 @@ impl SmtpRelay {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("smtp_relay is not an SMTP URL: {e}"))?
             .timeout(Some(Duration::from_secs(15)))
+            // The sweep sends up to 32 cases' notices at once; a smaller
+            // pool opens and closes a connection for most of them.
+            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(32))
             .build();
         let domain = from.email.domain().to_string();
         Ok(Self {

@@ -146,6 +146,11 @@ impl AppConfig {
     }
 }
 
+/// The complainant's tracking page of `tracking_no` under `public_url`.
+pub fn tracking_url(public_url: &str, tracking_no: &str) -> String {
+    format!("{}/track/{tracking_no}", public_url.trim_end_matches('/'))
+}
+
 pub struct App {
     pub store: Arc<dyn Store>,
     pub vault: Vault,
@@ -332,10 +337,7 @@ impl App {
     }
 
     pub fn tracking_url(&self, tracking_no: &str) -> String {
-        format!(
-            "{}/track/{tracking_no}",
-            self.config.public_url.trim_end_matches('/')
-        )
+        tracking_url(&self.config.public_url, tracking_no)
     }
 
     fn ctx<'a>(&'a self, calendar: &'a Calendar, actor: Actor) -> Ctx<'a> {

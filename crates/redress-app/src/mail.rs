@@ -823,11 +823,6 @@ fn looks_like_bounce(msg: &Message<'_>) -> bool {
     .any(|s| subject.contains(s))
 }
 
-/// The JSON of a disposition for the logs and tests.
-pub fn disposition_json(d: &Disposition) -> Value {
-    serde_json::to_value(d).unwrap_or(Value::Null)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -288,7 +288,7 @@ impl Notices {
         let due_at = case.next_due_at();
         json!({
             "tracking_no": case.tracking_no,
-            "tracking_url": format!("{}/track/{}", site.public_url.trim_end_matches('/'), case.tracking_no),
+            "tracking_url": crate::tracking_url(&site.public_url, &case.tracking_no),
             "subject": case.record.subject,
             "status": case.status,
             "status_label": self.label(locale, case.status.as_str()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use redress_app::App;
 use redress_app::error::AppError;
-use redress_app::mail::{Disposition, Envelope as MailEnvelope};
+use redress_app::mail::Envelope as MailEnvelope;
 
 use crate::smtp::{Envelope, MailHandler, Verdict};
 
@@ -36,12 +36,7 @@ impl MailHandler for MailIntake {
                     disposition = %d.reference(),
                     "mail received"
                 );
-                let id = match &d {
-                    Disposition::Opened { tracking_no, .. }
-                    | Disposition::Threaded { tracking_no, .. } => tracking_no.clone(),
-                    other => other.reference(),
-                };
-                Verdict::Accepted { id }
+                Verdict::Accepted { id: d.reference() }
             }
             // A message we cannot make a complaint of, said in words the
             // sender's mail server puts in its bounce.

@@ -90,16 +90,11 @@ pub fn smtp_settings(config: &Config) -> anyhow::Result<redress_channels::smtp::
         (None, None) => None,
         _ => anyhow::bail!("smtp_tls_cert and smtp_tls_key go together"),
     };
-    let hostname = config.smtp_hostname.clone().unwrap_or_else(|| {
-        let public = config.public_url();
-        public
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split(['/', ':']).next())
-            .filter(|h| !h.is_empty())
-            .unwrap_or("localhost")
-            .to_string()
-    });
+    let hostname = config
+        .smtp_hostname
+        .clone()
+        .or_else(|| public_host(config))
+        .unwrap_or_else(|| "localhost".into());
     Ok(redress_channels::smtp::SmtpSettings {
         hostname,
         max_message_bytes: config.smtp_max_bytes.max(1024),
@@ -113,15 +108,23 @@ pub fn smtp_settings(config: &Config) -> anyhow::Result<redress_channels::smtp::
 /// public host name.
 pub fn mail_from(config: &Config) -> String {
     config.mail_from.clone().unwrap_or_else(|| {
-        let public = config.public_url();
-        let host = public
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split(['/', ':']).next())
+        // A mail domain, not an IP address.
+        let host = public_host(config)
             .filter(|h| h.contains('.') && !h.chars().all(|c| c.is_ascii_digit() || c == '.'))
-            .unwrap_or("localhost");
+            .unwrap_or_else(|| "localhost".into());
         format!("noreply@{host}")
     })
+}
+
+/// The host name of the public URL (`complaints.example.com`).
+fn public_host(config: &Config) -> Option<String> {
+    let public = config.public_url();
+    public
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
 }
 
 /// The providers notices leave by, from the settings.

@@ -6,6 +6,11 @@
 //!   calls queue jobs; the writer runs every queued job (up to
 //!   [`writer::MAX_BATCH`]) in one `BEGIN IMMEDIATE` transaction, each inside
 //!   its own savepoint, and commits once. Concurrent clients share fsyncs.
+//! * Requests first: jobs of background work (the sweep, notices, webhook
+//!   calls; [`redress_store::priority`]) join a group only within a share of
+//!   the writer's time while requests are being written ([`writer::Share`]),
+//!   and freely when none are. A case update names only the columns that
+//!   changed, so that SQLite leaves the other indexes alone.
 //! * The journal's hash chain is extended by the writer, which keeps the
 //!   head in memory (restored when a job rolls back, reloaded when a COMMIT
 //!   fails).
@@ -21,9 +26,9 @@ mod webhooks;
 mod writer;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, LazyLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -49,7 +54,7 @@ use codec::{
     CASE_COLUMNS, constraint, db, from_json, parse_date, parse_enum, parse_enum_opt, parse_ts,
     parse_uuid, parse_uuid_opt, to_json, ts, ts_opt,
 };
-use writer::{ChainHead, Job, WriteCtx};
+use writer::{ChainHead, Job, Queued, WriteCtx};
 
 /// Read connections in the pool.
 const READERS: u32 = 8;
@@ -65,7 +70,7 @@ const COMMON_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
 
 /// The SQLite store. Dropping it stops the writer after the queued jobs.
 pub struct SqliteStore {
-    sender: Option<mpsc::Sender<Box<dyn Job>>>,
+    sender: Option<mpsc::Sender<Queued>>,
     writer: Option<JoinHandle<()>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     commits: Arc<AtomicU64>,
@@ -97,6 +102,9 @@ impl SqliteStore {
             )));
         }
         conn.execute_batch(COMMON_PRAGMAS).map_err(db)?;
+        // A case update's statement depends on which columns moved: room
+        // for those variants besides every other write statement.
+        conn.set_prepared_statement_cache_capacity(128);
         schema::migrate(&conn)?;
         let head = ChainHead::load(&conn)?;
 
@@ -114,7 +122,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Backend(format!("read pool: {e}")))?;
 
         let commits = Arc::new(AtomicU64::new(0));
-        let (sender, rx) = mpsc::channel::<Box<dyn Job>>();
+        let (sender, rx) = mpsc::channel::<Queued>();
         let counter = Arc::clone(&commits);
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -203,7 +211,10 @@ impl SqliteStore {
         self.sender
             .as_ref()
             .ok_or_else(|| StoreError::Backend("the store is closed".into()))?
-            .send(job)
+            .send(Queued {
+                background: redress_store::priority::is_background(),
+                job,
+            })
             .map_err(|_| StoreError::Backend("the writer thread stopped".into()))
     }
 
@@ -353,21 +364,92 @@ fn insert_case_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &CaseRow) -> Sto
         .map_err(case_violation)
 }
 
-const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = ?1, status = ?2, closure = ?3, \
-     channel = ?4, category = ?5, department = ?6, assignee = ?7, respondent_key = ?8, \
-     respondent_name = ?9, complainant_key = ?10, subject = ?11, created_at = ?12, \
-     updated_at = ?13, next_due_at = ?14, staff_due = ?15, sweep_at = ?16, decided_by = ?17, \
-     decider_level = ?18, search_tokens = ?19, report = ?20, doc = ?21, version = ?22 + 1, \
-     claimed_until = NULL WHERE id = ?23 AND version = ?22";
+/// The columns of [`shared_case_values`], in its order.
+const SHARED_CASE_COLUMNS: [&str; 20] = [
+    "tracking_no",
+    "status",
+    "closure",
+    "channel",
+    "category",
+    "department",
+    "assignee",
+    "respondent_key",
+    "respondent_name",
+    "complainant_key",
+    "subject",
+    "created_at",
+    "updated_at",
+    "next_due_at",
+    "staff_due",
+    "sweep_at",
+    "decided_by",
+    "decider_level",
+    "search_tokens",
+    "report",
+];
 
+/// Saves a case row over the version it was read at.
+///
+/// Only the columns whose value moved are named in the `SET` list: SQLite
+/// rewrites the entry of every index over a column the statement names,
+/// changed or not, and `cases` carries sixteen of them. A typical save (a
+/// notice settled, a message added) changes the document and one or two
+/// index columns, and costs about half the writer time this way (measured
+/// in `docs/benchmarks.md`, "Mail in and notices out"). The current row is
+/// read first, on the writer's own connection inside the transaction, so
+/// the comparison cannot race another write.
 fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
     let r = &u.row;
-    let mut values = shared_case_values(r)?;
+    let id = r.id.to_string();
+    static CURRENT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT version, {} FROM cases WHERE id = ?1",
+            SHARED_CASE_COLUMNS.join(", ")
+        )
+    });
+    let current = conn
+        .prepare_cached(&CURRENT)
+        .map_err(db)?
+        .query_row([&id], |row| {
+            let version: i64 = row.get(0)?;
+            let values = (1..=SHARED_CASE_COLUMNS.len())
+                .map(|i| row.get::<_, SqlValue>(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((version, values))
+        })
+        .optional()
+        .map_err(db)?;
+    let Some((version, old)) = current else {
+        return Err(StoreError::VersionConflict);
+    };
+    if version != u.expected_version {
+        return Err(StoreError::VersionConflict);
+    }
+    let mut set = String::new();
+    let mut values = Vec::new();
+    for ((column, new), old) in SHARED_CASE_COLUMNS
+        .iter()
+        .zip(shared_case_values(r)?)
+        .zip(old)
+    {
+        if new != old {
+            values.push(new);
+            set.push_str(&format!("{column} = ?{}, ", values.len()));
+        }
+    }
     values.push(SqlValue::Text(r.doc.clone()));
     values.push(SqlValue::Integer(u.expected_version));
-    values.push(SqlValue::Text(r.id.to_string()));
+    values.push(SqlValue::Text(id));
+    let n = values.len();
+    let sql = format!(
+        "UPDATE cases SET {set}doc = ?{}, version = ?{} + 1, claimed_until = NULL \
+         WHERE id = ?{n} AND version = ?{}",
+        n - 2,
+        n - 1,
+        n - 1
+    );
     let changed = conn
-        .prepare_cached(UPDATE_CASE)
+        .prepare_cached(&sql)
         .map_err(db)?
         .execute(params_from_iter(values))
         .map_err(case_violation)?;

@@ -6,10 +6,12 @@
 //! after the group's COMMIT returned, so an acknowledged write is durable
 //! (WAL + `synchronous=FULL`).
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
 
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
 use redress_store::group::{Answer, Reply, settle};
@@ -175,47 +177,201 @@ where
     Box::new(TypedJob { f, tx })
 }
 
-/// Runs on the writer thread until every sender is gone.
-pub fn run(
-    conn: Connection,
-    mut head: ChainHead,
-    rx: Receiver<Box<dyn Job>>,
-    commits: Arc<AtomicU64>,
-) {
-    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = rx.recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+/// A queued job and whether it is background work
+/// ([`redress_store::priority`]).
+pub struct Queued {
+    pub background: bool,
+    pub job: Box<dyn Job>,
+}
+
+/// How long after the last request's write background writes stay
+/// limited to their share: requests from one client follow each other
+/// with a little application work between them, and a background group
+/// slipped into every such gap would take the writer from them.
+pub const GRACE: Duration = Duration::from_millis(20);
+/// While requests are being written, background jobs get this fraction of
+/// the writer's time: 1/16 of the time spent on requests' jobs.
+pub const SHARE_DIVISOR: u32 = 16;
+/// The most unspent background time that can pile up while requests run.
+const CREDIT_CAP: Duration = Duration::from_millis(20);
+
+/// Which background jobs may join the next group: all of them when no
+/// request has written for [`GRACE`]; otherwise as many as the time they
+/// have earned (1/[`SHARE_DIVISOR`] of the requests' job time) pays for, at
+/// the average cost of recent background jobs. A background group may
+/// overdraw; the debt is paid back before the next one is admitted.
+#[derive(Debug)]
+pub struct Share {
+    /// Background time earned and not spent, in nanoseconds (negative: owed).
+    credit: i64,
+    last_foreground: Option<Instant>,
+    /// Average run time of recent background jobs, in nanoseconds.
+    average: i64,
+}
+
+impl Default for Share {
+    fn default() -> Self {
+        Share {
+            credit: 0,
+            last_foreground: None,
+            average: 100_000,
+        }
+    }
+}
+
+impl Share {
+    /// Background jobs that may join a group formed at `now`; `None` when
+    /// unlimited. `foreground`: the group holds request jobs.
+    pub fn allowance(&self, now: Instant, foreground: bool) -> Option<usize> {
+        if !foreground && !self.busy(now) {
+            return None;
+        }
+        if self.credit <= 0 {
+            return Some(0);
+        }
+        let n = self.credit / self.average.max(1);
+        Some(usize::try_from(n).unwrap_or(usize::MAX).max(1))
+    }
+
+    /// How long background work waits, at most, before it may run with
+    /// no request in between.
+    pub fn wait(&self, now: Instant) -> Duration {
+        self.last_foreground.map_or(Duration::ZERO, |t| {
+            (t + GRACE).saturating_duration_since(now)
+        })
+    }
+
+    fn busy(&self, now: Instant) -> bool {
+        self.last_foreground
+            .is_some_and(|t| now.saturating_duration_since(t) < GRACE)
+    }
+
+    /// Books a group that ended at `now`: `foreground` and `background`
+    /// job time, `jobs` background jobs of it, `limited` whether they ran
+    /// on the share.
+    pub fn spent(
+        &mut self,
+        now: Instant,
+        foreground: Option<Duration>,
+        background: Duration,
+        jobs: usize,
+        limited: bool,
+    ) {
+        let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        if let Some(f) = foreground {
+            self.last_foreground = Some(now);
+            self.credit =
+                (self.credit + nanos(f) / i64::from(SHARE_DIVISOR)).min(nanos(CREDIT_CAP));
+        }
+        if jobs > 0 {
+            let per_job = nanos(background) / i64::try_from(jobs).unwrap_or(i64::MAX);
+            self.average = (self.average * 7 + per_job) / 8;
+            if limited {
+                self.credit -= nanos(background);
             }
         }
-        run_batch(&conn, &mut head, &mut batch, &commits);
+    }
+}
+
+/// Runs on the writer thread until every sender is gone. Jobs of requests
+/// go first; background jobs wait for their [`Share`] while requests are
+/// being written, and run freely when none are.
+pub fn run(conn: Connection, mut head: ChainHead, rx: Receiver<Queued>, commits: Arc<AtomicU64>) {
+    let mut foreground: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut background: VecDeque<Box<dyn Job>> = VecDeque::new();
+    let mut share = Share::default();
+    let mut open = true;
+    while open || !background.is_empty() {
+        let sort = |q: Queued, f: &mut Vec<_>, b: &mut VecDeque<_>| {
+            if q.background {
+                b.push_back(q.job);
+            } else {
+                f.push(q.job);
+            }
+        };
+        // Wait for work: any job when nothing waits; while background jobs
+        // wait for their turn, a request or the end of the grace.
+        if open {
+            let now = Instant::now();
+            let received = if background.is_empty() {
+                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else if share.allowance(now, false) == Some(0) {
+                let wait = share.wait(now).max(Duration::from_millis(1));
+                rx.recv_timeout(wait)
+            } else {
+                Err(RecvTimeoutError::Timeout)
+            };
+            match received {
+                Ok(q) => sort(q, &mut foreground, &mut background),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => open = false,
+            }
+        }
+        while open && foreground.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(q) => sort(q, &mut foreground, &mut background),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => open = false,
+            }
+        }
+        let now = Instant::now();
+        let allowance = if open {
+            share.allowance(now, !foreground.is_empty())
+        } else {
+            None
+        };
+        let room = MAX_BATCH - foreground.len();
+        let admitted = allowance.unwrap_or(room).min(room).min(background.len());
+        let mut batch: Vec<Queued> = foreground
+            .drain(..)
+            .map(|job| Queued {
+                background: false,
+                job,
+            })
+            .collect();
+        batch.extend(background.drain(..admitted).map(|job| Queued {
+            background: true,
+            job,
+        }));
+        if batch.is_empty() {
+            continue;
+        }
+        let had_foreground = batch.len() > admitted;
+        let (f, b) = run_batch(&conn, &mut head, &mut batch, &commits);
+        share.spent(
+            Instant::now(),
+            had_foreground.then_some(f),
+            b,
+            admitted,
+            allowance.is_some(),
+        );
     }
     tracing::debug!("sqlite writer stopped");
 }
 
+/// Runs one group; the time its request jobs and its background jobs took.
 fn run_batch(
     conn: &Connection,
     head: &mut ChainHead,
-    batch: &mut Vec<Box<dyn Job>>,
+    batch: &mut Vec<Queued>,
     commits: &AtomicU64,
-) {
+) -> (Duration, Duration) {
+    let mut spent = (Duration::ZERO, Duration::ZERO);
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE").map_err(db) {
         tracing::error!(error = %e, "sqlite writer could not begin a transaction");
-        for job in batch.drain(..) {
-            job.fail(&e);
+        for q in batch.drain(..) {
+            q.job.fail(&e);
         }
-        return;
+        return spent;
     }
     let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
     let mut broken: Option<StoreError> = None;
-    for job in batch.drain(..) {
+    for Queued { background, job } in batch.drain(..) {
         if let Some(e) = &broken {
             job.fail(e);
             continue;
         }
+        let started = Instant::now();
         if let Err(e) = conn.execute_batch("SAVEPOINT job").map_err(db) {
             job.fail(&e);
             broken = Some(e);
@@ -234,6 +390,11 @@ fn run_batch(
                 false
             }
         };
+        if background {
+            spent.1 += started.elapsed();
+        } else {
+            spent.0 += started.elapsed();
+        }
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (I/O error, full disk…).
             broken = Some(StoreError::Backend(
@@ -273,5 +434,75 @@ fn run_batch(
     let commit = commit.as_ref().map(|_| ());
     for reply in replies {
         reply(commit);
+    }
+    spent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn background_runs_freely_when_no_request_writes() {
+        let share = Share::default();
+        let now = Instant::now();
+        assert_eq!(share.allowance(now, false), None);
+        assert_eq!(share.wait(now), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_group_with_requests_admits_only_what_background_has_earned() {
+        let mut share = Share::default();
+        let t0 = Instant::now();
+        // Nothing earned yet: a group of requests takes no background job.
+        assert_eq!(share.allowance(t0, true), Some(0));
+        // 16 ms of request jobs earn 1 ms: ten jobs at the assumed 0.1 ms.
+        share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
+        assert_eq!(share.allowance(t0, true), Some(10));
+        // Within the grace a group without requests is limited too…
+        assert_eq!(share.allowance(t0 + 5 * MS, false), Some(10));
+        assert_eq!(share.wait(t0 + 5 * MS), GRACE - 5 * MS);
+        // …and free once it has passed.
+        assert_eq!(share.allowance(t0 + GRACE, false), None);
+    }
+
+    #[test]
+    fn an_overdrawn_share_is_paid_back_first() {
+        let mut share = Share::default();
+        let t0 = Instant::now();
+        share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
+        // One admitted job took 5 ms against 1 ms earned.
+        share.spent(t0, None, 5 * MS, 1, true);
+        assert_eq!(share.allowance(t0, true), Some(0));
+        // 64 ms of requests earn 4 ms: the debt is paid, nothing is left.
+        share.spent(t0, Some(64 * MS), Duration::ZERO, 0, false);
+        assert_eq!(share.allowance(t0, true), Some(0));
+        share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
+        assert!(share.allowance(t0, true).unwrap() >= 1);
+    }
+
+    #[test]
+    fn under_steady_requests_background_keeps_to_its_share() {
+        let mut share = Share::default();
+        let mut now = Instant::now();
+        let (mut requests, mut background) = (Duration::ZERO, Duration::ZERO);
+        // Groups of 8 ms of request jobs back to back; background jobs of
+        // 0.7 ms always waiting.
+        for _ in 0..10_000 {
+            let n = share.allowance(now, true).unwrap();
+            let b = Duration::from_micros(700) * u32::try_from(n).unwrap();
+            share.spent(now, Some(8 * MS), b, n, true);
+            requests += 8 * MS;
+            background += b;
+            now += 8 * MS + b;
+        }
+        let fraction = background.as_secs_f64() / requests.as_secs_f64();
+        let target = 1.0 / f64::from(SHARE_DIVISOR);
+        assert!(
+            fraction <= target * 1.05 && fraction >= target * 0.8,
+            "background took {fraction:.4} of the request time (share {target:.4})"
+        );
     }
 }

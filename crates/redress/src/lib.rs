@@ -160,9 +160,10 @@ pub fn senders(config: &Config) -> anyhow::Result<redress_app::outbound::Senders
 }
 
 /// Reloads the calendar and runs the deadline sweep every `every` until
-/// the process ends.
+/// the process ends. Its writes are background work: requests go first
+/// ([`redress_store::priority`]).
 pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    tokio::spawn(redress_store::priority::background(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut templates_read = std::time::Instant::now();
@@ -188,14 +189,15 @@ pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<
                 tracing::error!(error = %e, "deadline sweep failed");
             }
         }
-    })
+    }))
 }
 
 /// Runs the webhook dispatcher (`App::deliver_webhooks`) every `every`,
 /// and soon after this instance appended case events, until the process
-/// ends. Other instances' events are picked up by the next tick.
+/// ends. Other instances' events are picked up by the next tick. Like the
+/// sweep, background work.
 pub fn spawn_webhooks(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    tokio::spawn(redress_store::priority::background(async move {
         loop {
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
@@ -208,5 +210,5 @@ pub fn spawn_webhooks(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle
                 tracing::error!(error = %e, "webhook delivery failed");
             }
         }
-    })
+    }))
 }

@@ -19,6 +19,8 @@ use redress_testkit::{Backend, Trial, trial};
 mod cases;
 #[path = "store/claims.rs"]
 mod claims;
+#[path = "store/copy.rs"]
+mod copy;
 #[path = "store/harness.rs"]
 mod harness;
 #[path = "store/instances.rs"]
@@ -58,6 +60,20 @@ macro_rules! on_both_with_hooks {
                 backend,
                 concat!(stringify!($module), "::", stringify!($test)),
                 move || harness::with_db(backend, $module::$test),
+            ));
+        }
+    )*};
+}
+
+/// Registers `module::test` (a function of a source store and an empty
+/// target store of the same backend) on both backends.
+macro_rules! on_both_from_to {
+    ($trials:ident: $($module:ident::$test:ident),* $(,)?) => {$(
+        for backend in Backend::ALL {
+            $trials.push(trial(
+                backend,
+                concat!(stringify!($module), "::", stringify!($test)),
+                move || harness::with_two_stores(backend, $module::$test),
             ));
         }
     )*};
@@ -114,6 +130,9 @@ fn main() -> ExitCode {
         journal::failed_jobs_in_a_batch_do_not_break_the_chain,
         writer::group_commit_of_concurrent_inserts,
         writer::bulk_insert_loads_rows,
+    );
+    on_both_from_to!(trials:
+        copy::held_mail_templates_and_webhooks_copy_verbatim,
     );
     on_two_instances!(trials:
         instances::concurrent_claims_are_disjoint,

@@ -32,6 +32,11 @@ pub fn table_counts(c: &mut Client) -> StoreResult<TableCounts> {
         api_keys: col(&r, 7)?,
         calendar_days: col(&r, 8)?,
         canned_replies: col(&r, 9)?,
+        held_mail: col(&r, 10)?,
+        notice_templates: col(&r, 11)?,
+        webhook_subscriptions: col(&r, 12)?,
+        webhook_calls: col(&r, 13)?,
+        webhook_attempts: col(&r, 14)?,
     })
 }
 

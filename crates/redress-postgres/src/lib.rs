@@ -1361,6 +1361,52 @@ impl Store for PgStore {
             .await
     }
 
+    async fn import_notice_templates(
+        &self,
+        templates: Vec<redress_store::NoticeTemplateRow>,
+    ) -> StoreResult<()> {
+        self.nt_import(templates).await
+    }
+
+    async fn export_held_mail(&self, after: i64, limit: usize) -> StoreResult<Vec<HeldMail>> {
+        self.hm_export(after, limit).await
+    }
+
+    async fn import_held_mail(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
+        self.hm_import(mails).await
+    }
+
+    async fn import_webhook_subscriptions(
+        &self,
+        subscriptions: Vec<WebhookSubscription>,
+    ) -> StoreResult<()> {
+        self.wh_import_subscriptions(subscriptions).await
+    }
+
+    async fn export_webhook_calls(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<WebhookCall>> {
+        self.wh_export_calls(after, limit).await
+    }
+
+    async fn import_webhook_calls(&self, calls: Vec<WebhookCall>) -> StoreResult<()> {
+        self.wh_import_calls(calls).await
+    }
+
+    async fn export_webhook_attempts(
+        &self,
+        after: Option<(Uuid, i32)>,
+        limit: usize,
+    ) -> StoreResult<Vec<WebhookAttempt>> {
+        self.wh_export_attempts(after, limit).await
+    }
+
+    async fn import_webhook_attempts(&self, attempts: Vec<WebhookAttempt>) -> StoreResult<()> {
+        self.wh_import_attempts(attempts).await
+    }
+
     // ---- webhooks (see webhooks.rs) ---------------------------------------
 
     async fn insert_webhook_subscription(

@@ -7,7 +7,8 @@ use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreError, StoreRe
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::codec::{col, db, us};
+use crate::codec::{col, constraint, db, us, us_opt};
+use crate::writer::WriteCtx;
 
 /// Every column but `raw`, which only `get` reads.
 const COLUMNS: &str = "seq, id, mail_key, received_at, sender, subject, tracking_no, case_id, \
@@ -32,6 +33,61 @@ fn held(r: &Row, raw: String) -> StoreResult<HeldMail> {
         settled_at: col(r, 11)?,
         attached_to: col(r, 12)?,
     })
+}
+
+const IMPORT_HELD_MAIL: &str = "INSERT INTO held_mail (seq, id, mail_key, received_at, sender, \
+     subject, tracking_no, case_id, size, state, settled_by, settled_at, attached_to, raw) \
+     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], \
+     $6::text[], $7::text[], $8::uuid[], $9::bigint[], $10::text[], $11::text[], \
+     $12::timestamptz[], $13::uuid[], $14::text[])";
+
+/// Moves the `seq` sequence past the largest imported `seq`, so that mail
+/// held later comes after the imported.
+const ADVANCE_HELD_MAIL_SEQ: &str = "SELECT setval(pg_get_serial_sequence('held_mail', 'seq'), \
+     (SELECT max(seq) FROM held_mail)) FROM held_mail HAVING count(*) > 0";
+
+/// Bulk copy: rows as they are, `seq` included, in one statement.
+fn import_held_mail(ctx: &mut WriteCtx<'_>, mails: &[HeldMail]) -> StoreResult<()> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let seqs: Vec<i64> = mails.iter().map(|m| m.seq).collect();
+    let ids: Vec<Uuid> = mails.iter().map(|m| m.id).collect();
+    let keys: Vec<&str> = mails.iter().map(|m| m.mail_key.as_str()).collect();
+    let received: Vec<DateTime<Utc>> = mails.iter().map(|m| us(&m.received_at)).collect();
+    let senders: Vec<&str> = mails.iter().map(|m| m.sender.as_str()).collect();
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    let tracking: Vec<Option<&str>> = mails.iter().map(|m| m.tracking_no.as_deref()).collect();
+    let cases: Vec<Option<Uuid>> = mails.iter().map(|m| m.case_id).collect();
+    let sizes: Vec<i64> = mails.iter().map(|m| m.size).collect();
+    let states: Vec<&str> = mails.iter().map(|m| m.state.as_str()).collect();
+    let settled_by: Vec<Option<&str>> = mails.iter().map(|m| m.settled_by.as_deref()).collect();
+    let settled_at: Vec<Option<DateTime<Utc>>> =
+        mails.iter().map(|m| us_opt(&m.settled_at)).collect();
+    let attached: Vec<Option<Uuid>> = mails.iter().map(|m| m.attached_to).collect();
+    let raws: Vec<&str> = mails.iter().map(|m| m.raw.as_str()).collect();
+    ctx.execute(
+        IMPORT_HELD_MAIL,
+        &[
+            &seqs,
+            &ids,
+            &keys,
+            &received,
+            &senders,
+            &subjects,
+            &tracking,
+            &cases,
+            &sizes,
+            &states,
+            &settled_by,
+            &settled_at,
+            &attached,
+            &raws,
+        ],
+    )
+    .map_err(|e| constraint(e, "held_mail", "held_mail"))?;
+    ctx.execute(ADVANCE_HELD_MAIL_SEQ, &[]).map_err(db)?;
+    Ok(())
 }
 
 impl PgStore {
@@ -128,6 +184,32 @@ impl PgStore {
         .await
     }
 
+    /// Bulk copy: whole rows (`raw` included) with `seq > after`, by `seq`.
+    pub(crate) async fn hm_export(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            c.query(
+                &format!(
+                    "SELECT {COLUMNS}, raw FROM held_mail WHERE seq > $1 ORDER BY seq LIMIT $2"
+                ),
+                &[&after, &limit],
+            )
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                let raw: String = col(r, 13)?;
+                held(r, raw)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    /// Bulk copy: rows as they are, no events; later holds get a higher `seq`.
+    pub(crate) async fn hm_import(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
+        self.write(move |ctx| import_held_mail(ctx, &mails)).await
+    }
+
     pub(crate) async fn hm_settle(
         &self,
         id: Uuid,
@@ -210,6 +292,33 @@ impl PgStore {
                 )
                 .map_err(db)?;
             ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    /// Bulk copy: templates as they are, no events.
+    pub(crate) async fn nt_import(
+        &self,
+        templates: Vec<redress_store::NoticeTemplateRow>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            for t in &templates {
+                ctx.execute(
+                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
+                     updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &t.kind,
+                        &t.locale.as_str(),
+                        &t.subject,
+                        &t.body,
+                        &t.sms,
+                        &us(&t.updated_at),
+                        &t.updated_by,
+                    ],
+                )
+                .map_err(|e| constraint(e, "template", "template"))?;
+            }
+            Ok(())
         })
         .await
     }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::codec::{col, constraint, db, from_json, parse_enum, to_json, us, us_opt};
+use crate::writer::WriteCtx;
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, url, events, secret, active, cursor, created_by, created_at, updated_at";
@@ -410,6 +411,190 @@ impl PgStore {
             Ok(out)
         })
         .await
+    }
+}
+
+// ---- bulk copy (migrate-data) ---------------------------------------------
+
+const IMPORT_SUBSCRIPTION: &str = "INSERT INTO webhook_subscriptions (id, url, events, secret, \
+     active, cursor, created_by, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+const IMPORT_CALLS: &str = "INSERT INTO webhook_calls (id, subscription_id, event_seq, case_id, \
+     event_kind, state, attempts, last_status, last_error, created_at, first_attempt_at, \
+     last_attempt_at, next_attempt_at, payload) \
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], \
+     $6::text[], $7::integer[], $8::integer[], $9::text[], $10::timestamptz[], \
+     $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::text[])";
+
+const IMPORT_ATTEMPTS: &str = "INSERT INTO webhook_attempts (call_id, n, at, status, error, \
+     duration_ms, replay) \
+     SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[], $4::integer[], \
+     $5::text[], $6::bigint[], $7::boolean[])";
+
+/// Subscriptions as they are, `cursor` included; `claimed_until` stays NULL.
+fn import_subscriptions(ctx: &mut WriteCtx<'_>, subs: &[WebhookSubscription]) -> StoreResult<()> {
+    for s in subs {
+        let events = Json(to_json(&s.events)?);
+        ctx.execute(
+            IMPORT_SUBSCRIPTION,
+            &[
+                &s.id,
+                &s.url,
+                &events,
+                &s.secret,
+                &s.active,
+                &s.cursor,
+                &s.created_by,
+                &us(&s.created_at),
+                &us(&s.updated_at),
+            ],
+        )
+        .map_err(|e| constraint(e, "id", "webhook"))?;
+    }
+    Ok(())
+}
+
+/// Calls as they are, in one statement; cursors do not move.
+fn import_calls(ctx: &mut WriteCtx<'_>, calls: &[WebhookCall]) -> StoreResult<()> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let t = |f: fn(&WebhookCall) -> &Option<DateTime<Utc>>| {
+        calls
+            .iter()
+            .map(|c| us_opt(f(c)))
+            .collect::<Vec<Option<DateTime<Utc>>>>()
+    };
+    let ids: Vec<Uuid> = calls.iter().map(|c| c.id).collect();
+    let subs: Vec<Uuid> = calls.iter().map(|c| c.subscription_id).collect();
+    let seqs: Vec<i64> = calls.iter().map(|c| c.event_seq).collect();
+    let cases: Vec<Option<Uuid>> = calls.iter().map(|c| c.case_id).collect();
+    let kinds: Vec<&str> = calls.iter().map(|c| c.event_kind.as_str()).collect();
+    let states: Vec<&str> = calls.iter().map(|c| c.state.as_str()).collect();
+    let attempts: Vec<i32> = calls.iter().map(|c| c.attempts).collect();
+    let statuses: Vec<Option<i32>> = calls.iter().map(|c| c.last_status).collect();
+    let errors: Vec<Option<&str>> = calls.iter().map(|c| c.last_error.as_deref()).collect();
+    let created: Vec<DateTime<Utc>> = calls.iter().map(|c| us(&c.created_at)).collect();
+    let payloads: Vec<&str> = calls.iter().map(|c| c.payload.as_str()).collect();
+    ctx.execute(
+        IMPORT_CALLS,
+        &[
+            &ids,
+            &subs,
+            &seqs,
+            &cases,
+            &kinds,
+            &states,
+            &attempts,
+            &statuses,
+            &errors,
+            &created,
+            &t(|c| &c.first_attempt_at),
+            &t(|c| &c.last_attempt_at),
+            &t(|c| &c.next_attempt_at),
+            &payloads,
+        ],
+    )
+    .map_err(|e| constraint(e, "call", "webhook"))?;
+    Ok(())
+}
+
+/// Attempts as they are (their own `n`), in one statement.
+fn import_attempts(ctx: &mut WriteCtx<'_>, attempts: &[WebhookAttempt]) -> StoreResult<()> {
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    let calls: Vec<Uuid> = attempts.iter().map(|a| a.call_id).collect();
+    let ns: Vec<i32> = attempts.iter().map(|a| a.n).collect();
+    let ats: Vec<DateTime<Utc>> = attempts.iter().map(|a| us(&a.at)).collect();
+    let statuses: Vec<Option<i32>> = attempts.iter().map(|a| a.status).collect();
+    let errors: Vec<Option<&str>> = attempts.iter().map(|a| a.error.as_deref()).collect();
+    let durations: Vec<i64> = attempts.iter().map(|a| a.duration_ms).collect();
+    let replays: Vec<bool> = attempts.iter().map(|a| a.replay).collect();
+    ctx.execute(
+        IMPORT_ATTEMPTS,
+        &[&calls, &ns, &ats, &statuses, &errors, &durations, &replays],
+    )
+    .map_err(|e| constraint(e, "attempt", "webhook call"))?;
+    Ok(())
+}
+
+impl PgStore {
+    pub(crate) async fn wh_import_subscriptions(
+        &self,
+        subs: Vec<WebhookSubscription>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| import_subscriptions(ctx, &subs))
+            .await
+    }
+
+    /// Calls with `id > after`, by id.
+    pub(crate) async fn wh_export_calls(
+        &self,
+        after: Option<Uuid>,
+        n: usize,
+    ) -> StoreResult<Vec<WebhookCall>> {
+        self.read(move |c| {
+            c.query(
+                &format!(
+                    "SELECT {CALL_COLUMNS} FROM webhook_calls \
+                     WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2"
+                ),
+                &[&after, &limit(n)],
+            )
+            .map_err(db)?
+            .iter()
+            .map(call)
+            .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_import_calls(&self, calls: Vec<WebhookCall>) -> StoreResult<()> {
+        self.write(move |ctx| import_calls(ctx, &calls)).await
+    }
+
+    /// Attempts with `(call_id, n)` after `after`, by call then `n`.
+    pub(crate) async fn wh_export_attempts(
+        &self,
+        after: Option<(Uuid, i32)>,
+        n: usize,
+    ) -> StoreResult<Vec<WebhookAttempt>> {
+        let (call_id, after_n) = match after {
+            Some((c, n)) => (Some(c), n),
+            None => (None, 0),
+        };
+        self.read(move |c| {
+            c.query(
+                "SELECT call_id, n, at, status, error, duration_ms, replay FROM webhook_attempts \
+                 WHERE $1::uuid IS NULL OR (call_id, n) > ($1::uuid, $2::integer) \
+                 ORDER BY call_id, n LIMIT $3",
+                &[&call_id, &after_n, &limit(n)],
+            )
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                Ok(WebhookAttempt {
+                    call_id: col(r, 0)?,
+                    n: col(r, 1)?,
+                    at: col(r, 2)?,
+                    status: col(r, 3)?,
+                    error: col(r, 4)?,
+                    duration_ms: col(r, 5)?,
+                    replay: col(r, 6)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn wh_import_attempts(
+        &self,
+        attempts: Vec<WebhookAttempt>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| import_attempts(ctx, &attempts)).await
     }
 }
 

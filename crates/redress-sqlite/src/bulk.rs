@@ -28,6 +28,11 @@ pub fn table_counts(c: &Connection) -> StoreResult<TableCounts> {
             api_keys: r.get(7)?,
             calendar_days: r.get(8)?,
             canned_replies: r.get(9)?,
+            held_mail: r.get(10)?,
+            notice_templates: r.get(11)?,
+            webhook_subscriptions: r.get(12)?,
+            webhook_calls: r.get(13)?,
+            webhook_attempts: r.get(14)?,
         })
     })
     .map_err(db)

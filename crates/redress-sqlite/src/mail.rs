@@ -6,7 +6,9 @@ use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreError, StoreRe
 use uuid::Uuid;
 
 use crate::SqliteStore;
-use crate::codec::{db, parse_ts, parse_ts_opt, parse_uuid, parse_uuid_opt, ts, ts_opt};
+use crate::codec::{
+    constraint, db, parse_ts, parse_ts_opt, parse_uuid, parse_uuid_opt, ts, ts_opt,
+};
 
 /// Every column but `raw`, which only `get` reads.
 const COLUMNS: &str = "seq, id, mail_key, received_at, sender, subject, tracking_no, case_id, \
@@ -161,6 +163,60 @@ impl SqliteStore {
         .await
     }
 
+    /// Bulk copy: whole rows (`raw` included) with `seq > after`, by `seq`.
+    pub(crate) async fn hm_export(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS}, raw FROM held_mail WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+                ))
+                .map_err(db)?
+                .query_map(params![after, i64::try_from(n).unwrap_or(i64::MAX)], |r| {
+                    Ok((raw_row(r)?, r.get::<_, String>(13)?))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            rows.into_iter().map(|(r, raw)| held(r, raw)).collect()
+        })
+        .await
+    }
+
+    /// Bulk copy: rows as they are, with their own `seq` (AUTOINCREMENT
+    /// remembers the largest, so later holds continue after it), no events.
+    pub(crate) async fn hm_import(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let mut stmt = ctx
+                .conn
+                .prepare_cached(&format!(
+                    "INSERT INTO held_mail ({COLUMNS}, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+                     ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                ))
+                .map_err(db)?;
+            for m in &mails {
+                stmt.execute(params![
+                    m.seq,
+                    m.id.to_string(),
+                    m.mail_key,
+                    ts(&m.received_at),
+                    m.sender,
+                    m.subject,
+                    m.tracking_no,
+                    m.case_id.map(|c| c.to_string()),
+                    m.size,
+                    m.state.as_str(),
+                    m.settled_by,
+                    ts_opt(&m.settled_at),
+                    m.attached_to.map(|c| c.to_string()),
+                    m.raw,
+                ])
+                .map_err(|e| constraint(e, "held_mail", "held_mail"))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     pub(crate) async fn hm_settle(
         &self,
         id: Uuid,
@@ -264,6 +320,36 @@ impl SqliteStore {
                 ])
                 .map_err(db)?;
             ctx.append(std::slice::from_ref(&event))
+        })
+        .await
+    }
+
+    /// Bulk copy: templates as they are, no events.
+    pub(crate) async fn nt_import(
+        &self,
+        templates: Vec<redress_store::NoticeTemplateRow>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let mut stmt = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
+                     updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db)?;
+            for t in &templates {
+                stmt.execute(params![
+                    t.kind,
+                    t.locale.as_str(),
+                    t.subject,
+                    t.body,
+                    t.sms,
+                    ts(&t.updated_at),
+                    t.updated_by,
+                ])
+                .map_err(|e| constraint(e, "template", "template"))?;
+            }
+            Ok(())
         })
         .await
     }

@@ -486,6 +486,172 @@ impl SqliteStore {
     }
 }
 
+// ---- bulk copy (migrate-data) ---------------------------------------------
+
+impl SqliteStore {
+    /// Subscriptions as they are, `cursor` included; no claim, no events.
+    pub(crate) async fn wh_import_subscriptions(
+        &self,
+        subs: Vec<WebhookSubscription>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let mut stmt = ctx
+                .conn
+                .prepare_cached(&format!(
+                    "INSERT INTO webhook_subscriptions ({SUBSCRIPTION_COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                ))
+                .map_err(db)?;
+            for s in &subs {
+                stmt.execute(params![
+                    s.id.to_string(),
+                    s.url,
+                    to_json(&s.events)?,
+                    s.secret,
+                    s.active,
+                    s.cursor,
+                    s.created_by,
+                    ts(&s.created_at),
+                    ts(&s.updated_at),
+                ])
+                .map_err(|e| constraint(e, "id", "webhook"))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Calls with `id > after`, by id.
+    pub(crate) async fn wh_export_calls(
+        &self,
+        after: Option<Uuid>,
+        n: usize,
+    ) -> StoreResult<Vec<WebhookCall>> {
+        self.read(move |c| {
+            calls_where(
+                c,
+                "WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+                params![after.map(|a| a.to_string()), limit(n)],
+            )
+        })
+        .await
+    }
+
+    /// Calls as they are; the subscriptions' cursors do not move.
+    pub(crate) async fn wh_import_calls(&self, calls: Vec<WebhookCall>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let mut stmt = ctx
+                .conn
+                .prepare_cached(&format!(
+                    "INSERT INTO webhook_calls ({CALL_COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                ))
+                .map_err(db)?;
+            for c in &calls {
+                stmt.execute(params![
+                    c.id.to_string(),
+                    c.subscription_id.to_string(),
+                    c.event_seq,
+                    c.case_id.map(|x| x.to_string()),
+                    c.event_kind,
+                    c.state.as_str(),
+                    c.attempts,
+                    c.last_status,
+                    c.last_error,
+                    ts(&c.created_at),
+                    ts_opt(&c.first_attempt_at),
+                    ts_opt(&c.last_attempt_at),
+                    ts_opt(&c.next_attempt_at),
+                    c.payload,
+                ])
+                .map_err(|e| constraint(e, "call", "webhook"))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Attempts with `(call_id, n)` after `after`, by call then `n`.
+    pub(crate) async fn wh_export_attempts(
+        &self,
+        after: Option<(Uuid, i32)>,
+        n: usize,
+    ) -> StoreResult<Vec<WebhookAttempt>> {
+        self.read(move |c| {
+            let (call, after_n) = match after {
+                Some((call, n)) => (Some(call.to_string()), n),
+                None => (None, 0),
+            };
+            let raw = c
+                .prepare_cached(
+                    "SELECT call_id, n, at, status, error, duration_ms, replay \
+                     FROM webhook_attempts \
+                     WHERE ?1 IS NULL OR call_id > ?1 OR (call_id = ?1 AND n > ?2) \
+                     ORDER BY call_id, n LIMIT ?3",
+                )
+                .map_err(db)?
+                .query_map(params![call, after_n, limit(n)], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i32>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<i32>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, bool>(6)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            raw.into_iter()
+                .map(|(call_id, n, at, status, error, duration_ms, replay)| {
+                    Ok(WebhookAttempt {
+                        call_id: parse_uuid(&call_id)?,
+                        n,
+                        at: parse_ts(&at)?,
+                        status,
+                        error,
+                        duration_ms,
+                        replay,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Attempts as they are, their own `n` included; the calls do not change.
+    pub(crate) async fn wh_import_attempts(
+        &self,
+        attempts: Vec<WebhookAttempt>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let mut stmt = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO webhook_attempts (call_id, n, at, status, error, duration_ms, \
+                     replay) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db)?;
+            for a in &attempts {
+                stmt.execute(params![
+                    a.call_id.to_string(),
+                    a.n,
+                    ts(&a.at),
+                    a.status,
+                    a.error,
+                    a.duration_ms,
+                    a.replay
+                ])
+                .map_err(|e| constraint(e, "attempt", "webhook call"))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
 /// The effect as the SQL of [`SqliteStore::wh_record_attempt`] reads it.
 pub(crate) fn effect_params(effect: AttemptEffect) -> (&'static str, Option<DateTime<Utc>>) {
     match effect {

@@ -486,13 +486,15 @@ pub trait Store: Send + Sync + 'static {
     // version, the journal's hashes). Nothing here decides or appends
     // events; the application never calls these while serving. Events are
     // read with `journal_after`; departments, categories, users, canned
-    // replies and the calendar with their `list_*` readers.
+    // replies, notice templates, webhook subscriptions and the calendar
+    // with their `list_*` readers.
 
     /// True when the store holds nothing an installation made: no cases,
     /// events, users, departments, categories, respondents, API keys,
-    /// canned replies or idempotency records. (Calendar days do not count:
-    /// they are seeded without an event, and `import_calendar` replaces
-    /// them.)
+    /// canned replies, notice templates, idempotency records, held mail or
+    /// webhook subscriptions, calls or attempts. (Calendar days do not
+    /// count: they are seeded without an event, and `import_calendar`
+    /// replaces them.)
     async fn is_empty(&self) -> StoreResult<bool> {
         let n = self.table_counts().await?;
         Ok(n.tables()
@@ -535,6 +537,43 @@ pub trait Store: Send + Sync + 'static {
     async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()>;
     /// Replaces every calendar day with `days`.
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
+    /// Notice templates as they are (`updated_at`, `updated_by`), without
+    /// events; `Duplicate("template")` when a `(kind, locale)` is taken.
+    async fn import_notice_templates(&self, templates: Vec<NoticeTemplateRow>) -> StoreResult<()>;
+    /// Held mails in every state with `seq > after`, by `seq`, at most
+    /// `limit`, each whole (`raw` included).
+    async fn export_held_mail(&self, after: i64, limit: usize) -> StoreResult<Vec<HeldMail>>;
+    /// Writes held mails as they are, `seq`, state and settlement included,
+    /// in one transaction, without events; later holds get a `seq` above
+    /// every imported one.
+    async fn import_held_mail(&self, mails: Vec<HeldMail>) -> StoreResult<()>;
+    /// Subscriptions as they are (`cursor` and sealed secret included),
+    /// without events; none is claimed afterwards (claims do not move).
+    async fn import_webhook_subscriptions(
+        &self,
+        subscriptions: Vec<WebhookSubscription>,
+    ) -> StoreResult<()>;
+    /// Calls of every subscription with `id > after` (all when `None`), by
+    /// id, at most `limit`.
+    async fn export_webhook_calls(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<WebhookCall>>;
+    /// Writes calls as they are, in one transaction; subscription cursors
+    /// stay as imported. `Missing("webhook")` for an unknown subscription.
+    async fn import_webhook_calls(&self, calls: Vec<WebhookCall>) -> StoreResult<()>;
+    /// Attempts with `(call_id, n)` after `after` (all when `None`), by
+    /// call then `n`, at most `limit`.
+    async fn export_webhook_attempts(
+        &self,
+        after: Option<(Uuid, i32)>,
+        limit: usize,
+    ) -> StoreResult<Vec<WebhookAttempt>>;
+    /// Writes attempts as they are (their own `n`), in one transaction; the
+    /// calls' counts stay as imported. `Missing("webhook call")` for an
+    /// unknown call.
+    async fn import_webhook_attempts(&self, attempts: Vec<WebhookAttempt>) -> StoreResult<()>;
 
     // ---- notice templates ---------------------------------------------------
     /// Every saved template, by kind then locale.
@@ -662,11 +701,16 @@ pub struct TableCounts {
     pub api_keys: i64,
     pub calendar_days: i64,
     pub canned_replies: i64,
+    pub held_mail: i64,
+    pub notice_templates: i64,
+    pub webhook_subscriptions: i64,
+    pub webhook_calls: i64,
+    pub webhook_attempts: i64,
 }
 
 impl TableCounts {
-    /// `(table, rows)` in copy order.
-    pub fn tables(&self) -> [(&'static str, i64); 10] {
+    /// `(table, rows)` in copy order (a table after those it refers to).
+    pub fn tables(&self) -> [(&'static str, i64); 15] {
         [
             ("departments", self.departments),
             ("categories", self.categories),
@@ -674,10 +718,15 @@ impl TableCounts {
             ("respondents", self.respondents),
             ("api_keys", self.api_keys),
             ("canned_replies", self.canned_replies),
+            ("notice_templates", self.notice_templates),
             ("calendar_days", self.calendar_days),
             ("idempotency_keys", self.idempotency_keys),
             ("cases", self.cases),
             ("events", self.events),
+            ("held_mail", self.held_mail),
+            ("webhook_subscriptions", self.webhook_subscriptions),
+            ("webhook_calls", self.webhook_calls),
+            ("webhook_attempts", self.webhook_attempts),
         ]
     }
 }
@@ -689,4 +738,6 @@ pub const TABLE_COUNTS_SQL: &str = "SELECT (SELECT count(*) FROM cases), \
      (SELECT count(*) FROM departments), (SELECT count(*) FROM categories), \
      (SELECT count(*) FROM users), (SELECT count(*) FROM respondents), \
      (SELECT count(*) FROM api_keys), (SELECT count(*) FROM calendar_days), \
-     (SELECT count(*) FROM canned_replies)";
+     (SELECT count(*) FROM canned_replies), (SELECT count(*) FROM held_mail), \
+     (SELECT count(*) FROM notice_templates), (SELECT count(*) FROM webhook_subscriptions), \
+     (SELECT count(*) FROM webhook_calls), (SELECT count(*) FROM webhook_attempts)";

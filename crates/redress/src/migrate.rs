@@ -2,10 +2,14 @@
 //! into an empty database (SQLite → PostgreSQL, or back), row for row.
 //!
 //! What moves: departments, categories, users (password hashes as they
-//! are), respondents, API keys, canned replies, the calendar, idempotency
-//! records, cases (with their `seq`, version and sealed document) and the
-//! journal (with its `seq`, `prev_hash` and `hash`, and the head). What
-//! does not: sessions (people log in again) and background-job claims.
+//! are), respondents, API keys, canned replies, notice templates, the
+//! calendar, idempotency records, cases (with their `seq`, version and
+//! sealed document), the journal (with its `seq`, `prev_hash` and `hash`,
+//! and the head), held mail (every state, with its `seq` and sealed
+//! message) and webhooks: subscriptions (with their sealed secret and
+//! their cursor in the journal), their calls and every attempt. What does
+//! not: sessions (people log in again) and background-job claims (the
+//! sweep's and the webhook dispatcher's leases).
 //! Evidence files are not in the database: cases name them by SHA-256 and
 //! they stay in the evidence store. Personal fields stay sealed with the
 //! installation's data key, which the new installation must keep.
@@ -143,7 +147,7 @@ pub async fn run(config: &Config, from: &str, to: &str, options: &Options) -> an
     );
     println!(
         "Not copied: sessions (everyone logs in again on the new installation) and background-job \
-         claims (the sweep takes due cases up again)."
+         claims (the sweep takes due cases up again, the webhook dispatcher its subscriptions)."
     );
     let evidence = match config
         .evidence_url
@@ -313,6 +317,13 @@ pub async fn copy(
     done(&b, "canned_replies", copied.canned_replies, t);
 
     let t = Instant::now();
+    let templates = source.list_notice_templates().await?;
+    copied.notice_templates = len(&templates);
+    let b = bar(options, "notice_templates", copied.notice_templates);
+    target.import_notice_templates(templates).await?;
+    done(&b, "notice_templates", copied.notice_templates, t);
+
+    let t = Instant::now();
     let days = source.list_calendar().await?;
     copied.calendar_days = len(&days);
     let b = bar(options, "calendar_days", copied.calendar_days);
@@ -357,6 +368,57 @@ pub async fn copy(
         target.import_events(page).await?;
     }
     done(&b, "events", copied.events, t);
+
+    let t = Instant::now();
+    let b = bar(options, "held_mail", before.held_mail);
+    let mut seq = 0;
+    loop {
+        let page = source.export_held_mail(seq, batch).await?;
+        let Some(last) = page.last() else { break };
+        seq = last.seq;
+        copied.held_mail += len(&page);
+        b.inc(page.len() as u64);
+        target.import_held_mail(page).await?;
+    }
+    done(&b, "held_mail", copied.held_mail, t);
+
+    // Webhooks: subscriptions (with their cursors), then their calls, then
+    // the calls' attempts.
+    let t = Instant::now();
+    let subscriptions = source.list_webhook_subscriptions().await?;
+    copied.webhook_subscriptions = len(&subscriptions);
+    let b = bar(options, "webhooks", copied.webhook_subscriptions);
+    for chunk in subscriptions.chunks(batch) {
+        target.import_webhook_subscriptions(chunk.to_vec()).await?;
+        b.inc(chunk.len() as u64);
+    }
+    done(&b, "webhooks", copied.webhook_subscriptions, t);
+
+    let t = Instant::now();
+    let b = bar(options, "webhook_calls", before.webhook_calls);
+    let mut id = None;
+    loop {
+        let page = source.export_webhook_calls(id, batch).await?;
+        let Some(last) = page.last() else { break };
+        id = Some(last.id);
+        copied.webhook_calls += len(&page);
+        b.inc(page.len() as u64);
+        target.import_webhook_calls(page).await?;
+    }
+    done(&b, "webhook_calls", copied.webhook_calls, t);
+
+    let t = Instant::now();
+    let b = bar(options, "webhook_attempts", before.webhook_attempts);
+    let mut key = None;
+    loop {
+        let page = source.export_webhook_attempts(key, batch).await?;
+        let Some(last) = page.last() else { break };
+        key = Some((last.call_id, last.n));
+        copied.webhook_attempts += len(&page);
+        b.inc(page.len() as u64);
+        target.import_webhook_attempts(page).await?;
+    }
+    done(&b, "webhook_attempts", copied.webhook_attempts, t);
 
     // Compare. The source is counted again: a server still writing to it
     // shows up as a mismatch.

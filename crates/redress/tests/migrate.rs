@@ -2,14 +2,19 @@
 //!
 //! A SQLite installation is filled the way `redress serve --demo` fills it
 //! (seven cases through the whole lifecycle), plus a respondent account, an
-//! API key, a registration with an `Idempotency-Key` and an evidence file.
-//! The binary copies it into a fresh PostgreSQL schema; then the copy must
-//! be row for row the source (cases with `seq`, version and document, the
-//! journal with its hashes and head), `redress audit verify` must pass on
-//! it, and an application started on it must work: the admin logs in with
-//! the same password, cases open with the same data key, the API key and
-//! its idempotency record still answer, evidence is found, and a new case
-//! continues the sequence and the chain. A second run into the now
+//! API key, a webhook subscription (with a call that failed and was
+//! replayed), a notice template of the installation's own, a registration
+//! with an `Idempotency-Key`, an evidence file and two held mails (one
+//! held, one discarded). The binary copies it into a fresh PostgreSQL
+//! schema; then the copy must be row for row the source (cases with `seq`,
+//! version and document, the journal with its hashes and head, held mail,
+//! templates, subscriptions with their cursors, calls and attempts),
+//! `redress audit verify` must pass on it, and an application started on
+//! it must work: the admin logs in with the same password, cases open with
+//! the same data key, the API key and its idempotency record still answer,
+//! evidence is found, the webhook secret and the held mail open, the saved
+//! template is in use, a new case continues the sequence and the chain and
+//! a new held mail the held mail's sequence. A second run into the now
 //! non-empty target is refused and writes nothing. Last, the PostgreSQL
 //! installation is copied back into a new SQLite file, row for row.
 
@@ -19,8 +24,12 @@ use std::sync::Arc;
 
 use redress::Config;
 use redress::config::Database;
+use redress_app::mail::{Disposition, Envelope};
 use redress_app::{App, Principal};
-use redress_store::{CannedReply, CaseRow, JournalEntry, Store, TableCounts, User};
+use redress_store::{
+    CannedReply, CaseRow, HeldMail, HeldMailState, JournalEntry, NewEvent, NoticeTemplateRow,
+    Store, TableCounts, User, WebhookAttempt, WebhookCall, WebhookSubscription,
+};
 use redress_testkit::{Backend, Failed, postgres, trial};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -97,6 +106,11 @@ struct Snapshot {
     head: Option<(i64, String)>,
     users: Vec<User>,
     canned_replies: Vec<CannedReply>,
+    held_mail: Vec<HeldMail>,
+    notice_templates: Vec<NoticeTemplateRow>,
+    webhooks: Vec<WebhookSubscription>,
+    webhook_calls: Vec<WebhookCall>,
+    webhook_attempts: Vec<WebhookAttempt>,
 }
 
 async fn snapshot(store: &dyn Store) -> Result<Snapshot, String> {
@@ -108,6 +122,17 @@ async fn snapshot(store: &dyn Store) -> Result<Snapshot, String> {
         head: store.journal_head().await.map_err(err)?,
         users: store.list_users().await.map_err(err)?,
         canned_replies: store.list_canned_replies().await.map_err(err)?,
+        held_mail: store.export_held_mail(0, 10_000).await.map_err(err)?,
+        notice_templates: store.list_notice_templates().await.map_err(err)?,
+        webhooks: store.list_webhook_subscriptions().await.map_err(err)?,
+        webhook_calls: store
+            .export_webhook_calls(None, 10_000)
+            .await
+            .map_err(err)?,
+        webhook_attempts: store
+            .export_webhook_attempts(None, 10_000)
+            .await
+            .map_err(err)?,
     })
 }
 
@@ -120,6 +145,37 @@ struct Source {
     respondent_key: String,
     registration: Value,
     registration_body: Value,
+    /// The webhook's signing secret, as shown when it was made.
+    webhook_secret: String,
+    /// The saved notice template's subject.
+    template_subject: String,
+}
+
+/// A mail naming a tracking number no case has: it is held.
+fn stray_mail(n: u32) -> String {
+    format!(
+        "From: Wang Wu <wang.wu@example.org>\r\nSubject: Re: RD250101-ZZZZZ{n}\r\n\
+         Message-ID: <stray-{n}@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         关于我的投诉 {n}。\r\n"
+    )
+}
+
+fn envelope() -> Envelope {
+    Envelope {
+        mail_from: Some("wang.wu@example.org".into()),
+        rcpt_to: vec!["complaints@example.com".into()],
+    }
+}
+
+async fn hold(app: &App, n: u32) -> Result<Uuid, String> {
+    match app
+        .receive_mail(&envelope(), stray_mail(n).as_bytes())
+        .await
+        .map_err(err)?
+    {
+        Disposition::Held { id } => Ok(id),
+        other => Err(format!("stray mail {n} was not held: {other:?}")),
+    }
 }
 
 fn registration_body() -> Value {
@@ -160,6 +216,38 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         .await
         .map_err(err)?;
     let api_key = key["api_key"].as_str().unwrap_or_default().to_string();
+    // A webhook owed the registration's events, at a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(err)?
+        .port();
+    let hook = app
+        .create_webhook(
+            &admin,
+            &json!({"url": format!("http://127.0.0.1:{port}/hook"), "events": ["*"]}),
+        )
+        .await
+        .map_err(err)?;
+    let webhook_secret = hook["secret"].as_str().unwrap_or_default().to_string();
+    // The installation's own wording of one notice.
+    let shipped = app.list_notice_templates(&admin).await.map_err(err)?;
+    let first = &shipped["items"][0];
+    let (kind, locale) = (
+        first["kind"].as_str().unwrap_or_default(),
+        first["locale"].as_str().unwrap_or_default(),
+    );
+    let template_subject = format!(
+        "[Shop Ombudsman] {}",
+        first["subject"].as_str().unwrap_or("")
+    );
+    app.put_notice_template(
+        &admin,
+        kind,
+        locale,
+        &json!({"subject": template_subject, "body": first["body"], "sms": first["sms"]}),
+    )
+    .await
+    .map_err(err)?;
     let integration = app.authenticate(Some(&api_key)).await.map_err(err)?;
     let body = registration_body();
     let registered = app
@@ -175,6 +263,42 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         .await
         .map_err(err)?;
 
+    // The dispatcher's pass: the first event's call fails (nobody listens)
+    // and waits for a retry; a replay adds a second attempt.
+    let report = app.deliver_webhooks().await.map_err(err)?;
+    let calls = store.export_webhook_calls(None, 10).await.map_err(err)?;
+    let [call] = calls.as_slice() else {
+        return Err(format!("the webhook pass made {calls:?} ({report:?})"));
+    };
+    app.replay_webhook_call(&admin, &call.id.to_string(), None)
+        .await
+        .map_err(err)?;
+
+    // Mail naming no case is held; one is discarded.
+    hold(&app, 1).await?;
+    let discarded = hold(&app, 2).await?;
+    let now = app.now();
+    let settled = store
+        .settle_held_mail(
+            discarded,
+            HeldMailState::Discarded,
+            "staff:admin".into(),
+            now,
+            None,
+            NewEvent {
+                case_id: None,
+                kind: "held_mail_discarded".into(),
+                actor: "staff:admin".into(),
+                at: now,
+                data: json!({"held_id": discarded}).to_string(),
+            },
+        )
+        .await
+        .map_err(err)?;
+    if !settled {
+        return Err("the held mail was not discarded".into());
+    }
+
     let snapshot = snapshot(store.as_ref()).await?;
     let mut cases = vec![];
     for row in &snapshot.cases {
@@ -188,6 +312,8 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         respondent_key: respondent["api_key"].as_str().unwrap_or_default().into(),
         registration: registered.body,
         registration_body: body,
+        webhook_secret,
+        template_subject,
     })
 }
 
@@ -215,6 +341,11 @@ fn run(root: &Path, data_dir: &Path) -> Result<(), String> {
         || n.api_keys != 1
         || n.idempotency_keys != 1
         || n.canned_replies != 4
+        || n.held_mail != 2
+        || n.notice_templates != 1
+        || n.webhook_subscriptions != 1
+        || n.webhook_calls != 1
+        || n.webhook_attempts != 2
     {
         return Err(format!("the source is not what the test built: {n:?}"));
     }
@@ -257,12 +388,23 @@ fn run(root: &Path, data_dir: &Path) -> Result<(), String> {
     if stdout.contains("MISMATCH") {
         return Err(format!("the summary shows a mismatch:\n{stdout}"));
     }
-    let cases_line = stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("cases rows"))
-        .unwrap_or_default();
-    if !(cases_line.contains(" 8 ") && cases_line.trim_end().ends_with("ok")) {
-        return Err(format!("the summary's case count is not 8/ok:\n{stdout}"));
+    for (table, rows) in [
+        ("cases", 8),
+        ("held_mail", 2),
+        ("notice_templates", 1),
+        ("webhook_subscriptions", 1),
+        ("webhook_calls", 1),
+        ("webhook_attempts", 2),
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{table} rows")))
+            .unwrap_or_default();
+        if !(line.contains(&format!(" {rows} ")) && line.trim_end().ends_with("ok")) {
+            return Err(format!(
+                "the summary's {table} count is not {rows}/ok:\n{stdout}"
+            ));
+        }
     }
 
     // `redress audit verify` on the target, as an operator runs it.
@@ -373,6 +515,21 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
     if copied.canned_replies != s.canned_replies {
         return Err("the canned replies differ from the source's".into());
     }
+    if copied.held_mail != s.held_mail {
+        return Err("the held mail differs from the source's".into());
+    }
+    if copied.notice_templates != s.notice_templates {
+        return Err("the notice templates differ from the source's".into());
+    }
+    if copied.webhooks != s.webhooks {
+        return Err(format!(
+            "the webhook subscriptions (cursors included) differ: {:?} vs {:?}",
+            copied.webhooks, s.webhooks
+        ));
+    }
+    if copied.webhook_calls != s.webhook_calls || copied.webhook_attempts != s.webhook_attempts {
+        return Err("the webhook calls or attempts differ from the source's".into());
+    }
 
     // The same data key and the same evidence directory (the data dir).
     let config = config(data_dir, Some(url));
@@ -383,7 +540,7 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
     if boot.created_admin {
         return Err("bootstrap created a second admin on the copied installation".into());
     }
-    login(&app, ADMIN_PASSWORD).await?;
+    let admin = login(&app, ADMIN_PASSWORD).await?;
     for (id, case) in &source.cases {
         let loaded = app.load(*id).await.map_err(err)?;
         if &serde_json::to_value(&loaded.case).map_err(err)? != case {
@@ -402,6 +559,46 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
         .ok_or("the evidence reference is missing")?;
     if app.evidence.read(&evidence.sha256).await.map_err(err)? != EVIDENCE {
         return Err("the evidence file is not found through the target".into());
+    }
+
+    // Webhooks, notices and held mail go on with the same data key.
+    let sub = copied.webhooks.first().ok_or("the webhook is missing")?;
+    if app.vault.open(&sub.secret).as_deref() != Some(source.webhook_secret.as_str()) {
+        return Err("the webhook's signing secret does not open on the target".into());
+    }
+    let templates = app.list_notice_templates(&admin).await.map_err(err)?;
+    let saved = templates["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["customized"] == json!(true))
+        .ok_or("the saved notice template is not in use on the target")?;
+    if saved["subject"] != json!(source.template_subject) {
+        return Err(format!("the saved notice template reads {saved}"));
+    }
+    for m in &copied.held_mail {
+        let full = target
+            .get_held_mail(m.id)
+            .await
+            .map_err(err)?
+            .ok_or("a held mail is missing")?;
+        let subject = app.vault.open(&full.subject).unwrap_or_default();
+        if !subject.starts_with("Re: RD250101-ZZZZZ") || app.vault.open_bytes(&full.raw).is_none() {
+            return Err(format!("held mail {} does not open on the target", m.id));
+        }
+    }
+    let held = hold(&app, 3).await?;
+    let held = target
+        .get_held_mail(held)
+        .await
+        .map_err(err)?
+        .ok_or("the new held mail is missing")?;
+    let max_held = s.held_mail.iter().map(|m| m.seq).max().unwrap_or(0);
+    if held.seq <= max_held {
+        return Err(format!(
+            "the new held mail got seq {}, not after {max_held}",
+            held.seq
+        ));
     }
 
     // Integrations go on: the key, its idempotency record, the respondent key.

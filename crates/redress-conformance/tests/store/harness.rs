@@ -147,6 +147,25 @@ where
     with_db(backend, |db| test(db.store()))
 }
 
+/// Two fresh stores of `backend`, each on its own file or schema: a source
+/// and an empty target, as a copy between installations needs.
+pub fn with_two_stores<F, Fut>(backend: Backend, test: F) -> Result<(), Failed>
+where
+    F: FnOnce(Arc<dyn Store>, Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (source_place, source) = open(backend)?;
+    let (target_place, target) = open(backend)?;
+    let rt = runtime();
+    rt.block_on(test(source.store(), target.store()));
+    drop(rt);
+    drop(target);
+    drop(source);
+    drop(target_place);
+    drop(source_place);
+    Ok(())
+}
+
 /// Two `PgStore`s on one fresh schema: two instances sharing a database.
 pub fn with_two_instances<F, Fut>(test: F) -> Result<(), Failed>
 where

@@ -5,8 +5,8 @@
 //! lower priority than those of requests, so that a queue of owed notices
 //! never slows down the intake of complaints. The SQLite store does (its
 //! single writer serves requests first and background writes within a
-//! share, see `redress_sqlite::writer`); PostgreSQL runs writes side by
-//! side and needs no such rule.
+//! share, see `redress_sqlite::writer`); the PostgreSQL writers take jobs
+//! in arrival order.
 
 use std::future::Future;
 

@@ -167,6 +167,7 @@ pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut templates_read = std::time::Instant::now();
+        let mut calendar_read: Option<std::time::Instant> = None;
         loop {
             // A save that queued a notice wakes the sweep at once.
             tokio::select! {
@@ -174,9 +175,14 @@ pub fn spawn_sweeper(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<
                 _ = app.wake.notified() => {}
             }
             // Another instance may have edited the calendar or the notice
-            // templates.
-            if let Err(e) = app.reload_calendar().await {
-                tracing::error!(error = %e, "reloading the calendar failed");
+            // templates. This instance's own edits apply at once; others'
+            // within a tick, not at every wake (a busy intake wakes the
+            // sweep for each acknowledgement).
+            if calendar_read.is_none_or(|t| t.elapsed() >= every) {
+                calendar_read = Some(std::time::Instant::now());
+                if let Err(e) = app.reload_calendar().await {
+                    tracing::error!(error = %e, "reloading the calendar failed");
+                }
             }
             // Templates compile in a millisecond or so: not at every wake.
             if templates_read.elapsed() >= Duration::from_secs(30) {

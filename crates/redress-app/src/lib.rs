@@ -29,8 +29,8 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use redress_domain::{
-    Actor, ActorKind, Calendar, Case, Ctx, DeadlinePolicy, Delivery, DeliveryChannel,
-    DeliveryStatus, Effects, Party, Recipient, Refusal,
+    Actor, ActorKind, Calendar, Case, Ctx, DeadlinePolicy, Delivery, DeliveryChannel, Effects,
+    Party, Recipient, Refusal,
 };
 use redress_store::{CaseRow, CaseUpdate, NewEvent, Store, StoreError};
 use uuid::Uuid;
@@ -405,35 +405,23 @@ impl App {
                     && self.config.senders.email.is_some()
                     && dir.is_some_and(|d| d.email(&recipient).is_some());
                 if by_mail {
-                    case.record_delivery(Delivery {
-                        id: Uuid::now_v7().to_string(),
-                        party: notice.party,
-                        notice: notice.kind,
-                        channel: DeliveryChannel::Email,
-                        status: DeliveryStatus::Queued,
-                        created_at: at,
-                        sent_at: None,
-                        recipient: recipient.clone(),
-                        provider_id: None,
-                        attempts: 0,
-                        next_attempt_at: None,
-                        last_error: None,
-                    });
+                    case.record_delivery(Delivery::owed(
+                        Uuid::now_v7().to_string(),
+                        notice.party,
+                        notice.kind,
+                        DeliveryChannel::Email,
+                        recipient.clone(),
+                        at,
+                    ));
                 }
-                case.record_delivery(Delivery {
-                    id: Uuid::now_v7().to_string(),
-                    party: notice.party,
-                    notice: notice.kind,
-                    channel: DeliveryChannel::InApp,
-                    status: DeliveryStatus::Sent,
-                    created_at: at,
-                    sent_at: Some(at),
+                case.record_delivery(Delivery::owed(
+                    Uuid::now_v7().to_string(),
+                    notice.party,
+                    notice.kind,
+                    DeliveryChannel::InApp,
                     recipient,
-                    provider_id: None,
-                    attempts: 0,
-                    next_attempt_at: None,
-                    last_error: None,
-                });
+                    at,
+                ));
             }
             // The complainant also hears on every contact they left that
             // the installation has a provider for.
@@ -455,20 +443,14 @@ impl App {
                     else {
                         continue;
                     };
-                    case.record_delivery(Delivery {
-                        id: Uuid::now_v7().to_string(),
-                        party: notice.party,
-                        notice: notice.kind,
+                    case.record_delivery(Delivery::owed(
+                        Uuid::now_v7().to_string(),
+                        notice.party,
+                        notice.kind,
                         channel,
-                        status: DeliveryStatus::Queued,
-                        created_at: at,
-                        sent_at: None,
                         recipient,
-                        provider_id: None,
-                        attempts: 0,
-                        next_attempt_at: None,
-                        last_error: None,
-                    });
+                        at,
+                    ));
                 }
             }
         }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::case::{Case, Delivery, Effects};
-use crate::types::{DeliveryChannel, DeliveryStatus};
+use crate::types::{DeliveryChannel, DeliveryStatus, NoticeKind, Party};
 
 /// The first retry waits this long; each further one twice as long.
 pub const FIRST_RETRY_SECONDS: i64 = 30;
@@ -29,6 +29,37 @@ pub enum SendOutcome {
 }
 
 impl Delivery {
+    /// A delivery owed to `recipient` on `channel` at `at`: queued for the
+    /// sweep when it leaves the system, shown at once (so `sent`) in-app.
+    pub fn owed(
+        id: String,
+        party: Party,
+        notice: NoticeKind,
+        channel: DeliveryChannel,
+        recipient: String,
+        at: DateTime<Utc>,
+    ) -> Delivery {
+        let in_app = channel == DeliveryChannel::InApp;
+        Delivery {
+            id,
+            party,
+            notice,
+            channel,
+            status: if in_app {
+                DeliveryStatus::Sent
+            } else {
+                DeliveryStatus::Queued
+            },
+            created_at: at,
+            sent_at: in_app.then_some(at),
+            recipient,
+            provider_id: None,
+            attempts: 0,
+            next_attempt_at: None,
+            last_error: None,
+        }
+    }
+
     /// A delivery that leaves the system and still waits to be sent.
     pub fn is_pending(&self) -> bool {
         self.status == DeliveryStatus::Queued && self.channel != DeliveryChannel::InApp

@@ -423,7 +423,8 @@ impl App {
                     at,
                 ));
             }
-            // The complainant also hears on every contact they left that
+            // The complainant also hears on every contact they left (an
+            // address, a phone number, their user id on the platform) that
             // the installation has a provider for.
             if notice.party == Party::Complainant {
                 let c = &case.record.complainant;
@@ -435,6 +436,11 @@ impl App {
                     (
                         DeliveryChannel::Sms,
                         c.phone.as_deref().map(redress_domain::mask_phone),
+                    ),
+                    // The platform shows it to its user in its own app.
+                    (
+                        DeliveryChannel::Webhook,
+                        c.user_id.as_deref().map(|u| format!("user {u}")),
                     ),
                 ];
                 for (channel, recipient) in outside {

@@ -1,5 +1,5 @@
-//! Notices that leave the system: the seam to e-mail and SMS providers,
-//! the notice templates, and the sweep's sending step.
+//! Notices that leave the system: the seam to the providers (e-mail, SMS,
+//! the platform's notice webhook), the notice templates, and the sweep's sending step.
 //!
 //! A transition that owes a notice records its deliveries in the same save
 //! (see `App::deliver`): `in_app` ones are sent at once, e-mail and SMS ones
@@ -33,14 +33,19 @@ pub struct Outgoing {
     /// The case it is about (named in the e-mail Message-ID, so that a
     /// bounce or a reply finds the case).
     pub case_id: uuid::Uuid,
-    /// The address or phone number.
+    /// The address, phone number, or the platform's user id (webhook).
     pub to: String,
+    /// Which notice it is, and the case's tracking number (for a platform
+    /// that shows the notice in its own app).
+    pub notice: NoticeKind,
+    pub tracking_no: String,
     pub subject: String,
     pub body: String,
     pub locale: Locale,
 }
 
-/// A provider of one delivery channel (the SMTP relay, an SMS gateway).
+/// A provider of one delivery channel (the SMTP relay, an SMS gateway, the
+/// platform's notice webhook).
 #[async_trait::async_trait]
 pub trait Sender: Send + Sync + 'static {
     async fn send(&self, message: &Outgoing) -> SendOutcome;
@@ -51,6 +56,9 @@ pub trait Sender: Send + Sync + 'static {
 pub struct Senders {
     pub email: Option<Arc<dyn Sender>>,
     pub sms: Option<Arc<dyn Sender>>,
+    /// Notices to complainants the platform knows by user id, posted to the
+    /// platform, which shows them in its own app.
+    pub webhook: Option<Arc<dyn Sender>>,
 }
 
 impl std::fmt::Debug for Senders {
@@ -58,6 +66,7 @@ impl std::fmt::Debug for Senders {
         f.debug_struct("Senders")
             .field("email", &self.email.is_some())
             .field("sms", &self.sms.is_some())
+            .field("webhook", &self.webhook.is_some())
             .finish()
     }
 }
@@ -67,7 +76,8 @@ impl Senders {
         match channel {
             DeliveryChannel::Email => self.email.as_ref(),
             DeliveryChannel::Sms => self.sms.as_ref(),
-            DeliveryChannel::Webhook | DeliveryChannel::InApp => None,
+            DeliveryChannel::Webhook => self.webhook.as_ref(),
+            DeliveryChannel::InApp => None,
         }
     }
 }
@@ -231,6 +241,8 @@ impl Notices {
             delivery_id: delivery.id.clone(),
             case_id: case.id,
             to,
+            notice: delivery.notice,
+            tracking_no: case.tracking_no.clone(),
             subject,
             body,
             locale,
@@ -490,6 +502,7 @@ fn address(case: &Case, delivery: &Delivery, staff: Option<&crate::Directory>) -
     match (delivery.party, delivery.channel) {
         (Party::Complainant, DeliveryChannel::Email) => c.email.clone(),
         (Party::Complainant, DeliveryChannel::Sms) => c.phone.clone(),
+        (Party::Complainant, DeliveryChannel::Webhook) => c.user_id.clone(),
         (Party::Staff, DeliveryChannel::Email) => staff
             .and_then(|d| d.email(&delivery.recipient))
             .map(str::to_string),

@@ -275,7 +275,7 @@ pub fn shown_url(url: &str) -> String {
 
 /// Checks a subscription URL: http or https, a host, no user name or
 /// password (they would show in logs), no fragment.
-fn check_url(raw: &str) -> Result<String, &'static str> {
+pub fn check_url(raw: &str) -> Result<String, &'static str> {
     let raw = raw.trim();
     if raw.len() > MAX_URL {
         return Err("may have at most 2048 characters");

@@ -46,6 +46,11 @@ pub struct Config {
     pub sms_endpoint: Option<String>,
     #[serde(skip_serializing)]
     pub sms_token: Option<String>,
+    /// Notices to complainants the platform knows by user id are posted
+    /// here, signed with `notice_webhook_secret` (`docs/webhooks.md`).
+    pub notice_webhook: Option<String>,
+    #[serde(skip_serializing)]
+    pub notice_webhook_secret: Option<String>,
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
     pub time_zone: String,
@@ -99,6 +104,8 @@ impl Default for Config {
             sms: "off".into(),
             sms_endpoint: None,
             sms_token: None,
+            notice_webhook: None,
+            notice_webhook_secret: None,
             admin_password: None,
             time_zone: "Asia/Shanghai".into(),
             working_hours: None,
@@ -151,6 +158,11 @@ impl std::fmt::Debug for Config {
             .field("sms", &self.sms)
             .field("sms_endpoint", &self.sms_endpoint)
             .field("sms_token", &hidden(&self.sms_token))
+            .field("notice_webhook", &self.notice_webhook)
+            .field(
+                "notice_webhook_secret",
+                &hidden(&self.notice_webhook_secret),
+            )
             .field("admin_password", &hidden(&self.admin_password))
             .field("time_zone", &self.time_zone)
             .field("working_hours", &self.working_hours)

@@ -156,6 +156,20 @@ pub fn senders(config: &Config) -> anyhow::Result<redress_app::outbound::Senders
         }
         other => anyhow::bail!("sms: unknown provider {other:?} (off, log or http)"),
     };
+    if let Some(url) = config
+        .notice_webhook
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        let secret = config
+            .notice_webhook_secret
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("notice_webhook needs notice_webhook_secret"))?;
+        senders.webhook = Some(Arc::new(
+            redress_channels::notice_hook::WebhookNotices::new(url, secret)
+                .map_err(anyhow::Error::msg)?,
+        ));
+    }
     Ok(senders)
 }
 

@@ -1,6 +1,7 @@
 //! Notices that leave the system (SPEC §7): e-mail through a real SMTP
-//! relay (Python's aiosmtpd, a Maildir sink started by each test) and SMS
-//! through an HTTP gateway (a local receiver). Each delivery is queued with
+//! relay (the project's own receiver, started by each test as a sink), SMS
+//! through an HTTP gateway and notices to the platform's users through its
+//! signed notice webhook (local receivers). Each delivery is queued with
 //! the transition, sent by the sweep, recorded with its status and the
 //! provider's id, and sent once — across restarts and a dead relay.
 
@@ -505,6 +506,134 @@ async fn sms_goes_through_the_gateway_with_retries() {
     assert_eq!(gw.posts.lock().unwrap().len(), 3);
 }
 
+/// What the platform's notice webhook got: headers and the raw body.
+#[derive(Debug, Clone)]
+struct HookPost {
+    event: Option<String>,
+    delivery: Option<String>,
+    signature: Option<String>,
+    body: Vec<u8>,
+}
+
+/// A local platform endpoint: answers each post with the next scripted
+/// status (then 200).
+async fn start_platform(script: Vec<u16>) -> (Arc<Mutex<Vec<HookPost>>>, String) {
+    use axum::{Router, body::Bytes, extract::State, http::HeaderMap, http::StatusCode};
+    type Shared = (Arc<Mutex<Vec<HookPost>>>, Arc<Mutex<Vec<u16>>>);
+    async fn hook(State((posts, script)): State<Shared>, h: HeaderMap, body: Bytes) -> StatusCode {
+        let get = |n: &str| h.get(n).map(|v| v.to_str().unwrap().to_string());
+        posts.lock().unwrap().push(HookPost {
+            event: get("redress-event"),
+            delivery: get("redress-delivery"),
+            signature: get("redress-signature"),
+            body: body.to_vec(),
+        });
+        let mut s = script.lock().unwrap();
+        StatusCode::from_u16(if s.is_empty() { 200 } else { s.remove(0) }).unwrap()
+    }
+    let posts: Arc<Mutex<Vec<HookPost>>> = Arc::default();
+    let app = Router::new()
+        .route("/notices", axum::routing::post(hook))
+        .with_state((posts.clone(), Arc::new(Mutex::new(script))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/notices", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (posts, url)
+}
+
+async fn notices_reach_the_platforms_users_by_signed_webhook() {
+    const SECRET: &str = "notice-hook-secret-0123456789";
+    let (posts, url) = start_platform(vec![503, 200, 404]).await;
+    let t = TestApp::with(|c| {
+        c.notice_webhook = Some(url.clone());
+        c.notice_webhook_secret = Some(SECRET.into());
+        c.public_url = Some(PUBLIC.into());
+    })
+    .await;
+    let v = viewer(&t).await;
+    let mut body = complaint(9);
+    body["complainant"]["user_id"] = json!("u-4711");
+    body["locale"] = json!("en");
+    let filed = t.file(body).await;
+    let id = filed["id"].as_str().unwrap();
+    let no = filed["tracking_no"].as_str().unwrap();
+    // 503: the platform is busy; kept and retried after the back-off.
+    t.app.sweep().await.unwrap();
+    let d = deliveries(&staff_case(&t, &v, id).await, "webhook")[0].clone();
+    assert_eq!(
+        (
+            d["status"].as_str(),
+            d["attempts"].as_u64(),
+            d["notice"].as_str()
+        ),
+        (Some("queued"), Some(1), Some("acknowledgement"))
+    );
+    assert_eq!(d["recipient"], "user u-4711");
+    t.advance(31).await;
+    let d = deliveries(&staff_case(&t, &v, id).await, "webhook")[0].clone();
+    assert_eq!(d["status"], "sent");
+    assert!(
+        d["provider_id"].as_str().unwrap().ends_with("HTTP 200"),
+        "{d}"
+    );
+    {
+        let posts = posts.lock().unwrap();
+        assert_eq!(posts.len(), 2);
+        let p = &posts[1];
+        assert_eq!(p.event.as_deref(), Some("notice"));
+        assert_eq!(p.delivery.as_deref(), d["id"].as_str());
+        // Signed over timestamp and body with the configured secret; a
+        // forged body does not verify.
+        let now = chrono::Utc::now().timestamp();
+        let sig = p.signature.as_deref().unwrap();
+        let window = Duration::from_secs(300);
+        assert!(redress_app::webhooks::verify_signature(
+            SECRET, sig, &p.body, now, window
+        ));
+        assert!(!redress_app::webhooks::verify_signature(
+            SECRET, sig, b"{}", now, window
+        ));
+        let n: Value = serde_json::from_slice(&p.body).unwrap();
+        assert_eq!(n["type"], "notice");
+        assert_eq!(n["user_id"], "u-4711");
+        assert_eq!(n["tracking_no"], no);
+        assert_eq!(n["case_id"], id);
+        assert_eq!(n["notice"], "acknowledgement");
+        assert_eq!(n["locale"], "en");
+        assert!(n["subject"].as_str().unwrap().contains(no), "{n}");
+        assert!(n["body"].as_str().unwrap().contains(no), "{n}");
+    }
+    // A 404 is final: the refusal's webhook delivery fails at once.
+    let c = t.cast().await;
+    t.post(
+        &format!("/complaints/{id}/reject"),
+        Some(&c.intake),
+        json!({"reason": "outside the platform's remit", "guidance": "ask the carrier"}),
+    )
+    .await
+    .expect(200);
+    t.app.sweep().await.unwrap();
+    let refusal = deliveries(&staff_case(&t, &v, id).await, "webhook")
+        .into_iter()
+        .find(|d| d["notice"] == "refusal")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (refusal["status"].as_str(), refusal["attempts"].as_u64()),
+        (Some("failed"), Some(1))
+    );
+    t.advance(3600).await;
+    assert_eq!(posts.lock().unwrap().len(), 3);
+    // A complainant the platform does not know by id gets no webhook notice.
+    let mut body = complaint(10);
+    body["complainant"]["user_id"] = Value::Null;
+    let other = t.file(body).await;
+    t.app.sweep().await.unwrap();
+    let case = staff_case(&t, &v, other["id"].as_str().unwrap()).await;
+    assert!(deliveries(&case, "webhook").is_empty(), "{case}");
+    assert_eq!(posts.lock().unwrap().len(), 3);
+}
+
 async fn the_complainant_sees_deliveries_without_provider_errors() {
     let port = free_port();
     let t = with_relay(port).await;
@@ -716,6 +845,7 @@ tests![
     a_delivery_failing_for_two_days_is_given_up,
     without_a_relay_notices_are_in_app_only,
     sms_goes_through_the_gateway_with_retries,
+    notices_reach_the_platforms_users_by_signed_webhook,
     the_complainant_sees_deliveries_without_provider_errors,
     deadline_alerts_reach_staff_by_email_once,
     admins_reword_notices_and_can_go_back,

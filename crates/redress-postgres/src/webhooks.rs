@@ -335,17 +335,7 @@ impl PgStore {
                 )
                 .map_err(db)?;
             rows.iter()
-                .map(|r| {
-                    Ok(WebhookAttempt {
-                        call_id: col(r, 0)?,
-                        n: col(r, 1)?,
-                        at: col(r, 2)?,
-                        status: col(r, 3)?,
-                        error: col(r, 4)?,
-                        duration_ms: col(r, 5)?,
-                        replay: col(r, 6)?,
-                    })
-                })
+                .map(attempt_row)
                 .collect()
         })
         .await
@@ -574,17 +564,7 @@ impl PgStore {
             )
             .map_err(db)?
             .iter()
-            .map(|r| {
-                Ok(WebhookAttempt {
-                    call_id: col(r, 0)?,
-                    n: col(r, 1)?,
-                    at: col(r, 2)?,
-                    status: col(r, 3)?,
-                    error: col(r, 4)?,
-                    duration_ms: col(r, 5)?,
-                    replay: col(r, 6)?,
-                })
-            })
+            .map(attempt_row)
             .collect()
         })
         .await
@@ -605,4 +585,18 @@ fn advance(c: &mut impl postgres::GenericClient, id: Uuid, seq: i64) -> StoreRes
     )
     .map_err(db)?;
     Ok(())
+}
+
+/// An attempt from a row of `call_id, n, at, status, error, duration_ms,
+/// replay`.
+fn attempt_row(r: &Row) -> StoreResult<WebhookAttempt> {
+    Ok(WebhookAttempt {
+        call_id: col(r, 0)?,
+        n: col(r, 1)?,
+        at: col(r, 2)?,
+        status: col(r, 3)?,
+        error: col(r, 4)?,
+        duration_ms: col(r, 5)?,
+        replay: col(r, 6)?,
+    })
 }

@@ -301,29 +301,7 @@ impl SqliteStore {
 
     pub(crate) async fn wh_insert_call(&self, c: WebhookCall) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.conn
-                .prepare_cached(&format!(
-                    "INSERT INTO webhook_calls ({CALL_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-                ))
-                .map_err(db)?
-                .execute(params![
-                    c.id.to_string(),
-                    c.subscription_id.to_string(),
-                    c.event_seq,
-                    c.case_id.map(|x| x.to_string()),
-                    c.event_kind,
-                    c.state.as_str(),
-                    c.attempts,
-                    c.last_status,
-                    c.last_error,
-                    ts(&c.created_at),
-                    ts_opt(&c.first_attempt_at),
-                    ts_opt(&c.last_attempt_at),
-                    ts_opt(&c.next_attempt_at),
-                    c.payload,
-                ])
-                .map_err(|e| constraint(e, "call", "webhook"))?;
+            insert_call(ctx.conn, &c)?;
             advance(ctx.conn, c.subscription_id, c.event_seq)
         })
         .await
@@ -540,31 +518,8 @@ impl SqliteStore {
     /// Calls as they are; the subscriptions' cursors do not move.
     pub(crate) async fn wh_import_calls(&self, calls: Vec<WebhookCall>) -> StoreResult<()> {
         self.write(move |ctx| {
-            let mut stmt = ctx
-                .conn
-                .prepare_cached(&format!(
-                    "INSERT INTO webhook_calls ({CALL_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-                ))
-                .map_err(db)?;
             for c in &calls {
-                stmt.execute(params![
-                    c.id.to_string(),
-                    c.subscription_id.to_string(),
-                    c.event_seq,
-                    c.case_id.map(|x| x.to_string()),
-                    c.event_kind,
-                    c.state.as_str(),
-                    c.attempts,
-                    c.last_status,
-                    c.last_error,
-                    ts(&c.created_at),
-                    ts_opt(&c.first_attempt_at),
-                    ts_opt(&c.last_attempt_at),
-                    ts_opt(&c.next_attempt_at),
-                    c.payload,
-                ])
-                .map_err(|e| constraint(e, "call", "webhook"))?;
+                insert_call(ctx.conn, c)?;
             }
             Ok(())
         })
@@ -667,5 +622,32 @@ fn advance(c: &Connection, id: Uuid, seq: i64) -> StoreResult<()> {
         .map_err(db)?
         .execute(params![id.to_string(), seq])
         .map_err(db)?;
+    Ok(())
+}
+
+/// Writes one call row as it is.
+fn insert_call(conn: &Connection, c: &WebhookCall) -> StoreResult<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO webhook_calls ({CALL_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    ))
+    .map_err(db)?
+    .execute(params![
+        c.id.to_string(),
+        c.subscription_id.to_string(),
+        c.event_seq,
+        c.case_id.map(|x| x.to_string()),
+        c.event_kind,
+        c.state.as_str(),
+        c.attempts,
+        c.last_status,
+        c.last_error,
+        ts(&c.created_at),
+        ts_opt(&c.first_attempt_at),
+        ts_opt(&c.last_attempt_at),
+        ts_opt(&c.next_attempt_at),
+        c.payload,
+    ])
+    .map_err(|e| constraint(e, "call", "webhook"))?;
     Ok(())
 }

@@ -92,9 +92,9 @@ impl Sender for WebhookNotices {
             };
         }
         let error = format!("the platform answered {status}");
-        let later = status.is_server_error()
-            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-            || status == reqwest::StatusCode::REQUEST_TIMEOUT;
+        // A refused signature or credentials (401, 403) is a setting the
+        // platform can fix: keep trying until the notices give up (48 h).
+        let later = status.is_server_error() || matches!(status.as_u16(), 401 | 403 | 408 | 429);
         if later {
             SendOutcome::Temporary { error }
         } else {

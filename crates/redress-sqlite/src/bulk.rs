@@ -63,10 +63,12 @@ pub fn export_idempotency(
     let raw = c
         .prepare_cached(
             "SELECT key, request_hash, status, body, created_at FROM idempotency_keys \
-             WHERE ?1 IS NULL OR key > ?1 ORDER BY key LIMIT ?2",
+             WHERE key > ?1 ORDER BY key LIMIT ?2",
         )
         .map_err(db)?
-        .query_map(params![after, limit(n)], |r| {
+        // From "" on the first page: a key range, where `?1 IS NULL OR …`
+        // would scan from the start for every page.
+        .query_map(params![after.unwrap_or_default(), limit(n)], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,

@@ -508,8 +508,10 @@ impl SqliteStore {
         self.read(move |c| {
             calls_where(
                 c,
-                "WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
-                params![after.map(|a| a.to_string()), limit(n)],
+                // From "" on the first page: a key range the primary key
+                // index serves, where `?1 IS NULL OR …` scans from the start.
+                "WHERE id > ?1 ORDER BY id LIMIT ?2",
+                params![after.map(|a| a.to_string()).unwrap_or_default(), limit(n)],
             )
         })
         .await
@@ -533,15 +535,16 @@ impl SqliteStore {
         n: usize,
     ) -> StoreResult<Vec<WebhookAttempt>> {
         self.read(move |c| {
+            // From ("", 0) on the first page (see `wh_export_calls`).
             let (call, after_n) = match after {
-                Some((call, n)) => (Some(call.to_string()), n),
-                None => (None, 0),
+                Some((call, n)) => (call.to_string(), n),
+                None => (String::new(), 0),
             };
             let raw = c
                 .prepare_cached(
                     "SELECT call_id, n, at, status, error, duration_ms, replay \
                      FROM webhook_attempts \
-                     WHERE ?1 IS NULL OR call_id > ?1 OR (call_id = ?1 AND n > ?2) \
+                     WHERE (call_id, n) > (?1, ?2) \
                      ORDER BY call_id, n LIMIT ?3",
                 )
                 .map_err(db)?

@@ -187,19 +187,31 @@ pub struct Queued {
 /// How long after the last request's write background writes stay
 /// limited to their share: requests from one client follow each other
 /// with a little application work between them, and a background group
-/// slipped into every such gap would take the writer from them.
+/// slipped into every such gap would make the next request wait for its
+/// commit. Within it, background jobs only ride along in groups that hold
+/// requests.
 pub const GRACE: Duration = Duration::from_millis(20);
 /// While requests are being written, background jobs get this fraction of
-/// the writer's time: 1/16 of the time spent on requests' jobs.
+/// the time the writer spends on requests' jobs...
 pub const SHARE_DIVISOR: u32 = 16;
-/// The most unspent background time that can pile up while requests run.
-const CREDIT_CAP: Duration = Duration::from_millis(20);
+/// ...and the time it waits idle, in waits at least this long (shorter ones
+/// are the turnaround of clients writing back to back, not spare time).
+const IDLE_MIN: Duration = Duration::from_millis(1);
+/// The most background time that can be saved up (and so the most a
+/// request's group grows by background jobs riding along); also the most
+/// debt an expensive background job leaves.
+const CREDIT_CAP: Duration = Duration::from_millis(10);
 
-/// Which background jobs may join the next group: all of them when no
-/// request has written for [`GRACE`]; otherwise as many as the time they
-/// have earned (1/[`SHARE_DIVISOR`] of the requests' job time) pays for, at
-/// the average cost of recent background jobs. A background group may
-/// overdraw; the debt is paid back before the next one is admitted.
+/// Which background jobs may join the next group. With no request written
+/// for [`GRACE`]: all of them, in groups of their own if need be. Within
+/// it: only in a group that holds requests, and as many as their credit
+/// pays for at the average cost of recent background jobs. Credit is
+/// earned as 1/[`SHARE_DIVISOR`] of the requests' job time and as the
+/// writer's idle time, up to [`CREDIT_CAP`]; a group may overdraw, and the
+/// debt (at most the cap) is paid back before the next admission. So a
+/// writer saturated by requests gives background work about 1/16 of its
+/// time, and a writer that requests leave idle between them gives it the
+/// idle time.
 #[derive(Debug)]
 pub struct Share {
     /// Background time earned and not spent, in nanoseconds (negative: owed).
@@ -219,14 +231,18 @@ impl Default for Share {
     }
 }
 
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
 impl Share {
     /// Background jobs that may join a group formed at `now`; `None` when
     /// unlimited. `foreground`: the group holds request jobs.
     pub fn allowance(&self, now: Instant, foreground: bool) -> Option<usize> {
-        if !foreground && !self.busy(now) {
+        if !self.busy(now) && !foreground {
             return None;
         }
-        if self.credit <= 0 {
+        if !foreground || self.credit <= 0 {
             return Some(0);
         }
         let n = self.credit / self.average.max(1);
@@ -246,9 +262,20 @@ impl Share {
             .is_some_and(|t| now.saturating_duration_since(t) < GRACE)
     }
 
-    /// Books a group that ended at `now`: `foreground` and `background`
-    /// job time, `jobs` background jobs of it, `limited` whether they ran
-    /// on the share.
+    fn earn(&mut self, d: i64) {
+        self.credit = (self.credit + d).min(nanos(CREDIT_CAP));
+    }
+
+    /// Books `d` the writer waited with nothing to do.
+    pub fn idle(&mut self, d: Duration) {
+        if d >= IDLE_MIN {
+            self.earn(nanos(d));
+        }
+    }
+
+    /// Books a group that ended at `now`: `foreground` job time (`None`: no
+    /// request in it), `background` job time over `jobs` background jobs
+    /// that ran, `limited` whether they ran on the share.
     pub fn spent(
         &mut self,
         now: Instant,
@@ -257,17 +284,15 @@ impl Share {
         jobs: usize,
         limited: bool,
     ) {
-        let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
         if let Some(f) = foreground {
             self.last_foreground = Some(now);
-            self.credit =
-                (self.credit + nanos(f) / i64::from(SHARE_DIVISOR)).min(nanos(CREDIT_CAP));
+            self.earn(nanos(f) / i64::from(SHARE_DIVISOR));
         }
         if jobs > 0 {
             let per_job = nanos(background) / i64::try_from(jobs).unwrap_or(i64::MAX);
             self.average = (self.average * 7 + per_job) / 8;
             if limited {
-                self.credit -= nanos(background);
+                self.credit = (self.credit - nanos(background)).max(-nanos(CREDIT_CAP));
             }
         }
     }
@@ -301,6 +326,7 @@ pub fn run(conn: Connection, mut head: ChainHead, rx: Receiver<Queued>, commits:
             } else {
                 Err(RecvTimeoutError::Timeout)
             };
+            share.idle(now.elapsed());
             match received {
                 Ok(q) => sort(q, &mut foreground, &mut background),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -337,26 +363,35 @@ pub fn run(conn: Connection, mut head: ChainHead, rx: Receiver<Queued>, commits:
             continue;
         }
         let had_foreground = batch.len() > admitted;
-        let (f, b) = run_batch(&conn, &mut head, &mut batch, &commits);
+        let ran = run_batch(&conn, &mut head, &mut batch, &commits);
         share.spent(
             Instant::now(),
-            had_foreground.then_some(f),
-            b,
-            admitted,
+            had_foreground.then_some(ran.foreground),
+            ran.background,
+            ran.background_jobs,
             allowance.is_some(),
         );
     }
     tracing::debug!("sqlite writer stopped");
 }
 
-/// Runs one group; the time its request jobs and its background jobs took.
+/// What one group's jobs took.
+#[derive(Debug, Default)]
+struct Ran {
+    foreground: Duration,
+    background: Duration,
+    /// Background jobs that ran (not those failed without running).
+    background_jobs: usize,
+}
+
+/// Runs one group.
 fn run_batch(
     conn: &Connection,
     head: &mut ChainHead,
     batch: &mut Vec<Queued>,
     commits: &AtomicU64,
-) -> (Duration, Duration) {
-    let mut spent = (Duration::ZERO, Duration::ZERO);
+) -> Ran {
+    let mut spent = Ran::default();
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE").map_err(db) {
         tracing::error!(error = %e, "sqlite writer could not begin a transaction");
         for q in batch.drain(..) {
@@ -391,9 +426,10 @@ fn run_batch(
             }
         };
         if background {
-            spent.1 += started.elapsed();
+            spent.background += started.elapsed();
+            spent.background_jobs += 1;
         } else {
-            spent.0 += started.elapsed();
+            spent.foreground += started.elapsed();
         }
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (I/O error, full disk…).
@@ -461,15 +497,29 @@ mod tests {
         // 16 ms of request jobs earn 1 ms: ten jobs at the assumed 0.1 ms.
         share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
         assert_eq!(share.allowance(t0, true), Some(10));
-        // Within the grace a group without requests is limited too…
-        assert_eq!(share.allowance(t0 + 5 * MS, false), Some(10));
+        // Within the grace background jobs only ride along with requests:
+        // a group of their own would make the next request wait.
+        assert_eq!(share.allowance(t0 + 5 * MS, false), Some(0));
         assert_eq!(share.wait(t0 + 5 * MS), GRACE - 5 * MS);
-        // …and free once it has passed.
+        // Once it has passed they run freely.
         assert_eq!(share.allowance(t0 + GRACE, false), None);
     }
 
     #[test]
-    fn an_overdrawn_share_is_paid_back_first() {
+    fn idle_time_between_requests_is_background_time() {
+        let mut share = Share::default();
+        let t0 = Instant::now();
+        share.spent(t0, Some(Duration::ZERO), Duration::ZERO, 0, false);
+        // A client's turnaround is not spare time…
+        share.idle(Duration::from_micros(200));
+        assert_eq!(share.allowance(t0, true), Some(0));
+        // …a writer waiting 15 ms for the next request is: up to the cap.
+        share.idle(15 * MS);
+        assert_eq!(share.allowance(t0, true), Some(100));
+    }
+
+    #[test]
+    fn an_overdrawn_share_is_paid_back_first_and_debt_is_capped() {
         let mut share = Share::default();
         let t0 = Instant::now();
         share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
@@ -480,6 +530,16 @@ mod tests {
         share.spent(t0, Some(64 * MS), Duration::ZERO, 0, false);
         assert_eq!(share.allowance(t0, true), Some(0));
         share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
+        assert!(share.allowance(t0, true).unwrap() >= 1);
+        // A job of a second leaves a debt of the cap, not of a second.
+        share.spent(t0, None, 1000 * MS, 1, true);
+        share.spent(
+            t0,
+            Some(16 * CREDIT_CAP + 16 * MS),
+            Duration::ZERO,
+            0,
+            false,
+        );
         assert!(share.allowance(t0, true).unwrap() >= 1);
     }
 

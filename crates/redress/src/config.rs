@@ -158,7 +158,13 @@ impl std::fmt::Debug for Config {
             .field("sms", &self.sms)
             .field("sms_endpoint", &self.sms_endpoint)
             .field("sms_token", &hidden(&self.sms_token))
-            .field("notice_webhook", &self.notice_webhook)
+            .field(
+                "notice_webhook",
+                &self
+                    .notice_webhook
+                    .as_deref()
+                    .map(redress_app::webhooks::shown_url),
+            )
             .field(
                 "notice_webhook_secret",
                 &hidden(&self.notice_webhook_secret),

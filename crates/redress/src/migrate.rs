@@ -27,6 +27,10 @@ use redress_store::{Store, TableCounts};
 
 use crate::config::{self, Config, Database};
 
+/// Held mails per page: each carries its whole message, up to 25 MiB by
+/// default, and PostgreSQL takes at most 1 GB in one parameter.
+const HELD_MAIL_PAGE: usize = 16;
+
 /// How the copy runs.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -373,7 +377,11 @@ pub async fn copy(
     let b = bar(options, "held_mail", before.held_mail);
     let mut seq = 0;
     loop {
-        let page = source.export_held_mail(seq, batch).await?;
+        // Each held mail carries its raw message (up to `smtp_max_bytes`):
+        // small pages, whatever the batch size.
+        let page = source
+            .export_held_mail(seq, batch.min(HELD_MAIL_PAGE))
+            .await?;
         let Some(last) = page.last() else { break };
         seq = last.seq;
         copied.held_mail += len(&page);

@@ -185,33 +185,39 @@ pub struct Queued {
 }
 
 /// How long after the last request's write background writes stay
-/// limited to their share: requests from one client follow each other
-/// with a little application work between them, and a background group
-/// slipped into every such gap would make the next request wait for its
-/// commit. Within it, background jobs only ride along in groups that hold
-/// requests.
+/// limited to their share, when requests keep the writer busy: requests
+/// from one client follow each other with a little application work
+/// between them, and a background group slipped into every such gap would
+/// make the next request wait for its commit. Meanwhile background jobs
+/// only ride along in groups that hold requests.
 pub const GRACE: Duration = Duration::from_millis(20);
-/// While requests are being written, background jobs get this fraction of
-/// the time the writer spends on requests' jobs...
+/// The share applies only while requests' groups take at least this
+/// fraction of the writer's wall time: below it the writer has room, and
+/// background work runs freely (a trickle of requests must not starve it).
+pub const BUSY_LOAD: f64 = 0.5;
+/// Over how long the requests' load is measured.
+const LOAD_WINDOW: Duration = Duration::from_millis(250);
+/// While requests keep the writer busy, background jobs get this fraction
+/// of the time the writer spends on requests' jobs.
 pub const SHARE_DIVISOR: u32 = 16;
-/// ...and the time it waits idle, in waits at least this long (shorter ones
-/// are the turnaround of clients writing back to back, not spare time).
-const IDLE_MIN: Duration = Duration::from_millis(1);
-/// The most background time that can be saved up (and so the most a
-/// request's group grows by background jobs riding along); also the most
-/// debt an expensive background job leaves.
-const CREDIT_CAP: Duration = Duration::from_millis(10);
+/// The most background time that can be saved up, and so the most a
+/// request's group grows by background jobs riding along.
+const CREDIT_CAP: Duration = Duration::from_millis(20);
+/// The most debt an expensive background job leaves (repaid at 1/16 of
+/// the requests' time: at most some 16 s of saturation without
+/// background work).
+const DEBT_CAP: Duration = Duration::from_secs(1);
 
-/// Which background jobs may join the next group. With no request written
-/// for [`GRACE`]: all of them, in groups of their own if need be. Within
-/// it: only in a group that holds requests, and as many as their credit
-/// pays for at the average cost of recent background jobs. Credit is
-/// earned as 1/[`SHARE_DIVISOR`] of the requests' job time and as the
-/// writer's idle time, up to [`CREDIT_CAP`]; a group may overdraw, and the
-/// debt (at most the cap) is paid back before the next admission. So a
-/// writer saturated by requests gives background work about 1/16 of its
-/// time, and a writer that requests leave idle between them gives it the
-/// idle time.
+/// Which background jobs may join the next group. Unless requests keep the
+/// writer busy (their groups took at least [`BUSY_LOAD`] of its time over
+/// the last [`LOAD_WINDOW`], and one wrote within [`GRACE`]): all of them,
+/// in groups of their own if need be. While they do: only in a group that
+/// holds requests, and as many as their credit pays for at the average
+/// cost of recent background jobs. Credit is earned as 1/[`SHARE_DIVISOR`]
+/// of the requests' job time, up to [`CREDIT_CAP`]; a group may overdraw,
+/// and the debt (at most [`DEBT_CAP`]) is paid back before the next
+/// admission. So a writer saturated by requests gives background work
+/// about 1/16 of its time, and one with room gives it the room.
 #[derive(Debug)]
 pub struct Share {
     /// Background time earned and not spent, in nanoseconds (negative: owed).
@@ -219,6 +225,11 @@ pub struct Share {
     last_foreground: Option<Instant>,
     /// Average run time of recent background jobs, in nanoseconds.
     average: i64,
+    /// The requests' share of the writer's wall time, as last measured.
+    load: f64,
+    window_start: Instant,
+    /// Wall time of groups with requests in the current window.
+    window_busy: Duration,
 }
 
 impl Default for Share {
@@ -227,6 +238,9 @@ impl Default for Share {
             credit: 0,
             last_foreground: None,
             average: 100_000,
+            load: 0.0,
+            window_start: Instant::now(),
+            window_busy: Duration::ZERO,
         }
     }
 }
@@ -239,7 +253,7 @@ impl Share {
     /// Background jobs that may join a group formed at `now`; `None` when
     /// unlimited. `foreground`: the group holds request jobs.
     pub fn allowance(&self, now: Instant, foreground: bool) -> Option<usize> {
-        if !self.busy(now) && !foreground {
+        if !self.busy(now) {
             return None;
         }
         if !foreground || self.credit <= 0 {
@@ -258,27 +272,20 @@ impl Share {
     }
 
     fn busy(&self, now: Instant) -> bool {
-        self.last_foreground
-            .is_some_and(|t| now.saturating_duration_since(t) < GRACE)
+        self.load >= BUSY_LOAD
+            && self
+                .last_foreground
+                .is_some_and(|t| now.saturating_duration_since(t) < GRACE)
     }
 
-    fn earn(&mut self, d: i64) {
-        self.credit = (self.credit + d).min(nanos(CREDIT_CAP));
-    }
-
-    /// Books `d` the writer waited with nothing to do.
-    pub fn idle(&mut self, d: Duration) {
-        if d >= IDLE_MIN {
-            self.earn(nanos(d));
-        }
-    }
-
-    /// Books a group that ended at `now`: `foreground` job time (`None`: no
-    /// request in it), `background` job time over `jobs` background jobs
-    /// that ran, `limited` whether they ran on the share.
+    /// Books a group that ended at `now` after `wall` time: `foreground`
+    /// job time (`None`: no request in it), `background` job time over
+    /// `jobs` background jobs that ran, `limited` whether they ran on the
+    /// share.
     pub fn spent(
         &mut self,
         now: Instant,
+        wall: Duration,
         foreground: Option<Duration>,
         background: Duration,
         jobs: usize,
@@ -286,13 +293,21 @@ impl Share {
     ) {
         if let Some(f) = foreground {
             self.last_foreground = Some(now);
-            self.earn(nanos(f) / i64::from(SHARE_DIVISOR));
+            self.credit =
+                (self.credit + nanos(f) / i64::from(SHARE_DIVISOR)).min(nanos(CREDIT_CAP));
+            self.window_busy += wall;
+        }
+        let elapsed = now.saturating_duration_since(self.window_start);
+        if elapsed >= LOAD_WINDOW {
+            self.load = self.window_busy.as_secs_f64() / elapsed.as_secs_f64();
+            self.window_start = now;
+            self.window_busy = Duration::ZERO;
         }
         if jobs > 0 {
             let per_job = nanos(background) / i64::try_from(jobs).unwrap_or(i64::MAX);
             self.average = (self.average * 7 + per_job) / 8;
             if limited {
-                self.credit = (self.credit - nanos(background)).max(-nanos(CREDIT_CAP));
+                self.credit = (self.credit - nanos(background)).max(-nanos(DEBT_CAP));
             }
         }
     }
@@ -326,7 +341,6 @@ pub fn run(conn: Connection, mut head: ChainHead, rx: Receiver<Queued>, commits:
             } else {
                 Err(RecvTimeoutError::Timeout)
             };
-            share.idle(now.elapsed());
             match received {
                 Ok(q) => sort(q, &mut foreground, &mut background),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -363,9 +377,11 @@ pub fn run(conn: Connection, mut head: ChainHead, rx: Receiver<Queued>, commits:
             continue;
         }
         let had_foreground = batch.len() > admitted;
+        let started = Instant::now();
         let ran = run_batch(&conn, &mut head, &mut batch, &commits);
         share.spent(
             Instant::now(),
+            started.elapsed(),
             had_foreground.then_some(ran.foreground),
             ran.background,
             ran.background_jobs,
@@ -480,25 +496,55 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
+    /// A share that has seen requests fill the writer for a whole window,
+    /// the last of them at the returned instant.
+    fn saturated() -> (Share, Instant) {
+        let mut share = Share::default();
+        let t = share.window_start + LOAD_WINDOW;
+        share.spent(
+            t,
+            LOAD_WINDOW,
+            Some(Duration::ZERO),
+            Duration::ZERO,
+            0,
+            false,
+        );
+        (share, t)
+    }
+
     #[test]
     fn background_runs_freely_when_no_request_writes() {
         let share = Share::default();
         let now = Instant::now();
         assert_eq!(share.allowance(now, false), None);
+        assert_eq!(share.allowance(now, true), None);
         assert_eq!(share.wait(now), Duration::ZERO);
     }
 
     #[test]
-    fn a_group_with_requests_admits_only_what_background_has_earned() {
+    fn a_trickle_of_requests_leaves_background_free() {
         let mut share = Share::default();
-        let t0 = Instant::now();
+        let mut t = share.window_start;
+        // A request group of 1 ms every 15 ms: the writer has room.
+        for _ in 0..40 {
+            t += 15 * MS;
+            share.spent(t, MS, Some(MS), Duration::ZERO, 0, false);
+        }
+        assert!(share.load < BUSY_LOAD, "{}", share.load);
+        assert_eq!(share.allowance(t, true), None);
+        assert_eq!(share.allowance(t, false), None);
+    }
+
+    #[test]
+    fn while_requests_fill_the_writer_background_rides_along_on_its_credit() {
+        let (mut share, t0) = saturated();
         // Nothing earned yet: a group of requests takes no background job.
         assert_eq!(share.allowance(t0, true), Some(0));
         // 16 ms of request jobs earn 1 ms: ten jobs at the assumed 0.1 ms.
-        share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
+        share.spent(t0, 16 * MS, Some(16 * MS), Duration::ZERO, 0, false);
         assert_eq!(share.allowance(t0, true), Some(10));
-        // Within the grace background jobs only ride along with requests:
-        // a group of their own would make the next request wait.
+        // Within the grace, no group of their own: it would make the next
+        // request wait for its commit.
         assert_eq!(share.allowance(t0 + 5 * MS, false), Some(0));
         assert_eq!(share.wait(t0 + 5 * MS), GRACE - 5 * MS);
         // Once it has passed they run freely.
@@ -506,57 +552,38 @@ mod tests {
     }
 
     #[test]
-    fn idle_time_between_requests_is_background_time() {
-        let mut share = Share::default();
-        let t0 = Instant::now();
-        share.spent(t0, Some(Duration::ZERO), Duration::ZERO, 0, false);
-        // A client's turnaround is not spare time…
-        share.idle(Duration::from_micros(200));
-        assert_eq!(share.allowance(t0, true), Some(0));
-        // …a writer waiting 15 ms for the next request is: up to the cap.
-        share.idle(15 * MS);
-        assert_eq!(share.allowance(t0, true), Some(100));
-    }
-
-    #[test]
     fn an_overdrawn_share_is_paid_back_first_and_debt_is_capped() {
-        let mut share = Share::default();
-        let t0 = Instant::now();
-        share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
+        let (mut share, t0) = saturated();
+        share.spent(t0, 16 * MS, Some(16 * MS), Duration::ZERO, 0, false);
         // One admitted job took 5 ms against 1 ms earned.
-        share.spent(t0, None, 5 * MS, 1, true);
+        share.spent(t0, 5 * MS, None, 5 * MS, 1, true);
         assert_eq!(share.allowance(t0, true), Some(0));
         // 64 ms of requests earn 4 ms: the debt is paid, nothing is left.
-        share.spent(t0, Some(64 * MS), Duration::ZERO, 0, false);
+        share.spent(t0, 64 * MS, Some(64 * MS), Duration::ZERO, 0, false);
         assert_eq!(share.allowance(t0, true), Some(0));
-        share.spent(t0, Some(16 * MS), Duration::ZERO, 0, false);
+        share.spent(t0, 16 * MS, Some(16 * MS), Duration::ZERO, 0, false);
         assert!(share.allowance(t0, true).unwrap() >= 1);
-        // A job of a second leaves a debt of the cap, not of a second.
-        share.spent(t0, None, 1000 * MS, 1, true);
-        share.spent(
-            t0,
-            Some(16 * CREDIT_CAP + 16 * MS),
-            Duration::ZERO,
-            0,
-            false,
-        );
+        // A job of a minute leaves a debt of the cap, not of a minute.
+        let minute = Duration::from_secs(60);
+        share.spent(t0, minute, None, minute, 1, true);
+        let repay = DEBT_CAP * SHARE_DIVISOR + 16 * MS;
+        share.spent(t0, repay, Some(repay), Duration::ZERO, 0, false);
         assert!(share.allowance(t0, true).unwrap() >= 1);
     }
 
     #[test]
     fn under_steady_requests_background_keeps_to_its_share() {
-        let mut share = Share::default();
-        let mut now = Instant::now();
+        let (mut share, mut now) = saturated();
         let (mut requests, mut background) = (Duration::ZERO, Duration::ZERO);
         // Groups of 8 ms of request jobs back to back; background jobs of
         // 0.7 ms always waiting.
         for _ in 0..10_000 {
             let n = share.allowance(now, true).unwrap();
             let b = Duration::from_micros(700) * u32::try_from(n).unwrap();
-            share.spent(now, Some(8 * MS), b, n, true);
+            now += 8 * MS + b;
+            share.spent(now, 8 * MS + b, Some(8 * MS), b, n, true);
             requests += 8 * MS;
             background += b;
-            now += 8 * MS + b;
         }
         let fraction = background.as_secs_f64() / requests.as_secs_f64();
         let target = 1.0 / f64::from(SHARE_DIVISOR);

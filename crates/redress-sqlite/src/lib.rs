@@ -8,9 +8,9 @@
 //!   its own savepoint, and commits once. Concurrent clients share fsyncs.
 //! * Requests first: jobs of background work (the sweep, notices, webhook
 //!   calls; [`redress_store::priority`]) join a group only within a share of
-//!   the writer's time while requests are being written ([`writer::Share`]),
-//!   and freely when none are. A case update names only the columns that
-//!   changed, so that SQLite leaves the other indexes alone.
+//!   the writer's time while requests keep it busy ([`writer::Share`]), and
+//!   freely otherwise. A case update names only the columns that changed,
+//!   so that SQLite leaves the other indexes alone.
 //! * The journal's hash chain is extended by the writer, which keeps the
 //!   head in memory (restored when a job rolls back, reloaded when a COMMIT
 //!   fails).

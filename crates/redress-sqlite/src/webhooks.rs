@@ -366,40 +366,13 @@ impl SqliteStore {
         call_ids: Vec<Uuid>,
     ) -> StoreResult<Vec<WebhookAttempt>> {
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT call_id, n, at, status, error, duration_ms, replay \
-                     FROM webhook_attempts WHERE call_id = ?1 ORDER BY n",
-                )
-                .map_err(db)?;
             let mut out = Vec::new();
             for id in call_ids {
-                let raw = stmt
-                    .query_map([id.to_string()], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, i32>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, Option<i32>>(3)?,
-                            r.get::<_, Option<String>>(4)?,
-                            r.get::<_, i64>(5)?,
-                            r.get::<_, bool>(6)?,
-                        ))
-                    })
-                    .map_err(db)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(db)?;
-                for (call_id, n, at, status, error, duration_ms, replay) in raw {
-                    out.push(WebhookAttempt {
-                        call_id: parse_uuid(&call_id)?,
-                        n,
-                        at: parse_ts(&at)?,
-                        status,
-                        error,
-                        duration_ms,
-                        replay,
-                    });
-                }
+                out.extend(attempts_where(
+                    c,
+                    "WHERE call_id = ?1 ORDER BY n",
+                    [id.to_string()],
+                )?);
             }
             Ok(out)
         })
@@ -440,22 +413,7 @@ impl SqliteStore {
             let Some(n) = n else {
                 return Err(StoreError::Missing("webhook call"));
             };
-            ctx.conn
-                .prepare_cached(
-                    "INSERT INTO webhook_attempts (call_id, n, at, status, error, duration_ms, \
-                     replay) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(db)?
-                .execute(params![
-                    id,
-                    n,
-                    ts(&a.at),
-                    a.status,
-                    a.error,
-                    a.duration_ms,
-                    a.replay
-                ])
-                .map_err(db)?;
+            insert_attempt(ctx.conn, &WebhookAttempt { n, ..a })?;
             calls_where(ctx.conn, "WHERE id = ?1", [id])?
                 .pop()
                 .ok_or(StoreError::Missing("webhook call"))
@@ -540,41 +498,11 @@ impl SqliteStore {
                 Some((call, n)) => (call.to_string(), n),
                 None => (String::new(), 0),
             };
-            let raw = c
-                .prepare_cached(
-                    "SELECT call_id, n, at, status, error, duration_ms, replay \
-                     FROM webhook_attempts \
-                     WHERE (call_id, n) > (?1, ?2) \
-                     ORDER BY call_id, n LIMIT ?3",
-                )
-                .map_err(db)?
-                .query_map(params![call, after_n, limit(n)], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i32>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<i32>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, bool>(6)?,
-                    ))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            raw.into_iter()
-                .map(|(call_id, n, at, status, error, duration_ms, replay)| {
-                    Ok(WebhookAttempt {
-                        call_id: parse_uuid(&call_id)?,
-                        n,
-                        at: parse_ts(&at)?,
-                        status,
-                        error,
-                        duration_ms,
-                        replay,
-                    })
-                })
-                .collect()
+            attempts_where(
+                c,
+                "WHERE (call_id, n) > (?1, ?2) ORDER BY call_id, n LIMIT ?3",
+                params![call, after_n, limit(n)],
+            )
         })
         .await
     }
@@ -585,24 +513,8 @@ impl SqliteStore {
         attempts: Vec<WebhookAttempt>,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            let mut stmt = ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO webhook_attempts (call_id, n, at, status, error, duration_ms, \
-                     replay) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(db)?;
             for a in &attempts {
-                stmt.execute(params![
-                    a.call_id.to_string(),
-                    a.n,
-                    ts(&a.at),
-                    a.status,
-                    a.error,
-                    a.duration_ms,
-                    a.replay
-                ])
-                .map_err(|e| constraint(e, "attempt", "webhook call"))?;
+                insert_attempt(ctx.conn, a)?;
             }
             Ok(())
         })
@@ -652,5 +564,66 @@ fn insert_call(conn: &Connection, c: &WebhookCall) -> StoreResult<()> {
         c.payload,
     ])
     .map_err(|e| constraint(e, "call", "webhook"))?;
+    Ok(())
+}
+
+const ATTEMPT_COLUMNS: &str = "call_id, n, at, status, error, duration_ms, replay";
+
+/// The attempts `tail` (`WHERE … ORDER BY …`) selects.
+fn attempts_where(
+    c: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<WebhookAttempt>> {
+    let raw = c
+        .prepare_cached(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts {tail}"
+        ))
+        .map_err(db)?
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i32>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i32>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, bool>(6)?,
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    raw.into_iter()
+        .map(|(call_id, n, at, status, error, duration_ms, replay)| {
+            Ok(WebhookAttempt {
+                call_id: parse_uuid(&call_id)?,
+                n,
+                at: parse_ts(&at)?,
+                status,
+                error,
+                duration_ms,
+                replay,
+            })
+        })
+        .collect()
+}
+
+/// Writes one attempt row as it is.
+fn insert_attempt(conn: &Connection, a: &WebhookAttempt) -> StoreResult<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))
+    .map_err(db)?
+    .execute(params![
+        a.call_id.to_string(),
+        a.n,
+        ts(&a.at),
+        a.status,
+        a.error,
+        a.duration_ms,
+        a.replay
+    ])
+    .map_err(|e| constraint(e, "attempt", "webhook call"))?;
     Ok(())
 }

@@ -253,9 +253,27 @@ impl EvidenceStore {
                 self.max_bytes
             )));
         }
+        self.store_as(bytes, None).await
+    }
+
+    /// Stores a message received by mail, as it came (`message/rfc822`):
+    /// the receiver's own size limit bounded it, and it need not be a
+    /// type evidence may have.
+    pub async fn put_mail(&self, bytes: &[u8]) -> AppResult<StoredFile> {
+        if bytes.is_empty() {
+            return Err(AppError::invalid("file", "the file is empty"));
+        }
+        self.store_as(bytes, Some("message/rfc822")).await
+    }
+
+    /// Hashes (and, without a given type, sniffs) and stores one file.
+    async fn store_as(&self, bytes: &[u8], given: Option<&'static str>) -> AppResult<StoredFile> {
         let data = bytes.to_vec();
         let (data, content_type, sha256) = tokio::task::spawn_blocking(move || {
-            let content_type = sniff(&data)?;
+            let content_type = match given {
+                Some(t) => t.to_string(),
+                None => sniff(&data)?,
+            };
             let sha256 = sha256_hex(&data);
             Ok::<_, String>((data, content_type, sha256))
         })

@@ -147,6 +147,26 @@ async fn staff_case(t: &TestApp, viewer: &str, tracking_no: &str) -> Value {
         .expect(200)
 }
 
+/// The case's evidence from the mail's attachments.
+fn attachments(case: &Value) -> Vec<&Value> {
+    case["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["content_type"] != "message/rfc822")
+        .collect()
+}
+
+/// The messages kept as received (`.eml`).
+fn originals(case: &Value) -> Vec<&Value> {
+    case["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["content_type"] == "message/rfc822")
+        .collect()
+}
+
 async fn total_cases(t: &TestApp, viewer: &str) -> u64 {
     t.get("/complaints", Some(viewer)).await.expect(200)["total"]
         .as_u64()
@@ -193,11 +213,16 @@ async fn a_mail_opens_a_case_with_its_attachment_and_is_acknowledged() {
     );
     assert_eq!(record["complainant"]["name"], "王五");
     assert!(record["respondent"].is_null(), "{record}");
-    let evidence = case["evidence"].as_array().unwrap();
+    let evidence = attachments(&case);
     assert_eq!(evidence.len(), 1, "{case}");
     assert_eq!(evidence[0]["filename"], "receipt.pdf");
     assert_eq!(evidence[0]["content_type"], "application/pdf");
     assert_eq!(evidence[0]["size"], PDF.len());
+    // The message as received stays with the case, for staff only.
+    let originals = originals(&case);
+    assert_eq!(originals.len(), 1, "{case}");
+    assert!(originals[0]["filename"].as_str().unwrap().ends_with(".eml"));
+    assert_eq!(originals[0]["uploaded_by"]["kind"], "system");
 
     // The acknowledgement goes back to the sender, with the tracking link.
     t.app.sweep().await.unwrap();
@@ -312,7 +337,8 @@ async fn replies_thread_from_the_complainant_and_others_are_held() {
         .collect();
     assert_eq!(from_complainant.len(), 1, "{case}");
     assert_eq!(from_complainant[0]["body"], "补充：付款截图见附件。");
-    assert_eq!(case["evidence"].as_array().unwrap().len(), 1);
+    assert_eq!(attachments(&case).len(), 1, "{case}");
+    assert_eq!(originals(&case).len(), 2, "the opening mail and the reply");
 
     // The plus-address names the case too; but this sender is a stranger.
     let raw = mail(
@@ -376,7 +402,8 @@ async fn replies_thread_from_the_complainant_and_others_are_held() {
         ),
         "{attached}"
     );
-    assert_eq!(attached["evidence"].as_array().unwrap().len(), 2);
+    assert_eq!(attachments(&attached).len(), 2, "{attached}");
+    assert_eq!(originals(&attached).len(), 3, "{attached}");
     t.post(
         &format!("/mail/held/{hid}/attach"),
         Some(&c.intake),
@@ -521,9 +548,369 @@ async fn an_oversized_or_empty_mail_is_refused_and_leaves_nothing() {
     );
 }
 
+/// How a sample mail names its attachment.
+#[derive(Clone, Copy)]
+enum FileName {
+    /// `filename="=?cs?B?…?="` (RFC 2047 inside the parameter).
+    Words,
+    /// `filename*=cs''%XX…` (RFC 2231).
+    Percent,
+    /// `filename*0*=cs''%XX…; filename*1*=%XX…` (RFC 2231 continuations).
+    Continued,
+    /// Raw 8-bit bytes in the quoted value.
+    Raw,
+}
+
+/// One complaint written by a mail client in a legacy character set.
+struct Sample {
+    /// The label the client puts on its text; `None`: it names none.
+    label: Option<&'static str>,
+    enc: &'static encoding_rs::Encoding,
+    name: &'static str,
+    subject: &'static str,
+    body: &'static str,
+    file: &'static str,
+    file_form: FileName,
+    /// `8bit`, `base64` or `quoted-printable`.
+    transfer: &'static str,
+    /// A word of the body that search must find.
+    word: &'static str,
+}
+
+fn in_charset(enc: &'static encoding_rs::Encoding, text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = enc.encode(text);
+    assert!(!unmappable, "{text} fits {}", enc.name());
+    bytes.into_owned()
+}
+
+fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut line = 0;
+    for b in bytes {
+        let piece = if b.is_ascii_graphic() && *b != b'=' || *b == b' ' {
+            vec![*b]
+        } else {
+            format!("={b:02X}").into_bytes()
+        };
+        if line + piece.len() > 72 {
+            out.extend_from_slice(b"=\r\n");
+            line = 0;
+        }
+        line += piece.len();
+        out.extend(piece);
+    }
+    out
+}
+
+/// The raw message a client writing `s` sends.
+fn legacy_mail(s: &Sample, from: &str) -> Vec<u8> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let word = |text: &str| match s.label {
+        Some(label) => {
+            format!("=?{label}?B?{}?=", b64.encode(in_charset(s.enc, text))).into_bytes()
+        }
+        // No label to give: raw 8-bit bytes, as some clients send.
+        None => in_charset(s.enc, text),
+    };
+    let pct = |text: &str| -> String {
+        in_charset(s.enc, text)
+            .iter()
+            .map(|b| format!("%{b:02X}"))
+            .collect()
+    };
+    let label = s.label.unwrap_or("gbk");
+    let mut m: Vec<u8> = Vec::new();
+    m.extend(b"From: ");
+    m.extend(word(s.name));
+    m.extend(format!(" <{from}>\r\nTo: complaints@example.com\r\nSubject: ").as_bytes());
+    m.extend(word(s.subject));
+    m.extend(
+        format!(
+            "\r\nMessage-ID: <{}@client.example.net>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0800\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n",
+            uuid::Uuid::now_v7()
+        )
+        .as_bytes(),
+    );
+    m.extend(b"Content-Type: text/plain");
+    if let Some(label) = s.label {
+        m.extend(format!("; charset=\"{label}\"").as_bytes());
+    }
+    m.extend(format!("\r\nContent-Transfer-Encoding: {}\r\n\r\n", s.transfer).as_bytes());
+    let body = in_charset(s.enc, s.body);
+    match s.transfer {
+        "base64" => m.extend(b64.encode(&body).as_bytes()),
+        "quoted-printable" => m.extend(quoted_printable(&body)),
+        _ => m.extend(&body),
+    }
+    m.extend(b"\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment;\r\n ");
+    match s.file_form {
+        FileName::Words => {
+            m.extend(b"filename=\"");
+            m.extend(word(s.file));
+            m.extend(b"\"");
+        }
+        FileName::Percent => m.extend(format!("filename*={label}''{}", pct(s.file)).as_bytes()),
+        FileName::Continued => {
+            let all = pct(s.file);
+            // Split between two %XX triplets, inside a character.
+            let cut = (all.len() / 3 / 2) * 3 + 3;
+            m.extend(
+                format!(
+                    "filename*0*={label}''{};\r\n filename*1*={}",
+                    &all[..cut],
+                    &all[cut..]
+                )
+                .as_bytes(),
+            );
+        }
+        FileName::Raw => {
+            m.extend(b"filename=\"");
+            m.extend(in_charset(s.enc, s.file));
+            m.extend(b"\"");
+        }
+    }
+    m.extend(
+        format!(
+            "\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+            b64.encode(PDF)
+        )
+        .as_bytes(),
+    );
+    m
+}
+
+async fn mail_in_legacy_charsets_reads_as_sent() {
+    use encoding_rs::{BIG5, GB18030, ISO_2022_JP, SHIFT_JIS};
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let rx = receiver(&t, 25 * 1024 * 1024).await;
+    let samples = [
+        Sample {
+            label: Some("gb2312"),
+            enc: GB18030,
+            name: "王小明",
+            subject: "投诉：收到的快递破损",
+            body: "快递破损严重，商家拒绝退款。订单号 G-1001。",
+            file: "破损照片.pdf",
+            file_form: FileName::Words,
+            transfer: "8bit",
+            word: "破损",
+        },
+        Sample {
+            label: Some("GBK"),
+            enc: GB18030,
+            name: "李四",
+            subject: "商家虚假宣传，要求赔偿",
+            body: "商品页面写的是纯棉，收到后发现是化纤。\r\n请平台核实。",
+            file: "发票截图.pdf",
+            file_form: FileName::Percent,
+            transfer: "base64",
+            word: "化纤",
+        },
+        Sample {
+            // A four-byte character under the GB18030 label.
+            label: Some("gb18030"),
+            enc: GB18030,
+            name: "𠮷田",
+            subject: "𠮷野家外卖一直未送达",
+            body: "在𠮷野家点的外卖三小时没有送到，骑手不接电话。",
+            file: "订单详情𠮷.pdf",
+            file_form: FileName::Continued,
+            transfer: "quoted-printable",
+            word: "骑手",
+        },
+        Sample {
+            label: Some("big5"),
+            enc: BIG5,
+            name: "陳大文",
+            subject: "退貨申請被拒絕",
+            body: "網購的耳機壞了，賣家拒絕退貨。訂單 T-77。",
+            file: "收據.pdf",
+            file_form: FileName::Percent,
+            transfer: "base64",
+            word: "耳機",
+        },
+        Sample {
+            label: Some("shift_jis"),
+            enc: SHIFT_JIS,
+            name: "山田太郎",
+            subject: "返金されていません",
+            body: "注文番号 J-1 の返金がまだです。確認をお願いします。",
+            file: "領収書.pdf",
+            file_form: FileName::Words,
+            transfer: "base64",
+            word: "返金",
+        },
+        Sample {
+            label: Some("iso-2022-jp"),
+            enc: ISO_2022_JP,
+            name: "鈴木花子",
+            subject: "配送遅延について",
+            body: "注文した商品が二週間届きません。",
+            file: "注文控え.pdf",
+            file_form: FileName::Words,
+            transfer: "7bit",
+            word: "配送",
+        },
+        Sample {
+            // No charset anywhere: raw 8-bit GBK headers, an unlabelled
+            // body, a raw file name.
+            label: None,
+            enc: GB18030,
+            name: "赵六",
+            subject: "客服态度恶劣，投诉无人处理",
+            body: "我多次联系客服，对方态度恶劣并挂断电话，至今没有人处理我的退款申请。",
+            file: "通话记录截图.pdf",
+            file_form: FileName::Raw,
+            transfer: "8bit",
+            word: "客服",
+        },
+    ];
+    for (i, s) in samples.iter().enumerate() {
+        let from = format!("sender{i}@example.net");
+        let (code, reply) = send(
+            rx.port,
+            &from,
+            "complaints@example.com",
+            legacy_mail(s, &from),
+        )
+        .await;
+        assert_eq!(code, 250, "{}: {reply}", s.subject);
+        let no = queued_as(&reply);
+        let case = staff_case(&t, &c.supervisor, &no).await;
+        assert_eq!(case["subject"], s.subject, "{case}");
+        let record = &case["record"];
+        let want = s.body.replace("\r\n", "\n");
+        assert_eq!(record["description"], want.as_str(), "{}", s.subject);
+        assert_eq!(record["complainant"]["name"], s.name, "{}", s.subject);
+        let names: Vec<&Value> = attachments(&case).iter().map(|e| &e["filename"]).collect();
+        assert_eq!(names, [s.file], "{}", s.subject);
+        assert_eq!(originals(&case).len(), 1, "{}", s.subject);
+        // Indexed after decoding: search finds the sender's words.
+        let found = t
+            .get(&format!("/complaints?q={}", s.word), Some(&c.supervisor))
+            .await
+            .expect(200);
+        assert!(
+            found["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["tracking_no"] == no.as_str()),
+            "q={} did not find {no}: {found}",
+            s.word
+        );
+    }
+}
+
+/// A reply in GBK threads into its case as text, a stranger's GBK mail
+/// is held readable, and a subject split inside a character across two
+/// encoded-words, in a multipart/alternative with an HTML part, reads
+/// whole.
+async fn legacy_charsets_in_replies_held_mail_and_split_words() {
+    use encoding_rs::GB18030;
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let rx = receiver(&t, 25 * 1024 * 1024).await;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let gbk = |s: &str| in_charset(GB18030, s);
+    let subject = gbk("售后服务拒绝维修");
+    let mut m = b"From: =?gbk?Q?=D5=C5=C8=FD?= <zhang@example.net>\r\nTo: complaints@example.com\r\nSubject: "
+        .to_vec();
+    m.extend(
+        format!(
+            "=?GBK?B?{}?=\r\n =?GBK?B?{}?=\r\n",
+            b64.encode(&subject[..5]),
+            b64.encode(&subject[5..])
+        )
+        .as_bytes(),
+    );
+    m.extend(
+        b"Message-ID: <mixed-1@client.example.net>\r\nMIME-Version: 1.0\r\n\
+          Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n\
+          --alt\r\nContent-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+    );
+    m.extend(quoted_printable(&gbk("手机保修期内坏了，售后拒绝维修。")));
+    m.extend(b"\r\n--alt\r\nContent-Type: text/html; charset=gb2312\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    m.extend(
+        b64.encode(gbk("<p>手机保修期内坏了，<b>售后</b>拒绝维修。</p>"))
+            .as_bytes(),
+    );
+    m.extend(b"\r\n--alt--\r\n");
+    let (code, reply) = send(rx.port, "zhang@example.net", "complaints@example.com", m).await;
+    assert_eq!(code, 250, "{reply}");
+    let no = queued_as(&reply);
+    let case = staff_case(&t, &c.supervisor, &no).await;
+    assert_eq!(case["subject"], "售后服务拒绝维修");
+    assert_eq!(case["record"]["complainant"]["name"], "张三");
+    assert_eq!(
+        case["record"]["description"],
+        "手机保修期内坏了，售后拒绝维修。"
+    );
+
+    // The complainant replies in GBK, naming the case.
+    let mut r = b"From: zhang@example.net\r\nTo: complaints@example.com\r\nSubject: ".to_vec();
+    r.extend(format!("Re: =?gbk?B?{}?= {no}\r\n", b64.encode(gbk("补充材料"))).as_bytes());
+    r.extend(
+        b"Message-ID: <reply-1@client.example.net>\r\nMIME-Version: 1.0\r\n\
+          Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+    );
+    r.extend(gbk("保修卡照片稍后补充。\r\n"));
+    let (code, reply) = send(
+        rx.port,
+        "zhang@example.net",
+        "complaints@example.com",
+        r.clone(),
+    )
+    .await;
+    assert_eq!(code, 250, "{reply}");
+    let case = staff_case(&t, &c.supervisor, &no).await;
+    assert!(
+        case["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "保修卡照片稍后补充。"),
+        "{case}"
+    );
+
+    // The same text from a stranger is held, and reads as sent.
+    let mut stranger = format!(
+        "From: =?big5?B?{}?= <other@example.org>\r\nTo: complaints@example.com\r\n\
+         Subject: Re: =?gbk?B?{}?= {no}\r\nMessage-ID: <reply-2@client.example.net>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=gbk\r\n\r\n",
+        b64.encode(in_charset(encoding_rs::BIG5, "路人甲")),
+        b64.encode(gbk("补充材料"))
+    )
+    .into_bytes();
+    stranger.extend(gbk("我也要投诉这家店。\r\n"));
+    let (code, _) = send(
+        rx.port,
+        "other@example.org",
+        "complaints@example.com",
+        stranger,
+    )
+    .await;
+    assert_eq!(code, 250);
+    let held = t.get("/mail/held", Some(&c.intake)).await.expect(200);
+    let item = &held["items"][0];
+    assert_eq!(item["subject"], format!("Re: 补充材料 {no}"), "{held}");
+    let full = t
+        .get(
+            &format!("/mail/held/{}", item["id"].as_str().unwrap()),
+            Some(&c.intake),
+        )
+        .await
+        .expect(200);
+    assert_eq!(full["body"], "我也要投诉这家店。");
+}
+
 tests![
     a_mail_opens_a_case_with_its_attachment_and_is_acknowledged,
     replies_thread_from_the_complainant_and_others_are_held,
     automatic_mail_is_dropped_and_a_bounce_marks_the_notice,
     an_oversized_or_empty_mail_is_refused_and_leaves_nothing,
+    mail_in_legacy_charsets_reads_as_sent,
+    legacy_charsets_in_replies_held_mail_and_split_words,
 ];

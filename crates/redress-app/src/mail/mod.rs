@@ -7,6 +7,10 @@
 //! that did not hear it sends again, and the Message-ID makes that second
 //! delivery a replay rather than a second case or message.
 
+pub mod decode;
+
+use decode::MailText;
+
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use redress_domain::{
     Actor, ActorKind, Audience, Channel, Evidence, Locale, NoteKind, Role, Status,
@@ -205,15 +209,10 @@ struct Text {
 }
 
 fn text_of(msg: &Message<'_>) -> Text {
-    // `body_text` turns an HTML-only mail into plain text; the HTML itself
-    // is never kept or shown.
-    let body = msg
-        .body_text(0)
-        .map(|b| b.replace("\r\n", "\n"))
-        .unwrap_or_default();
+    let text = MailText::new(msg);
     Text {
-        subject: msg.subject().unwrap_or_default().trim().to_string(),
-        body: body.trim().to_string(),
+        subject: text.subject(),
+        body: text.body(),
     }
 }
 
@@ -278,15 +277,16 @@ impl App {
                     .hold(&msg, &from, no, Some(loaded.case.id), raw, &key)
                     .await;
             }
-            return self.thread(&msg, &text, &key, loaded.case.id).await;
+            return self.thread(&msg, raw, &text, &key, loaded.case.id).await;
         }
-        self.open(&msg, &from, &text, &key).await
+        self.open(&msg, raw, &from, &text, &key).await
     }
 
     /// A new case from a new mail.
     async fn open(
         &self,
         msg: &Message<'_>,
+        raw: &[u8],
         from: &str,
         text: &Text,
         key: &str,
@@ -301,14 +301,10 @@ impl App {
                     Locale::En
                 },
             );
-        let name = msg
-            .from()
-            .and_then(|a| a.first())
-            .and_then(|a| a.name())
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
+        let name = MailText::new(msg)
+            .sender_name()
             .unwrap_or_else(|| from.split('@').next().unwrap_or(from).to_string());
-        let (evidence, skipped, _gates) = self.attachments(msg).await;
+        let (mut evidence, skipped, mut gates) = self.attachments(msg).await;
         let description = if text.body.is_empty() {
             if evidence.is_empty() {
                 return Err(AppError::invalid(
@@ -323,6 +319,9 @@ impl App {
         } else {
             truncate(&text.body, 20_000)
         };
+        let (original, gate) = self.original_mail(raw).await?;
+        evidence.push(original);
+        gates.push(gate);
         let subject = if text.subject.is_empty() {
             truncate(description.lines().next().unwrap_or_default(), 60)
         } else {
@@ -376,11 +375,15 @@ impl App {
     async fn thread(
         &self,
         msg: &Message<'_>,
+        raw: &[u8],
         text: &Text,
         key: &str,
         id: Uuid,
     ) -> AppResult<Disposition> {
-        let (evidence, skipped, _gates) = self.attachments(msg).await;
+        let (mut evidence, skipped, mut gates) = self.attachments(msg).await;
+        let (original, gate) = self.original_mail(raw).await?;
+        evidence.push(original);
+        gates.push(gate);
         let mut body = reply_text(&text.body);
         if !skipped.is_empty() {
             body = format!("{body}\n\n[{}]", skipped.join("; "));
@@ -443,10 +446,10 @@ impl App {
         let mut kept = Vec::new();
         let mut skipped = Vec::new();
         let mut gates = Vec::new();
+        let text = MailText::new(msg);
         for (i, part) in msg.attachments().enumerate() {
-            let name = part
-                .attachment_name()
-                .map(str::to_string)
+            let name = text
+                .attachment_name(part)
                 .unwrap_or_else(|| format!("attachment-{}", i + 1));
             if i >= MAX_ATTACHMENTS {
                 skipped.push(format!("{name}: more than {MAX_ATTACHMENTS} attachments"));
@@ -476,17 +479,44 @@ impl App {
         (kept, skipped, gates)
     }
 
+    /// The message as it was received, kept with the case as a staff-only
+    /// `.eml` item (uploaded by the system, so neither party's view lists
+    /// it), sealed and purged with the case's other evidence: whatever the
+    /// decoding made of it, nothing the sender sent is lost.
+    async fn original_mail(
+        &self,
+        raw: &[u8],
+    ) -> AppResult<(Evidence, tokio::sync::OwnedRwLockReadGuard<()>)> {
+        let gate = self.evidence_gate.clone().read_owned().await;
+        let stored = self.evidence.put_mail(raw).await?;
+        let now = self.now();
+        Ok((
+            Evidence {
+                id: Uuid::now_v7().to_string(),
+                sha256: stored.sha256,
+                size: stored.size,
+                content_type: stored.content_type,
+                filename: format!("mail-{}.eml", now.format("%Y%m%d-%H%M%S")),
+                uploaded_by: redress_domain::Author {
+                    kind: ActorKind::System,
+                    name: "mail".into(),
+                },
+                at: now,
+                from_case: None,
+            },
+            gate,
+        ))
+    }
+
     /// A delivery status notification: the notice it names is marked
     /// bounced; nothing is answered.
     async fn bounce(&self, msg: &Message<'_>) -> AppResult<Disposition> {
         metrics::counter!("redress_mail_received_total", "result" => "bounce").increment(1);
         let raw = String::from_utf8_lossy(msg.raw_message());
-        let reason = msg
-            .subject()
-            .unwrap_or("delivery status notification")
-            .chars()
-            .take(200)
-            .collect::<String>();
+        let reason = match MailText::new(msg).subject() {
+            s if s.is_empty() => "delivery status notification".to_string(),
+            s => truncate(&s, 200),
+        };
         for (delivery, case) in our_message_ids(&raw) {
             let actor = Actor::system("mail");
             match self
@@ -531,7 +561,7 @@ impl App {
             sender: self.vault.seal(from),
             subject: self
                 .vault
-                .seal(&truncate(msg.subject().unwrap_or_default(), 500)),
+                .seal(&truncate(&MailText::new(msg).subject(), 500)),
             tracking_no: tracking_no.clone(),
             case_id: case,
             raw: self.vault.seal_bytes(raw),
@@ -572,11 +602,12 @@ impl App {
             && let Some(raw) = self.vault.open_bytes(&m.raw)
             && let Some(msg) = MessageParser::default().parse(&raw)
         {
-            v["body"] = json!(truncate(&text_of(&msg).body, 20_000));
+            let text = MailText::new(&msg);
+            v["body"] = json!(truncate(&text.body(), 20_000));
             v["attachments"] = json!(
                 msg.attachments()
                     .map(|p| json!({
-                        "filename": crate::evidence::clean_filename(p.attachment_name()),
+                        "filename": crate::evidence::clean_filename(text.attachment_name(p).as_deref()),
                         "size": p.contents().len(),
                     }))
                     .collect::<Vec<_>>()
@@ -693,7 +724,10 @@ impl App {
             .ok_or_else(|| AppError::internal("held mail does not parse"))?;
         let sender = self.vault.open(&m.sender).unwrap_or_default();
         let text = text_of(&msg);
-        let (evidence, skipped, _gates) = self.attachments(&msg).await;
+        let (mut evidence, skipped, mut gates) = self.attachments(&msg).await;
+        let (original, gate) = self.original_mail(&raw).await?;
+        evidence.push(original);
+        gates.push(gate);
         let mut words = reply_text(&text.body);
         if words.trim().is_empty() {
             words = "(attachments)".into();
@@ -725,7 +759,7 @@ impl App {
                     };
                     for e in &evidence {
                         let mut e = e.clone();
-                        if !as_complainant {
+                        if !as_complainant && e.uploaded_by.kind != ActorKind::System {
                             e.uploaded_by = redress_domain::Author {
                                 kind: ActorKind::Staff,
                                 name: staff.user.username.clone(),
@@ -811,7 +845,7 @@ impl App {
 /// A null-sender message that is not a `multipart/report` but still a
 /// bounce in the older shapes (mailer-daemon subjects).
 fn looks_like_bounce(msg: &Message<'_>) -> bool {
-    let subject = msg.subject().unwrap_or_default().to_ascii_lowercase();
+    let subject = MailText::new(msg).subject().to_ascii_lowercase();
     [
         "undeliver",
         "delivery status",

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { ADMIN_PASSWORD, BASE, launch } from "./common.mjs";
+import { ADMIN_PASSWORD, BASE, api, launch } from "./common.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
@@ -49,9 +49,21 @@ test("public pages and the console have no accessibility findings", async () => 
     const found = await findings(page);
     if (found.length) problems[path] = found;
   }
-  // The webhook pages: a subscription made on the page (to a port where
-  // nothing listens), its secret shown once, its call log; then it is
-  // deactivated again.
+  // The webhook pages are a supervisor's: a subscription made on the page
+  // (to a port where nothing listens), its secret shown once, its call
+  // log; then it is deactivated again.
+  const admin = (await api("POST", "/auth/login", null, { username: "admin", password: ADMIN_PASSWORD })).token;
+  await api("POST", "/admin/users", admin, {
+    username: "a11y-sup", password: "a11y-password-1", display_name: "监督员",
+    roles: ["supervisor"], departments: [], level: 9,
+  });
+  await page.goto(`${BASE}/staff/login`);
+  await page.getByLabel("用户名").fill("a11y-sup");
+  await page.getByLabel("密码").fill("a11y-password-1");
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(`${BASE}/staff`);
+  const home = await findings(page);
+  if (home.length) problems["/staff (supervisor)"] = home;
   await page.goto(`${BASE}/staff/admin/webhooks`);
   await page.getByLabel("地址").fill("http://127.0.0.1:9/hooks");
   await page.getByLabel("事件类型").fill("registered");

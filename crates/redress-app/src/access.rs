@@ -18,6 +18,9 @@ pub enum Principal {
     /// No credentials: the public.
     Anonymous,
     Staff(StaffUser),
+    /// A staff member whose password was reset by an admin: they may only
+    /// change it (`POST /auth/password`) or log out.
+    PasswordExpired(StaffUser),
     Integration(ApiKey),
     Respondent(RespondentAccount),
 }
@@ -33,6 +36,19 @@ impl Principal {
     pub fn staff(&self) -> AppResult<&StaffUser> {
         match self {
             Principal::Staff(s) => Ok(s),
+            Principal::Anonymous => Err(AppError::Unauthorized),
+            Principal::PasswordExpired(_) => Err(AppError::Forbidden(
+                "your password was reset: choose a new one first (POST /auth/password)".into(),
+            )),
+            _ => Err(AppError::Forbidden("this call is for staff".into())),
+        }
+    }
+
+    /// The staff member behind the token, even one who must change their
+    /// password (for that change and for logging out).
+    pub fn staff_member(&self) -> AppResult<&StaffUser> {
+        match self {
+            Principal::Staff(s) | Principal::PasswordExpired(s) => Ok(s),
             Principal::Anonymous => Err(AppError::Unauthorized),
             _ => Err(AppError::Forbidden("this call is for staff".into())),
         }
@@ -50,7 +66,7 @@ impl Principal {
     pub fn actor_id(&self) -> String {
         match self {
             Principal::Anonymous => "public".into(),
-            Principal::Staff(s) => s.user.username.clone(),
+            Principal::Staff(s) | Principal::PasswordExpired(s) => s.user.username.clone(),
             Principal::Integration(k) => k.name.clone(),
             Principal::Respondent(r) => r.respondent_key(),
         }

@@ -5,8 +5,8 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Duration;
 use redress_domain::calendar::DayException;
-use redress_domain::{RespondentKind, Role, Scope, parse_code};
-use redress_store::{ApiKey, Category, Department, RespondentAccount, Session, User};
+use redress_domain::{RespondentKind, Role, parse_code};
+use redress_store::{Category, Department, RespondentAccount, Session, User};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -16,8 +16,17 @@ use crate::error::{AppError, AppResult};
 use crate::input::Body;
 use crate::privacy::{new_token, token_hash};
 
+/// Hashes run at most this many at a time: each costs about 19 MiB and
+/// a core for tens of milliseconds, so a burst of logins queues here
+/// instead of taking the machine.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::sync::Semaphore::new(cores.max(2))
+});
+
 /// Hashes a password with argon2 on a blocking thread (it is slow on purpose).
 pub async fn hash_password(password: String) -> AppResult<String> {
+    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         Argon2::default()
@@ -33,6 +42,9 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 /// checked against a fixed hash, so that "no such user" and "wrong
 /// password" take the same time and give the same answer.
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let hash = if hash.is_empty() {
             DUMMY_HASH.clone()
@@ -184,17 +196,24 @@ impl App {
                 .filter(|u| u.active)
                 .ok_or(AppError::Unauthorized)?;
             let departments = self.store.list_departments().await?;
-            return Ok(Principal::Staff(StaffUser {
+            let staff = StaffUser {
                 independent: is_independent(&user, &departments),
                 user,
-            }));
+            };
+            return Ok(if staff.user.must_change_password {
+                Principal::PasswordExpired(staff)
+            } else {
+                Principal::Staff(staff)
+            });
         }
+        // Keys expire on the application's clock (the test clock in tests).
+        let now = self.now();
         if token.starts_with("rdk_") {
             let key = self
                 .store
                 .get_api_key_by_hash(&hash)
                 .await?
-                .filter(|k| !k.revoked)
+                .filter(|k| k.usable(now))
                 .ok_or(AppError::Unauthorized)?;
             return Ok(Principal::Integration(key));
         }
@@ -203,6 +222,7 @@ impl App {
                 .store
                 .get_respondent_by_key_hash(&hash)
                 .await?
+                .filter(|r| r.key_usable(now))
                 .ok_or(AppError::Unauthorized)?;
             return Ok(Principal::Respondent(r));
         }
@@ -213,12 +233,30 @@ impl App {
         Err(AppError::Unauthorized)
     }
 
-    /// `POST /auth/login`: a new session token.
-    pub async fn login(&self, body: &Value) -> AppResult<(String, User)> {
+    /// `POST /auth/login`: a new session token. Failures are throttled
+    /// per user name, per client address and per pair (docs/security.md).
+    pub async fn login(
+        &self,
+        body: &Value,
+        client: Option<std::net::IpAddr>,
+    ) -> AppResult<(String, User)> {
         let mut b = Body::new(body);
         let username = b.str("username");
         let password = b.str("password");
         b.finish()?;
+        let name = username.trim().to_lowercase();
+        let address = client.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        let g = &self.guesses;
+        let keys = [
+            (&g.user, name.clone()),
+            (&g.address, address.clone()),
+            (&g.pair, format!("{address} {name}")),
+        ];
+        if self.config.throttle_guessing {
+            for (throttle, key) in &keys {
+                throttle.check(key).map_err(AppError::Throttled)?;
+            }
+        }
         let user = self.store.get_user_by_username(&username).await?;
         let hash = user
             .as_ref()
@@ -227,8 +265,12 @@ impl App {
         let ok = verify_password(password, hash).await;
         let Some(user) = user.filter(|u| ok && u.active) else {
             metrics::counter!("redress_login_failures_total").increment(1);
+            for (throttle, key) in &keys {
+                throttle.fail(key);
+            }
             return Err(AppError::Unauthorized);
         };
+        g.pair.clear(&keys[2].1);
         let token = new_token("rds_");
         let now = chrono::Utc::now();
         self.store
@@ -244,6 +286,49 @@ impl App {
 
     pub async fn logout(&self, bearer: &str) -> AppResult<()> {
         Ok(self.store.delete_session(&token_hash(bearer)).await?)
+    }
+
+    /// `POST /auth/password {old, new}`: the caller's own password. Ends
+    /// the caller's other sessions; the one making the call (`bearer`)
+    /// stays. A password an admin reset is changed here.
+    pub async fn change_password(
+        &self,
+        who: &Principal,
+        bearer: Option<&str>,
+        body: &Value,
+    ) -> AppResult<Value> {
+        let staff = who.staff_member()?;
+        let mut b = Body::new(body);
+        let old = b.str("old");
+        let new = b.str("new");
+        if !new.is_empty() && new.chars().count() < 8 {
+            b.errors.add("new", "must have at least 8 characters");
+        }
+        if !new.is_empty() && new == old {
+            b.errors.add("new", "must differ from the current password");
+        }
+        b.finish()?;
+        let key = format!("password {}", staff.user.id);
+        if self.config.throttle_guessing {
+            self.guesses.pair.check(&key).map_err(AppError::Throttled)?;
+        }
+        let mut user = self
+            .store
+            .get_user(staff.user.id)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if !verify_password(old, user.password_hash.clone()).await {
+            self.guesses.pair.fail(&key);
+            return Err(AppError::invalid("old", "is not your current password"));
+        }
+        self.guesses.pair.clear(&key);
+        user.password_hash = hash_password(new).await?;
+        user.must_change_password = false;
+        let event = self.admin_event(who, "password_changed", json!({"username": user.username}));
+        self.store.update_user(user.clone(), event).await?;
+        let keep = bearer.map(token_hash);
+        let ended = self.store.delete_user_sessions(user.id, keep).await?;
+        Ok(json!({"changed": true, "sessions_ended": ended}))
     }
 
     pub(crate) fn admin<'a>(&self, who: &'a Principal) -> AppResult<&'a StaffUser> {
@@ -388,6 +473,11 @@ impl App {
             .await
             .map_err(dup_as("username"))?;
         self.forget_directory().await;
+        let granted = crate::keys::granted_reading_roles(&[], &user.roles);
+        if !granted.is_empty() {
+            self.alert_supervisors(who, "role_granted", &user, &granted)
+                .await?;
+        }
         Ok(user_json(&user))
     }
 
@@ -409,6 +499,8 @@ impl App {
             .get_user_by_username(username)
             .await?
             .ok_or(AppError::NotFound)?;
+        let before = user.clone();
+        let myself = who.staff().is_ok_and(|s| s.user.id == user.id);
         let mut b = Body::new(body);
         if let Some(name) = b.opt_str("display_name") {
             user.display_name = name;
@@ -416,6 +508,12 @@ impl App {
         let password = b.opt_str("password");
         if password.as_ref().is_some_and(|p| p.chars().count() < 8) {
             b.errors.add("password", "must have at least 8 characters");
+        }
+        if password.is_some() && myself {
+            b.errors.add(
+                "password",
+                "change your own password with POST /auth/password",
+            );
         }
         if b.raw("roles").is_some() {
             let raw = b.str_list("roles", true);
@@ -458,12 +556,43 @@ impl App {
             user.active = active;
         }
         b.finish()?;
+        // Nobody widens (or narrows) their own access.
+        if myself
+            && (!same_set(&before.roles, &user.roles)
+                || !same_set(&before.departments, &user.departments))
+        {
+            return Err(AppError::Forbidden(
+                "nobody changes their own roles or departments".into(),
+            ));
+        }
+        let reset = password.is_some();
         if let Some(p) = password {
             user.password_hash = hash_password(p).await?;
+            // A password someone else chose must be changed at next login.
+            user.must_change_password = true;
         }
         let event = self.admin_event(who, "user_changed", user_json(&user));
         self.store.update_user(user.clone(), event).await?;
         self.forget_directory().await;
+        if reset || !user.active {
+            // A reset or a deactivation ends every session of the user.
+            self.store.delete_user_sessions(user.id, None).await?;
+        }
+        let granted = crate::keys::granted_reading_roles(&before.roles, &user.roles);
+        if !granted.is_empty() {
+            self.alert_supervisors(who, "role_granted", &user, &granted)
+                .await?;
+        }
+        let reading: Vec<Role> = user
+            .roles
+            .iter()
+            .copied()
+            .filter(|r| crate::keys::READING_ROLES.contains(r))
+            .collect();
+        if reset && !reading.is_empty() {
+            self.alert_supervisors(who, "password_reset", &user, &reading)
+                .await?;
+        }
         Ok(user_json(&user))
     }
 
@@ -544,6 +673,7 @@ impl App {
             active: true,
             created_at: self.now(),
             email: None,
+            must_change_password: false,
         })
     }
 
@@ -577,6 +707,10 @@ impl App {
                 None
             }
         });
+        let expires_at = b.instant("expires_at", false);
+        if expires_at.is_some_and(|t| t <= self.now()) {
+            b.errors.add("expires_at", "must lie in the future");
+        }
         b.finish()?;
         let key = new_token("rdr_");
         let r = RespondentAccount {
@@ -587,6 +721,8 @@ impl App {
             email,
             key_hash: token_hash(&key),
             created_at: self.now(),
+            key_revoked: false,
+            key_expires_at: expires_at,
         };
         let event = self.admin_event(
             who,
@@ -597,46 +733,10 @@ impl App {
             .insert_respondent(r.clone(), event)
             .await
             .map_err(dup_as("id"))?;
+        self.tell_respondent_of_key(&r, expires_at);
         Ok(
             json!({"id": r.id, "api_key": key, "kind": r.kind, "respondent_id": r.external_id, "name": r.name}),
         )
-    }
-
-    pub async fn create_api_key(&self, who: &Principal, body: &Value) -> AppResult<Value> {
-        self.admin(who)?;
-        let mut b = Body::new(body);
-        let name = b.str("name");
-        let raw = b.str_list("scopes", true);
-        let mut scopes = vec![];
-        for (i, s) in raw.iter().enumerate() {
-            match s.parse::<Scope>() {
-                Ok(sc) => scopes.push(sc),
-                Err(m) => b.errors.add(format!("scopes[{i}]"), m),
-            }
-        }
-        if raw.is_empty() && !b.errors.0.contains_key("scopes") {
-            b.errors.add("scopes", "give at least one scope");
-        }
-        b.finish()?;
-        let key = new_token("rdk_");
-        let k = ApiKey {
-            id: Uuid::now_v7(),
-            name,
-            scopes,
-            key_hash: token_hash(&key),
-            created_at: self.now(),
-            revoked: false,
-        };
-        let event = self.admin_event(
-            who,
-            "api_key_created",
-            json!({"id": k.id, "name": k.name, "scopes": k.scopes}),
-        );
-        self.store
-            .insert_api_key(k.clone(), event)
-            .await
-            .map_err(dup_as("name"))?;
-        Ok(json!({"id": k.id, "api_key": key, "name": k.name, "scopes": k.scopes}))
     }
 
     /// First start: default departments, categories, canned replies and
@@ -699,7 +799,12 @@ pub fn user_json(u: &User) -> Value {
         "id": u.id, "username": u.username, "display_name": u.display_name,
         "roles": u.roles, "departments": u.departments, "level": u.level,
         "active": u.active, "created_at": u.created_at, "email": u.email,
+        "must_change_password": u.must_change_password,
     })
+}
+
+fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
 }
 
 /// The `email` field of a user form: `None` when absent, `Some(None)` when
@@ -733,7 +838,7 @@ fn already_there(r: Result<(), redress_store::StoreError>) -> AppResult<bool> {
     }
 }
 
-fn dup_as(field: &'static str) -> impl Fn(redress_store::StoreError) -> AppError {
+pub(crate) fn dup_as(field: &'static str) -> impl Fn(redress_store::StoreError) -> AppError {
     move |e| match e {
         redress_store::StoreError::Duplicate(_) => AppError::invalid(field, "is already taken"),
         other => other.into(),

@@ -174,6 +174,10 @@ impl App {
                         "respondents cannot file complaints here".into(),
                     ));
                 }
+                Principal::PasswordExpired(_) => {
+                    who.staff()?;
+                    return Err(AppError::Unauthorized);
+                }
             };
         self.register_as(
             Intake {
@@ -362,9 +366,22 @@ impl App {
     /// `GET /complaints/{id}`: the whole case, contact data in the clear;
     /// the view is logged.
     pub async fn get_case(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
-        if who.has_scope(Scope::Read) {
-            // The platform's own systems read cases without contact data.
+        if let Principal::Integration(k) = who
+            && who.has_scope(Scope::Read)
+        {
+            // The platform's own systems read cases without contact data;
+            // each read is journaled like a staff member's.
             let loaded = self.load(id).await?;
+            self.log_event(
+                Some(id),
+                &Actor {
+                    kind: ActorKind::Integration,
+                    id: k.name.clone(),
+                },
+                "case_viewed",
+                json!({"api_key": k.id}),
+            )
+            .await?;
             return self.staff_answer(&loaded).await;
         }
         let (staff, loaded, _) = self.staff_case(who, id).await?;
@@ -937,18 +954,32 @@ impl App {
 
     // ---- the complainant -----------------------------------------------------
 
-    /// Checks the complainant's access token against the case.
+    /// Checks the complainant's access token against the case. Wrong
+    /// codes are counted per tracking number: past ten, the number answers
+    /// 429 for a growing while, whatever the code (a limit per token would
+    /// not stop guessing).
     pub async fn track_case(&self, tracking_no: &str, token: Option<&str>) -> AppResult<Loaded> {
         let token = token.ok_or(AppError::Unauthorized)?;
+        let key = tracking_no.trim().to_ascii_uppercase();
+        let throttle = self.config.throttle_guessing.then_some(&self.guesses.code);
+        if let Some(t) = throttle {
+            t.check(&key).map_err(AppError::Throttled)?;
+        }
+        let wrong = || {
+            if let Some(t) = throttle {
+                t.fail(&key);
+            }
+            AppError::Unauthorized
+        };
         let loaded = match self.load_by_tracking_no(tracking_no).await {
             Ok(l) => l,
             // Same answer for a wrong number and a wrong token: no probing.
-            Err(AppError::NotFound) => return Err(AppError::Unauthorized),
+            Err(AppError::NotFound) => return Err(wrong()),
             Err(e) => return Err(e),
         };
         let given = token_hash(token);
         if !constant_time_eq(given.as_bytes(), loaded.access_token_hash.as_bytes()) {
-            return Err(AppError::Unauthorized);
+            return Err(wrong());
         }
         Ok(loaded)
     }

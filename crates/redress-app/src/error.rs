@@ -22,6 +22,9 @@ pub enum AppError {
     TooLarge(String),
     #[error("too many requests")]
     RateLimited,
+    /// Too many failed guesses: try again after this many seconds.
+    #[error("too many failed attempts; try again in {0} s")]
+    Throttled(u64),
     #[error("internal error: {0}")]
     Internal(String),
 }

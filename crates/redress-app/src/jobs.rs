@@ -129,7 +129,24 @@ impl App {
         if report.cases > 0 || report.deliveries_sent + report.deliveries_retried > 0 {
             tracing::info!(?report, "deadline sweep");
         }
+        self.housekeeping().await;
         Ok(report)
+    }
+
+    /// Once an hour: expired sessions are deleted.
+    async fn housekeeping(&self) {
+        {
+            let mut last = self.housekept.lock().expect("housekeeping lock");
+            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(3600)) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        match self.purge_expired_sessions().await {
+            Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "removing expired sessions failed"),
+        }
     }
 
     /// Walks the whole journal and checks the hash chain.

@@ -15,11 +15,13 @@ pub mod error;
 pub mod evidence;
 pub mod input;
 pub mod jobs;
+pub mod keys;
 pub mod mail;
 pub mod outbound;
 pub mod privacy;
 pub mod report;
 pub mod stored;
+pub mod throttle;
 pub mod views;
 pub mod webhooks;
 
@@ -113,6 +115,9 @@ pub struct AppConfig {
     /// The address notices are sent from (`Name <addr>` or `addr`): mail
     /// coming back from it is a loop and is dropped.
     pub mail_from: Option<String>,
+    /// Failed passwords and access codes are answered with growing delays
+    /// (off only for a fuzzing run; docs/security.md).
+    pub throttle_guessing: bool,
 }
 
 impl AppConfig {
@@ -132,6 +137,7 @@ impl AppConfig {
             job_lease: std::time::Duration::from_secs(60),
             senders: outbound::Senders::default(),
             mail_from: None,
+            throttle_guessing: true,
         }
     }
 
@@ -170,6 +176,43 @@ pub struct App {
     notices: RwLock<Arc<outbound::Notices>>,
     /// Woken when a save queues a delivery, so that the sweep sends it now.
     pub wake: tokio::sync::Notify,
+    /// Failed guesses of passwords and access codes (docs/security.md).
+    pub(crate) guesses: Guesses,
+    /// When the sweep last removed expired sessions (wall clock).
+    housekept: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// The throttles of [`throttle::Backoff`] that guessing meets.
+#[derive(Debug)]
+pub(crate) struct Guesses {
+    /// Failed logins per user name, from anywhere: short delays only, so
+    /// that nobody can keep a user out by failing on their name.
+    pub user: throttle::Backoff,
+    /// Failed logins per client address.
+    pub address: throttle::Backoff,
+    /// Failed logins per user name and address.
+    pub pair: throttle::Backoff,
+    /// Wrong access codes per tracking number.
+    pub code: throttle::Backoff,
+}
+
+impl Guesses {
+    fn new() -> Self {
+        use std::time::Duration;
+        let policy = |free, base, cap| throttle::Policy {
+            free,
+            base: Duration::from_secs(base),
+            cap: Duration::from_secs(cap),
+            window: Duration::from_secs(15 * 60),
+        };
+        Self {
+            user: throttle::Backoff::new(policy(10, 1, 30)),
+            address: throttle::Backoff::new(policy(20, 2, 15 * 60)),
+            pair: throttle::Backoff::new(policy(5, 2, 15 * 60)),
+            // Ten wrong codes, then a delay that grows to an hour.
+            code: throttle::Backoff::new(policy(10, 60, 3600)),
+        }
+    }
 }
 
 /// The people staff alerts reach: department heads and supervisors.
@@ -265,6 +308,8 @@ impl App {
                 outbound::Notices::new(&[]).expect("shipped notice templates compile"),
             )),
             wake: tokio::sync::Notify::new(),
+            guesses: Guesses::new(),
+            housekept: std::sync::Mutex::new(None),
         });
         app.reload_calendar().await?;
         app.reload_notices().await?;

@@ -409,12 +409,14 @@ fn open_secret(vault: &Vault, s: &WebhookSubscription) -> AppResult<String> {
 }
 
 impl App {
-    /// Who may manage webhooks: admins, and integrations whose key has the
-    /// `webhooks` scope. Answers the journal's name for them.
+    /// Who may manage webhooks: supervisors, and integrations whose key
+    /// has the `webhooks` scope (which only supervisors create). Webhooks
+    /// carry case content, so an admin alone may not (SPEC §2). Answers
+    /// the journal's name for them.
     fn webhook_manager(&self, who: &Principal) -> AppResult<String> {
         match who {
             Principal::Staff(s) => {
-                s.require(Role::Admin)?;
+                s.require(Role::Supervisor)?;
                 Ok(format!("staff:{}", s.user.username))
             }
             Principal::Integration(k) if who.has_scope(Scope::Webhooks) => {
@@ -422,7 +424,7 @@ impl App {
             }
             Principal::Anonymous => Err(AppError::Unauthorized),
             _ => Err(AppError::Forbidden(
-                "this needs an admin or an API key with the webhooks scope".into(),
+                "this needs a supervisor or an API key with the webhooks scope".into(),
             )),
         }
     }

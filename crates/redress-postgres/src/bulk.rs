@@ -71,8 +71,8 @@ pub fn export_idempotency(
 
 pub fn export_respondents(c: &mut Client) -> StoreResult<Vec<RespondentAccount>> {
     c.query(
-        "SELECT id, kind, external_id, name, email, key_hash, created_at \
-         FROM respondents ORDER BY created_at, id",
+        "SELECT id, kind, external_id, name, email, key_hash, created_at, key_revoked, \
+         key_expires_at FROM respondents ORDER BY created_at, id",
         &[],
     )
     .map_err(db)?
@@ -81,7 +81,8 @@ pub fn export_respondents(c: &mut Client) -> StoreResult<Vec<RespondentAccount>>
     .collect()
 }
 
-/// Reads `id, kind, external_id, name, email, key_hash, created_at`.
+/// Reads `id, kind, external_id, name, email, key_hash, created_at,
+/// key_revoked, key_expires_at`.
 pub fn respondent(r: &postgres::Row) -> StoreResult<RespondentAccount> {
     Ok(RespondentAccount {
         id: col(r, 0)?,
@@ -91,12 +92,14 @@ pub fn respondent(r: &postgres::Row) -> StoreResult<RespondentAccount> {
         email: col(r, 4)?,
         key_hash: col(r, 5)?,
         created_at: col(r, 6)?,
+        key_revoked: col(r, 7)?,
+        key_expires_at: col(r, 8)?,
     })
 }
 
 pub fn export_api_keys(c: &mut Client) -> StoreResult<Vec<ApiKey>> {
     c.query(
-        "SELECT id, name, scopes, key_hash, created_at, revoked FROM api_keys \
+        "SELECT id, name, scopes, key_hash, created_at, revoked, expires_at FROM api_keys \
          ORDER BY created_at, id",
         &[],
     )
@@ -115,6 +118,7 @@ pub fn api_key(r: &postgres::Row) -> StoreResult<ApiKey> {
         key_hash: col(r, 3)?,
         created_at: col(r, 4)?,
         revoked: col(r, 5)?,
+        expires_at: col(r, 6)?,
     })
 }
 
@@ -282,8 +286,8 @@ pub fn import_users(ctx: &mut WriteCtx<'_>, users: &[User]) -> StoreResult<()> {
         let departments = Json(to_json(&u.departments)?);
         ctx.execute(
             "INSERT INTO users (id, username, display_name, password_hash, roles, \
-             departments, level, active, created_at, email) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             departments, level, active, created_at, email, must_change_password) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 &u.id,
                 &u.username,
@@ -295,6 +299,7 @@ pub fn import_users(ctx: &mut WriteCtx<'_>, users: &[User]) -> StoreResult<()> {
                 &u.active,
                 &us(&u.created_at),
                 &u.email,
+                &u.must_change_password,
             ],
         )
         .map_err(|e| constraint(e, "username", "user"))?;
@@ -308,8 +313,8 @@ pub fn import_respondents(
 ) -> StoreResult<()> {
     for r in respondents {
         ctx.execute(
-            "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at, \
+             key_revoked, key_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 &r.id,
                 &r.kind.as_str(),
@@ -318,6 +323,8 @@ pub fn import_respondents(
                 &r.email,
                 &r.key_hash,
                 &us(&r.created_at),
+                &r.key_revoked,
+                &r.key_expires_at.as_ref().map(us),
             ],
         )
         .map_err(|e| constraint(e, "respondent", "respondent"))?;
@@ -329,8 +336,8 @@ pub fn import_api_keys(ctx: &mut WriteCtx<'_>, keys: &[ApiKey]) -> StoreResult<(
     for k in keys {
         let scopes = Json(to_json(&k.scopes)?);
         ctx.execute(
-            "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 &k.id,
                 &k.name,
@@ -338,6 +345,7 @@ pub fn import_api_keys(ctx: &mut WriteCtx<'_>, keys: &[ApiKey]) -> StoreResult<(
                 &k.key_hash,
                 &us(&k.created_at),
                 &k.revoked,
+                &k.expires_at.as_ref().map(us),
             ],
         )
         .map_err(|e| constraint(e, "key", "key"))?;

@@ -91,6 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notice_templates",
         include_str!("../migrations/0008_notice_templates.sql"),
     ),
+    (
+        10,
+        "key_lifecycle",
+        include_str!("../migrations/0010_key_lifecycle.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -518,7 +523,7 @@ fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, password_hash, roles, departments, level, \
-     active, created_at, email";
+     active, created_at, email, must_change_password";
 
 fn user(r: &Row) -> StoreResult<User> {
     Ok(User {
@@ -532,6 +537,7 @@ fn user(r: &Row) -> StoreResult<User> {
         active: col(r, 7)?,
         created_at: col(r, 8)?,
         email: col(r, 9)?,
+        must_change_password: col(r, 10)?,
     })
 }
 
@@ -541,6 +547,7 @@ enum P {
     Text(String),
     Time(DateTime<Utc>),
     Int(i64),
+    Texts(Vec<String>),
 }
 
 impl P {
@@ -550,7 +557,14 @@ impl P {
             P::Text(v) => (v, Type::TEXT),
             P::Time(v) => (v, Type::TIMESTAMPTZ),
             P::Int(v) => (v, Type::INT8),
+            P::Texts(v) => (v, Type::TEXT_ARRAY),
         }
+    }
+}
+
+impl From<Vec<String>> for P {
+    fn from(v: Vec<String>) -> P {
+        P::Texts(v)
     }
 }
 
@@ -872,6 +886,24 @@ impl Store for PgStore {
         rows.iter().map(journal_entry).collect()
     }
 
+    async fn list_global_events(
+        &self,
+        kinds: Vec<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<JournalEntry>> {
+        let rows = self
+            .rows(
+                "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
+                 WHERE case_id IS NULL AND kind = ANY($1) ORDER BY seq DESC LIMIT $2",
+                vec![
+                    boxed(kinds),
+                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
+                ],
+            )
+            .await?;
+        rows.iter().map(journal_entry).collect()
+    }
+
     async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
         let rows = self
             .rows(
@@ -976,7 +1008,8 @@ impl Store for PgStore {
             let n = ctx
                 .execute(
                     "UPDATE users SET display_name = $2, password_hash = $3, roles = $4, \
-                     departments = $5, level = $6, active = $7, email = $8 WHERE id = $1",
+                     departments = $5, level = $6, active = $7, email = $8, \
+                     must_change_password = $9 WHERE id = $1",
                     &[
                         &u.id,
                         &u.display_name,
@@ -986,6 +1019,7 @@ impl Store for PgStore {
                         &u.level,
                         &u.active,
                         &u.email,
+                        &u.must_change_password,
                     ],
                 )
                 .map_err(db)?;
@@ -1095,6 +1129,26 @@ impl Store for PgStore {
         .await
     }
 
+    async fn delete_user_sessions(&self, user_id: Uuid, keep: Option<String>) -> StoreResult<u64> {
+        self.read(move |c| {
+            c.execute(
+                "DELETE FROM sessions WHERE user_id = $1 \
+                 AND ($2::text IS NULL OR token_hash <> $2)",
+                &[&user_id, &keep],
+            )
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.read(move |c| {
+            c.execute("DELETE FROM sessions WHERE expires_at < $1", &[&us(&now)])
+                .map_err(db)
+        })
+        .await
+    }
+
     async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
             bulk::import_respondents(ctx, std::slice::from_ref(&r))?;
@@ -1109,8 +1163,8 @@ impl Store for PgStore {
     ) -> StoreResult<Option<RespondentAccount>> {
         let rows = self
             .rows(
-                "SELECT id, kind, external_id, name, email, key_hash, created_at \
-                 FROM respondents WHERE key_hash = $1",
+                "SELECT id, kind, external_id, name, email, key_hash, created_at, \
+                 key_revoked, key_expires_at FROM respondents WHERE key_hash = $1",
                 vec![boxed(key_hash.to_string())],
             )
             .await?;
@@ -1128,12 +1182,56 @@ impl Store for PgStore {
     async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
         let rows = self
             .rows(
-                "SELECT id, name, scopes, key_hash, created_at, revoked FROM api_keys \
-                 WHERE key_hash = $1",
+                "SELECT id, name, scopes, key_hash, created_at, revoked, expires_at \
+                 FROM api_keys WHERE key_hash = $1",
                 vec![boxed(key_hash.to_string())],
             )
             .await?;
         rows.first().map(bulk::api_key).transpose()
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, event: NewEvent) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            let n = ctx
+                .execute("UPDATE api_keys SET revoked = true WHERE id = $1", &[&id])
+                .map_err(db)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn set_respondent_key(
+        &self,
+        id: Uuid,
+        key_hash: Option<String>,
+        expires_at: Option<DateTime<Utc>>,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            let expires = expires_at.as_ref().map(us);
+            let n = match &key_hash {
+                Some(hash) => ctx.execute(
+                    "UPDATE respondents SET key_hash = $2, key_revoked = false, \
+                     key_expires_at = $3 WHERE id = $1",
+                    &[&id, hash, &expires],
+                ),
+                None => ctx.execute(
+                    "UPDATE respondents SET key_revoked = true WHERE id = $1",
+                    &[&id],
+                ),
+            }
+            .map_err(|e| constraint(e, "key", "key"))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {

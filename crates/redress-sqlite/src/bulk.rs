@@ -106,7 +106,8 @@ pub fn respondents(
 ) -> StoreResult<Vec<RespondentAccount>> {
     let raw = c
         .prepare_cached(&format!(
-            "SELECT id, kind, external_id, name, email, key_hash, created_at FROM respondents {tail}"
+            "SELECT id, kind, external_id, name, email, key_hash, created_at, key_revoked, \
+             key_expires_at FROM respondents {tail}"
         ))
         .map_err(db)?
         .query_map(params, |r| {
@@ -118,6 +119,8 @@ pub fn respondents(
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, String>(6)?,
+                r.get::<_, bool>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })
         .map_err(db)?
@@ -125,7 +128,7 @@ pub fn respondents(
         .map_err(db)?;
     raw.into_iter()
         .map(
-            |(id, kind, external_id, name, email, key_hash, created_at)| {
+            |(id, kind, external_id, name, email, key_hash, created_at, key_revoked, expires)| {
                 Ok(RespondentAccount {
                     id: parse_uuid(&id)?,
                     kind: parse_enum("respondent kind", &kind)?,
@@ -134,6 +137,8 @@ pub fn respondents(
                     email,
                     key_hash,
                     created_at: parse_ts(&created_at)?,
+                    key_revoked,
+                    key_expires_at: expires.as_deref().map(parse_ts).transpose()?,
                 })
             },
         )
@@ -152,7 +157,7 @@ pub fn api_keys(
 ) -> StoreResult<Vec<ApiKey>> {
     let raw = c
         .prepare_cached(&format!(
-            "SELECT id, name, scopes, key_hash, created_at, revoked FROM api_keys {tail}"
+            "SELECT id, name, scopes, key_hash, created_at, revoked, expires_at FROM api_keys {tail}"
         ))
         .map_err(db)?
         .query_map(params, |r| {
@@ -163,22 +168,26 @@ pub fn api_keys(
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, bool>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         })
         .map_err(db)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
     raw.into_iter()
-        .map(|(id, name, scopes, key_hash, created_at, revoked)| {
-            Ok(ApiKey {
-                id: parse_uuid(&id)?,
-                name,
-                scopes: from_json(&scopes)?,
-                key_hash,
-                created_at: parse_ts(&created_at)?,
-                revoked,
-            })
-        })
+        .map(
+            |(id, name, scopes, key_hash, created_at, revoked, expires)| {
+                Ok(ApiKey {
+                    id: parse_uuid(&id)?,
+                    name,
+                    scopes: from_json(&scopes)?,
+                    key_hash,
+                    created_at: parse_ts(&created_at)?,
+                    revoked,
+                    expires_at: expires.as_deref().map(parse_ts).transpose()?,
+                })
+            },
+        )
         .collect()
 }
 
@@ -262,7 +271,7 @@ pub fn import_departments(
 pub fn import_users(c: &Connection, users: &[User]) -> StoreResult<()> {
     let mut stmt = c
         .prepare_cached(&format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ))
         .map_err(db)?;
     for u in users {
@@ -277,6 +286,7 @@ pub fn import_users(c: &Connection, users: &[User]) -> StoreResult<()> {
             u.active,
             ts(&u.created_at),
             u.email,
+            u.must_change_password,
         ])
         .map_err(|e| constraint(e, "username", "user"))?;
     }
@@ -286,8 +296,8 @@ pub fn import_users(c: &Connection, users: &[User]) -> StoreResult<()> {
 pub fn import_respondents(c: &Connection, respondents: &[RespondentAccount]) -> StoreResult<()> {
     let mut stmt = c
         .prepare_cached(
-            "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at, \
+             key_revoked, key_expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(db)?;
     for r in respondents {
@@ -298,7 +308,9 @@ pub fn import_respondents(c: &Connection, respondents: &[RespondentAccount]) -> 
             r.name,
             r.email,
             r.key_hash,
-            ts(&r.created_at)
+            ts(&r.created_at),
+            r.key_revoked,
+            r.key_expires_at.as_ref().map(ts)
         ])
         .map_err(|e| constraint(e, "respondent", "respondent"))?;
     }
@@ -308,8 +320,8 @@ pub fn import_respondents(c: &Connection, respondents: &[RespondentAccount]) -> 
 pub fn import_api_keys(c: &Connection, keys: &[ApiKey]) -> StoreResult<()> {
     let mut stmt = c
         .prepare_cached(
-            "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .map_err(db)?;
     for k in keys {
@@ -319,7 +331,8 @@ pub fn import_api_keys(c: &Connection, keys: &[ApiKey]) -> StoreResult<()> {
             to_json(&k.scopes)?,
             k.key_hash,
             ts(&k.created_at),
-            k.revoked
+            k.revoked,
+            k.expires_at.as_ref().map(ts)
         ])
         .map_err(|e| constraint(e, "key", "key"))?;
     }

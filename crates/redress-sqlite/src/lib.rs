@@ -560,7 +560,7 @@ fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, password_hash, roles, departments, level, \
-     active, created_at, email";
+     active, created_at, email, must_change_password";
 
 type RawUser = (
     String,
@@ -573,6 +573,7 @@ type RawUser = (
     bool,
     String,
     Option<String>,
+    bool,
 );
 
 fn read_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
@@ -587,6 +588,7 @@ fn read_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
         r.get(7)?,
         r.get(8)?,
         r.get(9)?,
+        r.get(10)?,
     ))
 }
 
@@ -602,6 +604,7 @@ fn user(r: RawUser) -> StoreResult<User> {
         active: r.7,
         created_at: parse_ts(&r.8)?,
         email: r.9,
+        must_change_password: r.10,
     })
 }
 
@@ -909,6 +912,26 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn list_global_events(
+        &self,
+        kinds: Vec<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<JournalEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            // `events_global` indexes the events without a case.
+            journal_entries(
+                c,
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE case_id IS NULL \
+                     AND kind IN (SELECT value FROM json_each(?1)) ORDER BY seq DESC LIMIT ?2"
+                ),
+                params![codec::to_json(&kinds)?, limit],
+            )
+        })
+        .await
+    }
+
     async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
         self.read(|c| {
             c.query_row("SELECT seq, hash FROM journal_head WHERE id = 1", [], |r| {
@@ -1030,7 +1053,8 @@ impl Store for SqliteStore {
                 .conn
                 .prepare_cached(
                     "UPDATE users SET display_name = ?2, password_hash = ?3, roles = ?4, \
-                     departments = ?5, level = ?6, active = ?7, email = ?8 WHERE id = ?1",
+                     departments = ?5, level = ?6, active = ?7, email = ?8, \
+                     must_change_password = ?9 WHERE id = ?1",
                 )
                 .map_err(db)?
                 .execute(params![
@@ -1042,6 +1066,7 @@ impl Store for SqliteStore {
                     u.level,
                     u.active,
                     u.email,
+                    u.must_change_password,
                 ])
                 .map_err(db)?;
             if n == 0 {
@@ -1164,6 +1189,32 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn delete_user_sessions(&self, user_id: Uuid, keep: Option<String>) -> StoreResult<u64> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .execute(
+                    "DELETE FROM sessions WHERE user_id = ?1 \
+                     AND (?2 IS NULL OR token_hash <> ?2)",
+                    params![user_id.to_string(), keep],
+                )
+                .map_err(db)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .execute("DELETE FROM sessions WHERE expires_at < ?1", [ts(&now)])
+                .map_err(db)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
             bulk::import_respondents(ctx.conn, std::slice::from_ref(&r))?;
@@ -1193,6 +1244,53 @@ impl Store for SqliteStore {
         let key_hash = key_hash.to_string();
         self.read(move |c| Ok(bulk::api_keys(c, "WHERE key_hash = ?1", [key_hash])?.pop()))
             .await
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, event: NewEvent) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .execute(
+                    "UPDATE api_keys SET revoked = 1 WHERE id = ?1",
+                    [id.to_string()],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn set_respondent_key(
+        &self,
+        id: Uuid,
+        key_hash: Option<String>,
+        expires_at: Option<DateTime<Utc>>,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            let n = match &key_hash {
+                Some(hash) => ctx.conn.execute(
+                    "UPDATE respondents SET key_hash = ?2, key_revoked = 0, \
+                     key_expires_at = ?3 WHERE id = ?1",
+                    params![id.to_string(), hash, expires_at.as_ref().map(ts)],
+                ),
+                None => ctx.conn.execute(
+                    "UPDATE respondents SET key_revoked = 1 WHERE id = ?1",
+                    [id.to_string()],
+                ),
+            }
+            .map_err(|e| constraint(e, "key", "key"))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notice_templates",
         include_str!("../migrations/0009_notice_templates.sql"),
     ),
+    (
+        10,
+        "key_lifecycle",
+        include_str!("../migrations/0010_key_lifecycle.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -253,6 +253,10 @@ pub struct User {
     /// Where the deadline engine's reminders and escalations also go by
     /// e-mail (besides in-app), when set.
     pub email: Option<String>,
+    /// Set when an admin reset the password: the user must choose a new
+    /// one before doing anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,6 +276,11 @@ pub struct RespondentAccount {
     pub email: Option<String>,
     pub key_hash: String,
     pub created_at: DateTime<Utc>,
+    /// The portal key was revoked and no new one issued.
+    #[serde(default)]
+    pub key_revoked: bool,
+    #[serde(default)]
+    pub key_expires_at: Option<DateTime<Utc>>,
 }
 
 impl RespondentAccount {
@@ -288,6 +297,22 @@ pub struct ApiKey {
     pub key_hash: String,
     pub created_at: DateTime<Utc>,
     pub revoked: bool,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    /// Whether the key still opens anything at `now`.
+    pub fn usable(&self, now: DateTime<Utc>) -> bool {
+        !self.revoked && self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+impl RespondentAccount {
+    /// Whether the portal key still opens anything at `now`.
+    pub fn key_usable(&self, now: DateTime<Utc>) -> bool {
+        !self.key_revoked && self.key_expires_at.is_none_or(|e| e > now)
+    }
 }
 
 /// A ready-made message text that staff may start a message from
@@ -417,6 +442,13 @@ pub trait Store: Send + Sync + 'static {
     async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>>;
     /// The head of the chain as last written: `(seq, hash)`.
     async fn journal_head(&self) -> StoreResult<Option<(i64, String)>>;
+    /// The newest events that belong to no case, of the given kinds,
+    /// newest first.
+    async fn list_global_events(
+        &self,
+        kinds: Vec<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<JournalEntry>>;
     /// Appends events that concern no case (user created, login, …).
     async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()>;
 
@@ -443,6 +475,11 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, s: Session) -> StoreResult<()>;
     async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends every session of a user but `keep` (a token hash); the count
+    /// ended.
+    async fn delete_user_sessions(&self, user_id: Uuid, keep: Option<String>) -> StoreResult<u64>;
+    /// Removes sessions that expired before `now`; the count removed.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()>;
     async fn get_respondent_by_key_hash(
         &self,
@@ -450,6 +487,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<RespondentAccount>>;
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()>;
     async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// Marks a key revoked; `false` when there is no such key.
+    async fn revoke_api_key(&self, id: Uuid, event: NewEvent) -> StoreResult<bool>;
+    /// Gives a respondent a new portal key (`Some(hash)`, with its expiry)
+    /// or revokes theirs (`None`); `false` when there is no such account.
+    async fn set_respondent_key(
+        &self,
+        id: Uuid,
+        key_hash: Option<String>,
+        expires_at: Option<DateTime<Utc>>,
+        event: NewEvent,
+    ) -> StoreResult<bool>;
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>>;
     async fn upsert_calendar(
         &self,

@@ -18,6 +18,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub fields: Value,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -27,11 +29,17 @@ impl ApiError {
             code,
             message: message.into(),
             fields: json!({}),
+            retry_after: None,
         }
     }
 
     pub fn bad_json(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn not_found() -> Self {
@@ -56,6 +64,7 @@ impl From<AppError> for ApiError {
                     code: "invalid_fields",
                     message: format!("invalid or missing fields: {}", names.join(", ")),
                     fields: json!(fields.0),
+                    retry_after: None,
                 }
             }
             AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
@@ -64,7 +73,14 @@ impl From<AppError> for ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 "too many requests; try again in a minute",
-            ),
+            )
+            .retry_after(60),
+            AppError::Throttled(seconds) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many failed attempts; try again in {seconds} seconds"),
+            )
+            .retry_after(seconds),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Self::new(
@@ -81,7 +97,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             json!({"error": {"code": self.code, "message": self.message, "fields": self.fields}});
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

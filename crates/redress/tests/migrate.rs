@@ -90,7 +90,7 @@ fn err(e: impl std::fmt::Display) -> String {
 
 async fn login(app: &App, password: &str) -> Result<Principal, String> {
     let (token, _) = app
-        .login(&json!({"username": "admin", "password": password}))
+        .login(&json!({"username": "admin", "password": password}), None)
         .await
         .map_err(|e| format!("admin login: {e}"))?;
     app.authenticate(Some(&token)).await.map_err(err)

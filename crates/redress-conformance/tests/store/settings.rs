@@ -120,6 +120,7 @@ pub async fn users_and_sessions(s: Arc<dyn Store>) {
         active: true,
         created_at: t(0),
         email: Some("alice@example.com".into()),
+        must_change_password: false,
     };
     assert_eq!(s.count_users().await.unwrap(), 0);
     s.insert_user(u.clone(), event(None, "user_created"))
@@ -147,6 +148,7 @@ pub async fn users_and_sessions(s: Arc<dyn Store>) {
         level: 4,
         active: false,
         email: None,
+        must_change_password: true,
         ..u.clone()
     };
     s.update_user(changed.clone(), event(None, "user_changed"))
@@ -187,6 +189,37 @@ pub async fn users_and_sessions(s: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::Missing("user")), "{err:?}");
     s.delete_session("th").await.unwrap();
     assert_eq!(s.get_session("th").await.unwrap(), None);
+
+    // A password change ends the user's other sessions; expired ones go.
+    for (hash, expires) in [("a", 60), ("b", 60), ("c", 10)] {
+        s.insert_session(Session {
+            token_hash: hash.into(),
+            expires_at: t(expires),
+            ..sess.clone()
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        s.delete_user_sessions(u.id, Some("a".into()))
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(s.get_session("a").await.unwrap().is_some(), "kept");
+    assert_eq!(s.get_session("b").await.unwrap(), None);
+    s.insert_session(Session {
+        token_hash: "d".into(),
+        expires_at: t(10),
+        ..sess.clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.delete_expired_sessions(t(30)).await.unwrap(), 1);
+    assert_eq!(s.get_session("d").await.unwrap(), None);
+    assert!(s.get_session("a").await.unwrap().is_some());
+    assert_eq!(s.delete_user_sessions(u.id, None).await.unwrap(), 1);
+    assert_eq!(s.get_session("a").await.unwrap(), None);
 }
 
 pub async fn respondents_and_api_keys(s: Arc<dyn Store>) {
@@ -198,6 +231,8 @@ pub async fn respondents_and_api_keys(s: Arc<dyn Store>) {
         email: None,
         key_hash: "rk".into(),
         created_at: t(0),
+        key_revoked: false,
+        key_expires_at: Some(t(3600)),
     };
     s.insert_respondent(r.clone(), event(None, "respondent_created"))
         .await
@@ -215,8 +250,43 @@ pub async fn respondents_and_api_keys(s: Arc<dyn Store>) {
         matches!(err, StoreError::Duplicate("respondent")),
         "{err:?}"
     );
-    assert_eq!(s.get_respondent_by_key_hash("rk").await.unwrap(), Some(r));
+    assert_eq!(
+        s.get_respondent_by_key_hash("rk").await.unwrap(),
+        Some(r.clone())
+    );
     assert_eq!(s.get_respondent_by_key_hash("rk2").await.unwrap(), None);
+    // A new key replaces the old one; revoking marks it.
+    assert!(
+        s.set_respondent_key(
+            r.id,
+            Some("rk3".into()),
+            None,
+            event(None, "respondent_key_issued")
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(s.get_respondent_by_key_hash("rk").await.unwrap(), None);
+    let now = s.get_respondent_by_key_hash("rk3").await.unwrap().unwrap();
+    assert_eq!((now.key_revoked, now.key_expires_at), (false, None));
+    assert!(
+        s.set_respondent_key(r.id, None, None, event(None, "respondent_key_revoked"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.get_respondent_by_key_hash("rk3")
+            .await
+            .unwrap()
+            .unwrap()
+            .key_revoked
+    );
+    assert!(
+        !s.set_respondent_key(Uuid::now_v7(), None, None, event(None, "x"))
+            .await
+            .unwrap(),
+        "no such account"
+    );
 
     let k = ApiKey {
         id: Uuid::now_v7(),
@@ -225,6 +295,7 @@ pub async fn respondents_and_api_keys(s: Arc<dyn Store>) {
         key_hash: "kh".into(),
         created_at: t(0),
         revoked: false,
+        expires_at: Some(t(7200)),
     };
     s.insert_api_key(k.clone(), event(None, "api_key_created"))
         .await
@@ -240,7 +311,28 @@ pub async fn respondents_and_api_keys(s: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate("key")), "{err:?}");
-    assert_eq!(s.get_api_key_by_hash("kh").await.unwrap(), Some(k));
+    assert_eq!(s.get_api_key_by_hash("kh").await.unwrap(), Some(k.clone()));
+    assert!(
+        s.revoke_api_key(k.id, event(None, "api_key_revoked"))
+            .await
+            .unwrap()
+    );
+    assert!(s.get_api_key_by_hash("kh").await.unwrap().unwrap().revoked);
+    assert!(
+        !s.revoke_api_key(Uuid::now_v7(), event(None, "api_key_revoked"))
+            .await
+            .unwrap()
+    );
+    // Events without a case, newest first, by kind.
+    let global = s
+        .list_global_events(
+            vec!["api_key_revoked".into(), "respondent_key_issued".into()],
+            10,
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = global.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["api_key_revoked", "respondent_key_issued"]);
 }
 
 pub async fn calendar(s: Arc<dyn Store>) {

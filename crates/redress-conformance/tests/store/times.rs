@@ -117,6 +117,7 @@ pub async fn nanoseconds_are_truncated_to_microseconds(s: Arc<dyn Store>) {
 
     // People and sessions.
     let u = User {
+        must_change_password: false,
         id: Uuid::now_v7(),
         username: "alice".into(),
         display_name: "Alice".into(),

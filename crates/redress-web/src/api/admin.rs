@@ -9,14 +9,18 @@ use serde_json::{Value, json};
 
 use super::schemas::*;
 use crate::error::ApiResult;
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
 
 /// Staff login: a bearer token, and the same as an HttpOnly session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, body = TokenAnswer), (status = 401, body = ErrorBody)))]
-pub async fn login(State(s): State<AppState>, body: JsonBody) -> ApiResult<Response> {
-    let (token, user) = s.app.login(&body.value).await?;
+pub async fn login(
+    State(s): State<AppState>,
+    ClientIp(client): ClientIp,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let (token, user) = s.app.login(&body.value, client).await?;
     let hours = s.app.config.session_hours;
     let secure = if s.app.config.public_url.starts_with("https://") {
         "; Secure"
@@ -53,6 +57,84 @@ pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<
         )],
     )
         .into_response())
+}
+
+/// Changes the caller's own password (also the one an admin reset, which
+/// must be changed before anything else). The caller's other sessions end.
+#[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordBody,
+    responses((status = 200, body = Document), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn password(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Token(token): Token,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app
+            .change_password(&who, token.as_deref(), &body.value)
+            .await?,
+    ))
+}
+
+/// The integration keys, without their secrets (admins and supervisors).
+#[utoipa::path(get, path = "/admin/api-keys", tag = "admin",
+    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn api_keys(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.list_api_keys(&who).await?))
+}
+
+/// Revokes an integration key: it answers 401 from now on.
+#[utoipa::path(delete, path = "/admin/api-keys/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn api_key_delete(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
+    Ok(Json(s.app.revoke_api_key(&who, id).await?))
+}
+
+/// A new portal key for a respondent account (`{id}` as answered by
+/// `POST /admin/respondents`), shown once; the old key stops working and
+/// the respondent is told by e-mail that a key was issued.
+#[utoipa::path(post, path = "/admin/respondents/{id}/keys", tag = "admin", request_body = PortalKeyBody,
+    params(("id" = String, Path)),
+    responses((status = 201, body = KeyAnswer), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn respondent_key(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.issue_respondent_key(&who, id, &body.value).await?),
+    ))
+}
+
+/// Revokes a respondent's portal key: it answers 401 from now on.
+#[utoipa::path(delete, path = "/admin/respondents/{id}/keys", tag = "admin",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn respondent_key_delete(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
+    Ok(Json(s.app.revoke_respondent_key(&who, id).await?))
+}
+
+/// The newest security notices for supervisors: case-reading roles
+/// granted, passwords of such users reset, keys issued.
+#[utoipa::path(get, path = "/audit/security", tag = "audit",
+    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn security(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.security_notices(&who, 50).await?))
 }
 
 macro_rules! admin_create {

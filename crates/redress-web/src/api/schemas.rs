@@ -66,13 +66,31 @@ pub struct RespondentBody {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+    /// When the portal key stops working (RFC 3339, in the future).
+    pub expires_at: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ApiKeyBody {
     pub name: String,
-    /// intake, read, webhooks
+    /// intake, read, webhooks (read and webhooks: supervisors only)
     pub scopes: Vec<String>,
+    /// When the key stops working (RFC 3339, in the future).
+    pub expires_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PasswordBody {
+    /// The current password.
+    pub old: String,
+    /// The new one: at least 8 characters, not the current one.
+    pub new: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PortalKeyBody {
+    /// When the new key stops working (RFC 3339, in the future).
+    pub expires_at: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

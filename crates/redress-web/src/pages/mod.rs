@@ -58,6 +58,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/staff", get(staff::home))
         .route("/staff/login", get(staff::login_form).post(staff::login))
+        .route(
+            "/staff/password",
+            get(staff::password_form).post(staff::password),
+        )
         .route("/staff/logout", axum::routing::post(staff::logout))
         .route("/staff/cases", get(staff::cases))
         .route("/staff/reports", get(reports::page))
@@ -356,7 +360,7 @@ pub fn error_key(e: &redress_app::AppError) -> (StatusCode, &'static str) {
         E::Forbidden(_) => (StatusCode::FORBIDDEN, "error-forbidden"),
         E::Conflict(_) => (StatusCode::CONFLICT, "error-conflict"),
         E::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
-        E::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "error-rate-limited"),
+        E::RateLimited | E::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "error-rate-limited"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "error-server"),
     }
 }

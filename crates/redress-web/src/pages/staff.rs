@@ -21,11 +21,12 @@ use crate::state::AppState;
 
 const SESSION: &str = "redress_session";
 
-/// The signed-in staff member, from the session cookie.
+/// The signed-in staff member, from the session cookie (also one whose
+/// password was reset and must be changed first).
 async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Principal> {
     let token = cookie(headers, SESSION)?;
     match s.app.authenticate(Some(&token)).await {
-        Ok(p @ Principal::Staff(_)) => Some(p),
+        Ok(p @ (Principal::Staff(_) | Principal::PasswordExpired(_))) => Some(p),
         _ => None,
     }
 }
@@ -39,6 +40,8 @@ pub(super) async fn staff_ctx(
 ) -> Result<(PageCtx, Principal), Response> {
     let ctx = PageCtx::new(headers, path, lang);
     match signed_in(s, headers).await {
+        // A reset password is changed before anything else.
+        Some(Principal::PasswordExpired(_)) => Err(ctx.redirect("/staff/password")),
         Some(p) => {
             let mut ctx = ctx;
             ctx.base.staff = p.staff().ok().map(|u| u.user.username.clone());
@@ -93,7 +96,7 @@ pub async fn login(
     }
     let username = f.username.unwrap_or_default();
     let body = json!({"username": username, "password": f.password.unwrap_or_default()});
-    match s.app.login(&body).await {
+    match s.app.login(&body, ip).await {
         Ok((token, _)) => {
             // An old session of this browser ends with the new login.
             if let Some(old) = cookie(&headers, SESSION) {
@@ -103,6 +106,14 @@ pub async fn login(
             ctx.set_cookie(SESSION, &token, Some(hours * 3600));
             ctx.redirect("/staff")
         }
+        Err(AppError::Throttled(seconds)) => {
+            let mut r = ctx.error(StatusCode::TOO_MANY_REQUESTS, "login-throttled");
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+            r
+        }
         Err(AppError::Unauthorized | AppError::Invalid(_)) => {
             let page = LoginPage {
                 base: &ctx.base,
@@ -111,6 +122,103 @@ pub async fn login(
             }
             .render();
             ctx.respond(StatusCode::UNAUTHORIZED, page)
+        }
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff_password.html")]
+struct PasswordPage<'a> {
+    base: &'a Base,
+    /// The password was reset: nothing else opens until it is changed.
+    required: bool,
+    done: bool,
+    error: String,
+}
+
+/// `GET /staff/password`: the form to change one's own password.
+pub async fn password_form(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, "/staff/password", q.lang.as_deref());
+    let Some(who) = signed_in(&s, &headers).await else {
+        return ctx.redirect("/staff/login");
+    };
+    let page = PasswordPage {
+        base: &ctx.base,
+        required: matches!(who, Principal::PasswordExpired(_)),
+        done: false,
+        error: String::new(),
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    csrf: Option<String>,
+    old: Option<String>,
+    new: Option<String>,
+    confirm: Option<String>,
+}
+
+/// `POST /staff/password`: changes it; the other sessions end, this one
+/// stays.
+pub async fn password(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, "/staff/password", q.lang.as_deref());
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let Some(who) = signed_in(&s, &headers).await else {
+        return ctx.redirect("/staff/login");
+    };
+    let required = matches!(who, Principal::PasswordExpired(_));
+    let new = f.new.unwrap_or_default();
+    let outcome = if f.confirm.unwrap_or_default() != new {
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, false, "password-mismatch"))
+    } else {
+        let token = cookie(&headers, SESSION);
+        let body = json!({"old": f.old.unwrap_or_default(), "new": new});
+        match s.app.change_password(&who, token.as_deref(), &body).await {
+            Ok(_) => Ok((StatusCode::OK, true, "")),
+            Err(AppError::Invalid(fields)) if fields.0.contains_key("old") => Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+                "password-wrong-old",
+            )),
+            Err(AppError::Invalid(_)) => Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+                "password-too-short",
+            )),
+            Err(AppError::Throttled(_)) => {
+                Ok((StatusCode::TOO_MANY_REQUESTS, false, "login-throttled"))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    match outcome {
+        Ok((status, done, key)) => {
+            let page = PasswordPage {
+                base: &ctx.base,
+                required: required && !done,
+                done,
+                error: if key.is_empty() {
+                    String::new()
+                } else {
+                    ctx.base.tr.t(key)
+                },
+            }
+            .render();
+            ctx.respond(status, page)
         }
         Err(e) => ctx.fail(&e),
     }
@@ -152,6 +260,54 @@ struct HomePage<'a> {
     queues: Vec<Queue>,
     departments: Vec<(String, i64, i64)>,
     people: Vec<(String, i64, i64)>,
+    /// Supervisors: the newest security notices (when, what), and the
+    /// webhook pages.
+    supervisor: bool,
+    security: Vec<(String, String)>,
+}
+
+/// One security notice as a sentence in the page's language.
+fn security_line(tr: &super::i18n::Tr, e: &Value) -> String {
+    let data = &e["data"];
+    let text = |v: &Value| v.as_str().unwrap_or("—").to_string();
+    let roles = data["roles"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| tr.t(&format!("role-{}", r.as_str().unwrap_or_default())))
+                .collect::<Vec<_>>()
+                .join("、")
+        })
+        .unwrap_or_default();
+    let by = text(&data["by"]);
+    let by = if by == "—" {
+        e["actor"]
+            .as_str()
+            .unwrap_or("—")
+            .trim_start_matches("staff:")
+            .to_string()
+    } else {
+        by
+    };
+    let key = format!(
+        "sec-{}",
+        e["kind"].as_str().unwrap_or_default().replace('_', "-")
+    );
+    let (user, respondent, name) = (
+        text(&data["username"]),
+        text(&data["respondent"]),
+        text(&data["name"]),
+    );
+    tr.with(
+        &key,
+        &[
+            ("by", by.as_str()),
+            ("user", user.as_str()),
+            ("roles", roles.as_str()),
+            ("respondent", respondent.as_str()),
+            ("name", name.as_str()),
+        ],
+    )
 }
 
 async fn total(s: &AppState, who: &Principal, q: ListQuery) -> i64 {
@@ -267,11 +423,28 @@ pub async fn home(
         departments = rows("departments", "department");
         people = rows("people", "assignee");
     }
+    let supervisor = who
+        .staff()
+        .is_ok_and(|u| u.has(redress_domain::Role::Supervisor));
+    let mut security = Vec::new();
+    if supervisor && let Ok(v) = s.app.security_notices(&who, 10).await {
+        let tz = s.app.config.time_zone;
+        for e in v["items"].as_array().into_iter().flatten() {
+            let at = e["at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| local_time(t.with_timezone(&chrono::Utc), tz))
+                .unwrap_or_default();
+            security.push((at, security_line(&tr, e)));
+        }
+    }
     let page = HomePage {
         base: &ctx.base,
         queues,
         departments,
         people,
+        supervisor,
+        security,
     }
     .render();
     ctx.respond(StatusCode::OK, page)

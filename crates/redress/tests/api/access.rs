@@ -448,7 +448,7 @@ async fn api_key(t: &TestApp, scopes: &[&str]) -> String {
     let a = t
         .post(
             "/admin/api-keys",
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({"name": format!("key-{}", scopes.join("-")), "scopes": scopes}),
         )
         .await

@@ -44,6 +44,15 @@ async fn an_inactive_user_is_locked_out_at_once() {
     .await
     .expect(200);
     let token = t.login("handler1", "a-new-password-9").await;
+    // A password an admin chose is changed before anything else.
+    t.get("/complaints", Some(&token)).await.expect_error(403);
+    t.post(
+        "/auth/password",
+        Some(&token),
+        json!({"old": "a-new-password-9", "new": "handler-own-pass-1"}),
+    )
+    .await
+    .expect(200);
     t.get("/complaints", Some(&token)).await.expect(200);
 
     // Refusals name the field; only admins may; unknown users are 404.

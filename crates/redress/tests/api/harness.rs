@@ -30,6 +30,9 @@ pub struct TestApp {
     pub dir: PathBuf,
     pub config: Config,
     pub admin: String,
+    /// A supervisor made on first use (webhooks, read keys: what an admin
+    /// alone may not do).
+    compliance: tokio::sync::OnceCell<String>,
     /// PostgreSQL trials: the schema, dropped after everything above.
     pub schema: Option<PgSchema>,
 }
@@ -117,6 +120,7 @@ impl TestApp {
             dir,
             config,
             admin: String::new(),
+            compliance: tokio::sync::OnceCell::new(),
             schema,
         };
         t.admin = t.login("admin", ADMIN_PASSWORD).await;
@@ -234,6 +238,14 @@ impl TestApp {
             )
             .await;
         a.expect(200)["token"].as_str().unwrap().to_string()
+    }
+
+    /// A supervisor's token (user `compliance`), made on first use.
+    pub async fn compliance(&self) -> String {
+        self.compliance
+            .get_or_init(|| self.staff("compliance", &["supervisor"], &[], 9))
+            .await
+            .clone()
     }
 
     /// Creates a staff user through the admin API and logs in.

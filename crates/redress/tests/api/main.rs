@@ -52,6 +52,7 @@ mod records;
 mod rules;
 mod scoping;
 mod smoke;
+mod trust;
 mod webhooks;
 
 type TestFuture = Pin<Box<dyn Future<Output = ()>>>;
@@ -86,7 +87,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 18] = [
+    let modules: [Module; 19] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -104,6 +105,7 @@ fn main() -> ExitCode {
         ("rules", rules::trials),
         ("scoping", scoping::trials),
         ("smoke", smoke::trials),
+        ("trust", trust::trials),
         ("webhooks", webhooks::trials),
     ];
     let mut trials = Vec::new();

@@ -237,7 +237,7 @@ async fn api_keys_file_with_their_scope_only() {
     let intake = t
         .post(
             "/admin/api-keys",
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({"name": "chat", "scopes": ["intake"]}),
         )
         .await
@@ -245,7 +245,7 @@ async fn api_keys_file_with_their_scope_only() {
     let read = t
         .post(
             "/admin/api-keys",
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({"name": "bi", "scopes": ["read"]}),
         )
         .await
@@ -253,7 +253,7 @@ async fn api_keys_file_with_their_scope_only() {
     let fields = t
         .post(
             "/admin/api-keys",
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({"name": "x", "scopes": ["root"]}),
         )
         .await

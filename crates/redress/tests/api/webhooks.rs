@@ -159,7 +159,7 @@ async fn subscribe(t: &TestApp, r: &Receiver, path: &str, events: &[&str]) -> St
     let made = t
         .post(
             "/webhooks",
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({"url": r.url(path), "events": events}),
         )
         .await
@@ -173,7 +173,10 @@ async fn subscribe(t: &TestApp, r: &Receiver, path: &str, events: &[&str]) -> St
 /// A subscription's calls, oldest first.
 async fn log(t: &TestApp, id: &str) -> Vec<Value> {
     let page = t
-        .get(&format!("/webhooks/{id}/calls?limit=200"), Some(&t.admin))
+        .get(
+            &format!("/webhooks/{id}/calls?limit=200"),
+            Some(&t.compliance().await),
+        )
         .await
         .expect(200);
     assert_eq!(
@@ -249,7 +252,10 @@ async fn signed_calls_are_retried_after_a_500_and_logged() {
         - first.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
     assert_eq!(wait.num_seconds(), 10, "the first back-off");
     // The subscription shows the call waiting.
-    let listed = t.get("/webhooks", Some(&t.admin)).await.expect(200);
+    let listed = t
+        .get("/webhooks", Some(&t.compliance().await))
+        .await
+        .expect(200);
     assert_eq!(listed["total"], 1);
     assert_eq!(listed["items"][0]["pending"]["attempts"], 1);
     assert_eq!(listed["items"][0]["pending"]["last_status"], 500);
@@ -436,7 +442,7 @@ async fn a_replay_resends_the_same_delivery() {
     let replayed = t
         .post(
             &format!("/webhooks/calls/{call_id}/replay"),
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({}),
         )
         .await
@@ -456,7 +462,7 @@ async fn a_replay_resends_the_same_delivery() {
     let replayed = t
         .post(
             &format!("/webhooks/calls/{call_id}/replay"),
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({}),
         )
         .await
@@ -480,23 +486,33 @@ async fn a_replay_resends_the_same_delivery() {
     .expect_error(403);
     t.post(
         &format!("/webhooks/calls/{}/replay", uuid::Uuid::now_v7()),
-        Some(&t.admin),
+        Some(&t.compliance().await),
         json!({}),
     )
     .await
     .expect_error(404);
-    t.post("/webhooks/calls/nonsense/replay", Some(&t.admin), json!({}))
-        .await
-        .expect_error(404);
+    t.post(
+        "/webhooks/calls/nonsense/replay",
+        Some(&t.compliance().await),
+        json!({}),
+    )
+    .await
+    .expect_error(404);
 }
 
-async fn only_admins_and_webhook_keys_manage_webhooks() {
+async fn only_supervisors_and_webhook_keys_manage_webhooks() {
     let t = TestApp::new().await;
     let c = t.cast().await;
     let url = "https://platform.example.com/redress?token=abc";
     let body = json!({"url": url, "events": ["decided"]});
-    // Staff without the admin role, the public, keys without the scope.
-    t.post("/webhooks", Some(&c.supervisor), body.clone())
+    // Webhooks carry case content: an admin alone may not manage them
+    // (SPEC §2), nor staff without the supervisor role, the public, or
+    // keys without the scope.
+    t.post("/webhooks", Some(&t.admin), body.clone())
+        .await
+        .expect_error(403);
+    t.get("/webhooks", Some(&t.admin)).await.expect_error(403);
+    t.post("/webhooks", Some(&c.intake), body.clone())
         .await
         .expect_error(403);
     t.get("/webhooks", Some(&c.handler)).await.expect_error(403);
@@ -508,7 +524,7 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
         async move {
             t.post(
                 "/admin/api-keys",
-                Some(&t.admin),
+                Some(&t.compliance().await),
                 json!({"name": format!("key-{scopes}"), "scopes": scopes}),
             )
             .await
@@ -540,7 +556,7 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
     let fields = t
         .post(
             "/webhooks",
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({"url": "ftp://platform.example.com/", "events": ["decided", "eaten"]}),
         )
         .await
@@ -549,7 +565,11 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
     assert!(fields.get("events[1]").is_some(), "{fields}");
     assert!(fields.get("events[0]").is_none(), "{fields}");
     let fields = t
-        .post("/webhooks", Some(&t.admin), json!({"events": []}))
+        .post(
+            "/webhooks",
+            Some(&t.compliance().await),
+            json!({"events": []}),
+        )
         .await
         .expect_error(422);
     assert!(fields.get("url").is_some() && fields.get("events").is_some());
@@ -562,7 +582,7 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
         let fields = t
             .post(
                 "/webhooks",
-                Some(&t.admin),
+                Some(&t.compliance().await),
                 json!({"url": bad, "events": ["*"]}),
             )
             .await
@@ -572,12 +592,15 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
     t.call(
         "PATCH",
         &format!("/webhooks/{id}"),
-        Some(&t.admin),
+        Some(&t.compliance().await),
         Some(json!({"events": ["nope"]})),
     )
     .await
     .expect_error(422);
-    let kinds = t.get("/webhooks/events", Some(&t.admin)).await.expect(200);
+    let kinds = t
+        .get("/webhooks/events", Some(&t.compliance().await))
+        .await
+        .expect(200);
     assert!(
         kinds["events"]
             .as_array()
@@ -590,7 +613,7 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
         .call(
             "PATCH",
             &format!("/webhooks/{id}"),
-            Some(&t.admin),
+            Some(&t.compliance().await),
             Some(json!({"events": ["*"], "url": "https://platform.example.com/v2"})),
         )
         .await
@@ -598,12 +621,17 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
     assert_eq!(changed["events"], json!(["*"]));
     assert_eq!(changed["url"], "https://platform.example.com/v2");
     let gone = t
-        .call("DELETE", &format!("/webhooks/{id}"), Some(&t.admin), None)
+        .call(
+            "DELETE",
+            &format!("/webhooks/{id}"),
+            Some(&t.compliance().await),
+            None,
+        )
         .await
         .expect(200);
     assert_eq!(gone["active"], false);
     let one = t
-        .get(&format!("/webhooks/{id}"), Some(&t.admin))
+        .get(&format!("/webhooks/{id}"), Some(&t.compliance().await))
         .await
         .expect(200);
     assert_eq!(one["active"], false);
@@ -613,17 +641,25 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
         format!("/webhooks/{absent}/calls"),
         "/webhooks/nonsense/calls".to_string(),
     ] {
-        t.get(&path, Some(&t.admin)).await.expect_error(404);
+        t.get(&path, Some(&t.compliance().await))
+            .await
+            .expect_error(404);
     }
     let fields = t
-        .get(&format!("/webhooks/{id}/calls?state=lost"), Some(&t.admin))
+        .get(
+            &format!("/webhooks/{id}/calls?state=lost"),
+            Some(&t.compliance().await),
+        )
         .await
         .expect_error(422);
     assert!(fields.get("state").is_some());
 
     // The secret is shown once: never listed, never in the journal, not
     // stored in the clear.
-    let listed = t.get("/webhooks", Some(&t.admin)).await.expect(200);
+    let listed = t
+        .get("/webhooks", Some(&t.compliance().await))
+        .await
+        .expect(200);
     assert!(!listed.to_string().contains(&secret));
     assert!(listed["items"][0].get("secret").is_none());
     let journal = t.app.store.journal_after(0, 10_000).await.unwrap();
@@ -640,7 +676,7 @@ async fn only_admins_and_webhook_keys_manage_webhooks() {
         "{}",
         mine[0].actor
     );
-    assert_eq!(mine[1].actor, "staff:admin");
+    assert_eq!(mine[1].actor, "staff:compliance");
     for e in &journal {
         assert!(!e.data.contains(&secret));
         // A receiver's token in the query is kept out of the journal.
@@ -718,12 +754,15 @@ async fn a_call_is_given_up_after_a_day_and_later_events_flow() {
     let failed = t
         .get(
             &format!("/webhooks/{id}/calls?state=failed"),
-            Some(&t.admin),
+            Some(&t.compliance().await),
         )
         .await
         .expect(200);
     assert_eq!(failed["total"], 1);
-    let listed = t.get("/webhooks", Some(&t.admin)).await.expect(200);
+    let listed = t
+        .get("/webhooks", Some(&t.compliance().await))
+        .await
+        .expect(200);
     assert_eq!(listed["items"][0]["pending"], Value::Null);
 
     // Sent again by hand, a failed call is delivered after all.
@@ -731,7 +770,7 @@ async fn a_call_is_given_up_after_a_day_and_later_events_flow() {
     let replayed = t
         .post(
             &format!("/webhooks/calls/{call_id}/replay"),
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({}),
         )
         .await
@@ -744,16 +783,21 @@ async fn a_deactivated_subscription_catches_up_when_active_again() {
     let t = TestApp::new().await;
     let r = Receiver::start().await;
     let id = subscribe(&t, &r, "/in", &["registered"]).await;
-    t.call("DELETE", &format!("/webhooks/{id}"), Some(&t.admin), None)
-        .await
-        .expect(200);
+    t.call(
+        "DELETE",
+        &format!("/webhooks/{id}"),
+        Some(&t.compliance().await),
+        None,
+    )
+    .await
+    .expect(200);
     let filed = t.file(complaint(1)).await;
     t.advance(0).await;
     assert!(r.got().is_empty());
     t.call(
         "PATCH",
         &format!("/webhooks/{id}"),
-        Some(&t.admin),
+        Some(&t.compliance().await),
         Some(json!({"active": true})),
     )
     .await
@@ -776,7 +820,7 @@ async fn a_receiver_that_is_down_is_logged_with_the_reason() {
     let id = t
         .post(
             "/webhooks",
-            Some(&t.admin),
+            Some(&t.compliance().await),
             json!({"url": url, "events": ["registered"]}),
         )
         .await
@@ -934,19 +978,28 @@ fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
     page[from..].split(end).next().unwrap()
 }
 
-async fn admins_manage_webhooks_from_the_console() {
+async fn supervisors_manage_webhooks_from_the_console() {
     let t = TestApp::new().await;
     t.cast().await;
     let r = Receiver::start().await;
-    let (mut b, csrf) = Console::login(&t, "admin", ADMIN_PASSWORD).await;
+    // An admin alone is refused the pages.
+    let (mut a, _) = Console::login(&t, "admin", ADMIN_PASSWORD).await;
+    let (status, _) = a
+        .send(&t, Method::GET, "/staff/admin/webhooks?lang=en", &[])
+        .await;
+    assert_eq!(status, 403);
+    let (_, admin) = a.send(&t, Method::GET, "/staff/admin", &[]).await;
+    assert!(!admin.contains("href=\"/staff/admin/webhooks\""));
+    t.compliance().await;
+    let (mut b, csrf) = Console::login(&t, "compliance", PASSWORD).await;
     let (status, page) = b
         .send(&t, Method::GET, "/staff/admin/webhooks?lang=en", &[])
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("No webhooks yet."), "{page}");
     assert!(page.contains("sanction_ordered"), "the kinds are listed");
-    let (_, admin) = b.send(&t, Method::GET, "/staff/admin", &[]).await;
-    assert!(admin.contains("href=\"/staff/admin/webhooks\""));
+    let (_, home) = b.send(&t, Method::GET, "/staff", &[]).await;
+    assert!(home.contains("href=\"/staff/admin/webhooks\""));
 
     // Refused fields are named, and what was typed is kept.
     let (status, page) = b
@@ -1055,7 +1108,10 @@ async fn admins_manage_webhooks_from_the_console() {
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Deactivated"), "{page}");
-    let listed = t.get("/webhooks", Some(&t.admin)).await.expect(200);
+    let listed = t
+        .get("/webhooks", Some(&t.compliance().await))
+        .await
+        .expect(200);
     assert_eq!(listed["items"][0]["active"], false);
 
     // Admins only.
@@ -1075,12 +1131,12 @@ tests![
     events_of_a_case_arrive_in_journal_order,
     a_sanction_reaches_the_platform_with_its_details,
     a_replay_resends_the_same_delivery,
-    only_admins_and_webhook_keys_manage_webhooks,
+    only_supervisors_and_webhook_keys_manage_webhooks,
     retries_survive_a_restart_and_nothing_is_sent_twice,
     a_call_is_given_up_after_a_day_and_later_events_flow,
     a_deactivated_subscription_catches_up_when_active_again,
     a_receiver_that_is_down_is_logged_with_the_reason,
     two_instances_send_each_call_once,
     the_dispatcher_runs_in_the_background,
-    admins_manage_webhooks_from_the_console,
+    supervisors_manage_webhooks_from_the_console,
 ];

@@ -1,0 +1,385 @@
+//! Keys and the grants that open cases (SPEC §2, §9; docs/security.md).
+//!
+//! An admin manages people and settings but never reads a case: they may
+//! create `intake` API keys only (`read` and `webhooks` keys are a
+//! supervisor's), they cannot change their own roles or departments, and
+//! whenever they give someone a role that reads cases, or reset the
+//! password of such a user, every supervisor is told at once (journal,
+//! e-mail, console). API keys and respondents' portal keys can be revoked
+//! and may expire.
+
+use chrono::{DateTime, Utc};
+use redress_domain::{NoticeKind, Role, Scope};
+use redress_store::{ApiKey, User};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::App;
+use crate::access::{Principal, StaffUser};
+use crate::error::{AppError, AppResult};
+use crate::input::Body;
+use crate::outbound::Outgoing;
+use crate::privacy::{new_token, token_hash};
+
+/// The roles that read case content.
+pub const READING_ROLES: [Role; 4] = [
+    Role::Intake,
+    Role::Handler,
+    Role::Reviewer,
+    Role::Supervisor,
+];
+
+/// The journal kinds supervisors are shown as security notices.
+pub const SECURITY_KINDS: [&str; 4] = [
+    "role_granted",
+    "password_reset",
+    "respondent_key_issued",
+    "api_key_created",
+];
+
+fn reading(roles: &[Role]) -> Vec<Role> {
+    roles
+        .iter()
+        .copied()
+        .filter(|r| READING_ROLES.contains(r))
+        .collect()
+}
+
+/// Roles in `after` that read cases and were not in `before`.
+pub fn granted_reading_roles(before: &[Role], after: &[Role]) -> Vec<Role> {
+    reading(after)
+        .into_iter()
+        .filter(|r| !before.contains(r))
+        .collect()
+}
+
+fn key_json(k: &ApiKey, now: DateTime<Utc>) -> Value {
+    json!({
+        "id": k.id, "name": k.name, "scopes": k.scopes, "created_at": k.created_at,
+        "expires_at": k.expires_at, "revoked": k.revoked, "active": k.usable(now),
+    })
+}
+
+/// An optional `expires_at` that lies in the future.
+fn expiry(b: &mut Body, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let at = b.instant("expires_at", false);
+    if at.is_some_and(|t| t <= now) {
+        b.errors.add("expires_at", "must lie in the future");
+    }
+    at
+}
+
+impl App {
+    /// Admins and supervisors manage keys; the answer says whether the
+    /// caller is a supervisor.
+    fn key_manager<'a>(&self, who: &'a Principal) -> AppResult<&'a StaffUser> {
+        let staff = who.staff()?;
+        if staff.has(Role::Admin) || staff.has(Role::Supervisor) {
+            Ok(staff)
+        } else {
+            Err(AppError::Forbidden(
+                "this needs the admin or the supervisor role".into(),
+            ))
+        }
+    }
+
+    /// `POST /admin/api-keys {name, scopes[], expires_at?}`: admins create
+    /// `intake` keys; `read` and `webhooks` keys open case content and are
+    /// a supervisor's to create.
+    pub async fn create_api_key(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        let staff = self.key_manager(who)?;
+        let now = self.now();
+        let mut b = Body::new(body);
+        let name = b.str("name");
+        let raw = b.str_list("scopes", true);
+        let mut scopes = vec![];
+        for (i, s) in raw.iter().enumerate() {
+            match s.parse::<Scope>() {
+                Ok(sc) => scopes.push(sc),
+                Err(m) => b.errors.add(format!("scopes[{i}]"), m),
+            }
+        }
+        if raw.is_empty() && !b.errors.0.contains_key("scopes") {
+            b.errors.add("scopes", "give at least one scope");
+        }
+        let expires_at = expiry(&mut b, now);
+        b.finish()?;
+        if !staff.has(Role::Supervisor) && scopes.iter().any(|s| *s != Scope::Intake) {
+            return Err(AppError::Forbidden(
+                "only a supervisor may create read or webhooks keys".into(),
+            ));
+        }
+        let key = new_token("rdk_");
+        let k = ApiKey {
+            id: Uuid::now_v7(),
+            name,
+            scopes,
+            key_hash: token_hash(&key),
+            created_at: now,
+            revoked: false,
+            expires_at,
+        };
+        let event = self.admin_event(
+            who,
+            "api_key_created",
+            json!({"id": k.id, "name": k.name, "scopes": k.scopes, "expires_at": k.expires_at}),
+        );
+        self.store
+            .insert_api_key(k.clone(), event)
+            .await
+            .map_err(crate::admin::dup_as("name"))?;
+        let mut answer = key_json(&k, now);
+        answer["api_key"] = json!(key);
+        Ok(answer)
+    }
+
+    /// `GET /admin/api-keys`: every key, without secrets.
+    pub async fn list_api_keys(&self, who: &Principal) -> AppResult<Value> {
+        self.key_manager(who)?;
+        let now = self.now();
+        let items: Vec<Value> = self
+            .store
+            .export_api_keys()
+            .await?
+            .iter()
+            .map(|k| key_json(k, now))
+            .collect();
+        let total = items.len();
+        Ok(json!({"items": items, "total": total, "next_cursor": null}))
+    }
+
+    /// `DELETE /admin/api-keys/{id}`: the key answers 401 from now on.
+    pub async fn revoke_api_key(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
+        self.key_manager(who)?;
+        let event = self.admin_event(who, "api_key_revoked", json!({"id": id}));
+        if !self.store.revoke_api_key(id, event).await? {
+            return Err(AppError::NotFound);
+        }
+        let k = self
+            .store
+            .export_api_keys()
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or(AppError::NotFound)?;
+        Ok(key_json(&k, self.now()))
+    }
+
+    /// `POST /admin/respondents/{id}/keys {expires_at?}`: a new portal key
+    /// for the respondent account `id` (the id the create call answered),
+    /// shown once; the old key stops working. The respondent is told by
+    /// e-mail that a key was issued (never the key).
+    pub async fn issue_respondent_key(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<Value> {
+        self.admin(who)?;
+        let now = self.now();
+        let mut b = Body::new(body);
+        let expires_at = expiry(&mut b, now);
+        b.finish()?;
+        let account = self.respondent_account(id).await?;
+        let key = new_token("rdr_");
+        let event = self.admin_event(
+            who,
+            "respondent_key_issued",
+            json!({"id": id, "respondent": account.respondent_key(), "expires_at": expires_at}),
+        );
+        if !self
+            .store
+            .set_respondent_key(id, Some(token_hash(&key)), expires_at, event)
+            .await?
+        {
+            return Err(AppError::NotFound);
+        }
+        self.tell_respondent_of_key(&account, expires_at);
+        Ok(json!({"id": id, "api_key": key, "expires_at": expires_at}))
+    }
+
+    /// `DELETE /admin/respondents/{id}/keys`: the portal key answers 401
+    /// from now on.
+    pub async fn revoke_respondent_key(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
+        self.admin(who)?;
+        let account = self.respondent_account(id).await?;
+        let event = self.admin_event(
+            who,
+            "respondent_key_revoked",
+            json!({"id": id, "respondent": account.respondent_key()}),
+        );
+        if !self.store.set_respondent_key(id, None, None, event).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(json!({"id": id, "revoked": true}))
+    }
+
+    async fn respondent_account(&self, id: Uuid) -> AppResult<redress_store::RespondentAccount> {
+        self.store
+            .export_respondents()
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or(AppError::NotFound)
+    }
+
+    /// The respondent hears that a portal key was issued (never the key
+    /// itself), when they have an address and mail goes out.
+    pub(crate) fn tell_respondent_of_key(
+        &self,
+        account: &redress_store::RespondentAccount,
+        expires_at: Option<DateTime<Utc>>,
+    ) {
+        let Some(to) = account.email.clone() else {
+            return;
+        };
+        let until = expires_at
+            .map(|t| {
+                let local = t.with_timezone(&self.config.time_zone);
+                format!(
+                    "有效期至 {} / valid until {}\n",
+                    local.format("%Y-%m-%d %H:%M"),
+                    local.format("%Y-%m-%d %H:%M")
+                )
+            })
+            .unwrap_or_default();
+        let body = format!(
+            "您好，{name}：\n\n平台已为您签发新的投诉处理门户密钥，旧密钥随即失效。密钥由平台管理员另行交付，本邮件不含密钥。\
+             如您并未申请，请立即联系平台。\n{until}\n\
+             Hello {name},\n\nA new key for the complaints portal was issued for you; any earlier key no longer works. \
+             The platform's administrator hands the key over separately: this mail does not contain it. \
+             If you did not ask for it, contact the platform at once.\n",
+            name = account.name
+        );
+        self.send_security_mail(
+            vec![to],
+            "【投诉处理】门户密钥已签发 / A portal key was issued".into(),
+            body,
+        );
+    }
+
+    /// Supervisors are told, at once, that an admin gave `user` a role that
+    /// reads cases or reset such a user's password: a journal event (shown
+    /// in their console) and an e-mail to each one with an address.
+    pub(crate) async fn alert_supervisors(
+        &self,
+        who: &Principal,
+        kind: &str,
+        user: &User,
+        roles: &[Role],
+    ) -> AppResult<()> {
+        let by = who.actor_id();
+        let data = json!({"username": user.username, "roles": roles, "by": by});
+        self.store
+            .append_events(vec![self.admin_event(who, kind, data)])
+            .await?;
+        let supervisors: Vec<String> = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active && u.roles.contains(&Role::Supervisor))
+            .filter_map(|u| u.email)
+            .collect();
+        let roles = roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let at = self
+            .now()
+            .with_timezone(&self.config.time_zone)
+            .format("%Y-%m-%d %H:%M");
+        let (subject, body) = match kind {
+            "password_reset" => (
+                format!(
+                    "【安全提醒】{by} 重置了 {} 的密码 / Password reset",
+                    user.username
+                ),
+                format!(
+                    "{by} 于 {at} 重置了账号 {u}（角色：{roles}）的密码。该账号下次登录时必须设置新密码。\
+                     如非预期，请立即核查。\n\n\
+                     {by} reset the password of {u} (roles: {roles}) at {at}. The user must choose a new \
+                     password at the next login. If you did not expect this, look into it now.\n",
+                    u = user.username
+                ),
+            ),
+            _ => (
+                format!(
+                    "【安全提醒】{by} 授予 {} 可查看案件的角色 / Role granted",
+                    user.username
+                ),
+                format!(
+                    "{by} 于 {at} 授予账号 {u} 可查看案件内容的角色：{roles}。如非预期，请立即核查。\n\n\
+                     {by} gave {u} roles that read cases at {at}: {roles}. If you did not expect this, \
+                     look into it now.\n",
+                    u = user.username
+                ),
+            ),
+        };
+        self.send_security_mail(supervisors, subject, body);
+        Ok(())
+    }
+
+    /// Sends a mail that belongs to no case, in the background: the caller
+    /// is never held up, and a failure is logged (the journal event is
+    /// the record).
+    fn send_security_mail(&self, to: Vec<String>, subject: String, body: String) {
+        let Some(sender) = self.config.senders.email.clone() else {
+            return;
+        };
+        if to.is_empty() {
+            return;
+        }
+        let locale = redress_domain::Locale::ZhCn;
+        tokio::spawn(async move {
+            for address in to {
+                let message = Outgoing {
+                    delivery_id: Uuid::now_v7().to_string(),
+                    case_id: Uuid::nil(),
+                    to: address,
+                    // An escalation to supervisors, about the installation
+                    // rather than a case.
+                    notice: NoticeKind::Escalation,
+                    tracking_no: String::new(),
+                    subject: subject.clone(),
+                    body: body.clone(),
+                    locale,
+                };
+                let outcome = sender.send(&message).await;
+                if !matches!(outcome, redress_domain::SendOutcome::Sent { .. }) {
+                    tracing::warn!(?outcome, "a security notice was not sent");
+                }
+            }
+        });
+    }
+
+    /// `GET /audit/security`: the newest security notices (role grants,
+    /// password resets, keys issued), for supervisors.
+    pub async fn security_notices(&self, who: &Principal, limit: usize) -> AppResult<Value> {
+        who.staff()?.require(Role::Supervisor)?;
+        let kinds = SECURITY_KINDS.iter().map(|k| k.to_string()).collect();
+        let items: Vec<Value> = self
+            .store
+            .list_global_events(kinds, limit.clamp(1, 200))
+            .await?
+            .into_iter()
+            .map(|e| {
+                json!({
+                    "seq": e.seq, "kind": e.kind, "actor": e.actor, "at": e.at,
+                    "data": serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
+                })
+            })
+            .collect();
+        let total = items.len();
+        Ok(json!({"items": items, "total": total, "next_cursor": null}))
+    }
+
+    /// Drops sessions that have expired (the sweep calls it).
+    pub async fn purge_expired_sessions(&self) -> AppResult<u64> {
+        Ok(self
+            .store
+            .delete_expired_sessions(chrono::Utc::now())
+            .await?)
+    }
+}

@@ -1,0 +1,412 @@
+//! Trust at the edges (SPEC §2, §9; docs/security.md): an admin never
+//! reaches case content, keys can be revoked and expire, guessing
+//! passwords and access codes is throttled, a password change ends the
+//! other sessions.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::notices::{MailSink, free_port};
+
+async fn with_relay(port: u16) -> TestApp {
+    TestApp::with(|c| {
+        c.smtp_relay = Some(format!("smtp://127.0.0.1:{port}"));
+        c.mail_from = Some("complaints@example.com".into());
+    })
+    .await
+}
+
+fn kinds(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn an_admin_never_reaches_case_content() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let c = t.cast().await;
+    // A supervisor with an address hears of every grant.
+    t.post(
+        "/admin/users",
+        Some(&t.admin),
+        json!({"username": "watch", "password": PASSWORD, "display_name": "Watch",
+               "roles": ["supervisor"], "departments": [], "level": 9,
+               "email": "watch@example.com"}),
+    )
+    .await
+    .expect(201);
+    let watch = t.login("watch", PASSWORD).await;
+    let filed = t.file(complaint(1)).await;
+    let id = filed["id"].as_str().unwrap();
+
+    // Keys that read cases or receive webhooks are a supervisor's.
+    for scopes in [
+        json!(["read"]),
+        json!(["webhooks"]),
+        json!(["intake", "read"]),
+    ] {
+        t.post(
+            "/admin/api-keys",
+            Some(&t.admin),
+            json!({"name": format!("k{scopes}"), "scopes": scopes}),
+        )
+        .await
+        .expect_error(403);
+    }
+    t.post(
+        "/admin/api-keys",
+        Some(&t.admin),
+        json!({"name": "chat", "scopes": ["intake"]}),
+    )
+    .await
+    .expect(201);
+    let read = t
+        .post(
+            "/admin/api-keys",
+            Some(&watch),
+            json!({"name": "bi", "scopes": ["read"]}),
+        )
+        .await
+        .expect(201);
+    let read_key = read["api_key"].as_str().unwrap();
+    t.get(&format!("/complaints/{id}"), Some(read_key))
+        .await
+        .expect(200);
+    // The key's read is journaled like a staff member's.
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    let events: Vec<&Value> = case["events"].as_array().unwrap().iter().collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "case_viewed" && e["actor"].as_str().unwrap().contains("bi")),
+        "{case}"
+    );
+    // Webhooks carry case content: not an admin's.
+    t.post(
+        "/webhooks",
+        Some(&t.admin),
+        json!({"url": "https://evil.example.net/", "events": ["decided"]}),
+    )
+    .await
+    .expect_error(403);
+
+    // Nobody changes their own roles or departments.
+    t.call(
+        "PATCH",
+        "/admin/users/admin",
+        Some(&t.admin),
+        Some(json!({"roles": ["admin", "supervisor"]})),
+    )
+    .await
+    .expect_error(403);
+    t.call(
+        "PATCH",
+        "/admin/users/admin",
+        Some(&t.admin),
+        Some(json!({"departments": ["customer-service"]})),
+    )
+    .await
+    .expect_error(403);
+    let me = t.get("/complaints", Some(&t.admin)).await;
+    assert_eq!(me.status.as_u16(), 403, "still no reader");
+
+    // A reading role granted, or such a user's password reset, is told to
+    // the supervisors at once: journal, console and e-mail.
+    t.post(
+        "/admin/users",
+        Some(&t.admin),
+        json!({"username": "mole", "password": "known-to-admin-1", "display_name": "Mole",
+               "roles": ["supervisor"], "departments": [], "level": 9}),
+    )
+    .await
+    .expect(201);
+    t.call(
+        "PATCH",
+        "/admin/users/handler1",
+        Some(&t.admin),
+        Some(json!({"password": "reset-by-admin-1"})),
+    )
+    .await
+    .expect(200);
+    let notices = t.get("/audit/security", Some(&watch)).await.expect(200);
+    let seen = kinds(&notices);
+    assert!(seen.contains(&"role_granted".to_string()), "{notices}");
+    assert!(seen.contains(&"password_reset".to_string()), "{notices}");
+    assert!(
+        notices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["data"]["username"] == "mole" && e["data"]["by"] == "admin"),
+        "{notices}"
+    );
+    t.get("/audit/security", Some(&t.admin))
+        .await
+        .expect_error(403);
+    let mail = sink.wait_for(3).await;
+    let to_watch: Vec<_> = mail
+        .iter()
+        .filter(|m| m.to == "watch@example.com")
+        .collect();
+    assert!(to_watch.iter().any(|m| m.body.contains("mole")), "{mail:?}");
+    assert!(
+        to_watch
+            .iter()
+            .any(|m| m.body.contains("handler1") && m.subject.contains("密码")),
+        "{mail:?}"
+    );
+}
+
+async fn keys_are_revoked_and_expire() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let sup = t.compliance().await;
+    let filed = t.file(complaint(1)).await;
+    let id = filed["id"].as_str().unwrap().to_string();
+
+    // An expiry must lie ahead.
+    let fields = t
+        .post(
+            "/admin/api-keys",
+            Some(&sup),
+            json!({"name": "old", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"}),
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("expires_at").is_some(), "{fields}");
+
+    let in_an_hour = (t.app.now() + chrono::Duration::hours(1)).to_rfc3339();
+    let made = t
+        .post(
+            "/admin/api-keys",
+            Some(&sup),
+            json!({"name": "bi", "scopes": ["read"], "expires_at": in_an_hour}),
+        )
+        .await
+        .expect(201);
+    let key = made["api_key"].as_str().unwrap().to_string();
+    let other = t
+        .post(
+            "/admin/api-keys",
+            Some(&sup),
+            json!({"name": "crm", "scopes": ["read"]}),
+        )
+        .await
+        .expect(201);
+    let other_key = other["api_key"].as_str().unwrap().to_string();
+    t.get(&format!("/complaints/{id}"), Some(&key))
+        .await
+        .expect(200);
+    // Listed without secrets.
+    let listed = t.get("/admin/api-keys", Some(&t.admin)).await.expect(200);
+    assert_eq!(listed["total"], 2, "{listed}");
+    assert!(!listed.to_string().contains(&key), "no secret listed");
+
+    // Revoked: 401 at once.
+    let oid = other["id"].as_str().unwrap();
+    let revoked = t
+        .call(
+            "DELETE",
+            &format!("/admin/api-keys/{oid}"),
+            Some(&t.admin),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(revoked["revoked"], true);
+    t.get(&format!("/complaints/{id}"), Some(&other_key))
+        .await
+        .expect_error(401);
+    t.call(
+        "DELETE",
+        &format!("/admin/api-keys/{}", uuid::Uuid::now_v7()),
+        Some(&t.admin),
+        None,
+    )
+    .await
+    .expect_error(404);
+
+    // Expired: 401 once its hour has passed.
+    t.advance(2 * 3600).await;
+    t.get(&format!("/complaints/{id}"), Some(&key))
+        .await
+        .expect_error(401);
+
+    // A respondent's portal key: revoked, then a new one; the respondent
+    // hears a key was issued, never the key.
+    let r = t
+        .post(
+            "/admin/respondents",
+            Some(&t.admin),
+            json!({"kind": "merchant", "id": "shop-9", "name": "好店",
+                   "email": "shop9@example.com"}),
+        )
+        .await
+        .expect(201);
+    let rid = r["id"].as_str().unwrap();
+    let first = r["api_key"].as_str().unwrap().to_string();
+    t.get("/respondent/complaints", Some(&first))
+        .await
+        .expect(200);
+    t.call(
+        "DELETE",
+        &format!("/admin/respondents/{rid}/keys"),
+        Some(&t.admin),
+        None,
+    )
+    .await
+    .expect(200);
+    t.get("/respondent/complaints", Some(&first))
+        .await
+        .expect_error(401);
+    let again = t
+        .post(
+            &format!("/admin/respondents/{rid}/keys"),
+            Some(&t.admin),
+            json!({}),
+        )
+        .await
+        .expect(201);
+    let second = again["api_key"].as_str().unwrap().to_string();
+    assert!(second.starts_with("rdr_") && second != first);
+    t.get("/respondent/complaints", Some(&second))
+        .await
+        .expect(200);
+    t.get("/respondent/complaints", Some(&first))
+        .await
+        .expect_error(401);
+    // Only admins manage portal keys.
+    t.post(
+        &format!("/admin/respondents/{rid}/keys"),
+        Some(&sup),
+        json!({}),
+    )
+    .await
+    .expect_error(403);
+    let mail = sink.wait_for(2).await;
+    let told: Vec<_> = mail
+        .iter()
+        .filter(|m| m.to == "shop9@example.com")
+        .collect();
+    assert_eq!(told.len(), 2, "created and re-issued: {mail:?}");
+    for m in told {
+        assert!(!m.body.contains(&first) && !m.body.contains(&second));
+        assert!(m.body.contains("门户密钥"), "{}", m.body);
+    }
+    let security = t.get("/audit/security", Some(&sup)).await.expect(200);
+    assert!(
+        kinds(&security).contains(&"respondent_key_issued".to_string()),
+        "{security}"
+    );
+}
+
+async fn guessing_is_throttled_and_a_password_change_ends_other_sessions() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    // Five wrong passwords from one place; the sixth try waits, even with
+    // the right password.
+    for _ in 0..5 {
+        t.post(
+            "/auth/login",
+            None,
+            json!({"username": "handler1", "password": "not-it-at-all"}),
+        )
+        .await
+        .expect_error(401);
+    }
+    let throttled = t
+        .post(
+            "/auth/login",
+            None,
+            json!({"username": "handler1", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(throttled.status.as_u16(), 429, "{:?}", throttled.body);
+    let wait: u64 = throttled.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1, "{wait}");
+    assert_eq!(throttled.body["error"]["code"], "rate_limited");
+    // Another user is not held up.
+    t.login("intake1", PASSWORD).await;
+
+    // A password change ends the user's other sessions, not this one.
+    let a = t.login("reviewer1", PASSWORD).await;
+    let b = t.login("reviewer1", PASSWORD).await;
+    let fields = t
+        .post(
+            "/auth/password",
+            Some(&a),
+            json!({"old": "wrong-old-password", "new": "reviewer-new-pass-1"}),
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("old").is_some(), "{fields}");
+    let fields = t
+        .post(
+            "/auth/password",
+            Some(&a),
+            json!({"old": PASSWORD, "new": "short"}),
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("new").is_some(), "{fields}");
+    let done = t
+        .post(
+            "/auth/password",
+            Some(&a),
+            json!({"old": PASSWORD, "new": "reviewer-new-pass-1"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(done["sessions_ended"], 2, "b and the cast's own login");
+    t.get("/complaints", Some(&a)).await.expect(200);
+    t.get("/complaints", Some(&b)).await.expect_error(401);
+    t.get("/complaints", Some(&c.reviewer))
+        .await
+        .expect_error(401);
+    t.login("reviewer1", "reviewer-new-pass-1").await;
+    t.post("/auth/password", None, json!({"old": "x", "new": "y"}))
+        .await
+        .expect_error(401);
+
+    // Wrong access codes are counted per tracking number: after ten, the
+    // number waits, whatever the code.
+    let filed = t.file(complaint(1)).await;
+    let no = filed["tracking_no"].as_str().unwrap();
+    let token = filed["access_token"].as_str().unwrap();
+    t.get(&format!("/track/{no}"), Some(token))
+        .await
+        .expect(200);
+    for i in 0..10 {
+        t.get(&format!("/track/{no}"), Some(&format!("rdt_wrong{i}")))
+            .await
+            .expect_error(401);
+    }
+    let held = t.get(&format!("/track/{no}"), Some(token)).await;
+    assert_eq!(held.status.as_u16(), 429, "{:?}", held.body);
+    assert!(held.headers.get("retry-after").is_some());
+    // Another case is not affected.
+    let other = t.file(complaint(2)).await;
+    t.get(
+        &format!("/track/{}", other["tracking_no"].as_str().unwrap()),
+        Some(other["access_token"].as_str().unwrap()),
+    )
+    .await
+    .expect(200);
+}
+
+tests![
+    an_admin_never_reaches_case_content,
+    keys_are_revoked_and_expire,
+    guessing_is_throttled_and_a_password_change_ends_other_sessions,
+];

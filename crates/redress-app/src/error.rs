@@ -46,6 +46,7 @@ impl From<Refusal> for AppError {
         match r {
             Refusal::WrongState { .. } => AppError::Conflict(r.to_string()),
             Refusal::Forbidden(m) => AppError::Forbidden(m),
+            Refusal::Full(m) => AppError::Conflict(m),
             Refusal::Invalid(f) => AppError::Invalid(f),
         }
     }

@@ -345,6 +345,7 @@ impl App {
                     subject: subject.clone(),
                     body: body.clone(),
                     locale,
+                    reply_to: None,
                 };
                 let outcome = sender.send(&message).await;
                 if !matches!(outcome, redress_domain::SendOutcome::Sent { .. }) {

@@ -141,6 +141,22 @@ impl AppConfig {
         }
     }
 
+    /// The mailbox complaints are mailed to: `mail_from`'s address, else
+    /// `complaints@` the host of the public URL.
+    pub fn mailbox(&self) -> Option<String> {
+        self.mail_from_address().or_else(|| {
+            let host = self
+                .public_url
+                .split("://")
+                .nth(1)?
+                .split(['/', ':'])
+                .next()?
+                .trim()
+                .to_string();
+            (!host.is_empty()).then(|| format!("complaints@{host}"))
+        })
+    }
+
     /// The bare address of `mail_from`.
     pub fn mail_from_address(&self) -> Option<String> {
         let from = self.mail_from.as_deref()?.trim();
@@ -379,6 +395,31 @@ impl App {
         let calendar = self.calendar();
         let sweep_at = case.sweep_at(&self.config.policy, &calendar);
         stored::to_row(case, access_token_hash, seq, &self.vault, sweep_at)
+    }
+
+    /// The address a complainant's reply goes to: the mailbox with the
+    /// case's tracking number and reply token after a `+`
+    /// (`complaints+rd261206-abcdef.0123456789abcdef@example.com`).
+    pub fn reply_address(&self, tracking_no: &str) -> Option<String> {
+        let mailbox = self.config.mailbox()?;
+        let (local, domain) = mailbox.split_once('@')?;
+        let local = local.split('+').next().unwrap_or(local);
+        Some(format!(
+            "{local}+{}.{}@{domain}",
+            tracking_no.to_ascii_lowercase(),
+            self.vault.reply_token(tracking_no)
+        ))
+    }
+
+    /// The tracking number a recipient address's reply token vouches for.
+    pub fn reply_token_case(&self, address: &str) -> Option<String> {
+        let local = address.trim().trim_matches(['<', '>']).split('@').next()?;
+        let (_, tag) = local.split_once('+')?;
+        let (no, token) = tag.rsplit_once('.')?;
+        let no = no.to_ascii_uppercase();
+        let want = self.vault.reply_token(&no);
+        crate::privacy::constant_time_eq(want.as_bytes(), token.to_ascii_lowercase().as_bytes())
+            .then_some(no)
     }
 
     pub fn tracking_url(&self, tracking_no: &str) -> String {

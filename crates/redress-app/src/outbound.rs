@@ -42,6 +42,9 @@ pub struct Outgoing {
     pub subject: String,
     pub body: String,
     pub locale: Locale,
+    /// Where a reply should go (e-mail to the complainant: the case's
+    /// plus-address with its reply token).
+    pub reply_to: Option<String>,
 }
 
 /// A provider of one delivery channel (the SMTP relay, an SMS gateway, the
@@ -246,6 +249,7 @@ impl Notices {
             subject,
             body,
             locale,
+            reply_to: None,
         })
     }
 
@@ -438,7 +442,13 @@ impl crate::App {
                         },
                         &site,
                     ) {
-                        Ok(message) => sender.send(&message).await,
+                        Ok(mut message) => {
+                            if d.party == Party::Complainant && d.channel == DeliveryChannel::Email
+                            {
+                                message.reply_to = self.reply_address(&case.tracking_no);
+                            }
+                            sender.send(&message).await
+                        }
                         Err(e) => {
                             tracing::error!(delivery = %d.id, error = %e, "a notice template failed");
                             SendOutcome::Permanent {

@@ -108,6 +108,16 @@ impl Vault {
         self.cipher.decrypt(XNonce::from_slice(nonce), ct).ok()
     }
 
+    /// The reply token of a case: what a reply must carry (in our
+    /// Reply-To plus-address) to be added to the case (SPEC §5). Keyed,
+    /// so that knowing a tracking number is not enough.
+    pub fn reply_token(&self, tracking_no: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.mac_key).expect("any key length");
+        mac.update(b"reply-token:");
+        mac.update(tracking_no.trim().to_ascii_uppercase().as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+
     /// A keyed hash for equality look-ups of personal data.
     pub fn lookup_hash(&self, value: &str) -> String {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.mac_key).expect("any key length");

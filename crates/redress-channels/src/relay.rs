@@ -48,9 +48,13 @@ impl SmtpRelay {
         let to: Mailbox =
             m.to.parse()
                 .map_err(|e| format!("the recipient address is not valid: {e}"))?;
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
+        let mut builder = Message::builder().from(self.from.clone()).to(to);
+        if let Some(reply_to) = m.reply_to.as_deref()
+            && let Ok(reply_to) = reply_to.parse::<Mailbox>()
+        {
+            builder = builder.reply_to(reply_to);
+        }
+        builder
             .subject(m.subject.clone())
             .message_id(Some(self.message_id(m)))
             .header(ContentType::TEXT_PLAIN)

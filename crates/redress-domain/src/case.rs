@@ -19,6 +19,12 @@ use crate::types::*;
 
 pub type CaseId = Uuid;
 
+/// Messages one case may hold: enough for any real exchange, a bound on
+/// what a flood of replies can grow (409 beyond).
+pub const MAX_MESSAGES: usize = 500;
+/// Evidence files one case may hold (409 beyond).
+pub const MAX_EVIDENCE: usize = 100;
+
 /// Who did something, as the journal records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
@@ -785,6 +791,11 @@ impl Case {
         ctx: &Ctx,
     ) -> Result<Effects, Refusal> {
         self.open_for_change("messaged")?;
+        if self.messages.len() >= MAX_MESSAGES {
+            return Err(Refusal::Full(format!(
+                "the case has {MAX_MESSAGES} messages, as many as a case may have"
+            )));
+        }
         let mut errors = FieldErrors::new();
         required_text(&mut errors, "body", body, 20_000);
         errors.into_result()?;
@@ -822,6 +833,11 @@ impl Case {
 
     pub fn add_evidence(&mut self, evidence: Evidence, ctx: &Ctx) -> Result<Effects, Refusal> {
         self.open_for_change("given evidence")?;
+        if self.evidence.len() >= MAX_EVIDENCE {
+            return Err(Refusal::Full(format!(
+                "the case has {MAX_EVIDENCE} evidence files, as many as a case may have"
+            )));
+        }
         let data = json!({
             "evidence_id": evidence.id,
             "sha256": evidence.sha256,

@@ -50,6 +50,10 @@ pub enum Refusal {
     /// The action is allowed in this state, but not for this person.
     #[error("{0}")]
     Forbidden(String),
+    /// The case holds as much of something as a case may (messages,
+    /// evidence files): 409, with what is full.
+    #[error("{0}")]
+    Full(String),
     /// Missing or invalid fields, each named.
     #[error("invalid fields: {}", .0.0.keys().cloned().collect::<Vec<_>>().join(", "))]
     Invalid(FieldErrors),

@@ -237,30 +237,57 @@ impl App {
         let text = text_of(&msg);
         let key = mail_key(&msg, raw);
 
-        // A reply: the tracking number in the subject or the recipient's
-        // plus-address, or one of our Message-IDs in In-Reply-To/References.
-        let named = find_tracking_no(&text.subject)
-            .or_else(|| envelope.rcpt_to.iter().find_map(|r| find_tracking_no(r)));
-        let referenced = ["In-Reply-To", "References"]
+        // A reply carries the case's reply token: our plus-address with
+        // its keyed token (the Reply-To of our notices), or one of our
+        // Message-IDs naming a notice of that case in In-Reply-To or
+        // References (what a client sends when one presses Reply). A
+        // tracking number alone (in the subject, or a bare plus-address)
+        // names a case but vouches for nothing: such mail is held.
+        let recipients: Vec<String> = envelope
+            .rcpt_to
+            .iter()
+            .cloned()
+            .chain(
+                [msg.to(), msg.cc()]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|a| a.iter())
+                    .filter_map(|a| a.address().map(str::to_string)),
+            )
+            .collect();
+        let tokened = recipients.iter().find_map(|r| self.reply_token_case(r));
+        let referenced: Vec<(String, Uuid)> = ["In-Reply-To", "References"]
             .iter()
             .filter_map(|h| msg.header_raw(*h))
             .flat_map(our_message_ids)
-            .map(|(_, case)| case)
-            .next();
-        let target = match (&named, referenced) {
-            (Some(no), _) => match self.load_by_tracking_no(no).await {
-                Ok(l) => Some(l),
-                Err(AppError::NotFound) => None,
-                Err(e) => return Err(e),
-            },
-            (None, Some(id)) => match self.load(id).await {
-                Ok(l) => Some(l),
-                Err(AppError::NotFound) => None,
-                Err(e) => return Err(e),
-            },
-            (None, None) => None,
-        };
-        if named.is_some() || target.is_some() {
+            .collect();
+        let named = tokened
+            .clone()
+            .or_else(|| find_tracking_no(&text.subject))
+            .or_else(|| recipients.iter().find_map(|r| find_tracking_no(r)));
+        let mut target = None;
+        let mut vouched = false;
+        if let Some(no) = &tokened {
+            target = self.maybe(self.load_by_tracking_no(no).await)?;
+            vouched = target.is_some();
+        }
+        if target.is_none() {
+            for (delivery, case) in &referenced {
+                if let Some(l) = self.maybe(self.load(*case).await)?
+                    && l.case.deliveries.iter().any(|d| &d.id == delivery)
+                {
+                    target = Some(l);
+                    vouched = true;
+                    break;
+                }
+            }
+        }
+        if target.is_none()
+            && let Some(no) = &named
+        {
+            target = self.maybe(self.load_by_tracking_no(no).await)?;
+        }
+        if named.is_some() || target.is_some() || !referenced.is_empty() {
             let Some(loaded) = target else {
                 return self.hold(&msg, &from, named, None, raw, &key).await;
             };
@@ -271,15 +298,32 @@ impl App {
                 .email
                 .as_deref()
                 .is_some_and(|e| e.eq_ignore_ascii_case(&from));
-            if !matches || loaded.case.is_sealed() {
+            if !vouched || !matches || loaded.case.is_sealed() {
                 let no = Some(loaded.case.tracking_no.clone());
                 return self
                     .hold(&msg, &from, no, Some(loaded.case.id), raw, &key)
                     .await;
             }
-            return self.thread(&msg, raw, &text, &key, loaded.case.id).await;
+            let (id, no) = (loaded.case.id, loaded.case.tracking_no.clone());
+            return match self.thread(&msg, raw, &text, &key, id).await {
+                // A case that cannot take it now (full, or changed at the
+                // same moment too often): an agent sees it.
+                Err(AppError::Conflict(_)) => {
+                    self.hold(&msg, &from, Some(no), Some(id), raw, &key).await
+                }
+                other => other,
+            };
         }
         self.open(&msg, raw, &from, &text, &key).await
+    }
+
+    /// `Ok(None)` for a case that is not there.
+    fn maybe(&self, r: AppResult<crate::Loaded>) -> AppResult<Option<crate::Loaded>> {
+        match r {
+            Ok(l) => Ok(Some(l)),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// A new case from a new mail.

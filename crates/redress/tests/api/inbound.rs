@@ -235,6 +235,23 @@ async fn a_mail_opens_a_case_with_its_attachment_and_is_acknowledged() {
         "{}",
         got[0].body
     );
+    // Replies are asked for at the case's reply address; pressing Reply
+    // (our Message-ID in In-Reply-To) threads the answer into the case.
+    let reply_to = got[0].header("Reply-To").unwrap();
+    assert!(
+        reply_to.contains(&format!("complaints+{}.", no.to_lowercase())),
+        "{reply_to}"
+    );
+    let raw = mail(
+        "王五 <wang@example.net>",
+        "Re: 回执",
+        "谢谢，耳机的照片稍后补上。",
+        &format!("In-Reply-To: <{}>\r\n", got[0].message_id),
+        false,
+    );
+    let (code, reply) = send(rx.port, "wang@example.net", "complaints@example.com", raw).await;
+    assert_eq!(code, 250, "{reply}");
+    assert_eq!(queued_as(&reply), no, "threaded, not a new case");
 
     // The respondent is unknown until an agent completes the record.
     let id = case["id"].as_str().unwrap();
@@ -305,7 +322,10 @@ async fn replies_thread_from_the_complainant_and_others_are_held() {
     .await;
     let no = queued_as(&reply);
 
-    // The complainant answers: quoted history is cut, the attachment kept.
+    // The complainant answers to the address our notices give as Reply-To
+    // (the case's reply token after a `+`): quoted history is cut, the
+    // attachment kept.
+    let reply_to = t.app.reply_address(&no).unwrap();
     let answer = format!(
         "补充：付款截图见附件。\n\n在 2026年11月29日，投诉处理 写道：\n> 您的投诉已收到（{no}）"
     );
@@ -316,17 +336,11 @@ async fn replies_thread_from_the_complainant_and_others_are_held() {
         "",
         true,
     );
-    let (code, reply) = send(
-        rx.port,
-        "zhao@example.net",
-        "complaints@example.com",
-        raw.clone(),
-    )
-    .await;
+    let (code, reply) = send(rx.port, "zhao@example.net", &reply_to, raw.clone()).await;
     assert_eq!(code, 250, "{reply}");
     assert_eq!(queued_as(&reply), no);
     // Delivered twice: added once.
-    let (code, _) = send(rx.port, "zhao@example.net", "complaints@example.com", raw).await;
+    let (code, _) = send(rx.port, "zhao@example.net", &reply_to, raw).await;
     assert_eq!(code, 250);
     let case = staff_case(&t, &c.supervisor, &no).await;
     let from_complainant: Vec<&Value> = case["messages"]
@@ -340,7 +354,7 @@ async fn replies_thread_from_the_complainant_and_others_are_held() {
     assert_eq!(attachments(&case).len(), 1, "{case}");
     assert_eq!(originals(&case).len(), 2, "the opening mail and the reply");
 
-    // The plus-address names the case too; but this sender is a stranger.
+    // The reply address carries the token; but this sender is a stranger.
     let raw = mail(
         "mallory@example.org",
         "about a case",
@@ -348,8 +362,7 @@ async fn replies_thread_from_the_complainant_and_others_are_held() {
         "",
         true,
     );
-    let to = format!("complaints+{}@example.com", no.to_lowercase());
-    let (code, reply) = send(rx.port, "mallory@example.org", &to, raw).await;
+    let (code, reply) = send(rx.port, "mallory@example.org", &reply_to, raw).await;
     assert_eq!(code, 250, "{reply}");
     let case_after = staff_case(&t, &c.supervisor, &no).await;
     assert_eq!(case_after["messages"], case["messages"], "nothing added");
@@ -443,6 +456,43 @@ async fn replies_thread_from_the_complainant_and_others_are_held() {
         .await
         .expect(200);
     assert_eq!(all["total"], 2);
+
+    // A tracking number alone is no reply token: from the complainant's
+    // own address, naming the case in the subject or in a bare
+    // plus-address, or with a forged token, the mail is held.
+    let before = t
+        .get("/mail/held?state=all", Some(&c.intake))
+        .await
+        .expect(200)["total"]
+        .as_u64()
+        .unwrap();
+    let forged = reply_to.replace(
+        &reply_to[reply_to.find('.').unwrap() + 1..reply_to.find('@').unwrap()],
+        "0123456789abcdef",
+    );
+    for to in [
+        "complaints@example.com".to_string(),
+        format!("complaints+{}@example.com", no.to_lowercase()),
+        forged,
+    ] {
+        let raw = mail(
+            "zhao@example.net",
+            &format!("Re: 您的投诉已收到（{no}）"),
+            "再补充一句。",
+            "",
+            false,
+        );
+        let (code, reply) = send(rx.port, "zhao@example.net", &to, raw).await;
+        assert_eq!(code, 250, "{reply}");
+        assert!(reply.contains("held"), "{to}: {reply}");
+    }
+    let after = t
+        .get("/mail/held?state=all", Some(&c.intake))
+        .await
+        .expect(200)["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after, before + 3);
 }
 
 async fn automatic_mail_is_dropped_and_a_bounce_marks_the_notice() {
@@ -849,7 +899,7 @@ async fn legacy_charsets_in_replies_held_mail_and_split_words() {
         "手机保修期内坏了，售后拒绝维修。"
     );
 
-    // The complainant replies in GBK, naming the case.
+    // The complainant replies in GBK, to the case's reply address.
     let mut r = b"From: zhang@example.net\r\nTo: complaints@example.com\r\nSubject: ".to_vec();
     r.extend(format!("Re: =?gbk?B?{}?= {no}\r\n", b64.encode(gbk("补充材料"))).as_bytes());
     r.extend(
@@ -857,13 +907,8 @@ async fn legacy_charsets_in_replies_held_mail_and_split_words() {
           Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
     );
     r.extend(gbk("保修卡照片稍后补充。\r\n"));
-    let (code, reply) = send(
-        rx.port,
-        "zhang@example.net",
-        "complaints@example.com",
-        r.clone(),
-    )
-    .await;
+    let reply_to = t.app.reply_address(&no).unwrap();
+    let (code, reply) = send(rx.port, "zhang@example.net", &reply_to, r.clone()).await;
     assert_eq!(code, 250, "{reply}");
     let case = staff_case(&t, &c.supervisor, &no).await;
     assert!(

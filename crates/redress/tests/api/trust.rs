@@ -405,7 +405,69 @@ async fn guessing_is_throttled_and_a_password_change_ends_other_sessions() {
     .expect(200);
 }
 
+/// A case takes at most 500 messages and 100 evidence files; past that
+/// it answers 409 saying what is full, and stores nothing.
+async fn a_case_stops_growing_at_its_caps() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let id = filed["id"].as_str().unwrap();
+    let no = filed["tracking_no"].as_str().unwrap();
+    let token = filed["access_token"].as_str().unwrap();
+    for i in 0..500 {
+        t.post(
+            &format!("/complaints/{id}/messages"),
+            Some(&c.intake),
+            json!({"audience": "internal", "body": format!("note {i}")}),
+        )
+        .await
+        .expect(200);
+    }
+    let full = t
+        .post(
+            &format!("/track/{no}/messages"),
+            Some(token),
+            json!({"body": "one more"}),
+        )
+        .await;
+    assert_eq!(full.status.as_u16(), 409, "{:?}", full.body);
+    assert!(
+        full.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("500 messages"),
+        "{:?}",
+        full.body
+    );
+    for i in 0..100 {
+        t.upload(
+            &format!("/complaints/{id}/evidence"),
+            Some(&c.intake),
+            &format!("n{i}.txt"),
+            format!("evidence {i}").as_bytes(),
+        )
+        .await
+        .expect(200);
+    }
+    let full = t
+        .upload(
+            &format!("/complaints/{id}/evidence"),
+            Some(&c.intake),
+            "more.txt",
+            b"one more",
+        )
+        .await;
+    assert_eq!(full.status.as_u16(), 409, "{:?}", full.body);
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["messages"].as_array().unwrap().len(), 500);
+    assert_eq!(case["evidence"].as_array().unwrap().len(), 100);
+}
+
 tests![
+    a_case_stops_growing_at_its_caps,
     an_admin_never_reaches_case_content,
     keys_are_revoked_and_expire,
     guessing_is_throttled_and_a_password_change_ends_other_sessions,

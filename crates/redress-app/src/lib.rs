@@ -11,6 +11,7 @@ pub mod canned;
 pub mod cases;
 pub mod clock;
 pub mod deadlines;
+pub mod egress;
 pub mod error;
 pub mod evidence;
 pub mod input;
@@ -113,6 +114,9 @@ pub struct AppConfig {
     /// The address notices are sent from (`Name <addr>` or `addr`): mail
     /// coming back from it is a loop and is dropped.
     pub mail_from: Option<String>,
+    /// Lets webhook subscriptions call loopback, private and link-local
+    /// addresses (`egress`); off by default (SPEC §9).
+    pub webhook_allow_private: bool,
 }
 
 impl AppConfig {
@@ -132,6 +136,7 @@ impl AppConfig {
             job_lease: std::time::Duration::from_secs(60),
             senders: outbound::Senders::default(),
             mail_from: None,
+            webhook_allow_private: false,
         }
     }
 
@@ -250,6 +255,7 @@ impl App {
             &config.data_dir,
             config.evidence_max_bytes,
         )?;
+        let webhooks = webhooks::Webhooks::new(config.webhook_allow_private)?;
         let app = Arc::new(Self {
             store,
             vault,
@@ -260,7 +266,7 @@ impl App {
             sweep_lock: tokio::sync::Mutex::new(()),
             evidence_gate: Arc::new(tokio::sync::RwLock::new(())),
             directory: tokio::sync::Mutex::new(None),
-            webhooks: webhooks::Webhooks::new()?,
+            webhooks,
             notices: RwLock::new(Arc::new(
                 outbound::Notices::new(&[]).expect("shipped notice templates compile"),
             )),

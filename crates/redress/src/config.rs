@@ -51,6 +51,11 @@ pub struct Config {
     pub notice_webhook: Option<String>,
     #[serde(skip_serializing)]
     pub notice_webhook_secret: Option<String>,
+    /// Lets webhook subscriptions call loopback, private (RFC 1918, fc00::/7),
+    /// link-local and other non-public addresses. Off by default (SPEC §9,
+    /// docs/security.md). `1`, `true`, `yes` and `on` turn it on.
+    #[serde(deserialize_with = "flag")]
+    pub webhook_allow_private: bool,
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
     pub time_zone: String,
@@ -106,6 +111,7 @@ impl Default for Config {
             sms_token: None,
             notice_webhook: None,
             notice_webhook_secret: None,
+            webhook_allow_private: false,
             admin_password: None,
             time_zone: "Asia/Shanghai".into(),
             working_hours: None,
@@ -122,6 +128,33 @@ impl Default for Config {
             policy: DeadlinePolicy::default(),
             canned_replies: redress_app::CannedReplySeed::defaults(),
         }
+    }
+}
+
+/// A switch as people write it in a variable: `1`/`0`, `true`/`false`,
+/// `yes`/`no`, `on`/`off`.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Flag::deserialize(d)? {
+        Flag::Bool(b) => Ok(b),
+        Flag::Int(0) => Ok(false),
+        Flag::Int(1) => Ok(true),
+        Flag::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "expected on or off (1/0, true/false), found {other:?}"
+            ))),
+        },
+        Flag::Int(n) => Err(serde::de::Error::custom(format!(
+            "expected on or off (1/0, true/false), found {n}"
+        ))),
     }
 }
 
@@ -169,6 +202,7 @@ impl std::fmt::Debug for Config {
                 "notice_webhook_secret",
                 &hidden(&self.notice_webhook_secret),
             )
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .field("admin_password", &hidden(&self.admin_password))
             .field("time_zone", &self.time_zone)
             .field("working_hours", &self.working_hours)
@@ -308,12 +342,19 @@ mod tests {
             assert_eq!(c.policy.appeal_days, 15, "unset keys keep their defaults");
             assert_eq!(c.data_dir, PathBuf::from("./redress-data"));
 
+            assert!(
+                !c.webhook_allow_private,
+                "private webhook targets are refused by default"
+            );
+
             jail.set_env("REDRESS_LISTEN", "127.0.0.1:9001");
+            jail.set_env("REDRESS_WEBHOOK_ALLOW_PRIVATE", "1");
             jail.set_env("REDRESS_POLICY__HANDLING_DAYS", "7");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.listen, "127.0.0.1:9001");
             assert_eq!(c.policy.handling_days, 7);
             assert_eq!(c.public_url(), "http://127.0.0.1:9001");
+            assert!(c.webhook_allow_private, "REDRESS_WEBHOOK_ALLOW_PRIVATE=1");
             Ok(())
         });
     }

@@ -72,6 +72,7 @@ pub async fn build_app(
     app_config.job_lease = Duration::from_secs(config.job_lease_seconds.max(1));
     app_config.senders = senders(config)?;
     app_config.mail_from = Some(mail_from(config));
+    app_config.webhook_allow_private = config.webhook_allow_private;
     let clock = if test_clock {
         Clock::test()
     } else {

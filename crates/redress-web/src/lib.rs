@@ -25,6 +25,18 @@ pub use state::AppState;
 pub struct WebOptions {
     /// Public intake per client address, requests per minute (0: off).
     pub public_rate_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty:
+    /// the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        Self {
+            public_rate_per_minute: 60,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
@@ -32,7 +44,12 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     if app.config.public_url.starts_with("https://") {
         pages::use_secure_cookies();
     }
-    let state = AppState::new(app, options.public_rate_per_minute);
+    let state = AppState::new(
+        app,
+        options.public_rate_per_minute,
+        options.trusted_proxies.clone(),
+    );
+    let trusted = state.trusted_proxies.clone();
     let (api, openapi) = OpenApiRouter::with_openapi(api::doc())
         .nest("/api/v1", api::router())
         .split_for_parts();
@@ -62,7 +79,20 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // The client in every request's log line is the one the rate
+            // limits count (`extract::client_ip`).
+            TraceLayer::new_for_http().make_span_with(move |req: &axum::http::Request<_>| {
+                let client =
+                    extract::client_ip(extract::peer(req.extensions()), req.headers(), &trusted);
+                tracing::debug_span!(
+                    "request",
+                    method = %req.method(),
+                    uri = %req.uri().path(),
+                    client = client.map(tracing::field::display),
+                )
+            }),
+        )
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }

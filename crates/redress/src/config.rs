@@ -24,6 +24,10 @@ pub struct Config {
     pub data_key: Option<String>,
     /// Public intake per client address, requests per minute; 0 turns it off.
     pub public_rate_limit: u32,
+    /// Reverse proxies (addresses or networks, comma-separated) whose
+    /// `X-Forwarded-For` names the client; empty: the TCP peer is the
+    /// client (docs/security.md).
+    pub trusted_proxies: String,
     pub public_url: Option<String>,
     /// The built-in SMTP receiver for mailed complaints (`127.0.0.1:2525`);
     /// off when unset.
@@ -97,6 +101,7 @@ impl Default for Config {
             database_url: None,
             data_key: None,
             public_rate_limit: 60,
+            trusted_proxies: String::new(),
             public_url: None,
             smtp_listen: None,
             smtp_max_bytes: 25 * 1024 * 1024,
@@ -173,6 +178,7 @@ impl std::fmt::Debug for Config {
             )
             .field("data_key", &hidden(&self.data_key))
             .field("public_rate_limit", &self.public_rate_limit)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("public_url", &self.public_url)
             .field("smtp_listen", &self.smtp_listen)
             .field("smtp_max_bytes", &self.smtp_max_bytes)
@@ -355,6 +361,15 @@ mod tests {
             assert_eq!(c.policy.handling_days, 7);
             assert_eq!(c.public_url(), "http://127.0.0.1:9001");
             assert!(c.webhook_allow_private, "REDRESS_WEBHOOK_ALLOW_PRIVATE=1");
+            jail.set_env("REDRESS_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                crate::web_options(&c)
+                    .map_err(|e| e.to_string())?
+                    .trusted_proxies
+                    .len(),
+                2
+            );
             Ok(())
         });
     }

@@ -81,6 +81,15 @@ pub async fn build_app(
     Ok(App::new(store, vault, clock, app_config).await?)
 }
 
+/// The HTTP layer's settings.
+pub fn web_options(config: &Config) -> anyhow::Result<redress_web::WebOptions> {
+    Ok(redress_web::WebOptions {
+        public_rate_per_minute: config.public_rate_limit,
+        trusted_proxies: redress_web::extract::parse_trusted_proxies(&config.trusted_proxies)
+            .map_err(anyhow::Error::msg)?,
+    })
+}
+
 /// The SMTP receiver's settings (STARTTLS when a certificate and key are
 /// configured).
 pub fn smtp_settings(config: &Config) -> anyhow::Result<redress_channels::smtp::SmtpSettings> {

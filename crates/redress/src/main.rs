@@ -264,12 +264,7 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
         Duration::from_secs(config.sweep_interval_seconds.max(1)),
     );
     let webhooks = spawn_webhooks(app.clone(), Duration::from_secs(1));
-    let router = redress_web::router(
-        app.clone(),
-        redress_web::WebOptions {
-            public_rate_per_minute: config.public_rate_limit,
-        },
-    );
+    let router = redress_web::router(app.clone(), redress::web_options(&config)?);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -51,6 +51,7 @@ mod pages;
 mod records;
 mod rules;
 mod scoping;
+mod security;
 mod smoke;
 mod webhooks;
 
@@ -86,7 +87,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 18] = [
+    let modules: [Module; 19] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -103,6 +104,7 @@ fn main() -> ExitCode {
         ("records", records::trials),
         ("rules", rules::trials),
         ("scoping", scoping::trials),
+        ("security", security::trials),
         ("smoke", smoke::trials),
         ("webhooks", webhooks::trials),
     ];

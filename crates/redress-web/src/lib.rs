@@ -28,6 +28,9 @@ pub struct WebOptions {
     /// Reverse proxies whose `X-Forwarded-For` names the client (empty:
     /// the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serves `/metrics` on this router; off when metrics have a listener
+    /// of their own ([`metrics::router`]).
+    pub serve_metrics: bool,
 }
 
 impl Default for WebOptions {
@@ -35,6 +38,7 @@ impl Default for WebOptions {
         Self {
             public_rate_per_minute: 60,
             trusted_proxies: Vec::new(),
+            serve_metrics: true,
         }
     }
 }
@@ -58,9 +62,11 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     // bodies to `extract::JSON_LIMIT`.
     let api = api.layer(DefaultBodyLimit::max(upload_limit.max(extract::JSON_LIMIT)));
     let pages = pages::router().layer(DefaultBodyLimit::max(upload_limit));
-    Router::new()
-        .merge(api)
-        .merge(pages)
+    let mut router = Router::new().merge(api).merge(pages);
+    if options.serve_metrics {
+        router = router.route("/metrics", get(metrics::render));
+    }
+    router
         .route(
             "/api/openapi.json",
             get(move || {
@@ -69,7 +75,6 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
             }),
         )
         .route("/healthz", get(api::ops::health))
-        .route("/metrics", get(metrics::render))
         .fallback(|| async { error::ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct Config {
     pub listen: String,
+    /// Serves `/metrics` on this address only (`127.0.0.1:9090`), not on
+    /// `listen`; unset: `/metrics` is on `listen`.
+    pub metrics_listen: Option<String>,
     pub data_dir: PathBuf,
     /// Default: SQLite inside the data dir.
     pub database_url: Option<String>,
@@ -97,6 +100,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: None,
             data_dir: "./redress-data".into(),
             database_url: None,
             data_key: None,
@@ -171,6 +175,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("data_dir", &self.data_dir)
             .field(
                 "database_url",
@@ -238,6 +243,14 @@ impl Config {
             .merge(Env::prefixed("REDRESS_").split("__").ignore(&["config"]))
             .extract()?;
         Ok(config)
+    }
+
+    /// The address of the metrics' own listener, when set.
+    pub fn metrics_listen(&self) -> Option<&str> {
+        self.metrics_listen
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
     }
 
     pub fn public_url(&self) -> String {

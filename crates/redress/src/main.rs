@@ -301,6 +301,26 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
             })))
         }
     };
+    let metrics = match config.metrics_listen() {
+        None => None,
+        Some(at) => {
+            let metrics_listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening for metrics on {at}"))?;
+            println!(
+                "redress serves /metrics on http://{}",
+                metrics_listener.local_addr()?
+            );
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(
+                axum::serve(metrics_listener, redress_web::metrics::router(app.clone()))
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .into_future(),
+            ))
+        }
+    };
     println!(
         "redress is listening on http://{addr} (data in {})",
         config.data_dir.display()
@@ -318,6 +338,13 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
         match smtp.await {
             Ok(Err(e)) => tracing::error!(error = %e, "the SMTP receiver failed"),
             Err(e) => tracing::error!(error = %e, "the SMTP receiver panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+    if let Some(metrics) = metrics {
+        match metrics.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "the metrics listener failed"),
+            Err(e) => tracing::error!(error = %e, "the metrics listener panicked"),
             Ok(Ok(())) => {}
         }
     }

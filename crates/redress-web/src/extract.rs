@@ -22,8 +22,11 @@ pub struct JsonBody {
     pub sha256: String,
 }
 
-/// JSON bodies larger than this are refused with 413 (uploads have their own limit).
-pub const JSON_LIMIT: usize = 1024 * 1024;
+/// JSON bodies larger than this are refused with 413 (uploads have their
+/// own limit). The largest body a call needs is a decision or a review:
+/// a reply of 20,000 characters (120 KB even with every character
+/// escaped as `\uXXXX`) and its lists.
+pub const JSON_LIMIT: usize = 256 * 1024;
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod state;
@@ -11,7 +12,6 @@ pub mod state;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use redress_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -31,6 +31,9 @@ pub struct WebOptions {
     /// Serves `/metrics` on this router; off when metrics have a listener
     /// of their own ([`metrics::router`]).
     pub serve_metrics: bool,
+    /// Requests in progress at most (0: no limit); beyond, `503` with
+    /// `Retry-After` ([`limits::concurrency`]).
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for WebOptions {
@@ -39,11 +42,13 @@ impl Default for WebOptions {
             public_rate_per_minute: 60,
             trusted_proxies: Vec::new(),
             serve_metrics: true,
+            max_concurrent_requests: 512,
         }
     }
 }
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
+    // An evidence file and its multipart framing (and the form's fields).
     let upload_limit = app.evidence.max_bytes as usize + 64 * 1024;
     if app.config.public_url.starts_with("https://") {
         pages::use_secure_cookies();
@@ -55,13 +60,10 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     );
     let trusted = state.trusted_proxies.clone();
     let (api, openapi) = OpenApiRouter::with_openapi(api::doc())
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(upload_limit))
         .split_for_parts();
     let openapi = Arc::new(openapi);
-    // The transport limit fits an evidence upload; `JsonBody` holds JSON
-    // bodies to `extract::JSON_LIMIT`.
-    let api = api.layer(DefaultBodyLimit::max(upload_limit.max(extract::JSON_LIMIT)));
-    let pages = pages::router().layer(DefaultBodyLimit::max(upload_limit));
+    let pages = pages::router(upload_limit);
     let mut router = Router::new().merge(api).merge(pages);
     if options.serve_metrics {
         router = router.route("/metrics", get(metrics::render));
@@ -83,6 +85,15 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
                 "this path does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(
+                match options.max_concurrent_requests {
+                    0 => tokio::sync::Semaphore::MAX_PERMITS,
+                    n => n,
+                },
+            )),
+            limits::concurrency,
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             // The client in every request's log line is the one the rate

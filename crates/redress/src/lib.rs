@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod config;
 pub mod demo;
+pub mod http;
 pub mod migrate;
 
 use std::sync::Arc;
@@ -88,6 +89,7 @@ pub fn web_options(config: &Config) -> anyhow::Result<redress_web::WebOptions> {
         trusted_proxies: redress_web::extract::parse_trusted_proxies(&config.trusted_proxies)
             .map_err(anyhow::Error::msg)?,
         serve_metrics: config.metrics_listen().is_none(),
+        max_concurrent_requests: config.max_concurrent_requests,
     })
 }
 

@@ -1,6 +1,5 @@
 //! `redress`: serve, migrate, user add, audit verify, archive export.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -312,24 +311,20 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
                 metrics_listener.local_addr()?
             );
             let mut stopped = stopped.clone();
-            Some(tokio::spawn(
-                axum::serve(metrics_listener, redress_web::metrics::router(app.clone()))
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                    .into_future(),
-            ))
+            Some(tokio::spawn(redress::http::serve(
+                metrics_listener,
+                redress_web::metrics::router(app.clone()),
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
         }
     };
     println!(
         "redress is listening on http://{addr} (data in {})",
         config.data_dir.display()
     );
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    redress::http::serve(listener, router, async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     })

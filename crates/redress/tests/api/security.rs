@@ -4,10 +4,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::Request;
+use http_body_util::BodyExt;
 use redress_testkit::{Backend, postgres};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 use crate::cli::{Server, http_get};
@@ -220,9 +224,266 @@ async fn the_server_serves_metrics_on_the_metrics_address_only() {
     drop(schema);
 }
 
+/// A page form of `len` bytes (`field=xxxx…`), with these cookies.
+async fn post_form(t: &TestApp, path: &str, cookies: &str, body: String) -> u16 {
+    let req = Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookies)
+        .body(Body::from(body))
+        .unwrap();
+    t.send(req).await.status.as_u16()
+}
+
+fn filler(field: &str, bytes: usize) -> String {
+    format!("{field}={}", "x".repeat(bytes))
+}
+
+/// Forms without files are held to what their fields need: sign-in and
+/// look-up forms 16 KiB, other forms 256 KiB; a larger body is answered
+/// 413 before the session, the CSRF token or the rate limit is looked at.
+/// A reply of 20,000 Chinese characters still fits.
+async fn page_forms_are_limited_to_what_their_fields_need() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let id = filed["id"].as_str().unwrap();
+    // Sign-in and look-up: 16 KiB.
+    assert_eq!(
+        post_form(&t, "/staff/login", "", filler("username", 20 * 1024)).await,
+        413
+    );
+    assert_eq!(
+        post_form(&t, "/track", "", filler("no", 20 * 1024)).await,
+        413
+    );
+    assert_eq!(
+        post_form(&t, "/respondent", "", filler("key", 20 * 1024)).await,
+        413
+    );
+    // Small enough: on to the CSRF check.
+    assert_eq!(
+        post_form(&t, "/staff/login", "", filler("username", 1024)).await,
+        403
+    );
+    // A case action: signed in, no CSRF token, 300 KiB: 413, not 403.
+    let session = format!("redress_session={}", c.intake);
+    let action = format!("/staff/cases/{id}/message");
+    assert_eq!(
+        post_form(&t, &action, &session, filler("body", 300 * 1024)).await,
+        413
+    );
+    assert_eq!(
+        post_form(&t, &action, &session, filler("body", 1024)).await,
+        403,
+        "the CSRF check follows the size check"
+    );
+    // Not signed in either: still 413 first.
+    assert_eq!(
+        post_form(&t, &action, "", filler("body", 300 * 1024)).await,
+        413
+    );
+    // The largest reply the domain takes, URL-encoded, passes the limit.
+    let csrf = "c".repeat(43);
+    let reply: String = std::iter::repeat_n("%E5%A4%84", 20_000).collect();
+    let cookies = format!("{session}; rd_csrf={csrf}");
+    let body = format!("csrf={csrf}&audience=complainant&body={reply}");
+    assert!(body.len() > 180_000);
+    assert_eq!(post_form(&t, &action, &cookies, body).await, 303);
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert!(
+        case["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"]
+                .as_str()
+                .is_some_and(|b| b.chars().count() == 20_000)),
+        "the 20,000-character reply was taken"
+    );
+}
+
+/// JSON bodies are held to 256 KiB (a decision's reply with every
+/// character escaped fits); an iCalendar import to 1 MiB.
+async fn json_bodies_are_limited_to_what_a_call_needs() {
+    let t = TestApp::new().await;
+    let mut big = complaint(1);
+    big["description"] = json!("x".repeat(300 * 1024));
+    t.post("/complaints", None, big).await.expect_error(413);
+    // 20,000 characters, each escaped as \uXXXX: taken (and judged by the
+    // domain, not the transport).
+    let escaped: String = std::iter::repeat_n("\\u5904", 20_000).collect();
+    let body = complaint(2).to_string().replacen(
+        "订单已取消，快递也已退回，但商家拒绝退款。",
+        &escaped,
+        1,
+    );
+    assert!(body.len() > 120_000);
+    t.call_raw("POST", "/complaints", None, Some(&body), &[])
+        .await
+        .expect(201);
+    let ics = "x".repeat(1024 * 1024 + 1);
+    let a = t
+        .send(
+            Request::post("/api/v1/admin/calendar/import")
+                .header("authorization", format!("Bearer {}", t.admin))
+                .header("content-type", "text/calendar")
+                .body(Body::from(ics))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 413);
+}
+
+/// The public complaint form (with files) is rate-limited before it is
+/// read; a complainant's upload page checks the access code first.
+async fn uploads_check_the_limit_and_the_caller_before_the_body() {
+    let t = TestApp::with(|c| c.public_rate_limit = 1).await;
+    let peer = "203.0.113.20:1000";
+    let form = |bytes: usize| {
+        let mut req = Request::post("/complain")
+            .header(
+                "content-type",
+                "multipart/form-data; boundary=redress-boundary",
+            )
+            // Not a valid multipart body: reading it would fail (400/422).
+            .body(Body::from(vec![b'x'; bytes]))
+            .unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(
+            peer.parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        req
+    };
+    assert_ne!(
+        t.send(form(10)).await.status.as_u16(),
+        429,
+        "the first is allowed"
+    );
+    assert_eq!(
+        t.send(form(10)).await.status.as_u16(),
+        429,
+        "the second is refused before its body is read"
+    );
+    let filed = t.file(complaint(1)).await;
+    let no = filed["tracking_no"].as_str().unwrap();
+    let req = Request::post(format!("/track/{no}/evidence"))
+        .header("cookie", format!("rd_track={no}:rdt_wrong"))
+        .header(
+            "content-type",
+            "multipart/form-data; boundary=redress-boundary",
+        )
+        .body(Body::from(vec![b'x'; 10]))
+        .unwrap();
+    let a = t.send(req).await;
+    assert_eq!(
+        a.status.as_u16(),
+        303,
+        "a wrong access code goes back to the look-up"
+    );
+}
+
+/// Beyond `max_concurrent_requests` in progress a request is answered 503
+/// with `Retry-After` at once (not queued); the health check stays outside
+/// the limit; a finished request gives its place back.
+async fn requests_beyond_the_concurrency_limit_get_503_with_retry_after() {
+    let t = TestApp::with(|c| c.max_concurrent_requests = 1).await;
+    // A request whose body arrives slowly: it holds the one place while
+    // the handler reads it.
+    let (mut sender, body) =
+        http_body_util::channel::Channel::<Bytes, std::convert::Infallible>::new(1);
+    let slow = Request::post("/api/v1/complaints")
+        .header("content-type", "application/json")
+        .body(Body::new(body))
+        .unwrap();
+    let router = t.router.clone();
+    let slow = tokio::spawn(async move { router.oneshot(slow).await.unwrap() });
+    sender
+        .send_data(Bytes::from(complaint(1).to_string()))
+        .await
+        .unwrap();
+    // The channel holds one chunk: this second send returns once the
+    // handler took the first, so the place is held from here on.
+    sender.send_data(Bytes::from(" ")).await.unwrap();
+    let busy = t.get("/calendar/2026", None).await;
+    assert_eq!(busy.status.as_u16(), 503, "{}", busy.body);
+    assert_eq!(busy.body["error"]["code"], "overloaded");
+    assert_eq!(busy.headers["retry-after"], "1");
+    t.get("/healthz", None).await.expect(200);
+    sender.send_data(Bytes::from("\n")).await.unwrap();
+    drop(sender);
+    let answer = slow.await.unwrap();
+    assert_eq!(answer.status().as_u16(), 201);
+    answer.into_body().collect().await.unwrap();
+    t.get("/calendar/2026", None).await.expect(200);
+}
+
+/// The server loop closes a connection whose request head does not arrive
+/// within the header-read time, but a request whose body takes longer
+/// than that is served: there is no limit on a whole request.
+async fn a_slow_request_head_is_cut_off_but_a_slow_body_is_not() {
+    let t = TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(redress::http::serve_with(
+        listener,
+        t.router.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+        Duration::from_millis(300),
+    ));
+    // A head that never ends: the server closes the connection.
+    let mut slowloris = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slowloris
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), slowloris.read_to_end(&mut rest))
+        .await
+        .expect("the server closed the connection");
+    assert!(closed.is_ok() || rest.is_empty(), "{rest:?}");
+    assert!(
+        !String::from_utf8_lossy(&rest).contains(" 200 "),
+        "no answer to an unfinished head"
+    );
+    // A complete head, then a body after twice the head's time limit.
+    let body = complaint(1).to_string();
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    client
+        .write_all(
+            format!(
+                "POST /api/v1/complaints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    client.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
 tests![
     forwarded_clients_get_their_own_rate_limit_only_from_trusted_proxies,
     metrics_labels_are_fixed_methods_and_route_templates,
     metrics_on_their_own_listener_are_not_on_the_main_one,
     the_server_serves_metrics_on_the_metrics_address_only,
+    page_forms_are_limited_to_what_their_fields_need,
+    json_bodies_are_limited_to_what_a_call_needs,
+    uploads_check_the_limit_and_the_caller_before_the_body,
+    requests_beyond_the_concurrency_limit_get_503_with_retry_after,
+    a_slow_request_head_is_cut_off_but_a_slow_body_is_not,
 ];

@@ -11,6 +11,7 @@ pub mod canned;
 pub mod cases;
 pub mod clock;
 pub mod deadlines;
+pub mod egress;
 pub mod error;
 pub mod evidence;
 pub mod input;
@@ -118,6 +119,9 @@ pub struct AppConfig {
     /// Failed passwords and access codes are answered with growing delays
     /// (off only for a fuzzing run; docs/security.md).
     pub throttle_guessing: bool,
+    /// Lets webhook subscriptions call loopback, private and link-local
+    /// addresses (`egress`); off by default (SPEC §9).
+    pub webhook_allow_private: bool,
 }
 
 impl AppConfig {
@@ -138,6 +142,7 @@ impl AppConfig {
             senders: outbound::Senders::default(),
             mail_from: None,
             throttle_guessing: true,
+            webhook_allow_private: false,
         }
     }
 
@@ -309,6 +314,7 @@ impl App {
             &config.data_dir,
             config.evidence_max_bytes,
         )?;
+        let webhooks = webhooks::Webhooks::new(config.webhook_allow_private)?;
         let app = Arc::new(Self {
             store,
             vault,
@@ -319,7 +325,7 @@ impl App {
             sweep_lock: tokio::sync::Mutex::new(()),
             evidence_gate: Arc::new(tokio::sync::RwLock::new(())),
             directory: tokio::sync::Mutex::new(None),
-            webhooks: webhooks::Webhooks::new()?,
+            webhooks,
             notices: RwLock::new(Arc::new(
                 outbound::Notices::new(&[]).expect("shipped notice templates compile"),
             )),

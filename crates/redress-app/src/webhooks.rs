@@ -79,6 +79,8 @@ type HmacSha256 = Hmac<Sha256>;
 /// were appended here.
 pub struct Webhooks {
     client: reqwest::Client,
+    /// Calls may go to addresses that are not public (`egress`).
+    allow_private: bool,
     pass: tokio::sync::Mutex<()>,
     bell: tokio::sync::Notify,
 }
@@ -90,8 +92,18 @@ impl std::fmt::Debug for Webhooks {
 }
 
 impl Webhooks {
-    pub fn new() -> AppResult<Self> {
-        let client = reqwest::Client::builder()
+    /// The dispatcher; unless `allow_private`, its client connects to
+    /// public addresses only ([`crate::egress`]).
+    pub fn new(allow_private: bool) -> AppResult<Self> {
+        let mut builder = reqwest::Client::builder();
+        if !allow_private {
+            builder = builder
+                .dns_resolver(std::sync::Arc::new(crate::egress::PublicResolver))
+                // A proxy would connect on our behalf to an address this
+                // process never checks: calls go out directly.
+                .no_proxy();
+        }
+        let client = builder
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(CALL_TIMEOUT)
             // A receiver's redirect is its answer (logged with its code),
@@ -102,6 +114,7 @@ impl Webhooks {
             .map_err(|e| AppError::Internal(format!("the webhook HTTP client: {e}")))?;
         Ok(Self {
             client,
+            allow_private,
             pass: tokio::sync::Mutex::new(()),
             bell: tokio::sync::Notify::new(),
         })
@@ -127,6 +140,13 @@ impl Webhooks {
         // The wall clock, not the test clock: receivers compare it with
         // their own to refuse old (replayed) requests.
         let t = Utc::now().timestamp();
+        // A URL naming an IP address is connected to without resolving:
+        // the resolver's check does not see it.
+        if !self.allow_private
+            && let Some(refused) = crate::egress::refused_literal(url)
+        {
+            return (None, Some(refused.to_string()));
+        }
         let request = self
             .client
             .post(url)
@@ -429,6 +449,16 @@ impl App {
         }
     }
 
+    /// Where a subscription may send (SPEC §9): unless
+    /// `webhook_allow_private`, a URL whose host does not resolve, or
+    /// resolves to an address that is not public, is refused.
+    async fn check_webhook_target(&self, url: &str) -> Result<(), &'static str> {
+        if self.config.webhook_allow_private {
+            return Ok(());
+        }
+        crate::egress::check_target(url).await
+    }
+
     /// `GET /webhooks/events`: the event kinds one may subscribe to.
     pub fn webhook_event_kinds(&self, who: &Principal) -> AppResult<Value> {
         self.webhook_manager(who)?;
@@ -454,6 +484,11 @@ impl App {
             }
         };
         let events = read_events(&mut b, true).unwrap_or_default();
+        if let Some(u) = &url
+            && let Err(m) = self.check_webhook_target(u).await
+        {
+            b.errors.add("url", m);
+        }
         b.finish()?;
         let url = url.expect("checked");
         let secret = new_token("rdw_");
@@ -532,7 +567,10 @@ impl App {
         let mut b = Body::new(body);
         if let Some(raw) = b.opt_str("url") {
             match check_url(&raw) {
-                Ok(u) => s.url = u,
+                Ok(u) => match self.check_webhook_target(&u).await {
+                    Ok(()) => s.url = u,
+                    Err(m) => b.errors.add("url", m),
+                },
                 Err(m) => b.errors.add("url", m),
             }
         }

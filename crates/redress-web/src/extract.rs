@@ -4,8 +4,9 @@ use std::net::IpAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Multipart, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use ipnet::IpNet;
 use redress_app::Principal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -21,8 +22,11 @@ pub struct JsonBody {
     pub sha256: String,
 }
 
-/// JSON bodies larger than this are refused with 413 (uploads have their own limit).
-pub const JSON_LIMIT: usize = 1024 * 1024;
+/// JSON bodies larger than this are refused with 413 (uploads have their
+/// own limit). The largest body a call needs is a decision or a review:
+/// a reply of 20,000 characters (120 KB even with every character
+/// escaped as `\uXXXX`) and its lists.
+pub const JSON_LIMIT: usize = 256 * 1024;
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
@@ -89,20 +93,98 @@ impl<S: Send + Sync> FromRequestParts<S> for Token {
     }
 }
 
-/// The client's address, when the server was started with connect info.
+/// The client's address: the TCP peer, or, when the peer is a trusted
+/// proxy, the address it reports in `X-Forwarded-For` ([`client_ip`]).
+/// Every rate limit and log line takes the client from here.
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(
+            peer(&parts.extensions),
+            &parts.headers,
+            &state.trusted_proxies,
+        )))
     }
+}
+
+/// The TCP peer, when the server was started with connect info.
+pub fn peer(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The client of a request that came from `peer`. A peer that is not a
+/// trusted proxy is the client, whatever `X-Forwarded-For` says (a client
+/// cannot choose its own address). From a trusted proxy, the client is the
+/// right-most address of `X-Forwarded-For` that is not itself a trusted
+/// proxy: each proxy appends the address it was called from, so the
+/// entries to the left of that one are the client's to invent. A header
+/// that holds nothing usable leaves the peer.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = peer.map(|p| p.to_canonical());
+    let Some(proxy) = peer.filter(|p| is_trusted(*p, trusted)) else {
+        return peer;
+    };
+    let mut hops = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else {
+            return Some(proxy);
+        };
+        hops.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(hop),
+        );
+    }
+    let mut client = Some(proxy);
+    for h in hops.into_iter().rev() {
+        match h {
+            // What lies left of an entry no proxy could have written was
+            // not written by a proxy either.
+            None => break,
+            Some(ip) => {
+                client = Some(ip);
+                if !is_trusted(ip, trusted) {
+                    break;
+                }
+            }
+        }
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry: an address, perhaps with a port.
+fn hop(raw: &str) -> Option<IpAddr> {
+    raw.parse::<IpAddr>()
+        .ok()
+        .or_else(|| raw.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
+}
+
+fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// Reads `trusted_proxies`: addresses or networks (`10.0.0.0/8`),
+/// separated by commas or white space.
+pub fn parse_trusted_proxies(raw: &str) -> Result<Vec<IpNet>, String> {
+    raw.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("trusted_proxies: {s:?} is not an IP address or network"))
+        })
+        .collect()
 }
 
 /// One uploaded file from a multipart body: the first part with a file
@@ -181,5 +263,94 @@ impl<S: Send + Sync> FromRequest<S> for MultipartBody {
                     ),
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_untrusted_forwarded_address() {
+        let trusted = parse_trusted_proxies("10.0.0.0/8, 192.168.1.5").unwrap();
+        let from_proxy = ip("10.1.2.3");
+        // Not from a proxy: the header is ignored.
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &xff(&["198.51.100.1"]), &trusted),
+            ip("203.0.113.9")
+        );
+        // One proxy.
+        assert_eq!(
+            client_ip(from_proxy, &xff(&["198.51.100.1"]), &trusted),
+            ip("198.51.100.1")
+        );
+        // What the client wrote itself stays to the left.
+        assert_eq!(
+            client_ip(from_proxy, &xff(&["1.2.3.4, 198.51.100.1"]), &trusted),
+            ip("198.51.100.1")
+        );
+        // Two proxies, and the header split over two lines.
+        assert_eq!(
+            client_ip(
+                from_proxy,
+                &xff(&["1.2.3.4, 198.51.100.1", "192.168.1.5"]),
+                &trusted
+            ),
+            ip("198.51.100.1")
+        );
+        // Ports and IPv4-mapped forms.
+        assert_eq!(
+            client_ip(
+                ip("::ffff:10.0.0.1"),
+                &xff(&["198.51.100.1:4711"]),
+                &trusted
+            ),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_ip(from_proxy, &xff(&["[2001:db8::1]:80"]), &trusted),
+            ip("2001:db8::1")
+        );
+        // No header, or garbage where the proxy's entry should be: the proxy.
+        assert_eq!(
+            client_ip(from_proxy, &HeaderMap::new(), &trusted),
+            from_proxy
+        );
+        assert_eq!(
+            client_ip(from_proxy, &xff(&["198.51.100.1, nonsense"]), &trusted),
+            from_proxy
+        );
+        // Every entry a proxy: the left-most.
+        assert_eq!(
+            client_ip(from_proxy, &xff(&["10.9.9.9, 192.168.1.5"]), &trusted),
+            ip("10.9.9.9")
+        );
+        // Nothing trusted: the peer.
+        assert_eq!(
+            client_ip(from_proxy, &xff(&["198.51.100.1"]), &[]),
+            from_proxy
+        );
+        assert_eq!(client_ip(None, &xff(&["198.51.100.1"]), &trusted), None);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        assert_eq!(parse_trusted_proxies("").unwrap(), vec![]);
+        let parsed = parse_trusted_proxies("127.0.0.1,10.0.0.0/8 ::1 fd00::/8").unwrap();
+        assert_eq!(parsed.len(), 4);
+        assert!(parse_trusted_proxies("10.0.0.0/33").is_err());
+        assert!(parse_trusted_proxies("proxy.local").is_err());
     }
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod state;
@@ -11,7 +12,6 @@ pub mod state;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use redress_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -25,25 +25,50 @@ pub use state::AppState;
 pub struct WebOptions {
     /// Public intake per client address, requests per minute (0: off).
     pub public_rate_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty:
+    /// the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serves `/metrics` on this router; off when metrics have a listener
+    /// of their own ([`metrics::router`]).
+    pub serve_metrics: bool,
+    /// Requests in progress at most (0: no limit); beyond, `503` with
+    /// `Retry-After` ([`limits::concurrency`]).
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        Self {
+            public_rate_per_minute: 60,
+            trusted_proxies: Vec::new(),
+            serve_metrics: true,
+            max_concurrent_requests: 512,
+        }
+    }
 }
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
+    // An evidence file and its multipart framing (and the form's fields).
     let upload_limit = app.evidence.max_bytes as usize + 64 * 1024;
     if app.config.public_url.starts_with("https://") {
         pages::use_secure_cookies();
     }
-    let state = AppState::new(app, options.public_rate_per_minute);
+    let state = AppState::new(
+        app,
+        options.public_rate_per_minute,
+        options.trusted_proxies.clone(),
+    );
+    let trusted = state.trusted_proxies.clone();
     let (api, openapi) = OpenApiRouter::with_openapi(api::doc())
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(upload_limit))
         .split_for_parts();
     let openapi = Arc::new(openapi);
-    // The transport limit fits an evidence upload; `JsonBody` holds JSON
-    // bodies to `extract::JSON_LIMIT`.
-    let api = api.layer(DefaultBodyLimit::max(upload_limit.max(extract::JSON_LIMIT)));
-    let pages = pages::router().layer(DefaultBodyLimit::max(upload_limit));
-    Router::new()
-        .merge(api)
-        .merge(pages)
+    let pages = pages::router(upload_limit);
+    let mut router = Router::new().merge(api).merge(pages);
+    if options.serve_metrics {
+        router = router.route("/metrics", get(metrics::render));
+    }
+    router
         .route(
             "/api/openapi.json",
             get(move || {
@@ -52,7 +77,6 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
             }),
         )
         .route("/healthz", get(api::ops::health))
-        .route("/metrics", get(metrics::render))
         .fallback(|| async { error::ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(
@@ -61,8 +85,30 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
                 "this path does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(
+                match options.max_concurrent_requests {
+                    0 => tokio::sync::Semaphore::MAX_PERMITS,
+                    n => n,
+                },
+            )),
+            limits::concurrency,
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // The client in every request's log line is the one the rate
+            // limits count (`extract::client_ip`).
+            TraceLayer::new_for_http().make_span_with(move |req: &axum::http::Request<_>| {
+                let client =
+                    extract::client_ip(extract::peer(req.extensions()), req.headers(), &trusted);
+                tracing::debug_span!(
+                    "request",
+                    method = %req.method(),
+                    uri = %req.uri().path(),
+                    client = client.map(tracing::field::display),
+                )
+            }),
+        )
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }

@@ -14,10 +14,17 @@ pub struct AppState {
     /// Staff console logins per client address.
     pub login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub metrics: PrometheusHandle,
+    /// Proxies whose `X-Forwarded-For` names the client
+    /// ([`crate::extract::client_ip`]).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl AppState {
-    pub fn new(app: Arc<App>, public_rate_per_minute: u32) -> Self {
+    pub fn new(
+        app: Arc<App>,
+        public_rate_per_minute: u32,
+        trusted_proxies: Vec<ipnet::IpNet>,
+    ) -> Self {
         let public_limiter = NonZeroU32::new(public_rate_per_minute)
             .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
         // Twenty login attempts a minute per address: enough for people,
@@ -49,6 +56,7 @@ impl AppState {
             public_limiter,
             login_limiter,
             metrics: crate::metrics::handle(),
+            trusted_proxies: trusted_proxies.into(),
         }
     }
 }

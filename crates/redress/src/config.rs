@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct Config {
     pub listen: String,
+    /// Serves `/metrics` on this address only (`127.0.0.1:9090`), not on
+    /// `listen`; unset: `/metrics` is on `listen`.
+    pub metrics_listen: Option<String>,
     pub data_dir: PathBuf,
     /// Default: SQLite inside the data dir.
     pub database_url: Option<String>,
@@ -24,6 +27,13 @@ pub struct Config {
     pub data_key: Option<String>,
     /// Public intake per client address, requests per minute; 0 turns it off.
     pub public_rate_limit: u32,
+    /// Requests in progress at most; beyond, `503` with `Retry-After`
+    /// (0: no limit).
+    pub max_concurrent_requests: usize,
+    /// Reverse proxies (addresses or networks, comma-separated) whose
+    /// `X-Forwarded-For` names the client; empty: the TCP peer is the
+    /// client (docs/security.md).
+    pub trusted_proxies: String,
     pub public_url: Option<String>,
     /// The built-in SMTP receiver for mailed complaints (`127.0.0.1:2525`);
     /// off when unset.
@@ -51,6 +61,11 @@ pub struct Config {
     pub notice_webhook: Option<String>,
     #[serde(skip_serializing)]
     pub notice_webhook_secret: Option<String>,
+    /// Lets webhook subscriptions call loopback, private (RFC 1918, fc00::/7),
+    /// link-local and other non-public addresses. Off by default (SPEC §9,
+    /// docs/security.md). `1`, `true`, `yes` and `on` turn it on.
+    #[serde(deserialize_with = "flag")]
+    pub webhook_allow_private: bool,
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
     pub time_zone: String,
@@ -88,10 +103,13 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: None,
             data_dir: "./redress-data".into(),
             database_url: None,
             data_key: None,
             public_rate_limit: 60,
+            max_concurrent_requests: 512,
+            trusted_proxies: String::new(),
             public_url: None,
             smtp_listen: None,
             smtp_max_bytes: 25 * 1024 * 1024,
@@ -106,6 +124,7 @@ impl Default for Config {
             sms_token: None,
             notice_webhook: None,
             notice_webhook_secret: None,
+            webhook_allow_private: false,
             admin_password: None,
             time_zone: "Asia/Shanghai".into(),
             working_hours: None,
@@ -125,6 +144,33 @@ impl Default for Config {
     }
 }
 
+/// A switch as people write it in a variable: `1`/`0`, `true`/`false`,
+/// `yes`/`no`, `on`/`off`.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Flag::deserialize(d)? {
+        Flag::Bool(b) => Ok(b),
+        Flag::Int(0) => Ok(false),
+        Flag::Int(1) => Ok(true),
+        Flag::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "expected on or off (1/0, true/false), found {other:?}"
+            ))),
+        },
+        Flag::Int(n) => Err(serde::de::Error::custom(format!(
+            "expected on or off (1/0, true/false), found {n}"
+        ))),
+    }
+}
+
 fn hidden(secret: &Option<String>) -> &'static str {
     if secret.is_some() { "<set>" } else { "<unset>" }
 }
@@ -133,6 +179,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("data_dir", &self.data_dir)
             .field(
                 "database_url",
@@ -140,6 +187,8 @@ impl std::fmt::Debug for Config {
             )
             .field("data_key", &hidden(&self.data_key))
             .field("public_rate_limit", &self.public_rate_limit)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("public_url", &self.public_url)
             .field("smtp_listen", &self.smtp_listen)
             .field("smtp_max_bytes", &self.smtp_max_bytes)
@@ -169,6 +218,7 @@ impl std::fmt::Debug for Config {
                 "notice_webhook_secret",
                 &hidden(&self.notice_webhook_secret),
             )
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .field("admin_password", &hidden(&self.admin_password))
             .field("time_zone", &self.time_zone)
             .field("working_hours", &self.working_hours)
@@ -198,6 +248,14 @@ impl Config {
             .merge(Env::prefixed("REDRESS_").split("__").ignore(&["config"]))
             .extract()?;
         Ok(config)
+    }
+
+    /// The address of the metrics' own listener, when set.
+    pub fn metrics_listen(&self) -> Option<&str> {
+        self.metrics_listen
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
     }
 
     pub fn public_url(&self) -> String {
@@ -308,12 +366,28 @@ mod tests {
             assert_eq!(c.policy.appeal_days, 15, "unset keys keep their defaults");
             assert_eq!(c.data_dir, PathBuf::from("./redress-data"));
 
+            assert!(
+                !c.webhook_allow_private,
+                "private webhook targets are refused by default"
+            );
+
             jail.set_env("REDRESS_LISTEN", "127.0.0.1:9001");
+            jail.set_env("REDRESS_WEBHOOK_ALLOW_PRIVATE", "1");
             jail.set_env("REDRESS_POLICY__HANDLING_DAYS", "7");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.listen, "127.0.0.1:9001");
             assert_eq!(c.policy.handling_days, 7);
             assert_eq!(c.public_url(), "http://127.0.0.1:9001");
+            assert!(c.webhook_allow_private, "REDRESS_WEBHOOK_ALLOW_PRIVATE=1");
+            jail.set_env("REDRESS_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                crate::web_options(&c)
+                    .map_err(|e| e.to_string())?
+                    .trusted_proxies
+                    .len(),
+                2
+            );
             Ok(())
         });
     }

@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod config;
 pub mod demo;
+pub mod http;
 pub mod migrate;
 
 use std::sync::Arc;
@@ -72,12 +73,24 @@ pub async fn build_app(
     app_config.job_lease = Duration::from_secs(config.job_lease_seconds.max(1));
     app_config.senders = senders(config)?;
     app_config.mail_from = Some(mail_from(config));
+    app_config.webhook_allow_private = config.webhook_allow_private;
     let clock = if test_clock {
         Clock::test()
     } else {
         Clock::system()
     };
     Ok(App::new(store, vault, clock, app_config).await?)
+}
+
+/// The HTTP layer's settings.
+pub fn web_options(config: &Config) -> anyhow::Result<redress_web::WebOptions> {
+    Ok(redress_web::WebOptions {
+        public_rate_per_minute: config.public_rate_limit,
+        trusted_proxies: redress_web::extract::parse_trusted_proxies(&config.trusted_proxies)
+            .map_err(anyhow::Error::msg)?,
+        serve_metrics: config.metrics_listen().is_none(),
+        max_concurrent_requests: config.max_concurrent_requests,
+    })
 }
 
 /// The SMTP receiver's settings (STARTTLS when a certificate and key are

@@ -1,6 +1,5 @@
 //! `redress`: serve, migrate, user add, audit verify, archive export.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -264,12 +263,7 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
         Duration::from_secs(config.sweep_interval_seconds.max(1)),
     );
     let webhooks = spawn_webhooks(app.clone(), Duration::from_secs(1));
-    let router = redress_web::router(
-        app.clone(),
-        redress_web::WebOptions {
-            public_rate_per_minute: config.public_rate_limit,
-        },
-    );
+    let router = redress_web::router(app.clone(), redress::web_options(&config)?);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -306,15 +300,31 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
             })))
         }
     };
+    let metrics = match config.metrics_listen() {
+        None => None,
+        Some(at) => {
+            let metrics_listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening for metrics on {at}"))?;
+            println!(
+                "redress serves /metrics on http://{}",
+                metrics_listener.local_addr()?
+            );
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(redress::http::serve(
+                metrics_listener,
+                redress_web::metrics::router(app.clone()),
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+    };
     println!(
         "redress is listening on http://{addr} (data in {})",
         config.data_dir.display()
     );
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    redress::http::serve(listener, router, async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     })
@@ -323,6 +333,13 @@ async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<(
         match smtp.await {
             Ok(Err(e)) => tracing::error!(error = %e, "the SMTP receiver failed"),
             Err(e) => tracing::error!(error = %e, "the SMTP receiver panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+    if let Some(metrics) = metrics {
+        match metrics.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "the metrics listener failed"),
+            Err(e) => tracing::error!(error = %e, "the metrics listener panicked"),
             Ok(Ok(())) => {}
         }
     }

@@ -75,6 +75,8 @@ fn start_server() -> (Server, String) {
         .env("REDRESS_LISTEN", format!("127.0.0.1:{port}"))
         .env("REDRESS_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("REDRESS_PUBLIC_RATE_LIMIT", "0")
+        // The console's webhook page subscribes http://127.0.0.1:9/.
+        .env("REDRESS_WEBHOOK_ALLOW_PRIVATE", "1")
         .env("REDRESS_DATA_KEY", "22".repeat(32))
         .env_remove("REDRESS_DATABASE_URL")
         .stdin(Stdio::null())

@@ -296,7 +296,7 @@ pub async fn calendar_import(
     Caller(who): Caller,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    if body.len() > crate::extract::JSON_LIMIT {
+    if body.len() > super::CALENDAR_LIMIT {
         return Err(redress_app::AppError::invalid("file", "may have at most 1 MiB").into());
     }
     Ok(Json(s.app.import_calendar(&who, &body).await?))

@@ -10,6 +10,7 @@ pub mod schemas;
 pub mod track;
 pub mod webhooks;
 
+use axum::extract::DefaultBodyLimit;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,7 +29,29 @@ pub fn doc() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// The largest iCalendar body `POST /admin/calendar/import` takes.
+pub const CALENDAR_LIMIT: usize = 1024 * 1024;
+
+/// The API's routes. Bodies are limited before anything reads them:
+/// JSON to `extract::JSON_LIMIT`, evidence uploads to `upload_limit` (a
+/// file and its multipart framing), a calendar import to
+/// `CALENDAR_LIMIT`; 413 beyond.
+pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(complaints::evidence))
+        .routes(routes!(track::evidence))
+        .routes(routes!(respondent::evidence))
+        .layer(DefaultBodyLimit::max(upload_limit));
+    let calendar = OpenApiRouter::new()
+        .routes(routes!(admin::calendar_import))
+        .layer(DefaultBodyLimit::max(CALENDAR_LIMIT));
+    json_routes()
+        .layer(DefaultBodyLimit::max(crate::extract::JSON_LIMIT))
+        .merge(uploads)
+        .merge(calendar)
+}
+
+fn json_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
@@ -44,7 +67,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::calendar_day))
         .routes(routes!(admin::user_patch))
         .routes(routes!(admin::category_patch))
-        .routes(routes!(admin::calendar_import))
         .routes(routes!(admin::canned_reply, admin::canned_replies))
         .routes(routes!(admin::notice_templates))
         .routes(routes!(
@@ -67,7 +89,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::assign))
         .routes(routes!(complaints::message))
         .routes(routes!(complaints::note))
-        .routes(routes!(complaints::evidence))
         .routes(routes!(complaints::extend))
         .routes(routes!(complaints::pause))
         .routes(routes!(complaints::legal_hold))
@@ -80,14 +101,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::archive))
         .routes(routes!(track::get))
         .routes(routes!(track::supplement))
-        .routes(routes!(track::evidence))
         .routes(routes!(track::message))
         .routes(routes!(track::appeal))
         .routes(routes!(track::withdraw))
         .routes(routes!(track::feedback))
         .routes(routes!(respondent::list))
         .routes(routes!(respondent::message))
-        .routes(routes!(respondent::evidence))
         .routes(routes!(ops::due))
         .routes(routes!(ops::year))
         .routes(routes!(ops::summary))

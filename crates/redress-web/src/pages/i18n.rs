@@ -346,6 +346,14 @@ pub const REASONS: &[(&str, &str)] = &[
     ("is not a notice kind", "err-notice-kind"),
     ("the template does not work: {what}", "err-template"),
     ("{what} is already taken", "err-taken"),
+    (
+        "change your own password with POST /auth/password",
+        "err-own-password",
+    ),
+    ("is not your current password", "err-wrong-password"),
+    ("must differ from the current password", "err-same-password"),
+    ("must lie in the future", "err-ahead"),
+    ("names a host that does not resolve", "err-host-unresolved"),
     ("an event on {start} ends before it starts", "err-ics-order"),
     (
         "an event from {start} lasts more than {n} days",

@@ -31,78 +31,100 @@ use chrono::{DateTime, Utc};
 use crate::state::AppState;
 pub use i18n::Tr;
 
-/// The pages' routes.
-pub fn router() -> Router<AppState> {
+/// The largest body of a form without files: a reply or a description
+/// (20,000 characters, about 180 KB URL-encoded) with the rest of its form.
+pub const FORM_LIMIT: usize = 256 * 1024;
+/// The largest body of a sign-in or look-up form.
+pub const SMALL_FORM_LIMIT: usize = 16 * 1024;
+/// The largest iCalendar import (the app refuses more than 1 MiB of file).
+pub const CALENDAR_FORM_LIMIT: usize = 1024 * 1024 + 64 * 1024;
+
+/// The pages' routes. Each route reads at most its body limit (413
+/// beyond), before it looks at the session, the CSRF token or a rate
+/// limit: forms `FORM_LIMIT`, sign-in and look-up forms
+/// `SMALL_FORM_LIMIT`, file uploads `upload_limit` (an evidence file
+/// and its form).
+pub fn router(upload_limit: usize) -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::post;
+    let upload = || DefaultBodyLimit::max(upload_limit);
+    let small = || DefaultBodyLimit::max(SMALL_FORM_LIMIT);
     Router::new()
         .route("/", get(public::index))
         .route(
             "/complain",
-            get(public::complain_form).post(public::complain),
+            get(public::complain_form)
+                .post(public::complain)
+                .layer(upload()),
         )
-        .route("/track", get(track::lookup_form).post(track::lookup))
+        .route(
+            "/track",
+            get(track::lookup_form).post(track::lookup).layer(small()),
+        )
         .route("/track/{no}", get(track::page))
-        .route("/track/{no}/evidence", axum::routing::post(track::evidence))
-        .route("/track/{no}/{action}", axum::routing::post(track::act))
+        .route(
+            "/track/{no}/evidence",
+            post(track::evidence).layer(upload()),
+        )
+        .route("/track/{no}/{action}", post(track::act))
         .route(
             "/respondent",
-            get(respondent::key_form).post(respondent::key),
+            get(respondent::key_form)
+                .post(respondent::key)
+                .layer(small()),
         )
         .route("/respondent/cases", get(respondent::cases))
-        .route(
-            "/respondent/cases/{id}/reply",
-            axum::routing::post(respondent::reply),
-        )
+        .route("/respondent/cases/{id}/reply", post(respondent::reply))
         .route(
             "/respondent/cases/{id}/evidence",
-            axum::routing::post(respondent::evidence),
+            post(respondent::evidence).layer(upload()),
         )
         .route("/staff", get(staff::home))
-        .route("/staff/login", get(staff::login_form).post(staff::login))
+        .route(
+            "/staff/login",
+            get(staff::login_form).post(staff::login).layer(small()),
+        )
         .route(
             "/staff/password",
-            get(staff::password_form).post(staff::password),
+            get(staff::password_form)
+                .post(staff::password)
+                .layer(small()),
         )
-        .route("/staff/logout", axum::routing::post(staff::logout))
+        .route("/staff/logout", post(staff::logout).layer(small()))
         .route("/staff/cases", get(staff::cases))
         .route("/staff/reports", get(reports::page))
         .route(
             "/staff/intake",
-            get(public::intake_form).post(public::intake),
+            get(public::intake_form)
+                .post(public::intake)
+                .layer(upload()),
         )
         .route("/staff/mail", get(mail::page))
         .route("/staff/mail/{id}", get(mail::item))
-        .route("/staff/mail/{id}/{action}", axum::routing::post(mail::act))
+        .route("/staff/mail/{id}/{action}", post(mail::act))
         .route("/staff/admin/notices", get(notices::page))
-        .route(
-            "/staff/admin/notices/{kind}/{locale}",
-            axum::routing::post(notices::save),
-        )
+        .route("/staff/admin/notices/{kind}/{locale}", post(notices::save))
         .route("/staff/admin", get(admin::page))
         .route(
             "/staff/admin/webhooks",
             get(webhooks::page).post(webhooks::create),
         )
         .route("/staff/admin/webhooks/{id}", get(webhooks::calls))
-        .route(
-            "/staff/admin/webhooks/{id}/{action}",
-            axum::routing::post(webhooks::act),
-        )
+        .route("/staff/admin/webhooks/{id}/{action}", post(webhooks::act))
         .route(
             "/staff/admin/calendar-import",
-            axum::routing::post(admin::import),
+            post(admin::import).layer(DefaultBodyLimit::max(CALENDAR_FORM_LIMIT)),
         )
-        .route("/staff/admin/{what}", axum::routing::post(admin::add))
+        .route("/staff/admin/{what}", post(admin::add))
         .route("/staff/cases/{id}", get(staff::case))
         .route(
             "/staff/cases/{id}/evidence",
-            axum::routing::post(staff::evidence),
+            post(staff::evidence).layer(upload()),
         )
-        .route(
-            "/staff/cases/{id}/{action}",
-            axum::routing::post(staff::act),
-        )
+        .route("/staff/cases/{id}/{action}", post(staff::act))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
 
 const CSS: &str = include_str!("../../static/app.css");

@@ -361,6 +361,13 @@ pub async fn complain(
     form: Multipart,
 ) -> Response {
     let mut ctx = PageCtx::new(&headers, "/complain", q.lang.as_deref());
+    // The rate limit comes before the form (and its files) is read.
+    if let Some(limiter) = &s.public_limiter {
+        let key = ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        if limiter.check_key(&key).is_err() {
+            return ctx.error(StatusCode::TOO_MANY_REQUESTS, "error-rate-limited");
+        }
+    }
     let sent = match read_form(form, s.app.evidence.max_bytes).await {
         Ok(sent) => sent,
         Err(e) => {
@@ -373,12 +380,6 @@ pub async fn complain(
     };
     if !super::csrf::verify(&headers, sent.values.get("csrf").map(String::as_str)) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
-    }
-    if let Some(limiter) = &s.public_limiter {
-        let key = ip.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-        if limiter.check_key(&key).is_err() {
-            return ctx.error(StatusCode::TOO_MANY_REQUESTS, "error-rate-limited");
-        }
     }
     let tr = ctx.tr();
     let body = registration(&sent.values, tr.locale);

@@ -367,6 +367,14 @@ pub async fn evidence(
     let Some(token) = held_token(&headers, &no) else {
         return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
     };
+    // The access code is checked before the file is read.
+    match s.app.track_case(&no, Some(&token)).await {
+        Ok(_) => {}
+        Err(AppError::Unauthorized | AppError::NotFound) => {
+            return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
+        }
+        Err(e) => return ctx.fail(&e),
+    }
     let Ok(sent) = super::read_file_form(form).await else {
         return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
     };

@@ -10,7 +10,7 @@ use redress_testkit::{Backend, postgres};
 
 use crate::harness::BACKEND;
 
-fn http_get(addr: &str, path: &str) -> String {
+pub fn http_get(addr: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
@@ -21,7 +21,7 @@ fn http_get(addr: &str, path: &str) -> String {
 
 /// The server under test; killed if the test fails before stopping it, so
 /// no server outlives its test (or its PostgreSQL schema).
-struct Server(std::process::Child);
+pub struct Server(pub std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -93,6 +93,9 @@ impl TestApp {
         let mut config = Config {
             data_dir: dir.clone(),
             public_rate_limit: 0,
+            // The tests' webhook receivers listen on 127.0.0.1; the test
+            // of the guard turns it off.
+            webhook_allow_private: true,
             ..Config::default()
         };
         config.data_key = Some("11".repeat(32));
@@ -108,12 +111,7 @@ impl TestApp {
         let store = redress::open_store(&config).await.unwrap();
         let app = redress::build_app(&config, store, true).await.unwrap();
         app.bootstrap(Some(ADMIN_PASSWORD)).await.unwrap();
-        let router = redress_web::router(
-            app.clone(),
-            redress_web::WebOptions {
-                public_rate_per_minute: config.public_rate_limit,
-            },
-        );
+        let router = redress_web::router(app.clone(), redress::web_options(&config).unwrap());
         let mut t = Self {
             router,
             app,
@@ -192,6 +190,35 @@ impl TestApp {
             None => req.body(Body::empty()),
         }
         .unwrap();
+        self.send(req).await
+    }
+
+    /// A JSON call arriving over TCP from `peer` (what the server's
+    /// connect info holds), with extra headers.
+    pub async fn call_from(
+        &self,
+        peer: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(format!("/api/v1{path}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         self.send(req).await
     }
 
@@ -323,12 +350,7 @@ impl TestApp {
         let store = redress::open_store(&self.config).await.unwrap();
         let app = redress::build_app(&self.config, store, true).await.unwrap();
         assert!(app.clock.advance(offset.max(0)));
-        self.router = redress_web::router(
-            app.clone(),
-            redress_web::WebOptions {
-                public_rate_per_minute: self.config.public_rate_limit,
-            },
-        );
+        self.router = redress_web::router(app.clone(), redress::web_options(&self.config).unwrap());
         self.app = app;
         self.admin = self.login("admin", ADMIN_PASSWORD).await;
     }

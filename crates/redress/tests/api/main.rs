@@ -51,6 +51,7 @@ mod pages;
 mod records;
 mod rules;
 mod scoping;
+mod security;
 mod smoke;
 mod trust;
 mod webhooks;
@@ -87,7 +88,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 19] = [
+    let modules: [Module; 20] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -104,6 +105,7 @@ fn main() -> ExitCode {
         ("records", records::trials),
         ("rules", rules::trials),
         ("scoping", scoping::trials),
+        ("security", security::trials),
         ("smoke", smoke::trials),
         ("trust", trust::trials),
         ("webhooks", webhooks::trials),

@@ -1126,6 +1126,115 @@ async fn supervisors_manage_webhooks_from_the_console() {
     assert_eq!(status, 403);
 }
 
+/// SPEC §9: with `webhook_allow_private` off, URLs that are or resolve to
+/// loopback, private or link-local addresses are refused when subscribed
+/// or changed (422 on `url`), and a subscription made while they were
+/// allowed is refused on the address at call time: the attempt is logged
+/// as failed, nothing reaches the receiver.
+async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
+    let r = Receiver::start().await;
+    let mut t = TestApp::with(|c| c.webhook_allow_private = false).await;
+    let sup = t.compliance().await;
+    let port = r.base.rsplit(':').next().unwrap().to_string();
+    for bad in [
+        r.url("/in"),
+        "http://10.0.0.1/".to_string(),
+        "http://[::1]/".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://localhost/".to_string(),
+        format!("http://localhost:{port}/in"),
+        "http://[::ffff:127.0.0.1]/".to_string(),
+        "http://100.64.0.1/".to_string(),
+        "http://[fd00::1]/".to_string(),
+        "http://nowhere.invalid/".to_string(),
+    ] {
+        let fields = t
+            .post(
+                "/webhooks",
+                Some(&sup),
+                json!({"url": bad, "events": ["registered"]}),
+            )
+            .await
+            .expect_error(422);
+        assert!(fields.get("url").is_some(), "{bad}: {fields}");
+    }
+    assert_eq!(
+        t.get("/webhooks", Some(&sup)).await.expect(200)["total"],
+        0,
+        "nothing was subscribed"
+    );
+    // A public address is taken (not called here: nothing is filed).
+    let id = t
+        .post(
+            "/webhooks",
+            Some(&sup),
+            json!({"url": "http://8.8.8.8/in", "events": ["decided"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for bad in ["http://127.0.0.1:9/in", "http://localhost/in"] {
+        let fields = t
+            .call(
+                "PATCH",
+                &format!("/webhooks/{id}"),
+                Some(&sup),
+                Some(json!({"url": bad})),
+            )
+            .await
+            .expect_error(422);
+        assert!(fields.get("url").is_some(), "{bad}: {fields}");
+    }
+    let kept = t
+        .get(&format!("/webhooks/{id}"), Some(&sup))
+        .await
+        .expect(200);
+    assert_eq!(
+        kept["url"], "http://8.8.8.8/in",
+        "the refused update changed nothing"
+    );
+    t.call("DELETE", &format!("/webhooks/{id}"), Some(&sup), None)
+        .await
+        .expect(200);
+
+    // Subscribed while allowed (by address and by name), then the setting
+    // is turned off: each call is refused on the address it would reach.
+    t.config.webhook_allow_private = true;
+    t.restart().await;
+    let by_ip = subscribe(&t, &r, "/ip", &["registered"]).await;
+    let by_name = t
+        .post(
+            "/webhooks",
+            Some(&sup),
+            json!({"url": format!("http://localhost:{port}/name"), "events": ["registered"]}),
+        )
+        .await
+        .expect(201);
+    r.secret("/name", by_name["secret"].as_str().unwrap());
+    let by_name = by_name["id"].as_str().unwrap().to_string();
+    t.config.webhook_allow_private = false;
+    t.restart().await;
+    t.file(complaint(1)).await;
+    t.advance(0).await;
+    for id in [&by_ip, &by_name] {
+        let calls = log(&t, id).await;
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(
+            calls[0]["state"], "pending",
+            "a refused call is a failed attempt"
+        );
+        assert_eq!(calls[0]["last_status"], Value::Null);
+        let error = calls[0]["attempts"][0]["error"].as_str().unwrap();
+        assert!(
+            error.contains("not public") && error.contains("webhook_allow_private"),
+            "{error}"
+        );
+    }
+    assert!(r.got().is_empty(), "nothing reached the receiver");
+}
+
 tests![
     signed_calls_are_retried_after_a_500_and_logged,
     events_of_a_case_arrive_in_journal_order,
@@ -1139,4 +1248,5 @@ tests![
     two_instances_send_each_call_once,
     the_dispatcher_runs_in_the_background,
     supervisors_manage_webhooks_from_the_console,
+    webhooks_to_private_addresses_are_refused_unless_allowed,
 ];

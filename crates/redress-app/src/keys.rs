@@ -30,11 +30,12 @@ pub const READING_ROLES: [Role; 4] = [
 ];
 
 /// The journal kinds supervisors are shown as security notices.
-pub const SECURITY_KINDS: [&str; 4] = [
+pub const SECURITY_KINDS: [&str; 5] = [
     "role_granted",
     "password_reset",
     "respondent_key_issued",
     "api_key_created",
+    "outbound_cap_reached",
 ];
 
 fn reading(roles: &[Role]) -> Vec<Role> {
@@ -318,6 +319,35 @@ impl App {
             ),
         };
         self.send_security_mail(supervisors, subject, body);
+        Ok(())
+    }
+
+    /// The hourly cap on notices was reached: journaled (shown to
+    /// supervisors) and mailed to them (this mail is not counted).
+    pub(crate) async fn cap_reached(&self, cap: u64) -> AppResult<()> {
+        let event = redress_store::NewEvent {
+            case_id: None,
+            kind: "outbound_cap_reached".into(),
+            actor: "system:outbound".into(),
+            at: self.now(),
+            data: json!({"cap": cap}).to_string(),
+        };
+        self.store.append_events(vec![event]).await?;
+        let supervisors: Vec<String> = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active && u.roles.contains(&Role::Supervisor))
+            .filter_map(|u| u.email)
+            .collect();
+        self.send_security_mail(
+            supervisors,
+            "【告警】本小时通知发送量已达上限 / Hourly cap on notices reached".into(),
+            format!(
+                "本小时已发送 {cap} 条通知，达到上限（outbound_per_hour）。其余通知在队列中等待下一小时发送，不会丢失；                 答复期从实际送达时起算。如属正常业务高峰，请调高上限；否则请排查是否有人滥用投诉入口。\n\n                 {cap} notices were sent this hour, the cap (outbound_per_hour). The rest wait in the queue for                  the next hour and are never dropped; appeal windows count from real delivery. Raise the cap for a                  real peak; otherwise look for abuse of the intake.\n"
+            ),
+        );
         Ok(())
     }
 

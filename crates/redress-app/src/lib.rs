@@ -119,6 +119,10 @@ pub struct AppConfig {
     /// Failed passwords and access codes are answered with growing delays
     /// (off only for a fuzzing run; docs/security.md).
     pub throttle_guessing: bool,
+    /// Country prefixes SMS go to (`+86`); a number without `+` is `+86`.
+    pub sms_prefixes: Vec<String>,
+    /// Notices sent per hour at most (0: no cap); the rest wait.
+    pub outbound_per_hour: u64,
     /// Lets webhook subscriptions call loopback, private and link-local
     /// addresses (`egress`); off by default (SPEC §9).
     pub webhook_allow_private: bool,
@@ -142,6 +146,8 @@ impl AppConfig {
             senders: outbound::Senders::default(),
             mail_from: None,
             throttle_guessing: true,
+            sms_prefixes: vec!["+86".into()],
+            outbound_per_hour: 10_000,
             webhook_allow_private: false,
         }
     }
@@ -199,6 +205,8 @@ pub struct App {
     pub wake: tokio::sync::Notify,
     /// Failed guesses of passwords and access codes (docs/security.md).
     pub(crate) guesses: Guesses,
+    /// Notices sent in the current hour of the application's clock.
+    pub(crate) sent_this_hour: std::sync::Mutex<outbound::HourlyCap>,
     /// When the sweep last removed expired sessions (wall clock).
     housekept: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -332,6 +340,7 @@ impl App {
             wake: tokio::sync::Notify::new(),
             guesses: Guesses::new(),
             housekept: std::sync::Mutex::new(None),
+            sent_this_hour: std::sync::Mutex::new(outbound::HourlyCap::default()),
         });
         app.reload_calendar().await?;
         app.reload_notices().await?;

@@ -141,12 +141,18 @@ fn template_name(locale: Locale, kind: NoticeKind, part: Part) -> String {
     format!("{}/{}/{}", locale.as_str(), kind.as_str(), part.name())
 }
 
+/// Instructions one rendering may spend (the shipped templates need a
+/// few hundred; a list of 100 remedies a few thousand).
+const TEMPLATE_FUEL: u64 = 50_000;
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     // Plain text: nothing is escaped, and nothing is executed but the
     // template language itself.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    // A bounded budget: an admin's template cannot loop the sweep away.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env
 }
 
@@ -302,10 +308,15 @@ impl Notices {
             _ => None,
         };
         let due_at = case.next_due_at();
+        // Nobody has checked yet that the contact belongs to the filer: the
+        // acknowledgement never repeats what the filer typed, so that the
+        // intake cannot be used to send someone else a text of one's own.
+        let subject =
+            (delivery.notice != NoticeKind::Acknowledgement).then(|| case.record.subject.clone());
         json!({
             "tracking_no": case.tracking_no,
             "tracking_url": crate::tracking_url(&site.public_url, &case.tracking_no),
-            "subject": case.record.subject,
+            "subject": subject,
             "status": case.status,
             "status_label": self.label(locale, case.status.as_str()),
             "acceptance_due_at": time(case.deadlines.acceptance_due_at),
@@ -392,6 +403,42 @@ impl crate::App {
         self.notices.read().expect("notices lock").clone()
     }
 
+    /// Counts one notice against the hourly cap. `Some(next hour)` when the
+    /// cap is reached: the notice waits until then (the first time in an
+    /// hour, supervisors are alerted). The count is per instance.
+    pub(crate) async fn over_cap(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let cap = self.config.outbound_per_hour;
+        if cap == 0 {
+            return None;
+        }
+        let hour = hour_of(now);
+        let alert = {
+            let mut c = self.sent_this_hour.lock().expect("cap lock");
+            if c.hour != Some(hour) {
+                *c = HourlyCap {
+                    hour: Some(hour),
+                    sent: 0,
+                    alerted: false,
+                };
+            }
+            if c.sent < cap {
+                c.sent += 1;
+                return None;
+            }
+            let first = !c.alerted;
+            c.alerted = true;
+            first
+        };
+        if alert {
+            metrics::counter!("redress_outbound_cap_reached_total").increment(1);
+            tracing::warn!(cap, "the hourly cap on notices is reached; the rest wait");
+            if let Err(e) = self.cap_reached(cap).await {
+                tracing::error!(error = %e, "could not record the cap alert");
+            }
+        }
+        Some(hour + chrono::Duration::hours(1))
+    }
+
     /// Wakes the sweep when `case` has a delivery waiting to be sent.
     pub(crate) fn wake_if_pending(&self, case: &Case) {
         if case.next_delivery_at().is_some() {
@@ -419,7 +466,13 @@ impl crate::App {
             None
         };
         let mut outcomes = Vec::with_capacity(due.len());
+        let mut deferred = Vec::new();
         for d in &due {
+            // Over the hourly cap, a notice waits for the next hour.
+            if let Some(until) = self.over_cap(now).await {
+                deferred.push((d.id.clone(), until));
+                continue;
+            }
             let outcome = match self.config.senders.for_channel(d.channel) {
                 // The provider was switched off since: the delivery cannot
                 // leave, and says so.
@@ -430,6 +483,14 @@ impl crate::App {
                     None => SendOutcome::Permanent {
                         error: "no address on file".into(),
                     },
+                    Some(to)
+                        if d.channel == DeliveryChannel::Sms
+                            && !sms_allowed(&to, &self.config.sms_prefixes) =>
+                    {
+                        SendOutcome::Permanent {
+                            error: "SMS is not sent to this number's country (sms_prefixes)".into(),
+                        }
+                    }
                     // Staff read the installation's language.
                     Some(to) => match notices.message(
                         case,
@@ -460,7 +521,10 @@ impl crate::App {
             };
             outcomes.push((d.id.clone(), outcome));
         }
-        let mut report = SendReport::default();
+        let mut report = SendReport {
+            deferred: deferred.len() as u64,
+            ..Default::default()
+        };
         for (_, o) in &outcomes {
             match o {
                 SendOutcome::Sent { .. } => report.sent += 1,
@@ -489,6 +553,9 @@ impl crate::App {
                 for (delivery, outcome) in &outcomes {
                     effects.merge(case.settle_delivery(delivery, outcome, ctx.now));
                 }
+                for (delivery, until) in &deferred {
+                    effects.merge(case.defer_delivery(delivery, *until));
+                }
                 Ok(effects)
             },
         )
@@ -497,12 +564,45 @@ impl crate::App {
     }
 }
 
+/// The notices sent in one hour of the application's clock.
+#[derive(Debug, Default)]
+pub struct HourlyCap {
+    hour: Option<DateTime<Utc>>,
+    sent: u64,
+    alerted: bool,
+}
+
+/// The start of the clock hour `now` is in.
+fn hour_of(now: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now)
+}
+
+/// Whether an SMS may go to `phone`: its country prefix is one of
+/// `prefixes` (a number without `+` is a mainland number, `+86`).
+pub fn sms_allowed(phone: &str, prefixes: &[String]) -> bool {
+    let digits: String = phone
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    let international = if let Some(rest) = digits.strip_prefix("00") {
+        format!("+{rest}")
+    } else if digits.starts_with('+') {
+        digits
+    } else {
+        format!("+86{digits}")
+    };
+    prefixes.iter().any(|p| international.starts_with(p.trim()))
+}
+
 /// What one sending step did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SendReport {
     pub sent: u64,
     pub retried: u64,
     pub failed: u64,
+    /// Put off to the next hour by the installation's cap.
+    pub deferred: u64,
 }
 
 /// Where `delivery` goes: the complainant's address or phone as recorded,

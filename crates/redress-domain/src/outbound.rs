@@ -92,6 +92,25 @@ impl Case {
         self.deliveries.iter().filter_map(Delivery::due_at).min()
     }
 
+    /// Puts a pending delivery off until `until` without counting an
+    /// attempt (the installation's hourly cap was reached): it waits in
+    /// the queue, and is never given up for it.
+    pub fn defer_delivery(&mut self, id: &str, until: DateTime<Utc>) -> Effects {
+        let Some(d) = self
+            .deliveries
+            .iter_mut()
+            .find(|d| d.id == id && d.is_pending())
+        else {
+            return Effects::default();
+        };
+        d.next_attempt_at = Some(until);
+        Effects::default().event(
+            "delivery_deferred",
+            json!({"delivery_id": d.id, "channel": d.channel, "notice": d.notice,
+                   "party": d.party, "until": until}),
+        )
+    }
+
     /// Records the outcome of an attempt on delivery `id`. A delivery that
     /// is no longer pending (settled by another attempt) is left alone, so
     /// applying an outcome twice records it once.

@@ -50,9 +50,7 @@ impl Default for WebOptions {
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     // An evidence file and its multipart framing (and the form's fields).
     let upload_limit = app.evidence.max_bytes as usize + 64 * 1024;
-    if app.config.public_url.starts_with("https://") {
-        pages::use_secure_cookies();
-    }
+    let tls = app.config.public_url.starts_with("https://");
     let state = AppState::new(
         app,
         options.public_rate_per_minute,
@@ -63,7 +61,7 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         .nest("/api/v1", api::router(upload_limit))
         .split_for_parts();
     let openapi = Arc::new(openapi);
-    let pages = pages::router(upload_limit);
+    let pages = pages::router(upload_limit, tls);
     let mut router = Router::new().merge(api).merge(pages);
     if options.serve_metrics {
         router = router.route("/metrics", get(metrics::render));

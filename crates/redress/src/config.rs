@@ -56,6 +56,14 @@ pub struct Config {
     pub sms_endpoint: Option<String>,
     #[serde(skip_serializing)]
     pub sms_token: Option<String>,
+    /// The country prefixes SMS go to, comma-separated (`+86,+852`); a
+    /// number without `+` counts as `+86`. Others are refused: SMS to
+    /// unverified numbers abroad is a toll-fraud target (docs/security.md).
+    pub sms_prefixes: String,
+    /// Notices (e-mail, SMS, notice webhook) sent per hour at most, over
+    /// all channels (0: no cap). Beyond it they wait in the queue, never
+    /// dropped, and supervisors are alerted once per hour.
+    pub outbound_per_hour: u64,
     /// Notices to complainants the platform knows by user id are posted
     /// here, signed with `notice_webhook_secret` (`docs/webhooks.md`).
     pub notice_webhook: Option<String>,
@@ -122,6 +130,8 @@ impl Default for Config {
             sms: "off".into(),
             sms_endpoint: None,
             sms_token: None,
+            sms_prefixes: "+86".into(),
+            outbound_per_hour: 10_000,
             notice_webhook: None,
             notice_webhook_secret: None,
             webhook_allow_private: false,
@@ -207,6 +217,8 @@ impl std::fmt::Debug for Config {
             .field("sms", &self.sms)
             .field("sms_endpoint", &self.sms_endpoint)
             .field("sms_token", &hidden(&self.sms_token))
+            .field("sms_prefixes", &self.sms_prefixes)
+            .field("outbound_per_hour", &self.outbound_per_hour)
             .field(
                 "notice_webhook",
                 &self

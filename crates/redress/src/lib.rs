@@ -17,9 +17,25 @@ use redress_store::Store;
 
 pub use config::Config;
 
+/// Creates the data directory, if it is not there, readable by its owner
+/// only (0700 on Unix): it holds the database, the data key and evidence.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Opens the configured store (and brings its schema up to date).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(&config.data_dir)
+    create_private_dir(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     open_database(config.database()?).await
 }
@@ -74,6 +90,13 @@ pub async fn build_app(
     app_config.senders = senders(config)?;
     app_config.mail_from = Some(mail_from(config));
     app_config.webhook_allow_private = config.webhook_allow_private;
+    app_config.sms_prefixes = config
+        .sms_prefixes
+        .split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    app_config.outbound_per_hour = config.outbound_per_hour;
     let clock = if test_clock {
         Clock::test()
     } else {

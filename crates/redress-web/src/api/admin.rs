@@ -18,8 +18,18 @@ use crate::state::AppState;
 pub async fn login(
     State(s): State<AppState>,
     ClientIp(client): ClientIp,
+    headers: HeaderMap,
     body: JsonBody,
 ) -> ApiResult<Response> {
+    // A browser on another site may not log someone in (login CSRF: the
+    // answer sets a cookie); `curl` and servers send no such headers.
+    if crate::pages::csrf::cross_site(&headers) {
+        return Err(crate::error::ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "logins from another site are refused",
+        ));
+    }
     let (token, user) = s.app.login(&body.value, client).await?;
     let hours = s.app.config.session_hours;
     let secure = if s.app.config.public_url.starts_with("https://") {

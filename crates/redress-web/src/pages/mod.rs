@@ -44,7 +44,7 @@ pub const CALENDAR_FORM_LIMIT: usize = 1024 * 1024 + 64 * 1024;
 /// limit: forms `FORM_LIMIT`, sign-in and look-up forms
 /// `SMALL_FORM_LIMIT`, file uploads `upload_limit` (an evidence file
 /// and its form).
-pub fn router(upload_limit: usize) -> Router<AppState> {
+pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
     use axum::routing::post;
     let upload = || DefaultBodyLimit::max(upload_limit);
@@ -125,7 +125,22 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        // Whether the installation is served over TLS reaches the pages as
+        // a request header of our own (a client's is dropped first).
+        .layer(axum::middleware::map_request(
+            move |mut req: axum::extract::Request| async move {
+                req.headers_mut().remove(TLS_HEADER);
+                if tls {
+                    req.headers_mut()
+                        .insert(TLS_HEADER, HeaderValue::from_static("1"));
+                }
+                req
+            },
+        ))
 }
+
+/// Set on requests to the pages when the public URL is `https://`.
+const TLS_HEADER: &str = "x-redress-internal-tls";
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
@@ -166,18 +181,26 @@ pub struct Base {
 pub struct PageCtx {
     pub base: Base,
     set_cookies: Vec<String>,
+    /// Served over TLS: cookies are `Secure` and `__Host-`, and HSTS is sent.
+    secure: bool,
 }
 
 impl PageCtx {
     pub fn new(headers: &HeaderMap, path: &str, query_lang: Option<&str>) -> Self {
         let locale = i18n::negotiate(query_lang, headers);
         let (token, fresh) = csrf::token(headers);
+        let secure = headers.contains_key(TLS_HEADER);
         let mut set_cookies = Vec::new();
         if fresh {
-            set_cookies.push(cookie_line(csrf::COOKIE, &token, None));
+            set_cookies.push(cookie_text(csrf::COOKIE, &token, None, secure));
         }
         if query_lang.is_some() {
-            set_cookies.push(cookie_line("rd_lang", locale.as_str(), Some(365 * 86_400)));
+            set_cookies.push(cookie_text(
+                "rd_lang",
+                locale.as_str(),
+                Some(365 * 86_400),
+                secure,
+            ));
         }
         Self {
             base: Base {
@@ -187,6 +210,7 @@ impl PageCtx {
                 staff: None,
             },
             set_cookies,
+            secure,
         }
     }
 
@@ -196,7 +220,8 @@ impl PageCtx {
 
     /// Adds a cookie to set with the answer.
     pub fn set_cookie(&mut self, name: &str, value: &str, max_age: Option<i64>) {
-        self.set_cookies.push(cookie_line(name, value, max_age));
+        self.set_cookies
+            .push(cookie_text(name, value, max_age, self.secure));
     }
 
     /// A rendered page with the security headers and the cookies.
@@ -218,6 +243,13 @@ impl PageCtx {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
         );
+        if self.secure {
+            // Served over TLS: browsers keep to it for a year.
+            h.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
         h.insert(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -271,25 +303,15 @@ impl PageCtx {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
-/// Set once at start when the public URL is `https://`: every cookie of
-/// the pages then carries `Secure`.
-static SECURE_COOKIES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Marks the pages' cookies `Secure` (the installation is served over TLS).
-pub fn use_secure_cookies() {
-    SECURE_COOKIES.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
-fn cookie_line(name: &str, value: &str, max_age: Option<i64>) -> String {
-    cookie_text(
-        name,
-        value,
-        max_age,
-        SECURE_COOKIES.load(std::sync::atomic::Ordering::Relaxed),
-    )
-}
-
+/// Behind TLS, cookie names carry the `__Host-` prefix: the browser then
+/// takes them only from this host, over TLS, for the whole site, so a
+/// sibling subdomain cannot plant one (a CSRF or session fixation aid).
 fn cookie_text(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> String {
+    let name = if secure {
+        format!("__Host-{name}")
+    } else {
+        name.to_string()
+    };
     let mut line = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
     if let Some(age) = max_age {
         line.push_str(&format!("; Max-Age={age}"));
@@ -343,6 +365,16 @@ pub fn fields_message(tr: Tr, fields: &redress_domain::FieldErrors) -> String {
 
 /// A cookie's value from the request.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    // Behind TLS only the `__Host-` cookie counts: one without the prefix
+    // may have been planted by a sibling subdomain.
+    if headers.contains_key(TLS_HEADER) {
+        lookup(headers, &format!("__Host-{name}"))
+    } else {
+        lookup(headers, name)
+    }
+}
+
+fn lookup(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -398,7 +430,9 @@ mod tests {
             cookie_text("a", "b", Some(60), false),
             "a=b; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
         );
-        assert!(cookie_text("a", "b", None, true).ends_with("; Secure"));
+        let secure = cookie_text("a", "b", None, true);
+        assert!(secure.starts_with("__Host-a=b; Path=/;"), "{secure}");
+        assert!(secure.ends_with("; Secure") && !secure.contains("Domain"));
     }
 
     #[test]

@@ -83,6 +83,12 @@ async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefull
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the key file is private");
+        let dir = std::fs::metadata(cwd.join("redress-data")).unwrap();
+        assert_eq!(
+            dir.permissions().mode() & 0o777,
+            0o700,
+            "the data directory is private"
+        );
     }
     assert!(addr.starts_with("127.0.0.1:"));
     let health = http_get(&addr, "/healthz");

@@ -251,6 +251,21 @@ async fn acknowledgement_goes_by_email_in_the_complainants_language() {
     assert!(m.subject.starts_with("您的投诉已收到"), "{m:?}");
     assert!(m.body.contains(zh["tracking_no"].as_str().unwrap()));
     assert_eq!(m.header("Content-Language"), Some("zh-CN"));
+    // Nobody checked that the address is the filer's: the acknowledgement
+    // repeats nothing the filer typed.
+    let typed = complaint(2);
+    for field in ["subject", "description"] {
+        let text = typed[field].as_str().unwrap();
+        assert!(
+            !m.body.contains(text) && !m.subject.contains(text),
+            "{field}: {m:?}"
+        );
+    }
+    assert!(
+        !m.body
+            .contains(typed["complainant"]["name"].as_str().unwrap()),
+        "{m:?}"
+    );
 }
 
 async fn the_result_notice_carries_outcome_basis_and_reply() {
@@ -504,6 +519,121 @@ async fn sms_goes_through_the_gateway_with_retries() {
     assert_eq!(refusal["attempts"], 1);
     t.advance(3600).await;
     assert_eq!(gw.posts.lock().unwrap().len(), 3);
+}
+
+/// SMS go only to the country prefixes the installation allows (`+86` by
+/// default; a number without `+` is a mainland number): a number abroad
+/// fails at once, nothing is posted for it.
+async fn sms_goes_only_to_allowed_country_prefixes() {
+    let (gw, url) = start_gateway(vec![]).await;
+    let t = TestApp::with(|c| {
+        c.sms = "http".into();
+        c.sms_endpoint = Some(url.clone());
+        c.public_url = Some(PUBLIC.into());
+    })
+    .await;
+    let v = viewer(&t).await;
+    let mut sent = Vec::new();
+    for (i, phone) in ["+1 202 555 0100", "+86 138 1234 5678", "13912345678"]
+        .iter()
+        .enumerate()
+    {
+        let mut body = complaint(20 + i as u32);
+        body["complainant"]["email"] = Value::Null;
+        body["complainant"]["phone"] = json!(phone);
+        sent.push(t.file(body).await["id"].as_str().unwrap().to_string());
+    }
+    t.app.sweep().await.unwrap();
+    let status = |case: &Value| deliveries(case, "sms")[0]["status"].clone();
+    let abroad = staff_case(&t, &v, &sent[0]).await;
+    assert_eq!(status(&abroad), "failed", "{abroad}");
+    assert!(
+        deliveries(&abroad, "sms")[0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("sms_prefixes")
+            || abroad.to_string().contains("sms_prefixes"),
+        "{abroad}"
+    );
+    for id in &sent[1..] {
+        assert_eq!(status(&staff_case(&t, &v, id).await), "sent");
+    }
+    let posts = gw.posts.lock().unwrap();
+    assert_eq!(posts.len(), 2, "nothing posted for the number abroad");
+    assert!(
+        posts
+            .iter()
+            .all(|(_, p)| !p["to"].as_str().unwrap().contains("202"))
+    );
+}
+
+/// Beyond the hourly cap, notices wait in the queue (no attempt counted,
+/// never dropped) and go out the next hour; supervisors are alerted once.
+async fn the_hourly_cap_defers_notices_and_alerts_supervisors() {
+    let sink = MailSink::start(free_port());
+    let t = TestApp::with(|c| {
+        c.smtp_relay = Some(format!("smtp://127.0.0.1:{}", sink.port));
+        c.public_url = Some(PUBLIC.into());
+        c.mail_from = Some("complaints@example.com".into());
+        c.outbound_per_hour = 2;
+    })
+    .await;
+    t.post(
+        "/admin/users",
+        Some(&t.admin),
+        json!({"username": "watch", "password": PASSWORD, "display_name": "Watch",
+               "roles": ["supervisor"], "departments": [], "level": 9,
+               "email": "watch@example.com"}),
+    )
+    .await
+    .expect(201);
+    let v = t.login("watch", PASSWORD).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            t.file(complaint(30 + i)).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    t.app.sweep().await.unwrap();
+    let mut queued = Vec::new();
+    for id in &ids {
+        let case = staff_case(&t, &v, id).await;
+        let d = deliveries(&case, "email")[0].clone();
+        if d["status"] == "queued" {
+            assert_eq!(d["attempts"], 0, "waiting is no attempt: {d}");
+            queued.push(id.clone());
+        } else {
+            assert_eq!(d["status"], "sent", "{d}");
+        }
+    }
+    assert_eq!(queued.len(), 1, "two sent, one waits");
+    let alert = t.get("/audit/security", Some(&v)).await.expect(200);
+    assert!(
+        alert["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "outbound_cap_reached"),
+        "{alert}"
+    );
+    let mail = sink.wait_for(3).await;
+    assert!(
+        mail.iter()
+            .any(|m| m.to == "watch@example.com" && m.subject.contains("上限")),
+        "{mail:?}"
+    );
+    // The next hour it leaves.
+    t.advance(3600).await;
+    let case = staff_case(&t, &v, &queued[0]).await;
+    assert_eq!(
+        deliveries(&case, "email")[0]["status"],
+        "sent",
+        "{}",
+        case["deliveries"]
+    );
 }
 
 /// What the platform's notice webhook got: headers and the raw body.
@@ -774,6 +904,18 @@ async fn admins_reword_notices_and_can_go_back() {
         .await
         .expect_error(422);
     assert!(fields.get("body").is_some(), "{fields}");
+    // Nor one that would spend the sweep's time: rendering has a budget.
+    let fields = t
+        .call(
+            "PUT",
+            "/admin/notice-templates/acknowledgement/zh-CN",
+            Some(&t.admin),
+            Some(json!({"subject": "ok", "sms": "ok",
+                        "body": "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}"})),
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("body").is_some(), "{fields}");
     let fields = t
         .call(
             "PUT",
@@ -845,6 +987,8 @@ tests![
     a_delivery_failing_for_two_days_is_given_up,
     without_a_relay_notices_are_in_app_only,
     sms_goes_through_the_gateway_with_retries,
+    sms_goes_only_to_allowed_country_prefixes,
+    the_hourly_cap_defers_notices_and_alerts_supervisors,
     notices_reach_the_platforms_users_by_signed_webhook,
     the_complainant_sees_deliveries_without_provider_errors,
     deadline_alerts_reach_staff_by_email_once,

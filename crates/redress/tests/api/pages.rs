@@ -482,13 +482,19 @@ async fn staff_sessions_are_renewed_at_login_and_end_by_post() {
         .find(|c| c.starts_with("redress_session="))
         .unwrap();
     assert!(line.contains("HttpOnly"), "{line}");
-    assert_eq!(b.get(&t, "/staff").await.status.as_u16(), 200);
-    // A second login gets a new session id; the old one no longer works.
+    let signed_in = b.get(&t, "/staff").await;
+    assert_eq!(signed_in.status.as_u16(), 200);
+    // The forms of a signed-in member carry a token bound to the session:
+    // the one from before the login no longer opens them.
+    let session_csrf = hidden(&html(&signed_in), "csrf");
+    assert_ne!(session_csrf, csrf);
+    // A second login (its form, shown while signed in, carries the
+    // session's token) gets a new session id; the old one no longer works.
     b.post_form(
         &t,
         "/staff/login",
         &[
-            ("csrf", &csrf),
+            ("csrf", &session_csrf),
             ("username", "super1"),
             ("password", PASSWORD),
         ],
@@ -508,8 +514,14 @@ async fn staff_sessions_are_renewed_at_login_and_end_by_post() {
     assert_eq!(t.send(req).await.status.as_u16(), 401);
     // Logout is a POST with the token; a GET does not log out.
     b.get(&t, "/staff/logout").await;
-    assert_eq!(b.get(&t, "/staff").await.status.as_u16(), 200);
+    let page = b.get(&t, "/staff").await;
+    assert_eq!(page.status.as_u16(), 200);
+    let session_csrf = hidden(&html(&page), "csrf");
     let a = b.post_form(&t, "/staff/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(a.status.as_u16(), 403, "the pre-login token");
+    let a = b
+        .post_form(&t, "/staff/logout", &[("csrf", &session_csrf)])
+        .await;
     assert_eq!(a.status.as_u16(), 303);
     let mut after = Browser::default();
     after.cookies.push(("redress_session".into(), second));
@@ -690,6 +702,7 @@ async fn admins_manage_the_installation_from_the_console() {
     .await;
     let page = html(&b.get(&t, "/staff/admin").await);
     assert!(page.contains("customer-service"), "{page}");
+    let csrf = hidden(&page, "csrf");
     let ok = |a: &Answer| assert_eq!(a.status.as_u16(), 200, "{}", html(a));
     ok(&b
         .post_form(

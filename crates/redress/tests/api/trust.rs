@@ -466,7 +466,110 @@ async fn a_case_stops_growing_at_its_caps() {
     assert_eq!(case["evidence"].as_array().unwrap().len(), 100);
 }
 
+/// Behind TLS the pages' cookies carry the `__Host-` prefix and HSTS is
+/// sent; a form posted from another site is refused whatever its token,
+/// and so is a browser's cross-site API login.
+async fn pages_keep_to_their_own_site() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let t = TestApp::with(|c| c.public_url = Some("https://complaints.example.com".into())).await;
+    let page = t
+        .send(
+            Request::get("/staff/login")
+                .header("host", "complaints.example.com")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status.as_u16(), 200);
+    let cookie = page.headers["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("__Host-rd_csrf=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    assert!(
+        page.headers["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age="),
+    );
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let login = |extra: Option<(&'static str, &'static str)>, cookie_name: &'static str| {
+        let mut r = Request::post("/staff/login")
+            .header("host", "complaints.example.com")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("{cookie_name}={token}"));
+        if let Some((k, v)) = extra {
+            r = r.header(k, v);
+        }
+        r.body(Body::from(format!(
+            "csrf={token}&username=admin&password={ADMIN_PASSWORD}"
+        )))
+        .unwrap()
+    };
+    // From our own page: signed in.
+    let ok = t
+        .send(login(
+            Some(("sec-fetch-site", "same-origin")),
+            "__Host-rd_csrf",
+        ))
+        .await;
+    assert_eq!(ok.status.as_u16(), 303);
+    assert!(
+        ok.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("__Host-redress_session="),
+    );
+    // A cookie without the prefix (planted by a sibling host) counts for
+    // nothing behind TLS.
+    assert_eq!(t.send(login(None, "rd_csrf")).await.status.as_u16(), 403);
+    // From another site: refused, token or not.
+    assert_eq!(
+        t.send(login(
+            Some(("sec-fetch-site", "cross-site")),
+            "__Host-rd_csrf"
+        ))
+        .await
+        .status
+        .as_u16(),
+        403
+    );
+    assert_eq!(
+        t.send(login(
+            Some(("origin", "https://evil.example.net")),
+            "__Host-rd_csrf"
+        ))
+        .await
+        .status
+        .as_u16(),
+        403
+    );
+    // The JSON login refuses a browser's cross-site post (login CSRF); a
+    // client that is not a browser sends no such header.
+    let api = |site: Option<&'static str>| {
+        let mut r = Request::post("/api/v1/auth/login").header("content-type", "text/plain");
+        if let Some(site) = site {
+            r = r.header("sec-fetch-site", site);
+        }
+        r.body(Body::from(format!(
+            r#"{{"username": "admin", "password": "{ADMIN_PASSWORD}"}}"#
+        )))
+        .unwrap()
+    };
+    assert_eq!(t.send(api(Some("cross-site"))).await.status.as_u16(), 403);
+    assert_eq!(t.send(api(None)).await.status.as_u16(), 200);
+}
+
 tests![
+    pages_keep_to_their_own_site,
     a_case_stops_growing_at_its_caps,
     an_admin_never_reaches_case_content,
     keys_are_revoked_and_expire,

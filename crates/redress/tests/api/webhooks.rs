@@ -937,6 +937,8 @@ impl Console {
         (a.status.as_u16(), String::from_utf8(a.bytes).unwrap())
     }
 
+    /// Logs in; the CSRF token of the new session (forms of a signed-in
+    /// member carry a token bound to their session).
     async fn login(t: &TestApp, username: &str, password: &str) -> (Console, String) {
         let mut b = Console::default();
         let (_, page) = b.send(t, Method::GET, "/staff/login", &[]).await;
@@ -952,6 +954,8 @@ impl Console {
             ],
         )
         .await;
+        let (_, page) = b.send(t, Method::GET, "/staff/password", &[]).await;
+        let csrf = hidden(&page, "csrf");
         (b, csrf)
     }
 }

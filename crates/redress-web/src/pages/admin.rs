@@ -26,6 +26,10 @@ struct AdminPage<'a> {
     canned: Vec<CannedRow>,
     days: Vec<(String, String, String)>,
     year: i32,
+    /// Respondent accounts: id, kind, their id, name, key state.
+    respondents: Vec<(String, String, String, String, String)>,
+    /// API keys: id, name, scopes, key state (revoked keys last).
+    api_keys: Vec<(String, String, String, String)>,
     shown_key: Option<String>,
     notice: Option<String>,
     error: Option<String>,
@@ -130,6 +134,53 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
             )
         })
         .collect();
+    let now = s.app.now();
+    let tz = s.app.config.time_zone;
+    let state = |revoked: bool, expires: Option<chrono::DateTime<chrono::Utc>>| {
+        if revoked {
+            tr.t("a-key-revoked")
+        } else if expires.is_some_and(|e| e <= now) {
+            tr.t("a-key-expired")
+        } else if let Some(e) = expires {
+            tr.with("a-key-until", &[("at", super::local_time(e, tz).as_str())])
+        } else {
+            tr.t("a-key-active")
+        }
+    };
+    let respondents = store
+        .export_respondents()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            (
+                r.id.to_string(),
+                tr.t(&format!("rk-{}", r.kind.as_str())),
+                r.external_id,
+                r.name,
+                state(r.key_revoked, r.key_expires_at),
+            )
+        })
+        .collect();
+    let mut keys = store.export_api_keys().await.unwrap_or_default();
+    keys.sort_by_key(|k| k.revoked);
+    let api_keys = keys
+        .into_iter()
+        .map(|k| {
+            let scopes = k
+                .scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                k.id.to_string(),
+                k.name,
+                scopes,
+                state(k.revoked, k.expires_at),
+            )
+        })
+        .collect();
     let page = AdminPage {
         base: &ctx.base,
         departments,
@@ -138,6 +189,8 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
         canned,
         days,
         year,
+        respondents,
+        api_keys,
         shown_key: said.shown_key,
         notice: said.notice,
         error: said.error,
@@ -302,9 +355,40 @@ pub async fn add(
         "respondent" => {
             app.create_respondent(
                 &who,
-                &json!({"kind": get("kind"), "id": get("id"), "name": get("name")}),
+                &json!({"kind": get("kind"), "id": get("id"), "name": get("name"),
+                        "email": get("email")}),
             )
             .await
+        }
+        // Keys: a new portal key (shown once), or a revocation, which the
+        // form confirms with a checkbox.
+        "respondent-key" | "respondent-key-revoke" | "api-key-revoke" => {
+            let Some(id) = get("id").and_then(|id| uuid::Uuid::parse_str(id).ok()) else {
+                return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+            };
+            if what != "respondent-key" && get("confirm").is_none() {
+                let said = Said {
+                    error: Some(ctx.tr().t("a-confirm-needed")),
+                    ..Said::default()
+                };
+                return render(&s, ctx, StatusCode::UNPROCESSABLE_ENTITY, said).await;
+            }
+            let done = match what.as_str() {
+                "respondent-key" => app.issue_respondent_key(&who, id, &json!({})).await,
+                "respondent-key-revoke" => app.revoke_respondent_key(&who, id).await,
+                _ => app.revoke_api_key(&who, id).await,
+            };
+            match done {
+                Ok(v) => {
+                    let said = Said {
+                        shown_key: v["api_key"].as_str().map(str::to_string),
+                        notice: (what != "respondent-key").then(|| ctx.tr().t("a-key-revoked-done")),
+                        ..Said::default()
+                    };
+                    return render(&s, ctx, StatusCode::OK, said).await;
+                }
+                Err(e) => return refused(&s, ctx, e).await,
+            }
         }
         "api-key" => {
             app.create_api_key(

@@ -767,7 +767,65 @@ async fn admins_manage_the_installation_from_the_console() {
         .unwrap();
     assert!(key.starts_with("rdr_"), "{key}");
     // Shown once: the next page does not have it.
-    assert!(!html(&b.get(&t, "/staff/admin").await).contains(key));
+    let page = html(&b.get(&t, "/staff/admin").await);
+    assert!(!page.contains(key));
+    t.get("/respondent/complaints", Some(key)).await.expect(200);
+    // The account is listed with its key's state; a new key is shown once
+    // and the old one stops; a revocation needs its confirmation.
+    let rid = page
+        .split("action=\"/staff/admin/respondent-key\"")
+        .nth(1)
+        .and_then(|rest| rest.split("name=\"id\" value=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    assert!(page.contains("七七店") && page.contains("有效"), "{page}");
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/respondent-key",
+            &[("csrf", &csrf), ("id", &rid)],
+        )
+        .await;
+    ok(&a);
+    let page = html(&a);
+    let second = page
+        .split("id=\"new-key\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(second.starts_with("rdr_") && second != key);
+    t.get("/respondent/complaints", Some(key))
+        .await
+        .expect_error(401);
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/respondent-key-revoke",
+            &[("csrf", &csrf), ("id", &rid)],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422, "not confirmed");
+    assert!(html(&a).contains("确认吊销"));
+    t.get("/respondent/complaints", Some(&second))
+        .await
+        .expect(200);
+    let a = b
+        .post_form(
+            &t,
+            "/staff/admin/respondent-key-revoke",
+            &[("csrf", &csrf), ("id", &rid), ("confirm", "1")],
+        )
+        .await;
+    ok(&a);
+    assert!(html(&a).contains("密钥已吊销"), "{}", html(&a));
+    assert!(html(&a).contains("已吊销"));
+    t.get("/respondent/complaints", Some(&second))
+        .await
+        .expect_error(401);
     ok(&b
         .post_form(
             &t,

@@ -5,7 +5,7 @@
 //! reloads at once, the others on their next sweep tick.
 
 use chrono::{Duration, NaiveDate};
-use icalendar::{Calendar as Ics, CalendarComponent, Component, DatePerhapsTime};
+use icalendar::{Calendar as Ics, CalendarComponent, CalendarDateTime, Component, DatePerhapsTime};
 use redress_domain::calendar::{DayException, DayKind};
 use serde_json::{Value, json};
 
@@ -34,14 +34,15 @@ fn parse_kind(raw: &str) -> Option<DayKind> {
     }
 }
 
-/// A make-up working day, by the words calendars use for it (调休上班,
-/// 补班, "workday"), in the summary or the categories.
+/// A make-up working day, by the words calendars use for it (补班, 上班,
+/// 调休上班, 工作日, "workday"), in the summary or the categories.
 fn looks_like_workday(text: &str) -> bool {
     let t = text.to_lowercase();
     [
         "补班",
         "上班",
         "调休上班",
+        "工作日",
         "workday",
         "working day",
         "make-up",
@@ -50,33 +51,50 @@ fn looks_like_workday(text: &str) -> bool {
     .any(|w| t.contains(w))
 }
 
-/// The days an iCalendar text sets: every all-day `VEVENT` from `DTSTART`
-/// up to (not including) `DTEND`. Events with a time of day are skipped:
-/// they do not make a day a holiday.
-pub fn days_from_ics(text: &str) -> Result<Vec<DayException>, String> {
+/// What an iCalendar file sets, and the events it skipped (with why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcsImport {
+    pub days: Vec<DayException>,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// The local date of a timed event's start: its own time zone's date
+/// (`TZID` or floating), a UTC time in the installation's zone.
+fn local_date(start: &CalendarDateTime, zone: chrono_tz::Tz) -> NaiveDate {
+    match start {
+        CalendarDateTime::Floating(t) => t.date(),
+        CalendarDateTime::WithTimezone { date_time, .. } => date_time.date(),
+        CalendarDateTime::Utc(t) => t.with_timezone(&zone).date_naive(),
+    }
+}
+
+/// The days an iCalendar text sets, as the public holiday feeds write
+/// them: an all-day `VEVENT` is a holiday (a working day when its summary
+/// or categories say so) on every day from `DTSTART` up to (not
+/// including) `DTEND`; a timed event counts only when it marks a make-up
+/// working day (the feeds write those as 09:00–18:00 events), on its
+/// local date; cancelled events and other timed events are skipped.
+/// `VTIMEZONE` blocks, `VALARM`s, folded lines, LF or CRLF and a BOM are
+/// taken as they come. An error names what is wrong; nothing is applied.
+pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The parser wants CRLF line ends; files written with LF alone are common.
+    let normalized;
+    let text = if text.contains("\r\n") {
+        text
+    } else {
+        normalized = text.replace('\n', "\r\n");
+        normalized.as_str()
+    };
     let ics: Ics = text
         .parse()
         .map_err(|e| format!("is not an iCalendar file: {e}"))?;
     let mut days = Vec::new();
+    let mut skipped = Vec::new();
     for component in &ics.components {
         let CalendarComponent::Event(event) = component else {
             continue;
         };
-        let Some(DatePerhapsTime::Date(start)) = event.get_start() else {
-            continue;
-        };
-        let end = match event.get_end() {
-            Some(DatePerhapsTime::Date(end)) if end > start => end,
-            Some(DatePerhapsTime::Date(_)) => {
-                return Err(format!("an event on {start} ends before it starts"));
-            }
-            _ => start + Duration::days(1),
-        };
-        if (end - start).num_days() > MAX_EVENT_DAYS {
-            return Err(format!(
-                "an event from {start} lasts more than {MAX_EVENT_DAYS} days"
-            ));
-        }
         let name: String = event
             .get_summary()
             .unwrap_or("")
@@ -84,8 +102,45 @@ pub fn days_from_ics(text: &str) -> Result<Vec<DayException>, String> {
             .chars()
             .take(100)
             .collect();
+        if event
+            .property_value("STATUS")
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("CANCELLED"))
+        {
+            skipped.push((name, "cancelled".to_string()));
+            continue;
+        }
         let categories = event.property_value("CATEGORIES").unwrap_or("");
-        let kind = if looks_like_workday(&name) || looks_like_workday(categories) {
+        let workday = looks_like_workday(&name) || looks_like_workday(categories);
+        let (start, end) = match event.get_start() {
+            Some(DatePerhapsTime::Date(start)) => {
+                let end = match event.get_end() {
+                    Some(DatePerhapsTime::Date(end)) if end > start => end,
+                    Some(DatePerhapsTime::Date(_)) => {
+                        return Err(format!("an event on {start} ends before it starts"));
+                    }
+                    _ => start + Duration::days(1),
+                };
+                (start, end)
+            }
+            Some(DatePerhapsTime::DateTime(at)) if workday => {
+                let day = local_date(&at, zone);
+                (day, day + Duration::days(1))
+            }
+            Some(DatePerhapsTime::DateTime(_)) => {
+                skipped.push((name, "a timed event that is not a working day".to_string()));
+                continue;
+            }
+            None => {
+                skipped.push((name, "no start".to_string()));
+                continue;
+            }
+        };
+        if (end - start).num_days() > MAX_EVENT_DAYS {
+            return Err(format!(
+                "an event from {start} lasts more than {MAX_EVENT_DAYS} days"
+            ));
+        }
+        let kind = if workday {
             DayKind::Workday
         } else {
             DayKind::Holiday
@@ -112,14 +167,14 @@ pub fn days_from_ics(text: &str) -> Result<Vec<DayException>, String> {
         }
     }
     if days.is_empty() {
-        return Err("holds no all-day event".into());
+        return Err("holds no holiday or working day".into());
     }
     // The last event naming a day wins, as if they were set one by one.
     days.reverse();
     let mut seen = std::collections::HashSet::new();
     days.retain(|d| seen.insert(d.date));
     days.sort_by_key(|d| d.date);
-    Ok(days)
+    Ok(IcsImport { days, skipped })
 }
 
 impl App {
@@ -173,7 +228,8 @@ impl App {
         self.admin(who)?;
         let text = std::str::from_utf8(ics)
             .map_err(|_| AppError::invalid("file", "must be UTF-8 text"))?;
-        let days = days_from_ics(text).map_err(|m| AppError::invalid("file", m))?;
+        let IcsImport { days, skipped } =
+            days_from_ics(text, self.config.time_zone).map_err(|m| AppError::invalid("file", m))?;
         let event = self.admin_event(
             who,
             "calendar_imported",
@@ -187,13 +243,27 @@ impl App {
             Some(first) => self.recompute_deadlines(first.date).await?,
             None => 0,
         };
-        Ok(json!({"imported": days.len(), "days": days, "recomputed": recomputed}))
+        let count = |k: DayKind| days.iter().filter(|d| d.kind == k).count();
+        let skipped: Vec<Value> = skipped
+            .into_iter()
+            .map(|(summary, reason)| json!({"summary": summary, "reason": reason}))
+            .collect();
+        Ok(json!({
+            "imported": days.len(),
+            "holidays": count(DayKind::Holiday),
+            "workdays": count(DayKind::Workday),
+            "days": days,
+            "skipped": skipped,
+            "recomputed": recomputed,
+        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SHANGHAI: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
     #[test]
     fn all_day_events_become_days_and_make_up_days_are_workdays() {
@@ -202,11 +272,14 @@ BEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20270101T000000Z\r\nDTSTART;VALUE=DATE:20271001
 BEGIN:VEVENT\r\nUID:2\r\nDTSTAMP:20270101T000000Z\r\nDTSTART;VALUE=DATE:20270926\r\nSUMMARY:国庆节调休上班\r\nEND:VEVENT\r\n\
 BEGIN:VEVENT\r\nUID:3\r\nDTSTAMP:20270101T000000Z\r\nDTSTART:20271005T090000Z\r\nDTEND:20271005T100000Z\r\nSUMMARY:meeting\r\nEND:VEVENT\r\n\
 END:VCALENDAR\r\n";
-        let days = days_from_ics(ics).unwrap();
-        let got: Vec<(String, DayKind)> =
-            days.iter().map(|d| (d.date.to_string(), d.kind)).collect();
+        let got = days_from_ics(ics, SHANGHAI).unwrap();
+        let days: Vec<(String, DayKind)> = got
+            .days
+            .iter()
+            .map(|d| (d.date.to_string(), d.kind))
+            .collect();
         assert_eq!(
-            got,
+            days,
             vec![
                 ("2027-09-26".to_string(), DayKind::Workday),
                 ("2027-10-01".to_string(), DayKind::Holiday),
@@ -214,20 +287,126 @@ END:VCALENDAR\r\n";
                 ("2027-10-03".to_string(), DayKind::Holiday),
             ]
         );
-        assert_eq!(days[1].name, "国庆节");
+        assert_eq!(got.days[1].name, "国庆节");
+        assert_eq!(got.skipped.len(), 1, "the meeting");
+    }
+
+    /// One event in the layout of the widely used public feed: a rest day
+    /// all day, a make-up day as a timed 09:00–18:00 event, with a
+    /// VTIMEZONE block, VALARMs and folded lines.
+    fn feed_event(
+        uid: u32,
+        summary: &str,
+        timed: Option<&str>,
+        all_day: Option<(&str, &str)>,
+    ) -> String {
+        let when = match (timed, all_day) {
+            (Some(day), _) => format!(
+                "DTSTART;TZID=Asia/Shanghai:{day}T090000\nDTEND;TZID=Asia/Shanghai:{day}T180000\n"
+            ),
+            (None, Some((start, end))) => {
+                format!("DTSTART;VALUE=DATE:{start}\nDTEND;VALUE=DATE:{end}\n")
+            }
+            _ => unreachable!(),
+        };
+        format!(
+            "BEGIN:VEVENT\nUID:{uid}@holiday-feed\nDTSTAMP:20251104T000000Z\n{when}\
+             SUMMARY:{summary}\nSTATUS:TENTATIVE\nTRANSP:OPAQUE\nDESCRIPTION:根据国务院办公厅通知，\n 本日安排见通知原文。\n\
+             BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15H\nDESCRIPTION:提醒\nEND:VALARM\nEND:VEVENT\n"
+        )
+    }
+
+    /// The 2026 Spring Festival and National Day as the feed writes them
+    /// (facts of the State Council notice of 2025-11-04: rest 2-15..2-23,
+    /// make-up 2-14 and 2-28; rest 10-1..10-7, make-up 9-20 and 10-10), in
+    /// LF lines after a BOM, with one cancelled event.
+    fn feed_2026() -> String {
+        let mut events = String::new();
+        for n in 1..=9 {
+            let day = format!("202602{:02}", 14 + n);
+            let next = format!("202602{:02}", 15 + n);
+            events += &feed_event(
+                n,
+                &format!("春节 假期 第{n}天/共9天"),
+                None,
+                Some((&day, &next)),
+            );
+        }
+        events += &feed_event(20, "春节 补班 第1天/共2天", Some("20260214"), None);
+        events += &feed_event(21, "春节 补班 第2天/共2天", Some("20260228"), None);
+        // National Day as one multi-day event.
+        events += &feed_event(
+            30,
+            "国庆节 假期 共7天",
+            None,
+            Some(("20261001", "20261008")),
+        );
+        events += &feed_event(31, "国庆节 补班 第1天/共2天", Some("20260920"), None);
+        events += &feed_event(32, "国庆节 补班 第2天/共2天", Some("20261010"), None);
+        events += "BEGIN:VEVENT\nUID:99@holiday-feed\nDTSTAMP:20251104T000000Z\nDTSTART;VALUE=DATE:20260501\n\
+                   SUMMARY:作废的安排\nSTATUS:CANCELLED\nEND:VEVENT\n";
+        format!(
+            "\u{feff}BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//holiday feed//CN\nX-WR-CALNAME:中国节假日\n\
+             BEGIN:VTIMEZONE\nTZID:Asia/Shanghai\nBEGIN:STANDARD\nDTSTART:19700101T000000\nTZOFFSETFROM:+0800\n\
+             TZOFFSETTO:+0800\nTZNAME:CST\nEND:STANDARD\nEND:VTIMEZONE\n{events}END:VCALENDAR\n"
+        )
     }
 
     #[test]
-    fn files_without_all_day_events_or_with_huge_ranges_are_refused() {
-        assert!(days_from_ics("hello").is_err());
+    fn a_public_feed_gives_holidays_and_its_timed_make_up_days() {
+        let got = days_from_ics(&feed_2026(), SHANGHAI).unwrap();
+        let of = |kind| {
+            got.days
+                .iter()
+                .filter(|d| d.kind == kind)
+                .map(|d| d.date.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            of(DayKind::Workday),
+            ["2026-02-14", "2026-02-28", "2026-09-20", "2026-10-10"]
+        );
+        let holidays = of(DayKind::Holiday);
+        assert_eq!(holidays.len(), 9 + 7, "{holidays:?}");
+        assert_eq!(holidays.first().unwrap(), "2026-02-15");
+        assert_eq!(holidays.last().unwrap(), "2026-10-07");
+        assert!(!holidays.contains(&"2026-05-01".to_string()), "cancelled");
+        assert_eq!(
+            got.skipped,
+            [("作废的安排".to_string(), "cancelled".to_string())]
+        );
+        // The same days as the built-in calendar from the notice.
+        let built_in: Vec<(String, DayKind)> = redress_domain::Calendar::china_exceptions()
+            .into_iter()
+            .filter(|d| {
+                chrono::Datelike::year(&d.date) == 2026
+                    && (d.name.contains("春节") || d.name.contains("国庆"))
+            })
+            .map(|d| (d.date.to_string(), d.kind))
+            .collect();
+        let imported: Vec<(String, DayKind)> = got
+            .days
+            .iter()
+            .map(|d| (d.date.to_string(), d.kind))
+            .collect();
+        assert_eq!(imported, built_in);
+    }
+
+    #[test]
+    fn files_without_days_or_with_huge_ranges_are_refused() {
+        assert!(days_from_ics("hello", SHANGHAI).is_err());
         let empty = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nEND:VCALENDAR\r\n";
         assert!(
-            days_from_ics(empty)
+            days_from_ics(empty, SHANGHAI)
                 .unwrap_err()
-                .contains("no all-day event")
+                .contains("no holiday or working day")
         );
         let long = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\n\
 DTSTART;VALUE=DATE:20270101\r\nDTEND;VALUE=DATE:20280101\r\nSUMMARY:year\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        assert!(days_from_ics(long).unwrap_err().contains("more than"));
+        assert!(
+            days_from_ics(long, SHANGHAI)
+                .unwrap_err()
+                .contains("more than")
+        );
     }
 }

@@ -155,8 +155,107 @@ async fn an_icalendar_file_sets_holidays_and_make_up_days() {
     assert!(fields.get("file").is_some(), "{fields}");
 }
 
+/// A feed in the layout of the widely used public China-holiday
+/// subscription: rest days all day (`X 假期 第n天/共m天`), make-up working
+/// days as timed 09:00–18:00 events (`X 补班 …`, `STATUS:TENTATIVE`, a
+/// `VALARM`), a `VTIMEZONE`, LF lines after a BOM. The days are the 2026
+/// Spring Festival of the State Council's notice (rest 2-15..2-23, make-up
+/// Saturdays 2-14 and 2-28), laid on 2037, which has the same weekdays and
+/// no built-in data, so that only the import can make 2-14 a working day.
+fn spring_festival_feed() -> String {
+    let alarm = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15H\nDESCRIPTION:提醒\nEND:VALARM\n";
+    let mut events = String::new();
+    for n in 1..=9 {
+        events += &format!(
+            "BEGIN:VEVENT\nUID:sf{n}@feed\nDTSTAMP:20251104T000000Z\nDTSTART;VALUE=DATE:203702{:02}\n\
+             DTEND;VALUE=DATE:203702{:02}\nSUMMARY:春节 假期 第{n}天/共9天\nSTATUS:TENTATIVE\nTRANSP:OPAQUE\n{alarm}END:VEVENT\n",
+            14 + n,
+            15 + n
+        );
+    }
+    for (n, day) in [(1, "20370214"), (2, "20370228")] {
+        events += &format!(
+            "BEGIN:VEVENT\nUID:mk{n}@feed\nDTSTAMP:20251104T000000Z\nDTSTART;TZID=Asia/Shanghai:{day}T090000\n\
+             DTEND;TZID=Asia/Shanghai:{day}T180000\nSUMMARY:春节 补班 第{n}天/共2天\nSTATUS:TENTATIVE\n\
+             TRANSP:OPAQUE\n{alarm}END:VEVENT\n"
+        );
+    }
+    format!(
+        "\u{feff}BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//feed//CN\nBEGIN:VTIMEZONE\nTZID:Asia/Shanghai\n\
+         BEGIN:STANDARD\nDTSTART:19700101T000000\nTZOFFSETFROM:+0800\nTZOFFSETTO:+0800\nTZNAME:CST\n\
+         END:STANDARD\nEND:VTIMEZONE\n{events}END:VCALENDAR\n"
+    )
+}
+
+async fn a_public_feed_imports_its_timed_make_up_days() {
+    let t = TestApp::new().await;
+    let due = |from: &'static str| {
+        let t = &t;
+        async move {
+            t.get(&format!("/calendar/due?from={from}&working_days=1"), None)
+                .await
+                .expect(200)["due_at"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // Friday 2037-02-13: without data the next working day is Monday.
+    let friday = "2037-02-13T10:00:00%2B08:00";
+    assert!(
+        due(friday).await.starts_with("2037-02-16"),
+        "{}",
+        due(friday).await
+    );
+    // A malformed file changes nothing.
+    let broken = spring_festival_feed().replace("END:VCALENDAR", "");
+    let fields = t
+        .call_raw(
+            "POST",
+            "/admin/calendar/import",
+            Some(&t.admin),
+            Some(&broken),
+            &[],
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("file").is_some(), "{fields}");
+    let year = t.get("/calendar/2037", None).await.expect(200);
+    assert_eq!(year["days"].as_array().unwrap().len(), 0, "{year}");
+
+    let answer = t
+        .call_raw(
+            "POST",
+            "/admin/calendar/import",
+            Some(&t.admin),
+            Some(&spring_festival_feed()),
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(answer["imported"], 11, "{answer}");
+    assert_eq!(answer["holidays"], 9, "{answer}");
+    assert_eq!(answer["workdays"], 2, "{answer}");
+    // The make-up Saturday is a working day: the deadline ends with it.
+    let ends = due(friday).await;
+    assert!(
+        ends.starts_with("2037-02-14T16:00:00"),
+        "24:00 local: {ends}"
+    );
+    // Across the festival: from Saturday 2-14 the next working day is
+    // Tuesday 2-24.
+    assert!(
+        due("2037-02-14T10:00:00%2B08:00")
+            .await
+            .starts_with("2037-02-24"),
+        "{}",
+        due("2037-02-14T10:00:00%2B08:00").await
+    );
+}
+
 tests![
     admins_set_a_day_and_deadlines_follow,
+    a_public_feed_imports_its_timed_make_up_days,
     bad_calendar_edits_name_their_fields_and_need_an_admin,
     an_icalendar_file_sets_holidays_and_make_up_days,
 ];

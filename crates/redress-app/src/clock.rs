@@ -36,6 +36,18 @@ impl Clock {
         self.offset_seconds.load(Ordering::SeqCst)
     }
 
+    /// Sets a test clock to read `at` now (`--test-clock-start`); `false`
+    /// on a real clock. It may lie in the past or the future; from there
+    /// the clock runs and moves forward only.
+    pub fn start_at(&self, at: DateTime<Utc>) -> bool {
+        if !self.test_mode {
+            return false;
+        }
+        self.offset_seconds
+            .store((at - Utc::now()).num_seconds(), Ordering::SeqCst);
+        true
+    }
+
     /// Moves a test clock forward; `false` on a real clock.
     pub fn advance(&self, seconds: i64) -> bool {
         if !self.test_mode || seconds < 0 {

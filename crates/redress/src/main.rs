@@ -31,6 +31,10 @@ enum Command {
         /// Lets an admin move the clock forward (POST /api/v1/test-clock/advance). Never in production.
         #[arg(long)]
         test_clock: bool,
+        /// Starts the test clock at this instant (RFC 3339, e.g.
+        /// 2026-10-31T09:00:00+08:00) instead of now.
+        #[arg(long, value_name = "RFC3339", requires = "test_clock", value_parser = parse_instant)]
+        test_clock_start: Option<chrono::DateTime<chrono::Utc>>,
         /// Fills sample cases in every state for a first look.
         #[arg(long)]
         demo: bool,
@@ -126,9 +130,14 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&config.log_format);
     match cli.command.unwrap_or(Command::Serve {
         test_clock: false,
+        test_clock_start: None,
         demo: false,
     }) {
-        Command::Serve { test_clock, demo } => serve(config, test_clock, demo).await,
+        Command::Serve {
+            test_clock,
+            test_clock_start,
+            demo,
+        } => serve(config, test_clock, test_clock_start, demo).await,
         Command::Migrate => {
             open_store(&config).await?;
             println!("schema up to date");
@@ -244,9 +253,24 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config, test_clock: bool, demo: bool) -> anyhow::Result<()> {
+/// An instant given on the command line.
+fn parse_instant(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("not an RFC 3339 instant ({e}), e.g. 2026-10-31T09:00:00+08:00"))
+}
+
+async fn serve(
+    config: Config,
+    test_clock: bool,
+    test_clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    demo: bool,
+) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let app = build_app(&config, store, test_clock).await?;
+    if let Some(at) = test_clock_start {
+        app.clock.start_at(at);
+    }
     let boot = app.bootstrap(config.admin_password.as_deref()).await?;
     if let Some(p) = &boot.generated_admin_password {
         println!("Created user `admin` with a one-time password (shown once, change it): {p}");

@@ -452,7 +452,10 @@ pub async fn import(
                     ("days", &v["imported"].to_string()),
                     ("holidays", &v["holidays"].to_string()),
                     ("workdays", &v["workdays"].to_string()),
-                    ("skipped", &v["skipped"].as_array().map_or(0, Vec::len).to_string()),
+                    (
+                        "skipped",
+                        &v["skipped"].as_array().map_or(0, Vec::len).to_string(),
+                    ),
                     ("moved", &v["recomputed"].to_string()),
                 ],
             );

@@ -114,4 +114,62 @@ async fn first_start_creates_the_data_dir_prints_the_address_and_stops_gracefull
     drop(schema);
 }
 
-tests![first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully,];
+/// `--test-clock-start` stands the server on a chosen instant (SPEC §11),
+/// from which the test clock runs; without `--test-clock` it is refused.
+async fn the_test_clock_starts_where_it_is_told() {
+    let dir = std::env::temp_dir().join(format!("redress-clock-{}", uuid::Uuid::now_v7()));
+    let schema = match BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite) {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(postgres().schema().expect("a PostgreSQL schema")),
+    };
+    let start = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_redress"));
+        command
+            .arg("serve")
+            .args(args)
+            .env("REDRESS_LISTEN", "127.0.0.1:0")
+            .env("REDRESS_DATA_DIR", &dir)
+            .env("REDRESS_ADMIN_PASSWORD", "clock-admin-1")
+            .env_remove("REDRESS_DATA_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match &schema {
+            Some(schema) => command.env("REDRESS_DATABASE_URL", &schema.url),
+            None => command.env_remove("REDRESS_DATABASE_URL"),
+        };
+        command
+    };
+    let refused = start(&["--test-clock-start", "2026-10-31T09:00:00+08:00"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "needs --test-clock");
+    let mut server = Server(
+        start(&[
+            "--test-clock",
+            "--test-clock-start",
+            "2026-10-31T09:00:00+08:00",
+        ])
+        .spawn()
+        .unwrap(),
+    );
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("the address").unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let health = http_get(&addr, "/healthz");
+    assert!(
+        health.contains("\"now\":\"2026-10-31T01:0"),
+        "the clock reads the start: {health}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    drop(schema);
+}
+
+tests![
+    first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully,
+    the_test_clock_starts_where_it_is_told,
+];

@@ -16,6 +16,21 @@ use crate::error::{AppError, AppResult};
 use crate::input::Body;
 use crate::privacy::{new_token, token_hash};
 
+/// The throttle key of a client address: IPv4 as it is, IPv6 by its /64
+/// (one site holds a whole /64).
+fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// Hashes run at most this many at a time: each costs about 19 MiB and
 /// a core for tens of milliseconds, so a burst of logins queues here
 /// instead of taking the machine.
@@ -42,7 +57,11 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 /// checked against a fixed hash, so that "no such user" and "wrong
 /// password" take the same time and give the same answer.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let Ok(_permit) = HASHING.acquire().await else {
+    // A queue that does not drain in time answers "wrong" rather than
+    // holding the request (and its place under the concurrency limit).
+    let Ok(Ok(_permit)) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), HASHING.acquire()).await
+    else {
         return false;
     };
     tokio::task::spawn_blocking(move || {
@@ -244,8 +263,9 @@ impl App {
         let username = b.str("username");
         let password = b.str("password");
         b.finish()?;
-        let name = username.trim().to_lowercase();
-        let address = client.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        // Keys of bounded size; an IPv6 client is one /64 (one site).
+        let name: String = username.trim().to_lowercase().chars().take(64).collect();
+        let address = client.map_or_else(|| "unknown".to_string(), address_key);
         let g = &self.guesses;
         let keys = [
             (&g.user, name.clone()),
@@ -257,6 +277,15 @@ impl App {
                 throttle.check(key).map_err(AppError::Throttled)?;
             }
         }
+        // Counted as failed before the hash is checked, so that requests in
+        // parallel cannot all pass under the allowance; a success takes it
+        // back.
+        let counted = self.config.throttle_guessing;
+        if counted {
+            for (throttle, key) in &keys {
+                throttle.fail(key);
+            }
+        }
         let user = self.store.get_user_by_username(&username).await?;
         let hash = user
             .as_ref()
@@ -265,12 +294,13 @@ impl App {
         let ok = verify_password(password, hash).await;
         let Some(user) = user.filter(|u| ok && u.active) else {
             metrics::counter!("redress_login_failures_total").increment(1);
-            for (throttle, key) in &keys {
-                throttle.fail(key);
-            }
             return Err(AppError::Unauthorized);
         };
-        g.pair.clear(&keys[2].1);
+        if counted {
+            g.user.forgive(&keys[0].1);
+            g.address.forgive(&keys[1].1);
+            g.pair.clear(&keys[2].1);
+        }
         let token = new_token("rds_");
         let now = chrono::Utc::now();
         self.store
@@ -592,6 +622,26 @@ impl App {
         if reset && !reading.is_empty() {
             self.alert_supervisors(who, "password_reset", &user, &reading)
                 .await?;
+        }
+        // Where a reader's alerts go, and whether a supervisor still gets
+        // them: changed only in plain sight (the old address hears too).
+        let rerouted = before.email != user.email || (before.active && !user.active);
+        if rerouted && !crate::keys::granted_reading_roles(&[], &before.roles).is_empty() {
+            self.alert_supervisors(who, "account_changed", &user, &reading)
+                .await?;
+            if let Some(old) = before.email.clone().filter(|_| before.email != user.email) {
+                self.send_security_mail(
+                    vec![old],
+                    "【安全提醒】您的账号通知邮箱已被修改 / Your notice address was changed".into(),
+                    format!(
+                        "{by} 修改了账号 {u} 的通知邮箱。如非您本人要求，请立即联系监督人员。\n\n\
+                         {by} changed the notice address of the account {u}. If you did not ask for it, tell a \
+                         supervisor at once.\n",
+                        by = who.actor_id(),
+                        u = user.username
+                    ),
+                );
+            }
         }
         Ok(user_json(&user))
     }

@@ -960,7 +960,12 @@ impl App {
     /// not stop guessing).
     pub async fn track_case(&self, tracking_no: &str, token: Option<&str>) -> AppResult<Loaded> {
         let token = token.ok_or(AppError::Unauthorized)?;
+        // Only a well-formed number is counted (the throttle's keys stay
+        // few and short).
         let key = tracking_no.trim().to_ascii_uppercase();
+        if crate::mail::find_tracking_no(&key).as_deref() != Some(key.as_str()) {
+            return Err(AppError::Unauthorized);
+        }
         let throttle = self.config.throttle_guessing.then_some(&self.guesses.code);
         if let Some(t) = throttle {
             t.check(&key).map_err(AppError::Throttled)?;

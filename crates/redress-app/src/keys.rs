@@ -30,8 +30,9 @@ pub const READING_ROLES: [Role; 4] = [
 ];
 
 /// The journal kinds supervisors are shown as security notices.
-pub const SECURITY_KINDS: [&str; 5] = [
+pub const SECURITY_KINDS: [&str; 6] = [
     "role_granted",
+    "account_changed",
     "password_reset",
     "respondent_key_issued",
     "api_key_created",
@@ -196,6 +197,23 @@ impl App {
             return Err(AppError::NotFound);
         }
         self.tell_respondent_of_key(&account, expires_at);
+        // The key opens that respondent's cases to whoever holds it, the
+        // admin who issued it included: supervisors hear of it at once.
+        self.mail_supervisors(
+            format!(
+                "【安全提醒】{} 为被投诉方 {} 签发了门户密钥 / Portal key issued",
+                who.actor_id(),
+                account.respondent_key()
+            ),
+            format!(
+                "{by} 为被投诉方 {r} 签发了新的门户密钥，持有者可查看针对该被投诉方的投诉。如非预期，请立即核查。\n\n\
+                 {by} issued a new portal key for respondent {r}; whoever holds it sees the complaints against \
+                 that respondent. If you did not expect this, look into it now.\n",
+                by = who.actor_id(),
+                r = account.respondent_key()
+            ),
+        )
+        .await?;
         Ok(json!({"id": id, "api_key": key, "expires_at": expires_at}))
     }
 
@@ -274,14 +292,6 @@ impl App {
         self.store
             .append_events(vec![self.admin_event(who, kind, data)])
             .await?;
-        let supervisors: Vec<String> = self
-            .store
-            .list_users()
-            .await?
-            .into_iter()
-            .filter(|u| u.active && u.roles.contains(&Role::Supervisor))
-            .filter_map(|u| u.email)
-            .collect();
         let roles = roles
             .iter()
             .map(|r| r.as_str())
@@ -292,6 +302,20 @@ impl App {
             .with_timezone(&self.config.time_zone)
             .format("%Y-%m-%d %H:%M");
         let (subject, body) = match kind {
+            "account_changed" => (
+                format!(
+                    "【安全提醒】{by} 修改了 {} 的邮箱或停用了该账号 / Account changed",
+                    user.username
+                ),
+                format!(
+                    "{by} 于 {at} 修改了账号 {u}（角色：{roles}）的通知邮箱或停用了该账号。提醒邮件会发往新地址，\
+                     停用的监督人员不再收到提醒。如非预期，请立即核查。\n\n\
+                     {by} changed the notice address of {u} (roles: {roles}) or deactivated the account at {at}. \
+                     Alerts go to the new address; a deactivated supervisor gets none. If you did not expect this, \
+                     look into it now.\n",
+                    u = user.username
+                ),
+            ),
             "password_reset" => (
                 format!(
                     "【安全提醒】{by} 重置了 {} 的密码 / Password reset",
@@ -318,6 +342,19 @@ impl App {
                 ),
             ),
         };
+        self.mail_supervisors(subject, body).await
+    }
+
+    /// E-mails every active supervisor with an address.
+    pub(crate) async fn mail_supervisors(&self, subject: String, body: String) -> AppResult<()> {
+        let supervisors: Vec<String> = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active && u.roles.contains(&Role::Supervisor))
+            .filter_map(|u| u.email)
+            .collect();
         self.send_security_mail(supervisors, subject, body);
         Ok(())
     }
@@ -354,7 +391,7 @@ impl App {
     /// Sends a mail that belongs to no case, in the background: the caller
     /// is never held up, and a failure is logged (the journal event is
     /// the record).
-    fn send_security_mail(&self, to: Vec<String>, subject: String, body: String) {
+    pub(crate) fn send_security_mail(&self, to: Vec<String>, subject: String, body: String) {
         let Some(sender) = self.config.senders.email.clone() else {
             return;
         };

@@ -238,8 +238,11 @@ impl Guesses {
             user: throttle::Backoff::new(policy(10, 1, 30)),
             address: throttle::Backoff::new(policy(20, 2, 15 * 60)),
             pair: throttle::Backoff::new(policy(5, 2, 15 * 60)),
-            // Ten wrong codes, then a delay that grows to an hour.
-            code: throttle::Backoff::new(policy(10, 60, 3600)),
+            // Ten wrong codes, then a delay that grows to 30 seconds: with
+            // unguessable codes the count guards against guessing, and a
+            // short cap keeps anyone who knows a tracking number from
+            // locking its complainant out for long.
+            code: throttle::Backoff::new(policy(10, 1, 30)),
         }
     }
 }

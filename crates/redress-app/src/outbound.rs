@@ -313,6 +313,21 @@ impl Notices {
         // intake cannot be used to send someone else a text of one's own.
         let subject =
             (delivery.notice != NoticeKind::Acknowledgement).then(|| case.record.subject.clone());
+        // An e-mail to staff leaves the system for an address an admin
+        // sets: it names the case and its deadline, never its content
+        // (SPEC §2: an admin never reads case content by any route).
+        if delivery.party == Party::Staff {
+            return json!({
+                "tracking_no": case.tracking_no,
+                "tracking_url": crate::tracking_url(&site.public_url, &case.tracking_no),
+                "status": case.status,
+                "status_label": self.label(locale, case.status.as_str()),
+                "due_at": time(due_at),
+                "acceptance_due_at": time(case.deadlines.acceptance_due_at),
+                "handling_due_at": time(case.deadlines.handling_due_at),
+                "review_due_at": time(case.deadlines.review_due_at),
+            });
+        }
         json!({
             "tracking_no": case.tracking_no,
             "tracking_url": crate::tracking_url(&site.public_url, &case.tracking_no),
@@ -532,11 +547,11 @@ impl crate::App {
                 SendOutcome::Permanent { .. } => report.failed += 1,
             }
         }
-        for (channel, o) in due
-            .iter()
-            .map(|d| d.channel)
-            .zip(outcomes.iter().map(|o| &o.1))
-        {
+        for (id, o) in &outcomes {
+            let channel = due
+                .iter()
+                .find(|d| &d.id == id)
+                .map_or(DeliveryChannel::InApp, |d| d.channel);
             let result = match o {
                 SendOutcome::Sent { .. } => "sent",
                 SendOutcome::Temporary { .. } => "retry",
@@ -581,6 +596,14 @@ fn hour_of(now: DateTime<Utc>) -> DateTime<Utc> {
 /// Whether an SMS may go to `phone`: its country prefix is one of
 /// `prefixes` (a number without `+` is a mainland number, `+86`).
 pub fn sms_allowed(phone: &str, prefixes: &[String]) -> bool {
+    // What is checked is what is sent: a number of other characters
+    // (a full-width plus, letters) is not judged, it is refused.
+    if !phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
+        return false;
+    }
     let digits: String = phone
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '+')
@@ -593,6 +616,26 @@ pub fn sms_allowed(phone: &str, prefixes: &[String]) -> bool {
         format!("+86{digits}")
     };
     prefixes.iter().any(|p| international.starts_with(p.trim()))
+}
+
+#[cfg(test)]
+mod sms_tests {
+    use super::sms_allowed;
+
+    #[test]
+    fn sms_goes_only_to_allowed_prefixes_in_plain_numbers() {
+        let cn = ["+86".to_string()];
+        assert!(sms_allowed("13812345678", &cn));
+        assert!(sms_allowed("+86 138-1234-5678", &cn));
+        assert!(sms_allowed("0086 13812345678", &cn));
+        assert!(!sms_allowed("+1 202 555 0100", &cn));
+        // A full-width plus would be checked as +86 and sent as +1.
+        assert!(!sms_allowed("\u{ff0b}1 416 555 0100", &cn));
+        assert!(sms_allowed(
+            "+852 9123 4567",
+            &["+86".into(), "+852".into()]
+        ));
+    }
 }
 
 /// What one sending step did.

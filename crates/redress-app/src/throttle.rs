@@ -37,6 +37,7 @@ struct Entry {
 pub struct Backoff {
     policy: Policy,
     entries: Mutex<HashMap<String, Entry>>,
+    swept: Mutex<Option<Instant>>,
 }
 
 /// Keys kept before old ones are swept: bounds memory under a flood of
@@ -48,7 +49,18 @@ impl Backoff {
         Self {
             policy,
             entries: Mutex::new(HashMap::new()),
+            swept: Mutex::new(None),
         }
+    }
+
+    /// Whether a second has passed since the last sweep (and marks one).
+    fn swept_before(&self, now: Instant) -> bool {
+        let mut swept = self.swept.lock().expect("throttle lock");
+        if swept.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
+            return false;
+        }
+        *swept = Some(now);
+        true
     }
 
     /// `Err(seconds)` while the key must wait.
@@ -66,7 +78,9 @@ impl Backoff {
         let now = Instant::now();
         let p = self.policy;
         let mut entries = self.entries.lock().expect("throttle lock");
-        if entries.len() >= SWEEP_AT {
+        // Swept by time, at most once a second, so that a flood of
+        // distinct keys costs memory for a window, not CPU per request.
+        if entries.len() >= SWEEP_AT && self.swept_before(now) {
             entries.retain(|_, e| now.duration_since(e.last) < p.window || e.until > now);
         }
         let e = entries.entry(key.to_string()).or_insert(Entry {
@@ -83,6 +97,18 @@ impl Backoff {
             let doublings = (e.failures - p.free).min(20);
             let delay = p.base.saturating_mul(1 << doublings).min(p.cap);
             e.until = now + delay;
+        }
+    }
+
+    /// Takes back one failure counted by [`Backoff::fail`] before the
+    /// outcome was known (the attempt succeeded).
+    pub fn forgive(&self, key: &str) {
+        let mut entries = self.entries.lock().expect("throttle lock");
+        if let Some(e) = entries.get_mut(key) {
+            e.failures = e.failures.saturating_sub(1);
+            if e.failures < self.policy.free {
+                e.until = e.last;
+            }
         }
     }
 
@@ -118,6 +144,23 @@ mod tests {
         assert!(b.check("k").unwrap_err() <= 10, "capped");
         assert_eq!(b.check("other"), Ok(()), "keys are separate");
         b.clear("k");
+        assert_eq!(b.check("k"), Ok(()));
+    }
+
+    #[test]
+    fn a_failure_counted_ahead_is_forgiven_on_success() {
+        let b = Backoff::new(Policy {
+            free: 2,
+            base: Duration::from_secs(4),
+            cap: Duration::from_secs(10),
+            window: Duration::from_secs(900),
+        });
+        // Two attempts in flight are both counted before their outcome.
+        b.fail("k");
+        b.fail("k");
+        assert!(b.check("k").is_err(), "a third waits");
+        // One of them succeeded.
+        b.forgive("k");
         assert_eq!(b.check("k"), Ok(()));
     }
 }

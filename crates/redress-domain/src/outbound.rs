@@ -16,6 +16,10 @@ pub const FIRST_RETRY_SECONDS: i64 = 30;
 pub const MAX_RETRY_SECONDS: i64 = 3600;
 /// A delivery still failing this long after it was queued is given up.
 pub const GIVE_UP_HOURS: i64 = 48;
+/// Temporary failures a delivery is allowed before it may be given up,
+/// however long it waited (a notice held back by the hourly cap has made
+/// no attempt in that time).
+pub const MIN_ATTEMPTS: u32 = 5;
 
 /// What one attempt to send a delivery came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +151,8 @@ impl Case {
                 "delivery_sent"
             }
             SendOutcome::Temporary { error }
-                if now - d.created_at < Duration::hours(GIVE_UP_HOURS) =>
+                if now - d.created_at < Duration::hours(GIVE_UP_HOURS)
+                    || d.attempts < MIN_ATTEMPTS =>
             {
                 let next = now + Delivery::backoff(d.attempts);
                 d.next_attempt_at = Some(next);

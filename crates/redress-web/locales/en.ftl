@@ -288,6 +288,7 @@ sec-what = What
 sec-role-granted = { $by } gave { $user } the roles: { $roles }
 sec-password-reset = { $by } reset the password of { $user } ({ $roles })
 sec-respondent-key-issued = { $by } issued a portal key to respondent { $respondent }
+sec-account-changed = { $by } changed the notice address of { $user } ({ $roles }) or deactivated the account
 sec-outbound-cap-reached = The hourly cap on notices was reached; the rest wait in the queue
 sec-api-key-created = { $by } created the API key “{ $name }”
 f-username = User name

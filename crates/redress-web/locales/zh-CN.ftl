@@ -288,6 +288,7 @@ sec-what = 事项
 sec-role-granted = { $by } 授予 { $user } 角色：{ $roles }
 sec-password-reset = { $by } 重置了 { $user }（{ $roles }）的密码
 sec-respondent-key-issued = { $by } 为被投诉方 { $respondent } 签发了门户密钥
+sec-account-changed = { $by } 修改了 { $user }（{ $roles }）的通知邮箱或停用了该账号
 sec-outbound-cap-reached = 本小时通知发送量已达上限，其余通知排队等待
 sec-api-key-created = { $by } 创建了接口密钥「{ $name }」
 f-username = 用户名

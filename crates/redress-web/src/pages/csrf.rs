@@ -52,13 +52,18 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     if header("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
         return true;
     }
+    let tls = headers.contains_key("x-redress-internal-tls");
     match (header("origin"), header("host")) {
         // `Origin: null` (sandboxed frames, some redirects) names no site.
         (Some("null"), _) => true,
+        // Behind TLS a page of ours is https.
+        (Some(origin), _) if tls && !origin.starts_with("https://") => true,
         (Some(origin), Some(host)) => {
             let origin_host = origin.split("://").nth(1).unwrap_or(origin);
             !origin_host.eq_ignore_ascii_case(host)
         }
+        // An Origin with nothing to compare it with is not trusted.
+        (Some(_), None) => true,
         _ => false,
     }
 }

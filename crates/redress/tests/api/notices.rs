@@ -865,6 +865,15 @@ async fn deadline_alerts_reach_staff_by_email_once() {
         mails.iter().any(|m| m.subject.starts_with("期限提醒")),
         "{mails:?}"
     );
+    // Mail to staff leaves for an address an admin sets: it names the case,
+    // never its content.
+    let typed = complaint(9);
+    for m in &mails {
+        for field in ["subject", "description"] {
+            let text = typed[field].as_str().unwrap();
+            assert!(!m.body.contains(text) && !m.subject.contains(text), "{m:?}");
+        }
+    }
     // Nobody else got mail: the complainant left no address.
     assert_eq!(got.len(), mails.len());
     // Once each, across a restart.

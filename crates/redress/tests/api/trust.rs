@@ -135,8 +135,18 @@ async fn an_admin_never_reaches_case_content() {
     )
     .await
     .expect(200);
+    // Rerouting a reader's alerts is seen too.
+    t.call(
+        "PATCH",
+        "/admin/users/handler1",
+        Some(&t.admin),
+        Some(json!({"email": "elsewhere@example.net"})),
+    )
+    .await
+    .expect(200);
     let notices = t.get("/audit/security", Some(&watch)).await.expect(200);
     let seen = kinds(&notices);
+    assert!(seen.contains(&"account_changed".to_string()), "{notices}");
     assert!(seen.contains(&"role_granted".to_string()), "{notices}");
     assert!(seen.contains(&"password_reset".to_string()), "{notices}");
     assert!(

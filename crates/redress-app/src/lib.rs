@@ -14,6 +14,7 @@ pub mod deadlines;
 pub mod egress;
 pub mod error;
 pub mod evidence;
+pub mod export;
 pub mod input;
 pub mod jobs;
 pub mod keys;

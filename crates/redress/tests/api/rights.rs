@@ -476,8 +476,178 @@ async fn a_supervisor_erases_from_the_case_page_after_confirming() {
     assert!(!evidence_file(&t, &sha).exists());
 }
 
+/// A webhook receiver that answers 200 to everything.
+async fn receiver() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    url
+}
+
+/// A mail from a stranger to a case's reply address: held.
+async fn held_mail(t: &TestApp, no: &str, n: u32) {
+    let reply_to = t.app.reply_address(no).unwrap();
+    let raw = format!(
+        "From: stranger{n}@example.org\r\nTo: {reply_to}\r\nSubject: about case {n}\r\n\
+         Message-ID: <held-{n}-{}@example.org>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0800\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello {n}\r\n",
+        uuid::Uuid::now_v7()
+    );
+    let envelope = redress_app::mail::Envelope {
+        mail_from: Some(format!("stranger{n}@example.org")),
+        rcpt_to: vec![reply_to],
+    };
+    t.app.receive_mail(&envelope, raw.as_bytes()).await.unwrap();
+}
+
+/// Files complaint(n) with an `Idempotency-Key`; the new case's id.
+async fn file_once(t: &TestApp, key: &str, n: u32) -> String {
+    let a = t
+        .call_raw(
+            "POST",
+            "/complaints",
+            None,
+            Some(&complaint(n).to_string()),
+            &[
+                ("idempotency-key", key),
+                ("content-type", "application/json"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 201, "{}", a.body);
+    a.body["id"].as_str().unwrap().to_string()
+}
+
+async fn calls(t: &TestApp, hook: &str) -> u64 {
+    t.get(
+        &format!("/webhooks/{hook}/calls"),
+        Some(&t.compliance().await),
+    )
+    .await
+    .expect(200)["total"]
+        .as_u64()
+        .unwrap()
+}
+
+async fn held(t: &TestApp, intake: &str) -> u64 {
+    t.get("/mail/held", Some(intake)).await.expect(200)["total"]
+        .as_u64()
+        .unwrap()
+}
+
+async fn what_is_kept_beside_the_cases_expires_on_its_own_retention() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    const DAY: i64 = 86_400;
+    let hook = t
+        .post(
+            "/webhooks",
+            Some(&t.compliance().await),
+            json!({"url": receiver().await, "events": ["accepted"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let accept = |id: String| {
+        let t = &t;
+        let intake = c.intake.clone();
+        async move {
+            t.post(
+                &format!("/complaints/{id}/accept"),
+                Some(&intake),
+                json!({"category": "refunds-returns"}),
+            )
+            .await
+            .expect(200);
+        }
+    };
+
+    // Day 0: an idempotency record, a webhook call, a held mail and an
+    // evidence file no case names (an upload whose case was never saved).
+    let first = file_once(&t, "key-day-0", 1).await;
+    assert_eq!(file_once(&t, "key-day-0", 1).await, first, "a retry");
+    accept(first.clone()).await;
+    let no = t
+        .get(&format!("/complaints/{first}"), Some(&c.supervisor))
+        .await
+        .expect(200)["tracking_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    held_mail(&t, &no, 1).await;
+    let orphan = t.app.evidence.put(b"an upload nobody saved").await.unwrap();
+    let named = t
+        .upload(
+            &format!("/complaints/{first}/evidence"),
+            Some(&c.handler),
+            "kept.txt",
+            b"a file the case names",
+        )
+        .await
+        .expect(200)["evidence"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.advance(60).await;
+    assert_eq!(calls(&t, &hook).await, 1);
+    assert_eq!(held(&t, &c.intake).await, 1);
+    assert!(evidence_file(&t, &orphan.sha256).exists());
+
+    // Day 31: past the idempotency records' 30 days and the orphans' day.
+    t.advance(31 * DAY).await;
+    let again = file_once(&t, "key-day-0", 1).await;
+    assert_ne!(again, first, "the old record expired: a new case");
+    assert_eq!(
+        file_once(&t, "key-day-0", 1).await,
+        again,
+        "the new one holds"
+    );
+    assert!(
+        !evidence_file(&t, &orphan.sha256).exists(),
+        "orphan removed"
+    );
+    assert!(evidence_file(&t, &named).exists(), "a named file stays");
+    assert_eq!(calls(&t, &hook).await, 1, "webhook calls are kept 90 days");
+    assert_eq!(held(&t, &c.intake).await, 1, "held mail is kept 180 days");
+    // Fresh ones.
+    accept(again.clone()).await;
+    held_mail(&t, &no, 2).await;
+    t.advance(60).await;
+    assert_eq!(calls(&t, &hook).await, 2);
+    assert_eq!(held(&t, &c.intake).await, 2);
+
+    // Day 91: the first call goes, the second (60 days old) stays.
+    t.advance(60 * DAY).await;
+    assert_eq!(calls(&t, &hook).await, 1);
+    assert_eq!(held(&t, &c.intake).await, 2);
+
+    // Day 181: the first held mail goes, the second stays.
+    t.advance(90 * DAY).await;
+    assert_eq!(held(&t, &c.intake).await, 1);
+    let left = t.get("/mail/held", Some(&c.intake)).await.expect(200);
+    assert!(
+        left["items"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("case 2"),
+        "{left}"
+    );
+    // The journal still verifies.
+    let v = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
 tests![
     a_complainant_downloads_their_own_data,
     a_supervisor_erases_a_closed_case_on_request,
     a_supervisor_erases_from_the_case_page_after_confirming,
+    what_is_kept_beside_the_cases_expires_on_its_own_retention,
 ];

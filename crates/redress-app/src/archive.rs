@@ -193,7 +193,7 @@ fn write_zip(
 
 /// The entry time: `generated_at` as local time (what unzip tools show),
 /// clamped to the range a ZIP can hold.
-fn zip_time(at: DateTime<Utc>, tz: Tz) -> zip::DateTime {
+pub(crate) fn zip_time(at: DateTime<Utc>, tz: Tz) -> zip::DateTime {
     let local = at.with_timezone(&tz);
     let year = local.year().clamp(1980, 2107) as u16;
     zip::DateTime::from_date_and_time(
@@ -218,7 +218,7 @@ fn top_folder(case: &Case) -> String {
     if safe { t.clone() } else { case.id.to_string() }
 }
 
-fn is_sha256_hex(s: &str) -> bool {
+pub(crate) fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))

@@ -1362,26 +1362,60 @@ impl App {
         .await
     }
 
-    /// After a purge: removes each evidence file no other case names.
+    /// `POST /complaints/{id}/erase {reason}` (supervisor): erases a closed
+    /// case's personal data and evidence early, on the complainant's
+    /// request, exactly as the purge at the end of retention does
+    /// ([`Case::erase_file`]); then removes the files no other case names.
+    pub async fn erase(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let reason = b.opt_str("reason").unwrap_or_default();
+        b.finish()?;
+        let held = std::sync::Mutex::new(Vec::new());
+        let answer = self
+            .staff_action(
+                who,
+                id,
+                |s, _, _| s.require(Role::Supervisor),
+                |case, ctx| {
+                    let erasure = redress_domain::Erasure::Requested { reason: &reason };
+                    let (effects, hashes) = refuse(case.erase_file(erasure, ctx))?;
+                    *held.lock().expect("erase lock") = hashes;
+                    Ok(effects)
+                },
+            )
+            .await?;
+        let hashes = std::mem::take(&mut *held.lock().expect("erase lock"));
+        self.remove_unused_evidence(id, hashes).await;
+        Ok(answer)
+    }
+
+    /// Whether a case other than `except` names the evidence file `hash`
+    /// (evidence hashes are search tokens: an index look-up). True when
+    /// the question cannot be answered: a file is never removed in doubt.
+    pub(crate) async fn evidence_in_use(&self, hash: &str, except: Option<Uuid>) -> bool {
+        let filter = CaseFilter {
+            query: vec![hash.to_string()],
+            ..Default::default()
+        };
+        match self
+            .store
+            .list_cases(&Visibility::All, &filter, 2, None)
+            .await
+        {
+            Ok(page) => page.items.iter().any(|c| Some(c.id) != except),
+            Err(e) => {
+                tracing::error!(error = %e, "evidence kept: its use could not be checked");
+                true
+            }
+        }
+    }
+
+    /// After a purge or an erasure: removes each evidence file no other
+    /// case names.
     pub async fn remove_unused_evidence(&self, purged: Uuid, hashes: Vec<String>) {
         let _gate = self.evidence_gate.write().await;
         for hash in hashes {
-            let filter = CaseFilter {
-                query: vec![hash.clone()],
-                ..Default::default()
-            };
-            let in_use = match self
-                .store
-                .list_cases(&Visibility::All, &filter, 2, None)
-                .await
-            {
-                Ok(page) => page.items.iter().any(|c| c.id != purged),
-                Err(e) => {
-                    tracing::error!(error = %e, "evidence kept: its use could not be checked");
-                    true
-                }
-            };
-            if in_use {
+            if self.evidence_in_use(&hash, Some(purged)).await {
                 continue;
             }
             if let Err(e) = self.evidence.delete(&hash).await {

@@ -321,6 +321,36 @@ impl EvidenceStore {
         }
     }
 
+    /// The files under one key prefix (`00`…`ff`, the first two hex
+    /// digits of their hashes) written before `before`: their hashes.
+    /// Anything whose key is not `<2 hex>/<sha256>` is left out.
+    pub async fn files_older_than(
+        &self,
+        prefix: u8,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<Vec<String>> {
+        use futures_util::StreamExt;
+        let dir = Key::from(format!("{prefix:02x}"));
+        let mut listing = self.objects.list(Some(&dir));
+        let mut out = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = match meta {
+                Ok(m) => m,
+                // A file removed while listed.
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(AppError::internal(e)),
+            };
+            let Some(hash) = meta.location.filename() else {
+                continue;
+            };
+            let well_formed = Self::key_for(hash).is_some_and(|k| k == meta.location);
+            if well_formed && meta.last_modified < before {
+                out.push(hash.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// The file's bytes; `NotFound` when no file has that hash.
     pub async fn read(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
         let key = Self::key_for(sha256)

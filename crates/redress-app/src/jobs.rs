@@ -55,6 +55,47 @@ pub struct AuditReport {
 }
 
 const SWEEP_BATCH: usize = 500;
+/// Rows one housekeeping transaction deletes at most.
+const HOUSEKEEPING_BATCH: usize = 500;
+/// Batches of one kind a housekeeping run deletes at most.
+const HOUSEKEEPING_BATCHES: usize = 100;
+/// Evidence files one housekeeping run looks at (about).
+const ORPHAN_FILES: usize = 5000;
+
+/// What one housekeeping run deleted.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct HousekeepingReport {
+    pub sessions: u64,
+    pub webhook_calls: u64,
+    pub held_mail: u64,
+    pub idempotency_records: u64,
+    pub orphaned_evidence: u64,
+}
+
+/// Runs `delete(limit)` until it deletes less than a batch (or the run's
+/// share of batches is used); the count deleted.
+async fn batches<F, Fut>(what: &str, delete: F) -> u64
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = redress_store::StoreResult<u64>>,
+{
+    let mut total = 0;
+    for _ in 0..HOUSEKEEPING_BATCHES {
+        match delete(HOUSEKEEPING_BATCH).await {
+            Ok(n) => {
+                total += n;
+                if n < HOUSEKEEPING_BATCH as u64 {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "expiring {what} failed");
+                break;
+            }
+        }
+    }
+    total
+}
 /// Cases the sweep works on at once (their saves share group commits).
 const SWEEP_CONCURRENCY: usize = 32;
 
@@ -133,20 +174,98 @@ impl App {
         Ok(report)
     }
 
-    /// Once an hour: expired sessions are deleted.
+    /// Once an hour of the app's clock (so that the test clock's advance
+    /// runs it too): [`App::housekeeping_now`].
     async fn housekeeping(&self) {
+        let now = self.now();
         {
             let mut last = self.housekept.lock().expect("housekeeping lock");
-            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(3600)) {
+            if last.is_some_and(|t| now >= t && now - t < chrono::Duration::hours(1)) {
                 return;
             }
-            *last = Some(std::time::Instant::now());
+            *last = Some(now);
         }
+        let report = self.housekeeping_now().await;
+        if report != HousekeepingReport::default() {
+            tracing::info!(?report, "housekeeping");
+        }
+    }
+
+    /// Deletes what has outlived its retention period (SPEC §8): expired
+    /// sessions, settled webhook calls with their attempts, held mail,
+    /// idempotency records, and evidence files that no case names. Ages
+    /// are measured on the app's clock; rows go in batches of
+    /// `HOUSEKEEPING_BATCH`, each its own transaction, and a run stops
+    /// after `HOUSEKEEPING_BATCHES` of a kind (the rest waits for the
+    /// next hour). A failure is logged and the other kinds go on.
+    pub async fn housekeeping_now(&self) -> HousekeepingReport {
+        let now = self.now();
+        let keep = self.config.retention;
+        let mut report = HousekeepingReport::default();
         match self.purge_expired_sessions().await {
-            Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
-            Ok(_) => {}
+            Ok(n) => report.sessions = n,
             Err(e) => tracing::warn!(error = %e, "removing expired sessions failed"),
         }
+        let store = &self.store;
+        report.webhook_calls = batches("webhook calls", |limit| {
+            store.expire_webhook_calls(now - keep.webhook_calls, limit)
+        })
+        .await;
+        report.held_mail = batches("held mail", |limit| {
+            store.expire_held_mail(now - keep.held_mail, limit)
+        })
+        .await;
+        report.idempotency_records = batches("idempotency records", |limit| {
+            store.expire_idempotency(now - keep.idempotency, limit)
+        })
+        .await;
+        report.orphaned_evidence = self
+            .remove_orphaned_evidence(now - keep.orphan_evidence)
+            .await;
+        report
+    }
+
+    /// Removes the evidence files written before `before` that no case
+    /// names: uploads whose case was never saved, files of a failed
+    /// intake. Each removal holds the `evidence_gate` alone, as a purge's
+    /// does, so a file an upload in flight is about to name is never
+    /// taken. The store is looked at one key prefix (`00`…`ff`) at a time,
+    /// at most `ORPHAN_FILES` files a run, continuing next time where
+    /// this run stopped.
+    async fn remove_orphaned_evidence(&self, before: chrono::DateTime<chrono::Utc>) -> u64 {
+        let mut cursor = self.orphan_cursor.lock().await;
+        let mut prefix: u16 = cursor
+            .as_deref()
+            .and_then(|c| u16::from_str_radix(c, 16).ok())
+            .unwrap_or(0);
+        let (mut looked, mut removed) = (0usize, 0u64);
+        let mut prefixes = 0;
+        while prefixes < 256 && looked < ORPHAN_FILES {
+            let hashes = match self.evidence.files_older_than(prefix as u8, before).await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(error = %e, "looking for orphaned evidence files failed");
+                    break;
+                }
+            };
+            looked += hashes.len();
+            for hash in hashes {
+                let _gate = self.evidence_gate.write().await;
+                if self.evidence_in_use(&hash, None).await {
+                    continue;
+                }
+                match self.evidence.delete(&hash).await {
+                    Ok(()) => removed += 1,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "an orphaned evidence file could not be removed")
+                    }
+                }
+            }
+            prefix = (prefix + 1) % 256;
+            prefixes += 1;
+        }
+        *cursor = Some(format!("{prefix:02x}"));
+        removed
     }
 
     /// Walks the whole journal and checks the hash chain.

@@ -14,6 +14,7 @@ pub mod deadlines;
 pub mod egress;
 pub mod error;
 pub mod evidence;
+pub mod export;
 pub mod input;
 pub mod jobs;
 pub mod keys;
@@ -89,6 +90,31 @@ impl CannedReplySeed {
 }
 
 /// Settings the use cases need (the binary builds it from its config).
+/// Retention periods of what is kept beside the cases (SPEC §8); the
+/// hourly housekeeping deletes what is older ([`App::housekeeping_now`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Settled webhook calls and their attempts, after their creation.
+    pub webhook_calls: chrono::Duration,
+    /// Held mail, after receipt (unsettled) or settlement.
+    pub held_mail: chrono::Duration,
+    /// Idempotency records, after their creation.
+    pub idempotency: chrono::Duration,
+    /// Evidence files no case names, after they were written.
+    pub orphan_evidence: chrono::Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            webhook_calls: chrono::Duration::days(90),
+            held_mail: chrono::Duration::days(180),
+            idempotency: chrono::Duration::days(30),
+            orphan_evidence: chrono::Duration::hours(24),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub data_dir: PathBuf,
@@ -105,6 +131,8 @@ pub struct AppConfig {
     pub outside_remedies_zh: String,
     pub outside_remedies_en: String,
     pub session_hours: i64,
+    /// How long what is kept beside the cases stays (SPEC §8).
+    pub retention: Retention,
     pub evidence_max_bytes: u64,
     /// Where evidence files live: `<data_dir>/evidence` or a bucket.
     pub evidence_location: EvidenceLocation,
@@ -140,6 +168,7 @@ impl AppConfig {
             outside_remedies_zh: "如对复核结果仍有异议，您可以向消费者权益保护机构（如拨打12315）投诉，依法申请仲裁，或向人民法院提起诉讼。".into(),
             outside_remedies_en: "If you still disagree with the review result, you may complain to a consumer authority (such as 12315), apply for arbitration, or bring the matter to court.".into(),
             session_hours: 12,
+            retention: Retention::default(),
             evidence_max_bytes: 20 * 1024 * 1024,
             evidence_location: EvidenceLocation::DataDir,
             job_lease: std::time::Duration::from_secs(60),
@@ -207,8 +236,11 @@ pub struct App {
     pub(crate) guesses: Guesses,
     /// Notices sent in the current hour of the application's clock.
     pub(crate) sent_this_hour: std::sync::Mutex<outbound::HourlyCap>,
-    /// When the sweep last removed expired sessions (wall clock).
-    housekept: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When the housekeeping last ran, on the app's clock.
+    housekept: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// Where the next look for orphaned evidence files starts (a key of
+    /// the evidence store); `None`: from the beginning.
+    orphan_cursor: tokio::sync::Mutex<Option<String>>,
 }
 
 /// The throttles of [`throttle::Backoff`] that guessing meets.
@@ -344,6 +376,7 @@ impl App {
             guesses: Guesses::new(),
             housekept: std::sync::Mutex::new(None),
             sent_this_hour: std::sync::Mutex::new(outbound::HourlyCap::default()),
+            orphan_cursor: tokio::sync::Mutex::new(None),
         });
         app.reload_calendar().await?;
         app.reload_notices().await?;

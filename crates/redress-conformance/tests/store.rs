@@ -29,6 +29,8 @@ mod instances;
 mod journal;
 #[path = "store/list.rs"]
 mod list;
+#[path = "store/retention.rs"]
+mod retention;
 #[path = "store/settings.rs"]
 mod settings;
 #[path = "store/times.rs"]
@@ -125,6 +127,9 @@ fn main() -> ExitCode {
         webhooks::a_claim_holds_until_its_lease_runs_out,
         webhooks::calls_record_attempts_and_their_effects,
         webhooks::the_call_log_pages_newest_first,
+        retention::settled_webhook_calls_expire_with_their_attempts,
+        retention::held_mail_expires_after_receipt_or_settlement,
+        retention::idempotency_records_expire,
     );
     on_both_with_hooks!(trials:
         journal::failed_jobs_in_a_batch_do_not_break_the_chain,

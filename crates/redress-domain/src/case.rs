@@ -71,6 +71,16 @@ pub struct StaffRef {
     pub roles: Vec<Role>,
 }
 
+/// Why a closed case's file is erased ([`Case::erase_file`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure<'a> {
+    /// The retention period ended without a legal hold (the sweep).
+    RetentionEnded,
+    /// A supervisor granted the complainant's request to erase their data
+    /// early (SPEC §9), for this reason.
+    Requested { reason: &'a str },
+}
+
 /// Everything a transition may consult besides the case.
 pub struct Ctx<'a> {
     pub now: DateTime<Utc>,
@@ -1312,19 +1322,57 @@ impl Case {
     }
 
     /// The retention period has ended without a legal hold: the file's
-    /// content goes (the complainant's data, the texts, the messages, the
-    /// evidence); what remains is the skeleton that statistics need —
-    /// number, channel, category, department, respondent, dates, statuses,
-    /// outcome and cited basis. Returns the evidence hashes the file held.
+    /// content goes ([`Case::erase_file`] for [`Erasure::RetentionEnded`]).
     pub fn purge(&mut self, ctx: &Ctx) -> Result<(Effects, Vec<String>), Refusal> {
+        self.erase_file(Erasure::RetentionEnded, ctx)
+    }
+
+    /// Erases a closed case's file: at the end of its retention period (the
+    /// sweep, event `purged`) or earlier, when a supervisor grants the
+    /// complainant's request (PIPL; event `erased`, with the reason and the
+    /// actor). One path for both: the content goes (the complainant's data,
+    /// the texts, the messages, the evidence); what remains is the skeleton
+    /// that statistics need — number, channel, category, department,
+    /// respondent, dates, statuses, outcome and cited basis. Refused (409)
+    /// while the case is open, under a legal hold, or once erased; an early
+    /// erasure needs a reason (422). Returns the evidence hashes the file
+    /// held (the caller removes those no other case names).
+    pub fn erase_file(
+        &mut self,
+        why: Erasure<'_>,
+        ctx: &Ctx,
+    ) -> Result<(Effects, Vec<String>), Refusal> {
         let due = self.deadlines.retention_until;
-        if self.status != Status::Closed
-            || self.legal_hold
-            || self.purged_at.is_some()
-            || due.is_none_or(|d| ctx.now < d)
-        {
-            return Err(wrong(self.status, "purged"));
-        }
+        let event = match why {
+            Erasure::RetentionEnded => {
+                if self.status != Status::Closed
+                    || self.legal_hold
+                    || self.purged_at.is_some()
+                    || due.is_none_or(|d| ctx.now < d)
+                {
+                    return Err(wrong(self.status, "purged"));
+                }
+                None
+            }
+            Erasure::Requested { reason } => {
+                if self.status != Status::Closed {
+                    return Err(wrong(
+                        self.status,
+                        "erased (only a closed case's data can be erased)",
+                    ));
+                }
+                if self.legal_hold {
+                    return Err(wrong(self.status, "erased (it is under a legal hold)"));
+                }
+                if self.purged_at.is_some() {
+                    return Err(wrong(self.status, "erased (its file was purged already)"));
+                }
+                let mut errors = FieldErrors::new();
+                required_text(&mut errors, "reason", reason, 5000);
+                errors.into_result()?;
+                Some(reason.trim().to_string())
+            }
+        };
         let hashes: Vec<String> = self.evidence.iter().map(|e| e.sha256.clone()).collect();
         let counts = json!({
             "messages": self.messages.len(),
@@ -1378,10 +1426,20 @@ impl Case {
             }
         }
         self.purged_at = Some(ctx.now);
-        Ok((
-            Effects::default().event("purged", json!({"retention_until": due, "removed": counts})),
-            hashes,
-        ))
+        let effects = match event {
+            None => Effects::default()
+                .event("purged", json!({"retention_until": due, "removed": counts})),
+            Some(reason) => Effects::default().event(
+                "erased",
+                json!({
+                    "reason": reason,
+                    "by": ctx.actor,
+                    "retention_until": due,
+                    "removed": counts,
+                }),
+            ),
+        };
+        Ok((effects, hashes))
     }
 
     /// Replaces the registration record before acceptance; the event keeps

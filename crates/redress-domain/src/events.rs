@@ -4,7 +4,8 @@
 
 /// Every case event kind the domain's transitions append, in lifecycle
 /// order. Kinds the application adds about staff work on a case
-/// (`personal_data_viewed`, `archive_exported`) are not offered.
+/// (`personal_data_viewed`, `archive_exported`) and the complainant's
+/// download of their own data (`data_exported`) are not offered.
 pub const CASE_EVENTS: &[&str] = &[
     // filing and the front door
     "registered",
@@ -43,6 +44,7 @@ pub const CASE_EVENTS: &[&str] = &[
     "legal_hold_set",
     "legal_hold_released",
     "purged",
+    "erased",
 ];
 
 /// Whether `kind` is a case event kind one may subscribe to.

@@ -96,6 +96,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "key_lifecycle",
         include_str!("../migrations/0010_key_lifecycle.sql"),
     ),
+    (
+        11,
+        "retention",
+        include_str!("../migrations/0011_retention.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -1634,5 +1639,53 @@ impl Store for PgStore {
         effect: AttemptEffect,
     ) -> StoreResult<WebhookCall> {
         self.wh_record_attempt(attempt, effect).await
+    }
+
+    async fn expire_webhook_calls(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.read(move |c| {
+            // One statement: the attempts and their calls go together (the
+            // foreign key is checked at its end); calls another instance
+            // is working on are skipped.
+            c.execute(
+                "WITH gone AS (SELECT id FROM webhook_calls WHERE state <> 'pending' \
+                   AND created_at < $1 ORDER BY created_at, id LIMIT $2 \
+                   FOR UPDATE SKIP LOCKED), \
+                 attempts AS (DELETE FROM webhook_attempts \
+                   WHERE call_id IN (SELECT id FROM gone)) \
+                 DELETE FROM webhook_calls WHERE id IN (SELECT id FROM gone)",
+                &[&us(&before), &(limit as i64)],
+            )
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.read(move |c| {
+            c.execute(
+                "DELETE FROM held_mail WHERE seq IN (SELECT seq FROM (\
+                   SELECT seq FROM held_mail WHERE state = 'held' AND received_at < $1 \
+                   UNION ALL \
+                   SELECT seq FROM held_mail WHERE state <> 'held' \
+                     AND COALESCE(settled_at, received_at) < $1) old \
+                 ORDER BY seq LIMIT $2)",
+                &[&us(&before), &(limit as i64)],
+            )
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.read(move |c| {
+            c.execute(
+                "DELETE FROM idempotency_keys WHERE key IN (\
+                   SELECT key FROM idempotency_keys WHERE created_at < $1 \
+                   ORDER BY created_at LIMIT $2)",
+                &[&us(&before), &(limit as i64)],
+            )
+            .map_err(db)
+        })
+        .await
     }
 }

@@ -1702,4 +1702,64 @@ impl Store for SqliteStore {
     ) -> StoreResult<WebhookCall> {
         self.wh_record_attempt(attempt, effect).await
     }
+
+    async fn expire_webhook_calls(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.write(move |ctx| {
+            // One writer transaction: both statements pick the same calls.
+            let picked = "SELECT id FROM webhook_calls WHERE state <> 'pending' \
+                          AND created_at < ?1 ORDER BY created_at, id LIMIT ?2";
+            let (before, limit) = (ts(&before), limit as i64);
+            let args = rusqlite::params![before, limit];
+            ctx.conn
+                .execute(
+                    &format!("DELETE FROM webhook_attempts WHERE call_id IN ({picked})"),
+                    args,
+                )
+                .map_err(db)?;
+            let n = ctx
+                .conn
+                .execute(
+                    &format!("DELETE FROM webhook_calls WHERE id IN ({picked})"),
+                    args,
+                )
+                .map_err(db)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .execute(
+                    "DELETE FROM held_mail WHERE seq IN (\
+                     SELECT seq FROM held_mail WHERE state = 'held' AND received_at < ?1 \
+                     UNION ALL \
+                     SELECT seq FROM held_mail WHERE state <> 'held' \
+                       AND COALESCE(settled_at, received_at) < ?1 \
+                     ORDER BY seq LIMIT ?2)",
+                    rusqlite::params![ts(&before), limit as i64],
+                )
+                .map_err(db)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .execute(
+                    "DELETE FROM idempotency_keys WHERE key IN (\
+                     SELECT key FROM idempotency_keys WHERE created_at < ?1 \
+                     ORDER BY created_at LIMIT ?2)",
+                    rusqlite::params![ts(&before), limit as i64],
+                )
+                .map_err(db)?;
+            Ok(n as u64)
+        })
+        .await
+    }
 }

@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "key_lifecycle",
         include_str!("../migrations/0010_key_lifecycle.sql"),
     ),
+    (
+        11,
+        "retention",
+        include_str!("../migrations/0011_retention.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -733,6 +733,21 @@ pub trait Store: Send + Sync + 'static {
         attempt: WebhookAttempt,
         effect: AttemptEffect,
     ) -> StoreResult<WebhookCall>;
+
+    // ---- retention -------------------------------------------------------------
+    // What is kept beside the cases expires on settings of its own (SPEC
+    // §8). Each call deletes at most `limit` rows, oldest first, and answers
+    // how many it deleted: the caller repeats until fewer come back, so that
+    // no single transaction grows with the backlog.
+
+    /// Deletes settled webhook calls (`delivered`, `failed`) created before
+    /// `before`, with their attempts. Pending calls are kept until settled.
+    async fn expire_webhook_calls(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
+    /// Deletes held mail: unsettled (`held`) mail received before `before`,
+    /// and settled (`attached`, `discarded`) mail settled before `before`.
+    async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
+    /// Deletes idempotency records created before `before`.
+    async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
 }
 
 /// Rows per table of an installation (sessions and claims left out: they

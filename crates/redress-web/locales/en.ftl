@@ -201,6 +201,9 @@ track-notice-saved = Done.
 track-author-you = You
 track-author-staff = Platform staff
 track-author-respondent = The other side
+track-export-title = Your data
+track-export-help = Download a copy of everything this complaint holds about you: the record with your contact details, the messages and notices, and the files you uploaded (a ZIP file).
+track-export-link = Download my data
 
 dl-acceptance = Decision on acceptance by
 dl-supplement = Material due by
@@ -371,6 +374,12 @@ act-link = Link a related case (id or tracking number)
 act-link-submit = Link
 act-merge = Merge into the original (id or tracking number)
 act-merge-submit = Merge
+act-erase = Erase this case's personal data now, on the complainant's request (cannot be undone)
+act-erase-reason = Reason (the request and how it was checked)
+act-erase-confirm = I understand that the complainant's data, the texts, the messages and the evidence files of this case will be erased for good.
+act-erase-submit = Erase personal data
+act-erase-done = The case's personal data and evidence were erased.
+act-erase-unconfirmed = Tick the box to confirm the erasure.
 
 portal-title = Respondent portal
 portal-lead = Enter the portal key the platform gave you to see the complaints about you and answer them.

@@ -201,6 +201,9 @@ track-notice-saved = 已提交。
 track-author-you = 您
 track-author-staff = 平台工作人员
 track-author-respondent = 被投诉方
+track-export-title = 您的数据
+track-export-help = 下载本投诉中有关您的全部资料副本：登记内容（含您的联系方式）、消息和通知，以及您上传的文件（ZIP 文件）。
+track-export-link = 下载我的数据
 
 dl-acceptance = 受理决定期限
 dl-supplement = 补充材料期限
@@ -371,6 +374,12 @@ act-link = 关联案件（编号或投诉编号）
 act-link-submit = 关联
 act-merge = 合并到原投诉（编号或投诉编号）
 act-merge-submit = 合并
+act-erase = 应投诉人请求，立即删除本案的个人信息（无法撤销）
+act-erase-reason = 原因（请求内容及核实方式）
+act-erase-confirm = 我明白本案投诉人的个人信息、文字内容、消息和证据文件将被永久删除。
+act-erase-submit = 删除个人信息
+act-erase-done = 本案的个人信息和证据已删除。
+act-erase-unconfirmed = 请勾选确认框以确认删除。
 
 portal-title = 被投诉方入口
 portal-lead = 请输入平台发给您的门户密钥，查看针对您的投诉并回复。

@@ -86,6 +86,18 @@ pub struct Config {
     /// How long a background job holds a claimed case; after that another
     /// instance may take it over.
     pub job_lease_seconds: u64,
+    /// Days a settled webhook call (delivered or failed) and its attempts
+    /// are kept in the call log (SPEC §8).
+    pub webhook_call_retention_days: u32,
+    /// Days held mail is kept: unsettled mail after it was received,
+    /// attached or discarded mail after it was settled.
+    pub held_mail_retention_days: u32,
+    /// Days an `Idempotency-Key` record is kept (a retry after that files
+    /// a new case).
+    pub idempotency_retention_days: u32,
+    /// Hours a file in the evidence store that no case names (an upload
+    /// whose case was never saved) is kept before it is removed.
+    pub orphan_evidence_hours: u32,
     pub evidence_max_bytes: u64,
     /// Evidence in an S3-compatible bucket: `s3://bucket` or
     /// `s3://bucket/prefix`. Default: `<data_dir>/evidence`.
@@ -140,6 +152,10 @@ impl Default for Config {
             working_hours: None,
             sweep_interval_seconds: 30,
             job_lease_seconds: 60,
+            webhook_call_retention_days: 90,
+            held_mail_retention_days: 180,
+            idempotency_retention_days: 30,
+            orphan_evidence_hours: 24,
             evidence_max_bytes: 20 * 1024 * 1024,
             evidence_url: None,
             s3_endpoint: None,
@@ -236,6 +252,16 @@ impl std::fmt::Debug for Config {
             .field("working_hours", &self.working_hours)
             .field("sweep_interval_seconds", &self.sweep_interval_seconds)
             .field("job_lease_seconds", &self.job_lease_seconds)
+            .field(
+                "webhook_call_retention_days",
+                &self.webhook_call_retention_days,
+            )
+            .field("held_mail_retention_days", &self.held_mail_retention_days)
+            .field(
+                "idempotency_retention_days",
+                &self.idempotency_retention_days,
+            )
+            .field("orphan_evidence_hours", &self.orphan_evidence_hours)
             .field("evidence_max_bytes", &self.evidence_max_bytes)
             .field("evidence_url", &self.evidence_url)
             .field("s3_endpoint", &self.s3_endpoint)

@@ -87,6 +87,12 @@ pub async fn build_app(
     app_config.evidence_max_bytes = config.evidence_max_bytes;
     app_config.evidence_location = config.evidence_location();
     app_config.job_lease = Duration::from_secs(config.job_lease_seconds.max(1));
+    app_config.retention = redress_app::Retention {
+        webhook_calls: chrono::Duration::days(config.webhook_call_retention_days.max(1).into()),
+        held_mail: chrono::Duration::days(config.held_mail_retention_days.max(1).into()),
+        idempotency: chrono::Duration::days(config.idempotency_retention_days.max(1).into()),
+        orphan_evidence: chrono::Duration::hours(config.orphan_evidence_hours.max(1).into()),
+    };
     app_config.senders = senders(config)?;
     app_config.mail_from = Some(mail_from(config));
     app_config.webhook_allow_private = config.webhook_allow_private;

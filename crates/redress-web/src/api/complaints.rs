@@ -198,6 +198,13 @@ action!(
     "Sets or releases a legal hold (supervisor): a held case is not purged when its retention period ends."
 );
 action!(
+    erase,
+    "/complaints/{id}/erase",
+    EraseBody,
+    erase,
+    "Erases a closed case's personal data and evidence early, on the complainant's request (supervisor; SPEC §9), exactly as the purge at the end of retention does; 409 while the case is open, under a legal hold or already purged."
+);
+action!(
     pause,
     "/complaints/{id}/pause",
     PauseBody,

@@ -257,6 +257,14 @@ pub struct LegalHoldBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct EraseBody {
+    /// Why the case's personal data is erased early (the complainant's
+    /// request, how it was checked); kept in the journal's `erased` event.
+    #[schema(min_length = 1, max_length = 5000)]
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct PauseBody {
     pub reason: String,
 }

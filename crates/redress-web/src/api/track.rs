@@ -2,7 +2,10 @@
 //! access token given at registration.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::schemas::*;
@@ -19,6 +22,40 @@ pub async fn get(
     Path(no): Path<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(s.app.track(&no, t.as_deref()).await?))
+}
+
+/// The complainant's own data as a ZIP (PIPL right of access):
+/// `case.json` (this view of the case, as `GET /track/{tracking_no}`
+/// answers it), `README.txt` and `files/<sha256>`, the files they uploaded
+/// themselves. Same checks and throttle as `GET /track/{tracking_no}`.
+#[utoipa::path(get, path = "/track/{tracking_no}/export", tag = "complainant", params(("tracking_no" = String, Path)),
+    responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 401, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn export(
+    State(s): State<AppState>,
+    Token(t): Token,
+    Path(no): Path<String>,
+) -> ApiResult<Response> {
+    Ok(zip_download(s.app.track_export(&no, t.as_deref()).await?))
+}
+
+/// A data export as a streamed download.
+pub(crate) fn zip_download(export: redress_app::export::DataExport) -> Response {
+    let name = export.filename.clone();
+    let len = export.len;
+    (
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CONTENT_LENGTH, len.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Body::from_stream(export.into_stream()),
+    )
+        .into_response()
 }
 
 macro_rules! track_action {

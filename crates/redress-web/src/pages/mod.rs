@@ -66,6 +66,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
             "/track/{no}/evidence",
             post(track::evidence).layer(upload()),
         )
+        .route("/track/{no}/export", get(track::export))
         .route("/track/{no}/{action}", post(track::act))
         .route(
             "/respondent",

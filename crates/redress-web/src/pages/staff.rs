@@ -669,6 +669,9 @@ struct CasePage<'a> {
     canned: Vec<(String, String, String)>,
     /// Corrective actions: id, description, owner, due, done.
     actions: Vec<(String, String, String, String, bool)>,
+    /// A supervisor may erase this closed case's personal data now.
+    can_erase: bool,
+    notice: Option<String>,
     error: Option<String>,
 }
 
@@ -746,6 +749,18 @@ async fn render_case(
     who: &Principal,
     id: &str,
     status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    render_case_with(s, ctx, who, id, status, None, error).await
+}
+
+async fn render_case_with(
+    s: &AppState,
+    ctx: PageCtx,
+    who: &Principal,
+    id: &str,
+    status: StatusCode,
+    notice: Option<String>,
     error: Option<String>,
 ) -> Response {
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
@@ -828,8 +843,17 @@ async fn render_case(
         })
         .collect();
     let canned = canned_choices(s, tr, v["locale"].as_str()).await;
+    let supervisor = who
+        .staff()
+        .is_ok_and(|st| st.has(redress_domain::Role::Supervisor));
+    let can_erase = supervisor
+        && v["status"] == "closed"
+        && v["legal_hold"] != true
+        && v["purged_at"].is_null();
     let page = CasePage {
         base: &ctx.base,
+        can_erase,
+        notice,
         canned,
         actions,
         id: id.to_string(),
@@ -871,18 +895,29 @@ async fn canned_choices(
         .collect()
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct CaseQuery {
+    pub lang: Option<String>,
+    /// What the action before the redirect did (`erased`), to say so.
+    pub done: Option<String>,
+}
+
 pub async fn case(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<CaseQuery>,
 ) -> Response {
     let path = format!("/staff/cases/{id}");
     let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    render_case(&s, ctx, &who, &id, StatusCode::OK, None).await
+    let notice = match q.done.as_deref() {
+        Some("erased") => Some(ctx.tr().t("act-erase-done")),
+        _ => None,
+    };
+    render_case_with(&s, ctx, &who, &id, StatusCode::OK, notice, None).await
 }
 
 /// Lines of a text area as a list.
@@ -997,6 +1032,28 @@ pub async fn act(
                         "actions": lines(f.get("actions"))}),
             )
             .await
+        }
+        "erase" => {
+            // The confirmation is a ticked box, checked here (no script).
+            if get("confirm") != Some("yes") {
+                let message = ctx.tr().t("act-erase-unconfirmed");
+                return render_case(
+                    &s,
+                    ctx,
+                    &who,
+                    &id,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some(message),
+                )
+                .await;
+            }
+            match app
+                .erase(&who, uuid, &json!({"reason": get("reason")}))
+                .await
+            {
+                Ok(_) => return ctx.redirect(&format!("{path}?done=erased")),
+                Err(e) => Err(e),
+            }
         }
         "review" => {
             app.review(

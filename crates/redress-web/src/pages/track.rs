@@ -269,6 +269,27 @@ pub async fn page(
     }
 }
 
+/// `GET /track/{no}/export`: the complainant's own data as a ZIP, with
+/// the access code this browser holds (the API's call, by cookie).
+pub async fn export(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, &format!("/track/{no}"), q.lang.as_deref());
+    let Some(token) = held_token(&headers, &no) else {
+        return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
+    };
+    match s.app.track_export(&no, Some(&token)).await {
+        Ok(export) => crate::api::track::zip_download(export),
+        Err(AppError::Unauthorized | AppError::NotFound) => {
+            ctx.redirect(&format!("/track?no={}", url_safe(&no)))
+        }
+        Err(e) => ctx.fail(&e),
+    }
+}
+
 /// A tracking number as it may appear in a query string.
 fn url_safe(no: &str) -> String {
     no.chars()

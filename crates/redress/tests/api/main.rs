@@ -49,6 +49,7 @@ mod notices;
 mod ops;
 mod pages;
 mod records;
+mod rights;
 mod rules;
 mod scoping;
 mod security;
@@ -88,7 +89,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 20] = [
+    let modules: [Module; 21] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -103,6 +104,7 @@ fn main() -> ExitCode {
         ("ops", ops::trials),
         ("pages", pages::trials),
         ("records", records::trials),
+        ("rights", rights::trials),
         ("rules", rules::trials),
         ("scoping", scoping::trials),
         ("security", security::trials),

@@ -10,12 +10,12 @@ use crate::harness::*;
 
 /// A browser's cookies across requests.
 #[derive(Default)]
-struct Browser {
-    cookies: Vec<(String, String)>,
+pub(crate) struct Browser {
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
 impl Browser {
-    fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -23,7 +23,7 @@ impl Browser {
             .join("; ")
     }
 
-    fn keep(&mut self, a: &Answer) {
+    pub(crate) fn keep(&mut self, a: &Answer) {
         for v in a.headers.get_all("set-cookie") {
             let line = v.to_str().unwrap();
             let pair = line.split(';').next().unwrap();
@@ -33,7 +33,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, t: &TestApp, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, t: &TestApp, path: &str) -> Answer {
         let req = Request::builder()
             .method(Method::GET)
             .uri(path)
@@ -45,7 +45,12 @@ impl Browser {
         a
     }
 
-    async fn post_form(&mut self, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post_form(
+        &mut self,
+        t: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Answer {
         let body: String = fields
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
@@ -63,7 +68,7 @@ impl Browser {
         a
     }
 
-    async fn post_multipart(
+    pub(crate) async fn post_multipart(
         &mut self,
         t: &TestApp,
         path: &str,
@@ -101,7 +106,7 @@ impl Browser {
         a
     }
 
-    fn cookie(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
         self.cookies
             .iter()
             .find(|(k, _)| k == name)
@@ -109,7 +114,7 @@ impl Browser {
     }
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -120,12 +125,12 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-fn html(a: &Answer) -> String {
+pub(crate) fn html(a: &Answer) -> String {
     String::from_utf8(a.bytes.clone()).unwrap()
 }
 
 /// The value of the hidden input `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .find(&marker)

@@ -1,0 +1,653 @@
+//! Data subjects' rights (SPEC §9) and retention (§8): the complainant's
+//! download of their own data, a supervisor's early erasure of a closed
+//! case, and the expiry of what is kept beside the cases.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::pages::{Browser, hidden, html};
+
+fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let mut buf = vec![];
+        f.read_to_end(&mut buf).unwrap();
+        out.insert(f.name().to_string(), buf);
+    }
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn evidence_file(t: &TestApp, sha: &str) -> std::path::PathBuf {
+    t.dir.join("evidence").join(&sha[..2]).join(sha)
+}
+
+fn event_kinds(case: &Value) -> Vec<String> {
+    case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A browser with the complainant's access code in its cookie.
+async fn complainant_browser(t: &TestApp, no: &str, token: &str) -> Browser {
+    let mut b = Browser::default();
+    let page = html(&b.get(t, "/track").await);
+    let csrf = hidden(&page, "csrf");
+    let a = b
+        .post_form(
+            t,
+            "/track",
+            &[
+                ("csrf", &csrf),
+                ("tracking_no", no),
+                ("access_token", token),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    b
+}
+
+/// A browser signed in to the staff console.
+async fn staff_browser(t: &TestApp, username: &str) -> Browser {
+    let mut b = Browser::default();
+    let page = html(&b.get(t, "/staff/login").await);
+    let csrf = hidden(&page, "csrf");
+    let a = b
+        .post_form(
+            t,
+            "/staff/login",
+            &[
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    b
+}
+
+/// The export's entries: only case.json, README.txt and files/<sha256>.
+fn check_export(files: &BTreeMap<String, Vec<u8>>) {
+    for name in files.keys() {
+        let ok = name == "case.json"
+            || name == "README.txt"
+            || name.strip_prefix("files/").is_some_and(|h| {
+                h.len() == 64
+                    && h.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            });
+        assert!(ok, "unexpected entry {name}");
+    }
+    let readme = String::from_utf8(files["README.txt"].clone()).unwrap();
+    assert!(readme.contains("case.json") && readme.contains("个人信息保护法"));
+    assert!(readme.contains("Personal Information Protection Law"));
+}
+
+async fn a_complainant_downloads_their_own_data() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let (id, no, token) = (
+        filed["id"].as_str().unwrap(),
+        filed["tracking_no"].as_str().unwrap(),
+        filed["access_token"].as_str().unwrap(),
+    );
+    let mine = b"my receipt: order 4411, paid 88 yuan";
+    t.upload(
+        &format!("/track/{no}/evidence"),
+        Some(token),
+        "../../收据.txt",
+        mine,
+    )
+    .await
+    .expect(200);
+    let theirs = b"staff-only call transcript, never shown to the complainant";
+    t.upload(
+        &format!("/complaints/{id}/evidence"),
+        Some(&c.intake),
+        "transcript.txt",
+        theirs,
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/notes"),
+        Some(&c.intake),
+        json!({"kind": "note", "body": "INTERNAL-NOTE-7731"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/messages"),
+        Some(&c.intake),
+        json!({"audience": "internal", "body": "INTERNAL-MESSAGE-7732"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/messages"),
+        Some(&c.intake),
+        json!({"audience": "complainant", "body": "我们已收到您的材料"}),
+    )
+    .await
+    .expect(200);
+
+    // The API, with the access token.
+    let path = format!("/track/{no}/export");
+    let a = t.get(&path, Some(token)).await;
+    assert_eq!(a.status.as_u16(), 200, "{}", a.body);
+    assert_eq!(a.headers["content-type"], "application/zip");
+    let disposition = a.headers["content-disposition"].to_str().unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.contains(no), "{disposition}");
+    let files = unzip(&a.bytes);
+    check_export(&files);
+    let case: Value = serde_json::from_slice(&files["case.json"]).unwrap();
+    assert_eq!(case["tracking_no"], no);
+    assert_eq!(case["record"]["complainant"]["email"], "zhang1@example.com");
+    assert_eq!(case["record"]["complainant"]["phone"], "13812345678");
+    // Their view of the case, exactly as GET /track answers it.
+    let view = t
+        .get(&format!("/track/{no}"), Some(token))
+        .await
+        .expect(200);
+    assert_eq!(case["record"], view["record"]);
+    assert_eq!(case["messages"], view["messages"]);
+    assert_eq!(files[&format!("files/{}", sha256_hex(mine))], mine);
+    assert!(
+        !files.contains_key(&format!("files/{}", sha256_hex(theirs))),
+        "a file staff uploaded is not theirs: {:?}",
+        files.keys()
+    );
+    let everything: Vec<u8> = files.values().flatten().copied().collect();
+    let everything = String::from_utf8_lossy(&everything);
+    for secret in [
+        "INTERNAL-NOTE-7731",
+        "INTERNAL-MESSAGE-7732",
+        "staff-only call transcript",
+    ] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+    assert!(everything.contains("我们已收到您的材料"));
+
+    // A wrong code, or none, is refused.
+    t.get(&path, Some("rdt_wrong")).await.expect_error(401);
+    t.get(&path, None).await.expect_error(401);
+    t.get("/track/RD000000-XXXXXX/export", Some(token))
+        .await
+        .expect_error(401);
+
+    // The download is in the case's journal (and no webhook kind).
+    let staff = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert!(event_kinds(&staff).contains(&"data_exported".to_string()));
+    assert!(!redress_domain::events::is_case_event("data_exported"));
+
+    // The tracking page links to it, in both languages, and the link
+    // works with the code in the cookie.
+    let mut b = complainant_browser(&t, no, token).await;
+    let page = html(&b.get(&t, &format!("/track/{no}")).await);
+    assert!(
+        page.contains(&format!("href=\"/track/{no}/export\"")),
+        "{page}"
+    );
+    assert!(page.contains("下载我的数据"), "{page}");
+    let page = html(&b.get(&t, &format!("/track/{no}?lang=en")).await);
+    assert!(page.contains("Download my data"), "{page}");
+    let a = b.get(&t, &path).await;
+    assert_eq!(a.status.as_u16(), 200);
+    assert_eq!(a.headers["content-type"], "application/zip");
+    let files = unzip(&a.bytes);
+    check_export(&files);
+    assert!(files.contains_key(&format!("files/{}", sha256_hex(mine))));
+    // Without the cookie: back to the look-up.
+    let mut stranger = Browser::default();
+    let a = stranger.get(&t, &path).await;
+    assert_eq!(a.status.as_u16(), 303);
+}
+
+/// Files a complaint with a file and a message from the complainant, and
+/// withdraws it (closed).
+async fn closed_with_data(t: &TestApp, n: u32, file: &[u8]) -> (Value, String) {
+    let filed = t.file(complaint(n)).await;
+    let no = filed["tracking_no"].as_str().unwrap();
+    let token = filed["access_token"].as_str().unwrap();
+    let case = t
+        .upload(
+            &format!("/track/{no}/evidence"),
+            Some(token),
+            "聊天记录.txt",
+            file,
+        )
+        .await
+        .expect(200);
+    let sha = case["evidence"][0]["sha256"].as_str().unwrap().to_string();
+    t.post(
+        &format!("/track/{no}/messages"),
+        Some(token),
+        json!({"body": format!("MY-OWN-WORDS-{n}")}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/track/{no}/withdraw"),
+        Some(token),
+        json!({"reason": "已协商解决"}),
+    )
+    .await
+    .expect(200);
+    (filed, sha)
+}
+
+/// Nothing of complaint(n)'s personal data or texts in a staff answer.
+fn assert_erased(case: &Value, n: u32) {
+    assert!(case["purged_at"].is_string(), "{case}");
+    assert_eq!(case["complainant"]["email"], Value::Null);
+    assert_eq!(case["complainant"]["phone"], Value::Null);
+    assert_eq!(case["record"]["description"], "");
+    assert_eq!(case["evidence"], json!([]));
+    assert_eq!(case["messages"], json!([]));
+    let text = case.to_string();
+    for gone in [
+        format!("张三{n}"),
+        format!("zhang{n}@example.com"),
+        "13812345678".to_string(),
+        "订单已取消".to_string(),
+        format!("MY-OWN-WORDS-{n}"),
+    ] {
+        assert!(!text.contains(&gone), "{gone} is still there: {case}");
+    }
+}
+
+async fn a_supervisor_erases_a_closed_case_on_request() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let (filed, sha) = closed_with_data(&t, 2, b"chat log with the shop, erase me").await;
+    let id = filed["id"].as_str().unwrap();
+    let erase = format!("/complaints/{id}/erase");
+    assert!(evidence_file(&t, &sha).exists());
+
+    // Supervisors only; a reason is needed; a missing case is 404.
+    t.post(&erase, Some(&c.handler), json!({"reason": "用户申请删除"}))
+        .await
+        .expect_error(403);
+    t.post(&erase, Some(&c.intake), json!({"reason": "用户申请删除"}))
+        .await
+        .expect_error(403);
+    let fields = t
+        .post(&erase, Some(&c.supervisor), json!({}))
+        .await
+        .expect_error(422);
+    assert!(fields.get("reason").is_some(), "{fields}");
+    t.post(
+        &format!("/complaints/{}/erase", uuid::Uuid::now_v7()),
+        Some(&c.supervisor),
+        json!({"reason": "用户申请删除"}),
+    )
+    .await
+    .expect_error(404);
+
+    // An open case is refused.
+    let open = t.file(complaint(3)).await;
+    t.post(
+        &format!("/complaints/{}/erase", open["id"].as_str().unwrap()),
+        Some(&c.supervisor),
+        json!({"reason": "用户申请删除"}),
+    )
+    .await
+    .expect_error(409);
+
+    // A case under legal hold is refused, and keeps its file.
+    let (held, held_sha) = closed_with_data(&t, 4, b"evidence in litigation").await;
+    let held_id = held["id"].as_str().unwrap();
+    t.post(
+        &format!("/complaints/{held_id}/legal-hold"),
+        Some(&c.supervisor),
+        json!({"hold": true, "reason": "诉讼中"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{held_id}/erase"),
+        Some(&c.supervisor),
+        json!({"reason": "用户申请删除"}),
+    )
+    .await
+    .expect_error(409);
+    assert!(evidence_file(&t, &held_sha).exists());
+
+    // Erased: the answer is the case as GET /complaints/{id} shows it.
+    let answer = t
+        .post(
+            &erase,
+            Some(&c.supervisor),
+            json!({"reason": "投诉人来电申请删除个人信息，已核实身份"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(answer["id"], id);
+    assert_eq!(answer["status"], "closed");
+    assert_erased(&answer, 2);
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_erased(&case, 2);
+    assert_eq!(case["tracking_no"], filed["tracking_no"]);
+    let erased: Vec<&Value> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "erased")
+        .collect();
+    assert_eq!(erased.len(), 1, "{case}");
+    assert_eq!(
+        erased[0]["data"]["reason"],
+        "投诉人来电申请删除个人信息，已核实身份"
+    );
+    assert_eq!(erased[0]["data"]["by"]["id"], "super1");
+    assert!(erased[0]["actor"].as_str().unwrap().contains("super1"));
+    assert!(!evidence_file(&t, &sha).exists(), "the file is removed");
+    // Nothing of the text is found any more.
+    let found = t
+        .get("/complaints?q=MY-OWN-WORDS-2", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(found["total"], 0, "{found}");
+
+    // Once only; the retention's end does not purge it again.
+    t.post(&erase, Some(&c.supervisor), json!({"reason": "again"}))
+        .await
+        .expect_error(409);
+    t.advance(4 * 365 * 86400).await;
+    let later = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert!(!event_kinds(&later).contains(&"purged".to_string()));
+
+    // The journal still verifies (API and CLI).
+    let v = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+    let out = t.command().args(["audit", "verify"]).output().unwrap();
+    assert!(out.status.success());
+}
+
+async fn a_supervisor_erases_from_the_case_page_after_confirming() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let (filed, sha) = closed_with_data(&t, 5, b"photo of the broken parcel").await;
+    let id = filed["id"].as_str().unwrap();
+    let page_path = format!("/staff/cases/{id}");
+
+    // A handler's page has no erase form; an open case's neither.
+    let mut intake = staff_browser(&t, "intake1").await;
+    let page = html(&intake.get(&t, &page_path).await);
+    assert!(!page.contains("/erase\""), "{page}");
+
+    let mut b = staff_browser(&t, "super1").await;
+    let page = html(&b.get(&t, &page_path).await);
+    assert!(page.contains(&format!("action=\"/staff/cases/{id}/erase\"")));
+    assert!(page.contains("删除个人信息"), "{page}");
+    assert!(page.contains("name=\"confirm\""), "{page}");
+    let page_en = html(&b.get(&t, &format!("{page_path}?lang=en")).await);
+    assert!(page_en.contains("Erase personal data"), "{page_en}");
+    b.get(&t, &format!("{page_path}?lang=zh-CN")).await;
+    let csrf = hidden(&page, "csrf");
+    let form_path = format!("{page_path}/erase");
+
+    // Without the CSRF field: refused.
+    let a = b
+        .post_form(
+            &t,
+            &form_path,
+            &[("reason", "用户申请"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    // Without the ticked box: nothing happens, the page says why.
+    let a = b
+        .post_form(&t, &form_path, &[("csrf", &csrf), ("reason", "用户申请")])
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    assert!(html(&a).contains("请勾选确认框"), "{}", html(&a));
+    assert!(evidence_file(&t, &sha).exists());
+    // Without a reason: 422.
+    let a = b
+        .post_form(&t, &form_path, &[("csrf", &csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    // A handler's form is refused.
+    let intake_csrf = hidden(&html(&intake.get(&t, &page_path).await), "csrf");
+    let a = intake
+        .post_form(
+            &t,
+            &form_path,
+            &[
+                ("csrf", &intake_csrf),
+                ("reason", "用户申请"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+
+    // Confirmed: erased, and the page says so.
+    let a = b
+        .post_form(
+            &t,
+            &form_path,
+            &[
+                ("csrf", &csrf),
+                ("reason", "用户书面申请删除"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303);
+    let to = a.headers["location"].to_str().unwrap().to_string();
+    let page = html(&b.get(&t, &to).await);
+    assert!(page.contains("本案的个人信息和证据已删除"), "{page}");
+    assert!(!page.contains("name=\"confirm\""), "no second erase form");
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_erased(&case, 5);
+    assert!(!evidence_file(&t, &sha).exists());
+}
+
+/// A webhook receiver that answers 200 to everything.
+async fn receiver() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    url
+}
+
+/// A mail from a stranger to a case's reply address: held.
+async fn held_mail(t: &TestApp, no: &str, n: u32) {
+    let reply_to = t.app.reply_address(no).unwrap();
+    let raw = format!(
+        "From: stranger{n}@example.org\r\nTo: {reply_to}\r\nSubject: about case {n}\r\n\
+         Message-ID: <held-{n}-{}@example.org>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0800\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello {n}\r\n",
+        uuid::Uuid::now_v7()
+    );
+    let envelope = redress_app::mail::Envelope {
+        mail_from: Some(format!("stranger{n}@example.org")),
+        rcpt_to: vec![reply_to],
+    };
+    t.app.receive_mail(&envelope, raw.as_bytes()).await.unwrap();
+}
+
+/// Files complaint(n) with an `Idempotency-Key`; the new case's id.
+async fn file_once(t: &TestApp, key: &str, n: u32) -> String {
+    let a = t
+        .call_raw(
+            "POST",
+            "/complaints",
+            None,
+            Some(&complaint(n).to_string()),
+            &[
+                ("idempotency-key", key),
+                ("content-type", "application/json"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 201, "{}", a.body);
+    a.body["id"].as_str().unwrap().to_string()
+}
+
+async fn calls(t: &TestApp, hook: &str) -> u64 {
+    t.get(
+        &format!("/webhooks/{hook}/calls"),
+        Some(&t.compliance().await),
+    )
+    .await
+    .expect(200)["total"]
+        .as_u64()
+        .unwrap()
+}
+
+async fn held(t: &TestApp, intake: &str) -> u64 {
+    t.get("/mail/held", Some(intake)).await.expect(200)["total"]
+        .as_u64()
+        .unwrap()
+}
+
+async fn what_is_kept_beside_the_cases_expires_on_its_own_retention() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    const DAY: i64 = 86_400;
+    let hook = t
+        .post(
+            "/webhooks",
+            Some(&t.compliance().await),
+            json!({"url": receiver().await, "events": ["accepted"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let accept = |id: String| {
+        let t = &t;
+        let intake = c.intake.clone();
+        async move {
+            t.post(
+                &format!("/complaints/{id}/accept"),
+                Some(&intake),
+                json!({"category": "refunds-returns"}),
+            )
+            .await
+            .expect(200);
+        }
+    };
+
+    // Day 0: an idempotency record, a webhook call, a held mail and an
+    // evidence file no case names (an upload whose case was never saved).
+    let first = file_once(&t, "key-day-0", 1).await;
+    assert_eq!(file_once(&t, "key-day-0", 1).await, first, "a retry");
+    accept(first.clone()).await;
+    let no = t
+        .get(&format!("/complaints/{first}"), Some(&c.supervisor))
+        .await
+        .expect(200)["tracking_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    held_mail(&t, &no, 1).await;
+    let orphan = t.app.evidence.put(b"an upload nobody saved").await.unwrap();
+    let named = t
+        .upload(
+            &format!("/complaints/{first}/evidence"),
+            Some(&c.handler),
+            "kept.txt",
+            b"a file the case names",
+        )
+        .await
+        .expect(200)["evidence"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.advance(60).await;
+    assert_eq!(calls(&t, &hook).await, 1);
+    assert_eq!(held(&t, &c.intake).await, 1);
+    assert!(evidence_file(&t, &orphan.sha256).exists());
+
+    // Day 31: past the idempotency records' 30 days and the orphans' day.
+    t.advance(31 * DAY).await;
+    let again = file_once(&t, "key-day-0", 1).await;
+    assert_ne!(again, first, "the old record expired: a new case");
+    assert_eq!(
+        file_once(&t, "key-day-0", 1).await,
+        again,
+        "the new one holds"
+    );
+    assert!(
+        !evidence_file(&t, &orphan.sha256).exists(),
+        "orphan removed"
+    );
+    assert!(evidence_file(&t, &named).exists(), "a named file stays");
+    assert_eq!(calls(&t, &hook).await, 1, "webhook calls are kept 90 days");
+    assert_eq!(held(&t, &c.intake).await, 1, "held mail is kept 180 days");
+    // Fresh ones.
+    accept(again.clone()).await;
+    held_mail(&t, &no, 2).await;
+    t.advance(60).await;
+    assert_eq!(calls(&t, &hook).await, 2);
+    assert_eq!(held(&t, &c.intake).await, 2);
+
+    // Day 91: the first call goes, the second (60 days old) stays.
+    t.advance(60 * DAY).await;
+    assert_eq!(calls(&t, &hook).await, 1);
+    assert_eq!(held(&t, &c.intake).await, 2);
+
+    // Day 181: the first held mail goes, the second stays.
+    t.advance(90 * DAY).await;
+    assert_eq!(held(&t, &c.intake).await, 1);
+    let left = t.get("/mail/held", Some(&c.intake)).await.expect(200);
+    assert!(
+        left["items"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("case 2"),
+        "{left}"
+    );
+    // The journal still verifies.
+    let v = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+tests![
+    a_complainant_downloads_their_own_data,
+    a_supervisor_erases_a_closed_case_on_request,
+    a_supervisor_erases_from_the_case_page_after_confirming,
+    what_is_kept_beside_the_cases_expires_on_its_own_retention,
+];

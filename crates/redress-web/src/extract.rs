@@ -134,9 +134,10 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -
     };
     let mut hops = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
-        let Ok(value) = value.to_str() else {
-            return Some(proxy);
-        };
+        // Bytes a client put before the proxy's own entry must not make the
+        // whole header count for nothing (the client would share the
+        // proxy's bucket): read it lossily, entry by entry.
+        let value = String::from_utf8_lossy(value.as_bytes());
         hops.extend(
             value
                 .split(',')
@@ -343,6 +344,14 @@ mod tests {
             from_proxy
         );
         assert_eq!(client_ip(None, &xff(&["198.51.100.1"]), &trusted), None);
+        // A non-ASCII byte the client sent left of the proxy's entry does
+        // not send the client into the proxy's bucket.
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.1").unwrap(),
+        );
+        assert_eq!(client_ip(from_proxy, &h, &trusted), ip("198.51.100.1"));
     }
 
     #[test]

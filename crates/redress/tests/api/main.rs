@@ -45,6 +45,7 @@ mod inbound;
 mod inputs;
 mod intake;
 mod lifecycle;
+mod matrix;
 mod notices;
 mod ops;
 mod pages;
@@ -88,7 +89,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 20] = [
+    let modules: [Module; 21] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -99,6 +100,7 @@ fn main() -> ExitCode {
         ("inputs", inputs::trials),
         ("intake", intake::trials),
         ("lifecycle", lifecycle::trials),
+        ("matrix", matrix::trials),
         ("notices", notices::trials),
         ("ops", ops::trials),
         ("pages", pages::trials),

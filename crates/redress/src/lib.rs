@@ -74,6 +74,12 @@ pub async fn build_app(
     app_config.senders = senders(config)?;
     app_config.mail_from = Some(mail_from(config));
     app_config.webhook_allow_private = config.webhook_allow_private;
+    app_config.throttle_guessing = config.throttle_guessing;
+    if !config.throttle_guessing {
+        tracing::warn!(
+            "throttle_guessing is off: failed passwords and access codes are not slowed down (never in production)"
+        );
+    }
     let clock = if test_clock {
         Clock::test()
     } else {

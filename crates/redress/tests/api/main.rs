@@ -41,6 +41,7 @@ mod calendar;
 mod canned;
 mod cli;
 mod deadlines;
+mod fuzz;
 mod inbound;
 mod inputs;
 mod intake;
@@ -89,13 +90,14 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 21] = [
+    let modules: [Module; 22] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("canned", canned::trials),
         ("cli", cli::trials),
         ("deadlines", deadlines::trials),
+        ("fuzz", fuzz::trials),
         ("inbound", inbound::trials),
         ("inputs", inputs::trials),
         ("intake", intake::trials),

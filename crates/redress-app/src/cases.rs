@@ -608,7 +608,21 @@ impl App {
         self.staff_action(
             who,
             id,
-            |_, a, _| a.require(a.intake || a.supervise, "assign"),
+            // Intake and supervisors assign anyone fit; a handler of the
+            // case's department takes an unassigned case for themselves
+            // (SPEC §11).
+            |staff, a, case| {
+                if a.intake || a.supervise {
+                    return Ok(());
+                }
+                if a.handle && case.assignee.is_none() && staff.user.username == target.username {
+                    return Ok(());
+                }
+                Err(AppError::Forbidden(
+                    "a handler may only take an unassigned case of their department for themselves"
+                        .into(),
+                ))
+            },
             |case, ctx| refuse(case.assign(&target, ctx)),
         )
         .await
@@ -868,8 +882,9 @@ impl App {
         let mut b = Body::new(body);
         let other = b.str("other");
         b.finish()?;
-        let other = self.resolve_case_ref(who, "other", &other).await?;
         let staff = who.staff()?.clone();
+        self.may_act_on(&staff, id).await?;
+        let other = self.resolve_case_ref(who, "other", &other).await?;
         let loaded = self
             .mutate_pair(id, other, Self::staff_actor(&staff), |a, o, ctx| {
                 staff.access(a)?;
@@ -883,8 +898,9 @@ impl App {
         let mut b = Body::new(body);
         let into = b.str("into");
         b.finish()?;
-        let into = self.resolve_case_ref(who, "into", &into).await?;
         let staff = who.staff()?.clone();
+        self.may_act_on(&staff, id).await?;
+        let into = self.resolve_case_ref(who, "into", &into).await?;
         let loaded = self
             .mutate_pair(id, into, Self::staff_actor(&staff), |dup, original, ctx| {
                 let access = staff.access(dup)?;
@@ -893,6 +909,25 @@ impl App {
             })
             .await?;
         self.staff_answer(&loaded).await
+    }
+
+    /// Refuses (403) a caller who may not act on case `id` at all, before
+    /// anything the body names is looked at: otherwise a refusal about the
+    /// other case (422) would answer first, for admins and other
+    /// departments alike. The transition checks again, on the case it
+    /// saves.
+    async fn may_act_on(&self, staff: &StaffUser, id: Uuid) -> AppResult<()> {
+        if !staff.reads_cases() {
+            return Err(AppError::Forbidden(
+                "admins manage settings and do not act on cases".into(),
+            ));
+        }
+        match staff.access(&self.load(id).await?.case) {
+            Err(AppError::NotFound) => Err(AppError::Forbidden(
+                "this case is not in your departments".into(),
+            )),
+            other => other.map(|_| ()),
+        }
     }
 
     /// A case named by id or tracking number, visible to the caller.

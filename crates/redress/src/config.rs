@@ -74,6 +74,11 @@ pub struct Config {
     /// docs/security.md). `1`, `true`, `yes` and `on` turn it on.
     #[serde(deserialize_with = "flag")]
     pub webhook_allow_private: bool,
+    /// Failed passwords and access codes are answered with growing delays
+    /// (docs/security.md). On by default; `0`/`false` turns it off, for a
+    /// fuzzing run only (`.ci/schemathesis.sh`), never in production.
+    #[serde(deserialize_with = "flag")]
+    pub throttle_guessing: bool,
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
     pub time_zone: String,
@@ -147,6 +152,7 @@ impl Default for Config {
             notice_webhook: None,
             notice_webhook_secret: None,
             webhook_allow_private: false,
+            throttle_guessing: true,
             admin_password: None,
             time_zone: "Asia/Shanghai".into(),
             working_hours: None,
@@ -247,6 +253,7 @@ impl std::fmt::Debug for Config {
                 &hidden(&self.notice_webhook_secret),
             )
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("throttle_guessing", &self.throttle_guessing)
             .field("admin_password", &hidden(&self.admin_password))
             .field("time_zone", &self.time_zone)
             .field("working_hours", &self.working_hours)
@@ -417,6 +424,10 @@ mod tests {
             assert_eq!(c.policy.handling_days, 7);
             assert_eq!(c.public_url(), "http://127.0.0.1:9001");
             assert!(c.webhook_allow_private, "REDRESS_WEBHOOK_ALLOW_PRIVATE=1");
+            assert!(c.throttle_guessing, "guessing is throttled by default");
+            jail.set_env("REDRESS_THROTTLE_GUESSING", "0");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(!c.throttle_guessing, "REDRESS_THROTTLE_GUESSING=0");
             jail.set_env("REDRESS_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(

@@ -103,6 +103,12 @@ pub async fn build_app(
         .filter(|p| !p.is_empty())
         .collect();
     app_config.outbound_per_hour = config.outbound_per_hour;
+    app_config.throttle_guessing = config.throttle_guessing;
+    if !config.throttle_guessing {
+        tracing::warn!(
+            "throttle_guessing is off: failed passwords and access codes are not slowed down (never in production)"
+        );
+    }
     let clock = if test_clock {
         Clock::test()
     } else {

@@ -262,6 +262,32 @@ pub fn header_text(raw: &[u8], context: Option<&'static Encoding>) -> String {
     out.trim().to_string()
 }
 
+/// A header's text as one line: control characters (NUL, escapes, line
+/// breaks, tabs) become spaces, and the ends are trimmed. A case keeps no text the API's registration would refuse, and
+/// PostgreSQL refuses NUL in text outright.
+fn one_line(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.trim().to_string();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// A body's text: LF line ends (CRLF and lone CR become LF), without the
+/// other control characters (tabs stay), trimmed.
+fn text_lines(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// The text a case keeps of one message, read from its raw bytes.
 pub struct MailText<'a, 'x> {
     msg: &'a Message<'x>,
@@ -301,10 +327,10 @@ impl<'a, 'x> MailText<'a, 'x> {
 
     /// The message's subject.
     pub fn subject(&self) -> String {
-        match self.raw_header(self.msg.root_part(), "Subject") {
+        one_line(match self.raw_header(self.msg.root_part(), "Subject") {
             Some(raw) => header_text(raw, self.context),
-            None => self.msg.subject().unwrap_or_default().trim().to_string(),
-        }
+            None => self.msg.subject().unwrap_or_default().to_string(),
+        })
     }
 
     /// The sender's display name (`王五` of `王五 <wang@example.net>`).
@@ -313,7 +339,7 @@ impl<'a, 'x> MailText<'a, 'x> {
             let raw = unfold(raw);
             if let Some(lt) = outside_quotes(&raw, b'<') {
                 let name = unquote(raw[..lt].trim_ascii());
-                let text = header_text(&name, self.context);
+                let text = one_line(header_text(&name, self.context));
                 if !text.is_empty() {
                     return Some(text);
                 }
@@ -324,7 +350,7 @@ impl<'a, 'x> MailText<'a, 'x> {
             .from()
             .and_then(|a| a.first())
             .and_then(|a| a.name())
-            .map(|n| n.trim().to_string())
+            .map(|n| one_line(n.to_string()))
             .filter(|n| !n.is_empty())
     }
 
@@ -338,7 +364,7 @@ impl<'a, 'x> MailText<'a, 'x> {
             .iter()
             .filter_map(|i| self.msg.parts.get(*i as usize))
             .filter_map(|part| self.part_text(part))
-            .map(|t| t.replace("\r\n", "\n").trim().to_string())
+            .map(|t| text_lines(&t))
             .filter(|t| !t.is_empty())
             .collect();
         parts.join("\n\n")
@@ -386,7 +412,7 @@ impl<'a, 'x> MailText<'a, 'x> {
         if let Some(name) = parsed
             && !name.contains('\u{fffd}')
         {
-            return Some(name.to_string());
+            return Some(one_line(name.to_string())).filter(|n| !n.is_empty());
         }
         [
             ("Content-Disposition", "filename"),
@@ -397,6 +423,7 @@ impl<'a, 'x> MailText<'a, 'x> {
             self.raw_header(part, header)
                 .and_then(|raw| raw_param(&unfold(raw), key, self.context))
         })
+        .map(one_line)
         .filter(|n| !n.is_empty())
         .or_else(|| parsed.map(str::to_string))
     }

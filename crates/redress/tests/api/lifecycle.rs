@@ -542,7 +542,7 @@ async fn acceptance_checks_category_and_department_and_routes_by_category() {
 
 // ---- assignment ---------------------------------------------------------------
 
-async fn assignment_goes_to_a_handler_of_the_department_and_not_by_handlers() {
+async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_free_cases() {
     let t = TestApp::new().await;
     let c = t.cast().await;
     t.staff("handler2", &["handler"], &["merchant-compliance"], 1)
@@ -552,13 +552,14 @@ async fn assignment_goes_to_a_handler_of_the_department_and_not_by_handlers() {
     let f = file(&t, 1).await;
     accept(&t, &c.intake, &f, "delivery").await;
 
-    // A handler does not assign.
+    // A handler does not assign others (SPEC §11: only themselves, on an
+    // unassigned case of their department).
     refused(
         &t,
         &f.id,
         "assign",
         &c.handler,
-        json!({"handler": "handler1"}),
+        json!({"handler": "handler3"}),
         403,
     )
     .await;
@@ -627,6 +628,40 @@ async fn assignment_goes_to_a_handler_of_the_department_and_not_by_handlers() {
     assert_eq!(ev.len(), 2);
     assert_eq!(ev[1]["data"]["handler"], "handler3");
     assert_eq!(ev[1]["data"]["previous"], "handler1");
+    // An assigned case is not taken by another handler.
+    refused(
+        &t,
+        &f.id,
+        "assign",
+        &c.handler,
+        json!({"handler": "handler1"}),
+        403,
+    )
+    .await;
+    // An unassigned one is, by a handler of its department, for themselves.
+    let free = file(&t, 2).await;
+    accept(&t, &c.intake, &free, "delivery").await;
+    let other = t
+        .staff("handler4", &["handler"], &["merchant-compliance"], 1)
+        .await;
+    refused(
+        &t,
+        &free.id,
+        "assign",
+        &other,
+        json!({"handler": "handler4"}),
+        403,
+    )
+    .await;
+    let case = act(
+        &t,
+        &free.id,
+        "assign",
+        &c.handler,
+        json!({"handler": "handler1"}),
+    )
+    .await;
+    assert_eq!(case["assignee"], "handler1");
 }
 
 // ---- messages -----------------------------------------------------------------
@@ -2080,7 +2115,7 @@ tests![
     material_is_requested_once_with_every_item_and_the_supplement_restarts_acceptance,
     a_refusal_carries_a_reason_and_guidance_to_the_tracking_page,
     acceptance_checks_category_and_department_and_routes_by_category,
-    assignment_goes_to_a_handler_of_the_department_and_not_by_handlers,
+    assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_free_cases,
     messages_reach_their_audience_each_with_a_delivery,
     notes_record_the_investigation_by_kind_and_stay_internal,
     an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notice,

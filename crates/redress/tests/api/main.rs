@@ -41,10 +41,12 @@ mod calendar;
 mod canned;
 mod cli;
 mod deadlines;
+mod fuzz;
 mod inbound;
 mod inputs;
 mod intake;
 mod lifecycle;
+mod matrix;
 mod notices;
 mod ops;
 mod pages;
@@ -89,17 +91,19 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 21] = [
+    let modules: [Module; 23] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("canned", canned::trials),
         ("cli", cli::trials),
         ("deadlines", deadlines::trials),
+        ("fuzz", fuzz::trials),
         ("inbound", inbound::trials),
         ("inputs", inputs::trials),
         ("intake", intake::trials),
         ("lifecycle", lifecycle::trials),
+        ("matrix", matrix::trials),
         ("notices", notices::trials),
         ("ops", ops::trials),
         ("pages", pages::trials),

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Schema-driven fuzzing of the running server (schemathesis, v4): every
+# operation of GET /api/openapi.json, called with generated valid and
+# invalid requests as a supervisor.
+#
+# What fails CI: a server error (any 5xx) or the server dying. What does
+# not (yet): the other checks (status codes, content types and answer
+# shapes against the document) — their findings are printed, they are
+# another issue's target. Done as two runs, which is simpler and sturdier
+# than telling the checks apart in one report: the first with `--checks
+# not_a_server_error`, whose JUnit report is the verdict (see below), the
+# second with `--checks all`, whose exit status is ignored. Both run on one server; the server is checked
+# to be alive after each.
+#
+# Settings: SCHEMATHESIS_EXAMPLES (per operation and phase, default 40)
+# bounds the run (both runs take about 40 s on two cores), SCHEMATHESIS_ALL=0
+# skips the report run. Uses the debug binary the test build made.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/redress-ci-target}
+examples=${SCHEMATHESIS_EXAMPLES:-40}
+
+python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
+cargo build --quiet -p redress --bin redress
+bin="$CARGO_TARGET_DIR/debug/redress"
+
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+password="schemathesis-admin-1"
+# SQLite in a fresh data dir, the test clock, no public rate limit and no
+# guessing throttle: the fuzzer sends thousands of requests, many of them
+# wrong passwords and access codes, from one address.
+REDRESS_DATA_DIR="$data" REDRESS_LISTEN="127.0.0.1:$port" \
+  REDRESS_ADMIN_PASSWORD="$password" REDRESS_PUBLIC_RATE_LIMIT=0 \
+  REDRESS_THROTTLE_GUESSING=0 REDRESS_LOG_FORMAT=text RUST_LOG=warn \
+  "$bin" serve --test-clock >"$data/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+for _ in $(seq 100); do
+  curl -sf "$base/healthz" >/dev/null && break
+  sleep 0.2
+done
+alive() {
+  if ! kill -0 "$server" 2>/dev/null; then
+    echo "schemathesis: the server died; its last log lines:"
+    tail -n 50 "$data/server.log"
+    exit 1
+  fi
+}
+alive
+
+json() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
+admin=$(curl -sf -XPOST "$base/api/v1/auth/login" \
+  -d "{\"username\": \"admin\", \"password\": \"$password\"}" | json "['token']")
+curl -sf -XPOST "$base/api/v1/admin/users" -H "Authorization: Bearer $admin" \
+  -d '{"username": "fuzz-supervisor", "password": "fuzz-supervisor-1", "display_name": "fuzz",
+       "roles": ["supervisor"], "departments": [], "level": 9}' >/dev/null
+token=$(curl -sf -XPOST "$base/api/v1/auth/login" \
+  -d '{"username": "fuzz-supervisor", "password": "fuzz-supervisor-1"}' | json "['token']")
+# Some cases to read and act on.
+for n in 1 2 3; do
+  curl -sf -XPOST "$base/api/v1/complaints" -d "{
+    \"complainant\": {\"name\": \"张三$n\", \"email\": \"zhang$n@example.com\"},
+    \"respondent\": {\"kind\": \"merchant\", \"id\": \"shop-$n\", \"name\": \"好店\"},
+    \"subject\": \"申请退款被拒绝\", \"description\": \"商家拒绝退款。\", \"demands\": \"全额退款\"}" >/dev/null
+done
+
+# The document's paths carry /api/v1 and it names no server, so the base
+# URL is the origin. Left out: what would end the fuzzer's own session or
+# account (logout, password change), key revocation, and the test clock.
+# Run from the temporary directory: schemathesis keeps a cache of past
+# findings in the working directory, which would replay them into the
+# next run and must not land in the repository.
+run() {
+  (cd "$data" && schemathesis run "$base/api/openapi.json" --url "$base" \
+    -H "Authorization: Bearer $token" \
+    --exclude-path /api/v1/auth/logout --exclude-path /api/v1/auth/password \
+    --exclude-path /api/v1/test-clock/advance \
+    --exclude-path-regex '^/api/v1/admin/(api-keys/\{id\}|respondents/\{id\}/keys)$' \
+    --max-examples "$examples" --seed 1 --request-timeout 30 \
+    --workers 2 --no-shrink "$@")
+}
+
+start=$SECONDS
+status=0
+echo "schemathesis: server errors (this run decides)"
+run --checks not_a_server_error --report junit --report-junit-path "$data/junit.xml" || true
+alive
+# The verdict comes from the report, not the exit status: schemathesis also
+# exits 1 for errors of its own (a generator that failed on one operation),
+# which are printed but are not the server's. A failure (a 5xx) and an
+# error on the wire (a timeout, a connection the server dropped) fail CI.
+python3 - "$data/junit.xml" <<'PY' || status=1
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+failures = [(c.get("name"), f.get("message") or f.text or "") for c in root.iter("testcase") for f in c.findall("failure")]
+errors = [(c.get("name"), e.get("message") or e.text or "") for c in root.iter("testcase") for e in c.findall("error")]
+wire = [(n, m) for n, m in errors if any(w in m.lower() for w in ("timeout", "timed out", "connection", "network"))]
+for n, m in errors:
+    if (n, m) not in wire:
+        print(f"schemathesis: its own error on {n} (not a server failure): {m.splitlines()[0] if m else ''}")
+for n, m in failures + wire:
+    print(f"schemathesis: FAILED {n}: {m.splitlines()[0] if m else ''}")
+print(f"schemathesis: {len(list(root.iter('testcase')))} operations, {len(failures)} with server errors, {len(wire)} with wire errors")
+sys.exit(1 if failures or wire else 0)
+PY
+echo "schemathesis: server errors run took $((SECONDS - start)) s"
+if [ "${SCHEMATHESIS_ALL:-1}" != 0 ]; then
+  echo "schemathesis: all checks (a report; does not fail CI)"
+  run --checks all --max-failures 200 || echo "schemathesis: all checks found the issues above (not failing CI)"
+  alive
+fi
+echo "schemathesis: done in $((SECONDS - start)) s"
+exit "$status"

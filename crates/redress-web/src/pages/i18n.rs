@@ -245,7 +245,7 @@ pub const REASONS: &[(&str, &str)] = &[
     ("choose a file", "err-choose-file"),
     ("the file is empty", "err-file-empty"),
     ("must be UTF-8 text", "err-utf8"),
-    ("holds no all-day event", "err-ics-empty"),
+    ("holds no holiday or working day", "err-ics-empty"),
     (
         "the file type is not recognised; send images, PDF, audio, video, office documents or plain text",
         "err-file-unknown",

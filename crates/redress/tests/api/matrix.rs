@@ -240,6 +240,10 @@ fn recipe(op: &str) -> Recipe {
         "POST /respondent/complaints/{id}/evidence" => r(InProgress, Upload),
         "POST /test-clock/advance" => r(None, Json(r#"{"seconds": 1}"#)),
         "GET /track/{tracking_no}" => r(Submitted, Empty),
+        "GET /track/{tracking_no}/export" => r(Submitted, Empty),
+        // An open case: the supervisor's call passes the checks of the
+        // caller and is refused by the state (409, `allow`).
+        "POST /complaints/{id}/erase" => r(InProgress, Json(r#"{"reason": "本人申请删除"}"#)),
         "POST /track/{tracking_no}/supplement" => {
             r(NeedsInfo, Json(r#"{"message": "截图已补充"}"#))
         }

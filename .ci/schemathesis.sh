@@ -32,7 +32,7 @@ password="schemathesis-admin-1"
 # guessing throttle: the fuzzer sends thousands of requests, many of them
 # wrong passwords and access codes, from one address.
 REDRESS_DATA_DIR="$data" REDRESS_LISTEN="127.0.0.1:$port" \
-  REDRESS_ADMIN_PASSWORD="$password" REDRESS_PUBLIC_RATE_LIMIT=0 \
+  REDRESS_ADMIN_PASSWORD="$password" REDRESS_PUBLIC_RATE_LIMIT=0 REDRESS_TOKEN_RATE_LIMIT=0 \
   REDRESS_THROTTLE_GUESSING=0 REDRESS_LOG_FORMAT=text RUST_LOG=warn \
   "$bin" serve --test-clock >"$data/server.log" 2>&1 &
 server=$!

@@ -78,14 +78,26 @@ impl From<zip::result::ZipError> for ArchiveError {
 /// The journal kind of the satisfaction rating, which stays out of the archive.
 const FEEDBACK_EVENT: &str = "feedback";
 
-/// Builds the archive ZIP. `read_evidence(sha256)` returns the file's bytes;
-/// an [`std::io::ErrorKind::NotFound`] error becomes
-/// [`ArchiveError::MissingEvidence`], and so do bytes that no longer match
-/// their hash (the archive must never seal a file that is not the evidence).
+/// Builds the archive ZIP in memory (tests and small cases): see
+/// [`write_archive`].
 pub fn build_archive(
     input: &ArchiveInput,
     read_evidence: &dyn Fn(&str) -> std::io::Result<Vec<u8>>,
 ) -> Result<Vec<u8>, ArchiveError> {
+    Ok(write_archive(input, read_evidence, Cursor::new(Vec::new()))?.into_inner())
+}
+
+/// Writes the archive ZIP to `out`. `read_evidence(sha256)` returns a
+/// file's bytes; an [`std::io::ErrorKind::NotFound`] error becomes
+/// [`ArchiveError::MissingEvidence`], and so do bytes that no longer match
+/// their hash (the archive must never seal a file that is not the
+/// evidence). Evidence files pass one at a time: memory holds the records
+/// and one file, never the whole archive.
+pub fn write_archive<W: Write + std::io::Seek>(
+    input: &ArchiveInput,
+    read_evidence: &dyn Fn(&str) -> std::io::Result<Vec<u8>>,
+    out: W,
+) -> Result<W, ArchiveError> {
     let case = input.case;
     let root = top_folder(case);
 
@@ -121,6 +133,25 @@ pub fn build_archive(
         }
         hashes.insert(hash);
     }
+
+    let time = zip_time(input.generated_at, input.time_zone);
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .last_modified_time(time)
+        .unix_permissions(0o644);
+    let mut zip = ZipWriter::new(out);
+    // What the manifests list: path, SHA-256 and size of each file.
+    let mut listed: Vec<ManifestFile> = Vec::new();
+    for (path, bytes) in &files {
+        zip.start_file(format!("{root}/{path}"), options)?;
+        zip.write_all(bytes)?;
+        listed.push(ManifestFile {
+            path: path.clone(),
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+        });
+    }
+    drop(files);
     for hash in hashes {
         let bytes = match read_evidence(&hash) {
             Ok(b) => b,
@@ -132,31 +163,41 @@ pub fn build_archive(
         if sha256_hex(&bytes) != hash {
             return Err(ArchiveError::MissingEvidence(hash));
         }
-        files.push((format!("evidence/{hash}"), bytes));
+        let path = format!("evidence/{hash}");
+        zip.start_file(
+            format!("{root}/{path}"),
+            options.large_file(bytes.len() as u64 >= u32::MAX as u64),
+        )?;
+        zip.write_all(&bytes)?;
+        listed.push(ManifestFile {
+            path,
+            sha256: hash,
+            size: bytes.len() as u64,
+        });
     }
 
     // manifest.sha256 lists the content files; manifest.json lists every
     // other file of the ZIP, manifest.sha256 included.
     let mut sums = String::new();
-    for (path, bytes) in &files {
-        sums.push_str(&format!("{}  {path}\n", sha256_hex(bytes)));
+    for f in &listed {
+        sums.push_str(&format!("{}  {}\n", f.sha256, f.path));
     }
-    files.push(("manifest.sha256".into(), sums.into_bytes()));
+    let sums = sums.into_bytes();
+    zip.start_file(format!("{root}/manifest.sha256"), options)?;
+    zip.write_all(&sums)?;
+    listed.push(ManifestFile {
+        path: "manifest.sha256".into(),
+        sha256: sha256_hex(&sums),
+        size: sums.len() as u64,
+    });
     let manifest = Manifest {
         tracking_no: &case.tracking_no,
         generated_at: input.generated_at,
-        files: files
-            .iter()
-            .map(|(path, bytes)| ManifestFile {
-                path: path.clone(),
-                sha256: sha256_hex(bytes),
-                size: bytes.len() as u64,
-            })
-            .collect(),
+        files: listed,
     };
-    files.push(("manifest.json".into(), to_json(&manifest)?));
-
-    write_zip(&root, &files, zip_time(input.generated_at, input.time_zone))
+    zip.start_file(format!("{root}/manifest.json"), options)?;
+    zip.write_all(&to_json(&manifest)?)?;
+    Ok(zip.finish()?)
 }
 
 #[derive(Serialize)]
@@ -171,24 +212,6 @@ struct ManifestFile {
     path: String,
     sha256: String,
     size: u64,
-}
-
-fn write_zip(
-    root: &str,
-    files: &[(String, Vec<u8>)],
-    time: zip::DateTime,
-) -> Result<Vec<u8>, ArchiveError> {
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .last_modified_time(time)
-        .unix_permissions(0o644)
-        .large_file(files.iter().any(|(_, b)| b.len() as u64 >= u32::MAX as u64));
-    for (path, bytes) in files {
-        zip.start_file(format!("{root}/{path}"), options)?;
-        zip.write_all(bytes)?;
-    }
-    Ok(zip.finish()?.into_inner())
 }
 
 /// The entry time: `generated_at` as local time (what unzip tools show),

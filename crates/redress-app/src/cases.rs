@@ -944,7 +944,7 @@ impl App {
         }
     }
 
-    pub async fn archive(&self, who: &Principal, id: Uuid) -> AppResult<(String, Vec<u8>)> {
+    pub async fn archive(&self, who: &Principal, id: Uuid) -> AppResult<crate::export::DataExport> {
         let staff = who.staff()?;
         staff.require(Role::Supervisor)?;
         let out = self.export_archive(id).await?;
@@ -952,39 +952,42 @@ impl App {
             Some(id),
             &Self::staff_actor(staff),
             "archive_exported",
-            json!({"bytes": out.1.len()}),
+            json!({"bytes": out.len}),
         )
         .await?;
         Ok(out)
     }
 
-    /// The archive ZIP of a case, by id or tracking number, without a
-    /// permission check (the CLI runs as the operator).
-    pub async fn export_archive(&self, id: Uuid) -> AppResult<(String, Vec<u8>)> {
+    /// The archive ZIP of a case, without a permission check (the CLI runs
+    /// as the operator). It is written to an unlinked temporary file, one
+    /// evidence file at a time, and streamed from there: memory never
+    /// holds the whole archive.
+    pub async fn export_archive(&self, id: Uuid) -> AppResult<crate::export::DataExport> {
         let loaded = self.load(id).await?;
         let events = self.store.events_for_case(id).await?;
-        let input = crate::archive::ArchiveInput {
-            case: &loaded.case,
-            events: &events,
-            generated_at: self.now(),
-            time_zone: self.config.time_zone,
-        };
-        // The files first (the store may be remote), then the ZIP.
-        let mut files = std::collections::HashMap::new();
-        for e in &loaded.case.evidence {
-            let hash = e.sha256.to_ascii_lowercase();
-            if let std::collections::hash_map::Entry::Vacant(slot) = files.entry(hash) {
-                let got = self.evidence.read(slot.key()).await;
-                slot.insert(got);
-            }
-        }
-        let bytes = crate::archive::build_archive(&input, &|sha| match files.get(sha) {
-            Some(Ok(b)) => Ok(b.clone()),
-            Some(Err(e)) => Err(std::io::Error::new(e.kind(), e.to_string())),
-            None => Err(std::io::ErrorKind::NotFound.into()),
+        let generated_at = self.now();
+        let time_zone = self.config.time_zone;
+        let evidence = self.evidence.clone();
+        let data_dir = self.config.data_dir.clone();
+        let handle = tokio::runtime::Handle::current();
+        let name = format!("{}.zip", loaded.case.tracking_no);
+        tokio::task::spawn_blocking(move || {
+            let input = crate::archive::ArchiveInput {
+                case: &loaded.case,
+                events: &events,
+                generated_at,
+                time_zone,
+            };
+            let file = crate::export::temp_file(&data_dir).map_err(AppError::internal)?;
+            // The store may be remote: each file is fetched when its turn
+            // comes, on this blocking thread.
+            let read = |sha: &str| handle.block_on(evidence.read(sha));
+            let file =
+                crate::archive::write_archive(&input, &read, file).map_err(AppError::internal)?;
+            crate::export::DataExport::from_file(name, file).map_err(AppError::internal)
         })
-        .map_err(AppError::internal)?;
-        Ok((format!("{}.zip", loaded.case.tracking_no), bytes))
+        .await
+        .map_err(AppError::internal)?
     }
 
     // ---- the complainant -----------------------------------------------------

@@ -75,6 +75,18 @@ pub struct DataExport {
 }
 
 impl DataExport {
+    /// A finished ZIP in `file` (read from its start).
+    pub(crate) fn from_file(filename: String, mut file: std::fs::File) -> std::io::Result<Self> {
+        file.flush()?;
+        let len = file.seek(SeekFrom::End(0))?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(Self {
+            filename,
+            len,
+            file: tokio::fs::File::from_std(file),
+        })
+    }
+
     /// The ZIP's bytes in chunks of 64 KiB.
     pub fn into_stream(self) -> impl Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
         use tokio::io::AsyncReadExt;
@@ -92,6 +104,15 @@ impl DataExport {
         })
     }
 
+    /// Copies the ZIP into a new file at `path`; its length.
+    pub async fn save(self, path: &std::path::Path) -> std::io::Result<u64> {
+        let mut file = self.file;
+        let mut out = tokio::fs::File::create(path).await?;
+        let n = tokio::io::copy(&mut file, &mut out).await?;
+        out.sync_all().await?;
+        Ok(n)
+    }
+
     /// The whole ZIP in memory (tests, small cases).
     pub async fn into_bytes(self) -> std::io::Result<Vec<u8>> {
         use tokio::io::AsyncReadExt;
@@ -103,7 +124,7 @@ impl DataExport {
 }
 
 /// An unlinked temporary file in the data directory: gone when closed.
-fn temp_file(data_dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn temp_file(data_dir: &std::path::Path) -> std::io::Result<std::fs::File> {
     let dir = data_dir.join("tmp");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("export-{}.zip", Uuid::now_v7()));

@@ -25,6 +25,9 @@ pub use state::AppState;
 pub struct WebOptions {
     /// Public intake per client address, requests per minute (0: off).
     pub public_rate_per_minute: u32,
+    /// Tracking and portal requests per access code or portal key, per
+    /// minute (0: off; [`limits::per_token`]).
+    pub token_rate_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client (empty:
     /// the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -40,6 +43,7 @@ impl Default for WebOptions {
     fn default() -> Self {
         Self {
             public_rate_per_minute: 60,
+            token_rate_per_minute: 120,
             trusted_proxies: Vec::new(),
             serve_metrics: true,
             max_concurrent_requests: 512,
@@ -91,6 +95,10 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
                 },
             )),
             limits::concurrency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits::TokenLimiter::new(options.token_rate_per_minute),
+            limits::per_token,
         ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(

@@ -27,6 +27,9 @@ pub struct Config {
     pub data_key: Option<String>,
     /// Public intake per client address, requests per minute; 0 turns it off.
     pub public_rate_limit: u32,
+    /// Requests per minute one complainant access code or respondent portal
+    /// key may make on the tracking and portal calls and pages; 0 off.
+    pub token_rate_limit: u32,
     /// Requests in progress at most; beyond, `503` with `Retry-After`
     /// (0: no limit).
     pub max_concurrent_requests: usize,
@@ -133,6 +136,7 @@ impl Default for Config {
             database_url: None,
             data_key: None,
             public_rate_limit: 60,
+            token_rate_limit: 120,
             max_concurrent_requests: 512,
             trusted_proxies: String::new(),
             public_url: None,
@@ -219,6 +223,7 @@ impl std::fmt::Debug for Config {
             )
             .field("data_key", &hidden(&self.data_key))
             .field("public_rate_limit", &self.public_rate_limit)
+            .field("token_rate_limit", &self.token_rate_limit)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("public_url", &self.public_url)

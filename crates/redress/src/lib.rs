@@ -121,6 +121,7 @@ pub async fn build_app(
 pub fn web_options(config: &Config) -> anyhow::Result<redress_web::WebOptions> {
     Ok(redress_web::WebOptions {
         public_rate_per_minute: config.public_rate_limit,
+        token_rate_per_minute: config.token_rate_limit,
         trusted_proxies: redress_web::extract::parse_trusted_proxies(&config.trusted_proxies)
             .map_err(anyhow::Error::msg)?,
         serve_metrics: config.metrics_listen().is_none(),

@@ -241,13 +241,13 @@ async fn main() -> anyhow::Result<()> {
                         .id
                 }
             };
-            let (name, bytes) = app
+            let archive = app
                 .export_archive(id)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let path = output.unwrap_or_else(|| PathBuf::from(name));
-            std::fs::write(&path, &bytes)?;
-            println!("wrote {} ({} bytes)", path.display(), bytes.len());
+            let path = output.unwrap_or_else(|| PathBuf::from(&archive.filename));
+            let len = archive.save(&path).await?;
+            println!("wrote {} ({len} bytes)", path.display());
             Ok(())
         }
     }

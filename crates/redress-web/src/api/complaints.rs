@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use redress_app::cases::ListQuery;
 use serde::Deserialize;
@@ -292,16 +292,6 @@ pub async fn archive(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let (name, bytes) = s.app.archive(&who, case_id(&id)?).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    let archive = s.app.archive(&who, case_id(&id)?).await?;
+    Ok(super::track::zip_download(archive))
 }

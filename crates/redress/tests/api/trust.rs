@@ -578,7 +578,43 @@ async fn pages_keep_to_their_own_site() {
     assert_eq!(t.send(api(None)).await.status.as_u16(), 200);
 }
 
+/// One access code or portal key makes at most `token_rate_limit`
+/// requests a minute on the tracking and portal calls; others are not
+/// held up.
+async fn a_token_is_limited_on_its_own_calls() {
+    let t = TestApp::with(|c| c.token_rate_limit = 5).await;
+    let filed = t.file(complaint(1)).await;
+    let no = filed["tracking_no"].as_str().unwrap();
+    let token = filed["access_token"].as_str().unwrap();
+    for _ in 0..5 {
+        t.get(&format!("/track/{no}"), Some(token))
+            .await
+            .expect(200);
+    }
+    let limited = t.get(&format!("/track/{no}"), Some(token)).await;
+    assert_eq!(limited.status.as_u16(), 429, "{:?}", limited.body);
+    assert!(limited.headers.get("retry-after").is_some());
+    // Another complainant is not held up.
+    let other = t.file(complaint(2)).await;
+    t.get(
+        &format!("/track/{}", other["tracking_no"].as_str().unwrap()),
+        Some(other["access_token"].as_str().unwrap()),
+    )
+    .await
+    .expect(200);
+    // A portal key likewise.
+    let key = t.respondent("merchant", "shop-1").await;
+    for _ in 0..5 {
+        t.get("/respondent/complaints", Some(&key))
+            .await
+            .expect(200);
+    }
+    let limited = t.get("/respondent/complaints", Some(&key)).await;
+    assert_eq!(limited.status.as_u16(), 429);
+}
+
 tests![
+    a_token_is_limited_on_its_own_calls,
     pages_keep_to_their_own_site,
     a_case_stops_growing_at_its_caps,
     an_admin_never_reaches_case_content,

@@ -178,6 +178,36 @@ pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, Strin
 }
 
 impl App {
+    /// The years the calendar should have and does not: the current year,
+    /// and from November 1 the next one (SPEC §4: deadlines count working
+    /// days; a year without holiday data counts weekends only). Also sets
+    /// the gauge `redress_calendar_years_missing`.
+    pub fn calendar_warnings(&self) -> Vec<Value> {
+        let calendar = self.calendar();
+        let today = calendar.local_date(self.now());
+        let year = chrono::Datelike::year(&today);
+        let mut missing = vec![];
+        if !calendar.has_year(year) {
+            missing.push(year);
+        }
+        if chrono::Datelike::month(&today) >= 11 && !calendar.has_year(year + 1) {
+            missing.push(year + 1);
+        }
+        metrics::gauge!("redress_calendar_years_missing").set(missing.len() as f64);
+        missing
+            .into_iter()
+            .map(|y| {
+                json!({
+                    "kind": "calendar_year_missing",
+                    "year": y,
+                    "message": format!(
+                        "the calendar has no holidays for {y}: deadlines in {y} count weekends only; \
+                         import the year's notice or set its days"
+                    ),
+                })
+            })
+            .collect()
+    }
     /// `PUT /admin/calendar/{date}`: makes one date a holiday or a working day.
     pub async fn set_calendar_day(
         &self,

@@ -434,6 +434,15 @@ impl Calendar {
     }
 
     /// The exceptions dated in `year`, sorted by date.
+    /// Whether `year` has holiday data: at least one holiday (a year with
+    /// none is a year nobody entered, and its deadlines count weekends
+    /// only).
+    pub fn has_year(&self, year: i32) -> bool {
+        self.exceptions_in_year(year)
+            .iter()
+            .any(|d| d.kind == DayKind::Holiday)
+    }
+
     pub fn exceptions_in_year(&self, year: i32) -> Vec<DayException> {
         let (Some(first), Some(last)) = (
             NaiveDate::from_ymd_opt(year, 1, 1),

@@ -465,6 +465,7 @@ a-revoke = Revoke
 a-confirm-revoke = Confirm revocation
 a-confirm-needed = Tick “Confirm revocation” first.
 a-key-revoked-done = The key was revoked and stops working at once.
+admin-calendar-missing = The calendar has no holidays for { $year }: deadlines in { $year } count weekends only and may end too early or too late. Import the year's notice as an iCalendar file below, or set its days.
 a-add-key = Make an API key
 a-date = Date
 a-kind = Kind

@@ -453,6 +453,7 @@ a-user-email-help = 配置了邮件中继时，期限提醒和超期升级也会
 a-add-respondent = 生成门户密钥
 a-scopes-help = 权限（intake；read 与 webhooks 只能由监督人员创建）
 a-add-key = 生成接口密钥
+admin-calendar-missing = 日历缺少 { $year } 年的节假日安排：该年的期限只按周末计算，可能早于或晚于法定期限。请在下方导入国务院通知的 iCalendar 文件或逐日设置。
 a-respondent-email = 通知邮箱（签发密钥时告知对方，不含密钥）
 a-scopes = 权限
 a-key-state = 状态

@@ -93,10 +93,14 @@ pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiRes
                 "must be a year from 1970 to 2200",
             ))
         })?;
-    let days = s.app.calendar().exceptions_in_year(year);
-    Ok(Json(
-        json!({"year": year, "time_zone": s.app.config.time_zone.name(), "days": days}),
-    ))
+    let calendar = s.app.calendar();
+    let days = calendar.exceptions_in_year(year);
+    Ok(Json(json!({
+        "year": year,
+        "complete": calendar.has_year(year),
+        "time_zone": s.app.config.time_zone.name(),
+        "days": days,
+    })))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -176,5 +180,9 @@ pub async fn health(State(s): State<AppState>) -> ApiResult<Json<Value>> {
         .journal_head()
         .await
         .map_err(redress_app::AppError::from)?;
-    Ok(Json(json!({"status": "ok", "now": s.app.now()})))
+    // Still 200: a missing calendar year is a warning, not an outage.
+    let warnings = s.app.calendar_warnings();
+    Ok(Json(
+        json!({"status": "ok", "now": s.app.now(), "warnings": warnings}),
+    ))
 }

@@ -30,6 +30,8 @@ struct AdminPage<'a> {
     respondents: Vec<(String, String, String, String, String)>,
     /// API keys: id, name, scopes, key state (revoked keys last).
     api_keys: Vec<(String, String, String, String)>,
+    /// Years the calendar should have and does not.
+    missing_years: Vec<String>,
     shown_key: Option<String>,
     notice: Option<String>,
     error: Option<String>,
@@ -191,6 +193,13 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
         year,
         respondents,
         api_keys,
+        missing_years: s
+            .app
+            .calendar_warnings()
+            .iter()
+            .filter_map(|w| w["year"].as_i64())
+            .map(|y| y.to_string())
+            .collect(),
         shown_key: said.shown_key,
         notice: said.notice,
         error: said.error,

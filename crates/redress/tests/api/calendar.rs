@@ -253,8 +253,104 @@ async fn a_public_feed_imports_its_timed_make_up_days() {
     );
 }
 
+/// The admin page's HTML, signed in as `admin` through the login form.
+async fn admin_page(t: &TestApp) -> String {
+    use axum::body::Body;
+    use axum::http::Request;
+    let cookies = |a: &Answer| -> Vec<String> {
+        a.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+            .collect()
+    };
+    let login = t
+        .send(Request::get("/staff/login").body(Body::empty()).unwrap())
+        .await;
+    let page = String::from_utf8_lossy(&login.bytes).to_string();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut jar = cookies(&login);
+    let signed = t
+        .send(
+            Request::post("/staff/login")
+                .header("cookie", jar.join("; "))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!(
+                    "csrf={csrf}&username=admin&password={ADMIN_PASSWORD}"
+                )))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(signed.status.as_u16(), 303);
+    jar.extend(cookies(&signed));
+    let admin = t
+        .send(
+            Request::get("/staff/admin")
+                .header("cookie", jar.join("; "))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    String::from_utf8_lossy(&admin.bytes).to_string()
+}
+
+/// A year without holiday data is said, never silent: `complete` on
+/// `GET /calendar/{year}`, a warning in `/healthz` (still 200) for the
+/// current year and, from November 1, the next, and a banner on the admin
+/// page, until the year is set.
+async fn a_missing_calendar_year_is_warned_of_from_november() {
+    let t = TestApp::new().await;
+    // October 31, 2026, noon in Shanghai: 2026 has data, 2027 not yet.
+    t.app
+        .clock
+        .start_at("2026-10-31T04:00:00Z".parse().unwrap());
+    assert_eq!(
+        t.get("/calendar/2026", None).await.expect(200)["complete"],
+        true
+    );
+    assert_eq!(
+        t.get("/calendar/2027", None).await.expect(200)["complete"],
+        false
+    );
+    let health = t.get("/healthz", None).await.expect(200);
+    assert_eq!(health["warnings"], json!([]), "{health}");
+    // November 1: the next year is missing.
+    t.advance(24 * 3600).await;
+    let health = t.get("/healthz", None).await.expect(200);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["warnings"][0]["year"], 2027, "{health}");
+    assert_eq!(health["warnings"][0]["kind"], "calendar_year_missing");
+    // The admin page says so too.
+    let page = admin_page(&t).await;
+    assert!(page.contains("calendar-missing-2027"), "{page}");
+    assert!(page.contains("日历缺少 2027 年的节假日安排"), "{page}");
+    // Setting the year's first holiday ends the warning.
+    t.call(
+        "PUT",
+        "/admin/calendar/2027-01-01",
+        Some(&t.admin),
+        Some(json!({"kind": "holiday", "name": "元旦"})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        t.get("/calendar/2027", None).await.expect(200)["complete"],
+        true
+    );
+    let health = t.get("/healthz", None).await.expect(200);
+    assert_eq!(health["warnings"], json!([]), "{health}");
+}
+
 tests![
     admins_set_a_day_and_deadlines_follow,
+    a_missing_calendar_year_is_warned_of_from_november,
     a_public_feed_imports_its_timed_make_up_days,
     bad_calendar_edits_name_their_fields_and_need_an_admin,
     an_icalendar_file_sets_holidays_and_make_up_days,

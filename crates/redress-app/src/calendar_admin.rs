@@ -178,6 +178,68 @@ pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, Strin
 }
 
 impl App {
+    /// Once a day while a year is missing ([`App::calendar_warnings`]),
+    /// admins with an address are told by e-mail; a journal event
+    /// (`calendar_warning_sent`, with the local date) keeps it to once a
+    /// day across restarts and instances.
+    pub async fn warn_admins_of_calendar(&self) -> AppResult<bool> {
+        let warnings = self.calendar_warnings();
+        if warnings.is_empty() {
+            return Ok(false);
+        }
+        let today = self.calendar().local_date(self.now()).to_string();
+        let last = self
+            .store
+            .list_global_events(vec!["calendar_warning_sent".into()], 1)
+            .await?;
+        if last.first().is_some_and(|e| {
+            serde_json::from_str::<Value>(&e.data)
+                .ok()
+                .is_some_and(|d| d["date"] == today)
+        }) {
+            return Ok(false);
+        }
+        let admins: Vec<String> = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active && u.roles.contains(&redress_domain::Role::Admin))
+            .filter_map(|u| u.email)
+            .collect();
+        // Nobody to tell: the console and /healthz say it.
+        if admins.is_empty() {
+            return Ok(false);
+        }
+        let years: Vec<String> = warnings
+            .iter()
+            .filter_map(|w| w["year"].as_i64())
+            .map(|y| y.to_string())
+            .collect();
+        self.store
+            .append_events(vec![redress_store::NewEvent {
+                case_id: None,
+                kind: "calendar_warning_sent".into(),
+                actor: "system:calendar".into(),
+                at: self.now(),
+                data: json!({"date": today, "years": years}).to_string(),
+            }])
+            .await?;
+        let years = years.join(", ");
+        self.send_security_mail(
+            admins,
+            format!("【提醒】日历缺少 {years} 年的节假日安排 / The calendar lacks {years}"),
+            format!(
+                "日历中没有 {years} 年的节假日与调休安排：该年的期限只按周末计算，可能早于或晚于法定期限。\
+                 请在“系统管理”页导入国务院通知的 iCalendar 文件或逐日设置。本提醒每天发送一次，直至补齐。\n\n\
+                 The calendar has no holidays or make-up working days for {years}: deadlines in it count \
+                 weekends only and may end too early or too late. Import the year's notice as an iCalendar \
+                 file on the administration page, or set its days. This reminder comes once a day until then.\n"
+            ),
+        );
+        Ok(true)
+    }
+
     /// The years the calendar should have and does not: the current year,
     /// and from November 1 the next one (SPEC §4: deadlines count working
     /// days; a year without holiday data counts weekends only). Also sets

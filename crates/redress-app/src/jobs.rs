@@ -222,6 +222,9 @@ impl App {
         report.orphaned_evidence = self
             .remove_orphaned_evidence(now - keep.orphan_evidence)
             .await;
+        if let Err(e) = self.warn_admins_of_calendar().await {
+            tracing::warn!(error = %e, "the calendar warning could not be sent");
+        }
         report
     }
 

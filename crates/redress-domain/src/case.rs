@@ -640,6 +640,11 @@ impl Case {
             let mut errors = FieldErrors::new();
             required_text(&mut errors, "message", m, 20_000);
             errors.into_result()?;
+            if self.messages.len() >= MAX_MESSAGES {
+                return Err(Refusal::Full(format!(
+                    "the case has {MAX_MESSAGES} messages, as many as a case may have"
+                )));
+            }
         }
         let (unit, length) = staff_length(Stage::Acceptance, None, ctx.policy);
         let due = self.start_clock(Stage::Acceptance, unit, length, ctx);
@@ -1676,6 +1681,15 @@ impl Case {
                 "into",
                 "a duplicate must have the same complainant and respondent as its original",
             ));
+        }
+        // The original keeps within the caps with what it receives.
+        if original.messages.len() + self.messages.len() > MAX_MESSAGES
+            || original.evidence.len() + self.evidence.len() > MAX_EVIDENCE
+        {
+            return Err(Refusal::Full(format!(
+                "merged, the original would hold more than {MAX_MESSAGES} messages or \
+                 {MAX_EVIDENCE} evidence files"
+            )));
         }
         let from = self.id.to_string();
         for m in &self.messages {

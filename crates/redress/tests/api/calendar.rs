@@ -348,8 +348,58 @@ async fn a_missing_calendar_year_is_warned_of_from_november() {
     assert_eq!(health["warnings"], json!([]), "{health}");
 }
 
+/// Admins with an address hear of a missing year once a day.
+async fn admins_are_mailed_once_a_day_while_a_year_is_missing() {
+    use crate::notices::{MailSink, free_port};
+    let sink = MailSink::start(free_port());
+    let t = TestApp::with(|c| {
+        c.smtp_relay = Some(format!("smtp://127.0.0.1:{}", sink.port));
+        c.mail_from = Some("complaints@example.com".into());
+    })
+    .await;
+    t.call(
+        "PATCH",
+        "/admin/users/admin",
+        Some(&t.admin),
+        Some(json!({"email": "it@example.com"})),
+    )
+    .await
+    .expect(200);
+    // November 1, 2026: 2027 is missing.
+    t.app
+        .clock
+        .start_at("2026-11-01T02:00:00Z".parse().unwrap());
+    assert!(t.app.warn_admins_of_calendar().await.unwrap());
+    assert!(
+        !t.app.warn_admins_of_calendar().await.unwrap(),
+        "once a day"
+    );
+    let got = sink.wait_for(1).await;
+    assert_eq!(got[0].to, "it@example.com");
+    assert!(got[0].subject.contains("2027"), "{:?}", got[0]);
+    // The next day, again (the hourly housekeeping the advance runs sends
+    // it; asked again the same day, nothing more).
+    t.advance(24 * 3600).await;
+    assert_eq!(sink.wait_for(2).await.len(), 2);
+    assert!(!t.app.warn_admins_of_calendar().await.unwrap());
+    // Once the year has days, no more.
+    t.call(
+        "PUT",
+        "/admin/calendar/2027-01-01",
+        Some(&t.admin),
+        Some(json!({"kind": "holiday", "name": "元旦"})),
+    )
+    .await
+    .expect(200);
+    t.advance(24 * 3600).await;
+    assert!(!t.app.warn_admins_of_calendar().await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(sink.messages().len(), 2, "no mail once the year has days");
+}
+
 tests![
     admins_set_a_day_and_deadlines_follow,
+    admins_are_mailed_once_a_day_while_a_year_is_missing,
     a_missing_calendar_year_is_warned_of_from_november,
     a_public_feed_imports_its_timed_make_up_days,
     bad_calendar_edits_name_their_fields_and_need_an_admin,

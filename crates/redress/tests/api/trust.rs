@@ -474,6 +474,24 @@ async fn a_case_stops_growing_at_its_caps() {
         .expect(200);
     assert_eq!(case["messages"].as_array().unwrap().len(), 500);
     assert_eq!(case["evidence"].as_array().unwrap().len(), 100);
+    // Nor does a merge push it past them.
+    let dup = t.file(complaint(1)).await;
+    let dup_id = dup["id"].as_str().unwrap();
+    t.post(
+        &format!("/complaints/{dup_id}/messages"),
+        Some(&c.intake),
+        json!({"audience": "internal", "body": "重复投诉"}),
+    )
+    .await
+    .expect(200);
+    let refused = t
+        .post(
+            &format!("/complaints/{dup_id}/merge"),
+            Some(&c.intake),
+            json!({"into": id}),
+        )
+        .await;
+    assert_eq!(refused.status.as_u16(), 409, "{:?}", refused.body);
 }
 
 /// Behind TLS the pages' cookies carry the `__Host-` prefix and HSTS is

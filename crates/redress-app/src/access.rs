@@ -104,7 +104,7 @@ impl StaffUser {
 
     /// Whether the user reads cases at all (`admin` alone does not).
     pub fn reads_cases(&self) -> bool {
-        self.user.roles.iter().any(|r| *r != Role::Admin)
+        self.user.roles.iter().any(|r| r.reads_cases())
     }
 
     pub fn in_department(&self, department: Option<&str>) -> bool {

@@ -503,7 +503,7 @@ impl App {
             .await
             .map_err(dup_as("username"))?;
         self.forget_directory().await;
-        let granted = crate::keys::granted_reading_roles(&[], &user.roles);
+        let granted = crate::keys::reading_roles(&user.roles);
         if !granted.is_empty() {
             self.alert_supervisors(who, "role_granted", &user, &granted)
                 .await?;
@@ -613,12 +613,7 @@ impl App {
             self.alert_supervisors(who, "role_granted", &user, &granted)
                 .await?;
         }
-        let reading: Vec<Role> = user
-            .roles
-            .iter()
-            .copied()
-            .filter(|r| crate::keys::READING_ROLES.contains(r))
-            .collect();
+        let reading = crate::keys::reading_roles(&user.roles);
         if reset && !reading.is_empty() {
             self.alert_supervisors(who, "password_reset", &user, &reading)
                 .await?;
@@ -626,7 +621,7 @@ impl App {
         // Where a reader's alerts go, and whether a supervisor still gets
         // them: changed only in plain sight (the old address hears too).
         let rerouted = before.email != user.email || (before.active && !user.active);
-        if rerouted && !crate::keys::granted_reading_roles(&[], &before.roles).is_empty() {
+        if rerouted && !crate::keys::reading_roles(&before.roles).is_empty() {
             self.alert_supervisors(who, "account_changed", &user, &reading)
                 .await?;
             if let Some(old) = before.email.clone().filter(|_| before.email != user.email) {

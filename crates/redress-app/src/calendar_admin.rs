@@ -199,14 +199,7 @@ impl App {
         }) {
             return Ok(false);
         }
-        let admins: Vec<String> = self
-            .store
-            .list_users()
-            .await?
-            .into_iter()
-            .filter(|u| u.active && u.roles.contains(&redress_domain::Role::Admin))
-            .filter_map(|u| u.email)
-            .collect();
+        let admins = self.staff_emails(redress_domain::Role::Admin).await?;
         // Nobody to tell: the console and /healthz say it.
         if admins.is_empty() {
             return Ok(false);

@@ -21,14 +21,6 @@ use crate::input::Body;
 use crate::outbound::Outgoing;
 use crate::privacy::{new_token, token_hash};
 
-/// The roles that read case content.
-pub const READING_ROLES: [Role; 4] = [
-    Role::Intake,
-    Role::Handler,
-    Role::Reviewer,
-    Role::Supervisor,
-];
-
 /// The journal kinds supervisors are shown as security notices.
 pub const SECURITY_KINDS: [&str; 6] = [
     "role_granted",
@@ -39,17 +31,14 @@ pub const SECURITY_KINDS: [&str; 6] = [
     "outbound_cap_reached",
 ];
 
-fn reading(roles: &[Role]) -> Vec<Role> {
-    roles
-        .iter()
-        .copied()
-        .filter(|r| READING_ROLES.contains(r))
-        .collect()
+/// The roles among `roles` that read case content.
+pub fn reading_roles(roles: &[Role]) -> Vec<Role> {
+    roles.iter().copied().filter(|r| r.reads_cases()).collect()
 }
 
 /// Roles in `after` that read cases and were not in `before`.
 pub fn granted_reading_roles(before: &[Role], after: &[Role]) -> Vec<Role> {
-    reading(after)
+    reading_roles(after)
         .into_iter()
         .filter(|r| !before.contains(r))
         .collect()
@@ -347,16 +336,21 @@ impl App {
 
     /// E-mails every active supervisor with an address.
     pub(crate) async fn mail_supervisors(&self, subject: String, body: String) -> AppResult<()> {
-        let supervisors: Vec<String> = self
+        let supervisors = self.staff_emails(Role::Supervisor).await?;
+        self.send_security_mail(supervisors, subject, body);
+        Ok(())
+    }
+
+    /// The addresses of the active staff holding `role`.
+    pub(crate) async fn staff_emails(&self, role: Role) -> AppResult<Vec<String>> {
+        Ok(self
             .store
             .list_users()
             .await?
             .into_iter()
-            .filter(|u| u.active && u.roles.contains(&Role::Supervisor))
+            .filter(|u| u.active && u.roles.contains(&role))
             .filter_map(|u| u.email)
-            .collect();
-        self.send_security_mail(supervisors, subject, body);
-        Ok(())
+            .collect())
     }
 
     /// The hourly cap on notices was reached: journaled (shown to
@@ -370,21 +364,17 @@ impl App {
             data: json!({"cap": cap}).to_string(),
         };
         self.store.append_events(vec![event]).await?;
-        let supervisors: Vec<String> = self
-            .store
-            .list_users()
-            .await?
-            .into_iter()
-            .filter(|u| u.active && u.roles.contains(&Role::Supervisor))
-            .filter_map(|u| u.email)
-            .collect();
-        self.send_security_mail(
-            supervisors,
+        self.mail_supervisors(
             "【告警】本小时通知发送量已达上限 / Hourly cap on notices reached".into(),
             format!(
-                "本小时已发送 {cap} 条通知，达到上限（outbound_per_hour）。其余通知在队列中等待下一小时发送，不会丢失；                 答复期从实际送达时起算。如属正常业务高峰，请调高上限；否则请排查是否有人滥用投诉入口。\n\n                 {cap} notices were sent this hour, the cap (outbound_per_hour). The rest wait in the queue for                  the next hour and are never dropped; appeal windows count from real delivery. Raise the cap for a                  real peak; otherwise look for abuse of the intake.\n"
+                "本小时已发送 {cap} 条通知，达到上限（outbound_per_hour）。其余通知在队列中等待下一小时发送，\
+                 不会丢失；答复期从实际送达时起算。如属正常业务高峰，请调高上限；否则请排查是否有人滥用投诉入口。\n\n\
+                 {cap} notices were sent this hour, the cap (outbound_per_hour). The rest wait in the queue \
+                 for the next hour and are never dropped; appeal windows count from real delivery. Raise the \
+                 cap for a real peak; otherwise look for abuse of the intake.\n"
             ),
-        );
+        )
+        .await?;
         Ok(())
     }
 

@@ -126,6 +126,14 @@ vocabulary!(
     }
 );
 
+impl Role {
+    /// Whether the role reads case content (every role but `admin`, which
+    /// manages settings only: SPEC §2).
+    pub fn reads_cases(self) -> bool {
+        self != Role::Admin
+    }
+}
+
 vocabulary!(
     /// Scopes of integration API keys.
     Scope {

@@ -59,8 +59,12 @@ pub struct Caller(pub Principal);
 
 /// The raw bearer token, if any.
 pub fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts
-        .headers
+    bearer_token(&parts.headers)
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;

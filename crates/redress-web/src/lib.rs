@@ -58,6 +58,7 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     let state = AppState::new(
         app,
         options.public_rate_per_minute,
+        options.token_rate_per_minute,
         options.trusted_proxies.clone(),
     );
     let trusted = state.trusted_proxies.clone();
@@ -97,7 +98,7 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
             limits::concurrency,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            limits::TokenLimiter::new(options.token_rate_per_minute),
+            state.token_limiter.clone(),
             limits::per_token,
         ))
         .layer(axum::middleware::from_fn(metrics::track))

@@ -61,24 +61,9 @@ pub async fn concurrency(
 
 /// Requests per access code or portal key on the complainant's and the
 /// respondent's calls and pages (SPEC §9; docs/security.md): one token
-/// cannot flood them, whatever address it comes from. Tokens are kept as
-/// hashes, and tables of keys whose quota refilled are dropped each minute.
-#[derive(Clone)]
-pub struct TokenLimiter(
-    Option<Arc<governor::DefaultKeyedRateLimiter<String>>>,
-    Arc<std::sync::Mutex<std::time::Instant>>,
-);
-
-impl TokenLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        let limiter = std::num::NonZeroU32::new(per_minute)
-            .map(|n| Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(n))));
-        Self(
-            limiter,
-            Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
-        )
-    }
-}
+/// cannot flood them, whatever address it comes from. The limiter lives in
+/// [`crate::AppState`] (its tables are swept with the others').
+type TokenLimiter = Option<Arc<governor::DefaultKeyedRateLimiter<String>>>;
 
 /// The token a tracking or portal request carries: its bearer token, or
 /// the page cookie that holds the code or key.
@@ -96,31 +81,17 @@ fn request_token(req: &Request) -> Option<String> {
         return None;
     }
     let headers = req.headers();
-    if let Some(bearer) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_string())
-    {
-        return Some(bearer);
-    }
-    ["rd_track", "rd_portal"]
-        .iter()
-        .find_map(|name| crate::pages::cookie(headers, name))
+    crate::extract::bearer_token(headers).or_else(|| {
+        ["rd_track", "rd_portal"]
+            .iter()
+            .find_map(|name| crate::pages::cookie(headers, name))
+    })
 }
 
-pub async fn per_token(State(limits): State<TokenLimiter>, req: Request, next: Next) -> Response {
-    let (Some(limiter), Some(token)) = (limits.0.as_ref(), request_token(&req)) else {
+pub async fn per_token(State(limiter): State<TokenLimiter>, req: Request, next: Next) -> Response {
+    let (Some(limiter), Some(token)) = (limiter.as_ref(), request_token(&req)) else {
         return next.run(req).await;
     };
-    {
-        let mut swept = limiter_sweep(&limits.1);
-        if swept.elapsed() > std::time::Duration::from_secs(60) {
-            *swept = std::time::Instant::now();
-            limiter.retain_recent();
-        }
-    }
     let key = redress_app::privacy::token_hash(&token);
     if let Err(wait) = limiter.check_key(&key) {
         let seconds = wait
@@ -140,10 +111,4 @@ pub async fn per_token(State(limits): State<TokenLimiter>, req: Request, next: N
         .into_response();
     }
     next.run(req).await
-}
-
-fn limiter_sweep(
-    m: &std::sync::Mutex<std::time::Instant>,
-) -> std::sync::MutexGuard<'_, std::time::Instant> {
-    m.lock().expect("sweep lock")
 }

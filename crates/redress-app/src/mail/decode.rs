@@ -312,6 +312,11 @@ impl<'a, 'x> MailText<'a, 'x> {
         Self { msg, context }
     }
 
+    /// The message read.
+    pub fn message(&self) -> &'a Message<'x> {
+        self.msg
+    }
+
     /// The raw bytes of a part's header, as sent.
     fn raw_header(&self, part: &MessagePart<'_>, name: &str) -> Option<&'a [u8]> {
         part.headers

@@ -220,11 +220,10 @@ struct Text {
     body: String,
 }
 
-fn text_of(msg: &Message<'_>) -> Text {
-    let text = MailText::new(msg);
+fn text_of(mail: &MailText<'_, '_>) -> Text {
     Text {
-        subject: text.subject(),
-        body: text.body(),
+        subject: mail.subject(),
+        body: mail.body(),
     }
 }
 
@@ -235,8 +234,11 @@ impl App {
         let msg = parse_mail(raw)
             .ok_or_else(|| AppError::invalid("message", "is not an e-mail message"))?;
         let own = self.config.mail_from_address();
-        if is_report(&msg) || envelope.mail_from.is_none() && looks_like_bounce(&msg) {
-            return self.bounce(&msg).await;
+        // Read once: detection may look at the whole message.
+        let mail = MailText::new(&msg);
+        let text = text_of(&mail);
+        if is_report(&msg) || envelope.mail_from.is_none() && looks_like_bounce(&text.subject) {
+            return self.bounce(&msg, &text.subject).await;
         }
         if let Some(reason) = automatic(&msg, envelope, own.as_deref()) {
             metrics::counter!("redress_mail_received_total", "result" => "dropped").increment(1);
@@ -245,7 +247,6 @@ impl App {
         }
         let from = sender(&msg, envelope)
             .ok_or_else(|| AppError::invalid("from", "the message names no sender"))?;
-        let text = text_of(&msg);
         let key = mail_key(&msg, raw);
 
         // A reply carries the case's reply token: our plus-address with
@@ -300,7 +301,9 @@ impl App {
         }
         if named.is_some() || target.is_some() || !referenced.is_empty() {
             let Some(loaded) = target else {
-                return self.hold(&msg, &from, named, None, raw, &key).await;
+                return self
+                    .hold(&text.subject, &from, named, None, raw, &key)
+                    .await;
             };
             let matches = loaded
                 .case
@@ -312,20 +315,21 @@ impl App {
             if !vouched || !matches || loaded.case.is_sealed() {
                 let no = Some(loaded.case.tracking_no.clone());
                 return self
-                    .hold(&msg, &from, no, Some(loaded.case.id), raw, &key)
+                    .hold(&text.subject, &from, no, Some(loaded.case.id), raw, &key)
                     .await;
             }
             let (id, no) = (loaded.case.id, loaded.case.tracking_no.clone());
-            return match self.thread(&msg, raw, &text, &key, id).await {
+            return match self.thread(&mail, raw, &text, &key, id).await {
                 // A case that cannot take it now (full, or changed at the
                 // same moment too often): an agent sees it.
                 Err(AppError::Conflict(_)) => {
-                    self.hold(&msg, &from, Some(no), Some(id), raw, &key).await
+                    self.hold(&text.subject, &from, Some(no), Some(id), raw, &key)
+                        .await
                 }
                 other => other,
             };
         }
-        self.open(&msg, raw, &from, &text, &key).await
+        self.open(&mail, raw, &from, &text, &key).await
     }
 
     /// `Ok(None)` for a case that is not there.
@@ -340,13 +344,14 @@ impl App {
     /// A new case from a new mail.
     async fn open(
         &self,
-        msg: &Message<'_>,
+        mail: &MailText<'_, '_>,
         raw: &[u8],
         from: &str,
         text: &Text,
         key: &str,
     ) -> AppResult<Disposition> {
-        let locale = msg
+        let locale = mail
+            .message()
             .header_raw("Content-Language")
             .and_then(|l| l.trim().parse::<Locale>().ok())
             .unwrap_or(
@@ -356,10 +361,10 @@ impl App {
                     Locale::En
                 },
             );
-        let name = MailText::new(msg)
+        let name = mail
             .sender_name()
             .unwrap_or_else(|| from.split('@').next().unwrap_or(from).to_string());
-        let (mut evidence, skipped, mut gates) = self.attachments(msg).await;
+        let (mut evidence, skipped, mut gates) = self.attachments(mail).await;
         let description = if text.body.is_empty() {
             if evidence.is_empty() {
                 return Err(AppError::invalid(
@@ -429,13 +434,13 @@ impl App {
     /// The complainant's reply added to their case.
     async fn thread(
         &self,
-        msg: &Message<'_>,
+        mail: &MailText<'_, '_>,
         raw: &[u8],
         text: &Text,
         key: &str,
         id: Uuid,
     ) -> AppResult<Disposition> {
-        let (mut evidence, skipped, mut gates) = self.attachments(msg).await;
+        let (mut evidence, skipped, mut gates) = self.attachments(mail).await;
         let (original, gate) = self.original_mail(raw).await?;
         evidence.push(original);
         gates.push(gate);
@@ -492,7 +497,7 @@ impl App {
     /// naming them is saved.
     async fn attachments(
         &self,
-        msg: &Message<'_>,
+        text: &MailText<'_, '_>,
     ) -> (
         Vec<Evidence>,
         Vec<String>,
@@ -501,8 +506,7 @@ impl App {
         let mut kept = Vec::new();
         let mut skipped = Vec::new();
         let mut gates = Vec::new();
-        let text = MailText::new(msg);
-        for (i, part) in msg.attachments().enumerate() {
+        for (i, part) in text.message().attachments().enumerate() {
             let name = text
                 .attachment_name(part)
                 .unwrap_or_else(|| format!("attachment-{}", i + 1));
@@ -565,12 +569,12 @@ impl App {
 
     /// A delivery status notification: the notice it names is marked
     /// bounced; nothing is answered.
-    async fn bounce(&self, msg: &Message<'_>) -> AppResult<Disposition> {
+    async fn bounce(&self, msg: &Message<'_>, subject: &str) -> AppResult<Disposition> {
         metrics::counter!("redress_mail_received_total", "result" => "bounce").increment(1);
         let raw = String::from_utf8_lossy(msg.raw_message());
-        let reason = match MailText::new(msg).subject() {
-            s if s.is_empty() => "delivery status notification".to_string(),
-            s => truncate(&s, 200),
+        let reason = match subject {
+            "" => "delivery status notification".to_string(),
+            s => truncate(s, 200),
         };
         for (delivery, case) in our_message_ids(&raw) {
             let actor = Actor::system("mail");
@@ -599,7 +603,7 @@ impl App {
     /// Keeps a mail for an agent.
     async fn hold(
         &self,
-        msg: &Message<'_>,
+        subject: &str,
         from: &str,
         tracking_no: Option<String>,
         case: Option<Uuid>,
@@ -614,9 +618,7 @@ impl App {
             mail_key: key.to_string(),
             received_at: now,
             sender: self.vault.seal(from),
-            subject: self
-                .vault
-                .seal(&truncate(&MailText::new(msg).subject(), 500)),
+            subject: self.vault.seal(&truncate(subject, 500)),
             tracking_no: tracking_no.clone(),
             case_id: case,
             raw: self.vault.seal_bytes(raw),
@@ -776,8 +778,9 @@ impl App {
             .ok_or_else(|| AppError::internal("held mail does not open"))?;
         let msg = parse_mail(&raw).ok_or_else(|| AppError::internal("held mail does not parse"))?;
         let sender = self.vault.open(&m.sender).unwrap_or_default();
-        let text = text_of(&msg);
-        let (mut evidence, skipped, mut gates) = self.attachments(&msg).await;
+        let mail = MailText::new(&msg);
+        let text = text_of(&mail);
+        let (mut evidence, skipped, mut gates) = self.attachments(&mail).await;
         let (original, gate) = self.original_mail(&raw).await?;
         evidence.push(original);
         gates.push(gate);
@@ -897,8 +900,8 @@ impl App {
 
 /// A null-sender message that is not a `multipart/report` but still a
 /// bounce in the older shapes (mailer-daemon subjects).
-fn looks_like_bounce(msg: &Message<'_>) -> bool {
-    let subject = MailText::new(msg).subject().to_ascii_lowercase();
+fn looks_like_bounce(subject: &str) -> bool {
+    let subject = subject.to_ascii_lowercase();
     [
         "undeliver",
         "delivery status",
@@ -992,7 +995,7 @@ mod tests {
     fn html_only_mail_becomes_plain_text() {
         let raw = "From: a@example.com\r\nSubject: s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>退款<script>alert(1)</script> <b>未到账</b></p>\r\n";
         let msg = parse(raw);
-        let t = text_of(&msg);
+        let t = text_of(&MailText::new(&msg));
         assert!(
             t.body.contains("退款") && t.body.contains("未到账"),
             "{}",

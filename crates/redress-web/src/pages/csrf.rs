@@ -52,7 +52,7 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     if header("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
         return true;
     }
-    let tls = headers.contains_key("x-redress-internal-tls");
+    let tls = headers.contains_key(super::TLS_HEADER);
     match (header("origin"), header("host")) {
         // `Origin: null` (sandboxed frames, some redirects) names no site.
         (Some("null"), _) => true,

@@ -141,7 +141,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
 }
 
 /// Set on requests to the pages when the public URL is `https://`.
-const TLS_HEADER: &str = "x-redress-internal-tls";
+pub(crate) const TLS_HEADER: &str = "x-redress-internal-tls";
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");

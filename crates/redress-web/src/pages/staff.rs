@@ -276,7 +276,10 @@ fn security_line(tr: &super::i18n::Tr, e: &Value) -> String {
             a.iter()
                 .map(|r| tr.t(&format!("role-{}", r.as_str().unwrap_or_default())))
                 .collect::<Vec<_>>()
-                .join("、")
+                .join(match tr.locale {
+                    redress_domain::Locale::ZhCn => "、",
+                    redress_domain::Locale::En => ", ",
+                })
         })
         .unwrap_or_default();
     let by = text(&data["by"]);

@@ -255,50 +255,9 @@ async fn a_public_feed_imports_its_timed_make_up_days() {
 
 /// The admin page's HTML, signed in as `admin` through the login form.
 async fn admin_page(t: &TestApp) -> String {
-    use axum::body::Body;
-    use axum::http::Request;
-    let cookies = |a: &Answer| -> Vec<String> {
-        a.headers
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-            .collect()
-    };
-    let login = t
-        .send(Request::get("/staff/login").body(Body::empty()).unwrap())
-        .await;
-    let page = String::from_utf8_lossy(&login.bytes).to_string();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let mut jar = cookies(&login);
-    let signed = t
-        .send(
-            Request::post("/staff/login")
-                .header("cookie", jar.join("; "))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(format!(
-                    "csrf={csrf}&username=admin&password={ADMIN_PASSWORD}"
-                )))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(signed.status.as_u16(), 303);
-    jar.extend(cookies(&signed));
-    let admin = t
-        .send(
-            Request::get("/staff/admin")
-                .header("cookie", jar.join("; "))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    String::from_utf8_lossy(&admin.bytes).to_string()
+    use crate::pages::{console_as, html};
+    let mut b = console_as(t, "admin", ADMIN_PASSWORD).await;
+    html(&b.get(t, "/staff/admin").await)
 }
 
 /// A year without holiday data is said, never silent: `complete` on

@@ -275,6 +275,21 @@ impl TestApp {
             .clone()
     }
 
+    /// A supervisor `watch` with the address `watch@example.com` (security
+    /// notices and alerts reach it by e-mail); their token.
+    pub async fn watching_supervisor(&self) -> String {
+        self.post(
+            "/admin/users",
+            Some(&self.admin),
+            json!({"username": "watch", "password": PASSWORD, "display_name": "Watch",
+                   "roles": ["supervisor"], "departments": [], "level": 9,
+                   "email": "watch@example.com"}),
+        )
+        .await
+        .expect(201);
+        self.login("watch", PASSWORD).await
+    }
+
     /// Creates a staff user through the admin API and logs in.
     pub async fn staff(
         &self,

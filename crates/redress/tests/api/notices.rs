@@ -578,16 +578,7 @@ async fn the_hourly_cap_defers_notices_and_alerts_supervisors() {
         c.outbound_per_hour = 2;
     })
     .await;
-    t.post(
-        "/admin/users",
-        Some(&t.admin),
-        json!({"username": "watch", "password": PASSWORD, "display_name": "Watch",
-               "roles": ["supervisor"], "departments": [], "level": 9,
-               "email": "watch@example.com"}),
-    )
-    .await
-    .expect(201);
-    let v = t.login("watch", PASSWORD).await;
+    let v = t.watching_supervisor().await;
     let mut ids = Vec::new();
     for i in 0..3 {
         ids.push(

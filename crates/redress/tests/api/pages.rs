@@ -539,7 +539,7 @@ async fn console(t: &TestApp, username: &str) -> Browser {
 }
 
 /// Logs `username` in with `password` in a fresh browser.
-async fn console_as(t: &TestApp, username: &str, password: &str) -> Browser {
+pub(crate) async fn console_as(t: &TestApp, username: &str, password: &str) -> Browser {
     let mut b = Browser::default();
     let page = html(&b.get(t, "/staff/login").await);
     let csrf = hidden(&page, "csrf");

@@ -30,16 +30,7 @@ async fn an_admin_never_reaches_case_content() {
     let t = with_relay(sink.port).await;
     let c = t.cast().await;
     // A supervisor with an address hears of every grant.
-    t.post(
-        "/admin/users",
-        Some(&t.admin),
-        json!({"username": "watch", "password": PASSWORD, "display_name": "Watch",
-               "roles": ["supervisor"], "departments": [], "level": 9,
-               "email": "watch@example.com"}),
-    )
-    .await
-    .expect(201);
-    let watch = t.login("watch", PASSWORD).await;
+    let watch = t.watching_supervisor().await;
     let filed = t.file(complaint(1)).await;
     let id = filed["id"].as_str().unwrap();
 

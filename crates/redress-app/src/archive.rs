@@ -49,8 +49,10 @@ use zip::write::{SimpleFileOptions, ZipWriter};
 pub struct ArchiveInput<'a> {
     /// Contact data already in the form the archive should show (unmasked).
     pub case: &'a Case,
-    /// The case's journal entries, in order.
+    /// The case's journal entries, in order, as stored (payloads sealed).
     pub events: &'a [JournalEntry],
+    /// The case's key, which opens the payloads (`None` once purged).
+    pub key: Option<&'a crate::privacy::CaseKey>,
     pub generated_at: DateTime<Utc>,
     /// For the HTML file's human-readable times.
     pub time_zone: Tz,
@@ -104,7 +106,10 @@ pub fn write_archive<W: Write + std::io::Seek>(
     // Content files in their fixed order; paths relative to the top folder.
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("record.json".into(), to_json(&record_json(case))?),
-        ("events.json".into(), to_json(&events_json(input.events))?),
+        (
+            "events.json".into(),
+            to_json(&events_json(input.events, input.key))?,
+        ),
         ("messages.json".into(), to_json(&case.messages)?),
         ("notes.json".into(), to_json(&case.notes)?),
         ("decision.json".into(), to_json(&case.decision)?),
@@ -323,16 +328,19 @@ fn archived_events(events: &[JournalEntry]) -> impl Iterator<Item = &JournalEntr
     events.iter().filter(|e| e.kind != FEEDBACK_EVENT)
 }
 
-/// Event data is JSON text in the journal; it is embedded as JSON (or kept
-/// as a string should it ever not parse).
-fn event_data(e: &JournalEntry) -> Value {
-    serde_json::from_str(&e.data).unwrap_or_else(|_| Value::String(e.data.clone()))
+/// Event data is JSON text in the journal, sealed with the case's key; it
+/// is embedded opened, as JSON (or kept as a string should it ever not
+/// parse).
+fn event_data(e: &JournalEntry, key: Option<&crate::privacy::CaseKey>) -> Value {
+    let text = crate::stored::open_event(key, &e.kind, &e.data);
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 /// A journal entry as archived: its fields in journal order, with `data`
 /// parsed. The journal's data text is compact JSON written by `serde_json`,
 /// so `data` printed compactly gives the text back and each entry's `hash`
-/// can be re-checked with `redress_store::journal::chain_hash`.
+/// can be re-checked with `redress_store::journal::chain_hash` — over
+/// `stored_data`, the sealed text the journal holds, when there is one.
 #[derive(Serialize)]
 struct EventFile<'a> {
     seq: i64,
@@ -341,11 +349,16 @@ struct EventFile<'a> {
     actor: &'a str,
     at: DateTime<Utc>,
     data: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored_data: Option<&'a str>,
     prev_hash: &'a str,
     hash: &'a str,
 }
 
-fn events_json(events: &[JournalEntry]) -> Vec<EventFile<'_>> {
+fn events_json<'a>(
+    events: &'a [JournalEntry],
+    key: Option<&crate::privacy::CaseKey>,
+) -> Vec<EventFile<'a>> {
     archived_events(events)
         .map(|e| EventFile {
             seq: e.seq,
@@ -353,7 +366,8 @@ fn events_json(events: &[JournalEntry]) -> Vec<EventFile<'_>> {
             kind: &e.kind,
             actor: &e.actor,
             at: e.at,
-            data: event_data(e),
+            data: event_data(e, key),
+            stored_data: crate::privacy::is_case_sealed(&e.data).then_some(e.data.as_str()),
             prev_hash: &e.prev_hash,
             hash: &e.hash,
         })
@@ -617,7 +631,7 @@ impl CaseFile {
                 at: t(e.at),
                 kind: event_kind_label(&e.kind),
                 actor: e.actor.clone(),
-                data: match event_data(e) {
+                data: match event_data(e, input.key) {
                     Value::String(s) => s,
                     Value::Object(m) if m.is_empty() => String::new(),
                     v => v.to_string(),

@@ -273,8 +273,18 @@ impl App {
             // The newest few are enough to point staff at the thread.
             case.possible_duplicates = duplicates.into_iter().rev().take(MAX_DUPLICATES).collect();
             self.deliver(&mut case, &effects, now, None);
-            let row = self.row(&case, &token_hash(&token), 0)?;
-            let events = self.journal(Some(id), &actor, now, &effects);
+            let sealing = stored::new_sealing(&self.vault, id);
+            let row = self.row(&case, &token_hash(&token), 0, Some(&sealing))?;
+            let events = self.journal(
+                Some(id),
+                Some(&stored::CaseKeyRef {
+                    key: &sealing.key,
+                    purged: false,
+                }),
+                &actor,
+                now,
+                &effects,
+            );
             let answer = json!({
                 "id": id,
                 "tracking_no": tracking_no,
@@ -295,7 +305,9 @@ impl App {
                 key: key.clone(),
                 request_hash: body_hash.into(),
                 status: 201,
-                body: self.vault.seal(&answer.to_string()),
+                body: self
+                    .vault
+                    .seal_for(&idempotency_aad(key), &answer.to_string()),
                 created_at: now,
             });
             match self.store.insert_case(row, events, idem).await {
@@ -324,7 +336,7 @@ impl App {
         }
         let text = self
             .vault
-            .open(&first.body)
+            .open_for(&idempotency_aad(&first.key), &first.body)
             .ok_or_else(|| AppError::internal("stored answer does not open"))?;
         let body = serde_json::from_str(&text).map_err(AppError::internal)?;
         Ok(Registered {
@@ -350,10 +362,22 @@ impl App {
         Ok((staff, loaded, access))
     }
 
+    /// A case's journal entries with their payloads opened.
+    pub async fn case_events(
+        &self,
+        loaded: &Loaded,
+    ) -> AppResult<Vec<redress_store::JournalEntry>> {
+        let mut events = self.store.events_for_case(loaded.case.id).await?;
+        for e in &mut events {
+            e.data = stored::open_event(loaded.key(), &e.kind, &e.data);
+        }
+        Ok(events)
+    }
+
     /// The whole case as staff see it after an action (contact data masked:
     /// only an explicit read shows it, and is logged).
     pub async fn staff_answer(&self, loaded: &Loaded) -> AppResult<Value> {
-        let events = self.store.events_for_case(loaded.case.id).await?;
+        let events = self.case_events(loaded).await?;
         Ok(views::staff_view(
             &loaded.case,
             &events,
@@ -392,7 +416,7 @@ impl App {
             json!({"fields": ["complainant.email", "complainant.phone"]}),
         )
         .await?;
-        let events = self.store.events_for_case(id).await?;
+        let events = self.case_events(&loaded).await?;
         Ok(views::staff_view(
             &loaded.case,
             &events,
@@ -975,6 +999,7 @@ impl App {
             let input = crate::archive::ArchiveInput {
                 case: &loaded.case,
                 events: &events,
+                key: loaded.key(),
                 generated_at,
                 time_zone,
             };
@@ -1423,7 +1448,8 @@ impl App {
             )
             .await?;
         let hashes = std::mem::take(&mut *held.lock().expect("erase lock"));
-        self.remove_unused_evidence(id, hashes).await;
+        self.after_erasure(id, hashes).await;
+        self.compact_after_purge().await;
         Ok(answer)
     }
 
@@ -1448,6 +1474,26 @@ impl App {
         }
     }
 
+    /// After a purge or an erasure (the case's key is gone with its
+    /// saved row): removes the evidence files no other case names, and
+    /// what other tables kept of the case (webhook call payloads, held
+    /// mail). A failure is logged and counted; the case stays erased.
+    pub async fn after_erasure(&self, id: Uuid, hashes: Vec<String>) {
+        self.remove_unused_evidence(id, hashes).await;
+        if let Err(e) = self.store.forget_case(id).await {
+            tracing::error!(case = %id, error = %e, "an erased case's traces could not be scrubbed");
+            metrics::counter!("redress_sweep_errors_total").increment(1);
+        }
+    }
+
+    /// After purges: the store gives freed space back (a truncating WAL
+    /// checkpoint, a VACUUM), so that erased bytes do not linger in files.
+    pub async fn compact_after_purge(&self) {
+        if let Err(e) = self.store.compact_after_purge().await {
+            tracing::warn!(error = %e, "compaction after a purge did not run");
+        }
+    }
+
     /// After a purge or an erasure: removes each evidence file no other
     /// case names.
     pub async fn remove_unused_evidence(&self, purged: Uuid, hashes: Vec<String>) {
@@ -1462,4 +1508,9 @@ impl App {
             }
         }
     }
+}
+
+/// Where a stored answer to an idempotent registration is sealed for.
+fn idempotency_aad(key: &str) -> String {
+    format!("idempotency:{key}:body")
 }

@@ -129,7 +129,7 @@ impl App {
                         })
                         .await;
                     if result.is_ok() && kinds.iter().any(|k| k == "purged") {
-                        self.remove_unused_evidence(id, held).await;
+                        self.after_erasure(id, held).await;
                     }
                     // Then the notices waiting to leave, from the case as saved.
                     let result = match result {
@@ -166,6 +166,9 @@ impl App {
                     }
                 }
             }
+        }
+        if report.purged > 0 {
+            self.compact_after_purge().await;
         }
         if report.cases > 0 || report.deliveries_sent + report.deliveries_retried > 0 {
             tracing::info!(?report, "deadline sweep");

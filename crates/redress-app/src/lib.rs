@@ -442,10 +442,21 @@ impl App {
 
     /// The stored row of a case, with the next instant the sweep must look
     /// at it.
-    pub fn row(&self, case: &Case, access_token_hash: &str, seq: i64) -> AppResult<CaseRow> {
+    pub fn row(
+        &self,
+        case: &Case,
+        access_token_hash: &str,
+        seq: i64,
+        sealing: Option<&stored::Sealing>,
+    ) -> AppResult<CaseRow> {
         let calendar = self.calendar();
         let sweep_at = case.sweep_at(&self.config.policy, &calendar);
-        stored::to_row(case, access_token_hash, seq, &self.vault, sweep_at)
+        stored::to_row(case, access_token_hash, seq, &self.vault, sealing, sweep_at)
+    }
+
+    /// The row of a loaded case, after its transition.
+    fn loaded_row(&self, l: &Loaded) -> AppResult<CaseRow> {
+        self.row(&l.case, &l.access_token_hash, l.seq, l.sealing.as_ref())
     }
 
     /// The address a complainant's reply goes to: the mailbox with the
@@ -468,9 +479,7 @@ impl App {
         let (_, tag) = local.split_once('+')?;
         let (no, token) = tag.rsplit_once('.')?;
         let no = no.to_ascii_uppercase();
-        let want = self.vault.reply_token(&no);
-        crate::privacy::constant_time_eq(want.as_bytes(), token.to_ascii_lowercase().as_bytes())
-            .then_some(no)
+        self.vault.reply_token_matches(&no, token).then_some(no)
     }
 
     pub fn tracking_url(&self, tracking_no: &str) -> String {
@@ -500,10 +509,13 @@ impl App {
         stored::from_row(&row, &self.vault)
     }
 
-    /// Turns domain events into journal entries.
+    /// Turns domain events into journal entries, their payloads sealed
+    /// with the case's key (`key`). The events of a purge or an erasure
+    /// are written in the clear: the key goes with them.
     fn journal(
         &self,
         case_id: Option<Uuid>,
+        key: Option<&stored::CaseKeyRef<'_>>,
         actor: &Actor,
         at: DateTime<Utc>,
         effects: &Effects,
@@ -511,12 +523,19 @@ impl App {
         effects
             .events
             .iter()
-            .map(|e| NewEvent {
-                case_id,
-                kind: e.kind.clone(),
-                actor: actor_string(actor),
-                at,
-                data: e.data.to_string(),
+            .map(|e| {
+                let data = e.data.to_string();
+                let data = match key {
+                    Some(k) if !k.purged => stored::seal_event(k.key, &e.kind, &data),
+                    _ => data,
+                };
+                NewEvent {
+                    case_id,
+                    kind: e.kind.clone(),
+                    actor: actor_string(actor),
+                    at,
+                    data,
+                }
             })
             .collect()
     }
@@ -622,8 +641,14 @@ impl App {
                 None
             };
             self.deliver(&mut loaded.case, &effects, ctx.now, dir.as_deref());
-            let events = self.journal(Some(id), &actor, ctx.now, &effects);
-            let row = self.row(&loaded.case, &loaded.access_token_hash, loaded.seq)?;
+            let events = self.journal(
+                Some(id),
+                stored::CaseKeyRef::of(&loaded).as_ref(),
+                &actor,
+                ctx.now,
+                &effects,
+            );
+            let row = self.loaded_row(&loaded)?;
             let expected = loaded.case.version;
             match self
                 .store
@@ -677,13 +702,25 @@ impl App {
             let (ea, eb) = f(&mut first.case, &mut second.case, &ctx)?;
             self.deliver(&mut first.case, &ea, ctx.now, None);
             self.deliver(&mut second.case, &eb, ctx.now, None);
-            let mut events = self.journal(Some(a), &actor, ctx.now, &ea);
-            events.extend(self.journal(Some(b), &actor, ctx.now, &eb));
+            let mut events = self.journal(
+                Some(a),
+                stored::CaseKeyRef::of(&first).as_ref(),
+                &actor,
+                ctx.now,
+                &ea,
+            );
+            events.extend(self.journal(
+                Some(b),
+                stored::CaseKeyRef::of(&second).as_ref(),
+                &actor,
+                ctx.now,
+                &eb,
+            ));
             let mut updates = Vec::new();
             for (l, e) in [(&first, &ea), (&second, &eb)] {
                 if !e.events.is_empty() {
                     updates.push(CaseUpdate {
-                        row: self.row(&l.case, &l.access_token_hash, l.seq)?,
+                        row: self.loaded_row(l)?,
                         expected_version: l.case.version,
                     });
                 }

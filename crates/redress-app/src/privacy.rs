@@ -1,37 +1,89 @@
 //! Personal data at rest: sealing with an AEAD and keyed hashes for look-ups.
 //!
-//! One 32-byte master key (from `REDRESS_DATA_KEY` or a key file created
-//! with mode 0600 in the data directory) is split with HMAC into an
-//! encryption key (XChaCha20-Poly1305, random 192-bit nonces) and a MAC
-//! key for look-up hashes, so that neither use weakens the other.
+//! **Master keys.** A 32-byte master key (from `REDRESS_DATA_KEY` or a key
+//! file created with mode 0600 in the data directory) is split with HMAC
+//! into an encryption key (XChaCha20-Poly1305, random 192-bit nonces) and
+//! a MAC key for look-up hashes and reply tokens, so that neither use
+//! weakens the other. Each master key has a short id (a keyed hash of the
+//! key, never the key), written into everything it seals. The [`Vault`] is
+//! a key ring: the current key seals; the previous key
+//! (`REDRESS_DATA_KEY_PREVIOUS` or `data.key.previous`), while a rotation
+//! runs, still opens what it sealed.
+//!
+//! **Case keys.** Every case has its own random 256-bit key ([`CaseKey`]),
+//! kept in the case's row wrapped (sealed) by the current master key. The
+//! case's stored document and the payloads of its journal events are
+//! sealed with it; a purge destroys the wrapped key and with it every copy
+//! of those texts, wherever they lie (crypto-shredding). Rotating the
+//! master key only re-wraps case keys.
+//!
+//! **Associated data.** Every sealed value is bound to where it belongs
+//! (`case:<id>:doc`, `held_mail:sender`, …): a sealed value copied into
+//! another case or field does not open there.
 
 use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 type HmacSha256 = Hmac<Sha256>;
 
-const SEALED_PREFIX: &str = "sealed:v1:";
+/// Sealed by a master key without associated data (before key ids).
+const SEALED_V1: &str = "sealed:v1:";
+/// Sealed by a master key: `sealed:v2:<key id>:<base64 nonce+ciphertext>`.
+const SEALED_V2: &str = "sealed:v2:";
+/// Sealed by a case key: `sealed:c1:<base64 nonce+ciphertext>`.
+const SEALED_CASE: &str = "sealed:c1:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("REDRESS_DATA_KEY must be 32 bytes, given as 64 hex digits or base64")]
     BadKey,
+    #[error("REDRESS_DATA_KEY_PREVIOUS must be 32 bytes, given as 64 hex digits or base64")]
+    BadPreviousKey,
     #[error("the key file {0}: {1}")]
     File(String, std::io::Error),
 }
 
+/// One master key: its id, its cipher and its MAC key.
 #[derive(Clone)]
-pub struct Vault {
+struct MasterKey {
+    id: String,
     cipher: XChaCha20Poly1305,
     mac_key: [u8; 32],
+}
+
+impl MasterKey {
+    fn new(master: &[u8; 32]) -> Self {
+        let enc = derive(master, b"redress/seal/v1");
+        Self {
+            id: hex::encode(&derive(master, b"redress/key-id/v1")[..4]),
+            cipher: XChaCha20Poly1305::new((&enc).into()),
+            mac_key: derive(master, b"redress/lookup/v1"),
+        }
+    }
+
+    fn reply_token(&self, tracking_no: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.mac_key).expect("any key length");
+        mac.update(b"reply-token:");
+        mac.update(tracking_no.trim().to_ascii_uppercase().as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+}
+
+/// The key ring: the current master key and, while a rotation runs, the
+/// previous one.
+#[derive(Clone)]
+pub struct Vault {
+    current: MasterKey,
+    previous: Option<MasterKey>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -46,83 +98,250 @@ fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+fn seal_with(cipher: &XChaCha20Poly1305, aad: &str, plain: &[u8]) -> String {
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let ct = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plain,
+                aad: aad.as_bytes(),
+            },
+        )
+        .expect("encryption cannot fail");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&ct);
+    STANDARD.encode(out)
+}
+
+fn open_with(cipher: &XChaCha20Poly1305, aad: &str, encoded: &str) -> Option<Vec<u8>> {
+    let raw = STANDARD.decode(encoded).ok()?;
+    if raw.len() < 24 {
+        return None;
+    }
+    let (nonce, ct) = raw.split_at(24);
+    cipher
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .ok()
+}
+
 impl Vault {
     pub fn from_master(master: &[u8; 32]) -> Self {
-        let enc = derive(master, b"redress/seal/v1");
         Self {
-            cipher: XChaCha20Poly1305::new((&enc).into()),
-            mac_key: derive(master, b"redress/lookup/v1"),
+            current: MasterKey::new(master),
+            previous: None,
         }
     }
 
-    /// The configured key, or the key file in `data_dir` (created on first start).
-    pub fn load(configured: Option<&str>, data_dir: &Path) -> Result<Self, KeyError> {
-        if let Some(raw) = configured.map(str::trim).filter(|s| !s.is_empty()) {
-            return Ok(Self::from_master(&parse_key(raw).ok_or(KeyError::BadKey)?));
+    /// A ring of the current key and the one being retired.
+    pub fn with_previous(mut self, previous: &[u8; 32]) -> Self {
+        let previous = MasterKey::new(previous);
+        if previous.id != self.current.id {
+            self.previous = Some(previous);
         }
-        let path = data_dir.join("data.key");
-        let shown = path.display().to_string();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Self::from_master(
-                &parse_key(&text).ok_or(KeyError::BadKey)?,
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                OsRng.fill_bytes(&mut key);
-                write_private(&path, hex::encode(key).as_bytes())
-                    .map_err(|e| KeyError::File(shown, e))?;
-                Ok(Self::from_master(&key))
+        self
+    }
+
+    /// The configured key, or the key file in `data_dir` (created on first
+    /// start); and the previous key, configured or `data.key.previous`.
+    pub fn load(
+        configured: Option<&str>,
+        previous: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<Self, KeyError> {
+        let vault = match configured.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(raw) => Self::from_master(&parse_key(raw).ok_or(KeyError::BadKey)?),
+            None => {
+                Self::from_master(&key_file(&data_dir.join("data.key"), true)?.expect("created"))
             }
-            Err(e) => Err(KeyError::File(shown, e)),
-        }
+        };
+        let previous = match previous.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(raw) => Some(parse_key(raw).ok_or(KeyError::BadPreviousKey)?),
+            None => key_file(&data_dir.join("data.key.previous"), false)?,
+        };
+        Ok(match previous {
+            Some(p) => vault.with_previous(&p),
+            None => vault,
+        })
     }
 
-    pub fn seal(&self, plain: &str) -> String {
-        self.seal_bytes(plain.as_bytes())
+    /// The id of the current master key.
+    pub fn key_id(&self) -> &str {
+        &self.current.id
+    }
+
+    /// Whether a previous key is in the ring (a rotation is running).
+    pub fn has_previous(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    fn master(&self, id: &str) -> Option<&MasterKey> {
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .find(|k| k.id == id)
+    }
+
+    /// Seals text for the place `aad` names (`held_mail:subject`, …).
+    pub fn seal_for(&self, aad: &str, plain: &str) -> String {
+        self.seal_bytes_for(aad, plain.as_bytes())
     }
 
     /// Seals bytes that need not be text (a raw e-mail message).
-    pub fn seal_bytes(&self, plain: &[u8]) -> String {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ct = self
-            .cipher
-            .encrypt(&nonce, plain)
-            .expect("encryption cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        format!("{SEALED_PREFIX}{}", STANDARD.encode(out))
+    pub fn seal_bytes_for(&self, aad: &str, plain: &[u8]) -> String {
+        format!(
+            "{SEALED_V2}{}:{}",
+            self.current.id,
+            seal_with(&self.current.cipher, aad, plain)
+        )
     }
 
-    /// `None` when the text was not sealed with this key (or was altered).
-    pub fn open(&self, sealed: &str) -> Option<String> {
-        String::from_utf8(self.open_bytes(sealed)?).ok()
+    /// `None` when the text was not sealed by a key of this ring for this
+    /// place (or was altered).
+    pub fn open_for(&self, aad: &str, sealed: &str) -> Option<String> {
+        String::from_utf8(self.open_bytes_for(aad, sealed)?).ok()
     }
 
-    /// The bytes [`Vault::seal_bytes`] sealed; `None` as for `open`.
-    pub fn open_bytes(&self, sealed: &str) -> Option<Vec<u8>> {
-        let raw = STANDARD.decode(sealed.strip_prefix(SEALED_PREFIX)?).ok()?;
-        if raw.len() < 24 {
-            return None;
+    /// The bytes [`Vault::seal_bytes_for`] sealed; `None` as for `open_for`.
+    pub fn open_bytes_for(&self, aad: &str, sealed: &str) -> Option<Vec<u8>> {
+        if let Some(rest) = sealed.strip_prefix(SEALED_V2) {
+            let (id, encoded) = rest.split_once(':')?;
+            return open_with(&self.master(id)?.cipher, aad, encoded);
         }
-        let (nonce, ct) = raw.split_at(24);
-        self.cipher.decrypt(XNonce::from_slice(nonce), ct).ok()
+        // Values sealed before key ids: no associated data, any key.
+        let encoded = sealed.strip_prefix(SEALED_V1)?;
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .find_map(|k| open_with(&k.cipher, "", encoded))
+    }
+
+    /// Whether `sealed` is already sealed by the current key.
+    pub fn is_current(&self, sealed: &str) -> bool {
+        sealed
+            .strip_prefix(SEALED_V2)
+            .and_then(|rest| rest.split_once(':'))
+            .is_some_and(|(id, _)| id == self.current.id)
+    }
+
+    /// Opens and seals again under the current key (a rotation's step);
+    /// `None` when it does not open.
+    pub fn reseal_for(&self, aad: &str, sealed: &str) -> Option<String> {
+        if self.is_current(sealed) {
+            return Some(sealed.to_string());
+        }
+        Some(self.seal_bytes_for(aad, &self.open_bytes_for(aad, sealed)?))
+    }
+
+    /// A new random key for a new case, and its wrapped form for the row.
+    pub fn new_case_key(&self, case_id: Uuid) -> (CaseKey, String) {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        let wrapped = self.seal_bytes_for(&case_key_aad(case_id), &key);
+        (CaseKey::new(case_id, &key), wrapped)
+    }
+
+    /// The case key a row's wrapped key holds; `None` if it does not open
+    /// with this ring.
+    pub fn unwrap_case_key(&self, case_id: Uuid, wrapped: &str) -> Option<CaseKey> {
+        let raw = self.open_bytes_for(&case_key_aad(case_id), wrapped)?;
+        let key: [u8; 32] = raw.try_into().ok()?;
+        Some(CaseKey::new(case_id, &key))
     }
 
     /// The reply token of a case: what a reply must carry (in our
     /// Reply-To plus-address) to be added to the case (SPEC §5). Keyed,
     /// so that knowing a tracking number is not enough.
     pub fn reply_token(&self, tracking_no: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.mac_key).expect("any key length");
-        mac.update(b"reply-token:");
-        mac.update(tracking_no.trim().to_ascii_uppercase().as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..8])
+        self.current.reply_token(tracking_no)
+    }
+
+    /// Whether `token` is the case's reply token under a key of the ring
+    /// (mail answering a notice sent before a rotation still threads).
+    pub fn reply_token_matches(&self, tracking_no: &str, token: &str) -> bool {
+        let token = token.to_ascii_lowercase();
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .any(|k| constant_time_eq(k.reply_token(tracking_no).as_bytes(), token.as_bytes()))
     }
 
     /// A keyed hash for equality look-ups of personal data.
     pub fn lookup_hash(&self, value: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.mac_key).expect("any key length");
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.current.mac_key).expect("any key length");
         mac.update(value.trim().to_lowercase().as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+fn case_key_aad(case_id: Uuid) -> String {
+    format!("case:{case_id}:key")
+}
+
+/// A case's own key: seals its document and its journal payloads, each
+/// bound to the case and the place (`doc`, `event`).
+#[derive(Clone)]
+pub struct CaseKey {
+    case_id: Uuid,
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for CaseKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaseKey({}, ..)", self.case_id)
+    }
+}
+
+impl CaseKey {
+    fn new(case_id: Uuid, key: &[u8; 32]) -> Self {
+        Self {
+            case_id,
+            cipher: XChaCha20Poly1305::new(key.into()),
+        }
+    }
+
+    fn aad(&self, place: &str) -> String {
+        format!("case:{}:{place}", self.case_id)
+    }
+
+    pub fn seal(&self, place: &str, plain: &str) -> String {
+        format!(
+            "{SEALED_CASE}{}",
+            seal_with(&self.cipher, &self.aad(place), plain.as_bytes())
+        )
+    }
+
+    /// The text `seal` sealed for `place`; `None` when it does not open.
+    pub fn open(&self, place: &str, sealed: &str) -> Option<String> {
+        let encoded = sealed.strip_prefix(SEALED_CASE)?;
+        String::from_utf8(open_with(&self.cipher, &self.aad(place), encoded)?).ok()
+    }
+}
+
+/// Whether a stored text is sealed by a case key (as opposed to JSON
+/// written in the clear, before case keys or after a purge).
+pub fn is_case_sealed(text: &str) -> bool {
+    text.starts_with(SEALED_CASE)
+}
+
+/// Reads a key file; creates it (0600) when `create` and it is missing.
+fn key_file(path: &Path, create: bool) -> Result<Option<[u8; 32]>, KeyError> {
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(parse_key(&text).ok_or(KeyError::BadKey)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+            let mut key = [0u8; 32];
+            OsRng.fill_bytes(&mut key);
+            write_private(path, hex::encode(key).as_bytes())
+                .map_err(|e| KeyError::File(shown, e))?;
+            Ok(Some(key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(KeyError::File(shown, e)),
     }
 }
 
@@ -178,14 +397,60 @@ mod tests {
     #[test]
     fn seal_round_trip_and_tamper() {
         let v = Vault::from_master(&[7u8; 32]);
-        let s = v.seal("13812345678");
+        let s = v.seal_for("t:phone", "13812345678");
         assert!(!s.contains("1381"));
-        assert_eq!(v.open(&s).as_deref(), Some("13812345678"));
+        assert_eq!(v.open_for("t:phone", &s).as_deref(), Some("13812345678"));
         let mut bad = s.clone();
         bad.pop();
         bad.push(if s.ends_with('A') { 'B' } else { 'A' });
-        assert_eq!(v.open(&bad), None);
-        assert_eq!(Vault::from_master(&[8u8; 32]).open(&s), None);
+        assert_eq!(v.open_for("t:phone", &bad), None);
+        assert_eq!(Vault::from_master(&[8u8; 32]).open_for("t:phone", &s), None);
         assert_eq!(v.lookup_hash("A@x.cn"), v.lookup_hash("a@x.cn "));
+    }
+
+    #[test]
+    fn sealed_values_are_bound_to_their_place() {
+        let v = Vault::from_master(&[7u8; 32]);
+        let s = v.seal_for("held_mail:sender", "a@x.cn");
+        assert_eq!(v.open_for("held_mail:subject", &s), None);
+        let id = Uuid::now_v7();
+        let (key, wrapped) = v.new_case_key(id);
+        let doc = key.seal("doc", "{}");
+        assert_eq!(key.open("event", &doc), None);
+        assert_eq!(
+            v.unwrap_case_key(Uuid::now_v7(), &wrapped).map(|_| ()),
+            None
+        );
+        let again = v.unwrap_case_key(id, &wrapped).expect("opens");
+        assert_eq!(again.open("doc", &doc).as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn a_rotation_opens_the_old_and_seals_under_the_new() {
+        let old = Vault::from_master(&[1u8; 32]);
+        let s = old.seal_for("x", "secret");
+        let id = Uuid::now_v7();
+        let (_, wrapped) = old.new_case_key(id);
+        let ring = Vault::from_master(&[2u8; 32]).with_previous(&[1u8; 32]);
+        assert_eq!(ring.open_for("x", &s).as_deref(), Some("secret"));
+        let resealed = ring.reseal_for("x", &s).expect("opens");
+        assert!(ring.is_current(&resealed) && !ring.is_current(&s));
+        assert!(ring.unwrap_case_key(id, &wrapped).is_some());
+        // Once the previous key is gone, only what was resealed opens.
+        let new = Vault::from_master(&[2u8; 32]);
+        assert_eq!(new.open_for("x", &s), None);
+        assert_eq!(new.open_for("x", &resealed).as_deref(), Some("secret"));
+        assert!(ring.reply_token_matches("RD1", &old.reply_token("RD1")));
+        assert!(!new.reply_token_matches("RD1", &old.reply_token("RD1")));
+    }
+
+    #[test]
+    fn values_sealed_before_key_ids_still_open() {
+        // The v1 layout: nonce and ciphertext, no associated data.
+        let master = [7u8; 32];
+        let cipher = XChaCha20Poly1305::new((&derive(&master, b"redress/seal/v1")).into());
+        let v1 = format!("{SEALED_V1}{}", seal_with(&cipher, "", b"old"));
+        let v = Vault::from_master(&master);
+        assert_eq!(v.open_for("anything", &v1).as_deref(), Some("old"));
     }
 }

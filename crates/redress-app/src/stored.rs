@@ -1,6 +1,9 @@
-//! Case ↔ row: the application's half of persistence. Personal fields are
-//! sealed on the way in and opened on the way out, so neither the store
-//! nor the journal ever holds them in the clear.
+//! Case ↔ row: the application's half of persistence. A case's document
+//! is sealed with the case's own key on the way in and opened on the way
+//! out; the key itself travels in the row wrapped by the master key
+//! (`privacy`). A purged case's row holds its skeleton in the clear and no
+//! key, so what was sealed with the key — the old documents in free pages,
+//! the payloads of its journal events — can no longer be read.
 
 use redress_domain::Case;
 use redress_store::{CaseRow, ReportFacts};
@@ -8,14 +11,30 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
-use crate::privacy::Vault;
+use crate::privacy::{CaseKey, Vault, is_case_sealed};
 
-/// The stored document: the case with sealed contact fields, plus the
-/// complainant's access-token hash.
+/// The document inside: the case, plus the complainant's access-token hash.
+/// Written in the clear only for a purged case; contact fields written by
+/// versions before case keys are sealed one by one with the master key.
 #[derive(Serialize, Deserialize)]
 struct StoredDoc {
     case: Value,
     access_token_hash: String,
+}
+
+/// The row's `doc` for a case with a key: the wrapped key and the sealed
+/// [`StoredDoc`].
+#[derive(Serialize, Deserialize)]
+struct SealedDoc {
+    key: String,
+    sealed: String,
+}
+
+/// A case's key, open, with its wrapped form for the row.
+#[derive(Debug, Clone)]
+pub struct Sealing {
+    pub key: CaseKey,
+    pub wrapped: String,
 }
 
 /// A case as loaded, with what the row adds to it.
@@ -24,9 +43,60 @@ pub struct Loaded {
     pub case: Case,
     pub access_token_hash: String,
     pub seq: i64,
+    /// The case's key; `None` once the case was purged or erased.
+    pub sealing: Option<Sealing>,
 }
 
-/// The complainant's personal fields sealed in the stored document.
+impl Loaded {
+    pub fn key(&self) -> Option<&CaseKey> {
+        self.sealing.as_ref().map(|s| &s.key)
+    }
+}
+
+/// A case's key as a transition sees it: with whether the case is purged
+/// now (its last events are then written in the clear).
+pub struct CaseKeyRef<'a> {
+    pub key: &'a CaseKey,
+    pub purged: bool,
+}
+
+impl<'a> CaseKeyRef<'a> {
+    pub fn of(l: &'a Loaded) -> Option<Self> {
+        Some(Self {
+            key: l.key()?,
+            purged: l.case.purged_at.is_some(),
+        })
+    }
+}
+
+/// Where a case's sealed document and event payloads are bound.
+const DOC_PLACE: &str = "doc";
+
+/// The payload of a journal event of a case, sealed with its key (bound to
+/// the event's kind).
+pub fn seal_event(key: &CaseKey, kind: &str, data: &str) -> String {
+    key.seal(&format!("event:{kind}"), data)
+}
+
+/// An event's payload as JSON text: opened with the case's key when it was
+/// sealed, `{"erased":true}` when the key is gone (a purged case).
+pub fn open_event(key: Option<&CaseKey>, kind: &str, data: &str) -> String {
+    if !is_case_sealed(data) {
+        return data.to_string();
+    }
+    key.and_then(|k| k.open(&format!("event:{kind}"), data))
+        .unwrap_or_else(|| r#"{"erased":true}"#.to_string())
+}
+
+/// The key a stored row carries, open (the webhook dispatcher reads events
+/// of cases it has not loaded).
+pub fn row_key(row: &CaseRow, vault: &Vault) -> Option<CaseKey> {
+    let doc: SealedDoc = serde_json::from_str(&row.doc).ok()?;
+    vault.unwrap_case_key(row.id, &doc.key)
+}
+
+/// The complainant's personal fields, sealed one by one with the master
+/// key in documents written before case keys.
 const CONTACT_FIELDS: [&str; 4] = ["name", "user_id", "email", "phone"];
 
 fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
@@ -37,27 +107,30 @@ fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Valu
 
 /// `sweep_at` is the next instant the deadline sweep must look at the case
 /// ([`Case::sweep_at`]).
+/// `sealing` is the case's key; a case without one is written in the
+/// clear, which only a purged case may be.
 pub fn to_row(
     case: &Case,
     access_token_hash: &str,
     seq: i64,
     vault: &Vault,
+    sealing: Option<&Sealing>,
     sweep_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> AppResult<CaseRow> {
-    let mut value = serde_json::to_value(case).map_err(AppError::internal)?;
-    if let Some(c) = complainant_mut(&mut value) {
-        for field in CONTACT_FIELDS {
-            if let Some(Value::String(plain)) = c.get(field) {
-                let sealed = vault.seal(plain);
-                c.insert(field.into(), Value::String(sealed));
-            }
-        }
-    }
-    let doc = serde_json::to_string(&StoredDoc {
-        case: value,
+    let inner = serde_json::to_string(&StoredDoc {
+        case: serde_json::to_value(case).map_err(AppError::internal)?,
         access_token_hash: access_token_hash.into(),
     })
     .map_err(AppError::internal)?;
+    let doc = match (sealing, case.purged_at) {
+        (_, Some(_)) => inner,
+        (Some(s), None) => serde_json::to_string(&SealedDoc {
+            key: s.wrapped.clone(),
+            sealed: s.key.seal(DOC_PLACE, &inner),
+        })
+        .map_err(AppError::internal)?,
+        (None, None) => return Err(AppError::internal("a case is saved without its key")),
+    };
     let next_due_at = case.next_due_at();
     let staff_due = case.status.deadline_is_staff_duty();
     let respondent = case.record.respondent.as_ref();
@@ -130,13 +203,42 @@ fn report_facts(case: &Case) -> ReportFacts {
     }
 }
 
+/// Opens a row. A row written before case keys gets a new key here, used
+/// from its next save on.
 pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
-    let doc: StoredDoc = serde_json::from_str(&row.doc).map_err(AppError::internal)?;
+    let (doc, sealing): (StoredDoc, Option<Sealing>) =
+        match serde_json::from_str::<SealedDoc>(&row.doc) {
+            Ok(sealed) => {
+                let key = vault.unwrap_case_key(row.id, &sealed.key).ok_or_else(|| {
+                    AppError::internal("a case key does not open with this data key")
+                })?;
+                let inner = key
+                    .open(DOC_PLACE, &sealed.sealed)
+                    .ok_or_else(|| AppError::internal("a case document does not open"))?;
+                let doc = serde_json::from_str(&inner).map_err(AppError::internal)?;
+                let sealing = Sealing {
+                    key,
+                    wrapped: sealed.key,
+                };
+                (doc, Some(sealing))
+            }
+            Err(_) => {
+                let doc: StoredDoc = serde_json::from_str(&row.doc).map_err(AppError::internal)?;
+                let purged = doc.case.get("purged_at").is_some_and(|v| !v.is_null());
+                let sealing = (!purged).then(|| {
+                    let (key, wrapped) = vault.new_case_key(row.id);
+                    Sealing { key, wrapped }
+                });
+                (doc, sealing)
+            }
+        };
     let mut value = doc.case;
     if let Some(c) = complainant_mut(&mut value) {
         for field in CONTACT_FIELDS {
-            if let Some(Value::String(sealed)) = c.get(field) {
-                let plain = vault.open(sealed).ok_or_else(|| {
+            if let Some(Value::String(sealed)) = c.get(field)
+                && sealed.starts_with("sealed:")
+            {
+                let plain = vault.open_for("", sealed).ok_or_else(|| {
                     AppError::internal("a sealed field does not open with this data key")
                 })?;
                 c.insert(field.into(), Value::String(plain));
@@ -149,5 +251,12 @@ pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
         case,
         access_token_hash: doc.access_token_hash,
         seq: row.seq,
+        sealing,
     })
+}
+
+/// A new case's key.
+pub fn new_sealing(vault: &Vault, case_id: uuid::Uuid) -> Sealing {
+    let (key, wrapped) = vault.new_case_key(case_id);
+    Sealing { key, wrapped }
 }

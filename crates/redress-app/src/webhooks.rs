@@ -265,9 +265,15 @@ pub fn wants(events: &[String], e: &JournalEntry) -> bool {
 
 /// The body of a call: the event as the journal holds it, with the case's
 /// tracking number. Nothing about the complainant beyond the event's data
-/// (which never holds contact data).
-pub fn payload(call_id: Uuid, e: &JournalEntry, tracking_no: Option<&str>) -> String {
-    let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+/// (which never holds contact data), opened with the case's key.
+pub fn payload(
+    call_id: Uuid,
+    e: &JournalEntry,
+    tracking_no: Option<&str>,
+    key: Option<&crate::privacy::CaseKey>,
+) -> String {
+    let data = crate::stored::open_event(key, &e.kind, &e.data);
+    let data: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
     json!({
         "id": call_id,
         "event": e.kind,
@@ -420,7 +426,7 @@ fn parse_id(raw: &str) -> AppResult<Uuid> {
 }
 
 fn open_secret(vault: &Vault, s: &WebhookSubscription) -> AppResult<String> {
-    vault.open(&s.secret).ok_or_else(|| {
+    vault.open_for(&secret_aad(s.id), &s.secret).ok_or_else(|| {
         AppError::Internal(format!(
             "the secret of webhook {} does not open with this data key",
             s.id
@@ -493,11 +499,12 @@ impl App {
         let url = url.expect("checked");
         let secret = new_token("rdw_");
         let now = self.now();
+        let id = Uuid::now_v7();
         let s = WebhookSubscription {
-            id: Uuid::now_v7(),
+            id,
             url,
             events,
-            secret: self.vault.seal(&secret),
+            secret: self.vault.seal_for(&secret_aad(id), &secret),
             active: true,
             cursor: 0,
             created_by: actor.clone(),
@@ -782,7 +789,9 @@ impl App {
             }
         }
         let mut cursor = s.cursor;
-        let mut tracking: HashMap<Uuid, Option<String>> = HashMap::new();
+        // Each case's tracking number and key, read once a round.
+        let mut cases: HashMap<Uuid, Option<(String, Option<crate::privacy::CaseKey>)>> =
+            HashMap::new();
         while started.elapsed() < budget {
             let batch = self.store.journal_after(cursor, JOURNAL_BATCH).await?;
             let Some(last) = batch.last().map(|e| e.seq) else {
@@ -790,9 +799,17 @@ impl App {
             };
             for e in batch.iter().filter(|e| wants(&s.events, e)) {
                 let case_id = e.case_id.expect("wanted events have a case");
-                if let std::collections::hash_map::Entry::Vacant(slot) = tracking.entry(case_id) {
-                    slot.insert(self.store.get_case(case_id).await?.map(|r| r.tracking_no));
+                if let std::collections::hash_map::Entry::Vacant(slot) = cases.entry(case_id) {
+                    let row = self.store.get_case(case_id).await?;
+                    slot.insert(row.map(|r| {
+                        let key = crate::stored::row_key(&r, &self.vault);
+                        (r.tracking_no, key)
+                    }));
                 }
+                let (tracking_no, key) = match &cases[&case_id] {
+                    Some((no, key)) => (Some(no.as_str()), key.as_ref()),
+                    None => (None, None),
+                };
                 let id = Uuid::now_v7();
                 let now = self.now();
                 let call = WebhookCall {
@@ -809,7 +826,7 @@ impl App {
                     first_attempt_at: None,
                     last_attempt_at: None,
                     next_attempt_at: Some(now),
-                    payload: payload(id, e, tracking[&case_id].as_deref()),
+                    payload: payload(id, e, tracking_no, key),
                 };
                 match self.store.insert_webhook_call(call.clone()).await {
                     Ok(()) => {}
@@ -1016,4 +1033,9 @@ mod tests {
         assert!(!wants(&all, &e("user_created", false)));
         assert!(!wants(&all, &e("personal_data_viewed", true)));
     }
+}
+
+/// Where a subscription's sealed secret belongs.
+pub(crate) fn secret_aad(id: Uuid) -> String {
+    format!("webhook:{id}:secret")
 }

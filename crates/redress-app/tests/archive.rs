@@ -256,6 +256,7 @@ fn build(f: &Fixture) -> Result<Vec<u8>, ArchiveError> {
     let input = ArchiveInput {
         case: &f.case,
         events: &f.events,
+        key: None,
         generated_at: "2026-11-30T08:00:00Z".parse().unwrap(),
         time_zone: chrono_tz::Asia::Shanghai,
     };
@@ -528,6 +529,7 @@ fn other_storage_errors_pass_through() {
     let input = ArchiveInput {
         case: &f.case,
         events: &f.events,
+        key: None,
         generated_at: Utc::now(),
         time_zone: chrono_tz::Asia::Shanghai,
     };

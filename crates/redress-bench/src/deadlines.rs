@@ -221,7 +221,7 @@ pub async fn sweep(args: SweepArgs) -> anyhow::Result<()> {
 }
 
 async fn sweep_on(bulk: &Bulk, args: &SweepArgs) -> anyhow::Result<()> {
-    let vault = Vault::load(Some(&args.key), &args.data_dir).context("the data key")?;
+    let vault = Vault::load(Some(&args.key), None, &args.data_dir).context("the data key")?;
     let calendar = Calendar::china();
     let marker_path = args.data_dir.join("bench-sweep.json");
     let ids_path = args.data_dir.join("bench-sweep-ids.txt");

@@ -292,7 +292,15 @@ fn row_at(
         }
     }
     let sweep_at = case.sweep_at(&DeadlinePolicy::default(), &Calendar::china());
-    Ok(redress_app::stored::to_row(&case, "0", 0, vault, sweep_at)?)
+    let sealing = redress_app::stored::new_sealing(vault, case.id);
+    Ok(redress_app::stored::to_row(
+        &case,
+        "0",
+        0,
+        vault,
+        Some(&sealing),
+        sweep_at,
+    )?)
 }
 
 async fn connect(
@@ -767,7 +775,7 @@ async fn main() -> anyhow::Result<()> {
             key,
         } => {
             let store = Bulk::open(&data_dir, database_url).await?;
-            let vault = Vault::load(Some(&key), &data_dir).context("the data key")?;
+            let vault = Vault::load(Some(&key), None, &data_dir).context("the data key")?;
             let calendar = Calendar::china();
             let now = Utc::now();
             let start = Instant::now();

@@ -101,6 +101,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../migrations/0011_retention.sql"),
     ),
+    (
+        12,
+        "erasure",
+        include_str!("../migrations/0012_erasure.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -1672,6 +1677,36 @@ impl Store for PgStore {
                 &[&us(&before), &(limit as i64)],
             )
             .map_err(db)
+        })
+        .await
+    }
+
+    async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64> {
+        self.read(move |c| {
+            let calls = c
+                .execute(
+                    "UPDATE webhook_calls SET payload = '{\"erased\":true}' \
+                     WHERE case_id = $1 AND payload <> '{\"erased\":true}'",
+                    &[&case_id],
+                )
+                .map_err(db)?;
+            let mail = c
+                .execute(
+                    "DELETE FROM held_mail WHERE case_id = $1 OR attached_to = $1",
+                    &[&case_id],
+                )
+                .map_err(db)?;
+            Ok(calls + mail)
+        })
+        .await
+    }
+
+    async fn compact_after_purge(&self) -> StoreResult<()> {
+        self.read(|c| {
+            // Outside a transaction: VACUUM cannot run in one. Dead row
+            // versions holding the old texts are removed from the pages.
+            c.batch_execute("VACUUM cases, events, webhook_calls, held_mail")
+                .map_err(db)
         })
         .await
     }

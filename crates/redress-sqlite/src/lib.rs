@@ -64,6 +64,7 @@ const READERS: u32 = 8;
 /// is truncated by walking it from the start, which makes every statement
 /// of a large job cost time proportional to the job's size so far.
 const COMMON_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
+     PRAGMA secure_delete = ON;
      PRAGMA busy_timeout = 5000;
      PRAGMA synchronous = FULL;
      PRAGMA cache_size = -8192;";
@@ -1745,6 +1746,44 @@ impl Store for SqliteStore {
             Ok(n as u64)
         })
         .await
+    }
+
+    async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64> {
+        let id = case_id.to_string();
+        self.write(move |ctx| {
+            let calls = ctx
+                .conn
+                .execute(
+                    "UPDATE webhook_calls SET payload = '{\"erased\":true}' \
+                     WHERE case_id = ?1 AND payload <> '{\"erased\":true}'",
+                    [&id],
+                )
+                .map_err(db)?;
+            let mail = ctx
+                .conn
+                .execute(
+                    "DELETE FROM held_mail WHERE case_id = ?1 OR attached_to = ?1",
+                    [&id],
+                )
+                .map_err(db)?;
+            Ok((calls + mail) as u64)
+        })
+        .await
+    }
+
+    async fn compact_after_purge(&self) -> StoreResult<()> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path).map_err(db)?;
+            conn.execute_batch("PRAGMA busy_timeout = 5000;")
+                .map_err(db)?;
+            // Every frame goes into the main file (where secure_delete
+            // zeroed what was freed) and the log is cut to nothing.
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(db)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("checkpoint task: {e}")))?
     }
 
     async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {

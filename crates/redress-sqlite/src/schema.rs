@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../migrations/0011_retention.sql"),
     ),
+    (
+        12,
+        "erasure",
+        include_str!("../migrations/0012_erasure.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

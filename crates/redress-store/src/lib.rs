@@ -748,6 +748,18 @@ pub trait Store: Send + Sync + 'static {
     async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
     /// Deletes idempotency records created before `before`.
     async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
+
+    // After a case's file was purged or erased (SPEC §8).
+
+    /// Scrubs what other tables kept of the case: the payloads of its
+    /// webhook calls become `{"erased":true}`, and held mail that names it
+    /// or was attached to it is deleted. Returns the rows touched.
+    async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64>;
+    /// Gives the space freed by purges back, so that erased bytes do not
+    /// linger in files: on SQLite a truncating WAL checkpoint (freed pages
+    /// are zeroed as they go, `secure_delete`), on PostgreSQL a `VACUUM` of
+    /// the tables a purge touches.
+    async fn compact_after_purge(&self) -> StoreResult<()>;
 }
 
 /// Rows per table of an installation (sessions and claims left out: they

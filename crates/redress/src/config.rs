@@ -25,6 +25,11 @@ pub struct Config {
     /// 32 bytes, hex or base64. Default: a key file in the data dir.
     #[serde(skip_serializing)]
     pub data_key: Option<String>,
+    /// The master key being retired while `redress keys rotate` runs
+    /// (`REDRESS_DATA_KEY_PREVIOUS`); default: `data.key.previous` in the
+    /// data dir, if there is one.
+    #[serde(skip_serializing)]
+    pub data_key_previous: Option<String>,
     /// Public intake per client address, requests per minute; 0 turns it off.
     pub public_rate_limit: u32,
     /// Requests per minute one complainant access code or respondent portal
@@ -135,6 +140,7 @@ impl Default for Config {
             data_dir: "./redress-data".into(),
             database_url: None,
             data_key: None,
+            data_key_previous: None,
             public_rate_limit: 60,
             token_rate_limit: 120,
             max_concurrent_requests: 512,
@@ -222,6 +228,7 @@ impl std::fmt::Debug for Config {
                 &self.database_url.as_deref().map(crate::migrate::redact),
             )
             .field("data_key", &hidden(&self.data_key))
+            .field("data_key_previous", &hidden(&self.data_key_previous))
             .field("public_rate_limit", &self.public_rate_limit)
             .field("token_rate_limit", &self.token_rate_limit)
             .field("max_concurrent_requests", &self.max_concurrent_requests)

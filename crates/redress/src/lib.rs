@@ -67,7 +67,11 @@ pub async fn build_app(
     store: Arc<dyn Store>,
     test_clock: bool,
 ) -> anyhow::Result<Arc<App>> {
-    let vault = Vault::load(config.data_key.as_deref(), &config.data_dir)?;
+    let vault = Vault::load(
+        config.data_key.as_deref(),
+        config.data_key_previous.as_deref(),
+        &config.data_dir,
+    )?;
     let mut app_config = AppConfig::new(config.data_dir.clone());
     config.policy.validate().map_err(anyhow::Error::msg)?;
     app_config.policy = config.policy.clone();

@@ -581,7 +581,12 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
 
     // Webhooks, notices and held mail go on with the same data key.
     let sub = copied.webhooks.first().ok_or("the webhook is missing")?;
-    if app.vault.open(&sub.secret).as_deref() != Some(source.webhook_secret.as_str()) {
+    if app
+        .vault
+        .open_for(&format!("webhook:{}:secret", sub.id), &sub.secret)
+        .as_deref()
+        != Some(source.webhook_secret.as_str())
+    {
         return Err("the webhook's signing secret does not open on the target".into());
     }
     let templates = app.list_notice_templates(&admin).await.map_err(err)?;
@@ -600,8 +605,16 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
             .await
             .map_err(err)?
             .ok_or("a held mail is missing")?;
-        let subject = app.vault.open(&full.subject).unwrap_or_default();
-        if !subject.starts_with("Re: RD250101-ZZZZZ") || app.vault.open_bytes(&full.raw).is_none() {
+        let subject = app
+            .vault
+            .open_for(&format!("held_mail:{}:subject", full.id), &full.subject)
+            .unwrap_or_default();
+        if !subject.starts_with("Re: RD250101-ZZZZZ")
+            || app
+                .vault
+                .open_bytes_for(&format!("held_mail:{}:raw", full.id), &full.raw)
+                .is_none()
+        {
             return Err(format!("held mail {} does not open on the target", m.id));
         }
     }

@@ -617,11 +617,13 @@ impl App {
             seq: 0,
             mail_key: key.to_string(),
             received_at: now,
-            sender: self.vault.seal(from),
-            subject: self.vault.seal(&truncate(subject, 500)),
+            sender: self.vault.seal_for(&held_aad(id, "sender"), from),
+            subject: self
+                .vault
+                .seal_for(&held_aad(id, "subject"), &truncate(subject, 500)),
             tracking_no: tracking_no.clone(),
             case_id: case,
-            raw: self.vault.seal_bytes(raw),
+            raw: self.vault.seal_bytes_for(&held_aad(id, "raw"), raw),
             size: i64::try_from(raw.len()).unwrap_or(i64::MAX),
             state: HeldMailState::Held,
             settled_by: None,
@@ -641,12 +643,15 @@ impl App {
     }
 
     fn held_json(&self, m: &HeldMail, full: bool) -> Value {
-        let sender = self.vault.open(&m.sender).unwrap_or_default();
+        let sender = self
+            .vault
+            .open_for(&held_aad(m.id, "sender"), &m.sender)
+            .unwrap_or_default();
         let mut v = json!({
             "id": m.id,
             "received_at": m.received_at,
             "sender": if full { sender } else { redress_domain::mask_email(&sender) },
-            "subject": self.vault.open(&m.subject).unwrap_or_default(),
+            "subject": self.vault.open_for(&held_aad(m.id, "subject"), &m.subject).unwrap_or_default(),
             "tracking_no": m.tracking_no,
             "case_id": m.case_id,
             "size": m.size,
@@ -656,7 +661,7 @@ impl App {
             "attached_to": m.attached_to,
         });
         if full
-            && let Some(raw) = self.vault.open_bytes(&m.raw)
+            && let Some(raw) = self.vault.open_bytes_for(&held_aad(m.id, "raw"), &m.raw)
             && let Some(msg) = parse_mail(&raw)
         {
             let text = MailText::new(&msg);
@@ -774,10 +779,13 @@ impl App {
         };
         let raw = self
             .vault
-            .open_bytes(&m.raw)
+            .open_bytes_for(&held_aad(m.id, "raw"), &m.raw)
             .ok_or_else(|| AppError::internal("held mail does not open"))?;
         let msg = parse_mail(&raw).ok_or_else(|| AppError::internal("held mail does not parse"))?;
-        let sender = self.vault.open(&m.sender).unwrap_or_default();
+        let sender = self
+            .vault
+            .open_for(&held_aad(m.id, "sender"), &m.sender)
+            .unwrap_or_default();
         let mail = MailText::new(&msg);
         let text = text_of(&mail);
         let (mut evidence, skipped, mut gates) = self.attachments(&mail).await;
@@ -1007,4 +1015,9 @@ mod tests {
             t.body
         );
     }
+}
+
+/// Where a held mail's sealed field belongs (`held_mail:<id>:sender`).
+pub(crate) fn held_aad(id: Uuid, field: &str) -> String {
+    format!("held_mail:{id}:{field}")
 }

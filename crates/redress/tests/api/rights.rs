@@ -538,6 +538,150 @@ async fn held(t: &TestApp, intake: &str) -> u64 {
         .unwrap()
 }
 
+/// Every file under `dir`, read whole.
+fn files_under(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+}
+
+/// What could be read back from storage: every file of the data directory
+/// (the SQLite database, its write-ahead log, the evidence files), and on
+/// PostgreSQL a `pg_dump` of the test's schema.
+fn stored_bytes(t: &TestApp) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    files_under(&t.dir, &mut files);
+    let mut all: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .map(|(p, b)| (p.display().to_string(), b))
+        .collect();
+    if let Some(schema) = &t.schema {
+        let out = std::process::Command::new("pg_dump")
+            .args(["--dbname", &schema.url, "--schema", &schema.name])
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        all.push(("pg_dump".into(), out.stdout));
+    }
+    all
+}
+
+fn places_holding(stored: &[(String, Vec<u8>)], marker: &str) -> Vec<String> {
+    stored
+        .iter()
+        .filter(|(_, bytes)| bytes.windows(marker.len()).any(|w| w == marker.as_bytes()))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+async fn a_purge_leaves_nothing_readable_in_the_files() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    // One word, lower case: the search index keeps it as one token.
+    const MARKER: &str = "qzmarker7731";
+    let hook = t
+        .post(
+            "/webhooks",
+            Some(&t.compliance().await),
+            json!({"url": receiver().await, "events": ["*"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut body = complaint(7);
+    body["subject"] = json!(format!("退款 {MARKER}"));
+    body["description"] = json!(format!("订单 {MARKER} 未退款"));
+    body["demands"] = json!(format!("退回 {MARKER}"));
+    body["complainant"]["name"] = json!(format!("张{MARKER}"));
+    let filed = t.file(body).await;
+    let (id, no) = (
+        filed["id"].as_str().unwrap(),
+        filed["tracking_no"].as_str().unwrap(),
+    );
+    let token = filed["access_token"].as_str().unwrap();
+    let sha = t
+        .upload(
+            &format!("/track/{no}/evidence"),
+            Some(token),
+            "聊天记录.txt",
+            format!("chat log {MARKER}").as_bytes(),
+        )
+        .await
+        .expect(200)["evidence"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.post(
+        &format!("/track/{no}/messages"),
+        Some(token),
+        json!({"body": format!("补充 {MARKER}")}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/notes"),
+        Some(&c.intake),
+        json!({"kind": "note", "body": format!("note {MARKER}")}),
+    )
+    .await
+    .expect(200);
+    held_mail(&t, no, 7).await;
+    t.post(
+        &format!("/track/{no}/withdraw"),
+        Some(token),
+        json!({"reason": format!("已解决 {MARKER}")}),
+    )
+    .await
+    .expect(200);
+    t.advance(60).await;
+    assert!(calls(&t, &hook).await >= 4, "the webhook calls were made");
+    // The search itself finds the marker while the case lives.
+    let before = places_holding(&stored_bytes(&t), MARKER);
+    assert!(
+        !before.is_empty(),
+        "the list columns hold the marker in the clear before the purge"
+    );
+    assert!(evidence_file(&t, &sha).exists());
+
+    // Past retention: one advance; the jobs that fall due run once.
+    let closed = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    let until: chrono::DateTime<chrono::Utc> =
+        closed["retention_until"].as_str().unwrap().parse().unwrap();
+    t.advance_to(until).await;
+    let purged = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert!(purged["purged_at"].is_string(), "{purged}");
+    // The timeline keeps its events; their texts went with the key.
+    assert!(!purged.to_string().contains(MARKER), "{purged}");
+    assert!(event_kinds(&purged).contains(&"withdrawn".to_string()));
+
+    let after = places_holding(&stored_bytes(&t), MARKER);
+    assert!(after.is_empty(), "{MARKER} can still be read in {after:?}");
+    assert!(!evidence_file(&t, &sha).exists());
+    // The journal's chain still verifies.
+    let v = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
 async fn what_is_kept_beside_the_cases_expires_on_its_own_retention() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -650,4 +794,5 @@ tests![
     a_supervisor_erases_a_closed_case_on_request,
     a_supervisor_erases_from_the_case_page_after_confirming,
     what_is_kept_beside_the_cases_expires_on_its_own_retention,
+    a_purge_leaves_nothing_readable_in_the_files,
 ];

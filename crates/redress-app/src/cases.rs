@@ -1511,6 +1511,6 @@ impl App {
 }
 
 /// Where a stored answer to an idempotent registration is sealed for.
-fn idempotency_aad(key: &str) -> String {
+pub(crate) fn idempotency_aad(key: &str) -> String {
     format!("idempotency:{key}:body")
 }

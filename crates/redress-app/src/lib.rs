@@ -22,6 +22,7 @@ pub mod mail;
 pub mod outbound;
 pub mod privacy;
 pub mod report;
+pub mod rotate;
 pub mod stored;
 pub mod throttle;
 pub mod views;

@@ -245,6 +245,11 @@ impl Vault {
         (CaseKey::new(case_id, &key), wrapped)
     }
 
+    /// A case's wrapped key wrapped again by the current master key.
+    pub fn rewrap_case_key(&self, case_id: Uuid, wrapped: &str) -> Option<String> {
+        self.reseal_for(&case_key_aad(case_id), wrapped)
+    }
+
     /// The case key a row's wrapped key holds; `None` if it does not open
     /// with this ring.
     pub fn unwrap_case_key(&self, case_id: Uuid, wrapped: &str) -> Option<CaseKey> {

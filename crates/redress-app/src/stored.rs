@@ -88,6 +88,17 @@ pub fn open_event(key: Option<&CaseKey>, kind: &str, data: &str) -> String {
         .unwrap_or_else(|| r#"{"erased":true}"#.to_string())
 }
 
+/// Whether a row's case key is wrapped by the current master key.
+pub fn row_key_is_current(row: &CaseRow, vault: &Vault) -> bool {
+    serde_json::from_str::<SealedDoc>(&row.doc).is_ok_and(|d| vault.is_current(&d.key))
+}
+
+/// Whether a row is a purged case's skeleton (it has no key).
+pub fn row_is_purged(row: &CaseRow) -> bool {
+    serde_json::from_str::<StoredDoc>(&row.doc)
+        .is_ok_and(|d| d.case.get("purged_at").is_some_and(|v| !v.is_null()))
+}
+
 /// The key a stored row carries, open (the webhook dispatcher reads events
 /// of cases it has not loaded).
 pub fn row_key(row: &CaseRow, vault: &Vault) -> Option<CaseKey> {

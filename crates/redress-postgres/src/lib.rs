@@ -1701,6 +1701,34 @@ impl Store for PgStore {
         .await
     }
 
+    async fn reseal(&self, value: redress_store::Resealed) -> StoreResult<()> {
+        use redress_store::Resealed;
+        self.read(move |c| {
+            match value {
+                Resealed::HeldMail {
+                    id,
+                    sender,
+                    subject,
+                    raw,
+                } => c.execute(
+                    "UPDATE held_mail SET sender = $2, subject = $3, raw = $4 WHERE id = $1",
+                    &[&id, &sender, &subject, &raw],
+                ),
+                Resealed::Idempotency { key, body } => c.execute(
+                    "UPDATE idempotency_keys SET body = $2 WHERE key = $1",
+                    &[&key, &body],
+                ),
+                Resealed::WebhookSecret { id, secret } => c.execute(
+                    "UPDATE webhook_subscriptions SET secret = $2 WHERE id = $1",
+                    &[&id, &secret],
+                ),
+            }
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn compact_after_purge(&self) -> StoreResult<()> {
         self.read(|c| {
             // Outside a transaction: VACUUM cannot run in one. Dead row

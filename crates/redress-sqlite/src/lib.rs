@@ -1771,6 +1771,34 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn reseal(&self, value: redress_store::Resealed) -> StoreResult<()> {
+        use redress_store::Resealed;
+        self.write(move |ctx| {
+            match value {
+                Resealed::HeldMail {
+                    id,
+                    sender,
+                    subject,
+                    raw,
+                } => ctx.conn.execute(
+                    "UPDATE held_mail SET sender = ?2, subject = ?3, raw = ?4 WHERE id = ?1",
+                    rusqlite::params![id.to_string(), sender, subject, raw],
+                ),
+                Resealed::Idempotency { key, body } => ctx.conn.execute(
+                    "UPDATE idempotency_keys SET body = ?2 WHERE key = ?1",
+                    rusqlite::params![key, body],
+                ),
+                Resealed::WebhookSecret { id, secret } => ctx.conn.execute(
+                    "UPDATE webhook_subscriptions SET secret = ?2 WHERE id = ?1",
+                    rusqlite::params![id.to_string(), secret],
+                ),
+            }
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn compact_after_purge(&self) -> StoreResult<()> {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {

@@ -755,11 +755,34 @@ pub trait Store: Send + Sync + 'static {
     /// webhook calls become `{"erased":true}`, and held mail that names it
     /// or was attached to it is deleted. Returns the rows touched.
     async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64>;
+    /// Writes a value sealed again under the current master key
+    /// (`redress keys rotate`). These values never change once written,
+    /// so the write needs no version check.
+    async fn reseal(&self, value: Resealed) -> StoreResult<()>;
     /// Gives the space freed by purges back, so that erased bytes do not
     /// linger in files: on SQLite a truncating WAL checkpoint (freed pages
     /// are zeroed as they go, `secure_delete`), on PostgreSQL a `VACUUM` of
     /// the tables a purge touches.
     async fn compact_after_purge(&self) -> StoreResult<()>;
+}
+
+/// A value sealed by the master key, sealed again (key rotation).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resealed {
+    HeldMail {
+        id: Uuid,
+        sender: String,
+        subject: String,
+        raw: String,
+    },
+    Idempotency {
+        key: String,
+        body: String,
+    },
+    WebhookSecret {
+        id: Uuid,
+        secret: String,
+    },
 }
 
 /// Rows per table of an installation (sessions and claims left out: they

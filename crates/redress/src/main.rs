@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The data keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Case archives.
     Archive {
         #[command(subcommand)]
@@ -96,6 +101,12 @@ enum UserCommand {
 enum AuditCommand {
     /// Checks the journal's hash chain; exits 1 when it is broken.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Seals everything again under REDRESS_DATA_KEY, opening what REDRESS_DATA_KEY_PREVIOUS sealed; online and resumable (docs/security.md).
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +210,39 @@ async fn main() -> anyhow::Result<()> {
             let report = app.verify_audit().await?;
             println!("{}", serde_json::to_string(&report)?);
             if !report.ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let store = open_store(&config).await?;
+            let total = store.table_counts().await?.cases;
+            let app = build_app(&config, store, false).await?;
+            if !app.vault.has_previous() {
+                eprintln!(
+                    "no previous key (REDRESS_DATA_KEY_PREVIOUS or data.key.previous): \
+                     everything is checked and whatever is not under the current key is reported"
+                );
+            }
+            let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(0));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "cases [{bar:32}] {human_pos}/{human_len} {per_sec:>12} {elapsed_precise}",
+                )?
+                .progress_chars("=> "),
+            );
+            let report = app
+                .rotate_keys(&|n| bar.inc(n))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            bar.finish_and_clear();
+            println!("{}", serde_json::to_string(&report)?);
+            if !report.complete() {
+                eprintln!(
+                    "some values open with no key of the ring; the previous key is still needed for them"
+                );
                 std::process::exit(1);
             }
             Ok(())

@@ -1,6 +1,7 @@
 //! Data subjects' rights (SPEC §9) and retention (§8): the complainant's
 //! download of their own data, a supervisor's early erasure of a closed
-//! case, and the expiry of what is kept beside the cases.
+//! case, the expiry of what is kept beside the cases, a purge that leaves
+//! nothing readable (crypto-shredding) and the rotation of the data key.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -682,6 +683,115 @@ async fn a_purge_leaves_nothing_readable_in_the_files() {
     assert_eq!(v["ok"], true, "{v}");
 }
 
+async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
+    let mut t = TestApp::new().await;
+    let c = t.cast().await;
+    let old_key = t.config.data_key.clone().unwrap();
+    let new_key = "22".repeat(32);
+    // Under the old key: cases, an idempotent registration, a held mail
+    // and a webhook subscription (its secret is sealed).
+    let hook = t
+        .post(
+            "/webhooks",
+            Some(&t.compliance().await),
+            json!({"url": receiver().await, "events": ["accepted"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = file_once(&t, "rotate-key-1", 1).await;
+    let second = t.file(complaint(2)).await;
+    let no = second["tracking_no"].as_str().unwrap().to_string();
+    held_mail(&t, &no, 2).await;
+
+    // Every instance restarts with the new key and the old one beside it.
+    t.config.data_key = Some(new_key.clone());
+    t.config.data_key_previous = Some(old_key.clone());
+    t.restart().await;
+    let case = t
+        .get(&format!("/complaints/{first}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["record"]["subject"], complaint(1)["subject"], "{case}");
+
+    // The rotation, by the CLI beside the serving instance.
+    let rotate = || {
+        let out = t
+            .command()
+            .env("REDRESS_DATA_KEY_PREVIOUS", &old_key)
+            .args(["keys", "rotate"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let report = rotate();
+    assert_eq!(report["cases"], 2, "{report}");
+    assert_eq!(report["held_mail"], 1, "{report}");
+    assert_eq!(report["idempotency"], 1, "{report}");
+    assert_eq!(report["webhooks"], 1, "{report}");
+    assert_eq!(report["unreadable"], 0, "{report}");
+    // Run again (after a crash, say): nothing is left under the old key.
+    let again = rotate();
+    assert_eq!(again["cases"], 0, "{again}");
+    assert_eq!(again["cases_skipped"], 2, "{again}");
+    assert_eq!(again["held_mail"], 0, "{again}");
+    assert_eq!(again["webhooks"], 0, "{again}");
+
+    // The old key is gone: everything still opens.
+    t.config.data_key_previous = None;
+    t.restart().await;
+    let case = t
+        .get(&format!("/complaints/{first}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["complainant"]["email"], "zhang1@example.com", "{case}");
+    assert!(
+        case["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "registered" && e["data"]["subject"] == complaint(1)["subject"]),
+        "the journal payloads open: {case}"
+    );
+    assert_eq!(file_once(&t, "rotate-key-1", 1).await, first, "a replay");
+    let mail = t.get("/mail/held", Some(&c.intake)).await.expect(200);
+    let held_id = mail["items"][0]["id"].as_str().unwrap().to_string();
+    let full = t
+        .get(&format!("/mail/held/{held_id}"), Some(&c.intake))
+        .await
+        .expect(200);
+    assert!(full["body"].as_str().unwrap().contains("hello 2"), "{full}");
+    // The same complainant again: found by the look-up hash under the new key.
+    let dup = t.file(complaint(1)).await;
+    assert_eq!(t.dup_flag(&dup).await, json!(true));
+    // The webhook signs with its secret, opened with the new key.
+    t.post(
+        &format!("/complaints/{first}/accept"),
+        Some(&c.intake),
+        json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    t.advance(60).await;
+    let calls = t
+        .get(&format!("/webhooks/{hook}/calls"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(calls["items"][0]["state"], "delivered", "{calls}");
+    let v = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
 async fn what_is_kept_beside_the_cases_expires_on_its_own_retention() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -795,4 +905,5 @@ tests![
     a_supervisor_erases_from_the_case_page_after_confirming,
     what_is_kept_beside_the_cases_expires_on_its_own_retention,
     a_purge_leaves_nothing_readable_in_the_files,
+    a_key_rotation_seals_everything_under_the_new_key_while_serving,
 ];

@@ -1,0 +1,202 @@
+//! Master-key rotation (`redress keys rotate`, docs/security.md).
+//!
+//! Every instance runs with the new key as `REDRESS_DATA_KEY` and the old
+//! one as `REDRESS_DATA_KEY_PREVIOUS`; the ring opens both and seals with
+//! the new one. The rotation then seals again, under the new key, every
+//! value the old one sealed: each case's wrapped key (the case's own key
+//! does not change, so its document and journal payloads stay as they
+//! are; a case saved before case keys gets one now, and its document is
+//! sealed with it), held mail, stored answers to idempotent registrations
+//! and webhook secrets. It runs beside the serving instances (each case
+//! is saved with its version checked, a conflict reloads it) and can be
+//! stopped at any point: what is already under the new key is skipped on
+//! the next run. Once it reports nothing left under the old key, the
+//! previous key can go.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::AppResult;
+use crate::{App, stored};
+use redress_store::{CaseUpdate, Resealed, StoreError};
+
+/// Rows read per batch.
+const BATCH: usize = 500;
+
+/// What a rotation did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct RotationReport {
+    /// The id of the key everything is sealed under now.
+    pub key_id: String,
+    /// Cases whose key was wrapped again (or given a key).
+    pub cases: u64,
+    /// Cases already under the current key, or purged (no key).
+    pub cases_skipped: u64,
+    pub held_mail: u64,
+    pub idempotency: u64,
+    pub webhooks: u64,
+    /// Values that opened with no key of the ring (left as they are).
+    pub unreadable: u64,
+}
+
+impl RotationReport {
+    /// Whether everything readable is now under the current key.
+    pub fn complete(&self) -> bool {
+        self.unreadable == 0
+    }
+}
+
+impl App {
+    /// Seals everything again under the current master key; `progress` is
+    /// told of each case row looked at.
+    pub async fn rotate_keys(&self, progress: &(dyn Fn(u64) + Sync)) -> AppResult<RotationReport> {
+        let mut report = RotationReport {
+            key_id: self.vault.key_id().to_string(),
+            ..Default::default()
+        };
+        let mut after = 0;
+        loop {
+            let rows = self.store.export_cases(after, BATCH).await?;
+            let Some(last) = rows.last().map(|r| r.seq) else {
+                break;
+            };
+            for row in &rows {
+                if stored::row_key_is_current(row, &self.vault) || stored::row_is_purged(row) {
+                    report.cases_skipped += 1;
+                } else if self.rewrap_case(row.id).await? {
+                    report.cases += 1;
+                } else {
+                    report.unreadable += 1;
+                }
+                progress(1);
+            }
+            after = last;
+        }
+        self.reseal_held_mail(&mut report).await?;
+        self.reseal_idempotency(&mut report).await?;
+        for s in self.store.list_webhook_subscriptions().await? {
+            if self.vault.is_current(&s.secret) {
+                continue;
+            }
+            match self
+                .vault
+                .reseal_for(&crate::webhooks::secret_aad(s.id), &s.secret)
+            {
+                Some(secret) => {
+                    self.store
+                        .reseal(Resealed::WebhookSecret { id: s.id, secret })
+                        .await?;
+                    report.webhooks += 1;
+                }
+                None => report.unreadable += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Saves one case with its key wrapped by the current master key;
+    /// false when its key does not open.
+    async fn rewrap_case(&self, id: Uuid) -> AppResult<bool> {
+        for _ in 0..5 {
+            let mut loaded = match self.load(id).await {
+                Ok(l) => l,
+                Err(crate::AppError::NotFound) => return Ok(true),
+                Err(e) => {
+                    tracing::error!(case = %id, error = %e, "a case key does not open");
+                    return Ok(false);
+                }
+            };
+            let Some(sealing) = loaded.sealing.as_mut() else {
+                return Ok(true);
+            };
+            match self.vault.rewrap_case_key(id, &sealing.wrapped) {
+                Some(wrapped) => sealing.wrapped = wrapped,
+                None => return Ok(false),
+            }
+            let update = CaseUpdate {
+                row: self.row(
+                    &loaded.case,
+                    &loaded.access_token_hash,
+                    loaded.seq,
+                    loaded.sealing.as_ref(),
+                )?,
+                expected_version: loaded.case.version,
+            };
+            match self.store.update_cases(vec![update], vec![]).await {
+                Ok(()) => return Ok(true),
+                Err(StoreError::VersionConflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(crate::AppError::Conflict(format!(
+            "case {id} kept changing during the rotation; run it again"
+        )))
+    }
+
+    async fn reseal_held_mail(&self, report: &mut RotationReport) -> AppResult<()> {
+        use crate::mail::held_aad;
+        let mut after = 0;
+        loop {
+            let mails = self.store.export_held_mail(after, BATCH).await?;
+            let Some(last) = mails.last().map(|m| m.seq) else {
+                return Ok(());
+            };
+            for m in mails {
+                if [&m.sender, &m.subject, &m.raw]
+                    .iter()
+                    .all(|v| self.vault.is_current(v))
+                {
+                    continue;
+                }
+                let v = &self.vault;
+                match (
+                    v.reseal_for(&held_aad(m.id, "sender"), &m.sender),
+                    v.reseal_for(&held_aad(m.id, "subject"), &m.subject),
+                    v.reseal_for(&held_aad(m.id, "raw"), &m.raw),
+                ) {
+                    (Some(sender), Some(subject), Some(raw)) => {
+                        self.store
+                            .reseal(Resealed::HeldMail {
+                                id: m.id,
+                                sender,
+                                subject,
+                                raw,
+                            })
+                            .await?;
+                        report.held_mail += 1;
+                    }
+                    _ => report.unreadable += 1,
+                }
+            }
+            after = last;
+        }
+    }
+
+    async fn reseal_idempotency(&self, report: &mut RotationReport) -> AppResult<()> {
+        let mut after: Option<String> = None;
+        loop {
+            let records = self.store.export_idempotency(after.clone(), BATCH).await?;
+            let Some(last) = records.last().map(|r| r.key.clone()) else {
+                return Ok(());
+            };
+            for r in records {
+                if self.vault.is_current(&r.body) {
+                    continue;
+                }
+                match self
+                    .vault
+                    .reseal_for(&crate::cases::idempotency_aad(&r.key), &r.body)
+                {
+                    Some(body) => {
+                        self.store
+                            .reseal(Resealed::Idempotency { key: r.key, body })
+                            .await?;
+                        report.idempotency += 1;
+                    }
+                    None => report.unreadable += 1,
+                }
+            }
+            after = Some(last);
+        }
+    }
+}

@@ -1,5 +1,8 @@
 //! Evidence files: stored once by SHA-256, in a local directory or an
-//! S3-compatible bucket.
+//! S3-compatible bucket, sealed with the data key (`Vault::seal_file`,
+//! XChaCha20-Poly1305 bound to the file's name): neither the disk nor the
+//! bucket holds a file's content in the clear. Files stored before sealing
+//! are read as they are, and sealed by `redress keys rotate`.
 //!
 //! The uploader's file name is kept as metadata and never reaches the
 //! storage; the key is derived from the content hash alone
@@ -67,6 +70,9 @@ impl std::fmt::Debug for S3Settings {
 #[derive(Debug, Clone)]
 pub struct EvidenceStore {
     objects: Arc<dyn ObjectStore>,
+    /// Seals files on the way in and opens them on the way out; `None`
+    /// only for a store built without one (tests of the store itself).
+    vault: Option<crate::privacy::Vault>,
     /// The directory, when the files are local: written files are fsynced.
     local_root: Option<PathBuf>,
     /// For logs and messages: the directory or the bucket URL.
@@ -151,6 +157,7 @@ impl EvidenceStore {
         let objects = LocalFileSystem::new_with_prefix(&root).map_err(AppError::internal)?;
         Ok(Self {
             objects: Arc::new(objects),
+            vault: None,
             description: root.display().to_string(),
             local_root: Some(root),
             max_bytes,
@@ -209,6 +216,7 @@ impl EvidenceStore {
     ) -> Self {
         Self {
             objects,
+            vault: None,
             local_root: None,
             description,
             max_bytes,
@@ -225,6 +233,12 @@ impl EvidenceStore {
             EvidenceLocation::DataDir => Self::new(data_dir.join("evidence"), max_bytes),
             EvidenceLocation::S3(s) => Self::s3(s, max_bytes),
         }
+    }
+
+    /// Files sealed with `vault`'s keys.
+    pub fn sealed_with(mut self, vault: crate::privacy::Vault) -> Self {
+        self.vault = Some(vault);
+        self
     }
 
     /// Whether the files live on this machine's disk.
@@ -288,6 +302,10 @@ impl EvidenceStore {
             Err(e) => return Err(AppError::internal(e)),
         };
         if !present {
+            let data = match &self.vault {
+                Some(v) => v.seal_file(&sha256, &data),
+                None => data,
+            };
             self.objects
                 .put(&key, PutPayload::from(data))
                 .await
@@ -362,7 +380,41 @@ impl EvidenceStore {
             e => std::io::Error::other(e.to_string()),
         };
         let got = self.objects.get(&key).await.map_err(io)?;
-        Ok(got.bytes().await.map_err(io)?.to_vec())
+        let stored = got.bytes().await.map_err(io)?;
+        match &self.vault {
+            Some(v) => v.open_file(sha256, &stored).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "an evidence file does not open with this data key",
+                )
+            }),
+            None => Ok(stored.to_vec()),
+        }
+    }
+
+    /// Seals one stored file again under the current key (key rotation);
+    /// true when it was rewritten.
+    pub async fn reseal(&self, sha256: &str) -> AppResult<bool> {
+        let Some(vault) = &self.vault else {
+            return Ok(false);
+        };
+        let key = Self::key_for(sha256).ok_or_else(|| AppError::internal("not a hash"))?;
+        let stored = match self.objects.get(&key).await {
+            Ok(got) => got.bytes().await.map_err(AppError::internal)?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(e) => return Err(AppError::internal(e)),
+        };
+        if vault.file_is_current(&stored) {
+            return Ok(false);
+        }
+        let plain = vault.open_file(sha256, &stored).ok_or_else(|| {
+            AppError::internal("an evidence file does not open with this data key")
+        })?;
+        self.objects
+            .put(&key, PutPayload::from(vault.seal_file(sha256, &plain)))
+            .await
+            .map_err(AppError::internal)?;
+        Ok(true)
     }
 }
 

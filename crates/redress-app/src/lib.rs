@@ -357,7 +357,8 @@ impl App {
             &config.evidence_location,
             &config.data_dir,
             config.evidence_max_bytes,
-        )?;
+        )?
+        .sealed_with(vault.clone());
         let webhooks = webhooks::Webhooks::new(config.webhook_allow_private)?;
         let app = Arc::new(Self {
             store,

@@ -41,6 +41,9 @@ const SEALED_V1: &str = "sealed:v1:";
 const SEALED_V2: &str = "sealed:v2:";
 /// Sealed by a case key: `sealed:c1:<base64 nonce+ciphertext>`.
 const SEALED_CASE: &str = "sealed:c1:";
+/// An evidence file at rest: this, the 8-character key id, `:`, the
+/// 24-byte nonce, the ciphertext.
+const SEALED_FILE: &[u8] = b"redress-evidence:v1:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -57,6 +60,8 @@ pub enum KeyError {
 struct MasterKey {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// Seals evidence files (a key of its own: files are many and large).
+    files: XChaCha20Poly1305,
     mac_key: [u8; 32],
 }
 
@@ -66,6 +71,7 @@ impl MasterKey {
         Self {
             id: hex::encode(&derive(master, b"redress/key-id/v1")[..4]),
             cipher: XChaCha20Poly1305::new((&enc).into()),
+            files: XChaCha20Poly1305::new((&derive(master, b"redress/evidence/v1")).into()),
             mac_key: derive(master, b"redress/lookup/v1"),
         }
     }
@@ -235,6 +241,61 @@ impl Vault {
             return Some(sealed.to_string());
         }
         Some(self.seal_bytes_for(aad, &self.open_bytes_for(aad, sealed)?))
+    }
+
+    /// An evidence file as stored: sealed with the current key's file key,
+    /// bound to its name (the hash of its content).
+    pub fn seal_file(&self, name: &str, plain: &[u8]) -> Vec<u8> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ct = self
+            .current
+            .files
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: name.as_bytes(),
+                },
+            )
+            .expect("encryption cannot fail");
+        let mut out = Vec::with_capacity(SEALED_FILE.len() + 9 + 24 + ct.len());
+        out.extend_from_slice(SEALED_FILE);
+        out.extend_from_slice(self.current.id.as_bytes());
+        out.push(b':');
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    /// The content of a stored evidence file: opened when sealed (`None`
+    /// if no key of the ring opens it), as it is when it was stored before
+    /// files were sealed.
+    pub fn open_file(&self, name: &str, stored: &[u8]) -> Option<Vec<u8>> {
+        let Some(rest) = stored.strip_prefix(SEALED_FILE) else {
+            return Some(stored.to_vec());
+        };
+        if rest.len() < 9 + 24 || rest[8] != b':' {
+            return None;
+        }
+        let id = std::str::from_utf8(&rest[..8]).ok()?;
+        let (nonce, ct) = rest[9..].split_at(24);
+        self.master(id)?
+            .files
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: name.as_bytes(),
+                },
+            )
+            .ok()
+    }
+
+    /// Whether a stored evidence file is sealed by the current key.
+    pub fn file_is_current(&self, stored: &[u8]) -> bool {
+        stored
+            .strip_prefix(SEALED_FILE)
+            .is_some_and(|rest| rest.get(..8) == Some(self.current.id.as_bytes()))
     }
 
     /// A new random key for a new case, and its wrapped form for the row.
@@ -447,6 +508,34 @@ mod tests {
         assert_eq!(new.open_for("x", &resealed).as_deref(), Some("secret"));
         assert!(ring.reply_token_matches("RD1", &old.reply_token("RD1")));
         assert!(!new.reply_token_matches("RD1", &old.reply_token("RD1")));
+    }
+
+    #[test]
+    fn evidence_files_are_sealed_and_bound_to_their_name() {
+        let v = Vault::from_master(&[7u8; 32]);
+        let stored = v.seal_file("ab12", b"chat log");
+        assert!(!stored.windows(8).any(|w| w == b"chat log"));
+        assert_eq!(
+            v.open_file("ab12", &stored).as_deref(),
+            Some(&b"chat log"[..])
+        );
+        assert_eq!(v.open_file("ab13", &stored), None);
+        assert!(v.file_is_current(&stored));
+        // Files stored before sealing are read as they are.
+        assert_eq!(
+            v.open_file("ab12", b"plain").as_deref(),
+            Some(&b"plain"[..])
+        );
+        let ring = Vault::from_master(&[8u8; 32]).with_previous(&[7u8; 32]);
+        assert_eq!(
+            ring.open_file("ab12", &stored).as_deref(),
+            Some(&b"chat log"[..])
+        );
+        assert!(!ring.file_is_current(&stored));
+        assert_eq!(
+            Vault::from_master(&[8u8; 32]).open_file("ab12", &stored),
+            None
+        );
     }
 
     #[test]

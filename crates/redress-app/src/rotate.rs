@@ -6,8 +6,8 @@
 //! value the old one sealed: each case's wrapped key (the case's own key
 //! does not change, so its document and journal payloads stay as they
 //! are; a case saved before case keys gets one now, and its document is
-//! sealed with it), held mail, stored answers to idempotent registrations
-//! and webhook secrets. It runs beside the serving instances (each case
+//! sealed with it), evidence files, held mail, stored answers to
+//! idempotent registrations and webhook secrets. It runs beside the serving instances (each case
 //! is saved with its version checked, a conflict reloads it) and can be
 //! stopped at any point: what is already under the new key is skipped on
 //! the next run. Once it reports nothing left under the old key, the
@@ -32,6 +32,8 @@ pub struct RotationReport {
     pub cases: u64,
     /// Cases already under the current key, or purged (no key).
     pub cases_skipped: u64,
+    /// Evidence files sealed again (or sealed for the first time).
+    pub evidence: u64,
     pub held_mail: u64,
     pub idempotency: u64,
     pub webhooks: u64,
@@ -72,6 +74,7 @@ impl App {
             }
             after = last;
         }
+        self.reseal_evidence(&mut report).await?;
         self.reseal_held_mail(&mut report).await?;
         self.reseal_idempotency(&mut report).await?;
         for s in self.store.list_webhook_subscriptions().await? {
@@ -131,6 +134,27 @@ impl App {
         Err(crate::AppError::Conflict(format!(
             "case {id} kept changing during the rotation; run it again"
         )))
+    }
+
+    /// Every evidence file, one key prefix at a time. Each file holds the
+    /// evidence gate for reading, so that a purge removing it meanwhile is
+    /// not undone by writing it back.
+    async fn reseal_evidence(&self, report: &mut RotationReport) -> AppResult<()> {
+        let everything = self.now() + chrono::Duration::days(36_500);
+        for prefix in 0..=u8::MAX {
+            for name in self.evidence.files_older_than(prefix, everything).await? {
+                let _gate = self.evidence_gate.read().await;
+                match self.evidence.reseal(&name).await {
+                    Ok(true) => report.evidence += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(file = %name, error = %e, "an evidence file was not sealed again");
+                        report.unreadable += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn reseal_held_mail(&self, report: &mut RotationReport) -> AppResult<()> {

@@ -6,7 +6,7 @@
 //! them is committed, so every file the snapshot refers to is already there
 //! when the folder is copied. The copy is then checked: it opens as a store,
 //! its audit chain verifies, its cases are counted, and every evidence file
-//! still hashes to its name.
+//! still opens with the data key and hashes to its name.
 
 use std::path::{Path, PathBuf};
 
@@ -78,7 +78,14 @@ pub async fn run(config: &Config, target: &Path) -> anyhow::Result<Summary> {
     } else {
         let from = config.data_dir.join("evidence");
         let to = target.join("evidence");
-        let copied = tokio::task::spawn_blocking(move || copy_evidence(&from, &to)).await??;
+        // Files are sealed: the check opens each copy with the data key.
+        let vault = redress_app::Vault::load(
+            config.data_key.as_deref(),
+            config.data_key_previous.as_deref(),
+            &config.data_dir,
+        )?;
+        let copied =
+            tokio::task::spawn_blocking(move || copy_evidence(&from, &to, &vault)).await??;
         let note = "the data key is not copied: keep it separately";
         (
             copied.problems,
@@ -136,8 +143,8 @@ struct Copied {
 }
 
 /// Copies `<from>/<2 hex>/<sha256>` files (staged writes are skipped),
-/// checking that each copy hashes to its name.
-fn copy_evidence(from: &Path, to: &Path) -> anyhow::Result<Copied> {
+/// checking that each copy opens and hashes to its name.
+fn copy_evidence(from: &Path, to: &Path, vault: &redress_app::Vault) -> anyhow::Result<Copied> {
     std::fs::create_dir_all(to)?;
     let mut out = Copied {
         files: 0,
@@ -167,7 +174,8 @@ fn copy_evidence(from: &Path, to: &Path) -> anyhow::Result<Copied> {
                 .with_context(|| format!("copying {}", file.path().display()))?;
             let copied = std::fs::read(&dest)?;
             std::fs::File::open(&dest)?.sync_all()?;
-            if redress_app::privacy::sha256_hex(&copied) != name {
+            let opened = vault.open_file(&name, &copied);
+            if opened.is_none_or(|plain| redress_app::privacy::sha256_hex(&plain) != name) {
                 out.problems
                     .push(format!("evidence {name} does not match its hash"));
             }

@@ -460,10 +460,14 @@ async fn intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata() {
     assert_eq!(mine[0]["filename"], "收据.pdf");
     assert_eq!(mine[0]["content_type"], "application/pdf");
     let psha = sha256_hex(&pdf);
-    assert_eq!(
-        std::fs::read(t.dir.join("evidence").join(&psha[..2]).join(&psha)).unwrap(),
-        pdf
+    // Stored sealed: the disk does not hold the content, the store gives
+    // it back.
+    let on_disk = std::fs::read(t.dir.join("evidence").join(&psha[..2]).join(&psha)).unwrap();
+    assert!(
+        !on_disk.windows(8).any(|w| w == &pdf[..8]),
+        "sealed at rest"
     );
+    assert_eq!(t.app.evidence.read(&psha).await.unwrap(), pdf);
     let case = t
         .get(&format!("/complaints/{id}"), Some(&c.intake))
         .await

@@ -653,7 +653,9 @@ async fn a_purge_leaves_nothing_readable_in_the_files() {
         !before.is_empty(),
         "the list columns hold the marker in the clear before the purge"
     );
-    assert!(evidence_file(&t, &sha).exists());
+    // The evidence file is sealed at rest even while the case lives.
+    let file = std::fs::read(evidence_file(&t, &sha)).unwrap();
+    assert!(!file.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()));
 
     // Past retention: one advance; the jobs that fall due run once.
     let closed = t
@@ -704,7 +706,20 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
     let first = file_once(&t, "rotate-key-1", 1).await;
     let second = t.file(complaint(2)).await;
     let no = second["tracking_no"].as_str().unwrap().to_string();
+    let token = second["access_token"].as_str().unwrap().to_string();
     held_mail(&t, &no, 2).await;
+    let sha = t
+        .upload(
+            &format!("/track/{no}/evidence"),
+            Some(&token),
+            "聊天记录.txt",
+            b"chat log kept across a rotation",
+        )
+        .await
+        .expect(200)["evidence"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Every instance restarts with the new key and the old one beside it.
     t.config.data_key = Some(new_key.clone());
@@ -736,6 +751,7 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
     assert_eq!(report["held_mail"], 1, "{report}");
     assert_eq!(report["idempotency"], 1, "{report}");
     assert_eq!(report["webhooks"], 1, "{report}");
+    assert_eq!(report["evidence"], 1, "{report}");
     assert_eq!(report["unreadable"], 0, "{report}");
     // Run again (after a crash, say): nothing is left under the old key.
     let again = rotate();
@@ -743,6 +759,7 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
     assert_eq!(again["cases_skipped"], 2, "{again}");
     assert_eq!(again["held_mail"], 0, "{again}");
     assert_eq!(again["webhooks"], 0, "{again}");
+    assert_eq!(again["evidence"], 0, "{again}");
 
     // The old key is gone: everything still opens.
     t.config.data_key_previous = None;
@@ -761,6 +778,10 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
         "the journal payloads open: {case}"
     );
     assert_eq!(file_once(&t, "rotate-key-1", 1).await, first, "a replay");
+    assert_eq!(
+        t.app.evidence.read(&sha).await.unwrap(),
+        b"chat log kept across a rotation"
+    );
     let mail = t.get("/mail/held", Some(&c.intake)).await.expect(200);
     let held_id = mail["items"][0]["id"].as_str().unwrap().to_string();
     let full = t

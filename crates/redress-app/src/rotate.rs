@@ -12,6 +12,15 @@
 //! stopped at any point: what is already under the new key is skipped on
 //! the next run. Once it reports nothing left under the old key, the
 //! previous key can go.
+//!
+//! It also finishes the upgrade to case keys: the transitions' journal
+//! events that an earlier version wrote in the clear are sealed with their
+//! case's key (a purged case's with a key nobody keeps), by a rewrite of the journal
+//! from the first such event to the head. The rewrite goes in steps of
+//! [`BATCH`] events; between steps the store keeps the splice (where the
+//! new chain meets the old one), so that `audit verify` passes at any
+//! moment and a stopped rewrite resumes; the step that reaches the head
+//! appends a `journal_resealed` event with the old and new heads.
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -36,6 +45,11 @@ pub struct RotationReport {
     pub evidence: u64,
     pub held_mail: u64,
     pub idempotency: u64,
+    /// Journal events written in the clear and now sealed.
+    pub journal_events: i64,
+    /// The heads before and after the journal's rewrite, when one ran.
+    pub journal_old_head: Option<(i64, String)>,
+    pub journal_new_head: Option<(i64, String)>,
     pub webhooks: u64,
     /// Values that opened with no key of the ring (left as they are).
     pub unreadable: u64,
@@ -77,6 +91,8 @@ impl App {
         self.reseal_evidence(&mut report).await?;
         self.reseal_held_mail(&mut report).await?;
         self.reseal_idempotency(&mut report).await?;
+        // After the cases: every live case has a key stored by now.
+        self.reseal_journal(&mut report).await?;
         for s in self.store.list_webhook_subscriptions().await? {
             if self.vault.is_current(&s.secret) {
                 continue;
@@ -134,6 +150,98 @@ impl App {
         Err(crate::AppError::Conflict(format!(
             "case {id} kept changing during the rotation; run it again"
         )))
+    }
+
+    /// Rewrites the journal from the first event written in the clear to
+    /// the head (resuming a rewrite in progress).
+    async fn reseal_journal(&self, report: &mut RotationReport) -> AppResult<()> {
+        let mut cases = CaseKeys::default();
+        let mut cursor = match self.store.journal_splice().await? {
+            Some(s) => s.seq,
+            None => match self.first_clear_event(&mut cases).await? {
+                Some(seq) => seq - 1,
+                None => return Ok(()),
+            },
+        };
+        loop {
+            let batch = self.store.journal_after(cursor, BATCH).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut data = Vec::with_capacity(batch.len());
+            for e in &batch {
+                data.push((e.seq, self.sealed_payload(e, &mut cases).await?));
+            }
+            match self.store.rewrite_journal(cursor, data, self.now()).await {
+                Ok(redress_store::journal::RewriteOutcome::Continues(s)) => cursor = s.seq,
+                Ok(redress_store::journal::RewriteOutcome::Finished {
+                    rewritten,
+                    old_head,
+                    new_head,
+                }) => {
+                    report.journal_events = rewritten;
+                    report.journal_old_head = Some(old_head);
+                    report.journal_new_head = Some(new_head);
+                    // The rows' earlier versions leave the files.
+                    self.compact_after_purge().await;
+                    return Ok(());
+                }
+                // Another rewrite moved the splice: go on from there.
+                Err(StoreError::VersionConflict) => match self.store.journal_splice().await? {
+                    Some(s) => cursor = s.seq,
+                    None => return Ok(()),
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The seq of the first event a rewrite must seal, if any.
+    async fn first_clear_event(&self, cases: &mut CaseKeys) -> AppResult<Option<i64>> {
+        let mut after = 0;
+        loop {
+            let batch = self.store.journal_after(after, 5000).await?;
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                return Ok(None);
+            };
+            for e in &batch {
+                if self.sealed_payload(e, cases).await?.is_some() {
+                    return Ok(Some(e.seq));
+                }
+            }
+            after = last;
+        }
+    }
+
+    /// What an event's payload becomes: sealed with its case's key when it
+    /// was written in the clear; for a purged case, the events before the
+    /// purge sealed with a key nobody keeps. `None`: as it is.
+    async fn sealed_payload(
+        &self,
+        e: &redress_store::JournalEntry,
+        cases: &mut CaseKeys,
+    ) -> AppResult<Option<String>> {
+        let Some(case_id) = e.case_id else {
+            return Ok(None);
+        };
+        // Transitions' payloads carry the case's texts and are sealed;
+        // audit events (views, exports) carry none and stay in the clear.
+        if crate::privacy::is_case_sealed(&e.data)
+            || !redress_domain::events::is_case_event(&e.kind)
+        {
+            return Ok(None);
+        }
+        let state = cases.get(self, case_id).await?;
+        Ok(match state {
+            CaseState::Keyed(key) => Some(stored::seal_event(key, &e.kind, &e.data)),
+            CaseState::Purged(at)
+                if e.at < *at && !matches!(e.kind.as_str(), "purged" | "erased") =>
+            {
+                let (gone, _) = self.vault.new_case_key(case_id);
+                Some(stored::seal_event(&gone, &e.kind, &e.data))
+            }
+            CaseState::Purged(_) | CaseState::Unknown => None,
+        })
     }
 
     /// Every evidence file, one key prefix at a time. Each file holds the
@@ -222,5 +330,45 @@ impl App {
             }
             after = Some(last);
         }
+    }
+}
+
+/// What a rewrite of the journal needs to know of an event's case.
+enum CaseState {
+    /// A live case with its key stored.
+    Keyed(crate::privacy::CaseKey),
+    /// Purged at this instant: the events before it go with the key.
+    Purged(chrono::DateTime<chrono::Utc>),
+    /// No row, or a row without a stored key yet: left as it is.
+    Unknown,
+}
+
+/// Case states read once, a bounded number at a time.
+#[derive(Default)]
+struct CaseKeys {
+    known: std::collections::HashMap<Uuid, CaseState>,
+}
+
+impl CaseKeys {
+    const MAX: usize = 10_000;
+
+    async fn get(&mut self, app: &App, id: Uuid) -> AppResult<&CaseState> {
+        if !self.known.contains_key(&id) {
+            if self.known.len() >= Self::MAX {
+                self.known.clear();
+            }
+            let state = match app.store.get_case(id).await? {
+                None => CaseState::Unknown,
+                Some(row) => match stored::row_key(&row, &app.vault) {
+                    Some(key) => CaseState::Keyed(key),
+                    None => match stored::from_row(&row, &app.vault)?.case.purged_at {
+                        Some(at) => CaseState::Purged(at),
+                        None => CaseState::Unknown,
+                    },
+                },
+            };
+            self.known.insert(id, state);
+        }
+        Ok(&self.known[&id])
     }
 }

@@ -515,6 +515,20 @@ fn journal_entry(r: &Row) -> StoreResult<JournalEntry> {
     })
 }
 
+const SELECT_SPLICE: &str = "SELECT seq, old_hash, new_hash, rewritten, started_seq, \
+     started_hash FROM journal_splice WHERE id = 1";
+
+fn splice(r: &Row) -> StoreResult<redress_store::journal::JournalSplice> {
+    Ok(redress_store::journal::JournalSplice {
+        seq: col(r, 0)?,
+        old_hash: col(r, 1)?,
+        new_hash: col(r, 2)?,
+        rewritten: col(r, 3)?,
+        started_seq: col(r, 4)?,
+        started_hash: col(r, 5)?,
+    })
+}
+
 // ---- people and settings ------------------------------------------------------
 
 fn day_kind_str(k: DayKind) -> &'static str {
@@ -1697,6 +1711,130 @@ impl Store for PgStore {
                 )
                 .map_err(db)?;
             Ok(calls + mail)
+        })
+        .await
+    }
+
+    async fn journal_splice(&self) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
+        self.read(|c| {
+            let row = c.query_opt(SELECT_SPLICE, &[]).map_err(db)?;
+            row.as_ref().map(splice).transpose()
+        })
+        .await
+    }
+
+    async fn rewrite_journal(
+        &self,
+        after: i64,
+        data: Vec<(i64, Option<String>)>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<redress_store::journal::RewriteOutcome> {
+        use redress_store::journal::{
+            GENESIS, JournalSplice, RewriteOutcome, chain_hash, plan_rewrite, resealed_event,
+        };
+        self.read(move |c| {
+            let mut tx = c.transaction().map_err(db)?;
+            // The head first, as every writing group takes it: appends wait
+            // for this step, and this step for them.
+            let head = tx
+                .query_one(
+                    "SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE",
+                    &[],
+                )
+                .map_err(db)?;
+            let (head_seq, head_hash): (i64, String) = (head.get(0), head.get(1));
+            let current = tx.query_opt(SELECT_SPLICE, &[]).map_err(db)?;
+            let start = match current.as_ref().map(splice).transpose()? {
+                Some(s) if s.seq != after => return Err(StoreError::VersionConflict),
+                Some(s) => s,
+                None => {
+                    let at_after: String = if after == 0 {
+                        GENESIS.to_string()
+                    } else {
+                        tx.query_one("SELECT hash FROM events WHERE seq = $1", &[&after])
+                            .map_err(db)?
+                            .get(0)
+                    };
+                    JournalSplice {
+                        seq: after,
+                        old_hash: at_after.clone(),
+                        new_hash: at_after,
+                        rewritten: 0,
+                        started_seq: head_seq,
+                        started_hash: head_hash,
+                    }
+                }
+            };
+            let stored = tx
+                .query(
+                    "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&after, &(data.len() as i64)],
+                )
+                .map_err(db)?
+                .iter()
+                .map(journal_entry)
+                .collect::<StoreResult<Vec<_>>>()?;
+            let (rows, next) =
+                plan_rewrite(&start, &stored, &data).ok_or(StoreError::VersionConflict)?;
+            let update = tx
+                .prepare("UPDATE events SET data = $2, prev_hash = $3, hash = $4 WHERE seq = $1")
+                .map_err(db)?;
+            for e in &rows {
+                tx.execute(&update, &[&e.seq, &e.data, &e.prev_hash, &e.hash])
+                    .map_err(db)?;
+            }
+            let outcome = if head_seq == next.seq {
+                let mut event = resealed_event(&next, at);
+                event.at = us(&event.at);
+                let seq = next.seq + 1;
+                let hash = chain_hash(&next.new_hash, seq, &event);
+                tx.execute(
+                    "INSERT INTO events (seq, case_id, kind, actor, at, data, prev_hash, hash) \
+                     VALUES ($1, NULL, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &seq,
+                        &event.kind,
+                        &event.actor,
+                        &event.at,
+                        &event.data,
+                        &next.new_hash,
+                        &hash,
+                    ],
+                )
+                .map_err(db)?;
+                tx.execute(
+                    "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
+                    &[&seq, &hash],
+                )
+                .map_err(db)?;
+                tx.execute("DELETE FROM journal_splice", &[]).map_err(db)?;
+                RewriteOutcome::Finished {
+                    rewritten: next.rewritten,
+                    old_head: (next.seq, next.old_hash),
+                    new_head: (next.seq, next.new_hash),
+                }
+            } else {
+                tx.execute(
+                    "INSERT INTO journal_splice (id, seq, old_hash, new_hash, rewritten, \
+                     started_seq, started_hash) VALUES (1, $1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, \
+                     old_hash = excluded.old_hash, new_hash = excluded.new_hash, \
+                     rewritten = excluded.rewritten",
+                    &[
+                        &next.seq,
+                        &next.old_hash,
+                        &next.new_hash,
+                        &next.rewritten,
+                        &next.started_seq,
+                        &next.started_hash,
+                    ],
+                )
+                .map_err(db)?;
+                RewriteOutcome::Continues(next)
+            };
+            tx.commit().map_err(db)?;
+            Ok(outcome)
         })
         .await
     }

@@ -543,6 +543,26 @@ fn journal_entries(
         .collect()
 }
 
+fn read_splice(c: &Connection) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
+    c.query_row(
+        "SELECT seq, old_hash, new_hash, rewritten, started_seq, started_hash \
+         FROM journal_splice WHERE id = 1",
+        [],
+        |r| {
+            Ok(redress_store::journal::JournalSplice {
+                seq: r.get(0)?,
+                old_hash: r.get(1)?,
+                new_hash: r.get(2)?,
+                rewritten: r.get(3)?,
+                started_seq: r.get(4)?,
+                started_hash: r.get(5)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(db)
+}
+
 // ---- people and settings ------------------------------------------------------
 
 fn day_kind_str(k: DayKind) -> &'static str {
@@ -1767,6 +1787,96 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             Ok((calls + mail) as u64)
+        })
+        .await
+    }
+
+    async fn journal_splice(&self) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
+        self.read(|c| read_splice(c)).await
+    }
+
+    async fn rewrite_journal(
+        &self,
+        after: i64,
+        data: Vec<(i64, Option<String>)>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<redress_store::journal::RewriteOutcome> {
+        use redress_store::journal::{RewriteOutcome, plan_rewrite, resealed_event};
+        self.write(move |ctx| {
+            let splice = match read_splice(ctx.conn)? {
+                Some(s) if s.seq != after => return Err(StoreError::VersionConflict),
+                Some(s) => s,
+                None => {
+                    let at_after: String = if after == 0 {
+                        redress_store::journal::GENESIS.to_string()
+                    } else {
+                        ctx.conn
+                            .query_row("SELECT hash FROM events WHERE seq = ?1", [after], |r| {
+                                r.get(0)
+                            })
+                            .map_err(db)?
+                    };
+                    let (seq, hash) = ctx.head();
+                    redress_store::journal::JournalSplice {
+                        seq: after,
+                        old_hash: at_after.clone(),
+                        new_hash: at_after,
+                        rewritten: 0,
+                        started_seq: seq,
+                        started_hash: hash,
+                    }
+                }
+            };
+            let stored = journal_entries(
+                ctx.conn,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+                [after, data.len() as i64],
+            )?;
+            let (rows, next) =
+                plan_rewrite(&splice, &stored, &data).ok_or(StoreError::VersionConflict)?;
+            let mut update = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE events SET data = ?2, prev_hash = ?3, hash = ?4 WHERE seq = ?1",
+                )
+                .map_err(db)?;
+            for e in &rows {
+                update
+                    .execute(params![e.seq, e.data, e.prev_hash, e.hash])
+                    .map_err(db)?;
+            }
+            drop(update);
+            if ctx.head().0 == next.seq {
+                ctx.rehash_head(next.new_hash.clone())?;
+                ctx.conn
+                    .execute("DELETE FROM journal_splice", [])
+                    .map_err(db)?;
+                ctx.append(&[resealed_event(&next, at)])?;
+                Ok(RewriteOutcome::Finished {
+                    rewritten: next.rewritten,
+                    old_head: (next.seq, next.old_hash),
+                    new_head: (next.seq, next.new_hash),
+                })
+            } else {
+                ctx.conn
+                    .execute(
+                        "INSERT INTO journal_splice (id, seq, old_hash, new_hash, rewritten, \
+                         started_seq, started_hash) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6) \
+                         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, \
+                         old_hash = excluded.old_hash, new_hash = excluded.new_hash, \
+                         rewritten = excluded.rewritten",
+                        params![
+                            next.seq,
+                            next.old_hash,
+                            next.new_hash,
+                            next.rewritten,
+                            next.started_seq,
+                            next.started_hash
+                        ],
+                    )
+                    .map_err(db)?;
+                Ok(RewriteOutcome::Continues(next))
+            }
         })
         .await
     }

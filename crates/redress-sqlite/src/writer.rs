@@ -33,7 +33,9 @@ pub struct ChainHead {
 impl ChainHead {
     pub fn load(conn: &Connection) -> StoreResult<ChainHead> {
         let head = conn
-            .query_row("SELECT seq, hash FROM journal_head WHERE id = 1", [], |r| {
+            .prepare_cached("SELECT seq, hash FROM journal_head WHERE id = 1")
+            .map_err(db)?
+            .query_row([], |r| {
                 Ok(ChainHead {
                     seq: r.get(0)?,
                     hash: r.get(1)?,
@@ -93,6 +95,26 @@ impl WriteCtx<'_> {
             )
             .map_err(db)?
             .execute(params![self.head.seq, self.head.hash])
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl WriteCtx<'_> {
+    /// The head of the chain: its seq and hash.
+    pub fn head(&self) -> (i64, String) {
+        (self.head.seq, self.head.hash.clone())
+    }
+
+    /// Moves the head to a new hash for the same event (a rewrite of the
+    /// journal reached it).
+    pub fn rehash_head(&mut self, hash: String) -> StoreResult<()> {
+        self.head.hash = hash;
+        self.conn
+            .execute(
+                "UPDATE journal_head SET hash = ?2 WHERE id = 1 AND seq = ?1",
+                params![self.head.seq, self.head.hash],
+            )
             .map_err(db)?;
         Ok(())
     }
@@ -418,6 +440,19 @@ fn run_batch(
             q.job.fail(&e);
         }
         return spent;
+    }
+    // The head as the file holds it, under the write lock: another process
+    // (`redress keys rotate`, `redress user add`) may have moved it.
+    match ChainHead::load(conn) {
+        Ok(now) => *head = now,
+        Err(e) => {
+            tracing::error!(error = %e, "sqlite writer could not read the chain head");
+            let _ = conn.execute_batch("ROLLBACK");
+            for q in batch.drain(..) {
+                q.job.fail(&e);
+            }
+            return spent;
+        }
     }
     let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
     let mut broken: Option<StoreError> = None;

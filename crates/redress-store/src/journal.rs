@@ -65,22 +65,128 @@ impl JournalEntry {
     }
 }
 
+/// A journal being re-sealed (an upgrade in progress): the events up to
+/// `seq` were rewritten and chain with new hashes, ending in `new_hash`;
+/// the event after `seq` still names `old_hash`, the hash its predecessor
+/// had. Appends go on from the old head meanwhile; the rewrite that
+/// reaches the head moves it to the new chain and records both heads in a
+/// `journal_resealed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalSplice {
+    pub seq: i64,
+    pub old_hash: String,
+    pub new_hash: String,
+    /// Events whose payload was rewritten so far.
+    pub rewritten: i64,
+    /// The head when the rewrite started.
+    pub started_seq: i64,
+    pub started_hash: String,
+}
+
+/// What a call to rewrite the journal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RewriteOutcome {
+    /// The rewrite goes on after the splice.
+    Continues(JournalSplice),
+    /// The rewrite reached the head: the chain is whole again.
+    Finished {
+        rewritten: i64,
+        old_head: (i64, String),
+        new_head: (i64, String),
+    },
+}
+
+/// The kind of the event that closes a rewrite of the journal.
+pub const RESEALED_EVENT: &str = "journal_resealed";
+
+/// Plans one step of a rewrite: `stored` are the events after
+/// `splice.seq`, consecutive and as stored; `data` gives each a new
+/// payload (`None`: unchanged). Returns the entries as they are to be
+/// written and the splice after them. `None` when the stored events do not
+/// continue the splice (another rewrite moved it, or the chain is broken
+/// there): nothing is written then.
+pub fn plan_rewrite(
+    splice: &JournalSplice,
+    stored: &[JournalEntry],
+    data: &[(i64, Option<String>)],
+) -> Option<(Vec<JournalEntry>, JournalSplice)> {
+    let mut next = splice.clone();
+    let mut out = Vec::with_capacity(stored.len());
+    if stored.len() != data.len() {
+        return None;
+    }
+    for (e, (seq, new)) in stored.iter().zip(data) {
+        if e.seq != next.seq + 1 || *seq != e.seq || e.prev_hash != next.old_hash {
+            return None;
+        }
+        let mut rewritten = e.clone();
+        if let Some(new) = new
+            && *new != e.data
+        {
+            rewritten.data = new.clone();
+            next.rewritten += 1;
+        }
+        rewritten.prev_hash = next.new_hash.clone();
+        rewritten.hash = rewritten.expected_hash();
+        next.seq = e.seq;
+        next.old_hash = e.hash.clone();
+        next.new_hash = rewritten.hash.clone();
+        out.push(rewritten);
+    }
+    Some((out, next))
+}
+
+/// The event that closes a rewrite: both heads, so that a copy of the old
+/// head kept elsewhere can still be matched.
+pub fn resealed_event(finished: &JournalSplice, at: DateTime<Utc>) -> NewEvent {
+    NewEvent {
+        case_id: None,
+        kind: RESEALED_EVENT.into(),
+        actor: "system:keys".into(),
+        at,
+        data: serde_json::json!({
+            "old_head": {"seq": finished.seq, "hash": finished.old_hash},
+            "new_head": {"seq": finished.seq, "hash": finished.new_hash},
+            "started_at_head": {"seq": finished.started_seq, "hash": finished.started_hash},
+            "rewritten": finished.rewritten,
+        })
+        .to_string(),
+    }
+}
+
 /// Incremental verification over entries read in order.
 #[derive(Debug, Default)]
 pub struct Verifier {
     last_seq: i64,
     last_hash: Option<String>,
+    /// A rewrite in progress: the one place the chain may switch from new
+    /// hashes to old ones.
+    splice: Option<JournalSplice>,
     pub checked: u64,
     pub problem: Option<String>,
 }
 
 impl Verifier {
+    /// A verifier that knows of a rewrite in progress.
+    pub fn spliced(splice: Option<JournalSplice>) -> Self {
+        Self {
+            splice,
+            ..Self::default()
+        }
+    }
+
     /// Feeds the next entry; returns false once a problem was found.
     pub fn feed(&mut self, e: &JournalEntry) -> bool {
         if self.problem.is_some() {
             return false;
         }
-        let expected_prev = self.last_hash.as_deref().unwrap_or(GENESIS);
+        let mut expected_prev = self.last_hash.as_deref().unwrap_or(GENESIS);
+        if let Some(s) = &self.splice
+            && e.seq == s.seq + 1
+            && expected_prev == s.new_hash
+        {
+            expected_prev = &s.old_hash;
+        }
         if e.seq != self.last_seq + 1 {
             self.problem = Some(format!("event {} is missing", self.last_seq + 1));
         } else if e.prev_hash != expected_prev {

@@ -755,6 +755,22 @@ pub trait Store: Send + Sync + 'static {
     /// webhook calls become `{"erased":true}`, and held mail that names it
     /// or was attached to it is deleted. Returns the rows touched.
     async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64>;
+    /// The rewrite of the journal in progress, if one is.
+    async fn journal_splice(&self) -> StoreResult<Option<journal::JournalSplice>>;
+    /// One step of a rewrite of the journal's payloads (re-sealing events
+    /// written in the clear): the events after `after` get the payloads of
+    /// `data` (consecutive seqs from `after + 1`; `None`: unchanged) and
+    /// new hashes, in one transaction. Without a rewrite in progress one
+    /// starts at `after`; with one, `after` must be its splice
+    /// (`VersionConflict` otherwise). When the step reaches the head, the
+    /// head moves to the new chain and a `journal_resealed` event (at
+    /// `at`) records both heads.
+    async fn rewrite_journal(
+        &self,
+        after: i64,
+        data: Vec<(i64, Option<String>)>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<journal::RewriteOutcome>;
     /// Writes a value sealed again under the current master key
     /// (`redress keys rotate`). These values never change once written,
     /// so the write needs no version check.

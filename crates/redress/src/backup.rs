@@ -98,7 +98,7 @@ pub async fn run(config: &Config, target: &Path) -> anyhow::Result<Summary> {
     // The check: open the copy as a store (as a restore would), verify the
     // audit chain, count the cases.
     let store = crate::open_database(Database::Sqlite(database.clone())).await?;
-    let mut v = Verifier::default();
+    let mut v = Verifier::spliced(store.journal_splice().await?);
     let mut after = 0;
     loop {
         let page = match store.journal_after(after, 5000).await {

@@ -240,6 +240,14 @@ pub async fn copy(
             held.join(", ")
         );
     }
+    if let Some(splice) = source.journal_splice().await? {
+        bail!(
+            "the source's journal is being re-sealed (up to event {} of {}): run `redress keys \
+             rotate` until it finishes, then copy. Nothing was written",
+            splice.seq,
+            splice.started_seq
+        );
+    }
     let source_head = source.journal_head().await?;
 
     // Before writing anything: the chain that is copied must hold.

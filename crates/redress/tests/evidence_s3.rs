@@ -270,7 +270,10 @@ async fn two_instances_share_evidence_through_an_s3_bucket() {
     // The bucket holds it sealed with the data key, never in the clear.
     let in_bucket = got.bytes().await.unwrap().to_vec();
     assert!(!in_bucket.windows(8).any(|w| w == &bytes[..8]), "sealed");
-    assert_eq!(app_one.vault.open_file(&sha256, &in_bucket), Some(bytes.clone()));
+    assert_eq!(
+        app_one.vault.open_file(&sha256, &in_bucket),
+        Some(bytes.clone())
+    );
     assert_eq!(keys(&bucket).await, vec![key.to_string()]);
     for dir in [&one.data_dir, &two.data_dir] {
         assert!(

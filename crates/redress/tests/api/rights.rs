@@ -813,6 +813,141 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
     assert_eq!(v["ok"], true, "{v}");
 }
 
+async fn an_upgrade_seals_events_written_in_the_clear_and_the_chain_still_verifies() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    const LIVE: &str = "qzlegacylive4411";
+    const GONE: &str = "qzlegacygone4412";
+    let live = t.file(complaint(1)).await;
+    let gone = t.file(complaint(2)).await;
+    let id = |v: &Value| uuid::Uuid::parse_str(v["id"].as_str().unwrap()).unwrap();
+    // Events as a version before case keys wrote them: payloads in the clear.
+    let legacy = |case: uuid::Uuid, text: &str| redress_store::NewEvent {
+        case_id: Some(case),
+        kind: "message_added".into(),
+        actor: "complainant:legacy".into(),
+        at: t.app.now(),
+        data: json!({"body": text}).to_string(),
+    };
+    t.app
+        .store
+        .append_events(vec![legacy(id(&live), LIVE), legacy(id(&gone), GONE)])
+        .await
+        .unwrap();
+    let first_clear = t.app.store.journal_head().await.unwrap().unwrap().0 - 1;
+    t.post(
+        &format!("/track/{}/withdraw", gone["tracking_no"].as_str().unwrap()),
+        gone["access_token"].as_str(),
+        json!({"reason": "已协商解决"}),
+    )
+    .await
+    .expect(200);
+    for n in 10..13 {
+        t.file(complaint(n)).await;
+    }
+    let closed = t
+        .get(&format!("/complaints/{}", id(&gone)), Some(&c.supervisor))
+        .await
+        .expect(200);
+    let until: chrono::DateTime<chrono::Utc> =
+        closed["retention_until"].as_str().unwrap().parse().unwrap();
+    t.advance_to(until).await;
+    let before = stored_bytes(&t);
+    assert!(!places_holding(&before, LIVE).is_empty());
+    assert!(
+        !places_holding(&before, GONE).is_empty(),
+        "a purge alone leaves the clear events of an earlier version"
+    );
+
+    // A rewrite that stopped after its first step (a crash): the chain
+    // verifies across the splice, and appends go on meanwhile.
+    let step = t
+        .app
+        .store
+        .rewrite_journal(
+            first_clear - 3,
+            vec![(first_clear - 2, None), (first_clear - 1, None)],
+            t.app.now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(step, redress_store::journal::RewriteOutcome::Continues(_)),
+        "{step:?}"
+    );
+    let v = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+    t.file(complaint(20)).await;
+
+    // The rotation resumes it and finishes: both events sealed, the heads
+    // recorded, the chain whole.
+    let rotate = || {
+        let out = t.command().args(["keys", "rotate"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let report = rotate();
+    // The two messages (the supervisor's views are audit events: no
+    // text, left in the clear).
+    assert_eq!(report["journal_events"], 2, "{report}");
+    assert_ne!(
+        report["journal_old_head"], report["journal_new_head"],
+        "{report}"
+    );
+    let resealed = t
+        .app
+        .store
+        .list_global_events(vec!["journal_resealed".into()], 5)
+        .await
+        .unwrap();
+    assert_eq!(resealed.len(), 1);
+    let data: Value = serde_json::from_str(&resealed[0].data).unwrap();
+    assert_eq!(data["old_head"]["hash"], report["journal_old_head"][1]);
+    assert_eq!(data["new_head"]["hash"], report["journal_new_head"][1]);
+    let v = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(
+        t.command()
+            .args(["audit", "verify"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+
+    // The live case's event opens with its key; the purged one's is gone.
+    let case = t
+        .get(&format!("/complaints/{}", id(&live)), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert!(case["events"].to_string().contains(LIVE), "{case}");
+    let after = stored_bytes(&t);
+    for marker in [LIVE, GONE] {
+        let found = places_holding(&after, marker);
+        assert!(found.is_empty(), "{marker} can still be read in {found:?}");
+    }
+    // Appends after the rewrite chain on; a second run has nothing to do.
+    t.file(complaint(21)).await;
+    let again = rotate();
+    assert_eq!(again["journal_events"], 0, "{again}");
+    assert_eq!(again["journal_new_head"], Value::Null, "{again}");
+    let v = t
+        .get("/audit/verify", Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
 async fn what_is_kept_beside_the_cases_expires_on_its_own_retention() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -927,4 +1062,5 @@ tests![
     what_is_kept_beside_the_cases_expires_on_its_own_retention,
     a_purge_leaves_nothing_readable_in_the_files,
     a_key_rotation_seals_everything_under_the_new_key_while_serving,
+    an_upgrade_seals_events_written_in_the_clear_and_the_chain_still_verifies,
 ];

@@ -900,6 +900,11 @@ impl App {
     }
 }
 
+/// Where a subscription's sealed secret belongs.
+pub(crate) fn secret_aad(id: Uuid) -> String {
+    format!("webhook:{id}:secret")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1033,9 +1038,4 @@ mod tests {
         assert!(!wants(&all, &e("user_created", false)));
         assert!(!wants(&all, &e("personal_data_viewed", true)));
     }
-}
-
-/// Where a subscription's sealed secret belongs.
-pub(crate) fn secret_aad(id: Uuid) -> String {
-    format!("webhook:{id}:secret")
 }

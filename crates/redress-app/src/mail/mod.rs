@@ -921,6 +921,11 @@ fn looks_like_bounce(subject: &str) -> bool {
     .any(|s| subject.contains(s))
 }
 
+/// Where a held mail's sealed field belongs (`held_mail:<id>:sender`).
+pub(crate) fn held_aad(id: Uuid, field: &str) -> String {
+    format!("held_mail:{id}:{field}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1015,9 +1020,4 @@ mod tests {
             t.body
         );
     }
-}
-
-/// Where a held mail's sealed field belongs (`held_mail:<id>:sender`).
-pub(crate) fn held_aad(id: Uuid, field: &str) -> String {
-    format!("held_mail:{id}:{field}")
 }

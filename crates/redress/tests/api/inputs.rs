@@ -182,7 +182,9 @@ async fn evidence_is_sniffed_limited_and_stored_by_hash() {
     assert_eq!(e["filename"], "evil.png");
     let sha = e["sha256"].as_str().unwrap();
     let stored = t.dir.join("evidence").join(&sha[..2]).join(sha);
-    assert_eq!(std::fs::read(&stored).unwrap(), png);
+    // Sealed at rest; the store gives the bytes back.
+    assert_ne!(std::fs::read(&stored).unwrap(), png);
+    assert_eq!(t.app.evidence.read(sha).await.unwrap(), png);
     t.upload(&path, Some(&c.intake), "again.png", &png)
         .await
         .expect(200);

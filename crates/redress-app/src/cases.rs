@@ -113,6 +113,9 @@ pub(crate) struct Intake<'a> {
     pub evidence: Vec<Evidence>,
     /// An internal note to file with the case (what intake could not keep).
     pub note: Option<String>,
+    /// The new case's id and key, when they were made first (its files are
+    /// already stored with the key).
+    pub case: Option<(Uuid, stored::Sealing)>,
 }
 
 impl App {
@@ -188,6 +191,7 @@ impl App {
                 staff: matches!(who, Principal::Staff(_)),
                 evidence: vec![],
                 note: None,
+                case: None,
             },
             body,
             body_hash,
@@ -214,6 +218,7 @@ impl App {
             staff,
             evidence,
             note,
+            case: made,
         } = intake;
         let idem_key = match idempotency_key.map(str::trim) {
             None => None,
@@ -245,7 +250,13 @@ impl App {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let id: CaseId = Uuid::now_v7();
+            let (id, sealing): (CaseId, stored::Sealing) = match &made {
+                Some((id, sealing)) => (*id, sealing.clone()),
+                None => {
+                    let id = Uuid::now_v7();
+                    (id, stored::new_sealing(&self.vault, id))
+                }
+            };
             let token = new_token("rdt_");
             let tracking_no = new_tracking_no(self);
             // Duplicate flag: an open case of the same complainant against the same respondent.
@@ -273,7 +284,6 @@ impl App {
             // The newest few are enough to point staff at the thread.
             case.possible_duplicates = duplicates.into_iter().rev().take(MAX_DUPLICATES).collect();
             self.deliver(&mut case, &effects, now, None);
-            let sealing = stored::new_sealing(&self.vault, id);
             let row = self.row(&case, &token_hash(&token), 0, Some(&sealing))?;
             let events = self.journal(
                 Some(id),
@@ -683,10 +693,12 @@ impl App {
         .await
     }
 
-    /// Checks and stores a file in the evidence store (hashing on a blocking
-    /// thread), then describes it as evidence.
+    /// Checks and stores a file of the case whose key is `key` in the
+    /// evidence store (hashing on a blocking thread), then describes it as
+    /// evidence.
     pub(crate) async fn new_evidence(
         &self,
+        key: &crate::privacy::CaseKey,
         bytes: &[u8],
         filename: Option<&str>,
         by: ActorKind,
@@ -695,7 +707,7 @@ impl App {
         // A purge removing an unused file waits for uploads in flight, so
         // it never removes one a case is about to name.
         let gate = self.evidence_gate.clone().read_owned().await;
-        let stored = self.evidence.put(bytes).await?;
+        let stored = self.evidence.put_in_case(key, bytes).await?;
         metrics::counter!("redress_evidence_bytes_total").increment(stored.size);
         Ok((
             Evidence {
@@ -730,7 +742,13 @@ impl App {
         }
         // The gate stays open until the case naming the file is saved.
         let (evidence, _gate) = self
-            .new_evidence(bytes, filename, ActorKind::Staff, &staff.user.username)
+            .new_evidence(
+                case_key(&loaded)?,
+                bytes,
+                filename,
+                ActorKind::Staff,
+                &staff.user.username,
+            )
             .await?;
         self.staff_action(
             who,
@@ -925,6 +943,17 @@ impl App {
         let staff = who.staff()?.clone();
         self.may_act_on(&staff, id).await?;
         let into = self.resolve_case_ref(who, "into", &into).await?;
+        // The files move with the case: each is sealed again, under the
+        // original's key and name, before the merge names it there.
+        let _gate = self.evidence_gate.clone().read_owned().await;
+        let (dup, original) = (self.load(id).await?, self.load(into).await?);
+        if let (Some(from), Some(to)) = (dup.key(), original.key())
+            && id != into
+        {
+            for e in &dup.case.evidence {
+                self.evidence.copy_to_case(from, to, &e.sha256).await?;
+            }
+        }
         let loaded = self
             .mutate_pair(id, into, Self::staff_actor(&staff), |dup, original, ctx| {
                 let access = staff.access(dup)?;
@@ -1006,7 +1035,7 @@ impl App {
             let file = crate::export::temp_file(&data_dir).map_err(AppError::internal)?;
             // The store may be remote: each file is fetched when its turn
             // comes, on this blocking thread.
-            let read = |sha: &str| handle.block_on(evidence.read(sha));
+            let read = |sha: &str| handle.block_on(evidence.read_in_case(loaded.key(), sha));
             let file =
                 crate::archive::write_archive(&input, &read, file).map_err(AppError::internal)?;
             crate::export::DataExport::from_file(name, file).map_err(AppError::internal)
@@ -1127,7 +1156,13 @@ impl App {
         }
         // The gate stays open until the case naming the file is saved.
         let (evidence, _gate) = self
-            .new_evidence(bytes, filename, ActorKind::Complainant, "complainant")
+            .new_evidence(
+                case_key(&loaded)?,
+                bytes,
+                filename,
+                ActorKind::Complainant,
+                "complainant",
+            )
             .await?;
         self.complainant_action(no, token, |case, ctx| {
             let mut effects = refuse(case.add_evidence(evidence.clone(), ctx))?;
@@ -1269,7 +1304,13 @@ impl App {
         }
         // The gate stays open until the case naming the file is saved.
         let (evidence, _gate) = self
-            .new_evidence(bytes, filename, ActorKind::Respondent, &key)
+            .new_evidence(
+                case_key(&loaded)?,
+                bytes,
+                filename,
+                ActorKind::Respondent,
+                &key,
+            )
             .await?;
         let actor = Actor {
             kind: ActorKind::Respondent,
@@ -1433,6 +1474,8 @@ impl App {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         b.finish()?;
+        // The key names the case's files; the erasure destroys it.
+        let key = self.load(id).await?.sealing.map(|s| s.key);
         let held = std::sync::Mutex::new(Vec::new());
         let answer = self
             .staff_action(
@@ -1448,7 +1491,7 @@ impl App {
             )
             .await?;
         let hashes = std::mem::take(&mut *held.lock().expect("erase lock"));
-        self.after_erasure(id, hashes).await;
+        self.after_erasure(id, key.as_ref(), hashes).await;
         self.compact_after_purge().await;
         Ok(answer)
     }
@@ -1478,8 +1521,19 @@ impl App {
     /// saved row): removes the evidence files no other case names, and
     /// what other tables kept of the case (webhook call payloads, held
     /// mail). A failure is logged and counted; the case stays erased.
-    pub async fn after_erasure(&self, id: Uuid, hashes: Vec<String>) {
-        self.remove_unused_evidence(id, hashes).await;
+    /// `key` is the case's key as it was (it names the case's files),
+    /// `hashes` the content hashes of the files the case named.
+    pub async fn after_erasure(
+        &self,
+        id: Uuid,
+        key: Option<&crate::privacy::CaseKey>,
+        hashes: Vec<String>,
+    ) {
+        let mut names: Vec<String> = key
+            .map(|k| hashes.iter().map(|h| k.evidence_name(h)).collect())
+            .unwrap_or_default();
+        names.extend(hashes);
+        self.remove_unused_evidence(id, names).await;
         if let Err(e) = self.store.forget_case(id).await {
             tracing::error!(case = %id, error = %e, "an erased case's traces could not be scrubbed");
             metrics::counter!("redress_sweep_errors_total").increment(1);
@@ -1513,4 +1567,12 @@ impl App {
 /// Where a stored answer to an idempotent registration is sealed for.
 pub(crate) fn idempotency_aad(key: &str) -> String {
     format!("idempotency:{key}:body")
+}
+
+/// The key of a case that takes new files (a purged case has none, and is
+/// closed).
+fn case_key(loaded: &Loaded) -> AppResult<&crate::privacy::CaseKey> {
+    loaded
+        .key()
+        .ok_or_else(|| AppError::Conflict("the case is closed".into()))
 }

@@ -1,8 +1,12 @@
-//! Evidence files: stored once by SHA-256, in a local directory or an
-//! S3-compatible bucket, sealed with the data key (`Vault::seal_file`,
-//! XChaCha20-Poly1305 bound to the file's name): neither the disk nor the
-//! bucket holds a file's content in the clear. Files stored before sealing
-//! are read as they are, and sealed by `redress keys rotate`.
+//! Evidence files, in a local directory or an S3-compatible bucket, never
+//! in the clear. A case's files are named by a keyed hash of their content
+//! under the case's key (`CaseKey::evidence_name`: the same bytes are
+//! stored once per case) and sealed with that key, so that a purge, which
+//! destroys the key, leaves nothing readable even where a deleted object
+//! lingers (a versioned bucket). Files stored before case keys are named
+//! by their SHA-256 and shared between cases: they are read as they are,
+//! or opened with the data key (`Vault::seal_file`), and
+//! `redress keys rotate` seals them again.
 //!
 //! The uploader's file name is kept as metadata and never reaches the
 //! storage; the key is derived from the content hash alone
@@ -24,6 +28,7 @@ use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::error::{AppError, AppResult};
+use crate::privacy::CaseKey;
 use crate::privacy::sha256_hex;
 
 /// Where evidence files live.
@@ -255,9 +260,23 @@ impl EvidenceStore {
         valid.then(|| Key::from(format!("{}/{sha256}", &sha256[..2])))
     }
 
-    /// Checks and stores one file; the same content is stored once. Hashing
-    /// and sniffing run on a blocking thread.
+    /// Checks and stores one file of a case, under its name and sealed with
+    /// the case's key; the same content is stored once per case.
+    pub async fn put_in_case(&self, key: &CaseKey, bytes: &[u8]) -> AppResult<StoredFile> {
+        self.check_size(bytes)?;
+        self.store_as(bytes, None, Some(key)).await
+    }
+
+    /// Checks and stores one file by its content hash, sealed with the data
+    /// key: the layout of files stored before case keys (and of a file no
+    /// case names yet, in tests). Hashing and sniffing run on a blocking
+    /// thread.
     pub async fn put(&self, bytes: &[u8]) -> AppResult<StoredFile> {
+        self.check_size(bytes)?;
+        self.store_as(bytes, None, None).await
+    }
+
+    fn check_size(&self, bytes: &[u8]) -> AppResult<()> {
         if bytes.is_empty() {
             return Err(AppError::invalid("file", "the file is empty"));
         }
@@ -267,21 +286,28 @@ impl EvidenceStore {
                 self.max_bytes
             )));
         }
-        self.store_as(bytes, None).await
+        Ok(())
     }
 
     /// Stores a message received by mail, as it came (`message/rfc822`):
     /// the receiver's own size limit bounded it, and it need not be a
     /// type evidence may have.
-    pub async fn put_mail(&self, bytes: &[u8]) -> AppResult<StoredFile> {
+    pub async fn put_mail(&self, key: &CaseKey, bytes: &[u8]) -> AppResult<StoredFile> {
         if bytes.is_empty() {
             return Err(AppError::invalid("file", "the file is empty"));
         }
-        self.store_as(bytes, Some("message/rfc822")).await
+        self.store_as(bytes, Some("message/rfc822"), Some(key))
+            .await
     }
 
-    /// Hashes (and, without a given type, sniffs) and stores one file.
-    async fn store_as(&self, bytes: &[u8], given: Option<&'static str>) -> AppResult<StoredFile> {
+    /// Hashes (and, without a given type, sniffs) and stores one file: for
+    /// a case (named and sealed with its key), or by its hash.
+    async fn store_as(
+        &self,
+        bytes: &[u8],
+        given: Option<&'static str>,
+        case: Option<&CaseKey>,
+    ) -> AppResult<StoredFile> {
         let data = bytes.to_vec();
         let (data, content_type, sha256) = tokio::task::spawn_blocking(move || {
             let content_type = match given {
@@ -294,7 +320,11 @@ impl EvidenceStore {
         .await
         .map_err(AppError::internal)?
         .map_err(|m| AppError::invalid("file", m))?;
-        let key = Self::key_for(&sha256).expect("own hash is valid");
+        let name = match case {
+            Some(k) => k.evidence_name(&sha256),
+            None => sha256.clone(),
+        };
+        let key = Self::key_for(&name).expect("a hash is a valid name");
         // Content-addressed: a file already there holds these very bytes.
         let present = match self.objects.head(&key).await {
             Ok(_) => true,
@@ -302,10 +332,24 @@ impl EvidenceStore {
             Err(e) => return Err(AppError::internal(e)),
         };
         if !present {
-            let data = match &self.vault {
-                Some(v) => v.seal_file(&sha256, &data),
-                None => data,
+            let data = match (case, &self.vault) {
+                (Some(k), _) => k.seal_file(&name, &data),
+                (None, Some(v)) => v.seal_file(&sha256, &data),
+                (None, None) => data,
             };
+            self.write(&name, data).await?;
+        }
+        Ok(StoredFile {
+            sha256,
+            size: bytes.len() as u64,
+            content_type,
+        })
+    }
+
+    /// Writes a file under `name`, durably on a local disk.
+    async fn write(&self, name: &str, data: Vec<u8>) -> AppResult<()> {
+        let key = Self::key_for(name).ok_or_else(|| AppError::internal("not a name"))?;
+        {
             self.objects
                 .put(&key, PutPayload::from(data))
                 .await
@@ -313,7 +357,7 @@ impl EvidenceStore {
             if let Some(root) = &self.local_root {
                 // LocalFileSystem writes a staged file and renames it; make
                 // the file and the rename durable before a case names it.
-                let path = root.join(&sha256[..2]).join(&sha256);
+                let path = root.join(&name[..2]).join(name);
                 tokio::task::spawn_blocking(move || -> std::io::Result<()> {
                     std::fs::File::open(&path)?.sync_all()?;
                     std::fs::File::open(path.parent().expect("has a parent"))?.sync_all()
@@ -323,11 +367,67 @@ impl EvidenceStore {
                 .map_err(AppError::internal)?;
             }
         }
-        Ok(StoredFile {
-            sha256,
-            size: bytes.len() as u64,
-            content_type,
-        })
+        Ok(())
+    }
+
+    /// A case's file with content hash `sha256`: under its name in the
+    /// case (sealed with the case's key), else — a file stored before case
+    /// keys — under its hash. `NotFound` when neither is there.
+    pub async fn read_in_case(
+        &self,
+        key: Option<&CaseKey>,
+        sha256: &str,
+    ) -> std::io::Result<Vec<u8>> {
+        if let Some(k) = key {
+            let name = k.evidence_name(sha256);
+            match self.raw(&name).await {
+                Ok(stored) => {
+                    return k.open_file(&name, &stored).ok_or_else(|| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "an evidence file does not open with its case's key",
+                        )
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.read(sha256).await
+    }
+
+    /// Copies a case's file into another case: opened with the one's key,
+    /// sealed and named with the other's (a merge).
+    pub async fn copy_to_case(&self, from: &CaseKey, to: &CaseKey, sha256: &str) -> AppResult<()> {
+        let name = to.evidence_name(sha256);
+        let key = Self::key_for(&name).expect("a hash is a valid name");
+        match self.objects.head(&key).await {
+            Ok(_) => return Ok(()),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(AppError::internal(e)),
+        }
+        let plain = match self.read_in_case(Some(from), sha256).await {
+            Ok(plain) => plain,
+            // Nothing to copy (lost, or never stored): the case names it
+            // as the other case did.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(AppError::internal(e)),
+        };
+        self.write(&name, to.seal_file(&name, &plain)).await
+    }
+
+    /// The bytes stored under `name`, as stored.
+    async fn raw(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        let key = Self::key_for(name)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a hash"))?;
+        let io = |e: object_store::Error| match e {
+            object_store::Error::NotFound { .. } => {
+                std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string())
+            }
+            e => std::io::Error::other(e.to_string()),
+        };
+        let got = self.objects.get(&key).await.map_err(io)?;
+        Ok(got.bytes().await.map_err(io)?.to_vec())
     }
 
     /// Removes the file with that hash (no error when it is not there).
@@ -369,18 +469,10 @@ impl EvidenceStore {
         Ok(out)
     }
 
-    /// The file's bytes; `NotFound` when no file has that hash.
+    /// The bytes of the file stored by its hash (before case keys);
+    /// `NotFound` when no file has that hash.
     pub async fn read(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
-        let key = Self::key_for(sha256)
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a hash"))?;
-        let io = |e: object_store::Error| match e {
-            object_store::Error::NotFound { .. } => {
-                std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string())
-            }
-            e => std::io::Error::other(e.to_string()),
-        };
-        let got = self.objects.get(&key).await.map_err(io)?;
-        let stored = got.bytes().await.map_err(io)?;
+        let stored = self.raw(sha256).await?;
         match &self.vault {
             Some(v) => v.open_file(sha256, &stored).ok_or_else(|| {
                 std::io::Error::new(
@@ -404,7 +496,8 @@ impl EvidenceStore {
             Err(object_store::Error::NotFound { .. }) => return Ok(false),
             Err(e) => return Err(AppError::internal(e)),
         };
-        if vault.file_is_current(&stored) {
+        // A case's file is sealed with the case's key, not the data key.
+        if vault.file_is_current(&stored) || crate::privacy::is_case_file(&stored) {
             return Ok(false);
         }
         let plain = vault.open_file(sha256, &stored).ok_or_else(|| {

@@ -196,7 +196,7 @@ impl App {
         hashes.dedup();
         let mut files = 0u64;
         for hash in hashes {
-            let bytes = match self.evidence.read(&hash).await {
+            let bytes = match self.evidence.read_in_case(loaded.key(), &hash).await {
                 Ok(b) => b,
                 // A file gone from the store (purged, lost): the copy holds
                 // what there is; case.json still names it.

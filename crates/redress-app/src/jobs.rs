@@ -128,8 +128,11 @@ impl App {
                             Ok(effects)
                         })
                         .await;
-                    if result.is_ok() && kinds.iter().any(|k| k == "purged") {
-                        self.after_erasure(id, held).await;
+                    if let Ok(loaded) = &result
+                        && kinds.iter().any(|k| k == "purged")
+                    {
+                        // The key as it was before the save that dropped it.
+                        self.after_erasure(id, loaded.key(), held).await;
                     }
                     // Then the notices waiting to leave, from the case as saved.
                     let result = match result {

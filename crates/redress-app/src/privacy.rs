@@ -44,6 +44,9 @@ const SEALED_CASE: &str = "sealed:c1:";
 /// An evidence file at rest: this, the 8-character key id, `:`, the
 /// 24-byte nonce, the ciphertext.
 const SEALED_FILE: &[u8] = b"redress-evidence:v1:";
+/// An evidence file sealed with its case's key: this, the 24-byte nonce,
+/// the ciphertext.
+const CASE_FILE: &[u8] = b"redress-evidence:c1:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -348,12 +351,14 @@ fn case_key_aad(case_id: Uuid) -> String {
     format!("case:{case_id}:key")
 }
 
-/// A case's own key: seals its document and its journal payloads, each
-/// bound to the case and the place (`doc`, `event`).
+/// A case's own key: seals its document, its journal payloads and its
+/// evidence files, each bound to the case and the place (`doc`, `event`,
+/// the file's name), and names its files (a keyed hash of their content).
 #[derive(Clone)]
 pub struct CaseKey {
     case_id: Uuid,
     cipher: XChaCha20Poly1305,
+    name_key: [u8; 32],
 }
 
 impl std::fmt::Debug for CaseKey {
@@ -367,7 +372,57 @@ impl CaseKey {
         Self {
             case_id,
             cipher: XChaCha20Poly1305::new(key.into()),
+            name_key: derive(key, b"redress/evidence-name/v1"),
         }
+    }
+
+    /// The name of the case's file with content hash `sha256` in the
+    /// evidence store: a keyed hash, so that the same bytes are stored once
+    /// per case, and names say nothing of the content nor of the case.
+    pub fn evidence_name(&self, sha256: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.name_key).expect("any key length");
+        mac.update(sha256.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// An evidence file as stored for this case: sealed, bound to its name.
+    pub fn seal_file(&self, name: &str, plain: &[u8]) -> Vec<u8> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let aad = self.aad(&format!("file:{name}"));
+        let ct = self
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .expect("encryption cannot fail");
+        let mut out = Vec::with_capacity(CASE_FILE.len() + 24 + ct.len());
+        out.extend_from_slice(CASE_FILE);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    /// What [`CaseKey::seal_file`] sealed; `None` if it does not open.
+    pub fn open_file(&self, name: &str, stored: &[u8]) -> Option<Vec<u8>> {
+        let rest = stored.strip_prefix(CASE_FILE)?;
+        if rest.len() < 24 {
+            return None;
+        }
+        let (nonce, ct) = rest.split_at(24);
+        let aad = self.aad(&format!("file:{name}"));
+        self.cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .ok()
     }
 
     fn aad(&self, place: &str) -> String {
@@ -386,6 +441,11 @@ impl CaseKey {
         let encoded = sealed.strip_prefix(SEALED_CASE)?;
         String::from_utf8(open_with(&self.cipher, &self.aad(place), encoded)?).ok()
     }
+}
+
+/// Whether stored evidence bytes are a file sealed with a case's key.
+pub fn is_case_file(stored: &[u8]) -> bool {
+    stored.starts_with(CASE_FILE)
 }
 
 /// Whether a stored text is sealed by a case key (as opposed to JSON
@@ -489,6 +549,25 @@ mod tests {
         );
         let again = v.unwrap_case_key(id, &wrapped).expect("opens");
         assert_eq!(again.open("doc", &doc).as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn case_files_are_named_and_sealed_per_case() {
+        let v = Vault::from_master(&[7u8; 32]);
+        let (a, _) = v.new_case_key(Uuid::now_v7());
+        let (b, _) = v.new_case_key(Uuid::now_v7());
+        let sha = "ab".repeat(32);
+        assert_eq!(a.evidence_name(&sha), a.evidence_name(&sha));
+        assert_ne!(a.evidence_name(&sha), b.evidence_name(&sha));
+        assert_ne!(a.evidence_name(&sha), sha);
+        let name = a.evidence_name(&sha);
+        let stored = a.seal_file(&name, b"receipt");
+        assert_eq!(
+            a.open_file(&name, &stored).as_deref(),
+            Some(&b"receipt"[..])
+        );
+        assert_eq!(b.open_file(&name, &stored), None);
+        assert_eq!(a.open_file(&b.evidence_name(&sha), &stored), None);
     }
 
     #[test]

@@ -171,18 +171,25 @@ pub fn to_row(
         search_tokens: redress_domain::text::index_tokens(&case.record.searchable_text())
             + " "
             + &redress_domain::text::index_tokens(&case.tracking_no)
-            + &evidence_tokens(case),
+            + &evidence_tokens(case, sealing.map(|s| &s.key)),
         report: report_facts(case),
         version: case.version,
         doc,
     })
 }
 
-fn evidence_tokens(case: &Case) -> String {
-    let mut hashes: Vec<&str> = case.evidence.iter().map(|e| e.sha256.as_str()).collect();
-    hashes.sort_unstable();
-    hashes.dedup();
-    hashes.iter().map(|h| format!(" {h}")).collect()
+/// The names of the case's files in the evidence store, as search tokens
+/// ("which cases name this file" is then an index look-up): each file's
+/// name under the case's key, and its hash (the name of a file stored
+/// before case keys, which cases may share).
+fn evidence_tokens(case: &Case, key: Option<&CaseKey>) -> String {
+    let mut names: Vec<String> = case.evidence.iter().map(|e| e.sha256.clone()).collect();
+    if let Some(k) = key {
+        names.extend(case.evidence.iter().map(|e| k.evidence_name(&e.sha256)));
+    }
+    names.sort_unstable();
+    names.dedup();
+    names.iter().map(|h| format!(" {h}")).collect()
 }
 
 /// Keyed hash of the complainant's strongest identifier.

@@ -6,7 +6,7 @@
 //! them is committed, so every file the snapshot refers to is already there
 //! when the folder is copied. The copy is then checked: it opens as a store,
 //! its audit chain verifies, its cases are counted, and every evidence file
-//! still opens with the data key and hashes to its name.
+//! stored before case keys still opens and hashes to its name.
 
 use std::path::{Path, PathBuf};
 
@@ -174,8 +174,13 @@ fn copy_evidence(from: &Path, to: &Path, vault: &redress_app::Vault) -> anyhow::
                 .with_context(|| format!("copying {}", file.path().display()))?;
             let copied = std::fs::read(&dest)?;
             std::fs::File::open(&dest)?.sync_all()?;
+            // A case's file is named and sealed with the case's key: its
+            // seal (an AEAD tag) is checked when it is read. A file stored
+            // before case keys must open and hash to its name.
             let opened = vault.open_file(&name, &copied);
-            if opened.is_none_or(|plain| redress_app::privacy::sha256_hex(&plain) != name) {
+            if !redress_app::privacy::is_case_file(&copied)
+                && opened.is_none_or(|plain| redress_app::privacy::sha256_hex(&plain) != name)
+            {
                 out.problems
                     .push(format!("evidence {name} does not match its hash"));
             }

@@ -266,13 +266,12 @@ fn an_online_backup_restores_with_its_cases_journal_and_evidence() {
     assert!(summary["events_checked"].as_u64().unwrap() > 0, "{summary}");
     assert_eq!(summary["evidence_files"], 1, "{summary}");
     assert!(target.join("redress.sqlite3").is_file());
-    assert!(
-        target
-            .join("evidence")
-            .join(&sha256[..2])
-            .join(&sha256)
-            .is_file()
-    );
+    // The case's file, under its name in the case (a keyed hash), as in
+    // the data directory; never under its plain hash.
+    let copied = relative_files(&target.join("evidence"));
+    assert_eq!(copied.len(), 1, "{copied:?}");
+    assert_eq!(copied, relative_files(&data.join("evidence")));
+    assert!(!copied[0].ends_with(&sha256));
     eprintln!(
         "backup: {summary}; {} registrations during the backup",
         at_end - at_start
@@ -381,4 +380,22 @@ fn an_online_backup_restores_with_its_cases_journal_and_evidence() {
     before.clear();
     drop(restored);
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The files under `dir`, as paths relative to it, sorted.
+fn relative_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
 }

@@ -364,7 +364,11 @@ impl App {
         let name = mail
             .sender_name()
             .unwrap_or_else(|| from.split('@').next().unwrap_or(from).to_string());
-        let (mut evidence, skipped, mut gates) = self.attachments(mail).await;
+        // The new case's id and key come first: its files are named and
+        // sealed with the key.
+        let case_id = Uuid::now_v7();
+        let sealing = crate::stored::new_sealing(&self.vault, case_id);
+        let (mut evidence, skipped, mut gates) = self.attachments(mail, &sealing.key).await;
         let description = if text.body.is_empty() {
             if evidence.is_empty() {
                 return Err(AppError::invalid(
@@ -379,7 +383,7 @@ impl App {
         } else {
             truncate(&text.body, 20_000)
         };
-        let (original, gate) = self.original_mail(raw).await?;
+        let (original, gate) = self.original_mail(raw, &sealing.key).await?;
         evidence.push(original);
         gates.push(gate);
         let subject = if text.subject.is_empty() {
@@ -413,6 +417,7 @@ impl App {
                     staff: false,
                     evidence,
                     note,
+                    case: Some((case_id, sealing)),
                 },
                 &body,
                 key,
@@ -440,8 +445,14 @@ impl App {
         key: &str,
         id: Uuid,
     ) -> AppResult<Disposition> {
-        let (mut evidence, skipped, mut gates) = self.attachments(mail).await;
-        let (original, gate) = self.original_mail(raw).await?;
+        let case_key = self
+            .load(id)
+            .await?
+            .sealing
+            .ok_or_else(|| AppError::Conflict("the case is closed".into()))?
+            .key;
+        let (mut evidence, skipped, mut gates) = self.attachments(mail, &case_key).await;
+        let (original, gate) = self.original_mail(raw, &case_key).await?;
         evidence.push(original);
         gates.push(gate);
         let mut body = reply_text(&text.body);
@@ -498,6 +509,7 @@ impl App {
     async fn attachments(
         &self,
         text: &MailText<'_, '_>,
+        case_key: &crate::privacy::CaseKey,
     ) -> (
         Vec<Evidence>,
         Vec<String>,
@@ -517,7 +529,7 @@ impl App {
             // A forwarded message is kept as its text.
             let bytes = part.contents();
             match self
-                .new_evidence(bytes, Some(&name), ActorKind::Complainant, "mail")
+                .new_evidence(case_key, bytes, Some(&name), ActorKind::Complainant, "mail")
                 .await
             {
                 Ok((e, gate)) => {
@@ -545,9 +557,10 @@ impl App {
     async fn original_mail(
         &self,
         raw: &[u8],
+        case_key: &crate::privacy::CaseKey,
     ) -> AppResult<(Evidence, tokio::sync::OwnedRwLockReadGuard<()>)> {
         let gate = self.evidence_gate.clone().read_owned().await;
-        let stored = self.evidence.put_mail(raw).await?;
+        let stored = self.evidence.put_mail(case_key, raw).await?;
         let now = self.now();
         Ok((
             Evidence {
@@ -767,16 +780,22 @@ impl App {
             )));
         }
         let target = target.trim();
-        let case_id = match Uuid::parse_str(target) {
-            Ok(u) => u,
-            Err(_) => match self.load_by_tracking_no(&target.to_ascii_uppercase()).await {
-                Ok(l) => l.case.id,
-                Err(AppError::NotFound) => {
-                    return Err(AppError::invalid("case", "names no case"));
-                }
-                Err(e) => return Err(e),
-            },
+        let target_case = match Uuid::parse_str(target) {
+            Ok(u) => self.load(u).await,
+            Err(_) => self.load_by_tracking_no(&target.to_ascii_uppercase()).await,
         };
+        let target_case = match target_case {
+            Ok(l) => l,
+            Err(AppError::NotFound) => {
+                return Err(AppError::invalid("case", "names no case"));
+            }
+            Err(e) => return Err(e),
+        };
+        let case_id = target_case.case.id;
+        let case_key = target_case
+            .sealing
+            .ok_or_else(|| AppError::Conflict("the case is closed".into()))?
+            .key;
         let raw = self
             .vault
             .open_bytes_for(&held_aad(m.id, "raw"), &m.raw)
@@ -788,8 +807,8 @@ impl App {
             .unwrap_or_default();
         let mail = MailText::new(&msg);
         let text = text_of(&mail);
-        let (mut evidence, skipped, mut gates) = self.attachments(&mail).await;
-        let (original, gate) = self.original_mail(&raw).await?;
+        let (mut evidence, skipped, mut gates) = self.attachments(&mail, &case_key).await;
+        let (original, gate) = self.original_mail(&raw, &case_key).await?;
         evidence.push(original);
         gates.push(gate);
         let mut words = reply_text(&text.body);

@@ -766,11 +766,6 @@ async fn two_instances_sweeping_at_once_send_each_alert_once() {
     assert_eq!(a.unwrap().cases + b.unwrap().cases, 0);
 }
 
-/// The stored evidence file of a hash (local evidence store).
-fn evidence_file(t: &TestApp, sha: &str) -> std::path::PathBuf {
-    t.dir.join("evidence").join(&sha[..2]).join(sha)
-}
-
 /// Files a complaint with one evidence file; returns (filing, sha256).
 async fn filed_with_file(t: &TestApp, n: u32, bytes: &[u8]) -> (Value, String) {
     let filed = t.file(complaint(n)).await;
@@ -805,12 +800,18 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
     let c = t.cast().await;
     let shared = b"receipt 2026-11 order 778899, paid 120 yuan";
     let (a, a_sha) = filed_with_file(&t, 1, shared).await;
-    let (_b, b_sha) = filed_with_file(&t, 2, shared).await;
-    assert_eq!(a_sha, b_sha, "the same content is stored once");
+    let (b, b_sha) = filed_with_file(&t, 2, shared).await;
+    assert_eq!(a_sha, b_sha, "the same content");
     let (held, held_sha) = filed_with_file(&t, 3, b"chat log with the shop, unique").await;
     withdraw(&t, &a).await;
     withdraw(&t, &held).await;
     let (a_id, held_id) = (a["id"].as_str().unwrap(), held["id"].as_str().unwrap());
+    // Each case keeps its own copy, named and sealed with its key.
+    let a_file = t.case_file(a_id, &a_sha).await;
+    let b_file = t.case_file(b["id"].as_str().unwrap(), &b_sha).await;
+    let held_file = t.case_file(held_id, &held_sha).await;
+    assert_ne!(a_file, b_file);
+    assert!(a_file.exists() && b_file.exists());
 
     // A legal hold: a supervisor's, with a reason, once.
     let hold = format!("/complaints/{held_id}/legal-hold");
@@ -873,8 +874,9 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
     // The tracking number and the statistics' skeleton remain.
     assert_eq!(purged["tracking_no"], a["tracking_no"]);
     assert_eq!(purged["channel"], "web");
-    // The shared file stays for the open case that names it.
-    assert!(evidence_file(&t, &a_sha).exists());
+    // The purged case's copy goes; the open case keeps its own.
+    assert!(!a_file.exists());
+    assert!(b_file.exists());
     // Nothing of the text is found any more.
     let found = t
         .get("/complaints?q=退款&status=closed", Some(&c.supervisor))
@@ -893,7 +895,7 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
     let kept = case(&t, &c.supervisor, held_id).await;
     assert_eq!(kept["purged_at"], Value::Null);
     assert_eq!(kept["evidence"].as_array().unwrap().len(), 1);
-    assert!(evidence_file(&t, &held_sha).exists());
+    assert!(held_file.exists());
     t.post(
         &hold,
         Some(&c.supervisor),
@@ -904,10 +906,7 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
     t.advance(0).await;
     let gone = case(&t, &c.supervisor, held_id).await;
     assert!(gone["purged_at"].is_string(), "{gone}");
-    assert!(
-        !evidence_file(&t, &held_sha).exists(),
-        "its own file is removed"
-    );
+    assert!(!held_file.exists(), "its own file is removed");
     t.post(
         &hold,
         Some(&c.supervisor),

@@ -384,6 +384,18 @@ impl TestApp {
         app
     }
 
+    /// Where the local evidence store keeps a case's file whose content
+    /// hash is `sha`: its name under the case's key (while it has one).
+    pub async fn case_file(&self, case_id: &str, sha: &str) -> PathBuf {
+        let id = uuid::Uuid::parse_str(case_id).unwrap();
+        let loaded = self.app.load(id).await.unwrap();
+        let name = loaded
+            .key()
+            .expect("the case has its key")
+            .evidence_name(sha);
+        self.dir.join("evidence").join(&name[..2]).join(name)
+    }
+
     /// Files a public complaint; returns the registration answer.
     pub async fn file(&self, body: Value) -> Value {
         self.post("/complaints", None, body).await.expect(201)

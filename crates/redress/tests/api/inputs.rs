@@ -181,10 +181,19 @@ async fn evidence_is_sniffed_limited_and_stored_by_hash() {
     assert_eq!(e["content_type"], "image/png");
     assert_eq!(e["filename"], "evil.png");
     let sha = e["sha256"].as_str().unwrap();
-    let stored = t.dir.join("evidence").join(&sha[..2]).join(sha);
-    // Sealed at rest; the store gives the bytes back.
+    // Under a name keyed by the case, sealed; the store gives the bytes back.
+    let stored = t.case_file(id, sha).await;
     assert_ne!(std::fs::read(&stored).unwrap(), png);
-    assert_eq!(t.app.evidence.read(sha).await.unwrap(), png);
+    assert!(!t.dir.join("evidence").join(&sha[..2]).join(sha).exists());
+    let key = t
+        .app
+        .load(uuid::Uuid::parse_str(id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app.evidence.read_in_case(key.key(), sha).await.unwrap(),
+        png
+    );
     t.upload(&path, Some(&c.intake), "again.png", &png)
         .await
         .expect(200);

@@ -408,14 +408,28 @@ async fn intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata() {
     assert_eq!(e["filename"], "evil.png");
     assert_eq!(e["sha256"], sha);
     assert_eq!(e["size"], png.len());
-    let stored = t.dir.join("evidence").join(&sha[..2]).join(&sha);
-    // Under its hash, sealed: not the bytes sent, which the store gives back.
+    // Under a keyed hash of its content for this case, sealed with the
+    // case's key: not the bytes sent, which the store gives back.
+    let stored = t.case_file(id, &sha).await;
     assert_ne!(std::fs::read(&stored).unwrap(), png);
-    assert_eq!(t.app.evidence.read(&sha).await.unwrap(), png);
+    let loaded = t
+        .app
+        .load(uuid::Uuid::parse_str(id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app
+            .evidence
+            .read_in_case(loaded.key(), &sha)
+            .await
+            .unwrap(),
+        png
+    );
     assert!(!t.dir.join("evil.png").exists());
     assert!(!t.dir.parent().unwrap().join("evil.png").exists());
 
-    // The same bytes again (another name, another case): one file.
+    // The same bytes again: once more in this case (the same file), once
+    // in another case (its own file).
     t.upload(
         &format!("/complaints/{id}/evidence"),
         Some(&c.intake),
@@ -432,8 +446,11 @@ async fn intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata() {
     )
     .await
     .expect(200);
-    let files = files_under(&t.dir.join("evidence"));
-    assert_eq!(files, vec![stored.clone()], "same content stored once");
+    let mut files = files_under(&t.dir.join("evidence"));
+    files.sort();
+    let mut expected = vec![stored.clone(), t.case_file(s(&g["id"]), &sha).await];
+    expected.sort();
+    assert_eq!(files, expected, "the same content is stored once per case");
     let case = t
         .get(&format!("/complaints/{id}"), Some(&c.intake))
         .await
@@ -464,12 +481,19 @@ async fn intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata() {
     let psha = sha256_hex(&pdf);
     // Stored sealed: the disk does not hold the content, the store gives
     // it back.
-    let on_disk = std::fs::read(t.dir.join("evidence").join(&psha[..2]).join(&psha)).unwrap();
+    let on_disk = std::fs::read(t.case_file(id, &psha).await).unwrap();
     assert!(
         !on_disk.windows(8).any(|w| w == &pdf[..8]),
         "sealed at rest"
     );
-    assert_eq!(t.app.evidence.read(&psha).await.unwrap(), pdf);
+    assert_eq!(
+        t.app
+            .evidence
+            .read_in_case(loaded.key(), &psha)
+            .await
+            .unwrap(),
+        pdf
+    );
     let case = t
         .get(&format!("/complaints/{id}"), Some(&c.intake))
         .await

@@ -28,6 +28,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// Where a file stored by its hash (no case yet) lies.
 fn evidence_file(t: &TestApp, sha: &str) -> std::path::PathBuf {
     t.dir.join("evidence").join(&sha[..2]).join(sha)
 }
@@ -282,7 +283,8 @@ async fn a_supervisor_erases_a_closed_case_on_request() {
     let (filed, sha) = closed_with_data(&t, 2, b"chat log with the shop, erase me").await;
     let id = filed["id"].as_str().unwrap();
     let erase = format!("/complaints/{id}/erase");
-    assert!(evidence_file(&t, &sha).exists());
+    let file = t.case_file(id, &sha).await;
+    assert!(file.exists());
 
     // Supervisors only; a reason is needed; a missing case is 404.
     t.post(&erase, Some(&c.handler), json!({"reason": "用户申请删除"}))
@@ -317,6 +319,7 @@ async fn a_supervisor_erases_a_closed_case_on_request() {
     // A case under legal hold is refused, and keeps its file.
     let (held, held_sha) = closed_with_data(&t, 4, b"evidence in litigation").await;
     let held_id = held["id"].as_str().unwrap();
+    let held_file = t.case_file(held_id, &held_sha).await;
     t.post(
         &format!("/complaints/{held_id}/legal-hold"),
         Some(&c.supervisor),
@@ -331,7 +334,7 @@ async fn a_supervisor_erases_a_closed_case_on_request() {
     )
     .await
     .expect_error(409);
-    assert!(evidence_file(&t, &held_sha).exists());
+    assert!(held_file.exists());
 
     // Erased: the answer is the case as GET /complaints/{id} shows it.
     let answer = t
@@ -364,7 +367,7 @@ async fn a_supervisor_erases_a_closed_case_on_request() {
     );
     assert_eq!(erased[0]["data"]["by"]["id"], "super1");
     assert!(erased[0]["actor"].as_str().unwrap().contains("super1"));
-    assert!(!evidence_file(&t, &sha).exists(), "the file is removed");
+    assert!(!file.exists(), "the file is removed");
     // Nothing of the text is found any more.
     let found = t
         .get("/complaints?q=MY-OWN-WORDS-2", Some(&c.supervisor))
@@ -398,6 +401,7 @@ async fn a_supervisor_erases_from_the_case_page_after_confirming() {
     let c = t.cast().await;
     let (filed, sha) = closed_with_data(&t, 5, b"photo of the broken parcel").await;
     let id = filed["id"].as_str().unwrap();
+    let file = t.case_file(id, &sha).await;
     let page_path = format!("/staff/cases/{id}");
 
     // A handler's page has no erase form; an open case's neither.
@@ -431,7 +435,7 @@ async fn a_supervisor_erases_from_the_case_page_after_confirming() {
         .await;
     assert_eq!(a.status.as_u16(), 422);
     assert!(html(&a).contains("请勾选确认框"), "{}", html(&a));
-    assert!(evidence_file(&t, &sha).exists());
+    assert!(file.exists());
     // Without a reason: 422.
     let a = b
         .post_form(&t, &form_path, &[("csrf", &csrf), ("confirm", "yes")])
@@ -474,7 +478,7 @@ async fn a_supervisor_erases_from_the_case_page_after_confirming() {
         .await
         .expect(200);
     assert_erased(&case, 5);
-    assert!(!evidence_file(&t, &sha).exists());
+    assert!(!file.exists());
 }
 
 /// A webhook receiver that answers 200 to everything.
@@ -654,8 +658,9 @@ async fn a_purge_leaves_nothing_readable_in_the_files() {
         "the list columns hold the marker in the clear before the purge"
     );
     // The evidence file is sealed at rest even while the case lives.
-    let file = std::fs::read(evidence_file(&t, &sha)).unwrap();
-    assert!(!file.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()));
+    let file = t.case_file(id, &sha).await;
+    let stored = std::fs::read(&file).unwrap();
+    assert!(!stored.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()));
 
     // Past retention: one advance; the jobs that fall due run once.
     let closed = t
@@ -676,7 +681,7 @@ async fn a_purge_leaves_nothing_readable_in_the_files() {
 
     let after = places_holding(&stored_bytes(&t), MARKER);
     assert!(after.is_empty(), "{MARKER} can still be read in {after:?}");
-    assert!(!evidence_file(&t, &sha).exists());
+    assert!(!file.exists());
     // The journal's chain still verifies.
     let v = t
         .get("/audit/verify", Some(&c.supervisor))
@@ -720,6 +725,13 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
         .as_str()
         .unwrap()
         .to_string();
+    // A file stored by its hash, as before case keys: under the data key.
+    let legacy = t
+        .app
+        .evidence
+        .put(b"a file from before case keys")
+        .await
+        .unwrap();
 
     // Every instance restarts with the new key and the old one beside it.
     t.config.data_key = Some(new_key.clone());
@@ -778,9 +790,22 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
         "the journal payloads open: {case}"
     );
     assert_eq!(file_once(&t, "rotate-key-1", 1).await, first, "a replay");
+    let second_case = t
+        .app
+        .load(uuid::Uuid::parse_str(second["id"].as_str().unwrap()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(
-        t.app.evidence.read(&sha).await.unwrap(),
+        t.app
+            .evidence
+            .read_in_case(second_case.key(), &sha)
+            .await
+            .unwrap(),
         b"chat log kept across a rotation"
+    );
+    assert_eq!(
+        t.app.evidence.read(&legacy.sha256).await.unwrap(),
+        b"a file from before case keys"
     );
     let mail = t.get("/mail/held", Some(&c.intake)).await.expect(200);
     let held_id = mail["items"][0]["id"].as_str().unwrap().to_string();
@@ -1021,7 +1046,10 @@ async fn what_is_kept_beside_the_cases_expires_on_its_own_retention() {
         !evidence_file(&t, &orphan.sha256).exists(),
         "orphan removed"
     );
-    assert!(evidence_file(&t, &named).exists(), "a named file stays");
+    assert!(
+        t.case_file(&first, &named).await.exists(),
+        "a named file stays"
+    );
     assert_eq!(calls(&t, &hook).await, 1, "webhook calls are kept 90 days");
     assert_eq!(held(&t, &c.intake).await, 1, "held mail is kept 180 days");
     // Fresh ones.

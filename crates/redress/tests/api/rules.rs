@@ -689,6 +689,19 @@ async fn a_duplicate_merges_into_its_original_and_both_numbers_keep_working() {
     )
     .await
     .expect(200);
+    let receipt = b"receipt of the duplicate, order 8812";
+    let sha = t
+        .upload(
+            &format!("/track/{}/evidence", dup.no),
+            Some(&dup.token),
+            "收据.txt",
+            receipt,
+        )
+        .await
+        .expect(200)["evidence"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let merged = t
         .post(
             &format!("/complaints/{}/merge", dup.id),
@@ -712,6 +725,22 @@ async fn a_duplicate_merges_into_its_original_and_both_numbers_keep_working() {
         .find(|m| m["body"] == "补充：快递单号 SF123")
         .expect("moved");
     assert_eq!(moved["from_case"], dup.id.as_str());
+    // The duplicate's file moved too: sealed again under the original's
+    // key and name, so it outlives the duplicate's purge.
+    assert!(t.case_file(&original.id, &sha).await.exists());
+    let loaded = t
+        .app
+        .load(uuid::Uuid::parse_str(&original.id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app
+            .evidence
+            .read_in_case(loaded.key(), &sha)
+            .await
+            .unwrap(),
+        receipt
+    );
     let tracked = t
         .get(&format!("/track/{}", dup.no), Some(&dup.token))
         .await

@@ -64,8 +64,38 @@ fn record(case: &Case, contact: Contact) -> Value {
     })
 }
 
-fn deadlines(case: &Case) -> Value {
-    serde_json::to_value(&case.deadlines).unwrap_or(Value::Null)
+/// The working-day deadlines (those counted on the calendar).
+const WORKING_DAY_DEADLINES: [&str; 4] = [
+    "acceptance_due_at",
+    "supplement_due_at",
+    "handling_due_at",
+    "review_due_at",
+];
+
+/// The case's deadlines, with `provisional: true` when an open one (still
+/// ahead) reaches into a year without holiday data, and which ones in
+/// `provisional_deadlines`: counted on weekends alone, they may move once
+/// the year's notice is set (issue 19).
+fn deadlines(case: &Case, calendar: &Calendar, now: DateTime<Utc>) -> Value {
+    let mut v = serde_json::to_value(&case.deadlines).unwrap_or(Value::Null);
+    let provisional: Vec<&str> = if case.is_sealed() {
+        vec![]
+    } else {
+        WORKING_DAY_DEADLINES
+            .into_iter()
+            .filter(|k| {
+                v[*k]
+                    .as_str()
+                    .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+                    .is_some_and(|due| due > now && calendar.is_provisional(now, due))
+            })
+            .collect()
+    };
+    if let Some(o) = v.as_object_mut() {
+        o.insert("provisional".into(), json!(!provisional.is_empty()));
+        o.insert("provisional_deadlines".into(), json!(provisional));
+    }
+    v
 }
 
 /// The running clock: its stage, due instant, pause and the working time
@@ -89,6 +119,7 @@ pub fn clock_view(case: &Case, calendar: &Calendar, now: DateTime<Utc>) -> Value
         "remaining_working_days": c.remaining_working_days(calendar, now),
         "remaining_working_seconds": c.remaining_working_seconds(calendar, now),
         "overdue": c.stage.is_staff_duty() && c.paused.is_none() && c.due_at <= now,
+        "provisional": c.due_at > now && calendar.is_provisional(now, c.due_at),
     })
 }
 
@@ -130,7 +161,7 @@ pub fn staff_view(
         "respondent": case.record.respondent,
         "record": record(case, contact),
         "call_reference": case.call_reference,
-        "deadlines": deadlines(case),
+        "deadlines": deadlines(case, calendar, now),
         "acceptance_due_at": d.acceptance_due_at,
         "supplement_due_at": d.supplement_due_at,
         "handling_due_at": d.handling_due_at,
@@ -236,7 +267,7 @@ pub fn track_view(
         "updated_at": case.updated_at,
         "subject": case.record.subject,
         "record": record(case, Contact::Clear),
-        "deadlines": deadlines(case),
+        "deadlines": deadlines(case, calendar, now),
         "acceptance_due_at": case.deadlines.acceptance_due_at,
         "supplement_due_at": case.deadlines.supplement_due_at,
         "handling_due_at": case.deadlines.handling_due_at,

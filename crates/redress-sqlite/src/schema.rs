@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../migrations/0011_retention.sql"),
     ),
+    (
+        13,
+        "calendar_feed",
+        include_str!("../migrations/0013_calendar_feed.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -254,7 +254,10 @@ fn feed_outcome(tr: super::Tr, o: &Value) -> String {
         "not_modified" => tr.t("feed-not_modified"),
         _ => tr.with(
             "feed-failed",
-            &[("error", o["error"].as_str().unwrap_or(""))],
+            &[(
+                "error",
+                &tr.field_message(o["error"].as_str().unwrap_or("")),
+            )],
         ),
     }
 }

@@ -189,7 +189,7 @@ struct Plan {
 }
 
 /// Compares the feed's days with the calendar as stored: a manual day is
-/// kept; a built-in day the feed repeats exactly stays built-in; any other
+/// kept; a built-in day the feed repeats (same kind) stays built-in; any other
 /// day the feed says is written as the feed's; a day the feed had set and
 /// no longer lists is removed.
 fn plan(
@@ -208,12 +208,13 @@ fn plan(
     for day in feed_days {
         match (sources.get(&day.date), current.get(&day.date)) {
             (Some(DaySource::Manual), _) => p.kept_manual += 1,
-            (Some(source), Some(now)) if now.kind == day.kind && now.name == day.name => {
-                // Nothing to change (a built-in day the feed repeats stays
-                // built-in, so that the feed dropping it later removes
-                // nothing the notices said).
-                let _ = source;
-            }
+            // A built-in day the feed repeats (the same kind, whatever
+            // its name) stays built-in, so that the feed dropping it later
+            // (a feed of recent years only) removes nothing the notices
+            // said.
+            (Some(DaySource::Builtin), Some(now)) if now.kind == day.kind => {}
+            // The feed's own day, unchanged.
+            (Some(_), Some(now)) if now.kind == day.kind && now.name == day.name => {}
             (Some(_), _) => {
                 p.changed.push(day.date);
                 p.set.push(day);

@@ -323,6 +323,45 @@ async fn bad_feed_urls_are_refused_naming_the_field() {
         .await
         .expect_error(422);
     assert!(fields.get("url").is_some(), "{fields}");
+    // And fetching one anyway (say, stored before the rule, or a name
+    // that resolves inward now) is refused before any request is made:
+    // every hop is checked, the first one too.
+    let publisher = Publisher::start(spring_festival_feed(), "v1").await;
+    let now = t.app.now();
+    t.app
+        .store
+        .set_calendar_feed(
+            Some(redress_store::CalendarFeed {
+                url: publisher.url("/moved"),
+                etag: None,
+                last_modified: None,
+                fetched_at: None,
+                outcome: None,
+                next_fetch_at: now,
+                set_by: "staff:admin".into(),
+                set_at: now,
+            }),
+            redress_store::NewEvent {
+                case_id: None,
+                kind: "calendar_feed_set".into(),
+                actor: "staff:admin".into(),
+                at: now,
+                data: "{}".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let answer = t
+        .post("/admin/calendar/feed/fetch", Some(&t.admin), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(answer["status"], "failed", "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("not public"),
+        "{answer}"
+    );
+    assert!(publisher.seen().is_empty(), "no request left");
+    assert_eq!(journal(&t, "calendar_feed_applied").await.len(), 0);
 }
 
 /// A feed that cannot be fetched alerts admins with an address, once a

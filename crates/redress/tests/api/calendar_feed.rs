@@ -25,6 +25,8 @@ struct Served {
     fail: Option<u16>,
     /// The `If-None-Match` of every request, in order.
     seen: Vec<Option<String>>,
+    /// The `If-Modified-Since` of every request, in order.
+    since: Vec<Option<String>>,
 }
 
 /// The feed's publisher.
@@ -74,6 +76,10 @@ impl Publisher {
     fn seen(&self) -> Vec<Option<String>> {
         self.inner.lock().unwrap().seen.clone()
     }
+
+    fn since(&self) -> Vec<Option<String>> {
+        self.inner.lock().unwrap().since.clone()
+    }
 }
 
 async fn serve(State(p): State<Publisher>, headers: HeaderMap) -> Response {
@@ -83,6 +89,11 @@ async fn serve(State(p): State<Publisher>, headers: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     s.seen.push(tag.clone());
+    let since = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    s.since.push(since);
     if let Some(code) = s.fail {
         return StatusCode::from_u16(code).unwrap().into_response();
     }
@@ -96,11 +107,14 @@ async fn serve(State(p): State<Publisher>, headers: HeaderMap) -> Response {
                 "text/calendar; charset=utf-8".to_string(),
             ),
             (header::ETAG, s.etag.clone()),
+            (header::LAST_MODIFIED, LAST_MODIFIED.to_string()),
         ],
         s.body.clone(),
     )
         .into_response()
 }
+
+const LAST_MODIFIED: &str = "Wed, 04 Nov 2026 00:00:00 GMT";
 
 fn events_of(all: &[redress_store::JournalEntry], kind: &str) -> Vec<Value> {
     all.iter()
@@ -175,6 +189,7 @@ async fn a_subscribed_feed_sets_days_and_moves_deadlines() {
     assert_eq!(f["outcome"]["holidays"], 9);
     assert_eq!(f["outcome"]["workdays"], 2);
     assert_eq!(f["etag"], "\"v1\"");
+    assert_eq!(f["last_modified"], LAST_MODIFIED);
     assert_eq!(f["feed_days"], 11);
     assert!(f["fetched_at"].is_string());
     // The make-up Saturday counts: the deadline moved to it, with an event.
@@ -217,6 +232,10 @@ async fn a_subscribed_feed_sets_days_and_moves_deadlines() {
         .expect(200);
     assert_eq!(now["status"], "not_modified", "{now}");
     assert_eq!(publisher.seen().last().unwrap().as_deref(), Some("\"v1\""));
+    assert_eq!(
+        publisher.since().last().unwrap().as_deref(),
+        Some(LAST_MODIFIED)
+    );
     assert_eq!(journal(&t, "calendar_feed_applied").await.len(), 1);
     assert_eq!(moved(&case(&t).await), 1);
 
@@ -440,6 +459,53 @@ async fn a_failing_feed_alerts_admins_once_a_day() {
         .expect(200);
     assert_eq!(answer["status"], "changed", "{answer}");
     assert_eq!(journal(&t, "calendar_feed_alert_sent").await.len(), 2);
+    // A feed beyond the size limit is refused and changes nothing.
+    publisher.publish(
+        format!(
+            "{}X-PAD:{}\r\n",
+            spring_festival_feed(),
+            "x".repeat(3 << 20)
+        ),
+        "v-large",
+    );
+    let answer = t
+        .post("/admin/calendar/feed/fetch", Some(&t.admin), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(answer["status"], "failed", "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("larger than"),
+        "{answer}"
+    );
+    assert_eq!(feed(&t).await["etag"], "\"v1\"", "the validators stay");
+    assert_eq!(journal(&t, "calendar_feed_applied").await.len(), 1);
+}
+
+/// Two instances on one database: the due fetch is claimed by one of
+/// them, and the other picks the calendar up when it reloads.
+async fn one_instance_fetches_the_feed() {
+    let t = TestApp::new().await;
+    t.app.clock.start_at(FRIDAY.parse().unwrap());
+    let publisher = Publisher::start(spring_festival_feed(), "v1").await;
+    t.call(
+        "PUT",
+        "/admin/calendar/feed",
+        Some(&t.admin),
+        Some(json!({"url": publisher.url("/cn.ics")})),
+    )
+    .await
+    .expect(200);
+    let twin = t.twin().await;
+    let (a, b) = tokio::join!(t.app.calendar_feed_job(), twin.calendar_feed_job());
+    let ran = [a.unwrap(), b.unwrap()];
+    assert_eq!(ran.iter().flatten().count(), 1, "{ran:?}");
+    assert_eq!(publisher.seen().len(), 1);
+    twin.reload_calendar().await.unwrap();
+    assert!(twin.calendar().has_year(2037));
+    assert!(t.app.calendar().has_year(2037));
+    // Done for the day on both.
+    assert!(twin.calendar_feed_job().await.unwrap().is_none());
+    assert!(t.app.calendar_feed_job().await.unwrap().is_none());
 }
 
 /// The admin page's feed form: subscribe, fetch now (the outcome shown),
@@ -548,5 +614,6 @@ tests![
     a_subscribed_feed_sets_days_and_moves_deadlines,
     bad_feed_urls_are_refused_naming_the_field,
     a_failing_feed_alerts_admins_once_a_day,
+    one_instance_fetches_the_feed,
     the_console_sets_fetches_and_removes_the_feed,
 ];

@@ -334,9 +334,19 @@ impl App {
     /// The daily job: fetches the feed when it is due and this instance
     /// claims it. The outcome when it ran.
     pub async fn calendar_feed_job(&self) -> AppResult<Option<Value>> {
+        // A read first: the sweep runs often, and the claim is a write.
+        let now = self.now();
+        if self
+            .store
+            .get_calendar_feed()
+            .await?
+            .is_none_or(|f| f.next_fetch_at > now)
+        {
+            return Ok(None);
+        }
         let Some(feed) = self
             .store
-            .claim_calendar_feed(self.now(), self.config.job_lease, false)
+            .claim_calendar_feed(now, self.config.job_lease, false)
             .await?
         else {
             return Ok(None);

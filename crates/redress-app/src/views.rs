@@ -64,33 +64,20 @@ fn record(case: &Case, contact: Contact) -> Value {
     })
 }
 
-/// The working-day deadlines (those counted on the calendar).
-const WORKING_DAY_DEADLINES: [&str; 4] = [
-    "acceptance_due_at",
-    "supplement_due_at",
-    "handling_due_at",
-    "review_due_at",
-];
-
-/// The case's deadlines, with `provisional: true` when an open one (still
-/// ahead) reaches into a year without holiday data, and which ones in
-/// `provisional_deadlines`: counted on weekends alone, they may move once
-/// the year's notice is set (issue 19).
+/// The case's deadlines, with `provisional: true` when the running one
+/// reaches into a year without holiday data (named in
+/// `provisional_deadlines`): counted on weekends alone, it may move once
+/// the year's days are set (issue 19).
 fn deadlines(case: &Case, calendar: &Calendar, now: DateTime<Utc>) -> Value {
     let mut v = serde_json::to_value(&case.deadlines).unwrap_or(Value::Null);
-    let provisional: Vec<&str> = if case.is_sealed() {
-        vec![]
-    } else {
-        WORKING_DAY_DEADLINES
-            .into_iter()
-            .filter(|k| {
-                v[*k]
-                    .as_str()
-                    .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-                    .is_some_and(|due| due > now && calendar.is_provisional(now, due))
-            })
-            .collect()
-    };
+    let provisional: Vec<String> = case
+        .clock
+        .as_ref()
+        .filter(|c| !case.is_sealed() && c.is_provisional(calendar, now))
+        .and_then(|c| serde_json::to_value(c.stage).ok())
+        .and_then(|stage| stage.as_str().map(|s| format!("{s}_due_at")))
+        .into_iter()
+        .collect();
     if let Some(o) = v.as_object_mut() {
         o.insert("provisional".into(), json!(!provisional.is_empty()));
         o.insert("provisional_deadlines".into(), json!(provisional));
@@ -119,7 +106,7 @@ pub fn clock_view(case: &Case, calendar: &Calendar, now: DateTime<Utc>) -> Value
         "remaining_working_days": c.remaining_working_days(calendar, now),
         "remaining_working_seconds": c.remaining_working_seconds(calendar, now),
         "overdue": c.stage.is_staff_duty() && c.paused.is_none() && c.due_at <= now,
-        "provisional": c.due_at > now && calendar.is_provisional(now, c.due_at),
+        "provisional": c.is_provisional(calendar, now),
     })
 }
 

@@ -738,8 +738,7 @@ fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
         assignee: text(&v["assignee"]),
         clock: clock_text,
         paused: v["paused"].as_bool().unwrap_or(false),
-        provisional: v["deadlines"]["provisional"].as_bool().unwrap_or(false)
-            || clock["provisional"].as_bool().unwrap_or(false),
+        provisional: clock["provisional"].as_bool().unwrap_or(false),
         decision: v["decision"]["outcome"].as_str().map(|o| {
             format!(
                 "{} — {}",

@@ -152,16 +152,10 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
     .collect();
     let calendar = s.app.calendar();
     let provisional = !case.is_sealed()
-        && [
-            d.acceptance_due_at,
-            d.supplement_due_at,
-            d.handling_due_at,
-            d.review_due_at,
-            case.clock.as_ref().map(|c| c.due_at),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|due| due > now && calendar.is_provisional(now, due));
+        && case
+            .clock
+            .as_ref()
+            .is_some_and(|c| c.is_provisional(&calendar, now));
     let running_due = match case.clock.as_ref().filter(|_| !case.is_sealed()) {
         Some(c) => match &c.paused {
             Some(p) => Some(tr.with("track-paused", &[("reason", &p.reason)])),

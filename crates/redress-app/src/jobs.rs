@@ -1,4 +1,5 @@
-//! Background work: the deadline sweep and the audit check.
+//! Background work: the deadline sweep (with the calendar feed's daily
+//! fetch) and the audit check.
 //!
 //! The sweep claims only what is due (an index on `sweep_at`; a lease per
 //! case, so that instances sharing a database split the work), lets the
@@ -175,6 +176,13 @@ impl App {
         }
         if report.cases > 0 || report.deliveries_sent + report.deliveries_retried > 0 {
             tracing::info!(?report, "deadline sweep");
+        }
+        // The calendar feed's daily fetch, when due and this instance
+        // claims it.
+        match self.calendar_feed_job().await {
+            Ok(Some(outcome)) => tracing::info!(%outcome, "calendar feed fetched"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the calendar feed job failed"),
         }
         self.housekeeping().await;
         Ok(report)

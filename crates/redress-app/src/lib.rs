@@ -7,6 +7,7 @@ pub mod access;
 pub mod admin;
 pub mod archive;
 pub mod calendar_admin;
+pub mod calendar_feed;
 pub mod canned;
 pub mod cases;
 pub mod clock;

@@ -64,8 +64,25 @@ fn record(case: &Case, contact: Contact) -> Value {
     })
 }
 
-fn deadlines(case: &Case) -> Value {
-    serde_json::to_value(&case.deadlines).unwrap_or(Value::Null)
+/// The case's deadlines, with `provisional: true` when the running one
+/// reaches into a year without holiday data (named in
+/// `provisional_deadlines`): counted on weekends alone, it may move once
+/// the year's days are set (issue 19).
+fn deadlines(case: &Case, calendar: &Calendar, now: DateTime<Utc>) -> Value {
+    let mut v = serde_json::to_value(&case.deadlines).unwrap_or(Value::Null);
+    let provisional: Vec<String> = case
+        .clock
+        .as_ref()
+        .filter(|c| !case.is_sealed() && c.is_provisional(calendar, now))
+        .and_then(|c| serde_json::to_value(c.stage).ok())
+        .and_then(|stage| stage.as_str().map(|s| format!("{s}_due_at")))
+        .into_iter()
+        .collect();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("provisional".into(), json!(!provisional.is_empty()));
+        o.insert("provisional_deadlines".into(), json!(provisional));
+    }
+    v
 }
 
 /// The running clock: its stage, due instant, pause and the working time
@@ -89,6 +106,7 @@ pub fn clock_view(case: &Case, calendar: &Calendar, now: DateTime<Utc>) -> Value
         "remaining_working_days": c.remaining_working_days(calendar, now),
         "remaining_working_seconds": c.remaining_working_seconds(calendar, now),
         "overdue": c.stage.is_staff_duty() && c.paused.is_none() && c.due_at <= now,
+        "provisional": c.is_provisional(calendar, now),
     })
 }
 
@@ -130,7 +148,7 @@ pub fn staff_view(
         "respondent": case.record.respondent,
         "record": record(case, contact),
         "call_reference": case.call_reference,
-        "deadlines": deadlines(case),
+        "deadlines": deadlines(case, calendar, now),
         "acceptance_due_at": d.acceptance_due_at,
         "supplement_due_at": d.supplement_due_at,
         "handling_due_at": d.handling_due_at,
@@ -236,7 +254,7 @@ pub fn track_view(
         "updated_at": case.updated_at,
         "subject": case.record.subject,
         "record": record(case, Contact::Clear),
-        "deadlines": deadlines(case),
+        "deadlines": deadlines(case, calendar, now),
         "acceptance_due_at": case.deadlines.acceptance_due_at,
         "supplement_due_at": case.deadlines.supplement_due_at,
         "handling_due_at": case.deadlines.handling_due_at,

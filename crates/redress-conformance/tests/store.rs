@@ -117,6 +117,7 @@ fn main() -> ExitCode {
         settings::held_mail,
         settings::respondents_and_api_keys,
         settings::calendar,
+        settings::calendar_feed,
         settings::canned_replies,
         settings::canned_replies_are_seeded_once,
         settings::imported_canned_replies_count_as_seeded,

@@ -43,6 +43,41 @@ pub enum DayKind {
     Workday,
 }
 
+/// Where a calendar day came from. Manual days win over the feed, the
+/// feed over the built-in data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DaySource {
+    /// Seeded from the State Council's notices.
+    Builtin,
+    /// Set or imported by an admin.
+    Manual,
+    /// Set by the subscribed iCalendar feed.
+    Feed,
+}
+
+impl DaySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DaySource::Builtin => "builtin",
+            DaySource::Manual => "manual",
+            DaySource::Feed => "feed",
+        }
+    }
+}
+
+impl std::str::FromStr for DaySource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "builtin" => Ok(DaySource::Builtin),
+            "manual" => Ok(DaySource::Manual),
+            "feed" => Ok(DaySource::Feed),
+            other => Err(format!("unknown day source {other:?}")),
+        }
+    }
+}
+
 /// One date whose status differs from (or is listed next to) the plain
 /// weekday/weekend rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -443,6 +478,16 @@ impl Calendar {
             .any(|d| d.kind == DayKind::Holiday)
     }
 
+    /// Whether a deadline running from `from` to `due` is provisional: it
+    /// reaches into a (local) year without holiday data, where only
+    /// weekends are counted, so it may move once the year's notice is set.
+    pub fn is_provisional(&self, from: DateTime<Utc>, due: DateTime<Utc>) -> bool {
+        let first = self.local_date(from.min(due)).year();
+        let last = self.local_date(due).year();
+        // A deadline decades away (retention) is not a working-day count.
+        (first..=last.min(first + 5)).any(|y| !self.has_year(y))
+    }
+
     pub fn exceptions_in_year(&self, year: i32) -> Vec<DayException> {
         let (Some(first), Some(last)) = (
             NaiveDate::from_ymd_opt(year, 1, 1),
@@ -538,6 +583,18 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn deadlines_into_a_year_without_data_are_provisional() {
+        let calendar = Calendar::china();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert!(!calendar.is_provisional(at("2026-03-01T00:00:00Z"), at("2026-04-01T00:00:00Z")));
+        // 2027 has no shipped data (the notice is not published yet).
+        assert!(calendar.is_provisional(at("2026-12-20T00:00:00Z"), at("2027-01-10T00:00:00Z")));
+        // 2026-12-31T17:00Z is already January 1 in Shanghai.
+        assert!(calendar.is_provisional(at("2026-12-20T00:00:00Z"), at("2026-12-31T17:00:00Z")));
+        assert!(!calendar.is_provisional(at("2026-12-20T00:00:00Z"), at("2026-12-31T15:00:00Z")));
     }
 
     #[test]

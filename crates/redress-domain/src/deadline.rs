@@ -155,6 +155,17 @@ pub struct AlertBatch {
 }
 
 impl StageClock {
+    /// Whether this clock's due instant is provisional: counted on the
+    /// calendar (working days or hours, not a date an extension fixed),
+    /// still ahead, and reaching into a year without holiday data, so that
+    /// it may move once that year's days are set.
+    pub fn is_provisional(&self, calendar: &Calendar, now: DateTime<Utc>) -> bool {
+        self.unit != Unit::CalendarDays
+            && self.fixed_due.is_none()
+            && self.due_at > now
+            && calendar.is_provisional(now, self.due_at)
+    }
+
     /// Starts the clock of `stage` at `now`.
     pub fn start(
         stage: Stage,

@@ -35,12 +35,12 @@ use postgres::types::{Json, ToSql, Type};
 use postgres::{Client, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use redress_domain::Status;
-use redress_domain::calendar::{DayException, DayKind};
+use redress_domain::calendar::{DayException, DayKind, DaySource};
 use redress_store::{
-    ApiKey, AttemptEffect, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category,
-    Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount,
-    ReportRow, RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
-    WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
+    ApiKey, AttemptEffect, CalendarFeed, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate,
+    Category, Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page,
+    QueueCount, ReportRow, RespondentAccount, Session, Store, StoreError, StoreResult, User,
+    Visibility, WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
 };
 use redress_store::{HeldMail, HeldMailState};
 use uuid::Uuid;
@@ -50,6 +50,19 @@ use codec::{
     unique_constraint, us, us_opt,
 };
 use writer::{Job, WriteCtx};
+
+fn feed_row(r: &Row) -> StoreResult<CalendarFeed> {
+    Ok(CalendarFeed {
+        url: col(r, 0)?,
+        etag: col(r, 1)?,
+        last_modified: col(r, 2)?,
+        fetched_at: col(r, 3)?,
+        outcome: col(r, 4)?,
+        next_fetch_at: col(r, 5)?,
+        set_by: col(r, 6)?,
+        set_at: col(r, 7)?,
+    })
+}
 
 /// Connections in the read pool.
 const READERS: u32 = 8;
@@ -105,6 +118,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "erasure",
         include_str!("../migrations/0012_erasure.sql"),
+    ),
+    (
+        13,
+        "calendar_feed",
+        include_str!("../migrations/0013_calendar_feed.sql"),
     ),
 ];
 
@@ -1285,11 +1303,18 @@ impl Store for PgStore {
             let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
             let kinds: Vec<&str> = days.iter().map(|d| day_kind_str(d.kind)).collect();
             let names: Vec<&str> = days.iter().map(|d| d.name.as_str()).collect();
+            let source = if event.is_some() {
+                DaySource::Manual
+            } else {
+                DaySource::Builtin
+            }
+            .as_str();
             ctx.execute(
-                "INSERT INTO calendar_days (date, kind, name) \
-                 SELECT * FROM unnest($1::date[], $2::text[], $3::text[]) \
-                 ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name",
-                &[&dates, &kinds, &names],
+                "INSERT INTO calendar_days (date, kind, name, source) \
+                 SELECT d, k, n, $4 FROM unnest($1::date[], $2::text[], $3::text[]) AS u(d, k, n) \
+                 ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                 source = excluded.source",
+                &[&dates, &kinds, &names, &source],
             )
             .map_err(db)?;
             if let Some(e) = &event {
@@ -1304,6 +1329,135 @@ impl Store for PgStore {
         self.write(move |ctx| {
             ctx.execute("DELETE FROM calendar_days WHERE date = $1", &[&date])
                 .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn calendar_sources(&self) -> StoreResult<Vec<(NaiveDate, DaySource)>> {
+        let rows = self
+            .rows(
+                "SELECT date, source FROM calendar_days ORDER BY date",
+                vec![],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((col(r, 0)?, parse_enum("source", col(r, 1)?)?)))
+            .collect()
+    }
+
+    async fn apply_calendar_feed(
+        &self,
+        days: Vec<DayException>,
+        remove: Vec<NaiveDate>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
+            let kinds: Vec<&str> = days.iter().map(|d| day_kind_str(d.kind)).collect();
+            let names: Vec<&str> = days.iter().map(|d| d.name.as_str()).collect();
+            ctx.execute(
+                "INSERT INTO calendar_days (date, kind, name, source) \
+                 SELECT d, k, n, 'feed' FROM unnest($1::date[], $2::text[], $3::text[]) AS u(d, k, n) \
+                 ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                 source = 'feed' WHERE calendar_days.source <> 'manual'",
+                &[&dates, &kinds, &names],
+            )
+            .map_err(db)?;
+            ctx.execute(
+                "DELETE FROM calendar_days WHERE date = ANY($1::date[]) AND source = 'feed'",
+                &[&remove],
+            )
+            .map_err(db)?;
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>> {
+        let rows = self
+            .rows(
+                "SELECT url, etag, last_modified, fetched_at, outcome, next_fetch_at, set_by, \
+                 set_at FROM calendar_feed WHERE id = 1",
+                vec![],
+            )
+            .await?;
+        rows.first().map(feed_row).transpose()
+    }
+
+    async fn set_calendar_feed(
+        &self,
+        feed: Option<CalendarFeed>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.execute("DELETE FROM calendar_feed", &[]).map_err(db)?;
+            if let Some(f) = &feed {
+                ctx.execute(
+                    "INSERT INTO calendar_feed (id, url, etag, last_modified, fetched_at, \
+                     outcome, next_fetch_at, set_by, set_at) \
+                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[
+                        &f.url,
+                        &f.etag,
+                        &f.last_modified,
+                        &us_opt(&f.fetched_at),
+                        &f.outcome,
+                        &us(&f.next_fetch_at),
+                        &f.set_by,
+                        &us(&f.set_at),
+                    ],
+                )
+                .map_err(db)?;
+            }
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_calendar_feed(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        force: bool,
+    ) -> StoreResult<Option<CalendarFeed>> {
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let rows = c
+                .query(
+                    "UPDATE calendar_feed \
+                     SET claimed_until = clock_timestamp() + make_interval(secs => $2::bigint / 1e6) \
+                     WHERE id IN (SELECT id FROM calendar_feed WHERE id = 1 \
+                       AND (claimed_until IS NULL OR claimed_until < clock_timestamp()) \
+                       AND ($3 OR next_fetch_at <= $1) FOR UPDATE SKIP LOCKED) \
+                     RETURNING url, etag, last_modified, fetched_at, outcome, next_fetch_at, \
+                     set_by, set_at",
+                    &[&us(&now), &lease_us, &force],
+                )
+                .map_err(db)?;
+            rows.first().map(feed_row).transpose()
+        })
+        .await
+    }
+
+    async fn finish_calendar_feed(&self, f: CalendarFeed) -> StoreResult<()> {
+        self.read(move |c| {
+            c.execute(
+                "UPDATE calendar_feed SET etag = $2, last_modified = $3, fetched_at = $4, \
+                 outcome = $5, next_fetch_at = $6, claimed_until = NULL \
+                 WHERE id = 1 AND url = $1",
+                &[
+                    &f.url,
+                    &f.etag,
+                    &f.last_modified,
+                    &us_opt(&f.fetched_at),
+                    &f.outcome,
+                    &us(&f.next_fetch_at),
+                ],
+            )
+            .map_err(db)?;
             Ok(())
         })
         .await

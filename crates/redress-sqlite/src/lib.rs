@@ -40,19 +40,19 @@ use r2d2_sqlite::rusqlite::{
     self, Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter,
 };
 use redress_domain::Status;
-use redress_domain::calendar::{DayException, DayKind};
+use redress_domain::calendar::{DayException, DayKind, DaySource};
 use redress_store::{
-    ApiKey, AttemptEffect, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category,
-    Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount,
-    ReportRow, RespondentAccount, Session, Store, StoreError, StoreResult, User, Visibility,
-    WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
+    ApiKey, AttemptEffect, CalendarFeed, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate,
+    Category, Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page,
+    QueueCount, ReportRow, RespondentAccount, Session, Store, StoreError, StoreResult, User,
+    Visibility, WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
 };
 use redress_store::{HeldMail, HeldMailState};
 use uuid::Uuid;
 
 use codec::{
     CASE_COLUMNS, constraint, db, from_json, parse_date, parse_enum, parse_enum_opt, parse_ts,
-    parse_uuid, parse_uuid_opt, to_json, ts, ts_opt,
+    parse_ts_opt, parse_uuid, parse_uuid_opt, to_json, ts, ts_opt,
 };
 use writer::{ChainHead, Job, Queued, WriteCtx};
 
@@ -578,6 +578,47 @@ fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
         "workday" => Ok(DayKind::Workday),
         other => Err(StoreError::Backend(format!("bad day kind {other:?}"))),
     }
+}
+
+const FEED_COLUMNS: &str =
+    "url, etag, last_modified, fetched_at, outcome, next_fetch_at, set_by, set_at";
+
+type RawFeed = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+fn read_feed(r: &Row<'_>) -> rusqlite::Result<RawFeed> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+fn feed_row(r: RawFeed) -> StoreResult<CalendarFeed> {
+    let (url, etag, last_modified, fetched_at, outcome, next, set_by, set_at) = r;
+    Ok(CalendarFeed {
+        url,
+        etag,
+        last_modified,
+        fetched_at: parse_ts_opt(fetched_at)?,
+        outcome,
+        next_fetch_at: parse_ts(&next)?,
+        set_by,
+        set_at: parse_ts(&set_at)?,
+    })
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, password_hash, roles, departments, level, \
@@ -1351,15 +1392,22 @@ impl Store for SqliteStore {
             let mut stmt = ctx
                 .conn
                 .prepare_cached(
-                    "INSERT INTO calendar_days (date, kind, name) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+                    "INSERT INTO calendar_days (date, kind, name, source) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                     source = excluded.source",
                 )
                 .map_err(db)?;
+            let source = if event.is_some() {
+                DaySource::Manual
+            } else {
+                DaySource::Builtin
+            };
             for d in &days {
                 stmt.execute(params![
                     d.date.format("%Y-%m-%d").to_string(),
                     day_kind_str(d.kind),
-                    d.name
+                    d.name,
+                    source.as_str()
                 ])
                 .map_err(db)?;
             }
@@ -1378,6 +1426,163 @@ impl Store for SqliteStore {
                 .execute(
                     "DELETE FROM calendar_days WHERE date = ?1",
                     [date.format("%Y-%m-%d").to_string()],
+                )
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn calendar_sources(&self) -> StoreResult<Vec<(NaiveDate, DaySource)>> {
+        self.read(|c| {
+            let raw = c
+                .prepare_cached("SELECT date, source FROM calendar_days ORDER BY date")
+                .map_err(db)?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            raw.into_iter()
+                .map(|(date, source)| Ok((parse_date(&date)?, parse_enum("source", &source)?)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn apply_calendar_feed(
+        &self,
+        days: Vec<DayException>,
+        remove: Vec<NaiveDate>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let mut set = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO calendar_days (date, kind, name, source) \
+                     VALUES (?1, ?2, ?3, 'feed') \
+                     ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                     source = 'feed' WHERE calendar_days.source <> 'manual'",
+                )
+                .map_err(db)?;
+            for d in &days {
+                set.execute(params![
+                    d.date.format("%Y-%m-%d").to_string(),
+                    day_kind_str(d.kind),
+                    d.name
+                ])
+                .map_err(db)?;
+            }
+            drop(set);
+            let mut del = ctx
+                .conn
+                .prepare_cached("DELETE FROM calendar_days WHERE date = ?1 AND source = 'feed'")
+                .map_err(db)?;
+            for d in &remove {
+                del.execute([d.format("%Y-%m-%d").to_string()])
+                    .map_err(db)?;
+            }
+            drop(del);
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>> {
+        self.read(|c| {
+            let raw = c
+                .prepare_cached(&format!(
+                    "SELECT {FEED_COLUMNS} FROM calendar_feed WHERE id = 1"
+                ))
+                .map_err(db)?
+                .query_map([], read_feed)
+                .map_err(db)?
+                .next()
+                .transpose()
+                .map_err(db)?;
+            raw.map(feed_row).transpose()
+        })
+        .await
+    }
+
+    async fn set_calendar_feed(
+        &self,
+        feed: Option<CalendarFeed>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute("DELETE FROM calendar_feed", [])
+                .map_err(db)?;
+            if let Some(f) = &feed {
+                ctx.conn
+                    .execute(
+                        "INSERT INTO calendar_feed (id, url, etag, last_modified, fetched_at, \
+                         outcome, next_fetch_at, set_by, set_at) \
+                         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![
+                            f.url,
+                            f.etag,
+                            f.last_modified,
+                            ts_opt(&f.fetched_at),
+                            f.outcome,
+                            ts(&f.next_fetch_at),
+                            f.set_by,
+                            ts(&f.set_at)
+                        ],
+                    )
+                    .map_err(db)?;
+            }
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_calendar_feed(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        force: bool,
+    ) -> StoreResult<Option<CalendarFeed>> {
+        let wall = Utc::now();
+        let until = wall + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
+        self.write(move |ctx| {
+            let raw = ctx
+                .conn
+                .prepare_cached(&format!(
+                    "UPDATE calendar_feed SET claimed_until = ?3 WHERE id = 1 \
+                     AND (claimed_until IS NULL OR claimed_until < ?2) \
+                     AND (?4 OR next_fetch_at <= ?1) \
+                     RETURNING {FEED_COLUMNS}"
+                ))
+                .map_err(db)?
+                .query_map(params![ts(&now), ts(&wall), ts(&until), force], read_feed)
+                .map_err(db)?
+                .next()
+                .transpose()
+                .map_err(db)?;
+            raw.map(feed_row).transpose()
+        })
+        .await
+    }
+
+    async fn finish_calendar_feed(&self, f: CalendarFeed) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "UPDATE calendar_feed SET etag = ?2, last_modified = ?3, fetched_at = ?4, \
+                     outcome = ?5, next_fetch_at = ?6, claimed_until = NULL \
+                     WHERE id = 1 AND url = ?1",
+                    params![
+                        f.url,
+                        f.etag,
+                        f.last_modified,
+                        ts_opt(&f.fetched_at),
+                        f.outcome,
+                        ts(&f.next_fetch_at)
+                    ],
                 )
                 .map_err(db)?;
             Ok(())

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "erasure",
         include_str!("../migrations/0012_erasure.sql"),
     ),
+    (
+        13,
+        "calendar_feed",
+        include_str!("../migrations/0013_calendar_feed.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

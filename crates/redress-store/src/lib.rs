@@ -14,7 +14,7 @@ pub mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use redress_domain::calendar::DayException;
+use redress_domain::calendar::{DayException, DaySource};
 use redress_domain::{Channel, Closure, Locale, Role, Scope, Status};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -24,6 +24,23 @@ pub use mail::{HeldMail, HeldMailState};
 pub use webhooks::{
     AttemptEffect, WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
 };
+
+/// The calendar feed subscription (at most one per installation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarFeed {
+    pub url: String,
+    /// The validators of the last full answer, sent back as
+    /// `If-None-Match` / `If-Modified-Since`.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// The last fetch's outcome, a JSON object.
+    pub outcome: Option<String>,
+    /// When the daily job fetches it next (the app's clock).
+    pub next_fetch_at: DateTime<Utc>,
+    pub set_by: String,
+    pub set_at: DateTime<Utc>,
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -505,6 +522,43 @@ pub trait Store: Send + Sync + 'static {
         event: Option<NewEvent>,
     ) -> StoreResult<()>;
     async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()>;
+    /// Every calendar day's date and source. `upsert_calendar` writes
+    /// `manual` days when it journals an event, `builtin` ones (the
+    /// first start's seed) when it does not.
+    async fn calendar_sources(&self) -> StoreResult<Vec<(NaiveDate, DaySource)>>;
+    /// What the feed says, in one transaction with its event: `days` are
+    /// written as the feed's, except over a manual day; the days in
+    /// `remove` are deleted when the feed had set them.
+    async fn apply_calendar_feed(
+        &self,
+        days: Vec<DayException>,
+        remove: Vec<NaiveDate>,
+        event: NewEvent,
+    ) -> StoreResult<()>;
+
+    // ---- the calendar feed subscription -------------------------------------
+    async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>>;
+    /// Subscribes (`Some`, replacing any subscription and its state) or
+    /// unsubscribes (`None`), with the event, in one transaction.
+    async fn set_calendar_feed(
+        &self,
+        feed: Option<CalendarFeed>,
+        event: NewEvent,
+    ) -> StoreResult<()>;
+    /// Claims the subscription for `lease` of the database's wall clock
+    /// when it is due at `now` (any time when `force`) and no live claim
+    /// holds it; instances sharing a database never both hold it. The
+    /// subscription as stored, or `None`.
+    async fn claim_calendar_feed(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        force: bool,
+    ) -> StoreResult<Option<CalendarFeed>>;
+    /// Records a fetch (validators, time, outcome, next fetch) and ends
+    /// the claim; nothing when the subscription's URL is no longer
+    /// `feed.url` (it was changed or removed meanwhile).
+    async fn finish_calendar_feed(&self, feed: CalendarFeed) -> StoreResult<()>;
 
     // ---- canned replies ----------------------------------------------------
     /// Every canned reply, oldest first (by `created_at`, then `id`).

@@ -369,6 +369,146 @@ pub async fn calendar(s: Arc<dyn Store>) {
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
 }
 
+/// Each day's source; the feed never writes over a manual day and only
+/// removes its own; the feed subscription is claimed by one caller at a
+/// time, when due (or forced), and a finished fetch ends the claim.
+pub async fn calendar_feed(s: Arc<dyn Store>) {
+    use redress_domain::calendar::DaySource;
+    let d = |m, day| NaiveDate::from_ymd_opt(2027, m, day).unwrap();
+    let day = |date, kind, name: &str| DayException {
+        date,
+        kind,
+        name: name.into(),
+    };
+    // Seeded (no event): built-in; edited (an event): manual.
+    s.upsert_calendar(vec![day(d(1, 1), DayKind::Holiday, "元旦")], None)
+        .await
+        .unwrap();
+    s.upsert_calendar(
+        vec![day(d(2, 6), DayKind::Workday, "manual")],
+        Some(event(None, "calendar_day_set")),
+    )
+    .await
+    .unwrap();
+    s.apply_calendar_feed(
+        vec![
+            day(d(1, 1), DayKind::Holiday, "New Year"),
+            day(d(2, 6), DayKind::Holiday, "feed"),
+            day(d(3, 1), DayKind::Holiday, "feed only"),
+        ],
+        vec![],
+        event(None, "calendar_feed_applied"),
+    )
+    .await
+    .unwrap();
+    let sources = s.calendar_sources().await.unwrap();
+    assert_eq!(
+        sources,
+        vec![
+            (d(1, 1), DaySource::Feed),
+            (d(2, 6), DaySource::Manual),
+            (d(3, 1), DaySource::Feed),
+        ]
+    );
+    let days = s.list_calendar().await.unwrap();
+    assert_eq!(days[1].name, "manual", "the manual day is untouched");
+    assert_eq!(days[1].kind, DayKind::Workday);
+    // Removal takes the feed's days only.
+    s.apply_calendar_feed(
+        vec![],
+        vec![d(2, 6), d(3, 1)],
+        event(None, "calendar_feed_applied"),
+    )
+    .await
+    .unwrap();
+    let dates: Vec<NaiveDate> = s
+        .list_calendar()
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.date)
+        .collect();
+    assert_eq!(dates, vec![d(1, 1), d(2, 6)]);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 3);
+
+    // The subscription.
+    assert_eq!(s.get_calendar_feed().await.unwrap(), None);
+    let lease = std::time::Duration::from_secs(60);
+    assert_eq!(
+        s.claim_calendar_feed(t(0), lease, true).await.unwrap(),
+        None
+    );
+    let feed = redress_store::CalendarFeed {
+        url: "https://example.com/cn.ics".into(),
+        etag: None,
+        last_modified: None,
+        fetched_at: None,
+        outcome: None,
+        next_fetch_at: t(10),
+        set_by: "staff:admin".into(),
+        set_at: t(0),
+    };
+    s.set_calendar_feed(Some(feed.clone()), event(None, "calendar_feed_set"))
+        .await
+        .unwrap();
+    assert_eq!(s.get_calendar_feed().await.unwrap(), Some(feed.clone()));
+    // Not due yet; forced, it is claimed, and then held.
+    assert_eq!(
+        s.claim_calendar_feed(t(5), lease, false).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.claim_calendar_feed(t(5), lease, true).await.unwrap(),
+        Some(feed.clone())
+    );
+    assert_eq!(
+        s.claim_calendar_feed(t(20), lease, false).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.claim_calendar_feed(t(20), lease, true).await.unwrap(),
+        None
+    );
+    // Finishing records the fetch and ends the claim.
+    let fetched = redress_store::CalendarFeed {
+        etag: Some("\"v1\"".into()),
+        last_modified: Some("Wed, 04 Nov 2026 00:00:00 GMT".into()),
+        fetched_at: Some(t(20)),
+        outcome: Some(r#"{"status":"changed"}"#.into()),
+        next_fetch_at: t(20 + 24 * 60),
+        ..feed.clone()
+    };
+    s.finish_calendar_feed(fetched.clone()).await.unwrap();
+    assert_eq!(s.get_calendar_feed().await.unwrap(), Some(fetched.clone()));
+    assert_eq!(
+        s.claim_calendar_feed(t(30), lease, false).await.unwrap(),
+        None
+    );
+    assert!(
+        s.claim_calendar_feed(t(20 + 24 * 60), lease, false)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A fetch of a URL no longer subscribed records nothing.
+    s.finish_calendar_feed(redress_store::CalendarFeed {
+        url: "https://old.example.com/".into(),
+        outcome: Some("{}".into()),
+        ..fetched.clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_calendar_feed().await.unwrap().unwrap().outcome,
+        fetched.outcome
+    );
+    s.set_calendar_feed(None, event(None, "calendar_feed_removed"))
+        .await
+        .unwrap();
+    assert_eq!(s.get_calendar_feed().await.unwrap(), None);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 5);
+}
+
 fn reply(title: &str, locale: Option<Locale>, at: i64) -> CannedReply {
     CannedReply {
         id: Uuid::now_v7(),

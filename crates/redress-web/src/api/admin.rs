@@ -312,6 +312,54 @@ pub async fn calendar_import(
     Ok(Json(s.app.import_calendar(&who, &body).await?))
 }
 
+/// The calendar feed subscription: its URL, the last fetch (time,
+/// outcome, what changed), the validators kept for conditional GET, and
+/// how many days the feed has set; `{"url": null}` without one.
+#[utoipa::path(get, path = "/admin/calendar/feed", tag = "admin",
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+pub async fn calendar_feed(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.calendar_feed(&who).await?))
+}
+
+/// Subscribes to an iCalendar feed (replacing any subscription), fetched
+/// daily by one instance, first at the next run of the jobs. The URL must
+/// reach a public address, as for webhooks (SPEC §9).
+#[utoipa::path(put, path = "/admin/calendar/feed", tag = "admin", request_body = CalendarFeedBody,
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn calendar_feed_put(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.set_calendar_feed(&who, &body.value).await?))
+}
+
+/// Ends the subscription; the days it set stay.
+#[utoipa::path(delete, path = "/admin/calendar/feed", tag = "admin",
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn calendar_feed_delete(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<StatusCode> {
+    s.app.remove_calendar_feed(&who).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Fetches the feed now and answers what changed (`status`: changed,
+/// unchanged, not_modified or failed; the dates added, changed and
+/// removed; manual days kept; deadlines re-derived).
+#[utoipa::path(post, path = "/admin/calendar/feed/fetch", tag = "admin",
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn calendar_feed_fetch(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.fetch_calendar_feed_now(&who).await?))
+}
+
 #[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NoticeTemplateBody {
     /// Mail subject (at most 300 characters).

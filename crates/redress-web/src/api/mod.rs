@@ -65,6 +65,12 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::respondent))
         .routes(routes!(admin::api_key, admin::api_keys))
         .routes(routes!(admin::calendar_day))
+        .routes(routes!(
+            admin::calendar_feed,
+            admin::calendar_feed_put,
+            admin::calendar_feed_delete
+        ))
+        .routes(routes!(admin::calendar_feed_fetch))
         .routes(routes!(admin::user_patch))
         .routes(routes!(admin::category_patch))
         .routes(routes!(admin::canned_reply, admin::canned_replies))

@@ -27,6 +27,12 @@ pub struct CalendarDayBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct CalendarFeedBody {
+    /// The iCalendar feed's http:// or https:// URL.
+    pub url: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct DepartmentBody {
     pub code: String,
     pub name: String,

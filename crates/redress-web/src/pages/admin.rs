@@ -32,6 +32,9 @@ struct AdminPage<'a> {
     api_keys: Vec<(String, String, String, String)>,
     /// Years the calendar should have and does not.
     missing_years: Vec<String>,
+    /// The calendar feed's URL, and its last fetch in words.
+    feed_url: Option<String>,
+    feed_last: String,
     shown_key: Option<String>,
     notice: Option<String>,
     error: Option<String>,
@@ -183,6 +186,23 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
             )
         })
         .collect();
+    let feed = store.get_calendar_feed().await.ok().flatten();
+    let feed_last = match &feed {
+        Some(f) => match (f.fetched_at, f.outcome.as_deref()) {
+            (Some(at), Some(outcome)) => {
+                let o: Value = serde_json::from_str(outcome).unwrap_or(Value::Null);
+                tr.with(
+                    "a-feed-last",
+                    &[
+                        ("at", super::local_time(at, tz).as_str()),
+                        ("outcome", feed_outcome(tr, &o).as_str()),
+                    ],
+                )
+            }
+            _ => tr.t("a-feed-never"),
+        },
+        None => String::new(),
+    };
     let page = AdminPage {
         base: &ctx.base,
         departments,
@@ -200,12 +220,46 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
             .filter_map(|w| w["year"].as_i64())
             .map(|y| y.to_string())
             .collect(),
+        feed_url: feed.map(|f| f.url),
+        feed_last,
         shown_key: said.shown_key,
         notice: said.notice,
         error: said.error,
     }
     .render();
     ctx.respond(status, page)
+}
+
+/// A feed fetch's outcome in words.
+fn feed_outcome(tr: super::Tr, o: &Value) -> String {
+    let n = |k: &str| match &o[k] {
+        Value::Array(a) => a.len().to_string(),
+        v => v.as_u64().unwrap_or(0).to_string(),
+    };
+    match o["status"].as_str().unwrap_or("failed") {
+        "changed" => tr.with(
+            "feed-changed",
+            &[
+                ("added", &n("added")),
+                ("changed", &n("changed")),
+                ("removed", &n("removed")),
+                ("kept", &n("kept_manual")),
+                ("moved", &n("recomputed")),
+            ],
+        ),
+        "unchanged" => tr.with(
+            "feed-unchanged",
+            &[("holidays", &n("holidays")), ("workdays", &n("workdays"))],
+        ),
+        "not_modified" => tr.t("feed-not_modified"),
+        _ => tr.with(
+            "feed-failed",
+            &[(
+                "error",
+                &tr.field_message(o["error"].as_str().unwrap_or("")),
+            )],
+        ),
+    }
 }
 
 /// The admin page again with the refused fields named, or the error page.
@@ -414,6 +468,34 @@ pub async fn add(
                 &json!({"kind": get("kind"), "name": get("name")}),
             )
             .await
+        }
+        // The calendar feed: subscribe, unsubscribe, fetch now; each
+        // answers with the page and a notice of what happened.
+        "calendar-feed" | "calendar-feed-remove" | "calendar-feed-fetch" => {
+            let done = match what.as_str() {
+                "calendar-feed" => app
+                    .set_calendar_feed(&who, &json!({"url": get("url")}))
+                    .await
+                    .map(|_| ctx.tr().t("a-feed-saved")),
+                "calendar-feed-remove" => app
+                    .remove_calendar_feed(&who)
+                    .await
+                    .map(|()| ctx.tr().t("a-feed-removed")),
+                _ => app
+                    .fetch_calendar_feed_now(&who)
+                    .await
+                    .map(|o| feed_outcome(ctx.tr(), &o)),
+            };
+            return match done {
+                Ok(note) => {
+                    let said = Said {
+                        notice: Some(note),
+                        ..Said::default()
+                    };
+                    render(&s, ctx, StatusCode::OK, said).await
+                }
+                Err(e) => refused(&s, ctx, e).await,
+            };
         }
         _ => return ctx.error(StatusCode::NOT_FOUND, "error-not-found"),
     };

@@ -354,6 +354,8 @@ pub const REASONS: &[(&str, &str)] = &[
     ("must differ from the current password", "err-same-password"),
     ("must lie in the future", "err-ahead"),
     ("names a host that does not resolve", "err-host-unresolved"),
+    ("the feed is larger than {n} bytes", "err-feed-too-large"),
+    ("the server answered {status}", "err-feed-status"),
     ("an event on {start} ends before it starts", "err-ics-order"),
     (
         "an event from {start} lasts more than {n} days",
@@ -468,6 +470,8 @@ mod tests {
         "policy.hours.{key} must be between 1 and 8760",
         "policy.{key} must be between 1 and 365",
         "{raw:?}: the start must come before the end",
+        // A stored value the store cannot read: a server error.
+        "unknown day source {other:?}",
     ];
 
     /// The index just past the `)` that closes a call whose arguments

@@ -693,6 +693,8 @@ struct CaseFacts {
     assignee: String,
     clock: String,
     paused: bool,
+    /// A deadline reaches into a year without holiday data.
+    provisional: bool,
     decision: Option<String>,
 }
 
@@ -736,6 +738,7 @@ fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
         assignee: text(&v["assignee"]),
         clock: clock_text,
         paused: v["paused"].as_bool().unwrap_or(false),
+        provisional: clock["provisional"].as_bool().unwrap_or(false),
         decision: v["decision"]["outcome"].as_str().map(|o| {
             format!(
                 "{} — {}",

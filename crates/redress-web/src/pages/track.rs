@@ -106,6 +106,8 @@ struct TrackView {
     status_text: String,
     status_help: String,
     running_due: Option<String>,
+    /// A deadline ahead reaches into a year without holiday data.
+    provisional: bool,
     subject: String,
     description: String,
     created_at: String,
@@ -148,6 +150,12 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
     .into_iter()
     .filter_map(|(k, t)| t.map(|t| (tr.t(k), at(t))))
     .collect();
+    let calendar = s.app.calendar();
+    let provisional = !case.is_sealed()
+        && case
+            .clock
+            .as_ref()
+            .is_some_and(|c| c.is_provisional(&calendar, now));
     let running_due = match case.clock.as_ref().filter(|_| !case.is_sealed()) {
         Some(c) => match &c.paused {
             Some(p) => Some(tr.with("track-paused", &[("reason", &p.reason)])),
@@ -185,6 +193,7 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
         status_text,
         status_help: tr.t(&format!("help-{}", case.status)),
         running_due,
+        provisional,
         subject: case.record.subject.clone(),
         description: case.record.description.clone(),
         created_at: at(case.created_at),

@@ -162,7 +162,7 @@ async fn an_icalendar_file_sets_holidays_and_make_up_days() {
 /// Spring Festival of the State Council's notice (rest 2-15..2-23, make-up
 /// Saturdays 2-14 and 2-28), laid on 2037, which has the same weekdays and
 /// no built-in data, so that only the import can make 2-14 a working day.
-fn spring_festival_feed() -> String {
+pub(crate) fn spring_festival_feed() -> String {
     let alarm = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15H\nDESCRIPTION:提醒\nEND:VALARM\n";
     let mut events = String::new();
     for n in 1..=9 {

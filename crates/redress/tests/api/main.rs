@@ -38,6 +38,7 @@ mod harness;
 mod access;
 mod admin;
 mod calendar;
+mod calendar_feed;
 mod canned;
 mod cli;
 mod deadlines;
@@ -91,10 +92,11 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 23] = [
+    let modules: [Module; 24] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
+        ("calendar_feed", calendar_feed::trials),
         ("canned", canned::trials),
         ("cli", cli::trials),
         ("deadlines", deadlines::trials),

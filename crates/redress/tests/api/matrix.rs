@@ -257,6 +257,9 @@ fn recipe(op: &str) -> Recipe {
             Json(r#"{"url": "http://127.0.0.1:9/hook-{n}", "events": ["registered"]}"#),
         ),
         "PATCH /webhooks/{id}" => r(None, Json(r#"{"active": false}"#)),
+        "PUT /admin/calendar/feed" => {
+            r(None, Json(r#"{"url": "http://127.0.0.1:9/feed-{n}.ics"}"#))
+        }
         "POST /mail/held/{id}/discard" => r(None, Json("{}")),
         "POST /webhooks/calls/{call_id}/replay" => r(None, Json("{}")),
         // Reads and anything not named: no body; a case if the path names one.
@@ -473,6 +476,18 @@ async fn fill(t: &TestApp, w: &World, op: &str, n: u32, case: &Filed, action: &s
         .await
         .expect(201);
         path = path.replace("{username}", &user);
+    }
+    if path.starts_with("/admin/calendar/feed") {
+        // A subscription, so that a removal or a fetch has one (on a
+        // closed port: the fetch fails at once).
+        t.call(
+            "PUT",
+            "/admin/calendar/feed",
+            Some(admin),
+            Some(json!({"url": format!("http://127.0.0.1:9/feed-{n}.ics")})),
+        )
+        .await
+        .expect(200);
     }
     if path.contains("{kind}") {
         // A customised template, so that a delete has something to remove.

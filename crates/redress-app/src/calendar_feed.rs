@@ -1,0 +1,613 @@
+//! The calendar feed subscription (issue 19): an iCalendar URL the
+//! installation fetches once a day, in the layout public holiday feeds
+//! use ([`crate::calendar_admin::days_from_ics`]).
+//!
+//! One instance fetches it at a time: the daily fetch is a due job the
+//! sweep claims (`claim_calendar_feed`, a lease; `FOR UPDATE SKIP LOCKED`
+//! on PostgreSQL), so the test clock's advance runs it too. A fetch is a
+//! conditional GET (`If-None-Match`, `If-Modified-Since`) within a size
+//! and a time limit, to addresses the webhook rules allow (SPEC §9,
+//! [`crate::egress`]) at every redirect hop.
+//!
+//! Precedence: a manual day (set or imported by an admin) wins over the
+//! feed, the feed over the built-in data; a day the feed no longer lists
+//! is removed when the feed had set it. Each change is journaled
+//! (`calendar_feed_applied`) and re-derives the open deadlines it moves.
+//! A failed fetch alerts admins with an address once a day
+//! (`calendar_feed_alert_sent`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use redress_domain::calendar::{DayException, DayKind, DaySource};
+use redress_store::{CalendarFeed, NewEvent};
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::access::Principal;
+use crate::calendar_admin::{IcsImport, days_from_ics};
+use crate::error::{AppError, AppResult};
+use crate::input::Body;
+
+/// The largest feed read, in bytes.
+pub const MAX_FEED_BYTES: usize = 2 * 1024 * 1024;
+/// The time one fetch may take, redirects and body included.
+pub const FEED_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Redirects followed at most.
+pub const MAX_REDIRECTS: usize = 5;
+/// The next fetch after one that worked, and after one that failed.
+const FETCH_EVERY: chrono::Duration = chrono::Duration::hours(24);
+const RETRY_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
+/// Why a hop of a fetch (the URL itself, or where a redirect leads) is
+/// not fetched: a scheme other than http(s), or, unless private addresses
+/// are allowed, an IP address that is not public. (A name is checked on
+/// the address it resolves to, by the client's resolver.)
+pub fn hop_refused(url: &reqwest::Url, allow_private: bool) -> Option<&'static str> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Some("refused: a redirect to something other than http:// or https://");
+    }
+    if allow_private {
+        return None;
+    }
+    crate::egress::refused_literal(url.as_str())
+}
+
+/// What one GET of the feed gave.
+enum Fetched {
+    NotModified,
+    Body {
+        text: String,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+/// The client of feed fetches: the webhook rules of egress (public
+/// addresses only unless `allow_private`, no proxy), checked again at
+/// every redirect hop; a time limit.
+fn client(allow_private: bool) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder();
+    if !allow_private {
+        builder = builder
+            .dns_resolver(std::sync::Arc::new(crate::egress::PublicResolver))
+            .no_proxy();
+    }
+    builder
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(FEED_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if let Some(refused) = hop_refused(attempt.url(), allow_private) {
+                attempt.error(refused)
+            } else {
+                attempt.follow()
+            }
+        }))
+        .user_agent(concat!("redress-calendar/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("the HTTP client: {e}"))
+}
+
+/// Why a request got no answer, without the URL.
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_redirect() {
+        "a redirect was refused"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "the request failed"
+    };
+    let mut root = std::error::Error::source(e);
+    while let Some(next) = root.and_then(std::error::Error::source) {
+        root = Some(next);
+    }
+    let detail = root.map(ToString::to_string).unwrap_or_default();
+    if detail.is_empty() || detail.contains("://") {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+async fn fetch(feed: &CalendarFeed, allow_private: bool) -> Result<Fetched, String> {
+    let url = reqwest::Url::parse(&feed.url).map_err(|_| "the URL does not parse".to_string())?;
+    if let Some(refused) = hop_refused(&url, allow_private) {
+        return Err(refused.to_string());
+    }
+    let mut request = client(allow_private)?.get(url);
+    if let Some(etag) = &feed.etag {
+        request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+    }
+    if let Some(lm) = &feed.last_modified {
+        request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+    }
+    let mut answer = request.send().await.map_err(|e| describe(&e))?;
+    let status = answer.status();
+    if status == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(Fetched::NotModified);
+    }
+    if !status.is_success() {
+        return Err(format!("the server answered {}", status.as_u16()));
+    }
+    if answer
+        .content_length()
+        .is_some_and(|n| n > MAX_FEED_BYTES as u64)
+    {
+        return Err(format!("the feed is larger than {MAX_FEED_BYTES} bytes"));
+    }
+    let header = |name| {
+        answer
+            .headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let etag = header(reqwest::header::ETAG);
+    let last_modified = header(reqwest::header::LAST_MODIFIED);
+    let mut body = Vec::new();
+    while let Some(chunk) = answer.chunk().await.map_err(|e| describe(&e))? {
+        if body.len() + chunk.len() > MAX_FEED_BYTES {
+            return Err(format!("the feed is larger than {MAX_FEED_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(body).map_err(|_| "the feed is not UTF-8 text".to_string())?;
+    Ok(Fetched::Body {
+        text,
+        etag,
+        last_modified,
+    })
+}
+
+/// The URL of a subscription: http(s), at most 2000 characters.
+fn parse_feed_url(raw: &str) -> Result<String, &'static str> {
+    let raw = raw.trim();
+    if raw.chars().count() > 2000 {
+        return Err("must be at most 2000 characters");
+    }
+    match reqwest::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            Ok(u.to_string())
+        }
+        _ => Err("must be an http:// or https:// URL"),
+    }
+}
+
+/// What the feed changes: days to write, days to remove, and counts.
+struct Plan {
+    set: Vec<DayException>,
+    remove: Vec<NaiveDate>,
+    added: Vec<NaiveDate>,
+    changed: Vec<NaiveDate>,
+    kept_manual: usize,
+}
+
+/// Compares the feed's days with the calendar as stored: a manual day is
+/// kept; a built-in day the feed repeats (same kind) stays built-in; any other
+/// day the feed says is written as the feed's; a day the feed had set and
+/// no longer lists is removed.
+fn plan(
+    feed_days: Vec<DayException>,
+    current: &HashMap<NaiveDate, DayException>,
+    sources: &HashMap<NaiveDate, DaySource>,
+) -> Plan {
+    let listed: BTreeSet<NaiveDate> = feed_days.iter().map(|d| d.date).collect();
+    let mut p = Plan {
+        set: vec![],
+        remove: vec![],
+        added: vec![],
+        changed: vec![],
+        kept_manual: 0,
+    };
+    for day in feed_days {
+        match (sources.get(&day.date), current.get(&day.date)) {
+            (Some(DaySource::Manual), _) => p.kept_manual += 1,
+            // A built-in day the feed repeats (the same kind, whatever
+            // its name) stays built-in, so that the feed dropping it later
+            // (a feed of recent years only) removes nothing the notices
+            // said.
+            (Some(DaySource::Builtin), Some(now)) if now.kind == day.kind => {}
+            // The feed's own day, unchanged.
+            (Some(_), Some(now)) if now.kind == day.kind && now.name == day.name => {}
+            (Some(_), _) => {
+                p.changed.push(day.date);
+                p.set.push(day);
+            }
+            (None, _) => {
+                p.added.push(day.date);
+                p.set.push(day);
+            }
+        }
+    }
+    p.remove = sources
+        .iter()
+        .filter(|(date, source)| **source == DaySource::Feed && !listed.contains(date))
+        .map(|(date, _)| *date)
+        .collect();
+    p.remove.sort();
+    p
+}
+
+impl App {
+    /// `GET /admin/calendar/feed`: the subscription, its last fetch and
+    /// its outcome; `{"url": null}` without one.
+    pub async fn calendar_feed(&self, who: &Principal) -> AppResult<Value> {
+        self.admin(who)?;
+        let feed = self.store.get_calendar_feed().await?;
+        let feed_days = self
+            .store
+            .calendar_sources()
+            .await?
+            .into_iter()
+            .filter(|(_, s)| *s == DaySource::Feed)
+            .count();
+        Ok(match feed {
+            None => json!({"url": null, "feed_days": feed_days}),
+            Some(f) => feed_json(&f, feed_days),
+        })
+    }
+
+    /// `PUT /admin/calendar/feed {url}`: subscribes (replacing any
+    /// subscription); the daily job fetches it at its next run.
+    pub async fn set_calendar_feed(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        self.admin(who)?;
+        let mut b = Body::new(body);
+        let raw = b.str("url");
+        let url = if raw.trim().is_empty() {
+            b.errors.add("url", "is required");
+            None
+        } else {
+            match parse_feed_url(&raw) {
+                Ok(u) => Some(u),
+                Err(m) => {
+                    b.errors.add("url", m);
+                    None
+                }
+            }
+        };
+        if let Some(u) = &url
+            && !self.config.webhook_allow_private
+            && let Err(m) = crate::egress::check_target(u).await
+        {
+            b.errors.add("url", m);
+        }
+        b.finish()?;
+        let Some(url) = url else {
+            return Err(AppError::invalid("url", "is required"));
+        };
+        let now = self.now();
+        let feed = CalendarFeed {
+            url: url.clone(),
+            etag: None,
+            last_modified: None,
+            fetched_at: None,
+            outcome: None,
+            next_fetch_at: now,
+            set_by: format!("staff:{}", who.actor_id()),
+            set_at: now,
+        };
+        let event = self.admin_event(who, "calendar_feed_set", json!({"url": url}));
+        self.store
+            .set_calendar_feed(Some(feed.clone()), event)
+            .await?;
+        Ok(feed_json(&feed, 0))
+    }
+
+    /// `DELETE /admin/calendar/feed`: unsubscribes. The days the feed set
+    /// stay (a new subscription takes them over).
+    pub async fn remove_calendar_feed(&self, who: &Principal) -> AppResult<()> {
+        self.admin(who)?;
+        let Some(feed) = self.store.get_calendar_feed().await? else {
+            return Err(AppError::NotFound);
+        };
+        let event = self.admin_event(who, "calendar_feed_removed", json!({"url": feed.url}));
+        self.store.set_calendar_feed(None, event).await?;
+        Ok(())
+    }
+
+    /// `POST /admin/calendar/feed/fetch`: fetches now, whatever the
+    /// schedule; the outcome (what changed). 404 without a subscription,
+    /// 409 while another instance is fetching it.
+    pub async fn fetch_calendar_feed_now(&self, who: &Principal) -> AppResult<Value> {
+        self.admin(who)?;
+        let Some(_) = self.store.get_calendar_feed().await? else {
+            return Err(AppError::NotFound);
+        };
+        let Some(feed) = self
+            .store
+            .claim_calendar_feed(self.now(), self.config.job_lease, true)
+            .await?
+        else {
+            return Err(AppError::Conflict(
+                "the feed is being fetched right now; try again in a moment".into(),
+            ));
+        };
+        Ok(self.run_calendar_feed(feed).await)
+    }
+
+    /// The daily job: fetches the feed when it is due and this instance
+    /// claims it. The outcome when it ran.
+    pub async fn calendar_feed_job(&self) -> AppResult<Option<Value>> {
+        // A read first: the sweep runs often, and the claim is a write.
+        let now = self.now();
+        if self
+            .store
+            .get_calendar_feed()
+            .await?
+            .is_none_or(|f| f.next_fetch_at > now)
+        {
+            return Ok(None);
+        }
+        let Some(feed) = self
+            .store
+            .claim_calendar_feed(now, self.config.job_lease, false)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.run_calendar_feed(feed).await))
+    }
+
+    /// One fetch of a claimed subscription: applies what changed, records
+    /// the outcome and ends the claim; a failure alerts admins (once a
+    /// day).
+    async fn run_calendar_feed(&self, mut feed: CalendarFeed) -> Value {
+        let started = self.now();
+        let allow_private = self.config.webhook_allow_private;
+        let result = match fetch(&feed, allow_private).await {
+            Ok(Fetched::NotModified) => Ok(json!({"status": "not_modified"})),
+            Ok(Fetched::Body {
+                text,
+                etag,
+                last_modified,
+            }) => match self.apply_feed_text(&feed.url, &text).await {
+                Ok(outcome) => {
+                    feed.etag = etag;
+                    feed.last_modified = last_modified;
+                    Ok(outcome)
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let mut outcome = match result {
+            Ok(o) => o,
+            Err(error) => {
+                tracing::warn!(%error, "the calendar feed could not be fetched");
+                metrics::counter!("redress_calendar_feed_failures_total").increment(1);
+                json!({"status": "failed", "error": error})
+            }
+        };
+        outcome["at"] = json!(started);
+        let failed = outcome["status"] == "failed";
+        feed.fetched_at = Some(started);
+        feed.outcome = Some(outcome.to_string());
+        feed.next_fetch_at = started + if failed { RETRY_AFTER } else { FETCH_EVERY };
+        if let Err(e) = self.store.finish_calendar_feed(feed.clone()).await {
+            tracing::error!(error = %e, "the calendar feed's fetch was not recorded");
+        }
+        if failed && let Err(e) = self.alert_admins_of_feed(&feed.url, &outcome).await {
+            tracing::warn!(error = %e, "the calendar feed alert could not be sent");
+        }
+        outcome
+    }
+
+    /// Applies the days of a fetched feed (precedence: manual, feed,
+    /// built-in); the outcome, or why the feed is unusable.
+    async fn apply_feed_text(&self, url: &str, text: &str) -> Result<Value, String> {
+        let IcsImport { days, skipped } =
+            days_from_ics(text, self.config.time_zone).map_err(|m| format!("the feed {m}"))?;
+        let count = |k: DayKind| days.iter().filter(|d| d.kind == k).count();
+        let (holidays, workdays) = (count(DayKind::Holiday), count(DayKind::Workday));
+        let internal = |e: AppError| e.to_string();
+        let sources: HashMap<NaiveDate, DaySource> = self
+            .store
+            .calendar_sources()
+            .await
+            .map_err(|e| internal(e.into()))?
+            .into_iter()
+            .collect();
+        let current: HashMap<NaiveDate, DayException> = self
+            .store
+            .list_calendar()
+            .await
+            .map_err(|e| internal(e.into()))?
+            .into_iter()
+            .map(|d| (d.date, d))
+            .collect();
+        let p = plan(days, &current, &sources);
+        let mut recomputed = 0;
+        let changes = p.set.len() + p.remove.len();
+        if changes > 0 {
+            let from = p
+                .set
+                .iter()
+                .map(|d| d.date)
+                .chain(p.remove.iter().copied())
+                .min();
+            let event = NewEvent {
+                case_id: None,
+                kind: "calendar_feed_applied".into(),
+                actor: "system:calendar-feed".into(),
+                at: self.now(),
+                data: json!({
+                    "url": url,
+                    "added": p.added,
+                    "changed": p.changed,
+                    "removed": p.remove,
+                })
+                .to_string(),
+            };
+            self.store
+                .apply_calendar_feed(p.set.clone(), p.remove.clone(), event)
+                .await
+                .map_err(|e| internal(e.into()))?;
+            self.reload_calendar().await.map_err(internal)?;
+            if let Some(from) = from {
+                recomputed = self.recompute_deadlines(from).await.map_err(internal)?;
+            }
+        }
+        Ok(json!({
+            "status": if changes > 0 { "changed" } else { "unchanged" },
+            "holidays": holidays,
+            "workdays": workdays,
+            "skipped": skipped.len(),
+            "added": p.added,
+            "changed": p.changed,
+            "removed": p.remove,
+            "kept_manual": p.kept_manual,
+            "recomputed": recomputed,
+        }))
+    }
+
+    /// A failed fetch tells admins with an address, at most once a
+    /// (local) day: a journal event `calendar_feed_alert_sent` with the
+    /// date keeps it so across restarts and instances. True when sent.
+    pub async fn alert_admins_of_feed(&self, url: &str, outcome: &Value) -> AppResult<bool> {
+        let today = self.calendar().local_date(self.now()).to_string();
+        let last = self
+            .store
+            .list_global_events(vec!["calendar_feed_alert_sent".into()], 1)
+            .await?;
+        if last.first().is_some_and(|e| {
+            serde_json::from_str::<Value>(&e.data)
+                .ok()
+                .is_some_and(|d| d["date"] == today)
+        }) {
+            return Ok(false);
+        }
+        let admins = self.staff_emails(redress_domain::Role::Admin).await?;
+        if admins.is_empty() {
+            return Ok(false);
+        }
+        let error = outcome["error"].as_str().unwrap_or("unknown").to_string();
+        self.store
+            .append_events(vec![NewEvent {
+                case_id: None,
+                kind: "calendar_feed_alert_sent".into(),
+                actor: "system:calendar-feed".into(),
+                at: self.now(),
+                data: json!({"date": today, "error": error}).to_string(),
+            }])
+            .await?;
+        self.send_security_mail(
+            admins,
+            "【提醒】日历订阅获取失败 / The calendar feed could not be fetched".to_string(),
+            format!(
+                "日历订阅 {url} 获取失败：{error}\n日历保持上次获取的内容；系统每小时重试，本提醒每天最多发送一次。\
+                 请在“系统管理”页查看订阅状态。\n\n\
+                 The calendar feed {url} could not be fetched: {error}\nThe calendar keeps what the last \
+                 fetch gave; it is tried again every hour, and this alert comes at most once a day. \
+                 See the feed on the administration page.\n"
+            ),
+        );
+        Ok(true)
+    }
+}
+
+/// A subscription as the API shows it.
+fn feed_json(f: &CalendarFeed, feed_days: usize) -> Value {
+    let outcome: Value = f
+        .outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or(Value::Null);
+    json!({
+        "url": f.url,
+        "etag": f.etag,
+        "last_modified": f.last_modified,
+        "fetched_at": f.fetched_at,
+        "next_fetch_at": f.next_fetch_at,
+        "outcome": outcome,
+        "feed_days": feed_days,
+        "set_by": f.set_by,
+        "set_at": f.set_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> reqwest::Url {
+        reqwest::Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn every_hop_keeps_to_public_http_addresses() {
+        for refused in [
+            "http://127.0.0.1:8080/feed.ics",
+            "http://10.1.2.3/feed.ics",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/feed.ics",
+            "http://[::ffff:192.168.0.1]/x",
+        ] {
+            assert!(hop_refused(&url(refused), false).is_some(), "{refused}");
+            assert!(hop_refused(&url(refused), true).is_none(), "{refused}");
+        }
+        for scheme in ["file:///etc/passwd", "ftp://example.com/feed.ics"] {
+            assert!(hop_refused(&url(scheme), true).is_some(), "{scheme}");
+        }
+        assert!(hop_refused(&url("https://8.8.8.8/feed.ics"), false).is_none());
+        assert!(hop_refused(&url("https://calendars.example.com/cn.ics"), false).is_none());
+    }
+
+    #[test]
+    fn feed_urls_are_http() {
+        assert!(parse_feed_url("https://example.com/a.ics").is_ok());
+        assert!(parse_feed_url("webcal://example.com/a.ics").is_err());
+        assert!(parse_feed_url("example.com").is_err());
+        assert!(parse_feed_url(&format!("https://e.com/{}", "a".repeat(2001))).is_err());
+    }
+
+    fn day(date: &str, kind: DayKind, name: &str) -> DayException {
+        DayException {
+            date: date.parse().unwrap(),
+            kind,
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn manual_days_win_and_dropped_feed_days_go() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let current: HashMap<NaiveDate, DayException> = [
+            day("2027-01-01", DayKind::Holiday, "元旦"),
+            day("2027-02-06", DayKind::Workday, "manual"),
+            day("2027-03-01", DayKind::Holiday, "old feed"),
+            day("2027-04-01", DayKind::Holiday, "gone"),
+        ]
+        .into_iter()
+        .map(|x| (x.date, x))
+        .collect();
+        let sources: HashMap<NaiveDate, DaySource> = [
+            (d("2027-01-01"), DaySource::Builtin),
+            (d("2027-02-06"), DaySource::Manual),
+            (d("2027-03-01"), DaySource::Feed),
+            (d("2027-04-01"), DaySource::Feed),
+        ]
+        .into_iter()
+        .collect();
+        let p = plan(
+            vec![
+                day("2027-01-01", DayKind::Holiday, "元旦"),
+                day("2027-02-06", DayKind::Holiday, "feed says rest"),
+                day("2027-03-01", DayKind::Workday, "new feed"),
+                day("2027-05-01", DayKind::Holiday, "劳动节"),
+            ],
+            &current,
+            &sources,
+        );
+        assert_eq!(p.kept_manual, 1);
+        assert_eq!(p.changed, vec![d("2027-03-01")]);
+        assert_eq!(p.added, vec![d("2027-05-01")]);
+        assert_eq!(p.remove, vec![d("2027-04-01")]);
+        assert_eq!(p.set.len(), 2, "the built-in day it repeats is left alone");
+    }
+}

@@ -835,6 +835,8 @@ impl App {
                 out.generated_admin_password = None;
             }
         }
+        // Grants an admin made before only supervisors could (once).
+        self.revoke_legacy_grants().await?;
         Ok(out)
     }
 }

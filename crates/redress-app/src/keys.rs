@@ -22,14 +22,20 @@ use crate::outbound::Outgoing;
 use crate::privacy::{new_token, token_hash};
 
 /// The journal kinds supervisors are shown as security notices.
-pub const SECURITY_KINDS: [&str; 6] = [
+pub const SECURITY_KINDS: [&str; 7] = [
     "role_granted",
     "account_changed",
     "password_reset",
     "respondent_key_issued",
     "api_key_created",
     "outbound_cap_reached",
+    LEGACY_GRANTS_REVOKED,
 ];
+
+/// The event of [`App::revoke_legacy_grants`] when it stopped something.
+pub const LEGACY_GRANTS_REVOKED: &str = "legacy_grants_revoked";
+/// The event that marks [`App::revoke_legacy_grants`] done.
+const LEGACY_GRANTS_REVIEWED: &str = "legacy_grants_reviewed";
 
 /// The roles among `roles` that read case content.
 pub fn reading_roles(roles: &[Role]) -> Vec<Role> {
@@ -153,7 +159,145 @@ impl App {
             .into_iter()
             .find(|k| k.id == id)
             .ok_or(AppError::NotFound)?;
+        // What the key subscribed stops with it.
+        let actor = format!("staff:{}", who.actor_id());
+        self.pause_webhooks_of(&format!("integration:{}", k.name), &actor)
+            .await?;
         Ok(key_json(&k, self.now()))
+    }
+
+    /// Pauses the active webhook subscriptions `creator` made; their names.
+    async fn pause_webhooks_of(&self, creator: &str, actor: &str) -> AppResult<Vec<String>> {
+        let mut paused = Vec::new();
+        for mut s in self.store.list_webhook_subscriptions().await? {
+            if !s.active || s.created_by != creator {
+                continue;
+            }
+            s.active = false;
+            s.updated_at = self.now();
+            let event = redress_store::NewEvent {
+                case_id: None,
+                kind: "webhook_changed".into(),
+                actor: actor.to_string(),
+                at: s.updated_at,
+                data: json!({"id": s.id, "active": false, "reason": "its maker may no longer manage webhooks"})
+                    .to_string(),
+            };
+            paused.push(crate::webhooks::shown_url(&s.url));
+            self.store.update_webhook_subscription(s, event).await?;
+        }
+        Ok(paused)
+    }
+
+    /// Once per installation (its event marks it done; run at start-up):
+    /// before only supervisors could, an admin could create `read` and
+    /// `webhooks` API keys and webhook subscriptions, which reach case
+    /// content (SPEC §2). Those a non-supervisor made — keys by the
+    /// journal's `api_key_created`, subscriptions by their maker, and the
+    /// subscriptions of the keys stopped — are revoked or paused, each
+    /// journaled, and the supervisors are told (console and e-mail).
+    pub async fn revoke_legacy_grants(&self) -> AppResult<Value> {
+        let done = self
+            .store
+            .list_global_events(vec![LEGACY_GRANTS_REVIEWED.into()], 1)
+            .await?;
+        if !done.is_empty() {
+            return Ok(Value::Null);
+        }
+        self.revoke_legacy_grants_now().await
+    }
+
+    /// [`App::revoke_legacy_grants`] without looking whether it ran.
+    pub async fn revoke_legacy_grants_now(&self) -> AppResult<Value> {
+        let supervisors: std::collections::HashSet<String> = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.roles.contains(&Role::Supervisor))
+            .map(|u| format!("staff:{}", u.username))
+            .collect();
+        let makers: std::collections::HashMap<String, String> = self
+            .store
+            .list_global_events(vec!["api_key_created".into()], 100_000)
+            .await?
+            .into_iter()
+            .filter_map(|e| {
+                let data: Value = serde_json::from_str(&e.data).ok()?;
+                Some((data["id"].as_str()?.to_string(), e.actor))
+            })
+            .collect();
+        let system = "system:upgrade";
+        let mut keys = Vec::new();
+        let mut stopped_makers = Vec::new();
+        for k in self.store.export_api_keys().await? {
+            let reaches = k
+                .scopes
+                .iter()
+                .any(|s| matches!(s, Scope::Read | Scope::Webhooks));
+            let maker = makers.get(&k.id.to_string());
+            if k.revoked || !reaches || maker.is_some_and(|m| supervisors.contains(m)) {
+                continue;
+            }
+            let event = redress_store::NewEvent {
+                case_id: None,
+                kind: "api_key_revoked".into(),
+                actor: system.into(),
+                at: self.now(),
+                data: json!({"id": k.id, "reason": "made by someone who is not a supervisor"})
+                    .to_string(),
+            };
+            self.store.revoke_api_key(k.id, event).await?;
+            keys.push(k.name.clone());
+            stopped_makers.push(format!("integration:{}", k.name));
+        }
+        let mut webhooks = Vec::new();
+        for s in self.store.list_webhook_subscriptions().await? {
+            let maker_stopped = stopped_makers.contains(&s.created_by);
+            let by_staff = s.created_by.starts_with("staff:");
+            if s.active && (maker_stopped || (by_staff && !supervisors.contains(&s.created_by))) {
+                webhooks.extend(self.pause_webhooks_of(&s.created_by, system).await?);
+            }
+        }
+        webhooks.sort();
+        webhooks.dedup();
+        let names = keys
+            .iter()
+            .chain(webhooks.iter())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let report = json!({"keys": keys, "webhooks": webhooks, "name": names});
+        let stopped = !keys.is_empty() || !webhooks.is_empty();
+        let kinds: &[&str] = if stopped {
+            &[LEGACY_GRANTS_REVOKED, LEGACY_GRANTS_REVIEWED]
+        } else {
+            &[LEGACY_GRANTS_REVIEWED]
+        };
+        let events = kinds
+            .iter()
+            .map(|kind| redress_store::NewEvent {
+                case_id: None,
+                kind: kind.to_string(),
+                actor: system.into(),
+                at: self.now(),
+                data: report.to_string(),
+            })
+            .collect();
+        self.store.append_events(events).await?;
+        if stopped {
+            self.mail_supervisors(
+                "[redress] API keys and webhooks made by non-supervisors were stopped".into(),
+                format!(
+                    "Only supervisors may now create API keys that read cases or manage \
+                     webhooks, and webhook subscriptions. These, made by someone else before, \
+                     were stopped: {names}. Create them again as a supervisor if they are \
+                     still needed."
+                ),
+            )
+            .await?;
+        }
+        Ok(report)
     }
 
     /// `POST /admin/respondents/{id}/keys {expires_at?}`: a new portal key

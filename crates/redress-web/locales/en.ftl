@@ -296,6 +296,7 @@ sec-respondent-key-issued = { $by } issued a portal key to respondent { $respond
 sec-account-changed = { $by } changed the notice address of { $user } ({ $roles }) or deactivated the account
 sec-outbound-cap-reached = The hourly cap on notices was reached; the rest wait in the queue
 sec-api-key-created = { $by } created the API key “{ $name }”
+sec-legacy-grants-revoked = On the upgrade, API keys and webhooks made by someone who is not a supervisor were stopped: { $name }
 f-username = User name
 f-password = Password
 staff-home-title = Queues

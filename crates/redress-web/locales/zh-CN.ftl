@@ -296,6 +296,7 @@ sec-respondent-key-issued = { $by } 为被投诉方 { $respondent } 签发了门
 sec-account-changed = { $by } 修改了 { $user }（{ $roles }）的通知邮箱或停用了该账号
 sec-outbound-cap-reached = 本小时通知发送量已达上限，其余通知排队等待
 sec-api-key-created = { $by } 创建了接口密钥「{ $name }」
+sec-legacy-grants-revoked = 升级时，已停用非监督人员创建的接口密钥和推送订阅：{ $name }
 f-username = 用户名
 f-password = 密码
 staff-home-title = 工作台

@@ -622,6 +622,161 @@ async fn a_token_is_limited_on_its_own_calls() {
     assert_eq!(limited.status.as_u16(), 429);
 }
 
+/// A key as an admin could make one before only supervisors could: written
+/// straight to the store with its creation event.
+async fn legacy_key(t: &TestApp, name: &str, scope: redress_domain::Scope) -> String {
+    let token = format!("rdk_legacy_{name}_0123456789abcdef0123456789");
+    let id = uuid::Uuid::now_v7();
+    let key = redress_store::ApiKey {
+        id,
+        name: name.into(),
+        scopes: vec![scope],
+        key_hash: redress_app::privacy::token_hash(&token),
+        created_at: t.app.now(),
+        revoked: false,
+        expires_at: None,
+    };
+    let event = redress_store::NewEvent {
+        case_id: None,
+        kind: "api_key_created".into(),
+        actor: "staff:admin".into(),
+        at: t.app.now(),
+        data: json!({"id": id, "name": name, "scopes": [scope]}).to_string(),
+    };
+    t.app.store.insert_api_key(key, event).await.unwrap();
+    token
+}
+
+/// A subscription made by `by`, written straight to the store.
+async fn legacy_webhook(t: &TestApp, by: &str) -> uuid::Uuid {
+    let id = uuid::Uuid::now_v7();
+    let s = redress_store::WebhookSubscription {
+        id,
+        url: "http://127.0.0.1:9/hook".into(),
+        events: vec!["*".into()],
+        secret: t.app.vault.seal_for(&format!("webhook:{id}:secret"), "s"),
+        active: true,
+        cursor: 0,
+        created_by: by.into(),
+        created_at: t.app.now(),
+        updated_at: t.app.now(),
+    };
+    let event = redress_store::NewEvent {
+        case_id: None,
+        kind: "webhook_subscribed".into(),
+        actor: by.into(),
+        at: t.app.now(),
+        data: json!({"id": id}).to_string(),
+    };
+    t.app
+        .store
+        .insert_webhook_subscription(s, event)
+        .await
+        .unwrap();
+    id
+}
+
+async fn webhook_active(t: &TestApp, sup: &str, id: uuid::Uuid) -> bool {
+    t.get(&format!("/webhooks/{id}"), Some(sup))
+        .await
+        .expect(200)["active"]
+        .as_bool()
+        .unwrap()
+}
+
+async fn grants_an_admin_made_before_the_rule_are_stopped_once() {
+    let t = TestApp::new().await;
+    let sup = t.compliance().await;
+    t.file(complaint(1)).await;
+    let old_read = legacy_key(&t, "old-bi", redress_domain::Scope::Read).await;
+    let old_hooks = legacy_key(&t, "old-hooks", redress_domain::Scope::Webhooks).await;
+    let by_admin = legacy_webhook(&t, "staff:admin").await;
+    let by_old_key = legacy_webhook(&t, "integration:old-hooks").await;
+    let kept = t
+        .post(
+            "/admin/api-keys",
+            Some(&sup),
+            json!({"name": "bi", "scopes": ["read"]}),
+        )
+        .await
+        .expect(201)["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_supervisor = t
+        .post(
+            "/webhooks",
+            Some(&sup),
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["accepted"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .parse::<uuid::Uuid>()
+        .unwrap();
+    t.get("/complaints", Some(&old_read)).await.expect(200);
+
+    // The review an upgraded installation runs at its first start.
+    let report = t.app.revoke_legacy_grants_now().await.unwrap();
+    assert_eq!(report["keys"], json!(["old-bi", "old-hooks"]), "{report}");
+    assert_eq!(report["webhooks"].as_array().unwrap().len(), 1, "{report}");
+    t.get("/complaints", Some(&old_read))
+        .await
+        .expect_error(401);
+    t.get("/webhooks", Some(&old_hooks)).await.expect_error(401);
+    t.get("/complaints", Some(&kept)).await.expect(200);
+    assert!(!webhook_active(&t, &sup, by_admin).await);
+    assert!(!webhook_active(&t, &sup, by_old_key).await);
+    assert!(webhook_active(&t, &sup, by_supervisor).await);
+    // Supervisors are told, in the console's security notices too.
+    let notices = t.get("/audit/security", Some(&sup)).await.expect(200);
+    assert!(
+        notices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "legacy_grants_revoked"),
+        "{notices}"
+    );
+    // Once: a start after it has nothing to do.
+    assert_eq!(t.app.revoke_legacy_grants().await.unwrap(), Value::Null);
+
+    // Revoking a webhooks key stops what it subscribed.
+    let made = t
+        .post(
+            "/admin/api-keys",
+            Some(&sup),
+            json!({"name": "hooks", "scopes": ["webhooks"]}),
+        )
+        .await
+        .expect(201);
+    let hooks_key = made["api_key"].as_str().unwrap().to_string();
+    let sub = t
+        .post(
+            "/webhooks",
+            Some(&hooks_key),
+            json!({"url": "http://127.0.0.1:9/other", "events": ["accepted"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .parse::<uuid::Uuid>()
+        .unwrap();
+    assert!(webhook_active(&t, &sup, sub).await);
+    t.call(
+        "DELETE",
+        &format!("/admin/api-keys/{}", made["id"].as_str().unwrap()),
+        Some(&sup),
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(!webhook_active(&t, &sup, sub).await);
+    assert!(webhook_active(&t, &sup, by_supervisor).await);
+}
+
 tests![
     a_token_is_limited_on_its_own_calls,
     pages_keep_to_their_own_site,
@@ -629,4 +784,5 @@ tests![
     an_admin_never_reaches_case_content,
     keys_are_revoked_and_expire,
     guessing_is_throttled_and_a_password_change_ends_other_sessions,
+    grants_an_admin_made_before_the_rule_are_stopped_once,
 ];

@@ -547,6 +547,7 @@ impl CaseFile {
             row("平台用户号", "User id", os(&c.user_id)),
             row("电子邮箱", "Email", os(&c.email)),
             row("电话", "Phone", os(&c.phone)),
+            row("通信地址", "Postal address", os(&c.postal_address)),
         ];
         let respondent = match &r.respondent {
             Some(p) => vec![
@@ -893,6 +894,8 @@ fn channel_label(c: Channel) -> String {
         Channel::Chat => "在线客服 Chat",
         Channel::Email => "邮件 Email",
         Channel::Phone => "电话 Phone",
+        Channel::Letter => "来信 Letter",
+        Channel::InPerson => "来访 In person",
     }
     .into()
 }

@@ -15,7 +15,6 @@ use uuid::Uuid;
 use crate::access::{CaseAccess, Principal, StaffUser};
 use crate::error::{AppError, AppResult};
 use crate::input::Body;
-use crate::privacy::{constant_time_eq, new_token, token_hash};
 use crate::views::{self, Contact};
 use crate::{App, Loaded, refuse, stored};
 
@@ -246,7 +245,7 @@ impl App {
         loop {
             attempts += 1;
             let id: CaseId = Uuid::now_v7();
-            let token = new_token("rdt_");
+            let token = crate::codes::new_access_code();
             let tracking_no = new_tracking_no(self);
             // Duplicate flag: an open case of the same complainant against the same respondent.
             let (mut case, mut effects) = Case::register(
@@ -273,7 +272,9 @@ impl App {
             // The newest few are enough to point staff at the thread.
             case.possible_duplicates = duplicates.into_iter().rev().take(MAX_DUPLICATES).collect();
             self.deliver(&mut case, &effects, now, None);
-            let row = self.row(&case, &token_hash(&token), 0)?;
+            let code_hash = crate::codes::code_hash(&self.vault, &token)
+                .ok_or_else(|| AppError::internal("a fresh access code does not normalize"))?;
+            let row = self.row(&case, &code_hash, 0)?;
             let events = self.journal(Some(id), &actor, now, &effects);
             let answer = json!({
                 "id": id,
@@ -1020,9 +1021,28 @@ impl App {
             Err(AppError::NotFound) => return Err(wrong()),
             Err(e) => return Err(e),
         };
-        let given = token_hash(token);
-        if !constant_time_eq(given.as_bytes(), loaded.access_token_hash.as_bytes()) {
+        if !crate::codes::matches(&self.vault, &loaded.access_token_hash, token) {
             return Err(wrong());
+        }
+        Ok(loaded)
+    }
+
+    /// The case an intake agent prints an acknowledgement slip for: it
+    /// must be a case they see, and `code` its current access code (a
+    /// slip never shows a code that does not open the case). A wrong code
+    /// is `NotFound`, like a case one may not see.
+    pub async fn slip_case(
+        &self,
+        who: &Principal,
+        tracking_no: &str,
+        code: &str,
+    ) -> AppResult<Loaded> {
+        let staff = who.staff()?;
+        staff.require(Role::Intake)?;
+        let loaded = self.load_by_tracking_no(tracking_no.trim()).await?;
+        staff.access(&loaded.case)?;
+        if !crate::codes::matches(&self.vault, &loaded.access_token_hash, code) {
+            return Err(AppError::NotFound);
         }
         Ok(loaded)
     }

@@ -10,6 +10,7 @@ pub mod calendar_admin;
 pub mod canned;
 pub mod cases;
 pub mod clock;
+pub mod codes;
 pub mod deadlines;
 pub mod egress;
 pub mod error;

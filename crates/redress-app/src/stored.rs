@@ -27,7 +27,7 @@ pub struct Loaded {
 }
 
 /// The complainant's personal fields sealed in the stored document.
-const CONTACT_FIELDS: [&str; 4] = ["name", "user_id", "email", "phone"];
+const CONTACT_FIELDS: [&str; 5] = ["name", "user_id", "email", "phone", "postal_address"];
 
 fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
     case.get_mut("record")?

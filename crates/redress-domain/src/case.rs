@@ -1390,6 +1390,7 @@ impl Case {
             user_id: None,
             email: None,
             phone: None,
+            postal_address: None,
         };
         record.subject = String::new();
         record.description = String::new();
@@ -1774,5 +1775,6 @@ fn redact_contact(
         "user_id": mark(old.user_id != new.user_id),
         "email": mark(old.email != new.email),
         "phone": mark(old.phone != new.phone),
+        "postal_address": mark(old.postal_address != new.postal_address),
     })
 }

@@ -86,6 +86,8 @@ vocabulary!(
         Chat = "chat",
         Email = "email",
         Phone = "phone",
+        Letter = "letter",
+        InPerson = "in_person",
     }
 );
 

@@ -101,6 +101,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../migrations/0011_retention.sql"),
     ),
+    (
+        14,
+        "staff_channels",
+        include_str!("../migrations/0014_staff_channels.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances

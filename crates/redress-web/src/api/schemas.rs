@@ -107,6 +107,10 @@ pub struct ComplainantBody {
     pub user_id: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// For letters: at least one of email, phone, user_id and
+    /// postal_address is required (422 naming `complainant` otherwise).
+    #[schema(max_length = 500)]
+    pub postal_address: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -131,11 +135,12 @@ pub struct ComplaintBody {
     pub occurred_at: Option<String>,
     pub links: Option<Vec<String>>,
     pub order_numbers: Option<Vec<String>>,
-    /// web, api, chat, email, phone (allowed values depend on the caller).
+    /// web, api, chat, email, phone, letter, in_person (allowed values
+    /// depend on the caller: staff any, API keys api and chat, the public web).
     pub channel: Option<String>,
     /// zh-CN (default) or en.
     pub locale: Option<String>,
-    /// A phone call's or chat's reference.
+    /// A phone call's, letter's, visit's or chat's reference, shown on the case.
     pub call_reference: Option<String>,
 }
 
@@ -143,7 +148,10 @@ pub struct ComplaintBody {
 pub struct Registered {
     pub id: String,
     pub tracking_no: String,
-    /// Secret; shown once. Send as `Authorization: Bearer` on /track calls.
+    /// The access code, 12 Crockford base32 characters in groups
+    /// (`7KQ4-9XMT-2PRD`; case, dashes and spaces do not matter when
+    /// typed). Secret; shown once. Send as `Authorization: Bearer` on
+    /// /track calls.
     pub access_token: String,
     pub status: String,
     pub acceptance_due_at: String,

@@ -144,6 +144,7 @@ fn label_key(field: &str) -> Option<&'static str> {
         "complainant.name" => "f-name",
         "complainant.phone" => "f-phone",
         "complainant.email" => "f-email",
+        "complainant.postal_address" => "f-postal-address",
         "complainant.user_id" => "f-user-id",
         "respondent" | "respondent_name" => "case-respondent",
         "respondent.kind" => "f-respondent-kind",
@@ -228,7 +229,7 @@ pub const REASONS: &[(&str, &str)] = &[
     ("is not an email address", "err-email"),
     ("is not a phone number", "err-phone"),
     (
-        "give an email address, a phone number or a platform user id",
+        "give an email address, a phone number, a platform user id or a postal address",
         "err-contact",
     ),
     ("must not be in the future", "err-future"),

@@ -100,6 +100,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
                 .post(public::intake)
                 .layer(upload()),
         )
+        .route("/staff/intake/slip", post(public::slip).layer(small()))
         .route("/staff/mail", get(mail::page))
         .route("/staff/mail/{id}", get(mail::item))
         .route("/staff/mail/{id}/{action}", post(mail::act))

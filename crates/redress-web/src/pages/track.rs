@@ -61,6 +61,11 @@ pub async fn lookup(
     }
     let no = f.tracking_no.unwrap_or_default().trim().to_string();
     let token = f.access_token.unwrap_or_default().trim().to_string();
+    // A code as typed ("7kq4 9xmt 2prd") is kept in its printed form: a
+    // cookie value holds no spaces.
+    let token = redress_app::codes::normalize(&token)
+        .map(|plain| redress_app::codes::group(&plain))
+        .unwrap_or(token);
     match s.app.track_case(&no, Some(&token)).await {
         Ok(_) => {
             ctx.set_cookie("rd_track", &format!("{no}:{token}"), Some(30 * 86_400));

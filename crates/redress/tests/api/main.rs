@@ -40,6 +40,7 @@ mod admin;
 mod calendar;
 mod canned;
 mod cli;
+mod codes;
 mod deadlines;
 mod fuzz;
 mod inbound;
@@ -91,12 +92,13 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 23] = [
+    let modules: [Module; 24] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("canned", canned::trials),
         ("cli", cli::trials),
+        ("codes", codes::trials),
         ("deadlines", deadlines::trials),
         ("fuzz", fuzz::trials),
         ("inbound", inbound::trials),

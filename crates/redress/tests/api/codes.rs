@@ -1,0 +1,426 @@
+//! Complainants on every channel (issue 14): readable access codes for
+//! every new case, codes issued before that keep working, the channels
+//! staff register (`phone`, `letter`, `in_person`) with their reference,
+//! and the intake page that shows the code once and prints a slip.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::pages::{Browser, console, hidden, html};
+
+/// Crockford's alphabet (no I, L, O, U).
+const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// `7KQ4-9XMT-2PRD`: three groups of four Crockford characters.
+fn assert_grouped_code(code: &str) {
+    let groups: Vec<&str> = code.split('-').collect();
+    assert_eq!(groups.len(), 3, "three groups: {code}");
+    for g in groups {
+        assert_eq!(g.len(), 4, "groups of four: {code}");
+        assert!(
+            g.chars().all(|c| CROCKFORD.contains(c)),
+            "Crockford: {code}"
+        );
+    }
+}
+
+/// The code as a person might type it: lower case, no dashes, spaces
+/// between groups, and the letters people mistake for 1 and 0.
+fn typed_loosely(code: &str) -> String {
+    code.to_lowercase()
+        .replace('-', " ")
+        .replace('1', "l")
+        .replace('0', "O")
+}
+
+/// The code with one character changed (still a well-formed code).
+fn another_code(code: &str) -> String {
+    let first = code.chars().next().unwrap();
+    let other = if first == 'A' { 'B' } else { 'A' };
+    format!("{other}{}", &code[1..])
+}
+
+fn phoned(channel: &str, reference: &str) -> Value {
+    let mut body = complaint(7);
+    body["channel"] = json!(channel);
+    body["call_reference"] = json!(reference);
+    body
+}
+
+async fn every_new_case_gets_a_readable_code_typed_any_way() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    // The public form's channel.
+    let filed = t.file(complaint(1)).await;
+    let (no, code) = (
+        filed["tracking_no"].as_str().unwrap(),
+        filed["access_token"].as_str().unwrap(),
+    );
+    assert_grouped_code(code);
+    let path = format!("/track/{no}");
+    assert_eq!(
+        t.get(&path, Some(code)).await.expect(200)["tracking_no"],
+        no
+    );
+    // Case, dashes and spaces do not matter; I/L read as 1, O as 0.
+    let loose = typed_loosely(code);
+    t.get(&path, Some(&loose)).await.expect(200);
+    t.get(&path, Some(&code.replace('-', ""))).await.expect(200);
+    // A different code, or the code of another case, opens nothing.
+    t.get(&path, Some(&another_code(code)))
+        .await
+        .expect_error(401);
+    let second = t.file(complaint(2)).await;
+    let other = second["access_token"].as_str().unwrap();
+    assert_ne!(other, code, "codes are drawn afresh");
+    t.get(&path, Some(other)).await.expect_error(401);
+    // An integration's channel and a staff registration get codes too.
+    let key = t
+        .post(
+            "/admin/api-keys",
+            Some(&t.admin),
+            json!({"name": "app", "scopes": ["intake"]}),
+        )
+        .await
+        .expect(201)["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_api = t
+        .post("/complaints", Some(&key), complaint(3))
+        .await
+        .expect(201);
+    assert_grouped_code(by_api["access_token"].as_str().unwrap());
+    let by_staff = t
+        .post("/complaints", Some(&c.intake), phoned("phone", "CALL-1"))
+        .await
+        .expect(201);
+    assert_grouped_code(by_staff["access_token"].as_str().unwrap());
+}
+
+async fn codes_issued_before_keep_working() {
+    let t = TestApp::new().await;
+    let filed = t.file(complaint(1)).await;
+    let no = filed["tracking_no"].as_str().unwrap();
+    let code = filed["access_token"].as_str().unwrap();
+    // Turn the case into one filed before codes: its stored hash is the
+    // SHA-256 of a long `rdt_` token, as the earlier versions wrote it.
+    let id = uuid::Uuid::parse_str(filed["id"].as_str().unwrap()).unwrap();
+    let stored = t.app.load(id).await.unwrap().access_token_hash;
+    assert!(stored.starts_with("code:"), "{stored}");
+    let old = "rdt_Q2xvdWRzIGFyZSBvbmx5IHZhcG91ciBidXQgdGhpcyBpcyBhIHRva2Vu";
+    let old_hash = redress_app::privacy::token_hash(old);
+    t.sql(&format!(
+        "UPDATE cases SET doc = replace(doc, '{stored}', '{old_hash}')"
+    ));
+    let path = format!("/track/{no}");
+    assert_eq!(t.get(&path, Some(old)).await.expect(200)["tracking_no"], no);
+    // The old token is still checked exactly, and the new code no longer fits.
+    t.get(&path, Some(&old.to_lowercase()))
+        .await
+        .expect_error(401);
+    t.get(&path, Some(code)).await.expect_error(401);
+    // The complainant's actions take it as before.
+    t.post(
+        &format!("/track/{no}/messages"),
+        Some(old),
+        json!({"body": "还在吗？"}),
+    )
+    .await
+    .expect(200);
+}
+
+async fn a_phoned_complaint_s_code_appeals_after_a_decision() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t
+        .post(
+            "/complaints",
+            Some(&c.intake),
+            phoned("phone", "CALL-2026-0042"),
+        )
+        .await
+        .expect(201);
+    let (id, no, code) = (
+        filed["id"].as_str().unwrap(),
+        filed["tracking_no"].as_str().unwrap(),
+        filed["access_token"].as_str().unwrap(),
+    );
+    t.post(
+        &format!("/complaints/{id}/accept"),
+        Some(&c.intake),
+        json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/decide"),
+        Some(&c.handler),
+        json!({"outcome": "not_upheld", "basis": ["平台服务协议 5.2"], "reply": "证据不足。"}),
+    )
+    .await
+    .expect(200);
+    // The caller types the code they were read, loosely.
+    let appealed = t
+        .post(
+            &format!("/track/{no}/appeal"),
+            Some(&typed_loosely(code)),
+            json!({"reason": "我有新的证据"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(appealed["status"], "under_review");
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["channel"], "phone");
+    assert_eq!(case["status"], "under_review");
+}
+
+async fn letters_and_visits_are_registered_with_their_reference() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    for (channel, reference) in [("letter", "LTR-2026-118"), ("in_person", "VISIT-9")] {
+        let filed = t
+            .post("/complaints", Some(&c.intake), phoned(channel, reference))
+            .await
+            .expect(201);
+        assert_grouped_code(filed["access_token"].as_str().unwrap());
+        let id = filed["id"].as_str().unwrap();
+        let case = t
+            .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+            .await
+            .expect(200);
+        assert_eq!(case["channel"], channel);
+        assert_eq!(case["call_reference"], reference);
+        let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);
+        assert_eq!(listed["items"][0]["channel"], channel, "{listed}");
+        // The case page names the channel and the reference.
+        let mut b = console(&t, "super1").await;
+        let page = html(&b.get(&t, &format!("/staff/cases/{id}")).await);
+        let shown = page.split("id=\"channel\">").nth(1).unwrap();
+        let shown = shown.split('<').next().unwrap();
+        let word = if channel == "letter" {
+            "来信"
+        } else {
+            "来访"
+        };
+        assert!(shown.contains(word) && shown.contains(reference), "{shown}");
+    }
+    // Only staff register them: the public and integrations cannot.
+    t.post("/complaints", None, phoned("letter", "X"))
+        .await
+        .expect_error(422);
+    let bad = t
+        .post("/complaints", Some(&c.intake), phoned("fax", "X"))
+        .await
+        .expect_error(422);
+    assert!(bad["channel"].is_string(), "{bad}");
+    let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);
+    assert_eq!(listed["total"], 2, "nothing stored for the refused ones");
+}
+
+/// The registration form of the staff console, filled for a letter.
+fn intake_form(csrf: &str, nonce: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.to_string()),
+        ("nonce", nonce.to_string()),
+        ("channel", "letter".into()),
+        ("call_reference", "LTR-2026-0007".into()),
+        ("complainant.name", "王五".into()),
+        ("complainant.phone", "13900002222".into()),
+        ("respondent.kind", "merchant".into()),
+        ("respondent.id", "shop-3".into()),
+        ("subject", "商品与描述不符".into()),
+        ("description", "收到的商品颜色不对。".into()),
+    ]
+}
+
+async fn the_intake_page_shows_the_code_once_and_prints_a_slip() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let mut b = console(&t, "intake1").await;
+    let page = html(&b.get(&t, "/staff/intake").await);
+    let form = intake_form(&hidden(&page, "csrf"), &hidden(&page, "nonce"));
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let a = b.post_multipart(&t, "/staff/intake", &fields, None).await;
+    assert_eq!(a.status.as_u16(), 200, "{}", html(&a));
+    assert_eq!(a.headers["cache-control"], "no-store");
+    let done = html(&a);
+    let no = done
+        .split("id=\"tracking-no\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let code = hidden(&done, "access_code");
+    assert_grouped_code(&code);
+    // Shown large, group by group, for reading aloud.
+    let shown = done.split("id=\"access-code\"").nth(1).unwrap();
+    for group in code.split('-') {
+        assert!(
+            shown.contains(&format!("<span class=\"group\">{group}</span>")),
+            "{shown}"
+        );
+    }
+    // The code shown is the case's code.
+    let tracked = t
+        .get(&format!("/track/{no}"), Some(&code))
+        .await
+        .expect(200);
+    assert_eq!(tracked["status"], "submitted");
+    let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);
+    assert_eq!(listed["items"][0]["tracking_no"], no.as_str());
+
+    // The slip: number, code, how to track, the deadlines, the channels.
+    let csrf = hidden(&done, "csrf");
+    let slip = b
+        .post_form(
+            &t,
+            "/staff/intake/slip",
+            &[
+                ("csrf", &csrf),
+                ("tracking_no", &no),
+                ("access_code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(slip.status.as_u16(), 200, "{}", html(&slip));
+    let slip = html(&slip);
+    assert!(slip.contains(&no) && slip.contains(&code), "{slip}");
+    let track_url = format!("{}/track", t.app.config.public_url.trim_end_matches('/'));
+    assert!(slip.contains(&track_url), "{slip}");
+    assert!(
+        slip.contains("LTR-2026-0007") && slip.contains("来信"),
+        "{slip}"
+    );
+    let deadlines = slip.split("id=\"deadlines\">").nth(1).unwrap();
+    let deadlines = deadlines.split("</ul>").next().unwrap();
+    assert_eq!(deadlines.matches("<li>").count(), 4, "{deadlines}");
+    assert!(deadlines.contains("15"), "the appeal window: {deadlines}");
+    assert!(slip.contains("/complain"), "the channels: {slip}");
+    assert!(!slip.contains("<script"), "the slip runs no script");
+    assert!(!slip.contains("<nav"), "the slip is the slip alone");
+    // In English on request.
+    let en = b
+        .post_form(
+            &t,
+            "/staff/intake/slip?lang=en",
+            &[
+                ("csrf", &csrf),
+                ("tracking_no", &no),
+                ("access_code", &code),
+            ],
+        )
+        .await;
+    assert!(html(&en).contains("Acknowledgement of complaint"));
+    // Never for a code that does not open the case, nor without the form's token.
+    let wrong = another_code(&code);
+    let a = b
+        .post_form(
+            &t,
+            "/staff/intake/slip",
+            &[
+                ("csrf", &csrf),
+                ("tracking_no", &no),
+                ("access_code", &wrong),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 404);
+    let a = b
+        .post_form(
+            &t,
+            "/staff/intake/slip",
+            &[("tracking_no", &no), ("access_code", &code)],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    // Not for staff without the intake role, nor for the public.
+    let mut handler = console(&t, "handler1").await;
+    let page = html(&handler.get(&t, "/staff").await);
+    let a = handler
+        .post_form(
+            &t,
+            "/staff/intake/slip",
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("tracking_no", &no),
+                ("access_code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    let mut public = Browser::default();
+    let page = html(&public.get(&t, "/track").await);
+    let a = public
+        .post_form(
+            &t,
+            "/staff/intake/slip",
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("tracking_no", &no),
+                ("access_code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "to the login");
+}
+
+async fn a_postal_address_is_a_way_to_reach_the_complainant() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let address = "北京市朝阳区建国路甲 88 号 100022";
+    let mut body = phoned("letter", "LTR-2026-0500");
+    body["complainant"] = json!({"name": "赵六", "postal_address": address});
+    let filed = t
+        .post("/complaints", Some(&c.intake), body)
+        .await
+        .expect(201);
+    let id = filed["id"].as_str().unwrap();
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["record"]["complainant"]["postal_address"], address);
+    // Sealed at rest like the other contact fields.
+    let bytes = String::from_utf8_lossy(&t.database_bytes()).into_owned();
+    assert!(
+        !bytes.contains("建国路甲"),
+        "the address is stored in the clear"
+    );
+    // A complainant nobody can reach: 422 naming `complainant`, nothing stored.
+    for complainant in [
+        json!({"name": "钱七"}),
+        json!({"name": "钱七", "postal_address": null}),
+    ] {
+        let mut body = phoned("letter", "LTR-2026-0501");
+        body["complainant"] = complainant;
+        let fields = t
+            .post("/complaints", Some(&c.intake), body)
+            .await
+            .expect_error(422);
+        assert!(fields["complainant"].is_string(), "{fields}");
+    }
+    let mut long = phoned("letter", "LTR-2026-0502");
+    long["complainant"] = json!({"name": "孙八", "postal_address": "路".repeat(501)});
+    let fields = t
+        .post("/complaints", Some(&c.intake), long)
+        .await
+        .expect_error(422);
+    assert!(fields["complainant.postal_address"].is_string(), "{fields}");
+    let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);
+    assert_eq!(listed["total"], 1);
+}
+
+tests![
+    every_new_case_gets_a_readable_code_typed_any_way,
+    codes_issued_before_keep_working,
+    a_phoned_complaint_s_code_appeals_after_a_decision,
+    letters_and_visits_are_registered_with_their_reference,
+    the_intake_page_shows_the_code_once_and_prints_a_slip,
+    a_postal_address_is_a_way_to_reach_the_complainant,
+];

@@ -274,7 +274,10 @@ impl App {
             self.deliver(&mut case, &effects, now, None);
             let code_hash = crate::codes::code_hash(&self.vault, &token)
                 .ok_or_else(|| AppError::internal("a fresh access code does not normalize"))?;
-            let row = self.row(&case, &code_hash, 0)?;
+            // The acknowledgement carries the code (SPEC §5): sealed in the
+            // stored case until it has left.
+            let sealed_code = self.vault.seal(&token);
+            let row = self.row(&case, &code_hash, Some(&sealed_code), 0)?;
             let events = self.journal(Some(id), &actor, now, &effects);
             let answer = json!({
                 "id": id,

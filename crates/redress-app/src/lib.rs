@@ -443,10 +443,23 @@ impl App {
 
     /// The stored row of a case, with the next instant the sweep must look
     /// at it.
-    pub fn row(&self, case: &Case, access_token_hash: &str, seq: i64) -> AppResult<CaseRow> {
+    pub fn row(
+        &self,
+        case: &Case,
+        access_token_hash: &str,
+        pending_code: Option<&str>,
+        seq: i64,
+    ) -> AppResult<CaseRow> {
         let calendar = self.calendar();
         let sweep_at = case.sweep_at(&self.config.policy, &calendar);
-        stored::to_row(case, access_token_hash, seq, &self.vault, sweep_at)
+        stored::to_row(
+            case,
+            access_token_hash,
+            pending_code,
+            seq,
+            &self.vault,
+            sweep_at,
+        )
     }
 
     /// The address a complainant's reply goes to: the mailbox with the
@@ -624,7 +637,12 @@ impl App {
             };
             self.deliver(&mut loaded.case, &effects, ctx.now, dir.as_deref());
             let events = self.journal(Some(id), &actor, ctx.now, &effects);
-            let row = self.row(&loaded.case, &loaded.access_token_hash, loaded.seq)?;
+            let row = self.row(
+                &loaded.case,
+                &loaded.access_token_hash,
+                loaded.pending_code.as_deref(),
+                loaded.seq,
+            )?;
             let expected = loaded.case.version;
             match self
                 .store
@@ -684,7 +702,12 @@ impl App {
             for (l, e) in [(&first, &ea), (&second, &eb)] {
                 if !e.events.is_empty() {
                     updates.push(CaseUpdate {
-                        row: self.row(&l.case, &l.access_token_hash, l.seq)?,
+                        row: self.row(
+                            &l.case,
+                            &l.access_token_hash,
+                            l.pending_code.as_deref(),
+                            l.seq,
+                        )?,
                         expected_version: l.case.version,
                     });
                 }

@@ -16,6 +16,10 @@ use crate::privacy::Vault;
 struct StoredDoc {
     case: Value,
     access_token_hash: String,
+    /// The access code itself, sealed, while an acknowledgement that must
+    /// carry it waits to leave; dropped once none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_code: Option<String>,
 }
 
 /// A case as loaded, with what the row adds to it.
@@ -23,6 +27,8 @@ struct StoredDoc {
 pub struct Loaded {
     pub case: Case,
     pub access_token_hash: String,
+    /// The sealed access code, while an acknowledgement waits to carry it.
+    pub pending_code: Option<String>,
     pub seq: i64,
 }
 
@@ -40,6 +46,7 @@ fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Valu
 pub fn to_row(
     case: &Case,
     access_token_hash: &str,
+    pending_code: Option<&str>,
     seq: i64,
     vault: &Vault,
     sweep_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -53,9 +60,16 @@ pub fn to_row(
             }
         }
     }
+    // Kept only while a complainant's acknowledgement is queued.
+    let ack_waiting = case.deliveries.iter().any(|d| {
+        d.notice == redress_domain::NoticeKind::Acknowledgement
+            && d.party == redress_domain::Party::Complainant
+            && d.status == redress_domain::DeliveryStatus::Queued
+    });
     let doc = serde_json::to_string(&StoredDoc {
         case: value,
         access_token_hash: access_token_hash.into(),
+        pending_code: pending_code.filter(|_| ack_waiting).map(str::to_string),
     })
     .map_err(AppError::internal)?;
     let next_due_at = case.next_due_at();
@@ -148,6 +162,7 @@ pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
     Ok(Loaded {
         case,
         access_token_hash: doc.access_token_hash,
+        pending_code: doc.pending_code,
         seq: row.seq,
     })
 }

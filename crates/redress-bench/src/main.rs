@@ -292,7 +292,9 @@ fn row_at(
         }
     }
     let sweep_at = case.sweep_at(&DeadlinePolicy::default(), &Calendar::china());
-    Ok(redress_app::stored::to_row(&case, "0", 0, vault, sweep_at)?)
+    Ok(redress_app::stored::to_row(
+        &case, "0", None, 0, vault, sweep_at,
+    )?)
 }
 
 async fn connect(

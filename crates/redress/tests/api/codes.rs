@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::*;
+use crate::notices::{MailSink, PUBLIC, free_port, with_relay};
 use crate::pages::{Browser, console, hidden, html};
 
 /// Crockford's alphabet (no I, L, O, U).
@@ -416,6 +417,79 @@ async fn a_postal_address_is_a_way_to_reach_the_complainant() {
     assert_eq!(listed["total"], 1);
 }
 
+/// The code an acknowledgement carries, after its label.
+fn code_in(body: &str, label: &str) -> String {
+    let rest = body
+        .split(label)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {label:?} in {body}"));
+    rest.trim_start().chars().take(14).collect()
+}
+
+async fn the_acknowledgement_carries_a_working_code() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let c = t.cast().await;
+    // Filed on the web, and phoned in to an agent (e-mail on file).
+    let web = t.file(complaint(1)).await;
+    let mut phoned_in = phoned("phone", "CALL-77");
+    phoned_in["locale"] = json!("en");
+    phoned_in["complainant"]["email"] = json!("caller@example.com");
+    let by_phone = t
+        .post("/complaints", Some(&c.intake), phoned_in)
+        .await
+        .expect(201);
+    // Until the acknowledgement leaves, the code waits sealed: never in
+    // the clear in the database.
+    let bytes = String::from_utf8_lossy(&t.database_bytes()).into_owned();
+    for filed in [&web, &by_phone] {
+        let code = filed["access_token"].as_str().unwrap();
+        assert!(!bytes.contains(code) && !bytes.contains(&code.replace('-', "")));
+        let id = uuid::Uuid::parse_str(filed["id"].as_str().unwrap()).unwrap();
+        assert!(t.app.load(id).await.unwrap().pending_code.is_some());
+    }
+    t.app.sweep().await.unwrap();
+    let got = sink.wait_for(2).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (filed, to, label) in [
+        (&web, "zhang1@example.com", "查询码："),
+        (&by_phone, "caller@example.com", "Your access code:"),
+    ] {
+        let no = filed["tracking_no"].as_str().unwrap();
+        let m = got.iter().find(|m| m.to == to).unwrap();
+        assert!(m.subject.contains(no) && m.body.contains(no), "{m:?}");
+        assert!(
+            m.body.contains(&format!("{PUBLIC}/track/{no}")),
+            "{}",
+            m.body
+        );
+        let code = code_in(&m.body, label);
+        assert_eq!(code, filed["access_token"].as_str().unwrap(), "{}", m.body);
+        // The code in the mail opens the case.
+        t.get(&format!("/track/{no}"), Some(&code))
+            .await
+            .expect(200);
+        // Still nothing the filer typed.
+        let typed = complaint(7);
+        for text in [
+            typed["subject"].as_str().unwrap(),
+            typed["description"].as_str().unwrap(),
+        ] {
+            assert!(!m.body.contains(text) && !m.subject.contains(text), "{m:?}");
+        }
+        // Once it has left, the sealed copy is gone.
+        let id = uuid::Uuid::parse_str(filed["id"].as_str().unwrap()).unwrap();
+        assert!(t.app.load(id).await.unwrap().pending_code.is_none());
+    }
+    // With nothing external to send (phone only, no SMS provider), the
+    // code is never kept at all.
+    let mut phone_only = complaint(3);
+    phone_only["complainant"]["email"] = serde_json::Value::Null;
+    let filed = t.file(phone_only).await;
+    let id = uuid::Uuid::parse_str(filed["id"].as_str().unwrap()).unwrap();
+    assert!(t.app.load(id).await.unwrap().pending_code.is_none());
+}
+
 tests![
     every_new_case_gets_a_readable_code_typed_any_way,
     codes_issued_before_keep_working,
@@ -423,4 +497,5 @@ tests![
     letters_and_visits_are_registered_with_their_reference,
     the_intake_page_shows_the_code_once_and_prints_a_slip,
     a_postal_address_is_a_way_to_reach_the_complainant,
+    the_acknowledgement_carries_a_working_code,
 ];

@@ -146,9 +146,9 @@ fn parse(raw: &[u8]) -> Received {
     }
 }
 
-const PUBLIC: &str = "https://complaints.example.com";
+pub(crate) const PUBLIC: &str = "https://complaints.example.com";
 
-async fn with_relay(port: u16) -> TestApp {
+pub(crate) async fn with_relay(port: u16) -> TestApp {
     TestApp::with(|c| {
         c.smtp_relay = Some(format!("smtp://127.0.0.1:{port}"));
         c.public_url = Some(PUBLIC.into());

@@ -1030,6 +1030,32 @@ impl App {
         Ok(loaded)
     }
 
+    /// `POST /complaints/{id}/reissue-code`: a new access code for the
+    /// complainant, answered once; the old one stops working in the same
+    /// save. For intake, who checked the caller's identity at the counter
+    /// or on the phone; the journal names them (the actor of the event).
+    pub async fn reissue_code(&self, who: &Principal, id: CaseId) -> AppResult<Value> {
+        let staff = who.staff()?;
+        let loaded = self.load(id).await?;
+        staff
+            .access(&loaded.case)?
+            .require(staff.has(Role::Intake), "re-issue the access code of")?;
+        let code = crate::codes::new_access_code();
+        let hash = crate::codes::code_hash(&self.vault, &code)
+            .ok_or_else(|| AppError::internal("a fresh access code does not normalize"))?;
+        let saved = self
+            .mutate_with_code(id, Self::staff_actor(staff), Some(&hash), |case, ctx| {
+                refuse(case.reissue_code(ctx))
+            })
+            .await?;
+        Ok(json!({
+            "id": id,
+            "tracking_no": saved.case.tracking_no,
+            "access_token": code,
+            "tracking_url": self.tracking_url(&saved.case.tracking_no),
+        }))
+    }
+
     /// The case an intake agent prints an acknowledgement slip for: it
     /// must be a case they see, and `code` its current access code (a
     /// slip never shows a code that does not open the case). A wrong code

@@ -616,7 +616,23 @@ impl App {
     /// Load → check and transition (`f`) → save, retried on a concurrent
     /// change. `f` sees the freshly loaded case every time.
     #[tracing::instrument(level = "info", skip_all, fields(case = %id, actor = %actor_string(&actor)))]
-    pub async fn mutate<F>(&self, id: Uuid, actor: Actor, mut f: F) -> AppResult<Loaded>
+    pub async fn mutate<F>(&self, id: Uuid, actor: Actor, f: F) -> AppResult<Loaded>
+    where
+        F: FnMut(&mut Case, &Ctx) -> AppResult<Effects>,
+    {
+        self.mutate_with_code(id, actor, None, f).await
+    }
+
+    /// [`App::mutate`], storing `new_code_hash` as the case's access-code
+    /// hash in the same save when given (a re-issued code: the old one
+    /// stops working at the same instant).
+    pub async fn mutate_with_code<F>(
+        &self,
+        id: Uuid,
+        actor: Actor,
+        new_code_hash: Option<&str>,
+        mut f: F,
+    ) -> AppResult<Loaded>
     where
         F: FnMut(&mut Case, &Ctx) -> AppResult<Effects>,
     {
@@ -637,6 +653,10 @@ impl App {
             };
             self.deliver(&mut loaded.case, &effects, ctx.now, dir.as_deref());
             let events = self.journal(Some(id), &actor, ctx.now, &effects);
+            if let Some(hash) = new_code_hash {
+                loaded.access_token_hash = hash.to_string();
+                loaded.pending_code = None;
+            }
             let row = self.row(
                 &loaded.case,
                 &loaded.access_token_hash,

@@ -980,6 +980,20 @@ impl Case {
             .notify(Party::Complainant, NoticeKind::Progress))
     }
 
+    /// Intake gave the complainant a new access code, after checking who
+    /// they are (SPEC §11 `reissue-code`). The code lives beside the case
+    /// (like the rating, it may change on a sealed case): only the journal
+    /// records that it changed, never the code.
+    pub fn reissue_code(&mut self, _ctx: &Ctx) -> Result<Effects, Refusal> {
+        if self.purged_at.is_some() {
+            return Err(wrong(
+                self.status,
+                "given a new access code (its file was purged)",
+            ));
+        }
+        Ok(Effects::default().event("access_code_reissued", json!({})))
+    }
+
     /// Re-derives the running deadline after the calendar changed; an
     /// event when it moved, nothing otherwise.
     pub fn recompute_deadline(&mut self, ctx: &Ctx) -> Option<Effects> {

@@ -15,6 +15,7 @@ pub const CASE_EVENTS: &[&str] = &[
     "rejected",
     "accepted",
     "assigned",
+    "access_code_reissued",
     // the file
     "message_added",
     "note_added",

@@ -607,5 +607,4 @@ slip-handling = Once accepted, a complaint is normally settled within { $days } 
 slip-appeal = If you disagree with the result, you may appeal once within { $days } days of receiving the result notice.
 slip-channels = Ways to complain
 slip-channel-web = Online:
-slip-channel-mail = By e-mail:
 slip-channel-all = All channels and the hotline:

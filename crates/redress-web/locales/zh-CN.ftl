@@ -607,5 +607,4 @@ slip-handling = 受理后一般在 { $days } 个工作日内办结。
 slip-appeal = 对处理结果不满意，可在收到结果通知之日起 { $days } 日内申请复核一次。
 slip-channels = 投诉渠道
 slip-channel-web = 网上投诉：
-slip-channel-mail = 投诉邮箱：
 slip-channel-all = 全部渠道及电话：

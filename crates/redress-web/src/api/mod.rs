@@ -94,6 +94,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::legal_hold))
         .routes(routes!(complaints::erase))
         .routes(routes!(complaints::resume))
+        .routes(routes!(complaints::reissue_code))
         .routes(routes!(complaints::link))
         .routes(routes!(complaints::merge))
         .routes(routes!(complaints::decide))

@@ -159,6 +159,16 @@ pub struct Registered {
     pub duplicate: bool,
 }
 
+/// A re-issued access code, shown this once.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReissuedCode {
+    pub id: String,
+    pub tracking_no: String,
+    /// The new access code (`7KQ4-9XMT-2PRD`); the old one no longer works.
+    pub access_token: String,
+    pub tracking_url: String,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct AcceptBody {
     pub category: String,

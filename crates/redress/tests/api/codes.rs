@@ -490,6 +490,59 @@ async fn the_acknowledgement_carries_a_working_code() {
     assert!(t.app.load(id).await.unwrap().pending_code.is_none());
 }
 
+async fn intake_reissues_a_code_once_and_the_old_one_stops() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let (id, no, old) = (
+        filed["id"].as_str().unwrap(),
+        filed["tracking_no"].as_str().unwrap(),
+        filed["access_token"].as_str().unwrap(),
+    );
+    let path = format!("/complaints/{id}/reissue-code");
+    // Intake alone, after checking who is asking.
+    t.post(&path, None, json!({})).await.expect_error(401);
+    t.post(&path, Some(old), json!({})).await.expect_error(401);
+    t.post(&path, Some(&c.supervisor), json!({}))
+        .await
+        .expect_error(403);
+    let answer = t.post(&path, Some(&c.intake), json!({})).await.expect(200);
+    assert_eq!(answer["tracking_no"], no);
+    let new = answer["access_token"].as_str().unwrap();
+    assert_grouped_code(new);
+    assert_ne!(new, old);
+    let track = format!("/track/{no}");
+    t.get(&track, Some(new)).await.expect(200);
+    t.get(&track, Some(old)).await.expect_error(401);
+    // Journaled with who did it, never with the code; shown only once.
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    let events: Vec<&Value> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "access_code_reissued")
+        .collect();
+    assert_eq!(events.len(), 1, "{case}");
+    assert!(events[0].to_string().contains("intake1"), "{}", events[0]);
+    assert!(!case.to_string().contains(new));
+    // Again: another code, and the one before stops too.
+    let again = t.post(&path, Some(&c.intake), json!({})).await.expect(200);
+    let third = again["access_token"].as_str().unwrap();
+    t.get(&track, Some(new)).await.expect_error(401);
+    t.get(&track, Some(third)).await.expect(200);
+    // An unknown case is 404.
+    t.post(
+        &format!("/complaints/{}/reissue-code", uuid::Uuid::now_v7()),
+        Some(&c.intake),
+        json!({}),
+    )
+    .await
+    .expect_error(404);
+}
+
 tests![
     every_new_case_gets_a_readable_code_typed_any_way,
     codes_issued_before_keep_working,
@@ -498,4 +551,5 @@ tests![
     the_intake_page_shows_the_code_once_and_prints_a_slip,
     a_postal_address_is_a_way_to_reach_the_complainant,
     the_acknowledgement_carries_a_working_code,
+    intake_reissues_a_code_once_and_the_old_one_stops,
 ];

@@ -214,6 +214,7 @@ fn recipe(op: &str) -> Recipe {
         }
         "POST /complaints/{id}/pause" => r(InProgress, Json(r#"{"reason": "等待鉴定"}"#)),
         "POST /complaints/{id}/resume" => r(Paused, Json("{}")),
+        "POST /complaints/{id}/reissue-code" => r(Submitted, Empty),
         "POST /complaints/{id}/legal-hold" => {
             r(InProgress, Json(r#"{"hold": true, "reason": "诉讼中"}"#))
         }

@@ -965,6 +965,7 @@ fn notice_label(n: NoticeKind) -> String {
         NoticeKind::Closed => "结案通知 Closed",
         NoticeKind::Reminder => "期限提醒 Reminder",
         NoticeKind::Escalation => "逾期督办 Escalation",
+        NoticeKind::AccessCode => "查询码补发 New access code",
     }
     .into()
 }

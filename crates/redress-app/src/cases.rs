@@ -1044,9 +1044,12 @@ impl App {
         let hash = crate::codes::code_hash(&self.vault, &code)
             .ok_or_else(|| AppError::internal("a fresh access code does not normalize"))?;
         let saved = self
-            .mutate_with_code(id, Self::staff_actor(staff), Some(&hash), |case, ctx| {
-                refuse(case.reissue_code(ctx))
-            })
+            .mutate_with_code(
+                id,
+                Self::staff_actor(staff),
+                Some((&hash, None)),
+                |case, ctx| refuse(case.reissue_code(None, ctx)),
+            )
             .await?;
         Ok(json!({
             "id": id,

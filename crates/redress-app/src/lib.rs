@@ -22,6 +22,7 @@ pub mod keys;
 pub mod mail;
 pub mod outbound;
 pub mod privacy;
+pub mod recover;
 pub mod report;
 pub mod stored;
 pub mod throttle;
@@ -256,6 +257,10 @@ pub(crate) struct Guesses {
     pub pair: throttle::Backoff,
     /// Wrong access codes per tracking number.
     pub code: throttle::Backoff,
+    /// Requests for a lost code (`POST /track/recover`), per client
+    /// address and per tracking number: every request counts.
+    pub recover_address: throttle::Backoff,
+    pub recover_case: throttle::Backoff,
 }
 
 impl Guesses {
@@ -276,6 +281,20 @@ impl Guesses {
             // short cap keeps anyone who knows a tracking number from
             // locking its complainant out for long.
             code: throttle::Backoff::new(policy(10, 1, 30)),
+            // A lost code is asked for once or twice; a flood of requests
+            // would mail the complainant again and again.
+            recover_address: throttle::Backoff::new(throttle::Policy {
+                free: 10,
+                base: Duration::from_secs(60),
+                cap: Duration::from_secs(3600),
+                window: Duration::from_secs(3600),
+            }),
+            recover_case: throttle::Backoff::new(throttle::Policy {
+                free: 3,
+                base: Duration::from_secs(600),
+                cap: Duration::from_secs(6 * 3600),
+                window: Duration::from_secs(6 * 3600),
+            }),
         }
     }
 }
@@ -623,14 +642,15 @@ impl App {
         self.mutate_with_code(id, actor, None, f).await
     }
 
-    /// [`App::mutate`], storing `new_code_hash` as the case's access-code
-    /// hash in the same save when given (a re-issued code: the old one
-    /// stops working at the same instant).
+    /// [`App::mutate`], storing `new_code`'s hash as the case's
+    /// access-code hash in the same save when given (a re-issued code: the
+    /// old one stops working at the same instant), with the sealed code for
+    /// a notice that is to carry it.
     pub async fn mutate_with_code<F>(
         &self,
         id: Uuid,
         actor: Actor,
-        new_code_hash: Option<&str>,
+        new_code: Option<(&str, Option<&str>)>,
         mut f: F,
     ) -> AppResult<Loaded>
     where
@@ -653,9 +673,9 @@ impl App {
             };
             self.deliver(&mut loaded.case, &effects, ctx.now, dir.as_deref());
             let events = self.journal(Some(id), &actor, ctx.now, &effects);
-            if let Some(hash) = new_code_hash {
+            if let Some((hash, sealed)) = new_code {
                 loaded.access_token_hash = hash.to_string();
-                loaded.pending_code = None;
+                loaded.pending_code = sealed.map(str::to_string);
             }
             let row = self.row(
                 &loaded.case,

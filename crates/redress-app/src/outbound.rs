@@ -527,7 +527,10 @@ impl crate::App {
                         },
                         &site,
                         code.as_deref().filter(|_| {
-                            d.notice == NoticeKind::Acknowledgement && d.party == Party::Complainant
+                            matches!(
+                                d.notice,
+                                NoticeKind::Acknowledgement | NoticeKind::AccessCode
+                            ) && d.party == Party::Complainant
                         }),
                     ) {
                         Ok(mut message) => {

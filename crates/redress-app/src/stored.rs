@@ -62,8 +62,10 @@ pub fn to_row(
     }
     // Kept only while a complainant's acknowledgement is queued.
     let ack_waiting = case.deliveries.iter().any(|d| {
-        d.notice == redress_domain::NoticeKind::Acknowledgement
-            && d.party == redress_domain::Party::Complainant
+        matches!(
+            d.notice,
+            redress_domain::NoticeKind::Acknowledgement | redress_domain::NoticeKind::AccessCode
+        ) && d.party == redress_domain::Party::Complainant
             && d.status == redress_domain::DeliveryStatus::Queued
     });
     let doc = serde_json::to_string(&StoredDoc {

@@ -984,14 +984,22 @@ impl Case {
     /// they are (SPEC §11 `reissue-code`). The code lives beside the case
     /// (like the rating, it may change on a sealed case): only the journal
     /// records that it changed, never the code.
-    pub fn reissue_code(&mut self, _ctx: &Ctx) -> Result<Effects, Refusal> {
+    ///
+    /// `sent_by`: the channel a code asked for with `POST /track/recover`
+    /// goes by (the application queues that delivery); `None` when intake
+    /// hands it over.
+    pub fn reissue_code(
+        &mut self,
+        sent_by: Option<DeliveryChannel>,
+        _ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
         if self.purged_at.is_some() {
             return Err(wrong(
                 self.status,
                 "given a new access code (its file was purged)",
             ));
         }
-        Ok(Effects::default().event("access_code_reissued", json!({})))
+        Ok(Effects::default().event("access_code_reissued", json!({"sent_by": sent_by})))
     }
 
     /// Re-derives the running deadline after the calendar changed; an

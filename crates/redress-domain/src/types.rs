@@ -198,6 +198,7 @@ vocabulary!(
         Closed = "closed",
         Reminder = "reminder",
         Escalation = "escalation",
+        AccessCode = "access_code",
     }
 );
 

@@ -608,3 +608,10 @@ slip-appeal = If you disagree with the result, you may appeal once within { $day
 slip-channels = Ways to complain
 slip-channel-web = Online:
 slip-channel-all = All channels and the hotline:
+
+# The "lost your code?" form on /track.
+recover-title = Lost your code?
+recover-lead = Enter the tracking number and the e-mail address or mobile number you gave. If it is the one on file, we send a new access code to it, and the old code stops working. A platform account cannot be used.
+recover-contact = E-mail address or mobile number
+recover-submit = Send me a new code
+recover-sent = If the contact you gave is the one on file, a new access code is on its way to it. If nothing arrives, call the complaints line: staff can re-issue a code after checking who you are.

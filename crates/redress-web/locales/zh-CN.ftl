@@ -608,3 +608,10 @@ slip-appeal = 对处理结果不满意，可在收到结果通知之日起 { $da
 slip-channels = 投诉渠道
 slip-channel-web = 网上投诉：
 slip-channel-all = 全部渠道及电话：
+
+# The "lost your code?" form on /track.
+recover-title = 找回查询码
+recover-lead = 输入投诉编号和登记时留下的电子邮箱或手机号码。如果与登记的联系方式一致，我们会把新的查询码发送给它，原查询码随即失效。平台账号不能用于找回。
+recover-contact = 电子邮箱或手机号码
+recover-submit = 发送新的查询码
+recover-sent = 如果您填写的联系方式与登记的一致，新的查询码已经发出，请查收邮件或短信。没有收到时，请拨打投诉电话，由工作人员核实身份后重新签发。

@@ -101,6 +101,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::complete_action))
         .routes(routes!(complaints::review))
         .routes(routes!(complaints::archive))
+        .routes(routes!(track::recover))
         .routes(routes!(track::get))
         .routes(routes!(track::export))
         .routes(routes!(track::supplement))

@@ -159,6 +159,21 @@ pub struct Registered {
     pub duplicate: bool,
 }
 
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RecoverBody {
+    #[schema(max_length = 64)]
+    pub tracking_no: String,
+    /// The e-mail address or phone number given at registration.
+    #[schema(max_length = 254)]
+    pub contact: String,
+}
+
+/// The same whatever matched.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RecoverAnswer {
+    pub message: String,
+}
+
 /// A re-issued access code, shown this once.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReissuedCode {

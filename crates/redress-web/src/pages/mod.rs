@@ -61,6 +61,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
             "/track",
             get(track::lookup_form).post(track::lookup).layer(small()),
         )
+        .route("/track/recover", post(track::recover).layer(small()))
         .route("/track/{no}", get(track::page))
         .route(
             "/track/{no}/evidence",

@@ -543,6 +543,182 @@ async fn intake_reissues_a_code_once_and_the_old_one_stops() {
     .expect_error(404);
 }
 
+/// `POST /track/recover`: always the same 202.
+async fn recover(t: &TestApp, no: &str, contact: &str) -> Value {
+    let a = t
+        .post(
+            "/track/recover",
+            None,
+            json!({"tracking_no": no, "contact": contact}),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 202, "{:?}", a.body);
+    a.body
+}
+
+async fn a_lost_code_is_sent_again_to_the_contact_on_file_only() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let (id, no, old) = (
+        filed["id"].as_str().unwrap(),
+        filed["tracking_no"].as_str().unwrap(),
+        filed["access_token"].as_str().unwrap(),
+    );
+    t.app.sweep().await.unwrap();
+    assert_eq!(sink.wait_for(1).await.len(), 1, "the acknowledgement");
+    let track = format!("/track/{no}");
+    // A wrong contact, a platform user id, an unknown number, a phone with
+    // no SMS provider: the same answer, nothing sent, the old code works.
+    let same = recover(&t, no, "someone@example.com").await;
+    let other = t.file(complaint(2)).await;
+    assert_eq!(
+        recover(&t, "RD000000-AAAAAA", "zhang1@example.com").await,
+        same
+    );
+    let second = other["tracking_no"].as_str().unwrap();
+    assert_eq!(recover(&t, second, "13812345678").await, same);
+    t.app.sweep().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 2, "only the two acknowledgements");
+    t.get(&track, Some(old)).await.expect(200);
+    t.get(
+        &format!("/track/{second}"),
+        Some(other["access_token"].as_str().unwrap()),
+    )
+    .await
+    .expect(200);
+
+    // The e-mail on file, in other capitals: a new code goes to it, and
+    // from then on the old one is refused.
+    assert_eq!(
+        recover(&t, &no.to_lowercase(), " ZHANG1@Example.com ").await,
+        same
+    );
+    t.get(&track, Some(old)).await.expect_error(401);
+    t.app.sweep().await.unwrap();
+    let got = sink.wait_for(3).await;
+    let m = got
+        .iter()
+        .find(|m| m.to == "zhang1@example.com" && m.subject.contains("新查询码"))
+        .unwrap_or_else(|| panic!("{got:?}"));
+    let code = code_in(&m.body, "重新签发了查询码：");
+    assert_grouped_code(&code);
+    assert_ne!(code, old);
+    t.get(&track, Some(&code)).await.expect(200);
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    let reissued: Vec<&Value> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "access_code_reissued")
+        .collect();
+    assert_eq!(reissued.len(), 1, "{case}");
+    assert!(!case.to_string().contains(&code));
+    let id = uuid::Uuid::parse_str(id).unwrap();
+    assert!(
+        t.app.load(id).await.unwrap().pending_code.is_none(),
+        "sent: dropped"
+    );
+
+    // Limited per tracking number: every request counts.
+    let mut limited = false;
+    for _ in 0..3 {
+        let a = t
+            .post(
+                "/track/recover",
+                None,
+                json!({"tracking_no": second, "contact": "x@example.com"}),
+            )
+            .await;
+        if a.status.as_u16() == 429 {
+            limited = true;
+            break;
+        }
+        assert_eq!(a.status.as_u16(), 202);
+    }
+    assert!(
+        limited,
+        "a fourth request for one number in a row is refused"
+    );
+    // Bad input is named.
+    let fields = t
+        .post("/track/recover", None, json!({"tracking_no": no}))
+        .await
+        .expect_error(422);
+    assert!(fields["contact"].is_string(), "{fields}");
+}
+
+async fn the_track_page_offers_a_lost_code_form() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let filed = t.file(complaint(1)).await;
+    let (no, old) = (
+        filed["tracking_no"].as_str().unwrap(),
+        filed["access_token"].as_str().unwrap(),
+    );
+    let mut b = Browser::default();
+    let page = html(&b.get(&t, "/track").await);
+    assert!(page.contains("找回查询码") && page.contains("action=\"/track/recover\""));
+    let csrf = hidden(&page, "csrf");
+    // Without the form's token: refused, nothing changes.
+    let a = b
+        .post_form(
+            &t,
+            "/track/recover",
+            &[("tracking_no", no), ("contact", "zhang1@example.com")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    t.get(&format!("/track/{no}"), Some(old)).await.expect(200);
+    // A wrong contact and the right one read the same.
+    let wrong = b
+        .post_form(
+            &t,
+            "/track/recover",
+            &[
+                ("csrf", &csrf),
+                ("tracking_no", no),
+                ("contact", "nobody@example.com"),
+            ],
+        )
+        .await;
+    let right = b
+        .post_form(
+            &t,
+            "/track/recover",
+            &[
+                ("csrf", &csrf),
+                ("tracking_no", no),
+                ("contact", "zhang1@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status.as_u16(), 200);
+    assert_eq!(right.status.as_u16(), 200);
+    let said = |a: &Answer| {
+        html(a)
+            .split("id=\"recovered\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(said(&wrong), said(&right));
+    t.get(&format!("/track/{no}"), Some(old))
+        .await
+        .expect_error(401);
+    // In English on request.
+    let page = html(&b.get(&t, "/track?lang=en").await);
+    assert!(page.contains("Lost your code?"), "{page}");
+}
+
 tests![
     every_new_case_gets_a_readable_code_typed_any_way,
     codes_issued_before_keep_working,
@@ -552,4 +728,6 @@ tests![
     a_postal_address_is_a_way_to_reach_the_complainant,
     the_acknowledgement_carries_a_working_code,
     intake_reissues_a_code_once_and_the_old_one_stops,
+    a_lost_code_is_sent_again_to_the_contact_on_file_only,
+    the_track_page_offers_a_lost_code_form,
 ];

@@ -215,6 +215,10 @@ fn recipe(op: &str) -> Recipe {
         "POST /complaints/{id}/pause" => r(InProgress, Json(r#"{"reason": "等待鉴定"}"#)),
         "POST /complaints/{id}/resume" => r(Paused, Json("{}")),
         "POST /complaints/{id}/reissue-code" => r(Submitted, Empty),
+        "POST /track/recover" => r(
+            Submitted,
+            Json(r#"{"tracking_no": "{no}", "contact": "someone@example.com"}"#),
+        ),
         "POST /complaints/{id}/legal-hold" => {
             r(InProgress, Json(r#"{"hold": true, "reason": "诉讼中"}"#))
         }

@@ -882,7 +882,7 @@ async fn admins_reword_notices_and_can_go_back() {
         .get("/admin/notice-templates", Some(&t.admin))
         .await
         .expect(200);
-    assert_eq!(list["total"], 32, "16 kinds in two languages");
+    assert_eq!(list["total"], 34, "17 kinds in two languages");
     assert!(
         list["items"]
             .as_array()

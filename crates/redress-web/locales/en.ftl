@@ -615,3 +615,12 @@ recover-lead = Enter the tracking number and the e-mail address or mobile number
 recover-contact = E-mail address or mobile number
 recover-submit = Send me a new code
 recover-sent = If the contact you gave is the one on file, a new access code is on its way to it. If nothing arrives, call the complaints line: staff can re-issue a code after checking who you are.
+
+# A case's channel, in a word (case page, slip).
+case-channel-web = Web
+case-channel-api = API
+case-channel-chat = Chat
+case-channel-email = E-mail
+case-channel-phone = Phone
+case-channel-letter = Letter
+case-channel-in_person = In person

@@ -615,3 +615,12 @@ recover-lead = 输入投诉编号和登记时留下的电子邮箱或手机号�
 recover-contact = 电子邮箱或手机号码
 recover-submit = 发送新的查询码
 recover-sent = 如果您填写的联系方式与登记的一致，新的查询码已经发出，请查收邮件或短信。没有收到时，请拨打投诉电话，由工作人员核实身份后重新签发。
+
+# A case's channel, in a word (case page, slip).
+case-channel-web = 网页
+case-channel-api = 接口
+case-channel-chat = 在线客服
+case-channel-email = 邮件
+case-channel-phone = 电话
+case-channel-letter = 来信
+case-channel-in_person = 来访

@@ -326,7 +326,7 @@ pub async fn slip(
         track_url: format!("{public}/track"),
         home_url: format!("{public}/"),
         complain_url: format!("{public}/complain"),
-        channel: tr.t(&format!("channel-{}", case.channel.as_str())),
+        channel: tr.t(&format!("case-channel-{}", case.channel.as_str())),
         reference: case.call_reference.clone(),
         filed_at: local_time(case.created_at, tz),
         deadlines,

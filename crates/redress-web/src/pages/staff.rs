@@ -740,10 +740,10 @@ fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
         channel: match v["call_reference"].as_str() {
             Some(r) => format!(
                 "{} · {} {r}",
-                tr.t(&format!("channel-{}", text(&v["channel"]))),
+                tr.t(&format!("case-channel-{}", text(&v["channel"]))),
                 tr.t("f-call-reference")
             ),
-            None => tr.t(&format!("channel-{}", text(&v["channel"]))),
+            None => tr.t(&format!("case-channel-{}", text(&v["channel"]))),
         },
         category: text(&v["category"]),
         department: text(&v["department"]),

@@ -976,6 +976,7 @@ fn delivery_channel_label(c: DeliveryChannel) -> String {
         DeliveryChannel::Sms => "短信 SMS",
         DeliveryChannel::Webhook => "Webhook",
         DeliveryChannel::InApp => "站内 In app",
+        DeliveryChannel::Post => "邮寄 Post",
     }
     .into()
 }

@@ -663,6 +663,31 @@ impl App {
         .await
     }
 
+    /// `POST /complaints/{id}/deliveries {notice, channel: post, sent_at,
+    /// reference}`: a notice staff sent by post (SPEC §7), by any staff
+    /// member who sees the case.
+    pub async fn record_post(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let notice = b.parsed::<redress_domain::NoticeKind>("notice", true);
+        let channel = b.str("channel");
+        let sent_at = b.instant("sent_at", true);
+        let reference = b.str("reference");
+        b.finish()?;
+        if channel != "post" {
+            return Err(AppError::invalid("channel", "must be one of: post"));
+        }
+        let (Some(notice), Some(sent_at)) = (notice, sent_at) else {
+            return Err(AppError::internal("checked fields are missing"));
+        };
+        self.staff_action(
+            who,
+            id,
+            |_, _, _| Ok(()),
+            |case, ctx| refuse(case.record_post(notice, sent_at, &reference, ctx)),
+        )
+        .await
+    }
+
     /// Checks and stores a file in the evidence store (hashing on a blocking
     /// thread), then describes it as evidence.
     pub(crate) async fn new_evidence(

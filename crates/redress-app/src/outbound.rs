@@ -80,7 +80,7 @@ impl Senders {
             DeliveryChannel::Email => self.email.as_ref(),
             DeliveryChannel::Sms => self.sms.as_ref(),
             DeliveryChannel::Webhook => self.webhook.as_ref(),
-            DeliveryChannel::InApp => None,
+            DeliveryChannel::InApp | DeliveryChannel::Post => None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub const CASE_EVENTS: &[&str] = &[
     "accepted",
     "assigned",
     "access_code_reissued",
+    "delivery_recorded",
     // the file
     "message_added",
     "note_added",

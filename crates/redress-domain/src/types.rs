@@ -158,6 +158,7 @@ vocabulary!(
         Sms = "sms",
         Webhook = "webhook",
         InApp = "in_app",
+        Post = "post",
     }
 );
 

@@ -158,6 +158,13 @@ pub async fn reissue_code(
 }
 
 action!(
+    record_post,
+    "/complaints/{id}/deliveries",
+    PostDeliveryBody,
+    record_post,
+    "Records a notice sent by post (`channel: post`) with its date and reference; a posted result notice starts the appeal window like any delivery that reached the person (it never moves earlier)."
+);
+action!(
     accept,
     "/complaints/{id}/accept",
     AcceptBody,

@@ -95,6 +95,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::erase))
         .routes(routes!(complaints::resume))
         .routes(routes!(complaints::reissue_code))
+        .routes(routes!(complaints::record_post))
         .routes(routes!(complaints::link))
         .routes(routes!(complaints::merge))
         .routes(routes!(complaints::decide))

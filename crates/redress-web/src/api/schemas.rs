@@ -174,6 +174,20 @@ pub struct RecoverAnswer {
     pub message: String,
 }
 
+/// A notice staff sent by post.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PostDeliveryBody {
+    /// The notice kind (`result`, `acknowledgement`, …; a notice to the complainant).
+    pub notice: String,
+    /// Always `post`.
+    pub channel: String,
+    /// When the letter was posted: RFC 3339, not in the future.
+    pub sent_at: String,
+    /// The letter's reference (registered-mail number, outgoing register).
+    #[schema(min_length = 1, max_length = 128)]
+    pub reference: String,
+}
+
 /// A re-issued access code, shown this once.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReissuedCode {

@@ -233,6 +233,11 @@ pub const REASONS: &[(&str, &str)] = &[
         "err-contact",
     ),
     ("must not be in the future", "err-future"),
+    (
+        "is not a notice to the complainant",
+        "err-not-complainant-notice",
+    ),
+    ("must not be before the case was filed", "err-before-filed"),
     ("must be in the future", "err-in-future"),
     ("must be within a year", "err-within-year"),
     ("must be later than the current due date", "err-later-due"),

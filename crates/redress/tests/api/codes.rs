@@ -719,6 +719,112 @@ async fn the_track_page_offers_a_lost_code_form() {
     assert!(page.contains("Lost your code?"), "{page}");
 }
 
+fn at(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
+        .unwrap()
+        .to_utc()
+}
+
+async fn a_posted_result_notice_starts_the_appeal_window() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let mut body = phoned("letter", "LTR-2026-0900");
+    body["complainant"] = json!({"name": "吴十", "postal_address": "上海市黄浦区中山东一路 1 号"});
+    let filed = t
+        .post("/complaints", Some(&c.intake), body)
+        .await
+        .expect(201);
+    let (id, no, code) = (
+        filed["id"].as_str().unwrap(),
+        filed["tracking_no"].as_str().unwrap(),
+        filed["access_token"].as_str().unwrap(),
+    );
+    t.post(
+        &format!("/complaints/{id}/accept"),
+        Some(&c.intake),
+        json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    let decided = t
+        .post(
+            &format!("/complaints/{id}/decide"),
+            Some(&c.handler),
+            json!({"outcome": "not_upheld", "basis": ["平台服务协议 5.2"], "reply": "证据不足。"}),
+        )
+        .await
+        .expect(200);
+    let from_decision = at(&decided["appeal_due_at"]);
+    // The letter with the result goes out three days later.
+    t.advance(3 * 86_400).await;
+    let now = at(&t.advance(0).await["now"]);
+    let path = format!("/complaints/{id}/deliveries");
+    let posted = |sent_at: chrono::DateTime<chrono::Utc>, reference: &str| json!({"notice": "result", "channel": "post", "sent_at": sent_at.to_rfc3339(), "reference": reference});
+    // Bad input is named, and changes nothing.
+    for (bad, field) in [
+        (
+            json!({"notice": "result", "channel": "email", "sent_at": now.to_rfc3339(), "reference": "R"}),
+            "channel",
+        ),
+        (
+            json!({"notice": "escalation", "channel": "post", "sent_at": now.to_rfc3339(), "reference": "R"}),
+            "notice",
+        ),
+        (posted(now + chrono::Duration::days(1), "R"), "sent_at"),
+        (posted(now - chrono::Duration::days(400), "R"), "sent_at"),
+        (
+            json!({"notice": "result", "channel": "post", "sent_at": now.to_rfc3339()}),
+            "reference",
+        ),
+    ] {
+        let fields = t.post(&path, Some(&c.intake), bad).await.expect_error(422);
+        assert!(fields[field].is_string(), "{field}: {fields}");
+    }
+    let case = t
+        .post(&path, Some(&c.intake), posted(now, "EMS-1001"))
+        .await
+        .expect(200);
+    let moved = at(&case["appeal_due_at"]);
+    assert_eq!(
+        moved - from_decision,
+        chrono::Duration::days(3),
+        "15 days from the posting"
+    );
+    let post: Vec<&Value> = case["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["channel"] == "post")
+        .collect();
+    assert_eq!(post.len(), 1, "{case}");
+    assert_eq!(post[0]["status"], "sent");
+    assert_eq!(post[0]["provider_id"], "EMS-1001");
+    assert_eq!(post[0]["notice"], "result");
+    // A second letter (or an earlier date) never moves it again, nor earlier.
+    let again = t
+        .post(
+            &path,
+            Some(&c.intake),
+            posted(now - chrono::Duration::days(1), "EMS-1002"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(at(&again["appeal_due_at"]), moved);
+    // Past the window counted from the decision, the person who wrote in
+    // can still appeal with their code.
+    let wait = (from_decision - now).num_seconds() + 3_600;
+    t.advance(wait).await;
+    let appealed = t
+        .post(
+            &format!("/track/{no}/appeal"),
+            Some(code),
+            json!({"reason": "信中结果与事实不符"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(appealed["status"], "under_review");
+}
+
 tests![
     every_new_case_gets_a_readable_code_typed_any_way,
     codes_issued_before_keep_working,
@@ -730,4 +836,5 @@ tests![
     intake_reissues_a_code_once_and_the_old_one_stops,
     a_lost_code_is_sent_again_to_the_contact_on_file_only,
     the_track_page_offers_a_lost_code_form,
+    a_posted_result_notice_starts_the_appeal_window,
 ];

@@ -825,6 +825,46 @@ async fn a_posted_result_notice_starts_the_appeal_window() {
     assert_eq!(appealed["status"], "under_review");
 }
 
+async fn no_new_code_for_a_purged_case() {
+    let sink = MailSink::start(free_port());
+    let t = with_relay(sink.port).await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let (id, no) = (
+        filed["id"].as_str().unwrap(),
+        filed["tracking_no"].as_str().unwrap(),
+    );
+    t.post(
+        &format!("/complaints/{id}/reject"),
+        Some(&c.intake),
+        json!({"reason": "不属于平台受理范围", "guidance": "请向有关部门反映"}),
+    )
+    .await
+    .expect(200);
+    t.app.sweep().await.unwrap();
+    let before = sink.wait_for(2).await.len();
+    t.post(
+        &format!("/complaints/{id}/erase"),
+        Some(&c.supervisor),
+        json!({"reason": "用户申请删除"}),
+    )
+    .await
+    .expect(200);
+    // The same 202, nothing sent (the address is gone with the data).
+    recover(&t, no, "zhang1@example.com").await;
+    t.app.sweep().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), before);
+    // Nor at the counter: the case's file is purged.
+    t.post(
+        &format!("/complaints/{id}/reissue-code"),
+        Some(&c.intake),
+        json!({}),
+    )
+    .await
+    .expect_error(409);
+}
+
 tests![
     every_new_case_gets_a_readable_code_typed_any_way,
     codes_issued_before_keep_working,
@@ -837,4 +877,5 @@ tests![
     a_lost_code_is_sent_again_to_the_contact_on_file_only,
     the_track_page_offers_a_lost_code_form,
     a_posted_result_notice_starts_the_appeal_window,
+    no_new_code_for_a_purged_case,
 ];

@@ -182,7 +182,7 @@ lookup-failed = The tracking number or the access code is not right.
 lookup-submit = Look it up
 f-tracking-no = Tracking number
 f-access-token = Access code
-h-access-token = It begins with rdt_ and was shown when you filed.
+h-access-token = 12 letters and digits, like 7KQ4-9XMT-2PRD, given when you filed (on the page, in the acknowledgement or on your slip). Capitals, dashes and spaces do not matter. Codes beginning with rdt_ still work.
 
 track-title = Complaint
 track-status = Where it stands

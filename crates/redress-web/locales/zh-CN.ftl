@@ -182,7 +182,7 @@ lookup-failed = 投诉编号或查询码不正确。
 lookup-submit = 查询
 f-tracking-no = 投诉编号
 f-access-token = 查询码
-h-access-token = 以 rdt_ 开头，提交投诉时显示。
+h-access-token = 由 12 位字母和数字组成，如 7KQ4-9XMT-2PRD，在提交投诉时、收件回执或受理回执上提供。不区分大小写，短横线和空格可不输入。以 rdt_ 开头的旧查询码仍然有效。
 
 track-title = 投诉
 track-status = 当前状态

@@ -67,3 +67,27 @@ test("an agent registers a phoned complaint and reads out its access code", asyn
   await page.screenshot({ path: `${SHOTS}/31-intake-slip.png`, fullPage: true });
   await ctx.close();
 });
+
+test("a complainant who lost the code asks for a new one from /track", async () => {
+  const filed = await api("POST", "/complaints", null, {
+    complainant: { name: "郑十一", email: "zheng11@example.com" },
+    respondent: { kind: "merchant", id: "shop-lost", name: "找回测试店" },
+    subject: "找回查询码测试", description: "忘记了查询码。",
+  });
+  const ctx = await browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/track`);
+  await page.getByText("找回查询码").click();
+  await page.fill("#recover_no", filed.tracking_no);
+  await page.fill("#recover_contact", "Zheng11@Example.com");
+  await page.getByRole("button", { name: "发送新的查询码" }).click();
+  await page.waitForSelector("#recovered");
+  assert.ok(await page.isVisible("#recovered"));
+  await page.screenshot({ path: `${SHOTS}/32-recover-code.png`, fullPage: true });
+  // No mail relay here: nothing could be sent, so the old code still works.
+  const res = await fetch(`${BASE}/api/v1/track/${filed.tracking_no}`, {
+    headers: { authorization: `Bearer ${filed.access_token}` },
+  });
+  assert.equal(res.status, 200);
+  await ctx.close();
+});

@@ -561,6 +561,7 @@ impl CaseFile {
             row("平台用户号", "User id", os(&c.user_id)),
             row("电子邮箱", "Email", os(&c.email)),
             row("电话", "Phone", os(&c.phone)),
+            row("通信地址", "Postal address", os(&c.postal_address)),
         ];
         let respondent = match &r.respondent {
             Some(p) => vec![
@@ -907,6 +908,8 @@ fn channel_label(c: Channel) -> String {
         Channel::Chat => "在线客服 Chat",
         Channel::Email => "邮件 Email",
         Channel::Phone => "电话 Phone",
+        Channel::Letter => "来信 Letter",
+        Channel::InPerson => "来访 In person",
     }
     .into()
 }
@@ -976,6 +979,7 @@ fn notice_label(n: NoticeKind) -> String {
         NoticeKind::Closed => "结案通知 Closed",
         NoticeKind::Reminder => "期限提醒 Reminder",
         NoticeKind::Escalation => "逾期督办 Escalation",
+        NoticeKind::AccessCode => "查询码补发 New access code",
     }
     .into()
 }
@@ -986,6 +990,7 @@ fn delivery_channel_label(c: DeliveryChannel) -> String {
         DeliveryChannel::Sms => "短信 SMS",
         DeliveryChannel::Webhook => "Webhook",
         DeliveryChannel::InApp => "站内 In app",
+        DeliveryChannel::Post => "邮寄 Post",
     }
     .into()
 }

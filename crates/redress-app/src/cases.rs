@@ -15,7 +15,6 @@ use uuid::Uuid;
 use crate::access::{CaseAccess, Principal, StaffUser};
 use crate::error::{AppError, AppResult};
 use crate::input::Body;
-use crate::privacy::{constant_time_eq, new_token, token_hash};
 use crate::views::{self, Contact};
 use crate::{App, Loaded, refuse, stored};
 
@@ -257,7 +256,7 @@ impl App {
                     (id, stored::new_sealing(&self.vault, id))
                 }
             };
-            let token = new_token("rdt_");
+            let token = crate::codes::new_access_code();
             let tracking_no = new_tracking_no(self);
             // Duplicate flag: an open case of the same complainant against the same respondent.
             let (mut case, mut effects) = Case::register(
@@ -284,7 +283,12 @@ impl App {
             // The newest few are enough to point staff at the thread.
             case.possible_duplicates = duplicates.into_iter().rev().take(MAX_DUPLICATES).collect();
             self.deliver(&mut case, &effects, now, None);
-            let row = self.row(&case, &token_hash(&token), 0, Some(&sealing))?;
+            let code_hash = crate::codes::code_hash(&sealing.key, &token)
+                .ok_or_else(|| AppError::internal("a fresh access code does not normalize"))?;
+            // The acknowledgement carries the code (SPEC §5): sealed in the
+            // stored case until it has left.
+            let sealed_code = crate::codes::seal_pending(&sealing.key, &token);
+            let row = self.row(&case, &code_hash, Some(&sealed_code), 0, Some(&sealing))?;
             let events = self.journal(
                 Some(id),
                 Some(&stored::CaseKeyRef {
@@ -693,6 +697,31 @@ impl App {
         .await
     }
 
+    /// `POST /complaints/{id}/deliveries {notice, channel: post, sent_at,
+    /// reference}`: a notice staff sent by post (SPEC §7), by any staff
+    /// member who sees the case.
+    pub async fn record_post(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+        let mut b = Body::new(body);
+        let notice = b.parsed::<redress_domain::NoticeKind>("notice", true);
+        let channel = b.str("channel");
+        let sent_at = b.instant("sent_at", true);
+        let reference = b.str("reference");
+        b.finish()?;
+        if channel != "post" {
+            return Err(AppError::invalid("channel", "must be one of: post"));
+        }
+        let (Some(notice), Some(sent_at)) = (notice, sent_at) else {
+            return Err(AppError::internal("checked fields are missing"));
+        };
+        self.staff_action(
+            who,
+            id,
+            |_, _, _| Ok(()),
+            |case, ctx| refuse(case.record_post(notice, sent_at, &reference, ctx)),
+        )
+        .await
+    }
+
     /// Checks and stores a file of the case whose key is `key` in the
     /// evidence store (hashing on a blocking thread), then describes it as
     /// evidence.
@@ -1074,9 +1103,57 @@ impl App {
             Err(AppError::NotFound) => return Err(wrong()),
             Err(e) => return Err(e),
         };
-        let given = token_hash(token);
-        if !constant_time_eq(given.as_bytes(), loaded.access_token_hash.as_bytes()) {
+        if !crate::codes::matches(loaded.key(), &loaded.access_token_hash, token) {
             return Err(wrong());
+        }
+        Ok(loaded)
+    }
+
+    /// `POST /complaints/{id}/reissue-code`: a new access code for the
+    /// complainant, answered once; the old one stops working in the same
+    /// save. For intake, who checked the caller's identity at the counter
+    /// or on the phone; the journal names them (the actor of the event).
+    pub async fn reissue_code(&self, who: &Principal, id: CaseId) -> AppResult<Value> {
+        let staff = who.staff()?;
+        let loaded = self.load(id).await?;
+        staff
+            .access(&loaded.case)?
+            .require(staff.has(Role::Intake), "re-issue the access code of")?;
+        let code = crate::codes::new_access_code();
+        let hash = crate::codes::code_hash(case_key(&loaded)?, &code)
+            .ok_or_else(|| AppError::internal("a fresh access code does not normalize"))?;
+        let saved = self
+            .mutate_with_code(
+                id,
+                Self::staff_actor(staff),
+                Some((&hash, None)),
+                |case, ctx| refuse(case.reissue_code(None, ctx)),
+            )
+            .await?;
+        Ok(json!({
+            "id": id,
+            "tracking_no": saved.case.tracking_no,
+            "access_token": code,
+            "tracking_url": self.tracking_url(&saved.case.tracking_no),
+        }))
+    }
+
+    /// The case an intake agent prints an acknowledgement slip for: it
+    /// must be a case they see, and `code` its current access code (a
+    /// slip never shows a code that does not open the case). A wrong code
+    /// is `NotFound`, like a case one may not see.
+    pub async fn slip_case(
+        &self,
+        who: &Principal,
+        tracking_no: &str,
+        code: &str,
+    ) -> AppResult<Loaded> {
+        let staff = who.staff()?;
+        staff.require(Role::Intake)?;
+        let loaded = self.load_by_tracking_no(tracking_no.trim()).await?;
+        staff.access(&loaded.case)?;
+        if !crate::codes::matches(loaded.key(), &loaded.access_token_hash, code) {
+            return Err(AppError::NotFound);
         }
         Ok(loaded)
     }

@@ -138,7 +138,7 @@ impl App {
                     // Then the notices waiting to leave, from the case as saved.
                     let result = match result {
                         Ok(loaded) => self
-                            .send_due(id, &loaded.case, self.now())
+                            .send_due(id, &loaded, self.now())
                             .await
                             .map(|sent| (kinds, sent)),
                         Err(e) => Err(e),

@@ -11,6 +11,7 @@ pub mod calendar_feed;
 pub mod canned;
 pub mod cases;
 pub mod clock;
+pub mod codes;
 pub mod deadlines;
 pub mod egress;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod mail;
 pub mod outbound;
 pub mod privacy;
+pub mod recover;
 pub mod report;
 pub mod rotate;
 pub mod stored;
@@ -257,6 +259,10 @@ pub(crate) struct Guesses {
     pub pair: throttle::Backoff,
     /// Wrong access codes per tracking number.
     pub code: throttle::Backoff,
+    /// Requests for a lost code (`POST /track/recover`), per client
+    /// address and per tracking number: every request counts.
+    pub recover_address: throttle::Backoff,
+    pub recover_case: throttle::Backoff,
 }
 
 impl Guesses {
@@ -277,6 +283,20 @@ impl Guesses {
             // short cap keeps anyone who knows a tracking number from
             // locking its complainant out for long.
             code: throttle::Backoff::new(policy(10, 1, 30)),
+            // A lost code is asked for once or twice; a flood of requests
+            // would mail the complainant again and again.
+            recover_address: throttle::Backoff::new(throttle::Policy {
+                free: 10,
+                base: Duration::from_secs(60),
+                cap: Duration::from_secs(3600),
+                window: Duration::from_secs(3600),
+            }),
+            recover_case: throttle::Backoff::new(throttle::Policy {
+                free: 3,
+                base: Duration::from_secs(600),
+                cap: Duration::from_secs(6 * 3600),
+                window: Duration::from_secs(6 * 3600),
+            }),
         }
     }
 }
@@ -449,17 +469,32 @@ impl App {
         &self,
         case: &Case,
         access_token_hash: &str,
+        pending_code: Option<&str>,
         seq: i64,
         sealing: Option<&stored::Sealing>,
     ) -> AppResult<CaseRow> {
         let calendar = self.calendar();
         let sweep_at = case.sweep_at(&self.config.policy, &calendar);
-        stored::to_row(case, access_token_hash, seq, &self.vault, sealing, sweep_at)
+        stored::to_row(
+            case,
+            access_token_hash,
+            pending_code,
+            seq,
+            &self.vault,
+            sealing,
+            sweep_at,
+        )
     }
 
     /// The row of a loaded case, after its transition.
     fn loaded_row(&self, l: &Loaded) -> AppResult<CaseRow> {
-        self.row(&l.case, &l.access_token_hash, l.seq, l.sealing.as_ref())
+        self.row(
+            &l.case,
+            &l.access_token_hash,
+            l.pending_code.as_deref(),
+            l.seq,
+            l.sealing.as_ref(),
+        )
     }
 
     /// The address a complainant's reply goes to: the mailbox with the
@@ -624,7 +659,24 @@ impl App {
     /// Load → check and transition (`f`) → save, retried on a concurrent
     /// change. `f` sees the freshly loaded case every time.
     #[tracing::instrument(level = "info", skip_all, fields(case = %id, actor = %actor_string(&actor)))]
-    pub async fn mutate<F>(&self, id: Uuid, actor: Actor, mut f: F) -> AppResult<Loaded>
+    pub async fn mutate<F>(&self, id: Uuid, actor: Actor, f: F) -> AppResult<Loaded>
+    where
+        F: FnMut(&mut Case, &Ctx) -> AppResult<Effects>,
+    {
+        self.mutate_with_code(id, actor, None, f).await
+    }
+
+    /// [`App::mutate`], storing `new_code`'s hash as the case's
+    /// access-code hash in the same save when given (a re-issued code: the
+    /// old one stops working at the same instant), with the sealed code for
+    /// a notice that is to carry it.
+    pub async fn mutate_with_code<F>(
+        &self,
+        id: Uuid,
+        actor: Actor,
+        new_code: Option<(&str, Option<&str>)>,
+        mut f: F,
+    ) -> AppResult<Loaded>
     where
         F: FnMut(&mut Case, &Ctx) -> AppResult<Effects>,
     {
@@ -651,6 +703,10 @@ impl App {
                 ctx.now,
                 &effects,
             );
+            if let Some((hash, sealed)) = new_code {
+                loaded.access_token_hash = hash.to_string();
+                loaded.pending_code = sealed.map(str::to_string);
+            }
             let row = self.loaded_row(&loaded)?;
             let expected = loaded.case.version;
             match self

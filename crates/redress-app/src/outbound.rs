@@ -80,7 +80,7 @@ impl Senders {
             DeliveryChannel::Email => self.email.as_ref(),
             DeliveryChannel::Sms => self.sms.as_ref(),
             DeliveryChannel::Webhook => self.webhook.as_ref(),
-            DeliveryChannel::InApp => None,
+            DeliveryChannel::InApp | DeliveryChannel::Post => None,
         }
     }
 }
@@ -233,8 +233,10 @@ impl Notices {
         to: String,
         locale: Locale,
         site: &Site,
+        access_code: Option<&str>,
     ) -> Result<Outgoing, minijinja::Error> {
-        let ctx = self.context(case, delivery, locale, site);
+        let mut ctx = self.context(case, delivery, locale, site);
+        ctx["access_code"] = json!(access_code);
         let (subject, body) = match delivery.channel {
             DeliveryChannel::Sms => (
                 String::new(),
@@ -391,6 +393,7 @@ fn sample_context() -> Value {
     json!({
         "tracking_no": "TS-20260101-000001",
         "tracking_url": "https://example.invalid/track/TS-20260101-000001",
+        "access_code": "7KQ4-9XMT-2PRD",
         "subject": "subject", "status": "in_progress", "status_label": "in progress",
         "acceptance_due_at": "2026-01-02 18:00", "supplement_due_at": "2026-01-02 18:00",
         "handling_due_at": "2026-01-02 18:00", "appeal_due_at": "2026-01-02 18:00",
@@ -466,9 +469,15 @@ impl crate::App {
     pub(crate) async fn send_due(
         &self,
         id: uuid::Uuid,
-        case: &Case,
+        loaded: &crate::Loaded,
         now: DateTime<Utc>,
     ) -> crate::AppResult<SendReport> {
+        let case = &loaded.case;
+        // The access code, for the complainant's acknowledgement only.
+        let code = loaded
+            .pending_code
+            .as_deref()
+            .and_then(|sealed| crate::codes::open_pending(loaded.key(), sealed));
         let due: Vec<Delivery> = case.deliveries_due(now).into_iter().cloned().collect();
         if due.is_empty() {
             return Ok(SendReport::default());
@@ -517,6 +526,12 @@ impl crate::App {
                             case.locale
                         },
                         &site,
+                        code.as_deref().filter(|_| {
+                            matches!(
+                                d.notice,
+                                NoticeKind::Acknowledgement | NoticeKind::AccessCode
+                            ) && d.party == Party::Complainant
+                        }),
                     ) {
                         Ok(mut message) => {
                             if d.party == Party::Complainant && d.channel == DeliveryChannel::Email

@@ -376,6 +376,16 @@ impl CaseKey {
         }
     }
 
+    /// A hash of `value` keyed by the case's key, for `purpose` (an access
+    /// code's stored form).
+    pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.name_key).expect("any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(b":");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// The name of the case's file with content hash `sha256` in the
     /// evidence store: a keyed hash, so that the same bytes are stored once
     /// per case, and names say nothing of the content nor of the case.

@@ -136,6 +136,7 @@ impl App {
                 row: self.row(
                     &loaded.case,
                     &loaded.access_token_hash,
+                    loaded.pending_code.as_deref(),
                     loaded.seq,
                     loaded.sealing.as_ref(),
                 )?,

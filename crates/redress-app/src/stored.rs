@@ -20,6 +20,10 @@ use crate::privacy::{CaseKey, Vault, is_case_sealed};
 struct StoredDoc {
     case: Value,
     access_token_hash: String,
+    /// The access code itself, sealed, while an acknowledgement that must
+    /// carry it waits to leave; dropped once none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_code: Option<String>,
 }
 
 /// The row's `doc` for a case with a key: the wrapped key and the sealed
@@ -42,6 +46,8 @@ pub struct Sealing {
 pub struct Loaded {
     pub case: Case,
     pub access_token_hash: String,
+    /// The sealed access code, while an acknowledgement waits to carry it.
+    pub pending_code: Option<String>,
     pub seq: i64,
     /// The case's key; `None` once the case was purged or erased.
     pub sealing: Option<Sealing>,
@@ -108,7 +114,7 @@ pub fn row_key(row: &CaseRow, vault: &Vault) -> Option<CaseKey> {
 
 /// The complainant's personal fields, sealed one by one with the master
 /// key in documents written before case keys.
-const CONTACT_FIELDS: [&str; 4] = ["name", "user_id", "email", "phone"];
+const CONTACT_FIELDS: [&str; 5] = ["name", "user_id", "email", "phone", "postal_address"];
 
 fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
     case.get_mut("record")?
@@ -123,14 +129,24 @@ fn complainant_mut(case: &mut Value) -> Option<&mut serde_json::Map<String, Valu
 pub fn to_row(
     case: &Case,
     access_token_hash: &str,
+    pending_code: Option<&str>,
     seq: i64,
     vault: &Vault,
     sealing: Option<&Sealing>,
     sweep_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> AppResult<CaseRow> {
+    // Kept only while a complainant's acknowledgement is queued.
+    let ack_waiting = case.deliveries.iter().any(|d| {
+        matches!(
+            d.notice,
+            redress_domain::NoticeKind::Acknowledgement | redress_domain::NoticeKind::AccessCode
+        ) && d.party == redress_domain::Party::Complainant
+            && d.status == redress_domain::DeliveryStatus::Queued
+    });
     let inner = serde_json::to_string(&StoredDoc {
         case: serde_json::to_value(case).map_err(AppError::internal)?,
         access_token_hash: access_token_hash.into(),
+        pending_code: pending_code.filter(|_| ack_waiting).map(str::to_string),
     })
     .map_err(AppError::internal)?;
     let doc = match (sealing, case.purged_at) {
@@ -268,6 +284,7 @@ pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
     Ok(Loaded {
         case,
         access_token_hash: doc.access_token_hash,
+        pending_code: doc.pending_code,
         seq: row.seq,
         sealing,
     })

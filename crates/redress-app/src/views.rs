@@ -47,7 +47,21 @@ fn complainant(case: &Case, contact: Contact) -> Value {
             masked_contact(),
         ),
     };
-    json!({"name": name, "user_id": user_id, "email": email, "phone": phone})
+    // The postal address: in full to whoever sees the contact in clear,
+    // its first characters (the city) to masked views, never to the
+    // respondent.
+    let postal_address = match contact {
+        Contact::Clear => c.postal_address.clone(),
+        Contact::Masked => c.postal_address.as_deref().map(mask_address),
+        Contact::Respondent => None,
+    };
+    json!({"name": name, "user_id": user_id, "email": email, "phone": phone, "postal_address": postal_address})
+}
+
+/// `北京市朝阳区某某路 1 号` → `北京市朝阳区…`.
+fn mask_address(address: &str) -> String {
+    let head: String = address.chars().take(6).collect();
+    format!("{head}…")
 }
 
 fn record(case: &Case, contact: Contact) -> Value {

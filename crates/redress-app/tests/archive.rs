@@ -105,6 +105,7 @@ fn fixture() -> Fixture {
                 user_id: Some("u-1001".into()),
                 email: Some("zhang@example.com".into()),
                 phone: Some("13812345678".into()),
+                postal_address: None,
             },
             respondent: Some(Respondent {
                 kind: RespondentKind::Merchant,

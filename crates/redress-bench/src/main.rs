@@ -296,6 +296,7 @@ fn row_at(
     Ok(redress_app::stored::to_row(
         &case,
         "0",
+        None,
         0,
         vault,
         Some(&sealing),

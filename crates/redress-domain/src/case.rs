@@ -980,6 +980,113 @@ impl Case {
             .notify(Party::Complainant, NoticeKind::Progress))
     }
 
+    /// Staff record a notice they sent by post (SPEC §7): a delivery on
+    /// channel `post`, already sent on `sent_at`, with the letter's
+    /// `reference` (kept as the delivery's provider id). A posted result
+    /// notice starts the appeal window like any other delivery that
+    /// reached the person: when no e-mail, SMS, webhook or postal delivery
+    /// of the result succeeded before, `appeal_due_at` becomes the end of
+    /// the appeal period counted from `sent_at`; it never moves earlier.
+    pub fn record_post(
+        &mut self,
+        notice: NoticeKind,
+        sent_at: DateTime<Utc>,
+        reference: &str,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        let mut errors = FieldErrors::new();
+        if matches!(
+            notice,
+            NoticeKind::NewComplaint
+                | NoticeKind::Reminder
+                | NoticeKind::Escalation
+                | NoticeKind::AppealReceived
+        ) {
+            errors.add("notice", "is not a notice to the complainant");
+        }
+        if sent_at > ctx.now {
+            errors.add("sent_at", "must not be in the future");
+        }
+        if sent_at < self.created_at {
+            errors.add("sent_at", "must not be before the case was filed");
+        }
+        required_text(&mut errors, "reference", reference, 128);
+        errors.into_result()?;
+        if self.purged_at.is_some() {
+            return Err(wrong(
+                self.status,
+                "given a posted notice (its file was purged)",
+            ));
+        }
+        let reached_before = self.deliveries.iter().any(|d| {
+            d.notice == NoticeKind::Result
+                && d.party == Party::Complainant
+                && d.channel != DeliveryChannel::InApp
+                && d.status == DeliveryStatus::Sent
+        });
+        let mut delivery = Delivery::owed(
+            new_id(),
+            Party::Complainant,
+            notice,
+            DeliveryChannel::Post,
+            "post".into(),
+            ctx.now,
+        );
+        delivery.status = DeliveryStatus::Sent;
+        delivery.sent_at = Some(sent_at);
+        delivery.provider_id = Some(reference.trim().to_string());
+        let id = delivery.id.clone();
+        self.record_delivery(delivery);
+        let mut data = json!({"delivery": id, "notice": notice, "channel": "post",
+                              "sent_at": sent_at, "reference": reference.trim()});
+        if notice == NoticeKind::Result && self.status == Status::Resolved && !reached_before {
+            let from_post = StageClock::start(
+                Stage::Appeal,
+                Unit::CalendarDays,
+                ctx.policy.appeal_days,
+                sent_at,
+                ctx.calendar,
+            );
+            let current = self.deadlines.appeal_due_at;
+            if current.is_none_or(|c| from_post.due_at > c)
+                && self
+                    .clock
+                    .as_ref()
+                    .is_some_and(|c| c.stage == Stage::Appeal)
+            {
+                let due = from_post.due_at;
+                self.clock = Some(from_post);
+                self.mirror_due(Stage::Appeal, due);
+                data["previous_appeal_due_at"] = json!(current);
+                data["appeal_due_at"] = json!(due);
+            }
+        }
+        self.touch(ctx.now);
+        Ok(Effects::default().event("delivery_recorded", data))
+    }
+
+    /// Intake gave the complainant a new access code, after checking who
+    /// they are (SPEC §11 `reissue-code`). The code lives beside the case
+    /// (like the rating, it may change on a sealed case): only the journal
+    /// records that it changed, never the code.
+    ///
+    /// `sent_by`: the channel a code asked for with `POST /track/recover`
+    /// goes by (the application queues that delivery); `None` when intake
+    /// hands it over.
+    pub fn reissue_code(
+        &mut self,
+        sent_by: Option<DeliveryChannel>,
+        _ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        if self.purged_at.is_some() {
+            return Err(wrong(
+                self.status,
+                "given a new access code (its file was purged)",
+            ));
+        }
+        Ok(Effects::default().event("access_code_reissued", json!({"sent_by": sent_by})))
+    }
+
     /// Re-derives the running deadline after the calendar changed; an
     /// event when it moved, nothing otherwise.
     pub fn recompute_deadline(&mut self, ctx: &Ctx) -> Option<Effects> {
@@ -1390,6 +1497,7 @@ impl Case {
             user_id: None,
             email: None,
             phone: None,
+            postal_address: None,
         };
         record.subject = String::new();
         record.description = String::new();
@@ -1774,5 +1882,6 @@ fn redact_contact(
         "user_id": mark(old.user_id != new.user_id),
         "email": mark(old.email != new.email),
         "phone": mark(old.phone != new.phone),
+        "postal_address": mark(old.postal_address != new.postal_address),
     })
 }

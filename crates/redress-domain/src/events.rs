@@ -15,6 +15,8 @@ pub const CASE_EVENTS: &[&str] = &[
     "rejected",
     "accepted",
     "assigned",
+    "access_code_reissued",
+    "delivery_recorded",
     // the file
     "message_added",
     "note_added",

@@ -21,6 +21,10 @@ pub struct Complainant {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Where letters reach them: for those who write or visit and give no
+    /// other way (SPEC §6). Sealed at rest like the other contact fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +94,7 @@ const MAX_DEMANDS: usize = 5_000;
 const MAX_NAME: usize = 100;
 const MAX_ID: usize = 128;
 const MAX_LINKS: usize = 20;
+const MAX_POSTAL_ADDRESS: usize = 500;
 
 /// Parses a registration body. `now` bounds `occurred_at`.
 pub fn parse_registration(
@@ -199,6 +204,7 @@ fn parse_complainant(obj: &Map<String, Value>, errors: &mut FieldErrors) -> Opti
     let user_id = r.text_alias(&["user_id", "platform_user_id"], MAX_ID, false);
     let email = r.text("email", 254, false);
     let phone = r.text("phone", 32, false);
+    let postal_address = r.text("postal_address", MAX_POSTAL_ADDRESS, false);
     let email = email.and_then(|e| match parse_email(&e) {
         Ok(e) => Some(e),
         Err(msg) => {
@@ -213,11 +219,20 @@ fn parse_complainant(obj: &Map<String, Value>, errors: &mut FieldErrors) -> Opti
             None
         }
     });
-    let has_contact_field = ["email", "phone", "user_id", "platform_user_id"]
-        .iter()
-        .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
+    let has_contact_field = [
+        "email",
+        "phone",
+        "user_id",
+        "platform_user_id",
+        "postal_address",
+    ]
+    .iter()
+    .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
     if !has_contact_field {
-        let msg = "give an email address, a phone number or a platform user id";
+        // Named on the object (no one field is missing: one of four is)
+        // and on the fields a form shows first.
+        let msg = "give an email address, a phone number, a platform user id or a postal address";
+        r.errors.add("complainant", msg);
         r.errors.add("complainant.email", msg);
         r.errors.add("complainant.phone", msg);
     }
@@ -226,6 +241,7 @@ fn parse_complainant(obj: &Map<String, Value>, errors: &mut FieldErrors) -> Opti
         user_id,
         email,
         phone,
+        postal_address,
     })
 }
 

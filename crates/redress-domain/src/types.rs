@@ -86,6 +86,8 @@ vocabulary!(
         Chat = "chat",
         Email = "email",
         Phone = "phone",
+        Letter = "letter",
+        InPerson = "in_person",
     }
 );
 
@@ -156,6 +158,7 @@ vocabulary!(
         Sms = "sms",
         Webhook = "webhook",
         InApp = "in_app",
+        Post = "post",
     }
 );
 
@@ -196,6 +199,7 @@ vocabulary!(
         Closed = "closed",
         Reminder = "reminder",
         Escalation = "escalation",
+        AccessCode = "access_code",
     }
 );
 

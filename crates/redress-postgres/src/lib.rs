@@ -124,6 +124,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "calendar_feed",
         include_str!("../migrations/0013_calendar_feed.sql"),
     ),
+    (
+        14,
+        "staff_channels",
+        include_str!("../migrations/0014_staff_channels.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances

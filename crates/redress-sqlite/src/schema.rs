@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "calendar_feed",
         include_str!("../migrations/0013_calendar_feed.sql"),
     ),
+    (
+        14,
+        "staff_channels",
+        include_str!("../migrations/0014_staff_channels.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs
@@ -94,6 +99,9 @@ fn apply_list(conn: &Connection, migrations: &[(i64, &str, &str)]) -> StoreResul
             continue;
         }
         conn.execute_batch(sql).map_err(db)?;
+        if sql.contains("PRAGMA writable_schema = ON") {
+            schema_written(conn, *version)?;
+        }
         conn.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             params![version, name, ts(&Utc::now())],
@@ -103,6 +111,27 @@ fn apply_list(conn: &Connection, migrations: &[(i64, &str, &str)]) -> StoreResul
         applied += 1;
     }
     Ok(applied)
+}
+
+/// After a migration that edits the schema text in place (a CHECK widened
+/// without rebuilding a large table, as SQLite's documentation describes):
+/// bumps `schema_version`, so that every connection re-reads the schema,
+/// and checks that the schema still parses.
+fn schema_written(conn: &Connection, version: i64) -> StoreResult<()> {
+    let current: i64 = conn
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .map_err(db)?;
+    conn.execute_batch(&format!("PRAGMA schema_version = {}", current + 1))
+        .map_err(db)?;
+    // Reading the table list parses every statement of the schema anew.
+    conn.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+        .map_err(|e| {
+            redress_store::StoreError::Backend(format!(
+                "migration {version} left a schema SQLite cannot read: {e}"
+            ))
+        })?;
+    Ok(())
 }
 
 /// Applies pending migrations in a transaction of their own.
@@ -153,6 +182,45 @@ mod tests {
         assert_eq!(versions(&conn), [1, 4, 5, 6]);
         assert_eq!(apply_list(&conn, merged).unwrap(), 0);
         conn.execute_batch("SELECT * FROM four, five").unwrap();
+    }
+
+    /// The channel CHECK widened in place (0014) takes `letter` and
+    /// `in_person` at once, on this connection and on a new one, and still
+    /// refuses what is not a channel.
+    #[test]
+    fn staff_channels_are_accepted_after_the_schema_edit() {
+        let dir = std::env::temp_dir().join(format!("redress-0014-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let conn = Connection::open(&dir).unwrap();
+        let before: Vec<_> = MIGRATIONS.iter().filter(|m| m.0 < 14).copied().collect();
+        apply_list(&conn, &before).unwrap();
+        let insert = |c: &Connection, n: i64, channel: &str| {
+            c.execute(
+                "INSERT INTO cases (id, tracking_no, status, channel, subject, created_at, \
+                 updated_at, staff_due, report, version, doc) \
+                 VALUES (?1, ?1, 'submitted', ?2, 's', 't', 't', 0, '{}', 1, '{}')",
+                params![format!("c{n}"), channel],
+            )
+        };
+        insert(&conn, 1, "phone").unwrap();
+        assert!(insert(&conn, 2, "letter").is_err());
+        assert_eq!(apply(&conn).unwrap(), 1);
+        insert(&conn, 3, "letter").unwrap();
+        insert(&conn, 4, "in_person").unwrap();
+        assert!(insert(&conn, 5, "fax").is_err());
+        let other = Connection::open(&dir).unwrap();
+        insert(&other, 6, "in_person").unwrap();
+        assert!(insert(&other, 7, "fax").is_err());
+        let sql: String = other
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'cases'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("'in_person'"), "{sql}");
+        drop((conn, other));
+        let _ = std::fs::remove_file(&dir);
     }
 
     #[test]

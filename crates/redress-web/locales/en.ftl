@@ -38,8 +38,10 @@ err-no-case = names no case (give a tracking number or a case id)
 err-at-most = must be at most { $n } characters
 err-email = is not an email address
 err-phone = is not a phone number
-err-contact = give an email address, a phone number or a platform user id
+err-contact = give an email address, a phone number, a platform user id or a postal address
 err-future = must not be in the future
+err-not-complainant-notice = is not a notice to the complainant
+err-before-filed = must not be before the case was filed
 err-date = must be a date (YYYY-MM-DD)
 err-no-such = does not exist
 err-choose-file = choose a file
@@ -143,6 +145,8 @@ f-email = E-mail
 f-user-id = Platform account
 h-contact = Give a mobile number or an e-mail address (or both); we send the result there.
 h-user-id = Your account on this platform, if any.
+f-postal-address = Postal address
+h-postal-address = Only if we can reach you by letter alone (no phone, e-mail or account).
 f-respondent-kind = Kind
 rk-merchant = Merchant
 rk-user = User
@@ -180,7 +184,7 @@ lookup-failed = The tracking number or the access code is not right.
 lookup-submit = Look it up
 f-tracking-no = Tracking number
 f-access-token = Access code
-h-access-token = It begins with rdt_ and was shown when you filed.
+h-access-token = 12 letters and digits, like 7KQ4-9XMT-2PRD, given when you filed (on the page, in the acknowledgement or on your slip). Capitals, dashes and spaces do not matter. Codes beginning with rdt_ still work.
 
 track-title = Complaint
 track-status = Where it stands
@@ -419,13 +423,13 @@ r-top-respondents = Most complained-about
 
 nav-intake = Phone intake
 intake-title = Register a complaint (phone and other channels)
-intake-call = The call
+intake-call = Where it came from (call, letter, visit)
 f-channel = Channel
 channel-phone = Phone
 channel-email = E-mail
 channel-chat = Online chat
-f-call-reference = Call reference
-h-call-reference = The call centre's reference, to find the recording.
+f-call-reference = Call or letter reference
+h-call-reference = The call centre's reference (to find the recording) or the letter's registry number.
 
 nav-admin = Administration
 admin-title = Administration
@@ -602,3 +606,43 @@ nt-saved = The template was saved.
 nt-reset-done = The shipped wording applies again.
 nt-refused = The template was not saved:
 a-notices-link = Notice templates
+
+# Staff-registered complaints: the access code read out, the slip.
+channel-letter = Letter
+channel-in_person = In person
+intake-done-title = Complaint registered
+intake-done-lead = Read out, or hand over, the tracking number and access code below (group by group).
+intake-done-once = The access code is shown only this once; it is not stored in the clear. If it is lost, it can be sent again to the contact on file, or re-issued by intake after checking identity.
+intake-done-slip = Print the acknowledgement slip
+intake-done-case = Open the case
+intake-done-next = Register another
+slip-title = Acknowledgement of complaint
+slip-lead = Your complaint is registered. Keep this slip: with the tracking number and access code you can follow the case, add material and appeal.
+slip-filed = Registered
+slip-how = How to follow your case
+slip-how-text = Go to { $url } and enter the tracking number and access code (capitals and dashes do not matter).
+slip-keep = The access code works like a password: do not share it.
+slip-deadlines = Deadlines
+slip-acceptance = Decision on accepting the complaint by: { $due }
+slip-supplement = If material is missing, we ask once for everything; you then have { $days } working days to supply it.
+slip-handling = Once accepted, a complaint is normally settled within { $days } working days.
+slip-appeal = If you disagree with the result, you may appeal once within { $days } days of receiving the result notice.
+slip-channels = Ways to complain
+slip-channel-web = Online:
+slip-channel-all = All channels and the hotline:
+
+# The "lost your code?" form on /track.
+recover-title = Lost your code?
+recover-lead = Enter the tracking number and the e-mail address or mobile number you gave. If it is the one on file, we send a new access code to it, and the old code stops working. A platform account cannot be used.
+recover-contact = E-mail address or mobile number
+recover-submit = Send me a new code
+recover-sent = If the contact you gave is the one on file, a new access code is on its way to it. If nothing arrives, call the complaints line: staff can re-issue a code after checking who you are.
+
+# A case's channel, in a word (case page, slip).
+case-channel-web = Web
+case-channel-api = API
+case-channel-chat = Chat
+case-channel-email = E-mail
+case-channel-phone = Phone
+case-channel-letter = Letter
+case-channel-in_person = In person

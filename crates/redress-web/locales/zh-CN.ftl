@@ -38,8 +38,10 @@ err-no-case = 找不到这个案件（请填写投诉编号或案件 ID）
 err-at-most = 不能超过 { $n } 个字符
 err-email = 不是有效的电子邮箱地址
 err-phone = 不是有效的电话号码
-err-contact = 请填写手机号码、电子邮箱或平台账号中的至少一项
+err-contact = 请填写手机号码、电子邮箱、平台账号或通信地址中的至少一项
 err-future = 不能晚于今天
+err-not-complainant-notice = 不是发给投诉人的通知
+err-before-filed = 不能早于投诉提交时间
 err-date = 日期格式不正确
 err-no-such = 不存在
 err-choose-file = 请选择文件
@@ -143,6 +145,8 @@ f-email = 电子邮箱
 f-user-id = 平台账号
 h-contact = 手机号码和电子邮箱至少填写一项，我们通过它通知您结果。
 h-user-id = 您在本平台使用的账号（如有）。
+f-postal-address = 通信地址
+h-postal-address = 仅在无法通过电话、邮箱或平台账号联系您时填写，我们将以信件通知您。
 f-respondent-kind = 投诉对象类型
 rk-merchant = 商家
 rk-user = 用户
@@ -180,7 +184,7 @@ lookup-failed = 投诉编号或查询码不正确。
 lookup-submit = 查询
 f-tracking-no = 投诉编号
 f-access-token = 查询码
-h-access-token = 以 rdt_ 开头，提交投诉时显示。
+h-access-token = 由 12 位字母和数字组成，如 7KQ4-9XMT-2PRD，在提交投诉时、收件回执或受理回执上提供。不区分大小写，短横线和空格可不输入。以 rdt_ 开头的旧查询码仍然有效。
 
 track-title = 投诉
 track-status = 当前状态
@@ -419,13 +423,13 @@ r-top-respondents = 被投诉最多的对象
 
 nav-intake = 电话登记
 intake-title = 登记投诉（电话等渠道）
-intake-call = 来电信息
+intake-call = 来源（来电、来信、来访）
 f-channel = 渠道
 channel-phone = 电话
 channel-email = 邮件
 channel-chat = 在线客服
-f-call-reference = 来电编号
-h-call-reference = 呼叫中心的通话编号，便于调取录音。
+f-call-reference = 来电/来信编号
+h-call-reference = 呼叫中心的通话编号或来信的收文编号，便于调取录音或原件。
 
 nav-admin = 系统管理
 admin-title = 系统管理
@@ -602,3 +606,43 @@ nt-saved = 模板已保存。
 nt-reset-done = 已恢复系统默认措辞。
 nt-refused = 模板未保存：
 a-notices-link = 通知模板
+
+# Staff-registered complaints: the access code read out, the slip.
+channel-letter = 来信
+channel-in_person = 来访
+intake-done-title = 投诉已登记
+intake-done-lead = 请向投诉人读出或交给投诉人以下投诉编号和查询码（按分组逐组读出）。
+intake-done-once = 查询码只显示这一次，系统不保存明文。投诉人遗失后可凭登记的联系方式找回，或由受理人员核实身份后重新签发。
+intake-done-slip = 打印回执
+intake-done-case = 打开案件
+intake-done-next = 登记下一件
+slip-title = 投诉受理回执
+slip-lead = 您的投诉已登记。请妥善保管本回执，凭投诉编号和查询码查询进度、补充材料、申请复核。
+slip-filed = 登记时间
+slip-how = 如何查询
+slip-how-text = 访问 { $url }，输入投诉编号和查询码（不区分大小写，可不输入短横线）。
+slip-keep = 查询码相当于密码，请勿告诉他人。
+slip-deadlines = 办理时限
+slip-acceptance = 受理决定期限：{ $due }
+slip-supplement = 如需补充材料，会一次性告知，请在 { $days } 个工作日内补充。
+slip-handling = 受理后一般在 { $days } 个工作日内办结。
+slip-appeal = 对处理结果不满意，可在收到结果通知之日起 { $days } 日内申请复核一次。
+slip-channels = 投诉渠道
+slip-channel-web = 网上投诉：
+slip-channel-all = 全部渠道及电话：
+
+# The "lost your code?" form on /track.
+recover-title = 找回查询码
+recover-lead = 输入投诉编号和登记时留下的电子邮箱或手机号码。如果与登记的联系方式一致，我们会把新的查询码发送给它，原查询码随即失效。平台账号不能用于找回。
+recover-contact = 电子邮箱或手机号码
+recover-submit = 发送新的查询码
+recover-sent = 如果您填写的联系方式与登记的一致，新的查询码已经发出，请查收邮件或短信。没有收到时，请拨打投诉电话，由工作人员核实身份后重新签发。
+
+# A case's channel, in a word (case page, slip).
+case-channel-web = 网页
+case-channel-api = 接口
+case-channel-chat = 在线客服
+case-channel-email = 邮件
+case-channel-phone = 电话
+case-channel-letter = 来信
+case-channel-in_person = 来访

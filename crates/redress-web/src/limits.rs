@@ -92,6 +92,8 @@ pub async fn per_token(State(limiter): State<TokenLimiter>, req: Request, next: 
     let (Some(limiter), Some(token)) = (limiter.as_ref(), request_token(&req)) else {
         return next.run(req).await;
     };
+    // One code however it is typed (case, dashes, spaces).
+    let token = redress_app::codes::normalize(&token).unwrap_or(token);
     let key = redress_app::privacy::token_hash(&token);
     if let Err(wait) = limiter.check_key(&key) {
         let seconds = wait

@@ -141,6 +141,29 @@ macro_rules! action {
     };
 }
 
+/// A new access code for the complainant, answered this once (intake,
+/// after checking the person's identity at the counter or on the phone);
+/// the old code stops working at once, and the journal names who did it.
+/// 409 for a case whose file was purged.
+#[utoipa::path(post, path = "/complaints/{id}/reissue-code", tag = "complaints",
+            params(("id" = String, Path)),
+            responses((status = 200, body = ReissuedCode), (status = 403, body = ErrorBody),
+                      (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reissue_code(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.reissue_code(&who, case_id(&id)?).await?))
+}
+
+action!(
+    record_post,
+    "/complaints/{id}/deliveries",
+    PostDeliveryBody,
+    record_post,
+    "Records a notice sent by post (`channel: post`) with its date and reference; a posted result notice starts the appeal window like any delivery that reached the person (it never moves earlier)."
+);
 action!(
     accept,
     "/complaints/{id}/accept",

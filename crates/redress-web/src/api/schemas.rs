@@ -113,6 +113,10 @@ pub struct ComplainantBody {
     pub user_id: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// For letters: at least one of email, phone, user_id and
+    /// postal_address is required (422 naming `complainant` otherwise).
+    #[schema(max_length = 500)]
+    pub postal_address: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -137,11 +141,12 @@ pub struct ComplaintBody {
     pub occurred_at: Option<String>,
     pub links: Option<Vec<String>>,
     pub order_numbers: Option<Vec<String>>,
-    /// web, api, chat, email, phone (allowed values depend on the caller).
+    /// web, api, chat, email, phone, letter, in_person (allowed values
+    /// depend on the caller: staff any, API keys api and chat, the public web).
     pub channel: Option<String>,
     /// zh-CN (default) or en.
     pub locale: Option<String>,
-    /// A phone call's or chat's reference.
+    /// A phone call's, letter's, visit's or chat's reference, shown on the case.
     pub call_reference: Option<String>,
 }
 
@@ -149,12 +154,54 @@ pub struct ComplaintBody {
 pub struct Registered {
     pub id: String,
     pub tracking_no: String,
-    /// Secret; shown once. Send as `Authorization: Bearer` on /track calls.
+    /// The access code, 12 Crockford base32 characters in groups
+    /// (`7KQ4-9XMT-2PRD`; case, dashes and spaces do not matter when
+    /// typed). Secret; shown once. Send as `Authorization: Bearer` on
+    /// /track calls.
     pub access_token: String,
     pub status: String,
     pub acceptance_due_at: String,
     pub tracking_url: String,
     pub duplicate: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RecoverBody {
+    #[schema(max_length = 64)]
+    pub tracking_no: String,
+    /// The e-mail address or phone number given at registration.
+    #[schema(max_length = 254)]
+    pub contact: String,
+}
+
+/// The same whatever matched.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RecoverAnswer {
+    pub message: String,
+}
+
+/// A notice staff sent by post.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PostDeliveryBody {
+    /// The notice kind (`result`, `acknowledgement`, …; a notice to the complainant).
+    pub notice: String,
+    /// Always `post`.
+    pub channel: String,
+    /// When the letter was posted: RFC 3339, not in the future.
+    pub sent_at: String,
+    /// The letter's reference (registered-mail number, outgoing register).
+    #[schema(min_length = 1, max_length = 128)]
+    pub reference: String,
+}
+
+/// A re-issued access code, shown this once.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReissuedCode {
+    pub id: String,
+    pub tracking_no: String,
+    /// The new access code (`7KQ4-9XMT-2PRD`); the old one no longer works.
+    pub access_token: String,
+    pub tracking_url: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -4,14 +4,38 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::schemas::*;
 use crate::error::ApiResult;
-use crate::extract::{JsonBody, MultipartBody, Token, read_upload};
+use crate::extract::{ClientIp, JsonBody, MultipartBody, Token, read_upload};
 use crate::state::AppState;
+
+/// A lost access code, re-issued to the contact on file: when `contact`
+/// is the complainant's e-mail (any case) or phone (by its digits, `+86`
+/// when no country is given) and a provider can reach it, a new code is
+/// queued to it and only then does the old one stop working. The answer is
+/// the same `202` whether or not anything matched; limited per client
+/// address and per tracking number (`429`).
+#[utoipa::path(post, path = "/track/recover", tag = "complainant",
+    request_body = RecoverBody,
+    responses((status = 202, body = RecoverAnswer), (status = 400, body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn recover(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    s.app.recover_code(&body.value, ip).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({
+            "message": "if the contact is the one on file, a new access code is on its way to it"
+        })),
+    ))
+}
 
 /// The complainant's view of their case.
 #[utoipa::path(get, path = "/track/{tracking_no}", tag = "complainant", params(("tracking_no" = String, Path)),

@@ -61,6 +61,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
             "/track",
             get(track::lookup_form).post(track::lookup).layer(small()),
         )
+        .route("/track/recover", post(track::recover).layer(small()))
         .route("/track/{no}", get(track::page))
         .route(
             "/track/{no}/evidence",
@@ -100,6 +101,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
                 .post(public::intake)
                 .layer(upload()),
         )
+        .route("/staff/intake/slip", post(public::slip).layer(small()))
         .route("/staff/mail", get(mail::page))
         .route("/staff/mail/{id}", get(mail::item))
         .route("/staff/mail/{id}/{action}", post(mail::act))

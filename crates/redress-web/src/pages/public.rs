@@ -71,11 +71,12 @@ const RESPONDENT_KINDS: [(&str, &str); 5] = [
 
 /// The form's text fields, by input name (the last two on the staff
 /// console's phone intake only).
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "complainant.name",
     "complainant.phone",
     "complainant.email",
     "complainant.user_id",
+    "complainant.postal_address",
     "respondent.kind",
     "respondent.name",
     "respondent.id",
@@ -205,8 +206,21 @@ pub async fn intake(
     let (registered, form_nonce) = file_form(&s, &who, &body, &sent, ip).await;
     match registered {
         Ok(answer) => {
-            let id = answer["id"].as_str().unwrap_or_default().to_string();
-            ctx.redirect(&format!("/staff/cases/{id}"))
+            let text = |k: &str| answer[k].as_str().unwrap_or_default().to_string();
+            // The caller hears the code now or never: it is shown this once,
+            // large and in groups, with the slip to print or hand over.
+            let page = IntakeDonePage {
+                base: &ctx.base,
+                id: text("id"),
+                tracking_no: text("tracking_no"),
+                groups: text("access_token")
+                    .split('-')
+                    .map(str::to_string)
+                    .collect(),
+                access_code: text("access_token"),
+            }
+            .render();
+            ctx.respond(StatusCode::OK, page)
         }
         Err(AppError::Conflict(_)) => ctx.error(StatusCode::CONFLICT, "error-forbidden"),
         Err(AppError::Invalid(fields)) => render_form_at(
@@ -219,6 +233,106 @@ pub async fn intake(
         ),
         Err(e) => ctx.fail(&e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "staff_intake_done.html")]
+struct IntakeDonePage<'a> {
+    base: &'a Base,
+    id: String,
+    tracking_no: String,
+    /// The code in its groups of four, to be read out one by one.
+    groups: Vec<String>,
+    access_code: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_intake_slip.html")]
+struct SlipPage<'a> {
+    base: &'a Base,
+    tracking_no: String,
+    access_code: String,
+    track_url: String,
+    home_url: String,
+    complain_url: String,
+    channel: String,
+    reference: Option<String>,
+    filed_at: String,
+    deadlines: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SlipForm {
+    csrf: Option<String>,
+    tracking_no: Option<String>,
+    access_code: Option<String>,
+}
+
+/// `POST /staff/intake/slip`: the printable acknowledgement slip of a case
+/// just registered (tracking number, access code, how to track, the
+/// deadlines, the channels). Posted, so that the code never sits in a URL
+/// or a log; shown only for the case's current code. No script.
+pub async fn slip(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    axum::Form(f): axum::Form<SlipForm>,
+) -> Response {
+    let (ctx, who) = match super::staff::staff_ctx(
+        &s,
+        &headers,
+        "/staff/intake/slip",
+        q.lang.as_deref(),
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let no = f.tracking_no.unwrap_or_default();
+    let code = f.access_code.unwrap_or_default();
+    let loaded = match s.app.slip_case(&who, &no, &code).await {
+        Ok(l) => l,
+        Err(e) => return ctx.fail(&e),
+    };
+    let case = &loaded.case;
+    let tr = ctx.tr();
+    let tz = s.app.config.time_zone;
+    let policy = &s.app.config.policy;
+    let n = |x: u32| x.to_string();
+    let mut deadlines = Vec::new();
+    if let Some(due) = case.deadlines.acceptance_due_at {
+        deadlines.push(tr.with("slip-acceptance", &[("due", local_time(due, tz).as_str())]));
+    }
+    deadlines.push(tr.with(
+        "slip-supplement",
+        &[("days", n(policy.supplement_days).as_str())],
+    ));
+    deadlines.push(tr.with(
+        "slip-handling",
+        &[("days", n(policy.handling_days).as_str())],
+    ));
+    deadlines.push(tr.with("slip-appeal", &[("days", n(policy.appeal_days).as_str())]));
+    let public = s.app.config.public_url.trim_end_matches('/').to_string();
+    let page = SlipPage {
+        base: &ctx.base,
+        tracking_no: case.tracking_no.clone(),
+        access_code: redress_app::codes::normalize(&code)
+            .map(|p| redress_app::codes::group(&p))
+            .unwrap_or(code),
+        track_url: format!("{public}/track"),
+        home_url: format!("{public}/"),
+        complain_url: format!("{public}/complain"),
+        channel: tr.t(&format!("case-channel-{}", case.channel.as_str())),
+        reference: case.call_reference.clone(),
+        filed_at: local_time(case.created_at, tz),
+        deadlines,
+    }
+    .render();
+    ctx.respond(StatusCode::OK, page)
 }
 
 /// What the form sent: its text fields and the file, if any.
@@ -274,6 +388,7 @@ fn registration(values: &HashMap<String, String>, locale: redress_domain::Locale
         ("complainant.phone", "phone"),
         ("complainant.email", "email"),
         ("complainant.user_id", "user_id"),
+        ("complainant.postal_address", "postal_address"),
     ] {
         if let Some(v) = get(field) {
             complainant.insert(key.into(), json!(v));
@@ -453,6 +568,10 @@ fn render_form_at(
     values.remove("nonce");
     // Errors about a whole object (`complainant`) show at its first field.
     let mut errors = errors;
+    // "No way to reach you" is said at the contact fields already.
+    if errors.contains_key("complainant.email") {
+        errors.remove("complainant");
+    }
     for (object, first) in [
         ("complainant", "complainant.name"),
         ("respondent", "respondent.id"),

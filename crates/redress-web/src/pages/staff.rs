@@ -701,11 +701,17 @@ struct CaseFacts {
 fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
     let text = |x: &Value| x.as_str().unwrap_or("").to_string();
     let c = &v["complainant"];
-    let contact = [&c["name"], &c["phone"], &c["email"], &c["user_id"]]
-        .iter()
-        .filter_map(|x| x.as_str())
-        .collect::<Vec<_>>()
-        .join(" · ");
+    let contact = [
+        &c["name"],
+        &c["phone"],
+        &c["email"],
+        &c["user_id"],
+        &c["postal_address"],
+    ]
+    .iter()
+    .filter_map(|x| x.as_str())
+    .collect::<Vec<_>>()
+    .join(" · ");
     let r = &v["respondent"];
     let clock = &v["clock"];
     let clock_text = match clock["due_at"].as_str().and_then(|t| t.parse().ok()) {
@@ -732,7 +738,15 @@ fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
             text(&r["id"]),
             text(&r["name"])
         ),
-        channel: text(&v["channel"]),
+        // The channel in words, with the call's or letter's reference.
+        channel: match v["call_reference"].as_str() {
+            Some(r) => format!(
+                "{} · {} {r}",
+                tr.t(&format!("case-channel-{}", text(&v["channel"]))),
+                tr.t("f-call-reference")
+            ),
+            None => tr.t(&format!("case-channel-{}", text(&v["channel"]))),
+        },
         category: text(&v["category"]),
         department: text(&v["department"]),
         assignee: text(&v["assignee"]),

@@ -21,6 +21,45 @@ struct LookupPage<'a> {
     base: &'a Base,
     tracking_no: String,
     failed: bool,
+    /// A lost code was asked for (the same words whatever matched).
+    recovered: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverForm {
+    csrf: Option<String>,
+    tracking_no: Option<String>,
+    contact: Option<String>,
+}
+
+/// `POST /track/recover`: the "lost your code?" form; the same page
+/// whether or not the contact matched (`App::recover_code`).
+pub async fn recover(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    crate::extract::ClientIp(ip): crate::extract::ClientIp,
+    Query(q): Query<LookupQuery>,
+    Form(f): Form<RecoverForm>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, "/track", q.lang.as_deref());
+    if !super::csrf::verify(&headers, f.csrf.as_deref()) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let no = f.tracking_no.unwrap_or_default().trim().to_string();
+    let body = json!({"tracking_no": no, "contact": f.contact.unwrap_or_default()});
+    match s.app.recover_code(&body, ip).await {
+        Ok(()) => {
+            let page = LookupPage {
+                base: &ctx.base,
+                tracking_no: no,
+                failed: false,
+                recovered: true,
+            }
+            .render();
+            ctx.respond(StatusCode::OK, page)
+        }
+        Err(e) => ctx.fail(&e),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,6 +74,7 @@ pub async fn lookup_form(headers: HeaderMap, Query(q): Query<LookupQuery>) -> Re
         base: &ctx.base,
         tracking_no: q.no.unwrap_or_default(),
         failed: false,
+        recovered: false,
     }
     .render();
     ctx.respond(StatusCode::OK, page)
@@ -61,6 +101,11 @@ pub async fn lookup(
     }
     let no = f.tracking_no.unwrap_or_default().trim().to_string();
     let token = f.access_token.unwrap_or_default().trim().to_string();
+    // A code as typed ("7kq4 9xmt 2prd") is kept in its printed form: a
+    // cookie value holds no spaces.
+    let token = redress_app::codes::normalize(&token)
+        .map(|plain| redress_app::codes::group(&plain))
+        .unwrap_or(token);
     match s.app.track_case(&no, Some(&token)).await {
         Ok(_) => {
             ctx.set_cookie("rd_track", &format!("{no}:{token}"), Some(30 * 86_400));
@@ -71,6 +116,7 @@ pub async fn lookup(
                 base: &ctx.base,
                 tracking_no: no,
                 failed: true,
+                recovered: false,
             }
             .render();
             ctx.respond(StatusCode::UNAUTHORIZED, page)

@@ -41,6 +41,7 @@ mod calendar;
 mod calendar_feed;
 mod canned;
 mod cli;
+mod codes;
 mod deadlines;
 mod fuzz;
 mod inbound;
@@ -92,13 +93,14 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 24] = [
+    let modules: [Module; 25] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("calendar_feed", calendar_feed::trials),
         ("canned", canned::trials),
         ("cli", cli::trials),
+        ("codes", codes::trials),
         ("deadlines", deadlines::trials),
         ("fuzz", fuzz::trials),
         ("inbound", inbound::trials),

@@ -214,6 +214,17 @@ fn recipe(op: &str) -> Recipe {
         }
         "POST /complaints/{id}/pause" => r(InProgress, Json(r#"{"reason": "等待鉴定"}"#)),
         "POST /complaints/{id}/resume" => r(Paused, Json("{}")),
+        "POST /complaints/{id}/reissue-code" => r(Submitted, Empty),
+        "POST /complaints/{id}/deliveries" => r(
+            Resolved,
+            Json(
+                r#"{"notice": "result", "channel": "post", "sent_at": "2020-01-01T00:00:00Z", "reference": "EMS-{n}"}"#,
+            ),
+        ),
+        "POST /track/recover" => r(
+            Submitted,
+            Json(r#"{"tracking_no": "{no}", "contact": "someone@example.com"}"#),
+        ),
         "POST /complaints/{id}/legal-hold" => {
             r(InProgress, Json(r#"{"hold": true, "reason": "诉讼中"}"#))
         }

@@ -575,7 +575,8 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
         .evidence
         .first()
         .ok_or("the evidence reference is missing")?;
-    if app.evidence.read(&evidence.sha256).await.map_err(err)? != EVIDENCE {
+    let read = app.evidence.read_in_case(loaded.key(), &evidence.sha256);
+    if read.await.map_err(err)? != EVIDENCE {
         return Err("the evidence file is not found through the target".into());
     }
 

@@ -107,13 +107,37 @@ async fn codes_issued_before_keep_working() {
     // Turn the case into one filed before codes: its stored hash is the
     // SHA-256 of a long `rdt_` token, as the earlier versions wrote it.
     let id = uuid::Uuid::parse_str(filed["id"].as_str().unwrap()).unwrap();
-    let stored = t.app.load(id).await.unwrap().access_token_hash;
-    assert!(stored.starts_with("code:"), "{stored}");
+    let loaded = t.app.load(id).await.unwrap();
+    assert!(
+        loaded.access_token_hash.starts_with("code:"),
+        "{}",
+        loaded.access_token_hash
+    );
     let old = "rdt_Q2xvdWRzIGFyZSBvbmx5IHZhcG91ciBidXQgdGhpcyBpcyBhIHRva2Vu";
     let old_hash = redress_app::privacy::token_hash(old);
-    t.sql(&format!(
-        "UPDATE cases SET doc = replace(doc, '{stored}', '{old_hash}')"
-    ));
+    // The stored document is sealed: the row is written again through the
+    // application, with the old token's hash.
+    let row = t
+        .app
+        .row(
+            &loaded.case,
+            &old_hash,
+            None,
+            loaded.seq,
+            loaded.sealing.as_ref(),
+        )
+        .unwrap();
+    t.app
+        .store
+        .update_cases(
+            vec![redress_store::CaseUpdate {
+                row,
+                expected_version: loaded.case.version,
+            }],
+            vec![],
+        )
+        .await
+        .unwrap();
     let path = format!("/track/{no}");
     assert_eq!(t.get(&path, Some(old)).await.expect(200)["tracking_no"], no);
     // The old token is still checked exactly, and the new code no longer fits.

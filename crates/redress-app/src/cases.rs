@@ -45,11 +45,46 @@ pub struct ListQuery {
     pub respondent: Option<String>,
     pub respondent_name: Option<String>,
     pub assignee: Option<String>,
+    pub channel: Option<String>,
+    pub closure: Option<String>,
+    /// Filed at or after: an instant (RFC 3339) or a date (from its start,
+    /// in the installation's zone).
+    pub from: Option<String>,
+    /// Filed before: an instant, or a date (to its end).
+    pub to: Option<String>,
     pub overdue: Option<String>,
     pub due_soon: Option<String>,
     pub q: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
+}
+
+/// A list bound: an RFC 3339 instant, or a date in `tz` — its start, or
+/// with `end` the start of the next day (so that `to=2026-12-06` takes the
+/// whole day).
+fn filing_bound(
+    raw: Option<&str>,
+    tz: chrono_tz::Tz,
+    end: bool,
+    field: &str,
+    errors: &mut redress_domain::FieldErrors,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| if end { d.succ_opt() } else { Some(d) })
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| t.and_local_timezone(tz).earliest());
+    if day.is_none() {
+        errors.add(
+            field,
+            "must be a date (2026-12-06) or an instant (2026-12-06T09:00:00+08:00)",
+        );
+    }
+    day.map(|t| t.with_timezone(&chrono::Utc))
 }
 
 fn encode_cursor(seq: i64) -> String {
@@ -535,6 +570,28 @@ impl App {
             }
             query.extend(redress_domain::text::query_tokens(name));
         }
+        let channel = match q.channel.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => s
+                .parse::<redress_domain::Channel>()
+                .map_err(|m| errors.add("channel", m))
+                .ok(),
+            None => None,
+        };
+        let closure = match q.closure.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => s
+                .parse::<redress_domain::Closure>()
+                .map_err(|m| errors.add("closure", m))
+                .ok(),
+            None => None,
+        };
+        let tz = self.config.time_zone;
+        let filed_from = filing_bound(q.from.as_deref(), tz, false, "from", &mut errors);
+        let filed_before = filing_bound(q.to.as_deref(), tz, true, "to", &mut errors);
+        if let (Some(a), Some(b)) = (filed_from, filed_before)
+            && b <= a
+        {
+            errors.add("to", "must come after from");
+        }
         errors.into_result()?;
         let (limit, after) = paging(q.limit.as_deref(), q.cursor.as_deref())?;
         let filter = CaseFilter {
@@ -544,6 +601,10 @@ impl App {
             respondent_key,
             respondent_name,
             assignee: q.assignee.clone().filter(|s| !s.is_empty()),
+            channel,
+            closure,
+            filed_from,
+            filed_before,
             overdue_at,
             due_between,
             query,

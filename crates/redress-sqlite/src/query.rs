@@ -92,6 +92,22 @@ fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<(Vec<Where>, bo
         simple = false;
         common.push("assignee = ?", [text(a)]);
     }
+    if let Some(c) = filter.channel {
+        simple = false;
+        common.push("channel = ?", [text(c.as_str())]);
+    }
+    if let Some(c) = filter.closure {
+        simple = false;
+        common.push("closure = ?", [text(c.as_str())]);
+    }
+    if let Some(t) = &filter.filed_from {
+        simple = false;
+        common.push("created_at >= ?", [Value::Text(ts(t))]);
+    }
+    if let Some(t) = &filter.filed_before {
+        simple = false;
+        common.push("created_at < ?", [Value::Text(ts(t))]);
+    }
     if let Some(now) = &filter.overdue_at {
         simple = false;
         // The literal `staff_due = 1` lets SQLite use the partial index.

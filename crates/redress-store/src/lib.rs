@@ -167,6 +167,14 @@ pub struct CaseFilter {
     /// search tokens in `query`, so that the index finds the candidates.
     pub respondent_name: Option<String>,
     pub assignee: Option<String>,
+    /// Only cases that came in on this channel.
+    pub channel: Option<redress_domain::Channel>,
+    /// Only cases closed this way.
+    pub closure: Option<redress_domain::Closure>,
+    /// Only cases filed at or after this instant.
+    pub filed_from: Option<DateTime<Utc>>,
+    /// Only cases filed before this instant.
+    pub filed_before: Option<DateTime<Utc>>,
     /// `Some(now)`: only cases whose staff deadline passed before `now`.
     pub overdue_at: Option<DateTime<Utc>>,
     /// `Some((now, soon))`: only cases whose staff deadline falls after

@@ -62,6 +62,14 @@ pub struct ListParams {
     /// Words of the respondent's name (all of them, ASCII letters in either case)
     pub respondent_name: Option<String>,
     pub assignee: Option<String>,
+    /// web, api, chat, email, phone, letter, in_person
+    pub channel: Option<String>,
+    /// rejected, lapsed, resolved, reviewed, withdrawn, merged
+    pub closure: Option<String>,
+    /// Filed at or after: a date (2026-12-06, from its start in the installation's zone) or an RFC 3339 instant
+    pub from: Option<String>,
+    /// Filed before: a date (to its end) or an RFC 3339 instant
+    pub to: Option<String>,
     /// true: only cases whose staff deadline has passed
     pub overdue: Option<String>,
     /// true: only cases whose staff deadline comes within the due-soon window
@@ -87,6 +95,10 @@ pub async fn list(
         respondent: p.respondent,
         respondent_name: p.respondent_name,
         assignee: p.assignee,
+        channel: p.channel,
+        closure: p.closure,
+        from: p.from,
+        to: p.to,
         overdue: p.overdue,
         due_soon: p.due_soon,
         q: p.q,

@@ -300,6 +300,11 @@ pub const REASONS: &[(&str, &str)] = &[
     ("must be an integer", "err-integer"),
     ("must be a non-negative integer", "err-non-negative"),
     ("must be true or false", "err-bool"),
+    (
+        "must be a date (2026-12-06) or an instant (2026-12-06T09:00:00+08:00)",
+        "err-date-or-instant",
+    ),
+    ("must come after from", "err-after-from"),
     ("must be an http(s) link", "err-link"),
     ("must be zh-CN or en", "err-locale"),
     ("must be holiday or workday", "err-day-kind"),

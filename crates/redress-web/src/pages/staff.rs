@@ -559,6 +559,7 @@ pub async fn cases(
         q: p.q.clone().filter(|v| !v.is_empty()),
         limit: Some("50".into()),
         cursor: p.cursor.clone(),
+        ..Default::default()
     };
     let categories = category_names(&s, tr).await;
     let tz = s.app.config.time_zone;

@@ -541,6 +541,72 @@ async fn intake_public_filing_is_rate_limited_but_keys_and_staff_are_not() {
     assert_eq!(total(&t, &sup).await, 9);
 }
 
+async fn intake_the_list_filters_by_channel_closure_and_filing_time() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let web = t.file(complaint(1)).await;
+    let mut by_phone = complaint(2);
+    by_phone["channel"] = json!("phone");
+    let phoned = t
+        .post("/complaints", Some(&c.intake), by_phone)
+        .await
+        .expect(201);
+    t.post(
+        &format!("/track/{}/withdraw", web["tracking_no"].as_str().unwrap()),
+        web["access_token"].as_str(),
+        json!({"reason": "已解决"}),
+    )
+    .await
+    .expect(200);
+    t.advance(3 * 86_400).await;
+    let later = t.file(complaint(3)).await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list = |query: &str| {
+        let (t, sup) = (&t, c.supervisor.clone());
+        let path = format!("/complaints?{query}");
+        async move { t.get(&path, Some(&sup)).await }
+    };
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+
+    let phone = list("channel=phone").await.expect(200);
+    assert_eq!(ids(&phone), vec![id(&phoned)]);
+    assert_eq!(phone["total"], 1);
+    let withdrawn = list("closure=withdrawn").await.expect(200);
+    assert_eq!(ids(&withdrawn), vec![id(&web)]);
+    // The filing time: a date takes its whole day, in the installation's
+    // zone; an instant is taken as it is.
+    let today = (t.app.now() + chrono::Duration::hours(8))
+        .format("%Y-%m-%d")
+        .to_string();
+    let recent = list(&format!("from={today}")).await.expect(200);
+    assert_eq!(ids(&recent), vec![id(&later)]);
+    let before = list(&format!("to={today}&channel=web")).await.expect(200);
+    assert_eq!(ids(&before).len(), 2, "{before}");
+    let cut = (t.app.now() - chrono::Duration::days(1)).to_rfc3339();
+    let earlier = list(&format!("to={}", cut.replace('+', "%2B")))
+        .await
+        .expect(200);
+    assert_eq!(earlier["total"], 2, "{earlier}");
+
+    // Bad values are named, nothing is listed.
+    for (query, field) in [
+        ("channel=fax", "channel"),
+        ("closure=maybe", "closure"),
+        ("from=yesterday", "from"),
+        ("from=2026-12-06&to=2026-12-01", "to"),
+    ] {
+        let fields = list(query).await.expect_error(422);
+        assert!(fields.get(field).is_some(), "{query}: {fields}");
+    }
+}
+
 tests![
     intake_idempotent_retries_file_once,
     intake_a_second_open_complaint_between_the_same_parties_is_flagged,
@@ -548,4 +614,5 @@ tests![
     intake_evidence_is_checked_before_anything_is_stored,
     intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata,
     intake_public_filing_is_rate_limited_but_keys_and_staff_are_not,
+    intake_the_list_filters_by_channel_closure_and_filing_time,
 ];

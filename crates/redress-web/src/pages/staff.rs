@@ -696,6 +696,32 @@ struct CaseFacts {
     /// A deadline reaches into a year without holiday data.
     provisional: bool,
     decision: Option<String>,
+    /// The appeal's reason, for the reviewer.
+    appeal_reason: Option<String>,
+    /// The decision in full, for the reviewer of an appeal.
+    original: Option<Original>,
+}
+
+/// The decision under review, in full.
+struct Original {
+    outcome: String,
+    basis: Vec<String>,
+    reply: String,
+    remedies: Vec<String>,
+    sanctions: Vec<String>,
+    decided_by: String,
+}
+
+/// A remedy or sanction in words: kind, details, amount.
+fn measure_text(m: &Value) -> String {
+    let mut line = m["kind"].as_str().unwrap_or("").to_string();
+    if let Some(d) = m["description"].as_str().filter(|d| !d.is_empty()) {
+        line = format!("{line}: {d}");
+    }
+    if let Some(a) = m["amount"].as_f64() {
+        line = format!("{line} ({a:.2})");
+    }
+    line
 }
 
 fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
@@ -759,6 +785,31 @@ fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
                 tr.t(&format!("outcome-{o}")),
                 text(&v["decision"]["reply"])
             )
+        }),
+        appeal_reason: v["appeal"]["reason"].as_str().map(str::to_string),
+        original: v["decision"]["outcome"].as_str().map(|o| {
+            let d = &v["decision"];
+            let list = |x: &Value| -> Vec<String> {
+                x.as_array()
+                    .map(|a| a.iter().map(measure_text).collect())
+                    .unwrap_or_default()
+            };
+            Original {
+                outcome: tr.t(&format!("outcome-{o}")),
+                basis: d["basis"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|b| b.as_str())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                reply: text(&d["reply"]),
+                remedies: list(&d["remedies"]),
+                sanctions: list(&d["sanctions"]),
+                decided_by: text(&d["decided_by"]),
+            }
         }),
     }
 }
@@ -1080,7 +1131,14 @@ pub async fn act(
                 &who,
                 uuid,
                 &json!({"result": get("result"), "basis": lines(f.get("basis")),
-                        "reply": get("reply")}),
+                        "reply": get("reply"),
+                        // The new outcome counts for a modified result only
+                        // (the form offers it beside the result).
+                        "outcome": get("outcome").filter(|o| !o.is_empty()
+                            && get("result") == Some("modified")),
+                        "remedies": lines(f.get("remedies")),
+                        "sanctions": lines(f.get("sanctions")),
+                        "actions": lines(f.get("actions"))}),
             )
             .await
         }

@@ -1344,10 +1344,18 @@ async fn a_modified_review_orders_and_lifts_sanctions() {
     // what it drops.
     assert_eq!(
         kinds,
-        ["sanction_ordered", "reviewed", "sanction_ordered", "sanction_lifted"]
+        [
+            "sanction_ordered",
+            "reviewed",
+            "sanction_ordered",
+            "sanction_lifted"
+        ]
     );
     let ordered = &got[2].body["data"];
-    assert_eq!(ordered["sanctions"], json!([{"kind": "fine", "amount": 200.0}]));
+    assert_eq!(
+        ordered["sanctions"],
+        json!([{"kind": "fine", "amount": 200.0}])
+    );
     assert_eq!(ordered["outcome"], "partially_upheld");
     assert_eq!(ordered["review"], true);
     assert_eq!(ordered["respondent"]["id"], "shop-1");

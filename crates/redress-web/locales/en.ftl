@@ -62,6 +62,7 @@ err-ics-many = sets more than { $n } days
 err-file-unknown = the file type is not recognised; send images, PDF, audio, video, office documents or plain text
 err-file-type = files of type { $mime } are not accepted as evidence
 err-review-outcome = a changed result needs the new outcome
+err-review-upheld-orders = only a changed decision can change the outcome, remedies, sanctions or corrective actions
 err-items = list every missing item (at least one)
 err-describe-material = describe the material you are adding
 err-due-or-days = give either a date or a number of days, not both

@@ -62,6 +62,7 @@ err-ics-many = 设置的天数超过 { $n } 天
 err-file-unknown = 无法识别文件类型，请上传图片、PDF、音频、视频、办公文档或纯文本
 err-file-type = 不接受 { $mime } 类型的文件作为证据
 err-review-outcome = 改变处理结果时须给出新的结论
+err-review-upheld-orders = 只有“变更原处理决定”才能改变处理结论、补救措施、处罚或整改措施
 err-items = 请逐项列出需补充的材料（至少一项）
 err-describe-material = 请说明所补充的材料
 err-due-or-days = 期限日期和天数只能填写一项

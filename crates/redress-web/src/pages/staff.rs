@@ -1127,18 +1127,25 @@ pub async fn act(
             }
         }
         "review" => {
+            // The outcome and what is ordered count for a changed result
+            // only (the form offers them beside the result).
+            let modified = get("result") == Some("modified");
+            let list = |name: &str| {
+                if modified {
+                    json!(lines(f.get(name)))
+                } else {
+                    json!([])
+                }
+            };
             app.review(
                 &who,
                 uuid,
                 &json!({"result": get("result"), "basis": lines(f.get("basis")),
                         "reply": get("reply"),
-                        // The new outcome counts for a modified result only
-                        // (the form offers it beside the result).
-                        "outcome": get("outcome").filter(|o| !o.is_empty()
-                            && get("result") == Some("modified")),
-                        "remedies": lines(f.get("remedies")),
-                        "sanctions": lines(f.get("sanctions")),
-                        "actions": lines(f.get("actions"))}),
+                        "outcome": get("outcome").filter(|o| modified && !o.is_empty()),
+                        "remedies": list("remedies"),
+                        "sanctions": list("sanctions"),
+                        "actions": list("actions")}),
             )
             .await
         }

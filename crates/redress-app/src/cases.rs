@@ -972,16 +972,42 @@ impl App {
         let basis = basis(&mut b);
         let reply = b.text("reply");
         let outcome = b.parsed::<Outcome>("outcome", false);
+        let remedies = measures(&mut b, "remedies");
+        let sanctions = measures(&mut b, "sanctions");
+        let actions = actions(&mut b);
         b.finish()?;
         let result = result.expect("checked");
+        let change = redress_domain::ReviewChange {
+            outcome,
+            remedies,
+            sanctions,
+            actions,
+        };
         let staff = who.staff()?.clone();
         staff.require(Role::Reviewer)?;
         let reviewer = staff.staff_ref();
+        let categories = self.store.list_categories().await?;
         self.staff_action(
             who,
             id,
             |_, _, _| Ok(()),
-            |case, ctx| refuse(case.review(result, basis.clone(), &reply, outcome, &reviewer, ctx)),
+            |case, ctx| {
+                let action_days = case
+                    .category
+                    .as_ref()
+                    .and_then(|c| categories.iter().find(|x| &x.code == c))
+                    .and_then(|c| c.handling_days)
+                    .unwrap_or(ctx.policy.handling_days);
+                refuse(case.review(
+                    result,
+                    basis.clone(),
+                    &reply,
+                    change.clone(),
+                    &reviewer,
+                    action_days,
+                    ctx,
+                ))
+            },
         )
         .await
     }

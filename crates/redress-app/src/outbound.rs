@@ -353,7 +353,7 @@ impl Notices {
                 NoticeKind::ReviewResult => review.map(|r| r.reply.clone()),
                 _ => decision.map(|d| d.reply.clone()),
             },
-            "remedies": decision.map(|d| measures(&d.remedies)).unwrap_or_default(),
+            "remedies": measures(case.final_remedies()),
             "review_result": review.map(|r| r.result.as_str()),
             "review_label": review.map(|r| self.label(locale, &format!("review_{}", r.result.as_str()))),
             "outside_remedies": outside_remedies,
@@ -497,6 +497,28 @@ impl crate::App {
                 deferred.push((d.id.clone(), until));
                 continue;
             }
+            // A result notice states the appeal date that holds once it
+            // reaches the person (the one rule, `Case::result_reached`).
+            let shown;
+            let case = if d.notice == NoticeKind::Result && d.party == Party::Complainant {
+                let mut preview = case.clone();
+                if let Some(p) = preview.deliveries.iter_mut().find(|p| p.id == d.id) {
+                    p.status = redress_domain::DeliveryStatus::Sent;
+                    p.sent_at = Some(now);
+                }
+                let calendar = self.calendar();
+                let ctx = redress_domain::Ctx {
+                    now,
+                    calendar: &calendar,
+                    policy: &self.config.policy,
+                    actor: redress_domain::Actor::system("outbound"),
+                };
+                preview.result_reached(now, &ctx);
+                shown = preview;
+                &shown
+            } else {
+                case
+            };
             let outcome = match self.config.senders.for_channel(d.channel) {
                 // The provider was switched off since: the delivery cannot
                 // leave, and says so.
@@ -581,7 +603,7 @@ impl crate::App {
             |case, ctx| {
                 let mut effects = redress_domain::Effects::default();
                 for (delivery, outcome) in &outcomes {
-                    effects.merge(case.settle_delivery(delivery, outcome, ctx.now));
+                    effects.merge(case.settle_delivery(delivery, outcome, ctx));
                 }
                 for (delivery, until) in &deferred {
                     effects.merge(case.defer_delivery(delivery, *until));

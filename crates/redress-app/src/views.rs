@@ -230,6 +230,7 @@ pub fn track_view(
     let review = case.review.as_ref().map(|r| {
         json!({
             "result": r.result, "basis": r.basis, "reply": r.reply, "outcome": r.outcome,
+            "remedies": r.remedies,
             "reviewed_at": r.reviewed_at, "outside_remedies": outside_remedies,
         })
     });
@@ -310,6 +311,10 @@ pub fn respondent_view(case: &Case) -> Value {
         json!({"outcome": d.outcome, "basis": d.basis, "remedies": d.remedies,
                "sanctions": d.sanctions, "decided_at": d.decided_at})
     });
+    let review = case.review.as_ref().map(|r| {
+        json!({"result": r.result, "outcome": r.outcome, "basis": r.basis,
+               "remedies": r.remedies, "sanctions": r.sanctions, "reviewed_at": r.reviewed_at})
+    });
     json!({
         "id": case.id,
         "tracking_no": case.tracking_no,
@@ -328,6 +333,7 @@ pub fn respondent_view(case: &Case) -> Value {
         "messages": messages,
         "evidence": evidence,
         "decision": decision,
+        "review": review,
     })
 }
 

@@ -218,12 +218,18 @@ pub struct Appeal {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     pub result: ReviewResult,
     pub basis: Vec<String>,
     pub reply: String,
     pub outcome: Option<Outcome>,
+    /// A `modified` result's remedies and sanctions: they replace the
+    /// decision's (the final result stands alone). Empty when upheld.
+    #[serde(default)]
+    pub remedies: Vec<Measure>,
+    #[serde(default)]
+    pub sanctions: Vec<Measure>,
     pub reviewed_by: String,
     pub reviewed_at: DateTime<Utc>,
 }
@@ -980,6 +986,60 @@ impl Case {
             .notify(Party::Complainant, NoticeKind::Progress))
     }
 
+    /// The one rule of the appeal window (SPEC §4), for every channel: the
+    /// result notice reached the complainant at `at` (the first e-mail,
+    /// SMS, webhook or postal delivery of it that succeeded). When it is
+    /// the first such delivery and the case still waits for an appeal,
+    /// `appeal_due_at` becomes the end of the appeal period counted from
+    /// `at`; it never moves earlier. Call it *after* the delivery is
+    /// recorded as sent: the answer is `(previous, new)` when it moved.
+    /// A later delivery, a bounce or a failure never moves it.
+    pub fn result_reached(
+        &mut self,
+        at: DateTime<Utc>,
+        ctx: &Ctx,
+    ) -> Option<(Option<DateTime<Utc>>, DateTime<Utc>)> {
+        if self.status != Status::Resolved
+            || self.appeal.is_some()
+            || self.clock.as_ref().is_none_or(|c| c.stage != Stage::Appeal)
+        {
+            return None;
+        }
+        let reached = self
+            .deliveries
+            .iter()
+            .filter(|d| {
+                d.notice == NoticeKind::Result
+                    && d.party == Party::Complainant
+                    && d.channel != DeliveryChannel::InApp
+                    && d.sent_at.is_some()
+                    && matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::Bounced)
+            })
+            .count();
+        if reached != 1 {
+            return None;
+        }
+        let appeal_days = self
+            .stage_days
+            .appeal_days
+            .unwrap_or(ctx.policy.appeal_days);
+        let from = StageClock::start(
+            Stage::Appeal,
+            Unit::CalendarDays,
+            appeal_days,
+            at,
+            ctx.calendar,
+        );
+        let current = self.deadlines.appeal_due_at;
+        if current.is_some_and(|c| from.due_at <= c) {
+            return None;
+        }
+        let due = from.due_at;
+        self.clock = Some(from);
+        self.mirror_due(Stage::Appeal, due);
+        Some((current, due))
+    }
+
     /// Staff record a notice they sent by post (SPEC §7): a delivery on
     /// channel `post`, already sent on `sent_at`, with the letter's
     /// `reference` (kept as the delivery's provider id). A posted result
@@ -1018,12 +1078,6 @@ impl Case {
                 "given a posted notice (its file was purged)",
             ));
         }
-        let reached_before = self.deliveries.iter().any(|d| {
-            d.notice == NoticeKind::Result
-                && d.party == Party::Complainant
-                && d.channel != DeliveryChannel::InApp
-                && d.status == DeliveryStatus::Sent
-        });
         let mut delivery = Delivery::owed(
             new_id(),
             Party::Complainant,
@@ -1039,27 +1093,11 @@ impl Case {
         self.record_delivery(delivery);
         let mut data = json!({"delivery": id, "notice": notice, "channel": "post",
                               "sent_at": sent_at, "reference": reference.trim()});
-        if notice == NoticeKind::Result && self.status == Status::Resolved && !reached_before {
-            let from_post = StageClock::start(
-                Stage::Appeal,
-                Unit::CalendarDays,
-                ctx.policy.appeal_days,
-                sent_at,
-                ctx.calendar,
-            );
-            let current = self.deadlines.appeal_due_at;
-            if current.is_none_or(|c| from_post.due_at > c)
-                && self
-                    .clock
-                    .as_ref()
-                    .is_some_and(|c| c.stage == Stage::Appeal)
-            {
-                let due = from_post.due_at;
-                self.clock = Some(from_post);
-                self.mirror_due(Stage::Appeal, due);
-                data["previous_appeal_due_at"] = json!(current);
-                data["appeal_due_at"] = json!(due);
-            }
+        if notice == NoticeKind::Result
+            && let Some((previous, due)) = self.result_reached(sent_at, ctx)
+        {
+            data["previous_appeal_due_at"] = json!(previous);
+            data["appeal_due_at"] = json!(due);
         }
         self.touch(ctx.now);
         Ok(Effects::default().event("delivery_recorded", data))
@@ -1129,38 +1167,9 @@ impl Case {
         let mut errors = FieldErrors::new();
         basis_errors(&mut errors, &basis);
         required_text(&mut errors, "reply", reply, 20_000);
-        for (field, list) in [("remedies", &remedies), ("sanctions", &sanctions)] {
-            for (i, m) in list.iter().enumerate() {
-                if m.kind.trim().is_empty() || m.kind.chars().count() > 100 {
-                    errors.add(format!("{field}[{i}].kind"), "must be 1–100 characters");
-                }
-            }
-        }
-        for (i, a) in actions.iter().enumerate() {
-            required_text(
-                &mut errors,
-                &format!("actions[{i}].description"),
-                &a.description,
-                2000,
-            );
-            if a.due_at.is_some_and(|d| d <= ctx.now) {
-                errors.add(format!("actions[{i}].due_at"), "must be in the future");
-            }
-        }
+        measure_errors(&mut errors, &remedies, &sanctions, &actions, ctx);
         errors.into_result()?;
-        let default_due = ctx.calendar.working_days_after(ctx.now, action_days);
-        let actions: Vec<CorrectiveAction> = actions
-            .into_iter()
-            .map(|a| CorrectiveAction {
-                id: new_id(),
-                description: a.description.trim().into(),
-                owner: a.owner.unwrap_or_else(|| decider.username.clone()),
-                due_at: a.due_at.unwrap_or(default_due),
-                done_at: None,
-                done_by: None,
-                done_note: None,
-            })
-            .collect();
+        let actions = corrective_actions(actions, &decider.username, action_days, ctx);
         let appeal_days = self
             .stage_days
             .appeal_days
@@ -1314,43 +1323,137 @@ impl Case {
         Ok(())
     }
 
+    /// The review decision (final). `upheld` keeps the decision's result;
+    /// `modified` states the new `outcome` and may order remedies,
+    /// sanctions and corrective actions as a decision does: its remedies
+    /// and sanctions replace the decision's (a sanction no longer ordered
+    /// is lifted, a new one ordered), its corrective actions join the
+    /// decision's in the list that is followed up.
+    #[allow(clippy::too_many_arguments)]
     pub fn review(
         &mut self,
         result: ReviewResult,
         basis: Vec<String>,
         reply: &str,
-        outcome: Option<Outcome>,
+        modified: ReviewChange,
         reviewer: &StaffRef,
+        action_days: u32,
         ctx: &Ctx,
     ) -> Result<Effects, Refusal> {
         if self.status != Status::UnderReview {
             return Err(wrong(self.status, "reviewed"));
         }
         self.check_reviewer(reviewer)?;
+        let ReviewChange {
+            outcome,
+            remedies,
+            sanctions,
+            actions,
+        } = modified;
         let mut errors = FieldErrors::new();
         basis_errors(&mut errors, &basis);
         required_text(&mut errors, "reply", reply, 20_000);
-        if result == ReviewResult::Modified && outcome.is_none() {
-            errors.add("outcome", "a modified result needs the new outcome");
+        match result {
+            ReviewResult::Modified if outcome.is_none() => {
+                errors.add("outcome", "a modified result needs the new outcome");
+            }
+            ReviewResult::Upheld => {
+                let given = [
+                    ("outcome", outcome.is_some()),
+                    ("remedies", !remedies.is_empty()),
+                    ("sanctions", !sanctions.is_empty()),
+                    ("actions", !actions.is_empty()),
+                ];
+                for (field, set) in given {
+                    if set {
+                        errors.add(field, "only a modified result changes what was ordered");
+                    }
+                }
+            }
+            ReviewResult::Modified => {}
         }
+        measure_errors(&mut errors, &remedies, &sanctions, &actions, ctx);
         errors.into_result()?;
         let basis: Vec<String> = basis.into_iter().map(|b| b.trim().to_string()).collect();
-        self.review = Some(Review {
+        let actions = corrective_actions(actions, &reviewer.username, action_days, ctx);
+        let decision = self.decision.as_mut().expect("checked by check_reviewer");
+        decision.actions.extend(actions.iter().cloned());
+        let before = decision.sanctions.clone();
+        let (ordered, lifted): (Vec<Measure>, Vec<Measure>) = if result == ReviewResult::Modified {
+            (
+                sanctions
+                    .iter()
+                    .filter(|s| !before.contains(s))
+                    .cloned()
+                    .collect(),
+                before
+                    .iter()
+                    .filter(|s| !sanctions.contains(s))
+                    .cloned()
+                    .collect(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let review = Review {
             result,
             basis: basis.clone(),
             reply: reply.trim().into(),
             outcome,
+            remedies,
+            sanctions,
             reviewed_by: reviewer.username.clone(),
             reviewed_at: ctx.now,
-        });
+        };
+        let data = json!({"result": result, "basis": basis, "outcome": outcome,
+                          "remedies": review.remedies, "sanctions": review.sanctions,
+                          "actions": actions});
+        // The platform acts on sanctions (webhooks carry these events):
+        // those the review orders anew, and those it drops.
+        let sanction = |list: &[Measure]| {
+            json!({
+                "respondent": self.record.respondent,
+                "sanctions": list,
+                "outcome": outcome,
+                "basis": basis,
+                "review": true,
+                "decided_by": reviewer.username,
+                "decided_at": ctx.now,
+            })
+        };
+        let ordered = (!ordered.is_empty()).then(|| sanction(&ordered));
+        let lifted = (!lifted.is_empty()).then(|| sanction(&lifted));
+        self.review = Some(review);
         self.close(Closure::Reviewed, ctx);
-        Ok(Effects::default()
-            .event(
-                "reviewed",
-                json!({"result": result, "basis": basis, "outcome": outcome}),
-            )
+        let mut effects = Effects::default()
+            .event("reviewed", data)
             .notify(Party::Complainant, NoticeKind::ReviewResult)
-            .notify(Party::Respondent, NoticeKind::ReviewResult))
+            .notify(Party::Respondent, NoticeKind::ReviewResult);
+        if let Some(data) = ordered {
+            effects = effects.event("sanction_ordered", data);
+        }
+        if let Some(data) = lifted {
+            effects = effects.event("sanction_lifted", data);
+        }
+        Ok(effects)
+    }
+
+    /// The remedies in force: a modified review's, else the decision's.
+    pub fn final_remedies(&self) -> &[Measure] {
+        match (&self.review, &self.decision) {
+            (Some(r), _) if r.result == ReviewResult::Modified => &r.remedies,
+            (_, Some(d)) => &d.remedies,
+            _ => &[],
+        }
+    }
+
+    /// The sanctions in force: a modified review's, else the decision's.
+    pub fn final_sanctions(&self) -> &[Measure] {
+        match (&self.review, &self.decision) {
+            (Some(r), _) if r.result == ReviewResult::Modified => &r.sanctions,
+            (_, Some(d)) => &d.sanctions,
+            _ => &[],
+        }
     }
 
     /// Withdrawal by the complainant, before a result.
@@ -1852,6 +1955,68 @@ pub enum ExtendTo {
     Date(DateTime<Utc>),
     /// By this many working days.
     WorkingDays(u32),
+}
+
+/// What a `modified` review orders instead of the decision (empty when
+/// upheld).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReviewChange {
+    pub outcome: Option<Outcome>,
+    pub remedies: Vec<Measure>,
+    pub sanctions: Vec<Measure>,
+    pub actions: Vec<ActionInput>,
+}
+
+/// The checks a decision's and a review's remedies, sanctions and
+/// corrective actions share.
+fn measure_errors(
+    errors: &mut FieldErrors,
+    remedies: &[Measure],
+    sanctions: &[Measure],
+    actions: &[ActionInput],
+    ctx: &Ctx,
+) {
+    for (field, list) in [("remedies", remedies), ("sanctions", sanctions)] {
+        for (i, m) in list.iter().enumerate() {
+            if m.kind.trim().is_empty() || m.kind.chars().count() > 100 {
+                errors.add(format!("{field}[{i}].kind"), "must be 1–100 characters");
+            }
+        }
+    }
+    for (i, a) in actions.iter().enumerate() {
+        required_text(
+            errors,
+            &format!("actions[{i}].description"),
+            &a.description,
+            2000,
+        );
+        if a.due_at.is_some_and(|d| d <= ctx.now) {
+            errors.add(format!("actions[{i}].due_at"), "must be in the future");
+        }
+    }
+}
+
+/// Corrective actions as ordered: owned by `owner` unless one is named,
+/// due `action_days` working days from now unless a date is given.
+fn corrective_actions(
+    actions: Vec<ActionInput>,
+    owner: &str,
+    action_days: u32,
+    ctx: &Ctx,
+) -> Vec<CorrectiveAction> {
+    let default_due = ctx.calendar.working_days_after(ctx.now, action_days);
+    actions
+        .into_iter()
+        .map(|a| CorrectiveAction {
+            id: new_id(),
+            description: a.description.trim().into(),
+            owner: a.owner.unwrap_or_else(|| owner.to_string()),
+            due_at: a.due_at.unwrap_or(default_due),
+            done_at: None,
+            done_by: None,
+            done_note: None,
+        })
+        .collect()
 }
 
 /// A corrective action as ordered in a decision.

@@ -35,6 +35,7 @@ pub const CASE_EVENTS: &[&str] = &[
     // the result
     "decided",
     "sanction_ordered",
+    "sanction_lifted",
     "action_completed",
     "appealed",
     "reviewed",

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use crate::case::{Case, Delivery, Effects};
+use crate::case::{Case, Ctx, Delivery, Effects};
 use crate::types::{DeliveryChannel, DeliveryStatus, NoticeKind, Party};
 
 /// The first retry waits this long; each further one twice as long.
@@ -117,13 +117,11 @@ impl Case {
 
     /// Records the outcome of an attempt on delivery `id`. A delivery that
     /// is no longer pending (settled by another attempt) is left alone, so
-    /// applying an outcome twice records it once.
-    pub fn settle_delivery(
-        &mut self,
-        id: &str,
-        outcome: &SendOutcome,
-        now: DateTime<Utc>,
-    ) -> Effects {
+    /// applying an outcome twice records it once. The first result notice
+    /// that reaches the complainant starts the appeal window
+    /// ([`Case::result_reached`]); a failure leaves it as it was.
+    pub fn settle_delivery(&mut self, id: &str, outcome: &SendOutcome, ctx: &Ctx) -> Effects {
+        let now = ctx.now;
         let Some(d) = self
             .deliveries
             .iter_mut()
@@ -169,6 +167,14 @@ impl Case {
                 "delivery_failed"
             }
         };
+        let result = d.notice == NoticeKind::Result;
+        if kind == "delivery_sent"
+            && result
+            && let Some((previous, due)) = self.result_reached(now, ctx)
+        {
+            data["previous_appeal_due_at"] = json!(previous);
+            data["appeal_due_at"] = json!(due);
+        }
         Effects::default().event(kind, data)
     }
 

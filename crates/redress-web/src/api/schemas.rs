@@ -375,7 +375,13 @@ pub struct ReviewBody {
     pub result: String,
     pub basis: Vec<String>,
     pub reply: String,
+    /// The new outcome; required when `result` is `modified`.
     pub outcome: Option<String>,
+    /// A modified result's remedies and sanctions replace the decision's.
+    pub remedies: Option<Vec<MeasureBody>>,
+    pub sanctions: Option<Vec<MeasureBody>>,
+    /// Corrective actions, added to those followed up.
+    pub actions: Option<Vec<ActionBody>>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

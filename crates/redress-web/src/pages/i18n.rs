@@ -264,6 +264,10 @@ pub const REASONS: &[(&str, &str)] = &[
         "a modified result needs the new outcome",
         "err-review-outcome",
     ),
+    (
+        "only a modified result changes what was ordered",
+        "err-review-upheld-orders",
+    ),
     ("list every missing item (at least one)", "err-items"),
     (
         "describe the material you are adding",

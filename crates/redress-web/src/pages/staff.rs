@@ -697,6 +697,32 @@ struct CaseFacts {
     /// A deadline reaches into a year without holiday data.
     provisional: bool,
     decision: Option<String>,
+    /// The appeal's reason, for the reviewer.
+    appeal_reason: Option<String>,
+    /// The decision in full, for the reviewer of an appeal.
+    original: Option<Original>,
+}
+
+/// The decision under review, in full.
+struct Original {
+    outcome: String,
+    basis: Vec<String>,
+    reply: String,
+    remedies: Vec<String>,
+    sanctions: Vec<String>,
+    decided_by: String,
+}
+
+/// A remedy or sanction in words: kind, details, amount.
+fn measure_text(m: &Value) -> String {
+    let mut line = m["kind"].as_str().unwrap_or("").to_string();
+    if let Some(d) = m["description"].as_str().filter(|d| !d.is_empty()) {
+        line = format!("{line}: {d}");
+    }
+    if let Some(a) = m["amount"].as_f64() {
+        line = format!("{line} ({a:.2})");
+    }
+    line
 }
 
 fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
@@ -760,6 +786,31 @@ fn facts(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> CaseFacts {
                 tr.t(&format!("outcome-{o}")),
                 text(&v["decision"]["reply"])
             )
+        }),
+        appeal_reason: v["appeal"]["reason"].as_str().map(str::to_string),
+        original: v["decision"]["outcome"].as_str().map(|o| {
+            let d = &v["decision"];
+            let list = |x: &Value| -> Vec<String> {
+                x.as_array()
+                    .map(|a| a.iter().map(measure_text).collect())
+                    .unwrap_or_default()
+            };
+            Original {
+                outcome: tr.t(&format!("outcome-{o}")),
+                basis: d["basis"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|b| b.as_str())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                reply: text(&d["reply"]),
+                remedies: list(&d["remedies"]),
+                sanctions: list(&d["sanctions"]),
+                decided_by: text(&d["decided_by"]),
+            }
         }),
     }
 }
@@ -1077,11 +1128,25 @@ pub async fn act(
             }
         }
         "review" => {
+            // The outcome and what is ordered count for a changed result
+            // only (the form offers them beside the result).
+            let modified = get("result") == Some("modified");
+            let list = |name: &str| {
+                if modified {
+                    json!(lines(f.get(name)))
+                } else {
+                    json!([])
+                }
+            };
             app.review(
                 &who,
                 uuid,
                 &json!({"result": get("result"), "basis": lines(f.get("basis")),
-                        "reply": get("reply")}),
+                        "reply": get("reply"),
+                        "outcome": get("outcome").filter(|o| modified && !o.is_empty()),
+                        "remedies": list("remedies"),
+                        "sanctions": list("sanctions"),
+                        "actions": list("actions")}),
             )
             .await
         }

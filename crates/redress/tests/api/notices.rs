@@ -980,6 +980,168 @@ async fn admins_reword_notices_and_can_go_back() {
     assert!(got[1].subject.starts_with("您的投诉已收到"), "{:?}", got[1]);
 }
 
+fn at(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a time: {v}"))
+        .parse()
+        .unwrap()
+}
+
+/// The local (Asia/Shanghai, UTC+8) calendar date of an instant.
+fn local_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive()
+}
+
+async fn decide_case(t: &TestApp, c: &Cast, id: &str) {
+    t.post(
+        &format!("/complaints/{id}/accept"),
+        Some(&c.intake),
+        json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/decide"),
+        Some(&c.handler),
+        json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将全额退款。"}),
+    )
+    .await
+    .expect(200);
+}
+
+/// SPEC §4: the appeal window counts from when the result reached the
+/// person. The relay is down: a result mail given up leaves the window as
+/// the decision set it; a result mail that gets through a day late moves
+/// it to 15 days from that delivery (and says so), a later bounce does not
+/// move it back, and the case closes at the new date, not the old one.
+async fn the_appeal_window_counts_from_the_delayed_result_mail() {
+    let port = free_port();
+    let t = with_relay(port).await;
+    let v = viewer(&t).await;
+    let c = t.cast().await;
+    let lost = t.file(complaint(6)).await;
+    let lost_id = lost["id"].as_str().unwrap().to_string();
+    let late = t.file(complaint(7)).await;
+    let late_id = late["id"].as_str().unwrap().to_string();
+    let no = late["tracking_no"].as_str().unwrap().to_string();
+    let token = late["access_token"].as_str().unwrap().to_string();
+
+    // Every delivery fails for 60 hours: the first result mail is given up.
+    decide_case(&t, &c, &lost_id).await;
+    let lost_due = staff_case(&t, &v, &lost_id).await["appeal_due_at"].clone();
+    assert!(lost_due.is_string());
+    for _ in 0..60 {
+        t.advance(3600).await;
+    }
+    let case = staff_case(&t, &v, &lost_id).await;
+    let result_mail = |case: &Value| -> Value {
+        deliveries(case, "email")
+            .into_iter()
+            .find(|d| d["notice"] == "result" && d["party"] == "complainant")
+            .unwrap_or_else(|| panic!("no result mail in {case}"))
+            .clone()
+    };
+    assert_eq!(result_mail(&case)["status"], "failed", "{case}");
+    assert_eq!(case["appeal_due_at"], lost_due, "all failed: it stays");
+    assert_eq!(case["status"], "resolved");
+
+    // The second result waits 26 hours for the relay.
+    decide_case(&t, &c, &late_id).await;
+    let decided = staff_case(&t, &v, &late_id).await;
+    let first_due = at(&decided["appeal_due_at"]);
+    let decided_at = at(&decided["decision"]["decided_at"]);
+    assert_eq!(
+        local_date(first_due) - local_date(decided_at),
+        chrono::Duration::days(16)
+    );
+    for _ in 0..26 {
+        t.advance(3600).await;
+    }
+    assert_eq!(
+        at(&staff_case(&t, &v, &late_id).await["appeal_due_at"]),
+        first_due,
+        "not moved before it reached the person"
+    );
+    let sink = MailSink::start(port);
+    t.advance(3600).await;
+    let got = sink.wait_for(1).await;
+    let mail = got
+        .iter()
+        .find(|m| m.subject.starts_with("您的投诉处理结果"))
+        .unwrap_or_else(|| panic!("no result mail in {got:?}"));
+    let case = staff_case(&t, &v, &late_id).await;
+    let sent = result_mail(&case);
+    assert_eq!(sent["status"], "sent", "{case}");
+    let sent_at = at(&sent["sent_at"]);
+    let due = at(&case["appeal_due_at"]);
+    // 15 days from the delivery (to the end of the 15th local day), later
+    // than the decision's.
+    assert_eq!(
+        local_date(due) - local_date(sent_at),
+        chrono::Duration::days(16)
+    );
+    assert!(due > first_due, "{due} vs {first_due}");
+    let event = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["kind"] == "delivery_sent"
+                && e["data"]["notice"] == "result"
+                && e["data"]["party"] == "complainant"
+        })
+        .unwrap_or_else(|| panic!("no delivery_sent in {case}"));
+    assert_eq!(at(&event["data"]["previous_appeal_due_at"]), first_due);
+    assert_eq!(at(&event["data"]["appeal_due_at"]), due);
+    // The notice states the date computed when it was sent.
+    let stated = due
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    assert!(mail.body.contains(&stated), "{stated} not in {}", mail.body);
+    // The tracking page shows the current date.
+    let track = t
+        .get(&format!("/track/{no}"), Some(&token))
+        .await
+        .expect(200);
+    assert_eq!(at(&track["appeal_due_at"]), due, "{track}");
+
+    // A bounce of that mail comes back later: the window does not move.
+    let dsn = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\nTo: complaints@example.com\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-7@mx.example.net>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n\
+         Final-Recipient: rfc822; zhang7@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{}>\r\nSubject: x\r\n\r\n--r--\r\n",
+        mail.message_id
+    );
+    t.app
+        .receive_mail(
+            &redress_app::mail::Envelope {
+                mail_from: None,
+                rcpt_to: vec!["complaints@example.com".into()],
+            },
+            dsn.as_bytes(),
+        )
+        .await
+        .unwrap();
+    let case = staff_case(&t, &v, &late_id).await;
+    assert_eq!(result_mail(&case)["status"], "bounced", "{case}");
+    assert_eq!(at(&case["appeal_due_at"]), due);
+
+    // The closure sweep uses the current date: still open at the old one,
+    // closed at the new one.
+    t.advance_to(first_due).await;
+    assert_eq!(staff_case(&t, &v, &late_id).await["status"], "resolved");
+    t.advance_to(due).await;
+    let case = staff_case(&t, &v, &late_id).await;
+    assert_eq!(case["status"], "closed");
+    assert_eq!(case["closure"], "resolved");
+}
+
 tests![
     acknowledgement_goes_by_email_in_the_complainants_language,
     the_result_notice_carries_outcome_basis_and_reply,
@@ -993,4 +1155,5 @@ tests![
     the_complainant_sees_deliveries_without_provider_errors,
     deadline_alerts_reach_staff_by_email_once,
     admins_reword_notices_and_can_go_back,
+    the_appeal_window_counts_from_the_delayed_result_mail,
 ];

@@ -1476,6 +1476,163 @@ async fn admins_reword_a_notice_on_the_console() {
     assert_eq!(s.get(&t, "/staff/admin/notices").await.status.as_u16(), 403);
 }
 
+/// The reviewer's case page: the appeal's reason and the decision under
+/// review in full, and a working form (CSRF, no inline script, zh-CN and
+/// en) that changes the result, its remedies and sanctions.
+async fn a_reviewer_modifies_the_result_from_the_case_page() {
+    use serde_json::json;
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let id = filed["id"].as_str().unwrap().to_string();
+    let no = filed["tracking_no"].as_str().unwrap();
+    t.post(
+        &format!("/complaints/{id}/accept"),
+        Some(&c.intake),
+        json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/decide"),
+        Some(&c.handler),
+        json!({"outcome": "partially_upheld", "basis": ["平台服务协议 5.2"],
+               "reply": "商家退还八十元。", "remedies": [{"kind": "refund", "amount": 80.0}],
+               "sanctions": [{"kind": "warning", "description": "书面警告"}]}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/track/{no}/appeal"),
+        Some(filed["access_token"].as_str().unwrap()),
+        json!({"reason": "金额不对，应全额退款"}),
+    )
+    .await
+    .expect(200);
+
+    let mut b = console(&t, "reviewer1").await;
+    let path = format!("/staff/cases/{id}");
+    let page = html(&b.get(&t, &path).await);
+    for part in [
+        "金额不对，应全额退款",
+        "原处理决定",
+        "投诉部分成立",
+        "平台服务协议 5.2",
+        "商家退还八十元。",
+        "refund (80.00)",
+        "warning: 书面警告",
+        "handler1",
+        "id=\"review-form\"",
+        "name=\"outcome\"",
+        "name=\"remedies\"",
+        "name=\"sanctions\"",
+        "name=\"actions\"",
+        "新的处理结论",
+    ] {
+        assert!(page.contains(part), "{part:?} missing in {page}");
+    }
+    assert_eq!(
+        page.matches("<script").count(),
+        page.matches("<script src=").count(),
+        "no inline script"
+    );
+    let csrf = hidden(&page, "csrf");
+    let en = html(&b.get(&t, &format!("{path}?lang=en")).await);
+    for part in [
+        "The appeal",
+        "The original decision",
+        "New outcome",
+        "Remedies",
+    ] {
+        assert!(en.contains(part), "{part:?} missing in {en}");
+    }
+    let at = format!("{path}/review");
+    // Without the form's token: refused, nothing changes.
+    let a = b
+        .post_form(
+            &t,
+            &at,
+            &[
+                ("result", "upheld"),
+                ("basis", "复核规则 1"),
+                ("reply", "维持。"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    // A changed result without its new outcome: the page says so.
+    let a = b
+        .post_form(
+            &t,
+            &at,
+            &[
+                ("csrf", &csrf),
+                ("result", "modified"),
+                ("basis", "复核规则 1"),
+                ("reply", "改为全额退款。"),
+                ("outcome", ""),
+                ("remedies", "refund"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422, "{}", html(&a));
+    let page = html(&a);
+    let alert = page
+        .split("role=\"alert\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_else(|| panic!("no error shown in {page}"));
+    assert!(alert.contains("outcome"), "{alert}");
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["status"], "under_review");
+    // The changed result: a full refund, the warning dropped, an action.
+    let a = b
+        .post_form(
+            &t,
+            &at,
+            &[
+                ("csrf", &csrf),
+                ("result", "modified"),
+                ("basis", "复核规则 1\n《消费者权益保护法》第二十四条"),
+                ("reply", "改为全额退款。"),
+                ("outcome", "upheld"),
+                ("remedies", "refund"),
+                ("sanctions", ""),
+                ("actions", "复查退款审核流程"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["status"], "closed");
+    assert_eq!(case["review"]["result"], "modified");
+    assert_eq!(case["review"]["outcome"], "upheld");
+    assert_eq!(case["review"]["basis"].as_array().unwrap().len(), 2);
+    assert_eq!(case["review"]["remedies"][0]["kind"], "refund");
+    assert!(case["review"]["sanctions"].as_array().unwrap().is_empty());
+    assert!(
+        case["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["description"] == "复查退款审核流程" && a["owner"] == "reviewer1"),
+        "{case}"
+    );
+    let kinds: Vec<&str> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"sanction_lifted"), "{kinds:?}");
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
@@ -1487,6 +1644,7 @@ tests![
     an_agent_registers_a_phoned_complaint_with_its_call_reference,
     admins_manage_the_installation_from_the_console,
     a_handler_decides_with_measures_and_completes_an_action_from_the_case_page,
+    a_reviewer_modifies_the_result_from_the_case_page,
     admins_keep_canned_replies_that_agents_use_on_the_case_page,
     the_case_list_filters_by_category_and_respondent_and_keeps_them,
     an_agent_attaches_held_mail_from_the_console,

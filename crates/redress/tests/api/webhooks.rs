@@ -1239,10 +1239,143 @@ async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
     assert!(r.got().is_empty(), "nothing reached the receiver");
 }
 
+/// A modified review replaces the decision's remedies and sanctions: the
+/// platform is told of the sanction it now orders and of the one it drops;
+/// `modified` without the new outcome is refused, naming it, and changes
+/// nothing.
+async fn a_modified_review_orders_and_lifts_sanctions() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let r = Receiver::start().await;
+    subscribe(
+        &t,
+        &r,
+        "/sanctions",
+        &["sanction_ordered", "sanction_lifted", "reviewed"],
+    )
+    .await;
+    let filed = t.file(complaint(1)).await;
+    let case_id = filed["id"].as_str().unwrap();
+    let no = filed["tracking_no"].as_str().unwrap();
+    let token = filed["access_token"].as_str().unwrap();
+    accept(&t, &c.intake, case_id).await;
+    decide(
+        &t,
+        &c.handler,
+        case_id,
+        json!([{"kind": "listing_removal", "description": "下架涉事商品"}, {"kind": "warning"}]),
+    )
+    .await;
+    t.post(
+        &format!("/track/{no}/appeal"),
+        Some(token),
+        json!({"reason": "只退了一半，且商家仍在销售同款"}),
+    )
+    .await
+    .expect(200);
+    let review = format!("/complaints/{case_id}/review");
+    // Modified without the new outcome: 422 naming it, nothing stored.
+    let fields = t
+        .post(
+            &review,
+            Some(&c.reviewer),
+            json!({"result": "modified", "basis": ["复核规则 2"], "reply": "改为部分成立。",
+                   "sanctions": [{"kind": "fine", "amount": 200.0}]}),
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("outcome").is_some(), "{fields}");
+    // An upheld result orders nothing new.
+    let fields = t
+        .post(
+            &review,
+            Some(&c.reviewer),
+            json!({"result": "upheld", "basis": ["复核规则 2"], "reply": "维持。",
+                   "remedies": ["refund"]}),
+        )
+        .await
+        .expect_error(422);
+    assert!(fields.get("remedies").is_some(), "{fields}");
+    let case = t
+        .get(&format!("/complaints/{case_id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["status"], "under_review");
+    assert!(case["review"].is_null());
+
+    let done = t
+        .post(
+            &review,
+            Some(&c.reviewer),
+            json!({"result": "modified", "outcome": "partially_upheld",
+                   "basis": ["复核规则 2"], "reply": "改为部分成立，另处罚款。",
+                   "remedies": [{"kind": "refund", "amount": 50.0}],
+                   "sanctions": [{"kind": "warning"}, {"kind": "fine", "amount": 200.0}],
+                   "actions": ["复查同款商品的上架审核"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(done["status"], "closed");
+    assert_eq!(done["closure"], "reviewed");
+    assert_eq!(done["review"]["outcome"], "partially_upheld");
+    assert_eq!(done["review"]["remedies"][0]["kind"], "refund");
+    assert_eq!(done["review"]["sanctions"].as_array().unwrap().len(), 2);
+    // The reviewer's corrective action is followed up with the others,
+    // owned by the reviewer unless another owner is named.
+    let actions = done["actions"].as_array().unwrap();
+    let action = actions
+        .iter()
+        .find(|a| a["description"] == "复查同款商品的上架审核")
+        .unwrap_or_else(|| panic!("no review action in {actions:?}"));
+    assert_eq!(action["owner"], "reviewer1");
+    // The complainant sees the final remedies.
+    let track = t
+        .get(&format!("/track/{no}"), Some(token))
+        .await
+        .expect(200);
+    assert_eq!(track["review"]["remedies"][0]["kind"], "refund");
+    assert_eq!(track["review"]["remedies"][0]["amount"], 50.0);
+
+    t.advance(0).await;
+    let got = r.got();
+    assert!(got.iter().all(|g| g.valid && g.status == 200));
+    let kinds: Vec<&str> = got.iter().map(|g| g.event.as_str()).collect();
+    // The decision's order, then the review's: what it orders anew and
+    // what it drops.
+    assert_eq!(
+        kinds,
+        [
+            "sanction_ordered",
+            "reviewed",
+            "sanction_ordered",
+            "sanction_lifted"
+        ]
+    );
+    let ordered = &got[2].body["data"];
+    assert_eq!(
+        ordered["sanctions"],
+        json!([{"kind": "fine", "amount": 200.0}])
+    );
+    assert_eq!(ordered["outcome"], "partially_upheld");
+    assert_eq!(ordered["review"], true);
+    assert_eq!(ordered["respondent"]["id"], "shop-1");
+    assert_eq!(ordered["basis"][0], "复核规则 2");
+    let lifted = &got[3].body["data"];
+    assert_eq!(
+        lifted["sanctions"],
+        json!([{"kind": "listing_removal", "description": "下架涉事商品"}])
+    );
+    assert_eq!(lifted["decided_by"], "reviewer1");
+    for g in &got {
+        no_contact_data(&g.raw);
+    }
+}
+
 tests![
     signed_calls_are_retried_after_a_500_and_logged,
     events_of_a_case_arrive_in_journal_order,
     a_sanction_reaches_the_platform_with_its_details,
+    a_modified_review_orders_and_lifts_sanctions,
     a_replay_resends_the_same_delivery,
     only_supervisors_and_webhook_keys_manage_webhooks,
     retries_survive_a_restart_and_nothing_is_sent_twice,

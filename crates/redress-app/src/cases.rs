@@ -216,6 +216,10 @@ impl App {
                     return Err(AppError::Unauthorized);
                 }
             };
+        if matches!(who, Principal::Anonymous) {
+            // The public form's channel can be switched off (SPEC §5).
+            self.require_channel_open(Channel::Web).await?;
+        }
         self.register_as(
             Intake {
                 default_channel,

@@ -10,6 +10,7 @@ pub mod calendar_admin;
 pub mod calendar_feed;
 pub mod canned;
 pub mod cases;
+pub mod channels;
 pub mod clock;
 pub mod codes;
 pub mod deadlines;
@@ -245,6 +246,9 @@ pub struct App {
     /// Where the next look for orphaned evidence files starts (a key of
     /// the evidence store); `None`: from the beginning.
     orphan_cursor: tokio::sync::Mutex<Option<String>>,
+    /// The published channels as last read (for the reply addresses'
+    /// mailbox, which is needed where nothing can wait on the database).
+    channels_cache: RwLock<Option<channels::PublishedChannels>>,
 }
 
 /// The throttles of [`throttle::Backoff`] that guessing meets.
@@ -400,9 +404,11 @@ impl App {
             housekept: std::sync::Mutex::new(None),
             sent_this_hour: std::sync::Mutex::new(outbound::HourlyCap::default()),
             orphan_cursor: tokio::sync::Mutex::new(None),
+            channels_cache: RwLock::new(None),
         });
         app.reload_calendar().await?;
         app.reload_notices().await?;
+        app.published_channels().await?;
         Ok(app)
     }
 
@@ -501,7 +507,7 @@ impl App {
     /// case's tracking number and reply token after a `+`
     /// (`complaints+rd261206-abcdef.0123456789abcdef@example.com`).
     pub fn reply_address(&self, tracking_no: &str) -> Option<String> {
-        let mailbox = self.config.mailbox()?;
+        let mailbox = self.mailbox()?;
         let (local, domain) = mailbox.split_once('@')?;
         let local = local.split('+').next().unwrap_or(local);
         Some(format!(

@@ -118,6 +118,7 @@ fn main() -> ExitCode {
         settings::respondents_and_api_keys,
         settings::calendar,
         settings::calendar_feed,
+        settings::run_time_settings,
         settings::canned_replies,
         settings::canned_replies_are_seeded_once,
         settings::imported_canned_replies_count_as_seeded,

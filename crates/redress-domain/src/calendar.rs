@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use chrono::offset::LocalResult;
 use chrono::{
-    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
+    DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
 };
 use serde::{Deserialize, Serialize};
 
@@ -336,6 +336,21 @@ impl Calendar {
         }
     }
 
+    /// `years` years after `from` on the same local calendar date and time
+    /// of day (SPEC §4 retention: "to the same calendar date"). A date that
+    /// the target year lacks (29 February) becomes the last day of that
+    /// month (28 February). Saturates at the end of the representable range.
+    pub fn years_after(&self, from: DateTime<Utc>, years: u32) -> DateTime<Utc> {
+        let local = from.with_timezone(&self.tz).naive_local();
+        match years
+            .checked_mul(12)
+            .and_then(|months| local.checked_add_months(Months::new(months)))
+        {
+            Some(later) => self.local_instant(later),
+            None => DateTime::<Utc>::MAX_UTC,
+        }
+    }
+
     /// The number of whole working days in `(from, to]`: working days after
     /// the local day `from` belongs to whose end is at or before `to`. The
     /// day in progress at `from` does not count (it is not whole), so for
@@ -595,6 +610,38 @@ mod tests {
         // 2026-12-31T17:00Z is already January 1 in Shanghai.
         assert!(calendar.is_provisional(at("2026-12-20T00:00:00Z"), at("2026-12-31T17:00:00Z")));
         assert!(!calendar.is_provisional(at("2026-12-20T00:00:00Z"), at("2026-12-31T15:00:00Z")));
+    }
+
+    #[test]
+    fn years_count_to_the_same_local_calendar_date() {
+        let calendar = Calendar::china();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // 29 February (Shanghai) → 28 February three years later.
+        assert_eq!(
+            calendar.years_after(at("2028-02-29T02:00:00Z"), 3),
+            at("2031-02-28T02:00:00Z")
+        );
+        // To a leap year's 29 February: four years, same date.
+        assert_eq!(
+            calendar.years_after(at("2028-02-29T02:00:00Z"), 4),
+            at("2032-02-29T02:00:00Z")
+        );
+        // 1 March after a leap day stays 1 March (a count of 365-day years
+        // would land on 28 February).
+        assert_eq!(
+            calendar.years_after(at("2023-03-01T02:00:00Z"), 3),
+            at("2026-03-01T02:00:00Z")
+        );
+        // The local date counts: 2028-02-29T20:00Z is 1 March 04:00 in
+        // Shanghai, so 1 March 04:00 there three years later.
+        assert_eq!(
+            calendar.years_after(at("2028-02-29T20:00:00Z"), 3),
+            at("2031-02-28T20:00:00Z")
+        );
+        assert_eq!(
+            calendar.years_after(at("2028-02-29T02:00:00Z"), u32::MAX),
+            DateTime::<Utc>::MAX_UTC
+        );
     }
 
     #[test]

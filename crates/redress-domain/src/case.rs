@@ -571,9 +571,8 @@ impl Case {
         self.closed_at = Some(ctx.now);
         self.clock = None;
         self.deadlines.retention_until = Some(
-            ctx.now
-                + chrono::Duration::days(365 * i64::from(ctx.policy.retention_years))
-                + chrono::Duration::days(i64::from(ctx.policy.retention_years / 4)),
+            ctx.calendar
+                .years_after(ctx.now, ctx.policy.retention_years),
         );
         self.touch(ctx.now);
     }

@@ -66,8 +66,19 @@ impl DeadlinePolicy {
         ];
         for (key, d) in days {
             if !(1..=365).contains(&d) {
-                return Err(format!("policy.{key} must be between 1 and 365"));
+                return Err(format!(
+                    "policy.{key} must be between 1 and 365 (it is {d})"
+                ));
             }
+        }
+        if !(1..=100).contains(&self.retention_years) {
+            return Err(format!(
+                "policy.retention_years must be between 1 and 100 (it is {})",
+                self.retention_years
+            ));
+        }
+        if self.due_soon_days > 365 {
+            return Err("policy.due_soon_days must be between 0 and 365".into());
         }
         for (key, h) in [
             ("acceptance", self.hours.acceptance),
@@ -162,4 +173,33 @@ pub struct StageDays {
     pub appeal_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_days: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_the_setting() {
+        assert_eq!(DeadlinePolicy::default().validate(), Ok(()));
+        let bad = DeadlinePolicy {
+            retention_years: 0,
+            ..DeadlinePolicy::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .contains("policy.retention_years")
+        );
+        let bad = DeadlinePolicy {
+            appeal_days: 0,
+            ..DeadlinePolicy::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("policy.appeal_days"));
+        let bad = DeadlinePolicy {
+            due_soon_days: 1000,
+            ..DeadlinePolicy::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("policy.due_soon_days"));
+    }
 }

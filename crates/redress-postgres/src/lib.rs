@@ -129,6 +129,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "staff_channels",
         include_str!("../migrations/0014_staff_channels.sql"),
     ),
+    (
+        15,
+        "settings",
+        include_str!("../migrations/0015_settings.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -1389,6 +1394,39 @@ impl Store for PgStore {
             )
             .await?;
         rows.first().map(feed_row).transpose()
+    }
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let rows = self
+            .rows(
+                "SELECT value FROM settings WHERE key = $1",
+                vec![boxed(key.to_string())],
+            )
+            .await?;
+        Ok(rows.first().map(|r| r.get::<_, String>(0)))
+    }
+
+    async fn put_setting(
+        &self,
+        key: &str,
+        value: String,
+        set_by: String,
+        set_at: DateTime<Utc>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        let key = key.to_string();
+        self.write(move |ctx| {
+            ctx.execute(
+                "INSERT INTO settings (key, value, set_by, set_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+                 set_by = excluded.set_by, set_at = excluded.set_at",
+                &[&key, &value, &set_by, &set_at.to_rfc3339()],
+            )
+            .map_err(db)?;
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn set_calendar_feed(

@@ -1489,6 +1489,44 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_string();
+        self.read(move |c| {
+            c.prepare_cached("SELECT value FROM settings WHERE key = ?1")
+                .map_err(db)?
+                .query_map(params![key], |r| r.get::<_, String>(0))
+                .map_err(db)?
+                .next()
+                .transpose()
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn put_setting(
+        &self,
+        key: &str,
+        value: String,
+        set_by: String,
+        set_at: DateTime<Utc>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        let key = key.to_string();
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO settings (key, value, set_by, set_at) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+                     set_by = excluded.set_by, set_at = excluded.set_at",
+                    params![key, value, set_by, ts(&set_at)],
+                )
+                .map_err(db)?;
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>> {
         self.read(|c| {
             let raw = c

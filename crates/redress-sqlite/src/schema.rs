@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "staff_channels",
         include_str!("../migrations/0014_staff_channels.sql"),
     ),
+    (
+        15,
+        "settings",
+        include_str!("../migrations/0015_settings.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -544,6 +544,20 @@ pub trait Store: Send + Sync + 'static {
         event: NewEvent,
     ) -> StoreResult<()>;
 
+    // ---- run-time settings ---------------------------------------------------
+    /// The JSON value an admin stored under `key`, if any.
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Stores `value` (JSON) under `key`, replacing any, with the admin
+    /// event, in one transaction.
+    async fn put_setting(
+        &self,
+        key: &str,
+        value: String,
+        set_by: String,
+        set_at: DateTime<Utc>,
+        event: NewEvent,
+    ) -> StoreResult<()>;
+
     // ---- the calendar feed subscription -------------------------------------
     async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>>;
     /// Subscribes (`Some`, replacing any subscription and its state) or

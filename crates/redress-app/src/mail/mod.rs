@@ -329,6 +329,12 @@ impl App {
                 other => other,
             };
         }
+        // The email channel switched off (SPEC §5): a new mail opens no
+        // case; it waits in the held-mail queue, where an agent can still
+        // act on it. Replies to existing cases keep arriving.
+        if !self.published_channels().await?.is_enabled(Channel::Email) {
+            return self.hold(&text.subject, &from, None, None, raw, &key).await;
+        }
         self.open(&mail, raw, &from, &text, &key).await
     }
 

@@ -747,3 +747,34 @@ pub async fn held_mail(s: Arc<dyn Store>) {
     );
     assert_eq!(s.list_held_mail(None, 10, None).await.unwrap().total, 2);
 }
+
+/// Run-time settings: absent until put; a put replaces the value and
+/// journals its event in the same transaction.
+pub async fn run_time_settings(s: Arc<dyn Store>) {
+    assert_eq!(s.get_setting("channels").await.unwrap(), None);
+    let before = s.journal_head().await.unwrap().map_or(0, |h| h.0);
+    s.put_setting(
+        "channels",
+        r#"{"enabled":["web"]}"#.into(),
+        "staff:admin".into(),
+        t(0),
+        event(None, "channels_set"),
+    )
+    .await
+    .unwrap();
+    s.put_setting(
+        "channels",
+        r#"{"enabled":["api"]}"#.into(),
+        "staff:admin".into(),
+        t(1),
+        event(None, "channels_set"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_setting("channels").await.unwrap().as_deref(),
+        Some(r#"{"enabled":["api"]}"#)
+    );
+    assert_eq!(s.get_setting("other").await.unwrap(), None);
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, before + 2);
+}

@@ -312,6 +312,27 @@ pub async fn calendar_import(
     Ok(Json(s.app.import_calendar(&who, &body).await?))
 }
 
+/// The published channels as stored (SPEC §5), the configured mailbox
+/// when none was set.
+#[utoipa::path(get, path = "/admin/settings/channels", tag = "admin",
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+pub async fn channels(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.channel_settings(&who).await?))
+}
+
+/// Sets the published channels (公示渠道): the hotline and its hours, the
+/// mailbox, the postal and visiting address, and the channels switched
+/// on. Intake on `web` or `email` is refused while it is off. Journaled.
+#[utoipa::path(put, path = "/admin/settings/channels", tag = "admin", request_body = ChannelsBody,
+    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn channels_put(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.set_channel_settings(&who, &body.value).await?))
+}
+
 /// The calendar feed subscription: its URL, the last fetch (time,
 /// outcome, what changed), the validators kept for conditional GET, and
 /// how many days the feed has set; `{"url": null}` without one.

@@ -71,6 +71,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
             admin::calendar_feed_delete
         ))
         .routes(routes!(admin::calendar_feed_fetch))
+        .routes(routes!(admin::channels, admin::channels_put))
         .routes(routes!(admin::user_patch))
         .routes(routes!(admin::category_patch))
         .routes(routes!(admin::canned_reply, admin::canned_replies))
@@ -118,6 +119,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(track::feedback))
         .routes(routes!(respondent::list))
         .routes(routes!(respondent::message))
+        .routes(routes!(ops::channels))
         .routes(routes!(ops::due))
         .routes(routes!(ops::year))
         .routes(routes!(ops::summary))

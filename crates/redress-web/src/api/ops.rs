@@ -12,6 +12,15 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, Params};
 use crate::state::AppState;
 
+/// The published channels (公示渠道, SPEC §5): the channels switched on,
+/// with the hotline and its hours, the mailbox, the postal and visiting
+/// address of those that are on.
+#[utoipa::path(get, path = "/channels", tag = "complainant",
+    responses((status = 200, body = Document)))]
+pub async fn channels(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.app.published_channels().await?.public_json()))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DueParams {
     /// RFC 3339 start (default: now)

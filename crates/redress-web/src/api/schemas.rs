@@ -33,6 +33,21 @@ pub struct CalendarFeedBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct ChannelsBody {
+    /// The complaint hotline's number.
+    pub hotline: Option<String>,
+    /// When the hotline answers (free text, e.g. 工作日 9:00–17:00).
+    pub hotline_hours: Option<String>,
+    /// The complaint mailbox (also the base of reply addresses).
+    pub mailbox: Option<String>,
+    pub postal_address: Option<String>,
+    pub visiting_address: Option<String>,
+    /// The channels switched on: `web`, `api`, `chat`, `email`, `phone`,
+    /// `letter`, `in_person`.
+    pub enabled: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct DepartmentBody {
     pub code: String,
     pub name: String,

@@ -35,6 +35,8 @@ struct AdminPage<'a> {
     /// The calendar feed's URL, and its last fetch in words.
     feed_url: Option<String>,
     feed_last: String,
+    /// The published channels' form: as stored, or as typed when refused.
+    channels: ChannelsForm,
     shown_key: Option<String>,
     notice: Option<String>,
     error: Option<String>,
@@ -51,9 +53,71 @@ struct CannedRow {
     body: String,
 }
 
+/// The published channels' form (公示渠道).
+#[derive(Default, Clone)]
+struct ChannelsForm {
+    hotline: String,
+    hotline_hours: String,
+    mailbox: String,
+    postal_address: String,
+    visiting_address: String,
+    /// Every channel with whether it is switched on.
+    enabled: Vec<(&'static str, bool)>,
+}
+
+impl ChannelsForm {
+    fn stored(p: &redress_app::channels::PublishedChannels) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        Self {
+            hotline: text(&p.hotline),
+            hotline_hours: text(&p.hotline_hours),
+            mailbox: text(&p.mailbox),
+            postal_address: text(&p.postal_address),
+            visiting_address: text(&p.visiting_address),
+            enabled: redress_domain::Channel::ALL
+                .iter()
+                .map(|c| (c.as_str(), p.is_enabled(*c)))
+                .collect(),
+        }
+    }
+
+    fn typed(f: &HashMap<String, String>) -> Self {
+        let text = |k: &str| f.get(k).cloned().unwrap_or_default();
+        Self {
+            hotline: text("hotline"),
+            hotline_hours: text("hotline_hours"),
+            mailbox: text("mailbox"),
+            postal_address: text("postal_address"),
+            visiting_address: text("visiting_address"),
+            enabled: redress_domain::Channel::ALL
+                .iter()
+                .map(|c| {
+                    (
+                        c.as_str(),
+                        f.contains_key(&format!("enabled.{}", c.as_str())),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn body(&self) -> Value {
+        json!({
+            "hotline": self.hotline,
+            "hotline_hours": self.hotline_hours,
+            "mailbox": self.mailbox,
+            "postal_address": self.postal_address,
+            "visiting_address": self.visiting_address,
+            "enabled": self.enabled.iter().filter(|(_, on)| *on).map(|(c, _)| *c).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// What an admin page says besides its lists.
 #[derive(Default)]
 struct Said {
+    /// The channels' form as typed, when it was refused.
+    channels: Option<ChannelsForm>,
     shown_key: Option<String>,
     notice: Option<String>,
     error: Option<String>,
@@ -222,6 +286,10 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
             .collect(),
         feed_url: feed.map(|f| f.url),
         feed_last,
+        channels: match said.channels {
+            Some(typed) => typed,
+            None => ChannelsForm::stored(&s.app.published_channels().await.unwrap_or_default()),
+        },
         shown_key: said.shown_key,
         notice: said.notice,
         error: said.error,
@@ -264,10 +332,21 @@ fn feed_outcome(tr: super::Tr, o: &Value) -> String {
 
 /// The admin page again with the refused fields named, or the error page.
 async fn refused(s: &AppState, ctx: PageCtx, e: AppError) -> Response {
+    refused_with(s, ctx, e, None).await
+}
+
+/// [`refused`], keeping the channels' form as typed.
+async fn refused_with(
+    s: &AppState,
+    ctx: PageCtx,
+    e: AppError,
+    channels: Option<ChannelsForm>,
+) -> Response {
     match e {
         AppError::Invalid(fields) => {
             let said = Said {
                 error: Some(super::fields_message(ctx.tr(), &fields)),
+                channels,
                 ..Said::default()
             };
             render(s, ctx, StatusCode::UNPROCESSABLE_ENTITY, said).await
@@ -468,6 +547,21 @@ pub async fn add(
                 &json!({"kind": get("kind"), "name": get("name")}),
             )
             .await
+        }
+        // The published channels: saved whole; refused, the form keeps
+        // what was typed.
+        "channels" => {
+            let typed = ChannelsForm::typed(&f);
+            return match app.set_channel_settings(&who, &typed.body()).await {
+                Ok(_) => {
+                    let said = Said {
+                        notice: Some(ctx.tr().t("a-channels-saved")),
+                        ..Said::default()
+                    };
+                    render(&s, ctx, StatusCode::OK, said).await
+                }
+                Err(e) => refused_with(&s, ctx, e, Some(typed)).await,
+            };
         }
         // The calendar feed: subscribe, unsubscribe, fetch now; each
         // answers with the page and a notice of what happened.

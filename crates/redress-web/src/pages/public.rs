@@ -28,7 +28,59 @@ pub struct LangQuery {
 struct IndexPage<'a> {
     base: &'a Base,
     categories: Vec<String>,
-    channels: Vec<String>,
+    /// The web form is switched on.
+    web: bool,
+    /// The other published channels: (channel, what to show).
+    channels: Vec<(&'static str, String)>,
+}
+
+/// The published channels other than the web form, as lines to show (SPEC
+/// §5): the hotline with its hours, the mailbox, the postal and visiting
+/// address, the platform's own entries; only those switched on and set.
+/// Also whether the web form is on.
+pub(crate) fn channel_lines(
+    p: &redress_app::channels::PublishedChannels,
+    tr: &super::i18n::Tr,
+) -> (bool, Vec<(&'static str, String)>) {
+    use redress_domain::Channel;
+    let mut lines = Vec::new();
+    if p.is_enabled(Channel::Phone)
+        && let Some(number) = &p.hotline
+    {
+        let mut line = tr.with("pub-hotline", &[("number", number.as_str())]);
+        if let Some(hours) = &p.hotline_hours {
+            line.push_str(&tr.with("pub-hotline-hours", &[("hours", hours.as_str())]));
+        }
+        lines.push(("phone", line));
+    }
+    if p.is_enabled(Channel::Email)
+        && let Some(mailbox) = &p.mailbox
+    {
+        lines.push((
+            "email",
+            tr.with("pub-mailbox", &[("mailbox", mailbox.as_str())]),
+        ));
+    }
+    if p.is_enabled(Channel::Letter)
+        && let Some(address) = &p.postal_address
+    {
+        lines.push((
+            "letter",
+            tr.with("pub-postal", &[("address", address.as_str())]),
+        ));
+    }
+    if p.is_enabled(Channel::InPerson)
+        && let Some(address) = &p.visiting_address
+    {
+        lines.push((
+            "in_person",
+            tr.with("pub-visiting", &[("address", address.as_str())]),
+        ));
+    }
+    if p.is_enabled(Channel::Api) || p.is_enabled(Channel::Chat) {
+        lines.push(("api", tr.t("channel-api")));
+    }
+    (p.is_enabled(Channel::Web), lines)
 }
 
 pub async fn index(
@@ -51,10 +103,16 @@ pub async fn index(
             Vec::new()
         }
     };
+    let published = s.app.published_channels().await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "channels for the start page");
+        Default::default()
+    });
+    let (web, channels) = channel_lines(&published, &ctx.tr());
     let page = IndexPage {
         base: &ctx.base,
         categories,
-        channels: Vec::new(),
+        web,
+        channels,
     }
     .render();
     ctx.respond(StatusCode::OK, page)
@@ -115,7 +173,12 @@ impl ComplainPage<'_> {
     fn other_errors(&self) -> Vec<(&str, &str)> {
         self.errors
             .iter()
-            .filter(|(k, _)| !FIELDS.contains(&k.as_str()) && k.as_str() != "file")
+            .filter(|(k, _)| {
+                // The public form has no channel field: a refusal of the
+                // channel (switched off) is shown at the top.
+                let hidden = !self.staff && matches!(k.as_str(), "channel" | "call_reference");
+                hidden || (!FIELDS.contains(&k.as_str()) && k.as_str() != "file")
+            })
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect()
     }
@@ -127,14 +190,30 @@ fn nonce() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub async fn complain_form(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+pub async fn complain_form(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
     let ctx = PageCtx::new(&headers, "/complain", q.lang.as_deref());
+    // While the web form is switched off, the page says so at the top
+    // (posting it is refused the same way).
+    let mut errors = BTreeMap::new();
+    if let Err(AppError::Invalid(fields)) = s
+        .app
+        .require_channel_open(redress_domain::Channel::Web)
+        .await
+    {
+        for (k, v) in fields.0 {
+            errors.insert(k, v);
+        }
+    }
     let page = ComplainPage {
         base: &ctx.base,
         action: "/complain",
         staff: false,
         values: HashMap::new(),
-        errors: BTreeMap::new(),
+        errors,
         nonce: nonce(),
         respondent_kinds: RESPONDENT_KINDS,
     }
@@ -254,7 +333,10 @@ struct SlipPage<'a> {
     access_code: String,
     track_url: String,
     home_url: String,
-    complain_url: String,
+    /// The web form's address, when the web form is on.
+    complain_url: Option<String>,
+    /// The other published channels (see [`channel_lines`]).
+    channels: Vec<(&'static str, String)>,
     channel: String,
     reference: Option<String>,
     filed_at: String,
@@ -317,6 +399,11 @@ pub async fn slip(
     ));
     deadlines.push(tr.with("slip-appeal", &[("days", n(policy.appeal_days).as_str())]));
     let public = s.app.config.public_url.trim_end_matches('/').to_string();
+    let published = match s.app.published_channels().await {
+        Ok(p) => p,
+        Err(e) => return ctx.fail(&e),
+    };
+    let (web, channels) = channel_lines(&published, &tr);
     let page = SlipPage {
         base: &ctx.base,
         tracking_no: case.tracking_no.clone(),
@@ -325,7 +412,8 @@ pub async fn slip(
             .unwrap_or(code),
         track_url: format!("{public}/track"),
         home_url: format!("{public}/"),
-        complain_url: format!("{public}/complain"),
+        complain_url: web.then(|| format!("{public}/complain")),
+        channels,
         channel: tr.t(&format!("case-channel-{}", case.channel.as_str())),
         reference: case.call_reference.clone(),
         filed_at: local_time(case.created_at, tz),

@@ -169,7 +169,42 @@ async fn the_test_clock_starts_where_it_is_told() {
     drop(schema);
 }
 
+/// A policy setting that cannot work stops `redress serve` before it
+/// listens, with an error naming the setting.
+async fn a_bad_policy_setting_stops_the_start_naming_it() {
+    for (var, value, named) in [
+        (
+            "REDRESS_POLICY__RETENTION_YEARS",
+            "0",
+            "policy.retention_years",
+        ),
+        ("REDRESS_POLICY__APPEAL_DAYS", "0", "policy.appeal_days"),
+    ] {
+        let dir = std::env::temp_dir().join(format!("redress-cli-{}", uuid::Uuid::now_v7()));
+        let output = Command::new(env!("CARGO_BIN_EXE_redress"))
+            .arg("serve")
+            .env("REDRESS_LISTEN", "127.0.0.1:0")
+            .env("REDRESS_DATA_DIR", &dir)
+            .env_remove("REDRESS_DATABASE_URL")
+            .env_remove("REDRESS_CONFIG")
+            .env(var, value)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.status.success(), "{var}={value} must stop: {said}");
+        assert!(said.contains(named), "the error names {named}: {said}");
+        assert!(!said.contains("listening on"), "{said}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 tests![
+    a_bad_policy_setting_stops_the_start_naming_it,
     first_start_creates_the_data_dir_prints_the_address_and_stops_gracefully,
     the_test_clock_starts_where_it_is_told,
 ];

@@ -795,6 +795,43 @@ async fn withdraw(t: &TestApp, filed: &Value) {
     .expect(200);
 }
 
+/// Retention counts to the same calendar date (SPEC §4): a case closed on
+/// 29 February is purged on 28 February three years later, not a day
+/// early or late.
+async fn retention_counts_to_the_same_calendar_date() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    // 29 February 2028, 10:00 in Shanghai.
+    let leap: DateTime<Utc> = "2028-02-29T02:00:00Z".parse().unwrap();
+    t.advance_to(leap).await;
+    let filed = t.file(complaint(1)).await;
+    withdraw(&t, &filed).await;
+    let id = filed["id"].as_str().unwrap();
+    let closed = case(&t, &c.supervisor, id).await;
+    let closed_at = at(&closed["closed_at"]);
+    let until = at(&closed["retention_until"]);
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    assert_eq!(
+        closed_at.with_timezone(&shanghai).date_naive().to_string(),
+        "2028-02-29"
+    );
+    assert_eq!(
+        until.with_timezone(&shanghai).date_naive().to_string(),
+        "2031-02-28",
+        "{closed}"
+    );
+    assert_eq!(
+        until.with_timezone(&shanghai).time(),
+        closed_at.with_timezone(&shanghai).time()
+    );
+    // Not purged the day before; purged on the day.
+    t.advance_to(until - chrono::Duration::days(1)).await;
+    assert_eq!(case(&t, &c.supervisor, id).await["purged_at"], Value::Null);
+    t.advance_to(until).await;
+    let purged = case(&t, &c.supervisor, id).await;
+    assert!(purged["purged_at"].is_string(), "{purged}");
+}
+
 async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -964,4 +1001,5 @@ tests![
     an_installation_counting_in_working_hours,
     two_instances_sweeping_at_once_send_each_alert_once,
     retention_purges_the_file_unless_a_legal_hold_keeps_it,
+    retention_counts_to_the_same_calendar_date,
 ];

@@ -40,6 +40,7 @@ mod admin;
 mod calendar;
 mod calendar_feed;
 mod canned;
+mod channels;
 mod cli;
 mod codes;
 mod deadlines;
@@ -93,12 +94,13 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 25] = [
+    let modules: [Module; 26] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("calendar_feed", calendar_feed::trials),
         ("canned", canned::trials),
+        ("channels", channels::trials),
         ("cli", cli::trials),
         ("codes", codes::trials),
         ("deadlines", deadlines::trials),

@@ -268,6 +268,13 @@ fn recipe(op: &str) -> Recipe {
             Json(r#"{"url": "http://127.0.0.1:9/hook-{n}", "events": ["registered"]}"#),
         ),
         "PATCH /webhooks/{id}" => r(None, Json(r#"{"active": false}"#)),
+        // Every channel stays on: the matrix's other cells file on `web`.
+        "PUT /admin/settings/channels" => r(
+            None,
+            Json(
+                r#"{"hotline": "400-800-{n}", "enabled": ["web", "api", "chat", "email", "phone", "letter", "in_person"]}"#,
+            ),
+        ),
         "PUT /admin/calendar/feed" => {
             r(None, Json(r#"{"url": "http://127.0.0.1:9/feed-{n}.ics"}"#))
         }

@@ -1,0 +1,188 @@
+//! The published channels (公示渠道, SPEC §5): the hotline and its hours,
+//! the complaint mailbox, the postal and visiting address, and which
+//! channels are switched on. An admin sets them (`PUT
+//! /admin/settings/channels`); anyone reads them (`GET /channels`). Intake
+//! on `web` or `email` is refused while that channel is off; `api`/`chat`
+//! are governed by their keys, staff channels by the staff console.
+
+use redress_domain::Channel;
+use redress_domain::registration::parse_email;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::access::Principal;
+use crate::input::Body;
+use crate::{App, AppError, AppResult};
+
+/// The settings key the channels are stored under.
+const KEY: &str = "channels";
+
+/// The longest text of a field (an address may run to several lines).
+const MAX_TEXT: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedChannels {
+    pub hotline: Option<String>,
+    pub hotline_hours: Option<String>,
+    pub mailbox: Option<String>,
+    pub postal_address: Option<String>,
+    pub visiting_address: Option<String>,
+    pub enabled: Vec<Channel>,
+}
+
+impl Default for PublishedChannels {
+    /// Before an admin sets anything: every channel on, nothing published.
+    fn default() -> Self {
+        Self {
+            hotline: None,
+            hotline_hours: None,
+            mailbox: None,
+            postal_address: None,
+            visiting_address: None,
+            enabled: Channel::ALL.to_vec(),
+        }
+    }
+}
+
+impl PublishedChannels {
+    pub fn is_enabled(&self, channel: Channel) -> bool {
+        self.enabled.contains(&channel)
+    }
+
+    /// The public view: only what an enabled channel needs (the hotline
+    /// with `phone`, the mailbox with `email`, the postal address with
+    /// `letter`, the visiting address with `in_person`).
+    pub fn public_json(&self) -> Value {
+        let on = |c: Channel, v: &Option<String>| {
+            if self.is_enabled(c) {
+                json!(v)
+            } else {
+                Value::Null
+            }
+        };
+        json!({
+            "hotline": on(Channel::Phone, &self.hotline),
+            "hotline_hours": on(Channel::Phone, &self.hotline_hours),
+            "mailbox": on(Channel::Email, &self.mailbox),
+            "postal_address": on(Channel::Letter, &self.postal_address),
+            "visiting_address": on(Channel::InPerson, &self.visiting_address),
+            "enabled": self.enabled,
+        })
+    }
+}
+
+impl App {
+    /// The channels as set, or the defaults, with the configured mailbox
+    /// when none was set.
+    pub async fn published_channels(&self) -> AppResult<PublishedChannels> {
+        let mut channels = match self.store.get_setting(KEY).await? {
+            Some(raw) => serde_json::from_str(&raw).map_err(AppError::internal)?,
+            None => PublishedChannels::default(),
+        };
+        if channels.mailbox.is_none() {
+            channels.mailbox = self.config.mailbox();
+        }
+        *self.channels_cache.write().expect("channels lock") = Some(channels.clone());
+        Ok(channels)
+    }
+
+    /// The mailbox last read from the settings (the configured one as a
+    /// fallback): the base of reply addresses.
+    pub fn mailbox(&self) -> Option<String> {
+        self.channels_cache
+            .read()
+            .expect("channels lock")
+            .as_ref()
+            .and_then(|c| c.mailbox.clone())
+            .or_else(|| self.config.mailbox())
+    }
+
+    /// Refuses intake on `channel` while it is switched off (422 on
+    /// `channel`, naming it).
+    pub async fn require_channel_open(&self, channel: Channel) -> AppResult<()> {
+        if self.published_channels().await?.is_enabled(channel) {
+            Ok(())
+        } else {
+            Err(AppError::invalid(
+                "channel",
+                format!("the {channel} channel is switched off"),
+            ))
+        }
+    }
+
+    /// `GET /admin/settings/channels`: what is stored, with the fallback
+    /// mailbox.
+    pub async fn channel_settings(&self, who: &Principal) -> AppResult<Value> {
+        self.admin(who)?;
+        Ok(json!(self.published_channels().await?))
+    }
+
+    /// `PUT /admin/settings/channels`: replaces the settings; journaled.
+    pub async fn set_channel_settings(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+        self.admin(who)?;
+        let mut b = Body::new(body);
+        let text = |b: &mut Body, key: &str| {
+            let v = b.opt_str(key).map(|s| s.trim().to_string());
+            match v {
+                Some(s) if s.chars().count() > MAX_TEXT => {
+                    b.errors
+                        .add(key, format!("must be at most {MAX_TEXT} characters"));
+                    None
+                }
+                Some(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') => {
+                    b.errors.add(key, "contains control characters");
+                    None
+                }
+                Some(s) if s.is_empty() => None,
+                other => other,
+            }
+        };
+        let hotline = text(&mut b, "hotline");
+        let hotline_hours = text(&mut b, "hotline_hours");
+        let mailbox = text(&mut b, "mailbox");
+        let postal_address = text(&mut b, "postal_address");
+        let visiting_address = text(&mut b, "visiting_address");
+        let mailbox = match mailbox.map(|m| parse_email(&m)) {
+            Some(Ok(m)) => Some(m),
+            Some(Err(e)) => {
+                b.errors.add("mailbox", e);
+                None
+            }
+            None => None,
+        };
+        let mut enabled = Vec::new();
+        if b.raw("enabled").is_none() {
+            b.errors.add("enabled", "is required");
+        }
+        for raw in b.str_list("enabled", false) {
+            match raw.trim().parse::<Channel>() {
+                Ok(c) if !enabled.contains(&c) => enabled.push(c),
+                Ok(_) => {}
+                Err(m) => b.errors.add("enabled", m),
+            }
+        }
+        b.finish()?;
+        let channels = PublishedChannels {
+            hotline,
+            hotline_hours,
+            mailbox,
+            postal_address,
+            visiting_address,
+            enabled,
+        };
+        let staff = self.admin(who)?;
+        let value = json!(channels);
+        let event = self.admin_event(who, "channels_set", value.clone());
+        self.store
+            .put_setting(
+                KEY,
+                value.to_string(),
+                format!("staff:{}", staff.user.id),
+                self.now(),
+                event,
+            )
+            .await?;
+        self.published_channels().await?;
+        Ok(value)
+    }
+}

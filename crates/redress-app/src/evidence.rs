@@ -490,10 +490,9 @@ impl EvidenceStore {
         let Some(vault) = &self.vault else {
             return Ok(false);
         };
-        let key = Self::key_for(sha256).ok_or_else(|| AppError::internal("not a hash"))?;
-        let stored = match self.objects.get(&key).await {
-            Ok(got) => got.bytes().await.map_err(AppError::internal)?,
-            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+        let stored = match self.raw(sha256).await {
+            Ok(stored) => stored,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(AppError::internal(e)),
         };
         // A case's file is sealed with the case's key, not the data key.
@@ -503,10 +502,7 @@ impl EvidenceStore {
         let plain = vault.open_file(sha256, &stored).ok_or_else(|| {
             AppError::internal("an evidence file does not open with this data key")
         })?;
-        self.objects
-            .put(&key, PutPayload::from(vault.seal_file(sha256, &plain)))
-            .await
-            .map_err(AppError::internal)?;
+        self.write(sha256, vault.seal_file(sha256, &plain)).await?;
         Ok(true)
     }
 }

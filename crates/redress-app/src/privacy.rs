@@ -107,37 +107,35 @@ fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-fn seal_with(cipher: &XChaCha20Poly1305, aad: &str, plain: &[u8]) -> String {
+/// `nonce || ciphertext` of `plain`, bound to `aad`.
+fn encrypt(cipher: &XChaCha20Poly1305, aad: &[u8], plain: &[u8]) -> Vec<u8> {
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
     let ct = cipher
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: plain,
-                aad: aad.as_bytes(),
-            },
-        )
+        .encrypt(&nonce, Payload { msg: plain, aad })
         .expect("encryption cannot fail");
-    let mut out = nonce.to_vec();
+    let mut out = Vec::with_capacity(24 + ct.len());
+    out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
-    STANDARD.encode(out)
+    out
 }
 
-fn open_with(cipher: &XChaCha20Poly1305, aad: &str, encoded: &str) -> Option<Vec<u8>> {
-    let raw = STANDARD.decode(encoded).ok()?;
+/// What [`encrypt`] made of `raw`; `None` when it does not open.
+fn decrypt(cipher: &XChaCha20Poly1305, aad: &[u8], raw: &[u8]) -> Option<Vec<u8>> {
     if raw.len() < 24 {
         return None;
     }
     let (nonce, ct) = raw.split_at(24);
     cipher
-        .decrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: ct,
-                aad: aad.as_bytes(),
-            },
-        )
+        .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
         .ok()
+}
+
+fn seal_with(cipher: &XChaCha20Poly1305, aad: &str, plain: &[u8]) -> String {
+    STANDARD.encode(encrypt(cipher, aad.as_bytes(), plain))
+}
+
+fn open_with(cipher: &XChaCha20Poly1305, aad: &str, encoded: &str) -> Option<Vec<u8>> {
+    decrypt(cipher, aad.as_bytes(), &STANDARD.decode(encoded).ok()?)
 }
 
 impl Vault {
@@ -249,25 +247,8 @@ impl Vault {
     /// An evidence file as stored: sealed with the current key's file key,
     /// bound to its name (the hash of its content).
     pub fn seal_file(&self, name: &str, plain: &[u8]) -> Vec<u8> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ct = self
-            .current
-            .files
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plain,
-                    aad: name.as_bytes(),
-                },
-            )
-            .expect("encryption cannot fail");
-        let mut out = Vec::with_capacity(SEALED_FILE.len() + 9 + 24 + ct.len());
-        out.extend_from_slice(SEALED_FILE);
-        out.extend_from_slice(self.current.id.as_bytes());
-        out.push(b':');
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        out
+        let body = encrypt(&self.current.files, name.as_bytes(), plain);
+        [SEALED_FILE, self.current.id.as_bytes(), b":", &body].concat()
     }
 
     /// The content of a stored evidence file: opened when sealed (`None`
@@ -277,21 +258,11 @@ impl Vault {
         let Some(rest) = stored.strip_prefix(SEALED_FILE) else {
             return Some(stored.to_vec());
         };
-        if rest.len() < 9 + 24 || rest[8] != b':' {
+        if rest.len() < 9 || rest[8] != b':' {
             return None;
         }
         let id = std::str::from_utf8(&rest[..8]).ok()?;
-        let (nonce, ct) = rest[9..].split_at(24);
-        self.master(id)?
-            .files
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: name.as_bytes(),
-                },
-            )
-            .ok()
+        decrypt(&self.master(id)?.files, name.as_bytes(), &rest[9..])
     }
 
     /// Whether a stored evidence file is sealed by the current key.
@@ -397,42 +368,18 @@ impl CaseKey {
 
     /// An evidence file as stored for this case: sealed, bound to its name.
     pub fn seal_file(&self, name: &str, plain: &[u8]) -> Vec<u8> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let aad = self.aad(&format!("file:{name}"));
-        let ct = self
-            .cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plain,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .expect("encryption cannot fail");
-        let mut out = Vec::with_capacity(CASE_FILE.len() + 24 + ct.len());
-        out.extend_from_slice(CASE_FILE);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        out
+        [CASE_FILE, &encrypt(&self.cipher, aad.as_bytes(), plain)].concat()
     }
 
     /// What [`CaseKey::seal_file`] sealed; `None` if it does not open.
     pub fn open_file(&self, name: &str, stored: &[u8]) -> Option<Vec<u8>> {
-        let rest = stored.strip_prefix(CASE_FILE)?;
-        if rest.len() < 24 {
-            return None;
-        }
-        let (nonce, ct) = rest.split_at(24);
         let aad = self.aad(&format!("file:{name}"));
-        self.cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .ok()
+        decrypt(
+            &self.cipher,
+            aad.as_bytes(),
+            stored.strip_prefix(CASE_FILE)?,
+        )
     }
 
     fn aad(&self, place: &str) -> String {

@@ -1952,14 +1952,7 @@ impl Store for PgStore {
                             .map_err(db)?
                             .get(0)
                     };
-                    JournalSplice {
-                        seq: after,
-                        old_hash: at_after.clone(),
-                        new_hash: at_after,
-                        rewritten: 0,
-                        started_seq: head_seq,
-                        started_hash: head_hash,
-                    }
+                    JournalSplice::start(after, at_after, (head_seq, head_hash))
                 }
             };
             let stored = tx

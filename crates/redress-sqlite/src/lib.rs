@@ -2059,15 +2059,7 @@ impl Store for SqliteStore {
                             })
                             .map_err(db)?
                     };
-                    let (seq, hash) = ctx.head();
-                    redress_store::journal::JournalSplice {
-                        seq: after,
-                        old_hash: at_after.clone(),
-                        new_hash: at_after,
-                        rewritten: 0,
-                        started_seq: seq,
-                        started_hash: hash,
-                    }
+                    redress_store::journal::JournalSplice::start(after, at_after, ctx.head())
                 }
             };
             let stored = journal_entries(

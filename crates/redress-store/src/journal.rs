@@ -83,6 +83,21 @@ pub struct JournalSplice {
     pub started_hash: String,
 }
 
+impl JournalSplice {
+    /// A rewrite that starts after the event whose hash is `hash_after`
+    /// (`GENESIS` for the start of the journal), with the head as it is.
+    pub fn start(after: i64, hash_after: String, head: (i64, String)) -> Self {
+        Self {
+            seq: after,
+            old_hash: hash_after.clone(),
+            new_hash: hash_after,
+            rewritten: 0,
+            started_seq: head.0,
+            started_hash: head.1,
+        }
+    }
+}
+
 /// What a call to rewrite the journal did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RewriteOutcome {

@@ -852,6 +852,7 @@ fn event_kind_label(kind: &str) -> String {
         "merged" => "并入其他案件",
         "merged_from" => "合并案件",
         "personal_data_viewed" => "查看个人信息",
+        "evidence_viewed" => "查看证据文件",
         "case_viewed" => "系统接口查看案件",
         "archive_exported" => "导出案卷",
         _ => return kind.to_string(),

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use redress_domain::{
     ActionInput, Actor, ActorKind, Audience, Author, Case, CaseId, Channel, Evidence, ExtendTo,
-    Measure, NoteKind, Outcome, ReviewResult, Role, Scope, Status, parse_registration,
+    Measure, NoteKind, Outcome, Party, ReviewResult, Role, Scope, Status, parse_registration,
 };
 use redress_store::{CaseFilter, IdempotencyRecord, InsertOutcome, Page, StoreError, Visibility};
 use serde_json::{Value, json};
@@ -153,7 +153,7 @@ pub(crate) struct Intake<'a> {
 }
 
 impl App {
-    fn staff_actor(staff: &StaffUser) -> Actor {
+    pub(crate) fn staff_actor(staff: &StaffUser) -> Actor {
         Actor::staff(&staff.user.username)
     }
 
@@ -399,7 +399,7 @@ impl App {
     }
 
     /// Loads a case for a staff member, with their rights on it.
-    async fn staff_case(
+    pub(crate) async fn staff_case(
         &self,
         who: &Principal,
         id: Uuid,
@@ -816,18 +816,28 @@ impl App {
                 },
                 at: self.now(),
                 from_case: None,
+                shared_with: Vec::new(),
             },
             gate,
         ))
     }
 
+    /// A file from staff, shared with the parties in `share` (none: staff
+    /// only).
     pub async fn staff_evidence(
         &self,
         who: &Principal,
         id: Uuid,
         filename: Option<&str>,
         bytes: &[u8],
+        share: &[Party],
     ) -> AppResult<Value> {
+        if share.contains(&Party::Staff) {
+            return Err(AppError::invalid(
+                "share",
+                "must be complainant or respondent",
+            ));
+        }
         let staff = who.staff()?;
         // Check visibility (and that the case is open) before storing anything.
         let (_, loaded, _) = self.staff_case(who, id).await?;
@@ -844,6 +854,10 @@ impl App {
                 &staff.user.username,
             )
             .await?;
+        let evidence = Evidence {
+            shared_with: share.to_vec(),
+            ..evidence
+        };
         self.staff_action(
             who,
             id,
@@ -1297,11 +1311,9 @@ impl App {
         body: &Value,
     ) -> AppResult<Value> {
         let mut b = Body::new(body);
-        let message = b.opt_str("message");
-        if message.as_deref().is_none_or(|m| m.trim().is_empty()) {
-            b.errors
-                .add("message", "describe the material you are adding");
-        }
+        // Optional when files were sent since the request (the domain
+        // decides); blank counts as none.
+        let message = b.opt_str("message").filter(|m| !m.trim().is_empty());
         b.finish()?;
         self.complainant_action(no, token, |case, ctx| {
             refuse(case.supplement(message.clone(), ctx))
@@ -1309,8 +1321,9 @@ impl App {
         .await
     }
 
-    /// Evidence from the complainant; while material is requested it also
-    /// counts as the supplement.
+    /// Evidence from the complainant. While material is requested the
+    /// file joins the case and the stage goes on: the person ends it with
+    /// `supplement` once everything is sent.
     pub async fn track_evidence(
         &self,
         no: &str,
@@ -1333,13 +1346,7 @@ impl App {
             )
             .await?;
         self.complainant_action(no, token, |case, ctx| {
-            let mut effects = refuse(case.add_evidence(evidence.clone(), ctx))?;
-            if case.status == Status::NeedsInfo {
-                let more = refuse(case.supplement(None, ctx))?;
-                effects.events.extend(more.events);
-                effects.notices.extend(more.notices);
-            }
-            Ok(effects)
+            refuse(case.add_evidence(evidence.clone(), ctx))
         })
         .await
     }
@@ -1421,7 +1428,11 @@ impl App {
         }))
     }
 
-    async fn respondent_case(&self, who: &Principal, id: Uuid) -> AppResult<(String, Loaded)> {
+    pub(crate) async fn respondent_case(
+        &self,
+        who: &Principal,
+        id: Uuid,
+    ) -> AppResult<(String, Loaded)> {
         let r = who.respondent()?;
         let key = r.respondent_key();
         let loaded = self.load(id).await?;

@@ -18,6 +18,7 @@ pub mod egress;
 pub mod error;
 pub mod evidence;
 pub mod export;
+pub mod files;
 pub mod input;
 pub mod jobs;
 pub mod keys;

@@ -242,7 +242,7 @@ pub fn track_view(
     let evidence: Vec<&redress_domain::Evidence> = case
         .evidence
         .iter()
-        .filter(|e| e.uploaded_by.kind == redress_domain::ActorKind::Complainant)
+        .filter(|e| e.visible_to(Party::Complainant))
         .collect();
     // The complainant's proof of notice: what was sent, when and how; the
     // provider's refusals and the retry schedule are for staff.
@@ -305,7 +305,7 @@ pub fn respondent_view(case: &Case) -> Value {
     let evidence: Vec<&redress_domain::Evidence> = case
         .evidence
         .iter()
-        .filter(|e| e.uploaded_by.kind == redress_domain::ActorKind::Respondent)
+        .filter(|e| e.visible_to(Party::Respondent))
         .collect();
     let decision = case.decision.as_ref().map(|d| {
         json!({"outcome": d.outcome, "basis": d.basis, "remedies": d.remedies,

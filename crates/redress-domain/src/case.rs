@@ -277,6 +277,23 @@ pub struct Evidence {
     pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_case: Option<String>,
+    /// The parties a staff member shared the file with (SPEC §7); each
+    /// party always sees its own uploads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<Party>,
+}
+
+impl Evidence {
+    /// Whether `party` may open the file: their own upload, or one staff
+    /// shared with them. Staff see every file of a case they see.
+    pub fn visible_to(&self, party: Party) -> bool {
+        let own = match party {
+            Party::Complainant => self.uploaded_by.kind == ActorKind::Complainant,
+            Party::Respondent => self.uploaded_by.kind == ActorKind::Respondent,
+            Party::Staff => true,
+        };
+        own || self.shared_with.contains(&party)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -628,8 +645,36 @@ impl Case {
             .notify(Party::Complainant, NoticeKind::RequestForMaterial))
     }
 
+    /// Whether the complainant sent a file since material was last
+    /// requested.
+    pub fn files_sent_since_request(&self) -> bool {
+        let Some(asked) = self.info_request.as_ref().map(|r| r.requested_at) else {
+            return false;
+        };
+        self.evidence
+            .iter()
+            .any(|e| e.uploaded_by.kind == ActorKind::Complainant && e.at >= asked)
+    }
+
+    /// Whether the complainant sent anything since material was last
+    /// requested: a file, or a message (a mailed reply is both at once).
+    fn material_sent_since_request(&self) -> bool {
+        let Some(asked) = self.info_request.as_ref().map(|r| r.requested_at) else {
+            return false;
+        };
+        self.files_sent_since_request()
+            || self.messages.iter().any(|m| {
+                m.audience == Audience::Complainant
+                    && m.author.kind == ActorKind::Complainant
+                    && m.at >= asked
+            })
+    }
+
     /// The complainant's material arrived: back to `submitted`, and the
-    /// acceptance clock starts again.
+    /// acceptance clock starts again. Ends the `needs_info` stage: with a
+    /// message, or without one when files or messages were sent since the
+    /// request (SPEC §11: uploading a file does not end the stage by
+    /// itself).
     pub fn supplement(&mut self, message: Option<String>, ctx: &Ctx) -> Result<Effects, Refusal> {
         if self.status != Status::NeedsInfo {
             return Err(wrong(self.status, "supplemented"));
@@ -640,6 +685,13 @@ impl Case {
             .is_some_and(|due| ctx.now >= due)
         {
             return Err(wrong(self.status, "supplemented after its deadline"));
+        }
+        if message.is_none() && !self.material_sent_since_request() {
+            // Without a file or message sent since the request, the person
+            // must say what they are adding.
+            let mut errors = FieldErrors::new();
+            errors.add("message", "describe the material you are adding");
+            errors.into_result()?;
         }
         if let Some(m) = &message {
             let mut errors = FieldErrors::new();

@@ -4,7 +4,7 @@
 
 /// Every case event kind the domain's transitions append, in lifecycle
 /// order. Kinds the application adds about staff work on a case
-/// (`personal_data_viewed`, `archive_exported`) and the complainant's
+/// (`personal_data_viewed`, `evidence_viewed`, `archive_exported`) and the complainant's
 /// download of their own data (`data_exported`) are not offered.
 pub const CASE_EVENTS: &[&str] = &[
     // filing and the front door

@@ -56,6 +56,49 @@ fn material_after_its_deadline_is_refused_even_before_the_sweep_lapses_the_case(
 }
 
 #[test]
+fn a_supplement_without_a_message_needs_something_sent_since_the_request() {
+    let (calendar, policy) = (Calendar::china(), DeadlinePolicy::default());
+    let now: DateTime<Utc> = "2026-11-02T02:00:00Z".parse().unwrap();
+    let mut case = registered(now, &calendar, &policy, "a@example.com");
+    let c = ctx(now, &calendar, &policy);
+    // A file from before the request does not count.
+    let file = |at: DateTime<Utc>, kind: ActorKind| Evidence {
+        id: uuid::Uuid::now_v7().to_string(),
+        sha256: "0".repeat(64),
+        size: 3,
+        content_type: "text/plain".into(),
+        filename: "a.txt".into(),
+        uploaded_by: Author {
+            kind,
+            name: "x".into(),
+        },
+        at,
+        from_case: None,
+        shared_with: vec![],
+    };
+    case.add_evidence(file(now, ActorKind::Complainant), &c)
+        .unwrap();
+    let later = ctx(now + Duration::minutes(5), &calendar, &policy);
+    case.request_info(vec!["截图".into()], None, &later)
+        .unwrap();
+    assert!(matches!(
+        case.supplement(None, &later),
+        Err(Refusal::Invalid(f)) if f.0.contains_key("message")
+    ));
+    // Nor does a staff file.
+    case.add_evidence(file(later.now, ActorKind::Staff), &later)
+        .unwrap();
+    assert!(case.supplement(None, &later).is_err());
+    // A file from the complainant does not end the stage by itself…
+    case.add_evidence(file(later.now, ActorKind::Complainant), &later)
+        .unwrap();
+    assert_eq!(case.status, Status::NeedsInfo);
+    // …the supplement does, and needs no message now.
+    case.supplement(None, &later).unwrap();
+    assert_eq!(case.status, Status::Submitted);
+}
+
+#[test]
 fn only_a_duplicate_of_the_same_parties_can_be_merged() {
     let (calendar, policy) = (Calendar::china(), DeadlinePolicy::default());
     let now: DateTime<Utc> = "2026-11-02T02:00:00Z".parse().unwrap();

@@ -197,6 +197,8 @@ pub fn parse_trusted_proxies(raw: &str) -> Result<Vec<IpNet>, String> {
 pub struct Upload {
     pub filename: Option<String>,
     pub bytes: Vec<u8>,
+    /// `share` parts (staff uploads): the parties the file is shared with.
+    pub share: Vec<String>,
 }
 
 pub async fn read_upload(mut multipart: Multipart, max_bytes: u64) -> Result<Upload, ApiError> {
@@ -214,9 +216,22 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: u64) -> Result<Upl
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text())
         }
     };
+    let mut file = None;
+    let mut share = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(map_err)? {
         let is_file = field.file_name().is_some() || field.name() == Some("file");
         if !is_file {
+            if field.name() == Some("share") && share.len() < 4 {
+                let text = field.text().await.map_err(map_err)?;
+                share.extend(
+                    text.split(',')
+                        .map(|v| v.trim().to_string())
+                        .filter(|v| !v.is_empty() && v.len() <= 32),
+                );
+            }
+            continue;
+        }
+        if file.is_some() {
             continue;
         }
         let filename = field.file_name().map(str::to_string);
@@ -227,9 +242,42 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: u64) -> Result<Upl
             }
             bytes.extend_from_slice(&chunk);
         }
-        return Ok(Upload { filename, bytes });
+        file = Some((filename, bytes));
     }
-    Err(redress_app::AppError::invalid("file", "is required (a multipart part named file)").into())
+    match file {
+        Some((filename, bytes)) => Ok(Upload {
+            filename,
+            bytes,
+            share,
+        }),
+        None => Err(redress_app::AppError::invalid(
+            "file",
+            "is required (a multipart part named file)",
+        )
+        .into()),
+    }
+}
+
+/// The parties named by `share` parts; an unknown name is refused.
+pub fn parties(share: &[String]) -> Result<Vec<redress_domain::Party>, ApiError> {
+    let mut out = Vec::new();
+    for v in share {
+        let party = match v.as_str() {
+            "complainant" => redress_domain::Party::Complainant,
+            "respondent" => redress_domain::Party::Respondent,
+            _ => {
+                return Err(redress_app::AppError::invalid(
+                    "share",
+                    "must be complainant or respondent",
+                )
+                .into());
+            }
+        };
+        if !out.contains(&party) {
+            out.push(party);
+        }
+    }
+    Ok(out)
 }
 
 /// Query parameters, with a malformed query string answered in the API's

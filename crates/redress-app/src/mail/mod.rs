@@ -581,6 +581,7 @@ impl App {
                 },
                 at: now,
                 from_case: None,
+                shared_with: Vec::new(),
             },
             gate,
         ))

@@ -299,7 +299,9 @@ pub async fn complete_action(
     ))
 }
 
-/// Uploads an evidence file (multipart, part `file`); 413 beyond the size limit.
+/// Uploads an evidence file (multipart, part `file`; parts `share` name the
+/// parties it is shared with: `complainant`, `respondent`); 413 beyond the
+/// size limit.
 #[utoipa::path(post, path = "/complaints/{id}/evidence", tag = "complaints", params(("id" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
     responses((status = 200, body = Document), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -312,9 +314,28 @@ pub async fn evidence(
     let id = case_id(&id)?;
     who.staff().map_err(ApiError::from)?;
     let up = read_upload(multipart, s.app.evidence.max_bytes).await?;
+    let share = crate::extract::parties(&up.share)?;
     Ok(Json(
         s.app
-            .staff_evidence(&who, id, up.filename.as_deref(), &up.bytes)
+            .staff_evidence(&who, id, up.filename.as_deref(), &up.bytes, &share)
+            .await?,
+    ))
+}
+
+/// Opens any file of a case the caller sees; each view is journaled
+/// (`evidence_viewed`).
+#[utoipa::path(get, path = "/complaints/{id}/evidence/{evidence_id}", tag = "complaints",
+    params(("id" = String, Path), ("evidence_id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn evidence_file(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((id, evidence_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    Ok(super::track::file_download(
+        s.app
+            .staff_evidence_file(&who, case_id(&id)?, &evidence_id)
             .await?,
     ))
 }

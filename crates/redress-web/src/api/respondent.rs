@@ -49,6 +49,25 @@ pub async fn message(
     ))
 }
 
+/// Opens a file of the case: the respondent's own uploads and what staff
+/// shared with them (404 for any other).
+#[utoipa::path(get, path = "/respondent/complaints/{id}/evidence/{evidence_id}", tag = "respondent",
+    params(("id" = String, Path), ("evidence_id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn evidence_file(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((id, evidence_id)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    let id = case_id(&id)?;
+    Ok(super::track::file_download(
+        s.app
+            .respondent_evidence_file(&who, id, &evidence_id)
+            .await?,
+    ))
+}
+
 /// Evidence from the respondent.
 #[utoipa::path(post, path = "/respondent/complaints/{id}/evidence", tag = "respondent", params(("id" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),

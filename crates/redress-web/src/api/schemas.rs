@@ -425,6 +425,9 @@ pub struct FeedbackBody {
 pub struct UploadBody {
     #[schema(format = Binary, value_type = String)]
     pub file: Vec<u8>,
+    /// Staff uploads: the parties the file is shared with
+    /// (`complainant`, `respondent`; comma-separated or repeated).
+    pub share: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

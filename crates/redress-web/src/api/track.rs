@@ -82,6 +82,81 @@ pub(crate) fn zip_download(export: redress_app::export::DataExport) -> Response 
         .into_response()
 }
 
+/// An evidence file as a download: opened in the browser when it is a
+/// picture, a PDF or plain text, else saved; never run as a page (sandbox
+/// policy, no sniffing).
+pub(crate) fn file_download(file: redress_app::files::EvidenceFile) -> Response {
+    let inline = file.content_type.starts_with("image/")
+        || file.content_type == "application/pdf"
+        || file.content_type == "text/plain";
+    let content_type = if file.content_type == "text/plain" {
+        "text/plain; charset=utf-8".to_string()
+    } else {
+        file.content_type.clone()
+    };
+    // The name as typed, for the browser's save dialog: an ASCII stand-in
+    // and the UTF-8 name (RFC 6266).
+    let ascii: String = file
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = file
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "{}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}",
+        if inline { "inline" } else { "attachment" }
+    );
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+                    .to_string(),
+            ),
+        ],
+        file.bytes,
+    )
+        .into_response()
+}
+
+/// Opens a file of the case: the complainant's own uploads and what staff
+/// shared with them (404 for any other).
+#[utoipa::path(get, path = "/track/{tracking_no}/evidence/{evidence_id}", tag = "complainant",
+    params(("tracking_no" = String, Path), ("evidence_id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn evidence_file(
+    State(s): State<AppState>,
+    Token(t): Token,
+    Path((no, evidence_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    Ok(file_download(
+        s.app
+            .track_evidence_file(&no, t.as_deref(), &evidence_id)
+            .await?,
+    ))
+}
+
 macro_rules! track_action {
     ($name:ident, $path:literal, $body:ty, $method:ident, $doc:literal) => {
         #[doc = $doc]
@@ -136,7 +211,8 @@ track_action!(
     "Rates the handling (1–5)."
 );
 
-/// Uploads evidence; while material is requested it counts as the supplement.
+/// Uploads evidence; while material is requested the file joins the case
+/// and the stage goes on until `supplement`.
 #[utoipa::path(post, path = "/track/{tracking_no}/evidence", tag = "complainant", params(("tracking_no" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
     responses((status = 200, body = Document), (status = 413, body = ErrorBody)))]

@@ -618,9 +618,10 @@ pub async fn import(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(sent) = super::read_file_form(form).await else {
+    let sent = super::read_file_form(form, 1024 * 1024, &|_| false).await;
+    if sent.problem.is_some() {
         return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
-    };
+    }
     if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }

@@ -47,7 +47,7 @@ pub const CALENDAR_FORM_LIMIT: usize = 1024 * 1024 + 64 * 1024;
 pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
     use axum::routing::post;
-    let upload = || DefaultBodyLimit::max(upload_limit);
+    let upload = || DefaultBodyLimit::max(upload_drain_limit(upload_limit));
     let small = || DefaultBodyLimit::max(SMALL_FORM_LIMIT);
     Router::new()
         .route("/", get(public::index))
@@ -68,6 +68,10 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
             post(track::evidence).layer(upload()),
         )
         .route("/track/{no}/export", get(track::export))
+        .route(
+            "/track/{no}/evidence/{evidence_id}",
+            get(track::evidence_file),
+        )
         .route("/track/{no}/{action}", post(track::act))
         .route(
             "/respondent",
@@ -77,6 +81,10 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
         )
         .route("/respondent/cases", get(respondent::cases))
         .route("/respondent/cases/{id}/reply", post(respondent::reply))
+        .route(
+            "/respondent/cases/{id}/evidence/{evidence_id}",
+            get(respondent::evidence_file),
+        )
         .route(
             "/respondent/cases/{id}/evidence",
             post(respondent::evidence).layer(upload()),
@@ -123,6 +131,10 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
         .route(
             "/staff/cases/{id}/evidence",
             post(staff::evidence).layer(upload()),
+        )
+        .route(
+            "/staff/cases/{id}/evidence/{evidence_id}",
+            get(staff::evidence_file),
         )
         .route("/staff/cases/{id}/{action}", post(staff::act))
         .route("/static/app.css", get(css))
@@ -325,34 +337,145 @@ fn cookie_text(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> S
     line
 }
 
-/// A form of a CSRF field and one file.
+/// A multipart form of text fields and one file, as the upload pages
+/// send it (text fields first, the file last).
+#[derive(Default)]
 pub struct FileForm {
     pub csrf: Option<String>,
+    /// The text fields the caller asked for (each at most 64 KiB).
+    pub values: std::collections::HashMap<String, String>,
     /// The uploader's file name and the bytes, when a non-empty file came.
-    pub file: Option<(Option<String>, axum::body::Bytes)>,
+    pub file: Option<(Option<String>, Vec<u8>)>,
+    /// What went wrong reading it, if anything.
+    pub problem: Option<FormProblem>,
 }
 
-/// Reads a multipart `csrf` + `file` form; `Err` when the body broke the
-/// size limit.
-pub async fn read_file_form(mut form: axum::extract::Multipart) -> Result<FileForm, ()> {
-    let mut out = FileForm {
-        csrf: None,
-        file: None,
-    };
-    while let Ok(Some(field)) = form.next_field().await {
-        match field.name() {
-            Some("csrf") => out.csrf = field.text().await.ok(),
-            Some("file") => {
-                let name = field.file_name().map(str::to_string);
-                let bytes = field.bytes().await.map_err(|_| ())?;
-                if !bytes.is_empty() {
-                    out.file = Some((name, bytes));
-                }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormProblem {
+    /// The file was larger than the limit: what came after it was read and
+    /// dropped, so the browser hears the answer (SPEC §11, issue 14 item 7).
+    FileTooLarge,
+    /// A text field was too long.
+    TooLong,
+    /// The body ended early or was not a multipart form.
+    Unreadable,
+}
+
+impl FileForm {
+    /// The field errors to show beside the form for `problem`.
+    pub fn problem_errors(&self) -> std::collections::BTreeMap<String, String> {
+        let mut errors = std::collections::BTreeMap::new();
+        match self.problem {
+            Some(FormProblem::FileTooLarge) => {
+                errors.insert("file".to_string(), "the file is too large".to_string());
             }
-            _ => {}
+            Some(FormProblem::TooLong) => {
+                errors.insert(
+                    "form".to_string(),
+                    "a field is longer than 64 KiB".to_string(),
+                );
+            }
+            Some(FormProblem::Unreadable) => {
+                errors.insert("file".to_string(), "the form could not be read".to_string());
+            }
+            None => {}
+        }
+        errors
+    }
+
+    /// The status an answer about `problem` carries.
+    pub fn problem_status(&self) -> StatusCode {
+        match self.problem {
+            Some(FormProblem::FileTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
-    Ok(out)
+}
+
+/// Reads a multipart upload form: `csrf`, the text fields `wanted` names,
+/// and the part `file` up to `max_file` bytes. A larger file is not kept
+/// but read to the end of the body (whose limit the route sets at
+/// [`upload_drain_limit`]), so that the page can answer 413 with the form
+/// as it was typed rather than a broken connection.
+pub async fn read_file_form(
+    mut form: axum::extract::Multipart,
+    max_file: u64,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+) -> FileForm {
+    let mut out = FileForm::default();
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                out.problem
+                    .get_or_insert(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        FormProblem::FileTooLarge
+                    } else {
+                        FormProblem::Unreadable
+                    });
+                break;
+            }
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let filename = field.file_name().map(str::to_string);
+            let mut bytes = Vec::new();
+            let mut dropped = false;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if dropped {
+                            continue;
+                        }
+                        if (bytes.len() + chunk.len()) as u64 > max_file {
+                            dropped = true;
+                            bytes = Vec::new();
+                            out.problem = Some(FormProblem::FileTooLarge);
+                        } else {
+                            bytes.extend_from_slice(&chunk);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        out.problem = Some(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                            FormProblem::FileTooLarge
+                        } else {
+                            FormProblem::Unreadable
+                        });
+                        return out;
+                    }
+                }
+            }
+            if !dropped && !bytes.is_empty() && out.file.is_none() {
+                out.file = Some((filename, bytes));
+            }
+        } else if name == "csrf" || wanted(&name) {
+            match field.text().await {
+                Ok(text) if text.len() <= 64 * 1024 => {
+                    if name == "csrf" {
+                        out.csrf = Some(text);
+                    } else {
+                        out.values.insert(name, text);
+                    }
+                }
+                Ok(_) => {
+                    out.problem.get_or_insert(FormProblem::TooLong);
+                }
+                Err(_) => {
+                    out.problem.get_or_insert(FormProblem::Unreadable);
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The body limit of the pages' upload routes: room to read an oversized
+/// file to its end (four times the upload limit) and answer with the form.
+pub fn upload_drain_limit(upload_limit: usize) -> usize {
+    upload_limit.saturating_mul(4)
 }
 
 /// The message for refused fields: a translated prefix, then each field

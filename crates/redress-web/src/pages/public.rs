@@ -158,6 +158,8 @@ struct ComplainPage<'a> {
     errors: BTreeMap<String, String>,
     nonce: String,
     respondent_kinds: [(&'static str, &'static str); 5],
+    /// The largest file the form takes (checked in the browser first).
+    max_file: u64,
 }
 
 impl ComplainPage<'_> {
@@ -216,6 +218,7 @@ pub async fn complain_form(
         errors,
         nonce: nonce(),
         respondent_kinds: RESPONDENT_KINDS,
+        max_file: s.app.evidence.max_bytes,
     }
     .render();
     ctx.respond(StatusCode::OK, page)
@@ -242,6 +245,7 @@ pub async fn intake_form(
         errors: BTreeMap::new(),
         nonce: nonce(),
         respondent_kinds: RESPONDENT_KINDS,
+        max_file: s.app.evidence.max_bytes,
     }
     .render();
     ctx.respond(StatusCode::OK, page)
@@ -262,13 +266,22 @@ pub async fn intake(
             Ok(x) => x,
             Err(r) => return r,
         };
-    let sent = match read_form(form, s.app.evidence.max_bytes).await {
-        Ok(sent) => sent,
-        Err(e) => {
-            return ctx.fail(&e);
-        }
-    };
-    if !super::csrf::verify(&headers, sent.values.get("csrf").map(String::as_str)) {
+    let sent = read_form(form, s.app.evidence.max_bytes).await;
+    if sent.problem.is_some() {
+        let status = sent.problem_status();
+        let errors = sent.problem_errors();
+        let nonce = sent.values.get("nonce").cloned().unwrap_or_else(nonce);
+        return render_form_at(
+            ctx,
+            s.app.evidence.max_bytes,
+            STAFF_FORM,
+            sent.values,
+            errors,
+            nonce,
+            status,
+        );
+    }
+    if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
     let mut body = registration(&sent.values, ctx.tr().locale);
@@ -304,11 +317,12 @@ pub async fn intake(
         Err(AppError::Conflict(_)) => ctx.error(StatusCode::CONFLICT, "error-forbidden"),
         Err(AppError::Invalid(fields)) => render_form_at(
             ctx,
-            "/staff/intake",
-            true,
+            s.app.evidence.max_bytes,
+            STAFF_FORM,
             sent.values,
             fields.0,
             form_nonce,
+            StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(e) => ctx.fail(&e),
     }
@@ -423,48 +437,14 @@ pub async fn slip(
     ctx.respond(StatusCode::OK, page)
 }
 
-/// What the form sent: its text fields and the file, if any.
-#[derive(Default)]
-struct Sent {
-    values: HashMap<String, String>,
-    file: Option<(Option<String>, Vec<u8>)>,
-}
-
-/// Reads the multipart form; a text field is capped at 64 KiB, the file at
-/// the evidence limit. `Err` with the field that broke a limit.
-async fn read_form(mut form: Multipart, max_file: u64) -> Result<Sent, AppError> {
-    let mut sent = Sent::default();
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => return Err(AppError::invalid("file", "the form could not be read")),
-        };
-        let name = field.name().unwrap_or("").to_string();
-        if name == "file" {
-            let filename = field.file_name().map(str::to_string);
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|_| AppError::TooLarge("the file is too large".into()))?;
-            if bytes.len() as u64 > max_file {
-                return Err(AppError::TooLarge("the file is too large".into()));
-            }
-            if !bytes.is_empty() {
-                sent.file = Some((filename, bytes.to_vec()));
-            }
-        } else if name == "csrf" || name == "nonce" || FIELDS.contains(&name.as_str()) {
-            let text = field
-                .text()
-                .await
-                .map_err(|_| AppError::invalid(&name, "could not be read"))?;
-            if text.len() > 64 * 1024 {
-                return Err(AppError::invalid(&name, "is too long"));
-            }
-            sent.values.insert(name, text);
-        }
-    }
-    Ok(sent)
+/// Reads the registration form: its text fields (each at most 64 KiB)
+/// and the file, up to the evidence limit. A larger file is read to the
+/// end and dropped (`problem`), so the form comes back as typed.
+async fn read_form(form: Multipart, max_file: u64) -> super::FileForm {
+    super::read_file_form(form, max_file, &|name| {
+        name == "nonce" || FIELDS.contains(&name)
+    })
+    .await
 }
 
 /// The registration body of SPEC §6 from the form's fields.
@@ -519,7 +499,7 @@ async fn file_form(
     s: &AppState,
     who: &Principal,
     body: &Value,
-    sent: &Sent,
+    sent: &super::FileForm,
     ip: Option<std::net::IpAddr>,
 ) -> (Result<Value, AppError>, String) {
     let hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
@@ -571,17 +551,24 @@ pub async fn complain(
             return ctx.error(StatusCode::TOO_MANY_REQUESTS, "error-rate-limited");
         }
     }
-    let sent = match read_form(form, s.app.evidence.max_bytes).await {
-        Ok(sent) => sent,
-        Err(e) => {
-            let (status, key) = super::error_key(&e);
-            if let AppError::Invalid(fields) = e {
-                return render_form(ctx, HashMap::new(), fields.0, nonce());
-            }
-            return ctx.error(status, key);
-        }
-    };
-    if !super::csrf::verify(&headers, sent.values.get("csrf").map(String::as_str)) {
+    let sent = read_form(form, s.app.evidence.max_bytes).await;
+    if sent.problem.is_some() {
+        // Nothing is filed; the form comes back as typed, the reason
+        // beside the file (413 for a file over the limit).
+        let status = sent.problem_status();
+        let errors = sent.problem_errors();
+        let nonce = sent.values.get("nonce").cloned().unwrap_or_else(nonce);
+        return render_form_at(
+            ctx,
+            s.app.evidence.max_bytes,
+            PUBLIC_FORM,
+            sent.values,
+            errors,
+            nonce,
+            status,
+        );
+    }
+    if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
     let tr = ctx.tr();
@@ -591,7 +578,13 @@ pub async fn complain(
         Ok(answer) => answer,
         Err(AppError::Conflict(_)) => return ctx.error(StatusCode::CONFLICT, "error-forbidden"),
         Err(AppError::Invalid(fields)) => {
-            return render_form(ctx, sent.values, fields.0, form_nonce);
+            return render_form(
+                ctx,
+                s.app.evidence.max_bytes,
+                sent.values,
+                fields.0,
+                form_nonce,
+            );
         }
         Err(e) => {
             return ctx.fail(&e);
@@ -637,20 +630,47 @@ pub async fn complain(
 
 fn render_form(
     ctx: PageCtx,
+    max_file: u64,
     values: HashMap<String, String>,
     errors: BTreeMap<String, String>,
     nonce: String,
 ) -> Response {
-    render_form_at(ctx, "/complain", false, values, errors, nonce)
+    render_form_at(
+        ctx,
+        max_file,
+        PUBLIC_FORM,
+        values,
+        errors,
+        nonce,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
 }
+
+/// Which complaint form a page is: where it posts, and whether it is the
+/// staff intake's.
+#[derive(Clone, Copy)]
+struct FormAt {
+    action: &'static str,
+    staff: bool,
+}
+
+const PUBLIC_FORM: FormAt = FormAt {
+    action: "/complain",
+    staff: false,
+};
+const STAFF_FORM: FormAt = FormAt {
+    action: "/staff/intake",
+    staff: true,
+};
 
 fn render_form_at(
     ctx: PageCtx,
-    action: &'static str,
-    staff: bool,
+    max_file: u64,
+    at: FormAt,
     mut values: HashMap<String, String>,
     errors: BTreeMap<String, String>,
     nonce: String,
+    status: StatusCode,
 ) -> Response {
     values.remove("csrf");
     values.remove("nonce");
@@ -670,13 +690,14 @@ fn render_form_at(
     }
     let page = ComplainPage {
         base: &ctx.base,
-        action,
-        staff,
+        action: at.action,
+        staff: at.staff,
         values,
         errors,
         nonce,
         respondent_kinds: RESPONDENT_KINDS,
+        max_file,
     }
     .render();
-    ctx.respond(StatusCode::UNPROCESSABLE_ENTITY, page)
+    ctx.respond(status, page)
 }

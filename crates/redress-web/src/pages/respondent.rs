@@ -86,6 +86,8 @@ struct Item {
     messages: Vec<(String, String, String)>,
     decision: Option<String>,
     open: bool,
+    /// Files the respondent may open: id, name, size and time, own upload.
+    files: Vec<(String, String, String, bool)>,
 }
 
 #[derive(Template)]
@@ -93,7 +95,10 @@ struct Item {
 struct CasesPage<'a> {
     base: &'a Base,
     items: Vec<Item>,
+    notice: Option<String>,
     error: Option<String>,
+    /// The largest file the upload takes (checked in the browser).
+    max_file: u64,
 }
 
 fn item(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> Item {
@@ -131,10 +136,45 @@ fn item(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> Item {
             .as_str()
             .map(|o| tr.t(&format!("outcome-{o}"))),
         open: v["status"] != "closed",
+        files: v["evidence"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            text(&e["id"]),
+                            text(&e["filename"]),
+                            format!(
+                                "{} · {}",
+                                super::track::size_text(e["size"].as_u64().unwrap_or(0)),
+                                time(&e["at"])
+                            ),
+                            e["uploaded_by"]["kind"] == "respondent",
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
 async fn render(s: &AppState, ctx: PageCtx, who: &Principal, error: Option<String>) -> Response {
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render_with(s, ctx, who, status, None, error).await
+}
+
+async fn render_with(
+    s: &AppState,
+    ctx: PageCtx,
+    who: &Principal,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     let tr = ctx.tr();
     let tz = s.app.config.time_zone;
     let items = match s.app.respondent_cases(who, Some("100"), None).await {
@@ -146,30 +186,63 @@ async fn render(s: &AppState, ctx: PageCtx, who: &Principal, error: Option<Strin
             return ctx.fail(&e);
         }
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     let page = CasesPage {
         base: &ctx.base,
         items,
+        notice,
         error,
+        max_file: s.app.evidence.max_bytes,
     }
     .render();
     ctx.respond(status, page)
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct CasesQuery {
+    pub lang: Option<String>,
+    /// What the action before the redirect did (`reply`, `evidence`).
+    pub done: Option<String>,
+}
+
 pub async fn cases(
     State(s): State<AppState>,
     headers: HeaderMap,
+    Query(q): Query<CasesQuery>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, "/respondent/cases", q.lang.as_deref());
+    let Some(who) = respondent(&s, &headers).await else {
+        return ctx.redirect("/respondent");
+    };
+    let notice = match q.done.as_deref() {
+        Some(d @ ("reply" | "evidence")) => Some(ctx.tr().t(&format!("resp-done-{d}"))),
+        _ => None,
+    };
+    render_with(&s, ctx, &who, StatusCode::OK, notice, None).await
+}
+
+/// `GET /respondent/cases/{id}/evidence/{evidence_id}`: opens one of the
+/// files the respondent may see.
+pub async fn evidence_file(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((id, evidence_id)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
 ) -> Response {
     let ctx = PageCtx::new(&headers, "/respondent/cases", q.lang.as_deref());
     let Some(who) = respondent(&s, &headers).await else {
         return ctx.redirect("/respondent");
     };
-    render(&s, ctx, &who, None).await
+    let Ok(uuid) = id.parse() else {
+        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+    };
+    match s
+        .app
+        .respondent_evidence_file(&who, uuid, &evidence_id)
+        .await
+    {
+        Ok(file) => crate::api::track::file_download(file),
+        Err(e) => ctx.fail(&e),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,7 +273,7 @@ pub async fn reply(
         .respondent_message(&who, uuid, &json!({"body": f.body}))
         .await
     {
-        Ok(_) => ctx.redirect("/respondent/cases"),
+        Ok(_) => ctx.redirect("/respondent/cases?done=reply"),
         Err(e) => failed(&s, ctx, &who, e).await,
     }
 }
@@ -219,9 +292,14 @@ pub async fn evidence(
     let Ok(uuid) = id.parse() else {
         return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
     };
-    let Ok(sent) = super::read_file_form(form).await else {
-        return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
-    };
+    let sent = super::read_file_form(form, s.app.evidence.max_bytes, &|_| false).await;
+    if sent.problem.is_some() {
+        let message = super::fields_message(
+            ctx.tr(),
+            &redress_domain::FieldErrors(sent.problem_errors()),
+        );
+        return render_with(&s, ctx, &who, sent.problem_status(), None, Some(message)).await;
+    }
     if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
@@ -233,7 +311,7 @@ pub async fn evidence(
         .respondent_evidence(&who, uuid, name.as_deref(), &bytes)
         .await
     {
-        Ok(_) => ctx.redirect("/respondent/cases"),
+        Ok(_) => ctx.redirect("/respondent/cases?done=evidence"),
         Err(e) => failed(&s, ctx, &who, e).await,
     }
 }

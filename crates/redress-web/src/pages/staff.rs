@@ -657,6 +657,17 @@ struct Msg {
     at: String,
 }
 
+/// A file of the case as the case page lists it.
+struct FileLine {
+    id: String,
+    name: String,
+    /// Type, size, who sent it and when.
+    meta: String,
+    /// Whom staff shared it with, in words.
+    shared: Option<String>,
+    sha256: String,
+}
+
 #[derive(Template)]
 #[template(path = "staff_case.html")]
 struct CasePage<'a> {
@@ -666,7 +677,9 @@ struct CasePage<'a> {
     events: Vec<Event>,
     messages: Vec<Msg>,
     notes: Vec<Msg>,
-    evidence: Vec<(String, String, String)>,
+    evidence: Vec<FileLine>,
+    /// The largest file the upload takes (checked in the browser).
+    max_file: u64,
     deadlines: Vec<(String, String)>,
     categories: Vec<(String, String)>,
     /// Canned replies: id, label, text.
@@ -883,11 +896,24 @@ async fn render_case_with(
     let evidence = list(&v["evidence"])
         .iter()
         .map(|e| {
-            (
-                text(&e["filename"]),
-                text(&e["content_type"]),
-                text(&e["sha256"]),
-            )
+            let shared: Vec<String> = list(&e["shared_with"])
+                .iter()
+                .map(|p| tr.t(&format!("staff-file-share-{}", p.as_str().unwrap_or(""))))
+                .collect();
+            FileLine {
+                id: text(&e["id"]),
+                name: text(&e["filename"]),
+                meta: format!(
+                    "{} · {} · {} · {}",
+                    text(&e["content_type"]),
+                    super::track::size_text(e["size"].as_u64().unwrap_or(0)),
+                    text(&e["uploaded_by"]["name"]),
+                    time(&e["at"])
+                ),
+                shared: (!shared.is_empty())
+                    .then(|| tr.with("staff-file-shared-with", &[("who", &shared.join("、"))])),
+                sha256: text(&e["sha256"]),
+            }
         })
         .collect();
     let deadlines = [
@@ -934,6 +960,7 @@ async fn render_case_with(
         messages,
         notes,
         evidence,
+        max_file: s.app.evidence.max_bytes,
         deadlines,
         categories,
         error,
@@ -987,7 +1014,8 @@ pub async fn case(
     };
     let notice = match q.done.as_deref() {
         Some("erased") => Some(ctx.tr().t("act-erase-done")),
-        _ => None,
+        Some(_) => Some(ctx.tr().t("staff-done")),
+        None => None,
     };
     render_case_with(&s, ctx, &who, &id, StatusCode::OK, notice, None).await
 }
@@ -1153,7 +1181,7 @@ pub async fn act(
         _ => return ctx.error(StatusCode::NOT_FOUND, "error-not-found"),
     };
     match result {
-        Ok(_) => ctx.redirect(&path),
+        Ok(_) => ctx.redirect(&format!("{path}?done={}", url_word(&action))),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
             let tr = ctx.tr();
             let (status, message) = match &e {
@@ -1184,37 +1212,77 @@ pub async fn evidence(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(sent) = super::read_file_form(form).await else {
-        return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
-    };
-    if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
+    let sent = super::read_file_form(form, s.app.evidence.max_bytes, &|name| {
+        matches!(name, "share_complainant" | "share_respondent")
+    })
+    .await;
+    if sent.problem.is_none() && !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
         return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
     };
-    let result = match sent.file {
-        Some((name, bytes)) => {
+    let share: Vec<redress_domain::Party> = [
+        ("share_complainant", redress_domain::Party::Complainant),
+        ("share_respondent", redress_domain::Party::Respondent),
+    ]
+    .into_iter()
+    .filter(|(k, _)| sent.values.get(*k).is_some_and(|v| v == "yes"))
+    .map(|(_, p)| p)
+    .collect();
+    let (problem_errors, problem_status) = (sent.problem_errors(), sent.problem_status());
+    let result = match (sent.problem, sent.file) {
+        (Some(_), _) => Err(AppError::Invalid(redress_domain::FieldErrors(
+            problem_errors,
+        ))),
+        (None, Some((name, bytes))) => {
             s.app
-                .staff_evidence(&who, uuid, name.as_deref(), &bytes)
+                .staff_evidence(&who, uuid, name.as_deref(), &bytes, &share)
                 .await
         }
-        None => Err(AppError::invalid("file", "choose a file")),
+        (None, None) => Err(AppError::invalid("file", "choose a file")),
     };
     match result {
-        Ok(_) => ctx.redirect(&path),
+        Ok(_) => ctx.redirect(&format!("{path}?done=evidence")),
         Err(AppError::Invalid(f)) => {
             let message = super::fields_message(ctx.tr(), &f);
-            render_case(
-                &s,
-                ctx,
-                &who,
-                &id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
-            )
-            .await
+            let status = if sent.problem.is_some() {
+                problem_status
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            render_case(&s, ctx, &who, &id, status, Some(message)).await
         }
         Err(e) => ctx.fail(&e),
     }
+}
+
+/// `GET /staff/cases/{id}/evidence/{evidence_id}`: opens a file of the
+/// case (the view is journaled).
+pub async fn evidence_file(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((id, evidence_id)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let path = format!("/staff/cases/{id}");
+    let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+    };
+    match s.app.staff_evidence_file(&who, uuid, &evidence_id).await {
+        Ok(file) => crate::api::track::file_download(file),
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+/// An action's name as it may appear in a query string.
+fn url_word(action: &str) -> String {
+    action
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }

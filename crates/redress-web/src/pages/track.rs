@@ -143,6 +143,39 @@ struct Outcome {
     outcome: String,
     reply: String,
     basis: Vec<String>,
+    /// What was ordered for the complainant, one line each.
+    remedies: Vec<String>,
+}
+
+/// A file of the case the complainant may open.
+pub(super) struct FileRow {
+    pub id: String,
+    pub name: String,
+    pub at: String,
+    pub size: String,
+    /// Sent by the person looking (else shared with them by staff).
+    pub own: bool,
+}
+
+/// A file's size in words people read: bytes, KB or MB.
+pub(super) fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.0} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// A remedy or sanction as one line: what, the details, the amount.
+pub(super) fn measure_line(m: &redress_domain::Measure) -> String {
+    let mut line = m.kind.clone();
+    if let Some(d) = m.description.as_deref().filter(|d| !d.is_empty()) {
+        line = format!("{line}: {d}");
+    }
+    if let Some(a) = m.amount {
+        line = format!("{line} ({a:.2})");
+    }
+    line
 }
 
 /// What the tracking page shows, in the visitor's words and time zone.
@@ -164,6 +197,14 @@ struct TrackView {
     rejection: Option<(String, String)>,
     outside_remedies: String,
     messages: Vec<Message>,
+    files: Vec<FileRow>,
+    /// The appeal as sent: when and why.
+    appeal: Option<(String, String)>,
+    /// The rating given: score, comment.
+    feedback: Option<(u8, String)>,
+    /// Files were sent since material was requested: the supplement's
+    /// message is optional.
+    files_since_request: bool,
     can_supplement: bool,
     can_message: bool,
     can_evidence: bool,
@@ -253,11 +294,20 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
             outcome: tr.t(&format!("outcome-{}", d.outcome)),
             reply: d.reply.clone(),
             basis: d.basis.clone(),
+            remedies: d.remedies.iter().map(measure_line).collect(),
         }),
         review: case.review.as_ref().map(|r| Outcome {
-            outcome: tr.t(&format!("review-{}", r.result)),
+            outcome: match r.outcome {
+                Some(o) => format!(
+                    "{} — {}",
+                    tr.t(&format!("review-{}", r.result)),
+                    tr.t(&format!("outcome-{o}"))
+                ),
+                None => tr.t(&format!("review-{}", r.result)),
+            },
             reply: r.reply.clone(),
             basis: r.basis.clone(),
+            remedies: r.remedies.iter().map(measure_line).collect(),
         }),
         rejection: case
             .rejection
@@ -265,6 +315,24 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
             .map(|r| (r.reason.clone(), r.guidance.clone())),
         outside_remedies: remedies.clone(),
         messages,
+        files: case
+            .evidence
+            .iter()
+            .filter(|e| e.visible_to(redress_domain::Party::Complainant))
+            .map(|e| FileRow {
+                id: e.id.clone(),
+                name: e.filename.clone(),
+                at: at(e.at),
+                size: size_text(e.size),
+                own: e.uploaded_by.kind == redress_domain::ActorKind::Complainant,
+            })
+            .collect(),
+        appeal: case.appeal.as_ref().map(|a| (at(a.at), a.reason.clone())),
+        feedback: case
+            .feedback
+            .as_ref()
+            .map(|f| (f.score, f.comment.clone().unwrap_or_default())),
+        files_since_request: case.files_sent_since_request(),
         can_supplement: flag("supplement"),
         can_message: flag("message"),
         can_evidence: flag("evidence"),
@@ -283,6 +351,8 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
 struct TrackPage<'a> {
     base: &'a Base,
     v: TrackView,
+    /// The largest file the evidence form takes (checked in the browser).
+    max_file: u64,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -298,6 +368,7 @@ fn render(
     let page = TrackPage {
         base: &ctx.base,
         v: view(case, ctx.tr(), s),
+        max_file: s.app.evidence.max_bytes,
         notice,
         error,
     }
@@ -305,18 +376,40 @@ fn render(
     ctx.respond(status, page)
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    pub lang: Option<String>,
+    /// What the action before the redirect did, to confirm it.
+    pub done: Option<String>,
+}
+
+/// The actions a page confirms after its redirect (`?done=`).
+const CONFIRMED: &[&str] = &[
+    "message",
+    "supplement",
+    "evidence",
+    "appeal",
+    "withdraw",
+    "feedback",
+];
+
 pub async fn page(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(no): Path<String>,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Response {
     let ctx = PageCtx::new(&headers, &format!("/track/{no}"), q.lang.as_deref());
     let Some(token) = held_token(&headers, &no) else {
         return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
     };
+    let notice = q
+        .done
+        .as_deref()
+        .filter(|d| CONFIRMED.contains(d))
+        .map(|d| ctx.tr().t(&format!("track-done-{d}")));
     match s.app.track_case(&no, Some(&token)).await {
-        Ok(loaded) => render(ctx, &s, &loaded.case, StatusCode::OK, None, None),
+        Ok(loaded) => render(ctx, &s, &loaded.case, StatusCode::OK, notice, None),
         Err(AppError::Unauthorized | AppError::NotFound) => {
             ctx.redirect(&format!("/track?no={}", url_safe(&no)))
         }
@@ -405,7 +498,7 @@ pub async fn act(
         _ => return ctx.error(StatusCode::NOT_FOUND, "error-not-found"),
     };
     match result {
-        Ok(_) => ctx.redirect(&format!("/track/{no}")),
+        Ok(_) => ctx.redirect(&format!("/track/{no}?done={action}")),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             let tr = ctx.tr();
             let message = match &e {
@@ -451,40 +544,63 @@ pub async fn evidence(
         }
         Err(e) => return ctx.fail(&e),
     }
-    let Ok(sent) = super::read_file_form(form).await else {
-        return ctx.error(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large");
-    };
-    if !super::csrf::verify(&headers, sent.csrf.as_deref()) {
+    let sent = super::read_file_form(form, s.app.evidence.max_bytes, &|_| false).await;
+    if sent.problem.is_none() && !super::csrf::verify(&headers, sent.csrf.as_deref()) {
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
-    let result = match sent.file {
-        Some((name, bytes)) => {
+    let (problem_errors, problem_status) = (sent.problem_errors(), sent.problem_status());
+    let result = match (sent.problem, sent.file) {
+        (Some(_), _) => Err(AppError::Invalid(redress_domain::FieldErrors(
+            problem_errors,
+        ))),
+        (None, Some((name, bytes))) => {
             s.app
                 .track_evidence(&no, Some(&token), name.as_deref(), &bytes)
                 .await
         }
-        None => Err(AppError::invalid("file", "choose a file")),
+        (None, None) => Err(AppError::invalid("file", "choose a file")),
     };
     match result {
-        Ok(_) => ctx.redirect(&format!("/track/{no}")),
+        Ok(_) => ctx.redirect(&format!("/track/{no}?done=evidence")),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             let tr = ctx.tr();
             let message = match &e {
                 AppError::Invalid(f) => super::fields_message(tr, f),
                 _ => tr.t("error-conflict"),
             };
+            let status = if sent.problem.is_some() {
+                problem_status
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             match s.app.track_case(&no, Some(&token)).await {
-                Ok(loaded) => render(
-                    ctx,
-                    &s,
-                    &loaded.case,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    None,
-                    Some(message),
-                ),
+                Ok(loaded) => render(ctx, &s, &loaded.case, status, None, Some(message)),
                 Err(e) => ctx.fail(&e),
             }
         }
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+/// `GET /track/{no}/evidence/{evidence_id}`: opens one of the files the
+/// complainant may see, with the code this browser holds.
+pub async fn evidence_file(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((no, evidence_id)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let ctx = PageCtx::new(&headers, &format!("/track/{no}"), q.lang.as_deref());
+    let Some(token) = held_token(&headers, &no) else {
+        return ctx.redirect(&format!("/track?no={}", url_safe(&no)));
+    };
+    match s
+        .app
+        .track_evidence_file(&no, Some(&token), &evidence_id)
+        .await
+    {
+        Ok(file) => crate::api::track::file_download(file),
+        Err(AppError::Unauthorized) => ctx.redirect(&format!("/track?no={}", url_safe(&no))),
         Err(e) => ctx.fail(&e),
     }
 }

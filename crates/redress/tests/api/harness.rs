@@ -238,8 +238,28 @@ impl TestApp {
         filename: &str,
         bytes: &[u8],
     ) -> Answer {
+        self.upload_with(path, token, &[], filename, bytes).await
+    }
+
+    /// A multipart upload with text parts (`fields`) before the file.
+    pub async fn upload_with(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        fields: &[(&str, &str)],
+        filename: &str,
+        bytes: &[u8],
+    ) -> Answer {
         let boundary = "redress-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
         body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());

@@ -44,6 +44,7 @@ mod channels;
 mod cli;
 mod codes;
 mod deadlines;
+mod files;
 mod fuzz;
 mod inbound;
 mod inputs;
@@ -94,7 +95,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 26] = [
+    let modules: [Module; 27] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -104,6 +105,7 @@ fn main() -> ExitCode {
         ("cli", cli::trials),
         ("codes", codes::trials),
         ("deadlines", deadlines::trials),
+        ("files", files::trials),
         ("fuzz", fuzz::trials),
         ("inbound", inbound::trials),
         ("inputs", inputs::trials),

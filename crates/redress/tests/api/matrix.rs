@@ -252,6 +252,7 @@ fn recipe(op: &str) -> Recipe {
         "POST /test-clock/advance" => r(None, Json(r#"{"seconds": 1}"#)),
         "GET /track/{tracking_no}" => r(Submitted, Empty),
         "GET /track/{tracking_no}/export" => r(Submitted, Empty),
+        "GET /track/{tracking_no}/evidence/{evidence_id}" => r(InProgress, Empty),
         // An open case: the supervisor's call passes the checks of the
         // caller and is refused by the state (409, `allow`).
         "POST /complaints/{id}/erase" => r(InProgress, Json(r#"{"reason": "本人申请删除"}"#)),
@@ -517,6 +518,24 @@ async fn fill(t: &TestApp, w: &World, op: &str, n: u32, case: &Filed, action: &s
         )
         .await
         .expect(200);
+    }
+    if path.contains("{evidence_id}") {
+        // A staff file shared with both parties: each of them may open it.
+        let up = t
+            .upload_with(
+                &format!("/complaints/{}/evidence", case.id),
+                Some(w.tokens["handler"].as_str()),
+                &[("share", "complainant,respondent")],
+                &format!("matrix-{n}.txt"),
+                format!("matrix file {n}").as_bytes(),
+            )
+            .await
+            .expect(200);
+        let evidence = up["evidence"].as_array().unwrap().last().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        path = path.replace("{evidence_id}", &evidence);
     }
     path.replace("{tracking_no}", &case.no)
         .replace("{action_id}", action)

@@ -36,6 +36,7 @@ macro_rules! tests {
 mod harness;
 
 mod access;
+mod actions;
 mod admin;
 mod calendar;
 mod calendar_feed;
@@ -94,8 +95,9 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 26] = [
+    let modules: [Module; 27] = [
         ("access", access::trials),
+        ("actions", actions::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("calendar_feed", calendar_feed::trials),

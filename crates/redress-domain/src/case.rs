@@ -342,7 +342,7 @@ impl CorrectiveAction {
     /// The reminders due at `now`, recorded as sent: the one before the
     /// due date (superseded, recorded unsent, once the date has passed),
     /// and once overdue today's (after a stop of several days only today's).
-    fn take_reminders(&mut self, cal: &Calendar, now: DateTime<Utc>) -> Vec<ActionReminder> {
+    pub fn take_reminders(&mut self, cal: &Calendar, now: DateTime<Utc>) -> Vec<ActionReminder> {
         let mut out = Vec::new();
         if !self.is_open() {
             return out;

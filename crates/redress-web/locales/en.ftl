@@ -677,3 +677,19 @@ a-channels-postal = Postal address
 a-channels-visiting = Visiting address
 a-channels-save = Save the channels
 a-channels-saved = The published channels are saved.
+
+# corrective actions (/staff/actions, the case page)
+nav-actions = Corrective actions
+actions-title = Corrective actions
+actions-intro = Tasks ordered by decisions and reviews, tracked until done. Owners are reminded two working days before the due date and every working day once it has passed.
+actions-status-open = Open
+actions-status-overdue = Overdue
+actions-status-done = Done
+actions-none = No corrective actions match.
+actions-done-at = Done at
+actions-done-by = Done by
+act-update-action = Reassign or re-date this action
+act-update-owner = New owner (user name)
+act-update-due = New due date
+act-update-action-submit = Save the change
+act-update-action-done = The corrective action was changed.

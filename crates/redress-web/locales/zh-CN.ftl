@@ -677,3 +677,19 @@ a-channels-postal = 来信地址
 a-channels-visiting = 来访地址
 a-channels-save = 保存公示渠道
 a-channels-saved = 公示渠道已保存。
+
+# corrective actions (/staff/actions, the case page)
+nav-actions = 整改事项
+actions-title = 整改事项
+actions-intro = 处理决定和复核决定要求的整改事项，跟踪至完成。到期前两个工作日提醒负责人，逾期后每个工作日提醒一次。
+actions-status-open = 未完成
+actions-status-overdue = 已逾期
+actions-status-done = 已完成
+actions-none = 没有符合条件的整改事项。
+actions-done-at = 完成时间
+actions-done-by = 完成人
+act-update-action = 更换负责人或调整期限
+act-update-owner = 新负责人（用户名）
+act-update-due = 新的完成期限
+act-update-action-submit = 保存修改
+act-update-action-done = 整改事项已修改。

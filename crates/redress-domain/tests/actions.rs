@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use redress_domain::*;
 
+#[allow(dead_code)] // `date` is for the other test files
 mod common;
 use common::{sh, sh_end};
 

@@ -938,11 +938,21 @@ impl App {
         let staff = who.staff()?.clone();
         let decider = staff.staff_ref();
         let categories = self.store.list_categories().await?;
+        let owners = named_owners(&actions);
+        let users = if owners.is_empty() {
+            Vec::new()
+        } else {
+            self.store.list_users().await?
+        };
         self.staff_action(
             who,
             id,
             |_, a, _| a.require(a.handle, "decide"),
             |case, ctx| {
+                let errors = crate::actions::owner_errors(&users, case, &owners, &decider.username);
+                if !errors.is_empty() {
+                    return Err(AppError::Invalid(errors));
+                }
                 let action_days = case
                     .category
                     .as_ref()
@@ -1005,11 +1015,22 @@ impl App {
         staff.require(Role::Reviewer)?;
         let reviewer = staff.staff_ref();
         let categories = self.store.list_categories().await?;
+        let owners = named_owners(&change.actions);
+        let users = if owners.is_empty() {
+            Vec::new()
+        } else {
+            self.store.list_users().await?
+        };
         self.staff_action(
             who,
             id,
             |_, _, _| Ok(()),
             |case, ctx| {
+                let errors =
+                    crate::actions::owner_errors(&users, case, &owners, &reviewer.username);
+                if !errors.is_empty() {
+                    return Err(AppError::Invalid(errors));
+                }
                 let action_days = case
                     .category
                     .as_ref()
@@ -1543,6 +1564,18 @@ fn measures(b: &mut Body, key: &str) -> Vec<Measure> {
         }
     }
     out
+}
+
+/// The owners named in an order's corrective actions, with their place.
+fn named_owners(actions: &[ActionInput]) -> Vec<(usize, String)> {
+    actions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let o = a.owner.as_deref()?.trim();
+            (!o.is_empty()).then(|| (i, o.to_string()))
+        })
+        .collect()
 }
 
 fn actions(b: &mut Body) -> Vec<ActionInput> {

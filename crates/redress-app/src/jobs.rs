@@ -25,6 +25,8 @@ pub struct SweepReport {
     pub flagged_overdue: u64,
     pub reminders: u64,
     pub escalations: u64,
+    /// Reminders to the owners of corrective actions.
+    pub action_reminders: u64,
     /// Notices handed to a provider, retried later, given up.
     pub deliveries_sent: u64,
     pub deliveries_retried: u64,
@@ -42,6 +44,7 @@ impl SweepReport {
             "deadline_missed" => self.flagged_overdue += 1,
             "reminder_sent" => self.reminders += 1,
             "escalated" => self.escalations += 1,
+            "action_reminder_sent" => self.action_reminders += 1,
             _ => {}
         }
     }

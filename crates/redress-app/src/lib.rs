@@ -4,6 +4,7 @@
 //! CLI and the background jobs all call in here.
 
 pub mod access;
+pub mod actions;
 pub mod admin;
 pub mod archive;
 pub mod calendar_admin;
@@ -596,13 +597,14 @@ impl App {
         dir: Option<&Directory>,
     ) {
         for notice in &effects.notices {
-            let recipients = match (notice.to, dir) {
-                (Some(to), Some(dir)) => dir.recipients(case, to),
+            let recipients = match (&notice.user, notice.to, dir) {
+                (Some(user), _, _) => vec![user.clone()],
+                (None, Some(to), Some(dir)) => dir.recipients(case, to),
                 _ => vec![party_recipient(case, notice.party)],
             };
             for recipient in recipients {
                 // A staff member with an address hears by e-mail as well.
-                let by_mail = notice.to.is_some()
+                let by_mail = notice.is_staff_alert()
                     && self.config.senders.email.is_some()
                     && dir.is_some_and(|d| d.email(&recipient).is_some());
                 if by_mail {
@@ -697,7 +699,7 @@ impl App {
             if effects.events.is_empty() {
                 return Ok(loaded);
             }
-            let dir = if effects.notices.iter().any(|n| n.to.is_some()) {
+            let dir = if effects.notices.iter().any(|n| n.is_staff_alert()) {
                 Some(self.directory().await?)
             } else {
                 None

@@ -191,7 +191,28 @@ pub fn to_row(
         report: report_facts(case),
         version: case.version,
         doc,
+        actions: action_rows(case),
     })
+}
+
+/// The case's corrective actions as the `corrective_actions` table keeps
+/// them (`GET /actions`).
+pub fn action_rows(case: &Case) -> Vec<redress_store::ActionRow> {
+    case.decision
+        .iter()
+        .flat_map(|d| d.actions.iter())
+        .map(|a| redress_store::ActionRow {
+            case_id: case.id,
+            action_id: a.id.clone(),
+            tracking_no: case.tracking_no.clone(),
+            department: case.department.clone(),
+            description: a.description.clone(),
+            owner: a.owner.clone(),
+            due_at: a.due_at,
+            done_at: a.done_at,
+            done_by: a.done_by.clone(),
+        })
+        .collect()
 }
 
 /// The names of the case's files in the evidence store, as search tokens

@@ -176,7 +176,7 @@ pub fn staff_view(
         "rejection": case.rejection,
         "extensions": case.extensions,
         "decision": case.decision,
-        "actions": case.decision.as_ref().map(|d| d.actions.clone()).unwrap_or_default(),
+        "actions": case.decision.as_ref().map(|d| d.actions.iter().map(|a| action_view(a, now)).collect::<Vec<_>>()).unwrap_or_default(),
         "appeal": case.appeal,
         "review": case.review,
         "withdrawal_reason": case.withdrawal_reason,
@@ -196,6 +196,23 @@ pub fn staff_view(
         "purged_at": case.purged_at,
         "version": case.version,
         "events": events.iter().map(event_json).collect::<Vec<_>>(),
+    })
+}
+
+/// A corrective action as staff see it: its fields, who completed it and
+/// when, whether it is overdue, and the reminders sent.
+pub fn action_view(a: &redress_domain::CorrectiveAction, now: DateTime<Utc>) -> Value {
+    json!({
+        "id": a.id,
+        "description": a.description,
+        "owner": a.owner,
+        "due_at": a.due_at,
+        "done": a.done_at.is_some(),
+        "done_at": a.done_at,
+        "done_by": a.done_by,
+        "done_note": a.done_note,
+        "overdue": a.is_overdue(now),
+        "reminders": a.reminders,
     })
 }
 

@@ -15,6 +15,8 @@ use std::process::ExitCode;
 
 use redress_testkit::{Backend, Trial, trial};
 
+#[path = "store/actions.rs"]
+mod actions;
 #[path = "store/cases.rs"]
 mod cases;
 #[path = "store/claims.rs"]
@@ -96,6 +98,7 @@ macro_rules! on_two_instances {
 fn main() -> ExitCode {
     let mut trials: Vec<Trial> = Vec::new();
     on_both!(trials:
+        actions::actions_are_indexed_with_the_case_row,
         cases::insert_and_get_round_trip,
         cases::tracking_number_collision_writes_nothing,
         cases::idempotent_replay_writes_nothing,

@@ -102,6 +102,18 @@ pub struct Notice {
     /// For staff notices: who exactly (resolved by the application).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Recipient>,
+    /// For staff notices to one named person (a corrective action's
+    /// owner): their user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+impl Notice {
+    /// A staff alert whose recipients the application resolves (and who
+    /// may also hear by e-mail).
+    pub fn is_staff_alert(&self) -> bool {
+        self.to.is_some() || self.user.is_some()
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -123,6 +135,16 @@ impl Effects {
             party,
             kind,
             to: None,
+            user: None,
+        });
+        self
+    }
+    fn notify_user(mut self, kind: NoticeKind, username: &str) -> Self {
+        self.notices.push(Notice {
+            party: Party::Staff,
+            kind,
+            to: None,
+            user: Some(username.to_string()),
         });
         self
     }
@@ -131,6 +153,7 @@ impl Effects {
             party: Party::Staff,
             kind,
             to: Some(to),
+            user: None,
         });
         self
     }
@@ -196,6 +219,159 @@ pub struct CorrectiveAction {
     pub done_at: Option<DateTime<Utc>>,
     pub done_by: Option<String>,
     pub done_note: Option<String>,
+    /// Reminder keys already sent to the owner (or superseded):
+    /// `soon:<due date>` for the one [`ACTION_REMINDER_DAYS`] working days
+    /// before the due date, `overdue:<local date>` for each day's reminder
+    /// once it has passed. Kept in the case, in the same versioned save as
+    /// the events that announce them, so that a second sweep or a restart
+    /// never sends one again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<String>,
+}
+
+/// Working days before a corrective action's due date its owner is
+/// reminded (SPEC §3).
+pub const ACTION_REMINDER_DAYS: u32 = 2;
+
+/// A reminder about a corrective action that is due now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionReminder {
+    pub key: String,
+    /// `None`: the due date is near; `Some(n)`: it passed `n` whole working
+    /// days ago.
+    pub overdue_days: Option<i64>,
+}
+
+impl CorrectiveAction {
+    pub fn is_open(&self) -> bool {
+        self.done_at.is_none()
+    }
+
+    /// Open and past its due date.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.is_open() && now >= self.due_at
+    }
+
+    /// The local day the action is due on (a due instant at 24:00 belongs
+    /// to the day it ends).
+    fn due_day(&self, cal: &Calendar) -> chrono::NaiveDate {
+        cal.local_date(self.due_at - chrono::Duration::seconds(1))
+    }
+
+    /// The key of the reminder before the due date; it names the due day,
+    /// so that a re-dated action is reminded again of its new date.
+    fn soon_key(&self, cal: &Calendar) -> String {
+        format!("soon:{}", self.due_day(cal))
+    }
+
+    /// When the owner is reminded ahead: the start of the
+    /// [`ACTION_REMINDER_DAYS`]th working day counted back from the due
+    /// day (the due day itself counts when it is a working day), so that
+    /// two working days remain.
+    pub fn soon_at(&self, cal: &Calendar) -> DateTime<Utc> {
+        let mut day = self.due_day(cal);
+        let mut counted = 0;
+        for _ in 0..60 {
+            if cal.is_working_day(day) {
+                counted += 1;
+                if counted == ACTION_REMINDER_DAYS {
+                    break;
+                }
+            }
+            match day.pred_opt() {
+                Some(d) => day = d,
+                None => break,
+            }
+        }
+        cal.start_of_local_day(day).min(self.due_at)
+    }
+
+    fn sent(&self, key: &str) -> bool {
+        self.reminders.iter().any(|k| k == key)
+    }
+
+    /// The moment of today's overdue reminder at `now` (past the due
+    /// date): the due instant on the day it passed, then the start of each
+    /// later working day.
+    fn overdue_moment(&self, cal: &Calendar, now: DateTime<Utc>) -> DateTime<Utc> {
+        let first = cal.local_date(self.due_at);
+        let mut day = cal.local_date(now);
+        for _ in 0..60 {
+            if day <= first {
+                break;
+            }
+            if cal.is_working_day(day) {
+                return cal.start_of_local_day(day);
+            }
+            match day.pred_opt() {
+                Some(d) => day = d,
+                None => break,
+            }
+        }
+        self.due_at
+    }
+
+    /// The next reminder moment not yet sent (`None` once done). Derived
+    /// from the keys sent, so that the sweep can be woken for it.
+    pub fn next_reminder_at(&self, cal: &Calendar) -> Option<DateTime<Utc>> {
+        if !self.is_open() {
+            return None;
+        }
+        let last_overdue: Option<chrono::NaiveDate> = self
+            .reminders
+            .iter()
+            .filter_map(|k| k.strip_prefix("overdue:")?.parse().ok())
+            .max();
+        let Some(last) = last_overdue else {
+            if !self.sent(&self.soon_key(cal)) {
+                return Some(self.soon_at(cal));
+            }
+            return Some(self.due_at);
+        };
+        // The start of the next working day after the last one reminded.
+        let mut day = last;
+        for _ in 0..60 {
+            day = day.succ_opt()?;
+            if cal.is_working_day(day) {
+                break;
+            }
+        }
+        Some(cal.start_of_local_day(day).max(self.due_at))
+    }
+
+    /// The reminders due at `now`, recorded as sent: the one before the
+    /// due date (superseded, recorded unsent, once the date has passed),
+    /// and once overdue today's (after a stop of several days only today's).
+    pub fn take_reminders(&mut self, cal: &Calendar, now: DateTime<Utc>) -> Vec<ActionReminder> {
+        let mut out = Vec::new();
+        if !self.is_open() {
+            return out;
+        }
+        let soon = self.soon_key(cal);
+        if now < self.due_at {
+            if now >= self.soon_at(cal) && !self.sent(&soon) {
+                self.reminders.push(soon.clone());
+                out.push(ActionReminder {
+                    key: soon,
+                    overdue_days: None,
+                });
+            }
+            return out;
+        }
+        if !self.sent(&soon) {
+            self.reminders.push(soon);
+        }
+        let moment = self.overdue_moment(cal, now);
+        let key = format!("overdue:{}", cal.local_date(moment));
+        if !self.sent(&key) {
+            self.reminders.push(key.clone());
+            out.push(ActionReminder {
+                key,
+                overdue_days: Some(cal.working_days_between(self.due_at, now).max(0)),
+            });
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1315,6 +1491,103 @@ impl Case {
         ))
     }
 
+    /// Reassigns or re-dates an open corrective action (`PATCH
+    /// /complaints/{id}/actions/{action_id}`); the event keeps the old and
+    /// the new values. Re-dating drops the reminder keys of the old date,
+    /// so that the owner is reminded of the new one. Whether the new owner
+    /// may own it is the application's check (it knows the staff).
+    pub fn update_action(
+        &mut self,
+        action_id: &str,
+        owner: Option<&str>,
+        due_at: Option<DateTime<Utc>>,
+        ctx: &Ctx,
+    ) -> Result<Effects, Refusal> {
+        let status = self.status;
+        let Some(action) = self
+            .decision
+            .as_mut()
+            .and_then(|d| d.actions.iter_mut().find(|a| a.id == action_id))
+        else {
+            return Err(Refusal::invalid(
+                "action_id",
+                "no such corrective action on this case",
+            ));
+        };
+        if action.done_at.is_some() {
+            return Err(Refusal::WrongState {
+                status: status.to_string(),
+                action: "given a changed action (it is already done)",
+            });
+        }
+        let mut errors = FieldErrors::new();
+        if owner.is_none() && due_at.is_none() {
+            errors.add("owner", "give owner or due_at (or both)");
+        }
+        if let Some(o) = owner
+            && o.trim().is_empty()
+        {
+            errors.add("owner", "must not be empty");
+        }
+        if due_at.is_some_and(|d| d <= ctx.now) {
+            errors.add("due_at", "must be in the future");
+        }
+        errors.into_result()?;
+        let (old_owner, old_due) = (action.owner.clone(), action.due_at);
+        if let Some(o) = owner {
+            action.owner = o.trim().to_string();
+        }
+        if let Some(d) = due_at {
+            action.due_at = d;
+            let keep = action.soon_key(ctx.calendar);
+            action.reminders.retain(|k| *k == keep);
+        }
+        let data = json!({
+            "action_id": action_id,
+            "owner": {"old": old_owner, "new": action.owner},
+            "due_at": {"old": old_due, "new": action.due_at},
+        });
+        self.touch(ctx.now);
+        Ok(Effects::default().event("action_updated", data))
+    }
+
+    /// The reminders of open corrective actions that are due now, each
+    /// once, to the action's owner.
+    pub fn send_action_reminders(&mut self, ctx: &Ctx) -> Option<Effects> {
+        if self.purged_at.is_some() {
+            return None;
+        }
+        let decision = self.decision.as_mut()?;
+        let mut effects = Effects::default();
+        for action in decision.actions.iter_mut() {
+            for r in action.take_reminders(ctx.calendar, ctx.now) {
+                effects = effects
+                    .event(
+                        "action_reminder_sent",
+                        json!({"action_id": action.id, "key": r.key,
+                               "kind": if r.overdue_days.is_some() { "overdue" } else { "due_soon" },
+                               "working_days_overdue": r.overdue_days,
+                               "due_at": action.due_at, "owner": action.owner}),
+                    )
+                    .notify_user(NoticeKind::Reminder, &action.owner);
+            }
+        }
+        (!effects.events.is_empty()).then_some(effects)
+    }
+
+    /// The next moment an open corrective action's owner is reminded.
+    fn next_action_reminder_at(&self, calendar: &Calendar) -> Option<DateTime<Utc>> {
+        if self.purged_at.is_some() {
+            return None;
+        }
+        self.decision
+            .as_ref()?
+            .actions
+            .iter()
+            .filter_map(|a| a.next_reminder_at(calendar))
+            .min()
+    }
+
     /// One appeal, within the window after the result notice.
     pub fn appeal(&mut self, reason: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
         if self.status != Status::Resolved {
@@ -1831,11 +2104,14 @@ impl Case {
 
     /// The next instant the sweep has something to do for this case.
     pub fn sweep_at(&self, policy: &DeadlinePolicy, calendar: &Calendar) -> Option<DateTime<Utc>> {
-        let deadline = self.deadline_sweep_at(policy, calendar);
-        match (deadline, self.next_delivery_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.deadline_sweep_at(policy, calendar),
+            self.next_delivery_at(),
+            self.next_action_reminder_at(calendar),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// [`Case::sweep_at`] for the deadlines alone.
@@ -1871,6 +2147,16 @@ impl Case {
     /// Whatever the deadline sweep should do to this case now, if anything.
     /// (After a purge the caller removes the evidence files the case held.)
     pub fn sweep(&mut self, ctx: &Ctx) -> Option<Effects> {
+        let mut effects = self.sweep_deadlines(ctx).unwrap_or_default();
+        // Corrective actions are followed up whatever the case's status
+        // (not once its file was purged).
+        if let Some(reminders) = self.send_action_reminders(ctx) {
+            effects.merge(reminders);
+        }
+        (!effects.events.is_empty()).then_some(effects)
+    }
+
+    fn sweep_deadlines(&mut self, ctx: &Ctx) -> Option<Effects> {
         match self.status {
             Status::Closed => self.purge(ctx).ok().map(|(effects, _)| effects),
             Status::NeedsInfo => self.lapse(ctx).ok(),
@@ -2061,11 +2347,16 @@ fn corrective_actions(
         .map(|a| CorrectiveAction {
             id: new_id(),
             description: a.description.trim().into(),
-            owner: a.owner.unwrap_or_else(|| owner.to_string()),
+            owner: a
+                .owner
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .unwrap_or_else(|| owner.to_string()),
             due_at: a.due_at.unwrap_or(default_due),
             done_at: None,
             done_by: None,
             done_note: None,
+            reminders: Vec::new(),
         })
         .collect()
 }

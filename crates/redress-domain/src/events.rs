@@ -37,6 +37,8 @@ pub const CASE_EVENTS: &[&str] = &[
     "sanction_ordered",
     "sanction_lifted",
     "action_completed",
+    "action_updated",
+    "action_reminder_sent",
     "appealed",
     "reviewed",
     // the end

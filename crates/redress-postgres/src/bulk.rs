@@ -46,11 +46,24 @@ fn limit(n: usize) -> i64 {
 
 pub fn export_cases(c: &mut Client, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE seq > $1 ORDER BY seq LIMIT $2");
-    c.query(sql.as_str(), &[&after, &limit(n)])
+    let mut rows = c
+        .query(sql.as_str(), &[&after, &limit(n)])
         .map_err(db)?
         .iter()
         .map(codec::case_row)
-        .collect()
+        .collect::<StoreResult<Vec<_>>>()?;
+    // Decided cases carry their corrective actions along.
+    let decided: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| r.decided_by.is_some())
+        .map(|r| r.id)
+        .collect();
+    for a in crate::actions::of_cases(c, &decided)? {
+        if let Some(r) = rows.iter_mut().find(|r| r.id == a.case_id) {
+            r.actions.push(a);
+        }
+    }
+    Ok(rows)
 }
 
 pub fn export_idempotency(
@@ -213,6 +226,9 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
         _ => case_violation(e),
     })?;
     ctx.execute(ADVANCE_CASE_SEQ, &[]).map_err(db)?;
+    for r in rows {
+        crate::actions::write(ctx, r.id, &r.actions)?;
+    }
     Ok(())
 }
 

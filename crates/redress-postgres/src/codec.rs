@@ -103,6 +103,7 @@ pub fn case_row(r: &Row) -> Result<CaseRow, StoreError> {
         report: from_json::<ReportFacts>(col(r, 21)?)?,
         version: col(r, 22)?,
         doc: col(r, 23)?,
+        actions: Vec::new(),
     })
 }
 

@@ -15,6 +15,7 @@
 //! * Reads, sessions and claims use a pool of connections on blocking
 //!   threads.
 
+mod actions;
 mod bulk;
 mod codec;
 mod mail;
@@ -133,6 +134,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "settings",
         include_str!("../migrations/0015_settings.sql"),
+    ),
+    (
+        16,
+        "corrective_actions",
+        include_str!("../migrations/0016_corrective_actions.sql"),
     ),
 ];
 
@@ -701,6 +707,7 @@ impl Store for PgStore {
                     }
                     return Ok(Err(StoreError::Duplicate("tracking_no")));
                 };
+                actions::write(ctx, row.id, &row.actions)?;
                 ctx.append(&events)?;
                 Ok(Ok(InsertOutcome::Inserted {
                     seq: col(&inserted, 0)?,
@@ -746,6 +753,7 @@ impl Store for PgStore {
         self.write(move |ctx| {
             for u in &updates {
                 update_case_row(ctx, u)?;
+                actions::write(ctx, u.row.id, &u.row.actions)?;
             }
             ctx.append(&events)
         })
@@ -761,6 +769,25 @@ impl Store for PgStore {
     ) -> StoreResult<Page<CaseSummary>> {
         let (visibility, filter) = (visibility.clone(), filter.clone());
         self.read(move |c| query::list_cases(c, &visibility, &filter, limit, after))
+            .await
+    }
+
+    async fn list_actions(
+        &self,
+        visibility: &Visibility,
+        filter: &redress_store::ActionFilter,
+    ) -> StoreResult<Vec<redress_store::ActionRow>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read(move |c| actions::list(c, &visibility, &filter))
+            .await
+    }
+
+    async fn put_actions(
+        &self,
+        case_id: Uuid,
+        rows: Vec<redress_store::ActionRow>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| actions::replace(ctx, case_id, &rows))
             .await
     }
 

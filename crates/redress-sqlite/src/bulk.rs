@@ -52,7 +52,15 @@ pub fn export_cases(c: &Connection, after: i64, n: usize) -> StoreResult<Vec<Cas
         .map_err(db)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
-    raw.into_iter().map(codec::case_row).collect()
+    let mut rows = raw
+        .into_iter()
+        .map(codec::case_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    // A decided case carries its corrective actions along.
+    for r in rows.iter_mut().filter(|r| r.decided_by.is_some()) {
+        r.actions = crate::actions::of_case(c, &r.id.to_string())?;
+    }
+    Ok(rows)
 }
 
 pub fn export_idempotency(
@@ -209,6 +217,7 @@ pub fn import_cases(c: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
         values.push(SqlValue::Text(r.doc.clone()));
         stmt.execute(params_from_iter(values))
             .map_err(case_violation)?;
+        crate::actions::write(c, &r.id.to_string(), &r.actions)?;
     }
     Ok(())
 }

@@ -185,6 +185,7 @@ pub fn case_row(r: RawCase) -> Result<CaseRow, StoreError> {
         report: from_json::<ReportFacts>(&r.21)?,
         version: r.22,
         doc: r.23,
+        actions: Vec::new(),
     })
 }
 

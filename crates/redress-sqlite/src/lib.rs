@@ -17,6 +17,7 @@
 //! * Reads go through a pool of `query_only` connections on blocking threads;
 //!   WAL lets them read while the writer writes.
 
+mod actions;
 mod bulk;
 mod codec;
 mod mail;
@@ -703,6 +704,7 @@ impl Store for SqliteStore {
                 return Ok(InsertOutcome::Replayed(first));
             }
             let seq = insert_case_row(&mut ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?, &row)?;
+            actions::write(ctx.conn, &row.id.to_string(), &row.actions)?;
             ctx.append(&events)?;
             if let Some(idem) = &idempotency {
                 ctx.conn
@@ -744,6 +746,7 @@ impl Store for SqliteStore {
         self.write(move |ctx| {
             for u in &updates {
                 update_case_row(ctx.conn, u)?;
+                actions::write(ctx.conn, &u.row.id.to_string(), &u.row.actions)?;
             }
             ctx.append(&events)
         })
@@ -759,6 +762,25 @@ impl Store for SqliteStore {
     ) -> StoreResult<Page<CaseSummary>> {
         let (visibility, filter) = (visibility.clone(), filter.clone());
         self.read(move |c| query::list_cases(c, &visibility, &filter, limit, after))
+            .await
+    }
+
+    async fn list_actions(
+        &self,
+        visibility: &Visibility,
+        filter: &redress_store::ActionFilter,
+    ) -> StoreResult<Vec<redress_store::ActionRow>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read(move |c| actions::list(c, &visibility, &filter))
+            .await
+    }
+
+    async fn put_actions(
+        &self,
+        case_id: Uuid,
+        rows: Vec<redress_store::ActionRow>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| actions::replace(ctx.conn, &case_id.to_string(), &rows))
             .await
     }
 

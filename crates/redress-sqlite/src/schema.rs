@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settings",
         include_str!("../migrations/0015_settings.sql"),
     ),
+    (
+        16,
+        "corrective_actions",
+        include_str!("../migrations/0016_corrective_actions.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

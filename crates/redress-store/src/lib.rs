@@ -97,6 +97,43 @@ pub struct CaseRow {
     pub version: i64,
     /// The whole case as JSON, personal fields sealed.
     pub doc: String,
+    /// The case's corrective actions, kept in the `corrective_actions`
+    /// table in the same transaction as the row (`GET /actions` reads
+    /// them without opening documents). Actions are never removed from a
+    /// case, so an empty list leaves the table as it is.
+    pub actions: Vec<ActionRow>,
+}
+
+/// A corrective action as indexed beside its case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRow {
+    pub case_id: Uuid,
+    pub action_id: String,
+    pub tracking_no: String,
+    pub department: Option<String>,
+    pub description: String,
+    pub owner: String,
+    pub due_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<String>,
+}
+
+/// Which corrective actions `GET /actions` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionState {
+    /// Not done (overdue or not).
+    Open,
+    /// Not done, and due before this instant.
+    OverdueAt(DateTime<Utc>),
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionFilter {
+    pub state: ActionState,
+    pub owner: Option<String>,
+    pub department: Option<String>,
+    pub limit: usize,
 }
 
 /// Timestamps the reports need without opening documents.
@@ -454,6 +491,17 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> StoreResult<Vec<Uuid>>;
     async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>>;
+    /// Corrective actions across the cases `visibility` admits (by the
+    /// department recorded with each action), open ones by due date, done
+    /// ones latest first; at most `filter.limit`.
+    async fn list_actions(
+        &self,
+        visibility: &Visibility,
+        filter: &ActionFilter,
+    ) -> StoreResult<Vec<ActionRow>>;
+    /// Replaces the indexed actions of one case (the upgrade's backfill of
+    /// cases decided before the table existed).
+    async fn put_actions(&self, case_id: Uuid, actions: Vec<ActionRow>) -> StoreResult<()>;
     /// Report facts of the cases created in `[from, to)`.
     async fn report_rows(
         &self,

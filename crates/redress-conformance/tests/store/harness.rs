@@ -226,6 +226,7 @@ pub fn case(n: u32) -> CaseRow {
         report: ReportFacts::default(),
         version: 1,
         doc: format!("{{\"n\":{n}}}"),
+        actions: Vec::new(),
     }
 }
 

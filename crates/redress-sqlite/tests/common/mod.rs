@@ -74,6 +74,7 @@ pub fn case(n: u32) -> CaseRow {
         report: ReportFacts::default(),
         version: 1,
         doc: format!("{{\"n\":{n}}}"),
+        actions: Vec::new(),
     }
 }
 

@@ -299,6 +299,57 @@ pub async fn complete_action(
     ))
 }
 
+/// Reassigns or re-dates an open corrective action (`{owner?, due_at?}`),
+/// journaled with the old and new values: 404 for an unknown action, 409
+/// for a done one, 422 for an owner who may not own it or a date not in
+/// the future.
+#[utoipa::path(patch, path = "/complaints/{id}/actions/{action_id}", tag = "complaints",
+    params(("id" = String, Path), ("action_id" = String, Path)), request_body = UpdateActionBody,
+    responses((status = 200, body = Document), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_action(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((id, action_id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app
+            .update_action(&who, case_id(&id)?, &action_id, &body.value)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ActionListParams {
+    /// open (default), overdue, done
+    pub status: Option<String>,
+    /// The owner's user name
+    pub owner: Option<String>,
+    pub department: Option<String>,
+    /// At most this many (1–500, default 200)
+    pub limit: Option<String>,
+}
+
+/// Corrective actions across the cases the caller may see: `{status,
+/// items}`, each with its case's id, tracking number and department, the
+/// action's fields and whether it is overdue.
+#[utoipa::path(get, path = "/actions", tag = "complaints", params(ActionListParams),
+    responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
+pub async fn actions(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Params(p): Params<ActionListParams>,
+) -> ApiResult<Json<Value>> {
+    let q = redress_app::actions::ActionQuery {
+        status: p.status,
+        owner: p.owner,
+        department: p.department,
+        limit: p.limit,
+    };
+    Ok(Json(s.app.list_actions(&who, &q).await?))
+}
+
 /// Uploads an evidence file (multipart, part `file`; parts `share` name the
 /// parties it is shared with: `complainant`, `respondent`); 413 beyond the
 /// size limit.

@@ -107,6 +107,8 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::merge))
         .routes(routes!(complaints::decide))
         .routes(routes!(complaints::complete_action))
+        .routes(routes!(complaints::update_action))
+        .routes(routes!(complaints::actions))
         .routes(routes!(complaints::review))
         .routes(routes!(complaints::archive))
         .routes(routes!(complaints::evidence_file))

@@ -380,6 +380,14 @@ pub struct DecideBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct UpdateActionBody {
+    /// The new owner: a handler of the case's department or a supervisor.
+    pub owner: Option<String>,
+    /// The new due date (RFC 3339), in the future.
+    pub due_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct CompleteActionBody {
     pub note: Option<String>,
 }

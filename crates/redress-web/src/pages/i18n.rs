@@ -299,6 +299,11 @@ pub const REASONS: &[(&str, &str)] = &[
     ),
     ("must be a handler in the case's department", "err-handler"),
     (
+        "must be a staff member who can see the case (a handler of its department or a supervisor)",
+        "err-action-owner",
+    ),
+    ("give owner or due_at (or both)", "err-owner-or-due"),
+    (
         "must be a reviewer independent of the decision",
         "err-reviewer",
     ),

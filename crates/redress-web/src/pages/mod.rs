@@ -8,6 +8,7 @@
 //! channels, the complaint form, the confirmation, the tracking look-up
 //! and the complainant's tracking page with its actions.
 
+mod actions;
 mod admin;
 pub mod csrf;
 pub mod i18n;
@@ -110,6 +111,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
                 .layer(upload()),
         )
         .route("/staff/intake/slip", post(public::slip).layer(small()))
+        .route("/staff/actions", get(actions::page))
         .route("/staff/mail", get(mail::page))
         .route("/staff/mail/{id}", get(mail::item))
         .route("/staff/mail/{id}/{action}", post(mail::act))

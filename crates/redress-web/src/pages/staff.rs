@@ -1014,6 +1014,7 @@ pub async fn case(
     };
     let notice = match q.done.as_deref() {
         Some("erased") => Some(ctx.tr().t("act-erase-done")),
+        Some("action-updated") => Some(ctx.tr().t("act-update-action-done")),
         Some(_) => Some(ctx.tr().t("staff-done")),
         None => None,
     };
@@ -1121,6 +1122,27 @@ pub async fn act(
         "resume" => {
             app.resume(&who, uuid, &json!({"reason": get("reason")}))
                 .await
+        }
+        "update-action" => {
+            let action_id = get("action_id").unwrap_or_default().to_string();
+            // A date from the form is due at its end (24:00 local time).
+            let due_at =
+                get("due_date").map(|d| match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+                    Ok(day) => app.calendar().end_of_local_day(day).to_rfc3339(),
+                    Err(_) => d.to_string(),
+                });
+            match app
+                .update_action(
+                    &who,
+                    uuid,
+                    &action_id,
+                    &json!({"owner": get("owner"), "due_at": due_at}),
+                )
+                .await
+            {
+                Ok(_) => return ctx.redirect(&format!("{path}?done=action-updated")),
+                Err(e) => Err(e),
+            }
         }
         "decide" => {
             app.decide(

@@ -1080,7 +1080,9 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
             "sanctions": ["warning"],
             "actions": [
                 "修改退款流程说明",
-                {"description": "培训商家客服", "owner": "handler2", "due_at": rfc(action_due)}
+                // The owner must see the case (SPEC §3): a supervisor does;
+                // handler2, of another department, would not (tests/api/actions.rs).
+                {"description": "培训商家客服", "owner": "super1", "due_at": rfc(action_due)}
             ]
         }),
     )
@@ -1113,7 +1115,7 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
         "due date defaults to the category's handling time"
     );
     assert!(actions[0]["done_at"].is_null());
-    assert_eq!(actions[1]["owner"], "handler2");
+    assert_eq!(actions[1]["owner"], "super1");
     assert_eq!(time(&actions[1]["due_at"]), action_due);
     assert!(case["appeal_due_at"].is_string());
     assert_eq!(case["next_due_at"], case["appeal_due_at"]);

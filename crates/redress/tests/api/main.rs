@@ -36,6 +36,7 @@ macro_rules! tests {
 mod harness;
 
 mod access;
+mod actions;
 mod admin;
 mod calendar;
 mod calendar_feed;
@@ -95,8 +96,9 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 27] = [
+    let modules: [Module; 28] = [
         ("access", access::trials),
+        ("actions", actions::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("calendar_feed", calendar_feed::trials),

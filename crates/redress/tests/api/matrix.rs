@@ -239,6 +239,9 @@ fn recipe(op: &str) -> Recipe {
         "POST /complaints/{id}/actions/{action_id}/complete" => {
             r(Resolved, Json(r#"{"note": "已完成"}"#))
         }
+        "PATCH /complaints/{id}/actions/{action_id}" => {
+            r(Resolved, Json(r#"{"due_at": "2099-06-30T16:00:00Z"}"#))
+        }
         "POST /complaints/{id}/review" => r(
             UnderReview,
             Json(r#"{"result": "upheld", "basis": ["平台服务协议 5.2"], "reply": "维持原结果。"}"#),

@@ -1633,6 +1633,114 @@ async fn a_reviewer_modifies_the_result_from_the_case_page() {
     assert!(kinds.contains(&"sanction_lifted"), "{kinds:?}");
 }
 
+async fn the_corrective_actions_page_lists_and_the_case_page_reassigns() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(1)).await;
+    let id = filed["id"].as_str().unwrap().to_string();
+    let no = filed["tracking_no"].as_str().unwrap().to_string();
+    t.post(
+        &format!("/complaints/{id}/accept"),
+        Some(&c.intake),
+        serde_json::json!({"category": "refunds-returns"}),
+    )
+    .await
+    .expect(200);
+    let decided = t
+        .post(
+            &format!("/complaints/{id}/decide"),
+            Some(&c.handler),
+            serde_json::json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"],
+                               "reply": "全额退款。", "actions": ["商家更新退款流程"]}),
+        )
+        .await
+        .expect(200);
+    let action = decided["actions"][0]["id"].as_str().unwrap().to_string();
+    let mut b = console(&t, "handler1").await;
+
+    // The list, in Chinese by default and in English on request, linked
+    // from the navigation; each row links to its case.
+    let page = html(&b.get(&t, "/staff/actions").await);
+    assert!(
+        page.contains("<a href=\"/staff/actions\">整改事项</a>"),
+        "{page}"
+    );
+    assert!(page.contains("<h1>整改事项</h1>"), "{page}");
+    assert!(page.contains("商家更新退款流程"), "{page}");
+    assert!(
+        page.contains(&format!("<a href=\"/staff/cases/{id}\">{no}</a>")),
+        "{page}"
+    );
+    assert!(page.contains("未完成"), "the status is translated: {page}");
+    let page = html(&b.get(&t, "/staff/actions?lang=en").await);
+    assert!(page.contains("<h1>Corrective actions</h1>"), "{page}");
+    assert!(page.contains("商家更新退款流程"), "{page}");
+    let page = html(&b.get(&t, "/staff/actions?status=done&lang=zh-CN").await);
+    assert!(page.contains("没有符合条件的整改事项"), "{page}");
+    let bad = b.get(&t, "/staff/actions?status=late").await;
+    assert_eq!(bad.status.as_u16(), 422);
+
+    // The case page: reassign and re-date an open action, with CSRF and
+    // a confirmation after.
+    let page = html(&b.get(&t, &format!("/staff/cases/{id}")).await);
+    assert!(page.contains(&format!("id=\"update-{action}\"")), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let path = format!("/staff/cases/{id}/update-action");
+    let refused = b
+        .post_form(&t, &path, &[("action_id", &action), ("owner", "super1")])
+        .await;
+    assert_eq!(refused.status.as_u16(), 403);
+    let day = (t.app.now() + chrono::Duration::days(40))
+        .with_timezone(&t.app.config.time_zone)
+        .date_naive();
+    let a = b
+        .post_form(
+            &t,
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action_id", &action),
+                ("owner", "super1"),
+                ("due_date", &day.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    let to = a.headers["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with("?done=action-updated"), "{to}");
+    let page = html(&b.get(&t, &to).await);
+    assert!(page.contains("整改事项已修改。"), "{page}");
+    let case = t
+        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(case["actions"][0]["owner"], "super1");
+    let due: chrono::DateTime<chrono::Utc> = case["actions"][0]["due_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(due, t.app.calendar().end_of_local_day(day), "due at 24:00");
+    // An owner who may not own it: the page names the field.
+    let a = b
+        .post_form(
+            &t,
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action_id", &action),
+                ("owner", "intake1"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 422);
+    assert!(
+        html(&a).contains("必须是能查看该案件的工作人员"),
+        "{}",
+        html(&a)
+    );
+}
+
 tests![
     the_start_page_speaks_chinese_first_and_english_on_request,
     a_bad_form_keeps_the_input_and_names_the_fields,
@@ -1649,4 +1757,5 @@ tests![
     the_case_list_filters_by_category_and_respondent_and_keeps_them,
     an_agent_attaches_held_mail_from_the_console,
     admins_reword_a_notice_on_the_console,
+    the_corrective_actions_page_lists_and_the_case_page_reassigns,
 ];

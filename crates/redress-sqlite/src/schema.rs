@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settings",
         include_str!("../migrations/0015_settings.sql"),
     ),
+    (
+        17,
+        "respondent_reply",
+        include_str!("../migrations/0017_respondent_reply.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -395,16 +395,26 @@ impl Notices {
         // A respondent sees the complaint about them, never the
         // complainant's contact data, and is pointed to their portal.
         if delivery.party == Party::Respondent {
-            let reply_due = case.respondent_reply.as_ref().map(|r| r.due_at);
+            // A deadline at local midnight reads as the end of its day
+            // ("2026-03-05 24:00"), as on the pages.
+            let reply_due = case.respondent_reply.as_ref().map(|r| {
+                let local = r.due_at.with_timezone(&site.time_zone);
+                match local.date_naive().pred_opt() {
+                    Some(day) if local.time() == chrono::NaiveTime::MIN => {
+                        format!("{} 24:00", day.format("%Y-%m-%d"))
+                    }
+                    _ => local.format("%Y-%m-%d %H:%M").to_string(),
+                }
+            });
             return json!({
                 "tracking_no": case.tracking_no,
                 "portal_url": format!("{}/respondent/cases", site.public_url.trim_end_matches('/')),
                 "subject": case.record.subject,
                 "status": case.status,
                 "status_label": self.label(locale, case.status.as_str()),
-                "respondent_reply_due_at": time(reply_due),
+                "respondent_reply_due_at": reply_due.clone().unwrap_or_default(),
                 "reply_expected": case.respondent_reply_expected(),
-                "due_at": time(reply_due),
+                "due_at": reply_due.unwrap_or_default(),
                 "outcome": decision.map(|d| d.outcome.as_str()),
                 "outcome_label": decision.map(|d| self.label(locale, d.outcome.as_str())),
                 "reply": match delivery.notice {

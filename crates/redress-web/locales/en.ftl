@@ -225,6 +225,12 @@ dl-supplement = Material due by
 dl-handling = Handling due by
 dl-appeal = Review may be asked until
 dl-review = Review due by
+dl-respondent-reply = Respondent's reply due by
+dl-respondent-waiting = waiting for the respondent
+dl-respondent-replied = replied in time
+dl-respondent-replied-late = replied late
+dl-respondent-missed = missed (no reply)
+dl-respondent-none = no reply expected any more
 
 status-submitted = Received, awaiting acceptance
 status-needs_info = We need more material from you
@@ -415,6 +421,14 @@ f-portal-key = Portal key
 portal-cases-title = Complaints about you
 portal-none = There are no complaints about you.
 portal-reply = Answer the platform
+portal-reply-due = Your reply is due by
+portal-reply-expected = a reply from you is expected
+portal-reply-overdue = overdue: please reply as soon as possible (a late reply counts on your record)
+portal-reply-paused = the deadline is paused while the case waits
+portal-reply-done = replied in time
+portal-reply-late = replied after the deadline
+portal-reply-missed = no reply was given by the deadline
+portal-reply-not-needed = no reply is expected any more
 portal-upload = Upload evidence
 
 nav-reports = Reports

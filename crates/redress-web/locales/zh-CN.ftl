@@ -225,6 +225,12 @@ dl-supplement = 补充材料期限
 dl-handling = 处理期限
 dl-appeal = 复核申请期限
 dl-review = 复核期限
+dl-respondent-reply = 被投诉方答复期限
+dl-respondent-waiting = 等待被投诉方答复
+dl-respondent-replied = 已按期答复
+dl-respondent-replied-late = 逾期答复
+dl-respondent-missed = 逾期未答复
+dl-respondent-none = 已无需答复
 
 status-submitted = 已提交，等待受理
 status-needs_info = 需要您补充材料
@@ -415,6 +421,14 @@ f-portal-key = 门户密钥
 portal-cases-title = 针对您的投诉
 portal-none = 目前没有针对您的投诉。
 portal-reply = 回复平台
+portal-reply-due = 答复期限
+portal-reply-expected = 等待您的答复
+portal-reply-overdue = 已逾期：请尽快答复（逾期答复将计入您的记录）
+portal-reply-paused = 案件等待期间，期限暂停计算
+portal-reply-done = 已按期答复
+portal-reply-late = 已逾期答复
+portal-reply-missed = 期限内未答复
+portal-reply-not-needed = 已无需答复
 portal-upload = 上传证据
 
 nav-reports = 统计报表

@@ -54,6 +54,7 @@ mod notices;
 mod ops;
 mod pages;
 mod records;
+mod respondents;
 mod rights;
 mod rules;
 mod scoping;
@@ -94,7 +95,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 26] = [
+    let modules: [Module; 27] = [
         ("access", access::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
@@ -114,6 +115,7 @@ fn main() -> ExitCode {
         ("ops", ops::trials),
         ("pages", pages::trials),
         ("records", records::trials),
+        ("respondents", respondents::trials),
         ("rights", rights::trials),
         ("rules", rules::trials),
         ("scoping", scoping::trials),

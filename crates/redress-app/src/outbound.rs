@@ -147,7 +147,12 @@ fn template_name(locale: Locale, kind: NoticeKind, part: Part) -> String {
 
 /// The name of a respondent's own wording of `kind`.
 fn respondent_template_name(locale: Locale, kind: NoticeKind, part: Part) -> String {
-    format!("{}/respondent/{}/{}", locale.as_str(), kind.as_str(), part.name())
+    format!(
+        "{}/respondent/{}/{}",
+        locale.as_str(),
+        kind.as_str(),
+        part.name()
+    )
 }
 
 /// Instructions one rendering may spend (the shipped templates need a
@@ -299,14 +304,8 @@ impl Notices {
                 self.render(locale, delivery.notice, delivery.party, Part::Sms, &ctx)?,
             ),
             _ => (
-                self.render(
-                    locale,
-                    delivery.notice,
-                    delivery.party,
-                    Part::Subject,
-                    &ctx,
-                )?
-                .replace(['\r', '\n'], " "),
+                self.render(locale, delivery.notice, delivery.party, Part::Subject, &ctx)?
+                    .replace(['\r', '\n'], " "),
                 self.render(locale, delivery.notice, delivery.party, Part::Body, &ctx)?,
             ),
         };

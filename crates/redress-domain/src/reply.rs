@@ -216,7 +216,10 @@ mod tests {
         );
         assert_eq!(d.take_due(local(2026, 3, 5, 2), &c), None);
         assert_eq!(d.next_at(&c), Some(d.due_at));
-        assert_eq!(d.take_due(local(2026, 3, 6, 1), &c), Some(ReplyAlert::Missed));
+        assert_eq!(
+            d.take_due(local(2026, 3, 6, 1), &c),
+            Some(ReplyAlert::Missed)
+        );
         assert_eq!(d.take_due(local(2026, 3, 6, 2), &c), None);
         assert_eq!(d.next_at(&c), None);
         assert!(d.record("m1", local(2026, 3, 6, 3)));

@@ -144,8 +144,8 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
                 c.review_days,
                 c.respondent_reply_days,
             ]
-                .map(|d| d.map_or("—".to_string(), |d| d.to_string()))
-                .join(" / ");
+            .map(|d| d.map_or("—".to_string(), |d| d.to_string()))
+            .join(" / ");
             (c.code, c.name, c.department, days)
         })
         .collect();

@@ -98,7 +98,10 @@ async fn accept_answers_the_reply_deadline_by_default_and_per_category() {
     let a = accepted(&t, &c, 1, "shop-1", "refunds-returns").await;
     let due = at(&a["respondent_reply_due_at"]);
     assert_eq!(due, cal.working_days_after(at(&a["accepted_at"]), 3));
-    assert_eq!(a["respondent_reply"]["due_at"], a["respondent_reply_due_at"]);
+    assert_eq!(
+        a["respondent_reply"]["due_at"],
+        a["respondent_reply_due_at"]
+    );
     assert_eq!(a["respondent_reply"]["expected"], true);
     assert_eq!(a["respondent_reply"]["days"], 3);
     let accepted_event = a["events"]
@@ -108,7 +111,10 @@ async fn accept_answers_the_reply_deadline_by_default_and_per_category() {
         .find(|e| e["kind"] == "accepted")
         .unwrap()
         .clone();
-    assert_eq!(accepted_event["data"]["respondent_reply_due_at"], a["respondent_reply_due_at"]);
+    assert_eq!(
+        accepted_event["data"]["respondent_reply_due_at"],
+        a["respondent_reply_due_at"]
+    );
 
     // Bad values name the field and store nothing.
     for bad in [json!(0), json!(61), json!("x")] {
@@ -183,7 +189,8 @@ async fn respondent_notices_go_by_email_and_in_the_portal() {
     t.app.sweep().await.unwrap();
     // The account's key notice, the complainant's two, the respondent's one.
     let got = sink.wait_for(4).await;
-    let about = |m: &&crate::notices::Received| m.to == "shop@example.com" && m.subject.contains(&no);
+    let about =
+        |m: &&crate::notices::Received| m.to == "shop@example.com" && m.subject.contains(&no);
     let to_shop: Vec<_> = got.iter().filter(about).collect();
     assert_eq!(to_shop.len(), 1, "{got:?}");
     let mail = to_shop[0];
@@ -193,17 +200,19 @@ async fn respondent_notices_go_by_email_and_in_the_portal() {
         "both languages: {}",
         mail.subject
     );
-    let due = redress_web::pages::local_time(
-        at(&a["respondent_reply_due_at"]),
-        t.app.config.time_zone,
-    );
+    let due =
+        redress_web::pages::local_time(at(&a["respondent_reply_due_at"]), t.app.config.time_zone);
     for part in [
         "申请退款被拒绝",
         due.as_str(),
         "https://complaints.example.com/respondent/cases",
         "Please reply by",
     ] {
-        assert!(mail.body.contains(part), "{part:?} missing in {}", mail.body);
+        assert!(
+            mail.body.contains(part),
+            "{part:?} missing in {}",
+            mail.body
+        );
     }
     // The complainant's contact data never reaches the respondent.
     for secret in ["zhang1@example.com", "13812345678", "张三1", "/track/"] {
@@ -221,7 +230,10 @@ async fn respondent_notices_go_by_email_and_in_the_portal() {
         "the recipient is shown masked: {}",
         email[0]["recipient"]
     );
-    assert_eq!(respondent_deliveries(&case, "new_complaint", "in_app").len(), 1);
+    assert_eq!(
+        respondent_deliveries(&case, "new_complaint", "in_app").len(),
+        1
+    );
 
     // A message from staff to the respondent: by e-mail too, with its text.
     t.post(
@@ -253,7 +265,10 @@ async fn a_respondent_without_email_hears_in_the_portal_only() {
         let id = a["id"].as_str().unwrap();
         t.app.sweep().await.unwrap();
         let case = staff_case(&t, &c.supervisor, id).await;
-        assert_eq!(respondent_deliveries(&case, "new_complaint", "in_app").len(), 1);
+        assert_eq!(
+            respondent_deliveries(&case, "new_complaint", "in_app").len(),
+            1
+        );
         assert!(
             respondent_deliveries(&case, "new_complaint", "email").is_empty(),
             "{:?}",
@@ -339,7 +354,10 @@ async fn replies_are_recorded_on_time_late_or_missed_once() {
     let due = at(&on_time["respondent_reply_due_at"]);
 
     // The portal list shows what is due.
-    let listed = t.get("/respondent/complaints", Some(&key)).await.expect(200);
+    let listed = t
+        .get("/respondent/complaints", Some(&key))
+        .await
+        .expect(200);
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     for item in items {
@@ -416,7 +434,10 @@ async fn replies_are_recorded_on_time_late_or_missed_once() {
         let case = staff_case(&t, &c.supervisor, id).await;
         assert_eq!(count_events(&case, "respondent_reply_missed"), 1, "{id}");
     }
-    let listed = t.get("/respondent/complaints", Some(&key)).await.expect(200);
+    let listed = t
+        .get("/respondent/complaints", Some(&key))
+        .await
+        .expect(200);
     assert!(
         listed["items"]
             .as_array()
@@ -485,10 +506,8 @@ async fn the_portal_page_shows_the_reply_deadline_in_both_languages() {
     let c = t.cast().await;
     let key = t.respondent("merchant", "shop-1").await;
     let a = accepted(&t, &c, 1, "shop-1", "refunds-returns").await;
-    let due = redress_web::pages::local_time(
-        at(&a["respondent_reply_due_at"]),
-        t.app.config.time_zone,
-    );
+    let due =
+        redress_web::pages::local_time(at(&a["respondent_reply_due_at"]), t.app.config.time_zone);
     let mut b = Browser::default();
     let page = html(&b.get(&t, "/respondent").await);
     let csrf = hidden(&page, "csrf");

@@ -119,6 +119,7 @@ pub fn default_categories() -> Vec<Category> {
         handling_days: None,
         appeal_days: None,
         review_days: None,
+        respondent_reply_days: None,
     };
     vec![
         c(
@@ -412,6 +413,7 @@ impl App {
         let handling_days = days("handling_days", 365);
         let appeal_days = days("appeal_days", 365);
         let review_days = days("review_days", 365);
+        let respondent_reply_days = days("respondent_reply_days", 60);
         if !code.is_empty()
             && let Err((f, m)) = parse_code("code", &code)
         {
@@ -435,6 +437,7 @@ impl App {
             handling_days,
             appeal_days,
             review_days,
+            respondent_reply_days,
         };
         let event = self.admin_event(who, "category_created", json!(c));
         self.store
@@ -671,15 +674,16 @@ impl App {
         if let Some(d) = b.opt_str("department") {
             cat.department = d;
         }
-        for (field, slot) in [
-            ("handling_days", &mut cat.handling_days),
-            ("appeal_days", &mut cat.appeal_days),
-            ("review_days", &mut cat.review_days),
+        for (field, slot, max) in [
+            ("handling_days", &mut cat.handling_days, 365),
+            ("appeal_days", &mut cat.appeal_days, 365),
+            ("review_days", &mut cat.review_days, 365),
+            ("respondent_reply_days", &mut cat.respondent_reply_days, 60),
         ] {
             if b.raw(field).is_some() {
                 let d = b.opt_u32(field);
-                if d.is_some_and(|d| !(1..=365).contains(&d)) {
-                    b.errors.add(field, "must be between 1 and 365");
+                if d.is_some_and(|d| !(1..=max).contains(&d)) {
+                    b.errors.add(field, format!("must be between 1 and {max}"));
                 }
                 *slot = d;
             }

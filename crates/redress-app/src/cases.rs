@@ -321,7 +321,7 @@ impl App {
             };
             // The newest few are enough to point staff at the thread.
             case.possible_duplicates = duplicates.into_iter().rev().take(MAX_DUPLICATES).collect();
-            self.deliver(&mut case, &effects, now, None);
+            self.deliver(&mut case, &effects, now, None, None);
             let code_hash = crate::codes::code_hash(&sealing.key, &token)
                 .ok_or_else(|| AppError::internal("a fresh access code does not normalize"))?;
             // The acknowledgement carries the code (SPEC §5): sealed in the

@@ -42,7 +42,7 @@ impl SweepReport {
             "purged" => self.purged += 1,
             "closed" => self.closed += 1,
             "deadline_missed" => self.flagged_overdue += 1,
-            "reminder_sent" => self.reminders += 1,
+            "reminder_sent" | "respondent_reminder_sent" => self.reminders += 1,
             "escalated" => self.escalations += 1,
             "action_reminder_sent" => self.action_reminders += 1,
             _ => {}

@@ -466,6 +466,19 @@ impl App {
         Ok(dir)
     }
 
+    /// The e-mail address of the account of `case`'s respondent, when
+    /// the respondent has an account with one.
+    pub async fn respondent_email(&self, case: &Case) -> AppResult<Option<String>> {
+        let Some(r) = case.record.respondent.as_ref() else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .get_respondent(r.kind, &r.id)
+            .await?
+            .and_then(|a| a.email))
+    }
+
     /// Forgets the cached [`Directory`] (after users or departments change).
     pub async fn forget_directory(&self) {
         *self.directory.lock().await = None;
@@ -595,6 +608,7 @@ impl App {
         effects: &Effects,
         at: DateTime<Utc>,
         dir: Option<&Directory>,
+        respondent_email: Option<&str>,
     ) {
         for notice in &effects.notices {
             let recipients = match (&notice.user, notice.to, dir) {
@@ -662,6 +676,21 @@ impl App {
                     ));
                 }
             }
+            // The respondent also hears by e-mail at their account's
+            // address (SPEC §7), when the account has one.
+            if notice.party == Party::Respondent
+                && let Some(email) = respondent_email
+                && self.config.senders.email.is_some()
+            {
+                case.record_delivery(Delivery::owed(
+                    Uuid::now_v7().to_string(),
+                    notice.party,
+                    notice.kind,
+                    DeliveryChannel::Email,
+                    redress_domain::mask_email(email),
+                    at,
+                ));
+            }
         }
     }
 
@@ -704,7 +733,20 @@ impl App {
             } else {
                 None
             };
-            self.deliver(&mut loaded.case, &effects, ctx.now, dir.as_deref());
+            let respondent_email = if self.config.senders.email.is_some()
+                && effects.notices.iter().any(|n| n.party == Party::Respondent)
+            {
+                self.respondent_email(&loaded.case).await?
+            } else {
+                None
+            };
+            self.deliver(
+                &mut loaded.case,
+                &effects,
+                ctx.now,
+                dir.as_deref(),
+                respondent_email.as_deref(),
+            );
             let events = self.journal(
                 Some(id),
                 stored::CaseKeyRef::of(&loaded).as_ref(),
@@ -768,8 +810,8 @@ impl App {
             let calendar = self.calendar();
             let ctx = self.ctx(&calendar, actor.clone());
             let (ea, eb) = f(&mut first.case, &mut second.case, &ctx)?;
-            self.deliver(&mut first.case, &ea, ctx.now, None);
-            self.deliver(&mut second.case, &eb, ctx.now, None);
+            self.deliver(&mut first.case, &ea, ctx.now, None, None);
+            self.deliver(&mut second.case, &eb, ctx.now, None, None);
             let mut events = self.journal(
                 Some(a),
                 stored::CaseKeyRef::of(&first).as_ref(),

@@ -97,6 +97,10 @@ pub struct NoticeTemplate {
 #[derive(Debug, Deserialize)]
 struct TemplateFile {
     labels: HashMap<String, String>,
+    /// The wording of the notices that go to a respondent (`[respondent.<kind>]`):
+    /// they speak of a complaint *about* them and point to their portal.
+    #[serde(default)]
+    respondent: HashMap<String, NoticeTemplate>,
     #[serde(flatten)]
     kinds: HashMap<String, NoticeTemplate>,
 }
@@ -141,6 +145,16 @@ fn template_name(locale: Locale, kind: NoticeKind, part: Part) -> String {
     format!("{}/{}/{}", locale.as_str(), kind.as_str(), part.name())
 }
 
+/// The name of a respondent's own wording of `kind`.
+fn respondent_template_name(locale: Locale, kind: NoticeKind, part: Part) -> String {
+    format!(
+        "{}/respondent/{}/{}",
+        locale.as_str(),
+        kind.as_str(),
+        part.name()
+    )
+}
+
 /// Instructions one rendering may spend (the shipped templates need a
 /// few hundred; a list of 100 remedies a few thousand).
 const TEMPLATE_FUEL: u64 = 50_000;
@@ -171,6 +185,19 @@ impl Notices {
             for (kind, t) in file.kinds {
                 let kind: NoticeKind = kind.parse().expect("shipped notice kinds are known");
                 add(&mut env, locale, kind, &t)?;
+            }
+            for (kind, t) in file.respondent {
+                let kind: NoticeKind = kind.parse().expect("shipped notice kinds are known");
+                for (part, text) in [
+                    (Part::Subject, &t.subject),
+                    (Part::Body, &t.body),
+                    (Part::Sms, &t.sms),
+                ] {
+                    env.add_template_owned(
+                        respondent_template_name(locale, kind, part),
+                        text.clone(),
+                    )?;
+                }
             }
         }
         for (kind, locale, t) in overrides {
@@ -214,14 +241,23 @@ impl Notices {
         &self,
         locale: Locale,
         kind: NoticeKind,
+        party: Party,
         part: Part,
         ctx: &Value,
     ) -> Result<String, minijinja::Error> {
-        let name = template_name(locale, kind, part);
-        let out = self
-            .env
-            .get_template(&name)?
-            .render(minijinja::value::Serde(ctx))?;
+        // A respondent reads their own wording of the notice when there is one.
+        let own = (party == Party::Respondent)
+            .then(|| {
+                self.env
+                    .get_template(&respondent_template_name(locale, kind, part))
+                    .ok()
+            })
+            .flatten();
+        let template = match own {
+            Some(t) => t,
+            None => self.env.get_template(&template_name(locale, kind, part))?,
+        };
+        let out = template.render(minijinja::value::Serde(ctx))?;
         Ok(out.trim().to_string())
     }
 
@@ -235,17 +271,42 @@ impl Notices {
         site: &Site,
         access_code: Option<&str>,
     ) -> Result<Outgoing, minijinja::Error> {
+        // A respondent's account names no language: their mail carries
+        // both, the installation's first.
+        if delivery.party == Party::Respondent && delivery.channel == DeliveryChannel::Email {
+            let mut subjects = Vec::new();
+            let mut bodies = Vec::new();
+            for l in [Locale::ZhCn, Locale::En] {
+                let ctx = self.context(case, delivery, l, site);
+                subjects.push(
+                    self.render(l, delivery.notice, delivery.party, Part::Subject, &ctx)?
+                        .replace(['\r', '\n'], " "),
+                );
+                bodies.push(self.render(l, delivery.notice, delivery.party, Part::Body, &ctx)?);
+            }
+            return Ok(Outgoing {
+                delivery_id: delivery.id.clone(),
+                case_id: case.id,
+                to,
+                notice: delivery.notice,
+                tracking_no: case.tracking_no.clone(),
+                subject: subjects.join(" / "),
+                body: bodies.join("\n\n----------\n\n"),
+                locale: Locale::ZhCn,
+                reply_to: None,
+            });
+        }
         let mut ctx = self.context(case, delivery, locale, site);
         ctx["access_code"] = json!(access_code);
         let (subject, body) = match delivery.channel {
             DeliveryChannel::Sms => (
                 String::new(),
-                self.render(locale, delivery.notice, Part::Sms, &ctx)?,
+                self.render(locale, delivery.notice, delivery.party, Part::Sms, &ctx)?,
             ),
             _ => (
-                self.render(locale, delivery.notice, Part::Subject, &ctx)?
+                self.render(locale, delivery.notice, delivery.party, Part::Subject, &ctx)?
                     .replace(['\r', '\n'], " "),
-                self.render(locale, delivery.notice, Part::Body, &ctx)?,
+                self.render(locale, delivery.notice, delivery.party, Part::Body, &ctx)?,
             ),
         };
         Ok(Outgoing {
@@ -330,6 +391,41 @@ impl Notices {
                 "review_due_at": time(case.deadlines.review_due_at),
             });
         }
+        // A respondent sees the complaint about them, never the
+        // complainant's contact data, and is pointed to their portal.
+        if delivery.party == Party::Respondent {
+            // A deadline at local midnight reads as the end of its day
+            // ("2026-03-05 24:00"), as on the pages.
+            let reply_due = case.respondent_reply.as_ref().map(|r| {
+                let local = r.due_at.with_timezone(&site.time_zone);
+                match local.date_naive().pred_opt() {
+                    Some(day) if local.time() == chrono::NaiveTime::MIN => {
+                        format!("{} 24:00", day.format("%Y-%m-%d"))
+                    }
+                    _ => local.format("%Y-%m-%d %H:%M").to_string(),
+                }
+            });
+            return json!({
+                "tracking_no": case.tracking_no,
+                "portal_url": format!("{}/respondent/cases", site.public_url.trim_end_matches('/')),
+                "subject": case.record.subject,
+                "status": case.status,
+                "status_label": self.label(locale, case.status.as_str()),
+                "respondent_reply_due_at": reply_due.clone().unwrap_or_default(),
+                "reply_expected": case.respondent_reply_expected(),
+                "due_at": reply_due.unwrap_or_default(),
+                "outcome": decision.map(|d| d.outcome.as_str()),
+                "outcome_label": decision.map(|d| self.label(locale, d.outcome.as_str())),
+                "reply": match delivery.notice {
+                    NoticeKind::ReviewResult => review.map(|r| r.reply.clone()),
+                    _ => decision.map(|d| d.reply.clone()),
+                },
+                "sanctions": measures(case.final_sanctions()),
+                "remedies": measures(case.final_remedies()),
+                "review_label": review.map(|r| self.label(locale, &format!("review_{}", r.result.as_str()))),
+                "message": message,
+            });
+        }
         json!({
             "tracking_no": case.tracking_no,
             "tracking_url": crate::tracking_url(&site.public_url, &case.tracking_no),
@@ -402,6 +498,9 @@ fn sample_context() -> Value {
         "outcome": "upheld", "outcome_label": "upheld", "basis": ["rule 1"], "reply": "reply",
         "remedies": ["refund"], "review_result": "upheld", "review_label": "upheld",
         "outside_remedies": "12315", "merged_into": "TS-20260101-000002", "message": "message",
+        "portal_url": "https://example.invalid/respondent/cases",
+        "respondent_reply_due_at": "2026-01-02 24:00", "reply_expected": true,
+        "sanctions": ["warning"],
     })
 }
 
@@ -489,6 +588,12 @@ impl crate::App {
         } else {
             None
         };
+        // The respondent's account address as it is now.
+        let respondent = if due.iter().any(|d| d.party == Party::Respondent) {
+            self.respondent_email(case).await?
+        } else {
+            None
+        };
         let mut outcomes = Vec::with_capacity(due.len());
         let mut deferred = Vec::new();
         for d in &due {
@@ -525,7 +630,7 @@ impl crate::App {
                 None => SendOutcome::Permanent {
                     error: format!("no {} provider is configured", d.channel),
                 },
-                Some(sender) => match address(case, d, staff.as_deref()) {
+                Some(sender) => match address(case, d, staff.as_deref(), respondent.as_deref()) {
                     None => SendOutcome::Permanent {
                         error: "no address on file".into(),
                     },
@@ -687,9 +792,15 @@ pub struct SendReport {
 
 /// Where `delivery` goes: the complainant's address or phone as recorded,
 /// or the staff member's address as the directory has it now.
-fn address(case: &Case, delivery: &Delivery, staff: Option<&crate::Directory>) -> Option<String> {
+fn address(
+    case: &Case,
+    delivery: &Delivery,
+    staff: Option<&crate::Directory>,
+    respondent: Option<&str>,
+) -> Option<String> {
     let c = &case.record.complainant;
     match (delivery.party, delivery.channel) {
+        (Party::Respondent, DeliveryChannel::Email) => respondent.map(str::to_string),
         (Party::Complainant, DeliveryChannel::Email) => c.email.clone(),
         (Party::Complainant, DeliveryChannel::Sms) => c.phone.clone(),
         (Party::Complainant, DeliveryChannel::Webhook) => c.user_id.clone(),

@@ -255,6 +255,11 @@ fn report_facts(case: &Case) -> ReportFacts {
             .as_ref()
             .is_some_and(|r| r.result == redress_domain::ReviewResult::Modified),
         feedback_score: case.feedback.as_ref().map(|f| i32::from(f.score)),
+        respondent_reply_on_time: case.respondent_reply.as_ref().and_then(|r| r.on_time()),
+        respondent_late_replies: case
+            .respondent_reply
+            .as_ref()
+            .map_or(0, |r| u32::try_from(r.late_replies()).unwrap_or(u32::MAX)),
     }
 }
 

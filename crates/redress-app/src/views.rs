@@ -124,6 +124,30 @@ pub fn clock_view(case: &Case, calendar: &Calendar, now: DateTime<Utc>) -> Value
     })
 }
 
+/// The respondent's reply deadline (SPEC §4) and what came of it: whether
+/// a reply is still expected, the first reply, the replies that came late,
+/// a deadline missed. `null` for a case not accepted (or accepted before
+/// the deadline existed).
+pub fn respondent_reply_view(case: &Case) -> Value {
+    let Some(r) = case.respondent_reply.as_ref() else {
+        return Value::Null;
+    };
+    json!({
+        "due_at": r.due_at,
+        "days": r.days,
+        "paused": r.is_paused(),
+        "paused_days": r.paused_days,
+        "expected": case.respondent_reply_expected(),
+        "replied_at": r.first_reply().map(|x| x.at),
+        "on_time": r.on_time(),
+        "replies": r.replies.len(),
+        "late_replies": r.late_replies(),
+        "reminded_at": r.reminded_at,
+        "missed": r.missed_at.is_some(),
+        "missed_at": r.missed_at,
+    })
+}
+
 pub fn event_json(e: &JournalEntry) -> Value {
     json!({
         "seq": e.seq,
@@ -168,6 +192,8 @@ pub fn staff_view(
         "handling_due_at": d.handling_due_at,
         "appeal_due_at": d.appeal_due_at,
         "review_due_at": d.review_due_at,
+        "respondent_reply_due_at": case.respondent_reply.as_ref().map(|r| r.due_at),
+        "respondent_reply": respondent_reply_view(case),
         "next_due_at": case.next_due_at(),
         "overdue": case.is_overdue(now),
         "paused": case.is_paused(),
@@ -347,6 +373,8 @@ pub fn respondent_view(case: &Case) -> Value {
         "complainant": complainant(case, Contact::Respondent),
         "respondent": case.record.respondent,
         "handling_due_at": case.deadlines.handling_due_at,
+        "respondent_reply_due_at": case.respondent_reply.as_ref().map(|r| r.due_at),
+        "respondent_reply": respondent_reply_view(case),
         "messages": messages,
         "evidence": evidence,
         "decision": decision,

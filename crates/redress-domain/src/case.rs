@@ -549,6 +549,10 @@ pub struct Case {
     pub feedback: Option<Feedback>,
     #[serde(default)]
     pub accepted_at: Option<DateTime<Utc>>,
+    /// The respondent's reply deadline after acceptance, with the replies
+    /// and whether each came late (SPEC §4, §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respondent_reply: Option<crate::reply::ReplyDeadline>,
     pub closed_at: Option<DateTime<Utc>>,
     pub legal_hold: bool,
     /// When the retention period ended and the file's content was purged.
@@ -662,6 +666,7 @@ impl Case {
             deliveries: vec![],
             feedback: None,
             accepted_at: None,
+            respondent_reply: None,
             closed_at: None,
             legal_hold: false,
             purged_at: None,
@@ -941,8 +946,14 @@ impl Case {
             ));
         }
         let (unit, length) = staff_length(Stage::Handling, stage_days.handling_days, ctx.policy);
+        let reply_days = stage_days
+            .respondent_reply_days
+            .unwrap_or(ctx.policy.respondent_reply_days);
         self.stage_days = stage_days;
         let due = self.start_clock(Stage::Handling, unit, length, ctx);
+        let reply = crate::reply::ReplyDeadline::start(ctx.now, reply_days, ctx.calendar);
+        let reply_due = reply.due_at;
+        self.respondent_reply = Some(reply);
         self.category = Some(category.into());
         self.department = Some(department.into());
         self.accepted_at = Some(ctx.now);
@@ -951,7 +962,8 @@ impl Case {
         Ok(Effects::default()
             .event(
                 "accepted",
-                json!({"category": category, "department": department, "handling_due_at": due}),
+                json!({"category": category, "department": department, "handling_due_at": due,
+                       "respondent_reply_due_at": reply_due}),
             )
             .notify(Party::Complainant, NoticeKind::Acceptance)
             .notify(Party::Respondent, NoticeKind::NewComplaint))
@@ -1053,13 +1065,35 @@ impl Case {
                 "the case has no respondent yet",
             ));
         }
-        Ok(self.push_message(
+        let mut effects = self.push_message(
             audience,
             author_kind,
             &ctx.actor.id.clone(),
             body.into(),
             ctx,
-        ))
+        );
+        if author_kind == ActorKind::Respondent {
+            effects.merge(self.record_respondent_reply(ctx));
+        }
+        Ok(effects)
+    }
+
+    /// A respondent message after acceptance is a reply: recorded with
+    /// whether it came after the reply deadline (the first one meets it).
+    fn record_respondent_reply(&mut self, ctx: &Ctx) -> Effects {
+        let Some(message_id) = self.messages.last().map(|m| m.id.clone()) else {
+            return Effects::default();
+        };
+        let Some(reply) = self.respondent_reply.as_mut() else {
+            return Effects::default();
+        };
+        let first = reply.awaiting();
+        let late = reply.record(&message_id, ctx.now);
+        Effects::default().event(
+            "respondent_replied",
+            json!({"message_id": message_id, "due_at": reply.due_at, "late": late,
+                   "first": first}),
+        )
     }
 
     pub fn add_note(&mut self, kind: NoteKind, body: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
@@ -1176,6 +1210,11 @@ impl Case {
             by: ctx.actor.id.clone(),
         });
         let (stage, due) = (clock.stage, clock.due_at);
+        if let Some(reply) = self.respondent_reply.as_mut()
+            && self.status == Status::InProgress
+        {
+            reply.pause(ctx.now);
+        }
         self.touch(ctx.now);
         Ok(Effects::default()
             .event(
@@ -1202,12 +1241,19 @@ impl Case {
         let credit = clock.resume(&ctx.policy.alerts, ctx.calendar, ctx.now);
         let (stage, due) = (clock.stage, clock.due_at);
         self.mirror_due(stage, due);
+        let reply_due = self.respondent_reply.as_mut().and_then(|r| {
+            r.is_paused().then(|| {
+                r.resume(ctx.now, ctx.calendar);
+                r.due_at
+            })
+        });
         self.touch(ctx.now);
         Ok(Effects::default()
             .event(
                 "resumed",
                 json!({"stage": stage, "paused_at": since, "working_days_added": credit,
                        "previous_due_at": previous, "due_at": due,
+                       "respondent_reply_due_at": reply_due,
                        "reason": reason.map(str::trim)}),
             )
             .notify(Party::Complainant, NoticeKind::Progress))
@@ -1357,6 +1403,13 @@ impl Case {
     pub fn recompute_deadline(&mut self, ctx: &Ctx) -> Option<Effects> {
         if self.is_sealed() {
             return None;
+        }
+        if self.status == Status::InProgress
+            && let Some(reply) = self.respondent_reply.as_mut()
+            && !reply.is_paused()
+            && reply.awaiting()
+        {
+            reply.recompute(ctx.calendar);
         }
         let clock = self.clock.as_mut()?;
         let previous = clock.recompute(&ctx.policy.alerts, ctx.calendar, ctx.now)?;
@@ -2108,10 +2161,51 @@ impl Case {
             self.deadline_sweep_at(policy, calendar),
             self.next_delivery_at(),
             self.next_action_reminder_at(calendar),
+            self.reply_sweep_at(calendar),
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// The respondent's reply deadline while the case is handled: its
+    /// reminder, then its expiry.
+    fn reply_sweep_at(&self, calendar: &Calendar) -> Option<DateTime<Utc>> {
+        if self.status != Status::InProgress {
+            return None;
+        }
+        self.respondent_reply.as_ref()?.next_at(calendar)
+    }
+
+    /// Whether a reply from the respondent is still expected: the case is
+    /// handled and they have not replied yet.
+    pub fn respondent_reply_expected(&self) -> bool {
+        self.status == Status::InProgress
+            && self.respondent_reply.as_ref().is_some_and(|r| r.awaiting())
+    }
+
+    /// The reminder one working day before the reply deadline, and the
+    /// record of a deadline missed, each once.
+    pub fn sweep_reply(&mut self, ctx: &Ctx) -> Option<Effects> {
+        if self.status != Status::InProgress {
+            return None;
+        }
+        let reply = self.respondent_reply.as_mut()?;
+        let alert = reply.take_due(ctx.now, ctx.calendar)?;
+        let due = reply.due_at;
+        let respondent = self.record.respondent.as_ref().map(|r| r.key());
+        Some(match alert {
+            crate::reply::ReplyAlert::Reminder => Effects::default()
+                .event(
+                    "respondent_reminder_sent",
+                    json!({"due_at": due, "respondent": respondent}),
+                )
+                .notify(Party::Respondent, NoticeKind::Reminder),
+            crate::reply::ReplyAlert::Missed => Effects::default().event(
+                "respondent_reply_missed",
+                json!({"due_at": due, "respondent": respondent}),
+            ),
+        })
     }
 
     /// [`Case::sweep_at`] for the deadlines alone.
@@ -2165,6 +2259,9 @@ impl Case {
                 let mut effects = self.flag_overdue(ctx).unwrap_or_default();
                 if let Some(alerts) = self.send_alerts(ctx) {
                     effects.merge(alerts);
+                }
+                if let Some(reply) = self.sweep_reply(ctx) {
+                    effects.merge(reply);
                 }
                 (!effects.events.is_empty()).then_some(effects)
             }

@@ -32,6 +32,10 @@ pub const CASE_EVENTS: &[&str] = &[
     "deadline_missed",
     "reminder_sent",
     "escalated",
+    // the respondent's reply deadline
+    "respondent_replied",
+    "respondent_reminder_sent",
+    "respondent_reply_missed",
     // the result
     "decided",
     "sanction_ordered",

@@ -11,6 +11,7 @@ pub mod events;
 pub mod outbound;
 pub mod policy;
 pub mod registration;
+pub mod reply;
 pub mod text;
 pub mod types;
 
@@ -21,4 +22,5 @@ pub use error::{FieldErrors, Refusal};
 pub use outbound::SendOutcome;
 pub use policy::{AlertPolicy, DeadlinePolicy, EscalationStep, Level, StageDays, StageHours};
 pub use registration::*;
+pub use reply::{ReplyAlert, ReplyDeadline, ReplyRecord};
 pub use types::*;

@@ -16,6 +16,9 @@ pub struct DeadlinePolicy {
     pub appeal_days: u32,
     /// Review decision after an appeal, working days.
     pub review_days: u32,
+    /// The respondent's reply after acceptance when the category names
+    /// none, working days.
+    pub respondent_reply_days: u32,
     /// Retention after closure, years.
     pub retention_years: u32,
     /// How far ahead the due-soon queue looks, working days (0: today only).
@@ -46,6 +49,7 @@ impl Default for DeadlinePolicy {
             handling_days: 15,
             appeal_days: 15,
             review_days: 10,
+            respondent_reply_days: 3,
             retention_years: 3,
             due_soon_days: 1,
             alerts: AlertPolicy::default(),
@@ -63,6 +67,7 @@ impl DeadlinePolicy {
             ("handling_days", self.handling_days),
             ("appeal_days", self.appeal_days),
             ("review_days", self.review_days),
+            ("respondent_reply_days", self.respondent_reply_days),
         ];
         for (key, d) in days {
             if !(1..=365).contains(&d) {
@@ -173,6 +178,8 @@ pub struct StageDays {
     pub appeal_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respondent_reply_days: Option<u32>,
 }
 
 #[cfg(test)]

@@ -1174,6 +1174,10 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
         &staff(sh(2026, 11, 2, 10, 0)),
     )
     .unwrap();
+    // This test follows the staff clock alone: the respondent's reply
+    // deadline (which wakes the sweep too) has its own tests.
+    assert!(case.respondent_reply.is_some());
+    case.respondent_reply = None;
     assert_eq!(case.deadlines.handling_due_at, Some(sh_end(2026, 11, 23)));
     let at50 = sh(2026, 11, 12, 5, 0);
     assert_eq!(case.sweep_at(&policy, &calendar), Some(at50));

@@ -273,14 +273,16 @@ pub fn import_departments(
             .map_err(|_| StoreError::Backend("category days out of range".into()))
     };
     for c in categories {
-        let (handling, appeal, review) = (
+        let (handling, appeal, review, reply) = (
             days(c.handling_days)?,
             days(c.appeal_days)?,
             days(c.review_days)?,
+            days(c.respondent_reply_days)?,
         );
         ctx.execute(
             "INSERT INTO categories (code, name, name_en, department, handling_days, \
-             appeal_days, review_days) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             appeal_days, review_days, respondent_reply_days) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 &c.code,
                 &c.name,
@@ -289,6 +291,7 @@ pub fn import_departments(
                 &handling,
                 &appeal,
                 &review,
+                &reply,
             ],
         )
         .map_err(|e| constraint(e, "code", "department"))?;

@@ -140,6 +140,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "corrective_actions",
         include_str!("../migrations/0016_corrective_actions.sql"),
     ),
+    (
+        17,
+        "respondent_reply",
+        include_str!("../migrations/0017_respondent_reply.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -1047,8 +1052,8 @@ impl Store for PgStore {
     async fn list_categories(&self) -> StoreResult<Vec<Category>> {
         let rows = self
             .rows(
-                "SELECT code, name, name_en, department, handling_days, appeal_days, review_days \
-                 FROM categories ORDER BY code",
+                "SELECT code, name, name_en, department, handling_days, appeal_days, review_days, \
+                 respondent_reply_days FROM categories ORDER BY code",
                 vec![],
             )
             .await?;
@@ -1067,6 +1072,7 @@ impl Store for PgStore {
                     handling_days: days(r, 4)?,
                     appeal_days: days(r, 5)?,
                     review_days: days(r, 6)?,
+                    respondent_reply_days: days(r, 7)?,
                 })
             })
             .collect()
@@ -1117,16 +1123,18 @@ impl Store for PgStore {
                     .transpose()
                     .map_err(|_| StoreError::Backend("category days out of range".into()))
             };
-            let (h, a, r) = (
+            let (h, a, r, rr) = (
                 days(c.handling_days)?,
                 days(c.appeal_days)?,
                 days(c.review_days)?,
+                days(c.respondent_reply_days)?,
             );
             let n = ctx
                 .execute(
                     "UPDATE categories SET name = $2, name_en = $3, department = $4, \
-                     handling_days = $5, appeal_days = $6, review_days = $7 WHERE code = $1",
-                    &[&c.code, &c.name, &c.name_en, &c.department, &h, &a, &r],
+                     handling_days = $5, appeal_days = $6, review_days = $7, \
+                     respondent_reply_days = $8 WHERE code = $1",
+                    &[&c.code, &c.name, &c.name_en, &c.department, &h, &a, &r, &rr],
                 )
                 .map_err(|e| codec::constraint(e, "code", "department"))?;
             if n == 0 {
@@ -1245,6 +1253,24 @@ impl Store for PgStore {
                 "SELECT id, kind, external_id, name, email, key_hash, created_at, \
                  key_revoked, key_expires_at FROM respondents WHERE key_hash = $1",
                 vec![boxed(key_hash.to_string())],
+            )
+            .await?;
+        rows.first().map(bulk::respondent).transpose()
+    }
+
+    async fn get_respondent(
+        &self,
+        kind: redress_domain::RespondentKind,
+        external_id: &str,
+    ) -> StoreResult<Option<RespondentAccount>> {
+        let rows = self
+            .rows(
+                "SELECT id, kind, external_id, name, email, key_hash, created_at, \
+                 key_revoked, key_expires_at FROM respondents WHERE kind = $1 AND external_id = $2",
+                vec![
+                    boxed(kind.as_str().to_string()),
+                    boxed(external_id.to_string()),
+                ],
             )
             .await?;
         rows.first().map(bulk::respondent).transpose()

@@ -259,7 +259,8 @@ pub fn import_departments(
     let mut stmt = c
         .prepare_cached(
             "INSERT INTO categories (code, name, name_en, department, handling_days, \
-             appeal_days, review_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             appeal_days, review_days, respondent_reply_days) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(db)?;
     for k in categories {
@@ -270,7 +271,8 @@ pub fn import_departments(
             k.department,
             k.handling_days.map(i64::from),
             k.appeal_days.map(i64::from),
-            k.review_days.map(i64::from)
+            k.review_days.map(i64::from),
+            k.respondent_reply_days.map(i64::from)
         ])
         .map_err(|e| constraint(e, "code", "department"))?;
     }

@@ -1079,7 +1079,7 @@ impl Store for SqliteStore {
             let raw = c
                 .prepare_cached(
                     "SELECT code, name, name_en, department, handling_days, appeal_days, \
-                     review_days FROM categories ORDER BY code",
+                     review_days, respondent_reply_days FROM categories ORDER BY code",
                 )
                 .map_err(db)?
                 .query_map([], |r| {
@@ -1094,6 +1094,7 @@ impl Store for SqliteStore {
                             r.get::<_, Option<i64>>(4)?,
                             r.get::<_, Option<i64>>(5)?,
                             r.get::<_, Option<i64>>(6)?,
+                            r.get::<_, Option<i64>>(7)?,
                         ],
                     ))
                 })
@@ -1107,7 +1108,7 @@ impl Store for SqliteStore {
                 .transpose()
             };
             raw.into_iter()
-                .map(|((code, name, name_en, department), [h, a, r])| {
+                .map(|((code, name, name_en, department), [h, a, r, rr])| {
                     Ok(Category {
                         code,
                         name,
@@ -1116,6 +1117,7 @@ impl Store for SqliteStore {
                         handling_days: days(h)?,
                         appeal_days: days(a)?,
                         review_days: days(r)?,
+                        respondent_reply_days: days(rr)?,
                     })
                 })
                 .collect()
@@ -1167,7 +1169,8 @@ impl Store for SqliteStore {
                 .conn
                 .prepare_cached(
                     "UPDATE categories SET name = ?2, name_en = ?3, department = ?4, \
-                     handling_days = ?5, appeal_days = ?6, review_days = ?7 WHERE code = ?1",
+                     handling_days = ?5, appeal_days = ?6, review_days = ?7, \
+                     respondent_reply_days = ?8 WHERE code = ?1",
                 )
                 .map_err(db)?
                 .execute(params![
@@ -1178,6 +1181,7 @@ impl Store for SqliteStore {
                     c.handling_days.map(i64::from),
                     c.appeal_days.map(i64::from),
                     c.review_days.map(i64::from),
+                    c.respondent_reply_days.map(i64::from),
                 ])
                 .map_err(|e| codec::constraint(e, "code", "department"))?;
             if n == 0 {
@@ -1314,6 +1318,23 @@ impl Store for SqliteStore {
         let key_hash = key_hash.to_string();
         self.read(move |c| Ok(bulk::respondents(c, "WHERE key_hash = ?1", [key_hash])?.pop()))
             .await
+    }
+
+    async fn get_respondent(
+        &self,
+        kind: redress_domain::RespondentKind,
+        external_id: &str,
+    ) -> StoreResult<Option<RespondentAccount>> {
+        let (kind, external_id) = (kind.as_str().to_string(), external_id.to_string());
+        self.read(move |c| {
+            Ok(bulk::respondents(
+                c,
+                "WHERE kind = ?1 AND external_id = ?2",
+                [kind, external_id],
+            )?
+            .pop())
+        })
+        .await
     }
 
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "corrective_actions",
         include_str!("../migrations/0016_corrective_actions.sql"),
     ),
+    (
+        17,
+        "respondent_reply",
+        include_str!("../migrations/0017_respondent_reply.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

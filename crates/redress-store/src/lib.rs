@@ -149,6 +149,13 @@ pub struct ReportFacts {
     pub appealed: bool,
     pub review_changed: bool,
     pub feedback_score: Option<i32>,
+    /// The respondent's reply deadline: met (`true`), missed or answered
+    /// late (`false`), still running or none (`None`); for the scorecard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respondent_reply_on_time: Option<bool>,
+    /// Respondent replies that came after the reply deadline.
+    #[serde(default)]
+    pub respondent_late_replies: u32,
 }
 
 /// A case list item: the columns, without the document.
@@ -287,6 +294,9 @@ pub struct Category {
     /// The review time for this category's cases, working days.
     #[serde(default)]
     pub review_days: Option<u32>,
+    /// The respondent's reply after acceptance, working days.
+    #[serde(default)]
+    pub respondent_reply_days: Option<u32>,
 }
 
 impl Category {
@@ -296,6 +306,7 @@ impl Category {
             handling_days: self.handling_days,
             appeal_days: self.appeal_days,
             review_days: self.review_days,
+            respondent_reply_days: self.respondent_reply_days,
         }
     }
 }
@@ -557,6 +568,12 @@ pub trait Store: Send + Sync + 'static {
     async fn get_respondent_by_key_hash(
         &self,
         key_hash: &str,
+    ) -> StoreResult<Option<RespondentAccount>>;
+    /// The account of the respondent `kind:external_id`, if there is one.
+    async fn get_respondent(
+        &self,
+        kind: redress_domain::RespondentKind,
+        external_id: &str,
     ) -> StoreResult<Option<RespondentAccount>>;
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()>;
     async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;

@@ -27,6 +27,8 @@ pub async fn insert_and_get_round_trip(s: Arc<dyn Store>) {
         appealed: true,
         review_changed: false,
         feedback_score: Some(4),
+        respondent_reply_on_time: Some(false),
+        respondent_late_replies: 1,
     };
     let ev = vec![
         event(Some(row.id), "submitted"),

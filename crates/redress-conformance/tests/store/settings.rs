@@ -46,6 +46,7 @@ pub async fn departments_and_categories(s: Arc<dyn Store>) {
         handling_days: Some(15),
         appeal_days: Some(30),
         review_days: None,
+        respondent_reply_days: Some(5),
     };
     s.insert_category(cat.clone(), event(None, "category_created"))
         .await
@@ -76,6 +77,7 @@ pub async fn departments_and_categories(s: Arc<dyn Store>) {
         handling_days: Some(7),
         appeal_days: None,
         review_days: Some(3),
+        respondent_reply_days: None,
         ..cat.clone()
     };
     s.update_category(changed.clone(), event(None, "category_changed"))
@@ -255,6 +257,12 @@ pub async fn respondents_and_api_keys(s: Arc<dyn Store>) {
         Some(r.clone())
     );
     assert_eq!(s.get_respondent_by_key_hash("rk2").await.unwrap(), None);
+    // By kind and id, for the notices that go to the account's address.
+    assert_eq!(
+        s.get_respondent(r.kind, &r.external_id).await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(s.get_respondent(r.kind, "absent").await.unwrap(), None);
     // A new key replaces the old one; revoking marks it.
     assert!(
         s.set_respondent_key(

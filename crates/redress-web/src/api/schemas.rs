@@ -78,6 +78,9 @@ pub struct CategoryBody {
     pub appeal_days: Option<u32>,
     /// Review time for this category's cases, working days.
     pub review_days: Option<u32>,
+    /// The respondent's reply after acceptance, working days (1–60;
+    /// unset: the installation's default, 3).
+    pub respondent_reply_days: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -287,6 +290,7 @@ pub struct CategoryPatchBody {
     pub handling_days: Option<u32>,
     pub appeal_days: Option<u32>,
     pub review_days: Option<u32>,
+    pub respondent_reply_days: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

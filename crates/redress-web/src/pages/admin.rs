@@ -138,9 +138,14 @@ async fn render(s: &AppState, ctx: PageCtx, status: StatusCode, said: Said) -> R
         .unwrap_or_default()
         .into_iter()
         .map(|c| {
-            let days = [c.handling_days, c.appeal_days, c.review_days]
-                .map(|d| d.map_or("—".to_string(), |d| d.to_string()))
-                .join(" / ");
+            let days = [
+                c.handling_days,
+                c.appeal_days,
+                c.review_days,
+                c.respondent_reply_days,
+            ]
+            .map(|d| d.map_or("—".to_string(), |d| d.to_string()))
+            .join(" / ");
             (c.code, c.name, c.department, days)
         })
         .collect();
@@ -425,7 +430,8 @@ pub async fn add(
                 &who,
                 &json!({"code": get("code"), "name": get("name"), "name_en": get("name_en"),
                         "department": get("department"), "handling_days": num("handling_days"),
-                        "appeal_days": num("appeal_days"), "review_days": num("review_days")}),
+                        "appeal_days": num("appeal_days"), "review_days": num("review_days"),
+                        "respondent_reply_days": num("respondent_reply_days")}),
             )
             .await
         }
@@ -463,7 +469,12 @@ pub async fn add(
         "category-edit" => {
             let code = get("code").unwrap_or_default().to_string();
             let mut patch = serde_json::Map::new();
-            for key in ["handling_days", "appeal_days", "review_days"] {
+            for key in [
+                "handling_days",
+                "appeal_days",
+                "review_days",
+                "respondent_reply_days",
+            ] {
                 if f.contains_key(key) {
                     patch.insert(key.into(), json!(num(key)));
                 }

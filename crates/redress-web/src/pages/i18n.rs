@@ -203,6 +203,7 @@ fn label_key(field: &str) -> Option<&'static str> {
         "handling_days" => "a-handling-days",
         "appeal_days" => "a-appeal-days",
         "review_days" => "a-review-days",
+        "respondent_reply_days" => "a-respondent-reply-days",
         "username" => "f-username",
         "password" => "f-password",
         "display_name" => "a-display-name",

@@ -83,6 +83,11 @@ struct Item {
     demands: String,
     complainant: String,
     due: String,
+    /// The reply deadline (local time) and what is due, in words.
+    reply_due: String,
+    reply_state: String,
+    /// A reply is still expected.
+    reply_expected: bool,
     messages: Vec<(String, String, String)>,
     decision: Option<String>,
     open: bool,
@@ -109,6 +114,7 @@ fn item(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> Item {
             .map(|t| local_time(t, tz))
             .unwrap_or_default()
     };
+    let r = &v["respondent_reply"];
     let c = &v["complainant"];
     let complainant = [&c["name"], &c["phone"], &c["email"]]
         .iter()
@@ -124,6 +130,9 @@ fn item(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> Item {
         demands: text(&v["demands"]),
         complainant,
         due: time(&v["handling_due_at"]),
+        reply_due: time(&r["due_at"]),
+        reply_state: reply_state(r, tr),
+        reply_expected: r["expected"] == true,
         messages: v["messages"]
             .as_array()
             .map(|a| {
@@ -156,6 +165,23 @@ fn item(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> Item {
             })
             .unwrap_or_default(),
     }
+}
+
+/// What the reply deadline asks of the respondent now, in words.
+fn reply_state(r: &Value, tr: super::Tr) -> String {
+    if r.is_null() {
+        return String::new();
+    }
+    let key = match (r["expected"] == true, r["replied_at"].is_null()) {
+        (true, _) if r["missed"] == true => "portal-reply-overdue",
+        (true, _) if r["paused"] == true => "portal-reply-paused",
+        (true, _) => "portal-reply-expected",
+        (false, false) if r["on_time"] == false => "portal-reply-late",
+        (false, false) => "portal-reply-done",
+        (false, true) if r["missed"] == true => "portal-reply-missed",
+        (false, true) => "portal-reply-not-needed",
+    };
+    tr.t(key)
 }
 
 async fn render(s: &AppState, ctx: PageCtx, who: &Principal, error: Option<String>) -> Response {

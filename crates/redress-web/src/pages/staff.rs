@@ -916,7 +916,7 @@ async fn render_case_with(
             }
         })
         .collect();
-    let deadlines = [
+    let mut deadlines = [
         ("dl-acceptance", "acceptance_due_at"),
         ("dl-supplement", "supplement_due_at"),
         ("dl-handling", "handling_due_at"),
@@ -926,7 +926,22 @@ async fn render_case_with(
     .into_iter()
     .filter(|(_, k)| v[*k].is_string())
     .map(|(label, k)| (tr.t(label), time(&v[k])))
-    .collect();
+    .collect::<Vec<_>>();
+    // The respondent's reply deadline, with what came of it.
+    let r = &v["respondent_reply"];
+    if r["due_at"].is_string() {
+        let state = match (r["replied_at"].is_null(), r["missed"] == true) {
+            (false, _) if r["on_time"] == false => "dl-respondent-replied-late",
+            (false, _) => "dl-respondent-replied",
+            (true, true) => "dl-respondent-missed",
+            (true, false) if r["expected"] == true => "dl-respondent-waiting",
+            (true, false) => "dl-respondent-none",
+        };
+        deadlines.push((
+            tr.t("dl-respondent-reply"),
+            format!("{} · {}", time(&r["due_at"]), tr.t(state)),
+        ));
+    }
     let categories = category_names(s, tr).await;
     let actions = list(&v["actions"])
         .iter()

@@ -114,10 +114,18 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// An integer; `3.0` counts as one (JSON Schema's `integer` admits it).
     pub fn opt_i64(&mut self, key: &str) -> Option<i64> {
+        let whole = |v: &Value| {
+            v.as_i64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
+        };
         match self.get(key) {
             None => None,
-            Some(v) => match v.as_i64() {
+            Some(v) => match whole(v) {
                 Some(n) => Some(n),
                 None => {
                     self.errors.add(key, "must be an integer");

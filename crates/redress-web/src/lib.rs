@@ -62,9 +62,10 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         options.trusted_proxies.clone(),
     );
     let trusted = state.trusted_proxies.clone();
-    let (api, openapi) = OpenApiRouter::with_openapi(api::doc())
+    let (api, mut openapi) = OpenApiRouter::with_openapi(api::doc())
         .nest("/api/v1", api::router(upload_limit))
         .split_for_parts();
+    api::contract::finish(&mut openapi);
     let openapi = Arc::new(openapi);
     let pages = pages::router(upload_limit, tls);
     let mut router = Router::new().merge(api).merge(pages);

@@ -52,8 +52,10 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// submitted, needs_info, in_progress, resolved, under_review, closed
+    #[param(value_type = Option<StatusName>)]
     pub status: Option<String>,
     pub department: Option<String>,
     pub category: Option<String>,
@@ -63,19 +65,25 @@ pub struct ListParams {
     pub respondent_name: Option<String>,
     pub assignee: Option<String>,
     /// web, api, chat, email, phone, letter, in_person
+    #[param(value_type = Option<ChannelName>)]
     pub channel: Option<String>,
     /// rejected, lapsed, resolved, reviewed, withdrawn, merged
+    #[param(value_type = Option<ClosureName>)]
     pub closure: Option<String>,
     /// Filed at or after: a date (2026-12-06, from its start in the installation's zone) or an RFC 3339 instant
     pub from: Option<String>,
     /// Filed before: a date (to its end) or an RFC 3339 instant
     pub to: Option<String>,
     /// true: only cases whose staff deadline has passed
+    #[param(value_type = Option<bool>)]
     pub overdue: Option<String>,
     /// true: only cases whose staff deadline comes within the due-soon window
+    #[param(value_type = Option<bool>)]
     pub due_soon: Option<String>,
     /// Search text (Chinese and English).
     pub q: Option<String>,
+    /// At most this many (1–200, default 20)
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -321,13 +329,16 @@ pub async fn update_action(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ActionListParams {
     /// open (default), overdue, done
+    #[param(value_type = Option<ActionStatusName>)]
     pub status: Option<String>,
     /// The owner's user name
     pub owner: Option<String>,
     pub department: Option<String>,
     /// At most this many (1–500, default 200)
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
 }
 

@@ -16,6 +16,7 @@ use crate::extract::{Caller, JsonBody, Params};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HeldParams {
     /// held (default), attached, discarded or all
     pub state: Option<String>,

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod complaints;
+pub mod contract;
 pub mod mail;
 pub mod ops;
 pub mod respondent;
@@ -20,6 +21,10 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "redress", description = "Complaint handling for online platforms. Authenticate with `Authorization: Bearer …` (staff token, API key, respondent portal key, or a complainant's access token on /track calls)."),
+    components(schemas(
+        schemas::StatusName, schemas::ChannelName, schemas::ClosureName,
+        schemas::ActionStatusName, schemas::CallStateName
+    )),
     tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]
 struct ApiDoc;
@@ -27,6 +32,17 @@ struct ApiDoc;
 /// The API document's header (title, tags); paths come from the handlers.
 pub fn doc() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// The whole API document as served at `/api/openapi.json`: the handlers'
+/// descriptions under `/api/v1`, then the contract's operation ids and
+/// error answers ([`contract::finish`]).
+pub fn document(upload_limit: usize) -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = OpenApiRouter::with_openapi(doc())
+        .nest("/api/v1", router(upload_limit))
+        .split_for_parts();
+    contract::finish(&mut doc);
+    doc
 }
 
 /// The largest iCalendar body `POST /admin/calendar/import` takes.

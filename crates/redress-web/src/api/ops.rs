@@ -22,9 +22,13 @@ pub async fn channels(State(s): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DueParams {
     /// RFC 3339 start (default: now)
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    /// Working days to add; required unless `working_hours` is given.
+    #[param(required = true, value_type = u32, maximum = 3650)]
     pub working_days: Option<String>,
     /// Instead of `working_days`: working hours (within the installation's
     /// working hours, when it has them).
@@ -89,8 +93,8 @@ pub async fn due(
 }
 
 /// That year's exceptions to the weekly pattern.
-#[utoipa::path(get, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path)),
-    responses((status = 200, body = Document)))]
+#[utoipa::path(get, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, minimum = 1970, maximum = 2200)),
+    responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
 pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiResult<Json<Value>> {
     let year: i32 = year
         .parse()
@@ -113,6 +117,7 @@ pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiRes
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodParams {
     pub from: Option<String>,
     pub to: Option<String>,

@@ -13,6 +13,7 @@ use crate::extract::{Caller, JsonBody, MultipartBody, Params, read_upload};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     pub limit: Option<String>,
     pub cursor: Option<String>,

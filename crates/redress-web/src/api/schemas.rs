@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct LoginBody {
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
 }
 
@@ -96,11 +98,23 @@ pub struct RespondentBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ApiKeyBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    /// intake, read, webhooks (read and webhooks: supervisors only)
-    pub scopes: Vec<String>,
+    /// read and webhooks: supervisors only
+    #[schema(min_items = 1)]
+    pub scopes: Vec<ScopeName>,
     /// When the key stops working (RFC 3339, in the future).
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+}
+
+/// What an API key may do.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeName {
+    Intake,
+    Read,
+    Webhooks,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -185,10 +199,10 @@ pub struct Registered {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RecoverBody {
-    #[schema(max_length = 64)]
+    #[schema(min_length = 1, max_length = 64)]
     pub tracking_no: String,
     /// The e-mail address or phone number given at registration.
-    #[schema(max_length = 254)]
+    #[schema(min_length = 1, max_length = 254)]
     pub contact: String,
 }
 
@@ -428,7 +442,8 @@ pub struct ReasonBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct FeedbackBody {
-    /// 1–5
+    /// 1 (lowest) to 5 (highest)
+    #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
     pub comment: Option<String>,
 }
@@ -465,3 +480,58 @@ pub struct ErrorDetail {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[schema(value_type = Object)]
 pub struct Document(pub serde_json::Value);
+
+/// Where a case is (SPEC §3).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusName {
+    Submitted,
+    NeedsInfo,
+    InProgress,
+    Resolved,
+    UnderReview,
+    Closed,
+}
+
+/// How a complaint arrived (SPEC §5).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelName {
+    Web,
+    Api,
+    Chat,
+    Email,
+    Phone,
+    Letter,
+    InPerson,
+}
+
+/// How a closed case ended.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosureName {
+    Rejected,
+    Lapsed,
+    Resolved,
+    Reviewed,
+    Withdrawn,
+    Merged,
+}
+
+/// Which corrective actions a list shows.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatusName {
+    Open,
+    Overdue,
+    Done,
+}
+
+/// Where a webhook call stands.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStateName {
+    Pending,
+    Delivered,
+    Failed,
+}

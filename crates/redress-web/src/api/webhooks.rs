@@ -17,6 +17,11 @@ use crate::state::AppState;
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct WebhookBody {
     /// An `http://` or `https://` URL, without user name or password.
+    #[schema(
+        min_length = 8,
+        max_length = 2048,
+        pattern = "^https?://[^@/ ]+(/[^ ]*)?$"
+    )]
     pub url: String,
     /// Case event kinds (`GET /webhooks/events`), or `["*"]` for all.
     pub events: Vec<String>,
@@ -110,9 +115,12 @@ pub async fn delete(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallParams {
     /// pending, delivered or failed
+    #[param(value_type = Option<super::schemas::CallStateName>)]
     pub state: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }

@@ -12,6 +12,8 @@ pub mod outbound;
 pub mod policy;
 pub mod registration;
 pub mod reply;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod text;
 pub mod types;
 

@@ -17,8 +17,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
 use redress_domain::calendar::{DayException, DayKind, WorkingHours};
 use redress_domain::deadline::AlertBatch;
+use redress_domain::testing::{World, event_kinds};
 use redress_domain::*;
-use serde_json::json;
 
 // ---------------------------------------------------------------- helpers
 
@@ -1115,24 +1115,6 @@ proptest! {
 
 // ------------------------------------------------------- the case level
 
-fn ctx<'a>(
-    now: DateTime<Utc>,
-    calendar: &'a Calendar,
-    policy: &'a DeadlinePolicy,
-    actor: Actor,
-) -> Ctx<'a> {
-    Ctx {
-        now,
-        calendar,
-        policy,
-        actor,
-    }
-}
-
-fn kinds(effects: &Effects) -> Vec<&str> {
-    effects.events.iter().map(|e| e.kind.as_str()).collect()
-}
-
 fn staff_notices(effects: &Effects) -> Vec<(NoticeKind, Option<Recipient>)> {
     effects
         .notices
@@ -1144,26 +1126,11 @@ fn staff_notices(effects: &Effects) -> Vec<(NoticeKind, Option<Recipient>)> {
 
 #[test]
 fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
-    let (calendar, policy) = (Calendar::china(), DeadlinePolicy::default());
-    let staff = |now| ctx(now, &calendar, &policy, Actor::staff("handler"));
-    let sweep =
-        |case: &mut Case, now| case.sweep(&ctx(now, &calendar, &policy, Actor::system("sweep")));
+    let w = World::at(sh(2026, 11, 2, 9, 0));
+    let staff = |now| w.ctx_as(now, Actor::staff("handler"));
+    let sweep = |case: &mut Case, now| case.sweep(&w.ctx_as(now, Actor::system("sweep")));
 
-    let registered = sh(2026, 11, 2, 9, 0);
-    let body = json!({
-        "complainant": {"name": "张三", "email": "a@example.com"},
-        "respondent": {"kind": "merchant", "id": "m-1"},
-        "subject": "退款", "description": "拒绝退款",
-    });
-    let input = parse_registration(&body, registered).unwrap();
-    let (mut case, _) = Case::register(
-        uuid::Uuid::now_v7(),
-        "RD1".into(),
-        input,
-        Channel::Web,
-        vec![],
-        &staff(registered),
-    );
+    let mut case = w.registered();
     assert_eq!(case.deadlines.acceptance_due_at, Some(sh_end(2026, 11, 3)));
     assert_eq!(sweep(&mut case, sh(2026, 11, 2, 9, 30)), None);
 
@@ -1180,12 +1147,12 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
     case.respondent_reply = None;
     assert_eq!(case.deadlines.handling_due_at, Some(sh_end(2026, 11, 23)));
     let at50 = sh(2026, 11, 12, 5, 0);
-    assert_eq!(case.sweep_at(&policy, &calendar), Some(at50));
+    assert_eq!(case.sweep_at(&w.policy, &w.calendar), Some(at50));
     assert_eq!(sweep(&mut case, at50 - Duration::seconds(1)), None);
 
     // The 50 % reminder, to the responsible person.
     let effects = sweep(&mut case, at50).expect("the 50 % reminder");
-    assert_eq!(kinds(&effects), ["reminder_sent"]);
+    assert_eq!(event_kinds(&effects), ["reminder_sent"]);
     assert_eq!(effects.events[0].data["key"], "reminder:50");
     assert_eq!(effects.events[0].data["percent"], 50);
     assert_eq!(effects.events[0].data["to"], "responsible");
@@ -1198,7 +1165,7 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
     // Paused Fri 11-13 → Mon 11-16 15:00: one working day back.
     case.pause("等待被投诉方提供记录", &staff(sh(2026, 11, 13, 10, 0)))
         .unwrap();
-    assert_eq!(case.sweep_at(&policy, &calendar), None);
+    assert_eq!(case.sweep_at(&w.policy, &w.calendar), None);
     assert_eq!(sweep(&mut case, sh(2026, 11, 30, 12, 0)), None, "paused");
     let resumed = case
         .resume(Some("记录已收到"), &staff(sh(2026, 11, 16, 15, 0)))
@@ -1210,17 +1177,17 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
 
     // The 80 % reminder of the longer clock.
     let clock = case.clock.clone().unwrap();
-    let at80 = share_moment(&clock, &calendar, 80);
-    assert_eq!(case.sweep_at(&policy, &calendar), Some(at80));
+    let at80 = share_moment(&clock, &w.calendar, 80);
+    assert_eq!(case.sweep_at(&w.policy, &w.calendar), Some(at80));
     let effects = sweep(&mut case, at80).expect("the 80 % reminder");
-    assert_eq!(kinds(&effects), ["reminder_sent"]);
+    assert_eq!(event_kinds(&effects), ["reminder_sent"]);
     assert_eq!(effects.events[0].data["key"], "reminder:80");
     assert_eq!(sweep(&mut case, at80), None);
 
     // At the due: missed, escalated to the head, first overdue reminder.
-    assert_eq!(case.sweep_at(&policy, &calendar), Some(due));
+    assert_eq!(case.sweep_at(&w.policy, &w.calendar), Some(due));
     let effects = sweep(&mut case, due).expect("the due");
-    let mut k = kinds(&effects);
+    let mut k = event_kinds(&effects);
     k.sort();
     assert_eq!(k, ["deadline_missed", "escalated", "reminder_sent"]);
     let escalated = effects
@@ -1252,9 +1219,9 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
 
     // Nobody looked for two working days: the supervisors, and today's
     // overdue reminder only.
-    let two = calendar.working_days_after(due, 2);
+    let two = w.calendar.working_days_after(due, 2);
     let effects = sweep(&mut case, two).expect("two working days overdue");
-    let mut k = kinds(&effects);
+    let mut k = event_kinds(&effects);
     k.sort();
     assert_eq!(k, ["escalated", "reminder_sent"]);
     let escalated = effects

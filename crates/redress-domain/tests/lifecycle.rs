@@ -2,65 +2,31 @@
 //! sweep acts first.
 
 use chrono::{DateTime, Duration, Utc};
+use redress_domain::testing::World;
 use redress_domain::*;
-use serde_json::json;
-
-fn ctx<'a>(now: DateTime<Utc>, calendar: &'a Calendar, policy: &'a DeadlinePolicy) -> Ctx<'a> {
-    Ctx {
-        now,
-        calendar,
-        policy,
-        actor: Actor::staff("agent"),
-    }
-}
-
-fn registered(
-    now: DateTime<Utc>,
-    calendar: &Calendar,
-    policy: &DeadlinePolicy,
-    email: &str,
-) -> Case {
-    let body = json!({
-        "complainant": {"name": "张三", "email": email},
-        "respondent": {"kind": "merchant", "id": "m-1"},
-        "subject": "退款", "description": "拒绝退款",
-    });
-    let input = parse_registration(&body, now).unwrap();
-    Case::register(
-        uuid::Uuid::now_v7(),
-        "RD1".into(),
-        input,
-        Channel::Web,
-        vec![],
-        &ctx(now, calendar, policy),
-    )
-    .0
-}
 
 #[test]
 fn material_after_its_deadline_is_refused_even_before_the_sweep_lapses_the_case() {
-    let (calendar, policy) = (Calendar::china(), DeadlinePolicy::default());
-    let now: DateTime<Utc> = "2026-11-02T02:00:00Z".parse().unwrap();
-    let mut case = registered(now, &calendar, &policy, "a@example.com");
-    case.request_info(vec!["截图".into()], None, &ctx(now, &calendar, &policy))
+    let w = World::new();
+    let mut case = w.registered_by("a@example.com");
+    case.request_info(vec!["截图".into()], None, &w.ctx())
         .unwrap();
     let due = case.deadlines.supplement_due_at.unwrap();
-    let late = ctx(due + Duration::seconds(1), &calendar, &policy);
+    let late = w.ctx_at(due + Duration::seconds(1));
     assert!(matches!(
         case.supplement(Some("迟到的材料".into()), &late),
         Err(Refusal::WrongState { .. })
     ));
-    let in_time = ctx(due - Duration::seconds(1), &calendar, &policy);
+    let in_time = w.ctx_at(due - Duration::seconds(1));
     case.supplement(Some("材料".into()), &in_time).unwrap();
     assert_eq!(case.status, Status::Submitted);
 }
 
 #[test]
 fn a_supplement_without_a_message_needs_something_sent_since_the_request() {
-    let (calendar, policy) = (Calendar::china(), DeadlinePolicy::default());
-    let now: DateTime<Utc> = "2026-11-02T02:00:00Z".parse().unwrap();
-    let mut case = registered(now, &calendar, &policy, "a@example.com");
-    let c = ctx(now, &calendar, &policy);
+    let w = World::new();
+    let mut case = w.registered_by("a@example.com");
+    let c = w.ctx();
     // A file from before the request does not count.
     let file = |at: DateTime<Utc>, kind: ActorKind| Evidence {
         id: uuid::Uuid::now_v7().to_string(),
@@ -76,9 +42,9 @@ fn a_supplement_without_a_message_needs_something_sent_since_the_request() {
         from_case: None,
         shared_with: vec![],
     };
-    case.add_evidence(file(now, ActorKind::Complainant), &c)
+    case.add_evidence(file(w.now, ActorKind::Complainant), &c)
         .unwrap();
-    let later = ctx(now + Duration::minutes(5), &calendar, &policy);
+    let later = w.later(Duration::minutes(5));
     case.request_info(vec!["截图".into()], None, &later)
         .unwrap();
     assert!(matches!(
@@ -100,11 +66,10 @@ fn a_supplement_without_a_message_needs_something_sent_since_the_request() {
 
 #[test]
 fn only_a_duplicate_of_the_same_parties_can_be_merged() {
-    let (calendar, policy) = (Calendar::china(), DeadlinePolicy::default());
-    let now: DateTime<Utc> = "2026-11-02T02:00:00Z".parse().unwrap();
-    let c = ctx(now, &calendar, &policy);
-    let mut original = registered(now, &calendar, &policy, "a@example.com");
-    let mut stranger = registered(now, &calendar, &policy, "b@example.com");
+    let w = World::new();
+    let c = w.ctx();
+    let mut original = w.registered_by("a@example.com");
+    let mut stranger = w.registered_by("b@example.com");
     assert!(
         matches!(stranger.merge_into(&mut original, &c), Err(Refusal::Invalid(f)) if f.0.contains_key("into"))
     );
@@ -112,7 +77,7 @@ fn only_a_duplicate_of_the_same_parties_can_be_merged() {
         original.merged_from.is_empty(),
         "a refused merge changes nothing"
     );
-    let mut same = registered(now, &calendar, &policy, "A@example.com");
+    let mut same = w.registered_by("A@example.com");
     same.merge_into(&mut original, &c).unwrap();
     assert_eq!(same.closure, Some(Closure::Merged));
 }

@@ -6,10 +6,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
-}
-
 async fn total(t: &TestApp, path: &str, token: &str) -> u64 {
     let list = t.get(path, Some(token)).await.expect(200);
     list["total"].as_u64().unwrap()
@@ -46,24 +42,24 @@ fn refused(a: Answer) {
 /// Files complaint `n` and accepts it into `category`; the registration answer.
 async fn routed(t: &TestApp, intake: &str, n: u32, category: &str) -> Value {
     let f = t.file(complaint(n)).await;
-    t.post(
-        &format!("/complaints/{}/accept", s(&f["id"])),
-        Some(intake),
+    t.act(
+        &s(&f["id"]),
+        "accept",
+        intake,
         json!({"category": category}),
     )
-    .await
-    .expect(200);
+    .await;
     f
 }
 
 async fn decide(t: &TestApp, id: &str, token: &str) {
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(token),
+    t.act(
+        &id,
+        "decide",
+        token,
         json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "已处理"}),
     )
-    .await
-    .expect(200);
+    .await;
 }
 
 async fn appeal(t: &TestApp, f: &Value) {
@@ -101,9 +97,10 @@ async fn access_a_handler_reads_and_lists_only_cases_of_their_department() {
             .expect_error(404);
         // An action on it is refused (403: the caller holds the id).
         refused(
-            t.post(
-                &format!("/complaints/{id}/notes"),
-                Some(&c.handler),
+            t.action(
+                &id,
+                "notes",
+                &c.handler,
                 json!({"kind": "note", "body": "x"}),
             )
             .await,
@@ -112,9 +109,7 @@ async fn access_a_handler_reads_and_lists_only_cases_of_their_department() {
     t.get(&format!("/complaints/{}", s(&a1["id"])), Some(&safety))
         .await
         .expect_error(404);
-    t.get(&format!("/complaints/{}", s(&a1["id"])), Some(&c.handler))
-        .await
-        .expect(200);
+    t.case(&s(&a1["id"]), &c.handler).await;
 
     let list = t.get("/complaints", Some(&c.handler)).await.expect(200);
     assert_eq!(list["total"], 2, "{list}");
@@ -172,9 +167,7 @@ async fn access_a_handler_reads_and_lists_only_cases_of_their_department() {
     // Intake and supervisors see everything.
     for who in [&c.intake, &c.supervisor] {
         assert_eq!(total(&t, "/complaints", who).await, 4);
-        t.get(&format!("/complaints/{}", s(&b1["id"])), Some(who))
-            .await
-            .expect(200);
+        t.case(&s(&b1["id"]), who).await;
     }
     // `admin` alone manages settings and reads no case.
     t.get("/complaints", Some(&t.admin)).await.expect_error(403);
@@ -213,9 +206,7 @@ async fn access_a_reviewer_sees_the_appeals_they_may_decide_and_no_others() {
         1
     );
     assert_eq!(total(&t, "/complaints?status=resolved", &outside).await, 0);
-    t.get(&format!("/complaints/{}", s(&mine["id"])), Some(&outside))
-        .await
-        .expect(200);
+    t.case(&s(&mine["id"]), &outside).await;
     for hidden in [&above, &resolved] {
         t.get(&format!("/complaints/{}", s(&hidden["id"])), Some(&outside))
             .await
@@ -223,9 +214,10 @@ async fn access_a_reviewer_sees_the_appeals_they_may_decide_and_no_others() {
     }
     // The decision is reviewable by them, and not by a lower-level one.
     refused(
-        t.post(
-            &format!("/complaints/{}/review", s(&above["id"])),
-            Some(&outside),
+        t.action(
+            &s(&above["id"]),
+            "review",
+            &outside,
             json!({"result": "upheld", "basis": ["b"], "reply": "r"}),
         )
         .await,
@@ -235,13 +227,13 @@ async fn access_a_reviewer_sees_the_appeals_they_may_decide_and_no_others() {
     // besides their own department (which has none here).
     let list = t.get("/complaints", Some(&c.reviewer)).await.expect(200);
     assert_eq!(ids(&list), vec![s(&mine["id"]).to_string()], "{list}");
-    t.post(
-        &format!("/complaints/{}/review", s(&mine["id"])),
-        Some(&outside),
+    t.act(
+        &s(&mine["id"]),
+        "review",
+        &outside,
         json!({"result": "upheld", "basis": ["协议"], "reply": "维持"}),
     )
-    .await
-    .expect(200);
+    .await;
     // Once decided, the appeal leaves the other reviewer's view.
     assert_eq!(total(&t, "/complaints", &c.reviewer).await, 0);
 }
@@ -279,27 +271,27 @@ async fn access_the_respondent_portal_shows_only_their_cases_masked() {
     mine["complainant"]["phone"] = json!("13855555678");
     let f = t.file(mine).await;
     let id = s(&f["id"]).to_string();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/messages"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "messages",
+        &c.handler,
         json!({"audience": "respondent", "body": "请说明发货情况"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/messages"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "messages",
+        &c.handler,
         json!({"audience": "internal", "body": "内部备注-勿外传"}),
     )
-    .await
-    .expect(200);
+    .await;
     let mut elsewhere = complaint(2);
     elsewhere["respondent"] = json!({"kind": "merchant", "id": "shop-2", "name": "别家"});
     let g = routed_body(&t, &c.intake, elsewhere).await;
@@ -354,10 +346,7 @@ async fn access_the_respondent_portal_shows_only_their_cases_masked() {
         !raw.contains("zora.quinn") && !raw.contains("13855555678"),
         "{raw}"
     );
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.handler))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.handler).await;
     let reply = case["messages"]
         .as_array()
         .unwrap()
@@ -410,10 +399,7 @@ async fn access_the_respondent_portal_shows_only_their_cases_masked() {
         .expect(200);
     assert_eq!(up["evidence"][0]["filename"], "发货单.png");
     assert_eq!(up["evidence"][0]["content_type"], "image/png");
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.handler))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.handler).await;
     assert_eq!(case["evidence"].as_array().unwrap().len(), 1);
 
     // A portal key is no staff token, and no key is no respondent.
@@ -434,13 +420,13 @@ async fn access_the_respondent_portal_shows_only_their_cases_masked() {
 
 async fn routed_body(t: &TestApp, intake: &str, body: Value) -> Value {
     let f = t.file(body).await;
-    t.post(
-        &format!("/complaints/{}/accept", s(&f["id"])),
-        Some(intake),
+    t.act(
+        &s(&f["id"]),
+        "accept",
+        intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
     f
 }
 
@@ -471,10 +457,7 @@ async fn access_api_keys_file_by_scope_and_bad_credentials_are_refused() {
     chat["channel"] = json!("chat");
     let by_chat = t.post("/complaints", Some(&intake), chat).await.expect(201);
     for (f, channel) in [(&by_api, "api"), (&by_chat, "chat")] {
-        let case = t
-            .get(&format!("/complaints/{}", s(&f["id"])), Some(&sup))
-            .await
-            .expect(200);
+        let case = t.case(&s(&f["id"]), &sup).await;
         assert_eq!(case["channel"], channel);
     }
     // Keys file only on their channels.
@@ -516,13 +499,14 @@ async fn access_api_keys_file_by_scope_and_bad_credentials_are_refused() {
     )
     .await
     .expect_error(401);
-    t.post(
-        &format!("/complaints/{}/accept", s(&by_api["id"])),
-        Some("garbage"),
+    t.refused(
+        &s(&by_api["id"]),
+        "accept",
+        "garbage",
         json!({"category": "refunds-returns"}),
+        401,
     )
-    .await
-    .expect_error(401);
+    .await;
     // A bad token never files as the public.
     t.post("/complaints", Some("garbage"), complaint(6))
         .await
@@ -602,10 +586,7 @@ async fn access_complainants_reach_their_own_case_only() {
         b_view["record"]["complainant"]["email"],
         "bravo.secret@example.net"
     );
-    let sup_case = t
-        .get(&format!("/complaints/{}", s(&b["id"])), Some(&sup))
-        .await
-        .expect(200);
+    let sup_case = t.case(&s(&b["id"]), &sup).await;
     assert_eq!(sup_case["status"], "submitted", "B untouched by A's calls");
 }
 
@@ -678,13 +659,13 @@ async fn access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged() {
         .expect(201);
     let id = s(&f["id"]).to_string();
     // Some activity that writes notices and deliveries to the complainant.
-    t.post(
-        &format!("/complaints/{id}/request-info"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "request-info",
+        &c.intake,
         json!({"items": ["订单截图"]}),
     )
-    .await
-    .expect(200);
+    .await;
     t.post(
         &format!("/track/{}/supplement", s(&f["tracking_no"])),
         Some(s(&f["access_token"])),
@@ -692,20 +673,20 @@ async fn access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged() {
     )
     .await
     .expect(200);
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/messages"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "messages",
+        &c.handler,
         json!({"audience": "complainant", "body": "我们正在处理"}),
     )
-    .await
-    .expect(200);
+    .await;
 
     // Not in the clear anywhere in the database files.
     let bytes = t.database_bytes();
@@ -715,10 +696,7 @@ async fn access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged() {
     }
 
     // A staff read shows them in the clear and is journalled on the case.
-    let before = t
-        .get(&format!("/complaints/{id}"), Some(&c.handler))
-        .await
-        .expect(200);
+    let before = t.case(&id, &c.handler).await;
     assert_eq!(before["complainant"]["email"], email);
     assert_eq!(before["complainant"]["phone"], phone);
     let viewed = |case: &Value| -> Vec<Value> {
@@ -735,10 +713,7 @@ async fn access_contact_data_is_encrypted_at_rest_and_each_clear_view_logged() {
         first.iter().any(|e| e["actor"] == "staff:handler1"),
         "{first:?}"
     );
-    let after = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let after = t.case(&id, &c.supervisor).await;
     let second = viewed(&after);
     assert_eq!(second.len(), first.len() + 1, "every view is logged");
     assert!(second.iter().any(|e| e["actor"] == "staff:super1"));

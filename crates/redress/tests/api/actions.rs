@@ -6,7 +6,7 @@
 //! days before the due date and daily once it passed, each once across
 //! sweeps and restarts (also after the case closed).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use redress_domain::CorrectiveAction;
 use serde_json::{Value, json};
 
@@ -34,41 +34,19 @@ async fn accepted(t: &TestApp, p: &People, n: u32, department: &str) -> (String,
         "trust-safety" => "account-security",
         _ => "refunds-returns",
     };
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&p.c.intake),
+    t.act(
+        &id,
+        "accept",
+        &p.c.intake,
         json!({"category": category, "department": department}),
     )
-    .await
-    .expect(200);
+    .await;
     (id, filed)
 }
 
 fn decision(actions: Value) -> Value {
     json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将退款。",
            "actions": actions})
-}
-
-async fn case(t: &TestApp, token: &str, id: &str) -> Value {
-    t.get(&format!("/complaints/{id}"), Some(token))
-        .await
-        .expect(200)
-}
-
-fn events<'a>(case: &'a Value, kind: &str) -> Vec<&'a Value> {
-    case["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .collect()
-}
-
-fn at(v: &Value) -> DateTime<Utc> {
-    v.as_str()
-        .unwrap_or_else(|| panic!("not a time: {v}"))
-        .parse()
-        .unwrap()
 }
 
 /// An action of the staff view, as the domain sees it.
@@ -111,7 +89,7 @@ async fn an_owner_who_cannot_see_the_case_is_refused() {
         assert!(fields["actions[0].owner"].is_null(), "{fields}");
     }
     // Nothing stored: still in progress, no decision.
-    let now = case(&t, &p.c.supervisor, &id).await;
+    let now = t.case(&id, &p.c.supervisor).await;
     assert_eq!(now["status"], "in_progress");
     assert!(now["decision"].is_null());
     // A supervisor, and the decider by default.
@@ -146,22 +124,10 @@ async fn an_owner_who_cannot_see_the_case_is_refused() {
                "outcome": "partially_upheld", "actions": [a]})
     };
     let fields = t
-        .post(
-            &format!("/complaints/{id}/review"),
-            Some(&p.c.reviewer),
-            review(Some("handler2")),
-        )
-        .await
-        .expect_error(422);
+        .refused(&id, "review", &p.c.reviewer, review(Some("handler2")), 422)
+        .await;
     assert!(fields["actions[0].owner"].is_string(), "{fields}");
-    let reviewed = t
-        .post(
-            &format!("/complaints/{id}/review"),
-            Some(&p.c.reviewer),
-            review(None),
-        )
-        .await
-        .expect(200);
+    let reviewed = t.act(&id, "review", &p.c.reviewer, review(None)).await;
     assert_eq!(reviewed["actions"][2]["owner"], "reviewer1");
 }
 
@@ -170,13 +136,13 @@ async fn reassigning_and_redating_are_journaled() {
     let p = people(&t).await;
     let (id, _) = accepted(&t, &p, 1, "customer-service").await;
     let decided = t
-        .post(
-            &format!("/complaints/{id}/decide"),
-            Some(&p.c.handler),
+        .act(
+            &id,
+            "decide",
+            &p.c.handler,
             decision(json!([{"description": "整改商品页面"}])),
         )
-        .await
-        .expect(200);
+        .await;
     let action_id = decided["actions"][0]["id"].as_str().unwrap().to_string();
     let first_due = at(&decided["actions"][0]["due_at"]);
     let path = format!("/complaints/{id}/actions/{action_id}");
@@ -215,7 +181,7 @@ async fn reassigning_and_redating_are_journaled() {
         "{}",
         denied.body
     );
-    let now = case(&t, &p.c.supervisor, &id).await;
+    let now = t.case(&id, &p.c.supervisor).await;
     assert_eq!(now["actions"][0]["owner"], "handler1", "nothing stored");
     assert!(events(&now, "action_updated").is_empty());
 
@@ -230,7 +196,7 @@ async fn reassigning_and_redating_are_journaled() {
         .await
         .expect(200);
     assert_eq!(at(&redated["actions"][0]["due_at"]), later);
-    let now = case(&t, &p.c.supervisor, &id).await;
+    let now = t.case(&id, &p.c.supervisor).await;
     let updates = events(&now, "action_updated");
     assert_eq!(updates.len(), 2);
     assert_eq!(updates[0]["actor"], "staff:intake1");
@@ -268,23 +234,23 @@ async fn the_list_filters_by_status_owner_and_department() {
     let soon = t.app.now() + Duration::days(3);
     let late = t.app.now() + Duration::days(30);
     let decided_a = t
-        .post(
-            &format!("/complaints/{a}/decide"),
-            Some(&p.c.handler),
+        .act(
+            &a,
+            "decide",
+            &p.c.handler,
             decision(json!([
                 {"description": "整改商品页面", "due_at": soon.to_rfc3339()},
                 {"description": "培训客服", "owner": "super1", "due_at": late.to_rfc3339()},
             ])),
         )
-        .await
-        .expect(200);
-    t.post(
-        &format!("/complaints/{b}/decide"),
-        Some(&p.other),
+        .await;
+    t.act(
+        &b,
+        "decide",
+        &p.other,
         decision(json!([{"description": "加强账号风控", "due_at": late.to_rfc3339()}])),
     )
-    .await
-    .expect(200);
+    .await;
     let list = |token: String, query: &str| {
         let path = format!("/actions{query}");
         let t = &t;
@@ -370,15 +336,15 @@ async fn owners_are_reminded_ahead_and_daily_once_overdue_across_restarts() {
     // Due after the appeal window (15 days): the case has closed by then,
     // and its action is still followed up.
     let due = cal.working_days_after(t.app.now(), 15);
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&p.c.handler),
+    t.act(
+        &id,
+        "decide",
+        &p.c.handler,
         decision(json!([{"description": "整改商品页面", "due_at": due.to_rfc3339()}])),
     )
-    .await
-    .expect(200);
+    .await;
     let sup = p.c.supervisor.clone();
-    let first = action(&case(&t, &sup, &id).await, 0);
+    let first = action(&t.case(&id, &sup).await, 0);
     assert_eq!(first.due_at, due);
     let soon = first.soon_at(&cal);
     assert_eq!(
@@ -390,11 +356,11 @@ async fn owners_are_reminded_ahead_and_daily_once_overdue_across_restarts() {
     // Just before: nothing. Then once, to the owner, also after a second
     // sweep and a restart.
     t.advance((soon - t.app.now()).num_seconds() - 60).await;
-    let now = case(&t, &sup, &id).await;
+    let now = t.case(&id, &sup).await;
     assert_eq!(now["status"], "closed", "the appeal window ended");
     assert!(keys(&now, 0).is_empty());
     t.advance_to(soon).await;
-    let now = case(&t, &sup, &id).await;
+    let now = t.case(&id, &sup).await;
     assert_eq!(keys(&now, 0).len(), 1);
     assert!(keys(&now, 0)[0].starts_with("soon:"));
     assert_eq!(reminded(&now), ["handler1"]);
@@ -406,11 +372,11 @@ async fn owners_are_reminded_ahead_and_daily_once_overdue_across_restarts() {
     t.advance(0).await;
     t.restart().await;
     t.advance(60).await;
-    assert_eq!(reminded(&case(&t, &sup, &id).await).len(), 1);
+    assert_eq!(reminded(&t.case(&id, &sup).await).len(), 1);
 
     // At the due date: the first overdue reminder; not again that day.
     t.advance_to(due).await;
-    let now = case(&t, &sup, &id).await;
+    let now = t.case(&id, &sup).await;
     assert_eq!(keys(&now, 0).len(), 2, "{:?}", keys(&now, 0));
     assert_eq!(reminded(&now).len(), 2);
     assert_eq!(now["actions"][0]["overdue"], true);
@@ -419,7 +385,7 @@ async fn owners_are_reminded_ahead_and_daily_once_overdue_across_restarts() {
     t.advance(0).await;
     t.restart().await;
     t.advance(3600).await;
-    let now = case(&t, &sup, &id).await;
+    let now = t.case(&id, &sup).await;
     assert_eq!(reminded(&now).len(), 2, "once a day");
     // The next working day: one more, once.
     let next = action(&now, 0).next_reminder_at(&cal).unwrap();
@@ -428,7 +394,7 @@ async fn owners_are_reminded_ahead_and_daily_once_overdue_across_restarts() {
     t.advance(0).await;
     t.restart().await;
     t.advance(60).await;
-    let now = case(&t, &sup, &id).await;
+    let now = t.case(&id, &sup).await;
     assert_eq!(reminded(&now).len(), 3);
     assert_eq!(
         events(&now, "action_reminder_sent")
@@ -447,7 +413,7 @@ async fn owners_are_reminded_ahead_and_daily_once_overdue_across_restarts() {
     .await
     .expect(200);
     t.advance(5 * 86400).await;
-    assert_eq!(reminded(&case(&t, &sup, &id).await).len(), 3);
+    assert_eq!(reminded(&t.case(&id, &sup).await).len(), 3);
 }
 
 async fn redating_resets_the_reminders_of_the_old_date() {
@@ -457,18 +423,18 @@ async fn redating_resets_the_reminders_of_the_old_date() {
     let cal = t.app.calendar();
     let due = cal.working_days_after(t.app.now(), 4);
     let decided = t
-        .post(
-            &format!("/complaints/{id}/decide"),
-            Some(&p.c.handler),
+        .act(
+            &id,
+            "decide",
+            &p.c.handler,
             decision(json!([{"description": "整改商品页面", "due_at": due.to_rfc3339()}])),
         )
-        .await
-        .expect(200);
+        .await;
     let action_id = decided["actions"][0]["id"].as_str().unwrap().to_string();
     let sup = p.c.supervisor.clone();
-    t.advance_to(action(&case(&t, &sup, &id).await, 0).soon_at(&cal))
+    t.advance_to(action(&t.case(&id, &sup).await, 0).soon_at(&cal))
         .await;
-    assert_eq!(reminded(&case(&t, &sup, &id).await), ["handler1"]);
+    assert_eq!(reminded(&t.case(&id, &sup).await), ["handler1"]);
     // Re-dated and reassigned: the new owner is reminded of the new date.
     let later = cal.working_days_after(due, 10);
     t.call(
@@ -479,15 +445,15 @@ async fn redating_resets_the_reminders_of_the_old_date() {
     )
     .await
     .expect(200);
-    let now = case(&t, &sup, &id).await;
+    let now = t.case(&id, &sup).await;
     assert!(keys(&now, 0).is_empty(), "{:?}", keys(&now, 0));
     // The old date passes quietly.
     t.advance_to(due).await;
-    assert_eq!(reminded(&case(&t, &sup, &id).await).len(), 1);
-    let soon = action(&case(&t, &sup, &id).await, 0).soon_at(&cal);
+    assert_eq!(reminded(&t.case(&id, &sup).await).len(), 1);
+    let soon = action(&t.case(&id, &sup).await, 0).soon_at(&cal);
     t.advance_to(soon).await;
     t.advance(0).await;
-    assert_eq!(reminded(&case(&t, &sup, &id).await), ["handler1", "super1"]);
+    assert_eq!(reminded(&t.case(&id, &sup).await), ["handler1", "super1"]);
 }
 
 tests![

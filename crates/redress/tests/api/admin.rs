@@ -109,13 +109,8 @@ async fn a_category_change_applies_to_cases_accepted_afterwards() {
         let t = &t;
         let intake = c.intake.clone();
         async move {
-            t.post(
-                &format!("/complaints/{id}/accept"),
-                Some(&intake),
-                json!({"category": "parcels"}),
-            )
-            .await
-            .expect(200)
+            t.act(&id, "accept", &intake, json!({"category": "parcels"}))
+                .await
         }
     };
     let before = accept(t.file(complaint(1)).await["id"].as_str().unwrap().into()).await;

@@ -127,12 +127,6 @@ async fn journal(t: &TestApp, kind: &str) -> Vec<Value> {
     events_of(&t.app.store.journal_after(0, 100_000).await.unwrap(), kind)
 }
 
-async fn get_case(t: &TestApp, token: &str, id: &str) -> Value {
-    t.get(&format!("/complaints/{id}"), Some(token))
-        .await
-        .expect(200)
-}
-
 async fn feed(t: &TestApp) -> Value {
     t.get("/admin/calendar/feed", Some(&t.admin))
         .await
@@ -152,8 +146,8 @@ async fn a_subscribed_feed_sets_days_and_moves_deadlines() {
     // day, Monday without data, and provisional (2037 has none).
     let filed = t.file(complaint(1)).await;
     let id = filed["id"].as_str().unwrap().to_string();
-    let case = |t| get_case(t, &c.supervisor, &id);
-    let before = case(&t).await;
+    let case = || t.case(&id, &c.supervisor);
+    let before = case().await;
     assert!(
         before["acceptance_due_at"]
             .as_str()
@@ -193,7 +187,7 @@ async fn a_subscribed_feed_sets_days_and_moves_deadlines() {
     assert_eq!(f["feed_days"], 11);
     assert!(f["fetched_at"].is_string());
     // The make-up Saturday counts: the deadline moved to it, with an event.
-    let after = case(&t).await;
+    let after = case().await;
     assert!(
         after["acceptance_due_at"]
             .as_str()
@@ -237,7 +231,7 @@ async fn a_subscribed_feed_sets_days_and_moves_deadlines() {
         Some(LAST_MODIFIED)
     );
     assert_eq!(journal(&t, "calendar_feed_applied").await.len(), 1);
-    assert_eq!(moved(&case(&t).await), 1);
+    assert_eq!(moved(&case().await), 1);
 
     // An admin's own day wins over the feed.
     t.call(
@@ -275,7 +269,7 @@ async fn a_subscribed_feed_sets_days_and_moves_deadlines() {
     assert_eq!(day("2037-02-28").unwrap()["name"], "本单位休息");
     assert_eq!(day("2037-02-28").unwrap()["kind"], "holiday");
     // Without the make-up Saturday the deadline runs past the festival.
-    let last = case(&t).await;
+    let last = case().await;
     assert!(
         last["acceptance_due_at"]
             .as_str()

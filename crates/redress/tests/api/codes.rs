@@ -171,20 +171,20 @@ async fn a_phoned_complaint_s_code_appeals_after_a_decision() {
         filed["tracking_no"].as_str().unwrap(),
         filed["access_token"].as_str().unwrap(),
     );
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "decide",
+        &c.handler,
         json!({"outcome": "not_upheld", "basis": ["平台服务协议 5.2"], "reply": "证据不足。"}),
     )
-    .await
-    .expect(200);
+    .await;
     // The caller types the code they were read, loosely.
     let appealed = t
         .post(
@@ -195,10 +195,7 @@ async fn a_phoned_complaint_s_code_appeals_after_a_decision() {
         .await
         .expect(200);
     assert_eq!(appealed["status"], "under_review");
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["channel"], "phone");
     assert_eq!(case["status"], "under_review");
 }
@@ -213,10 +210,7 @@ async fn letters_and_visits_are_registered_with_their_reference() {
             .expect(201);
         assert_grouped_code(filed["access_token"].as_str().unwrap());
         let id = filed["id"].as_str().unwrap();
-        let case = t
-            .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-            .await
-            .expect(200);
+        let case = t.case(&id, &c.supervisor).await;
         assert_eq!(case["channel"], channel);
         assert_eq!(case["call_reference"], reference);
         let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);
@@ -406,10 +400,7 @@ async fn a_postal_address_is_a_way_to_reach_the_complainant() {
         .await
         .expect(201);
     let id = filed["id"].as_str().unwrap();
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["record"]["complainant"]["postal_address"], address);
     // Sealed at rest like the other contact fields.
     let bytes = String::from_utf8_lossy(&t.database_bytes()).into_owned();
@@ -539,10 +530,7 @@ async fn intake_reissues_a_code_once_and_the_old_one_stops() {
     t.get(&track, Some(new)).await.expect(200);
     t.get(&track, Some(old)).await.expect_error(401);
     // Journaled with who did it, never with the code; shown only once.
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     let events: Vec<&Value> = case["events"]
         .as_array()
         .unwrap()
@@ -558,13 +546,14 @@ async fn intake_reissues_a_code_once_and_the_old_one_stops() {
     t.get(&track, Some(new)).await.expect_error(401);
     t.get(&track, Some(third)).await.expect(200);
     // An unknown case is 404.
-    t.post(
-        &format!("/complaints/{}/reissue-code", uuid::Uuid::now_v7()),
-        Some(&c.intake),
+    t.refused(
+        &uuid::Uuid::now_v7(),
+        "reissue-code",
+        &c.intake,
         json!({}),
+        404,
     )
-    .await
-    .expect_error(404);
+    .await;
 }
 
 /// `POST /track/recover`: always the same 202.
@@ -631,10 +620,7 @@ async fn a_lost_code_is_sent_again_to_the_contact_on_file_only() {
     assert_grouped_code(&code);
     assert_ne!(code, old);
     t.get(&track, Some(&code)).await.expect(200);
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     let reissued: Vec<&Value> = case["events"]
         .as_array()
         .unwrap()
@@ -743,12 +729,6 @@ async fn the_track_page_offers_a_lost_code_form() {
     assert!(page.contains("Lost your code?"), "{page}");
 }
 
-fn at(v: &Value) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
-        .unwrap()
-        .to_utc()
-}
-
 async fn a_posted_result_notice_starts_the_appeal_window() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -763,21 +743,21 @@ async fn a_posted_result_notice_starts_the_appeal_window() {
         filed["tracking_no"].as_str().unwrap(),
         filed["access_token"].as_str().unwrap(),
     );
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
     let decided = t
-        .post(
-            &format!("/complaints/{id}/decide"),
-            Some(&c.handler),
+        .act(
+            &id,
+            "decide",
+            &c.handler,
             json!({"outcome": "not_upheld", "basis": ["平台服务协议 5.2"], "reply": "证据不足。"}),
         )
-        .await
-        .expect(200);
+        .await;
     let from_decision = at(&decided["appeal_due_at"]);
     // The letter with the result goes out three days later.
     t.advance(3 * 86_400).await;
@@ -858,35 +838,30 @@ async fn no_new_code_for_a_purged_case() {
         filed["id"].as_str().unwrap(),
         filed["tracking_no"].as_str().unwrap(),
     );
-    t.post(
-        &format!("/complaints/{id}/reject"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "reject",
+        &c.intake,
         json!({"reason": "不属于平台受理范围", "guidance": "请向有关部门反映"}),
     )
-    .await
-    .expect(200);
+    .await;
     t.app.sweep().await.unwrap();
     let before = sink.wait_for(2).await.len();
-    t.post(
-        &format!("/complaints/{id}/erase"),
-        Some(&c.supervisor),
+    t.act(
+        &id,
+        "erase",
+        &c.supervisor,
         json!({"reason": "用户申请删除"}),
     )
-    .await
-    .expect(200);
+    .await;
     // The same 202, nothing sent (the address is gone with the data).
     recover(&t, no, "zhang1@example.com").await;
     t.app.sweep().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(sink.messages().len(), before);
     // Nor at the counter: the case's file is purged.
-    t.post(
-        &format!("/complaints/{id}/reissue-code"),
-        Some(&c.intake),
-        json!({}),
-    )
-    .await
-    .expect_error(409);
+    t.refused(&id, "reissue-code", &c.intake, json!({}), 409)
+        .await;
 }
 
 tests![

@@ -12,13 +12,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-fn at(v: &Value) -> DateTime<Utc> {
-    v.as_str()
-        .unwrap_or_else(|| panic!("not a time: {v}"))
-        .parse()
-        .unwrap()
-}
-
 struct Care {
     intake: String,
     handler: String,
@@ -61,20 +54,10 @@ async fn care(t: &TestApp) -> Care {
 async fn handled_filing(t: &TestApp, c: &Care, n: u32) -> Value {
     let filed = t.file(complaint(n)).await;
     let id = filed["id"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
-        json!({"category": "care-cat"}),
-    )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/assign"),
-        Some(&c.supervisor),
-        json!({"handler": "handler1"}),
-    )
-    .await
-    .expect(200);
+    t.act(&id, "accept", &c.intake, json!({"category": "care-cat"}))
+        .await;
+    t.act(&id, "assign", &c.supervisor, json!({"handler": "handler1"}))
+        .await;
     filed
 }
 
@@ -88,19 +71,13 @@ async fn handled(t: &TestApp, c: &Care, n: u32) -> String {
 
 /// handler1 decides the case.
 async fn decide(t: &TestApp, c: &Care, id: &str, outcome: &str) -> Value {
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
+    t.act(
+        &id,
+        "decide",
+        &c.handler,
         json!({"outcome": outcome, "basis": ["平台服务协议 5.2"], "reply": "已处理。"}),
     )
     .await
-    .expect(200)
-}
-
-async fn case(t: &TestApp, token: &str, id: &str) -> Value {
-    t.get(&format!("/complaints/{id}"), Some(token))
-        .await
-        .expect(200)
 }
 
 /// The case's reminder and escalation events, in order, by key (daily
@@ -140,7 +117,7 @@ async fn reminders_escalations_and_daily_repeats_come_once_each() {
     let mut t = TestApp::new().await;
     let c = care(&t).await;
     let id = handled(&t, &c, 1).await;
-    let clock = case(&t, &c.supervisor, &id).await["clock"].clone();
+    let clock = t.case(&id, &c.supervisor).await["clock"].clone();
     assert_eq!(clock["stage"], "handling");
     assert_eq!(clock["length"], 10, "the category's handling time");
     let due = at(&clock["due_at"]);
@@ -149,9 +126,9 @@ async fn reminders_escalations_and_daily_repeats_come_once_each() {
     // Just before half the working time: nothing.
     let half = share(&t, &clock, 50);
     t.advance((half - t.app.now()).num_seconds() - 60).await;
-    assert!(alert_keys(&case(&t, &c.supervisor, &id).await).is_empty());
+    assert!(alert_keys(&t.case(&id, &c.supervisor).await).is_empty());
     t.advance_to(half).await;
-    let now = case(&t, &c.supervisor, &id).await;
+    let now = t.case(&id, &c.supervisor).await;
     assert_eq!(alert_keys(&now), ["reminder:50"]);
     assert_eq!(staff_deliveries(&now, "reminder"), ["handler1"]);
     let event = now["events"]
@@ -169,18 +146,18 @@ async fn reminders_escalations_and_daily_repeats_come_once_each() {
     t.restart().await;
     t.advance(0).await;
     assert_eq!(
-        alert_keys(&case(&t, &c.supervisor, &id).await),
+        alert_keys(&t.case(&id, &c.supervisor).await),
         ["reminder:50"]
     );
     t.advance_to(share(&t, &clock, 80)).await;
     assert_eq!(
-        alert_keys(&case(&t, &c.supervisor, &id).await),
+        alert_keys(&t.case(&id, &c.supervisor).await),
         ["reminder:50", "reminder:80"]
     );
 
     // At the deadline: flagged overdue, the handler reminded, the head told.
     t.advance_to(due).await;
-    let now = case(&t, &c.supervisor, &id).await;
+    let now = t.case(&id, &c.supervisor).await;
     assert_eq!(now["overdue"], true);
     assert_eq!(now["clock"]["overdue"], true);
     let keys = alert_keys(&now);
@@ -201,13 +178,13 @@ async fn reminders_escalations_and_daily_repeats_come_once_each() {
 
     // One working day later: a daily reminder, no escalation yet.
     t.advance_to(cal.working_days_after(due, 1)).await;
-    let keys = alert_keys(&case(&t, &c.supervisor, &id).await);
+    let keys = alert_keys(&t.case(&id, &c.supervisor).await);
     assert_eq!(keys.last().unwrap(), "overdue:1");
     assert_eq!(keys.len(), 5);
 
     // Two working days after the deadline: supervisors, and today's reminder.
     t.advance_to(cal.working_days_after(due, 2)).await;
-    let now = case(&t, &c.supervisor, &id).await;
+    let now = t.case(&id, &c.supervisor).await;
     let keys = alert_keys(&now);
     assert!(
         keys.ends_with(&["escalation:1".to_string(), "overdue:2".to_string()])
@@ -230,17 +207,14 @@ async fn reminders_escalations_and_daily_repeats_come_once_each() {
     let before = keys.len();
     t.advance(0).await;
     t.advance(0).await;
-    assert_eq!(
-        alert_keys(&case(&t, &c.supervisor, &id).await).len(),
-        before
-    );
+    assert_eq!(alert_keys(&t.case(&id, &c.supervisor).await).len(), before);
 
     // A stop of several working days: only that day's reminder is sent.
     let quiet = (cal.working_days_after(due, 5) - t.app.now()).num_seconds() + 1;
     assert!(t.app.clock.advance(quiet), "clock moved without a sweep");
     t.restart().await;
     t.advance(0).await;
-    let keys = alert_keys(&case(&t, &c.supervisor, &id).await);
+    let keys = alert_keys(&t.case(&id, &c.supervisor).await);
     assert_eq!(keys.len(), before + 1, "{keys:?}");
     assert_eq!(keys.last().unwrap(), "overdue:5");
 
@@ -248,12 +222,12 @@ async fn reminders_escalations_and_daily_repeats_come_once_each() {
     decide(&t, &c, &id, "upheld").await;
     t.advance(3 * 86400).await;
     assert_eq!(
-        alert_keys(&case(&t, &c.supervisor, &id).await).len(),
+        alert_keys(&t.case(&id, &c.supervisor).await).len(),
         before + 1
     );
     // The head sees the case (their department) and its escalation.
     assert_eq!(
-        staff_deliveries(&case(&t, &c.head, &id).await, "escalation")[0],
+        staff_deliveries(&t.case(&id, &c.head).await, "escalation")[0],
         "head1"
     );
 }
@@ -265,10 +239,10 @@ async fn an_acceptance_deadline_reminds_intake_and_escalates_to_supervisors() {
         .as_str()
         .unwrap()
         .to_string();
-    let now = case(&t, &c.supervisor, &id).await;
+    let now = t.case(&id, &c.supervisor).await;
     assert_eq!(now["clock"]["stage"], "acceptance");
     t.advance_to(at(&now["clock"]["due_at"])).await;
-    let now = case(&t, &c.supervisor, &id).await;
+    let now = t.case(&id, &c.supervisor).await;
     let mut keys = alert_keys(&now);
     keys.sort();
     assert_eq!(
@@ -280,13 +254,8 @@ async fn an_acceptance_deadline_reminds_intake_and_escalates_to_supervisors() {
     assert_eq!(staff_deliveries(&now, "escalation"), ["super1"]);
     // Accepting moves the case on: a new stage with its own clock.
     let accepted = t
-        .post(
-            &format!("/complaints/{id}/accept"),
-            Some(&c.intake),
-            json!({"category": "care-cat"}),
-        )
-        .await
-        .expect(200);
+        .act(&id, "accept", &c.intake, json!({"category": "care-cat"}))
+        .await;
     assert_eq!(accepted["clock"]["stage"], "handling");
     assert_eq!(accepted["overdue"], false);
 }
@@ -296,7 +265,7 @@ async fn a_paused_clock_stops_and_gives_back_its_working_days() {
     let c = care(&t).await;
     let id = handled(&t, &c, 1).await;
     let path = |action: &str| format!("/complaints/{id}/{action}");
-    let due = at(&case(&t, &c.supervisor, &id).await["handling_due_at"]);
+    let due = at(&t.case(&id, &c.supervisor).await["handling_due_at"]);
 
     // Refusals first: no reason, wrong person, nothing to resume.
     let fields = t
@@ -339,7 +308,7 @@ async fn a_paused_clock_stops_and_gives_back_its_working_days() {
     // remaining time frozen.
     t.advance_to(t.app.calendar().working_days_after(due, 3))
         .await;
-    let now = case(&t, &c.supervisor, &id).await;
+    let now = t.case(&id, &c.supervisor).await;
     assert_eq!(now["overdue"], false);
     assert!(alert_keys(&now).is_empty(), "{:?}", alert_keys(&now));
     assert_eq!(now["clock"]["remaining_working_seconds"], frozen);
@@ -391,7 +360,7 @@ async fn an_extension_by_working_days_moves_the_deadline() {
     let c = care(&t).await;
     let id = handled(&t, &c, 1).await;
     let path = format!("/complaints/{id}/extend");
-    let due = at(&case(&t, &c.supervisor, &id).await["handling_due_at"]);
+    let due = at(&t.case(&id, &c.supervisor).await["handling_due_at"]);
     let fields = t
         .post(
             &path,
@@ -436,14 +405,14 @@ async fn a_calendar_edit_moves_the_open_deadlines_it_affects() {
     let open = handled(&t, &c, 1).await;
     let closed = handled(&t, &c, 2).await;
     decide(&t, &c, &closed, "upheld").await;
-    let due = at(&case(&t, &c.supervisor, &open).await["handling_due_at"]);
+    let due = at(&t.case(&open, &c.supervisor).await["handling_due_at"]);
     let cal = t.app.calendar();
     // A working day strictly between today and the deadline.
     let mut day = cal.local_date(t.app.now()).succ_opt().unwrap();
     while !cal.is_working_day(day) {
         day = day.succ_opt().unwrap();
     }
-    let appeal_before = case(&t, &c.supervisor, &closed).await["appeal_due_at"].clone();
+    let appeal_before = t.case(&closed, &c.supervisor).await["appeal_due_at"].clone();
 
     let answer = t
         .call(
@@ -455,7 +424,7 @@ async fn a_calendar_edit_moves_the_open_deadlines_it_affects() {
         .await
         .expect(200);
     assert_eq!(answer["recomputed"], 1, "{answer}");
-    let moved = case(&t, &c.supervisor, &open).await;
+    let moved = t.case(&open, &c.supervisor).await;
     let cal = t.app.calendar();
     assert_eq!(
         at(&moved["handling_due_at"]),
@@ -472,7 +441,7 @@ async fn a_calendar_edit_moves_the_open_deadlines_it_affects() {
     assert_eq!(event["actor"], "system:calendar");
     // The appeal window counts calendar days: untouched.
     assert_eq!(
-        case(&t, &c.supervisor, &closed).await["appeal_due_at"],
+        t.case(&closed, &c.supervisor).await["appeal_due_at"],
         appeal_before
     );
 
@@ -500,7 +469,7 @@ async fn a_calendar_edit_moves_the_open_deadlines_it_affects() {
         .expect(200);
     assert_eq!(answer["recomputed"], 1);
     assert_eq!(
-        at(&case(&t, &c.supervisor, &open).await["handling_due_at"]),
+        at(&t.case(&open, &c.supervisor).await["handling_due_at"]),
         due
     );
 }
@@ -546,13 +515,13 @@ async fn queues_count_overdue_and_due_soon_per_department_and_person() {
         .as_str()
         .unwrap()
         .to_string();
-    t.post(
-        &format!("/complaints/{other}/accept"),
-        Some(&c.intake),
+    t.act(
+        &other,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
     let q = t.get("/queues", Some(&c.supervisor)).await.expect(200);
     assert_eq!(
         (q["overdue"].clone(), q["due_soon"].clone()),
@@ -561,12 +530,12 @@ async fn queues_count_overdue_and_due_soon_per_department_and_person() {
     );
 
     // Past the acceptance deadlines (1 working day), before handling ones.
-    let acceptance_due = at(&case(&t, &c.supervisor, &unassigned).await["acceptance_due_at"]);
+    let acceptance_due = at(&t.case(&unassigned, &c.supervisor).await["acceptance_due_at"]);
     t.advance_to(acceptance_due).await;
     let q = t.get("/queues", Some(&c.supervisor)).await.expect(200);
     assert_eq!(q["overdue"], 1, "{q}");
     // Move one handled case to its deadline by moving the clock there.
-    let a_due = at(&case(&t, &c.supervisor, &a).await["handling_due_at"]);
+    let a_due = at(&t.case(&a, &c.supervisor).await["handling_due_at"]);
     t.advance_to(a_due).await;
     let q = t.get("/queues", Some(&c.supervisor)).await.expect(200);
     // Both care cases (10 working days) are overdue, the customer-service
@@ -614,13 +583,8 @@ async fn queues_count_overdue_and_due_soon_per_department_and_person() {
     assert_eq!(mine["mine"]["overdue"], 2, "{mine}");
     assert_eq!(mine["overdue"], 2, "customer-service is not theirs: {mine}");
     // Pausing takes a case out of the queues.
-    t.post(
-        &format!("/complaints/{a}/pause"),
-        Some(&c.handler),
-        json!({"reason": "等待鉴定"}),
-    )
-    .await
-    .expect(200);
+    t.act(&a, "pause", &c.handler, json!({"reason": "等待鉴定"}))
+        .await;
     let mine = t.get("/queues", Some(&c.handler)).await.expect(200);
     assert_eq!(mine["mine"]["overdue"], 1, "{mine}");
     t.get("/queues", None).await.expect_error(401);
@@ -630,7 +594,7 @@ async fn due_soon_lists_the_deadlines_within_the_window() {
     let t = TestApp::new().await;
     let c = care(&t).await;
     let id = handled(&t, &c, 1).await;
-    let due = at(&case(&t, &c.supervisor, &id).await["handling_due_at"]);
+    let due = at(&t.case(&id, &c.supervisor).await["handling_due_at"]);
     let listed = t
         .get("/complaints?due_soon=true", Some(&c.supervisor))
         .await
@@ -691,7 +655,7 @@ async fn an_installation_counting_in_working_hours() {
         .as_str()
         .unwrap()
         .to_string();
-    let case = case(&t, &c.supervisor, &id).await;
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["clock"]["unit"], "working_hours");
     assert_eq!(case["clock"]["length"], 8);
     let cal = t.app.calendar();
@@ -702,22 +666,15 @@ async fn an_installation_counting_in_working_hours() {
     assert!(case["clock"]["remaining_working_seconds"].as_i64().unwrap() <= 8 * 3600);
 
     // A pause gives back the working seconds it covered.
-    t.post(
-        &format!("/complaints/{id}/pause"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "pause",
+        &c.intake,
         json!({"reason": "等待平台调取记录"}),
     )
-    .await
-    .expect(200);
+    .await;
     t.advance(26 * 3600).await;
-    let resumed = t
-        .post(
-            &format!("/complaints/{id}/resume"),
-            Some(&c.intake),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    let resumed = t.act(&id, "resume", &c.intake, json!({})).await;
     // The server's own instants of the pause and the resume.
     let credit = cal.working_seconds(event_at(&resumed, "paused"), event_at(&resumed, "resumed"));
     assert_eq!(resumed["clock"]["paused_seconds"], credit);
@@ -736,7 +693,7 @@ async fn two_instances_sweeping_at_once_send_each_alert_once() {
         ids.push(handled(&t, &c, n).await);
     }
     let twin = t.twin().await;
-    let due = at(&case(&t, &c.supervisor, &ids[0]).await["handling_due_at"]);
+    let due = at(&t.case(&ids[0], &c.supervisor).await["handling_due_at"]);
     // Both clocks two working days past the deadline (every step due at
     // once, as after a stop), then both sweeps together.
     let target = t.app.calendar().working_days_after(due, 2);
@@ -750,7 +707,7 @@ async fn two_instances_sweeping_at_once_send_each_alert_once() {
         "each case swept by one of them: {a:?} {b:?}"
     );
     for id in &ids {
-        let now = case(&t, &c.supervisor, id).await;
+        let now = t.case(id, &c.supervisor).await;
         let mut keys = alert_keys(&now);
         keys.sort();
         assert_eq!(
@@ -807,7 +764,7 @@ async fn retention_counts_to_the_same_calendar_date() {
     let filed = t.file(complaint(1)).await;
     withdraw(&t, &filed).await;
     let id = filed["id"].as_str().unwrap();
-    let closed = case(&t, &c.supervisor, id).await;
+    let closed = t.case(id, &c.supervisor).await;
     let closed_at = at(&closed["closed_at"]);
     let until = at(&closed["retention_until"]);
     let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
@@ -826,9 +783,9 @@ async fn retention_counts_to_the_same_calendar_date() {
     );
     // Not purged the day before; purged on the day.
     t.advance_to(until - chrono::Duration::days(1)).await;
-    assert_eq!(case(&t, &c.supervisor, id).await["purged_at"], Value::Null);
+    assert_eq!(t.case(id, &c.supervisor).await["purged_at"], Value::Null);
     t.advance_to(until).await;
-    let purged = case(&t, &c.supervisor, id).await;
+    let purged = t.case(id, &c.supervisor).await;
     assert!(purged["purged_at"].is_string(), "{purged}");
 }
 
@@ -887,17 +844,14 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
     .expect_error(409);
 
     // Three years after closure.
-    let closed = case(&t, &c.supervisor, a_id).await;
+    let closed = t.case(a_id, &c.supervisor).await;
     let until = at(&closed["retention_until"]);
     assert!(until > t.app.now() + chrono::Duration::days(3 * 365 - 1));
     t.advance((until - t.app.now()).num_seconds() - 3600).await;
-    assert_eq!(
-        case(&t, &c.supervisor, a_id).await["purged_at"],
-        Value::Null
-    );
+    assert_eq!(t.case(a_id, &c.supervisor).await["purged_at"], Value::Null);
     t.advance_to(until).await;
 
-    let purged = case(&t, &c.supervisor, a_id).await;
+    let purged = t.case(a_id, &c.supervisor).await;
     assert!(purged["purged_at"].is_string(), "{purged}");
     assert_eq!(purged["status"], "closed");
     assert_eq!(purged["closure"], "withdrawn");
@@ -929,7 +883,7 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
     );
 
     // The held case is kept whole, file and all, until the hold is released.
-    let kept = case(&t, &c.supervisor, held_id).await;
+    let kept = t.case(held_id, &c.supervisor).await;
     assert_eq!(kept["purged_at"], Value::Null);
     assert_eq!(kept["evidence"].as_array().unwrap().len(), 1);
     assert!(held_file.exists());
@@ -941,7 +895,7 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
     .await
     .expect(200);
     t.advance(0).await;
-    let gone = case(&t, &c.supervisor, held_id).await;
+    let gone = t.case(held_id, &c.supervisor).await;
     assert!(gone["purged_at"].is_string(), "{gone}");
     assert!(!held_file.exists(), "its own file is removed");
     t.post(
@@ -954,7 +908,7 @@ async fn retention_purges_the_file_unless_a_legal_hold_keeps_it() {
 
     // Purged once, and the journal still verifies.
     t.advance(86400).await;
-    let again = case(&t, &c.supervisor, a_id).await;
+    let again = t.case(a_id, &c.supervisor).await;
     assert_eq!(
         event_kinds(&again)
             .iter()
@@ -978,15 +932,6 @@ fn event_at(case: &Value, kind: &str) -> DateTime<Utc> {
         .iter()
         .find(|e| e["kind"] == kind)
         .unwrap_or_else(|| panic!("no {kind} event"))["at"])
-}
-
-fn event_kinds(case: &Value) -> Vec<String> {
-    case["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_string())
-        .collect()
 }
 
 tests![

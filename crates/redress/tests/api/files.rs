@@ -10,10 +10,6 @@ use serde_json::{Value, json};
 use crate::harness::*;
 use crate::pages::{Browser, hidden, html};
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap()
-}
-
 /// The id of the evidence named `filename` in a case view.
 fn evidence_id(view: &Value, filename: &str) -> String {
     view["evidence"]
@@ -37,13 +33,13 @@ async fn files_open_for_whoever_may_see_them_and_no_one_else() {
         s(&f["tracking_no"]).to_string(),
         s(&f["access_token"]).to_string(),
     );
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
 
     // One file from each side, and two from staff: one shared with the
     // complainant, one kept internal.
@@ -93,10 +89,7 @@ async fn files_open_for_whoever_may_see_them_and_no_one_else() {
         .expect_error(422);
     assert!(fields["share"].is_string(), "{fields}");
 
-    let staff = t
-        .get(&format!("/complaints/{id}"), Some(&c.handler))
-        .await
-        .expect(200);
+    let staff = t.case(&id, &c.handler).await;
     assert_eq!(
         staff["evidence"].as_array().unwrap().len(),
         4,
@@ -193,10 +186,7 @@ async fn files_open_for_whoever_may_see_them_and_no_one_else() {
         assert_eq!(a.status.as_u16(), 200);
         assert_eq!(a.bytes, bytes);
     }
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     let viewed: Vec<&Value> = case["events"]
         .as_array()
         .unwrap()
@@ -228,13 +218,13 @@ async fn a_file_sent_for_requested_material_waits_for_the_supplement() {
     let c = t.cast().await;
     let f = t.file(complaint(2)).await;
     let (id, no, token) = (s(&f["id"]), s(&f["tracking_no"]), s(&f["access_token"]));
-    t.post(
-        &format!("/complaints/{id}/request-info"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "request-info",
+        &c.intake,
         json!({"items": ["订单截图", "聊天记录"]}),
     )
-    .await
-    .expect(200);
+    .await;
     // Without a file or a message, the supplement says what is missing.
     let fields = t
         .post(&format!("/track/{no}/supplement"), Some(token), json!({}))
@@ -266,10 +256,7 @@ async fn a_file_sent_for_requested_material_waits_for_the_supplement() {
         .expect(200);
     assert_eq!(done["status"], "submitted");
     assert_eq!(done["evidence"].as_array().unwrap().len(), 2);
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     let kinds: Vec<&str> = case["events"]
         .as_array()
         .unwrap()
@@ -352,21 +339,21 @@ async fn the_pages_show_each_party_what_they_did() {
     assert!(page.contains("留言已发送。"), "{page}");
 
     // Decided with a remedy: the page shows what was ordered.
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "decide",
+        &c.handler,
         json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将全额退款。",
                "remedies": [{"kind": "refund", "description": "全额退款", "amount": 199.0}]}),
     )
-    .await
-    .expect(200);
+    .await;
     let page = html(&b.get(&t, &format!("/track/{no}")).await);
     assert!(page.contains("为你作出的补救"), "{page}");
     assert!(page.contains("refund: 全额退款 (199.00)"), "{page}");

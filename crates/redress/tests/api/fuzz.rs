@@ -209,10 +209,7 @@ MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
     let redress_app::mail::Disposition::Opened { case, .. } = disposition else {
         panic!("not opened: {disposition:?}");
     };
-    let case = t
-        .get(&format!("/complaints/{case}"), Some(&t.compliance().await))
-        .await
-        .expect(200);
+    let case = t.case(&case, &t.compliance().await).await;
     let record = &case["record"];
     let (subject, description) = (
         record["subject"].as_str().unwrap(),

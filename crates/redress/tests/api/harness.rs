@@ -524,6 +524,180 @@ pub fn complaint(n: u32) -> Value {
     })
 }
 
+/// A string field of an answer (panics, naming it, when it is not one).
+pub fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+/// A time field of an answer (RFC 3339).
+pub fn at(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("not RFC 3339: {s}: {e}"))
+        .to_utc()
+}
+
+/// The events of `kind` in a staff view of a case.
+pub fn events<'a>(case: &'a Value, kind: &str) -> Vec<&'a Value> {
+    case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// The kinds of every event in a staff view of a case, in order.
+pub fn event_kinds(case: &Value) -> Vec<String> {
+    case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The usual decision: upheld, with a basis and a reply.
+pub fn decision() -> Value {
+    json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将全额退款。"})
+}
+
+/// A filed case as its complainant holds it: the id staff use, the
+/// tracking number and the complainant's token.
+#[derive(Clone, Debug)]
+pub struct Filed {
+    pub id: String,
+    pub no: String,
+    pub token: String,
+}
+
+impl Filed {
+    /// From the registration answer.
+    pub fn from(filed: &Value) -> Self {
+        Self {
+            id: s(&filed["id"]).into(),
+            no: s(&filed["tracking_no"]).into(),
+            token: s(&filed["access_token"]).into(),
+        }
+    }
+}
+
+/// The case driver: files complaints, brings them to a state and posts the
+/// actions of `/complaints/{id}/…` (staff) and `/track/{no}/…` (the
+/// complainant).
+impl TestApp {
+    /// Files complaint `n` (see [`complaint`]).
+    pub async fn filed(&self, n: u32) -> Filed {
+        Filed::from(&self.file(complaint(n)).await)
+    }
+
+    /// Files complaint `n` and accepts it into `refunds-returns`
+    /// (department `customer-service`).
+    pub async fn accepted(&self, c: &Cast, n: u32) -> Filed {
+        let f = self.filed(n).await;
+        self.act(
+            &f.id,
+            "accept",
+            &c.intake,
+            json!({"category": "refunds-returns"}),
+        )
+        .await;
+        f
+    }
+
+    /// An accepted case assigned to `handler1`.
+    pub async fn assigned(&self, c: &Cast, n: u32) -> Filed {
+        let f = self.accepted(c, n).await;
+        self.act(&f.id, "assign", &c.intake, json!({"handler": "handler1"}))
+            .await;
+        f
+    }
+
+    /// An accepted case decided by the handler with [`decision`].
+    pub async fn decided(&self, c: &Cast, n: u32) -> Filed {
+        let f = self.accepted(c, n).await;
+        self.act(&f.id, "decide", &c.handler, decision()).await;
+        f
+    }
+
+    /// A decided case its complainant appealed.
+    pub async fn appealed(&self, c: &Cast, n: u32) -> Filed {
+        let f = self.decided(c, n).await;
+        self.track_act(&f, "appeal", json!({"reason": "金额不对"}))
+            .await;
+        f
+    }
+
+    /// `POST /complaints/{id}/{action}` as `token`.
+    pub async fn action(
+        &self,
+        id: impl std::fmt::Display,
+        action: &str,
+        token: &str,
+        body: Value,
+    ) -> Answer {
+        self.post(&format!("/complaints/{id}/{action}"), Some(token), body)
+            .await
+    }
+
+    /// A staff action that succeeds; the case it answers.
+    pub async fn act(
+        &self,
+        id: impl std::fmt::Display,
+        action: &str,
+        token: &str,
+        body: Value,
+    ) -> Value {
+        self.action(id, action, token, body).await.expect(200)
+    }
+
+    /// A staff action refused with `status`; the error's `fields`.
+    pub async fn refused(
+        &self,
+        id: impl std::fmt::Display,
+        action: &str,
+        token: &str,
+        body: Value,
+        status: u16,
+    ) -> Value {
+        self.action(id, action, token, body)
+            .await
+            .expect_error(status)
+    }
+
+    /// `POST /track/{no}/{action}` with the complainant's token.
+    pub async fn track_action(&self, f: &Filed, action: &str, body: Value) -> Answer {
+        self.post(&format!("/track/{}/{action}", f.no), Some(&f.token), body)
+            .await
+    }
+
+    /// A complainant's action that succeeds; the tracking view it answers.
+    pub async fn track_act(&self, f: &Filed, action: &str, body: Value) -> Value {
+        self.track_action(f, action, body).await.expect(200)
+    }
+
+    /// A complainant's action refused with `status`; the error's `fields`.
+    pub async fn track_refused(&self, f: &Filed, action: &str, body: Value, status: u16) -> Value {
+        self.track_action(f, action, body)
+            .await
+            .expect_error(status)
+    }
+
+    /// `GET /complaints/{id}` as `token`, expected to answer.
+    pub async fn case(&self, id: impl std::fmt::Display, token: &str) -> Value {
+        self.get(&format!("/complaints/{id}"), Some(token))
+            .await
+            .expect(200)
+    }
+
+    /// `GET /track/{no}` with the complainant's token, expected to answer.
+    pub async fn track(&self, f: &Filed) -> Value {
+        self.get(&format!("/track/{}", f.no), Some(&f.token))
+            .await
+            .expect(200)
+    }
+}
+
 /// The usual cast of a test: an intake agent, a handler and a reviewer in
 /// department `customer-service`, and a supervisor.
 pub struct Cast {

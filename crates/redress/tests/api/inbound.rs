@@ -142,9 +142,7 @@ async fn staff_case(t: &TestApp, viewer: &str, tracking_no: &str) -> Value {
         .unwrap()
         .case
         .id;
-    t.get(&format!("/complaints/{id}"), Some(viewer))
-        .await
-        .expect(200)
+    t.case(&id, viewer).await
 }
 
 /// The case's evidence from the mail's attachments.
@@ -255,13 +253,14 @@ async fn a_mail_opens_a_case_with_its_attachment_and_is_acknowledged() {
 
     // The respondent is unknown until an agent completes the record.
     let id = case["id"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.refused(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "delivery"}),
+        422,
     )
-    .await
-    .expect_error(422);
+    .await;
     t.call(
         "PATCH",
         &format!("/complaints/{id}"),
@@ -270,13 +269,8 @@ async fn a_mail_opens_a_case_with_its_attachment_and_is_acknowledged() {
     )
     .await
     .expect(200);
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
-        json!({"category": "delivery"}),
-    )
-    .await
-    .expect(200);
+    t.act(&id, "accept", &c.intake, json!({"category": "delivery"}))
+        .await;
 
     // The same mail delivered twice (the sender did not hear our 250) is
     // one case.

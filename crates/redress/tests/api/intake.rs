@@ -8,10 +8,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
-}
-
 async fn total(t: &TestApp, token: &str) -> u64 {
     t.get("/complaints", Some(token)).await.expect(200)["total"]
         .as_u64()
@@ -138,10 +134,7 @@ async fn intake_a_second_open_complaint_between_the_same_parties_is_flagged() {
     let dups: Vec<&Value> = dup_list.as_array().unwrap().iter().collect();
     assert!(dups.contains(&&first["id"]), "{second}");
     // Staff see it on the case page.
-    let case = t
-        .get(&format!("/complaints/{}", s(&second["id"])), Some(&sup))
-        .await
-        .expect(200);
+    let case = t.case(&s(&second["id"]), &sup).await;
     assert_eq!(case["duplicate"], true);
     assert!(
         case["possible_duplicates"]
@@ -242,31 +235,26 @@ async fn intake_bad_input_names_the_fields_and_stores_nothing() {
     let id = s(&f["id"]);
     let events_before = events(&t, sup).await;
     let fields = t
-        .post(
-            &format!("/complaints/{id}/accept"),
-            Some(&c.intake),
+        .refused(
+            &id,
+            "accept",
+            &c.intake,
             json!({"category": "no-such-category"}),
+            422,
         )
-        .await
-        .expect_error(422);
+        .await;
     assert!(fields.get("category").is_some(), "{fields}");
     let fields = t
-        .post(
-            &format!("/complaints/{id}/accept"),
-            Some(&c.intake),
+        .refused(
+            &id,
+            "accept",
+            &c.intake,
             json!({"category": "refunds-returns", "department": "no-such-dept"}),
+            422,
         )
-        .await
-        .expect_error(422);
+        .await;
     assert!(fields.get("department").is_some(), "{fields}");
-    let fields = t
-        .post(
-            &format!("/complaints/{id}/accept"),
-            Some(&c.intake),
-            json!({}),
-        )
-        .await
-        .expect_error(422);
+    let fields = t.refused(&id, "accept", &c.intake, json!({}), 422).await;
     assert!(fields.get("category").is_some(), "{fields}");
     let a = t
         .call_raw(
@@ -288,10 +276,7 @@ async fn intake_bad_input_names_the_fields_and_stores_nothing() {
     )
     .await
     .expect_error(422);
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.intake))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.intake).await;
     assert_eq!(case["status"], "submitted");
     assert!(case["category"].is_null() && case["department"].is_null());
     // The read above is logged (one event), nothing else.
@@ -369,10 +354,7 @@ async fn intake_evidence_is_checked_before_anything_is_stored() {
         "refused uploads leave no file: {:?}",
         files_under(&evidence_root)
     );
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.intake))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.intake).await;
     assert_eq!(case["evidence"], json!([]), "no evidence recorded");
     // Exactly at the limit is fine.
     let at_limit = vec![b'b'; 1024];
@@ -451,10 +433,7 @@ async fn intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata() {
     let mut expected = vec![stored.clone(), t.case_file(s(&g["id"]), &sha).await];
     expected.sort();
     assert_eq!(files, expected, "the same content is stored once per case");
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.intake))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.intake).await;
     let names: Vec<&str> = case["evidence"]
         .as_array()
         .unwrap()
@@ -494,10 +473,7 @@ async fn intake_evidence_is_stored_by_content_hash_with_the_name_as_metadata() {
             .unwrap(),
         pdf
     );
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.intake))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.intake).await;
     assert_eq!(case["evidence"].as_array().unwrap().len(), 3);
 }
 

@@ -11,38 +11,13 @@ use crate::harness::*;
 
 // ---- helpers ----------------------------------------------------------------
 
-struct Filed {
-    id: String,
-    no: String,
-    token: String,
-}
-
-fn filed_from(f: &Value) -> Filed {
-    Filed {
-        id: f["id"].as_str().unwrap().into(),
-        no: f["tracking_no"].as_str().unwrap().into(),
-        token: f["access_token"].as_str().unwrap().into(),
-    }
-}
-
-async fn file(t: &TestApp, n: u32) -> Filed {
-    filed_from(&t.file(complaint(n)).await)
-}
-
-fn time(v: &Value) -> DateTime<Utc> {
-    let s = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("not RFC 3339: {s}: {e}"))
-        .to_utc()
-}
-
 fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 /// The server's clock.
 async fn now(t: &TestApp) -> DateTime<Utc> {
-    time(&t.advance(0).await["now"])
+    at(&t.advance(0).await["now"])
 }
 
 /// Moves the test clock to `seconds` after `instant`.
@@ -65,57 +40,7 @@ async fn due_after(t: &TestApp, from: DateTime<Utc>, days: u32) -> DateTime<Utc>
         )
         .await
         .expect(200);
-    time(&a["due_at"])
-}
-
-async fn get_case(t: &TestApp, id: &str, token: &str) -> Value {
-    t.get(&format!("/complaints/{id}"), Some(token))
-        .await
-        .expect(200)
-}
-
-async fn track(t: &TestApp, f: &Filed) -> Value {
-    t.get(&format!("/track/{}", f.no), Some(&f.token))
-        .await
-        .expect(200)
-}
-
-async fn act(t: &TestApp, id: &str, action: &str, token: &str, body: Value) -> Value {
-    t.post(&format!("/complaints/{id}/{action}"), Some(token), body)
-        .await
-        .expect(200)
-}
-
-/// Posts an action and expects an error; returns the error's `fields`.
-async fn refused(
-    t: &TestApp,
-    id: &str,
-    action: &str,
-    token: &str,
-    body: Value,
-    status: u16,
-) -> Value {
-    t.post(&format!("/complaints/{id}/{action}"), Some(token), body)
-        .await
-        .expect_error(status)
-}
-
-async fn complainant_refused(
-    t: &TestApp,
-    f: &Filed,
-    action: &str,
-    body: Value,
-    status: u16,
-) -> Value {
-    t.post(&format!("/track/{}/{action}", f.no), Some(&f.token), body)
-        .await
-        .expect_error(status)
-}
-
-async fn complainant_act(t: &TestApp, f: &Filed, action: &str, body: Value) -> Value {
-    t.post(&format!("/track/{}/{action}", f.no), Some(&f.token), body)
-        .await
-        .expect(200)
+    at(&a["due_at"])
 }
 
 /// The error names `field` (and, with `only`, nothing else).
@@ -150,15 +75,6 @@ fn deliveries<'a>(case: &'a Value, party: &str, notice: &str) -> Vec<&'a Value> 
         .collect()
 }
 
-fn events<'a>(case: &'a Value, kind: &str) -> Vec<&'a Value> {
-    case["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .collect()
-}
-
 fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v
         .as_object()
@@ -173,7 +89,7 @@ fn keys(v: &Value) -> Vec<String> {
 /// A staff action's answer has the shape of `GET /complaints/{id}` and is that case.
 async fn assert_staff_shape(t: &TestApp, answer: &Value, token: &str) {
     let id = answer["id"].as_str().expect("answer has an id");
-    let full = get_case(t, id, token).await;
+    let full = t.case(id, token).await;
     assert_eq!(keys(answer), keys(&full), "answer differs from GET shape");
     assert_eq!(answer["tracking_no"], full["tracking_no"]);
     assert!(answer["events"].is_array() && answer["deliveries"].is_array());
@@ -182,7 +98,7 @@ async fn assert_staff_shape(t: &TestApp, answer: &Value, token: &str) {
 
 /// A complainant action's answer has the shape of `GET /track/{no}`.
 async fn assert_track_shape(t: &TestApp, answer: &Value, f: &Filed) {
-    let full = track(t, f).await;
+    let full = t.track(f).await;
     assert_eq!(keys(answer), keys(&full), "answer differs from track shape");
     assert_eq!(answer["status"], full["status"]);
     assert_eq!(answer["tracking_no"], f.no.as_str());
@@ -193,24 +109,8 @@ async fn assert_track_shape(t: &TestApp, answer: &Value, f: &Filed) {
 }
 
 async fn accept(t: &TestApp, intake: &str, f: &Filed, category: &str) -> Value {
-    act(t, &f.id, "accept", intake, json!({"category": category})).await
-}
-
-fn decision() -> Value {
-    json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将全额退款。"})
-}
-
-async fn decided(t: &TestApp, c: &Cast, n: u32) -> Filed {
-    let f = file(t, n).await;
-    accept(t, &c.intake, &f, "refunds-returns").await;
-    act(t, &f.id, "decide", &c.handler, decision()).await;
-    f
-}
-
-async fn appealed(t: &TestApp, c: &Cast, n: u32) -> Filed {
-    let f = decided(t, c, n).await;
-    complainant_act(t, &f, "appeal", json!({"reason": "金额不对"})).await;
-    f
+    t.act(&f.id, "accept", intake, json!({"category": category}))
+        .await
 }
 
 fn status_closure(v: &Value) -> (Option<&str>, Option<&str>) {
@@ -222,35 +122,30 @@ fn status_closure(v: &Value) -> (Option<&str>, Option<&str>) {
 async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_acceptance() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let f = file(&t, 1).await;
-    let before = get_case(&t, &f.id, &c.intake).await;
-    let old_acceptance = time(&before["acceptance_due_at"]);
+    let f = t.filed(1).await;
+    let before = t.case(&f.id, &c.intake).await;
+    let old_acceptance = at(&before["acceptance_due_at"]);
 
-    let fields = refused(&t, &f.id, "request-info", &c.intake, json!({}), 422).await;
+    let fields = t
+        .refused(&f.id, "request-info", &c.intake, json!({}), 422)
+        .await;
     names(&fields, "items");
-    let fields = refused(
-        &t,
-        &f.id,
-        "request-info",
-        &c.intake,
-        json!({"items": []}),
-        422,
-    )
-    .await;
+    let fields = t
+        .refused(&f.id, "request-info", &c.intake, json!({"items": []}), 422)
+        .await;
     names(&fields, "items");
-    let fields = refused(
-        &t,
-        &f.id,
-        "request-info",
-        &c.intake,
-        json!({"items": ["截图", "  "]}),
-        422,
-    )
-    .await;
+    let fields = t
+        .refused(
+            &f.id,
+            "request-info",
+            &c.intake,
+            json!({"items": ["截图", "  "]}),
+            422,
+        )
+        .await;
     names(&fields, "items[1]");
     // Only intake asks for material.
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "request-info",
         &c.handler,
@@ -258,26 +153,26 @@ async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_
         403,
     )
     .await;
-    assert_eq!(get_case(&t, &f.id, &c.intake).await["status"], "submitted");
+    assert_eq!(t.case(&f.id, &c.intake).await["status"], "submitted");
 
-    let case = act(
-        &t,
-        &f.id,
-        "request-info",
-        &c.intake,
-        json!({"items": ["订单截图", "聊天记录"]}),
-    )
-    .await;
+    let case = t
+        .act(
+            &f.id,
+            "request-info",
+            &c.intake,
+            json!({"items": ["订单截图", "聊天记录"]}),
+        )
+        .await;
     assert_staff_shape(&t, &case, &c.intake).await;
     assert_eq!(case["status"], "needs_info");
     assert_eq!(
         case["info_request"]["items"],
         json!(["订单截图", "聊天记录"])
     );
-    let requested_at = time(&case["info_request"]["requested_at"]);
+    let requested_at = at(&case["info_request"]["requested_at"]);
     // 5 working days by default.
     assert_eq!(
-        time(&case["supplement_due_at"]),
+        at(&case["supplement_due_at"]),
         due_after(&t, requested_at, 5).await
     );
     assert_eq!(case["next_due_at"], case["supplement_due_at"]);
@@ -287,7 +182,7 @@ async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_
     assert_eq!(notices[0]["status"], "sent");
     assert_eq!(events(&case, "info_requested").len(), 1);
 
-    let tracked = track(&t, &f).await;
+    let tracked = t.track(&f).await;
     assert_eq!(tracked["status"], "needs_info");
     assert_eq!(
         tracked["info_request"]["items"],
@@ -296,8 +191,7 @@ async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_
     assert_eq!(tracked["actions"]["supplement"], true);
 
     // Waiting for material is not the platform's delay: no acceptance here.
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "accept",
         &c.intake,
@@ -308,12 +202,14 @@ async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_
 
     // Past the first acceptance deadline; the supplement window is longer.
     advance_to(&t, old_acceptance, 60).await;
-    let fields = complainant_refused(&t, &f, "supplement", json!({}), 422).await;
+    let fields = t.track_refused(&f, "supplement", json!({}), 422).await;
     names(&fields, "message");
-    let tracked = complainant_act(&t, &f, "supplement", json!({"message": "截图已上传"})).await;
+    let tracked = t
+        .track_act(&f, "supplement", json!({"message": "截图已上传"}))
+        .await;
     assert_track_shape(&t, &tracked, &f).await;
     assert_eq!(tracked["status"], "submitted");
-    let new_acceptance = time(&tracked["acceptance_due_at"]);
+    let new_acceptance = at(&tracked["acceptance_due_at"]);
     assert!(
         new_acceptance > old_acceptance,
         "{new_acceptance} not later than {old_acceptance}"
@@ -326,21 +222,21 @@ async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_
             .any(|m| m["body"] == "截图已上传")
     );
 
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let case = t.case(&f.id, &c.intake).await;
     let supplemented = events(&case, "supplemented");
     assert_eq!(supplemented.len(), 1);
     assert_eq!(
         new_acceptance,
-        due_after(&t, time(&supplemented[0]["at"]), 1).await
+        due_after(&t, at(&supplemented[0]["at"]), 1).await
     );
     assert!(case["info_request"]["answered_at"].is_string());
     assert_eq!(case["overdue"], false, "the acceptance clock restarted");
 
-    complainant_refused(&t, &f, "supplement", json!({"message": "再补一次"}), 409).await;
+    t.track_refused(&f, "supplement", json!({"message": "再补一次"}), 409)
+        .await;
     // Material is asked for once per case.
     let version = case["version"].clone();
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "request-info",
         &c.intake,
@@ -348,7 +244,7 @@ async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_
         409,
     )
     .await;
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let case = t.case(&f.id, &c.intake).await;
     assert_eq!(case["version"], version);
     assert_eq!(case["status"], "submitted");
     assert_eq!(
@@ -362,32 +258,31 @@ async fn material_is_requested_once_with_every_item_and_the_supplement_restarts_
 async fn a_refusal_carries_a_reason_and_guidance_to_the_tracking_page() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
 
-    let fields = refused(&t, &f.id, "reject", &c.intake, json!({}), 422).await;
+    let fields = t.refused(&f.id, "reject", &c.intake, json!({}), 422).await;
     names_only(&fields, &["guidance", "reason"]);
-    let fields = refused(
-        &t,
-        &f.id,
-        "reject",
-        &c.intake,
-        json!({"reason": "不属于平台受理范围"}),
-        422,
-    )
-    .await;
+    let fields = t
+        .refused(
+            &f.id,
+            "reject",
+            &c.intake,
+            json!({"reason": "不属于平台受理范围"}),
+            422,
+        )
+        .await;
     names_only(&fields, &["guidance"]);
-    let fields = refused(
-        &t,
-        &f.id,
-        "reject",
-        &c.intake,
-        json!({"reason": "   ", "guidance": "请联系当地市场监管部门"}),
-        422,
-    )
-    .await;
+    let fields = t
+        .refused(
+            &f.id,
+            "reject",
+            &c.intake,
+            json!({"reason": "   ", "guidance": "请联系当地市场监管部门"}),
+            422,
+        )
+        .await;
     names_only(&fields, &["reason"]);
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "reject",
         &c.handler,
@@ -395,25 +290,25 @@ async fn a_refusal_carries_a_reason_and_guidance_to_the_tracking_page() {
         403,
     )
     .await;
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let case = t.case(&f.id, &c.intake).await;
     assert_eq!(case["status"], "submitted");
     assert!(case["rejection"].is_null());
 
-    let case = act(
-        &t,
-        &f.id,
-        "reject",
-        &c.intake,
-        json!({"reason": "不属于平台受理范围", "guidance": "请联系当地市场监管部门（12315）"}),
-    )
-    .await;
+    let case = t
+        .act(
+            &f.id,
+            "reject",
+            &c.intake,
+            json!({"reason": "不属于平台受理范围", "guidance": "请联系当地市场监管部门（12315）"}),
+        )
+        .await;
     assert_staff_shape(&t, &case, &c.intake).await;
     assert_eq!(status_closure(&case), (Some("closed"), Some("rejected")));
     assert_eq!(case["rejection"]["reason"], "不属于平台受理范围");
     assert_eq!(deliveries(&case, "complainant", "refusal").len(), 1);
     assert_eq!(events(&case, "rejected").len(), 1);
 
-    let tracked = track(&t, &f).await;
+    let tracked = t.track(&f).await;
     assert_eq!(status_closure(&tracked), (Some("closed"), Some("rejected")));
     assert_eq!(tracked["rejection"]["reason"], "不属于平台受理范围");
     assert_eq!(
@@ -422,8 +317,7 @@ async fn a_refusal_carries_a_reason_and_guidance_to_the_tracking_page() {
     );
     assert_eq!(tracked["actions"]["withdraw"], false);
 
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "reject",
         &c.intake,
@@ -438,15 +332,14 @@ async fn a_refusal_carries_a_reason_and_guidance_to_the_tracking_page() {
 async fn acceptance_checks_category_and_department_and_routes_by_category() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
 
     names(
-        &refused(&t, &f.id, "accept", &c.intake, json!({}), 422).await,
+        &t.refused(&f.id, "accept", &c.intake, json!({}), 422).await,
         "category",
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "accept",
             &c.intake,
@@ -456,18 +349,17 @@ async fn acceptance_checks_category_and_department_and_routes_by_category() {
         .await,
         "category",
     );
-    let fields = refused(
-        &t,
-        &f.id,
-        "accept",
-        &c.intake,
-        json!({"category": "delivery", "department": "no-such"}),
-        422,
-    )
-    .await;
+    let fields = t
+        .refused(
+            &f.id,
+            "accept",
+            &c.intake,
+            json!({"category": "delivery", "department": "no-such"}),
+            422,
+        )
+        .await;
     names_only(&fields, &["department"]);
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "accept",
         &c.handler,
@@ -475,7 +367,7 @@ async fn acceptance_checks_category_and_department_and_routes_by_category() {
         403,
     )
     .await;
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let case = t.case(&f.id, &c.intake).await;
     assert_eq!(case["status"], "submitted");
     assert!(case["department"].is_null() && case["category"].is_null());
 
@@ -485,8 +377,8 @@ async fn acceptance_checks_category_and_department_and_routes_by_category() {
     assert_eq!(case["status"], "in_progress");
     assert_eq!(case["category"], "delivery");
     assert_eq!(case["department"], "customer-service");
-    let accepted_at = time(&case["accepted_at"]);
-    let default_due = time(&case["handling_due_at"]);
+    let accepted_at = at(&case["accepted_at"]);
+    let default_due = at(&case["handling_due_at"]);
     assert_eq!(default_due, due_after(&t, accepted_at, 15).await);
     assert_eq!(case["next_due_at"], case["handling_due_at"]);
     assert_eq!(deliveries(&case, "complainant", "acceptance").len(), 1);
@@ -495,39 +387,38 @@ async fn acceptance_checks_category_and_department_and_routes_by_category() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["data"]["department"], "customer-service");
 
-    let g = file(&t, 2).await;
+    let g = t.filed(2).await;
     let case = accept(&t, &c.intake, &g, "goods-quality").await;
     assert_eq!(case["department"], "merchant-compliance");
 
     // The agent overrides the department; the category stays.
-    let h = file(&t, 3).await;
-    let case = act(
-        &t,
-        &h.id,
-        "accept",
-        &c.intake,
-        json!({"category": "delivery", "department": "trust-safety"}),
-    )
-    .await;
+    let h = t.filed(3).await;
+    let case = t
+        .act(
+            &h.id,
+            "accept",
+            &c.intake,
+            json!({"category": "delivery", "department": "trust-safety"}),
+        )
+        .await;
     assert_eq!(case["department"], "trust-safety");
     assert_eq!(case["category"], "delivery");
 
     // A category with its own handling time.
     t.category("express-refunds", "merchant-compliance", Some(3))
         .await;
-    let k = file(&t, 4).await;
+    let k = t.filed(4).await;
     let case = accept(&t, &c.intake, &k, "express-refunds").await;
     assert_eq!(case["department"], "merchant-compliance");
-    let accepted_at = time(&case["accepted_at"]);
-    let due = time(&case["handling_due_at"]);
+    let accepted_at = at(&case["accepted_at"]);
+    let due = at(&case["handling_due_at"]);
     assert_eq!(due, due_after(&t, accepted_at, 3).await);
     assert!(due < due_after(&t, accepted_at, 15).await);
     assert!(due < default_due);
 
     // Accepting is for submitted cases only.
-    let version = get_case(&t, &f.id, &c.intake).await["version"].clone();
-    refused(
-        &t,
+    let version = t.case(&f.id, &c.intake).await["version"].clone();
+    t.refused(
         &f.id,
         "accept",
         &c.intake,
@@ -535,7 +426,7 @@ async fn acceptance_checks_category_and_department_and_routes_by_category() {
         409,
     )
     .await;
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let case = t.case(&f.id, &c.intake).await;
     assert_eq!(case["version"], version);
     assert_eq!(case["department"], "customer-service");
 }
@@ -549,13 +440,12 @@ async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_f
         .await;
     t.staff("handler3", &["handler"], &["customer-service"], 1)
         .await;
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
     accept(&t, &c.intake, &f, "delivery").await;
 
     // A handler does not assign others (SPEC §11: only themselves, on an
     // unassigned case of their department).
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "assign",
         &c.handler,
@@ -564,8 +454,7 @@ async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_f
     )
     .await;
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "assign",
             &c.intake,
@@ -576,8 +465,7 @@ async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_f
         "handler",
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "assign",
             &c.intake,
@@ -588,8 +476,7 @@ async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_f
         "handler",
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "assign",
             &c.intake,
@@ -600,37 +487,31 @@ async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_f
         "handler",
     );
     names(
-        &refused(&t, &f.id, "assign", &c.intake, json!({}), 422).await,
+        &t.refused(&f.id, "assign", &c.intake, json!({}), 422).await,
         "handler",
     );
-    assert!(get_case(&t, &f.id, &c.intake).await["assignee"].is_null());
+    assert!(t.case(&f.id, &c.intake).await["assignee"].is_null());
 
-    let case = act(
-        &t,
-        &f.id,
-        "assign",
-        &c.intake,
-        json!({"handler": "handler1"}),
-    )
-    .await;
+    let case = t
+        .act(&f.id, "assign", &c.intake, json!({"handler": "handler1"}))
+        .await;
     assert_staff_shape(&t, &case, &c.intake).await;
     assert_eq!(case["assignee"], "handler1");
-    let case = act(
-        &t,
-        &f.id,
-        "assign",
-        &c.supervisor,
-        json!({"handler": "handler3"}),
-    )
-    .await;
+    let case = t
+        .act(
+            &f.id,
+            "assign",
+            &c.supervisor,
+            json!({"handler": "handler3"}),
+        )
+        .await;
     assert_eq!(case["assignee"], "handler3");
     let ev = events(&case, "assigned");
     assert_eq!(ev.len(), 2);
     assert_eq!(ev[1]["data"]["handler"], "handler3");
     assert_eq!(ev[1]["data"]["previous"], "handler1");
     // An assigned case is not taken by another handler.
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "assign",
         &c.handler,
@@ -639,13 +520,12 @@ async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_f
     )
     .await;
     // An unassigned one is, by a handler of its department, for themselves.
-    let free = file(&t, 2).await;
+    let free = t.filed(2).await;
     accept(&t, &c.intake, &free, "delivery").await;
     let other = t
         .staff("handler4", &["handler"], &["merchant-compliance"], 1)
         .await;
-    refused(
-        &t,
+    t.refused(
         &free.id,
         "assign",
         &other,
@@ -653,14 +533,14 @@ async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_f
         403,
     )
     .await;
-    let case = act(
-        &t,
-        &free.id,
-        "assign",
-        &c.handler,
-        json!({"handler": "handler1"}),
-    )
-    .await;
+    let case = t
+        .act(
+            &free.id,
+            "assign",
+            &c.handler,
+            json!({"handler": "handler1"}),
+        )
+        .await;
     assert_eq!(case["assignee"], "handler1");
 }
 
@@ -669,13 +549,12 @@ async fn assignment_goes_to_a_handler_of_the_department_and_handlers_take_only_f
 async fn messages_reach_their_audience_each_with_a_delivery() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
     accept(&t, &c.intake, &f, "delivery").await;
     let msg = |n: &Value, party: &str| deliveries(n, party, "message").len();
 
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "messages",
             &c.handler,
@@ -686,8 +565,7 @@ async fn messages_reach_their_audience_each_with_a_delivery() {
         "audience",
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "messages",
             &c.handler,
@@ -698,45 +576,46 @@ async fn messages_reach_their_audience_each_with_a_delivery() {
         "body",
     );
     names(
-        &refused(&t, &f.id, "messages", &c.handler, json!({"body": "x"}), 422).await,
+        &t.refused(&f.id, "messages", &c.handler, json!({"body": "x"}), 422)
+            .await,
         "audience",
     );
 
-    let before = get_case(&t, &f.id, &c.handler).await;
+    let before = t.case(&f.id, &c.handler).await;
     let n_deliveries = before["deliveries"].as_array().unwrap().len();
 
-    let case = act(
-        &t,
-        &f.id,
-        "messages",
-        &c.handler,
-        json!({"audience": "internal", "body": "内部备注：商家有前科"}),
-    )
-    .await;
+    let case = t
+        .act(
+            &f.id,
+            "messages",
+            &c.handler,
+            json!({"audience": "internal", "body": "内部备注：商家有前科"}),
+        )
+        .await;
     assert_staff_shape(&t, &case, &c.handler).await;
     assert_eq!(
         case["deliveries"].as_array().unwrap().len(),
         n_deliveries,
         "an internal message is no notice"
     );
-    let case = act(
-        &t,
-        &f.id,
-        "messages",
-        &c.handler,
-        json!({"audience": "complainant", "body": "我们正在核实，请耐心等待"}),
-    )
-    .await;
+    let case = t
+        .act(
+            &f.id,
+            "messages",
+            &c.handler,
+            json!({"audience": "complainant", "body": "我们正在核实，请耐心等待"}),
+        )
+        .await;
     assert_eq!(msg(&case, "complainant"), 1);
     assert_eq!(msg(&case, "respondent"), 0);
-    let case = act(
-        &t,
-        &f.id,
-        "messages",
-        &c.handler,
-        json!({"audience": "respondent", "body": "请商家说明拒绝退款的理由"}),
-    )
-    .await;
+    let case = t
+        .act(
+            &f.id,
+            "messages",
+            &c.handler,
+            json!({"audience": "respondent", "body": "请商家说明拒绝退款的理由"}),
+        )
+        .await;
     assert_eq!(msg(&case, "complainant"), 1);
     assert_eq!(msg(&case, "respondent"), 1);
     assert_eq!(
@@ -753,7 +632,7 @@ async fn messages_reach_their_audience_each_with_a_delivery() {
     assert_eq!(events(&case, "message_added").len(), 3);
 
     // The complainant sees only their own thread.
-    let tracked = track(&t, &f).await;
+    let tracked = t.track(&f).await;
     let bodies: Vec<&str> = tracked["messages"]
         .as_array()
         .unwrap()
@@ -766,13 +645,16 @@ async fn messages_reach_their_audience_each_with_a_delivery() {
 
     // The complainant's reply reaches staff.
     names(
-        &complainant_refused(&t, &f, "messages", json!({"body": " "}), 422).await,
+        &t.track_refused(&f, "messages", json!({"body": " "}), 422)
+            .await,
         "body",
     );
-    let tracked = complainant_act(&t, &f, "messages", json!({"body": "好的，谢谢"})).await;
+    let tracked = t
+        .track_act(&f, "messages", json!({"body": "好的，谢谢"}))
+        .await;
     assert_track_shape(&t, &tracked, &f).await;
     assert_eq!(tracked["messages"].as_array().unwrap().len(), 2);
-    let case = get_case(&t, &f.id, &c.handler).await;
+    let case = t.case(&f.id, &c.handler).await;
     let reply = case["messages"]
         .as_array()
         .unwrap()
@@ -783,6 +665,26 @@ async fn messages_reach_their_audience_each_with_a_delivery() {
     assert_eq!(reply["author"]["kind"], "complainant");
     assert_eq!(msg(&case, "staff"), 1, "{}", case["deliveries"]);
     assert_eq!(msg(&case, "complainant"), 1, "no notice to oneself");
+
+    // The respondent sees only their own thread, and answers in it.
+    let key = t.respondent("merchant", "shop-1").await;
+    let answered = t
+        .post(
+            &format!("/respondent/complaints/{}/messages", f.id),
+            Some(&key),
+            json!({"body": "已发货"}),
+        )
+        .await
+        .expect(200);
+    let bodies: Vec<&str> = answered["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["请商家说明拒绝退款的理由", "已发货"]);
+    let case = t.case(&f.id, &c.handler).await;
+    assert_eq!(case["messages"].as_array().unwrap().len(), 5);
 }
 
 // ---- notes --------------------------------------------------------------------
@@ -790,16 +692,15 @@ async fn messages_reach_their_audience_each_with_a_delivery() {
 async fn notes_record_the_investigation_by_kind_and_stay_internal() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
     accept(&t, &c.intake, &f, "delivery").await;
-    let n_deliveries = get_case(&t, &f.id, &c.handler).await["deliveries"]
+    let n_deliveries = t.case(&f.id, &c.handler).await["deliveries"]
         .as_array()
         .unwrap()
         .len();
 
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "notes",
             &c.handler,
@@ -810,8 +711,7 @@ async fn notes_record_the_investigation_by_kind_and_stay_internal() {
         "kind",
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "notes",
             &c.handler,
@@ -827,18 +727,20 @@ async fn notes_record_the_investigation_by_kind_and_stay_internal() {
         ("contact", "电话联系商家客服"),
         ("note", "等待商家回复"),
     ] {
-        let case = act(
-            &t,
-            &f.id,
-            "notes",
-            &c.handler,
-            json!({"kind": kind, "body": body}),
-        )
-        .await;
+        let case = t
+            .act(
+                &f.id,
+                "notes",
+                &c.handler,
+                json!({"kind": kind, "body": body}),
+            )
+            .await;
         assert_staff_shape(&t, &case, &c.handler).await;
     }
     // Without a kind, a plain note.
-    let case = act(&t, &f.id, "notes", &c.handler, json!({"body": "无类型"})).await;
+    let case = t
+        .act(&f.id, "notes", &c.handler, json!({"body": "无类型"}))
+        .await;
     let notes: Vec<(&str, &str, &str)> = case["notes"]
         .as_array()
         .unwrap()
@@ -862,12 +764,7 @@ async fn notes_record_the_investigation_by_kind_and_stay_internal() {
     );
     assert_eq!(events(&case, "note_added").len(), 4);
     assert_eq!(case["deliveries"].as_array().unwrap().len(), n_deliveries);
-    assert!(
-        !track(&t, &f)
-            .await
-            .to_string()
-            .contains("调取了订单物流记录")
-    );
+    assert!(!t.track(&f).await.to_string().contains("调取了订单物流记录"));
 }
 
 // ---- extension ----------------------------------------------------------------
@@ -878,14 +775,13 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
     let other = t
         .staff("handler2", &["handler"], &["merchant-compliance"], 1)
         .await;
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
     let case = accept(&t, &c.intake, &f, "delivery").await;
-    let old = time(&case["handling_due_at"]);
+    let old = at(&case["handling_due_at"]);
     let later = old + Duration::days(5);
 
     // Only handlers of the case's department extend.
-    refused(
-        &t,
+    t.refused(
         &f.id,
         "extend",
         &c.intake,
@@ -894,9 +790,10 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
     )
     .await;
     let a = t
-        .post(
-            &format!("/complaints/{}/extend", f.id),
-            Some(&other),
+        .action(
+            &f.id,
+            "extend",
+            &other,
             json!({"due_at": rfc(later), "reason": "等待第三方检测"}),
         )
         .await;
@@ -908,8 +805,7 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
     );
 
     names_only(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "extend",
             &c.handler,
@@ -920,8 +816,7 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
         &["reason"],
     );
     names_only(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "extend",
             &c.handler,
@@ -932,8 +827,7 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
         &["due_at"],
     );
     names_only(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "extend",
             &c.handler,
@@ -944,12 +838,12 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
         &["due_at"],
     );
     names(
-        &refused(&t, &f.id, "extend", &c.handler, json!({"reason": "x"}), 422).await,
+        &t.refused(&f.id, "extend", &c.handler, json!({"reason": "x"}), 422)
+            .await,
         "due_at",
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "extend",
             &c.handler,
@@ -959,33 +853,32 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
         .await,
         "due_at",
     );
-    let case = get_case(&t, &f.id, &c.handler).await;
-    assert_eq!(time(&case["handling_due_at"]), old);
+    let case = t.case(&f.id, &c.handler).await;
+    assert_eq!(at(&case["handling_due_at"]), old);
     assert!(deliveries(&case, "complainant", "progress").is_empty());
 
-    let case = act(
-        &t,
-        &f.id,
-        "extend",
-        &c.handler,
-        json!({"due_at": rfc(later), "reason": "等待第三方检测"}),
-    )
-    .await;
+    let case = t
+        .act(
+            &f.id,
+            "extend",
+            &c.handler,
+            json!({"due_at": rfc(later), "reason": "等待第三方检测"}),
+        )
+        .await;
     assert_staff_shape(&t, &case, &c.handler).await;
     assert_eq!(case["status"], "in_progress");
-    assert_eq!(time(&case["handling_due_at"]), later);
-    assert_eq!(time(&case["extensions"][0]["previous_due_at"]), old);
+    assert_eq!(at(&case["handling_due_at"]), later);
+    assert_eq!(at(&case["extensions"][0]["previous_due_at"]), old);
     assert_eq!(case["extensions"][0]["reason"], "等待第三方检测");
     assert_eq!(deliveries(&case, "complainant", "progress").len(), 1);
     assert_eq!(events(&case, "extended").len(), 1);
-    let tracked = track(&t, &f).await;
-    assert_eq!(time(&tracked["handling_due_at"]), later);
-    assert_eq!(time(&tracked["extensions"][0]["due_at"]), later);
+    let tracked = t.track(&f).await;
+    assert_eq!(at(&tracked["handling_due_at"]), later);
+    assert_eq!(at(&tracked["extensions"][0]["due_at"]), later);
 
     // Not later than the new date.
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "extend",
             &c.handler,
@@ -996,9 +889,8 @@ async fn an_extension_needs_a_reason_and_a_later_date_and_sends_a_progress_notic
         "due_at",
     );
     // Only while in progress.
-    act(&t, &f.id, "decide", &c.handler, decision()).await;
-    refused(
-        &t,
+    t.act(&f.id, "decide", &c.handler, decision()).await;
+    t.refused(
         &f.id,
         "extend",
         &c.handler,
@@ -1018,58 +910,50 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
         .await;
     t.category("express-refunds", "customer-service", Some(4))
         .await;
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
     accept(&t, &c.intake, &f, "express-refunds").await;
 
-    let fields = refused(&t, &f.id, "decide", &c.handler, json!({}), 422).await;
+    let fields = t.refused(&f.id, "decide", &c.handler, json!({}), 422).await;
     names_only(&fields, &["basis", "outcome", "reply"]);
     let mut body = decision();
     body["outcome"] = json!("mostly_upheld");
     names_only(
-        &refused(&t, &f.id, "decide", &c.handler, body, 422).await,
+        &t.refused(&f.id, "decide", &c.handler, body, 422).await,
         &["outcome"],
     );
     let mut body = decision();
     body["basis"] = json!([]);
     names_only(
-        &refused(&t, &f.id, "decide", &c.handler, body, 422).await,
+        &t.refused(&f.id, "decide", &c.handler, body, 422).await,
         &["basis"],
     );
     let mut body = decision();
     body["basis"] = json!(["  "]);
     names(
-        &refused(&t, &f.id, "decide", &c.handler, body, 422).await,
+        &t.refused(&f.id, "decide", &c.handler, body, 422).await,
         "basis",
     );
     let mut body = decision();
     body["reply"] = json!("");
     names_only(
-        &refused(&t, &f.id, "decide", &c.handler, body, 422).await,
+        &t.refused(&f.id, "decide", &c.handler, body, 422).await,
         &["reply"],
     );
     // Not by the front desk, not from another department.
-    refused(&t, &f.id, "decide", &c.intake, decision(), 403).await;
-    let a = t
-        .post(
-            &format!("/complaints/{}/decide", f.id),
-            Some(&other),
-            decision(),
-        )
-        .await;
+    t.refused(&f.id, "decide", &c.intake, decision(), 403).await;
+    let a = t.action(&f.id, "decide", &other, decision()).await;
     assert!(
         matches!(a.status.as_u16(), 403 | 404),
         "{} {}",
         a.status,
         a.body
     );
-    let case = get_case(&t, &f.id, &c.handler).await;
+    let case = t.case(&f.id, &c.handler).await;
     assert_eq!(case["status"], "in_progress");
     assert!(case["decision"].is_null());
 
     let action_due = now(&t).await + Duration::days(30);
-    let case = act(
-        &t,
-        &f.id,
+    let case = t.act(&f.id,
         "decide",
         &c.handler,
         json!({
@@ -1101,7 +985,7 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
     assert_eq!(d["remedies"][1]["kind"], "compensation");
     assert_eq!(d["remedies"][1]["amount"], 12.5);
     assert_eq!(d["sanctions"][0]["kind"], "warning");
-    let decided_at = time(&d["decided_at"]);
+    let decided_at = at(&d["decided_at"]);
     let actions = case["actions"].as_array().unwrap();
     assert_eq!(actions.len(), 2);
     assert_eq!(actions[0]["description"], "修改退款流程说明");
@@ -1110,13 +994,13 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
         "owner defaults to the decider"
     );
     assert_eq!(
-        time(&actions[0]["due_at"]),
+        at(&actions[0]["due_at"]),
         due_after(&t, decided_at, 4).await,
         "due date defaults to the category's handling time"
     );
     assert!(actions[0]["done_at"].is_null());
     assert_eq!(actions[1]["owner"], "super1");
-    assert_eq!(time(&actions[1]["due_at"]), action_due);
+    assert_eq!(at(&actions[1]["due_at"]), action_due);
     assert!(case["appeal_due_at"].is_string());
     assert_eq!(case["next_due_at"], case["appeal_due_at"]);
     assert_eq!(deliveries(&case, "complainant", "result").len(), 1);
@@ -1124,7 +1008,7 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
     assert_eq!(events(&case, "decided").len(), 1);
     assert_eq!(events(&case, "sanction_ordered").len(), 1);
 
-    let tracked = track(&t, &f).await;
+    let tracked = t.track(&f).await;
     assert_eq!(tracked["status"], "resolved");
     assert_eq!(tracked["decision"]["outcome"], "partially_upheld");
     assert_eq!(
@@ -1134,7 +1018,8 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
     assert_eq!(tracked["actions"]["appeal"], true);
 
     // Decided once: the case is no longer in progress.
-    refused(&t, &f.id, "decide", &c.handler, decision(), 409).await;
+    t.refused(&f.id, "decide", &c.handler, decision(), 409)
+        .await;
 
     // Corrective actions are tracked until done.
     let action_id = actions[0]["id"].as_str().unwrap().to_string();
@@ -1159,7 +1044,7 @@ async fn a_decision_needs_outcome_basis_and_reply_and_tracks_its_orders() {
     )
     .await
     .expect_error(422);
-    let case = get_case(&t, &f.id, &c.handler).await;
+    let case = t.case(&f.id, &c.handler).await;
     assert_eq!(case["actions"][0]["done_note"], "已更新说明页");
     assert_eq!(events(&case, "action_completed").len(), 1);
 }
@@ -1171,47 +1056,53 @@ async fn an_appeal_comes_after_a_decision_once_and_within_the_window() {
     let c = t.cast().await;
 
     // Before a decision there is nothing to appeal.
-    let f = file(&t, 1).await;
-    complainant_refused(&t, &f, "appeal", json!({"reason": "太慢"}), 409).await;
+    let f = t.filed(1).await;
+    t.track_refused(&f, "appeal", json!({"reason": "太慢"}), 409)
+        .await;
     accept(&t, &c.intake, &f, "refunds-returns").await;
-    complainant_refused(&t, &f, "appeal", json!({"reason": "太慢"}), 409).await;
+    t.track_refused(&f, "appeal", json!({"reason": "太慢"}), 409)
+        .await;
 
-    act(&t, &f.id, "decide", &c.handler, decision()).await;
+    t.act(&f.id, "decide", &c.handler, decision()).await;
     names(
-        &complainant_refused(&t, &f, "appeal", json!({}), 422).await,
+        &t.track_refused(&f, "appeal", json!({}), 422).await,
         "reason",
     );
-    let tracked = complainant_act(&t, &f, "appeal", json!({"reason": "金额不对"})).await;
+    let tracked = t
+        .track_act(&f, "appeal", json!({"reason": "金额不对"}))
+        .await;
     assert_track_shape(&t, &tracked, &f).await;
     assert_eq!(tracked["status"], "under_review");
     assert_eq!(tracked["appeal"]["reason"], "金额不对");
     assert!(tracked["review_due_at"].is_string());
-    let case = get_case(&t, &f.id, &c.supervisor).await;
+    let case = t.case(&f.id, &c.supervisor).await;
     assert_eq!(deliveries(&case, "complainant", "appeal_received").len(), 1);
     assert_eq!(events(&case, "appealed").len(), 1);
     // Once.
-    complainant_refused(&t, &f, "appeal", json!({"reason": "再申诉"}), 409).await;
-    let case = get_case(&t, &f.id, &c.supervisor).await;
+    t.track_refused(&f, "appeal", json!({"reason": "再申诉"}), 409)
+        .await;
+    let case = t.case(&f.id, &c.supervisor).await;
     assert_eq!(case["appeal"]["reason"], "金额不对");
     assert_eq!(events(&case, "appealed").len(), 1);
 
     // Within 15 calendar days of the result notice.
-    let g = decided(&t, &c, 2).await;
-    let case = get_case(&t, &g.id, &c.supervisor).await;
-    let decided_at = time(&case["decision"]["decided_at"]);
-    let window_end = time(&case["appeal_due_at"]);
+    let g = t.decided(&c, 2).await;
+    let case = t.case(&g.id, &c.supervisor).await;
+    let decided_at = at(&case["decision"]["decided_at"]);
+    let window_end = at(&case["appeal_due_at"]);
     assert!(
         window_end >= decided_at + Duration::days(15)
             && window_end <= decided_at + Duration::days(16),
         "{decided_at} → {window_end}"
     );
     advance_to(&t, window_end, -3600).await;
-    let tracked = track(&t, &g).await;
+    let tracked = t.track(&g).await;
     assert_eq!(tracked["status"], "resolved", "the window is still open");
     assert_eq!(tracked["actions"]["appeal"], true);
 
-    t.advance(2 * 3600).await;
-    let tracked = track(&t, &g).await;
+    let sweep = t.advance(2 * 3600).await;
+    assert!(sweep["sweep"]["closed"].as_u64().unwrap() >= 1, "{sweep}");
+    let tracked = t.track(&g).await;
     assert_eq!(status_closure(&tracked), (Some("closed"), Some("resolved")));
     assert_eq!(tracked["actions"]["appeal"], false);
     assert_eq!(
@@ -1223,8 +1114,9 @@ async fn an_appeal_comes_after_a_decision_once_and_within_the_window() {
             .count(),
         1
     );
-    complainant_refused(&t, &g, "appeal", json!({"reason": "晚了"}), 409).await;
-    let case = get_case(&t, &g.id, &c.supervisor).await;
+    t.track_refused(&g, "appeal", json!({"reason": "晚了"}), 409)
+        .await;
+    let case = t.case(&g.id, &c.supervisor).await;
     assert_eq!(status_closure(&case), (Some("closed"), Some("resolved")));
     assert!(case["appeal"].is_null());
     assert_eq!(events(&case, "closed").len(), 1);
@@ -1247,28 +1139,36 @@ async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
     let review =
         json!({"result": "upheld", "basis": ["平台服务协议 5.2"], "reply": "维持原结果。"});
 
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
     accept(&t, &c.intake, &f, "refunds-returns").await;
     // Nothing to review yet.
-    refused(&t, &f.id, "review", &senior, review.clone(), 409).await;
-    act(&t, &f.id, "decide", &boss, decision()).await;
-    refused(&t, &f.id, "review", &senior, review.clone(), 409).await;
-    complainant_act(&t, &f, "appeal", json!({"reason": "不服"})).await;
+    t.refused(&f.id, "review", &senior, review.clone(), 409)
+        .await;
+    t.act(&f.id, "decide", &boss, decision()).await;
+    t.refused(&f.id, "review", &senior, review.clone(), 409)
+        .await;
+    t.track_act(&f, "appeal", json!({"reason": "不服"})).await;
 
     // The decider, even with the reviewer role and a high level.
-    refused(&t, &f.id, "review", &boss, review.clone(), 403).await;
+    t.refused(&f.id, "review", &boss, review.clone(), 403).await;
     // A reviewer of the decider's level.
-    refused(&t, &f.id, "review", &peer, review.clone(), 403).await;
+    t.refused(&f.id, "review", &peer, review.clone(), 403).await;
     // A handler without the reviewer role.
-    refused(&t, &f.id, "review", &c.handler, review.clone(), 403).await;
-    let case = get_case(&t, &f.id, &c.supervisor).await;
+    t.refused(&f.id, "review", &c.handler, review.clone(), 403)
+        .await;
+    // A reviewer below the decider's level.
+    let junior = t
+        .staff("junior", &["reviewer"], &["customer-service"], 2)
+        .await;
+    t.refused(&f.id, "review", &junior, review.clone(), 403)
+        .await;
+    let case = t.case(&f.id, &c.supervisor).await;
     assert_eq!(case["status"], "under_review");
     assert!(case["review"].is_null());
 
     // Bad fields, from an eligible reviewer.
     names_only(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "review",
             &senior,
@@ -1279,8 +1179,7 @@ async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
         &["outcome"],
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "review",
             &senior,
@@ -1291,8 +1190,7 @@ async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
         "result",
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "review",
             &senior,
@@ -1303,8 +1201,7 @@ async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
         "basis",
     );
     names(
-        &refused(
-            &t,
+        &t.refused(
             &f.id,
             "review",
             &senior,
@@ -1314,15 +1211,10 @@ async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
         .await,
         "reply",
     );
-    assert_eq!(
-        get_case(&t, &f.id, &c.supervisor).await["status"],
-        "under_review"
-    );
+    assert_eq!(t.case(&f.id, &c.supervisor).await["status"], "under_review");
 
     // A higher level may review; the result is final.
-    let case = act(
-        &t,
-        &f.id,
+    let case = t.act(&f.id,
         "review",
         &senior,
         json!({"result": "modified", "outcome": "partially_upheld", "basis": ["平台服务协议 5.3"], "reply": "部分支持。"}),
@@ -1334,13 +1226,15 @@ async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
     assert_eq!(case["review"]["outcome"], "partially_upheld");
     assert_eq!(case["review"]["reviewed_by"], "senior");
     assert_eq!(deliveries(&case, "complainant", "review_result").len(), 1);
-    let tracked = track(&t, &f).await;
+    let tracked = t.track(&f).await;
     assert_eq!(status_closure(&tracked), (Some("closed"), Some("reviewed")));
     assert_eq!(tracked["review"]["reply"], "部分支持。");
     let remedies = tracked["review"]["outside_remedies"].as_str().unwrap();
     assert!(remedies.contains("12315"), "{remedies}");
-    refused(&t, &f.id, "review", &senior, review.clone(), 409).await;
-    complainant_refused(&t, &f, "appeal", json!({"reason": "再申诉"}), 409).await;
+    t.refused(&f.id, "review", &senior, review.clone(), 409)
+        .await;
+    t.track_refused(&f, "appeal", json!({"reason": "再申诉"}), 409)
+        .await;
 
     // A level-1 reviewer of an independent department reviews a level-1
     // decision; a level-1 reviewer elsewhere may not.
@@ -1349,9 +1243,9 @@ async fn the_reviewer_is_never_the_decider_and_ranks_above_or_is_independent() {
     let flat = t
         .staff("flat1", &["reviewer"], &["customer-service"], 1)
         .await;
-    let g = appealed(&t, &c, 2).await;
-    refused(&t, &g.id, "review", &flat, review.clone(), 403).await;
-    let case = act(&t, &g.id, "review", &independent, review.clone()).await;
+    let g = t.appealed(&c, 2).await;
+    t.refused(&g.id, "review", &flat, review.clone(), 403).await;
+    let case = t.act(&g.id, "review", &independent, review.clone()).await;
     assert_eq!(status_closure(&case), (Some("closed"), Some("reviewed")));
     assert_eq!(case["review"]["reviewed_by"], "panel1");
     assert_eq!(case["decision"]["decided_by"], "handler1");
@@ -1363,39 +1257,38 @@ async fn the_complainant_withdraws_before_a_result_only() {
     let t = TestApp::new().await;
     let c = t.cast().await;
 
-    let submitted = file(&t, 1).await;
-    let waiting = file(&t, 2).await;
-    act(
-        &t,
+    let submitted = t.filed(1).await;
+    let waiting = t.filed(2).await;
+    t.act(
         &waiting.id,
         "request-info",
         &c.intake,
         json!({"items": ["截图"]}),
     )
     .await;
-    let handled = file(&t, 3).await;
+    let handled = t.filed(3).await;
     accept(&t, &c.intake, &handled, "delivery").await;
-    let resolved = decided(&t, &c, 4).await;
+    let resolved = t.decided(&c, 4).await;
 
-    let tracked = complainant_act(
-        &t,
-        &submitted,
-        "withdraw",
-        json!({"reason": "已和商家协商解决"}),
-    )
-    .await;
+    let tracked = t
+        .track_act(
+            &submitted,
+            "withdraw",
+            json!({"reason": "已和商家协商解决"}),
+        )
+        .await;
     assert_track_shape(&t, &tracked, &submitted).await;
     assert_eq!(
         status_closure(&tracked),
         (Some("closed"), Some("withdrawn"))
     );
     assert_eq!(tracked["withdrawal_reason"], "已和商家协商解决");
-    let case = get_case(&t, &submitted.id, &c.intake).await;
+    let case = t.case(&submitted.id, &c.intake).await;
     assert_eq!(deliveries(&case, "complainant", "withdrawn").len(), 1);
     assert_eq!(events(&case, "withdrawn").len(), 1);
 
     for f in [&waiting, &handled] {
-        let tracked = complainant_act(&t, f, "withdraw", json!({})).await;
+        let tracked = t.track_act(f, "withdraw", json!({})).await;
         assert_eq!(
             status_closure(&tracked),
             (Some("closed"), Some("withdrawn"))
@@ -1404,9 +1297,10 @@ async fn the_complainant_withdraws_before_a_result_only() {
     }
 
     // After a result, and after closing, too late.
-    complainant_refused(&t, &resolved, "withdraw", json!({}), 409).await;
-    assert_eq!(track(&t, &resolved).await["status"], "resolved");
-    complainant_refused(&t, &submitted, "withdraw", json!({}), 409).await;
+    t.track_refused(&resolved, "withdraw", json!({}), 409).await;
+    assert_eq!(t.track(&resolved).await["status"], "resolved");
+    t.track_refused(&submitted, "withdraw", json!({}), 409)
+        .await;
     // Someone else's token does not withdraw.
     t.post(
         &format!("/track/{}/withdraw", resolved.no),
@@ -1422,7 +1316,7 @@ async fn the_complainant_withdraws_before_a_result_only() {
 async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let original = file(&t, 1).await;
+    let original = t.filed(1).await;
     let dup = t.file(complaint(1)).await;
     assert!(
         t.dups(&dup)
@@ -1432,18 +1326,21 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
             .iter()
             .any(|d| d == original.id.as_str())
     );
-    let dup = filed_from(&dup);
-    complainant_act(&t, &dup, "messages", json!({"body": "补充：订单号 123"})).await;
-    t.upload(
-        &format!("/track/{}/evidence", dup.no),
-        Some(&dup.token),
-        "receipt.txt",
-        b"receipt of order 123",
-    )
-    .await
-    .expect(200);
-    act(
-        &t,
+    let dup = Filed::from(&dup);
+    t.track_act(&dup, "messages", json!({"body": "补充：订单号 123"}))
+        .await;
+    let receipt = b"receipt of order 123";
+    let sha = s(&t
+        .upload(
+            &format!("/track/{}/evidence", dup.no),
+            Some(&dup.token),
+            "receipt.txt",
+            receipt,
+        )
+        .await
+        .expect(200)["evidence"][0]["sha256"])
+    .to_string();
+    t.act(
         &dup.id,
         "messages",
         &c.intake,
@@ -1452,18 +1349,10 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
     .await;
 
     // Not into itself, not into nothing.
-    refused(
-        &t,
-        &dup.id,
-        "merge",
-        &c.intake,
-        json!({"into": dup.id}),
-        422,
-    )
-    .await;
+    t.refused(&dup.id, "merge", &c.intake, json!({"into": dup.id}), 422)
+        .await;
     names(
-        &refused(
-            &t,
+        &t.refused(
             &dup.id,
             "merge",
             &c.intake,
@@ -1474,21 +1363,16 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
         "into",
     );
 
-    let case = act(
-        &t,
-        &dup.id,
-        "merge",
-        &c.intake,
-        json!({"into": original.id}),
-    )
-    .await;
+    let case = t
+        .act(&dup.id, "merge", &c.intake, json!({"into": original.id}))
+        .await;
     assert_staff_shape(&t, &case, &c.intake).await;
     assert_eq!(case["id"], dup.id.as_str());
     assert_eq!(status_closure(&case), (Some("closed"), Some("merged")));
     assert_eq!(case["merged_into"], original.id.as_str());
     assert_eq!(deliveries(&case, "complainant", "merged").len(), 1);
 
-    let orig = get_case(&t, &original.id, &c.intake).await;
+    let orig = t.case(&original.id, &c.intake).await;
     assert_eq!(orig["status"], "submitted", "the original stays open");
     assert_eq!(orig["merged_from"], json!([dup.id]));
     let moved: Vec<&str> = orig["messages"]
@@ -1508,12 +1392,28 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
     assert_eq!(evidence.len(), 1);
     assert_eq!(evidence[0]["filename"], "receipt.txt");
     assert_eq!(events(&orig, "merged_from").len(), 1);
+    // The duplicate's file moved too: sealed again under the original's
+    // key and name, so it outlives the duplicate's purge.
+    assert!(t.case_file(&original.id, &sha).await.exists());
+    let loaded = t
+        .app
+        .load(uuid::Uuid::parse_str(&original.id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app
+            .evidence
+            .read_in_case(loaded.key(), &sha)
+            .await
+            .unwrap(),
+        receipt
+    );
 
     // Both tracking numbers still work.
-    let tracked = track(&t, &dup).await;
+    let tracked = t.track(&dup).await;
     assert_eq!(status_closure(&tracked), (Some("closed"), Some("merged")));
     assert_eq!(tracked["merged_into"], original.no.as_str());
-    let tracked = track(&t, &original).await;
+    let tracked = t.track(&original).await;
     assert_eq!(tracked["status"], "submitted");
     assert!(
         tracked["messages"]
@@ -1525,8 +1425,7 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
     assert!(!tracked.to_string().contains("重复投诉"));
 
     // A merged case is closed; a closed original takes nothing.
-    refused(
-        &t,
+    t.refused(
         &dup.id,
         "merge",
         &c.intake,
@@ -1534,18 +1433,16 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
         409,
     )
     .await;
-    let closed = file(&t, 2).await;
-    act(
-        &t,
+    let closed = t.filed(2).await;
+    t.act(
         &closed.id,
         "reject",
         &c.intake,
         json!({"reason": "r", "guidance": "g"}),
     )
     .await;
-    let late = file(&t, 3).await;
-    refused(
-        &t,
+    let late = t.filed(3).await;
+    t.refused(
         &late.id,
         "merge",
         &c.intake,
@@ -1553,11 +1450,11 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
         409,
     )
     .await;
-    let case = get_case(&t, &late.id, &c.intake).await;
+    let case = t.case(&late.id, &c.intake).await;
     assert_eq!(case["status"], "submitted");
     assert!(case["merged_into"].is_null());
     assert!(
-        get_case(&t, &closed.id, &c.intake).await["merged_from"]
+        t.case(&closed.id, &c.intake).await["merged_from"]
             .as_array()
             .unwrap()
             .is_empty()
@@ -1567,20 +1464,23 @@ async fn a_duplicate_merges_into_an_open_original_and_both_numbers_keep_working(
 async fn linked_cases_list_each_other() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let a = file(&t, 1).await;
-    let b = file(&t, 2).await;
+    let a = t.filed(1).await;
+    let b = t.filed(2).await;
 
     names(
-        &refused(&t, &a.id, "links", &c.intake, json!({}), 422).await,
+        &t.refused(&a.id, "links", &c.intake, json!({}), 422).await,
         "other",
     );
-    refused(&t, &a.id, "links", &c.intake, json!({"other": a.id}), 422).await;
+    t.refused(&a.id, "links", &c.intake, json!({"other": a.id}), 422)
+        .await;
 
     // By tracking number.
-    let case = act(&t, &a.id, "links", &c.intake, json!({"other": b.no})).await;
+    let case = t
+        .act(&a.id, "links", &c.intake, json!({"other": b.no}))
+        .await;
     assert_staff_shape(&t, &case, &c.intake).await;
     assert_eq!(case["linked_cases"], json!([b.id]));
-    let other = get_case(&t, &b.id, &c.intake).await;
+    let other = t.case(&b.id, &c.intake).await;
     assert_eq!(other["linked_cases"], json!([a.id]));
     assert_eq!(events(&other, "linked").len(), 1);
     // Both remain open: a link is not a merge.
@@ -1595,17 +1495,18 @@ async fn a_sealed_case_refuses_every_change_but_takes_one_rating() {
     let c = t.cast().await;
 
     // No rating before a result.
-    let early = file(&t, 9).await;
-    complainant_refused(&t, &early, "feedback", json!({"score": 5}), 409).await;
+    let early = t.filed(9).await;
+    t.track_refused(&early, "feedback", json!({"score": 5}), 409)
+        .await;
 
-    let f = decided(&t, &c, 1).await;
-    let window_end = time(&get_case(&t, &f.id, &c.handler).await["appeal_due_at"]);
+    let f = t.decided(&c, 1).await;
+    let window_end = at(&t.case(&f.id, &c.handler).await["appeal_due_at"]);
     advance_to(&t, window_end, 60).await;
-    let case = get_case(&t, &f.id, &c.handler).await;
+    let case = t.case(&f.id, &c.handler).await;
     assert_eq!(status_closure(&case), (Some("closed"), Some("resolved")));
     assert_eq!(case["sealed"], true);
     let version = case["version"].clone();
-    let due = rfc(time(&case["handling_due_at"]) + Duration::days(30));
+    let due = rfc(at(&case["handling_due_at"]) + Duration::days(30));
 
     let staff_attempts: Vec<(&str, &String, Value)> = vec![
         (
@@ -1662,8 +1563,10 @@ async fn a_sealed_case_refuses_every_change_but_takes_one_rating() {
     )
     .await
     .expect_error(409);
-    complainant_refused(&t, &f, "messages", json!({"body": "还有一句"}), 409).await;
-    complainant_refused(&t, &f, "supplement", json!({"message": "补充"}), 409).await;
+    t.track_refused(&f, "messages", json!({"body": "还有一句"}), 409)
+        .await;
+    t.track_refused(&f, "supplement", json!({"message": "补充"}), 409)
+        .await;
     t.upload(
         &format!("/track/{}/evidence", f.no),
         Some(&f.token),
@@ -1673,7 +1576,7 @@ async fn a_sealed_case_refuses_every_change_but_takes_one_rating() {
     .await
     .expect_error(409);
 
-    let case = get_case(&t, &f.id, &c.handler).await;
+    let case = t.case(&f.id, &c.handler).await;
     assert_eq!(case["version"], version, "nothing in a sealed case changed");
     assert_eq!(case["messages"], json!([]));
     assert_eq!(case["notes"], json!([]));
@@ -1686,39 +1589,56 @@ async fn a_sealed_case_refuses_every_change_but_takes_one_rating() {
         json!({}),
         json!({"score": "5"}),
     ] {
-        names(
-            &complainant_refused(&t, &f, "feedback", bad, 422).await,
-            "score",
-        );
+        names(&t.track_refused(&f, "feedback", bad, 422).await, "score");
     }
-    let tracked = complainant_act(
-        &t,
-        &f,
-        "feedback",
-        json!({"score": 4, "comment": "处理及时"}),
-    )
-    .await;
+    let tracked = t
+        .track_act(&f, "feedback", json!({"score": 4, "comment": "处理及时"}))
+        .await;
     assert_track_shape(&t, &tracked, &f).await;
     assert_eq!(tracked["feedback"]["score"], 4);
     assert_eq!(tracked["feedback"]["comment"], "处理及时");
     assert_eq!(tracked["actions"]["feedback"], false);
-    complainant_refused(&t, &f, "feedback", json!({"score": 1}), 409).await;
-    let case = get_case(&t, &f.id, &c.handler).await;
+    t.track_refused(&f, "feedback", json!({"score": 1}), 409)
+        .await;
+    let case = t.case(&f.id, &c.handler).await;
     assert_eq!(case["feedback"]["score"], 4);
     assert_eq!(status_closure(&case), (Some("closed"), Some("resolved")));
 
     // A refusal is a result too.
-    let r = file(&t, 2).await;
-    act(
-        &t,
+    let r = t.filed(2).await;
+    t.act(
         &r.id,
         "reject",
         &c.intake,
         json!({"reason": "r", "guidance": "g"}),
     )
     .await;
-    complainant_refused(&t, &r, "messages", json!({"body": "为什么"}), 409).await;
-    let tracked = complainant_act(&t, &r, "feedback", json!({"score": 1})).await;
+    t.track_refused(&r, "messages", json!({"body": "为什么"}), 409)
+        .await;
+    for (action, body) in [
+        ("messages", json!({"audience": "internal", "body": "x"})),
+        ("notes", json!({"kind": "note", "body": "x"})),
+        ("accept", json!({"category": "delivery"})),
+    ] {
+        t.refused(&r.id, action, &c.intake, body, 409).await;
+    }
+    t.upload(
+        &format!("/complaints/{}/evidence", r.id),
+        Some(&c.intake),
+        "a.txt",
+        b"late",
+    )
+    .await
+    .expect_error(409);
+    t.call(
+        "PATCH",
+        &format!("/complaints/{}", r.id),
+        Some(&c.intake),
+        Some(json!({"subject": "new"})),
+    )
+    .await
+    .expect_error(409);
+    let tracked = t.track_act(&r, "feedback", json!({"score": 1})).await;
     assert_eq!(tracked["feedback"]["score"], 1);
 }
 
@@ -1727,7 +1647,7 @@ async fn a_sealed_case_refuses_every_change_but_takes_one_rating() {
 async fn the_record_is_corrected_before_acceptance_and_the_old_values_kept() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let f = file(&t, 1).await;
+    let f = t.filed(1).await;
     let patch = |body: Value, token: &str| {
         let path = format!("/complaints/{}", f.id);
         let token = token.to_string();
@@ -1756,7 +1676,7 @@ async fn the_record_is_corrected_before_acceptance_and_the_old_values_kept() {
         .expect_error(422),
         "respondent.kind",
     );
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let case = t.case(&f.id, &c.intake).await;
     assert_eq!(case["respondent"]["id"], "shop-1");
     assert_eq!(case["subject"], "申请退款被拒绝");
     assert!(events(&case, "record_updated").is_empty());
@@ -1785,10 +1705,7 @@ async fn the_record_is_corrected_before_acceptance_and_the_old_values_kept() {
     patch(json!({"subject": "新标题"}), &c.intake)
         .await
         .expect_error(409);
-    assert_eq!(
-        get_case(&t, &f.id, &c.intake).await["subject"],
-        "申请退款被拒绝"
-    );
+    assert_eq!(t.case(&f.id, &c.intake).await["subject"], "申请退款被拒绝");
 }
 
 async fn a_mailed_complaint_without_respondent_is_completed_before_acceptance() {
@@ -1805,29 +1722,30 @@ async fn a_mailed_complaint_without_respondent_is_completed_before_acceptance() 
         .post("/complaints", Some(&c.intake), body)
         .await
         .expect(201);
-    let f = filed_from(&filed);
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let f = Filed::from(&filed);
+    let case = t.case(&f.id, &c.intake).await;
     assert_eq!(case["channel"], "email");
     assert!(case["respondent"].is_null());
 
-    let fields = refused(
-        &t,
-        &f.id,
-        "accept",
-        &c.intake,
-        json!({"category": "refunds-returns"}),
-        422,
-    )
-    .await;
+    let fields = t
+        .refused(
+            &f.id,
+            "accept",
+            &c.intake,
+            json!({"category": "refunds-returns"}),
+            422,
+        )
+        .await;
     names(&fields, "respondent");
-    assert_eq!(get_case(&t, &f.id, &c.intake).await["status"], "submitted");
+    assert_eq!(t.case(&f.id, &c.intake).await["status"], "submitted");
 
     let case = t
         .call(
             "PATCH",
             &format!("/complaints/{}", f.id),
             Some(&c.intake),
-            Some(json!({"respondent": {"kind": "merchant", "id": "shop-9", "name": "邮件里的店"}})),
+            Some(json!({"respondent": {"kind": "merchant", "id": "shop-9", "name": "邮件里的店"},
+                        "subject": "改正后的主题", "complainant": {"email": "new.address@example.com"}})),
         )
         .await
         .expect(200);
@@ -1835,7 +1753,14 @@ async fn a_mailed_complaint_without_respondent_is_completed_before_acceptance() 
     assert_eq!(case["channel"], "email", "the channel is kept");
     let ev = events(&case, "record_updated");
     assert_eq!(ev.len(), 1);
-    assert!(ev[0]["data"]["previous"]["respondent"].is_null());
+    let previous = &ev[0]["data"]["previous"];
+    assert!(previous["respondent"].is_null());
+    assert_eq!(previous["subject"], "申请退款被拒绝");
+    // Old contact values are personal data: only the fact of a change is journaled.
+    assert_eq!(previous["complainant"]["email"], "(changed)");
+    assert!(previous["complainant"]["name"].is_null());
+    assert!(!ev[0].to_string().contains("zhang1@example.com"));
+    assert_eq!(case["complainant"]["email"], "n***@example.com");
 
     let case = accept(&t, &c.intake, &f, "refunds-returns").await;
     assert_eq!(case["status"], "in_progress");
@@ -1847,36 +1772,37 @@ async fn a_mailed_complaint_without_respondent_is_completed_before_acceptance() 
 async fn a_case_waiting_for_material_lapses_after_its_window() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let f = file(&t, 1).await;
-    let case = act(
-        &t,
-        &f.id,
-        "request-info",
-        &c.intake,
-        json!({"items": ["订单截图"]}),
-    )
-    .await;
-    let window_end = time(&case["supplement_due_at"]);
+    let f = t.filed(1).await;
+    let case = t
+        .act(
+            &f.id,
+            "request-info",
+            &c.intake,
+            json!({"items": ["订单截图"]}),
+        )
+        .await;
+    let window_end = at(&case["supplement_due_at"]);
 
     advance_to(&t, window_end, -3600).await;
-    let tracked = track(&t, &f).await;
+    let tracked = t.track(&f).await;
     assert_eq!(tracked["status"], "needs_info", "not before the deadline");
     assert!(deliveries(&tracked, "complainant", "lapsed").is_empty());
 
     t.advance(2 * 3600).await;
-    let tracked = track(&t, &f).await;
+    let tracked = t.track(&f).await;
     assert_eq!(status_closure(&tracked), (Some("closed"), Some("lapsed")));
     let lapsed = deliveries(&tracked, "complainant", "lapsed");
     assert_eq!(lapsed.len(), 1);
     assert_eq!(lapsed[0]["channel"], "in_app");
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let case = t.case(&f.id, &c.intake).await;
     assert_eq!(events(&case, "lapsed").len(), 1);
     assert_eq!(case["overdue"], false);
-    complainant_refused(&t, &f, "supplement", json!({"message": "晚了"}), 409).await;
+    t.track_refused(&f, "supplement", json!({"message": "晚了"}), 409)
+        .await;
 
     // A second sweep changes nothing.
     t.advance(86400).await;
-    let case = get_case(&t, &f.id, &c.intake).await;
+    let case = t.case(&f.id, &c.intake).await;
     assert_eq!(events(&case, "lapsed").len(), 1);
     assert_eq!(deliveries(&case, "complainant", "lapsed").len(), 1);
 }
@@ -1884,17 +1810,16 @@ async fn a_case_waiting_for_material_lapses_after_its_window() {
 async fn an_unaccepted_case_past_its_deadline_is_overdue_and_flagged_once() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let idle = file(&t, 1).await;
-    let waiting = file(&t, 2).await;
-    act(
-        &t,
+    let idle = t.filed(1).await;
+    let waiting = t.filed(2).await;
+    t.act(
         &waiting.id,
         "request-info",
         &c.intake,
         json!({"items": ["截图"]}),
     )
     .await;
-    let busy = file(&t, 3).await;
+    let busy = t.filed(3).await;
     accept(&t, &c.intake, &busy, "delivery").await;
 
     let listed = t
@@ -1902,20 +1827,17 @@ async fn an_unaccepted_case_past_its_deadline_is_overdue_and_flagged_once() {
         .await
         .expect(200);
     assert_eq!(listed["total"], 0);
-    let case = get_case(&t, &idle.id, &c.supervisor).await;
+    let case = t.case(&idle.id, &c.supervisor).await;
     assert_eq!(case["overdue"], false);
-    let acceptance_due = time(&case["acceptance_due_at"]);
+    let acceptance_due = at(&case["acceptance_due_at"]);
 
     advance_to(&t, acceptance_due, 60).await;
-    let case = get_case(&t, &idle.id, &c.supervisor).await;
+    let case = t.case(&idle.id, &c.supervisor).await;
     assert_eq!(case["status"], "submitted");
     assert_eq!(case["overdue"], true);
     assert_eq!(events(&case, "deadline_missed").len(), 1);
     for other in [&waiting, &busy] {
-        assert_eq!(
-            get_case(&t, &other.id, &c.supervisor).await["overdue"],
-            false
-        );
+        assert_eq!(t.case(&other.id, &c.supervisor).await["overdue"], false);
     }
     let listed = t
         .get("/complaints?overdue=true", Some(&c.supervisor))
@@ -1931,7 +1853,7 @@ async fn an_unaccepted_case_past_its_deadline_is_overdue_and_flagged_once() {
     // Flagged once, however often the sweep runs.
     t.advance(3600).await;
     t.advance(86400).await;
-    let case = get_case(&t, &idle.id, &c.supervisor).await;
+    let case = t.case(&idle.id, &c.supervisor).await;
     assert_eq!(events(&case, "deadline_missed").len(), 1);
     assert_eq!(
         t.get("/complaints?overdue=true", Some(&c.supervisor))
@@ -1956,21 +1878,17 @@ async fn an_unaccepted_case_past_its_deadline_is_overdue_and_flagged_once() {
 async fn every_action_answers_with_the_whole_case() {
     let t = TestApp::new().await;
     let c = t.cast().await;
-    let f = file(&t, 1).await;
-    let g = file(&t, 2).await;
+    let f = t.filed(1).await;
+    let g = t.filed(2).await;
 
     let mut answers = vec![];
     answers.push(
-        act(
-            &t,
-            &f.id,
-            "request-info",
-            &c.intake,
-            json!({"items": ["截图"]}),
-        )
-        .await,
+        t.act(&f.id, "request-info", &c.intake, json!({"items": ["截图"]}))
+            .await,
     );
-    let tracked = complainant_act(&t, &f, "supplement", json!({"message": "已补充"})).await;
+    let tracked = t
+        .track_act(&f, "supplement", json!({"message": "已补充"}))
+        .await;
     assert_track_shape(&t, &tracked, &f).await;
     answers.push(
         t.call(
@@ -1984,18 +1902,11 @@ async fn every_action_answers_with_the_whole_case() {
     );
     answers.push(accept(&t, &c.intake, &f, "delivery").await);
     answers.push(
-        act(
-            &t,
-            &f.id,
-            "assign",
-            &c.intake,
-            json!({"handler": "handler1"}),
-        )
-        .await,
+        t.act(&f.id, "assign", &c.intake, json!({"handler": "handler1"}))
+            .await,
     );
     answers.push(
-        act(
-            &t,
+        t.act(
             &f.id,
             "messages",
             &c.handler,
@@ -2004,8 +1915,7 @@ async fn every_action_answers_with_the_whole_case() {
         .await,
     );
     answers.push(
-        act(
-            &t,
+        t.act(
             &f.id,
             "notes",
             &c.handler,
@@ -2023,11 +1933,13 @@ async fn every_action_answers_with_the_whole_case() {
         .await
         .expect(200),
     );
-    answers.push(act(&t, &f.id, "links", &c.intake, json!({"other": g.id})).await);
-    let due = time(&answers.last().unwrap()["handling_due_at"]) + Duration::days(3);
     answers.push(
-        act(
-            &t,
+        t.act(&f.id, "links", &c.intake, json!({"other": g.id}))
+            .await,
+    );
+    let due = at(&answers.last().unwrap()["handling_due_at"]) + Duration::days(3);
+    answers.push(
+        t.act(
             &f.id,
             "extend",
             &c.handler,
@@ -2035,9 +1947,7 @@ async fn every_action_answers_with_the_whole_case() {
         )
         .await,
     );
-    let decided = act(
-        &t,
-        &f.id,
+    let decided = t.act(&f.id,
         "decide",
         &c.handler,
         json!({"outcome": "settled", "basis": ["协议 1"], "reply": "和解", "actions": ["回访"]}),
@@ -2054,11 +1964,10 @@ async fn every_action_answers_with_the_whole_case() {
         .await
         .expect(200),
     );
-    let tracked = complainant_act(&t, &f, "appeal", json!({"reason": "不满意"})).await;
+    let tracked = t.track_act(&f, "appeal", json!({"reason": "不满意"})).await;
     assert_track_shape(&t, &tracked, &f).await;
     answers.push(
-        act(
-            &t,
+        t.act(
             &f.id,
             "review",
             &c.reviewer,
@@ -2066,11 +1975,10 @@ async fn every_action_answers_with_the_whole_case() {
         )
         .await,
     );
-    let tracked = complainant_act(&t, &f, "feedback", json!({"score": 5})).await;
+    let tracked = t.track_act(&f, "feedback", json!({"score": 5})).await;
     assert_track_shape(&t, &tracked, &f).await;
     answers.push(
-        act(
-            &t,
+        t.act(
             &g.id,
             "reject",
             &c.intake,

@@ -58,7 +58,6 @@ mod pages;
 mod records;
 mod respondents;
 mod rights;
-mod rules;
 mod scoping;
 mod security;
 mod smoke;
@@ -97,7 +96,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 29] = [
+    let modules: [Module; 28] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -121,7 +120,6 @@ fn main() -> ExitCode {
         ("records", records::trials),
         ("respondents", respondents::trials),
         ("rights", rights::trials),
-        ("rules", rules::trials),
         ("scoping", scoping::trials),
         ("security", security::trials),
         ("smoke", smoke::trials),

@@ -305,26 +305,10 @@ struct World {
     call_id: String,
 }
 
-/// One filed case.
-struct Filed {
-    id: String,
-    no: String,
-    token: String,
-}
-
-async fn file(t: &TestApp, n: u32) -> Filed {
-    let f = t.file(complaint(n)).await;
-    Filed {
-        id: f["id"].as_str().unwrap().into(),
-        no: f["tracking_no"].as_str().unwrap().into(),
-        token: f["access_token"].as_str().unwrap().into(),
-    }
-}
-
 /// Files a case and brings it to `state`; answers it and its open
 /// corrective action (when decided).
 async fn case_in(t: &TestApp, w: &World, n: u32, state: State) -> (Filed, String) {
-    let f = file(t, n).await;
+    let f = t.filed(n).await;
     let act = |path: &str, who: &str, body: Value| {
         let (path, who) = (format!("/complaints/{}/{path}", f.id), who.to_string());
         async move { t.post(&path, Some(&who), body).await.expect(200) }
@@ -721,18 +705,18 @@ async fn every_operation_answers_each_caller_as_the_table_says() {
             // The case a link or merge names, one the caller can see (in
             // their department), so that only the case acted on decides.
             let other = if row.op.ends_with("/links") || row.op.ends_with("/merge") {
-                let o = file(&t, 100_000 + n).await;
+                let o = t.filed(100_000 + n).await;
                 let category = match caller {
                     Caller::OtherHandler => "account-security",
                     _ => "refunds-returns",
                 };
-                t.post(
-                    &format!("/complaints/{}/accept", o.id),
-                    Some(&w.tokens["intake"]),
+                t.act(
+                    &o.id,
+                    "accept",
+                    &w.tokens["intake"],
                     json!({ "category": category }),
                 )
-                .await
-                .expect(200);
+                .await;
                 Some(o)
             } else {
                 None

@@ -167,23 +167,12 @@ fn deliveries<'a>(case: &'a Value, channel: &str) -> Vec<&'a Value> {
 }
 
 async fn staff_case(t: &TestApp, viewer: &str, id: &str) -> Value {
-    t.get(&format!("/complaints/{id}"), Some(viewer))
-        .await
-        .expect(200)
+    t.case(&id, viewer).await
 }
 
 /// A supervisor, who reads every case (admins do not read cases).
 async fn viewer(t: &TestApp) -> String {
     t.staff("viewer", &["supervisor"], &[], 1).await
-}
-
-fn event_kinds(case: &Value) -> Vec<String> {
-    case["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_string())
-        .collect()
 }
 
 async fn acknowledgement_goes_by_email_in_the_complainants_language() {
@@ -277,21 +266,15 @@ async fn the_result_notice_carries_outcome_basis_and_reply() {
     let id = filed["id"].as_str().unwrap().to_string();
     let token = filed["access_token"].as_str().unwrap().to_string();
     let no = filed["tracking_no"].as_str().unwrap().to_string();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
-        json!({"outcome": "partially_upheld", "basis": ["平台服务协议 5.2", "《消费者权益保护法》第二十四条"],
-               "reply": "商家退还一半货款。", "remedies": [{"kind": "refund", "amount": 50.0}]}),
-    )
-    .await
-    .expect(200);
+    .await;
+    t.act(&id, "decide", &c.handler, json!({"outcome": "partially_upheld", "basis": ["平台服务协议 5.2", "《消费者权益保护法》第二十四条"],
+               "reply": "商家退还一半货款。", "remedies": [{"kind": "refund", "amount": 50.0}]})).await;
     t.app.sweep().await.unwrap();
     let got = sink.wait_for(3).await;
     let result = got
@@ -320,13 +303,13 @@ async fn the_result_notice_carries_outcome_basis_and_reply() {
     )
     .await
     .expect(200);
-    t.post(
-        &format!("/complaints/{id}/review"),
-        Some(&c.reviewer),
+    t.act(
+        &id,
+        "review",
+        &c.reviewer,
         json!({"result": "upheld", "basis": ["复核规则 1"], "reply": "维持原结果。"}),
     )
-    .await
-    .expect(200);
+    .await;
     t.app.sweep().await.unwrap();
     let got = sink.wait_for(5).await;
     let review = got
@@ -501,13 +484,13 @@ async fn sms_goes_through_the_gateway_with_retries() {
     }
     // A 400 is final: the next notice fails at once, without retries.
     let c = t.cast().await;
-    t.post(
-        &format!("/complaints/{id}/reject"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "reject",
+        &c.intake,
         json!({"reason": "不属于平台受理范围", "guidance": "请向物流公司投诉"}),
     )
-    .await
-    .expect(200);
+    .await;
     t.app.sweep().await.unwrap();
     let case = staff_case(&t, &v, id).await;
     let refusal = deliveries(&case, "sms")
@@ -726,13 +709,13 @@ async fn notices_reach_the_platforms_users_by_signed_webhook() {
     }
     // A 404 is final: the refusal's webhook delivery fails at once.
     let c = t.cast().await;
-    t.post(
-        &format!("/complaints/{id}/reject"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "reject",
+        &c.intake,
         json!({"reason": "outside the platform's remit", "guidance": "ask the carrier"}),
     )
-    .await
-    .expect(200);
+    .await;
     t.app.sweep().await.unwrap();
     let refusal = deliveries(&staff_case(&t, &v, id).await, "webhook")
         .into_iter()
@@ -802,24 +785,16 @@ async fn deadline_alerts_reach_staff_by_email_once() {
     let filed = t.file(body).await;
     let id = filed["id"].as_str().unwrap().to_string();
     let no = filed["tracking_no"].as_str().unwrap().to_string();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/assign"),
-        Some(&c.supervisor),
-        json!({"handler": "handler1"}),
-    )
-    .await
-    .expect(200);
-    let due = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200)["handling_due_at"]
+    .await;
+    t.act(&id, "assign", &c.supervisor, json!({"handler": "handler1"}))
+        .await;
+    let due = t.case(&id, &c.supervisor).await["handling_due_at"]
         .as_str()
         .unwrap()
         .parse::<chrono::DateTime<chrono::Utc>>()
@@ -980,13 +955,6 @@ async fn admins_reword_notices_and_can_go_back() {
     assert!(got[1].subject.starts_with("您的投诉已收到"), "{:?}", got[1]);
 }
 
-fn at(v: &Value) -> chrono::DateTime<chrono::Utc> {
-    v.as_str()
-        .unwrap_or_else(|| panic!("not a time: {v}"))
-        .parse()
-        .unwrap()
-}
-
 /// The local (Asia/Shanghai, UTC+8) calendar date of an instant.
 fn local_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
     t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
@@ -994,20 +962,20 @@ fn local_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
 }
 
 async fn decide_case(t: &TestApp, c: &Cast, id: &str) {
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "decide",
+        &c.handler,
         json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将全额退款。"}),
     )
-    .await
-    .expect(200);
+    .await;
 }
 
 /// SPEC §4: the appeal window counts from when the result reached the

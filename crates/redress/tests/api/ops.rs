@@ -9,10 +9,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
@@ -43,27 +39,21 @@ async fn decided_case(t: &TestApp, c: &Cast, png: &[u8]) -> Value {
     )
     .await
     .expect(200);
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/messages"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "messages",
+        &c.handler,
         json!({"audience": "complainant", "body": "正在核实"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
-        json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "全额退款", "remedies": ["refund"]}),
-    )
-    .await
-    .expect(200);
+    .await;
+    t.act(&id, "decide", &c.handler, json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "全额退款", "remedies": ["refund"]})).await;
     f
 }
 
@@ -324,13 +314,13 @@ async fn ops_search_finds_chinese_words_and_english_and_pages_exactly() {
         assert_eq!(list["total"], want.len(), "q={word}");
     }
     // Search and a filter together.
-    t.post(
-        &format!("/complaints/{}/accept", ids[1]),
-        Some(&c.intake),
+    t.act(
+        &ids[1],
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
     assert_eq!(
         total(
             &t,

@@ -329,10 +329,7 @@ async fn a_complainant_files_tracks_and_writes_from_the_pages() {
     let listed = t.get("/complaints", Some(&c.supervisor)).await.expect(200);
     assert_eq!(listed["total"], 1);
     let id = listed["items"][0]["id"].as_str().unwrap().to_string();
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["channel"], "web");
     assert_eq!(
         case["evidence"].as_array().unwrap().len(),
@@ -385,10 +382,7 @@ async fn a_complainant_files_tracks_and_writes_from_the_pages() {
         )
         .await;
     assert_eq!(a.status.as_u16(), 303);
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["evidence"].as_array().unwrap().len(), 2);
 
     // Another browser needs the number and the code.
@@ -634,10 +628,7 @@ async fn the_respondent_portal_shows_their_cases_masked_and_takes_replies() {
         .await;
     assert_eq!(a.status.as_u16(), 303);
     let c = t.cast().await;
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     let kinds: Vec<&str> = case["events"]
         .as_array()
         .unwrap()
@@ -675,10 +666,7 @@ async fn an_agent_registers_a_phoned_complaint_with_its_call_reference() {
         .unwrap()
         .to_string();
     let to = format!("/staff/cases/{id}");
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["channel"], "phone");
     assert_eq!(case["call_reference"], "CALL-2026-0042");
     assert_eq!(b.get(&t, &to).await.status.as_u16(), 200);
@@ -951,13 +939,13 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
     let second = t.file(complaint(2)).await;
     let id = first["id"].as_str().unwrap().to_string();
     // The related case must be one the handler may see: in their department.
-    t.post(
-        &format!("/complaints/{}/accept", second["id"].as_str().unwrap()),
-        Some(&c.intake),
+    t.act(
+        &second["id"].as_str().unwrap(),
+        "accept",
+        &c.intake,
         serde_json::json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
     for (path, token, body) in [
         (
             "accept",
@@ -1040,10 +1028,7 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
         )
         .await;
     assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["decision"]["remedies"][0]["kind"], "refund");
     assert_eq!(case["decision"]["sanctions"][0]["kind"], "warning");
     assert_eq!(case["evidence"].as_array().unwrap().len(), 1);
@@ -1063,10 +1048,7 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
         )
         .await;
     assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert!(case["actions"][0]["done_at"].is_string());
 }
 
@@ -1191,13 +1173,13 @@ async fn admins_keep_canned_replies_that_agents_use_on_the_case_page() {
     assert_eq!((changed.title.as_str(), changed.locale), ("核实中", None));
 
     // The agent's case page offers it, and it stands in for an empty message.
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         serde_json::json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
     let page = html(&handler.get(&t, &format!("/staff/cases/{id}")).await);
     assert!(
         page.contains(&format!("value=\"{}\"", made.id)) && page.contains("核实中"),
@@ -1216,10 +1198,7 @@ async fn admins_keep_canned_replies_that_agents_use_on_the_case_page() {
         )
         .await;
     assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["messages"][0]["body"], changed.body.as_str());
 
     // Deleted from the page: no longer offered.
@@ -1260,13 +1239,13 @@ async fn the_case_list_filters_by_category_and_respondent_and_keeps_them() {
         body["respondent"] = serde_json::json!({"kind": kind, "id": rid, "name": name});
         let filed = t.file(body).await;
         if let Some(category) = category {
-            t.post(
-                &format!("/complaints/{}/accept", filed["id"].as_str().unwrap()),
-                Some(&c.intake),
+            t.act(
+                &filed["id"].as_str().unwrap(),
+                "accept",
+                &c.intake,
                 serde_json::json!({"category": category}),
             )
-            .await
-            .expect(200);
+            .await;
         }
         numbers.push(filed["tracking_no"].as_str().unwrap().to_string());
     }
@@ -1381,13 +1360,7 @@ async fn an_agent_attaches_held_mail_from_the_console() {
         list.contains("邮件已归入案件") && list.contains("id=\"mail-none\""),
         "{list}"
     );
-    let case = t
-        .get(
-            &format!("/complaints/{}", filed["id"].as_str().unwrap()),
-            Some(&c.supervisor),
-        )
-        .await
-        .expect(200);
+    let case = t.case(&filed["id"].as_str().unwrap(), &c.supervisor).await;
     assert!(
         case["messages"]
             .as_array()
@@ -1486,22 +1459,22 @@ async fn a_reviewer_modifies_the_result_from_the_case_page() {
     let filed = t.file(complaint(1)).await;
     let id = filed["id"].as_str().unwrap().to_string();
     let no = filed["tracking_no"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "decide",
+        &c.handler,
         json!({"outcome": "partially_upheld", "basis": ["平台服务协议 5.2"],
                "reply": "商家退还八十元。", "remedies": [{"kind": "refund", "amount": 80.0}],
                "sanctions": [{"kind": "warning", "description": "书面警告"}]}),
     )
-    .await
-    .expect(200);
+    .await;
     t.post(
         &format!("/track/{no}/appeal"),
         Some(filed["access_token"].as_str().unwrap()),
@@ -1583,10 +1556,7 @@ async fn a_reviewer_modifies_the_result_from_the_case_page() {
         .and_then(|rest| rest.split("</div>").next())
         .unwrap_or_else(|| panic!("no error shown in {page}"));
     assert!(alert.contains("outcome"), "{alert}");
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["status"], "under_review");
     // The changed result: a full refund, the warning dropped, an action.
     let a = b
@@ -1606,10 +1576,7 @@ async fn a_reviewer_modifies_the_result_from_the_case_page() {
         )
         .await;
     assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["status"], "closed");
     assert_eq!(case["review"]["result"], "modified");
     assert_eq!(case["review"]["outcome"], "upheld");
@@ -1639,22 +1606,22 @@ async fn the_corrective_actions_page_lists_and_the_case_page_reassigns() {
     let filed = t.file(complaint(1)).await;
     let id = filed["id"].as_str().unwrap().to_string();
     let no = filed["tracking_no"].as_str().unwrap().to_string();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         serde_json::json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
     let decided = t
-        .post(
-            &format!("/complaints/{id}/decide"),
-            Some(&c.handler),
+        .act(
+            &id,
+            "decide",
+            &c.handler,
             serde_json::json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"],
                                "reply": "全额退款。", "actions": ["商家更新退款流程"]}),
         )
-        .await
-        .expect(200);
+        .await;
     let action = decided["actions"][0]["id"].as_str().unwrap().to_string();
     let mut b = console(&t, "handler1").await;
 
@@ -1710,10 +1677,7 @@ async fn the_corrective_actions_page_lists_and_the_case_page_reassigns() {
     assert!(to.ends_with("?done=action-updated"), "{to}");
     let page = html(&b.get(&t, &to).await);
     assert!(page.contains("整改事项已修改。"), "{page}");
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["actions"][0]["owner"], "super1");
     let due: chrono::DateTime<chrono::Utc> = case["actions"][0]["due_at"]
         .as_str()

@@ -19,27 +19,27 @@ async fn closed_case(t: &TestApp, c: &Cast) -> Value {
     )
     .await
     .expect(200);
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/messages"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "messages",
+        &c.handler,
         json!({"audience": "complainant", "body": "<script>alert(1)</script>"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(&c.handler),
+    .await;
+    t.act(
+        &id,
+        "decide",
+        &c.handler,
         json!({"outcome": "settled", "basis": ["协议"], "reply": "和解"}),
     )
-    .await
-    .expect(200);
+    .await;
     f
 }
 

@@ -17,17 +17,8 @@ use crate::harness::*;
 use crate::notices::{MailSink, free_port, with_relay};
 use crate::pages::{Browser, hidden, html};
 
-fn at(v: &Value) -> DateTime<Utc> {
-    v.as_str()
-        .unwrap_or_else(|| panic!("not a time: {v}"))
-        .parse()
-        .unwrap()
-}
-
 async fn staff_case(t: &TestApp, viewer: &str, id: &str) -> Value {
-    t.get(&format!("/complaints/{id}"), Some(viewer))
-        .await
-        .expect(200)
+    t.case(&id, viewer).await
 }
 
 fn count_events(case: &Value, kind: &str) -> usize {
@@ -80,13 +71,8 @@ async fn accepted(t: &TestApp, c: &Cast, n: u32, respondent: &str, category: &st
     body["respondent"] = json!({"kind": "merchant", "id": respondent, "name": "好店"});
     let filed = t.file(body).await;
     let id = filed["id"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(&c.intake),
-        json!({"category": category}),
-    )
-    .await
-    .expect(200)
+    t.act(&id, "accept", &c.intake, json!({"category": category}))
+        .await
 }
 
 async fn accept_answers_the_reply_deadline_by_default_and_per_category() {
@@ -236,13 +222,13 @@ async fn respondent_notices_go_by_email_and_in_the_portal() {
     );
 
     // A message from staff to the respondent: by e-mail too, with its text.
-    t.post(
-        &format!("/complaints/{id}/messages"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "messages",
+        &c.intake,
         json!({"audience": "respondent", "body": "请于三日内说明退款情况。"}),
     )
-    .await
-    .expect(200);
+    .await;
     t.app.sweep().await.unwrap();
     let n = got.len() + 1;
     let got = sink.wait_for(n).await;
@@ -453,21 +439,16 @@ async fn a_pause_moves_the_reply_deadline() {
     let a = accepted(&t, &c, 1, "shop-1", "refunds-returns").await;
     let id = a["id"].as_str().unwrap().to_string();
     let due = at(&a["respondent_reply_due_at"]);
-    t.post(
-        &format!("/complaints/{id}/assign"),
-        Some(&c.supervisor),
-        json!({"handler": "handler1"}),
-    )
-    .await
-    .expect(200);
+    t.act(&id, "assign", &c.supervisor, json!({"handler": "handler1"}))
+        .await;
     let paused = t
-        .post(
-            &format!("/complaints/{id}/pause"),
-            Some(&c.handler),
+        .act(
+            &id,
+            "pause",
+            &c.handler,
             json!({"reason": "等待物流公司记录"}),
         )
-        .await
-        .expect(200);
+        .await;
     assert_eq!(paused["respondent_reply"]["paused"], true);
     // Past the old deadline while paused: nothing missed, nothing reminded.
     let cal = t.app.calendar();
@@ -478,13 +459,8 @@ async fn a_pause_moves_the_reply_deadline() {
     assert_eq!(case["respondent_reply"]["expected"], true);
 
     let resumed = t
-        .post(
-            &format!("/complaints/{id}/resume"),
-            Some(&c.handler),
-            json!({"reason": "记录已到"}),
-        )
-        .await
-        .expect(200);
+        .act(&id, "resume", &c.handler, json!({"reason": "记录已到"}))
+        .await;
     let credit = cal.working_days_in(event_at(&resumed, "paused"), event_at(&resumed, "resumed"));
     assert!(credit >= 2, "{credit}");
     let moved = at(&resumed["respondent_reply_due_at"]);

@@ -33,15 +33,6 @@ fn evidence_file(t: &TestApp, sha: &str) -> std::path::PathBuf {
     t.dir.join("evidence").join(&sha[..2]).join(sha)
 }
 
-fn event_kinds(case: &Value) -> Vec<String> {
-    case["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// A browser with the complainant's access code in its cookie.
 async fn complainant_browser(t: &TestApp, no: &str, token: &str) -> Browser {
     let mut b = Browser::default();
@@ -126,27 +117,27 @@ async fn a_complainant_downloads_their_own_data() {
     )
     .await
     .expect(200);
-    t.post(
-        &format!("/complaints/{id}/notes"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "notes",
+        &c.intake,
         json!({"kind": "note", "body": "INTERNAL-NOTE-7731"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/messages"),
-        Some(&c.intake),
+    .await;
+    t.act(
+        &id,
+        "messages",
+        &c.intake,
         json!({"audience": "internal", "body": "INTERNAL-MESSAGE-7732"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{id}/messages"),
-        Some(&c.intake),
+    .await;
+    t.act(
+        &id,
+        "messages",
+        &c.intake,
         json!({"audience": "complainant", "body": "我们已收到您的材料"}),
     )
-    .await
-    .expect(200);
+    .await;
 
     // The API, with the access token.
     let path = format!("/track/{no}/export");
@@ -194,10 +185,7 @@ async fn a_complainant_downloads_their_own_data() {
         .expect_error(401);
 
     // The download is in the case's journal (and no webhook kind).
-    let staff = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let staff = t.case(&id, &c.supervisor).await;
     assert!(event_kinds(&staff).contains(&"data_exported".to_string()));
     assert!(!redress_domain::events::is_case_event("data_exported"));
 
@@ -298,42 +286,45 @@ async fn a_supervisor_erases_a_closed_case_on_request() {
         .await
         .expect_error(422);
     assert!(fields.get("reason").is_some(), "{fields}");
-    t.post(
-        &format!("/complaints/{}/erase", uuid::Uuid::now_v7()),
-        Some(&c.supervisor),
+    t.refused(
+        &uuid::Uuid::now_v7(),
+        "erase",
+        &c.supervisor,
         json!({"reason": "用户申请删除"}),
+        404,
     )
-    .await
-    .expect_error(404);
+    .await;
 
     // An open case is refused.
     let open = t.file(complaint(3)).await;
-    t.post(
-        &format!("/complaints/{}/erase", open["id"].as_str().unwrap()),
-        Some(&c.supervisor),
+    t.refused(
+        &open["id"].as_str().unwrap(),
+        "erase",
+        &c.supervisor,
         json!({"reason": "用户申请删除"}),
+        409,
     )
-    .await
-    .expect_error(409);
+    .await;
 
     // A case under legal hold is refused, and keeps its file.
     let (held, held_sha) = closed_with_data(&t, 4, b"evidence in litigation").await;
     let held_id = held["id"].as_str().unwrap();
     let held_file = t.case_file(held_id, &held_sha).await;
-    t.post(
-        &format!("/complaints/{held_id}/legal-hold"),
-        Some(&c.supervisor),
+    t.act(
+        &held_id,
+        "legal-hold",
+        &c.supervisor,
         json!({"hold": true, "reason": "诉讼中"}),
     )
-    .await
-    .expect(200);
-    t.post(
-        &format!("/complaints/{held_id}/erase"),
-        Some(&c.supervisor),
+    .await;
+    t.refused(
+        &held_id,
+        "erase",
+        &c.supervisor,
         json!({"reason": "用户申请删除"}),
+        409,
     )
-    .await
-    .expect_error(409);
+    .await;
     assert!(held_file.exists());
 
     // Erased: the answer is the case as GET /complaints/{id} shows it.
@@ -348,10 +339,7 @@ async fn a_supervisor_erases_a_closed_case_on_request() {
     assert_eq!(answer["id"], id);
     assert_eq!(answer["status"], "closed");
     assert_erased(&answer, 2);
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_erased(&case, 2);
     assert_eq!(case["tracking_no"], filed["tracking_no"]);
     let erased: Vec<&Value> = case["events"]
@@ -380,10 +368,7 @@ async fn a_supervisor_erases_a_closed_case_on_request() {
         .await
         .expect_error(409);
     t.advance(4 * 365 * 86400).await;
-    let later = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let later = t.case(&id, &c.supervisor).await;
     assert!(!event_kinds(&later).contains(&"purged".to_string()));
 
     // The journal still verifies (API and CLI).
@@ -473,10 +458,7 @@ async fn a_supervisor_erases_from_the_case_page_after_confirming() {
     let page = html(&b.get(&t, &to).await);
     assert!(page.contains("本案的个人信息和证据已删除"), "{page}");
     assert!(!page.contains("name=\"confirm\""), "no second erase form");
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_erased(&case, 5);
     assert!(!file.exists());
 }
@@ -634,13 +616,13 @@ async fn a_purge_leaves_nothing_readable_in_the_files() {
     )
     .await
     .expect(200);
-    t.post(
-        &format!("/complaints/{id}/notes"),
-        Some(&c.intake),
+    t.act(
+        &id,
+        "notes",
+        &c.intake,
         json!({"kind": "note", "body": format!("note {MARKER}")}),
     )
-    .await
-    .expect(200);
+    .await;
     held_mail(&t, no, 7).await;
     t.post(
         &format!("/track/{no}/withdraw"),
@@ -663,17 +645,11 @@ async fn a_purge_leaves_nothing_readable_in_the_files() {
     assert!(!stored.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()));
 
     // Past retention: one advance; the jobs that fall due run once.
-    let closed = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let closed = t.case(&id, &c.supervisor).await;
     let until: chrono::DateTime<chrono::Utc> =
         closed["retention_until"].as_str().unwrap().parse().unwrap();
     t.advance_to(until).await;
-    let purged = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let purged = t.case(&id, &c.supervisor).await;
     assert!(purged["purged_at"].is_string(), "{purged}");
     // The timeline keeps its events; their texts went with the key.
     assert!(!purged.to_string().contains(MARKER), "{purged}");
@@ -737,10 +713,7 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
     t.config.data_key = Some(new_key.clone());
     t.config.data_key_previous = Some(old_key.clone());
     t.restart().await;
-    let case = t
-        .get(&format!("/complaints/{first}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&first, &c.supervisor).await;
     assert_eq!(case["record"]["subject"], complaint(1)["subject"], "{case}");
 
     // The rotation, by the CLI beside the serving instance.
@@ -776,10 +749,7 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
     // The old key is gone: everything still opens.
     t.config.data_key_previous = None;
     t.restart().await;
-    let case = t
-        .get(&format!("/complaints/{first}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&first, &c.supervisor).await;
     assert_eq!(case["complainant"]["email"], "zhang1@example.com", "{case}");
     assert!(
         case["events"]
@@ -818,13 +788,13 @@ async fn a_key_rotation_seals_everything_under_the_new_key_while_serving() {
     let dup = t.file(complaint(1)).await;
     assert_eq!(t.dup_flag(&dup).await, json!(true));
     // The webhook signs with its secret, opened with the new key.
-    t.post(
-        &format!("/complaints/{first}/accept"),
-        Some(&c.intake),
+    t.act(
+        &first,
+        "accept",
+        &c.intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
     t.advance(60).await;
     let calls = t
         .get(&format!("/webhooks/{hook}/calls"), Some(&c.supervisor))
@@ -870,10 +840,7 @@ async fn an_upgrade_seals_events_written_in_the_clear_and_the_chain_still_verifi
     for n in 10..13 {
         t.file(complaint(n)).await;
     }
-    let closed = t
-        .get(&format!("/complaints/{}", id(&gone)), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let closed = t.case(&id(&gone), &c.supervisor).await;
     let until: chrono::DateTime<chrono::Utc> =
         closed["retention_until"].as_str().unwrap().parse().unwrap();
     t.advance_to(until).await;
@@ -951,10 +918,7 @@ async fn an_upgrade_seals_events_written_in_the_clear_and_the_chain_still_verifi
     );
 
     // The live case's event opens with its key; the purged one's is gone.
-    let case = t
-        .get(&format!("/complaints/{}", id(&live)), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id(&live), &c.supervisor).await;
     assert!(case["events"].to_string().contains(LIVE), "{case}");
     let after = stored_bytes(&t);
     for marker in [LIVE, GONE] {
@@ -992,13 +956,13 @@ async fn what_is_kept_beside_the_cases_expires_on_its_own_retention() {
         let t = &t;
         let intake = c.intake.clone();
         async move {
-            t.post(
-                &format!("/complaints/{id}/accept"),
-                Some(&intake),
+            t.act(
+                &id,
+                "accept",
+                &intake,
                 json!({"category": "refunds-returns"}),
             )
-            .await
-            .expect(200);
+            .await;
         }
     };
 
@@ -1007,10 +971,7 @@ async fn what_is_kept_beside_the_cases_expires_on_its_own_retention() {
     let first = file_once(&t, "key-day-0", 1).await;
     assert_eq!(file_once(&t, "key-day-0", 1).await, first, "a retry");
     accept(first.clone()).await;
-    let no = t
-        .get(&format!("/complaints/{first}"), Some(&c.supervisor))
-        .await
-        .expect(200)["tracking_no"]
+    let no = t.case(&first, &c.supervisor).await["tracking_no"]
         .as_str()
         .unwrap()
         .to_string();

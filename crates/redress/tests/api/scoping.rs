@@ -8,13 +8,8 @@ use crate::harness::*;
 async fn file_and_accept(t: &TestApp, intake: &str, n: u32, category: &str) -> Value {
     let f = t.file(complaint(n)).await;
     let id = f["id"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(intake),
-        json!({"category": category}),
-    )
-    .await
-    .expect(200);
+    t.act(&id, "accept", intake, json!({"category": category}))
+        .await;
     f
 }
 
@@ -38,12 +33,7 @@ async fn handlers_see_only_their_departments() {
     )
     .await
     .expect_error(404);
-    t.get(
-        &format!("/complaints/{}", mine["id"].as_str().unwrap()),
-        Some(&c.handler),
-    )
-    .await
-    .expect(200);
+    t.case(&mine["id"].as_str().unwrap(), &c.handler).await;
 
     let list = t.get("/complaints", Some(&c.handler)).await.expect(200);
     assert_eq!(list["total"], 1);
@@ -74,23 +64,12 @@ async fn reviewers_see_the_appeals_they_may_decide() {
 
     let low = file_and_accept(&t, &c.intake, 1, "account-security").await;
     let low_id = low["id"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{low_id}/decide"),
-        Some(&c.handler),
-        decide.clone(),
-    )
-    .await
-    .expect_error(403);
+    t.refused(&low_id, "decide", &c.handler, decide.clone(), 403)
+        .await;
     let low_handler = t
         .staff("safety-low", &["handler"], &["trust-safety"], 1)
         .await;
-    t.post(
-        &format!("/complaints/{low_id}/decide"),
-        Some(&low_handler),
-        decide.clone(),
-    )
-    .await
-    .expect(200);
+    t.act(&low_id, "decide", &low_handler, decide.clone()).await;
     t.post(
         &format!("/track/{}/appeal", low["tracking_no"].as_str().unwrap()),
         Some(low["access_token"].as_str().unwrap()),
@@ -101,13 +80,7 @@ async fn reviewers_see_the_appeals_they_may_decide() {
 
     let high = file_and_accept(&t, &c.intake, 2, "account-security").await;
     let high_id = high["id"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{high_id}/decide"),
-        Some(&senior),
-        decide,
-    )
-    .await
-    .expect(200);
+    t.act(&high_id, "decide", &senior, decide).await;
     t.post(
         &format!("/track/{}/appeal", high["tracking_no"].as_str().unwrap()),
         Some(high["access_token"].as_str().unwrap()),
@@ -122,9 +95,7 @@ async fn reviewers_see_the_appeals_they_may_decide() {
         .expect(200);
     assert_eq!(list["total"], 1, "{list}");
     assert_eq!(list["items"][0]["id"], low_id);
-    t.get(&format!("/complaints/{low_id}"), Some(&outsider_reviewer))
-        .await
-        .expect(200);
+    t.case(&low_id, &outsider_reviewer).await;
     t.get(&format!("/complaints/{high_id}"), Some(&outsider_reviewer))
         .await
         .expect_error(404);
@@ -282,13 +253,7 @@ async fn api_keys_file_with_their_scope_only() {
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["channel"], "chat");
     assert_eq!(list["items"][0]["id"], filed["id"]);
-    let case = t
-        .get(
-            &format!("/complaints/{}", filed["id"].as_str().unwrap()),
-            Some(rk),
-        )
-        .await
-        .expect(200);
+    let case = t.case(&filed["id"].as_str().unwrap(), rk).await;
     assert_eq!(
         case["complainant"]["email"], "z***@example.com",
         "keys read contact data masked"
@@ -320,19 +285,16 @@ async fn contact_data_is_sealed_at_rest_and_every_clear_view_is_logged() {
     let id = f["id"].as_str().unwrap();
     // An action answer shows contact data masked.
     let masked = t
-        .post(
-            &format!("/complaints/{id}/notes"),
-            Some(&c.intake),
+        .act(
+            &id,
+            "notes",
+            &c.intake,
             json!({"kind": "note", "body": "n"}),
         )
-        .await
-        .expect(200);
+        .await;
     assert_eq!(masked["complainant"]["phone"], "139****4321");
     // A read shows it in the clear, and is logged.
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.intake))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.intake).await;
     assert_eq!(
         case["complainant"]["email"],
         "unique.person.4711@example.org"

@@ -297,10 +297,7 @@ async fn page_forms_are_limited_to_what_their_fields_need() {
     let body = format!("csrf={csrf}&audience=complainant&body={reply}");
     assert!(body.len() > 180_000);
     assert_eq!(post_form(&t, &action, &cookies, body).await, 303);
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert!(
         case["messages"]
             .as_array()

@@ -14,22 +14,18 @@ async fn a_complaint_goes_from_filing_to_review() {
     let token = filed["access_token"].as_str().unwrap();
 
     let case = t
-        .post(
-            &format!("/complaints/{id}/accept"),
-            Some(&c.intake),
+        .act(
+            &id,
+            "accept",
+            &c.intake,
             json!({"category": "refunds-returns"}),
         )
-        .await
-        .expect(200);
+        .await;
     assert_eq!(case["status"], "in_progress");
     assert_eq!(case["department"], "customer-service");
     assert!(case["handling_due_at"].is_string());
 
-    let case = t
-        .post(&format!("/complaints/{id}/decide"), Some(&c.handler),
-              json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将全额退款。", "remedies": ["refund"]}))
-        .await
-        .expect(200);
+    let case = t.act(&id, "decide", &c.handler, json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将全额退款。", "remedies": ["refund"]})).await;
     assert_eq!(case["status"], "resolved");
     assert!(case["appeal_due_at"].is_string());
 
@@ -44,13 +40,13 @@ async fn a_complaint_goes_from_filing_to_review() {
     assert_eq!(tracked["status"], "under_review");
 
     let case = t
-        .post(
-            &format!("/complaints/{id}/review"),
-            Some(&c.reviewer),
+        .act(
+            &id,
+            "review",
+            &c.reviewer,
             json!({"result": "upheld", "basis": ["平台服务协议 5.2"], "reply": "维持原结果。"}),
         )
-        .await
-        .expect(200);
+        .await;
     assert_eq!(case["status"], "closed");
     assert_eq!(case["closure"], "reviewed");
 

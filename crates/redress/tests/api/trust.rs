@@ -64,14 +64,9 @@ async fn an_admin_never_reaches_case_content() {
         .await
         .expect(201);
     let read_key = read["api_key"].as_str().unwrap();
-    t.get(&format!("/complaints/{id}"), Some(read_key))
-        .await
-        .expect(200);
+    t.case(&id, read_key).await;
     // The key's read is journaled like a staff member's.
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     let events: Vec<&Value> = case["events"].as_array().unwrap().iter().collect();
     assert!(
         events
@@ -202,9 +197,7 @@ async fn keys_are_revoked_and_expire() {
         .await
         .expect(201);
     let other_key = other["api_key"].as_str().unwrap().to_string();
-    t.get(&format!("/complaints/{id}"), Some(&key))
-        .await
-        .expect(200);
+    t.case(&id, &key).await;
     // Listed without secrets.
     let listed = t.get("/admin/api-keys", Some(&t.admin)).await.expect(200);
     assert_eq!(listed["total"], 2, "{listed}");
@@ -418,13 +411,13 @@ async fn a_case_stops_growing_at_its_caps() {
     let no = filed["tracking_no"].as_str().unwrap();
     let token = filed["access_token"].as_str().unwrap();
     for i in 0..500 {
-        t.post(
-            &format!("/complaints/{id}/messages"),
-            Some(&c.intake),
+        t.act(
+            &id,
+            "messages",
+            &c.intake,
             json!({"audience": "internal", "body": format!("note {i}")}),
         )
-        .await
-        .expect(200);
+        .await;
     }
     let full = t
         .post(
@@ -461,28 +454,21 @@ async fn a_case_stops_growing_at_its_caps() {
         )
         .await;
     assert_eq!(full.status.as_u16(), 409, "{:?}", full.body);
-    let case = t
-        .get(&format!("/complaints/{id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["messages"].as_array().unwrap().len(), 500);
     assert_eq!(case["evidence"].as_array().unwrap().len(), 100);
     // Nor does a merge push it past them.
     let dup = t.file(complaint(1)).await;
     let dup_id = dup["id"].as_str().unwrap();
-    t.post(
-        &format!("/complaints/{dup_id}/messages"),
-        Some(&c.intake),
+    t.act(
+        &dup_id,
+        "messages",
+        &c.intake,
         json!({"audience": "internal", "body": "重复投诉"}),
     )
-    .await
-    .expect(200);
+    .await;
     let refused = t
-        .post(
-            &format!("/complaints/{dup_id}/merge"),
-            Some(&c.intake),
-            json!({"into": id}),
-        )
+        .action(&dup_id, "merge", &c.intake, json!({"into": id}))
         .await;
     assert_eq!(refused.status.as_u16(), 409, "{:?}", refused.body);
 }

@@ -198,24 +198,24 @@ fn statuses(call: &Value) -> Vec<Value> {
 }
 
 async fn accept(t: &TestApp, intake: &str, id: &str) {
-    t.post(
-        &format!("/complaints/{id}/accept"),
-        Some(intake),
+    t.act(
+        &id,
+        "accept",
+        intake,
         json!({"category": "refunds-returns"}),
     )
-    .await
-    .expect(200);
+    .await;
 }
 
 async fn decide(t: &TestApp, handler: &str, id: &str, sanctions: Value) {
-    t.post(
-        &format!("/complaints/{id}/decide"),
-        Some(handler),
+    t.act(
+        &id,
+        "decide",
+        handler,
         json!({"outcome": "upheld", "basis": ["平台服务协议 5.2"], "reply": "商家将全额退款。",
                "sanctions": sanctions}),
     )
-    .await
-    .expect(200);
+    .await;
 }
 
 /// Nothing a complainant gave about themselves is in a payload.
@@ -314,13 +314,13 @@ async fn events_of_a_case_arrive_in_journal_order() {
     assert_eq!(r.got().len(), 1);
     // While the first call waits for its retry, nothing after it goes out.
     accept(&t, &c.intake, case_id).await;
-    t.post(
-        &format!("/complaints/{case_id}/messages"),
-        Some(&c.handler),
+    t.act(
+        &case_id,
+        "messages",
+        &c.handler,
         json!({"audience": "complainant", "body": "我们正在核实。"}),
     )
-    .await
-    .expect(200);
+    .await;
     decide(&t, &c.handler, case_id, json!([{"kind": "warning"}])).await;
     t.advance(0).await;
     assert_eq!(r.got().len(), 1, "a later event overtook a pending one");
@@ -1296,10 +1296,7 @@ async fn a_modified_review_orders_and_lifts_sanctions() {
         .await
         .expect_error(422);
     assert!(fields.get("remedies").is_some(), "{fields}");
-    let case = t
-        .get(&format!("/complaints/{case_id}"), Some(&c.supervisor))
-        .await
-        .expect(200);
+    let case = t.case(&case_id, &c.supervisor).await;
     assert_eq!(case["status"], "under_review");
     assert!(case["review"].is_null());
 

@@ -19,7 +19,7 @@ pub fn us_opt(t: &Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
 }
 
 pub fn parse_enum<T: FromStr<Err = String>>(what: &str, s: &str) -> Result<T, StoreError> {
-    T::from_str(s).map_err(|e| StoreError::Backend(format!("bad {what} {s:?}: {e}")))
+    T::from_str(s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
 }
 
 pub fn parse_enum_opt<T: FromStr<Err = String>>(
@@ -30,18 +30,24 @@ pub fn parse_enum_opt<T: FromStr<Err = String>>(
 }
 
 pub fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, StoreError> {
-    serde_json::to_value(v).map_err(|e| StoreError::Backend(format!("json: {e}")))
+    serde_json::to_value(v).map_err(|e| StoreError::other(format!("json: {e}")))
 }
 
 pub fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, StoreError> {
-    serde_json::from_value(v).map_err(|e| StoreError::Backend(format!("json: {e}")))
+    serde_json::from_value(v).map_err(|e| StoreError::other(format!("json: {e}")))
 }
 
 /// Any database error that has no more specific meaning.
+/// A deadlock (SQLSTATE 40P01) and a serialization failure (40001) are
+/// told apart by their code.
 pub fn db(e: postgres::Error) -> StoreError {
-    match e.as_db_error() {
-        Some(d) => StoreError::Backend(format!("{}: {}", d.code().code(), d.message())),
-        None => StoreError::Backend(e.to_string()),
+    use postgres::error::SqlState;
+    let code = e.code().cloned();
+    let source: redress_store::Source = std::sync::Arc::new(e);
+    match code {
+        Some(c) if c == SqlState::T_R_DEADLOCK_DETECTED => StoreError::Deadlock(source),
+        Some(c) if c == SqlState::T_R_SERIALIZATION_FAILURE => StoreError::Serialization(source),
+        _ => StoreError::Backend(source),
     }
 }
 

@@ -22,7 +22,7 @@ pub fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
     NaiveDateTime::parse_from_str(s, TIME_FORMAT)
         .map(|n| n.and_utc())
         .or_else(|_| DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)))
-        .map_err(|e| StoreError::Backend(format!("bad timestamp {s:?}: {e}")))
+        .map_err(|e| StoreError::other(format!("bad timestamp {s:?}: {e}")))
 }
 
 pub fn parse_ts_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -31,11 +31,11 @@ pub fn parse_ts_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>, StoreErr
 
 pub fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|e| StoreError::Backend(format!("bad date {s:?}: {e}")))
+        .map_err(|e| StoreError::other(format!("bad date {s:?}: {e}")))
 }
 
 pub fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(s).map_err(|e| StoreError::Backend(format!("bad uuid {s:?}: {e}")))
+    Uuid::parse_str(s).map_err(|e| StoreError::other(format!("bad uuid {s:?}: {e}")))
 }
 
 pub fn parse_uuid_opt(s: Option<String>) -> Result<Option<Uuid>, StoreError> {
@@ -43,7 +43,7 @@ pub fn parse_uuid_opt(s: Option<String>) -> Result<Option<Uuid>, StoreError> {
 }
 
 pub fn parse_enum<T: FromStr<Err = String>>(what: &str, s: &str) -> Result<T, StoreError> {
-    T::from_str(s).map_err(|e| StoreError::Backend(format!("bad {what} {s:?}: {e}")))
+    T::from_str(s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
 }
 
 pub fn parse_enum_opt<T: FromStr<Err = String>>(
@@ -54,16 +54,28 @@ pub fn parse_enum_opt<T: FromStr<Err = String>>(
 }
 
 pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("json: {e}")))
+    serde_json::to_string(v).map_err(|e| StoreError::other(format!("json: {e}")))
 }
 
 pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("json: {e}")))
+    serde_json::from_str(s).map_err(|e| StoreError::other(format!("json: {e}")))
 }
 
 /// Any database error that has no more specific meaning.
+/// `BUSY` and `LOCKED` (another connection held the lock past the busy
+/// timeout) are [`StoreError::Serialization`]: the work may be retried.
 pub fn db(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode;
+    let busy = matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    );
+    let source: redress_store::Source = std::sync::Arc::new(e);
+    if busy {
+        StoreError::Serialization(source)
+    } else {
+        StoreError::Backend(source)
+    }
 }
 
 /// Which kind of constraint a failed statement broke, if any.

@@ -1,5 +1,6 @@
 //! The held-mail queue on SQLite.
 
+use super::*;
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, Row, params};
 use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreError, StoreResult};
@@ -50,7 +51,7 @@ fn raw_row(r: &Row<'_>) -> Result<Raw, r2d2_sqlite::rusqlite::Error> {
 
 fn held(r: Raw, raw: String) -> StoreResult<HeldMail> {
     let state = HeldMailState::parse(&r.9)
-        .ok_or_else(|| StoreError::Backend(format!("bad held mail state {:?}", r.9)))?;
+        .ok_or_else(|| StoreError::other(format!("bad held mail state {:?}", r.9)))?;
     Ok(HeldMail {
         seq: r.0,
         id: parse_uuid(&r.1)?,
@@ -79,8 +80,9 @@ fn id_for_key(c: &Connection, key: &str) -> StoreResult<Option<Uuid>> {
         .transpose()
 }
 
-impl SqliteStore {
-    pub(crate) async fn hm_hold(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
+#[async_trait]
+impl MailStore for SqliteStore {
+    async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
         self.write(move |ctx| {
             if let Some(id) = id_for_key(ctx.conn, &m.mail_key)? {
                 return Ok(id);
@@ -110,7 +112,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn hm_list(
+    async fn list_held_mail(
         &self,
         state: Option<HeldMailState>,
         n: usize,
@@ -146,7 +148,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn hm_get(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
+    async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
         self.read(move |c| {
             let found = c
                 .prepare_cached(&format!(
@@ -164,7 +166,7 @@ impl SqliteStore {
     }
 
     /// Bulk copy: whole rows (`raw` included) with `seq > after`, by `seq`.
-    pub(crate) async fn hm_export(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
+    async fn export_held_mail(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
         self.read(move |c| {
             let rows = c
                 .prepare_cached(&format!(
@@ -184,7 +186,7 @@ impl SqliteStore {
 
     /// Bulk copy: rows as they are, with their own `seq` (AUTOINCREMENT
     /// remembers the largest, so later holds continue after it), no events.
-    pub(crate) async fn hm_import(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
+    async fn import_held_mail(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
         self.write(move |ctx| {
             let mut stmt = ctx
                 .conn
@@ -217,7 +219,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn hm_settle(
+    async fn settle_held_mail(
         &self,
         id: Uuid,
         state: HeldMailState,
@@ -250,129 +252,22 @@ impl SqliteStore {
         })
         .await
     }
-}
 
-impl SqliteStore {
-    pub(crate) async fn nt_list(&self) -> StoreResult<Vec<redress_store::NoticeTemplateRow>> {
-        self.read(|c| {
-            let rows = c
-                .prepare_cached(
-                    "SELECT kind, locale, subject, body, sms, updated_at, updated_by \
-                     FROM notice_templates ORDER BY kind, locale",
-                )
-                .map_err(db)?
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                    ))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            rows.into_iter()
-                .map(|r| {
-                    Ok(redress_store::NoticeTemplateRow {
-                        kind: r.0,
-                        locale: r.1.parse().map_err(|_| {
-                            StoreError::Backend(format!("bad notice template locale {:?}", r.1))
-                        })?,
-                        subject: r.2,
-                        body: r.3,
-                        sms: r.4,
-                        updated_at: parse_ts(&r.5)?,
-                        updated_by: r.6,
-                    })
-                })
-                .collect()
-        })
-        .await
-    }
-
-    pub(crate) async fn nt_put(
-        &self,
-        t: redress_store::NoticeTemplateRow,
-        event: NewEvent,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.conn
-                .prepare_cached(
-                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
-                     updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                     ON CONFLICT (kind, locale) DO UPDATE SET subject = excluded.subject, \
-                     body = excluded.body, sms = excluded.sms, updated_at = excluded.updated_at, \
-                     updated_by = excluded.updated_by",
-                )
-                .map_err(db)?
-                .execute(params![
-                    t.kind,
-                    t.locale.as_str(),
-                    t.subject,
-                    t.body,
-                    t.sms,
-                    ts(&t.updated_at),
-                    t.updated_by,
-                ])
-                .map_err(db)?;
-            ctx.append(std::slice::from_ref(&event))
-        })
-        .await
-    }
-
-    /// Bulk copy: templates as they are, no events.
-    pub(crate) async fn nt_import(
-        &self,
-        templates: Vec<redress_store::NoticeTemplateRow>,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| {
-            let mut stmt = ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
-                     updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(db)?;
-            for t in &templates {
-                stmt.execute(params![
-                    t.kind,
-                    t.locale.as_str(),
-                    t.subject,
-                    t.body,
-                    t.sms,
-                    ts(&t.updated_at),
-                    t.updated_by,
-                ])
-                .map_err(|e| constraint(e, "template", "template"))?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    pub(crate) async fn nt_delete(
-        &self,
-        kind: String,
-        locale: redress_domain::Locale,
-        event: NewEvent,
-    ) -> StoreResult<bool> {
+    async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.write(move |ctx| {
             let n = ctx
                 .conn
                 .execute(
-                    "DELETE FROM notice_templates WHERE kind = ?1 AND locale = ?2",
-                    params![kind, locale.as_str()],
+                    "DELETE FROM held_mail WHERE seq IN (\
+                     SELECT seq FROM held_mail WHERE state = 'held' AND received_at < ?1 \
+                     UNION ALL \
+                     SELECT seq FROM held_mail WHERE state <> 'held' \
+                       AND COALESCE(settled_at, received_at) < ?1 \
+                     ORDER BY seq LIMIT ?2)",
+                    rusqlite::params![ts(&before), limit as i64],
                 )
                 .map_err(db)?;
-            if n == 0 {
-                return Ok(false);
-            }
-            ctx.append(std::slice::from_ref(&event))?;
-            Ok(true)
+            Ok(n as u64)
         })
         .await
     }

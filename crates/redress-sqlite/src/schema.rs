@@ -142,7 +142,7 @@ fn schema_written(conn: &Connection, version: i64) -> StoreResult<()> {
     conn.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
         .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
         .map_err(|e| {
-            redress_store::StoreError::Backend(format!(
+            redress_store::StoreError::other(format!(
                 "migration {version} left a schema SQLite cannot read: {e}"
             ))
         })?;

@@ -30,6 +30,8 @@ mod templates;
 mod webhooks;
 mod writer;
 
+pub use schema::MIGRATIONS;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;

@@ -44,8 +44,16 @@ fn both_backends_number_their_migrations_alike() {
         "{sqlite:?}"
     );
     assert_eq!(sqlite, postgres, "SQLite's migrations vs PostgreSQL's");
-    assert_eq!(files("redress-sqlite"), sqlite, "SQLite's files vs its list");
-    assert_eq!(files("redress-postgres"), postgres, "PostgreSQL's files vs its list");
+    assert_eq!(
+        files("redress-sqlite"),
+        sqlite,
+        "SQLite's files vs its list"
+    );
+    assert_eq!(
+        files("redress-postgres"),
+        postgres,
+        "PostgreSQL's files vs its list"
+    );
 }
 
 #[test]

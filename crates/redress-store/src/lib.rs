@@ -8,6 +8,7 @@
 //! as JSON (personal fields already sealed by the application) plus the
 //! columns that queues, filters and reports need.
 
+pub mod filter;
 pub mod group;
 pub mod journal;
 pub mod mail;

@@ -55,6 +55,7 @@ use codec::{
     CASE_COLUMNS, col, constraint, db, from_json, parse_enum, parse_enum_opt, to_json,
     unique_constraint, us, us_opt,
 };
+use redress_store::rows::{USER_COLUMNS, user};
 use writer::{Job, WriteCtx};
 
 fn feed_row(r: &Row) -> StoreResult<CalendarFeed> {
@@ -588,25 +589,6 @@ fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
         "workday" => Ok(DayKind::Workday),
         other => Err(StoreError::other(format!("bad day kind {other:?}"))),
     }
-}
-
-const USER_COLUMNS: &str = "id, username, display_name, password_hash, roles, departments, level, \
-     active, created_at, email, must_change_password";
-
-fn user(r: &Row) -> StoreResult<User> {
-    Ok(User {
-        id: col(r, 0)?,
-        username: col(r, 1)?,
-        display_name: col(r, 2)?,
-        password_hash: col(r, 3)?,
-        roles: from_json(col(r, 4)?)?,
-        departments: from_json(col(r, 5)?)?,
-        level: col(r, 6)?,
-        active: col(r, 7)?,
-        created_at: col(r, 8)?,
-        email: col(r, 9)?,
-        must_change_password: col(r, 10)?,
-    })
 }
 
 /// A query parameter with its PostgreSQL type.

@@ -3,38 +3,14 @@
 
 use super::*;
 use chrono::{DateTime, Utc};
-use postgres::Row;
-use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreError, StoreResult};
+use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
 use crate::codec::{col, constraint, db, us, us_opt};
 use crate::writer::WriteCtx;
 
-/// Every column but `raw`, which only `get` reads.
-const COLUMNS: &str = "seq, id, mail_key, received_at, sender, subject, tracking_no, case_id, \
-     size, state, settled_by, settled_at, attached_to";
-
-fn held(r: &Row, raw: String) -> StoreResult<HeldMail> {
-    let state: String = col(r, 9)?;
-    Ok(HeldMail {
-        seq: col(r, 0)?,
-        id: col(r, 1)?,
-        mail_key: col(r, 2)?,
-        received_at: col(r, 3)?,
-        sender: col(r, 4)?,
-        subject: col(r, 5)?,
-        tracking_no: col(r, 6)?,
-        case_id: col(r, 7)?,
-        raw,
-        size: col(r, 8)?,
-        state: HeldMailState::parse(&state)
-            .ok_or_else(|| StoreError::other(format!("bad held mail state {state:?}")))?,
-        settled_by: col(r, 10)?,
-        settled_at: col(r, 11)?,
-        attached_to: col(r, 12)?,
-    })
-}
+use redress_store::rows::{HELD_MAIL_COLUMNS as COLUMNS, held_mail};
 
 const IMPORT_HELD_MAIL: &str = "INSERT INTO held_mail (seq, id, mail_key, received_at, sender, \
      subject, tracking_no, case_id, size, state, settled_by, settled_at, attached_to, raw) \
@@ -160,7 +136,7 @@ impl MailStore for PgStore {
                 )
                 .map_err(db)?
                 .iter()
-                .map(|r| held(r, String::new()))
+                .map(|r| held_mail(r, false))
                 .collect::<StoreResult<Vec<_>>>()?;
             let more = items.len() > n;
             items.truncate(n);
@@ -177,10 +153,7 @@ impl MailStore for PgStore {
                 &[&id],
             )
             .map_err(db)?
-            .map(|r| {
-                let raw: String = col(&r, 13)?;
-                held(&r, raw)
-            })
+            .map(|r| held_mail(&r, true))
             .transpose()
         })
         .await
@@ -198,10 +171,7 @@ impl MailStore for PgStore {
             )
             .map_err(db)?
             .iter()
-            .map(|r| {
-                let raw: String = col(r, 13)?;
-                held(r, raw)
-            })
+            .map(|r| held_mail(r, true))
             .collect()
         })
         .await

@@ -17,48 +17,12 @@ use redress_store::{
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::codec::{col, constraint, db, from_json, parse_enum, to_json, us, us_opt};
+use crate::codec::{col, constraint, db, to_json, us, us_opt};
 use crate::writer::WriteCtx;
 
-const SUBSCRIPTION_COLUMNS: &str =
-    "id, url, events, secret, active, cursor, created_by, created_at, updated_at";
-
-fn subscription(r: &Row) -> StoreResult<WebhookSubscription> {
-    Ok(WebhookSubscription {
-        id: col(r, 0)?,
-        url: col(r, 1)?,
-        events: from_json(col(r, 2)?)?,
-        secret: col(r, 3)?,
-        active: col(r, 4)?,
-        cursor: col(r, 5)?,
-        created_by: col(r, 6)?,
-        created_at: col(r, 7)?,
-        updated_at: col(r, 8)?,
-    })
-}
-
-const CALL_COLUMNS: &str = "id, subscription_id, event_seq, case_id, event_kind, state, \
-     attempts, last_status, last_error, created_at, first_attempt_at, last_attempt_at, \
-     next_attempt_at, payload";
-
-fn call(r: &Row) -> StoreResult<WebhookCall> {
-    Ok(WebhookCall {
-        id: col(r, 0)?,
-        subscription_id: col(r, 1)?,
-        event_seq: col(r, 2)?,
-        case_id: col(r, 3)?,
-        event_kind: col(r, 4)?,
-        state: parse_enum::<WebhookCallState>("call state", col(r, 5)?)?,
-        attempts: col(r, 6)?,
-        last_status: col(r, 7)?,
-        last_error: col(r, 8)?,
-        created_at: col(r, 9)?,
-        first_attempt_at: col(r, 10)?,
-        last_attempt_at: col(r, 11)?,
-        next_attempt_at: col(r, 12)?,
-        payload: col(r, 13)?,
-    })
-}
+use redress_store::rows::{
+    CALL_COLUMNS, SUBSCRIPTION_COLUMNS, webhook_call as call, webhook_subscription as subscription,
+};
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)

@@ -44,19 +44,15 @@ fn limit(n: usize) -> i64 {
 }
 
 pub fn export_cases(c: &Connection, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
-    let raw = c
+    let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE seq > ?1 ORDER BY seq LIMIT ?2"
         ))
-        .map_err(db)?
-        .query_map(params![after, limit(n)], codec::read_case)
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
-    let mut rows = raw
-        .into_iter()
-        .map(codec::case_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let mut rows = codec::all(
+        stmt.query(params![after, limit(n)]).map_err(db)?,
+        codec::case_row,
+    )?;
     // A decided case carries its corrective actions along.
     for r in rows.iter_mut().filter(|r| r.decided_by.is_some()) {
         r.actions = crate::actions::of_case(c, &r.id.to_string())?;

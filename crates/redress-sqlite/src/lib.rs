@@ -62,6 +62,7 @@ use codec::{
     CASE_COLUMNS, constraint, db, from_json, parse_date, parse_enum, parse_enum_opt, parse_ts,
     parse_ts_opt, parse_uuid, parse_uuid_opt, to_json, ts, ts_opt,
 };
+use redress_store::rows::{self, USER_COLUMNS};
 use writer::{ChainHead, Job, Queued, WriteCtx};
 
 /// Read connections in the pool.
@@ -470,13 +471,8 @@ fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
 
 fn get_case_where(conn: &Connection, column: &str, value: &str) -> StoreResult<Option<CaseRow>> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE {column} = ?1");
-    let raw = conn
-        .prepare_cached(&sql)
-        .map_err(db)?
-        .query_row([value], codec::read_case)
-        .optional()
-        .map_err(db)?;
-    raw.map(codec::case_row).transpose()
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    Ok(codec::all(stmt.query([value]).map_err(db)?, codec::case_row)?.pop())
 }
 
 fn get_idempotency(conn: &Connection, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
@@ -629,65 +625,14 @@ fn feed_row(r: RawFeed) -> StoreResult<CalendarFeed> {
     })
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, password_hash, roles, departments, level, \
-     active, created_at, email, must_change_password";
-
-type RawUser = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i32,
-    bool,
-    String,
-    Option<String>,
-    bool,
-);
-
-fn read_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-    ))
-}
-
-fn user(r: RawUser) -> StoreResult<User> {
-    Ok(User {
-        id: parse_uuid(&r.0)?,
-        username: r.1,
-        display_name: r.2,
-        password_hash: r.3,
-        roles: from_json(&r.4)?,
-        departments: from_json(&r.5)?,
-        level: r.6,
-        active: r.7,
-        created_at: parse_ts(&r.8)?,
-        email: r.9,
-        must_change_password: r.10,
-    })
-}
-
 fn users_where(conn: &Connection, clause: &str, value: &str) -> StoreResult<Vec<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users {clause}");
     let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-    let raw = if clause.contains("?1") {
-        stmt.query_map([value], read_user)
+    let rows = if clause.contains("?1") {
+        stmt.query([value])
     } else {
-        stmt.query_map([], read_user)
+        stmt.query([])
     }
-    .map_err(db)?
-    .collect::<Result<Vec<_>, _>>()
     .map_err(db)?;
-    raw.into_iter().map(user).collect()
+    codec::all(rows, rows::user)
 }

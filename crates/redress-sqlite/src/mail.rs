@@ -2,73 +2,14 @@
 
 use super::*;
 use chrono::{DateTime, Utc};
-use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, Row, params};
-use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreError, StoreResult};
+use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
+use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreResult};
 use uuid::Uuid;
 
 use crate::SqliteStore;
-use crate::codec::{
-    constraint, db, parse_ts, parse_ts_opt, parse_uuid, parse_uuid_opt, ts, ts_opt,
-};
+use crate::codec::{constraint, db, parse_uuid, ts, ts_opt};
 
-/// Every column but `raw`, which only `get` reads.
-const COLUMNS: &str = "seq, id, mail_key, received_at, sender, subject, tracking_no, case_id, \
-     size, state, settled_by, settled_at, attached_to";
-
-type Raw = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn raw_row(r: &Row<'_>) -> Result<Raw, r2d2_sqlite::rusqlite::Error> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
-    ))
-}
-
-fn held(r: Raw, raw: String) -> StoreResult<HeldMail> {
-    let state = HeldMailState::parse(&r.9)
-        .ok_or_else(|| StoreError::other(format!("bad held mail state {:?}", r.9)))?;
-    Ok(HeldMail {
-        seq: r.0,
-        id: parse_uuid(&r.1)?,
-        mail_key: r.2,
-        received_at: parse_ts(&r.3)?,
-        sender: r.4,
-        subject: r.5,
-        tracking_no: r.6,
-        case_id: parse_uuid_opt(r.7)?,
-        raw,
-        size: r.8,
-        state,
-        settled_by: r.10,
-        settled_at: parse_ts_opt(r.11)?,
-        attached_to: parse_uuid_opt(r.12)?,
-    })
-}
+use redress_store::rows::{HELD_MAIL_COLUMNS as COLUMNS, held_mail};
 
 fn id_for_key(c: &Connection, key: &str) -> StoreResult<Option<Uuid>> {
     c.prepare_cached("SELECT id FROM held_mail WHERE mail_key = ?1")
@@ -126,20 +67,14 @@ impl MailStore for SqliteStore {
                 .query_row([state], |r| r.get(0))
                 .map_err(db)?;
             let limit = i64::try_from(n).unwrap_or(i64::MAX - 1) + 1;
-            let rows = c
+            let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM held_mail WHERE (?1 IS NULL OR state = ?1) \
                      AND (?2 IS NULL OR seq < ?2) ORDER BY seq DESC LIMIT ?3"
                 ))
-                .map_err(db)?
-                .query_map(params![state, after, limit], raw_row)
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
                 .map_err(db)?;
-            let mut items = rows
-                .into_iter()
-                .map(|r| held(r, String::new()))
-                .collect::<StoreResult<Vec<_>>>()?;
+            let rows = stmt.query(params![state, after, limit]).map_err(db)?;
+            let mut items = crate::codec::all(rows, |r| held_mail(r, false))?;
             let more = items.len() > n;
             items.truncate(n);
             let next = more.then(|| items.last().map(|m| m.seq)).flatten();
@@ -150,17 +85,13 @@ impl MailStore for SqliteStore {
 
     async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
         self.read(move |c| {
-            let found = c
+            let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS}, raw FROM held_mail WHERE id = ?1"
                 ))
-                .map_err(db)?
-                .query_row([id.to_string()], |r| {
-                    Ok((raw_row(r)?, r.get::<_, String>(13)?))
-                })
-                .optional()
                 .map_err(db)?;
-            found.map(|(r, raw)| held(r, raw)).transpose()
+            let rows = stmt.query([id.to_string()]).map_err(db)?;
+            Ok(crate::codec::all(rows, |r| held_mail(r, true))?.pop())
         })
         .await
     }
@@ -168,18 +99,15 @@ impl MailStore for SqliteStore {
     /// Bulk copy: whole rows (`raw` included) with `seq > after`, by `seq`.
     async fn export_held_mail(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
         self.read(move |c| {
-            let rows = c
+            let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS}, raw FROM held_mail WHERE seq > ?1 ORDER BY seq LIMIT ?2"
                 ))
-                .map_err(db)?
-                .query_map(params![after, i64::try_from(n).unwrap_or(i64::MAX)], |r| {
-                    Ok((raw_row(r)?, r.get::<_, String>(13)?))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
                 .map_err(db)?;
-            rows.into_iter().map(|(r, raw)| held(r, raw)).collect()
+            let rows = stmt
+                .query(params![after, i64::try_from(n).unwrap_or(i64::MAX)])
+                .map_err(db)?;
+            crate::codec::all(rows, |r| held_mail(r, true))
         })
         .await
     }

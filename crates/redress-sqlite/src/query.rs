@@ -6,7 +6,7 @@ use r2d2_sqlite::rusqlite::{Connection, params_from_iter};
 use redress_store::filter::{Dialect, Param, branches};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
-use crate::codec::{SUMMARY_COLUMNS, db, read_summary, summary, ts};
+use crate::codec::{self, SUMMARY_COLUMNS, db, summary, ts};
 
 fn value(p: &Param) -> Value {
     match p {
@@ -122,20 +122,15 @@ pub fn list_cases(
                 .join(" UNION ALL ")
         )
     };
-    let raw = tx
-        .prepare_cached(&sql)
-        .map_err(db)?
-        .query_map(params_from_iter(params.iter()), read_summary)
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
+    let mut stmt = tx.prepare_cached(&sql).map_err(db)?;
+    let mut items = codec::all(
+        stmt.query(params_from_iter(params.iter())).map_err(db)?,
+        summary,
+    )?;
+    drop(stmt);
     drop(tx);
-    let more = raw.len() > limit;
-    let items = raw
-        .into_iter()
-        .take(limit)
-        .map(summary)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let more = items.len() > limit;
+    items.truncate(limit);
     let next = if more {
         items.last().map(|i| i.seq)
     } else {

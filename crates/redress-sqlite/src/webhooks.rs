@@ -6,7 +6,7 @@ use super::*;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, params};
+use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, params};
 use redress_store::{
     AttemptEffect, NewEvent, Page, StoreError, StoreResult, WebhookAttempt, WebhookCall,
     WebhookCallState, WebhookSubscription,
@@ -14,129 +14,23 @@ use redress_store::{
 use uuid::Uuid;
 
 use crate::SqliteStore;
-use crate::codec::{
-    constraint, db, from_json, parse_enum, parse_ts, parse_ts_opt, parse_uuid, parse_uuid_opt,
-    to_json, ts, ts_opt,
+use crate::codec::{constraint, db, parse_ts, parse_uuid, to_json, ts, ts_opt};
+
+use redress_store::rows::{
+    CALL_COLUMNS, SUBSCRIPTION_COLUMNS, webhook_call as call, webhook_subscription as subscription,
 };
-
-const SUBSCRIPTION_COLUMNS: &str =
-    "id, url, events, secret, active, cursor, created_by, created_at, updated_at";
-
-type RawSubscription = (
-    String,
-    String,
-    String,
-    String,
-    bool,
-    i64,
-    String,
-    String,
-    String,
-);
-
-fn read_subscription(r: &Row<'_>) -> rusqlite::Result<RawSubscription> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-    ))
-}
-
-fn subscription(r: RawSubscription) -> StoreResult<WebhookSubscription> {
-    Ok(WebhookSubscription {
-        id: parse_uuid(&r.0)?,
-        url: r.1,
-        events: from_json(&r.2)?,
-        secret: r.3,
-        active: r.4,
-        cursor: r.5,
-        created_by: r.6,
-        created_at: parse_ts(&r.7)?,
-        updated_at: parse_ts(&r.8)?,
-    })
-}
 
 fn subscriptions_where(
     c: &Connection,
     tail: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Vec<WebhookSubscription>> {
-    let raw = c
+    let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions {tail}"
         ))
-        .map_err(db)?
-        .query_map(params, read_subscription)
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
-    raw.into_iter().map(subscription).collect()
-}
-
-const CALL_COLUMNS: &str = "id, subscription_id, event_seq, case_id, event_kind, state, \
-     attempts, last_status, last_error, created_at, first_attempt_at, last_attempt_at, \
-     next_attempt_at, payload";
-
-/// Raw columns of a call, in [`CALL_COLUMNS`] order.
-struct RawCall {
-    id: String,
-    subscription_id: String,
-    event_seq: i64,
-    case_id: Option<String>,
-    event_kind: String,
-    state: String,
-    attempts: i32,
-    last_status: Option<i32>,
-    last_error: Option<String>,
-    created_at: String,
-    first_attempt_at: Option<String>,
-    last_attempt_at: Option<String>,
-    next_attempt_at: Option<String>,
-    payload: String,
-}
-
-fn read_call(r: &Row<'_>) -> rusqlite::Result<RawCall> {
-    Ok(RawCall {
-        id: r.get(0)?,
-        subscription_id: r.get(1)?,
-        event_seq: r.get(2)?,
-        case_id: r.get(3)?,
-        event_kind: r.get(4)?,
-        state: r.get(5)?,
-        attempts: r.get(6)?,
-        last_status: r.get(7)?,
-        last_error: r.get(8)?,
-        created_at: r.get(9)?,
-        first_attempt_at: r.get(10)?,
-        last_attempt_at: r.get(11)?,
-        next_attempt_at: r.get(12)?,
-        payload: r.get(13)?,
-    })
-}
-
-fn call(r: RawCall) -> StoreResult<WebhookCall> {
-    Ok(WebhookCall {
-        id: parse_uuid(&r.id)?,
-        subscription_id: parse_uuid(&r.subscription_id)?,
-        event_seq: r.event_seq,
-        case_id: parse_uuid_opt(r.case_id)?,
-        event_kind: r.event_kind,
-        state: parse_enum::<WebhookCallState>("call state", &r.state)?,
-        attempts: r.attempts,
-        last_status: r.last_status,
-        last_error: r.last_error,
-        created_at: parse_ts(&r.created_at)?,
-        first_attempt_at: parse_ts_opt(r.first_attempt_at)?,
-        last_attempt_at: parse_ts_opt(r.last_attempt_at)?,
-        next_attempt_at: parse_ts_opt(r.next_attempt_at)?,
-        payload: r.payload,
-    })
+    crate::codec::all(stmt.query(params).map_err(db)?, subscription)
 }
 
 fn calls_where(
@@ -144,14 +38,10 @@ fn calls_where(
     tail: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Vec<WebhookCall>> {
-    let raw = c
+    let mut stmt = c
         .prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM webhook_calls {tail}"))
-        .map_err(db)?
-        .query_map(params, read_call)
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
-    raw.into_iter().map(call).collect()
+    crate::codec::all(stmt.query(params).map_err(db)?, call)
 }
 
 fn limit(n: usize) -> i64 {
@@ -367,21 +257,11 @@ impl WebhookStore for SqliteStore {
                    ORDER BY s.created_at, s.id LIMIT ?4) \
                  RETURNING {SUBSCRIPTION_COLUMNS}"
             );
-            let raw = ctx
-                .conn
-                .prepare_cached(&sql)
-                .map_err(db)?
-                .query_map(
-                    params![ts(&now), ts(&wall), ts(&until), limit(n)],
-                    read_subscription,
-                )
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
+            let mut stmt = ctx.conn.prepare_cached(&sql).map_err(db)?;
+            let rows = stmt
+                .query(params![ts(&now), ts(&wall), ts(&until), limit(n)])
                 .map_err(db)?;
-            let mut subs = raw
-                .into_iter()
-                .map(subscription)
-                .collect::<StoreResult<Vec<_>>>()?;
+            let mut subs = crate::codec::all(rows, subscription)?;
             subs.sort_by_key(|s| (s.created_at, s.id));
             Ok(subs)
         })

@@ -13,6 +13,7 @@ pub mod group;
 pub mod journal;
 pub mod mail;
 pub mod priority;
+pub mod rows;
 pub mod webhooks;
 
 use async_trait::async_trait;

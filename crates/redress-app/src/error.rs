@@ -68,7 +68,9 @@ impl From<StoreError> for AppError {
                 AppError::invalid(what, format!("{what} is already taken"))
             }
             StoreError::Missing(what) => AppError::invalid(what, format!("no such {what}")),
-            StoreError::Backend(m) => AppError::Internal(m),
+            StoreError::Deadlock(e) | StoreError::Serialization(e) | StoreError::Backend(e) => {
+                AppError::Internal(e.to_string())
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! written back as they are, `seq`, versions and hashes included. Large
 //! tables are written with one `unnest` statement per batch.
 
+use super::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::Client;
 use postgres::types::Json;
@@ -270,7 +271,7 @@ pub fn import_departments(
     let days = |d: Option<u32>| -> StoreResult<Option<i32>> {
         d.map(i32::try_from)
             .transpose()
-            .map_err(|_| StoreError::Backend("category days out of range".into()))
+            .map_err(|_| StoreError::other("category days out of range"))
     };
     for c in categories {
         let (handling, appeal, review, reply) = (
@@ -429,4 +430,272 @@ pub fn mark_seeded(ctx: &mut WriteCtx<'_>, name: &str) -> StoreResult<bool> {
         )
         .map_err(db)?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl UpkeepStore for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.read(|c| migrate(c).map(|_| ())).await
+    }
+
+    async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
+        self.read(table_counts).await
+    }
+
+    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
+        self.read(move |c| export_cases(c, after, limit)).await
+    }
+
+    async fn export_idempotency(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<IdempotencyRecord>> {
+        self.read(move |c| export_idempotency(c, after, limit))
+            .await
+    }
+
+    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>> {
+        self.read(export_respondents).await
+    }
+
+    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.read(export_api_keys).await
+    }
+
+    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
+        self.write(move |ctx| import_cases(ctx, &rows)).await
+    }
+
+    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()> {
+        self.write(move |ctx| ctx.import(&entries)).await
+    }
+
+    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()> {
+        self.write(move |ctx| import_idempotency(ctx, &records))
+            .await
+    }
+
+    async fn import_departments(
+        &self,
+        departments: Vec<Department>,
+        categories: Vec<Category>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| import_departments(ctx, &departments, &categories))
+            .await
+    }
+
+    async fn import_users(&self, users: Vec<User>) -> StoreResult<()> {
+        self.write(move |ctx| import_users(ctx, &users)).await
+    }
+
+    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()> {
+        self.write(move |ctx| import_respondents(ctx, &respondents))
+            .await
+    }
+
+    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
+        self.write(move |ctx| import_api_keys(ctx, &keys)).await
+    }
+
+    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            import_canned_replies(ctx, &replies)?;
+            mark_seeded(ctx, "canned_replies")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {
+        self.write(move |ctx| import_calendar(ctx, &days)).await
+    }
+
+    async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64> {
+        self.read(move |c| {
+            let calls = c
+                .execute(
+                    "UPDATE webhook_calls SET payload = '{\"erased\":true}' \
+                     WHERE case_id = $1 AND payload <> '{\"erased\":true}'",
+                    &[&case_id],
+                )
+                .map_err(db)?;
+            let mail = c
+                .execute(
+                    "DELETE FROM held_mail WHERE case_id = $1 OR attached_to = $1",
+                    &[&case_id],
+                )
+                .map_err(db)?;
+            Ok(calls + mail)
+        })
+        .await
+    }
+
+    async fn journal_splice(&self) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
+        self.read(|c| {
+            let row = c.query_opt(SELECT_SPLICE, &[]).map_err(db)?;
+            row.as_ref().map(splice).transpose()
+        })
+        .await
+    }
+
+    async fn rewrite_journal(
+        &self,
+        after: i64,
+        data: Vec<(i64, Option<String>)>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<redress_store::journal::RewriteOutcome> {
+        use redress_store::journal::{
+            GENESIS, JournalSplice, RewriteOutcome, chain_hash, plan_rewrite, resealed_event,
+        };
+        self.read(move |c| {
+            let mut tx = c.transaction().map_err(db)?;
+            // The head first, as every writing group takes it: appends wait
+            // for this step, and this step for them.
+            let head = tx
+                .query_one(
+                    "SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE",
+                    &[],
+                )
+                .map_err(db)?;
+            let (head_seq, head_hash): (i64, String) = (head.get(0), head.get(1));
+            let current = tx.query_opt(SELECT_SPLICE, &[]).map_err(db)?;
+            let start = match current.as_ref().map(splice).transpose()? {
+                Some(s) if s.seq != after => return Err(StoreError::VersionConflict),
+                Some(s) => s,
+                None => {
+                    let at_after: String = if after == 0 {
+                        GENESIS.to_string()
+                    } else {
+                        tx.query_one("SELECT hash FROM events WHERE seq = $1", &[&after])
+                            .map_err(db)?
+                            .get(0)
+                    };
+                    JournalSplice::start(after, at_after, (head_seq, head_hash))
+                }
+            };
+            let stored = tx
+                .query(
+                    "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&after, &(data.len() as i64)],
+                )
+                .map_err(db)?
+                .iter()
+                .map(journal_entry)
+                .collect::<StoreResult<Vec<_>>>()?;
+            let (rows, next) =
+                plan_rewrite(&start, &stored, &data).ok_or(StoreError::VersionConflict)?;
+            let update = tx
+                .prepare("UPDATE events SET data = $2, prev_hash = $3, hash = $4 WHERE seq = $1")
+                .map_err(db)?;
+            for e in &rows {
+                tx.execute(&update, &[&e.seq, &e.data, &e.prev_hash, &e.hash])
+                    .map_err(db)?;
+            }
+            let outcome = if head_seq == next.seq {
+                let mut event = resealed_event(&next, at);
+                event.at = us(&event.at);
+                let seq = next.seq + 1;
+                let hash = chain_hash(&next.new_hash, seq, &event);
+                tx.execute(
+                    "INSERT INTO events (seq, case_id, kind, actor, at, data, prev_hash, hash) \
+                     VALUES ($1, NULL, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &seq,
+                        &event.kind,
+                        &event.actor,
+                        &event.at,
+                        &event.data,
+                        &next.new_hash,
+                        &hash,
+                    ],
+                )
+                .map_err(db)?;
+                tx.execute(
+                    "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
+                    &[&seq, &hash],
+                )
+                .map_err(db)?;
+                tx.execute("DELETE FROM journal_splice", &[]).map_err(db)?;
+                RewriteOutcome::Finished {
+                    rewritten: next.rewritten,
+                    old_head: (next.seq, next.old_hash),
+                    new_head: (next.seq, next.new_hash),
+                }
+            } else {
+                tx.execute(
+                    "INSERT INTO journal_splice (id, seq, old_hash, new_hash, rewritten, \
+                     started_seq, started_hash) VALUES (1, $1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, \
+                     old_hash = excluded.old_hash, new_hash = excluded.new_hash, \
+                     rewritten = excluded.rewritten",
+                    &[
+                        &next.seq,
+                        &next.old_hash,
+                        &next.new_hash,
+                        &next.rewritten,
+                        &next.started_seq,
+                        &next.started_hash,
+                    ],
+                )
+                .map_err(db)?;
+                RewriteOutcome::Continues(next)
+            };
+            tx.commit().map_err(db)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn reseal(&self, value: redress_store::Resealed) -> StoreResult<()> {
+        use redress_store::Resealed;
+        self.read(move |c| {
+            match value {
+                Resealed::HeldMail {
+                    id,
+                    sender,
+                    subject,
+                    raw,
+                } => c.execute(
+                    "UPDATE held_mail SET sender = $2, subject = $3, raw = $4 WHERE id = $1",
+                    &[&id, &sender, &subject, &raw],
+                ),
+                Resealed::Idempotency { key, body } => c.execute(
+                    "UPDATE idempotency_keys SET body = $2 WHERE key = $1",
+                    &[&key, &body],
+                ),
+                Resealed::WebhookSecret { id, secret } => c.execute(
+                    "UPDATE webhook_subscriptions SET secret = $2 WHERE id = $1",
+                    &[&id, &secret],
+                ),
+            }
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn compact_after_purge(&self) -> StoreResult<()> {
+        self.read(|c| {
+            // Outside a transaction: VACUUM cannot run in one. Dead row
+            // versions holding the old texts are removed from the pages.
+            c.batch_execute("VACUUM cases, events, webhook_calls, held_mail")
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.read(move |c| {
+            c.execute(
+                "DELETE FROM idempotency_keys WHERE key IN (\
+                   SELECT key FROM idempotency_keys WHERE created_at < $1 \
+                   ORDER BY created_at LIMIT $2)",
+                &[&us(&before), &(limit as i64)],
+            )
+            .map_err(db)
+        })
+        .await
+    }
 }

@@ -1,39 +1,16 @@
 //! The held-mail queue on PostgreSQL. Holding and settling journal an
 //! event, so they go through the writer.
 
+use super::*;
 use chrono::{DateTime, Utc};
-use postgres::Row;
-use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreError, StoreResult};
+use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
 use crate::codec::{col, constraint, db, us, us_opt};
 use crate::writer::WriteCtx;
 
-/// Every column but `raw`, which only `get` reads.
-const COLUMNS: &str = "seq, id, mail_key, received_at, sender, subject, tracking_no, case_id, \
-     size, state, settled_by, settled_at, attached_to";
-
-fn held(r: &Row, raw: String) -> StoreResult<HeldMail> {
-    let state: String = col(r, 9)?;
-    Ok(HeldMail {
-        seq: col(r, 0)?,
-        id: col(r, 1)?,
-        mail_key: col(r, 2)?,
-        received_at: col(r, 3)?,
-        sender: col(r, 4)?,
-        subject: col(r, 5)?,
-        tracking_no: col(r, 6)?,
-        case_id: col(r, 7)?,
-        raw,
-        size: col(r, 8)?,
-        state: HeldMailState::parse(&state)
-            .ok_or_else(|| StoreError::Backend(format!("bad held mail state {state:?}")))?,
-        settled_by: col(r, 10)?,
-        settled_at: col(r, 11)?,
-        attached_to: col(r, 12)?,
-    })
-}
+use redress_store::rows::{HELD_MAIL_COLUMNS as COLUMNS, held_mail};
 
 const IMPORT_HELD_MAIL: &str = "INSERT INTO held_mail (seq, id, mail_key, received_at, sender, \
      subject, tracking_no, case_id, size, state, settled_by, settled_at, attached_to, raw) \
@@ -90,8 +67,9 @@ fn import_held_mail(ctx: &mut WriteCtx<'_>, mails: &[HeldMail]) -> StoreResult<(
     Ok(())
 }
 
-impl PgStore {
-    pub(crate) async fn hm_hold(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
+#[async_trait]
+impl MailStore for PgStore {
+    async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
         self.write(move |ctx| {
             // Another instance holding the same mail at once waits on the
             // unique key and then finds it taken.
@@ -131,7 +109,7 @@ impl PgStore {
         .await
     }
 
-    pub(crate) async fn hm_list(
+    async fn list_held_mail(
         &self,
         state: Option<HeldMailState>,
         n: usize,
@@ -158,7 +136,7 @@ impl PgStore {
                 )
                 .map_err(db)?
                 .iter()
-                .map(|r| held(r, String::new()))
+                .map(|r| held_mail(r, false))
                 .collect::<StoreResult<Vec<_>>>()?;
             let more = items.len() > n;
             items.truncate(n);
@@ -168,24 +146,21 @@ impl PgStore {
         .await
     }
 
-    pub(crate) async fn hm_get(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
+    async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
         self.read(move |c| {
             c.query_opt(
                 &format!("SELECT {COLUMNS}, raw FROM held_mail WHERE id = $1"),
                 &[&id],
             )
             .map_err(db)?
-            .map(|r| {
-                let raw: String = col(&r, 13)?;
-                held(&r, raw)
-            })
+            .map(|r| held_mail(&r, true))
             .transpose()
         })
         .await
     }
 
     /// Bulk copy: whole rows (`raw` included) with `seq > after`, by `seq`.
-    pub(crate) async fn hm_export(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
+    async fn export_held_mail(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
         let limit = i64::try_from(n).unwrap_or(i64::MAX);
         self.read(move |c| {
             c.query(
@@ -196,21 +171,18 @@ impl PgStore {
             )
             .map_err(db)?
             .iter()
-            .map(|r| {
-                let raw: String = col(r, 13)?;
-                held(r, raw)
-            })
+            .map(|r| held_mail(r, true))
             .collect()
         })
         .await
     }
 
     /// Bulk copy: rows as they are, no events; later holds get a higher `seq`.
-    pub(crate) async fn hm_import(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
+    async fn import_held_mail(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
         self.write(move |ctx| import_held_mail(ctx, &mails)).await
     }
 
-    pub(crate) async fn hm_settle(
+    async fn settle_held_mail(
         &self,
         id: Uuid,
         state: HeldMailState,
@@ -236,112 +208,19 @@ impl PgStore {
         })
         .await
     }
-}
 
-impl PgStore {
-    pub(crate) async fn nt_list(&self) -> StoreResult<Vec<redress_store::NoticeTemplateRow>> {
-        self.read(|c| {
-            c.query(
-                "SELECT kind, locale, subject, body, sms, updated_at, updated_by \
-                 FROM notice_templates ORDER BY kind, locale",
-                &[],
+    async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.read(move |c| {
+            c.execute(
+                "DELETE FROM held_mail WHERE seq IN (SELECT seq FROM (\
+                   SELECT seq FROM held_mail WHERE state = 'held' AND received_at < $1 \
+                   UNION ALL \
+                   SELECT seq FROM held_mail WHERE state <> 'held' \
+                     AND COALESCE(settled_at, received_at) < $1) old \
+                 ORDER BY seq LIMIT $2)",
+                &[&us(&before), &(limit as i64)],
             )
-            .map_err(db)?
-            .iter()
-            .map(|r| {
-                let locale: String = col(r, 1)?;
-                Ok(redress_store::NoticeTemplateRow {
-                    kind: col(r, 0)?,
-                    locale: locale.parse().map_err(|_| {
-                        StoreError::Backend(format!("bad notice template locale {locale:?}"))
-                    })?,
-                    subject: col(r, 2)?,
-                    body: col(r, 3)?,
-                    sms: col(r, 4)?,
-                    updated_at: col(r, 5)?,
-                    updated_by: col(r, 6)?,
-                })
-            })
-            .collect()
-        })
-        .await
-    }
-
-    pub(crate) async fn nt_put(
-        &self,
-        t: redress_store::NoticeTemplateRow,
-        event: NewEvent,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.client
-                .execute(
-                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
-                     updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (kind, locale) DO UPDATE SET subject = excluded.subject, \
-                     body = excluded.body, sms = excluded.sms, updated_at = excluded.updated_at, \
-                     updated_by = excluded.updated_by",
-                    &[
-                        &t.kind,
-                        &t.locale.as_str(),
-                        &t.subject,
-                        &t.body,
-                        &t.sms,
-                        &us(&t.updated_at),
-                        &t.updated_by,
-                    ],
-                )
-                .map_err(db)?;
-            ctx.append(std::slice::from_ref(&event))
-        })
-        .await
-    }
-
-    /// Bulk copy: templates as they are, no events.
-    pub(crate) async fn nt_import(
-        &self,
-        templates: Vec<redress_store::NoticeTemplateRow>,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| {
-            for t in &templates {
-                ctx.execute(
-                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
-                     updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    &[
-                        &t.kind,
-                        &t.locale.as_str(),
-                        &t.subject,
-                        &t.body,
-                        &t.sms,
-                        &us(&t.updated_at),
-                        &t.updated_by,
-                    ],
-                )
-                .map_err(|e| constraint(e, "template", "template"))?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    pub(crate) async fn nt_delete(
-        &self,
-        kind: String,
-        locale: redress_domain::Locale,
-        event: NewEvent,
-    ) -> StoreResult<bool> {
-        self.write(move |ctx| {
-            let n = ctx
-                .client
-                .execute(
-                    "DELETE FROM notice_templates WHERE kind = $1 AND locale = $2",
-                    &[&kind, &locale.as_str()],
-                )
-                .map_err(db)?;
-            if n == 0 {
-                return Ok(false);
-            }
-            ctx.append(std::slice::from_ref(&event))?;
-            Ok(true)
+            .map_err(db)
         })
         .await
     }

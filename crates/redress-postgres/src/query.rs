@@ -1,214 +1,30 @@
-//! The case list: visibility and filters as disjoint branches, shared by
-//! the page and its exact total (the same plan as the SQLite store's).
+//! The case list: the branches of [`redress_store::filter`] run as one
+//! page and its exact total (the same plan as the SQLite store's).
 
 use postgres::Client;
 use postgres::types::ToSql;
-use redress_domain::Status;
+use redress_store::filter::{Dialect, Param as Value, Where, branches};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{SUMMARY_COLUMNS, db, summary, us};
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
-/// A conjunction of SQL terms whose parameters are written `{}` and
-/// numbered when the statement is put together.
-#[derive(Default)]
-struct Where {
-    terms: Vec<String>,
-    params: Vec<ParamSpec>,
-}
-
-/// A parameter value, kept cloneable so a term can serve several branches.
-#[derive(Clone)]
-enum ParamSpec {
-    Text(String),
-    Texts(Vec<String>),
-    Int(i32),
-    Time(chrono::DateTime<chrono::Utc>),
-}
-
-impl ParamSpec {
-    fn boxed(&self) -> Param {
-        match self {
-            ParamSpec::Text(s) => Box::new(s.clone()),
-            ParamSpec::Texts(v) => Box::new(v.clone()),
-            ParamSpec::Int(i) => Box::new(*i),
-            ParamSpec::Time(t) => Box::new(*t),
-        }
+fn boxed(p: &Value) -> Param {
+    match p {
+        Value::Text(s) => Box::new(s.clone()),
+        Value::Texts(v) => Box::new(v.clone()),
+        Value::Int(i) => Box::new(*i),
+        Value::Time(t) => Box::new(us(t)),
     }
 }
 
-impl Where {
-    fn push(&mut self, term: impl Into<String>, params: impl IntoIterator<Item = ParamSpec>) {
-        self.terms.push(term.into());
-        self.params.extend(params);
-    }
-
-    fn extend(&mut self, other: &Where) {
-        self.terms.extend(other.terms.iter().cloned());
-        self.params.extend(other.params.iter().cloned());
-    }
-}
-
-/// Numbers `{}` placeholders from `params.len() + 1` on, moving the
-/// values into `params`.
+/// The branch's conjunction with `$n` numbered on from `params.len() + 1`,
+/// moving its values into `params`.
 fn render(w: &Where, params: &mut Vec<Param>) -> String {
-    if w.terms.is_empty() {
-        return "TRUE".to_string();
-    }
-    let sql = w.terms.join(" AND ");
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut values = w.params.iter();
-    let mut rest = sql.as_str();
-    while let Some(i) = rest.find("{}") {
-        out.push_str(&rest[..i]);
-        let v = values.next().expect("a value for every placeholder");
-        params.push(v.boxed());
-        out.push_str(&format!("${}", params.len()));
-        rest = &rest[i + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn text(s: &str) -> ParamSpec {
-    ParamSpec::Text(s.to_string())
-}
-
-/// The disjoint branches whose union is the list, and whether the list is
-/// "everything, maybe by status" (then the counts table gives the total).
-fn build(visibility: &Visibility, filter: &CaseFilter) -> Option<(Vec<Where>, bool)> {
-    let mut common = Where::default();
-    let mut simple = true;
-    if let Some(d) = &filter.department {
-        simple = false;
-        common.push("department = {}", [text(d)]);
-    }
-    if let Some(c) = &filter.category {
-        simple = false;
-        common.push("category = {}", [text(c)]);
-    }
-    if let Some(r) = &filter.respondent_key {
-        simple = false;
-        if r.contains(':') {
-            common.push("respondent_key = {}", [text(r)]);
-        } else {
-            // A bare id: the respondent of any kind with that id.
-            let keys = redress_domain::RespondentKind::ALL
-                .iter()
-                .map(|k| format!("{k}:{r}"))
-                .collect();
-            common.push("respondent_key = ANY({})", [ParamSpec::Texts(keys)]);
-        }
-    }
-    if let Some(n) = &filter.respondent_name {
-        simple = false;
-        common.push("strpos(lower(respondent_name), lower({})) > 0", [text(n)]);
-    }
-    if let Some(a) = &filter.assignee {
-        simple = false;
-        common.push("assignee = {}", [text(a)]);
-    }
-    if let Some(c) = filter.channel {
-        simple = false;
-        common.push("channel = {}", [text(c.as_str())]);
-    }
-    if let Some(c) = filter.closure {
-        simple = false;
-        common.push("closure = {}", [text(c.as_str())]);
-    }
-    if let Some(t) = &filter.filed_from {
-        simple = false;
-        common.push("created_at >= {}", [ParamSpec::Time(us(t))]);
-    }
-    if let Some(t) = &filter.filed_before {
-        simple = false;
-        common.push("created_at < {}", [ParamSpec::Time(us(t))]);
-    }
-    if let Some(now) = &filter.overdue_at {
-        simple = false;
-        common.push(
-            "staff_due AND next_due_at <= {}",
-            [ParamSpec::Time(us(now))],
-        );
-    }
-    if let Some((now, soon)) = &filter.due_between {
-        simple = false;
-        common.push(
-            "staff_due AND next_due_at > {} AND next_due_at <= {}",
-            [ParamSpec::Time(us(now)), ParamSpec::Time(us(soon))],
-        );
-    }
-    let tokens: Vec<String> = filter
-        .query
-        .iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect();
-    if !tokens.is_empty() {
-        simple = false;
-        common.push("search_set @> {}::text[]", [ParamSpec::Texts(tokens)]);
-    }
-    let with_common = |mut w: Where| {
-        if let Some(s) = filter.status {
-            w.push("status = {}", [text(s.as_str())]);
-        }
-        w.extend(&common);
-        w
-    };
-    let branches = match visibility {
-        Visibility::All => vec![with_common(Where::default())],
-        Visibility::Respondent { respondent_key } => {
-            simple = false;
-            let mut w = Where::default();
-            w.push("respondent_key = {}", [text(respondent_key)]);
-            vec![with_common(w)]
-        }
-        Visibility::Departments {
-            departments,
-            reviewer,
-        } => {
-            simple = false;
-            let mut departments: Vec<&String> = departments.iter().collect();
-            departments.sort();
-            departments.dedup();
-            if let Some(only) = &filter.department {
-                departments.retain(|d| *d == only);
-            }
-            let mut branches: Vec<Where> = departments
-                .iter()
-                .map(|d| {
-                    let mut w = Where::default();
-                    w.push("department = {}", [text(d)]);
-                    with_common(w)
-                })
-                .collect();
-            let reviewable = matches!(filter.status, None | Some(Status::UnderReview));
-            if let Some(r) = reviewer.as_ref().filter(|_| reviewable) {
-                let mut w = Where::default();
-                w.push(
-                    "status = 'under_review' AND decided_by IS DISTINCT FROM {}",
-                    [text(&r.username)],
-                );
-                if !r.independent {
-                    w.push("decider_level < {}", [ParamSpec::Int(r.level)]);
-                }
-                if !departments.is_empty() {
-                    // Disjoint from the department branches.
-                    w.push(
-                        "(department IS NULL OR NOT department = ANY({}))",
-                        [ParamSpec::Texts(
-                            departments.iter().map(|d| d.to_string()).collect(),
-                        )],
-                    );
-                }
-                w.extend(&common);
-                branches.push(w);
-            }
-            branches
-        }
-    };
-    (!branches.is_empty()).then_some((branches, simple))
+    let sql = w.sql(Dialect::Postgres, params.len());
+    params.extend(w.params.iter().map(boxed));
+    sql
 }
 
 fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
@@ -225,7 +41,7 @@ pub fn list_cases(
     limit: usize,
     after: Option<i64>,
 ) -> StoreResult<Page<CaseSummary>> {
-    let Some((branches, counted)) = build(visibility, filter) else {
+    let Some((branches, counted)) = branches(Dialect::Postgres, visibility, filter) else {
         return Ok(Page {
             items: Vec::new(),
             total: 0,

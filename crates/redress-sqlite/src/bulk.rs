@@ -1,6 +1,7 @@
 //! Bulk copy (`redress migrate-data`): whole tables read in pages and
 //! written back as they are, `seq`, versions and hashes included.
 
+use super::*;
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{self, Connection, params, params_from_iter};
 use redress_domain::calendar::DayException;
@@ -43,19 +44,15 @@ fn limit(n: usize) -> i64 {
 }
 
 pub fn export_cases(c: &Connection, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
-    let raw = c
+    let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE seq > ?1 ORDER BY seq LIMIT ?2"
         ))
-        .map_err(db)?
-        .query_map(params![after, limit(n)], codec::read_case)
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
-    let mut rows = raw
-        .into_iter()
-        .map(codec::case_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let mut rows = codec::all(
+        stmt.query(params![after, limit(n)]).map_err(db)?,
+        codec::case_row,
+    )?;
     // A decided case carries its corrective actions along.
     for r in rows.iter_mut().filter(|r| r.decided_by.is_some()) {
         r.actions = crate::actions::of_case(c, &r.id.to_string())?;
@@ -94,7 +91,7 @@ pub fn export_idempotency(
                 key,
                 request_hash,
                 status: u16::try_from(status)
-                    .map_err(|_| StoreError::Backend(format!("bad http status {status}")))?,
+                    .map_err(|_| StoreError::other(format!("bad http status {status}")))?,
                 body,
                 created_at: parse_ts(&created_at)?,
             })
@@ -435,4 +432,250 @@ pub fn mark_seeded(c: &Connection, name: &str) -> StoreResult<bool> {
         .execute(params![name, ts(&chrono::Utc::now())])
         .map_err(db)?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl UpkeepStore for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.write(|ctx| schema::apply(ctx.conn).map(|_| ())).await
+    }
+
+    async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
+        self.read(|c| table_counts(c)).await
+    }
+
+    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
+        self.read(move |c| export_cases(c, after, limit)).await
+    }
+
+    async fn export_idempotency(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<IdempotencyRecord>> {
+        self.read(move |c| export_idempotency(c, after, limit))
+            .await
+    }
+
+    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>> {
+        self.read(|c| export_respondents(c)).await
+    }
+
+    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.read(|c| export_api_keys(c)).await
+    }
+
+    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
+        self.write(move |ctx| import_cases(ctx.conn, &rows)).await
+    }
+
+    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()> {
+        self.write(move |ctx| ctx.import(&entries)).await
+    }
+
+    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()> {
+        self.write(move |ctx| import_idempotency(ctx.conn, &records))
+            .await
+    }
+
+    async fn import_departments(
+        &self,
+        departments: Vec<Department>,
+        categories: Vec<Category>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| import_departments(ctx.conn, &departments, &categories))
+            .await
+    }
+
+    async fn import_users(&self, users: Vec<User>) -> StoreResult<()> {
+        self.write(move |ctx| import_users(ctx.conn, &users)).await
+    }
+
+    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()> {
+        self.write(move |ctx| import_respondents(ctx.conn, &respondents))
+            .await
+    }
+
+    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
+        self.write(move |ctx| import_api_keys(ctx.conn, &keys))
+            .await
+    }
+
+    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            import_canned_replies(ctx.conn, &replies)?;
+            mark_seeded(ctx.conn, "canned_replies")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {
+        self.write(move |ctx| import_calendar(ctx.conn, &days))
+            .await
+    }
+
+    async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64> {
+        let id = case_id.to_string();
+        self.write(move |ctx| {
+            let calls = ctx
+                .conn
+                .execute(
+                    "UPDATE webhook_calls SET payload = '{\"erased\":true}' \
+                     WHERE case_id = ?1 AND payload <> '{\"erased\":true}'",
+                    [&id],
+                )
+                .map_err(db)?;
+            let mail = ctx
+                .conn
+                .execute(
+                    "DELETE FROM held_mail WHERE case_id = ?1 OR attached_to = ?1",
+                    [&id],
+                )
+                .map_err(db)?;
+            Ok((calls + mail) as u64)
+        })
+        .await
+    }
+
+    async fn journal_splice(&self) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
+        self.read(|c| read_splice(c)).await
+    }
+
+    async fn rewrite_journal(
+        &self,
+        after: i64,
+        data: Vec<(i64, Option<String>)>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<redress_store::journal::RewriteOutcome> {
+        use redress_store::journal::{RewriteOutcome, plan_rewrite, resealed_event};
+        self.write(move |ctx| {
+            let splice = match read_splice(ctx.conn)? {
+                Some(s) if s.seq != after => return Err(StoreError::VersionConflict),
+                Some(s) => s,
+                None => {
+                    let at_after: String = if after == 0 {
+                        redress_store::journal::GENESIS.to_string()
+                    } else {
+                        ctx.conn
+                            .query_row("SELECT hash FROM events WHERE seq = ?1", [after], |r| {
+                                r.get(0)
+                            })
+                            .map_err(db)?
+                    };
+                    redress_store::journal::JournalSplice::start(after, at_after, ctx.head())
+                }
+            };
+            let stored = journal_entries(
+                ctx.conn,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+                [after, data.len() as i64],
+            )?;
+            let (rows, next) =
+                plan_rewrite(&splice, &stored, &data).ok_or(StoreError::VersionConflict)?;
+            let mut update = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE events SET data = ?2, prev_hash = ?3, hash = ?4 WHERE seq = ?1",
+                )
+                .map_err(db)?;
+            for e in &rows {
+                update
+                    .execute(params![e.seq, e.data, e.prev_hash, e.hash])
+                    .map_err(db)?;
+            }
+            drop(update);
+            if ctx.head().0 == next.seq {
+                ctx.rehash_head(next.new_hash.clone())?;
+                ctx.conn
+                    .execute("DELETE FROM journal_splice", [])
+                    .map_err(db)?;
+                ctx.append(&[resealed_event(&next, at)])?;
+                Ok(RewriteOutcome::Finished {
+                    rewritten: next.rewritten,
+                    old_head: (next.seq, next.old_hash),
+                    new_head: (next.seq, next.new_hash),
+                })
+            } else {
+                ctx.conn
+                    .execute(
+                        "INSERT INTO journal_splice (id, seq, old_hash, new_hash, rewritten, \
+                         started_seq, started_hash) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6) \
+                         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, \
+                         old_hash = excluded.old_hash, new_hash = excluded.new_hash, \
+                         rewritten = excluded.rewritten",
+                        params![
+                            next.seq,
+                            next.old_hash,
+                            next.new_hash,
+                            next.rewritten,
+                            next.started_seq,
+                            next.started_hash
+                        ],
+                    )
+                    .map_err(db)?;
+                Ok(RewriteOutcome::Continues(next))
+            }
+        })
+        .await
+    }
+
+    async fn reseal(&self, value: redress_store::Resealed) -> StoreResult<()> {
+        use redress_store::Resealed;
+        self.write(move |ctx| {
+            match value {
+                Resealed::HeldMail {
+                    id,
+                    sender,
+                    subject,
+                    raw,
+                } => ctx.conn.execute(
+                    "UPDATE held_mail SET sender = ?2, subject = ?3, raw = ?4 WHERE id = ?1",
+                    rusqlite::params![id.to_string(), sender, subject, raw],
+                ),
+                Resealed::Idempotency { key, body } => ctx.conn.execute(
+                    "UPDATE idempotency_keys SET body = ?2 WHERE key = ?1",
+                    rusqlite::params![key, body],
+                ),
+                Resealed::WebhookSecret { id, secret } => ctx.conn.execute(
+                    "UPDATE webhook_subscriptions SET secret = ?2 WHERE id = ?1",
+                    rusqlite::params![id.to_string(), secret],
+                ),
+            }
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn compact_after_purge(&self) -> StoreResult<()> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path).map_err(db)?;
+            conn.execute_batch("PRAGMA busy_timeout = 5000;")
+                .map_err(db)?;
+            // Every frame goes into the main file (where secure_delete
+            // zeroed what was freed) and the log is cut to nothing.
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(db)
+        })
+        .await
+        .map_err(|e| StoreError::other(format!("checkpoint task: {e}")))?
+    }
+
+    async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .execute(
+                    "DELETE FROM idempotency_keys WHERE key IN (\
+                     SELECT key FROM idempotency_keys WHERE created_at < ?1 \
+                     ORDER BY created_at LIMIT ?2)",
+                    rusqlite::params![ts(&before), limit as i64],
+                )
+                .map_err(db)?;
+            Ok(n as u64)
+        })
+        .await
+    }
 }

@@ -1,73 +1,15 @@
 //! The held-mail queue on SQLite.
 
+use super::*;
 use chrono::{DateTime, Utc};
-use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, Row, params};
-use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreError, StoreResult};
+use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
+use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreResult};
 use uuid::Uuid;
 
 use crate::SqliteStore;
-use crate::codec::{
-    constraint, db, parse_ts, parse_ts_opt, parse_uuid, parse_uuid_opt, ts, ts_opt,
-};
+use crate::codec::{constraint, db, parse_uuid, ts, ts_opt};
 
-/// Every column but `raw`, which only `get` reads.
-const COLUMNS: &str = "seq, id, mail_key, received_at, sender, subject, tracking_no, case_id, \
-     size, state, settled_by, settled_at, attached_to";
-
-type Raw = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn raw_row(r: &Row<'_>) -> Result<Raw, r2d2_sqlite::rusqlite::Error> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
-    ))
-}
-
-fn held(r: Raw, raw: String) -> StoreResult<HeldMail> {
-    let state = HeldMailState::parse(&r.9)
-        .ok_or_else(|| StoreError::Backend(format!("bad held mail state {:?}", r.9)))?;
-    Ok(HeldMail {
-        seq: r.0,
-        id: parse_uuid(&r.1)?,
-        mail_key: r.2,
-        received_at: parse_ts(&r.3)?,
-        sender: r.4,
-        subject: r.5,
-        tracking_no: r.6,
-        case_id: parse_uuid_opt(r.7)?,
-        raw,
-        size: r.8,
-        state,
-        settled_by: r.10,
-        settled_at: parse_ts_opt(r.11)?,
-        attached_to: parse_uuid_opt(r.12)?,
-    })
-}
+use redress_store::rows::{HELD_MAIL_COLUMNS as COLUMNS, held_mail};
 
 fn id_for_key(c: &Connection, key: &str) -> StoreResult<Option<Uuid>> {
     c.prepare_cached("SELECT id FROM held_mail WHERE mail_key = ?1")
@@ -79,8 +21,9 @@ fn id_for_key(c: &Connection, key: &str) -> StoreResult<Option<Uuid>> {
         .transpose()
 }
 
-impl SqliteStore {
-    pub(crate) async fn hm_hold(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
+#[async_trait]
+impl MailStore for SqliteStore {
+    async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
         self.write(move |ctx| {
             if let Some(id) = id_for_key(ctx.conn, &m.mail_key)? {
                 return Ok(id);
@@ -110,7 +53,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn hm_list(
+    async fn list_held_mail(
         &self,
         state: Option<HeldMailState>,
         n: usize,
@@ -124,20 +67,14 @@ impl SqliteStore {
                 .query_row([state], |r| r.get(0))
                 .map_err(db)?;
             let limit = i64::try_from(n).unwrap_or(i64::MAX - 1) + 1;
-            let rows = c
+            let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM held_mail WHERE (?1 IS NULL OR state = ?1) \
                      AND (?2 IS NULL OR seq < ?2) ORDER BY seq DESC LIMIT ?3"
                 ))
-                .map_err(db)?
-                .query_map(params![state, after, limit], raw_row)
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
                 .map_err(db)?;
-            let mut items = rows
-                .into_iter()
-                .map(|r| held(r, String::new()))
-                .collect::<StoreResult<Vec<_>>>()?;
+            let rows = stmt.query(params![state, after, limit]).map_err(db)?;
+            let mut items = crate::codec::all(rows, |r| held_mail(r, false))?;
             let more = items.len() > n;
             items.truncate(n);
             let next = more.then(|| items.last().map(|m| m.seq)).flatten();
@@ -146,45 +83,38 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn hm_get(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
+    async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
         self.read(move |c| {
-            let found = c
+            let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS}, raw FROM held_mail WHERE id = ?1"
                 ))
-                .map_err(db)?
-                .query_row([id.to_string()], |r| {
-                    Ok((raw_row(r)?, r.get::<_, String>(13)?))
-                })
-                .optional()
                 .map_err(db)?;
-            found.map(|(r, raw)| held(r, raw)).transpose()
+            let rows = stmt.query([id.to_string()]).map_err(db)?;
+            Ok(crate::codec::all(rows, |r| held_mail(r, true))?.pop())
         })
         .await
     }
 
     /// Bulk copy: whole rows (`raw` included) with `seq > after`, by `seq`.
-    pub(crate) async fn hm_export(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
+    async fn export_held_mail(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
         self.read(move |c| {
-            let rows = c
+            let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS}, raw FROM held_mail WHERE seq > ?1 ORDER BY seq LIMIT ?2"
                 ))
-                .map_err(db)?
-                .query_map(params![after, i64::try_from(n).unwrap_or(i64::MAX)], |r| {
-                    Ok((raw_row(r)?, r.get::<_, String>(13)?))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
                 .map_err(db)?;
-            rows.into_iter().map(|(r, raw)| held(r, raw)).collect()
+            let rows = stmt
+                .query(params![after, i64::try_from(n).unwrap_or(i64::MAX)])
+                .map_err(db)?;
+            crate::codec::all(rows, |r| held_mail(r, true))
         })
         .await
     }
 
     /// Bulk copy: rows as they are, with their own `seq` (AUTOINCREMENT
     /// remembers the largest, so later holds continue after it), no events.
-    pub(crate) async fn hm_import(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
+    async fn import_held_mail(&self, mails: Vec<HeldMail>) -> StoreResult<()> {
         self.write(move |ctx| {
             let mut stmt = ctx
                 .conn
@@ -217,7 +147,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn hm_settle(
+    async fn settle_held_mail(
         &self,
         id: Uuid,
         state: HeldMailState,
@@ -250,129 +180,22 @@ impl SqliteStore {
         })
         .await
     }
-}
 
-impl SqliteStore {
-    pub(crate) async fn nt_list(&self) -> StoreResult<Vec<redress_store::NoticeTemplateRow>> {
-        self.read(|c| {
-            let rows = c
-                .prepare_cached(
-                    "SELECT kind, locale, subject, body, sms, updated_at, updated_by \
-                     FROM notice_templates ORDER BY kind, locale",
-                )
-                .map_err(db)?
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                    ))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            rows.into_iter()
-                .map(|r| {
-                    Ok(redress_store::NoticeTemplateRow {
-                        kind: r.0,
-                        locale: r.1.parse().map_err(|_| {
-                            StoreError::Backend(format!("bad notice template locale {:?}", r.1))
-                        })?,
-                        subject: r.2,
-                        body: r.3,
-                        sms: r.4,
-                        updated_at: parse_ts(&r.5)?,
-                        updated_by: r.6,
-                    })
-                })
-                .collect()
-        })
-        .await
-    }
-
-    pub(crate) async fn nt_put(
-        &self,
-        t: redress_store::NoticeTemplateRow,
-        event: NewEvent,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.conn
-                .prepare_cached(
-                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
-                     updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                     ON CONFLICT (kind, locale) DO UPDATE SET subject = excluded.subject, \
-                     body = excluded.body, sms = excluded.sms, updated_at = excluded.updated_at, \
-                     updated_by = excluded.updated_by",
-                )
-                .map_err(db)?
-                .execute(params![
-                    t.kind,
-                    t.locale.as_str(),
-                    t.subject,
-                    t.body,
-                    t.sms,
-                    ts(&t.updated_at),
-                    t.updated_by,
-                ])
-                .map_err(db)?;
-            ctx.append(std::slice::from_ref(&event))
-        })
-        .await
-    }
-
-    /// Bulk copy: templates as they are, no events.
-    pub(crate) async fn nt_import(
-        &self,
-        templates: Vec<redress_store::NoticeTemplateRow>,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| {
-            let mut stmt = ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO notice_templates (kind, locale, subject, body, sms, updated_at, \
-                     updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(db)?;
-            for t in &templates {
-                stmt.execute(params![
-                    t.kind,
-                    t.locale.as_str(),
-                    t.subject,
-                    t.body,
-                    t.sms,
-                    ts(&t.updated_at),
-                    t.updated_by,
-                ])
-                .map_err(|e| constraint(e, "template", "template"))?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    pub(crate) async fn nt_delete(
-        &self,
-        kind: String,
-        locale: redress_domain::Locale,
-        event: NewEvent,
-    ) -> StoreResult<bool> {
+    async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.write(move |ctx| {
             let n = ctx
                 .conn
                 .execute(
-                    "DELETE FROM notice_templates WHERE kind = ?1 AND locale = ?2",
-                    params![kind, locale.as_str()],
+                    "DELETE FROM held_mail WHERE seq IN (\
+                     SELECT seq FROM held_mail WHERE state = 'held' AND received_at < ?1 \
+                     UNION ALL \
+                     SELECT seq FROM held_mail WHERE state <> 'held' \
+                       AND COALESCE(settled_at, received_at) < ?1 \
+                     ORDER BY seq LIMIT ?2)",
+                    rusqlite::params![ts(&before), limit as i64],
                 )
                 .map_err(db)?;
-            if n == 0 {
-                return Ok(false);
-            }
-            ctx.append(std::slice::from_ref(&event))?;
-            Ok(true)
+            Ok(n as u64)
         })
         .await
     }

@@ -488,8 +488,8 @@ fn run_batch(
         }
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (I/O error, full disk…).
-            broken = Some(StoreError::Backend(
-                "the transaction was rolled back by the database".into(),
+            broken = Some(StoreError::other(
+                "the transaction was rolled back by the database",
             ));
             continue;
         }

@@ -4,8 +4,8 @@
 mod common;
 
 use common::event;
-use redress_store::Store;
 use redress_store::journal::Verifier;
+use redress_store::prelude::*;
 
 async fn verify(s: &redress_sqlite::SqliteStore) -> u64 {
     let mut v = Verifier::default();

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::{case, t};
 use redress_domain::{Closure, Status};
-use redress_store::{CaseFilter, ReviewerScope, Store, Visibility};
+use redress_store::prelude::*;
+use redress_store::{CaseFilter, ReviewerScope, Visibility};
 
 fn row(n: u32) -> redress_store::CaseRow {
     let mut r = case(n);

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{case, store};
-use redress_store::Store;
+use redress_store::prelude::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn durability_settings() {

@@ -51,8 +51,10 @@ mod tests {
 
         let (tx, rx) = answer();
         let (_, reply) = settle(Ok(7), tx);
-        reply(Err(&StoreError::Backend("disk full".into())));
-        assert!(matches!(rx.recv().unwrap(), Err(StoreError::Backend(m)) if m == "disk full"));
+        reply(Err(&StoreError::other("disk full")));
+        assert!(
+            matches!(rx.recv().unwrap(), Err(StoreError::Backend(m)) if m.to_string() == "disk full")
+        );
 
         let (tx, rx) = answer();
         let (ok, reply) = settle::<u8>(Err(StoreError::VersionConflict), tx);

@@ -1,15 +1,19 @@
-//! What the application needs from a database, as one trait.
+//! What the application needs from a database: one trait per concern
+//! ([`CaseStore`], [`PeopleStore`], [`SettingsStore`], [`TemplateStore`],
+//! [`MailStore`], [`WebhookStore`], [`UpkeepStore`]) and [`Store`], their sum.
 //!
-//! A backend (SQLite, PostgreSQL) implements [`Store`]; the application
+//! A backend (SQLite, PostgreSQL) implements each of them; the application
 //! holds an `Arc<dyn Store>` chosen at start-up from the database URL. The
 //! store persists and finds; it never decides. Rows carry the case document
 //! as JSON (personal fields already sealed by the application) plus the
 //! columns that queues, filters and reports need.
 
+pub mod filter;
 pub mod group;
 pub mod journal;
 pub mod mail;
 pub mod priority;
+pub mod rows;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -20,6 +24,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use journal::{JournalEntry, NewEvent};
+
+/// Every store trait, for code that calls a backend by its own type.
+pub mod prelude {
+    pub use crate::{
+        CaseStore, MailStore, PeopleStore, SettingsStore, Store, TemplateStore, UpkeepStore,
+        WebhookStore,
+    };
+}
 pub use mail::{HeldMail, HeldMailState};
 pub use webhooks::{
     AttemptEffect, WebhookAttempt, WebhookCall, WebhookCallState, WebhookSubscription,
@@ -42,6 +54,10 @@ pub struct CalendarFeed {
     pub set_at: DateTime<Utc>,
 }
 
+/// The cause of a [`StoreError`], kept whole (the driver's error, with its
+/// code), shared so that a group commit can answer every job with it.
+pub type Source = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// Someone else changed the case since it was read.
@@ -53,8 +69,36 @@ pub enum StoreError {
     /// A referenced row does not exist (`what` names it).
     #[error("{0} does not exist")]
     Missing(&'static str),
+    /// The database broke a deadlock by failing this transaction
+    /// (PostgreSQL SQLSTATE 40P01).
+    #[error("deadlock detected: {0}")]
+    Deadlock(#[source] Source),
+    /// The database could not order this transaction with a concurrent one
+    /// (PostgreSQL SQLSTATE 40001; SQLite `BUSY`/`LOCKED`: another
+    /// connection held the lock past the busy timeout). Safe to retry.
+    #[error("could not serialize access: {0}")]
+    Serialization(#[source] Source),
+    /// Any other failure of the database or of a stored value.
     #[error("database error: {0}")]
-    Backend(String),
+    Backend(#[source] Source),
+}
+
+/// A failure described by a message alone (a stored value that does not
+/// parse, a stopped writer thread).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Message(pub String);
+
+impl StoreError {
+    /// A [`StoreError::Backend`] with a message and no other cause.
+    pub fn other(message: impl Into<String>) -> StoreError {
+        StoreError::Backend(std::sync::Arc::new(Message(message.into())))
+    }
+
+    /// A [`StoreError::Backend`] caused by `e`.
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Backend(std::sync::Arc::new(e))
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -432,12 +476,9 @@ pub struct Counts {
     pub by_status: Vec<(Status, i64)>,
 }
 
+/// Cases, their corrective actions and reports, the journal and idempotency records.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Creates the schema or brings it up to date.
-    async fn migrate(&self) -> StoreResult<()>;
-
-    // ---- cases ----------------------------------------------------------
+pub trait CaseStore: Send + Sync + 'static {
     /// Inserts a new case with its first events, atomically with the
     /// idempotency record when one is given. When `idempotency.key` was
     /// stored before, nothing is written and the first answer comes back.
@@ -519,8 +560,6 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<ReportRow>>;
-
-    // ---- journal ----------------------------------------------------------
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>>;
     /// Events with `seq > after`, in order, at most `limit`.
     async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>>;
@@ -535,23 +574,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<JournalEntry>>;
     /// Appends events that concern no case (user created, login, …).
     async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()>;
-
-    // ---- idempotency ------------------------------------------------------
     async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+}
 
-    // ---- people and settings ---------------------------------------------
+/// Departments, staff users and their sessions, respondents, API keys.
+#[async_trait]
+pub trait PeopleStore: Send + Sync + 'static {
     async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()>;
     async fn list_departments(&self) -> StoreResult<Vec<Department>>;
-    async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()>;
-    async fn list_categories(&self) -> StoreResult<Vec<Category>>;
     async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()>;
     /// Replaces a user's display name, password hash, roles, departments,
     /// level and whether active (by id); `Missing("user")` when absent.
     async fn update_user(&self, u: User, event: NewEvent) -> StoreResult<()>;
-    /// Replaces a category's names, department and deadline lengths (by
-    /// code); `Missing("category")` when absent, `Missing("department")`
-    /// for an unknown department.
-    async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()>;
     async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
@@ -588,6 +622,17 @@ pub trait Store: Send + Sync + 'static {
         expires_at: Option<DateTime<Utc>>,
         event: NewEvent,
     ) -> StoreResult<bool>;
+}
+
+/// Categories, the working-day calendar and its feed, installation settings.
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()>;
+    async fn list_categories(&self) -> StoreResult<Vec<Category>>;
+    /// Replaces a category's names, department and deadline lengths (by
+    /// code); `Missing("category")` when absent, `Missing("department")`
+    /// for an unknown department.
+    async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()>;
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>>;
     async fn upsert_calendar(
         &self,
@@ -608,8 +653,6 @@ pub trait Store: Send + Sync + 'static {
         remove: Vec<NaiveDate>,
         event: NewEvent,
     ) -> StoreResult<()>;
-
-    // ---- run-time settings ---------------------------------------------------
     /// The JSON value an admin stored under `key`, if any.
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Stores `value` (JSON) under `key`, replacing any, with the admin
@@ -622,8 +665,6 @@ pub trait Store: Send + Sync + 'static {
         set_at: DateTime<Utc>,
         event: NewEvent,
     ) -> StoreResult<()>;
-
-    // ---- the calendar feed subscription -------------------------------------
     async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>>;
     /// Subscribes (`Some`, replacing any subscription and its state) or
     /// unsubscribes (`None`), with the event, in one transaction.
@@ -646,8 +687,11 @@ pub trait Store: Send + Sync + 'static {
     /// the claim; nothing when the subscription's URL is no longer
     /// `feed.url` (it was changed or removed meanwhile).
     async fn finish_calendar_feed(&self, feed: CalendarFeed) -> StoreResult<()>;
+}
 
-    // ---- canned replies ----------------------------------------------------
+/// Canned replies and notice templates.
+#[async_trait]
+pub trait TemplateStore: Send + Sync + 'static {
     /// Every canned reply, oldest first (by `created_at`, then `id`).
     async fn list_canned_replies(&self) -> StoreResult<Vec<CannedReply>>;
     async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>>;
@@ -668,67 +712,26 @@ pub trait Store: Send + Sync + 'static {
         replies: Vec<CannedReply>,
         events: Vec<NewEvent>,
     ) -> StoreResult<bool>;
-
-    // ---- bulk copy (migrate-data) ------------------------------------------
-    // Copying a whole installation to another store, row for row: readers in
-    // pages, writers that keep what the application would assign (seq,
-    // version, the journal's hashes). Nothing here decides or appends
-    // events; the application never calls these while serving. Events are
-    // read with `journal_after`; departments, categories, users, canned
-    // replies, notice templates, webhook subscriptions and the calendar
-    // with their `list_*` readers.
-
-    /// True when the store holds nothing an installation made: no cases,
-    /// events, users, departments, categories, respondents, API keys,
-    /// canned replies, notice templates, idempotency records, held mail or
-    /// webhook subscriptions, calls or attempts. (Calendar days do not
-    /// count: they are seeded without an event, and `import_calendar`
-    /// replaces them.)
-    async fn is_empty(&self) -> StoreResult<bool> {
-        let n = self.table_counts().await?;
-        Ok(n.tables()
-            .iter()
-            .all(|(table, rows)| *rows == 0 || *table == "calendar_days"))
-    }
-    /// Rows per table, to compare two installations.
-    async fn table_counts(&self) -> StoreResult<TableCounts>;
-    /// Full case rows with `seq > after`, by `seq`, at most `limit`.
-    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>>;
-    /// Idempotency records with `key > after` (all when `None`), by key, at
-    /// most `limit`.
-    async fn export_idempotency(
-        &self,
-        after: Option<String>,
-        limit: usize,
-    ) -> StoreResult<Vec<IdempotencyRecord>>;
-    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>>;
-    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
-    /// Writes case rows as they are, `seq` and `version` included, in one
-    /// transaction; later inserts get a `seq` above every imported one.
-    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()>;
-    /// Writes journal entries verbatim (`seq`, `prev_hash`, `hash`) in one
-    /// transaction and moves the journal head to the last of them, so that
-    /// later appends extend the imported chain.
-    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()>;
-    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()>;
-    /// Departments and categories, without events (they come with the journal).
-    async fn import_departments(
-        &self,
-        departments: Vec<Department>,
-        categories: Vec<Category>,
-    ) -> StoreResult<()>;
-    /// Users as they are (password hashes included), without events.
-    async fn import_users(&self, users: Vec<User>) -> StoreResult<()>;
-    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()>;
-    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()>;
-    /// Canned replies as they are, without events; marks the seed of
-    /// [`Store::seed_canned_replies`] as done (also for an empty list).
-    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()>;
-    /// Replaces every calendar day with `days`.
-    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
     /// Notice templates as they are (`updated_at`, `updated_by`), without
     /// events; `Duplicate("template")` when a `(kind, locale)` is taken.
     async fn import_notice_templates(&self, templates: Vec<NoticeTemplateRow>) -> StoreResult<()>;
+    /// Every saved template, by kind then locale.
+    async fn list_notice_templates(&self) -> StoreResult<Vec<NoticeTemplateRow>>;
+    /// Saves (inserts or replaces) the template of `(kind, locale)`.
+    async fn put_notice_template(&self, t: NoticeTemplateRow, event: NewEvent) -> StoreResult<()>;
+    /// Removes the template of `(kind, locale)` (the shipped one applies
+    /// again); false when there was none (and nothing is written).
+    async fn delete_notice_template(
+        &self,
+        kind: &str,
+        locale: Locale,
+        event: NewEvent,
+    ) -> StoreResult<bool>;
+}
+
+/// Mail held for a person to look at.
+#[async_trait]
+pub trait MailStore: Send + Sync + 'static {
     /// Held mails in every state with `seq > after`, by `seq`, at most
     /// `limit`, each whole (`raw` included).
     async fn export_held_mail(&self, after: i64, limit: usize) -> StoreResult<Vec<HeldMail>>;
@@ -736,6 +739,40 @@ pub trait Store: Send + Sync + 'static {
     /// in one transaction, without events; later holds get a `seq` above
     /// every imported one.
     async fn import_held_mail(&self, mails: Vec<HeldMail>) -> StoreResult<()>;
+    /// Holds a mail with its journal event, unless a mail with the same
+    /// `mail_key` is held already (then nothing is written). The id of the
+    /// held mail with that key either way.
+    async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid>;
+    /// Held mails in `state` (every state when `None`), newest first by
+    /// `seq`; `raw` is left empty. `total` counts every match.
+    async fn list_held_mail(
+        &self,
+        state: Option<HeldMailState>,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<HeldMail>>;
+    /// One held mail with its raw message.
+    async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>>;
+    /// Settles a mail that is still `held` as `attached` (to `attached_to`)
+    /// or `discarded`, with `event`; false (and nothing written) when it is
+    /// not held (any more).
+    async fn settle_held_mail(
+        &self,
+        id: Uuid,
+        state: HeldMailState,
+        by: String,
+        at: DateTime<Utc>,
+        attached_to: Option<Uuid>,
+        event: NewEvent,
+    ) -> StoreResult<bool>;
+    /// Deletes held mail: unsettled (`held`) mail received before `before`,
+    /// and settled (`attached`, `discarded`) mail settled before `before`.
+    async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
+}
+
+/// Webhook subscriptions, their calls and the attempts of each call.
+#[async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
     /// Subscriptions as they are (`cursor` and sealed secret included),
     /// without events; none is claimed afterwards (claims do not move).
     async fn import_webhook_subscriptions(
@@ -763,55 +800,6 @@ pub trait Store: Send + Sync + 'static {
     /// calls' counts stay as imported. `Missing("webhook call")` for an
     /// unknown call.
     async fn import_webhook_attempts(&self, attempts: Vec<WebhookAttempt>) -> StoreResult<()>;
-
-    // ---- notice templates ---------------------------------------------------
-    /// Every saved template, by kind then locale.
-    async fn list_notice_templates(&self) -> StoreResult<Vec<NoticeTemplateRow>>;
-    /// Saves (inserts or replaces) the template of `(kind, locale)`.
-    async fn put_notice_template(&self, t: NoticeTemplateRow, event: NewEvent) -> StoreResult<()>;
-    /// Removes the template of `(kind, locale)` (the shipped one applies
-    /// again); false when there was none (and nothing is written).
-    async fn delete_notice_template(
-        &self,
-        kind: &str,
-        locale: Locale,
-        event: NewEvent,
-    ) -> StoreResult<bool>;
-
-    // ---- held mail ------------------------------------------------------------
-    /// Holds a mail with its journal event, unless a mail with the same
-    /// `mail_key` is held already (then nothing is written). The id of the
-    /// held mail with that key either way.
-    async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid>;
-    /// Held mails in `state` (every state when `None`), newest first by
-    /// `seq`; `raw` is left empty. `total` counts every match.
-    async fn list_held_mail(
-        &self,
-        state: Option<HeldMailState>,
-        limit: usize,
-        after: Option<i64>,
-    ) -> StoreResult<Page<HeldMail>>;
-    /// One held mail with its raw message.
-    async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>>;
-    /// Settles a mail that is still `held` as `attached` (to `attached_to`)
-    /// or `discarded`, with `event`; false (and nothing written) when it is
-    /// not held (any more).
-    async fn settle_held_mail(
-        &self,
-        id: Uuid,
-        state: HeldMailState,
-        by: String,
-        at: DateTime<Utc>,
-        attached_to: Option<Uuid>,
-        event: NewEvent,
-    ) -> StoreResult<bool>;
-
-    // ---- webhooks ------------------------------------------------------------
-    // Subscriptions tail the journal from their cursor; each case event one
-    // wants becomes a call, delivered in journal order (a pending call holds
-    // back the later ones). Claims work like `claim_due`'s: a lease on the
-    // database's wall clock, disjoint between instances.
-
     /// Stores a new subscription with its journal event. Its `cursor` is set
     /// to the journal head as this write finds it, so that it is owed the
     /// events appended afterwards; the subscription is returned as stored.
@@ -874,24 +862,66 @@ pub trait Store: Send + Sync + 'static {
         attempt: WebhookAttempt,
         effect: AttemptEffect,
     ) -> StoreResult<WebhookCall>;
-
-    // ---- retention -------------------------------------------------------------
-    // What is kept beside the cases expires on settings of its own (SPEC
-    // §8). Each call deletes at most `limit` rows, oldest first, and answers
-    // how many it deleted: the caller repeats until fewer come back, so that
-    // no single transaction grows with the backlog.
-
     /// Deletes settled webhook calls (`delivered`, `failed`) created before
     /// `before`, with their attempts. Pending calls are kept until settled.
     async fn expire_webhook_calls(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
-    /// Deletes held mail: unsettled (`held`) mail received before `before`,
-    /// and settled (`attached`, `discarded`) mail settled before `before`.
-    async fn expire_held_mail(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
+}
+
+/// Schema migrations, copying between installations, retention, purges and key rotation.
+#[async_trait]
+pub trait UpkeepStore: Send + Sync + 'static {
+    /// Creates the schema or brings it up to date.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// True when the store holds nothing an installation made: no cases,
+    /// events, users, departments, categories, respondents, API keys,
+    /// canned replies, notice templates, idempotency records, held mail or
+    /// webhook subscriptions, calls or attempts. (Calendar days do not
+    /// count: they are seeded without an event, and `import_calendar`
+    /// replaces them.)
+    async fn is_empty(&self) -> StoreResult<bool> {
+        let n = self.table_counts().await?;
+        Ok(n.tables()
+            .iter()
+            .all(|(table, rows)| *rows == 0 || *table == "calendar_days"))
+    }
+    /// Rows per table, to compare two installations.
+    async fn table_counts(&self) -> StoreResult<TableCounts>;
+    /// Full case rows with `seq > after`, by `seq`, at most `limit`.
+    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>>;
+    /// Idempotency records with `key > after` (all when `None`), by key, at
+    /// most `limit`.
+    async fn export_idempotency(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<IdempotencyRecord>>;
+    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>>;
+    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Writes case rows as they are, `seq` and `version` included, in one
+    /// transaction; later inserts get a `seq` above every imported one.
+    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()>;
+    /// Writes journal entries verbatim (`seq`, `prev_hash`, `hash`) in one
+    /// transaction and moves the journal head to the last of them, so that
+    /// later appends extend the imported chain.
+    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()>;
+    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()>;
+    /// Departments and categories, without events (they come with the journal).
+    async fn import_departments(
+        &self,
+        departments: Vec<Department>,
+        categories: Vec<Category>,
+    ) -> StoreResult<()>;
+    /// Users as they are (password hashes included), without events.
+    async fn import_users(&self, users: Vec<User>) -> StoreResult<()>;
+    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()>;
+    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()>;
+    /// Canned replies as they are, without events; marks the seed of
+    /// [`Store::seed_canned_replies`] as done (also for an empty list).
+    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()>;
+    /// Replaces every calendar day with `days`.
+    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
     /// Deletes idempotency records created before `before`.
     async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
-
-    // After a case's file was purged or erased (SPEC §8).
-
     /// Scrubs what other tables kept of the case: the payloads of its
     /// webhook calls become `{"erased":true}`, and held mail that names it
     /// or was attached to it is deleted. Returns the rows touched.
@@ -921,6 +951,26 @@ pub trait Store: Send + Sync + 'static {
     /// are zeroed as they go, `secure_delete`), on PostgreSQL a `VACUUM` of
     /// the tables a purge touches.
     async fn compact_after_purge(&self) -> StoreResult<()>;
+}
+
+/// Everything the application needs from a database: the sum of the
+/// focused traits, implemented by every type that implements them all, so
+/// `Arc<dyn Store>` offers every method.
+pub trait Store:
+    CaseStore + PeopleStore + SettingsStore + TemplateStore + MailStore + WebhookStore + UpkeepStore
+{
+}
+
+impl<
+    T: CaseStore
+        + PeopleStore
+        + SettingsStore
+        + TemplateStore
+        + MailStore
+        + WebhookStore
+        + UpkeepStore,
+> Store for T
+{
 }
 
 /// A value sealed by the master key, sealed again (key rotation).

@@ -60,7 +60,7 @@ pub async fn failed_jobs_in_a_batch_do_not_break_the_chain(db: Db) {
     for t in tasks {
         match t.await.unwrap() {
             Ok(_) => ok += 1,
-            Err(StoreError::Backend(m)) if m.contains("on purpose") => failed += 1,
+            Err(StoreError::Backend(m)) if m.to_string().contains("on purpose") => failed += 1,
             Err(StoreError::Duplicate("code")) => failed += 1,
             Err(e) => panic!("unexpected {e:?}"),
         }

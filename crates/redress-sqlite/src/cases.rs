@@ -1,0 +1,355 @@
+//! Cases, their corrective actions, reports, the journal and idempotency
+//! records ([`CaseStore`]).
+
+use super::*;
+
+#[async_trait]
+impl CaseStore for SqliteStore {
+    async fn insert_case(
+        &self,
+        row: CaseRow,
+        events: Vec<NewEvent>,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> StoreResult<InsertOutcome> {
+        self.write(move |ctx| {
+            if let Some(idem) = &idempotency
+                && let Some(first) = get_idempotency(ctx.conn, &idem.key)?
+            {
+                return Ok(InsertOutcome::Replayed(first));
+            }
+            let seq = insert_case_row(&mut ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?, &row)?;
+            actions::write(ctx.conn, &row.id.to_string(), &row.actions)?;
+            ctx.append(&events)?;
+            if let Some(idem) = &idempotency {
+                ctx.conn
+                    .prepare_cached(
+                        "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(db)?
+                    .execute(params![
+                        idem.key,
+                        idem.request_hash,
+                        idem.status,
+                        idem.body,
+                        ts(&idem.created_at)
+                    ])
+                    .map_err(|e| constraint(e, "key", "key"))?;
+            }
+            Ok(InsertOutcome::Inserted { seq })
+        })
+        .await
+    }
+
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
+        self.read(move |c| get_case_where(c, "id", &id.to_string()))
+            .await
+    }
+
+    async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
+        let t = tracking_no.to_string();
+        self.read(move |c| get_case_where(c, "tracking_no", &t))
+            .await
+    }
+
+    async fn update_cases(
+        &self,
+        updates: Vec<CaseUpdate>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            for u in &updates {
+                update_case_row(ctx.conn, u)?;
+                actions::write(ctx.conn, &u.row.id.to_string(), &u.row.actions)?;
+            }
+            ctx.append(&events)
+        })
+        .await
+    }
+
+    async fn list_cases(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<CaseSummary>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read(move |c| query::list_cases(c, &visibility, &filter, limit, after))
+            .await
+    }
+
+    async fn list_actions(
+        &self,
+        visibility: &Visibility,
+        filter: &redress_store::ActionFilter,
+    ) -> StoreResult<Vec<redress_store::ActionRow>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read(move |c| actions::list(c, &visibility, &filter))
+            .await
+    }
+
+    async fn put_actions(
+        &self,
+        case_id: Uuid,
+        rows: Vec<redress_store::ActionRow>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| actions::replace(ctx.conn, &case_id.to_string(), &rows))
+            .await
+    }
+
+    async fn open_cases_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<Vec<Uuid>> {
+        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
+        self.read(move |c| {
+            let ids = c
+                .prepare_cached(
+                    "SELECT id FROM cases WHERE complainant_key = ?1 AND respondent_key = ?2 \
+                     AND status <> 'closed' ORDER BY seq",
+                )
+                .map_err(db)?
+                .query_map([ck, rk], |r| r.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            ids.iter().map(|s| parse_uuid(s)).collect()
+        })
+        .await
+    }
+
+    async fn cases_due_from(
+        &self,
+        from: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, Uuid)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(
+                    "SELECT seq, id FROM cases WHERE seq > ?1 AND next_due_at >= ?2 \
+                     AND status <> 'closed' ORDER BY seq LIMIT ?3",
+                )
+                .map_err(db)?
+                .query_map(params![after_seq, ts(&from), limit], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            rows.into_iter()
+                .map(|(seq, id)| Ok((seq, parse_uuid(&id)?)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn deadline_queues(
+        &self,
+        now: DateTime<Utc>,
+        soon: DateTime<Utc>,
+    ) -> StoreResult<Vec<QueueCount>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT department, assignee, sum(next_due_at <= ?1), sum(next_due_at > ?1) \
+                 FROM cases WHERE staff_due = 1 AND next_due_at <= ?2 \
+                 GROUP BY department, assignee ORDER BY department, assignee",
+            )
+            .map_err(db)?
+            .query_map(params![ts(&now), ts(&soon)], |r| {
+                Ok(QueueCount {
+                    department: r.get(0)?,
+                    assignee: r.get(1)?,
+                    overdue: r.get(2)?,
+                    due_soon: r.get(3)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let ids = c
+                .prepare_cached(
+                    "SELECT id FROM cases WHERE sweep_at <= ?1 ORDER BY sweep_at, seq LIMIT ?2",
+                )
+                .map_err(db)?
+                .query_map(params![ts(&now), limit], |r| r.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            ids.iter().map(|s| parse_uuid(s)).collect()
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One process owns a SQLite file: its own clock is the wall clock.
+        let wall = Utc::now();
+        let until = wall + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
+        self.write(move |ctx| {
+            let ids = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE cases SET claimed_until = ?4 WHERE seq IN (SELECT seq FROM cases \
+                     WHERE sweep_at <= ?1 AND (claimed_until IS NULL OR claimed_until < ?2) \
+                     ORDER BY sweep_at, seq LIMIT ?3) RETURNING id, sweep_at, seq",
+                )
+                .map_err(db)?
+                .query_map(params![ts(&now), ts(&wall), limit, ts(&until)], |r| {
+                    Ok((
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(0)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            let mut ids = ids;
+            ids.sort();
+            ids.iter().map(|(_, _, id)| parse_uuid(id)).collect()
+        })
+        .await
+    }
+
+    async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>> {
+        self.read(|c| {
+            let raw = c
+                .prepare_cached("SELECT status, n FROM case_counts WHERE n > 0")
+                .map_err(db)?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            let mut out = raw
+                .into_iter()
+                .map(|(s, n)| Ok((parse_enum::<Status>("status", &s)?, n)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            out.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn report_rows(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ReportRow>> {
+        self.read(move |c| {
+            let raw = c
+                .prepare_cached(
+                    "SELECT channel, category, status, closure, respondent_key, report FROM cases \
+                     WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, seq",
+                )
+                .map_err(db)?
+                .query_map([ts(&from), ts(&to)], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            raw.into_iter()
+                .map(|(ch, cat, st, cl, rk, rep)| {
+                    Ok((
+                        parse_enum("channel", &ch)?,
+                        cat,
+                        parse_enum("status", &st)?,
+                        parse_enum_opt("closure", cl)?,
+                        rk,
+                        from_json(&rep)?,
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {
+        self.read(move |c| {
+            journal_entries(
+                c,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ?1 ORDER BY seq"),
+                [case_id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            journal_entries(
+                c,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+                [after, limit],
+            )
+        })
+        .await
+    }
+
+    async fn list_global_events(
+        &self,
+        kinds: Vec<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<JournalEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            // `events_global` indexes the events without a case.
+            journal_entries(
+                c,
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE case_id IS NULL \
+                     AND kind IN (SELECT value FROM json_each(?1)) ORDER BY seq DESC LIMIT ?2"
+                ),
+                params![codec::to_json(&kinds)?, limit],
+            )
+        })
+        .await
+    }
+
+    async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
+        self.read(|c| {
+            c.query_row("SELECT seq, hash FROM journal_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(move |ctx| ctx.append(&events)).await
+    }
+
+    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let key = key.to_string();
+        self.read(move |c| get_idempotency(c, &key)).await
+    }
+}

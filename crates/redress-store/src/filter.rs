@@ -1,0 +1,290 @@
+//! The case list's visibility and filters as disjoint branches of WHERE
+//! clauses, written once for both backends; [`Dialect`] picks the few
+//! places where their SQL differs. Terms write their parameters as `{}`;
+//! [`Where::sql`] turns them into `?` (SQLite) or `$n` (PostgreSQL).
+//!
+//! Each branch is a plain conjunction that one index serves well — one per
+//! department, one for the appeals a reviewer may decide — so the page is a
+//! merge of short index scans and the exact total a sum of index range
+//! counts, where a single `OR` would force table look-ups.
+
+use chrono::{DateTime, Utc};
+use redress_domain::Status;
+
+use crate::{CaseFilter, Visibility};
+
+/// Whose SQL to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A parameter value; each backend binds it its own way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Text(String),
+    /// A `text[]` (PostgreSQL only).
+    Texts(Vec<String>),
+    Int(i32),
+    Time(DateTime<Utc>),
+}
+
+/// A conjunction of SQL terms with their parameters.
+#[derive(Debug, Clone, Default)]
+pub struct Where {
+    pub terms: Vec<String>,
+    pub params: Vec<Param>,
+    /// Index to count this branch with (SQLite's planner, without
+    /// statistics, prefers a non-covering one).
+    pub count_index: Option<&'static str>,
+}
+
+/// The full-text term of SQLite; alone in a branch, the FTS index counts
+/// the branch without visiting the cases.
+pub const FTS_TERM: &str = "seq IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH {})";
+
+impl Where {
+    fn push(&mut self, term: impl Into<String>, params: impl IntoIterator<Item = Param>) {
+        self.terms.push(term.into());
+        self.params.extend(params);
+    }
+
+    fn extend(&mut self, other: &Where) {
+        self.terms.extend(other.terms.iter().cloned());
+        self.params.extend(other.params.iter().cloned());
+    }
+
+    /// The conjunction with its placeholders written for `dialect`: `?`,
+    /// or `$n` numbered on after the `bound` parameters already bound.
+    pub fn sql(&self, dialect: Dialect, bound: usize) -> String {
+        if self.terms.is_empty() {
+            return match dialect {
+                Dialect::Sqlite => "1",
+                Dialect::Postgres => "TRUE",
+            }
+            .to_string();
+        }
+        let sql = self.terms.join(" AND ");
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = bound;
+        let mut rest = sql.as_str();
+        while let Some(i) = rest.find("{}") {
+            out.push_str(&rest[..i]);
+            n += 1;
+            match dialect {
+                Dialect::Sqlite => out.push('?'),
+                Dialect::Postgres => out.push_str(&format!("${n}")),
+            }
+            rest = &rest[i + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// True when the branch is the full-text search alone.
+    pub fn is_search_only(&self) -> bool {
+        matches!(self.terms.as_slice(), [only] if only == FTS_TERM)
+    }
+}
+
+fn text(s: &str) -> Param {
+    Param::Text(s.to_string())
+}
+
+/// `n` placeholders, comma-separated.
+fn marks(n: usize) -> String {
+    vec!["{}"; n].join(", ")
+}
+
+/// Builds the FTS5 query: every token must be present, each quoted as a
+/// phrase (double quotes doubled) so no token is read as syntax.
+pub fn match_query(tokens: &[String]) -> Option<String> {
+    let phrases: Vec<String> = tokens
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" "))
+}
+
+/// The rows a list may show, as disjoint branches (their union is the
+/// list), and whether the list is "everything, maybe by status" (then the
+/// counts table gives the total). `None` when the visibility admits no
+/// case at all.
+pub fn branches(
+    dialect: Dialect,
+    visibility: &Visibility,
+    filter: &CaseFilter,
+) -> Option<(Vec<Where>, bool)> {
+    let sqlite = dialect == Dialect::Sqlite;
+    let mut common = Where::default();
+    let mut simple = true;
+    if let Some(d) = &filter.department {
+        simple = false;
+        common.push("department = {}", [text(d)]);
+    }
+    if let Some(c) = &filter.category {
+        simple = false;
+        common.push("category = {}", [text(c)]);
+    }
+    if let Some(r) = &filter.respondent_key {
+        simple = false;
+        if r.contains(':') {
+            common.push("respondent_key = {}", [text(r)]);
+        } else {
+            // A bare id: the respondent of any kind with that id.
+            let keys: Vec<String> = redress_domain::RespondentKind::ALL
+                .iter()
+                .map(|k| format!("{k}:{r}"))
+                .collect();
+            if sqlite {
+                let term = format!("respondent_key IN ({})", marks(keys.len()));
+                common.push(term, keys.into_iter().map(Param::Text));
+            } else {
+                common.push("respondent_key = ANY({})", [Param::Texts(keys)]);
+            }
+        }
+    }
+    if let Some(n) = &filter.respondent_name {
+        simple = false;
+        // SQLite's `lower` folds ASCII letters (the contract); PostgreSQL's
+        // folds others too.
+        let term = if sqlite {
+            "instr(lower(respondent_name), lower({})) > 0"
+        } else {
+            "strpos(lower(respondent_name), lower({})) > 0"
+        };
+        common.push(term, [text(n)]);
+    }
+    if let Some(a) = &filter.assignee {
+        simple = false;
+        common.push("assignee = {}", [text(a)]);
+    }
+    if let Some(c) = filter.channel {
+        simple = false;
+        common.push("channel = {}", [text(c.as_str())]);
+    }
+    if let Some(c) = filter.closure {
+        simple = false;
+        common.push("closure = {}", [text(c.as_str())]);
+    }
+    if let Some(t) = filter.filed_from {
+        simple = false;
+        common.push("created_at >= {}", [Param::Time(t)]);
+    }
+    if let Some(t) = filter.filed_before {
+        simple = false;
+        common.push("created_at < {}", [Param::Time(t)]);
+    }
+    // The literal `staff_due = 1` lets SQLite use the partial index.
+    let staff_due = if sqlite { "staff_due = 1" } else { "staff_due" };
+    if let Some(now) = filter.overdue_at {
+        simple = false;
+        common.push(
+            format!("{staff_due} AND next_due_at <= {{}}"),
+            [Param::Time(now)],
+        );
+    }
+    if let Some((now, soon)) = filter.due_between {
+        simple = false;
+        common.push(
+            format!("{staff_due} AND next_due_at > {{}} AND next_due_at <= {{}}"),
+            [Param::Time(now), Param::Time(soon)],
+        );
+    }
+    if sqlite {
+        if let Some(q) = match_query(&filter.query) {
+            simple = false;
+            common.push(FTS_TERM, [Param::Text(q)]);
+        }
+    } else {
+        let tokens: Vec<String> = filter
+            .query
+            .iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !tokens.is_empty() {
+            simple = false;
+            common.push("search_set @> {}::text[]", [Param::Texts(tokens)]);
+        }
+    }
+    let with_common = |mut w: Where| {
+        if let Some(s) = filter.status {
+            w.push("status = {}", [text(s.as_str())]);
+        }
+        w.extend(&common);
+        w
+    };
+    let branches = match visibility {
+        Visibility::All => vec![with_common(Where::default())],
+        Visibility::Respondent { respondent_key } => {
+            simple = false;
+            let mut w = Where::default();
+            w.push("respondent_key = {}", [text(respondent_key)]);
+            vec![with_common(w)]
+        }
+        Visibility::Departments {
+            departments,
+            reviewer,
+        } => {
+            simple = false;
+            let mut departments: Vec<&String> = departments.iter().collect();
+            departments.sort();
+            departments.dedup();
+            if let Some(only) = &filter.department {
+                departments.retain(|d| *d == only);
+            }
+            let mut branches: Vec<Where> = departments
+                .iter()
+                .map(|d| {
+                    let mut w = Where::default();
+                    w.push("department = {}", [text(d)]);
+                    with_common(w)
+                })
+                .collect();
+            let reviewable = matches!(filter.status, None | Some(Status::UnderReview));
+            if let Some(r) = reviewer.as_ref().filter(|_| reviewable) {
+                let mut w = Where::default();
+                // The literal `status = 'under_review'` selects the partial index.
+                let not = if sqlite { "IS NOT" } else { "IS DISTINCT FROM" };
+                w.push(
+                    format!("status = 'under_review' AND decided_by {not} {{}}"),
+                    [text(&r.username)],
+                );
+                if !r.independent {
+                    w.push("decider_level < {}", [Param::Int(r.level)]);
+                }
+                if !departments.is_empty() {
+                    // Disjoint from the department branches.
+                    if sqlite {
+                        w.push(
+                            format!(
+                                "(department IS NULL OR department NOT IN ({}))",
+                                marks(departments.len())
+                            ),
+                            departments.iter().map(|d| text(d)),
+                        );
+                    } else {
+                        w.push(
+                            "(department IS NULL OR NOT department = ANY({}))",
+                            [Param::Texts(
+                                departments.iter().map(|d| d.to_string()).collect(),
+                            )],
+                        );
+                    }
+                }
+                // `status = 'under_review'` already holds: no status filter.
+                if common.terms.is_empty() {
+                    w.count_index = Some("cases_review");
+                }
+                w.extend(&common);
+                branches.push(w);
+            }
+            branches
+        }
+    };
+    (!branches.is_empty()).then_some((branches, simple))
+}

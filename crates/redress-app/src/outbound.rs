@@ -332,18 +332,7 @@ impl Notices {
             .unwrap_or_default()
         };
         let measures = |ms: &[redress_domain::Measure]| -> Vec<String> {
-            ms.iter()
-                .map(|m| {
-                    let mut line = m.kind.clone();
-                    if let Some(d) = m.description.as_deref().filter(|d| !d.is_empty()) {
-                        line = format!("{line}: {d}");
-                    }
-                    if let Some(a) = m.amount {
-                        line = format!("{line} ({a:.2})");
-                    }
-                    line
-                })
-                .collect()
+            ms.iter().map(redress_domain::Measure::line).collect()
         };
         // The message a `message` notice announces: the last one to this
         // party written when the delivery was queued.

@@ -210,6 +210,21 @@ pub struct Measure {
     pub amount: Option<f64>,
 }
 
+impl Measure {
+    /// The measure as one line for people: what, the details, the amount
+    /// (`refund: 全额退款 (199.00)`), as notices and pages show it.
+    pub fn line(&self) -> String {
+        let mut line = self.kind.clone();
+        if let Some(d) = self.description.as_deref().filter(|d| !d.is_empty()) {
+            line = format!("{line}: {d}");
+        }
+        if let Some(a) = self.amount {
+            line = format!("{line} ({a:.2})");
+        }
+        line
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CorrectiveAction {
     pub id: String,

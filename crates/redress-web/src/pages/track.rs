@@ -166,18 +166,6 @@ pub(super) fn size_text(bytes: u64) -> String {
     }
 }
 
-/// A remedy or sanction as one line: what, the details, the amount.
-pub(super) fn measure_line(m: &redress_domain::Measure) -> String {
-    let mut line = m.kind.clone();
-    if let Some(d) = m.description.as_deref().filter(|d| !d.is_empty()) {
-        line = format!("{line}: {d}");
-    }
-    if let Some(a) = m.amount {
-        line = format!("{line} ({a:.2})");
-    }
-    line
-}
-
 /// What the tracking page shows, in the visitor's words and time zone.
 struct TrackView {
     tracking_no: String,
@@ -294,7 +282,11 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
             outcome: tr.t(&format!("outcome-{}", d.outcome)),
             reply: d.reply.clone(),
             basis: d.basis.clone(),
-            remedies: d.remedies.iter().map(measure_line).collect(),
+            remedies: d
+                .remedies
+                .iter()
+                .map(redress_domain::Measure::line)
+                .collect(),
         }),
         review: case.review.as_ref().map(|r| Outcome {
             outcome: match r.outcome {
@@ -307,7 +299,11 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
             },
             reply: r.reply.clone(),
             basis: r.basis.clone(),
-            remedies: r.remedies.iter().map(measure_line).collect(),
+            remedies: r
+                .remedies
+                .iter()
+                .map(redress_domain::Measure::line)
+                .collect(),
         }),
         rejection: case
             .rejection

@@ -526,7 +526,14 @@ impl UpkeepStore for PgStore {
                     &[&case_id],
                 )
                 .map_err(db)?;
-            Ok(calls + mail)
+            // The list of corrective actions holds their texts in the clear.
+            let actions = c
+                .execute(
+                    "DELETE FROM corrective_actions WHERE case_id = $1",
+                    &[&case_id],
+                )
+                .map_err(db)?;
+            Ok(calls + mail + actions)
         })
         .await
     }

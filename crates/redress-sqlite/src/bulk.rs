@@ -533,7 +533,12 @@ impl UpkeepStore for SqliteStore {
                     [&id],
                 )
                 .map_err(db)?;
-            Ok((calls + mail) as u64)
+            // The list of corrective actions holds their texts in the clear.
+            let actions = ctx
+                .conn
+                .execute("DELETE FROM corrective_actions WHERE case_id = ?1", [&id])
+                .map_err(db)?;
+            Ok((calls + mail + actions) as u64)
         })
         .await
     }

@@ -456,7 +456,49 @@ async fn redating_resets_the_reminders_of_the_old_date() {
     assert_eq!(reminded(&t.case(&id, &sup).await), ["handler1", "super1"]);
 }
 
+/// A purge leaves no action text behind in the list's table (the case's
+/// own document goes with its key; the table is in the clear).
+async fn a_purged_case_leaves_no_action_in_the_list() {
+    let t = TestApp::new().await;
+    let p = people(&t).await;
+    let (id, _) = accepted(&t, &p, 1, "customer-service").await;
+    let due = (t.app.now() + Duration::days(30)).to_rfc3339();
+    t.act(
+        &id,
+        "decide",
+        &p.c.handler,
+        decision(json!([{"description": "整改 qzaction5521", "due_at": due}])),
+    )
+    .await;
+    let listed = t
+        .get("/actions?status=open", Some(&p.c.supervisor))
+        .await
+        .expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    // Closed after the appeal window, then past retention: purged.
+    let case = t.case(&id, &p.c.supervisor).await;
+    let appeal_due: chrono::DateTime<chrono::Utc> =
+        case["appeal_due_at"].as_str().unwrap().parse().unwrap();
+    t.advance_to(appeal_due + Duration::hours(1)).await;
+    let closed = t.case(&id, &p.c.supervisor).await;
+    let until: chrono::DateTime<chrono::Utc> =
+        closed["retention_until"].as_str().unwrap().parse().unwrap();
+    t.advance_to(until + Duration::hours(1)).await;
+    assert!(t.case(&id, &p.c.supervisor).await["purged_at"].is_string());
+    for status in ["open", "overdue", "done"] {
+        let listed = t
+            .get(&format!("/actions?status={status}"), Some(&p.c.supervisor))
+            .await
+            .expect(200);
+        assert!(
+            !listed.to_string().contains("qzaction5521") && listed["items"] == json!([]),
+            "{status}: {listed}"
+        );
+    }
+}
+
 tests![
+    a_purged_case_leaves_no_action_in_the_list,
     an_owner_who_cannot_see_the_case_is_refused,
     reassigning_and_redating_are_journaled,
     the_list_filters_by_status_owner_and_department,

@@ -4,6 +4,7 @@
 //! case save keeps up to date. The reminders to owners are the domain's
 //! (`Case::send_action_reminders`), run by the deadline sweep.
 
+use redress_domain::Reason;
 use redress_domain::{Case, FieldErrors, Role};
 use redress_store::{ActionFilter, ActionState, User, Visibility};
 use serde_json::{Value, json};
@@ -15,8 +16,7 @@ use crate::input::Body;
 use crate::{App, refuse, stored};
 
 /// Why an owner is refused (422 naming the field).
-pub const OWNER_REFUSAL: &str =
-    "must be a staff member who can see the case (a handler of its department or a supervisor)";
+pub const OWNER_REFUSAL: Reason = Reason::ActionOwner;
 
 /// The setting that records that cases decided before the
 /// `corrective_actions` table existed were indexed.
@@ -153,7 +153,12 @@ impl App {
             "overdue" => ActionState::OverdueAt(now),
             "done" => ActionState::Done,
             _ => {
-                errors.add("status", "must be one of: open, overdue, done");
+                errors.add(
+                    "status",
+                    Reason::OneOf {
+                        list: "open, overdue, done".into(),
+                    },
+                );
                 ActionState::Open
             }
         };
@@ -162,7 +167,13 @@ impl App {
             Some(l) => match l.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
-                    errors.add("limit", format!("must be an integer from 1 to {MAX_LIMIT}"));
+                    errors.add(
+                        "limit",
+                        Reason::IntRange {
+                            a: 1,
+                            b: MAX_LIMIT as i64,
+                        },
+                    );
                     DEFAULT_LIMIT
                 }
             },

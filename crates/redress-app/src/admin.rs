@@ -4,6 +4,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Duration;
+use redress_domain::Reason;
 use redress_domain::calendar::DayException;
 use redress_domain::{RespondentKind, Role, parse_code};
 use redress_store::{Category, Department, RespondentAccount, Session, User};
@@ -333,10 +334,10 @@ impl App {
         let old = b.str("old");
         let new = b.str("new");
         if !new.is_empty() && new.chars().count() < 8 {
-            b.errors.add("new", "must have at least 8 characters");
+            b.errors.add("new", Reason::AtLeast { n: 8 });
         }
         if !new.is_empty() && new == old {
-            b.errors.add("new", "must differ from the current password");
+            b.errors.add("new", Reason::SamePassword);
         }
         b.finish()?;
         let key = format!("password {}", staff.user.id);
@@ -350,7 +351,7 @@ impl App {
             .ok_or(AppError::Unauthorized)?;
         if !verify_password(old, user.password_hash.clone()).await {
             self.guesses.pair.fail(&key);
-            return Err(AppError::invalid("old", "is not your current password"));
+            return Err(AppError::invalid("old", Reason::WrongPassword));
         }
         self.guesses.pair.clear(&key);
         user.password_hash = hash_password(new).await?;
@@ -406,7 +407,13 @@ impl App {
         let mut days = |field: &str, max: u32| {
             let d = b.opt_u32(field);
             if d.is_some_and(|d| !(1..=max).contains(&d)) {
-                b.errors.add(field, format!("must be between 1 and {max}"));
+                b.errors.add(
+                    field,
+                    Reason::Between {
+                        a: 1,
+                        b: max as i64,
+                    },
+                );
             }
             d
         };
@@ -427,7 +434,12 @@ impl App {
             .iter()
             .any(|d| d.code == department)
         {
-            return Err(AppError::invalid("department", "no such department"));
+            return Err(AppError::invalid(
+                "department",
+                Reason::NoSuch {
+                    what: "department".into(),
+                },
+            ));
         }
         let c = Category {
             code,
@@ -467,25 +479,26 @@ impl App {
             }
         }
         if roles_raw.is_empty() && !b.errors.0.contains_key("roles") {
-            b.errors.add("roles", "give at least one role");
+            b.errors.add("roles", Reason::OneRole);
         }
         if !username.is_empty() && parse_code("username", &username).is_err() {
-            b.errors.add(
-                "username",
-                "must be 1–64 characters of a–z, 0–9, '_', '-' or '.'",
-            );
+            b.errors.add("username", Reason::CodeChars);
         }
         if !password.is_empty() && password.chars().count() < 8 {
-            b.errors.add("password", "must have at least 8 characters");
+            b.errors.add("password", Reason::AtLeast { n: 8 });
         }
         if !(0..=100).contains(&level) {
-            b.errors.add("level", "must be between 0 and 100");
+            b.errors.add("level", Reason::Between { a: 0, b: 100 });
         }
         let known = self.store.list_departments().await?;
         for (i, d) in departments.iter().enumerate() {
             if !known.iter().any(|k| &k.code == d) {
-                b.errors
-                    .add(format!("departments[{i}]"), "no such department");
+                b.errors.add(
+                    format!("departments[{i}]"),
+                    Reason::NoSuch {
+                        what: "department".into(),
+                    },
+                );
             }
         }
         b.finish()?;
@@ -525,7 +538,7 @@ impl App {
     ) -> AppResult<Value> {
         self.admin(who)?;
         if !body.is_object() {
-            return Err(AppError::invalid("body", "must be a JSON object"));
+            return Err(AppError::invalid("body", Reason::JsonObject));
         }
         let mut user = self
             .store
@@ -540,13 +553,10 @@ impl App {
         }
         let password = b.opt_str("password");
         if password.as_ref().is_some_and(|p| p.chars().count() < 8) {
-            b.errors.add("password", "must have at least 8 characters");
+            b.errors.add("password", Reason::AtLeast { n: 8 });
         }
         if password.is_some() && myself {
-            b.errors.add(
-                "password",
-                "change your own password with POST /auth/password",
-            );
+            b.errors.add("password", Reason::OwnPassword);
         }
         if b.raw("roles").is_some() {
             let raw = b.str_list("roles", true);
@@ -558,7 +568,7 @@ impl App {
                 }
             }
             if raw.is_empty() && !b.errors.0.contains_key("roles") {
-                b.errors.add("roles", "give at least one role");
+                b.errors.add("roles", Reason::OneRole);
             }
             user.roles = roles;
         }
@@ -567,15 +577,19 @@ impl App {
             let known = self.store.list_departments().await?;
             for (i, d) in departments.iter().enumerate() {
                 if !known.iter().any(|k| &k.code == d) {
-                    b.errors
-                        .add(format!("departments[{i}]"), "no such department");
+                    b.errors.add(
+                        format!("departments[{i}]"),
+                        Reason::NoSuch {
+                            what: "department".into(),
+                        },
+                    );
                 }
             }
             user.departments = departments;
         }
         if let Some(level) = b.opt_i64("level") {
             if !(0..=100).contains(&level) {
-                b.errors.add("level", "must be between 0 and 100");
+                b.errors.add("level", Reason::Between { a: 0, b: 100 });
             }
             user.level = level as i32;
         }
@@ -584,7 +598,7 @@ impl App {
         }
         if let Some(active) = b.opt_bool("active") {
             if !active && who.staff().is_ok_and(|s| s.user.id == user.id) {
-                b.errors.add("active", "you cannot deactivate yourself");
+                b.errors.add("active", Reason::DeactivateSelf);
             }
             user.active = active;
         }
@@ -655,7 +669,7 @@ impl App {
     ) -> AppResult<Value> {
         self.admin(who)?;
         if !body.is_object() {
-            return Err(AppError::invalid("body", "must be a JSON object"));
+            return Err(AppError::invalid("body", Reason::JsonObject));
         }
         let mut cat = self
             .store
@@ -683,7 +697,13 @@ impl App {
             if b.raw(field).is_some() {
                 let d = b.opt_u32(field);
                 if d.is_some_and(|d| !(1..=max).contains(&d)) {
-                    b.errors.add(field, format!("must be between 1 and {max}"));
+                    b.errors.add(
+                        field,
+                        Reason::Between {
+                            a: 1,
+                            b: max as i64,
+                        },
+                    );
                 }
                 *slot = d;
             }
@@ -694,9 +714,12 @@ impl App {
             .update_category(cat.clone(), event)
             .await
             .map_err(|e| match e {
-                redress_store::StoreError::Missing("department") => {
-                    AppError::invalid("department", "no such department")
-                }
+                redress_store::StoreError::Missing("department") => AppError::invalid(
+                    "department",
+                    Reason::NoSuch {
+                        what: "department".into(),
+                    },
+                ),
                 e => e.into(),
             })?;
         Ok(json!(cat))
@@ -758,7 +781,7 @@ impl App {
         });
         let expires_at = b.instant("expires_at", false);
         if expires_at.is_some_and(|t| t <= self.now()) {
-            b.errors.add("expires_at", "must lie in the future");
+            b.errors.add("expires_at", Reason::Ahead);
         }
         b.finish()?;
         let key = new_token("rdr_");
@@ -892,7 +915,7 @@ fn already_there(r: Result<(), redress_store::StoreError>) -> AppResult<bool> {
 
 pub(crate) fn dup_as(field: &'static str) -> impl Fn(redress_store::StoreError) -> AppError {
     move |e| match e {
-        redress_store::StoreError::Duplicate(_) => AppError::invalid(field, "is already taken"),
+        redress_store::StoreError::Duplicate(_) => AppError::invalid(field, Reason::Taken),
         other => other.into(),
     }
 }

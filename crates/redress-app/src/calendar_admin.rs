@@ -6,6 +6,7 @@
 
 use chrono::{Duration, NaiveDate};
 use icalendar::{Calendar as Ics, CalendarComponent, CalendarDateTime, Component, DatePerhapsTime};
+use redress_domain::Reason;
 use redress_domain::calendar::{DayException, DayKind};
 use serde_json::{Value, json};
 
@@ -19,11 +20,11 @@ const MAX_EVENT_DAYS: i64 = 60;
 /// The most days one import may set.
 const MAX_IMPORT_DAYS: usize = 3660;
 
-fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+fn parse_date(raw: &str) -> Result<NaiveDate, Reason> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .ok()
         .filter(|d| (1970..=2200).contains(&chrono::Datelike::year(d)))
-        .ok_or_else(|| "must be a date YYYY-MM-DD between 1970 and 2200".to_string())
+        .ok_or(Reason::DateRange)
 }
 
 fn parse_kind(raw: &str) -> Option<DayKind> {
@@ -76,7 +77,7 @@ fn local_date(start: &CalendarDateTime, zone: chrono_tz::Tz) -> NaiveDate {
 /// local date; cancelled events and other timed events are skipped.
 /// `VTIMEZONE` blocks, `VALARM`s, folded lines, LF or CRLF and a BOM are
 /// taken as they come. An error names what is wrong; nothing is applied.
-pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, String> {
+pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, Reason> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // The parser wants CRLF line ends; files written with LF alone are common.
     let normalized;
@@ -86,9 +87,9 @@ pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, Strin
         normalized = text.replace('\n', "\r\n");
         normalized.as_str()
     };
-    let ics: Ics = text
-        .parse()
-        .map_err(|e| format!("is not an iCalendar file: {e}"))?;
+    let ics: Ics = text.parse::<Ics>().map_err(|e| Reason::NotIcs {
+        detail: e.to_string(),
+    })?;
     let mut days = Vec::new();
     let mut skipped = Vec::new();
     for component in &ics.components {
@@ -116,7 +117,9 @@ pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, Strin
                 let end = match event.get_end() {
                     Some(DatePerhapsTime::Date(end)) if end > start => end,
                     Some(DatePerhapsTime::Date(_)) => {
-                        return Err(format!("an event on {start} ends before it starts"));
+                        return Err(Reason::IcsOrder {
+                            start: start.to_string(),
+                        });
                     }
                     _ => start + Duration::days(1),
                 };
@@ -136,9 +139,10 @@ pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, Strin
             }
         };
         if (end - start).num_days() > MAX_EVENT_DAYS {
-            return Err(format!(
-                "an event from {start} lasts more than {MAX_EVENT_DAYS} days"
-            ));
+            return Err(Reason::IcsLong {
+                start: start.to_string(),
+                n: MAX_EVENT_DAYS as usize,
+            });
         }
         let kind = if workday {
             DayKind::Workday
@@ -163,11 +167,11 @@ pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, Strin
             day += Duration::days(1);
         }
         if days.len() > MAX_IMPORT_DAYS {
-            return Err(format!("sets more than {MAX_IMPORT_DAYS} days"));
+            return Err(Reason::IcsMany { n: MAX_IMPORT_DAYS });
         }
     }
     if days.is_empty() {
-        return Err("holds no holiday or working day".into());
+        return Err(Reason::IcsEmpty);
     }
     // The last event naming a day wins, as if they were set one by one.
     days.reverse();
@@ -283,14 +287,14 @@ impl App {
         };
         let parsed_kind = parse_kind(&kind);
         if !kind.is_empty() && parsed_kind.is_none() {
-            b.errors.add("kind", "must be holiday or workday");
+            b.errors.add("kind", Reason::DayKind);
         }
         if name.chars().count() > 100 {
-            b.errors.add("name", "must be at most 100 characters");
+            b.errors.add("name", Reason::AtMost { n: 100 });
         }
         b.finish()?;
         let (Some(date), Some(kind)) = (date, parsed_kind) else {
-            return Err(AppError::invalid("date", "is required"));
+            return Err(AppError::invalid("date", Reason::Required));
         };
         let day = DayException {
             date,
@@ -311,8 +315,7 @@ impl App {
     /// `POST /admin/calendar/import`: sets every day of an iCalendar file.
     pub async fn import_calendar(&self, who: &Principal, ics: &[u8]) -> AppResult<Value> {
         self.admin(who)?;
-        let text = std::str::from_utf8(ics)
-            .map_err(|_| AppError::invalid("file", "must be UTF-8 text"))?;
+        let text = std::str::from_utf8(ics).map_err(|_| AppError::invalid("file", Reason::Utf8))?;
         let IcsImport { days, skipped } =
             days_from_ics(text, self.config.time_zone).map_err(|m| AppError::invalid("file", m))?;
         let event = self.admin_event(
@@ -481,17 +484,15 @@ END:VCALENDAR\r\n";
     fn files_without_days_or_with_huge_ranges_are_refused() {
         assert!(days_from_ics("hello", SHANGHAI).is_err());
         let empty = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nEND:VCALENDAR\r\n";
-        assert!(
-            days_from_ics(empty, SHANGHAI)
-                .unwrap_err()
-                .contains("no holiday or working day")
+        assert_eq!(
+            days_from_ics(empty, SHANGHAI).unwrap_err(),
+            Reason::IcsEmpty
         );
         let long = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\n\
 DTSTART;VALUE=DATE:20270101\r\nDTEND;VALUE=DATE:20280101\r\nSUMMARY:year\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        assert!(
-            days_from_ics(long, SHANGHAI)
-                .unwrap_err()
-                .contains("more than")
-        );
+        assert!(matches!(
+            days_from_ics(long, SHANGHAI).unwrap_err(),
+            Reason::IcsLong { .. }
+        ));
     }
 }

@@ -16,6 +16,7 @@
 //! A failed fetch alerts admins with an address once a day
 //! (`calendar_feed_alert_sent`).
 
+use redress_domain::Reason;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -68,7 +69,7 @@ enum Fetched {
 /// The client of feed fetches: the webhook rules of egress (public
 /// addresses only unless `allow_private`, no proxy), checked again at
 /// every redirect hop; a time limit.
-fn client(allow_private: bool) -> Result<reqwest::Client, String> {
+fn client(allow_private: bool) -> Result<reqwest::Client, Reason> {
     let mut builder = reqwest::Client::builder();
     if !allow_private {
         builder = builder
@@ -89,11 +90,13 @@ fn client(allow_private: bool) -> Result<reqwest::Client, String> {
         }))
         .user_agent(concat!("redress-calendar/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("the HTTP client: {e}"))
+        .map_err(|e| Reason::Unreachable {
+            detail: format!("the HTTP client: {e}"),
+        })
 }
 
 /// Why a request got no answer, without the URL.
-fn describe(e: &reqwest::Error) -> String {
+fn describe(e: &reqwest::Error) -> Reason {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_redirect() {
@@ -108,17 +111,20 @@ fn describe(e: &reqwest::Error) -> String {
         root = Some(next);
     }
     let detail = root.map(ToString::to_string).unwrap_or_default();
-    if detail.is_empty() || detail.contains("://") {
+    let detail = if detail.is_empty() || detail.contains("://") {
         kind.to_string()
     } else {
         format!("{kind}: {detail}")
-    }
+    };
+    Reason::Unreachable { detail }
 }
 
-async fn fetch(feed: &CalendarFeed, allow_private: bool) -> Result<Fetched, String> {
-    let url = reqwest::Url::parse(&feed.url).map_err(|_| "the URL does not parse".to_string())?;
+async fn fetch(feed: &CalendarFeed, allow_private: bool) -> Result<Fetched, Reason> {
+    let url = reqwest::Url::parse(&feed.url).map_err(|_| Reason::HttpUrl)?;
     if let Some(refused) = hop_refused(&url, allow_private) {
-        return Err(refused.to_string());
+        return Err(Reason::Unreachable {
+            detail: refused.to_string(),
+        });
     }
     let mut request = client(allow_private)?.get(url);
     if let Some(etag) = &feed.etag {
@@ -133,13 +139,15 @@ async fn fetch(feed: &CalendarFeed, allow_private: bool) -> Result<Fetched, Stri
         return Ok(Fetched::NotModified);
     }
     if !status.is_success() {
-        return Err(format!("the server answered {}", status.as_u16()));
+        return Err(Reason::FeedStatus {
+            status: status.as_u16(),
+        });
     }
     if answer
         .content_length()
         .is_some_and(|n| n > MAX_FEED_BYTES as u64)
     {
-        return Err(format!("the feed is larger than {MAX_FEED_BYTES} bytes"));
+        return Err(Reason::FeedTooLarge { n: MAX_FEED_BYTES });
     }
     let header = |name| {
         answer
@@ -153,11 +161,11 @@ async fn fetch(feed: &CalendarFeed, allow_private: bool) -> Result<Fetched, Stri
     let mut body = Vec::new();
     while let Some(chunk) = answer.chunk().await.map_err(|e| describe(&e))? {
         if body.len() + chunk.len() > MAX_FEED_BYTES {
-            return Err(format!("the feed is larger than {MAX_FEED_BYTES} bytes"));
+            return Err(Reason::FeedTooLarge { n: MAX_FEED_BYTES });
         }
         body.extend_from_slice(&chunk);
     }
-    let text = String::from_utf8(body).map_err(|_| "the feed is not UTF-8 text".to_string())?;
+    let text = String::from_utf8(body).map_err(|_| Reason::Utf8)?;
     Ok(Fetched::Body {
         text,
         etag,
@@ -166,16 +174,16 @@ async fn fetch(feed: &CalendarFeed, allow_private: bool) -> Result<Fetched, Stri
 }
 
 /// The URL of a subscription: http(s), at most 2000 characters.
-fn parse_feed_url(raw: &str) -> Result<String, &'static str> {
+fn parse_feed_url(raw: &str) -> Result<String, Reason> {
     let raw = raw.trim();
     if raw.chars().count() > 2000 {
-        return Err("must be at most 2000 characters");
+        return Err(Reason::AtMost { n: 2000 });
     }
     match reqwest::Url::parse(raw) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
             Ok(u.to_string())
         }
-        _ => Err("must be an http:// or https:// URL"),
+        _ => Err(Reason::HttpUrl),
     }
 }
 
@@ -260,7 +268,7 @@ impl App {
         let mut b = Body::new(body);
         let raw = b.str("url");
         let url = if raw.trim().is_empty() {
-            b.errors.add("url", "is required");
+            b.errors.add("url", Reason::Required);
             None
         } else {
             match parse_feed_url(&raw) {
@@ -279,7 +287,7 @@ impl App {
         }
         b.finish()?;
         let Some(url) = url else {
-            return Err(AppError::invalid("url", "is required"));
+            return Err(AppError::invalid("url", Reason::Required));
         };
         let now = self.now();
         let feed = CalendarFeed {
@@ -381,7 +389,11 @@ impl App {
             Err(error) => {
                 tracing::warn!(%error, "the calendar feed could not be fetched");
                 metrics::counter!("redress_calendar_feed_failures_total").increment(1);
-                json!({"status": "failed", "error": error})
+                json!({
+                    "status": "failed",
+                    "error": error.to_string(),
+                    "reason": {"key": error.key(), "args": error.args().into_iter().collect::<HashMap<_, _>>()},
+                })
             }
         };
         outcome["at"] = json!(started);
@@ -400,12 +412,13 @@ impl App {
 
     /// Applies the days of a fetched feed (precedence: manual, feed,
     /// built-in); the outcome, or why the feed is unusable.
-    async fn apply_feed_text(&self, url: &str, text: &str) -> Result<Value, String> {
-        let IcsImport { days, skipped } =
-            days_from_ics(text, self.config.time_zone).map_err(|m| format!("the feed {m}"))?;
+    async fn apply_feed_text(&self, url: &str, text: &str) -> Result<Value, Reason> {
+        let IcsImport { days, skipped } = days_from_ics(text, self.config.time_zone)?;
         let count = |k: DayKind| days.iter().filter(|d| d.kind == k).count();
         let (holidays, workdays) = (count(DayKind::Holiday), count(DayKind::Workday));
-        let internal = |e: AppError| e.to_string();
+        let internal = |e: AppError| Reason::Unreachable {
+            detail: e.to_string(),
+        };
         let sources: HashMap<NaiveDate, DaySource> = self
             .store
             .calendar_sources()

@@ -4,6 +4,7 @@
 //! change journaled. The configuration's `[[canned_replies]]` are the seed
 //! of a new installation, written once at first start.
 
+use redress_domain::Reason;
 use redress_domain::{FieldErrors, Locale, normalize_locale};
 use redress_store::{CannedReply, NewEvent};
 use serde_json::{Value, json};
@@ -30,14 +31,14 @@ pub fn reply_json(r: &CannedReply) -> Value {
 /// control characters (line breaks and tabs allowed in texts only).
 fn check_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize, multiline: bool) {
     if value.trim().is_empty() {
-        errors.add(field, "must not be empty");
+        errors.add(field, Reason::Empty);
     } else if value.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
+        errors.add(field, Reason::AtMost { n: max });
     } else if value
         .chars()
         .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
     {
-        errors.add(field, "contains control characters");
+        errors.add(field, Reason::Control);
     }
 }
 
@@ -49,7 +50,7 @@ fn read_locale(b: &mut Body<'_>) -> Option<Locale> {
     }
     let locale = normalize_locale(&raw);
     if locale.is_none() {
-        b.errors.add("locale", "must be zh-CN or en");
+        b.errors.add("locale", Reason::Locale);
     }
     locale
 }
@@ -111,7 +112,7 @@ impl App {
     ) -> AppResult<Value> {
         self.admin(who)?;
         if !body.is_object() {
-            return Err(AppError::invalid("body", "must be a JSON object"));
+            return Err(AppError::invalid("body", Reason::JsonObject));
         }
         let mut r = self
             .store

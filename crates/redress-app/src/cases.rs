@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
+use redress_domain::Reason;
 use redress_domain::{
     ActionInput, Actor, ActorKind, Audience, Author, Case, CaseId, Channel, Evidence, ExtendTo,
     Measure, NoteKind, Outcome, Party, ReviewResult, Role, Scope, Status, parse_registration,
@@ -47,6 +48,13 @@ pub struct ListQuery {
     pub assignee: Option<String>,
     pub channel: Option<String>,
     pub closure: Option<String>,
+    /// The outcome in force.
+    pub outcome: Option<String>,
+    /// A stage whose deadline was missed (`acceptance`, `supplement`,
+    /// `handling`, `review`), or `any`.
+    pub missed: Option<String>,
+    /// `due`: by next deadline, soonest first; default newest first.
+    pub sort: Option<String>,
     /// Filed at or after: an instant (RFC 3339) or a date (from its start,
     /// in the installation's zone).
     pub from: Option<String>,
@@ -79,16 +87,43 @@ fn filing_bound(
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .and_then(|t| t.and_local_timezone(tz).earliest());
     if day.is_none() {
-        errors.add(
-            field,
-            "must be a date (2026-12-06) or an instant (2026-12-06T09:00:00+08:00)",
-        );
+        errors.add(field, Reason::DateOrInstant);
     }
     day.map(|t| t.with_timezone(&chrono::Utc))
 }
 
+/// The stages `missed=` names.
+const MISSED_STAGES: [(&str, redress_domain::Stage); 4] = [
+    ("acceptance", redress_domain::Stage::Acceptance),
+    ("supplement", redress_domain::Stage::Supplement),
+    ("handling", redress_domain::Stage::Handling),
+    ("review", redress_domain::Stage::Review),
+];
+
 fn encode_cursor(seq: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("c1:{seq}"))
+}
+
+/// Beyond this many matches a search's total says "at least" (SPEC §11).
+const SEARCH_TOTAL_CAP: i64 = 10_000;
+
+/// A cursor of a list sorted by next deadline: the last item's deadline
+/// (microseconds, or `-` for none) and seq.
+fn encode_due_cursor(due: Option<chrono::DateTime<chrono::Utc>>, seq: i64) -> String {
+    let due = due.map_or("-".to_string(), |d| d.timestamp_micros().to_string());
+    URL_SAFE_NO_PAD.encode(format!("d1:{due}:{seq}"))
+}
+
+fn decode_due_cursor(raw: &str) -> Option<(Option<chrono::DateTime<chrono::Utc>>, i64)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (due, seq) = text.strip_prefix("d1:")?.split_once(':')?;
+    let due = match due {
+        "-" => None,
+        micros => Some(chrono::DateTime::from_timestamp_micros(
+            micros.parse().ok()?,
+        )?),
+    };
+    Some((due, seq.parse().ok()?))
 }
 
 fn decode_cursor(raw: &str) -> Option<i64> {
@@ -108,7 +143,7 @@ pub fn paging(limit: Option<&str>, cursor: Option<&str>) -> AppResult<(usize, Op
         Some(l) => match l.parse::<usize>() {
             Ok(n) if (1..=200).contains(&n) => n,
             _ => {
-                errors.add("limit", "must be an integer from 1 to 200");
+                errors.add("limit", Reason::IntRange { a: 1, b: 200 });
                 20
             }
         },
@@ -118,7 +153,7 @@ pub fn paging(limit: Option<&str>, cursor: Option<&str>) -> AppResult<(usize, Op
         Some(c) => match decode_cursor(c) {
             Some(s) => Some(s),
             None => {
-                errors.add("cursor", "is not a cursor this server gave out");
+                errors.add("cursor", Reason::Cursor);
                 None
             }
         },
@@ -264,7 +299,7 @@ impl App {
             Some(_) => {
                 return Err(AppError::invalid(
                     "Idempotency-Key",
-                    "must be 1–255 characters",
+                    Reason::Length { n: 255 },
                 ));
             }
         };
@@ -277,10 +312,7 @@ impl App {
         let channel = input.channel.unwrap_or(default_channel);
         if !allowed.contains(&channel) {
             let names: Vec<&str> = allowed.iter().map(|c| c.as_str()).collect();
-            return Err(AppError::invalid(
-                "channel",
-                format!("must be one of: {}", names.join(", ")),
-            ));
+            return Err(AppError::invalid("channel", Reason::one_of(names)));
         }
 
         let calendar = self.calendar();
@@ -382,10 +414,7 @@ impl App {
 
     fn replay(&self, first: IdempotencyRecord, body_hash: &str) -> AppResult<Registered> {
         if first.request_hash != body_hash {
-            return Err(AppError::invalid(
-                "Idempotency-Key",
-                "was already used for a different request",
-            ));
+            return Err(AppError::invalid("Idempotency-Key", Reason::Idempotency));
         }
         let text = self
             .vault
@@ -538,7 +567,7 @@ impl App {
             None | Some("") | Some("false") | Some("0") => None,
             Some("true") | Some("1") => Some(now),
             Some(_) => {
-                errors.add("overdue", "must be true or false");
+                errors.add("overdue", Reason::Bool);
                 None
             }
         };
@@ -546,7 +575,7 @@ impl App {
             None | Some("") | Some("false") | Some("0") => None,
             Some("true") | Some("1") => Some((now, self.due_soon_until())),
             Some(_) => {
-                errors.add("due_soon", "must be true or false");
+                errors.add("due_soon", Reason::Bool);
                 None
             }
         };
@@ -570,7 +599,7 @@ impl App {
             .map(str::to_string);
         if let Some(name) = &respondent_name {
             if name.chars().count() > 200 {
-                errors.add("respondent_name", "must be at most 200 characters");
+                errors.add("respondent_name", Reason::AtMost { n: 200 });
             }
             query.extend(redress_domain::text::query_tokens(name));
         }
@@ -588,16 +617,58 @@ impl App {
                 .ok(),
             None => None,
         };
+        let outcome = match q.outcome.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => s
+                .parse::<redress_domain::Outcome>()
+                .map_err(|m| errors.add("outcome", m))
+                .ok(),
+            None => None,
+        };
+        let missed = match q.missed.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some("any" | "true") => Some(None),
+            Some(s) => match MISSED_STAGES.iter().find(|(name, _)| *name == s) {
+                Some((_, stage)) => Some(Some(*stage)),
+                None => {
+                    errors.add(
+                        "missed",
+                        Reason::one_of(MISSED_STAGES.iter().map(|(n, _)| *n).chain(["any"])),
+                    );
+                    None
+                }
+            },
+        };
+        let by_due = match q.sort.as_deref().filter(|s| !s.is_empty()) {
+            None | Some("newest") => false,
+            Some("due") => true,
+            Some(_) => {
+                errors.add("sort", Reason::one_of(["newest", "due"]));
+                false
+            }
+        };
         let tz = self.config.time_zone;
         let filed_from = filing_bound(q.from.as_deref(), tz, false, "from", &mut errors);
         let filed_before = filing_bound(q.to.as_deref(), tz, true, "to", &mut errors);
         if let (Some(a), Some(b)) = (filed_from, filed_before)
             && b <= a
         {
-            errors.add("to", "must come after from");
+            errors.add("to", Reason::AfterFrom);
         }
+        // A cursor continues the order it was given out for.
+        let cursor = q.cursor.as_deref().filter(|c| !c.is_empty());
+        let due_after = match cursor.filter(|_| by_due) {
+            Some(c) => {
+                let at = decode_due_cursor(c);
+                if at.is_none() {
+                    errors.add("cursor", Reason::Cursor);
+                }
+                at
+            }
+            None => None,
+        };
         errors.into_result()?;
-        let (limit, after) = paging(q.limit.as_deref(), q.cursor.as_deref())?;
+        let (limit, after) = paging(q.limit.as_deref(), cursor.filter(|_| !by_due))?;
+        let searching = !query.is_empty() && q.q.as_deref().is_some_and(|s| !s.trim().is_empty());
         let filter = CaseFilter {
             status,
             department: q.department.clone().filter(|s| !s.is_empty()),
@@ -607,26 +678,39 @@ impl App {
             assignee: q.assignee.clone().filter(|s| !s.is_empty()),
             channel,
             closure,
+            outcome,
+            missed,
             filed_from,
             filed_before,
             overdue_at,
             due_between,
             query,
+            by_due,
+            due_after,
         };
         let page = self
             .store
             .list_cases(&visibility, &filter, limit, after)
             .await?;
         let calendar = self.calendar();
-        Ok(page_json(Page {
-            items: page
-                .items
-                .iter()
-                .map(|s| views::list_item(s, now, &calendar))
-                .collect(),
-            total: page.total,
-            next: page.next,
-        }))
+        let next_cursor = match (page.next, page.items.last()) {
+            (Some(_), Some(last)) if by_due => Some(encode_due_cursor(last.next_due_at, last.seq)),
+            (Some(seq), _) => Some(encode_cursor(seq)),
+            _ => None,
+        };
+        let items: Vec<Value> = page
+            .items
+            .iter()
+            .map(|s| views::list_item(s, now, &calendar))
+            .collect();
+        let mut answer = json!({"items": items, "total": page.total, "next_cursor": next_cursor});
+        // A search counts exactly up to SEARCH_TOTAL_CAP matches (SPEC §11).
+        if searching {
+            let over = page.total > SEARCH_TOTAL_CAP;
+            answer["total"] = json!(page.total.min(SEARCH_TOTAL_CAP));
+            answer["total_relation"] = json!(if over { "gte" } else { "eq" });
+        }
+        Ok(answer)
     }
 
     pub async fn accept(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
@@ -636,7 +720,12 @@ impl App {
         b.finish()?;
         let categories = self.store.list_categories().await?;
         let Some(cat) = categories.into_iter().find(|c| c.code == category) else {
-            return Err(AppError::invalid("category", "no such category"));
+            return Err(AppError::invalid(
+                "category",
+                Reason::NoSuch {
+                    what: "category".into(),
+                },
+            ));
         };
         let department = match department {
             Some(d) => {
@@ -647,7 +736,12 @@ impl App {
                     .iter()
                     .any(|x| x.code == d)
                 {
-                    return Err(AppError::invalid("department", "no such department"));
+                    return Err(AppError::invalid(
+                        "department",
+                        Reason::NoSuch {
+                            what: "department".into(),
+                        },
+                    ));
                 }
                 d
             }
@@ -700,7 +794,12 @@ impl App {
             .await?
             .filter(|u| u.active)
         else {
-            return Err(AppError::invalid("handler", "no such user"));
+            return Err(AppError::invalid(
+                "handler",
+                Reason::NoSuch {
+                    what: "user".into(),
+                },
+            ));
         };
         let departments = self.store.list_departments().await?;
         let target = StaffUser {
@@ -773,7 +872,12 @@ impl App {
         let reference = b.str("reference");
         b.finish()?;
         if channel != "post" {
-            return Err(AppError::invalid("channel", "must be one of: post"));
+            return Err(AppError::invalid(
+                "channel",
+                Reason::OneOf {
+                    list: "post".into(),
+                },
+            ));
         }
         let (Some(notice), Some(sent_at)) = (notice, sent_at) else {
             return Err(AppError::internal("checked fields are missing"));
@@ -833,10 +937,7 @@ impl App {
         share: &[Party],
     ) -> AppResult<Value> {
         if share.contains(&Party::Staff) {
-            return Err(AppError::invalid(
-                "share",
-                "must be complainant or respondent",
-            ));
+            return Err(AppError::invalid("share", Reason::Share));
         }
         let staff = who.staff()?;
         // Check visibility (and that the case is open) before storing anything.
@@ -878,11 +979,11 @@ impl App {
             (Some(at), None) => Some(ExtendTo::Date(at)),
             (None, Some(d)) => Some(ExtendTo::WorkingDays(d)),
             (Some(_), Some(_)) => {
-                b.errors.add("days", "give either due_at or days, not both");
+                b.errors.add("days", Reason::DueOrDays);
                 None
             }
             (None, None) => {
-                b.errors.add("due_at", "is required (or days)");
+                b.errors.add("due_at", Reason::RequiredOrDays);
                 None
             }
         };
@@ -1053,7 +1154,7 @@ impl App {
 
     pub async fn patch_record(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
         if !body.is_object() {
-            return Err(AppError::invalid("body", "must be a JSON object"));
+            return Err(AppError::invalid("body", Reason::JsonObject));
         }
         let now = self.now();
         self.staff_action(
@@ -1147,7 +1248,12 @@ impl App {
         };
         match loaded {
             Ok(l) if staff.access(&l.case).is_ok() => Ok(l.case.id),
-            Ok(_) | Err(AppError::NotFound) => Err(AppError::invalid(field, "no such case")),
+            Ok(_) | Err(AppError::NotFound) => Err(AppError::invalid(
+                field,
+                Reason::NoSuch {
+                    what: "case".into(),
+                },
+            )),
             Err(e) => Err(e),
         }
     }
@@ -1410,7 +1516,7 @@ impl App {
         let score = b.opt_i64("score");
         let comment = b.opt_str("comment");
         if score.is_none() && !b.errors.0.contains_key("score") {
-            b.errors.add("score", "is required");
+            b.errors.add("score", Reason::Required);
         }
         b.finish()?;
         let score = score.expect("checked");
@@ -1528,18 +1634,14 @@ impl App {
 /// The cited basis of a decision or review: at least one.
 fn basis(b: &mut Body) -> Vec<String> {
     let basis = b.str_list("basis", true);
-    b.require_some(
-        "basis",
-        &basis,
-        "at least one basis (rule, agreement clause or law) is required",
-    );
+    b.require_some("basis", &basis, Reason::Basis);
     basis
 }
 
 fn measures(b: &mut Body, key: &str) -> Vec<Measure> {
     let Some(raw) = b.raw(key) else { return vec![] };
     let Some(items) = raw.as_array() else {
-        b.errors.add(key, "must be a list");
+        b.errors.add(key, Reason::List);
         return vec![];
     };
     let mut out = vec![];
@@ -1552,15 +1654,9 @@ fn measures(b: &mut Body, key: &str) -> Vec<Measure> {
             }),
             Value::Object(_) => match serde_json::from_value::<Measure>(item.clone()) {
                 Ok(m) => out.push(m),
-                Err(_) => b.errors.add(
-                    format!("{key}[{i}]"),
-                    "must have a kind, and optionally a description and an amount",
-                ),
+                Err(_) => b.errors.add(format!("{key}[{i}]"), Reason::MeasureFields),
             },
-            _ => b.errors.add(
-                format!("{key}[{i}]"),
-                "must be a string or an object with a kind",
-            ),
+            _ => b.errors.add(format!("{key}[{i}]"), Reason::Measure),
         }
     }
     out
@@ -1583,7 +1679,7 @@ fn actions(b: &mut Body) -> Vec<ActionInput> {
         return vec![];
     };
     let Some(items) = raw.as_array() else {
-        b.errors.add("actions", "must be a list");
+        b.errors.add("actions", Reason::List);
         return vec![];
     };
     let mut out = vec![];
@@ -1612,10 +1708,7 @@ fn actions(b: &mut Body) -> Vec<ActionInput> {
                     due_at,
                 });
             }
-            _ => b.errors.add(
-                format!("actions[{i}]"),
-                "must be an object with a description",
-            ),
+            _ => b.errors.add(format!("actions[{i}]"), Reason::ActionObject),
         }
     }
     out
@@ -1665,7 +1758,7 @@ impl App {
         let hold = b.opt_bool("hold");
         let reason = b.opt_str("reason").unwrap_or_default();
         if hold.is_none() {
-            b.errors.add("hold", "is required (true or false)");
+            b.errors.add("hold", Reason::RequiredBool);
         }
         b.finish()?;
         let hold = hold.expect("checked");

@@ -6,6 +6,7 @@
 //! are governed by their keys, staff channels by the staff console.
 
 use redress_domain::Channel;
+use redress_domain::Reason;
 use redress_domain::registration::parse_email;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -105,7 +106,9 @@ impl App {
         } else {
             Err(AppError::invalid(
                 "channel",
-                format!("the {channel} channel is switched off"),
+                Reason::ChannelOff {
+                    channel: channel.to_string(),
+                },
             ))
         }
     }
@@ -125,12 +128,11 @@ impl App {
             let v = b.opt_str(key).map(|s| s.trim().to_string());
             match v {
                 Some(s) if s.chars().count() > MAX_TEXT => {
-                    b.errors
-                        .add(key, format!("must be at most {MAX_TEXT} characters"));
+                    b.errors.add(key, Reason::AtMost { n: MAX_TEXT });
                     None
                 }
                 Some(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') => {
-                    b.errors.add(key, "contains control characters");
+                    b.errors.add(key, Reason::Control);
                     None
                 }
                 Some(s) if s.is_empty() => None,
@@ -152,7 +154,7 @@ impl App {
         };
         let mut enabled = Vec::new();
         if b.raw("enabled").is_none() {
-            b.errors.add("enabled", "is required");
+            b.errors.add("enabled", Reason::Required);
         }
         for raw in b.str_list("enabled", false) {
             match raw.trim().parse::<Channel>() {

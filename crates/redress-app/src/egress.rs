@@ -13,6 +13,7 @@
 //! to a public address when it was subscribed and to a private one later
 //! (DNS rebinding) is therefore refused when it is called.
 
+use redress_domain::Reason;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
@@ -100,31 +101,29 @@ pub fn refused_literal(url: &str) -> Option<&'static str> {
 /// When a subscription's URL is set: resolves its host and refuses it when
 /// the name does not resolve or any address it resolves to is not public.
 /// The message names no address (it is shown to the caller).
-pub async fn check_target(url: &str) -> Result<(), &'static str> {
-    let url = reqwest::Url::parse(url).map_err(|_| "must be an http:// or https:// URL")?;
-    let not_public = "must not point to a loopback, private or link-local address \
-                      (set webhook_allow_private to allow it)";
+pub async fn check_target(url: &str) -> Result<(), Reason> {
+    let url = reqwest::Url::parse(url).map_err(|_| Reason::HttpUrl)?;
     if let Some(ip) = literal_ip(&url) {
         return if is_public(ip) {
             Ok(())
         } else {
-            Err(not_public)
+            Err(Reason::NotPublic)
         };
     }
-    let host = url.host_str().ok_or("must be an http:// or https:// URL")?;
+    let host = url.host_str().ok_or(Reason::HttpUrl)?;
     let port = url.port_or_known_default().unwrap_or(80);
     let lookup = tokio::net::lookup_host((host, port));
     let addrs: Vec<SocketAddr> = match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
         Ok(Ok(addrs)) => addrs.collect(),
-        _ => return Err("names a host that does not resolve"),
+        _ => return Err(Reason::HostUnresolved),
     };
     if addrs.is_empty() {
-        return Err("names a host that does not resolve");
+        return Err(Reason::HostUnresolved);
     }
     if addrs.iter().all(|a| is_public(a.ip())) {
         Ok(())
     } else {
-        Err(not_public)
+        Err(Reason::NotPublic)
     }
 }
 
@@ -222,7 +221,7 @@ mod tests {
         assert!(check_target("http://[fe80::1]/").await.is_err());
         assert_eq!(
             check_target("http://nowhere.invalid/").await,
-            Err("names a host that does not resolve")
+            Err(Reason::HostUnresolved)
         );
         assert!(check_target("https://8.8.8.8/").await.is_ok());
     }

@@ -1,6 +1,7 @@
 //! The application's error type. The web layer turns each variant into an
 //! HTTP status and the SPEC error body; `Internal` is logged and never shown.
 
+use redress_domain::Reason;
 use redress_domain::{FieldErrors, Refusal};
 use redress_store::StoreError;
 
@@ -32,8 +33,8 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        AppError::Invalid(FieldErrors::single(field, message))
+    pub fn invalid(field: &str, reason: redress_domain::Reason) -> Self {
+        AppError::Invalid(FieldErrors::single(field, reason))
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -64,10 +65,13 @@ impl From<StoreError> for AppError {
             StoreError::VersionConflict => {
                 AppError::Conflict("the case was changed by someone else at the same moment".into())
             }
-            StoreError::Duplicate(what) => {
-                AppError::invalid(what, format!("{what} is already taken"))
-            }
-            StoreError::Missing(what) => AppError::invalid(what, format!("no such {what}")),
+            StoreError::Duplicate(what) => AppError::invalid(
+                what,
+                Reason::TakenWhat {
+                    what: what.to_string(),
+                },
+            ),
+            StoreError::Missing(what) => AppError::invalid(what, Reason::no_such(what)),
             StoreError::Deadlock(e) | StoreError::Serialization(e) | StoreError::Backend(e) => {
                 AppError::Internal(e.to_string())
             }

@@ -18,6 +18,7 @@
 //! `AmazonS3` when `evidence_url` names a bucket, so that every instance
 //! sees the same files.
 
+use redress_domain::Reason;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -120,19 +121,21 @@ pub struct StoredFile {
 }
 
 /// The sniffed content type, or the reason it is refused.
-pub fn sniff(bytes: &[u8]) -> Result<String, String> {
+pub fn sniff(bytes: &[u8]) -> Result<String, Reason> {
     if let Some(kind) = infer::get(bytes) {
         let mime = kind.mime_type();
         return if ALLOWED.contains(&mime) {
             Ok(mime.to_string())
         } else {
-            Err(format!("files of type {mime} are not accepted as evidence"))
+            Err(Reason::FileType {
+                mime: mime.to_string(),
+            })
         };
     }
     if std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0) {
         return Ok("text/plain".into());
     }
-    Err("the file type is not recognised; send images, PDF, audio, video, office documents or plain text".into())
+    Err(Reason::FileUnknown)
 }
 
 /// A user's file name reduced to something safe to show and to put in a
@@ -278,7 +281,7 @@ impl EvidenceStore {
 
     fn check_size(&self, bytes: &[u8]) -> AppResult<()> {
         if bytes.is_empty() {
-            return Err(AppError::invalid("file", "the file is empty"));
+            return Err(AppError::invalid("file", Reason::FileEmpty));
         }
         if bytes.len() as u64 > self.max_bytes {
             return Err(AppError::TooLarge(format!(
@@ -294,7 +297,7 @@ impl EvidenceStore {
     /// type evidence may have.
     pub async fn put_mail(&self, key: &CaseKey, bytes: &[u8]) -> AppResult<StoredFile> {
         if bytes.is_empty() {
-            return Err(AppError::invalid("file", "the file is empty"));
+            return Err(AppError::invalid("file", Reason::FileEmpty));
         }
         self.store_as(bytes, Some("message/rfc822"), Some(key))
             .await
@@ -315,7 +318,7 @@ impl EvidenceStore {
                 None => sniff(&data)?,
             };
             let sha256 = sha256_hex(&data);
-            Ok::<_, String>((data, content_type, sha256))
+            Ok::<_, Reason>((data, content_type, sha256))
         })
         .await
         .map_err(AppError::internal)?

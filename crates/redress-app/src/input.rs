@@ -1,6 +1,7 @@
 //! Reading request bodies field by field, so that every bad field is named
 //! in one answer (serde would stop at the first).
 
+use redress_domain::Reason;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ impl<'a> Body<'a> {
         let mut errors = FieldErrors::new();
         let obj = v.as_object();
         if obj.is_none() && !v.is_null() {
-            errors.add("body", "must be a JSON object");
+            errors.add("body", Reason::JsonObject);
         }
         Self { obj, errors }
     }
@@ -37,7 +38,7 @@ impl<'a> Body<'a> {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => {
-                self.errors.add(key, "must be a string");
+                self.errors.add(key, Reason::NotString);
                 None
             }
         }
@@ -48,17 +49,17 @@ impl<'a> Body<'a> {
         match self.opt_str(key) {
             Some(s) if !s.trim().is_empty() => s,
             Some(_) => {
-                self.errors.add(key, "must not be empty");
+                self.errors.add(key, Reason::Empty);
                 String::new()
             }
             None => {
-                self.errors.add(key, "is required");
+                self.errors.add(key, Reason::Required);
                 String::new()
             }
         }
     }
 
-    pub fn parsed<T: FromStr<Err = String>>(&mut self, key: &str, required: bool) -> Option<T> {
+    pub fn parsed<T: FromStr<Err = Reason>>(&mut self, key: &str, required: bool) -> Option<T> {
         match self.opt_str(key) {
             Some(s) => match s.parse() {
                 Ok(v) => Some(v),
@@ -69,7 +70,7 @@ impl<'a> Body<'a> {
             },
             None => {
                 if required && !self.errors.0.contains_key(key) {
-                    self.errors.add(key, "is required");
+                    self.errors.add(key, Reason::Required);
                 }
                 None
             }
@@ -80,7 +81,7 @@ impl<'a> Body<'a> {
         match self.get(key) {
             None => {
                 if required {
-                    self.errors.add(key, "is required");
+                    self.errors.add(key, Reason::Required);
                 }
                 vec![]
             }
@@ -89,13 +90,13 @@ impl<'a> Body<'a> {
                 for (i, item) in items.iter().enumerate() {
                     match item.as_str() {
                         Some(s) => out.push(s.to_string()),
-                        None => self.errors.add(format!("{key}[{i}]"), "must be a string"),
+                        None => self.errors.add(format!("{key}[{i}]"), Reason::NotString),
                     }
                 }
                 out
             }
             Some(_) => {
-                self.errors.add(key, "must be a list of strings");
+                self.errors.add(key, Reason::ListOfStrings);
                 vec![]
             }
         }
@@ -107,7 +108,7 @@ impl<'a> Body<'a> {
             Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
                 Some(n) => Some(n),
                 None => {
-                    self.errors.add(key, "must be a non-negative integer");
+                    self.errors.add(key, Reason::NonNegative);
                     None
                 }
             },
@@ -128,7 +129,7 @@ impl<'a> Body<'a> {
             Some(v) => match whole(v) {
                 Some(n) => Some(n),
                 None => {
-                    self.errors.add(key, "must be an integer");
+                    self.errors.add(key, Reason::Integer);
                     None
                 }
             },
@@ -140,7 +141,7 @@ impl<'a> Body<'a> {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(_) => {
-                self.errors.add(key, "must be true or false");
+                self.errors.add(key, Reason::Bool);
                 None
             }
         }
@@ -151,13 +152,13 @@ impl<'a> Body<'a> {
             Some(s) => match redress_domain::parse_instant(&s) {
                 Some(t) => Some(t),
                 None => {
-                    self.errors.add(key, "must be an RFC 3339 time");
+                    self.errors.add(key, Reason::Time);
                     None
                 }
             },
             None => {
                 if required && !self.errors.0.contains_key(key) {
-                    self.errors.add(key, "is required");
+                    self.errors.add(key, Reason::Required);
                 }
                 None
             }
@@ -165,7 +166,7 @@ impl<'a> Body<'a> {
     }
 
     /// At least one non-empty string in a list read with [`Body::str_list`].
-    pub fn require_some(&mut self, key: &str, list: &[String], message: &str) {
+    pub fn require_some(&mut self, key: &str, list: &[String], message: Reason) {
         if list.iter().all(|s| s.trim().is_empty()) && !self.errors.0.contains_key(key) {
             self.errors.add(key, message);
         }
@@ -175,7 +176,7 @@ impl<'a> Body<'a> {
     pub fn text(&mut self, key: &str) -> String {
         let value = self.opt_str(key).unwrap_or_default();
         if value.trim().is_empty() && !self.errors.0.contains_key(key) {
-            self.errors.add(key, "is required");
+            self.errors.add(key, Reason::Required);
         }
         value
     }

@@ -9,6 +9,7 @@
 //! and may expire.
 
 use chrono::{DateTime, Utc};
+use redress_domain::Reason;
 use redress_domain::{NoticeKind, Role, Scope};
 use redress_store::{ApiKey, User};
 use serde_json::{Value, json};
@@ -61,7 +62,7 @@ fn key_json(k: &ApiKey, now: DateTime<Utc>) -> Value {
 fn expiry(b: &mut Body, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let at = b.instant("expires_at", false);
     if at.is_some_and(|t| t <= now) {
-        b.errors.add("expires_at", "must lie in the future");
+        b.errors.add("expires_at", Reason::Ahead);
     }
     at
 }
@@ -97,7 +98,7 @@ impl App {
             }
         }
         if raw.is_empty() && !b.errors.0.contains_key("scopes") {
-            b.errors.add("scopes", "give at least one scope");
+            b.errors.add("scopes", Reason::OneScope);
         }
         let expires_at = expiry(&mut b, now);
         b.finish()?;

@@ -34,6 +34,7 @@ pub mod throttle;
 pub mod views;
 pub mod webhooks;
 
+use redress_domain::Reason;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -793,7 +794,7 @@ impl App {
         if a == b {
             return Err(AppError::Invalid(redress_domain::FieldErrors::single(
                 "other",
-                "must be another case",
+                Reason::OtherCase,
             )));
         }
         let mut attempt = 0;
@@ -803,7 +804,12 @@ impl App {
             let mut second = match self.load(b).await {
                 Ok(l) => l,
                 Err(AppError::NotFound) => {
-                    return Err(AppError::invalid("other", "no such case"));
+                    return Err(AppError::invalid(
+                        "other",
+                        Reason::NoSuch {
+                            what: "case".into(),
+                        },
+                    ));
                 }
                 Err(e) => return Err(e),
             };

@@ -13,6 +13,7 @@
 //! provider's answer and the save can repeat a send (the message id is
 //! stable, so a receiver can tell).
 
+use redress_domain::Reason;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -874,11 +875,11 @@ impl crate::App {
         let mut errors = redress_domain::FieldErrors::new();
         let k = kind.parse::<NoticeKind>().ok();
         if k.is_none() {
-            errors.add("kind", "is not a notice kind");
+            errors.add("kind", Reason::NoticeKind);
         }
         let l = locale.parse::<Locale>().ok();
         if l.is_none() {
-            errors.add("locale", "must be zh-CN or en");
+            errors.add("locale", Reason::Locale);
         }
         errors.into_result().map_err(crate::AppError::from)?;
         Ok((k.expect("checked"), l.expect("checked")))
@@ -907,7 +908,7 @@ impl crate::App {
         ] {
             if value.chars().count() > max {
                 b.errors
-                    .add(field, format!("may have at most {max} characters"));
+                    .add(field, Reason::MayHaveAtMost { n: max });
             }
         }
         b.finish()?;
@@ -919,7 +920,9 @@ impl crate::App {
         if let Err((part, e)) = Notices::check(&t) {
             return Err(crate::AppError::invalid(
                 part,
-                format!("the template does not work: {e}"),
+                Reason::Template {
+                    what: e.to_string(),
+                },
             ));
         }
         let row = redress_store::NoticeTemplateRow {

@@ -12,6 +12,7 @@
 //! hold). Requests are limited per client address and per tracking
 //! number, every request counting.
 
+use redress_domain::Reason;
 use redress_domain::{Actor, ActorKind, Delivery, DeliveryChannel, NoticeKind, Party};
 use serde_json::Value;
 
@@ -72,16 +73,10 @@ impl App {
         let contact = b.str("contact");
         b.finish()?;
         if tracking_no.len() > 64 {
-            return Err(AppError::invalid(
-                "tracking_no",
-                "must be at most 64 characters",
-            ));
+            return Err(AppError::invalid("tracking_no", Reason::AtMost { n: 64 }));
         }
         if contact.len() > 254 {
-            return Err(AppError::invalid(
-                "contact",
-                "must be at most 254 characters",
-            ));
+            return Err(AppError::invalid("contact", Reason::AtMost { n: 254 }));
         }
         let no = tracking_no.trim().to_ascii_uppercase();
         if self.config.throttle_guessing {

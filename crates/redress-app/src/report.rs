@@ -2,6 +2,7 @@
 //! status, channel and category, acceptance rate, deadline compliance,
 //! times to accept and decide, appeals and satisfaction.
 
+use redress_domain::Reason;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -47,7 +48,7 @@ pub fn parse_period(
                 Some(cal.end_of_local_day(d.pred_opt().unwrap_or(d)))
             }
             Err(_) => {
-                errors.add(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time");
+                errors.add(field, Reason::DateOrTime);
                 None
             }
         }
@@ -66,7 +67,7 @@ pub fn parse_period(
     };
     let from_t = from_t.unwrap_or(to_t - Duration::days(30));
     if from_t >= to_t {
-        return Err(AppError::invalid("from", "must be before to"));
+        return Err(AppError::invalid("from", Reason::BeforeTo));
     }
     Ok((from_t, to_t))
 }

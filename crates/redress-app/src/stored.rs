@@ -260,6 +260,8 @@ fn report_facts(case: &Case) -> ReportFacts {
             .respondent_reply
             .as_ref()
             .map_or(0, |r| u32::try_from(r.late_replies()).unwrap_or(u32::MAX)),
+        outcome: case.outcome_in_force(),
+        missed: case.missed.clone(),
     }
 }
 

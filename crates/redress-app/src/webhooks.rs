@@ -22,6 +22,7 @@
 //! `"<t>.<body>"` (see docs/webhooks.md). The secret is shown once, when the
 //! subscription is made, and stored sealed with the data key.
 
+use redress_domain::Reason;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -301,20 +302,20 @@ pub fn shown_url(url: &str) -> String {
 
 /// Checks a subscription URL: http or https, a host, no user name or
 /// password (they would show in logs), no fragment.
-pub fn check_url(raw: &str) -> Result<String, &'static str> {
+pub fn check_url(raw: &str) -> Result<String, Reason> {
     let raw = raw.trim();
     if raw.len() > MAX_URL {
-        return Err("may have at most 2048 characters");
+        return Err(Reason::MayHaveAtMost { n: 2048 });
     }
-    let url = reqwest::Url::parse(raw).map_err(|_| "must be an http:// or https:// URL")?;
+    let url = reqwest::Url::parse(raw).map_err(|_| Reason::HttpUrl)?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err("must be an http:// or https:// URL");
+        return Err(Reason::HttpUrl);
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not hold a user name or password; authenticate with the signature");
+        return Err(Reason::UrlUserinfo);
     }
     if url.fragment().is_some() {
-        return Err("must not have a #fragment");
+        return Err(Reason::UrlFragment);
     }
     Ok(url.to_string())
 }
@@ -330,17 +331,13 @@ fn read_events(b: &mut Body<'_>, required: bool) -> Option<Vec<String>> {
     for (i, kind) in raw.iter().enumerate() {
         let kind = kind.trim();
         if kind != "*" && !is_case_event(kind) {
-            b.errors.add(
-                format!("events[{i}]"),
-                "is not a case event kind (see GET /webhooks/events) or *",
-            );
+            b.errors.add(format!("events[{i}]"), Reason::WebhookKind);
         } else if !out.iter().any(|k| k == kind) {
             out.push(kind.to_string());
         }
     }
     if raw.is_empty() && !b.errors.0.contains_key("events") {
-        b.errors
-            .add("events", "give at least one event kind, or * for all");
+        b.errors.add("events", Reason::WebhookEvents);
     }
     Some(out)
 }
@@ -458,7 +455,7 @@ impl App {
     /// Where a subscription may send (SPEC §9): unless
     /// `webhook_allow_private`, a URL whose host does not resolve, or
     /// resolves to an address that is not public, is refused.
-    async fn check_webhook_target(&self, url: &str) -> Result<(), &'static str> {
+    async fn check_webhook_target(&self, url: &str) -> Result<(), Reason> {
         if self.config.webhook_allow_private {
             return Ok(());
         }
@@ -564,7 +561,7 @@ impl App {
     ) -> AppResult<Value> {
         let actor = self.webhook_manager(who)?;
         if !body.is_object() {
-            return Err(AppError::invalid("body", "must be a JSON object"));
+            return Err(AppError::invalid("body", Reason::JsonObject));
         }
         let mut s = self
             .store

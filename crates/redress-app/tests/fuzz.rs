@@ -229,7 +229,10 @@ fn check_ics(text: &str) {
                 assert!(!d.name.is_empty() && d.name.chars().count() <= 100, "{d:?}");
             }
         }
-        Err(message) => assert!(!message.trim().is_empty(), "an error without a message"),
+        Err(message) => assert!(
+            !message.to_string().trim().is_empty(),
+            "an error without a message"
+        ),
     }
 }
 

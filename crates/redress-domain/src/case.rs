@@ -5,6 +5,7 @@
 //! returns [`Effects`]: the journal events that describe the change and the
 //! notices the parties are owed. The application layer persists both.
 
+use crate::reason::Reason;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -537,6 +538,11 @@ pub struct Case {
     /// The deadline that had passed when the overdue sweep last flagged the
     /// case; flagging is idempotent per deadline.
     pub overdue_flagged_for: Option<DateTime<Utc>>,
+    /// The stages whose deadline in force passed before they ended
+    /// (acceptance, supplement, handling, review), each once, in the order
+    /// they were missed: the list filter `missed=` reads them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<Stage>,
     /// The clock of the current stage: its basis, pause and alerts.
     #[serde(default)]
     pub clock: Option<StageClock>,
@@ -610,22 +616,19 @@ fn staff_length(stage: Stage, category_days: Option<u32>, policy: &DeadlinePolic
 pub fn required_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     let t = value.trim();
     if t.is_empty() {
-        errors.add(field, "is required");
+        errors.add(field, Reason::Required);
     } else if t.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
+        errors.add(field, Reason::AtMost { n: max });
     }
 }
 
 fn basis_errors(errors: &mut FieldErrors, basis: &[String]) {
     if basis.iter().all(|b| b.trim().is_empty()) {
-        errors.add(
-            "basis",
-            "at least one basis (rule, agreement clause or law) is required",
-        );
+        errors.add("basis", Reason::Basis);
     }
     for (i, b) in basis.iter().enumerate() {
         if b.trim().is_empty() || b.chars().count() > 1000 {
-            errors.add(format!("basis[{i}]"), "must be 1–1000 characters");
+            errors.add(format!("basis[{i}]"), Reason::Length { n: 1000 });
         }
     }
 }
@@ -662,6 +665,7 @@ impl Case {
                 ..Default::default()
             },
             overdue_flagged_for: None,
+            missed: Vec::new(),
             clock: Some(clock),
             stage_days: StageDays::default(),
             info_request: None,
@@ -730,12 +734,36 @@ impl Case {
         self.status.deadline_is_staff_duty() && self.next_due_at().is_some_and(|due| due <= now)
     }
 
+    /// The outcome in force: a modified review's, else the decision's.
+    pub fn outcome_in_force(&self) -> Option<Outcome> {
+        self.review
+            .as_ref()
+            .filter(|r| r.result == ReviewResult::Modified)
+            .and_then(|r| r.outcome)
+            .or_else(|| self.decision.as_ref().map(|d| d.outcome))
+    }
+
+    /// Records the running clock's stage as missed when its deadline in
+    /// force has passed at `now` (called when the stage ends, and when the
+    /// sweep flags it overdue). The complainant's appeal window is not a
+    /// deadline anyone misses.
+    fn note_missed(&mut self, now: DateTime<Utc>) {
+        let Some(clock) = &self.clock else { return };
+        if clock.stage == Stage::Appeal || clock.paused.is_some() || now < clock.due_at {
+            return;
+        }
+        if !self.missed.contains(&clock.stage) {
+            self.missed.push(clock.stage);
+        }
+    }
+
     pub fn is_paused(&self) -> bool {
         self.clock.as_ref().is_some_and(|c| c.paused.is_some())
     }
 
     /// Starts the clock of a new stage and returns its due instant.
     fn start_clock(&mut self, stage: Stage, unit: Unit, days: u32, ctx: &Ctx) -> DateTime<Utc> {
+        self.note_missed(ctx.now);
         let clock = StageClock::start(stage, unit, days, ctx.now, ctx.calendar);
         let due = clock.due_at;
         self.clock = Some(clock);
@@ -779,6 +807,7 @@ impl Case {
     }
 
     fn close(&mut self, closure: Closure, ctx: &Ctx) {
+        self.note_missed(ctx.now);
         self.status = Status::Closed;
         self.closure = Some(closure);
         self.closed_at = Some(ctx.now);
@@ -809,20 +838,20 @@ impl Case {
         let mut errors = FieldErrors::new();
         let items: Vec<String> = items.into_iter().map(|i| i.trim().to_string()).collect();
         if items.is_empty() {
-            errors.add("items", "list every missing item (at least one)");
+            errors.add("items", Reason::Items);
         }
         if items.len() > 30 {
-            errors.add("items", "must have at most 30 items");
+            errors.add("items", Reason::AtMostItems { n: 30 });
         }
         for (i, item) in items.iter().enumerate() {
             if item.is_empty() || item.chars().count() > 1000 {
-                errors.add(format!("items[{i}]"), "must be 1–1000 characters");
+                errors.add(format!("items[{i}]"), Reason::Length { n: 1000 });
             }
         }
         if let Some(d) = due_days
             && !(1..=60).contains(&d)
         {
-            errors.add("due_days", "must be between 1 and 60");
+            errors.add("due_days", Reason::Between { a: 1, b: 60 });
         }
         errors.into_result()?;
         let days = due_days.unwrap_or(ctx.policy.supplement_days);
@@ -886,7 +915,7 @@ impl Case {
             // Without a file or message sent since the request, the person
             // must say what they are adding.
             let mut errors = FieldErrors::new();
-            errors.add("message", "describe the material you are adding");
+            errors.add("message", Reason::DescribeMaterial);
             errors.into_result()?;
         }
         if let Some(m) = &message {
@@ -955,10 +984,7 @@ impl Case {
             return Err(wrong(self.status, "accepted"));
         }
         if self.record.respondent.is_none() {
-            return Err(Refusal::invalid(
-                "respondent",
-                "the registration record names no respondent; complete it before accepting",
-            ));
+            return Err(Refusal::invalid("respondent", Reason::RecordNoRespondent));
         }
         let (unit, length) = staff_length(Stage::Handling, stage_days.handling_days, ctx.policy);
         let reply_days = stage_days
@@ -992,21 +1018,15 @@ impl Case {
                 let dept = self.department.as_deref();
                 let in_dept = dept.is_some_and(|d| to.departments.iter().any(|x| x == d));
                 if dept.is_some() && !(to.roles.contains(&Role::Handler) && in_dept) {
-                    return Err(Refusal::invalid(
-                        "handler",
-                        "must be a handler in the case's department",
-                    ));
+                    return Err(Refusal::invalid("handler", Reason::Handler));
                 }
                 if dept.is_none() && !to.roles.contains(&Role::Intake) {
-                    return Err(Refusal::invalid(
-                        "handler",
-                        "before acceptance a case can only be assigned to an intake agent",
-                    ));
+                    return Err(Refusal::invalid("handler", Reason::AssignIntake));
                 }
             }
-            Status::UnderReview => self.check_reviewer(to).map_err(|_| {
-                Refusal::invalid("handler", "must be a reviewer independent of the decision")
-            })?,
+            Status::UnderReview => self
+                .check_reviewer(to)
+                .map_err(|_| Refusal::invalid("handler", Reason::Reviewer))?,
             _ => return Err(wrong(self.status, "assigned")),
         }
         let previous = self.assignee.replace(to.username.clone());
@@ -1075,10 +1095,7 @@ impl Case {
         required_text(&mut errors, "body", body, 20_000);
         errors.into_result()?;
         if audience == Audience::Respondent && self.record.respondent.is_none() {
-            return Err(Refusal::invalid(
-                "audience",
-                "the case has no respondent yet",
-            ));
+            return Err(Refusal::invalid("audience", Reason::NoRespondent));
         }
         let mut effects = self.push_message(
             audience,
@@ -1163,15 +1180,15 @@ impl Case {
         match to {
             ExtendTo::Date(due_at) => {
                 if due_at <= ctx.now || previous.is_some_and(|p| due_at <= p) {
-                    errors.add("due_at", "must be later than the current due date");
+                    errors.add("due_at", Reason::LaterDue);
                 }
                 if due_at > ctx.now + chrono::Duration::days(366) {
-                    errors.add("due_at", "must be within a year");
+                    errors.add("due_at", Reason::WithinYear);
                 }
             }
             ExtendTo::WorkingDays(days) => {
                 if !(1..=250).contains(&days) {
-                    errors.add("days", "must be between 1 and 250");
+                    errors.add("days", Reason::Between { a: 1, b: 250 });
                 }
             }
         }
@@ -1350,13 +1367,13 @@ impl Case {
                 | NoticeKind::Escalation
                 | NoticeKind::AppealReceived
         ) {
-            errors.add("notice", "is not a notice to the complainant");
+            errors.add("notice", Reason::NotComplainantNotice);
         }
         if sent_at > ctx.now {
-            errors.add("sent_at", "must not be in the future");
+            errors.add("sent_at", Reason::NotFuture);
         }
         if sent_at < self.created_at {
-            errors.add("sent_at", "must not be before the case was filed");
+            errors.add("sent_at", Reason::BeforeFiled);
         }
         required_text(&mut errors, "reference", reference, 128);
         errors.into_result()?;
@@ -1535,7 +1552,9 @@ impl Case {
         let Some(action) = decision.actions.iter_mut().find(|a| a.id == action_id) else {
             return Err(Refusal::invalid(
                 "action_id",
-                "no such corrective action on this case",
+                Reason::NoSuch {
+                    what: "corrective action on this case".into(),
+                },
             ));
         };
         if action.done_at.is_some() {
@@ -1546,7 +1565,7 @@ impl Case {
         }
         let mut errors = FieldErrors::new();
         if note.chars().count() > 5000 {
-            errors.add("note", "must be at most 5000 characters");
+            errors.add("note", Reason::AtMost { n: 5000 });
         }
         errors.into_result()?;
         action.done_at = Some(ctx.now);
@@ -1579,7 +1598,9 @@ impl Case {
         else {
             return Err(Refusal::invalid(
                 "action_id",
-                "no such corrective action on this case",
+                Reason::NoSuch {
+                    what: "corrective action on this case".into(),
+                },
             ));
         };
         if action.done_at.is_some() {
@@ -1590,15 +1611,15 @@ impl Case {
         }
         let mut errors = FieldErrors::new();
         if owner.is_none() && due_at.is_none() {
-            errors.add("owner", "give owner or due_at (or both)");
+            errors.add("owner", Reason::OwnerOrDue);
         }
         if let Some(o) = owner
             && o.trim().is_empty()
         {
-            errors.add("owner", "must not be empty");
+            errors.add("owner", Reason::Empty);
         }
         if due_at.is_some_and(|d| d <= ctx.now) {
-            errors.add("due_at", "must be in the future");
+            errors.add("due_at", Reason::InFuture);
         }
         errors.into_result()?;
         let (old_owner, old_due) = (action.owner.clone(), action.due_at);
@@ -1747,7 +1768,7 @@ impl Case {
         required_text(&mut errors, "reply", reply, 20_000);
         match result {
             ReviewResult::Modified if outcome.is_none() => {
-                errors.add("outcome", "a modified result needs the new outcome");
+                errors.add("outcome", Reason::ReviewOutcome);
             }
             ReviewResult::Upheld => {
                 let given = [
@@ -1758,7 +1779,7 @@ impl Case {
                 ];
                 for (field, set) in given {
                     if set {
-                        errors.add(field, "only a modified result changes what was ordered");
+                        errors.add(field, Reason::ReviewUpheldOrders);
                     }
                 }
             }
@@ -1855,10 +1876,7 @@ impl Case {
         }
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         if reason.is_some_and(|r| r.chars().count() > 5000) {
-            return Err(Refusal::invalid(
-                "reason",
-                "must be at most 5000 characters",
-            ));
+            return Err(Refusal::invalid("reason", Reason::AtMost { n: 5000 }));
         }
         self.withdrawal_reason = reason.map(Into::into);
         self.close(Closure::Withdrawn, ctx);
@@ -1882,11 +1900,11 @@ impl Case {
         }
         let mut errors = FieldErrors::new();
         if !(1..=5).contains(&score) {
-            errors.add("score", "must be an integer from 1 to 5");
+            errors.add("score", Reason::IntRange { a: 1, b: 5 });
         }
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
         if comment.is_some_and(|c| c.chars().count() > 5000) {
-            errors.add("comment", "must be at most 5000 characters");
+            errors.add("comment", Reason::AtMost { n: 5000 });
         }
         errors.into_result()?;
         self.feedback = Some(Feedback {
@@ -2115,6 +2133,7 @@ impl Case {
             return Err(wrong(self.status, "flagged overdue"));
         }
         self.overdue_flagged_for = due;
+        self.note_missed(ctx.now);
         Ok(Effects::default().event(
             "deadline_missed",
             json!({"status": self.status, "due_at": due, "assignee": self.assignee}),
@@ -2288,10 +2307,7 @@ impl Case {
     pub fn link(&mut self, other: &mut Case, ctx: &Ctx) -> Result<(Effects, Effects), Refusal> {
         self.open_for_change("linked")?;
         if other.id == self.id {
-            return Err(Refusal::invalid(
-                "other",
-                "a case cannot be linked to itself",
-            ));
+            return Err(Refusal::invalid("other", Reason::LinkSelf));
         }
         if self.links.contains(&other.id) {
             return Ok((Effects::default(), Effects::default()));
@@ -2325,10 +2341,7 @@ impl Case {
             return Err(wrong(self.status, "merged"));
         }
         if original.id == self.id {
-            return Err(Refusal::invalid(
-                "into",
-                "a case cannot be merged into itself",
-            ));
+            return Err(Refusal::invalid("into", Reason::MergeSelf));
         }
         if original.is_sealed() || original.merged_into.is_some() {
             return Err(Refusal::WrongState {
@@ -2337,10 +2350,7 @@ impl Case {
             });
         }
         if !self.same_parties(original) {
-            return Err(Refusal::invalid(
-                "into",
-                "a duplicate must have the same complainant and respondent as its original",
-            ));
+            return Err(Refusal::invalid("into", Reason::MergeParties));
         }
         // The original keeps within the caps with what it receives.
         if original.messages.len() + self.messages.len() > MAX_MESSAGES
@@ -2428,7 +2438,7 @@ fn measure_errors(
     for (field, list) in [("remedies", remedies), ("sanctions", sanctions)] {
         for (i, m) in list.iter().enumerate() {
             if m.kind.trim().is_empty() || m.kind.chars().count() > 100 {
-                errors.add(format!("{field}[{i}].kind"), "must be 1–100 characters");
+                errors.add(format!("{field}[{i}].kind"), Reason::Length { n: 100 });
             }
         }
     }
@@ -2440,7 +2450,7 @@ fn measure_errors(
             2000,
         );
         if a.due_at.is_some_and(|d| d <= ctx.now) {
-            errors.add(format!("actions[{i}].due_at"), "must be in the future");
+            errors.add(format!("actions[{i}].due_at"), Reason::InFuture);
         }
     }
 }

@@ -5,27 +5,35 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-/// Field name → what is wrong with it, in English. Ordered so that error
-/// bodies are stable.
+pub use crate::reason::Reason;
+
+/// Field name → why it was refused. Ordered so that error bodies are
+/// stable; serialised as field → English sentence (the API's `fields`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct FieldErrors(pub BTreeMap<String, String>);
+pub struct FieldErrors(pub BTreeMap<String, Reason>);
 
 impl FieldErrors {
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.entry(field.into()).or_insert_with(|| message.into());
+    /// Records the first reason given for `field`.
+    pub fn add(&mut self, field: impl Into<String>, reason: Reason) {
+        self.0.entry(field.into()).or_insert(reason);
+    }
+
+    /// Field → machine code (the API's `reasons`).
+    pub fn codes(&self) -> BTreeMap<&str, &'static str> {
+        self.0.iter().map(|(f, r)| (f.as_str(), r.code())).collect()
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn single(field: impl Into<String>, reason: Reason) -> Self {
         let mut errors = Self::new();
-        errors.add(field, message);
+        errors.add(field, reason);
         errors
     }
 
@@ -60,7 +68,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Refusal::Invalid(FieldErrors::single(field, message))
+    pub fn invalid(field: impl Into<String>, reason: Reason) -> Self {
+        Refusal::Invalid(FieldErrors::single(field, reason))
     }
 }

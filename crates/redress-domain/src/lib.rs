@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod outbound;
 pub mod policy;
+pub mod reason;
 pub mod registration;
 pub mod reply;
 #[cfg(feature = "test-support")]
@@ -23,6 +24,7 @@ pub use deadline::{Alert, AlertKind, Pause, Recipient, Stage, StageClock, Unit};
 pub use error::{FieldErrors, Refusal};
 pub use outbound::SendOutcome;
 pub use policy::{AlertPolicy, DeadlinePolicy, EscalationStep, Level, StageDays, StageHours};
+pub use reason::Reason;
 pub use registration::*;
 pub use reply::{ReplyAlert, ReplyDeadline, ReplyRecord};
 pub use types::*;

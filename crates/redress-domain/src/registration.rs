@@ -5,6 +5,7 @@
 //! either returns a fully valid record or all the errors: nothing half
 //! parsed ever reaches storage.
 
+use crate::reason::Reason;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -103,7 +104,7 @@ pub fn parse_registration(
 ) -> Result<RegistrationInput, FieldErrors> {
     let mut errors = FieldErrors::new();
     let Some(obj) = body.as_object() else {
-        return Err(FieldErrors::single("body", "must be a JSON object"));
+        return Err(FieldErrors::single("body", Reason::JsonObject));
     };
     let mut r = Reader {
         obj,
@@ -123,11 +124,11 @@ pub fn parse_registration(
     let complainant = match obj.get("complainant") {
         Some(Value::Object(c)) => parse_complainant(c, r.errors),
         Some(_) => {
-            r.errors.add("complainant", "must be an object");
+            r.errors.add("complainant", Reason::Object);
             None
         }
         None => {
-            r.errors.add("complainant", "is required");
+            r.errors.add("complainant", Reason::Required);
             None
         }
     };
@@ -135,12 +136,12 @@ pub fn parse_registration(
         Some(Value::Object(o)) => parse_respondent(o, r.errors),
         Some(Value::Null) | None => {
             if channel != Some(Channel::Email) {
-                r.errors.add("respondent", "is required");
+                r.errors.add("respondent", Reason::Required);
             }
             None
         }
         Some(_) => {
-            r.errors.add("respondent", "must be an object");
+            r.errors.add("respondent", Reason::Object);
             None
         }
     };
@@ -171,12 +172,12 @@ fn parse_locale(raw: Option<&Value>, errors: &mut FieldErrors) -> Locale {
         Some(Value::String(s)) => match normalize_locale(s) {
             Some(l) => l,
             None => {
-                errors.add("locale", "must be zh-CN or en");
+                errors.add("locale", Reason::Locale);
                 Locale::ZhCn
             }
         },
         Some(_) => {
-            errors.add("locale", "must be a string");
+            errors.add("locale", Reason::NotString);
             Locale::ZhCn
         }
     }
@@ -231,10 +232,10 @@ fn parse_complainant(obj: &Map<String, Value>, errors: &mut FieldErrors) -> Opti
     if !has_contact_field {
         // Named on the object (no one field is missing: one of four is)
         // and on the fields a form shows first.
-        let msg = "give an email address, a phone number, a platform user id or a postal address";
-        r.errors.add("complainant", msg);
-        r.errors.add("complainant.email", msg);
-        r.errors.add("complainant.phone", msg);
+        let msg = Reason::Contact;
+        r.errors.add("complainant", msg.clone());
+        r.errors.add("complainant.email", msg.clone());
+        r.errors.add("complainant.phone", msg.clone());
     }
     Some(Complainant {
         name: name?,
@@ -253,7 +254,7 @@ fn parse_respondent(obj: &Map<String, Value>, errors: &mut FieldErrors) -> Optio
     };
     let kind = r.parsed::<RespondentKind>("kind");
     if kind.is_none() && !obj.contains_key("kind") {
-        r.errors.add("respondent.kind", "is required");
+        r.errors.add("respondent.kind", Reason::Required);
     }
     let id = r.text("id", MAX_ID, true);
     let name = r.text("name", MAX_NAME * 2, false);
@@ -265,10 +266,10 @@ fn parse_respondent(obj: &Map<String, Value>, errors: &mut FieldErrors) -> Optio
 }
 
 /// A deliberately simple address check: one `@`, a dotted domain, no spaces.
-pub fn parse_email(raw: &str) -> Result<String, &'static str> {
+pub fn parse_email(raw: &str) -> Result<String, Reason> {
     let e = raw.trim();
     let Some((local, domain)) = e.split_once('@') else {
-        return Err("is not an email address");
+        return Err(Reason::Email);
     };
     let domain_ok = domain.contains('.')
         && !domain.starts_with('.')
@@ -278,25 +279,25 @@ pub fn parse_email(raw: &str) -> Result<String, &'static str> {
             .chars()
             .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
     if local.is_empty() || local.len() > 64 || !domain_ok || e.chars().any(char::is_whitespace) {
-        return Err("is not an email address");
+        return Err(Reason::Email);
     }
     Ok(format!("{local}@{}", domain.to_lowercase()))
 }
 
 /// Digits with an optional leading `+`; spaces, dashes and brackets are dropped.
-pub fn parse_phone(raw: &str) -> Result<String, &'static str> {
+pub fn parse_phone(raw: &str) -> Result<String, Reason> {
     let mut out = String::new();
     for (i, c) in raw.trim().chars().enumerate() {
         match c {
             '+' if i == 0 => out.push('+'),
             '0'..='9' => out.push(c),
             ' ' | '-' | '(' | ')' => {}
-            _ => return Err("is not a phone number"),
+            _ => return Err(Reason::Phone),
         }
     }
     let digits = out.trim_start_matches('+').len();
     if !(5..=20).contains(&digits) {
-        return Err("is not a phone number");
+        return Err(Reason::Phone);
     }
     Ok(out)
 }
@@ -346,7 +347,7 @@ impl Reader<'_> {
         match value {
             None | Some(Value::Null) => {
                 if required {
-                    self.errors.add(field, "is required");
+                    self.errors.add(field, Reason::Required);
                 }
                 None
             }
@@ -354,31 +355,30 @@ impl Reader<'_> {
                 let s = s.trim();
                 if s.is_empty() {
                     if required {
-                        self.errors.add(field, "must not be empty");
+                        self.errors.add(field, Reason::Empty);
                     }
                     None
                 } else if s.chars().count() > max {
-                    self.errors
-                        .add(field, format!("must be at most {max} characters"));
+                    self.errors.add(field, Reason::AtMost { n: max });
                     None
                 } else if s
                     .chars()
                     .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
                 {
-                    self.errors.add(field, "contains control characters");
+                    self.errors.add(field, Reason::Control);
                     None
                 } else {
                     Some(s.to_string())
                 }
             }
             Some(_) => {
-                self.errors.add(field, "must be a string");
+                self.errors.add(field, Reason::NotString);
                 None
             }
         }
     }
 
-    fn parsed<T: std::str::FromStr<Err = String>>(&mut self, key: &str) -> Option<T> {
+    fn parsed<T: std::str::FromStr<Err = Reason>>(&mut self, key: &str) -> Option<T> {
         match self.obj.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => match s.parse() {
@@ -389,7 +389,7 @@ impl Reader<'_> {
                 }
             },
             Some(_) => {
-                self.errors.add(self.name(key), "must be a string");
+                self.errors.add(self.name(key), Reason::NotString);
                 None
             }
         }
@@ -406,12 +406,11 @@ impl Reader<'_> {
         match parsed {
             Some(t) if t <= now + chrono::Duration::days(1) => Some(t),
             Some(_) => {
-                self.errors.add(field, "must not be in the future");
+                self.errors.add(field, Reason::NotFuture);
                 None
             }
             None => {
-                self.errors
-                    .add(field, "must be an RFC 3339 time or a YYYY-MM-DD date");
+                self.errors.add(field, Reason::TimeOrDate);
                 None
             }
         }
@@ -432,13 +431,12 @@ impl Reader<'_> {
             Value::Null => return Vec::new(),
             Value::Array(items) => items,
             _ => {
-                self.errors.add(field, "must be a list of strings");
+                self.errors.add(field, Reason::ListOfStrings);
                 return Vec::new();
             }
         };
         if items.len() > max_items {
-            self.errors
-                .add(field, format!("must have at most {max_items} items"));
+            self.errors.add(field, Reason::AtMostItems { n: max_items });
             return Vec::new();
         }
         let mut out = Vec::new();
@@ -446,15 +444,14 @@ impl Reader<'_> {
             match item.as_str().map(str::trim) {
                 Some(s) if !s.is_empty() && s.chars().count() <= max_len => {
                     if url && !(s.starts_with("https://") || s.starts_with("http://")) {
-                        self.errors
-                            .add(format!("{field}[{i}]"), "must be an http(s) link");
+                        self.errors.add(format!("{field}[{i}]"), Reason::Link);
                     } else {
                         out.push(s.to_string());
                     }
                 }
                 _ => self.errors.add(
                     format!("{field}[{i}]"),
-                    format!("must be a non-empty string of at most {max_len} characters"),
+                    Reason::NonEmptyAtMost { n: max_len },
                 ),
             }
         }

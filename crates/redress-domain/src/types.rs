@@ -2,6 +2,7 @@
 //! channels, audiences, roles. Each is an enum whose serde name is the
 //! contract string; the SQL schemas carry CHECK constraints that agree.
 
+use crate::reason::Reason;
 use std::fmt;
 use std::str::FromStr;
 
@@ -28,11 +29,11 @@ macro_rules! vocabulary {
         }
 
         impl FromStr for $name {
-            type Err = String;
+            type Err = crate::reason::Reason;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(format!("must be one of: {}", [$($text),+].join(", "))),
+                    _ => Err(crate::reason::Reason::one_of([$($text),+])),
                 }
             }
         }
@@ -223,7 +224,7 @@ impl Status {
 }
 
 /// Department and category codes: short identifiers chosen by admins.
-pub fn parse_code(field: &str, raw: &str) -> Result<String, (String, String)> {
+pub fn parse_code(field: &str, raw: &str) -> Result<String, (String, Reason)> {
     let ok = !raw.is_empty()
         && raw.len() <= 64
         && raw
@@ -232,9 +233,6 @@ pub fn parse_code(field: &str, raw: &str) -> Result<String, (String, String)> {
     if ok {
         Ok(raw.to_string())
     } else {
-        Err((
-            field.to_string(),
-            "must be 1–64 characters of a–z, 0–9, '_', '-' or '.'".to_string(),
-        ))
+        Err((field.to_string(), Reason::CodeChars))
     }
 }

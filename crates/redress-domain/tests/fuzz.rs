@@ -88,7 +88,7 @@ fn check(body: &Value) {
             for (field, message) in &errors.0 {
                 assert!(is_path(field), "not a field path: {field:?} ({body})");
                 assert!(
-                    !message.trim().is_empty(),
+                    !message.to_string().trim().is_empty(),
                     "{field} without a message: {body}"
                 );
             }

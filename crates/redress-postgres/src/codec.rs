@@ -18,11 +18,14 @@ pub fn us_opt(t: &Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     t.as_ref().map(us)
 }
 
-pub fn parse_enum<T: FromStr<Err = String>>(what: &str, s: &str) -> Result<T, StoreError> {
+pub fn parse_enum<T: FromStr<Err: std::fmt::Display>>(
+    what: &str,
+    s: &str,
+) -> Result<T, StoreError> {
     T::from_str(s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
 }
 
-pub fn parse_enum_opt<T: FromStr<Err = String>>(
+pub fn parse_enum_opt<T: FromStr<Err: std::fmt::Display>>(
     what: &str,
     s: Option<String>,
 ) -> Result<Option<T>, StoreError> {

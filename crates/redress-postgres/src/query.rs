@@ -3,7 +3,7 @@
 
 use postgres::Client;
 use postgres::types::ToSql;
-use redress_store::filter::{Dialect, Param as Value, Where, branches};
+use redress_store::filter::{Dialect, Param as Value, Where, branches, due_keyset, order_by};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{SUMMARY_COLUMNS, db, summary, us};
@@ -15,6 +15,7 @@ fn boxed(p: &Value) -> Param {
         Value::Text(s) => Box::new(s.clone()),
         Value::Texts(v) => Box::new(v.clone()),
         Value::Int(i) => Box::new(*i),
+        Value::Int64(i) => Box::new(*i),
         Value::Time(t) => Box::new(us(t)),
     }
 }
@@ -84,17 +85,21 @@ pub fn list_cases(
     let fetch = i64::try_from(limit)
         .unwrap_or(i64::MAX - 1)
         .saturating_add(1);
+    let order = order_by(Dialect::Postgres, filter.by_due);
     let mut params: Vec<Param> = Vec::new();
     let mut arms: Vec<String> = Vec::new();
     for b in &branches {
         let mut w = render(b, &mut params);
-        if let Some(after) = after {
+        if let Some(after) = after.filter(|_| !filter.by_due) {
             params.push(Box::new(after));
             w.push_str(&format!(" AND seq < ${}", params.len()));
         }
+        if let Some(after) = filter.due_after.filter(|_| filter.by_due) {
+            w = format!("{w} AND {}", render(&due_keyset(after), &mut params));
+        }
         params.push(Box::new(fetch));
         arms.push(format!(
-            "(SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY seq DESC LIMIT ${})",
+            "(SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {order} LIMIT ${})",
             params.len()
         ));
     }
@@ -103,7 +108,7 @@ pub fn list_cases(
     } else {
         params.push(Box::new(fetch));
         format!(
-            "{} ORDER BY seq DESC LIMIT ${}",
+            "{} ORDER BY {order} LIMIT ${}",
             arms.join(" UNION ALL "),
             params.len()
         )

@@ -42,11 +42,14 @@ pub fn parse_uuid_opt(s: Option<String>) -> Result<Option<Uuid>, StoreError> {
     s.as_deref().map(parse_uuid).transpose()
 }
 
-pub fn parse_enum<T: FromStr<Err = String>>(what: &str, s: &str) -> Result<T, StoreError> {
+pub fn parse_enum<T: FromStr<Err: std::fmt::Display>>(
+    what: &str,
+    s: &str,
+) -> Result<T, StoreError> {
     T::from_str(s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
 }
 
-pub fn parse_enum_opt<T: FromStr<Err = String>>(
+pub fn parse_enum_opt<T: FromStr<Err: std::fmt::Display>>(
     what: &str,
     s: Option<String>,
 ) -> Result<Option<T>, StoreError> {

@@ -3,7 +3,7 @@
 
 use r2d2_sqlite::rusqlite::types::Value;
 use r2d2_sqlite::rusqlite::{Connection, params_from_iter};
-use redress_store::filter::{Dialect, Param, branches};
+use redress_store::filter::{Dialect, Param, branches, due_keyset, order_by};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{self, SUMMARY_COLUMNS, db, summary, ts};
@@ -12,6 +12,7 @@ fn value(p: &Param) -> Value {
     match p {
         Param::Text(s) => Value::Text(s.clone()),
         Param::Int(i) => Value::Integer(i64::from(*i)),
+        Param::Int64(i) => Value::Integer(*i),
         Param::Time(t) => Value::Text(ts(t)),
         Param::Texts(_) => unreachable!("SQLite's branches bind no arrays"),
     }
@@ -87,35 +88,41 @@ pub fn list_cases(
             .unwrap_or(i64::MAX - 1)
             .saturating_add(1),
     );
+    let order = order_by(Dialect::Sqlite, filter.by_due);
     let mut params: Vec<Value> = Vec::new();
     let mut arms: Vec<String> = Vec::new();
     for b in &branches {
         let mut w = b.sql(Dialect::Sqlite, 0);
         params.extend(b.params.iter().map(value));
-        if let Some(after) = after {
+        if let Some(after) = after.filter(|_| !filter.by_due) {
             w.push_str(" AND seq < ?");
             params.push(Value::Integer(after));
         }
+        if let Some(after) = filter.due_after.filter(|_| filter.by_due) {
+            let key = due_keyset(after);
+            w = format!("{w} AND {}", key.sql(Dialect::Sqlite, 0));
+            params.extend(key.params.iter().map(value));
+        }
         params.push(fetch.clone());
-        arms.push(
-            if filter.overdue_at.is_some() || filter.due_between.is_some() {
-                // Sort only the keys (the overdue indexes cover them), then
-                // read the page's rows.
-                format!(
-                    "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
+        arms.push(if filter.by_due {
+            format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {order} LIMIT ?")
+        } else if filter.overdue_at.is_some() || filter.due_between.is_some() {
+            // Sort only the keys (the overdue indexes cover them), then
+            // read the page's rows.
+            format!(
+                "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
                  (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT ?) ORDER BY seq DESC"
-                )
-            } else {
-                format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY seq DESC LIMIT ?")
-            },
-        );
+            )
+        } else {
+            format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY seq DESC LIMIT ?")
+        });
     }
     let sql = if arms.len() == 1 {
         arms.remove(0)
     } else {
         params.push(fetch);
         format!(
-            "{} ORDER BY seq DESC LIMIT ?",
+            "{} ORDER BY {order} LIMIT ?",
             arms.iter()
                 .map(|a| format!("SELECT * FROM ({a})"))
                 .collect::<Vec<_>>()

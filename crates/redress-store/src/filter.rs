@@ -27,6 +27,7 @@ pub enum Param {
     /// A `text[]` (PostgreSQL only).
     Texts(Vec<String>),
     Int(i32),
+    Int64(i64),
     Time(DateTime<Utc>),
 }
 
@@ -85,6 +86,41 @@ impl Where {
     /// True when the branch is the full-text search alone.
     pub fn is_search_only(&self) -> bool {
         matches!(self.terms.as_slice(), [only] if only == FTS_TERM)
+    }
+}
+
+/// The order of a page: newest first, or by next deadline (`by_due`).
+pub fn order_by(dialect: Dialect, by_due: bool) -> &'static str {
+    match (by_due, dialect) {
+        (false, _) => "seq DESC",
+        (true, Dialect::Sqlite) => "next_due_at IS NULL, next_due_at, seq",
+        (true, Dialect::Postgres) => "next_due_at ASC NULLS LAST, seq",
+    }
+}
+
+/// Where a page sorted by next deadline starts: after `(due, seq)` in
+/// that order (cases without a deadline come last, by seq).
+pub fn due_keyset(after: (Option<DateTime<Utc>>, i64)) -> Where {
+    let mut w = Where::default();
+    match after {
+        (Some(due), seq) => w.push(
+            "(next_due_at IS NULL OR next_due_at > {} OR (next_due_at = {} AND seq > {}))",
+            [Param::Time(due), Param::Time(due), Param::Int64(seq)],
+        ),
+        (None, seq) => w.push("(next_due_at IS NULL AND seq > {})", [Param::Int64(seq)]),
+    }
+    w
+}
+
+/// A stage as the report facts write it.
+fn stage_name(stage: redress_domain::Stage) -> &'static str {
+    use redress_domain::Stage;
+    match stage {
+        Stage::Acceptance => "acceptance",
+        Stage::Supplement => "supplement",
+        Stage::Handling => "handling",
+        Stage::Appeal => "appeal",
+        Stage::Review => "review",
     }
 }
 
@@ -169,6 +205,29 @@ pub fn branches(
     if let Some(c) = filter.closure {
         simple = false;
         common.push("closure = {}", [text(c.as_str())]);
+    }
+    if let Some(o) = filter.outcome {
+        simple = false;
+        let term = if sqlite {
+            "json_extract(report, '$.outcome') = {}"
+        } else {
+            "report->>'outcome' = {}"
+        };
+        common.push(term, [text(o.as_str())]);
+    }
+    if let Some(stage) = filter.missed {
+        simple = false;
+        match (stage, sqlite) {
+            (Some(s), true) => common.push(
+                "EXISTS (SELECT 1 FROM json_each(report, '$.missed') WHERE value = {})",
+                [text(stage_name(s))],
+            ),
+            (Some(s), false) => {
+                common.push("jsonb_exists(report->'missed', {})", [text(stage_name(s))])
+            }
+            (None, true) => common.push("json_array_length(report, '$.missed') > 0", None),
+            (None, false) => common.push("jsonb_array_length(report->'missed') > 0", None),
+        }
     }
     if let Some(t) = filter.filed_from {
         simple = false;

@@ -200,6 +200,12 @@ pub struct ReportFacts {
     /// Respondent replies that came after the reply deadline.
     #[serde(default)]
     pub respondent_late_replies: u32,
+    /// The outcome in force (a modified review's, else the decision's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<redress_domain::Outcome>,
+    /// The stages whose deadline was missed (`redress_domain::Case::missed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<redress_domain::Stage>,
 }
 
 /// A case list item: the columns, without the document.
@@ -259,6 +265,11 @@ pub struct CaseFilter {
     pub channel: Option<redress_domain::Channel>,
     /// Only cases closed this way.
     pub closure: Option<redress_domain::Closure>,
+    /// Only cases whose outcome in force is this one.
+    pub outcome: Option<redress_domain::Outcome>,
+    /// Only cases that missed the deadline of this stage; `Some(None)`:
+    /// of any stage.
+    pub missed: Option<Option<redress_domain::Stage>>,
     /// Only cases filed at or after this instant.
     pub filed_from: Option<DateTime<Utc>>,
     /// Only cases filed before this instant.
@@ -270,6 +281,11 @@ pub struct CaseFilter {
     pub due_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Query tokens; all must be present.
     pub query: Vec<String>,
+    /// Sort by next deadline, soonest first (cases without one last), then
+    /// by filing order; instead of newest first.
+    pub by_due: bool,
+    /// With `by_due`: the page starts after this (next deadline, seq).
+    pub due_after: Option<(Option<DateTime<Utc>>, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -35,12 +35,16 @@ pub trait Columns<D> {
     fn json<T: DeserializeOwned>(&self, i: usize) -> StoreResult<T>;
 
     /// A closed vocabulary stored as its text (`what` names it in errors).
-    fn parsed<T: FromStr<Err = String>>(&self, what: &str, i: usize) -> StoreResult<T> {
+    fn parsed<T: FromStr<Err: std::fmt::Display>>(&self, what: &str, i: usize) -> StoreResult<T> {
         let s = self.text(i)?;
         T::from_str(&s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
     }
 
-    fn parsed_opt<T: FromStr<Err = String>>(&self, what: &str, i: usize) -> StoreResult<Option<T>> {
+    fn parsed_opt<T: FromStr<Err: std::fmt::Display>>(
+        &self,
+        what: &str,
+        i: usize,
+    ) -> StoreResult<Option<T>> {
         self.text_opt(i)?
             .map(|s| {
                 T::from_str(&s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))

@@ -53,13 +53,15 @@ impl WebhookCallState {
 }
 
 impl std::str::FromStr for WebhookCallState {
-    type Err = String;
+    type Err = redress_domain::Reason;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         WebhookCallState::ALL
             .into_iter()
             .find(|x| x.as_str() == s)
-            .ok_or_else(|| "must be one of pending, delivered, failed".to_string())
+            .ok_or_else(|| {
+                redress_domain::Reason::one_of(WebhookCallState::ALL.iter().map(|x| x.as_str()))
+            })
     }
 }
 

@@ -1,6 +1,8 @@
 //! The one error type at the HTTP edge.
 //!
-//! Policy: every error answers `{"error": {"code", "message", "fields"}}`.
+//! Policy: every error answers `{"error": {"code", "message", "fields",
+//! "reasons"}}`: `fields` names each refused field with an English
+//! sentence, `reasons` with its machine code (`required`, `too_long`, …).
 //! 400 a body that is not JSON, 422 missing or invalid fields (each named
 //! in `fields`), 401 no or bad credentials, 403 the wrong person, 404 not
 //! there or not visible, 409 the case's state does not allow it, 413 too
@@ -10,14 +12,15 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use redress_app::AppError;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub fields: Value,
+    /// The refused fields (422), each with its reason.
+    pub fields: Option<Box<redress_domain::FieldErrors>>,
     /// Seconds for a `Retry-After` header (429, 503).
     pub retry_after: Option<u64>,
 }
@@ -28,7 +31,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            fields: json!({}),
+            fields: None,
             retry_after: None,
         }
     }
@@ -63,7 +66,7 @@ impl From<AppError> for ApiError {
                     status: StatusCode::UNPROCESSABLE_ENTITY,
                     code: "invalid_fields",
                     message: format!("invalid or missing fields: {}", names.join(", ")),
-                    fields: json!(fields.0),
+                    fields: Some(Box::new(fields)),
                     retry_after: None,
                 }
             }
@@ -95,8 +98,16 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            json!({"error": {"code": self.code, "message": self.message, "fields": self.fields}});
+        let (fields, reasons) = match &self.fields {
+            Some(f) => (json!(f), json!(f.codes())),
+            None => (json!({}), json!({})),
+        };
+        let body = json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "fields": fields,
+            "reasons": reasons,
+        }});
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(

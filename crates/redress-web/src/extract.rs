@@ -1,5 +1,6 @@
 //! Extractors that keep every rejection in the API's error format.
 
+use redress_domain::Reason;
 use std::net::IpAddr;
 
 use axum::body::Bytes;
@@ -250,11 +251,9 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: u64) -> Result<Upl
             bytes,
             share,
         }),
-        None => Err(redress_app::AppError::invalid(
-            "file",
-            "is required (a multipart part named file)",
-        )
-        .into()),
+        None => {
+            Err(redress_app::AppError::invalid("file", redress_domain::Reason::FilePart).into())
+        }
     }
 }
 
@@ -266,11 +265,7 @@ pub fn parties(share: &[String]) -> Result<Vec<redress_domain::Party>, ApiError>
             "complainant" => redress_domain::Party::Complainant,
             "respondent" => redress_domain::Party::Respondent,
             _ => {
-                return Err(redress_app::AppError::invalid(
-                    "share",
-                    "must be complainant or respondent",
-                )
-                .into());
+                return Err(redress_app::AppError::invalid("share", Reason::Share).into());
             }
         };
         if !out.contains(&party) {

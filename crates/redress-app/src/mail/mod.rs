@@ -10,6 +10,7 @@
 pub mod decode;
 
 use decode::MailText;
+use redress_domain::Reason;
 
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use redress_domain::{
@@ -231,8 +232,7 @@ impl App {
     /// Turns one received message into what SPEC §5 says it is; `Err` is a
     /// message to refuse (malformed, or not a complaint we can register).
     pub async fn receive_mail(&self, envelope: &Envelope, raw: &[u8]) -> AppResult<Disposition> {
-        let msg = parse_mail(raw)
-            .ok_or_else(|| AppError::invalid("message", "is not an e-mail message"))?;
+        let msg = parse_mail(raw).ok_or_else(|| AppError::invalid("message", Reason::NotMail))?;
         let own = self.config.mail_from_address();
         // Read once: detection may look at the whole message.
         let mail = MailText::new(&msg);
@@ -245,8 +245,8 @@ impl App {
             tracing::info!(reason, "automatic mail dropped");
             return Ok(Disposition::Dropped { reason });
         }
-        let from = sender(&msg, envelope)
-            .ok_or_else(|| AppError::invalid("from", "the message names no sender"))?;
+        let from =
+            sender(&msg, envelope).ok_or_else(|| AppError::invalid("from", Reason::NoSender))?;
         let key = mail_key(&msg, raw);
 
         // A reply carries the case's reply token: our plus-address with
@@ -377,10 +377,7 @@ impl App {
         let (mut evidence, skipped, mut gates) = self.attachments(mail, &sealing.key).await;
         let description = if text.body.is_empty() {
             if evidence.is_empty() {
-                return Err(AppError::invalid(
-                    "body",
-                    "the message has no text and no attachment",
-                ));
+                return Err(AppError::invalid("body", Reason::MailEmpty));
             }
             match locale {
                 Locale::ZhCn => "（邮件正文为空，见附件）".to_string(),
@@ -543,7 +540,12 @@ impl App {
                     gates.push(gate);
                 }
                 Err(AppError::Invalid(errors)) => {
-                    let why = errors.0.values().cloned().collect::<Vec<_>>().join(", ");
+                    let why = errors
+                        .0
+                        .values()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     skipped.push(format!("{name}: {why}"));
                 }
                 Err(AppError::TooLarge(m)) => skipped.push(format!("{name}: {m}")),
@@ -715,7 +717,12 @@ impl App {
             None | Some("") => Some(HeldMailState::Held),
             Some("all") => None,
             Some(s) => Some(HeldMailState::parse(s).ok_or_else(|| {
-                AppError::invalid("state", "must be one of: held, attached, discarded, all")
+                AppError::invalid(
+                    "state",
+                    Reason::OneOf {
+                        list: "held, attached, discarded, all".into(),
+                    },
+                )
             })?),
         };
         let (limit, after) = crate::cases::paging(limit, cursor)?;
@@ -769,10 +776,15 @@ impl App {
         let target = b.opt_str("case").unwrap_or_default();
         let as_ = b.opt_str("as").unwrap_or_else(|| "complainant".into());
         if target.trim().is_empty() {
-            b.errors.add("case", "is required");
+            b.errors.add("case", Reason::Required);
         }
         if !["complainant", "note"].contains(&as_.as_str()) {
-            b.errors.add("as", "must be one of: complainant, note");
+            b.errors.add(
+                "as",
+                Reason::OneOf {
+                    list: "complainant, note".into(),
+                },
+            );
         }
         b.finish()?;
         let m = self
@@ -794,7 +806,7 @@ impl App {
         let target_case = match target_case {
             Ok(l) => l,
             Err(AppError::NotFound) => {
-                return Err(AppError::invalid("case", "names no case"));
+                return Err(AppError::invalid("case", Reason::NoCase));
             }
             Err(e) => return Err(e),
         };

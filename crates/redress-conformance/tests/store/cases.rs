@@ -29,6 +29,8 @@ pub async fn insert_and_get_round_trip(s: Arc<dyn Store>) {
         feedback_score: Some(4),
         respondent_reply_on_time: Some(false),
         respondent_late_replies: 1,
+        outcome: Some(redress_domain::Outcome::PartiallyUpheld),
+        missed: vec![redress_domain::Stage::Acceptance],
     };
     let ev = vec![
         event(Some(row.id), "submitted"),

@@ -307,7 +307,13 @@ pub async fn calendar_import(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     if body.len() > super::CALENDAR_LIMIT {
-        return Err(redress_app::AppError::invalid("file", "may have at most 1 MiB").into());
+        return Err(redress_app::AppError::invalid(
+            "file",
+            redress_domain::Reason::MaxSize {
+                size: "1 MiB".into(),
+            },
+        )
+        .into());
     }
     Ok(Json(s.app.import_calendar(&who, &body).await?))
 }

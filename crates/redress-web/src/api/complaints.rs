@@ -70,6 +70,16 @@ pub struct ListParams {
     /// rejected, lapsed, resolved, reviewed, withdrawn, merged
     #[param(value_type = Option<ClosureName>)]
     pub closure: Option<String>,
+    /// The outcome in force (a modified review's, else the decision's)
+    #[param(value_type = Option<OutcomeName>)]
+    pub outcome: Option<String>,
+    /// Cases that missed the deadline of this stage, or of any stage
+    #[param(value_type = Option<MissedStage>)]
+    pub missed: Option<String>,
+    /// `due`: by next deadline, soonest first (cases without one last);
+    /// `newest` (default): newest first. A cursor continues the order it came with.
+    #[param(value_type = Option<SortOrder>)]
+    pub sort: Option<String>,
     /// Filed at or after: a date (2026-12-06, from its start in the installation's zone) or an RFC 3339 instant
     pub from: Option<String>,
     /// Filed before: a date (to its end) or an RFC 3339 instant
@@ -105,6 +115,9 @@ pub async fn list(
         assignee: p.assignee,
         channel: p.channel,
         closure: p.closure,
+        outcome: p.outcome,
+        missed: p.missed,
+        sort: p.sort,
         from: p.from,
         to: p.to,
         overdue: p.overdue,

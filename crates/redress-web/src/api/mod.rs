@@ -23,7 +23,8 @@ use crate::state::AppState;
     info(title = "redress", description = "Complaint handling for online platforms. Authenticate with `Authorization: Bearer …` (staff token, API key, respondent portal key, or a complainant's access token on /track calls)."),
     components(schemas(
         schemas::StatusName, schemas::ChannelName, schemas::ClosureName,
-        schemas::ActionStatusName, schemas::CallStateName
+        schemas::ActionStatusName, schemas::CallStateName, schemas::OutcomeName,
+        schemas::MissedStage, schemas::SortOrder
     )),
     tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use redress_domain::Reason;
 use redress_domain::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -51,7 +52,7 @@ pub async fn due(
                 .ok()
                 .map(|t| t.to_utc());
             if t.is_none() {
-                errors.add("from", "must be an RFC 3339 time");
+                errors.add("from", Reason::Time);
             }
             t
         }
@@ -62,7 +63,13 @@ pub async fn due(
         {
             Ok(n) if n <= max => Some(n),
             _ => {
-                errors.add(field, format!("must be an integer from 0 to {max}"));
+                errors.add(
+                    field,
+                    Reason::IntRange {
+                        a: 0,
+                        b: i64::from(max),
+                    },
+                );
                 None
             }
         };
@@ -72,11 +79,11 @@ pub async fn due(
         (Some(d), None) => count("working_days", d, 3650, &mut errors).map(|n| (n, false)),
         (None, Some(h)) => count("working_hours", h, 87_600, &mut errors).map(|n| (n, true)),
         (Some(_), Some(_)) => {
-            errors.add("working_hours", "give either working_days or working_hours");
+            errors.add("working_hours", Reason::DaysOrHours);
             None
         }
         (None, None) => {
-            errors.add("working_days", "is required (or working_hours)");
+            errors.add("working_days", Reason::RequiredOrHours);
             None
         }
     };
@@ -100,12 +107,7 @@ pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiRes
         .parse()
         .ok()
         .filter(|y| (1970..=2200).contains(y))
-        .ok_or_else(|| {
-            ApiError::from(redress_app::AppError::invalid(
-                "year",
-                "must be a year from 1970 to 2200",
-            ))
-        })?;
+        .ok_or_else(|| ApiError::from(redress_app::AppError::invalid("year", Reason::Year)))?;
     let calendar = s.app.calendar();
     let days = calendar.exceptions_in_year(year);
     Ok(Json(json!({
@@ -171,11 +173,7 @@ pub async fn advance(
     let seconds = match body.value.get("seconds").and_then(Value::as_i64) {
         Some(n) if (0..=20 * 365 * 86400).contains(&n) => n,
         _ => {
-            return Err(redress_app::AppError::invalid(
-                "seconds",
-                "must be a non-negative integer",
-            )
-            .into());
+            return Err(redress_app::AppError::invalid("seconds", Reason::NonNegative).into());
         }
     };
     s.app.clock.advance(seconds);

@@ -469,11 +469,96 @@ pub struct ErrorBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
-    /// Field name → what is wrong.
-    #[schema(value_type = Object)]
-    pub fields: serde_json::Value,
+    /// Field name → what is wrong with it, in English.
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Field name → the machine-readable reason (one per field of `fields`).
+    pub reasons: std::collections::BTreeMap<String, ReasonCode>,
+}
+
+/// What kind of error it is; the HTTP status says the same more coarsely.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the body is not valid JSON.
+    InvalidJson,
+    /// 400: a multipart body that cannot be read.
+    InvalidMultipart,
+    /// 400: a query string that cannot be read.
+    InvalidQuery,
+    /// 401: no or bad credentials.
+    Unauthorized,
+    /// 403: the wrong person.
+    Forbidden,
+    /// 404: not there, or not visible to the caller.
+    NotFound,
+    /// 405: the path does not take that method.
+    MethodNotAllowed,
+    /// 409: the case's state does not allow it.
+    Conflict,
+    /// 413: too large.
+    TooLarge,
+    /// 422: missing or invalid fields, each named in `fields` and `reasons`.
+    InvalidFields,
+    /// 429: rate-limited; see `Retry-After`.
+    RateLimited,
+    /// 500: something went wrong on the server's side.
+    Internal,
+    /// 503: too many requests in flight; see `Retry-After`.
+    Overloaded,
+}
+
+/// Why a field was refused.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Missing or empty.
+    Required,
+    /// Longer than allowed.
+    TooLong,
+    /// Shorter than allowed.
+    TooShort,
+    /// Outside the allowed length range.
+    Length,
+    /// More items than allowed.
+    TooMany,
+    /// Larger than allowed.
+    TooLarge,
+    /// Not one of the allowed values.
+    NotOneOf,
+    /// A number or date outside the allowed range.
+    OutOfRange,
+    /// Not of the expected JSON type.
+    WrongType,
+    /// Not an e-mail address.
+    NotAnEmail,
+    /// Not a phone number.
+    NotAPhone,
+    /// Not a date or time in the accepted forms.
+    NotATime,
+    /// A time that must not lie in the future does.
+    InFuture,
+    /// A time that must lie in the future does not.
+    NotInFuture,
+    /// Holds characters that are not allowed.
+    InvalidCharacters,
+    /// Names something that does not exist.
+    NotFound,
+    /// Already in use.
+    Taken,
+    /// Contradicts another field or an earlier request.
+    Conflict,
+    /// Not allowed for this case or person.
+    NotAllowed,
+    /// The channel is switched off.
+    ChannelOff,
+    /// An address that is not public.
+    NotPublic,
+    /// An address that could not be reached.
+    Unreachable,
+    /// Otherwise malformed.
+    Invalid,
 }
 
 /// Any JSON object (a case, a list, …): see the description of the call.
@@ -518,6 +603,35 @@ pub enum ClosureName {
     Merged,
 }
 
+/// The result of a decision or of a modified review.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeName {
+    Upheld,
+    PartiallyUpheld,
+    NotUpheld,
+    Settled,
+}
+
+/// A stage whose deadline a case missed, or any stage.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MissedStage {
+    Acceptance,
+    Supplement,
+    Handling,
+    Review,
+    Any,
+}
+
+/// The order of the case list.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    Newest,
+    Due,
+}
+
 /// Which corrective actions a list shows.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -534,4 +648,25 @@ pub enum CallStateName {
     Pending,
     Delivered,
     Failed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn the_documented_reason_codes_are_the_ones_the_domain_gives() {
+        let documented = |v: serde_json::Value| v["enum"].as_array().cloned().unwrap_or_default();
+        let schema = serde_json::to_value(ReasonCode::schema()).expect("a schema");
+        let codes: std::collections::BTreeSet<String> = documented(schema)
+            .iter()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect();
+        let given: std::collections::BTreeSet<String> = redress_domain::Reason::CODES
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(codes, given, "ReasonCode and Reason::CODES differ");
+    }
 }

@@ -325,13 +325,29 @@ fn feed_outcome(tr: super::Tr, o: &Value) -> String {
             &[("holidays", &n("holidays")), ("workdays", &n("workdays"))],
         ),
         "not_modified" => tr.t("feed-not_modified"),
-        _ => tr.with(
-            "feed-failed",
-            &[(
-                "error",
-                &tr.field_message(o["error"].as_str().unwrap_or("")),
-            )],
-        ),
+        _ => tr.with("feed-failed", &[("error", &feed_error(tr, o))]),
+    }
+}
+
+/// Why a feed fetch failed, in the page's language: the outcome keeps the
+/// reason's message key and arguments beside its English sentence (older
+/// outcomes have the sentence only).
+fn feed_error(tr: super::Tr, o: &Value) -> String {
+    match o["reason"]["key"].as_str() {
+        Some(key) => {
+            let args: Vec<(String, String)> = o["reason"]["args"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let args: Vec<(&str, &str)> =
+                args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            tr.with(key, &args)
+        }
+        None => o["error"].as_str().unwrap_or_default().to_string(),
     }
 }
 

@@ -28,6 +28,7 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use redress_domain::Reason;
 
 use crate::state::AppState;
 pub use i18n::Tr;
@@ -365,20 +366,17 @@ pub enum FormProblem {
 
 impl FileForm {
     /// The field errors to show beside the form for `problem`.
-    pub fn problem_errors(&self) -> std::collections::BTreeMap<String, String> {
+    pub fn problem_errors(&self) -> std::collections::BTreeMap<String, Reason> {
         let mut errors = std::collections::BTreeMap::new();
         match self.problem {
             Some(FormProblem::FileTooLarge) => {
-                errors.insert("file".to_string(), "the file is too large".to_string());
+                errors.insert("file".to_string(), Reason::FileTooLarge);
             }
             Some(FormProblem::TooLong) => {
-                errors.insert(
-                    "form".to_string(),
-                    "a field is longer than 64 KiB".to_string(),
-                );
+                errors.insert("form".to_string(), Reason::FieldTooLong);
             }
             Some(FormProblem::Unreadable) => {
-                errors.insert("file".to_string(), "the form could not be read".to_string());
+                errors.insert("file".to_string(), Reason::FormUnreadable);
             }
             None => {}
         }
@@ -566,13 +564,13 @@ mod tests {
     #[test]
     fn refused_fields_are_named_and_explained_in_the_page_language() {
         let mut f = redress_domain::FieldErrors::new();
-        f.add("subject", "is required");
-        f.add("description", "must be at most 20000 characters");
-        f.add("x.y", "an unusual reason");
+        f.add("subject", redress_domain::Reason::Required);
+        f.add("description", redress_domain::Reason::AtMost { n: 20000 });
+        f.add("x.y", redress_domain::Reason::Year);
         let zh = fields_message(Tr::new(Locale::ZhCn), &f);
         assert!(zh.contains("事情经过: 不能超过 20000 个字符"), "{zh}");
         assert!(zh.contains("标题: 必填"), "{zh}");
-        assert!(zh.contains("x.y: an unusual reason"), "{zh}");
+        assert!(zh.contains("x.y: "), "{zh}");
         let en = fields_message(Tr::new(Locale::En), &f);
         assert!(en.contains("Subject: is required"), "{en}");
     }

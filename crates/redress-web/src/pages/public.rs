@@ -1,5 +1,6 @@
 //! The start page and the complaint form.
 
+use redress_domain::Reason;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
@@ -155,7 +156,7 @@ struct ComplainPage<'a> {
     action: &'static str,
     staff: bool,
     values: HashMap<String, String>,
-    errors: BTreeMap<String, String>,
+    errors: BTreeMap<String, Reason>,
     nonce: String,
     respondent_kinds: [(&'static str, &'static str); 5],
     /// The largest file the form takes (checked in the browser first).
@@ -167,12 +168,12 @@ impl ComplainPage<'_> {
         self.values.get(name).map_or("", String::as_str)
     }
 
-    fn error(&self, name: &str) -> Option<&str> {
-        self.errors.get(name).map(String::as_str)
+    fn error(&self, name: &str) -> Option<&Reason> {
+        self.errors.get(name)
     }
 
     /// Errors about no single field of the form (shown at the top).
-    fn other_errors(&self) -> Vec<(&str, &str)> {
+    fn other_errors(&self) -> Vec<(&str, &Reason)> {
         self.errors
             .iter()
             .filter(|(k, _)| {
@@ -181,7 +182,7 @@ impl ComplainPage<'_> {
                 let hidden = !self.staff && matches!(k.as_str(), "channel" | "call_reference");
                 hidden || (!FIELDS.contains(&k.as_str()) && k.as_str() != "file")
             })
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|(k, v)| (k.as_str(), v))
             .collect()
     }
 }
@@ -632,7 +633,7 @@ fn render_form(
     ctx: PageCtx,
     max_file: u64,
     values: HashMap<String, String>,
-    errors: BTreeMap<String, String>,
+    errors: BTreeMap<String, Reason>,
     nonce: String,
 ) -> Response {
     render_form_at(
@@ -668,7 +669,7 @@ fn render_form_at(
     max_file: u64,
     at: FormAt,
     mut values: HashMap<String, String>,
-    errors: BTreeMap<String, String>,
+    errors: BTreeMap<String, Reason>,
     nonce: String,
     status: StatusCode,
 ) -> Response {

@@ -7,6 +7,7 @@ use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use redress_app::{AppError, Principal};
+use redress_domain::Reason;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -330,7 +331,7 @@ pub async fn evidence(
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
     let Some((name, bytes)) = sent.file else {
-        return failed(&s, ctx, &who, AppError::invalid("file", "choose a file")).await;
+        return failed(&s, ctx, &who, AppError::invalid("file", Reason::ChooseFile)).await;
     };
     match s
         .app

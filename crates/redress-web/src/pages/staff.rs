@@ -3,6 +3,7 @@
 //! with search and filters, and the case page with the actions of SPEC §3
 //! as forms. Every action goes through the same use case as the API.
 
+use redress_domain::Reason;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -1277,7 +1278,7 @@ pub async fn evidence(
                 .staff_evidence(&who, uuid, name.as_deref(), &bytes, &share)
                 .await
         }
-        (None, None) => Err(AppError::invalid("file", "choose a file")),
+        (None, None) => Err(AppError::invalid("file", Reason::ChooseFile)),
     };
     match result {
         Ok(_) => ctx.redirect(&format!("{path}?done=evidence")),

@@ -7,6 +7,7 @@ use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use redress_app::AppError;
+use redress_domain::Reason;
 use redress_domain::{Audience, Case, Status};
 use serde::Deserialize;
 use serde_json::json;
@@ -554,7 +555,7 @@ pub async fn evidence(
                 .track_evidence(&no, Some(&token), name.as_deref(), &bytes)
                 .await
         }
-        (None, None) => Err(AppError::invalid("file", "choose a file")),
+        (None, None) => Err(AppError::invalid("file", Reason::ChooseFile)),
     };
     match result {
         Ok(_) => ctx.redirect(&format!("/track/{no}?done=evidence")),

@@ -72,7 +72,31 @@ impl Answer {
             "not an error body: {}",
             self.body
         );
+        // Every refused field has a machine-readable reason, and only those.
+        let names = |v: &Value| -> Vec<String> {
+            v.as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert!(e["reasons"].is_object(), "no reasons: {}", self.body);
+        assert_eq!(names(&e["fields"]), names(&e["reasons"]), "{}", self.body);
+        for (field, code) in e["reasons"].as_object().into_iter().flatten() {
+            let code = code.as_str().unwrap_or_default();
+            assert!(
+                !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{field}: not a reason code: {}",
+                self.body
+            );
+        }
         e["fields"].clone()
+    }
+
+    /// Asserts a 422 answer and returns its `reasons` (field → code).
+    #[track_caller]
+    pub fn expect_reasons(self) -> Value {
+        let body = self.body.clone();
+        self.expect_error(422);
+        body["error"]["reasons"].clone()
     }
 }
 

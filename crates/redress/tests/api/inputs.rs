@@ -52,6 +52,17 @@ async fn bad_registrations_name_every_field_and_store_nothing() {
     ] {
         assert!(fields.get(f).is_some(), "{f}: {fields}");
     }
+    // The reasons as codes (SPEC §11): required, too_long, not_one_of, …
+    let mut coded = complaint(1);
+    coded["subject"] = json!("");
+    coded["description"] = json!("长".repeat(20_001));
+    coded["respondent"]["kind"] = json!("alien");
+    coded["complainant"]["email"] = json!("not-an-email");
+    let reasons = t.post("/complaints", None, coded).await.expect_reasons();
+    assert_eq!(reasons["subject"], "required", "{reasons}");
+    assert_eq!(reasons["description"], "too_long", "{reasons}");
+    assert_eq!(reasons["respondent.kind"], "not_one_of", "{reasons}");
+    assert_eq!(reasons["complainant.email"], "not_an_email", "{reasons}");
     let mut no_contact = complaint(1);
     no_contact["complainant"] = json!({"name": "匿名"});
     let fields = t

@@ -1,0 +1,182 @@
+//! The case list's filters of SPEC §11 that read a case's course:
+//! `outcome` (the outcome in force), `missed` (a stage whose deadline was
+//! missed), `sort=due` (by next deadline, with its own cursor), and a
+//! search's `total_relation`.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// The ids of a list answer, in order.
+fn ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| s(&i["id"]).to_string())
+        .collect()
+}
+
+async fn list(t: &TestApp, token: &str, query: &str) -> Value {
+    t.get(&format!("/complaints?{query}"), Some(token))
+        .await
+        .expect(200)
+}
+
+async fn outcome_and_missed_stages_filter_the_list() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let upheld = t.decided(&c, 1).await;
+    let refused = t.accepted(&c, 2).await;
+    t.act(
+        &refused.id,
+        "decide",
+        &c.handler,
+        json!({"outcome": "not_upheld", "basis": ["平台服务协议 5.2"], "reply": "证据不足。"}),
+    )
+    .await;
+    // Nobody answers the third within its working day: the sweep records
+    // the missed acceptance, and accepting it late keeps the record.
+    let late = t.filed(3).await;
+    t.advance(4 * 86_400).await;
+    let missed = list(&t, &c.supervisor, "missed=acceptance").await;
+    assert_eq!(ids(&missed), vec![late.id.clone()], "{missed}");
+    t.act(
+        &late.id,
+        "accept",
+        &c.intake,
+        json!({"category": "refunds-returns"}),
+    )
+    .await;
+
+    let by = |q: &'static str| list(&t, &c.supervisor, q);
+    assert_eq!(ids(&by("outcome=upheld").await), vec![upheld.id.clone()]);
+    assert_eq!(
+        ids(&by("outcome=not_upheld").await),
+        vec![refused.id.clone()]
+    );
+    assert_eq!(by("outcome=settled").await["total"], 0);
+    assert_eq!(ids(&by("missed=acceptance").await), vec![late.id.clone()]);
+    assert_eq!(ids(&by("missed=any").await), vec![late.id.clone()]);
+    assert_eq!(by("missed=handling").await["total"], 0);
+    let page = by("missed=acceptance&outcome=upheld").await;
+    assert_eq!(page["total"], 0, "filters combine: {page}");
+
+    // A review that modifies the result changes the outcome in force.
+    t.track_act(&upheld, "appeal", json!({"reason": "金额不对"}))
+        .await;
+    t.act(
+        &upheld.id,
+        "review",
+        &c.reviewer,
+        json!({"result": "modified", "outcome": "partially_upheld",
+               "basis": ["平台服务协议 5.3"], "reply": "改为部分支持。"}),
+    )
+    .await;
+    assert_eq!(
+        ids(&by("outcome=partially_upheld").await),
+        vec![upheld.id.clone()]
+    );
+    assert_eq!(by("outcome=upheld").await["total"], 0);
+
+    // Bad values are named with their reason.
+    for (query, field) in [
+        ("outcome=won", "outcome"),
+        ("missed=lunch", "missed"),
+        ("sort=oldest", "sort"),
+    ] {
+        let reasons = t
+            .get(&format!("/complaints?{query}"), Some(&c.supervisor))
+            .await
+            .expect_reasons();
+        assert_eq!(reasons[field], "not_one_of", "{query}: {reasons}");
+    }
+}
+
+async fn sort_by_due_pages_through_every_case_soonest_deadline_first() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    // Deadlines of different lengths: acceptance (one working day),
+    // handling (the category's days), the appeal window of a decided case,
+    // none for a closed one.
+    let submitted = t.filed(1).await;
+    let accepted = t.accepted(&c, 2).await;
+    let decided = t.decided(&c, 3).await;
+    let withdrawn = t.filed(4).await;
+    t.track_act(&withdrawn, "withdraw", json!({})).await;
+    let again = t.filed(5).await;
+
+    let all = list(&t, &c.supervisor, "sort=due&limit=50").await;
+    assert_eq!(all["total"], 5);
+    let items = all["items"].as_array().unwrap();
+    let dues: Vec<Option<chrono::DateTime<chrono::Utc>>> = items
+        .iter()
+        .map(|i| i["next_due_at"].as_str().map(|d| d.parse().unwrap()))
+        .collect();
+    // Soonest first, cases without a deadline last.
+    let mut sorted = dues.clone();
+    sorted.sort_by_key(|d| (d.is_none(), *d));
+    assert_eq!(dues, sorted, "{all}");
+    assert_eq!(
+        dues.last(),
+        Some(&None),
+        "the withdrawn case has no deadline: {all}"
+    );
+    assert_eq!(s(&items[4]["id"]), withdrawn.id);
+    // Equal deadlines keep the filing order.
+    let pos = |id: &str| items.iter().position(|i| s(&i["id"]) == id).unwrap();
+    if dues[pos(&submitted.id)] == dues[pos(&again.id)] {
+        assert!(pos(&submitted.id) < pos(&again.id), "{all}");
+    }
+    let _ = (accepted, decided);
+
+    // One at a time, the cursor walks the same order and ends.
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let q = match &cursor {
+            Some(c) => format!("sort=due&limit=1&cursor={c}"),
+            None => "sort=due&limit=1".to_string(),
+        };
+        let page = t
+            .get(&format!("/complaints?{q}"), Some(&c.supervisor))
+            .await
+            .expect(200);
+        assert_eq!(page["total"], 5);
+        walked.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(walked, ids(&all));
+
+    // A cursor of the newest-first order is not one of this order.
+    let newest = list(&t, &c.supervisor, "limit=1").await;
+    let foreign = s(&newest["next_cursor"]).to_string();
+    let reasons = t
+        .get(
+            &format!("/complaints?sort=due&cursor={foreign}"),
+            Some(&c.supervisor),
+        )
+        .await
+        .expect_reasons();
+    assert_eq!(reasons["cursor"], "invalid", "{reasons}");
+}
+
+async fn a_search_says_its_total_is_exact() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    t.filed(1).await;
+    let found = list(&t, &c.supervisor, "q=退款").await;
+    assert_eq!(found["total_relation"], "eq", "{found}");
+    assert_eq!(found["total"], found["items"].as_array().unwrap().len());
+    let plain = list(&t, &c.supervisor, "").await;
+    assert!(plain.get("total_relation").is_none(), "{plain}");
+}
+
+tests![
+    outcome_and_missed_stages_filter_the_list,
+    sort_by_due_pages_through_every_case_soonest_deadline_first,
+    a_search_says_its_total_is_exact,
+];

@@ -504,6 +504,7 @@ impl App {
             &self.vault,
             sealing,
             sweep_at,
+            self.config.time_zone,
         )
     }
 

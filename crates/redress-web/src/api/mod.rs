@@ -23,7 +23,7 @@ use crate::state::AppState;
     info(title = "redress", description = "Complaint handling for online platforms. Authenticate with `Authorization: Bearer …` (staff token, API key, respondent portal key, or a complainant's access token on /track calls)."),
     components(schemas(
         schemas::StatusName, schemas::ChannelName, schemas::ClosureName,
-        schemas::ActionStatusName, schemas::CallStateName
+        schemas::ActionStatusName, schemas::CallStateName, schemas::IntervalName
     )),
     tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]
@@ -144,6 +144,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::due))
         .routes(routes!(ops::year))
         .routes(routes!(ops::summary))
+        .routes(routes!(ops::summary_csv))
         .routes(routes!(ops::verify))
         .routes(routes!(ops::queues))
         .routes(routes!(ops::advance))

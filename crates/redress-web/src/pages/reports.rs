@@ -136,11 +136,12 @@ pub async fn page(
     let tr = ctx.tr();
     let from = p.from.filter(|v| !v.is_empty());
     let to = p.to.filter(|v| !v.is_empty());
-    let v = match s
-        .app
-        .report_summary(&who, from.as_deref(), to.as_deref())
-        .await
-    {
+    let params = redress_app::report::ReportParams {
+        from,
+        to,
+        ..Default::default()
+    };
+    let v = match s.app.report_summary(&who, &params).await {
         Ok(v) => v,
         Err(AppError::Invalid(_)) => {
             return ctx.error(StatusCode::UNPROCESSABLE_ENTITY, "r-bad-period");
@@ -173,8 +174,8 @@ pub async fn page(
     ];
     let page = ReportsPage {
         base: &ctx.base,
-        from: date("from"),
-        to: date("to"),
+        from: date("from_day"),
+        to: date("to_day"),
         figures: figures(&v, tr),
         charts,
     }

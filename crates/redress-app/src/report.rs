@@ -513,6 +513,61 @@ pub fn summary_csv(v: &Value) -> String {
     out
 }
 
+/// The summary as a standalone HTML page: one table of the same rows as
+/// the CSV (`redress report --format html`).
+pub fn summary_html(v: &Value) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let csv = summary_csv(v);
+    let mut rows = String::new();
+    for line in csv.trim_start_matches('\u{feff}').lines().skip(1) {
+        let cells = split_csv_line(line);
+        rows.push_str("<tr>");
+        for c in cells {
+            rows.push_str(&format!("<td>{}</td>", esc(&c)));
+        }
+        rows.push_str("</tr>\n");
+    }
+    let title = format!(
+        "redress report {} – {}",
+        v["from_day"].as_str().unwrap_or(""),
+        v["to_day"].as_str().unwrap_or("")
+    );
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}</style></head>\n\
+         <body><h1>{t}</h1>\n<table><thead><tr><th>figure</th><th>key</th><th>value</th></tr></thead>\n\
+         <tbody>\n{rows}</tbody></table></body></html>\n",
+        t = esc(&title)
+    )
+}
+
+/// The fields of one line written by [`csv_field`].
+fn split_csv_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
 fn flatten(prefix: &str, m: &Map<String, Value>, line: &mut impl FnMut(&str, &str, &Value)) {
     for (k, x) in m {
         match x {

@@ -56,6 +56,7 @@ mod notices;
 mod ops;
 mod pages;
 mod records;
+mod reports;
 mod respondents;
 mod rights;
 mod scoping;
@@ -96,7 +97,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 28] = [
+    let modules: [Module; 29] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -118,6 +119,7 @@ fn main() -> ExitCode {
         ("ops", ops::trials),
         ("pages", pages::trials),
         ("records", records::trials),
+        ("reports", reports::trials),
         ("respondents", respondents::trials),
         ("rights", rights::trials),
         ("scoping", scoping::trials),

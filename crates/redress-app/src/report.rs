@@ -88,7 +88,15 @@ pub fn parse_days(
         return Err(AppError::invalid("from", "must be before to"));
     }
     if (to_d - from_d).num_days() > MAX_DAYS {
-        return Err(AppError::invalid("from", "the period may span at most 20 years"));
+        // At most 20 years, so that a series stays small.
+        return Err(AppError::invalid(
+            "from",
+            format!(
+                "must be between {} and {}",
+                to_d - Duration::days(MAX_DAYS),
+                to_d
+            ),
+        ));
     }
     Ok((from_d, to_d))
 }

@@ -328,8 +328,58 @@ async fn csv_cli_and_a_rebuild_give_the_same_figures() {
     assert_eq!(again, json_answer);
 }
 
+
+async fn the_page_shows_names_the_new_figures_and_a_csv_link() {
+    use crate::pages::{console, html};
+    let t = TestApp::new().await;
+    fixture(&t).await;
+    t.respondent("merchant", "shop-1").await;
+    let mut sup = console(&t, "super1").await;
+    let a = sup
+        .get(&t, "/staff/reports?from=2026-03-01&to=2026-03-31&lang=en")
+        .await;
+    assert_eq!(a.status.as_u16(), 200);
+    let page = html(&a);
+    for text in [
+        // Names, not codes: category, respondent, outcome, channel.
+        "Refunds",
+        "Respondent shop-1",
+        "Upheld",
+        "Web form",
+        // The new figures.
+        "Material supplied on time",
+        "50.0%",
+        "Reviewed on time",
+        "Handling deadlines extended",
+        "2026-03-02",
+        "/staff/reports.csv?from=2026-03-01&#38;to=2026-03-31&#38;interval=day",
+    ] {
+        assert!(page.contains(text), "{text} in {page}");
+    }
+    assert!(!page.contains(">refunds-returns<"), "a code shown: {page}");
+    let a = sup
+        .get(&t, "/staff/reports.csv?from=2026-03-01&to=2026-03-31&category=refunds-returns")
+        .await;
+    assert_eq!(a.status.as_u16(), 200);
+    assert!(a.bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
+    let csv = String::from_utf8(a.bytes).unwrap();
+    assert!(csv.contains("\r\ntotal,,3\r\n"), "{csv}");
+    let zh = html(&sup.get(&t, "/staff/reports?from=2026-03-01&to=2026-03-31&lang=zh-CN").await);
+    assert!(zh.contains("按时补正率") && zh.contains("下载 CSV"), "{zh}");
+    let mut handler = console(&t, "handler1").await;
+    assert_eq!(
+        handler
+            .get(&t, "/staff/reports.csv?from=2026-03-01")
+            .await
+            .status
+            .as_u16(),
+        403
+    );
+}
+
 tests![
     every_stage_is_counted_against_its_own_deadline,
     filters_intervals_and_the_previous_period,
     csv_cli_and_a_rebuild_give_the_same_figures,
+    the_page_shows_names_the_new_figures_and_a_csv_link,
 ];

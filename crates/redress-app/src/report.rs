@@ -206,7 +206,12 @@ impl App {
     pub async fn report_query(&self, p: &ReportParams) -> AppResult<(RollupQuery, Interval)> {
         let (from, to) = parse_days(self, p.from.as_deref(), p.to.as_deref())?;
         let mut errors = redress_domain::FieldErrors::new();
-        let interval = match p.interval.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let interval = match p
+            .interval
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => {
                 let days = (to - from).num_days() + 1;
                 if days <= 62 {
@@ -305,7 +310,11 @@ impl App {
         }
         let mut outcomes: BTreeMap<String, i64> =
             Outcome::ALL.iter().map(|o| (o.to_string(), 0)).collect();
-        outcomes.extend(s.dims(rollup::DECIDED).into_iter().filter(|(k, _)| !k.is_empty()));
+        outcomes.extend(
+            s.dims(rollup::DECIDED)
+                .into_iter()
+                .filter(|(k, _)| !k.is_empty()),
+        );
         let (accepted, rejected) = (s.total(rollup::ACCEPTED), s.total(rollup::REJECTED));
         let decided = s.total(rollup::DECIDED);
         let appealed = s.total(rollup::APPEALED);
@@ -495,11 +504,7 @@ pub fn summary_csv(v: &Value) -> String {
         match (name.as_str(), value) {
             ("top_respondents", Value::Array(items)) => {
                 for i in items {
-                    line(
-                        name,
-                        i["respondent"].as_str().unwrap_or(""),
-                        &i["count"],
-                    );
+                    line(name, i["respondent"].as_str().unwrap_or(""), &i["count"]);
                 }
             }
             ("series", Value::Array(items)) => {

@@ -134,7 +134,6 @@ pub fn to_row(
     vault: &Vault,
     sealing: Option<&Sealing>,
     sweep_at: Option<chrono::DateTime<chrono::Utc>>,
-    zone: redress_domain::calendar::Tz,
 ) -> AppResult<CaseRow> {
     // Kept only while a complainant's acknowledgement is queued.
     let ack_waiting = case.deliveries.iter().any(|d| {
@@ -189,7 +188,7 @@ pub fn to_row(
             + " "
             + &redress_domain::text::index_tokens(&case.tracking_no)
             + &evidence_tokens(case, sealing.map(|s| &s.key)),
-        report: report_facts(case, zone),
+        report: report_facts(case),
         version: case.version,
         doc,
         actions: action_rows(case),
@@ -242,7 +241,9 @@ pub fn complainant_key(case: &Case, vault: &Vault) -> Option<String> {
     Some(vault.lookup_hash(&id))
 }
 
-fn report_facts(case: &Case, zone: redress_domain::calendar::Tz) -> ReportFacts {
+/// The report facts of a case; the caller records the time zone
+/// ([`ReportFacts::zone`]).
+fn report_facts(case: &Case) -> ReportFacts {
     ReportFacts {
         created_at: Some(case.created_at),
         accepted_at: case.accepted_at,
@@ -261,7 +262,7 @@ fn report_facts(case: &Case, zone: redress_domain::calendar::Tz) -> ReportFacts 
             .respondent_reply
             .as_ref()
             .map_or(0, |r| u32::try_from(r.late_replies()).unwrap_or(u32::MAX)),
-        zone: Some(zone.name().to_string()),
+        zone: None,
         outcome: case.decision.as_ref().map(|d| d.outcome.to_string()),
         appealed_at: case.appeal.as_ref().map(|a| a.at),
         review_result: case.review.as_ref().map(|r| r.result.to_string()),
@@ -295,21 +296,22 @@ fn stage_facts(case: &Case) -> Vec<redress_store::rollup::StageFact> {
     // A staff stage: `done` is its own end; without one, a closure after
     // the deadline ends it late, and a running stage flagged overdue is
     // missed.
-    let staff = |stage, due, done: Option<chrono::DateTime<chrono::Utc>>, running: bool, extended| {
-        let ended_at = match (done, case.closed_at) {
-            (Some(t), _) => Some(t),
-            (None, Some(c)) if c > due => Some(c),
-            (None, Some(_)) => return None,
-            (None, None) if running && case.overdue_flagged_for == Some(due) => None,
-            (None, None) => return None,
+    let staff =
+        |stage, due, done: Option<chrono::DateTime<chrono::Utc>>, running: bool, extended| {
+            let ended_at = match (done, case.closed_at) {
+                (Some(t), _) => Some(t),
+                (None, Some(c)) if c > due => Some(c),
+                (None, Some(_)) => return None,
+                (None, None) if running && case.overdue_flagged_for == Some(due) => None,
+                (None, None) => return None,
+            };
+            Some(StageFact {
+                stage,
+                due_at: due,
+                ended_at,
+                extended,
+            })
         };
-        Some(StageFact {
-            stage,
-            due_at: due,
-            ended_at,
-            extended,
-        })
-    };
     let request = case.info_request.as_ref();
     let supplemented = request.is_some_and(|r| r.answered_at.is_some());
     if let Some(due) = d.acceptance_due_at {

@@ -302,10 +302,7 @@ impl CaseStore for PgStore {
             .await
     }
 
-    async fn rebuild_report_rollups(
-        &self,
-        zone: redress_domain::calendar::Tz,
-    ) -> StoreResult<u64> {
+    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
         self.write(move |ctx| rollups::rebuild(ctx, zone)).await
     }
 

@@ -81,10 +81,7 @@ const CURRENT: &str = "SELECT status, closure, channel, category, department, re
 /// version moved.
 pub fn current(ctx: &mut WriteCtx<'_>, id: Uuid, version: i64) -> StoreResult<Option<RollupCase>> {
     let stmt = ctx.statement(CURRENT)?;
-    let row = ctx
-        .client
-        .query_opt(&stmt, &[&id, &version])
-        .map_err(db)?;
+    let row = ctx.client.query_opt(&stmt, &[&id, &version]).map_err(db)?;
     row.as_ref().map(from_row).transpose()
 }
 

@@ -306,11 +306,9 @@ impl CaseStore for SqliteStore {
             .await
     }
 
-    async fn rebuild_report_rollups(
-        &self,
-        zone: redress_domain::calendar::Tz,
-    ) -> StoreResult<u64> {
-        self.write(move |ctx| rollups::rebuild(ctx.conn, zone)).await
+    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
+        self.write(move |ctx| rollups::rebuild(ctx.conn, zone))
+            .await
     }
 
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {

@@ -584,7 +584,10 @@ pub trait CaseStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<ReportRow>>;
     /// The summed counters of the rollup table (`report_days`) that the
     /// query asks for.
-    async fn report_rollup(&self, query: &rollup::RollupQuery) -> StoreResult<Vec<rollup::RollupSum>>;
+    async fn report_rollup(
+        &self,
+        query: &rollup::RollupQuery,
+    ) -> StoreResult<Vec<rollup::RollupSum>>;
     /// The respondents with the most cases filed in the query's days:
     /// `(respondent key, count)`, most first, at most `limit`.
     async fn report_top_respondents(

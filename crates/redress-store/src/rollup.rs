@@ -475,7 +475,10 @@ mod tests {
         c.report.feedback_score = Some(4);
         c.report.feedback_at = Some(t(21, 9));
         let out = contributions(&c, SH);
-        assert!(out.keys().all(|k| k.department == "ops" && k.category == "refund"));
+        assert!(
+            out.keys()
+                .all(|k| k.department == "ops" && k.category == "refund")
+        );
         assert_eq!(get(&out, d(3), ACCEPTED, ""), 1);
         assert_eq!(get(&out, d(5), DECIDED, "partially_upheld"), 1);
         assert_eq!(get(&out, d(20), CLOSED, "resolved"), 1);
@@ -526,8 +529,14 @@ mod tests {
         };
         // The filing moves under the new codes: −1 under none, +1 under ops.
         assert_eq!(sum(FILED), 0);
-        assert!(d1.iter().any(|(k, n)| k.metric == FILED && k.department == "ops" && *n == 1));
-        assert!(d1.iter().any(|(k, n)| k.metric == FILED && k.department.is_empty() && *n == -1));
+        assert!(
+            d1.iter()
+                .any(|(k, n)| k.metric == FILED && k.department == "ops" && *n == 1)
+        );
+        assert!(
+            d1.iter()
+                .any(|(k, n)| k.metric == FILED && k.department.is_empty() && *n == -1)
+        );
         assert_eq!(sum(ACCEPTED), 1);
         assert!(delta(Some(&new), &new, SH).is_empty());
         // Applying every delta from nothing gives the contributions.
@@ -549,7 +558,10 @@ mod tests {
         for q in [0.5, 0.9] {
             let exact = samples[((samples.len() - 1) as f64 * q).round() as usize];
             let got = quantile(&h, q).unwrap();
-            assert!((got - exact).abs() / exact <= 0.05, "q {q}: {got} vs {exact}");
+            assert!(
+                (got - exact).abs() / exact <= 0.05,
+                "q {q}: {got} vs {exact}"
+            );
         }
         assert_eq!(quantile(&BTreeMap::new(), 0.5), None);
         assert_eq!(bucket_of(0.0), 0);

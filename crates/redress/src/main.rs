@@ -347,13 +347,15 @@ async fn main() -> anyhow::Result<()> {
                         category,
                     };
                     match app.report_query(&params).await {
-                        Ok((q, interval)) => app.summary_of(&q, interval).await.map(|v| match format {
-                            ReportFormat::Json => {
-                                serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
-                            }
-                            ReportFormat::Csv => redress_app::report::summary_csv(&v),
-                            ReportFormat::Html => redress_app::report::summary_html(&v),
-                        }),
+                        Ok((q, interval)) => {
+                            app.summary_of(&q, interval).await.map(|v| match format {
+                                ReportFormat::Json => {
+                                    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+                                }
+                                ReportFormat::Csv => redress_app::report::summary_csv(&v),
+                                ReportFormat::Html => redress_app::report::summary_html(&v),
+                            })
+                        }
                         Err(e) => Err(e),
                     }
                 }

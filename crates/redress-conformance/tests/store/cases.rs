@@ -413,7 +413,11 @@ pub async fn rollups_follow_every_save_and_match_a_rebuild(s: Arc<dyn Store>) {
         rows.push(row);
     }
     let all = sorted(s.report_rollup(&q).await.unwrap());
-    let n_filed: i64 = all.iter().filter(|r| r.metric == "filed").map(|r| r.n).sum();
+    let n_filed: i64 = all
+        .iter()
+        .filter(|r| r.metric == "filed")
+        .map(|r| r.n)
+        .sum();
     assert_eq!(n_filed, 3);
 
     // Case 1 accepted into another department, then decided and closed.
@@ -421,9 +425,15 @@ pub async fn rollups_follow_every_save_and_match_a_rebuild(s: Arc<dyn Store>) {
     a.status = Status::InProgress;
     a.department = Some("sales".into());
     a.report.accepted_at = Some(t(24 * 60 + 30));
-    s.update_cases(vec![CaseUpdate { row: a.clone(), expected_version: 1 }], vec![])
-        .await
-        .unwrap();
+    s.update_cases(
+        vec![CaseUpdate {
+            row: a.clone(),
+            expected_version: 1,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap();
     a.version = 2;
     let mut closed = a.clone();
     closed.status = Status::Closed;
@@ -431,21 +441,36 @@ pub async fn rollups_follow_every_save_and_match_a_rebuild(s: Arc<dyn Store>) {
     closed.report.decided_at = Some(t(3 * 24 * 60));
     closed.report.closed_at = Some(t(5 * 24 * 60));
     closed.report.outcome = Some("upheld".into());
-    s.update_cases(vec![CaseUpdate { row: closed.clone(), expected_version: 2 }], vec![])
-        .await
-        .unwrap();
+    s.update_cases(
+        vec![CaseUpdate {
+            row: closed.clone(),
+            expected_version: 2,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap();
     // A stale save changes nothing, counters included.
     let mut stale = rows[1].clone();
     stale.status = Status::Closed;
     stale.closure = Some(Closure::Withdrawn);
     stale.report.closed_at = Some(t(9 * 24 * 60));
-    s.update_cases(vec![CaseUpdate { row: stale, expected_version: 7 }], vec![])
-        .await
-        .unwrap_err();
+    s.update_cases(
+        vec![CaseUpdate {
+            row: stale,
+            expected_version: 7,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap_err();
 
     let kept = sorted(s.report_rollup(&q).await.unwrap());
     let sum = |metric: &str| -> i64 {
-        kept.iter().filter(|r| r.metric == metric).map(|r| r.n).sum()
+        kept.iter()
+            .filter(|r| r.metric == metric)
+            .map(|r| r.n)
+            .sum()
     };
     assert_eq!(sum("filed"), 3);
     assert_eq!(sum("accepted"), 1);
@@ -459,14 +484,26 @@ pub async fn rollups_follow_every_save_and_match_a_rebuild(s: Arc<dyn Store>) {
         })
         .await
         .unwrap();
-    let sales_filed: i64 = sales.iter().filter(|r| r.metric == "filed").map(|r| r.n).sum();
-    assert_eq!(sales_filed, 1, "the filing moved with the case's department");
+    let sales_filed: i64 = sales
+        .iter()
+        .filter(|r| r.metric == "filed")
+        .map(|r| r.n)
+        .sum();
+    assert_eq!(
+        sales_filed, 1,
+        "the filing moved with the case's department"
+    );
     assert_eq!(
         s.report_top_respondents(&q, 5).await.unwrap(),
         vec![("merchant:m1".to_string(), 3)]
     );
 
-    assert_eq!(s.rebuild_report_rollups(chrono_tz_shanghai()).await.unwrap(), 3);
+    assert_eq!(
+        s.rebuild_report_rollups(chrono_tz_shanghai())
+            .await
+            .unwrap(),
+        3
+    );
     assert_eq!(sorted(s.report_rollup(&q).await.unwrap()), kept);
 }
 

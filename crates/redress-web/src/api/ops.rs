@@ -1,9 +1,9 @@
 //! Calendar, reports, audit, the test clock and health.
 
 use axum::Json;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::extract::{Path, State};
 use redress_domain::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -361,7 +361,11 @@ pub async fn page(
             str::to_string,
         ),
     ];
-    let mut csv_query = format!("from={}&to={}", enc(&date("from_day")), enc(&date("to_day")));
+    let mut csv_query = format!(
+        "from={}&to={}",
+        enc(&date("from_day")),
+        enc(&date("to_day"))
+    );
     for (k, val) in [
         ("interval", v["interval"].as_str()),
         ("department", v["department"].as_str()),

@@ -47,12 +47,22 @@ async fn fixture(t: &TestApp) -> Cast {
     t.track_act(&a, "feedback", json!({"score": 4})).await;
 
     let b = t.filed(2).await;
-    t.act(&b.id, "request-info", &c.intake, json!({"items": ["订单截图"]}))
-        .await;
+    t.act(
+        &b.id,
+        "request-info",
+        &c.intake,
+        json!({"items": ["订单截图"]}),
+    )
+    .await;
 
     let cc = t.filed(3).await;
-    t.act(&cc.id, "request-info", &c.intake, json!({"items": ["订单截图"]}))
-        .await;
+    t.act(
+        &cc.id,
+        "request-info",
+        &c.intake,
+        json!({"items": ["订单截图"]}),
+    )
+    .await;
     t.track_act(&cc, "supplement", json!({"message": "截图已上传"}))
         .await;
     t.act(&cc.id, "accept", &c.intake, accept("refunds-returns"))
@@ -127,7 +137,10 @@ async fn every_stage_is_counted_against_its_own_deadline() {
     assert_eq!(r["outcomes"]["partially_upheld"], 0);
     assert_eq!(r["appealed"], 1);
     assert_eq!(r["appeal_rate"], 0.5);
-    assert_eq!(r["reviews"], json!({"total": 1, "upheld": 0, "modified": 1}));
+    assert_eq!(
+        r["reviews"],
+        json!({"total": 1, "upheld": 0, "modified": 1})
+    );
     assert_eq!(r["appeals_changed_share"], 1.0);
     assert_eq!(r["satisfaction"], json!({"average": 4.0, "responses": 1}));
     assert_eq!(r["by_channel"], json!({"web": 7}));
@@ -165,7 +178,10 @@ async fn every_stage_is_counted_against_its_own_deadline() {
     assert_eq!(lapse_day, 1, "B's lapse counts after the day it was filed");
     // A period that holds none of these days has none of these figures.
     let april = t
-        .get("/reports/summary?from=2026-04-01&to=2026-04-30", Some(&c.supervisor))
+        .get(
+            "/reports/summary?from=2026-04-01&to=2026-04-30",
+            Some(&c.supervisor),
+        )
         .await
         .expect(200);
     assert_eq!(april["total"], 0);
@@ -266,7 +282,10 @@ async fn csv_cli_and_a_rebuild_give_the_same_figures() {
         disposition.contains("filename=\"redress-report-2026-03-01-2026-03-31.csv\""),
         "{disposition}"
     );
-    assert!(a.bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "a byte-order mark");
+    assert!(
+        a.bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
+        "a byte-order mark"
+    );
     let csv = String::from_utf8(a.bytes.clone()).unwrap();
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines[0], "figure,key,value");
@@ -292,7 +311,11 @@ async fn csv_cli_and_a_rebuild_give_the_same_figures() {
         .args(["report", "--from", "2026-03-01", "--to", "2026-03-31"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cli, json_answer);
     let file = t.dir.join("march.csv");
@@ -303,7 +326,11 @@ async fn csv_cli_and_a_rebuild_give_the_same_figures() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(std::fs::read(&file).unwrap(), a.bytes);
     let out = t
         .command()
@@ -321,13 +348,16 @@ async fn csv_cli_and_a_rebuild_give_the_same_figures() {
     let empty = t.get(MARCH, Some(&c.supervisor)).await.expect(200);
     assert_eq!(empty["total"], 0);
     let out = t.command().args(["report", "rebuild"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rebuilt: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rebuilt["cases"], 7);
     let again = t.get(MARCH, Some(&c.supervisor)).await.expect(200);
     assert_eq!(again, json_answer);
 }
-
 
 async fn the_page_shows_names_the_new_figures_and_a_csv_link() {
     use crate::pages::{console, html};
@@ -358,13 +388,22 @@ async fn the_page_shows_names_the_new_figures_and_a_csv_link() {
     }
     assert!(!page.contains(">refunds-returns<"), "a code shown: {page}");
     let a = sup
-        .get(&t, "/staff/reports.csv?from=2026-03-01&to=2026-03-31&category=refunds-returns")
+        .get(
+            &t,
+            "/staff/reports.csv?from=2026-03-01&to=2026-03-31&category=refunds-returns",
+        )
         .await;
     assert_eq!(a.status.as_u16(), 200);
     assert!(a.bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
     let csv = String::from_utf8(a.bytes).unwrap();
     assert!(csv.contains("\r\ntotal,,3\r\n"), "{csv}");
-    let zh = html(&sup.get(&t, "/staff/reports?from=2026-03-01&to=2026-03-31&lang=zh-CN").await);
+    let zh = html(
+        &sup.get(
+            &t,
+            "/staff/reports?from=2026-03-01&to=2026-03-31&lang=zh-CN",
+        )
+        .await,
+    );
     assert!(zh.contains("按时补正率") && zh.contains("下载 CSV"), "{zh}");
     let mut handler = console(&t, "handler1").await;
     assert_eq!(

@@ -22,20 +22,39 @@ const UPSERT: &str = "INSERT INTO report_days (day, metric, department, category
      ON CONFLICT (day, metric, department, category, dim) \
      DO UPDATE SET n = report_days.n + EXCLUDED.n";
 
-/// Adds each change to its counter.
+/// Adds each change to its counter, at the end of the job's group
+/// (`WriteCtx::queue_rollups`).
 pub fn apply(ctx: &mut WriteCtx<'_>, changes: &[(RollupKey, i64)]) -> StoreResult<()> {
-    for chunk in changes.chunks(10_000) {
+    if !changes.is_empty() {
+        ctx.queue_rollups(changes.to_vec());
+    }
+    Ok(())
+}
+
+/// A group's queued changes, summed per counter and written in key order
+/// (one statement per 10,000 counters).
+pub fn apply_group(client: &mut Client, changes: Vec<(RollupKey, i64)>) -> StoreResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut sum: std::collections::BTreeMap<RollupKey, i64> = std::collections::BTreeMap::new();
+    for (k, n) in changes {
+        *sum.entry(k).or_default() += n;
+    }
+    let sorted: Vec<(RollupKey, i64)> = sum.into_iter().filter(|(_, n)| *n != 0).collect();
+    for chunk in sorted.chunks(10_000) {
         let days: Vec<NaiveDate> = chunk.iter().map(|(k, _)| k.day).collect();
         let metrics: Vec<&str> = chunk.iter().map(|(k, _)| k.metric).collect();
         let departments: Vec<&str> = chunk.iter().map(|(k, _)| k.department.as_str()).collect();
         let categories: Vec<&str> = chunk.iter().map(|(k, _)| k.category.as_str()).collect();
         let dims: Vec<&str> = chunk.iter().map(|(k, _)| k.dim.as_str()).collect();
         let ns: Vec<i64> = chunk.iter().map(|(_, n)| *n).collect();
-        ctx.execute(
-            UPSERT,
-            &[&days, &metrics, &departments, &categories, &dims, &ns],
-        )
-        .map_err(db)?;
+        client
+            .execute(
+                UPSERT,
+                &[&days, &metrics, &departments, &categories, &dims, &ns],
+            )
+            .map_err(db)?;
     }
     Ok(())
 }
@@ -178,6 +197,10 @@ pub fn top_respondents(
 
 /// Empties the table and sums every case row's contributions into it.
 pub fn rebuild(ctx: &mut WriteCtx<'_>, zone: Tz) -> StoreResult<u64> {
+    // No other writer changes a counter until this group commits; they
+    // wait at their groups' ends, holding no lock this one needs.
+    ctx.execute("LOCK TABLE report_days IN EXCLUSIVE MODE", &[])
+        .map_err(db)?;
     let mut totals = Totals::default();
     let mut cases = 0u64;
     {
@@ -192,11 +215,14 @@ pub fn rebuild(ctx: &mut WriteCtx<'_>, zone: Tz) -> StoreResult<u64> {
             cases += 1;
         }
     }
+    // The rows read include those this group saved before: their queued
+    // changes are counted already. Jobs after this one queue theirs anew.
+    ctx.clear_rollups();
     ctx.execute("DELETE FROM report_days", &[]).map_err(db)?;
     let changes: Vec<(RollupKey, i64)> = std::mem::take(&mut totals.counters)
         .into_iter()
         .filter(|(_, n)| *n != 0)
         .collect();
-    apply(ctx, &changes)?;
+    apply_group(ctx.client, changes)?;
     Ok(cases)
 }

@@ -561,9 +561,18 @@ fn three_instances_share_one_database() -> Result<(), String> {
     };
     for (metric, truth) in [
         ("filed", "SELECT count(*) FROM cases"),
-        ("closed", "SELECT count(*) FROM cases WHERE status = 'closed'"),
-        ("accepted", "SELECT count(*) FROM events WHERE kind = 'accepted'"),
-        ("decided", "SELECT count(*) FROM events WHERE kind = 'decided'"),
+        (
+            "closed",
+            "SELECT count(*) FROM cases WHERE status = 'closed'",
+        ),
+        (
+            "accepted",
+            "SELECT count(*) FROM events WHERE kind = 'accepted'",
+        ),
+        (
+            "decided",
+            "SELECT count(*) FROM events WHERE kind = 'decided'",
+        ),
     ] {
         let kept = count(
             &mut db,
@@ -573,7 +582,9 @@ fn three_instances_share_one_database() -> Result<(), String> {
         )?;
         let truth = count(&mut db, truth)?;
         if kept != truth {
-            return Err(format!("report counter {metric}: {kept}, the rows say {truth}"));
+            return Err(format!(
+                "report counter {metric}: {kept}, the rows say {truth}"
+            ));
         }
     }
     let negative = count(&mut db, "SELECT count(*) FROM report_days WHERE n < 0")?;

@@ -832,6 +832,7 @@ impl App {
         self.seed_canned_replies(&self.config.canned_replies)
             .await?;
         self.index_corrective_actions().await?;
+        self.build_report_rollups_once().await?;
         if self.store.list_calendar().await?.is_empty() {
             let days: Vec<DayException> = redress_domain::Calendar::china_exceptions();
             self.store.upsert_calendar(days, None).await?;

@@ -497,7 +497,7 @@ impl App {
     ) -> AppResult<CaseRow> {
         let calendar = self.calendar();
         let sweep_at = case.sweep_at(&self.config.policy, &calendar);
-        stored::to_row(
+        let mut row = stored::to_row(
             case,
             access_token_hash,
             pending_code,
@@ -505,7 +505,10 @@ impl App {
             &self.vault,
             sealing,
             sweep_at,
-        )
+        )?;
+        // The rollups count each event on its local day in this zone.
+        row.report.zone = Some(self.config.time_zone.name().to_string());
+        Ok(row)
     }
 
     /// The row of a loaded case, after its transition.

@@ -907,8 +907,7 @@ impl crate::App {
             ("sms", &sms, MAX_SMS),
         ] {
             if value.chars().count() > max {
-                b.errors
-                    .add(field, Reason::MayHaveAtMost { n: max });
+                b.errors.add(field, Reason::MayHaveAtMost { n: max });
             }
         }
         b.finish()?;

@@ -241,6 +241,8 @@ pub fn complainant_key(case: &Case, vault: &Vault) -> Option<String> {
     Some(vault.lookup_hash(&id))
 }
 
+/// The report facts of a case; the caller records the time zone
+/// ([`ReportFacts::zone`]).
 fn report_facts(case: &Case) -> ReportFacts {
     ReportFacts {
         created_at: Some(case.created_at),
@@ -260,9 +262,126 @@ fn report_facts(case: &Case) -> ReportFacts {
             .respondent_reply
             .as_ref()
             .map_or(0, |r| u32::try_from(r.late_replies()).unwrap_or(u32::MAX)),
-        outcome: case.outcome_in_force(),
+        zone: None,
+        outcome: case.decision.as_ref().map(|d| d.outcome.to_string()),
+        appealed_at: case.appeal.as_ref().map(|a| a.at),
+        review_result: case.review.as_ref().map(|r| r.result.to_string()),
+        reviewed_at: case.review.as_ref().map(|r| r.reviewed_at),
+        feedback_at: case.feedback.as_ref().map(|f| f.at),
+        stages: stage_facts(case),
+        outcome_in_force: case.outcome_in_force(),
         missed: case.missed.clone(),
     }
+}
+
+/// The stages counted for deadline compliance (docs/reports.md): each
+/// stage that ended — on time when it ended by the deadline in force — and
+/// each that still runs past its deadline (flagged overdue: missed).
+///
+/// - **acceptance**: from filing, or from the last supplement when the
+///   complainant supplied material; ended by acceptance or refusal. A
+///   request for material ends it too, when no supplement followed: a
+///   request made in time is not a missed acceptance, whatever happens
+///   after it (the case lapses, is refused, withdrawn).
+/// - **supplement** (the complainant's): ended by the supplement, or by
+///   the case closing during it (a lapse is late: the deadline passed).
+/// - **handling**: from acceptance to the decision; **review**: from the
+///   appeal to the review's result.
+///
+/// A case closed in a stage by something else (withdrawn, merged) counts
+/// that stage only when it closed after the deadline.
+fn stage_facts(case: &Case) -> Vec<redress_store::rollup::StageFact> {
+    use redress_domain::{Closure, Status};
+    use redress_store::rollup::{ReportStage, StageFact};
+    let mut out = Vec::new();
+    let d = &case.deadlines;
+    // A staff stage: `done` is its own end; without one, a closure after
+    // the deadline ends it late, and a running stage flagged overdue is
+    // missed.
+    let staff =
+        |stage, due, done: Option<chrono::DateTime<chrono::Utc>>, running: bool, extended| {
+            let ended_at = match (done, case.closed_at) {
+                (Some(t), _) => Some(t),
+                (None, Some(c)) if c > due => Some(c),
+                (None, Some(_)) => return None,
+                (None, None) if running && case.overdue_flagged_for == Some(due) => None,
+                (None, None) => return None,
+            };
+            Some(StageFact {
+                stage,
+                due_at: due,
+                ended_at,
+                extended,
+            })
+        };
+    let request = case.info_request.as_ref();
+    let supplemented = request.is_some_and(|r| r.answered_at.is_some());
+    if let Some(due) = d.acceptance_due_at {
+        match request {
+            // Material was asked for and never came: the request ended the
+            // acceptance stage.
+            Some(r) if !supplemented => out.extend(staff(
+                ReportStage::Acceptance,
+                due,
+                Some(r.requested_at),
+                false,
+                false,
+            )),
+            _ => {
+                let done = case.accepted_at.or_else(|| {
+                    (case.closure == Some(Closure::Rejected))
+                        .then_some(case.closed_at)
+                        .flatten()
+                });
+                out.extend(staff(
+                    ReportStage::Acceptance,
+                    due,
+                    done,
+                    case.status == Status::Submitted,
+                    false,
+                ));
+            }
+        }
+    }
+    if let (Some(r), Some(due)) = (request, d.supplement_due_at) {
+        // Supplied, or the case closed while waiting (a lapse comes after
+        // the deadline: late).
+        if let Some(end) = r.answered_at.or(case.closed_at) {
+            out.push(StageFact {
+                stage: ReportStage::Supplement,
+                due_at: due,
+                ended_at: Some(end),
+                extended: false,
+            });
+        }
+    }
+    if let (Some(accepted), Some(due)) = (case.accepted_at, d.handling_due_at) {
+        let decided = case.decision.as_ref().map(|x| x.decided_at);
+        let end = decided.or(case.closed_at);
+        let extended = case
+            .extensions
+            .iter()
+            .any(|e| e.at >= accepted && end.is_none_or(|t| e.at <= t));
+        out.extend(staff(
+            ReportStage::Handling,
+            due,
+            decided,
+            case.status == Status::InProgress,
+            extended,
+        ));
+    }
+    if let (Some(appeal), Some(due)) = (case.appeal.as_ref(), d.review_due_at) {
+        let reviewed = case.review.as_ref().map(|r| r.reviewed_at);
+        let extended = case.extensions.iter().any(|e| e.at >= appeal.at);
+        out.extend(staff(
+            ReportStage::Review,
+            due,
+            reviewed,
+            case.status == Status::UnderReview,
+            extended,
+        ));
+    }
+    out
 }
 
 /// Opens a row. A row written before case keys gets a new key here, used

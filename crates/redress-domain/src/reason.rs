@@ -171,6 +171,8 @@ reasons! {
     RequiredOrHours => "required", "err-required-or-hours", "is required (or working_hours)";
     Year => "out_of_range", "err-year", "must be a year from 1970 to 2200";
     FilePart => "required", "err-file-part", "is required (a multipart part named file)";
+    /// A date outside a range of dates.
+    DateBetween { from: String, to: String } => "out_of_range", "err-date-between", "must be between {from} and {to}";
     IcsMany { n: usize } => "too_many", "err-ics-many", "sets more than {n} days";
 }
 

@@ -230,7 +230,7 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
     for r in rows {
         crate::actions::write(ctx, r.id, &r.actions)?;
     }
-    Ok(())
+    crate::rollups::insert_many(ctx, rows)
 }
 
 const IMPORT_IDEMPOTENCY: &str = "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \

@@ -53,6 +53,7 @@ impl CaseStore for PgStore {
                     return Ok(Err(StoreError::Duplicate("tracking_no")));
                 };
                 actions::write(ctx, row.id, &row.actions)?;
+                rollups::insert(ctx, &row)?;
                 ctx.append(&events)?;
                 Ok(Ok(InsertOutcome::Inserted {
                     seq: col(&inserted, 0)?,
@@ -281,6 +282,28 @@ impl CaseStore for PgStore {
                 ))
             })
             .collect()
+    }
+
+    async fn report_rollup(
+        &self,
+        query: &redress_store::rollup::RollupQuery,
+    ) -> StoreResult<Vec<redress_store::rollup::RollupSum>> {
+        let q = query.clone();
+        self.read(move |c| rollups::query(c, &q)).await
+    }
+
+    async fn report_top_respondents(
+        &self,
+        query: &redress_store::rollup::RollupQuery,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let q = query.clone();
+        self.read(move |c| rollups::top_respondents(c, &q, limit))
+            .await
+    }
+
+    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
+        self.write(move |ctx| rollups::rebuild(ctx, zone)).await
     }
 
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {

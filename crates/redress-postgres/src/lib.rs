@@ -22,6 +22,7 @@ mod codec;
 mod mail;
 mod people;
 mod query;
+mod rollups;
 mod settings;
 mod templates;
 mod webhooks;
@@ -154,6 +155,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "respondent_reply",
         include_str!("../migrations/0017_respondent_reply.sql"),
     ),
+    (
+        18,
+        "report_days",
+        include_str!("../migrations/0018_report_days.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -242,7 +248,7 @@ impl PgStore {
                 for row in &rows {
                     insert_case_row(ctx, row)?;
                 }
-                Ok(())
+                rollups::insert_many(ctx, &rows)
             },
             Box::new(move |r| {
                 let _ = tx.send(r);
@@ -511,6 +517,14 @@ fn insert_case_row(ctx: &mut WriteCtx<'_>, r: &CaseRow) -> StoreResult<i64> {
 }
 
 fn update_case_row(ctx: &mut WriteCtx<'_>, u: &CaseUpdate) -> StoreResult<()> {
+    // The row as it was, locked: the report counters move by what this
+    // save changes, in the same transaction.
+    let before = match rollups::current(ctx, u.row.id, u.expected_version) {
+        Ok(Some(before)) => before,
+        Ok(None) => return Err(StoreError::VersionConflict),
+        Err(StoreError::Deadlock(_)) => return Err(StoreError::VersionConflict),
+        Err(e) => return Err(e),
+    };
     let v = CaseValues::of(&u.row)?;
     let changed = ctx
         .execute(UPDATE_CASE, &v.params(&u.row, &u.expected_version))
@@ -527,7 +541,7 @@ fn update_case_row(ctx: &mut WriteCtx<'_>, u: &CaseUpdate) -> StoreResult<()> {
     if changed == 0 {
         return Err(StoreError::VersionConflict);
     }
-    Ok(())
+    rollups::update(ctx, Some(before), &u.row)
 }
 
 fn idempotency(row: &Row) -> StoreResult<IdempotencyRecord> {

@@ -9,8 +9,9 @@
 //! The head lock therefore gives the journal one order across every
 //! writer of every instance, yet is held only for the group's last few
 //! statements, so the writers' case work runs in parallel. Locks are always
-//! taken in the order "case rows, then the head", and nobody holding the
-//! head waits for a case row: no deadlock. Answers go out only after the
+//! taken in the order "case rows, then the report counters (`report_days`,
+//! in key order, once per group), then the head", and nobody holding the
+//! head waits for a case row or a counter: no deadlock. Answers go out only after the
 //! COMMIT returned.
 
 use std::collections::HashMap;
@@ -55,6 +56,10 @@ pub struct WriteCtx<'a> {
 struct GroupJournal {
     /// Events to chain after the head, in order.
     events: Vec<NewEvent>,
+    /// Changes to the report counters, applied at the end of the group in
+    /// key order (before the head lock): writers of every instance then
+    /// lock shared counter rows in one order, and never deadlock on them.
+    rollups: Vec<(redress_store::rollup::RollupKey, i64)>,
     /// Set by a bulk import: the head to store (entries already written).
     imported_head: Option<ChainHead>,
 }
@@ -96,6 +101,18 @@ impl WriteCtx<'_> {
     pub fn append(&mut self, events: &[NewEvent]) -> StoreResult<()> {
         self.journal.events.extend_from_slice(events);
         Ok(())
+    }
+
+    /// Queues changes to the report counters; the group applies them at
+    /// its end, summed and in key order.
+    pub fn queue_rollups(&mut self, changes: Vec<(redress_store::rollup::RollupKey, i64)>) {
+        self.journal.rollups.extend(changes);
+    }
+
+    /// Drops the counter changes queued so far in this group (a rebuild
+    /// has counted their cases from the rows).
+    pub fn clear_rollups(&mut self) {
+        self.journal.rollups.clear();
     }
 
     /// Writes journal entries as they are (bulk copy: `seq` and hashes come
@@ -326,6 +343,7 @@ fn run_batch(
             continue;
         }
         let (queued, imported) = (journal.events.len(), journal.imported_head.clone());
+        let queued_rollups = journal.rollups.len();
         let mut ctx = WriteCtx {
             client,
             journal: &mut journal,
@@ -346,6 +364,7 @@ fn run_batch(
         // the next `SAVEPOINT job` shadows it, and COMMIT keeps them all.
         if !ok {
             journal.events.truncate(queued);
+            journal.rollups.truncate(queued_rollups);
             journal.imported_head = imported;
             if let Err(e) = client.batch_execute("ROLLBACK TO SAVEPOINT job") {
                 broken = Some(db(e));
@@ -354,7 +373,8 @@ fn run_batch(
     }
     let commit = match broken {
         Some(e) => Err(e),
-        None => finish_journal(client, statements, &journal)
+        None => crate::rollups::apply_group(client, std::mem::take(&mut journal.rollups))
+            .and_then(|()| finish_journal(client, statements, &journal))
             .and_then(|()| client.batch_execute("COMMIT").map_err(db)),
     };
     match &commit {

@@ -216,7 +216,7 @@ pub fn import_cases(c: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
             .map_err(case_violation)?;
         crate::actions::write(c, &r.id.to_string(), &r.actions)?;
     }
-    Ok(())
+    crate::rollups::insert_many(c, rows)
 }
 
 pub fn import_idempotency(c: &Connection, records: &[IdempotencyRecord]) -> StoreResult<()> {

@@ -19,6 +19,7 @@ impl CaseStore for SqliteStore {
             }
             let seq = insert_case_row(&mut ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?, &row)?;
             actions::write(ctx.conn, &row.id.to_string(), &row.actions)?;
+            rollups::insert(ctx.conn, &row)?;
             ctx.append(&events)?;
             if let Some(idem) = &idempotency {
                 ctx.conn
@@ -285,6 +286,29 @@ impl CaseStore for SqliteStore {
                 .collect()
         })
         .await
+    }
+
+    async fn report_rollup(
+        &self,
+        query: &redress_store::rollup::RollupQuery,
+    ) -> StoreResult<Vec<redress_store::rollup::RollupSum>> {
+        let q = query.clone();
+        self.read(move |c| rollups::query(c, &q)).await
+    }
+
+    async fn report_top_respondents(
+        &self,
+        query: &redress_store::rollup::RollupQuery,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let q = query.clone();
+        self.read(move |c| rollups::top_respondents(c, &q, limit))
+            .await
+    }
+
+    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
+        self.write(move |ctx| rollups::rebuild(ctx.conn, zone))
+            .await
     }
 
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {

@@ -24,6 +24,7 @@ mod codec;
 mod mail;
 mod people;
 mod query;
+mod rollups;
 mod schema;
 mod settings;
 mod templates;
@@ -195,7 +196,7 @@ impl SqliteStore {
                 for row in &rows {
                     insert_case_row(&mut stmt, row)?;
                 }
-                Ok(())
+                rollups::insert_many(ctx.conn, &rows)
             },
             Box::new(move |r| {
                 let _ = tx.send(r);
@@ -435,6 +436,9 @@ fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
     if version != u.expected_version {
         return Err(StoreError::VersionConflict);
     }
+    // The report counters move by what this save changes (same
+    // transaction as the row).
+    let before = rollups::from_values(&old)?;
     let mut set = String::new();
     let mut values = Vec::new();
     for ((column, new), old) in SHARED_CASE_COLUMNS
@@ -466,7 +470,7 @@ fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
     if changed == 0 {
         return Err(StoreError::VersionConflict);
     }
-    Ok(())
+    rollups::update(conn, Some(before), r)
 }
 
 fn get_case_where(conn: &Connection, column: &str, value: &str) -> StoreResult<Option<CaseRow>> {

@@ -83,6 +83,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "respondent_reply",
         include_str!("../migrations/0017_respondent_reply.sql"),
     ),
+    (
+        18,
+        "report_days",
+        include_str!("../migrations/0018_report_days.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -209,9 +209,9 @@ pub fn branches(
     if let Some(o) = filter.outcome {
         simple = false;
         let term = if sqlite {
-            "json_extract(report, '$.outcome') = {}"
+            "json_extract(report, '$.outcome_in_force') = {}"
         } else {
-            "report->>'outcome' = {}"
+            "report->>'outcome_in_force' = {}"
         };
         common.push(term, [text(o.as_str())]);
     }

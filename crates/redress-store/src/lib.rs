@@ -13,6 +13,7 @@ pub mod group;
 pub mod journal;
 pub mod mail;
 pub mod priority;
+pub mod rollup;
 pub mod rows;
 pub mod webhooks;
 
@@ -200,9 +201,30 @@ pub struct ReportFacts {
     /// Respondent replies that came after the reply deadline.
     #[serde(default)]
     pub respondent_late_replies: u32,
+    /// The installation's time zone when the facts were written (IANA
+    /// name): the rollups count each event on its local day in it. `None`
+    /// in facts written before the rollups (docs/reports.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// The decision's outcome (`upheld`, `partially_upheld`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appealed_at: Option<DateTime<Utc>>,
+    /// The review's result (`upheld`, `modified`) and when it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_at: Option<DateTime<Utc>>,
+    /// The stages counted for deadline compliance (acceptance, supplement,
+    /// handling, review), as docs/reports.md defines them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<rollup::StageFact>,
     /// The outcome in force (a modified review's, else the decision's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<redress_domain::Outcome>,
+    pub outcome_in_force: Option<redress_domain::Outcome>,
     /// The stages whose deadline was missed (`redress_domain::Case::missed`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missed: Vec<redress_domain::Stage>,
@@ -576,6 +598,23 @@ pub trait CaseStore: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<ReportRow>>;
+    /// The summed counters of the rollup table (`report_days`) that the
+    /// query asks for.
+    async fn report_rollup(
+        &self,
+        query: &rollup::RollupQuery,
+    ) -> StoreResult<Vec<rollup::RollupSum>>;
+    /// The respondents with the most cases filed in the query's days:
+    /// `(respondent key, count)`, most first, at most `limit`.
+    async fn report_top_respondents(
+        &self,
+        query: &rollup::RollupQuery,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>>;
+    /// Recomputes the rollup table from every case row, in one
+    /// transaction (`redress report rebuild`); `zone` for facts written
+    /// before zones were recorded. The number of cases read.
+    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64>;
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>>;
     /// Events with `seq > after`, in order, at most `limit`.
     async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>>;

@@ -56,6 +56,32 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Reports (SPEC §10): the summary of a period as JSON, CSV or HTML; `report rebuild` recomputes the rollups.
+    #[command(args_conflicts_with_subcommands = true)]
+    Report {
+        #[command(subcommand)]
+        command: Option<ReportCommand>,
+        /// First local day (YYYY-MM-DD); default 29 days before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last local day, included (YYYY-MM-DD); default today.
+        #[arg(long)]
+        to: Option<String>,
+        /// Series interval: day, week or month (default by the period's length).
+        #[arg(long)]
+        interval: Option<String>,
+        /// Only this department (code).
+        #[arg(long)]
+        department: Option<String>,
+        /// Only this category (code).
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+        format: ReportFormat,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Case archives.
     Archive {
         #[command(subcommand)]
@@ -107,6 +133,19 @@ enum AuditCommand {
 enum KeysCommand {
     /// Seals everything again under REDRESS_DATA_KEY, opening what REDRESS_DATA_KEY_PREVIOUS sealed; online and resumable (docs/security.md).
     Rotate,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Recomputes the report rollups from every case (after restoring data by hand, or changing the time zone).
+    Rebuild,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Json,
+    Csv,
+    Html,
 }
 
 #[derive(Subcommand)]
@@ -269,6 +308,70 @@ async fn main() -> anyhow::Result<()> {
                 ..Default::default()
             };
             redress::migrate::run(&config, &from, &to, &options).await
+        }
+        Command::Report {
+            command,
+            from,
+            to,
+            interval,
+            department,
+            category,
+            format,
+            out,
+        } => {
+            let store = open_store(&config).await?;
+            let app = build_app(&config, store, false).await?;
+            // A spinner on standard error once the work takes more than a second.
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::hidden(),
+            );
+            let shown = bar.clone();
+            let spinner = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.set_message("working");
+                shown.enable_steady_tick(Duration::from_millis(120));
+            });
+            let done = match command {
+                Some(ReportCommand::Rebuild) => app
+                    .rebuild_report_rollups()
+                    .await
+                    .map(|n| format!("{{\"cases\":{n}}}\n")),
+                None => {
+                    let params = redress_app::report::ReportParams {
+                        from,
+                        to,
+                        interval,
+                        department,
+                        category,
+                    };
+                    match app.report_query(&params).await {
+                        Ok((q, interval)) => {
+                            app.summary_of(&q, interval).await.map(|v| match format {
+                                ReportFormat::Json => {
+                                    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+                                }
+                                ReportFormat::Csv => redress_app::report::summary_csv(&v),
+                                ReportFormat::Html => redress_app::report::summary_html(&v),
+                            })
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            spinner.abort();
+            bar.finish_and_clear();
+            let text = done.map_err(|e| anyhow::anyhow!("{e}"))?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
         }
         Command::Archive {
             command: ArchiveCommand::Export { case, output },

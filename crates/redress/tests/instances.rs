@@ -552,6 +552,46 @@ fn three_instances_share_one_database() -> Result<(), String> {
         ));
     }
 
+    // The report counters, kept by three instances' writers at once, add
+    // up to what the rows and the journal hold (docs/reports.md).
+    let count = |db: &mut postgres::Client, sql: &str| -> Result<i64, String> {
+        db.query_one(sql, &[])
+            .map_err(|e| format!("{sql}: {e}"))
+            .map(|r| r.get(0))
+    };
+    for (metric, truth) in [
+        ("filed", "SELECT count(*) FROM cases"),
+        (
+            "closed",
+            "SELECT count(*) FROM cases WHERE status = 'closed'",
+        ),
+        (
+            "accepted",
+            "SELECT count(*) FROM events WHERE kind = 'accepted'",
+        ),
+        (
+            "decided",
+            "SELECT count(*) FROM events WHERE kind = 'decided'",
+        ),
+    ] {
+        let kept = count(
+            &mut db,
+            &format!(
+                "SELECT coalesce(sum(n), 0)::bigint FROM report_days WHERE metric = '{metric}'"
+            ),
+        )?;
+        let truth = count(&mut db, truth)?;
+        if kept != truth {
+            return Err(format!(
+                "report counter {metric}: {kept}, the rows say {truth}"
+            ));
+        }
+    }
+    let negative = count(&mut db, "SELECT count(*) FROM report_days WHERE n < 0")?;
+    if negative != 0 {
+        return Err(format!("{negative} report counters below zero"));
+    }
+
     // No notice delivered twice.
     for (id, (no, _, _, doc)) in &stored {
         let doc: Value = serde_json::from_str(doc).map_err(|e| format!("{id}: {e}"))?;

@@ -29,8 +29,9 @@ pub async fn insert_and_get_round_trip(s: Arc<dyn Store>) {
         feedback_score: Some(4),
         respondent_reply_on_time: Some(false),
         respondent_late_replies: 1,
-        outcome: Some(redress_domain::Outcome::PartiallyUpheld),
+        outcome_in_force: Some(redress_domain::Outcome::PartiallyUpheld),
         missed: vec![redress_domain::Stage::Acceptance],
+        ..ReportFacts::default()
     };
     let ev = vec![
         event(Some(row.id), "submitted"),
@@ -381,4 +382,133 @@ pub async fn deadline_queues_and_moved_calendar_days(s: Arc<dyn Store>) {
         vec![ids[2], ids[3], ids[4], ids[5], ids[6]],
         "paged by seq; the closed case and those without a due are left out"
     );
+}
+
+/// The rollup table follows every save by `contributions(new) −
+/// contributions(old)`: after inserts, updates that move a case to other
+/// codes and a stale update (which writes nothing), its counters are what
+/// a rebuild from the rows computes.
+pub async fn rollups_follow_every_save_and_match_a_rebuild(s: Arc<dyn Store>) {
+    use redress_store::rollup::{self, RollupQuery};
+    let q = RollupQuery {
+        from: chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+        to: chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap(),
+        department: None,
+        category: None,
+        metrics: Vec::new(),
+        by_day: true,
+    };
+    let sorted = |mut v: Vec<rollup::RollupSum>| {
+        v.sort_by(|a, b| (a.day, &a.metric, &a.dim).cmp(&(b.day, &b.metric, &b.dim)));
+        v
+    };
+    let filed = |n: i64| ReportFacts {
+        created_at: Some(t(n)),
+        zone: Some("Asia/Shanghai".into()),
+        ..ReportFacts::default()
+    };
+    let mut rows = Vec::new();
+    for n in 1..=3u32 {
+        let mut row = case(n);
+        row.report = filed(i64::from(n) * 24 * 60);
+        s.insert_case(row.clone(), vec![], None).await.unwrap();
+        rows.push(row);
+    }
+    let all = sorted(s.report_rollup(&q).await.unwrap());
+    let n_filed: i64 = all
+        .iter()
+        .filter(|r| r.metric == "filed")
+        .map(|r| r.n)
+        .sum();
+    assert_eq!(n_filed, 3);
+
+    // Case 1 accepted into another department, then decided and closed.
+    let mut a = rows[0].clone();
+    a.status = Status::InProgress;
+    a.department = Some("sales".into());
+    a.report.accepted_at = Some(t(24 * 60 + 30));
+    s.update_cases(
+        vec![CaseUpdate {
+            row: a.clone(),
+            expected_version: 1,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap();
+    a.version = 2;
+    let mut closed = a.clone();
+    closed.status = Status::Closed;
+    closed.closure = Some(Closure::Resolved);
+    closed.report.decided_at = Some(t(3 * 24 * 60));
+    closed.report.closed_at = Some(t(5 * 24 * 60));
+    closed.report.outcome = Some("upheld".into());
+    s.update_cases(
+        vec![CaseUpdate {
+            row: closed.clone(),
+            expected_version: 2,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap();
+    // A stale save changes nothing, counters included.
+    let mut stale = rows[1].clone();
+    stale.status = Status::Closed;
+    stale.closure = Some(Closure::Withdrawn);
+    stale.report.closed_at = Some(t(9 * 24 * 60));
+    s.update_cases(
+        vec![CaseUpdate {
+            row: stale,
+            expected_version: 7,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap_err();
+
+    let kept = sorted(s.report_rollup(&q).await.unwrap());
+    let sum = |metric: &str| -> i64 {
+        kept.iter()
+            .filter(|r| r.metric == metric)
+            .map(|r| r.n)
+            .sum()
+    };
+    assert_eq!(sum("filed"), 3);
+    assert_eq!(sum("accepted"), 1);
+    assert_eq!(sum("decided"), 1);
+    assert_eq!(sum("closed"), 1);
+    let sales = s
+        .report_rollup(&RollupQuery {
+            department: Some("sales".into()),
+            by_day: false,
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    let sales_filed: i64 = sales
+        .iter()
+        .filter(|r| r.metric == "filed")
+        .map(|r| r.n)
+        .sum();
+    assert_eq!(
+        sales_filed, 1,
+        "the filing moved with the case's department"
+    );
+    assert_eq!(
+        s.report_top_respondents(&q, 5).await.unwrap(),
+        vec![("merchant:m1".to_string(), 3)]
+    );
+
+    assert_eq!(
+        s.rebuild_report_rollups(chrono_tz_shanghai())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(sorted(s.report_rollup(&q).await.unwrap()), kept);
+}
+
+fn chrono_tz_shanghai() -> redress_domain::calendar::Tz {
+    redress_domain::calendar::Tz::Asia__Shanghai
 }

@@ -95,6 +95,7 @@ pub const OPERATION_IDS: &[(&str, &str)] = &[
     ("POST /mail/held/{id}/discard", "discardHeldMail"),
     ("GET /queues", "queues"),
     ("GET /reports/summary", "reportSummary"),
+    ("GET /reports/summary.csv", "reportSummaryCsv"),
     ("GET /respondent/complaints", "respondentListComplaints"),
     (
         "POST /respondent/complaints/{id}/evidence",

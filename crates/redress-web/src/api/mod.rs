@@ -24,7 +24,7 @@ use crate::state::AppState;
     components(schemas(
         schemas::StatusName, schemas::ChannelName, schemas::ClosureName,
         schemas::ActionStatusName, schemas::CallStateName, schemas::OutcomeName,
-        schemas::MissedStage, schemas::SortOrder
+        schemas::MissedStage, schemas::SortOrder, schemas::IntervalName
     )),
     tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]
@@ -145,6 +145,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::due))
         .routes(routes!(ops::year))
         .routes(routes!(ops::summary))
+        .routes(routes!(ops::summary_csv))
         .routes(routes!(ops::verify))
         .routes(routes!(ops::queues))
         .routes(routes!(ops::advance))

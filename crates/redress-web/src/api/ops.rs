@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use redress_domain::Reason;
 use redress_domain::Role;
 use serde::Deserialize;
@@ -120,24 +122,74 @@ pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiRes
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct PeriodParams {
+pub struct ReportParams {
+    /// The first local day (`YYYY-MM-DD`, or an RFC 3339 instant: its
+    /// local day); default 29 days before `to`.
     pub from: Option<String>,
+    /// The last local day, included (an RFC 3339 instant: the day of the
+    /// instant just before it); default today.
     pub to: Option<String>,
+    /// How `series` divides the period; default `day` up to 62 days,
+    /// `week` up to 366, else `month`.
+    #[param(value_type = Option<IntervalName>)]
+    pub interval: Option<String>,
+    /// Only cases of this department (code).
+    pub department: Option<String>,
+    /// Only cases of this category (code).
+    pub category: Option<String>,
 }
 
-/// Figures of SPEC §10 for a period (default: the last 30 days).
-#[utoipa::path(get, path = "/reports/summary", tag = "reports", params(PeriodParams),
+impl ReportParams {
+    fn app(self) -> redress_app::report::ReportParams {
+        redress_app::report::ReportParams {
+            from: self.from,
+            to: self.to,
+            interval: self.interval,
+            department: self.department,
+            category: self.category,
+        }
+    }
+}
+
+/// Figures of SPEC §10 for a period of whole local days (default: the
+/// last 30), from the report rollups; definitions in docs/reports.md.
+#[utoipa::path(get, path = "/reports/summary", tag = "reports", params(ReportParams),
     responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
 pub async fn summary(
     State(s): State<AppState>,
     Caller(who): Caller,
-    Params(p): Params<PeriodParams>,
+    Params(p): Params<ReportParams>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        s.app
-            .report_summary(&who, p.from.as_deref(), p.to.as_deref())
-            .await?,
-    ))
+    Ok(Json(s.app.report_summary(&who, &p.app()).await?))
+}
+
+/// The same figures as `/reports/summary`, as CSV rows `figure,key,value`
+/// (UTF-8 with a byte-order mark).
+#[utoipa::path(get, path = "/reports/summary.csv", tag = "reports", params(ReportParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody)))]
+pub async fn summary_csv(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Params(p): Params<ReportParams>,
+) -> ApiResult<Response> {
+    let v = s.app.report_summary(&who, &p.app()).await?;
+    let name = format!(
+        "redress-report-{}-{}.csv",
+        v["from_day"].as_str().unwrap_or(""),
+        v["to_day"].as_str().unwrap_or("")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        redress_app::report::summary_csv(&v),
+    )
+        .into_response())
 }
 
 /// Overdue and due-soon staff deadlines with exact counts: in total, per

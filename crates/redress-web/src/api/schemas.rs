@@ -566,6 +566,15 @@ pub enum ReasonCode {
 #[schema(value_type = Object)]
 pub struct Document(pub serde_json::Value);
 
+/// How a report's series divides its period.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalName {
+    Day,
+    Week,
+    Month,
+}
+
 /// Where a case is (SPEC §3).
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -105,6 +105,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
         .route("/staff/logout", post(staff::logout).layer(small()))
         .route("/staff/cases", get(staff::cases))
         .route("/staff/reports", get(reports::page))
+        .route("/staff/reports.csv", get(reports::csv))
         .route(
             "/staff/intake",
             get(public::intake_form)

@@ -57,6 +57,7 @@ mod notices;
 mod ops;
 mod pages;
 mod records;
+mod reports;
 mod respondents;
 mod rights;
 mod scoping;
@@ -97,7 +98,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 29] = [
+    let modules: [Module; 30] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -120,6 +121,7 @@ fn main() -> ExitCode {
         ("ops", ops::trials),
         ("pages", pages::trials),
         ("records", records::trials),
+        ("reports", reports::trials),
         ("respondents", respondents::trials),
         ("rights", rights::trials),
         ("scoping", scoping::trials),

@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod policy;
 pub mod registration;
 pub mod reply;
+pub mod suggest;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod text;

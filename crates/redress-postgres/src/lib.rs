@@ -20,6 +20,7 @@ mod bulk;
 mod cases;
 mod codec;
 mod mail;
+mod model;
 mod people;
 mod query;
 mod settings;
@@ -153,6 +154,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "respondent_reply",
         include_str!("../migrations/0017_respondent_reply.sql"),
+    ),
+    (
+        19,
+        "category_model",
+        include_str!("../migrations/0019_category_model.sql"),
     ),
 ];
 

@@ -83,6 +83,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "respondent_reply",
         include_str!("../migrations/0017_respondent_reply.sql"),
     ),
+    (
+        19,
+        "category_model",
+        include_str!("../migrations/0019_category_model.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -51,6 +51,7 @@ mod inbound;
 mod inputs;
 mod intake;
 mod lifecycle;
+mod likely;
 mod matrix;
 mod notices;
 mod ops;
@@ -96,7 +97,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 28] = [
+    let modules: [Module; 29] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -113,6 +114,7 @@ fn main() -> ExitCode {
         ("inputs", inputs::trials),
         ("intake", intake::trials),
         ("lifecycle", lifecycle::trials),
+        ("likely", likely::trials),
         ("matrix", matrix::trials),
         ("notices", notices::trials),
         ("ops", ops::trials),

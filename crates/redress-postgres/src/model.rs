@@ -60,7 +60,7 @@ pub fn case_texts(
         }
         params.push(Box::new(limit));
         let sql = format!(
-            "{} ORDER BY created_at DESC LIMIT ${}",
+            "SELECT * FROM ({}) AS found ORDER BY created_at DESC LIMIT ${}",
             arms.join(" UNION ALL "),
             params.len()
         );

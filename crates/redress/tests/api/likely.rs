@@ -207,7 +207,7 @@ async fn categories_are_suggested_once_learnt_from_ten_accepted_cases() {
     assert_eq!(s.first().map(|x| x.0.as_str()), Some("delivery"), "{s:?}");
     assert!(s.len() <= 3 && s.iter().all(|x| x.1 >= 0.25 && x.1 <= 1.0), "{s:?}");
     assert!(s.windows(2).all(|w| w[0].1 >= w[1].1), "{s:?}");
-    let s = suggested(&t, &refund.id, &c.handler).await;
+    let s = suggested(&t, &refund.id, &c.supervisor).await;
     assert_eq!(s.first().map(|x| x.0.as_str()), Some("refunds-returns"), "{s:?}");
     // Nine accepted privacy cases: never suggested, however clear the text.
     let s = suggested(&t, &leak.id, &c.supervisor).await;
@@ -252,7 +252,7 @@ async fn the_case_page_shows_similar_cases_and_suggested_categories() {
     assert!(page.contains(&format!("{percent}% similar")), "{page}");
 
     let parcel = filed(&t, about(30, "shop-7", "快递显示已经签收，但是我没有收到包裹")).await;
-    let page = html(&b.get(&t, &format!("/staff/cases/{}", parcel.id)).await);
+    let page = html(&b.get(&t, &format!("/staff/cases/{}?lang=zh-CN", parcel.id)).await);
     assert!(page.contains("可能的类别：") && page.contains("data-category=\"delivery\""), "{page}");
     assert!(page.contains("<option value=\"delivery\" selected>"), "{page}");
     let page = html(&b.get(&t, &format!("/staff/cases/{}?lang=en", parcel.id)).await);

@@ -23,9 +23,9 @@ use redress_store::{CaseFilter, LearntToken};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::App;
 use crate::access::Principal;
 use crate::error::AppResult;
-use crate::App;
 
 /// Cases filed this many days before or after are compared.
 pub const WINDOW_DAYS: i64 = 90;
@@ -69,7 +69,10 @@ fn not_text(
     respondent_name: Option<&str>,
 ) -> BTreeSet<String> {
     let mut skip = shingles(tracking_no);
-    if let Some(id) = respondent_key.and_then(|k| k.split_once(':')).map(|(_, id)| id) {
+    if let Some(id) = respondent_key
+        .and_then(|k| k.split_once(':'))
+        .map(|(_, id)| id)
+    {
         skip.extend(shingles(id));
     }
     if let Some(name) = respondent_name {
@@ -80,7 +83,8 @@ fn not_text(
 
 fn text_shingles(tokens: &str, skip: &BTreeSet<String>) -> BTreeSet<String> {
     let mut s = shingles_of_index(tokens);
-    s.retain(|t| !skip.contains(t) && !(t.len() >= 32 && t.bytes().all(|b| b.is_ascii_hexdigit())));
+    let file_name = |t: &str| t.len() >= 32 && t.bytes().all(|b| b.is_ascii_hexdigit());
+    s.retain(|t| !(skip.contains(t) || file_name(t)));
     s
 }
 

@@ -204,8 +204,14 @@ mod tests {
     fn trained(per_category: usize) -> Model {
         let mut m = Model::default();
         for i in 0..per_category {
-            m.learn("delivery", &tokens(&format!("快递三天没有送到，物流停滞 {i}")));
-            m.learn("refunds-returns", &tokens(&format!("申请退款被拒绝，退货不退钱 {i}")));
+            m.learn(
+                "delivery",
+                &tokens(&format!("快递三天没有送到，物流停滞 {i}")),
+            );
+            m.learn(
+                "refunds-returns",
+                &tokens(&format!("申请退款被拒绝，退货不退钱 {i}")),
+            );
         }
         m
     }

@@ -163,10 +163,12 @@ mod tests {
     fn shingles_are_bigrams_and_words_and_survive_the_index() {
         let text = "快递丢失，申请退款 Order A12 lost";
         let s = shingles(text);
-        let expected: BTreeSet<String> = ["快递", "递丢", "丢失", "申请", "请退", "退款", "order", "a12", "lost"]
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
+        let expected: BTreeSet<String> = [
+            "快递", "递丢", "丢失", "申请", "请退", "退款", "order", "a12", "lost",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
         assert_eq!(s, expected);
         assert_eq!(shingles_of_index(&index_tokens(text)), s);
         assert!(shingles("好").is_empty());

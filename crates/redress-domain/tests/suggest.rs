@@ -34,7 +34,7 @@ fn split(items: &[Item]) -> (Vec<&Item>, Vec<&Item>) {
     for item in items {
         let n = seen.entry(item.category.as_str()).or_insert(0);
         *n += 1;
-        if *n % 5 == 0 {
+        if n.is_multiple_of(5) {
             test.push(item);
         } else {
             train.push(item);

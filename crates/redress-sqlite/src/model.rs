@@ -69,7 +69,7 @@ pub fn case_texts(
             }
         }
         // Branches are disjoint; together, the newest `limit`.
-        found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        found.sort_by_key(|c| std::cmp::Reverse(c.created_at));
         found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         for t in found {
             if !out.iter().any(|o| o.id == t.id) {
@@ -100,9 +100,7 @@ pub fn learn(
         .map_err(db)?;
     let (mut counted, mut new_words) = (0i64, 0i64);
     for t in tokens {
-        let cases: i64 = seen
-            .query_row([&t.hash], |r| r.get(0))
-            .map_err(db)?;
+        let cases: i64 = seen.query_row([&t.hash], |r| r.get(0)).map_err(db)?;
         if cases == min_cases {
             new_words += 1;
         }

@@ -118,7 +118,13 @@ pub async fn case_texts_are_found_by_filter_within_the_visibility(s: Arc<dyn Sto
     // category, those not found yet: 4, 1.
     assert_eq!(
         nos,
-        ["TS00000006", "TS00000003", "TS00000002", "TS00000004", "TS00000001"]
+        [
+            "TS00000006",
+            "TS00000003",
+            "TS00000002",
+            "TS00000004",
+            "TS00000001"
+        ]
     );
     let six = &found[0];
     assert_eq!(six.id, rows[5].id);
@@ -146,5 +152,8 @@ pub async fn case_texts_are_found_by_filter_within_the_visibility(s: Arc<dyn Sto
         .await
         .unwrap();
     let nos: Vec<&str> = found.iter().map(|c| c.tracking_no.as_str()).collect();
-    assert_eq!(nos, ["TS00000003", "TS00000002", "TS00000004", "TS00000001"]);
+    assert_eq!(
+        nos,
+        ["TS00000003", "TS00000002", "TS00000004", "TS00000001"]
+    );
 }

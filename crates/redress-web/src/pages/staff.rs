@@ -982,10 +982,7 @@ async fn render_case_with(
     } else {
         Vec::new()
     };
-    let preselect = suggestions
-        .first()
-        .map(|x| x.0.clone())
-        .unwrap_or_default();
+    let preselect = suggestions.first().map(|x| x.0.clone()).unwrap_or_default();
     let actions = list(&v["actions"])
         .iter()
         .map(|a| {

@@ -47,7 +47,10 @@ async fn similar(t: &TestApp, id: &str, token: &str) -> Vec<(String, f64)> {
         .iter()
         .map(|i| {
             assert!(i["id"].is_string() && i["subject"].is_string(), "{i}");
-            (s(&i["tracking_no"]).to_string(), i["score"].as_f64().unwrap())
+            (
+                s(&i["tracking_no"]).to_string(),
+                i["score"].as_f64().unwrap(),
+            )
         })
         .collect()
 }
@@ -75,7 +78,8 @@ async fn near_duplicates_are_found_across_complainants_within_90_days() {
     let by_category =
         filed_and_accepted(&t, &c, about(4, "shop-2", ROBOT_AGAIN), "refunds-returns").await;
     // Same respondent, another text.
-    let unrelated = filed_and_accepted(&t, &c, about(5, "shop-1", UNRELATED), "refunds-returns").await;
+    let unrelated =
+        filed_and_accepted(&t, &c, about(5, "shop-1", UNRELATED), "refunds-returns").await;
     // The same text in a department handler1 does not see.
     let hidden = filed_and_accepted(&t, &c, about(6, "shop-1", ROBOT), "account-security").await;
 
@@ -108,9 +112,12 @@ async fn near_duplicates_are_found_across_complainants_within_90_days() {
     assert!(back.iter().any(|(n, _)| *n == case.no), "{back:?}");
 
     // A case the caller may not see: 404, like a missing one.
-    t.get(&format!("/complaints/{}/similar", case.id), Some(&other_handler))
-        .await
-        .expect_error(404);
+    t.get(
+        &format!("/complaints/{}/similar", case.id),
+        Some(&other_handler),
+    )
+    .await
+    .expect_error(404);
     t.get(
         &format!("/complaints/{}/similar", uuid::Uuid::now_v7()),
         Some(&c.supervisor),
@@ -205,10 +212,17 @@ async fn categories_are_suggested_once_learnt_from_ten_accepted_cases() {
 
     let s = suggested(&t, &parcel.id, &c.intake).await;
     assert_eq!(s.first().map(|x| x.0.as_str()), Some("delivery"), "{s:?}");
-    assert!(s.len() <= 3 && s.iter().all(|x| x.1 >= 0.25 && x.1 <= 1.0), "{s:?}");
+    assert!(
+        s.len() <= 3 && s.iter().all(|x| x.1 >= 0.25 && x.1 <= 1.0),
+        "{s:?}"
+    );
     assert!(s.windows(2).all(|w| w[0].1 >= w[1].1), "{s:?}");
     let s = suggested(&t, &refund.id, &c.supervisor).await;
-    assert_eq!(s.first().map(|x| x.0.as_str()), Some("refunds-returns"), "{s:?}");
+    assert_eq!(
+        s.first().map(|x| x.0.as_str()),
+        Some("refunds-returns"),
+        "{s:?}"
+    );
     // Nine accepted privacy cases: never suggested, however clear the text.
     let s = suggested(&t, &leak.id, &c.supervisor).await;
     assert!(s.iter().all(|x| x.0 != "privacy"), "{s:?}");
@@ -222,9 +236,12 @@ async fn categories_are_suggested_once_learnt_from_ten_accepted_cases() {
     let other = t
         .staff("handler2", &["handler"], &["trust-safety"], 1)
         .await;
-    t.get(&format!("/complaints/{}/suggestions", leak.id), Some(&other))
-        .await
-        .expect_error(404);
+    t.get(
+        &format!("/complaints/{}/suggestions", leak.id),
+        Some(&other),
+    )
+    .await
+    .expect_error(404);
 }
 
 async fn the_case_page_shows_similar_cases_and_suggested_categories() {
@@ -244,18 +261,40 @@ async fn the_case_page_shows_similar_cases_and_suggested_categories() {
     let mut b = console(&t, "intake1").await;
     let page = html(&b.get(&t, &format!("/staff/cases/{}", again.id)).await);
     assert!(
-        page.contains(&format!("<a href=\"/staff/cases/{}\">{}</a>", first.id, first.no)),
+        page.contains(&format!(
+            "<a href=\"/staff/cases/{}\">{}</a>",
+            first.id, first.no
+        )),
         "{page}"
     );
     assert!(page.contains(&format!("相似度 {percent}%")), "{page}");
-    let page = html(&b.get(&t, &format!("/staff/cases/{}?lang=en", again.id)).await);
+    let page = html(
+        &b.get(&t, &format!("/staff/cases/{}?lang=en", again.id))
+            .await,
+    );
     assert!(page.contains(&format!("{percent}% similar")), "{page}");
 
-    let parcel = filed(&t, about(30, "shop-7", "快递显示已经签收，但是我没有收到包裹")).await;
-    let page = html(&b.get(&t, &format!("/staff/cases/{}?lang=zh-CN", parcel.id)).await);
-    assert!(page.contains("可能的类别：") && page.contains("data-category=\"delivery\""), "{page}");
-    assert!(page.contains("<option value=\"delivery\" selected>"), "{page}");
-    let page = html(&b.get(&t, &format!("/staff/cases/{}?lang=en", parcel.id)).await);
+    let parcel = filed(
+        &t,
+        about(30, "shop-7", "快递显示已经签收，但是我没有收到包裹"),
+    )
+    .await;
+    let page = html(
+        &b.get(&t, &format!("/staff/cases/{}?lang=zh-CN", parcel.id))
+            .await,
+    );
+    assert!(
+        page.contains("可能的类别：") && page.contains("data-category=\"delivery\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<option value=\"delivery\" selected>"),
+        "{page}"
+    );
+    let page = html(
+        &b.get(&t, &format!("/staff/cases/{}?lang=en", parcel.id))
+            .await,
+    );
     assert!(page.contains("Likely categories:"), "{page}");
 }
 

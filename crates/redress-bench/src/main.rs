@@ -515,11 +515,9 @@ async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> an
         let mut total = None;
         for r in 0..rounds {
             let p = match name {
-                "get_case" | "similar" | "suggestions" => format!(
-                    "/api/v1/complaints/{}{}",
-                    ids[r * 7919 % ids.len()],
-                    path
-                ),
+                "get_case" | "similar" | "suggestions" => {
+                    format!("/api/v1/complaints/{}{}", ids[r * 7919 % ids.len()], path)
+                }
                 _ => path.clone(),
             };
             let (ms, body) = get_timed(&mut sender, &addr, &token, &p).await?;

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use redress_domain::suggest::{self, MIN_TOKEN_CASES};
-use redress_domain::text::{index_tokens, jaccard, shingles, shingles_of_index, token_set};
+use redress_domain::text::{index_tokens, jaccard, shingles, shingles_of_index};
 use redress_store::{CaseFilter, LearntToken};
 use serde::Serialize;
 use uuid::Uuid;
@@ -172,7 +172,7 @@ impl App {
         id: Uuid,
     ) -> AppResult<Vec<CategorySuggestion>> {
         let (_, loaded, _) = self.staff_case(who, id).await?;
-        let tokens = token_set(&loaded.case.record.searchable_text());
+        let tokens = suggest::tokens(&loaded.case.record.searchable_text());
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
@@ -204,7 +204,7 @@ impl App {
     pub(crate) async fn learn_category(&self, id: Uuid, category: &str) {
         let result = async {
             let loaded = self.load(id).await?;
-            let tokens: Vec<LearntToken> = token_set(&loaded.case.record.searchable_text())
+            let tokens: Vec<LearntToken> = suggest::tokens(&loaded.case.record.searchable_text())
                 .into_iter()
                 .map(|token| LearntToken {
                     hash: self.vault.lookup_hash(&format!("category-model:{token}")),

@@ -28,6 +28,10 @@ pub const MIN_CATEGORY_CASES: i64 = 10;
 pub const MIN_CONFIDENCE: f64 = 0.25;
 /// At most this many suggestions.
 pub const MAX_SUGGESTIONS: usize = 3;
+/// At most this many distinct tokens of a case are learnt or scored (the
+/// first in the text), so that a very long description costs the writer
+/// no more than a few thousand upserts.
+pub const MAX_TOKENS: usize = 2_000;
 /// Additive (Laplace) smoothing of token probabilities.
 const ALPHA: f64 = 1.0;
 
@@ -50,6 +54,21 @@ pub struct ModelView {
     pub vocabulary: i64,
     /// `(category, token, count)` for the text's tokens.
     pub counts: Vec<(String, String, i64)>,
+}
+
+/// The tokens of a text the model learns and scores: its search tokens
+/// ([`crate::text::index_tokens`]), each once, the first [`MAX_TOKENS`].
+pub fn tokens(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for t in crate::text::index_tokens(text).split(' ') {
+        if out.len() == MAX_TOKENS {
+            break;
+        }
+        if !t.is_empty() {
+            out.insert(t.to_string());
+        }
+    }
+    out
 }
 
 /// One likely category.
@@ -191,7 +210,7 @@ impl Model {
 
     /// The likely categories of `text`.
     pub fn suggest(&self, text: &str) -> Vec<Suggestion> {
-        let tokens = crate::text::token_set(text);
+        let tokens = tokens(text);
         suggest(&self.view(&tokens), &tokens)
     }
 }
@@ -199,7 +218,6 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::token_set as tokens;
 
     fn trained(per_category: usize) -> Model {
         let mut m = Model::default();
@@ -249,6 +267,15 @@ mod tests {
         assert_eq!(v.vocabulary, 3);
         assert_eq!(v.categories[0].cases, 3);
         assert_eq!(v.categories[0].tokens, 3);
+    }
+
+    #[test]
+    fn a_long_text_gives_at_most_max_tokens() {
+        let long: String = (0..5_000).map(|i| format!("w{i} ")).collect();
+        let t = tokens(&long);
+        assert_eq!(t.len(), MAX_TOKENS);
+        assert!(t.contains("w0") && !t.contains("w4999"));
+        assert_eq!(tokens("快递丢失"), crate::text::token_set("快递丢失"));
     }
 
     #[test]

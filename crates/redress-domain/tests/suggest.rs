@@ -78,7 +78,7 @@ fn top_1_accuracy_on_the_held_out_fifth_is_at_least_70_percent() {
     let (train, test) = split(&items);
     let mut model = Model::default();
     for i in &train {
-        model.learn(&i.category, &redress_domain::text::token_set(&i.text));
+        model.learn(&i.category, &redress_domain::suggest::tokens(&i.text));
     }
     let (mut right, mut offered) = (0usize, 0usize);
     for i in &test {

@@ -747,13 +747,17 @@ impl App {
             }
             None => cat.department.clone(),
         };
-        self.staff_action(
-            who,
-            id,
-            |_, a, _| a.require(a.intake, "accept"),
-            |case, ctx| refuse(case.accept(&cat.code, &department, cat.stage_days(), ctx)),
-        )
-        .await
+        let answer = self
+            .staff_action(
+                who,
+                id,
+                |_, a, _| a.require(a.intake, "accept"),
+                |case, ctx| refuse(case.accept(&cat.code, &department, cat.stage_days(), ctx)),
+            )
+            .await?;
+        // The category model learns from accepted cases (`likely`).
+        self.learn_category(id, &cat.code).await;
+        Ok(answer)
     }
 
     pub async fn reject(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {

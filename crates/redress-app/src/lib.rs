@@ -23,6 +23,7 @@ pub mod files;
 pub mod input;
 pub mod jobs;
 pub mod keys;
+pub mod likely;
 pub mod mail;
 pub mod outbound;
 pub mod privacy;

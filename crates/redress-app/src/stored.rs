@@ -237,7 +237,12 @@ pub fn complainant_key(case: &Case, vault: &Vault) -> Option<String> {
         .as_ref()
         .map(|u| format!("u:{u}"))
         .or_else(|| c.email.as_ref().map(|e| format!("e:{e}")))
-        .or_else(|| c.phone.as_ref().map(|p| format!("p:{p}")))?;
+        // By its digits: `+86 138-0013-8000` is `13800138000`.
+        .or_else(|| {
+            c.phone
+                .as_ref()
+                .map(|p| format!("p:{}", redress_domain::phone_digits(p)))
+        })?;
     Some(vault.lookup_hash(&id))
 }
 

@@ -508,14 +508,17 @@ async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> an
             "/api/v1/complaints?q=%E9%80%80%E6%AC%BE&limit=50".to_string(),
         ),
         ("get_case", String::new()),
+        ("similar", "/similar".to_string()),
+        ("suggestions", "/suggestions".to_string()),
     ] {
         let mut lat = vec![];
         let mut total = None;
         for r in 0..rounds {
-            let p = if name == "get_case" {
-                format!("/api/v1/complaints/{}", ids[r * 7919 % ids.len()])
-            } else {
-                path.clone()
+            let p = match name {
+                "get_case" | "similar" | "suggestions" => {
+                    format!("/api/v1/complaints/{}{}", ids[r * 7919 % ids.len()], path)
+                }
+                _ => path.clone(),
             };
             let (ms, body) = get_timed(&mut sender, &addr, &token, &p).await?;
             lat.push(ms);

@@ -31,6 +31,8 @@ mod instances;
 mod journal;
 #[path = "store/list.rs"]
 mod list;
+#[path = "store/model.rs"]
+mod model;
 #[path = "store/retention.rs"]
 mod retention;
 #[path = "store/settings.rs"]
@@ -116,6 +118,8 @@ fn main() -> ExitCode {
         list::filters_paging_and_totals,
         list::visibility,
         list::search,
+        model::the_model_counts_as_the_domain_rule_does,
+        model::case_texts_are_found_by_filter_within_the_visibility,
         settings::departments_and_categories,
         settings::users_and_sessions,
         settings::held_mail,

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod reason;
 pub mod registration;
 pub mod reply;
+pub mod suggest;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod text;

@@ -302,6 +302,24 @@ pub fn parse_phone(raw: &str) -> Result<String, Reason> {
     Ok(out)
 }
 
+/// A phone number as its digits, for telling whether two records name the
+/// same person: `13800138000`, `+86 138-0013-8000` and `0086 13800138000`
+/// are one number. Everything but digits is dropped, and a leading `86`
+/// (or `0086`) country code is dropped when the rest is an 11-digit
+/// mainland mobile number (`1…`).
+pub fn phone_digits(phone: &str) -> String {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let mainland = |rest: &str| rest.len() == 11 && rest.starts_with('1');
+    for prefix in ["0086", "86"] {
+        if let Some(rest) = digits.strip_prefix(prefix)
+            && mainland(rest)
+        {
+            return rest.to_string();
+        }
+    }
+    digits
+}
+
 /// `z***@example.com`
 pub fn mask_email(email: &str) -> String {
     match email.split_once('@') {
@@ -477,6 +495,24 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-11-28T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn phone_numbers_compare_by_their_digits() {
+        let same = [
+            "13800138000",
+            "+86 138-0013-8000",
+            "+8613800138000",
+            "0086 138 0013 8000",
+            "(86) 138 0013 8000",
+        ];
+        for p in same {
+            assert_eq!(phone_digits(p), "13800138000", "{p}");
+        }
+        // The country code stays when the rest is not a mainland mobile.
+        assert_eq!(phone_digits("+86 10 6552 9988"), "861065529988");
+        assert_eq!(phone_digits("+852 9123 4567"), "85291234567");
+        assert_ne!(phone_digits("13800138001"), phone_digits("13800138000"));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! no dictionary and works identically on SQLite FTS5 and PostgreSQL
 //! full-text search.
 
+use std::collections::BTreeSet;
+
 /// Index tokens for a document, space separated.
 pub fn index_tokens(text: &str) -> String {
     let mut out = Vec::new();
@@ -47,6 +49,65 @@ pub fn query_tokens(text: &str) -> Vec<String> {
     });
     out.dedup();
     out
+}
+
+/// A text's index tokens ([`index_tokens`]), each once: what category
+/// suggestions learn from.
+pub fn token_set(text: &str) -> BTreeSet<String> {
+    index_tokens(text)
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The shingles of a text, for near-duplicates:
+/// its CJK character bigrams and its other words in lower case, each once.
+/// A CJK run of one character gives none (a single character says little).
+pub fn shingles(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for_each_run(text, |run, cjk| {
+        if cjk {
+            let chars: Vec<char> = run.chars().collect();
+            for pair in chars.windows(2) {
+                out.insert(pair.iter().collect());
+            }
+        } else {
+            out.insert(run.to_lowercase());
+        }
+    });
+    out
+}
+
+/// The same shingles read back from a case's stored index tokens (the
+/// output of [`index_tokens`]): its two-character CJK tokens and its other
+/// words. `shingles_of_index(&index_tokens(t)) == shingles(t)`.
+pub fn shingles_of_index(tokens: &str) -> BTreeSet<String> {
+    tokens
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .filter(|t| {
+            let mut chars = t.chars();
+            match chars.next() {
+                Some(c) if is_cjk(c) => t.chars().count() == 2,
+                Some(_) => true,
+                None => false,
+            }
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Jaccard similarity of two sets: shared over all; 0 when both are empty.
+pub fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let shared = small.iter().filter(|t| large.contains(*t)).count();
+    let union = a.len() + b.len() - shared;
+    if union == 0 {
+        0.0
+    } else {
+        shared as f64 / union as f64
+    }
 }
 
 fn is_cjk(c: char) -> bool {
@@ -96,5 +157,30 @@ mod tests {
         }
         assert_eq!(query_tokens("退款单"), vec!["退款", "款单"]);
         assert_eq!(query_tokens("Late DELIVERY"), vec!["late", "delivery"]);
+    }
+
+    #[test]
+    fn shingles_are_bigrams_and_words_and_survive_the_index() {
+        let text = "快递丢失，申请退款 Order A12 lost";
+        let s = shingles(text);
+        let expected: BTreeSet<String> = [
+            "快递", "递丢", "丢失", "申请", "请退", "退款", "order", "a12", "lost",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        assert_eq!(s, expected);
+        assert_eq!(shingles_of_index(&index_tokens(text)), s);
+        assert!(shingles("好").is_empty());
+    }
+
+    #[test]
+    fn jaccard_is_shared_over_all() {
+        let a = shingles("屏幕碎了");
+        let b = shingles("屏幕裂了");
+        // 屏幕 shared; 幕碎 碎了 vs 幕裂 裂了: 1 / 5.
+        assert!((jaccard(&a, &b) - 0.2).abs() < 1e-9);
+        assert_eq!(jaccard(&a, &a), 1.0);
+        assert_eq!(jaccard(&BTreeSet::new(), &BTreeSet::new()), 0.0);
     }
 }

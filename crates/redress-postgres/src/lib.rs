@@ -20,6 +20,7 @@ mod bulk;
 mod cases;
 mod codec;
 mod mail;
+mod model;
 mod people;
 mod query;
 mod rollups;
@@ -159,6 +160,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         18,
         "report_days",
         include_str!("../migrations/0018_report_days.sql"),
+    ),
+    (
+        19,
+        "category_model",
+        include_str!("../migrations/0019_category_model.sql"),
     ),
 ];
 

@@ -8,7 +8,7 @@ use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{SUMMARY_COLUMNS, db, summary, us};
 
-type Param = Box<dyn ToSql + Sync + Send>;
+pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
 
 fn boxed(p: &Value) -> Param {
     match p {
@@ -22,7 +22,7 @@ fn boxed(p: &Value) -> Param {
 
 /// The branch's conjunction with `$n` numbered on from `params.len() + 1`,
 /// moving its values into `params`.
-fn render(w: &Where, params: &mut Vec<Param>) -> String {
+pub(crate) fn render(w: &Where, params: &mut Vec<Param>) -> String {
     let sql = w.sql(Dialect::Postgres, params.len());
     params.extend(w.params.iter().map(boxed));
     sql

@@ -22,6 +22,7 @@ mod bulk;
 mod cases;
 mod codec;
 mod mail;
+mod model;
 mod people;
 mod query;
 mod rollups;

@@ -8,7 +8,7 @@ use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{self, SUMMARY_COLUMNS, db, summary, ts};
 
-fn value(p: &Param) -> Value {
+pub(crate) fn value(p: &Param) -> Value {
     match p {
         Param::Text(s) => Value::Text(s.clone()),
         Param::Int(i) => Value::Integer(i64::from(*i)),

@@ -88,6 +88,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report_days",
         include_str!("../migrations/0018_report_days.sql"),
     ),
+    (
+        19,
+        "category_model",
+        include_str!("../migrations/0019_category_model.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -310,6 +310,28 @@ pub struct CaseFilter {
     pub due_after: Option<(Option<DateTime<Utc>>, i64)>,
 }
 
+/// What near-duplicate search reads of a case: its columns and its
+/// search tokens, without the document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseText {
+    pub id: Uuid,
+    pub tracking_no: String,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub respondent_key: Option<String>,
+    pub respondent_name: Option<String>,
+    /// Space-separated search tokens (see `redress_domain::text`).
+    pub search_tokens: String,
+}
+
+/// One token of a case being learnt by the category model: the token, and
+/// its keyed hash (under which the model counts the cases it was seen in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearntToken {
+    pub token: String,
+    pub hash: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -615,6 +637,33 @@ pub trait CaseStore: Send + Sync + 'static {
     /// transaction (`redress report rebuild`); `zone` for facts written
     /// before zones were recorded. The number of cases read.
     async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64>;
+    /// Near-duplicate candidates: for each filter, the cases it and
+    /// `visibility` admit (the case list's rules), newest filed first, at
+    /// most `limit` per filter; each case once.
+    async fn case_texts(
+        &self,
+        visibility: &Visibility,
+        filters: Vec<CaseFilter>,
+        limit: usize,
+    ) -> StoreResult<Vec<CaseText>>;
+    /// Learns one accepted case of `category` (`redress_domain::suggest`),
+    /// in one transaction: the category's case count goes up by one; each
+    /// token's count of cases (kept by hash) goes up by one, and a token
+    /// whose count reaches `min_cases` or more is counted against the
+    /// category (the vocabulary grows by the tokens reaching exactly
+    /// `min_cases`). The tokens are distinct.
+    async fn learn_category(
+        &self,
+        category: String,
+        tokens: Vec<LearntToken>,
+        min_cases: i64,
+    ) -> StoreResult<()>;
+    /// The category model as it bears on a text of these tokens: every
+    /// category, the vocabulary, and the counts of these tokens.
+    async fn category_model(
+        &self,
+        tokens: Vec<String>,
+    ) -> StoreResult<redress_domain::suggest::ModelView>;
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>>;
     /// Events with `seq > after`, in order, at most `limit`.
     async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>>;

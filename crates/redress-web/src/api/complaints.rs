@@ -141,6 +141,36 @@ pub async fn get(
     Ok(Json(s.app.get_case(&who, case_id(&id)?).await?))
 }
 
+/// Likely duplicates of a case (SPEC §10): cases from anyone against the
+/// same respondent or in the same category, filed within 90 days before or
+/// after, whose text has a Jaccard similarity of at least 0.5 over
+/// character-bigram shingles; only cases the caller may see, best first,
+/// at most 20.
+#[utoipa::path(get, path = "/complaints/{id}/similar", tag = "complaints", params(("id" = String, Path)),
+    responses((status = 200, body = SimilarCases), (status = 404, body = ErrorBody)))]
+pub async fn similar(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let items = s.app.similar_cases(&who, case_id(&id)?).await?;
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+/// Likely categories of a case (SPEC §10), learnt from this installation's
+/// accepted cases: at most 3, best first; none below the confidence
+/// threshold, none of a category with fewer than 10 accepted cases.
+#[utoipa::path(get, path = "/complaints/{id}/suggestions", tag = "complaints", params(("id" = String, Path)),
+    responses((status = 200, body = CategorySuggestions), (status = 404, body = ErrorBody)))]
+pub async fn suggestions(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let items = s.app.category_suggestions(&who, case_id(&id)?).await?;
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
 /// Completes or corrects the registration record before acceptance.
 #[utoipa::path(patch, path = "/complaints/{id}", tag = "complaints", params(("id" = String, Path)),
     request_body = Document, responses((status = 200, body = Document), (status = 409, body = ErrorBody)))]

@@ -89,6 +89,8 @@ pub const OPERATION_IDS: &[(&str, &str)] = &[
     ("POST /complaints/{id}/request-info", "requestMaterial"),
     ("POST /complaints/{id}/resume", "resumeClock"),
     ("POST /complaints/{id}/review", "reviewAppeal"),
+    ("GET /complaints/{id}/similar", "listSimilarComplaints"),
+    ("GET /complaints/{id}/suggestions", "suggestCategories"),
     ("GET /mail/held", "listHeldMail"),
     ("GET /mail/held/{id}", "getHeldMail"),
     ("POST /mail/held/{id}/attach", "attachHeldMail"),

@@ -128,6 +128,8 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::actions))
         .routes(routes!(complaints::review))
         .routes(routes!(complaints::archive))
+        .routes(routes!(complaints::similar))
+        .routes(routes!(complaints::suggestions))
         .routes(routes!(complaints::evidence_file))
         .routes(routes!(track::evidence_file))
         .routes(routes!(respondent::evidence_file))

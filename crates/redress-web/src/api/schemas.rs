@@ -659,6 +659,40 @@ pub enum CallStateName {
     Failed,
 }
 
+/// A likely duplicate of a case.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SimilarCase {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub tracking_no: String,
+    pub subject: String,
+    /// Jaccard similarity of the two texts' shingles, 0.5–1.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub score: f64,
+}
+
+/// `GET /complaints/{id}/similar`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SimilarCases {
+    pub items: Vec<SimilarCase>,
+}
+
+/// A likely category of a case.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CategorySuggestion {
+    /// The category's code.
+    pub category: String,
+    /// The model's probability, 0–1.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub confidence: f64,
+}
+
+/// `GET /complaints/{id}/suggestions`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CategorySuggestions {
+    pub items: Vec<CategorySuggestion>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

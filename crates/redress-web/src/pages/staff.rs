@@ -689,6 +689,12 @@ struct CasePage<'a> {
     actions: Vec<(String, String, String, String, bool)>,
     /// A supervisor may erase this closed case's personal data now.
     can_erase: bool,
+    /// Likely duplicates: id, tracking number, subject, similarity in words.
+    similar: Vec<(String, String, String, String)>,
+    /// Likely categories (accept form): code, name, confidence in words.
+    suggestions: Vec<(String, String, String)>,
+    /// The category the accept form selects first (the best suggestion).
+    preselect: String,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -944,6 +950,40 @@ async fn render_case_with(
         ));
     }
     let categories = category_names(s, tr).await;
+    let percent = |x: f64| format!("{:.0}", x * 100.0);
+    let similar = s
+        .app
+        .similar_cases(who, uuid)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let score = tr.with("case-similar-score", &[("score", &percent(c.score))]);
+            (c.id.to_string(), c.tracking_no, c.subject, score)
+        })
+        .collect();
+    let suggestions: Vec<(String, String, String)> = if v["status"] == "submitted" {
+        s.app
+            .category_suggestions(who, uuid)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|x| {
+                let name = categories
+                    .iter()
+                    .find(|(code, _)| *code == x.category)
+                    .map_or_else(|| x.category.clone(), |(_, name)| name.clone());
+                let confidence = tr.with(
+                    "act-accept-confidence",
+                    &[("confidence", &percent(x.confidence))],
+                );
+                (x.category, name, confidence)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let preselect = suggestions.first().map(|x| x.0.clone()).unwrap_or_default();
     let actions = list(&v["actions"])
         .iter()
         .map(|a| {
@@ -979,6 +1019,9 @@ async fn render_case_with(
         max_file: s.app.evidence.max_bytes,
         deadlines,
         categories,
+        similar,
+        suggestions,
+        preselect,
         error,
     }
     .render();

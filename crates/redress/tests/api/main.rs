@@ -51,6 +51,7 @@ mod inbound;
 mod inputs;
 mod intake;
 mod lifecycle;
+mod likely;
 mod lists;
 mod matrix;
 mod notices;
@@ -98,7 +99,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 30] = [
+    let modules: [Module; 31] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -116,6 +117,7 @@ fn main() -> ExitCode {
         ("intake", intake::trials),
         ("lifecycle", lifecycle::trials),
         ("lists", lists::trials),
+        ("likely", likely::trials),
         ("matrix", matrix::trials),
         ("notices", notices::trials),
         ("ops", ops::trials),

@@ -190,7 +190,10 @@ fn recipe(op: &str) -> Recipe {
                 r#"{"complainant": {"name": "李四{n}", "email": "li{n}@example.com"}, "respondent": {"kind": "merchant", "id": "shop-1", "name": "好店"}, "subject": "申请退款 {n}", "description": "商家拒绝退款。", "demands": "全额退款"}"#,
             ),
         ),
-        "GET /complaints/{id}" | "GET /complaints/{id}/archive" => r(InProgress, Empty),
+        "GET /complaints/{id}"
+        | "GET /complaints/{id}/archive"
+        | "GET /complaints/{id}/similar"
+        | "GET /complaints/{id}/suggestions" => r(InProgress, Empty),
         "PATCH /complaints/{id}" => r(Submitted, Json(r#"{"subject": "更正 {n}"}"#)),
         "POST /complaints/{id}/accept" => r(
             Submitted,

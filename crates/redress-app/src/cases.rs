@@ -70,7 +70,7 @@ pub struct ListQuery {
 /// A list bound: an RFC 3339 instant, or a date in `tz` — its start, or
 /// with `end` the start of the next day (so that `to=2026-12-06` takes the
 /// whole day).
-fn filing_bound(
+pub(crate) fn filing_bound(
     raw: Option<&str>,
     tz: chrono_tz::Tz,
     end: bool,

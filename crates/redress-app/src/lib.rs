@@ -10,6 +10,7 @@ pub mod archive;
 pub mod calendar_admin;
 pub mod calendar_feed;
 pub mod canned;
+pub mod case_export;
 pub mod cases;
 pub mod channels;
 pub mod clock;

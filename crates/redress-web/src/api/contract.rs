@@ -98,6 +98,7 @@ pub const OPERATION_IDS: &[(&str, &str)] = &[
     ("GET /queues", "queues"),
     ("GET /reports/summary", "reportSummary"),
     ("GET /reports/summary.csv", "reportSummaryCsv"),
+    ("GET /exports/cases.csv", "exportCasesCsv"),
     ("GET /respondent/complaints", "respondentListComplaints"),
     (
         "POST /respondent/complaints/{id}/evidence",

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod complaints;
 pub mod contract;
+pub mod exports;
 pub mod mail;
 pub mod ops;
 pub mod respondent;
@@ -148,6 +149,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::year))
         .routes(routes!(ops::summary))
         .routes(routes!(ops::summary_csv))
+        .routes(routes!(exports::cases_csv))
         .routes(routes!(ops::verify))
         .routes(routes!(ops::queues))
         .routes(routes!(ops::advance))

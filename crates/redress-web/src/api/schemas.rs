@@ -633,6 +633,14 @@ pub enum MissedStage {
     Any,
 }
 
+/// Whether an export shows the complainant's contact data in full.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactMode {
+    Masked,
+    Full,
+}
+
 /// The order of the case list.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

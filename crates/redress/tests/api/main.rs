@@ -45,6 +45,7 @@ mod channels;
 mod cli;
 mod codes;
 mod deadlines;
+mod exports;
 mod files;
 mod fuzz;
 mod inbound;
@@ -99,7 +100,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 31] = [
+    let modules: [Module; 32] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -110,6 +111,7 @@ fn main() -> ExitCode {
         ("cli", cli::trials),
         ("codes", codes::trials),
         ("deadlines", deadlines::trials),
+        ("exports", exports::trials),
         ("files", files::trials),
         ("fuzz", fuzz::trials),
         ("inbound", inbound::trials),

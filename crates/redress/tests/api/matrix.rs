@@ -180,7 +180,7 @@ fn recipe(op: &str) -> Recipe {
             query: "?from=2026-12-01T09:00:00Z&working_days=3",
             ..r(None, Empty)
         },
-        "GET /reports/summary" | "GET /reports/summary.csv" => Recipe {
+        "GET /reports/summary" | "GET /reports/summary.csv" | "GET /exports/cases.csv" => Recipe {
             query: "?from=2026-01-01&to=2026-12-31",
             ..r(None, Empty)
         },

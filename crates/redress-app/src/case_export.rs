@@ -218,7 +218,10 @@ impl App {
             None | Some("masked") => false,
             Some("full") => true,
             Some(_) => {
-                errors.add("contact", redress_domain::Reason::one_of(["masked", "full"]));
+                errors.add(
+                    "contact",
+                    redress_domain::Reason::one_of(["masked", "full"]),
+                );
                 false
             }
         };
@@ -247,17 +250,20 @@ impl App {
             started: false,
             done: false,
         };
-        Ok(futures_util::stream::unfold(cursor, |mut cursor| async move {
-            match cursor.next().await {
-                Ok(Some(chunk)) => Some((Ok(chunk), cursor)),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::error!(error = %e, "the case export stopped");
-                    cursor.done = true;
-                    Some((Err(std::io::Error::other("the export stopped")), cursor))
+        Ok(futures_util::stream::unfold(
+            cursor,
+            |mut cursor| async move {
+                match cursor.next().await {
+                    Ok(Some(chunk)) => Some((Ok(chunk), cursor)),
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the case export stopped");
+                        cursor.done = true;
+                        Some((Err(std::io::Error::other("the export stopped")), cursor))
+                    }
                 }
-            }
-        }))
+            },
+        ))
     }
 }
 

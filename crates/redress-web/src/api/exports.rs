@@ -45,10 +45,7 @@ pub async fn cases_csv(
             p.contact.as_deref(),
         )
         .await?;
-    let name = format!(
-        "redress-cases-{}.csv",
-        s.app.now().format("%Y%m%dT%H%M%SZ")
-    );
+    let name = format!("redress-cases-{}.csv", s.app.now().format("%Y%m%dT%H%M%SZ"));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

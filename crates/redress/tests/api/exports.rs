@@ -19,7 +19,12 @@ async fn export(t: &TestApp, token: &str, query: &str) -> Vec<csv_row::Row> {
     let a = t
         .get(&format!("/exports/cases.csv{query}"), Some(token))
         .await;
-    assert_eq!(a.status.as_u16(), 200, "{}", String::from_utf8_lossy(&a.bytes));
+    assert_eq!(
+        a.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&a.bytes)
+    );
     assert_eq!(a.headers["content-type"], "text/csv; charset=utf-8");
     assert!(
         a.headers["content-disposition"]
@@ -27,7 +32,10 @@ async fn export(t: &TestApp, token: &str, query: &str) -> Vec<csv_row::Row> {
             .unwrap()
             .starts_with("attachment; filename=\"redress-cases-"),
     );
-    assert!(a.bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "no byte-order mark");
+    assert!(
+        a.bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
+        "no byte-order mark"
+    );
     csv_row::parse(std::str::from_utf8(&a.bytes[3..]).unwrap())
 }
 
@@ -116,7 +124,9 @@ async fn the_export_masks_contacts_unless_asked_and_is_journaled() {
 
     // Nobody else exports; bad parameters are named.
     for who in [&c.intake, &c.handler, &c.reviewer] {
-        t.get("/exports/cases.csv", Some(who)).await.expect_error(403);
+        t.get("/exports/cases.csv", Some(who))
+            .await
+            .expect_error(403);
     }
     let reasons = t
         .get("/exports/cases.csv?contact=everything", Some(&c.supervisor))
@@ -133,10 +143,20 @@ async fn the_period_is_the_filing_time() {
     let late = t.filed(2).await;
     let case = t.case(&late.id, &c.supervisor).await;
     let from = s(&case["created_at"]).to_string();
-    let rows = export(&t, &c.supervisor, &format!("?from={}", from.replace('+', "%2B"))).await;
+    let rows = export(
+        &t,
+        &c.supervisor,
+        &format!("?from={}", from.replace('+', "%2B")),
+    )
+    .await;
     let numbers: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(numbers, vec![late.no.as_str()]);
-    let rows = export(&t, &c.supervisor, &format!("?to={}", from.replace('+', "%2B"))).await;
+    let rows = export(
+        &t,
+        &c.supervisor,
+        &format!("?to={}", from.replace('+', "%2B")),
+    )
+    .await;
     let numbers: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(numbers, vec![early.no.as_str()]);
 }

@@ -31,6 +31,7 @@ pub mod recover;
 pub mod report;
 pub mod rotate;
 pub mod stored;
+pub mod transparency;
 pub mod throttle;
 pub mod views;
 pub mod webhooks;

@@ -148,6 +148,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::year))
         .routes(routes!(ops::summary))
         .routes(routes!(ops::summary_csv))
+        .routes(routes!(ops::public_stats))
         .routes(routes!(ops::verify))
         .routes(routes!(ops::queues))
         .routes(routes!(ops::advance))

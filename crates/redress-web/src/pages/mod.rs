@@ -16,6 +16,7 @@ mod mail;
 mod notices;
 mod public;
 mod reports;
+mod transparency;
 mod respondent;
 mod staff;
 mod track;
@@ -53,6 +54,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
     let small = || DefaultBodyLimit::max(SMALL_FORM_LIMIT);
     Router::new()
         .route("/", get(public::index))
+        .route("/transparency", get(transparency::page))
         .route(
             "/complain",
             get(public::complain_form)

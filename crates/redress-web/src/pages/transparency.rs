@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use redress_app::transparency::{Figure, PublicMonth};
 
-use super::public::LangQuery;
+use serde::Deserialize;
 use super::{Base, PageCtx};
 use crate::state::AppState;
 
@@ -61,13 +61,22 @@ fn row(m: &PublicMonth) -> Row {
     }
 }
 
+/// `?lang=`, and the period as for `GET /public/stats` (default: the last
+/// 12 whole months).
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    lang: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
 pub async fn page(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Response {
     let ctx = PageCtx::new(&headers, "/transparency", q.lang.as_deref());
-    let stats = match s.app.public_stats(None, None).await {
+    let stats = match s.app.public_stats(q.from.as_deref(), q.to.as_deref()).await {
         Ok(v) => v,
         Err(e) => return ctx.fail(&e),
     };

@@ -64,6 +64,7 @@ mod rights;
 mod scoping;
 mod security;
 mod smoke;
+mod transparency;
 mod trust;
 mod webhooks;
 
@@ -99,7 +100,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 31] = [
+    let modules: [Module; 32] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -129,6 +130,7 @@ fn main() -> ExitCode {
         ("scoping", scoping::trials),
         ("security", security::trials),
         ("smoke", smoke::trials),
+        ("transparency", transparency::trials),
         ("trust", trust::trials),
         ("webhooks", webhooks::trials),
     ];

@@ -31,8 +31,8 @@ pub mod recover;
 pub mod report;
 pub mod rotate;
 pub mod stored;
-pub mod transparency;
 pub mod throttle;
+pub mod transparency;
 pub mod views;
 pub mod webhooks;
 

@@ -166,7 +166,11 @@ impl App {
     /// The public figures of `from`–`to` (dates or RFC 3339, as for
     /// reports), month by month. Default: the last 12 whole months; with
     /// only `to`, the 12 months ending with it. Anyone may ask.
-    pub async fn public_stats(&self, from: Option<&str>, to: Option<&str>) -> AppResult<PublicStats> {
+    pub async fn public_stats(
+        &self,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> AppResult<PublicStats> {
         let given = |s: Option<&str>| s.is_some_and(|s| !s.trim().is_empty());
         let (from_d, to_d) = if !given(from) && !given(to) {
             let this_month = month_start(self.calendar().local_date(self.now()));

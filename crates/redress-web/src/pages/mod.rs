@@ -16,10 +16,10 @@ mod mail;
 mod notices;
 mod public;
 mod reports;
-mod transparency;
 mod respondent;
 mod staff;
 mod track;
+mod transparency;
 mod webhooks;
 
 use askama::Template;

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use redress_app::transparency::{Figure, PublicMonth};
 
-use serde::Deserialize;
 use super::{Base, PageCtx};
 use crate::state::AppState;
+use serde::Deserialize;
 
 /// One month as the cells to show.
 pub struct Row {

@@ -110,7 +110,14 @@ async fn a_month_of_ten_or_more_shows_its_figures_and_one_under_ten_hides_them()
             .bytes,
     )
     .unwrap();
-    for private in ["张三", "zhang", "example.com", "13812345678", "好店", "shop-1"] {
+    for private in [
+        "张三",
+        "zhang",
+        "example.com",
+        "13812345678",
+        "好店",
+        "shop-1",
+    ] {
         assert!(!body.contains(private), "{private} in {body}");
     }
 
@@ -137,7 +144,10 @@ async fn the_page_shows_the_figures_in_both_languages() {
     assert_eq!(a.status.as_u16(), 200);
     let zh = html(&a);
     assert!(zh.contains("<html lang=\"zh-CN\">"));
-    assert!(zh.contains("投诉处理数据公示") && zh.contains("受理率"), "{zh}");
+    assert!(
+        zh.contains("投诉处理数据公示") && zh.contains("受理率"),
+        "{zh}"
+    );
     let row = |page: &str, m: &str| -> String {
         let start = page
             .find(&format!("id=\"month-{m}\""))
@@ -154,7 +164,10 @@ async fn the_page_shows_the_figures_in_both_languages() {
     assert!(zh.contains("id=\"suppression-note\""), "{zh}");
     assert!(!zh.contains("张三") && !zh.contains("好店"));
 
-    let en = html(&b.get(&t, "/transparency?from=2026-03-01&to=2026-04-30&lang=en").await);
+    let en = html(
+        &b.get(&t, "/transparency?from=2026-03-01&to=2026-04-30&lang=en")
+            .await,
+    );
     assert!(en.contains("<html lang=\"en\">"));
     assert!(
         en.contains("Complaint handling in figures") && en.contains("Deadlines met"),

@@ -33,6 +33,7 @@ pub mod report;
 pub mod rotate;
 pub mod stored;
 pub mod throttle;
+pub mod transparency;
 pub mod views;
 pub mod webhooks;
 

@@ -117,7 +117,7 @@ fn hours(v: Option<f64>) -> Value {
 
 /// The summed counters of a period, by metric.
 #[derive(Debug, Default)]
-struct Sums {
+pub(crate) struct Sums {
     /// metric → dim → n
     by_dim: BTreeMap<String, BTreeMap<String, i64>>,
     /// `filed` per category.
@@ -125,7 +125,7 @@ struct Sums {
 }
 
 impl Sums {
-    fn of(rows: &[RollupSum]) -> Sums {
+    pub(crate) fn of(rows: &[RollupSum]) -> Sums {
         let mut s = Sums::default();
         for r in rows {
             *s.by_dim
@@ -140,15 +140,15 @@ impl Sums {
         s
     }
 
-    fn dims(&self, metric: &str) -> BTreeMap<String, i64> {
+    pub(crate) fn dims(&self, metric: &str) -> BTreeMap<String, i64> {
         self.by_dim.get(metric).cloned().unwrap_or_default()
     }
 
-    fn total(&self, metric: &str) -> i64 {
+    pub(crate) fn total(&self, metric: &str) -> i64 {
         self.by_dim.get(metric).map_or(0, |m| m.values().sum())
     }
 
-    fn get(&self, metric: &str, dim: &str) -> i64 {
+    pub(crate) fn get(&self, metric: &str, dim: &str) -> i64 {
         self.by_dim
             .get(metric)
             .and_then(|m| m.get(dim))

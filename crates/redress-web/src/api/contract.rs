@@ -95,6 +95,7 @@ pub const OPERATION_IDS: &[(&str, &str)] = &[
     ("GET /mail/held/{id}", "getHeldMail"),
     ("POST /mail/held/{id}/attach", "attachHeldMail"),
     ("POST /mail/held/{id}/discard", "discardHeldMail"),
+    ("GET /public/stats", "publicStats"),
     ("GET /queues", "queues"),
     ("GET /reports/summary", "reportSummary"),
     ("GET /reports/summary.csv", "reportSummaryCsv"),
@@ -143,6 +144,7 @@ const PUBLIC: &[&str] = &[
     "GET /calendar/due",
     "GET /calendar/{year}",
     "GET /channels",
+    "GET /public/stats",
     "POST /track/recover",
 ];
 

@@ -25,7 +25,7 @@ use crate::state::AppState;
     components(schemas(
         schemas::StatusName, schemas::ChannelName, schemas::ClosureName,
         schemas::ActionStatusName, schemas::CallStateName, schemas::OutcomeName,
-        schemas::MissedStage, schemas::SortOrder, schemas::IntervalName
+        schemas::MissedStage, schemas::SortOrder, schemas::IntervalName, schemas::ContactMode
     )),
     tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]
@@ -150,6 +150,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::summary))
         .routes(routes!(ops::summary_csv))
         .routes(routes!(exports::cases_csv))
+        .routes(routes!(ops::public_stats))
         .routes(routes!(ops::verify))
         .routes(routes!(ops::queues))
         .routes(routes!(ops::advance))

@@ -192,6 +192,35 @@ pub async fn summary_csv(
         .into_response())
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicStatsParams {
+    /// The first local day (`YYYY-MM-DD`, or an RFC 3339 instant: its
+    /// local day); default: the first day of the 12th month before `to`.
+    pub from: Option<String>,
+    /// The last local day, included; default: the last day of the last
+    /// whole month.
+    pub to: Option<String>,
+}
+
+/// The public transparency figures (SPEC §10), month by month: volume,
+/// acceptance rate, on-time rate, median time to decide, outcomes and the
+/// share of appeals that changed the result. No personal data; a figure
+/// drawn from fewer than 10 cases is `null` with `suppressed: true`
+/// (docs/reports.md). Anyone may ask.
+#[utoipa::path(get, path = "/public/stats", tag = "reports", params(PublicStatsParams),
+    responses((status = 200, body = PublicStatsBody), (status = 422, body = ErrorBody)))]
+pub async fn public_stats(
+    State(s): State<AppState>,
+    Params(p): Params<PublicStatsParams>,
+) -> ApiResult<Json<redress_app::transparency::PublicStats>> {
+    Ok(Json(
+        s.app
+            .public_stats(p.from.as_deref(), p.to.as_deref())
+            .await?,
+    ))
+}
+
 /// Overdue and due-soon staff deadlines with exact counts: in total, per
 /// department, per person (`assignee`, null: unassigned) and the caller's own.
 #[utoipa::path(get, path = "/queues", tag = "complaints",

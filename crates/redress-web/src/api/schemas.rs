@@ -566,6 +566,68 @@ pub enum ReasonCode {
 #[schema(value_type = Object)]
 pub struct Document(pub serde_json::Value);
 
+/// A public count: `value` is null and `suppressed` true when it is under
+/// 10 (none included).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PublicCount {
+    pub value: Option<i64>,
+    pub suppressed: bool,
+}
+
+/// A public rate (0–1) or number of hours: `value` is null and
+/// `suppressed` true when its base is fewer than 10 cases.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PublicRate {
+    pub value: Option<f64>,
+    pub suppressed: bool,
+}
+
+/// Decisions of a month by outcome, each count shown from 10.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PublicOutcomes {
+    pub upheld: PublicCount,
+    pub partially_upheld: PublicCount,
+    pub not_upheld: PublicCount,
+    pub settled: PublicCount,
+}
+
+/// The public figures of one calendar month (clipped to the period).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PublicMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    #[schema(format = Date)]
+    pub from_day: String,
+    #[schema(format = Date)]
+    pub to_day: String,
+    /// Cases filed in the month (base: itself).
+    pub filed: PublicCount,
+    /// Accepted / (accepted + refused) of the intake decisions of the month.
+    pub acceptance_rate: PublicRate,
+    /// Stage deadlines met / counted in the month (base: the cases of the
+    /// stage counted most).
+    pub on_time_rate: PublicRate,
+    /// Median hours from filing to decision of the month's decisions.
+    pub median_hours_to_decide: PublicRate,
+    pub outcomes: PublicOutcomes,
+    /// Reviews that changed the result / reviews decided in the month.
+    pub appeals_changed_share: PublicRate,
+}
+
+/// `GET /public/stats`: monthly public figures.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PublicStatsBody {
+    #[schema(format = Date)]
+    pub from_day: String,
+    #[schema(format = Date)]
+    pub to_day: String,
+    /// The installation's time zone (IANA name).
+    pub time_zone: String,
+    /// The smallest base a figure is shown from (10).
+    pub min_cases: i64,
+    pub months: Vec<PublicMonth>,
+}
+
 /// How a report's series divides its period.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -19,6 +19,7 @@ mod reports;
 mod respondent;
 mod staff;
 mod track;
+mod transparency;
 mod webhooks;
 
 use askama::Template;
@@ -53,6 +54,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
     let small = || DefaultBodyLimit::max(SMALL_FORM_LIMIT);
     Router::new()
         .route("/", get(public::index))
+        .route("/transparency", get(transparency::page))
         .route(
             "/complain",
             get(public::complain_form)

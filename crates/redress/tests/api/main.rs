@@ -65,6 +65,7 @@ mod rights;
 mod scoping;
 mod security;
 mod smoke;
+mod transparency;
 mod trust;
 mod webhooks;
 
@@ -100,7 +101,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 32] = [
+    let modules: [Module; 33] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -131,6 +132,7 @@ fn main() -> ExitCode {
         ("scoping", scoping::trials),
         ("security", security::trials),
         ("smoke", smoke::trials),
+        ("transparency", transparency::trials),
         ("trust", trust::trials),
         ("webhooks", webhooks::trials),
     ];

@@ -184,6 +184,10 @@ fn recipe(op: &str) -> Recipe {
             query: "?from=2026-01-01&to=2026-12-31",
             ..r(None, Empty)
         },
+        "GET /public/stats" => Recipe {
+            query: "?from=2026-01-01&to=2026-12-31",
+            ..r(None, Empty)
+        },
         "POST /complaints" => r(
             None,
             Json(

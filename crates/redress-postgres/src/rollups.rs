@@ -61,33 +61,17 @@ pub fn apply_group(client: &mut Client, changes: Vec<(RollupKey, i64)>) -> Store
 
 /// A new case's counters.
 pub fn insert(ctx: &mut WriteCtx<'_>, row: &CaseRow) -> StoreResult<()> {
-    let new = RollupCase::of(row);
-    apply(ctx, &rollup::delta(None, &new, rollup::save_zone(&new)))
+    apply(ctx, &rollup::changes_of_save(None, row))
 }
 
 /// The counters of many new cases (an import), in one pass.
 pub fn insert_many(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()> {
-    let mut totals = Totals::default();
-    for row in rows {
-        let case = RollupCase::of(row);
-        let zone = rollup::save_zone(&case);
-        totals.add(&case, zone);
-    }
-    let changes: Vec<(RollupKey, i64)> = totals
-        .counters
-        .into_iter()
-        .filter(|(_, n)| *n != 0)
-        .collect();
-    apply(ctx, &changes)
+    apply(ctx, &rollup::changes_of_new(rows))
 }
 
 /// A saved case's changes to the counters, from the row as it was.
 pub fn update(ctx: &mut WriteCtx<'_>, old: Option<RollupCase>, row: &CaseRow) -> StoreResult<()> {
-    let new = RollupCase::of(row);
-    apply(
-        ctx,
-        &rollup::delta(old.as_ref(), &new, rollup::save_zone(&new)),
-    )
+    apply(ctx, &rollup::changes_of_save(old.as_ref(), row))
 }
 
 /// The columns [`from_row`] reads, in order.

@@ -38,33 +38,17 @@ pub fn apply(conn: &Connection, changes: &[(RollupKey, i64)]) -> StoreResult<()>
 
 /// A new case's counters.
 pub fn insert(conn: &Connection, row: &CaseRow) -> StoreResult<()> {
-    let new = RollupCase::of(row);
-    apply(conn, &rollup::delta(None, &new, rollup::save_zone(&new)))
+    apply(conn, &rollup::changes_of_save(None, row))
 }
 
 /// The counters of many new cases (an import), in one pass.
 pub fn insert_many(conn: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
-    let mut totals = Totals::default();
-    for row in rows {
-        let case = RollupCase::of(row);
-        let zone = rollup::save_zone(&case);
-        totals.add(&case, zone);
-    }
-    let changes: Vec<(RollupKey, i64)> = totals
-        .counters
-        .into_iter()
-        .filter(|(_, n)| *n != 0)
-        .collect();
-    apply(conn, &changes)
+    apply(conn, &rollup::changes_of_new(rows))
 }
 
 /// A saved case's changes to the counters, from the row as it was.
 pub fn update(conn: &Connection, old: Option<RollupCase>, row: &CaseRow) -> StoreResult<()> {
-    let new = RollupCase::of(row);
-    apply(
-        conn,
-        &rollup::delta(old.as_ref(), &new, rollup::save_zone(&new)),
-    )
+    apply(conn, &rollup::changes_of_save(old.as_ref(), row))
 }
 
 /// What the rollups read of a row, from the values of

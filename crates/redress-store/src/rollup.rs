@@ -368,6 +368,28 @@ impl Totals {
     }
 }
 
+/// The counter changes of a saved case: `old` is the row as it was
+/// (`None` for a new case).
+pub fn changes_of_save(old: Option<&RollupCase>, row: &CaseRow) -> Vec<(RollupKey, i64)> {
+    let new = RollupCase::of(row);
+    delta(old, &new, save_zone(&new))
+}
+
+/// The counter changes of many new cases (an import), summed in one pass.
+pub fn changes_of_new(rows: &[CaseRow]) -> Vec<(RollupKey, i64)> {
+    let mut totals = Totals::default();
+    for row in rows {
+        let case = RollupCase::of(row);
+        let zone = save_zone(&case);
+        totals.add(&case, zone);
+    }
+    totals
+        .counters
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .collect()
+}
+
 /// A question to the rollup table: the counters of the local days
 /// `[from, to]`, optionally of one department and/or category.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -73,8 +73,14 @@ fn chart(title: String, v: &Value, label: impl Fn(&str) -> String) -> Chart {
     pairs.retain(|(_, n)| *n > 0);
     pairs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     pairs.truncate(12);
-    let max = pairs.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
-    let bars: Vec<Bar> = pairs
+    bar_chart(title, pairs)
+}
+
+/// Labelled values as horizontal bars, in the order given, scaled to the
+/// largest.
+fn bar_chart(title: String, points: Vec<(String, u64)>) -> Chart {
+    let max = points.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
+    let bars: Vec<Bar> = points
         .into_iter()
         .enumerate()
         .map(|(i, (label, value))| Bar {
@@ -105,22 +111,7 @@ fn series_chart(title: String, series: &Value) -> Chart {
             )
         })
         .collect();
-    let max = points.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
-    let bars: Vec<Bar> = points
-        .into_iter()
-        .enumerate()
-        .map(|(i, (label, value))| Bar {
-            label,
-            value,
-            length: (value as f64 / max * BAR_SPACE).max(1.0),
-            y: i as u32 * ROW,
-        })
-        .collect();
-    Chart {
-        title,
-        height: (bars.len() as u32).max(1) * ROW,
-        bars,
-    }
+    bar_chart(title, points)
 }
 
 #[derive(Template)]

@@ -1655,15 +1655,64 @@ fn measures(b: &mut Body, key: &str) -> Vec<Measure> {
                 kind: s.clone(),
                 description: None,
                 amount: None,
+                currency: None,
+                duration_days: None,
             }),
             Value::Object(_) => match serde_json::from_value::<Measure>(item.clone()) {
-                Ok(m) => out.push(m),
+                Ok(m) => {
+                    if let Some(m) = checked_measure(b, &format!("{key}[{i}]"), m) {
+                        out.push(m);
+                    }
+                }
                 Err(_) => b.errors.add(format!("{key}[{i}]"), Reason::MeasureFields),
             },
             _ => b.errors.add(format!("{key}[{i}]"), Reason::Measure),
         }
     }
     out
+}
+
+/// A structured remedy or sanction checked: an amount of at least 0 in
+/// cents, a currency of three capital letters (CNY when an amount comes
+/// without one), a duration of 1–3650 days.
+fn checked_measure(b: &mut Body, at: &str, mut m: Measure) -> Option<Measure> {
+    let mut ok = true;
+    if m.kind.trim().is_empty() || m.kind.chars().count() > 100 {
+        b.errors
+            .add(format!("{at}.kind"), Reason::Length { n: 100 });
+        ok = false;
+    }
+    if m.description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > 2000)
+    {
+        b.errors
+            .add(format!("{at}.description"), Reason::AtMost { n: 2000 });
+        ok = false;
+    }
+    if let Some(a) = m.amount {
+        let cents = a * 100.0;
+        if !a.is_finite() || !(0.0..=1e12).contains(&a) || (cents - cents.round()).abs() > 1e-6 {
+            b.errors.add(format!("{at}.amount"), Reason::Amount);
+            ok = false;
+        }
+    }
+    match m.currency.as_deref() {
+        Some(c) if c.len() != 3 || !c.bytes().all(|x| x.is_ascii_uppercase()) => {
+            b.errors.add(format!("{at}.currency"), Reason::Currency);
+            ok = false;
+        }
+        None if m.amount.is_some() => m.currency = Some("CNY".into()),
+        _ => {}
+    }
+    if m.duration_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        b.errors.add(
+            format!("{at}.duration_days"),
+            Reason::IntRange { a: 1, b: 3650 },
+        );
+        ok = false;
+    }
+    ok.then_some(m)
 }
 
 /// The owners named in an order's corrective actions, with their place.

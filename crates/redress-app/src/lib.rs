@@ -36,6 +36,7 @@ pub mod throttle;
 pub mod transparency;
 pub mod views;
 pub mod webhooks;
+pub mod workspace;
 
 use redress_domain::Reason;
 use std::path::PathBuf;

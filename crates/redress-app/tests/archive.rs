@@ -222,11 +222,15 @@ fn fixture() -> Fixture {
                 kind: "refund".into(),
                 description: Some("全额退款".into()),
                 amount: Some(199.0),
+                currency: None,
+                duration_days: None,
             }],
             vec![Measure {
                 kind: "warning".into(),
                 description: None,
                 amount: None,
+                currency: None,
+                duration_days: None,
             }],
             vec![ActionInput {
                 description: "修订退款规则说明".into(),

@@ -209,7 +209,33 @@ pub struct Measure {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
+    /// The amount's currency (ISO 4217, `CNY` when an amount comes without
+    /// one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// How long a sanction such as a suspension lasts, calendar days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<u32>,
 }
+
+/// The kinds of remedy the console offers (the API also takes others).
+pub const REMEDY_KINDS: &[&str] = &[
+    "refund",
+    "compensation",
+    "replacement",
+    "repair",
+    "apology",
+    "other",
+];
+
+/// The kinds of sanction the console offers (the API also takes others).
+pub const SANCTION_KINDS: &[&str] = &[
+    "warning",
+    "listing_removal",
+    "suspension",
+    "termination",
+    "other",
+];
 
 impl Measure {
     /// The measure as one line for people: what, the details, the amount
@@ -220,7 +246,10 @@ impl Measure {
             line = format!("{line}: {d}");
         }
         if let Some(a) = self.amount {
-            line = format!("{line} ({a:.2})");
+            match self.currency.as_deref() {
+                Some(c) => line = format!("{line} ({a:.2} {c})"),
+                None => line = format!("{line} ({a:.2})"),
+            }
         }
         line
     }

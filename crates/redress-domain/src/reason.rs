@@ -120,6 +120,8 @@ reasons! {
     DayKind => "not_one_of", "err-day-kind", "must be holiday or workday";
     Measure => "wrong_type", "err-measure", "must be a string or an object with a kind";
     MeasureFields => "invalid", "err-measure-fields", "must have a kind, and optionally a description and an amount";
+    Amount => "invalid", "err-amount", "must be an amount of at least 0 with at most two decimal places";
+    Currency => "invalid", "err-currency", "must be an ISO 4217 currency code such as CNY";
     ActionObject => "wrong_type", "err-action-object", "must be an object with a description";
     CodeChars => "invalid_characters", "err-code-chars", "must be 1–64 characters of a–z, 0–9, '_', '-' or '.'";
     OneRole => "required", "err-one-role", "give at least one role";

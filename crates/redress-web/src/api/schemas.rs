@@ -374,9 +374,23 @@ pub struct MergeBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct MeasureBody {
+    /// A remedy: `refund`, `compensation`, `replacement`, `repair`,
+    /// `apology` or `other`; a sanction: `warning`, `listing_removal`,
+    /// `suspension`, `termination` or `other` (other words are kept as
+    /// given).
+    #[schema(min_length = 1, max_length = 100)]
     pub kind: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    /// At least 0, at most two decimal places.
+    #[schema(minimum = 0, maximum = 1000000000000.0, multiple_of = 0.01)]
     pub amount: Option<f64>,
+    /// ISO 4217; `CNY` when an amount comes without one.
+    #[schema(pattern = "^[A-Z]{3}$")]
+    pub currency: Option<String>,
+    /// A sanction's length, calendar days.
+    #[schema(minimum = 1, maximum = 3650)]
+    pub duration_days: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -85,10 +85,19 @@ pub(crate) fn zip_download(export: redress_app::export::DataExport) -> Response 
 /// An evidence file as a download: opened in the browser when it is a
 /// picture, a PDF or plain text, else saved; never run as a page (sandbox
 /// policy, no sniffing).
+/// The file types a browser may show in place (their type was sniffed
+/// from the content at upload): pictures it decodes safely and PDF. Every
+/// other file, text included, is downloaded; either way it is served
+/// sandboxed and `nosniff`.
+pub(crate) fn opens_inline(content_type: &str) -> bool {
+    matches!(
+        content_type,
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf"
+    )
+}
+
 pub(crate) fn file_download(file: redress_app::files::EvidenceFile) -> Response {
-    let inline = file.content_type.starts_with("image/")
-        || file.content_type == "application/pdf"
-        || file.content_type == "text/plain";
+    let inline = opens_inline(&file.content_type);
     let content_type = if file.content_type == "text/plain" {
         "text/plain; charset=utf-8".to_string()
     } else {

@@ -388,7 +388,7 @@ async fn admin_ctx(
     if is_admin {
         Ok((ctx, who))
     } else {
-        Err(ctx.error(StatusCode::FORBIDDEN, "error-forbidden"))
+        Err(ctx.error(StatusCode::FORBIDDEN, "error-no-permission"))
     }
 }
 

@@ -115,6 +115,8 @@ impl Tr {
             "due_at" => "fl-due-at",
             "kind" => "a-kind",
             "amount" => "fl-amount",
+            "currency" => "fl-currency",
+            "duration_days" => "fl-duration-days",
             _ => return part.to_string(),
         };
         self.t(key)

@@ -10,6 +10,7 @@
 
 mod actions;
 mod admin;
+mod case;
 pub mod csrf;
 pub mod i18n;
 mod mail;
@@ -133,16 +134,16 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
             post(admin::import).layer(DefaultBodyLimit::max(CALENDAR_FORM_LIMIT)),
         )
         .route("/staff/admin/{what}", post(admin::add))
-        .route("/staff/cases/{id}", get(staff::case))
+        .route("/staff/cases/{id}", get(case::page))
         .route(
             "/staff/cases/{id}/evidence",
-            post(staff::evidence).layer(upload()),
+            post(case::evidence).layer(upload()),
         )
         .route(
             "/staff/cases/{id}/evidence/{evidence_id}",
-            get(staff::evidence_file),
+            get(case::evidence_file),
         )
-        .route("/staff/cases/{id}/{action}", post(staff::act))
+        .route("/staff/cases/{id}/{action}", post(case::act))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
@@ -195,6 +196,35 @@ pub struct Base {
     pub path: String,
     /// The signed-in staff member, on console pages.
     pub staff: Option<String>,
+    /// The console's sections the signed-in member may use.
+    pub nav: Nav,
+}
+
+/// Which sections of the console the navigation shows: those the user's
+/// roles may use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Nav {
+    /// Queues, the case list and corrective actions (every role but admin).
+    pub cases: bool,
+    /// Phone and letter intake, held mail (intake).
+    pub intake: bool,
+    /// Reports (supervisors).
+    pub reports: bool,
+    /// Administration (admins; supervisors reach the webhook pages from
+    /// their start page).
+    pub admin: bool,
+}
+
+impl Nav {
+    pub fn of(user: &redress_app::StaffUser) -> Self {
+        use redress_domain::Role;
+        Nav {
+            cases: user.reads_cases(),
+            intake: user.has(Role::Intake),
+            reports: user.has(Role::Supervisor),
+            admin: user.has(Role::Admin),
+        }
+    }
 }
 
 /// The request facts a page starts from: language, CSRF token and the
@@ -229,6 +259,7 @@ impl PageCtx {
                 csrf: token,
                 path: path.to_string(),
                 staff: None,
+                nav: Nav::default(),
             },
             set_cookies,
             secure,
@@ -540,7 +571,7 @@ pub fn error_key(e: &redress_app::AppError) -> (StatusCode, &'static str) {
     use redress_app::AppError as E;
     match e {
         E::NotFound | E::Unauthorized => (StatusCode::NOT_FOUND, "error-not-found"),
-        E::Forbidden(_) => (StatusCode::FORBIDDEN, "error-forbidden"),
+        E::Forbidden(_) => (StatusCode::FORBIDDEN, "error-no-permission"),
         E::Conflict(_) => (StatusCode::CONFLICT, "error-conflict"),
         E::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "error-too-large"),
         E::RateLimited | E::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "error-rate-limited"),

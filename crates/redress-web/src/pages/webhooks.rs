@@ -262,7 +262,7 @@ async fn admin_ctx(
     {
         Ok((ctx, who))
     } else {
-        Err(ctx.error(StatusCode::FORBIDDEN, "error-forbidden"))
+        Err(ctx.error(StatusCode::FORBIDDEN, "error-no-permission"))
     }
 }
 

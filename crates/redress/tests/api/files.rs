@@ -356,7 +356,7 @@ async fn the_pages_show_each_party_what_they_did() {
     .await;
     let page = html(&b.get(&t, &format!("/track/{no}")).await);
     assert!(page.contains("为你作出的补救"), "{page}");
-    assert!(page.contains("refund: 全额退款 (199.00)"), "{page}");
+    assert!(page.contains("refund: 全额退款 (199.00 CNY)"), "{page}");
 
     // The rating and the appeal are shown back once given.
     let a = b

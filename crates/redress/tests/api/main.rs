@@ -68,6 +68,7 @@ mod smoke;
 mod transparency;
 mod trust;
 mod webhooks;
+mod workspace;
 
 type TestFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -101,7 +102,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 33] = [
+    let modules: [Module; 34] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("admin", admin::trials),
@@ -135,6 +136,7 @@ fn main() -> ExitCode {
         ("transparency", transparency::trials),
         ("trust", trust::trials),
         ("webhooks", webhooks::trials),
+        ("workspace", workspace::trials),
     ];
     let mut trials = Vec::new();
     for (module, registered) in modules {

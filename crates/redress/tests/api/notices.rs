@@ -286,7 +286,7 @@ async fn the_result_notice_carries_outcome_basis_and_reply() {
         "平台服务协议 5.2",
         "《消费者权益保护法》第二十四条",
         "商家退还一半货款。",
-        "refund (50.00)",
+        "refund (50.00 CNY)",
         &format!("{PUBLIC}/track/{no}"),
     ] {
         assert!(

@@ -1024,6 +1024,7 @@ async fn a_handler_decides_with_measures_and_completes_an_action_from_the_case_p
                 ("remedies", "refund"),
                 ("sanctions", "warning"),
                 ("actions", "商家更新退款流程"),
+                ("confirm", "yes"),
             ],
         )
         .await;
@@ -1492,14 +1493,16 @@ async fn a_reviewer_modifies_the_result_from_the_case_page() {
         "投诉部分成立",
         "平台服务协议 5.2",
         "商家退还八十元。",
-        "refund (80.00)",
-        "warning: 书面警告",
+        "退款（80.00 CNY）",
+        "警告：书面警告",
         "handler1",
         "id=\"review-form\"",
         "name=\"outcome\"",
-        "name=\"remedies\"",
-        "name=\"sanctions\"",
-        "name=\"actions\"",
+        "name=\"remedy_kind_0\"",
+        "name=\"remedy_amount_0\"",
+        "name=\"sanction_kind_0\"",
+        "name=\"action_desc_0\"",
+        "name=\"action_owner_0\"",
         "新的处理结论",
     ] {
         assert!(page.contains(part), "{part:?} missing in {page}");
@@ -1545,6 +1548,7 @@ async fn a_reviewer_modifies_the_result_from_the_case_page() {
                 ("reply", "改为全额退款。"),
                 ("outcome", ""),
                 ("remedies", "refund"),
+                ("confirm", "yes"),
             ],
         )
         .await;
@@ -1559,29 +1563,43 @@ async fn a_reviewer_modifies_the_result_from_the_case_page() {
     let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["status"], "under_review");
     // The changed result: a full refund, the warning dropped, an action.
-    let a = b
-        .post_form(
-            &t,
-            &at,
-            &[
-                ("csrf", &csrf),
-                ("result", "modified"),
-                ("basis", "复核规则 1\n《消费者权益保护法》第二十四条"),
-                ("reply", "改为全额退款。"),
-                ("outcome", "upheld"),
-                ("remedies", "refund"),
-                ("sanctions", ""),
-                ("actions", "复查退款审核流程"),
-            ],
-        )
-        .await;
+    let changed = [
+        ("csrf", csrf.as_str()),
+        ("result", "modified"),
+        ("basis", "复核规则 1\n《消费者权益保护法》第二十四条"),
+        ("reply", "改为全额退款。"),
+        ("outcome", "upheld"),
+        ("remedy_kind_0", "refund"),
+        ("remedy_desc_0", "全额退款"),
+        ("remedy_amount_0", "199.50"),
+        ("remedy_currency_0", ""),
+        ("action_desc_0", "复查退款审核流程"),
+        ("action_owner_0", ""),
+    ];
+    // Unconfirmed: refused with the form open and what was typed kept.
+    let a = b.post_form(&t, &at, &changed).await;
+    assert_eq!(a.status.as_u16(), 422, "{}", html(&a));
+    let page = html(&a);
+    assert!(page.contains("Tick the confirmation box"), "{page}");
+    assert!(page.contains("value=\"199.50\""), "{page}");
+    assert!(page.contains("复查退款审核流程"), "{page}");
+    assert_eq!(t.case(&id, &c.supervisor).await["status"], "under_review");
+    let mut confirmed = changed.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let a = b.post_form(&t, &at, &confirmed).await;
     assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    assert_eq!(
+        a.headers["location"],
+        format!("/staff/cases/{id}?done=review").as_str()
+    );
     let case = t.case(&id, &c.supervisor).await;
     assert_eq!(case["status"], "closed");
     assert_eq!(case["review"]["result"], "modified");
     assert_eq!(case["review"]["outcome"], "upheld");
     assert_eq!(case["review"]["basis"].as_array().unwrap().len(), 2);
     assert_eq!(case["review"]["remedies"][0]["kind"], "refund");
+    assert_eq!(case["review"]["remedies"][0]["amount"], 199.5);
+    assert_eq!(case["review"]["remedies"][0]["currency"], "CNY");
     assert!(case["review"]["sanctions"].as_array().unwrap().is_empty());
     assert!(
         case["actions"]

@@ -1351,7 +1351,7 @@ async fn a_modified_review_orders_and_lifts_sanctions() {
     let ordered = &got[2].body["data"];
     assert_eq!(
         ordered["sanctions"],
-        json!([{"kind": "fine", "amount": 200.0}])
+        json!([{"kind": "fine", "amount": 200.0, "currency": "CNY"}])
     );
     assert_eq!(ordered["outcome"], "partially_upheld");
     assert_eq!(ordered["review"], true);

@@ -161,6 +161,7 @@ test("the complainant reads the result and appeals; a reviewer closes the case f
   await console_.getByLabel("复核结论").selectOption("upheld");
   await console_.getByLabel("依据（每行一条）").fill("平台服务协议 5.2\n快递签收记录");
   await console_.getByLabel("答复内容").fill("维持原处理决定。");
+  await console_.locator("#review-confirm").check();
   await console_.getByRole("button", { name: "作出复核决定" }).click();
   await console_.waitForSelector("#status");
   assert.match(await console_.textContent("#status"), /已办结/);

@@ -62,13 +62,15 @@ test("a reviewer modifies the result and the complainant sees what was ordered",
   await page.getByLabel("依据（每行一条）").fill("平台服务协议 5.2\n物流轨迹查询记录");
   await page.getByLabel("答复内容").fill("经复核，商家未实际发货，改为投诉成立。");
   await page.getByLabel("新的处理结论").selectOption("upheld");
-  await page.locator("#review-remedies").fill("refund");
-  await page.locator("#review-sanctions").fill("warning");
+  await page.locator("#review-remedy-kind-0").selectOption("refund");
+  await page.locator("#review-remedy-amount-0").fill("120");
+  await page.locator("#review-sanction-kind-0").selectOption("warning");
+  await page.locator("#review-confirm").check();
   await page.screenshot({ path: `${SHOTS}/20-reviewer-modifies.png`, fullPage: true });
   await page.getByRole("button", { name: "作出复核决定" }).click();
   await page.waitForSelector("#status");
   assert.match(await page.textContent("#status"), /已办结/);
-  assert.ok(await page.isVisible("text=已完成。"), "the page confirms the review");
+  assert.ok(await page.isVisible("text=复核决定已作出。"), "the page confirms the review");
   await page.screenshot({ path: `${SHOTS}/21-reviewer-modified.png`, fullPage: true });
   await desk.close();
 

@@ -51,15 +51,20 @@ test("staff log in, accept, message the respondent and decide", async () => {
   assert.match(await page.textContent("#status"), /等待受理/);
   await page.screenshot({ path: `${SHOTS}/11-staff-case.png`, fullPage: true });
 
+  // Only intake's actions are offered, each folded until opened.
+  assert.equal(await page.locator("#act-decide").count(), 0);
+  await page.locator("#act-accept > summary").click();
   await page.getByLabel("受理并归类").selectOption("refunds-returns");
   await page.getByRole("button", { name: "受理", exact: true }).click();
   await page.waitForSelector("#status");
   assert.match(await page.textContent("#status"), /正在处理/);
 
-  await page.getByLabel("指派经办人（用户名）").fill("desk1");
-  await page.getByRole("button", { name: "指派" }).click();
+  assert.match(await page.textContent("#notice"), /已受理/);
+  await page.locator("#act-assign > summary").click();
+  await page.getByLabel("指派经办人", { exact: true }).selectOption("desk1");
+  await page.getByRole("button", { name: "指派", exact: true }).click();
   await page.waitForSelector("#assignee");
-  assert.equal((await page.textContent("#assignee")).trim(), "desk1");
+  assert.equal((await page.textContent("#assignee")).trim(), "前台一号");
 
   // An admin saves a canned reply on the admin page ...
   const adminCtx = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
@@ -68,7 +73,7 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await adminPage.getByLabel("用户名").fill("admin");
   await adminPage.getByLabel("密码").fill(ADMIN_PASSWORD);
   await adminPage.getByRole("button", { name: "登录" }).click();
-  await adminPage.waitForURL(`${BASE}/staff`);
+  await adminPage.waitForURL(`${BASE}/staff/admin`);
   await adminPage.goto(`${BASE}/staff/admin`);
   const newReply = adminPage.locator("#canned-new");
   await newReply.getByLabel("标题").fill("请商家提供物流凭证");
@@ -85,6 +90,7 @@ test("staff log in, accept, message the respondent and decide", async () => {
   // ... and the agent picks it on the case page: it fills the message box
   // (progressive enhancement) and is sent as it is.
   await page.reload();
+  await page.locator("#act-message > summary").click();
   await page.getByLabel("常用回复（消息内容为空时使用）").selectOption({ label: "请商家提供物流凭证" });
   assert.match(await page.inputValue("#staff-message"), /发货及物流凭证/);
   await page.getByLabel("消息对象").selectOption("respondent");
@@ -93,6 +99,7 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await page.getByRole("button", { name: "发送" }).click();
   await page.waitForSelector("text=请贵方于两个工作日内提供该订单的发货及物流凭证。");
 
+  await page.locator("#act-message > summary").click();
   await page.getByLabel("常用回复（消息内容为空时使用）").selectOption({ label: "请商家说明情况" });
   assert.match(await page.inputValue("#staff-message"), /两个工作日内就该投诉说明情况/);
   await page.getByLabel("消息对象").selectOption("respondent");
@@ -101,19 +108,28 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await page.waitForSelector("text=请于两个工作日内说明拒绝退款的理由。");
 
   // A decision without a basis is refused with the field named; nothing changes.
+  await page.locator("#act-decide > summary").click();
   await page.getByLabel("答复内容").fill("商家同意全额退款。");
+  await page.locator("#decide-confirm").check();
   await page.getByRole("button", { name: "作出处理决定" }).click();
   await page.waitForSelector(".alert");
   assert.match(await page.textContent(".alert"), /处理依据/);
   assert.match(await page.textContent("#status"), /正在处理/);
+  // The refused form stays open with what was typed.
+  assert.equal(await page.getByLabel("答复内容").inputValue(), "商家同意全额退款。");
 
   await page.getByLabel("处理结论").selectOption("upheld");
   await page.getByLabel("依据（每行一条）").fill("平台服务协议 5.2\n消费者权益保护法 第二十四条");
   await page.getByLabel("答复内容").fill("商家同意全额退款，三个工作日内到账。");
+  await page.locator("#decide-remedy-kind-0").selectOption("refund");
+  await page.locator("#decide-remedy-amount-0").fill("199.00");
+  await page.screenshot({ path: `${SHOTS}/11-staff-deciding.png`, fullPage: true });
+  await page.locator("#decide-confirm").check();
   await page.getByRole("button", { name: "作出处理决定" }).click();
   await page.waitForSelector("#decision");
   assert.match(await page.textContent("#status"), /已作出处理决定/);
   assert.match(await page.textContent("#decision"), /投诉成立/);
+  assert.ok(await page.isVisible("text=退款（199.00 CNY）"));
   await page.screenshot({ path: `${SHOTS}/12-staff-decided.png`, fullPage: true });
 
   // The reports page draws its charts as SVG.

@@ -470,6 +470,16 @@ pub struct ListParams {
     category: Option<String>,
     /// A respondent key (`kind:id`) or words of a respondent's name.
     respondent: Option<String>,
+    /// `due` (the default: next deadline first) or `newest`.
+    sort: Option<String>,
+    // The list filters a report's figure links to (SPEC §11), kept in the
+    // form and the next page's link.
+    channel: Option<String>,
+    outcome: Option<String>,
+    closure: Option<String>,
+    missed: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     cursor: Option<String>,
 }
 
@@ -516,6 +526,11 @@ struct ListPage<'a> {
     assignee: String,
     /// Every category: code and name in the page's language.
     categories: Vec<(String, String)>,
+    sort: String,
+    /// The report filters in force (name, value), kept as hidden fields,
+    /// and in words for the page.
+    kept: Vec<(String, String)>,
+    kept_text: Vec<String>,
     overdue: bool,
     due_soon: bool,
     next: Option<String>,
@@ -552,7 +567,19 @@ pub async fn cases(
     };
     let tr = ctx.tr();
     let (respondent, respondent_name) = respondent_filter(p.respondent.as_deref());
+    let sort = match p.sort.as_deref() {
+        Some("newest") => "newest",
+        _ => "due",
+    };
+    let some = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     let query = ListQuery {
+        sort: Some(sort.into()),
+        channel: some(&p.channel),
+        outcome: some(&p.outcome),
+        closure: some(&p.closure),
+        missed: some(&p.missed),
+        from: some(&p.from),
+        to: some(&p.to),
         status: p.status.clone().filter(|v| !v.is_empty()),
         department: p.department.clone().filter(|v| !v.is_empty()),
         category: p.category.clone().filter(|v| !v.is_empty()),
@@ -567,6 +594,7 @@ pub async fn cases(
         ..Default::default()
     };
     let categories = category_names(&s, tr).await;
+    let departments = s.app.store.list_departments().await.unwrap_or_default();
     let tz = s.app.config.time_zone;
     let (rows, total, next, error) = match s.app.list_cases(&who, &query).await {
         Ok(v) => {
@@ -581,7 +609,7 @@ pub async fn cases(
                                 id: text("id"),
                                 tracking_no: text("tracking_no"),
                                 subject: text("subject"),
-                                status: tr.t(&format!("status-{}", text("status"))),
+                                status: tr.t(&format!("sst-{}", text("status"))),
                                 category: categories
                                     .iter()
                                     .find(|(code, _)| *code == text("category"))
@@ -591,7 +619,10 @@ pub async fn cases(
                                     .or(i["respondent"]["id"].as_str())
                                     .unwrap_or("")
                                     .to_string(),
-                                department: text("department"),
+                                department: departments
+                                    .iter()
+                                    .find(|d| d.code == text("department"))
+                                    .map_or_else(|| text("department"), |d| d.name.clone()),
                                 assignee: text("assignee"),
                                 due: i["next_due_at"]
                                     .as_str()
@@ -614,6 +645,13 @@ pub async fn cases(
                     ("department", &p.department),
                     ("category", &p.category),
                     ("respondent", &p.respondent),
+                    ("sort", &p.sort),
+                    ("channel", &p.channel),
+                    ("outcome", &p.outcome),
+                    ("closure", &p.closure),
+                    ("missed", &p.missed),
+                    ("from", &p.from),
+                    ("to", &p.to),
                 ]
                 .into_iter()
                 .filter_map(|(k, v)| Some((k, v.as_deref().filter(|v| !v.is_empty())?)))
@@ -629,8 +667,35 @@ pub async fn cases(
             return ctx.fail(&e);
         }
     };
+    let kept: Vec<(String, String)> = [
+        ("channel", &p.channel),
+        ("outcome", &p.outcome),
+        ("closure", &p.closure),
+        ("missed", &p.missed),
+        ("from", &p.from),
+        ("to", &p.to),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_string(), v.clone().filter(|v| !v.is_empty())?)))
+    .collect();
+    let kept_text = kept
+        .iter()
+        .map(|(k, v)| {
+            let value = match k.as_str() {
+                "channel" => tr.t(&format!("case-channel-{v}")),
+                "outcome" => tr.t(&format!("outcome-{v}")),
+                "closure" => tr.t(&format!("sclosure-{v}")),
+                "missed" => tr.t(&format!("missed-{v}")),
+                _ => v.clone(),
+            };
+            format!("{}：{value}", tr.t(&format!("filter-{k}")))
+        })
+        .collect();
     let page = ListPage {
         base: &ctx.base,
+        sort: sort.to_string(),
+        kept,
+        kept_text,
         rows,
         total,
         q: p.q.unwrap_or_default(),

@@ -591,7 +591,6 @@ pub async fn cases(
         q: p.q.clone().filter(|v| !v.is_empty()),
         limit: Some("50".into()),
         cursor: p.cursor.clone(),
-        ..Default::default()
     };
     let categories = category_names(&s, tr).await;
     let departments = s.app.store.list_departments().await.unwrap_or_default();

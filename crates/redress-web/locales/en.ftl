@@ -990,3 +990,7 @@ missed-review = review
 missed-any = any stage
 case-description = Description
 case-demands = Demands
+bulk-select = Select
+bulk-title = Assign the selected cases
+bulk-submit = Assign selected
+bulk-done = { $done } assigned; { $refused } could not be (the person may not handle them, or their state does not allow it).

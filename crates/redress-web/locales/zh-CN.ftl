@@ -990,3 +990,7 @@ missed-review = 复核
 missed-any = 任一阶段
 case-description = 事情经过
 case-demands = 投诉请求
+bulk-select = 选择
+bulk-title = 批量指派所选案件
+bulk-submit = 指派所选案件
+bulk-done = 已指派 { $done } 件；{ $refused } 件未能指派（该人员不能办理这些案件，或案件状态不允许）。

@@ -107,6 +107,10 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
         )
         .route("/staff/logout", post(staff::logout).layer(small()))
         .route("/staff/cases", get(staff::cases))
+        .route(
+            "/staff/cases/bulk-assign",
+            post(staff::bulk_assign).layer(small()),
+        )
         .route("/staff/reports", get(reports::page))
         .route("/staff/reports.csv", get(reports::csv))
         .route(

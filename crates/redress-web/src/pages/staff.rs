@@ -481,6 +481,8 @@ pub struct ListParams {
     from: Option<String>,
     to: Option<String>,
     cursor: Option<String>,
+    /// After a bulk assignment: `<assigned>-<refused>`.
+    assigned: Option<String>,
 }
 
 /// The list's `respondent` field as the API's filter: `kind:id` (a known
@@ -509,6 +511,8 @@ struct Row {
     department: String,
     assignee: String,
     due: String,
+    /// The working time left to the next deadline, in words.
+    left: String,
     overdue: bool,
 }
 
@@ -517,6 +521,10 @@ struct Row {
 struct ListPage<'a> {
     base: &'a Base,
     rows: Vec<Row>,
+    /// Supervisors and intake assign several cases at once: the staff
+    /// who may be given cases (username, name).
+    bulk: Option<Vec<(String, String)>>,
+    notice: Option<String>,
     total: i64,
     q: String,
     status: String,
@@ -595,6 +603,7 @@ pub async fn cases(
     let categories = category_names(&s, tr).await;
     let departments = s.app.store.list_departments().await.unwrap_or_default();
     let tz = s.app.config.time_zone;
+    let (now, cal) = (s.app.now(), s.app.calendar());
     let (rows, total, next, error) = match s.app.list_cases(&who, &query).await {
         Ok(v) => {
             let rows = v["items"]
@@ -627,6 +636,15 @@ pub async fn cases(
                                     .as_str()
                                     .and_then(|t| t.parse().ok())
                                     .map(|t| local_time(t, tz))
+                                    .unwrap_or_default(),
+                                left: i["next_due_at"]
+                                    .as_str()
+                                    .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                                    .filter(|due| *due > now)
+                                    .map(|due| {
+                                        let n = cal.working_days_between(now, due).to_string();
+                                        tr.with("clock-days-left", &[("n", n.as_str())])
+                                    })
                                     .unwrap_or_default(),
                                 overdue: i["overdue"].as_bool().unwrap_or(false),
                             }
@@ -690,8 +708,30 @@ pub async fn cases(
             format!("{}：{value}", tr.t(&format!("filter-{k}")))
         })
         .collect();
+    let bulk = match who.staff() {
+        Ok(u) if u.has(redress_domain::Role::Supervisor) || u.has(redress_domain::Role::Intake) => {
+            let users = s.app.store.list_users().await.unwrap_or_default();
+            Some(
+                users
+                    .into_iter()
+                    .filter(|u| u.active && u.roles.contains(&redress_domain::Role::Handler))
+                    .map(|u| {
+                        let shown = format!("{}（{}）", u.display_name, u.username);
+                        (u.username, shown)
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
+    let notice = p.assigned.as_deref().map(|raw| {
+        let (done, refused) = raw.split_once('-').unwrap_or((raw, "0"));
+        tr.with("bulk-done", &[("done", done), ("refused", refused)])
+    });
     let page = ListPage {
         base: &ctx.base,
+        bulk,
+        notice,
         sort: sort.to_string(),
         kept,
         kept_text,
@@ -736,4 +776,51 @@ pub(super) async fn canned_choices(
         .into_iter()
         .map(|r| (r.id.to_string(), r.title, r.body))
         .collect()
+}
+
+/// `POST /staff/cases/bulk-assign`: the ticked cases of the list to one
+/// handler, each through the same assignment as the case page (a case
+/// the handler may not take is counted as refused); back to the list with
+/// the counts.
+pub async fn bulk_assign(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let (ctx, who) = match staff_ctx(&s, &headers, "/staff/cases", q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let value = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if !super::csrf::verify(&headers, value("csrf")) {
+        return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
+    }
+    let allowed = who.staff().is_ok_and(|u| {
+        u.has(redress_domain::Role::Supervisor) || u.has(redress_domain::Role::Intake)
+    });
+    if !allowed {
+        return ctx.error(StatusCode::FORBIDDEN, "error-no-permission");
+    }
+    let handler = value("handler").unwrap_or_default().to_string();
+    let ids: Vec<uuid::Uuid> = f
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .filter_map(|(_, v)| v.parse().ok())
+        .take(200)
+        .collect();
+    let (mut done, mut refused) = (0, 0);
+    for id in ids {
+        match s.app.assign(&who, id, &json!({"handler": handler})).await {
+            Ok(_) => done += 1,
+            Err(
+                AppError::Invalid(_)
+                | AppError::Forbidden(_)
+                | AppError::Conflict(_)
+                | AppError::NotFound,
+            ) => refused += 1,
+            Err(e) => return ctx.fail(&e),
+        }
+    }
+    ctx.redirect(&format!("/staff/cases?assigned={done}-{refused}"))
 }

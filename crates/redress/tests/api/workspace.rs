@@ -412,6 +412,56 @@ async fn files_open_in_place_only_when_they_are_safe_pictures_or_pdf() {
     assert!(page.contains("handler1 上传了文件"), "{page}");
 }
 
+async fn a_supervisor_assigns_several_cases_from_the_list() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let a = t.accepted(&c, 1).await;
+    let b = t.accepted(&c, 2).await;
+    // Not in the handler's department: refused, the others assigned.
+    let other = t.filed(3).await;
+    let mut sup = console(&t, "super1").await;
+    let page = html(&sup.get(&t, "/staff/cases").await);
+    assert!(page.contains("name=\"ids\""), "{page}");
+    assert!(page.contains("id=\"bulk-handler\""), "{page}");
+    // The list sorts by the next deadline first and says what is left.
+    assert!(page.contains("个工作日"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let answer = sup
+        .post_form(
+            &t,
+            "/staff/cases/bulk-assign",
+            &[
+                ("csrf", &csrf),
+                ("ids", &a.id),
+                ("ids", &b.id),
+                ("ids", &other.id),
+                ("handler", "handler1"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 303, "{}", html(&answer));
+    assert_eq!(answer.headers["location"], "/staff/cases?assigned=2-1");
+    let page = html(&sup.get(&t, "/staff/cases?assigned=2-1").await);
+    assert!(page.contains("已指派 2 件；1 件未能指派"), "{page}");
+    for (id, who) in [(&a.id, "handler1"), (&b.id, "handler1")] {
+        assert_eq!(t.case(id, &c.supervisor).await["assignee"], who);
+    }
+    assert!(t.case(&other.id, &c.supervisor).await["assignee"].is_null());
+    // A handler has no bulk form and may not post one.
+    let mut handler = console(&t, "handler1").await;
+    let page = html(&handler.get(&t, "/staff/cases").await);
+    assert!(!page.contains("id=\"bulk-handler\""), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let answer = handler
+        .post_form(
+            &t,
+            "/staff/cases/bulk-assign",
+            &[("csrf", &csrf), ("ids", &a.id), ("handler", "handler1")],
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 403);
+}
+
 tests![
     each_role_is_offered_what_it_may_do_now,
     the_navigation_shows_what_the_user_may_use,
@@ -419,4 +469,5 @@ tests![
     the_activity_shows_names_reasons_and_summarised_views,
     remedies_and_sanctions_have_kind_amount_currency_and_duration,
     files_open_in_place_only_when_they_are_safe_pictures_or_pdf,
+    a_supervisor_assigns_several_cases_from_the_list,
 ];

@@ -801,3 +801,27 @@ transparency-settled = Settled
 transparency-appeals-changed = Reviews that changed the result
 transparency-suppressed = “—” means the figure is not shown: it would be drawn from fewer than { $min } cases, and so small a number could identify the people involved.
 transparency-definitions = Accepted: share of the acceptance decisions of the month that accepted the complaint. Deadlines met: share of the stage deadlines of the month (acceptance, supplement, handling, review) that were met. No personal data is published.
+
+## Respondent scorecards and spike alerts (issue 16)
+sc-title = Respondent scorecards
+sc-intro = Per respondent, the complaints filed in the period, the decisions that upheld them, the respondent's replies by their deadline, complaints from people who had complained about the same respondent before, and the change against the period just before. Click a column heading to sort by it.
+sc-previous = Compared with:
+sc-total = Respondents:
+sc-respondent = Respondent
+sc-volume = Complaints
+sc-upheld = Upheld
+sc-partially = Partly upheld
+sc-replies = Replies on time
+sc-repeat = Repeat complainants
+sc-change = Change
+al-title = Spike alerts
+al-rule = A respondent or category is flagged on a day when it receives at least { $min } complaints and more than its average of the previous { $days } days plus { $sigmas } standard deviations (at least { $sd }). Supervisors with an e-mail address are told once per subject and day.
+al-none = No spikes in this period.
+al-day = Day
+al-kind = Kind
+al-kind-respondent = Respondent
+al-kind-category = Category
+al-subject = Who or what
+al-count = Complaints that day
+al-baseline = Usual (mean ± sd)
+al-threshold = Threshold

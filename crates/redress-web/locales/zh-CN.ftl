@@ -801,3 +801,27 @@ transparency-settled = 和解
 transparency-appeals-changed = 复核改变原结果的比例
 transparency-suppressed = “—”表示该数据不予公布：其所依据的案件少于 { $min } 件，数量过少可能识别出相关当事人。
 transparency-definitions = 受理率：当月作出的受理决定中予以受理的比例。按期完成率：当月到期的各阶段期限（受理、补正、处理、复核）中按期完成的比例。本页不公布任何个人信息。
+
+## Respondent scorecards and spike alerts (issue 16)
+sc-title = 被投诉人评分卡
+sc-intro = 按被投诉人列出本期收到的投诉、决定中予以支持的比例、被投诉人在答复期限内答复的比例、曾就同一被投诉人投诉过的投诉人再次投诉的件数，以及与上一期相比的变化。点击列标题可按该列排序。
+sc-previous = 对比期间：
+sc-total = 被投诉人数：
+sc-respondent = 被投诉人
+sc-volume = 投诉件数
+sc-upheld = 支持
+sc-partially = 部分支持
+sc-replies = 按期答复
+sc-repeat = 重复投诉
+sc-change = 变化
+al-title = 投诉激增告警
+al-rule = 某被投诉人或投诉类别在某一天收到至少 { $min } 件投诉，且超过其前 { $days } 天的日均值加 { $sigmas } 倍标准差（标准差至少按 { $sd } 计）时，即予告警。有邮箱的监督人员对每个对象每天只收到一次提醒。
+al-none = 本期间没有激增。
+al-day = 日期
+al-kind = 类型
+al-kind-respondent = 被投诉人
+al-kind-category = 投诉类别
+al-subject = 对象
+al-count = 当日投诉
+al-baseline = 基线（均值 ± 标准差）
+al-threshold = 阈值

@@ -73,6 +73,17 @@ async fn scorecards_count_volume_outcomes_replies_and_repeats() {
     let two = Filed::from(&t.file(against(1, "shop-1")).await);
     let three = Filed::from(&t.file(against(2, "shop-1")).await);
     Filed::from(&t.file(against(3, "shop-2")).await);
+    // Complainant 4 again after a refusal closed the first case: a repeat
+    // too (any earlier case, not only an open one).
+    let refused = Filed::from(&t.file(against(4, "shop-3")).await);
+    t.act(
+        &refused.id,
+        "reject",
+        &c.intake,
+        json!({"reason": "不属于受理范围", "guidance": "请向市场监管部门反映"}),
+    )
+    .await;
+    Filed::from(&t.file(against(4, "shop-3")).await);
     for f in [&one, &two, &three] {
         t.act(&f.id, "accept", &c.intake, accept.clone()).await;
     }
@@ -96,7 +107,7 @@ async fn scorecards_count_volume_outcomes_replies_and_repeats() {
     }
     let march = "/reports/respondents?from=2026-03-01&to=2026-03-31";
     let v = t.get(march, Some(&c.supervisor)).await.expect(200);
-    assert_eq!(v["total"], 2, "{v}");
+    assert_eq!(v["total"], 3, "{v}");
     assert_eq!(v["sort"], "volume");
     assert_eq!(v["previous_to_day"], "2026-02-28");
     let first = &v["items"][0];
@@ -118,10 +129,16 @@ async fn scorecards_count_volume_outcomes_replies_and_repeats() {
     assert_eq!(first["previous_volume"], 0);
     assert_eq!(first["change"], 3);
     let second = &v["items"][1];
-    assert_eq!(second["respondent"], "merchant:shop-2");
-    assert_eq!(second["name"], Value::Null, "no account names shop-2");
-    assert_eq!(second["volume"], 1);
-    assert_eq!(second["reply_on_time_rate"], Value::Null);
+    assert_eq!(second["respondent"], "merchant:shop-3");
+    assert_eq!(second["volume"], 2);
+    assert_eq!(second["repeat_complainants"], 1);
+    assert_eq!(second["repeat_share"], json!(0.5));
+    let third = &v["items"][2];
+    assert_eq!(third["respondent"], "merchant:shop-2");
+    assert_eq!(third["name"], Value::Null, "no account names shop-2");
+    assert_eq!(third["volume"], 1);
+    assert_eq!(third["repeat_complainants"], 0);
+    assert_eq!(third["reply_on_time_rate"], Value::Null);
 
     // Sorted by replies on time, the worst first; those without any last.
     let by_rate = t
@@ -133,12 +150,12 @@ async fn scorecards_count_volume_outcomes_replies_and_repeats() {
         .expect(200);
     assert_eq!(by_rate["order"], "asc");
     assert_eq!(by_rate["items"][0]["respondent"], "merchant:shop-1");
-    assert_eq!(by_rate["items"][1]["respondent"], "merchant:shop-2");
+    assert_eq!(by_rate["items"][2]["respondent"], "merchant:shop-2");
     let by_volume_asc = t
         .get(&format!("{march}&order=asc&limit=1"), Some(&c.supervisor))
         .await
         .expect(200);
-    assert_eq!(by_volume_asc["total"], 2);
+    assert_eq!(by_volume_asc["total"], 3);
     assert_eq!(by_volume_asc["items"].as_array().unwrap().len(), 1);
     assert_eq!(by_volume_asc["items"][0]["respondent"], "merchant:shop-2");
     let reasons = t

@@ -348,7 +348,14 @@ impl App {
                 stored::complainant_key(&case, &self.vault),
                 case.record.respondent.as_ref(),
             ) {
-                (Some(ck), Some(r)) => self.store.open_cases_between(&ck, &r.key()).await?,
+                (Some(ck), Some(r)) => {
+                    let open = self.store.open_cases_between(&ck, &r.key()).await?;
+                    // A repeat complainant (the respondent's scorecard):
+                    // any earlier case between the two, open or closed.
+                    case.repeat_complainant =
+                        !open.is_empty() || self.store.has_case_between(&ck, &r.key()).await?;
+                    open
+                }
                 _ => vec![],
             };
             // The newest few are enough to point staff at the thread.

@@ -188,6 +188,7 @@ impl App {
             Err(e) => tracing::warn!(error = %e, "the calendar feed job failed"),
         }
         self.housekeeping().await;
+        self.alert_job().await;
         Ok(report)
     }
 

@@ -22,6 +22,7 @@ pub mod evidence;
 pub mod export;
 pub mod files;
 pub mod input;
+pub mod insight;
 pub mod jobs;
 pub mod keys;
 pub mod likely;
@@ -166,6 +167,8 @@ pub struct AppConfig {
     /// Lets webhook subscriptions call loopback, private and link-local
     /// addresses (`egress`); off by default (SPEC §9).
     pub webhook_allow_private: bool,
+    /// The spike alert rule (`GET /alerts`, docs/reports.md).
+    pub alerts: insight::AlertRule,
 }
 
 impl AppConfig {
@@ -190,6 +193,7 @@ impl AppConfig {
             sms_prefixes: vec!["+86".into()],
             outbound_per_hour: 10_000,
             webhook_allow_private: false,
+            alerts: insight::AlertRule::default(),
         }
     }
 
@@ -250,6 +254,8 @@ pub struct App {
     pub(crate) sent_this_hour: std::sync::Mutex<outbound::HourlyCap>,
     /// When the housekeeping last ran, on the app's clock.
     housekept: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// When the spike alerts were last looked for, on the app's clock.
+    alerts_checked: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// Where the next look for orphaned evidence files starts (a key of
     /// the evidence store); `None`: from the beginning.
     orphan_cursor: tokio::sync::Mutex<Option<String>>,
@@ -409,6 +415,7 @@ impl App {
             wake: tokio::sync::Notify::new(),
             guesses: Guesses::new(),
             housekept: std::sync::Mutex::new(None),
+            alerts_checked: std::sync::Mutex::new(None),
             sent_this_hour: std::sync::Mutex::new(outbound::HourlyCap::default()),
             orphan_cursor: tokio::sync::Mutex::new(None),
             channels_cache: RwLock::new(None),

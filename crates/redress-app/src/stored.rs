@@ -267,6 +267,13 @@ fn report_facts(case: &Case) -> ReportFacts {
             .respondent_reply
             .as_ref()
             .map_or(0, |r| u32::try_from(r.late_replies()).unwrap_or(u32::MAX)),
+        respondent_reply_due_at: case.respondent_reply.as_ref().map(|r| r.due_at),
+        respondent_replied_at: case
+            .respondent_reply
+            .as_ref()
+            .and_then(|r| r.first_reply())
+            .map(|r| r.at),
+        repeat_complainant: case.repeat_complainant,
         zone: None,
         outcome: case.decision.as_ref().map(|d| d.outcome.to_string()),
         appealed_at: case.appeal.as_ref().map(|a| a.at),

@@ -591,6 +591,11 @@ pub struct Case {
     /// Open cases of the same complainant against the same respondent at
     /// registration time.
     pub possible_duplicates: Vec<CaseId>,
+    /// When registered, the complainant had an earlier case (open or
+    /// closed) against the same respondent: the respondent scorecard's
+    /// repeat complainants (docs/reports.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repeat_complainant: bool,
     pub messages: Vec<Message>,
     pub notes: Vec<Note>,
     pub evidence: Vec<Evidence>,
@@ -708,6 +713,7 @@ impl Case {
             merged_from: vec![],
             links: vec![],
             possible_duplicates,
+            repeat_complainant: false,
             messages: vec![],
             notes: vec![],
             evidence: vec![],

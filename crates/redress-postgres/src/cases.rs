@@ -330,6 +330,47 @@ impl CaseStore for PgStore {
             .await
     }
 
+    async fn report_daily(
+        &self,
+        query: &redress_store::rollup::DailyQuery,
+    ) -> StoreResult<Vec<redress_store::rollup::DailyCount>> {
+        let q = query.clone();
+        self.read(move |c| rollups::daily(c, &q)).await
+    }
+
+    async fn claim_alert(
+        &self,
+        kind: redress_store::rollup::Subject,
+        subject: &str,
+        day: chrono::NaiveDate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let subject = subject.to_string();
+        self.write(move |ctx| rollups::claim_alert(ctx, kind, &subject, day, at))
+            .await
+    }
+
+    async fn has_case_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<bool> {
+        let rows = self
+            .rows(
+                "SELECT EXISTS (SELECT 1 FROM cases WHERE complainant_key = $1 \
+                 AND respondent_key = $2)",
+                vec![
+                    boxed(complainant_key.to_string()),
+                    boxed(respondent_key.to_string()),
+                ],
+            )
+            .await?;
+        match rows.first() {
+            Some(r) => col(r, 0),
+            None => Ok(false),
+        }
+    }
+
     async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
         self.write(move |ctx| rollups::rebuild(ctx, zone)).await
     }

@@ -8,7 +8,8 @@ use postgres::types::ToSql;
 use postgres::{Client, Row};
 use redress_domain::calendar::Tz;
 use redress_store::rollup::{
-    self, FILED_RESPONDENT, RollupCase, RollupKey, RollupQuery, RollupSum, Totals,
+    self, DailyCount, DailyQuery, FILED, FILED_RESPONDENT, RESPONDENT_METRICS, RollupCase,
+    RollupKey, RollupQuery, RollupSum, Subject, Totals,
 };
 use redress_store::{CaseRow, StoreResult};
 use uuid::Uuid;
@@ -115,8 +116,9 @@ fn filters(q: &RollupQuery, values: &mut Params) -> String {
         sql.push_str(&format!(" AND category = ${}", values.len()));
     }
     if q.metrics.is_empty() {
-        values.push(Box::new(FILED_RESPONDENT.to_string()));
-        sql.push_str(&format!(" AND metric <> ${}", values.len()));
+        let metrics: Vec<String> = RESPONDENT_METRICS.iter().map(|m| m.to_string()).collect();
+        values.push(Box::new(metrics));
+        sql.push_str(&format!(" AND NOT (metric = ANY(${}))", values.len()));
     } else {
         let metrics: Vec<String> = q.metrics.iter().map(|m| m.to_string()).collect();
         values.push(Box::new(metrics));
@@ -177,6 +179,58 @@ pub fn top_respondents(
     );
     let rows = c.query(sql.as_str(), &params(&values)).map_err(db)?;
     rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+}
+
+/// Per-day counts of cases filed per subject, each at least `q.min`.
+pub fn daily(c: &mut Client, q: &DailyQuery) -> StoreResult<Vec<DailyCount>> {
+    let (metric, column) = match q.subject {
+        Subject::Respondent => (FILED_RESPONDENT, "dim"),
+        Subject::Category => (FILED, "category"),
+    };
+    let mut values: Params = vec![
+        Box::new(metric.to_string()),
+        Box::new(q.from),
+        Box::new(q.to),
+        Box::new(q.min),
+    ];
+    let mut only = String::new();
+    if !q.only.is_empty() {
+        values.push(Box::new(q.only.clone()));
+        only = format!(" AND {column} = ANY(${})", values.len());
+    }
+    let sql = format!(
+        "SELECT day, {column}, SUM(n)::bigint FROM report_days \
+         WHERE metric = $1 AND day >= $2 AND day <= $3 AND {column} <> ''{only} \
+         GROUP BY day, {column} HAVING SUM(n)::bigint >= $4 AND SUM(n) > 0"
+    );
+    let rows = c.query(sql.as_str(), &params(&values)).map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(DailyCount {
+                day: col(r, 0)?,
+                subject: col(r, 1)?,
+                n: col(r, 2)?,
+            })
+        })
+        .collect()
+}
+
+/// Records an alert as sent; `false` when it was already.
+pub fn claim_alert(
+    ctx: &mut WriteCtx<'_>,
+    kind: Subject,
+    subject: &str,
+    day: NaiveDate,
+    at: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<bool> {
+    let n = ctx
+        .execute(
+            "INSERT INTO alerts_sent (kind, subject, day, sent_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kind, subject, day) DO NOTHING",
+            &[&kind.as_str(), &subject, &day, &at],
+        )
+        .map_err(db)?;
+    Ok(n == 1)
 }
 
 /// Empties the table and sums every case row's contributions into it.

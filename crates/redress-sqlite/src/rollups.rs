@@ -6,7 +6,8 @@ use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{Connection, params, params_from_iter};
 use redress_domain::calendar::Tz;
 use redress_store::rollup::{
-    self, FILED_RESPONDENT, RollupCase, RollupKey, RollupQuery, RollupSum, Totals,
+    self, DailyCount, DailyQuery, FILED, FILED_RESPONDENT, RESPONDENT_METRICS, RollupCase,
+    RollupKey, RollupQuery, RollupSum, Subject, Totals,
 };
 use redress_store::{CaseRow, StoreResult};
 
@@ -84,8 +85,12 @@ fn filters(q: &RollupQuery, values: &mut Vec<SqlValue>) -> String {
         sql.push_str(&format!(" AND category = ?{}", values.len()));
     }
     if q.metrics.is_empty() {
-        values.push(SqlValue::Text(FILED_RESPONDENT.into()));
-        sql.push_str(&format!(" AND metric <> ?{}", values.len()));
+        let mut marks = Vec::new();
+        for m in RESPONDENT_METRICS {
+            values.push(SqlValue::Text(m.into()));
+            marks.push(format!("?{}", values.len()));
+        }
+        sql.push_str(&format!(" AND metric NOT IN ({})", marks.join(", ")));
     } else {
         let mut marks = Vec::new();
         for m in &q.metrics {
@@ -158,6 +163,73 @@ pub fn top_respondents(
         .map_err(db)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db)
+}
+
+/// Per-day counts of cases filed per subject, each at least `q.min`.
+pub fn daily(conn: &Connection, q: &DailyQuery) -> StoreResult<Vec<DailyCount>> {
+    let (metric, column) = match q.subject {
+        Subject::Respondent => (FILED_RESPONDENT, "dim"),
+        Subject::Category => (FILED, "category"),
+    };
+    let mut values = vec![
+        SqlValue::Text(metric.into()),
+        SqlValue::Text(q.from.to_string()),
+        SqlValue::Text(q.to.to_string()),
+        SqlValue::Integer(q.min),
+    ];
+    let mut only = String::new();
+    if !q.only.is_empty() {
+        let mut marks = Vec::new();
+        for s in &q.only {
+            values.push(SqlValue::Text(s.clone()));
+            marks.push(format!("?{}", values.len()));
+        }
+        only = format!(" AND {column} IN ({})", marks.join(", "));
+    }
+    let sql = format!(
+        "SELECT day, {column}, SUM(n) FROM report_days \
+         WHERE metric = ?1 AND day >= ?2 AND day <= ?3 AND {column} <> ''{only} \
+         GROUP BY day, {column} HAVING SUM(n) >= ?4 AND SUM(n) > 0"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+    let raw = stmt
+        .query_map(params_from_iter(values), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    raw.into_iter()
+        .map(|(day, subject, n)| {
+            Ok(DailyCount {
+                day: parse_date(&day)?,
+                subject,
+                n,
+            })
+        })
+        .collect()
+}
+
+/// Records an alert as sent; `false` when it was already.
+pub fn claim_alert(
+    conn: &Connection,
+    kind: Subject,
+    subject: &str,
+    day: chrono::NaiveDate,
+    at: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<bool> {
+    let n = conn
+        .execute(
+            "INSERT INTO alerts_sent (kind, subject, day, sent_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (kind, subject, day) DO NOTHING",
+            params![kind.as_str(), subject, day.to_string(), at.to_rfc3339()],
+        )
+        .map_err(db)?;
+    Ok(n == 1)
 }
 
 /// Empties the table and sums every case row's contributions into it.

@@ -93,6 +93,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "category_model",
         include_str!("../migrations/0019_category_model.sql"),
     ),
+    (20, "alerts", include_str!("../migrations/0020_alerts.sql")),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -201,6 +201,16 @@ pub struct ReportFacts {
     /// Respondent replies that came after the reply deadline.
     #[serde(default)]
     pub respondent_late_replies: u32,
+    /// The respondent's reply deadline in force, and the first reply's
+    /// instant: the day the scorecard counts the deadline on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respondent_reply_due_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respondent_replied_at: Option<DateTime<Utc>>,
+    /// The complainant had an earlier case against the same respondent
+    /// when this one was registered (the scorecard's repeat complainants).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repeat_complainant: bool,
     /// The installation's time zone when the facts were written (IANA
     /// name): the rollups count each event on its local day in it. `None`
     /// in facts written before the rollups (docs/reports.md).
@@ -633,6 +643,29 @@ pub trait CaseStore: Send + Sync + 'static {
         query: &rollup::RollupQuery,
         limit: usize,
     ) -> StoreResult<Vec<(String, i64)>>;
+    /// Per-day counts of cases filed per subject (spike alerts), each
+    /// at least `query.min`; unordered.
+    async fn report_daily(
+        &self,
+        query: &rollup::DailyQuery,
+    ) -> StoreResult<Vec<rollup::DailyCount>>;
+    /// Records that the alert on `subject` (`respondent:merchant:x`,
+    /// `category:refunds`) for `day` was sent: `true` the first time,
+    /// `false` when it already was (by this instance or another).
+    async fn claim_alert(
+        &self,
+        kind: rollup::Subject,
+        subject: &str,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Whether the complainant has any case (open or closed) against the
+    /// respondent.
+    async fn has_case_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<bool>;
     /// Recomputes the rollup table from every case row, in one
     /// transaction (`redress report rebuild`); `zone` for facts written
     /// before zones were recorded. The number of cases read.

@@ -65,6 +65,34 @@ pub const HOURS_TO_ACCEPT: &str = "hours_to_accept";
 pub const HOURS_TO_DECIDE: &str = "hours_to_decide";
 pub const HOURS_TO_CLOSE: &str = "hours_to_close";
 
+/// Respondent scorecards (`GET /reports/respondents`): counters whose
+/// dimension is the respondent key (`kind:id`). Cases filed that day by a
+/// complainant who had an earlier case against the same respondent.
+pub const RESPONDENT_REPEAT: &str = "respondent_repeat";
+/// Decisions made that day, per respondent.
+pub const RESPONDENT_DECIDED: &str = "respondent_decided";
+/// Of those, with the outcome in force `upheld` / `partially_upheld` (a
+/// modified review's outcome replaces the decision's).
+pub const RESPONDENT_UPHELD: &str = "respondent_upheld";
+pub const RESPONDENT_PARTIALLY_UPHELD: &str = "respondent_partially_upheld";
+/// Respondent reply deadlines settled that day (the first reply came, or
+/// the deadline passed without one), per respondent.
+pub const RESPONDENT_REPLY_DUE: &str = "respondent_reply_due";
+/// Of those, met: the first reply came by the deadline.
+pub const RESPONDENT_REPLY_ON_TIME: &str = "respondent_reply_on_time";
+
+/// The metrics keyed by respondent: a summary leaves them out unless it
+/// asks for them.
+pub const RESPONDENT_METRICS: [&str; 7] = [
+    FILED_RESPONDENT,
+    RESPONDENT_REPEAT,
+    RESPONDENT_DECIDED,
+    RESPONDENT_UPHELD,
+    RESPONDENT_PARTIALLY_UPHELD,
+    RESPONDENT_REPLY_DUE,
+    RESPONDENT_REPLY_ON_TIME,
+];
+
 /// A stage whose deadline compliance is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -242,6 +270,36 @@ pub fn contributions(case: &RollupCase, fallback: Tz) -> BTreeMap<RollupKey, i64
     }
     if let Some(r) = case.respondent_key.as_deref() {
         add(filed, FILED_RESPONDENT, r, 1);
+        if f.repeat_complainant {
+            add(filed, RESPONDENT_REPEAT, r, 1);
+        }
+        if let Some(d) = f.decided_at {
+            add(day(d), RESPONDENT_DECIDED, r, 1);
+            let outcome = f
+                .outcome_in_force
+                .map(|o| o.to_string())
+                .or_else(|| f.outcome.clone());
+            match outcome.as_deref() {
+                Some("upheld") => add(day(d), RESPONDENT_UPHELD, r, 1),
+                Some("partially_upheld") => add(day(d), RESPONDENT_PARTIALLY_UPHELD, r, 1),
+                _ => {}
+            }
+        }
+        if let Some(on_time) = f.respondent_reply_on_time {
+            // The day the deadline was settled: the first reply, else the
+            // day the deadline passed; facts written before these instants
+            // were recorded count on the acceptance day.
+            let at = f
+                .respondent_replied_at
+                .or(f.respondent_reply_due_at.map(|d| d - Duration::seconds(1)))
+                .or(f.accepted_at);
+            if let Some(at) = at {
+                add(day(at), RESPONDENT_REPLY_DUE, r, 1);
+                if on_time {
+                    add(day(at), RESPONDENT_REPLY_ON_TIME, r, 1);
+                }
+            }
+        }
     }
     if let Some(a) = f.accepted_at {
         add(day(a), ACCEPTED, "", 1);
@@ -398,7 +456,7 @@ pub struct RollupQuery {
     pub to: NaiveDate,
     pub department: Option<String>,
     pub category: Option<String>,
-    /// Only these metrics (all but [`FILED_RESPONDENT`] when empty).
+    /// Only these metrics (all but the [`RESPONDENT_METRICS`] when empty).
     pub metrics: Vec<&'static str>,
     /// Per day (`true`) or summed over the period.
     pub by_day: bool,
@@ -412,6 +470,46 @@ pub struct RollupSum {
     pub metric: String,
     pub category: String,
     pub dim: String,
+    pub n: i64,
+}
+
+/// What a spike alert counts per local day (`GET /alerts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    /// Cases filed, per respondent key ([`FILED_RESPONDENT`]).
+    Respondent,
+    /// Cases filed, per category code ([`FILED`]; unclassified cases,
+    /// category `""`, are left out).
+    Category,
+}
+
+impl Subject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Respondent => "respondent",
+            Subject::Category => "category",
+        }
+    }
+}
+
+/// A question for per-day counts of cases filed per subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyQuery {
+    pub subject: Subject,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Only counts of a day at least this big.
+    pub min: i64,
+    /// Only these subjects (all when empty).
+    pub only: Vec<String>,
+}
+
+/// One subject's count of one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyCount {
+    pub day: NaiveDate,
+    pub subject: String,
     pub n: i64,
 }
 

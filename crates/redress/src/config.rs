@@ -126,6 +126,9 @@ pub struct Config {
     /// `text` or `json`.
     pub log_format: String,
     pub policy: DeadlinePolicy,
+    /// The spike alert rule (`spike_alerts.min_count`, `.sigmas`,
+    /// `.min_sd`, `.baseline_days`; docs/reports.md).
+    pub spike_alerts: redress_app::insight::AlertRule,
     /// The canned replies a new installation starts with
     /// (`[[canned_replies]] title, body, locale?`); read at first start
     /// only, then edited on the admin page.
@@ -181,6 +184,7 @@ impl Default for Config {
             s3_allow_http: false,
             log_format: "text".into(),
             policy: DeadlinePolicy::default(),
+            spike_alerts: redress_app::insight::AlertRule::default(),
             canned_replies: redress_app::CannedReplySeed::defaults(),
         }
     }
@@ -290,6 +294,7 @@ impl std::fmt::Debug for Config {
             .field("s3_allow_http", &self.s3_allow_http)
             .field("log_format", &self.log_format)
             .field("policy", &self.policy)
+            .field("spike_alerts", &self.spike_alerts)
             .finish()
     }
 }

@@ -107,6 +107,7 @@ pub async fn build_app(
         .filter(|p| !p.is_empty())
         .collect();
     app_config.outbound_per_hour = config.outbound_per_hour;
+    app_config.alerts = config.spike_alerts.checked().map_err(anyhow::Error::msg)?;
     app_config.throttle_guessing = config.throttle_guessing;
     if !config.throttle_guessing {
         tracing::warn!(

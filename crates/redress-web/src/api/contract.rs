@@ -99,6 +99,9 @@ pub const OPERATION_IDS: &[(&str, &str)] = &[
     ("GET /queues", "queues"),
     ("GET /reports/summary", "reportSummary"),
     ("GET /reports/summary.csv", "reportSummaryCsv"),
+    // Respondent scorecards and spike alerts (issue 16).
+    ("GET /reports/respondents", "reportRespondentScorecards"),
+    ("GET /alerts", "listSpikeAlerts"),
     ("GET /exports/cases.csv", "exportCasesCsv"),
     ("GET /respondent/complaints", "respondentListComplaints"),
     (

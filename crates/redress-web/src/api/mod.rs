@@ -5,6 +5,7 @@ pub mod admin;
 pub mod complaints;
 pub mod contract;
 pub mod exports;
+pub mod insight;
 pub mod mail;
 pub mod ops;
 pub mod respondent;
@@ -25,7 +26,11 @@ use crate::state::AppState;
     components(schemas(
         schemas::StatusName, schemas::ChannelName, schemas::ClosureName,
         schemas::ActionStatusName, schemas::CallStateName, schemas::OutcomeName,
-        schemas::MissedStage, schemas::SortOrder, schemas::IntervalName, schemas::ContactMode
+        schemas::MissedStage, schemas::SortOrder, schemas::IntervalName, schemas::ContactMode,
+        // Respondent scorecards and spike alerts (issue 16).
+        insight::ScorecardSort, insight::SortDirection, insight::ScorecardsBody,
+        insight::ScorecardItem, insight::AlertSubject, insight::AlertRuleBody,
+        insight::AlertItem, insight::AlertsBody
     )),
     tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]
@@ -149,6 +154,9 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::year))
         .routes(routes!(ops::summary))
         .routes(routes!(ops::summary_csv))
+        // Respondent scorecards and spike alerts (issue 16).
+        .routes(routes!(insight::respondents))
+        .routes(routes!(insight::alerts))
         .routes(routes!(exports::cases_csv))
         .routes(routes!(ops::public_stats))
         .routes(routes!(ops::verify))

@@ -13,6 +13,7 @@ mod admin;
 mod case;
 pub mod csrf;
 pub mod i18n;
+mod insight;
 mod mail;
 mod notices;
 mod public;
@@ -113,6 +114,9 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
         )
         .route("/staff/reports", get(reports::page))
         .route("/staff/reports.csv", get(reports::csv))
+        // Respondent scorecards and spike alerts (issue 16).
+        .route("/staff/reports/respondents", get(insight::respondents))
+        .route("/staff/alerts", get(insight::alerts))
         .route(
             "/staff/intake",
             get(public::intake_form)

@@ -38,6 +38,7 @@ mod harness;
 mod access;
 mod actions;
 mod admin;
+mod alerts;
 mod calendar;
 mod calendar_feed;
 mod canned;
@@ -105,6 +106,7 @@ fn main() -> ExitCode {
     let modules: [Module; 34] = [
         ("access", access::trials),
         ("actions", actions::trials),
+        ("alerts", alerts::trials),
         ("admin", admin::trials),
         ("calendar", calendar::trials),
         ("calendar_feed", calendar_feed::trials),

@@ -184,6 +184,11 @@ fn recipe(op: &str) -> Recipe {
             query: "?from=2026-01-01&to=2026-12-31",
             ..r(None, Empty)
         },
+        // Respondent scorecards and spike alerts (issue 16).
+        "GET /reports/respondents" | "GET /alerts" => Recipe {
+            query: "?from=2026-01-01&to=2026-12-31",
+            ..r(None, Empty)
+        },
         "GET /public/stats" => Recipe {
             query: "?from=2026-01-01&to=2026-12-31",
             ..r(None, Empty)

@@ -128,6 +128,25 @@ enum Command {
         #[arg(long)]
         key: String,
     },
+    /// The staff case page of a case with many messages and files: makes
+    /// one through the API (`messages` internal messages, `files` PDFs),
+    /// then times `GET /staff/cases/{id}` (the page, with the session
+    /// cookie) beside `GET /api/v1/complaints/{id}` (the same case as
+    /// JSON, the baseline) over `rounds` alternating requests.
+    CasePage {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// A staff session token (from `POST /auth/login`) of a user who
+        /// reads every case and may write on it (intake or supervisor).
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 200)]
+        messages: usize,
+        #[arg(long, default_value_t = 50)]
+        files: usize,
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+    },
     /// Timed queries against a running server.
     Queries {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -500,6 +519,10 @@ async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> an
             "/api/v1/complaints?status=in_progress&limit=50".to_string(),
         ),
         (
+            "list_due_first",
+            "/api/v1/complaints?status=in_progress&sort=due&limit=50".to_string(),
+        ),
+        (
             "list_overdue",
             "/api/v1/complaints?overdue=true&limit=50".to_string(),
         ),
@@ -533,6 +556,122 @@ async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> an
             total.map(|t| format!(" total={t}")).unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+/// Sends a JSON body and requires a 2xx answer; its body.
+async fn send_json(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    addr: &str,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let mut req = Request::post(path)
+        .header("host", addr)
+        .header("content-type", "application/json");
+    if !token.is_empty() {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    sender.ready().await?;
+    let (status, bytes) =
+        exchange(sender, req.body(Full::new(Bytes::from(body.to_string())))?).await?;
+    anyhow::ensure!(
+        status.is_success(),
+        "{path}: {status} {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    Ok(serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+async fn case_page(
+    addr: String,
+    token: String,
+    messages: usize,
+    files: usize,
+    rounds: usize,
+) -> anyhow::Result<()> {
+    let mut sender = connect(&addr).await?;
+    let filed = send_json(
+        &mut sender,
+        &addr,
+        "",
+        "/api/v1/complaints",
+        registration(7),
+    )
+    .await?;
+    let id = filed["id"].as_str().context("the case id")?.to_string();
+    for n in 0..messages {
+        let body = serde_json::json!({"audience": "internal",
+            "body": format!("第 {n} 条内部沟通：已联系商家，等待回复。Contacted the merchant, waiting.")});
+        send_json(
+            &mut sender,
+            &addr,
+            &token,
+            &format!("/api/v1/complaints/{id}/messages"),
+            body,
+        )
+        .await?;
+    }
+    for n in 0..files {
+        let pdf = format!("%PDF-1.4\n% file {n}\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n");
+        let boundary = "redressbenchboundary";
+        let req = Request::post(format!("/api/v1/complaints/{id}/evidence"))
+            .header("host", &addr)
+            .header("authorization", format!("Bearer {token}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Full::new(multipart(
+                boundary,
+                &format!("file-{n}.pdf"),
+                "application/pdf",
+                pdf.as_bytes(),
+            )))?;
+        sender.ready().await?;
+        let (status, bytes) = exchange(&mut sender, req).await?;
+        anyhow::ensure!(
+            status.is_success(),
+            "evidence: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+    let (mut page, mut json) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let req = Request::get(format!("/staff/cases/{id}"))
+            .header("host", &addr)
+            .header("cookie", format!("redress_session={token}"))
+            .body(Full::new(Bytes::new()))?;
+        let t0 = Instant::now();
+        sender.ready().await?;
+        let (status, body) = exchange(&mut sender, req).await?;
+        page.push(t0.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(status.is_success(), "the case page: {status}");
+        anyhow::ensure!(
+            body.len() > 10_000,
+            "the case page is too short to be the case"
+        );
+        let (ms, _) = get_timed(
+            &mut sender,
+            &addr,
+            &token,
+            &format!("/api/v1/complaints/{id}"),
+        )
+        .await?;
+        json.push(ms);
+    }
+    page.sort_by(|a, b| a.total_cmp(b));
+    json.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "case_page messages={messages} files={files} rounds={rounds} p50_ms={:.2} p95_ms={:.2} \
+         baseline_json_p50_ms={:.2} baseline_json_p95_ms={:.2} ratio_p95={:.2}",
+        percentile(&page, 0.5),
+        percentile(&page, 0.95),
+        percentile(&json, 0.5),
+        percentile(&json, 0.95),
+        percentile(&page, 0.95) / percentile(&json, 0.95),
+    );
     Ok(())
 }
 
@@ -818,6 +957,13 @@ async fn main() -> anyhow::Result<()> {
             ids,
             rounds,
         } => queries(addr, token, ids, rounds).await?,
+        Command::CasePage {
+            addr,
+            token,
+            messages,
+            files,
+            rounds,
+        } => case_page(addr, token, messages, files, rounds).await?,
         Command::Sweep {
             data_dir,
             database_url,

@@ -103,7 +103,7 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 34] = [
+    let modules: [Module; 35] = [
         ("access", access::trials),
         ("actions", actions::trials),
         ("alerts", alerts::trials),

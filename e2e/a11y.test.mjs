@@ -44,7 +44,10 @@ test("public pages and the console have no accessibility findings", async () => 
   await page.getByLabel("密码").fill(ADMIN_PASSWORD);
   await page.getByRole("button", { name: "登录" }).click();
   await page.waitForURL(`${BASE}/staff`);
-  for (const path of ["/staff", "/staff/cases", "/staff/admin", "/staff/intake"]) {
+  const adminPages = ["users", "users/admin", "departments", "departments/customer-service", "categories",
+    "categories/delivery", "respondents", "api-keys", "calendar", "canned", "notices", "notices?kind=result&tl=zh-CN", "channels"]
+    .map((p) => `/staff/admin/${p}`);
+  for (const path of ["/staff", "/staff/cases", "/staff/admin", ...adminPages, "/staff/intake"]) {
     await page.goto(`${BASE}${path}`);
     const found = await findings(page);
     if (found.length) problems[path] = found;

@@ -166,6 +166,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "category_model",
         include_str!("../migrations/0019_category_model.sql"),
     ),
+    (
+        21,
+        "department_name_en",
+        include_str!("../migrations/0021_department_name_en.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances

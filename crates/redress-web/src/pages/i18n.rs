@@ -218,6 +218,9 @@ fn label_key(field: &str) -> Option<&'static str> {
         "due_soon" => "q-due-soon",
         "limit" => "fl-limit",
         "cursor" => "fl-cursor",
+        // Administration sub-pages (issue 15 item 6).
+        "confirm" => "fl-confirm",
+        "url" => "a-feed-url",
         _ => return None,
     })
 }

@@ -220,7 +220,6 @@ fn label_key(field: &str) -> Option<&'static str> {
         "cursor" => "fl-cursor",
         // Administration sub-pages (issue 15 item 6).
         "confirm" => "fl-confirm",
-        "url" => "a-feed-url",
         _ => return None,
     })
 }

@@ -564,7 +564,7 @@ impl App {
         let roles_raw = b.str_list("roles", true);
         let departments = b.str_list("departments", false);
         let level = b.opt_i64("level").unwrap_or(1);
-        let email = user_email(&mut b);
+        let email = user_email(&mut b, body);
         let mut roles = vec![];
         for (i, r) in roles_raw.iter().enumerate() {
             match r.parse::<Role>() {
@@ -687,7 +687,7 @@ impl App {
             }
             user.level = level as i32;
         }
-        if let Some(email) = user_email(&mut b) {
+        if let Some(email) = user_email(&mut b, body) {
             user.email = email;
         }
         if let Some(active) = b.opt_bool("active") {
@@ -979,8 +979,9 @@ fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 
 /// The `email` field of a user form: `None` when absent, `Some(None)` when
 /// given empty or null (cleared), `Some(Some(address))` otherwise.
-fn user_email(b: &mut Body) -> Option<Option<String>> {
-    match b.raw("email") {
+fn user_email(b: &mut Body, body: &Value) -> Option<Option<String>> {
+    // `Body` reads a null as absent; here it clears the address.
+    match body.get("email") {
         None => None,
         Some(Value::Null) => Some(None),
         Some(_) => {

@@ -183,6 +183,27 @@ async fn admins_list_users_departments_and_respondents_without_secrets() {
     )
     .await
     .expect(200);
+    // An address set, then cleared by null (as the field's description says).
+    let set = t
+        .call(
+            "PATCH",
+            "/admin/users/reviewer1",
+            Some(&t.admin),
+            Some(json!({"email": "r1@example.com"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(set["email"], "r1@example.com");
+    let cleared = t
+        .call(
+            "PATCH",
+            "/admin/users/reviewer1",
+            Some(&t.admin),
+            Some(json!({"email": null})),
+        )
+        .await
+        .expect(200);
+    assert!(cleared["email"].is_null(), "{cleared}");
     let users = t.get("/admin/users", Some(&t.admin)).await.expect(200);
     let names: Vec<&str> = users["items"]
         .as_array()

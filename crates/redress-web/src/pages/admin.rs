@@ -908,7 +908,12 @@ pub async fn add(
     Query(q): Query<SectionQuery>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (ctx, who) = match admin_ctx(&s, &headers, "/staff/admin", q.lang.as_deref()).await {
+    // The language switch of a refused form's page leads to its list.
+    let back = home_of(&what).map_or_else(
+        || "/staff/admin".to_string(),
+        |(section, _)| format!("/staff/admin/{}", list_of(section)),
+    );
+    let (ctx, who) = match admin_ctx(&s, &headers, &back, q.lang.as_deref()).await {
         Ok(x) => x,
         Err(r) => return r,
     };

@@ -45,7 +45,10 @@ test("public pages and the console have no accessibility findings", async () => 
   await page.getByRole("button", { name: "登录" }).click();
   // Admins read no cases: they start on administration.
   await page.waitForURL(`${BASE}/staff/admin`);
-  for (const path of ["/staff", "/staff/cases", "/staff/admin", "/staff/intake"]) {
+  const adminPages = ["users", "users/admin", "departments", "departments/customer-service", "categories",
+    "categories/delivery", "respondents", "api-keys", "calendar", "canned", "notices", "notices?kind=result&tl=zh-CN", "channels"]
+    .map((p) => `/staff/admin/${p}`);
+  for (const path of ["/staff", "/staff/cases", "/staff/admin", ...adminPages, "/staff/intake"]) {
     await page.goto(`${BASE}${path}`);
     const found = await findings(page);
     if (found.length) problems[path] = found;

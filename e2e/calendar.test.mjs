@@ -45,7 +45,7 @@ test("an admin subscribes to a calendar feed, fetches it and unsubscribes", asyn
   await page.getByLabel("密码").fill(ADMIN_PASSWORD);
   await page.getByRole("button", { name: "登录" }).click();
   await page.waitForURL(`${BASE}/staff/admin`);
-  await page.goto(`${BASE}/staff/admin`);
+  await page.goto(`${BASE}/staff/admin/calendar`);
   assert.ok(await page.isVisible("#feed-none"));
 
   await page.getByLabel("订阅地址").fill(feedUrl);

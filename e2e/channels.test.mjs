@@ -24,7 +24,7 @@ test("an admin publishes the channels and the start page shows them", async () =
   await page.getByLabel("密码").fill(ADMIN_PASSWORD);
   await page.getByRole("button", { name: "登录" }).click();
   await page.waitForURL(`${BASE}/staff/admin`);
-  await page.goto(`${BASE}/staff/admin`);
+  await page.goto(`${BASE}/staff/admin/channels`);
   assert.ok(await page.isChecked("#enabled-web"));
 
   await page.getByLabel("投诉热线").fill("12315");

@@ -74,7 +74,7 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await adminPage.getByLabel("密码").fill(ADMIN_PASSWORD);
   await adminPage.getByRole("button", { name: "登录" }).click();
   await adminPage.waitForURL(`${BASE}/staff/admin`);
-  await adminPage.goto(`${BASE}/staff/admin`);
+  await adminPage.goto(`${BASE}/staff/admin/canned`);
   const newReply = adminPage.locator("#canned-new");
   await newReply.getByLabel("标题").fill("请商家提供物流凭证");
   await newReply.getByLabel("语言").selectOption("zh-CN");

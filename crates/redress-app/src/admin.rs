@@ -93,21 +93,23 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 
 /// The default departments and categories of a new installation (SPEC §11).
 pub fn default_departments() -> Vec<Department> {
-    let d = |code: &str, name: &str, review: bool| Department {
+    let d = |code: &str, name: &str, en: &str, review: bool| Department {
         code: code.into(),
         name: name.into(),
+        name_en: Some(en.into()),
         review,
         head: None,
     };
     vec![
-        d("customer-service", "客户服务部 Customer Service", false),
+        d("customer-service", "客户服务部", "Customer Service", false),
         d(
             "merchant-compliance",
-            "商家合规部 Merchant Compliance",
+            "商家合规部",
+            "Merchant Compliance",
             false,
         ),
-        d("trust-safety", "信任与安全部 Trust & Safety", false),
-        d("review-board", "复核委员会 Review Board", true),
+        d("trust-safety", "信任与安全部", "Trust & Safety", false),
+        d("review-board", "复核委员会", "Review Board", true),
     ]
 }
 
@@ -374,17 +376,20 @@ impl App {
         let mut b = Body::new(body);
         let code = b.str("code");
         let name = b.str("name");
+        let name_en = b.opt_str("name_en").filter(|n| !n.trim().is_empty());
         let review = b.opt_bool("review").unwrap_or(false);
-        let head = b.opt_str("head");
+        let head = b.opt_str("head").filter(|h| !h.trim().is_empty());
         if !code.is_empty()
             && let Err((f, m)) = parse_code("code", &code)
         {
             b.errors.add(f, m);
         }
+        self.check_head(&mut b, head.as_deref()).await?;
         b.finish()?;
         let d = Department {
             code,
             name,
+            name_en,
             review,
             head,
         };
@@ -395,6 +400,95 @@ impl App {
             .map_err(dup_as("code"))?;
         self.forget_directory().await;
         Ok(json!(d))
+    }
+
+    /// A department head must be a staff user (by username).
+    async fn check_head(&self, b: &mut Body<'_>, head: Option<&str>) -> AppResult<()> {
+        if let Some(head) = head
+            && self.store.get_user_by_username(head).await?.is_none()
+        {
+            b.errors.add(
+                "head",
+                Reason::NoSuch {
+                    what: "user".into(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// `PATCH /admin/departments/{code}`: changes what is given of the
+    /// name, the English name, the review flag and the head. The English
+    /// name and the head are cleared by `null` or an empty string; a field
+    /// left out keeps its value.
+    pub async fn update_department(
+        &self,
+        who: &Principal,
+        code: &str,
+        body: &Value,
+    ) -> AppResult<Value> {
+        self.admin(who)?;
+        let Some(obj) = body.as_object() else {
+            return Err(AppError::invalid("body", Reason::JsonObject));
+        };
+        let mut d = self
+            .store
+            .list_departments()
+            .await?
+            .into_iter()
+            .find(|d| d.code == code)
+            .ok_or(AppError::NotFound)?;
+        let mut b = Body::new(body);
+        if obj.contains_key("name") {
+            d.name = b.str("name");
+        }
+        if obj.contains_key("name_en") {
+            d.name_en = b.opt_str("name_en").filter(|n| !n.trim().is_empty());
+        }
+        if let Some(review) = b.opt_bool("review") {
+            d.review = review;
+        }
+        if obj.contains_key("head") {
+            d.head = b.opt_str("head").filter(|h| !h.trim().is_empty());
+            self.check_head(&mut b, d.head.as_deref()).await?;
+        }
+        b.finish()?;
+        let event = self.admin_event(who, "department_changed", json!(d));
+        self.store
+            .update_department(d.clone(), event)
+            .await
+            .map_err(|e| match e {
+                redress_store::StoreError::Missing(_) => AppError::NotFound,
+                e => e.into(),
+            })?;
+        self.forget_directory().await;
+        Ok(json!(d))
+    }
+
+    /// `GET /admin/departments`: every department, by code.
+    pub async fn admin_departments(&self, who: &Principal) -> AppResult<Vec<Department>> {
+        self.admin(who)?;
+        Ok(self.store.list_departments().await?)
+    }
+
+    /// `GET /admin/users`: every staff user, by username (the caller
+    /// turns them into answers without their password hashes).
+    pub async fn admin_users(&self, who: &Principal) -> AppResult<Vec<User>> {
+        self.admin(who)?;
+        let mut users = self.store.list_users().await?;
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+
+    /// `GET /admin/respondents`: every respondent account, by kind and id
+    /// (the caller answers without the key hashes).
+    pub async fn admin_respondents(&self, who: &Principal) -> AppResult<Vec<RespondentAccount>> {
+        self.admin(who)?;
+        let mut all = self.store.export_respondents().await?;
+        all.sort_by(|a, b| {
+            (a.kind.as_str(), &a.external_id).cmp(&(b.kind.as_str(), &b.external_id))
+        });
+        Ok(all)
     }
 
     pub async fn create_category(&self, who: &Principal, body: &Value) -> AppResult<Value> {
@@ -470,7 +564,7 @@ impl App {
         let roles_raw = b.str_list("roles", true);
         let departments = b.str_list("departments", false);
         let level = b.opt_i64("level").unwrap_or(1);
-        let email = user_email(&mut b);
+        let email = user_email(&mut b, body);
         let mut roles = vec![];
         for (i, r) in roles_raw.iter().enumerate() {
             match r.parse::<Role>() {
@@ -593,7 +687,7 @@ impl App {
             }
             user.level = level as i32;
         }
-        if let Some(email) = user_email(&mut b) {
+        if let Some(email) = user_email(&mut b, body) {
             user.email = email;
         }
         if let Some(active) = b.opt_bool("active") {
@@ -885,8 +979,9 @@ fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 
 /// The `email` field of a user form: `None` when absent, `Some(None)` when
 /// given empty or null (cleared), `Some(Some(address))` otherwise.
-fn user_email(b: &mut Body) -> Option<Option<String>> {
-    match b.raw("email") {
+fn user_email(b: &mut Body, body: &Value) -> Option<Option<String>> {
+    // `Body` reads a null as absent; here it clears the address.
+    match body.get("email") {
         None => None,
         Some(Value::Null) => Some(None),
         Some(_) => {

@@ -231,6 +231,30 @@ impl Notices {
         Ok(())
     }
 
+    /// `t` rendered on the made-up sample case the check uses (never a
+    /// real one): subject, mail text and SMS, for an admin to preview; or
+    /// the part that does not work and why.
+    pub fn preview(t: &NoticeTemplate) -> Result<[String; 3], (&'static str, String)> {
+        let mut env = environment();
+        let mut out: [String; 3] = Default::default();
+        for (i, (part, text)) in [
+            (Part::Subject, &t.subject),
+            (Part::Body, &t.body),
+            (Part::Sms, &t.sms),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            env.add_template_owned(part.name(), text.clone())
+                .map_err(|e| (part.name(), e.to_string()))?;
+            out[i] = env
+                .get_template(part.name())
+                .and_then(|tpl| tpl.render(minijinja::value::Serde(sample_context())))
+                .map_err(|e| (part.name(), e.to_string()))?;
+        }
+        Ok(out)
+    }
+
     fn label(&self, locale: Locale, key: &str) -> String {
         self.labels
             .get(&(locale, key.to_string()))

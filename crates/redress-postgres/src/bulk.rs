@@ -263,8 +263,9 @@ pub fn import_departments(
 ) -> StoreResult<()> {
     for d in departments {
         ctx.execute(
-            "INSERT INTO departments (code, name, review, head) VALUES ($1, $2, $3, $4)",
-            &[&d.code, &d.name, &d.review, &d.head],
+            "INSERT INTO departments (code, name, review, head, name_en) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&d.code, &d.name, &d.review, &d.head, &d.name_en],
         )
         .map_err(|e| constraint(e, "code", "department"))?;
     }

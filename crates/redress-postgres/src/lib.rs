@@ -167,6 +167,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0019_category_model.sql"),
     ),
     (20, "alerts", include_str!("../migrations/0020_alerts.sql")),
+    (
+        21,
+        "department_name_en",
+        include_str!("../migrations/0021_department_name_en.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances

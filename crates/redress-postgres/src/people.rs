@@ -15,7 +15,7 @@ impl PeopleStore for PgStore {
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
         let rows = self
             .rows(
-                "SELECT code, name, review, head FROM departments ORDER BY code",
+                "SELECT code, name, review, head, name_en FROM departments ORDER BY code",
                 vec![],
             )
             .await?;
@@ -26,9 +26,27 @@ impl PeopleStore for PgStore {
                     name: col(r, 1)?,
                     review: col(r, 2)?,
                     head: col(r, 3)?,
+                    name_en: col(r, 4)?,
                 })
             })
             .collect()
+    }
+
+    async fn update_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .execute(
+                    "UPDATE departments SET name = $2, name_en = $3, review = $4, head = $5 \
+                 WHERE code = $1",
+                    &[&d.code, &d.name, &d.name_en, &d.review, &d.head],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("department"));
+            }
+            ctx.append(std::slice::from_ref(&event))
+        })
+        .await
     }
 
     async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()> {

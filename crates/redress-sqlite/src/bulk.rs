@@ -246,11 +246,12 @@ pub fn import_departments(
 ) -> StoreResult<()> {
     let mut stmt = c
         .prepare_cached(
-            "INSERT INTO departments (code, name, review, head) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO departments (code, name, review, head, name_en) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(db)?;
     for d in departments {
-        stmt.execute(params![d.code, d.name, d.review, d.head])
+        stmt.execute(params![d.code, d.name, d.review, d.head, d.name_en])
             .map_err(|e| constraint(e, "code", "department"))?;
     }
     let mut stmt = c

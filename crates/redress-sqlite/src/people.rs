@@ -14,19 +14,41 @@ impl PeopleStore for SqliteStore {
 
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
         self.read(|c| {
-            c.prepare_cached("SELECT code, name, review, head FROM departments ORDER BY code")
-                .map_err(db)?
-                .query_map([], |r| {
-                    Ok(Department {
-                        code: r.get(0)?,
-                        name: r.get(1)?,
-                        review: r.get(2)?,
-                        head: r.get(3)?,
-                    })
+            c.prepare_cached(
+                "SELECT code, name, review, head, name_en FROM departments ORDER BY code",
+            )
+            .map_err(db)?
+            .query_map([], |r| {
+                Ok(Department {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    review: r.get(2)?,
+                    head: r.get(3)?,
+                    name_en: r.get(4)?,
                 })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn update_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE departments SET name = ?2, name_en = ?3, review = ?4, head = ?5 \
+                     WHERE code = ?1",
+                )
                 .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)
+                .execute(params![d.code, d.name, d.name_en, d.review, d.head])
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Missing("department"));
+            }
+            ctx.append(std::slice::from_ref(&event))
         })
         .await
     }

@@ -94,6 +94,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0019_category_model.sql"),
     ),
     (20, "alerts", include_str!("../migrations/0020_alerts.sql")),
+    (
+        21,
+        "department_name_en",
+        include_str!("../migrations/0021_department_name_en.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

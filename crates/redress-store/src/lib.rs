@@ -390,6 +390,9 @@ pub enum InsertOutcome {
 pub struct Department {
     pub code: String,
     pub name: String,
+    /// The English name, shown on the pages in English mode when set.
+    #[serde(default)]
+    pub name_en: Option<String>,
     /// An independent department: its reviewers may review any decision.
     pub review: bool,
     pub head: Option<String>,
@@ -719,6 +722,9 @@ pub trait CaseStore: Send + Sync + 'static {
 pub trait PeopleStore: Send + Sync + 'static {
     async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()>;
     async fn list_departments(&self) -> StoreResult<Vec<Department>>;
+    /// Changes a department's names, review flag and head (by code);
+    /// `Missing("department")` when there is none.
+    async fn update_department(&self, d: Department, event: NewEvent) -> StoreResult<()>;
     async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()>;
     /// Replaces a user's display name, password hash, roles, departments,
     /// level and whether active (by id); `Missing("user")` when absent.

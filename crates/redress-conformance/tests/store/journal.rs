@@ -44,6 +44,7 @@ pub async fn failed_jobs_in_a_batch_do_not_break_the_chain(db: Db) {
                         let d = Department {
                             code: format!("d{}", i / 6),
                             name: "D".into(),
+                            name_en: None,
                             review: false,
                             head: None,
                         };

@@ -16,6 +16,7 @@ fn dept(code: &str) -> Department {
     Department {
         code: code.into(),
         name: format!("Dept {code}"),
+        name_en: None,
         review: code == "review",
         head: Some("alice".into()),
     }
@@ -108,6 +109,35 @@ pub async fn departments_and_categories(s: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::Missing("department")), "{err:?}");
     assert_eq!(s.list_categories().await.unwrap(), vec![changed]);
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 4);
+
+    // A department's names, review flag and head change by code, journaled;
+    // the English name round-trips.
+    let ops = Department {
+        name: "运营部".into(),
+        name_en: Some("Operations".into()),
+        review: true,
+        head: None,
+        ..dept("ops")
+    };
+    s.update_department(ops.clone(), event(None, "department_changed"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_departments().await.unwrap(),
+        vec![ops.clone(), dept("review")]
+    );
+    let err = s
+        .update_department(
+            Department {
+                code: "absent".into(),
+                ..ops
+            },
+            event(None, "department_changed"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("department")), "{err:?}");
+    assert_eq!(s.journal_head().await.unwrap().unwrap().0, 5);
 }
 
 pub async fn users_and_sessions(s: Arc<dyn Store>) {

@@ -443,3 +443,86 @@ pub async fn notice_template_delete(
         s.app.delete_notice_template(&who, &kind, &locale).await?,
     ))
 }
+
+// ---- Admin lists and department changes (issue 15 item 6) ----
+
+/// Every staff user, by username, without password hashes:
+/// `{items, total, next_cursor}` (the whole list; `next_cursor` null).
+#[utoipa::path(get, path = "/admin/users", tag = "admin",
+    responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn users(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<UserList>> {
+    let items: Vec<UserItem> = s
+        .app
+        .admin_users(&who)
+        .await?
+        .into_iter()
+        .map(UserItem::from)
+        .collect();
+    Ok(Json(UserList {
+        total: items.len() as i64,
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Every department, by code: `{items, total, next_cursor}`.
+#[utoipa::path(get, path = "/admin/departments", tag = "admin",
+    responses((status = 200, body = DepartmentList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn departments(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<DepartmentList>> {
+    let items: Vec<DepartmentItem> = s
+        .app
+        .admin_departments(&who)
+        .await?
+        .into_iter()
+        .map(DepartmentItem::from)
+        .collect();
+    Ok(Json(DepartmentList {
+        total: items.len() as i64,
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Every respondent account, by kind and id, with the state of its portal
+/// key (never the key): `{items, total, next_cursor}`.
+#[utoipa::path(get, path = "/admin/respondents", tag = "admin",
+    responses((status = 200, body = RespondentList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn respondents(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<RespondentList>> {
+    let now = s.app.now();
+    let items: Vec<RespondentItem> = s
+        .app
+        .admin_respondents(&who)
+        .await?
+        .into_iter()
+        .map(|r| RespondentItem::of(r, now))
+        .collect();
+    Ok(Json(RespondentList {
+        total: items.len() as i64,
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Changes a department: what is given of name, English name, review flag
+/// and head (a username; null or empty clears the English name or the
+/// head). Journaled.
+#[utoipa::path(patch, path = "/admin/departments/{code}", tag = "admin", request_body = DepartmentPatchBody,
+    params(("code" = String, Path)),
+    responses((status = 200, body = DepartmentItem), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn department_patch(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(code): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app.update_department(&who, &code, &body.value).await?,
+    ))
+}

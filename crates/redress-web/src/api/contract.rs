@@ -46,6 +46,11 @@ pub const OPERATION_IDS: &[(&str, &str)] = &[
     ("PUT /admin/settings/channels", "setChannelSettings"),
     ("POST /admin/users", "createUser"),
     ("PATCH /admin/users/{username}", "updateUser"),
+    // Admin lists and department changes (issue 15 item 6).
+    ("GET /admin/users", "listUsers"),
+    ("GET /admin/departments", "listDepartments"),
+    ("PATCH /admin/departments/{code}", "updateDepartment"),
+    ("GET /admin/respondents", "listRespondents"),
     ("GET /audit/security", "listSecurityNotices"),
     ("GET /audit/verify", "verifyJournal"),
     ("POST /auth/login", "login"),

@@ -30,7 +30,9 @@ use crate::state::AppState;
         // Respondent scorecards and spike alerts (issue 16).
         insight::ScorecardSort, insight::SortDirection, insight::ScorecardsBody,
         insight::ScorecardItem, insight::AlertSubject, insight::AlertRuleBody,
-        insight::AlertItem, insight::AlertsBody
+        insight::AlertItem, insight::AlertsBody,
+        // Admin lists (issue 15 item 6).
+        schemas::UserItem, schemas::DepartmentItem, schemas::RespondentItem, schemas::KeyStateName
     )),
     tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]
@@ -82,10 +84,11 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::security))
         .routes(routes!(admin::api_key_delete))
         .routes(routes!(admin::respondent_key, admin::respondent_key_delete))
-        .routes(routes!(admin::department))
-        .routes(routes!(admin::user))
+        .routes(routes!(admin::department, admin::departments))
+        .routes(routes!(admin::user, admin::users))
         .routes(routes!(admin::category))
-        .routes(routes!(admin::respondent))
+        .routes(routes!(admin::respondent, admin::respondents))
+        .routes(routes!(admin::department_patch))
         .routes(routes!(admin::api_key, admin::api_keys))
         .routes(routes!(admin::calendar_day))
         .routes(routes!(

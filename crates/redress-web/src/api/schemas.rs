@@ -53,8 +53,12 @@ pub struct ChannelsBody {
 pub struct DepartmentBody {
     pub code: String,
     pub name: String,
+    /// The English name, shown in English mode.
+    pub name_en: Option<String>,
     /// An independent department: its reviewers may review any decision.
     pub review: Option<bool>,
+    /// The head's username.
+    pub head: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -796,4 +800,159 @@ mod tests {
             .collect();
         assert_eq!(codes, given, "ReasonCode and Reason::CODES differ");
     }
+}
+
+// ---- Admin lists and department changes (issue 15 item 6) ----
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DepartmentPatchBody {
+    /// The name (not empty).
+    pub name: Option<String>,
+    /// The English name, shown in English mode; null or empty clears it.
+    pub name_en: Option<String>,
+    /// An independent department: its reviewers may review any decision.
+    pub review: Option<bool>,
+    /// The head's username; null or empty clears it.
+    pub head: Option<String>,
+}
+
+/// A department as the admin lists answer it.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DepartmentItem {
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub review: bool,
+    /// The head's username.
+    pub head: Option<String>,
+}
+
+impl From<redress_store::Department> for DepartmentItem {
+    fn from(d: redress_store::Department) -> Self {
+        Self {
+            code: d.code,
+            name: d.name,
+            name_en: d.name_en,
+            review: d.review,
+            head: d.head,
+        }
+    }
+}
+
+/// `GET /admin/departments`: every department, by code.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DepartmentList {
+    pub items: Vec<DepartmentItem>,
+    pub total: i64,
+    /// Always null: the whole list is answered.
+    pub next_cursor: Option<String>,
+}
+
+/// A staff user, without the password hash.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserItem {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    /// intake, handler, reviewer, supervisor, admin
+    pub roles: Vec<String>,
+    pub departments: Vec<String>,
+    pub level: i32,
+    /// false: deactivated, cannot log in.
+    pub active: bool,
+    pub email: Option<String>,
+    /// The password was reset by an admin and must be changed at login.
+    pub must_change_password: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<redress_store::User> for UserItem {
+    fn from(u: redress_store::User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            username: u.username,
+            display_name: u.display_name,
+            roles: u.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            departments: u.departments,
+            level: u.level,
+            active: u.active,
+            email: u.email,
+            must_change_password: u.must_change_password,
+            created_at: u
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        }
+    }
+}
+
+/// `GET /admin/users`: every staff user, by username.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserList {
+    pub items: Vec<UserItem>,
+    pub total: i64,
+    /// Always null: the whole list is answered.
+    pub next_cursor: Option<String>,
+}
+
+/// The state of a respondent's portal key.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStateName {
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// A respondent account, without its key.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RespondentItem {
+    /// The account's id, as used by `/admin/respondents/{id}/keys`.
+    pub id: String,
+    /// user, merchant, content, order, platform
+    pub kind: String,
+    /// The respondent's own id (the `id` of the create call).
+    pub respondent_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub key_state: KeyStateName,
+    #[schema(format = DateTime)]
+    pub key_expires_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl RespondentItem {
+    pub fn of(r: redress_store::RespondentAccount, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let key_state = if r.key_revoked {
+            KeyStateName::Revoked
+        } else if r.key_usable(now) {
+            KeyStateName::Active
+        } else {
+            KeyStateName::Expired
+        };
+        Self {
+            id: r.id.to_string(),
+            kind: r.kind.as_str().to_string(),
+            respondent_id: r.external_id,
+            name: r.name,
+            email: r.email,
+            key_state,
+            key_expires_at: r
+                .key_expires_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            created_at: r
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        }
+    }
+}
+
+/// `GET /admin/respondents`: every respondent account, by kind and id.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RespondentList {
+    pub items: Vec<RespondentItem>,
+    pub total: i64,
+    /// Always null: the whole list is answered.
+    pub next_cursor: Option<String>,
 }

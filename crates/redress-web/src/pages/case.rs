@@ -198,7 +198,10 @@ impl Names<'_> {
             .departments
             .iter()
             .find(|d| d.code == code)
-            .map_or_else(|| code.to_string(), |d| d.name.clone())
+            .map_or_else(
+                || code.to_string(),
+                |d| super::admin::localized(self.tr, &d.name, d.name_en.as_deref()),
+            )
     }
 
     fn category(&self, code: &str) -> String {

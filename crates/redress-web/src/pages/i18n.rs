@@ -220,6 +220,8 @@ fn label_key(field: &str) -> Option<&'static str> {
         "due_soon" => "q-due-soon",
         "limit" => "fl-limit",
         "cursor" => "fl-cursor",
+        // Administration sub-pages (issue 15 item 6).
+        "confirm" => "fl-confirm",
         _ => return None,
     })
 }

@@ -141,7 +141,8 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
             "/staff/admin/calendar-import",
             post(admin::import).layer(DefaultBodyLimit::max(CALENDAR_FORM_LIMIT)),
         )
-        .route("/staff/admin/{what}", post(admin::add))
+        .route("/staff/admin/{what}", get(admin::section).post(admin::add))
+        .route("/staff/admin/{list}/{key}", get(admin::edit))
         .route("/staff/cases/{id}", get(case::page))
         .route(
             "/staff/cases/{id}/evidence",

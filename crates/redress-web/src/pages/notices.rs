@@ -18,23 +18,60 @@ use crate::state::AppState;
 
 struct Row {
     kind: String,
+    /// The notice's name in the page's language.
+    kind_label: String,
     locale: String,
+    locale_label: String,
     customized: bool,
 }
 
 struct Editing {
     kind: String,
+    kind_label: String,
     locale: String,
+    locale_label: String,
     subject: String,
     body: String,
     sms: String,
     customized: bool,
+    /// The wording rendered on a made-up sample case (subject, mail text,
+    /// SMS), when it renders.
+    preview: Option<[String; 3]>,
+}
+
+impl Editing {
+    fn with_preview(mut self) -> Self {
+        let t = redress_app::outbound::NoticeTemplate {
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            sms: self.sms.clone(),
+        };
+        self.preview = redress_app::outbound::Notices::preview(&t).ok();
+        self
+    }
+}
+
+/// A notice kind's name in the page's language.
+fn kind_label(tr: super::Tr, kind: &str) -> String {
+    let key = format!("nk-{kind}");
+    let label = tr.t(&key);
+    if label == key {
+        kind.to_string()
+    } else {
+        label
+    }
+}
+
+fn locale_label(tr: super::Tr, locale: &str) -> String {
+    tr.t(&format!("locale-{locale}"))
 }
 
 #[derive(Template)]
 #[template(path = "staff_notices.html")]
 struct NoticesPage<'a> {
     base: &'a Base,
+    section: &'static str,
+    nav: &'static [(&'static str, &'static str)],
     rows: Vec<Row>,
     editing: Option<Editing>,
     notice: Option<String>,
@@ -50,6 +87,8 @@ pub struct PageQuery {
     lang: Option<String>,
     kind: Option<String>,
     tl: Option<String>,
+    /// What the redirect after a change says: `saved` or `reset`.
+    done: Option<String>,
 }
 
 async fn admin_ctx(
@@ -57,15 +96,7 @@ async fn admin_ctx(
     headers: &HeaderMap,
     lang: Option<&str>,
 ) -> Result<(PageCtx, Principal), Response> {
-    let (ctx, who) = super::staff::staff_ctx(s, headers, "/staff/admin/notices", lang).await?;
-    if who
-        .staff()
-        .is_ok_and(|u| u.has(redress_domain::Role::Admin))
-    {
-        Ok((ctx, who))
-    } else {
-        Err(ctx.error(StatusCode::FORBIDDEN, "error-no-permission"))
-    }
+    super::admin::admin_ctx(s, headers, "/staff/admin/notices", lang).await
 }
 
 /// What a page says besides the list: a confirmation or a refusal.
@@ -88,12 +119,15 @@ async fn render(
         Ok(v) => v,
         Err(e) => return ctx.fail(&e),
     };
+    let tr = ctx.tr();
     let items = list["items"].as_array().cloned().unwrap_or_default();
     let rows = items
         .iter()
         .map(|i| Row {
             kind: text(&i["kind"]),
+            kind_label: kind_label(tr, &text(&i["kind"])),
             locale: text(&i["locale"]),
+            locale_label: locale_label(tr, &text(&i["locale"])),
             customized: i["customized"].as_bool().unwrap_or(false),
         })
         .collect();
@@ -102,17 +136,25 @@ async fn render(
         let i = items
             .iter()
             .find(|i| i["kind"] == kind && i["locale"] == locale)?;
-        Some(Editing {
-            kind: text(&i["kind"]),
-            locale: text(&i["locale"]),
-            subject: text(&i["subject"]),
-            body: text(&i["body"]),
-            sms: text(&i["sms"]),
-            customized: i["customized"].as_bool().unwrap_or(false),
-        })
+        Some(
+            Editing {
+                kind: text(&i["kind"]),
+                kind_label: kind_label(tr, &text(&i["kind"])),
+                locale: text(&i["locale"]),
+                locale_label: locale_label(tr, &text(&i["locale"])),
+                subject: text(&i["subject"]),
+                body: text(&i["body"]),
+                sms: text(&i["sms"]),
+                customized: i["customized"].as_bool().unwrap_or(false),
+                preview: None,
+            }
+            .with_preview(),
+        )
     });
     let page = NoticesPage {
         base: &ctx.base,
+        section: "notices",
+        nav: super::admin::NAV,
         rows,
         editing,
         notice: said.notice,
@@ -133,7 +175,15 @@ pub async fn page(
         Err(r) => return r,
     };
     let pick = q.kind.as_deref().zip(q.tl.as_deref());
-    render(&s, ctx, &who, StatusCode::OK, pick, None, Said::default()).await
+    let said = Said {
+        notice: match q.done.as_deref() {
+            Some("saved") => Some(ctx.tr().t("nt-saved")),
+            Some("reset") => Some(ctx.tr().t("nt-reset-done")),
+            _ => None,
+        },
+        error: None,
+    };
+    render(&s, ctx, &who, StatusCode::OK, pick, None, said).await
 }
 
 /// `POST /staff/admin/notices/{kind}/{locale}`: `action` = `save` (with
@@ -156,40 +206,31 @@ pub async fn save(
     let pick = Some((kind.as_str(), locale.as_str()));
     if f.get("action").map(String::as_str) == Some("reset") {
         return match s.app.delete_notice_template(&who, &kind, &locale).await {
-            Ok(_) => {
-                let said = Said {
-                    notice: Some(ctx.tr().t("nt-reset-done")),
-                    error: None,
-                };
-                render(&s, ctx, &who, StatusCode::OK, pick, None, said).await
-            }
+            Ok(_) => ctx.redirect(&format!(
+                "/staff/admin/notices?kind={kind}&tl={locale}&done=reset"
+            )),
             Err(e) => ctx.fail(&e),
         };
     }
     let body = json!({"subject": field("subject"), "body": field("body"), "sms": field("sms")});
     match s.app.put_notice_template(&who, &kind, &locale, &body).await {
-        Ok(_) => {
-            let said = Said {
-                notice: Some(ctx.tr().t("nt-saved")),
-                error: None,
-            };
-            render(&s, ctx, &who, StatusCode::OK, pick, None, said).await
-        }
+        Ok(_) => ctx.redirect(&format!(
+            "/staff/admin/notices?kind={kind}&tl={locale}&done=saved"
+        )),
         Err(AppError::Invalid(fields)) => {
             // Say what is wrong, keeping what was typed.
-            let detail = fields
-                .0
-                .iter()
-                .map(|(k, m)| format!("{k}: {m}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let detail = super::fields_message(ctx.tr(), &fields);
+            let tr = ctx.tr();
             let typed = Editing {
+                kind_label: kind_label(tr, &kind),
                 kind: kind.clone(),
+                locale_label: locale_label(tr, &locale),
                 locale: locale.clone(),
                 subject: field("subject"),
                 body: field("body"),
                 sms: field("sms"),
                 customized: false,
+                preview: None,
             };
             let said = Said {
                 notice: None,

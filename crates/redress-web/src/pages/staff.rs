@@ -630,7 +630,16 @@ pub async fn cases(
                                 department: departments
                                     .iter()
                                     .find(|d| d.code == text("department"))
-                                    .map_or_else(|| text("department"), |d| d.name.clone()),
+                                    .map_or_else(
+                                        || text("department"),
+                                        |d| {
+                                            super::admin::localized(
+                                                tr,
+                                                &d.name,
+                                                d.name_en.as_deref(),
+                                            )
+                                        },
+                                    ),
                                 assignee: text("assignee"),
                                 due: i["next_due_at"]
                                     .as_str()

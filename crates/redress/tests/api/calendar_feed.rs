@@ -549,7 +549,7 @@ async fn the_console_sets_fetches_and_removes_the_feed() {
     assert!(track_en.contains("Provisional"), "{track_en}");
 
     let mut b = console_as(&t, "admin", ADMIN_PASSWORD).await;
-    let page = html(&b.get(&t, "/staff/admin").await);
+    let page = html(&b.get(&t, "/staff/admin/calendar").await);
     assert!(page.contains("id=\"feed-none\""), "{page}");
     assert!(page.contains("日历订阅"));
     let csrf = hidden(&page, "csrf");
@@ -579,8 +579,10 @@ async fn the_console_sets_fetches_and_removes_the_feed() {
             &[("csrf", &csrf), ("url", &publisher.url("/cn.ics"))],
         )
         .await;
-    assert_eq!(a.status.as_u16(), 200);
-    let page = html(&a);
+    assert_eq!(a.status.as_u16(), 303);
+    let to = a.headers["location"].to_str().unwrap().to_string();
+    let page = html(&b.get(&t, &to).await);
+    assert!(page.contains("已订阅"), "{page}");
     assert!(page.contains(&publisher.url("/cn.ics")), "{page}");
     assert!(page.contains("尚未获取"), "{page}");
     let a = b
@@ -591,7 +593,7 @@ async fn the_console_sets_fetches_and_removes_the_feed() {
     assert!(page.contains("有变化：新增 11 天"), "{page}");
     assert!(page.contains("id=\"feed-last\""), "{page}");
     // In English.
-    let page = html(&b.get(&t, "/staff/admin?lang=en").await);
+    let page = html(&b.get(&t, "/staff/admin/calendar?lang=en").await);
     assert!(page.contains("Calendar feed"), "{page}");
     assert!(page.contains("11 days added"), "{page}");
     // The deadline is no longer provisional.
@@ -600,8 +602,9 @@ async fn the_console_sets_fetches_and_removes_the_feed() {
     let a = b
         .post_form(&t, "/staff/admin/calendar-feed-remove", &[("csrf", &csrf)])
         .await;
-    assert_eq!(a.status.as_u16(), 200);
-    assert!(html(&a).contains("id=\"feed-none\""));
+    assert_eq!(a.status.as_u16(), 303);
+    let to = a.headers["location"].to_str().unwrap().to_string();
+    assert!(html(&b.get(&t, &to).await).contains("id=\"feed-none\""));
     assert_eq!(feed(&t).await["url"], Value::Null);
     drop(c);
 }

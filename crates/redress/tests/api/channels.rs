@@ -204,7 +204,7 @@ async fn the_console_form_the_start_page_and_the_slip_show_the_channels() {
     let t = TestApp::new().await;
     let c = t.cast().await;
     let mut admin = console_as(&t, "admin", ADMIN_PASSWORD).await;
-    let page = html(&admin.get(&t, "/staff/admin").await);
+    let page = html(&admin.get(&t, "/staff/admin/channels").await);
     assert!(page.contains("公示渠道"), "{page}");
     assert_eq!(page.matches("id=\"channels-form\"").count(), 1, "{page}");
     assert!(!page.split("</title>").next().unwrap().contains("<form"));
@@ -213,9 +213,9 @@ async fn the_console_form_the_start_page_and_the_slip_show_the_channels() {
         "every channel on"
     );
     assert!(!page.contains("<script>"), "no inline script");
-    let en = html(&admin.get(&t, "/staff/admin?lang=en").await);
+    let en = html(&admin.get(&t, "/staff/admin/channels?lang=en").await);
     assert!(en.contains("Published channels"), "{en}");
-    admin.get(&t, "/staff/admin?lang=zh-CN").await;
+    admin.get(&t, "/staff/admin/channels?lang=zh-CN").await;
     let csrf = hidden(&page, "csrf");
     let form = |csrf: &str, mailbox: &str| -> Vec<(String, String)> {
         let mut f = vec![
@@ -254,8 +254,11 @@ async fn the_console_form_the_start_page_and_the_slip_show_the_channels() {
     );
     // Saved: web and visits off.
     let a = post_channels(&t, &mut admin, &form(&csrf, "tousu@example.com")).await;
-    assert_eq!(a.status.as_u16(), 200, "{}", html(&a));
-    let saved = html(&a);
+    // Post/redirect/get: the page again, saying so, with the new values.
+    assert_eq!(a.status.as_u16(), 303, "{}", html(&a));
+    let to = a.headers["location"].to_str().unwrap().to_string();
+    assert_eq!(to, "/staff/admin/channels?done=channels-saved");
+    let saved = html(&admin.get(&t, &to).await);
     assert!(saved.contains("公示渠道已保存"), "{saved}");
     assert!(saved.contains("value=\"96315\""), "current values: {saved}");
     let public = t.get("/channels", None).await.expect(200);

@@ -176,6 +176,7 @@ fn recipe(op: &str) -> Recipe {
             ),
         ),
         "PATCH /admin/users/{username}" => r(None, Json(r#"{"display_name": "Renamed {n}"}"#)),
+        "PATCH /admin/departments/{code}" => r(None, Json(r#"{"name_en": "Changed {n}"}"#)),
         "GET /calendar/due" => Recipe {
             query: "?from=2026-12-01T09:00:00Z&working_days=3",
             ..r(None, Empty)
@@ -535,6 +536,9 @@ async fn fill(t: &TestApp, w: &World, op: &str, n: u32, case: &Filed, action: &s
             .unwrap()
             .to_string();
         path = path.replace("{evidence_id}", &evidence);
+    }
+    if path.starts_with("/admin/departments/") {
+        path = path.replace("{code}", "customer-service");
     }
     path.replace("{tracking_no}", &case.no)
         .replace("{action_id}", action)

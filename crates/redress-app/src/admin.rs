@@ -384,7 +384,9 @@ impl App {
         {
             b.errors.add(f, m);
         }
-        self.check_head(&mut b, head.as_deref()).await?;
+        // The head may be named before their account exists (a department
+        // is often set up first); escalations find no one until it does.
+        // A change of head later names an existing user (PATCH).
         b.finish()?;
         let d = Department {
             code,

@@ -953,12 +953,31 @@ pub async fn add(
     let app = &s.app;
     let result: Result<Value, AppError> = match what.as_str() {
         "department" => {
-            app.create_department(
-                &who,
-                &json!({"code": get("code"), "name": get("name"), "name_en": get("name_en"),
-                        "head": get("head"), "review": get("review").is_some()}),
-            )
-            .await
+            // The page offers the users as heads; a name that is none of
+            // them is refused here (the API lets a head be named before
+            // their account exists).
+            let unknown_head = match get("head") {
+                Some(head) => app
+                    .store
+                    .get_user_by_username(head)
+                    .await
+                    .map(|u| u.is_none())
+                    .unwrap_or(false),
+                None => false,
+            };
+            if unknown_head {
+                Err(AppError::invalid(
+                    "head",
+                    redress_domain::Reason::no_such("user"),
+                ))
+            } else {
+                app.create_department(
+                    &who,
+                    &json!({"code": get("code"), "name": get("name"), "name_en": get("name_en"),
+                            "head": get("head"), "review": get("review").is_some()}),
+                )
+                .await
+            }
         }
         "department-edit" => {
             let code = editing.clone().unwrap_or_default();

@@ -360,15 +360,14 @@ async fn admins_change_a_department_and_leave_out_what_they_do_not_give() {
     for f in ["head", "name", "review"] {
         assert!(fields.get(f).is_some(), "{f}: {fields}");
     }
-    let fields = t
-        .post(
-            "/admin/departments",
-            Some(&t.admin),
-            json!({"code": "ghosts", "name": "幽灵部", "head": "nobody"}),
-        )
-        .await
-        .expect_error(422);
-    assert!(fields.get("head").is_some(), "{fields}");
+    // Creating may name a head whose account comes later.
+    t.post(
+        "/admin/departments",
+        Some(&t.admin),
+        json!({"code": "ghosts", "name": "幽灵部", "head": "nobody"}),
+    )
+    .await
+    .expect(201);
     let after = t
         .call(
             "PATCH",

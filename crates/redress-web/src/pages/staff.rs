@@ -430,6 +430,19 @@ pub async fn home(
         };
         departments = rows("departments", "department");
         people = rows("people", "assignee");
+        // Departments and people by name, in the page's language.
+        let known = s.app.store.list_departments().await.unwrap_or_default();
+        for row in &mut departments {
+            if let Some(d) = known.iter().find(|d| d.code == row.0) {
+                row.0 = super::admin::localized(tr, &d.name, d.name_en.as_deref());
+            }
+        }
+        let users = s.app.store.list_users().await.unwrap_or_default();
+        for row in &mut people {
+            if let Some(u) = users.iter().find(|u| u.username == row.0) {
+                row.0 = u.display_name.clone();
+            }
+        }
     }
     let supervisor = who
         .staff()

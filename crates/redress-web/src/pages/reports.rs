@@ -280,7 +280,11 @@ async fn names(s: &AppState, tr: Tr) -> (Vec<(String, String)>, Vec<(String, Str
 
 /// The respondent's name: the one an admin registered, else the one on
 /// its newest case the caller may see, else (visibly) its key.
-async fn respondent_name(s: &AppState, who: &redress_app::Principal, key: &str) -> String {
+pub(super) async fn respondent_name(
+    s: &AppState,
+    who: &redress_app::Principal,
+    key: &str,
+) -> String {
     if let Ok(Some(name)) = s.app.respondent_name(key).await {
         return name;
     }

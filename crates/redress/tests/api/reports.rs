@@ -588,6 +588,20 @@ async fn figures_link_to_their_cases_by_name_and_print() {
         );
     }
     assert!(zh.contains("按部门") && zh.contains("各阶段超期数"), "{zh}");
+    // The scorecards too: the name on the cases, the volume linked.
+    let cards = html(
+        &sup.get(
+            &t,
+            "/staff/reports/respondents?from=2026-03-01&to=2026-03-31&lang=en",
+        )
+        .await,
+    );
+    assert!(cards.contains("<td>好店<br>"), "{cards}");
+    let volume = format!(
+        "<td><a href=\"{}\">7</a></td>",
+        format!("{period}&respondent=merchant%3Ashop-1").replace('&', "&#38;")
+    );
+    assert!(cards.contains(&volume), "{volume} in {cards}");
     // A registered respondent is shown by the name an admin gave it.
     t.respondent("merchant", "shop-1").await;
     let en = html(

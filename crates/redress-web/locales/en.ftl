@@ -1087,3 +1087,13 @@ nk-closed = Case closed
 nk-reminder = Deadline reminder (staff)
 nk-escalation = Escalation (staff)
 nk-access_code = New access code
+# Reports page: figures linked to their cases, per department, printable (issue 16 item 2).
+r-by-department = By department
+r-missed = Deadlines missed, by stage
+r-missed-acceptance = Acceptance
+r-missed-supplement = Material from the complainant
+r-missed-handling = Handling
+r-missed-review = Review
+r-links-help = Each count links to the list of the cases filed in the period behind it (figures counted on a later event, such as decisions and missed deadlines, may differ from a list of cases filed in the period).
+r-print-help = To print the report, use your browser's print command: the navigation and forms are left out.
+r-period = Period:

@@ -1087,3 +1087,13 @@ nk-closed = 办结通知
 nk-reminder = 期限提醒（工作人员）
 nk-escalation = 升级提醒（工作人员）
 nk-access_code = 新查询码
+# Reports page: figures linked to their cases, per department, printable (issue 16 item 2).
+r-by-department = 按部门
+r-missed = 各阶段超期数
+r-missed-acceptance = 受理
+r-missed-supplement = 投诉人补充材料
+r-missed-handling = 处理
+r-missed-review = 复核
+r-links-help = 每个数字都链接到其背后的投诉清单（按本期提交的投诉筛选；处理决定、超期等按事件发生日统计的数字，可能与本期提交的投诉清单略有不同）。
+r-print-help = 如需打印，请使用浏览器的打印功能：打印时不含导航和表单。
+r-period = 统计期间：

@@ -68,6 +68,8 @@ struct Row {
     kind: String,
     id: String,
     volume: i64,
+    /// The staff case list of the respondent's cases filed in the period.
+    cases: String,
     upheld: String,
     partially: String,
     replies: String,
@@ -139,14 +141,32 @@ pub async fn respondents(
         current: v.sort == sort,
     })
     .collect();
+    // Names, not codes: the registered name, else the name on the cases.
+    let mut names = Vec::new();
+    for i in &v.items {
+        names.push(match &i.name {
+            Some(n) => n.clone(),
+            None => super::reports::respondent_name(&s, &who, &i.respondent).await,
+        });
+    }
     let rows = v
         .items
         .iter()
-        .map(|i| Row {
-            name: i.name.clone().unwrap_or_else(|| i.id.clone()),
+        .zip(names)
+        .map(|(i, name)| Row {
+            name,
             kind: kind_label(tr, &i.kind),
             id: i.id.clone(),
             volume: i.volume,
+            cases: format!(
+                "/staff/cases?{}",
+                serde_urlencoded::to_string([
+                    ("from", from.as_str()),
+                    ("to", to.as_str()),
+                    ("respondent", i.respondent.as_str()),
+                ])
+                .unwrap_or_default()
+            ),
             upheld: format!("{} ({}/{})", percent(i.upheld_share), i.upheld, i.decided),
             partially: format!(
                 "{} ({}/{})",

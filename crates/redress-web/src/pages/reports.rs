@@ -35,12 +35,14 @@ impl Period {
     }
 }
 
-/// One bar: label, value, and its length in the chart's units.
+/// One bar: label, value, its length in the chart's units, and the case
+/// list behind it (`None` when no list filter selects those cases).
 struct Bar {
     label: String,
     value: u64,
     length: f64,
     y: u32,
+    href: Option<String>,
 }
 
 struct Chart {
@@ -53,41 +55,43 @@ struct Chart {
 const BAR_SPACE: f64 = 360.0;
 const ROW: u32 = 28;
 
-fn chart(title: String, v: &Value, label: impl Fn(&str) -> String) -> Chart {
-    let mut pairs: Vec<(String, u64)> = match v {
+/// One figure of a chart before drawing: label, value, link.
+type Point = (String, u64, Option<String>);
+
+/// The figures of a `{key: count}` object, most first, at most 12, the
+/// zeros left out; `label` names a key and `href` links it.
+fn chart(
+    title: String,
+    v: &Value,
+    label: impl Fn(&str) -> String,
+    href: impl Fn(&str) -> Option<String>,
+) -> Chart {
+    let mut points: Vec<Point> = match v {
         Value::Object(map) => map
             .iter()
-            .map(|(k, n)| (label(k), n.as_u64().unwrap_or(0)))
-            .collect(),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| {
-                (
-                    i["respondent"].as_str().unwrap_or("").to_string(),
-                    i["count"].as_u64().unwrap_or(0),
-                )
-            })
+            .map(|(k, n)| (label(k), n.as_u64().unwrap_or(0), href(k)))
             .collect(),
         _ => Vec::new(),
     };
-    pairs.retain(|(_, n)| *n > 0);
-    pairs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    pairs.truncate(12);
-    bar_chart(title, pairs)
+    points.retain(|p| p.1 > 0);
+    points.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    points.truncate(12);
+    bar_chart(title, points)
 }
 
 /// Labelled values as horizontal bars, in the order given, scaled to the
 /// largest.
-fn bar_chart(title: String, points: Vec<(String, u64)>) -> Chart {
-    let max = points.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
+fn bar_chart(title: String, points: Vec<Point>) -> Chart {
+    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
     let bars: Vec<Bar> = points
         .into_iter()
         .enumerate()
-        .map(|(i, (label, value))| Bar {
+        .map(|(i, (label, value, href))| Bar {
             label,
             value,
             length: (value as f64 / max * BAR_SPACE).max(1.0),
             y: i as u32 * ROW,
+            href,
         })
         .collect();
     Chart {
@@ -98,20 +102,59 @@ fn bar_chart(title: String, points: Vec<(String, u64)>) -> Chart {
 }
 
 /// The series as bars in time order, every interval shown (also those
-/// with nothing), labelled by their first day.
-fn series_chart(title: String, series: &Value) -> Chart {
-    let points: Vec<(String, u64)> = series
+/// with nothing), labelled by their first day, each linked to the cases
+/// filed in its interval.
+fn series_chart(title: String, series: &Value, links: &Links) -> Chart {
+    let points: Vec<Point> = series
         .as_array()
         .into_iter()
         .flatten()
         .map(|e| {
+            let (start, end) = (
+                e["start"].as_str().unwrap_or(""),
+                e["end"].as_str().unwrap_or(""),
+            );
             (
-                e["start"].as_str().unwrap_or("").to_string(),
+                start.to_string(),
                 e["filed"].as_u64().unwrap_or(0),
+                Some(links.period(start, end, &[])),
             )
         })
         .collect();
     bar_chart(title, points)
+}
+
+/// Links to the staff case list (`/staff/cases`) with the report's period
+/// (the filing days) and its department and category, plus a figure's
+/// own filters.
+struct Links {
+    from: String,
+    to: String,
+    department: Option<String>,
+    category: Option<String>,
+}
+
+impl Links {
+    fn to(&self, extra: &[(&str, &str)]) -> String {
+        self.period(&self.from, &self.to, extra)
+    }
+
+    fn period(&self, from: &str, to: &str, extra: &[(&str, &str)]) -> String {
+        let mut q: Vec<(&str, &str)> = vec![("from", from), ("to", to)];
+        if let Some(d) = &self.department {
+            q.push(("department", d));
+        }
+        if let Some(c) = &self.category {
+            q.push(("category", c));
+        }
+        for (k, v) in extra {
+            // A figure's own department or category replaces the report's.
+            q.retain(|(name, _)| name != k);
+            q.push((k, v));
+        }
+        let query = serde_urlencoded::to_string(&q).unwrap_or_default();
+        format!("/staff/cases?{query}")
+    }
 }
 
 #[derive(Template)]
@@ -127,7 +170,8 @@ struct ReportsPage<'a> {
     categories: Vec<(String, String)>,
     /// The query of the CSV download of the same figures.
     csv_query: String,
-    figures: Vec<(String, String)>,
+    /// Headline figures: label, value, and the case list behind a count.
+    figures: Vec<(String, String, Option<String>)>,
     charts: Vec<Chart>,
 }
 
@@ -157,19 +201,20 @@ fn hours(v: &Value) -> String {
     }
 }
 
-fn figures(v: &Value, tr: Tr) -> Vec<(String, String)> {
+fn figures(v: &Value, tr: Tr, links: &Links) -> Vec<(String, String, Option<String>)> {
     let c = &v["deadline_compliance"];
     let previous = &v["previous"];
-    vec![
-        (
-            tr.t("r-total"),
-            format!(
-                "{} ({} {})",
-                v["total"],
-                tr.t("r-previous"),
-                previous["filed"]
-            ),
+    let mut out = vec![(
+        tr.t("r-total"),
+        format!(
+            "{} ({} {})",
+            v["total"],
+            tr.t("r-previous"),
+            previous["filed"]
         ),
+        Some(links.to(&[])),
+    )];
+    let rest: Vec<(String, String)> = vec![
         (tr.t("r-acceptance-rate"), percent(&v["acceptance_rate"])),
         (tr.t("r-decided"), v["decided"].to_string()),
         (
@@ -195,7 +240,9 @@ fn figures(v: &Value, tr: Tr) -> Vec<(String, String)> {
                 .map(|a| format!("{a:.2} / 5"))
                 .unwrap_or_else(|| "—".into()),
         ),
-    ]
+    ];
+    out.extend(rest.into_iter().map(|(k, v)| (k, v, None)));
+    out
 }
 
 /// Departments and categories as `(code, name)` in the page's language.
@@ -208,7 +255,10 @@ async fn names(s: &AppState, tr: Tr) -> (Vec<(String, String)>, Vec<(String, Str
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|d| (d.code, d.name))
+        .map(|d| {
+            let name = super::admin::localized(tr, &d.name, d.name_en.as_deref());
+            (d.code, name)
+        })
         .collect();
     let categories = s
         .app
@@ -228,18 +278,32 @@ async fn names(s: &AppState, tr: Tr) -> (Vec<(String, String)>, Vec<(String, Str
     (departments, categories)
 }
 
-/// The respondent's name when an account names it, else its key.
-async fn respondent_name(s: &AppState, key: &str) -> String {
-    let Some((kind, id)) = key.split_once(':') else {
-        return key.to_string();
-    };
-    let Ok(kind) = kind.parse::<redress_domain::RespondentKind>() else {
-        return key.to_string();
-    };
-    match s.app.store.get_respondent(kind, id).await {
-        Ok(Some(r)) => r.name,
-        _ => key.to_string(),
+/// The respondent's name: the one an admin registered, else the one on
+/// its newest case the caller may see, else (visibly) its key.
+pub(super) async fn respondent_name(
+    s: &AppState,
+    who: &redress_app::Principal,
+    key: &str,
+) -> String {
+    if let Ok(Some(name)) = s.app.respondent_name(key).await {
+        return name;
     }
+    let query = redress_app::cases::ListQuery {
+        respondent: Some(key.to_string()),
+        limit: Some("1".into()),
+        ..Default::default()
+    };
+    s.app
+        .list_cases(who, &query)
+        .await
+        .ok()
+        .and_then(|v| {
+            v["items"][0]["respondent"]["name"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| key.to_string())
 }
 
 /// The CSV of the report (the same figures as `GET /reports/summary.csv`),
@@ -309,9 +373,8 @@ pub async fn page(
             .collect::<String>()
     };
     let (departments, categories) = names(&s, tr).await;
-    let category_name = |k: &str| {
-        categories
-            .iter()
+    let named = |list: &[(String, String)], k: &str| {
+        list.iter()
             .find(|(c, _)| c == k)
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| {
@@ -322,35 +385,77 @@ pub async fn page(
                 }
             })
     };
+    let links = Links {
+        from: date("from_day"),
+        to: date("to_day"),
+        department: v["department"].as_str().map(str::to_string),
+        category: v["category"].as_str().map(str::to_string),
+    };
+    // A figure's key as a list filter; the unclassified cases have none.
+    let filter = |name: &'static str| {
+        let links = &links;
+        move |k: &str| (k != "(unclassified)").then(|| links.to(&[(name, k)]))
+    };
     let mut top = Vec::new();
     for item in v["top_respondents"].as_array().into_iter().flatten() {
         let key = item["respondent"].as_str().unwrap_or("");
-        top.push(serde_json::json!({
-            "respondent": respondent_name(&s, key).await,
-            "count": item["count"],
-        }));
+        top.push((
+            respondent_name(&s, &who, key).await,
+            item["count"].as_u64().unwrap_or(0),
+            Some(links.to(&[("respondent", key)])),
+        ));
     }
-    let series_chart = series_chart(tr.t("r-series"), &v["series"]);
+    let c = &v["deadline_compliance"];
+    let missed: Vec<Point> = ["acceptance", "supplement", "handling", "review"]
+        .into_iter()
+        .map(|stage| {
+            (
+                tr.t(&format!("r-missed-{stage}")),
+                c[stage]["missed"].as_u64().unwrap_or(0),
+                Some(links.to(&[("missed", stage)])),
+            )
+        })
+        .collect();
     let charts = vec![
-        series_chart,
-        chart(tr.t("r-by-status"), &v["by_status"], |k| {
-            tr.t(&format!("status-{k}"))
-        }),
-        chart(tr.t("r-outcomes"), &v["outcomes"], |k| {
-            tr.t(&format!("outcome-{k}"))
-        }),
-        chart(tr.t("r-by-channel"), &v["by_channel"], |k| {
-            tr.t(&format!("r-channel-{k}"))
-        }),
-        chart(tr.t("r-by-category"), &v["by_category"], category_name),
-        chart(tr.t("r-by-closure"), &v["by_closure"], |k| {
-            tr.t(&format!("closure-{k}"))
-        }),
+        series_chart(tr.t("r-series"), &v["series"], &links),
         chart(
-            tr.t("r-top-respondents"),
-            &Value::Array(top),
-            str::to_string,
+            tr.t("r-by-status"),
+            &v["by_status"],
+            |k| tr.t(&format!("status-{k}")),
+            filter("status"),
         ),
+        chart(
+            tr.t("r-outcomes"),
+            &v["outcomes"],
+            |k| tr.t(&format!("outcome-{k}")),
+            filter("outcome"),
+        ),
+        bar_chart(tr.t("r-missed"), missed),
+        chart(
+            tr.t("r-by-channel"),
+            &v["by_channel"],
+            |k| tr.t(&format!("r-channel-{k}")),
+            filter("channel"),
+        ),
+        chart(
+            tr.t("r-by-category"),
+            &v["by_category"],
+            |k| named(&categories, k),
+            filter("category"),
+        ),
+        chart(
+            tr.t("r-by-department"),
+            &v["by_department"],
+            |k| named(&departments, k),
+            filter("department"),
+        ),
+        chart(
+            tr.t("r-by-closure"),
+            &v["by_closure"],
+            |k| tr.t(&format!("closure-{k}")),
+            filter("closure"),
+        ),
+        bar_chart(tr.t("r-top-respondents"), top),
     ];
     let mut csv_query = format!(
         "from={}&to={}",
@@ -376,7 +481,7 @@ pub async fn page(
         departments,
         categories,
         csv_query,
-        figures: figures(&v, tr),
+        figures: figures(&v, tr, &links),
         charts,
     }
     .render();

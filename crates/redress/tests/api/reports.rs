@@ -148,6 +148,10 @@ async fn every_stage_is_counted_against_its_own_deadline() {
         r["by_category"],
         json!({"(unclassified)": 3, "goods-quality": 1, "refunds-returns": 3})
     );
+    assert_eq!(
+        r["by_department"],
+        json!({"(unclassified)": 3, "customer-service": 3, "merchant-compliance": 1})
+    );
     assert_eq!(r["by_status"]["submitted"], 1);
     assert_eq!(r["by_status"]["in_progress"], 2);
     assert_eq!(r["by_closure"]["lapsed"], 1);
@@ -203,6 +207,7 @@ async fn filters_intervals_and_the_previous_period() {
     assert_eq!(r["total"], 1);
     assert_eq!(r["accepted"], 1);
     assert_eq!(r["department"], "merchant-compliance");
+    assert_eq!(r["by_department"], json!({"merchant-compliance": 1}));
     let r = get("/reports/summary?from=2026-03-01&to=2026-03-31&category=refunds-returns")
         .await
         .expect(200);
@@ -416,9 +421,212 @@ async fn the_page_shows_names_the_new_figures_and_a_csv_link() {
     );
 }
 
+/// The rows of the data tables under the report's charts: label, the
+/// link's path and query (unescaped), value.
+fn chart_rows(page: &str) -> Vec<(String, Option<String>, u64)> {
+    let mut out = Vec::new();
+    for table in page.split("<table class=\"chart-data\">").skip(1) {
+        let table = table.split("</table>").next().unwrap();
+        for row in table.split("<tr><th scope=\"row\">").skip(1) {
+            let (head, value) = row.split_once("</th><td>").unwrap();
+            let text = |cell: &str| -> String {
+                match cell.strip_prefix("<a href=\"") {
+                    Some(linked) => linked
+                        .split_once("\">")
+                        .unwrap()
+                        .1
+                        .split("</a>")
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                    None => cell.split("</td>").next().unwrap().to_string(),
+                }
+            };
+            let href = head.strip_prefix("<a href=\"").map(|h| {
+                h.split('"')
+                    .next()
+                    .unwrap()
+                    .replace("&#38;", "&")
+                    .replace("&amp;", "&")
+            });
+            let value = text(value).trim().parse().unwrap();
+            out.push((text(head), href, value));
+        }
+    }
+    out
+}
+
+/// The total the staff case list answers at `href`.
+async fn list_total(b: &mut crate::pages::Browser, t: &TestApp, href: &str) -> u64 {
+    let a = b.get(t, href).await;
+    assert_eq!(a.status.as_u16(), 200, "{href}");
+    let page = crate::pages::html(&a);
+    let at = page
+        .find("<p id=\"total\">")
+        .unwrap_or_else(|| panic!("no total: {page}"));
+    page[at + 14..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+async fn figures_link_to_their_cases_by_name_and_print() {
+    use crate::pages::{console, html};
+    let t = TestApp::new().await;
+    fixture(&t).await;
+    // merchant:shop-1 has no account: its name comes from its cases.
+    let mut sup = console(&t, "super1").await;
+    let page = html(
+        &sup.get(&t, "/staff/reports?from=2026-03-01&to=2026-03-31&lang=en")
+            .await,
+    );
+    let rows = chart_rows(&page);
+    let link = |label: &str| -> (String, u64) {
+        let (_, href, n) = rows
+            .iter()
+            .find(|(l, _, _)| l == label)
+            .unwrap_or_else(|| panic!("no row {label} in {rows:?}"));
+        (
+            href.clone().unwrap_or_else(|| panic!("{label} not linked")),
+            *n,
+        )
+    };
+    let period = "/staff/cases?from=2026-03-01&to=2026-03-31";
+    // Each figure's link carries the period and its own filter, and the
+    // list behind it holds as many cases as the figure says.
+    for (label, filter, n) in [
+        ("Web form", "channel=web", 7),
+        ("Refunds and returns", "category=refunds-returns", 3),
+        ("Customer Service", "department=customer-service", 3),
+        ("Merchant Compliance", "department=merchant-compliance", 1),
+        ("好店", "respondent=merchant%3Ashop-1", 7),
+        ("Ended: the material did not arrive", "closure=lapsed", 1),
+        ("Acceptance", "missed=acceptance", 1),
+        ("2026-03-02", "", 7),
+    ] {
+        let (href, value) = link(label);
+        let want = if filter.is_empty() {
+            "/staff/cases?from=2026-03-02&to=2026-03-02".to_string()
+        } else {
+            format!("{period}&{filter}")
+        };
+        assert_eq!(href, want, "{label}");
+        assert_eq!(value, n, "{label}");
+        assert_eq!(list_total(&mut sup, &t, &href).await, n, "{href}");
+    }
+    let (href, value) = link("Upheld");
+    assert_eq!(href, format!("{period}&outcome=upheld"));
+    assert_eq!(value, 2);
+    // The unclassified cases have no list filter: no link.
+    let unclassified = rows
+        .iter()
+        .filter(|(l, _, _)| l == "Not yet classified")
+        .collect::<Vec<_>>();
+    assert_eq!(unclassified.len(), 2, "by category and by department");
+    assert!(unclassified.iter().all(|(_, h, n)| h.is_none() && *n == 3));
+    // The headline total links to the whole period's cases.
+    assert!(
+        page.contains(&format!("<a href=\"{}\">7 (", period.replace('&', "&#38;"))),
+        "{page}"
+    );
+    // Chart bars are links inside the SVG too.
+    assert!(
+        page.contains("<a href=\"/staff/cases?from=2026-03-01&#38;to=2026-03-31&#38;channel=web\" tabindex=\"-1\">"),
+        "{page}"
+    );
+    // Names, not codes, in the labels.
+    for code in [
+        ">merchant:shop-1<",
+        ">customer-service<",
+        ">refunds-returns<",
+        ">web<",
+    ] {
+        assert!(!page.contains(code), "{code} shown: {page}");
+    }
+    // A report for one department keeps it in every link.
+    let one = html(
+        &sup.get(
+            &t,
+            "/staff/reports?from=2026-03-01&to=2026-03-31&department=customer-service&lang=en",
+        )
+        .await,
+    );
+    let (href, n) = chart_rows(&one)
+        .into_iter()
+        .find(|(l, _, _)| l == "Web form")
+        .map(|(_, h, n)| (h.unwrap(), n))
+        .unwrap();
+    assert_eq!(
+        href,
+        format!("{period}&department=customer-service&channel=web")
+    );
+    assert_eq!(n, 3);
+    assert_eq!(list_total(&mut sup, &t, &href).await, 3);
+
+    // Chinese: the same figures by their Chinese names.
+    let zh = html(
+        &sup.get(
+            &t,
+            "/staff/reports?from=2026-03-01&to=2026-03-31&lang=zh-CN",
+        )
+        .await,
+    );
+    let zh_rows = chart_rows(&zh);
+    for (label, n) in [
+        ("网页表单", 7),
+        ("好店", 7),
+        ("客户服务部", 3),
+        ("退款退货", 3),
+    ] {
+        assert!(
+            zh_rows
+                .iter()
+                .any(|(l, h, v)| l == label && h.is_some() && *v == n),
+            "{label} in {zh_rows:?}"
+        );
+    }
+    assert!(zh.contains("按部门") && zh.contains("各阶段超期数"), "{zh}");
+    // The scorecards too: the name on the cases, the volume linked.
+    let cards = html(
+        &sup.get(
+            &t,
+            "/staff/reports/respondents?from=2026-03-01&to=2026-03-31&lang=en",
+        )
+        .await,
+    );
+    assert!(cards.contains("<td>好店<br>"), "{cards}");
+    let volume = format!(
+        "<td><a href=\"{}\">7</a></td>",
+        format!("{period}&respondent=merchant%3Ashop-1").replace('&', "&#38;")
+    );
+    assert!(cards.contains(&volume), "{volume} in {cards}");
+    // A registered respondent is shown by the name an admin gave it.
+    t.respondent("merchant", "shop-1").await;
+    let en = html(
+        &sup.get(&t, "/staff/reports?from=2026-03-01&to=2026-03-31&lang=en")
+            .await,
+    );
+    assert!(link_label(&en, "Respondent shop-1"), "{en}");
+    // Printable: the form and links are marked to be left out in print,
+    // and the stylesheet says so.
+    assert!(en.contains("class=\"search no-print\""));
+    let css = html(&sup.get(&t, "/static/app.css").await);
+    let print = css.rsplit("@media print").next().unwrap();
+    assert!(print.contains("form, .no-print, header.top nav"), "{css}");
+}
+
+fn link_label(page: &str, label: &str) -> bool {
+    chart_rows(page)
+        .iter()
+        .any(|(l, h, _)| l == label && h.is_some())
+}
+
 tests![
     every_stage_is_counted_against_its_own_deadline,
     filters_intervals_and_the_previous_period,
     csv_cli_and_a_rebuild_give_the_same_figures,
     the_page_shows_names_the_new_figures_and_a_csv_link,
+    figures_link_to_their_cases_by_name_and_print,
 ];

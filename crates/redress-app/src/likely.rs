@@ -93,7 +93,16 @@ impl App {
     /// caller may see, among the cases they may see, best first.
     pub async fn similar_cases(&self, who: &Principal, id: Uuid) -> AppResult<Vec<SimilarCase>> {
         let (staff, loaded, _) = self.staff_case(who, id).await?;
-        let case = &loaded.case;
+        self.similar_to(&staff, &loaded.case).await
+    }
+
+    /// The near-duplicates of `case` that `staff` may see, best first
+    /// (for a caller that has the case loaded and checked already).
+    pub async fn similar_to(
+        &self,
+        staff: &crate::StaffUser,
+        case: &redress_domain::Case,
+    ) -> AppResult<Vec<SimilarCase>> {
         let respondent = case.record.respondent.as_ref();
         let respondent_key = respondent.map(|r| r.key());
         let own = text_shingles(
@@ -172,7 +181,18 @@ impl App {
         id: Uuid,
     ) -> AppResult<Vec<CategorySuggestion>> {
         let (_, loaded, _) = self.staff_case(who, id).await?;
-        let tokens = suggest::tokens(&loaded.case.record.searchable_text());
+        let categories = self.store.list_categories().await?;
+        self.suggestions_for(&loaded.case, &categories).await
+    }
+
+    /// The likely categories of `case` among `categories` (those that
+    /// still exist), best first.
+    pub async fn suggestions_for(
+        &self,
+        case: &redress_domain::Case,
+        categories: &[redress_store::Category],
+    ) -> AppResult<Vec<CategorySuggestion>> {
+        let tokens = suggest::tokens(&case.record.searchable_text());
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
@@ -181,16 +201,10 @@ impl App {
             .category_model(tokens.iter().cloned().collect())
             .await?;
         // Only categories that still exist.
-        let known: BTreeSet<String> = self
-            .store
-            .list_categories()
-            .await?
-            .into_iter()
-            .map(|c| c.code)
-            .collect();
+        let known: BTreeSet<&str> = categories.iter().map(|c| c.code.as_str()).collect();
         Ok(suggest::suggest(&view, &tokens)
             .into_iter()
-            .filter(|s| known.contains(&s.category))
+            .filter(|s| known.contains(s.category.as_str()))
             .map(|s| CategorySuggestion {
                 category: s.category,
                 confidence: three_decimals(s.confidence),

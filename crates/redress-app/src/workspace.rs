@@ -136,6 +136,10 @@ pub struct CaseWorkspace {
     /// The cases this one is linked to, may duplicate, or was merged
     /// with, with their tracking numbers.
     pub related: Vec<Related>,
+    /// Near-duplicates the viewer may see, best first.
+    pub similar: Vec<crate::likely::SimilarCase>,
+    /// Likely categories, when the viewer is offered the acceptance.
+    pub suggestions: Vec<crate::likely::CategorySuggestion>,
 }
 
 /// How another case relates to this one.
@@ -244,9 +248,21 @@ impl App {
                 });
             }
         }
+        let offers = Offers::of(&staff, access, &case);
+        // Helps, not the case itself: a failure leaves them out.
+        let similar = self.similar_to(&staff, &case).await.unwrap_or_default();
+        let suggestions = if offers.accept {
+            self.suggestions_for(&case, &categories)
+                .await
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         Ok(CaseWorkspace {
             related,
-            offers: Offers::of(&staff, access, &case),
+            similar,
+            suggestions,
+            offers,
             viewer: staff.user.username.clone(),
             case,
             events,

@@ -634,15 +634,17 @@ async fn render(
         })
         .collect();
     let percent = |x: f64| format!("{:.0}", x * 100.0);
-    let similar = s
-        .app
-        .similar_cases(who, uuid)
-        .await
-        .unwrap_or_default()
-        .into_iter()
+    let similar = w
+        .similar
+        .iter()
         .map(|c| {
             let score = tr.with("case-similar-score", &[("score", &percent(c.score))]);
-            (c.id.to_string(), c.tracking_no, c.subject, score)
+            (
+                c.id.to_string(),
+                c.tracking_no.clone(),
+                c.subject.clone(),
+                score,
+            )
         })
         .collect();
     let categories: Vec<(String, String)> = w
@@ -650,23 +652,17 @@ async fn render(
         .iter()
         .map(|c| (c.code.clone(), n.category(&c.code)))
         .collect();
-    let suggestions: Vec<(String, String, String)> = if w.offers.accept {
-        s.app
-            .category_suggestions(who, uuid)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|x| {
-                let confidence = tr.with(
-                    "act-accept-confidence",
-                    &[("confidence", &percent(x.confidence))],
-                );
-                (x.category.clone(), n.category(&x.category), confidence)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let suggestions: Vec<(String, String, String)> = w
+        .suggestions
+        .iter()
+        .map(|x| {
+            let confidence = tr.with(
+                "act-accept-confidence",
+                &[("confidence", &percent(x.confidence))],
+            );
+            (x.category.clone(), n.category(&x.category), confidence)
+        })
+        .collect();
     let preselect = suggestions.first().map(|x| x.0.clone()).unwrap_or_default();
     let corrective = case
         .decision
@@ -854,67 +850,77 @@ fn orders(
     f: &HashMap<String, String>,
 ) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     let get = |k: &str| f.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    // A number when the text reads as one; else the text, for the API's
+    // check to name.
     let number = |raw: &str| -> Value {
         match raw.replace([',', '，'], "").parse::<f64>() {
             Ok(x) => json!(x),
             Err(_) => json!(raw),
         }
     };
-    let mut remedies: Vec<Value> = lines(f.get("remedies"))
-        .into_iter()
-        .map(Value::from)
-        .collect();
-    for i in 0..REMEDY_ROWS {
-        let Some(kind) = get(&format!("remedy_kind_{i}")) else {
-            continue;
-        };
-        let mut m = json!({"kind": kind});
-        if let Some(d) = get(&format!("remedy_desc_{i}")) {
-            m["description"] = json!(d);
+    // The older text area's lines, then each row whose first field is
+    // filled: `(form field prefix, JSON key)` pairs, the first the row's key.
+    let rows = |list: &str, n: usize, fields: &[(&str, &str)]| -> Vec<Value> {
+        let mut out: Vec<Value> = lines(f.get(list)).into_iter().map(Value::from).collect();
+        for i in 0..n {
+            let mut row = serde_json::Map::new();
+            for (prefix, key) in fields {
+                let Some(raw) = get(&format!("{prefix}_{i}")) else {
+                    continue;
+                };
+                let value = match *key {
+                    "amount" => number(raw),
+                    "duration_days" => match raw.parse::<u64>() {
+                        Ok(n) => json!(n),
+                        Err(_) => json!(raw),
+                    },
+                    "due_at" => json!(end_of_day(app, raw)),
+                    _ => json!(raw),
+                };
+                row.insert(key.to_string(), value);
+            }
+            if row.contains_key(fields[0].1) {
+                out.push(Value::Object(row));
+            }
         }
-        if let Some(a) = get(&format!("remedy_amount_{i}")) {
-            m["amount"] = number(a);
-            m["currency"] = json!(get(&format!("remedy_currency_{i}")).unwrap_or("CNY"));
+        out
+    };
+    let mut remedies = rows(
+        "remedies",
+        REMEDY_ROWS,
+        &[
+            ("remedy_kind", "kind"),
+            ("remedy_desc", "description"),
+            ("remedy_amount", "amount"),
+            ("remedy_currency", "currency"),
+        ],
+    );
+    // A currency goes with an amount, in CNY unless given.
+    for m in remedies.iter_mut().filter_map(Value::as_object_mut) {
+        if !m.contains_key("amount") {
+            m.remove("currency");
+        } else if !m.contains_key("currency") {
+            m.insert("currency".into(), json!("CNY"));
         }
-        remedies.push(m);
     }
-    let mut sanctions: Vec<Value> = lines(f.get("sanctions"))
-        .into_iter()
-        .map(Value::from)
-        .collect();
-    for i in 0..SANCTION_ROWS {
-        let Some(kind) = get(&format!("sanction_kind_{i}")) else {
-            continue;
-        };
-        let mut m = json!({"kind": kind});
-        if let Some(d) = get(&format!("sanction_desc_{i}")) {
-            m["description"] = json!(d);
-        }
-        if let Some(days) = get(&format!("sanction_days_{i}")) {
-            m["duration_days"] = match days.parse::<u64>() {
-                Ok(n) => json!(n),
-                Err(_) => json!(days),
-            };
-        }
-        sanctions.push(m);
-    }
-    let mut actions: Vec<Value> = lines(f.get("actions"))
-        .into_iter()
-        .map(Value::from)
-        .collect();
-    for i in 0..ACTION_ROWS {
-        let Some(description) = get(&format!("action_desc_{i}")) else {
-            continue;
-        };
-        let mut a = json!({"description": description});
-        if let Some(o) = get(&format!("action_owner_{i}")) {
-            a["owner"] = json!(o);
-        }
-        if let Some(due) = get(&format!("action_due_{i}")) {
-            a["due_at"] = json!(end_of_day(app, due));
-        }
-        actions.push(a);
-    }
+    let sanctions = rows(
+        "sanctions",
+        SANCTION_ROWS,
+        &[
+            ("sanction_kind", "kind"),
+            ("sanction_desc", "description"),
+            ("sanction_days", "duration_days"),
+        ],
+    );
+    let actions = rows(
+        "actions",
+        ACTION_ROWS,
+        &[
+            ("action_desc", "description"),
+            ("action_owner", "owner"),
+            ("action_due", "due_at"),
+        ],
+    );
     (remedies, sanctions, actions)
 }
 

@@ -324,19 +324,35 @@ impl App {
     /// 409 while another instance is fetching it.
     pub async fn fetch_calendar_feed_now(&self, who: &Principal) -> AppResult<Value> {
         self.admin(who)?;
-        let Some(_) = self.store.get_calendar_feed().await? else {
+        let Some(before) = self.store.get_calendar_feed().await? else {
             return Err(AppError::NotFound);
         };
-        let Some(feed) = self
+        if let Some(feed) = self
             .store
             .claim_calendar_feed(self.now(), self.config.job_lease, true)
             .await?
-        else {
-            return Err(AppError::Conflict(
-                "the feed is being fetched right now; try again in a moment".into(),
-            ));
-        };
-        Ok(self.run_calendar_feed(feed).await)
+        {
+            return Ok(self.run_calendar_feed(feed).await);
+        }
+        // Another fetch holds the claim (the daily job, which also takes a
+        // subscription that was just made): its outcome is what the admin
+        // asked for, so wait for it to be recorded rather than refuse.
+        let waited = tokio::time::Instant::now();
+        while waited.elapsed() < FEED_TIMEOUT + CONNECT_TIMEOUT {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let Some(now) = self.store.get_calendar_feed().await? else {
+                return Err(AppError::NotFound);
+            };
+            if (now.fetched_at, &now.outcome) != (before.fetched_at, &before.outcome)
+                && let Some(outcome) = now.outcome.as_deref()
+            {
+                return serde_json::from_str(outcome)
+                    .map_err(|e| AppError::Internal(format!("a stored feed outcome: {e}")));
+            }
+        }
+        Err(AppError::Conflict(
+            "the feed is being fetched right now; try again in a moment".into(),
+        ))
     }
 
     /// The daily job: fetches the feed when it is due and this instance

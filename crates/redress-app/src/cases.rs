@@ -918,6 +918,11 @@ impl App {
         let gate = self.evidence_gate.clone().read_owned().await;
         let stored = self.evidence.put_in_case(key, bytes).await?;
         metrics::counter!("redress_evidence_bytes_total").increment(stored.size);
+        let thumbnail = crate::thumbnail::applies_to(&stored.content_type)
+            && self
+                .evidence
+                .put_thumbnail(key, &stored.sha256, bytes)
+                .await?;
         Ok((
             Evidence {
                 id: Uuid::now_v7().to_string(),
@@ -932,6 +937,7 @@ impl App {
                 at: self.now(),
                 from_case: None,
                 shared_with: Vec::new(),
+                thumbnail,
             },
             gate,
         ))
@@ -1219,6 +1225,11 @@ impl App {
         {
             for e in &dup.case.evidence {
                 self.evidence.copy_to_case(from, to, &e.sha256).await?;
+                if e.thumbnail {
+                    self.evidence
+                        .copy_thumbnail_to_case(from, to, &e.sha256)
+                        .await?;
+                }
             }
         }
         let loaded = self
@@ -1894,8 +1905,15 @@ impl App {
         key: Option<&crate::privacy::CaseKey>,
         hashes: Vec<String>,
     ) {
+        // The files under the case's key, and their thumbnails (a name no
+        // other case can hold).
         let mut names: Vec<String> = key
-            .map(|k| hashes.iter().map(|h| k.evidence_name(h)).collect())
+            .map(|k| {
+                hashes
+                    .iter()
+                    .flat_map(|h| [k.evidence_name(h), k.thumbnail_name(h)])
+                    .collect()
+            })
             .unwrap_or_default();
         names.extend(hashes);
         self.remove_unused_evidence(id, names).await;

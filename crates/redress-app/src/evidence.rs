@@ -399,6 +399,72 @@ impl EvidenceStore {
         self.read(sha256).await
     }
 
+    /// Makes and stores the thumbnail of a picture of the case (sealed
+    /// with its key, under `CaseKey::thumbnail_name`); false, logged,
+    /// when the picture does not decode within the limits.
+    pub async fn put_thumbnail(
+        &self,
+        key: &CaseKey,
+        sha256: &str,
+        bytes: &[u8],
+    ) -> AppResult<bool> {
+        let name = key.thumbnail_name(sha256);
+        // The same picture uploaded again: its thumbnail is there.
+        match self
+            .objects
+            .head(&Self::key_for(&name).expect("a hash is a valid name"))
+            .await
+        {
+            Ok(_) => return Ok(true),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(AppError::internal(e)),
+        }
+        let data = bytes.to_vec();
+        let made = tokio::task::spawn_blocking(move || crate::thumbnail::make(&data))
+            .await
+            .map_err(AppError::internal)?;
+        let thumb = match made {
+            Ok(thumb) => thumb,
+            Err(refused) => {
+                tracing::info!(%refused, "no thumbnail for an uploaded picture");
+                metrics::counter!("redress_thumbnails_refused_total").increment(1);
+                return Ok(false);
+            }
+        };
+        let sealed = key.seal_file(&name, &thumb);
+        self.write(&name, sealed).await?;
+        Ok(true)
+    }
+
+    /// The thumbnail of the case's file with content hash `sha256`.
+    pub async fn read_thumbnail(&self, key: &CaseKey, sha256: &str) -> std::io::Result<Vec<u8>> {
+        let name = key.thumbnail_name(sha256);
+        let stored = self.raw(&name).await?;
+        key.open_file(&name, &stored).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a thumbnail does not open with its case's key",
+            )
+        })
+    }
+
+    /// Copies a thumbnail into another case, as [`Self::copy_to_case`]
+    /// copies the file (nothing when there is none).
+    pub async fn copy_thumbnail_to_case(
+        &self,
+        from: &CaseKey,
+        to: &CaseKey,
+        sha256: &str,
+    ) -> AppResult<()> {
+        let plain = match self.read_thumbnail(from, sha256).await {
+            Ok(plain) => plain,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(AppError::internal(e)),
+        };
+        let name = to.thumbnail_name(sha256);
+        self.write(&name, to.seal_file(&name, &plain)).await
+    }
+
     /// Copies a case's file into another case: opened with the one's key,
     /// sealed and named with the other's (a merge).
     pub async fn copy_to_case(&self, from: &CaseKey, to: &CaseKey, sha256: &str) -> AppResult<()> {

@@ -62,6 +62,29 @@ impl App {
         Ok(file)
     }
 
+    /// `GET /complaints/{id}/evidence/{evidence_id}/thumbnail`: the
+    /// thumbnail (JPEG) of a picture of a case the staff member sees;
+    /// `NotFound` for a file without one. Not journaled one by one: a
+    /// thumbnail is shown on the case page, whose view is journaled.
+    pub async fn staff_evidence_thumbnail(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        evidence_id: &str,
+    ) -> AppResult<Vec<u8>> {
+        let (_, loaded, _) = self.staff_case(who, id).await?;
+        let e = visible(&loaded.case, evidence_id, Party::Staff)?;
+        let key = loaded
+            .key()
+            .filter(|_| e.thumbnail)
+            .ok_or(AppError::NotFound)?;
+        match self.evidence.read_thumbnail(key, &e.sha256).await {
+            Ok(bytes) => Ok(bytes),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(AppError::NotFound),
+            Err(err) => Err(AppError::internal(err)),
+        }
+    }
+
     /// `GET /track/{no}/evidence/{evidence_id}`: the complainant's own
     /// uploads and the files staff shared with them.
     pub async fn track_evidence_file(

@@ -574,6 +574,11 @@ impl App {
             Ok(n) => tracing::info!(alerts = n, "spike alerts mailed to supervisors"),
             Err(e) => tracing::warn!(error = %e, "the spike alert job failed"),
         }
+        match self.mail_scheduled_report(now).await {
+            Ok(false) => {}
+            Ok(true) => tracing::info!("the scheduled report was mailed to supervisors"),
+            Err(e) => tracing::warn!(error = %e, "the scheduled report job failed"),
+        }
     }
 
     /// Mails each spike of yesterday and today not mailed yet to the

@@ -548,6 +548,7 @@ impl App {
                     body: body.clone(),
                     locale,
                     reply_to: None,
+                    attachments: Vec::new(),
                 };
                 let outcome = sender.send(&message).await;
                 if !matches!(outcome, redress_domain::SendOutcome::Sent { .. }) {

@@ -16,6 +16,7 @@ pub mod channels;
 pub mod clock;
 pub mod codes;
 pub mod deadlines;
+pub mod digest;
 pub mod egress;
 pub mod error;
 pub mod evidence;
@@ -34,6 +35,7 @@ pub mod report;
 pub mod rotate;
 pub mod stored;
 pub mod throttle;
+pub mod thumbnail;
 pub mod transparency;
 pub mod views;
 pub mod webhooks;
@@ -169,6 +171,8 @@ pub struct AppConfig {
     pub webhook_allow_private: bool,
     /// The spike alert rule (`GET /alerts`, docs/reports.md).
     pub alerts: insight::AlertRule,
+    /// The report mailed to supervisors each week or month.
+    pub report_schedule: digest::ReportSchedule,
 }
 
 impl AppConfig {
@@ -194,6 +198,7 @@ impl AppConfig {
             outbound_per_hour: 10_000,
             webhook_allow_private: false,
             alerts: insight::AlertRule::default(),
+            report_schedule: digest::ReportSchedule::default(),
         }
     }
 

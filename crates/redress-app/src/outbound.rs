@@ -46,6 +46,18 @@ pub struct Outgoing {
     /// Where a reply should go (e-mail to the complainant: the case's
     /// plus-address with its reply token).
     pub reply_to: Option<String>,
+    /// Files sent with an e-mail (the scheduled report's HTML and CSV);
+    /// other channels send none.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    /// A MIME type, with its charset where it has one.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A provider of one delivery channel (the SMTP relay, an SMS gateway, the
@@ -319,6 +331,7 @@ impl Notices {
                 body: bodies.join("\n\n----------\n\n"),
                 locale: Locale::ZhCn,
                 reply_to: None,
+                attachments: Vec::new(),
             });
         }
         let mut ctx = self.context(case, delivery, locale, site);
@@ -344,6 +357,7 @@ impl Notices {
             body,
             locale,
             reply_to: None,
+            attachments: Vec::new(),
         })
     }
 

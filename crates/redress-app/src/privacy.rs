@@ -366,6 +366,12 @@ impl CaseKey {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// The name of the thumbnail of the case's file with content hash
+    /// `sha256`: keyed like the file's own, and distinct from it.
+    pub fn thumbnail_name(&self, sha256: &str) -> String {
+        self.evidence_name(&format!("thumbnail:{sha256}"))
+    }
+
     /// An evidence file as stored for this case: sealed, bound to its name.
     pub fn seal_file(&self, name: &str, plain: &[u8]) -> Vec<u8> {
         let aad = self.aad(&format!("file:{name}"));

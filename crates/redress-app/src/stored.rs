@@ -223,6 +223,12 @@ fn evidence_tokens(case: &Case, key: Option<&CaseKey>) -> String {
     let mut names: Vec<String> = case.evidence.iter().map(|e| e.sha256.clone()).collect();
     if let Some(k) = key {
         names.extend(case.evidence.iter().map(|e| k.evidence_name(&e.sha256)));
+        names.extend(
+            case.evidence
+                .iter()
+                .filter(|e| e.thumbnail)
+                .map(|e| k.thumbnail_name(&e.sha256)),
+        );
     }
     names.sort_unstable();
     names.dedup();

@@ -199,6 +199,7 @@ fn fixture() -> Fixture {
             at: c.now,
             from_case: None,
             shared_with: vec![],
+            thumbnail: false,
         };
         let effects = case.add_evidence(evidence, &c).unwrap();
         journal.record(&mut case, &c, effects);

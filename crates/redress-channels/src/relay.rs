@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use lettre::message::{Mailbox, Message, header::ContentType};
+use lettre::message::{Mailbox, Message, MultiPart, SinglePart, header::ContentType};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use redress_app::outbound::{Outgoing, Sender};
@@ -54,14 +54,26 @@ impl SmtpRelay {
         {
             builder = builder.reply_to(reply_to);
         }
-        builder
+        let builder = builder
             .subject(m.subject.clone())
             .message_id(Some(self.message_id(m)))
-            .header(ContentType::TEXT_PLAIN)
             .header(AutoSubmitted)
-            .header(ContentLanguage(m.locale.as_str().to_string()))
-            .body(m.body.clone())
-            .map_err(|e| format!("the message could not be built: {e}"))
+            .header(ContentLanguage(m.locale.as_str().to_string()));
+        let built = if m.attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(m.body.clone())
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(m.body.clone()));
+            for a in &m.attachments {
+                let content_type = ContentType::parse(&a.content_type)
+                    .map_err(|e| format!("an attachment's type is not valid: {e}"))?;
+                parts = parts.singlepart(
+                    lettre::message::Attachment::new(a.filename.clone())
+                        .body(a.bytes.clone(), content_type),
+                );
+            }
+            builder.multipart(parts)
+        };
+        built.map_err(|e| format!("the message could not be built: {e}"))
     }
 }
 

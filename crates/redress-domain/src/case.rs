@@ -502,6 +502,10 @@ pub struct Evidence {
     /// party always sees its own uploads.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shared_with: Vec<Party>,
+    /// Whether a thumbnail was made at upload (pictures only), stored
+    /// sealed beside the file and purged with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thumbnail: bool,
 }
 
 impl Evidence {

@@ -41,6 +41,7 @@ fn a_supplement_without_a_message_needs_something_sent_since_the_request() {
         at,
         from_case: None,
         shared_with: vec![],
+        thumbnail: false,
     };
     case.add_evidence(file(w.now, ActorKind::Complainant), &c)
         .unwrap();

@@ -350,6 +350,25 @@ impl CaseStore for PgStore {
             .await
     }
 
+    async fn claim_mailing(
+        &self,
+        kind: &str,
+        period: chrono::NaiveDate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let kind = kind.to_string();
+        self.write(move |ctx| {
+            ctx.execute(
+                "INSERT INTO alerts_sent (kind, subject, day, sent_at) VALUES ($1, '', $2, $3) \
+                 ON CONFLICT (kind, subject, day) DO NOTHING",
+                &[&kind, &period, &at],
+            )
+            .map(|n| n == 1)
+            .map_err(db)
+        })
+        .await
+    }
+
     async fn has_case_between(
         &self,
         complainant_key: &str,

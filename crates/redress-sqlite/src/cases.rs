@@ -354,6 +354,26 @@ impl CaseStore for SqliteStore {
             .await
     }
 
+    async fn claim_mailing(
+        &self,
+        kind: &str,
+        period: chrono::NaiveDate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let kind = kind.to_string();
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO alerts_sent (kind, subject, day, sent_at) VALUES (?1, '', ?2, ?3) \
+                     ON CONFLICT (kind, subject, day) DO NOTHING",
+                    params![kind, period.to_string(), at.to_rfc3339()],
+                )
+                .map(|n| n == 1)
+                .map_err(db)
+        })
+        .await
+    }
+
     async fn has_case_between(
         &self,
         complainant_key: &str,

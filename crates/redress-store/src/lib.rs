@@ -662,6 +662,16 @@ pub trait CaseStore: Send + Sync + 'static {
         day: NaiveDate,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Records that the mailing `kind` (`report:week`, `report:month`) for
+    /// the period starting on `period` was sent: `true` the first time,
+    /// `false` when it already was (by this instance or another). Kept
+    /// beside the spike alerts' records (`alerts_sent`).
+    async fn claim_mailing(
+        &self,
+        kind: &str,
+        period: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Whether the complainant has any case (open or closed) against the
     /// respondent.
     async fn has_case_between(

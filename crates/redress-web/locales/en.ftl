@@ -849,6 +849,7 @@ to-complainant = complainant
 to-respondent = respondent
 note-by = { $kind } · { $who }
 file-by = { $who } uploaded a file
+file-thumbnail-alt = Thumbnail of { $name }
 ev-line = { $who } · { $what }
 ev-views = { $who } · { $what }, { $count } times
 evd-reason = Reason

@@ -849,6 +849,7 @@ to-complainant = 投诉人
 to-respondent = 被投诉方
 note-by = { $kind } · { $who }
 file-by = { $who } 上传了文件
+file-thumbnail-alt = { $name } 的缩略图
 ev-line = { $who } · { $what }
 ev-views = { $who } · { $what } { $count } 次
 evd-reason = 原因

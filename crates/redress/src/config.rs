@@ -129,6 +129,9 @@ pub struct Config {
     /// The spike alert rule (`spike_alerts.min_count`, `.sigmas`,
     /// `.min_sd`, `.baseline_days`; docs/reports.md).
     pub spike_alerts: redress_app::insight::AlertRule,
+    /// The report mailed to supervisors (`scheduled_report.every`:
+    /// `week`, `month` or `off`; `.hour`: the local hour it leaves).
+    pub scheduled_report: redress_app::digest::ReportSchedule,
     /// The canned replies a new installation starts with
     /// (`[[canned_replies]] title, body, locale?`); read at first start
     /// only, then edited on the admin page.
@@ -185,6 +188,7 @@ impl Default for Config {
             log_format: "text".into(),
             policy: DeadlinePolicy::default(),
             spike_alerts: redress_app::insight::AlertRule::default(),
+            scheduled_report: redress_app::digest::ReportSchedule::default(),
             canned_replies: redress_app::CannedReplySeed::defaults(),
         }
     }

@@ -108,6 +108,10 @@ pub async fn build_app(
         .collect();
     app_config.outbound_per_hour = config.outbound_per_hour;
     app_config.alerts = config.spike_alerts.checked().map_err(anyhow::Error::msg)?;
+    app_config.report_schedule = config
+        .scheduled_report
+        .checked()
+        .map_err(anyhow::Error::msg)?;
     app_config.throttle_guessing = config.throttle_guessing;
     if !config.throttle_guessing {
         tracing::warn!(

@@ -584,6 +584,7 @@ impl App {
                 at: now,
                 from_case: None,
                 shared_with: Vec::new(),
+                thumbnail: false,
             },
             gate,
         ))

@@ -445,6 +445,24 @@ pub async fn evidence_file(
     ))
 }
 
+/// The thumbnail (JPEG, at most 320 pixels a side) made at upload of a
+/// picture of the case; 404 for a file without one.
+#[utoipa::path(get, path = "/complaints/{id}/evidence/{evidence_id}/thumbnail", tag = "complaints",
+    params(("id" = String, Path), ("evidence_id" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn evidence_thumbnail(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((id, evidence_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    Ok(super::track::thumbnail_response(
+        s.app
+            .staff_evidence_thumbnail(&who, case_id(&id)?, &evidence_id)
+            .await?,
+    ))
+}
+
 /// The case archive (ZIP): records as JSON, the HTML case file, evidence, manifest.
 #[utoipa::path(get, path = "/complaints/{id}/archive", tag = "complaints", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 403, body = ErrorBody)))]

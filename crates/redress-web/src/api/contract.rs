@@ -82,6 +82,10 @@ pub const OPERATION_IDS: &[(&str, &str)] = &[
         "GET /complaints/{id}/evidence/{evidence_id}",
         "openStaffEvidence",
     ),
+    (
+        "GET /complaints/{id}/evidence/{evidence_id}/thumbnail",
+        "openStaffEvidenceThumbnail",
+    ),
     ("POST /complaints/{id}/extend", "extendComplaint"),
     ("POST /complaints/{id}/legal-hold", "setLegalHold"),
     ("POST /complaints/{id}/links", "linkComplaints"),

@@ -140,6 +140,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(complaints::similar))
         .routes(routes!(complaints::suggestions))
         .routes(routes!(complaints::evidence_file))
+        .routes(routes!(complaints::evidence_thumbnail))
         .routes(routes!(track::evidence_file))
         .routes(routes!(respondent::evidence_file))
         .routes(routes!(track::recover))

@@ -96,6 +96,21 @@ pub(crate) fn opens_inline(content_type: &str) -> bool {
     )
 }
 
+/// A thumbnail made at upload: a JPEG this server encoded, cached by
+/// the browser that showed it only.
+pub(crate) fn thumbnail_response(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_SECURITY_POLICY, "sandbox"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 pub(crate) fn file_download(file: redress_app::files::EvidenceFile) -> Response {
     let inline = opens_inline(&file.content_type);
     let content_type = if file.content_type == "text/plain" {

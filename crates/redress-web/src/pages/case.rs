@@ -54,6 +54,8 @@ struct FileLine {
     meta: String,
     /// Opens in the browser (a sniffed picture or PDF), else downloads.
     inline: bool,
+    /// A thumbnail was made at upload.
+    thumbnail: bool,
     shared: Option<String>,
     sha256: String,
 }
@@ -442,6 +444,7 @@ fn activity(n: &Names) -> Vec<Item> {
                     name: e.filename.clone(),
                     meta: format!("{} · {}", e.content_type, super::track::size_text(e.size)),
                     inline: crate::api::track::opens_inline(&e.content_type),
+                    thumbnail: e.thumbnail,
                     shared: (!shared.is_empty())
                         .then(|| tr.with("staff-file-shared-with", &[("who", &shared.join("、"))])),
                     sha256: e.sha256.clone(),
@@ -1212,6 +1215,32 @@ pub async fn evidence_file(
     };
     match s.app.staff_evidence_file(&who, uuid, &evidence_id).await {
         Ok(file) => crate::api::track::file_download(file),
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+/// `GET /staff/cases/{id}/evidence/{evidence_id}/thumbnail`: the
+/// thumbnail of a picture of the case (JPEG, made at upload).
+pub async fn evidence_thumbnail(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((id, evidence_id)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let path = format!("/staff/cases/{id}");
+    let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
+    };
+    match s
+        .app
+        .staff_evidence_thumbnail(&who, uuid, &evidence_id)
+        .await
+    {
+        Ok(bytes) => crate::api::track::thumbnail_response(bytes),
         Err(e) => ctx.fail(&e),
     }
 }

@@ -152,6 +152,10 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
             "/staff/cases/{id}/evidence/{evidence_id}",
             get(case::evidence_file),
         )
+        .route(
+            "/staff/cases/{id}/evidence/{evidence_id}/thumbnail",
+            get(case::evidence_thumbnail),
+        )
         .route("/staff/cases/{id}/{action}", post(case::act))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))

@@ -328,6 +328,97 @@ async fn a_spike_is_mailed_to_supervisors_once() {
     assert_eq!(spike_mail(&sink).len(), 1, "{:?}", sink.messages());
 }
 
+/// The weekly report leaves on Monday from 08:00 to the supervisors with
+/// an address, once, with the HTML and the CSV of the week before.
+async fn the_weekly_report_is_mailed_to_supervisors_once() {
+    use crate::notices::{MailSink, free_port};
+    let sink = MailSink::start(free_port());
+    let mut t = TestApp::with(|c| {
+        c.smtp_relay = Some(format!("smtp://127.0.0.1:{}", sink.port));
+        c.mail_from = Some("complaints@example.com".into());
+        c.scheduled_report = redress_app::digest::ReportSchedule::default();
+    })
+    .await;
+    // Monday 2 March 2026, 09:00: the week of 23 February is due, and
+    // nobody could receive it yet.
+    t.app.clock.start_at(MONDAY.parse().unwrap());
+    t.advance(120).await;
+    t.watching_supervisor().await;
+    file_many(&t, "shop-1", 1, 3).await;
+    let reports = |sink: &MailSink| {
+        sink.messages()
+            .into_iter()
+            .filter(|m| m.to == "watch@example.com" && m.subject.contains("Weekly"))
+            .collect::<Vec<_>>()
+    };
+    // The week of 23 February: mailed at the next sweep, with no case.
+    t.advance(120).await;
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = reports(&sink);
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(got.len(), 1, "{:?}", sink.messages());
+    assert!(
+        got[0].subject.contains("2026-02-23"),
+        "{:?}",
+        got[0].subject
+    );
+    // Sunday evening: the week of 2 March is not over.
+    t.advance_to("2026-03-08T12:00:00Z".parse().unwrap()).await;
+    t.advance(120).await;
+    assert_eq!(reports(&sink).len(), 1);
+    // Monday 9 March, 08:00 in Shanghai: the week of 2 March, 3 cases.
+    t.advance_to("2026-03-09T00:00:00Z".parse().unwrap()).await;
+    t.advance(120).await;
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = reports(&sink);
+        if got.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(got.len(), 2, "{:?}", sink.messages());
+    let week = &got[1];
+    assert!(week.subject.contains("2026-03-02") && week.subject.contains("2026-03-08"));
+    assert!(week.subject.contains("周报"), "{}", week.subject);
+    assert!(week.body.contains("收到投诉 3 件"), "{}", week.body);
+    assert!(week.body.contains("3 filed"), "{}", week.body);
+    assert!(
+        week.body
+            .contains("/staff/reports?from=2026-03-02&to=2026-03-08"),
+        "{}",
+        week.body
+    );
+    let names: Vec<(&str, &str)> = week
+        .attachments
+        .iter()
+        .map(|(n, ct, _)| (n.as_str(), ct.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("report-2026-03-02-2026-03-08.html", "text/html"),
+            ("report-2026-03-02-2026-03-08.csv", "text/csv")
+        ]
+    );
+    let csv = String::from_utf8(week.attachments[1].2.clone()).unwrap();
+    assert!(csv.starts_with("\u{feff}figure,key,value"), "{csv}");
+    assert!(csv.contains("\r\ntotal,,3\r\n"), "{csv}");
+    let html = String::from_utf8(week.attachments[0].2.clone()).unwrap();
+    assert!(html.contains("<td>total</td><td></td><td>3</td>"), "{html}");
+    // Another sweep, a restart: still once.
+    t.advance(120).await;
+    t.restart().await;
+    t.advance(120).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(reports(&sink).len(), 2, "{:?}", sink.messages());
+}
+
 /// The pages, in both languages, with names rather than codes and column
 /// links that sort; a handler may not see them.
 async fn the_pages_show_scorecards_and_alerts_in_both_languages() {
@@ -409,5 +500,6 @@ tests![
     ten_is_a_spike_and_nine_is_not,
     a_flat_series_is_not_a_spike_and_the_deviation_has_a_floor,
     a_spike_is_mailed_to_supervisors_once,
+    the_weekly_report_is_mailed_to_supervisors_once,
     the_pages_show_scorecards_and_alerts_in_both_languages,
 ];

@@ -120,6 +120,12 @@ impl TestApp {
             // The tests' webhook receivers listen on 127.0.0.1; the test
             // of the guard turns it off.
             webhook_allow_private: true,
+            // The weekly report would add a mail to every sink that has a
+            // supervisor's address; its own test turns it on.
+            scheduled_report: redress_app::digest::ReportSchedule {
+                every: redress_app::digest::Every::Off,
+                hour: 8,
+            },
             ..Config::default()
         };
         config.data_key = Some("11".repeat(32));
@@ -437,6 +443,18 @@ impl TestApp {
             .key()
             .expect("the case has its key")
             .evidence_name(sha);
+        self.dir.join("evidence").join(&name[..2]).join(name)
+    }
+
+    /// Where the local evidence store keeps the thumbnail of a case's
+    /// picture whose content hash is `sha`.
+    pub async fn case_thumbnail(&self, case_id: &str, sha: &str) -> PathBuf {
+        let id = uuid::Uuid::parse_str(case_id).unwrap();
+        let loaded = self.app.load(id).await.unwrap();
+        let name = loaded
+            .key()
+            .expect("the case has its key")
+            .thumbnail_name(sha);
         self.dir.join("evidence").join(&name[..2]).join(name)
     }
 

@@ -521,13 +521,22 @@ async fn fill(t: &TestApp, w: &World, op: &str, n: u32, case: &Filed, action: &s
     }
     if path.contains("{evidence_id}") {
         // A staff file shared with both parties: each of them may open it.
+        // A picture where its thumbnail is asked for.
+        let (name, bytes) = if path.ends_with("/thumbnail") {
+            (format!("matrix-{n}.png"), PNG_1X1.to_vec())
+        } else {
+            (
+                format!("matrix-{n}.txt"),
+                format!("matrix file {n}").into_bytes(),
+            )
+        };
         let up = t
             .upload_with(
                 &format!("/complaints/{}/evidence", case.id),
                 Some(w.tokens["handler"].as_str()),
                 &[("share", "complainant,respondent")],
-                &format!("matrix-{n}.txt"),
-                format!("matrix file {n}").as_bytes(),
+                &name,
+                &bytes,
             )
             .await
             .expect(200);
@@ -796,3 +805,6 @@ async fn every_operation_answers_each_caller_as_the_table_says() {
 }
 
 tests![every_operation_answers_each_caller_as_the_table_says];
+
+/// A real 2 × 2 PNG (a thumbnail is made of it).
+const PNG_1X1: &[u8] = b"\x89PNG\x0d\x0a\x1a\x0a\x00\x00\x00\x0dIHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00\xfd\xd4\x9as\x00\x00\x00\x10IDATx\x9cc8!'\x07D\x0c\x10\x0a\x00\x1f&\x04\x11\xa2\x8f\x22\xaf\x00\x00\x00\x00IEND\xaeB`\x82";

@@ -40,6 +40,8 @@ pub struct Received {
     pub body: String,
     pub message_id: String,
     pub headers: Vec<(String, String)>,
+    /// Attached files: name, type, bytes.
+    pub attachments: Vec<(String, String, Vec<u8>)>,
 }
 
 impl Received {
@@ -126,6 +128,7 @@ impl Drop for MailSink {
 }
 
 fn parse(raw: &[u8]) -> Received {
+    use mail_parser::MimeHeaders;
     let m = mail_parser::MessageParser::default()
         .parse(raw)
         .expect("a parsable message");
@@ -142,6 +145,20 @@ fn parse(raw: &[u8]) -> Received {
         headers: m
             .headers_raw()
             .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+            .collect(),
+        attachments: m
+            .attachments()
+            .map(|a| {
+                let ct = a
+                    .content_type()
+                    .map(|t| format!("{}/{}", t.ctype(), t.subtype().unwrap_or_default()))
+                    .unwrap_or_default();
+                (
+                    a.attachment_name().unwrap_or_default().to_string(),
+                    ct,
+                    a.contents().to_vec(),
+                )
+            })
             .collect(),
     }
 }

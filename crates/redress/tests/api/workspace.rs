@@ -412,6 +412,85 @@ async fn files_open_in_place_only_when_they_are_safe_pictures_or_pdf() {
     assert!(page.contains("handler1 上传了文件"), "{page}");
 }
 
+/// A real 2 × 2 PNG.
+const PNG: &[u8] = b"\x89PNG\x0d\x0a\x1a\x0a\x00\x00\x00\x0dIHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00\xfd\xd4\x9as\x00\x00\x00\x10IDATx\x9cc8!'\x07D\x0c\x10\x0a\x00\x1f&\x04\x11\xa2\x8f\x22\xaf\x00\x00\x00\x00IEND\xaeB`\x82";
+
+async fn pictures_get_a_thumbnail_at_upload_that_goes_with_the_case() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let filed = t.file(complaint(7)).await;
+    let (id, no, token) = (
+        s(&filed["id"]),
+        s(&filed["tracking_no"]),
+        s(&filed["access_token"]),
+    );
+    // The same picture with a header claiming 50,000 × 50,000 pixels (a
+    // decompression bomb): stored as evidence, but never decoded.
+    let mut bomb = PNG.to_vec();
+    bomb[16..33].copy_from_slice(b"\x00\x00\xc3P\x00\x00\xc3P\x08\x02\x00\x00\x00\xc4\xcd\xaa\x9d");
+    for (name, bytes) in [
+        ("截图.png", PNG),
+        ("炸弹.png", &bomb[..]),
+        ("记录.txt", b"notes" as &[u8]),
+    ] {
+        t.upload(&format!("/track/{no}/evidence"), Some(token), name, bytes)
+            .await
+            .expect(200);
+    }
+    let case = t.case(id, &c.supervisor).await;
+    let files = case["evidence"].as_array().unwrap();
+    let thumbs: Vec<(&str, bool)> = files
+        .iter()
+        .map(|f| (s(&f["filename"]), f["thumbnail"] == true))
+        .collect();
+    assert_eq!(
+        thumbs,
+        [("截图.png", true), ("炸弹.png", false), ("记录.txt", false)]
+    );
+    let (picture, sha) = (s(&files[0]["id"]), s(&files[0]["sha256"]));
+
+    // A JPEG, for staff who see the case, by API and on the case page.
+    let path = format!("/complaints/{id}/evidence/{picture}/thumbnail");
+    let a = t.get(&path, Some(&c.supervisor)).await;
+    assert_eq!(a.status.as_u16(), 200);
+    assert_eq!(a.headers["content-type"], "image/jpeg");
+    assert_eq!(a.headers["x-content-type-options"], "nosniff");
+    assert!(a.bytes.starts_with(&[0xff, 0xd8, 0xff]), "not a JPEG");
+    t.get(&path, None).await.expect_error(401);
+    for other in [&files[1], &files[2]] {
+        let path = format!("/complaints/{id}/evidence/{}/thumbnail", s(&other["id"]));
+        t.get(&path, Some(&c.supervisor)).await.expect_error(404);
+    }
+    let mut sup = console(&t, "super1").await;
+    let page = html(&sup.get(&t, &format!("/staff/cases/{id}")).await);
+    let src = format!("/staff/cases/{id}/evidence/{picture}/thumbnail");
+    assert!(page.contains(&format!("<img src=\"{src}\"")), "{page}");
+    assert!(page.contains("截图.png 的缩略图"), "{page}");
+    let a = sup.get(&t, &src).await;
+    assert_eq!(a.status.as_u16(), 200);
+    assert_eq!(a.headers["content-type"], "image/jpeg");
+
+    // Stored sealed with the case's key, and erased with the case.
+    let stored = t.case_thumbnail(id, sha).await;
+    let sealed = std::fs::read(&stored).unwrap();
+    assert!(!sealed.starts_with(&[0xff, 0xd8]), "stored in the clear");
+    t.post(
+        &format!("/track/{no}/withdraw"),
+        Some(token),
+        json!({"reason": "已协商解决"}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/complaints/{id}/erase"),
+        Some(&c.supervisor),
+        json!({"reason": "投诉人申请删除"}),
+    )
+    .await
+    .expect(200);
+    assert!(!stored.exists(), "the thumbnail is removed with the file");
+}
+
 async fn a_supervisor_assigns_several_cases_from_the_list() {
     let t = TestApp::new().await;
     let c = t.cast().await;
@@ -469,5 +548,6 @@ tests![
     the_activity_shows_names_reasons_and_summarised_views,
     remedies_and_sanctions_have_kind_amount_currency_and_duration,
     files_open_in_place_only_when_they_are_safe_pictures_or_pdf,
+    pictures_get_a_thumbnail_at_upload_that_goes_with_the_case,
     a_supervisor_assigns_several_cases_from_the_list,
 ];

@@ -6,16 +6,44 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
+import zlib from "node:zlib";
 import { ADMIN_PASSWORD, BASE, SHOTS, api, launch } from "./common.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
 const DESKTOP = { locale: "zh-CN", viewport: { width: 1280, height: 900 }, bypassCSP: true };
-// A 1×1 PNG.
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
-  "base64",
-);
+// A 480×320 PNG (a receipt-like picture: stripes on a light ground), so
+// that the case page's thumbnail shows something.
+const PNG = (() => {
+  const [w, h] = [480, 320];
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0);
+  header.writeUInt32BE(h, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const rows = [];
+  for (let y = 0; y < h; y++) {
+    const row = Buffer.alloc(1 + w * 3);
+    for (let x = 0; x < w; x++) {
+      const line = y % 40 < 6 && x > 40 && x < w - 40;
+      row.set(line ? [60, 90, 160] : [245, 242, 232], 1 + x * 3);
+    }
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", zlib.deflateSync(Buffer.concat(rows))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+})();
 
 let browser;
 before(async () => {
@@ -96,6 +124,13 @@ test("every console page passes axe in both languages; a handler takes a case; a
     assert.ok(activity.includes(words), `${words} in ${activity}`);
   }
   assert.ok(!activity.includes("registered") && !activity.includes("complainant:"), activity);
+
+  // The picture shows as its thumbnail, made at upload (320 px wide).
+  const thumbWidth = await page.$eval(".thumb img", (img) => {
+    img.scrollIntoView();
+    return img.decode().then(() => img.naturalWidth);
+  });
+  assert.equal(thumbWidth, 320);
 
   // The agent opens the picture: it shows in the browser.
   const [popup] = await Promise.all([

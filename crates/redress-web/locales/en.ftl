@@ -356,7 +356,10 @@ f-search = Search
 f-status = Status
 all = All
 search-submit = Search
-cases-total = { $n } cases
+cases-total = { $n ->
+    [one] { $n } case
+   *[other] { $n } cases
+}
 overdue = Overdue
 next-page = Next page
 working-days-left = working days left
@@ -637,7 +640,10 @@ mail-title = Held mail
 mail-intro = Mail that could not be put on a case by itself waits here: a reply from an address other than the case's complainant, or a mail naming a case that does not exist. Attach it to a case or discard it.
 mail-show-all = Show attached and discarded mail too
 mail-show-held = Show only mail still held
-mail-total = { $n } mails
+mail-total = { $n ->
+    [one] { $n } mail
+   *[other] { $n } mails
+}
 mail-none = No mail is held.
 mail-received = Received
 mail-sender = Sender
@@ -699,9 +705,18 @@ slip-how-text = Go to { $url } and enter the tracking number and access code (ca
 slip-keep = The access code works like a password: do not share it.
 slip-deadlines = Deadlines
 slip-acceptance = Decision on accepting the complaint by: { $due }
-slip-supplement = If material is missing, we ask once for everything; you then have { $days } working days to supply it.
-slip-handling = Once accepted, a complaint is normally settled within { $days } working days.
-slip-appeal = If you disagree with the result, you may appeal once within { $days } days of receiving the result notice.
+slip-supplement = If material is missing, we ask once for everything; you then have { $days ->
+    [one] { $days } working day
+   *[other] { $days } working days
+} to supply it.
+slip-handling = Once accepted, a complaint is normally settled within { $days ->
+    [one] { $days } working day
+   *[other] { $days } working days
+}.
+slip-appeal = If you disagree with the result, you may appeal once within { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+} of receiving the result notice.
 slip-channels = Ways to complain
 slip-channel-web = Online:
 slip-channel-all = All channels and the hotline:
@@ -823,20 +838,27 @@ yes = Yes
 legal-hold-on = Legal hold: kept past its retention period
 dl-retention = Kept until
 clock-overdue = Overdue
-clock-days-left = { $n } working days left
-clock-hours-left = about { $n } working hours left
+clock-days-left = { $n ->
+    [one] { $n } working day left
+   *[other] { $n } working days left
+}
+clock-hours-left = { $n ->
+    [one] about { $n } working hour left
+   *[other] about { $n } working hours left
+}
 sst-submitted = Waiting for acceptance
 sst-needs_info = Waiting for the complainant's material
 sst-in_progress = Being handled
 sst-resolved = Decided (appeal window open)
 sst-under_review = Under review
 sst-closed = Closed
-sclosure-rejected = Closed as: not accepted
-sclosure-lapsed = Closed as: material not supplied in time
-sclosure-resolved = Closed as: resolved
-sclosure-reviewed = Closed as: reviewed
-sclosure-withdrawn = Closed as: withdrawn by the complainant
-sclosure-merged = Closed as: merged into another complaint
+sclosure-rejected = Not accepted
+sclosure-lapsed = Material not supplied in time
+sclosure-resolved = Resolved
+sclosure-reviewed = Reviewed
+sclosure-withdrawn = Withdrawn by the complainant
+sclosure-merged = Merged into another complaint
+closure-as = Closed as: { $how }
 actor-complainant = Complainant
 actor-respondent = Respondent
 actor-system = System
@@ -849,9 +871,11 @@ to-complainant = complainant
 to-respondent = respondent
 note-by = { $kind } · { $who }
 file-by = { $who } uploaded a file
-file-thumbnail-alt = Thumbnail of { $name }
 ev-line = { $who } · { $what }
-ev-views = { $who } · { $what }, { $count } times
+ev-views = { $count ->
+    [one] { $who } · { $what }, once
+   *[other] { $who } · { $what }, { $count } times
+}
 evd-reason = Reason
 evd-guidance = Other routes
 evd-items = Items
@@ -918,7 +942,12 @@ measure-warning = Warning
 measure-listing_removal = Listing removal
 measure-suspension = Suspension
 measure-termination = Termination
-measure-days = { $n } days
+measure-days = { $n ->
+    [one] { $n } day
+   *[other] { $n } days
+}
+measure-detail = { $line }: { $detail }
+measure-extra = { $line } ({ $extra })
 rel-linked = Linked
 rel-duplicate = Possible duplicate
 rel-merged-into = Merged into
@@ -979,6 +1008,8 @@ filter-outcome = Outcome
 filter-closure = Closure
 filter-missed = Deadline missed
 filter-from = From
+filter-chip = { $name }: { $value }
+person-with-username = { $name } ({ $username })
 filter-to = To
 missed-acceptance = acceptance
 missed-supplement = supplement

@@ -280,19 +280,19 @@ impl Names<'_> {
             k => k,
         };
         let mut line = kind;
+        let tr = self.tr;
         if let Some(d) = m.description.as_deref().filter(|d| !d.is_empty()) {
-            line = format!("{line}：{d}");
+            line = tr.with("measure-detail", &[("line", &line), ("detail", d)]);
         }
         if let Some(a) = m.amount {
             let currency = m.currency.as_deref().unwrap_or("CNY");
-            line = format!("{line}（{a:.2} {currency}）");
+            let extra = format!("{a:.2} {currency}");
+            line = tr.with("measure-extra", &[("line", &line), ("extra", &extra)]);
         }
         if let Some(days) = m.duration_days {
             let days = days.to_string();
-            line = format!(
-                "{line}（{}）",
-                self.tr.with("measure-days", &[("n", days.as_str())])
-            );
+            let extra = tr.with("measure-days", &[("n", days.as_str())]);
+            line = tr.with("measure-extra", &[("line", &line), ("extra", &extra)]);
         }
         line
     }
@@ -697,7 +697,10 @@ async fn render(
                 let shown = if p.display_name.trim().is_empty() || p.display_name == p.username {
                     p.username.clone()
                 } else {
-                    format!("{}（{}）", p.display_name, p.username)
+                    tr.with(
+                        "person-with-username",
+                        &[("name", &p.display_name), ("username", &p.username)],
+                    )
                 };
                 (p.username.clone(), shown)
             })
@@ -716,7 +719,9 @@ async fn render(
         tracking_no: case.tracking_no.clone(),
         status: tr.t(&format!("sst-{}", case.status)),
         status_code: case.status.to_string(),
-        closure: case.closure.map(|c| tr.t(&format!("sclosure-{c}"))),
+        closure: case
+            .closure
+            .map(|c| tr.with("closure-as", &[("how", &tr.t(&format!("sclosure-{c}")))])),
         subject: case.record.subject.clone(),
         description: case.record.description.clone(),
         demands: case.record.demands.clone().unwrap_or_default(),

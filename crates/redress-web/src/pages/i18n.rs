@@ -70,7 +70,7 @@ impl Tr {
         };
         let mut fluent_args = FluentArgs::new();
         for (name, value) in args {
-            fluent_args.set(*name, FluentValue::from(value.to_string()));
+            fluent_args.set(*name, arg_value(value));
         }
         let mut errors = Vec::new();
         bundle
@@ -227,6 +227,21 @@ fn label_key(field: &str) -> Option<&'static str> {
 }
 
 /// Every message key of a file, for the completeness test.
+/// An argument as Fluent sees it: a whole number written canonically
+/// (`0`, `7`, `120`; not `007`) is a number, so that messages can choose
+/// their plural form (`1 working day`, `2 working days`); anything else,
+/// codes and dates included, is text.
+fn arg_value(value: &str) -> FluentValue<'static> {
+    let canonical = !value.is_empty()
+        && value.len() <= 15
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && (value == "0" || !value.starts_with('0'));
+    match value.parse::<i64>() {
+        Ok(n) if canonical => FluentValue::from(n),
+        _ => FluentValue::from(value.to_string()),
+    }
+}
+
 pub fn keys(lang: Locale) -> Vec<String> {
     let text = match lang {
         Locale::En => EN,
@@ -280,6 +295,26 @@ pub fn negotiate(query_lang: Option<&str>, headers: &HeaderMap) -> Locale {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn english_counts_take_their_plural_form_and_codes_stay_text() {
+        let (zh, en) = (Tr::new(Locale::ZhCn), Tr::new(Locale::En));
+        assert_eq!(
+            en.with("clock-days-left", &[("n", "1")]),
+            "1 working day left"
+        );
+        assert_eq!(
+            en.with("clock-days-left", &[("n", "3")]),
+            "3 working days left"
+        );
+        assert_eq!(en.with("cases-total", &[("n", "1")]), "1 case");
+        assert_eq!(en.with("cases-total", &[("n", "0")]), "0 cases");
+        assert!(zh.with("clock-days-left", &[("n", "1")]).contains('1'));
+        // Not numbers: kept exactly as given.
+        assert_eq!(arg_value("007"), FluentValue::from("007"));
+        assert_eq!(arg_value("2026-12-06"), FluentValue::from("2026-12-06"));
+        assert_eq!(arg_value("12"), FluentValue::from(12));
+    }
 
     #[test]
     fn every_reason_has_a_message_in_both_languages() {

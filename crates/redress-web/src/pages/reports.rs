@@ -421,7 +421,7 @@ pub async fn page(
         chart(
             tr.t("r-by-status"),
             &v["by_status"],
-            |k| tr.t(&format!("status-{k}")),
+            |k| tr.t(&format!("sst-{k}")),
             filter("status"),
         ),
         chart(
@@ -452,7 +452,7 @@ pub async fn page(
         chart(
             tr.t("r-by-closure"),
             &v["by_closure"],
-            |k| tr.t(&format!("closure-{k}")),
+            |k| tr.t(&format!("sclosure-{k}")),
             filter("closure"),
         ),
         bar_chart(tr.t("r-top-respondents"), top),

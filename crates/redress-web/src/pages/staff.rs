@@ -547,6 +547,10 @@ struct ListPage<'a> {
     assignee: String,
     /// Every category: code and name in the page's language.
     categories: Vec<(String, String)>,
+    /// `(code, name)` of the departments, for the filter.
+    department_choices: Vec<(String, String)>,
+    /// `(username, shown name)` of the people cases go to, for the filter.
+    assignee_choices: Vec<(String, String)>,
     sort: String,
     /// The report filters in force (name, value), kept as hidden fields,
     /// and in words for the page.
@@ -556,6 +560,15 @@ struct ListPage<'a> {
     due_soon: bool,
     next: Option<String>,
     error: Option<String>,
+}
+
+/// A staff member as lists show them: the display name with the user
+/// name, bracketed the page's language's way.
+fn person(tr: super::i18n::Tr, u: &redress_store::User) -> String {
+    tr.with(
+        "person-with-username",
+        &[("name", &u.display_name), ("username", &u.username)],
+    )
 }
 
 /// The categories as `(code, name)` in the page's language.
@@ -615,6 +628,13 @@ pub async fn cases(
     };
     let categories = category_names(&s, tr).await;
     let departments = s.app.store.list_departments().await.unwrap_or_default();
+    let users = s.app.store.list_users().await.unwrap_or_default();
+    let display_name = |username: &str| {
+        users
+            .iter()
+            .find(|u| u.username == username)
+            .map_or_else(|| username.to_string(), |u| u.display_name.clone())
+    };
     let tz = s.app.config.time_zone;
     let (now, cal) = (s.app.now(), s.app.calendar());
     let (rows, total, next, error) = match s.app.list_cases(&who, &query).await {
@@ -653,7 +673,7 @@ pub async fn cases(
                                             )
                                         },
                                     ),
-                                assignee: text("assignee"),
+                                assignee: display_name(&text("assignee")),
                                 due: i["next_due_at"]
                                     .as_str()
                                     .and_then(|t| t.parse().ok())
@@ -727,25 +747,43 @@ pub async fn cases(
                 "missed" => tr.t(&format!("missed-{v}")),
                 _ => v.clone(),
             };
-            format!("{}：{value}", tr.t(&format!("filter-{k}")))
+            tr.with(
+                "filter-chip",
+                &[("name", &tr.t(&format!("filter-{k}"))), ("value", &value)],
+            )
         })
         .collect();
     let bulk = match who.staff() {
         Ok(u) if u.has(redress_domain::Role::Supervisor) || u.has(redress_domain::Role::Intake) => {
-            let users = s.app.store.list_users().await.unwrap_or_default();
             Some(
                 users
-                    .into_iter()
+                    .iter()
                     .filter(|u| u.active && u.roles.contains(&redress_domain::Role::Handler))
-                    .map(|u| {
-                        let shown = format!("{}（{}）", u.display_name, u.username);
-                        (u.username, shown)
-                    })
+                    .map(|u| (u.username.clone(), person(tr, u)))
                     .collect(),
             )
         }
         _ => None,
     };
+    // The filters' choices: departments by name, and the people cases
+    // are assigned to (handlers and reviewers).
+    let department_choices: Vec<(String, String)> = departments
+        .iter()
+        .map(|d| {
+            (
+                d.code.clone(),
+                super::admin::localized(tr, &d.name, d.name_en.as_deref()),
+            )
+        })
+        .collect();
+    let assignee_choices: Vec<(String, String)> = users
+        .iter()
+        .filter(|u| {
+            u.roles.contains(&redress_domain::Role::Handler)
+                || u.roles.contains(&redress_domain::Role::Reviewer)
+        })
+        .map(|u| (u.username.clone(), person(tr, u)))
+        .collect();
     let notice = p.assigned.as_deref().map(|raw| {
         let (done, refused) = raw.split_once('-').unwrap_or((raw, "0"));
         tr.with("bulk-done", &[("done", done), ("refused", refused)])
@@ -766,6 +804,8 @@ pub async fn cases(
         respondent: p.respondent.unwrap_or_default(),
         assignee: p.assignee.unwrap_or_default(),
         categories,
+        department_choices,
+        assignee_choices,
         overdue: p.overdue.as_deref() == Some("true"),
         due_soon: p.due_soon.as_deref() == Some("true"),
         next,

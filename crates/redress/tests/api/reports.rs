@@ -502,7 +502,7 @@ async fn figures_link_to_their_cases_by_name_and_print() {
         ("Customer Service", "department=customer-service", 3),
         ("Merchant Compliance", "department=merchant-compliance", 1),
         ("好店", "respondent=merchant%3Ashop-1", 7),
-        ("Ended: the material did not arrive", "closure=lapsed", 1),
+        ("Material not supplied in time", "closure=lapsed", 1),
         ("Acceptance", "missed=acceptance", 1),
         ("2026-03-02", "", 7),
     ] {

@@ -126,6 +126,17 @@ fn decode_due_cursor(raw: &str) -> Option<(Option<chrono::DateTime<chrono::Utc>>
     Some((due, seq.parse().ok()?))
 }
 
+/// A cursor of a search ranked by relevance: the last item's score and seq.
+fn encode_rank_cursor(score: i64, seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("r1:{score}:{seq}"))
+}
+
+fn decode_rank_cursor(raw: &str) -> Option<(i64, i64)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (score, seq) = text.strip_prefix("r1:")?.split_once(':')?;
+    Some((score.parse().ok()?, seq.parse().ok()?))
+}
+
 fn decode_cursor(raw: &str) -> Option<i64> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
     text.strip_prefix("c1:")?.parse().ok()
@@ -645,12 +656,16 @@ impl App {
                 }
             },
         };
-        let by_due = match q.sort.as_deref().filter(|s| !s.is_empty()) {
-            None | Some("newest") => false,
-            Some("due") => true,
+        let searching = !query.is_empty() && q.q.as_deref().is_some_and(|s| !s.trim().is_empty());
+        // A search lists its best matches first unless asked otherwise.
+        let (by_due, by_relevance) = match q.sort.as_deref().filter(|s| !s.is_empty()) {
+            None => (false, searching),
+            Some("newest") => (false, false),
+            Some("due") => (true, false),
+            Some("relevance") => (false, searching),
             Some(_) => {
-                errors.add("sort", Reason::one_of(["newest", "due"]));
-                false
+                errors.add("sort", Reason::one_of(["relevance", "newest", "due"]));
+                (false, false)
             }
         };
         let tz = self.config.time_zone;
@@ -673,9 +688,21 @@ impl App {
             }
             None => None,
         };
+        let ranked_after = match cursor.filter(|_| by_relevance) {
+            Some(c) => {
+                let at = decode_rank_cursor(c);
+                if at.is_none() {
+                    errors.add("cursor", Reason::Cursor);
+                }
+                at
+            }
+            None => None,
+        };
         errors.into_result()?;
-        let (limit, after) = paging(q.limit.as_deref(), cursor.filter(|_| !by_due))?;
-        let searching = !query.is_empty() && q.q.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let (limit, after) = paging(
+            q.limit.as_deref(),
+            cursor.filter(|_| !by_due && !by_relevance),
+        )?;
         let filter = CaseFilter {
             status,
             department: q.department.clone().filter(|s| !s.is_empty()),
@@ -694,7 +721,25 @@ impl App {
             query,
             by_due,
             due_after,
+            // A search counts up to the cap; one ranked by relevance counts
+            // the matches it ranks.
+            count_cap: match (searching, by_relevance) {
+                (true, true) => Some(0),
+                (true, false) => Some(SEARCH_TOTAL_CAP + 1),
+                _ => None,
+            },
         };
+        if by_relevance {
+            return self
+                .ranked_search(
+                    &visibility,
+                    &filter,
+                    q.q.as_deref().unwrap_or(""),
+                    limit,
+                    ranked_after,
+                )
+                .await;
+        }
         let page = self
             .store
             .list_cases(&visibility, &filter, limit, after)
@@ -718,6 +763,56 @@ impl App {
             answer["total_relation"] = json!(if over { "gte" } else { "eq" });
         }
         Ok(answer)
+    }
+
+    /// A search's page, best match first (SPEC §11): the newest
+    /// [`SEARCH_TOTAL_CAP`] matches are ranked by
+    /// [`redress_domain::text::relevance`] of their subjects, newest first
+    /// among equals; the cursor is the last item's (score, seq).
+    async fn ranked_search(
+        &self,
+        visibility: &redress_store::Visibility,
+        filter: &CaseFilter,
+        text: &str,
+        limit: usize,
+        after: Option<(i64, i64)>,
+    ) -> AppResult<Value> {
+        let candidates = self
+            .store
+            .list_cases(visibility, filter, SEARCH_TOTAL_CAP as usize, None)
+            .await?;
+        let over = candidates.next.is_some();
+        let mut ranked: Vec<(i64, &redress_store::CaseSummary)> = candidates
+            .items
+            .iter()
+            .map(|c| (redress_domain::text::relevance(text, &c.subject), c))
+            .collect();
+        ranked.sort_by_key(|r| std::cmp::Reverse((r.0, r.1.seq)));
+        let start = after.map_or(0, |key| {
+            ranked
+                .iter()
+                .position(|(score, c)| (*score, c.seq) < key)
+                .unwrap_or(ranked.len())
+        });
+        let page: Vec<&(i64, &redress_store::CaseSummary)> =
+            ranked.iter().skip(start).take(limit).collect();
+        let next_cursor = (start + page.len() < ranked.len())
+            .then(|| {
+                page.last()
+                    .map(|(score, c)| encode_rank_cursor(*score, c.seq))
+            })
+            .flatten();
+        let (now, calendar) = (self.now(), self.calendar());
+        let items: Vec<Value> = page
+            .iter()
+            .map(|(_, c)| views::list_item(c, now, &calendar))
+            .collect();
+        Ok(json!({
+            "items": items,
+            "total": ranked.len(),
+            "total_relation": if over { "gte" } else { "eq" },
+            "next_cursor": next_cursor,
+        }))
     }
 
     pub async fn accept(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {

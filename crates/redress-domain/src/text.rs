@@ -98,6 +98,36 @@ pub fn shingles_of_index(tokens: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// How well a case's subject answers a search (higher first; every case
+/// a search lists holds all its tokens somewhere, so the subject decides):
+/// 1000 when the subject holds the query as typed (its words in that
+/// order, case aside), plus up to 999 for the share of the query's tokens
+/// the subject holds, minus a little for a long subject (at most 99),
+/// so that of two subjects that match alike the shorter, more to the
+/// point, comes first.
+pub fn relevance(query: &str, subject: &str) -> i64 {
+    let wanted = query_tokens(query);
+    if wanted.is_empty() {
+        return 0;
+    }
+    let joined = |t: &str| {
+        let mut words = Vec::new();
+        for_each_run(t, |run, _| words.push(run.to_lowercase()));
+        words.join(" ")
+    };
+    let (q, s) = (joined(query), joined(subject));
+    let phrase = if !q.is_empty() && s.contains(&q) {
+        1000
+    } else {
+        0
+    };
+    let held = token_set(subject);
+    let share =
+        wanted.iter().filter(|t| held.contains(*t)).count() as i64 * 999 / wanted.len() as i64;
+    let length = (subject.chars().count() as i64 / 4).min(99);
+    phrase + share - length
+}
+
 /// Jaccard similarity of two sets: shared over all; 0 when both are empty.
 pub fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
@@ -144,6 +174,29 @@ fn for_each_run(text: &str, mut f: impl FnMut(&str, bool)) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn relevance_puts_the_query_in_the_subject_first() {
+        let q = "退款申请";
+        let exact = relevance(q, "退款申请被拒绝");
+        let words = relevance(q, "申请了退款，商家不理");
+        let one = relevance(q, "商家拒绝退款");
+        let none = relevance(q, "物流太慢");
+        assert!(
+            exact > words && words > one && one > none,
+            "{exact} {words} {one} {none}"
+        );
+        // Alike, the shorter subject first; case does not matter.
+        assert!(
+            relevance("Refund", "refund refused")
+                > relevance(
+                    "refund",
+                    "REFUND refused by the shop after three weeks of waiting"
+                )
+        );
+        assert_eq!(relevance("", "退款"), 0);
+    }
+
     use super::*;
 
     #[test]

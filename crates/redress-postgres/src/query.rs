@@ -56,7 +56,9 @@ pub fn list_cases(
         .read_only(true)
         .start()
         .map_err(db)?;
-    let total: i64 = if counted {
+    let total: i64 = if filter.count_cap == Some(0) {
+        0
+    } else if counted {
         let row = match filter.status {
             Some(s) => tx.query_one(
                 "SELECT coalesce(sum(n), 0)::bigint FROM case_counts WHERE status = $1",
@@ -72,10 +74,17 @@ pub fn list_cases(
             "SELECT {}",
             branches
                 .iter()
-                .map(|b| format!(
-                    "(SELECT count(*) FROM cases WHERE {})",
-                    render(b, &mut params)
-                ))
+                .map(|b| match filter.count_cap {
+                    // A bounded count stops each branch at the cap.
+                    Some(cap) => format!(
+                        "(SELECT count(*) FROM (SELECT 1 FROM cases WHERE {} LIMIT {cap}) c)",
+                        render(b, &mut params)
+                    ),
+                    None => format!(
+                        "(SELECT count(*) FROM cases WHERE {})",
+                        render(b, &mut params)
+                    ),
+                })
                 .collect::<Vec<_>>()
                 .join(" + ")
         );

@@ -34,7 +34,9 @@ pub fn list_cases(
     };
     // One read transaction: the page and its total see the same snapshot.
     let tx = conn.transaction().map_err(db)?;
-    let total: i64 = if counted {
+    let total: i64 = if filter.count_cap == Some(0) {
+        0
+    } else if counted {
         match filter.status {
             Some(s) => tx
                 .prepare_cached("SELECT coalesce(sum(n), 0) FROM case_counts WHERE status = ?1")
@@ -47,26 +49,30 @@ pub fn list_cases(
         }
         .map_err(db)?
     } else {
+        // A bounded count stops each branch at the cap (the sum is then
+        // at least the cap when any branch reaches it).
+        let capped = |inner: String| match filter.count_cap {
+            Some(cap) => format!("(SELECT count(*) FROM ({inner} LIMIT {cap}))"),
+            None => format!("(SELECT count(*) FROM ({inner}))"),
+        };
         let sql = format!(
             "SELECT {}",
             branches
                 .iter()
                 .map(|b| match b.count_index {
-                    Some(index) => {
-                        format!(
-                            "(SELECT count(*) FROM cases INDEXED BY {index} WHERE {})",
-                            b.sql(Dialect::Sqlite, 0)
-                        )
-                    }
+                    Some(index) => capped(format!(
+                        "SELECT 1 FROM cases INDEXED BY {index} WHERE {}",
+                        b.sql(Dialect::Sqlite, 0)
+                    )),
                     // Search alone: the full-text index counts without
                     // visiting the cases (it holds a row for every case).
                     None if b.is_search_only() => {
-                        "(SELECT count(*) FROM cases_fts WHERE cases_fts MATCH ?)".to_string()
+                        capped("SELECT 1 FROM cases_fts WHERE cases_fts MATCH ?".to_string())
                     }
-                    None => format!(
-                        "(SELECT count(*) FROM cases WHERE {})",
+                    None => capped(format!(
+                        "SELECT 1 FROM cases WHERE {}",
                         b.sql(Dialect::Sqlite, 0)
-                    ),
+                    )),
                 })
                 .collect::<Vec<_>>()
                 .join(" + ")

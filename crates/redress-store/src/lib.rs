@@ -318,6 +318,9 @@ pub struct CaseFilter {
     pub by_due: bool,
     /// With `by_due`: the page starts after this (next deadline, seq).
     pub due_after: Option<(Option<DateTime<Utc>>, i64)>,
+    /// Count at most this many matches (`Some(0)`: do not count; the
+    /// page's total is then 0). `None`: the exact total.
+    pub count_cap: Option<i64>,
 }
 
 /// What near-duplicate search reads of a case: its columns and its

@@ -335,6 +335,31 @@ pub async fn search(s: Arc<dyn Store>) {
         let page = s.list_cases(&all, &q(toks), 10, None).await;
         assert!(page.is_ok(), "{toks:?}: {page:?}");
     }
+    // A bounded count stops at the cap; the page is the same; a cap of 0
+    // counts nothing.
+    let refund = expect(&rows, |r| has(r, "退款"));
+    assert!(refund.len() > 5);
+    for (cap, total) in [
+        (Some(5), 5),
+        (Some(1000), refund.len() as i64),
+        (Some(0), 0),
+    ] {
+        let f = CaseFilter {
+            count_cap: cap,
+            ..q(&["退款"])
+        };
+        let page = s.list_cases(&all, &f, 3, None).await.unwrap();
+        assert_eq!(page.total, total, "cap {cap:?}");
+        let seqs: Vec<i64> = page.items.iter().map(|i| i.seq).collect();
+        assert_eq!(seqs, refund[..3], "cap {cap:?}");
+    }
+    let f = CaseFilter {
+        count_cap: Some(4),
+        department: Some("ops".into()),
+        ..q(&["退款"])
+    };
+    assert_eq!(s.list_cases(&all, &f, 3, None).await.unwrap().total, 4);
+
     // Search combines with the other filters.
     let mut f = q(&["快递"]);
     f.department = Some("ops".into());

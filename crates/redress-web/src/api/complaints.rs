@@ -76,8 +76,11 @@ pub struct ListParams {
     /// Cases that missed the deadline of this stage, or of any stage
     #[param(value_type = Option<MissedStage>)]
     pub missed: Option<String>,
-    /// `due`: by next deadline, soonest first (cases without one last);
-    /// `newest` (default): newest first. A cursor continues the order it came with.
+    /// `relevance` (default with `q`): best match first, among the newest
+    /// 10,000 matches (the query in the subject, then subjects holding more
+    /// of its words, newest first among equals); `newest` (default without
+    /// `q`): newest first; `due`: by next deadline, soonest first (cases
+    /// without one last). A cursor continues the order it came with.
     #[param(value_type = Option<SortOrder>)]
     pub sort: Option<String>,
     /// Filed at or after: a date (2026-12-06, from its start in the installation's zone) or an RFC 3339 instant

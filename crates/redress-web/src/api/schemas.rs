@@ -725,6 +725,7 @@ pub enum ContactMode {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
+    Relevance,
     Newest,
     Due,
 }

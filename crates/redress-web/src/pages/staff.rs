@@ -552,6 +552,8 @@ struct ListPage<'a> {
     /// `(username, shown name)` of the people cases go to, for the filter.
     assignee_choices: Vec<(String, String)>,
     sort: String,
+    /// The order picked in the form (empty: the default).
+    sort_chosen: String,
     /// The report filters in force (name, value), kept as hidden fields,
     /// and in words for the page.
     kept: Vec<(String, String)>,
@@ -601,8 +603,13 @@ pub async fn cases(
     };
     let tr = ctx.tr();
     let (respondent, respondent_name) = respondent_filter(p.respondent.as_deref());
+    // A search shows its best matches first unless another order is
+    // chosen; the queue otherwise sorts by next deadline.
+    let searching = p.q.as_deref().is_some_and(|q| !q.trim().is_empty());
     let sort = match p.sort.as_deref() {
         Some("newest") => "newest",
+        Some("due") => "due",
+        Some("relevance") | None | Some("") if searching => "relevance",
         _ => "due",
     };
     let some = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
@@ -793,6 +800,10 @@ pub async fn cases(
         bulk,
         notice,
         sort: sort.to_string(),
+        sort_chosen: match p.sort.as_deref() {
+            Some(v @ ("relevance" | "due" | "newest")) => v.to_string(),
+            _ => String::new(),
+        },
         kept,
         kept_text,
         rows,

@@ -175,7 +175,74 @@ async fn a_search_says_its_total_is_exact() {
     assert!(plain.get("total_relation").is_none(), "{plain}");
 }
 
+/// A search lists its best matches first: the query as typed in the
+/// subject, then subjects holding more of its words, newest first among
+/// equals; `sort=newest` keeps the newest first; the cursor pages through
+/// the ranked list.
+async fn a_search_lists_its_best_matches_first() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let file = |subject: &str, description: &str| {
+        let mut body = complaint(1);
+        body["subject"] = json!(subject);
+        body["description"] = json!(description);
+        body
+    };
+    let a = t
+        .file(file("物流太慢", "我提交了退款申请，一直没有结果。"))
+        .await;
+    let b = t.file(file("退款申请被拒绝", "商家不同意。")).await;
+    let c2 = t.file(file("商家拒绝退款", "我的退款申请被驳回。")).await;
+    t.file(file("无关的投诉", "与本次搜索无关。")).await;
+    let (a, b, c2) = (s(&a["id"]), s(&b["id"]), s(&c2["id"]));
+    let ranked = list(&t, &c.supervisor, "q=退款申请").await;
+    assert_eq!(ids(&ranked), [b, c2, a], "{ranked}");
+    assert_eq!(ranked["total"], 3);
+    assert_eq!(ranked["total_relation"], "eq");
+    assert_eq!(
+        ids(&list(&t, &c.supervisor, "q=退款申请&sort=relevance").await),
+        [b, c2, a]
+    );
+    let newest = list(&t, &c.supervisor, "q=退款申请&sort=newest").await;
+    assert_eq!(ids(&newest), [c2, b, a], "{newest}");
+    assert_eq!(newest["total"], 3);
+    // One at a time through the ranked list.
+    let mut seen = Vec::new();
+    let mut query = "q=退款申请&limit=1".to_string();
+    loop {
+        let page = list(&t, &c.supervisor, &query).await;
+        assert_eq!(page["total"], 3);
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("q=退款申请&limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [b, c2, a]);
+    // The console's case list ranks a search the same way by default.
+    let mut sup = crate::pages::console(&t, "super1").await;
+    let page = crate::pages::html(&sup.get(&t, "/staff/cases?q=退款申请").await);
+    let at = |id: &str| {
+        page.find(&format!("/staff/cases/{id}\""))
+            .unwrap_or_else(|| panic!("{id} not listed: {page}"))
+    };
+    assert!(at(b) < at(c2) && at(c2) < at(a), "{page}");
+    assert!(page.contains("<option value=\"\" selected>"), "{page}");
+    // A cursor of another order is refused, naming the field.
+    let other = list(&t, &c.supervisor, "q=退款申请&sort=newest&limit=1").await;
+    let cursor = s(&other["next_cursor"]);
+    let refused = t
+        .get(
+            &format!("/complaints?q=退款申请&cursor={cursor}"),
+            Some(&c.supervisor),
+        )
+        .await
+        .expect_error(422);
+    assert!(refused.get("cursor").is_some(), "{refused}");
+}
+
 tests![
+    a_search_lists_its_best_matches_first,
     outcome_and_missed_stages_filter_the_list,
     sort_by_due_pages_through_every_case_soonest_deadline_first,
     a_search_says_its_total_is_exact,

@@ -551,7 +551,6 @@ struct ListPage<'a> {
     department_choices: Vec<(String, String)>,
     /// `(username, shown name)` of the people cases go to, for the filter.
     assignee_choices: Vec<(String, String)>,
-    sort: String,
     /// The order picked in the form (empty: the default).
     sort_chosen: String,
     /// The report filters in force (name, value), kept as hidden fields,
@@ -799,7 +798,6 @@ pub async fn cases(
         base: &ctx.base,
         bulk,
         notice,
-        sort: sort.to_string(),
         sort_chosen: match p.sort.as_deref() {
             Some(v @ ("relevance" | "due" | "newest")) => v.to_string(),
             _ => String::new(),

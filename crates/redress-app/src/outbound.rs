@@ -246,7 +246,10 @@ impl Notices {
     /// `t` rendered on the made-up sample case the check uses (never a
     /// real one): subject, mail text and SMS, for an admin to preview; or
     /// the part that does not work and why.
-    pub fn preview(t: &NoticeTemplate) -> Result<[String; 3], (&'static str, String)> {
+    pub fn preview(
+        t: &NoticeTemplate,
+        locale: Locale,
+    ) -> Result<[String; 3], (&'static str, String)> {
         let mut env = environment();
         let mut out: [String; 3] = Default::default();
         for (i, (part, text)) in [
@@ -261,7 +264,7 @@ impl Notices {
                 .map_err(|e| (part.name(), e.to_string()))?;
             out[i] = env
                 .get_template(part.name())
-                .and_then(|tpl| tpl.render(minijinja::value::Serde(sample_context())))
+                .and_then(|tpl| tpl.render(minijinja::value::Serde(sample_in(locale))))
                 .map_err(|e| (part.name(), e.to_string()))?;
         }
         Ok(out)
@@ -510,6 +513,42 @@ fn add(
         env.add_template_owned(template_name(locale, kind, part), text.clone())?;
     }
     Ok(())
+}
+
+/// The sample case in the template's language, so that a preview reads
+/// as a real notice would: the variables of [`sample_context`], with the
+/// words a complainant would see in that language.
+fn sample_in(locale: Locale) -> Value {
+    let mut v = sample_context();
+    if locale == Locale::ZhCn {
+        let zh = json!({
+            "subject": "订单已付款十天未发货", "status_label": "处理中",
+            "items": ["付款凭证截图"], "reason": "投诉事项不属于本平台受理范围",
+            "guidance": "可向商家所在地市场监督管理部门反映", "outcome_label": "投诉成立",
+            "basis": ["平台服务协议第 5.2 条"], "reply": "商家已同意全额退款，款项将在 3 个工作日内原路退回。",
+            "remedies": ["全额退款（199.00 CNY）"], "review_label": "维持原处理结果",
+            "outside_remedies": "12315 全国消费者投诉举报平台", "message": "请补充订单截图，谢谢。",
+            "sanctions": ["警告"],
+        });
+        for (k, value) in zh.as_object().expect("an object") {
+            v[k] = value.clone();
+        }
+    } else {
+        let en = json!({
+            "subject": "Paid ten days ago, not shipped", "status_label": "being handled",
+            "items": ["a screenshot of the payment"], "reason": "the matter is outside this platform's remit",
+            "guidance": "you may contact the market regulator where the shop is registered",
+            "outcome_label": "upheld", "basis": ["Platform terms, section 5.2"],
+            "reply": "The shop agreed to a full refund, paid back within 3 working days.",
+            "remedies": ["Full refund (199.00 CNY)"], "review_label": "result upheld",
+            "outside_remedies": "the national consumer complaint line 12315",
+            "message": "Please send a screenshot of the order, thank you.", "sanctions": ["Warning"],
+        });
+        for (k, value) in en.as_object().expect("an object") {
+            v[k] = value.clone();
+        }
+    }
+    v
 }
 
 /// Every variable a template may use, with sample values.

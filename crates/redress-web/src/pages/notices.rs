@@ -46,7 +46,11 @@ impl Editing {
             body: self.body.clone(),
             sms: self.sms.clone(),
         };
-        self.preview = redress_app::outbound::Notices::preview(&t).ok();
+        let locale = self
+            .locale
+            .parse::<redress_domain::Locale>()
+            .unwrap_or(redress_domain::Locale::ZhCn);
+        self.preview = redress_app::outbound::Notices::preview(&t, locale).ok();
         self
     }
 }

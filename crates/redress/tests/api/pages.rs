@@ -1201,6 +1201,11 @@ async fn admins_reword_a_notice_on_the_console() {
         page.contains("id=\"preview-body\">Decided: upheld<"),
         "{page}"
     );
+    // The Chinese notice is previewed on a sample case in Chinese.
+    let page = html(&b.get(&t, "/staff/admin/notices?kind=result&tl=zh-CN").await);
+    let preview = &page[page.find("id=\"preview-body\"").expect("a preview")..];
+    assert!(preview.contains("投诉成立"), "{page}");
+    assert!(!preview.contains("upheld"), "{page}");
     let listed = t
         .get("/admin/notice-templates", Some(&t.admin))
         .await

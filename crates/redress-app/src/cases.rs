@@ -782,10 +782,11 @@ impl App {
             .list_cases(visibility, filter, SEARCH_TOTAL_CAP as usize, None)
             .await?;
         let over = candidates.next.is_some();
+        let relevance = redress_domain::text::Relevance::new(text);
         let mut ranked: Vec<(i64, &redress_store::CaseSummary)> = candidates
             .items
             .iter()
-            .map(|c| (redress_domain::text::relevance(text, &c.subject), c))
+            .map(|c| (relevance.score(&c.subject), c))
             .collect();
         ranked.sort_by_key(|r| std::cmp::Reverse((r.0, r.1.seq)));
         let start = after.map_or(0, |key| {

@@ -98,6 +98,23 @@ pub fn list_cases(
     let mut params: Vec<Value> = Vec::new();
     let mut arms: Vec<String> = Vec::new();
     for b in &branches {
+        // A search and nothing else: the full-text index gives the newest
+        // matches itself, in rowid (seq) order, so only the page's rows
+        // are read (not every match's).
+        if b.is_search_only() && !filter.by_due {
+            let mut inner = "SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?".to_string();
+            params.extend(b.params.iter().map(value));
+            if let Some(after) = after {
+                inner.push_str(" AND rowid < ?");
+                params.push(Value::Integer(after));
+            }
+            inner.push_str(" ORDER BY rowid DESC LIMIT ?");
+            params.push(fetch.clone());
+            arms.push(format!(
+                "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN ({inner}) ORDER BY seq DESC"
+            ));
+            continue;
+        }
         let mut w = b.sql(Dialect::Sqlite, 0);
         params.extend(b.params.iter().map(value));
         if let Some(after) = after.filter(|_| !filter.by_due) {

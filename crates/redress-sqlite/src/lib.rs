@@ -15,7 +15,12 @@
 //!   head in memory (restored when a job rolls back, reloaded when a COMMIT
 //!   fails).
 //! * Reads go through a pool of `query_only` connections on blocking threads;
-//!   WAL lets them read while the writer writes.
+//!   WAL lets them read while the writer writes. Indexed point reads run on
+//!   the caller's thread when a pooled connection is free at once
+//!   (`read_point`).
+//! * New cases enter the search index (`cases_fts`) once per group, before
+//!   its COMMIT (`writer::WriteCtx::index_case`); a checkpointer thread
+//!   copies the WAL into the database file off the writer's path.
 
 mod actions;
 mod bulk;

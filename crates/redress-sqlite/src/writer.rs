@@ -568,14 +568,14 @@ fn run_batch(
             continue;
         }
         let started = Instant::now();
-        if !job.small()
-            && let Err(e) = index_cases(conn, &unindexed)
-        {
-            job.fail(&e);
-            broken = Some(e);
-            continue;
-        }
         if !job.small() {
+            // The pending new cases go into the search index first: this
+            // job may update, delete or search them.
+            if let Err(e) = index_cases(conn, &unindexed) {
+                job.fail(&e);
+                broken = Some(e);
+                continue;
+            }
             unindexed.clear();
         }
         if let Err(e) = conn.execute_batch("SAVEPOINT job").map_err(db) {

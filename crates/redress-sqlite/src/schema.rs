@@ -99,6 +99,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "department_name_en",
         include_str!("../migrations/0021_department_name_en.sql"),
     ),
+    (
+        23,
+        "search_index_per_group",
+        include_str!("../migrations/0023_search_index_per_group.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

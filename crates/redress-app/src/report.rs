@@ -10,7 +10,7 @@ use redress_domain::Reason;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use redress_domain::{Outcome, Role, Status};
-use redress_store::rollup::{self, ReportStage, RollupQuery, RollupSum};
+use redress_store::rollup::{self, Group, ReportStage, RollupQuery, RollupSum};
 use serde_json::{Map, Value, json};
 
 use crate::App;
@@ -261,7 +261,7 @@ impl App {
                 department,
                 category,
                 metrics: Vec::new(),
-                by_day: false,
+                group: Group::Period,
             },
             interval,
         ))
@@ -323,7 +323,14 @@ impl App {
         let changed = s.get(rollup::REVIEWED, "modified");
         let responses = s.total(rollup::FEEDBACK);
         let by_department = self.filed_by_department(q, s.total(rollup::FILED)).await?;
-        let top = self.store.report_top_respondents(q, 10).await?;
+        // The respondent counters are kept per respondent and department,
+        // not per category (docs/reports.md, "respondents apart"): a
+        // report of one category has no top respondents.
+        let top = if q.category.is_some() {
+            Vec::new()
+        } else {
+            self.store.report_top_respondents(q, 10).await?
+        };
         let series = self.series(q, interval).await?;
         // The period of the same length just before, for the trend.
         let len = (q.to - q.from).num_days() + 1;
@@ -421,7 +428,7 @@ impl App {
                 .report_rollup(&RollupQuery {
                     department: Some(d.code.clone()),
                     metrics: vec![rollup::FILED],
-                    by_day: false,
+                    group: Group::Period,
                     ..q.clone()
                 })
                 .await?;
@@ -444,7 +451,13 @@ impl App {
             .store
             .report_rollup(&RollupQuery {
                 metrics: rollup::SERIES_METRICS.to_vec(),
-                by_day: true,
+                // Months from the monthly counters; days and weeks from
+                // the daily ones.
+                group: if interval == Interval::Month {
+                    Group::Month
+                } else {
+                    Group::Day
+                },
                 ..q.clone()
             })
             .await?;

@@ -99,6 +99,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "department_name_en",
         include_str!("../migrations/0021_department_name_en.sql"),
     ),
+    (
+        22,
+        "report_months",
+        include_str!("../migrations/0022_report_months.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

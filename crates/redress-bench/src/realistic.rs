@@ -1,5 +1,5 @@
-//! Realistic cases for `redress-bench generate` (issue 16): 12 categories
-//! within 4 departments, about 5,000 respondents with a Zipf-like share,
+//! Realistic cases for `redress-bench generate` (issue 16): the 12 default
+//! categories within their 3 departments, about 5,000 respondents with a Zipf-like share,
 //! filings spread over the last two years, and each case taken through the
 //! domain's own transitions at plausible instants: accepted within 0–3
 //! working days (some refused, some asked for material, of which some
@@ -19,32 +19,18 @@ use redress_domain::{
 };
 use serde_json::json;
 
-/// The departments and, within each, its categories (code, share of the
-/// cases in ‰ of its department's).
-pub const DEPARTMENTS: [(&str, [&str; 3]); 4] = [
-    (
-        "customer-service",
-        ["refunds-returns", "delivery", "account-access"],
-    ),
-    (
-        "merchant-compliance",
-        ["goods-quality", "false-advertising", "pricing"],
-    ),
-    ("trust-safety", ["counterfeit", "fraud", "privacy"]),
-    (
-        "logistics",
-        ["lost-parcel", "damaged-parcel", "installation"],
-    ),
-];
-
-/// Shares of the 12 categories, in the order of [`DEPARTMENTS`] (sum 100).
-const CATEGORY_SHARE: [u32; 12] = [22, 14, 5, 12, 6, 5, 4, 3, 2, 12, 9, 6];
+/// Shares (%) of the installation's 12 default categories
+/// (`redress_app::admin::default_categories`, each within its department),
+/// in their order: refunds and delivery the most common.
+const CATEGORY_SHARE: [u32; 12] = [14, 10, 22, 14, 5, 4, 8, 6, 3, 3, 3, 8];
 
 pub const RESPONDENTS: usize = 5_000;
 
 /// The generator's state: the respondents' cumulative Zipf weights.
 pub struct Realistic {
     cumulative: Vec<f64>,
+    /// (department, category) codes, in the order of [`CATEGORY_SHARE`].
+    categories: Vec<(String, String)>,
     policy: DeadlinePolicy,
     pub days: i64,
 }
@@ -59,8 +45,13 @@ impl Realistic {
             sum += 1.0 / ((k + 1) as f64).powf(0.9);
             cumulative.push(sum);
         }
+        let categories = redress_app::admin::default_categories()
+            .into_iter()
+            .map(|c| (c.department, c.code))
+            .collect();
         Realistic {
             cumulative,
+            categories,
             policy: DeadlinePolicy::default(),
             days,
         }
@@ -74,16 +65,18 @@ impl Realistic {
             .min(RESPONDENTS - 1)
     }
 
-    fn category(rng: &mut StdRng) -> (&'static str, &'static str) {
+    fn category(&self, rng: &mut StdRng) -> (&str, &str) {
         let mut u = rng.gen_range(0..100u32);
         for (i, share) in CATEGORY_SHARE.iter().enumerate() {
-            if u < *share {
-                let (dept, cats) = DEPARTMENTS[i / 3];
-                return (dept, cats[i % 3]);
+            if u < *share
+                && let Some((d, c)) = self.categories.get(i)
+            {
+                return (d, c);
             }
-            u -= share;
+            u = u.saturating_sub(*share);
         }
-        (DEPARTMENTS[0].0, DEPARTMENTS[0].1[0])
+        let (d, c) = &self.categories[0];
+        (d, c)
     }
 
     /// Case number `i`, filed at a random instant of the last `days` days
@@ -107,7 +100,7 @@ impl Realistic {
             now - Duration::days(day + 1) + Duration::minutes(minute) - Duration::hours(8);
         let created = created.min(now - Duration::minutes(1));
         let respondent = self.respondent(rng);
-        let (department, category) = Self::category(rng);
+        let (department, category) = self.category(rng);
         let channel = match rng.gen_range(0..100) {
             0..=59 => Channel::Web,
             60..=74 => Channel::Api,
@@ -200,7 +193,7 @@ impl Realistic {
             t = after(t, rng.gen_range(0.0..2.0));
         }
         // 5 %: refused.
-        if story >= 90 && story < 140 {
+        if (90..140).contains(&story) {
             if t <= now {
                 let _ = case.reject("不属于受理范围", "请联系平台客服", &ctx_at(t));
             }
@@ -224,14 +217,14 @@ impl Realistic {
             }
         }
         // 2 %: withdrawn while handled; 3 %: stuck past the deadline.
-        if story >= 140 && story < 160 {
+        if (140..160).contains(&story) {
             let at = after(accepted, rng.gen_range(0.5..10.0));
             if at <= now {
                 let _ = case.withdraw(Some("已和商家和解"), &ctx_at(at));
             }
             return self.finish(case, vault, calendar, now);
         }
-        if story >= 160 && story < 190 {
+        if (160..190).contains(&story) {
             return self.finish(case, vault, calendar, now);
         }
         // Decided within 1–20 working days (a few later than the 15 allowed).

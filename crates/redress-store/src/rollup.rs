@@ -801,7 +801,7 @@ mod tests {
         c.category = Some("refund".into());
         c.department = Some("ops".into());
         let out = contributions(&c, SH);
-        for (k, _) in &out {
+        for k in out.keys() {
             assert_eq!(k.department, "ops");
             if is_respondent_metric(k.metric) {
                 assert_eq!(k.category, "", "{k:?}");

@@ -37,7 +37,7 @@ pub struct Realistic {
 
 impl Realistic {
     /// Respondent `k` (0-based) has weight `1 / (k + 1)^0.9`: the first 1 %
-    /// of respondents get about a quarter of the cases.
+    /// of respondents get some 38 % of the cases.
     pub fn new(days: i64) -> Realistic {
         let mut cumulative = Vec::with_capacity(RESPONDENTS);
         let mut sum = 0.0;

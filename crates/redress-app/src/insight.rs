@@ -275,7 +275,7 @@ impl App {
             department: None,
             category: None,
             metrics: rollup::RESPONDENT_METRICS.to_vec(),
-            by_day: false,
+            group: rollup::Group::Period,
         };
         let mut per: BTreeMap<String, Counts> = BTreeMap::new();
         for r in self.store.report_rollup(&q).await? {

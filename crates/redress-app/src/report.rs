@@ -10,7 +10,7 @@ use redress_domain::Reason;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use redress_domain::{Outcome, Role, Status};
-use redress_store::rollup::{self, ReportStage, RollupQuery, RollupSum};
+use redress_store::rollup::{self, Group, ReportStage, RollupQuery, RollupSum};
 use serde_json::{Map, Value, json};
 
 use crate::App;
@@ -261,7 +261,7 @@ impl App {
                 department,
                 category,
                 metrics: Vec::new(),
-                by_day: false,
+                group: Group::Period,
             },
             interval,
         ))
@@ -278,7 +278,34 @@ impl App {
     /// made it, or is the CLI).
     pub async fn summary_of(&self, q: &RollupQuery, interval: Interval) -> AppResult<Value> {
         let cal = self.calendar();
-        let s = Sums::of(&self.store.report_rollup(q).await?);
+        // The period of the same length just before, for the trend.
+        let len = (q.to - q.from).num_days() + 1;
+        let prev_q = RollupQuery {
+            from: q.from - Duration::days(len),
+            to: q.from - Duration::days(1),
+            ..q.clone()
+        };
+        // The summary's questions to the rollups are independent: asked
+        // together, on the store's read pool, the answer takes about as
+        // long as the slowest of them.
+        // The respondent counters are kept per respondent and department,
+        // not per category (docs/reports.md, "respondents apart"): a
+        // report of one category has no top respondents.
+        let top = async {
+            if q.category.is_some() {
+                Ok(Vec::new())
+            } else {
+                self.store.report_top_respondents(q, 10).await
+            }
+        };
+        let (sums, departments, top, series, prev) = tokio::try_join!(
+            async { Ok::<_, AppError>(self.store.report_rollup(q).await?) },
+            self.filed_by_department(q),
+            async { Ok::<_, AppError>(top.await?) },
+            self.series(q, interval),
+            async { Ok::<_, AppError>(self.store.report_rollup(&prev_q).await?) },
+        )?;
+        let s = Sums::of(&sums);
         let mut by_status: BTreeMap<String, i64> =
             Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
         by_status.extend(s.dims(rollup::FILED_STATUS));
@@ -322,17 +349,8 @@ impl App {
         let reviewed = s.total(rollup::REVIEWED);
         let changed = s.get(rollup::REVIEWED, "modified");
         let responses = s.total(rollup::FEEDBACK);
-        let by_department = self.filed_by_department(q, s.total(rollup::FILED)).await?;
-        let top = self.store.report_top_respondents(q, 10).await?;
-        let series = self.series(q, interval).await?;
-        // The period of the same length just before, for the trend.
-        let len = (q.to - q.from).num_days() + 1;
-        let prev_q = RollupQuery {
-            from: q.from - Duration::days(len),
-            to: q.from - Duration::days(1),
-            ..q.clone()
-        };
-        let prev = Sums::of(&self.store.report_rollup(&prev_q).await?);
+        let by_department = unclassified(departments, s.total(rollup::FILED));
+        let prev = Sums::of(&prev);
         let now_counts = s.main_counts();
         let prev_counts = prev.main_counts();
         let mut change = Map::new();
@@ -402,37 +420,34 @@ impl App {
     }
 
     /// Cases filed in the query's days per department code (the
-    /// department the case has when saved, like `by_category`); cases
-    /// without one under `(unclassified)`. One rollup query per
-    /// department: an installation has a handful.
-    async fn filed_by_department(
-        &self,
-        q: &RollupQuery,
-        total: i64,
-    ) -> AppResult<BTreeMap<String, i64>> {
+    /// department the case has when saved, like `by_category`); see
+    /// [`unclassified`] for the rest. One rollup query per department
+    /// (an installation has a handful), asked together.
+    async fn filed_by_department(&self, q: &RollupQuery) -> AppResult<BTreeMap<String, i64>> {
+        let departments: Vec<String> = self
+            .store
+            .list_departments()
+            .await?
+            .into_iter()
+            .map(|d| d.code)
+            .filter(|code| q.department.as_ref().is_none_or(|only| only == code))
+            .collect();
+        let counts = futures_util::future::try_join_all(departments.iter().map(|code| {
+            let one = RollupQuery {
+                department: Some(code.clone()),
+                metrics: vec![rollup::FILED],
+                group: Group::Period,
+                ..q.clone()
+            };
+            async move { self.store.report_rollup(&one).await }
+        }))
+        .await?;
         let mut out = BTreeMap::new();
-        let mut counted = 0;
-        for d in self.store.list_departments().await? {
-            if q.department.as_ref().is_some_and(|only| *only != d.code) {
-                continue;
-            }
-            let rows = self
-                .store
-                .report_rollup(&RollupQuery {
-                    department: Some(d.code.clone()),
-                    metrics: vec![rollup::FILED],
-                    by_day: false,
-                    ..q.clone()
-                })
-                .await?;
+        for (code, rows) in departments.into_iter().zip(counts) {
             let n: i64 = rows.iter().map(|r| r.n).sum();
             if n != 0 {
-                counted += n;
-                out.insert(d.code, n);
+                out.insert(code, n);
             }
-        }
-        if total - counted > 0 {
-            out.insert("(unclassified)".to_string(), total - counted);
         }
         Ok(out)
     }
@@ -444,7 +459,13 @@ impl App {
             .store
             .report_rollup(&RollupQuery {
                 metrics: rollup::SERIES_METRICS.to_vec(),
-                by_day: true,
+                // Months from the monthly counters; days and weeks from
+                // the daily ones.
+                group: if interval == Interval::Month {
+                    Group::Month
+                } else {
+                    Group::Day
+                },
                 ..q.clone()
             })
             .await?;
@@ -515,6 +536,16 @@ impl App {
             .rebuild_report_rollups(self.config.time_zone)
             .await?)
     }
+}
+
+/// `by_department` from the counts per listed department: cases without
+/// one, or of a department no longer listed, under `(unclassified)`.
+fn unclassified(mut counted: BTreeMap<String, i64>, total: i64) -> BTreeMap<String, i64> {
+    let sum: i64 = counted.values().sum();
+    if total - sum > 0 {
+        counted.insert("(unclassified)".to_string(), total - sum);
+    }
+    counted
 }
 
 /// The summary as CSV rows `figure,key,value`: every figure of the JSON

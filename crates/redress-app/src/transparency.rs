@@ -208,7 +208,7 @@ impl App {
                 department: None,
                 category: None,
                 metrics: METRICS.to_vec(),
-                by_day: true,
+                group: rollup::Group::Month,
             })
             .await?;
         let mut per: BTreeMap<NaiveDate, Vec<RollupSum>> = BTreeMap::new();

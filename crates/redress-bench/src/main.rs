@@ -4,8 +4,10 @@
 //! * `raw-commit`: the baseline — the store's own case row, inserted one
 //!   row per transaction (WAL, synchronous=FULL), sequentially.
 //! * `intake`: `POST /api/v1/complaints` from N keep-alive clients.
-//! * `generate`: a bulk generator for 1,000,000 cases (not through HTTP).
-//! * `queries`: the queue and case queries, p50/p95.
+//! * `generate`: a bulk generator for 1,000,000 realistic cases over two
+//!   years (not through HTTP; see [`realistic`]), the report rollups kept
+//!   as they are inserted.
+//! * `queries`: the queue, case and report queries, p50/p95.
 //! * `sweep`, `calendar`: the deadline engine (see [`deadlines`]).
 //! * `smtp-intake`, `mail-sink`: mail in and notices out (see [`mail`]).
 //!
@@ -15,6 +17,7 @@
 
 mod deadlines;
 mod mail;
+mod realistic;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +30,6 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
-use rand::Rng;
 use redress_app::Vault;
 use redress_domain::{
     Actor, Calendar, Case, Channel, Ctx, DeadlinePolicy, Locale, Outcome, StaffRef,
@@ -127,6 +129,12 @@ enum Command {
         /// The installation's data key (hex), so the server can open the documents.
         #[arg(long)]
         key: String,
+        /// Filings are spread over this many days before now.
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+        /// The random generator's seed (the same seed, the same stories).
+        #[arg(long, default_value_t = 16)]
+        seed: u64,
     },
     /// The staff case page of a case with many messages and files: makes
     /// one through the API (`messages` internal messages, `files` PDFs),
@@ -506,6 +514,17 @@ async fn get_timed(
     Ok((ms, serde_json::from_slice(&body).unwrap_or_default()))
 }
 
+/// `GET /reports/summary` for the `days` local days up to `today`.
+fn summary_path(today: &chrono::NaiveDate, days: i64, interval: Option<&str>) -> String {
+    format!(
+        "/api/v1/reports/summary?from={}&to={today}{}",
+        *today - chrono::Duration::days(days - 1),
+        interval
+            .map(|i| format!("&interval={i}"))
+            .unwrap_or_default()
+    )
+}
+
 async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> anyhow::Result<()> {
     let ids: Vec<String> = std::fs::read_to_string(&ids)?
         .lines()
@@ -513,6 +532,8 @@ async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> an
         .collect();
     anyhow::ensure!(!ids.is_empty(), "no ids in the file");
     let mut sender = connect(&addr).await?;
+    // Local days of the installation (China's time zone, UTC+8).
+    let today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
     for (name, path) in [
         (
             "list_in_progress",
@@ -533,6 +554,30 @@ async fn queries(addr: String, token: String, ids: PathBuf, rounds: usize) -> an
         ("get_case", String::new()),
         ("similar", "/similar".to_string()),
         ("suggestions", "/suggestions".to_string()),
+        // Reports from the rollups (docs/reports.md): the default interval
+        // of each period (day up to 62 days, week up to a year, else
+        // month), and a year per day.
+        ("summary_30_days", summary_path(&today, 30, None)),
+        ("summary_year", summary_path(&today, 365, None)),
+        ("summary_all_time", summary_path(&today, 365 * 20, None)),
+        (
+            "summary_year_by_day",
+            summary_path(&today, 365, Some("day")),
+        ),
+        (
+            "respondents_year",
+            format!(
+                "/api/v1/reports/respondents?from={}&to={today}",
+                today - chrono::Duration::days(364)
+            ),
+        ),
+        (
+            "alerts_30_days",
+            format!(
+                "/api/v1/alerts?from={}&to={today}",
+                today - chrono::Duration::days(29)
+            ),
+        ),
     ] {
         let mut lat = vec![];
         let mut total = None;
@@ -916,27 +961,21 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             cases,
             key,
+            days,
+            seed,
         } => {
+            use rand::SeedableRng;
             let store = Bulk::open(&data_dir, database_url).await?;
             let vault = Vault::load(Some(&key), None, &data_dir).context("the data key")?;
             let calendar = Calendar::china();
             let now = Utc::now();
             let start = Instant::now();
             let mut ids = Vec::new();
-            let mut rng = rand::thread_rng();
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let generator = realistic::Realistic::new(days.max(1));
             store.generate(
                 cases,
-                |i| {
-                    // Mostly closed and in progress, as in a real installation.
-                    let state = match rng.gen_range(0..100) {
-                        0..=4 => 0,
-                        5..=7 => 1,
-                        8..=29 => 2,
-                        30..=39 => 5,
-                        _ => 6,
-                    };
-                    row_for(i, &vault, &calendar, now, state)
-                },
+                |i| generator.row(i, &mut rng, &vault, &calendar, now),
                 |i, row| {
                     if i % 1000 == 0 {
                         ids.push(row.id.to_string());

@@ -109,6 +109,7 @@ fn main() -> ExitCode {
         cases::closed_requires_closure,
         cases::sweep_pairs_and_reports,
         cases::rollups_follow_every_save_and_match_a_rebuild,
+        cases::monthly_rollups_answer_as_the_days_do,
         cases::deadline_queues_and_moved_calendar_days,
         claims::only_due_cases_oldest_first,
         claims::a_claim_holds_until_its_lease_runs_out,

@@ -1,6 +1,8 @@
-//! The `report_days` table (migration 0018): daily report counters kept
-//! as cases change (`redress_store::rollup`). Written in the same
-//! transaction as the case row; read by `GET /reports/summary`.
+//! The `report_days` table (migration 0018) and `report_months` (0022):
+//! daily and monthly report counters kept as cases change
+//! (`redress_store::rollup`). Written in the same transaction as the case
+//! row; read by `GET /reports/summary`: a period from its whole months
+//! plus the days of its partial edge months.
 
 use chrono::NaiveDate;
 use postgres::fallible_iterator::FallibleIterator;
@@ -8,8 +10,8 @@ use postgres::types::ToSql;
 use postgres::{Client, Row};
 use redress_domain::calendar::Tz;
 use redress_store::rollup::{
-    self, DailyCount, DailyQuery, FILED, FILED_RESPONDENT, RESPONDENT_METRICS, RollupCase,
-    RollupKey, RollupQuery, RollupSum, Subject, Totals,
+    self, DailyCount, DailyQuery, FILED, FILED_RESPONDENT, Group, RollupCase, RollupKey,
+    RollupQuery, RollupSum, SUMMARY_METRICS, Subject, Totals,
 };
 use redress_store::{CaseRow, StoreResult};
 use uuid::Uuid;
@@ -18,16 +20,38 @@ use crate::codec::{col, db, from_json, parse_enum, parse_enum_opt};
 use crate::writer::WriteCtx;
 
 /// Every change in one statement (the keys of a delta are distinct).
-const UPSERT: &str = "INSERT INTO report_days (day, metric, department, category, dim, n) \
+const UPSERT_DAYS: &str = "INSERT INTO report_days (day, metric, department, category, dim, n) \
      SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) \
      ON CONFLICT (day, metric, department, category, dim) \
      DO UPDATE SET n = report_days.n + EXCLUDED.n";
+const UPSERT_MONTHS: &str = "INSERT INTO report_months (day, metric, department, category, dim, n) \
+     SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) \
+     ON CONFLICT (metric, day, department, category, dim) \
+     DO UPDATE SET n = report_months.n + EXCLUDED.n";
 
 /// Adds each change to its counter, at the end of the job's group
 /// (`WriteCtx::queue_rollups`).
 pub fn apply(ctx: &mut WriteCtx<'_>, changes: &[(RollupKey, i64)]) -> StoreResult<()> {
     if !changes.is_empty() {
         ctx.queue_rollups(changes.to_vec());
+    }
+    Ok(())
+}
+
+fn upsert(client: &mut Client, sql: &str, sorted: &[(RollupKey, i64)]) -> StoreResult<()> {
+    for chunk in sorted.chunks(10_000) {
+        let days: Vec<NaiveDate> = chunk.iter().map(|(k, _)| k.day).collect();
+        let metrics: Vec<&str> = chunk.iter().map(|(k, _)| k.metric).collect();
+        let departments: Vec<&str> = chunk.iter().map(|(k, _)| k.department.as_str()).collect();
+        let categories: Vec<&str> = chunk.iter().map(|(k, _)| k.category.as_str()).collect();
+        let dims: Vec<&str> = chunk.iter().map(|(k, _)| k.dim.as_str()).collect();
+        let ns: Vec<i64> = chunk.iter().map(|(_, n)| *n).collect();
+        client
+            .execute(
+                sql,
+                &[&days, &metrics, &departments, &categories, &dims, &ns],
+            )
+            .map_err(db)?;
     }
     Ok(())
 }
@@ -43,21 +67,11 @@ pub fn apply_group(client: &mut Client, changes: Vec<(RollupKey, i64)>) -> Store
         *sum.entry(k).or_default() += n;
     }
     let sorted: Vec<(RollupKey, i64)> = sum.into_iter().filter(|(_, n)| *n != 0).collect();
-    for chunk in sorted.chunks(10_000) {
-        let days: Vec<NaiveDate> = chunk.iter().map(|(k, _)| k.day).collect();
-        let metrics: Vec<&str> = chunk.iter().map(|(k, _)| k.metric).collect();
-        let departments: Vec<&str> = chunk.iter().map(|(k, _)| k.department.as_str()).collect();
-        let categories: Vec<&str> = chunk.iter().map(|(k, _)| k.category.as_str()).collect();
-        let dims: Vec<&str> = chunk.iter().map(|(k, _)| k.dim.as_str()).collect();
-        let ns: Vec<i64> = chunk.iter().map(|(_, n)| *n).collect();
-        client
-            .execute(
-                UPSERT,
-                &[&days, &metrics, &departments, &categories, &dims, &ns],
-            )
-            .map_err(db)?;
-    }
-    Ok(())
+    upsert(client, UPSERT_DAYS, &sorted)?;
+    // The months in their own key order (metric first).
+    let mut months = rollup::months_of(&sorted);
+    months.sort_by(|(a, _), (b, _)| (a.metric, a.day).cmp(&(b.metric, b.day)).then(a.cmp(b)));
+    upsert(client, UPSERT_MONTHS, &months)
 }
 
 /// A new case's counters.
@@ -103,28 +117,71 @@ pub fn from_row(r: &Row) -> StoreResult<RollupCase> {
 
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
-fn filters(q: &RollupQuery, values: &mut Params) -> String {
-    values.push(Box::new(q.from));
-    values.push(Box::new(q.to));
-    let mut sql = String::from("day >= $1 AND day <= $2");
+/// The counters a query reads, as one `UNION ALL` of selects
+/// `(day, metric, category, dim, n)`: per day, the daily counters of the
+/// period; else its whole months from the monthly counters and its
+/// partial edge months from the daily ones (per month, the edge days
+/// under their month's first day).
+fn source(q: &RollupQuery, values: &mut Params) -> String {
+    let mut parts: Vec<(&str, &str, NaiveDate, NaiveDate)> = Vec::new();
+    if q.group == Group::Day {
+        parts.push(("report_days", "day", q.from, q.to));
+    } else {
+        let split = rollup::split_period(q.from, q.to);
+        let day = if q.group == Group::Month {
+            "date_trunc('month', day)::date"
+        } else {
+            "day"
+        };
+        for (a, b) in split.days {
+            parts.push(("report_days", day, a, b));
+        }
+        if let Some((a, b)) = split.months {
+            parts.push(("report_months", "day", a, b));
+        }
+    }
+    let metrics: Vec<String> = if q.metrics.is_empty() {
+        SUMMARY_METRICS.iter().map(|m| m.to_string()).collect()
+    } else {
+        q.metrics.iter().map(|m| m.to_string()).collect()
+    };
+    values.push(Box::new(metrics));
+    let metrics_at = values.len();
+    let mut department_at = None;
     if let Some(d) = &q.department {
         values.push(Box::new(d.clone()));
-        sql.push_str(&format!(" AND department = ${}", values.len()));
+        department_at = Some(values.len());
     }
+    let mut category_at = None;
     if let Some(c) = &q.category {
         values.push(Box::new(c.clone()));
-        sql.push_str(&format!(" AND category = ${}", values.len()));
+        category_at = Some(values.len());
     }
-    if q.metrics.is_empty() {
-        let metrics: Vec<String> = RESPONDENT_METRICS.iter().map(|m| m.to_string()).collect();
-        values.push(Box::new(metrics));
-        sql.push_str(&format!(" AND NOT (metric = ANY(${}))", values.len()));
-    } else {
-        let metrics: Vec<String> = q.metrics.iter().map(|m| m.to_string()).collect();
-        values.push(Box::new(metrics));
-        sql.push_str(&format!(" AND metric = ANY(${})", values.len()));
+    let mut selects = Vec::new();
+    for (table, day, a, b) in parts {
+        values.push(Box::new(a));
+        values.push(Box::new(b));
+        let mut sql = format!(
+            "SELECT {day} AS day, metric, category, dim, n FROM {table} \
+             WHERE metric = ANY(${metrics_at}) AND day >= ${} AND day <= ${}",
+            values.len() - 1,
+            values.len()
+        );
+        if let Some(i) = department_at {
+            sql.push_str(&format!(" AND department = ${i}"));
+        }
+        if let Some(i) = category_at {
+            sql.push_str(&format!(" AND category = ${i}"));
+        }
+        selects.push(sql);
     }
-    sql
+    if selects.is_empty() {
+        return format!(
+            "SELECT NULL::date AS day, ''::text AS metric, ''::text AS category, \
+             ''::text AS dim, 0::bigint AS n WHERE cardinality(${metrics_at}::text[]) < 0"
+        );
+    }
+    selects.join(" UNION ALL ")
 }
 
 fn params(values: &Params) -> Vec<&(dyn ToSql + Sync)> {
@@ -136,16 +193,16 @@ fn params(values: &Params) -> Vec<&(dyn ToSql + Sync)> {
 
 pub fn query(c: &mut Client, q: &RollupQuery) -> StoreResult<Vec<RollupSum>> {
     let mut values: Params = Vec::new();
-    let filter = filters(q, &mut values);
-    let sql = if q.by_day {
+    let src = source(q, &mut values);
+    let sql = if q.group == Group::Period {
         format!(
-            "SELECT day, metric, ''::text, dim, SUM(n)::bigint FROM report_days WHERE {filter} \
-             GROUP BY day, metric, dim HAVING SUM(n) <> 0"
+            "SELECT NULL::date, metric, category, dim, SUM(n)::bigint FROM ({src}) s \
+             GROUP BY metric, category, dim HAVING SUM(n) <> 0"
         )
     } else {
         format!(
-            "SELECT NULL::date, metric, category, dim, SUM(n)::bigint FROM report_days \
-             WHERE {filter} GROUP BY metric, category, dim HAVING SUM(n) <> 0"
+            "SELECT day, metric, ''::text, dim, SUM(n)::bigint FROM ({src}) s \
+             GROUP BY day, metric, dim HAVING SUM(n) <> 0"
         )
     };
     let rows = c.query(sql.as_str(), &params(&values)).map_err(db)?;
@@ -169,12 +226,13 @@ pub fn top_respondents(
 ) -> StoreResult<Vec<(String, i64)>> {
     let q = RollupQuery {
         metrics: vec![FILED_RESPONDENT],
+        group: Group::Period,
         ..q.clone()
     };
     let mut values: Params = Vec::new();
-    let filter = filters(&q, &mut values);
+    let src = source(&q, &mut values);
     let sql = format!(
-        "SELECT dim, SUM(n)::bigint AS total FROM report_days WHERE {filter} \
+        "SELECT dim, SUM(n)::bigint AS total FROM ({src}) s \
          GROUP BY dim HAVING SUM(n) > 0 ORDER BY total DESC, dim LIMIT {limit}"
     );
     let rows = c.query(sql.as_str(), &params(&values)).map_err(db)?;
@@ -237,8 +295,11 @@ pub fn claim_alert(
 pub fn rebuild(ctx: &mut WriteCtx<'_>, zone: Tz) -> StoreResult<u64> {
     // No other writer changes a counter until this group commits; they
     // wait at their groups' ends, holding no lock this one needs.
-    ctx.execute("LOCK TABLE report_days IN EXCLUSIVE MODE", &[])
-        .map_err(db)?;
+    ctx.execute(
+        "LOCK TABLE report_days, report_months IN EXCLUSIVE MODE",
+        &[],
+    )
+    .map_err(db)?;
     let mut totals = Totals::default();
     let mut cases = 0u64;
     {
@@ -257,6 +318,7 @@ pub fn rebuild(ctx: &mut WriteCtx<'_>, zone: Tz) -> StoreResult<u64> {
     // changes are counted already. Jobs after this one queue theirs anew.
     ctx.clear_rollups();
     ctx.execute("DELETE FROM report_days", &[]).map_err(db)?;
+    ctx.execute("DELETE FROM report_months", &[]).map_err(db)?;
     let changes: Vec<(RollupKey, i64)> = std::mem::take(&mut totals.counters)
         .into_iter()
         .filter(|(_, n)| *n != 0)

@@ -1,32 +1,34 @@
-//! The `report_days` table (migration 0018): daily report counters kept
-//! as cases change (`redress_store::rollup`). Written in the same
-//! transaction as the case row; read by `GET /reports/summary`.
+//! The `report_days` table (migration 0018) and `report_months` (0022):
+//! daily and monthly report counters kept as cases change
+//! (`redress_store::rollup`). Written in the same transaction as the case
+//! row; read by `GET /reports/summary`: a period from its whole months
+//! plus the days of its partial edge months.
 
+use chrono::NaiveDate;
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{Connection, params, params_from_iter};
 use redress_domain::calendar::Tz;
 use redress_store::rollup::{
-    self, DailyCount, DailyQuery, FILED, FILED_RESPONDENT, RESPONDENT_METRICS, RollupCase,
-    RollupKey, RollupQuery, RollupSum, Subject, Totals,
+    self, DailyCount, DailyQuery, FILED, FILED_RESPONDENT, Group, RollupCase, RollupKey,
+    RollupQuery, RollupSum, SUMMARY_METRICS, Subject, Totals,
 };
 use redress_store::{CaseRow, StoreResult};
 
 use crate::codec::{db, from_json, parse_date, parse_enum, parse_enum_opt};
 
-const UPSERT: &str = "INSERT INTO report_days (day, metric, department, category, dim, n) \
+const UPSERT_DAYS: &str = "INSERT INTO report_days (metric, day, department, category, dim, n) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-     ON CONFLICT (day, metric, department, category, dim) DO UPDATE SET n = n + excluded.n";
+     ON CONFLICT (metric, day, department, category, dim) DO UPDATE SET n = n + excluded.n";
+const UPSERT_MONTHS: &str = "INSERT INTO report_months (metric, day, department, category, dim, n) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+     ON CONFLICT (metric, day, department, category, dim) DO UPDATE SET n = n + excluded.n";
 
-/// Adds each change to its counter.
-pub fn apply(conn: &Connection, changes: &[(RollupKey, i64)]) -> StoreResult<()> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = conn.prepare_cached(UPSERT).map_err(db)?;
+fn upsert(conn: &Connection, sql: &str, changes: &[(RollupKey, i64)]) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
     for (k, n) in changes {
         stmt.execute(params![
-            k.day.to_string(),
             k.metric,
+            k.day.to_string(),
             k.department,
             k.category,
             k.dim,
@@ -35,6 +37,16 @@ pub fn apply(conn: &Connection, changes: &[(RollupKey, i64)]) -> StoreResult<()>
         .map_err(db)?;
     }
     Ok(())
+}
+
+/// Adds each change to its daily counter and to its month's
+/// (`report_months`, migration 0022).
+pub fn apply(conn: &Connection, changes: &[(RollupKey, i64)]) -> StoreResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    upsert(conn, UPSERT_DAYS, changes)?;
+    upsert(conn, UPSERT_MONTHS, &rollup::months_of(changes))
 }
 
 /// A new case's counters.
@@ -72,48 +84,73 @@ pub fn from_values(values: &[SqlValue]) -> StoreResult<RollupCase> {
     })
 }
 
-fn filters(q: &RollupQuery, values: &mut Vec<SqlValue>) -> String {
-    let mut sql = String::from("day >= ?1 AND day <= ?2");
-    values.push(SqlValue::Text(q.from.to_string()));
-    values.push(SqlValue::Text(q.to.to_string()));
-    if let Some(d) = &q.department {
-        values.push(SqlValue::Text(d.clone()));
-        sql.push_str(&format!(" AND department = ?{}", values.len()));
-    }
-    if let Some(c) = &q.category {
-        values.push(SqlValue::Text(c.clone()));
-        sql.push_str(&format!(" AND category = ?{}", values.len()));
-    }
-    if q.metrics.is_empty() {
-        let mut marks = Vec::new();
-        for m in RESPONDENT_METRICS {
-            values.push(SqlValue::Text(m.into()));
-            marks.push(format!("?{}", values.len()));
-        }
-        sql.push_str(&format!(" AND metric NOT IN ({})", marks.join(", ")));
+/// The counters a query reads, as one `UNION ALL` of selects
+/// `(day, metric, category, dim, n)`: per day, the daily counters of the
+/// period; else its whole months from the monthly counters and its
+/// partial edge months from the daily ones (per month, the edge days
+/// under their month's first day).
+fn source(q: &RollupQuery, values: &mut Vec<SqlValue>) -> String {
+    let mut parts: Vec<(&str, &str, NaiveDate, NaiveDate)> = Vec::new();
+    if q.group == Group::Day {
+        parts.push(("report_days", "day", q.from, q.to));
     } else {
-        let mut marks = Vec::new();
-        for m in &q.metrics {
-            values.push(SqlValue::Text((*m).into()));
-            marks.push(format!("?{}", values.len()));
+        let split = rollup::split_period(q.from, q.to);
+        let day = if q.group == Group::Month {
+            "substr(day, 1, 8) || '01'"
+        } else {
+            "day"
+        };
+        for (a, b) in split.days {
+            parts.push(("report_days", day, a, b));
         }
-        sql.push_str(&format!(" AND metric IN ({})", marks.join(", ")));
+        if let Some((a, b)) = split.months {
+            parts.push(("report_months", "day", a, b));
+        }
     }
-    sql
+    let metrics: Vec<&str> = if q.metrics.is_empty() {
+        SUMMARY_METRICS.to_vec()
+    } else {
+        q.metrics.clone()
+    };
+    let mut selects = Vec::new();
+    for (table, day, a, b) in parts {
+        let mut sql = format!(
+            "SELECT {day} AS day, metric, category, dim, n FROM {table} WHERE metric IN ({})",
+            vec!["?"; metrics.len()].join(", ")
+        );
+        values.extend(metrics.iter().map(|m| SqlValue::Text((*m).into())));
+        sql.push_str(" AND day >= ? AND day <= ?");
+        values.push(SqlValue::Text(a.to_string()));
+        values.push(SqlValue::Text(b.to_string()));
+        if let Some(d) = &q.department {
+            values.push(SqlValue::Text(d.clone()));
+            sql.push_str(" AND department = ?");
+        }
+        if let Some(c) = &q.category {
+            values.push(SqlValue::Text(c.clone()));
+            sql.push_str(" AND category = ?");
+        }
+        selects.push(sql);
+    }
+    if selects.is_empty() {
+        return "SELECT NULL AS day, '' AS metric, '' AS category, '' AS dim, 0 AS n WHERE 0"
+            .into();
+    }
+    selects.join(" UNION ALL ")
 }
 
 pub fn query(conn: &Connection, q: &RollupQuery) -> StoreResult<Vec<RollupSum>> {
     let mut values = Vec::new();
-    let filter = filters(q, &mut values);
-    let sql = if q.by_day {
+    let src = source(q, &mut values);
+    let sql = if q.group == Group::Period {
         format!(
-            "SELECT day, metric, '', dim, SUM(n) FROM report_days WHERE {filter} \
-             GROUP BY day, metric, dim HAVING SUM(n) <> 0"
+            "SELECT NULL, metric, category, dim, SUM(n) FROM ({src}) \
+             GROUP BY metric, category, dim HAVING SUM(n) <> 0"
         )
     } else {
         format!(
-            "SELECT NULL, metric, category, dim, SUM(n) FROM report_days WHERE {filter} \
-             GROUP BY metric, category, dim HAVING SUM(n) <> 0"
+            "SELECT day, metric, '', dim, SUM(n) FROM ({src}) \
+             GROUP BY day, metric, dim HAVING SUM(n) <> 0"
         )
     };
     let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
@@ -150,12 +187,13 @@ pub fn top_respondents(
 ) -> StoreResult<Vec<(String, i64)>> {
     let q = RollupQuery {
         metrics: vec![FILED_RESPONDENT],
+        group: Group::Period,
         ..q.clone()
     };
     let mut values = Vec::new();
-    let filter = filters(&q, &mut values);
+    let src = source(&q, &mut values);
     let sql = format!(
-        "SELECT dim, SUM(n) AS total FROM report_days WHERE {filter} \
+        "SELECT dim, SUM(n) AS total FROM ({src}) \
          GROUP BY dim HAVING SUM(n) > 0 ORDER BY total DESC, dim LIMIT {limit}"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
@@ -232,7 +270,7 @@ pub fn claim_alert(
     Ok(n == 1)
 }
 
-/// Empties the table and sums every case row's contributions into it.
+/// Empties both tables and sums every case row's contributions into them.
 pub fn rebuild(conn: &Connection, zone: Tz) -> StoreResult<u64> {
     let mut totals = Totals::default();
     let mut cases = 0u64;
@@ -258,7 +296,8 @@ pub fn rebuild(conn: &Connection, zone: Tz) -> StoreResult<u64> {
             cases += 1;
         }
     }
-    conn.execute("DELETE FROM report_days", []).map_err(db)?;
+    conn.execute_batch("DELETE FROM report_days; DELETE FROM report_months")
+        .map_err(db)?;
     let changes: Vec<(RollupKey, i64)> = std::mem::take(&mut totals.counters)
         .into_iter()
         .filter(|(_, n)| *n != 0)

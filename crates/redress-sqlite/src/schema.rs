@@ -100,6 +100,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0021_department_name_en.sql"),
     ),
     (
+        22,
+        "report_months",
+        include_str!("../migrations/0022_report_months.sql"),
+    ),
+    (
         23,
         "search_index_per_group",
         include_str!("../migrations/0023_search_index_per_group.sql"),

@@ -285,12 +285,15 @@ fn million_cases() {
         println!("report_rows {} in {:?}", r.len(), t0.elapsed());
         // The summary's questions to the rollups (docs/reports.md): the
         // period's sums, the series per day, the top respondents.
-        use redress_store::rollup::{RollupQuery, SERIES_METRICS};
+        use redress_store::rollup::{Group, RollupQuery, SERIES_METRICS};
         let day = |m: i64| t(m).date_naive();
         let last = i64::from(n) / 2;
-        for (name, from, to) in [
-            ("30 days", day(0), day(30 * 24 * 60)),
-            ("all", day(0), day(last)),
+        // The series as the summary asks for it: per day up to a year
+        // (days and weeks), per month beyond.
+        for (name, from, to, series_group) in [
+            ("30 days", day(0), day(30 * 24 * 60), Group::Day),
+            ("365 days", day(0), day(364 * 24 * 60), Group::Day),
+            ("all", day(0), day(last), Group::Month),
         ] {
             let q = RollupQuery {
                 from,
@@ -298,7 +301,7 @@ fn million_cases() {
                 department: None,
                 category: None,
                 metrics: Vec::new(),
-                by_day: false,
+                group: Group::Period,
             };
             let mut times = Vec::new();
             for _ in 0..5 {
@@ -307,7 +310,7 @@ fn million_cases() {
                 let series = s
                     .report_rollup(&RollupQuery {
                         metrics: SERIES_METRICS.to_vec(),
-                        by_day: true,
+                        group: series_group,
                         ..q.clone()
                     })
                     .await

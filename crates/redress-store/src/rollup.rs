@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use redress_domain::calendar::Tz;
 use redress_domain::{Channel, Closure, Status};
 use serde::{Deserialize, Serialize};
@@ -92,6 +92,107 @@ pub const RESPONDENT_METRICS: [&str; 7] = [
     RESPONDENT_REPLY_DUE,
     RESPONDENT_REPLY_ON_TIME,
 ];
+
+/// Whether the metric is keyed by respondent (kept without category).
+pub fn is_respondent_metric(metric: &str) -> bool {
+    RESPONDENT_METRICS.contains(&metric)
+}
+
+/// The metrics a summary reads: all but the [`RESPONDENT_METRICS`].
+pub const SUMMARY_METRICS: [&str; 17] = [
+    FILED,
+    FILED_STATUS,
+    FILED_CLOSURE,
+    ACCEPTED,
+    REJECTED,
+    DECIDED,
+    CLOSED,
+    DUE,
+    ON_TIME,
+    EXTENDED,
+    APPEALED,
+    REVIEWED,
+    FEEDBACK,
+    FEEDBACK_SCORE,
+    HOURS_TO_ACCEPT,
+    HOURS_TO_DECIDE,
+    HOURS_TO_CLOSE,
+];
+
+/// The first day of the month of `day`: the key of the monthly counters
+/// (`report_months`).
+pub fn month_of(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// The monthly counters a set of daily changes makes: each change's day
+/// replaced by the first of its month, summed, without zeros.
+pub fn months_of(changes: &[(RollupKey, i64)]) -> Vec<(RollupKey, i64)> {
+    let mut sum: BTreeMap<RollupKey, i64> = BTreeMap::new();
+    for (k, n) in changes {
+        *sum.entry(RollupKey {
+            day: month_of(k.day),
+            ..k.clone()
+        })
+        .or_default() += n;
+    }
+    sum.into_iter().filter(|(_, n)| *n != 0).collect()
+}
+
+/// How a period `[from, to]` is read: the whole months it covers from
+/// the monthly counters (`months`, first days of the first and last whole
+/// month), and the days of its partial edge months from the daily ones
+/// (`days`, at most two ranges, both ends included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parts {
+    pub months: Option<(NaiveDate, NaiveDate)>,
+    pub days: Vec<(NaiveDate, NaiveDate)>,
+}
+
+/// Splits a period into whole months and the days of its edges.
+pub fn split_period(from: NaiveDate, to: NaiveDate) -> Parts {
+    if from > to {
+        return Parts {
+            months: None,
+            days: Vec::new(),
+        };
+    }
+    let next_month = |d: NaiveDate| {
+        month_of(d)
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(d)
+    };
+    // The first whole month starts on `from` when it is a first day, else
+    // on the next first day; the last whole month ends on `to` when `to`
+    // is the last day of its month.
+    let first = if from.day() == 1 {
+        from
+    } else {
+        next_month(from)
+    };
+    let last_end = if next_month(to) - Duration::days(1) == to {
+        to
+    } else {
+        month_of(to) - Duration::days(1)
+    };
+    if first > last_end {
+        return Parts {
+            months: None,
+            days: vec![(from, to)],
+        };
+    }
+    let mut days = Vec::new();
+    if from < first {
+        days.push((from, first - Duration::days(1)));
+    }
+    if last_end < to {
+        days.push((last_end + Duration::days(1), to));
+    }
+    Parts {
+        months: Some((first, month_of(last_end))),
+        days,
+    }
+}
 
 /// A stage whose deadline compliance is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -250,11 +351,19 @@ pub fn contributions(case: &RollupCase, fallback: Tz) -> BTreeMap<RollupKey, i64
         if n == 0 {
             return;
         }
+        // Respondents apart: the counters keyed by respondent keep the
+        // department but not the category, so that a day holds one
+        // counter per respondent and department, not per category too.
+        let category = if is_respondent_metric(metric) {
+            String::new()
+        } else {
+            category.clone()
+        };
         *out.entry(RollupKey {
             day: at,
             metric,
             department: department.clone(),
-            category: category.clone(),
+            category,
             dim: dim.to_string(),
         })
         .or_default() += n;
@@ -456,13 +565,27 @@ pub struct RollupQuery {
     pub to: NaiveDate,
     pub department: Option<String>,
     pub category: Option<String>,
-    /// Only these metrics (all but the [`RESPONDENT_METRICS`] when empty).
+    /// Only these metrics (the [`SUMMARY_METRICS`] when empty).
     pub metrics: Vec<&'static str>,
-    /// Per day (`true`) or summed over the period.
-    pub by_day: bool,
+    /// Summed over the period, per day or per month.
+    pub group: Group,
 }
 
-/// One summed counter: day (when asked per day), metric, category (summed
+/// How a [`RollupQuery`] sums its counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Over the whole period, per category (whole months from the monthly
+    /// counters, the partial edge months from the daily ones).
+    Period,
+    /// Per local day (the daily counters only).
+    Day,
+    /// Per month, `day` being the month's first day (whole months from
+    /// the monthly counters, the edge days summed into their months).
+    Month,
+}
+
+/// One summed counter: day (when asked per day; the first of the month
+/// when asked per month), metric, category (summed over the period, the
 /// counters keep the category apart: `by_category`), dimension, count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollupSum {
@@ -595,10 +718,14 @@ mod tests {
         c.report.feedback_score = Some(4);
         c.report.feedback_at = Some(t(21, 9));
         let out = contributions(&c, SH);
-        assert!(
-            out.keys()
-                .all(|k| k.department == "ops" && k.category == "refund")
-        );
+        // Respondent counters are kept without category.
+        assert!(out.keys().all(|k| k.department == "ops"
+            && k.category
+                == if is_respondent_metric(k.metric) {
+                    ""
+                } else {
+                    "refund"
+                }));
         assert_eq!(get(&out, d(3), ACCEPTED, ""), 1);
         assert_eq!(get(&out, d(5), DECIDED, "partially_upheld"), 1);
         assert_eq!(get(&out, d(20), CLOSED, "resolved"), 1);
@@ -666,6 +793,94 @@ mod tests {
         }
         table.retain(|_, n| *n != 0);
         assert_eq!(table, contributions(&new, SH));
+    }
+
+    #[test]
+    fn respondent_counters_are_kept_without_category() {
+        let mut c = case();
+        c.category = Some("refund".into());
+        c.department = Some("ops".into());
+        let out = contributions(&c, SH);
+        for k in out.keys() {
+            assert_eq!(k.department, "ops");
+            if is_respondent_metric(k.metric) {
+                assert_eq!(k.category, "", "{k:?}");
+            } else {
+                assert_eq!(k.category, "refund", "{k:?}");
+            }
+        }
+        assert!(SUMMARY_METRICS.iter().all(|m| !is_respondent_metric(m)));
+    }
+
+    #[test]
+    fn a_period_is_whole_months_and_edge_days() {
+        let day = |m: u32, d: u32| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        // Partial edges on both sides.
+        assert_eq!(
+            split_period(day(3, 15), day(6, 10)),
+            Parts {
+                months: Some((day(4, 1), day(5, 1))),
+                days: vec![(day(3, 15), day(3, 31)), (day(6, 1), day(6, 10))],
+            }
+        );
+        // Whole months only.
+        assert_eq!(
+            split_period(day(3, 1), day(4, 30)),
+            Parts {
+                months: Some((day(3, 1), day(4, 1))),
+                days: vec![],
+            }
+        );
+        // Inside one month, or across two without a whole one: days.
+        assert_eq!(
+            split_period(day(3, 2), day(3, 31)),
+            Parts {
+                months: None,
+                days: vec![(day(3, 2), day(3, 31))],
+            }
+        );
+        assert_eq!(
+            split_period(day(3, 20), day(4, 10)),
+            Parts {
+                months: None,
+                days: vec![(day(3, 20), day(4, 10))],
+            }
+        );
+        // February of a leap year, from the first day to the last.
+        let leap = |m: u32, d: u32| NaiveDate::from_ymd_opt(2028, m, d).unwrap();
+        assert_eq!(
+            split_period(leap(2, 1), leap(2, 29)).months,
+            Some((leap(2, 1), leap(2, 1)))
+        );
+        assert_eq!(split_period(day(5, 1), day(4, 1)).days, vec![]);
+        // Every day of a period is counted once.
+        for (from, to) in [(day(1, 31), day(12, 1)), (day(2, 28), day(3, 1))] {
+            let p = split_period(from, to);
+            let mut n = 0;
+            if let Some((a, b)) = p.months {
+                let mut m = a;
+                while m <= b {
+                    let next = m.checked_add_months(chrono::Months::new(1)).unwrap();
+                    n += (next - m).num_days();
+                    m = next;
+                }
+            }
+            for (a, b) in &p.days {
+                n += (*b - *a).num_days() + 1;
+            }
+            assert_eq!(n, (to - from).num_days() + 1, "{from}..{to}");
+        }
+        let k = |d: NaiveDate| RollupKey {
+            day: d,
+            metric: FILED,
+            department: String::new(),
+            category: String::new(),
+            dim: "web".into(),
+        };
+        assert_eq!(
+            months_of(&[(k(day(3, 2)), 2), (k(day(3, 30)), 1), (k(day(4, 1)), -1)]),
+            vec![(k(day(3, 1)), 3), (k(day(4, 1)), -1)]
+        );
     }
 
     #[test]

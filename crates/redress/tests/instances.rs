@@ -574,22 +574,30 @@ fn three_instances_share_one_database() -> Result<(), String> {
             "SELECT count(*) FROM events WHERE kind = 'decided'",
         ),
     ] {
-        let kept = count(
-            &mut db,
-            &format!(
-                "SELECT coalesce(sum(n), 0)::bigint FROM report_days WHERE metric = '{metric}'"
-            ),
-        )?;
         let truth = count(&mut db, truth)?;
-        if kept != truth {
-            return Err(format!(
-                "report counter {metric}: {kept}, the rows say {truth}"
-            ));
+        // The daily counters and the monthly ones (migration 0022).
+        for table in ["report_days", "report_months"] {
+            let kept = count(
+                &mut db,
+                &format!(
+                    "SELECT coalesce(sum(n), 0)::bigint FROM {table} WHERE metric = '{metric}'"
+                ),
+            )?;
+            if kept != truth {
+                return Err(format!(
+                    "report counter {metric} in {table}: {kept}, the rows say {truth}"
+                ));
+            }
         }
     }
-    let negative = count(&mut db, "SELECT count(*) FROM report_days WHERE n < 0")?;
-    if negative != 0 {
-        return Err(format!("{negative} report counters below zero"));
+    for table in ["report_days", "report_months"] {
+        let negative = count(
+            &mut db,
+            &format!("SELECT count(*) FROM {table} WHERE n < 0"),
+        )?;
+        if negative != 0 {
+            return Err(format!("{negative} report counters below zero in {table}"));
+        }
     }
 
     // No notice delivered twice.

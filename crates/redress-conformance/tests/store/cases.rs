@@ -396,7 +396,7 @@ pub async fn rollups_follow_every_save_and_match_a_rebuild(s: Arc<dyn Store>) {
         department: None,
         category: None,
         metrics: Vec::new(),
-        by_day: true,
+        group: rollup::Group::Day,
     };
     let sorted = |mut v: Vec<rollup::RollupSum>| {
         v.sort_by(|a, b| (a.day, &a.metric, &a.dim).cmp(&(b.day, &b.metric, &b.dim)));
@@ -481,7 +481,7 @@ pub async fn rollups_follow_every_save_and_match_a_rebuild(s: Arc<dyn Store>) {
     let sales = s
         .report_rollup(&RollupQuery {
             department: Some("sales".into()),
-            by_day: false,
+            group: rollup::Group::Period,
             ..q.clone()
         })
         .await
@@ -507,6 +507,195 @@ pub async fn rollups_follow_every_save_and_match_a_rebuild(s: Arc<dyn Store>) {
         3
     );
     assert_eq!(sorted(s.report_rollup(&q).await.unwrap()), kept);
+}
+
+/// Monthly rollups (migration 0022): a period read from its whole months
+/// (`report_months`) plus the days of its partial edge months gives what
+/// the daily counters alone give, for sums, per-month series, filters and
+/// top respondents; after inserts, an update that moves a case to other
+/// codes, and a rebuild.
+pub async fn monthly_rollups_answer_as_the_days_do(s: Arc<dyn Store>) {
+    use chrono::{Datelike, NaiveDate};
+    use redress_store::rollup::{self, Group, RollupQuery};
+    use std::collections::BTreeMap;
+    let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    // 60 cases over some seven months (from 1 March 2025), in two
+    // departments and three categories, against four respondents; some
+    // accepted, decided and closed weeks later (in another month).
+    let mut rows = Vec::new();
+    for n in 0..60u32 {
+        let mut row = case(n + 1);
+        let created = t(i64::from(n) * 3 * 24 * 60 + i64::from(n % 7) * 97);
+        row.created_at = created;
+        row.department = Some(["ops", "sales"][(n % 2) as usize].into());
+        row.category = Some(["delivery", "refund", "quality"][(n % 3) as usize].into());
+        row.respondent_key = Some(format!("merchant:m{}", n % 4));
+        row.channel = [Channel::Web, Channel::Email][(n % 5 == 0) as usize];
+        row.report = ReportFacts {
+            created_at: Some(created),
+            zone: Some("Asia/Shanghai".into()),
+            ..ReportFacts::default()
+        };
+        if n % 3 != 0 {
+            row.status = Status::InProgress;
+            row.report.accepted_at = Some(created + chrono::Duration::hours(30));
+        }
+        if n % 4 == 1 {
+            row.status = Status::Closed;
+            row.closure = Some(Closure::Resolved);
+            row.report.decided_at = Some(created + chrono::Duration::days(20));
+            row.report.closed_at = Some(created + chrono::Duration::days(26));
+            row.report.outcome = Some(["upheld", "not_upheld"][(n % 8 == 1) as usize].into());
+        }
+        rows.push(row);
+    }
+    for row in &rows {
+        s.insert_case(row.clone(), vec![], None).await.unwrap();
+    }
+    // One case moves to another department and category, and closes.
+    let mut moved = rows[2].clone();
+    moved.department = Some("ops".into());
+    moved.category = Some("quality".into());
+    moved.status = Status::Closed;
+    moved.closure = Some(Closure::Withdrawn);
+    moved.report.closed_at = Some(t(200 * 24 * 60));
+    s.update_cases(
+        vec![CaseUpdate {
+            row: moved,
+            expected_version: 1,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap();
+
+    let periods = [
+        // Partial months on both sides, with whole months between.
+        (day(2025, 3, 15), day(2025, 7, 10)),
+        // Whole months only.
+        (day(2025, 4, 1), day(2025, 6, 30)),
+        // Within one month; across two without a whole one.
+        (day(2025, 5, 3), day(2025, 5, 27)),
+        (day(2025, 4, 20), day(2025, 5, 12)),
+        // Everything, from a first day to a partial month.
+        (day(2025, 1, 1), day(2025, 9, 17)),
+    ];
+    let check = |label: &'static str| {
+        let s = s.clone();
+        async move {
+            for (from, to) in periods {
+                for (department, category) in [
+                    (None, None),
+                    (Some("ops".to_string()), None),
+                    (None, Some("refund".to_string())),
+                ] {
+                    let q = RollupQuery {
+                        from,
+                        to,
+                        department: department.clone(),
+                        category: category.clone(),
+                        metrics: Vec::new(),
+                        group: Group::Period,
+                    };
+                    let days = s
+                        .report_rollup(&RollupQuery {
+                            group: Group::Day,
+                            ..q.clone()
+                        })
+                        .await
+                        .unwrap();
+                    assert!(
+                        days.iter()
+                            .all(|r| r.day.is_some_and(|d| d >= from && d <= to))
+                    );
+                    // Per (metric, dim) over the period, from the days.
+                    let mut from_days: BTreeMap<(String, String), i64> = BTreeMap::new();
+                    // Per (month, metric, dim), from the days.
+                    let mut per_month: BTreeMap<(NaiveDate, String, String), i64> = BTreeMap::new();
+                    for r in &days {
+                        *from_days
+                            .entry((r.metric.clone(), r.dim.clone()))
+                            .or_default() += r.n;
+                        let m = r.day.unwrap().with_day(1).unwrap();
+                        *per_month
+                            .entry((m, r.metric.clone(), r.dim.clone()))
+                            .or_default() += r.n;
+                    }
+                    from_days.retain(|_, n| *n != 0);
+                    per_month.retain(|_, n| *n != 0);
+                    let mut summed: BTreeMap<(String, String), i64> = BTreeMap::new();
+                    for r in s.report_rollup(&q).await.unwrap() {
+                        assert_eq!(r.day, None);
+                        *summed.entry((r.metric, r.dim)).or_default() += r.n;
+                    }
+                    summed.retain(|_, n| *n != 0);
+                    assert!(!from_days.is_empty(), "{label} {from}..{to}: no counters");
+                    assert_eq!(
+                        summed, from_days,
+                        "{label} {from}..{to} {department:?} {category:?}: period"
+                    );
+                    let months: BTreeMap<(NaiveDate, String, String), i64> = s
+                        .report_rollup(&RollupQuery {
+                            group: Group::Month,
+                            ..q.clone()
+                        })
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| ((r.day.unwrap(), r.metric, r.dim), r.n))
+                        .collect();
+                    assert_eq!(
+                        months, per_month,
+                        "{label} {from}..{to} {department:?} {category:?}: months"
+                    );
+                    // Top respondents, and the scorecards' counters, which
+                    // are kept without category.
+                    if category.is_none() {
+                        let resp = RollupQuery {
+                            metrics: rollup::RESPONDENT_METRICS.to_vec(),
+                            ..q.clone()
+                        };
+                        let mut a: BTreeMap<(String, String), i64> = BTreeMap::new();
+                        for r in s.report_rollup(&resp).await.unwrap() {
+                            *a.entry((r.metric, r.dim)).or_default() += r.n;
+                        }
+                        let mut b: BTreeMap<(String, String), i64> = BTreeMap::new();
+                        let mut filed: BTreeMap<String, i64> = BTreeMap::new();
+                        for r in s
+                            .report_rollup(&RollupQuery {
+                                group: Group::Day,
+                                ..resp.clone()
+                            })
+                            .await
+                            .unwrap()
+                        {
+                            if r.metric == rollup::FILED_RESPONDENT {
+                                *filed.entry(r.dim.clone()).or_default() += r.n;
+                            }
+                            *b.entry((r.metric, r.dim)).or_default() += r.n;
+                        }
+                        a.retain(|_, n| *n != 0);
+                        b.retain(|_, n| *n != 0);
+                        assert_eq!(a, b, "{label} {from}..{to}: respondents");
+                        let mut top: Vec<(String, i64)> =
+                            filed.into_iter().filter(|(_, n)| *n > 0).collect();
+                        top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+                        top.truncate(3);
+                        assert_eq!(
+                            s.report_top_respondents(&q, 3).await.unwrap(),
+                            top,
+                            "{label} {from}..{to}: top respondents"
+                        );
+                    }
+                }
+            }
+        }
+    };
+    check("kept").await;
+    s.rebuild_report_rollups(chrono_tz_shanghai())
+        .await
+        .unwrap();
+    check("rebuilt").await;
 }
 
 fn chrono_tz_shanghai() -> redress_domain::calendar::Tz {

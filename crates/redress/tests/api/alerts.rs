@@ -176,6 +176,7 @@ async fn scorecards_count_volume_outcomes_replies_and_repeats() {
 
     // What the saves kept is what a rebuild computes.
     t.sql("DELETE FROM report_days");
+    t.sql("DELETE FROM report_months");
     let out = t.command().args(["report", "rebuild"]).output().unwrap();
     assert!(
         out.status.success(),

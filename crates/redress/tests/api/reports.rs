@@ -350,6 +350,7 @@ async fn csv_cli_and_a_rebuild_give_the_same_figures() {
     // The counters kept case by case are what a rebuild computes: empty
     // the table, rebuild, and every figure comes back.
     t.sql("DELETE FROM report_days");
+    t.sql("DELETE FROM report_months");
     let empty = t.get(MARCH, Some(&c.supervisor)).await.expect(200);
     assert_eq!(empty["total"], 0);
     let out = t.command().args(["report", "rebuild"]).output().unwrap();
@@ -623,10 +624,123 @@ fn link_label(page: &str, label: &str) -> bool {
         .any(|(l, h, _)| l == label && h.is_some())
 }
 
+/// The integer figures of a summary that add up over periods, by path
+/// (`deadline_compliance.acceptance.due`, `by_channel.web`, …): every
+/// count but the series, the previous period and the trend.
+fn counts(r: &Value) -> std::collections::BTreeMap<String, i64> {
+    fn walk(v: &Value, path: String, out: &mut std::collections::BTreeMap<String, i64>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(v, p, out);
+                }
+            }
+            Value::Number(n) if n.is_i64() => {
+                out.insert(path, n.as_i64().unwrap());
+            }
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in r.as_object().unwrap() {
+        if ["series", "previous", "change", "top_respondents"].contains(&k.as_str()) {
+            continue;
+        }
+        walk(v, k.clone(), &mut out);
+    }
+    for item in r["top_respondents"].as_array().unwrap() {
+        out.insert(
+            format!("top_respondents.{}", s(&item["respondent"])),
+            item["count"].as_i64().unwrap(),
+        );
+    }
+    out.retain(|_, n| *n != 0);
+    out
+}
+
+/// A period of whole months and partial edge months (read from the
+/// monthly counters plus the daily ones, migration 0022) gives what its
+/// days give: the sum of three periods that each hold no whole month (read
+/// from the daily counters only), and per month what its days add up to.
+async fn a_period_of_partial_months_adds_up_from_its_days() {
+    let t = TestApp::new().await;
+    let c = fixture(&t).await;
+    // More events in April and May: cases filed, accepted and decided.
+    t.advance_to("2026-04-14T02:00:00Z".parse().unwrap()).await;
+    let h = t.accepted(&c, 8).await;
+    t.advance_to("2026-04-16T02:00:00Z".parse().unwrap()).await;
+    t.act(&h.id, "decide", &c.handler, decision()).await;
+    t.filed(9).await;
+    t.advance_to("2026-05-06T02:00:00Z".parse().unwrap()).await;
+    t.accepted(&c, 10).await;
+    t.advance_to("2026-05-20T02:00:00Z".parse().unwrap()).await;
+
+    let get = |q: String| {
+        let sup = c.supervisor.clone();
+        let t = &t;
+        async move { t.get(&q, Some(&sup)).await.expect(200) }
+    };
+    let period = "from=2026-02-20&to=2026-05-10";
+    let whole = get(format!("/reports/summary?{period}")).await;
+    assert_eq!(whole["total"], 10, "{whole}");
+    assert_eq!(whole["accepted"], 6, "{whole}");
+    assert_eq!(whole["decided"], 3, "{whole}");
+    let mut summed: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for (from, to) in [
+        ("2026-02-20", "2026-03-15"),
+        ("2026-03-16", "2026-04-15"),
+        ("2026-04-16", "2026-05-10"),
+    ] {
+        let part = get(format!("/reports/summary?from={from}&to={to}")).await;
+        for (k, n) in counts(&part) {
+            *summed.entry(k).or_default() += n;
+        }
+    }
+    summed.retain(|_, n| *n != 0);
+    assert_eq!(counts(&whole), summed);
+    // The same with a department filter.
+    let ops = get(format!(
+        "/reports/summary?{period}&department=customer-service"
+    ))
+    .await;
+    assert_eq!(ops["total"], 5, "{ops}");
+
+    // Per month (whole months from the monthly counters) as per day.
+    let months = get(format!("/reports/summary?{period}&interval=month")).await;
+    let days = get(format!("/reports/summary?{period}&interval=day")).await;
+    let mut per_month: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>> =
+        std::collections::BTreeMap::new();
+    for e in days["series"].as_array().unwrap() {
+        let month = s(&e["start"])[..7].to_string();
+        let entry = per_month.entry(month).or_default();
+        for (k, v) in e.as_object().unwrap() {
+            if let Some(n) = v.as_i64() {
+                *entry.entry(k.clone()).or_default() += n;
+            }
+        }
+    }
+    let series = months["series"].as_array().unwrap();
+    assert_eq!(series.len(), 4, "{months}");
+    for e in series {
+        let month = s(&e["start"])[..7].to_string();
+        for (k, n) in &per_month[&month] {
+            assert_eq!(e[k].as_i64(), Some(*n), "{month} {k}: {e}");
+        }
+    }
+    assert_eq!(series[0]["start"], "2026-02-20");
+    assert_eq!(series[1]["filed"], 7);
+}
+
 tests![
     every_stage_is_counted_against_its_own_deadline,
     filters_intervals_and_the_previous_period,
     csv_cli_and_a_rebuild_give_the_same_figures,
     the_page_shows_names_the_new_figures_and_a_csv_link,
     figures_link_to_their_cases_by_name_and_print,
+    a_period_of_partial_months_adds_up_from_its_days,
 ];

@@ -9,72 +9,15 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const ADMIN_PASSWORD: &str = "admin-password-1";
-
-fn data_key() -> String {
-    "5a".repeat(32)
-}
-
-/// One `redress serve --test-clock` process on a data directory.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(root: &Path, name: &str, data_dir: &Path) -> Server {
-        let log = root.join(format!("{name}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_redress"))
-            .args(["serve", "--test-clock"])
-            .current_dir(root)
-            .env("REDRESS_DATA_DIR", data_dir)
-            .env("REDRESS_DATA_KEY", data_key())
-            .env("REDRESS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("REDRESS_LISTEN", "127.0.0.1:0")
-            .env("REDRESS_PUBLIC_RATE_LIMIT", "0")
-            .env("RUST_LOG", "warn")
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start redress");
-        let mut server = Server {
-            child,
-            base: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if let Some(rest) = text.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                server.base = format!("http://{addr}/api/v1");
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("redress exited with {status}: {text}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redress did not start in time: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod serve;
+use serve::{ADMIN_PASSWORD, Server, agent, data_key, fresh_dir, try_call, try_send};
 
 /// A `redress` command on `data_dir`, as an operator would run it.
 fn redress(root: &Path, data_dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
@@ -91,14 +34,6 @@ fn redress(root: &Path, data_dir: &Path, args: &[&str], extra: &[(&str, &str)]) 
     cmd.output().expect("run redress")
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
-}
-
 /// Status and raw body of a call.
 fn send(
     agent: &ureq::Agent,
@@ -107,23 +42,7 @@ fn send(
     token: Option<&str>,
     body: Option<(&str, Vec<u8>)>,
 ) -> (u16, Vec<u8>) {
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let result = match body {
-        Some((content_type, bytes)) => agent.run(
-            req.header("content-type", content_type)
-                .body(bytes)
-                .unwrap(),
-        ),
-        None => agent.run(req.body(()).unwrap()),
-    };
-    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = resp.status().as_u16();
-    let mut bytes = Vec::new();
-    resp.body_mut().as_reader().read_to_end(&mut bytes).unwrap();
-    (status, bytes)
+    try_send(agent, method, url, token, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
 }
 
 /// Status and JSON body of a call.
@@ -134,12 +53,7 @@ fn call(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
-    let (status, bytes) = send(agent, method, url, token, body);
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    try_call(agent, method, url, token, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
 }
 
 #[derive(Debug, Clone)]
@@ -186,17 +100,11 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("redress-{name}-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&root).unwrap();
-    root
-}
-
 #[test]
 fn an_online_backup_restores_with_its_cases_journal_and_evidence() {
     let root = fresh_dir("backup");
     let data = root.join("data");
-    let server = Server::start(&root, "first", &data);
+    let server = Server::start(&root, "first", &data, &["--test-clock"]);
     let a = agent();
 
     // Complaints acknowledged before the backup, one with evidence.
@@ -311,7 +219,7 @@ fn an_online_backup_restores_with_its_cases_journal_and_evidence() {
     let report: Value = serde_json::from_slice(&verify.stdout).unwrap();
     assert_eq!(report["ok"], true, "{report}");
 
-    let restored = Server::start(&root, "restored", &restored_dir);
+    let restored = Server::start(&root, "restored", &restored_dir, &["--test-clock"]);
     for f in &before {
         let (status, v) = call(
             &a,

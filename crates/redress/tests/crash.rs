@@ -9,123 +9,20 @@
 //! search index must match the `cases` table (FTS5 `integrity-check`), and
 //! `redress audit verify` must pass.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const ADMIN_PASSWORD: &str = "admin-password-1";
+mod serve;
+use serve::{Server, agent, data_key, fresh_dir, try_call as call};
+
 const SUPERVISOR_PASSWORD: &str = "supervisor-password-1";
 const CLIENTS: usize = 8;
 /// Acknowledged registrations before the kill.
 const BEFORE_KILL: usize = 400;
-
-fn data_key() -> String {
-    "6b".repeat(32)
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(root: &Path, name: &str, data_dir: &Path) -> Server {
-        let log = root.join(format!("{name}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_redress"))
-            .args(["serve"])
-            .current_dir(root)
-            .env("REDRESS_DATA_DIR", data_dir)
-            .env("REDRESS_DATA_KEY", data_key())
-            .env("REDRESS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("REDRESS_LISTEN", "127.0.0.1:0")
-            .env("REDRESS_PUBLIC_RATE_LIMIT", "0")
-            .env("RUST_LOG", "warn")
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start redress");
-        let mut server = Server {
-            child,
-            base: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if let Some(rest) = text.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                server.base = format!("http://{addr}/api/v1");
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("redress exited with {status}: {text}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redress did not start in time: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGKILL (`Child::kill` on Unix): no graceful stop.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-/// Status and JSON body, or why no answer came.
-fn call(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> Result<(u16, Value), String> {
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let result = match body {
-        Some(b) => agent.run(
-            req.header("content-type", "application/json")
-                .body(b.to_string().into_bytes())
-                .unwrap(),
-        ),
-        None => agent.run(req.body(()).unwrap()),
-    };
-    let mut resp = result.map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    let mut bytes = Vec::new();
-    resp.body_mut()
-        .as_reader()
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    Ok((
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    ))
-}
 
 fn complaint(n: usize) -> Value {
     json!({
@@ -144,17 +41,11 @@ struct Filed {
     token: String,
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("redress-{name}-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&root).unwrap();
-    root
-}
-
 #[test]
 fn a_sigkill_under_intake_load_loses_no_acknowledged_registration() {
     let root = fresh_dir("crash");
     let data = root.join("data");
-    let mut server = Server::start(&root, "first", &data);
+    let mut server = Server::start(&root, "first", &data, &[]);
     let acked: Arc<Mutex<Vec<Filed>>> = Arc::default();
     let next = Arc::new(AtomicUsize::new(0));
     let dead = Arc::new(AtomicBool::new(false));
@@ -216,7 +107,7 @@ fn a_sigkill_under_intake_load_loses_no_acknowledged_registration() {
         .output()
         .unwrap();
     assert!(user.status.success(), "user add: {user:?}");
-    let server = Server::start(&root, "second", &data);
+    let server = Server::start(&root, "second", &data, &[]);
     let a = agent();
     let (status, login) = call(
         &a,

@@ -327,14 +327,8 @@ impl EvidenceStore {
             Some(k) => k.evidence_name(&sha256),
             None => sha256.clone(),
         };
-        let key = Self::key_for(&name).expect("a hash is a valid name");
         // Content-addressed: a file already there holds these very bytes.
-        let present = match self.objects.head(&key).await {
-            Ok(_) => true,
-            Err(object_store::Error::NotFound { .. }) => false,
-            Err(e) => return Err(AppError::internal(e)),
-        };
-        if !present {
+        if !self.exists(&name).await? {
             let data = match (case, &self.vault) {
                 (Some(k), _) => k.seal_file(&name, &data),
                 (None, Some(v)) => v.seal_file(&sha256, &data),
@@ -347,6 +341,16 @@ impl EvidenceStore {
             size: bytes.len() as u64,
             content_type,
         })
+    }
+
+    /// Whether a file is stored under `name` (a well-formed hash).
+    async fn exists(&self, name: &str) -> AppResult<bool> {
+        let key = Self::key_for(name).ok_or_else(|| AppError::internal("not a name"))?;
+        match self.objects.head(&key).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(AppError::internal(e)),
+        }
     }
 
     /// Writes a file under `name`, durably on a local disk.
@@ -410,14 +414,8 @@ impl EvidenceStore {
     ) -> AppResult<bool> {
         let name = key.thumbnail_name(sha256);
         // The same picture uploaded again: its thumbnail is there.
-        match self
-            .objects
-            .head(&Self::key_for(&name).expect("a hash is a valid name"))
-            .await
-        {
-            Ok(_) => return Ok(true),
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(AppError::internal(e)),
+        if self.exists(&name).await? {
+            return Ok(true);
         }
         let data = bytes.to_vec();
         let made = tokio::task::spawn_blocking(move || crate::thumbnail::make(&data))
@@ -469,11 +467,8 @@ impl EvidenceStore {
     /// sealed and named with the other's (a merge).
     pub async fn copy_to_case(&self, from: &CaseKey, to: &CaseKey, sha256: &str) -> AppResult<()> {
         let name = to.evidence_name(sha256);
-        let key = Self::key_for(&name).expect("a hash is a valid name");
-        match self.objects.head(&key).await {
-            Ok(_) => return Ok(()),
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(AppError::internal(e)),
+        if self.exists(&name).await? {
+            return Ok(());
         }
         let plain = match self.read_in_case(Some(from), sha256).await {
             Ok(plain) => plain,

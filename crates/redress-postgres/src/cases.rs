@@ -346,7 +346,7 @@ impl CaseStore for PgStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let subject = subject.to_string();
-        self.write(move |ctx| rollups::claim_alert(ctx, kind, &subject, day, at))
+        self.write(move |ctx| rollups::claim_sent(ctx, kind.as_str(), &subject, day, at))
             .await
     }
 
@@ -357,16 +357,8 @@ impl CaseStore for PgStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let kind = kind.to_string();
-        self.write(move |ctx| {
-            ctx.execute(
-                "INSERT INTO alerts_sent (kind, subject, day, sent_at) VALUES ($1, '', $2, $3) \
-                 ON CONFLICT (kind, subject, day) DO NOTHING",
-                &[&kind, &period, &at],
-            )
-            .map(|n| n == 1)
-            .map_err(db)
-        })
-        .await
+        self.write(move |ctx| rollups::claim_sent(ctx, &kind, "", period, at))
+            .await
     }
 
     async fn has_case_between(

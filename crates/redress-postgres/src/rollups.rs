@@ -274,9 +274,11 @@ pub fn daily(c: &mut Client, q: &DailyQuery) -> StoreResult<Vec<DailyCount>> {
 }
 
 /// Records an alert as sent; `false` when it was already.
-pub fn claim_alert(
+/// Records a mailing of `kind` about `subject` for `day` in `alerts_sent`:
+/// true the first time (spike alerts, scheduled reports).
+pub fn claim_sent(
     ctx: &mut WriteCtx<'_>,
-    kind: Subject,
+    kind: &str,
     subject: &str,
     day: NaiveDate,
     at: chrono::DateTime<chrono::Utc>,
@@ -285,7 +287,7 @@ pub fn claim_alert(
         .execute(
             "INSERT INTO alerts_sent (kind, subject, day, sent_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (kind, subject, day) DO NOTHING",
-            &[&kind.as_str(), &subject, &day, &at],
+            &[&kind, &subject, &day, &at],
         )
         .map_err(db)?;
     Ok(n == 1)

@@ -351,7 +351,7 @@ impl CaseStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let subject = subject.to_string();
-        self.write(move |ctx| rollups::claim_alert(ctx.conn, kind, &subject, day, at))
+        self.write(move |ctx| rollups::claim_sent(ctx.conn, kind.as_str(), &subject, day, at))
             .await
     }
 
@@ -362,17 +362,8 @@ impl CaseStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let kind = kind.to_string();
-        self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO alerts_sent (kind, subject, day, sent_at) VALUES (?1, '', ?2, ?3) \
-                     ON CONFLICT (kind, subject, day) DO NOTHING",
-                    params![kind, period.to_string(), at.to_rfc3339()],
-                )
-                .map(|n| n == 1)
-                .map_err(db)
-        })
-        .await
+        self.write(move |ctx| rollups::claim_sent(ctx.conn, &kind, "", period, at))
+            .await
     }
 
     async fn has_case_between(

@@ -253,9 +253,11 @@ pub fn daily(conn: &Connection, q: &DailyQuery) -> StoreResult<Vec<DailyCount>> 
 }
 
 /// Records an alert as sent; `false` when it was already.
-pub fn claim_alert(
+/// Records a mailing of `kind` about `subject` for `day` in `alerts_sent`:
+/// true the first time (spike alerts, scheduled reports).
+pub fn claim_sent(
     conn: &Connection,
-    kind: Subject,
+    kind: &str,
     subject: &str,
     day: chrono::NaiveDate,
     at: chrono::DateTime<chrono::Utc>,
@@ -264,7 +266,7 @@ pub fn claim_alert(
         .execute(
             "INSERT INTO alerts_sent (kind, subject, day, sent_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (kind, subject, day) DO NOTHING",
-            params![kind.as_str(), subject, day.to_string(), at.to_rfc3339()],
+            params![kind, subject, day.to_string(), at.to_rfc3339()],
         )
         .map_err(db)?;
     Ok(n == 1)

@@ -1210,17 +1210,28 @@ pub async fn evidence_file(
     Path((id, evidence_id)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let path = format!("/staff/cases/{id}");
-    let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
+    let (ctx, who, uuid) = match file_ctx(&s, &headers, &id, q.lang.as_deref()).await {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
-        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
     };
     match s.app.staff_evidence_file(&who, uuid, &evidence_id).await {
         Ok(file) => crate::api::track::file_download(file),
         Err(e) => ctx.fail(&e),
+    }
+}
+
+/// The signed-in staff member and the case id of a file's address; the
+/// page to answer with otherwise.
+async fn file_ctx(
+    s: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    lang: Option<&str>,
+) -> Result<(super::PageCtx, Principal, uuid::Uuid), Response> {
+    let (ctx, who) = staff_ctx(s, headers, &format!("/staff/cases/{id}"), lang).await?;
+    match id.parse::<uuid::Uuid>() {
+        Ok(uuid) => Ok((ctx, who, uuid)),
+        Err(_) => Err(ctx.error(StatusCode::NOT_FOUND, "error-not-found")),
     }
 }
 
@@ -1232,13 +1243,9 @@ pub async fn evidence_thumbnail(
     Path((id, evidence_id)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let path = format!("/staff/cases/{id}");
-    let (ctx, who) = match staff_ctx(&s, &headers, &path, q.lang.as_deref()).await {
+    let (ctx, who, uuid) = match file_ctx(&s, &headers, &id, q.lang.as_deref()).await {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
-        return ctx.error(StatusCode::NOT_FOUND, "error-not-found");
     };
     match s
         .app

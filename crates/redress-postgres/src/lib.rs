@@ -177,11 +177,6 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report_months",
         include_str!("../migrations/0022_report_months.sql"),
     ),
-    (
-        23,
-        "search_index_per_group",
-        include_str!("../migrations/0023_search_index_per_group.sql"),
-    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances

@@ -104,11 +104,6 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report_months",
         include_str!("../migrations/0022_report_months.sql"),
     ),
-    (
-        23,
-        "search_index_per_group",
-        include_str!("../migrations/0023_search_index_per_group.sql"),
-    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -3,7 +3,7 @@
 
 use postgres::Client;
 use postgres::types::ToSql;
-use redress_store::filter::{Dialect, Param as Value, Where, branches, due_keyset, order_by};
+use redress_store::filter::{Dialect, DuePhase, NEWEST_FIRST, Param as Value, Where, branches};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{SUMMARY_COLUMNS, db, summary, us};
@@ -94,35 +94,44 @@ pub fn list_cases(
     let fetch = i64::try_from(limit)
         .unwrap_or(i64::MAX - 1)
         .saturating_add(1);
-    let order = order_by(Dialect::Postgres, filter.by_due);
-    let mut params: Vec<Param> = Vec::new();
-    let mut arms: Vec<String> = Vec::new();
-    for b in &branches {
-        let mut w = render(b, &mut params);
-        if let Some(after) = after.filter(|_| !filter.by_due) {
-            params.push(Box::new(after));
-            w.push_str(&format!(" AND seq < ${}", params.len()));
+    let rows = if filter.by_due {
+        let mut rows = Vec::new();
+        for (phase, key) in DuePhase::after(filter.due_after) {
+            let want = fetch - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if want <= 0 {
+                break;
+            }
+            let mut params: Vec<Param> = Vec::new();
+            let mut arms: Vec<String> = Vec::new();
+            for b in &branches {
+                let w = render(&b.and(&key), &mut params);
+                params.push(Box::new(want));
+                arms.push(format!(
+                    "(SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {} LIMIT ${})",
+                    phase.order(),
+                    params.len()
+                ));
+            }
+            rows.extend(run_arms(&mut tx, arms, params, phase.order(), want)?);
         }
-        if let Some(after) = filter.due_after.filter(|_| filter.by_due) {
-            w = format!("{w} AND {}", render(&due_keyset(after), &mut params));
-        }
-        params.push(Box::new(fetch));
-        arms.push(format!(
-            "(SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {order} LIMIT ${})",
-            params.len()
-        ));
-    }
-    let sql = if arms.len() == 1 {
-        arms.remove(0)
+        rows
     } else {
-        params.push(Box::new(fetch));
-        format!(
-            "{} ORDER BY {order} LIMIT ${}",
-            arms.join(" UNION ALL "),
-            params.len()
-        )
+        let mut params: Vec<Param> = Vec::new();
+        let mut arms: Vec<String> = Vec::new();
+        for b in &branches {
+            let mut w = render(b, &mut params);
+            if let Some(after) = after {
+                params.push(Box::new(after));
+                w.push_str(&format!(" AND seq < ${}", params.len()));
+            }
+            params.push(Box::new(fetch));
+            arms.push(format!(
+                "(SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {NEWEST_FIRST} LIMIT ${})",
+                params.len()
+            ));
+        }
+        run_arms(&mut tx, arms, params, NEWEST_FIRST, fetch)?
     };
-    let rows = tx.query(&sql, &refs(&params)).map_err(db)?;
     tx.commit().map_err(db)?;
     let more = rows.len() > limit;
     let items = rows
@@ -136,4 +145,26 @@ pub fn list_cases(
         None
     };
     Ok(Page { items, total, next })
+}
+
+/// Runs the arms of a page (one per branch, each already limited) as one
+/// statement, merged in `order` when there are several.
+fn run_arms(
+    tx: &mut postgres::Transaction<'_>,
+    mut arms: Vec<String>,
+    mut params: Vec<Param>,
+    order: &str,
+    fetch: i64,
+) -> StoreResult<Vec<postgres::Row>> {
+    let sql = if arms.len() == 1 {
+        arms.remove(0)
+    } else {
+        params.push(Box::new(fetch));
+        format!(
+            "{} ORDER BY {order} LIMIT ${}",
+            arms.join(" UNION ALL "),
+            params.len()
+        )
+    };
+    tx.query(&sql, &refs(&params)).map_err(db)
 }

@@ -3,7 +3,7 @@
 
 use r2d2_sqlite::rusqlite::types::Value;
 use r2d2_sqlite::rusqlite::{Connection, params_from_iter};
-use redress_store::filter::{Dialect, Param, branches, due_keyset, order_by};
+use redress_store::filter::{Dialect, DuePhase, NEWEST_FIRST, Param, branches};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{self, SUMMARY_COLUMNS, db, summary, ts};
@@ -86,78 +86,83 @@ pub fn list_cases(
             .map_err(db)?
     };
 
-    // Overdue lists sort the keys of the (index-found) overdue cases
-    // (`+seq` keeps SQLite from walking all cases backwards instead: overdue
-    // ones are rare among the newest).
-    let fetch = Value::Integer(
-        i64::try_from(limit)
-            .unwrap_or(i64::MAX - 1)
-            .saturating_add(1),
-    );
-    let order = order_by(Dialect::Sqlite, filter.by_due);
-    let mut params: Vec<Value> = Vec::new();
-    let mut arms: Vec<String> = Vec::new();
-    for b in &branches {
-        // A search and nothing else: the full-text index gives the newest
-        // matches itself, in rowid (seq) order, so only the page's rows
-        // are read (not every match's).
-        if b.is_search_only() && !filter.by_due {
-            let mut inner = "SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?".to_string();
+    let fetch = i64::try_from(limit)
+        .unwrap_or(i64::MAX - 1)
+        .saturating_add(1);
+    let mut items = Vec::new();
+    if filter.by_due {
+        for (phase, key) in DuePhase::after(filter.due_after) {
+            let want = fetch - i64::try_from(items.len()).unwrap_or(i64::MAX);
+            if want <= 0 {
+                break;
+            }
+            let indexed = if phase.walks_due_index(visibility, filter) {
+                " INDEXED BY cases_due"
+            } else {
+                ""
+            };
+            let mut params: Vec<Value> = Vec::new();
+            let mut arms: Vec<String> = Vec::new();
+            for b in &branches {
+                let w = b.and(&key);
+                params.extend(w.params.iter().map(value));
+                params.push(Value::Integer(want));
+                arms.push(format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM cases{indexed} WHERE {} ORDER BY {} LIMIT ?",
+                    w.sql(Dialect::Sqlite, 0),
+                    phase.order()
+                ));
+            }
+            items.extend(run_arms(&tx, arms, params, phase.order(), want)?);
+        }
+    } else {
+        let mut params: Vec<Value> = Vec::new();
+        let mut arms: Vec<String> = Vec::new();
+        for b in &branches {
+            // A search and nothing else: the full-text index gives the
+            // newest matches itself, in rowid (seq) order, so only the
+            // page's rows are read (not every match's).
+            if b.is_search_only() {
+                let mut inner = "SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?".to_string();
+                params.extend(b.params.iter().map(value));
+                if let Some(after) = after {
+                    inner.push_str(" AND rowid < ?");
+                    params.push(Value::Integer(after));
+                }
+                inner.push_str(" ORDER BY rowid DESC LIMIT ?");
+                params.push(Value::Integer(fetch));
+                arms.push(format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN ({inner}) ORDER BY seq DESC"
+                ));
+                continue;
+            }
+            let mut w = b.sql(Dialect::Sqlite, 0);
             params.extend(b.params.iter().map(value));
             if let Some(after) = after {
-                inner.push_str(" AND rowid < ?");
+                w.push_str(" AND seq < ?");
                 params.push(Value::Integer(after));
             }
-            inner.push_str(" ORDER BY rowid DESC LIMIT ?");
-            params.push(fetch.clone());
-            arms.push(format!(
-                "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN ({inner}) ORDER BY seq DESC"
-            ));
-            continue;
+            params.push(Value::Integer(fetch));
+            arms.push(
+                if filter.overdue_at.is_some() || filter.due_between.is_some() {
+                    // Overdue lists sort the keys of the (index-found)
+                    // overdue cases, then read the page's rows (`+seq`
+                    // keeps SQLite from walking all cases backwards
+                    // instead: overdue ones are rare among the newest).
+                    format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
+                         (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT ?) \
+                         ORDER BY seq DESC"
+                    )
+                } else {
+                    format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY seq DESC LIMIT ?"
+                    )
+                },
+            );
         }
-        let mut w = b.sql(Dialect::Sqlite, 0);
-        params.extend(b.params.iter().map(value));
-        if let Some(after) = after.filter(|_| !filter.by_due) {
-            w.push_str(" AND seq < ?");
-            params.push(Value::Integer(after));
-        }
-        if let Some(after) = filter.due_after.filter(|_| filter.by_due) {
-            let key = due_keyset(after);
-            w = format!("{w} AND {}", key.sql(Dialect::Sqlite, 0));
-            params.extend(key.params.iter().map(value));
-        }
-        params.push(fetch.clone());
-        arms.push(if filter.by_due {
-            format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {order} LIMIT ?")
-        } else if filter.overdue_at.is_some() || filter.due_between.is_some() {
-            // Sort only the keys (the overdue indexes cover them), then
-            // read the page's rows.
-            format!(
-                "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
-                 (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT ?) ORDER BY seq DESC"
-            )
-        } else {
-            format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY seq DESC LIMIT ?")
-        });
+        items = run_arms(&tx, arms, params, NEWEST_FIRST, fetch)?;
     }
-    let sql = if arms.len() == 1 {
-        arms.remove(0)
-    } else {
-        params.push(fetch);
-        format!(
-            "{} ORDER BY {order} LIMIT ?",
-            arms.iter()
-                .map(|a| format!("SELECT * FROM ({a})"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ")
-        )
-    };
-    let mut stmt = tx.prepare_cached(&sql).map_err(db)?;
-    let mut items = codec::all(
-        stmt.query(params_from_iter(params.iter())).map_err(db)?,
-        summary,
-    )?;
-    drop(stmt);
     drop(tx);
     let more = items.len() > limit;
     items.truncate(limit);
@@ -167,4 +172,32 @@ pub fn list_cases(
         None
     };
     Ok(Page { items, total, next })
+}
+
+/// Runs the arms of a page (one per branch, each already limited) as one
+/// statement, merged in `order` when there are several.
+fn run_arms(
+    tx: &Connection,
+    mut arms: Vec<String>,
+    mut params: Vec<Value>,
+    order: &str,
+    fetch: i64,
+) -> StoreResult<Vec<CaseSummary>> {
+    let sql = if arms.len() == 1 {
+        arms.remove(0)
+    } else {
+        params.push(Value::Integer(fetch));
+        format!(
+            "{} ORDER BY {order} LIMIT ?",
+            arms.iter()
+                .map(|a| format!("SELECT * FROM ({a})"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        )
+    };
+    let mut stmt = tx.prepare_cached(&sql).map_err(db)?;
+    codec::all(
+        stmt.query(params_from_iter(params.iter())).map_err(db)?,
+        summary,
+    )
 }

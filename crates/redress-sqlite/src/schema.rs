@@ -104,6 +104,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report_months",
         include_str!("../migrations/0022_report_months.sql"),
     ),
+    (
+        23,
+        "cases_due",
+        include_str!("../migrations/0023_cases_due.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

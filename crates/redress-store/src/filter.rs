@@ -56,6 +56,13 @@ impl Where {
         self.params.extend(other.params.iter().cloned());
     }
 
+    /// This conjunction and `other`'s terms.
+    pub fn and(&self, other: &Where) -> Where {
+        let mut w = self.clone();
+        w.extend(other);
+        w
+    }
+
     /// The conjunction with its placeholders written for `dialect`: `?`,
     /// or `$n` numbered on after the `bound` parameters already bound.
     pub fn sql(&self, dialect: Dialect, bound: usize) -> String {
@@ -89,27 +96,71 @@ impl Where {
     }
 }
 
-/// The order of a page: newest first, or by next deadline (`by_due`).
-pub fn order_by(dialect: Dialect, by_due: bool) -> &'static str {
-    match (by_due, dialect) {
-        (false, _) => "seq DESC",
-        (true, Dialect::Sqlite) => "next_due_at IS NULL, next_due_at, seq",
-        (true, Dialect::Postgres) => "next_due_at ASC NULLS LAST, seq",
-    }
+/// The order of a page that is not sorted by deadline: newest first.
+pub const NEWEST_FIRST: &str = "seq DESC";
+
+/// A list sorted by next deadline (`by_due`) is read in two phases, each
+/// in an order an index can give without sorting the matches: the cases
+/// with a deadline, soonest first (the partial index `cases_due` on
+/// `(next_due_at, seq)` holds only those, the open cases), then the cases
+/// without one, oldest first. The second phase is read only when the first
+/// did not fill the page. One `ORDER BY next_due_at IS NULL, next_due_at,
+/// seq` over both would sort every matching case before the first row
+/// comes out (every case in progress, at a million cases some tens of
+/// thousands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuePhase {
+    /// Cases with a deadline, by `(next_due_at, seq)`.
+    Set,
+    /// Cases without a deadline, by `seq`; after all those with one.
+    Unset,
 }
 
-/// Where a page sorted by next deadline starts: after `(due, seq)` in
-/// that order (cases without a deadline come last, by seq).
-pub fn due_keyset(after: (Option<DateTime<Utc>>, i64)) -> Where {
-    let mut w = Where::default();
-    match after {
-        (Some(due), seq) => w.push(
-            "(next_due_at IS NULL OR next_due_at > {} OR (next_due_at = {} AND seq > {}))",
-            [Param::Time(due), Param::Time(due), Param::Int64(seq)],
-        ),
-        (None, seq) => w.push("(next_due_at IS NULL AND seq > {})", [Param::Int64(seq)]),
+impl DuePhase {
+    /// The phase's order.
+    pub fn order(self) -> &'static str {
+        match self {
+            DuePhase::Set => "next_due_at, seq",
+            DuePhase::Unset => "seq",
+        }
     }
-    w
+
+    /// The phases of a page that starts after `after` (the deadline and
+    /// `seq` of the previous page's last case), in the order they are
+    /// read, each with its condition.
+    pub fn after(after: Option<(Option<DateTime<Utc>>, i64)>) -> Vec<(DuePhase, Where)> {
+        let mut set = Where::default();
+        set.push("next_due_at IS NOT NULL", None);
+        let mut unset = Where::default();
+        unset.push("next_due_at IS NULL", None);
+        match after {
+            None => vec![(DuePhase::Set, set), (DuePhase::Unset, unset)],
+            Some((Some(due), seq)) => {
+                set.push(
+                    "(next_due_at > {} OR (next_due_at = {} AND seq > {}))",
+                    [Param::Time(due), Param::Time(due), Param::Int64(seq)],
+                );
+                vec![(DuePhase::Set, set), (DuePhase::Unset, unset)]
+            }
+            Some((None, seq)) => {
+                unset.push("seq > {}", [Param::Int64(seq)]);
+                vec![(DuePhase::Unset, unset)]
+            }
+        }
+    }
+
+    /// Whether SQLite should walk `cases_due` for this phase rather than
+    /// let its planner (without statistics) pick an index on an equality
+    /// (the status, say) and then sort every match. Walking the open
+    /// cases in deadline order stops at the page's last match; not when
+    /// the list is one assignee's or one respondent's, whose own indexes
+    /// find their few cases at once.
+    pub fn walks_due_index(self, visibility: &Visibility, filter: &CaseFilter) -> bool {
+        self == DuePhase::Set
+            && filter.assignee.is_none()
+            && filter.respondent_key.is_none()
+            && !matches!(visibility, Visibility::Respondent { .. })
+    }
 }
 
 /// A stage as the report facts write it.

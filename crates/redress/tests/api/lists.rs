@@ -105,9 +105,11 @@ async fn sort_by_due_pages_through_every_case_soonest_deadline_first() {
     let withdrawn = t.filed(4).await;
     t.track_act(&withdrawn, "withdraw", json!({})).await;
     let again = t.filed(5).await;
+    let withdrawn_later = t.filed(6).await;
+    t.track_act(&withdrawn_later, "withdraw", json!({})).await;
 
     let all = list(&t, &c.supervisor, "sort=due&limit=50").await;
-    assert_eq!(all["total"], 5);
+    assert_eq!(all["total"], 6);
     let items = all["items"].as_array().unwrap();
     let dues: Vec<Option<chrono::DateTime<chrono::Utc>>> = items
         .iter()
@@ -122,7 +124,9 @@ async fn sort_by_due_pages_through_every_case_soonest_deadline_first() {
         Some(&None),
         "the withdrawn case has no deadline: {all}"
     );
+    // Cases without a deadline come after all the others, oldest first.
     assert_eq!(s(&items[4]["id"]), withdrawn.id);
+    assert_eq!(s(&items[5]["id"]), withdrawn_later.id);
     // Equal deadlines keep the filing order.
     let pos = |id: &str| items.iter().position(|i| s(&i["id"]) == id).unwrap();
     if dues[pos(&submitted.id)] == dues[pos(&again.id)] {
@@ -142,7 +146,7 @@ async fn sort_by_due_pages_through_every_case_soonest_deadline_first() {
             .get(&format!("/complaints?{q}"), Some(&c.supervisor))
             .await
             .expect(200);
-        assert_eq!(page["total"], 5);
+        assert_eq!(page["total"], 6);
         walked.extend(ids(&page));
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_string()),
@@ -150,6 +154,21 @@ async fn sort_by_due_pages_through_every_case_soonest_deadline_first() {
         }
     }
     assert_eq!(walked, ids(&all));
+    // A page of four ends inside the cases with a deadline; the next one
+    // crosses to those without.
+    let first = list(&t, &c.supervisor, "sort=due&limit=4").await;
+    let rest = list(
+        &t,
+        &c.supervisor,
+        &format!("sort=due&limit=4&cursor={}", s(&first["next_cursor"])),
+    )
+    .await;
+    assert_eq!(
+        [ids(&first), ids(&rest)].concat(),
+        ids(&all),
+        "{first} {rest}"
+    );
+    assert!(rest["next_cursor"].is_null(), "{rest}");
 
     // A cursor of the newest-first order is not one of this order.
     let newest = list(&t, &c.supervisor, "limit=1").await;

@@ -574,8 +574,10 @@ pub trait CaseStore: Send + Sync + 'static {
         updates: Vec<CaseUpdate>,
         events: Vec<NewEvent>,
     ) -> StoreResult<()>;
-    /// Newest first (by `seq` descending), whatever the filter; `after` is
-    /// the previous page's `next`. `total` counts every matching case.
+    /// Newest first (by `seq` descending), or by next deadline when
+    /// `filter.by_due` (soonest first, cases without one last, oldest
+    /// first; `filter.due_after` is then the cursor); `after` is the
+    /// previous page's `next`. `total` counts every matching case.
     async fn list_cases(
         &self,
         visibility: &Visibility,

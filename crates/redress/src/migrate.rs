@@ -536,6 +536,23 @@ fn describe(n: &TableCounts) -> String {
 mod tests {
     use super::redact;
 
+    /// The first migration numbered alike on both backends (issue 17);
+    /// older ones keep the numbers they were applied under.
+    const NUMBERED_ALIKE_FROM: i64 = 23;
+
+    #[test]
+    fn both_backends_number_their_migrations_alike() {
+        let from = |m: &[(i64, &'static str, &'static str)]| {
+            m.iter()
+                .filter(|(v, _, _)| *v >= NUMBERED_ALIKE_FROM)
+                .map(|(v, name, _)| (*v, *name))
+                .collect::<Vec<_>>()
+        };
+        let sqlite = from(redress_sqlite::MIGRATIONS);
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, from(redress_postgres::MIGRATIONS));
+    }
+
     #[test]
     fn passwords_are_not_shown() {
         assert_eq!(

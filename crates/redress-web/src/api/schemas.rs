@@ -262,6 +262,7 @@ pub struct RejectBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RequestInfoBody {
     /// Every missing item, at once.
+    #[schema(min_items = 1, value_type = Vec<NonBlank>)]
     pub items: Vec<String>,
     pub due_days: Option<u32>,
 }

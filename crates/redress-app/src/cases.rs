@@ -644,7 +644,7 @@ impl App {
         };
         let missed = match q.missed.as_deref().filter(|s| !s.is_empty()) {
             None => None,
-            Some("any" | "true") => Some(None),
+            Some("any") => Some(None),
             Some(s) => match MISSED_STAGES.iter().find(|(name, _)| *name == s) {
                 Some((_, stage)) => Some(Some(*stage)),
                 None => {
@@ -1772,7 +1772,16 @@ fn measures(b: &mut Body, key: &str) -> Vec<Measure> {
                 currency: None,
                 duration_days: None,
             }),
-            Value::Object(_) => match serde_json::from_value::<Measure>(item.clone()) {
+            Value::Object(fields) => match serde_json::from_value::<Measure>(Value::Object(
+                // `30.0` days is 30 days (JSON Schema's `integer` admits it).
+                fields
+                    .iter()
+                    .map(|(k, v)| match (k.as_str(), crate::input::whole_u32(v)) {
+                        ("duration_days", Some(n)) => (k.clone(), Value::from(n)),
+                        _ => (k.clone(), v.clone()),
+                    })
+                    .collect(),
+            )) {
                 Ok(m) => {
                     if let Some(m) = checked_measure(b, &format!("{key}[{i}]"), m) {
                         out.push(m);

@@ -102,10 +102,12 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// A non-negative integer; `3.0` counts as one (JSON Schema's
+    /// `integer` admits it).
     pub fn opt_u32(&mut self, key: &str) -> Option<u32> {
         match self.get(key) {
             None => None,
-            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(v) => match whole_u32(v) {
                 Some(n) => Some(n),
                 None => {
                     self.errors.add(key, Reason::NonNegative);
@@ -188,4 +190,16 @@ impl<'a> Body<'a> {
             Err(AppError::Invalid(self.errors))
         }
     }
+}
+
+/// A JSON number that is a whole number from 0 to `u32::MAX`, written
+/// `3` or `3.0` (JSON Schema's `integer` admits both).
+pub fn whole_u32(v: &Value) -> Option<u32> {
+    v.as_u64()
+        .or_else(|| {
+            v.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+                .map(|f| f as u64)
+        })
+        .and_then(|n| u32::try_from(n).ok())
 }

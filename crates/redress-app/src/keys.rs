@@ -89,6 +89,9 @@ impl App {
         let now = self.now();
         let mut b = Body::new(body);
         let name = b.str("name");
+        if name.chars().count() > 200 {
+            b.errors.add("name", Reason::AtMost { n: 200 });
+        }
         let raw = b.str_list("scopes", true);
         let mut scopes = vec![];
         for (i, s) in raw.iter().enumerate() {

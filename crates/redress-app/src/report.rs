@@ -61,7 +61,9 @@ const MAX_DAYS: i64 = 366 * 20;
 /// `from`/`to` as local days, both included: a date is that day, an RFC
 /// 3339 instant the local day it falls in (for `to`, the day of the
 /// instant just before it, so that a midnight ends the day before).
-/// Default: the last 30 days up to today.
+/// Default: the last 30 days up to today. A bound is a date or an instant
+/// of the years 1970 to 2200 (as written), so that every day a report
+/// names is a four-digit-year date.
 pub fn parse_days(
     app: &App,
     from: Option<&str>,
@@ -71,10 +73,19 @@ pub fn parse_days(
     let mut errors = redress_domain::FieldErrors::new();
     let mut parse = |field: &str, raw: Option<&str>, end: bool| -> Option<NaiveDate> {
         let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
+        let years = 1970..=2200;
         if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            if !years.contains(&d.year()) {
+                errors.add(field, Reason::YearRange);
+                return None;
+            }
             return Some(d);
         }
         if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+            if !years.contains(&t.year()) {
+                errors.add(field, Reason::YearRange);
+                return None;
+            }
             let t = t.with_timezone(&Utc);
             return Some(cal.local_date(if end { t - Duration::seconds(1) } else { t }));
         }

@@ -159,6 +159,7 @@ reasons! {
     IcsOrder { start: String } => "invalid", "err-ics-order", "an event on {start} ends before it starts";
     IcsLong { start: String, n: usize } => "invalid", "err-ics-long", "an event from {start} lasts more than {n} days";
     DateRange => "not_a_time", "err-date-range", "must be a date YYYY-MM-DD between 1970 and 2200";
+    YearRange => "not_a_time", "err-year-range", "must be a date or an instant in the years 1970 to 2200";
     /// A file that does not parse as iCalendar, with the parser's words.
     NotIcs { detail: String } => "invalid", "err-not-ics", "is not an iCalendar file: {detail}";
     NotPublic => "not_public", "err-not-public", "must not point to a loopback, private or link-local address (set webhook_allow_private to allow it)";

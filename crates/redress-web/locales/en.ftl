@@ -121,6 +121,7 @@ err-nonempty-at-most = must be a text of 1–{ $n } characters
 err-at-most-items = must have at most { $n } items
 err-between = must be between { $a } and { $b }
 err-date-range = must be a date (YYYY-MM-DD) between 1970 and 2200
+err-year-range = must be a date or an instant in the years 1970 to 2200
 err-not-ics = is not an iCalendar file ({ $detail })
 err-not-public = must not point to a loopback, private or link-local address
 err-unreachable = could not be fetched: { $detail }

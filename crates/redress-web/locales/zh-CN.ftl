@@ -121,6 +121,7 @@ err-nonempty-at-most = 须为 1–{ $n } 个字符的文本
 err-at-most-items = 最多 { $n } 项
 err-between = 必须在 { $a } 到 { $b } 之间
 err-date-range = 必须是 1970 至 2200 年之间的日期（YYYY-MM-DD）
+err-year-range = 必须是 1970 至 2200 年之间的日期或时刻
 err-not-ics = 不是 iCalendar 文件（{ $detail }）
 err-not-public = 不能指向本机、内网或链路本地地址
 err-unreachable = 无法获取：{ $detail }

@@ -227,7 +227,7 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: u64) -> Result<Upl
                 share.extend(
                     text.split(',')
                         .map(|v| v.trim().to_string())
-                        .filter(|v| !v.is_empty() && v.len() <= 32),
+                        .filter(|v| !v.is_empty()),
                 );
             }
             continue;
@@ -276,13 +276,26 @@ pub fn parties(share: &[String]) -> Result<Vec<redress_domain::Party>, ApiError>
 }
 
 /// Query parameters, with a malformed query string answered in the API's
-/// error format.
+/// error format. A parameter given with an empty value (`?interval=`) is
+/// refused (422, naming it), as the document states (`minLength: 1`): a
+/// caller leaves out what it does not mean to set.
 pub struct Params<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let mut errors = redress_domain::FieldErrors::new();
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
+        for (name, value) in pairs {
+            if value.is_empty() {
+                errors.add(&name, Reason::Empty);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(redress_app::AppError::Invalid(errors).into());
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Params(q.0))

@@ -84,8 +84,10 @@ pub struct ListParams {
     #[param(value_type = Option<SortOrder>)]
     pub sort: Option<String>,
     /// Filed at or after: a date (2026-12-06, from its start in the installation's zone) or an RFC 3339 instant
+    #[param(value_type = Option<DateOrInstant>)]
     pub from: Option<String>,
     /// Filed before: a date (to its end) or an RFC 3339 instant
+    #[param(value_type = Option<DateOrInstant>)]
     pub to: Option<String>,
     /// true: only cases whose staff deadline has passed
     #[param(value_type = Option<bool>)]

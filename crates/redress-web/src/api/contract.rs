@@ -170,6 +170,7 @@ const PREFIX: &str = "/api/v1";
 /// (rate and concurrency limits).
 pub fn finish(doc: &mut OpenApi) {
     event_kinds(doc);
+    part_names(doc);
     let ids: std::collections::HashMap<&str, &str> = OPERATION_IDS.iter().copied().collect();
     for (path, item) in doc.paths.paths.iter_mut() {
         let local = path.strip_prefix(PREFIX).unwrap_or(path);
@@ -187,6 +188,7 @@ pub fn finish(doc: &mut OpenApi) {
                 op.operation_id = Some((*id).to_string());
             }
             add_errors(op, &key, local);
+            no_empty_query_text(op);
         }
     }
 }
@@ -214,6 +216,40 @@ fn event_kinds(doc: &mut OpenApi) {
         {
             item.enum_values = Some(kinds.clone());
         }
+    }
+}
+
+/// A query parameter given empty is refused (`extract::Params`), so a
+/// text parameter says it has at least one character.
+fn no_empty_query_text(op: &mut Operation) {
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    for p in op.parameters.iter_mut().flatten() {
+        if !matches!(p.parameter_in, ParameterIn::Query) {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(o))) = p.schema.as_mut()
+            && matches!(&o.schema_type, SchemaType::Type(Type::String))
+            && o.min_length.is_none()
+        {
+            o.min_length = Some(1);
+        }
+    }
+}
+
+/// A multipart part's name travels in a header (`Content-Disposition`),
+/// which cannot hold control characters: the upload body says so.
+fn part_names(doc: &mut OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("UploadBody") {
+        body.property_names = Some(Box::new(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[^\\u0000-\\u001f\\u007f]*$"))
+                .into(),
+        ));
     }
 }
 

@@ -16,8 +16,10 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Filed at or after: a date (from its start in the installation's zone) or an RFC 3339 instant; default: no bound
+    #[param(value_type = Option<DateOrInstant>)]
     pub from: Option<String>,
     /// Filed before: a date (to its end) or an RFC 3339 instant; default: no bound
+    #[param(value_type = Option<DateOrInstant>)]
     pub to: Option<String>,
     /// `masked` (default) or `full`: the complainant's name, e-mail and phone in full (journaled)
     #[param(value_type = Option<ContactMode>)]

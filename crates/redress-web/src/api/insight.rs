@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::schemas::ErrorBody;
+use super::schemas::{ErrorBody, PeriodBound};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Params};
 use crate::state::AppState;
@@ -37,8 +37,10 @@ pub enum SortDirection {
 pub struct ScorecardParams {
     /// The first local day (`YYYY-MM-DD`, or an RFC 3339 instant: its
     /// local day); default 29 days before `to`.
+    #[param(value_type = Option<PeriodBound>)]
     pub from: Option<String>,
     /// The last local day, included; default today.
+    #[param(value_type = Option<PeriodBound>)]
     pub to: Option<String>,
     /// Default `volume`.
     #[param(value_type = Option<ScorecardSort>)]
@@ -131,8 +133,10 @@ pub async fn respondents(
 pub struct AlertParams {
     /// The first local day (`YYYY-MM-DD`, or an RFC 3339 instant: its
     /// local day); default 29 days before `to`; at most 366 days.
+    #[param(value_type = Option<PeriodBound>)]
     pub from: Option<String>,
     /// The last local day, included; default today.
+    #[param(value_type = Option<PeriodBound>)]
     pub to: Option<String>,
 }
 

@@ -27,6 +27,8 @@ use crate::state::AppState;
         schemas::StatusName, schemas::ChannelName, schemas::ClosureName,
         schemas::ActionStatusName, schemas::CallStateName, schemas::OutcomeName,
         schemas::MissedStage, schemas::SortOrder, schemas::IntervalName, schemas::ContactMode,
+        schemas::DateOrInstant, schemas::PeriodBound, schemas::NonBlank, schemas::AudienceName, schemas::NoteKindName,
+        schemas::ReviewResultName, schemas::PostChannel, schemas::NoticeKindName,
         // Respondent scorecards and spike alerts (issue 16).
         insight::ScorecardSort, insight::SortDirection, insight::ScorecardsBody,
         insight::ScorecardItem, insight::AlertSubject, insight::AlertRuleBody,

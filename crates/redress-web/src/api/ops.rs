@@ -30,11 +30,13 @@ pub struct DueParams {
     /// RFC 3339 start (default: now)
     #[param(format = DateTime)]
     pub from: Option<String>,
-    /// Working days to add; required unless `working_hours` is given.
-    #[param(required = true, value_type = u32, maximum = 3650)]
+    /// Working days to add; required unless `working_hours` is given
+    /// (one of the two, not both).
+    #[param(value_type = Option<u32>, maximum = 3650)]
     pub working_days: Option<String>,
     /// Instead of `working_days`: working hours (within the installation's
     /// working hours, when it has them).
+    #[param(value_type = Option<u32>, maximum = 87600)]
     pub working_hours: Option<String>,
 }
 
@@ -125,9 +127,11 @@ pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiRes
 pub struct ReportParams {
     /// The first local day (`YYYY-MM-DD`, or an RFC 3339 instant: its
     /// local day); default 29 days before `to`.
+    #[param(value_type = Option<PeriodBound>)]
     pub from: Option<String>,
     /// The last local day, included (an RFC 3339 instant: the day of the
     /// instant just before it); default today.
+    #[param(value_type = Option<PeriodBound>)]
     pub to: Option<String>,
     /// How `series` divides the period; default `day` up to 62 days,
     /// `week` up to 366, else `month`.
@@ -197,9 +201,11 @@ pub async fn summary_csv(
 pub struct PublicStatsParams {
     /// The first local day (`YYYY-MM-DD`, or an RFC 3339 instant: its
     /// local day); default: the first day of the 12th month before `to`.
+    #[param(value_type = Option<PeriodBound>)]
     pub from: Option<String>,
     /// The last local day, included; default: the last day of the last
     /// whole month.
+    #[param(value_type = Option<PeriodBound>)]
     pub to: Option<String>,
 }
 

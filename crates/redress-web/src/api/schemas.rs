@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct LoginBody {
-    #[schema(min_length = 1, max_length = 64)]
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     pub username: String,
     #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
@@ -107,8 +108,9 @@ pub struct ApiKeyBody {
     /// read and webhooks: supervisors only
     #[schema(min_items = 1)]
     pub scopes: Vec<ScopeName>,
-    /// When the key stops working (RFC 3339, in the future).
-    #[schema(format = DateTime)]
+    /// When the key stops working (RFC 3339, or a date: its start in UTC;
+    /// in the future).
+    #[schema(value_type = Option<DateOrInstant>)]
     pub expires_at: Option<String>,
 }
 
@@ -220,10 +222,11 @@ pub struct RecoverAnswer {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PostDeliveryBody {
     /// The notice kind (`result`, `acknowledgement`, …; a notice to the complainant).
-    pub notice: String,
+    pub notice: NoticeKindName,
     /// Always `post`.
-    pub channel: String,
-    /// When the letter was posted: RFC 3339, not in the future.
+    pub channel: PostChannel,
+    /// When the letter was posted: RFC 3339 (or a date), not in the future.
+    #[schema(value_type = DateOrInstant)]
     pub sent_at: String,
     /// The letter's reference (registered-mail number, outgoing register).
     #[schema(min_length = 1, max_length = 128)]
@@ -242,6 +245,8 @@ pub struct ReissuedCode {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct AcceptBody {
+    /// A category's code.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub category: String,
     /// Overrides the category's routing.
     pub department: Option<String>,
@@ -257,6 +262,7 @@ pub struct RejectBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RequestInfoBody {
     /// Every missing item, at once.
+    #[schema(min_items = 1, value_type = Vec<NonBlank>)]
     pub items: Vec<String>,
     pub due_days: Option<u32>,
 }
@@ -264,26 +270,28 @@ pub struct RequestInfoBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct AssignBody {
     /// Username.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub handler: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct MessageBody {
-    /// internal, complainant, respondent
-    pub audience: String,
+    pub audience: AudienceName,
+    #[schema(min_length = 1, pattern = "\\S")]
     pub body: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct NoteBody {
-    /// investigation, contact, note
-    pub kind: String,
+    pub kind: NoteKindName,
+    #[schema(min_length = 1, pattern = "\\S")]
     pub body: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ExtendBody {
-    /// The new due instant (RFC 3339); or give `days`.
+    /// The new due instant (RFC 3339, or a date); or give `days`.
+    #[schema(value_type = Option<DateOrInstant>)]
     pub due_at: Option<String>,
     /// Working days to add; or give `due_at`.
     pub days: Option<u32>,
@@ -367,12 +375,14 @@ pub struct ResumeBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct LinkBody {
     /// Id or tracking number.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub other: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct MergeBody {
     /// The open original: id or tracking number.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub into: String,
 }
 
@@ -401,14 +411,17 @@ pub struct MeasureBody {
 pub struct ActionBody {
     pub description: String,
     pub owner: Option<String>,
+    #[schema(value_type = Option<DateOrInstant>)]
     pub due_at: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct DecideBody {
-    /// upheld, partially_upheld, not_upheld, settled
-    pub outcome: String,
+    pub outcome: OutcomeName,
+    /// At least one rule, agreement clause or law.
+    #[schema(min_items = 1, value_type = Vec<NonBlank>)]
     pub basis: Vec<String>,
+    #[schema(min_length = 1, pattern = "\\S")]
     pub reply: String,
     pub remedies: Option<Vec<MeasureBody>>,
     pub sanctions: Option<Vec<MeasureBody>>,
@@ -419,7 +432,8 @@ pub struct DecideBody {
 pub struct UpdateActionBody {
     /// The new owner: a handler of the case's department or a supervisor.
     pub owner: Option<String>,
-    /// The new due date (RFC 3339), in the future.
+    /// The new due date (RFC 3339, or a date), in the future.
+    #[schema(value_type = Option<DateOrInstant>)]
     pub due_at: Option<String>,
 }
 
@@ -430,12 +444,14 @@ pub struct CompleteActionBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReviewBody {
-    /// upheld, modified
-    pub result: String,
+    pub result: ReviewResultName,
+    /// At least one rule, agreement clause or law.
+    #[schema(min_items = 1, value_type = Vec<NonBlank>)]
     pub basis: Vec<String>,
+    #[schema(min_length = 1, pattern = "\\S")]
     pub reply: String,
     /// The new outcome; required when `result` is `modified`.
-    pub outcome: Option<String>,
+    pub outcome: Option<OutcomeName>,
     /// A modified result's remedies and sanctions replace the decision's.
     pub remedies: Option<Vec<MeasureBody>>,
     pub sanctions: Option<Vec<MeasureBody>>,
@@ -472,7 +488,10 @@ pub struct UploadBody {
     pub file: Vec<u8>,
     /// Staff uploads: the parties the file is shared with
     /// (`complainant`, `respondent`; comma-separated or repeated).
-    pub share: Option<String>,
+    /// Optional; a text part, never null.
+    #[serde(default)]
+    #[schema(pattern = "^ *((complainant|respondent) *)?(, *((complainant|respondent) *)?)*$")]
+    pub share: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -956,4 +975,83 @@ pub struct RespondentList {
     pub total: i64,
     /// Always null: the whole list is answered.
     pub next_cursor: Option<String>,
+}
+
+/// A date (`2026-12-06`) or an RFC 3339 instant
+/// (`2026-12-06T09:00:00+08:00`), as the server reads them: the pattern
+/// admits exactly the calendar's days (29 February in leap years only),
+/// hours 00–23 and offsets up to ±23:59.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(
+    pattern = "^([0-9]{4}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|[0-9]{4}-(0[469]|11)-(0[1-9]|[12][0-9]|30)|[0-9]{4}-02-(0[1-9]|1[0-9]|2[0-8])|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+)]
+pub struct DateOrInstant(String);
+
+/// A bound of a report's period: a date or an RFC 3339 instant, as
+/// [`DateOrInstant`], in the years 1970 to 2200.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(
+    pattern = "^((19[7-9][0-9]|20[0-9]{2}|21[0-9]{2}|2200)-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(19[7-9][0-9]|20[0-9]{2}|21[0-9]{2}|2200)-(0[469]|11)-(0[1-9]|[12][0-9]|30)|(19[7-9][0-9]|20[0-9]{2}|21[0-9]{2}|2200)-02-(0[1-9]|1[0-9]|2[0-8])|(19(7[26]|8[048]|9[26])|20(0[048]|[2468][048]|[13579][26])|21(0[48]|[2468][048]|[13579][26]))-02-29)(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+)]
+pub struct PeriodBound(String);
+
+/// Text with at least one character that is not white space.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(pattern = "\\S")]
+pub struct NonBlank(String);
+
+/// Who a message is for.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AudienceName {
+    Internal,
+    Complainant,
+    Respondent,
+}
+
+/// What a note records.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteKindName {
+    Investigation,
+    Contact,
+    Note,
+}
+
+/// A review's result.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewResultName {
+    Upheld,
+    Modified,
+}
+
+/// The only channel a recorded delivery takes.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PostChannel {
+    Post,
+}
+
+/// A notice's kind.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKindName {
+    Acknowledgement,
+    RequestForMaterial,
+    Refusal,
+    Acceptance,
+    Progress,
+    Result,
+    ReviewResult,
+    Lapsed,
+    Withdrawn,
+    Merged,
+    Message,
+    NewComplaint,
+    AppealReceived,
+    Closed,
+    Reminder,
+    Escalation,
+    AccessCode,
 }

@@ -16,14 +16,19 @@ use crate::state::AppState;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct WebhookBody {
-    /// An `http://` or `https://` URL, without user name or password.
+    /// An `http://` or `https://` URL to a host by name (letters, digits,
+    /// `-` and dots; the last label not a number), without user name,
+    /// password or fragment. A host that is, or resolves to, a loopback,
+    /// private or link-local address is refused unless the installation
+    /// allows it (`webhook_allow_private`).
     #[schema(
         min_length = 8,
         max_length = 2048,
-        pattern = "^https?://[^@/ ]+(/[^ ]*)?$"
+        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*\\.?(:[0-9]{1,4})?(/[!\"$-~]*)?$"
     )]
     pub url: String,
     /// Case event kinds (`GET /webhooks/events`), or `["*"]` for all.
+    #[schema(min_items = 1)]
     pub events: Vec<String>,
 }
 

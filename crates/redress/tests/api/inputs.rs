@@ -410,7 +410,160 @@ async fn public_intake_is_rate_limited_but_api_keys_are_not() {
     }
 }
 
+/// A query parameter given empty (`?interval=`) is refused by name, as
+/// the document says (`minLength: 1`); left out, it takes its default.
+async fn a_query_parameter_given_empty_is_refused_by_name() {
+    let t = TestApp::new().await;
+    let sup = t.staff("sup", &["supervisor"], &[], 5).await;
+    let reasons = t
+        .get("/reports/summary?interval=", Some(&sup))
+        .await
+        .expect_reasons();
+    assert_eq!(reasons, json!({"interval": "required"}));
+    let reasons = t
+        .get("/complaints?status=&department=&limit=5", Some(&sup))
+        .await
+        .expect_reasons();
+    assert_eq!(
+        reasons,
+        json!({"status": "required", "department": "required"})
+    );
+    t.get("/reports/summary", Some(&sup)).await.expect(200);
+    t.get("/complaints?limit=5", Some(&sup)).await.expect(200);
+}
+
+/// `missed=` names a stage or `any` (the document's enum); `true` is
+/// not one of them.
+async fn the_missed_filter_takes_a_stage_or_any() {
+    let t = TestApp::new().await;
+    let sup = t.staff("sup", &["supervisor"], &[], 5).await;
+    let reasons = t
+        .get("/complaints?missed=true", Some(&sup))
+        .await
+        .expect_reasons();
+    assert_eq!(reasons, json!({"missed": "not_one_of"}));
+    t.get("/complaints?missed=any", Some(&sup))
+        .await
+        .expect(200);
+}
+
+/// A report's period lies in the years 1970 to 2200 (a date, or an
+/// instant as written), so that every day a report names is a date with
+/// a four-digit year.
+async fn report_periods_lie_in_the_years_1970_to_2200() {
+    let t = TestApp::new().await;
+    let sup = t.staff("sup", &["supervisor"], &[], 5).await;
+    for (path, field) in [
+        ("/reports/summary?to=0000-01-01", "to"),
+        ("/reports/summary.csv?from=1969-12-31", "from"),
+        ("/reports/respondents?to=2201-01-01T00:00:00Z", "to"),
+        ("/alerts?to=0001-02-03", "to"),
+        ("/public/stats?to=0000-01-01", "to"),
+    ] {
+        let reasons = t.get(path, Some(&sup)).await.expect_reasons();
+        assert_eq!(reasons, json!({field: "not_a_time"}), "{path}");
+    }
+    let r = t
+        .get("/reports/summary?from=1970-01-01&to=1970-01-31", Some(&sup))
+        .await
+        .expect(200);
+    assert_eq!(r["from_day"], "1970-01-01", "{r}");
+    t.get("/public/stats?to=2200-12-31", Some(&sup))
+        .await
+        .expect(200);
+}
+
+/// An API key's name has at most 200 characters, as the document says.
+async fn an_api_key_name_has_at_most_200_characters() {
+    let t = TestApp::new().await;
+    let sup = t.staff("sup", &["supervisor"], &[], 5).await;
+    let reasons = t
+        .post(
+            "/admin/api-keys",
+            Some(&sup),
+            json!({"name": "钥".repeat(201), "scopes": ["intake"]}),
+        )
+        .await
+        .expect_reasons();
+    assert_eq!(reasons, json!({"name": "too_long"}));
+    let key = t
+        .post(
+            "/admin/api-keys",
+            Some(&sup),
+            json!({"name": "钥".repeat(200), "scopes": ["intake"]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(key["name"].as_str().unwrap().chars().count(), 200);
+}
+
+/// A whole number written with a fraction (`5.0`) is an integer, as JSON
+/// Schema's `integer` says; `5.5` is not.
+async fn whole_numbers_written_with_a_fraction_count_as_integers() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let f = t.filed(1).await;
+    let fields = t
+        .refused(
+            &f.id,
+            "request-info",
+            &c.intake,
+            json!({"items": ["截图"], "due_days": 5.5}),
+            422,
+        )
+        .await;
+    assert!(fields["due_days"].is_string(), "{fields}");
+    t.act(
+        &f.id,
+        "request-info",
+        &c.intake,
+        json!({"items": ["截图"], "due_days": 5.0}),
+    )
+    .await;
+    let g = t.accepted(&c, 2).await;
+    let mut d = decision();
+    d["sanctions"] = json!([{"kind": "suspension", "duration_days": 30.0}]);
+    let case = t.act(&g.id, "decide", &c.handler, d).await;
+    assert_eq!(case["decision"]["sanctions"][0]["duration_days"], 30);
+}
+
+/// An upload's `share` names parties only: any other word is refused by
+/// name, however long, and nothing is stored.
+async fn an_upload_is_shared_with_named_parties_only() {
+    let t = TestApp::new().await;
+    let c = t.cast().await;
+    let f = t.accepted(&c, 1).await;
+    let path = format!("/complaints/{}/evidence", f.id);
+    let long = "x".repeat(40);
+    let reasons = t
+        .upload_with(&path, Some(&c.handler), &[("share", &long)], "a.txt", b"a")
+        .await
+        .expect_reasons();
+    assert_eq!(reasons, json!({"share": "not_one_of"}));
+    assert_eq!(
+        t.case(&f.id, &c.handler).await["evidence"]
+            .as_array()
+            .map_or(0, Vec::len),
+        0
+    );
+    t.upload_with(
+        &path,
+        Some(&c.handler),
+        &[("share", " complainant , respondent")],
+        "b.txt",
+        b"b",
+    )
+    .await
+    .expect(200);
+}
+
 tests![
+    a_query_parameter_given_empty_is_refused_by_name,
+    the_missed_filter_takes_a_stage_or_any,
+    report_periods_lie_in_the_years_1970_to_2200,
+    an_api_key_name_has_at_most_200_characters,
+    whole_numbers_written_with_a_fraction_count_as_integers,
+    an_upload_is_shared_with_named_parties_only,
     bad_registrations_name_every_field_and_store_nothing,
     a_retry_with_the_same_idempotency_key_gets_the_first_answer,
     a_second_open_complaint_between_the_same_parties_is_flagged,

@@ -26,8 +26,11 @@ PORT=${PORT:-18191}
 OUT=${OUT:-bench/out}
 KEY=$(printf '42%.0s' $(seq 32))
 mkdir -p "$OUT"
-cargo build --release -q -p redress -p redress-bench
-BIN=${CARGO_TARGET_DIR:-target}/release
+# BIN=DIR: use the redress and redress-bench binaries in DIR as they are.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p redress -p redress-bench
+  BIN=${CARGO_TARGET_DIR:-target}/release
+fi
 SERVER_PID=
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true; }
 trap cleanup EXIT

@@ -37,8 +37,11 @@ SINK_PORT=${SINK_PORT:-18203}
 OUT=${OUT:-bench/out}
 KEY=$(printf '42%.0s' $(seq 32))
 mkdir -p "$OUT"
-cargo build --release -q -p redress -p redress-bench
-BIN=${CARGO_TARGET_DIR:-target}/release
+# BIN=DIR: use the redress and redress-bench binaries in DIR as they are.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p redress -p redress-bench
+  BIN=${CARGO_TARGET_DIR:-target}/release
+fi
 RELAY=smtp://127.0.0.1:$SINK_PORT
 LOG="$OUT/mail-server.log"
 : >"$LOG"

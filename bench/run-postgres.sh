@@ -23,8 +23,12 @@ OUT=${OUT:-bench/out}
 PGBASE=${PGBASE:-postgres://postgres@127.0.0.1:5432}
 KEY=$(printf '42%.0s' $(seq 32))
 mkdir -p "$OUT"
-cargo build --release -q -p redress -p redress-bench
-BIN=${CARGO_TARGET_DIR:-target}/release
+# BIN=DIR: use the redress and redress-bench binaries in DIR as they are
+# (e.g. a copy of an earlier build, for a before/after comparison).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p redress -p redress-bench
+  BIN=${CARGO_TARGET_DIR:-target}/release
+fi
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT

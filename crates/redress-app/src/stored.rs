@@ -26,6 +26,16 @@ struct StoredDoc {
     pending_code: Option<String>,
 }
 
+/// [`StoredDoc`] as written: the case serialised straight from the struct,
+/// without a `Value` tree in between (the same JSON, built once).
+#[derive(Serialize)]
+struct StoredDocRef<'a> {
+    case: &'a Case,
+    access_token_hash: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_code: Option<&'a str>,
+}
+
 /// The row's `doc` for a case with a key: the wrapped key and the sealed
 /// [`StoredDoc`].
 #[derive(Serialize, Deserialize)]
@@ -143,10 +153,10 @@ pub fn to_row(
         ) && d.party == redress_domain::Party::Complainant
             && d.status == redress_domain::DeliveryStatus::Queued
     });
-    let inner = serde_json::to_string(&StoredDoc {
-        case: serde_json::to_value(case).map_err(AppError::internal)?,
-        access_token_hash: access_token_hash.into(),
-        pending_code: pending_code.filter(|_| ack_waiting).map(str::to_string),
+    let inner = serde_json::to_string(&StoredDocRef {
+        case,
+        access_token_hash,
+        pending_code: pending_code.filter(|_| ack_waiting),
     })
     .map_err(AppError::internal)?;
     let doc = match (sealing, case.purged_at) {

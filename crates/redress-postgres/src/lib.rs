@@ -182,6 +182,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cases_due",
         include_str!("../migrations/0023_cases_due.sql"),
     ),
+    (
+        23,
+        "search_index_per_group",
+        include_str!("../migrations/0023_search_index_per_group.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations of instances

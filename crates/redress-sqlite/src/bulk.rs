@@ -203,8 +203,8 @@ const IMPORT_CASE: &str = "INSERT INTO cases (seq, id, tracking_no, status, clos
      ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
 
 /// Inserts rows with their own `seq` (the rowid: later inserts continue
-/// after the largest). The triggers keep the search index and the
-/// per-status counts.
+/// after the largest). A trigger keeps the per-status counts; the rows go
+/// into the search index together at the end.
 pub fn import_cases(c: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
     let mut stmt = c.prepare_cached(IMPORT_CASE).map_err(db)?;
     for r in rows {
@@ -216,6 +216,8 @@ pub fn import_cases(c: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
             .map_err(case_violation)?;
         crate::actions::write(c, &r.id.to_string(), &r.actions)?;
     }
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    crate::writer::index_cases(c, &seqs)?;
     crate::rollups::insert_many(c, rows)
 }
 

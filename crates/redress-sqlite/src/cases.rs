@@ -11,13 +11,14 @@ impl CaseStore for SqliteStore {
         events: Vec<NewEvent>,
         idempotency: Option<IdempotencyRecord>,
     ) -> StoreResult<InsertOutcome> {
-        self.write(move |ctx| {
+        self.write_small(move |ctx| {
             if let Some(idem) = &idempotency
                 && let Some(first) = get_idempotency(ctx.conn, &idem.key)?
             {
                 return Ok(InsertOutcome::Replayed(first));
             }
             let seq = insert_case_row(&mut ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?, &row)?;
+            ctx.index_case(seq);
             actions::write(ctx.conn, &row.id.to_string(), &row.actions)?;
             rollups::insert(ctx.conn, &row)?;
             ctx.append(&events)?;
@@ -43,13 +44,13 @@ impl CaseStore for SqliteStore {
     }
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
-        self.read(move |c| get_case_where(c, "id", &id.to_string()))
+        self.read_point(move |c| get_case_where(c, "id", &id.to_string()))
             .await
     }
 
     async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
         let t = tracking_no.to_string();
-        self.read(move |c| get_case_where(c, "tracking_no", &t))
+        self.read_point(move |c| get_case_where(c, "tracking_no", &t))
             .await
     }
 
@@ -133,7 +134,7 @@ impl CaseStore for SqliteStore {
         respondent_key: &str,
     ) -> StoreResult<Vec<Uuid>> {
         let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
-        self.read(move |c| {
+        self.read_point(move |c| {
             let ids = c
                 .prepare_cached(
                     "SELECT id FROM cases WHERE complainant_key = ?1 AND respondent_key = ?2 \
@@ -371,7 +372,7 @@ impl CaseStore for SqliteStore {
         respondent_key: &str,
     ) -> StoreResult<bool> {
         let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
-        self.read(move |c| {
+        self.read_point(move |c| {
             c.prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM cases WHERE complainant_key = ?1 \
                  AND respondent_key = ?2)",
@@ -451,6 +452,6 @@ impl CaseStore for SqliteStore {
 
     async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
         let key = key.to_string();
-        self.read(move |c| get_idempotency(c, &key)).await
+        self.read_point(move |c| get_idempotency(c, &key)).await
     }
 }

@@ -15,7 +15,12 @@
 //!   head in memory (restored when a job rolls back, reloaded when a COMMIT
 //!   fails).
 //! * Reads go through a pool of `query_only` connections on blocking threads;
-//!   WAL lets them read while the writer writes.
+//!   WAL lets them read while the writer writes. Indexed point reads run on
+//!   the caller's thread when a pooled connection is free at once
+//!   (`read_point`).
+//! * New cases enter the search index (`cases_fts`) once per group, before
+//!   its COMMIT (`writer::WriteCtx::index_case`); a checkpointer thread
+//!   copies the WAL into the database file off the writer's path.
 
 mod actions;
 mod bulk;
@@ -73,17 +78,32 @@ const READERS: u32 = 8;
 /// Settings every connection gets. Not `temp_store = MEMORY`: the writer
 /// keeps a savepoint open per job, and SQLite's in-memory statement journal
 /// is truncated by walking it from the start, which makes every statement
-/// of a large job cost time proportional to the job's size so far.
+/// of a large job cost time proportional to the job's size so far. The
+/// writer switches it on for groups of small jobs only (`writer::TempStore`).
 const COMMON_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA secure_delete = ON;
      PRAGMA busy_timeout = 5000;
      PRAGMA synchronous = FULL;
      PRAGMA cache_size = -8192;";
 
+/// How often the checkpointer copies committed WAL frames into the
+/// database file, when something was committed since its last pass.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// The WAL size (pages) at which the writer checkpoints by itself, after
+/// its COMMIT: a fallback for when the checkpointer falls behind. It is
+/// also what lets the WAL start over from its beginning under a steady
+/// load: SQLite restarts the log only when a write transaction begins on a
+/// completely checkpointed WAL, and only the writer's own checkpoint,
+/// right after a commit, finds it so.
+const WRITER_AUTOCHECKPOINT: u32 = 8000;
+
 /// The SQLite store. Dropping it stops the writer after the queued jobs.
 pub struct SqliteStore {
     sender: Option<mpsc::Sender<Queued>>,
     writer: Option<JoinHandle<()>>,
+    /// Dropped to stop the checkpointer.
+    checkpoint_stop: Option<mpsc::Sender<()>>,
+    checkpointer: Option<JoinHandle<()>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     commits: Arc<AtomicU64>,
     path: std::path::PathBuf,
@@ -119,6 +139,12 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(128);
         schema::migrate(&conn)?;
         let head = ChainHead::load(&conn)?;
+        // Checkpoints off the request path: the checkpointer thread copies
+        // the WAL into the database file on a connection of its own, and
+        // the writer's own checkpoint after COMMIT (SQLite's default at
+        // 1,000 pages) only runs when that falls far behind.
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)
+            .map_err(db)?;
 
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -140,9 +166,19 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || writer::run(conn, head, rx, counter))
             .map_err(|e| StoreError::other(format!("writer thread: {e}")))?;
+        let checkpoints = Connection::open(path).map_err(db)?;
+        checkpoints.execute_batch(COMMON_PRAGMAS).map_err(db)?;
+        let (checkpoint_stop, stop) = mpsc::channel::<()>();
+        let counter = Arc::clone(&commits);
+        let checkpointer = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpoints, &stop, &counter))
+            .map_err(|e| StoreError::other(format!("checkpoint thread: {e}")))?;
         Ok(SqliteStore {
             sender: Some(sender),
             writer: Some(writer),
+            checkpoint_stop: Some(checkpoint_stop),
+            checkpointer: Some(checkpointer),
             readers,
             commits,
             path: path.to_path_buf(),
@@ -195,7 +231,8 @@ impl SqliteStore {
             move |ctx: &mut WriteCtx<'_>| {
                 let mut stmt = ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?;
                 for row in &rows {
-                    insert_case_row(&mut stmt, row)?;
+                    let seq = insert_case_row(&mut stmt, row)?;
+                    ctx.index_case(seq);
                 }
                 rollups::insert_many(ctx.conn, &rows)
             },
@@ -245,6 +282,43 @@ impl SqliteStore {
         ))?;
         rx.await
             .map_err(|_| StoreError::other("the write job failed without an answer"))?
+    }
+
+    /// Runs `f` on the writer like [`Self::write`], as a [`writer::Job::small`]
+    /// job: a few statements over a few rows (a registration).
+    async fn write_small<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(writer::small_job(
+            f,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        ))?;
+        rx.await
+            .map_err(|_| StoreError::other("the write job failed without an answer"))?
+    }
+
+    /// Runs `f`, an indexed point read (one row, or the few rows under one
+    /// index key: tens of microseconds), on the calling thread when a
+    /// pooled read connection is free at once, and like [`Self::read`]
+    /// otherwise. Handing such a read to a blocking thread and back costs
+    /// more than the read: two thread wake-ups, and on a machine whose
+    /// cores are busy, two context switches (`docs/benchmarks.md`, "Intake
+    /// CPU"). Never for a read whose cost grows with the data (lists,
+    /// searches, reports): those keep to blocking threads.
+    async fn read_point<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        match self.readers.try_get() {
+            Some(mut conn) => f(&mut conn),
+            None => self.read(f).await,
+        }
     }
 
     /// Runs `f` with a pooled read connection on a blocking thread.
@@ -317,6 +391,32 @@ impl Drop for SqliteStore {
             && w.join().is_err()
         {
             tracing::error!("the sqlite writer thread panicked");
+        }
+        drop(self.checkpoint_stop.take());
+        if let Some(c) = self.checkpointer.take()
+            && c.join().is_err()
+        {
+            tracing::error!("the sqlite checkpoint thread panicked");
+        }
+    }
+}
+
+/// The checkpointer: every [`CHECKPOINT_EVERY`], when a group committed
+/// since its last pass, `PRAGMA wal_checkpoint(PASSIVE)` (never waits for
+/// the writer or readers, nor makes them wait). Copying fewer, larger
+/// stretches of WAL also copies each hot page (index roots, counters, the
+/// journal head) once per pass rather than once per 1,000 pages. Stops
+/// when `stop`'s sender is dropped.
+fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>, commits: &AtomicU64) {
+    let mut seen = commits.load(Ordering::Relaxed);
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        let now = commits.load(Ordering::Relaxed);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "sqlite checkpoint failed");
         }
     }
 }

@@ -135,7 +135,7 @@ impl PeopleStore for SqliteStore {
 
     async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
         let token_hash = token_hash.to_string();
-        self.read(move |c| {
+        self.read_point(move |c| {
             let raw = c
                 .prepare_cached(
                     "SELECT token_hash, user_id, created_at, expires_at FROM sessions \

@@ -109,6 +109,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cases_due",
         include_str!("../migrations/0023_cases_due.sql"),
     ),
+    (
+        23,
+        "search_index_per_group",
+        include_str!("../migrations/0023_search_index_per_group.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

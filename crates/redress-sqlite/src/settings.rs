@@ -226,7 +226,7 @@ impl SettingsStore for SqliteStore {
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         let key = key.to_string();
-        self.read(move |c| {
+        self.read_point(move |c| {
             c.prepare_cached("SELECT value FROM settings WHERE key = ?1")
                 .map_err(db)?
                 .query_map(params![key], |r| r.get::<_, String>(0))

@@ -55,6 +55,41 @@ impl ChainHead {
 pub struct WriteCtx<'a> {
     pub conn: &'a Connection,
     head: &'a mut ChainHead,
+    /// New cases (their `seq`) not yet in the search index.
+    unindexed: &'a mut Vec<i64>,
+}
+
+impl WriteCtx<'_> {
+    /// Puts a new case row into the search index before the group
+    /// commits. FTS5 writes its pending terms out as a new segment at
+    /// every statement that opens a statement journal and at every
+    /// savepoint release: indexed one by one, each registration would
+    /// write (and later merge) a segment of its own; indexed together at
+    /// the end of the group, the group writes one. Rows are indexed in the
+    /// same transaction, so a reader sees a case and its index entry
+    /// together; before any job that is not [`Job::small`] runs, the
+    /// pending rows are indexed first (such a job may update or delete
+    /// them, or search).
+    pub fn index_case(&mut self, seq: i64) {
+        self.unindexed.push(seq);
+    }
+}
+
+/// Adds the cases of `seqs` to `cases_fts` in one statement (one FTS5
+/// segment).
+pub fn index_cases(conn: &Connection, seqs: &[i64]) -> StoreResult<()> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::to_string(seqs).map_err(|e| StoreError::other(e.to_string()))?;
+    conn.prepare_cached(
+        "INSERT INTO cases_fts (rowid, search_tokens) \
+         SELECT seq, search_tokens FROM cases WHERE seq IN (SELECT value FROM json_each(?1))",
+    )
+    .map_err(db)?
+    .execute([list])
+    .map_err(db)?;
+    Ok(())
 }
 
 impl WriteCtx<'_> {
@@ -168,11 +203,19 @@ pub trait Job: Send {
     fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply);
     /// Answers without running (the group already failed).
     fn fail(self: Box<Self>, e: &StoreError);
+    /// A small job: a few statements over a few rows (a registration). A
+    /// group of small jobs only keeps its savepoint journals in memory
+    /// (`temp_store = MEMORY`) and leaves the search index to the end of
+    /// the group ([`WriteCtx::index_case`]).
+    fn small(&self) -> bool {
+        false
+    }
 }
 
 struct TypedJob<T, F> {
     f: F,
     tx: Answer<T>,
+    small: bool,
 }
 
 impl<T, F> Job for TypedJob<T, F>
@@ -181,12 +224,16 @@ where
     F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
 {
     fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply) {
-        let TypedJob { f, tx } = *self;
+        let TypedJob { f, tx, .. } = *self;
         settle(f(ctx), tx)
     }
 
     fn fail(self: Box<Self>, e: &StoreError) {
         (self.tx)(Err(e.clone()));
+    }
+
+    fn small(&self) -> bool {
+        self.small
     }
 }
 
@@ -196,7 +243,20 @@ where
     T: Send + 'static,
     F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
 {
-    Box::new(TypedJob { f, tx })
+    Box::new(TypedJob {
+        f,
+        tx,
+        small: false,
+    })
+}
+
+/// [`job`] for a [`Job::small`] job.
+pub fn small_job<T, F>(f: F, tx: Answer<T>) -> Box<dyn Job>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+{
+    Box::new(TypedJob { f, tx, small: true })
 }
 
 /// A queued job and whether it is background work
@@ -346,6 +406,7 @@ pub fn run(conn: Connection, mut head: ChainHead, rx: Receiver<Queued>, commits:
     let mut foreground: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut background: VecDeque<Box<dyn Job>> = VecDeque::new();
     let mut share = Share::default();
+    let mut journal = TempStore::File;
     let mut open = true;
     while open || !background.is_empty() {
         let sort = |q: Queued, f: &mut Vec<_>, b: &mut VecDeque<_>| {
@@ -404,7 +465,7 @@ pub fn run(conn: Connection, mut head: ChainHead, rx: Receiver<Queued>, commits:
         }
         let had_foreground = batch.len() > admitted;
         let started = Instant::now();
-        let ran = run_batch(&conn, &mut head, &mut batch, &commits);
+        let ran = run_batch(&conn, &mut head, &mut batch, &commits, &mut journal);
         share.spent(
             Instant::now(),
             started.elapsed(),
@@ -426,14 +487,58 @@ struct Ran {
     background_jobs: usize,
 }
 
+/// Where the writer connection keeps its savepoint (sub-)journals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TempStore {
+    /// In memory, for groups of [`Job::small`] jobs only: each job's
+    /// savepoint journals the pages it changes, some 20 of them for a
+    /// registration, which is more than SQLite keeps in memory before it
+    /// spills to a temporary file (64 KiB): a group would write that file.
+    /// Not for large jobs (an import, a rebuild): the in-memory journal is
+    /// truncated at the end of each statement by walking it from its
+    /// start, which makes each statement of a large job cost time in
+    /// proportion to the job's size so far.
+    Memory,
+    /// A temporary file (SQLite's default).
+    File,
+}
+
+/// Switches `temp_store` (between transactions: SQLite fixes where a
+/// transaction's sub-journal lives when it begins).
+fn set_temp_store(conn: &Connection, now: &mut TempStore, want: TempStore) -> StoreResult<()> {
+    if *now != want {
+        conn.execute_batch(match want {
+            TempStore::Memory => "PRAGMA temp_store = MEMORY",
+            TempStore::File => "PRAGMA temp_store = DEFAULT",
+        })
+        .map_err(db)?;
+        *now = want;
+    }
+    Ok(())
+}
+
 /// Runs one group.
 fn run_batch(
     conn: &Connection,
     head: &mut ChainHead,
     batch: &mut Vec<Queued>,
     commits: &AtomicU64,
+    journal: &mut TempStore,
 ) -> Ran {
     let mut spent = Ran::default();
+    let small = batch.iter().all(|q| q.job.small());
+    let want = if small {
+        TempStore::Memory
+    } else {
+        TempStore::File
+    };
+    if let Err(e) = set_temp_store(conn, journal, want) {
+        tracing::error!(error = %e, "sqlite writer could not set temp_store");
+        for q in batch.drain(..) {
+            q.job.fail(&e);
+        }
+        return spent;
+    }
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE").map_err(db) {
         tracing::error!(error = %e, "sqlite writer could not begin a transaction");
         for q in batch.drain(..) {
@@ -456,19 +561,35 @@ fn run_batch(
     }
     let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
     let mut broken: Option<StoreError> = None;
+    let mut unindexed: Vec<i64> = Vec::new();
     for Queued { background, job } in batch.drain(..) {
         if let Some(e) = &broken {
             job.fail(e);
             continue;
         }
         let started = Instant::now();
+        if !job.small() {
+            // The pending new cases go into the search index first: this
+            // job may update, delete or search them.
+            if let Err(e) = index_cases(conn, &unindexed) {
+                job.fail(&e);
+                broken = Some(e);
+                continue;
+            }
+            unindexed.clear();
+        }
         if let Err(e) = conn.execute_batch("SAVEPOINT job").map_err(db) {
             job.fail(&e);
             broken = Some(e);
             continue;
         }
         let before = head.clone();
-        let mut ctx = WriteCtx { conn, head };
+        let pending = unindexed.len();
+        let mut ctx = WriteCtx {
+            conn,
+            head,
+            unindexed: &mut unindexed,
+        };
         // A panicking job drops its answer channel: its caller sees an error.
         let ok = match catch_unwind(AssertUnwindSafe(|| job.run(&mut ctx))) {
             Ok((ok, reply)) => {
@@ -497,11 +618,17 @@ fn run_batch(
             conn.execute_batch("RELEASE job")
         } else {
             *head = before;
+            unindexed.truncate(pending);
             conn.execute_batch("ROLLBACK TO job; RELEASE job")
         };
         if let Err(e) = end {
             broken = Some(db(e));
         }
+    }
+    if broken.is_none()
+        && let Err(e) = index_cases(conn, &unindexed)
+    {
+        broken = Some(e);
     }
     let commit = match broken {
         Some(e) => Err(e),

@@ -99,3 +99,118 @@ async fn requests_go_first_and_background_still_moves() {
         started.elapsed()
     );
 }
+
+/// New cases enter the search index at the end of their group (issue 18),
+/// and whatever else the group holds — inserts that fail (a tracking
+/// number taken: the savepoint rolls back), saves that change the search
+/// text of cases, among them cases inserted in the same group and not yet
+/// indexed — the index matches the table and finds each case by its
+/// current text only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_search_index_follows_inserts_failures_and_saves_in_one_group() {
+    use std::sync::Arc;
+
+    use redress_store::{CaseUpdate, StoreError};
+
+    let (s, dir) = store();
+    let s = Arc::new(s);
+    let mut first = Vec::new();
+    for n in 0..20u32 {
+        let mut row = case(n);
+        row.search_tokens = format!("old{n} common");
+        s.insert_case(row.clone(), vec![], None).await.unwrap();
+        first.push(row.id);
+    }
+    // Queued together, so that groups mix them.
+    let mut tasks = Vec::new();
+    for n in 0..60u32 {
+        let s = s.clone();
+        let old = first[n as usize % 20];
+        tasks.push(tokio::spawn(async move {
+            let save = |row: &redress_store::CaseRow, tokens: String| {
+                let mut row = row.clone();
+                row.search_tokens = tokens;
+                s.update_cases(
+                    vec![CaseUpdate {
+                        row,
+                        expected_version: 1,
+                    }],
+                    vec![],
+                )
+            };
+            match n % 3 {
+                // A new case, and a save of it queued right behind the
+                // insert (in the same group, or refused when it ran
+                // first): true when the save went in.
+                0 => {
+                    let mut row = case(100 + n);
+                    row.search_tokens = format!("new{n} common");
+                    let (inserted, saved) = tokio::join!(
+                        s.insert_case(row.clone(), vec![], None),
+                        save(&row, format!("resaved{n} common"))
+                    );
+                    inserted.unwrap();
+                    match saved {
+                        Ok(()) => true,
+                        Err(StoreError::VersionConflict) => false,
+                        Err(e) => panic!("save {n}: {e}"),
+                    }
+                }
+                1 => {
+                    let mut row = case(100 + n);
+                    row.search_tokens = format!("new{n} common");
+                    s.insert_case(row, vec![], None).await.unwrap();
+                    false
+                }
+                // A taken tracking number, then a save of an earlier case.
+                _ => {
+                    let mut row = case(n % 20);
+                    row.search_tokens = format!("lost{n} common");
+                    let taken = s.insert_case(row, vec![], None).await;
+                    assert!(matches!(taken, Err(StoreError::Duplicate(_))), "{taken:?}");
+                    let row = s.get_case(old).await.unwrap().unwrap();
+                    save(&row, format!("saved{n} common")).await.unwrap();
+                    false
+                }
+            }
+        }));
+    }
+    let mut resaved = Vec::new();
+    for t in tasks {
+        resaved.push(t.await.unwrap());
+    }
+    drop(s);
+    let c = r2d2_sqlite::rusqlite::Connection::open(dir.db()).unwrap();
+    c.execute(
+        "INSERT INTO cases_fts (cases_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .expect("the search index matches the cases table");
+    let hits = |token: &str| -> i64 {
+        c.query_row(
+            "SELECT count(*) FROM cases_fts WHERE cases_fts MATCH ?1",
+            [token],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(hits("common"), 20 + 40);
+    for n in 0..60u32 {
+        match n % 3 {
+            0 if resaved[n as usize] => {
+                assert_eq!(hits(&format!("new{n}")), 0, "new{n}");
+                assert_eq!(hits(&format!("resaved{n}")), 1, "resaved{n}");
+            }
+            0 | 1 => assert_eq!(hits(&format!("new{n}")), 1, "new{n}"),
+            _ => {
+                assert_eq!(hits(&format!("lost{n}")), 0, "lost{n}");
+                assert_eq!(hits(&format!("saved{n}")), 1, "saved{n}");
+                assert_eq!(hits(&format!("old{}", n % 20)), 0, "old{}", n % 20);
+            }
+        }
+    }
+    assert!(
+        resaved.iter().any(|r| *r),
+        "no save ran in the group of its case's insert"
+    );
+}

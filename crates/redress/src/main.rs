@@ -10,6 +10,12 @@ use redress::{Config, build_app, open_store, spawn_sweeper, spawn_webhooks};
 use redress_domain::Role;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: a registration allocates and frees
+/// some thousands of small blocks across threads (docs/benchmarks.md,
+/// "Intake CPU").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "redress",

@@ -657,15 +657,36 @@ impl UpkeepStore for SqliteStore {
     }
 
     async fn compact_after_purge(&self) -> StoreResult<()> {
+        /// How long a truncating checkpoint is retried while another
+        /// checkpoint holds the lock (each try also waits out readers for
+        /// up to the busy timeout).
+        const COMPACT_WITHIN: Duration = Duration::from_secs(10);
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let conn = Connection::open(&path).map_err(db)?;
             conn.execute_batch("PRAGMA busy_timeout = 5000;")
                 .map_err(db)?;
             // Every frame goes into the main file (where secure_delete
-            // zeroed what was freed) and the log is cut to nothing.
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(db)
+            // zeroed what was freed) and the log is cut to nothing. While
+            // another checkpoint runs (the store's checkpointer, or a
+            // `redress` command's) SQLite does not wait: it answers busy
+            // (the first column) without having copied or cut anything, so
+            // this tries again until one pass ran whole.
+            let deadline = std::time::Instant::now() + COMPACT_WITHIN;
+            loop {
+                let busy: i64 = conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                    .map_err(db)?;
+                if busy == 0 {
+                    return Ok(());
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::other(
+                        "the write-ahead log could not be truncated: the checkpoint stayed busy",
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
         })
         .await
         .map_err(|e| StoreError::other(format!("checkpoint task: {e}")))?

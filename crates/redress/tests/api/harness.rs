@@ -100,6 +100,27 @@ impl Answer {
     }
 }
 
+/// A file's bytes, read by another process (`cat`). The SQLite files of a
+/// serving store must never be opened and closed by this process outside
+/// SQLite: closing any descriptor of a file drops every POSIX advisory lock
+/// the process holds on it (sqlite.org/howtocorrupt.html, 2.2), so the
+/// store's connections would keep going without their shared locks on the
+/// database and on the WAL index, and a `redress` command run beside them
+/// would take the database for unused: rebuild the WAL index under them,
+/// and at its close checkpoint and delete the WAL they still write.
+pub fn read_from_outside(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let out = std::process::Command::new("cat").arg("--").arg(path).output()?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(std::io::Error::other(format!(
+            "cat {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("redress-test-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -502,11 +523,11 @@ impl TestApp {
         match &self.schema {
             None => {
                 let main = self.config.sqlite_path().unwrap();
-                let mut bytes = std::fs::read(&main).unwrap();
+                let mut bytes = read_from_outside(&main).unwrap();
                 for suffix in ["-wal", "-shm", "-journal"] {
                     let mut p = main.clone().into_os_string();
                     p.push(suffix);
-                    if let Ok(b) = std::fs::read(PathBuf::from(p)) {
+                    if let Ok(b) = read_from_outside(&PathBuf::from(p)) {
                         bytes.extend(b);
                     }
                 }

@@ -525,13 +525,14 @@ async fn held(t: &TestApp, intake: &str) -> u64 {
         .unwrap()
 }
 
-/// Every file under `dir`, read whole.
+/// Every file under `dir`, read whole by another process (the database's
+/// among them: `read_from_outside` says why).
 fn files_under(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, Vec<u8>)>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
         if path.is_dir() {
             files_under(&path, out);
-        } else if let Ok(bytes) = std::fs::read(&path) {
+        } else if let Ok(bytes) = read_from_outside(&path) {
             out.push((path, bytes));
         }
     }

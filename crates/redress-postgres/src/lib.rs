@@ -183,9 +183,9 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0023_cases_due.sql"),
     ),
     (
-        23,
+        24,
         "search_index_per_group",
-        include_str!("../migrations/0023_search_index_per_group.sql"),
+        include_str!("../migrations/0024_search_index_per_group.sql"),
     ),
 ];
 

@@ -37,20 +37,6 @@ mod templates;
 mod webhooks;
 mod writer;
 
-/// TEMPORARY (issue 18 bisection): each of the intake features can be
-/// switched off with `REDRESS_X_<NAME>=0`, read once.
-pub mod toggles {
-    use std::sync::LazyLock;
-    fn on(name: &str) -> bool {
-        std::env::var(format!("REDRESS_X_{name}")).map_or(true, |v| v != "0")
-    }
-    pub static POINT: LazyLock<bool> = LazyLock::new(|| on("POINT"));
-    pub static FTS: LazyLock<bool> = LazyLock::new(|| on("FTS"));
-    pub static TEMP: LazyLock<bool> = LazyLock::new(|| on("TEMP"));
-    pub static CKPT: LazyLock<bool> = LazyLock::new(|| on("CKPT"));
-    pub static AUTO: LazyLock<bool> = LazyLock::new(|| on("AUTO"));
-}
-
 pub use schema::MIGRATIONS;
 
 use std::path::Path;
@@ -157,10 +143,8 @@ impl SqliteStore {
         // the WAL into the database file on a connection of its own, and
         // the writer's own checkpoint after COMMIT (SQLite's default at
         // 1,000 pages) only runs when that falls far behind.
-        if *toggles::AUTO {
-            conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)
-                .map_err(db)?;
-        }
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)
+            .map_err(db)?;
 
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -331,7 +315,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        match self.readers.try_get().filter(|_| *toggles::POINT) {
+        match self.readers.try_get() {
             Some(mut conn) => f(&mut conn),
             None => self.read(f).await,
         }
@@ -427,7 +411,7 @@ fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>, commits: &Atomi
     let mut seen = commits.load(Ordering::Relaxed);
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
         let now = commits.load(Ordering::Relaxed);
-        if now == seen || !*toggles::CKPT {
+        if now == seen {
             continue;
         }
         seen = now;

@@ -71,10 +71,6 @@ impl WriteCtx<'_> {
     /// pending rows are indexed first (such a job may update or delete
     /// them, or search).
     pub fn index_case(&mut self, seq: i64) {
-        if !*crate::toggles::FTS {
-            index_cases(self.conn, &[seq]).expect("index one case");
-            return;
-        }
         self.unindexed.push(seq);
     }
 }
@@ -531,7 +527,7 @@ fn run_batch(
 ) -> Ran {
     let mut spent = Ran::default();
     let small = batch.iter().all(|q| q.job.small());
-    let want = if small && *crate::toggles::TEMP {
+    let want = if small {
         TempStore::Memory
     } else {
         TempStore::File

@@ -14,41 +14,7 @@ use tracing_subscriber::EnvFilter;
 /// some thousands of small blocks across threads (docs/benchmarks.md,
 /// "Intake CPU").
 #[global_allocator]
-static GLOBAL: Switch = Switch;
-
-/// TEMPORARY (issue 18 bisection): `REDRESS_X_MIMALLOC_OFF` set → the
-/// system allocator, decided at the first allocation.
-struct Switch;
-static MODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
-unsafe extern "C" {
-    fn getenv(name: *const std::ffi::c_char) -> *mut std::ffi::c_char;
-}
-fn mi() -> bool {
-    use std::sync::atomic::Ordering::Relaxed;
-    match MODE.load(Relaxed) {
-        1 => true,
-        2 => false,
-        _ => {
-            let off = unsafe { !getenv(c"REDRESS_X_MIMALLOC_OFF".as_ptr()).is_null() };
-            MODE.store(if off { 2 } else { 1 }, Relaxed);
-            !off
-        }
-    }
-}
-unsafe impl std::alloc::GlobalAlloc for Switch {
-    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
-        unsafe { if mi() { mimalloc::MiMalloc.alloc(l) } else { std::alloc::System.alloc(l) } }
-    }
-    unsafe fn alloc_zeroed(&self, l: std::alloc::Layout) -> *mut u8 {
-        unsafe { if mi() { mimalloc::MiMalloc.alloc_zeroed(l) } else { std::alloc::System.alloc_zeroed(l) } }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
-        unsafe { if mi() { mimalloc::MiMalloc.dealloc(p, l) } else { std::alloc::System.dealloc(p, l) } }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
-        unsafe { if mi() { mimalloc::MiMalloc.realloc(p, l, n) } else { std::alloc::System.realloc(p, l, n) } }
-    }
-}
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(

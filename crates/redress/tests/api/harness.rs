@@ -109,9 +109,6 @@ impl Answer {
 /// would take the database for unused: rebuild the WAL index under them,
 /// and at its close checkpoint and delete the WAL they still write.
 pub fn read_from_outside(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    if std::env::var("REDRESS_X_OUTSIDE").is_ok_and(|v| v == "0") {
-        return std::fs::read(path); // TEMPORARY (issue 18 bisection)
-    }
     let out = std::process::Command::new("cat").arg("--").arg(path).output()?;
     if out.status.success() {
         Ok(out.stdout)
@@ -790,11 +787,6 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            // TEMPORARY (issue 18): keep a failing test's data directory.
-            eprintln!("KEPT DATA DIR {}", self.dir.display());
-            return;
-        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -109,7 +109,10 @@ impl Answer {
 /// would take the database for unused: rebuild the WAL index under them,
 /// and at its close checkpoint and delete the WAL they still write.
 pub fn read_from_outside(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let out = std::process::Command::new("cat").arg("--").arg(path).output()?;
+    let out = std::process::Command::new("cat")
+        .arg("--")
+        .arg(path)
+        .output()?;
     if out.status.success() {
         Ok(out.stdout)
     } else {

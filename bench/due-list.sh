@@ -31,13 +31,15 @@ REDRESS_DATA_DIR=$D REDRESS_DATA_KEY=$KEY REDRESS_USER_PASSWORD=bench-super-pw \
 PID=
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
 serve() { # bin dir
-  local t0=$SECONDS
+  local t0
+  t0=$(date +%s%N)
   REDRESS_DATA_DIR=$D REDRESS_DATA_KEY=$KEY REDRESS_LISTEN=127.0.0.1:$PORT REDRESS_PUBLIC_RATE_LIMIT=0 \
     REDRESS_TOKEN_RATE_LIMIT=0 REDRESS_ADMIN_PASSWORD=bench-admin-pw REDRESS_LOG=warn \
     "$1/redress" serve >> "$D/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 3000); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-  echo "  (up after $((SECONDS - t0)) s)"
+  echo "  first 200 from /healthz after $(( ($(date +%s%N) - t0) / 1000000 )) ms (migrations included)," \
+    "RSS $(awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$PID/status) MB"
   TOKEN=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/auth/login" \
     -d '{"username":"bench-super","password":"bench-super-pw"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
 }
@@ -58,6 +60,7 @@ measure() {
   q "in progress, by due, page 2" "status=in_progress&sort=due&limit=50&cursor=$cursor"
   q "every case, by due" "sort=due&limit=50"
   q "awaiting acceptance, by due" "status=submitted&sort=due&limit=50"
+  echo "  RSS after the queries: $(awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$PID/status) MB"
 }
 echo "== before ($BEFORE), $CASES cases"
 serve "$BEFORE"
@@ -69,4 +72,7 @@ echo "== after ($AFTER)"
 rm "$D/bench-ids.txt"
 serve "$AFTER"
 measure
+stop
+echo "== after, started again (no migration pending)"
+serve "$AFTER"
 stop

@@ -96,11 +96,10 @@ pub fn list_cases(
             if want <= 0 {
                 break;
             }
-            let indexed = if phase.walks_due_index(visibility, filter) {
-                " INDEXED BY cases_due"
-            } else {
-                ""
-            };
+            let indexed = phase
+                .index(visibility, filter)
+                .map(|i| format!(" INDEXED BY {i}"))
+                .unwrap_or_default();
             let mut params: Vec<Value> = Vec::new();
             let mut arms: Vec<String> = Vec::new();
             for b in &branches {

@@ -101,8 +101,9 @@ pub const NEWEST_FIRST: &str = "seq DESC";
 
 /// A list sorted by next deadline (`by_due`) is read in two phases, each
 /// in an order an index can give without sorting the matches: the cases
-/// with a deadline, soonest first (the partial index `cases_due` on
-/// `(next_due_at, seq)` holds only those, the open cases), then the cases
+/// with a deadline, soonest first (the partial indexes `cases_due` on
+/// `(next_due_at, seq)` and `cases_due_status` on `(status, next_due_at,
+/// seq)` hold only those, the open cases), then the cases
 /// without one, oldest first. The second phase is read only when the first
 /// did not fill the page. One `ORDER BY next_due_at IS NULL, next_due_at,
 /// seq` over both would sort every matching case before the first row
@@ -149,17 +150,27 @@ impl DuePhase {
         }
     }
 
-    /// Whether SQLite should walk `cases_due` for this phase rather than
-    /// let its planner (without statistics) pick an index on an equality
-    /// (the status, say) and then sort every match. Walking the open
-    /// cases in deadline order stops at the page's last match; not when
+    /// The index SQLite should walk for this phase, rather than let its
+    /// planner (without statistics) pick an index on an equality and then
+    /// sort every match: `cases_due_status` for one status (its cases with
+    /// a deadline, in deadline order), `cases_due` otherwise (every open
+    /// case with a deadline, in deadline order); either stops at the
+    /// page's last match. None for the cases without a deadline, and when
     /// the list is one assignee's or one respondent's, whose own indexes
     /// find their few cases at once.
-    pub fn walks_due_index(self, visibility: &Visibility, filter: &CaseFilter) -> bool {
-        self == DuePhase::Set
-            && filter.assignee.is_none()
-            && filter.respondent_key.is_none()
-            && !matches!(visibility, Visibility::Respondent { .. })
+    pub fn index(self, visibility: &Visibility, filter: &CaseFilter) -> Option<&'static str> {
+        if self != DuePhase::Set
+            || filter.assignee.is_some()
+            || filter.respondent_key.is_some()
+            || matches!(visibility, Visibility::Respondent { .. })
+        {
+            return None;
+        }
+        Some(if filter.status.is_some() {
+            "cases_due_status"
+        } else {
+            "cases_due"
+        })
     }
 }
 

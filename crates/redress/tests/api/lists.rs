@@ -169,6 +169,15 @@ async fn sort_by_due_pages_through_every_case_soonest_deadline_first() {
         "{first} {rest}"
     );
     assert!(rest["next_cursor"].is_null(), "{rest}");
+    // One status: its cases in the same order.
+    let submitted_only = list(&t, &c.supervisor, "status=submitted&sort=due").await;
+    let expected: Vec<String> = items
+        .iter()
+        .filter(|i| i["status"] == "submitted")
+        .map(|i| s(&i["id"]).to_string())
+        .collect();
+    assert_eq!(expected.len(), 2, "{all}");
+    assert_eq!(ids(&submitted_only), expected, "{submitted_only}");
 
     // A cursor of the newest-first order is not one of this order.
     let newest = list(&t, &c.supervisor, "limit=1").await;

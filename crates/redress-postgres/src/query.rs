@@ -3,7 +3,9 @@
 
 use postgres::Client;
 use postgres::types::ToSql;
-use redress_store::filter::{Dialect, DuePhase, NEWEST_FIRST, Param as Value, Where, branches};
+use redress_store::filter::{
+    Dialect, DuePhase, NEWEST_FIRST, Param as Value, Where, branches, merge_arms,
+};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{SUMMARY_COLUMNS, db, summary, us};
@@ -95,26 +97,20 @@ pub fn list_cases(
         .unwrap_or(i64::MAX - 1)
         .saturating_add(1);
     let rows = if filter.by_due {
-        let mut rows = Vec::new();
-        for (phase, key) in DuePhase::after(filter.due_after) {
-            let want = fetch - i64::try_from(rows.len()).unwrap_or(i64::MAX);
-            if want <= 0 {
-                break;
-            }
+        DuePhase::read_page(filter.due_after, fetch, |phase, key, want| {
             let mut params: Vec<Param> = Vec::new();
             let mut arms: Vec<String> = Vec::new();
             for b in &branches {
-                let w = render(&b.and(&key), &mut params);
+                let w = render(&b.and(key), &mut params);
                 params.push(Box::new(want));
                 arms.push(format!(
-                    "(SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {} LIMIT ${})",
+                    "SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {} LIMIT ${}",
                     phase.order(),
                     params.len()
                 ));
             }
-            rows.extend(run_arms(&mut tx, arms, params, phase.order(), want)?);
-        }
-        rows
+            run_arms(&mut tx, arms, params, phase.order(), want)
+        })?
     } else {
         let mut params: Vec<Param> = Vec::new();
         let mut arms: Vec<String> = Vec::new();
@@ -126,7 +122,7 @@ pub fn list_cases(
             }
             params.push(Box::new(fetch));
             arms.push(format!(
-                "(SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {NEWEST_FIRST} LIMIT ${})",
+                "SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {NEWEST_FIRST} LIMIT ${}",
                 params.len()
             ));
         }
@@ -151,20 +147,19 @@ pub fn list_cases(
 /// statement, merged in `order` when there are several.
 fn run_arms(
     tx: &mut postgres::Transaction<'_>,
-    mut arms: Vec<String>,
+    arms: Vec<String>,
     mut params: Vec<Param>,
     order: &str,
     fetch: i64,
 ) -> StoreResult<Vec<postgres::Row>> {
-    let sql = if arms.len() == 1 {
-        arms.remove(0)
-    } else {
+    if arms.len() > 1 {
         params.push(Box::new(fetch));
-        format!(
-            "{} ORDER BY {order} LIMIT ${}",
-            arms.join(" UNION ALL "),
-            params.len()
-        )
-    };
+    }
+    let sql = merge_arms(
+        Dialect::Postgres,
+        arms,
+        order,
+        &format!("${}", params.len()),
+    );
     tx.query(&sql, &refs(&params)).map_err(db)
 }

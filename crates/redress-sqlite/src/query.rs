@@ -3,7 +3,7 @@
 
 use r2d2_sqlite::rusqlite::types::Value;
 use r2d2_sqlite::rusqlite::{Connection, params_from_iter};
-use redress_store::filter::{Dialect, DuePhase, NEWEST_FIRST, Param, branches};
+use redress_store::filter::{Dialect, DuePhase, NEWEST_FIRST, Param, branches, merge_arms};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
 use crate::codec::{self, SUMMARY_COLUMNS, db, summary, ts};
@@ -89,13 +89,8 @@ pub fn list_cases(
     let fetch = i64::try_from(limit)
         .unwrap_or(i64::MAX - 1)
         .saturating_add(1);
-    let mut items = Vec::new();
-    if filter.by_due {
-        for (phase, key) in DuePhase::after(filter.due_after) {
-            let want = fetch - i64::try_from(items.len()).unwrap_or(i64::MAX);
-            if want <= 0 {
-                break;
-            }
+    let mut items = if filter.by_due {
+        DuePhase::read_page(filter.due_after, fetch, |phase, key, want| {
             let indexed = phase
                 .index(visibility, filter)
                 .map(|i| format!(" INDEXED BY {i}"))
@@ -103,7 +98,7 @@ pub fn list_cases(
             let mut params: Vec<Value> = Vec::new();
             let mut arms: Vec<String> = Vec::new();
             for b in &branches {
-                let w = b.and(&key);
+                let w = b.and(key);
                 params.extend(w.params.iter().map(value));
                 params.push(Value::Integer(want));
                 arms.push(format!(
@@ -112,8 +107,8 @@ pub fn list_cases(
                     phase.order()
                 ));
             }
-            items.extend(run_arms(&tx, arms, params, phase.order(), want)?);
-        }
+            run_arms(&tx, arms, params, phase.order(), want)
+        })?
     } else {
         let mut params: Vec<Value> = Vec::new();
         let mut arms: Vec<String> = Vec::new();
@@ -160,8 +155,8 @@ pub fn list_cases(
                 },
             );
         }
-        items = run_arms(&tx, arms, params, NEWEST_FIRST, fetch)?;
-    }
+        run_arms(&tx, arms, params, NEWEST_FIRST, fetch)?
+    };
     drop(tx);
     let more = items.len() > limit;
     items.truncate(limit);
@@ -177,23 +172,15 @@ pub fn list_cases(
 /// statement, merged in `order` when there are several.
 fn run_arms(
     tx: &Connection,
-    mut arms: Vec<String>,
+    arms: Vec<String>,
     mut params: Vec<Value>,
     order: &str,
     fetch: i64,
 ) -> StoreResult<Vec<CaseSummary>> {
-    let sql = if arms.len() == 1 {
-        arms.remove(0)
-    } else {
+    if arms.len() > 1 {
         params.push(Value::Integer(fetch));
-        format!(
-            "{} ORDER BY {order} LIMIT ?",
-            arms.iter()
-                .map(|a| format!("SELECT * FROM ({a})"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ")
-        )
-    };
+    }
+    let sql = merge_arms(Dialect::Sqlite, arms, order, "?");
     let mut stmt = tx.prepare_cached(&sql).map_err(db)?;
     codec::all(
         stmt.query(params_from_iter(params.iter())).map_err(db)?,

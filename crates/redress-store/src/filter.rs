@@ -150,6 +150,26 @@ impl DuePhase {
         }
     }
 
+    /// Reads a page of up to `fetch` rows sorted by next deadline,
+    /// starting after `after`: `read(phase, condition, want)` reads up to
+    /// `want` rows of one phase in its order; a phase is read only while
+    /// the page is not full.
+    pub fn read_page<T, E>(
+        after: Option<(Option<DateTime<Utc>>, i64)>,
+        fetch: i64,
+        mut read: impl FnMut(DuePhase, &Where, i64) -> Result<Vec<T>, E>,
+    ) -> Result<Vec<T>, E> {
+        let mut rows = Vec::new();
+        for (phase, key) in DuePhase::after(after) {
+            let want = fetch - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if want <= 0 {
+                break;
+            }
+            rows.extend(read(phase, &key, want)?);
+        }
+        Ok(rows)
+    }
+
     /// The index SQLite should walk for this phase, rather than let its
     /// planner (without statistics) pick an index on an equality and then
     /// sort every match: `cases_due_status` for one status (its cases with
@@ -172,6 +192,27 @@ impl DuePhase {
             "cases_due"
         })
     }
+}
+
+/// One statement for a page's arms (one per branch, each already ordered
+/// and limited): the arm itself, or the arms merged in `order` and cut at
+/// the parameter `limit` (`?` or `$n`).
+pub fn merge_arms(dialect: Dialect, mut arms: Vec<String>, order: &str, limit: &str) -> String {
+    if arms.len() == 1 {
+        return arms.remove(0);
+    }
+    let arms: Vec<String> = match dialect {
+        // SQLite takes an ordered, limited arm only as a subquery.
+        Dialect::Sqlite => arms
+            .iter()
+            .map(|a| format!("SELECT * FROM ({a})"))
+            .collect(),
+        Dialect::Postgres => arms.iter().map(|a| format!("({a})")).collect(),
+    };
+    format!(
+        "{} ORDER BY {order} LIMIT {limit}",
+        arms.join(" UNION ALL ")
+    )
 }
 
 /// A stage as the report facts write it.

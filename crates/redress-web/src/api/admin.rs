@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::schemas::*;
+use super::views::CategoryItem;
 use crate::error::ApiResult;
 use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
@@ -162,7 +163,7 @@ admin_create!(
     department,
     "/admin/departments",
     DepartmentBody,
-    Document,
+    DepartmentItem,
     create_department,
     "Creates a department."
 );
@@ -170,7 +171,7 @@ admin_create!(
     user,
     "/admin/users",
     UserBody,
-    Document,
+    UserItem,
     create_user,
     "Creates a staff user with roles, departments and level."
 );
@@ -178,7 +179,7 @@ admin_create!(
     category,
     "/admin/categories",
     CategoryBody,
-    Document,
+    CategoryItem,
     create_category,
     "Creates a category and its routing."
 );
@@ -299,7 +300,7 @@ pub async fn calendar_day(
 /// to 1 MiB): each day becomes a holiday, or a working day when the event
 /// says so (补班, 上班, workday).
 #[utoipa::path(post, path = "/admin/calendar/import", tag = "admin",
-    request_body(content = String, content_type = "text/calendar"),
+    request_body(content = inline(Binary), content_type = "text/calendar"),
     responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn calendar_import(
     State(s): State<AppState>,

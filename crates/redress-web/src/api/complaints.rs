@@ -11,6 +11,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::schemas::*;
+use super::views::Case;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, ClientIp, JsonBody, MultipartBody, Params, read_upload};
 use crate::state::AppState;
@@ -137,7 +138,7 @@ pub async fn list(
 /// The whole case: record, status, closure, deadlines, events, messages,
 /// deliveries, decision, review. The view of contact data is logged.
 #[utoipa::path(get, path = "/complaints/{id}", tag = "complaints", params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Case), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -178,7 +179,7 @@ pub async fn suggestions(
 
 /// Completes or corrects the registration record before acceptance.
 #[utoipa::path(patch, path = "/complaints/{id}", tag = "complaints", params(("id" = String, Path)),
-    request_body = Document, responses((status = 200, body = Document), (status = 409, body = ErrorBody)))]
+    request_body = Document, responses((status = 200, body = Case), (status = 409, body = ErrorBody)))]
 pub async fn patch(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -195,7 +196,7 @@ macro_rules! action {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "complaints", params(("id" = String, Path)),
                     request_body = $body,
-                    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+                    responses((status = 200, body = Case), (status = 403, body = ErrorBody),
                               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
                               (status = 422, body = ErrorBody)))]
         pub async fn $name(
@@ -341,7 +342,7 @@ action!(
 /// Marks a corrective action done.
 #[utoipa::path(post, path = "/complaints/{id}/actions/{action_id}/complete", tag = "complaints",
     params(("id" = String, Path), ("action_id" = String, Path)), request_body = CompleteActionBody,
-    responses((status = 200, body = Document), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = Case), (status = 409, body = ErrorBody)))]
 pub async fn complete_action(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -361,7 +362,7 @@ pub async fn complete_action(
 /// the future.
 #[utoipa::path(patch, path = "/complaints/{id}/actions/{action_id}", tag = "complaints",
     params(("id" = String, Path), ("action_id" = String, Path)), request_body = UpdateActionBody,
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody),
+    responses((status = 200, body = Case), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_action(
     State(s): State<AppState>,
@@ -414,7 +415,7 @@ pub async fn actions(
 /// size limit.
 #[utoipa::path(post, path = "/complaints/{id}/evidence", tag = "complaints", params(("id" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
-    responses((status = 200, body = Document), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Case), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn evidence(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -436,7 +437,7 @@ pub async fn evidence(
 /// (`evidence_viewed`).
 #[utoipa::path(get, path = "/complaints/{id}/evidence/{evidence_id}", tag = "complaints",
     params(("id" = String, Path), ("evidence_id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+    responses((status = 200, content_type = "application/octet-stream", body = inline(Binary)),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn evidence_file(
     State(s): State<AppState>,
@@ -454,7 +455,7 @@ pub async fn evidence_file(
 /// picture of the case; 404 for a file without one.
 #[utoipa::path(get, path = "/complaints/{id}/evidence/{evidence_id}/thumbnail", tag = "complaints",
     params(("id" = String, Path), ("evidence_id" = String, Path)),
-    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>),
+    responses((status = 200, content_type = "image/jpeg", body = inline(Binary)),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn evidence_thumbnail(
     State(s): State<AppState>,
@@ -470,7 +471,7 @@ pub async fn evidence_thumbnail(
 
 /// The case archive (ZIP): records as JSON, the HTML case file, evidence, manifest.
 #[utoipa::path(get, path = "/complaints/{id}/archive", tag = "complaints", params(("id" = String, Path)),
-    responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, content_type = "application/zip", body = inline(Binary)), (status = 403, body = ErrorBody)))]
 pub async fn archive(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -54,7 +54,7 @@ pub async fn message(
 /// shared with them (404 for any other).
 #[utoipa::path(get, path = "/respondent/complaints/{id}/evidence/{evidence_id}", tag = "respondent",
     params(("id" = String, Path), ("evidence_id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+    responses((status = 200, content_type = "application/octet-stream", body = inline(Binary)),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn evidence_file(
     State(s): State<AppState>,

@@ -197,10 +197,17 @@ pub struct Registered {
     /// typed). Secret; shown once. Send as `Authorization: Bearer` on
     /// /track calls.
     pub access_token: String,
-    pub status: String,
+    pub status: StatusName,
+    #[schema(format = DateTime)]
     pub acceptance_due_at: String,
     pub tracking_url: String,
-    pub duplicate: bool,
+    /// Staff only (absent for the public and integrations, who could
+    /// otherwise probe another person's contact): whether the complainant
+    /// has open cases against the same respondent.
+    pub duplicate: Option<bool>,
+    /// Staff only: those cases' ids.
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
+    pub possible_duplicates: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -597,6 +604,15 @@ pub enum ReasonCode {
     /// Otherwise malformed.
     Invalid,
 }
+
+// Used inline (`body = inline(Binary)`), so that the document says
+// `type: string, format: binary` (a file, as generated clients read it)
+// rather than the array of numbers utoipa makes of `Vec<u8>`.
+/// A file's bytes: the body is the file itself, of the media type named,
+/// not JSON.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(Vec<u8>);
 
 /// Any JSON object (a case, a list, …): see the description of the call.
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::schemas::*;
+use super::views::TrackedCase;
 use crate::error::ApiResult;
 use crate::extract::{ClientIp, JsonBody, MultipartBody, Token, read_upload};
 use crate::state::AppState;
@@ -39,7 +40,7 @@ pub async fn recover(
 
 /// The complainant's view of their case.
 #[utoipa::path(get, path = "/track/{tracking_no}", tag = "complainant", params(("tracking_no" = String, Path)),
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TrackedCase), (status = 401, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,
     Token(t): Token,
@@ -53,7 +54,7 @@ pub async fn get(
 /// answers it), `README.txt` and `files/<sha256>`, the files they uploaded
 /// themselves. Same checks and throttle as `GET /track/{tracking_no}`.
 #[utoipa::path(get, path = "/track/{tracking_no}/export", tag = "complainant", params(("tracking_no" = String, Path)),
-    responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 401, body = ErrorBody),
+    responses((status = 200, content_type = "application/zip", body = inline(Binary)), (status = 401, body = ErrorBody),
               (status = 429, body = ErrorBody)))]
 pub async fn export(
     State(s): State<AppState>,
@@ -167,7 +168,7 @@ pub(crate) fn file_download(file: redress_app::files::EvidenceFile) -> Response 
 /// shared with them (404 for any other).
 #[utoipa::path(get, path = "/track/{tracking_no}/evidence/{evidence_id}", tag = "complainant",
     params(("tracking_no" = String, Path), ("evidence_id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+    responses((status = 200, content_type = "application/octet-stream", body = inline(Binary)),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn evidence_file(
     State(s): State<AppState>,
@@ -186,7 +187,7 @@ macro_rules! track_action {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "complainant", params(("tracking_no" = String, Path)),
             request_body = $body,
-            responses((status = 200, body = Document), (status = 401, body = ErrorBody),
+            responses((status = 200, body = TrackedCase), (status = 401, body = ErrorBody),
                       (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $name(
             State(s): State<AppState>,
@@ -239,7 +240,7 @@ track_action!(
 /// and the stage goes on until `supplement`.
 #[utoipa::path(post, path = "/track/{tracking_no}/evidence", tag = "complainant", params(("tracking_no" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
-    responses((status = 200, body = Document), (status = 413, body = ErrorBody)))]
+    responses((status = 200, body = TrackedCase), (status = 413, body = ErrorBody)))]
 pub async fn evidence(
     State(s): State<AppState>,
     Token(t): Token,

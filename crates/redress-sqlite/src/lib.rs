@@ -14,10 +14,10 @@
 //! * The journal's hash chain is extended by the writer, which keeps the
 //!   head in memory (restored when a job rolls back, reloaded when a COMMIT
 //!   fails).
-//! * Reads go through a pool of `query_only` connections on blocking threads;
-//!   WAL lets them read while the writer writes. Indexed point reads run on
-//!   the caller's thread when a pooled connection is free at once
-//!   (`read_point`).
+//! * Reads run on a few read threads, each owning a `query_only`
+//!   connection ([`readers`]); WAL lets them read while the writer writes.
+//!   Indexed point reads run on the caller's thread when one of a small
+//!   pool of connections is free at once (`read_point`).
 //! * New cases enter the search index (`cases_fts`) once per group, before
 //!   its COMMIT (`writer::WriteCtx::index_case`); a checkpointer thread
 //!   copies the WAL into the database file off the writer's path.
@@ -30,6 +30,7 @@ mod mail;
 mod model;
 mod people;
 mod query;
+mod readers;
 mod rollups;
 mod schema;
 mod settings;
@@ -72,8 +73,16 @@ use codec::{
 use redress_store::rows::{self, USER_COLUMNS};
 use writer::{ChainHead, Job, Queued, WriteCtx};
 
-/// Read connections in the pool.
-const READERS: u32 = 8;
+/// Connections for point reads on the caller's thread (`read_point`):
+/// one per async worker thread is all that can be in use at once on this
+/// machine's two cores; a point read that finds none free goes to the read
+/// threads.
+const POINT_READERS: u32 = 4;
+/// Read threads, each with its own connection ([`readers`]): the reads
+/// whose cost grows with the data. Four keep both cores busy while one
+/// waits on the disk, and bound the memory SQLite holds for reads (each
+/// connection's page cache, `cache_size` below, plus its sorter) to four.
+const READ_THREADS: usize = 4;
 
 /// Settings every connection gets. Not `temp_store = MEMORY`: the writer
 /// keeps a savepoint open per job, and SQLite's in-memory statement journal
@@ -105,6 +114,7 @@ pub struct SqliteStore {
     checkpoint_stop: Option<mpsc::Sender<()>>,
     checkpointer: Option<JoinHandle<()>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    read_threads: readers::ReadThreads,
     commits: Arc<AtomicU64>,
     path: std::path::PathBuf,
 }
@@ -153,11 +163,22 @@ impl SqliteStore {
                 c.execute_batch("PRAGMA query_only = ON;")
             });
         let readers = r2d2::Pool::builder()
-            .max_size(READERS)
+            .max_size(POINT_READERS)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
             .build(manager)
             .map_err(|e| StoreError::other(format!("read pool: {e}")))?;
+
+        let read_threads = readers::ReadThreads::start(READ_THREADS, || {
+            let c = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(db)?;
+            c.execute_batch(COMMON_PRAGMAS).map_err(db)?;
+            c.execute_batch("PRAGMA query_only = ON;").map_err(db)?;
+            Ok(c)
+        })?;
 
         let commits = Arc::new(AtomicU64::new(0));
         let (sender, rx) = mpsc::channel::<Queued>();
@@ -180,6 +201,7 @@ impl SqliteStore {
             checkpoint_stop: Some(checkpoint_stop),
             checkpointer: Some(checkpointer),
             readers,
+            read_threads,
             commits,
             path: path.to_path_buf(),
         })
@@ -327,15 +349,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| StoreError::other(format!("read pool: {e}")))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::other(format!("read task: {e}")))?
+        self.read_threads.run(f).await
     }
 }
 

@@ -12,7 +12,13 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's malloc: a registration allocates and frees
 /// some thousands of small blocks across threads (docs/benchmarks.md,
-/// "Intake CPU").
+/// "Intake CPU"). Built without transparent huge pages (`no_thp`): with
+/// them, each of its regions that a report touched stayed resident in
+/// 2 MiB pages, half of the server's memory after a few reports
+/// (docs/benchmarks.md, "Server memory after insight queries"). Where the
+/// kernel puts every process on huge pages (`always`, not the usual
+/// `madvise`), `MIMALLOC_ALLOW_THP=0` in the environment turns them off
+/// for the process (docs/operations.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -31,7 +31,7 @@ if [ -z "${WRK:-}" ]; then
 fi
 mkdir -p "$OUT"
 if [ -z "${NO_BUILD:-}" ]; then cargo build --release -q -p redress -p redress-bench; fi
-BIN=${CARGO_TARGET_DIR:-target}/release
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release}
 AFTER=${AFTER:-$BIN/redress}
 HZ=$(getconf CLK_TCK)
 SERVER_PID=

@@ -4,6 +4,7 @@
 # bench/run.sh make one, with the bench-super supervisor):
 #
 #   BIN=DIR DATA=bench/out/due-1000000 bench/report-rss.sh [VAR=value ...]
+#   EXPORTS=0 ...   # without the two all-time CSVs at the end
 #
 # Each query runs ten times, then RSS is printed; extra VAR=value words go
 # into the server's environment (MALLOC_ARENA_MAX=1, say) to tell the
@@ -21,19 +22,30 @@ trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 TOKEN=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/auth/login" \
   -d '{"username":"bench-super","password":"bench-super-pw"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
-get() { curl -s -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/$1"; }
+get() { curl -sf -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/$1"; }
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$PID/status"; }
+# The peak since start (VmHWM): the "throughout" of the streamed exports.
+hwm() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$PID/status"; }
 today=$(TZ=Asia/Shanghai date +%F)
 year_ago=$(TZ=Asia/Shanghai date -d '364 days ago' +%F)
 month_ago=$(TZ=Asia/Shanghai date -d '29 days ago' +%F)
+# All time: the longest period a report takes (twenty years).
+all_from=$(TZ=Asia/Shanghai date -d '7299 days ago' +%F)
 case_id=$(get "complaints?limit=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
 echo "start: $(rss) MB"
 for q in "complaints?q=%E9%80%80%E6%AC%BE&limit=50" "complaints/$case_id/similar" \
-  "reports/summary?from=$year_ago&to=$today" "reports/summary?from=2006-01-01&to=$today" \
+  "reports/summary?from=$year_ago&to=$today" "reports/summary?from=$all_from&to=$today" \
   "reports/summary?from=$year_ago&to=$today&interval=day" "reports/respondents?from=$year_ago&to=$today" \
   "alerts?from=$month_ago&to=$today"; do
   for _ in $(seq 10); do get "$q" > /dev/null; done
-  echo "$(rss) MB after $q"
+  echo "$(rss) MB after $q (peak so far $(hwm) MB)"
+done
+# The streamed CSVs of all time, once each (the cases' export is a
+# million rows): RSS after, and the peak while they streamed.
+[ "${EXPORTS:-1}" = 1 ] || exit 0
+for q in "reports/summary.csv?from=$all_from&to=$today" "exports/cases.csv?from=$all_from&to=$today"; do
+  bytes=$(get "$q" | wc -c)
+  echo "$(rss) MB after $q ($bytes bytes; peak so far $(hwm) MB)"
 done
 sleep 3
 echo "after 3 s idle: $(rss) MB"

@@ -15,7 +15,8 @@ use crate::state::AppState;
 
 /// Staff login: a bearer token, and the same as an HttpOnly session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = TokenAnswer), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenAnswer), (status = 401, body = ErrorBody),
+              (status = 403, description = "a browser on another site asked (login CSRF)", body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
     ClientIp(client): ClientIp,

@@ -415,7 +415,8 @@ pub async fn actions(
 /// size limit.
 #[utoipa::path(post, path = "/complaints/{id}/evidence", tag = "complaints", params(("id" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
-    responses((status = 200, body = Case), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Case), (status = 409, description = "the case is closed, or has as many files as a case may have", body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn evidence(
     State(s): State<AppState>,
     Caller(who): Caller,

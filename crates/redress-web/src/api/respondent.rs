@@ -36,7 +36,8 @@ pub async fn list(
 
 /// The respondent's reply.
 #[utoipa::path(post, path = "/respondent/complaints/{id}/messages", tag = "respondent", params(("id" = String, Path)),
-    request_body = BodyOnly, responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+    request_body = BodyOnly, responses((status = 200, body = Document), (status = 404, body = ErrorBody),
+        (status = 409, description = "the case is closed, or has as many messages as a case may have", body = ErrorBody)))]
 pub async fn message(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -72,7 +73,8 @@ pub async fn evidence_file(
 /// Evidence from the respondent.
 #[utoipa::path(post, path = "/respondent/complaints/{id}/evidence", tag = "respondent", params(("id" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
-    responses((status = 200, body = Document), (status = 413, body = ErrorBody)))]
+    responses((status = 200, body = Document), (status = 409, description = "the case is closed, or has as many files as a case may have", body = ErrorBody),
+              (status = 413, body = ErrorBody)))]
 pub async fn evidence(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -240,7 +240,8 @@ track_action!(
 /// and the stage goes on until `supplement`.
 #[utoipa::path(post, path = "/track/{tracking_no}/evidence", tag = "complainant", params(("tracking_no" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
-    responses((status = 200, body = TrackedCase), (status = 413, body = ErrorBody)))]
+    responses((status = 200, body = TrackedCase), (status = 409, description = "the case is closed, or has as many files as a case may have", body = ErrorBody),
+              (status = 413, body = ErrorBody)))]
 pub async fn evidence(
     State(s): State<AppState>,
     Token(t): Token,

@@ -179,7 +179,12 @@ impl TestApp {
         t
     }
 
+    /// Sends a request through the router. Every answer of a call in the
+    /// API document is checked against it (`contract::check`): a status
+    /// it does not list, or JSON that does not match the schema it states,
+    /// fails the test.
     pub async fn send(&self, req: Request<Body>) -> Answer {
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -190,6 +195,7 @@ impl TestApp {
             .unwrap()
             .to_bytes()
             .to_vec();
+        crate::contract::check(&method, &path, status, &headers, &bytes);
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Answer {
             status,

@@ -35,6 +35,8 @@ macro_rules! tests {
 
 mod harness;
 
+mod contract;
+
 mod access;
 mod actions;
 mod admin;
@@ -103,8 +105,9 @@ impl Registered {
 }
 
 fn main() -> ExitCode {
-    let modules: [Module; 35] = [
+    let modules: [Module; 36] = [
         ("access", access::trials),
+        ("contract", contract::trials),
         ("actions", actions::trials),
         ("alerts", alerts::trials),
         ("admin", admin::trials),

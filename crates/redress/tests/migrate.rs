@@ -233,7 +233,7 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         )
         .await
         .map_err(err)?;
-    let api_key = key["api_key"].as_str().unwrap_or_default().to_string();
+    let api_key = key.api_key;
     // A webhook owed the registration's events, at a port nobody listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

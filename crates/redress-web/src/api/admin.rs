@@ -12,6 +12,9 @@ use super::views::CategoryItem;
 use crate::error::ApiResult;
 use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
+use redress_app::keys::{
+    ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
+};
 
 /// Staff login: a bearer token, and the same as an HttpOnly session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
@@ -90,19 +93,22 @@ pub async fn password(
 
 /// The integration keys, without their secrets (admins and supervisors).
 #[utoipa::path(get, path = "/admin/api-keys", tag = "admin",
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn api_keys(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = ApiKeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn api_keys(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<ApiKeyList>> {
     Ok(Json(s.app.list_api_keys(&who).await?))
 }
 
 /// Revokes an integration key: it answers 401 from now on.
 #[utoipa::path(delete, path = "/admin/api-keys/{id}", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ApiKeyView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn api_key_delete(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ApiKeyView>> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
     Ok(Json(s.app.revoke_api_key(&who, id).await?))
 }
@@ -112,14 +118,14 @@ pub async fn api_key_delete(
 /// the respondent is told by e-mail that a key was issued.
 #[utoipa::path(post, path = "/admin/respondents/{id}/keys", tag = "admin", request_body = PortalKeyBody,
     params(("id" = String, Path)),
-    responses((status = 201, body = KeyAnswer), (status = 403, body = ErrorBody),
+    responses((status = 201, body = PortalKeyIssued), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn respondent_key(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<PortalKeyIssued>)> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
     Ok((
         StatusCode::CREATED,
@@ -130,12 +136,12 @@ pub async fn respondent_key(
 /// Revokes a respondent's portal key: it answers 401 from now on.
 #[utoipa::path(delete, path = "/admin/respondents/{id}/keys", tag = "admin",
     params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PortalKeyRevoked), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn respondent_key_delete(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PortalKeyRevoked>> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
     Ok(Json(s.app.revoke_respondent_key(&who, id).await?))
 }
@@ -143,8 +149,11 @@ pub async fn respondent_key_delete(
 /// The newest security notices for supervisors: case-reading roles
 /// granted, passwords of such users reset, keys issued.
 #[utoipa::path(get, path = "/audit/security", tag = "audit",
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn security(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = SecurityNotices), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn security(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<SecurityNotices>> {
     Ok(Json(s.app.security_notices(&who, 50).await?))
 }
 
@@ -153,7 +162,7 @@ macro_rules! admin_create {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "admin", request_body = $body,
             responses((status = 201, body = $answer), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-        pub async fn $name(State(s): State<AppState>, Caller(who): Caller, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+        pub async fn $name(State(s): State<AppState>, Caller(who): Caller, body: JsonBody) -> ApiResult<(StatusCode, Json<impl serde::Serialize>)> {
             Ok((StatusCode::CREATED, Json(s.app.$method(&who, &body.value).await?)))
         }
     };
@@ -195,7 +204,7 @@ admin_create!(
     api_key,
     "/admin/api-keys",
     ApiKeyBody,
-    KeyAnswer,
+    CreatedApiKey,
     create_api_key,
     "Creates an integration key; shown once."
 );

@@ -114,14 +114,7 @@ pub struct ApiKeyBody {
     pub expires_at: Option<String>,
 }
 
-/// What an API key may do.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ScopeName {
-    Intake,
-    Read,
-    Webhooks,
-}
+pub use redress_app::keys::ScopeName;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PasswordBody {

@@ -268,8 +268,8 @@ struct HomePage<'a> {
 }
 
 /// One security notice as a sentence in the page's language.
-fn security_line(tr: &super::i18n::Tr, e: &Value) -> String {
-    let data = &e["data"];
+fn security_line(tr: &super::i18n::Tr, e: &redress_app::keys::SecurityNotice) -> String {
+    let data = &e.data;
     let text = |v: &Value| v.as_str().unwrap_or("—").to_string();
     let roles = data["roles"]
         .as_array()
@@ -285,18 +285,11 @@ fn security_line(tr: &super::i18n::Tr, e: &Value) -> String {
         .unwrap_or_default();
     let by = text(&data["by"]);
     let by = if by == "—" {
-        e["actor"]
-            .as_str()
-            .unwrap_or("—")
-            .trim_start_matches("staff:")
-            .to_string()
+        e.actor.trim_start_matches("staff:").to_string()
     } else {
         by
     };
-    let key = format!(
-        "sec-{}",
-        e["kind"].as_str().unwrap_or_default().replace('_', "-")
-    );
+    let key = format!("sec-{}", e.kind.replace('_', "-"));
     let (user, respondent, name) = (
         text(&data["username"]),
         text(&data["respondent"]),
@@ -450,13 +443,8 @@ pub async fn home(
     let mut security = Vec::new();
     if supervisor && let Ok(v) = s.app.security_notices(&who, 10).await {
         let tz = s.app.config.time_zone;
-        for e in v["items"].as_array().into_iter().flatten() {
-            let at = e["at"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| local_time(t.with_timezone(&chrono::Utc), tz))
-                .unwrap_or_default();
-            security.push((at, security_line(&tr, e)));
+        for e in &v.items {
+            security.push((local_time(e.at, tz), security_line(&tr, e)));
         }
     }
     let page = HomePage {

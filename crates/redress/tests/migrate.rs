@@ -246,7 +246,7 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         )
         .await
         .map_err(err)?;
-    let webhook_secret = hook["secret"].as_str().unwrap_or_default().to_string();
+    let webhook_secret = hook.secret;
     // The installation's own wording of one notice.
     let shipped = app.list_notice_templates(&admin).await.map_err(err)?;
     let first = &shipped["items"][0];

@@ -767,14 +767,7 @@ pub enum ActionStatusName {
     Done,
 }
 
-/// Where a webhook call stands.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CallStateName {
-    Pending,
-    Delivered,
-    Failed,
-}
+pub use redress_app::webhooks::CallStateName;
 
 /// A likely duplicate of a case.
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -12,6 +12,7 @@ use super::views::CategoryItem;
 use crate::error::ApiResult;
 use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
+use redress_app::canned::{CannedReplyList, CannedReplyView};
 use redress_app::keys::{
     ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
 };
@@ -213,7 +214,7 @@ admin_create!(
     canned_reply,
     "/admin/canned-replies",
     CannedReplyBody,
-    CannedReplyAnswer,
+    CannedReplyView,
     create_canned_reply,
     "Saves a canned reply (title at most 100 characters, text at most 5000)."
 );
@@ -221,11 +222,11 @@ admin_create!(
 /// The canned replies, oldest first: `{items, total, next_cursor}`. Any
 /// staff member may read them (the case page offers them).
 #[utoipa::path(get, path = "/admin/canned-replies", tag = "admin",
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = CannedReplyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn canned_replies(
     State(s): State<AppState>,
     Caller(who): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CannedReplyList>> {
     Ok(Json(s.app.list_canned_replies(&who).await?))
 }
 
@@ -233,14 +234,14 @@ pub async fn canned_replies(
 /// (`null` or empty: any language).
 #[utoipa::path(patch, path = "/admin/canned-replies/{id}", tag = "admin", request_body = CannedReplyPatchBody,
     params(("id" = String, Path)),
-    responses((status = 200, body = CannedReplyAnswer), (status = 403, body = ErrorBody),
+    responses((status = 200, body = CannedReplyView), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn canned_reply_patch(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CannedReplyView>> {
     Ok(Json(
         s.app.update_canned_reply(&who, &id, &body.value).await?,
     ))

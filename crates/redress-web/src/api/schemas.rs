@@ -338,16 +338,6 @@ pub struct CannedReplyPatchBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct CannedReplyAnswer {
-    pub id: String,
-    pub title: String,
-    pub body: String,
-    pub locale: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
 pub struct LegalHoldBody {
     /// true: keep the case past its retention period; false: release.
     pub hold: bool,

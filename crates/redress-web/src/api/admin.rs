@@ -12,6 +12,7 @@ use super::views::CategoryItem;
 use crate::error::ApiResult;
 use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
+use redress_app::calendar_admin::{CalendarDaySet, CalendarImported};
 use redress_app::canned::{CannedReplyList, CannedReplyView};
 use redress_app::keys::{
     ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
@@ -294,13 +295,13 @@ pub async fn category_patch(
 /// from now on count with it.
 #[utoipa::path(put, path = "/admin/calendar/{date}", tag = "admin", request_body = CalendarDayBody,
     params(("date" = String, Path, description = "YYYY-MM-DD")),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CalendarDaySet), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn calendar_day(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(date): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CalendarDaySet>> {
     Ok(Json(
         s.app.set_calendar_day(&who, &date, &body.value).await?,
     ))
@@ -311,12 +312,12 @@ pub async fn calendar_day(
 /// says so (补班, 上班, workday).
 #[utoipa::path(post, path = "/admin/calendar/import", tag = "admin",
     request_body(content = inline(Binary), content_type = "text/calendar"),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CalendarImported), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn calendar_import(
     State(s): State<AppState>,
     Caller(who): Caller,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CalendarImported>> {
     if body.len() > super::CALENDAR_LIMIT {
         return Err(redress_app::AppError::invalid(
             "file",

@@ -1265,14 +1265,11 @@ pub async fn import(
             let note = tr.with(
                 "admin-imported",
                 &[
-                    ("days", &v["imported"].to_string()),
-                    ("holidays", &v["holidays"].to_string()),
-                    ("workdays", &v["workdays"].to_string()),
-                    (
-                        "skipped",
-                        &v["skipped"].as_array().map_or(0, Vec::len).to_string(),
-                    ),
-                    ("moved", &v["recomputed"].to_string()),
+                    ("days", &v.imported.to_string()),
+                    ("holidays", &v.holidays.to_string()),
+                    ("workdays", &v.workdays.to_string()),
+                    ("skipped", &v.skipped.len().to_string()),
+                    ("moved", &v.recomputed.to_string()),
                 ],
             );
             let said = Said {

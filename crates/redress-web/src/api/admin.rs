@@ -14,6 +14,7 @@ use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
 use redress_app::calendar_admin::{CalendarDaySet, CalendarImported};
 use redress_app::canned::{CannedReplyList, CannedReplyView};
+use redress_app::channels::PublishedChannels;
 use redress_app::keys::{
     ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
 };
@@ -333,8 +334,11 @@ pub async fn calendar_import(
 /// The published channels as stored (SPEC §5), the configured mailbox
 /// when none was set.
 #[utoipa::path(get, path = "/admin/settings/channels", tag = "admin",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
-pub async fn channels(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = PublishedChannels), (status = 403, body = ErrorBody)))]
+pub async fn channels(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<PublishedChannels>> {
     Ok(Json(s.app.channel_settings(&who).await?))
 }
 
@@ -342,12 +346,12 @@ pub async fn channels(State(s): State<AppState>, Caller(who): Caller) -> ApiResu
 /// mailbox, the postal and visiting address, and the channels switched
 /// on. Intake on `web` or `email` is refused while it is off. Journaled.
 #[utoipa::path(put, path = "/admin/settings/channels", tag = "admin", request_body = ChannelsBody,
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PublishedChannels), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn channels_put(
     State(s): State<AppState>,
     Caller(who): Caller,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PublishedChannels>> {
     Ok(Json(s.app.set_channel_settings(&who, &body.value).await?))
 }
 

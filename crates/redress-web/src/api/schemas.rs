@@ -685,18 +685,7 @@ pub enum StatusName {
     Closed,
 }
 
-/// How a complaint arrived (SPEC §5).
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelName {
-    Web,
-    Api,
-    Chat,
-    Email,
-    Phone,
-    Letter,
-    InPerson,
-}
+pub use redress_app::channels::ChannelName;
 
 /// How a closed case ended.
 #[derive(Serialize, Deserialize, ToSchema)]

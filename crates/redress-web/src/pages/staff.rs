@@ -405,24 +405,17 @@ pub async fn home(
     }
     let (mut departments, mut people) = (Vec::new(), Vec::new());
     if let Ok(v) = s.app.queues(&who).await {
-        let rows = |key: &str, field: &str| -> Vec<(String, i64, i64)> {
-            v[key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|r| {
-                            (
-                                r[field].as_str().unwrap_or("—").to_string(),
-                                r["overdue"].as_i64().unwrap_or(0),
-                                r["due_soon"].as_i64().unwrap_or(0),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        departments = rows("departments", "department");
-        people = rows("people", "assignee");
+        let name = |n: &Option<String>| n.as_deref().unwrap_or("—").to_string();
+        departments = v
+            .departments
+            .iter()
+            .map(|r| (name(&r.department), r.overdue, r.due_soon))
+            .collect();
+        people = v
+            .people
+            .iter()
+            .map(|r| (name(&r.assignee), r.overdue, r.due_soon))
+            .collect();
         // Departments and people by name, in the page's language.
         let known = s.app.store.list_departments().await.unwrap_or_default();
         for row in &mut departments {

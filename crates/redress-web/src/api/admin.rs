@@ -18,6 +18,7 @@ use redress_app::channels::PublishedChannels;
 use redress_app::keys::{
     ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
 };
+use redress_app::outbound::{NoticeTemplateList, NoticeTemplateView};
 
 /// Staff login: a bearer token, and the same as an HttpOnly session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
@@ -417,11 +418,11 @@ pub struct NoticeTemplateBody {
 /// installation's own text, or the shipped one), with the shipped text
 /// beside it. Templates are minijinja over the variables of docs/mail.md.
 #[utoipa::path(get, path = "/admin/notice-templates", tag = "admin",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = NoticeTemplateList), (status = 403, body = ErrorBody)))]
 pub async fn notice_templates(
     State(s): State<AppState>,
     Caller(who): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeTemplateList>> {
     Ok(Json(s.app.list_notice_templates(&who).await?))
 }
 
@@ -430,14 +431,14 @@ pub async fn notice_templates(
 /// work is refused naming the part (422).
 #[utoipa::path(put, path = "/admin/notice-templates/{kind}/{locale}", tag = "admin",
     params(("kind" = String, Path), ("locale" = String, Path)), request_body = NoticeTemplateBody,
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+    responses((status = 200, body = NoticeTemplateView), (status = 403, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn notice_template_put(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path((kind, locale)): Path<(String, String)>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeTemplateView>> {
     Ok(Json(
         s.app
             .put_notice_template(&who, &kind, &locale, &body.value)
@@ -448,13 +449,13 @@ pub async fn notice_template_put(
 /// Goes back to the shipped wording (404 when there was no own wording).
 #[utoipa::path(delete, path = "/admin/notice-templates/{kind}/{locale}", tag = "admin",
     params(("kind" = String, Path), ("locale" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+    responses((status = 200, body = NoticeTemplateView), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn notice_template_delete(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path((kind, locale)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeTemplateView>> {
     Ok(Json(
         s.app.delete_notice_template(&who, &kind, &locale).await?,
     ))

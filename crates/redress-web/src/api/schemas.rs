@@ -1014,25 +1014,4 @@ pub enum PostChannel {
     Post,
 }
 
-/// A notice's kind.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKindName {
-    Acknowledgement,
-    RequestForMaterial,
-    Refusal,
-    Acceptance,
-    Progress,
-    Result,
-    ReviewResult,
-    Lapsed,
-    Withdrawn,
-    Merged,
-    Message,
-    NewComplaint,
-    AppealReceived,
-    Closed,
-    Reminder,
-    Escalation,
-    AccessCode,
-}
+pub use redress_app::outbound::NoticeKindName;

@@ -13,6 +13,7 @@ use crate::error::ApiResult;
 use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
 use redress_app::calendar_admin::{CalendarDaySet, CalendarImported};
+use redress_app::calendar_feed::CalendarFeedView;
 use redress_app::canned::{CannedReplyList, CannedReplyView};
 use redress_app::channels::PublishedChannels;
 use redress_app::keys::{
@@ -360,11 +361,11 @@ pub async fn channels_put(
 /// outcome, what changed), the validators kept for conditional GET, and
 /// how many days the feed has set; `{"url": null}` without one.
 #[utoipa::path(get, path = "/admin/calendar/feed", tag = "admin",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = CalendarFeedView), (status = 403, body = ErrorBody)))]
 pub async fn calendar_feed(
     State(s): State<AppState>,
     Caller(who): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CalendarFeedView>> {
     Ok(Json(s.app.calendar_feed(&who).await?))
 }
 
@@ -372,12 +373,12 @@ pub async fn calendar_feed(
 /// daily by one instance, first at the next run of the jobs. The URL must
 /// reach a public address, as for webhooks (SPEC §9).
 #[utoipa::path(put, path = "/admin/calendar/feed", tag = "admin", request_body = CalendarFeedBody,
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CalendarFeedView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn calendar_feed_put(
     State(s): State<AppState>,
     Caller(who): Caller,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CalendarFeedView>> {
     Ok(Json(s.app.set_calendar_feed(&who, &body.value).await?))
 }
 

@@ -737,14 +737,7 @@ pub enum SortOrder {
     Due,
 }
 
-/// Which corrective actions a list shows.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionStatusName {
-    Open,
-    Overdue,
-    Done,
-}
+pub use redress_app::actions::ActionStatusName;
 
 pub use redress_app::webhooks::CallStateName;
 

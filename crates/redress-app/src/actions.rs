@@ -4,9 +4,11 @@
 //! case save keeps up to date. The reminders to owners are the domain's
 //! (`Case::send_action_reminders`), run by the deadline sweep.
 
+use chrono::{DateTime, Utc};
 use redress_domain::Reason;
 use redress_domain::{Case, FieldErrors, Role};
 use redress_store::{ActionFilter, ActionState, User, Visibility};
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -70,6 +72,48 @@ pub fn owner_errors(
     errors
 }
 
+/// Which corrective actions a list shows.
+// The contract strings of `status=`, for the API document.
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatusName {
+    Open,
+    Overdue,
+    Done,
+}
+
+// The fields of these answers are declared in alphabetical order: the
+// order of the JSON objects they replace, whose keys serde_json sorts.
+
+/// A corrective action in the list, with its case.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ActionItem {
+    pub case_id: Uuid,
+    /// The case's department.
+    pub department: Option<String>,
+    pub description: String,
+    pub done: bool,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<String>,
+    pub due_at: DateTime<Utc>,
+    /// The action's id within its case.
+    pub id: String,
+    /// Open and past its due time.
+    pub overdue: bool,
+    /// The username of who carries it out.
+    pub owner: String,
+    pub tracking_no: String,
+}
+
+/// `GET /actions`: the corrective actions asked for.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ActionList {
+    pub items: Vec<ActionItem>,
+    /// Which actions were listed.
+    #[schema(value_type = ActionStatusName)]
+    pub status: String,
+}
+
 /// Query of `GET /actions`.
 #[derive(Debug, Default, Clone)]
 pub struct ActionQuery {
@@ -128,7 +172,7 @@ impl App {
     /// `GET /actions?status=open|overdue|done&owner=&department=`: the
     /// corrective actions across the cases the caller may see (a handler
     /// or reviewer: their departments'), open ones by due date.
-    pub async fn list_actions(&self, who: &Principal, q: &ActionQuery) -> AppResult<Value> {
+    pub async fn list_actions(&self, who: &Principal, q: &ActionQuery) -> AppResult<ActionList> {
         let visibility = match who {
             Principal::Staff(s) if s.reads_cases() => match s.visibility() {
                 Visibility::Departments { departments, .. } => Visibility::Departments {
@@ -186,25 +230,26 @@ impl App {
             limit,
         };
         let rows = self.store.list_actions(&visibility, &filter).await?;
-        let items: Vec<Value> = rows
-            .iter()
-            .map(|a| {
-                json!({
-                    "case_id": a.case_id,
-                    "tracking_no": a.tracking_no,
-                    "department": a.department,
-                    "id": a.action_id,
-                    "description": a.description,
-                    "owner": a.owner,
-                    "due_at": a.due_at,
-                    "done": a.done_at.is_some(),
-                    "done_at": a.done_at,
-                    "done_by": a.done_by,
-                    "overdue": a.done_at.is_none() && now >= a.due_at,
-                })
+        let items: Vec<ActionItem> = rows
+            .into_iter()
+            .map(|a| ActionItem {
+                case_id: a.case_id,
+                department: a.department,
+                description: a.description,
+                done: a.done_at.is_some(),
+                done_at: a.done_at,
+                done_by: a.done_by,
+                overdue: a.done_at.is_none() && now >= a.due_at,
+                due_at: a.due_at,
+                id: a.action_id,
+                owner: a.owner,
+                tracking_no: a.tracking_no,
             })
             .collect();
-        Ok(json!({"status": status, "items": items}))
+        Ok(ActionList {
+            items,
+            status: status.to_string(),
+        })
     }
 
     /// Once, after the upgrade that added the `corrective_actions` table:

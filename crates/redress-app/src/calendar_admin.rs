@@ -8,6 +8,7 @@ use chrono::{Duration, NaiveDate};
 use icalendar::{Calendar as Ics, CalendarComponent, CalendarDateTime, Component, DatePerhapsTime};
 use redress_domain::Reason;
 use redress_domain::calendar::{DayException, DayKind};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::App;
@@ -181,6 +182,72 @@ pub fn days_from_ics(text: &str, zone: chrono_tz::Tz) -> Result<IcsImport, Reaso
     Ok(IcsImport { days, skipped })
 }
 
+// The fields of these answers are declared in alphabetical order: the
+// order of the JSON objects they replace, whose keys serde_json sorts.
+
+/// What an exception does to its day (the contract strings of
+/// [`DayKind`]).
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DayKindName {
+    /// A day off.
+    Holiday,
+    /// A make-up working day (调休).
+    Workday,
+}
+
+/// A date set in the calendar.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CalendarDayView {
+    pub date: NaiveDate,
+    #[schema(value_type = DayKindName)]
+    pub kind: DayKind,
+    pub name: String,
+}
+
+impl From<DayException> for CalendarDayView {
+    fn from(d: DayException) -> Self {
+        Self {
+            date: d.date,
+            kind: d.kind,
+            name: d.name,
+        }
+    }
+}
+
+/// `PUT /admin/calendar/{date}`: the day as set, and how many open
+/// deadlines were computed again.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CalendarDaySet {
+    pub date: NaiveDate,
+    #[schema(value_type = DayKindName)]
+    pub kind: DayKind,
+    pub name: String,
+    /// Deadlines that moved.
+    pub recomputed: u64,
+}
+
+/// An event of an imported file that set no day, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SkippedEvent {
+    pub reason: String,
+    pub summary: String,
+}
+
+/// `POST /admin/calendar/import`: what the file set.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CalendarImported {
+    /// Every day set, in date order.
+    pub days: Vec<CalendarDayView>,
+    pub holidays: usize,
+    /// How many days were set.
+    pub imported: usize,
+    /// Deadlines that moved.
+    pub recomputed: u64,
+    pub skipped: Vec<SkippedEvent>,
+    pub workdays: usize,
+}
+
 impl App {
     /// Once a day while a year is missing ([`App::calendar_warnings`]),
     /// admins with an address are told by e-mail; a journal event
@@ -273,7 +340,7 @@ impl App {
         who: &Principal,
         date: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<CalendarDaySet> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let kind = b.str("kind");
@@ -307,13 +374,20 @@ impl App {
             .await?;
         self.reload_calendar().await?;
         let recomputed = self.recompute_deadlines(day.date).await?;
-        let mut answer = json!(day);
-        answer["recomputed"] = json!(recomputed);
-        Ok(answer)
+        Ok(CalendarDaySet {
+            date: day.date,
+            kind: day.kind,
+            name: day.name,
+            recomputed,
+        })
     }
 
     /// `POST /admin/calendar/import`: sets every day of an iCalendar file.
-    pub async fn import_calendar(&self, who: &Principal, ics: &[u8]) -> AppResult<Value> {
+    pub async fn import_calendar(
+        &self,
+        who: &Principal,
+        ics: &[u8],
+    ) -> AppResult<CalendarImported> {
         self.admin(who)?;
         let text = std::str::from_utf8(ics).map_err(|_| AppError::invalid("file", Reason::Utf8))?;
         let IcsImport { days, skipped } =
@@ -332,18 +406,18 @@ impl App {
             None => 0,
         };
         let count = |k: DayKind| days.iter().filter(|d| d.kind == k).count();
-        let skipped: Vec<Value> = skipped
+        let skipped: Vec<SkippedEvent> = skipped
             .into_iter()
-            .map(|(summary, reason)| json!({"summary": summary, "reason": reason}))
+            .map(|(summary, reason)| SkippedEvent { reason, summary })
             .collect();
-        Ok(json!({
-            "imported": days.len(),
-            "holidays": count(DayKind::Holiday),
-            "workdays": count(DayKind::Workday),
-            "days": days,
-            "skipped": skipped,
-            "recomputed": recomputed,
-        }))
+        Ok(CalendarImported {
+            holidays: count(DayKind::Holiday),
+            imported: days.len(),
+            workdays: count(DayKind::Workday),
+            days: days.into_iter().map(CalendarDayView::from).collect(),
+            recomputed,
+            skipped,
+        })
     }
 }
 

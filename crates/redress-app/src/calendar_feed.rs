@@ -20,7 +20,7 @@ use redress_domain::Reason;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use redress_domain::calendar::{DayException, DayKind, DaySource};
 use redress_store::{CalendarFeed, NewEvent};
 use serde_json::{Value, json};
@@ -242,10 +242,48 @@ fn plan(
     p
 }
 
+/// The calendar feed subscription as `GET`/`PUT /admin/calendar/feed`
+/// answer it: without a subscription, only `url` (null) and `feed_days`.
+// The fields are declared in alphabetical order: the order of the JSON
+// object this replaces, whose keys serde_json sorts. A field that is
+// absent without a subscription is an outer None.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CalendarFeedView {
+    /// The validator of the last full answer, sent back as `If-None-Match`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub etag: Option<Option<String>>,
+    /// How many days of the calendar the feed set.
+    pub feed_days: usize,
+    /// When it was last fetched; null before the first fetch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub fetched_at: Option<Option<DateTime<Utc>>>,
+    /// The validator of the last full answer, sent back as
+    /// `If-Modified-Since`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub last_modified: Option<Option<String>>,
+    /// When the daily job fetches it next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_fetch_at: Option<DateTime<Utc>>,
+    /// What the last fetch did (as `POST /admin/calendar/feed/fetch`
+    /// answers it); null before the first fetch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_at: Option<DateTime<Utc>>,
+    /// Who subscribed (`staff:<username>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_by: Option<String>,
+    /// The feed's URL; null without a subscription.
+    pub url: Option<String>,
+}
+
 impl App {
     /// `GET /admin/calendar/feed`: the subscription, its last fetch and
     /// its outcome; `{"url": null}` without one.
-    pub async fn calendar_feed(&self, who: &Principal) -> AppResult<Value> {
+    pub async fn calendar_feed(&self, who: &Principal) -> AppResult<CalendarFeedView> {
         self.admin(who)?;
         let feed = self.store.get_calendar_feed().await?;
         let feed_days = self
@@ -256,14 +294,28 @@ impl App {
             .filter(|(_, s)| *s == DaySource::Feed)
             .count();
         Ok(match feed {
-            None => json!({"url": null, "feed_days": feed_days}),
-            Some(f) => feed_json(&f, feed_days),
+            None => CalendarFeedView {
+                etag: None,
+                feed_days,
+                fetched_at: None,
+                last_modified: None,
+                next_fetch_at: None,
+                outcome: None,
+                set_at: None,
+                set_by: None,
+                url: None,
+            },
+            Some(f) => feed_view(&f, feed_days),
         })
     }
 
     /// `PUT /admin/calendar/feed {url}`: subscribes (replacing any
     /// subscription); the daily job fetches it at its next run.
-    pub async fn set_calendar_feed(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn set_calendar_feed(
+        &self,
+        who: &Principal,
+        body: &Value,
+    ) -> AppResult<CalendarFeedView> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let raw = b.str("url");
@@ -304,7 +356,7 @@ impl App {
         self.store
             .set_calendar_feed(Some(feed.clone()), event)
             .await?;
-        Ok(feed_json(&feed, 0))
+        Ok(feed_view(&feed, 0))
     }
 
     /// `DELETE /admin/calendar/feed`: unsubscribes. The days the feed set
@@ -541,23 +593,23 @@ impl App {
 }
 
 /// A subscription as the API shows it.
-fn feed_json(f: &CalendarFeed, feed_days: usize) -> Value {
+fn feed_view(f: &CalendarFeed, feed_days: usize) -> CalendarFeedView {
     let outcome: Value = f
         .outcome
         .as_deref()
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or(Value::Null);
-    json!({
-        "url": f.url,
-        "etag": f.etag,
-        "last_modified": f.last_modified,
-        "fetched_at": f.fetched_at,
-        "next_fetch_at": f.next_fetch_at,
-        "outcome": outcome,
-        "feed_days": feed_days,
-        "set_by": f.set_by,
-        "set_at": f.set_at,
-    })
+    CalendarFeedView {
+        etag: Some(f.etag.clone()),
+        feed_days,
+        fetched_at: Some(f.fetched_at),
+        last_modified: Some(f.last_modified.clone()),
+        next_fetch_at: Some(f.next_fetch_at),
+        outcome: Some(outcome),
+        set_at: Some(f.set_at),
+        set_by: Some(f.set_by.clone()),
+        url: Some(f.url.clone()),
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 //! change journaled. The configuration's `[[canned_replies]]` are the seed
 //! of a new installation, written once at first start.
 
+use chrono::{DateTime, Utc};
 use redress_domain::Reason;
 use redress_domain::{FieldErrors, Locale, normalize_locale};
 use redress_store::{CannedReply, NewEvent};
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -20,11 +22,46 @@ pub const MAX_TITLE: usize = 100;
 pub const MAX_BODY: usize = 5000;
 
 /// A canned reply as the API shows it.
-pub fn reply_json(r: &CannedReply) -> Value {
-    json!({
-        "id": r.id, "title": r.title, "body": r.body, "locale": r.locale,
-        "created_at": r.created_at, "updated_at": r.updated_at,
-    })
+/// A canned reply as the API answers it (and the journal records it).
+// The fields are declared in alphabetical order: the order of the JSON
+// object this replaces, whose keys serde_json sorts.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CannedReplyView {
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+    /// zh-CN, en, or null for any language.
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Locale>,
+    pub title: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl CannedReplyView {
+    pub fn of(r: &CannedReply) -> Self {
+        Self {
+            body: r.body.clone(),
+            created_at: r.created_at,
+            id: r.id,
+            locale: r.locale,
+            title: r.title.clone(),
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// `GET /admin/canned-replies`: every canned reply, oldest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CannedReplyList {
+    pub items: Vec<CannedReplyView>,
+    /// Always null: the whole list is answered.
+    pub next_cursor: Option<String>,
+    pub total: usize,
+}
+
+/// What the journal records of a reply: the view, as JSON.
+fn reply_json(r: &CannedReply) -> Value {
+    json!(CannedReplyView::of(r))
 }
 
 /// Checks a title or text: required, at most `max` characters, and no
@@ -62,20 +99,28 @@ fn parse_id(raw: &str) -> AppResult<Uuid> {
 impl App {
     /// `GET /admin/canned-replies`: every canned reply, for any staff
     /// member, as a list answer.
-    pub async fn list_canned_replies(&self, who: &Principal) -> AppResult<Value> {
+    pub async fn list_canned_replies(&self, who: &Principal) -> AppResult<CannedReplyList> {
         who.staff()?;
-        let items: Vec<Value> = self
+        let items: Vec<CannedReplyView> = self
             .store
             .list_canned_replies()
             .await?
             .iter()
-            .map(reply_json)
+            .map(CannedReplyView::of)
             .collect();
-        Ok(json!({"total": items.len(), "items": items, "next_cursor": null}))
+        Ok(CannedReplyList {
+            total: items.len(),
+            items,
+            next_cursor: None,
+        })
     }
 
     /// `POST /admin/canned-replies` `{title, body, locale?}` (admins).
-    pub async fn create_canned_reply(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_canned_reply(
+        &self,
+        who: &Principal,
+        body: &Value,
+    ) -> AppResult<CannedReplyView> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let title = b.str("title");
@@ -99,7 +144,7 @@ impl App {
         };
         let event = self.admin_event(who, "canned_reply_created", reply_json(&r));
         self.store.insert_canned_reply(r.clone(), event).await?;
-        Ok(reply_json(&r))
+        Ok(CannedReplyView::of(&r))
     }
 
     /// `PATCH /admin/canned-replies/{id}`: changes what is given of title,
@@ -109,7 +154,7 @@ impl App {
         who: &Principal,
         id: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<CannedReplyView> {
         self.admin(who)?;
         if !body.is_object() {
             return Err(AppError::invalid("body", Reason::JsonObject));
@@ -145,7 +190,7 @@ impl App {
         r.updated_at = self.now();
         let event = self.admin_event(who, "canned_reply_changed", reply_json(&r));
         self.store.update_canned_reply(r.clone(), event).await?;
-        Ok(reply_json(&r))
+        Ok(CannedReplyView::of(&r))
     }
 
     /// `DELETE /admin/canned-replies/{id}` (admins).

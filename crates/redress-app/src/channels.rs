@@ -21,14 +21,34 @@ const KEY: &str = "channels";
 /// The longest text of a field (an address may run to several lines).
 const MAX_TEXT: usize = 500;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How a complaint arrived (SPEC §5).
+// The contract strings of [`Channel`], for the API document.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelName {
+    Web,
+    Api,
+    Chat,
+    Email,
+    Phone,
+    Letter,
+    InPerson,
+}
+
+/// The published channels (公示渠道), as stored and as
+/// `GET`/`PUT /admin/settings/channels` answer them.
+// The fields are declared in alphabetical order: the order of the JSON
+// object this answer was before, whose keys serde_json sorts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublishedChannels {
+    /// The channels switched on.
+    #[schema(value_type = Vec<ChannelName>)]
+    pub enabled: Vec<Channel>,
     pub hotline: Option<String>,
     pub hotline_hours: Option<String>,
     pub mailbox: Option<String>,
     pub postal_address: Option<String>,
     pub visiting_address: Option<String>,
-    pub enabled: Vec<Channel>,
 }
 
 impl Default for PublishedChannels {
@@ -115,13 +135,17 @@ impl App {
 
     /// `GET /admin/settings/channels`: what is stored, with the fallback
     /// mailbox.
-    pub async fn channel_settings(&self, who: &Principal) -> AppResult<Value> {
+    pub async fn channel_settings(&self, who: &Principal) -> AppResult<PublishedChannels> {
         self.admin(who)?;
-        Ok(json!(self.published_channels().await?))
+        self.published_channels().await
     }
 
     /// `PUT /admin/settings/channels`: replaces the settings; journaled.
-    pub async fn set_channel_settings(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn set_channel_settings(
+        &self,
+        who: &Principal,
+        body: &Value,
+    ) -> AppResult<PublishedChannels> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let text = |b: &mut Body, key: &str| {
@@ -185,6 +209,6 @@ impl App {
             )
             .await?;
         self.published_channels().await?;
-        Ok(value)
+        Ok(channels)
     }
 }

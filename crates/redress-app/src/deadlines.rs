@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use redress_domain::Actor;
 use redress_store::{QueueCount, Visibility};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::App;
 use crate::access::Principal;
@@ -16,10 +16,15 @@ use crate::error::{AppError, AppResult};
 /// Cases re-derived per store read after a calendar edit.
 const RECOMPUTE_BATCH: usize = 500;
 
-#[derive(Default)]
-struct Tally {
-    overdue: i64,
-    due_soon: i64,
+// The fields of these answers are declared in alphabetical order: the
+// order of the JSON objects they replace, whose keys serde_json sorts.
+
+/// Staff deadlines passed and coming.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Tally {
+    /// Due within the due-soon window.
+    pub due_soon: i64,
+    pub overdue: i64,
 }
 
 impl Tally {
@@ -27,9 +32,39 @@ impl Tally {
         self.overdue += q.overdue;
         self.due_soon += q.due_soon;
     }
-    fn json(&self) -> Value {
-        json!({"overdue": self.overdue, "due_soon": self.due_soon})
-    }
+}
+
+/// The deadlines of one department's cases.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DepartmentQueue {
+    /// The department's code; null: cases of no department.
+    pub department: Option<String>,
+    pub due_soon: i64,
+    pub overdue: i64,
+}
+
+/// The deadlines of one person's cases.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonQueue {
+    /// The username; null: unassigned cases.
+    pub assignee: Option<String>,
+    pub due_soon: i64,
+    pub overdue: i64,
+}
+
+/// `GET /queues`: staff deadlines the caller may see, in total, per
+/// department, per person and the caller's own.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Queues {
+    pub departments: Vec<DepartmentQueue>,
+    pub due_soon: i64,
+    /// The end of the due-soon window.
+    pub due_soon_until: DateTime<Utc>,
+    /// The caller's own cases.
+    pub mine: Tally,
+    pub now: DateTime<Utc>,
+    pub overdue: i64,
+    pub people: Vec<PersonQueue>,
 }
 
 impl App {
@@ -42,7 +77,7 @@ impl App {
     /// `GET /queues`: overdue and due-soon staff deadlines with exact
     /// counts, in total, per department, per person and for the caller.
     /// Paused clocks are in neither queue.
-    pub async fn queues(&self, who: &Principal) -> AppResult<Value> {
+    pub async fn queues(&self, who: &Principal) -> AppResult<Queues> {
         let staff = who.staff()?;
         if !staff.reads_cases() {
             return Err(AppError::Forbidden(
@@ -74,24 +109,29 @@ impl App {
                 mine.add(q);
             }
         }
-        let list = |key: &str, map: BTreeMap<Option<String>, Tally>| -> Vec<Value> {
-            map.into_iter()
-                .map(|(k, t)| {
-                    let mut v = t.json();
-                    v[key] = json!(k);
-                    v
+        Ok(Queues {
+            departments: departments
+                .into_iter()
+                .map(|(department, t)| DepartmentQueue {
+                    department,
+                    due_soon: t.due_soon,
+                    overdue: t.overdue,
                 })
-                .collect()
-        };
-        Ok(json!({
-            "now": now,
-            "due_soon_until": soon,
-            "overdue": total.overdue,
-            "due_soon": total.due_soon,
-            "mine": mine.json(),
-            "departments": list("department", departments),
-            "people": list("assignee", people),
-        }))
+                .collect(),
+            due_soon: total.due_soon,
+            due_soon_until: soon,
+            mine,
+            now,
+            overdue: total.overdue,
+            people: people
+                .into_iter()
+                .map(|(assignee, t)| PersonQueue {
+                    assignee,
+                    due_soon: t.due_soon,
+                    overdue: t.overdue,
+                })
+                .collect(),
+        })
     }
 
     /// Re-derives every open deadline that runs on or after `from` (the

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use redress_domain::Reason;
 use redress_domain::{NoticeKind, Role, Scope};
 use redress_store::{ApiKey, User};
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -51,11 +52,114 @@ pub fn granted_reading_roles(before: &[Role], after: &[Role]) -> Vec<Role> {
         .collect()
 }
 
-fn key_json(k: &ApiKey, now: DateTime<Utc>) -> Value {
-    json!({
-        "id": k.id, "name": k.name, "scopes": k.scopes, "created_at": k.created_at,
-        "expires_at": k.expires_at, "revoked": k.revoked, "active": k.usable(now),
-    })
+/// What an API key may do.
+// The contract strings of [`Scope`], for the API document.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeName {
+    Intake,
+    Read,
+    Webhooks,
+}
+
+/// An integration key, without its secret (`GET /admin/api-keys`,
+/// `DELETE /admin/api-keys/{id}`).
+// The fields of these answers are declared in alphabetical order: the
+// order of the JSON objects they replace, whose keys serde_json sorts.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiKeyView {
+    /// Neither revoked nor expired: the key is accepted.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub id: Uuid,
+    pub name: String,
+    pub revoked: bool,
+    #[schema(value_type = Vec<ScopeName>)]
+    pub scopes: Vec<Scope>,
+}
+
+impl ApiKeyView {
+    fn of(k: &ApiKey, now: DateTime<Utc>) -> Self {
+        Self {
+            active: k.usable(now),
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            id: k.id,
+            name: k.name.clone(),
+            revoked: k.revoked,
+            scopes: k.scopes.clone(),
+        }
+    }
+}
+
+/// A new integration key (`POST /admin/api-keys`): the key itself is
+/// shown this once.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    pub active: bool,
+    /// Shown once; stored hashed.
+    pub api_key: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub id: Uuid,
+    pub name: String,
+    pub revoked: bool,
+    #[schema(value_type = Vec<ScopeName>)]
+    pub scopes: Vec<Scope>,
+}
+
+/// `GET /admin/api-keys`: every key.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiKeyList {
+    pub items: Vec<ApiKeyView>,
+    /// Always null: the whole list is answered.
+    pub next_cursor: Option<String>,
+    pub total: usize,
+}
+
+/// A respondent's new portal key (`POST /admin/respondents/{id}/keys`),
+/// shown this once.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PortalKeyIssued {
+    /// Shown once; stored hashed.
+    pub api_key: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The respondent account's id.
+    pub id: Uuid,
+}
+
+/// A revoked portal key (`DELETE /admin/respondents/{id}/keys`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PortalKeyRevoked {
+    pub id: Uuid,
+    /// Always true.
+    pub revoked: bool,
+}
+
+/// A security notice (`GET /audit/security`): a journal event of one of
+/// [`SECURITY_KINDS`].
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SecurityNotice {
+    /// Who did it (`staff:<username>`, `system:…`).
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    /// What the event records; its fields depend on the kind.
+    pub data: Value,
+    /// role_granted, account_changed, password_reset,
+    /// respondent_key_issued, api_key_created, outbound_cap_reached,
+    /// legacy_grants_revoked
+    pub kind: String,
+    pub seq: i64,
+}
+
+/// `GET /audit/security`: the newest security notices first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SecurityNotices {
+    pub items: Vec<SecurityNotice>,
+    /// Always null.
+    pub next_cursor: Option<String>,
+    pub total: usize,
 }
 
 /// An optional `expires_at` that lies in the future.
@@ -84,7 +188,7 @@ impl App {
     /// `POST /admin/api-keys {name, scopes[], expires_at?}`: admins create
     /// `intake` keys; `read` and `webhooks` keys open case content and are
     /// a supervisor's to create.
-    pub async fn create_api_key(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_api_key(&self, who: &Principal, body: &Value) -> AppResult<CreatedApiKey> {
         let staff = self.key_manager(who)?;
         let now = self.now();
         let mut b = Body::new(body);
@@ -129,28 +233,39 @@ impl App {
             .insert_api_key(k.clone(), event)
             .await
             .map_err(crate::admin::dup_as("name"))?;
-        let mut answer = key_json(&k, now);
-        answer["api_key"] = json!(key);
-        Ok(answer)
+        Ok(CreatedApiKey {
+            active: k.usable(now),
+            api_key: key,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            id: k.id,
+            name: k.name,
+            revoked: k.revoked,
+            scopes: k.scopes,
+        })
     }
 
     /// `GET /admin/api-keys`: every key, without secrets.
-    pub async fn list_api_keys(&self, who: &Principal) -> AppResult<Value> {
+    pub async fn list_api_keys(&self, who: &Principal) -> AppResult<ApiKeyList> {
         self.key_manager(who)?;
         let now = self.now();
-        let items: Vec<Value> = self
+        let items: Vec<ApiKeyView> = self
             .store
             .export_api_keys()
             .await?
             .iter()
-            .map(|k| key_json(k, now))
+            .map(|k| ApiKeyView::of(k, now))
             .collect();
         let total = items.len();
-        Ok(json!({"items": items, "total": total, "next_cursor": null}))
+        Ok(ApiKeyList {
+            items,
+            next_cursor: None,
+            total,
+        })
     }
 
     /// `DELETE /admin/api-keys/{id}`: the key answers 401 from now on.
-    pub async fn revoke_api_key(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
+    pub async fn revoke_api_key(&self, who: &Principal, id: Uuid) -> AppResult<ApiKeyView> {
         self.key_manager(who)?;
         let event = self.admin_event(who, "api_key_revoked", json!({"id": id}));
         if !self.store.revoke_api_key(id, event).await? {
@@ -167,7 +282,7 @@ impl App {
         let actor = format!("staff:{}", who.actor_id());
         self.pause_webhooks_of(&format!("integration:{}", k.name), &actor)
             .await?;
-        Ok(key_json(&k, self.now()))
+        Ok(ApiKeyView::of(&k, self.now()))
     }
 
     /// Pauses the active webhook subscriptions `creator` made; their names.
@@ -313,7 +428,7 @@ impl App {
         who: &Principal,
         id: Uuid,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<PortalKeyIssued> {
         self.admin(who)?;
         let now = self.now();
         let mut b = Body::new(body);
@@ -351,12 +466,20 @@ impl App {
             ),
         )
         .await?;
-        Ok(json!({"id": id, "api_key": key, "expires_at": expires_at}))
+        Ok(PortalKeyIssued {
+            api_key: key,
+            expires_at,
+            id,
+        })
     }
 
     /// `DELETE /admin/respondents/{id}/keys`: the portal key answers 401
     /// from now on.
-    pub async fn revoke_respondent_key(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
+    pub async fn revoke_respondent_key(
+        &self,
+        who: &Principal,
+        id: Uuid,
+    ) -> AppResult<PortalKeyRevoked> {
         self.admin(who)?;
         let account = self.respondent_account(id).await?;
         let event = self.admin_event(
@@ -367,7 +490,7 @@ impl App {
         if !self.store.set_respondent_key(id, None, None, event).await? {
             return Err(AppError::NotFound);
         }
-        Ok(json!({"id": id, "revoked": true}))
+        Ok(PortalKeyRevoked { id, revoked: true })
     }
 
     async fn respondent_account(&self, id: Uuid) -> AppResult<redress_store::RespondentAccount> {
@@ -563,23 +686,32 @@ impl App {
 
     /// `GET /audit/security`: the newest security notices (role grants,
     /// password resets, keys issued), for supervisors.
-    pub async fn security_notices(&self, who: &Principal, limit: usize) -> AppResult<Value> {
+    pub async fn security_notices(
+        &self,
+        who: &Principal,
+        limit: usize,
+    ) -> AppResult<SecurityNotices> {
         who.staff()?.require(Role::Supervisor)?;
         let kinds = SECURITY_KINDS.iter().map(|k| k.to_string()).collect();
-        let items: Vec<Value> = self
+        let items: Vec<SecurityNotice> = self
             .store
             .list_global_events(kinds, limit.clamp(1, 200))
             .await?
             .into_iter()
-            .map(|e| {
-                json!({
-                    "seq": e.seq, "kind": e.kind, "actor": e.actor, "at": e.at,
-                    "data": serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
-                })
+            .map(|e| SecurityNotice {
+                actor: e.actor,
+                at: e.at,
+                data: serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
+                kind: e.kind,
+                seq: e.seq,
             })
             .collect();
         let total = items.len();
-        Ok(json!({"items": items, "total": total, "next_cursor": null}))
+        Ok(SecurityNotices {
+            items,
+            next_cursor: None,
+            total,
+        })
     }
 
     /// Drops sessions that have expired (the sweep calls it).

@@ -99,11 +99,68 @@ impl Senders {
 }
 
 /// The three texts of a notice kind in one language.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+// The fields of the answers here are declared in alphabetical order: the
+// order of the JSON objects they replace, whose keys serde_json sorts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub struct NoticeTemplate {
-    pub subject: String,
     pub body: String,
     pub sms: String,
+    pub subject: String,
+}
+
+/// A notice's kind.
+// The contract strings of [`NoticeKind`], for the API document.
+#[derive(Debug, Clone, Copy, serde::Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKindName {
+    Acknowledgement,
+    RequestForMaterial,
+    Refusal,
+    Acceptance,
+    Progress,
+    Result,
+    ReviewResult,
+    Lapsed,
+    Withdrawn,
+    Merged,
+    Message,
+    NewComplaint,
+    AppealReceived,
+    Closed,
+    Reminder,
+    Escalation,
+    AccessCode,
+}
+
+/// A notice kind's wording in one language, as used now (the
+/// installation's own, or the shipped one), with the shipped text beside it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NoticeTemplateView {
+    pub body: String,
+    /// The installation's own wording is used.
+    pub customized: bool,
+    #[schema(value_type = NoticeKindName)]
+    pub kind: NoticeKind,
+    /// zh-CN or en
+    #[schema(value_type = String)]
+    pub locale: Locale,
+    /// The wording redress ships, if any.
+    pub shipped: Option<NoticeTemplate>,
+    pub sms: String,
+    pub subject: String,
+    /// When the own wording was saved; null for the shipped one.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Who saved it (`staff:<username>`).
+    pub updated_by: Option<String>,
+}
+
+/// `GET /admin/notice-templates`: every notice kind in both languages.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NoticeTemplateList {
+    pub items: Vec<NoticeTemplateView>,
+    /// Always null: the whole list is answered.
+    pub next_cursor: Option<String>,
+    pub total: usize,
 }
 
 /// The shipped templates of one language (`notices/<locale>.toml`).
@@ -915,24 +972,32 @@ impl crate::App {
         kind: NoticeKind,
         locale: Locale,
         saved: Option<&redress_store::NoticeTemplateRow>,
-    ) -> Value {
+    ) -> NoticeTemplateView {
         let shipped = Notices::shipped(kind, locale);
         let (subject, body, sms) = match (saved, &shipped) {
             (Some(s), _) => (s.subject.clone(), s.body.clone(), s.sms.clone()),
             (None, Some(t)) => (t.subject.clone(), t.body.clone(), t.sms.clone()),
             (None, None) => Default::default(),
         };
-        json!({
-            "kind": kind, "locale": locale, "subject": subject, "body": body, "sms": sms,
-            "customized": saved.is_some(),
-            "updated_at": saved.map(|s| s.updated_at), "updated_by": saved.map(|s| s.updated_by.clone()),
-            "shipped": shipped,
-        })
+        NoticeTemplateView {
+            body,
+            customized: saved.is_some(),
+            kind,
+            locale,
+            shipped,
+            sms,
+            subject,
+            updated_at: saved.map(|s| s.updated_at),
+            updated_by: saved.map(|s| s.updated_by.clone()),
+        }
     }
 
     /// `GET /admin/notice-templates`: every notice kind in both languages,
     /// as used now (saved or shipped), with the shipped text beside it.
-    pub async fn list_notice_templates(&self, who: &crate::Principal) -> crate::AppResult<Value> {
+    pub async fn list_notice_templates(
+        &self,
+        who: &crate::Principal,
+    ) -> crate::AppResult<NoticeTemplateList> {
         self.admin(who)?;
         let saved = self.store.list_notice_templates().await?;
         let mut items = Vec::new();
@@ -945,7 +1010,11 @@ impl crate::App {
             }
         }
         let total = items.len();
-        Ok(json!({"items": items, "total": total, "next_cursor": null}))
+        Ok(NoticeTemplateList {
+            items,
+            next_cursor: None,
+            total,
+        })
     }
 
     fn template_key(kind: &str, locale: &str) -> crate::AppResult<(NoticeKind, Locale)> {
@@ -971,7 +1040,7 @@ impl crate::App {
         kind: &str,
         locale: &str,
         body: &Value,
-    ) -> crate::AppResult<Value> {
+    ) -> crate::AppResult<NoticeTemplateView> {
         let admin = self.admin(who)?.user.username.clone();
         let (kind, locale) = Self::template_key(kind, locale)?;
         let mut b = crate::input::Body::new(body);
@@ -1027,7 +1096,7 @@ impl crate::App {
         who: &crate::Principal,
         kind: &str,
         locale: &str,
-    ) -> crate::AppResult<Value> {
+    ) -> crate::AppResult<NoticeTemplateView> {
         self.admin(who)?;
         let (kind, locale) = Self::template_key(kind, locale)?;
         let event = self.admin_event(

@@ -375,47 +375,205 @@ impl DeliveryReport {
     }
 }
 
+// The fields of these answers are declared in alphabetical order: the
+// order of the JSON objects they replace, whose keys serde_json sorts.
+
+/// Where a webhook call stands.
+// The contract strings of [`WebhookCallState`], for the API document.
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStateName {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// The call of a subscription that waits for a retry.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PendingCall {
+    /// Attempts made so far.
+    pub attempts: i32,
+    pub call_id: Uuid,
+    /// The event's kind.
+    pub event: String,
+    /// The event's place in the journal.
+    pub event_seq: i64,
+    pub last_error: Option<String>,
+    /// The last answer's HTTP status; null when there was none.
+    pub last_status: Option<i32>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+impl PendingCall {
+    fn of(c: &WebhookCall) -> Self {
+        Self {
+            attempts: c.attempts,
+            call_id: c.id,
+            event: c.event_kind.clone(),
+            event_seq: c.event_seq,
+            last_error: c.last_error.clone(),
+            last_status: c.last_status,
+            next_attempt_at: c.next_attempt_at,
+        }
+    }
+}
+
 /// A subscription as the API shows it (never its secret).
-fn subscription_json(s: &WebhookSubscription, pending: Option<&WebhookCall>) -> Value {
-    json!({
-        "id": s.id,
-        "url": s.url,
-        "events": s.events,
-        "active": s.active,
-        "cursor": s.cursor,
-        "created_by": s.created_by,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-        "pending": pending.map(|c| json!({
-            "call_id": c.id, "event": c.event_kind, "event_seq": c.event_seq,
-            "attempts": c.attempts, "last_status": c.last_status, "last_error": c.last_error,
-            "next_attempt_at": c.next_attempt_at,
-        })),
-    })
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    /// false: no calls are made; made active again, it catches up.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    /// Who subscribed it (`staff:<username>` or `integration:<key name>`).
+    pub created_by: String,
+    /// The journal sequence number of the last event handled.
+    pub cursor: i64,
+    /// Case event kinds, or `*` for all.
+    pub events: Vec<String>,
+    pub id: Uuid,
+    /// The call waiting for a retry, if any.
+    pub pending: Option<PendingCall>,
+    pub updated_at: DateTime<Utc>,
+    pub url: String,
+}
+
+impl WebhookView {
+    fn of(s: &WebhookSubscription, pending: Option<&WebhookCall>) -> Self {
+        Self {
+            active: s.active,
+            created_at: s.created_at,
+            created_by: s.created_by.clone(),
+            cursor: s.cursor,
+            events: s.events.clone(),
+            id: s.id,
+            pending: pending.map(PendingCall::of),
+            updated_at: s.updated_at,
+            url: s.url.clone(),
+        }
+    }
+}
+
+/// A new subscription (`POST /webhooks`): its fields, and the signing
+/// secret, shown this once.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedWebhook {
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub cursor: i64,
+    pub events: Vec<String>,
+    pub id: Uuid,
+    /// Always null: nothing was called yet.
+    pub pending: Option<PendingCall>,
+    /// HMAC-SHA256 key of `Redress-Signature`; shown only in this answer.
+    pub secret: String,
+    pub updated_at: DateTime<Utc>,
+    pub url: String,
+}
+
+/// `GET /webhooks`: every subscription.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WebhookList {
+    pub items: Vec<WebhookView>,
+    /// Always null: the whole list is answered.
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
+/// `GET /webhooks/events`: the case event kinds one may subscribe to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WebhookEventKinds {
+    pub events: Vec<String>,
+}
+
+/// One attempt of a call.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WebhookAttemptView {
+    pub at: DateTime<Utc>,
+    pub duration_ms: i64,
+    /// Why there was no answer (refused, timed out, …).
+    pub error: Option<String>,
+    /// 1 for the first attempt.
+    pub n: i32,
+    /// Sent by a replay rather than by the dispatcher.
+    pub replay: bool,
+    /// The answer's HTTP status; null when there was none.
+    pub status: Option<i32>,
 }
 
 /// A call with its attempts, as the log shows it.
-fn call_json(c: &WebhookCall, attempts: &[&WebhookAttempt]) -> Value {
-    json!({
-        "id": c.id,
-        "subscription_id": c.subscription_id,
-        "event": c.event_kind,
-        "event_seq": c.event_seq,
-        "case_id": c.case_id,
-        "state": c.state,
-        "attempt_count": c.attempts,
-        "last_status": c.last_status,
-        "last_error": c.last_error,
-        "created_at": c.created_at,
-        "first_attempt_at": c.first_attempt_at,
-        "last_attempt_at": c.last_attempt_at,
-        "next_attempt_at": c.next_attempt_at,
-        "payload": serde_json::from_str::<Value>(&c.payload).unwrap_or(Value::Null),
-        "attempts": attempts.iter().map(|a| json!({
-            "n": a.n, "at": a.at, "status": a.status, "error": a.error,
-            "duration_ms": a.duration_ms, "replay": a.replay,
-        })).collect::<Vec<_>>(),
-    })
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WebhookCallView {
+    pub attempt_count: i32,
+    pub attempts: Vec<WebhookAttemptView>,
+    pub case_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    /// The event's kind.
+    pub event: String,
+    pub event_seq: i64,
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    pub id: Uuid,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_status: Option<i32>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The body sent (docs/webhooks.md).
+    pub payload: Value,
+    #[schema(value_type = CallStateName)]
+    pub state: WebhookCallState,
+    pub subscription_id: Uuid,
+}
+
+impl WebhookCallView {
+    fn of(c: &WebhookCall, attempts: &[&WebhookAttempt]) -> Self {
+        Self {
+            attempt_count: c.attempts,
+            attempts: attempts
+                .iter()
+                .map(|a| WebhookAttemptView {
+                    at: a.at,
+                    duration_ms: a.duration_ms,
+                    error: a.error.clone(),
+                    n: a.n,
+                    replay: a.replay,
+                    status: a.status,
+                })
+                .collect(),
+            case_id: c.case_id,
+            created_at: c.created_at,
+            event: c.event_kind.clone(),
+            event_seq: c.event_seq,
+            first_attempt_at: c.first_attempt_at,
+            id: c.id,
+            last_attempt_at: c.last_attempt_at,
+            last_error: c.last_error.clone(),
+            last_status: c.last_status,
+            next_attempt_at: c.next_attempt_at,
+            payload: serde_json::from_str::<Value>(&c.payload).unwrap_or(Value::Null),
+            state: c.state,
+            subscription_id: c.subscription_id,
+        }
+    }
+}
+
+/// `GET /webhooks/{id}/calls`: the log, newest event first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WebhookCallList {
+    pub items: Vec<WebhookCallView>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
+/// The cursor a list answers for its last item's `seq`, in the encoding
+/// of every list (the one [`page_json`] writes and [`paging`] reads).
+fn next_cursor(next: Option<i64>) -> Option<String> {
+    let page = page_json(Page {
+        items: vec![],
+        total: 0,
+        next,
+    });
+    page["next_cursor"].as_str().map(str::to_string)
 }
 
 fn parse_id(raw: &str) -> AppResult<Uuid> {
@@ -463,15 +621,17 @@ impl App {
     }
 
     /// `GET /webhooks/events`: the event kinds one may subscribe to.
-    pub fn webhook_event_kinds(&self, who: &Principal) -> AppResult<Value> {
+    pub fn webhook_event_kinds(&self, who: &Principal) -> AppResult<WebhookEventKinds> {
         self.webhook_manager(who)?;
-        Ok(json!({"events": CASE_EVENTS}))
+        Ok(WebhookEventKinds {
+            events: CASE_EVENTS.iter().map(|k| k.to_string()).collect(),
+        })
     }
 
     /// `POST /webhooks {url, events[]}`: a new subscription, owed the case
     /// events appended from now on. The answer holds the signing secret,
     /// shown this once.
-    pub async fn create_webhook(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_webhook(&self, who: &Principal, body: &Value) -> AppResult<CreatedWebhook> {
         let actor = self.webhook_manager(who)?;
         let mut b = Body::new(body);
         let raw_url = b.str("url");
@@ -517,30 +677,39 @@ impl App {
         };
         let stored = self.store.insert_webhook_subscription(s, event).await?;
         tracing::info!(webhook = %stored.id, url = %shown_url(&stored.url), "webhook subscribed");
-        let mut out = subscription_json(&stored, None);
-        out["secret"] = json!(secret);
-        Ok(out)
+        Ok(CreatedWebhook {
+            active: stored.active,
+            created_at: stored.created_at,
+            created_by: stored.created_by,
+            cursor: stored.cursor,
+            events: stored.events,
+            id: stored.id,
+            pending: None,
+            secret,
+            updated_at: stored.updated_at,
+            url: stored.url,
+        })
     }
 
     /// `GET /webhooks`: every subscription, each with its call waiting
     /// for a retry, if any.
-    pub async fn list_webhooks(&self, who: &Principal) -> AppResult<Value> {
+    pub async fn list_webhooks(&self, who: &Principal) -> AppResult<WebhookList> {
         self.webhook_manager(who)?;
         let subs = self.store.list_webhook_subscriptions().await?;
         let mut items = Vec::with_capacity(subs.len());
         for s in &subs {
             let pending = self.store.pending_webhook_call(s.id).await?;
-            items.push(subscription_json(s, pending.as_ref()));
+            items.push(WebhookView::of(s, pending.as_ref()));
         }
         let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-        Ok(page_json(Page {
+        Ok(WebhookList {
             items,
+            next_cursor: None,
             total,
-            next: None,
-        }))
+        })
     }
 
-    pub async fn get_webhook(&self, who: &Principal, id: &str) -> AppResult<Value> {
+    pub async fn get_webhook(&self, who: &Principal, id: &str) -> AppResult<WebhookView> {
         self.webhook_manager(who)?;
         let s = self
             .store
@@ -548,7 +717,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let pending = self.store.pending_webhook_call(s.id).await?;
-        Ok(subscription_json(&s, pending.as_ref()))
+        Ok(WebhookView::of(&s, pending.as_ref()))
     }
 
     /// `PATCH /webhooks/{id} {url?, events?, active?}`. A subscription made
@@ -558,7 +727,7 @@ impl App {
         who: &Principal,
         id: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<WebhookView> {
         let actor = self.webhook_manager(who)?;
         if !body.is_object() {
             return Err(AppError::invalid("body", Reason::JsonObject));
@@ -589,12 +758,16 @@ impl App {
     }
 
     /// `DELETE /webhooks/{id}`: deactivates the subscription (its log stays).
-    pub async fn deactivate_webhook(&self, who: &Principal, id: &str) -> AppResult<Value> {
+    pub async fn deactivate_webhook(&self, who: &Principal, id: &str) -> AppResult<WebhookView> {
         self.update_webhook(who, id, &json!({"active": false}))
             .await
     }
 
-    async fn save_webhook(&self, mut s: WebhookSubscription, actor: String) -> AppResult<Value> {
+    async fn save_webhook(
+        &self,
+        mut s: WebhookSubscription,
+        actor: String,
+    ) -> AppResult<WebhookView> {
         s.updated_at = self.now();
         let event = NewEvent {
             case_id: None,
@@ -614,7 +787,7 @@ impl App {
             })?;
         self.webhooks.ring();
         let pending = self.store.pending_webhook_call(s.id).await?;
-        Ok(subscription_json(&s, pending.as_ref()))
+        Ok(WebhookView::of(&s, pending.as_ref()))
     }
 
     /// `GET /webhooks/{id}/calls?state=&limit=&cursor=`: the log, newest
@@ -626,7 +799,7 @@ impl App {
         state: Option<&str>,
         limit: Option<&str>,
         cursor: Option<&str>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<WebhookCallList> {
         self.webhook_manager(who)?;
         let (limit, after) = paging(limit, cursor)?;
         let state = match state.map(str::trim).filter(|s| !s.is_empty()) {
@@ -655,14 +828,14 @@ impl App {
             .map(|c| {
                 let mine: Vec<&WebhookAttempt> =
                     attempts.iter().filter(|a| a.call_id == c.id).collect();
-                call_json(c, &mine)
+                WebhookCallView::of(c, &mine)
             })
             .collect();
-        Ok(page_json(Page {
+        Ok(WebhookCallList {
             items,
+            next_cursor: next_cursor(page.next),
             total: page.total,
-            next: page.next,
-        }))
+        })
     }
 
     /// `POST /webhooks/calls/{call_id}/replay`: sends the call's stored
@@ -675,7 +848,7 @@ impl App {
         who: &Principal,
         call_id: &str,
         within: Option<&str>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<WebhookCallView> {
         let actor = self.webhook_manager(who)?;
         let call = self
             .store
@@ -706,7 +879,10 @@ impl App {
             .await?;
         let after = self.attempt(&s, &secret, &call, true).await?;
         let attempts = self.store.webhook_attempts(vec![after.id]).await?;
-        Ok(call_json(&after, &attempts.iter().collect::<Vec<_>>()))
+        Ok(WebhookCallView::of(
+            &after,
+            &attempts.iter().collect::<Vec<_>>(),
+        ))
     }
 
     /// One pass of the dispatcher: claims the subscriptions with work,

@@ -233,7 +233,7 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         )
         .await
         .map_err(err)?;
-    let api_key = key["api_key"].as_str().unwrap_or_default().to_string();
+    let api_key = key.api_key;
     // A webhook owed the registration's events, at a port nobody listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -246,23 +246,17 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         )
         .await
         .map_err(err)?;
-    let webhook_secret = hook["secret"].as_str().unwrap_or_default().to_string();
+    let webhook_secret = hook.secret;
     // The installation's own wording of one notice.
     let shipped = app.list_notice_templates(&admin).await.map_err(err)?;
-    let first = &shipped["items"][0];
-    let (kind, locale) = (
-        first["kind"].as_str().unwrap_or_default(),
-        first["locale"].as_str().unwrap_or_default(),
-    );
-    let template_subject = format!(
-        "[Shop Ombudsman] {}",
-        first["subject"].as_str().unwrap_or("")
-    );
+    let first = shipped.items.first().ok_or("no notice templates")?;
+    let (kind, locale) = (first.kind.as_str(), first.locale.as_str());
+    let template_subject = format!("[Shop Ombudsman] {}", first.subject);
     app.put_notice_template(
         &admin,
         kind,
         locale,
-        &json!({"subject": template_subject, "body": first["body"], "sms": first["sms"]}),
+        &json!({"subject": template_subject, "body": first.body, "sms": first.sms}),
     )
     .await
     .map_err(err)?;
@@ -591,14 +585,13 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
         return Err("the webhook's signing secret does not open on the target".into());
     }
     let templates = app.list_notice_templates(&admin).await.map_err(err)?;
-    let saved = templates["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["customized"] == json!(true))
+    let saved = templates
+        .items
+        .iter()
+        .find(|t| t.customized)
         .ok_or("the saved notice template is not in use on the target")?;
-    if saved["subject"] != json!(source.template_subject) {
-        return Err(format!("the saved notice template reads {saved}"));
+    if saved.subject != source.template_subject {
+        return Err(format!("the saved notice template reads {saved:?}"));
     }
     for m in &copied.held_mail {
         let full = target

@@ -12,6 +12,14 @@ use super::views::CategoryItem;
 use crate::error::ApiResult;
 use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
+use redress_app::calendar_admin::{CalendarDaySet, CalendarImported};
+use redress_app::calendar_feed::CalendarFeedView;
+use redress_app::canned::{CannedReplyList, CannedReplyView};
+use redress_app::channels::PublishedChannels;
+use redress_app::keys::{
+    ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
+};
+use redress_app::outbound::{NoticeTemplateList, NoticeTemplateView};
 
 /// Staff login: a bearer token, and the same as an HttpOnly session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
@@ -91,19 +99,22 @@ pub async fn password(
 
 /// The integration keys, without their secrets (admins and supervisors).
 #[utoipa::path(get, path = "/admin/api-keys", tag = "admin",
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn api_keys(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = ApiKeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn api_keys(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<ApiKeyList>> {
     Ok(Json(s.app.list_api_keys(&who).await?))
 }
 
 /// Revokes an integration key: it answers 401 from now on.
 #[utoipa::path(delete, path = "/admin/api-keys/{id}", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ApiKeyView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn api_key_delete(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ApiKeyView>> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
     Ok(Json(s.app.revoke_api_key(&who, id).await?))
 }
@@ -113,14 +124,14 @@ pub async fn api_key_delete(
 /// the respondent is told by e-mail that a key was issued.
 #[utoipa::path(post, path = "/admin/respondents/{id}/keys", tag = "admin", request_body = PortalKeyBody,
     params(("id" = String, Path)),
-    responses((status = 201, body = KeyAnswer), (status = 403, body = ErrorBody),
+    responses((status = 201, body = PortalKeyIssued), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn respondent_key(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<PortalKeyIssued>)> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
     Ok((
         StatusCode::CREATED,
@@ -131,12 +142,12 @@ pub async fn respondent_key(
 /// Revokes a respondent's portal key: it answers 401 from now on.
 #[utoipa::path(delete, path = "/admin/respondents/{id}/keys", tag = "admin",
     params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PortalKeyRevoked), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn respondent_key_delete(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PortalKeyRevoked>> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
     Ok(Json(s.app.revoke_respondent_key(&who, id).await?))
 }
@@ -144,8 +155,11 @@ pub async fn respondent_key_delete(
 /// The newest security notices for supervisors: case-reading roles
 /// granted, passwords of such users reset, keys issued.
 #[utoipa::path(get, path = "/audit/security", tag = "audit",
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn security(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = SecurityNotices), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn security(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<SecurityNotices>> {
     Ok(Json(s.app.security_notices(&who, 50).await?))
 }
 
@@ -154,7 +168,7 @@ macro_rules! admin_create {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "admin", request_body = $body,
             responses((status = 201, body = $answer), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-        pub async fn $name(State(s): State<AppState>, Caller(who): Caller, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+        pub async fn $name(State(s): State<AppState>, Caller(who): Caller, body: JsonBody) -> ApiResult<(StatusCode, Json<impl serde::Serialize>)> {
             Ok((StatusCode::CREATED, Json(s.app.$method(&who, &body.value).await?)))
         }
     };
@@ -196,7 +210,7 @@ admin_create!(
     api_key,
     "/admin/api-keys",
     ApiKeyBody,
-    KeyAnswer,
+    CreatedApiKey,
     create_api_key,
     "Creates an integration key; shown once."
 );
@@ -205,7 +219,7 @@ admin_create!(
     canned_reply,
     "/admin/canned-replies",
     CannedReplyBody,
-    CannedReplyAnswer,
+    CannedReplyView,
     create_canned_reply,
     "Saves a canned reply (title at most 100 characters, text at most 5000)."
 );
@@ -213,11 +227,11 @@ admin_create!(
 /// The canned replies, oldest first: `{items, total, next_cursor}`. Any
 /// staff member may read them (the case page offers them).
 #[utoipa::path(get, path = "/admin/canned-replies", tag = "admin",
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = CannedReplyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn canned_replies(
     State(s): State<AppState>,
     Caller(who): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CannedReplyList>> {
     Ok(Json(s.app.list_canned_replies(&who).await?))
 }
 
@@ -225,14 +239,14 @@ pub async fn canned_replies(
 /// (`null` or empty: any language).
 #[utoipa::path(patch, path = "/admin/canned-replies/{id}", tag = "admin", request_body = CannedReplyPatchBody,
     params(("id" = String, Path)),
-    responses((status = 200, body = CannedReplyAnswer), (status = 403, body = ErrorBody),
+    responses((status = 200, body = CannedReplyView), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn canned_reply_patch(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CannedReplyView>> {
     Ok(Json(
         s.app.update_canned_reply(&who, &id, &body.value).await?,
     ))
@@ -285,13 +299,13 @@ pub async fn category_patch(
 /// from now on count with it.
 #[utoipa::path(put, path = "/admin/calendar/{date}", tag = "admin", request_body = CalendarDayBody,
     params(("date" = String, Path, description = "YYYY-MM-DD")),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CalendarDaySet), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn calendar_day(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(date): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CalendarDaySet>> {
     Ok(Json(
         s.app.set_calendar_day(&who, &date, &body.value).await?,
     ))
@@ -302,12 +316,12 @@ pub async fn calendar_day(
 /// says so (补班, 上班, workday).
 #[utoipa::path(post, path = "/admin/calendar/import", tag = "admin",
     request_body(content = inline(Binary), content_type = "text/calendar"),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CalendarImported), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn calendar_import(
     State(s): State<AppState>,
     Caller(who): Caller,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CalendarImported>> {
     if body.len() > super::CALENDAR_LIMIT {
         return Err(redress_app::AppError::invalid(
             "file",
@@ -323,8 +337,11 @@ pub async fn calendar_import(
 /// The published channels as stored (SPEC §5), the configured mailbox
 /// when none was set.
 #[utoipa::path(get, path = "/admin/settings/channels", tag = "admin",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
-pub async fn channels(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = PublishedChannels), (status = 403, body = ErrorBody)))]
+pub async fn channels(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<PublishedChannels>> {
     Ok(Json(s.app.channel_settings(&who).await?))
 }
 
@@ -332,12 +349,12 @@ pub async fn channels(State(s): State<AppState>, Caller(who): Caller) -> ApiResu
 /// mailbox, the postal and visiting address, and the channels switched
 /// on. Intake on `web` or `email` is refused while it is off. Journaled.
 #[utoipa::path(put, path = "/admin/settings/channels", tag = "admin", request_body = ChannelsBody,
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PublishedChannels), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn channels_put(
     State(s): State<AppState>,
     Caller(who): Caller,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PublishedChannels>> {
     Ok(Json(s.app.set_channel_settings(&who, &body.value).await?))
 }
 
@@ -345,11 +362,11 @@ pub async fn channels_put(
 /// outcome, what changed), the validators kept for conditional GET, and
 /// how many days the feed has set; `{"url": null}` without one.
 #[utoipa::path(get, path = "/admin/calendar/feed", tag = "admin",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = CalendarFeedView), (status = 403, body = ErrorBody)))]
 pub async fn calendar_feed(
     State(s): State<AppState>,
     Caller(who): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CalendarFeedView>> {
     Ok(Json(s.app.calendar_feed(&who).await?))
 }
 
@@ -357,12 +374,12 @@ pub async fn calendar_feed(
 /// daily by one instance, first at the next run of the jobs. The URL must
 /// reach a public address, as for webhooks (SPEC §9).
 #[utoipa::path(put, path = "/admin/calendar/feed", tag = "admin", request_body = CalendarFeedBody,
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CalendarFeedView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn calendar_feed_put(
     State(s): State<AppState>,
     Caller(who): Caller,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CalendarFeedView>> {
     Ok(Json(s.app.set_calendar_feed(&who, &body.value).await?))
 }
 
@@ -403,11 +420,11 @@ pub struct NoticeTemplateBody {
 /// installation's own text, or the shipped one), with the shipped text
 /// beside it. Templates are minijinja over the variables of docs/mail.md.
 #[utoipa::path(get, path = "/admin/notice-templates", tag = "admin",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = NoticeTemplateList), (status = 403, body = ErrorBody)))]
 pub async fn notice_templates(
     State(s): State<AppState>,
     Caller(who): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeTemplateList>> {
     Ok(Json(s.app.list_notice_templates(&who).await?))
 }
 
@@ -416,14 +433,14 @@ pub async fn notice_templates(
 /// work is refused naming the part (422).
 #[utoipa::path(put, path = "/admin/notice-templates/{kind}/{locale}", tag = "admin",
     params(("kind" = String, Path), ("locale" = String, Path)), request_body = NoticeTemplateBody,
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+    responses((status = 200, body = NoticeTemplateView), (status = 403, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn notice_template_put(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path((kind, locale)): Path<(String, String)>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeTemplateView>> {
     Ok(Json(
         s.app
             .put_notice_template(&who, &kind, &locale, &body.value)
@@ -434,13 +451,13 @@ pub async fn notice_template_put(
 /// Goes back to the shipped wording (404 when there was no own wording).
 #[utoipa::path(delete, path = "/admin/notice-templates/{kind}/{locale}", tag = "admin",
     params(("kind" = String, Path), ("locale" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+    responses((status = 200, body = NoticeTemplateView), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn notice_template_delete(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path((kind, locale)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<NoticeTemplateView>> {
     Ok(Json(
         s.app.delete_notice_template(&who, &kind, &locale).await?,
     ))

@@ -395,12 +395,12 @@ pub struct ActionListParams {
 /// items}`, each with its case's id, tracking number and department, the
 /// action's fields and whether it is overdue.
 #[utoipa::path(get, path = "/actions", tag = "complaints", params(ActionListParams),
-    responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = redress_app::actions::ActionList), (status = 422, body = ErrorBody)))]
 pub async fn actions(
     State(s): State<AppState>,
     Caller(who): Caller,
     Params(p): Params<ActionListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<redress_app::actions::ActionList>> {
     let q = redress_app::actions::ActionQuery {
         status: p.status,
         owner: p.owner,

@@ -230,8 +230,11 @@ pub async fn public_stats(
 /// Overdue and due-soon staff deadlines with exact counts: in total, per
 /// department, per person (`assignee`, null: unassigned) and the caller's own.
 #[utoipa::path(get, path = "/queues", tag = "complaints",
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody)))]
-pub async fn queues(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = redress_app::deadlines::Queues), (status = 401, body = ErrorBody)))]
+pub async fn queues(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<redress_app::deadlines::Queues>> {
     Ok(Json(s.app.queues(&who).await?))
 }
 

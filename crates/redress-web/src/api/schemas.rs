@@ -114,14 +114,7 @@ pub struct ApiKeyBody {
     pub expires_at: Option<String>,
 }
 
-/// What an API key may do.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ScopeName {
-    Intake,
-    Read,
-    Webhooks,
-}
+pub use redress_app::keys::ScopeName;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PasswordBody {
@@ -342,16 +335,6 @@ pub struct CannedReplyPatchBody {
     pub body: Option<String>,
     /// zh-CN, en, or null for any language.
     pub locale: Option<String>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct CannedReplyAnswer {
-    pub id: String,
-    pub title: String,
-    pub body: String,
-    pub locale: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -702,18 +685,7 @@ pub enum StatusName {
     Closed,
 }
 
-/// How a complaint arrived (SPEC §5).
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelName {
-    Web,
-    Api,
-    Chat,
-    Email,
-    Phone,
-    Letter,
-    InPerson,
-}
+pub use redress_app::channels::ChannelName;
 
 /// How a closed case ended.
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -765,23 +737,9 @@ pub enum SortOrder {
     Due,
 }
 
-/// Which corrective actions a list shows.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionStatusName {
-    Open,
-    Overdue,
-    Done,
-}
+pub use redress_app::actions::ActionStatusName;
 
-/// Where a webhook call stands.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CallStateName {
-    Pending,
-    Delivered,
-    Failed,
-}
+pub use redress_app::webhooks::CallStateName;
 
 /// A likely duplicate of a case.
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -1049,25 +1007,4 @@ pub enum PostChannel {
     Post,
 }
 
-/// A notice's kind.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKindName {
-    Acknowledgement,
-    RequestForMaterial,
-    Refusal,
-    Acceptance,
-    Progress,
-    Result,
-    ReviewResult,
-    Lapsed,
-    Withdrawn,
-    Merged,
-    Message,
-    NewComplaint,
-    AppealReceived,
-    Closed,
-    Reminder,
-    Escalation,
-    AccessCode,
-}
+pub use redress_app::outbound::NoticeKindName;

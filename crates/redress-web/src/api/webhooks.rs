@@ -5,11 +5,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use redress_app::webhooks::{
+    CreatedWebhook, WebhookCallList, WebhookCallView, WebhookEventKinds, WebhookList, WebhookView,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::schemas::{Document, ErrorBody};
+use super::schemas::ErrorBody;
 use crate::error::ApiResult;
 use crate::extract::{Caller, JsonBody, Params};
 use crate::state::AppState;
@@ -40,28 +42,16 @@ pub struct WebhookPatchBody {
     pub active: Option<bool>,
 }
 
-/// A new subscription: its fields, and the signing secret, shown once.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct WebhookCreated {
-    pub id: String,
-    pub url: String,
-    pub events: Vec<String>,
-    pub active: bool,
-    /// HMAC-SHA256 key of `Redress-Signature`; shown only in this answer.
-    pub secret: String,
-    pub created_at: String,
-}
-
 /// Subscribes a URL to case events; later events reach it as signed POSTs
 /// (`Redress-Signature: t=…,v1=…`, `Redress-Event`, `Redress-Delivery`).
 #[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = WebhookBody,
-    responses((status = 201, body = WebhookCreated), (status = 401, body = ErrorBody),
+    responses((status = 201, body = CreatedWebhook), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(who): Caller,
     body: JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CreatedWebhook>)> {
     Ok((
         StatusCode::CREATED,
         Json(s.app.create_webhook(&who, &body.value).await?),
@@ -71,51 +61,54 @@ pub async fn create(
 /// Every subscription (`{items, total, next_cursor}`), each with the call
 /// that waits for a retry, if any (`pending`).
 #[utoipa::path(get, path = "/webhooks", tag = "webhooks",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
-pub async fn list(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = WebhookList), (status = 403, body = ErrorBody)))]
+pub async fn list(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<WebhookList>> {
     Ok(Json(s.app.list_webhooks(&who).await?))
 }
 
 /// The case event kinds one may subscribe to.
 #[utoipa::path(get, path = "/webhooks/events", tag = "webhooks",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
-pub async fn events(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = WebhookEventKinds), (status = 403, body = ErrorBody)))]
+pub async fn events(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<WebhookEventKinds>> {
     Ok(Json(s.app.webhook_event_kinds(&who)?))
 }
 
 /// One subscription.
 #[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = WebhookView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookView>> {
     Ok(Json(s.app.get_webhook(&who, &id).await?))
 }
 
 /// Changes what is given of `url`, `events` and `active`.
 #[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     request_body = WebhookPatchBody,
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody),
+    responses((status = 200, body = WebhookView), (status = 404, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn patch(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookView>> {
     Ok(Json(s.app.update_webhook(&who, &id, &body.value).await?))
 }
 
 /// Deactivates a subscription; its call log stays readable.
 #[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = WebhookView), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookView>> {
     Ok(Json(s.app.deactivate_webhook(&who, &id).await?))
 }
 
@@ -135,14 +128,14 @@ pub struct CallParams {
 /// (`attempts[]`: time, status code or error, duration, replay or not).
 #[utoipa::path(get, path = "/webhooks/{id}/calls", tag = "webhooks",
     params(("id" = String, Path), CallParams),
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody),
+    responses((status = 200, body = WebhookCallList), (status = 404, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn calls(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     Params(p): Params<CallParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookCallList>> {
     Ok(Json(
         s.app
             .webhook_calls(
@@ -161,11 +154,11 @@ pub async fn calls(
 /// makes the call `delivered`. Answers the call with its attempts.
 #[utoipa::path(post, path = "/webhooks/calls/{call_id}/replay", tag = "webhooks",
     params(("call_id" = String, Path)),
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = WebhookCallView), (status = 404, body = ErrorBody)))]
 pub async fn replay(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(call_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookCallView>> {
     Ok(Json(s.app.replay_webhook_call(&who, &call_id, None).await?))
 }

@@ -9,7 +9,6 @@ use axum::response::Response;
 use redress_app::AppError;
 use redress_app::actions::ActionQuery;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{Base, local_time};
 use crate::state::AppState;
@@ -45,10 +44,6 @@ pub struct PageQuery {
     department: Option<String>,
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
 /// `GET /staff/actions`.
 pub async fn page(
     State(s): State<AppState>,
@@ -69,33 +64,22 @@ pub async fn page(
         limit: None,
     };
     let tz = s.app.config.time_zone;
-    let time = |x: &Value| {
-        x.as_str()
-            .and_then(|t| t.parse().ok())
-            .map(|t| local_time(t, tz))
-            .unwrap_or_default()
-    };
     let (rows, error, code) = match s.app.list_actions(&who, &query).await {
         Ok(v) => (
-            v["items"]
-                .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .map(|a| Row {
-                            case_id: text(&a["case_id"]),
-                            tracking_no: text(&a["tracking_no"]),
-                            description: text(&a["description"]),
-                            owner: text(&a["owner"]),
-                            department: text(&a["department"]),
-                            due: time(&a["due_at"]),
-                            overdue: a["overdue"] == true,
-                            done_at: time(&a["done_at"]),
-                            done_by: text(&a["done_by"]),
-                        })
-                        .collect()
+            v.items
+                .into_iter()
+                .map(|a| Row {
+                    case_id: a.case_id.to_string(),
+                    tracking_no: a.tracking_no,
+                    description: a.description,
+                    owner: a.owner,
+                    department: a.department.unwrap_or_default(),
+                    due: local_time(a.due_at, tz),
+                    overdue: a.overdue,
+                    done_at: a.done_at.map(|t| local_time(t, tz)).unwrap_or_default(),
+                    done_by: a.done_by.unwrap_or_default(),
                 })
-                .unwrap_or_default(),
+                .collect(),
             None,
             StatusCode::OK,
         ),

@@ -951,7 +951,7 @@ pub async fn add(
         .and_then(|d| d.get(..4))
         .and_then(|y| y.parse::<i32>().ok());
     let app = &s.app;
-    let result: Result<Value, AppError> = match what.as_str() {
+    let result: Result<Option<String>, AppError> = match what.as_str() {
         "department" => {
             // The page offers the users as heads; a name that is none of
             // them is refused here (the API lets a head be named before
@@ -977,6 +977,7 @@ pub async fn add(
                             "head": get("head"), "review": get("review").is_some()}),
                 )
                 .await
+                .map(|_| None)
             }
         }
         "department-edit" => {
@@ -997,9 +998,10 @@ pub async fn add(
             patch.insert("review".into(), json!(get("review").is_some()));
             app.update_department(&who, &code, &Value::Object(patch))
                 .await
+                .map(|_| None)
         }
-        "category" => {
-            app.create_category(
+        "category" => app
+            .create_category(
                 &who,
                 &json!({"code": get("code"), "name": get("name"), "name_en": get("name_en"),
                         "department": get("department"), "handling_days": num("handling_days"),
@@ -1007,7 +1009,7 @@ pub async fn add(
                         "respondent_reply_days": num("respondent_reply_days")}),
             )
             .await
-        }
+            .map(|_| None),
         "category-edit" => {
             let code = editing.clone().unwrap_or_default();
             let mut patch = serde_json::Map::new();
@@ -1042,10 +1044,11 @@ pub async fn add(
             } else {
                 app.update_category(&who, &code, &Value::Object(patch))
                     .await
+                    .map(|_| None)
             }
         }
-        "user" => {
-            app.create_user(
+        "user" => app
+            .create_user(
                 &who,
                 &json!({"username": get("username"), "password": get("password"),
                         "display_name": get("display_name"), "roles": all("roles"),
@@ -1053,7 +1056,7 @@ pub async fn add(
                         "email": get("email")}),
             )
             .await
-        }
+            .map(|_| None),
         "user-edit" => {
             let username = editing.clone().unwrap_or_default();
             let mut patch = serde_json::Map::new();
@@ -1078,6 +1081,7 @@ pub async fn add(
             }
             app.update_user(&who, &username, &Value::Object(patch))
                 .await
+                .map(|_| None)
         }
         "user-deactivate" | "user-activate" => {
             let username = editing.clone().unwrap_or_default();
@@ -1088,15 +1092,16 @@ pub async fn add(
             } else {
                 app.update_user(&who, &username, &json!({"active": what == "user-activate"}))
                     .await
+                    .map(|_| None)
             }
         }
-        "canned-reply" => {
-            app.create_canned_reply(
+        "canned-reply" => app
+            .create_canned_reply(
                 &who,
                 &json!({"title": get("title"), "body": get("body"), "locale": get("locale")}),
             )
             .await
-        }
+            .map(|_| None),
         "canned-reply-edit" => {
             let id = get("id").unwrap_or_default().to_string();
             app.update_canned_reply(
@@ -1106,21 +1111,20 @@ pub async fn add(
                         "body": get("body").unwrap_or_default(), "locale": get("locale")}),
             )
             .await
+            .map(|_| None)
         }
         "canned-reply-delete" => {
             let id = get("id").unwrap_or_default().to_string();
-            app.delete_canned_reply(&who, &id)
-                .await
-                .map(|()| Value::Null)
+            app.delete_canned_reply(&who, &id).await.map(|()| None)
         }
-        "respondent" => {
-            app.create_respondent(
+        "respondent" => app
+            .create_respondent(
                 &who,
                 &json!({"kind": get("kind"), "id": get("id"), "name": get("name"),
                         "email": get("email")}),
             )
             .await
-        }
+            .map(|v| v["api_key"].as_str().map(str::to_string)),
         // Keys: a new portal key (shown once), or a revocation, which the
         // form confirms with a checkbox.
         "respondent-key" | "respondent-key-revoke" | "api-key-revoke" => {
@@ -1134,16 +1138,21 @@ pub async fn add(
                     return render(&s, ctx, section, StatusCode::UNPROCESSABLE_ENTITY, said).await;
                 }
                 Some(id) => match what.as_str() {
-                    "respondent-key" => app.issue_respondent_key(&who, id, &json!({})).await,
-                    "respondent-key-revoke" => app.revoke_respondent_key(&who, id).await,
-                    _ => app.revoke_api_key(&who, id).await,
+                    "respondent-key" => app
+                        .issue_respondent_key(&who, id, &json!({}))
+                        .await
+                        .map(|k| Some(k.api_key)),
+                    "respondent-key-revoke" => {
+                        app.revoke_respondent_key(&who, id).await.map(|_| None)
+                    }
+                    _ => app.revoke_api_key(&who, id).await.map(|_| None),
                 },
             }
         }
-        "api-key" => {
-            app.create_api_key(&who, &json!({"name": get("name"), "scopes": all("scopes")}))
-                .await
-        }
+        "api-key" => app
+            .create_api_key(&who, &json!({"name": get("name"), "scopes": all("scopes")}))
+            .await
+            .map(|k| Some(k.api_key)),
         "calendar" => {
             let date = get("date").unwrap_or_default().to_string();
             app.set_calendar_day(
@@ -1152,13 +1161,14 @@ pub async fn add(
                 &json!({"kind": get("kind"), "name": get("name")}),
             )
             .await
+            .map(|_| None)
         }
         // The published channels: saved whole; refused, the form keeps
         // what was typed.
         "channels" => {
             let typed = ChannelsForm::typed(&f);
             match app.set_channel_settings(&who, &typed.body()).await {
-                Ok(v) => Ok(v),
+                Ok(_) => Ok(None),
                 Err(AppError::Invalid(fields)) => {
                     let said = Said {
                         error: Some(super::fields_message(ctx.tr(), &fields)),
@@ -1170,11 +1180,11 @@ pub async fn add(
                 Err(e) => Err(e),
             }
         }
-        "calendar-feed" => {
-            app.set_calendar_feed(&who, &json!({"url": get("url")}))
-                .await
-        }
-        "calendar-feed-remove" => app.remove_calendar_feed(&who).await.map(|()| Value::Null),
+        "calendar-feed" => app
+            .set_calendar_feed(&who, &json!({"url": get("url")}))
+            .await
+            .map(|_| None),
+        "calendar-feed-remove" => app.remove_calendar_feed(&who).await.map(|()| None),
         "calendar-feed-fetch" => match app.fetch_calendar_feed_now(&who).await {
             // What the fetch did is said on the page it answers with.
             Ok(o) => {
@@ -1190,9 +1200,9 @@ pub async fn add(
     };
     match result {
         // A key is shown once, on this answer (never in a URL).
-        Ok(v) if v["api_key"].is_string() => {
+        Ok(Some(key)) => {
             let said = Said {
-                shown_key: v["api_key"].as_str().map(str::to_string),
+                shown_key: Some(key),
                 ..Said::default()
             };
             render(&s, ctx, section, StatusCode::OK, said).await
@@ -1255,14 +1265,11 @@ pub async fn import(
             let note = tr.with(
                 "admin-imported",
                 &[
-                    ("days", &v["imported"].to_string()),
-                    ("holidays", &v["holidays"].to_string()),
-                    ("workdays", &v["workdays"].to_string()),
-                    (
-                        "skipped",
-                        &v["skipped"].as_array().map_or(0, Vec::len).to_string(),
-                    ),
-                    ("moved", &v["recomputed"].to_string()),
+                    ("days", &v.imported.to_string()),
+                    ("holidays", &v.holidays.to_string()),
+                    ("workdays", &v.workdays.to_string()),
+                    ("skipped", &v.skipped.len().to_string()),
+                    ("moved", &v.recomputed.to_string()),
                 ],
             );
             let said = Said {

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Base, PageCtx};
 use crate::state::AppState;
@@ -82,10 +82,6 @@ struct NoticesPage<'a> {
     error: Option<String>,
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     lang: Option<String>,
@@ -124,32 +120,32 @@ async fn render(
         Err(e) => return ctx.fail(&e),
     };
     let tr = ctx.tr();
-    let items = list["items"].as_array().cloned().unwrap_or_default();
+    let items = list.items;
     let rows = items
         .iter()
         .map(|i| Row {
-            kind: text(&i["kind"]),
-            kind_label: kind_label(tr, &text(&i["kind"])),
-            locale: text(&i["locale"]),
-            locale_label: locale_label(tr, &text(&i["locale"])),
-            customized: i["customized"].as_bool().unwrap_or(false),
+            kind: i.kind.as_str().to_string(),
+            kind_label: kind_label(tr, i.kind.as_str()),
+            locale: i.locale.as_str().to_string(),
+            locale_label: locale_label(tr, i.locale.as_str()),
+            customized: i.customized,
         })
         .collect();
     let editing = typed.or_else(|| {
         let (kind, locale) = pick?;
         let i = items
             .iter()
-            .find(|i| i["kind"] == kind && i["locale"] == locale)?;
+            .find(|i| i.kind.as_str() == kind && i.locale.as_str() == locale)?;
         Some(
             Editing {
-                kind: text(&i["kind"]),
-                kind_label: kind_label(tr, &text(&i["kind"])),
-                locale: text(&i["locale"]),
-                locale_label: locale_label(tr, &text(&i["locale"])),
-                subject: text(&i["subject"]),
-                body: text(&i["body"]),
-                sms: text(&i["sms"]),
-                customized: i["customized"].as_bool().unwrap_or(false),
+                kind: i.kind.as_str().to_string(),
+                kind_label: kind_label(tr, i.kind.as_str()),
+                locale: i.locale.as_str().to_string(),
+                locale_label: locale_label(tr, i.locale.as_str()),
+                subject: i.subject.clone(),
+                body: i.body.clone(),
+                sms: i.sms.clone(),
+                customized: i.customized,
                 preview: None,
             }
             .with_preview(),

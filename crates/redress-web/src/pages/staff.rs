@@ -268,8 +268,8 @@ struct HomePage<'a> {
 }
 
 /// One security notice as a sentence in the page's language.
-fn security_line(tr: &super::i18n::Tr, e: &Value) -> String {
-    let data = &e["data"];
+fn security_line(tr: &super::i18n::Tr, e: &redress_app::keys::SecurityNotice) -> String {
+    let data = &e.data;
     let text = |v: &Value| v.as_str().unwrap_or("—").to_string();
     let roles = data["roles"]
         .as_array()
@@ -285,18 +285,11 @@ fn security_line(tr: &super::i18n::Tr, e: &Value) -> String {
         .unwrap_or_default();
     let by = text(&data["by"]);
     let by = if by == "—" {
-        e["actor"]
-            .as_str()
-            .unwrap_or("—")
-            .trim_start_matches("staff:")
-            .to_string()
+        e.actor.trim_start_matches("staff:").to_string()
     } else {
         by
     };
-    let key = format!(
-        "sec-{}",
-        e["kind"].as_str().unwrap_or_default().replace('_', "-")
-    );
+    let key = format!("sec-{}", e.kind.replace('_', "-"));
     let (user, respondent, name) = (
         text(&data["username"]),
         text(&data["respondent"]),
@@ -412,24 +405,17 @@ pub async fn home(
     }
     let (mut departments, mut people) = (Vec::new(), Vec::new());
     if let Ok(v) = s.app.queues(&who).await {
-        let rows = |key: &str, field: &str| -> Vec<(String, i64, i64)> {
-            v[key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|r| {
-                            (
-                                r[field].as_str().unwrap_or("—").to_string(),
-                                r["overdue"].as_i64().unwrap_or(0),
-                                r["due_soon"].as_i64().unwrap_or(0),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        departments = rows("departments", "department");
-        people = rows("people", "assignee");
+        let name = |n: &Option<String>| n.as_deref().unwrap_or("—").to_string();
+        departments = v
+            .departments
+            .iter()
+            .map(|r| (name(&r.department), r.overdue, r.due_soon))
+            .collect();
+        people = v
+            .people
+            .iter()
+            .map(|r| (name(&r.assignee), r.overdue, r.due_soon))
+            .collect();
         // Departments and people by name, in the page's language.
         let known = s.app.store.list_departments().await.unwrap_or_default();
         for row in &mut departments {
@@ -450,13 +436,8 @@ pub async fn home(
     let mut security = Vec::new();
     if supervisor && let Ok(v) = s.app.security_notices(&who, 10).await {
         let tz = s.app.config.time_zone;
-        for e in v["items"].as_array().into_iter().flatten() {
-            let at = e["at"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| local_time(t.with_timezone(&chrono::Utc), tz))
-                .unwrap_or_default();
-            security.push((at, security_line(&tr, e)));
+        for e in &v.items {
+            security.push((local_time(e.at, tz), security_line(&tr, e)));
         }
     }
     let page = HomePage {

@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use redress_app::webhooks::WebhookView;
 use redress_app::{AppError, Principal};
 use redress_domain::events::CASE_EVENTS;
 use serde::Deserialize;
@@ -88,42 +89,43 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn time(s: &AppState, v: &Value) -> String {
-    v.as_str()
-        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
-        .map(|t| local_time(t, s.app.config.time_zone))
+fn time(s: &AppState, at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|t| local_time(t, s.app.config.time_zone))
         .unwrap_or_default()
 }
 
-fn sub_row(s: &AppState, ctx: &PageCtx, v: &Value) -> SubRow {
-    let events = v["events"]
-        .as_array()
-        .map(|a| a.iter().map(text).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default();
-    let p = &v["pending"];
-    let pending = if p.is_null() {
-        String::new()
-    } else {
-        let last = if p["last_status"].is_null() {
-            ctx.tr().t("wh-no-answer")
-        } else {
-            text(&p["last_status"])
-        };
-        ctx.tr().with(
-            "wh-pending",
-            &[
-                ("event", &text(&p["event"])),
-                ("attempts", &text(&p["attempts"])),
-                ("status", &last),
-                ("at", &time(s, &p["next_attempt_at"])),
-            ],
-        )
+/// What an attempt got: its status code, or why there was none.
+fn attempt_result(tr: &super::i18n::Tr, status: Option<i32>, error: Option<&str>) -> String {
+    match status {
+        Some(status) => status.to_string(),
+        None => format!("{} ({})", tr.t("wh-no-answer"), error.unwrap_or_default()),
+    }
+}
+
+fn sub_row(s: &AppState, ctx: &PageCtx, v: &WebhookView) -> SubRow {
+    let pending = match &v.pending {
+        None => String::new(),
+        Some(p) => {
+            let last = match p.last_status {
+                None => ctx.tr().t("wh-no-answer"),
+                Some(status) => status.to_string(),
+            };
+            ctx.tr().with(
+                "wh-pending",
+                &[
+                    ("event", &p.event),
+                    ("attempts", &p.attempts.to_string()),
+                    ("status", &last),
+                    ("at", &time(s, p.next_attempt_at)),
+                ],
+            )
+        }
     };
     SubRow {
-        id: text(&v["id"]),
-        url: text(&v["url"]),
-        events,
-        active: v["active"].as_bool().unwrap_or(false),
+        id: v.id.to_string(),
+        url: v.url.clone(),
+        events: v.events.join(", "),
+        active: v.active,
         pending,
     }
 }
@@ -136,10 +138,7 @@ async fn render_list(
     said: Said,
 ) -> Response {
     let subs = match s.app.list_webhooks(who).await {
-        Ok(v) => v["items"]
-            .as_array()
-            .map(|items| items.iter().map(|i| sub_row(s, &ctx, i)).collect())
-            .unwrap_or_default(),
+        Ok(v) => v.items.iter().map(|i| sub_row(s, &ctx, i)).collect(),
         Err(e) => return ctx.fail(&e),
     };
     let page = ListPage {
@@ -173,45 +172,34 @@ async fn render_calls(
         Err(e) => return ctx.fail(&e),
     };
     let tr = ctx.tr();
-    let calls = log["items"]
-        .as_array()
-        .map(|items| {
-            items
+    let calls = log
+        .items
+        .iter()
+        .map(|c| CallRow {
+            id: c.id.to_string(),
+            event: c.event.clone(),
+            seq: c.event_seq.to_string(),
+            tracking_no: text(&c.payload["tracking_no"]),
+            state: tr.t(&format!("wh-call-{}", c.state.as_str())),
+            next: time(s, c.next_attempt_at),
+            attempts: c
+                .attempts
                 .iter()
-                .map(|c| CallRow {
-                    id: text(&c["id"]),
-                    event: text(&c["event"]),
-                    seq: text(&c["event_seq"]),
-                    tracking_no: text(&c["payload"]["tracking_no"]),
-                    state: tr.t(&format!("wh-call-{}", text(&c["state"]))),
-                    next: time(s, &c["next_attempt_at"]),
-                    attempts: c["attempts"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .map(|a| AttemptRow {
-                                    n: text(&a["n"]),
-                                    at: time(s, &a["at"]),
-                                    result: if a["status"].is_null() {
-                                        format!("{} ({})", tr.t("wh-no-answer"), text(&a["error"]))
-                                    } else {
-                                        text(&a["status"])
-                                    },
-                                    replay: a["replay"].as_bool().unwrap_or(false),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                .map(|a| AttemptRow {
+                    n: a.n.to_string(),
+                    at: time(s, Some(a.at)),
+                    result: attempt_result(&tr, a.status, a.error.as_deref()),
+                    replay: a.replay,
                 })
-                .collect()
+                .collect(),
         })
-        .unwrap_or_default();
+        .collect();
     let page = CallsPage {
         base: &ctx.base,
         sub,
         calls,
-        total: text(&log["total"]),
-        next_cursor: log["next_cursor"].as_str().map(str::to_string),
+        total: log.total.to_string(),
+        next_cursor: log.next_cursor,
         notice: said.notice,
         error: said.error,
     }
@@ -307,7 +295,7 @@ pub async fn create(
     {
         Ok(v) => {
             let said = Said {
-                shown_secret: v["secret"].as_str().map(str::to_string),
+                shown_secret: Some(v.secret),
                 ..Said::default()
             };
             render_list(&s, ctx, &who, StatusCode::OK, said).await
@@ -360,16 +348,12 @@ pub async fn act(
             let call = f.get("call").map(String::as_str).unwrap_or_default();
             match s.app.replay_webhook_call(&who, call, Some(&id)).await {
                 Ok(v) => {
-                    let last = v["attempts"]
-                        .as_array()
-                        .and_then(|a| a.last())
-                        .cloned()
-                        .unwrap_or(Value::Null);
-                    let result = if last["status"].is_null() {
-                        format!("{} ({})", tr.t("wh-no-answer"), text(&last["error"]))
-                    } else {
-                        text(&last["status"])
-                    };
+                    let last = v.attempts.last();
+                    let result = attempt_result(
+                        &tr,
+                        last.and_then(|a| a.status),
+                        last.and_then(|a| a.error.as_deref()),
+                    );
                     Ok(tr.with("wh-replayed", &[("result", &result)]))
                 }
                 Err(e) => Err(e),

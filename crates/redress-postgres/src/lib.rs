@@ -214,6 +214,13 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        // No JIT compilation: a report's questions cost PostgreSQL enough
+        // to pass `jit_above_cost`, and compiling them took about 55 ms of
+        // a 270 ms query at a million cases (docs/benchmarks.md, "Insight
+        // at a million"), more than it saved. Options in the URL come
+        // after, so an operator's `-c jit=on` still wins.
+        let options = config.get_options().unwrap_or_default().to_string();
+        config.options(format!("-c jit=off {options}").trim());
         let mut first = config.connect(NoTls).map_err(db)?;
         migrate(&mut first)?;
         drop(first);

@@ -115,3 +115,72 @@ impl Drop for ReadThreads {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads(count: usize) -> ReadThreads {
+        ReadThreads::start(count, || {
+            Connection::open_in_memory().map_err(crate::codec::db)
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn reads_run_on_the_read_threads_and_answer() {
+        let t = threads(2);
+        let (name, one) = t
+            .run(|c| {
+                let one: i64 = c
+                    .query_row("SELECT 1", [], |r| r.get(0))
+                    .map_err(crate::codec::db)?;
+                Ok((std::thread::current().name().map(str::to_string), one))
+            })
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+        assert!(name.unwrap().starts_with("sqlite-read-"));
+    }
+
+    #[tokio::test]
+    async fn a_read_that_panics_fails_alone_and_its_thread_goes_on() {
+        let t = threads(1);
+        let failed = t
+            .run(|_| -> StoreResult<()> { panic!("a bug in one read") })
+            .await;
+        assert!(failed.is_err());
+        // The only thread is still there to answer the next read (without
+        // it, the read would wait for ever: bounded here).
+        let again = tokio::time::timeout(Duration::from_secs(10), t.run(|_| Ok(7)))
+            .await
+            .expect("the read thread survived the panic")
+            .unwrap();
+        assert_eq!(again, 7);
+    }
+
+    #[tokio::test]
+    async fn reads_queued_together_all_answer() {
+        let t = Arc::new(threads(2));
+        let reads = (0..20).map(|i| {
+            let t = Arc::clone(&t);
+            async move { t.run(move |_| Ok(i)).await }
+        });
+        let answers = futures_join_all(reads).await;
+        assert_eq!(answers, (0..20).collect::<Vec<_>>());
+    }
+
+    /// The answers of `futs` in order (no futures crate in this one's
+    /// dependencies).
+    async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<i32>
+    where
+        F: std::future::Future<Output = StoreResult<i32>> + Send + 'static,
+    {
+        let handles: Vec<_> = futs.map(tokio::spawn).collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap().unwrap());
+        }
+        out
+    }
+}

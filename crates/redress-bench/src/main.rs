@@ -170,6 +170,16 @@ enum Command {
     /// The deadline sweep in-process: idle ticks over `--cases` open cases
     /// of which none is due (next to as many `get_case` reads), then one
     /// sweep over `--due` cases made due, checked for exactly-once.
+    /// The disk a store takes per case: every table and index of the
+    /// SQLite store of `--data-dir` (SQLite's `dbstat`) or of the
+    /// PostgreSQL database of `--database-url` (`pg_relation_size`, TOAST
+    /// with its table), in bytes and bytes per case.
+    Storage {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Generates the open cases into the store of `--data-dir` (or the
     /// empty PostgreSQL database of `--database-url`) on first use.
     Sweep {
@@ -1017,6 +1027,30 @@ async fn main() -> anyhow::Result<()> {
                 "generate cases={cases} seconds={:.1}",
                 start.elapsed().as_secs_f64()
             );
+        }
+        Command::Storage {
+            data_dir,
+            database_url,
+        } => {
+            let bulk = Bulk::open(&data_dir, database_url).await?;
+            let cases: u64 = bulk
+                .store()
+                .count_by_status()
+                .await?
+                .iter()
+                .map(|(_, n)| *n as u64)
+                .sum();
+            let objects = match &bulk {
+                Bulk::Sqlite(s) => s.space_by_object().await?,
+                Bulk::Postgres(s) => s.space_by_object().await?,
+            };
+            let total: i64 = objects.iter().map(|(_, b)| b).sum();
+            let per = |b: i64| b as f64 / cases.max(1) as f64;
+            println!("storage cases={cases} bytes={total} bytes_per_case={:.0}", per(total));
+            for (name, bytes) in objects.iter().filter(|(_, b)| *b > 0) {
+                println!("  {name:<40} {bytes:>14} {:>8.0}", per(*bytes));
+            }
+            tokio::task::spawn_blocking(move || drop(bulk)).await?;
         }
         Command::Queries {
             addr,

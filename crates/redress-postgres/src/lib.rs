@@ -273,6 +273,28 @@ impl PgStore {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// The bytes each table and index of the store's schema takes, largest
+    /// first: a table with its TOAST table, an index apart
+    /// (`pg_relation_size`). The storage benchmark prints them per case
+    /// (`redress-bench storage`).
+    pub async fn space_by_object(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.read(|c| {
+            let rows = c
+                .query(
+                    "SELECT c.relname::text, (pg_relation_size(c.oid) \
+                       + CASE WHEN c.reltoastrelid = 0 THEN 0 \
+                         ELSE pg_total_relation_size(c.reltoastrelid) END)::bigint \
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 'm') \
+                     ORDER BY 2 DESC, 1",
+                    &[],
+                )
+                .map_err(db)?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+        .await
+    }
+
     /// Loads cases in one transaction, without events or idempotency
     /// records (test data, benchmarks). Blocks the calling thread.
     pub fn bulk_insert(&self, rows: Vec<CaseRow>) -> StoreResult<()> {

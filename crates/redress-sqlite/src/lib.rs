@@ -219,6 +219,28 @@ impl SqliteStore {
             .map_err(|e| StoreError::other(format!("backup task: {e}")))?
     }
 
+    /// The bytes each table and index takes, largest first (SQLite's
+    /// `dbstat`: whole pages, free space in them included; an FTS5 table
+    /// shows as its shadow tables). The storage benchmark prints them per
+    /// case (`redress-bench storage`).
+    pub async fn space_by_object(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name \
+                     ORDER BY 2 DESC, 1",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            Ok(rows)
+        })
+        .await
+    }
+
     /// How many group COMMITs succeeded since `open`.
     pub fn commit_count(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)

@@ -5,7 +5,10 @@
 //! key, so what was sealed with the key — the old documents in free pages,
 //! the payloads of its journal events — can no longer be read.
 
+use std::borrow::Cow;
+
 use redress_domain::Case;
+use redress_store::pack::{self, Dict};
 use redress_store::{CaseRow, ReportFacts};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -88,6 +91,86 @@ impl<'a> CaseKeyRef<'a> {
 /// Where a case's sealed document and event payloads are bound.
 const DOC_PLACE: &str = "doc";
 
+/// Where a packed document is bound (its seal says which form it holds).
+const PACKED_DOC_PLACE: &str = "doc:packed";
+
+/// The first byte of a row's document written since issue 18: then the
+/// wrapped key's length (one byte), the wrapped key, and the document
+/// packed (`redress_store::pack`) and sealed with the case's key as raw
+/// bytes. A purged case's document is its skeleton packed, in the clear (a
+/// zstd frame); rows written before hold JSON text (a [`SealedDoc`] or a
+/// [`StoredDoc`]). All three read.
+const SEALED_PACKED: u8 = 0x01;
+
+/// A row's document, parsed but not opened.
+enum RowDoc<'a> {
+    /// Sealed with the case's key, which travels wrapped beside it.
+    Sealed { wrapped: Cow<'a, str>, body: Body<'a> },
+    /// In the clear: a purged case's skeleton, or a row written before
+    /// case keys.
+    Clear(StoredDoc),
+}
+
+/// A sealed document as stored.
+enum Body<'a> {
+    /// Packed and sealed as raw bytes.
+    Packed(&'a [u8]),
+    /// JSON sealed as base64 text (rows written before issue 18).
+    Text(String),
+}
+
+fn parse_doc(doc: &[u8]) -> AppResult<RowDoc<'_>> {
+    if let [SEALED_PACKED, n, rest @ ..] = doc {
+        let n = usize::from(*n);
+        if rest.len() < n {
+            return Err(AppError::internal("a case document is cut short"));
+        }
+        let (wrapped, body) = rest.split_at(n);
+        let wrapped = std::str::from_utf8(wrapped).map_err(AppError::internal)?;
+        return Ok(RowDoc::Sealed {
+            wrapped: Cow::Borrowed(wrapped),
+            body: Body::Packed(body),
+        });
+    }
+    let json = pack::unpack(Dict::CaseDoc, doc).map_err(AppError::internal)?;
+    if let Ok(sealed) = serde_json::from_slice::<SealedDoc>(&json) {
+        return Ok(RowDoc::Sealed {
+            wrapped: Cow::Owned(sealed.key),
+            body: Body::Text(sealed.sealed),
+        });
+    }
+    Ok(RowDoc::Clear(
+        serde_json::from_slice(&json).map_err(AppError::internal)?,
+    ))
+}
+
+/// A sealed document, opened with the case's key.
+fn open_body(key: &CaseKey, body: &Body<'_>) -> AppResult<StoredDoc> {
+    let fail = || AppError::internal("a case document does not open");
+    match body {
+        Body::Packed(sealed) => {
+            let packed = key.open_raw(PACKED_DOC_PLACE, sealed).ok_or_else(fail)?;
+            let json = pack::unpack(Dict::CaseDoc, &packed).map_err(AppError::internal)?;
+            serde_json::from_slice(&json).map_err(AppError::internal)
+        }
+        Body::Text(sealed) => {
+            let inner = key.open(DOC_PLACE, sealed).ok_or_else(fail)?;
+            serde_json::from_str(&inner).map_err(AppError::internal)
+        }
+    }
+}
+
+/// The document of a loaded case as JSON, as it is packed inside the seal
+/// (`redress-bench` measures and trains on it).
+pub fn document_json(loaded: &Loaded) -> AppResult<Vec<u8>> {
+    serde_json::to_vec(&StoredDocRef {
+        case: &loaded.case,
+        access_token_hash: &loaded.access_token_hash,
+        pending_code: loaded.pending_code.as_deref(),
+    })
+    .map_err(AppError::internal)
+}
+
 /// The payload of a journal event of a case, sealed with its key (bound to
 /// the event's kind).
 pub fn seal_event(key: &CaseKey, kind: &str, data: &str) -> String {
@@ -106,20 +189,25 @@ pub fn open_event(key: Option<&CaseKey>, kind: &str, data: &str) -> String {
 
 /// Whether a row's case key is wrapped by the current master key.
 pub fn row_key_is_current(row: &CaseRow, vault: &Vault) -> bool {
-    serde_json::from_str::<SealedDoc>(&row.doc).is_ok_and(|d| vault.is_current(&d.key))
+    matches!(parse_doc(&row.doc), Ok(RowDoc::Sealed { wrapped, .. }) if vault.is_current(&wrapped))
 }
 
 /// Whether a row is a purged case's skeleton (it has no key).
 pub fn row_is_purged(row: &CaseRow) -> bool {
-    serde_json::from_str::<StoredDoc>(&row.doc)
-        .is_ok_and(|d| d.case.get("purged_at").is_some_and(|v| !v.is_null()))
+    matches!(parse_doc(&row.doc), Ok(RowDoc::Clear(d)) if is_purged(&d))
+}
+
+fn is_purged(doc: &StoredDoc) -> bool {
+    doc.case.get("purged_at").is_some_and(|v| !v.is_null())
 }
 
 /// The key a stored row carries, open (the webhook dispatcher reads events
 /// of cases it has not loaded).
 pub fn row_key(row: &CaseRow, vault: &Vault) -> Option<CaseKey> {
-    let doc: SealedDoc = serde_json::from_str(&row.doc).ok()?;
-    vault.unwrap_case_key(row.id, &doc.key)
+    match parse_doc(&row.doc).ok()? {
+        RowDoc::Sealed { wrapped, .. } => vault.unwrap_case_key(row.id, &wrapped),
+        RowDoc::Clear(_) => None,
+    }
 }
 
 /// The complainant's personal fields, sealed one by one with the master
@@ -153,19 +241,26 @@ pub fn to_row(
         ) && d.party == redress_domain::Party::Complainant
             && d.status == redress_domain::DeliveryStatus::Queued
     });
-    let inner = serde_json::to_string(&StoredDocRef {
+    let inner = serde_json::to_vec(&StoredDocRef {
         case,
         access_token_hash,
         pending_code: pending_code.filter(|_| ack_waiting),
     })
     .map_err(AppError::internal)?;
+    let packed = pack::pack(Dict::CaseDoc, &inner);
     let doc = match (sealing, case.purged_at) {
-        (_, Some(_)) => inner,
-        (Some(s), None) => serde_json::to_string(&SealedDoc {
-            key: s.wrapped.clone(),
-            sealed: s.key.seal(DOC_PLACE, &inner),
-        })
-        .map_err(AppError::internal)?,
+        (_, Some(_)) => packed,
+        (Some(s), None) => {
+            let n = u8::try_from(s.wrapped.len())
+                .map_err(|_| AppError::internal("a wrapped case key is too long"))?;
+            let sealed = s.key.seal_raw(PACKED_DOC_PLACE, &packed);
+            let mut doc = Vec::with_capacity(2 + s.wrapped.len() + sealed.len());
+            doc.push(SEALED_PACKED);
+            doc.push(n);
+            doc.extend_from_slice(s.wrapped.as_bytes());
+            doc.extend_from_slice(&sealed);
+            doc
+        }
         (None, None) => return Err(AppError::internal("a case is saved without its key")),
     };
     let next_due_at = case.next_due_at();
@@ -415,32 +510,26 @@ fn stage_facts(case: &Case) -> Vec<redress_store::rollup::StageFact> {
 /// Opens a row. A row written before case keys gets a new key here, used
 /// from its next save on.
 pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
-    let (doc, sealing): (StoredDoc, Option<Sealing>) =
-        match serde_json::from_str::<SealedDoc>(&row.doc) {
-            Ok(sealed) => {
-                let key = vault.unwrap_case_key(row.id, &sealed.key).ok_or_else(|| {
-                    AppError::internal("a case key does not open with this data key")
-                })?;
-                let inner = key
-                    .open(DOC_PLACE, &sealed.sealed)
-                    .ok_or_else(|| AppError::internal("a case document does not open"))?;
-                let doc = serde_json::from_str(&inner).map_err(AppError::internal)?;
-                let sealing = Sealing {
-                    key,
-                    wrapped: sealed.key,
-                };
-                (doc, Some(sealing))
-            }
-            Err(_) => {
-                let doc: StoredDoc = serde_json::from_str(&row.doc).map_err(AppError::internal)?;
-                let purged = doc.case.get("purged_at").is_some_and(|v| !v.is_null());
-                let sealing = (!purged).then(|| {
-                    let (key, wrapped) = vault.new_case_key(row.id);
-                    Sealing { key, wrapped }
-                });
-                (doc, sealing)
-            }
-        };
+    let (doc, sealing): (StoredDoc, Option<Sealing>) = match parse_doc(&row.doc)? {
+        RowDoc::Sealed { wrapped, body } => {
+            let key = vault.unwrap_case_key(row.id, &wrapped).ok_or_else(|| {
+                AppError::internal("a case key does not open with this data key")
+            })?;
+            let doc = open_body(&key, &body)?;
+            let sealing = Sealing {
+                key,
+                wrapped: wrapped.into_owned(),
+            };
+            (doc, Some(sealing))
+        }
+        RowDoc::Clear(doc) => {
+            let sealing = (!is_purged(&doc)).then(|| {
+                let (key, wrapped) = vault.new_case_key(row.id);
+                Sealing { key, wrapped }
+            });
+            (doc, sealing)
+        }
+    };
     let mut value = doc.case;
     if let Some(c) = complainant_mut(&mut value) {
         for field in CONTACT_FIELDS {
@@ -469,4 +558,142 @@ pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
 pub fn new_sealing(vault: &Vault, case_id: uuid::Uuid) -> Sealing {
     let (key, wrapped) = vault.new_case_key(case_id);
     Sealing { key, wrapped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redress_domain::{Actor, Calendar, Channel, Ctx, DeadlinePolicy};
+
+    fn case() -> Case {
+        let now = chrono::Utc::now();
+        let calendar = Calendar::china();
+        let policy = DeadlinePolicy::default();
+        let ctx = Ctx {
+            now,
+            calendar: &calendar,
+            policy: &policy,
+            actor: Actor::system("test"),
+        };
+        let input = redress_domain::parse_registration(
+            &serde_json::json!({
+                "complainant": {"name": "王芳", "email": "wf@example.com"},
+                "respondent": {"kind": "merchant", "id": "shop-1", "name": "商家"},
+                "subject": "申请退款被拒绝",
+                "description": "订单已取消，但商家拒绝退款。",
+            }),
+            now,
+        )
+        .unwrap();
+        Case::register(
+            uuid::Uuid::now_v7(),
+            "RD-TEST-1".into(),
+            input,
+            Channel::Web,
+            vec![],
+            &ctx,
+        )
+        .0
+    }
+
+    fn row(case: &Case, vault: &Vault, sealing: Option<&Sealing>) -> CaseRow {
+        to_row(case, "hash", None, 7, vault, sealing, None).unwrap()
+    }
+
+    /// The row a version before issue 18 wrote: the document as JSON,
+    /// sealed as base64 text beside the wrapped key.
+    fn row_as_before(case: &Case, vault: &Vault, sealing: &Sealing) -> CaseRow {
+        let mut r = row(case, vault, Some(sealing));
+        let inner = serde_json::to_string(&StoredDocRef {
+            case,
+            access_token_hash: "hash",
+            pending_code: None,
+        })
+        .unwrap();
+        r.doc = serde_json::to_vec(&SealedDoc {
+            key: sealing.wrapped.clone(),
+            sealed: sealing.key.seal(DOC_PLACE, &inner),
+        })
+        .unwrap();
+        r
+    }
+
+    #[test]
+    fn a_document_is_packed_sealed_and_opens_to_the_same_case() {
+        let vault = Vault::from_master(&[9; 32]);
+        let case = case();
+        let sealing = new_sealing(&vault, case.id);
+        let r = row(&case, &vault, Some(&sealing));
+        assert_eq!(r.doc[0], SEALED_PACKED);
+        // Nothing of the case reads in the stored bytes.
+        let text = String::from_utf8_lossy(&r.doc);
+        assert!(!text.contains("wf@example.com") && !text.contains("退款"));
+        assert!(r.doc.len() < document_json(&from_row(&r, &vault).unwrap()).unwrap().len());
+        let loaded = from_row(&r, &vault).unwrap();
+        assert_eq!(
+            serde_json::to_value(&loaded.case).unwrap(),
+            serde_json::to_value(&case).unwrap()
+        );
+        assert_eq!(loaded.access_token_hash, "hash");
+        assert_eq!(loaded.sealing.unwrap().wrapped, sealing.wrapped);
+        assert!(row_key_is_current(&r, &vault));
+        assert!(row_key(&r, &vault).is_some());
+        assert!(!row_is_purged(&r));
+        // Another data key opens nothing.
+        assert!(from_row(&r, &Vault::from_master(&[8; 32])).is_err());
+    }
+
+    #[test]
+    fn a_damaged_document_does_not_open() {
+        let vault = Vault::from_master(&[9; 32]);
+        let case = case();
+        let sealing = new_sealing(&vault, case.id);
+        let mut r = row(&case, &vault, Some(&sealing));
+        let last = r.doc.len() - 1;
+        r.doc[last] ^= 1;
+        assert!(from_row(&r, &vault).is_err());
+        r.doc.truncate(10);
+        assert!(from_row(&r, &vault).is_err());
+    }
+
+    #[test]
+    fn rows_written_before_packing_still_open_and_are_packed_at_their_next_save() {
+        let vault = Vault::from_master(&[9; 32]);
+        let case = case();
+        let sealing = new_sealing(&vault, case.id);
+        let old = row_as_before(&case, &vault, &sealing);
+        assert_eq!(old.doc[0], b'{');
+        assert!(row_key_is_current(&old, &vault));
+        assert!(row_key(&old, &vault).is_some());
+        let loaded = from_row(&old, &vault).unwrap();
+        assert_eq!(
+            serde_json::to_value(&loaded.case).unwrap(),
+            serde_json::to_value(&case).unwrap()
+        );
+        let saved = row(&loaded.case, &vault, loaded.sealing.as_ref());
+        assert_eq!(saved.doc[0], SEALED_PACKED);
+        assert!(saved.doc.len() * 2 < old.doc.len());
+        assert_eq!(
+            from_row(&saved, &vault).unwrap().sealing.unwrap().wrapped,
+            sealing.wrapped
+        );
+    }
+
+    #[test]
+    fn a_purged_skeleton_is_packed_in_the_clear_and_has_no_key() {
+        let vault = Vault::from_master(&[9; 32]);
+        let mut case = case();
+        case.purged_at = Some(chrono::Utc::now());
+        let r = row(&case, &vault, None);
+        assert!(!r.doc.starts_with(b"{") && r.doc[0] != SEALED_PACKED);
+        assert!(row_is_purged(&r));
+        assert!(row_key(&r, &vault).is_none());
+        let loaded = from_row(&r, &vault).unwrap();
+        assert!(loaded.sealing.is_none() && loaded.case.purged_at.is_some());
+        // As written before packing: the skeleton as JSON text.
+        let mut old = r.clone();
+        old.doc = document_json(&loaded).unwrap();
+        assert!(row_is_purged(&old));
+        assert!(from_row(&old, &vault).unwrap().sealing.is_none());
+    }
 }

@@ -170,6 +170,30 @@ enum Command {
     /// The deadline sweep in-process: idle ticks over `--cases` open cases
     /// of which none is due (next to as many `get_case` reads), then one
     /// sweep over `--due` cases made due, checked for exactly-once.
+    /// The stored size of generated cases' documents and report facts:
+    /// as JSON, as zstd without a dictionary, and as stored
+    /// (`redress_store::pack`, zstd with the shipped dictionaries). Use a
+    /// seed other than `train-dict`'s, so that the cases are new to the
+    /// dictionaries.
+    DocSizes {
+        #[arg(long, default_value_t = 2000)]
+        cases: usize,
+        #[arg(long, default_value_t = 16)]
+        seed: u64,
+    },
+    /// Trains the dictionaries of `redress_store::pack` on generated
+    /// cases and writes `case-doc.zdict` and `report.zdict` into `out`: the
+    /// documents' structure only (every string longer than 8 bytes
+    /// emptied: field names and codes, no text), the report facts as they
+    /// are (instants, codes and flags).
+    TrainDict {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 4000)]
+        cases: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// The disk a store takes per case: every table and index of the
     /// SQLite store of `--data-dir` (SQLite's `dbstat`) or of the
     /// PostgreSQL database of `--database-url` (`pg_relation_size`, TOAST
@@ -737,6 +761,26 @@ async fn case_page(
     Ok(())
 }
 
+/// The documents (the case as JSON, as `redress_app::stored` writes it
+/// inside the seal) and report facts of `cases` generated cases.
+fn sample_documents(cases: usize, seed: u64) -> anyhow::Result<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+    use rand::SeedableRng;
+    let vault = Vault::from_master(&[9; 32]);
+    let calendar = Calendar::china();
+    let now = Utc::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let generator = realistic::Realistic::new(730);
+    let mut docs = Vec::with_capacity(cases);
+    let mut reports = Vec::with_capacity(cases);
+    for i in 0..cases {
+        let row = generator.row(i, &mut rng, &vault, &calendar, now)?;
+        let loaded = redress_app::stored::from_row(&row, &vault)?;
+        docs.push(redress_app::stored::document_json(&loaded)?);
+        reports.push(serde_json::to_vec(&row.report)?);
+    }
+    Ok((docs, reports))
+}
+
 /// Either store, for bulk loading.
 enum Bulk {
     Sqlite(Arc<redress_sqlite::SqliteStore>),
@@ -1027,6 +1071,57 @@ async fn main() -> anyhow::Result<()> {
                 "generate cases={cases} seconds={:.1}",
                 start.elapsed().as_secs_f64()
             );
+        }
+        Command::DocSizes { cases, seed } => {
+            let (docs, reports) = sample_documents(cases, seed)?;
+            for (what, samples, dict) in [
+                ("doc", &docs, redress_store::pack::Dict::CaseDoc),
+                ("report", &reports, redress_store::pack::Dict::Report),
+            ] {
+                let avg = |f: &dyn Fn(&[u8]) -> usize| {
+                    samples.iter().map(|d| f(d)).sum::<usize>() as f64 / samples.len() as f64
+                };
+                println!(
+                    "{what} json={:.0} zstd3={:.0} stored={:.0}",
+                    avg(&|d| d.len()),
+                    avg(&|d| zstd::bulk::compress(d, 3).map(|c| c.len()).unwrap_or(0)),
+                    avg(&|d| redress_store::pack::pack(dict, d).len()),
+                );
+            }
+        }
+        Command::TrainDict { out, cases, seed } => {
+            // The texts of real complaints do not repeat as the generator's
+            // do: the dictionaries learn the structure only.
+            fn blank(v: &mut serde_json::Value) {
+                match v {
+                    serde_json::Value::String(s) if s.len() > 8 => s.clear(),
+                    serde_json::Value::Array(a) => a.iter_mut().for_each(blank),
+                    serde_json::Value::Object(o) => o.values_mut().for_each(blank),
+                    _ => {}
+                }
+            }
+            let (docs, reports) = sample_documents(cases, seed)?;
+            std::fs::create_dir_all(&out)?;
+            // Report facts hold no text (instants, codes, flags): they are
+            // learnt as they are.
+            for (name, samples, texts) in [
+                ("case-doc.zdict", docs, true),
+                ("report.zdict", reports, false),
+            ] {
+                let structure = samples
+                    .iter()
+                    .map(|d| {
+                        let mut v: serde_json::Value = serde_json::from_slice(d)?;
+                        if texts {
+                            blank(&mut v);
+                        }
+                        Ok(serde_json::to_vec(&v)?)
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let dict = zstd::dict::from_samples(&structure, 8 << 10)?;
+                std::fs::write(out.join(name), &dict)?;
+                println!("{name} bytes={}", dict.len());
+            }
         }
         Command::Storage {
             data_dir,

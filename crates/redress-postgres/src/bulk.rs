@@ -142,13 +142,13 @@ const IMPORT_CASES: &str = "INSERT INTO cases (seq, id, tracking_no, status, clo
      search_tokens, report, version, doc) \
      SELECT seq, id, tracking_no, status, closure, channel, category, department, assignee, \
      respondent_key, respondent_name, complainant_key, subject, created_at, updated_at, \
-     next_due_at, staff_due, sweep_at, decided_by, decider_level, search_tokens, report::jsonb, \
+     next_due_at, staff_due, sweep_at, decided_by, decider_level, search_tokens, report, \
      version, doc \
      FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], \
      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
      $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::boolean[], \
-     $18::timestamptz[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::bigint[], \
-     $24::text[]) \
+     $18::timestamptz[], $19::text[], $20::integer[], $21::text[], $22::bytea[], $23::bigint[], \
+     $24::bytea[]) \
      AS t(seq, id, tracking_no, status, closure, channel, category, department, assignee, \
      respondent_key, respondent_name, complainant_key, subject, created_at, updated_at, \
      next_due_at, staff_due, sweep_at, decided_by, decider_level, search_tokens, report, \
@@ -190,8 +190,8 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
     let levels: Vec<Option<i32>> = rows.iter().map(|r| r.decider_level).collect();
     let reports = rows
         .iter()
-        .map(|r| Ok(to_json(&r.report)?.to_string()))
-        .collect::<StoreResult<Vec<String>>>()?;
+        .map(|r| codec::report_value(&r.report))
+        .collect::<StoreResult<Vec<Vec<u8>>>>()?;
     let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
     ctx.execute(
         IMPORT_CASES,
@@ -219,7 +219,7 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
             &s(|r| &r.search_tokens),
             &reports,
             &versions,
-            &s(|r| &r.doc),
+            &rows.iter().map(|r| r.doc.as_slice()).collect::<Vec<&[u8]>>(),
         ],
     )
     .map_err(|e| match unique_constraint(&e).as_deref() {

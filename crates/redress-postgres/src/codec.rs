@@ -119,4 +119,18 @@ impl redress_store::rows::Columns<Postgres> for Row {
     fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T, StoreError> {
         from_json(col(self, i)?)
     }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        col(self, i)
+    }
+}
+
+/// Report facts as stored: packed ([`redress_store::pack`]).
+pub fn report_value(r: &redress_store::ReportFacts) -> Result<Vec<u8>, StoreError> {
+    redress_store::pack::pack_json(redress_store::pack::Dict::Report, r)
+}
+
+/// Report facts from their stored bytes (packed, or JSON text written
+/// before; migration 0025 made the column `bytea`).
+pub fn report_from(stored: &[u8]) -> Result<redress_store::ReportFacts, StoreError> {
+    redress_store::pack::unpack_json(redress_store::pack::Dict::Report, stored)
 }

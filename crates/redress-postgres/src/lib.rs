@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use postgres::types::{Json, ToSql, Type};
+use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use redress_domain::Status;
@@ -54,7 +54,7 @@ use redress_store::{
 use uuid::Uuid;
 
 use codec::{
-    CASE_COLUMNS, col, constraint, db, from_json, parse_enum, parse_enum_opt, to_json,
+    CASE_COLUMNS, col, constraint, db, parse_enum, parse_enum_opt,
     unique_constraint, us, us_opt,
 };
 use redress_store::rows::{USER_COLUMNS, user};
@@ -186,6 +186,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         24,
         "search_index_per_group",
         include_str!("../migrations/0024_search_index_per_group.sql"),
+    ),
+    (
+        25,
+        "compact_cases",
+        include_str!("../migrations/0025_compact_cases.sql"),
     ),
 ];
 
@@ -515,7 +520,7 @@ struct CaseValues {
     updated_at: DateTime<Utc>,
     next_due_at: Option<DateTime<Utc>>,
     sweep_at: Option<DateTime<Utc>>,
-    report: Json<serde_json::Value>,
+    report: Vec<u8>,
 }
 
 impl CaseValues {
@@ -529,7 +534,7 @@ impl CaseValues {
             updated_at: us(&r.updated_at),
             next_due_at: us_opt(&r.next_due_at),
             sweep_at: us_opt(&r.sweep_at),
-            report: Json(to_json(&r.report)?),
+            report: codec::report_value(&r.report)?,
         })
     }
 

@@ -16,7 +16,7 @@ use redress_store::rollup::{
 use redress_store::{CaseRow, StoreResult};
 use uuid::Uuid;
 
-use crate::codec::{col, db, from_json, parse_enum, parse_enum_opt};
+use crate::codec::{col, db, parse_enum, parse_enum_opt};
 use crate::writer::WriteCtx;
 
 /// Every change in one statement (the keys of a delta are distinct).
@@ -111,7 +111,7 @@ pub fn from_row(r: &Row) -> StoreResult<RollupCase> {
         category: col(r, 3)?,
         department: col(r, 4)?,
         respondent_key: col(r, 5)?,
-        report: from_json(col(r, 6)?)?,
+        report: crate::codec::report_from(&col::<Vec<u8>>(r, 6)?)?,
     })
 }
 

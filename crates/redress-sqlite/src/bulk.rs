@@ -211,7 +211,7 @@ pub fn import_cases(c: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
         let mut values = vec![SqlValue::Integer(r.seq), SqlValue::Text(r.id.to_string())];
         values.extend(shared_case_values(r)?);
         values.push(SqlValue::Integer(r.version));
-        values.push(SqlValue::Text(r.doc.clone()));
+        values.push(SqlValue::Blob(r.doc.clone()));
         stmt.execute(params_from_iter(values))
             .map_err(case_violation)?;
         crate::actions::write(c, &r.id.to_string(), &r.actions)?;

@@ -295,7 +295,7 @@ impl CaseStore for SqliteStore {
                         r.get::<_, String>(2)?,
                         r.get::<_, Option<String>>(3)?,
                         r.get::<_, Option<String>>(4)?,
-                        r.get::<_, String>(5)?,
+                        crate::codec::value_bytes(r.get_ref(5)?),
                     ))
                 })
                 .map_err(db)?
@@ -309,7 +309,7 @@ impl CaseStore for SqliteStore {
                         parse_enum("status", &st)?,
                         parse_enum_opt("closure", cl)?,
                         rk,
-                        from_json(&rep)?,
+                        crate::codec::report_from(&rep?)?,
                     ))
                 })
                 .collect()

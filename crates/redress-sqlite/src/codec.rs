@@ -150,6 +150,32 @@ impl redress_store::rows::Columns<Sqlite> for Row<'_> {
     fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T, StoreError> {
         from_json(&self.text(i)?)
     }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        value_bytes(self.get_ref(i).map_err(db)?)
+    }
+}
+
+/// A column that holds bytes: a blob, or text written before it did.
+pub fn value_bytes(v: rusqlite::types::ValueRef<'_>) -> Result<Vec<u8>, StoreError> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b.to_vec()),
+        other => Err(StoreError::other(format!(
+            "bytes expected, found {:?}",
+            other.data_type()
+        ))),
+    }
+}
+
+/// Report facts as stored: packed ([`redress_store::pack`]).
+pub fn report_value(r: &redress_store::ReportFacts) -> Result<Vec<u8>, StoreError> {
+    redress_store::pack::pack_json(redress_store::pack::Dict::Report, r)
+}
+
+/// Report facts from their stored bytes (packed, or JSON text written
+/// before).
+pub fn report_from(stored: &[u8]) -> Result<redress_store::ReportFacts, StoreError> {
+    redress_store::pack::unpack_json(redress_store::pack::Dict::Report, stored)
 }
 
 /// Every row of `rows`, each read by `read`.

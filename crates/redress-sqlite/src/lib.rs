@@ -67,8 +67,8 @@ use redress_store::{
 use uuid::Uuid;
 
 use codec::{
-    CASE_COLUMNS, constraint, db, from_json, parse_date, parse_enum, parse_enum_opt, parse_ts,
-    parse_ts_opt, parse_uuid, parse_uuid_opt, to_json, ts, ts_opt,
+    CASE_COLUMNS, constraint, db, parse_date, parse_enum, parse_enum_opt, parse_ts,
+    parse_ts_opt, parse_uuid, parse_uuid_opt, ts, ts_opt,
 };
 use redress_store::rows::{self, USER_COLUMNS};
 use writer::{ChainHead, Job, Queued, WriteCtx};
@@ -499,7 +499,7 @@ fn shared_case_values(r: &CaseRow) -> StoreResult<Vec<SqlValue>> {
         r.decider_level
             .map_or(SqlValue::Null, |l| SqlValue::Integer(i64::from(l))),
         text(&r.search_tokens),
-        SqlValue::Text(to_json(&r.report)?),
+        SqlValue::Blob(codec::report_value(&r.report)?),
     ])
 }
 
@@ -507,7 +507,7 @@ fn insert_case_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &CaseRow) -> Sto
     let mut values = vec![SqlValue::Text(r.id.to_string())];
     values.extend(shared_case_values(r)?);
     values.push(SqlValue::Integer(r.version));
-    values.push(SqlValue::Text(r.doc.clone()));
+    values.push(SqlValue::Blob(r.doc.clone()));
     stmt.insert(params_from_iter(values))
         .map_err(case_violation)
 }
@@ -588,7 +588,7 @@ fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
             set.push_str(&format!("{column} = ?{}, ", values.len()));
         }
     }
-    values.push(SqlValue::Text(r.doc.clone()));
+    values.push(SqlValue::Blob(r.doc.clone()));
     values.push(SqlValue::Integer(u.expected_version));
     values.push(SqlValue::Text(id));
     let n = values.len();

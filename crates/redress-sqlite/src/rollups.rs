@@ -12,9 +12,9 @@ use redress_store::rollup::{
     self, DailyCount, DailyQuery, FILED, FILED_RESPONDENT, Group, RollupCase, RollupKey,
     RollupQuery, RollupSum, SUMMARY_METRICS, Subject, Totals,
 };
-use redress_store::{CaseRow, StoreResult};
+use redress_store::{CaseRow, ReportFacts, StoreResult};
 
-use crate::codec::{db, from_json, parse_date, parse_enum, parse_enum_opt};
+use crate::codec::{db, parse_date, parse_enum, parse_enum_opt, report_from, value_bytes};
 
 const UPSERT_DAYS: &str = "INSERT INTO report_days (metric, day, department, category, dim, n) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -80,7 +80,11 @@ pub fn from_values(values: &[SqlValue]) -> StoreResult<RollupCase> {
         category: text(4),
         department: text(5),
         respondent_key: text(7),
-        report: from_json(&text(19).unwrap_or_else(|| "{}".into()))?,
+        report: match values.get(19) {
+            Some(SqlValue::Blob(b)) => report_from(b)?,
+            Some(SqlValue::Text(t)) => report_from(t.as_bytes())?,
+            _ => ReportFacts::default(),
+        },
     })
 }
 
@@ -292,7 +296,7 @@ pub fn rebuild(conn: &Connection, zone: Tz) -> StoreResult<u64> {
                 category: r.get(3).map_err(db)?,
                 department: r.get(4).map_err(db)?,
                 respondent_key: r.get(5).map_err(db)?,
-                report: from_json(&r.get::<_, String>(6).map_err(db)?)?,
+                report: report_from(&value_bytes(r.get_ref(6).map_err(db)?)?)?,
             };
             totals.add(&case, zone);
             cases += 1;

@@ -114,6 +114,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "search_index_per_group",
         include_str!("../migrations/0024_search_index_per_group.sql"),
     ),
+    (
+        25,
+        "compact_cases",
+        include_str!("../migrations/0025_compact_cases.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -5,13 +5,15 @@
 //! A backend (SQLite, PostgreSQL) implements each of them; the application
 //! holds an `Arc<dyn Store>` chosen at start-up from the database URL. The
 //! store persists and finds; it never decides. Rows carry the case document
-//! as JSON (personal fields already sealed by the application) plus the
-//! columns that queues, filters and reports need.
+//! sealed by the application (opaque bytes here) and the report facts
+//! packed ([`pack`]), plus the columns that queues, filters and reports
+//! need.
 
 pub mod filter;
 pub mod group;
 pub mod journal;
 pub mod mail;
+pub mod pack;
 pub mod priority;
 pub mod rollup;
 pub mod rows;
@@ -140,8 +142,10 @@ pub struct CaseRow {
     pub search_tokens: String,
     pub report: ReportFacts,
     pub version: i64,
-    /// The whole case as JSON, personal fields sealed.
-    pub doc: String,
+    /// The whole case, sealed by the application with the case's key
+    /// (opaque bytes to the store: `redress_app::stored` says what is in
+    /// them; rows written before issue 18 hold JSON text).
+    pub doc: Vec<u8>,
     /// The case's corrective actions, kept in the `corrective_actions`
     /// table in the same transaction as the row (`GET /actions` reads
     /// them without opening documents). Actions are never removed from a

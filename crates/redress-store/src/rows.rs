@@ -33,6 +33,15 @@ pub trait Columns<D> {
     fn uuid_opt(&self, i: usize) -> StoreResult<Option<Uuid>>;
     /// A JSON document (text on SQLite, `jsonb` on PostgreSQL).
     fn json<T: DeserializeOwned>(&self, i: usize) -> StoreResult<T>;
+    /// Bytes (a blob on SQLite, or text written before the column held
+    /// bytes; `bytea` on PostgreSQL).
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>>;
+
+    /// A value packed by [`crate::pack::pack_json`] (or JSON text written
+    /// before packing).
+    fn packed<T: DeserializeOwned>(&self, dict: crate::pack::Dict, i: usize) -> StoreResult<T> {
+        crate::pack::unpack_json(dict, &self.bytes(i)?)
+    }
 
     /// A closed vocabulary stored as its text (`what` names it in errors).
     fn parsed<T: FromStr<Err: std::fmt::Display>>(&self, what: &str, i: usize) -> StoreResult<T> {
@@ -83,9 +92,9 @@ pub fn case_row<D>(r: &impl Columns<D>) -> StoreResult<CaseRow> {
         decided_by: r.text_opt(18)?,
         decider_level: r.small_opt(19)?,
         search_tokens: r.text(20)?,
-        report: r.json::<ReportFacts>(21)?,
+        report: r.packed::<ReportFacts>(crate::pack::Dict::Report, 21)?,
         version: r.int(22)?,
-        doc: r.text(23)?,
+        doc: r.bytes(23)?,
         actions: Vec::new(),
     })
 }

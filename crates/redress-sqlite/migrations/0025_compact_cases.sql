@@ -1,0 +1,12 @@
+-- Cases stored compact (issue 18). From this version on, a case's `doc`
+-- is a blob (the document packed with zstd and sealed as raw bytes, see
+-- redress_app::stored) and `report` a blob (the report facts packed, see
+-- redress_store::pack); the columns keep their declared type, as SQLite
+-- stores a blob in any column, and rows written before keep their JSON
+-- text until their next save. Nothing to convert here.
+--
+-- cases_open_pair (complainant, respondent) over open cases only is
+-- covered by cases_pair (0020), which indexes the same pair over every
+-- case: the open cases between a pair are found through it, among the
+-- pair's few cases.
+DROP INDEX cases_open_pair;

@@ -105,7 +105,10 @@ const SEALED_PACKED: u8 = 0x01;
 /// A row's document, parsed but not opened.
 enum RowDoc<'a> {
     /// Sealed with the case's key, which travels wrapped beside it.
-    Sealed { wrapped: Cow<'a, str>, body: Body<'a> },
+    Sealed {
+        wrapped: Cow<'a, str>,
+        body: Body<'a>,
+    },
     /// In the clear: a purged case's skeleton, or a row written before
     /// case keys.
     Clear(StoredDoc),
@@ -190,6 +193,12 @@ pub fn open_event(key: Option<&CaseKey>, kind: &str, data: &str) -> String {
 /// Whether a row's case key is wrapped by the current master key.
 pub fn row_key_is_current(row: &CaseRow, vault: &Vault) -> bool {
     matches!(parse_doc(&row.doc), Ok(RowDoc::Sealed { wrapped, .. }) if vault.is_current(&wrapped))
+}
+
+/// Whether a row's document is in the packed form of issue 18 (a purged
+/// skeleton counts as packed: it is never written again).
+pub fn row_is_packed(row: &CaseRow) -> bool {
+    row.doc.first() == Some(&SEALED_PACKED) || row_is_purged(row)
 }
 
 /// Whether a row is a purged case's skeleton (it has no key).
@@ -512,9 +521,9 @@ fn stage_facts(case: &Case) -> Vec<redress_store::rollup::StageFact> {
 pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
     let (doc, sealing): (StoredDoc, Option<Sealing>) = match parse_doc(&row.doc)? {
         RowDoc::Sealed { wrapped, body } => {
-            let key = vault.unwrap_case_key(row.id, &wrapped).ok_or_else(|| {
-                AppError::internal("a case key does not open with this data key")
-            })?;
+            let key = vault
+                .unwrap_case_key(row.id, &wrapped)
+                .ok_or_else(|| AppError::internal("a case key does not open with this data key"))?;
             let doc = open_body(&key, &body)?;
             let sealing = Sealing {
                 key,
@@ -637,6 +646,7 @@ mod tests {
         assert_eq!(loaded.access_token_hash, "hash");
         assert_eq!(loaded.sealing.unwrap().wrapped, sealing.wrapped);
         assert!(row_key_is_current(&r, &vault));
+        assert!(row_is_packed(&r));
         assert!(row_key(&r, &vault).is_some());
         assert!(!row_is_purged(&r));
         // Another data key opens nothing.
@@ -664,6 +674,7 @@ mod tests {
         let old = row_as_before(&case, &vault, &sealing);
         assert_eq!(old.doc[0], b'{');
         assert!(row_key_is_current(&old, &vault));
+        assert!(!row_is_packed(&old), "a rotation saves it again");
         assert!(row_key(&old, &vault).is_some());
         let loaded = from_row(&old, &vault).unwrap();
         assert_eq!(

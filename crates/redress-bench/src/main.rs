@@ -761,9 +761,12 @@ async fn case_page(
     Ok(())
 }
 
+/// Samples of JSON, one per case.
+type Samples = Vec<Vec<u8>>;
+
 /// The documents (the case as JSON, as `redress_app::stored` writes it
 /// inside the seal) and report facts of `cases` generated cases.
-fn sample_documents(cases: usize, seed: u64) -> anyhow::Result<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+fn sample_documents(cases: usize, seed: u64) -> anyhow::Result<(Samples, Samples)> {
     use rand::SeedableRng;
     let vault = Vault::from_master(&[9; 32]);
     let calendar = Calendar::china();
@@ -1141,7 +1144,10 @@ async fn main() -> anyhow::Result<()> {
             };
             let total: i64 = objects.iter().map(|(_, b)| b).sum();
             let per = |b: i64| b as f64 / cases.max(1) as f64;
-            println!("storage cases={cases} bytes={total} bytes_per_case={:.0}", per(total));
+            println!(
+                "storage cases={cases} bytes={total} bytes_per_case={:.0}",
+                per(total)
+            );
             for (name, bytes) in objects.iter().filter(|(_, b)| *b > 0) {
                 println!("  {name:<40} {bytes:>14} {:>8.0}", per(*bytes));
             }

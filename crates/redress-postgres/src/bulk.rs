@@ -139,20 +139,20 @@ pub fn api_key(r: &postgres::Row) -> StoreResult<ApiKey> {
 const IMPORT_CASES: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
      category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
      created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     search_tokens, report, version, doc) \
+     search_tokens, report, version, doc, outcome, missed) \
      SELECT seq, id, tracking_no, status, closure, channel, category, department, assignee, \
      respondent_key, respondent_name, complainant_key, subject, created_at, updated_at, \
      next_due_at, staff_due, sweep_at, decided_by, decider_level, search_tokens, report, \
-     version, doc \
+     version, doc, outcome, missed \
      FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], \
      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
      $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::boolean[], \
      $18::timestamptz[], $19::text[], $20::integer[], $21::text[], $22::bytea[], $23::bigint[], \
-     $24::bytea[]) \
+     $24::bytea[], $25::text[], $26::text[]) \
      AS t(seq, id, tracking_no, status, closure, channel, category, department, assignee, \
      respondent_key, respondent_name, complainant_key, subject, created_at, updated_at, \
      next_due_at, staff_due, sweep_at, decided_by, decider_level, search_tokens, report, \
-     version, doc)";
+     version, doc, outcome, missed)";
 
 /// Moves the `seq` sequence past the largest imported `seq`, so that new
 /// cases continue after the imported ones.
@@ -219,7 +219,18 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
             &s(|r| &r.search_tokens),
             &reports,
             &versions,
-            &rows.iter().map(|r| r.doc.as_slice()).collect::<Vec<&[u8]>>(),
+            &rows
+                .iter()
+                .map(|r| r.doc.as_slice())
+                .collect::<Vec<&[u8]>>(),
+            &rows
+                .iter()
+                .map(|r| r.report.outcome_column())
+                .collect::<Vec<_>>(),
+            &rows
+                .iter()
+                .map(|r| r.report.missed_column())
+                .collect::<Vec<_>>(),
         ],
     )
     .map_err(|e| match unique_constraint(&e).as_deref() {

@@ -54,8 +54,7 @@ use redress_store::{
 use uuid::Uuid;
 
 use codec::{
-    CASE_COLUMNS, col, constraint, db, parse_enum, parse_enum_opt,
-    unique_constraint, us, us_opt,
+    CASE_COLUMNS, col, constraint, db, parse_enum, parse_enum_opt, unique_constraint, us, us_opt,
 };
 use redress_store::rows::{USER_COLUMNS, user};
 use writer::{Job, WriteCtx};
@@ -475,14 +474,15 @@ fn migrate(client: &mut Client) -> StoreResult<usize> {
 
 // ---- cases ------------------------------------------------------------------
 
-/// The INSERT of a new case's 23 values (see [`CaseValues::params`]).
+/// The INSERT of a new case's 25 values (see [`CaseValues::params`]).
 macro_rules! insert_case {
     () => {
         "INSERT INTO cases (id, tracking_no, status, closure, channel, \
          category, department, assignee, respondent_key, respondent_name, complainant_key, \
          subject, created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
-         decider_level, search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, $6, \
-         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+         decider_level, search_tokens, report, version, doc, outcome, missed) VALUES ($1, $2, \
+         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22, $23, $24, $25)"
     };
 }
 
@@ -500,7 +500,7 @@ const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = $2, status = $3, closu
      respondent_name = $10, complainant_key = $11, subject = $12, created_at = $13, \
      updated_at = $14, next_due_at = $15, staff_due = $16, sweep_at = $17, decided_by = $18, \
      decider_level = $19, search_tokens = $20, report = $21, version = $22 + 1, doc = $23, \
-     claimed_until = NULL WHERE id = $1 AND version = $22";
+     outcome = $24, missed = $25, claimed_until = NULL WHERE id = $1 AND version = $22";
 
 fn case_violation(e: postgres::Error) -> StoreError {
     match unique_constraint(&e).as_deref() {
@@ -521,6 +521,8 @@ struct CaseValues {
     next_due_at: Option<DateTime<Utc>>,
     sweep_at: Option<DateTime<Utc>>,
     report: Vec<u8>,
+    outcome: Option<&'static str>,
+    missed: Option<String>,
 }
 
 impl CaseValues {
@@ -535,10 +537,12 @@ impl CaseValues {
             next_due_at: us_opt(&r.next_due_at),
             sweep_at: us_opt(&r.sweep_at),
             report: codec::report_value(&r.report)?,
+            outcome: r.report.outcome_column(),
+            missed: r.report.missed_column(),
         })
     }
 
-    fn params<'a>(&'a self, r: &'a CaseRow, version: &'a i64) -> [&'a (dyn ToSql + Sync); 23] {
+    fn params<'a>(&'a self, r: &'a CaseRow, version: &'a i64) -> [&'a (dyn ToSql + Sync); 25] {
         [
             &self.id,
             &r.tracking_no,
@@ -563,6 +567,8 @@ impl CaseValues {
             &self.report,
             version,
             &r.doc,
+            &self.outcome,
+            &self.missed,
         ]
     }
 }

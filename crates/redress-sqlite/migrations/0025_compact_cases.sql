@@ -3,7 +3,21 @@
 -- redress_app::stored) and `report` a blob (the report facts packed, see
 -- redress_store::pack); the columns keep their declared type, as SQLite
 -- stores a blob in any column, and rows written before keep their JSON
--- text until their next save. Nothing to convert here.
+-- text until their next save.
+--
+-- The list filters `outcome` and `missed` read the report facts; packed,
+-- SQL cannot look into them, so the two get columns of their own: the
+-- outcome in force, and the missed stages between commas
+-- (`,acceptance,handling,`). Filled here from the JSON of the rows so far.
+ALTER TABLE cases ADD COLUMN outcome TEXT;
+ALTER TABLE cases ADD COLUMN missed TEXT;
+UPDATE cases
+SET outcome = json_extract(report, '$.outcome_in_force'),
+    missed = (SELECT ',' || group_concat(value, ',') || ','
+              FROM json_each(report, '$.missed'))
+WHERE json_valid(report)
+  AND (json_extract(report, '$.outcome_in_force') IS NOT NULL
+       OR json_array_length(report, '$.missed') > 0);
 --
 -- cases_open_pair (complainant, respondent) over open cases only is
 -- covered by cases_pair (0020), which indexes the same pair over every

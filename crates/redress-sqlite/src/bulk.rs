@@ -199,8 +199,8 @@ pub fn api_keys(
 const IMPORT_CASE: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
      category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
      created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     search_tokens, report, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-     ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
+     search_tokens, report, outcome, missed, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+     ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
 
 /// Inserts rows with their own `seq` (the rowid: later inserts continue
 /// after the largest). A trigger keeps the per-status counts; the rows go

@@ -67,8 +67,8 @@ use redress_store::{
 use uuid::Uuid;
 
 use codec::{
-    CASE_COLUMNS, constraint, db, parse_date, parse_enum, parse_enum_opt, parse_ts,
-    parse_ts_opt, parse_uuid, parse_uuid_opt, ts, ts_opt,
+    CASE_COLUMNS, constraint, db, parse_date, parse_enum, parse_enum_opt, parse_ts, parse_ts_opt,
+    parse_uuid, parse_uuid_opt, ts, ts_opt,
 };
 use redress_store::rows::{self, USER_COLUMNS};
 use writer::{ChainHead, Job, Queued, WriteCtx};
@@ -462,8 +462,8 @@ fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>, commits: &Atomi
 const INSERT_CASE: &str = "INSERT INTO cases (id, tracking_no, status, closure, channel, \
      category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
      created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     search_tokens, report, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-     ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+     search_tokens, report, outcome, missed, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+     ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 fn case_violation(e: rusqlite::Error) -> StoreError {
     let which = e.to_string();
@@ -474,7 +474,7 @@ fn case_violation(e: rusqlite::Error) -> StoreError {
 }
 
 /// The columns an insert and an update both write, in the order of
-/// `INSERT_CASE`'s 2nd..21st and `UPDATE_CASE`'s 1st..20th placeholders.
+/// `INSERT_CASE`'s 2nd..23rd placeholders ([`SHARED_CASE_COLUMNS`]).
 fn shared_case_values(r: &CaseRow) -> StoreResult<Vec<SqlValue>> {
     let text = |s: &str| SqlValue::Text(s.to_string());
     let opt = |s: &Option<String>| s.as_deref().map_or(SqlValue::Null, text);
@@ -500,6 +500,10 @@ fn shared_case_values(r: &CaseRow) -> StoreResult<Vec<SqlValue>> {
             .map_or(SqlValue::Null, |l| SqlValue::Integer(i64::from(l))),
         text(&r.search_tokens),
         SqlValue::Blob(codec::report_value(&r.report)?),
+        r.report.outcome_column().map_or(SqlValue::Null, text),
+        r.report
+            .missed_column()
+            .map_or(SqlValue::Null, SqlValue::Text),
     ])
 }
 
@@ -513,7 +517,7 @@ fn insert_case_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &CaseRow) -> Sto
 }
 
 /// The columns of [`shared_case_values`], in its order.
-const SHARED_CASE_COLUMNS: [&str; 20] = [
+const SHARED_CASE_COLUMNS: [&str; 22] = [
     "tracking_no",
     "status",
     "closure",
@@ -534,6 +538,8 @@ const SHARED_CASE_COLUMNS: [&str; 20] = [
     "decider_level",
     "search_tokens",
     "report",
+    "outcome",
+    "missed",
 ];
 
 /// Saves a case row over the version it was read at.

@@ -279,6 +279,48 @@ mod tests {
         let _ = std::fs::remove_file(&dir);
     }
 
+    /// 0025 fills the new `outcome` and `missed` columns from the JSON
+    /// report facts of the rows written before it.
+    #[test]
+    fn the_list_filter_columns_are_filled_from_the_report_facts() {
+        let conn = Connection::open_in_memory().unwrap();
+        let before: Vec<_> = MIGRATIONS.iter().filter(|m| m.0 < 25).copied().collect();
+        apply_list(&conn, &before).unwrap();
+        for (n, report) in [
+            (
+                1,
+                r#"{"outcome_in_force":"upheld","missed":["acceptance","handling"]}"#,
+            ),
+            (2, r#"{"outcome_in_force":"not_upheld"}"#),
+            (3, r#"{"appealed":false}"#),
+        ] {
+            conn.execute(
+                "INSERT INTO cases (id, tracking_no, status, channel, subject, created_at, \
+                 updated_at, staff_due, report, version, doc) \
+                 VALUES (?1, ?1, 'submitted', 'web', 's', 't', 't', 0, ?2, 1, '{}')",
+                params![format!("c{n}"), report],
+            )
+            .unwrap();
+        }
+        apply(&conn).unwrap();
+        let got: Vec<(Option<String>, Option<String>)> = conn
+            .prepare("SELECT outcome, missed FROM cases ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            got,
+            [
+                (some("upheld"), some(",acceptance,handling,")),
+                (some("not_upheld"), None),
+                (None, None)
+            ]
+        );
+    }
+
     #[test]
     fn the_shipped_list_is_in_order_without_repeats() {
         assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));

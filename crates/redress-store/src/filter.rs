@@ -216,7 +216,7 @@ pub fn merge_arms(dialect: Dialect, mut arms: Vec<String>, order: &str, limit: &
 }
 
 /// A stage as the report facts write it.
-fn stage_name(stage: redress_domain::Stage) -> &'static str {
+pub fn stage_name(stage: redress_domain::Stage) -> &'static str {
     use redress_domain::Stage;
     match stage {
         Stage::Acceptance => "acceptance",
@@ -309,27 +309,21 @@ pub fn branches(
         simple = false;
         common.push("closure = {}", [text(c.as_str())]);
     }
+    // The report facts are packed; their two list filters read columns of
+    // their own (migration 0025, `ReportFacts::outcome_column` and
+    // `missed_column`).
     if let Some(o) = filter.outcome {
         simple = false;
-        let term = if sqlite {
-            "json_extract(report, '$.outcome_in_force') = {}"
-        } else {
-            "report->>'outcome_in_force' = {}"
-        };
-        common.push(term, [text(o.as_str())]);
+        common.push("outcome = {}", [text(o.as_str())]);
     }
     if let Some(stage) = filter.missed {
         simple = false;
-        match (stage, sqlite) {
-            (Some(s), true) => common.push(
-                "EXISTS (SELECT 1 FROM json_each(report, '$.missed') WHERE value = {})",
-                [text(stage_name(s))],
+        match stage {
+            Some(s) => common.push(
+                "missed LIKE {}",
+                [Param::Text(format!("%,{},%", stage_name(s)))],
             ),
-            (Some(s), false) => {
-                common.push("jsonb_exists(report->'missed', {})", [text(stage_name(s))])
-            }
-            (None, true) => common.push("json_array_length(report, '$.missed') > 0", None),
-            (None, false) => common.push("jsonb_array_length(report->'missed') > 0", None),
+            None => common.push("missed IS NOT NULL", None),
         }
     }
     if let Some(t) = filter.filed_from {
@@ -370,7 +364,12 @@ pub fn branches(
             .collect();
         if !tokens.is_empty() {
             simple = false;
-            common.push("search_set @> {}::text[]", [Param::Texts(tokens)]);
+            // The expression of the GIN index `cases_search_tokens`
+            // (migration 0025), word for word, so that it is used.
+            common.push(
+                "string_to_array(search_tokens, ' ') @> {}::text[]",
+                [Param::Texts(tokens)],
+            );
         }
     }
     let with_common = |mut w: Where| {

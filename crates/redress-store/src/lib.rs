@@ -244,6 +244,24 @@ pub struct ReportFacts {
     pub missed: Vec<redress_domain::Stage>,
 }
 
+impl ReportFacts {
+    /// The `outcome` column: the outcome in force, for the list filter
+    /// `outcome` (the facts themselves are packed).
+    pub fn outcome_column(&self) -> Option<&'static str> {
+        self.outcome_in_force.map(|o| o.as_str())
+    }
+
+    /// The `missed` column: the stages whose deadline was missed, each
+    /// between commas (`,acceptance,handling,`), for the list filter
+    /// `missed` (`missed LIKE '%,acceptance,%'`); none when none was.
+    pub fn missed_column(&self) -> Option<String> {
+        (!self.missed.is_empty()).then(|| {
+            let names: Vec<&str> = self.missed.iter().map(|s| filter::stage_name(*s)).collect();
+            format!(",{},", names.join(","))
+        })
+    }
+}
+
 /// A case list item: the columns, without the document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseSummary {

@@ -162,7 +162,12 @@ mod tests {
             let json = report_json();
             let packed = pack(dict, &json);
             assert!(packed.starts_with(&MAGIC));
-            assert!(packed.len() * 2 < json.len(), "{} of {}", packed.len(), json.len());
+            assert!(
+                packed.len() * 2 < json.len(),
+                "{} of {}",
+                packed.len(),
+                json.len()
+            );
             assert_eq!(unpack(dict, &packed).unwrap().as_ref(), json.as_slice());
         }
     }

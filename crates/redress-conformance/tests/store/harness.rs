@@ -225,7 +225,7 @@ pub fn case(n: u32) -> CaseRow {
         search_tokens: String::new(),
         report: ReportFacts::default(),
         version: 1,
-        doc: format!("{{\"n\":{n}}}"),
+        doc: format!("{{\"n\":{n}}}").into_bytes(),
         actions: Vec::new(),
     }
 }

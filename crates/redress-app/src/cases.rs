@@ -821,7 +821,12 @@ impl App {
         })
     }
 
-    pub async fn accept(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn accept(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let category = b.str("category");
         let department = b.opt_str("department");
@@ -868,7 +873,12 @@ impl App {
         Ok(answer)
     }
 
-    pub async fn reject(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn reject(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         let guidance = b.opt_str("guidance").unwrap_or_default();
@@ -882,7 +892,12 @@ impl App {
         .await
     }
 
-    pub async fn request_info(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn request_info(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let items = b.str_list("items", true);
         let due_days = b.opt_u32("due_days");
@@ -896,7 +911,12 @@ impl App {
         .await
     }
 
-    pub async fn assign(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn assign(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let handler = b.str("handler");
         b.finish()?;
@@ -942,7 +962,12 @@ impl App {
         .await
     }
 
-    pub async fn staff_message(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn staff_message(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let audience = b.parsed::<Audience>("audience", true);
         let text = b.opt_str("body").unwrap_or_default();
@@ -957,7 +982,12 @@ impl App {
         .await
     }
 
-    pub async fn note(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn note(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let kind = b
             .parsed::<NoteKind>("kind", false)
@@ -976,7 +1006,12 @@ impl App {
     /// `POST /complaints/{id}/deliveries {notice, channel: post, sent_at,
     /// reference}`: a notice staff sent by post (SPEC §7), by any staff
     /// member who sees the case.
-    pub async fn record_post(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn record_post(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let notice = b.parsed::<redress_domain::NoticeKind>("notice", true);
         let channel = b.str("channel");
@@ -1088,7 +1123,12 @@ impl App {
 
     /// `{due_at, reason}` moves the handling deadline to a date, `{days,
     /// reason}` adds working days.
-    pub async fn extend(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn extend(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let due_at = b.instant("due_at", false);
         let days = b.opt_u32("days");
@@ -1117,7 +1157,12 @@ impl App {
     }
 
     /// Stops the clock of the running staff deadline (`{reason}`).
-    pub async fn pause(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn pause(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         b.finish()?;
@@ -1131,7 +1176,12 @@ impl App {
     }
 
     /// Restarts a paused clock (`{reason?}`).
-    pub async fn resume(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn resume(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason");
         b.finish()?;
@@ -1144,7 +1194,12 @@ impl App {
         .await
     }
 
-    pub async fn decide(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn decide(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let outcome = b.parsed::<Outcome>("outcome", true);
         let basis = basis(&mut b);
@@ -1213,7 +1268,12 @@ impl App {
         .await
     }
 
-    pub async fn review(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn review(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let result = b.parsed::<ReviewResult>("result", true);
         let basis = basis(&mut b);
@@ -1270,7 +1330,12 @@ impl App {
         .await
     }
 
-    pub async fn patch_record(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn patch_record(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         if !body.is_object() {
             return Err(AppError::invalid("body", Reason::JsonObject));
         }
@@ -1294,7 +1359,12 @@ impl App {
         .await
     }
 
-    pub async fn link(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn link(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let other = b.str("other");
         b.finish()?;
@@ -1310,7 +1380,12 @@ impl App {
         self.staff_answer(&loaded).await
     }
 
-    pub async fn merge(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn merge(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let into = b.str("into");
         b.finish()?;
@@ -1531,7 +1606,11 @@ impl App {
         ))
     }
 
-    pub async fn track(&self, tracking_no: &str, token: Option<&str>) -> AppResult<views::TrackView> {
+    pub async fn track(
+        &self,
+        tracking_no: &str,
+        token: Option<&str>,
+    ) -> AppResult<views::TrackView> {
         let loaded = self.track_case(tracking_no, token).await?;
         self.track_answer(&loaded).await
     }
@@ -1616,7 +1695,12 @@ impl App {
         .await
     }
 
-    pub async fn appeal(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<views::TrackView> {
+    pub async fn appeal(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> AppResult<views::TrackView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         b.finish()?;
@@ -1624,7 +1708,12 @@ impl App {
             .await
     }
 
-    pub async fn withdraw(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<views::TrackView> {
+    pub async fn withdraw(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> AppResult<views::TrackView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason");
         b.finish()?;
@@ -1634,7 +1723,12 @@ impl App {
         .await
     }
 
-    pub async fn feedback(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<views::TrackView> {
+    pub async fn feedback(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> AppResult<views::TrackView> {
         let mut b = Body::new(body);
         let score = b.opt_i64("score");
         let comment = b.opt_str("comment");
@@ -1934,7 +2028,12 @@ fn clock_owner(
 impl App {
     /// `POST /complaints/{id}/legal-hold {hold, reason}` (supervisor): keeps
     /// a case past its retention period, or lets it go.
-    pub async fn legal_hold(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn legal_hold(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let hold = b.opt_bool("hold");
         let reason = b.opt_str("reason").unwrap_or_default();
@@ -1956,7 +2055,12 @@ impl App {
     /// case's personal data and evidence early, on the complainant's
     /// request, exactly as the purge at the end of retention does
     /// ([`Case::erase_file`]); then removes the files no other case names.
-    pub async fn erase(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<views::StaffCaseView> {
+    pub async fn erase(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         b.finish()?;

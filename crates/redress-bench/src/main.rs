@@ -1046,7 +1046,10 @@ async fn main() -> anyhow::Result<()> {
             };
             let total: i64 = objects.iter().map(|(_, b)| b).sum();
             let per = |b: i64| b as f64 / cases.max(1) as f64;
-            println!("storage cases={cases} bytes={total} bytes_per_case={:.0}", per(total));
+            println!(
+                "storage cases={cases} bytes={total} bytes_per_case={:.0}",
+                per(total)
+            );
             for (name, bytes) in objects.iter().filter(|(_, b)| *b > 0) {
                 println!("  {name:<40} {bytes:>14} {:>8.0}", per(*bytes));
             }

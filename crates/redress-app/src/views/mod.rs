@@ -14,9 +14,9 @@
 
 use chrono::{DateTime, Utc};
 use redress_domain::{
-    ActorKind, Audience, Calendar, Case, Channel, Closure, DeliveryChannel, DeliveryStatus,
-    Locale, NoteKind, NoticeKind, Outcome, Party, RespondentKind, ReviewResult, Stage, Status,
-    Unit, mask_email, mask_phone,
+    ActorKind, Audience, Calendar, Case, Channel, Closure, DeliveryChannel, DeliveryStatus, Locale,
+    NoteKind, NoticeKind, Outcome, Party, RespondentKind, ReviewResult, Stage, Status, Unit,
+    mask_email, mask_phone,
 };
 use redress_store::{CaseSummary, JournalEntry};
 use serde::{Deserialize, Serialize};
@@ -405,6 +405,7 @@ pub struct RespondentReplyView {
     pub due_at: DateTime<Utc>,
     /// Whether a reply is still expected.
     pub expected: bool,
+    #[schema(value_type = u32)]
     pub late_replies: usize,
     pub missed: bool,
     pub missed_at: Option<DateTime<Utc>>,
@@ -414,6 +415,7 @@ pub struct RespondentReplyView {
     pub paused_days: u32,
     pub reminded_at: Option<DateTime<Utc>>,
     pub replied_at: Option<DateTime<Utc>>,
+    #[schema(value_type = u32)]
     pub replies: usize,
 }
 

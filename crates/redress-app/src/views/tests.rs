@@ -135,7 +135,14 @@ fn cases(w: &World) -> Vec<Case> {
     closed.merged_into = Some(Uuid::nil());
     let mut masked_less = w.registered();
     masked_less.record.respondent = None;
-    vec![w.registered(), w.decided(), paused, full(w), closed, masked_less]
+    vec![
+        w.registered(),
+        w.decided(),
+        paused,
+        full(w),
+        closed,
+        masked_less,
+    ]
 }
 
 #[test]

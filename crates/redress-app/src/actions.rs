@@ -133,7 +133,7 @@ impl App {
         id: Uuid,
         action_id: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<crate::views::StaffCaseView> {
         let mut b = Body::new(body);
         let owner = b.opt_str("owner");
         let due_at = b.instant("due_at", false);

@@ -476,7 +476,7 @@ impl App {
 
     /// The whole case as staff see it after an action (contact data masked:
     /// only an explicit read shows it, and is logged).
-    pub async fn staff_answer(&self, loaded: &Loaded) -> AppResult<Value> {
+    pub async fn staff_answer(&self, loaded: &Loaded) -> AppResult<views::StaffCaseView> {
         let events = self.case_events(loaded).await?;
         Ok(views::staff_view(
             &loaded.case,
@@ -489,7 +489,7 @@ impl App {
 
     /// `GET /complaints/{id}`: the whole case, contact data in the clear;
     /// the view is logged.
-    pub async fn get_case(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
+    pub async fn get_case(&self, who: &Principal, id: Uuid) -> AppResult<views::StaffCaseView> {
         if let Principal::Integration(k) = who
             && who.has_scope(Scope::Read)
         {
@@ -533,7 +533,7 @@ impl App {
         id: Uuid,
         check: C,
         f: F,
-    ) -> AppResult<Value>
+    ) -> AppResult<views::StaffCaseView>
     where
         C: Fn(&StaffUser, CaseAccess, &Case) -> AppResult<()>,
         F: Fn(&mut Case, &redress_domain::Ctx) -> AppResult<redress_domain::Effects>,
@@ -562,7 +562,7 @@ impl App {
         self.staff_answer(&loaded).await
     }
 
-    pub async fn list_cases(&self, who: &Principal, q: &ListQuery) -> AppResult<Value> {
+    pub async fn list_cases(&self, who: &Principal, q: &ListQuery) -> AppResult<views::CaseList> {
         let visibility = match who {
             Principal::Staff(s) if s.reads_cases() => s.visibility(),
             Principal::Integration(_) if who.has_scope(Scope::Read) => Visibility::All,
@@ -750,17 +750,22 @@ impl App {
             (Some(seq), _) => Some(encode_cursor(seq)),
             _ => None,
         };
-        let items: Vec<Value> = page
+        let items = page
             .items
             .iter()
             .map(|s| views::list_item(s, now, &calendar))
             .collect();
-        let mut answer = json!({"items": items, "total": page.total, "next_cursor": next_cursor});
+        let mut answer = views::CaseList {
+            items,
+            next_cursor,
+            total: page.total,
+            total_relation: None,
+        };
         // A search counts exactly up to SEARCH_TOTAL_CAP matches (SPEC §11).
         if searching {
             let over = page.total > SEARCH_TOTAL_CAP;
-            answer["total"] = json!(page.total.min(SEARCH_TOTAL_CAP));
-            answer["total_relation"] = json!(if over { "gte" } else { "eq" });
+            answer.total = page.total.min(SEARCH_TOTAL_CAP);
+            answer.total_relation = Some(if over { "gte" } else { "eq" });
         }
         Ok(answer)
     }
@@ -776,7 +781,7 @@ impl App {
         text: &str,
         limit: usize,
         after: Option<(i64, i64)>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::CaseList> {
         let candidates = self
             .store
             .list_cases(visibility, filter, SEARCH_TOTAL_CAP as usize, None)
@@ -804,19 +809,24 @@ impl App {
             })
             .flatten();
         let (now, calendar) = (self.now(), self.calendar());
-        let items: Vec<Value> = page
+        let items = page
             .iter()
             .map(|(_, c)| views::list_item(c, now, &calendar))
             .collect();
-        Ok(json!({
-            "items": items,
-            "total": ranked.len(),
-            "total_relation": if over { "gte" } else { "eq" },
-            "next_cursor": next_cursor,
-        }))
+        Ok(views::CaseList {
+            items,
+            next_cursor,
+            total: ranked.len() as i64,
+            total_relation: Some(if over { "gte" } else { "eq" }),
+        })
     }
 
-    pub async fn accept(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn accept(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let category = b.str("category");
         let department = b.opt_str("department");
@@ -863,7 +873,12 @@ impl App {
         Ok(answer)
     }
 
-    pub async fn reject(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn reject(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         let guidance = b.opt_str("guidance").unwrap_or_default();
@@ -877,7 +892,12 @@ impl App {
         .await
     }
 
-    pub async fn request_info(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn request_info(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let items = b.str_list("items", true);
         let due_days = b.opt_u32("due_days");
@@ -891,7 +911,12 @@ impl App {
         .await
     }
 
-    pub async fn assign(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn assign(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let handler = b.str("handler");
         b.finish()?;
@@ -937,7 +962,12 @@ impl App {
         .await
     }
 
-    pub async fn staff_message(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn staff_message(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let audience = b.parsed::<Audience>("audience", true);
         let text = b.opt_str("body").unwrap_or_default();
@@ -952,7 +982,12 @@ impl App {
         .await
     }
 
-    pub async fn note(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn note(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let kind = b
             .parsed::<NoteKind>("kind", false)
@@ -971,7 +1006,12 @@ impl App {
     /// `POST /complaints/{id}/deliveries {notice, channel: post, sent_at,
     /// reference}`: a notice staff sent by post (SPEC §7), by any staff
     /// member who sees the case.
-    pub async fn record_post(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn record_post(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let notice = b.parsed::<redress_domain::NoticeKind>("notice", true);
         let channel = b.str("channel");
@@ -1048,7 +1088,7 @@ impl App {
         filename: Option<&str>,
         bytes: &[u8],
         share: &[Party],
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::StaffCaseView> {
         if share.contains(&Party::Staff) {
             return Err(AppError::invalid("share", Reason::Share));
         }
@@ -1083,7 +1123,12 @@ impl App {
 
     /// `{due_at, reason}` moves the handling deadline to a date, `{days,
     /// reason}` adds working days.
-    pub async fn extend(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn extend(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let due_at = b.instant("due_at", false);
         let days = b.opt_u32("days");
@@ -1112,7 +1157,12 @@ impl App {
     }
 
     /// Stops the clock of the running staff deadline (`{reason}`).
-    pub async fn pause(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn pause(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         b.finish()?;
@@ -1126,7 +1176,12 @@ impl App {
     }
 
     /// Restarts a paused clock (`{reason?}`).
-    pub async fn resume(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn resume(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason");
         b.finish()?;
@@ -1139,7 +1194,12 @@ impl App {
         .await
     }
 
-    pub async fn decide(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn decide(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let outcome = b.parsed::<Outcome>("outcome", true);
         let basis = basis(&mut b);
@@ -1195,7 +1255,7 @@ impl App {
         id: Uuid,
         action_id: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let note = b.opt_str("note").unwrap_or_default();
         b.finish()?;
@@ -1208,7 +1268,12 @@ impl App {
         .await
     }
 
-    pub async fn review(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn review(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let result = b.parsed::<ReviewResult>("result", true);
         let basis = basis(&mut b);
@@ -1265,7 +1330,12 @@ impl App {
         .await
     }
 
-    pub async fn patch_record(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn patch_record(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         if !body.is_object() {
             return Err(AppError::invalid("body", Reason::JsonObject));
         }
@@ -1289,7 +1359,12 @@ impl App {
         .await
     }
 
-    pub async fn link(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn link(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let other = b.str("other");
         b.finish()?;
@@ -1305,7 +1380,12 @@ impl App {
         self.staff_answer(&loaded).await
     }
 
-    pub async fn merge(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn merge(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let into = b.str("into");
         b.finish()?;
@@ -1508,7 +1588,7 @@ impl App {
         Ok(loaded)
     }
 
-    pub async fn track_answer(&self, loaded: &Loaded) -> AppResult<Value> {
+    pub async fn track_answer(&self, loaded: &Loaded) -> AppResult<views::TrackView> {
         let merged = match loaded.case.merged_into {
             Some(id) => Some(self.load(id).await?.case.tracking_no),
             None => None,
@@ -1526,7 +1606,11 @@ impl App {
         ))
     }
 
-    pub async fn track(&self, tracking_no: &str, token: Option<&str>) -> AppResult<Value> {
+    pub async fn track(
+        &self,
+        tracking_no: &str,
+        token: Option<&str>,
+    ) -> AppResult<views::TrackView> {
         let loaded = self.track_case(tracking_no, token).await?;
         self.track_answer(&loaded).await
     }
@@ -1536,7 +1620,7 @@ impl App {
         tracking_no: &str,
         token: Option<&str>,
         f: F,
-    ) -> AppResult<Value>
+    ) -> AppResult<views::TrackView>
     where
         F: Fn(&mut Case, &redress_domain::Ctx) -> AppResult<redress_domain::Effects>,
     {
@@ -1554,7 +1638,7 @@ impl App {
         no: &str,
         token: Option<&str>,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::TrackView> {
         let mut b = Body::new(body);
         // Optional when files were sent since the request (the domain
         // decides); blank counts as none.
@@ -1575,7 +1659,7 @@ impl App {
         token: Option<&str>,
         filename: Option<&str>,
         bytes: &[u8],
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::TrackView> {
         let loaded = self.track_case(no, token).await?;
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
@@ -1601,7 +1685,7 @@ impl App {
         no: &str,
         token: Option<&str>,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::TrackView> {
         let mut b = Body::new(body);
         let text = b.opt_str("body").unwrap_or_default();
         b.finish()?;
@@ -1611,7 +1695,12 @@ impl App {
         .await
     }
 
-    pub async fn appeal(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+    pub async fn appeal(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> AppResult<views::TrackView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         b.finish()?;
@@ -1619,7 +1708,12 @@ impl App {
             .await
     }
 
-    pub async fn withdraw(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+    pub async fn withdraw(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> AppResult<views::TrackView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason");
         b.finish()?;
@@ -1629,7 +1723,12 @@ impl App {
         .await
     }
 
-    pub async fn feedback(&self, no: &str, token: Option<&str>, body: &Value) -> AppResult<Value> {
+    pub async fn feedback(
+        &self,
+        no: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> AppResult<views::TrackView> {
         let mut b = Body::new(body);
         let score = b.opt_i64("score");
         let comment = b.opt_str("comment");
@@ -1651,7 +1750,7 @@ impl App {
         who: &Principal,
         limit: Option<&str>,
         cursor: Option<&str>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::RespondentCaseList> {
         let r = who.respondent()?;
         let (limit, after) = paging(limit, cursor)?;
         let visibility = Visibility::Respondent {
@@ -1666,11 +1765,11 @@ impl App {
             let loaded = self.load(s.id).await?;
             items.push(views::respondent_view(&loaded.case));
         }
-        Ok(page_json(Page {
+        Ok(views::RespondentCaseList {
             items,
+            next_cursor: page.next.map(encode_cursor),
             total: page.total,
-            next: page.next,
-        }))
+        })
     }
 
     pub(crate) async fn respondent_case(
@@ -1698,7 +1797,7 @@ impl App {
         who: &Principal,
         id: Uuid,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::RespondentCaseView> {
         let (key, _) = self.respondent_case(who, id).await?;
         let mut b = Body::new(body);
         let text = b.opt_str("body").unwrap_or_default();
@@ -1721,7 +1820,7 @@ impl App {
         id: Uuid,
         filename: Option<&str>,
         bytes: &[u8],
-    ) -> AppResult<Value> {
+    ) -> AppResult<views::RespondentCaseView> {
         let (key, loaded) = self.respondent_case(who, id).await?;
         if loaded.case.is_sealed() {
             return Err(AppError::Conflict("the case is closed".into()));
@@ -1929,7 +2028,12 @@ fn clock_owner(
 impl App {
     /// `POST /complaints/{id}/legal-hold {hold, reason}` (supervisor): keeps
     /// a case past its retention period, or lets it go.
-    pub async fn legal_hold(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn legal_hold(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let hold = b.opt_bool("hold");
         let reason = b.opt_str("reason").unwrap_or_default();
@@ -1951,7 +2055,12 @@ impl App {
     /// case's personal data and evidence early, on the complainant's
     /// request, exactly as the purge at the end of retention does
     /// ([`Case::erase_file`]); then removes the files no other case names.
-    pub async fn erase(&self, who: &Principal, id: Uuid, body: &Value) -> AppResult<Value> {
+    pub async fn erase(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        body: &Value,
+    ) -> AppResult<views::StaffCaseView> {
         let mut b = Body::new(body);
         let reason = b.opt_str("reason").unwrap_or_default();
         b.finish()?;

@@ -771,7 +771,7 @@ impl App {
         who: &Principal,
         id: Uuid,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<crate::views::StaffCaseView> {
         Self::require_mail_agent(who)?;
         let mut b = crate::input::Body::new(body);
         let target = b.opt_str("case").unwrap_or_default();

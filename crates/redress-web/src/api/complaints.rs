@@ -11,10 +11,10 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::schemas::*;
-use super::views::Case;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, ClientIp, JsonBody, MultipartBody, Params, read_upload};
 use crate::state::AppState;
+use redress_app::views::{CaseList, StaffCaseView as Case};
 
 pub fn case_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found())
@@ -106,12 +106,12 @@ pub struct ListParams {
 
 /// Lists and searches cases visible to the caller: `{items, total, next_cursor}`.
 #[utoipa::path(get, path = "/complaints", tag = "complaints", params(ListParams),
-    responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CaseList), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
     Params(p): Params<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CaseList>> {
     let q = ListQuery {
         status: p.status,
         department: p.department,
@@ -143,7 +143,7 @@ pub async fn get(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Case>> {
     Ok(Json(s.app.get_case(&who, case_id(&id)?).await?))
 }
 
@@ -185,7 +185,7 @@ pub async fn patch(
     Caller(who): Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Case>> {
     Ok(Json(
         s.app.patch_record(&who, case_id(&id)?, &body.value).await?,
     ))
@@ -204,7 +204,7 @@ macro_rules! action {
             Caller(who): Caller,
             Path(id): Path<String>,
             body: JsonBody,
-        ) -> ApiResult<Json<Value>> {
+        ) -> ApiResult<Json<Case>> {
             Ok(Json(s.app.$method(&who, case_id(&id)?, &body.value).await?))
         }
     };
@@ -348,7 +348,7 @@ pub async fn complete_action(
     Caller(who): Caller,
     Path((id, action_id)): Path<(String, String)>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Case>> {
     Ok(Json(
         s.app
             .complete_action(&who, case_id(&id)?, &action_id, &body.value)
@@ -369,7 +369,7 @@ pub async fn update_action(
     Caller(who): Caller,
     Path((id, action_id)): Path<(String, String)>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Case>> {
     Ok(Json(
         s.app
             .update_action(&who, case_id(&id)?, &action_id, &body.value)
@@ -422,7 +422,7 @@ pub async fn evidence(
     Caller(who): Caller,
     Path(id): Path<String>,
     MultipartBody(multipart): MultipartBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Case>> {
     let id = case_id(&id)?;
     who.staff().map_err(ApiError::from)?;
     let up = read_upload(multipart, s.app.evidence.max_bytes).await?;

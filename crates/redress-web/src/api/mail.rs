@@ -76,14 +76,14 @@ pub async fn get(
 /// internal note, its attachments as evidence. Answers the updated case.
 #[utoipa::path(post, path = "/mail/held/{id}/attach", tag = "mail", params(("id" = String, Path)),
     request_body = AttachBody,
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody),
+    responses((status = 200, body = redress_app::views::StaffCaseView), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn attach(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<redress_app::views::StaffCaseView>> {
     Ok(Json(
         s.app
             .attach_held_mail(&who, held_id(&id)?, &body.value)

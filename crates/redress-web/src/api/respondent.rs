@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::complaints::case_id;
@@ -11,6 +10,7 @@ use super::schemas::*;
 use crate::error::ApiResult;
 use crate::extract::{Caller, JsonBody, MultipartBody, Params, read_upload};
 use crate::state::AppState;
+use redress_app::views::{RespondentCaseList, RespondentCaseView};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -21,12 +21,12 @@ pub struct PageParams {
 
 /// The complaints against the respondent, complainant contact data masked.
 #[utoipa::path(get, path = "/respondent/complaints", tag = "respondent", params(PageParams),
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = RespondentCaseList), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
     Params(p): Params<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RespondentCaseList>> {
     Ok(Json(
         s.app
             .respondent_cases(&who, p.limit.as_deref(), p.cursor.as_deref())
@@ -36,14 +36,14 @@ pub async fn list(
 
 /// The respondent's reply.
 #[utoipa::path(post, path = "/respondent/complaints/{id}/messages", tag = "respondent", params(("id" = String, Path)),
-    request_body = BodyOnly, responses((status = 200, body = Document), (status = 404, body = ErrorBody),
+    request_body = BodyOnly, responses((status = 200, body = RespondentCaseView), (status = 404, body = ErrorBody),
         (status = 409, description = "the case is closed, or has as many messages as a case may have", body = ErrorBody)))]
 pub async fn message(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RespondentCaseView>> {
     Ok(Json(
         s.app
             .respondent_message(&who, case_id(&id)?, &body.value)
@@ -73,14 +73,14 @@ pub async fn evidence_file(
 /// Evidence from the respondent.
 #[utoipa::path(post, path = "/respondent/complaints/{id}/evidence", tag = "respondent", params(("id" = String, Path)),
     request_body(content = UploadBody, content_type = "multipart/form-data"),
-    responses((status = 200, body = Document), (status = 409, description = "the case is closed, or has as many files as a case may have", body = ErrorBody),
+    responses((status = 200, body = RespondentCaseView), (status = 409, description = "the case is closed, or has as many files as a case may have", body = ErrorBody),
               (status = 413, body = ErrorBody)))]
 pub async fn evidence(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
     MultipartBody(multipart): MultipartBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RespondentCaseView>> {
     let id = case_id(&id)?;
     who.respondent().map_err(crate::error::ApiError::from)?;
     let up = read_upload(multipart, s.app.evidence.max_bytes).await?;

@@ -673,41 +673,13 @@ pub enum IntervalName {
     Month,
 }
 
-/// Where a case is (SPEC §3).
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusName {
-    Submitted,
-    NeedsInfo,
-    InProgress,
-    Resolved,
-    UnderReview,
-    Closed,
-}
+pub use redress_app::views::StatusName;
 
 pub use redress_app::channels::ChannelName;
 
-/// How a closed case ended.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ClosureName {
-    Rejected,
-    Lapsed,
-    Resolved,
-    Reviewed,
-    Withdrawn,
-    Merged,
-}
+pub use redress_app::views::ClosureName;
 
-/// The result of a decision or of a modified review.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeName {
-    Upheld,
-    PartiallyUpheld,
-    NotUpheld,
-    Settled,
-}
+pub use redress_app::views::OutcomeName;
 
 /// A stage whose deadline a case missed, or any stage.
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -974,31 +946,11 @@ pub struct PeriodBound(String);
 #[schema(pattern = "\\S")]
 pub struct NonBlank(String);
 
-/// Who a message is for.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AudienceName {
-    Internal,
-    Complainant,
-    Respondent,
-}
+pub use redress_app::views::AudienceName;
 
-/// What a note records.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NoteKindName {
-    Investigation,
-    Contact,
-    Note,
-}
+pub use redress_app::views::NoteKindName;
 
-/// A review's result.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewResultName {
-    Upheld,
-    Modified,
-}
+pub use redress_app::views::ReviewResultName;
 
 /// The only channel a recorded delivery takes.
 #[derive(Serialize, Deserialize, ToSchema)]

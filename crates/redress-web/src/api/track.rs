@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::schemas::*;
-use super::views::TrackedCase;
 use crate::error::ApiResult;
 use crate::extract::{ClientIp, JsonBody, MultipartBody, Token, read_upload};
 use crate::state::AppState;
+use redress_app::views::TrackView as TrackedCase;
 
 /// A lost access code, re-issued to the contact on file: when `contact`
 /// is the complainant's e-mail (any case) or phone (by its digits, `+86`
@@ -45,7 +45,7 @@ pub async fn get(
     State(s): State<AppState>,
     Token(t): Token,
     Path(no): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TrackedCase>> {
     Ok(Json(s.app.track(&no, t.as_deref()).await?))
 }
 
@@ -194,7 +194,7 @@ macro_rules! track_action {
             Token(t): Token,
             Path(no): Path<String>,
             body: JsonBody,
-        ) -> ApiResult<Json<Value>> {
+        ) -> ApiResult<Json<TrackedCase>> {
             Ok(Json(s.app.$method(&no, t.as_deref(), &body.value).await?))
         }
     };
@@ -247,7 +247,7 @@ pub async fn evidence(
     Token(t): Token,
     Path(no): Path<String>,
     MultipartBody(multipart): MultipartBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TrackedCase>> {
     s.app.track_case(&no, t.as_deref()).await?;
     let up = read_upload(multipart, s.app.evidence.max_bytes).await?;
     Ok(Json(

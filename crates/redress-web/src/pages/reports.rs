@@ -297,11 +297,7 @@ pub(super) async fn respondent_name(
         .list_cases(who, &query)
         .await
         .ok()
-        .and_then(|v| {
-            v["items"][0]["respondent"]["name"]
-                .as_str()
-                .map(str::to_string)
-        })
+        .and_then(|v| v.items.into_iter().next()?.respondent?.name)
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| key.to_string())
 }

@@ -6,10 +6,11 @@ use askama::Template;
 use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use redress_app::views::{RespondentCaseView, RespondentReplyView};
 use redress_app::{AppError, Principal};
-use redress_domain::Reason;
+use redress_domain::{ActorKind, Reason, Status};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::public::LangQuery;
 use super::{Base, PageCtx, cookie, local_time};
@@ -107,79 +108,66 @@ struct CasesPage<'a> {
     max_file: u64,
 }
 
-fn item(v: &Value, tr: super::Tr, tz: chrono_tz::Tz) -> Item {
-    let text = |x: &Value| x.as_str().unwrap_or("").to_string();
-    let time = |x: &Value| {
-        x.as_str()
-            .and_then(|t| t.parse().ok())
-            .map(|t| local_time(t, tz))
-            .unwrap_or_default()
-    };
-    let r = &v["respondent_reply"];
-    let c = &v["complainant"];
-    let complainant = [&c["name"], &c["phone"], &c["email"]]
-        .iter()
-        .filter_map(|x| x.as_str())
+fn item(v: &RespondentCaseView, tr: super::Tr, tz: chrono_tz::Tz) -> Item {
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| local_time(t, tz)).unwrap_or_default();
+    let r = v.respondent_reply.as_ref();
+    let c = &v.complainant;
+    let complainant = [Some(&c.name), c.phone.as_ref(), c.email.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
         .collect::<Vec<_>>()
         .join(" · ");
     Item {
-        id: text(&v["id"]),
-        tracking_no: text(&v["tracking_no"]),
-        status: tr.t(&format!("status-{}", text(&v["status"]))),
-        subject: text(&v["subject"]),
-        description: text(&v["description"]),
-        demands: text(&v["demands"]),
+        id: v.id.to_string(),
+        tracking_no: v.tracking_no.clone(),
+        status: tr.t(&format!("status-{}", v.status)),
+        subject: v.subject.clone(),
+        description: v.description.clone(),
+        demands: v.demands.clone().unwrap_or_default(),
         complainant,
-        due: time(&v["handling_due_at"]),
-        reply_due: time(&r["due_at"]),
+        due: time(v.handling_due_at),
+        reply_due: time(r.map(|r| r.due_at)),
         reply_state: reply_state(r, tr),
-        reply_expected: r["expected"] == true,
-        messages: v["messages"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|m| (text(&m["author"]["name"]), time(&m["at"]), text(&m["body"])))
-                    .collect()
+        reply_expected: r.is_some_and(|r| r.expected),
+        messages: v
+            .messages
+            .iter()
+            .map(|m| (m.author.name.clone(), time(Some(m.at)), m.body.clone()))
+            .collect(),
+        decision: v
+            .decision
+            .as_ref()
+            .map(|d| tr.t(&format!("outcome-{}", d.outcome))),
+        open: v.status != Status::Closed,
+        files: v
+            .evidence
+            .iter()
+            .map(|e| {
+                (
+                    e.id.clone(),
+                    e.filename.clone(),
+                    format!("{} · {}", super::track::size_text(e.size), time(Some(e.at))),
+                    e.uploaded_by.kind == ActorKind::Respondent,
+                )
             })
-            .unwrap_or_default(),
-        decision: v["decision"]["outcome"]
-            .as_str()
-            .map(|o| tr.t(&format!("outcome-{o}"))),
-        open: v["status"] != "closed",
-        files: v["evidence"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| {
-                        (
-                            text(&e["id"]),
-                            text(&e["filename"]),
-                            format!(
-                                "{} · {}",
-                                super::track::size_text(e["size"].as_u64().unwrap_or(0)),
-                                time(&e["at"])
-                            ),
-                            e["uploaded_by"]["kind"] == "respondent",
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+            .collect(),
     }
 }
 
 /// What the reply deadline asks of the respondent now, in words.
-fn reply_state(r: &Value, tr: super::Tr) -> String {
-    if r.is_null() {
+fn reply_state(r: Option<&RespondentReplyView>, tr: super::Tr) -> String {
+    let Some(r) = r else {
         return String::new();
-    }
-    let key = match (r["expected"] == true, r["replied_at"].is_null()) {
-        (true, _) if r["missed"] == true => "portal-reply-overdue",
-        (true, _) if r["paused"] == true => "portal-reply-paused",
+    };
+    let key = match (r.expected, r.replied_at.is_none()) {
+        (true, _) if r.missed => "portal-reply-overdue",
+        (true, _) if r.paused => "portal-reply-paused",
         (true, _) => "portal-reply-expected",
-        (false, false) if r["on_time"] == false => "portal-reply-late",
+        (false, false) if r.on_time == Some(false) => "portal-reply-late",
         (false, false) => "portal-reply-done",
-        (false, true) if r["missed"] == true => "portal-reply-missed",
+        (false, true) if r.missed => "portal-reply-missed",
         (false, true) => "portal-reply-not-needed",
     };
     tr.t(key)
@@ -205,10 +193,7 @@ async fn render_with(
     let tr = ctx.tr();
     let tz = s.app.config.time_zone;
     let items = match s.app.respondent_cases(who, Some("100"), None).await {
-        Ok(v) => v["items"]
-            .as_array()
-            .map(|a| a.iter().map(|i| item(i, tr, tz)).collect())
-            .unwrap_or_default(),
+        Ok(v) => v.items.iter().map(|i| item(i, tr, tz)).collect(),
         Err(e) => {
             return ctx.fail(&e);
         }

@@ -313,7 +313,7 @@ async fn total(s: &AppState, who: &Principal, q: ListQuery) -> i64 {
         ..q
     };
     match s.app.list_cases(who, &q).await {
-        Ok(v) => v["total"].as_i64().unwrap_or(0),
+        Ok(v) => v.total,
         Err(_) => 0,
     }
 }
@@ -626,62 +626,49 @@ pub async fn cases(
     let (now, cal) = (s.app.now(), s.app.calendar());
     let (rows, total, next, error) = match s.app.list_cases(&who, &query).await {
         Ok(v) => {
-            let rows = v["items"]
-                .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .map(|i| {
-                            let text = |k: &str| i[k].as_str().unwrap_or("").to_string();
-                            Row {
-                                id: text("id"),
-                                tracking_no: text("tracking_no"),
-                                subject: text("subject"),
-                                status: tr.t(&format!("sst-{}", text("status"))),
-                                category: categories
-                                    .iter()
-                                    .find(|(code, _)| *code == text("category"))
-                                    .map_or_else(|| text("category"), |(_, n)| n.clone()),
-                                respondent: i["respondent"]["name"]
-                                    .as_str()
-                                    .or(i["respondent"]["id"].as_str())
-                                    .unwrap_or("")
-                                    .to_string(),
-                                department: departments
-                                    .iter()
-                                    .find(|d| d.code == text("department"))
-                                    .map_or_else(
-                                        || text("department"),
-                                        |d| {
-                                            super::admin::localized(
-                                                tr,
-                                                &d.name,
-                                                d.name_en.as_deref(),
-                                            )
-                                        },
-                                    ),
-                                assignee: display_name(&text("assignee")),
-                                due: i["next_due_at"]
-                                    .as_str()
-                                    .and_then(|t| t.parse().ok())
-                                    .map(|t| local_time(t, tz))
-                                    .unwrap_or_default(),
-                                left: i["next_due_at"]
-                                    .as_str()
-                                    .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
-                                    .filter(|due| *due > now)
-                                    .map(|due| {
-                                        let n = cal.working_days_between(now, due).to_string();
-                                        tr.with("clock-days-left", &[("n", n.as_str())])
-                                    })
-                                    .unwrap_or_default(),
-                                overdue: i["overdue"].as_bool().unwrap_or(false),
-                            }
-                        })
-                        .collect()
+            let rows = v
+                .items
+                .iter()
+                .map(|i| {
+                    let category = i.category.as_deref().unwrap_or("");
+                    let department = i.department.as_deref().unwrap_or("");
+                    Row {
+                        id: i.id.to_string(),
+                        tracking_no: i.tracking_no.clone(),
+                        subject: i.subject.clone(),
+                        status: tr.t(&format!("sst-{}", i.status)),
+                        category: categories
+                            .iter()
+                            .find(|(code, _)| code == category)
+                            .map_or_else(|| category.to_string(), |(_, n)| n.clone()),
+                        respondent: i
+                            .respondent
+                            .as_ref()
+                            .map(|r| r.name.as_deref().unwrap_or(&r.id))
+                            .unwrap_or("")
+                            .to_string(),
+                        department: departments
+                            .iter()
+                            .find(|d| d.code == department)
+                            .map_or_else(
+                                || department.to_string(),
+                                |d| super::admin::localized(tr, &d.name, d.name_en.as_deref()),
+                            ),
+                        assignee: display_name(i.assignee.as_deref().unwrap_or("")),
+                        due: i.next_due_at.map(|t| local_time(t, tz)).unwrap_or_default(),
+                        left: i
+                            .next_due_at
+                            .filter(|due| *due > now)
+                            .map(|due| {
+                                let n = cal.working_days_between(now, due).to_string();
+                                tr.with("clock-days-left", &[("n", n.as_str())])
+                            })
+                            .unwrap_or_default(),
+                        overdue: i.overdue,
+                    }
                 })
-                .unwrap_or_default();
-            let next = v["next_cursor"].as_str().map(|c| {
+                .collect();
+            let next = v.next_cursor.as_deref().map(|c| {
                 let mut keep: Vec<(&str, &str)> = [
                     ("status", &p.status),
                     ("q", &p.q),
@@ -706,7 +693,7 @@ pub async fn cases(
                 let query = serde_urlencoded::to_string(&keep).unwrap_or_default();
                 format!("/staff/cases?{query}")
             });
-            (rows, v["total"].as_i64().unwrap_or(0), next, None)
+            (rows, v.total, next, None)
         }
         Err(AppError::Invalid(f)) => (Vec::new(), 0, None, Some(super::fields_message(tr, &f))),
         Err(e) => {

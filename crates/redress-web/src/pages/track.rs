@@ -258,7 +258,6 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
         })
         .collect();
     let actions = redress_app::views::complainant_actions(case, now);
-    let flag = |k: &str| actions[k].as_bool().unwrap_or(false);
     let remedies = match case.locale {
         redress_domain::Locale::En => &s.app.config.outside_remedies_en,
         redress_domain::Locale::ZhCn => &s.app.config.outside_remedies_zh,
@@ -330,12 +329,12 @@ fn view(case: &Case, tr: Tr, s: &AppState) -> TrackView {
             .as_ref()
             .map(|f| (f.score, f.comment.clone().unwrap_or_default())),
         files_since_request: case.files_sent_since_request(),
-        can_supplement: flag("supplement"),
-        can_message: flag("message"),
-        can_evidence: flag("evidence"),
-        can_appeal: flag("appeal"),
-        can_feedback: flag("feedback"),
-        can_withdraw: flag("withdraw"),
+        can_supplement: actions.supplement,
+        can_message: actions.message,
+        can_evidence: actions.evidence,
+        can_appeal: actions.appeal,
+        can_feedback: actions.feedback,
+        can_withdraw: actions.withdraw,
         appeal_until: d
             .appeal_due_at
             .map(|t| tr.with("track-appeal-until", &[("due", &at(t))]))

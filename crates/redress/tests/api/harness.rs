@@ -443,10 +443,7 @@ impl TestApp {
     pub async fn restart(&mut self) {
         let store = redress::open_store(&self.config).await.unwrap();
         let app = redress::build_app(&self.config, store, true).await.unwrap();
-        // Where this one's clock reads, also when a test started it in the
-        // past (a negative offset: advancing by it would leave the new
-        // clock at today, where a weekly report falls due on Mondays).
-        assert!(app.clock.start_at(self.app.clock.now()));
+        set_clock_like(&app, &self.app);
         self.router = redress_web::router(app.clone(), redress::web_options(&self.config).unwrap());
         self.app = app;
         self.admin = self.login("admin", ADMIN_PASSWORD).await;
@@ -462,7 +459,7 @@ impl TestApp {
             None => self.app.store.clone(),
         };
         let app = redress::build_app(&self.config, store, true).await.unwrap();
-        assert!(app.clock.start_at(self.app.clock.now()));
+        set_clock_like(&app, &self.app);
         app
     }
 
@@ -800,4 +797,23 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Sets `app`'s test clock to the offset of `like`'s, to the second: also
+/// when a test started it in the past (a negative offset, which advancing
+/// cannot give: the new clock would read today, where a weekly report
+/// falls due on Mondays).
+fn set_clock_like(app: &App, like: &App) {
+    let offset = like.clock.offset_seconds();
+    if offset >= 0 {
+        assert!(app.clock.advance(offset));
+    } else {
+        // `start_at` counts whole seconds toward zero: from a little
+        // before, it lands on `offset` exactly.
+        assert!(
+            app.clock
+                .start_at(chrono::Utc::now() + chrono::Duration::seconds(offset))
+        );
+    }
+    assert_eq!(app.clock.offset_seconds(), offset);
 }

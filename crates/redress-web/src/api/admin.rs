@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::schemas::*;
-use super::views::CategoryItem;
 use crate::error::ApiResult;
 use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
+use redress_app::admin::{CategoryItem, PasswordChanged, RespondentCreated};
 use redress_app::calendar_admin::{CalendarDaySet, CalendarImported};
 use redress_app::calendar_feed::CalendarFeedView;
 use redress_app::canned::{CannedReplyList, CannedReplyView};
@@ -82,14 +82,14 @@ pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<
 /// Changes the caller's own password (also the one an admin reset, which
 /// must be changed before anything else). The caller's other sessions end.
 #[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordBody,
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PasswordChanged), (status = 401, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn password(
     State(s): State<AppState>,
     Caller(who): Caller,
     Token(token): Token,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PasswordChanged>> {
     Ok(Json(
         s.app
             .change_password(&who, token.as_deref(), &body.value)
@@ -202,7 +202,7 @@ admin_create!(
     respondent,
     "/admin/respondents",
     RespondentBody,
-    KeyAnswer,
+    RespondentCreated,
     create_respondent,
     "Creates a respondent; the portal key is shown once."
 );
@@ -284,14 +284,14 @@ pub async fn user_patch(
 /// one). Cases already accepted keep theirs.
 #[utoipa::path(patch, path = "/admin/categories/{code}", tag = "admin", request_body = CategoryPatchBody,
     params(("code" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+    responses((status = 200, body = CategoryItem), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn category_patch(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(code): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CategoryItem>> {
     Ok(Json(s.app.update_category(&who, &code, &body.value).await?))
 }
 

@@ -131,13 +131,6 @@ pub struct PortalKeyBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct KeyAnswer {
-    pub id: String,
-    /// Shown once; stored hashed.
-    pub api_key: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ComplainantBody {
     /// Name or username.
     pub name: String,

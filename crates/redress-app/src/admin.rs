@@ -4,6 +4,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use redress_domain::Reason;
 use redress_domain::calendar::DayException;
 use redress_domain::{RespondentKind, Role, parse_code};
@@ -376,7 +377,11 @@ impl App {
         Ok(staff)
     }
 
-    pub async fn create_department(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_department(
+        &self,
+        who: &Principal,
+        body: &Value,
+    ) -> AppResult<DepartmentView> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let code = b.str("code");
@@ -406,7 +411,7 @@ impl App {
             .await
             .map_err(dup_as("code"))?;
         self.forget_directory().await;
-        Ok(json!(d))
+        Ok(d.into())
     }
 
     /// A department head must be a staff user (by username).
@@ -433,7 +438,7 @@ impl App {
         who: &Principal,
         code: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<DepartmentView> {
         self.admin(who)?;
         let Some(obj) = body.as_object() else {
             return Err(AppError::invalid("body", Reason::JsonObject));
@@ -469,7 +474,7 @@ impl App {
                 e => e.into(),
             })?;
         self.forget_directory().await;
-        Ok(json!(d))
+        Ok(d.into())
     }
 
     /// `GET /admin/departments`: every department, by code.
@@ -560,7 +565,7 @@ impl App {
         Ok(c.into())
     }
 
-    pub async fn create_user(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_user(&self, who: &Principal, body: &Value) -> AppResult<UserView> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let username = b.str("username");
@@ -625,7 +630,7 @@ impl App {
             self.alert_supervisors(who, "role_granted", &user, &granted)
                 .await?;
         }
-        Ok(user_json(&user))
+        Ok(UserView::from(&user))
     }
 
     /// `PATCH /admin/users/{username}`: changes what is given of display
@@ -636,7 +641,7 @@ impl App {
         who: &Principal,
         username: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<UserView> {
         self.admin(who)?;
         if !body.is_object() {
             return Err(AppError::invalid("body", Reason::JsonObject));
@@ -756,7 +761,7 @@ impl App {
                 );
             }
         }
-        Ok(user_json(&user))
+        Ok(UserView::from(&user))
     }
 
     /// `PATCH /admin/categories/{code}`: changes what is given of the
@@ -1042,13 +1047,71 @@ pub struct RespondentCreated {
     pub respondent_id: String,
 }
 
+/// A department, as created or changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DepartmentView {
+    pub code: String,
+    /// The head's username.
+    pub head: Option<String>,
+    pub name: String,
+    /// The English name, shown on the pages in English mode when set.
+    pub name_en: Option<String>,
+    /// An independent department: its reviewers may review any decision.
+    pub review: bool,
+}
+
+impl From<Department> for DepartmentView {
+    fn from(d: Department) -> Self {
+        Self {
+            code: d.code,
+            head: d.head,
+            name: d.name,
+            name_en: d.name_en,
+            review: d.review,
+        }
+    }
+}
+
+/// A staff user, without the password hash: as created or changed, at
+/// login, and in the journal.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    /// false: deactivated, cannot log in.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub departments: Vec<String>,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub id: Uuid,
+    pub level: i32,
+    /// The password was reset by an admin and must be changed at login.
+    pub must_change_password: bool,
+    /// intake, handler, reviewer, supervisor, admin
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<Role>,
+    pub username: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            active: u.active,
+            created_at: u.created_at,
+            departments: u.departments.clone(),
+            display_name: u.display_name.clone(),
+            email: u.email.clone(),
+            id: u.id,
+            level: u.level,
+            must_change_password: u.must_change_password,
+            roles: u.roles.clone(),
+            username: u.username.clone(),
+        }
+    }
+}
+
+/// A user as the journal and the login answer show them ([`UserView`]).
 pub fn user_json(u: &User) -> Value {
-    json!({
-        "id": u.id, "username": u.username, "display_name": u.display_name,
-        "roles": u.roles, "departments": u.departments, "level": u.level,
-        "active": u.active, "created_at": u.created_at, "email": u.email,
-        "must_change_password": u.must_change_password,
-    })
+    serde_json::to_value(UserView::from(u)).expect("a user view serialises")
 }
 
 fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
@@ -1104,6 +1167,63 @@ mod answer_tests {
             serde_json::to_string(&typed).expect("serialises"),
             old.to_string()
         );
+    }
+
+    #[test]
+    fn department_view_is_the_department_as_it_was_answered() {
+        let full = Department {
+            code: "ops".into(),
+            name: "运营".into(),
+            name_en: Some("Operations".into()),
+            review: true,
+            head: Some("li".into()),
+        };
+        let bare = Department {
+            name_en: None,
+            head: None,
+            review: false,
+            ..full.clone()
+        };
+        for d in [full, bare] {
+            same(DepartmentView::from(d.clone()), json!(d));
+        }
+    }
+
+    #[test]
+    fn user_view_is_the_old_user_object() {
+        let u = User {
+            id: Uuid::now_v7(),
+            username: "li".into(),
+            display_name: "李四".into(),
+            password_hash: "$argon2id$...".into(),
+            roles: vec![Role::Handler, Role::Supervisor],
+            departments: vec!["ops".into()],
+            level: 3,
+            active: true,
+            created_at: chrono::Utc::now(),
+            email: Some("li@x.cn".into()),
+            must_change_password: true,
+        };
+        let old = |u: &User| {
+            json!({
+                "id": u.id, "username": u.username, "display_name": u.display_name,
+                "roles": u.roles, "departments": u.departments, "level": u.level,
+                "active": u.active, "created_at": u.created_at, "email": u.email,
+                "must_change_password": u.must_change_password,
+            })
+        };
+        let bare = User {
+            email: None,
+            roles: vec![],
+            departments: vec![],
+            active: false,
+            must_change_password: false,
+            ..u.clone()
+        };
+        for u in [u, bare] {
+            same(UserView::from(&u), old(&u));
+            assert_eq!(user_json(&u).to_string(), old(&u).to_string());
+        }
     }
 
     #[test]

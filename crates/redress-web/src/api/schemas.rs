@@ -226,16 +226,6 @@ pub struct PostDeliveryBody {
     pub reference: String,
 }
 
-/// A re-issued access code, shown this once.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ReissuedCode {
-    pub id: String,
-    pub tracking_no: String,
-    /// The new access code (`7KQ4-9XMT-2PRD`); the old one no longer works.
-    pub access_token: String,
-    pub tracking_url: String,
-}
-
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct AcceptBody {
     /// A category's code.

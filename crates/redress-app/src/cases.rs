@@ -100,7 +100,7 @@ const MISSED_STAGES: [(&str, redress_domain::Stage); 4] = [
     ("review", redress_domain::Stage::Review),
 ];
 
-fn encode_cursor(seq: i64) -> String {
+pub(crate) fn encode_cursor(seq: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("c1:{seq}"))
 }
 

@@ -4,11 +4,14 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use redress_domain::Reason;
 use redress_domain::calendar::DayException;
 use redress_domain::{RespondentKind, Role, parse_code};
 use redress_store::{Category, Department, RespondentAccount, Session, User};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::App;
@@ -330,7 +333,7 @@ impl App {
         who: &Principal,
         bearer: Option<&str>,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<PasswordChanged> {
         let staff = who.staff_member()?;
         let mut b = Body::new(body);
         let old = b.str("old");
@@ -362,7 +365,10 @@ impl App {
         self.store.update_user(user.clone(), event).await?;
         let keep = bearer.map(token_hash);
         let ended = self.store.delete_user_sessions(user.id, keep).await?;
-        Ok(json!({"changed": true, "sessions_ended": ended}))
+        Ok(PasswordChanged {
+            changed: true,
+            sessions_ended: ended,
+        })
     }
 
     pub(crate) fn admin<'a>(&self, who: &'a Principal) -> AppResult<&'a StaffUser> {
@@ -371,7 +377,11 @@ impl App {
         Ok(staff)
     }
 
-    pub async fn create_department(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_department(
+        &self,
+        who: &Principal,
+        body: &Value,
+    ) -> AppResult<DepartmentView> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let code = b.str("code");
@@ -401,7 +411,7 @@ impl App {
             .await
             .map_err(dup_as("code"))?;
         self.forget_directory().await;
-        Ok(json!(d))
+        Ok(d.into())
     }
 
     /// A department head must be a staff user (by username).
@@ -428,7 +438,7 @@ impl App {
         who: &Principal,
         code: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<DepartmentView> {
         self.admin(who)?;
         let Some(obj) = body.as_object() else {
             return Err(AppError::invalid("body", Reason::JsonObject));
@@ -464,7 +474,7 @@ impl App {
                 e => e.into(),
             })?;
         self.forget_directory().await;
-        Ok(json!(d))
+        Ok(d.into())
     }
 
     /// `GET /admin/departments`: every department, by code.
@@ -493,7 +503,7 @@ impl App {
         Ok(all)
     }
 
-    pub async fn create_category(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_category(&self, who: &Principal, body: &Value) -> AppResult<CategoryItem> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let code = b.str("code");
@@ -552,10 +562,10 @@ impl App {
             .insert_category(c.clone(), event)
             .await
             .map_err(dup_as("code"))?;
-        Ok(json!(c))
+        Ok(c.into())
     }
 
-    pub async fn create_user(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_user(&self, who: &Principal, body: &Value) -> AppResult<UserView> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let username = b.str("username");
@@ -620,7 +630,7 @@ impl App {
             self.alert_supervisors(who, "role_granted", &user, &granted)
                 .await?;
         }
-        Ok(user_json(&user))
+        Ok(UserView::from(&user))
     }
 
     /// `PATCH /admin/users/{username}`: changes what is given of display
@@ -631,7 +641,7 @@ impl App {
         who: &Principal,
         username: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<UserView> {
         self.admin(who)?;
         if !body.is_object() {
             return Err(AppError::invalid("body", Reason::JsonObject));
@@ -751,7 +761,7 @@ impl App {
                 );
             }
         }
-        Ok(user_json(&user))
+        Ok(UserView::from(&user))
     }
 
     /// `PATCH /admin/categories/{code}`: changes what is given of the
@@ -762,7 +772,7 @@ impl App {
         who: &Principal,
         code: &str,
         body: &Value,
-    ) -> AppResult<Value> {
+    ) -> AppResult<CategoryItem> {
         self.admin(who)?;
         if !body.is_object() {
             return Err(AppError::invalid("body", Reason::JsonObject));
@@ -818,7 +828,7 @@ impl App {
                 ),
                 e => e.into(),
             })?;
-        Ok(json!(cat))
+        Ok(cat.into())
     }
 
     pub async fn new_user(
@@ -861,7 +871,11 @@ impl App {
             .map_err(dup_as("username"))
     }
 
-    pub async fn create_respondent(&self, who: &Principal, body: &Value) -> AppResult<Value> {
+    pub async fn create_respondent(
+        &self,
+        who: &Principal,
+        body: &Value,
+    ) -> AppResult<RespondentCreated> {
         self.admin(who)?;
         let mut b = Body::new(body);
         let kind = b.parsed::<RespondentKind>("kind", true);
@@ -902,9 +916,13 @@ impl App {
             .await
             .map_err(dup_as("id"))?;
         self.tell_respondent_of_key(&r, expires_at);
-        Ok(
-            json!({"id": r.id, "api_key": key, "kind": r.kind, "respondent_id": r.external_id, "name": r.name}),
-        )
+        Ok(RespondentCreated {
+            api_key: key,
+            id: r.id,
+            kind: r.kind,
+            name: r.name,
+            respondent_id: r.external_id,
+        })
     }
 
     /// First start: default departments, categories, canned replies and
@@ -966,13 +984,134 @@ impl App {
     }
 }
 
+// ---- the answers -----------------------------------------------------------
+//
+// Fields in alphabetical order: the order of the `json!` objects they
+// replaced (serde_json sorts their keys), so that the answers stay the
+// same byte for byte (the tests below compare them).
+
+/// `POST /auth/password`: the password is changed; the caller's other
+/// sessions ended.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PasswordChanged {
+    /// Always true.
+    pub changed: bool,
+    /// How many of the caller's other sessions ended.
+    pub sessions_ended: u64,
+}
+
+/// A category and its routing, as created or changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CategoryItem {
+    /// Appeal window, calendar days.
+    pub appeal_days: Option<u32>,
+    pub code: String,
+    /// The department its cases go to.
+    pub department: String,
+    /// Handling time, working days (null: the installation's default).
+    pub handling_days: Option<u32>,
+    pub name: String,
+    pub name_en: Option<String>,
+    /// The respondent's reply after acceptance, working days.
+    pub respondent_reply_days: Option<u32>,
+    /// Review time, working days.
+    pub review_days: Option<u32>,
+}
+
+impl From<Category> for CategoryItem {
+    fn from(c: Category) -> Self {
+        Self {
+            appeal_days: c.appeal_days,
+            code: c.code,
+            department: c.department,
+            handling_days: c.handling_days,
+            name: c.name,
+            name_en: c.name_en,
+            respondent_reply_days: c.respondent_reply_days,
+            review_days: c.review_days,
+        }
+    }
+}
+
+/// `POST /admin/respondents`: the account made, with its portal key.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RespondentCreated {
+    /// The portal key: shown once, stored hashed.
+    pub api_key: String,
+    /// The account's id, as used by `/admin/respondents/{id}/keys`.
+    pub id: Uuid,
+    #[schema(value_type = crate::views::RespondentKindName)]
+    pub kind: RespondentKind,
+    pub name: String,
+    /// The respondent's own id (the `id` of the create call).
+    pub respondent_id: String,
+}
+
+/// A department, as created or changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DepartmentView {
+    pub code: String,
+    /// The head's username.
+    pub head: Option<String>,
+    pub name: String,
+    /// The English name, shown on the pages in English mode when set.
+    pub name_en: Option<String>,
+    /// An independent department: its reviewers may review any decision.
+    pub review: bool,
+}
+
+impl From<Department> for DepartmentView {
+    fn from(d: Department) -> Self {
+        Self {
+            code: d.code,
+            head: d.head,
+            name: d.name,
+            name_en: d.name_en,
+            review: d.review,
+        }
+    }
+}
+
+/// A staff user, without the password hash: as created or changed, at
+/// login, and in the journal.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    /// false: deactivated, cannot log in.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub departments: Vec<String>,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub id: Uuid,
+    pub level: i32,
+    /// The password was reset by an admin and must be changed at login.
+    pub must_change_password: bool,
+    /// intake, handler, reviewer, supervisor, admin
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<Role>,
+    pub username: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            active: u.active,
+            created_at: u.created_at,
+            departments: u.departments.clone(),
+            display_name: u.display_name.clone(),
+            email: u.email.clone(),
+            id: u.id,
+            level: u.level,
+            must_change_password: u.must_change_password,
+            roles: u.roles.clone(),
+            username: u.username.clone(),
+        }
+    }
+}
+
+/// A user as the journal and the login answer show them ([`UserView`]).
 pub fn user_json(u: &User) -> Value {
-    json!({
-        "id": u.id, "username": u.username, "display_name": u.display_name,
-        "roles": u.roles, "departments": u.departments, "level": u.level,
-        "active": u.active, "created_at": u.created_at, "email": u.email,
-        "must_change_password": u.must_change_password,
-    })
+    serde_json::to_value(UserView::from(u)).expect("a user view serialises")
 }
 
 fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
@@ -1015,5 +1154,128 @@ pub(crate) fn dup_as(field: &'static str) -> impl Fn(redress_store::StoreError) 
     move |e| match e {
         redress_store::StoreError::Duplicate(_) => AppError::invalid(field, Reason::Taken),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    //! The typed answers against the `json!` objects they replaced.
+    use super::*;
+
+    fn same(typed: impl Serialize, old: Value) {
+        assert_eq!(
+            serde_json::to_string(&typed).expect("serialises"),
+            old.to_string()
+        );
+    }
+
+    #[test]
+    fn department_view_is_the_department_as_it_was_answered() {
+        let full = Department {
+            code: "ops".into(),
+            name: "运营".into(),
+            name_en: Some("Operations".into()),
+            review: true,
+            head: Some("li".into()),
+        };
+        let bare = Department {
+            name_en: None,
+            head: None,
+            review: false,
+            ..full.clone()
+        };
+        for d in [full, bare] {
+            same(DepartmentView::from(d.clone()), json!(d));
+        }
+    }
+
+    #[test]
+    fn user_view_is_the_old_user_object() {
+        let u = User {
+            id: Uuid::now_v7(),
+            username: "li".into(),
+            display_name: "李四".into(),
+            password_hash: "$argon2id$...".into(),
+            roles: vec![Role::Handler, Role::Supervisor],
+            departments: vec!["ops".into()],
+            level: 3,
+            active: true,
+            created_at: chrono::Utc::now(),
+            email: Some("li@x.cn".into()),
+            must_change_password: true,
+        };
+        let old = |u: &User| {
+            json!({
+                "id": u.id, "username": u.username, "display_name": u.display_name,
+                "roles": u.roles, "departments": u.departments, "level": u.level,
+                "active": u.active, "created_at": u.created_at, "email": u.email,
+                "must_change_password": u.must_change_password,
+            })
+        };
+        let bare = User {
+            email: None,
+            roles: vec![],
+            departments: vec![],
+            active: false,
+            must_change_password: false,
+            ..u.clone()
+        };
+        for u in [u, bare] {
+            same(UserView::from(&u), old(&u));
+            assert_eq!(user_json(&u).to_string(), old(&u).to_string());
+        }
+    }
+
+    #[test]
+    fn password_changed_is_the_old_object() {
+        same(
+            PasswordChanged {
+                changed: true,
+                sessions_ended: 3,
+            },
+            json!({"changed": true, "sessions_ended": 3u64}),
+        );
+    }
+
+    #[test]
+    fn category_item_is_the_category_as_it_was_answered() {
+        let full = Category {
+            code: "billing".into(),
+            name: "账单".into(),
+            name_en: Some("Billing".into()),
+            department: "ops".into(),
+            handling_days: Some(10),
+            appeal_days: Some(30),
+            review_days: Some(15),
+            respondent_reply_days: Some(5),
+        };
+        let bare = Category {
+            name_en: None,
+            handling_days: None,
+            appeal_days: None,
+            review_days: None,
+            respondent_reply_days: None,
+            ..full.clone()
+        };
+        for c in [full, bare] {
+            same(CategoryItem::from(c.clone()), json!(c));
+        }
+    }
+
+    #[test]
+    fn respondent_created_is_the_old_object() {
+        let id = Uuid::now_v7();
+        let key = "rdr_secret".to_string();
+        same(
+            RespondentCreated {
+                api_key: key.clone(),
+                id,
+                kind: RespondentKind::Merchant,
+                name: "某商户".into(),
+                respondent_id: "m-1".into(),
+            },
+            json!({"id": id, "api_key": key, "kind": RespondentKind::Merchant,
+                   "respondent_id": "m-1", "name": "某商户"}),
+        );
     }
 }

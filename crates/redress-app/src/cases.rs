@@ -100,7 +100,7 @@ const MISSED_STAGES: [(&str, redress_domain::Stage); 4] = [
     ("review", redress_domain::Stage::Review),
 ];
 
-fn encode_cursor(seq: i64) -> String {
+pub(crate) fn encode_cursor(seq: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("c1:{seq}"))
 }
 
@@ -1543,7 +1543,7 @@ impl App {
     /// complainant, answered once; the old one stops working in the same
     /// save. For intake, who checked the caller's identity at the counter
     /// or on the phone; the journal names them (the actor of the event).
-    pub async fn reissue_code(&self, who: &Principal, id: CaseId) -> AppResult<Value> {
+    pub async fn reissue_code(&self, who: &Principal, id: CaseId) -> AppResult<ReissuedCode> {
         let staff = who.staff()?;
         let loaded = self.load(id).await?;
         staff
@@ -1560,12 +1560,12 @@ impl App {
                 |case, ctx| refuse(case.reissue_code(None, ctx)),
             )
             .await?;
-        Ok(json!({
-            "id": id,
-            "tracking_no": saved.case.tracking_no,
-            "access_token": code,
-            "tracking_url": self.tracking_url(&saved.case.tracking_no),
-        }))
+        Ok(ReissuedCode {
+            access_token: code,
+            id,
+            tracking_url: self.tracking_url(&saved.case.tracking_no),
+            tracking_no: saved.case.tracking_no,
+        })
     }
 
     /// The case an intake agent prints an acknowledgement slip for: it
@@ -2172,4 +2172,40 @@ fn case_key(loaded: &Loaded) -> AppResult<&crate::privacy::CaseKey> {
     loaded
         .key()
         .ok_or_else(|| AppError::Conflict("the case is closed".into()))
+}
+
+// Fields in alphabetical order: the order of the `json!` object it
+// replaced, so that the answer stays the same byte for byte.
+/// A re-issued access code, shown this once.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ReissuedCode {
+    /// The new access code (`7KQ4-9XMT-2PRD`); the old one no longer works.
+    pub access_token: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub id: CaseId,
+    pub tracking_no: String,
+    pub tracking_url: String,
+}
+
+#[cfg(test)]
+mod reissued_code_tests {
+    use super::*;
+
+    #[test]
+    fn the_reissued_code_is_the_old_object() {
+        let id = uuid::Uuid::now_v7();
+        let typed = ReissuedCode {
+            access_token: "7KQ4-9XMT-2PRD".into(),
+            id,
+            tracking_no: "TS-2026-000001".into(),
+            tracking_url: "https://x.cn/track/TS-2026-000001".into(),
+        };
+        let old = json!({
+            "id": id,
+            "tracking_no": "TS-2026-000001",
+            "access_token": "7KQ4-9XMT-2PRD",
+            "tracking_url": "https://x.cn/track/TS-2026-000001",
+        });
+        assert_eq!(serde_json::to_string(&typed).unwrap(), old.to_string());
+    }
 }

@@ -39,6 +39,19 @@ pub const LEGACY_GRANTS_REVOKED: &str = "legacy_grants_revoked";
 /// The event that marks [`App::revoke_legacy_grants`] done.
 const LEGACY_GRANTS_REVIEWED: &str = "legacy_grants_reviewed";
 
+/// What [`App::revoke_legacy_grants`] stopped; also the data of its
+/// events. Fields in alphabetical order: the order of the `json!` object
+/// it replaced, so that the journal's data stay the same byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LegacyGrantsReport {
+    /// The names of the API keys revoked.
+    pub keys: Vec<String>,
+    /// The keys' and the webhooks' names, joined by `, `.
+    pub name: String,
+    /// The webhook subscriptions paused, as shown (URL without secrets).
+    pub webhooks: Vec<String>,
+}
+
 /// The roles among `roles` that read case content.
 pub fn reading_roles(roles: &[Role]) -> Vec<Role> {
     roles.iter().copied().filter(|r| r.reads_cases()).collect()
@@ -315,19 +328,19 @@ impl App {
     /// journal's `api_key_created`, subscriptions by their maker, and the
     /// subscriptions of the keys stopped — are revoked or paused, each
     /// journaled, and the supervisors are told (console and e-mail).
-    pub async fn revoke_legacy_grants(&self) -> AppResult<Value> {
+    pub async fn revoke_legacy_grants(&self) -> AppResult<Option<LegacyGrantsReport>> {
         let done = self
             .store
             .list_global_events(vec![LEGACY_GRANTS_REVIEWED.into()], 1)
             .await?;
         if !done.is_empty() {
-            return Ok(Value::Null);
+            return Ok(None);
         }
-        self.revoke_legacy_grants_now().await
+        self.revoke_legacy_grants_now().await.map(Some)
     }
 
     /// [`App::revoke_legacy_grants`] without looking whether it ran.
-    pub async fn revoke_legacy_grants_now(&self) -> AppResult<Value> {
+    pub async fn revoke_legacy_grants_now(&self) -> AppResult<LegacyGrantsReport> {
         let supervisors: std::collections::HashSet<String> = self
             .store
             .list_users()
@@ -386,8 +399,13 @@ impl App {
             .cloned()
             .collect::<Vec<_>>()
             .join(", ");
-        let report = json!({"keys": keys, "webhooks": webhooks, "name": names});
         let stopped = !keys.is_empty() || !webhooks.is_empty();
+        let report = LegacyGrantsReport {
+            keys,
+            name: names.clone(),
+            webhooks,
+        };
+        let data = serde_json::to_string(&report).map_err(AppError::internal)?;
         let kinds: &[&str] = if stopped {
             &[LEGACY_GRANTS_REVOKED, LEGACY_GRANTS_REVIEWED]
         } else {
@@ -400,7 +418,7 @@ impl App {
                 kind: kind.to_string(),
                 actor: system.into(),
                 at: self.now(),
-                data: report.to_string(),
+                data: data.clone(),
             })
             .collect();
         self.store.append_events(events).await?;
@@ -720,5 +738,35 @@ impl App {
             .store
             .delete_expired_sessions(chrono::Utc::now())
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+
+    #[test]
+    fn the_legacy_grants_report_is_the_old_object() {
+        for (keys, webhooks) in [
+            (
+                vec!["old-bi".to_string()],
+                vec!["https://x.cn/h".to_string()],
+            ),
+            (vec![], vec![]),
+        ] {
+            let name = keys
+                .iter()
+                .chain(webhooks.iter())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let old = json!({"keys": keys, "webhooks": webhooks, "name": name});
+            let typed = LegacyGrantsReport {
+                keys,
+                name,
+                webhooks,
+            };
+            assert_eq!(serde_json::to_string(&typed).unwrap(), old.to_string());
+        }
     }
 }

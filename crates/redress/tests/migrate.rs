@@ -321,7 +321,7 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         snapshot,
         cases,
         api_key,
-        respondent_key: respondent["api_key"].as_str().unwrap_or_default().into(),
+        respondent_key: respondent.api_key.clone(),
         registration: registered.body,
         registration_body: body,
         webhook_secret,

@@ -12,6 +12,7 @@ pub mod decode;
 use decode::MailText;
 use redress_domain::Reason;
 
+use chrono::{DateTime, Utc};
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use redress_domain::{
     Actor, ActorKind, Audience, Channel, Evidence, Locale, NoteKind, Role, Status,
@@ -19,6 +20,7 @@ use redress_domain::{
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use redress_store::{HeldMail, HeldMailState, NewEvent};
@@ -665,37 +667,48 @@ impl App {
         Ok(Disposition::Held { id })
     }
 
-    fn held_json(&self, m: &HeldMail, full: bool) -> Value {
+    fn held_view(&self, m: &HeldMail, full: bool) -> HeldMailView {
         let sender = self
             .vault
             .open_for(&held_aad(m.id, "sender"), &m.sender)
             .unwrap_or_default();
-        let mut v = json!({
-            "id": m.id,
-            "received_at": m.received_at,
-            "sender": if full { sender } else { redress_domain::mask_email(&sender) },
-            "subject": self.vault.open_for(&held_aad(m.id, "subject"), &m.subject).unwrap_or_default(),
-            "tracking_no": m.tracking_no,
-            "case_id": m.case_id,
-            "size": m.size,
-            "state": m.state.as_str(),
-            "settled_by": m.settled_by,
-            "settled_at": m.settled_at,
-            "attached_to": m.attached_to,
-        });
+        let mut v = HeldMailView {
+            attached_to: m.attached_to,
+            attachments: None,
+            body: None,
+            case_id: m.case_id,
+            id: m.id,
+            received_at: m.received_at,
+            sender: if full {
+                sender
+            } else {
+                redress_domain::mask_email(&sender)
+            },
+            settled_at: m.settled_at,
+            settled_by: m.settled_by.clone(),
+            size: m.size,
+            state: m.state,
+            subject: self
+                .vault
+                .open_for(&held_aad(m.id, "subject"), &m.subject)
+                .unwrap_or_default(),
+            tracking_no: m.tracking_no.clone(),
+        };
         if full
             && let Some(raw) = self.vault.open_bytes_for(&held_aad(m.id, "raw"), &m.raw)
             && let Some(msg) = parse_mail(&raw)
         {
             let text = MailText::new(&msg);
-            v["body"] = json!(truncate(&text.body(), 20_000));
-            v["attachments"] = json!(
+            v.body = Some(truncate(&text.body(), 20_000));
+            v.attachments = Some(
                 msg.attachments()
-                    .map(|p| json!({
-                        "filename": crate::evidence::clean_filename(text.attachment_name(p).as_deref()),
-                        "size": p.contents().len(),
-                    }))
-                    .collect::<Vec<_>>()
+                    .map(|p| HeldAttachment {
+                        filename: crate::evidence::clean_filename(
+                            text.attachment_name(p).as_deref(),
+                        ),
+                        size: p.contents().len(),
+                    })
+                    .collect(),
             );
         }
         v
@@ -712,7 +725,7 @@ impl App {
         state: Option<&str>,
         limit: Option<&str>,
         cursor: Option<&str>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<HeldMailList> {
         Self::require_mail_agent(who)?;
         let state = match state {
             None | Some("") => Some(HeldMailState::Held),
@@ -728,21 +741,20 @@ impl App {
         };
         let (limit, after) = crate::cases::paging(limit, cursor)?;
         let page = self.store.list_held_mail(state, limit, after).await?;
-        let items: Vec<Value> = page
-            .items
-            .iter()
-            .map(|m| self.held_json(m, false))
-            .collect();
-        Ok(crate::cases::page_json(redress_store::Page {
-            items,
+        Ok(HeldMailList {
+            items: page
+                .items
+                .iter()
+                .map(|m| self.held_view(m, false))
+                .collect(),
+            next_cursor: page.next.map(crate::cases::encode_cursor),
             total: page.total,
-            next: page.next,
-        }))
+        })
     }
 
     /// `GET /mail/held/{id}`: one held mail with its sender, text and
     /// attachment names (the view of the sender's address is journaled).
-    pub async fn held_mail(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
+    pub async fn held_mail(&self, who: &Principal, id: Uuid) -> AppResult<HeldMailView> {
         Self::require_mail_agent(who)?;
         let m = self
             .store
@@ -759,7 +771,7 @@ impl App {
                 data: json!({"held_id": id}).to_string(),
             }])
             .await?;
-        Ok(self.held_json(&m, true))
+        Ok(self.held_view(&m, true))
     }
 
     /// `POST /mail/held/{id}/attach {"case": id or tracking number, "as":
@@ -903,7 +915,7 @@ impl App {
     }
 
     /// `POST /mail/held/{id}/discard`.
-    pub async fn discard_held_mail(&self, who: &Principal, id: Uuid) -> AppResult<Value> {
+    pub async fn discard_held_mail(&self, who: &Principal, id: Uuid) -> AppResult<HeldMailView> {
         Self::require_mail_agent(who)?;
         let staff = who.staff()?;
         let m = self
@@ -941,8 +953,70 @@ impl App {
             .get_held_mail(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(self.held_json(&m, false))
+        Ok(self.held_view(&m, false))
     }
+}
+
+// ---- the answers -----------------------------------------------------------
+//
+// Fields in alphabetical order: the order of the `json!` objects they
+// replaced (serde_json sorts their keys), so that the answers stay the
+// same byte for byte (the tests compare them).
+
+/// Where a held mail stands.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HeldMailStateName {
+    Held,
+    Attached,
+    Discarded,
+}
+
+/// An attachment of a held mail.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldAttachment {
+    pub filename: String,
+    /// Bytes.
+    pub size: usize,
+}
+
+/// A held mail. In the list and after a discard the sender is masked;
+/// `GET /mail/held/{id}` shows it in full, with the text and the
+/// attachments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldMailView {
+    /// The case it was attached to.
+    pub attached_to: Option<Uuid>,
+    /// The attachments' names and sizes (the single mail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<HeldAttachment>>,
+    /// The text, HTML turned to text (the single mail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The case the mail's tracking number (or a Message-ID of ours)
+    /// points to, if any.
+    pub case_id: Option<Uuid>,
+    pub id: Uuid,
+    pub received_at: DateTime<Utc>,
+    pub sender: String,
+    pub settled_at: Option<DateTime<Utc>>,
+    /// `kind:id` of the agent who attached or discarded it.
+    pub settled_by: Option<String>,
+    /// The raw message's size in bytes.
+    pub size: i64,
+    #[schema(value_type = HeldMailStateName)]
+    pub state: HeldMailState,
+    pub subject: String,
+    /// The tracking number the mail named, if any.
+    pub tracking_no: Option<String>,
+}
+
+/// `GET /mail/held`: the queue, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldMailList {
+    pub items: Vec<HeldMailView>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
 }
 
 /// A null-sender message that is not a `multipart/report` but still a
@@ -1058,5 +1132,85 @@ mod tests {
             "{}",
             t.body
         );
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    //! The typed held-mail answers against the `json!` objects they
+    //! replaced.
+    use super::*;
+
+    fn old(v: &HeldMailView) -> Value {
+        let mut o = json!({
+            "id": v.id,
+            "received_at": v.received_at,
+            "sender": v.sender,
+            "subject": v.subject,
+            "tracking_no": v.tracking_no,
+            "case_id": v.case_id,
+            "size": v.size,
+            "state": v.state.as_str(),
+            "settled_by": v.settled_by,
+            "settled_at": v.settled_at,
+            "attached_to": v.attached_to,
+        });
+        if let (Some(body), Some(attachments)) = (&v.body, &v.attachments) {
+            o["body"] = json!(body);
+            o["attachments"] = json!(
+                attachments
+                    .iter()
+                    .map(|a| json!({"filename": a.filename, "size": a.size}))
+                    .collect::<Vec<_>>()
+            );
+        }
+        o
+    }
+
+    #[test]
+    fn held_mail_views_are_the_old_objects() {
+        let listed = HeldMailView {
+            attached_to: None,
+            attachments: None,
+            body: None,
+            case_id: None,
+            id: Uuid::now_v7(),
+            received_at: chrono::Utc::now(),
+            sender: "a***@x.cn".into(),
+            settled_at: None,
+            settled_by: None,
+            size: 1234,
+            state: HeldMailState::Held,
+            subject: "投诉".into(),
+            tracking_no: None,
+        };
+        let full = HeldMailView {
+            attached_to: Some(Uuid::now_v7()),
+            attachments: Some(vec![HeldAttachment {
+                filename: "a.pdf".into(),
+                size: 99,
+            }]),
+            body: Some("正文".into()),
+            case_id: Some(Uuid::now_v7()),
+            settled_at: Some(chrono::Utc::now()),
+            settled_by: Some("staff:li".into()),
+            state: HeldMailState::Attached,
+            tracking_no: Some("TS-2026-000001".into()),
+            ..listed.clone()
+        };
+        for v in [&listed, &full] {
+            assert_eq!(serde_json::to_string(v).unwrap(), old(v).to_string());
+        }
+        let list = HeldMailList {
+            items: vec![listed.clone()],
+            next_cursor: Some(crate::cases::encode_cursor(7)),
+            total: 3,
+        };
+        let page = crate::cases::page_json(redress_store::Page {
+            items: vec![old(&listed)],
+            total: 3,
+            next: Some(7),
+        });
+        assert_eq!(serde_json::to_string(&list).unwrap(), page.to_string());
     }
 }

@@ -8,10 +8,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::schemas::*;
-use super::views::CategoryItem;
 use crate::error::ApiResult;
 use crate::extract::{Caller, ClientIp, JsonBody, Token};
 use crate::state::AppState;
+use redress_app::admin::{
+    CategoryItem, DepartmentView, PasswordChanged, RespondentCreated, UserView,
+};
 use redress_app::calendar_admin::{CalendarDaySet, CalendarImported};
 use redress_app::calendar_feed::CalendarFeedView;
 use redress_app::canned::{CannedReplyList, CannedReplyView};
@@ -82,14 +84,14 @@ pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<
 /// Changes the caller's own password (also the one an admin reset, which
 /// must be changed before anything else). The caller's other sessions end.
 #[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordBody,
-    responses((status = 200, body = Document), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PasswordChanged), (status = 401, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn password(
     State(s): State<AppState>,
     Caller(who): Caller,
     Token(token): Token,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PasswordChanged>> {
     Ok(Json(
         s.app
             .change_password(&who, token.as_deref(), &body.value)
@@ -178,7 +180,7 @@ admin_create!(
     department,
     "/admin/departments",
     DepartmentBody,
-    DepartmentItem,
+    DepartmentView,
     create_department,
     "Creates a department."
 );
@@ -186,7 +188,7 @@ admin_create!(
     user,
     "/admin/users",
     UserBody,
-    UserItem,
+    UserView,
     create_user,
     "Creates a staff user with roles, departments and level."
 );
@@ -202,7 +204,7 @@ admin_create!(
     respondent,
     "/admin/respondents",
     RespondentBody,
-    KeyAnswer,
+    RespondentCreated,
     create_respondent,
     "Creates a respondent; the portal key is shown once."
 );
@@ -269,14 +271,14 @@ pub async fn canned_reply_delete(
 /// departments, level and `active` (an inactive user's sessions stop).
 #[utoipa::path(patch, path = "/admin/users/{username}", tag = "admin", request_body = UserPatchBody,
     params(("username" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+    responses((status = 200, body = UserView), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn user_patch(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(username): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserView>> {
     Ok(Json(s.app.update_user(&who, &username, &body.value).await?))
 }
 
@@ -284,14 +286,14 @@ pub async fn user_patch(
 /// one). Cases already accepted keep theirs.
 #[utoipa::path(patch, path = "/admin/categories/{code}", tag = "admin", request_body = CategoryPatchBody,
     params(("code" = String, Path)),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+    responses((status = 200, body = CategoryItem), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn category_patch(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(code): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CategoryItem>> {
     Ok(Json(s.app.update_category(&who, &code, &body.value).await?))
 }
 
@@ -533,14 +535,14 @@ pub async fn respondents(
 /// head). Journaled.
 #[utoipa::path(patch, path = "/admin/departments/{code}", tag = "admin", request_body = DepartmentPatchBody,
     params(("code" = String, Path)),
-    responses((status = 200, body = DepartmentItem), (status = 403, body = ErrorBody),
+    responses((status = 200, body = DepartmentView), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn department_patch(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(code): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DepartmentView>> {
     Ok(Json(
         s.app.update_department(&who, &code, &body.value).await?,
     ))

@@ -216,13 +216,13 @@ macro_rules! action {
 /// 409 for a case whose file was purged.
 #[utoipa::path(post, path = "/complaints/{id}/reissue-code", tag = "complaints",
             params(("id" = String, Path)),
-            responses((status = 200, body = ReissuedCode), (status = 403, body = ErrorBody),
+            responses((status = 200, body = redress_app::cases::ReissuedCode), (status = 403, body = ErrorBody),
                       (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reissue_code(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<redress_app::cases::ReissuedCode>> {
     Ok(Json(s.app.reissue_code(&who, case_id(&id)?).await?))
 }
 

@@ -6,14 +6,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use redress_app::error::AppError;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::schemas::{Document, ErrorBody};
+use super::schemas::ErrorBody;
 use crate::error::ApiResult;
 use crate::extract::{Caller, JsonBody, Params};
 use crate::state::AppState;
+use redress_app::mail::{HeldMailList, HeldMailView};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -41,13 +41,13 @@ fn held_id(raw: &str) -> Result<Uuid, AppError> {
 /// The held-mail queue, newest first (`{items, total, next_cursor}`; the
 /// sender masked). For staff with the intake role.
 #[utoipa::path(get, path = "/mail/held", tag = "mail", params(HeldParams),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody),
+    responses((status = 200, body = HeldMailList), (status = 403, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
     Params(q): Params<HeldParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HeldMailList>> {
     Ok(Json(
         s.app
             .list_held_mail(
@@ -63,12 +63,12 @@ pub async fn list(
 /// One held mail: sender, subject, text (HTML turned to text) and the
 /// attachments' names and sizes. The view is journaled.
 #[utoipa::path(get, path = "/mail/held/{id}", tag = "mail", params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = HeldMailView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HeldMailView>> {
     Ok(Json(s.app.held_mail(&who, held_id(&id)?).await?))
 }
 
@@ -93,12 +93,12 @@ pub async fn attach(
 
 /// Discards a held mail (it stays listed under `state=discarded`).
 #[utoipa::path(post, path = "/mail/held/{id}/discard", tag = "mail", params(("id" = String, Path)),
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody),
+    responses((status = 200, body = HeldMailView), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
 pub async fn discard(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HeldMailView>> {
     Ok(Json(s.app.discard_held_mail(&who, held_id(&id)?).await?))
 }

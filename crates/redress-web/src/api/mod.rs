@@ -11,7 +11,6 @@ pub mod ops;
 pub mod respondent;
 pub mod schemas;
 pub mod track;
-pub mod views;
 pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;

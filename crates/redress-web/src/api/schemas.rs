@@ -131,13 +131,6 @@ pub struct PortalKeyBody {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct KeyAnswer {
-    pub id: String,
-    /// Shown once; stored hashed.
-    pub api_key: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ComplainantBody {
     /// Name or username.
     pub name: String,
@@ -231,16 +224,6 @@ pub struct PostDeliveryBody {
     /// The letter's reference (registered-mail number, outgoing register).
     #[schema(min_length = 1, max_length = 128)]
     pub reference: String,
-}
-
-/// A re-issued access code, shown this once.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ReissuedCode {
-    pub id: String,
-    pub tracking_no: String,
-    /// The new access code (`7KQ4-9XMT-2PRD`); the old one no longer works.
-    pub access_token: String,
-    pub tracking_url: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

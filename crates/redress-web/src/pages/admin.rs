@@ -1124,7 +1124,7 @@ pub async fn add(
                         "email": get("email")}),
             )
             .await
-            .map(|v| v["api_key"].as_str().map(str::to_string)),
+            .map(|r| Some(r.api_key)),
         // Keys: a new portal key (shown once), or a revocation, which the
         // form confirms with a checkbox.
         "respondent-key" | "respondent-key-revoke" | "api-key-revoke" => {

@@ -9,9 +9,10 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use redress_app::mail::HeldMailView;
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{Base, PageCtx, local_time};
@@ -55,26 +56,14 @@ struct ItemPage<'a> {
     error: Option<String>,
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn row(s: &AppState, ctx: &PageCtx, v: &Value) -> HeldRow {
+fn row(s: &AppState, ctx: &PageCtx, v: &HeldMailView) -> HeldRow {
     HeldRow {
-        id: text(&v["id"]),
-        received: v["received_at"]
-            .as_str()
-            .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
-            .map(|t| local_time(t, s.app.config.time_zone))
-            .unwrap_or_default(),
-        sender: text(&v["sender"]),
-        subject: text(&v["subject"]),
-        tracking_no: text(&v["tracking_no"]),
-        state: ctx.tr().t(&format!("mail-state-{}", text(&v["state"]))),
+        id: v.id.to_string(),
+        received: local_time(v.received_at, s.app.config.time_zone),
+        sender: v.sender.clone(),
+        subject: v.subject.clone(),
+        tracking_no: v.tracking_no.clone().unwrap_or_default(),
+        state: ctx.tr().t(&format!("mail-state-{}", v.state.as_str())),
     }
 }
 
@@ -106,10 +95,7 @@ pub async fn page(
         Ok(v) => v,
         Err(e) => return ctx.fail(&e),
     };
-    let rows = list["items"]
-        .as_array()
-        .map(|items| items.iter().map(|i| row(&s, &ctx, i)).collect())
-        .unwrap_or_default();
+    let rows = list.items.iter().map(|i| row(&s, &ctx, i)).collect();
     let notice = match q.done.as_deref() {
         Some("attached") => Some(ctx.tr().t("mail-attached")),
         Some("discarded") => Some(ctx.tr().t("mail-discarded")),
@@ -118,9 +104,9 @@ pub async fn page(
     let page = ListPage {
         base: &ctx.base,
         rows,
-        total: text(&list["total"]),
+        total: list.total.to_string(),
         all,
-        next_cursor: list["next_cursor"].as_str().map(str::to_string),
+        next_cursor: list.next_cursor,
         notice,
     }
     .render();
@@ -139,26 +125,24 @@ async fn render_item(
         Ok(v) => v,
         Err(e) => return ctx.fail(&e),
     };
-    let attachments = v["attachments"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| Attachment {
-                    filename: text(&x["filename"]),
-                    size: text(&x["size"]),
-                })
-                .collect()
+    let attachments = v
+        .attachments
+        .iter()
+        .flatten()
+        .map(|x| Attachment {
+            filename: x.filename.clone(),
+            size: x.size.to_string(),
         })
-        .unwrap_or_default();
+        .collect();
     let (case, as_note, error) = match form {
         Some((case, as_note, error)) => (case, as_note, Some(error)),
-        None => (text(&v["tracking_no"]), false, None),
+        None => (v.tracking_no.clone().unwrap_or_default(), false, None),
     };
     let page = ItemPage {
         base: &ctx.base,
         row: row(s, &ctx, &v),
-        held: v["state"] == "held",
-        body: text(&v["body"]),
+        held: v.state == redress_store::HeldMailState::Held,
+        body: v.body.clone().unwrap_or_default(),
         attachments,
         case,
         as_note,

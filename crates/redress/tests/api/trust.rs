@@ -707,8 +707,8 @@ async fn grants_an_admin_made_before_the_rule_are_stopped_once() {
 
     // The review an upgraded installation runs at its first start.
     let report = t.app.revoke_legacy_grants_now().await.unwrap();
-    assert_eq!(report["keys"], json!(["old-bi", "old-hooks"]), "{report}");
-    assert_eq!(report["webhooks"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report.keys, ["old-bi", "old-hooks"], "{report:?}");
+    assert_eq!(report.webhooks.len(), 1, "{report:?}");
     t.get("/complaints", Some(&old_read))
         .await
         .expect_error(401);
@@ -728,7 +728,7 @@ async fn grants_an_admin_made_before_the_rule_are_stopped_once() {
         "{notices}"
     );
     // Once: a start after it has nothing to do.
-    assert_eq!(t.app.revoke_legacy_grants().await.unwrap(), Value::Null);
+    assert!(t.app.revoke_legacy_grants().await.unwrap().is_none());
 
     // Revoking a webhooks key stops what it subscribed.
     let made = t

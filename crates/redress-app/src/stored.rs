@@ -519,10 +519,20 @@ fn stage_facts(case: &Case) -> Vec<redress_store::rollup::StageFact> {
 /// Opens a row. A row written before case keys gets a new key here, used
 /// from its next save on.
 pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
-    let (doc, sealing): (StoredDoc, Option<Sealing>) = match parse_doc(&row.doc)? {
+    let mut loaded = open_document(row.id, &row.doc, vault)?;
+    loaded.case.version = row.version;
+    loaded.seq = row.seq;
+    Ok(loaded)
+}
+
+/// A case's stored document (`cases.doc`) opened from its bytes alone,
+/// without the row's version and `seq` (left at 0): for tools and tests
+/// that read the database directly.
+pub fn open_document(id: uuid::Uuid, stored: &[u8], vault: &Vault) -> AppResult<Loaded> {
+    let (doc, sealing): (StoredDoc, Option<Sealing>) = match parse_doc(stored)? {
         RowDoc::Sealed { wrapped, body } => {
             let key = vault
-                .unwrap_case_key(row.id, &wrapped)
+                .unwrap_case_key(id, &wrapped)
                 .ok_or_else(|| AppError::internal("a case key does not open with this data key"))?;
             let doc = open_body(&key, &body)?;
             let sealing = Sealing {
@@ -533,7 +543,7 @@ pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
         }
         RowDoc::Clear(doc) => {
             let sealing = (!is_purged(&doc)).then(|| {
-                let (key, wrapped) = vault.new_case_key(row.id);
+                let (key, wrapped) = vault.new_case_key(id);
                 Sealing { key, wrapped }
             });
             (doc, sealing)
@@ -552,13 +562,12 @@ pub fn from_row(row: &CaseRow, vault: &Vault) -> AppResult<Loaded> {
             }
         }
     }
-    let mut case: Case = serde_json::from_value(value).map_err(AppError::internal)?;
-    case.version = row.version;
+    let case: Case = serde_json::from_value(value).map_err(AppError::internal)?;
     Ok(Loaded {
         case,
         access_token_hash: doc.access_token_hash,
         pending_code: doc.pending_code,
-        seq: row.seq,
+        seq: 0,
         sealing,
     })
 }

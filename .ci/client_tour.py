@@ -32,7 +32,7 @@ from redress_client.models import (
     ComplaintBody,
     DecideBody,
     DepartmentBody,
-    DepartmentItem,
+    DepartmentView,
     ErrorBody,
     LoginBody,
     MeasureBody,
@@ -46,7 +46,7 @@ from redress_client.models import (
     TokenAnswer,
     TrackedCase,
     UserBody,
-    UserItem,
+    UserView,
 )
 
 BASE, ADMIN_PASSWORD = sys.argv[1], sys.argv[2]
@@ -91,7 +91,7 @@ dep = step(
     "create department",
     create_department.sync_detailed(client=admin, body=DepartmentBody(code="refunds", name="退款组 Refunds")),
     201,
-    DepartmentItem,
+    DepartmentView,
 )
 check("department.code", dep.code, "refunds")
 cat = step(
@@ -124,7 +124,7 @@ for name, role, departments, level in [
             ),
         ),
         201,
-        UserItem,
+        UserView,
     )
     check(f"{name}.roles", user.roles, [role])
     check(f"{name}.level", user.level, level)

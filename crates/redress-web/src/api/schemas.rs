@@ -324,6 +324,7 @@ pub struct CannedReplyPatchBody {
 pub struct LegalHoldBody {
     /// true: keep the case past its retention period; false: release.
     pub hold: bool,
+    #[schema(min_length = 1, pattern = "\\S")]
     pub reason: String,
 }
 
@@ -337,11 +338,14 @@ pub struct EraseBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PauseBody {
+    #[schema(min_length = 1, pattern = "\\S")]
     pub reason: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ResumeBody {
+    /// Optional; when given, not blank.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub reason: Option<String>,
 }
 

@@ -59,8 +59,10 @@ UNSTATABLE = {
     ("GET /api/v1/calendar/due", "working_hours", "conflict"): "working_days and working_hours exclude each other",
     ("POST /api/v1/admin/api-keys", "expires_at", "not_in_future"): "must be in the future (the clock)",
     ("POST /api/v1/webhooks", "url", "not_public"): "the host resolves to a loopback, private or link-local address",
-    ("POST /api/v1/complaints/{id}/deliveries", "sent_at", "out_of_range"): "must not be before the case was filed, nor in the future (what the server holds, the clock)",
+    ("POST /api/v1/complaints/{id}/deliveries", "sent_at", "out_of_range"): "must not be before the case was filed (what the server holds)",
+    ("POST /api/v1/complaints/{id}/deliveries", "sent_at", "in_future"): "must not be in the future (the clock)",
     ("POST /api/v1/complaints/{id}/evidence", "file", "not_one_of"): "the file's type is sniffed from its bytes",
+    ("POST /api/v1/complaints/{id}/actions/{action_id}/complete", "action_id", "not_found"): "a corrective action the case does not have",
 }
 # Reason codes some of whose sentences the document can state: allowed only
 # with this sentence (`error.fields`).

@@ -211,11 +211,32 @@ pub struct RecoverAnswer {
     pub message: String,
 }
 
+/// A notice to the complainant: every kind but those to staff
+/// (`new_complaint`, `reminder`, `escalation`, `appeal_received`).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplainantNoticeName {
+    Acknowledgement,
+    RequestForMaterial,
+    Refusal,
+    Acceptance,
+    Progress,
+    Result,
+    ReviewResult,
+    Lapsed,
+    Withdrawn,
+    Merged,
+    Message,
+    Closed,
+    AccessCode,
+}
+
 /// A notice staff sent by post.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PostDeliveryBody {
-    /// The notice kind (`result`, `acknowledgement`, …; a notice to the complainant).
-    pub notice: NoticeKindName,
+    /// The notice kind (`result`, `acknowledgement`, …): a notice to the
+    /// complainant.
+    pub notice: ComplainantNoticeName,
     /// Always `post`.
     pub channel: PostChannel,
     /// When the letter was posted: RFC 3339 (or a date), not in the future.
@@ -461,7 +482,8 @@ pub struct FeedbackBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct UploadBody {
-    #[schema(format = Binary, value_type = String)]
+    /// Not empty.
+    #[schema(format = Binary, value_type = String, min_length = 1)]
     pub file: Vec<u8>,
     /// Staff uploads: the parties the file is shared with
     /// (`complainant`, `respondent`; comma-separated or repeated).

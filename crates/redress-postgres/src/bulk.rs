@@ -190,7 +190,7 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
     let levels: Vec<Option<i32>> = rows.iter().map(|r| r.decider_level).collect();
     let reports = rows
         .iter()
-        .map(|r| codec::report_value(&r.report))
+        .map(|r| r.report.packed())
         .collect::<StoreResult<Vec<Vec<u8>>>>()?;
     let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
     ctx.execute(

@@ -306,7 +306,7 @@ impl CaseStore for PgStore {
                     parse_enum("status", col(r, 2)?)?,
                     parse_enum_opt("closure", col(r, 3)?)?,
                     col(r, 4)?,
-                    crate::codec::report_from(&col::<Vec<u8>>(r, 5)?)?,
+                    redress_store::ReportFacts::unpacked(&col::<Vec<u8>>(r, 5)?)?,
                 ))
             })
             .collect()

@@ -123,14 +123,3 @@ impl redress_store::rows::Columns<Postgres> for Row {
         col(self, i)
     }
 }
-
-/// Report facts as stored: packed ([`redress_store::pack`]).
-pub fn report_value(r: &redress_store::ReportFacts) -> Result<Vec<u8>, StoreError> {
-    redress_store::pack::pack_json(redress_store::pack::Dict::Report, r)
-}
-
-/// Report facts from their stored bytes (packed, or JSON text written
-/// before; migration 0025 made the column `bytea`).
-pub fn report_from(stored: &[u8]) -> Result<redress_store::ReportFacts, StoreError> {
-    redress_store::pack::unpack_json(redress_store::pack::Dict::Report, stored)
-}

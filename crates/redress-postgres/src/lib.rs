@@ -536,7 +536,7 @@ impl CaseValues {
             updated_at: us(&r.updated_at),
             next_due_at: us_opt(&r.next_due_at),
             sweep_at: us_opt(&r.sweep_at),
-            report: codec::report_value(&r.report)?,
+            report: r.report.packed()?,
             outcome: r.report.outcome_column(),
             missed: r.report.missed_column(),
         })

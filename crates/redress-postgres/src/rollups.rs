@@ -111,7 +111,7 @@ pub fn from_row(r: &Row) -> StoreResult<RollupCase> {
         category: col(r, 3)?,
         department: col(r, 4)?,
         respondent_key: col(r, 5)?,
-        report: crate::codec::report_from(&col::<Vec<u8>>(r, 6)?)?,
+        report: redress_store::ReportFacts::unpacked(&col::<Vec<u8>>(r, 6)?)?,
     })
 }
 

@@ -309,7 +309,7 @@ impl CaseStore for SqliteStore {
                         parse_enum("status", &st)?,
                         parse_enum_opt("closure", cl)?,
                         rk,
-                        crate::codec::report_from(&rep?)?,
+                        redress_store::ReportFacts::unpacked(&rep?)?,
                     ))
                 })
                 .collect()

@@ -167,17 +167,6 @@ pub fn value_bytes(v: rusqlite::types::ValueRef<'_>) -> Result<Vec<u8>, StoreErr
     }
 }
 
-/// Report facts as stored: packed ([`redress_store::pack`]).
-pub fn report_value(r: &redress_store::ReportFacts) -> Result<Vec<u8>, StoreError> {
-    redress_store::pack::pack_json(redress_store::pack::Dict::Report, r)
-}
-
-/// Report facts from their stored bytes (packed, or JSON text written
-/// before).
-pub fn report_from(stored: &[u8]) -> Result<redress_store::ReportFacts, StoreError> {
-    redress_store::pack::unpack_json(redress_store::pack::Dict::Report, stored)
-}
-
 /// Every row of `rows`, each read by `read`.
 pub fn all<'s, T>(
     mut rows: rusqlite::Rows<'s>,

@@ -499,7 +499,7 @@ fn shared_case_values(r: &CaseRow) -> StoreResult<Vec<SqlValue>> {
         r.decider_level
             .map_or(SqlValue::Null, |l| SqlValue::Integer(i64::from(l))),
         text(&r.search_tokens),
-        SqlValue::Blob(codec::report_value(&r.report)?),
+        SqlValue::Blob(r.report.packed()?),
         r.report.outcome_column().map_or(SqlValue::Null, text),
         r.report
             .missed_column()

@@ -14,7 +14,7 @@ use redress_store::rollup::{
 };
 use redress_store::{CaseRow, ReportFacts, StoreResult};
 
-use crate::codec::{db, parse_date, parse_enum, parse_enum_opt, report_from, value_bytes};
+use crate::codec::{db, parse_date, parse_enum, parse_enum_opt, value_bytes};
 
 const UPSERT_DAYS: &str = "INSERT INTO report_days (metric, day, department, category, dim, n) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -81,8 +81,8 @@ pub fn from_values(values: &[SqlValue]) -> StoreResult<RollupCase> {
         department: text(5),
         respondent_key: text(7),
         report: match values.get(19) {
-            Some(SqlValue::Blob(b)) => report_from(b)?,
-            Some(SqlValue::Text(t)) => report_from(t.as_bytes())?,
+            Some(SqlValue::Blob(b)) => ReportFacts::unpacked(b)?,
+            Some(SqlValue::Text(t)) => ReportFacts::unpacked(t.as_bytes())?,
             _ => ReportFacts::default(),
         },
     })
@@ -296,7 +296,7 @@ pub fn rebuild(conn: &Connection, zone: Tz) -> StoreResult<u64> {
                 category: r.get(3).map_err(db)?,
                 department: r.get(4).map_err(db)?,
                 respondent_key: r.get(5).map_err(db)?,
-                report: report_from(&value_bytes(r.get_ref(6).map_err(db)?)?)?,
+                report: ReportFacts::unpacked(&value_bytes(r.get_ref(6).map_err(db)?)?)?,
             };
             totals.add(&case, zone);
             cases += 1;

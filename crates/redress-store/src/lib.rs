@@ -245,6 +245,18 @@ pub struct ReportFacts {
 }
 
 impl ReportFacts {
+    /// The facts as the `report` column holds them: packed
+    /// ([`pack::Dict::Report`]).
+    pub fn packed(&self) -> StoreResult<Vec<u8>> {
+        pack::pack_json(pack::Dict::Report, self)
+    }
+
+    /// Facts from the `report` column: packed, or JSON text written before
+    /// migration 0025.
+    pub fn unpacked(stored: &[u8]) -> StoreResult<ReportFacts> {
+        pack::unpack_json(pack::Dict::Report, stored)
+    }
+
     /// The `outcome` column: the outcome in force, for the list filter
     /// `outcome` (the facts themselves are packed).
     pub fn outcome_column(&self) -> Option<&'static str> {

@@ -128,7 +128,11 @@ impl App {
                         .mutate(id, Actor::system("deadline-sweep"), |case, ctx| {
                             held = case.evidence.iter().map(|e| e.sha256.clone()).collect();
                             let effects = case.sweep(ctx).unwrap_or_default();
-                            kinds = effects.events.iter().map(|e| e.kind.clone()).collect();
+                            kinds = effects
+                                .events
+                                .iter()
+                                .map(|e| e.kind().to_string())
+                                .collect();
                             Ok(effects)
                         })
                         .await;

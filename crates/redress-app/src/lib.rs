@@ -603,14 +603,14 @@ impl App {
             .events
             .iter()
             .map(|e| {
-                let data = e.data.to_string();
+                let data = e.data().to_string();
                 let data = match key {
-                    Some(k) if !k.purged => stored::seal_event(k.key, &e.kind, &data),
+                    Some(k) if !k.purged => stored::seal_event(k.key, e.kind(), &data),
                     _ => data,
                 };
                 NewEvent {
                     case_id,
-                    kind: e.kind.clone(),
+                    kind: e.kind().to_string(),
                     actor: actor_string(actor),
                     at,
                     data,
@@ -954,8 +954,8 @@ pub fn actor_string(actor: &Actor) -> String {
 
 fn metrics_transition(effects: &Effects) {
     for e in &effects.events {
-        tracing::info!(event = %e.kind, "case event");
-        metrics::counter!("redress_case_events_total", "kind" => e.kind.clone()).increment(1);
+        tracing::info!(event = e.kind(), "case event");
+        metrics::counter!("redress_case_events_total", "kind" => e.kind()).increment(1);
     }
 }
 

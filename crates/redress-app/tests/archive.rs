@@ -45,10 +45,10 @@ impl Journal {
                 .unwrap_or_else(|| GENESIS.to_string());
             let new = redress_store::NewEvent {
                 case_id: Some(case.id),
-                kind: e.kind,
+                kind: e.kind().to_string(),
                 actor: format!("{:?}:{}", ctx.actor.kind, ctx.actor.id).to_lowercase(),
                 at: ctx.now,
-                data: e.data.to_string(),
+                data: e.data().to_string(),
             };
             let hash = chain_hash(&prev, seq, &new);
             self.entries.push(JournalEntry {

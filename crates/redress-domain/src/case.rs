@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::calendar::Calendar;
 use crate::deadline::{AlertKind, Pause, Recipient, Stage, StageClock, Unit};
 use crate::error::{FieldErrors, Refusal};
+use crate::events::{self as ev, CaseEvent};
 use crate::policy::{DeadlinePolicy, StageDays};
 use crate::registration::{Registration, RegistrationInput};
 use crate::types::*;
@@ -90,12 +91,6 @@ pub struct Ctx<'a> {
     pub actor: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub kind: String,
-    pub data: Value,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
     pub party: Party,
@@ -119,16 +114,13 @@ impl Notice {
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Effects {
-    pub events: Vec<Event>,
+    pub events: Vec<CaseEvent>,
     pub notices: Vec<Notice>,
 }
 
 impl Effects {
-    pub(crate) fn event(mut self, kind: &str, data: Value) -> Self {
-        self.events.push(Event {
-            kind: kind.into(),
-            data,
-        });
+    pub(crate) fn event(mut self, event: CaseEvent) -> Self {
+        self.events.push(event);
         self
     }
     fn notify(mut self, party: Party, kind: NoticeKind) -> Self {
@@ -731,19 +723,16 @@ impl Case {
             version: 0,
         };
         let effects = Effects::default()
-            .event(
-                "registered",
-                json!({
-                    "tracking_no": case.tracking_no,
-                    "channel": channel,
-                    "locale": case.locale,
-                    "subject": case.record.subject,
-                    "respondent": case.record.respondent,
-                    "call_reference": case.call_reference,
-                    "acceptance_due_at": acceptance_due,
-                    "possible_duplicates": case.possible_duplicates,
-                }),
-            )
+            .event(CaseEvent::Registered(ev::Registered {
+                tracking_no: case.tracking_no.clone(),
+                channel,
+                locale: case.locale,
+                subject: case.record.subject.clone(),
+                respondent: case.record.respondent.clone(),
+                call_reference: case.call_reference.clone(),
+                acceptance_due_at: acceptance_due,
+                possible_duplicates: case.possible_duplicates.clone(),
+            }))
             .notify(Party::Complainant, NoticeKind::Acknowledgement);
         (case, effects)
     }
@@ -905,7 +894,10 @@ impl Case {
         self.status = Status::NeedsInfo;
         self.touch(ctx.now);
         Ok(Effects::default()
-            .event("info_requested", json!({"items": items, "due_at": due}))
+            .event(CaseEvent::InfoRequested(ev::InfoRequested {
+                items,
+                due_at: due,
+            }))
             .notify(Party::Complainant, NoticeKind::RequestForMaterial))
     }
 
@@ -984,7 +976,9 @@ impl Case {
         }
         self.status = Status::Submitted;
         self.touch(ctx.now);
-        Ok(effects.event("supplemented", json!({"acceptance_due_at": due})))
+        Ok(effects.event(CaseEvent::Supplemented(ev::Supplemented {
+            acceptance_due_at: due,
+        })))
     }
 
     /// Refusal to accept: always with a reason and guidance.
@@ -1004,10 +998,10 @@ impl Case {
         });
         self.close(Closure::Rejected, ctx);
         Ok(Effects::default()
-            .event(
-                "rejected",
-                json!({"reason": reason.trim(), "guidance": guidance.trim()}),
-            )
+            .event(CaseEvent::Rejected(ev::Rejected {
+                reason: reason.trim().into(),
+                guidance: guidance.trim().into(),
+            }))
             .notify(Party::Complainant, NoticeKind::Refusal))
     }
 
@@ -1040,11 +1034,12 @@ impl Case {
         self.status = Status::InProgress;
         self.touch(ctx.now);
         Ok(Effects::default()
-            .event(
-                "accepted",
-                json!({"category": category, "department": department, "handling_due_at": due,
-                       "respondent_reply_due_at": reply_due}),
-            )
+            .event(CaseEvent::Accepted(ev::Accepted {
+                category: category.into(),
+                department: department.into(),
+                handling_due_at: due,
+                respondent_reply_due_at: Some(reply_due),
+            }))
             .notify(Party::Complainant, NoticeKind::Acceptance)
             .notify(Party::Respondent, NoticeKind::NewComplaint))
     }
@@ -1070,10 +1065,10 @@ impl Case {
         }
         let previous = self.assignee.replace(to.username.clone());
         self.touch(ctx.now);
-        Ok(Effects::default().event(
-            "assigned",
-            json!({"handler": to.username, "previous": previous}),
-        ))
+        Ok(Effects::default().event(CaseEvent::Assigned(ev::Assigned {
+            handler: to.username.clone(),
+            previous,
+        })))
     }
 
     fn push_message(
@@ -1098,10 +1093,11 @@ impl Case {
             mail_id: None,
         });
         self.touch(ctx.now);
-        let mut effects = Effects::default().event(
-            "message_added",
-            json!({"message_id": id, "audience": audience, "author": kind}),
-        );
+        let mut effects = Effects::default().event(CaseEvent::MessageAdded(ev::MessageAdded {
+            message_id: id,
+            audience,
+            author: kind,
+        }));
         // A message written by one party to another is a notice to that party.
         let to = match (audience, kind) {
             (Audience::Complainant, ActorKind::Staff) => Some(Party::Complainant),
@@ -1160,11 +1156,12 @@ impl Case {
         };
         let first = reply.awaiting();
         let late = reply.record(&message_id, ctx.now);
-        Effects::default().event(
-            "respondent_replied",
-            json!({"message_id": message_id, "due_at": reply.due_at, "late": late,
-                   "first": first}),
-        )
+        Effects::default().event(CaseEvent::RespondentReplied(ev::RespondentReplied {
+            message_id,
+            due_at: reply.due_at,
+            late,
+            first,
+        }))
     }
 
     pub fn add_note(&mut self, kind: NoteKind, body: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
@@ -1181,7 +1178,7 @@ impl Case {
             at: ctx.now,
         });
         self.touch(ctx.now);
-        Ok(Effects::default().event("note_added", json!({"note_id": id, "kind": kind})))
+        Ok(Effects::default().event(CaseEvent::NoteAdded(ev::NoteAdded { note_id: id, kind })))
     }
 
     pub fn add_evidence(&mut self, evidence: Evidence, ctx: &Ctx) -> Result<Effects, Refusal> {
@@ -1191,17 +1188,17 @@ impl Case {
                 "the case has {MAX_EVIDENCE} evidence files, as many as a case may have"
             )));
         }
-        let data = json!({
-            "evidence_id": evidence.id,
-            "sha256": evidence.sha256,
-            "size": evidence.size,
-            "content_type": evidence.content_type,
-            "filename": evidence.filename,
-            "by": evidence.uploaded_by.kind,
+        let event = CaseEvent::EvidenceAdded(ev::EvidenceAdded {
+            evidence_id: evidence.id.clone(),
+            sha256: evidence.sha256.clone(),
+            size: evidence.size,
+            content_type: evidence.content_type.clone(),
+            filename: evidence.filename.clone(),
+            by: evidence.uploaded_by.kind,
         });
         self.evidence.push(evidence);
         self.touch(ctx.now);
-        Ok(Effects::default().event("evidence_added", data))
+        Ok(Effects::default().event(event))
     }
 
     /// A new handling due date, with a reason and a progress notice: a
@@ -1256,11 +1253,12 @@ impl Case {
             ExtendTo::Date(_) => None,
         };
         Ok(Effects::default()
-            .event(
-                "extended",
-                json!({"due_at": due_at, "previous_due_at": previous, "working_days": days,
-                       "reason": reason.trim()}),
-            )
+            .event(CaseEvent::Extended(ev::Extended {
+                due_at,
+                previous_due_at: previous,
+                working_days: days,
+                reason: reason.trim().into(),
+            }))
             .notify(Party::Complainant, NoticeKind::Progress))
     }
 
@@ -1288,10 +1286,11 @@ impl Case {
         }
         self.touch(ctx.now);
         Ok(Effects::default()
-            .event(
-                "paused",
-                json!({"stage": stage, "due_at": due, "reason": reason.trim()}),
-            )
+            .event(CaseEvent::Paused(ev::Paused {
+                stage,
+                due_at: due,
+                reason: reason.trim().into(),
+            }))
             .notify(Party::Complainant, NoticeKind::Progress))
     }
 
@@ -1320,13 +1319,15 @@ impl Case {
         });
         self.touch(ctx.now);
         Ok(Effects::default()
-            .event(
-                "resumed",
-                json!({"stage": stage, "paused_at": since, "working_days_added": credit,
-                       "previous_due_at": previous, "due_at": due,
-                       "respondent_reply_due_at": reply_due,
-                       "reason": reason.map(str::trim)}),
-            )
+            .event(CaseEvent::Resumed(ev::Resumed {
+                stage,
+                paused_at: since,
+                working_days_added: credit,
+                previous_due_at: previous,
+                due_at: due,
+                respondent_reply_due_at: reply_due,
+                reason: reason.map(|r| r.trim().to_string()),
+            }))
             .notify(Party::Complainant, NoticeKind::Progress))
     }
 
@@ -1435,16 +1436,26 @@ impl Case {
         delivery.provider_id = Some(reference.trim().to_string());
         let id = delivery.id.clone();
         self.record_delivery(delivery);
-        let mut data = json!({"delivery": id, "notice": notice, "channel": "post",
-                              "sent_at": sent_at, "reference": reference.trim()});
-        if notice == NoticeKind::Result
-            && let Some((previous, due)) = self.result_reached(sent_at, ctx)
-        {
-            data["previous_appeal_due_at"] = json!(previous);
-            data["appeal_due_at"] = json!(due);
-        }
+        let appeal = if notice == NoticeKind::Result {
+            self.result_reached(sent_at, ctx)
+                .map(|(previous, due)| ev::AppealWindowMoved {
+                    previous_appeal_due_at: previous,
+                    appeal_due_at: due,
+                })
+        } else {
+            None
+        };
         self.touch(ctx.now);
-        Ok(Effects::default().event("delivery_recorded", data))
+        Ok(
+            Effects::default().event(CaseEvent::DeliveryRecorded(ev::DeliveryRecorded {
+                delivery: id,
+                notice,
+                channel: DeliveryChannel::Post,
+                sent_at,
+                reference: reference.trim().into(),
+                appeal,
+            })),
+        )
     }
 
     /// Intake gave the complainant a new access code, after checking who
@@ -1466,7 +1477,11 @@ impl Case {
                 "given a new access code (its file was purged)",
             ));
         }
-        Ok(Effects::default().event("access_code_reissued", json!({"sent_by": sent_by})))
+        Ok(
+            Effects::default().event(CaseEvent::AccessCodeReissued(ev::AccessCodeReissued {
+                sent_by,
+            })),
+        )
     }
 
     /// Re-derives the running deadline after the calendar changed; an
@@ -1491,11 +1506,14 @@ impl Case {
         {
             req.due_at = due;
         }
-        Some(Effects::default().event(
-            "deadline_recomputed",
-            json!({"stage": stage, "previous_due_at": previous, "due_at": due,
-                   "cause": "calendar"}),
-        ))
+        Some(
+            Effects::default().event(CaseEvent::DeadlineRecomputed(ev::DeadlineRecomputed {
+                stage,
+                previous_due_at: previous,
+                due_at: due,
+                cause: ev::RecomputeCause::Calendar,
+            })),
+        )
     }
 
     /// The decision: outcome, basis, reply, and what follows from it.
@@ -1539,36 +1557,37 @@ impl Case {
             department: self.department.clone(),
             decided_at: ctx.now,
         };
-        let data = json!({
-            "outcome": outcome,
-            "basis": decision.basis,
-            "remedies": decision.remedies,
-            "sanctions": decision.sanctions,
-            "actions": decision.actions,
-            "appeal_due_at": appeal_due,
+        let decided = CaseEvent::Decided(ev::Decided {
+            outcome,
+            basis: decision.basis.clone(),
+            remedies: decision.remedies.clone(),
+            sanctions: decision.sanctions.clone(),
+            actions: decision.actions.clone(),
+            appeal_due_at: appeal_due,
         });
         // The platform acts on a sanction (a webhook carries this event):
         // whom it is against, what it is, and on what grounds.
         let sanction = (!decision.sanctions.is_empty()).then(|| {
-            json!({
-                "respondent": self.record.respondent,
-                "sanctions": decision.sanctions,
-                "outcome": outcome,
-                "basis": decision.basis,
-                "decided_by": decision.decided_by,
-                "decided_at": decision.decided_at,
-                "appeal_due_at": appeal_due,
+            CaseEvent::SanctionOrdered(ev::Sanction {
+                respondent: self.record.respondent.clone(),
+                sanctions: decision.sanctions.clone(),
+                outcome: Some(outcome),
+                basis: decision.basis.clone(),
+                decided_by: decision.decided_by.clone(),
+                decided_at: Some(decision.decided_at),
+                appeal_due_at: Some(appeal_due),
+                review: None,
             })
         });
         self.decision = Some(decision);
         self.status = Status::Resolved;
         self.touch(ctx.now);
         let mut effects = Effects::default()
-            .event("decided", data)
+            .event(decided)
             .notify(Party::Complainant, NoticeKind::Result)
             .notify(Party::Respondent, NoticeKind::Result);
-        if let Some(data) = sanction {
-            effects = effects.event("sanction_ordered", data);
+        if let Some(sanction) = sanction {
+            effects = effects.event(sanction);
         }
         Ok(effects)
     }
@@ -1611,10 +1630,12 @@ impl Case {
         action.done_by = Some(ctx.actor.id.clone());
         action.done_note = Some(note.trim().to_string()).filter(|n| !n.is_empty());
         self.touch(ctx.now);
-        Ok(Effects::default().event(
-            "action_completed",
-            json!({"action_id": action_id, "note": note.trim()}),
-        ))
+        Ok(
+            Effects::default().event(CaseEvent::ActionCompleted(ev::ActionCompleted {
+                action_id: action_id.into(),
+                note: note.trim().into(),
+            })),
+        )
     }
 
     /// Reassigns or re-dates an open corrective action (`PATCH
@@ -1670,13 +1691,19 @@ impl Case {
             let keep = action.soon_key(ctx.calendar);
             action.reminders.retain(|k| *k == keep);
         }
-        let data = json!({
-            "action_id": action_id,
-            "owner": {"old": old_owner, "new": action.owner},
-            "due_at": {"old": old_due, "new": action.due_at},
+        let event = CaseEvent::ActionUpdated(ev::ActionUpdated {
+            action_id: action_id.into(),
+            owner: ev::Change {
+                old: old_owner,
+                new: action.owner.clone(),
+            },
+            due_at: ev::Change {
+                old: old_due,
+                new: action.due_at,
+            },
         });
         self.touch(ctx.now);
-        Ok(Effects::default().event("action_updated", data))
+        Ok(Effects::default().event(event))
     }
 
     /// The reminders of open corrective actions that are due now, each
@@ -1690,13 +1717,18 @@ impl Case {
         for action in decision.actions.iter_mut() {
             for r in action.take_reminders(ctx.calendar, ctx.now) {
                 effects = effects
-                    .event(
-                        "action_reminder_sent",
-                        json!({"action_id": action.id, "key": r.key,
-                               "kind": if r.overdue_days.is_some() { "overdue" } else { "due_soon" },
-                               "working_days_overdue": r.overdue_days,
-                               "due_at": action.due_at, "owner": action.owner}),
-                    )
+                    .event(CaseEvent::ActionReminderSent(ev::ActionReminderSent {
+                        action_id: action.id.clone(),
+                        key: r.key.clone(),
+                        kind: if r.overdue_days.is_some() {
+                            ev::ActionReminderKind::Overdue
+                        } else {
+                            ev::ActionReminderKind::DueSoon
+                        },
+                        working_days_overdue: r.overdue_days,
+                        due_at: action.due_at,
+                        owner: action.owner.clone(),
+                    }))
                     .notify_user(NoticeKind::Reminder, &action.owner);
             }
         }
@@ -1744,10 +1776,10 @@ impl Case {
         self.assignee = None;
         self.touch(ctx.now);
         Ok(Effects::default()
-            .event(
-                "appealed",
-                json!({"reason": reason.trim(), "review_due_at": due}),
-            )
+            .event(CaseEvent::Appealed(ev::Appealed {
+                reason: reason.trim().into(),
+                review_due_at: due,
+            }))
             .notify(Party::Complainant, NoticeKind::AppealReceived))
     }
 
@@ -1857,35 +1889,39 @@ impl Case {
             reviewed_by: reviewer.username.clone(),
             reviewed_at: ctx.now,
         };
-        let data = json!({"result": result, "basis": basis, "outcome": outcome,
-                          "remedies": review.remedies, "sanctions": review.sanctions,
-                          "actions": actions});
+        let reviewed = CaseEvent::Reviewed(ev::Reviewed {
+            result,
+            basis: basis.clone(),
+            outcome,
+            remedies: review.remedies.clone(),
+            sanctions: review.sanctions.clone(),
+            actions,
+        });
         // The platform acts on sanctions (webhooks carry these events):
         // those the review orders anew, and those it drops.
-        let sanction = |list: &[Measure]| {
-            json!({
-                "respondent": self.record.respondent,
-                "sanctions": list,
-                "outcome": outcome,
-                "basis": basis,
-                "review": true,
-                "decided_by": reviewer.username,
-                "decided_at": ctx.now,
-            })
+        let sanction = |list: &[Measure]| ev::Sanction {
+            respondent: self.record.respondent.clone(),
+            sanctions: list.to_vec(),
+            outcome,
+            basis: basis.clone(),
+            decided_by: reviewer.username.clone(),
+            decided_at: Some(ctx.now),
+            appeal_due_at: None,
+            review: Some(true),
         };
         let ordered = (!ordered.is_empty()).then(|| sanction(&ordered));
         let lifted = (!lifted.is_empty()).then(|| sanction(&lifted));
         self.review = Some(review);
         self.close(Closure::Reviewed, ctx);
         let mut effects = Effects::default()
-            .event("reviewed", data)
+            .event(reviewed)
             .notify(Party::Complainant, NoticeKind::ReviewResult)
             .notify(Party::Respondent, NoticeKind::ReviewResult);
-        if let Some(data) = ordered {
-            effects = effects.event("sanction_ordered", data);
+        if let Some(sanction) = ordered {
+            effects = effects.event(CaseEvent::SanctionOrdered(sanction));
         }
-        if let Some(data) = lifted {
-            effects = effects.event("sanction_lifted", data);
+        if let Some(sanction) = lifted {
+            effects = effects.event(CaseEvent::SanctionLifted(sanction));
         }
         Ok(effects)
     }
@@ -1920,7 +1956,9 @@ impl Case {
         self.withdrawal_reason = reason.map(Into::into);
         self.close(Closure::Withdrawn, ctx);
         Ok(Effects::default()
-            .event("withdrawn", json!({"reason": reason}))
+            .event(CaseEvent::Withdrawn(ev::Withdrawn {
+                reason: reason.map(Into::into),
+            }))
             .notify(Party::Complainant, NoticeKind::Withdrawn))
     }
 
@@ -1951,7 +1989,7 @@ impl Case {
             comment: comment.map(Into::into),
             at: ctx.now,
         });
-        Ok(Effects::default().event("feedback", json!({"score": score})))
+        Ok(Effects::default().event(CaseEvent::Feedback(ev::FeedbackGiven { score })))
     }
 
     /// Sets or releases a legal hold: a held case is kept past its
@@ -1974,15 +2012,15 @@ impl Case {
             ));
         }
         self.legal_hold = hold;
-        let kind = if hold {
-            "legal_hold_set"
-        } else {
-            "legal_hold_released"
+        let payload = ev::LegalHold {
+            reason: reason.trim().into(),
+            retention_until: self.deadlines.retention_until,
         };
-        Ok(Effects::default().event(
-            kind,
-            json!({"reason": reason.trim(), "retention_until": self.deadlines.retention_until}),
-        ))
+        Ok(Effects::default().event(if hold {
+            CaseEvent::LegalHoldSet(payload)
+        } else {
+            CaseEvent::LegalHoldReleased(payload)
+        }))
     }
 
     /// The retention period has ended without a legal hold: the file's
@@ -2038,11 +2076,11 @@ impl Case {
             }
         };
         let hashes: Vec<String> = self.evidence.iter().map(|e| e.sha256.clone()).collect();
-        let counts = json!({
-            "messages": self.messages.len(),
-            "notes": self.notes.len(),
-            "evidence": self.evidence.len(),
-        });
+        let removed = ev::Removed {
+            messages: self.messages.len(),
+            notes: self.notes.len(),
+            evidence: self.evidence.len(),
+        };
         let record = &mut self.record;
         record.complainant = crate::registration::Complainant {
             name: String::new(),
@@ -2092,17 +2130,16 @@ impl Case {
         }
         self.purged_at = Some(ctx.now);
         let effects = match event {
-            None => Effects::default()
-                .event("purged", json!({"retention_until": due, "removed": counts})),
-            Some(reason) => Effects::default().event(
-                "erased",
-                json!({
-                    "reason": reason,
-                    "by": ctx.actor,
-                    "retention_until": due,
-                    "removed": counts,
-                }),
-            ),
+            None => Effects::default().event(CaseEvent::Purged(ev::Purged {
+                retention_until: due,
+                removed,
+            })),
+            Some(reason) => Effects::default().event(CaseEvent::Erased(ev::Erased {
+                reason: reason.clone(),
+                by: ctx.actor.clone(),
+                retention_until: due,
+                removed,
+            })),
         };
         Ok((effects, hashes))
     }
@@ -2136,7 +2173,11 @@ impl Case {
         }
         self.record = record;
         self.touch(ctx.now);
-        Ok(Effects::default().event("record_updated", json!({"previous": changed})))
+        Ok(
+            Effects::default().event(CaseEvent::RecordUpdated(ev::RecordUpdated {
+                previous: changed.clone(),
+            })),
+        )
     }
 
     // ---- the deadline jobs -------------------------------------------------
@@ -2149,7 +2190,9 @@ impl Case {
         }
         self.close(Closure::Lapsed, ctx);
         Ok(Effects::default()
-            .event("lapsed", json!({"supplement_due_at": due}))
+            .event(CaseEvent::Lapsed(ev::Lapsed {
+                supplement_due_at: due,
+            }))
             .notify(Party::Complainant, NoticeKind::Lapsed))
     }
 
@@ -2161,7 +2204,7 @@ impl Case {
         }
         self.close(Closure::Resolved, ctx);
         Ok(Effects::default()
-            .event("closed", json!({"appeal_due_at": due}))
+            .event(CaseEvent::Closed(ev::Closed { appeal_due_at: due }))
             .notify(Party::Complainant, NoticeKind::Closed))
     }
 
@@ -2173,10 +2216,13 @@ impl Case {
         }
         self.overdue_flagged_for = due;
         self.note_missed(ctx.now);
-        Ok(Effects::default().event(
-            "deadline_missed",
-            json!({"status": self.status, "due_at": due, "assignee": self.assignee}),
-        ))
+        Ok(
+            Effects::default().event(CaseEvent::DeadlineMissed(ev::DeadlineMissed {
+                status: self.status,
+                due_at: due,
+                assignee: self.assignee.clone(),
+            })),
+        )
     }
 
     /// Sends the reminders and escalations of the running clock that are
@@ -2197,26 +2243,36 @@ impl Case {
             let to = alert.recipient();
             effects = match alert.kind {
                 AlertKind::Share { percent } => effects
-                    .event(
-                        "reminder_sent",
-                        json!({"stage": stage, "key": alert.key, "percent": percent,
-                               "due_at": due, "to": to, "assignee": assignee}),
-                    )
+                    .event(CaseEvent::ReminderSent(ev::ReminderSent {
+                        stage,
+                        key: alert.key.clone(),
+                        percent: Some(percent),
+                        working_days_overdue: None,
+                        due_at: due,
+                        to,
+                        assignee: assignee.clone(),
+                    }))
                     .notify_staff(NoticeKind::Reminder, to),
                 AlertKind::Overdue { working_days } => effects
-                    .event(
-                        "reminder_sent",
-                        json!({"stage": stage, "key": alert.key,
-                               "working_days_overdue": working_days,
-                               "due_at": due, "to": to, "assignee": assignee}),
-                    )
+                    .event(CaseEvent::ReminderSent(ev::ReminderSent {
+                        stage,
+                        key: alert.key.clone(),
+                        percent: None,
+                        working_days_overdue: Some(working_days),
+                        due_at: due,
+                        to,
+                        assignee: assignee.clone(),
+                    }))
                     .notify_staff(NoticeKind::Reminder, to),
                 AlertKind::Escalation { step, to } => effects
-                    .event(
-                        "escalated",
-                        json!({"stage": stage, "key": alert.key, "step": step + 1,
-                               "due_at": due, "to": to, "assignee": assignee}),
-                    )
+                    .event(CaseEvent::Escalated(ev::Escalated {
+                        stage,
+                        key: alert.key.clone(),
+                        step: step + 1,
+                        due_at: due,
+                        to,
+                        assignee: assignee.clone(),
+                    }))
                     .notify_staff(NoticeKind::Escalation, to),
             };
         }
@@ -2269,15 +2325,17 @@ impl Case {
         let respondent = self.record.respondent.as_ref().map(|r| r.key());
         Some(match alert {
             crate::reply::ReplyAlert::Reminder => Effects::default()
-                .event(
-                    "respondent_reminder_sent",
-                    json!({"due_at": due, "respondent": respondent}),
-                )
+                .event(CaseEvent::RespondentReminderSent(ev::ReplyDue {
+                    due_at: due,
+                    respondent: respondent.clone(),
+                }))
                 .notify(Party::Respondent, NoticeKind::Reminder),
-            crate::reply::ReplyAlert::Missed => Effects::default().event(
-                "respondent_reply_missed",
-                json!({"due_at": due, "respondent": respondent}),
-            ),
+            crate::reply::ReplyAlert::Missed => {
+                Effects::default().event(CaseEvent::RespondentReplyMissed(ev::ReplyDue {
+                    due_at: due,
+                    respondent: respondent.clone(),
+                }))
+            }
         })
     }
 
@@ -2353,18 +2411,18 @@ impl Case {
         }
         self.links.push(other.id);
         self.touch(ctx.now);
-        let mine = Effects::default().event(
-            "linked",
-            json!({"other": other.id, "tracking_no": other.tracking_no}),
-        );
+        let mine = Effects::default().event(CaseEvent::Linked(ev::Linked {
+            other: other.id,
+            tracking_no: other.tracking_no.clone(),
+        }));
         let mut theirs = Effects::default();
         if !other.is_sealed() && !other.links.contains(&self.id) {
             other.links.push(self.id);
             other.touch(ctx.now);
-            theirs = theirs.event(
-                "linked",
-                json!({"other": self.id, "tracking_no": self.tracking_no}),
-            );
+            theirs = theirs.event(CaseEvent::Linked(ev::Linked {
+                other: self.id,
+                tracking_no: self.tracking_no.clone(),
+            }));
         }
         Ok((mine, theirs))
     }
@@ -2416,16 +2474,17 @@ impl Case {
         self.merged_into = Some(original.id);
         self.close(Closure::Merged, ctx);
         let mine = Effects::default()
-            .event(
-                "merged",
-                json!({"into": original.id, "tracking_no": original.tracking_no}),
-            )
+            .event(CaseEvent::Merged(ev::Merged {
+                into: original.id,
+                tracking_no: original.tracking_no.clone(),
+            }))
             .notify(Party::Complainant, NoticeKind::Merged);
-        let theirs = Effects::default().event(
-            "merged_from",
-            json!({"from": self.id, "tracking_no": self.tracking_no,
-                   "messages": self.messages.len(), "evidence": self.evidence.len()}),
-        );
+        let theirs = Effects::default().event(CaseEvent::MergedFrom(ev::MergedFrom {
+            from: self.id,
+            tracking_no: self.tracking_no.clone(),
+            messages: self.messages.len(),
+            evidence: self.evidence.len(),
+        }));
         Ok((mine, theirs))
     }
 

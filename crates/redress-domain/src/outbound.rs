@@ -5,9 +5,9 @@
 //! The delivery record on the case is the proof of notice (SPEC §7).
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 
 use crate::case::{Case, Ctx, Delivery, Effects};
+use crate::events::{self as ev, CaseEvent};
 use crate::types::{DeliveryChannel, DeliveryStatus, NoticeKind, Party};
 
 /// The first retry waits this long; each further one twice as long.
@@ -108,11 +108,13 @@ impl Case {
             return Effects::default();
         };
         d.next_attempt_at = Some(until);
-        Effects::default().event(
-            "delivery_deferred",
-            json!({"delivery_id": d.id, "channel": d.channel, "notice": d.notice,
-                   "party": d.party, "until": until}),
-        )
+        Effects::default().event(CaseEvent::DeliveryDeferred(ev::DeliveryDeferred {
+            delivery_id: d.id.clone(),
+            channel: d.channel,
+            notice: d.notice,
+            party: d.party,
+            until,
+        }))
     }
 
     /// Records the outcome of an attempt on delivery `id`. A delivery that
@@ -130,23 +132,25 @@ impl Case {
             return Effects::default();
         };
         d.attempts += 1;
-        let base = json!({
-            "delivery_id": d.id,
-            "channel": d.channel,
-            "notice": d.notice,
-            "party": d.party,
-            "attempts": d.attempts,
-        });
-        let mut data = base;
-        let kind = match outcome {
+        let attempt = ev::DeliveryAttempt {
+            delivery_id: d.id.clone(),
+            channel: d.channel,
+            notice: d.notice,
+            party: d.party,
+            attempts: d.attempts,
+        };
+        let mut event = match outcome {
             SendOutcome::Sent { provider_id } => {
                 d.status = DeliveryStatus::Sent;
                 d.sent_at = Some(now);
                 d.provider_id = Some(provider_id.clone());
                 d.next_attempt_at = None;
                 d.last_error = None;
-                data["provider_id"] = json!(provider_id);
-                "delivery_sent"
+                CaseEvent::DeliverySent(ev::DeliverySent {
+                    attempt,
+                    provider_id: provider_id.clone(),
+                    appeal: None,
+                })
             }
             SendOutcome::Temporary { error }
                 if now - d.created_at < Duration::hours(GIVE_UP_HOURS)
@@ -155,27 +159,33 @@ impl Case {
                 let next = now + Delivery::backoff(d.attempts);
                 d.next_attempt_at = Some(next);
                 d.last_error = Some(error.clone());
-                data["next_attempt_at"] = json!(next);
-                data["error"] = json!(error);
-                "delivery_retry"
+                CaseEvent::DeliveryRetry(ev::DeliveryRetry {
+                    attempt,
+                    next_attempt_at: next,
+                    error: error.clone(),
+                })
             }
             SendOutcome::Temporary { error } | SendOutcome::Permanent { error } => {
                 d.status = DeliveryStatus::Failed;
                 d.next_attempt_at = None;
                 d.last_error = Some(error.clone());
-                data["error"] = json!(error);
-                "delivery_failed"
+                CaseEvent::DeliveryFailed(ev::DeliveryFailed {
+                    attempt,
+                    error: error.clone(),
+                })
             }
         };
         let result = d.notice == NoticeKind::Result;
-        if kind == "delivery_sent"
+        if let CaseEvent::DeliverySent(sent) = &mut event
             && result
             && let Some((previous, due)) = self.result_reached(now, ctx)
         {
-            data["previous_appeal_due_at"] = json!(previous);
-            data["appeal_due_at"] = json!(due);
+            sent.appeal = Some(ev::AppealWindowMoved {
+                previous_appeal_due_at: previous,
+                appeal_due_at: due,
+            });
         }
-        Effects::default().event(kind, data)
+        Effects::default().event(event)
     }
 
     /// Marks a sent e-mail delivery as bounced (a delivery status
@@ -188,7 +198,11 @@ impl Case {
         };
         d.status = DeliveryStatus::Bounced;
         d.last_error = Some(reason.to_string());
-        let data = json!({"delivery_id": d.id, "channel": d.channel, "notice": d.notice, "reason": reason});
-        Effects::default().event("delivery_bounced", data)
+        Effects::default().event(CaseEvent::DeliveryBounced(ev::DeliveryBounced {
+            delivery_id: d.id.clone(),
+            channel: d.channel,
+            notice: d.notice,
+            reason: reason.to_string(),
+        }))
     }
 }

@@ -184,5 +184,5 @@ pub fn reviewer(username: &str, level: i32) -> StaffRef {
 
 /// The kinds of the events `effects` journal, in order.
 pub fn event_kinds(effects: &Effects) -> Vec<&str> {
-    effects.events.iter().map(|e| e.kind.as_str()).collect()
+    effects.events.iter().map(|e| e.kind()).collect()
 }

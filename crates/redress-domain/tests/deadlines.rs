@@ -1153,9 +1153,9 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
     // The 50 % reminder, to the responsible person.
     let effects = sweep(&mut case, at50).expect("the 50 % reminder");
     assert_eq!(event_kinds(&effects), ["reminder_sent"]);
-    assert_eq!(effects.events[0].data["key"], "reminder:50");
-    assert_eq!(effects.events[0].data["percent"], 50);
-    assert_eq!(effects.events[0].data["to"], "responsible");
+    assert_eq!(effects.events[0].data()["key"], "reminder:50");
+    assert_eq!(effects.events[0].data()["percent"], 50);
+    assert_eq!(effects.events[0].data()["to"], "responsible");
     assert_eq!(
         staff_notices(&effects),
         [(NoticeKind::Reminder, Some(Recipient::Responsible))]
@@ -1170,7 +1170,7 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
     let resumed = case
         .resume(Some("记录已收到"), &staff(sh(2026, 11, 16, 15, 0)))
         .unwrap();
-    assert_eq!(resumed.events[0].data["working_days_added"], 1);
+    assert_eq!(resumed.events[0].data()["working_days_added"], 1);
     let due = sh_end(2026, 11, 24);
     assert_eq!(case.deadlines.handling_due_at, Some(due));
     assert_eq!(case.next_due_at(), Some(due));
@@ -1181,7 +1181,7 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
     assert_eq!(case.sweep_at(&w.policy, &w.calendar), Some(at80));
     let effects = sweep(&mut case, at80).expect("the 80 % reminder");
     assert_eq!(event_kinds(&effects), ["reminder_sent"]);
-    assert_eq!(effects.events[0].data["key"], "reminder:80");
+    assert_eq!(effects.events[0].data()["key"], "reminder:80");
     assert_eq!(sweep(&mut case, at80), None);
 
     // At the due: missed, escalated to the head, first overdue reminder.
@@ -1193,19 +1193,19 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
     let escalated = effects
         .events
         .iter()
-        .find(|e| e.kind == "escalated")
+        .find(|e| e.kind() == "escalated")
         .unwrap();
-    assert_eq!(escalated.data["to"], "head");
-    assert_eq!(escalated.data["step"], 1);
-    assert_eq!(escalated.data["key"], "escalation:0");
+    assert_eq!(escalated.data()["to"], "head");
+    assert_eq!(escalated.data()["step"], 1);
+    assert_eq!(escalated.data()["key"], "escalation:0");
     let reminder = effects
         .events
         .iter()
-        .find(|e| e.kind == "reminder_sent")
+        .find(|e| e.kind() == "reminder_sent")
         .unwrap();
     // Keyed by the local date the reminder's moment begins (24:00 of 11-24).
-    assert_eq!(reminder.data["key"], "overdue:2026-11-25");
-    assert_eq!(reminder.data["working_days_overdue"], 0);
+    assert_eq!(reminder.data()["key"], "overdue:2026-11-25");
+    assert_eq!(reminder.data()["working_days_overdue"], 0);
     let mut notices = staff_notices(&effects);
     notices.sort_by_key(|(kind, _)| kind.as_str());
     assert_eq!(
@@ -1227,16 +1227,16 @@ fn a_case_is_swept_through_reminders_a_pause_and_escalation() {
     let escalated = effects
         .events
         .iter()
-        .find(|e| e.kind == "escalated")
+        .find(|e| e.kind() == "escalated")
         .unwrap();
-    assert_eq!(escalated.data["to"], "supervisors");
-    assert_eq!(escalated.data["key"], "escalation:1");
+    assert_eq!(escalated.data()["to"], "supervisors");
+    assert_eq!(escalated.data()["key"], "escalation:1");
     let reminder = effects
         .events
         .iter()
-        .find(|e| e.kind == "reminder_sent")
+        .find(|e| e.kind() == "reminder_sent")
         .unwrap();
-    assert_eq!(reminder.data["working_days_overdue"], 2);
+    assert_eq!(reminder.data()["working_days_overdue"], 2);
     assert!(
         staff_notices(&effects).contains(&(NoticeKind::Escalation, Some(Recipient::Supervisors)))
     );

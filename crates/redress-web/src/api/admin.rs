@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::schemas::*;
 use crate::error::ApiResult;
@@ -55,7 +55,11 @@ pub async fn login(
     );
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Json(json!({"token": token, "expires_in_hours": hours, "user": redress_app::admin::user_json(&user)})),
+        Json(TokenAnswer {
+            expires_in_hours: hours,
+            token,
+            user: redress_app::admin::UserView::from(&user),
+        }),
     )
         .into_response())
 }
@@ -472,12 +476,12 @@ pub async fn notice_template_delete(
 #[utoipa::path(get, path = "/admin/users", tag = "admin",
     responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn users(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<UserList>> {
-    let items: Vec<UserItem> = s
+    let items: Vec<UserView> = s
         .app
         .admin_users(&who)
         .await?
-        .into_iter()
-        .map(UserItem::from)
+        .iter()
+        .map(UserView::from)
         .collect();
     Ok(Json(UserList {
         total: items.len() as i64,
@@ -493,12 +497,12 @@ pub async fn departments(
     State(s): State<AppState>,
     Caller(who): Caller,
 ) -> ApiResult<Json<DepartmentList>> {
-    let items: Vec<DepartmentItem> = s
+    let items: Vec<DepartmentView> = s
         .app
         .admin_departments(&who)
         .await?
         .into_iter()
-        .map(DepartmentItem::from)
+        .map(DepartmentView::from)
         .collect();
     Ok(Json(DepartmentList {
         total: items.len() as i64,

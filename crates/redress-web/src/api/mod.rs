@@ -34,7 +34,7 @@ use crate::state::AppState;
         insight::ScorecardItem, insight::AlertSubject, insight::AlertRuleBody,
         insight::AlertItem, insight::AlertsBody,
         // Admin lists (issue 15 item 6).
-        schemas::UserItem, schemas::DepartmentItem, schemas::RespondentItem, schemas::KeyStateName
+        schemas::RespondentItem, schemas::KeyStateName
     )),
     tags((name = "complaints"), (name = "complainant"), (name = "respondent"), (name = "admin"), (name = "auth"), (name = "calendar"), (name = "reports"), (name = "audit"), (name = "webhooks"), (name = "mail"))
 )]

@@ -16,10 +16,14 @@ pub struct LoginBody {
     pub password: String,
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
+/// A staff login: the bearer token (also set as the session cookie), how
+/// long it lasts, and who logged in. Fields in alphabetical order, the
+/// order the answer has always had.
+#[derive(Serialize, ToSchema)]
 pub struct TokenAnswer {
-    pub token: String,
     pub expires_in_hours: i64,
+    pub token: String,
+    pub user: redress_app::admin::UserView,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -791,80 +795,19 @@ pub struct DepartmentPatchBody {
     pub head: Option<String>,
 }
 
-/// A department as the admin lists answer it.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct DepartmentItem {
-    pub code: String,
-    pub name: String,
-    pub name_en: Option<String>,
-    pub review: bool,
-    /// The head's username.
-    pub head: Option<String>,
-}
-
-impl From<redress_store::Department> for DepartmentItem {
-    fn from(d: redress_store::Department) -> Self {
-        Self {
-            code: d.code,
-            name: d.name,
-            name_en: d.name_en,
-            review: d.review,
-            head: d.head,
-        }
-    }
-}
-
 /// `GET /admin/departments`: every department, by code.
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct DepartmentList {
-    pub items: Vec<DepartmentItem>,
+    pub items: Vec<redress_app::admin::DepartmentView>,
     pub total: i64,
     /// Always null: the whole list is answered.
     pub next_cursor: Option<String>,
 }
 
-/// A staff user, without the password hash.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct UserItem {
-    pub id: String,
-    pub username: String,
-    pub display_name: String,
-    /// intake, handler, reviewer, supervisor, admin
-    pub roles: Vec<String>,
-    pub departments: Vec<String>,
-    pub level: i32,
-    /// false: deactivated, cannot log in.
-    pub active: bool,
-    pub email: Option<String>,
-    /// The password was reset by an admin and must be changed at login.
-    pub must_change_password: bool,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-}
-
-impl From<redress_store::User> for UserItem {
-    fn from(u: redress_store::User) -> Self {
-        Self {
-            id: u.id.to_string(),
-            username: u.username,
-            display_name: u.display_name,
-            roles: u.roles.iter().map(|r| r.as_str().to_string()).collect(),
-            departments: u.departments,
-            level: u.level,
-            active: u.active,
-            email: u.email,
-            must_change_password: u.must_change_password,
-            created_at: u
-                .created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-        }
-    }
-}
-
 /// `GET /admin/users`: every staff user, by username.
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct UserList {
-    pub items: Vec<UserItem>,
+    pub items: Vec<redress_app::admin::UserView>,
     pub total: i64,
     /// Always null: the whole list is answered.
     pub next_cursor: Option<String>,

@@ -17,7 +17,7 @@
 //! (`calendar_feed_alert_sent`).
 
 use redress_domain::Reason;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -242,6 +242,168 @@ fn plan(
     p
 }
 
+/// What a fetch of the feed did (`POST /admin/calendar/feed/fetch`, and
+/// stored as the subscription's `outcome`): `changed` or `unchanged`
+/// with what the feed said and what it changed, `not_modified`, or
+/// `failed` with why. The fields a status does not have are absent.
+// The fields are declared in alphabetical order: the order of the JSON
+// objects this replaces, whose keys serde_json sorts, so that the stored
+// text and the answer stay the same. Deserialised leniently
+// ([`FeedOutcome::from_stored`]): a missing optional field is absent,
+// unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct FeedOutcome {
+    /// The dates the feed added to the calendar (`changed`, `unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added: Option<Vec<NaiveDate>>,
+    /// When the fetch started.
+    pub at: DateTime<Utc>,
+    /// The dates already in the calendar whose day the feed changed
+    /// (`changed`, `unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<Vec<NaiveDate>>,
+    /// Why it failed, in English (`failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The holidays the feed lists (`changed`, `unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holidays: Option<usize>,
+    /// The days the feed lists that a manual day overrides (`changed`,
+    /// `unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_manual: Option<usize>,
+    /// Why it failed, as a message key and its arguments (`failed`;
+    /// absent from outcomes stored before reasons were typed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<FeedReason>,
+    /// The open deadlines re-derived (`changed`, `unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recomputed: Option<u64>,
+    /// The dates the feed had set and no longer lists, removed
+    /// (`changed`, `unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Vec<NaiveDate>>,
+    /// The events of the feed it skipped: cancelled, without a start, or
+    /// timed (`changed`, `unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<usize>,
+    pub status: FeedStatus,
+    /// The working days the feed lists (`changed`, `unchanged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdays: Option<usize>,
+}
+
+/// The outcome as stored (its JSON text), for logs.
+impl std::fmt::Display for FeedOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+/// What became of a fetch.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedStatus {
+    /// The feed's days changed the calendar.
+    Changed,
+    /// The feed was read and changed nothing.
+    Unchanged,
+    /// The server answered 304: nothing read.
+    NotModified,
+    Failed,
+}
+
+/// Why a fetch failed: the message key of the reason and its arguments,
+/// for the console to say it in the reader's language.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct FeedReason {
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    pub key: String,
+}
+
+/// What the days of a fetched feed did to the calendar.
+struct Applied {
+    holidays: usize,
+    workdays: usize,
+    skipped: usize,
+    added: Vec<NaiveDate>,
+    changed: Vec<NaiveDate>,
+    removed: Vec<NaiveDate>,
+    kept_manual: usize,
+    recomputed: u64,
+}
+
+impl FeedOutcome {
+    fn bare(at: DateTime<Utc>, status: FeedStatus) -> Self {
+        Self {
+            added: None,
+            at,
+            changed: None,
+            error: None,
+            holidays: None,
+            kept_manual: None,
+            reason: None,
+            recomputed: None,
+            removed: None,
+            skipped: None,
+            status,
+            workdays: None,
+        }
+    }
+
+    fn not_modified(at: DateTime<Utc>) -> Self {
+        Self::bare(at, FeedStatus::NotModified)
+    }
+
+    fn failed(at: DateTime<Utc>, error: &Reason) -> Self {
+        Self {
+            error: Some(error.to_string()),
+            reason: Some(FeedReason {
+                args: error
+                    .args()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                key: error.key().to_string(),
+            }),
+            ..Self::bare(at, FeedStatus::Failed)
+        }
+    }
+
+    fn applied(at: DateTime<Utc>, a: Applied) -> Self {
+        let status = if a.added.len() + a.changed.len() + a.removed.len() > 0 {
+            FeedStatus::Changed
+        } else {
+            FeedStatus::Unchanged
+        };
+        Self {
+            added: Some(a.added),
+            changed: Some(a.changed),
+            holidays: Some(a.holidays),
+            kept_manual: Some(a.kept_manual),
+            recomputed: Some(a.recomputed),
+            removed: Some(a.removed),
+            skipped: Some(a.skipped),
+            workdays: Some(a.workdays),
+            ..Self::bare(at, status)
+        }
+    }
+
+    /// The outcome as stored with the subscription; `None` for a text
+    /// that is not one.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+
+    pub fn failed_fetch(&self) -> bool {
+        self.status == FeedStatus::Failed
+    }
+}
+
 /// The calendar feed subscription as `GET`/`PUT /admin/calendar/feed`
 /// answer it: without a subscription, only `url` (null) and `feed_days`.
 // The fields are declared in alphabetical order: the order of the JSON
@@ -270,7 +432,8 @@ pub struct CalendarFeedView {
     /// What the last fetch did (as `POST /admin/calendar/feed/fetch`
     /// answers it); null before the first fetch.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<Value>,
+    #[schema(value_type = Option<FeedOutcome>)]
+    pub outcome: Option<Option<FeedOutcome>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub set_at: Option<DateTime<Utc>>,
     /// Who subscribed (`staff:<username>`).
@@ -374,7 +537,7 @@ impl App {
     /// `POST /admin/calendar/feed/fetch`: fetches now, whatever the
     /// schedule; the outcome (what changed). 404 without a subscription,
     /// 409 while another instance is fetching it.
-    pub async fn fetch_calendar_feed_now(&self, who: &Principal) -> AppResult<Value> {
+    pub async fn fetch_calendar_feed_now(&self, who: &Principal) -> AppResult<FeedOutcome> {
         self.admin(who)?;
         let Some(before) = self.store.get_calendar_feed().await? else {
             return Err(AppError::NotFound);
@@ -409,7 +572,7 @@ impl App {
 
     /// The daily job: fetches the feed when it is due and this instance
     /// claims it. The outcome when it ran.
-    pub async fn calendar_feed_job(&self) -> AppResult<Option<Value>> {
+    pub async fn calendar_feed_job(&self) -> AppResult<Option<FeedOutcome>> {
         // A read first: the sweep runs often, and the claim is a write.
         let now = self.now();
         if self
@@ -433,39 +596,34 @@ impl App {
     /// One fetch of a claimed subscription: applies what changed, records
     /// the outcome and ends the claim; a failure alerts admins (once a
     /// day).
-    async fn run_calendar_feed(&self, mut feed: CalendarFeed) -> Value {
+    async fn run_calendar_feed(&self, mut feed: CalendarFeed) -> FeedOutcome {
         let started = self.now();
         let allow_private = self.config.webhook_allow_private;
         let result = match fetch(&feed, allow_private).await {
-            Ok(Fetched::NotModified) => Ok(json!({"status": "not_modified"})),
+            Ok(Fetched::NotModified) => Ok(FeedOutcome::not_modified(started)),
             Ok(Fetched::Body {
                 text,
                 etag,
                 last_modified,
             }) => match self.apply_feed_text(&feed.url, &text).await {
-                Ok(outcome) => {
+                Ok(applied) => {
                     feed.etag = etag;
                     feed.last_modified = last_modified;
-                    Ok(outcome)
+                    Ok(FeedOutcome::applied(started, applied))
                 }
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
         };
-        let mut outcome = match result {
+        let outcome = match result {
             Ok(o) => o,
             Err(error) => {
                 tracing::warn!(%error, "the calendar feed could not be fetched");
                 metrics::counter!("redress_calendar_feed_failures_total").increment(1);
-                json!({
-                    "status": "failed",
-                    "error": error.to_string(),
-                    "reason": {"key": error.key(), "args": error.args().into_iter().collect::<HashMap<_, _>>()},
-                })
+                FeedOutcome::failed(started, &error)
             }
         };
-        outcome["at"] = json!(started);
-        let failed = outcome["status"] == "failed";
+        let failed = outcome.failed_fetch();
         feed.fetched_at = Some(started);
         feed.outcome = Some(outcome.to_string());
         feed.next_fetch_at = started + if failed { RETRY_AFTER } else { FETCH_EVERY };
@@ -480,7 +638,7 @@ impl App {
 
     /// Applies the days of a fetched feed (precedence: manual, feed,
     /// built-in); the outcome, or why the feed is unusable.
-    async fn apply_feed_text(&self, url: &str, text: &str) -> Result<Value, Reason> {
+    async fn apply_feed_text(&self, url: &str, text: &str) -> Result<Applied, Reason> {
         let IcsImport { days, skipped } = days_from_ics(text, self.config.time_zone)?;
         let count = |k: DayKind| days.iter().filter(|d| d.kind == k).count();
         let (holidays, workdays) = (count(DayKind::Holiday), count(DayKind::Workday));
@@ -534,23 +692,22 @@ impl App {
                 recomputed = self.recompute_deadlines(from).await.map_err(internal)?;
             }
         }
-        Ok(json!({
-            "status": if changes > 0 { "changed" } else { "unchanged" },
-            "holidays": holidays,
-            "workdays": workdays,
-            "skipped": skipped.len(),
-            "added": p.added,
-            "changed": p.changed,
-            "removed": p.remove,
-            "kept_manual": p.kept_manual,
-            "recomputed": recomputed,
-        }))
+        Ok(Applied {
+            holidays,
+            workdays,
+            skipped: skipped.len(),
+            added: p.added,
+            changed: p.changed,
+            removed: p.remove,
+            kept_manual: p.kept_manual,
+            recomputed,
+        })
     }
 
     /// A failed fetch tells admins with an address, at most once a
     /// (local) day: a journal event `calendar_feed_alert_sent` with the
     /// date keeps it so across restarts and instances. True when sent.
-    pub async fn alert_admins_of_feed(&self, url: &str, outcome: &Value) -> AppResult<bool> {
+    pub async fn alert_admins_of_feed(&self, url: &str, outcome: &FeedOutcome) -> AppResult<bool> {
         let today = self.calendar().local_date(self.now()).to_string();
         let last = self
             .store
@@ -567,7 +724,7 @@ impl App {
         if admins.is_empty() {
             return Ok(false);
         }
-        let error = outcome["error"].as_str().unwrap_or("unknown").to_string();
+        let error = outcome.error.as_deref().unwrap_or("unknown").to_string();
         self.store
             .append_events(vec![NewEvent {
                 case_id: None,
@@ -594,11 +751,7 @@ impl App {
 
 /// A subscription as the API shows it.
 fn feed_view(f: &CalendarFeed, feed_days: usize) -> CalendarFeedView {
-    let outcome: Value = f
-        .outcome
-        .as_deref()
-        .and_then(|o| serde_json::from_str(o).ok())
-        .unwrap_or(Value::Null);
+    let outcome = f.outcome.as_deref().and_then(FeedOutcome::from_stored);
     CalendarFeedView {
         etag: Some(f.etag.clone()),
         feed_days,
@@ -690,5 +843,104 @@ mod tests {
         assert_eq!(p.added, vec![d("2027-05-01")]);
         assert_eq!(p.remove, vec![d("2027-04-01")]);
         assert_eq!(p.set.len(), 2, "the built-in day it repeats is left alone");
+    }
+
+    /// Each shape of the outcome is the `json!` object it replaced, byte
+    /// for byte (stored as text, answered by the API).
+    #[test]
+    fn outcomes_are_the_old_json() {
+        let at: DateTime<Utc> = "2027-01-02T03:04:05Z".parse().unwrap();
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let same = |new: &FeedOutcome, mut old: Value| {
+            old["at"] = json!(at);
+            let text = serde_json::to_string(new).unwrap();
+            assert_eq!(text, old.to_string());
+            assert_eq!(FeedOutcome::from_stored(&text).as_ref(), Some(new));
+        };
+        same(
+            &FeedOutcome::not_modified(at),
+            json!({"status": "not_modified"}),
+        );
+        for error in [
+            Reason::FeedStatus { status: 503 },
+            Reason::Unreachable {
+                detail: "timed out".into(),
+            },
+            Reason::HttpUrl,
+        ] {
+            same(
+                &FeedOutcome::failed(at, &error),
+                json!({
+                    "status": "failed",
+                    "error": error.to_string(),
+                    "reason": {"key": error.key(), "args": error.args().into_iter().collect::<HashMap<_, _>>()},
+                }),
+            );
+        }
+        for (added, changed, removed, recomputed) in [
+            (vec![], vec![], vec![], 0),
+            (vec![d("2027-05-01")], vec![], vec![], 3),
+            (
+                vec![],
+                vec![d("2027-03-01")],
+                vec![d("2027-04-01"), d("2027-04-02")],
+                0,
+            ),
+        ] {
+            let changes = added.len() + changed.len() + removed.len();
+            let old = json!({
+                "status": if changes > 0 { "changed" } else { "unchanged" },
+                "holidays": 12,
+                "workdays": 3,
+                "skipped": 1,
+                "added": added,
+                "changed": changed,
+                "removed": removed,
+                "kept_manual": 2,
+                "recomputed": recomputed,
+            });
+            let applied = Applied {
+                holidays: 12,
+                workdays: 3,
+                skipped: 1,
+                added,
+                changed,
+                removed,
+                kept_manual: 2,
+                recomputed,
+            };
+            same(&FeedOutcome::applied(at, applied), old);
+        }
+    }
+
+    /// Outcomes stored by earlier versions still read: a failure without
+    /// its reason, fields this version does not know; a text that is not
+    /// an outcome reads as none.
+    #[test]
+    fn older_stored_outcomes_still_read() {
+        let old = FeedOutcome::from_stored(
+            r#"{"at":"2026-06-01T00:00:00Z","error":"the feed answered HTTP 404","status":"failed"}"#,
+        )
+        .unwrap();
+        assert!(old.failed_fetch());
+        assert_eq!(old.error.as_deref(), Some("the feed answered HTTP 404"));
+        assert_eq!(old.reason, None);
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"at":"2026-06-01T00:00:00Z","error":"the feed answered HTTP 404","status":"failed"}"#
+        );
+        let reason = FeedOutcome::from_stored(
+            r#"{"at":"2026-06-01T00:00:00Z","error":"x","reason":{"key":"reason-utf8"},"status":"failed","extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(reason.reason.unwrap().args.len(), 0);
+        let unchanged = FeedOutcome::from_stored(
+            r#"{"added":[],"at":"2026-06-01T00:00:00Z","changed":[],"holidays":30,"kept_manual":0,"recomputed":0,"removed":[],"skipped":0,"status":"unchanged","workdays":8}"#,
+        )
+        .unwrap();
+        assert_eq!(unchanged.status, FeedStatus::Unchanged);
+        assert_eq!(unchanged.holidays, Some(30));
+        assert_eq!(FeedOutcome::from_stored("not json"), None);
+        assert_eq!(FeedOutcome::from_stored("{}"), None);
     }
 }

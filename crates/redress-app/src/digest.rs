@@ -9,13 +9,13 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use redress_domain::{Locale, NoticeKind, Role};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::App;
 use crate::error::AppResult;
 use crate::outbound::{Attachment, Outgoing};
 use crate::report::{ReportParams, summary_csv, summary_html};
+use crate::views::ReportSummary;
 
 /// How often the report is mailed (setting `scheduled_report.every`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -96,9 +96,8 @@ impl ReportSchedule {
 }
 
 /// A share as a percentage, or "—".
-fn percent(v: &Value) -> String {
-    v.as_f64()
-        .map(|x| format!("{:.1}%", x * 100.0))
+fn percent(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.1}%", x * 100.0))
         .unwrap_or_else(|| "—".into())
 }
 
@@ -135,7 +134,13 @@ impl App {
 
     /// The mail of one period's report: headline figures in both
     /// languages, a link to the page, the HTML and CSV attached.
-    fn report_message(&self, v: &Value, every: Every, from: NaiveDate, to: NaiveDate) -> Outgoing {
+    fn report_message(
+        &self,
+        v: &ReportSummary,
+        every: Every,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Outgoing {
         let (zh, en) = match every {
             Every::Month => ("月报", "Monthly"),
             _ => ("周报", "Weekly"),
@@ -144,7 +149,6 @@ impl App {
             "{}/staff/reports?from={from}&to={to}",
             self.config.public_url.trim_end_matches('/')
         );
-        let n = |k: &str| v[k].as_i64().unwrap_or(0);
         let body = format!(
             "{from} 至 {to} 的投诉处理{zh}：\n\
              收到投诉 {filed} 件，受理 {accepted} 件，不予受理 {rejected} 件，作出处理结果 {decided} 件，结案 {closed} 件；\n\
@@ -154,14 +158,14 @@ impl App {
              {filed} filed, {accepted} accepted, {rejected} refused, {decided} decided, {closed} closed;\n\
              deadlines met {on_time}, appeal rate {appeal}, changed on review {changed}.\n\
              The full report is attached (HTML and CSV), or open: {link}\n",
-            filed = n("total"),
-            accepted = n("accepted"),
-            rejected = n("rejected"),
-            decided = n("decided"),
-            closed = n("closed"),
-            on_time = percent(&v["on_time_rate"]),
-            appeal = percent(&v["appeal_rate"]),
-            changed = percent(&v["appeals_changed_share"]),
+            filed = v.total,
+            accepted = v.accepted,
+            rejected = v.rejected,
+            decided = v.decided,
+            closed = v.closed,
+            on_time = percent(v.on_time_rate),
+            appeal = percent(v.appeal_rate),
+            changed = percent(v.appeals_changed_share),
         );
         let stem = format!("report-{from}-{to}");
         Outgoing {

@@ -9,16 +9,23 @@ use std::collections::BTreeMap;
 use redress_domain::Reason;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use redress_domain::{Outcome, Role, Status};
+use redress_domain::{Calendar, Outcome, Role, Status};
 use redress_store::rollup::{self, Group, ReportStage, RollupQuery, RollupSum};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use crate::App;
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
+use crate::views::{
+    CountChange, DeadlineCompliance, Histogram, MainCounts, PreviousPeriod, ReportSummary, Reviews,
+    Satisfaction, SeriesEntry, StageCompliance, TopRespondent,
+};
 
 /// How the series divides the period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Interval {
     Day,
     /// ISO weeks, Monday to Sunday.
@@ -35,8 +42,22 @@ impl Interval {
         }
     }
 
+    /// The first day of the interval after the one holding `d`.
+    pub(crate) fn next(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Interval::Day => d + Duration::days(1),
+            Interval::Week => self.start(d) + Duration::days(7),
+            Interval::Month => {
+                let first = self.start(d);
+                first
+                    .checked_add_months(chrono::Months::new(1))
+                    .unwrap_or(first + Duration::days(31))
+            }
+        }
+    }
+
     /// The first day of the interval holding `d`.
-    fn start(self, d: NaiveDate) -> NaiveDate {
+    pub(crate) fn start(self, d: NaiveDate) -> NaiveDate {
         match self {
             Interval::Day => d,
             Interval::Week => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
@@ -113,17 +134,14 @@ pub fn parse_days(
     Ok((from_d, to_d))
 }
 
-fn share(part: i64, whole: i64) -> Value {
-    if whole <= 0 {
-        Value::Null
-    } else {
-        json!(part as f64 / whole as f64)
-    }
+/// `part / whole`; none when the whole is not positive.
+pub(crate) fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 /// Rounded to 0.01 h: the buckets are 5 % wide anyway.
-fn hours(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, |h| json!((h * 100.0).round() / 100.0))
+pub(crate) fn hours(v: Option<f64>) -> Option<f64> {
+    v.map(|h| (h * 100.0).round() / 100.0)
 }
 
 /// The summed counters of a period, by metric.
@@ -132,7 +150,7 @@ pub(crate) struct Sums {
     /// metric → dim → n
     by_dim: BTreeMap<String, BTreeMap<String, i64>>,
     /// `filed` per category.
-    filed_by_category: BTreeMap<String, i64>,
+    pub(crate) filed_by_category: BTreeMap<String, i64>,
 }
 
 impl Sums {
@@ -167,49 +185,219 @@ impl Sums {
             .unwrap_or(0)
     }
 
-    fn histogram(&self, metric: &str) -> Value {
-        let h: BTreeMap<u32, i64> = self
-            .dims(metric)
+    /// A duration histogram's buckets (the dims are bucket numbers).
+    pub(crate) fn buckets(&self, metric: &str) -> BTreeMap<u32, i64> {
+        self.dims(metric)
             .into_iter()
             .filter_map(|(b, n)| Some((b.parse().ok()?, n)))
-            .collect();
-        let count: i64 = h.values().sum();
-        json!({
-            "median_hours": hours(rollup::quantile(&h, 0.5)),
-            "p90_hours": hours(rollup::quantile(&h, 0.9)),
-            "count": count,
-        })
+            .collect()
     }
 
-    fn on_time_rate(&self) -> Value {
+    fn histogram(&self, metric: &str) -> Histogram {
+        let h = self.buckets(metric);
+        Histogram {
+            count: h.values().sum(),
+            median_hours: hours(rollup::quantile(&h, 0.5)),
+            p90_hours: hours(rollup::quantile(&h, 0.9)),
+        }
+    }
+
+    fn on_time_rate(&self) -> Option<f64> {
         share(self.total(rollup::ON_TIME), self.total(rollup::DUE))
     }
 
     /// The counts a series entry and the previous period carry.
-    fn main_counts(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("filed".into(), json!(self.total(rollup::FILED)));
-        for metric in [
-            rollup::ACCEPTED,
-            rollup::REJECTED,
-            rollup::DECIDED,
-            rollup::CLOSED,
-            rollup::APPEALED,
-        ] {
-            m.insert(metric.into(), json!(self.total(metric)));
+    fn main_counts(&self) -> MainCounts {
+        let (accepted, rejected) = (self.total(rollup::ACCEPTED), self.total(rollup::REJECTED));
+        MainCounts {
+            acceptance_rate: share(accepted, accepted + rejected),
+            accepted,
+            appealed: self.total(rollup::APPEALED),
+            closed: self.total(rollup::CLOSED),
+            decided: self.total(rollup::DECIDED),
+            filed: self.total(rollup::FILED),
+            on_time_rate: self.on_time_rate(),
+            rejected,
+            stages_due: self.total(rollup::DUE),
+            stages_on_time: self.total(rollup::ON_TIME),
         }
-        m.insert("stages_due".into(), json!(self.total(rollup::DUE)));
-        m.insert("stages_on_time".into(), json!(self.total(rollup::ON_TIME)));
-        m.insert("on_time_rate".into(), self.on_time_rate());
-        m.insert(
-            "acceptance_rate".into(),
-            share(
-                self.total(rollup::ACCEPTED),
-                self.total(rollup::ACCEPTED) + self.total(rollup::REJECTED),
-            ),
-        );
-        m
     }
+}
+
+/// What the store answers for a summary: the rollup sums of the period,
+/// of the period before, and of the series' days or months; the cases
+/// filed per department; the top respondents.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SummaryInput {
+    pub(crate) sums: Vec<RollupSum>,
+    pub(crate) departments: BTreeMap<String, i64>,
+    pub(crate) top: Vec<(String, i64)>,
+    pub(crate) series: Vec<RollupSum>,
+    pub(crate) previous: Vec<RollupSum>,
+}
+
+/// The period of the same length just before the query's, for the trend.
+fn previous_query(q: &RollupQuery) -> RollupQuery {
+    let len = (q.to - q.from).num_days() + 1;
+    RollupQuery {
+        from: q.from - Duration::days(len),
+        to: q.from - Duration::days(1),
+        ..q.clone()
+    }
+}
+
+/// The summary of the query's days from what the store answered.
+pub(crate) fn summary(
+    cal: &Calendar,
+    time_zone: &str,
+    q: &RollupQuery,
+    interval: Interval,
+    input: SummaryInput,
+) -> ReportSummary {
+    let prev_q = previous_query(q);
+    let s = Sums::of(&input.sums);
+    let mut by_status: BTreeMap<String, i64> =
+        Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
+    by_status.extend(s.dims(rollup::FILED_STATUS));
+    let by_category: BTreeMap<String, i64> = s
+        .filed_by_category
+        .iter()
+        .map(|(c, n)| {
+            let key = if c.is_empty() {
+                "(unclassified)".to_string()
+            } else {
+                c.clone()
+            };
+            (key, *n)
+        })
+        .collect();
+    let stage = |stage: ReportStage| {
+        let st = stage.as_str();
+        let (due, ok) = (s.get(rollup::DUE, st), s.get(rollup::ON_TIME, st));
+        StageCompliance {
+            due,
+            extended: s.get(rollup::EXTENDED, st),
+            missed: due - ok,
+            on_time: ok,
+            rate: share(ok, due),
+        }
+    };
+    let deadline_compliance = DeadlineCompliance {
+        acceptance: stage(ReportStage::Acceptance),
+        handling: stage(ReportStage::Handling),
+        review: stage(ReportStage::Review),
+        supplement: stage(ReportStage::Supplement),
+    };
+    let mut outcomes: BTreeMap<String, i64> =
+        Outcome::ALL.iter().map(|o| (o.to_string(), 0)).collect();
+    outcomes.extend(
+        s.dims(rollup::DECIDED)
+            .into_iter()
+            .filter(|(k, _)| !k.is_empty()),
+    );
+    let (accepted, rejected) = (s.total(rollup::ACCEPTED), s.total(rollup::REJECTED));
+    let decided = s.total(rollup::DECIDED);
+    let appealed = s.total(rollup::APPEALED);
+    let reviewed = s.total(rollup::REVIEWED);
+    let changed = s.get(rollup::REVIEWED, "modified");
+    let responses = s.total(rollup::FEEDBACK);
+    let by_department = unclassified(input.departments, s.total(rollup::FILED));
+    let now_counts = s.main_counts();
+    let prev_counts = Sums::of(&input.previous).main_counts();
+    ReportSummary {
+        acceptance_rate: share(accepted, accepted + rejected),
+        accepted,
+        appeal_rate: share(appealed, decided),
+        appealed,
+        appeals_changed_share: share(changed, reviewed),
+        by_category,
+        by_channel: s.dims(rollup::FILED),
+        by_closure: s.dims(rollup::FILED_CLOSURE),
+        by_department,
+        by_status,
+        category: q.category.clone(),
+        change: CountChange::between(&now_counts, &prev_counts),
+        closed: s.total(rollup::CLOSED),
+        closed_by_closure: s.dims(rollup::CLOSED),
+        deadline_compliance,
+        decided,
+        department: q.department.clone(),
+        extended_share: share(
+            s.get(rollup::EXTENDED, "handling"),
+            s.get(rollup::DUE, "handling"),
+        ),
+        from: cal.start_of_local_day(q.from),
+        from_day: q.from,
+        interval,
+        on_time_rate: s.on_time_rate(),
+        outcomes,
+        previous: PreviousPeriod::new(prev_q.from, prev_q.to, prev_counts),
+        rejected,
+        reviews: Reviews {
+            modified: changed,
+            total: reviewed,
+            upheld: s.get(rollup::REVIEWED, "upheld"),
+        },
+        satisfaction: Satisfaction {
+            average: (responses > 0)
+                .then(|| s.total(rollup::FEEDBACK_SCORE) as f64 / responses as f64),
+            responses,
+        },
+        series: series_of(input.series, q, interval),
+        time_to_accept: s.histogram(rollup::HOURS_TO_ACCEPT),
+        time_to_close: s.histogram(rollup::HOURS_TO_CLOSE),
+        time_to_decide: s.histogram(rollup::HOURS_TO_DECIDE),
+        time_zone: time_zone.to_string(),
+        to: cal.end_of_local_day(q.to),
+        to_day: q.to,
+        top_respondents: input
+            .top
+            .into_iter()
+            .map(|(respondent, count)| TopRespondent { count, respondent })
+            .collect(),
+        total: s.total(rollup::FILED),
+    }
+}
+
+/// The rollup query of the series: the query's days, by day (days and
+/// weeks, from the daily counters) or by month (the monthly ones).
+fn series_query(q: &RollupQuery, interval: Interval) -> RollupQuery {
+    RollupQuery {
+        metrics: rollup::SERIES_METRICS.to_vec(),
+        group: if interval == Interval::Month {
+            Group::Month
+        } else {
+            Group::Day
+        },
+        ..q.clone()
+    }
+}
+
+/// One entry per interval of the period (the first and last clipped
+/// to it), with the main counts, from the rows of [`series_query`].
+pub(crate) fn series_of(
+    rows: Vec<RollupSum>,
+    q: &RollupQuery,
+    interval: Interval,
+) -> Vec<SeriesEntry> {
+    let mut per: BTreeMap<NaiveDate, Vec<RollupSum>> = BTreeMap::new();
+    for r in rows {
+        if let Some(d) = r.day {
+            per.entry(interval.start(d).max(q.from))
+                .or_default()
+                .push(r);
+        }
+    }
+    let mut out = Vec::new();
+    let mut start = q.from;
+    while start <= q.to {
+        let next = interval.next(start);
+        let end = (next - Duration::days(1)).min(q.to);
+        let sums = Sums::of(per.get(&start).map(Vec::as_slice).unwrap_or(&[]));
+        out.push(SeriesEntry::new(start, end, sums.main_counts()));
+        start = next;
+    }
+    out
 }
 
 impl App {
@@ -278,7 +466,11 @@ impl App {
         ))
     }
 
-    pub async fn report_summary(&self, who: &Principal, p: &ReportParams) -> AppResult<Value> {
+    pub async fn report_summary(
+        &self,
+        who: &Principal,
+        p: &ReportParams,
+    ) -> AppResult<ReportSummary> {
         let staff = who.staff()?;
         staff.require(Role::Supervisor)?;
         let (q, interval) = self.report_query(p).await?;
@@ -287,15 +479,12 @@ impl App {
 
     /// The figures of the query's days (no access check: the caller has
     /// made it, or is the CLI).
-    pub async fn summary_of(&self, q: &RollupQuery, interval: Interval) -> AppResult<Value> {
-        let cal = self.calendar();
-        // The period of the same length just before, for the trend.
-        let len = (q.to - q.from).num_days() + 1;
-        let prev_q = RollupQuery {
-            from: q.from - Duration::days(len),
-            to: q.from - Duration::days(1),
-            ..q.clone()
-        };
+    pub async fn summary_of(
+        &self,
+        q: &RollupQuery,
+        interval: Interval,
+    ) -> AppResult<ReportSummary> {
+        let prev_q = previous_query(q);
         // The summary's questions to the rollups are independent: asked
         // together, on the store's read pool, the answer takes about as
         // long as the slowest of them.
@@ -309,125 +498,28 @@ impl App {
                 self.store.report_top_respondents(q, 10).await
             }
         };
-        let (sums, departments, top, series, prev) = tokio::try_join!(
+        let series = series_query(q, interval);
+        let (sums, departments, top, series, previous) = tokio::try_join!(
             async { Ok::<_, AppError>(self.store.report_rollup(q).await?) },
             self.filed_by_department(q),
             async { Ok::<_, AppError>(top.await?) },
-            self.series(q, interval),
+            async { Ok::<_, AppError>(self.store.report_rollup(&series).await?) },
             async { Ok::<_, AppError>(self.store.report_rollup(&prev_q).await?) },
         )?;
-        let s = Sums::of(&sums);
-        let mut by_status: BTreeMap<String, i64> =
-            Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
-        by_status.extend(s.dims(rollup::FILED_STATUS));
-        let by_category: BTreeMap<String, i64> = s
-            .filed_by_category
-            .iter()
-            .map(|(c, n)| {
-                let key = if c.is_empty() {
-                    "(unclassified)".to_string()
-                } else {
-                    c.clone()
-                };
-                (key, *n)
-            })
-            .collect();
-        let mut compliance = Map::new();
-        for stage in ReportStage::ALL {
-            let st = stage.as_str();
-            let (due, ok) = (s.get(rollup::DUE, st), s.get(rollup::ON_TIME, st));
-            compliance.insert(
-                st.into(),
-                json!({
-                    "due": due,
-                    "on_time": ok,
-                    "missed": due - ok,
-                    "rate": share(ok, due),
-                    "extended": s.get(rollup::EXTENDED, st),
-                }),
-            );
-        }
-        let mut outcomes: BTreeMap<String, i64> =
-            Outcome::ALL.iter().map(|o| (o.to_string(), 0)).collect();
-        outcomes.extend(
-            s.dims(rollup::DECIDED)
-                .into_iter()
-                .filter(|(k, _)| !k.is_empty()),
-        );
-        let (accepted, rejected) = (s.total(rollup::ACCEPTED), s.total(rollup::REJECTED));
-        let decided = s.total(rollup::DECIDED);
-        let appealed = s.total(rollup::APPEALED);
-        let reviewed = s.total(rollup::REVIEWED);
-        let changed = s.get(rollup::REVIEWED, "modified");
-        let responses = s.total(rollup::FEEDBACK);
-        let by_department = unclassified(departments, s.total(rollup::FILED));
-        let prev = Sums::of(&prev);
-        let now_counts = s.main_counts();
-        let prev_counts = prev.main_counts();
-        let mut change = Map::new();
-        for (k, v) in &now_counts {
-            if let (Some(a), Some(b)) = (v.as_i64(), prev_counts.get(k).and_then(Value::as_i64)) {
-                change.insert(k.clone(), json!(a - b));
-            }
-        }
-        let mut previous = prev_counts;
-        previous.insert("from_day".into(), json!(prev_q.from));
-        previous.insert("to_day".into(), json!(prev_q.to));
-        Ok(json!({
-            "from": cal.start_of_local_day(q.from),
-            "to": cal.end_of_local_day(q.to),
-            "from_day": q.from,
-            "to_day": q.to,
-            "time_zone": self.config.time_zone.name(),
-            "interval": interval.as_str(),
-            "department": q.department,
-            "category": q.category,
-            "total": s.total(rollup::FILED),
-            "by_status": by_status,
-            "by_channel": s.dims(rollup::FILED),
-            "by_category": by_category,
-            "by_department": by_department,
-            "by_closure": s.dims(rollup::FILED_CLOSURE),
-            "accepted": accepted,
-            "rejected": rejected,
-            "decided": decided,
-            "closed": s.total(rollup::CLOSED),
-            "closed_by_closure": s.dims(rollup::CLOSED),
-            "acceptance_rate": share(accepted, accepted + rejected),
-            "deadline_compliance": compliance,
-            "on_time_rate": s.on_time_rate(),
-            "extended_share": share(
-                s.get(rollup::EXTENDED, "handling"),
-                s.get(rollup::DUE, "handling")
-            ),
-            "outcomes": outcomes,
-            "time_to_accept": s.histogram(rollup::HOURS_TO_ACCEPT),
-            "time_to_decide": s.histogram(rollup::HOURS_TO_DECIDE),
-            "time_to_close": s.histogram(rollup::HOURS_TO_CLOSE),
-            "appealed": appealed,
-            "appeal_rate": share(appealed, decided),
-            "reviews": {
-                "total": reviewed,
-                "upheld": s.get(rollup::REVIEWED, "upheld"),
-                "modified": changed,
-            },
-            "appeals_changed_share": share(changed, reviewed),
-            "satisfaction": {
-                "average": if responses > 0 {
-                    json!(s.total(rollup::FEEDBACK_SCORE) as f64 / responses as f64)
-                } else {
-                    Value::Null
-                },
-                "responses": responses,
-            },
-            "top_respondents": top
-                .into_iter()
-                .map(|(k, n)| json!({"respondent": k, "count": n}))
-                .collect::<Vec<_>>(),
-            "series": series,
-            "previous": previous,
-            "change": change,
-        }))
+        let input = SummaryInput {
+            sums,
+            departments,
+            top,
+            series,
+            previous,
+        };
+        Ok(summary(
+            &self.calendar(),
+            self.config.time_zone.name(),
+            q,
+            interval,
+            input,
+        ))
     }
 
     /// Cases filed in the query's days per department code (the
@@ -459,56 +551,6 @@ impl App {
             if n != 0 {
                 out.insert(code, n);
             }
-        }
-        Ok(out)
-    }
-
-    /// One entry per interval of the period (the first and last clipped
-    /// to it), with the main counts.
-    async fn series(&self, q: &RollupQuery, interval: Interval) -> AppResult<Vec<Value>> {
-        let rows = self
-            .store
-            .report_rollup(&RollupQuery {
-                metrics: rollup::SERIES_METRICS.to_vec(),
-                // Months from the monthly counters; days and weeks from
-                // the daily ones.
-                group: if interval == Interval::Month {
-                    Group::Month
-                } else {
-                    Group::Day
-                },
-                ..q.clone()
-            })
-            .await?;
-        let mut per: BTreeMap<NaiveDate, Vec<RollupSum>> = BTreeMap::new();
-        for r in rows {
-            if let Some(d) = r.day {
-                per.entry(interval.start(d).max(q.from))
-                    .or_default()
-                    .push(r);
-            }
-        }
-        let mut out = Vec::new();
-        let mut start = q.from;
-        while start <= q.to {
-            let next = match interval {
-                Interval::Day => start + Duration::days(1),
-                Interval::Week => interval.start(start) + Duration::days(7),
-                Interval::Month => {
-                    let first = interval.start(start);
-                    first
-                        .checked_add_months(chrono::Months::new(1))
-                        .unwrap_or(first + Duration::days(31))
-                }
-            };
-            let end = (next - Duration::days(1)).min(q.to);
-            let sums = Sums::of(per.get(&start).map(Vec::as_slice).unwrap_or(&[]));
-            let mut entry = Map::new();
-            entry.insert("start".into(), json!(start));
-            entry.insert("end".into(), json!(end));
-            entry.extend(sums.main_counts());
-            out.push(Value::Object(entry));
-            start = next;
         }
         Ok(out)
     }
@@ -562,8 +604,9 @@ fn unclassified(mut counted: BTreeMap<String, i64>, total: i64) -> BTreeMap<Stri
 /// The summary as CSV rows `figure,key,value`: every figure of the JSON
 /// answer, flattened (`deadline_compliance.acceptance,rate,0.5`;
 /// `series.2026-03-02,filed,4`), UTF-8 with a byte-order mark so that
-/// spreadsheet programs read Chinese correctly.
-pub fn summary_csv(v: &Value) -> String {
+/// spreadsheet programs read Chinese correctly. The rows follow the
+/// serialised summary, so that a figure added to it is in the CSV too.
+pub fn summary_csv(summary: &ReportSummary) -> String {
     let mut out = String::from("\u{feff}figure,key,value\r\n");
     let mut line = |figure: &str, key: &str, value: &Value| {
         let value = match value {
@@ -578,24 +621,22 @@ pub fn summary_csv(v: &Value) -> String {
             csv_field(&value)
         ));
     };
-    let Value::Object(top) = v else {
+    let Ok(Value::Object(top)) = serde_json::to_value(summary) else {
         return out;
     };
-    for (name, value) in top {
+    for (name, value) in &top {
         match (name.as_str(), value) {
-            ("top_respondents", Value::Array(items)) => {
-                for i in items {
-                    line(name, i["respondent"].as_str().unwrap_or(""), &i["count"]);
+            ("top_respondents", _) => {
+                for t in &summary.top_respondents {
+                    line(name, &t.respondent, &Value::from(t.count));
                 }
             }
-            ("series", Value::Array(items)) => {
-                for i in items {
-                    let start = i["start"].as_str().unwrap_or("");
-                    if let Value::Object(m) = i {
-                        for (k, x) in m {
-                            if k != "start" {
-                                line(&format!("series.{start}"), k, x);
-                            }
+            ("series", _) => {
+                for entry in &summary.series {
+                    let figure = format!("series.{}", entry.start);
+                    if let Ok(Value::Object(m)) = serde_json::to_value(entry) {
+                        for (k, x) in m.iter().filter(|(k, _)| *k != "start") {
+                            line(&figure, k, x);
                         }
                     }
                 }
@@ -609,14 +650,14 @@ pub fn summary_csv(v: &Value) -> String {
 
 /// The summary as a standalone HTML page: one table of the same rows as
 /// the CSV (`redress report --format html`).
-pub fn summary_html(v: &Value) -> String {
+pub fn summary_html(summary: &ReportSummary) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
             .replace('"', "&quot;")
     };
-    let csv = summary_csv(v);
+    let csv = summary_csv(summary);
     let mut rows = String::new();
     for line in csv.trim_start_matches('\u{feff}').lines().skip(1) {
         let cells = split_csv_line(line);
@@ -626,11 +667,7 @@ pub fn summary_html(v: &Value) -> String {
         }
         rows.push_str("</tr>\n");
     }
-    let title = format!(
-        "redress report {} – {}",
-        v["from_day"].as_str().unwrap_or(""),
-        v["to_day"].as_str().unwrap_or("")
-    );
+    let title = format!("redress report {} – {}", summary.from_day, summary.to_day);
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}\
@@ -692,25 +729,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_starts_with_a_bom_and_flattens_every_figure() {
-        let v = json!({
-            "total": 3,
-            "by_channel": {"web": 2, "email": 1},
-            "deadline_compliance": {"acceptance": {"due": 2, "rate": 0.5}},
-            "top_respondents": [{"respondent": "company:a,b", "count": 2}],
-            "series": [{"start": "2026-03-02", "filed": 1}],
-            "department": null,
-        });
-        let csv = summary_csv(&v);
-        assert!(csv.starts_with("\u{feff}figure,key,value\r\n"));
-        assert!(csv.contains("total,,3\r\n"));
-        assert!(csv.contains("by_channel,web,2\r\n"));
-        assert!(csv.contains("deadline_compliance.acceptance,rate,0.5\r\n"));
-        assert!(csv.contains("top_respondents,\"company:a,b\",2\r\n"));
-        assert!(csv.contains("series.2026-03-02,filed,1\r\n"));
-        assert!(csv.contains("department,,\r\n"));
+    fn csv_fields_are_quoted_and_defused() {
         assert_eq!(csv_field("=cmd"), "'=cmd");
         assert_eq!(csv_field("-1.5"), "-1.5");
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 
     #[test]

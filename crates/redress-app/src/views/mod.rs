@@ -27,8 +27,15 @@ use uuid::Uuid;
 pub use crate::channels::ChannelName;
 pub use crate::outbound::NoticeKindName;
 
+mod report;
+pub use report::*;
+
 #[cfg(test)]
 mod old;
+#[cfg(test)]
+mod old_report;
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod tests;
 

@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::schemas::*;
 use crate::error::ApiResult;
@@ -15,7 +14,7 @@ use redress_app::admin::{
     CategoryItem, DepartmentView, PasswordChanged, RespondentCreated, UserView,
 };
 use redress_app::calendar_admin::{CalendarDaySet, CalendarImported};
-use redress_app::calendar_feed::CalendarFeedView;
+use redress_app::calendar_feed::{CalendarFeedView, FeedOutcome};
 use redress_app::canned::{CannedReplyList, CannedReplyView};
 use redress_app::channels::PublishedChannels;
 use redress_app::keys::{
@@ -404,11 +403,11 @@ pub async fn calendar_feed_delete(
 /// unchanged, not_modified or failed; the dates added, changed and
 /// removed; manual days kept; deadlines re-derived).
 #[utoipa::path(post, path = "/admin/calendar/feed/fetch", tag = "admin",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = FeedOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn calendar_feed_fetch(
     State(s): State<AppState>,
     Caller(who): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FeedOutcome>> {
     Ok(Json(s.app.fetch_calendar_feed_now(&who).await?))
 }
 

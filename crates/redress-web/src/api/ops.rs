@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use redress_app::views::ReportSummary;
 use redress_domain::Reason;
 use redress_domain::Role;
 use serde::Deserialize;
@@ -158,12 +159,12 @@ impl ReportParams {
 /// Figures of SPEC §10 for a period of whole local days (default: the
 /// last 30), from the report rollups; definitions in docs/reports.md.
 #[utoipa::path(get, path = "/reports/summary", tag = "reports", params(ReportParams),
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = ReportSummary), (status = 403, body = ErrorBody)))]
 pub async fn summary(
     State(s): State<AppState>,
     Caller(who): Caller,
     Params(p): Params<ReportParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ReportSummary>> {
     Ok(Json(s.app.report_summary(&who, &p.app()).await?))
 }
 
@@ -177,11 +178,7 @@ pub async fn summary_csv(
     Params(p): Params<ReportParams>,
 ) -> ApiResult<Response> {
     let v = s.app.report_summary(&who, &p.app()).await?;
-    let name = format!(
-        "redress-report-{}-{}.csv",
-        v["from_day"].as_str().unwrap_or(""),
-        v["to_day"].as_str().unwrap_or("")
-    );
+    let name = format!("redress-report-{}-{}.csv", v.from_day, v.to_day);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -19,6 +19,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Datelike;
+use redress_app::calendar_feed::{FeedOutcome, FeedStatus};
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -621,12 +622,16 @@ async fn render(
     let feed_last = match &feed {
         Some(f) => match (f.fetched_at, f.outcome.as_deref()) {
             (Some(at), Some(outcome)) => {
-                let o: Value = serde_json::from_str(outcome).unwrap_or(Value::Null);
+                let said = match FeedOutcome::from_stored(outcome) {
+                    Some(o) => feed_outcome(tr, &o),
+                    // Not an outcome: said as a failure without a reason.
+                    None => tr.with("feed-failed", &[("error", "")]),
+                };
                 tr.with(
                     "a-feed-last",
                     &[
                         ("at", super::local_time(at, tz).as_str()),
-                        ("outcome", feed_outcome(tr, &o).as_str()),
+                        ("outcome", said.as_str()),
                     ],
                 )
             }
@@ -681,50 +686,43 @@ async fn render(
 }
 
 /// A feed fetch's outcome in words.
-fn feed_outcome(tr: Tr, o: &Value) -> String {
-    let n = |k: &str| match &o[k] {
-        Value::Array(a) => a.len().to_string(),
-        v => v.as_u64().unwrap_or(0).to_string(),
-    };
-    match o["status"].as_str().unwrap_or("failed") {
-        "changed" => tr.with(
+fn feed_outcome(tr: Tr, o: &FeedOutcome) -> String {
+    let days = |d: &Option<Vec<_>>| d.as_ref().map_or(0, Vec::len).to_string();
+    let n = |n: Option<usize>| n.unwrap_or(0).to_string();
+    match o.status {
+        FeedStatus::Changed => tr.with(
             "feed-changed",
             &[
-                ("added", &n("added")),
-                ("changed", &n("changed")),
-                ("removed", &n("removed")),
-                ("kept", &n("kept_manual")),
-                ("moved", &n("recomputed")),
+                ("added", &days(&o.added)),
+                ("changed", &days(&o.changed)),
+                ("removed", &days(&o.removed)),
+                ("kept", &n(o.kept_manual)),
+                ("moved", &o.recomputed.unwrap_or(0).to_string()),
             ],
         ),
-        "unchanged" => tr.with(
+        FeedStatus::Unchanged => tr.with(
             "feed-unchanged",
-            &[("holidays", &n("holidays")), ("workdays", &n("workdays"))],
+            &[("holidays", &n(o.holidays)), ("workdays", &n(o.workdays))],
         ),
-        "not_modified" => tr.t("feed-not_modified"),
-        _ => tr.with("feed-failed", &[("error", &feed_error(tr, o))]),
+        FeedStatus::NotModified => tr.t("feed-not_modified"),
+        FeedStatus::Failed => tr.with("feed-failed", &[("error", &feed_error(tr, o))]),
     }
 }
 
 /// Why a feed fetch failed, in the page's language: the outcome keeps the
 /// reason's message key and arguments beside its English sentence (older
 /// outcomes have the sentence only).
-fn feed_error(tr: Tr, o: &Value) -> String {
-    match o["reason"]["key"].as_str() {
-        Some(key) => {
-            let args: Vec<(String, String)> = o["reason"]["args"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let args: Vec<(&str, &str)> =
-                args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            tr.with(key, &args)
+fn feed_error(tr: Tr, o: &FeedOutcome) -> String {
+    match &o.reason {
+        Some(reason) => {
+            let args: Vec<(&str, &str)> = reason
+                .args
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            tr.with(&reason.key, &args)
         }
-        None => o["error"].as_str().unwrap_or_default().to_string(),
+        None => o.error.clone().unwrap_or_default(),
     }
 }
 

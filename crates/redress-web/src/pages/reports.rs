@@ -5,9 +5,11 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+
 use redress_app::AppError;
+use redress_app::views::{Histogram, ReportSummary, SeriesEntry};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{Base, Tr};
 use crate::state::AppState;
@@ -58,21 +60,23 @@ const ROW: u32 = 28;
 /// One figure of a chart before drawing: label, value, link.
 type Point = (String, u64, Option<String>);
 
-/// The figures of a `{key: count}` object, most first, at most 12, the
+/// A count as a bar's value (a negative one as none).
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The figures of a `{key: count}` map, most first, at most 12, the
 /// zeros left out; `label` names a key and `href` links it.
 fn chart(
     title: String,
-    v: &Value,
+    counts: &BTreeMap<String, i64>,
     label: impl Fn(&str) -> String,
     href: impl Fn(&str) -> Option<String>,
 ) -> Chart {
-    let mut points: Vec<Point> = match v {
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, n)| (label(k), n.as_u64().unwrap_or(0), href(k)))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let mut points: Vec<Point> = counts
+        .iter()
+        .map(|(k, n)| (label(k), count(*n), href(k)))
+        .collect();
     points.retain(|p| p.1 > 0);
     points.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     points.truncate(12);
@@ -104,21 +108,13 @@ fn bar_chart(title: String, points: Vec<Point>) -> Chart {
 /// The series as bars in time order, every interval shown (also those
 /// with nothing), labelled by their first day, each linked to the cases
 /// filed in its interval.
-fn series_chart(title: String, series: &Value, links: &Links) -> Chart {
+fn series_chart(title: String, series: &[SeriesEntry], links: &Links) -> Chart {
     let points: Vec<Point> = series
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .map(|e| {
-            let (start, end) = (
-                e["start"].as_str().unwrap_or(""),
-                e["end"].as_str().unwrap_or(""),
-            );
-            (
-                start.to_string(),
-                e["filed"].as_u64().unwrap_or(0),
-                Some(links.period(start, end, &[])),
-            )
+            let (start, end) = (e.start.to_string(), e.end.to_string());
+            let href = links.period(&start, &end, &[]);
+            (start, count(e.filed), Some(href))
         })
         .collect();
     bar_chart(title, points)
@@ -188,55 +184,42 @@ fn enc(v: &str) -> String {
         .collect()
 }
 
-fn percent(v: &Value) -> String {
-    v.as_f64()
-        .map(|r| format!("{:.1}%", r * 100.0))
+fn percent(v: Option<f64>) -> String {
+    v.map(|r| format!("{:.1}%", r * 100.0))
         .unwrap_or_else(|| "—".into())
 }
 
-fn hours(v: &Value) -> String {
-    match (v["median_hours"].as_f64(), v["p90_hours"].as_f64()) {
+fn hours(h: &Histogram) -> String {
+    match (h.median_hours, h.p90_hours) {
         (Some(m), Some(p)) => format!("{m:.1} h / {p:.1} h"),
         _ => "—".into(),
     }
 }
 
-fn figures(v: &Value, tr: Tr, links: &Links) -> Vec<(String, String, Option<String>)> {
-    let c = &v["deadline_compliance"];
-    let previous = &v["previous"];
+fn figures(v: &ReportSummary, tr: Tr, links: &Links) -> Vec<(String, String, Option<String>)> {
+    let c = &v.deadline_compliance;
     let mut out = vec![(
         tr.t("r-total"),
-        format!(
-            "{} ({} {})",
-            v["total"],
-            tr.t("r-previous"),
-            previous["filed"]
-        ),
+        format!("{} ({} {})", v.total, tr.t("r-previous"), v.previous.filed),
         Some(links.to(&[])),
     )];
     let rest: Vec<(String, String)> = vec![
-        (tr.t("r-acceptance-rate"), percent(&v["acceptance_rate"])),
-        (tr.t("r-decided"), v["decided"].to_string()),
-        (
-            tr.t("r-on-time-acceptance"),
-            percent(&c["acceptance"]["rate"]),
-        ),
-        (
-            tr.t("r-on-time-supplement"),
-            percent(&c["supplement"]["rate"]),
-        ),
-        (tr.t("r-on-time-handling"), percent(&c["handling"]["rate"])),
-        (tr.t("r-on-time-review"), percent(&c["review"]["rate"])),
-        (tr.t("r-extended-share"), percent(&v["extended_share"])),
-        (tr.t("r-time-to-accept"), hours(&v["time_to_accept"])),
-        (tr.t("r-time-to-decide"), hours(&v["time_to_decide"])),
-        (tr.t("r-time-to-close"), hours(&v["time_to_close"])),
-        (tr.t("r-appeal-rate"), percent(&v["appeal_rate"])),
-        (tr.t("r-changed"), percent(&v["appeals_changed_share"])),
+        (tr.t("r-acceptance-rate"), percent(v.acceptance_rate)),
+        (tr.t("r-decided"), v.decided.to_string()),
+        (tr.t("r-on-time-acceptance"), percent(c.acceptance.rate)),
+        (tr.t("r-on-time-supplement"), percent(c.supplement.rate)),
+        (tr.t("r-on-time-handling"), percent(c.handling.rate)),
+        (tr.t("r-on-time-review"), percent(c.review.rate)),
+        (tr.t("r-extended-share"), percent(v.extended_share)),
+        (tr.t("r-time-to-accept"), hours(&v.time_to_accept)),
+        (tr.t("r-time-to-decide"), hours(&v.time_to_decide)),
+        (tr.t("r-time-to-close"), hours(&v.time_to_close)),
+        (tr.t("r-appeal-rate"), percent(v.appeal_rate)),
+        (tr.t("r-changed"), percent(v.appeals_changed_share)),
         (
             tr.t("r-satisfaction"),
-            v["satisfaction"]["average"]
-                .as_f64()
+            v.satisfaction
+                .average
                 .map(|a| format!("{a:.2} / 5"))
                 .unwrap_or_else(|| "—".into()),
         ),
@@ -321,11 +304,7 @@ pub async fn csv(
         }
         Err(e) => return ctx.fail(&e),
     };
-    let name = format!(
-        "redress-report-{}-{}.csv",
-        v["from_day"].as_str().unwrap_or(""),
-        v["to_day"].as_str().unwrap_or("")
-    );
+    let name = format!("redress-report-{}-{}.csv", v.from_day, v.to_day);
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -361,13 +340,7 @@ pub async fn page(
             return ctx.fail(&e);
         }
     };
-    let date = |k: &str| {
-        v[k].as_str()
-            .unwrap_or("")
-            .chars()
-            .take(10)
-            .collect::<String>()
-    };
+    let (from, to) = (v.from_day.to_string(), v.to_day.to_string());
     let (departments, categories) = names(&s, tr).await;
     let named = |list: &[(String, String)], k: &str| {
         list.iter()
@@ -382,10 +355,10 @@ pub async fn page(
             })
     };
     let links = Links {
-        from: date("from_day"),
-        to: date("to_day"),
-        department: v["department"].as_str().map(str::to_string),
-        category: v["category"].as_str().map(str::to_string),
+        from: from.clone(),
+        to: to.clone(),
+        department: v.department.clone(),
+        category: v.category.clone(),
     };
     // A figure's key as a list filter; the unclassified cases have none.
     let filter = |name: &'static str| {
@@ -393,75 +366,72 @@ pub async fn page(
         move |k: &str| (k != "(unclassified)").then(|| links.to(&[(name, k)]))
     };
     let mut top = Vec::new();
-    for item in v["top_respondents"].as_array().into_iter().flatten() {
-        let key = item["respondent"].as_str().unwrap_or("");
+    for item in &v.top_respondents {
+        let key = item.respondent.as_str();
         top.push((
             respondent_name(&s, &who, key).await,
-            item["count"].as_u64().unwrap_or(0),
+            count(item.count),
             Some(links.to(&[("respondent", key)])),
         ));
     }
-    let c = &v["deadline_compliance"];
-    let missed: Vec<Point> = ["acceptance", "supplement", "handling", "review"]
+    let missed: Vec<Point> = v
+        .deadline_compliance
+        .stages()
         .into_iter()
-        .map(|stage| {
+        .map(|(stage, c)| {
             (
                 tr.t(&format!("r-missed-{stage}")),
-                c[stage]["missed"].as_u64().unwrap_or(0),
+                count(c.missed),
                 Some(links.to(&[("missed", stage)])),
             )
         })
         .collect();
     let charts = vec![
-        series_chart(tr.t("r-series"), &v["series"], &links),
+        series_chart(tr.t("r-series"), &v.series, &links),
         chart(
             tr.t("r-by-status"),
-            &v["by_status"],
+            &v.by_status,
             |k| tr.t(&format!("sst-{k}")),
             filter("status"),
         ),
         chart(
             tr.t("r-outcomes"),
-            &v["outcomes"],
+            &v.outcomes,
             |k| tr.t(&format!("outcome-{k}")),
             filter("outcome"),
         ),
         bar_chart(tr.t("r-missed"), missed),
         chart(
             tr.t("r-by-channel"),
-            &v["by_channel"],
+            &v.by_channel,
             |k| tr.t(&format!("r-channel-{k}")),
             filter("channel"),
         ),
         chart(
             tr.t("r-by-category"),
-            &v["by_category"],
+            &v.by_category,
             |k| named(&categories, k),
             filter("category"),
         ),
         chart(
             tr.t("r-by-department"),
-            &v["by_department"],
+            &v.by_department,
             |k| named(&departments, k),
             filter("department"),
         ),
         chart(
             tr.t("r-by-closure"),
-            &v["by_closure"],
+            &v.by_closure,
             |k| tr.t(&format!("sclosure-{k}")),
             filter("closure"),
         ),
         bar_chart(tr.t("r-top-respondents"), top),
     ];
-    let mut csv_query = format!(
-        "from={}&to={}",
-        enc(&date("from_day")),
-        enc(&date("to_day"))
-    );
+    let mut csv_query = format!("from={}&to={}", enc(&from), enc(&to));
     for (k, val) in [
-        ("interval", v["interval"].as_str()),
-        ("department", v["department"].as_str()),
-        ("category", v["category"].as_str()),
+        ("interval", Some(v.interval.as_str())),
+        ("department", v.department.as_deref()),
+        ("category", v.category.as_deref()),
     ] {
         if let Some(val) = val {
             csv_query.push_str(&format!("&{k}={}", enc(val)));
@@ -469,11 +439,11 @@ pub async fn page(
     }
     let page = ReportsPage {
         base: &ctx.base,
-        from: date("from_day"),
-        to: date("to_day"),
-        interval: v["interval"].as_str().unwrap_or("day").to_string(),
-        department: v["department"].as_str().unwrap_or("").to_string(),
-        category: v["category"].as_str().unwrap_or("").to_string(),
+        from,
+        to,
+        interval: v.interval.as_str().to_string(),
+        department: v.department.clone().unwrap_or_default(),
+        category: v.category.clone().unwrap_or_default(),
         departments,
         categories,
         csv_query,

@@ -649,3 +649,166 @@ impl RecoverCodeCommand {
         Self::made(tracking_no, contact)
     }
 }
+
+/// `PUT /admin/settings/channels {hotline?, hotline_hours?, mailbox?,
+/// postal_address?, visiting_address?, enabled[]}`: texts trimmed (blank:
+/// none), the mailbox an address, the channels switched on without repeats.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetChannelsCommand {
+    pub hotline: Option<String>,
+    pub hotline_hours: Option<String>,
+    pub mailbox: Option<String>,
+    pub postal_address: Option<String>,
+    pub visiting_address: Option<String>,
+    pub enabled: Vec<redress_domain::Channel>,
+}
+
+impl SetChannelsCommand {
+    /// The longest text of a field (an address may run to several lines).
+    const MAX_TEXT: usize = 500;
+
+    fn text(errors: &mut FieldErrors, key: &str, v: Option<String>) -> Option<String> {
+        match v.map(|s| s.trim().to_string()) {
+            Some(s) if s.chars().count() > Self::MAX_TEXT => {
+                errors.add(key, Reason::AtMost { n: Self::MAX_TEXT });
+                None
+            }
+            Some(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') => {
+                errors.add(key, Reason::Control);
+                None
+            }
+            Some(s) if s.is_empty() => None,
+            other => other,
+        }
+    }
+
+    /// The texts in the order the body's fields are read.
+    fn texts(errors: &mut FieldErrors, raw: [Option<String>; 5]) -> Self {
+        let [
+            hotline,
+            hotline_hours,
+            mailbox,
+            postal_address,
+            visiting_address,
+        ] = raw;
+        let hotline = Self::text(errors, "hotline", hotline);
+        let hotline_hours = Self::text(errors, "hotline_hours", hotline_hours);
+        let mailbox = Self::text(errors, "mailbox", mailbox);
+        let postal_address = Self::text(errors, "postal_address", postal_address);
+        let visiting_address = Self::text(errors, "visiting_address", visiting_address);
+        let mailbox = match mailbox.map(|m| redress_domain::parse_email(&m)) {
+            Some(Ok(m)) => Some(m),
+            Some(Err(e)) => {
+                errors.add("mailbox", e);
+                None
+            }
+            None => None,
+        };
+        Self {
+            hotline,
+            hotline_hours,
+            mailbox,
+            postal_address,
+            visiting_address,
+            enabled: Vec::new(),
+        }
+    }
+
+    pub fn parse(body: &Value) -> AppResult<Self> {
+        let mut b = Body::new(body);
+        let raw = [
+            "hotline",
+            "hotline_hours",
+            "mailbox",
+            "postal_address",
+            "visiting_address",
+        ]
+        .map(|key| b.opt_str(key));
+        let mut c = Self::texts(&mut b.errors, raw);
+        if b.raw("enabled").is_none() {
+            b.errors.add("enabled", Reason::Required);
+        }
+        for raw in b.str_list("enabled", false) {
+            match raw.trim().parse::<redress_domain::Channel>() {
+                Ok(ch) if !c.enabled.contains(&ch) => c.enabled.push(ch),
+                Ok(_) => {}
+                Err(m) => b.errors.add("enabled", m),
+            }
+        }
+        b.finish()?;
+        Ok(c)
+    }
+
+    /// The page's form: each text as typed, the channels ticked.
+    pub fn from_form(texts: [&str; 5], enabled: Vec<redress_domain::Channel>) -> AppResult<Self> {
+        let mut errors = FieldErrors::new();
+        let c = Self {
+            enabled,
+            ..Self::texts(&mut errors, texts.map(|t| Some(t.to_string())))
+        };
+        Form { errors }.finish()?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reasons(e: AppError) -> Vec<(String, Reason)> {
+        match e {
+            AppError::Invalid(f) => f.0.into_iter().collect(),
+            other => panic!("not a field error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_form_is_refused_as_its_body_would_be() {
+        let body = ChangePasswordCommand::parse(&json!({"old": "", "new": "short"})).unwrap_err();
+        let form = ChangePasswordCommand::from_form("", "short").unwrap_err();
+        assert_eq!(reasons(body), reasons(form));
+        let body = SetCalendarFeedCommand::parse(&json!({"url": null})).unwrap_err();
+        let form = SetCalendarFeedCommand::from_form(None).unwrap_err();
+        assert_eq!(reasons(form), [("url".to_string(), Reason::Required)]);
+        assert_eq!(reasons(body), [("url".to_string(), Reason::Required)]);
+    }
+
+    #[test]
+    fn the_path_date_is_refused_with_the_body_fields() {
+        let e = SetCalendarDayCommand::parse("2024-13-01", &json!({"kind": "party", "name": 3}))
+            .unwrap_err();
+        assert_eq!(
+            reasons(e),
+            [
+                ("date".to_string(), Reason::DateRange),
+                ("kind".to_string(), Reason::DayKind),
+                ("name".to_string(), Reason::NotString),
+            ]
+        );
+    }
+
+    #[test]
+    fn held_mail_goes_to_the_complainant_unless_told_and_a_respondent_id_is_its_external_id() {
+        let c = AttachHeldMailCommand::parse(&json!({"case": "RD1"})).unwrap();
+        assert_eq!((c.as_note, c.as_name()), (false, "complainant"));
+        let r = CreateRespondentCommand::parse(
+            &json!({"kind": "merchant", "id": "shop-1", "name": "Shop"}),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(r.external_id, "shop-1");
+        let e = CreateApiKeyCommand::parse(
+            &json!({"name": "crm", "scopes": [], "expires_at": "2000-01-01T00:00:00Z"}),
+            Utc::now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            reasons(e),
+            [
+                ("expires_at".to_string(), Reason::Ahead),
+                ("scopes".to_string(), Reason::OneScope),
+            ]
+        );
+    }
+}

@@ -21,7 +21,7 @@ use redress_app::channels::PublishedChannels;
 use redress_app::commands::{
     ChangePasswordCommand, CreateApiKeyCommand, CreateCannedReplyCommand, CreateCategoryCommand,
     CreateDepartmentCommand, CreateRespondentCommand, IssueRespondentKeyCommand, LoginCommand,
-    NoticeTemplateCommand, SetCalendarDayCommand, SetCalendarFeedCommand,
+    NoticeTemplateCommand, SetCalendarDayCommand, SetCalendarFeedCommand, SetChannelsCommand,
 };
 use redress_app::keys::{
     ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
@@ -396,7 +396,9 @@ pub async fn channels_put(
     Caller(who): Caller,
     body: JsonBody,
 ) -> ApiResult<Json<PublishedChannels>> {
-    Ok(Json(s.app.set_channel_settings(&who, &body.value).await?))
+    s.app.require_admin(&who)?;
+    let command = SetChannelsCommand::parse(&body.value)?;
+    Ok(Json(s.app.set_channel_settings(&who, &command).await?))
 }
 
 /// The calendar feed subscription: its URL, the last fetch (time,

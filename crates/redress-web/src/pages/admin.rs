@@ -22,7 +22,7 @@ use chrono::Datelike;
 use redress_app::commands::{
     CreateApiKeyCommand, CreateCannedReplyCommand, CreateCategoryCommand, CreateDepartmentCommand,
     CreateRespondentCommand, IssueRespondentKeyCommand, SetCalendarDayCommand,
-    SetCalendarFeedCommand,
+    SetCalendarFeedCommand, SetChannelsCommand,
 };
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
@@ -290,15 +290,23 @@ impl ChannelsForm {
         }
     }
 
-    fn body(&self) -> Value {
-        json!({
-            "hotline": self.hotline,
-            "hotline_hours": self.hotline_hours,
-            "mailbox": self.mailbox,
-            "postal_address": self.postal_address,
-            "visiting_address": self.visiting_address,
-            "enabled": self.enabled.iter().filter(|(_, on)| *on).map(|(c, _)| *c).collect::<Vec<_>>(),
-        })
+    fn command(&self) -> Result<SetChannelsCommand, AppError> {
+        let enabled = self
+            .enabled
+            .iter()
+            .filter(|(_, on)| *on)
+            .filter_map(|(c, _)| c.parse().ok())
+            .collect();
+        SetChannelsCommand::from_form(
+            [
+                &self.hotline,
+                &self.hotline_hours,
+                &self.mailbox,
+                &self.postal_address,
+                &self.visiting_address,
+            ],
+            enabled,
+        )
     }
 }
 
@@ -1176,7 +1184,7 @@ pub async fn add(
         // what was typed.
         "channels" => {
             let typed = ChannelsForm::typed(&f);
-            match app.set_channel_settings(&who, &typed.body()).await {
+            match run!(typed.command(), |c| app.set_channel_settings(&who, &c)) {
                 Ok(_) => Ok(None),
                 Err(AppError::Invalid(fields)) => {
                     let said = Said {

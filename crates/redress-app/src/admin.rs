@@ -754,37 +754,28 @@ impl App {
             .into_iter()
             .find(|c| c.code == code)
             .ok_or(AppError::NotFound)?;
-        let mut b = Body::new(body);
-        if let Some(name) = b.opt_str("name") {
+        // The body is read once the category is found: a missing one is a
+        // 404 whatever the body says.
+        let cmd = commands::UpdateCategoryCommand::parse(body)?;
+        if let Some(name) = cmd.name {
             cat.name = name;
         }
-        if b.raw("name_en").is_some() {
-            cat.name_en = b.opt_str("name_en");
+        if let Some(name_en) = cmd.name_en {
+            cat.name_en = name_en;
         }
-        if let Some(d) = b.opt_str("department") {
+        if let Some(d) = cmd.department {
             cat.department = d;
         }
-        for (field, slot, max) in [
-            ("handling_days", &mut cat.handling_days, 365),
-            ("appeal_days", &mut cat.appeal_days, 365),
-            ("review_days", &mut cat.review_days, 365),
-            ("respondent_reply_days", &mut cat.respondent_reply_days, 60),
+        for (slot, given) in [
+            (&mut cat.handling_days, cmd.handling_days),
+            (&mut cat.appeal_days, cmd.appeal_days),
+            (&mut cat.review_days, cmd.review_days),
+            (&mut cat.respondent_reply_days, cmd.respondent_reply_days),
         ] {
-            if b.raw(field).is_some() {
-                let d = b.opt_u32(field);
-                if d.is_some_and(|d| !(1..=max).contains(&d)) {
-                    b.errors.add(
-                        field,
-                        Reason::Between {
-                            a: 1,
-                            b: max as i64,
-                        },
-                    );
-                }
+            if let Some(d) = given {
                 *slot = d;
             }
         }
-        b.finish()?;
         let event = self.admin_event(who, "category_changed", json!(cat));
         self.store
             .update_category(cat.clone(), event)

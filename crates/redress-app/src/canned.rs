@@ -159,29 +159,18 @@ impl App {
             .get_canned_reply(parse_id(id)?)
             .await?
             .ok_or(AppError::NotFound)?;
-        let mut b = Body::new(body);
-        if b.raw("title").is_some() {
-            let title = b.str("title");
-            if !title.is_empty() {
-                check_text(&mut b.errors, "title", &title, MAX_TITLE, false);
-            }
-            r.title = title.trim().to_string();
+        // The body is read once the reply is found: a missing one is a 404
+        // whatever the body says.
+        let cmd = crate::commands::UpdateCannedReplyCommand::parse(body)?;
+        if let Some(title) = cmd.title {
+            r.title = title;
         }
-        if b.raw("body").is_some() {
-            let text = b.str("body");
-            if !text.is_empty() {
-                check_text(&mut b.errors, "body", &text, MAX_BODY, true);
-            }
+        if let Some(text) = cmd.body {
             r.body = text;
         }
-        if let Some(field) = body.get("locale") {
-            r.locale = if field.is_null() {
-                None
-            } else {
-                read_locale(&mut b)
-            };
+        if let Some(locale) = cmd.locale {
+            r.locale = locale;
         }
-        b.finish()?;
         r.updated_at = self.now();
         let event = self.admin_event(who, "canned_reply_changed", reply_json(&r));
         self.store.update_canned_reply(r.clone(), event).await?;

@@ -751,6 +751,104 @@ impl SetChannelsCommand {
     }
 }
 
+/// `PATCH /admin/canned-replies/{id} {title?, body?, locale?}`: what is
+/// given changes (`locale` `null` or empty: any language). Parsed by
+/// [`crate::App::update_canned_reply`] once the reply is found (404 first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateCannedReplyCommand {
+    /// Trimmed.
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub locale: Option<Option<Locale>>,
+}
+
+impl UpdateCannedReplyCommand {
+    pub fn parse(body: &Value) -> AppResult<Self> {
+        use crate::canned::{MAX_BODY, MAX_TITLE, check_text};
+        let mut b = Body::new(body);
+        let title = if b.raw("title").is_some() {
+            let title = b.str("title");
+            if !title.is_empty() {
+                check_text(&mut b.errors, "title", &title, MAX_TITLE, false);
+            }
+            Some(title.trim().to_string())
+        } else {
+            None
+        };
+        let text = if b.raw("body").is_some() {
+            let text = b.str("body");
+            if !text.is_empty() {
+                check_text(&mut b.errors, "body", &text, MAX_BODY, true);
+            }
+            Some(text)
+        } else {
+            None
+        };
+        let locale = match body.get("locale") {
+            None => None,
+            Some(field) if field.is_null() => Some(None),
+            Some(_) => Some(crate::canned::read_locale(&mut b)),
+        };
+        b.finish()?;
+        Ok(Self {
+            title,
+            body: text,
+            locale,
+        })
+    }
+}
+
+/// `PATCH /admin/categories/{code}`: what is given of the names, the
+/// department and the deadline lengths. Parsed by
+/// [`crate::App::update_category`] once the category is found (404 first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateCategoryCommand {
+    pub name: Option<String>,
+    pub name_en: Option<Option<String>>,
+    pub department: Option<String>,
+    pub handling_days: Option<Option<u32>>,
+    pub appeal_days: Option<Option<u32>>,
+    pub review_days: Option<Option<u32>>,
+    pub respondent_reply_days: Option<Option<u32>>,
+}
+
+impl UpdateCategoryCommand {
+    pub fn parse(body: &Value) -> AppResult<Self> {
+        let mut b = Body::new(body);
+        let name = b.opt_str("name");
+        let name_en = b.raw("name_en").is_some().then(|| b.opt_str("name_en"));
+        let department = b.opt_str("department");
+        let mut days = |field: &str, max: u32| {
+            b.raw(field)?;
+            let d = b.opt_u32(field);
+            if d.is_some_and(|d| !(1..=max).contains(&d)) {
+                b.errors.add(
+                    field,
+                    Reason::Between {
+                        a: 1,
+                        b: max as i64,
+                    },
+                );
+            }
+            Some(d)
+        };
+        let handling_days = days("handling_days", 365);
+        let appeal_days = days("appeal_days", 365);
+        let review_days = days("review_days", 365);
+        let respondent_reply_days = days("respondent_reply_days", 60);
+        b.finish()?;
+        Ok(Self {
+            name,
+            name_en,
+            department,
+            handling_days,
+            appeal_days,
+            review_days,
+            respondent_reply_days,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use chrono::Duration;
 use chrono::{DateTime, Utc};
 use redress_domain::Reason;
 use redress_domain::calendar::DayException;
-use redress_domain::{RespondentKind, Role, parse_code};
+use redress_domain::{RespondentKind, Role};
 use redress_store::{Category, Department, RespondentAccount, Session, User};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -434,18 +434,22 @@ impl App {
             .into_iter()
             .find(|d| d.code == code)
             .ok_or(AppError::NotFound)?;
+        // Read once the department is found (a missing one is a 404
+        // whatever the body says); the head is checked with the body's
+        // fields, in one answer.
         let mut b = Body::new(body);
-        if obj.contains_key("name") {
-            d.name = b.str("name");
+        let cmd = commands::UpdateDepartmentCommand::read(&mut b, obj);
+        if let Some(name) = cmd.name {
+            d.name = name;
         }
-        if obj.contains_key("name_en") {
-            d.name_en = b.opt_str("name_en").filter(|n| !n.trim().is_empty());
+        if let Some(name_en) = cmd.name_en {
+            d.name_en = name_en;
         }
-        if let Some(review) = b.opt_bool("review") {
+        if let Some(review) = cmd.review {
             d.review = review;
         }
-        if obj.contains_key("head") {
-            d.head = b.opt_str("head").filter(|h| !h.trim().is_empty());
+        if let Some(head) = cmd.head {
+            d.head = head;
             self.check_head(&mut b, d.head.as_deref()).await?;
         }
         b.finish()?;
@@ -537,35 +541,18 @@ impl App {
 
     pub async fn create_user(&self, who: &Principal, body: &Value) -> AppResult<UserView> {
         self.admin(who)?;
+        // The departments named are checked with the body's fields, in one
+        // answer: the command is read, the store asked, then both answered.
         let mut b = Body::new(body);
-        let username = b.str("username");
-        let password = b.str("password");
-        let display_name = b
-            .opt_str("display_name")
-            .unwrap_or_else(|| username.clone());
-        let roles_raw = b.str_list("roles", true);
-        let departments = b.str_list("departments", false);
-        let level = b.opt_i64("level").unwrap_or(1);
-        let email = user_email(&mut b, body);
-        let mut roles = vec![];
-        for (i, r) in roles_raw.iter().enumerate() {
-            match r.parse::<Role>() {
-                Ok(role) => roles.push(role),
-                Err(m) => b.errors.add(format!("roles[{i}]"), m),
-            }
-        }
-        if roles_raw.is_empty() && !b.errors.0.contains_key("roles") {
-            b.errors.add("roles", Reason::OneRole);
-        }
-        if !username.is_empty() && parse_code("username", &username).is_err() {
-            b.errors.add("username", Reason::CodeChars);
-        }
-        if !password.is_empty() && password.chars().count() < 8 {
-            b.errors.add("password", Reason::AtLeast { n: 8 });
-        }
-        if !(0..=100).contains(&level) {
-            b.errors.add("level", Reason::Between { a: 0, b: 100 });
-        }
+        let commands::CreateUserCommand {
+            username,
+            password,
+            display_name,
+            roles,
+            departments,
+            level,
+            email,
+        } = commands::CreateUserCommand::read(&mut b, body);
         let known = self.store.list_departments().await?;
         for (i, d) in departments.iter().enumerate() {
             if !known.iter().any(|k| &k.code == d) {
@@ -579,14 +566,7 @@ impl App {
         }
         b.finish()?;
         let mut user = self
-            .new_user(
-                username,
-                display_name,
-                password,
-                roles,
-                departments,
-                level as i32,
-            )
+            .new_user(username, display_name, password, roles, departments, level)
             .await?;
         user.email = email.flatten();
         let event = self.admin_event(who, "user_created", user_json(&user));
@@ -635,18 +615,7 @@ impl App {
             b.errors.add("password", Reason::OwnPassword);
         }
         if b.raw("roles").is_some() {
-            let raw = b.str_list("roles", true);
-            let mut roles = vec![];
-            for (i, r) in raw.iter().enumerate() {
-                match r.parse::<Role>() {
-                    Ok(role) => roles.push(role),
-                    Err(m) => b.errors.add(format!("roles[{i}]"), m),
-                }
-            }
-            if raw.is_empty() && !b.errors.0.contains_key("roles") {
-                b.errors.add("roles", Reason::OneRole);
-            }
-            user.roles = roles;
+            user.roles = commands::directory::roles(&mut b);
         }
         if b.raw("departments").is_some() {
             let departments = b.str_list("departments", false);
@@ -669,7 +638,7 @@ impl App {
             }
             user.level = level as i32;
         }
-        if let Some(email) = user_email(&mut b, body) {
+        if let Some(email) = commands::directory::user_email(&mut b, body) {
             user.email = email;
         }
         if let Some(active) = b.opt_bool("active") {
@@ -1068,29 +1037,6 @@ pub fn user_json(u: &User) -> Value {
 
 fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
-}
-
-/// The `email` field of a user form: `None` when absent, `Some(None)` when
-/// given empty or null (cleared), `Some(Some(address))` otherwise.
-fn user_email(b: &mut Body, body: &Value) -> Option<Option<String>> {
-    // `Body` reads a null as absent; here it clears the address.
-    match body.get("email") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(_) => {
-            let raw = b.opt_str("email").unwrap_or_default();
-            if raw.trim().is_empty() {
-                return Some(None);
-            }
-            match redress_domain::parse_email(&raw) {
-                Ok(e) => Some(Some(e)),
-                Err(m) => {
-                    b.errors.add("email", m);
-                    None
-                }
-            }
-        }
-    }
 }
 
 /// `Ok(true)` when written, `Ok(false)` when someone else wrote it first.

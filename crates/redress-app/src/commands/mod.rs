@@ -18,9 +18,11 @@ use crate::error::{AppError, AppResult};
 
 pub mod admin;
 pub mod cases;
+pub mod directory;
 
 pub use admin::*;
 pub use cases::*;
+pub use directory::*;
 
 /// Reading a page's form fields with the reasons [`crate::input::Body`]
 /// gives for the same JSON fields. A field is `None` when the form left it

@@ -135,3 +135,64 @@ impl UpdateDepartmentCommand {
         }
     }
 }
+
+/// `POST /webhooks {url, events[]}`: whether the URL's address may be
+/// called is checked by [`crate::App::create_webhook`], with the body's
+/// fields in one answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateWebhookCommand {
+    /// `None` when refused (the refusal is in the [`Body`]).
+    pub url: Option<String>,
+    pub events: Vec<String>,
+}
+
+impl CreateWebhookCommand {
+    pub fn read(b: &mut Body) -> Self {
+        let raw_url = b.str("url");
+        let url = if raw_url.is_empty() {
+            None
+        } else {
+            match crate::webhooks::check_url(&raw_url) {
+                Ok(u) => Some(u),
+                Err(m) => {
+                    b.errors.add("url", m);
+                    None
+                }
+            }
+        };
+        let events = crate::webhooks::read_events(b, true).unwrap_or_default();
+        Self { url, events }
+    }
+}
+
+/// `PATCH /webhooks/{id} {url?, events?, active?}`: what is given changes;
+/// whether a new URL's address may be called is checked by
+/// [`crate::App::update_webhook`], with the body's fields in one answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateWebhookCommand {
+    /// `None` when not given or refused (the refusal is in the [`Body`]).
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub active: Option<bool>,
+}
+
+impl UpdateWebhookCommand {
+    pub fn read(b: &mut Body) -> Self {
+        let url = b
+            .opt_str("url")
+            .and_then(|raw| match crate::webhooks::check_url(&raw) {
+                Ok(u) => Some(u),
+                Err(m) => {
+                    b.errors.add("url", m);
+                    None
+                }
+            });
+        let events = crate::webhooks::read_events(b, false);
+        let active = b.opt_bool("active");
+        Self {
+            url,
+            events,
+            active,
+        }
+    }
+}

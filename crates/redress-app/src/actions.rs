@@ -9,12 +9,11 @@ use redress_domain::Reason;
 use redress_domain::{Case, FieldErrors, Role};
 use redress_store::{ActionFilter, ActionState, User, Visibility};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
-use crate::input::Body;
 use crate::{App, refuse, stored};
 
 /// Why an owner is refused (422 naming the field).
@@ -132,12 +131,9 @@ impl App {
         who: &Principal,
         id: Uuid,
         action_id: &str,
-        body: &Value,
+        cmd: &crate::commands::UpdateActionCommand,
     ) -> AppResult<crate::views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let owner = b.opt_str("owner");
-        let due_at = b.instant("due_at", false);
-        b.finish()?;
+        let (owner, due_at) = (&cmd.owner, cmd.due_at);
         let users = match &owner {
             Some(_) => self.store.list_users().await?,
             None => Vec::new(),

@@ -7,7 +7,7 @@ use chrono::Duration;
 use chrono::{DateTime, Utc};
 use redress_domain::Reason;
 use redress_domain::calendar::DayException;
-use redress_domain::{RespondentKind, Role, parse_code};
+use redress_domain::{RespondentKind, Role};
 use redress_store::{Category, Department, RespondentAccount, Session, User};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::App;
 use crate::access::{Principal, StaffUser, is_independent};
+use crate::commands;
 use crate::error::{AppError, AppResult};
 use crate::input::Body;
 use crate::privacy::{new_token, token_hash};
@@ -263,13 +264,10 @@ impl App {
     /// per user name, per client address and per pair (docs/security.md).
     pub async fn login(
         &self,
-        body: &Value,
+        cmd: &commands::LoginCommand,
         client: Option<std::net::IpAddr>,
     ) -> AppResult<(String, User)> {
-        let mut b = Body::new(body);
-        let username = b.str("username");
-        let password = b.str("password");
-        b.finish()?;
+        let (username, password) = (&cmd.username, cmd.password.clone());
         // Keys of bounded size; an IPv6 client is one /64 (one site).
         let name: String = username.trim().to_lowercase().chars().take(64).collect();
         let address = client.map_or_else(|| "unknown".to_string(), address_key);
@@ -293,7 +291,7 @@ impl App {
                 throttle.fail(key);
             }
         }
-        let user = self.store.get_user_by_username(&username).await?;
+        let user = self.store.get_user_by_username(username).await?;
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
@@ -332,19 +330,10 @@ impl App {
         &self,
         who: &Principal,
         bearer: Option<&str>,
-        body: &Value,
+        cmd: &commands::ChangePasswordCommand,
     ) -> AppResult<PasswordChanged> {
         let staff = who.staff_member()?;
-        let mut b = Body::new(body);
-        let old = b.str("old");
-        let new = b.str("new");
-        if !new.is_empty() && new.chars().count() < 8 {
-            b.errors.add("new", Reason::AtLeast { n: 8 });
-        }
-        if !new.is_empty() && new == old {
-            b.errors.add("new", Reason::SamePassword);
-        }
-        b.finish()?;
+        let (old, new) = (cmd.old.clone(), cmd.new.clone());
         let key = format!("password {}", staff.user.id);
         if self.config.throttle_guessing {
             self.guesses.pair.check(&key).map_err(AppError::Throttled)?;
@@ -377,33 +366,28 @@ impl App {
         Ok(staff)
     }
 
+    /// Refuses a caller who is not an admin: the API handlers ask first,
+    /// so that they refuse before they parse a body (as the calls did
+    /// when they read the body themselves).
+    pub fn require_admin(&self, who: &Principal) -> AppResult<()> {
+        self.admin(who).map(|_| ())
+    }
+
     pub async fn create_department(
         &self,
         who: &Principal,
-        body: &Value,
+        cmd: &commands::CreateDepartmentCommand,
     ) -> AppResult<DepartmentView> {
         self.admin(who)?;
-        let mut b = Body::new(body);
-        let code = b.str("code");
-        let name = b.str("name");
-        let name_en = b.opt_str("name_en").filter(|n| !n.trim().is_empty());
-        let review = b.opt_bool("review").unwrap_or(false);
-        let head = b.opt_str("head").filter(|h| !h.trim().is_empty());
-        if !code.is_empty()
-            && let Err((f, m)) = parse_code("code", &code)
-        {
-            b.errors.add(f, m);
-        }
         // The head may be named before their account exists (a department
         // is often set up first); escalations find no one until it does.
         // A change of head later names an existing user (PATCH).
-        b.finish()?;
         let d = Department {
-            code,
-            name,
-            name_en,
-            review,
-            head,
+            code: cmd.code.clone(),
+            name: cmd.name.clone(),
+            name_en: cmd.name_en.clone(),
+            review: cmd.review,
+            head: cmd.head.clone(),
         };
         let event = self.admin_event(who, "department_created", json!(d));
         self.store
@@ -450,18 +434,22 @@ impl App {
             .into_iter()
             .find(|d| d.code == code)
             .ok_or(AppError::NotFound)?;
+        // Read once the department is found (a missing one is a 404
+        // whatever the body says); the head is checked with the body's
+        // fields, in one answer.
         let mut b = Body::new(body);
-        if obj.contains_key("name") {
-            d.name = b.str("name");
+        let cmd = commands::UpdateDepartmentCommand::read(&mut b, obj);
+        if let Some(name) = cmd.name {
+            d.name = name;
         }
-        if obj.contains_key("name_en") {
-            d.name_en = b.opt_str("name_en").filter(|n| !n.trim().is_empty());
+        if let Some(name_en) = cmd.name_en {
+            d.name_en = name_en;
         }
-        if let Some(review) = b.opt_bool("review") {
+        if let Some(review) = cmd.review {
             d.review = review;
         }
-        if obj.contains_key("head") {
-            d.head = b.opt_str("head").filter(|h| !h.trim().is_empty());
+        if let Some(head) = cmd.head {
+            d.head = head;
             self.check_head(&mut b, d.head.as_deref()).await?;
         }
         b.finish()?;
@@ -503,36 +491,22 @@ impl App {
         Ok(all)
     }
 
-    pub async fn create_category(&self, who: &Principal, body: &Value) -> AppResult<CategoryItem> {
+    pub async fn create_category(
+        &self,
+        who: &Principal,
+        cmd: &commands::CreateCategoryCommand,
+    ) -> AppResult<CategoryItem> {
         self.admin(who)?;
-        let mut b = Body::new(body);
-        let code = b.str("code");
-        let name = b.str("name");
-        let name_en = b.opt_str("name_en");
-        let department = b.str("department");
-        let mut days = |field: &str, max: u32| {
-            let d = b.opt_u32(field);
-            if d.is_some_and(|d| !(1..=max).contains(&d)) {
-                b.errors.add(
-                    field,
-                    Reason::Between {
-                        a: 1,
-                        b: max as i64,
-                    },
-                );
-            }
-            d
-        };
-        let handling_days = days("handling_days", 365);
-        let appeal_days = days("appeal_days", 365);
-        let review_days = days("review_days", 365);
-        let respondent_reply_days = days("respondent_reply_days", 60);
-        if !code.is_empty()
-            && let Err((f, m)) = parse_code("code", &code)
-        {
-            b.errors.add(f, m);
-        }
-        b.finish()?;
+        let commands::CreateCategoryCommand {
+            code,
+            name,
+            name_en,
+            department,
+            handling_days,
+            appeal_days,
+            review_days,
+            respondent_reply_days,
+        } = cmd.clone();
         if !self
             .store
             .list_departments()
@@ -567,35 +541,18 @@ impl App {
 
     pub async fn create_user(&self, who: &Principal, body: &Value) -> AppResult<UserView> {
         self.admin(who)?;
+        // The departments named are checked with the body's fields, in one
+        // answer: the command is read, the store asked, then both answered.
         let mut b = Body::new(body);
-        let username = b.str("username");
-        let password = b.str("password");
-        let display_name = b
-            .opt_str("display_name")
-            .unwrap_or_else(|| username.clone());
-        let roles_raw = b.str_list("roles", true);
-        let departments = b.str_list("departments", false);
-        let level = b.opt_i64("level").unwrap_or(1);
-        let email = user_email(&mut b, body);
-        let mut roles = vec![];
-        for (i, r) in roles_raw.iter().enumerate() {
-            match r.parse::<Role>() {
-                Ok(role) => roles.push(role),
-                Err(m) => b.errors.add(format!("roles[{i}]"), m),
-            }
-        }
-        if roles_raw.is_empty() && !b.errors.0.contains_key("roles") {
-            b.errors.add("roles", Reason::OneRole);
-        }
-        if !username.is_empty() && parse_code("username", &username).is_err() {
-            b.errors.add("username", Reason::CodeChars);
-        }
-        if !password.is_empty() && password.chars().count() < 8 {
-            b.errors.add("password", Reason::AtLeast { n: 8 });
-        }
-        if !(0..=100).contains(&level) {
-            b.errors.add("level", Reason::Between { a: 0, b: 100 });
-        }
+        let commands::CreateUserCommand {
+            username,
+            password,
+            display_name,
+            roles,
+            departments,
+            level,
+            email,
+        } = commands::CreateUserCommand::read(&mut b, body);
         let known = self.store.list_departments().await?;
         for (i, d) in departments.iter().enumerate() {
             if !known.iter().any(|k| &k.code == d) {
@@ -609,14 +566,7 @@ impl App {
         }
         b.finish()?;
         let mut user = self
-            .new_user(
-                username,
-                display_name,
-                password,
-                roles,
-                departments,
-                level as i32,
-            )
+            .new_user(username, display_name, password, roles, departments, level)
             .await?;
         user.email = email.flatten();
         let event = self.admin_event(who, "user_created", user_json(&user));
@@ -665,18 +615,7 @@ impl App {
             b.errors.add("password", Reason::OwnPassword);
         }
         if b.raw("roles").is_some() {
-            let raw = b.str_list("roles", true);
-            let mut roles = vec![];
-            for (i, r) in raw.iter().enumerate() {
-                match r.parse::<Role>() {
-                    Ok(role) => roles.push(role),
-                    Err(m) => b.errors.add(format!("roles[{i}]"), m),
-                }
-            }
-            if raw.is_empty() && !b.errors.0.contains_key("roles") {
-                b.errors.add("roles", Reason::OneRole);
-            }
-            user.roles = roles;
+            user.roles = commands::directory::roles(&mut b);
         }
         if b.raw("departments").is_some() {
             let departments = b.str_list("departments", false);
@@ -699,7 +638,7 @@ impl App {
             }
             user.level = level as i32;
         }
-        if let Some(email) = user_email(&mut b, body) {
+        if let Some(email) = commands::directory::user_email(&mut b, body) {
             user.email = email;
         }
         if let Some(active) = b.opt_bool("active") {
@@ -784,37 +723,28 @@ impl App {
             .into_iter()
             .find(|c| c.code == code)
             .ok_or(AppError::NotFound)?;
-        let mut b = Body::new(body);
-        if let Some(name) = b.opt_str("name") {
+        // The body is read once the category is found: a missing one is a
+        // 404 whatever the body says.
+        let cmd = commands::UpdateCategoryCommand::parse(body)?;
+        if let Some(name) = cmd.name {
             cat.name = name;
         }
-        if b.raw("name_en").is_some() {
-            cat.name_en = b.opt_str("name_en");
+        if let Some(name_en) = cmd.name_en {
+            cat.name_en = name_en;
         }
-        if let Some(d) = b.opt_str("department") {
+        if let Some(d) = cmd.department {
             cat.department = d;
         }
-        for (field, slot, max) in [
-            ("handling_days", &mut cat.handling_days, 365),
-            ("appeal_days", &mut cat.appeal_days, 365),
-            ("review_days", &mut cat.review_days, 365),
-            ("respondent_reply_days", &mut cat.respondent_reply_days, 60),
+        for (slot, given) in [
+            (&mut cat.handling_days, cmd.handling_days),
+            (&mut cat.appeal_days, cmd.appeal_days),
+            (&mut cat.review_days, cmd.review_days),
+            (&mut cat.respondent_reply_days, cmd.respondent_reply_days),
         ] {
-            if b.raw(field).is_some() {
-                let d = b.opt_u32(field);
-                if d.is_some_and(|d| !(1..=max).contains(&d)) {
-                    b.errors.add(
-                        field,
-                        Reason::Between {
-                            a: 1,
-                            b: max as i64,
-                        },
-                    );
-                }
+            if let Some(d) = given {
                 *slot = d;
             }
         }
-        b.finish()?;
         let event = self.admin_event(who, "category_changed", json!(cat));
         self.store
             .update_category(cat.clone(), event)
@@ -871,33 +801,24 @@ impl App {
             .map_err(dup_as("username"))
     }
 
+    /// The command is parsed with [`App::now`]: its expiry is ahead.
     pub async fn create_respondent(
         &self,
         who: &Principal,
-        body: &Value,
+        cmd: &commands::CreateRespondentCommand,
     ) -> AppResult<RespondentCreated> {
         self.admin(who)?;
-        let mut b = Body::new(body);
-        let kind = b.parsed::<RespondentKind>("kind", true);
-        let external_id = b.str("id");
-        let name = b.str("name");
-        let email = b.opt_str("email");
-        let email = email.and_then(|e| match redress_domain::parse_email(&e) {
-            Ok(e) => Some(e),
-            Err(m) => {
-                b.errors.add("email", m);
-                None
-            }
-        });
-        let expires_at = b.instant("expires_at", false);
-        if expires_at.is_some_and(|t| t <= self.now()) {
-            b.errors.add("expires_at", Reason::Ahead);
-        }
-        b.finish()?;
+        let commands::CreateRespondentCommand {
+            kind,
+            external_id,
+            name,
+            email,
+            expires_at,
+        } = cmd.clone();
         let key = new_token("rdr_");
         let r = RespondentAccount {
             id: Uuid::now_v7(),
-            kind: kind.expect("checked"),
+            kind,
             external_id,
             name,
             email,
@@ -1116,29 +1037,6 @@ pub fn user_json(u: &User) -> Value {
 
 fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
-}
-
-/// The `email` field of a user form: `None` when absent, `Some(None)` when
-/// given empty or null (cleared), `Some(Some(address))` otherwise.
-fn user_email(b: &mut Body, body: &Value) -> Option<Option<String>> {
-    // `Body` reads a null as absent; here it clears the address.
-    match body.get("email") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(_) => {
-            let raw = b.opt_str("email").unwrap_or_default();
-            if raw.trim().is_empty() {
-                return Some(None);
-            }
-            match redress_domain::parse_email(&raw) {
-                Ok(e) => Some(Some(e)),
-                Err(m) => {
-                    b.errors.add("email", m);
-                    None
-                }
-            }
-        }
-    }
 }
 
 /// `Ok(true)` when written, `Ok(false)` when someone else wrote it first.

@@ -14,21 +14,20 @@ use serde_json::{Value, json};
 use crate::App;
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
-use crate::input::Body;
 
 /// The longest run of days one imported event may cover.
 const MAX_EVENT_DAYS: i64 = 60;
 /// The most days one import may set.
 const MAX_IMPORT_DAYS: usize = 3660;
 
-fn parse_date(raw: &str) -> Result<NaiveDate, Reason> {
+pub(crate) fn parse_date(raw: &str) -> Result<NaiveDate, Reason> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .ok()
         .filter(|d| (1970..=2200).contains(&chrono::Datelike::year(d)))
         .ok_or(Reason::DateRange)
 }
 
-fn parse_kind(raw: &str) -> Option<DayKind> {
+pub(crate) fn parse_kind(raw: &str) -> Option<DayKind> {
     match raw {
         "holiday" => Some(DayKind::Holiday),
         "workday" => Some(DayKind::Workday),
@@ -338,35 +337,13 @@ impl App {
     pub async fn set_calendar_day(
         &self,
         who: &Principal,
-        date: &str,
-        body: &Value,
+        cmd: &crate::commands::SetCalendarDayCommand,
     ) -> AppResult<CalendarDaySet> {
         self.admin(who)?;
-        let mut b = Body::new(body);
-        let kind = b.str("kind");
-        let name = b.str("name");
-        let date = match parse_date(date) {
-            Ok(d) => Some(d),
-            Err(m) => {
-                b.errors.add("date", m);
-                None
-            }
-        };
-        let parsed_kind = parse_kind(&kind);
-        if !kind.is_empty() && parsed_kind.is_none() {
-            b.errors.add("kind", Reason::DayKind);
-        }
-        if name.chars().count() > 100 {
-            b.errors.add("name", Reason::AtMost { n: 100 });
-        }
-        b.finish()?;
-        let (Some(date), Some(kind)) = (date, parsed_kind) else {
-            return Err(AppError::invalid("date", Reason::Required));
-        };
         let day = DayException {
-            date,
-            kind,
-            name: name.trim().to_string(),
+            date: cmd.date,
+            kind: cmd.kind,
+            name: cmd.name.clone(),
         };
         let event = self.admin_event(who, "calendar_day_set", json!(day));
         self.store

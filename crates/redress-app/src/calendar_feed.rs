@@ -29,7 +29,6 @@ use crate::App;
 use crate::access::Principal;
 use crate::calendar_admin::{IcsImport, days_from_ics};
 use crate::error::{AppError, AppResult};
-use crate::input::Body;
 
 /// The largest feed read, in bytes.
 pub const MAX_FEED_BYTES: usize = 2 * 1024 * 1024;
@@ -174,7 +173,7 @@ async fn fetch(feed: &CalendarFeed, allow_private: bool) -> Result<Fetched, Reas
 }
 
 /// The URL of a subscription: http(s), at most 2000 characters.
-fn parse_feed_url(raw: &str) -> Result<String, Reason> {
+pub(crate) fn parse_feed_url(raw: &str) -> Result<String, Reason> {
     let raw = raw.trim();
     if raw.chars().count() > 2000 {
         return Err(Reason::AtMost { n: 2000 });
@@ -477,33 +476,17 @@ impl App {
     pub async fn set_calendar_feed(
         &self,
         who: &Principal,
-        body: &Value,
+        cmd: &crate::commands::SetCalendarFeedCommand,
     ) -> AppResult<CalendarFeedView> {
         self.admin(who)?;
-        let mut b = Body::new(body);
-        let raw = b.str("url");
-        let url = if raw.trim().is_empty() {
-            b.errors.add("url", Reason::Required);
-            None
-        } else {
-            match parse_feed_url(&raw) {
-                Ok(u) => Some(u),
-                Err(m) => {
-                    b.errors.add("url", m);
-                    None
-                }
-            }
-        };
-        if let Some(u) = &url
-            && !self.config.webhook_allow_private
-            && let Err(m) = crate::egress::check_target(u).await
+        // The URL is the body's only field: this check's answer is never
+        // one to join with the command's.
+        let url = cmd.url.clone();
+        if !self.config.webhook_allow_private
+            && let Err(m) = crate::egress::check_target(&url).await
         {
-            b.errors.add("url", m);
+            return Err(AppError::invalid("url", m));
         }
-        b.finish()?;
-        let Some(url) = url else {
-            return Err(AppError::invalid("url", Reason::Required));
-        };
         let now = self.now();
         let feed = CalendarFeed {
             url: url.clone(),

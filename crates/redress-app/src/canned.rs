@@ -66,7 +66,13 @@ fn reply_json(r: &CannedReply) -> Value {
 
 /// Checks a title or text: required, at most `max` characters, and no
 /// control characters (line breaks and tabs allowed in texts only).
-fn check_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize, multiline: bool) {
+pub(crate) fn check_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &str,
+    max: usize,
+    multiline: bool,
+) {
     if value.trim().is_empty() {
         errors.add(field, Reason::Empty);
     } else if value.chars().count() > max {
@@ -80,7 +86,7 @@ fn check_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize, mu
 }
 
 /// `locale`: absent, `null` or empty for any language; otherwise zh-CN or en.
-fn read_locale(b: &mut Body<'_>) -> Option<Locale> {
+pub(crate) fn read_locale(b: &mut Body<'_>) -> Option<Locale> {
     let raw = b.opt_str("locale")?;
     if raw.trim().is_empty() {
         return None;
@@ -119,26 +125,15 @@ impl App {
     pub async fn create_canned_reply(
         &self,
         who: &Principal,
-        body: &Value,
+        cmd: &crate::commands::CreateCannedReplyCommand,
     ) -> AppResult<CannedReplyView> {
         self.admin(who)?;
-        let mut b = Body::new(body);
-        let title = b.str("title");
-        let text = b.str("body");
-        let locale = read_locale(&mut b);
-        if !title.is_empty() {
-            check_text(&mut b.errors, "title", &title, MAX_TITLE, false);
-        }
-        if !text.is_empty() {
-            check_text(&mut b.errors, "body", &text, MAX_BODY, true);
-        }
-        b.finish()?;
         let now = self.now();
         let r = CannedReply {
             id: Uuid::now_v7(),
-            title: title.trim().to_string(),
-            body: text,
-            locale,
+            title: cmd.title.trim().to_string(),
+            body: cmd.body.clone(),
+            locale: cmd.locale,
             created_at: now,
             updated_at: now,
         };
@@ -164,29 +159,18 @@ impl App {
             .get_canned_reply(parse_id(id)?)
             .await?
             .ok_or(AppError::NotFound)?;
-        let mut b = Body::new(body);
-        if b.raw("title").is_some() {
-            let title = b.str("title");
-            if !title.is_empty() {
-                check_text(&mut b.errors, "title", &title, MAX_TITLE, false);
-            }
-            r.title = title.trim().to_string();
+        // The body is read once the reply is found: a missing one is a 404
+        // whatever the body says.
+        let cmd = crate::commands::UpdateCannedReplyCommand::parse(body)?;
+        if let Some(title) = cmd.title {
+            r.title = title;
         }
-        if b.raw("body").is_some() {
-            let text = b.str("body");
-            if !text.is_empty() {
-                check_text(&mut b.errors, "body", &text, MAX_BODY, true);
-            }
+        if let Some(text) = cmd.body {
             r.body = text;
         }
-        if let Some(field) = body.get("locale") {
-            r.locale = if field.is_null() {
-                None
-            } else {
-                read_locale(&mut b)
-            };
+        if let Some(locale) = cmd.locale {
+            r.locale = locale;
         }
-        b.finish()?;
         r.updated_at = self.now();
         let event = self.admin_event(who, "canned_reply_changed", reply_json(&r));
         self.store.update_canned_reply(r.clone(), event).await?;

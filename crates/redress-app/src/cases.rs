@@ -6,16 +6,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use redress_domain::Reason;
 use redress_domain::{
-    ActionInput, Actor, ActorKind, Audience, Author, Case, CaseId, Channel, Evidence, ExtendTo,
-    Measure, NoteKind, Outcome, Party, ReviewResult, Role, Scope, Status, parse_registration,
+    ActionInput, Actor, ActorKind, Audience, Author, Case, CaseId, Channel, Evidence, NoteKind,
+    Party, Role, Scope, Status, parse_registration,
 };
 use redress_store::{CaseFilter, IdempotencyRecord, InsertOutcome, Page, StoreError, Visibility};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::access::{CaseAccess, Principal, StaffUser};
+use crate::commands;
 use crate::error::{AppError, AppResult};
-use crate::input::Body;
 use crate::views::{self, Contact};
 use crate::{App, Loaded, refuse, stored};
 
@@ -825,14 +825,11 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::AcceptCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let category = b.str("category");
-        let department = b.opt_str("department");
-        b.finish()?;
+        let (category, department) = (&cmd.category, cmd.department.clone());
         let categories = self.store.list_categories().await?;
-        let Some(cat) = categories.into_iter().find(|c| c.code == category) else {
+        let Some(cat) = categories.into_iter().find(|c| &c.code == category) else {
             return Err(AppError::invalid(
                 "category",
                 Reason::NoSuch {
@@ -877,17 +874,14 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::RejectCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason").unwrap_or_default();
-        let guidance = b.opt_str("guidance").unwrap_or_default();
-        b.finish()?;
+        let (reason, guidance) = (&cmd.reason, &cmd.guidance);
         self.staff_action(
             who,
             id,
             |_, a, _| a.require(a.intake, "reject"),
-            |case, ctx| refuse(case.reject(&reason, &guidance, ctx)),
+            |case, ctx| refuse(case.reject(reason, guidance, ctx)),
         )
         .await
     }
@@ -896,12 +890,9 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::RequestInfoCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let items = b.str_list("items", true);
-        let due_days = b.opt_u32("due_days");
-        b.finish()?;
+        let (items, due_days) = (&cmd.items, cmd.due_days);
         self.staff_action(
             who,
             id,
@@ -915,14 +906,12 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::AssignCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let handler = b.str("handler");
-        b.finish()?;
+        let handler = &cmd.handler;
         let Some(user) = self
             .store
-            .get_user_by_username(&handler)
+            .get_user_by_username(handler)
             .await?
             .filter(|u| u.active)
         else {
@@ -966,18 +955,14 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::StaffMessageCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let audience = b.parsed::<Audience>("audience", true);
-        let text = b.opt_str("body").unwrap_or_default();
-        b.finish()?;
-        let audience = audience.expect("checked");
+        let (audience, text) = (cmd.audience, &cmd.body);
         self.staff_action(
             who,
             id,
             |_, _, _| Ok(()),
-            |case, ctx| refuse(case.add_message(audience, ActorKind::Staff, &text, ctx)),
+            |case, ctx| refuse(case.add_message(audience, ActorKind::Staff, text, ctx)),
         )
         .await
     }
@@ -986,19 +971,14 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::NoteCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let kind = b
-            .parsed::<NoteKind>("kind", false)
-            .unwrap_or(NoteKind::Note);
-        let text = b.opt_str("body").unwrap_or_default();
-        b.finish()?;
+        let (kind, text) = (cmd.kind, &cmd.body);
         self.staff_action(
             who,
             id,
             |_, _, _| Ok(()),
-            |case, ctx| refuse(case.add_note(kind, &text, ctx)),
+            |case, ctx| refuse(case.add_note(kind, text, ctx)),
         )
         .await
     }
@@ -1010,30 +990,14 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::RecordPostCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let notice = b.parsed::<redress_domain::NoticeKind>("notice", true);
-        let channel = b.str("channel");
-        let sent_at = b.instant("sent_at", true);
-        let reference = b.str("reference");
-        b.finish()?;
-        if channel != "post" {
-            return Err(AppError::invalid(
-                "channel",
-                Reason::OneOf {
-                    list: "post".into(),
-                },
-            ));
-        }
-        let (Some(notice), Some(sent_at)) = (notice, sent_at) else {
-            return Err(AppError::internal("checked fields are missing"));
-        };
+        let (notice, sent_at, reference) = (cmd.notice, cmd.sent_at, &cmd.reference);
         self.staff_action(
             who,
             id,
             |_, _, _| Ok(()),
-            |case, ctx| refuse(case.record_post(notice, sent_at, &reference, ctx)),
+            |case, ctx| refuse(case.record_post(notice, sent_at, reference, ctx)),
         )
         .await
     }
@@ -1127,31 +1091,14 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::ExtendCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let due_at = b.instant("due_at", false);
-        let days = b.opt_u32("days");
-        let reason = b.opt_str("reason").unwrap_or_default();
-        let to = match (due_at, days) {
-            (Some(at), None) => Some(ExtendTo::Date(at)),
-            (None, Some(d)) => Some(ExtendTo::WorkingDays(d)),
-            (Some(_), Some(_)) => {
-                b.errors.add("days", Reason::DueOrDays);
-                None
-            }
-            (None, None) => {
-                b.errors.add("due_at", Reason::RequiredOrDays);
-                None
-            }
-        };
-        b.finish()?;
-        let to = to.expect("checked");
+        let (to, reason) = (cmd.to, &cmd.reason);
         self.staff_action(
             who,
             id,
             |_, a, _| a.require(a.handle, "extend"),
-            |case, ctx| refuse(case.extend(to, &reason, ctx)),
+            |case, ctx| refuse(case.extend(to, reason, ctx)),
         )
         .await
     }
@@ -1161,16 +1108,14 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::PauseCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason").unwrap_or_default();
-        b.finish()?;
+        let reason = &cmd.reason;
         self.staff_action(
             who,
             id,
             |s, a, case| clock_owner(s, a, case, "pause"),
-            |case, ctx| refuse(case.pause(&reason, ctx)),
+            |case, ctx| refuse(case.pause(reason, ctx)),
         )
         .await
     }
@@ -1180,11 +1125,9 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::ResumeCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason");
-        b.finish()?;
+        let reason = &cmd.reason;
         self.staff_action(
             who,
             id,
@@ -1198,21 +1141,21 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::DecideCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let outcome = b.parsed::<Outcome>("outcome", true);
-        let basis = basis(&mut b);
-        let reply = b.text("reply");
-        let remedies = measures(&mut b, "remedies");
-        let sanctions = measures(&mut b, "sanctions");
-        let actions = actions(&mut b);
-        b.finish()?;
-        let outcome = outcome.expect("checked");
+        let commands::DecideCommand {
+            outcome,
+            basis,
+            reply,
+            remedies,
+            sanctions,
+            actions,
+        } = cmd;
+        let outcome = *outcome;
         let staff = who.staff()?.clone();
         let decider = staff.staff_ref();
         let categories = self.store.list_categories().await?;
-        let owners = named_owners(&actions);
+        let owners = named_owners(actions);
         let users = if owners.is_empty() {
             Vec::new()
         } else {
@@ -1236,7 +1179,7 @@ impl App {
                 refuse(case.decide(
                     outcome,
                     basis.clone(),
-                    &reply,
+                    reply,
                     remedies.clone(),
                     sanctions.clone(),
                     actions.clone(),
@@ -1254,16 +1197,14 @@ impl App {
         who: &Principal,
         id: Uuid,
         action_id: &str,
-        body: &Value,
+        cmd: &commands::CompleteActionCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let note = b.opt_str("note").unwrap_or_default();
-        b.finish()?;
+        let note = &cmd.note;
         self.staff_action(
             who,
             id,
             |_, _, _| Ok(()),
-            |case, ctx| refuse(case.complete_action(action_id, &note, ctx)),
+            |case, ctx| refuse(case.complete_action(action_id, note, ctx)),
         )
         .await
     }
@@ -1272,24 +1213,15 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::ReviewCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let result = b.parsed::<ReviewResult>("result", true);
-        let basis = basis(&mut b);
-        let reply = b.text("reply");
-        let outcome = b.parsed::<Outcome>("outcome", false);
-        let remedies = measures(&mut b, "remedies");
-        let sanctions = measures(&mut b, "sanctions");
-        let actions = actions(&mut b);
-        b.finish()?;
-        let result = result.expect("checked");
-        let change = redress_domain::ReviewChange {
-            outcome,
-            remedies,
-            sanctions,
-            actions,
-        };
+        let commands::ReviewCommand {
+            result,
+            basis,
+            reply,
+            change,
+        } = cmd;
+        let result = *result;
         let staff = who.staff()?.clone();
         staff.require(Role::Reviewer)?;
         let reviewer = staff.staff_ref();
@@ -1319,7 +1251,7 @@ impl App {
                 refuse(case.review(
                     result,
                     basis.clone(),
-                    &reply,
+                    reply,
                     change.clone(),
                     &reviewer,
                     action_days,
@@ -1334,11 +1266,8 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::PatchRecordCommand,
     ) -> AppResult<views::StaffCaseView> {
-        if !body.is_object() {
-            return Err(AppError::invalid("body", Reason::JsonObject));
-        }
         let now = self.now();
         self.staff_action(
             who,
@@ -1348,7 +1277,7 @@ impl App {
                 // Merge the patch over the current record and parse the whole
                 // again, so every rule of registration applies to edits too.
                 let mut merged = serde_json::to_value(&case.record).map_err(AppError::internal)?;
-                merge_json(&mut merged, body);
+                merge_json(&mut merged, &cmd.patch);
                 if let Value::Object(m) = &mut merged {
                     m.insert("channel".into(), json!(case.channel));
                 }
@@ -1363,14 +1292,12 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::LinkCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let other = b.str("other");
-        b.finish()?;
+        let other = &cmd.other;
         let staff = who.staff()?.clone();
         self.may_act_on(&staff, id).await?;
-        let other = self.resolve_case_ref(who, "other", &other).await?;
+        let other = self.resolve_case_ref(who, "other", other).await?;
         let loaded = self
             .mutate_pair(id, other, Self::staff_actor(&staff), |a, o, ctx| {
                 staff.access(a)?;
@@ -1384,14 +1311,12 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::MergeCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let into = b.str("into");
-        b.finish()?;
+        let into = &cmd.into;
         let staff = who.staff()?.clone();
         self.may_act_on(&staff, id).await?;
-        let into = self.resolve_case_ref(who, "into", &into).await?;
+        let into = self.resolve_case_ref(who, "into", into).await?;
         // The files move with the case: each is sealed again, under the
         // original's key and name, before the merge names it there.
         let _gate = self.evidence_gate.clone().read_owned().await;
@@ -1637,13 +1562,11 @@ impl App {
         &self,
         no: &str,
         token: Option<&str>,
-        body: &Value,
+        cmd: &commands::SupplementCommand,
     ) -> AppResult<views::TrackView> {
-        let mut b = Body::new(body);
         // Optional when files were sent since the request (the domain
         // decides); blank counts as none.
-        let message = b.opt_str("message").filter(|m| !m.trim().is_empty());
-        b.finish()?;
+        let message = &cmd.message;
         self.complainant_action(no, token, |case, ctx| {
             refuse(case.supplement(message.clone(), ctx))
         })
@@ -1684,13 +1607,11 @@ impl App {
         &self,
         no: &str,
         token: Option<&str>,
-        body: &Value,
+        cmd: &commands::PartyMessageCommand,
     ) -> AppResult<views::TrackView> {
-        let mut b = Body::new(body);
-        let text = b.opt_str("body").unwrap_or_default();
-        b.finish()?;
+        let text = &cmd.body;
         self.complainant_action(no, token, |case, ctx| {
-            refuse(case.add_message(Audience::Complainant, ActorKind::Complainant, &text, ctx))
+            refuse(case.add_message(Audience::Complainant, ActorKind::Complainant, text, ctx))
         })
         .await
     }
@@ -1699,12 +1620,10 @@ impl App {
         &self,
         no: &str,
         token: Option<&str>,
-        body: &Value,
+        cmd: &commands::AppealCommand,
     ) -> AppResult<views::TrackView> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason").unwrap_or_default();
-        b.finish()?;
-        self.complainant_action(no, token, |case, ctx| refuse(case.appeal(&reason, ctx)))
+        let reason = &cmd.reason;
+        self.complainant_action(no, token, |case, ctx| refuse(case.appeal(reason, ctx)))
             .await
     }
 
@@ -1712,11 +1631,9 @@ impl App {
         &self,
         no: &str,
         token: Option<&str>,
-        body: &Value,
+        cmd: &commands::WithdrawCommand,
     ) -> AppResult<views::TrackView> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason");
-        b.finish()?;
+        let reason = &cmd.reason;
         self.complainant_action(no, token, |case, ctx| {
             refuse(case.withdraw(reason.as_deref(), ctx))
         })
@@ -1727,16 +1644,9 @@ impl App {
         &self,
         no: &str,
         token: Option<&str>,
-        body: &Value,
+        cmd: &commands::FeedbackCommand,
     ) -> AppResult<views::TrackView> {
-        let mut b = Body::new(body);
-        let score = b.opt_i64("score");
-        let comment = b.opt_str("comment");
-        if score.is_none() && !b.errors.0.contains_key("score") {
-            b.errors.add("score", Reason::Required);
-        }
-        b.finish()?;
-        let score = score.expect("checked");
+        let (score, comment) = (cmd.score, &cmd.comment);
         self.complainant_action(no, token, |case, ctx| {
             refuse(case.rate(score, comment.as_deref(), ctx))
         })
@@ -1792,23 +1702,35 @@ impl App {
         Ok((key, loaded))
     }
 
-    pub async fn respondent_message(
+    /// `POST /respondent/cases/{id}/messages` as JSON. The exception to
+    /// parsing at the edge: a caller who may not see the case is refused
+    /// (404) before the body is read, so this checks first, then parses.
+    pub async fn respondent_message_json(
         &self,
         who: &Principal,
         id: Uuid,
         body: &Value,
     ) -> AppResult<views::RespondentCaseView> {
+        self.respondent_case(who, id).await?;
+        let cmd = commands::PartyMessageCommand::parse(body)?;
+        self.respondent_message(who, id, &cmd).await
+    }
+
+    pub async fn respondent_message(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        cmd: &commands::PartyMessageCommand,
+    ) -> AppResult<views::RespondentCaseView> {
         let (key, _) = self.respondent_case(who, id).await?;
-        let mut b = Body::new(body);
-        let text = b.opt_str("body").unwrap_or_default();
-        b.finish()?;
+        let text = &cmd.body;
         let actor = Actor {
             kind: ActorKind::Respondent,
             id: key,
         };
         let loaded = self
             .mutate(id, actor, |case, ctx| {
-                refuse(case.add_message(Audience::Respondent, ActorKind::Respondent, &text, ctx))
+                refuse(case.add_message(Audience::Respondent, ActorKind::Respondent, text, ctx))
             })
             .await?;
         Ok(views::respondent_view(&loaded.case))
@@ -1848,95 +1770,6 @@ impl App {
     }
 }
 
-/// The cited basis of a decision or review: at least one.
-fn basis(b: &mut Body) -> Vec<String> {
-    let basis = b.str_list("basis", true);
-    b.require_some("basis", &basis, Reason::Basis);
-    basis
-}
-
-fn measures(b: &mut Body, key: &str) -> Vec<Measure> {
-    let Some(raw) = b.raw(key) else { return vec![] };
-    let Some(items) = raw.as_array() else {
-        b.errors.add(key, Reason::List);
-        return vec![];
-    };
-    let mut out = vec![];
-    for (i, item) in items.iter().enumerate() {
-        match item {
-            Value::String(s) => out.push(Measure {
-                kind: s.clone(),
-                description: None,
-                amount: None,
-                currency: None,
-                duration_days: None,
-            }),
-            Value::Object(fields) => match serde_json::from_value::<Measure>(Value::Object(
-                // `30.0` days is 30 days (JSON Schema's `integer` admits it).
-                fields
-                    .iter()
-                    .map(|(k, v)| match (k.as_str(), crate::input::whole_u32(v)) {
-                        ("duration_days", Some(n)) => (k.clone(), Value::from(n)),
-                        _ => (k.clone(), v.clone()),
-                    })
-                    .collect(),
-            )) {
-                Ok(m) => {
-                    if let Some(m) = checked_measure(b, &format!("{key}[{i}]"), m) {
-                        out.push(m);
-                    }
-                }
-                Err(_) => b.errors.add(format!("{key}[{i}]"), Reason::MeasureFields),
-            },
-            _ => b.errors.add(format!("{key}[{i}]"), Reason::Measure),
-        }
-    }
-    out
-}
-
-/// A structured remedy or sanction checked: an amount of at least 0 in
-/// cents, a currency of three capital letters (CNY when an amount comes
-/// without one), a duration of 1–3650 days.
-fn checked_measure(b: &mut Body, at: &str, mut m: Measure) -> Option<Measure> {
-    let mut ok = true;
-    if m.kind.trim().is_empty() || m.kind.chars().count() > 100 {
-        b.errors
-            .add(format!("{at}.kind"), Reason::Length { n: 100 });
-        ok = false;
-    }
-    if m.description
-        .as_deref()
-        .is_some_and(|d| d.chars().count() > 2000)
-    {
-        b.errors
-            .add(format!("{at}.description"), Reason::AtMost { n: 2000 });
-        ok = false;
-    }
-    if let Some(a) = m.amount {
-        let cents = a * 100.0;
-        if !a.is_finite() || !(0.0..=1e12).contains(&a) || (cents - cents.round()).abs() > 1e-6 {
-            b.errors.add(format!("{at}.amount"), Reason::Amount);
-            ok = false;
-        }
-    }
-    match m.currency.as_deref() {
-        Some(c) if c.len() != 3 || !c.bytes().all(|x| x.is_ascii_uppercase()) => {
-            b.errors.add(format!("{at}.currency"), Reason::Currency);
-            ok = false;
-        }
-        None if m.amount.is_some() => m.currency = Some("CNY".into()),
-        _ => {}
-    }
-    if m.duration_days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        b.errors.add(
-            format!("{at}.duration_days"),
-            Reason::IntRange { a: 1, b: 3650 },
-        );
-        ok = false;
-    }
-    ok.then_some(m)
-}
-
 /// The owners named in an order's corrective actions, with their place.
 fn named_owners(actions: &[ActionInput]) -> Vec<(usize, String)> {
     actions
@@ -1947,46 +1780,6 @@ fn named_owners(actions: &[ActionInput]) -> Vec<(usize, String)> {
             (!o.is_empty()).then(|| (i, o.to_string()))
         })
         .collect()
-}
-
-fn actions(b: &mut Body) -> Vec<ActionInput> {
-    let Some(raw) = b.raw("actions") else {
-        return vec![];
-    };
-    let Some(items) = raw.as_array() else {
-        b.errors.add("actions", Reason::List);
-        return vec![];
-    };
-    let mut out = vec![];
-    for (i, item) in items.iter().enumerate() {
-        match item {
-            Value::String(s) => out.push(ActionInput {
-                description: s.clone(),
-                owner: None,
-                due_at: None,
-            }),
-            Value::Object(o) => {
-                let mut ib = Body::new(item);
-                let description = o
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let owner = ib.opt_str("owner");
-                let due_at = ib.instant("due_at", false);
-                for (f, m) in ib.errors.0 {
-                    b.errors.add(format!("actions[{i}].{f}"), m);
-                }
-                out.push(ActionInput {
-                    description,
-                    owner,
-                    due_at,
-                });
-            }
-            _ => b.errors.add(format!("actions[{i}]"), Reason::ActionObject),
-        }
-    }
-    out
 }
 
 fn merge_json(target: &mut Value, patch: &Value) {
@@ -2032,21 +1825,14 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::LegalHoldCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let hold = b.opt_bool("hold");
-        let reason = b.opt_str("reason").unwrap_or_default();
-        if hold.is_none() {
-            b.errors.add("hold", Reason::RequiredBool);
-        }
-        b.finish()?;
-        let hold = hold.expect("checked");
+        let (hold, reason) = (cmd.hold, &cmd.reason);
         self.staff_action(
             who,
             id,
             |s, _, _| s.require(Role::Supervisor),
-            |case, _| refuse(case.set_legal_hold(hold, &reason)),
+            |case, _| refuse(case.set_legal_hold(hold, reason)),
         )
         .await
     }
@@ -2059,11 +1845,9 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &commands::EraseCommand,
     ) -> AppResult<views::StaffCaseView> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason").unwrap_or_default();
-        b.finish()?;
+        let reason = &cmd.reason;
         // The key names the case's files; the erasure destroys it.
         let key = self.load(id).await?.sealing.map(|s| s.key);
         let held = std::sync::Mutex::new(Vec::new());
@@ -2073,7 +1857,7 @@ impl App {
                 id,
                 |s, _, _| s.require(Role::Supervisor),
                 |case, ctx| {
-                    let erasure = redress_domain::Erasure::Requested { reason: &reason };
+                    let erasure = redress_domain::Erasure::Requested { reason };
                     let (effects, hashes) = refuse(case.erase_file(erasure, ctx))?;
                     *held.lock().expect("erase lock") = hashes;
                     Ok(effects)

@@ -7,19 +7,14 @@
 
 use redress_domain::Channel;
 use redress_domain::Reason;
-use redress_domain::registration::parse_email;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::access::Principal;
-use crate::input::Body;
 use crate::{App, AppError, AppResult};
 
 /// The settings key the channels are stored under.
 const KEY: &str = "channels";
-
-/// The longest text of a field (an address may run to several lines).
-const MAX_TEXT: usize = 500;
 
 /// How a complaint arrived (SPEC §5).
 // The contract strings of [`Channel`], for the API document.
@@ -144,50 +139,17 @@ impl App {
     pub async fn set_channel_settings(
         &self,
         who: &Principal,
-        body: &Value,
+        cmd: &crate::commands::SetChannelsCommand,
     ) -> AppResult<PublishedChannels> {
         self.admin(who)?;
-        let mut b = Body::new(body);
-        let text = |b: &mut Body, key: &str| {
-            let v = b.opt_str(key).map(|s| s.trim().to_string());
-            match v {
-                Some(s) if s.chars().count() > MAX_TEXT => {
-                    b.errors.add(key, Reason::AtMost { n: MAX_TEXT });
-                    None
-                }
-                Some(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') => {
-                    b.errors.add(key, Reason::Control);
-                    None
-                }
-                Some(s) if s.is_empty() => None,
-                other => other,
-            }
-        };
-        let hotline = text(&mut b, "hotline");
-        let hotline_hours = text(&mut b, "hotline_hours");
-        let mailbox = text(&mut b, "mailbox");
-        let postal_address = text(&mut b, "postal_address");
-        let visiting_address = text(&mut b, "visiting_address");
-        let mailbox = match mailbox.map(|m| parse_email(&m)) {
-            Some(Ok(m)) => Some(m),
-            Some(Err(e)) => {
-                b.errors.add("mailbox", e);
-                None
-            }
-            None => None,
-        };
-        let mut enabled = Vec::new();
-        if b.raw("enabled").is_none() {
-            b.errors.add("enabled", Reason::Required);
-        }
-        for raw in b.str_list("enabled", false) {
-            match raw.trim().parse::<Channel>() {
-                Ok(c) if !enabled.contains(&c) => enabled.push(c),
-                Ok(_) => {}
-                Err(m) => b.errors.add("enabled", m),
-            }
-        }
-        b.finish()?;
+        let crate::commands::SetChannelsCommand {
+            hotline,
+            hotline_hours,
+            mailbox,
+            postal_address,
+            visiting_address,
+            enabled,
+        } = cmd.clone();
         let channels = PublishedChannels {
             hotline,
             hotline_hours,

@@ -9,7 +9,6 @@
 //! and may expire.
 
 use chrono::{DateTime, Utc};
-use redress_domain::Reason;
 use redress_domain::{NoticeKind, Role, Scope};
 use redress_store::{ApiKey, User};
 use serde::Serialize;
@@ -19,7 +18,6 @@ use uuid::Uuid;
 use crate::App;
 use crate::access::{Principal, StaffUser};
 use crate::error::{AppError, AppResult};
-use crate::input::Body;
 use crate::outbound::Outgoing;
 use crate::privacy::{new_token, token_hash};
 
@@ -175,19 +173,16 @@ pub struct SecurityNotices {
     pub total: usize,
 }
 
-/// An optional `expires_at` that lies in the future.
-fn expiry(b: &mut Body, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let at = b.instant("expires_at", false);
-    if at.is_some_and(|t| t <= now) {
-        b.errors.add("expires_at", Reason::Ahead);
-    }
-    at
-}
-
 impl App {
     /// Admins and supervisors manage keys; the answer says whether the
     /// caller is a supervisor.
-    fn key_manager<'a>(&self, who: &'a Principal) -> AppResult<&'a StaffUser> {
+    /// Refuses a caller who may not manage keys: the API handler asks
+    /// first, so that it refuses before it parses a body.
+    pub fn require_key_manager(&self, who: &Principal) -> AppResult<()> {
+        self.key_manager(who).map(|_| ())
+    }
+
+    pub(crate) fn key_manager<'a>(&self, who: &'a Principal) -> AppResult<&'a StaffUser> {
         let staff = who.staff()?;
         if staff.has(Role::Admin) || staff.has(Role::Supervisor) {
             Ok(staff)
@@ -201,27 +196,20 @@ impl App {
     /// `POST /admin/api-keys {name, scopes[], expires_at?}`: admins create
     /// `intake` keys; `read` and `webhooks` keys open case content and are
     /// a supervisor's to create.
-    pub async fn create_api_key(&self, who: &Principal, body: &Value) -> AppResult<CreatedApiKey> {
+    ///
+    /// The command is parsed with [`App::now`]: its expiry is ahead.
+    pub async fn create_api_key(
+        &self,
+        who: &Principal,
+        cmd: &crate::commands::CreateApiKeyCommand,
+    ) -> AppResult<CreatedApiKey> {
         let staff = self.key_manager(who)?;
         let now = self.now();
-        let mut b = Body::new(body);
-        let name = b.str("name");
-        if name.chars().count() > 200 {
-            b.errors.add("name", Reason::AtMost { n: 200 });
-        }
-        let raw = b.str_list("scopes", true);
-        let mut scopes = vec![];
-        for (i, s) in raw.iter().enumerate() {
-            match s.parse::<Scope>() {
-                Ok(sc) => scopes.push(sc),
-                Err(m) => b.errors.add(format!("scopes[{i}]"), m),
-            }
-        }
-        if raw.is_empty() && !b.errors.0.contains_key("scopes") {
-            b.errors.add("scopes", Reason::OneScope);
-        }
-        let expires_at = expiry(&mut b, now);
-        b.finish()?;
+        let crate::commands::CreateApiKeyCommand {
+            name,
+            scopes,
+            expires_at,
+        } = cmd.clone();
         if !staff.has(Role::Supervisor) && scopes.iter().any(|s| *s != Scope::Intake) {
             return Err(AppError::Forbidden(
                 "only a supervisor may create read or webhooks keys".into(),
@@ -445,13 +433,10 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &crate::commands::IssueRespondentKeyCommand,
     ) -> AppResult<PortalKeyIssued> {
         self.admin(who)?;
-        let now = self.now();
-        let mut b = Body::new(body);
-        let expires_at = expiry(&mut b, now);
-        b.finish()?;
+        let expires_at = cmd.expires_at;
         let account = self.respondent_account(id).await?;
         let key = new_token("rdr_");
         let event = self.admin_event(

@@ -15,6 +15,7 @@ pub mod cases;
 pub mod channels;
 pub mod clock;
 pub mod codes;
+pub mod commands;
 pub mod deadlines;
 pub mod digest;
 pub mod egress;

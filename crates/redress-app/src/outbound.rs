@@ -936,9 +936,9 @@ fn address(
 }
 
 /// How long each text of a template may be.
-const MAX_SUBJECT: usize = 300;
-const MAX_BODY: usize = 10_000;
-const MAX_SMS: usize = 500;
+pub(crate) const MAX_SUBJECT: usize = 300;
+pub(crate) const MAX_BODY: usize = 10_000;
+pub(crate) const MAX_SMS: usize = 500;
 
 impl crate::App {
     /// Compiles the shipped templates with the installation's saved ones on
@@ -1017,7 +1017,9 @@ impl crate::App {
         })
     }
 
-    fn template_key(kind: &str, locale: &str) -> crate::AppResult<(NoticeKind, Locale)> {
+    /// The template a path names: its kind and locale, or why not (the API
+    /// handler asks before it parses the body).
+    pub fn template_key(kind: &str, locale: &str) -> crate::AppResult<(NoticeKind, Locale)> {
         let mut errors = redress_domain::FieldErrors::new();
         let k = kind.parse::<NoticeKind>().ok();
         if k.is_none() {
@@ -1039,28 +1041,14 @@ impl crate::App {
         who: &crate::Principal,
         kind: &str,
         locale: &str,
-        body: &Value,
+        cmd: &crate::commands::NoticeTemplateCommand,
     ) -> crate::AppResult<NoticeTemplateView> {
         let admin = self.admin(who)?.user.username.clone();
         let (kind, locale) = Self::template_key(kind, locale)?;
-        let mut b = crate::input::Body::new(body);
-        let subject = b.str("subject");
-        let text = b.str("body");
-        let sms = b.str("sms");
-        for (field, value, max) in [
-            ("subject", &subject, MAX_SUBJECT),
-            ("body", &text, MAX_BODY),
-            ("sms", &sms, MAX_SMS),
-        ] {
-            if value.chars().count() > max {
-                b.errors.add(field, Reason::MayHaveAtMost { n: max });
-            }
-        }
-        b.finish()?;
         let t = NoticeTemplate {
-            subject,
-            body: text,
-            sms,
+            subject: cmd.subject.clone(),
+            body: cmd.body.clone(),
+            sms: cmd.sms.clone(),
         };
         if let Err((part, e)) = Notices::check(&t) {
             return Err(crate::AppError::invalid(

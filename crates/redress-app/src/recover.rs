@@ -12,12 +12,9 @@
 //! hold). Requests are limited per client address and per tracking
 //! number, every request counting.
 
-use redress_domain::Reason;
 use redress_domain::{Actor, ActorKind, Delivery, DeliveryChannel, NoticeKind, Party};
-use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
-use crate::input::Body;
 use crate::{App, refuse};
 
 /// `13812345678`, `+86 138-1234-5678`, `0086 13812345678` → `+8613812345678`;
@@ -65,19 +62,10 @@ impl App {
     /// (`422`) and too many requests (`429`).
     pub async fn recover_code(
         &self,
-        body: &Value,
+        cmd: &crate::commands::RecoverCodeCommand,
         client: Option<std::net::IpAddr>,
     ) -> AppResult<()> {
-        let mut b = Body::new(body);
-        let tracking_no = b.str("tracking_no");
-        let contact = b.str("contact");
-        b.finish()?;
-        if tracking_no.len() > 64 {
-            return Err(AppError::invalid("tracking_no", Reason::AtMost { n: 64 }));
-        }
-        if contact.len() > 254 {
-            return Err(AppError::invalid("contact", Reason::AtMost { n: 254 }));
-        }
+        let (tracking_no, contact) = (&cmd.tracking_no, &cmd.contact);
         let no = tracking_no.trim().to_ascii_uppercase();
         if self.config.throttle_guessing {
             let g = &self.guesses;
@@ -104,7 +92,7 @@ impl App {
             return Ok(());
         }
         let complainant = &case.record.complainant;
-        let Some(channel) = matching_channel(complainant, &contact) else {
+        let Some(channel) = matching_channel(complainant, contact) else {
             return Ok(());
         };
         // Only a contact a provider can reach gets a new code: otherwise

@@ -322,7 +322,7 @@ pub fn check_url(raw: &str) -> Result<String, Reason> {
 
 /// Reads `events`: at least one, each a case event kind or `*`. Reported
 /// by position (`events[2]`).
-fn read_events(b: &mut Body<'_>, required: bool) -> Option<Vec<String>> {
+pub(crate) fn read_events(b: &mut Body<'_>, required: bool) -> Option<Vec<String>> {
     if !required && b.raw("events").is_none() {
         return None;
     }
@@ -633,20 +633,12 @@ impl App {
     /// shown this once.
     pub async fn create_webhook(&self, who: &Principal, body: &Value) -> AppResult<CreatedWebhook> {
         let actor = self.webhook_manager(who)?;
+        // The URL's address is checked with the body's fields, in one
+        // answer: the command is read, the address checked, then both
+        // answered.
         let mut b = Body::new(body);
-        let raw_url = b.str("url");
-        let url = if raw_url.is_empty() {
-            None
-        } else {
-            match check_url(&raw_url) {
-                Ok(u) => Some(u),
-                Err(m) => {
-                    b.errors.add("url", m);
-                    None
-                }
-            }
-        };
-        let events = read_events(&mut b, true).unwrap_or_default();
+        let crate::commands::CreateWebhookCommand { url, events } =
+            crate::commands::CreateWebhookCommand::read(&mut b);
         if let Some(u) = &url
             && let Err(m) = self.check_webhook_target(u).await
         {
@@ -737,20 +729,21 @@ impl App {
             .get_webhook_subscription(parse_id(id)?)
             .await?
             .ok_or(AppError::NotFound)?;
+        // Read once the subscription is found (a missing one is a 404
+        // whatever the body says); a new URL's address is checked with the
+        // body's fields, in one answer.
         let mut b = Body::new(body);
-        if let Some(raw) = b.opt_str("url") {
-            match check_url(&raw) {
-                Ok(u) => match self.check_webhook_target(&u).await {
-                    Ok(()) => s.url = u,
-                    Err(m) => b.errors.add("url", m),
-                },
+        let cmd = crate::commands::UpdateWebhookCommand::read(&mut b);
+        if let Some(u) = cmd.url {
+            match self.check_webhook_target(&u).await {
+                Ok(()) => s.url = u,
                 Err(m) => b.errors.add("url", m),
             }
         }
-        if let Some(events) = read_events(&mut b, false) {
+        if let Some(events) = cmd.events {
             s.events = events;
         }
-        if let Some(active) = b.opt_bool("active") {
+        if let Some(active) = cmd.active {
             s.active = active;
         }
         b.finish()?;

@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
+use redress_app::commands::{
+    AcceptCommand, AppealCommand, DecideCommand, RejectCommand, RequestInfoCommand, ReviewCommand,
+};
 use redress_app::{App, Principal, StaffUser};
-use redress_domain::Role;
+use redress_domain::{Measure, Outcome, ReviewChange, ReviewResult, Role};
 use serde_json::json;
 
 async fn staff(
@@ -119,15 +122,40 @@ pub async fn fill(app: &Arc<App>) -> anyhow::Result<usize> {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let accept = json!({"category": categories[i % categories.len()]});
-        let decide = json!({"outcome": "upheld", "basis": ["《平台服务协议》第5.2条"], "reply": "经核查，您的投诉成立，商家将全额退款。",
-                            "remedies": [{"kind": "refund", "amount": 199.0}], "sanctions": [{"kind": "warning"}]});
+        let accept = AcceptCommand {
+            category: categories[i % categories.len()].into(),
+            department: None,
+        };
+        let measure = |kind: &str| Measure {
+            kind: kind.into(),
+            description: None,
+            amount: None,
+            currency: None,
+            duration_days: None,
+        };
+        let decide = DecideCommand {
+            outcome: Outcome::Upheld,
+            basis: vec!["《平台服务协议》第5.2条".into()],
+            reply: "经核查，您的投诉成立，商家将全额退款。".into(),
+            remedies: vec![Measure {
+                amount: Some(199.0),
+                currency: Some("CNY".into()),
+                ..measure("refund")
+            }],
+            sanctions: vec![measure("warning")],
+            actions: vec![],
+        };
+        let appeal = AppealCommand {
+            reason: "退款金额不足".into(),
+        };
         match i {
             0 => {} // submitted
             1 => {
-                app.request_info(&intake, id, &json!({"items": ["订单截图", "聊天记录"]}))
-                    .await
-                    .map_err(e)?;
+                let ask = RequestInfoCommand {
+                    items: vec!["订单截图".into(), "聊天记录".into()],
+                    due_days: None,
+                };
+                app.request_info(&intake, id, &ask).await.map_err(e)?;
             }
             2 => {
                 app.accept(&intake, id, &accept).await.map_err(e)?;
@@ -139,24 +167,26 @@ pub async fn fill(app: &Arc<App>) -> anyhow::Result<usize> {
             4 => {
                 app.accept(&intake, id, &accept).await.map_err(e)?;
                 app.decide(&handler, id, &decide).await.map_err(e)?;
-                app.appeal(&no, Some(&token), &json!({"reason": "退款金额不足"}))
-                    .await
-                    .map_err(e)?;
+                app.appeal(&no, Some(&token), &appeal).await.map_err(e)?;
             }
             5 => {
                 app.accept(&intake, id, &accept).await.map_err(e)?;
                 app.decide(&handler, id, &decide).await.map_err(e)?;
-                app.appeal(&no, Some(&token), &json!({"reason": "退款金额不足"}))
-                    .await
-                    .map_err(e)?;
-                app.review(&reviewer, id, &json!({"result": "upheld", "basis": ["《平台服务协议》第5.2条"], "reply": "复核维持原处理结果。"}))
-                    .await
-                    .map_err(e)?;
+                app.appeal(&no, Some(&token), &appeal).await.map_err(e)?;
+                let review = ReviewCommand {
+                    result: ReviewResult::Upheld,
+                    basis: vec!["《平台服务协议》第5.2条".into()],
+                    reply: "复核维持原处理结果。".into(),
+                    change: ReviewChange::default(),
+                };
+                app.review(&reviewer, id, &review).await.map_err(e)?;
             }
             _ => {
-                app.reject(&intake, id, &json!({"reason": "不属于平台受理范围", "guidance": "请联系当地市场监管部门（12315）"}))
-                    .await
-                    .map_err(e)?;
+                let reject = RejectCommand {
+                    reason: "不属于平台受理范围".into(),
+                    guidance: "请联系当地市场监管部门（12315）".into(),
+                };
+                app.reject(&intake, id, &reject).await.map_err(e)?;
             }
         }
     }

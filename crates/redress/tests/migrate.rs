@@ -24,6 +24,9 @@ use std::sync::Arc;
 
 use redress::Config;
 use redress::config::Database;
+use redress_app::commands::{
+    CreateApiKeyCommand, CreateRespondentCommand, LoginCommand, NoticeTemplateCommand,
+};
 use redress_app::mail::{Disposition, Envelope};
 use redress_app::{App, Principal};
 use redress_store::{
@@ -92,7 +95,11 @@ fn err(e: impl std::fmt::Display) -> String {
 
 async fn login(app: &App, password: &str) -> Result<Principal, String> {
     let (token, _) = app
-        .login(&json!({"username": "admin", "password": password}), None)
+        .login(
+            &LoginCommand::parse(&json!({"username": "admin", "password": password}))
+                .map_err(err)?,
+            None,
+        )
         .await
         .map_err(|e| format!("admin login: {e}"))?;
     app.authenticate(Some(&token)).await.map_err(err)
@@ -206,7 +213,11 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
     let respondent = app
         .create_respondent(
             &admin,
-            &json!({"kind": "merchant", "id": "shop-0", "name": "演示商家0"}),
+            &CreateRespondentCommand::parse(
+                &json!({"kind": "merchant", "id": "shop-0", "name": "演示商家0"}),
+                app.now(),
+            )
+            .map_err(err)?,
         )
         .await
         .map_err(err)?;
@@ -220,7 +231,10 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
     .map_err(err)?;
     let (token, _) = app
         .login(
-            &json!({"username": "compliance", "password": "compliance-pass-1"}),
+            &LoginCommand::parse(
+                &json!({"username": "compliance", "password": "compliance-pass-1"}),
+            )
+            .map_err(err)?,
             None,
         )
         .await
@@ -229,7 +243,11 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
     let key = app
         .create_api_key(
             &supervisor,
-            &json!({"name": "crm", "scopes": ["intake", "read"]}),
+            &CreateApiKeyCommand::parse(
+                &json!({"name": "crm", "scopes": ["intake", "read"]}),
+                app.now(),
+            )
+            .map_err(err)?,
         )
         .await
         .map_err(err)?;
@@ -256,7 +274,10 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
         &admin,
         kind,
         locale,
-        &json!({"subject": template_subject, "body": first.body, "sms": first.sms}),
+        &NoticeTemplateCommand::parse(
+            &json!({"subject": template_subject, "body": first.body, "sms": first.sms}),
+        )
+        .map_err(err)?,
     )
     .await
     .map_err(err)?;

@@ -18,7 +18,7 @@ use redress_domain::{
     Actor, ActorKind, Audience, Channel, Evidence, Locale, NoteKind, Role, Status,
 };
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -714,7 +714,9 @@ impl App {
         v
     }
 
-    fn require_mail_agent(who: &Principal) -> AppResult<()> {
+    /// Intake staff handle held mail (the API handler asks before it
+    /// parses a body).
+    pub fn require_mail_agent(who: &Principal) -> AppResult<()> {
         who.staff()?.require(Role::Intake)
     }
 
@@ -782,24 +784,10 @@ impl App {
         &self,
         who: &Principal,
         id: Uuid,
-        body: &Value,
+        cmd: &crate::commands::AttachHeldMailCommand,
     ) -> AppResult<crate::views::StaffCaseView> {
         Self::require_mail_agent(who)?;
-        let mut b = crate::input::Body::new(body);
-        let target = b.opt_str("case").unwrap_or_default();
-        let as_ = b.opt_str("as").unwrap_or_else(|| "complainant".into());
-        if target.trim().is_empty() {
-            b.errors.add("case", Reason::Required);
-        }
-        if !["complainant", "note"].contains(&as_.as_str()) {
-            b.errors.add(
-                "as",
-                Reason::OneOf {
-                    list: "complainant, note".into(),
-                },
-            );
-        }
-        b.finish()?;
+        let target = &cmd.case;
         let m = self
             .store
             .get_held_mail(id)
@@ -850,7 +838,7 @@ impl App {
         if !skipped.is_empty() {
             words = format!("{words}\n\n[{}]", skipped.join("; "));
         }
-        let as_complainant = as_ == "complainant";
+        let as_complainant = !cmd.as_note;
         let note = format!(
             "E-mail from {sender}, held {}:\n\n{words}",
             m.received_at.to_rfc3339()
@@ -902,7 +890,7 @@ impl App {
                     kind: "held_mail_attached".into(),
                     actor: format!("staff:{}", staff.user.username),
                     at: self.now(),
-                    data: json!({"held_id": id, "as": as_}).to_string(),
+                    data: json!({"held_id": id, "as": cmd.as_name()}).to_string(),
                 },
             )
             .await?;
@@ -1140,6 +1128,7 @@ mod answer_tests {
     //! The typed held-mail answers against the `json!` objects they
     //! replaced.
     use super::*;
+    use serde_json::Value;
 
     fn old(v: &HeldMailView) -> Value {
         let mut o = json!({

@@ -17,6 +17,11 @@ use redress_app::calendar_admin::{CalendarDaySet, CalendarImported};
 use redress_app::calendar_feed::{CalendarFeedView, FeedOutcome};
 use redress_app::canned::{CannedReplyList, CannedReplyView};
 use redress_app::channels::PublishedChannels;
+use redress_app::commands::{
+    ChangePasswordCommand, CreateApiKeyCommand, CreateCannedReplyCommand, CreateCategoryCommand,
+    CreateDepartmentCommand, CreateRespondentCommand, IssueRespondentKeyCommand, LoginCommand,
+    NoticeTemplateCommand, SetCalendarDayCommand, SetCalendarFeedCommand, SetChannelsCommand,
+};
 use redress_app::keys::{
     ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
 };
@@ -41,7 +46,8 @@ pub async fn login(
             "logins from another site are refused",
         ));
     }
-    let (token, user) = s.app.login(&body.value, client).await?;
+    let command = LoginCommand::parse(&body.value)?;
+    let (token, user) = s.app.login(&command, client).await?;
     let hours = s.app.config.session_hours;
     let secure = if s.app.config.public_url.starts_with("https://") {
         "; Secure"
@@ -95,9 +101,12 @@ pub async fn password(
     Token(token): Token,
     body: JsonBody,
 ) -> ApiResult<Json<PasswordChanged>> {
+    // Someone signed in first, then the body (as the call always did).
+    who.staff_member()?;
+    let command = ChangePasswordCommand::parse(&body.value)?;
     Ok(Json(
         s.app
-            .change_password(&who, token.as_deref(), &body.value)
+            .change_password(&who, token.as_deref(), &command)
             .await?,
     ))
 }
@@ -138,9 +147,11 @@ pub async fn respondent_key(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<PortalKeyIssued>)> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| crate::error::ApiError::not_found())?;
+    s.app.require_admin(&who)?;
+    let command = IssueRespondentKeyCommand::parse(&body.value, s.app.now())?;
     Ok((
         StatusCode::CREATED,
-        Json(s.app.issue_respondent_key(&who, id, &body.value).await?),
+        Json(s.app.issue_respondent_key(&who, id, &command).await?),
     ))
 }
 
@@ -168,13 +179,18 @@ pub async fn security(
     Ok(Json(s.app.security_notices(&who, 50).await?))
 }
 
+/// A creating call: `$command` checks the caller, then reads the body (the
+/// order the calls kept when they read the body themselves).
 macro_rules! admin_create {
-    ($name:ident, $path:literal, $body:ty, $answer:ty, $method:ident, $doc:literal) => {
+    ($name:ident, $path:literal, $body:ty, $answer:ty, $method:ident,
+     |$s:ident, $who:ident, $value:ident| $command:expr, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "admin", request_body = $body,
             responses((status = 201, body = $answer), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-        pub async fn $name(State(s): State<AppState>, Caller(who): Caller, body: JsonBody) -> ApiResult<(StatusCode, Json<impl serde::Serialize>)> {
-            Ok((StatusCode::CREATED, Json(s.app.$method(&who, &body.value).await?)))
+        pub async fn $name(State($s): State<AppState>, Caller($who): Caller, body: JsonBody) -> ApiResult<(StatusCode, Json<impl serde::Serialize>)> {
+            let $value = &body.value;
+            let command = $command;
+            Ok((StatusCode::CREATED, Json($s.app.$method(&$who, &command).await?)))
         }
     };
 }
@@ -185,6 +201,10 @@ admin_create!(
     DepartmentBody,
     DepartmentView,
     create_department,
+    |s, who, body| {
+        s.app.require_admin(&who)?;
+        CreateDepartmentCommand::parse(body)?
+    },
     "Creates a department."
 );
 admin_create!(
@@ -193,6 +213,9 @@ admin_create!(
     UserBody,
     UserView,
     create_user,
+    // The departments named are checked against the store with the body's
+    // other fields, in one answer: the call reads the body itself.
+    |_s, _who, body| body.clone(),
     "Creates a staff user with roles, departments and level."
 );
 admin_create!(
@@ -201,6 +224,10 @@ admin_create!(
     CategoryBody,
     CategoryItem,
     create_category,
+    |s, who, body| {
+        s.app.require_admin(&who)?;
+        CreateCategoryCommand::parse(body)?
+    },
     "Creates a category and its routing."
 );
 admin_create!(
@@ -209,6 +236,10 @@ admin_create!(
     RespondentBody,
     RespondentCreated,
     create_respondent,
+    |s, who, body| {
+        s.app.require_admin(&who)?;
+        CreateRespondentCommand::parse(body, s.app.now())?
+    },
     "Creates a respondent; the portal key is shown once."
 );
 admin_create!(
@@ -217,6 +248,10 @@ admin_create!(
     ApiKeyBody,
     CreatedApiKey,
     create_api_key,
+    |s, who, body| {
+        s.app.require_key_manager(&who)?;
+        CreateApiKeyCommand::parse(body, s.app.now())?
+    },
     "Creates an integration key; shown once."
 );
 
@@ -226,6 +261,10 @@ admin_create!(
     CannedReplyBody,
     CannedReplyView,
     create_canned_reply,
+    |s, who, body| {
+        s.app.require_admin(&who)?;
+        CreateCannedReplyCommand::parse(body)?
+    },
     "Saves a canned reply (title at most 100 characters, text at most 5000)."
 );
 
@@ -311,9 +350,9 @@ pub async fn calendar_day(
     Path(date): Path<String>,
     body: JsonBody,
 ) -> ApiResult<Json<CalendarDaySet>> {
-    Ok(Json(
-        s.app.set_calendar_day(&who, &date, &body.value).await?,
-    ))
+    s.app.require_admin(&who)?;
+    let command = SetCalendarDayCommand::parse(&date, &body.value)?;
+    Ok(Json(s.app.set_calendar_day(&who, &command).await?))
 }
 
 /// Imports the all-day events of an iCalendar file (the request body, up
@@ -360,7 +399,9 @@ pub async fn channels_put(
     Caller(who): Caller,
     body: JsonBody,
 ) -> ApiResult<Json<PublishedChannels>> {
-    Ok(Json(s.app.set_channel_settings(&who, &body.value).await?))
+    s.app.require_admin(&who)?;
+    let command = SetChannelsCommand::parse(&body.value)?;
+    Ok(Json(s.app.set_channel_settings(&who, &command).await?))
 }
 
 /// The calendar feed subscription: its URL, the last fetch (time,
@@ -385,7 +426,9 @@ pub async fn calendar_feed_put(
     Caller(who): Caller,
     body: JsonBody,
 ) -> ApiResult<Json<CalendarFeedView>> {
-    Ok(Json(s.app.set_calendar_feed(&who, &body.value).await?))
+    s.app.require_admin(&who)?;
+    let command = SetCalendarFeedCommand::parse(&body.value)?;
+    Ok(Json(s.app.set_calendar_feed(&who, &command).await?))
 }
 
 /// Ends the subscription; the days it set stay.
@@ -446,9 +489,13 @@ pub async fn notice_template_put(
     Path((kind, locale)): Path<(String, String)>,
     body: JsonBody,
 ) -> ApiResult<Json<NoticeTemplateView>> {
+    // The caller, then the template the path names, then the body.
+    s.app.require_admin(&who)?;
+    redress_app::App::template_key(&kind, &locale)?;
+    let command = NoticeTemplateCommand::parse(&body.value)?;
     Ok(Json(
         s.app
-            .put_notice_template(&who, &kind, &locale, &body.value)
+            .put_notice_template(&who, &kind, &locale, &command)
             .await?,
     ))
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use redress_app::cases::ListQuery;
+use redress_app::commands::*;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -187,12 +188,18 @@ pub async fn patch(
     body: JsonBody,
 ) -> ApiResult<Json<Case>> {
     Ok(Json(
-        s.app.patch_record(&who, case_id(&id)?, &body.value).await?,
+        s.app
+            .patch_record(
+                &who,
+                case_id(&id)?,
+                &PatchRecordCommand::parse(&body.value)?,
+            )
+            .await?,
     ))
 }
 
 macro_rules! action {
-    ($name:ident, $path:literal, $body:ty, $method:ident, $doc:literal) => {
+    ($name:ident, $path:literal, $body:ty, $method:ident, $command:ty, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "complaints", params(("id" = String, Path)),
                     request_body = $body,
@@ -205,7 +212,9 @@ macro_rules! action {
             Path(id): Path<String>,
             body: JsonBody,
         ) -> ApiResult<Json<Case>> {
-            Ok(Json(s.app.$method(&who, case_id(&id)?, &body.value).await?))
+            let id = case_id(&id)?;
+            let command = <$command>::parse(&body.value)?;
+            Ok(Json(s.app.$method(&who, id, &command).await?))
         }
     };
 }
@@ -231,6 +240,7 @@ action!(
     "/complaints/{id}/deliveries",
     PostDeliveryBody,
     record_post,
+    RecordPostCommand,
     "Records a notice sent by post (`channel: post`) with its date and reference; a posted result notice starts the appeal window like any delivery that reached the person (it never moves earlier)."
 );
 action!(
@@ -238,6 +248,7 @@ action!(
     "/complaints/{id}/accept",
     AcceptBody,
     accept,
+    AcceptCommand,
     "Accepts: classifies and routes to a department → `in_progress`."
 );
 action!(
@@ -245,6 +256,7 @@ action!(
     "/complaints/{id}/reject",
     RejectBody,
     reject,
+    RejectCommand,
     "Refuses with a reason and guidance → `closed`/`rejected`."
 );
 action!(
@@ -252,6 +264,7 @@ action!(
     "/complaints/{id}/request-info",
     RequestInfoBody,
     request_info,
+    RequestInfoCommand,
     "Asks once for every missing item → `needs_info`."
 );
 action!(
@@ -259,6 +272,7 @@ action!(
     "/complaints/{id}/assign",
     AssignBody,
     assign,
+    AssignCommand,
     "Assigns the responsible handler of the case's department."
 );
 action!(
@@ -266,6 +280,7 @@ action!(
     "/complaints/{id}/messages",
     MessageBody,
     staff_message,
+    StaffMessageCommand,
     "A message to an audience; a delivery for complainant or respondent."
 );
 action!(
@@ -273,6 +288,7 @@ action!(
     "/complaints/{id}/notes",
     NoteBody,
     note,
+    NoteCommand,
     "An investigation record."
 );
 action!(
@@ -280,6 +296,7 @@ action!(
     "/complaints/{id}/extend",
     ExtendBody,
     extend,
+    ExtendCommand,
     "A new handling due date (`due_at`) or more working days (`days`), with a reason; sends a progress notice."
 );
 action!(
@@ -287,6 +304,7 @@ action!(
     "/complaints/{id}/legal-hold",
     LegalHoldBody,
     legal_hold,
+    LegalHoldCommand,
     "Sets or releases a legal hold (supervisor): a held case is not purged when its retention period ends."
 );
 action!(
@@ -294,6 +312,7 @@ action!(
     "/complaints/{id}/erase",
     EraseBody,
     erase,
+    EraseCommand,
     "Erases a closed case's personal data and evidence early, on the complainant's request (supervisor; SPEC §9), exactly as the purge at the end of retention does; 409 while the case is open, under a legal hold or already purged."
 );
 action!(
@@ -301,6 +320,7 @@ action!(
     "/complaints/{id}/pause",
     PauseBody,
     pause,
+    PauseCommand,
     "Stops the running staff deadline's clock with a reason; paused time does not count."
 );
 action!(
@@ -308,6 +328,7 @@ action!(
     "/complaints/{id}/resume",
     ResumeBody,
     resume,
+    ResumeCommand,
     "Restarts a paused clock; the working days it was paused are added to the deadline."
 );
 action!(
@@ -315,6 +336,7 @@ action!(
     "/complaints/{id}/links",
     LinkBody,
     link,
+    LinkCommand,
     "Links a related case."
 );
 action!(
@@ -322,6 +344,7 @@ action!(
     "/complaints/{id}/merge",
     MergeBody,
     merge,
+    MergeCommand,
     "Merges this duplicate into an open original → `closed`/`merged`."
 );
 action!(
@@ -329,6 +352,7 @@ action!(
     "/complaints/{id}/decide",
     DecideBody,
     decide,
+    DecideCommand,
     "Decides with outcome, basis and reply → `resolved`."
 );
 action!(
@@ -336,6 +360,7 @@ action!(
     "/complaints/{id}/review",
     ReviewBody,
     review,
+    ReviewCommand,
     "Decides the appeal (final) → `closed`/`reviewed`."
 );
 
@@ -351,7 +376,12 @@ pub async fn complete_action(
 ) -> ApiResult<Json<Case>> {
     Ok(Json(
         s.app
-            .complete_action(&who, case_id(&id)?, &action_id, &body.value)
+            .complete_action(
+                &who,
+                case_id(&id)?,
+                &action_id,
+                &CompleteActionCommand::parse(&body.value)?,
+            )
             .await?,
     ))
 }
@@ -372,7 +402,12 @@ pub async fn update_action(
 ) -> ApiResult<Json<Case>> {
     Ok(Json(
         s.app
-            .update_action(&who, case_id(&id)?, &action_id, &body.value)
+            .update_action(
+                &who,
+                case_id(&id)?,
+                &action_id,
+                &UpdateActionCommand::parse(&body.value)?,
+            )
             .await?,
     ))
 }

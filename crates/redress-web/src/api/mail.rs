@@ -84,11 +84,11 @@ pub async fn attach(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> ApiResult<Json<redress_app::views::StaffCaseView>> {
-    Ok(Json(
-        s.app
-            .attach_held_mail(&who, held_id(&id)?, &body.value)
-            .await?,
-    ))
+    let id = held_id(&id)?;
+    // The caller first, then the body (as the call always did).
+    redress_app::App::require_mail_agent(&who)?;
+    let command = redress_app::commands::AttachHeldMailCommand::parse(&body.value)?;
+    Ok(Json(s.app.attach_held_mail(&who, id, &command).await?))
 }
 
 /// Discards a held mail (it stays listed under `state=discarded`).

@@ -46,7 +46,7 @@ pub async fn message(
 ) -> ApiResult<Json<RespondentCaseView>> {
     Ok(Json(
         s.app
-            .respondent_message(&who, case_id(&id)?, &body.value)
+            .respondent_message_json(&who, case_id(&id)?, &body.value)
             .await?,
     ))
 }

@@ -12,6 +12,9 @@ use super::schemas::*;
 use crate::error::ApiResult;
 use crate::extract::{ClientIp, JsonBody, MultipartBody, Token, read_upload};
 use crate::state::AppState;
+use redress_app::commands::{
+    AppealCommand, FeedbackCommand, PartyMessageCommand, SupplementCommand, WithdrawCommand,
+};
 use redress_app::views::TrackView as TrackedCase;
 
 /// A lost access code, re-issued to the contact on file: when `contact`
@@ -29,7 +32,8 @@ pub async fn recover(
     ClientIp(ip): ClientIp,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    s.app.recover_code(&body.value, ip).await?;
+    let command = redress_app::commands::RecoverCodeCommand::parse(&body.value)?;
+    s.app.recover_code(&command, ip).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({
@@ -183,7 +187,7 @@ pub async fn evidence_file(
 }
 
 macro_rules! track_action {
-    ($name:ident, $path:literal, $body:ty, $method:ident, $doc:literal) => {
+    ($name:ident, $path:literal, $body:ty, $method:ident, $command:ty, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "complainant", params(("tracking_no" = String, Path)),
             request_body = $body,
@@ -195,7 +199,8 @@ macro_rules! track_action {
             Path(no): Path<String>,
             body: JsonBody,
         ) -> ApiResult<Json<TrackedCase>> {
-            Ok(Json(s.app.$method(&no, t.as_deref(), &body.value).await?))
+            let command = <$command>::parse(&body.value)?;
+            Ok(Json(s.app.$method(&no, t.as_deref(), &command).await?))
         }
     };
 }
@@ -205,6 +210,7 @@ track_action!(
     "/track/{tracking_no}/supplement",
     SupplementBody,
     supplement,
+    SupplementCommand,
     "Adds the requested material → `submitted`."
 );
 track_action!(
@@ -212,6 +218,7 @@ track_action!(
     "/track/{tracking_no}/messages",
     BodyOnly,
     track_message,
+    PartyMessageCommand,
     "A reply from the complainant."
 );
 track_action!(
@@ -219,6 +226,7 @@ track_action!(
     "/track/{tracking_no}/appeal",
     ReasonBody,
     appeal,
+    AppealCommand,
     "Appeals once within the window → `under_review`."
 );
 track_action!(
@@ -226,6 +234,7 @@ track_action!(
     "/track/{tracking_no}/withdraw",
     ReasonBody,
     withdraw,
+    WithdrawCommand,
     "Withdraws before a result → `closed`/`withdrawn`."
 );
 track_action!(
@@ -233,6 +242,7 @@ track_action!(
     "/track/{tracking_no}/feedback",
     FeedbackBody,
     feedback,
+    FeedbackCommand,
     "Rates the handling (1–5)."
 );
 

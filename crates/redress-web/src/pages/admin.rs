@@ -20,6 +20,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Datelike;
 use redress_app::calendar_feed::{FeedOutcome, FeedStatus};
+use redress_app::commands::{
+    CreateApiKeyCommand, CreateCannedReplyCommand, CreateCategoryCommand, CreateDepartmentCommand,
+    CreateRespondentCommand, IssueRespondentKeyCommand, SetCalendarDayCommand,
+    SetCalendarFeedCommand, SetChannelsCommand,
+};
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -286,15 +291,23 @@ impl ChannelsForm {
         }
     }
 
-    fn body(&self) -> Value {
-        json!({
-            "hotline": self.hotline,
-            "hotline_hours": self.hotline_hours,
-            "mailbox": self.mailbox,
-            "postal_address": self.postal_address,
-            "visiting_address": self.visiting_address,
-            "enabled": self.enabled.iter().filter(|(_, on)| *on).map(|(c, _)| *c).collect::<Vec<_>>(),
-        })
+    fn command(&self) -> Result<SetChannelsCommand, AppError> {
+        let enabled = self
+            .enabled
+            .iter()
+            .filter(|(_, on)| *on)
+            .filter_map(|(c, _)| c.parse().ok())
+            .collect();
+        SetChannelsCommand::from_form(
+            [
+                &self.hotline,
+                &self.hotline_hours,
+                &self.mailbox,
+                &self.postal_address,
+                &self.visiting_address,
+            ],
+            enabled,
+        )
     }
 }
 
@@ -949,6 +962,15 @@ pub async fn add(
         .and_then(|d| d.get(..4))
         .and_then(|y| y.parse::<i32>().ok());
     let app = &s.app;
+    // A command the form's fields make, or the reasons they do not.
+    macro_rules! run {
+        ($command:expr, |$c:ident| $call:expr) => {
+            match $command {
+                Ok($c) => $call.await,
+                Err(e) => Err(e),
+            }
+        };
+    }
     let result: Result<Option<String>, AppError> = match what.as_str() {
         "department" => {
             // The page offers the users as heads; a name that is none of
@@ -969,13 +991,14 @@ pub async fn add(
                     redress_domain::Reason::no_such("user"),
                 ))
             } else {
-                app.create_department(
-                    &who,
-                    &json!({"code": get("code"), "name": get("name"), "name_en": get("name_en"),
-                            "head": get("head"), "review": get("review").is_some()}),
-                )
-                .await
-                .map(|_| None)
+                let command = CreateDepartmentCommand::from_form(
+                    get("code"),
+                    get("name"),
+                    get("name_en"),
+                    get("head"),
+                    get("review").is_some(),
+                );
+                run!(command, |c| app.create_department(&who, &c)).map(|_| None)
             }
         }
         "department-edit" => {
@@ -998,16 +1021,16 @@ pub async fn add(
                 .await
                 .map(|_| None)
         }
-        "category" => app
-            .create_category(
-                &who,
-                &json!({"code": get("code"), "name": get("name"), "name_en": get("name_en"),
+        // Read from JSON: the day counts typed as text get the API's reasons.
+        "category" => {
+            let body = json!({"code": get("code"), "name": get("name"), "name_en": get("name_en"),
                         "department": get("department"), "handling_days": num("handling_days"),
                         "appeal_days": num("appeal_days"), "review_days": num("review_days"),
-                        "respondent_reply_days": num("respondent_reply_days")}),
-            )
-            .await
-            .map(|_| None),
+                        "respondent_reply_days": num("respondent_reply_days")});
+            run!(CreateCategoryCommand::parse(&body), |c| app
+                .create_category(&who, &c))
+            .map(|_| None)
+        }
         "category-edit" => {
             let code = editing.clone().unwrap_or_default();
             let mut patch = serde_json::Map::new();
@@ -1093,13 +1116,11 @@ pub async fn add(
                     .map(|_| None)
             }
         }
-        "canned-reply" => app
-            .create_canned_reply(
-                &who,
-                &json!({"title": get("title"), "body": get("body"), "locale": get("locale")}),
-            )
-            .await
-            .map(|_| None),
+        "canned-reply" => {
+            let command =
+                CreateCannedReplyCommand::from_form(get("title"), get("body"), get("locale"));
+            run!(command, |c| app.create_canned_reply(&who, &c)).map(|_| None)
+        }
         "canned-reply-edit" => {
             let id = get("id").unwrap_or_default().to_string();
             app.update_canned_reply(
@@ -1115,14 +1136,15 @@ pub async fn add(
             let id = get("id").unwrap_or_default().to_string();
             app.delete_canned_reply(&who, &id).await.map(|()| None)
         }
-        "respondent" => app
-            .create_respondent(
-                &who,
-                &json!({"kind": get("kind"), "id": get("id"), "name": get("name"),
-                        "email": get("email")}),
-            )
-            .await
-            .map(|r| Some(r.api_key)),
+        "respondent" => {
+            let command = CreateRespondentCommand::from_form(
+                get("kind"),
+                get("id"),
+                get("name"),
+                get("email"),
+            );
+            run!(command, |c| app.create_respondent(&who, &c)).map(|r| Some(r.api_key))
+        }
         // Keys: a new portal key (shown once), or a revocation, which the
         // form confirms with a checkbox.
         "respondent-key" | "respondent-key-revoke" | "api-key-revoke" => {
@@ -1137,7 +1159,7 @@ pub async fn add(
                 }
                 Some(id) => match what.as_str() {
                     "respondent-key" => app
-                        .issue_respondent_key(&who, id, &json!({}))
+                        .issue_respondent_key(&who, id, &IssueRespondentKeyCommand::default())
                         .await
                         .map(|k| Some(k.api_key)),
                     "respondent-key-revoke" => {
@@ -1147,25 +1169,20 @@ pub async fn add(
                 },
             }
         }
-        "api-key" => app
-            .create_api_key(&who, &json!({"name": get("name"), "scopes": all("scopes")}))
-            .await
-            .map(|k| Some(k.api_key)),
+        "api-key" => {
+            let command = CreateApiKeyCommand::from_form(get("name"), &all("scopes"));
+            run!(command, |c| app.create_api_key(&who, &c)).map(|k| Some(k.api_key))
+        }
         "calendar" => {
             let date = get("date").unwrap_or_default().to_string();
-            app.set_calendar_day(
-                &who,
-                &date,
-                &json!({"kind": get("kind"), "name": get("name")}),
-            )
-            .await
-            .map(|_| None)
+            let command = SetCalendarDayCommand::from_form(&date, get("kind"), get("name"));
+            run!(command, |c| app.set_calendar_day(&who, &c)).map(|_| None)
         }
         // The published channels: saved whole; refused, the form keeps
         // what was typed.
         "channels" => {
             let typed = ChannelsForm::typed(&f);
-            match app.set_channel_settings(&who, &typed.body()).await {
+            match run!(typed.command(), |c| app.set_channel_settings(&who, &c)) {
                 Ok(_) => Ok(None),
                 Err(AppError::Invalid(fields)) => {
                     let said = Said {
@@ -1178,10 +1195,10 @@ pub async fn add(
                 Err(e) => Err(e),
             }
         }
-        "calendar-feed" => app
-            .set_calendar_feed(&who, &json!({"url": get("url")}))
-            .await
-            .map(|_| None),
+        "calendar-feed" => {
+            let command = SetCalendarFeedCommand::from_form(get("url"));
+            run!(command, |c| app.set_calendar_feed(&who, &c)).map(|_| None)
+        }
         "calendar-feed-remove" => app.remove_calendar_feed(&who).await.map(|()| None),
         "calendar-feed-fetch" => match app.fetch_calendar_feed_now(&who).await {
             // What the fetch did is said on the page it answers with.

@@ -17,6 +17,11 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use redress_app::commands::{
+    AcceptCommand, AssignCommand, CompleteActionCommand, DecideCommand, EraseCommand,
+    ExtendCommand, LinkCommand, MergeCommand, NoteCommand, PauseCommand, RejectCommand,
+    RequestInfoCommand, ResumeCommand, ReviewCommand, StaffMessageCommand, UpdateActionCommand,
+};
 use redress_app::workspace::{CaseWorkspace, Offers, Relation};
 use redress_app::{AppError, Principal};
 use redress_domain::{ActorKind, Audience, Case, Reason};
@@ -990,33 +995,41 @@ pub async fn act(
         return again(ctx, StatusCode::UNPROCESSABLE_ENTITY, message).await;
     }
     let app = &s.app;
+    // A command the form's fields make, or the reasons they do not.
+    macro_rules! run {
+        ($command:expr, |$c:ident| $call:expr) => {
+            match $command {
+                Ok($c) => $call.await,
+                Err(e) => Err(e),
+            }
+        };
+    }
     let result = match action.as_str() {
-        "accept" => {
-            app.accept(&who, uuid, &json!({"category": get("category")}))
-                .await
-        }
+        "accept" => run!(AcceptCommand::from_form(get("category"), None), |c| app
+            .accept(&who, uuid, &c)),
         "reject" => {
-            app.reject(
-                &who,
-                uuid,
-                &json!({"reason": get("reason"), "guidance": get("guidance")}),
-            )
-            .await
+            let c = RejectCommand {
+                reason: get("reason").unwrap_or_default().into(),
+                guidance: get("guidance").unwrap_or_default().into(),
+            };
+            app.reject(&who, uuid, &c).await
         }
         "request-info" => {
-            app.request_info(&who, uuid, &json!({"items": lines(f.get("items"))}))
-                .await
+            let c = RequestInfoCommand {
+                items: lines(f.get("items")),
+                due_days: None,
+            };
+            app.request_info(&who, uuid, &c).await
         }
-        "assign" => {
-            app.assign(&who, uuid, &json!({"handler": get("handler")}))
-                .await
-        }
+        "assign" => run!(AssignCommand::from_form(get("handler")), |c| app
+            .assign(&who, uuid, &c)),
         "take" => {
             let me = who
                 .staff()
                 .map(|u| u.user.username.clone())
                 .unwrap_or_default();
-            app.assign(&who, uuid, &json!({"handler": me})).await
+            run!(AssignCommand::from_form(Some(&me)), |c| app
+                .assign(&who, uuid, &c))
         }
         "message" => {
             // Without script, a chosen canned reply stands in for an empty body.
@@ -1031,66 +1044,62 @@ pub async fn act(
                 _ => None,
             };
             let body = get("body").map(str::to_string).or(canned);
-            app.staff_message(
-                &who,
-                uuid,
-                &json!({"audience": get("audience"), "body": body}),
-            )
-            .await
+            run!(StaffMessageCommand::from_form(get("audience"), body), |c| {
+                app.staff_message(&who, uuid, &c)
+            })
         }
-        "note" => {
-            app.note(
-                &who,
-                uuid,
-                &json!({"kind": get("kind"), "body": get("body")}),
-            )
-            .await
-        }
+        "note" => run!(NoteCommand::from_form(get("kind"), get("body")), |c| app
+            .note(&who, uuid, &c)),
         "extend" => {
             let days: Option<u32> = get("days").and_then(|d| d.parse().ok());
-            app.extend(&who, uuid, &json!({"days": days, "reason": get("reason")}))
-                .await
+            run!(ExtendCommand::from_form(days, get("reason")), |c| app
+                .extend(&who, uuid, &c))
         }
         "pause" => {
-            app.pause(&who, uuid, &json!({"reason": get("reason")}))
-                .await
+            let c = PauseCommand {
+                reason: get("reason").unwrap_or_default().into(),
+            };
+            app.pause(&who, uuid, &c).await
         }
         "resume" => {
-            app.resume(&who, uuid, &json!({"reason": get("reason")}))
-                .await
+            let c = ResumeCommand {
+                reason: get("reason").map(str::to_string),
+            };
+            app.resume(&who, uuid, &c).await
         }
-        "link" => app.link(&who, uuid, &json!({"other": get("other")})).await,
-        "merge" => app.merge(&who, uuid, &json!({"into": get("into")})).await,
+        "link" => run!(LinkCommand::from_form(get("other")), |c| app
+            .link(&who, uuid, &c)),
+        "merge" => run!(MergeCommand::from_form(get("into")), |c| app
+            .merge(&who, uuid, &c)),
         "complete-action" => {
             let action_id = get("action_id").unwrap_or_default().to_string();
-            app.complete_action(&who, uuid, &action_id, &json!({"note": get("note")}))
-                .await
+            let c = CompleteActionCommand {
+                note: get("note").unwrap_or_default().into(),
+            };
+            app.complete_action(&who, uuid, &action_id, &c).await
         }
         "update-action" => {
             let action_id = get("action_id").unwrap_or_default().to_string();
             let due_at = get("due_date").map(|d| end_of_day(app, d));
-            app.update_action(
-                &who,
-                uuid,
-                &action_id,
-                &json!({"owner": get("owner"), "due_at": due_at}),
+            run!(
+                UpdateActionCommand::from_form(get("owner"), due_at.as_deref()),
+                |c| app.update_action(&who, uuid, &action_id, &c)
             )
-            .await
         }
+        // The orders' rows are read from JSON: their amounts, day counts
+        // and dates get the API's reasons, named by row (`remedies[0].amount`).
         "decide" => {
             let (remedies, sanctions, actions) = orders(app, &f);
-            app.decide(
-                &who,
-                uuid,
-                &json!({"outcome": get("outcome"), "basis": lines(f.get("basis")),
+            let body = json!({"outcome": get("outcome"), "basis": lines(f.get("basis")),
                         "reply": get("reply"), "remedies": remedies,
-                        "sanctions": sanctions, "actions": actions}),
-            )
-            .await
+                        "sanctions": sanctions, "actions": actions});
+            run!(DecideCommand::parse(&body), |c| app.decide(&who, uuid, &c))
         }
         "erase" => {
-            app.erase(&who, uuid, &json!({"reason": get("reason")}))
-                .await
+            let c = EraseCommand {
+                reason: get("reason").unwrap_or_default().into(),
+            };
+            app.erase(&who, uuid, &c).await
         }
         "review" => {
             // The outcome and what is ordered count for a changed result
@@ -1101,16 +1110,12 @@ pub async fn act(
             } else {
                 (Vec::new(), Vec::new(), Vec::new())
             };
-            app.review(
-                &who,
-                uuid,
-                &json!({"result": get("result"), "basis": lines(f.get("basis")),
+            let body = json!({"result": get("result"), "basis": lines(f.get("basis")),
                         "reply": get("reply"),
                         "outcome": get("outcome").filter(|o| modified && !o.is_empty()),
                         "remedies": remedies, "sanctions": sanctions,
-                        "actions": actions}),
-            )
-            .await
+                        "actions": actions});
+            run!(ReviewCommand::parse(&body), |c| app.review(&who, uuid, &c))
         }
         _ => return ctx.error(StatusCode::NOT_FOUND, "error-not-found"),
     };

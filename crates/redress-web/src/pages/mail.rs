@@ -9,10 +9,10 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use redress_app::commands::AttachHeldMailCommand;
 use redress_app::mail::HeldMailView;
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{Base, PageCtx, local_time};
@@ -198,11 +198,14 @@ pub async fn act(
                 .map(|c| c.trim().to_string())
                 .unwrap_or_default();
             let as_ = f.get("as").cloned().unwrap_or_else(|| "complainant".into());
-            match s
-                .app
-                .attach_held_mail(&who, uid, &json!({"case": case, "as": as_}))
-                .await
+            // The caller, then the form (as the call checks them).
+            let attached = match redress_app::App::require_mail_agent(&who)
+                .and_then(|_| AttachHeldMailCommand::from_form(&case, &as_))
             {
+                Ok(c) => s.app.attach_held_mail(&who, uid, &c).await,
+                Err(e) => Err(e),
+            };
+            match attached {
                 Ok(_) => ctx.redirect("/staff/mail?done=attached"),
                 Err(AppError::Invalid(fields)) => {
                     let message = super::fields_message(ctx.tr(), &fields);

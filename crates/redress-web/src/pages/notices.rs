@@ -9,9 +9,9 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use redress_app::commands::NoticeTemplateCommand;
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{Base, PageCtx};
 use crate::state::AppState;
@@ -212,8 +212,15 @@ pub async fn save(
             Err(e) => ctx.fail(&e),
         };
     }
-    let body = json!({"subject": field("subject"), "body": field("body"), "sms": field("sms")});
-    match s.app.put_notice_template(&who, &kind, &locale, &body).await {
+    // The template the path names, then the form (as the call checks them).
+    let command = redress_app::App::template_key(&kind, &locale).and_then(|_| {
+        NoticeTemplateCommand::from_form(&field("subject"), &field("body"), &field("sms"))
+    });
+    let put = match command {
+        Ok(c) => s.app.put_notice_template(&who, &kind, &locale, &c).await,
+        Err(e) => Err(e),
+    };
+    match put {
         Ok(_) => ctx.redirect(&format!(
             "/staff/admin/notices?kind={kind}&tl={locale}&done=saved"
         )),

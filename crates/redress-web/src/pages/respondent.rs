@@ -6,11 +6,11 @@ use askama::Template;
 use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use redress_app::commands::PartyMessageCommand;
 use redress_app::views::{RespondentCaseView, RespondentReplyView};
 use redress_app::{AppError, Principal};
 use redress_domain::{ActorKind, Reason, Status};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::public::LangQuery;
 use super::{Base, PageCtx, cookie, local_time};
@@ -282,7 +282,13 @@ pub async fn reply(
     };
     match s
         .app
-        .respondent_message(&who, uuid, &json!({"body": f.body}))
+        .respondent_message(
+            &who,
+            uuid,
+            &PartyMessageCommand {
+                body: f.body.unwrap_or_default(),
+            },
+        )
         .await
     {
         Ok(_) => ctx.redirect("/respondent/cases?done=reply"),

@@ -8,9 +8,10 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use redress_app::cases::ListQuery;
+use redress_app::commands::{AssignCommand, ChangePasswordCommand, LoginCommand};
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::public::LangQuery;
 use super::{Base, PageCtx, cookie, local_time};
@@ -96,8 +97,12 @@ pub async fn login(
         return ctx.error(StatusCode::TOO_MANY_REQUESTS, "error-rate-limited");
     }
     let username = f.username.unwrap_or_default();
-    let body = json!({"username": username, "password": f.password.unwrap_or_default()});
-    match s.app.login(&body, ip).await {
+    let password = f.password.unwrap_or_default();
+    let login = match LoginCommand::from_form(&username, &password) {
+        Ok(c) => s.app.login(&c, ip).await,
+        Err(e) => Err(e),
+    };
+    match login {
         Ok((token, _)) => {
             // An old session of this browser ends with the new login.
             if let Some(old) = cookie(&headers, SESSION) {
@@ -187,8 +192,15 @@ pub async fn password(
         Ok((StatusCode::UNPROCESSABLE_ENTITY, false, "password-mismatch"))
     } else {
         let token = cookie(&headers, SESSION);
-        let body = json!({"old": f.old.unwrap_or_default(), "new": new});
-        match s.app.change_password(&who, token.as_deref(), &body).await {
+        // The caller, then the form (as the call checks them).
+        let changed = match who
+            .staff_member()
+            .and_then(|_| ChangePasswordCommand::from_form(&f.old.unwrap_or_default(), &new))
+        {
+            Ok(c) => s.app.change_password(&who, token.as_deref(), &c).await,
+            Err(e) => Err(e),
+        };
+        match changed {
             Ok(_) => Ok((StatusCode::OK, true, "")),
             Err(AppError::Invalid(fields)) if fields.0.contains_key("old") => Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -850,7 +862,11 @@ pub async fn bulk_assign(
         .collect();
     let (mut done, mut refused) = (0, 0);
     for id in ids {
-        match s.app.assign(&who, id, &json!({"handler": handler})).await {
+        let assigned = match AssignCommand::from_form(Some(&handler)) {
+            Ok(c) => s.app.assign(&who, id, &c).await,
+            Err(e) => Err(e),
+        };
+        match assigned {
             Ok(_) => done += 1,
             Err(
                 AppError::Invalid(_)

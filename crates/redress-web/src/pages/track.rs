@@ -7,10 +7,13 @@ use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use redress_app::AppError;
+use redress_app::commands::{
+    AppealCommand, FeedbackCommand, PartyMessageCommand, RecoverCodeCommand, SupplementCommand,
+    WithdrawCommand,
+};
 use redress_domain::Reason;
 use redress_domain::{Audience, Case, Status};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::public::LangQuery;
 use super::{Base, PageCtx, Tr, cookie, local_time};
@@ -47,8 +50,11 @@ pub async fn recover(
         return ctx.error(StatusCode::FORBIDDEN, "error-forbidden");
     }
     let no = f.tracking_no.unwrap_or_default().trim().to_string();
-    let body = json!({"tracking_no": no, "contact": f.contact.unwrap_or_default()});
-    match s.app.recover_code(&body, ip).await {
+    let recovered = match RecoverCodeCommand::from_form(&no, &f.contact.unwrap_or_default()) {
+        Ok(c) => s.app.recover_code(&c, ip).await,
+        Err(e) => Err(e),
+    };
+    match recovered {
         Ok(()) => {
             let page = LookupPage {
                 base: &ctx.base,
@@ -470,26 +476,34 @@ pub async fn act(
     let token = Some(token.as_str());
     let result = match action.as_str() {
         "message" => {
-            s.app
-                .track_message(&no, token, &json!({"body": f.body}))
-                .await
+            let c = PartyMessageCommand {
+                body: f.body.unwrap_or_default(),
+            };
+            s.app.track_message(&no, token, &c).await
         }
         "supplement" => {
-            s.app
-                .supplement(&no, token, &json!({"message": f.body}))
-                .await
+            let c = SupplementCommand::from_form(f.body);
+            s.app.supplement(&no, token, &c).await
         }
-        "appeal" => s.app.appeal(&no, token, &json!({"reason": f.reason})).await,
+        "appeal" => {
+            let c = AppealCommand {
+                reason: f.reason.unwrap_or_default(),
+            };
+            s.app.appeal(&no, token, &c).await
+        }
         "withdraw" => {
-            let reason = f.reason.filter(|r| !r.trim().is_empty());
-            s.app.withdraw(&no, token, &json!({"reason": reason})).await
+            let c = WithdrawCommand {
+                reason: f.reason.filter(|r| !r.trim().is_empty()),
+            };
+            s.app.withdraw(&no, token, &c).await
         }
         "feedback" => {
             let score: Option<i64> = f.score.as_deref().and_then(|v| v.parse().ok());
             let comment = f.comment.filter(|c| !c.trim().is_empty());
-            s.app
-                .feedback(&no, token, &json!({"score": score, "comment": comment}))
-                .await
+            match FeedbackCommand::from_form(score, comment) {
+                Ok(c) => s.app.feedback(&no, token, &c).await,
+                Err(e) => Err(e),
+            }
         }
         _ => return ctx.error(StatusCode::NOT_FOUND, "error-not-found"),
     };

@@ -1,0 +1,110 @@
+//! Typed request bodies ("commands") at the `App` boundary.
+//!
+//! Each command is read once at the edge: the API handlers call
+//! `XCommand::parse(&body)` on the JSON they received, the pages build the
+//! struct from their form fields (with `from_form` where a form's text needs
+//! the same checks), and the `App` method takes the typed command. `parse`
+//! reads with [`Body`](crate::input::Body), so every bad field of a body is
+//! named in one answer, with the same reasons as before the commands
+//! existed. Checks that need the store (does the category exist?) stay in
+//! the `App` methods.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use redress_domain::{FieldErrors, Reason};
+
+use crate::error::{AppError, AppResult};
+
+pub mod admin;
+pub mod cases;
+pub mod directory;
+
+pub use admin::*;
+pub use cases::*;
+pub use directory::*;
+
+/// Reading a page's form fields with the reasons [`crate::input::Body`]
+/// gives for the same JSON fields. A field is `None` when the form left it
+/// out or blank (the pages trim and drop blank fields).
+#[derive(Debug, Default)]
+pub struct Form {
+    pub errors: FieldErrors,
+}
+
+impl Form {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A required string, as [`crate::input::Body::str`] reads it.
+    pub fn str(&mut self, key: &str, value: Option<&str>) -> String {
+        match value {
+            Some(s) if !s.trim().is_empty() => s.to_string(),
+            Some(_) => {
+                self.errors.add(key, Reason::Empty);
+                String::new()
+            }
+            None => {
+                self.errors.add(key, Reason::Required);
+                String::new()
+            }
+        }
+    }
+
+    /// A value of a closed set, as [`crate::input::Body::parsed`] reads it.
+    pub fn parsed<T: FromStr<Err = Reason>>(
+        &mut self,
+        key: &str,
+        value: Option<&str>,
+        required: bool,
+    ) -> Option<T> {
+        match value {
+            Some(s) => match s.parse() {
+                Ok(v) => Some(v),
+                Err(m) => {
+                    self.errors.add(key, m);
+                    None
+                }
+            },
+            None => {
+                if required {
+                    self.errors.add(key, Reason::Required);
+                }
+                None
+            }
+        }
+    }
+
+    /// An instant, as [`crate::input::Body::instant`] reads it.
+    pub fn instant(
+        &mut self,
+        key: &str,
+        value: Option<&str>,
+        required: bool,
+    ) -> Option<DateTime<Utc>> {
+        match value {
+            Some(s) => match redress_domain::parse_instant(s) {
+                Some(t) => Some(t),
+                None => {
+                    self.errors.add(key, Reason::Time);
+                    None
+                }
+            },
+            None => {
+                if required {
+                    self.errors.add(key, Reason::Required);
+                }
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> AppResult<()> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.errors))
+        }
+    }
+}

@@ -30,6 +30,7 @@ impl Case {
             previous,
         })))
     }
+
     pub(super) fn push_message(
         &mut self,
         audience: Audience,
@@ -69,6 +70,7 @@ impl Case {
         }
         effects
     }
+
     /// A message on the case. Staff choose the audience; complainants and
     /// respondents always write in their own thread.
     pub fn add_message(
@@ -102,6 +104,7 @@ impl Case {
         }
         Ok(effects)
     }
+
     /// A respondent message after acceptance is a reply: recorded with
     /// whether it came after the reply deadline (the first one meets it).
     fn record_respondent_reply(&mut self, ctx: &Ctx) -> Effects {
@@ -120,6 +123,7 @@ impl Case {
             first,
         }))
     }
+
     pub fn add_note(&mut self, kind: NoteKind, body: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
         self.open_for_change("annotated")?;
         let mut errors = FieldErrors::new();
@@ -136,6 +140,7 @@ impl Case {
         self.touch(ctx.now);
         Ok(Effects::default().event(CaseEvent::NoteAdded(ev::NoteAdded { note_id: id, kind })))
     }
+
     pub fn add_evidence(&mut self, evidence: Evidence, ctx: &Ctx) -> Result<Effects, Refusal> {
         self.open_for_change("given evidence")?;
         if self.evidence.len() >= MAX_EVIDENCE {
@@ -155,6 +160,7 @@ impl Case {
         self.touch(ctx.now);
         Ok(Effects::default().event(event))
     }
+
     /// A new handling due date, with a reason and a progress notice: a
     /// date chosen by the handler, or a number of working days added.
     pub fn extend(&mut self, to: ExtendTo, reason: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
@@ -215,6 +221,7 @@ impl Case {
             }))
             .notify(Party::Complainant, NoticeKind::Progress))
     }
+
     /// Stops the clock of a staff deadline while the case waits for
     /// something outside the platform's hands; paused time does not count.
     pub fn pause(&mut self, reason: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
@@ -246,6 +253,7 @@ impl Case {
             }))
             .notify(Party::Complainant, NoticeKind::Progress))
     }
+
     /// Restarts a paused clock; the working days the pause covered are
     /// added to the deadline.
     pub fn resume(&mut self, reason: Option<&str>, ctx: &Ctx) -> Result<Effects, Refusal> {
@@ -282,6 +290,7 @@ impl Case {
             }))
             .notify(Party::Complainant, NoticeKind::Progress))
     }
+
     /// Re-derives the running deadline after the calendar changed; an
     /// event when it moved, nothing otherwise.
     pub fn recompute_deadline(&mut self, ctx: &Ctx) -> Option<Effects> {

@@ -57,6 +57,7 @@ impl Case {
             }))
             .notify(Party::Complainant, NoticeKind::RequestForMaterial))
     }
+
     /// Whether the complainant sent a file since material was last
     /// requested.
     pub fn files_sent_since_request(&self) -> bool {
@@ -67,6 +68,7 @@ impl Case {
             .iter()
             .any(|e| e.uploaded_by.kind == ActorKind::Complainant && e.at >= asked)
     }
+
     /// Whether the complainant sent anything since material was last
     /// requested: a file, or a message (a mailed reply is both at once).
     fn material_sent_since_request(&self) -> bool {
@@ -80,6 +82,7 @@ impl Case {
                     && m.at >= asked
             })
     }
+
     /// The complainant's material arrived: back to `submitted`, and the
     /// acceptance clock starts again. Ends the `needs_info` stage: with a
     /// message, or without one when files or messages were sent since the
@@ -134,6 +137,7 @@ impl Case {
             acceptance_due_at: due,
         })))
     }
+
     /// Refusal to accept: always with a reason and guidance.
     pub fn reject(&mut self, reason: &str, guidance: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
         if !matches!(self.status, Status::Submitted | Status::NeedsInfo) {
@@ -157,6 +161,7 @@ impl Case {
             }))
             .notify(Party::Complainant, NoticeKind::Refusal))
     }
+
     /// Acceptance classifies the case and routes it to a department.
     pub fn accept(
         &mut self,
@@ -195,6 +200,7 @@ impl Case {
             .notify(Party::Complainant, NoticeKind::Acceptance)
             .notify(Party::Respondent, NoticeKind::NewComplaint))
     }
+
     /// Replaces the registration record before acceptance; the event keeps
     /// the fields that changed (contact data only as "changed").
     pub fn update_record(&mut self, record: Registration, ctx: &Ctx) -> Result<Effects, Refusal> {

@@ -28,6 +28,7 @@ impl Case {
         }
         Ok((mine, theirs))
     }
+
     /// Merges this duplicate into an open original: this case closes, its
     /// messages and evidence move over, both tracking numbers keep working.
     pub fn merge_into(
@@ -88,6 +89,7 @@ impl Case {
         }));
         Ok((mine, theirs))
     }
+
     /// Same respondent, and the same complainant by user id, email or phone.
     pub fn same_parties(&self, other: &Case) -> bool {
         let (a, b) = (&self.record.complainant, &other.record.complainant);

@@ -61,6 +61,7 @@ impl Actor {
             id: username.into(),
         }
     }
+
     pub fn system(job: &str) -> Self {
         Self {
             kind: ActorKind::System,
@@ -132,6 +133,7 @@ impl Effects {
         self.events.push(event);
         self
     }
+
     fn notify(mut self, party: Party, kind: NoticeKind) -> Self {
         self.notices.push(Notice {
             party,
@@ -141,6 +143,7 @@ impl Effects {
         });
         self
     }
+
     fn notify_user(mut self, kind: NoticeKind, username: &str) -> Self {
         self.notices.push(Notice {
             party: Party::Staff,
@@ -150,6 +153,7 @@ impl Effects {
         });
         self
     }
+
     fn notify_staff(mut self, kind: NoticeKind, to: Recipient) -> Self {
         self.notices.push(Notice {
             party: Party::Staff,
@@ -159,6 +163,7 @@ impl Effects {
         });
         self
     }
+
     /// Adds another transition's events and notices after these.
     pub fn merge(&mut self, other: Effects) {
         self.events.extend(other.events);
@@ -745,9 +750,11 @@ impl Case {
             .notify(Party::Complainant, NoticeKind::Acknowledgement);
         (case, effects)
     }
+
     pub fn is_sealed(&self) -> bool {
         self.status == Status::Closed
     }
+
     /// The deadline that currently runs, if any (none while paused).
     pub fn next_due_at(&self) -> Option<DateTime<Utc>> {
         if self.is_paused() {
@@ -763,10 +770,12 @@ impl Case {
             Status::Closed => None,
         }
     }
+
     /// A staff deadline has passed without the case moving.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.status.deadline_is_staff_duty() && self.next_due_at().is_some_and(|due| due <= now)
     }
+
     /// The outcome in force: a modified review's, else the decision's.
     pub fn outcome_in_force(&self) -> Option<Outcome> {
         self.review
@@ -775,6 +784,7 @@ impl Case {
             .and_then(|r| r.outcome)
             .or_else(|| self.decision.as_ref().map(|d| d.outcome))
     }
+
     /// Records the running clock's stage as missed when its deadline in
     /// force has passed at `now` (called when the stage ends, and when the
     /// sweep flags it overdue). The complainant's appeal window is not a
@@ -788,9 +798,11 @@ impl Case {
             self.missed.push(clock.stage);
         }
     }
+
     pub fn is_paused(&self) -> bool {
         self.clock.as_ref().is_some_and(|c| c.paused.is_some())
     }
+
     /// Starts the clock of a new stage and returns its due instant.
     fn start_clock(&mut self, stage: Stage, unit: Unit, days: u32, ctx: &Ctx) -> DateTime<Utc> {
         self.note_missed(ctx.now);
@@ -800,6 +812,7 @@ impl Case {
         self.mirror_due(stage, due);
         due
     }
+
     /// Keeps the per-stage `deadlines` map in step with the clock.
     fn mirror_due(&mut self, stage: Stage, due: DateTime<Utc>) {
         let d = &mut self.deadlines;
@@ -813,6 +826,7 @@ impl Case {
         *slot = Some(due);
         self.overdue_flagged_for = None;
     }
+
     /// The clock of the current stage if staff owe something by it.
     fn staff_clock_mut(&mut self, action: &'static str) -> Result<&mut StageClock, Refusal> {
         let status = self.status;
@@ -821,6 +835,7 @@ impl Case {
             _ => Err(wrong(status, action)),
         }
     }
+
     fn open_for_change(&self, action: &'static str) -> Result<(), Refusal> {
         if self.is_sealed() {
             Err(wrong(self.status, action))
@@ -828,9 +843,11 @@ impl Case {
             Ok(())
         }
     }
+
     fn touch(&mut self, now: DateTime<Utc>) {
         self.updated_at = now;
     }
+
     fn close(&mut self, closure: Closure, ctx: &Ctx) {
         self.note_missed(ctx.now);
         self.status = Status::Closed;

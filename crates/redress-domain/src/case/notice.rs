@@ -57,6 +57,7 @@ impl Case {
         self.mirror_due(Stage::Appeal, due);
         Some((current, due))
     }
+
     /// Staff record a notice they sent by post (SPEC §7): a delivery on
     /// channel `post`, already sent on `sent_at`, with the letter's
     /// `reference` (kept as the delivery's provider id). A posted result
@@ -129,6 +130,7 @@ impl Case {
             })),
         )
     }
+
     /// Intake gave the complainant a new access code, after checking who
     /// they are (SPEC §11 `reissue-code`). The code lives beside the case
     /// (like the rating, it may change on a sealed case): only the journal
@@ -154,6 +156,7 @@ impl Case {
             })),
         )
     }
+
     /// Records the delivery of a notice (the proof of notice).
     pub fn record_delivery(&mut self, delivery: Delivery) {
         self.deliveries.push(delivery);

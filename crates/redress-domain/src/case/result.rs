@@ -80,6 +80,7 @@ impl Case {
         }
         Ok(effects)
     }
+
     /// Marks a corrective action done. Actions are tracked until done, even
     /// after the case has closed: like the satisfaction rating, their
     /// completion is recorded beside the sealed file.
@@ -125,6 +126,7 @@ impl Case {
             })),
         )
     }
+
     /// Reassigns or re-dates an open corrective action (`PATCH
     /// /complaints/{id}/actions/{action_id}`); the event keeps the old and
     /// the new values. Re-dating drops the reminder keys of the old date,
@@ -192,6 +194,7 @@ impl Case {
         self.touch(ctx.now);
         Ok(Effects::default().event(event))
     }
+
     /// The reminders of open corrective actions that are due now, each
     /// once, to the action's owner.
     pub fn send_action_reminders(&mut self, ctx: &Ctx) -> Option<Effects> {
@@ -220,6 +223,7 @@ impl Case {
         }
         (!effects.events.is_empty()).then_some(effects)
     }
+
     /// The next moment an open corrective action's owner is reminded.
     pub(super) fn next_action_reminder_at(&self, calendar: &Calendar) -> Option<DateTime<Utc>> {
         if self.purged_at.is_some() {
@@ -232,6 +236,7 @@ impl Case {
             .filter_map(|a| a.next_reminder_at(calendar))
             .min()
     }
+
     /// One appeal, within the window after the result notice.
     pub fn appeal(&mut self, reason: &str, ctx: &Ctx) -> Result<Effects, Refusal> {
         if self.status != Status::Resolved {
@@ -266,6 +271,7 @@ impl Case {
             }))
             .notify(Party::Complainant, NoticeKind::AppealReceived))
     }
+
     /// Reviewer independence: never the decider, and either a higher level
     /// than the decider or a member of an independent department.
     pub fn check_reviewer(&self, reviewer: &StaffRef) -> Result<(), Refusal> {
@@ -289,6 +295,7 @@ impl Case {
         }
         Ok(())
     }
+
     /// The review decision (final). `upheld` keeps the decision's result;
     /// `modified` states the new `outcome` and may order remedies,
     /// sanctions and corrective actions as a decision does: its remedies
@@ -407,6 +414,7 @@ impl Case {
         }
         Ok(effects)
     }
+
     /// The remedies in force: a modified review's, else the decision's.
     pub fn final_remedies(&self) -> &[Measure] {
         match (&self.review, &self.decision) {
@@ -415,6 +423,7 @@ impl Case {
             _ => &[],
         }
     }
+
     /// The sanctions in force: a modified review's, else the decision's.
     pub fn final_sanctions(&self) -> &[Measure] {
         match (&self.review, &self.decision) {
@@ -423,6 +432,7 @@ impl Case {
             _ => &[],
         }
     }
+
     /// Withdrawal by the complainant, before a result.
     pub fn withdraw(&mut self, reason: Option<&str>, ctx: &Ctx) -> Result<Effects, Refusal> {
         if !self.status.is_before_result() {
@@ -440,6 +450,7 @@ impl Case {
             }))
             .notify(Party::Complainant, NoticeKind::Withdrawn))
     }
+
     /// Satisfaction rating after a result, once; kept beside the sealed file.
     pub fn rate(
         &mut self,

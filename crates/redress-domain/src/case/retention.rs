@@ -34,11 +34,13 @@ impl Case {
             CaseEvent::LegalHoldReleased(payload)
         }))
     }
+
     /// The retention period has ended without a legal hold: the file's
     /// content goes ([`Case::erase_file`] for [`Erasure::RetentionEnded`]).
     pub fn purge(&mut self, ctx: &Ctx) -> Result<(Effects, Vec<String>), Refusal> {
         self.erase_file(Erasure::RetentionEnded, ctx)
     }
+
     /// Erases a closed case's file: at the end of its retention period (the
     /// sweep, event `purged`) or earlier, when a supervisor grants the
     /// complainant's request (PIPL; event `erased`, with the reason and the

@@ -18,6 +18,7 @@ impl Case {
             }))
             .notify(Party::Complainant, NoticeKind::Lapsed))
     }
+
     /// The appeal window has ended without an appeal.
     pub fn close_after_appeal_window(&mut self, ctx: &Ctx) -> Result<Effects, Refusal> {
         let due = self.deadlines.appeal_due_at;
@@ -29,6 +30,7 @@ impl Case {
             .event(CaseEvent::Closed(ev::Closed { appeal_due_at: due }))
             .notify(Party::Complainant, NoticeKind::Closed))
     }
+
     /// Flags a missed staff deadline once per deadline.
     pub fn flag_overdue(&mut self, ctx: &Ctx) -> Result<Effects, Refusal> {
         let due = self.next_due_at();
@@ -45,6 +47,7 @@ impl Case {
             })),
         )
     }
+
     /// Sends the reminders and escalations of the running clock that are
     /// due now, each once.
     pub fn send_alerts(&mut self, ctx: &Ctx) -> Option<Effects> {
@@ -103,6 +106,7 @@ impl Case {
         }
         Some(effects)
     }
+
     /// The next instant the sweep has something to do for this case.
     pub fn sweep_at(&self, policy: &DeadlinePolicy, calendar: &Calendar) -> Option<DateTime<Utc>> {
         [
@@ -115,6 +119,7 @@ impl Case {
         .flatten()
         .min()
     }
+
     /// The respondent's reply deadline while the case is handled: its
     /// reminder, then its expiry.
     fn reply_sweep_at(&self, calendar: &Calendar) -> Option<DateTime<Utc>> {
@@ -123,12 +128,14 @@ impl Case {
         }
         self.respondent_reply.as_ref()?.next_at(calendar)
     }
+
     /// Whether a reply from the respondent is still expected: the case is
     /// handled and they have not replied yet.
     pub fn respondent_reply_expected(&self) -> bool {
         self.status == Status::InProgress
             && self.respondent_reply.as_ref().is_some_and(|r| r.awaiting())
     }
+
     /// The reminder one working day before the reply deadline, and the
     /// record of a deadline missed, each once.
     pub fn sweep_reply(&mut self, ctx: &Ctx) -> Option<Effects> {
@@ -154,6 +161,7 @@ impl Case {
             }
         })
     }
+
     /// [`Case::sweep_at`] for the deadlines alone.
     fn deadline_sweep_at(
         &self,
@@ -183,6 +191,7 @@ impl Case {
             }
         }
     }
+
     /// Whatever the deadline sweep should do to this case now, if anything.
     /// (After a purge the caller removes the evidence files the case held.)
     pub fn sweep(&mut self, ctx: &Ctx) -> Option<Effects> {
@@ -194,6 +203,7 @@ impl Case {
         }
         (!effects.events.is_empty()).then_some(effects)
     }
+
     fn sweep_deadlines(&mut self, ctx: &Ctx) -> Option<Effects> {
         match self.status {
             Status::Closed => self.purge(ctx).ok().map(|(effects, _)| effects),

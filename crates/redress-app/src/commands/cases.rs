@@ -78,26 +78,9 @@ impl RequestInfoCommand {
     }
 }
 
-/// `POST /complaints/{id}/assign {handler}`: a user name.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AssignCommand {
-    pub handler: String,
-}
-
-impl AssignCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let handler = b.str("handler");
-        b.finish()?;
-        Ok(Self { handler })
-    }
-
-    pub fn from_form(handler: Option<&str>) -> AppResult<Self> {
-        let mut f = Form::new();
-        let handler = f.str("handler", handler);
-        f.finish()?;
-        Ok(Self { handler })
-    }
+one_field_command! {
+    /// `POST /complaints/{id}/assign {handler}`: a user name.
+    AssignCommand: required "handler" => handler,
 }
 
 /// `POST /complaints/{id}/messages {audience, body}`.
@@ -244,34 +227,14 @@ impl ExtendCommand {
     }
 }
 
-/// `POST /complaints/{id}/pause {reason}`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PauseCommand {
-    pub reason: String,
+one_field_command! {
+    /// `POST /complaints/{id}/pause {reason}`.
+    PauseCommand: text "reason" => reason,
 }
 
-impl PauseCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason").unwrap_or_default();
-        b.finish()?;
-        Ok(Self { reason })
-    }
-}
-
-/// `POST /complaints/{id}/resume {reason?}`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ResumeCommand {
-    pub reason: Option<String>,
-}
-
-impl ResumeCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason");
-        b.finish()?;
-        Ok(Self { reason })
-    }
+one_field_command! {
+    /// `POST /complaints/{id}/resume {reason?}`.
+    ResumeCommand: optional "reason" => reason,
 }
 
 /// `POST /complaints/{id}/decide {outcome, basis[], reply, remedies?,
@@ -343,19 +306,9 @@ impl ReviewCommand {
     }
 }
 
-/// `POST /complaints/{id}/actions/{action_id}/complete {note?}`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CompleteActionCommand {
-    pub note: String,
-}
-
-impl CompleteActionCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let note = b.opt_str("note").unwrap_or_default();
-        b.finish()?;
-        Ok(Self { note })
-    }
+one_field_command! {
+    /// `POST /complaints/{id}/actions/{action_id}/complete {note?}`.
+    CompleteActionCommand: text "note" => note,
 }
 
 /// `PATCH /complaints/{id}/actions/{action_id} {owner?, due_at?}`.
@@ -404,48 +357,14 @@ impl PatchRecordCommand {
     }
 }
 
-/// `POST /complaints/{id}/links {other}`: a case id or tracking number.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LinkCommand {
-    pub other: String,
+one_field_command! {
+    /// `POST /complaints/{id}/links {other}`: a case id or tracking number.
+    LinkCommand: required "other" => other,
 }
 
-impl LinkCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let other = b.str("other");
-        b.finish()?;
-        Ok(Self { other })
-    }
-
-    pub fn from_form(other: Option<&str>) -> AppResult<Self> {
-        let mut f = Form::new();
-        let other = f.str("other", other);
-        f.finish()?;
-        Ok(Self { other })
-    }
-}
-
-/// `POST /complaints/{id}/merge {into}`: a case id or tracking number.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MergeCommand {
-    pub into: String,
-}
-
-impl MergeCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let into = b.str("into");
-        b.finish()?;
-        Ok(Self { into })
-    }
-
-    pub fn from_form(into: Option<&str>) -> AppResult<Self> {
-        let mut f = Form::new();
-        let into = f.str("into", into);
-        f.finish()?;
-        Ok(Self { into })
-    }
+one_field_command! {
+    /// `POST /complaints/{id}/merge {into}`: a case id or tracking number.
+    MergeCommand: required "into" => into,
 }
 
 /// `POST /complaints/{id}/legal-hold {hold, reason}`.
@@ -471,19 +390,9 @@ impl LegalHoldCommand {
     }
 }
 
-/// `POST /complaints/{id}/erase {reason}`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EraseCommand {
-    pub reason: String,
-}
-
-impl EraseCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason").unwrap_or_default();
-        b.finish()?;
-        Ok(Self { reason })
-    }
+one_field_command! {
+    /// `POST /complaints/{id}/erase {reason}`.
+    EraseCommand: text "reason" => reason,
 }
 
 /// `POST /track/{no}/supplement {message?}`: blank counts as none (the
@@ -508,50 +417,20 @@ impl SupplementCommand {
     }
 }
 
-/// `{body}`: a message from the complainant (`POST /track/{no}/messages`)
-/// or the respondent (`POST /respondent/cases/{id}/messages`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PartyMessageCommand {
-    pub body: String,
+one_field_command! {
+    /// `{body}`: a message from the complainant (`POST /track/{no}/messages`)
+    /// or the respondent (`POST /respondent/cases/{id}/messages`).
+    PartyMessageCommand: text "body" => body,
 }
 
-impl PartyMessageCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let text = b.opt_str("body").unwrap_or_default();
-        b.finish()?;
-        Ok(Self { body: text })
-    }
+one_field_command! {
+    /// `POST /track/{no}/appeal {reason}`.
+    AppealCommand: text "reason" => reason,
 }
 
-/// `POST /track/{no}/appeal {reason}`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AppealCommand {
-    pub reason: String,
-}
-
-impl AppealCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason").unwrap_or_default();
-        b.finish()?;
-        Ok(Self { reason })
-    }
-}
-
-/// `POST /track/{no}/withdraw {reason?}`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WithdrawCommand {
-    pub reason: Option<String>,
-}
-
-impl WithdrawCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let reason = b.opt_str("reason");
-        b.finish()?;
-        Ok(Self { reason })
-    }
+one_field_command! {
+    /// `POST /track/{no}/withdraw {reason?}`.
+    WithdrawCommand: optional "reason" => reason,
 }
 
 /// `POST /track/{no}/feedback {score, comment?}`: the score's range is the

@@ -16,6 +16,52 @@ use redress_domain::{FieldErrors, Reason};
 
 use crate::error::{AppError, AppResult};
 
+/// A command whose body is one text field, read as `Body` reads it:
+/// `required` (a non-blank string; also `from_form`, read as `Form`
+/// reads it), `text` (a string, empty when absent;
+/// the domain says whether it may be empty) or `optional` (`None` when
+/// absent).
+macro_rules! one_field_command {
+    ($(#[$m:meta])* $name:ident: required $key:literal => $(#[$fm:meta])* $field:ident $(,)?) => {
+        one_field_command!(@def $(#[$m])* $name, $(#[$fm])* $field: String, |b| b.str($key));
+
+        impl $name {
+            /// The same, from a page's form field.
+            pub fn from_form($field: Option<&str>) -> AppResult<Self> {
+                let mut f = Form::new();
+                let $field = f.str($key, $field);
+                f.finish()?;
+                Ok(Self { $field })
+            }
+        }
+    };
+    ($(#[$m:meta])* $name:ident: text $key:literal => $(#[$fm:meta])* $field:ident $(,)?) => {
+        one_field_command!(@def $(#[$m])* $name, $(#[$fm])* $field: String,
+            |b| b.opt_str($key).unwrap_or_default());
+    };
+    ($(#[$m:meta])* $name:ident: optional $key:literal => $(#[$fm:meta])* $field:ident $(,)?) => {
+        one_field_command!(@def $(#[$m])* $name, $(#[$fm])* $field: Option<String>,
+            |b| b.opt_str($key));
+    };
+    (@def $(#[$m:meta])* $name:ident, $(#[$fm:meta])* $field:ident: $ty:ty, |$b:ident| $read:expr) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct $name {
+            $(#[$fm])*
+            pub $field: $ty,
+        }
+
+        impl $name {
+            pub fn parse(body: &serde_json::Value) -> AppResult<Self> {
+                let mut $b = crate::input::Body::new(body);
+                let $field = $read;
+                $b.finish()?;
+                Ok(Self { $field })
+            }
+        }
+    };
+}
+
 pub mod admin;
 pub mod cases;
 pub mod directory;

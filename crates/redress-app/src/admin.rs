@@ -5,8 +5,8 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Duration;
 use chrono::{DateTime, Utc};
-use redress_domain::Reason;
 use redress_domain::calendar::DayException;
+use redress_domain::{FieldErrors, Reason};
 use redress_domain::{RespondentKind, Role};
 use redress_store::{Category, Department, RespondentAccount, Session, User};
 use serde::Serialize;
@@ -18,7 +18,6 @@ use crate::App;
 use crate::access::{Principal, StaffUser, is_independent};
 use crate::commands;
 use crate::error::{AppError, AppResult};
-use crate::input::Body;
 use crate::privacy::{new_token, token_hash};
 
 /// The throttle key of a client address: IPv4 as it is, IPv6 by its /64
@@ -399,16 +398,36 @@ impl App {
     }
 
     /// A department head must be a staff user (by username).
-    async fn check_head(&self, b: &mut Body<'_>, head: Option<&str>) -> AppResult<()> {
+    async fn check_head(&self, errors: &mut FieldErrors, head: Option<&str>) -> AppResult<()> {
         if let Some(head) = head
             && self.store.get_user_by_username(head).await?.is_none()
         {
-            b.errors.add(
+            errors.add(
                 "head",
                 Reason::NoSuch {
                     what: "user".into(),
                 },
             );
+        }
+        Ok(())
+    }
+
+    /// Each department named must exist (refused by its place).
+    async fn check_departments(
+        &self,
+        errors: &mut FieldErrors,
+        departments: &[String],
+    ) -> AppResult<()> {
+        let known = self.store.list_departments().await?;
+        for (i, d) in departments.iter().enumerate() {
+            if !known.iter().any(|k| &k.code == d) {
+                errors.add(
+                    format!("departments[{i}]"),
+                    Reason::NoSuch {
+                        what: "department".into(),
+                    },
+                );
+            }
         }
         Ok(())
     }
@@ -421,12 +440,10 @@ impl App {
         &self,
         who: &Principal,
         code: &str,
-        body: &Value,
+        cmd: commands::Parsed<commands::UpdateDepartmentCommand>,
     ) -> AppResult<DepartmentView> {
         self.admin(who)?;
-        let Some(obj) = body.as_object() else {
-            return Err(AppError::invalid("body", Reason::JsonObject));
-        };
+        cmd.object()?;
         let mut d = self
             .store
             .list_departments()
@@ -434,11 +451,9 @@ impl App {
             .into_iter()
             .find(|d| d.code == code)
             .ok_or(AppError::NotFound)?;
-        // Read once the department is found (a missing one is a 404
-        // whatever the body says); the head is checked with the body's
-        // fields, in one answer.
-        let mut b = Body::new(body);
-        let cmd = commands::UpdateDepartmentCommand::read(&mut b, obj);
+        // The body's refusals are answered once the department is found (a
+        // missing one is a 404 whatever the body says), with the head's.
+        let (cmd, mut errors) = cmd.split();
         if let Some(name) = cmd.name {
             d.name = name;
         }
@@ -450,9 +465,9 @@ impl App {
         }
         if let Some(head) = cmd.head {
             d.head = head;
-            self.check_head(&mut b, d.head.as_deref()).await?;
+            self.check_head(&mut errors, d.head.as_deref()).await?;
         }
-        b.finish()?;
+        commands::refuse_any(errors)?;
         let event = self.admin_event(who, "department_changed", json!(d));
         self.store
             .update_department(d.clone(), event)
@@ -539,32 +554,28 @@ impl App {
         Ok(c.into())
     }
 
-    pub async fn create_user(&self, who: &Principal, body: &Value) -> AppResult<UserView> {
+    pub async fn create_user(
+        &self,
+        who: &Principal,
+        cmd: &commands::Parsed<commands::CreateUserCommand>,
+    ) -> AppResult<UserView> {
         self.admin(who)?;
         // The departments named are checked with the body's fields, in one
-        // answer: the command is read, the store asked, then both answered.
-        let mut b = Body::new(body);
-        let commands::CreateUserCommand {
-            username,
-            password,
-            display_name,
-            roles,
-            departments,
-            level,
-            email,
-        } = commands::CreateUserCommand::read(&mut b, body);
-        let known = self.store.list_departments().await?;
-        for (i, d) in departments.iter().enumerate() {
-            if !known.iter().any(|k| &k.code == d) {
-                b.errors.add(
-                    format!("departments[{i}]"),
-                    Reason::NoSuch {
-                        what: "department".into(),
-                    },
-                );
-            }
-        }
-        b.finish()?;
+        // answer.
+        let (
+            commands::CreateUserCommand {
+                username,
+                password,
+                display_name,
+                roles,
+                departments,
+                level,
+                email,
+            },
+            mut errors,
+        ) = cmd.clone().split();
+        self.check_departments(&mut errors, &departments).await?;
+        commands::refuse_any(errors)?;
         let mut user = self
             .new_user(username, display_name, password, roles, departments, level)
             .await?;
@@ -590,12 +601,10 @@ impl App {
         &self,
         who: &Principal,
         username: &str,
-        body: &Value,
+        cmd: commands::Parsed<commands::UpdateUserCommand>,
     ) -> AppResult<UserView> {
         self.admin(who)?;
-        if !body.is_object() {
-            return Err(AppError::invalid("body", Reason::JsonObject));
-        }
+        cmd.object()?;
         let mut user = self
             .store
             .get_user_by_username(username)
@@ -603,51 +612,34 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let before = user.clone();
         let myself = who.staff().is_ok_and(|s| s.user.id == user.id);
-        let mut b = Body::new(body);
-        if let Some(name) = b.opt_str("display_name") {
+        let (cmd, mut errors) = cmd.split();
+        if let Some(name) = cmd.display_name {
             user.display_name = name;
         }
-        let password = b.opt_str("password");
-        if password.as_ref().is_some_and(|p| p.chars().count() < 8) {
-            b.errors.add("password", Reason::AtLeast { n: 8 });
-        }
+        let password = cmd.password;
         if password.is_some() && myself {
-            b.errors.add("password", Reason::OwnPassword);
+            errors.add("password", Reason::OwnPassword);
         }
-        if b.raw("roles").is_some() {
-            user.roles = commands::directory::roles(&mut b);
+        if let Some(roles) = cmd.roles {
+            user.roles = roles;
         }
-        if b.raw("departments").is_some() {
-            let departments = b.str_list("departments", false);
-            let known = self.store.list_departments().await?;
-            for (i, d) in departments.iter().enumerate() {
-                if !known.iter().any(|k| &k.code == d) {
-                    b.errors.add(
-                        format!("departments[{i}]"),
-                        Reason::NoSuch {
-                            what: "department".into(),
-                        },
-                    );
-                }
-            }
+        if let Some(departments) = cmd.departments {
+            self.check_departments(&mut errors, &departments).await?;
             user.departments = departments;
         }
-        if let Some(level) = b.opt_i64("level") {
-            if !(0..=100).contains(&level) {
-                b.errors.add("level", Reason::Between { a: 0, b: 100 });
-            }
-            user.level = level as i32;
+        if let Some(level) = cmd.level {
+            user.level = level;
         }
-        if let Some(email) = commands::directory::user_email(&mut b, body) {
+        if let Some(email) = cmd.email {
             user.email = email;
         }
-        if let Some(active) = b.opt_bool("active") {
-            if !active && who.staff().is_ok_and(|s| s.user.id == user.id) {
-                b.errors.add("active", Reason::DeactivateSelf);
+        if let Some(active) = cmd.active {
+            if !active && myself {
+                errors.add("active", Reason::DeactivateSelf);
             }
             user.active = active;
         }
-        b.finish()?;
+        commands::refuse_any(errors)?;
         // Nobody widens (or narrows) their own access.
         if myself
             && (!same_set(&before.roles, &user.roles)
@@ -710,12 +702,10 @@ impl App {
         &self,
         who: &Principal,
         code: &str,
-        body: &Value,
+        cmd: commands::Parsed<commands::UpdateCategoryCommand>,
     ) -> AppResult<CategoryItem> {
         self.admin(who)?;
-        if !body.is_object() {
-            return Err(AppError::invalid("body", Reason::JsonObject));
-        }
+        cmd.object()?;
         let mut cat = self
             .store
             .list_categories()
@@ -723,9 +713,9 @@ impl App {
             .into_iter()
             .find(|c| c.code == code)
             .ok_or(AppError::NotFound)?;
-        // The body is read once the category is found: a missing one is a
-        // 404 whatever the body says.
-        let cmd = commands::UpdateCategoryCommand::parse(body)?;
+        // The body's refusals are answered once the category is found: a
+        // missing one is a 404 whatever the body says.
+        let cmd = cmd.finish()?;
         if let Some(name) = cmd.name {
             cat.name = name;
         }

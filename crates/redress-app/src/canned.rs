@@ -148,20 +148,18 @@ impl App {
         &self,
         who: &Principal,
         id: &str,
-        body: &Value,
+        cmd: crate::commands::Parsed<crate::commands::UpdateCannedReplyCommand>,
     ) -> AppResult<CannedReplyView> {
         self.admin(who)?;
-        if !body.is_object() {
-            return Err(AppError::invalid("body", Reason::JsonObject));
-        }
+        cmd.object()?;
         let mut r = self
             .store
             .get_canned_reply(parse_id(id)?)
             .await?
             .ok_or(AppError::NotFound)?;
-        // The body is read once the reply is found: a missing one is a 404
-        // whatever the body says.
-        let cmd = crate::commands::UpdateCannedReplyCommand::parse(body)?;
+        // The body's refusals are answered once the reply is found: a
+        // missing one is a 404 whatever the body says.
+        let cmd = cmd.finish()?;
         if let Some(title) = cmd.title {
             r.title = title;
         }

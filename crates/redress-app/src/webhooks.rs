@@ -631,20 +631,21 @@ impl App {
     /// `POST /webhooks {url, events[]}`: a new subscription, owed the case
     /// events appended from now on. The answer holds the signing secret,
     /// shown this once.
-    pub async fn create_webhook(&self, who: &Principal, body: &Value) -> AppResult<CreatedWebhook> {
+    pub async fn create_webhook(
+        &self,
+        who: &Principal,
+        cmd: crate::commands::Parsed<crate::commands::CreateWebhookCommand>,
+    ) -> AppResult<CreatedWebhook> {
         let actor = self.webhook_manager(who)?;
         // The URL's address is checked with the body's fields, in one
-        // answer: the command is read, the address checked, then both
-        // answered.
-        let mut b = Body::new(body);
-        let crate::commands::CreateWebhookCommand { url, events } =
-            crate::commands::CreateWebhookCommand::read(&mut b);
+        // answer.
+        let (crate::commands::CreateWebhookCommand { url, events }, mut errors) = cmd.split();
         if let Some(u) = &url
             && let Err(m) = self.check_webhook_target(u).await
         {
-            b.errors.add("url", m);
+            errors.add("url", m);
         }
-        b.finish()?;
+        crate::commands::refuse_any(errors)?;
         let url = url.expect("checked");
         let secret = new_token("rdw_");
         let now = self.now();
@@ -718,26 +719,23 @@ impl App {
         &self,
         who: &Principal,
         id: &str,
-        body: &Value,
+        cmd: crate::commands::Parsed<crate::commands::UpdateWebhookCommand>,
     ) -> AppResult<WebhookView> {
         let actor = self.webhook_manager(who)?;
-        if !body.is_object() {
-            return Err(AppError::invalid("body", Reason::JsonObject));
-        }
+        cmd.object()?;
         let mut s = self
             .store
             .get_webhook_subscription(parse_id(id)?)
             .await?
             .ok_or(AppError::NotFound)?;
-        // Read once the subscription is found (a missing one is a 404
-        // whatever the body says); a new URL's address is checked with the
-        // body's fields, in one answer.
-        let mut b = Body::new(body);
-        let cmd = crate::commands::UpdateWebhookCommand::read(&mut b);
+        // The body's refusals are answered once the subscription is found
+        // (a missing one is a 404 whatever the body says), with a new URL's
+        // address check, in one answer.
+        let (cmd, mut errors) = cmd.split();
         if let Some(u) = cmd.url {
             match self.check_webhook_target(&u).await {
                 Ok(()) => s.url = u,
-                Err(m) => b.errors.add("url", m),
+                Err(m) => errors.add("url", m),
             }
         }
         if let Some(events) = cmd.events {
@@ -746,13 +744,17 @@ impl App {
         if let Some(active) = cmd.active {
             s.active = active;
         }
-        b.finish()?;
+        crate::commands::refuse_any(errors)?;
         self.save_webhook(s, actor).await
     }
 
     /// `DELETE /webhooks/{id}`: deactivates the subscription (its log stays).
     pub async fn deactivate_webhook(&self, who: &Principal, id: &str) -> AppResult<WebhookView> {
-        self.update_webhook(who, id, &json!({"active": false}))
+        let cmd = crate::commands::UpdateWebhookCommand {
+            active: Some(false),
+            ..Default::default()
+        };
+        self.update_webhook(who, id, crate::commands::Parsed::ok(cmd))
             .await
     }
 

@@ -25,7 +25,8 @@ use std::sync::Arc;
 use redress::Config;
 use redress::config::Database;
 use redress_app::commands::{
-    CreateApiKeyCommand, CreateRespondentCommand, LoginCommand, NoticeTemplateCommand,
+    CreateApiKeyCommand, CreateRespondentCommand, CreateUserCommand, CreateWebhookCommand,
+    LoginCommand, NoticeTemplateCommand,
 };
 use redress_app::mail::{Disposition, Envelope};
 use redress_app::{App, Principal};
@@ -224,8 +225,9 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
     // Read keys and webhooks are a supervisor's.
     app.create_user(
         &admin,
-        &json!({"username": "compliance", "password": "compliance-pass-1",
-                "display_name": "合规", "roles": ["supervisor"], "departments": [], "level": 9}),
+        &CreateUserCommand::read(&json!({"username": "compliance",
+                "password": "compliance-pass-1", "display_name": "合规",
+                "roles": ["supervisor"], "departments": [], "level": 9})),
     )
     .await
     .map_err(err)?;
@@ -260,7 +262,9 @@ async fn build_source(data_dir: &Path) -> Result<Source, String> {
     let hook = app
         .create_webhook(
             &supervisor,
-            &json!({"url": format!("http://127.0.0.1:{port}/hook"), "events": ["*"]}),
+            CreateWebhookCommand::read(
+                &json!({"url": format!("http://127.0.0.1:{port}/hook"), "events": ["*"]}),
+            ),
         )
         .await
         .map_err(err)?;

@@ -50,20 +50,14 @@ impl App {
         Ok((key, loaded))
     }
 
-    /// `POST /respondent/cases/{id}/messages` as JSON. The exception to
-    /// parsing at the edge: a caller who may not see the case is refused
-    /// (404) before the body is read, so this checks first, then parses.
-    pub async fn respondent_message_json(
-        &self,
-        who: &Principal,
-        id: Uuid,
-        body: &Value,
-    ) -> AppResult<views::RespondentCaseView> {
-        self.respondent_case(who, id).await?;
-        let cmd = commands::PartyMessageCommand::parse(body)?;
-        self.respondent_message(who, id, &cmd).await
+    /// Refuses (404) a caller who may not see the case as a respondent:
+    /// the API asks this before answering a refused message body, so that
+    /// the body tells nothing about a case the caller cannot see.
+    pub async fn check_respondent_case(&self, who: &Principal, id: Uuid) -> AppResult<()> {
+        self.respondent_case(who, id).await.map(|_| ())
     }
 
+    /// `POST /respondent/cases/{id}/messages`.
     pub async fn respondent_message(
         &self,
         who: &Principal,

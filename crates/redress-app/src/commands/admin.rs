@@ -6,7 +6,7 @@ use redress_domain::calendar::DayKind;
 use redress_domain::{FieldErrors, Locale, Reason, RespondentKind, Scope, parse_code};
 use serde_json::Value;
 
-use super::Form;
+use super::{Form, Parsed};
 use crate::error::{AppError, AppResult};
 use crate::input::Body;
 
@@ -752,8 +752,9 @@ impl SetChannelsCommand {
 }
 
 /// `PATCH /admin/canned-replies/{id} {title?, body?, locale?}`: what is
-/// given changes (`locale` `null` or empty: any language). Parsed by
-/// [`crate::App::update_canned_reply`] once the reply is found (404 first).
+/// given changes (`locale` `null` or empty: any language). Its refusals are answered by
+/// [`crate::App::update_canned_reply`] once the reply is found (404 first);
+/// they wait in the [`Parsed`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateCannedReplyCommand {
     /// Trimmed.
@@ -763,7 +764,7 @@ pub struct UpdateCannedReplyCommand {
 }
 
 impl UpdateCannedReplyCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
+    pub fn read(body: &Value) -> Parsed<Self> {
         use crate::canned::{MAX_BODY, MAX_TITLE, check_text};
         let mut b = Body::new(body);
         let title = if b.raw("title").is_some() {
@@ -789,18 +790,21 @@ impl UpdateCannedReplyCommand {
             Some(field) if field.is_null() => Some(None),
             Some(_) => Some(crate::canned::read_locale(&mut b)),
         };
-        b.finish()?;
-        Ok(Self {
-            title,
-            body: text,
-            locale,
-        })
+        Parsed {
+            command: Self {
+                title,
+                body: text,
+                locale,
+            },
+            refused: b.errors,
+        }
     }
 }
 
 /// `PATCH /admin/categories/{code}`: what is given of the names, the
-/// department and the deadline lengths. Parsed by
-/// [`crate::App::update_category`] once the category is found (404 first).
+/// department and the deadline lengths. Its refusals are answered by
+/// [`crate::App::update_category`] once the category is found (404 first);
+/// they wait in the [`Parsed`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateCategoryCommand {
     pub name: Option<String>,
@@ -813,7 +817,7 @@ pub struct UpdateCategoryCommand {
 }
 
 impl UpdateCategoryCommand {
-    pub fn parse(body: &Value) -> AppResult<Self> {
+    pub fn read(body: &Value) -> Parsed<Self> {
         let mut b = Body::new(body);
         let name = b.opt_str("name");
         let name_en = b.raw("name_en").is_some().then(|| b.opt_str("name_en"));
@@ -836,8 +840,7 @@ impl UpdateCategoryCommand {
         let appeal_days = days("appeal_days", 365);
         let review_days = days("review_days", 365);
         let respondent_reply_days = days("respondent_reply_days", 60);
-        b.finish()?;
-        Ok(Self {
+        let command = Self {
             name,
             name_en,
             department,
@@ -845,7 +848,11 @@ impl UpdateCategoryCommand {
             appeal_days,
             review_days,
             respondent_reply_days,
-        })
+        };
+        Parsed {
+            command,
+            refused: b.errors,
+        }
     }
 }
 

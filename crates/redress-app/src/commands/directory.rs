@@ -1,13 +1,12 @@
-//! The bodies that the `App` reads together with the store: a user's
+//! The bodies that the `App` answers together with the store: a user's
 //! departments, a department's head, a webhook's target. Their `read`
-//! collects the body's refusals in a [`Body`] without answering, so that
-//! the method adds what the store says and answers everything at once;
-//! the methods take the JSON and call `read` themselves.
+//! gives a [`Parsed`] command, whose refusals the method answers with
+//! what the store says, at once.
 
 use redress_domain::{Reason, Role, parse_code};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::error::AppResult;
+use super::Parsed;
 use crate::input::Body;
 
 /// Roles by name, each refused by its place; at least one.
@@ -66,7 +65,8 @@ pub struct CreateUserCommand {
 }
 
 impl CreateUserCommand {
-    pub fn read(b: &mut Body, body: &Value) -> Self {
+    pub fn read(body: &Value) -> Parsed<Self> {
+        let b = &mut Body::new(body);
         let username = b.str("username");
         let password = b.str("password");
         let display_name = b
@@ -85,7 +85,7 @@ impl CreateUserCommand {
         if !(0..=100).contains(&level) {
             b.errors.add("level", Reason::Between { a: 0, b: 100 });
         }
-        Self {
+        let command = Self {
             username,
             password,
             display_name,
@@ -93,14 +93,64 @@ impl CreateUserCommand {
             departments,
             level: level as i32,
             email,
+        };
+        Parsed {
+            command,
+            refused: std::mem::take(&mut b.errors),
         }
     }
+}
 
-    pub fn parse(body: &Value) -> AppResult<Self> {
-        let mut b = Body::new(body);
-        let c = Self::read(&mut b, body);
-        b.finish()?;
-        Ok(c)
+/// `PATCH /admin/users/{username} {display_name?, password?, roles?,
+/// departments?, level?, email?, active?}`: what is given changes. The
+/// departments are checked against the store, and a change to one's own
+/// password or activity refused, by [`crate::App::update_user`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateUserCommand {
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub departments: Option<Vec<String>>,
+    pub level: Option<i32>,
+    /// `Some(None)`: given empty or null (cleared).
+    pub email: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+impl UpdateUserCommand {
+    pub fn read(body: &Value) -> Parsed<Self> {
+        let b = &mut Body::new(body);
+        let display_name = b.opt_str("display_name");
+        let password = b.opt_str("password");
+        if password.as_ref().is_some_and(|p| p.chars().count() < 8) {
+            b.errors.add("password", Reason::AtLeast { n: 8 });
+        }
+        let roles = b.raw("roles").is_some().then(|| roles(b));
+        let departments = b
+            .raw("departments")
+            .is_some()
+            .then(|| b.str_list("departments", false));
+        let level = b.opt_i64("level").map(|level| {
+            if !(0..=100).contains(&level) {
+                b.errors.add("level", Reason::Between { a: 0, b: 100 });
+            }
+            level as i32
+        });
+        let email = user_email(b, body);
+        let active = b.opt_bool("active");
+        let command = Self {
+            display_name,
+            password,
+            roles,
+            departments,
+            level,
+            email,
+            active,
+        };
+        Parsed {
+            command,
+            refused: std::mem::take(&mut b.errors),
+        }
     }
 }
 
@@ -117,21 +167,23 @@ pub struct UpdateDepartmentCommand {
 }
 
 impl UpdateDepartmentCommand {
-    /// `obj` is the body, an object.
-    pub fn read(b: &mut Body, obj: &Map<String, Value>) -> Self {
-        let name = obj.contains_key("name").then(|| b.str("name"));
-        let name_en = obj
-            .contains_key("name_en")
-            .then(|| b.opt_str("name_en").filter(|n| !n.trim().is_empty()));
+    pub fn read(body: &Value) -> Parsed<Self> {
+        let b = &mut Body::new(body);
+        let given = |key: &str| body.get(key).is_some();
+        let name = given("name").then(|| b.str("name"));
+        let name_en =
+            given("name_en").then(|| b.opt_str("name_en").filter(|n| !n.trim().is_empty()));
         let review = b.opt_bool("review");
-        let head = obj
-            .contains_key("head")
-            .then(|| b.opt_str("head").filter(|h| !h.trim().is_empty()));
-        Self {
+        let head = given("head").then(|| b.opt_str("head").filter(|h| !h.trim().is_empty()));
+        let command = Self {
             name,
             name_en,
             review,
             head,
+        };
+        Parsed {
+            command,
+            refused: std::mem::take(&mut b.errors),
         }
     }
 }
@@ -147,7 +199,8 @@ pub struct CreateWebhookCommand {
 }
 
 impl CreateWebhookCommand {
-    pub fn read(b: &mut Body) -> Self {
+    pub fn read(body: &Value) -> Parsed<Self> {
+        let b = &mut Body::new(body);
         let raw_url = b.str("url");
         let url = if raw_url.is_empty() {
             None
@@ -161,7 +214,10 @@ impl CreateWebhookCommand {
             }
         };
         let events = crate::webhooks::read_events(b, true).unwrap_or_default();
-        Self { url, events }
+        Parsed {
+            command: Self { url, events },
+            refused: std::mem::take(&mut b.errors),
+        }
     }
 }
 
@@ -177,7 +233,8 @@ pub struct UpdateWebhookCommand {
 }
 
 impl UpdateWebhookCommand {
-    pub fn read(b: &mut Body) -> Self {
+    pub fn read(body: &Value) -> Parsed<Self> {
+        let b = &mut Body::new(body);
         let url = b
             .opt_str("url")
             .and_then(|raw| match crate::webhooks::check_url(&raw) {
@@ -189,10 +246,14 @@ impl UpdateWebhookCommand {
             });
         let events = crate::webhooks::read_events(b, false);
         let active = b.opt_bool("active");
-        Self {
+        let command = Self {
             url,
             events,
             active,
+        };
+        Parsed {
+            command,
+            refused: std::mem::take(&mut b.errors),
         }
     }
 }

@@ -8,6 +8,12 @@
 //! named in one answer, with the same reasons as before the commands
 //! existed. Checks that need the store (does the category exist?) stay in
 //! the `App` methods.
+//!
+//! A few bodies are answered together with the store's checks (a user's
+//! departments, a department's head, a webhook's address) or only once
+//! what the path names is found (a 404 comes before the body's
+//! refusals). Those commands are read into a [`Parsed`], which holds the
+//! body's refusals back for the `App` method to answer at its turn.
 
 use std::str::FromStr;
 
@@ -69,6 +75,57 @@ pub mod directory;
 pub use admin::*;
 pub use cases::*;
 pub use directory::*;
+
+/// A command read with its refusals held back: the `App` method answers
+/// a body that is not a JSON object first ([`Parsed::object`]), then what
+/// must come before the fields (access, a 404), then every refusal of the
+/// body and of its own checks in one answer ([`Parsed::finish`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed<T> {
+    pub command: T,
+    pub refused: FieldErrors,
+}
+
+impl<T> Parsed<T> {
+    /// A command with nothing refused (built by a caller that checked it).
+    pub fn ok(command: T) -> Self {
+        Self {
+            command,
+            refused: FieldErrors::new(),
+        }
+    }
+
+    /// Refuses a body that is not a JSON object, alone.
+    pub fn object(&self) -> AppResult<()> {
+        match self.refused.0.get("body") {
+            Some(Reason::JsonObject) => Err(AppError::invalid("body", Reason::JsonObject)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The command and the refusals to which the `App` adds its own.
+    pub fn split(self) -> (T, FieldErrors) {
+        (self.command, self.refused)
+    }
+
+    /// The command, unless the body had a refusal.
+    pub fn finish(self) -> AppResult<T> {
+        if self.refused.is_empty() {
+            Ok(self.command)
+        } else {
+            Err(AppError::Invalid(self.refused))
+        }
+    }
+}
+
+/// Answers `errors` if there are any.
+pub fn refuse_any(errors: FieldErrors) -> AppResult<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
 
 /// Reading a page's form fields with the reasons [`crate::input::Body`]
 /// gives for the same JSON fields. A field is `None` when the form left it

@@ -19,8 +19,10 @@ use redress_app::canned::{CannedReplyList, CannedReplyView};
 use redress_app::channels::PublishedChannels;
 use redress_app::commands::{
     ChangePasswordCommand, CreateApiKeyCommand, CreateCannedReplyCommand, CreateCategoryCommand,
-    CreateDepartmentCommand, CreateRespondentCommand, IssueRespondentKeyCommand, LoginCommand,
-    NoticeTemplateCommand, SetCalendarDayCommand, SetCalendarFeedCommand, SetChannelsCommand,
+    CreateDepartmentCommand, CreateRespondentCommand, CreateUserCommand, IssueRespondentKeyCommand,
+    LoginCommand, NoticeTemplateCommand, SetCalendarDayCommand, SetCalendarFeedCommand,
+    SetChannelsCommand, UpdateCannedReplyCommand, UpdateCategoryCommand, UpdateDepartmentCommand,
+    UpdateUserCommand,
 };
 use redress_app::keys::{
     ApiKeyList, ApiKeyView, CreatedApiKey, PortalKeyIssued, PortalKeyRevoked, SecurityNotices,
@@ -214,8 +216,8 @@ admin_create!(
     UserView,
     create_user,
     // The departments named are checked against the store with the body's
-    // other fields, in one answer: the call reads the body itself.
-    |_s, _who, body| body.clone(),
+    // other fields, in one answer: the refusals wait in the `Parsed`.
+    |_s, _who, body| CreateUserCommand::read(body),
     "Creates a staff user with roles, departments and level."
 );
 admin_create!(
@@ -292,7 +294,9 @@ pub async fn canned_reply_patch(
     body: JsonBody,
 ) -> ApiResult<Json<CannedReplyView>> {
     Ok(Json(
-        s.app.update_canned_reply(&who, &id, &body.value).await?,
+        s.app
+            .update_canned_reply(&who, &id, UpdateCannedReplyCommand::read(&body.value))
+            .await?,
     ))
 }
 
@@ -321,7 +325,11 @@ pub async fn user_patch(
     Path(username): Path<String>,
     body: JsonBody,
 ) -> ApiResult<Json<UserView>> {
-    Ok(Json(s.app.update_user(&who, &username, &body.value).await?))
+    Ok(Json(
+        s.app
+            .update_user(&who, &username, UpdateUserCommand::read(&body.value))
+            .await?,
+    ))
 }
 
 /// Changes a category: names, department, deadline lengths (`null` clears
@@ -336,7 +344,11 @@ pub async fn category_patch(
     Path(code): Path<String>,
     body: JsonBody,
 ) -> ApiResult<Json<CategoryItem>> {
-    Ok(Json(s.app.update_category(&who, &code, &body.value).await?))
+    Ok(Json(
+        s.app
+            .update_category(&who, &code, UpdateCategoryCommand::read(&body.value))
+            .await?,
+    ))
 }
 
 /// Makes one date a holiday or a (make-up) working day; deadlines computed
@@ -594,6 +606,8 @@ pub async fn department_patch(
     body: JsonBody,
 ) -> ApiResult<Json<DepartmentView>> {
     Ok(Json(
-        s.app.update_department(&who, &code, &body.value).await?,
+        s.app
+            .update_department(&who, &code, UpdateDepartmentCommand::read(&body.value))
+            .await?,
     ))
 }

@@ -10,6 +10,7 @@ use super::schemas::*;
 use crate::error::ApiResult;
 use crate::extract::{Caller, JsonBody, MultipartBody, Params, read_upload};
 use crate::state::AppState;
+use redress_app::commands::PartyMessageCommand;
 use redress_app::views::{RespondentCaseList, RespondentCaseView};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -44,11 +45,16 @@ pub async fn message(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> ApiResult<Json<RespondentCaseView>> {
-    Ok(Json(
-        s.app
-            .respondent_message_json(&who, case_id(&id)?, &body.value)
-            .await?,
-    ))
+    let id = case_id(&id)?;
+    // A caller who may not see the case is refused (404) before the body.
+    let cmd = match PartyMessageCommand::parse(&body.value) {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            s.app.check_respondent_case(&who, id).await?;
+            return Err(e.into());
+        }
+    };
+    Ok(Json(s.app.respondent_message(&who, id, &cmd).await?))
 }
 
 /// Opens a file of the case: the respondent's own uploads and what staff

@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use redress_app::commands::{CreateWebhookCommand, UpdateWebhookCommand};
 use redress_app::webhooks::{
     CreatedWebhook, WebhookCallList, WebhookCallView, WebhookEventKinds, WebhookList, WebhookView,
 };
@@ -54,7 +55,11 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedWebhook>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.app.create_webhook(&who, &body.value).await?),
+        Json(
+            s.app
+                .create_webhook(&who, CreateWebhookCommand::read(&body.value))
+                .await?,
+        ),
     ))
 }
 
@@ -98,7 +103,11 @@ pub async fn patch(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> ApiResult<Json<WebhookView>> {
-    Ok(Json(s.app.update_webhook(&who, &id, &body.value).await?))
+    Ok(Json(
+        s.app
+            .update_webhook(&who, &id, UpdateWebhookCommand::read(&body.value))
+            .await?,
+    ))
 }
 
 /// Deactivates a subscription; its call log stays readable.

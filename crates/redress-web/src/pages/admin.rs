@@ -22,8 +22,9 @@ use chrono::Datelike;
 use redress_app::calendar_feed::{FeedOutcome, FeedStatus};
 use redress_app::commands::{
     CreateApiKeyCommand, CreateCannedReplyCommand, CreateCategoryCommand, CreateDepartmentCommand,
-    CreateRespondentCommand, IssueRespondentKeyCommand, SetCalendarDayCommand,
-    SetCalendarFeedCommand, SetChannelsCommand,
+    CreateRespondentCommand, CreateUserCommand, IssueRespondentKeyCommand, Parsed,
+    SetCalendarDayCommand, SetCalendarFeedCommand, SetChannelsCommand, UpdateCannedReplyCommand,
+    UpdateCategoryCommand, UpdateDepartmentCommand, UpdateUserCommand,
 };
 use redress_app::{AppError, Principal};
 use serde::Deserialize;
@@ -1017,9 +1018,13 @@ pub async fn add(
             // The head is chosen from a list that has "none" in it.
             patch.insert("head".into(), json!(get("head")));
             patch.insert("review".into(), json!(get("review").is_some()));
-            app.update_department(&who, &code, &Value::Object(patch))
-                .await
-                .map(|_| None)
+            app.update_department(
+                &who,
+                &code,
+                UpdateDepartmentCommand::read(&Value::Object(patch)),
+            )
+            .await
+            .map(|_| None)
         }
         // Read from JSON: the day counts typed as text get the API's reasons.
         "category" => {
@@ -1063,18 +1068,22 @@ pub async fn add(
                 e.add("name", redress_domain::Reason::Required);
                 Err(AppError::Invalid(e))
             } else {
-                app.update_category(&who, &code, &Value::Object(patch))
-                    .await
-                    .map(|_| None)
+                app.update_category(
+                    &who,
+                    &code,
+                    UpdateCategoryCommand::read(&Value::Object(patch)),
+                )
+                .await
+                .map(|_| None)
             }
         }
         "user" => app
             .create_user(
                 &who,
-                &json!({"username": get("username"), "password": get("password"),
-                        "display_name": get("display_name"), "roles": all("roles"),
-                        "departments": all("departments"), "level": num("level"),
-                        "email": get("email")}),
+                &CreateUserCommand::read(&json!({"username": get("username"),
+                        "password": get("password"), "display_name": get("display_name"),
+                        "roles": all("roles"), "departments": all("departments"),
+                        "level": num("level"), "email": get("email")})),
             )
             .await
             .map(|_| None),
@@ -1100,9 +1109,13 @@ pub async fn add(
             } else if get("clear_email").is_some() {
                 patch.insert("email".into(), json!(""));
             }
-            app.update_user(&who, &username, &Value::Object(patch))
-                .await
-                .map(|_| None)
+            app.update_user(
+                &who,
+                &username,
+                UpdateUserCommand::read(&Value::Object(patch)),
+            )
+            .await
+            .map(|_| None)
         }
         "user-deactivate" | "user-activate" => {
             let username = editing.clone().unwrap_or_default();
@@ -1111,7 +1124,11 @@ pub async fn add(
                 e.add("confirm", redress_domain::Reason::Required);
                 Err(AppError::Invalid(e))
             } else {
-                app.update_user(&who, &username, &json!({"active": what == "user-activate"}))
+                let cmd = UpdateUserCommand {
+                    active: Some(what == "user-activate"),
+                    ..Default::default()
+                };
+                app.update_user(&who, &username, Parsed::ok(cmd))
                     .await
                     .map(|_| None)
             }
@@ -1126,8 +1143,8 @@ pub async fn add(
             app.update_canned_reply(
                 &who,
                 &id,
-                &json!({"title": get("title").unwrap_or_default(),
-                        "body": get("body").unwrap_or_default(), "locale": get("locale")}),
+                UpdateCannedReplyCommand::read(&json!({"title": get("title").unwrap_or_default(),
+                        "body": get("body").unwrap_or_default(), "locale": get("locale")})),
             )
             .await
             .map(|_| None)

@@ -716,7 +716,7 @@ async fn render(
             .map(|k| (k.to_string(), tr.t(&format!("measure-{k}"))))
             .collect::<Vec<_>>()
     };
-    let canned = super::staff::canned_choices(s, tr, Some(case.locale.as_str())).await;
+    let canned = canned_choices(s, tr, Some(case.locale.as_str())).await;
     let page = CasePage {
         base: &ctx.base,
         id: id.to_string(),
@@ -1316,4 +1316,29 @@ mod tests {
             }
         }
     }
+}
+
+/// The canned replies a case page offers: those in the case's language or
+/// in any first, then the others, marked with their language.
+pub(super) async fn canned_choices(
+    s: &AppState,
+    tr: super::Tr,
+    case_locale: Option<&str>,
+) -> Vec<(String, String, String)> {
+    let replies = s.app.store.list_canned_replies().await.unwrap_or_default();
+    let fits = |r: &redress_store::CannedReply| {
+        r.locale
+            .is_none_or(|l| case_locale.is_none_or(|c| l.as_str() == c))
+    };
+    let (mut first, others): (Vec<_>, Vec<_>) = replies.into_iter().partition(fits);
+    first.extend(others.into_iter().map(|mut r| {
+        if let Some(l) = r.locale {
+            r.title = format!("{} ({})", r.title, tr.t(&format!("locale-{l}")));
+        }
+        r
+    }));
+    first
+        .into_iter()
+        .map(|r| (r.id.to_string(), r.title, r.body))
+        .collect()
 }

@@ -12,8 +12,10 @@ mod actions;
 mod admin;
 mod case;
 pub mod csrf;
+mod home;
 pub mod i18n;
 mod insight;
+mod list;
 mod mail;
 mod notices;
 mod public;
@@ -95,7 +97,7 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
             "/respondent/cases/{id}/evidence",
             post(respondent::evidence).layer(upload()),
         )
-        .route("/staff", get(staff::home))
+        .route("/staff", get(home::home))
         .route(
             "/staff/login",
             get(staff::login_form).post(staff::login).layer(small()),
@@ -107,10 +109,10 @@ pub fn router(upload_limit: usize, tls: bool) -> Router<AppState> {
                 .layer(small()),
         )
         .route("/staff/logout", post(staff::logout).layer(small()))
-        .route("/staff/cases", get(staff::cases))
+        .route("/staff/cases", get(list::cases))
         .route(
             "/staff/cases/bulk-assign",
-            post(staff::bulk_assign).layer(small()),
+            post(list::bulk_assign).layer(small()),
         )
         .route("/staff/reports", get(reports::page))
         .route("/staff/reports.csv", get(reports::csv))

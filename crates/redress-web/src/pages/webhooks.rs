@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use redress_app::commands::{CreateWebhookCommand, Parsed, UpdateWebhookCommand};
 use redress_app::webhooks::WebhookView;
 use redress_app::{AppError, Principal};
 use redress_domain::events::CASE_EVENTS;
@@ -290,7 +291,10 @@ pub async fn create(
         .collect();
     match s
         .app
-        .create_webhook(&who, &json!({"url": url, "events": events}))
+        .create_webhook(
+            &who,
+            CreateWebhookCommand::read(&json!({"url": url, "events": events})),
+        )
         .await
     {
         Ok(v) => {
@@ -341,7 +345,14 @@ pub async fn act(
     let result = match action.as_str() {
         "activate" | "deactivate" => s
             .app
-            .update_webhook(&who, &id, &json!({"active": action == "activate"}))
+            .update_webhook(
+                &who,
+                &id,
+                Parsed::ok(UpdateWebhookCommand {
+                    active: Some(action == "activate"),
+                    ..Default::default()
+                }),
+            )
             .await
             .map(|_| tr.t("wh-changed")),
         "replay" => {

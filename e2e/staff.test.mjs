@@ -137,6 +137,25 @@ test("staff log in, accept, message the respondent and decide", async () => {
   await page.waitForSelector("figure.chart svg");
   assert.ok(await page.locator("figure.chart svg rect").count() > 0);
   await page.screenshot({ path: `${SHOTS}/13-staff-reports.png`, fullPage: true });
+  // In English too, where the names are longer: no label runs into a bar.
+  await page.goto(`${BASE}/staff/reports?lang=en`);
+  await page.waitForSelector("figure.chart svg");
+  assert.ok(await page.isVisible("text=Decided (appeal window open)"));
+  const overlaps = await page.evaluate(() => {
+    const hit = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+    const found = [];
+    for (const svg of document.querySelectorAll("figure.chart svg")) {
+      const rects = [...svg.querySelectorAll("rect")].map((r) => r.getBBox());
+      for (const t of svg.querySelectorAll("text")) {
+        const box = t.getBBox();
+        if (box.x + box.width > 600 || rects.some((r) => hit(box, r))) found.push(t.textContent);
+      }
+    }
+    return found;
+  });
+  assert.deepEqual(overlaps, []);
+  await page.screenshot({ path: `${SHOTS}/13-staff-reports-en.png`, fullPage: true });
+  await page.goto(`${BASE}/staff/reports?lang=zh-CN`);
 
   // Logout is a POST; afterwards the console asks for a login again.
   await page.getByRole("button", { name: /退出/ }).click();

@@ -37,13 +37,17 @@ impl Period {
     }
 }
 
-/// One bar: label, value, its length in the chart's units, and the case
-/// list behind it (`None` when no list filter selects those cases).
+/// One bar: label, value, where each is drawn (in the chart's units), and
+/// the case list behind it (`None` when no list filter selects those
+/// cases).
 struct Bar {
     label: String,
     value: u64,
     length: f64,
-    y: u32,
+    label_y: u32,
+    bar_y: u32,
+    value_x: f64,
+    value_y: u32,
     href: Option<String>,
 }
 
@@ -51,11 +55,27 @@ struct Chart {
     title: String,
     bars: Vec<Bar>,
     height: u32,
+    /// Where the bars start: after the labels' column, or 0 when each
+    /// label sits on its own line above its bar.
+    bar_x: f64,
 }
 
-/// The chart's drawing width for the longest bar (the labels take the rest).
-const BAR_SPACE: f64 = 360.0;
-const ROW: u32 = 28;
+/// The drawing's width, and the room kept after a bar for its value.
+const WIDTH: f64 = 600.0;
+const VALUE_ROOM: f64 = 56.0;
+/// The widest labels' column; a longer label goes above its bar, so that
+/// no name (a category, an English stage) is ever cut by a bar.
+const MAX_LABEL_COLUMN: f64 = 260.0;
+
+/// A label's width at the charts' 13-pixel font, from above: wide
+/// (CJK, full-width) characters take a full em, the others a bit over
+/// half of one.
+fn label_width(label: &str) -> f64 {
+    label
+        .chars()
+        .map(|c| if (c as u32) >= 0x1100 { 13.0 } else { 7.6 })
+        .sum()
+}
 
 /// One figure of a chart before drawing: label, value, link.
 type Point = (String, u64, Option<String>);
@@ -84,24 +104,46 @@ fn chart(
 }
 
 /// Labelled values as horizontal bars, in the order given, scaled to the
-/// largest.
+/// largest: the labels in a column beside the bars when they fit in one,
+/// else each on its own line above its bar.
 fn bar_chart(title: String, points: Vec<Point>) -> Chart {
     let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
+    let widest = points.iter().map(|p| label_width(&p.0)).fold(0.0, f64::max);
+    let beside = widest + 12.0 <= MAX_LABEL_COLUMN;
+    let (bar_x, row) = if beside {
+        ((widest + 12.0).max(60.0).ceil(), 28)
+    } else {
+        (0.0, 42)
+    };
+    let space = WIDTH - bar_x - VALUE_ROOM;
     let bars: Vec<Bar> = points
         .into_iter()
         .enumerate()
-        .map(|(i, (label, value, href))| Bar {
-            label,
-            value,
-            length: (value as f64 / max * BAR_SPACE).max(1.0),
-            y: i as u32 * ROW,
-            href,
+        .map(|(i, (label, value, href))| {
+            let y = i as u32 * row;
+            let length = (value as f64 / max * space).max(1.0);
+            let (label_y, bar_y) = if beside {
+                (y + 18, y + 5)
+            } else {
+                (y + 15, y + 21)
+            };
+            Bar {
+                label,
+                value,
+                length,
+                label_y,
+                bar_y,
+                value_x: bar_x + length + 6.0,
+                value_y: bar_y + 13,
+                href,
+            }
         })
         .collect();
     Chart {
         title,
-        height: (bars.len() as u32).max(1) * ROW,
+        height: (bars.len() as u32).max(1) * row,
         bars,
+        bar_x,
     }
 }
 

@@ -1270,6 +1270,31 @@ fn url_word(action: &str) -> String {
         .collect()
 }
 
+/// The canned replies a case page offers: those in the case's language or
+/// in any first, then the others, marked with their language.
+async fn canned_choices(
+    s: &AppState,
+    tr: super::Tr,
+    case_locale: Option<&str>,
+) -> Vec<(String, String, String)> {
+    let replies = s.app.store.list_canned_replies().await.unwrap_or_default();
+    let fits = |r: &redress_store::CannedReply| {
+        r.locale
+            .is_none_or(|l| case_locale.is_none_or(|c| l.as_str() == c))
+    };
+    let (mut first, others): (Vec<_>, Vec<_>) = replies.into_iter().partition(fits);
+    first.extend(others.into_iter().map(|mut r| {
+        if let Some(l) = r.locale {
+            r.title = format!("{} ({})", r.title, tr.t(&format!("locale-{l}")));
+        }
+        r
+    }));
+    first
+        .into_iter()
+        .map(|r| (r.id.to_string(), r.title, r.body))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1316,29 +1341,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The canned replies a case page offers: those in the case's language or
-/// in any first, then the others, marked with their language.
-pub(super) async fn canned_choices(
-    s: &AppState,
-    tr: super::Tr,
-    case_locale: Option<&str>,
-) -> Vec<(String, String, String)> {
-    let replies = s.app.store.list_canned_replies().await.unwrap_or_default();
-    let fits = |r: &redress_store::CannedReply| {
-        r.locale
-            .is_none_or(|l| case_locale.is_none_or(|c| l.as_str() == c))
-    };
-    let (mut first, others): (Vec<_>, Vec<_>) = replies.into_iter().partition(fits);
-    first.extend(others.into_iter().map(|mut r| {
-        if let Some(l) = r.locale {
-            r.title = format!("{} ({})", r.title, tr.t(&format!("locale-{l}")));
-        }
-        r
-    }));
-    first
-        .into_iter()
-        .map(|r| (r.id.to_string(), r.title, r.body))
-        .collect()
 }

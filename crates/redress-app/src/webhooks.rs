@@ -1167,10 +1167,13 @@ mod tests {
         assert!(!wants(&all, &e("personal_data_viewed", true)));
     }
 
+    /// A call as a transport was given it: URL, headers, body.
+    type Sent = (String, Vec<(&'static str, String)>, String);
+
     /// A transport that records what it was asked to send.
     #[derive(Default)]
     struct Recorder {
-        sent: std::sync::Mutex<Vec<(String, Vec<(&'static str, String)>, String)>>,
+        sent: std::sync::Mutex<Vec<Sent>>,
     }
 
     #[async_trait::async_trait]

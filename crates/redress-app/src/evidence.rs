@@ -512,7 +512,7 @@ mod tests {
                 .files_older_than(first, chrono::Utc::now())
                 .await
                 .unwrap(),
-            [stored.sha256.clone()]
+            vec![stored.sha256.clone()]
         );
         store.delete(&stored.sha256).await.unwrap();
         assert_eq!(

@@ -7,7 +7,8 @@
 //! on PostgreSQL), so the test clock's advance runs it too. A fetch is a
 //! conditional GET (`If-None-Match`, `If-Modified-Since`) within a size
 //! and a time limit, to addresses the webhook rules allow (SPEC §9,
-//! [`crate::egress`]) at every redirect hop.
+//! [`crate::egress`]) at every redirect hop. The GET itself goes through
+//! [`crate::edges::FeedFetcher`] (`redress-channels`' HTTP client).
 //!
 //! Precedence: a manual day (set or imported by an admin) wins over the
 //! feed, the feed over the built-in data; a day the feed no longer lists
@@ -28,13 +29,15 @@ use serde_json::{Value, json};
 use crate::App;
 use crate::access::Principal;
 use crate::calendar_admin::{IcsImport, days_from_ics};
+use crate::edges::{FeedFetcher, FeedRequest};
 use crate::error::{AppError, AppResult};
 
 /// The largest feed read, in bytes.
 pub const MAX_FEED_BYTES: usize = 2 * 1024 * 1024;
 /// The time one fetch may take, redirects and body included.
 pub const FEED_TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time to open a connection to the feed's server.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Redirects followed at most.
 pub const MAX_REDIRECTS: usize = 5;
 /// The next fetch after one that worked, and after one that failed.
@@ -45,7 +48,7 @@ const RETRY_AFTER: chrono::Duration = chrono::Duration::hours(1);
 /// not fetched: a scheme other than http(s), or, unless private addresses
 /// are allowed, an IP address that is not public. (A name is checked on
 /// the address it resolves to, by the client's resolver.)
-pub fn hop_refused(url: &reqwest::Url, allow_private: bool) -> Option<&'static str> {
+pub fn hop_refused(url: &url::Url, allow_private: bool) -> Option<&'static str> {
     if !matches!(url.scheme(), "http" | "https") {
         return Some("refused: a redirect to something other than http:// or https://");
     }
@@ -65,110 +68,40 @@ enum Fetched {
     },
 }
 
-/// The client of feed fetches: the webhook rules of egress (public
-/// addresses only unless `allow_private`, no proxy), checked again at
-/// every redirect hop; a time limit.
-fn client(allow_private: bool) -> Result<reqwest::Client, Reason> {
-    let mut builder = reqwest::Client::builder();
-    if !allow_private {
-        builder = builder
-            .dns_resolver(std::sync::Arc::new(crate::egress::PublicResolver))
-            .no_proxy();
-    }
-    builder
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(FEED_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > MAX_REDIRECTS {
-                attempt.error("too many redirects")
-            } else if let Some(refused) = hop_refused(attempt.url(), allow_private) {
-                attempt.error(refused)
-            } else {
-                attempt.follow()
-            }
-        }))
-        .user_agent(concat!("redress-calendar/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Reason::Unreachable {
-            detail: format!("the HTTP client: {e}"),
-        })
-}
-
-/// Why a request got no answer, without the URL.
-fn describe(e: &reqwest::Error) -> Reason {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_redirect() {
-        "a redirect was refused"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "the request failed"
-    };
-    let mut root = std::error::Error::source(e);
-    while let Some(next) = root.and_then(std::error::Error::source) {
-        root = Some(next);
-    }
-    let detail = root.map(ToString::to_string).unwrap_or_default();
-    let detail = if detail.is_empty() || detail.contains("://") {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
-    };
-    Reason::Unreachable { detail }
-}
-
-async fn fetch(feed: &CalendarFeed, allow_private: bool) -> Result<Fetched, Reason> {
-    let url = reqwest::Url::parse(&feed.url).map_err(|_| Reason::HttpUrl)?;
+/// One conditional GET of the feed through `fetcher`: what it gave, or
+/// why it gave nothing usable.
+async fn fetch(
+    fetcher: &dyn FeedFetcher,
+    feed: &CalendarFeed,
+    allow_private: bool,
+) -> Result<Fetched, Reason> {
+    let url = url::Url::parse(&feed.url).map_err(|_| Reason::HttpUrl)?;
     if let Some(refused) = hop_refused(&url, allow_private) {
         return Err(Reason::Unreachable {
             detail: refused.to_string(),
         });
     }
-    let mut request = client(allow_private)?.get(url);
-    if let Some(etag) = &feed.etag {
-        request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-    }
-    if let Some(lm) = &feed.last_modified {
-        request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
-    }
-    let mut answer = request.send().await.map_err(|e| describe(&e))?;
-    let status = answer.status();
-    if status == reqwest::StatusCode::NOT_MODIFIED {
+    let answer = fetcher
+        .get(FeedRequest {
+            url: url.as_str(),
+            etag: feed.etag.as_deref(),
+            last_modified: feed.last_modified.as_deref(),
+            max_bytes: MAX_FEED_BYTES,
+        })
+        .await?;
+    if answer.status == 304 {
         return Ok(Fetched::NotModified);
     }
-    if !status.is_success() {
+    if !(200..300).contains(&answer.status) {
         return Err(Reason::FeedStatus {
-            status: status.as_u16(),
+            status: answer.status,
         });
     }
-    if answer
-        .content_length()
-        .is_some_and(|n| n > MAX_FEED_BYTES as u64)
-    {
-        return Err(Reason::FeedTooLarge { n: MAX_FEED_BYTES });
-    }
-    let header = |name| {
-        answer
-            .headers()
-            .get(name)
-            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let etag = header(reqwest::header::ETAG);
-    let last_modified = header(reqwest::header::LAST_MODIFIED);
-    let mut body = Vec::new();
-    while let Some(chunk) = answer.chunk().await.map_err(|e| describe(&e))? {
-        if body.len() + chunk.len() > MAX_FEED_BYTES {
-            return Err(Reason::FeedTooLarge { n: MAX_FEED_BYTES });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let text = String::from_utf8(body).map_err(|_| Reason::Utf8)?;
+    let text = String::from_utf8(answer.body).map_err(|_| Reason::Utf8)?;
     Ok(Fetched::Body {
         text,
-        etag,
-        last_modified,
+        etag: answer.etag,
+        last_modified: answer.last_modified,
     })
 }
 
@@ -178,7 +111,7 @@ pub(crate) fn parse_feed_url(raw: &str) -> Result<String, Reason> {
     if raw.chars().count() > 2000 {
         return Err(Reason::AtMost { n: 2000 });
     }
-    match reqwest::Url::parse(raw) {
+    match url::Url::parse(raw) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
             Ok(u.to_string())
         }
@@ -483,7 +416,7 @@ impl App {
         // one to join with the command's.
         let url = cmd.url.clone();
         if !self.config.webhook_allow_private
-            && let Err(m) = crate::egress::check_target(&url).await
+            && let Err(m) = crate::egress::check_target(self.resolver.as_ref(), &url).await
         {
             return Err(AppError::invalid("url", m));
         }
@@ -582,7 +515,7 @@ impl App {
     async fn run_calendar_feed(&self, mut feed: CalendarFeed) -> FeedOutcome {
         let started = self.now();
         let allow_private = self.config.webhook_allow_private;
-        let result = match fetch(&feed, allow_private).await {
+        let result = match fetch(self.feeds.as_ref(), &feed, allow_private).await {
             Ok(Fetched::NotModified) => Ok(FeedOutcome::not_modified(started)),
             Ok(Fetched::Body {
                 text,
@@ -752,8 +685,8 @@ fn feed_view(f: &CalendarFeed, feed_days: usize) -> CalendarFeedView {
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> reqwest::Url {
-        reqwest::Url::parse(s).unwrap()
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).unwrap()
     }
 
     #[test]
@@ -773,6 +706,93 @@ mod tests {
         }
         assert!(hop_refused(&url("https://8.8.8.8/feed.ics"), false).is_none());
         assert!(hop_refused(&url("https://calendars.example.com/cn.ics"), false).is_none());
+    }
+
+    use crate::edges::FeedResponse;
+
+    /// A fetcher that answers one canned response and records the
+    /// request's validators.
+    struct Canned(
+        FeedResponse,
+        std::sync::Mutex<Vec<(String, Option<String>)>>,
+    );
+
+    #[async_trait::async_trait]
+    impl FeedFetcher for Canned {
+        async fn get(&self, r: FeedRequest<'_>) -> Result<FeedResponse, Reason> {
+            assert_eq!(r.max_bytes, MAX_FEED_BYTES);
+            self.1
+                .lock()
+                .unwrap()
+                .push((r.url.to_string(), r.etag.map(str::to_string)));
+            Ok(self.0.clone())
+        }
+    }
+
+    fn canned(status: u16, body: &[u8]) -> Canned {
+        Canned(
+            FeedResponse {
+                status,
+                etag: Some("\"v2\"".into()),
+                last_modified: None,
+                body: body.to_vec(),
+            },
+            std::sync::Mutex::default(),
+        )
+    }
+
+    fn subscription(url: &str) -> CalendarFeed {
+        CalendarFeed {
+            url: url.into(),
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+            fetched_at: None,
+            outcome: None,
+            next_fetch_at: Utc::now(),
+            set_by: "staff:admin".into(),
+            set_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_are_judged_by_the_app() {
+        let feed = subscription("https://calendars.example.com/cn.ics");
+        let f = canned(304, b"");
+        assert!(matches!(
+            fetch(&f, &feed, false).await,
+            Ok(Fetched::NotModified)
+        ));
+        assert_eq!(
+            f.1.lock().unwrap()[0],
+            (feed.url.clone(), Some("\"v1\"".to_string()))
+        );
+        assert_eq!(
+            fetch(&canned(503, b""), &feed, false).await.err(),
+            Some(Reason::FeedStatus { status: 503 })
+        );
+        assert_eq!(
+            fetch(&canned(200, b"\xff\xfe"), &feed, false).await.err(),
+            Some(Reason::Utf8)
+        );
+        match fetch(&canned(200, b"BEGIN:VCALENDAR"), &feed, false).await {
+            Ok(Fetched::Body { text, etag, .. }) => {
+                assert_eq!(text, "BEGIN:VCALENDAR");
+                assert_eq!(etag.as_deref(), Some("\"v2\""));
+            }
+            _ => panic!("a 200 is a body"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_private_literal_address_is_refused_before_the_fetch() {
+        let f = canned(200, b"BEGIN:VCALENDAR");
+        let feed = subscription("http://10.0.0.1/feed.ics");
+        assert!(matches!(
+            fetch(&f, &feed, false).await,
+            Err(Reason::Unreachable { .. })
+        ));
+        assert!(f.1.lock().unwrap().is_empty());
+        assert!(fetch(&f, &feed, true).await.is_ok());
     }
 
     #[test]

@@ -13,77 +13,39 @@
 //! (`<2 hex>/<sha256>`, the same layout on disk and in a bucket). Types are
 //! sniffed from the bytes, not taken from the upload's headers.
 //!
-//! Storage goes through the `object_store` crate: `LocalFileSystem` under
-//! `<data_dir>/evidence` by default (files are fsynced, as before), or
-//! `AmazonS3` when `evidence_url` names a bucket, so that every instance
-//! sees the same files.
+//! Storage goes through [`EvidenceBackend`], which `redress-channels`
+//! implements with the `object_store` crate (`evidence.rs`):
+//! `LocalFileSystem` under `<data_dir>/evidence` by default (files are
+//! fsynced), or `AmazonS3` when `evidence_url` names a bucket, so that
+//! every instance sees the same files. This module keeps the naming,
+//! sealing and checks.
 
 use redress_domain::Reason;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use object_store::aws::AmazonS3Builder;
-use object_store::local::LocalFileSystem;
-use object_store::path::Path as Key;
-use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-
+use crate::edges::EvidenceBackend;
 use crate::error::{AppError, AppResult};
 use crate::privacy::CaseKey;
 use crate::privacy::sha256_hex;
 
-/// Where evidence files live.
-#[derive(Debug, Clone, Default)]
-pub enum EvidenceLocation {
-    /// `<data_dir>/evidence` (the default).
-    #[default]
-    DataDir,
-    /// An S3-compatible bucket.
-    S3(S3Settings),
-}
-
-/// An S3-compatible bucket for evidence. Unset fields fall back to the
-/// standard `AWS_*` variables (`AmazonS3Builder::from_env`).
-#[derive(Clone, Default)]
-pub struct S3Settings {
-    /// `s3://bucket` or `s3://bucket/prefix`.
-    pub url: String,
-    /// For S3-compatible servers (MinIO, Ceph, …): `http://host:9000`.
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
-    /// Allows a plain-HTTP endpoint.
-    pub allow_http: bool,
-}
-
-impl std::fmt::Debug for S3Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Settings")
-            .field("url", &self.url)
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id)
-            .field(
-                "secret_access_key",
-                &self.secret_access_key.as_ref().map(|_| "…"),
-            )
-            .field("allow_http", &self.allow_http)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EvidenceStore {
-    objects: Arc<dyn ObjectStore>,
+    objects: Arc<dyn EvidenceBackend>,
     /// Seals files on the way in and opens them on the way out; `None`
     /// only for a store built without one (tests of the store itself).
     vault: Option<crate::privacy::Vault>,
-    /// The directory, when the files are local: written files are fsynced.
-    local_root: Option<PathBuf>,
     /// For logs and messages: the directory or the bucket URL.
     pub description: String,
     pub max_bytes: u64,
+}
+
+impl std::fmt::Debug for EvidenceStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvidenceStore")
+            .field("description", &self.description)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Content types accepted as evidence.
@@ -159,87 +121,13 @@ pub fn clean_filename(raw: Option<&str>) -> String {
 }
 
 impl EvidenceStore {
-    /// Files under `root` (`<root>/<2 hex>/<sha256>`).
-    pub fn new(root: PathBuf, max_bytes: u64) -> AppResult<Self> {
-        std::fs::create_dir_all(&root).map_err(AppError::internal)?;
-        let objects = LocalFileSystem::new_with_prefix(&root).map_err(AppError::internal)?;
-        Ok(Self {
-            objects: Arc::new(objects),
-            vault: None,
-            description: root.display().to_string(),
-            local_root: Some(root),
-            max_bytes,
-        })
-    }
-
-    /// Files in an S3-compatible bucket, under the URL's prefix if any.
-    pub fn s3(settings: &S3Settings, max_bytes: u64) -> AppResult<Self> {
-        let url = settings.url.trim();
-        let rest = url.strip_prefix("s3://").ok_or_else(|| {
-            AppError::Internal(format!("evidence_url {url:?} must start with s3://"))
-        })?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(AppError::Internal(format!(
-                "evidence_url {url:?} names no bucket"
-            )));
-        }
-        let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        if let Some(v) = settings.endpoint.as_deref().filter(|v| !v.is_empty()) {
-            b = b.with_endpoint(v);
-        }
-        if let Some(v) = settings.region.as_deref().filter(|v| !v.is_empty()) {
-            b = b.with_region(v);
-        }
-        if let Some(v) = settings.access_key_id.as_deref().filter(|v| !v.is_empty()) {
-            b = b.with_access_key_id(v);
-        }
-        if let Some(v) = settings
-            .secret_access_key
-            .as_deref()
-            .filter(|v| !v.is_empty())
-        {
-            b = b.with_secret_access_key(v);
-        }
-        if settings.allow_http {
-            b = b.with_allow_http(true);
-        }
-        let s3 = b
-            .build()
-            .map_err(|e| AppError::Internal(format!("evidence store {url}: {e}")))?;
-        let prefix = prefix.trim_matches('/');
-        let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
-            Arc::new(s3)
-        } else {
-            Arc::new(PrefixStore::new(s3, prefix))
-        };
-        Ok(Self::with_objects(objects, url.to_string(), max_bytes))
-    }
-
-    /// Files in any object store (tests, other backends).
-    pub fn with_objects(
-        objects: Arc<dyn ObjectStore>,
-        description: String,
-        max_bytes: u64,
-    ) -> Self {
+    /// Files kept by `objects`, at most `max_bytes` each.
+    pub fn new(objects: Arc<dyn EvidenceBackend>, max_bytes: u64) -> Self {
         Self {
+            description: objects.description(),
             objects,
             vault: None,
-            local_root: None,
-            description,
             max_bytes,
-        }
-    }
-
-    /// The store for `location`: the data dir's `evidence/` or a bucket.
-    pub fn open(
-        location: &EvidenceLocation,
-        data_dir: &std::path::Path,
-        max_bytes: u64,
-    ) -> AppResult<Self> {
-        match location {
-            EvidenceLocation::DataDir => Self::new(data_dir.join("evidence"), max_bytes),
-            EvidenceLocation::S3(s) => Self::s3(s, max_bytes),
         }
     }
 
@@ -251,16 +139,16 @@ impl EvidenceStore {
 
     /// Whether the files live on this machine's disk.
     pub fn is_local(&self) -> bool {
-        self.local_root.is_some()
+        self.objects.is_local()
     }
 
     /// `<2 hex>/<sha256>` for a well-formed lower-case hash, else `None`.
-    pub fn key_for(sha256: &str) -> Option<Key> {
+    pub fn key_for(sha256: &str) -> Option<String> {
         let valid = sha256.len() == 64
             && sha256
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-        valid.then(|| Key::from(format!("{}/{sha256}", &sha256[..2])))
+        valid.then(|| format!("{}/{sha256}", &sha256[..2]))
     }
 
     /// Checks and stores one file of a case, under its name and sealed with
@@ -346,35 +234,16 @@ impl EvidenceStore {
     /// Whether a file is stored under `name` (a well-formed hash).
     async fn exists(&self, name: &str) -> AppResult<bool> {
         let key = Self::key_for(name).ok_or_else(|| AppError::internal("not a name"))?;
-        match self.objects.head(&key).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(AppError::internal(e)),
-        }
+        self.objects.exists(&key).await.map_err(AppError::internal)
     }
 
     /// Writes a file under `name`, durably on a local disk.
     async fn write(&self, name: &str, data: Vec<u8>) -> AppResult<()> {
         let key = Self::key_for(name).ok_or_else(|| AppError::internal("not a name"))?;
-        {
-            self.objects
-                .put(&key, PutPayload::from(data))
-                .await
-                .map_err(AppError::internal)?;
-            if let Some(root) = &self.local_root {
-                // LocalFileSystem writes a staged file and renames it; make
-                // the file and the rename durable before a case names it.
-                let path = root.join(&name[..2]).join(name);
-                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                    std::fs::File::open(&path)?.sync_all()?;
-                    std::fs::File::open(path.parent().expect("has a parent"))?.sync_all()
-                })
-                .await
-                .map_err(AppError::internal)?
-                .map_err(AppError::internal)?;
-            }
-        }
-        Ok(())
+        self.objects
+            .put(&key, data)
+            .await
+            .map_err(AppError::internal)
     }
 
     /// A case's file with content hash `sha256`: under its name in the
@@ -484,23 +353,13 @@ impl EvidenceStore {
     async fn raw(&self, name: &str) -> std::io::Result<Vec<u8>> {
         let key = Self::key_for(name)
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a hash"))?;
-        let io = |e: object_store::Error| match e {
-            object_store::Error::NotFound { .. } => {
-                std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string())
-            }
-            e => std::io::Error::other(e.to_string()),
-        };
-        let got = self.objects.get(&key).await.map_err(io)?;
-        Ok(got.bytes().await.map_err(io)?.to_vec())
+        self.objects.get(&key).await
     }
 
     /// Removes the file with that hash (no error when it is not there).
     pub async fn delete(&self, sha256: &str) -> AppResult<()> {
         let key = Self::key_for(sha256).ok_or_else(|| AppError::internal("not a hash"))?;
-        match self.objects.delete(&key).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(AppError::internal(e)),
-        }
+        self.objects.delete(&key).await.map_err(AppError::internal)
     }
 
     /// The files under one key prefix (`00`…`ff`, the first two hex
@@ -511,22 +370,15 @@ impl EvidenceStore {
         prefix: u8,
         before: chrono::DateTime<chrono::Utc>,
     ) -> AppResult<Vec<String>> {
-        use futures_util::StreamExt;
-        let dir = Key::from(format!("{prefix:02x}"));
-        let mut listing = self.objects.list(Some(&dir));
+        let dir = format!("{prefix:02x}");
+        let listing = self.objects.list(&dir).await.map_err(AppError::internal)?;
         let mut out = Vec::new();
-        while let Some(meta) = listing.next().await {
-            let meta = match meta {
-                Ok(m) => m,
-                // A file removed while listed.
-                Err(object_store::Error::NotFound { .. }) => continue,
-                Err(e) => return Err(AppError::internal(e)),
-            };
-            let Some(hash) = meta.location.filename() else {
+        for (key, written) in listing {
+            let Some(hash) = key.rsplit('/').next() else {
                 continue;
             };
-            let well_formed = Self::key_for(hash).is_some_and(|k| k == meta.location);
-            if well_formed && meta.last_modified < before {
+            let well_formed = Self::key_for(hash).is_some_and(|k| k == key);
+            if well_formed && written < before {
                 out.push(hash.to_string());
             }
         }
@@ -588,5 +440,88 @@ mod tests {
         assert_eq!(sniff(b"%PDF-1.4 hello").unwrap(), "application/pdf");
         assert_eq!(sniff("退款凭证".as_bytes()).unwrap(), "text/plain");
         assert!(sniff(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0").is_err());
+    }
+
+    /// Objects in memory, written at the epoch.
+    #[derive(Default)]
+    struct Memory(std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>);
+
+    #[async_trait::async_trait]
+    impl EvidenceBackend for Memory {
+        fn description(&self) -> String {
+            "memory".into()
+        }
+        fn is_local(&self) -> bool {
+            false
+        }
+        async fn exists(&self, key: &str) -> std::io::Result<bool> {
+            Ok(self.0.lock().unwrap().contains_key(key))
+        }
+        async fn put(&self, key: &str, data: Vec<u8>) -> std::io::Result<()> {
+            self.0.lock().unwrap().insert(key.into(), data);
+            Ok(())
+        }
+        async fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+            self.0
+                .lock()
+                .unwrap()
+                .get(key)
+                .cloned()
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+        async fn delete(&self, key: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().remove(key);
+            Ok(())
+        }
+        async fn list(
+            &self,
+            prefix: &str,
+        ) -> std::io::Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with(&format!("{prefix}/")))
+                .map(|k| (k.clone(), chrono::DateTime::UNIX_EPOCH))
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn files_are_kept_under_their_hash() {
+        let memory = Arc::new(Memory::default());
+        let store = EvidenceStore::new(memory.clone(), 100);
+        assert_eq!(store.description, "memory");
+        let stored = store.put(b"%PDF-1.4 hello").await.unwrap();
+        assert_eq!(stored.content_type, "application/pdf");
+        let key = EvidenceStore::key_for(&stored.sha256).unwrap();
+        assert_eq!(key, format!("{}/{}", &stored.sha256[..2], stored.sha256));
+        assert!(memory.0.lock().unwrap().contains_key(&key));
+        assert_eq!(store.read(&stored.sha256).await.unwrap(), b"%PDF-1.4 hello");
+        // A stray object under the prefix is not a file of the store.
+        let prefix = &stored.sha256[..2];
+        memory
+            .0
+            .lock()
+            .unwrap()
+            .insert(format!("{prefix}/stray"), vec![]);
+        let first = u8::from_str_radix(prefix, 16).unwrap();
+        assert_eq!(
+            store
+                .files_older_than(first, chrono::Utc::now())
+                .await
+                .unwrap(),
+            vec![stored.sha256.clone()]
+        );
+        store.delete(&stored.sha256).await.unwrap();
+        assert_eq!(
+            store.read(&stored.sha256).await.unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+        assert!(matches!(
+            store.put(&[0u8; 101]).await,
+            Err(AppError::TooLarge(_))
+        ));
     }
 }

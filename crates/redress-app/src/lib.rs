@@ -18,6 +18,7 @@ pub mod codes;
 pub mod commands;
 pub mod deadlines;
 pub mod digest;
+pub mod edges;
 pub mod egress;
 pub mod error;
 pub mod evidence;
@@ -57,8 +58,9 @@ use uuid::Uuid;
 
 pub use access::{CaseAccess, Principal, StaffUser};
 pub use clock::Clock;
+pub use edges::Edges;
 pub use error::{AppError, AppResult};
-pub use evidence::{EvidenceLocation, EvidenceStore, S3Settings};
+pub use evidence::EvidenceStore;
 pub use privacy::Vault;
 pub use stored::Loaded;
 
@@ -150,8 +152,6 @@ pub struct AppConfig {
     /// How long what is kept beside the cases stays (SPEC §8).
     pub retention: Retention,
     pub evidence_max_bytes: u64,
-    /// Where evidence files live: `<data_dir>/evidence` or a bucket.
-    pub evidence_location: EvidenceLocation,
     /// How long a background job holds a claimed case before another
     /// instance may take it over (the holder is presumed dead).
     pub job_lease: std::time::Duration,
@@ -190,7 +190,6 @@ impl AppConfig {
             session_hours: 12,
             retention: Retention::default(),
             evidence_max_bytes: 20 * 1024 * 1024,
-            evidence_location: EvidenceLocation::DataDir,
             job_lease: std::time::Duration::from_secs(60),
             senders: outbound::Senders::default(),
             mail_from: None,
@@ -248,8 +247,12 @@ pub struct App {
     evidence_gate: Arc<tokio::sync::RwLock<()>>,
     /// Who receives staff alerts, cached briefly (see [`App::directory`]).
     directory: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Directory>)>>,
-    /// The webhook dispatcher's client, pass lock and bell.
+    /// The webhook dispatcher's transport, pass lock and bell.
     pub webhooks: webhooks::Webhooks,
+    /// Fetches the calendar feed (`calendar_feed`).
+    feeds: Arc<dyn edges::FeedFetcher>,
+    /// Resolves the hosts of URLs when they are set (`egress`).
+    resolver: Arc<dyn edges::Resolver>,
     /// The notice templates (shipped, with the installation's overrides).
     notices: RwLock<Arc<outbound::Notices>>,
     /// Woken when a save queues a delivery, so that the sweep sends it now.
@@ -396,14 +399,11 @@ impl App {
         vault: Vault,
         clock: Clock,
         config: AppConfig,
+        edges: Edges,
     ) -> AppResult<Arc<Self>> {
-        let evidence = EvidenceStore::open(
-            &config.evidence_location,
-            &config.data_dir,
-            config.evidence_max_bytes,
-        )?
-        .sealed_with(vault.clone());
-        let webhooks = webhooks::Webhooks::new(config.webhook_allow_private)?;
+        let evidence = EvidenceStore::new(edges.evidence, config.evidence_max_bytes)
+            .sealed_with(vault.clone());
+        let webhooks = webhooks::Webhooks::new(edges.webhooks, config.webhook_allow_private);
         let app = Arc::new(Self {
             store,
             vault,
@@ -415,6 +415,8 @@ impl App {
             evidence_gate: Arc::new(tokio::sync::RwLock::new(())),
             directory: tokio::sync::Mutex::new(None),
             webhooks,
+            feeds: edges.feeds,
+            resolver: edges.resolver,
             notices: RwLock::new(Arc::new(
                 outbound::Notices::new(&[]).expect("shipped notice templates compile"),
             )),

@@ -42,6 +42,7 @@ use uuid::Uuid;
 
 use crate::access::Principal;
 use crate::cases::{page_json, paging};
+use crate::edges::WebhookTransport;
 use crate::error::{AppError, AppResult};
 use crate::input::Body;
 use crate::privacy::new_token;
@@ -75,11 +76,11 @@ pub const EVENT_HEADER: &str = "Redress-Event";
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The dispatcher's state in one instance: the HTTP client, the lock that
-/// keeps this instance's passes one at a time, and a bell rung when events
-/// were appended here.
+/// The dispatcher's state in one instance: the transport calls go by
+/// (`redress-channels`' HTTP client), the lock that keeps this instance's
+/// passes one at a time, and a bell rung when events were appended here.
 pub struct Webhooks {
-    client: reqwest::Client,
+    transport: std::sync::Arc<dyn WebhookTransport>,
     /// Calls may go to addresses that are not public (`egress`).
     allow_private: bool,
     pass: tokio::sync::Mutex<()>,
@@ -93,32 +94,16 @@ impl std::fmt::Debug for Webhooks {
 }
 
 impl Webhooks {
-    /// The dispatcher; unless `allow_private`, its client connects to
-    /// public addresses only ([`crate::egress`]).
-    pub fn new(allow_private: bool) -> AppResult<Self> {
-        let mut builder = reqwest::Client::builder();
-        if !allow_private {
-            builder = builder
-                .dns_resolver(std::sync::Arc::new(crate::egress::PublicResolver))
-                // A proxy would connect on our behalf to an address this
-                // process never checks: calls go out directly.
-                .no_proxy();
-        }
-        let client = builder
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(CALL_TIMEOUT)
-            // A receiver's redirect is its answer (logged with its code),
-            // never followed: the subscribed URL is the only one called.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("redress-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AppError::Internal(format!("the webhook HTTP client: {e}")))?;
-        Ok(Self {
-            client,
+    /// The dispatcher, sending through `transport`; unless
+    /// `allow_private`, a URL naming an address that is not public is
+    /// refused before the transport sees it ([`crate::egress`]).
+    pub fn new(transport: std::sync::Arc<dyn WebhookTransport>, allow_private: bool) -> Self {
+        Self {
+            transport,
             allow_private,
             pass: tokio::sync::Mutex::new(()),
             bell: tokio::sync::Notify::new(),
-        })
+        }
     }
 
     /// Tells this instance's dispatcher that events were appended.
@@ -148,21 +133,23 @@ impl Webhooks {
         {
             return (None, Some(refused.to_string()));
         }
-        let request = self
-            .client
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(EVENT_HEADER, call.event_kind.as_str())
-            .header(DELIVERY_HEADER, call.id.to_string())
-            .header(
+        let headers = [
+            ("content-type", "application/json".to_string()),
+            (EVENT_HEADER, call.event_kind.as_str().to_string()),
+            (DELIVERY_HEADER, call.id.to_string()),
+            (
                 SIGNATURE_HEADER,
                 signature(secret, t, call.payload.as_bytes()),
-            )
-            .body(call.payload.clone());
-        match request.send().await {
+            ),
+        ];
+        match self
+            .transport
+            .post(url, &headers, call.payload.clone())
+            .await
+        {
             // The body is not read: the status is the answer.
-            Ok(answer) => (Some(i32::from(answer.status().as_u16())), None),
-            Err(e) => (None, Some(describe(&e))),
+            Ok(status) => (Some(i32::from(status)), None),
+            Err(why) => (None, Some(why)),
         }
     }
 }
@@ -205,33 +192,6 @@ pub fn verify_signature(
     let expected = mac(secret, t, body);
     sigs.iter()
         .any(|s| crate::privacy::constant_time_eq(s, &expected))
-}
-
-/// Why a request got no answer, in words that hold neither the URL nor
-/// anything secret.
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_builder() {
-        "could not build the request"
-    } else {
-        "the request failed"
-    };
-    // The innermost cause says what happened ("Connection refused"); the
-    // outer ones repeat the URL.
-    let mut root = std::error::Error::source(e);
-    while let Some(next) = root.and_then(std::error::Error::source) {
-        root = Some(next);
-    }
-    let detail = root.map(ToString::to_string).unwrap_or_default();
-    let text = if detail.is_empty() || detail.contains("://") {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
-    };
-    text.chars().take(300).collect()
 }
 
 /// The wait after the `failures`-th failed attempt in a row.
@@ -291,7 +251,7 @@ pub fn payload(
 /// A URL as logs and the journal show it: without its query, where a
 /// receiver's token may sit.
 pub fn shown_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
+    match url::Url::parse(url) {
         Ok(mut u) => {
             u.set_query(None);
             u.to_string()
@@ -307,7 +267,7 @@ pub fn check_url(raw: &str) -> Result<String, Reason> {
     if raw.len() > MAX_URL {
         return Err(Reason::MayHaveAtMost { n: 2048 });
     }
-    let url = reqwest::Url::parse(raw).map_err(|_| Reason::HttpUrl)?;
+    let url = url::Url::parse(raw).map_err(|_| Reason::HttpUrl)?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(Reason::HttpUrl);
     }
@@ -617,7 +577,7 @@ impl App {
         if self.config.webhook_allow_private {
             return Ok(());
         }
-        crate::egress::check_target(url).await
+        crate::egress::check_target(self.resolver.as_ref(), url).await
     }
 
     /// `GET /webhooks/events`: the event kinds one may subscribe to.
@@ -1205,5 +1165,97 @@ mod tests {
         // Not a case event, or not one offered: never.
         assert!(!wants(&all, &e("user_created", false)));
         assert!(!wants(&all, &e("personal_data_viewed", true)));
+    }
+
+    /// A call as a transport was given it: URL, headers, body.
+    type Sent = (String, Vec<(&'static str, String)>, String);
+
+    /// A transport that records what it was asked to send.
+    #[derive(Default)]
+    struct Recorder {
+        sent: std::sync::Mutex<Vec<Sent>>,
+    }
+
+    #[async_trait::async_trait]
+    impl WebhookTransport for Recorder {
+        async fn post(
+            &self,
+            url: &str,
+            headers: &[(&'static str, String)],
+            body: String,
+        ) -> Result<u16, String> {
+            self.sent
+                .lock()
+                .unwrap()
+                .push((url.to_string(), headers.to_vec(), body));
+            Ok(204)
+        }
+    }
+
+    fn call() -> WebhookCall {
+        WebhookCall {
+            id: Uuid::now_v7(),
+            subscription_id: Uuid::now_v7(),
+            event_seq: 7,
+            case_id: Some(Uuid::now_v7()),
+            event_kind: "decided".into(),
+            state: WebhookCallState::Pending,
+            attempts: 0,
+            last_status: None,
+            last_error: None,
+            created_at: at(0),
+            first_attempt_at: None,
+            last_attempt_at: None,
+            next_attempt_at: Some(at(0)),
+            payload: r#"{"event":"decided"}"#.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_is_signed_and_handed_to_the_transport() {
+        let recorder = std::sync::Arc::new(Recorder::default());
+        let hooks = Webhooks::new(recorder.clone(), false);
+        let c = call();
+        let answer = hooks
+            .send("https://hooks.example.com/in", "s3cret-s3cret-s3cret", &c)
+            .await;
+        assert_eq!(answer, (Some(204), None));
+        let sent = recorder.sent.lock().unwrap();
+        let (url, headers, body) = &sent[0];
+        assert_eq!(url, "https://hooks.example.com/in");
+        assert_eq!(body, &c.payload);
+        let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                EVENT_HEADER,
+                DELIVERY_HEADER,
+                SIGNATURE_HEADER
+            ]
+        );
+        assert_eq!(headers[0].1, "application/json");
+        assert_eq!(headers[1].1, "decided");
+        assert_eq!(headers[2].1, c.id.to_string());
+        assert!(verify_signature(
+            "s3cret-s3cret-s3cret",
+            &headers[3].1,
+            body.as_bytes(),
+            Utc::now().timestamp(),
+            Duration::from_secs(60),
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_literal_private_address_never_reaches_the_transport() {
+        let recorder = std::sync::Arc::new(Recorder::default());
+        let refusing = Webhooks::new(recorder.clone(), false);
+        let answer = refusing.send("http://127.0.0.1:9/in", "s", &call()).await;
+        assert_eq!(answer, (None, Some(crate::egress::REFUSED.to_string())));
+        assert!(recorder.sent.lock().unwrap().is_empty());
+        let allowing = Webhooks::new(recorder.clone(), true);
+        let answer = allowing.send("http://127.0.0.1:9/in", "s", &call()).await;
+        assert_eq!(answer, (Some(204), None));
+        assert_eq!(recorder.sent.lock().unwrap().len(), 1);
     }
 }

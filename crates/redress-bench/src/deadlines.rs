@@ -263,13 +263,14 @@ async fn sweep_on(bulk: &Bulk, args: &SweepArgs) -> anyhow::Result<()> {
     let clock = Clock::test();
     clock.advance(offset);
     let store = bulk.store();
-    let app = App::new(
-        store.clone(),
-        vault.clone(),
-        clock,
-        AppConfig::new(args.data_dir.clone()),
+    let config = AppConfig::new(args.data_dir.clone());
+    let edges = redress_channels::edges(
+        config.webhook_allow_private,
+        &redress_channels::evidence::EvidenceLocation::DataDir,
+        &config.data_dir,
     )
-    .await?;
+    .map_err(anyhow::Error::msg)?;
+    let app = App::new(store.clone(), vault.clone(), clock, config, edges).await?;
 
     // The first figure. Nothing due: ticks against point reads, interleaved.
     let horizon = app.now() + Duration::hours(1);

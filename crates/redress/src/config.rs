@@ -339,21 +339,23 @@ impl Config {
     }
 
     /// Where evidence lives, as the application takes it.
-    pub fn evidence_location(&self) -> redress_app::EvidenceLocation {
+    pub fn evidence_location(&self) -> redress_channels::evidence::EvidenceLocation {
         match self
             .evidence_url
             .as_deref()
             .filter(|u| !u.trim().is_empty())
         {
-            None => redress_app::EvidenceLocation::DataDir,
-            Some(url) => redress_app::EvidenceLocation::S3(redress_app::S3Settings {
-                url: url.to_string(),
-                endpoint: self.s3_endpoint.clone(),
-                region: self.s3_region.clone(),
-                access_key_id: self.s3_access_key_id.clone(),
-                secret_access_key: self.s3_secret_access_key.clone(),
-                allow_http: self.s3_allow_http,
-            }),
+            None => redress_channels::evidence::EvidenceLocation::DataDir,
+            Some(url) => redress_channels::evidence::EvidenceLocation::S3(
+                redress_channels::evidence::S3Settings {
+                    url: url.to_string(),
+                    endpoint: self.s3_endpoint.clone(),
+                    region: self.s3_region.clone(),
+                    access_key_id: self.s3_access_key_id.clone(),
+                    secret_access_key: self.s3_secret_access_key.clone(),
+                    allow_http: self.s3_allow_http,
+                },
+            ),
         }
     }
 
@@ -506,7 +508,7 @@ mod tests {
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert!(matches!(
                 c.evidence_location(),
-                redress_app::EvidenceLocation::DataDir
+                redress_channels::evidence::EvidenceLocation::DataDir
             ));
             jail.set_env("REDRESS_EVIDENCE_URL", "s3://bucket/prefix");
             jail.set_env("REDRESS_S3_ENDPOINT", "http://127.0.0.1:9000");
@@ -514,7 +516,7 @@ mod tests {
             jail.set_env("REDRESS_S3_SECRET_ACCESS_KEY", "secret");
             jail.set_env("REDRESS_S3_ALLOW_HTTP", "true");
             let c = Config::load(None).map_err(|e| e.to_string())?;
-            let redress_app::EvidenceLocation::S3(s3) = c.evidence_location() else {
+            let redress_channels::evidence::EvidenceLocation::S3(s3) = c.evidence_location() else {
                 panic!("evidence_url names a bucket");
             };
             assert_eq!(s3.url, "s3://bucket/prefix");

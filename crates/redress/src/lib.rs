@@ -89,7 +89,6 @@ pub async fn build_app(
         .map_err(|e| anyhow::anyhow!("working_hours: {e}"))?;
     app_config.public_url = config.public_url();
     app_config.evidence_max_bytes = config.evidence_max_bytes;
-    app_config.evidence_location = config.evidence_location();
     app_config.job_lease = Duration::from_secs(config.job_lease_seconds.max(1));
     app_config.retention = redress_app::Retention {
         webhook_calls: chrono::Duration::days(config.webhook_call_retention_days.max(1).into()),
@@ -123,7 +122,13 @@ pub async fn build_app(
     } else {
         Clock::system()
     };
-    Ok(App::new(store, vault, clock, app_config).await?)
+    let edges = redress_channels::edges(
+        config.webhook_allow_private,
+        &config.evidence_location(),
+        &config.data_dir,
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok(App::new(store, vault, clock, app_config, edges).await?)
 }
 
 /// The HTTP layer's settings.

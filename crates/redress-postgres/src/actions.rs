@@ -1,17 +1,14 @@
 //! The `corrective_actions` table: each case's corrective actions, written
-//! with the case row in the same transaction, read by `GET /actions`
-//! without opening a case document.
+//! with the case row in the same transaction (read by
+//! [`redress_store::sql::actions`]).
 
-use postgres::types::ToSql;
-use postgres::{Client, Row};
-use redress_store::{ActionFilter, ActionRow, ActionState, StoreResult, Visibility};
+use postgres::Client;
+use redress_store::sql::actions::{COLUMNS, row};
+use redress_store::{ActionRow, StoreResult};
 use uuid::Uuid;
 
-use crate::codec::{col, db, us, us_opt};
+use crate::codec::{db, us, us_opt};
 use crate::writer::WriteCtx;
-
-const COLUMNS: &str =
-    "case_id, action_id, tracking_no, department, description, owner, due_at, done_at, done_by";
 
 const DELETE: &str = "DELETE FROM corrective_actions WHERE case_id = $1";
 const INSERT: &str = "INSERT INTO corrective_actions (case_id, action_id, tracking_no, \
@@ -48,88 +45,6 @@ pub fn replace(ctx: &mut WriteCtx<'_>, case_id: Uuid, rows: &[ActionRow]) -> Sto
         .map_err(db)?;
     }
     Ok(())
-}
-
-fn row(r: &Row) -> StoreResult<ActionRow> {
-    Ok(ActionRow {
-        case_id: col(r, 0)?,
-        action_id: col(r, 1)?,
-        tracking_no: col(r, 2)?,
-        department: col(r, 3)?,
-        description: col(r, 4)?,
-        owner: col(r, 5)?,
-        due_at: col(r, 6)?,
-        done_at: col(r, 7)?,
-        done_by: col(r, 8)?,
-    })
-}
-
-type Param = Box<dyn ToSql + Sync + Send>;
-
-pub fn list(
-    client: &mut Client,
-    visibility: &Visibility,
-    filter: &ActionFilter,
-) -> StoreResult<Vec<ActionRow>> {
-    let mut terms: Vec<String> = Vec::new();
-    let mut params: Vec<Param> = Vec::new();
-    let next = |params: &mut Vec<Param>, p: Param| {
-        params.push(p);
-        format!("${}", params.len())
-    };
-    match visibility {
-        Visibility::All => {}
-        Visibility::Departments { departments, .. } => {
-            if departments.is_empty() {
-                return Ok(Vec::new());
-            }
-            let p = next(&mut params, Box::new(departments.clone()));
-            terms.push(format!("department = ANY({p}::text[])"));
-        }
-        Visibility::Respondent { .. } => return Ok(Vec::new()),
-    }
-    let order = match filter.state {
-        ActionState::Open => {
-            terms.push("done_at IS NULL".into());
-            "due_at, case_id, action_id"
-        }
-        ActionState::OverdueAt(now) => {
-            terms.push("done_at IS NULL".into());
-            let p = next(&mut params, Box::new(us(&now)));
-            terms.push(format!("due_at <= {p}"));
-            "due_at, case_id, action_id"
-        }
-        ActionState::Done => {
-            terms.push("done_at IS NOT NULL".into());
-            "done_at DESC, case_id, action_id"
-        }
-    };
-    if let Some(o) = &filter.owner {
-        let p = next(&mut params, Box::new(o.clone()));
-        terms.push(format!("owner = {p}"));
-    }
-    if let Some(d) = &filter.department {
-        let p = next(&mut params, Box::new(d.clone()));
-        terms.push(format!("department = {p}"));
-    }
-    let limit = next(
-        &mut params,
-        Box::new(i64::try_from(filter.limit).unwrap_or(i64::MAX)),
-    );
-    let sql = format!(
-        "SELECT {COLUMNS} FROM corrective_actions WHERE {} ORDER BY {order} LIMIT {limit}",
-        terms.join(" AND ")
-    );
-    let refs: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
-    client
-        .query(sql.as_str(), &refs)
-        .map_err(db)?
-        .iter()
-        .map(row)
-        .collect()
 }
 
 /// The rows of the given cases (the bulk copy carries them with the case

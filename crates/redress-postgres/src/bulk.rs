@@ -5,41 +5,21 @@
 use super::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::Client;
-use postgres::types::Json;
 use redress_domain::calendar::DayException;
+use redress_store::sql::people::{
+    api_keys, import_api_keys, import_respondents, import_users, respondents,
+};
+use redress_store::sql::settings::import_departments;
 use redress_store::{
     ApiKey, CannedReply, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount,
-    StoreError, StoreResult, TABLE_COUNTS_SQL, TableCounts, User,
+    StoreError, StoreResult, User,
 };
 use uuid::Uuid;
 
-use crate::codec::{
-    self, CASE_COLUMNS, col, constraint, db, from_json, parse_enum, to_json, unique_constraint, us,
-    us_opt,
-};
+use crate::case_violation;
+use crate::codec::{self, CASE_COLUMNS, constraint, db, unique_constraint, us, us_opt};
 use crate::writer::WriteCtx;
-use crate::{case_violation, day_kind_str, idempotency};
-
-pub fn table_counts(c: &mut Client) -> StoreResult<TableCounts> {
-    let r = c.query_one(TABLE_COUNTS_SQL, &[]).map_err(db)?;
-    Ok(TableCounts {
-        cases: col(&r, 0)?,
-        events: col(&r, 1)?,
-        idempotency_keys: col(&r, 2)?,
-        departments: col(&r, 3)?,
-        categories: col(&r, 4)?,
-        users: col(&r, 5)?,
-        respondents: col(&r, 6)?,
-        api_keys: col(&r, 7)?,
-        calendar_days: col(&r, 8)?,
-        canned_replies: col(&r, 9)?,
-        held_mail: col(&r, 10)?,
-        notice_templates: col(&r, 11)?,
-        webhook_subscriptions: col(&r, 12)?,
-        webhook_calls: col(&r, 13)?,
-        webhook_attempts: col(&r, 14)?,
-    })
-}
+use redress_store::sql::settings::day_kind_str;
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -65,75 +45,6 @@ pub fn export_cases(c: &mut Client, after: i64, n: usize) -> StoreResult<Vec<Cas
         }
     }
     Ok(rows)
-}
-
-pub fn export_idempotency(
-    c: &mut Client,
-    after: Option<String>,
-    n: usize,
-) -> StoreResult<Vec<IdempotencyRecord>> {
-    c.query(
-        "SELECT key, request_hash, status, body, created_at FROM idempotency_keys \
-         WHERE $1::text IS NULL OR key > $1 ORDER BY key LIMIT $2",
-        &[&after, &limit(n)],
-    )
-    .map_err(db)?
-    .iter()
-    .map(idempotency)
-    .collect()
-}
-
-pub fn export_respondents(c: &mut Client) -> StoreResult<Vec<RespondentAccount>> {
-    c.query(
-        "SELECT id, kind, external_id, name, email, key_hash, created_at, key_revoked, \
-         key_expires_at FROM respondents ORDER BY created_at, id",
-        &[],
-    )
-    .map_err(db)?
-    .iter()
-    .map(respondent)
-    .collect()
-}
-
-/// Reads `id, kind, external_id, name, email, key_hash, created_at,
-/// key_revoked, key_expires_at`.
-pub fn respondent(r: &postgres::Row) -> StoreResult<RespondentAccount> {
-    Ok(RespondentAccount {
-        id: col(r, 0)?,
-        kind: parse_enum("respondent kind", col(r, 1)?)?,
-        external_id: col(r, 2)?,
-        name: col(r, 3)?,
-        email: col(r, 4)?,
-        key_hash: col(r, 5)?,
-        created_at: col(r, 6)?,
-        key_revoked: col(r, 7)?,
-        key_expires_at: col(r, 8)?,
-    })
-}
-
-pub fn export_api_keys(c: &mut Client) -> StoreResult<Vec<ApiKey>> {
-    c.query(
-        "SELECT id, name, scopes, key_hash, created_at, revoked, expires_at FROM api_keys \
-         ORDER BY created_at, id",
-        &[],
-    )
-    .map_err(db)?
-    .iter()
-    .map(api_key)
-    .collect()
-}
-
-/// Reads `id, name, scopes, key_hash, created_at, revoked`.
-pub fn api_key(r: &postgres::Row) -> StoreResult<ApiKey> {
-    Ok(ApiKey {
-        id: col(r, 0)?,
-        name: col(r, 1)?,
-        scopes: from_json(col(r, 2)?)?,
-        key_hash: col(r, 3)?,
-        created_at: col(r, 4)?,
-        revoked: col(r, 5)?,
-        expires_at: col(r, 6)?,
-    })
 }
 
 const IMPORT_CASES: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
@@ -267,124 +178,6 @@ pub fn import_idempotency(
     Ok(())
 }
 
-pub fn import_departments(
-    ctx: &mut WriteCtx<'_>,
-    departments: &[Department],
-    categories: &[Category],
-) -> StoreResult<()> {
-    for d in departments {
-        ctx.execute(
-            "INSERT INTO departments (code, name, review, head, name_en) \
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&d.code, &d.name, &d.review, &d.head, &d.name_en],
-        )
-        .map_err(|e| constraint(e, "code", "department"))?;
-    }
-    let days = |d: Option<u32>| -> StoreResult<Option<i32>> {
-        d.map(i32::try_from)
-            .transpose()
-            .map_err(|_| StoreError::other("category days out of range"))
-    };
-    for c in categories {
-        let (handling, appeal, review, reply) = (
-            days(c.handling_days)?,
-            days(c.appeal_days)?,
-            days(c.review_days)?,
-            days(c.respondent_reply_days)?,
-        );
-        ctx.execute(
-            "INSERT INTO categories (code, name, name_en, department, handling_days, \
-             appeal_days, review_days, respondent_reply_days) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &c.code,
-                &c.name,
-                &c.name_en,
-                &c.department,
-                &handling,
-                &appeal,
-                &review,
-                &reply,
-            ],
-        )
-        .map_err(|e| constraint(e, "code", "department"))?;
-    }
-    Ok(())
-}
-
-pub fn import_users(ctx: &mut WriteCtx<'_>, users: &[User]) -> StoreResult<()> {
-    for u in users {
-        let roles = Json(to_json(&u.roles)?);
-        let departments = Json(to_json(&u.departments)?);
-        ctx.execute(
-            "INSERT INTO users (id, username, display_name, password_hash, roles, \
-             departments, level, active, created_at, email, must_change_password) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                &u.id,
-                &u.username,
-                &u.display_name,
-                &u.password_hash,
-                &roles,
-                &departments,
-                &u.level,
-                &u.active,
-                &us(&u.created_at),
-                &u.email,
-                &u.must_change_password,
-            ],
-        )
-        .map_err(|e| constraint(e, "username", "user"))?;
-    }
-    Ok(())
-}
-
-pub fn import_respondents(
-    ctx: &mut WriteCtx<'_>,
-    respondents: &[RespondentAccount],
-) -> StoreResult<()> {
-    for r in respondents {
-        ctx.execute(
-            "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at, \
-             key_revoked, key_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                &r.id,
-                &r.kind.as_str(),
-                &r.external_id,
-                &r.name,
-                &r.email,
-                &r.key_hash,
-                &us(&r.created_at),
-                &r.key_revoked,
-                &r.key_expires_at.as_ref().map(us),
-            ],
-        )
-        .map_err(|e| constraint(e, "respondent", "respondent"))?;
-    }
-    Ok(())
-}
-
-pub fn import_api_keys(ctx: &mut WriteCtx<'_>, keys: &[ApiKey]) -> StoreResult<()> {
-    for k in keys {
-        let scopes = Json(to_json(&k.scopes)?);
-        ctx.execute(
-            "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &k.id,
-                &k.name,
-                &scopes,
-                &k.key_hash,
-                &us(&k.created_at),
-                &k.revoked,
-                &k.expires_at.as_ref().map(us),
-            ],
-        )
-        .map_err(|e| constraint(e, "key", "key"))?;
-    }
-    Ok(())
-}
-
 pub fn import_calendar(ctx: &mut WriteCtx<'_>, days: &[DayException]) -> StoreResult<()> {
     ctx.execute("DELETE FROM calendar_days", &[]).map_err(db)?;
     let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
@@ -399,51 +192,6 @@ pub fn import_calendar(ctx: &mut WriteCtx<'_>, days: &[DayException]) -> StoreRe
     Ok(())
 }
 
-/// The columns [`canned_reply`] reads, in order.
-pub const CANNED_REPLY_COLUMNS: &str = "id, title, body, locale, created_at, updated_at";
-
-pub fn canned_reply(r: &postgres::Row) -> StoreResult<CannedReply> {
-    Ok(CannedReply {
-        id: col(r, 0)?,
-        title: col(r, 1)?,
-        body: col(r, 2)?,
-        locale: codec::parse_enum_opt("locale", col(r, 3)?)?,
-        created_at: col(r, 4)?,
-        updated_at: col(r, 5)?,
-    })
-}
-
-pub fn import_canned_replies(ctx: &mut WriteCtx<'_>, replies: &[CannedReply]) -> StoreResult<()> {
-    for r in replies {
-        ctx.execute(
-            "INSERT INTO canned_replies (id, title, body, locale, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &r.id,
-                &r.title,
-                &r.body,
-                &r.locale.map(|l| l.as_str()),
-                &us(&r.created_at),
-                &us(&r.updated_at),
-            ],
-        )
-        .map_err(|e| constraint(e, "id", "canned_reply"))?;
-    }
-    Ok(())
-}
-
-/// Records that the seed `name` ran; false when it had run before (a
-/// concurrent first run waits for the other's commit, then sees it).
-pub fn mark_seeded(ctx: &mut WriteCtx<'_>, name: &str) -> StoreResult<bool> {
-    let n = ctx
-        .execute(
-            "INSERT INTO seeds (name, seeded_at) VALUES ($1, now()) ON CONFLICT (name) DO NOTHING",
-            &[&name],
-        )
-        .map_err(db)?;
-    Ok(n == 1)
-}
-
 #[async_trait]
 impl UpkeepStore for PgStore {
     async fn migrate(&self) -> StoreResult<()> {
@@ -451,7 +199,8 @@ impl UpkeepStore for PgStore {
     }
 
     async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
-        self.read(table_counts).await
+        self.read(|c| redress_store::sql::cases::table_counts(c))
+            .await
     }
 
     async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
@@ -463,16 +212,18 @@ impl UpkeepStore for PgStore {
         after: Option<String>,
         limit: usize,
     ) -> StoreResult<Vec<IdempotencyRecord>> {
-        self.read(move |c| export_idempotency(c, after, limit))
+        self.read(move |c| redress_store::sql::cases::export_idempotency(c, after, limit))
             .await
     }
 
     async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>> {
-        self.read(export_respondents).await
+        self.read(|c| respondents(c, "ORDER BY created_at, id", &[]))
+            .await
     }
 
     async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        self.read(export_api_keys).await
+        self.read(|c| api_keys(c, "ORDER BY created_at, id", &[]))
+            .await
     }
 
     async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
@@ -512,8 +263,8 @@ impl UpkeepStore for PgStore {
 
     async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()> {
         self.write(move |ctx| {
-            import_canned_replies(ctx, &replies)?;
-            mark_seeded(ctx, "canned_replies")?;
+            redress_store::sql::templates::import_canned_replies(ctx, &replies)?;
+            redress_store::sql::templates::mark_seeded(ctx, "canned_replies")?;
             Ok(())
         })
         .await
@@ -524,38 +275,12 @@ impl UpkeepStore for PgStore {
     }
 
     async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64> {
-        self.read(move |c| {
-            let calls = c
-                .execute(
-                    "UPDATE webhook_calls SET payload = '{\"erased\":true}' \
-                     WHERE case_id = $1 AND payload <> '{\"erased\":true}'",
-                    &[&case_id],
-                )
-                .map_err(db)?;
-            let mail = c
-                .execute(
-                    "DELETE FROM held_mail WHERE case_id = $1 OR attached_to = $1",
-                    &[&case_id],
-                )
-                .map_err(db)?;
-            // The list of corrective actions holds their texts in the clear.
-            let actions = c
-                .execute(
-                    "DELETE FROM corrective_actions WHERE case_id = $1",
-                    &[&case_id],
-                )
-                .map_err(db)?;
-            Ok(calls + mail + actions)
-        })
-        .await
+        self.read(move |c| redress_store::sql::cases::forget(c, case_id))
+            .await
     }
 
     async fn journal_splice(&self) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
-        self.read(|c| {
-            let row = c.query_opt(SELECT_SPLICE, &[]).map_err(db)?;
-            row.as_ref().map(splice).transpose()
-        })
-        .await
+        self.read(|c| redress_store::sql::cases::splice(c)).await
     }
 
     async fn rewrite_journal(
@@ -578,8 +303,7 @@ impl UpkeepStore for PgStore {
                 )
                 .map_err(db)?;
             let (head_seq, head_hash): (i64, String) = (head.get(0), head.get(1));
-            let current = tx.query_opt(SELECT_SPLICE, &[]).map_err(db)?;
-            let start = match current.as_ref().map(splice).transpose()? {
+            let start = match redress_store::sql::cases::splice(&mut tx)? {
                 Some(s) if s.seq != after => return Err(StoreError::VersionConflict),
                 Some(s) => s,
                 None => {
@@ -593,16 +317,7 @@ impl UpkeepStore for PgStore {
                     JournalSplice::start(after, at_after, (head_seq, head_hash))
                 }
             };
-            let stored = tx
-                .query(
-                    "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
-                     WHERE seq > $1 ORDER BY seq LIMIT $2",
-                    &[&after, &(data.len() as i64)],
-                )
-                .map_err(db)?
-                .iter()
-                .map(journal_entry)
-                .collect::<StoreResult<Vec<_>>>()?;
+            let stored = redress_store::sql::cases::events_after(&mut tx, after, data.len())?;
             let (rows, next) =
                 plan_rewrite(&start, &stored, &data).ok_or(StoreError::VersionConflict)?;
             let update = tx

@@ -1,6 +1,12 @@
 //! Cases, their corrective actions, reports, the journal and idempotency
 //! records ([`CaseStore`]).
 
+use redress_store::args;
+use redress_store::rows::Columns;
+use redress_store::sql::Conn;
+use redress_store::sql::cases as sql;
+use redress_store::sql::rollups as counters;
+
 use super::*;
 
 #[async_trait]
@@ -36,7 +42,7 @@ impl CaseStore for PgStore {
                     if taken == 0 {
                         let stmt = ctx.statement(GET_IDEMPOTENCY)?;
                         let first = ctx.client.query_one(&stmt, &[&idem.key]).map_err(db)?;
-                        return Ok(Ok(InsertOutcome::Replayed(self::idempotency(&first)?)));
+                        return Ok(Ok(InsertOutcome::Replayed(sql::idempotency(&first)?)));
                     }
                 }
                 let v = CaseValues::of(&row)?;
@@ -78,15 +84,14 @@ impl CaseStore for PgStore {
     }
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
-        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
-        let rows = self.rows(sql, vec![boxed(id)]).await?;
-        rows.first().map(codec::case_row).transpose()
+        self.read(move |c| sql::case_where(c, "id", id.into()))
+            .await
     }
 
     async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
-        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE tracking_no = $1");
-        let rows = self.rows(sql, vec![boxed(tracking_no.to_string())]).await?;
-        rows.first().map(codec::case_row).transpose()
+        let t = tracking_no.to_string();
+        self.read(move |c| sql::case_where(c, "tracking_no", t.into()))
+            .await
     }
 
     async fn update_cases(
@@ -150,7 +155,7 @@ impl CaseStore for PgStore {
         filter: &redress_store::ActionFilter,
     ) -> StoreResult<Vec<redress_store::ActionRow>> {
         let (visibility, filter) = (visibility.clone(), filter.clone());
-        self.read(move |c| actions::list(c, &visibility, &filter))
+        self.read(move |c| redress_store::sql::actions::list(c, &visibility, &filter))
             .await
     }
 
@@ -168,17 +173,8 @@ impl CaseStore for PgStore {
         complainant_key: &str,
         respondent_key: &str,
     ) -> StoreResult<Vec<Uuid>> {
-        let rows = self
-            .rows(
-                "SELECT id FROM cases WHERE complainant_key = $1 AND respondent_key = $2 \
-                 AND status <> 'closed' ORDER BY seq",
-                vec![
-                    boxed(complainant_key.to_string()),
-                    boxed(respondent_key.to_string()),
-                ],
-            )
-            .await?;
-        rows.iter().map(|r| col(r, 0)).collect()
+        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
+        self.read(move |c| sql::open_between(c, ck, rk)).await
     }
 
     async fn cases_due_from(
@@ -187,18 +183,8 @@ impl CaseStore for PgStore {
         after_seq: i64,
         limit: usize,
     ) -> StoreResult<Vec<(i64, Uuid)>> {
-        let rows = self
-            .rows(
-                "SELECT seq, id FROM cases WHERE seq > $1 AND next_due_at >= $2 \
-                 AND status <> 'closed' ORDER BY seq LIMIT $3",
-                vec![
-                    boxed(after_seq),
-                    boxed(us(&from)),
-                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
-                ],
-            )
-            .await?;
-        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+        self.read(move |c| sql::due_from(c, from, after_seq, limit))
+            .await
     }
 
     async fn deadline_queues(
@@ -206,39 +192,30 @@ impl CaseStore for PgStore {
         now: DateTime<Utc>,
         soon: DateTime<Utc>,
     ) -> StoreResult<Vec<QueueCount>> {
-        let rows = self
-            .rows(
+        self.read(move |c| {
+            Conn::query(
+                c,
                 "SELECT department, assignee, \
                  count(*) FILTER (WHERE next_due_at <= $1), \
                  count(*) FILTER (WHERE next_due_at > $1) \
                  FROM cases WHERE staff_due AND next_due_at <= $2 \
                  GROUP BY department, assignee ORDER BY department, assignee",
-                vec![boxed(us(&now)), boxed(us(&soon))],
+                &args![now, soon],
+                |r| {
+                    Ok(QueueCount {
+                        department: r.text_opt(0)?,
+                        assignee: r.text_opt(1)?,
+                        overdue: r.int(2)?,
+                        due_soon: r.int(3)?,
+                    })
+                },
             )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(QueueCount {
-                    department: col(r, 0)?,
-                    assignee: col(r, 1)?,
-                    overdue: col(r, 2)?,
-                    due_soon: col(r, 3)?,
-                })
-            })
-            .collect()
+        })
+        .await
     }
 
     async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>> {
-        let rows = self
-            .rows(
-                "SELECT id FROM cases WHERE sweep_at <= $1 ORDER BY sweep_at, seq LIMIT $2",
-                vec![
-                    boxed(us(&now)),
-                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
-                ],
-            )
-            .await?;
-        rows.iter().map(|r| col(r, 0)).collect()
+        self.read(move |c| sql::due_for_sweep(c, now, limit)).await
     }
 
     async fn claim_due(
@@ -248,42 +225,26 @@ impl CaseStore for PgStore {
         limit: usize,
     ) -> StoreResult<Vec<Uuid>> {
         let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
-        let rows = self
-            .rows(
-                "UPDATE cases SET claimed_until = clock_timestamp() + make_interval(secs => $3::bigint / 1e6) \
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let mut claimed = Conn::query(
+                c,
+                "UPDATE cases SET claimed_until = clock_timestamp() + make_interval(secs => $3 / 1e6) \
                  WHERE seq IN (SELECT seq FROM cases WHERE sweep_at <= $1 \
                      AND (claimed_until IS NULL OR claimed_until < clock_timestamp()) \
                      ORDER BY sweep_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
                  RETURNING id, sweep_at, seq",
-                vec![
-                    boxed(us(&now)),
-                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
-                    boxed(lease_us),
-                ],
-            )
-            .await?;
-        let mut claimed = rows
-            .iter()
-            .map(|r| Ok((col::<DateTime<Utc>>(r, 1)?, col::<i64>(r, 2)?, col(r, 0)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        claimed.sort();
-        Ok(claimed.into_iter().map(|(_, _, id)| id).collect())
+                &args![now, limit, lease_us],
+                |r| Ok((r.time(1)?, r.int(2)?, r.uuid(0)?)),
+            )?;
+            claimed.sort();
+            Ok(claimed.into_iter().map(|(_, _, id)| id).collect())
+        })
+        .await
     }
 
     async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>> {
-        let rows = self
-            .rows(
-                "SELECT status, sum(n)::bigint AS n FROM case_counts GROUP BY status \
-                 HAVING sum(n) > 0",
-                vec![],
-            )
-            .await?;
-        let mut out = rows
-            .iter()
-            .map(|r| Ok((parse_enum::<Status>("status", col(r, 0)?)?, col(r, 1)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        out.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
-        Ok(out)
+        self.read(|c| sql::count_by_status(c)).await
     }
 
     async fn report_rows(
@@ -291,25 +252,7 @@ impl CaseStore for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<ReportRow>> {
-        let rows = self
-            .rows(
-                "SELECT channel, category, status, closure, respondent_key, report FROM cases \
-                 WHERE created_at >= $1 AND created_at < $2 ORDER BY created_at, seq",
-                vec![boxed(us(&from)), boxed(us(&to))],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    parse_enum("channel", col(r, 0)?)?,
-                    col(r, 1)?,
-                    parse_enum("status", col(r, 2)?)?,
-                    parse_enum_opt("closure", col(r, 3)?)?,
-                    col(r, 4)?,
-                    redress_store::ReportFacts::unpacked(&col::<Vec<u8>>(r, 5)?)?,
-                ))
-            })
-            .collect()
+        self.read(move |c| sql::report_rows(c, from, to)).await
     }
 
     async fn report_rollup(
@@ -317,7 +260,7 @@ impl CaseStore for PgStore {
         query: &redress_store::rollup::RollupQuery,
     ) -> StoreResult<Vec<redress_store::rollup::RollupSum>> {
         let q = query.clone();
-        self.read(move |c| rollups::query(c, &q)).await
+        self.read(move |c| counters::query(c, &q)).await
     }
 
     async fn report_top_respondents(
@@ -326,7 +269,7 @@ impl CaseStore for PgStore {
         limit: usize,
     ) -> StoreResult<Vec<(String, i64)>> {
         let q = query.clone();
-        self.read(move |c| rollups::top_respondents(c, &q, limit))
+        self.read(move |c| counters::top_respondents(c, &q, limit))
             .await
     }
 
@@ -335,7 +278,7 @@ impl CaseStore for PgStore {
         query: &redress_store::rollup::DailyQuery,
     ) -> StoreResult<Vec<redress_store::rollup::DailyCount>> {
         let q = query.clone();
-        self.read(move |c| rollups::daily(c, &q)).await
+        self.read(move |c| counters::daily(c, &q)).await
     }
 
     async fn claim_alert(
@@ -346,7 +289,7 @@ impl CaseStore for PgStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let subject = subject.to_string();
-        self.write(move |ctx| rollups::claim_sent(ctx, kind.as_str(), &subject, day, at))
+        self.write(move |ctx| counters::claim_sent(ctx, kind.as_str(), &subject, day, at))
             .await
     }
 
@@ -357,7 +300,7 @@ impl CaseStore for PgStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let kind = kind.to_string();
-        self.write(move |ctx| rollups::claim_sent(ctx, &kind, "", period, at))
+        self.write(move |ctx| counters::claim_sent(ctx, &kind, "", period, at))
             .await
     }
 
@@ -366,20 +309,8 @@ impl CaseStore for PgStore {
         complainant_key: &str,
         respondent_key: &str,
     ) -> StoreResult<bool> {
-        let rows = self
-            .rows(
-                "SELECT EXISTS (SELECT 1 FROM cases WHERE complainant_key = $1 \
-                 AND respondent_key = $2)",
-                vec![
-                    boxed(complainant_key.to_string()),
-                    boxed(respondent_key.to_string()),
-                ],
-            )
-            .await?;
-        match rows.first() {
-            Some(r) => col(r, 0),
-            None => Ok(false),
-        }
+        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
+        self.read(move |c| sql::any_between(c, ck, rk)).await
     }
 
     async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
@@ -387,28 +318,11 @@ impl CaseStore for PgStore {
     }
 
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {
-        let rows = self
-            .rows(
-                "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
-                 WHERE case_id = $1 ORDER BY seq",
-                vec![boxed(case_id)],
-            )
-            .await?;
-        rows.iter().map(journal_entry).collect()
+        self.read(move |c| sql::events_of_case(c, case_id)).await
     }
 
     async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>> {
-        let rows = self
-            .rows(
-                "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
-                 WHERE seq > $1 ORDER BY seq LIMIT $2",
-                vec![
-                    boxed(after),
-                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
-                ],
-            )
-            .await?;
-        rows.iter().map(journal_entry).collect()
+        self.read(move |c| sql::events_after(c, after, limit)).await
     }
 
     async fn list_global_events(
@@ -416,29 +330,20 @@ impl CaseStore for PgStore {
         kinds: Vec<String>,
         limit: usize,
     ) -> StoreResult<Vec<JournalEntry>> {
-        let rows = self
-            .rows(
-                "SELECT seq, case_id, kind, actor, at, data, prev_hash, hash FROM events \
-                 WHERE case_id IS NULL AND kind = ANY($1) ORDER BY seq DESC LIMIT $2",
-                vec![
-                    boxed(kinds),
-                    boxed(i64::try_from(limit).unwrap_or(i64::MAX)),
-                ],
-            )
-            .await?;
-        rows.iter().map(journal_entry).collect()
+        self.read(move |c| sql::global_events(c, kinds, limit))
+            .await
     }
 
     async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
-        let rows = self
-            .rows(
+        self.read(|c| {
+            Conn::query_opt(
+                c,
                 "SELECT seq, hash FROM journal_head WHERE id = 1 AND seq > 0",
-                vec![],
+                &[],
+                |r| Ok((r.int(0)?, r.text(1)?)),
             )
-            .await?;
-        rows.first()
-            .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
-            .transpose()
+        })
+        .await
     }
 
     async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()> {
@@ -449,9 +354,7 @@ impl CaseStore for PgStore {
     }
 
     async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
-        let rows = self
-            .rows(GET_IDEMPOTENCY, vec![boxed(key.to_string())])
-            .await?;
-        rows.first().map(idempotency).transpose()
+        let key = key.to_string();
+        self.read(move |c| sql::idempotency_record(c, key)).await
     }
 }

@@ -5,7 +5,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use postgres::Row;
 use postgres::error::SqlState;
+use postgres::types::{IsNull, ToSql, Type};
 use redress_store::StoreError;
+use redress_store::sql::{Conn, Dialect, Kind, Param, numbered};
 
 /// PostgreSQL keeps microseconds and rounds what it is given; the journal
 /// hashes times truncated to microseconds. Every bound time is truncated
@@ -30,10 +32,6 @@ pub fn parse_enum_opt<T: FromStr<Err: std::fmt::Display>>(
     s: Option<String>,
 ) -> Result<Option<T>, StoreError> {
     s.as_deref().map(|s| parse_enum(what, s)).transpose()
-}
-
-pub fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, StoreError> {
-    serde_json::to_value(v).map_err(|e| StoreError::other(format!("json: {e}")))
 }
 
 pub fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, StoreError> {
@@ -110,6 +108,9 @@ impl redress_store::rows::Columns<Postgres> for Row {
     fn time_opt(&self, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
         col(self, i)
     }
+    fn date(&self, i: usize) -> Result<chrono::NaiveDate, StoreError> {
+        col(self, i)
+    }
     fn uuid(&self, i: usize) -> Result<uuid::Uuid, StoreError> {
         col(self, i)
     }
@@ -123,3 +124,122 @@ impl redress_store::rows::Columns<Postgres> for Row {
         col(self, i)
     }
 }
+
+/// A parameter of [`redress_store::sql`], bound as its native type (a
+/// time truncated to microseconds, see [`us`]).
+#[derive(Debug)]
+struct Bind<'a>(&'a Param);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0 {
+            Param::Text(s) => s.to_sql(ty, out),
+            Param::Texts(v) => v.to_sql(ty, out),
+            Param::Int(i) => i.to_sql(ty, out),
+            Param::Int64(i) => i.to_sql(ty, out),
+            Param::Bool(b) => b.to_sql(ty, out),
+            Param::Time(t) => us(t).to_sql(ty, out),
+            Param::Date(d) => d.to_sql(ty, out),
+            Param::Uuid(u) => u.to_sql(ty, out),
+            Param::Json(s) => serde_json::from_str::<serde_json::Value>(s)?.to_sql(ty, out),
+            Param::Bytes(b) => b.to_sql(ty, out),
+            Param::Null(_) => Ok(IsNull::Yes),
+        }
+    }
+
+    /// The type is the one [`pg_type`] declared for the value.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn pg_type(p: &Param) -> Type {
+    let kind = match p {
+        Param::Texts(_) => return Type::TEXT_ARRAY,
+        Param::Text(_) => Kind::Text,
+        Param::Int(_) => Kind::Int,
+        Param::Int64(_) => Kind::Int64,
+        Param::Bool(_) => Kind::Bool,
+        Param::Time(_) => Kind::Time,
+        Param::Date(_) => Kind::Date,
+        Param::Uuid(_) => Kind::Uuid,
+        Param::Json(_) => Kind::Json,
+        Param::Bytes(_) => Kind::Bytes,
+        Param::Null(k) => *k,
+    };
+    match kind {
+        Kind::Text => Type::TEXT,
+        Kind::Int => Type::INT4,
+        Kind::Int64 => Type::INT8,
+        Kind::Bool => Type::BOOL,
+        Kind::Time => Type::TIMESTAMPTZ,
+        Kind::Date => Type::DATE,
+        Kind::Uuid => Type::UUID,
+        Kind::Json => Type::JSONB,
+        Kind::Bytes => Type::BYTEA,
+    }
+}
+
+/// Runs `sql` (its placeholders numbered for PostgreSQL) with typed
+/// parameters, in one round trip.
+fn typed<R>(
+    sql: &str,
+    params: &[Param],
+    run: impl FnOnce(&str, &[(&(dyn ToSql + Sync), Type)]) -> Result<R, postgres::Error>,
+) -> Result<R, postgres::Error> {
+    let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
+    let typed: Vec<(&(dyn ToSql + Sync), Type)> = binds
+        .iter()
+        .zip(params)
+        .map(|(b, p)| (b as &(dyn ToSql + Sync), pg_type(p)))
+        .collect();
+    run(&numbered(sql), &typed)
+}
+
+/// [`Conn`] for a client, a transaction and the writer's context.
+macro_rules! conn {
+    ($t:ty, |$s:ident| $c:expr) => {
+        impl Conn<Postgres> for $t {
+            const DIALECT: Dialect = Dialect::Postgres;
+            type Row<'r> = Row;
+
+            fn query<T>(
+                &mut self,
+                sql: &str,
+                params: &[Param],
+                read: impl FnMut(&Row) -> Result<T, StoreError>,
+            ) -> Result<Vec<T>, StoreError> {
+                let $s = self;
+                let rows = typed(sql, params, |q, p| $c.query_typed(q, p)).map_err(db)?;
+                rows.iter().map(read).collect()
+            }
+
+            fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
+                let $s = self;
+                typed(sql, params, |q, p| $c.execute_typed(q, p)).map_err(db)
+            }
+
+            fn execute_or(
+                &mut self,
+                sql: &str,
+                params: &[Param],
+                what: &'static str,
+                missing: &'static str,
+            ) -> Result<u64, StoreError> {
+                let $s = self;
+                typed(sql, params, |q, p| $c.execute_typed(q, p))
+                    .map_err(|e| constraint(e, what, missing))
+            }
+        }
+    };
+}
+
+conn!(postgres::Client, |s| s);
+conn!(postgres::Transaction<'_>, |s| s);
+conn!(crate::writer::WriteCtx<'_>, |s| s.client);

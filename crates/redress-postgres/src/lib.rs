@@ -38,11 +38,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls, Row};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
 use redress_domain::Status;
-use redress_domain::calendar::{DayException, DayKind, DaySource};
+use redress_domain::calendar::{DayException, DaySource};
 use redress_store::{
     ApiKey, CalendarFeed, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category,
     Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount,
@@ -53,24 +53,8 @@ use redress_store::{
 };
 use uuid::Uuid;
 
-use codec::{
-    CASE_COLUMNS, col, constraint, db, parse_enum, parse_enum_opt, unique_constraint, us, us_opt,
-};
-use redress_store::rows::{USER_COLUMNS, user};
+use codec::{col, db, unique_constraint, us, us_opt};
 use writer::{Job, WriteCtx};
-
-fn feed_row(r: &Row) -> StoreResult<CalendarFeed> {
-    Ok(CalendarFeed {
-        url: col(r, 0)?,
-        etag: col(r, 1)?,
-        last_modified: col(r, 2)?,
-        fetched_at: col(r, 3)?,
-        outcome: col(r, 4)?,
-        next_fetch_at: col(r, 5)?,
-        set_by: col(r, 6)?,
-        set_at: col(r, 7)?,
-    })
-}
 
 /// Connections in the read pool.
 const READERS: u32 = 8;
@@ -400,17 +384,6 @@ impl PgStore {
         .await
         .map_err(|e| StoreError::other(format!("database task: {e}")))?
     }
-
-    /// One query on a pooled connection: its rows. Parameters carry their
-    /// types, so the query goes out in one round trip (no prepare).
-    async fn rows(&self, sql: impl Into<String>, params: Vec<P>) -> StoreResult<Vec<Row>> {
-        let sql = sql.into();
-        self.read(move |c| {
-            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params.iter().map(P::typed).collect();
-            c.query_typed(sql.as_str(), &typed).map_err(db)
-        })
-        .await
-    }
 }
 
 impl Drop for PgStore {
@@ -611,118 +584,5 @@ fn update_case_row(ctx: &mut WriteCtx<'_>, u: &CaseUpdate) -> StoreResult<()> {
     rollups::update(ctx, Some(before), &u.row)
 }
 
-fn idempotency(row: &Row) -> StoreResult<IdempotencyRecord> {
-    let status: i32 = col(row, 2)?;
-    Ok(IdempotencyRecord {
-        key: col(row, 0)?,
-        request_hash: col(row, 1)?,
-        status: u16::try_from(status)
-            .map_err(|_| StoreError::other(format!("bad http status {status}")))?,
-        body: col(row, 3)?,
-        created_at: col(row, 4)?,
-    })
-}
-
 const GET_IDEMPOTENCY: &str =
     "SELECT key, request_hash, status, body, created_at FROM idempotency_keys WHERE key = $1";
-
-// ---- journal ------------------------------------------------------------------
-
-fn journal_entry(r: &Row) -> StoreResult<JournalEntry> {
-    Ok(JournalEntry {
-        seq: col(r, 0)?,
-        case_id: col(r, 1)?,
-        kind: col(r, 2)?,
-        actor: col(r, 3)?,
-        at: col(r, 4)?,
-        data: col(r, 5)?,
-        prev_hash: col(r, 6)?,
-        hash: col(r, 7)?,
-    })
-}
-
-const SELECT_SPLICE: &str = "SELECT seq, old_hash, new_hash, rewritten, started_seq, \
-     started_hash FROM journal_splice WHERE id = 1";
-
-fn splice(r: &Row) -> StoreResult<redress_store::journal::JournalSplice> {
-    Ok(redress_store::journal::JournalSplice {
-        seq: col(r, 0)?,
-        old_hash: col(r, 1)?,
-        new_hash: col(r, 2)?,
-        rewritten: col(r, 3)?,
-        started_seq: col(r, 4)?,
-        started_hash: col(r, 5)?,
-    })
-}
-
-// ---- people and settings ------------------------------------------------------
-
-fn day_kind_str(k: DayKind) -> &'static str {
-    match k {
-        DayKind::Holiday => "holiday",
-        DayKind::Workday => "workday",
-    }
-}
-
-fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
-    match s {
-        "holiday" => Ok(DayKind::Holiday),
-        "workday" => Ok(DayKind::Workday),
-        other => Err(StoreError::other(format!("bad day kind {other:?}"))),
-    }
-}
-
-/// A query parameter with its PostgreSQL type.
-enum P {
-    Uuid(Uuid),
-    Text(String),
-    Time(DateTime<Utc>),
-    Int(i64),
-    Texts(Vec<String>),
-}
-
-impl P {
-    fn typed(&self) -> (&(dyn ToSql + Sync), Type) {
-        match self {
-            P::Uuid(v) => (v, Type::UUID),
-            P::Text(v) => (v, Type::TEXT),
-            P::Time(v) => (v, Type::TIMESTAMPTZ),
-            P::Int(v) => (v, Type::INT8),
-            P::Texts(v) => (v, Type::TEXT_ARRAY),
-        }
-    }
-}
-
-impl From<Vec<String>> for P {
-    fn from(v: Vec<String>) -> P {
-        P::Texts(v)
-    }
-}
-
-impl From<Uuid> for P {
-    fn from(v: Uuid) -> P {
-        P::Uuid(v)
-    }
-}
-
-impl From<String> for P {
-    fn from(v: String) -> P {
-        P::Text(v)
-    }
-}
-
-impl From<DateTime<Utc>> for P {
-    fn from(v: DateTime<Utc>) -> P {
-        P::Time(v)
-    }
-}
-
-impl From<i64> for P {
-    fn from(v: i64) -> P {
-        P::Int(v)
-    }
-}
-
-fn boxed(v: impl Into<P>) -> P {
-    v.into()
-}

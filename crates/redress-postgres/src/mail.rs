@@ -7,10 +7,10 @@ use redress_store::{HeldMail, HeldMailState, NewEvent, Page, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::codec::{col, constraint, db, us, us_opt};
+use crate::codec::{constraint, db, us, us_opt};
 use crate::writer::WriteCtx;
 
-use redress_store::rows::{HELD_MAIL_COLUMNS as COLUMNS, held_mail};
+use redress_store::sql::mail as sql;
 
 const IMPORT_HELD_MAIL: &str = "INSERT INTO held_mail (seq, id, mail_key, received_at, sender, \
      subject, tracking_no, case_id, size, state, settled_by, settled_at, attached_to, raw) \
@@ -71,40 +71,11 @@ fn import_held_mail(ctx: &mut WriteCtx<'_>, mails: &[HeldMail]) -> StoreResult<(
 impl MailStore for PgStore {
     async fn hold_mail(&self, m: HeldMail, event: NewEvent) -> StoreResult<Uuid> {
         self.write(move |ctx| {
-            // Another instance holding the same mail at once waits on the
-            // unique key and then finds it taken.
-            let inserted = ctx
-                .client
-                .query_opt(
-                    "INSERT INTO held_mail (id, mail_key, received_at, sender, subject, \
-                     tracking_no, case_id, raw, size, state) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'held') \
-                     ON CONFLICT (mail_key) DO NOTHING RETURNING id",
-                    &[
-                        &m.id,
-                        &m.mail_key,
-                        &us(&m.received_at),
-                        &m.sender,
-                        &m.subject,
-                        &m.tracking_no,
-                        &m.case_id,
-                        &m.raw,
-                        &m.size,
-                    ],
-                )
-                .map_err(db)?;
-            if inserted.is_some() {
+            let (id, inserted) = sql::hold(ctx, &m)?;
+            if inserted {
                 ctx.append(std::slice::from_ref(&event))?;
-                return Ok(m.id);
             }
-            let row = ctx
-                .client
-                .query_one(
-                    "SELECT id FROM held_mail WHERE mail_key = $1",
-                    &[&m.mail_key],
-                )
-                .map_err(db)?;
-            col(&row, 0)
+            Ok(id)
         })
         .await
     }
@@ -115,66 +86,16 @@ impl MailStore for PgStore {
         n: usize,
         after: Option<i64>,
     ) -> StoreResult<Page<HeldMail>> {
-        self.read(move |c| {
-            let state = state.map(|s| s.as_str());
-            let total: i64 = c
-                .query_one(
-                    "SELECT count(*) FROM held_mail WHERE $1::text IS NULL OR state = $1::text",
-                    &[&state],
-                )
-                .map_err(db)?
-                .get(0);
-            let limit = i64::try_from(n).unwrap_or(i64::MAX - 1) + 1;
-            let mut items = c
-                .query(
-                    &format!(
-                        "SELECT {COLUMNS} FROM held_mail \
-                         WHERE ($1::text IS NULL OR state = $1::text) \
-                         AND ($2::bigint IS NULL OR seq < $2::bigint) ORDER BY seq DESC LIMIT $3"
-                    ),
-                    &[&state, &after, &limit],
-                )
-                .map_err(db)?
-                .iter()
-                .map(|r| held_mail(r, false))
-                .collect::<StoreResult<Vec<_>>>()?;
-            let more = items.len() > n;
-            items.truncate(n);
-            let next = more.then(|| items.last().map(|m| m.seq)).flatten();
-            Ok(Page { items, total, next })
-        })
-        .await
+        self.read(move |c| sql::list(c, state, n, after)).await
     }
 
     async fn get_held_mail(&self, id: Uuid) -> StoreResult<Option<HeldMail>> {
-        self.read(move |c| {
-            c.query_opt(
-                &format!("SELECT {COLUMNS}, raw FROM held_mail WHERE id = $1"),
-                &[&id],
-            )
-            .map_err(db)?
-            .map(|r| held_mail(&r, true))
-            .transpose()
-        })
-        .await
+        self.read(move |c| sql::get(c, id)).await
     }
 
     /// Bulk copy: whole rows (`raw` included) with `seq > after`, by `seq`.
     async fn export_held_mail(&self, after: i64, n: usize) -> StoreResult<Vec<HeldMail>> {
-        let limit = i64::try_from(n).unwrap_or(i64::MAX);
-        self.read(move |c| {
-            c.query(
-                &format!(
-                    "SELECT {COLUMNS}, raw FROM held_mail WHERE seq > $1 ORDER BY seq LIMIT $2"
-                ),
-                &[&after, &limit],
-            )
-            .map_err(db)?
-            .iter()
-            .map(|r| held_mail(r, true))
-            .collect()
-        })
-        .await
+        self.read(move |c| sql::export(c, after, n)).await
     }
 
     /// Bulk copy: rows as they are, no events; later holds get a higher `seq`.
@@ -192,15 +113,7 @@ impl MailStore for PgStore {
         event: NewEvent,
     ) -> StoreResult<bool> {
         self.write(move |ctx| {
-            let n = ctx
-                .client
-                .execute(
-                    "UPDATE held_mail SET state = $2, settled_by = $3, settled_at = $4, \
-                     attached_to = $5 WHERE id = $1 AND state = 'held'",
-                    &[&id, &state.as_str(), &by, &us(&at), &attached_to],
-                )
-                .map_err(db)?;
-            if n == 0 {
+            if !sql::settle(ctx, id, state, &by, at, attached_to)? {
                 return Ok(false);
             }
             ctx.append(std::slice::from_ref(&event))?;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use postgres::Client;
 use postgres::types::ToSql;
-use redress_domain::suggest::{CategoryStats, ModelView};
+use redress_domain::suggest::ModelView;
 use redress_store::filter::{Dialect, branches};
 use redress_store::{CaseFilter, CaseText, LearntToken, StoreResult, Visibility};
 use uuid::Uuid;
@@ -143,42 +143,7 @@ pub fn view(client: &mut Client, tokens: &[String]) -> StoreResult<ModelView> {
         .read_only(true)
         .start()
         .map_err(db)?;
-    let categories = tx
-        .query(
-            "SELECT category, cases, tokens FROM category_model ORDER BY category",
-            &[],
-        )
-        .map_err(db)?
-        .iter()
-        .map(|r| {
-            Ok(CategoryStats {
-                category: col(r, 0)?,
-                cases: col(r, 1)?,
-                tokens: col(r, 2)?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let vocabulary: i64 = col(
-        &tx.query_one(
-            "SELECT tokens FROM category_model_vocabulary WHERE id = 1",
-            &[],
-        )
-        .map_err(db)?,
-        0,
-    )?;
-    let counts = tx
-        .query(
-            "SELECT category, token, n FROM category_model_counts WHERE token = ANY($1)",
-            &[&tokens],
-        )
-        .map_err(db)?
-        .iter()
-        .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)))
-        .collect::<StoreResult<Vec<_>>>()?;
+    let view = redress_store::sql::cases::category_model(&mut tx, tokens)?;
     tx.commit().map_err(db)?;
-    Ok(ModelView {
-        categories,
-        vocabulary,
-        counts,
-    })
+    Ok(view)
 }

@@ -19,6 +19,7 @@ fn boxed(p: &Value) -> Param {
         Value::Int(i) => Box::new(*i),
         Value::Int64(i) => Box::new(*i),
         Value::Time(t) => Box::new(us(t)),
+        other => unreachable!("the case list binds no {other:?}"),
     }
 }
 

@@ -1,4 +1,8 @@
-//! Categories, the calendar and its feed, settings ([`SettingsStore`]).
+//! Categories, the calendar and its feed, settings ([`SettingsStore`]),
+//! over the statements of [`redress_store::sql::settings`] where they
+//! are the same as SQLite's.
+
+use redress_store::sql::settings::{self as sql, day_kind_str};
 
 use super::*;
 
@@ -6,86 +10,26 @@ use super::*;
 impl SettingsStore for PgStore {
     async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            bulk::import_departments(ctx, &[], std::slice::from_ref(&c))?;
+            sql::import_departments(ctx, &[], std::slice::from_ref(&c))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
 
     async fn list_categories(&self) -> StoreResult<Vec<Category>> {
-        let rows = self
-            .rows(
-                "SELECT code, name, name_en, department, handling_days, appeal_days, review_days, \
-                 respondent_reply_days FROM categories ORDER BY code",
-                vec![],
-            )
-            .await?;
-        let days = |r: &postgres::Row, i: usize| -> StoreResult<Option<u32>> {
-            let d: Option<i32> = col(r, i)?;
-            d.map(|d| u32::try_from(d).map_err(|_| StoreError::other(format!("bad days {d}"))))
-                .transpose()
-        };
-        rows.iter()
-            .map(|r| {
-                Ok(Category {
-                    code: col(r, 0)?,
-                    name: col(r, 1)?,
-                    name_en: col(r, 2)?,
-                    department: col(r, 3)?,
-                    handling_days: days(r, 4)?,
-                    appeal_days: days(r, 5)?,
-                    review_days: days(r, 6)?,
-                    respondent_reply_days: days(r, 7)?,
-                })
-            })
-            .collect()
+        self.read(|c| sql::categories(c)).await
     }
 
     async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            let days = |d: Option<u32>| -> StoreResult<Option<i32>> {
-                d.map(i32::try_from)
-                    .transpose()
-                    .map_err(|_| StoreError::other("category days out of range"))
-            };
-            let (h, a, r, rr) = (
-                days(c.handling_days)?,
-                days(c.appeal_days)?,
-                days(c.review_days)?,
-                days(c.respondent_reply_days)?,
-            );
-            let n = ctx
-                .execute(
-                    "UPDATE categories SET name = $2, name_en = $3, department = $4, \
-                     handling_days = $5, appeal_days = $6, review_days = $7, \
-                     respondent_reply_days = $8 WHERE code = $1",
-                    &[&c.code, &c.name, &c.name_en, &c.department, &h, &a, &r, &rr],
-                )
-                .map_err(|e| codec::constraint(e, "code", "department"))?;
-            if n == 0 {
-                return Err(StoreError::Missing("category"));
-            }
+            sql::update_category(ctx, &c)?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
 
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {
-        let rows = self
-            .rows(
-                "SELECT date, kind, name FROM calendar_days ORDER BY date",
-                vec![],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DayException {
-                    date: col(r, 0)?,
-                    kind: parse_day_kind(col(r, 1)?)?,
-                    name: col(r, 2)?,
-                })
-            })
-            .collect()
+        self.read(|c| sql::calendar(c)).await
     }
 
     async fn upsert_calendar(
@@ -120,24 +64,12 @@ impl SettingsStore for PgStore {
     }
 
     async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.execute("DELETE FROM calendar_days WHERE date = $1", &[&date])
-                .map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.write(move |ctx| sql::delete_calendar_day(ctx, date))
+            .await
     }
 
     async fn calendar_sources(&self) -> StoreResult<Vec<(NaiveDate, DaySource)>> {
-        let rows = self
-            .rows(
-                "SELECT date, source FROM calendar_days ORDER BY date",
-                vec![],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| Ok((col(r, 0)?, parse_enum("source", col(r, 1)?)?)))
-            .collect()
+        self.read(|c| sql::calendar_sources(c)).await
     }
 
     async fn apply_calendar_feed(
@@ -170,24 +102,12 @@ impl SettingsStore for PgStore {
     }
 
     async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>> {
-        let rows = self
-            .rows(
-                "SELECT url, etag, last_modified, fetched_at, outcome, next_fetch_at, set_by, \
-                 set_at FROM calendar_feed WHERE id = 1",
-                vec![],
-            )
-            .await?;
-        rows.first().map(feed_row).transpose()
+        self.read(|c| sql::calendar_feed(c)).await
     }
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let rows = self
-            .rows(
-                "SELECT value FROM settings WHERE key = $1",
-                vec![boxed(key.to_string())],
-            )
-            .await?;
-        Ok(rows.first().map(|r| r.get::<_, String>(0)))
+        let key = key.to_string();
+        self.read(move |c| sql::setting(c, &key)).await
     }
 
     async fn put_setting(
@@ -200,15 +120,8 @@ impl SettingsStore for PgStore {
     ) -> StoreResult<()> {
         let key = key.to_string();
         self.write(move |ctx| {
-            ctx.execute(
-                "INSERT INTO settings (key, value, set_by, set_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
-                 set_by = excluded.set_by, set_at = excluded.set_at",
-                &[&key, &value, &set_by, &set_at.to_rfc3339()],
-            )
-            .map_err(db)?;
-            ctx.append(std::slice::from_ref(&event))?;
-            Ok(())
+            sql::put_setting(ctx, &key, &value, &set_by, set_at)?;
+            ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
@@ -219,27 +132,8 @@ impl SettingsStore for PgStore {
         event: NewEvent,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.execute("DELETE FROM calendar_feed", &[]).map_err(db)?;
-            if let Some(f) = &feed {
-                ctx.execute(
-                    "INSERT INTO calendar_feed (id, url, etag, last_modified, fetched_at, \
-                     outcome, next_fetch_at, set_by, set_at) \
-                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8)",
-                    &[
-                        &f.url,
-                        &f.etag,
-                        &f.last_modified,
-                        &us_opt(&f.fetched_at),
-                        &f.outcome,
-                        &us(&f.next_fetch_at),
-                        &f.set_by,
-                        &us(&f.set_at),
-                    ],
-                )
-                .map_err(db)?;
-            }
-            ctx.append(std::slice::from_ref(&event))?;
-            Ok(())
+            sql::set_calendar_feed(ctx, feed.as_ref())?;
+            ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
@@ -264,29 +158,12 @@ impl SettingsStore for PgStore {
                     &[&us(&now), &lease_us, &force],
                 )
                 .map_err(db)?;
-            rows.first().map(feed_row).transpose()
+            rows.first().map(sql::feed).transpose()
         })
         .await
     }
 
     async fn finish_calendar_feed(&self, f: CalendarFeed) -> StoreResult<()> {
-        self.read(move |c| {
-            c.execute(
-                "UPDATE calendar_feed SET etag = $2, last_modified = $3, fetched_at = $4, \
-                 outcome = $5, next_fetch_at = $6, claimed_until = NULL \
-                 WHERE id = 1 AND url = $1",
-                &[
-                    &f.url,
-                    &f.etag,
-                    &f.last_modified,
-                    &us_opt(&f.fetched_at),
-                    &f.outcome,
-                    &us(&f.next_fetch_at),
-                ],
-            )
-            .map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.read(move |c| sql::finish_calendar_feed(c, &f)).await
     }
 }

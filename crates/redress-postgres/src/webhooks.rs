@@ -1,4 +1,6 @@
-//! Webhook subscriptions, calls and attempts on PostgreSQL. Changes that
+//! Webhook subscriptions, calls and attempts on PostgreSQL, over the
+//! statements of [`redress_store::sql::webhooks`] where they are the same
+//! as SQLite's. Changes that
 //! journal an event (subscriptions) go through the writer; the delivery
 //! work (claims, calls, attempts) uses pooled connections, each change one
 //! transaction. Claims take `FOR UPDATE SKIP LOCKED` and a lease on the
@@ -8,41 +10,26 @@ use super::*;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use postgres::types::Json;
-use postgres::{Client, Row};
 use redress_store::{
-    AttemptEffect, NewEvent, Page, StoreError, StoreResult, WebhookAttempt, WebhookCall,
-    WebhookCallState, WebhookSubscription,
+    AttemptEffect, NewEvent, Page, StoreResult, WebhookAttempt, WebhookCall, WebhookCallState,
+    WebhookSubscription, args,
 };
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::codec::{col, constraint, db, to_json, us, us_opt};
+use crate::codec::{constraint, db, us, us_opt};
 use crate::writer::WriteCtx;
 
 use redress_store::rows::{
-    CALL_COLUMNS, SUBSCRIPTION_COLUMNS, webhook_call as call, webhook_subscription as subscription,
+    CALL_COLUMNS, SUBSCRIPTION_COLUMNS, webhook_call, webhook_subscription as subscription,
 };
+use redress_store::sql::webhooks as sql;
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn get_call(c: &mut Client, id: Uuid) -> StoreResult<Option<WebhookCall>> {
-    let rows = c
-        .query(
-            &format!("SELECT {CALL_COLUMNS} FROM webhook_calls WHERE id = $1"),
-            &[&id],
-        )
-        .map_err(db)?;
-    rows.first().map(call).transpose()
-}
-
 // ---- bulk copy (migrate-data) ---------------------------------------------
-
-const IMPORT_SUBSCRIPTION: &str = "INSERT INTO webhook_subscriptions (id, url, events, secret, \
-     active, cursor, created_by, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 const IMPORT_CALLS: &str = "INSERT INTO webhook_calls (id, subscription_id, event_seq, case_id, \
      event_kind, state, attempts, last_status, last_error, created_at, first_attempt_at, \
@@ -55,29 +42,6 @@ const IMPORT_ATTEMPTS: &str = "INSERT INTO webhook_attempts (call_id, n, at, sta
      duration_ms, replay) \
      SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[], $4::integer[], \
      $5::text[], $6::bigint[], $7::boolean[])";
-
-/// Subscriptions as they are, `cursor` included; `claimed_until` stays NULL.
-fn import_subscriptions(ctx: &mut WriteCtx<'_>, subs: &[WebhookSubscription]) -> StoreResult<()> {
-    for s in subs {
-        let events = Json(to_json(&s.events)?);
-        ctx.execute(
-            IMPORT_SUBSCRIPTION,
-            &[
-                &s.id,
-                &s.url,
-                &events,
-                &s.secret,
-                &s.active,
-                &s.cursor,
-                &s.created_by,
-                &us(&s.created_at),
-                &us(&s.updated_at),
-            ],
-        )
-        .map_err(|e| constraint(e, "id", "webhook"))?;
-    }
-    Ok(())
-}
 
 /// Calls as they are, in one statement; cursors do not move.
 fn import_calls(ctx: &mut WriteCtx<'_>, calls: &[WebhookCall]) -> StoreResult<()> {
@@ -144,29 +108,6 @@ fn import_attempts(ctx: &mut WriteCtx<'_>, attempts: &[WebhookAttempt]) -> Store
     Ok(())
 }
 
-fn advance(c: &mut impl postgres::GenericClient, id: Uuid, seq: i64) -> StoreResult<()> {
-    c.execute(
-        "UPDATE webhook_subscriptions SET cursor = greatest(cursor, $2) WHERE id = $1",
-        &[&id, &seq],
-    )
-    .map_err(db)?;
-    Ok(())
-}
-
-/// An attempt from a row of `call_id, n, at, status, error, duration_ms,
-/// replay`.
-fn attempt_row(r: &Row) -> StoreResult<WebhookAttempt> {
-    Ok(WebhookAttempt {
-        call_id: col(r, 0)?,
-        n: col(r, 1)?,
-        at: col(r, 2)?,
-        status: col(r, 3)?,
-        error: col(r, 4)?,
-        duration_ms: col(r, 5)?,
-        replay: col(r, 6)?,
-    })
-}
-
 #[async_trait]
 impl WebhookStore for PgStore {
     async fn insert_webhook_subscription(
@@ -182,23 +123,7 @@ impl WebhookStore for PgStore {
                 .query_one("SELECT seq FROM journal_head WHERE id = 1", &[])
                 .map_err(db)?
                 .get(0);
-            let events = Json(to_json(&s.events)?);
-            ctx.execute(
-                "INSERT INTO webhook_subscriptions (id, url, events, secret, active, cursor, \
-                 created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    &s.id,
-                    &s.url,
-                    &events,
-                    &s.secret,
-                    &s.active,
-                    &head,
-                    &s.created_by,
-                    &us(&s.created_at),
-                    &us(&s.updated_at),
-                ],
-            )
-            .map_err(|e| constraint(e, "id", "webhook"))?;
+            sql::insert_subscription(ctx, &s, head)?;
             ctx.append(std::slice::from_ref(&event))?;
             Ok(WebhookSubscription {
                 cursor: head,
@@ -211,34 +136,13 @@ impl WebhookStore for PgStore {
     }
 
     async fn list_webhook_subscriptions(&self) -> StoreResult<Vec<WebhookSubscription>> {
-        self.read(|c| {
-            c.query(
-                &format!(
-                    "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions \
-                     ORDER BY created_at, id"
-                ),
-                &[],
-            )
-            .map_err(db)?
-            .iter()
-            .map(subscription)
-            .collect()
-        })
-        .await
+        self.read(|c| sql::subscriptions(c, "ORDER BY created_at, id", &[]))
+            .await
     }
 
     async fn get_webhook_subscription(&self, id: Uuid) -> StoreResult<Option<WebhookSubscription>> {
-        self.read(move |c| {
-            c.query(
-                &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1"),
-                &[&id],
-            )
-            .map_err(db)?
-            .first()
-            .map(subscription)
-            .transpose()
-        })
-        .await
+        self.read(move |c| Ok(sql::subscriptions(c, "WHERE id = ?1", &args![id])?.pop()))
+            .await
     }
 
     async fn update_webhook_subscription(
@@ -247,17 +151,7 @@ impl WebhookStore for PgStore {
         event: NewEvent,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            let events = Json(to_json(&s.events)?);
-            let n = ctx
-                .execute(
-                    "UPDATE webhook_subscriptions SET url = $2, events = $3, active = $4, \
-                     updated_at = $5 WHERE id = $1",
-                    &[&s.id, &s.url, &events, &s.active, &us(&s.updated_at)],
-                )
-                .map_err(db)?;
-            if n == 0 {
-                return Err(StoreError::Missing("webhook"));
-            }
+            sql::update_subscription(ctx, &s)?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -298,48 +192,18 @@ impl WebhookStore for PgStore {
     }
 
     async fn release_webhook_subscription(&self, id: Uuid) -> StoreResult<()> {
-        self.read(move |c| {
-            c.execute(
-                "UPDATE webhook_subscriptions SET claimed_until = NULL WHERE id = $1",
-                &[&id],
-            )
-            .map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.read(move |c| sql::release_subscription(c, id)).await
     }
 
     async fn advance_webhook_cursor(&self, id: Uuid, seq: i64) -> StoreResult<()> {
-        self.read(move |c| advance(c, id, seq)).await
+        self.read(move |c| sql::advance(c, id, seq)).await
     }
 
     async fn insert_webhook_call(&self, w: WebhookCall) -> StoreResult<()> {
         self.read(move |c| {
             let mut tx = c.transaction().map_err(db)?;
-            tx.execute(
-                &format!(
-                    "INSERT INTO webhook_calls ({CALL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, \
-                     $7, $8, $9, $10, $11, $12, $13, $14)"
-                ),
-                &[
-                    &w.id,
-                    &w.subscription_id,
-                    &w.event_seq,
-                    &w.case_id,
-                    &w.event_kind,
-                    &w.state.as_str(),
-                    &w.attempts,
-                    &w.last_status,
-                    &w.last_error,
-                    &us(&w.created_at),
-                    &us_opt(&w.first_attempt_at),
-                    &us_opt(&w.last_attempt_at),
-                    &us_opt(&w.next_attempt_at),
-                    &w.payload,
-                ],
-            )
-            .map_err(|e| constraint(e, "call", "webhook"))?;
-            advance(&mut tx, w.subscription_id, w.event_seq)?;
+            sql::insert_call(&mut tx, &w)?;
+            sql::advance(&mut tx, w.subscription_id, w.event_seq)?;
             tx.commit().map_err(db)
         })
         .await
@@ -349,24 +213,12 @@ impl WebhookStore for PgStore {
         &self,
         subscription_id: Uuid,
     ) -> StoreResult<Option<WebhookCall>> {
-        self.read(move |c| {
-            c.query(
-                &format!(
-                    "SELECT {CALL_COLUMNS} FROM webhook_calls WHERE subscription_id = $1 \
-                     AND state = 'pending' ORDER BY event_seq LIMIT 1"
-                ),
-                &[&subscription_id],
-            )
-            .map_err(db)?
-            .first()
-            .map(call)
-            .transpose()
-        })
-        .await
+        self.read(move |c| sql::pending_call(c, subscription_id))
+            .await
     }
 
     async fn get_webhook_call(&self, id: Uuid) -> StoreResult<Option<WebhookCall>> {
-        self.read(move |c| get_call(c, id)).await
+        self.read(move |c| sql::get_call(c, id)).await
     }
 
     async fn list_webhook_calls(
@@ -376,40 +228,8 @@ impl WebhookStore for PgStore {
         n: usize,
         after: Option<i64>,
     ) -> StoreResult<Page<WebhookCall>> {
-        self.read(move |c| {
-            let state = state.map(|s| s.as_str());
-            let filter = "subscription_id = $1 AND ($2::text IS NULL OR state = $2::text)";
-            let total: i64 = c
-                .query_one(
-                    &format!("SELECT count(*) FROM webhook_calls WHERE {filter}"),
-                    &[&subscription_id, &state],
-                )
-                .map_err(db)?
-                .get(0);
-            let mut items = c
-                .query(
-                    &format!(
-                        "SELECT {CALL_COLUMNS} FROM webhook_calls WHERE {filter} \
-                         AND ($3::bigint IS NULL OR event_seq < $3::bigint) \
-                         ORDER BY event_seq DESC LIMIT $4"
-                    ),
-                    &[
-                        &subscription_id,
-                        &state,
-                        &after,
-                        &(limit(n).saturating_add(1)),
-                    ],
-                )
-                .map_err(db)?
-                .iter()
-                .map(call)
-                .collect::<StoreResult<Vec<_>>>()?;
-            let more = items.len() > n;
-            items.truncate(n);
-            let next = more.then(|| items.last().map(|c| c.event_seq)).flatten();
-            Ok(Page { items, total, next })
-        })
-        .await
+        self.read(move |c| sql::list_calls(c, subscription_id, state, n, after))
+            .await
     }
 
     async fn webhook_attempts(&self, call_ids: Vec<Uuid>) -> StoreResult<Vec<WebhookAttempt>> {
@@ -423,9 +243,7 @@ impl WebhookStore for PgStore {
                     &[&call_ids],
                 )
                 .map_err(db)?;
-            rows.iter()
-                .map(attempt_row)
-                .collect()
+            rows.iter().map(sql::attempt).collect()
         })
         .await
     }
@@ -436,56 +254,8 @@ impl WebhookStore for PgStore {
         effect: AttemptEffect,
     ) -> StoreResult<WebhookCall> {
         self.read(move |c| {
-            let (kind, next) = match effect {
-                AttemptEffect::Delivered => ("delivered", None),
-                AttemptEffect::RetryAt(t) => ("retry", Some(us(&t))),
-                AttemptEffect::GiveUp => ("give_up", None),
-                AttemptEffect::Keep => ("keep", None),
-            };
-            let at = us(&a.at);
             let mut tx = c.transaction().map_err(db)?;
-            let Some(row) = tx
-                .query_opt(
-                    "UPDATE webhook_calls SET attempts = attempts + 1, last_status = $2, \
-                     last_error = $3, last_attempt_at = $4, \
-                     first_attempt_at = coalesce(first_attempt_at, $4), \
-                     state = CASE WHEN $5::text = 'delivered' THEN 'delivered' \
-                                  WHEN $5::text = 'give_up' AND state = 'pending' THEN 'failed' \
-                                  ELSE state END, \
-                     next_attempt_at = CASE WHEN $5::text = 'delivered' THEN NULL \
-                                  WHEN state <> 'pending' THEN next_attempt_at \
-                                  WHEN $5::text = 'retry' THEN $6::timestamptz \
-                                  WHEN $5::text = 'give_up' THEN NULL \
-                                  ELSE next_attempt_at END \
-                     WHERE id = $1 RETURNING attempts",
-                    &[&a.call_id, &a.status, &a.error, &at, &kind, &next],
-                )
-                .map_err(db)?
-            else {
-                return Err(StoreError::Missing("webhook call"));
-            };
-            let n: i32 = col(&row, 0)?;
-            tx.execute(
-                "INSERT INTO webhook_attempts (call_id, n, at, status, error, duration_ms, replay) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &a.call_id,
-                    &n,
-                    &at,
-                    &a.status,
-                    &a.error,
-                    &a.duration_ms,
-                    &a.replay,
-                ],
-            )
-            .map_err(db)?;
-            let out = tx
-                .query_one(
-                    &format!("SELECT {CALL_COLUMNS} FROM webhook_calls WHERE id = $1"),
-                    &[&a.call_id],
-                )
-                .map_err(db)?;
-            let out = call(&out)?;
+            let out = sql::record_attempt(&mut tx, &a, effect)?;
             tx.commit().map_err(db)?;
             Ok(out)
         })
@@ -496,8 +266,13 @@ impl WebhookStore for PgStore {
         &self,
         subs: Vec<WebhookSubscription>,
     ) -> StoreResult<()> {
-        self.write(move |ctx| import_subscriptions(ctx, &subs))
-            .await
+        self.write(move |ctx| {
+            for s in &subs {
+                sql::insert_subscription(ctx, s, s.cursor)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Calls with `id > after`, by id.
@@ -516,7 +291,7 @@ impl WebhookStore for PgStore {
             )
             .map_err(db)?
             .iter()
-            .map(call)
+            .map(webhook_call)
             .collect()
         })
         .await
@@ -545,7 +320,7 @@ impl WebhookStore for PgStore {
             )
             .map_err(db)?
             .iter()
-            .map(attempt_row)
+            .map(sql::attempt)
             .collect()
         })
         .await

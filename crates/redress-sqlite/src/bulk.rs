@@ -5,39 +5,18 @@ use super::*;
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{self, Connection, params, params_from_iter};
 use redress_domain::calendar::DayException;
+use redress_store::sql::people::{
+    api_keys, import_api_keys, import_respondents, import_users, respondents,
+};
+use redress_store::sql::settings::import_departments;
 use redress_store::{
     ApiKey, CannedReply, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount,
-    StoreError, StoreResult, TABLE_COUNTS_SQL, TableCounts, User,
+    StoreError, StoreResult, User,
 };
 
-use crate::codec::{
-    self, CASE_COLUMNS, constraint, db, from_json, parse_enum, parse_enum_opt, parse_ts,
-    parse_uuid, to_json, ts,
-};
-use crate::{USER_COLUMNS, case_violation, day_kind_str, shared_case_values};
-
-pub fn table_counts(c: &Connection) -> StoreResult<TableCounts> {
-    c.query_row(TABLE_COUNTS_SQL, [], |r| {
-        Ok(TableCounts {
-            cases: r.get(0)?,
-            events: r.get(1)?,
-            idempotency_keys: r.get(2)?,
-            departments: r.get(3)?,
-            categories: r.get(4)?,
-            users: r.get(5)?,
-            respondents: r.get(6)?,
-            api_keys: r.get(7)?,
-            calendar_days: r.get(8)?,
-            canned_replies: r.get(9)?,
-            held_mail: r.get(10)?,
-            notice_templates: r.get(11)?,
-            webhook_subscriptions: r.get(12)?,
-            webhook_calls: r.get(13)?,
-            webhook_attempts: r.get(14)?,
-        })
-    })
-    .map_err(db)
-}
+use crate::codec::{self, CASE_COLUMNS, constraint, db, ts};
+use crate::{case_violation, shared_case_values};
+use redress_store::sql::settings::day_kind_str;
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -55,145 +34,9 @@ pub fn export_cases(c: &Connection, after: i64, n: usize) -> StoreResult<Vec<Cas
     )?;
     // A decided case carries its corrective actions along.
     for r in rows.iter_mut().filter(|r| r.decided_by.is_some()) {
-        r.actions = crate::actions::of_case(c, &r.id.to_string())?;
+        r.actions = crate::actions::of_case(c, r.id)?;
     }
     Ok(rows)
-}
-
-pub fn export_idempotency(
-    c: &Connection,
-    after: Option<String>,
-    n: usize,
-) -> StoreResult<Vec<IdempotencyRecord>> {
-    let raw = c
-        .prepare_cached(
-            "SELECT key, request_hash, status, body, created_at FROM idempotency_keys \
-             WHERE key > ?1 ORDER BY key LIMIT ?2",
-        )
-        .map_err(db)?
-        // From "" on the first page: a key range, where `?1 IS NULL OR …`
-        // would scan from the start for every page.
-        .query_map(params![after.unwrap_or_default(), limit(n)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    raw.into_iter()
-        .map(|(key, request_hash, status, body, created_at)| {
-            Ok(IdempotencyRecord {
-                key,
-                request_hash,
-                status: u16::try_from(status)
-                    .map_err(|_| StoreError::other(format!("bad http status {status}")))?,
-                body,
-                created_at: parse_ts(&created_at)?,
-            })
-        })
-        .collect()
-}
-
-pub fn export_respondents(c: &Connection) -> StoreResult<Vec<RespondentAccount>> {
-    respondents(c, "ORDER BY created_at, id", [])
-}
-
-/// Respondent accounts: `SELECT … FROM respondents <tail>`.
-pub fn respondents(
-    c: &Connection,
-    tail: &str,
-    params: impl rusqlite::Params,
-) -> StoreResult<Vec<RespondentAccount>> {
-    let raw = c
-        .prepare_cached(&format!(
-            "SELECT id, kind, external_id, name, email, key_hash, created_at, key_revoked, \
-             key_expires_at FROM respondents {tail}"
-        ))
-        .map_err(db)?
-        .query_map(params, |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, bool>(7)?,
-                r.get::<_, Option<String>>(8)?,
-            ))
-        })
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    raw.into_iter()
-        .map(
-            |(id, kind, external_id, name, email, key_hash, created_at, key_revoked, expires)| {
-                Ok(RespondentAccount {
-                    id: parse_uuid(&id)?,
-                    kind: parse_enum("respondent kind", &kind)?,
-                    external_id,
-                    name,
-                    email,
-                    key_hash,
-                    created_at: parse_ts(&created_at)?,
-                    key_revoked,
-                    key_expires_at: expires.as_deref().map(parse_ts).transpose()?,
-                })
-            },
-        )
-        .collect()
-}
-
-pub fn export_api_keys(c: &Connection) -> StoreResult<Vec<ApiKey>> {
-    api_keys(c, "ORDER BY created_at, id", [])
-}
-
-/// API keys: `SELECT … FROM api_keys <tail>`.
-pub fn api_keys(
-    c: &Connection,
-    tail: &str,
-    params: impl rusqlite::Params,
-) -> StoreResult<Vec<ApiKey>> {
-    let raw = c
-        .prepare_cached(&format!(
-            "SELECT id, name, scopes, key_hash, created_at, revoked, expires_at FROM api_keys {tail}"
-        ))
-        .map_err(db)?
-        .query_map(params, |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, bool>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        })
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    raw.into_iter()
-        .map(
-            |(id, name, scopes, key_hash, created_at, revoked, expires)| {
-                Ok(ApiKey {
-                    id: parse_uuid(&id)?,
-                    name,
-                    scopes: from_json(&scopes)?,
-                    key_hash,
-                    created_at: parse_ts(&created_at)?,
-                    revoked,
-                    expires_at: expires.as_deref().map(parse_ts).transpose()?,
-                })
-            },
-        )
-        .collect()
 }
 
 const IMPORT_CASE: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
@@ -241,115 +84,6 @@ pub fn import_idempotency(c: &Connection, records: &[IdempotencyRecord]) -> Stor
     Ok(())
 }
 
-pub fn import_departments(
-    c: &Connection,
-    departments: &[Department],
-    categories: &[Category],
-) -> StoreResult<()> {
-    let mut stmt = c
-        .prepare_cached(
-            "INSERT INTO departments (code, name, review, head, name_en) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(db)?;
-    for d in departments {
-        stmt.execute(params![d.code, d.name, d.review, d.head, d.name_en])
-            .map_err(|e| constraint(e, "code", "department"))?;
-    }
-    let mut stmt = c
-        .prepare_cached(
-            "INSERT INTO categories (code, name, name_en, department, handling_days, \
-             appeal_days, review_days, respondent_reply_days) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .map_err(db)?;
-    for k in categories {
-        stmt.execute(params![
-            k.code,
-            k.name,
-            k.name_en,
-            k.department,
-            k.handling_days.map(i64::from),
-            k.appeal_days.map(i64::from),
-            k.review_days.map(i64::from),
-            k.respondent_reply_days.map(i64::from)
-        ])
-        .map_err(|e| constraint(e, "code", "department"))?;
-    }
-    Ok(())
-}
-
-pub fn import_users(c: &Connection, users: &[User]) -> StoreResult<()> {
-    let mut stmt = c
-        .prepare_cached(&format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-        ))
-        .map_err(db)?;
-    for u in users {
-        stmt.execute(params![
-            u.id.to_string(),
-            u.username,
-            u.display_name,
-            u.password_hash,
-            to_json(&u.roles)?,
-            to_json(&u.departments)?,
-            u.level,
-            u.active,
-            ts(&u.created_at),
-            u.email,
-            u.must_change_password,
-        ])
-        .map_err(|e| constraint(e, "username", "user"))?;
-    }
-    Ok(())
-}
-
-pub fn import_respondents(c: &Connection, respondents: &[RespondentAccount]) -> StoreResult<()> {
-    let mut stmt = c
-        .prepare_cached(
-            "INSERT INTO respondents (id, kind, external_id, name, email, key_hash, created_at, \
-             key_revoked, key_expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .map_err(db)?;
-    for r in respondents {
-        stmt.execute(params![
-            r.id.to_string(),
-            r.kind.as_str(),
-            r.external_id,
-            r.name,
-            r.email,
-            r.key_hash,
-            ts(&r.created_at),
-            r.key_revoked,
-            r.key_expires_at.as_ref().map(ts)
-        ])
-        .map_err(|e| constraint(e, "respondent", "respondent"))?;
-    }
-    Ok(())
-}
-
-pub fn import_api_keys(c: &Connection, keys: &[ApiKey]) -> StoreResult<()> {
-    let mut stmt = c
-        .prepare_cached(
-            "INSERT INTO api_keys (id, name, scopes, key_hash, created_at, revoked, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .map_err(db)?;
-    for k in keys {
-        stmt.execute(params![
-            k.id.to_string(),
-            k.name,
-            to_json(&k.scopes)?,
-            k.key_hash,
-            ts(&k.created_at),
-            k.revoked,
-            k.expires_at.as_ref().map(ts)
-        ])
-        .map_err(|e| constraint(e, "key", "key"))?;
-    }
-    Ok(())
-}
-
 pub fn import_calendar(c: &Connection, days: &[DayException]) -> StoreResult<()> {
     c.execute("DELETE FROM calendar_days", []).map_err(db)?;
     let mut stmt = c
@@ -366,77 +100,6 @@ pub fn import_calendar(c: &Connection, days: &[DayException]) -> StoreResult<()>
     Ok(())
 }
 
-/// Canned replies: `SELECT … FROM canned_replies <tail>`.
-pub fn canned_replies(
-    c: &Connection,
-    tail: &str,
-    params: impl rusqlite::Params,
-) -> StoreResult<Vec<CannedReply>> {
-    let raw = c
-        .prepare_cached(&format!(
-            "SELECT id, title, body, locale, created_at, updated_at FROM canned_replies {tail}"
-        ))
-        .map_err(db)?
-        .query_map(params, |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    raw.into_iter()
-        .map(|(id, title, body, locale, created_at, updated_at)| {
-            Ok(CannedReply {
-                id: parse_uuid(&id)?,
-                title,
-                body,
-                locale: parse_enum_opt("locale", locale)?,
-                created_at: parse_ts(&created_at)?,
-                updated_at: parse_ts(&updated_at)?,
-            })
-        })
-        .collect()
-}
-
-pub fn import_canned_replies(c: &Connection, replies: &[CannedReply]) -> StoreResult<()> {
-    let mut stmt = c
-        .prepare_cached(
-            "INSERT INTO canned_replies (id, title, body, locale, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .map_err(db)?;
-    for r in replies {
-        stmt.execute(params![
-            r.id.to_string(),
-            r.title,
-            r.body,
-            r.locale.map(|l| l.as_str()),
-            ts(&r.created_at),
-            ts(&r.updated_at)
-        ])
-        .map_err(|e| constraint(e, "id", "canned_reply"))?;
-    }
-    Ok(())
-}
-
-/// Records that the seed `name` ran; false when it had run before.
-pub fn mark_seeded(c: &Connection, name: &str) -> StoreResult<bool> {
-    let n = c
-        .prepare_cached(
-            "INSERT INTO seeds (name, seeded_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-        )
-        .map_err(db)?
-        .execute(params![name, ts(&chrono::Utc::now())])
-        .map_err(db)?;
-    Ok(n == 1)
-}
-
 #[async_trait]
 impl UpkeepStore for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
@@ -444,7 +107,8 @@ impl UpkeepStore for SqliteStore {
     }
 
     async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
-        self.read(|c| table_counts(c)).await
+        self.read(|c| redress_store::sql::cases::table_counts(c))
+            .await
     }
 
     async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
@@ -456,16 +120,18 @@ impl UpkeepStore for SqliteStore {
         after: Option<String>,
         limit: usize,
     ) -> StoreResult<Vec<IdempotencyRecord>> {
-        self.read(move |c| export_idempotency(c, after, limit))
+        self.read(move |c| redress_store::sql::cases::export_idempotency(c, after, limit))
             .await
     }
 
     async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>> {
-        self.read(|c| export_respondents(c)).await
+        self.read(|c| respondents(c, "ORDER BY created_at, id", &[]))
+            .await
     }
 
     async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        self.read(|c| export_api_keys(c)).await
+        self.read(|c| api_keys(c, "ORDER BY created_at, id", &[]))
+            .await
     }
 
     async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
@@ -486,28 +152,27 @@ impl UpkeepStore for SqliteStore {
         departments: Vec<Department>,
         categories: Vec<Category>,
     ) -> StoreResult<()> {
-        self.write(move |ctx| import_departments(ctx.conn, &departments, &categories))
+        self.write(move |ctx| import_departments(ctx, &departments, &categories))
             .await
     }
 
     async fn import_users(&self, users: Vec<User>) -> StoreResult<()> {
-        self.write(move |ctx| import_users(ctx.conn, &users)).await
+        self.write(move |ctx| import_users(ctx, &users)).await
     }
 
     async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()> {
-        self.write(move |ctx| import_respondents(ctx.conn, &respondents))
+        self.write(move |ctx| import_respondents(ctx, &respondents))
             .await
     }
 
     async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
-        self.write(move |ctx| import_api_keys(ctx.conn, &keys))
-            .await
+        self.write(move |ctx| import_api_keys(ctx, &keys)).await
     }
 
     async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()> {
         self.write(move |ctx| {
-            import_canned_replies(ctx.conn, &replies)?;
-            mark_seeded(ctx.conn, "canned_replies")?;
+            redress_store::sql::templates::import_canned_replies(ctx, &replies)?;
+            redress_store::sql::templates::mark_seeded(ctx, "canned_replies")?;
             Ok(())
         })
         .await
@@ -519,35 +184,12 @@ impl UpkeepStore for SqliteStore {
     }
 
     async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64> {
-        let id = case_id.to_string();
-        self.write(move |ctx| {
-            let calls = ctx
-                .conn
-                .execute(
-                    "UPDATE webhook_calls SET payload = '{\"erased\":true}' \
-                     WHERE case_id = ?1 AND payload <> '{\"erased\":true}'",
-                    [&id],
-                )
-                .map_err(db)?;
-            let mail = ctx
-                .conn
-                .execute(
-                    "DELETE FROM held_mail WHERE case_id = ?1 OR attached_to = ?1",
-                    [&id],
-                )
-                .map_err(db)?;
-            // The list of corrective actions holds their texts in the clear.
-            let actions = ctx
-                .conn
-                .execute("DELETE FROM corrective_actions WHERE case_id = ?1", [&id])
-                .map_err(db)?;
-            Ok((calls + mail + actions) as u64)
-        })
-        .await
+        self.write(move |ctx| redress_store::sql::cases::forget(ctx, case_id))
+            .await
     }
 
     async fn journal_splice(&self) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
-        self.read(|c| read_splice(c)).await
+        self.read(|c| redress_store::sql::cases::splice(c)).await
     }
 
     async fn rewrite_journal(
@@ -558,7 +200,7 @@ impl UpkeepStore for SqliteStore {
     ) -> StoreResult<redress_store::journal::RewriteOutcome> {
         use redress_store::journal::{RewriteOutcome, plan_rewrite, resealed_event};
         self.write(move |ctx| {
-            let splice = match read_splice(ctx.conn)? {
+            let splice = match redress_store::sql::cases::splice(ctx)? {
                 Some(s) if s.seq != after => return Err(StoreError::VersionConflict),
                 Some(s) => s,
                 None => {
@@ -574,11 +216,7 @@ impl UpkeepStore for SqliteStore {
                     redress_store::journal::JournalSplice::start(after, at_after, ctx.head())
                 }
             };
-            let stored = journal_entries(
-                ctx.conn,
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
-                [after, data.len() as i64],
-            )?;
+            let stored = redress_store::sql::cases::events_after(ctx, after, data.len())?;
             let (rows, next) =
                 plan_rewrite(&splice, &stored, &data).ok_or(StoreError::VersionConflict)?;
             let mut update = ctx

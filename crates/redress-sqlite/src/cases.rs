@@ -1,6 +1,9 @@
 //! Cases, their corrective actions, reports, the journal and idempotency
 //! records ([`CaseStore`]).
 
+use redress_store::sql::cases as sql;
+use redress_store::sql::rollups as counters;
+
 use super::*;
 
 #[async_trait]
@@ -44,13 +47,13 @@ impl CaseStore for SqliteStore {
     }
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
-        self.read_point(move |c| get_case_where(c, "id", &id.to_string()))
+        self.read_point(move |c| sql::case_where(c, "id", id.into()))
             .await
     }
 
     async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
         let t = tracking_no.to_string();
-        self.read_point(move |c| get_case_where(c, "tracking_no", &t))
+        self.read_point(move |c| sql::case_where(c, "tracking_no", t.into()))
             .await
     }
 
@@ -115,7 +118,7 @@ impl CaseStore for SqliteStore {
         filter: &redress_store::ActionFilter,
     ) -> StoreResult<Vec<redress_store::ActionRow>> {
         let (visibility, filter) = (visibility.clone(), filter.clone());
-        self.read(move |c| actions::list(c, &visibility, &filter))
+        self.read(move |c| redress_store::sql::actions::list(c, &visibility, &filter))
             .await
     }
 
@@ -134,20 +137,7 @@ impl CaseStore for SqliteStore {
         respondent_key: &str,
     ) -> StoreResult<Vec<Uuid>> {
         let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
-        self.read_point(move |c| {
-            let ids = c
-                .prepare_cached(
-                    "SELECT id FROM cases WHERE complainant_key = ?1 AND respondent_key = ?2 \
-                     AND status <> 'closed' ORDER BY seq",
-                )
-                .map_err(db)?
-                .query_map([ck, rk], |r| r.get::<_, String>(0))
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            ids.iter().map(|s| parse_uuid(s)).collect()
-        })
-        .await
+        self.read_point(move |c| sql::open_between(c, ck, rk)).await
     }
 
     async fn cases_due_from(
@@ -156,25 +146,8 @@ impl CaseStore for SqliteStore {
         after_seq: i64,
         limit: usize,
     ) -> StoreResult<Vec<(i64, Uuid)>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |c| {
-            let rows = c
-                .prepare_cached(
-                    "SELECT seq, id FROM cases WHERE seq > ?1 AND next_due_at >= ?2 \
-                     AND status <> 'closed' ORDER BY seq LIMIT ?3",
-                )
-                .map_err(db)?
-                .query_map(params![after_seq, ts(&from), limit], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            rows.into_iter()
-                .map(|(seq, id)| Ok((seq, parse_uuid(&id)?)))
-                .collect()
-        })
-        .await
+        self.read(move |c| sql::due_from(c, from, after_seq, limit))
+            .await
     }
 
     async fn deadline_queues(
@@ -205,20 +178,7 @@ impl CaseStore for SqliteStore {
     }
 
     async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |c| {
-            let ids = c
-                .prepare_cached(
-                    "SELECT id FROM cases WHERE sweep_at <= ?1 ORDER BY sweep_at, seq LIMIT ?2",
-                )
-                .map_err(db)?
-                .query_map(params![ts(&now), limit], |r| r.get::<_, String>(0))
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            ids.iter().map(|s| parse_uuid(s)).collect()
-        })
-        .await
+        self.read(move |c| sql::due_for_sweep(c, now, limit)).await
     }
 
     async fn claim_due(
@@ -258,22 +218,7 @@ impl CaseStore for SqliteStore {
     }
 
     async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>> {
-        self.read(|c| {
-            let raw = c
-                .prepare_cached("SELECT status, n FROM case_counts WHERE n > 0")
-                .map_err(db)?
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            let mut out = raw
-                .into_iter()
-                .map(|(s, n)| Ok((parse_enum::<Status>("status", &s)?, n)))
-                .collect::<StoreResult<Vec<_>>>()?;
-            out.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
-            Ok(out)
-        })
-        .await
+        self.read(|c| sql::count_by_status(c)).await
     }
 
     async fn report_rows(
@@ -281,40 +226,7 @@ impl CaseStore for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<ReportRow>> {
-        self.read(move |c| {
-            let raw = c
-                .prepare_cached(
-                    "SELECT channel, category, status, closure, respondent_key, report FROM cases \
-                     WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, seq",
-                )
-                .map_err(db)?
-                .query_map([ts(&from), ts(&to)], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        crate::codec::value_bytes(r.get_ref(5)?),
-                    ))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            raw.into_iter()
-                .map(|(ch, cat, st, cl, rk, rep)| {
-                    Ok((
-                        parse_enum("channel", &ch)?,
-                        cat,
-                        parse_enum("status", &st)?,
-                        parse_enum_opt("closure", cl)?,
-                        rk,
-                        redress_store::ReportFacts::unpacked(&rep?)?,
-                    ))
-                })
-                .collect()
-        })
-        .await
+        self.read(move |c| sql::report_rows(c, from, to)).await
     }
 
     async fn report_rollup(
@@ -322,7 +234,7 @@ impl CaseStore for SqliteStore {
         query: &redress_store::rollup::RollupQuery,
     ) -> StoreResult<Vec<redress_store::rollup::RollupSum>> {
         let q = query.clone();
-        self.read(move |c| rollups::query(c, &q)).await
+        self.read(move |c| counters::query(c, &q)).await
     }
 
     async fn report_top_respondents(
@@ -331,7 +243,7 @@ impl CaseStore for SqliteStore {
         limit: usize,
     ) -> StoreResult<Vec<(String, i64)>> {
         let q = query.clone();
-        self.read(move |c| rollups::top_respondents(c, &q, limit))
+        self.read(move |c| counters::top_respondents(c, &q, limit))
             .await
     }
 
@@ -340,7 +252,7 @@ impl CaseStore for SqliteStore {
         query: &redress_store::rollup::DailyQuery,
     ) -> StoreResult<Vec<redress_store::rollup::DailyCount>> {
         let q = query.clone();
-        self.read(move |c| rollups::daily(c, &q)).await
+        self.read(move |c| counters::daily(c, &q)).await
     }
 
     async fn claim_alert(
@@ -351,7 +263,7 @@ impl CaseStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let subject = subject.to_string();
-        self.write(move |ctx| rollups::claim_sent(ctx.conn, kind.as_str(), &subject, day, at))
+        self.write(move |ctx| counters::claim_sent(ctx, kind.as_str(), &subject, day, at))
             .await
     }
 
@@ -362,7 +274,7 @@ impl CaseStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let kind = kind.to_string();
-        self.write(move |ctx| rollups::claim_sent(ctx.conn, &kind, "", period, at))
+        self.write(move |ctx| counters::claim_sent(ctx, &kind, "", period, at))
             .await
     }
 
@@ -372,16 +284,7 @@ impl CaseStore for SqliteStore {
         respondent_key: &str,
     ) -> StoreResult<bool> {
         let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
-        self.read_point(move |c| {
-            c.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM cases WHERE complainant_key = ?1 \
-                 AND respondent_key = ?2)",
-            )
-            .map_err(db)?
-            .query_row([ck, rk], |r| r.get::<_, bool>(0))
-            .map_err(db)
-        })
-        .await
+        self.read_point(move |c| sql::any_between(c, ck, rk)).await
     }
 
     async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
@@ -390,26 +293,11 @@ impl CaseStore for SqliteStore {
     }
 
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {
-        self.read(move |c| {
-            journal_entries(
-                c,
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ?1 ORDER BY seq"),
-                [case_id.to_string()],
-            )
-        })
-        .await
+        self.read(move |c| sql::events_of_case(c, case_id)).await
     }
 
     async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |c| {
-            journal_entries(
-                c,
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
-                [after, limit],
-            )
-        })
-        .await
+        self.read(move |c| sql::events_after(c, after, limit)).await
     }
 
     async fn list_global_events(
@@ -417,19 +305,8 @@ impl CaseStore for SqliteStore {
         kinds: Vec<String>,
         limit: usize,
     ) -> StoreResult<Vec<JournalEntry>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |c| {
-            // `events_global` indexes the events without a case.
-            journal_entries(
-                c,
-                &format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE case_id IS NULL \
-                     AND kind IN (SELECT value FROM json_each(?1)) ORDER BY seq DESC LIMIT ?2"
-                ),
-                params![codec::to_json(&kinds)?, limit],
-            )
-        })
-        .await
+        self.read(move |c| sql::global_events(c, kinds, limit))
+            .await
     }
 
     async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
@@ -452,6 +329,7 @@ impl CaseStore for SqliteStore {
 
     async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
         let key = key.to_string();
-        self.read_point(move |c| get_idempotency(c, &key)).await
+        self.read_point(move |c| sql::idempotency_record(c, key))
+            .await
     }
 }

@@ -3,8 +3,10 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use r2d2_sqlite::rusqlite::{self, Row, ffi};
+use r2d2_sqlite::rusqlite::types::ToSqlOutput;
+use r2d2_sqlite::rusqlite::{self, Connection, Row, ffi};
 use redress_store::StoreError;
+use redress_store::sql::{Conn, Dialect, Param};
 use uuid::Uuid;
 
 /// Fixed-width UTC: string order is time order.
@@ -54,10 +56,6 @@ pub fn parse_enum_opt<T: FromStr<Err: std::fmt::Display>>(
     s: Option<String>,
 ) -> Result<Option<T>, StoreError> {
     s.as_deref().map(|s| parse_enum(what, s)).transpose()
-}
-
-pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::other(format!("json: {e}")))
 }
 
 pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
@@ -141,6 +139,9 @@ impl redress_store::rows::Columns<Sqlite> for Row<'_> {
     fn time_opt(&self, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
         parse_ts_opt(self.text_opt(i)?)
     }
+    fn date(&self, i: usize) -> Result<NaiveDate, StoreError> {
+        parse_date(&self.text(i)?)
+    }
     fn uuid(&self, i: usize) -> Result<Uuid, StoreError> {
         parse_uuid(&self.text(i)?)
     }
@@ -178,3 +179,83 @@ pub fn all<'s, T>(
     }
     Ok(out)
 }
+
+/// A parameter of [`redress_store::sql`] as SQLite stores it: times, ids
+/// and dates as text (times in [`TIME_FORMAT`]), flags as integers.
+pub fn bind(p: &Param) -> ToSqlOutput<'_> {
+    use rusqlite::types::{Value, ValueRef};
+    match p {
+        Param::Text(s) | Param::Json(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Param::Int(i) => ToSqlOutput::Owned(Value::Integer(i64::from(*i))),
+        Param::Int64(i) => ToSqlOutput::Owned(Value::Integer(*i)),
+        Param::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
+        Param::Time(t) => ToSqlOutput::Owned(Value::Text(ts(t))),
+        Param::Date(d) => ToSqlOutput::Owned(Value::Text(d.format("%Y-%m-%d").to_string())),
+        Param::Uuid(u) => ToSqlOutput::Owned(Value::Text(u.to_string())),
+        Param::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        Param::Null(_) => ToSqlOutput::Owned(Value::Null),
+        Param::Texts(_) => unreachable!("SQLite binds no arrays"),
+    }
+}
+
+fn run(c: &Connection, sql: &str, params: &[Param]) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(params.iter().map(bind)))
+}
+
+fn query<T>(
+    c: &Connection,
+    sql: &str,
+    params: &[Param],
+    mut read: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params.iter().map(bind)))
+        .map_err(db)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(db)? {
+        out.push(read(r)?);
+    }
+    Ok(out)
+}
+
+/// [`Conn`] for a connection and for the writer's context.
+macro_rules! conn {
+    ($t:ty, |$s:ident| $c:expr) => {
+        impl Conn<Sqlite> for $t {
+            const DIALECT: Dialect = Dialect::Sqlite;
+            type Row<'r> = Row<'r>;
+
+            fn query<T>(
+                &mut self,
+                sql: &str,
+                params: &[Param],
+                read: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+            ) -> Result<Vec<T>, StoreError> {
+                let $s = self;
+                query($c, sql, params, read)
+            }
+
+            fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
+                let $s = self;
+                Ok(run($c, sql, params).map_err(db)? as u64)
+            }
+
+            fn execute_or(
+                &mut self,
+                sql: &str,
+                params: &[Param],
+                what: &'static str,
+                missing: &'static str,
+            ) -> Result<u64, StoreError> {
+                let $s = self;
+                Ok(run($c, sql, params).map_err(|e| constraint(e, what, missing))? as u64)
+            }
+        }
+    };
+}
+
+conn!(Connection, |s| s);
+conn!(&Connection, |s| s);
+conn!(crate::writer::WriteCtx<'_>, |s| s.conn);

@@ -52,10 +52,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{
-    self, Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter,
+    self, Connection, OpenFlags, OptionalExtension, params, params_from_iter,
 };
 use redress_domain::Status;
-use redress_domain::calendar::{DayException, DayKind, DaySource};
+use redress_domain::calendar::{DayException, DaySource};
 use redress_store::{
     ApiKey, CalendarFeed, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category,
     Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount,
@@ -66,11 +66,7 @@ use redress_store::{
 };
 use uuid::Uuid;
 
-use codec::{
-    CASE_COLUMNS, constraint, db, parse_date, parse_enum, parse_enum_opt, parse_ts, parse_ts_opt,
-    parse_uuid, parse_uuid_opt, ts, ts_opt,
-};
-use redress_store::rows::{self, USER_COLUMNS};
+use codec::{constraint, db, parse_ts, parse_uuid, ts, ts_opt};
 use writer::{ChainHead, Job, Queued, WriteCtx};
 
 /// Connections for point reads on the caller's thread (`read_point`):
@@ -616,12 +612,6 @@ fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
     rollups::update(conn, Some(before), r)
 }
 
-fn get_case_where(conn: &Connection, column: &str, value: &str) -> StoreResult<Option<CaseRow>> {
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE {column} = ?1");
-    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-    Ok(codec::all(stmt.query([value]).map_err(db)?, codec::case_row)?.pop())
-}
-
 fn get_idempotency(conn: &Connection, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
     let raw = conn
         .prepare_cached(
@@ -650,136 +640,4 @@ fn get_idempotency(conn: &Connection, key: &str) -> StoreResult<Option<Idempoten
         })
     })
     .transpose()
-}
-
-// ---- journal ----------------------------------------------------------------
-
-const EVENT_COLUMNS: &str = "seq, case_id, kind, actor, at, data, prev_hash, hash";
-
-fn journal_entries(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> StoreResult<Vec<JournalEntry>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
-    let raw = stmt
-        .query_map(params, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        })
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    raw.into_iter()
-        .map(|(seq, case_id, kind, actor, at, data, prev_hash, hash)| {
-            Ok(JournalEntry {
-                seq,
-                case_id: parse_uuid_opt(case_id)?,
-                kind,
-                actor,
-                at: parse_ts(&at)?,
-                data,
-                prev_hash,
-                hash,
-            })
-        })
-        .collect()
-}
-
-fn read_splice(c: &Connection) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
-    c.query_row(
-        "SELECT seq, old_hash, new_hash, rewritten, started_seq, started_hash \
-         FROM journal_splice WHERE id = 1",
-        [],
-        |r| {
-            Ok(redress_store::journal::JournalSplice {
-                seq: r.get(0)?,
-                old_hash: r.get(1)?,
-                new_hash: r.get(2)?,
-                rewritten: r.get(3)?,
-                started_seq: r.get(4)?,
-                started_hash: r.get(5)?,
-            })
-        },
-    )
-    .optional()
-    .map_err(db)
-}
-
-// ---- people and settings ------------------------------------------------------
-
-fn day_kind_str(k: DayKind) -> &'static str {
-    match k {
-        DayKind::Holiday => "holiday",
-        DayKind::Workday => "workday",
-    }
-}
-
-fn parse_day_kind(s: &str) -> StoreResult<DayKind> {
-    match s {
-        "holiday" => Ok(DayKind::Holiday),
-        "workday" => Ok(DayKind::Workday),
-        other => Err(StoreError::other(format!("bad day kind {other:?}"))),
-    }
-}
-
-const FEED_COLUMNS: &str =
-    "url, etag, last_modified, fetched_at, outcome, next_fetch_at, set_by, set_at";
-
-type RawFeed = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-);
-
-fn read_feed(r: &Row<'_>) -> rusqlite::Result<RawFeed> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
-}
-
-fn feed_row(r: RawFeed) -> StoreResult<CalendarFeed> {
-    let (url, etag, last_modified, fetched_at, outcome, next, set_by, set_at) = r;
-    Ok(CalendarFeed {
-        url,
-        etag,
-        last_modified,
-        fetched_at: parse_ts_opt(fetched_at)?,
-        outcome,
-        next_fetch_at: parse_ts(&next)?,
-        set_by,
-        set_at: parse_ts(&set_at)?,
-    })
-}
-
-fn users_where(conn: &Connection, clause: &str, value: &str) -> StoreResult<Vec<User>> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users {clause}");
-    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-    let rows = if clause.contains("?1") {
-        stmt.query([value])
-    } else {
-        stmt.query([])
-    }
-    .map_err(db)?;
-    codec::all(rows, rows::user)
 }

@@ -3,7 +3,7 @@
 
 use r2d2_sqlite::rusqlite::types::Value;
 use r2d2_sqlite::rusqlite::{Connection, params, params_from_iter};
-use redress_domain::suggest::{CategoryStats, ModelView};
+use redress_domain::suggest::ModelView;
 use redress_store::filter::{Dialect, branches};
 use redress_store::{CaseFilter, CaseText, LearntToken, StoreResult, Visibility};
 
@@ -121,45 +121,5 @@ pub fn learn(
 
 pub fn view(conn: &mut Connection, tokens: &[String]) -> StoreResult<ModelView> {
     let tx = conn.transaction().map_err(db)?;
-    let categories = tx
-        .prepare_cached("SELECT category, cases, tokens FROM category_model ORDER BY category")
-        .map_err(db)?
-        .query_map([], |r| {
-            Ok(CategoryStats {
-                category: r.get(0)?,
-                cases: r.get(1)?,
-                tokens: r.get(2)?,
-            })
-        })
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    let vocabulary: i64 = tx
-        .prepare_cached("SELECT tokens FROM category_model_vocabulary WHERE id = 1")
-        .map_err(db)?
-        .query_row([], |r| r.get(0))
-        .map_err(db)?;
-    let mut counts = Vec::new();
-    // Well under SQLite's limit of bound parameters per statement.
-    for chunk in tokens.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT category, token, n FROM category_model_counts WHERE token IN ({marks})"
-        );
-        let rows = tx
-            .prepare(&sql)
-            .map_err(db)?
-            .query_map(params_from_iter(chunk.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
-        counts.extend(rows);
-    }
-    Ok(ModelView {
-        categories,
-        vocabulary,
-        counts,
-    })
+    redress_store::sql::cases::category_model(&mut &*tx, tokens)
 }

@@ -1,4 +1,9 @@
-//! Departments, users, sessions, respondents and API keys ([`PeopleStore`]).
+//! Departments, users, sessions, respondents and API keys ([`PeopleStore`]),
+//! over the statements of [`redress_store::sql::people`].
+
+use redress_store::args;
+use redress_store::sql::people as sql;
+use redress_store::sql::settings::import_departments;
 
 use super::*;
 
@@ -6,48 +11,19 @@ use super::*;
 impl PeopleStore for SqliteStore {
     async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            bulk::import_departments(ctx.conn, std::slice::from_ref(&d), &[])?;
+            import_departments(ctx, std::slice::from_ref(&d), &[])?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
 
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT code, name, review, head, name_en FROM departments ORDER BY code",
-            )
-            .map_err(db)?
-            .query_map([], |r| {
-                Ok(Department {
-                    code: r.get(0)?,
-                    name: r.get(1)?,
-                    review: r.get(2)?,
-                    head: r.get(3)?,
-                    name_en: r.get(4)?,
-                })
-            })
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)
-        })
-        .await
+        self.read(|c| sql::departments(c)).await
     }
 
     async fn update_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(
-                    "UPDATE departments SET name = ?2, name_en = ?3, review = ?4, head = ?5 \
-                     WHERE code = ?1",
-                )
-                .map_err(db)?
-                .execute(params![d.code, d.name, d.name_en, d.review, d.head])
-                .map_err(db)?;
-            if n == 0 {
-                return Err(StoreError::Missing("department"));
-            }
+            sql::update_department(ctx, &d)?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -55,7 +31,7 @@ impl PeopleStore for SqliteStore {
 
     async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            bulk::import_users(ctx.conn, std::slice::from_ref(&u))?;
+            sql::import_users(ctx, std::slice::from_ref(&u))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -63,29 +39,7 @@ impl PeopleStore for SqliteStore {
 
     async fn update_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(
-                    "UPDATE users SET display_name = ?2, password_hash = ?3, roles = ?4, \
-                     departments = ?5, level = ?6, active = ?7, email = ?8, \
-                     must_change_password = ?9 WHERE id = ?1",
-                )
-                .map_err(db)?
-                .execute(params![
-                    u.id.to_string(),
-                    u.display_name,
-                    u.password_hash,
-                    codec::to_json(&u.roles)?,
-                    codec::to_json(&u.departments)?,
-                    u.level,
-                    u.active,
-                    u.email,
-                    u.must_change_password,
-                ])
-                .map_err(db)?;
-            if n == 0 {
-                return Err(StoreError::Missing("user"));
-            }
+            sql::update_user(ctx, &u)?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -93,118 +47,51 @@ impl PeopleStore for SqliteStore {
 
     async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_string();
-        self.read(move |c| Ok(users_where(c, "WHERE username = ?1", &username)?.pop()))
+        self.read(move |c| Ok(sql::users(c, "WHERE username = ?1", &args![username])?.pop()))
             .await
     }
 
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
-        self.read(move |c| Ok(users_where(c, "WHERE id = ?1", &id.to_string())?.pop()))
+        self.read(move |c| Ok(sql::users(c, "WHERE id = ?1", &args![id])?.pop()))
             .await
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        self.read(|c| users_where(c, "ORDER BY username", "")).await
+        self.read(|c| sql::users(c, "ORDER BY username", &[])).await
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        self.read(|c| {
-            c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))
-                .map_err(db)
-        })
-        .await
+        self.read(|c| sql::count_users(c)).await
     }
 
     async fn insert_session(&self, s: Session) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        s.token_hash,
-                        s.user_id.to_string(),
-                        ts(&s.created_at),
-                        ts(&s.expires_at)
-                    ],
-                )
-                .map_err(|e| constraint(e, "session", "user"))?;
-            Ok(())
-        })
-        .await
+        self.write(move |c| sql::insert_session(c, &s)).await
     }
 
     async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
         let token_hash = token_hash.to_string();
-        self.read_point(move |c| {
-            let raw = c
-                .prepare_cached(
-                    "SELECT token_hash, user_id, created_at, expires_at FROM sessions \
-                     WHERE token_hash = ?1",
-                )
-                .map_err(db)?
-                .query_row([token_hash], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })
-                .optional()
-                .map_err(db)?;
-            raw.map(|(token_hash, user_id, created_at, expires_at)| {
-                Ok(Session {
-                    token_hash,
-                    user_id: parse_uuid(&user_id)?,
-                    created_at: parse_ts(&created_at)?,
-                    expires_at: parse_ts(&expires_at)?,
-                })
-            })
-            .transpose()
-        })
-        .await
+        self.read_point(move |c| sql::session(c, &token_hash)).await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_string();
-        self.write(move |ctx| {
-            ctx.conn
-                .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
-                .map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.write(move |c| sql::delete_session(c, &token_hash))
+            .await
     }
 
     async fn delete_user_sessions(&self, user_id: Uuid, keep: Option<String>) -> StoreResult<u64> {
-        self.write(move |ctx| {
-            let n = ctx
-                .conn
-                .execute(
-                    "DELETE FROM sessions WHERE user_id = ?1 \
-                     AND (?2 IS NULL OR token_hash <> ?2)",
-                    params![user_id.to_string(), keep],
-                )
-                .map_err(db)?;
-            Ok(n as u64)
-        })
-        .await
+        self.write(move |c| sql::delete_user_sessions(c, user_id, keep.as_deref()))
+            .await
     }
 
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        self.write(move |ctx| {
-            let n = ctx
-                .conn
-                .execute("DELETE FROM sessions WHERE expires_at < ?1", [ts(&now)])
-                .map_err(db)?;
-            Ok(n as u64)
-        })
-        .await
+        self.write(move |c| sql::delete_expired_sessions(c, now))
+            .await
     }
 
     async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            bulk::import_respondents(ctx.conn, std::slice::from_ref(&r))?;
+            sql::import_respondents(ctx, std::slice::from_ref(&r))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -215,7 +102,7 @@ impl PeopleStore for SqliteStore {
         key_hash: &str,
     ) -> StoreResult<Option<RespondentAccount>> {
         let key_hash = key_hash.to_string();
-        self.read(move |c| Ok(bulk::respondents(c, "WHERE key_hash = ?1", [key_hash])?.pop()))
+        self.read(move |c| Ok(sql::respondents(c, "WHERE key_hash = ?1", &args![key_hash])?.pop()))
             .await
     }
 
@@ -224,21 +111,17 @@ impl PeopleStore for SqliteStore {
         kind: redress_domain::RespondentKind,
         external_id: &str,
     ) -> StoreResult<Option<RespondentAccount>> {
-        let (kind, external_id) = (kind.as_str().to_string(), external_id.to_string());
+        let external_id = external_id.to_string();
         self.read(move |c| {
-            Ok(bulk::respondents(
-                c,
-                "WHERE kind = ?1 AND external_id = ?2",
-                [kind, external_id],
-            )?
-            .pop())
+            let tail = "WHERE kind = ?1 AND external_id = ?2";
+            Ok(sql::respondents(c, tail, &args![kind.as_str(), external_id])?.pop())
         })
         .await
     }
 
     async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            bulk::import_api_keys(ctx.conn, std::slice::from_ref(&k))?;
+            sql::import_api_keys(ctx, std::slice::from_ref(&k))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
@@ -246,20 +129,13 @@ impl PeopleStore for SqliteStore {
 
     async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
         let key_hash = key_hash.to_string();
-        self.read(move |c| Ok(bulk::api_keys(c, "WHERE key_hash = ?1", [key_hash])?.pop()))
+        self.read(move |c| Ok(sql::api_keys(c, "WHERE key_hash = ?1", &args![key_hash])?.pop()))
             .await
     }
 
     async fn revoke_api_key(&self, id: Uuid, event: NewEvent) -> StoreResult<bool> {
         self.write(move |ctx| {
-            let n = ctx
-                .conn
-                .execute(
-                    "UPDATE api_keys SET revoked = 1 WHERE id = ?1",
-                    [id.to_string()],
-                )
-                .map_err(db)?;
-            if n == 0 {
+            if !sql::revoke_api_key(ctx, id)? {
                 return Ok(false);
             }
             ctx.append(std::slice::from_ref(&event))?;
@@ -276,19 +152,7 @@ impl PeopleStore for SqliteStore {
         event: NewEvent,
     ) -> StoreResult<bool> {
         self.write(move |ctx| {
-            let n = match &key_hash {
-                Some(hash) => ctx.conn.execute(
-                    "UPDATE respondents SET key_hash = ?2, key_revoked = 0, \
-                     key_expires_at = ?3 WHERE id = ?1",
-                    params![id.to_string(), hash, expires_at.as_ref().map(ts)],
-                ),
-                None => ctx.conn.execute(
-                    "UPDATE respondents SET key_revoked = 1 WHERE id = ?1",
-                    [id.to_string()],
-                ),
-            }
-            .map_err(|e| constraint(e, "key", "key"))?;
-            if n == 0 {
+            if !sql::set_respondent_key(ctx, id, key_hash.as_deref(), expires_at)? {
                 return Ok(false);
             }
             ctx.append(std::slice::from_ref(&event))?;

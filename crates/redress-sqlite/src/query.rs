@@ -1,20 +1,20 @@
 //! The case list: the branches of [`redress_store::filter`] run as one
 //! page and its exact total.
 
-use r2d2_sqlite::rusqlite::types::Value;
+use r2d2_sqlite::rusqlite::types::{ToSqlOutput, Value};
 use r2d2_sqlite::rusqlite::{Connection, params_from_iter};
 use redress_store::filter::{Dialect, DuePhase, NEWEST_FIRST, Param, branches, merge_arms};
 use redress_store::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
 
-use crate::codec::{self, SUMMARY_COLUMNS, db, summary, ts};
+use crate::codec::{self, SUMMARY_COLUMNS, db, summary};
 
+/// A parameter as [`codec::bind`] binds it (text bound from a `String` is
+/// always UTF-8).
 pub(crate) fn value(p: &Param) -> Value {
-    match p {
-        Param::Text(s) => Value::Text(s.clone()),
-        Param::Int(i) => Value::Integer(i64::from(*i)),
-        Param::Int64(i) => Value::Integer(*i),
-        Param::Time(t) => Value::Text(ts(t)),
-        Param::Texts(_) => unreachable!("SQLite's branches bind no arrays"),
+    match codec::bind(p) {
+        ToSqlOutput::Borrowed(v) => Value::try_from(v).unwrap_or(Value::Null),
+        ToSqlOutput::Owned(v) => v,
+        _ => unreachable!("bind answers values"),
     }
 }
 

@@ -1,4 +1,8 @@
-//! Categories, the calendar and its feed, settings ([`SettingsStore`]).
+//! Categories, the calendar and its feed, settings ([`SettingsStore`]),
+//! over the statements of [`redress_store::sql::settings`].
+
+use redress_store::sql::Conn;
+use redress_store::sql::settings as sql;
 
 use super::*;
 
@@ -6,116 +10,26 @@ use super::*;
 impl SettingsStore for SqliteStore {
     async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            bulk::import_departments(ctx.conn, &[], std::slice::from_ref(&c))?;
+            sql::import_departments(ctx, &[], std::slice::from_ref(&c))?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
 
     async fn list_categories(&self) -> StoreResult<Vec<Category>> {
-        self.read(|c| {
-            let raw = c
-                .prepare_cached(
-                    "SELECT code, name, name_en, department, handling_days, appeal_days, \
-                     review_days, respondent_reply_days FROM categories ORDER BY code",
-                )
-                .map_err(db)?
-                .query_map([], |r| {
-                    Ok((
-                        (
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                            r.get::<_, String>(3)?,
-                        ),
-                        [
-                            r.get::<_, Option<i64>>(4)?,
-                            r.get::<_, Option<i64>>(5)?,
-                            r.get::<_, Option<i64>>(6)?,
-                            r.get::<_, Option<i64>>(7)?,
-                        ],
-                    ))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            let days = |d: Option<i64>| -> StoreResult<Option<u32>> {
-                d.map(|d| u32::try_from(d).map_err(|_| StoreError::other(format!("bad days {d}"))))
-                    .transpose()
-            };
-            raw.into_iter()
-                .map(|((code, name, name_en, department), [h, a, r, rr])| {
-                    Ok(Category {
-                        code,
-                        name,
-                        name_en,
-                        department,
-                        handling_days: days(h)?,
-                        appeal_days: days(a)?,
-                        review_days: days(r)?,
-                        respondent_reply_days: days(rr)?,
-                    })
-                })
-                .collect()
-        })
-        .await
+        self.read(|c| sql::categories(c)).await
     }
 
     async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
         self.write(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(
-                    "UPDATE categories SET name = ?2, name_en = ?3, department = ?4, \
-                     handling_days = ?5, appeal_days = ?6, review_days = ?7, \
-                     respondent_reply_days = ?8 WHERE code = ?1",
-                )
-                .map_err(db)?
-                .execute(params![
-                    c.code,
-                    c.name,
-                    c.name_en,
-                    c.department,
-                    c.handling_days.map(i64::from),
-                    c.appeal_days.map(i64::from),
-                    c.review_days.map(i64::from),
-                    c.respondent_reply_days.map(i64::from),
-                ])
-                .map_err(|e| codec::constraint(e, "code", "department"))?;
-            if n == 0 {
-                return Err(StoreError::Missing("category"));
-            }
+            sql::update_category(ctx, &c)?;
             ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
 
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {
-        self.read(|c| {
-            let raw = c
-                .prepare_cached("SELECT date, kind, name FROM calendar_days ORDER BY date")
-                .map_err(db)?
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            raw.into_iter()
-                .map(|(date, kind, name)| {
-                    Ok(DayException {
-                        date: parse_date(&date)?,
-                        kind: parse_day_kind(&kind)?,
-                        name,
-                    })
-                })
-                .collect()
-        })
-        .await
+        self.read(|c| sql::calendar(c)).await
     }
 
     async fn upsert_calendar(
@@ -124,29 +38,24 @@ impl SettingsStore for SqliteStore {
         event: Option<NewEvent>,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            let mut stmt = ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO calendar_days (date, kind, name, source) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
-                     source = excluded.source",
-                )
-                .map_err(db)?;
             let source = if event.is_some() {
                 DaySource::Manual
             } else {
                 DaySource::Builtin
             };
             for d in &days {
-                stmt.execute(params![
-                    d.date.format("%Y-%m-%d").to_string(),
-                    day_kind_str(d.kind),
-                    d.name,
-                    source.as_str()
-                ])
-                .map_err(db)?;
+                ctx.execute(
+                    "INSERT INTO calendar_days (date, kind, name, source) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                     source = excluded.source",
+                    &redress_store::args![
+                        d.date,
+                        sql::day_kind_str(d.kind),
+                        &d.name,
+                        source.as_str()
+                    ],
+                )?;
             }
-            drop(stmt);
             if let Some(e) = &event {
                 ctx.append(std::slice::from_ref(e))?;
             }
@@ -156,32 +65,12 @@ impl SettingsStore for SqliteStore {
     }
 
     async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "DELETE FROM calendar_days WHERE date = ?1",
-                    [date.format("%Y-%m-%d").to_string()],
-                )
-                .map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.write(move |ctx| sql::delete_calendar_day(ctx, date))
+            .await
     }
 
     async fn calendar_sources(&self) -> StoreResult<Vec<(NaiveDate, DaySource)>> {
-        self.read(|c| {
-            let raw = c
-                .prepare_cached("SELECT date, source FROM calendar_days ORDER BY date")
-                .map_err(db)?
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?;
-            raw.into_iter()
-                .map(|(date, source)| Ok((parse_date(&date)?, parse_enum("source", &source)?)))
-                .collect()
-        })
-        .await
+        self.read(|c| sql::calendar_sources(c)).await
     }
 
     async fn apply_calendar_feed(
@@ -191,33 +80,21 @@ impl SettingsStore for SqliteStore {
         event: NewEvent,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            let mut set = ctx
-                .conn
-                .prepare_cached(
+            for d in &days {
+                ctx.execute(
                     "INSERT INTO calendar_days (date, kind, name, source) \
                      VALUES (?1, ?2, ?3, 'feed') \
                      ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
                      source = 'feed' WHERE calendar_days.source <> 'manual'",
-                )
-                .map_err(db)?;
-            for d in &days {
-                set.execute(params![
-                    d.date.format("%Y-%m-%d").to_string(),
-                    day_kind_str(d.kind),
-                    d.name
-                ])
-                .map_err(db)?;
+                    &redress_store::args![d.date, sql::day_kind_str(d.kind), &d.name],
+                )?;
             }
-            drop(set);
-            let mut del = ctx
-                .conn
-                .prepare_cached("DELETE FROM calendar_days WHERE date = ?1 AND source = 'feed'")
-                .map_err(db)?;
             for d in &remove {
-                del.execute([d.format("%Y-%m-%d").to_string()])
-                    .map_err(db)?;
+                ctx.execute(
+                    "DELETE FROM calendar_days WHERE date = ?1 AND source = 'feed'",
+                    &redress_store::args![*d],
+                )?;
             }
-            drop(del);
             ctx.append(std::slice::from_ref(&event))?;
             Ok(())
         })
@@ -226,16 +103,7 @@ impl SettingsStore for SqliteStore {
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         let key = key.to_string();
-        self.read_point(move |c| {
-            c.prepare_cached("SELECT value FROM settings WHERE key = ?1")
-                .map_err(db)?
-                .query_map(params![key], |r| r.get::<_, String>(0))
-                .map_err(db)?
-                .next()
-                .transpose()
-                .map_err(db)
-        })
-        .await
+        self.read_point(move |c| sql::setting(c, &key)).await
     }
 
     async fn put_setting(
@@ -248,35 +116,14 @@ impl SettingsStore for SqliteStore {
     ) -> StoreResult<()> {
         let key = key.to_string();
         self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO settings (key, value, set_by, set_at) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
-                     set_by = excluded.set_by, set_at = excluded.set_at",
-                    params![key, value, set_by, ts(&set_at)],
-                )
-                .map_err(db)?;
-            ctx.append(std::slice::from_ref(&event))?;
-            Ok(())
+            sql::put_setting(ctx, &key, &value, &set_by, set_at)?;
+            ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
 
     async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>> {
-        self.read(|c| {
-            let raw = c
-                .prepare_cached(&format!(
-                    "SELECT {FEED_COLUMNS} FROM calendar_feed WHERE id = 1"
-                ))
-                .map_err(db)?
-                .query_map([], read_feed)
-                .map_err(db)?
-                .next()
-                .transpose()
-                .map_err(db)?;
-            raw.map(feed_row).transpose()
-        })
-        .await
+        self.read(|c| sql::calendar_feed(c)).await
     }
 
     async fn set_calendar_feed(
@@ -285,30 +132,8 @@ impl SettingsStore for SqliteStore {
         event: NewEvent,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.conn
-                .execute("DELETE FROM calendar_feed", [])
-                .map_err(db)?;
-            if let Some(f) = &feed {
-                ctx.conn
-                    .execute(
-                        "INSERT INTO calendar_feed (id, url, etag, last_modified, fetched_at, \
-                         outcome, next_fetch_at, set_by, set_at) \
-                         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![
-                            f.url,
-                            f.etag,
-                            f.last_modified,
-                            ts_opt(&f.fetched_at),
-                            f.outcome,
-                            ts(&f.next_fetch_at),
-                            f.set_by,
-                            ts(&f.set_at)
-                        ],
-                    )
-                    .map_err(db)?;
-            }
-            ctx.append(std::slice::from_ref(&event))?;
-            Ok(())
+            sql::set_calendar_feed(ctx, feed.as_ref())?;
+            ctx.append(std::slice::from_ref(&event))
         })
         .await
     }
@@ -322,44 +147,23 @@ impl SettingsStore for SqliteStore {
         let wall = Utc::now();
         let until = wall + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
         self.write(move |ctx| {
-            let raw = ctx
-                .conn
-                .prepare_cached(&format!(
+            ctx.query_opt(
+                &format!(
                     "UPDATE calendar_feed SET claimed_until = ?3 WHERE id = 1 \
                      AND (claimed_until IS NULL OR claimed_until < ?2) \
                      AND (?4 OR next_fetch_at <= ?1) \
-                     RETURNING {FEED_COLUMNS}"
-                ))
-                .map_err(db)?
-                .query_map(params![ts(&now), ts(&wall), ts(&until), force], read_feed)
-                .map_err(db)?
-                .next()
-                .transpose()
-                .map_err(db)?;
-            raw.map(feed_row).transpose()
+                     RETURNING {}",
+                    sql::FEED_COLUMNS
+                ),
+                &redress_store::args![now, wall, until, force],
+                |r| sql::feed(r),
+            )
         })
         .await
     }
 
     async fn finish_calendar_feed(&self, f: CalendarFeed) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "UPDATE calendar_feed SET etag = ?2, last_modified = ?3, fetched_at = ?4, \
-                     outcome = ?5, next_fetch_at = ?6, claimed_until = NULL \
-                     WHERE id = 1 AND url = ?1",
-                    params![
-                        f.url,
-                        f.etag,
-                        f.last_modified,
-                        ts_opt(&f.fetched_at),
-                        f.outcome,
-                        ts(&f.next_fetch_at)
-                    ],
-                )
-                .map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.write(move |ctx| sql::finish_calendar_feed(ctx, &f))
+            .await
     }
 }

@@ -20,16 +20,7 @@ pub enum Dialect {
     Postgres,
 }
 
-/// A parameter value; each backend binds it its own way.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Param {
-    Text(String),
-    /// A `text[]` (PostgreSQL only).
-    Texts(Vec<String>),
-    Int(i32),
-    Int64(i64),
-    Time(DateTime<Utc>),
-}
+pub use crate::sql::Param;
 
 /// A conjunction of SQL terms with their parameters.
 #[derive(Debug, Clone, Default)]

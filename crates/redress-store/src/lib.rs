@@ -17,6 +17,7 @@ pub mod pack;
 pub mod priority;
 pub mod rollup;
 pub mod rows;
+pub mod sql;
 pub mod webhooks;
 
 use async_trait::async_trait;

@@ -7,7 +7,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -29,6 +29,8 @@ pub trait Columns<D> {
     fn flag(&self, i: usize) -> StoreResult<bool>;
     fn time(&self, i: usize) -> StoreResult<DateTime<Utc>>;
     fn time_opt(&self, i: usize) -> StoreResult<Option<DateTime<Utc>>>;
+    /// A calendar date (`YYYY-MM-DD` text on SQLite).
+    fn date(&self, i: usize) -> StoreResult<NaiveDate>;
     fn uuid(&self, i: usize) -> StoreResult<Uuid>;
     fn uuid_opt(&self, i: usize) -> StoreResult<Option<Uuid>>;
     /// A JSON document (text on SQLite, `jsonb` on PostgreSQL).

@@ -1,0 +1,331 @@
+//! Reads of cases, the journal and idempotency records
+//! ([`crate::CaseStore`]) that are the same on both backends. (Saving a
+//! case, the case list, claims and the deadline queues are each
+//! backend's own.)
+
+use chrono::{DateTime, Utc};
+use redress_domain::Status;
+use redress_domain::suggest::{CategoryStats, ModelView};
+use uuid::Uuid;
+
+use super::{Conn, Dialect, Param};
+use crate::journal::JournalSplice;
+use crate::rows::{CASE_COLUMNS, Columns, case_row};
+use crate::{
+    CaseRow, IdempotencyRecord, JournalEntry, ReportFacts, ReportRow, StoreError, StoreResult,
+    TABLE_COUNTS_SQL, TableCounts, args,
+};
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The case whose `column` (`id`, `tracking_no`) is `value`.
+pub fn case_where<D>(
+    c: &mut impl Conn<D>,
+    column: &str,
+    value: Param,
+) -> StoreResult<Option<CaseRow>> {
+    c.query_opt(
+        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE {column} = ?1"),
+        &[value],
+        |r| case_row(r),
+    )
+}
+
+/// Open cases of a complainant against a respondent, oldest first.
+pub fn open_between<D>(
+    c: &mut impl Conn<D>,
+    complainant_key: String,
+    respondent_key: String,
+) -> StoreResult<Vec<Uuid>> {
+    c.query(
+        "SELECT id FROM cases WHERE complainant_key = ?1 AND respondent_key = ?2 \
+         AND status <> 'closed' ORDER BY seq",
+        &args![complainant_key, respondent_key],
+        |r| r.uuid(0),
+    )
+}
+
+/// Whether a complainant has filed against a respondent before.
+pub fn any_between<D>(
+    c: &mut impl Conn<D>,
+    complainant_key: String,
+    respondent_key: String,
+) -> StoreResult<bool> {
+    c.query_one(
+        "SELECT EXISTS (SELECT 1 FROM cases WHERE complainant_key = ?1 \
+         AND respondent_key = ?2)",
+        &args![complainant_key, respondent_key],
+        |r| r.flag(0),
+    )
+}
+
+pub fn due_from<D>(
+    c: &mut impl Conn<D>,
+    from: DateTime<Utc>,
+    after_seq: i64,
+    n: usize,
+) -> StoreResult<Vec<(i64, Uuid)>> {
+    c.query(
+        "SELECT seq, id FROM cases WHERE seq > ?1 AND next_due_at >= ?2 \
+         AND status <> 'closed' ORDER BY seq LIMIT ?3",
+        &args![after_seq, from, limit(n)],
+        |r| Ok((r.int(0)?, r.uuid(1)?)),
+    )
+}
+
+pub fn due_for_sweep<D>(
+    c: &mut impl Conn<D>,
+    now: DateTime<Utc>,
+    n: usize,
+) -> StoreResult<Vec<Uuid>> {
+    c.query(
+        "SELECT id FROM cases WHERE sweep_at <= ?1 ORDER BY sweep_at, seq LIMIT ?2",
+        &args![now, limit(n)],
+        |r| r.uuid(0),
+    )
+}
+
+/// Cases per status (those with any), in the order of [`Status::ALL`].
+pub fn count_by_status<D>(c: &mut impl Conn<D>) -> StoreResult<Vec<(Status, i64)>> {
+    let mut out = c.query(
+        "SELECT status, CAST(sum(n) AS BIGINT) AS n FROM case_counts GROUP BY status \
+         HAVING sum(n) > 0",
+        &[],
+        |r| Ok((r.parsed::<Status>("status", 0)?, r.int(1)?)),
+    )?;
+    out.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
+    Ok(out)
+}
+
+pub fn report_rows<D>(
+    c: &mut impl Conn<D>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<ReportRow>> {
+    c.query(
+        "SELECT channel, category, status, closure, respondent_key, report FROM cases \
+         WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, seq",
+        &args![from, to],
+        |r| {
+            Ok((
+                r.parsed("channel", 0)?,
+                r.text_opt(1)?,
+                r.parsed("status", 2)?,
+                r.parsed_opt("closure", 3)?,
+                r.text_opt(4)?,
+                ReportFacts::unpacked(&r.bytes(5)?)?,
+            ))
+        },
+    )
+}
+
+/// Erases what is kept in the clear of a case outside its sealed
+/// document: its webhook payloads, its held mail and its corrective
+/// actions; how many rows changed.
+pub fn forget<D>(c: &mut impl Conn<D>, case_id: Uuid) -> StoreResult<u64> {
+    let calls = c.execute(
+        "UPDATE webhook_calls SET payload = '{\"erased\":true}' \
+         WHERE case_id = ?1 AND payload <> '{\"erased\":true}'",
+        &args![case_id],
+    )?;
+    let mail = c.execute(
+        "DELETE FROM held_mail WHERE case_id = ?1 OR attached_to = ?1",
+        &args![case_id],
+    )?;
+    // The list of corrective actions holds their texts in the clear.
+    let actions = c.execute(
+        "DELETE FROM corrective_actions WHERE case_id = ?1",
+        &args![case_id],
+    )?;
+    Ok(calls + mail + actions)
+}
+
+/// The category model's counts for `tokens` (read in one snapshot: the
+/// caller's transaction).
+pub fn category_model<D, C: Conn<D>>(c: &mut C, tokens: &[String]) -> StoreResult<ModelView> {
+    let categories = c.query(
+        "SELECT category, cases, tokens FROM category_model ORDER BY category",
+        &[],
+        |r| {
+            Ok(CategoryStats {
+                category: r.text(0)?,
+                cases: r.int(1)?,
+                tokens: r.int(2)?,
+            })
+        },
+    )?;
+    let vocabulary = c.query_one(
+        "SELECT tokens FROM category_model_vocabulary WHERE id = 1",
+        &[],
+        |r| r.int(0),
+    )?;
+    let mut counts = Vec::new();
+    // Well under SQLite's limit of bound parameters per statement; one
+    // array on PostgreSQL.
+    let size = match C::DIALECT {
+        Dialect::Sqlite => 500,
+        Dialect::Postgres => tokens.len().max(1),
+    };
+    for chunk in tokens.chunks(size) {
+        let mut params = Vec::new();
+        let term = super::one_of::<D, C>("token", chunk, &mut params);
+        counts.extend(c.query(
+            &format!("SELECT category, token, n FROM category_model_counts WHERE {term}"),
+            &params,
+            |r| Ok((r.text(0)?, r.text(1)?, r.int(2)?)),
+        )?);
+    }
+    Ok(ModelView {
+        categories,
+        vocabulary,
+        counts,
+    })
+}
+
+/// The columns [`event`] reads, in order.
+pub const EVENT_COLUMNS: &str = "seq, case_id, kind, actor, at, data, prev_hash, hash";
+
+pub fn event<D>(r: &impl Columns<D>) -> StoreResult<JournalEntry> {
+    Ok(JournalEntry {
+        seq: r.int(0)?,
+        case_id: r.uuid_opt(1)?,
+        kind: r.text(2)?,
+        actor: r.text(3)?,
+        at: r.time(4)?,
+        data: r.text(5)?,
+        prev_hash: r.text(6)?,
+        hash: r.text(7)?,
+    })
+}
+
+pub fn events_of_case<D>(c: &mut impl Conn<D>, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {
+    c.query(
+        &format!("SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ?1 ORDER BY seq"),
+        &args![case_id],
+        |r| event(r),
+    )
+}
+
+pub fn events_after<D>(
+    c: &mut impl Conn<D>,
+    after: i64,
+    n: usize,
+) -> StoreResult<Vec<JournalEntry>> {
+    c.query(
+        &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+        &args![after, limit(n)],
+        |r| event(r),
+    )
+}
+
+/// The newest events without a case of the given kinds.
+pub fn global_events<D, C: Conn<D>>(
+    c: &mut C,
+    kinds: Vec<String>,
+    n: usize,
+) -> StoreResult<Vec<JournalEntry>> {
+    // `events_global` indexes the events without a case.
+    let (kind, kinds) = match C::DIALECT {
+        Dialect::Sqlite => (
+            "kind IN (SELECT value FROM json_each(?1))",
+            Param::json(&kinds)?,
+        ),
+        Dialect::Postgres => ("kind = ANY(?1)", kinds.into()),
+    };
+    c.query(
+        &format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE case_id IS NULL AND {kind} \
+             ORDER BY seq DESC LIMIT ?2"
+        ),
+        &[kinds, limit(n).into()],
+        |r| event(r),
+    )
+}
+
+/// The journal rewrite under way, if any.
+pub fn splice<D>(c: &mut impl Conn<D>) -> StoreResult<Option<JournalSplice>> {
+    c.query_opt(
+        "SELECT seq, old_hash, new_hash, rewritten, started_seq, started_hash \
+         FROM journal_splice WHERE id = 1",
+        &[],
+        |r| {
+            Ok(JournalSplice {
+                seq: r.int(0)?,
+                old_hash: r.text(1)?,
+                new_hash: r.text(2)?,
+                rewritten: r.int(3)?,
+                started_seq: r.int(4)?,
+                started_hash: r.text(5)?,
+            })
+        },
+    )
+}
+
+/// The columns [`idempotency`] reads, in order.
+pub const IDEMPOTENCY_COLUMNS: &str = "key, request_hash, status, body, created_at";
+
+pub fn idempotency<D>(r: &impl Columns<D>) -> StoreResult<IdempotencyRecord> {
+    let status = r.small(2)?;
+    Ok(IdempotencyRecord {
+        key: r.text(0)?,
+        request_hash: r.text(1)?,
+        status: u16::try_from(status)
+            .map_err(|_| StoreError::other(format!("bad http status {status}")))?,
+        body: r.text(3)?,
+        created_at: r.time(4)?,
+    })
+}
+
+pub fn idempotency_record<D>(
+    c: &mut impl Conn<D>,
+    key: String,
+) -> StoreResult<Option<IdempotencyRecord>> {
+    c.query_opt(
+        &format!("SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency_keys WHERE key = ?1"),
+        &args![key],
+        |r| idempotency(r),
+    )
+}
+
+/// Bulk copy: idempotency records with a key after `after`, by key.
+pub fn export_idempotency<D>(
+    c: &mut impl Conn<D>,
+    after: Option<String>,
+    n: usize,
+) -> StoreResult<Vec<IdempotencyRecord>> {
+    // From "" on the first page: a key range, where `?1 IS NULL OR …`
+    // would scan from the start for every page.
+    c.query(
+        &format!(
+            "SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency_keys WHERE key > ?1 \
+             ORDER BY key LIMIT ?2"
+        ),
+        &args![after.unwrap_or_default(), limit(n)],
+        |r| idempotency(r),
+    )
+}
+
+/// The number of rows of each table the bulk copy carries.
+pub fn table_counts<D>(c: &mut impl Conn<D>) -> StoreResult<TableCounts> {
+    c.query_one(TABLE_COUNTS_SQL, &[], |r| {
+        Ok(TableCounts {
+            cases: r.int(0)?,
+            events: r.int(1)?,
+            idempotency_keys: r.int(2)?,
+            departments: r.int(3)?,
+            categories: r.int(4)?,
+            users: r.int(5)?,
+            respondents: r.int(6)?,
+            api_keys: r.int(7)?,
+            calendar_days: r.int(8)?,
+            canned_replies: r.int(9)?,
+            held_mail: r.int(10)?,
+            notice_templates: r.int(11)?,
+            webhook_subscriptions: r.int(12)?,
+            webhook_calls: r.int(13)?,
+            webhook_attempts: r.int(14)?,
+        })
+    })
+}

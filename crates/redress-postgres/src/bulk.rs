@@ -199,8 +199,7 @@ impl UpkeepStore for PgStore {
     }
 
     async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
-        self.read(|c| redress_store::sql::cases::table_counts(c))
-            .await
+        self.read(redress_store::sql::cases::table_counts).await
     }
 
     async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
@@ -280,7 +279,7 @@ impl UpkeepStore for PgStore {
     }
 
     async fn journal_splice(&self) -> StoreResult<Option<redress_store::journal::JournalSplice>> {
-        self.read(|c| redress_store::sql::cases::splice(c)).await
+        self.read(redress_store::sql::cases::splice).await
     }
 
     async fn rewrite_journal(

@@ -18,7 +18,7 @@ impl PeopleStore for PgStore {
     }
 
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
-        self.read(|c| sql::departments(c)).await
+        self.read(sql::departments).await
     }
 
     async fn update_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
@@ -61,7 +61,7 @@ impl PeopleStore for PgStore {
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        self.read(|c| sql::count_users(c)).await
+        self.read(sql::count_users).await
     }
 
     async fn insert_session(&self, s: Session) -> StoreResult<()> {

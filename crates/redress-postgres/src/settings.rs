@@ -17,7 +17,7 @@ impl SettingsStore for PgStore {
     }
 
     async fn list_categories(&self) -> StoreResult<Vec<Category>> {
-        self.read(|c| sql::categories(c)).await
+        self.read(sql::categories).await
     }
 
     async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
@@ -29,7 +29,7 @@ impl SettingsStore for PgStore {
     }
 
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {
-        self.read(|c| sql::calendar(c)).await
+        self.read(sql::calendar).await
     }
 
     async fn upsert_calendar(
@@ -69,7 +69,7 @@ impl SettingsStore for PgStore {
     }
 
     async fn calendar_sources(&self) -> StoreResult<Vec<(NaiveDate, DaySource)>> {
-        self.read(|c| sql::calendar_sources(c)).await
+        self.read(sql::calendar_sources).await
     }
 
     async fn apply_calendar_feed(
@@ -102,7 +102,7 @@ impl SettingsStore for PgStore {
     }
 
     async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>> {
-        self.read(|c| sql::calendar_feed(c)).await
+        self.read(sql::calendar_feed).await
     }
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {

@@ -8,7 +8,7 @@ use super::*;
 #[async_trait]
 impl TemplateStore for PgStore {
     async fn list_notice_templates(&self) -> StoreResult<Vec<redress_store::NoticeTemplateRow>> {
-        self.read(|c| sql::list(c)).await
+        self.read(sql::list).await
     }
 
     async fn put_notice_template(
@@ -49,7 +49,7 @@ impl TemplateStore for PgStore {
     }
 
     async fn list_canned_replies(&self) -> StoreResult<Vec<CannedReply>> {
-        self.read(|c| sql::canned_replies(c)).await
+        self.read(sql::canned_replies).await
     }
 
     async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>> {

@@ -218,7 +218,7 @@ impl CaseStore for SqliteStore {
     }
 
     async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>> {
-        self.read(|c| sql::count_by_status(c)).await
+        self.read(sql::count_by_status).await
     }
 
     async fn report_rows(

@@ -17,7 +17,7 @@ impl SettingsStore for SqliteStore {
     }
 
     async fn list_categories(&self) -> StoreResult<Vec<Category>> {
-        self.read(|c| sql::categories(c)).await
+        self.read(sql::categories).await
     }
 
     async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
@@ -29,7 +29,7 @@ impl SettingsStore for SqliteStore {
     }
 
     async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {
-        self.read(|c| sql::calendar(c)).await
+        self.read(sql::calendar).await
     }
 
     async fn upsert_calendar(
@@ -70,7 +70,7 @@ impl SettingsStore for SqliteStore {
     }
 
     async fn calendar_sources(&self) -> StoreResult<Vec<(NaiveDate, DaySource)>> {
-        self.read(|c| sql::calendar_sources(c)).await
+        self.read(sql::calendar_sources).await
     }
 
     async fn apply_calendar_feed(
@@ -123,7 +123,7 @@ impl SettingsStore for SqliteStore {
     }
 
     async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>> {
-        self.read(|c| sql::calendar_feed(c)).await
+        self.read(sql::calendar_feed).await
     }
 
     async fn set_calendar_feed(

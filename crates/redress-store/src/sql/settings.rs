@@ -31,6 +31,21 @@ fn days(d: Option<u32>) -> StoreResult<Param> {
         .map_err(|_| StoreError::other("category days out of range"))
 }
 
+/// A category's columns in table order, `?1` to `?8` of its insert and
+/// its update.
+fn category_params(k: &Category) -> StoreResult<[Param; 8]> {
+    Ok([
+        (&k.code).into(),
+        (&k.name).into(),
+        k.name_en.as_ref().into(),
+        (&k.department).into(),
+        days(k.handling_days)?,
+        days(k.appeal_days)?,
+        days(k.review_days)?,
+        days(k.respondent_reply_days)?,
+    ])
+}
+
 /// Inserts departments, then categories, as they are.
 pub fn import_departments<D>(
     c: &mut impl Conn<D>,
@@ -57,16 +72,7 @@ pub fn import_departments<D>(
             "INSERT INTO categories (code, name, name_en, department, handling_days, \
              appeal_days, review_days, respondent_reply_days) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            &[
-                (&k.code).into(),
-                (&k.name).into(),
-                k.name_en.as_ref().into(),
-                (&k.department).into(),
-                days(k.handling_days)?,
-                days(k.appeal_days)?,
-                days(k.review_days)?,
-                days(k.respondent_reply_days)?,
-            ],
+            &category_params(k)?,
             "code",
             "department",
         )?;
@@ -104,16 +110,7 @@ pub fn update_category<D>(c: &mut impl Conn<D>, k: &Category) -> StoreResult<()>
         "UPDATE categories SET name = ?2, name_en = ?3, department = ?4, \
          handling_days = ?5, appeal_days = ?6, review_days = ?7, \
          respondent_reply_days = ?8 WHERE code = ?1",
-        &[
-            (&k.code).into(),
-            (&k.name).into(),
-            k.name_en.as_ref().into(),
-            (&k.department).into(),
-            days(k.handling_days)?,
-            days(k.appeal_days)?,
-            days(k.review_days)?,
-            days(k.respondent_reply_days)?,
-        ],
+        &category_params(k)?,
         "code",
         "department",
     )?;

@@ -19,13 +19,9 @@ mod actions;
 mod bulk;
 mod cases;
 mod codec;
-mod mail;
 mod model;
-mod people;
 mod query;
 mod rollups;
-mod settings;
-mod templates;
 mod webhooks;
 mod writer;
 
@@ -37,20 +33,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
 use redress_domain::Status;
-use redress_domain::calendar::{DayException, DaySource};
 use redress_store::{
-    ApiKey, CalendarFeed, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category,
-    Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount,
-    ReportRow, RespondentAccount, Session, StoreError, StoreResult, User, Visibility,
+    CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, JournalEntry,
+    NewEvent, Page, QueueCount, ReportRow, StoreError, StoreResult, Visibility,
 };
-use redress_store::{
-    CaseStore, MailStore, PeopleStore, SettingsStore, TemplateStore, UpkeepStore, WebhookStore,
-};
+use redress_store::{CaseStore, UpkeepStore, WebhookStore};
 use uuid::Uuid;
 
 use codec::{col, db, unique_constraint, us, us_opt};
@@ -383,6 +375,38 @@ impl PgStore {
         })
         .await
         .map_err(|e| StoreError::other(format!("database task: {e}")))?
+    }
+}
+
+/// The statements written once run on the writers and the pool.
+impl redress_store::sql::Backend for PgStore {
+    type D = codec::Postgres;
+    type Read = Client;
+    type Write<'a> = WriteCtx<'a>;
+    type Plain<'a> = Client;
+
+    fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Client) -> StoreResult<T> + Send + 'static,
+    {
+        PgStore::read(self, f)
+    }
+
+    fn write<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: Fn(&mut WriteCtx<'_>) -> StoreResult<T> + Clone + Send + 'static,
+    {
+        PgStore::write(self, f)
+    }
+
+    fn write_plain<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Client) -> StoreResult<T> + Send + 'static,
+    {
+        PgStore::read(self, f)
     }
 }
 

@@ -392,3 +392,9 @@ fn run_batch(
     }
     true
 }
+
+impl redress_store::sql::Journal for WriteCtx<'_> {
+    fn append(&mut self, events: &[NewEvent]) -> StoreResult<()> {
+        WriteCtx::append(self, events)
+    }
+}

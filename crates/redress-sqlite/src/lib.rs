@@ -26,15 +26,11 @@ mod actions;
 mod bulk;
 mod cases;
 mod codec;
-mod mail;
 mod model;
-mod people;
 mod query;
 mod readers;
 mod rollups;
 mod schema;
-mod settings;
-mod templates;
 mod webhooks;
 mod writer;
 
@@ -48,22 +44,18 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{
     self, Connection, OpenFlags, OptionalExtension, params, params_from_iter,
 };
 use redress_domain::Status;
-use redress_domain::calendar::{DayException, DaySource};
 use redress_store::{
-    ApiKey, CalendarFeed, CannedReply, CaseFilter, CaseRow, CaseSummary, CaseUpdate, Category,
-    Department, IdempotencyRecord, InsertOutcome, JournalEntry, NewEvent, Page, QueueCount,
-    ReportRow, RespondentAccount, Session, StoreError, StoreResult, User, Visibility,
+    CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, JournalEntry,
+    NewEvent, Page, QueueCount, ReportRow, StoreError, StoreResult, Visibility,
 };
-use redress_store::{
-    CaseStore, MailStore, PeopleStore, SettingsStore, TemplateStore, UpkeepStore, WebhookStore,
-};
+use redress_store::{CaseStore, UpkeepStore, WebhookStore};
 use uuid::Uuid;
 
 use codec::{constraint, db, parse_ts, parse_uuid, ts, ts_opt};
@@ -368,6 +360,46 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         self.read_threads.run(f).await
+    }
+}
+
+/// The statements written once run on the writer and the read threads.
+impl redress_store::sql::Backend for SqliteStore {
+    type D = codec::Sqlite;
+    type Read = Connection;
+    type Write<'a> = WriteCtx<'a>;
+    type Plain<'a> = WriteCtx<'a>;
+
+    fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        SqliteStore::read(self, f)
+    }
+
+    fn read_point<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        SqliteStore::read_point(self, f)
+    }
+
+    fn write<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: Fn(&mut WriteCtx<'_>) -> StoreResult<T> + Clone + Send + 'static,
+    {
+        SqliteStore::write(self, f)
+    }
+
+    fn write_plain<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        SqliteStore::write(self, f)
     }
 }
 

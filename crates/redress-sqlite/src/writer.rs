@@ -656,6 +656,12 @@ fn run_batch(
     spent
 }
 
+impl redress_store::sql::Journal for WriteCtx<'_> {
+    fn append(&mut self, events: &[NewEvent]) -> StoreResult<()> {
+        WriteCtx::append(self, events)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@
 //! full-text search, arrays), the statement stays in its backend.
 
 pub mod actions;
+pub mod backend;
 pub mod cases;
 pub mod mail;
 pub mod people;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 use crate::StoreResult;
 pub use crate::filter::Dialect;
 use crate::rows::Columns;
+pub use backend::{Backend, Journal};
 
 /// The type of a parameter, kept by a null so that PostgreSQL may be told
 /// what it is.

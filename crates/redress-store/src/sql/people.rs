@@ -4,9 +4,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Conn, Param};
+use super::settings::import_departments;
+use super::{Backend, Conn, Param};
 use crate::rows::{Columns, USER_COLUMNS, user};
-use crate::{ApiKey, Department, RespondentAccount, Session, StoreError, StoreResult, User, args};
+use crate::{
+    ApiKey, Department, NewEvent, RespondentAccount, Session, StoreError, StoreResult, User, args,
+};
 
 pub fn departments<D>(c: &mut impl Conn<D>) -> StoreResult<Vec<Department>> {
     c.query(
@@ -292,4 +295,139 @@ pub fn revoke_api_key<D>(c: &mut impl Conn<D>, id: Uuid) -> StoreResult<bool> {
         &args![id],
     )?;
     Ok(n > 0)
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> crate::PeopleStore for B {
+    async fn insert_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| {
+            import_departments(ctx, std::slice::from_ref(&d), &[])
+        })
+        .await
+    }
+
+    async fn list_departments(&self) -> StoreResult<Vec<Department>> {
+        self.read(departments).await
+    }
+
+    async fn update_department(&self, d: Department, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| update_department(ctx, &d))
+            .await
+    }
+
+    async fn insert_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| {
+            import_users(ctx, std::slice::from_ref(&u))
+        })
+        .await
+    }
+
+    async fn update_user(&self, u: User, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| update_user(ctx, &u))
+            .await
+    }
+
+    async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_string();
+        self.read(move |c| Ok(users(c, "WHERE username = ?1", &args![username])?.pop()))
+            .await
+    }
+
+    async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        self.read(move |c| Ok(users(c, "WHERE id = ?1", &args![id])?.pop()))
+            .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.read(|c| users(c, "ORDER BY username", &[])).await
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        self.read(count_users).await
+    }
+
+    async fn insert_session(&self, s: Session) -> StoreResult<()> {
+        self.write_plain(move |c| insert_session(c, &s)).await
+    }
+
+    async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        let token_hash = token_hash.to_string();
+        self.read_point(move |c| session(c, &token_hash)).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_string();
+        self.write_plain(move |c| delete_session(c, &token_hash))
+            .await
+    }
+
+    async fn delete_user_sessions(&self, user_id: Uuid, keep: Option<String>) -> StoreResult<u64> {
+        self.write_plain(move |c| delete_user_sessions(c, user_id, keep.as_deref()))
+            .await
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.write_plain(move |c| delete_expired_sessions(c, now))
+            .await
+    }
+
+    async fn insert_respondent(&self, r: RespondentAccount, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| {
+            import_respondents(ctx, std::slice::from_ref(&r))
+        })
+        .await
+    }
+
+    async fn get_respondent_by_key_hash(
+        &self,
+        key_hash: &str,
+    ) -> StoreResult<Option<RespondentAccount>> {
+        let key_hash = key_hash.to_string();
+        self.read(move |c| Ok(respondents(c, "WHERE key_hash = ?1", &args![key_hash])?.pop()))
+            .await
+    }
+
+    async fn get_respondent(
+        &self,
+        kind: redress_domain::RespondentKind,
+        external_id: &str,
+    ) -> StoreResult<Option<RespondentAccount>> {
+        let external_id = external_id.to_string();
+        self.read(move |c| {
+            let tail = "WHERE kind = ?1 AND external_id = ?2";
+            Ok(respondents(c, tail, &args![kind.as_str(), external_id])?.pop())
+        })
+        .await
+    }
+
+    async fn insert_api_key(&self, k: ApiKey, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| {
+            import_api_keys(ctx, std::slice::from_ref(&k))
+        })
+        .await
+    }
+
+    async fn get_api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
+        let key_hash = key_hash.to_string();
+        self.read(move |c| Ok(api_keys(c, "WHERE key_hash = ?1", &args![key_hash])?.pop()))
+            .await
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, event: NewEvent) -> StoreResult<bool> {
+        self.write_event_if(event, move |ctx| revoke_api_key(ctx, id))
+            .await
+    }
+
+    async fn set_respondent_key(
+        &self,
+        id: Uuid,
+        key_hash: Option<String>,
+        expires_at: Option<DateTime<Utc>>,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        self.write_event_if(event, move |ctx| {
+            set_respondent_key(ctx, id, key_hash.as_deref(), expires_at)
+        })
+        .await
+    }
 }

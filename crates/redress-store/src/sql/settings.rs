@@ -1,12 +1,15 @@
 //! Departments and categories, the calendar and its feed, settings
-//! ([`crate::SettingsStore`], and the bulk copy of these tables).
+//! (their statements, the bulk copy of these tables, and
+//! [`crate::SettingsStore`] over them for every [`Backend`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use redress_domain::calendar::{DayException, DayKind, DaySource};
 
-use super::{Conn, Dialect, Param};
+use std::time::Duration;
+
+use super::{Backend, Conn, Dialect, Journal, Param};
 use crate::rows::Columns;
-use crate::{CalendarFeed, Category, Department, StoreError, StoreResult, args};
+use crate::{CalendarFeed, Category, Department, NewEvent, StoreError, StoreResult, args};
 
 pub fn day_kind_str(k: DayKind) -> &'static str {
     match k {
@@ -195,6 +198,65 @@ pub fn set_calendar_feed<D>(c: &mut impl Conn<D>, feed: Option<&CalendarFeed>) -
     Ok(())
 }
 
+/// Writes calendar days from `source`, replacing those of their dates;
+/// from a feed, days set by hand are left alone.
+fn put_days<D>(c: &mut impl Conn<D>, days: &[DayException], source: DaySource) -> StoreResult<()> {
+    let keep_manual = if matches!(source, DaySource::Feed) {
+        " WHERE calendar_days.source <> 'manual'"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO calendar_days (date, kind, name, source) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+         source = excluded.source{keep_manual}"
+    );
+    for d in days {
+        let args = args![d.date, day_kind_str(d.kind), &d.name, source.as_str()];
+        c.execute(&sql, &args)?;
+    }
+    Ok(())
+}
+
+/// Claims the feed for a fetch when it is due (or `force`) and nobody
+/// holds it: the lease runs on the database's clock on PostgreSQL (shared
+/// by every instance), on this machine's on SQLite (one machine).
+fn claim_calendar_feed<D, C: Conn<D>>(
+    c: &mut C,
+    now: DateTime<Utc>,
+    lease: Duration,
+    force: bool,
+) -> StoreResult<Option<CalendarFeed>> {
+    let (sql, args) = match C::DIALECT {
+        Dialect::Sqlite => {
+            let wall = Utc::now();
+            let until = wall + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
+            (
+                "UPDATE calendar_feed SET claimed_until = ?3 WHERE id = 1 \
+                 AND (claimed_until IS NULL OR claimed_until < ?2) \
+                 AND (?4 OR next_fetch_at <= ?1)",
+                args![now, wall, until, force].to_vec(),
+            )
+        }
+        Dialect::Postgres => (
+            "UPDATE calendar_feed \
+             SET claimed_until = clock_timestamp() + make_interval(secs => ?2::bigint / 1e6) \
+             WHERE id IN (SELECT id FROM calendar_feed WHERE id = 1 \
+               AND (claimed_until IS NULL OR claimed_until < clock_timestamp()) \
+               AND (?3 OR next_fetch_at <= ?1) FOR UPDATE SKIP LOCKED)",
+            args![
+                now,
+                i64::try_from(lease.as_micros()).unwrap_or(i64::MAX),
+                force
+            ]
+            .to_vec(),
+        ),
+    };
+    c.query_opt(&format!("{sql} RETURNING {FEED_COLUMNS}"), &args, |r| {
+        feed(r)
+    })
+}
+
 /// Records a fetch's outcome and releases the claim.
 pub fn finish_calendar_feed<D>(c: &mut impl Conn<D>, f: &CalendarFeed) -> StoreResult<()> {
     c.execute(
@@ -241,4 +303,120 @@ pub fn put_setting<D, C: Conn<D>>(
         &[key.into(), value.into(), set_by.into(), at],
     )?;
     Ok(())
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> crate::SettingsStore for B {
+    async fn insert_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| {
+            import_departments(ctx, &[], std::slice::from_ref(&c))
+        })
+        .await
+    }
+
+    async fn list_categories(&self) -> StoreResult<Vec<Category>> {
+        self.read(categories).await
+    }
+
+    async fn update_category(&self, c: Category, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| update_category(ctx, &c))
+            .await
+    }
+
+    async fn list_calendar(&self) -> StoreResult<Vec<DayException>> {
+        self.read(calendar).await
+    }
+
+    async fn upsert_calendar(
+        &self,
+        days: Vec<DayException>,
+        event: Option<NewEvent>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let source = match event {
+                Some(_) => DaySource::Manual,
+                None => DaySource::Builtin,
+            };
+            put_days(ctx, &days, source)?;
+            match &event {
+                Some(e) => ctx.append(std::slice::from_ref(e)),
+                None => Ok(()),
+            }
+        })
+        .await
+    }
+
+    async fn delete_calendar_day(&self, date: NaiveDate) -> StoreResult<()> {
+        self.write(move |ctx| delete_calendar_day(ctx, date)).await
+    }
+
+    async fn calendar_sources(&self) -> StoreResult<Vec<(NaiveDate, DaySource)>> {
+        self.read(calendar_sources).await
+    }
+
+    async fn apply_calendar_feed(
+        &self,
+        days: Vec<DayException>,
+        remove: Vec<NaiveDate>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write_event(event, move |ctx| {
+            put_days(ctx, &days, DaySource::Feed)?;
+            for d in &remove {
+                ctx.execute(
+                    "DELETE FROM calendar_days WHERE date = ?1 AND source = 'feed'",
+                    &args![*d],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_string();
+        self.read_point(move |c| setting(c, &key)).await
+    }
+
+    async fn put_setting(
+        &self,
+        key: &str,
+        value: String,
+        set_by: String,
+        set_at: DateTime<Utc>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        let key = key.to_string();
+        self.write_event(event, move |ctx| {
+            put_setting(ctx, &key, &value, &set_by, set_at)
+        })
+        .await
+    }
+
+    async fn get_calendar_feed(&self) -> StoreResult<Option<CalendarFeed>> {
+        self.read(calendar_feed).await
+    }
+
+    async fn set_calendar_feed(
+        &self,
+        feed: Option<CalendarFeed>,
+        event: NewEvent,
+    ) -> StoreResult<()> {
+        self.write_event(event, move |ctx| set_calendar_feed(ctx, feed.as_ref()))
+            .await
+    }
+
+    async fn claim_calendar_feed(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        force: bool,
+    ) -> StoreResult<Option<CalendarFeed>> {
+        self.write_plain(move |c| claim_calendar_feed(c, now, lease, force))
+            .await
+    }
+
+    async fn finish_calendar_feed(&self, f: CalendarFeed) -> StoreResult<()> {
+        self.write_plain(move |c| finish_calendar_feed(c, &f)).await
+    }
 }

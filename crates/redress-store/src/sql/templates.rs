@@ -1,8 +1,12 @@
-//! Notice templates and canned replies ([`crate::TemplateStore`]).
+//! Notice templates and canned replies: their statements, and
+//! [`crate::TemplateStore`] over them for every [`Backend`].
 
-use super::Conn;
+use redress_domain::Locale;
+use uuid::Uuid;
+
+use super::{Backend, Conn, Journal};
 use crate::rows::Columns;
-use crate::{CannedReply, NoticeTemplateRow, StoreError, StoreResult, args};
+use crate::{CannedReply, NewEvent, NoticeTemplateRow, StoreError, StoreResult, args};
 
 const TEMPLATE_COLUMNS: &str = "kind, locale, subject, body, sms, updated_at, updated_by";
 
@@ -185,4 +189,76 @@ pub fn seed_canned_replies<D>(c: &mut impl Conn<D>, replies: &[CannedReply]) -> 
     }
     import_canned_replies(c, replies)?;
     Ok(true)
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> crate::TemplateStore for B {
+    async fn list_notice_templates(&self) -> StoreResult<Vec<NoticeTemplateRow>> {
+        self.read(list).await
+    }
+
+    async fn put_notice_template(&self, t: NoticeTemplateRow, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| put(ctx, &t)).await
+    }
+
+    async fn import_notice_templates(&self, templates: Vec<NoticeTemplateRow>) -> StoreResult<()> {
+        self.write(move |ctx| import(ctx, &templates)).await
+    }
+
+    async fn delete_notice_template(
+        &self,
+        kind: &str,
+        locale: Locale,
+        event: NewEvent,
+    ) -> StoreResult<bool> {
+        let kind = kind.to_string();
+        self.write(move |ctx| {
+            let deleted = delete(ctx, &kind, locale)?;
+            if deleted {
+                ctx.append(std::slice::from_ref(&event))?;
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn list_canned_replies(&self) -> StoreResult<Vec<CannedReply>> {
+        self.read(canned_replies).await
+    }
+
+    async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>> {
+        self.read(move |c| canned_reply_by_id(c, id)).await
+    }
+
+    async fn insert_canned_reply(&self, r: CannedReply, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| {
+            import_canned_replies(ctx, std::slice::from_ref(&r))
+        })
+        .await
+    }
+
+    async fn update_canned_reply(&self, r: CannedReply, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| update_canned_reply(ctx, &r))
+            .await
+    }
+
+    async fn delete_canned_reply(&self, id: Uuid, event: NewEvent) -> StoreResult<()> {
+        self.write_event(event, move |ctx| delete_canned_reply(ctx, id))
+            .await
+    }
+
+    async fn seed_canned_replies(
+        &self,
+        replies: Vec<CannedReply>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            let seeded = seed_canned_replies(ctx, &replies)?;
+            if seeded {
+                ctx.append(&events)?;
+            }
+            Ok(seeded)
+        })
+        .await
+    }
 }

@@ -1,0 +1,100 @@
+//! [`Backend`]: what a backend lends the statements written once, so that
+//! a store method that is the same on both backends is also written once.
+//!
+//! A backend implements it in a few lines (its read pool and its writer);
+//! the store traits whose methods only run statements of this module
+//! ([`crate::TemplateStore`], [`crate::PeopleStore`],
+//! [`crate::SettingsStore`], [`crate::MailStore`]) are then implemented for
+//! every `Backend`, beside their SQL. The rest (cases, webhooks, upkeep)
+//! each backend implements itself, in the module that holds its SQL.
+
+use std::future::Future;
+
+use super::Conn;
+use crate::{NewEvent, StoreResult};
+
+/// A writer's context: a connection inside the group's transaction that
+/// also journals.
+pub trait Journal {
+    /// Appends events to the journal, chained after the head.
+    fn append(&mut self, events: &[NewEvent]) -> StoreResult<()>;
+}
+
+/// A backend's connections and writer, as the statements of
+/// [`crate::sql`] use them.
+pub trait Backend: Send + Sync + 'static {
+    /// The backend's marker of [`crate::rows::Columns`].
+    type D;
+    /// A pooled read connection.
+    type Read: Conn<Self::D>;
+    /// The writer's context.
+    type Write<'a>: Conn<Self::D> + Journal;
+    /// Where a write that journals nothing runs: SQLite's writer (its one
+    /// writing connection), a pooled PostgreSQL connection (autocommit).
+    type Plain<'a>: Conn<Self::D>;
+
+    /// Runs `f` with a read connection.
+    fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Self::Read) -> StoreResult<T> + Send + 'static;
+
+    /// Runs `f`, an indexed point read, like [`Self::read`] or cheaper.
+    fn read_point<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Self::Read) -> StoreResult<T> + Send + 'static,
+    {
+        self.read(f)
+    }
+
+    /// Runs `f` on the writer, in the next group; answers after COMMIT.
+    /// `f` may run more than once (a group rolled back by a deadlock runs
+    /// its jobs again), so it takes its captures by reference.
+    fn write<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: Fn(&mut Self::Write<'_>) -> StoreResult<T> + Clone + Send + 'static;
+
+    /// Runs `f` on the writer and journals `event` after it, in one job.
+    fn write_event<T, F>(
+        &self,
+        event: NewEvent,
+        f: F,
+    ) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: Fn(&mut Self::Write<'_>) -> StoreResult<T> + Clone + Send + 'static,
+    {
+        self.write(move |ctx| {
+            let t = f(ctx)?;
+            ctx.append(std::slice::from_ref(&event))?;
+            Ok(t)
+        })
+    }
+
+    /// Like [`Self::write_event`] for a write that may find nothing to do:
+    /// `event` is journaled only when `f` answers true.
+    fn write_event_if<F>(
+        &self,
+        event: NewEvent,
+        f: F,
+    ) -> impl Future<Output = StoreResult<bool>> + Send
+    where
+        F: Fn(&mut Self::Write<'_>) -> StoreResult<bool> + Clone + Send + 'static,
+    {
+        self.write(move |ctx| {
+            let done = f(ctx)?;
+            if done {
+                ctx.append(std::slice::from_ref(&event))?;
+            }
+            Ok(done)
+        })
+    }
+
+    /// Runs `f`, a write that journals nothing (sessions, leases, expiry).
+    fn write_plain<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Self::Plain<'_>) -> StoreResult<T> + Send + 'static;
+}

@@ -6,119 +6,32 @@ use redress_store::StoreResult;
 
 use crate::codec::{db, ts};
 
+/// `(version, name, sql)` of each file `migrations/{version}_{name}.sql`.
+macro_rules! migrations {
+    ($($version:literal $name:ident,)*) => {
+        &[$((
+            $version,
+            stringify!($name),
+            include_str!(concat!(
+                "../migrations/", stringify!($version), "_", stringify!($name), ".sql"
+            )),
+        )),*]
+    };
+}
+
 /// `(version, name, sql)`, in order. Never edit a released migration: add one.
 /// From 0016 on a migration has the same number and name on both backends
 /// (checked by `redress-conformance/tests/migrations.rs`); the older ones
 /// keep the numbers they were recorded with.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../migrations/0001_init.sql")),
-    (2, "claims", include_str!("../migrations/0002_claims.sql")),
-    (
-        3,
-        "deadlines",
-        include_str!("../migrations/0003_deadlines.sql"),
-    ),
-    (
-        4,
-        "canned_replies",
-        include_str!("../migrations/0004_canned_replies.sql"),
-    ),
-    (
-        6,
-        "webhooks",
-        include_str!("../migrations/0006_webhooks.sql"),
-    ),
-    (
-        7,
-        "held_mail",
-        include_str!("../migrations/0007_held_mail.sql"),
-    ),
-    (
-        8,
-        "user_email",
-        include_str!("../migrations/0008_user_email.sql"),
-    ),
-    (
-        9,
-        "notice_templates",
-        include_str!("../migrations/0009_notice_templates.sql"),
-    ),
-    (
-        10,
-        "key_lifecycle",
-        include_str!("../migrations/0010_key_lifecycle.sql"),
-    ),
-    (
-        11,
-        "retention",
-        include_str!("../migrations/0011_retention.sql"),
-    ),
-    (
-        12,
-        "erasure",
-        include_str!("../migrations/0012_erasure.sql"),
-    ),
-    (
-        13,
-        "calendar_feed",
-        include_str!("../migrations/0013_calendar_feed.sql"),
-    ),
-    (
-        14,
-        "staff_channels",
-        include_str!("../migrations/0014_staff_channels.sql"),
-    ),
-    (
-        15,
-        "settings",
-        include_str!("../migrations/0015_settings.sql"),
-    ),
-    (
-        16,
-        "corrective_actions",
-        include_str!("../migrations/0016_corrective_actions.sql"),
-    ),
-    (
-        17,
-        "respondent_reply",
-        include_str!("../migrations/0017_respondent_reply.sql"),
-    ),
-    (
-        18,
-        "report_days",
-        include_str!("../migrations/0018_report_days.sql"),
-    ),
-    (
-        19,
-        "category_model",
-        include_str!("../migrations/0019_category_model.sql"),
-    ),
-    (20, "alerts", include_str!("../migrations/0020_alerts.sql")),
-    (
-        21,
-        "department_name_en",
-        include_str!("../migrations/0021_department_name_en.sql"),
-    ),
-    (
-        22,
-        "report_months",
-        include_str!("../migrations/0022_report_months.sql"),
-    ),
-    (
-        23,
-        "cases_due",
-        include_str!("../migrations/0023_cases_due.sql"),
-    ),
-    (
-        24,
-        "search_index_per_group",
-        include_str!("../migrations/0024_search_index_per_group.sql"),
-    ),
-    (
-        25,
-        "compact_cases",
-        include_str!("../migrations/0025_compact_cases.sql"),
-    ),
+// The numbers are written as the files are named (`0001` is 1).
+#[allow(clippy::zero_prefixed_literal)]
+pub const MIGRATIONS: &[(i64, &str, &str)] = migrations![
+    0001 init, 0002 claims, 0003 deadlines, 0004 canned_replies, 0006 webhooks, 0007 held_mail,
+    0008 user_email, 0009 notice_templates, 0010 key_lifecycle, 0011 retention, 0012 erasure,
+    0013 calendar_feed, 0014 staff_channels, 0015 settings, 0016 corrective_actions,
+    0017 respondent_reply, 0018 report_days, 0019 category_model, 0020 alerts,
+    0021 department_name_en, 0022 report_months, 0023 cases_due, 0024 search_index_per_group,
+    0025 compact_cases,
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

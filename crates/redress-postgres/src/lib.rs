@@ -22,7 +22,6 @@ mod codec;
 mod model;
 mod query;
 mod rollups;
-mod webhooks;
 mod writer;
 
 use std::str::FromStr;
@@ -42,7 +41,7 @@ use redress_store::{
     CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, JournalEntry,
     NewEvent, Page, QueueCount, ReportRow, StoreError, StoreResult, Visibility,
 };
-use redress_store::{CaseStore, UpkeepStore, WebhookStore};
+use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
 
 use codec::{col, db, unique_constraint, us, us_opt};
@@ -297,7 +296,7 @@ impl redress_store::sql::Backend for PgStore {
     type D = codec::Postgres;
     type Read = Client;
     type Write<'a> = WriteCtx<'a>;
-    type Plain<'a> = Client;
+    type Plain<'a> = postgres::Transaction<'a>;
 
     fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where
@@ -318,9 +317,14 @@ impl redress_store::sql::Backend for PgStore {
     fn write_plain<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where
         T: Send + 'static,
-        F: FnOnce(&mut Client) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut postgres::Transaction<'_>) -> StoreResult<T> + Send + 'static,
     {
-        PgStore::read(self, f)
+        PgStore::read(self, move |c| {
+            let mut tx = c.transaction().map_err(db)?;
+            let out = f(&mut tx)?;
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })
     }
 }
 

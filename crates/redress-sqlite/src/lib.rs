@@ -31,7 +31,6 @@ mod query;
 mod readers;
 mod rollups;
 mod schema;
-mod webhooks;
 mod writer;
 
 pub use schema::MIGRATIONS;
@@ -55,7 +54,7 @@ use redress_store::{
     CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, JournalEntry,
     NewEvent, Page, QueueCount, ReportRow, StoreError, StoreResult, Visibility,
 };
-use redress_store::{CaseStore, UpkeepStore, WebhookStore};
+use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
 
 use codec::{constraint, db, parse_ts, parse_uuid, ts, ts_opt};

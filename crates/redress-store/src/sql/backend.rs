@@ -29,8 +29,10 @@ pub trait Backend: Send + Sync + 'static {
     type Read: Conn<Self::D>;
     /// The writer's context.
     type Write<'a>: Conn<Self::D> + Journal;
-    /// Where a write that journals nothing runs: SQLite's writer (its one
-    /// writing connection), a pooled PostgreSQL connection (autocommit).
+    /// Where a write that journals nothing runs, in a transaction of its
+    /// own: SQLite's writer (its one writing connection; the group's
+    /// transaction), a transaction on a pooled PostgreSQL connection
+    /// (sessions, leases and deliveries do not wait for the writers).
     type Plain<'a>: Conn<Self::D>;
 
     /// Runs `f` with a read connection.
@@ -92,7 +94,8 @@ pub trait Backend: Send + Sync + 'static {
         })
     }
 
-    /// Runs `f`, a write that journals nothing (sessions, leases, expiry).
+    /// Runs `f`, a write that journals nothing (sessions, leases, webhook
+    /// deliveries, expiry), all or nothing.
     fn write_plain<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where
         T: Send + 'static,

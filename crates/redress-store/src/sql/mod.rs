@@ -198,6 +198,39 @@ pub(crate) fn one_of<D, C: Conn<D>>(
     }
 }
 
+/// A lease's two terms, `(until, now)`, and their parameters, numbered
+/// from `?{first}`: `claimed_until = until` takes it, `claimed_until <
+/// now` finds it expired. On PostgreSQL they run on the database's clock,
+/// which every instance shares; on SQLite on this machine's (one process
+/// owns the file).
+pub(crate) fn lease<D, C: Conn<D>>(
+    lease: std::time::Duration,
+    first: usize,
+) -> (String, String, Vec<Param>) {
+    match C::DIALECT {
+        Dialect::Sqlite => {
+            let wall = Utc::now();
+            let until = wall + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
+            let (now, until_at) = (format!("?{first}"), format!("?{}", first + 1));
+            (until_at, now, vec![wall.into(), until.into()])
+        }
+        Dialect::Postgres => (
+            format!("clock_timestamp() + make_interval(secs => ?{first}::bigint / 1e6)"),
+            "clock_timestamp()".into(),
+            vec![i64::try_from(lease.as_micros()).unwrap_or(i64::MAX).into()],
+        ),
+    }
+}
+
+/// The journal's last `seq` as the caller's transaction sees it.
+pub(crate) fn journal_head<D, C: Conn<D>>(c: &mut C) -> StoreResult<i64> {
+    let sql = match C::DIALECT {
+        Dialect::Sqlite => "SELECT coalesce(max(seq), 0) FROM journal_head",
+        Dialect::Postgres => "SELECT seq FROM journal_head WHERE id = 1",
+    };
+    c.query_one(sql, &[], |r| r.int(0))
+}
+
 /// `sql` with its placeholders written `$n` (PostgreSQL's): `?n` becomes
 /// `$n`, a bare `?` the next number. Quoted text is left alone.
 pub fn numbered(sql: &str) -> String {

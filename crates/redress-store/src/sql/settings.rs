@@ -219,42 +219,27 @@ fn put_days<D>(c: &mut impl Conn<D>, days: &[DayException], source: DaySource) -
 }
 
 /// Claims the feed for a fetch when it is due (or `force`) and nobody
-/// holds it: the lease runs on the database's clock on PostgreSQL (shared
-/// by every instance), on this machine's on SQLite (one machine).
+/// holds it ([`super::lease`]).
 fn claim_calendar_feed<D, C: Conn<D>>(
     c: &mut C,
     now: DateTime<Utc>,
     lease: Duration,
     force: bool,
 ) -> StoreResult<Option<CalendarFeed>> {
-    let (sql, args) = match C::DIALECT {
-        Dialect::Sqlite => {
-            let wall = Utc::now();
-            let until = wall + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
-            (
-                "UPDATE calendar_feed SET claimed_until = ?3 WHERE id = 1 \
-                 AND (claimed_until IS NULL OR claimed_until < ?2) \
-                 AND (?4 OR next_fetch_at <= ?1)",
-                args![now, wall, until, force].to_vec(),
-            )
-        }
-        Dialect::Postgres => (
-            "UPDATE calendar_feed \
-             SET claimed_until = clock_timestamp() + make_interval(secs => ?2::bigint / 1e6) \
-             WHERE id IN (SELECT id FROM calendar_feed WHERE id = 1 \
-               AND (claimed_until IS NULL OR claimed_until < clock_timestamp()) \
-               AND (?3 OR next_fetch_at <= ?1) FOR UPDATE SKIP LOCKED)",
-            args![
-                now,
-                i64::try_from(lease.as_micros()).unwrap_or(i64::MAX),
-                force
-            ]
-            .to_vec(),
-        ),
+    let (until, expired, mut args) = super::lease::<D, C>(lease, 3);
+    let skip_locked = match C::DIALECT {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
     };
-    c.query_opt(&format!("{sql} RETURNING {FEED_COLUMNS}"), &args, |r| {
-        feed(r)
-    })
+    let sql = format!(
+        "UPDATE calendar_feed SET claimed_until = {until} \
+         WHERE id IN (SELECT id FROM calendar_feed WHERE id = 1 \
+           AND (claimed_until IS NULL OR claimed_until < {expired}) \
+           AND (?2 OR next_fetch_at <= ?1){skip_locked}) \
+         RETURNING {FEED_COLUMNS}"
+    );
+    args.splice(0..0, args![now, force]);
+    c.query_opt(&sql, &args, |r| feed(r))
 }
 
 /// Records a fetch's outcome and releases the claim.

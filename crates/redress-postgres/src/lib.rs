@@ -36,10 +36,9 @@ use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
-use redress_domain::Status;
 use redress_store::{
     CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, JournalEntry,
-    NewEvent, Page, QueueCount, ReportRow, StoreError, StoreResult, Visibility,
+    NewEvent, Page, QueueCount, StoreError, StoreResult, Visibility,
 };
 use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;

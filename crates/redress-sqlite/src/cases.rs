@@ -2,7 +2,6 @@
 //! records ([`CaseStore`]).
 
 use redress_store::sql::cases as sql;
-use redress_store::sql::rollups as counters;
 
 use super::*;
 
@@ -217,67 +216,6 @@ impl CaseStore for SqliteStore {
         .await
     }
 
-    async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>> {
-        self.read(sql::count_by_status).await
-    }
-
-    async fn report_rows(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<Vec<ReportRow>> {
-        self.read(move |c| sql::report_rows(c, from, to)).await
-    }
-
-    async fn report_rollup(
-        &self,
-        query: &redress_store::rollup::RollupQuery,
-    ) -> StoreResult<Vec<redress_store::rollup::RollupSum>> {
-        let q = query.clone();
-        self.read(move |c| counters::query(c, &q)).await
-    }
-
-    async fn report_top_respondents(
-        &self,
-        query: &redress_store::rollup::RollupQuery,
-        limit: usize,
-    ) -> StoreResult<Vec<(String, i64)>> {
-        let q = query.clone();
-        self.read(move |c| counters::top_respondents(c, &q, limit))
-            .await
-    }
-
-    async fn report_daily(
-        &self,
-        query: &redress_store::rollup::DailyQuery,
-    ) -> StoreResult<Vec<redress_store::rollup::DailyCount>> {
-        let q = query.clone();
-        self.read(move |c| counters::daily(c, &q)).await
-    }
-
-    async fn claim_alert(
-        &self,
-        kind: redress_store::rollup::Subject,
-        subject: &str,
-        day: chrono::NaiveDate,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let subject = subject.to_string();
-        self.write(move |ctx| counters::claim_sent(ctx, kind.as_str(), &subject, day, at))
-            .await
-    }
-
-    async fn claim_mailing(
-        &self,
-        kind: &str,
-        period: chrono::NaiveDate,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let kind = kind.to_string();
-        self.write(move |ctx| counters::claim_sent(ctx, &kind, "", period, at))
-            .await
-    }
-
     async fn has_case_between(
         &self,
         complainant_key: &str,
@@ -290,41 +228,6 @@ impl CaseStore for SqliteStore {
     async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
         self.write(move |ctx| rollups::rebuild(ctx.conn, zone))
             .await
-    }
-
-    async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {
-        self.read(move |c| sql::events_of_case(c, case_id)).await
-    }
-
-    async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>> {
-        self.read(move |c| sql::events_after(c, after, limit)).await
-    }
-
-    async fn list_global_events(
-        &self,
-        kinds: Vec<String>,
-        limit: usize,
-    ) -> StoreResult<Vec<JournalEntry>> {
-        self.read(move |c| sql::global_events(c, kinds, limit))
-            .await
-    }
-
-    async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
-        self.read(|c| {
-            c.query_row("SELECT seq, hash FROM journal_head WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-            .map_err(db)
-        })
-        .await
-    }
-
-    async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        self.write(move |ctx| ctx.append(&events)).await
     }
 
     async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {

@@ -49,10 +49,9 @@ use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{
     self, Connection, OpenFlags, OptionalExtension, params, params_from_iter,
 };
-use redress_domain::Status;
 use redress_store::{
     CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, JournalEntry,
-    NewEvent, Page, QueueCount, ReportRow, StoreError, StoreResult, Visibility,
+    NewEvent, Page, QueueCount, StoreError, StoreResult, Visibility,
 };
 use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;

@@ -1,6 +1,7 @@
 //! What the application needs from a database: one trait per concern
-//! ([`CaseStore`], [`PeopleStore`], [`SettingsStore`], [`TemplateStore`],
-//! [`MailStore`], [`WebhookStore`], [`UpkeepStore`]) and [`Store`], their sum.
+//! ([`CaseStore`], [`ReportStore`], [`JournalStore`], [`PeopleStore`],
+//! [`SettingsStore`], [`TemplateStore`], [`MailStore`], [`WebhookStore`],
+//! [`UpkeepStore`]) and [`Store`], their sum.
 //!
 //! A backend (SQLite, PostgreSQL) implements each of them; the application
 //! holds an `Arc<dyn Store>` chosen at start-up from the database URL. The
@@ -32,8 +33,8 @@ pub use journal::{JournalEntry, NewEvent};
 /// Every store trait, for code that calls a backend by its own type.
 pub mod prelude {
     pub use crate::{
-        CaseStore, MailStore, PeopleStore, SettingsStore, Store, TemplateStore, UpkeepStore,
-        WebhookStore,
+        CaseStore, JournalStore, MailStore, PeopleStore, ReportStore, SettingsStore, Store,
+        TemplateStore, UpkeepStore, WebhookStore,
     };
 }
 pub use mail::{HeldMail, HeldMailState};
@@ -655,7 +656,6 @@ pub trait CaseStore: Send + Sync + 'static {
         lease: std::time::Duration,
         limit: usize,
     ) -> StoreResult<Vec<Uuid>>;
-    async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>>;
     /// Corrective actions across the cases `visibility` admits (by the
     /// department recorded with each action), open ones by due date, done
     /// ones latest first; at most `filter.limit`.
@@ -667,6 +667,52 @@ pub trait CaseStore: Send + Sync + 'static {
     /// Replaces the indexed actions of one case (the upgrade's backfill of
     /// cases decided before the table existed).
     async fn put_actions(&self, case_id: Uuid, actions: Vec<ActionRow>) -> StoreResult<()>;
+    /// Whether the complainant has any case (open or closed) against the
+    /// respondent.
+    async fn has_case_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<bool>;
+    /// Recomputes the rollup table from every case row, in one
+    /// transaction (`redress report rebuild`); `zone` for facts written
+    /// before zones were recorded. The number of cases read.
+    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64>;
+    /// Near-duplicate candidates: for each filter, the cases it and
+    /// `visibility` admit (the case list's rules), newest filed first, at
+    /// most `limit` per filter; each case once.
+    async fn case_texts(
+        &self,
+        visibility: &Visibility,
+        filters: Vec<CaseFilter>,
+        limit: usize,
+    ) -> StoreResult<Vec<CaseText>>;
+    /// Learns one accepted case of `category` (`redress_domain::suggest`),
+    /// in one transaction: the category's case count goes up by one; each
+    /// token's count of cases (kept by hash) goes up by one, and a token
+    /// whose count reaches `min_cases` or more is counted against the
+    /// category (the vocabulary grows by the tokens reaching exactly
+    /// `min_cases`). The tokens are distinct.
+    async fn learn_category(
+        &self,
+        category: String,
+        tokens: Vec<LearntToken>,
+        min_cases: i64,
+    ) -> StoreResult<()>;
+    /// The category model as it bears on a text of these tokens: every
+    /// category, the vocabulary, and the counts of these tokens.
+    async fn category_model(
+        &self,
+        tokens: Vec<String>,
+    ) -> StoreResult<redress_domain::suggest::ModelView>;
+    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+}
+
+/// Reports: the rollup counters and the rows they are built from, and the
+/// records that an alert or a mailing went out once.
+#[async_trait]
+pub trait ReportStore: Send + Sync + 'static {
+    async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>>;
     /// Report facts of the cases created in `[from, to)`.
     async fn report_rows(
         &self,
@@ -712,44 +758,11 @@ pub trait CaseStore: Send + Sync + 'static {
         period: NaiveDate,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
-    /// Whether the complainant has any case (open or closed) against the
-    /// respondent.
-    async fn has_case_between(
-        &self,
-        complainant_key: &str,
-        respondent_key: &str,
-    ) -> StoreResult<bool>;
-    /// Recomputes the rollup table from every case row, in one
-    /// transaction (`redress report rebuild`); `zone` for facts written
-    /// before zones were recorded. The number of cases read.
-    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64>;
-    /// Near-duplicate candidates: for each filter, the cases it and
-    /// `visibility` admit (the case list's rules), newest filed first, at
-    /// most `limit` per filter; each case once.
-    async fn case_texts(
-        &self,
-        visibility: &Visibility,
-        filters: Vec<CaseFilter>,
-        limit: usize,
-    ) -> StoreResult<Vec<CaseText>>;
-    /// Learns one accepted case of `category` (`redress_domain::suggest`),
-    /// in one transaction: the category's case count goes up by one; each
-    /// token's count of cases (kept by hash) goes up by one, and a token
-    /// whose count reaches `min_cases` or more is counted against the
-    /// category (the vocabulary grows by the tokens reaching exactly
-    /// `min_cases`). The tokens are distinct.
-    async fn learn_category(
-        &self,
-        category: String,
-        tokens: Vec<LearntToken>,
-        min_cases: i64,
-    ) -> StoreResult<()>;
-    /// The category model as it bears on a text of these tokens: every
-    /// category, the vocabulary, and the counts of these tokens.
-    async fn category_model(
-        &self,
-        tokens: Vec<String>,
-    ) -> StoreResult<redress_domain::suggest::ModelView>;
+}
+
+/// The journal: its events, its head, and events that concern no case.
+#[async_trait]
+pub trait JournalStore: Send + Sync + 'static {
     async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>>;
     /// Events with `seq > after`, in order, at most `limit`.
     async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>>;
@@ -764,7 +777,6 @@ pub trait CaseStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<JournalEntry>>;
     /// Appends events that concern no case (user created, login, …).
     async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()>;
-    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
 }
 
 /// Departments, staff users and their sessions, respondents, API keys.
@@ -1150,12 +1162,22 @@ pub trait UpkeepStore: Send + Sync + 'static {
 /// focused traits, implemented by every type that implements them all, so
 /// `Arc<dyn Store>` offers every method.
 pub trait Store:
-    CaseStore + PeopleStore + SettingsStore + TemplateStore + MailStore + WebhookStore + UpkeepStore
+    CaseStore
+    + ReportStore
+    + JournalStore
+    + PeopleStore
+    + SettingsStore
+    + TemplateStore
+    + MailStore
+    + WebhookStore
+    + UpkeepStore
 {
 }
 
 impl<
     T: CaseStore
+        + ReportStore
+        + JournalStore
         + PeopleStore
         + SettingsStore
         + TemplateStore

@@ -1,19 +1,19 @@
 //! Reads of cases, the journal and idempotency records
-//! ([`crate::CaseStore`]) that are the same on both backends. (Saving a
+//! ([`crate::CaseStore`]) that are the same on both backends (saving a
 //! case, the case list, claims and the deadline queues are each
-//! backend's own.)
+//! backend's own), and [`crate::JournalStore`] for every [`Backend`].
 
 use chrono::{DateTime, Utc};
 use redress_domain::Status;
 use redress_domain::suggest::{CategoryStats, ModelView};
 use uuid::Uuid;
 
-use super::{Conn, Dialect, Param};
+use super::{Backend, Conn, Dialect, Journal, Param};
 use crate::journal::JournalSplice;
 use crate::rows::{CASE_COLUMNS, Columns, case_row};
 use crate::{
-    CaseRow, IdempotencyRecord, JournalEntry, ReportFacts, ReportRow, StoreError, StoreResult,
-    TABLE_COUNTS_SQL, TableCounts, args,
+    CaseRow, IdempotencyRecord, JournalEntry, NewEvent, ReportFacts, ReportRow, StoreError,
+    StoreResult, TABLE_COUNTS_SQL, TableCounts, args,
 };
 
 fn limit(n: usize) -> i64 {
@@ -328,4 +328,41 @@ pub fn table_counts<D>(c: &mut impl Conn<D>) -> StoreResult<TableCounts> {
             webhook_attempts: r.int(14)?,
         })
     })
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> crate::JournalStore for B {
+    async fn events_for_case(&self, case_id: Uuid) -> StoreResult<Vec<JournalEntry>> {
+        self.read(move |c| events_of_case(c, case_id)).await
+    }
+
+    async fn journal_after(&self, after: i64, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+        self.read(move |c| events_after(c, after, limit)).await
+    }
+
+    async fn journal_head(&self) -> StoreResult<Option<(i64, String)>> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT seq, hash FROM journal_head WHERE id = 1 AND seq > 0",
+                &[],
+                |r| Ok((r.int(0)?, r.text(1)?)),
+            )
+        })
+        .await
+    }
+
+    async fn list_global_events(
+        &self,
+        kinds: Vec<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<JournalEntry>> {
+        self.read(move |c| global_events(c, kinds, limit)).await
+    }
+
+    async fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(move |ctx| ctx.append(&events)).await
+    }
 }

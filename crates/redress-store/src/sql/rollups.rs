@@ -2,17 +2,18 @@
 //! `report_months` (0022): a period from its whole months plus the days
 //! of its partial edge months (`GET /reports/summary`). (Writing them
 //! differs: one statement per change on SQLite, sorted batches at the end
-//! of a group on PostgreSQL.)
+//! of a group on PostgreSQL.) [`crate::ReportStore`] over them for every
+//! [`Backend`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Conn, Dialect, Param};
-use crate::StoreResult;
+use super::{Backend, Conn, Dialect, Param};
 use crate::rollup::{
     DailyCount, DailyQuery, FILED, FILED_RESPONDENT, Group, RollupQuery, RollupSum,
     SUMMARY_METRICS, Subject, split_period,
 };
 use crate::rows::Columns;
+use crate::{ReportRow, StoreResult};
 
 /// The counters a query reads, as one `UNION ALL` of selects
 /// `(day, metric, category, dim, n)`: per day, the daily counters of the
@@ -166,4 +167,62 @@ pub fn claim_sent<D, C: Conn<D>>(
         &[kind.into(), subject.into(), day.into(), at],
     )?;
     Ok(n == 1)
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> crate::ReportStore for B {
+    async fn count_by_status(&self) -> StoreResult<Vec<(redress_domain::Status, i64)>> {
+        self.read(super::cases::count_by_status).await
+    }
+
+    async fn report_rows(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ReportRow>> {
+        self.read(move |c| super::cases::report_rows(c, from, to))
+            .await
+    }
+
+    async fn report_rollup(&self, query: &RollupQuery) -> StoreResult<Vec<RollupSum>> {
+        let q = query.clone();
+        self.read(move |c| self::query(c, &q)).await
+    }
+
+    async fn report_top_respondents(
+        &self,
+        query: &RollupQuery,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let q = query.clone();
+        self.read(move |c| top_respondents(c, &q, limit)).await
+    }
+
+    async fn report_daily(&self, query: &DailyQuery) -> StoreResult<Vec<DailyCount>> {
+        let q = query.clone();
+        self.read(move |c| daily(c, &q)).await
+    }
+
+    async fn claim_alert(
+        &self,
+        kind: Subject,
+        subject: &str,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let subject = subject.to_string();
+        self.write(move |ctx| claim_sent(ctx, kind.as_str(), &subject, day, at))
+            .await
+    }
+
+    async fn claim_mailing(
+        &self,
+        kind: &str,
+        period: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let kind = kind.to_string();
+        self.write(move |ctx| claim_sent(ctx, &kind, "", period, at))
+            .await
+    }
 }

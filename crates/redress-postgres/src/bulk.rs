@@ -3,23 +3,14 @@
 //! tables are written with one `unnest` statement per batch.
 
 use super::*;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use postgres::Client;
-use redress_domain::calendar::DayException;
-use redress_store::sql::people::{
-    api_keys, import_api_keys, import_respondents, import_users, respondents,
-};
-use redress_store::sql::settings::import_departments;
-use redress_store::{
-    ApiKey, CannedReply, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount,
-    StoreError, StoreResult, User,
-};
+use redress_store::{CaseRow, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::case_violation;
-use crate::codec::{self, CASE_COLUMNS, constraint, db, unique_constraint, us, us_opt};
+use crate::codec::{self, CASE_COLUMNS, db, unique_constraint, us, us_opt};
 use crate::writer::WriteCtx;
-use redress_store::sql::settings::day_kind_str;
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -155,122 +146,10 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
     crate::rollups::insert_many(ctx, rows)
 }
 
-const IMPORT_IDEMPOTENCY: &str = "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
-     SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::timestamptz[])";
-
-pub fn import_idempotency(
-    ctx: &mut WriteCtx<'_>,
-    records: &[IdempotencyRecord],
-) -> StoreResult<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
-    let hashes: Vec<&str> = records.iter().map(|r| r.request_hash.as_str()).collect();
-    let statuses: Vec<i32> = records.iter().map(|r| i32::from(r.status)).collect();
-    let bodies: Vec<&str> = records.iter().map(|r| r.body.as_str()).collect();
-    let ats: Vec<DateTime<Utc>> = records.iter().map(|r| us(&r.created_at)).collect();
-    ctx.execute(
-        IMPORT_IDEMPOTENCY,
-        &[&keys, &hashes, &statuses, &bodies, &ats],
-    )
-    .map_err(|e| constraint(e, "key", "key"))?;
-    Ok(())
-}
-
-pub fn import_calendar(ctx: &mut WriteCtx<'_>, days: &[DayException]) -> StoreResult<()> {
-    ctx.execute("DELETE FROM calendar_days", &[]).map_err(db)?;
-    let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
-    let kinds: Vec<&str> = days.iter().map(|d| day_kind_str(d.kind)).collect();
-    let names: Vec<&str> = days.iter().map(|d| d.name.as_str()).collect();
-    ctx.execute(
-        "INSERT INTO calendar_days (date, kind, name) \
-         SELECT * FROM unnest($1::date[], $2::text[], $3::text[])",
-        &[&dates, &kinds, &names],
-    )
-    .map_err(db)?;
-    Ok(())
-}
-
 #[async_trait]
 impl UpkeepStore for PgStore {
     async fn migrate(&self) -> StoreResult<()> {
         self.read(|c| migrate(c).map(|_| ())).await
-    }
-
-    async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
-        self.read(redress_store::sql::cases::table_counts).await
-    }
-
-    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
-        self.read(move |c| export_cases(c, after, limit)).await
-    }
-
-    async fn export_idempotency(
-        &self,
-        after: Option<String>,
-        limit: usize,
-    ) -> StoreResult<Vec<IdempotencyRecord>> {
-        self.read(move |c| redress_store::sql::cases::export_idempotency(c, after, limit))
-            .await
-    }
-
-    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>> {
-        self.read(|c| respondents(c, "ORDER BY created_at, id", &[]))
-            .await
-    }
-
-    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        self.read(|c| api_keys(c, "ORDER BY created_at, id", &[]))
-            .await
-    }
-
-    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
-        self.write(move |ctx| import_cases(ctx, &rows)).await
-    }
-
-    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()> {
-        self.write(move |ctx| ctx.import(&entries)).await
-    }
-
-    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()> {
-        self.write(move |ctx| import_idempotency(ctx, &records))
-            .await
-    }
-
-    async fn import_departments(
-        &self,
-        departments: Vec<Department>,
-        categories: Vec<Category>,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| import_departments(ctx, &departments, &categories))
-            .await
-    }
-
-    async fn import_users(&self, users: Vec<User>) -> StoreResult<()> {
-        self.write(move |ctx| import_users(ctx, &users)).await
-    }
-
-    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()> {
-        self.write(move |ctx| import_respondents(ctx, &respondents))
-            .await
-    }
-
-    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
-        self.write(move |ctx| import_api_keys(ctx, &keys)).await
-    }
-
-    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()> {
-        self.write(move |ctx| {
-            redress_store::sql::templates::import_canned_replies(ctx, &replies)?;
-            redress_store::sql::templates::mark_seeded(ctx, "canned_replies")?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {
-        self.write(move |ctx| import_calendar(ctx, &days)).await
     }
 
     async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64> {

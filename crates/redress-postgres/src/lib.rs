@@ -37,8 +37,8 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
 use redress_store::{
-    CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, JournalEntry,
-    NewEvent, Page, QueueCount, StoreError, StoreResult, Visibility,
+    CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, NewEvent, Page,
+    QueueCount, StoreError, StoreResult, Visibility,
 };
 use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
@@ -296,6 +296,14 @@ impl redress_store::sql::Backend for PgStore {
     type Read = Client;
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = postgres::Transaction<'a>;
+
+    fn export_case_rows(c: &mut Client, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
+        bulk::export_cases(c, after, n)
+    }
+
+    fn import_case_rows(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()> {
+        bulk::import_cases(ctx, rows)
+    }
 
     fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where

@@ -4,19 +4,10 @@
 use super::*;
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{self, Connection, params, params_from_iter};
-use redress_domain::calendar::DayException;
-use redress_store::sql::people::{
-    api_keys, import_api_keys, import_respondents, import_users, respondents,
-};
-use redress_store::sql::settings::import_departments;
-use redress_store::{
-    ApiKey, CannedReply, CaseRow, Category, Department, IdempotencyRecord, RespondentAccount,
-    StoreError, StoreResult, User,
-};
+use redress_store::{CaseRow, StoreError, StoreResult};
 
-use crate::codec::{self, CASE_COLUMNS, constraint, db, ts};
+use crate::codec::{self, CASE_COLUMNS, db, ts};
 use crate::{case_violation, shared_case_values};
-use redress_store::sql::settings::day_kind_str;
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -64,122 +55,10 @@ pub fn import_cases(c: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
     crate::rollups::insert_many(c, rows)
 }
 
-pub fn import_idempotency(c: &Connection, records: &[IdempotencyRecord]) -> StoreResult<()> {
-    let mut stmt = c
-        .prepare_cached(
-            "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(db)?;
-    for i in records {
-        stmt.execute(params![
-            i.key,
-            i.request_hash,
-            i.status,
-            i.body,
-            ts(&i.created_at)
-        ])
-        .map_err(|e| constraint(e, "key", "key"))?;
-    }
-    Ok(())
-}
-
-pub fn import_calendar(c: &Connection, days: &[DayException]) -> StoreResult<()> {
-    c.execute("DELETE FROM calendar_days", []).map_err(db)?;
-    let mut stmt = c
-        .prepare_cached("INSERT INTO calendar_days (date, kind, name) VALUES (?1, ?2, ?3)")
-        .map_err(db)?;
-    for d in days {
-        stmt.execute(params![
-            d.date.format("%Y-%m-%d").to_string(),
-            day_kind_str(d.kind),
-            d.name
-        ])
-        .map_err(db)?;
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl UpkeepStore for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
         self.write(|ctx| schema::apply(ctx.conn).map(|_| ())).await
-    }
-
-    async fn table_counts(&self) -> StoreResult<redress_store::TableCounts> {
-        self.read(redress_store::sql::cases::table_counts).await
-    }
-
-    async fn export_cases(&self, after: i64, limit: usize) -> StoreResult<Vec<CaseRow>> {
-        self.read(move |c| export_cases(c, after, limit)).await
-    }
-
-    async fn export_idempotency(
-        &self,
-        after: Option<String>,
-        limit: usize,
-    ) -> StoreResult<Vec<IdempotencyRecord>> {
-        self.read(move |c| redress_store::sql::cases::export_idempotency(c, after, limit))
-            .await
-    }
-
-    async fn export_respondents(&self) -> StoreResult<Vec<RespondentAccount>> {
-        self.read(|c| respondents(c, "ORDER BY created_at, id", &[]))
-            .await
-    }
-
-    async fn export_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        self.read(|c| api_keys(c, "ORDER BY created_at, id", &[]))
-            .await
-    }
-
-    async fn import_cases(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
-        self.write(move |ctx| import_cases(ctx.conn, &rows)).await
-    }
-
-    async fn import_events(&self, entries: Vec<JournalEntry>) -> StoreResult<()> {
-        self.write(move |ctx| ctx.import(&entries)).await
-    }
-
-    async fn import_idempotency(&self, records: Vec<IdempotencyRecord>) -> StoreResult<()> {
-        self.write(move |ctx| import_idempotency(ctx.conn, &records))
-            .await
-    }
-
-    async fn import_departments(
-        &self,
-        departments: Vec<Department>,
-        categories: Vec<Category>,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| import_departments(ctx, &departments, &categories))
-            .await
-    }
-
-    async fn import_users(&self, users: Vec<User>) -> StoreResult<()> {
-        self.write(move |ctx| import_users(ctx, &users)).await
-    }
-
-    async fn import_respondents(&self, respondents: Vec<RespondentAccount>) -> StoreResult<()> {
-        self.write(move |ctx| import_respondents(ctx, &respondents))
-            .await
-    }
-
-    async fn import_api_keys(&self, keys: Vec<ApiKey>) -> StoreResult<()> {
-        self.write(move |ctx| import_api_keys(ctx, &keys)).await
-    }
-
-    async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()> {
-        self.write(move |ctx| {
-            redress_store::sql::templates::import_canned_replies(ctx, &replies)?;
-            redress_store::sql::templates::mark_seeded(ctx, "canned_replies")?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()> {
-        self.write(move |ctx| import_calendar(ctx.conn, &days))
-            .await
     }
 
     async fn forget_case(&self, case_id: Uuid) -> StoreResult<u64> {

@@ -50,8 +50,8 @@ use r2d2_sqlite::rusqlite::{
     self, Connection, OpenFlags, OptionalExtension, params, params_from_iter,
 };
 use redress_store::{
-    CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, JournalEntry,
-    NewEvent, Page, QueueCount, StoreError, StoreResult, Visibility,
+    CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, NewEvent, Page,
+    QueueCount, StoreError, StoreResult, Visibility,
 };
 use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
@@ -367,6 +367,14 @@ impl redress_store::sql::Backend for SqliteStore {
     type Read = Connection;
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = WriteCtx<'a>;
+
+    fn export_case_rows(c: &mut Connection, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
+        bulk::export_cases(c, after, n)
+    }
+
+    fn import_case_rows(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()> {
+        bulk::import_cases(ctx.conn, rows)
+    }
 
     fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where

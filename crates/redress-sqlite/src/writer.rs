@@ -660,6 +660,10 @@ impl redress_store::sql::Journal for WriteCtx<'_> {
     fn append(&mut self, events: &[NewEvent]) -> StoreResult<()> {
         WriteCtx::append(self, events)
     }
+
+    fn import(&mut self, entries: &[JournalEntry]) -> StoreResult<()> {
+        WriteCtx::import(self, entries)
+    }
 }
 
 #[cfg(test)]

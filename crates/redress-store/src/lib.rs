@@ -1,7 +1,7 @@
 //! What the application needs from a database: one trait per concern
 //! ([`CaseStore`], [`ReportStore`], [`JournalStore`], [`PeopleStore`],
 //! [`SettingsStore`], [`TemplateStore`], [`MailStore`], [`WebhookStore`],
-//! [`UpkeepStore`]) and [`Store`], their sum.
+//! [`UpkeepStore`], [`CopyStore`]) and [`Store`], their sum.
 //!
 //! A backend (SQLite, PostgreSQL) implements each of them; the application
 //! holds an `Arc<dyn Store>` chosen at start-up from the database URL. The
@@ -33,8 +33,8 @@ pub use journal::{JournalEntry, NewEvent};
 /// Every store trait, for code that calls a backend by its own type.
 pub mod prelude {
     pub use crate::{
-        CaseStore, JournalStore, MailStore, PeopleStore, ReportStore, SettingsStore, Store,
-        TemplateStore, UpkeepStore, WebhookStore,
+        CaseStore, CopyStore, JournalStore, MailStore, PeopleStore, ReportStore, SettingsStore,
+        Store, TemplateStore, UpkeepStore, WebhookStore,
     };
 }
 pub use mail::{HeldMail, HeldMailState};
@@ -1072,11 +1072,11 @@ pub trait WebhookStore: Send + Sync + 'static {
     async fn expire_webhook_calls(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
 }
 
-/// Schema migrations, copying between installations, retention, purges and key rotation.
+/// The bulk copy between installations (`redress migrate-data`): whole
+/// tables read in pages and written back as they are, `seq`, versions and
+/// hashes included, without events.
 #[async_trait]
-pub trait UpkeepStore: Send + Sync + 'static {
-    /// Creates the schema or brings it up to date.
-    async fn migrate(&self) -> StoreResult<()>;
+pub trait CopyStore: Send + Sync + 'static {
     /// True when the store holds nothing an installation made: no cases,
     /// events, users, departments, categories, respondents, API keys,
     /// canned replies, notice templates, idempotency records, held mail or
@@ -1125,6 +1125,13 @@ pub trait UpkeepStore: Send + Sync + 'static {
     async fn import_canned_replies(&self, replies: Vec<CannedReply>) -> StoreResult<()>;
     /// Replaces every calendar day with `days`.
     async fn import_calendar(&self, days: Vec<DayException>) -> StoreResult<()>;
+}
+
+/// Schema migrations, retention, purges and key rotation.
+#[async_trait]
+pub trait UpkeepStore: Send + Sync + 'static {
+    /// Creates the schema or brings it up to date.
+    async fn migrate(&self) -> StoreResult<()>;
     /// Deletes idempotency records created before `before`.
     async fn expire_idempotency(&self, before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
     /// Scrubs what other tables kept of the case: the payloads of its
@@ -1171,6 +1178,7 @@ pub trait Store:
     + MailStore
     + WebhookStore
     + UpkeepStore
+    + CopyStore
 {
 }
 
@@ -1183,7 +1191,8 @@ impl<
         + TemplateStore
         + MailStore
         + WebhookStore
-        + UpkeepStore,
+        + UpkeepStore
+        + CopyStore,
 > Store for T
 {
 }

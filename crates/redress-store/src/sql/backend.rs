@@ -11,13 +11,16 @@
 use std::future::Future;
 
 use super::Conn;
-use crate::{NewEvent, StoreResult};
+use crate::{CaseRow, JournalEntry, NewEvent, StoreResult};
 
 /// A writer's context: a connection inside the group's transaction that
 /// also journals.
 pub trait Journal {
     /// Appends events to the journal, chained after the head.
     fn append(&mut self, events: &[NewEvent]) -> StoreResult<()>;
+    /// Writes entries verbatim and moves the head to the last of them
+    /// (the bulk copy).
+    fn import(&mut self, entries: &[JournalEntry]) -> StoreResult<()>;
 }
 
 /// A backend's connections and writer, as the statements of
@@ -34,6 +37,14 @@ pub trait Backend: Send + Sync + 'static {
     /// transaction), a transaction on a pooled PostgreSQL connection
     /// (sessions, leases and deliveries do not wait for the writers).
     type Plain<'a>: Conn<Self::D>;
+
+    /// The bulk copy's page of case rows with `seq > after`, by `seq`, each
+    /// with its corrective actions.
+    fn export_case_rows(c: &mut Self::Read, after: i64, n: usize) -> StoreResult<Vec<CaseRow>>;
+
+    /// Writes case rows as they are (their own `seq`), with their actions,
+    /// search entries and report counters.
+    fn import_case_rows(ctx: &mut Self::Write<'_>, rows: &[CaseRow]) -> StoreResult<()>;
 
     /// Runs `f` with a read connection.
     fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send

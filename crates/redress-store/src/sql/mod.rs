@@ -15,6 +15,7 @@
 pub mod actions;
 pub mod backend;
 pub mod cases;
+pub mod copy;
 pub mod mail;
 pub mod people;
 pub mod rollups;

@@ -4,39 +4,13 @@
 
 use super::*;
 use chrono::{DateTime, Utc};
-use postgres::Client;
+use redress_store::sql::actions;
 use redress_store::{CaseRow, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::case_violation;
-use crate::codec::{self, CASE_COLUMNS, db, unique_constraint, us, us_opt};
+use crate::codec::{db, unique_constraint, us, us_opt};
 use crate::writer::WriteCtx;
-
-fn limit(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-pub fn export_cases(c: &mut Client, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE seq > $1 ORDER BY seq LIMIT $2");
-    let mut rows = c
-        .query(sql.as_str(), &[&after, &limit(n)])
-        .map_err(db)?
-        .iter()
-        .map(codec::case_row)
-        .collect::<StoreResult<Vec<_>>>()?;
-    // Decided cases carry their corrective actions along.
-    let decided: Vec<Uuid> = rows
-        .iter()
-        .filter(|r| r.decided_by.is_some())
-        .map(|r| r.id)
-        .collect();
-    for a in crate::actions::of_cases(c, &decided)? {
-        if let Some(r) = rows.iter_mut().find(|r| r.id == a.case_id) {
-            r.actions.push(a);
-        }
-    }
-    Ok(rows)
-}
 
 const IMPORT_CASES: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
      category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
@@ -141,7 +115,7 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
     })?;
     ctx.execute(ADVANCE_CASE_SEQ, &[]).map_err(db)?;
     for r in rows {
-        crate::actions::write(ctx, r.id, &r.actions)?;
+        actions::write(ctx, r.id, &r.actions)?;
     }
     crate::rollups::insert_many(ctx, rows)
 }

@@ -7,6 +7,7 @@ use redress_store::sql::Conn;
 use redress_store::sql::cases as sql;
 
 use super::*;
+use redress_store::sql::actions;
 
 #[async_trait]
 impl CaseStore for PgStore {

@@ -78,7 +78,7 @@ pub fn col<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Resul
     row.try_get(i).map_err(db)
 }
 
-pub use redress_store::rows::{CASE_COLUMNS, SUMMARY_COLUMNS, case_row, summary};
+pub use redress_store::rows::{SUMMARY_COLUMNS, summary};
 
 /// The PostgreSQL side of [`redress_store::rows::Columns`].
 pub struct Postgres;
@@ -139,6 +139,7 @@ impl ToSql for Bind<'_> {
         match self.0 {
             Param::Text(s) => s.to_sql(ty, out),
             Param::Texts(v) => v.to_sql(ty, out),
+            Param::Uuids(v) => v.to_sql(ty, out),
             Param::Int(i) => i.to_sql(ty, out),
             Param::Int64(i) => i.to_sql(ty, out),
             Param::Bool(b) => b.to_sql(ty, out),
@@ -162,6 +163,7 @@ impl ToSql for Bind<'_> {
 fn pg_type(p: &Param) -> Type {
     let kind = match p {
         Param::Texts(_) => return Type::TEXT_ARRAY,
+        Param::Uuids(_) => return Type::UUID_ARRAY,
         Param::Text(_) => Kind::Text,
         Param::Int(_) => Kind::Int,
         Param::Int64(_) => Kind::Int64,

@@ -15,7 +15,6 @@
 //! * Reads, sessions and claims use a pool of connections on blocking
 //!   threads.
 
-mod actions;
 mod bulk;
 mod cases;
 mod codec;
@@ -296,10 +295,6 @@ impl redress_store::sql::Backend for PgStore {
     type Read = Client;
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = postgres::Transaction<'a>;
-
-    fn export_case_rows(c: &mut Client, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
-        bulk::export_cases(c, after, n)
-    }
 
     fn import_case_rows(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()> {
         bulk::import_cases(ctx, rows)

@@ -4,31 +4,11 @@
 use super::*;
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{self, Connection, params, params_from_iter};
+use redress_store::sql::actions;
 use redress_store::{CaseRow, StoreError, StoreResult};
 
-use crate::codec::{self, CASE_COLUMNS, db, ts};
+use crate::codec::{db, ts};
 use crate::{case_violation, shared_case_values};
-
-fn limit(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-pub fn export_cases(c: &Connection, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
-    let mut stmt = c
-        .prepare_cached(&format!(
-            "SELECT {CASE_COLUMNS} FROM cases WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-        ))
-        .map_err(db)?;
-    let mut rows = codec::all(
-        stmt.query(params![after, limit(n)]).map_err(db)?,
-        codec::case_row,
-    )?;
-    // A decided case carries its corrective actions along.
-    for r in rows.iter_mut().filter(|r| r.decided_by.is_some()) {
-        r.actions = crate::actions::of_case(c, r.id)?;
-    }
-    Ok(rows)
-}
 
 const IMPORT_CASE: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
      category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
@@ -48,7 +28,7 @@ pub fn import_cases(c: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
         values.push(SqlValue::Blob(r.doc.clone()));
         stmt.execute(params_from_iter(values))
             .map_err(case_violation)?;
-        crate::actions::write(c, &r.id.to_string(), &r.actions)?;
+        actions::write(&mut &*c, r.id, &r.actions)?;
     }
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     crate::writer::index_cases(c, &seqs)?;

@@ -4,6 +4,7 @@
 use redress_store::sql::cases as sql;
 
 use super::*;
+use redress_store::sql::actions;
 
 #[async_trait]
 impl CaseStore for SqliteStore {
@@ -21,7 +22,7 @@ impl CaseStore for SqliteStore {
             }
             let seq = insert_case_row(&mut ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?, &row)?;
             ctx.index_case(seq);
-            actions::write(ctx.conn, &row.id.to_string(), &row.actions)?;
+            actions::write(ctx, row.id, &row.actions)?;
             rollups::insert(ctx.conn, &row)?;
             ctx.append(&events)?;
             if let Some(idem) = &idempotency {
@@ -64,7 +65,7 @@ impl CaseStore for SqliteStore {
         self.write(move |ctx| {
             for u in &updates {
                 update_case_row(ctx.conn, u)?;
-                actions::write(ctx.conn, &u.row.id.to_string(), &u.row.actions)?;
+                actions::write(ctx, u.row.id, &u.row.actions)?;
             }
             ctx.append(&events)
         })
@@ -126,7 +127,7 @@ impl CaseStore for SqliteStore {
         case_id: Uuid,
         rows: Vec<redress_store::ActionRow>,
     ) -> StoreResult<()> {
-        self.write(move |ctx| actions::replace(ctx.conn, &case_id.to_string(), &rows))
+        self.write(move |ctx| actions::replace(ctx, case_id, &rows))
             .await
     }
 

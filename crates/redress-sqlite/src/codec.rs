@@ -109,7 +109,7 @@ pub fn constraint(e: rusqlite::Error, what: &'static str, missing: &'static str)
     }
 }
 
-pub use redress_store::rows::{CASE_COLUMNS, SUMMARY_COLUMNS, case_row, summary};
+pub use redress_store::rows::{SUMMARY_COLUMNS, summary};
 
 /// The SQLite side of [`redress_store::rows::Columns`].
 pub struct Sqlite;
@@ -194,7 +194,7 @@ pub fn bind(p: &Param) -> ToSqlOutput<'_> {
         Param::Uuid(u) => ToSqlOutput::Owned(Value::Text(u.to_string())),
         Param::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         Param::Null(_) => ToSqlOutput::Owned(Value::Null),
-        Param::Texts(_) => unreachable!("SQLite binds no arrays"),
+        Param::Texts(_) | Param::Uuids(_) => unreachable!("SQLite binds no arrays"),
     }
 }
 

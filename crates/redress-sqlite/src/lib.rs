@@ -22,7 +22,6 @@
 //!   its COMMIT (`writer::WriteCtx::index_case`); a checkpointer thread
 //!   copies the WAL into the database file off the writer's path.
 
-mod actions;
 mod bulk;
 mod cases;
 mod codec;
@@ -367,10 +366,6 @@ impl redress_store::sql::Backend for SqliteStore {
     type Read = Connection;
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = WriteCtx<'a>;
-
-    fn export_case_rows(c: &mut Connection, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
-        bulk::export_cases(c, after, n)
-    }
 
     fn import_case_rows(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()> {
         bulk::import_cases(ctx.conn, rows)

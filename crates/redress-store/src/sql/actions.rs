@@ -1,10 +1,12 @@
-//! The `corrective_actions` table: each case's corrective actions, read
-//! by `GET /actions` without opening a case document. (They are written
-//! with the case row, by each backend.)
+//! The `corrective_actions` table: each case's corrective actions, written
+//! with the case row in the same transaction and read by `GET /actions`
+//! without opening a case document.
+
+use uuid::Uuid;
 
 use super::{Conn, Dialect, Param};
 use crate::rows::Columns;
-use crate::{ActionFilter, ActionRow, ActionState, StoreResult, Visibility};
+use crate::{ActionFilter, ActionRow, ActionState, StoreResult, Visibility, args};
 
 /// The columns [`row`] reads, in order.
 pub const COLUMNS: &str =
@@ -81,4 +83,57 @@ pub fn list<D, C: Conn<D>>(
         terms.join(" AND ")
     );
     c.query(&sql, &params, |r| row(r))
+}
+
+/// Replaces the case's rows with `rows`. Actions are never removed from a
+/// case, so an empty list (a case without a decision, or one without
+/// actions) has nothing to replace and costs nothing.
+pub fn write<D>(c: &mut impl Conn<D>, case_id: Uuid, rows: &[ActionRow]) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    replace(c, case_id, rows)
+}
+
+/// Replaces the case's rows, also with none.
+pub fn replace<D>(c: &mut impl Conn<D>, case_id: Uuid, rows: &[ActionRow]) -> StoreResult<()> {
+    c.execute(
+        "DELETE FROM corrective_actions WHERE case_id = ?1",
+        &args![case_id],
+    )?;
+    let sql = format!(
+        "INSERT INTO corrective_actions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    );
+    for r in rows {
+        let args = args![
+            case_id,
+            &r.action_id,
+            &r.tracking_no,
+            r.department.as_ref(),
+            &r.description,
+            &r.owner,
+            r.due_at,
+            r.done_at,
+            r.done_by.as_ref()
+        ];
+        c.execute(&sql, &args)?;
+    }
+    Ok(())
+}
+
+/// The rows of the given cases (the bulk copy carries them with the case
+/// rows), by due date.
+pub fn of_cases<D, C: Conn<D>>(c: &mut C, ids: &[Uuid]) -> StoreResult<Vec<ActionRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut params = Vec::new();
+    let term = super::one_of_ids::<D, C>("case_id", ids, &mut params);
+    c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM corrective_actions WHERE {term} ORDER BY due_at, action_id"
+        ),
+        &params,
+        |r| row(r),
+    )
 }

@@ -38,10 +38,6 @@ pub trait Backend: Send + Sync + 'static {
     /// (sessions, leases and deliveries do not wait for the writers).
     type Plain<'a>: Conn<Self::D>;
 
-    /// The bulk copy's page of case rows with `seq > after`, by `seq`, each
-    /// with its corrective actions.
-    fn export_case_rows(c: &mut Self::Read, after: i64, n: usize) -> StoreResult<Vec<CaseRow>>;
-
     /// Writes case rows as they are (their own `seq`), with their actions,
     /// search entries and report counters.
     fn import_case_rows(ctx: &mut Self::Write<'_>, rows: &[CaseRow]) -> StoreResult<()>;

@@ -2,11 +2,13 @@
 //! over its module's statements; case rows the backend's own way.
 
 use redress_domain::calendar::DayException;
+use uuid::Uuid;
 
 use super::people::{api_keys, import_api_keys, import_respondents, import_users, respondents};
 use super::settings::{day_kind_str, import_departments};
 use super::templates::{import_canned_replies, mark_seeded};
-use super::{Backend, Conn, Journal, cases};
+use super::{Backend, Conn, Journal, actions, cases};
+use crate::rows::{CASE_COLUMNS, case_row};
 use crate::{
     ApiKey, CannedReply, CaseRow, Category, Department, IdempotencyRecord, JournalEntry,
     RespondentAccount, StoreResult, TableCounts, User, args,
@@ -43,6 +45,28 @@ fn import_idempotency<D>(c: &mut impl Conn<D>, records: &[IdempotencyRecord]) ->
     Ok(())
 }
 
+/// Case rows with `seq > after`, by `seq`, each with its corrective
+/// actions.
+fn export_cases<D, C: Conn<D>>(c: &mut C, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let mut rows = c.query(
+        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+        &args![after, n],
+        |r| case_row(r),
+    )?;
+    let decided: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| r.decided_by.is_some())
+        .map(|r| r.id)
+        .collect();
+    for a in actions::of_cases(c, &decided)? {
+        if let Some(r) = rows.iter_mut().find(|r| r.id == a.case_id) {
+            r.actions.push(a);
+        }
+    }
+    Ok(rows)
+}
+
 #[async_trait::async_trait]
 impl<B: Backend> crate::CopyStore for B {
     async fn table_counts(&self) -> StoreResult<TableCounts> {
@@ -50,7 +74,7 @@ impl<B: Backend> crate::CopyStore for B {
     }
 
     async fn export_cases(&self, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
-        self.read(move |c| B::export_case_rows(c, after, n)).await
+        self.read(move |c| export_cases(c, after, n)).await
     }
 
     async fn export_idempotency(

@@ -52,6 +52,8 @@ pub enum Param {
     Text(String),
     /// A `text[]` (PostgreSQL only).
     Texts(Vec<String>),
+    /// A `uuid[]` (PostgreSQL only).
+    Uuids(Vec<Uuid>),
     Int(i32),
     Int64(i64),
     Bool(bool),
@@ -230,6 +232,24 @@ pub(crate) fn journal_head<D, C: Conn<D>>(c: &mut C) -> StoreResult<i64> {
         Dialect::Postgres => "SELECT seq FROM journal_head WHERE id = 1",
     };
     c.query_one(sql, &[], |r| r.int(0))
+}
+
+/// A term `column` is one of `ids` (with its parameters).
+pub(crate) fn one_of_ids<D, C: Conn<D>>(
+    column: &str,
+    ids: &[Uuid],
+    params: &mut Vec<Param>,
+) -> String {
+    match C::DIALECT {
+        Dialect::Sqlite => {
+            params.extend(ids.iter().map(Param::from));
+            format!("{column} IN ({})", vec!["?"; ids.len()].join(", "))
+        }
+        Dialect::Postgres => {
+            params.push(Param::Uuids(ids.to_vec()));
+            format!("{column} = ANY(?)")
+        }
+    }
 }
 
 /// `sql` with its placeholders written `$n` (PostgreSQL's): `?n` becomes

@@ -196,6 +196,16 @@ pub enum DayKindName {
 }
 
 /// A date set in the calendar.
+/// A warning about the calendar (`GET /healthz`, the administration page).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CalendarWarning {
+    /// `calendar_year_missing`: a year deadlines may fall in has no
+    /// holidays or make-up working days.
+    pub kind: &'static str,
+    pub year: i32,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CalendarDayView {
     pub date: NaiveDate,
@@ -307,7 +317,7 @@ impl App {
     /// and from November 1 the next one (SPEC §4: deadlines count working
     /// days; a year without holiday data counts weekends only). Also sets
     /// the gauge `redress_calendar_years_missing`.
-    pub fn calendar_warnings(&self) -> Vec<Value> {
+    pub fn calendar_warnings(&self) -> Vec<CalendarWarning> {
         let calendar = self.calendar();
         let today = calendar.local_date(self.now());
         let year = chrono::Datelike::year(&today);
@@ -321,15 +331,13 @@ impl App {
         metrics::gauge!("redress_calendar_years_missing").set(missing.len() as f64);
         missing
             .into_iter()
-            .map(|y| {
-                json!({
-                    "kind": "calendar_year_missing",
-                    "year": y,
-                    "message": format!(
-                        "the calendar has no holidays for {y}: deadlines in {y} count weekends only; \
-                         import the year's notice or set its days"
-                    ),
-                })
+            .map(|year| CalendarWarning {
+                kind: "calendar_year_missing",
+                year,
+                message: format!(
+                    "the calendar has no holidays for {year}: deadlines in {year} count weekends \
+                     only; import the year's notice or set its days"
+                ),
             })
             .collect()
     }

@@ -41,7 +41,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::access::Principal;
-use crate::cases::{page_json, paging};
+use crate::cases::paging;
 use crate::edges::WebhookTransport;
 use crate::error::{AppError, AppResult};
 use crate::input::Body;
@@ -526,14 +526,9 @@ pub struct WebhookCallList {
 }
 
 /// The cursor a list answers for its last item's `seq`, in the encoding
-/// of every list (the one [`page_json`] writes and [`paging`] reads).
+/// of every list (the one [`paging`] reads).
 fn next_cursor(next: Option<i64>) -> Option<String> {
-    let page = page_json(Page {
-        items: vec![],
-        total: 0,
-        next,
-    });
-    page["next_cursor"].as_str().map(str::to_string)
+    next.map(crate::cases::encode_cursor)
 }
 
 fn parse_id(raw: &str) -> AppResult<Uuid> {

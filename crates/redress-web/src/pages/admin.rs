@@ -681,8 +681,7 @@ async fn render(
             .app
             .calendar_warnings()
             .iter()
-            .filter_map(|w| w["year"].as_i64())
-            .map(|y| y.to_string())
+            .map(|w| w.year.to_string())
             .collect(),
         feed_url: feed.map(|f| f.url),
         feed_last,

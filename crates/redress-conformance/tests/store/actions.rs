@@ -156,6 +156,9 @@ pub async fn actions_are_indexed_with_the_case_row(s: Arc<dyn Store>) {
         first.actions.iter().filter(|x| x.done_at.is_some()).count(),
         1
     );
+    // Each decided case of the page gets its own, and only its own.
+    let second = exported.iter().find(|r| r.id == b.id).unwrap();
+    assert_eq!(second.actions, b.actions);
 
     // The upgrade's backfill replaces a case's rows.
     s.put_actions(b.id, vec![action(&b, 4, "carol", 50)])

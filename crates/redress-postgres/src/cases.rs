@@ -1,9 +1,6 @@
 //! Cases, their corrective actions, reports, the journal and idempotency
 //! records ([`CaseStore`]).
 
-use redress_store::args;
-use redress_store::rows::Columns;
-use redress_store::sql::Conn;
 use redress_store::sql::cases as sql;
 
 use super::*;
@@ -175,72 +172,6 @@ impl CaseStore for PgStore {
     ) -> StoreResult<Vec<Uuid>> {
         let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
         self.read(move |c| sql::open_between(c, ck, rk)).await
-    }
-
-    async fn cases_due_from(
-        &self,
-        from: DateTime<Utc>,
-        after_seq: i64,
-        limit: usize,
-    ) -> StoreResult<Vec<(i64, Uuid)>> {
-        self.read(move |c| sql::due_from(c, from, after_seq, limit))
-            .await
-    }
-
-    async fn deadline_queues(
-        &self,
-        now: DateTime<Utc>,
-        soon: DateTime<Utc>,
-    ) -> StoreResult<Vec<QueueCount>> {
-        self.read(move |c| {
-            Conn::query(
-                c,
-                "SELECT department, assignee, \
-                 count(*) FILTER (WHERE next_due_at <= $1), \
-                 count(*) FILTER (WHERE next_due_at > $1) \
-                 FROM cases WHERE staff_due AND next_due_at <= $2 \
-                 GROUP BY department, assignee ORDER BY department, assignee",
-                &args![now, soon],
-                |r| {
-                    Ok(QueueCount {
-                        department: r.text_opt(0)?,
-                        assignee: r.text_opt(1)?,
-                        overdue: r.int(2)?,
-                        due_soon: r.int(3)?,
-                    })
-                },
-            )
-        })
-        .await
-    }
-
-    async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>> {
-        self.read(move |c| sql::due_for_sweep(c, now, limit)).await
-    }
-
-    async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: usize,
-    ) -> StoreResult<Vec<Uuid>> {
-        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |c| {
-            let mut claimed = Conn::query(
-                c,
-                "UPDATE cases SET claimed_until = clock_timestamp() + make_interval(secs => $3 / 1e6) \
-                 WHERE seq IN (SELECT seq FROM cases WHERE sweep_at <= $1 \
-                     AND (claimed_until IS NULL OR claimed_until < clock_timestamp()) \
-                     ORDER BY sweep_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, sweep_at, seq",
-                &args![now, limit, lease_us],
-                |r| Ok((r.time(1)?, r.int(2)?, r.uuid(0)?)),
-            )?;
-            claimed.sort();
-            Ok(claimed.into_iter().map(|(_, _, id)| id).collect())
-        })
-        .await
     }
 
     async fn has_case_between(

@@ -37,7 +37,7 @@ use postgres::{Client, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
 use redress_store::{
     CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, NewEvent, Page,
-    QueueCount, StoreError, StoreResult, Visibility,
+    StoreError, StoreResult, Visibility,
 };
 use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;

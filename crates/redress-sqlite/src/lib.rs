@@ -50,12 +50,12 @@ use r2d2_sqlite::rusqlite::{
 };
 use redress_store::{
     CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, NewEvent, Page,
-    QueueCount, StoreError, StoreResult, Visibility,
+    StoreError, StoreResult, Visibility,
 };
 use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
 
-use codec::{constraint, db, parse_ts, parse_uuid, ts, ts_opt};
+use codec::{constraint, db, parse_ts, ts, ts_opt};
 use writer::{ChainHead, Job, Queued, WriteCtx};
 
 /// Connections for point reads on the caller's thread (`read_point`):

@@ -1,5 +1,5 @@
 //! What the application needs from a database: one trait per concern
-//! ([`CaseStore`], [`ReportStore`], [`JournalStore`], [`PeopleStore`],
+//! ([`CaseStore`], [`DeadlineStore`], [`ReportStore`], [`JournalStore`], [`PeopleStore`],
 //! [`SettingsStore`], [`TemplateStore`], [`MailStore`], [`WebhookStore`],
 //! [`UpkeepStore`], [`CopyStore`]) and [`Store`], their sum.
 //!
@@ -33,8 +33,8 @@ pub use journal::{JournalEntry, NewEvent};
 /// Every store trait, for code that calls a backend by its own type.
 pub mod prelude {
     pub use crate::{
-        CaseStore, CopyStore, JournalStore, MailStore, PeopleStore, ReportStore, SettingsStore,
-        Store, TemplateStore, UpkeepStore, WebhookStore,
+        CaseStore, CopyStore, DeadlineStore, JournalStore, MailStore, PeopleStore, ReportStore,
+        SettingsStore, Store, TemplateStore, UpkeepStore, WebhookStore,
     };
 }
 pub use mail::{HeldMail, HeldMailState};
@@ -627,35 +627,6 @@ pub trait CaseStore: Send + Sync + 'static {
         complainant_key: &str,
         respondent_key: &str,
     ) -> StoreResult<Vec<Uuid>>;
-    /// Open cases whose running deadline falls at or after `from`, in
-    /// `seq` order after `after_seq`: the cases an edit of the calendar
-    /// may move.
-    async fn cases_due_from(
-        &self,
-        from: DateTime<Utc>,
-        after_seq: i64,
-        limit: usize,
-    ) -> StoreResult<Vec<(i64, Uuid)>>;
-    /// Staff deadlines passed at `now`, and due after `now` up to `soon`,
-    /// counted per (department, assignee); pairs with neither are left out.
-    async fn deadline_queues(
-        &self,
-        now: DateTime<Utc>,
-        soon: DateTime<Utc>,
-    ) -> StoreResult<Vec<QueueCount>>;
-    /// Cases whose `sweep_at` is at or before `now`, oldest first.
-    async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>>;
-    /// Claims up to `limit` cases whose `sweep_at` is at or before `now`
-    /// and that no live claim holds, for `lease` of the database's wall
-    /// clock; oldest first. Instances sharing a database claim disjoint
-    /// cases. A claim ends when the case is next saved, or when its lease
-    /// runs out because its holder died: then the case is claimed again.
-    async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        lease: std::time::Duration,
-        limit: usize,
-    ) -> StoreResult<Vec<Uuid>>;
     /// Corrective actions across the cases `visibility` admits (by the
     /// department recorded with each action), open ones by due date, done
     /// ones latest first; at most `filter.limit`.
@@ -706,6 +677,41 @@ pub trait CaseStore: Send + Sync + 'static {
         tokens: Vec<String>,
     ) -> StoreResult<redress_domain::suggest::ModelView>;
     async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+}
+
+/// Deadlines: the staff's queues, the sweep's claims, and the cases an
+/// edit of the calendar may move.
+#[async_trait]
+pub trait DeadlineStore: Send + Sync + 'static {
+    /// Open cases whose running deadline falls at or after `from`, in
+    /// `seq` order after `after_seq`: the cases an edit of the calendar
+    /// may move.
+    async fn cases_due_from(
+        &self,
+        from: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, Uuid)>>;
+    /// Staff deadlines passed at `now`, and due after `now` up to `soon`,
+    /// counted per (department, assignee); pairs with neither are left out.
+    async fn deadline_queues(
+        &self,
+        now: DateTime<Utc>,
+        soon: DateTime<Utc>,
+    ) -> StoreResult<Vec<QueueCount>>;
+    /// Cases whose `sweep_at` is at or before `now`, oldest first.
+    async fn due_for_sweep(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Uuid>>;
+    /// Claims up to `limit` cases whose `sweep_at` is at or before `now`
+    /// and that no live claim holds, for `lease` of the database's wall
+    /// clock; oldest first. Instances sharing a database claim disjoint
+    /// cases. A claim ends when the case is next saved, or when its lease
+    /// runs out because its holder died: then the case is claimed again.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>>;
 }
 
 /// Reports: the rollup counters and the rows they are built from, and the
@@ -1170,6 +1176,7 @@ pub trait UpkeepStore: Send + Sync + 'static {
 /// `Arc<dyn Store>` offers every method.
 pub trait Store:
     CaseStore
+    + DeadlineStore
     + ReportStore
     + JournalStore
     + PeopleStore
@@ -1184,6 +1191,7 @@ pub trait Store:
 
 impl<
     T: CaseStore
+        + DeadlineStore
         + ReportStore
         + JournalStore
         + PeopleStore

@@ -1,7 +1,10 @@
 //! Reads of cases, the journal and idempotency records
 //! ([`crate::CaseStore`]) that are the same on both backends (saving a
 //! case, the case list, claims and the deadline queues are each
-//! backend's own), and [`crate::JournalStore`] for every [`Backend`].
+//! backend's own), and [`crate::JournalStore`] and
+//! [`crate::DeadlineStore`] for every [`Backend`].
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use redress_domain::Status;
@@ -12,8 +15,8 @@ use super::{Backend, Conn, Dialect, Journal, Param};
 use crate::journal::JournalSplice;
 use crate::rows::{CASE_COLUMNS, Columns, case_row};
 use crate::{
-    CaseRow, IdempotencyRecord, JournalEntry, NewEvent, ReportFacts, ReportRow, StoreError,
-    StoreResult, TABLE_COUNTS_SQL, TableCounts, args,
+    CaseRow, IdempotencyRecord, JournalEntry, NewEvent, QueueCount, ReportFacts, ReportRow,
+    StoreError, StoreResult, TABLE_COUNTS_SQL, TableCounts, args,
 };
 
 fn limit(n: usize) -> i64 {
@@ -59,6 +62,64 @@ pub fn any_between<D>(
         &args![complainant_key, respondent_key],
         |r| r.flag(0),
     )
+}
+
+/// Staff deadlines passed at `now` and due by `soon`, per (department,
+/// assignee).
+fn queues<D, C: Conn<D>>(
+    c: &mut C,
+    now: DateTime<Utc>,
+    soon: DateTime<Utc>,
+) -> StoreResult<Vec<QueueCount>> {
+    // The literal `staff_due = 1` lets SQLite use the partial index.
+    let staff_due = match C::DIALECT {
+        Dialect::Sqlite => "staff_due = 1",
+        Dialect::Postgres => "staff_due",
+    };
+    c.query(
+        &format!(
+            "SELECT department, assignee, count(CASE WHEN next_due_at <= ?1 THEN 1 END), \
+             count(CASE WHEN next_due_at > ?1 THEN 1 END) \
+             FROM cases WHERE {staff_due} AND next_due_at <= ?2 \
+             GROUP BY department, assignee ORDER BY department, assignee"
+        ),
+        &args![now, soon],
+        |r| {
+            Ok(QueueCount {
+                department: r.text_opt(0)?,
+                assignee: r.text_opt(1)?,
+                overdue: r.int(2)?,
+                due_soon: r.int(3)?,
+            })
+        },
+    )
+}
+
+/// Claims up to `n` cases due for the sweep that no live lease holds
+/// ([`super::lease`]), oldest first.
+fn claim_due<D, C: Conn<D>>(
+    c: &mut C,
+    now: DateTime<Utc>,
+    lease: Duration,
+    n: usize,
+) -> StoreResult<Vec<Uuid>> {
+    let (until, expired, mut args) = super::lease::<D, C>(lease, 3);
+    let skip_locked = match C::DIALECT {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    args.splice(0..0, args![now, limit(n)]);
+    let mut claimed = c.query(
+        &format!(
+            "UPDATE cases SET claimed_until = {until} WHERE seq IN (SELECT seq FROM cases \
+             WHERE sweep_at <= ?1 AND (claimed_until IS NULL OR claimed_until < {expired}) \
+             ORDER BY sweep_at, seq LIMIT ?2{skip_locked}) RETURNING id, sweep_at, seq"
+        ),
+        &args,
+        |r| Ok((r.time(1)?, r.int(2)?, r.uuid(0)?)),
+    )?;
+    claimed.sort();
+    Ok(claimed.into_iter().map(|(_, _, id)| id).collect())
 }
 
 pub fn due_from<D>(
@@ -364,5 +425,38 @@ impl<B: Backend> crate::JournalStore for B {
             return Ok(());
         }
         self.write(move |ctx| ctx.append(&events)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> crate::DeadlineStore for B {
+    async fn cases_due_from(
+        &self,
+        from: DateTime<Utc>,
+        after_seq: i64,
+        n: usize,
+    ) -> StoreResult<Vec<(i64, Uuid)>> {
+        self.read(move |c| due_from(c, from, after_seq, n)).await
+    }
+
+    async fn deadline_queues(
+        &self,
+        now: DateTime<Utc>,
+        soon: DateTime<Utc>,
+    ) -> StoreResult<Vec<QueueCount>> {
+        self.read(move |c| queues(c, now, soon)).await
+    }
+
+    async fn due_for_sweep(&self, now: DateTime<Utc>, n: usize) -> StoreResult<Vec<Uuid>> {
+        self.read(move |c| due_for_sweep(c, now, n)).await
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        n: usize,
+    ) -> StoreResult<Vec<Uuid>> {
+        self.write_plain(move |c| claim_due(c, now, lease, n)).await
     }
 }

@@ -118,34 +118,6 @@ impl CaseStore for PgStore {
             .await
     }
 
-    async fn case_texts(
-        &self,
-        visibility: &Visibility,
-        filters: Vec<CaseFilter>,
-        limit: usize,
-    ) -> StoreResult<Vec<redress_store::CaseText>> {
-        let visibility = visibility.clone();
-        self.read(move |c| model::case_texts(c, &visibility, &filters, limit))
-            .await
-    }
-
-    async fn learn_category(
-        &self,
-        category: String,
-        tokens: Vec<redress_store::LearntToken>,
-        min_cases: i64,
-    ) -> StoreResult<()> {
-        self.write(move |ctx| model::learn(ctx, &category, &tokens, min_cases))
-            .await
-    }
-
-    async fn category_model(
-        &self,
-        tokens: Vec<String>,
-    ) -> StoreResult<redress_domain::suggest::ModelView> {
-        self.read(move |c| model::view(c, &tokens)).await
-    }
-
     async fn list_actions(
         &self,
         visibility: &Visibility,

@@ -295,6 +295,16 @@ impl redress_store::sql::Backend for PgStore {
     type Read = Client;
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = postgres::Transaction<'a>;
+    type Snapshot<'a> = postgres::Transaction<'a>;
+
+    fn learn_category(
+        ctx: &mut WriteCtx<'_>,
+        category: &str,
+        tokens: &[redress_store::LearntToken],
+        min_cases: i64,
+    ) -> StoreResult<()> {
+        model::learn(ctx, category, tokens, min_cases)
+    }
 
     fn import_case_rows(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()> {
         bulk::import_cases(ctx, rows)
@@ -314,6 +324,24 @@ impl redress_store::sql::Backend for PgStore {
         F: Fn(&mut WriteCtx<'_>) -> StoreResult<T> + Clone + Send + 'static,
     {
         PgStore::write(self, f)
+    }
+
+    fn read_snapshot<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut postgres::Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        PgStore::read(self, move |c| {
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(db)?;
+            let out = f(&mut tx)?;
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })
     }
 
     fn write_plain<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send

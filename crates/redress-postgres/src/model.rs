@@ -1,77 +1,9 @@
-//! Near-duplicate candidates (the case list's branches, newest filed
-//! first) and the category model's counts (migration 0019).
+//! Learning the category model's counts (migration 0019).
 
-use chrono::{DateTime, Utc};
-use postgres::Client;
-use postgres::types::ToSql;
-use redress_domain::suggest::ModelView;
-use redress_store::filter::{Dialect, branches};
-use redress_store::{CaseFilter, CaseText, LearntToken, StoreResult, Visibility};
-use uuid::Uuid;
+use redress_store::{LearntToken, StoreResult};
 
 use crate::codec::{col, db};
-use crate::query::{Param, render};
 use crate::writer::WriteCtx;
-
-pub fn case_texts(
-    client: &mut Client,
-    visibility: &Visibility,
-    filters: &[CaseFilter],
-    limit: usize,
-) -> StoreResult<Vec<CaseText>> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .map_err(db)?;
-    let mut out: Vec<CaseText> = Vec::new();
-    for filter in filters {
-        let Some((branches, _)) = branches(Dialect::Postgres, visibility, filter) else {
-            continue;
-        };
-        let mut params: Vec<Param> = Vec::new();
-        let mut arms: Vec<String> = Vec::new();
-        for b in &branches {
-            let w = render(b, &mut params);
-            params.push(Box::new(limit));
-            arms.push(format!(
-                "(SELECT id, tracking_no, subject, created_at, respondent_key, respondent_name, \
-                 search_tokens FROM cases WHERE {w} ORDER BY created_at DESC LIMIT ${})",
-                params.len()
-            ));
-        }
-        params.push(Box::new(limit));
-        let sql = format!(
-            "SELECT * FROM ({}) AS found ORDER BY created_at DESC LIMIT ${}",
-            arms.join(" UNION ALL "),
-            params.len()
-        );
-        let refs: Vec<&(dyn ToSql + Sync)> = params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        for r in tx.query(&sql, &refs).map_err(db)? {
-            let id: Uuid = col(&r, 0)?;
-            if out.iter().any(|o| o.id == id) {
-                continue;
-            }
-            let created_at: DateTime<Utc> = col(&r, 3)?;
-            out.push(CaseText {
-                id,
-                tracking_no: col(&r, 1)?,
-                subject: col(&r, 2)?,
-                created_at,
-                respondent_key: col(&r, 4)?,
-                respondent_name: col(&r, 5)?,
-                search_tokens: col(&r, 6)?,
-            });
-        }
-    }
-    tx.commit().map_err(db)?;
-    Ok(out)
-}
 
 pub fn learn(
     ctx: &mut WriteCtx<'_>,
@@ -134,16 +66,4 @@ pub fn learn(
         .map_err(db)?;
     }
     Ok(())
-}
-
-pub fn view(client: &mut Client, tokens: &[String]) -> StoreResult<ModelView> {
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .map_err(db)?;
-    let view = redress_store::sql::cases::category_model(&mut tx, tokens)?;
-    tx.commit().map_err(db)?;
-    Ok(view)
 }

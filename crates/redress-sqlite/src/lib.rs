@@ -366,6 +366,16 @@ impl redress_store::sql::Backend for SqliteStore {
     type Read = Connection;
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = WriteCtx<'a>;
+    type Snapshot<'a> = &'a Connection;
+
+    fn learn_category(
+        ctx: &mut WriteCtx<'_>,
+        category: &str,
+        tokens: &[redress_store::LearntToken],
+        min_cases: i64,
+    ) -> StoreResult<()> {
+        model::learn(ctx.conn, category, tokens, min_cases)
+    }
 
     fn import_case_rows(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()> {
         bulk::import_cases(ctx.conn, rows)
@@ -377,6 +387,19 @@ impl redress_store::sql::Backend for SqliteStore {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         SqliteStore::read(self, f)
+    }
+
+    fn read_snapshot<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut &Connection) -> StoreResult<T> + Send + 'static,
+    {
+        SqliteStore::read(self, move |conn| {
+            let tx = conn.transaction().map_err(db)?;
+            let out = f(&mut &*tx)?;
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })
     }
 
     fn read_point<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send

@@ -1,5 +1,5 @@
 //! What the application needs from a database: one trait per concern
-//! ([`CaseStore`], [`DeadlineStore`], [`ReportStore`], [`JournalStore`], [`PeopleStore`],
+//! ([`CaseStore`], [`SuggestStore`], [`DeadlineStore`], [`ReportStore`], [`JournalStore`], [`PeopleStore`],
 //! [`SettingsStore`], [`TemplateStore`], [`MailStore`], [`WebhookStore`],
 //! [`UpkeepStore`], [`CopyStore`]) and [`Store`], their sum.
 //!
@@ -34,7 +34,7 @@ pub use journal::{JournalEntry, NewEvent};
 pub mod prelude {
     pub use crate::{
         CaseStore, CopyStore, DeadlineStore, JournalStore, MailStore, PeopleStore, ReportStore,
-        SettingsStore, Store, TemplateStore, UpkeepStore, WebhookStore,
+        SettingsStore, Store, SuggestStore, TemplateStore, UpkeepStore, WebhookStore,
     };
 }
 pub use mail::{HeldMail, HeldMailState};
@@ -649,6 +649,13 @@ pub trait CaseStore: Send + Sync + 'static {
     /// transaction (`redress report rebuild`); `zone` for facts written
     /// before zones were recorded. The number of cases read.
     async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64>;
+    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+}
+
+/// What suggestions learn from: near-duplicate candidates and the
+/// category model's counts.
+#[async_trait]
+pub trait SuggestStore: Send + Sync + 'static {
     /// Near-duplicate candidates: for each filter, the cases it and
     /// `visibility` admit (the case list's rules), newest filed first, at
     /// most `limit` per filter; each case once.
@@ -676,7 +683,6 @@ pub trait CaseStore: Send + Sync + 'static {
         &self,
         tokens: Vec<String>,
     ) -> StoreResult<redress_domain::suggest::ModelView>;
-    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
 }
 
 /// Deadlines: the staff's queues, the sweep's claims, and the cases an
@@ -1176,6 +1182,7 @@ pub trait UpkeepStore: Send + Sync + 'static {
 /// `Arc<dyn Store>` offers every method.
 pub trait Store:
     CaseStore
+    + SuggestStore
     + DeadlineStore
     + ReportStore
     + JournalStore
@@ -1191,6 +1198,7 @@ pub trait Store:
 
 impl<
     T: CaseStore
+        + SuggestStore
         + DeadlineStore
         + ReportStore
         + JournalStore

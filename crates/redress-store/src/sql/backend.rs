@@ -11,7 +11,7 @@
 use std::future::Future;
 
 use super::Conn;
-use crate::{CaseRow, JournalEntry, NewEvent, StoreResult};
+use crate::{CaseRow, JournalEntry, LearntToken, NewEvent, StoreResult};
 
 /// A writer's context: a connection inside the group's transaction that
 /// also journals.
@@ -30,6 +30,8 @@ pub trait Backend: Send + Sync + 'static {
     type D;
     /// A pooled read connection.
     type Read: Conn<Self::D>;
+    /// A read connection inside a read-only transaction.
+    type Snapshot<'a>: Conn<Self::D>;
     /// The writer's context.
     type Write<'a>: Conn<Self::D> + Journal;
     /// Where a write that journals nothing runs, in a transaction of its
@@ -37,6 +39,14 @@ pub trait Backend: Send + Sync + 'static {
     /// transaction), a transaction on a pooled PostgreSQL connection
     /// (sessions, leases and deliveries do not wait for the writers).
     type Plain<'a>: Conn<Self::D>;
+
+    /// Learns one accepted case of `category` ([`crate::SuggestStore::learn_category`]).
+    fn learn_category(
+        ctx: &mut Self::Write<'_>,
+        category: &str,
+        tokens: &[LearntToken],
+        min_cases: i64,
+    ) -> StoreResult<()>;
 
     /// Writes case rows as they are (their own `seq`), with their actions,
     /// search entries and report counters.
@@ -47,6 +57,13 @@ pub trait Backend: Send + Sync + 'static {
     where
         T: Send + 'static,
         F: FnOnce(&mut Self::Read) -> StoreResult<T> + Send + 'static;
+
+    /// Runs `f` with a read connection inside a read-only transaction: its
+    /// statements see one snapshot.
+    fn read_snapshot<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Self::Snapshot<'_>) -> StoreResult<T> + Send + 'static;
 
     /// Runs `f`, an indexed point read, like [`Self::read`] or cheaper.
     fn read_point<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send

@@ -15,8 +15,9 @@ use super::{Backend, Conn, Dialect, Journal, Param};
 use crate::journal::JournalSplice;
 use crate::rows::{CASE_COLUMNS, Columns, case_row};
 use crate::{
-    CaseRow, IdempotencyRecord, JournalEntry, NewEvent, QueueCount, ReportFacts, ReportRow,
-    StoreError, StoreResult, TABLE_COUNTS_SQL, TableCounts, args,
+    CaseFilter, CaseRow, CaseText, IdempotencyRecord, JournalEntry, LearntToken, NewEvent,
+    QueueCount, ReportFacts, ReportRow, StoreError, StoreResult, TABLE_COUNTS_SQL, TableCounts,
+    Visibility, args,
 };
 
 fn limit(n: usize) -> i64 {
@@ -201,6 +202,53 @@ pub fn forget<D>(c: &mut impl Conn<D>, case_id: Uuid) -> StoreResult<u64> {
         &args![case_id],
     )?;
     Ok(calls + mail + actions)
+}
+
+/// Near-duplicate candidates: for each filter, the newest `limit` cases it
+/// and `visibility` admit, branch by branch; each case once.
+fn case_texts<D, C: Conn<D>>(
+    c: &mut C,
+    visibility: &Visibility,
+    filters: &[CaseFilter],
+    limit: usize,
+) -> StoreResult<Vec<CaseText>> {
+    let mut out: Vec<CaseText> = Vec::new();
+    for filter in filters {
+        let Some((branches, _)) = crate::filter::branches(C::DIALECT, visibility, filter) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        for b in &branches {
+            let mut params = b.params.clone();
+            params.push(self::limit(limit).into());
+            let sql = format!(
+                "SELECT id, tracking_no, subject, created_at, respondent_key, respondent_name, \
+                 search_tokens FROM cases WHERE {} ORDER BY created_at DESC LIMIT ?{}",
+                b.sql(C::DIALECT, 0),
+                params.len()
+            );
+            found.extend(c.query(&sql, &params, |r| {
+                Ok(CaseText {
+                    id: r.uuid(0)?,
+                    tracking_no: r.text(1)?,
+                    subject: r.text(2)?,
+                    created_at: r.time(3)?,
+                    respondent_key: r.text_opt(4)?,
+                    respondent_name: r.text_opt(5)?,
+                    search_tokens: r.text(6)?,
+                })
+            })?);
+        }
+        // Branches are disjoint; together, the newest `limit`.
+        found.sort_by_key(|t| std::cmp::Reverse(t.created_at));
+        found.truncate(limit);
+        for t in found {
+            if !out.iter().any(|o| o.id == t.id) {
+                out.push(t);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The category model's counts for `tokens` (read in one snapshot: the
@@ -458,5 +506,34 @@ impl<B: Backend> crate::DeadlineStore for B {
         n: usize,
     ) -> StoreResult<Vec<Uuid>> {
         self.write_plain(move |c| claim_due(c, now, lease, n)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> crate::SuggestStore for B {
+    async fn case_texts(
+        &self,
+        visibility: &Visibility,
+        filters: Vec<CaseFilter>,
+        limit: usize,
+    ) -> StoreResult<Vec<CaseText>> {
+        let visibility = visibility.clone();
+        self.read_snapshot(move |c| case_texts(c, &visibility, &filters, limit))
+            .await
+    }
+
+    async fn learn_category(
+        &self,
+        category: String,
+        tokens: Vec<LearntToken>,
+        min_cases: i64,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| B::learn_category(ctx, &category, &tokens, min_cases))
+            .await
+    }
+
+    async fn category_model(&self, tokens: Vec<String>) -> StoreResult<ModelView> {
+        self.read_snapshot(move |c| category_model(c, &tokens))
+            .await
     }
 }

@@ -195,7 +195,6 @@ pub enum DayKindName {
     Workday,
 }
 
-/// A date set in the calendar.
 /// A warning about the calendar (`GET /healthz`, the administration page).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CalendarWarning {
@@ -206,6 +205,7 @@ pub struct CalendarWarning {
     pub message: String,
 }
 
+/// A date set in the calendar.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CalendarDayView {
     pub date: NaiveDate,
@@ -284,11 +284,7 @@ impl App {
         if admins.is_empty() {
             return Ok(false);
         }
-        let years: Vec<String> = warnings
-            .iter()
-            .filter_map(|w| w["year"].as_i64())
-            .map(|y| y.to_string())
-            .collect();
+        let years: Vec<String> = warnings.iter().map(|w| w.year.to_string()).collect();
         self.store
             .append_events(vec![redress_store::NewEvent {
                 case_id: None,

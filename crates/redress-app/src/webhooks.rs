@@ -32,7 +32,7 @@ use hmac::{Hmac, Mac};
 use redress_domain::events::{CASE_EVENTS, is_case_event};
 use redress_domain::{Role, Scope};
 use redress_store::{
-    AttemptEffect, JournalEntry, NewEvent, Page, StoreError, WebhookAttempt, WebhookCall,
+    AttemptEffect, JournalEntry, NewEvent, StoreError, WebhookAttempt, WebhookCall,
     WebhookCallState, WebhookSubscription,
 };
 use serde::Serialize;

@@ -9,7 +9,7 @@ use redress_domain::{
     ActionInput, Actor, ActorKind, Audience, Author, Case, CaseId, Channel, Evidence, NoteKind,
     Party, Role, Scope, Status, parse_registration,
 };
-use redress_store::{CaseFilter, IdempotencyRecord, InsertOutcome, Page, StoreError, Visibility};
+use redress_store::{CaseFilter, IdempotencyRecord, InsertOutcome, StoreError, Visibility};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -153,7 +153,7 @@ fn decode_cursor(raw: &str) -> Option<i64> {
 /// A page as lists answered it before they were typed (the typed lists'
 /// tests compare against it).
 #[cfg(test)]
-pub fn page_json(page: Page<Value>) -> Value {
+pub fn page_json(page: redress_store::Page<Value>) -> Value {
     json!({"items": page.items, "total": page.total, "next_cursor": page.next.map(encode_cursor)})
 }
 

@@ -78,8 +78,6 @@ pub fn col<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Resul
     row.try_get(i).map_err(db)
 }
 
-pub use redress_store::rows::{SUMMARY_COLUMNS, summary};
-
 /// The PostgreSQL side of [`redress_store::rows::Columns`].
 pub struct Postgres;
 

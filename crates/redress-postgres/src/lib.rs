@@ -19,7 +19,6 @@ mod bulk;
 mod cases;
 mod codec;
 mod model;
-mod query;
 mod rollups;
 mod writer;
 
@@ -36,8 +35,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
 use redress_store::{
-    CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, NewEvent, Page,
-    StoreError, StoreResult, Visibility,
+    CaseRow, CaseUpdate, IdempotencyRecord, InsertOutcome, NewEvent, StoreError, StoreResult,
 };
 use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
@@ -296,6 +294,13 @@ impl redress_store::sql::Backend for PgStore {
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = postgres::Transaction<'a>;
     type Snapshot<'a> = postgres::Transaction<'a>;
+
+    fn rebuild_rollups(
+        ctx: &mut WriteCtx<'_>,
+        zone: redress_domain::calendar::Tz,
+    ) -> StoreResult<u64> {
+        rollups::rebuild(ctx, zone)
+    }
 
     fn learn_category(
         ctx: &mut WriteCtx<'_>,

@@ -1,8 +1,6 @@
 //! Cases, their corrective actions, reports, the journal and idempotency
 //! records ([`CaseStore`]).
 
-use redress_store::sql::cases as sql;
-
 use super::*;
 use redress_store::sql::actions;
 
@@ -46,17 +44,6 @@ impl CaseStore for SqliteStore {
         .await
     }
 
-    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
-        self.read_point(move |c| sql::case_where(c, "id", id.into()))
-            .await
-    }
-
-    async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
-        let t = tracking_no.to_string();
-        self.read_point(move |c| sql::case_where(c, "tracking_no", t.into()))
-            .await
-    }
-
     async fn update_cases(
         &self,
         updates: Vec<CaseUpdate>,
@@ -72,63 +59,12 @@ impl CaseStore for SqliteStore {
         .await
     }
 
-    async fn list_cases(
-        &self,
-        visibility: &Visibility,
-        filter: &CaseFilter,
-        limit: usize,
-        after: Option<i64>,
-    ) -> StoreResult<Page<CaseSummary>> {
-        let (visibility, filter) = (visibility.clone(), filter.clone());
-        self.read(move |c| query::list_cases(c, &visibility, &filter, limit, after))
-            .await
-    }
-
-    async fn list_actions(
-        &self,
-        visibility: &Visibility,
-        filter: &redress_store::ActionFilter,
-    ) -> StoreResult<Vec<redress_store::ActionRow>> {
-        let (visibility, filter) = (visibility.clone(), filter.clone());
-        self.read(move |c| redress_store::sql::actions::list(c, &visibility, &filter))
-            .await
-    }
-
     async fn put_actions(
         &self,
         case_id: Uuid,
         rows: Vec<redress_store::ActionRow>,
     ) -> StoreResult<()> {
         self.write(move |ctx| actions::replace(ctx, case_id, &rows))
-            .await
-    }
-
-    async fn open_cases_between(
-        &self,
-        complainant_key: &str,
-        respondent_key: &str,
-    ) -> StoreResult<Vec<Uuid>> {
-        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
-        self.read_point(move |c| sql::open_between(c, ck, rk)).await
-    }
-
-    async fn has_case_between(
-        &self,
-        complainant_key: &str,
-        respondent_key: &str,
-    ) -> StoreResult<bool> {
-        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
-        self.read_point(move |c| sql::any_between(c, ck, rk)).await
-    }
-
-    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
-        self.write(move |ctx| rollups::rebuild(ctx.conn, zone))
-            .await
-    }
-
-    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
-        let key = key.to_string();
-        self.read_point(move |c| sql::idempotency_record(c, key))
             .await
     }
 }

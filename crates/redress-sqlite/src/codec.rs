@@ -109,8 +109,6 @@ pub fn constraint(e: rusqlite::Error, what: &'static str, missing: &'static str)
     }
 }
 
-pub use redress_store::rows::{SUMMARY_COLUMNS, summary};
-
 /// The SQLite side of [`redress_store::rows::Columns`].
 pub struct Sqlite;
 
@@ -166,18 +164,6 @@ pub fn value_bytes(v: rusqlite::types::ValueRef<'_>) -> Result<Vec<u8>, StoreErr
             other.data_type()
         ))),
     }
-}
-
-/// Every row of `rows`, each read by `read`.
-pub fn all<'s, T>(
-    mut rows: rusqlite::Rows<'s>,
-    read: impl Fn(&Row<'s>) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().map_err(db)? {
-        out.push(read(r)?);
-    }
-    Ok(out)
 }
 
 /// A parameter of [`redress_store::sql`] as SQLite stores it: times, ids

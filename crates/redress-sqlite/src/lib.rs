@@ -26,7 +26,6 @@ mod bulk;
 mod cases;
 mod codec;
 mod model;
-mod query;
 mod readers;
 mod rollups;
 mod schema;
@@ -49,8 +48,7 @@ use r2d2_sqlite::rusqlite::{
     self, Connection, OpenFlags, OptionalExtension, params, params_from_iter,
 };
 use redress_store::{
-    CaseFilter, CaseRow, CaseSummary, CaseUpdate, IdempotencyRecord, InsertOutcome, NewEvent, Page,
-    StoreError, StoreResult, Visibility,
+    CaseRow, CaseUpdate, IdempotencyRecord, InsertOutcome, NewEvent, StoreError, StoreResult,
 };
 use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
@@ -367,6 +365,13 @@ impl redress_store::sql::Backend for SqliteStore {
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = WriteCtx<'a>;
     type Snapshot<'a> = &'a Connection;
+
+    fn rebuild_rollups(
+        ctx: &mut WriteCtx<'_>,
+        zone: redress_domain::calendar::Tz,
+    ) -> StoreResult<u64> {
+        rollups::rebuild(ctx.conn, zone)
+    }
 
     fn learn_category(
         ctx: &mut WriteCtx<'_>,

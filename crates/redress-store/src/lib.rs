@@ -1,9 +1,12 @@
 //! What the application needs from a database: one trait per concern
-//! ([`CaseStore`], [`SuggestStore`], [`DeadlineStore`], [`ReportStore`], [`JournalStore`], [`PeopleStore`],
-//! [`SettingsStore`], [`TemplateStore`], [`MailStore`], [`WebhookStore`],
-//! [`UpkeepStore`], [`CopyStore`]) and [`Store`], their sum.
+//! ([`CaseStore`], [`CaseReadStore`], [`SuggestStore`], [`DeadlineStore`],
+//! [`ReportStore`], [`JournalStore`], [`PeopleStore`], [`SettingsStore`],
+//! [`TemplateStore`], [`MailStore`], [`WebhookStore`], [`UpkeepStore`],
+//! [`CopyStore`]) and [`Store`], their sum.
 //!
-//! A backend (SQLite, PostgreSQL) implements each of them; the application
+//! A backend (SQLite, PostgreSQL) implements [`CaseStore`] and
+//! [`UpkeepStore`] itself, and lends its connections to the others, which
+//! are written once over [`sql::Backend`]; the application
 //! holds an `Arc<dyn Store>` chosen at start-up from the database URL. The
 //! store persists and finds; it never decides. Rows carry the case document
 //! sealed by the application (opaque bytes here) and the report facts
@@ -33,8 +36,8 @@ pub use journal::{JournalEntry, NewEvent};
 /// Every store trait, for code that calls a backend by its own type.
 pub mod prelude {
     pub use crate::{
-        CaseStore, CopyStore, DeadlineStore, JournalStore, MailStore, PeopleStore, ReportStore,
-        SettingsStore, Store, SuggestStore, TemplateStore, UpkeepStore, WebhookStore,
+        CaseReadStore, CaseStore, CopyStore, DeadlineStore, JournalStore, MailStore, PeopleStore,
+        ReportStore, SettingsStore, Store, SuggestStore, TemplateStore, UpkeepStore, WebhookStore,
     };
 }
 pub use mail::{HeldMail, HeldMailState};
@@ -588,7 +591,8 @@ pub struct Counts {
     pub by_status: Vec<(Status, i64)>,
 }
 
-/// Cases, their corrective actions and reports, the journal and idempotency records.
+/// Saving cases (with their idempotency records and the corrective
+/// actions' rows): each backend's own, tuned to its engine.
 #[async_trait]
 pub trait CaseStore: Send + Sync + 'static {
     /// Inserts a new case with its first events, atomically with the
@@ -601,8 +605,6 @@ pub trait CaseStore: Send + Sync + 'static {
         events: Vec<NewEvent>,
         idempotency: Option<IdempotencyRecord>,
     ) -> StoreResult<InsertOutcome>;
-    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>>;
-    async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>>;
     /// Saves one or more changed cases and their events in one transaction;
     /// `VersionConflict` (and nothing written) if any version moved.
     async fn update_cases(
@@ -610,6 +612,18 @@ pub trait CaseStore: Send + Sync + 'static {
         updates: Vec<CaseUpdate>,
         events: Vec<NewEvent>,
     ) -> StoreResult<()>;
+    /// Replaces the indexed actions of one case (the upgrade's backfill of
+    /// cases decided before the table existed).
+    async fn put_actions(&self, case_id: Uuid, actions: Vec<ActionRow>) -> StoreResult<()>;
+}
+
+/// Reading cases: one by id or tracking number, the case list, the cases
+/// between a complainant and a respondent, corrective actions across
+/// cases, and idempotency records.
+#[async_trait]
+pub trait CaseReadStore: Send + Sync + 'static {
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>>;
+    async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>>;
     /// Newest first (by `seq` descending), or by next deadline when
     /// `filter.by_due` (soonest first, cases without one last, oldest
     /// first; `filter.due_after` is then the cursor); `after` is the
@@ -627,6 +641,13 @@ pub trait CaseStore: Send + Sync + 'static {
         complainant_key: &str,
         respondent_key: &str,
     ) -> StoreResult<Vec<Uuid>>;
+    /// Whether the complainant has any case (open or closed) against the
+    /// respondent.
+    async fn has_case_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<bool>;
     /// Corrective actions across the cases `visibility` admits (by the
     /// department recorded with each action), open ones by due date, done
     /// ones latest first; at most `filter.limit`.
@@ -635,20 +656,6 @@ pub trait CaseStore: Send + Sync + 'static {
         visibility: &Visibility,
         filter: &ActionFilter,
     ) -> StoreResult<Vec<ActionRow>>;
-    /// Replaces the indexed actions of one case (the upgrade's backfill of
-    /// cases decided before the table existed).
-    async fn put_actions(&self, case_id: Uuid, actions: Vec<ActionRow>) -> StoreResult<()>;
-    /// Whether the complainant has any case (open or closed) against the
-    /// respondent.
-    async fn has_case_between(
-        &self,
-        complainant_key: &str,
-        respondent_key: &str,
-    ) -> StoreResult<bool>;
-    /// Recomputes the rollup table from every case row, in one
-    /// transaction (`redress report rebuild`); `zone` for facts written
-    /// before zones were recorded. The number of cases read.
-    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64>;
     async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
 }
 
@@ -724,6 +731,10 @@ pub trait DeadlineStore: Send + Sync + 'static {
 /// records that an alert or a mailing went out once.
 #[async_trait]
 pub trait ReportStore: Send + Sync + 'static {
+    /// Recomputes the rollup table from every case row, in one
+    /// transaction (`redress report rebuild`); `zone` for facts written
+    /// before zones were recorded. The number of cases read.
+    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64>;
     async fn count_by_status(&self) -> StoreResult<Vec<(Status, i64)>>;
     /// Report facts of the cases created in `[from, to)`.
     async fn report_rows(
@@ -1182,6 +1193,7 @@ pub trait UpkeepStore: Send + Sync + 'static {
 /// `Arc<dyn Store>` offers every method.
 pub trait Store:
     CaseStore
+    + CaseReadStore
     + SuggestStore
     + DeadlineStore
     + ReportStore
@@ -1198,6 +1210,7 @@ pub trait Store:
 
 impl<
     T: CaseStore
+        + CaseReadStore
         + SuggestStore
         + DeadlineStore
         + ReportStore

@@ -48,6 +48,13 @@ pub trait Backend: Send + Sync + 'static {
         min_cases: i64,
     ) -> StoreResult<()>;
 
+    /// Recomputes the report counters from every case row
+    /// ([`crate::ReportStore::rebuild_report_rollups`]).
+    fn rebuild_rollups(
+        ctx: &mut Self::Write<'_>,
+        zone: redress_domain::calendar::Tz,
+    ) -> StoreResult<u64>;
+
     /// Writes case rows as they are (their own `seq`), with their actions,
     /// search entries and report counters.
     fn import_case_rows(ctx: &mut Self::Write<'_>, rows: &[CaseRow]) -> StoreResult<()>;

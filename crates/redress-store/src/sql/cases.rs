@@ -1,8 +1,8 @@
 //! Reads of cases, the journal and idempotency records
 //! ([`crate::CaseStore`]) that are the same on both backends (saving a
 //! case, the case list, claims and the deadline queues are each
-//! backend's own), and [`crate::JournalStore`] and
-//! [`crate::DeadlineStore`] for every [`Backend`].
+//! backend's own), and [`crate::CaseReadStore`], [`crate::JournalStore`]
+//! and [`crate::DeadlineStore`] for every [`Backend`].
 
 use std::time::Duration;
 
@@ -535,5 +535,64 @@ impl<B: Backend> crate::SuggestStore for B {
     async fn category_model(&self, tokens: Vec<String>) -> StoreResult<ModelView> {
         self.read_snapshot(move |c| category_model(c, &tokens))
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> crate::CaseReadStore for B {
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
+        self.read_point(move |c| case_where(c, "id", id.into()))
+            .await
+    }
+
+    async fn get_case_by_tracking_no(&self, tracking_no: &str) -> StoreResult<Option<CaseRow>> {
+        let t = tracking_no.to_string();
+        self.read_point(move |c| case_where(c, "tracking_no", t.into()))
+            .await
+    }
+
+    async fn list_cases(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<crate::Page<crate::CaseSummary>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read_snapshot(move |c| super::list::list_cases(c, &visibility, &filter, limit, after))
+            .await
+    }
+
+    async fn open_cases_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<Vec<Uuid>> {
+        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
+        self.read_point(move |c| open_between(c, ck, rk)).await
+    }
+
+    async fn has_case_between(
+        &self,
+        complainant_key: &str,
+        respondent_key: &str,
+    ) -> StoreResult<bool> {
+        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
+        self.read_point(move |c| any_between(c, ck, rk)).await
+    }
+
+    async fn list_actions(
+        &self,
+        visibility: &Visibility,
+        filter: &crate::ActionFilter,
+    ) -> StoreResult<Vec<crate::ActionRow>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read(move |c| super::actions::list(c, &visibility, &filter))
+            .await
+    }
+
+    async fn get_idempotency(&self, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let key = key.to_string();
+        self.read_point(move |c| idempotency_record(c, key)).await
     }
 }

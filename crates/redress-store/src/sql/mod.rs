@@ -16,6 +16,7 @@ pub mod actions;
 pub mod backend;
 pub mod cases;
 pub mod copy;
+pub mod list;
 pub mod mail;
 pub mod people;
 pub mod rollups;

@@ -171,6 +171,10 @@ pub fn claim_sent<D, C: Conn<D>>(
 
 #[async_trait::async_trait]
 impl<B: Backend> crate::ReportStore for B {
+    async fn rebuild_report_rollups(&self, zone: redress_domain::calendar::Tz) -> StoreResult<u64> {
+        self.write(move |ctx| B::rebuild_rollups(ctx, zone)).await
+    }
+
     async fn count_by_status(&self) -> StoreResult<Vec<(redress_domain::Status, i64)>> {
         self.read(super::cases::count_by_status).await
     }

@@ -1,0 +1,175 @@
+//! The case list: the branches of [`crate::filter`] run as one page and
+//! its exact total, in one snapshot ([`super::Backend::read_snapshot`]).
+//! SQLite is told which index to count and sort with, and reads a search
+//! alone from its full-text index; PostgreSQL plans the same statements
+//! by itself.
+
+use super::{Conn, Dialect, Param};
+use crate::filter::{DuePhase, NEWEST_FIRST, Where, branches, merge_arms};
+use crate::rows::{Columns, SUMMARY_COLUMNS, summary};
+use crate::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
+
+/// A statement's parameters, bound as its text is written.
+#[derive(Default)]
+struct Binds(Vec<Param>);
+
+impl Binds {
+    /// `w`'s conjunction, its values bound.
+    fn terms(&mut self, dialect: Dialect, w: &Where) -> String {
+        let sql = w.sql(dialect, self.0.len());
+        self.0.extend(w.params.iter().cloned());
+        sql
+    }
+
+    /// A placeholder for `p`.
+    fn bind(&mut self, p: impl Into<Param>) -> String {
+        self.0.push(p.into());
+        format!("?{}", self.0.len())
+    }
+}
+
+pub fn list_cases<D, C: Conn<D>>(
+    c: &mut C,
+    visibility: &Visibility,
+    filter: &CaseFilter,
+    limit: usize,
+    after: Option<i64>,
+) -> StoreResult<Page<CaseSummary>> {
+    let dialect = C::DIALECT;
+    let sqlite = dialect == Dialect::Sqlite;
+    let Some((branches, counted)) = branches(dialect, visibility, filter) else {
+        return Ok(Page {
+            items: Vec::new(),
+            total: 0,
+            next: None,
+        });
+    };
+    let total = if filter.count_cap == Some(0) {
+        0
+    } else if counted {
+        let sum = "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM case_counts";
+        match filter.status {
+            Some(s) => c.query_one(
+                &format!("{sum} WHERE status = ?1"),
+                &crate::args![s.as_str()],
+                |r| r.int(0),
+            ),
+            None => c.query_one(sum, &[], |r| r.int(0)),
+        }?
+    } else {
+        // A bounded count stops each branch at the cap (the sum is then
+        // at least the cap when any branch reaches it).
+        let capped = |inner: String| match filter.count_cap {
+            Some(cap) => format!("(SELECT count(*) FROM ({inner} LIMIT {cap}) c)"),
+            None => format!("(SELECT count(*) FROM ({inner}) c)"),
+        };
+        let mut binds = Binds::default();
+        let mut counts = Vec::new();
+        for b in &branches {
+            counts.push(match b.count_index {
+                Some(index) if sqlite => capped(format!(
+                    "SELECT 1 FROM cases INDEXED BY {index} WHERE {}",
+                    binds.terms(dialect, b)
+                )),
+                // Search alone: the full-text index counts without
+                // visiting the cases (it holds a row for every case).
+                _ if b.is_search_only() => capped(format!(
+                    "SELECT 1 FROM cases_fts WHERE cases_fts MATCH {}",
+                    binds.bind(b.params[0].clone())
+                )),
+                _ => capped(format!(
+                    "SELECT 1 FROM cases WHERE {}",
+                    binds.terms(dialect, b)
+                )),
+            });
+        }
+        let sql = format!("SELECT {}", counts.join(" + "));
+        c.query_one(&sql, &binds.0, |r| r.int(0))?
+    };
+
+    let fetch = i64::try_from(limit)
+        .unwrap_or(i64::MAX - 1)
+        .saturating_add(1);
+    let mut run = |arms: Vec<String>, mut binds: Binds, order: &str, want: i64| {
+        let limit = if arms.len() > 1 {
+            binds.bind(want)
+        } else {
+            String::new()
+        };
+        let sql = merge_arms(dialect, arms, order, &limit);
+        c.query(&sql, &binds.0, |r| summary(r))
+    };
+    let mut items = if filter.by_due {
+        DuePhase::read_page(filter.due_after, fetch, |phase, key, want| {
+            let indexed = match phase.index(visibility, filter) {
+                Some(i) if sqlite => format!(" INDEXED BY {i}"),
+                _ => String::new(),
+            };
+            let mut binds = Binds::default();
+            let mut arms = Vec::new();
+            for b in &branches {
+                let w = binds.terms(dialect, &b.and(key));
+                arms.push(format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM cases{indexed} WHERE {w} ORDER BY {} LIMIT {}",
+                    phase.order(),
+                    binds.bind(want)
+                ));
+            }
+            run(arms, binds, phase.order(), want)
+        })?
+    } else {
+        let mut binds = Binds::default();
+        let mut arms = Vec::new();
+        for b in &branches {
+            // A search and nothing else: the full-text index gives the
+            // newest matches itself, in rowid (seq) order, so only the
+            // page's rows are read (not every match's).
+            if b.is_search_only() {
+                let mut inner = format!(
+                    "SELECT rowid FROM cases_fts WHERE cases_fts MATCH {}",
+                    binds.bind(b.params[0].clone())
+                );
+                if let Some(after) = after {
+                    inner.push_str(&format!(" AND rowid < {}", binds.bind(after)));
+                }
+                inner.push_str(&format!(" ORDER BY rowid DESC LIMIT {}", binds.bind(fetch)));
+                arms.push(format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN ({inner}) ORDER BY seq DESC"
+                ));
+                continue;
+            }
+            let mut w = binds.terms(dialect, b);
+            if let Some(after) = after {
+                w.push_str(&format!(" AND seq < {}", binds.bind(after)));
+            }
+            let n = binds.bind(fetch);
+            arms.push(
+                if sqlite && (filter.overdue_at.is_some() || filter.due_between.is_some()) {
+                    // Overdue lists sort the keys of the (index-found)
+                    // overdue cases, then read the page's rows (`+seq`
+                    // keeps SQLite from walking all cases backwards
+                    // instead: overdue ones are rare among the newest).
+                    format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
+                         (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT {n}) \
+                         ORDER BY seq DESC"
+                    )
+                } else {
+                    format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {NEWEST_FIRST} \
+                         LIMIT {n}"
+                    )
+                },
+            );
+        }
+        run(arms, binds, NEWEST_FIRST, fetch)?
+    };
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more {
+        items.last().map(|i| i.seq)
+    } else {
+        None
+    };
+    Ok(Page { items, total, next })
+}

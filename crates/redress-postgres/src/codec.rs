@@ -1,7 +1,5 @@
 //! Conversions between Rust values and PostgreSQL columns, and error mapping.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use postgres::Row;
 use postgres::error::SqlState;
@@ -20,19 +18,7 @@ pub fn us_opt(t: &Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     t.as_ref().map(us)
 }
 
-pub fn parse_enum<T: FromStr<Err: std::fmt::Display>>(
-    what: &str,
-    s: &str,
-) -> Result<T, StoreError> {
-    T::from_str(s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
-}
-
-pub fn parse_enum_opt<T: FromStr<Err: std::fmt::Display>>(
-    what: &str,
-    s: Option<String>,
-) -> Result<Option<T>, StoreError> {
-    s.as_deref().map(|s| parse_enum(what, s)).transpose()
-}
+pub use redress_store::rows::{parse_enum, parse_enum_opt};
 
 pub fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, StoreError> {
     serde_json::from_value(v).map_err(|e| StoreError::other(format!("json: {e}")))

@@ -41,6 +41,7 @@ use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
 
 use codec::{col, db, unique_constraint, us, us_opt};
+use redress_store::sql::Backend;
 use writer::{Job, WriteCtx};
 
 /// Connections in the read pool.
@@ -84,7 +85,7 @@ const MIGRATION_LOCK: i64 = 0x7265_6472_6573_7301;
 
 /// The PostgreSQL store. Dropping it stops the writer after the queued jobs.
 pub struct PgStore {
-    sender: Option<mpsc::Sender<Box<dyn Job>>>,
+    sender: Option<mpsc::Sender<Box<Job>>>,
     writers: Vec<JoinHandle<()>>,
     /// `Some` until dropped.
     pool: Option<r2d2::Pool<PostgresConnectionManager<NoTls>>>,
@@ -126,7 +127,7 @@ impl PgStore {
             .map_err(|e| StoreError::other(format!("connection pool: {e}")))?;
 
         let commits = Arc::new(AtomicU64::new(0));
-        let (sender, rx) = mpsc::channel::<Box<dyn Job>>();
+        let (sender, rx) = mpsc::channel::<Box<Job>>();
         let rx = Arc::new(std::sync::Mutex::new(rx));
         // A writer that froze inside a group (a stopped VM, a cut network)
         // would hold the journal head and stop every instance's writes: the
@@ -204,18 +205,7 @@ impl PgStore {
             .map_err(|_| StoreError::other("the writer dropped the job"))?
     }
 
-    /// Test hook: a write job that appends events and then fails, so that
-    /// its savepoint (and the chain head) must be rolled back.
-    #[doc(hidden)]
-    pub async fn append_events_then_fail(&self, events: Vec<NewEvent>) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.append(&events)?;
-            Err(StoreError::other("failed on purpose"))
-        })
-        .await
-    }
-
-    fn submit(&self, job: Box<dyn Job>) -> StoreResult<()> {
+    fn submit(&self, job: Box<Job>) -> StoreResult<()> {
         self.sender
             .as_ref()
             .ok_or_else(|| StoreError::other("the store is closed"))?
@@ -265,30 +255,10 @@ impl PgStore {
         rx.await
             .map_err(|_| StoreError::other("the write job failed without an answer"))?
     }
-
-    /// Runs `f` with a pooled connection on a blocking thread.
-    async fn read<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Client) -> StoreResult<T> + Send + 'static,
-    {
-        let pool = self
-            .pool
-            .clone()
-            .ok_or_else(|| StoreError::other("the store is closed"))?;
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| StoreError::other(format!("connection pool: {e}")))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::other(format!("database task: {e}")))?
-    }
 }
 
 /// The statements written once run on the writers and the pool.
-impl redress_store::sql::Backend for PgStore {
+impl Backend for PgStore {
     type D = codec::Postgres;
     type Read = Client;
     type Write<'a> = WriteCtx<'a>;
@@ -320,7 +290,18 @@ impl redress_store::sql::Backend for PgStore {
         T: Send + 'static,
         F: FnOnce(&mut Client) -> StoreResult<T> + Send + 'static,
     {
-        PgStore::read(self, f)
+        let pool = self.pool.clone();
+        async move {
+            let pool = pool.ok_or_else(|| StoreError::other("the store is closed"))?;
+            tokio::task::spawn_blocking(move || {
+                let mut conn = pool
+                    .get()
+                    .map_err(|e| StoreError::other(format!("connection pool: {e}")))?;
+                f(&mut conn)
+            })
+            .await
+            .map_err(|e| StoreError::other(format!("database task: {e}")))?
+        }
     }
 
     fn write<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
@@ -336,7 +317,7 @@ impl redress_store::sql::Backend for PgStore {
         T: Send + 'static,
         F: FnOnce(&mut postgres::Transaction<'_>) -> StoreResult<T> + Send + 'static,
     {
-        PgStore::read(self, move |c| {
+        self.read(move |c| {
             let mut tx = c
                 .build_transaction()
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -354,7 +335,7 @@ impl redress_store::sql::Backend for PgStore {
         T: Send + 'static,
         F: FnOnce(&mut postgres::Transaction<'_>) -> StoreResult<T> + Send + 'static,
     {
-        PgStore::read(self, move |c| {
+        self.read(move |c| {
             let mut tx = c.transaction().map_err(db)?;
             let out = f(&mut tx)?;
             tx.commit().map_err(db)?;

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use postgres::types::ToSql;
 use postgres::{Client, Statement};
-use redress_store::group::{Answer, Reply, settle};
+use redress_store::group::{Answer, Reply, TypedJob};
 use redress_store::journal::{JournalEntry, NewEvent, chain_hash};
 use redress_store::{StoreError, StoreResult};
 use uuid::Uuid;
@@ -193,41 +193,20 @@ fn write_events(
     Ok(())
 }
 
-/// A unit of work for the writer.
-pub trait Job: Send {
-    /// Runs the work; `true` when it succeeded (and its savepoint is kept).
-    fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply);
-    /// Answers without running (the group already failed).
-    fn fail(self: Box<Self>, e: &StoreError);
-}
-
-struct TypedJob<T, F> {
-    f: F,
-    tx: Answer<T>,
-}
-
-impl<T, F> Job for TypedJob<T, F>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
-{
-    fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply) {
-        let TypedJob { f, tx } = *self;
-        settle(f(ctx), tx)
-    }
-
-    fn fail(self: Box<Self>, e: &StoreError) {
-        (self.tx)(Err(e.clone()));
-    }
-}
+/// A unit of work for the writer ([`redress_store::group::Job`]).
+pub type Job = dyn for<'a> redress_store::group::Job<WriteCtx<'a>>;
 
 /// Wraps a typed closure into a [`Job`] answering through `tx`.
-pub fn job<T, F>(f: F, tx: Answer<T>) -> Box<dyn Job>
+pub fn job<T, F>(f: F, tx: Answer<T>) -> Box<Job>
 where
     T: Send + 'static,
     F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
 {
-    Box::new(TypedJob { f, tx })
+    Box::new(TypedJob {
+        f,
+        tx,
+        small: false,
+    })
 }
 
 /// Opens a new connection for a writer.
@@ -235,10 +214,10 @@ pub type Connect = Arc<dyn Fn() -> Result<Client, postgres::Error> + Send + Sync
 
 /// Runs on one writer thread until every sender is gone. Several writers
 /// share `rx`: each takes what is queued (up to [`MAX_BATCH`]) as a group.
-pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<dyn Job>>>>, commits: Arc<AtomicU64>) {
+pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<AtomicU64>) {
     let mut client: Option<Client> = None;
     let mut statements = HashMap::new();
-    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Box<Job>> = Vec::with_capacity(MAX_BATCH);
     loop {
         {
             let Ok(rx) = rx.lock() else { return };
@@ -314,7 +293,7 @@ fn finish_journal(
 fn run_batch(
     client: &mut Client,
     statements: &mut HashMap<&'static str, Statement>,
-    batch: &mut Vec<Box<dyn Job>>,
+    batch: &mut Vec<Box<Job>>,
     commits: &AtomicU64,
     may_retry: bool,
 ) -> bool {

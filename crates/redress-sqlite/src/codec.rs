@@ -1,7 +1,5 @@
 //! Conversions between Rust values and SQLite columns, and error mapping.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use r2d2_sqlite::rusqlite::types::ToSqlOutput;
 use r2d2_sqlite::rusqlite::{self, Connection, Row, ffi};
@@ -44,19 +42,7 @@ pub fn parse_uuid_opt(s: Option<String>) -> Result<Option<Uuid>, StoreError> {
     s.as_deref().map(parse_uuid).transpose()
 }
 
-pub fn parse_enum<T: FromStr<Err: std::fmt::Display>>(
-    what: &str,
-    s: &str,
-) -> Result<T, StoreError> {
-    T::from_str(s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
-}
-
-pub fn parse_enum_opt<T: FromStr<Err: std::fmt::Display>>(
-    what: &str,
-    s: Option<String>,
-) -> Result<Option<T>, StoreError> {
-    s.as_deref().map(|s| parse_enum(what, s)).transpose()
-}
+pub use redress_store::rows::{parse_enum, parse_enum_opt};
 
 pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::other(format!("json: {e}")))

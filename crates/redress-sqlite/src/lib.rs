@@ -54,6 +54,7 @@ use redress_store::{CaseStore, UpkeepStore};
 use uuid::Uuid;
 
 use codec::{constraint, db, parse_ts, ts, ts_opt};
+use redress_store::sql::Backend;
 use writer::{ChainHead, Job, Queued, WriteCtx};
 
 /// Connections for point reads on the caller's thread (`read_point`):
@@ -266,24 +267,14 @@ impl SqliteStore {
             Box::new(move |r| {
                 let _ = tx.send(r);
             }),
+            false,
         );
         self.submit(job)?;
         rx.recv()
             .map_err(|_| StoreError::other("the writer dropped the job"))?
     }
 
-    /// Test hook: a write job that appends events and then fails, so that
-    /// its savepoint (and the chain head) must be rolled back.
-    #[doc(hidden)]
-    pub async fn append_events_then_fail(&self, events: Vec<NewEvent>) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.append(&events)?;
-            Err(StoreError::other("failed on purpose"))
-        })
-        .await
-    }
-
-    fn submit(&self, job: Box<dyn Job>) -> StoreResult<()> {
+    fn submit(&self, job: Box<Job>) -> StoreResult<()> {
         self.sender
             .as_ref()
             .ok_or_else(|| StoreError::other("the store is closed"))?
@@ -306,12 +297,13 @@ impl SqliteStore {
             Box::new(move |r| {
                 let _ = tx.send(r);
             }),
+            false,
         ))?;
         rx.await
             .map_err(|_| StoreError::other("the write job failed without an answer"))?
     }
 
-    /// Runs `f` on the writer like [`Self::write`], as a [`writer::Job::small`]
+    /// Runs `f` on the writer like [`Self::write`], as a [`redress_store::group::Job::small`]
     /// job: a few statements over a few rows (a registration).
     async fn write_small<T, F>(&self, f: F) -> StoreResult<T>
     where
@@ -319,47 +311,20 @@ impl SqliteStore {
         F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(writer::small_job(
+        self.submit(writer::job(
             f,
             Box::new(move |r| {
                 let _ = tx.send(r);
             }),
+            true,
         ))?;
         rx.await
             .map_err(|_| StoreError::other("the write job failed without an answer"))?
     }
-
-    /// Runs `f`, an indexed point read (one row, or the few rows under one
-    /// index key: tens of microseconds), on the calling thread when a
-    /// pooled read connection is free at once, and like [`Self::read`]
-    /// otherwise. Handing such a read to a blocking thread and back costs
-    /// more than the read: two thread wake-ups, and on a machine whose
-    /// cores are busy, two context switches (`docs/benchmarks.md`, "Intake
-    /// CPU"). Never for a read whose cost grows with the data (lists,
-    /// searches, reports): those keep to blocking threads.
-    async fn read_point<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
-    {
-        match self.readers.try_get() {
-            Some(mut conn) => f(&mut conn),
-            None => self.read(f).await,
-        }
-    }
-
-    /// Runs `f` with a pooled read connection on a blocking thread.
-    async fn read<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
-    {
-        self.read_threads.run(f).await
-    }
 }
 
 /// The statements written once run on the writer and the read threads.
-impl redress_store::sql::Backend for SqliteStore {
+impl Backend for SqliteStore {
     type D = codec::Sqlite;
     type Read = Connection;
     type Write<'a> = WriteCtx<'a>;
@@ -386,12 +351,13 @@ impl redress_store::sql::Backend for SqliteStore {
         bulk::import_cases(ctx.conn, rows)
     }
 
+    /// On one of the read threads ([`readers`]).
     fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        SqliteStore::read(self, f)
+        self.read_threads.run(f)
     }
 
     fn read_snapshot<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
@@ -399,7 +365,7 @@ impl redress_store::sql::Backend for SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut &Connection) -> StoreResult<T> + Send + 'static,
     {
-        SqliteStore::read(self, move |conn| {
+        self.read_threads.run(move |conn| {
             let tx = conn.transaction().map_err(db)?;
             let out = f(&mut &*tx)?;
             tx.commit().map_err(db)?;
@@ -407,12 +373,23 @@ impl redress_store::sql::Backend for SqliteStore {
         })
     }
 
-    fn read_point<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
+    /// Runs `f`, an indexed point read (one row, or the few rows under one
+    /// index key: tens of microseconds), on the calling thread when a
+    /// pooled read connection is free at once, and like [`Backend::read`]
+    /// otherwise. Handing such a read to a blocking thread and back costs
+    /// more than the read: two thread wake-ups, and on a machine whose
+    /// cores are busy, two context switches (`docs/benchmarks.md`, "Intake
+    /// CPU"). Never for a read whose cost grows with the data (lists,
+    /// searches, reports): those keep to blocking threads.
+    async fn read_point<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        SqliteStore::read_point(self, f)
+        match self.readers.try_get() {
+            Some(mut conn) => f(&mut conn),
+            None => self.read_threads.run(f).await,
+        }
     }
 
     fn write<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send

@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
-use redress_store::group::{Answer, Reply, settle};
+use redress_store::group::{Answer, Reply, TypedJob};
 use redress_store::journal::{GENESIS, JournalEntry, NewEvent, chain_hash};
 use redress_store::{StoreError, StoreResult};
 
@@ -67,7 +67,7 @@ impl WriteCtx<'_> {
     /// write (and later merge) a segment of its own; indexed together at
     /// the end of the group, the group writes one. Rows are indexed in the
     /// same transaction, so a reader sees a case and its index entry
-    /// together; before any job that is not [`Job::small`] runs, the
+    /// together; before any job that is not [`redress_store::group::Job::small`] runs, the
     /// pending rows are indexed first (such a job may update or delete
     /// them, or search).
     pub fn index_case(&mut self, seq: i64) {
@@ -197,73 +197,24 @@ impl WriteCtx<'_> {
     }
 }
 
-/// A unit of work for the writer.
-pub trait Job: Send {
-    /// Runs the work; `true` when it succeeded (and its savepoint is kept).
-    fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply);
-    /// Answers without running (the group already failed).
-    fn fail(self: Box<Self>, e: &StoreError);
-    /// A small job: a few statements over a few rows (a registration). A
-    /// group of small jobs only keeps its savepoint journals in memory
-    /// (`temp_store = MEMORY`) and leaves the search index to the end of
-    /// the group ([`WriteCtx::index_case`]).
-    fn small(&self) -> bool {
-        false
-    }
-}
+/// A unit of work for the writer ([`redress_store::group::Job`]).
+pub type Job = dyn for<'a> redress_store::group::Job<WriteCtx<'a>>;
 
-struct TypedJob<T, F> {
-    f: F,
-    tx: Answer<T>,
-    small: bool,
-}
-
-impl<T, F> Job for TypedJob<T, F>
+/// Wraps a typed closure into a [`Job`] answering through `tx`; `small`
+/// for a [`redress_store::group::Job::small`] one.
+pub fn job<T, F>(f: F, tx: Answer<T>, small: bool) -> Box<Job>
 where
     T: Send + 'static,
     F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
 {
-    fn run(self: Box<Self>, ctx: &mut WriteCtx<'_>) -> (bool, Reply) {
-        let TypedJob { f, tx, .. } = *self;
-        settle(f(ctx), tx)
-    }
-
-    fn fail(self: Box<Self>, e: &StoreError) {
-        (self.tx)(Err(e.clone()));
-    }
-
-    fn small(&self) -> bool {
-        self.small
-    }
-}
-
-/// Wraps a typed closure into a [`Job`] answering through `tx`.
-pub fn job<T, F>(f: F, tx: Answer<T>) -> Box<dyn Job>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
-{
-    Box::new(TypedJob {
-        f,
-        tx,
-        small: false,
-    })
-}
-
-/// [`job`] for a [`Job::small`] job.
-pub fn small_job<T, F>(f: F, tx: Answer<T>) -> Box<dyn Job>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
-{
-    Box::new(TypedJob { f, tx, small: true })
+    Box::new(TypedJob { f, tx, small })
 }
 
 /// A queued job and whether it is background work
 /// ([`redress_store::priority`]).
 pub struct Queued {
     pub background: bool,
-    pub job: Box<dyn Job>,
+    pub job: Box<Job>,
 }
 
 /// How long after the last request's write background writes stay
@@ -403,8 +354,8 @@ impl Share {
 /// go first; background jobs wait for their [`Share`] while requests are
 /// being written, and run freely when none are.
 pub fn run(conn: Connection, mut head: ChainHead, rx: Receiver<Queued>, commits: Arc<AtomicU64>) {
-    let mut foreground: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    let mut background: VecDeque<Box<dyn Job>> = VecDeque::new();
+    let mut foreground: Vec<Box<Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut background: VecDeque<Box<Job>> = VecDeque::new();
     let mut share = Share::default();
     let mut journal = TempStore::File;
     let mut open = true;
@@ -490,7 +441,7 @@ struct Ran {
 /// Where the writer connection keeps its savepoint (sub-)journals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TempStore {
-    /// In memory, for groups of [`Job::small`] jobs only: each job's
+    /// In memory, for groups of [`redress_store::group::Job::small`] jobs only: each job's
     /// savepoint journals the pages it changes, some 20 of them for a
     /// registration, which is more than SQLite keeps in memory before it
     /// spills to a temporary file (64 KiB): a group would write that file.

@@ -6,6 +6,7 @@ mod common;
 use common::event;
 use redress_store::journal::Verifier;
 use redress_store::prelude::*;
+use redress_store::sql::Backend;
 
 async fn verify(s: &redress_sqlite::SqliteStore) -> u64 {
     let mut v = Verifier::default();

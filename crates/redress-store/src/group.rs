@@ -26,6 +26,44 @@ pub fn settle<T: Send + 'static>(outcome: StoreResult<T>, tx: Answer<T>) -> (boo
     (ok, reply)
 }
 
+/// A unit of work for a writer whose context is `C`.
+pub trait Job<C: ?Sized>: Send {
+    /// Runs the work; `true` when it succeeded (and its savepoint is kept).
+    fn run(self: Box<Self>, ctx: &mut C) -> (bool, Reply);
+    /// Answers without running (the group already failed).
+    fn fail(self: Box<Self>, e: &StoreError);
+    /// A small job: a few statements over a few rows (a registration),
+    /// which a writer may group differently (SQLite's `temp_store`).
+    fn small(&self) -> bool {
+        false
+    }
+}
+
+/// A closure as a [`Job`] that answers through `tx`.
+pub struct TypedJob<T, F> {
+    pub f: F,
+    pub tx: Answer<T>,
+    pub small: bool,
+}
+
+impl<C: ?Sized, T, F> Job<C> for TypedJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut C) -> StoreResult<T> + Send + 'static,
+{
+    fn run(self: Box<Self>, ctx: &mut C) -> (bool, Reply) {
+        settle((self.f)(ctx), self.tx)
+    }
+
+    fn fail(self: Box<Self>, e: &StoreError) {
+        (self.tx)(Err(e.clone()));
+    }
+
+    fn small(&self) -> bool {
+        self.small
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,19 @@ use crate::{
     WebhookCall, WebhookCallState, WebhookSubscription,
 };
 
+/// A closed vocabulary from its stored text (`what` names it in errors).
+pub fn parse_enum<T: FromStr<Err: std::fmt::Display>>(what: &str, s: &str) -> StoreResult<T> {
+    T::from_str(s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
+}
+
+/// [`parse_enum`] of a nullable column.
+pub fn parse_enum_opt<T: FromStr<Err: std::fmt::Display>>(
+    what: &str,
+    s: Option<String>,
+) -> StoreResult<Option<T>> {
+    s.as_deref().map(|s| parse_enum(what, s)).transpose()
+}
+
 /// Typed access to the columns of one result row, by position.
 ///
 /// `D` is a type of the implementing backend, so that it may implement
@@ -47,8 +60,7 @@ pub trait Columns<D> {
 
     /// A closed vocabulary stored as its text (`what` names it in errors).
     fn parsed<T: FromStr<Err: std::fmt::Display>>(&self, what: &str, i: usize) -> StoreResult<T> {
-        let s = self.text(i)?;
-        T::from_str(&s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
+        parse_enum(what, &self.text(i)?)
     }
 
     fn parsed_opt<T: FromStr<Err: std::fmt::Display>>(
@@ -56,11 +68,7 @@ pub trait Columns<D> {
         what: &str,
         i: usize,
     ) -> StoreResult<Option<T>> {
-        self.text_opt(i)?
-            .map(|s| {
-                T::from_str(&s).map_err(|e| StoreError::other(format!("bad {what} {s:?}: {e}")))
-            })
-            .transpose()
+        parse_enum_opt(what, self.text_opt(i)?)
     }
 }
 

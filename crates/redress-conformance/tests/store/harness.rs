@@ -11,6 +11,7 @@ use redress_domain::{Channel, Status};
 use redress_postgres::PgStore;
 use redress_sqlite::SqliteStore;
 use redress_store::journal::Verifier;
+use redress_store::sql::Backend as _;
 use redress_store::{CaseRow, NewEvent, ReportFacts, Store, StoreResult};
 use redress_testkit::{Backend, Failed, PgSchema, postgres};
 use uuid::Uuid;

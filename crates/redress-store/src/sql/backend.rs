@@ -125,6 +125,19 @@ pub trait Backend: Send + Sync + 'static {
         })
     }
 
+    /// Test hook: a write job that appends events and then fails, so that
+    /// its savepoint (and the chain head) must be rolled back.
+    #[doc(hidden)]
+    fn append_events_then_fail(
+        &self,
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        self.write(move |ctx| {
+            ctx.append(&events)?;
+            Err(crate::StoreError::other("failed on purpose"))
+        })
+    }
+
     /// Runs `f`, a write that journals nothing (sessions, leases, webhook
     /// deliveries, expiry), all or nothing.
     fn write_plain<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send

@@ -20,9 +20,7 @@ use crate::{
     Visibility, args,
 };
 
-fn limit(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
+use super::limit;
 
 /// The case whose `column` (`id`, `tracking_no`) is `value`.
 pub fn case_where<D>(

@@ -184,6 +184,11 @@ pub trait Conn<D> {
     }
 }
 
+/// A row count as a bound `LIMIT`.
+pub(crate) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// A term `column` is one of `values` (with its parameters).
 pub(crate) fn one_of<D, C: Conn<D>>(
     column: &str,

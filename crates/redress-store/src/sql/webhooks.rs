@@ -20,9 +20,7 @@ use crate::{
     WebhookCallState, WebhookSubscription, args,
 };
 
-fn limit(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
+use super::limit;
 
 /// Subscriptions: `SELECT … FROM webhook_subscriptions <tail>`.
 pub fn subscriptions<D>(

@@ -16,7 +16,7 @@ impl CaseStore for PgStore {
     ) -> StoreResult<InsertOutcome> {
         // A taken number or key is an answer, not an error: the job keeps
         // its savepoint and undoes by hand what it wrote before finding out.
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (answer, wait) = redress_store::group::awaited();
         self.submit(writer::job(
             move |ctx: &mut WriteCtx<'_>| -> StoreResult<StoreResult<InsertOutcome>> {
                 // The key is taken first: a concurrent writer (of this or
@@ -62,14 +62,9 @@ impl CaseStore for PgStore {
                     seq: col(&inserted, 0)?,
                 }))
             },
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
+            answer,
         ))?;
-        match rx
-            .await
-            .map_err(|_| StoreError::other("the write job failed without an answer"))?
-        {
+        match wait.await {
             Ok(outcome) => outcome,
             // Two groups took the same numbers or keys in opposite orders and
             // PostgreSQL gave up this one: its number is as good as taken. The

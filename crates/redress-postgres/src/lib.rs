@@ -51,26 +51,13 @@ const READERS: u32 = 8;
 /// case work of concurrent groups over its cores.
 const WRITERS: usize = 4;
 
-/// `(version, name, sql)` of each file `migrations/{version}_{name}.sql`.
-macro_rules! migrations {
-    ($($version:literal $name:ident,)*) => {
-        &[$((
-            $version,
-            stringify!($name),
-            include_str!(concat!(
-                "../migrations/", stringify!($version), "_", stringify!($name), ".sql"
-            )),
-        )),*]
-    };
-}
-
 /// `(version, name, sql)`, in order. Never edit a released migration: add one.
 /// From 0016 on a migration has the same number and name on both backends
 /// (checked by `redress-conformance/tests/migrations.rs`); the older ones
 /// keep the numbers they were recorded with.
 // The numbers are written as the files are named (`0001` is 1).
 #[allow(clippy::zero_prefixed_literal)]
-pub const MIGRATIONS: &[(i64, &str, &str)] = migrations![
+pub const MIGRATIONS: &[(i64, &str, &str)] = redress_store::migrations![
     0001 init, 0002 deadlines, 0003 canned_replies, 0005 webhooks, 0006 held_mail,
     0007 user_email, 0008 notice_templates, 0010 key_lifecycle, 0011 retention, 0012 erasure,
     0013 calendar_feed, 0014 staff_channels, 0015 settings, 0016 corrective_actions,
@@ -188,7 +175,7 @@ impl PgStore {
     /// Loads cases in one transaction, without events or idempotency
     /// records (test data, benchmarks). Blocks the calling thread.
     pub fn bulk_insert(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
-        let (tx, rx) = mpsc::sync_channel(1);
+        let (answer, wait) = redress_store::group::blocking();
         let job = writer::job(
             move |ctx: &mut WriteCtx<'_>| {
                 for row in &rows {
@@ -196,13 +183,10 @@ impl PgStore {
                 }
                 rollups::insert_many(ctx, &rows)
             },
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
+            answer,
         );
         self.submit(job)?;
-        rx.recv()
-            .map_err(|_| StoreError::other("the writer dropped the job"))?
+        wait()
     }
 
     fn submit(&self, job: Box<Job>) -> StoreResult<()> {
@@ -245,15 +229,9 @@ impl PgStore {
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(writer::job(
-            f,
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-        ))?;
-        rx.await
-            .map_err(|_| StoreError::other("the write job failed without an answer"))?
+        let (answer, wait) = redress_store::group::awaited();
+        self.submit(writer::job(f, answer))?;
+        wait.await
     }
 }
 

@@ -254,7 +254,7 @@ impl SqliteStore {
     /// outside async code, with chunks of some 10,000 rows. The `seq` of the
     /// rows is ignored and assigned as usual.
     pub fn bulk_insert(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
-        let (tx, rx) = mpsc::sync_channel(1);
+        let (answer, wait) = redress_store::group::blocking();
         let job = writer::job(
             move |ctx: &mut WriteCtx<'_>| {
                 let mut stmt = ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?;
@@ -264,14 +264,11 @@ impl SqliteStore {
                 }
                 rollups::insert_many(ctx.conn, &rows)
             },
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
+            answer,
             false,
         );
         self.submit(job)?;
-        rx.recv()
-            .map_err(|_| StoreError::other("the writer dropped the job"))?
+        wait()
     }
 
     fn submit(&self, job: Box<Job>) -> StoreResult<()> {
@@ -291,16 +288,9 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(writer::job(
-            f,
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-            false,
-        ))?;
-        rx.await
-            .map_err(|_| StoreError::other("the write job failed without an answer"))?
+        let (answer, wait) = redress_store::group::awaited();
+        self.submit(writer::job(f, answer, false))?;
+        wait.await
     }
 
     /// Runs `f` on the writer like [`Self::write`], as a [`redress_store::group::Job::small`]
@@ -310,16 +300,9 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(writer::job(
-            f,
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-            true,
-        ))?;
-        rx.await
-            .map_err(|_| StoreError::other("the write job failed without an answer"))?
+        let (answer, wait) = redress_store::group::awaited();
+        self.submit(writer::job(f, answer, true))?;
+        wait.await
     }
 }
 

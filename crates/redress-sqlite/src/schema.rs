@@ -6,26 +6,13 @@ use redress_store::StoreResult;
 
 use crate::codec::{db, ts};
 
-/// `(version, name, sql)` of each file `migrations/{version}_{name}.sql`.
-macro_rules! migrations {
-    ($($version:literal $name:ident,)*) => {
-        &[$((
-            $version,
-            stringify!($name),
-            include_str!(concat!(
-                "../migrations/", stringify!($version), "_", stringify!($name), ".sql"
-            )),
-        )),*]
-    };
-}
-
 /// `(version, name, sql)`, in order. Never edit a released migration: add one.
 /// From 0016 on a migration has the same number and name on both backends
 /// (checked by `redress-conformance/tests/migrations.rs`); the older ones
 /// keep the numbers they were recorded with.
 // The numbers are written as the files are named (`0001` is 1).
 #[allow(clippy::zero_prefixed_literal)]
-pub const MIGRATIONS: &[(i64, &str, &str)] = migrations![
+pub const MIGRATIONS: &[(i64, &str, &str)] = redress_store::migrations![
     0001 init, 0002 claims, 0003 deadlines, 0004 canned_replies, 0006 webhooks, 0007 held_mail,
     0008 user_email, 0009 notice_templates, 0010 key_lifecycle, 0011 retention, 0012 erasure,
     0013 calendar_feed, 0014 staff_channels, 0015 settings, 0016 corrective_actions,

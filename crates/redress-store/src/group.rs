@@ -1,6 +1,8 @@
 //! Group commit, the part every store shares: the jobs of one transaction
 //! are answered only once the transaction's fate is known.
 
+use std::future::Future;
+
 use crate::{StoreError, StoreResult};
 
 /// Delivers a job's answer once the group's fate is known: `Ok` when the
@@ -24,6 +26,32 @@ pub fn settle<T: Send + 'static>(outcome: StoreResult<T>, tx: Answer<T>) -> (boo
         });
     });
     (ok, reply)
+}
+
+/// An [`Answer`] for an async caller, and the answer to await.
+pub fn awaited<T: Send + 'static>() -> (Answer<T>, impl Future<Output = StoreResult<T>> + Send) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let answer: Answer<T> = Box::new(move |r| {
+        let _ = tx.send(r);
+    });
+    let wait = async move {
+        rx.await
+            .map_err(|_| StoreError::other("the write job failed without an answer"))?
+    };
+    (answer, wait)
+}
+
+/// An [`Answer`] for a blocking caller, and the wait for it.
+pub fn blocking<T: Send + 'static>() -> (Answer<T>, impl FnOnce() -> StoreResult<T>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let answer: Answer<T> = Box::new(move |r| {
+        let _ = tx.send(r);
+    });
+    let wait = move || {
+        rx.recv()
+            .map_err(|_| StoreError::other("the writer dropped the job"))?
+    };
+    (answer, wait)
 }
 
 /// A unit of work for a writer whose context is `C`.

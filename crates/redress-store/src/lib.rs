@@ -33,6 +33,23 @@ use uuid::Uuid;
 
 pub use journal::{JournalEntry, NewEvent};
 
+/// A backend's migrations, `(version, name, sql)`, from the files
+/// `migrations/{version}_{name}.sql` beside the invoking file's folder
+/// (`include_str!` resolves from where the macro is invoked): the list
+/// names each file once, so an entry and its file cannot disagree.
+#[macro_export]
+macro_rules! migrations {
+    ($($version:literal $name:ident,)*) => {
+        &[$((
+            $version,
+            stringify!($name),
+            include_str!(concat!(
+                "../migrations/", stringify!($version), "_", stringify!($name), ".sql"
+            )),
+        )),*]
+    };
+}
+
 /// Every store trait, for code that calls a backend by its own type.
 pub mod prelude {
     pub use crate::{

@@ -8,7 +8,7 @@
 use redress_domain::Channel;
 use redress_domain::Reason;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::access::Principal;
 use crate::{App, AppError, AppResult};
@@ -60,6 +60,23 @@ impl Default for PublishedChannels {
     }
 }
 
+/// `GET /channels`: the published channels (公示渠道, SPEC §5), each
+/// detail null unless its channel is on.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PublicChannels {
+    /// With `phone`.
+    pub hotline: Option<String>,
+    pub hotline_hours: Option<String>,
+    /// With `email`.
+    pub mailbox: Option<String>,
+    /// With `letter`.
+    pub postal_address: Option<String>,
+    /// With `in_person`.
+    pub visiting_address: Option<String>,
+    #[schema(value_type = Vec<ChannelName>)]
+    pub enabled: Vec<Channel>,
+}
+
 impl PublishedChannels {
     pub fn is_enabled(&self, channel: Channel) -> bool {
         self.enabled.contains(&channel)
@@ -68,22 +85,16 @@ impl PublishedChannels {
     /// The public view: only what an enabled channel needs (the hotline
     /// with `phone`, the mailbox with `email`, the postal address with
     /// `letter`, the visiting address with `in_person`).
-    pub fn public_json(&self) -> Value {
-        let on = |c: Channel, v: &Option<String>| {
-            if self.is_enabled(c) {
-                json!(v)
-            } else {
-                Value::Null
-            }
-        };
-        json!({
-            "hotline": on(Channel::Phone, &self.hotline),
-            "hotline_hours": on(Channel::Phone, &self.hotline_hours),
-            "mailbox": on(Channel::Email, &self.mailbox),
-            "postal_address": on(Channel::Letter, &self.postal_address),
-            "visiting_address": on(Channel::InPerson, &self.visiting_address),
-            "enabled": self.enabled,
-        })
+    pub fn public(&self) -> PublicChannels {
+        let on = |c: Channel, v: &Option<String>| v.clone().filter(|_| self.is_enabled(c));
+        PublicChannels {
+            hotline: on(Channel::Phone, &self.hotline),
+            hotline_hours: on(Channel::Phone, &self.hotline_hours),
+            mailbox: on(Channel::Email, &self.mailbox),
+            postal_address: on(Channel::Letter, &self.postal_address),
+            visiting_address: on(Channel::InPerson, &self.visiting_address),
+            enabled: self.enabled.clone(),
+        }
     }
 }
 

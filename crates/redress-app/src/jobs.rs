@@ -17,7 +17,8 @@ use serde::Serialize;
 use crate::error::AppResult;
 use crate::{App, AppError};
 
-#[derive(Debug, Default, Clone, Serialize)]
+/// What one pass of the deadline sweep did.
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct SweepReport {
     pub lapsed: u64,
     pub purged: u64,
@@ -50,10 +51,12 @@ impl SweepReport {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// `GET /audit/verify`: whether the journal's hash chain holds.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditReport {
     pub ok: bool,
     pub events_checked: u64,
+    /// Where the chain breaks (absent when it holds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }

@@ -303,7 +303,7 @@ pub(crate) fn read_events(b: &mut Body<'_>, required: bool) -> Option<Vec<String
 }
 
 /// What one pass of the dispatcher did.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryReport {
     /// Subscriptions worked on.
     pub subscriptions: u64,

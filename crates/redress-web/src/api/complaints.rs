@@ -180,7 +180,7 @@ pub async fn suggestions(
 
 /// Completes or corrects the registration record before acceptance.
 #[utoipa::path(patch, path = "/complaints/{id}", tag = "complaints", params(("id" = String, Path)),
-    request_body = Document, responses((status = 200, body = Case), (status = 409, body = ErrorBody)))]
+    request_body = RecordPatch, responses((status = 200, body = Case), (status = 409, body = ErrorBody)))]
 pub async fn patch(
     State(s): State<AppState>,
     Caller(who): Caller,

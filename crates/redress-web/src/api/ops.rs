@@ -8,7 +8,7 @@ use redress_app::views::ReportSummary;
 use redress_domain::Reason;
 use redress_domain::Role;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::schemas::*;
@@ -20,9 +20,11 @@ use crate::state::AppState;
 /// with the hotline and its hours, the mailbox, the postal and visiting
 /// address of those that are on.
 #[utoipa::path(get, path = "/channels", tag = "complainant",
-    responses((status = 200, body = Document)))]
-pub async fn channels(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.app.published_channels().await?.public_json()))
+    responses((status = 200, body = redress_app::channels::PublicChannels)))]
+pub async fn channels(
+    State(s): State<AppState>,
+) -> ApiResult<Json<redress_app::channels::PublicChannels>> {
+    Ok(Json(s.app.published_channels().await?.public()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -44,11 +46,11 @@ pub struct DueParams {
 /// The instant `working_days` working days (or `working_hours` working
 /// hours) after `from`, on the installation's calendar.
 #[utoipa::path(get, path = "/calendar/due", tag = "calendar", params(DueParams),
-    responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = DueAt), (status = 422, body = ErrorBody)))]
 pub async fn due(
     State(s): State<AppState>,
     Params(p): Params<DueParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DueAt>> {
     let mut errors = redress_domain::FieldErrors::new();
     let from = match p.from.as_deref().filter(|f| !f.is_empty()) {
         None => Some(s.app.now()),
@@ -97,30 +99,66 @@ pub async fn due(
     }
     let (from, (n, in_hours)) = (from.expect("checked"), length.expect("checked"));
     let calendar = s.app.calendar();
-    Ok(Json(if in_hours {
-        json!({"from": from, "working_hours": n, "due_at": calendar.working_hours_after(from, n)})
-    } else {
-        json!({"from": from, "working_days": n, "due_at": calendar.working_days_after(from, n)})
+    Ok(Json(DueAt {
+        from,
+        working_days: (!in_hours).then_some(n),
+        working_hours: in_hours.then_some(n),
+        due_at: if in_hours {
+            calendar.working_hours_after(from, n)
+        } else {
+            calendar.working_days_after(from, n)
+        },
     }))
+}
+
+/// `GET /calendar/due`: the instant a length of working time after `from`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DueAt {
+    pub from: chrono::DateTime<chrono::Utc>,
+    /// The length asked for, in working days (absent when asked in hours).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_days: Option<u32>,
+    /// The length asked for, in working hours (absent when asked in days).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_hours: Option<u32>,
+    pub due_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /calendar/{year}`: a year's exceptions to the weekly pattern.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CalendarYear {
+    pub year: i32,
+    /// Whether the calendar has the year's holidays and make-up days (a
+    /// year without them counts weekends only).
+    pub complete: bool,
+    /// The installation's time zone (IANA name).
+    pub time_zone: String,
+    pub days: Vec<redress_app::calendar_admin::CalendarDayView>,
 }
 
 /// That year's exceptions to the weekly pattern.
 #[utoipa::path(get, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, minimum = 1970, maximum = 2200)),
-    responses((status = 200, body = Document), (status = 422, body = ErrorBody)))]
-pub async fn year(State(s): State<AppState>, Path(year): Path<String>) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = CalendarYear), (status = 422, body = ErrorBody)))]
+pub async fn year(
+    State(s): State<AppState>,
+    Path(year): Path<String>,
+) -> ApiResult<Json<CalendarYear>> {
     let year: i32 = year
         .parse()
         .ok()
         .filter(|y| (1970..=2200).contains(y))
         .ok_or_else(|| ApiError::from(redress_app::AppError::invalid("year", Reason::Year)))?;
     let calendar = s.app.calendar();
-    let days = calendar.exceptions_in_year(year);
-    Ok(Json(json!({
-        "year": year,
-        "complete": calendar.has_year(year),
-        "time_zone": s.app.config.time_zone.name(),
-        "days": days,
-    })))
+    Ok(Json(CalendarYear {
+        year,
+        complete: calendar.has_year(year),
+        time_zone: s.app.config.time_zone.name().to_string(),
+        days: calendar
+            .exceptions_in_year(year)
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -237,22 +275,25 @@ pub async fn queues(
 
 /// Checks the journal's hash chain: `{ok, events_checked}`.
 #[utoipa::path(get, path = "/audit/verify", tag = "audit",
-    responses((status = 200, body = Document), (status = 403, body = ErrorBody)))]
-pub async fn verify(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = redress_app::jobs::AuditReport), (status = 403, body = ErrorBody)))]
+pub async fn verify(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<redress_app::jobs::AuditReport>> {
     who.staff()?.require(Role::Supervisor)?;
-    Ok(Json(json!(s.app.verify_audit().await?)))
+    Ok(Json(s.app.verify_audit().await?))
 }
 
 /// Test clock only (`--test-clock`): moves the clock forward and runs the
 /// deadline jobs that fall due, then the webhook calls that are due, before
 /// answering.
 #[utoipa::path(post, path = "/test-clock/advance", tag = "testing", request_body = AdvanceBody,
-    responses((status = 200, body = Document), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Advanced), (status = 404, body = ErrorBody)))]
 pub async fn advance(
     State(s): State<AppState>,
     Caller(who): Caller,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Advanced>> {
     if !s.app.clock.is_test() {
         return Err(ApiError::not_found());
     }
@@ -264,11 +305,22 @@ pub async fn advance(
         }
     };
     s.app.clock.advance(seconds);
-    let report = s.app.sweep().await?;
+    let sweep = s.app.sweep().await?;
     let webhooks = s.app.deliver_webhooks().await?;
-    Ok(Json(
-        json!({"now": s.app.now(), "sweep": report, "webhooks": webhooks}),
-    ))
+    Ok(Json(Advanced {
+        now: s.app.now(),
+        sweep,
+        webhooks,
+    }))
+}
+
+/// `POST /test-clock/advance`: the clock after the move, and what the
+/// sweep and the webhook dispatcher then did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Advanced {
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub sweep: redress_app::jobs::SweepReport,
+    pub webhooks: redress_app::webhooks::DeliveryReport,
 }
 
 /// `GET /healthz`: the server answers and its database is reachable.

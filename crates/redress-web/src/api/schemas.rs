@@ -178,6 +178,30 @@ pub struct ComplaintBody {
     pub call_reference: Option<String>,
 }
 
+/// `PATCH /complaints/{id}`: a merge patch (RFC 7396) over the
+/// registration record before acceptance. Any field of [`ComplaintBody`];
+/// an object merges into the field it names (`complainant`,
+/// `respondent`), `null` clears an optional field. The record as patched
+/// is checked whole again, like a registration.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RecordPatch {
+    /// Any of [`ComplainantBody`]'s fields.
+    #[schema(value_type = Option<Object>)]
+    pub complainant: Option<serde_json::Value>,
+    /// Any of [`RespondentRef`]'s fields.
+    #[schema(value_type = Option<Object>)]
+    pub respondent: Option<serde_json::Value>,
+    pub subject: Option<String>,
+    pub description: Option<String>,
+    pub demands: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD.
+    pub occurred_at: Option<String>,
+    pub links: Option<Vec<String>>,
+    pub order_numbers: Option<Vec<String>>,
+    pub locale: Option<String>,
+    pub call_reference: Option<String>,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Registered {
     pub id: String,
@@ -609,11 +633,6 @@ pub enum ReasonCode {
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub struct Binary(Vec<u8>);
-
-/// Any JSON object (a case, a list, …): see the description of the call.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[schema(value_type = Object)]
-pub struct Document(pub serde_json::Value);
 
 /// A public count: `value` is null and `suppressed` true when it is under
 /// 10 (none included).

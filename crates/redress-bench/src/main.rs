@@ -884,15 +884,19 @@ fn raw_postgres(url: &str, clients: usize, seconds: u64) -> anyhow::Result<()> {
                 "INSERT INTO raw_cases (id, tracking_no, status, closure, channel, category, \
                  department, assignee, respondent_key, respondent_name, complainant_key, subject, \
                  created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
-                 decider_level, search_tokens, report, version, doc) VALUES ($1, $2, $3, $4, $5, \
-                 $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+                 decider_level, search_tokens, report, version, doc, outcome, missed) VALUES ($1, $2, \
+                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                 $21, $22, $23, $24, $25)",
             )?;
             let mut lat = Vec::new();
             for r in rows {
                 if Instant::now() >= stop {
                     break;
                 }
-                let report = postgres::types::Json(serde_json::to_value(&r.report)?);
+                // The report facts as the store writes them: packed
+                // (migration 0025), with their list columns.
+                let report = r.report.packed()?;
+                let (outcome, missed) = (r.report.outcome_column(), r.report.missed_column());
                 let t0 = Instant::now();
                 client.execute(
                     &insert,
@@ -920,6 +924,8 @@ fn raw_postgres(url: &str, clients: usize, seconds: u64) -> anyhow::Result<()> {
                         &report,
                         &r.version,
                         &r.doc,
+                        &outcome,
+                        &missed,
                     ],
                 )?;
                 lat.push(t0.elapsed().as_secs_f64() * 1000.0);

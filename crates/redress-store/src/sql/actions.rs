@@ -128,7 +128,7 @@ pub fn of_cases<D, C: Conn<D>>(c: &mut C, ids: &[Uuid]) -> StoreResult<Vec<Actio
         return Ok(Vec::new());
     }
     let mut params = Vec::new();
-    let term = super::one_of_ids::<D, C>("case_id", ids, &mut params);
+    let term = super::one_of::<D, C, _>("case_id", ids, &mut params);
     c.query(
         &format!(
             "SELECT {COLUMNS} FROM corrective_actions WHERE {term} ORDER BY due_at, action_id"

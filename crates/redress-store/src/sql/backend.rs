@@ -1,12 +1,11 @@
 //! [`Backend`]: what a backend lends the statements written once, so that
 //! a store method that is the same on both backends is also written once.
 //!
-//! A backend implements it in a few lines (its read pool and its writer);
-//! the store traits whose methods only run statements of this module
-//! ([`crate::TemplateStore`], [`crate::PeopleStore`],
-//! [`crate::SettingsStore`], [`crate::MailStore`]) are then implemented for
-//! every `Backend`, beside their SQL. The rest (cases, webhooks, upkeep)
-//! each backend implements itself, in the module that holds its SQL.
+//! A backend implements it in a few lines (its read pool, its writer and
+//! three hooks for what stays its own); every store trait but
+//! [`crate::CaseStore`] and [`crate::UpkeepStore`] is then implemented for
+//! every `Backend`, beside its SQL in [`crate::sql`]. Those two each
+//! backend implements itself.
 
 use std::future::Future;
 

@@ -277,7 +277,7 @@ pub fn category_model<D, C: Conn<D>>(c: &mut C, tokens: &[String]) -> StoreResul
     };
     for chunk in tokens.chunks(size) {
         let mut params = Vec::new();
-        let term = super::one_of::<D, C>("token", chunk, &mut params);
+        let term = super::one_of::<D, C, _>("token", chunk, &mut params);
         counts.extend(c.query(
             &format!("SELECT category, token, n FROM category_model_counts WHERE {term}"),
             &params,

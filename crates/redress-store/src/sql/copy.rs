@@ -1,11 +1,11 @@
 //! The bulk copy ([`crate::CopyStore`]) for every [`Backend`]: each table
 //! over its module's statements; case rows the backend's own way.
 
-use redress_domain::calendar::DayException;
+use redress_domain::calendar::{DayException, DaySource};
 use uuid::Uuid;
 
 use super::people::{api_keys, import_api_keys, import_respondents, import_users, respondents};
-use super::settings::{day_kind_str, import_departments};
+use super::settings::{import_departments, put_days};
 use super::templates::{import_canned_replies, mark_seeded};
 use super::{Backend, Conn, Journal, actions, cases};
 use crate::rows::{CASE_COLUMNS, case_row};
@@ -14,16 +14,10 @@ use crate::{
     RespondentAccount, StoreResult, TableCounts, User, args,
 };
 
-/// Replaces every calendar day.
+/// Replaces every calendar day (as set by hand: the column's default).
 fn import_calendar<D>(c: &mut impl Conn<D>, days: &[DayException]) -> StoreResult<()> {
     c.execute("DELETE FROM calendar_days", &[])?;
-    for d in days {
-        c.execute(
-            "INSERT INTO calendar_days (date, kind, name) VALUES (?1, ?2, ?3)",
-            &args![d.date, day_kind_str(d.kind), &d.name],
-        )?;
-    }
-    Ok(())
+    put_days(c, days, DaySource::Manual)
 }
 
 fn import_idempotency<D>(c: &mut impl Conn<D>, records: &[IdempotencyRecord]) -> StoreResult<()> {

@@ -122,6 +122,12 @@ impl From<Vec<String>> for Param {
     }
 }
 
+impl From<Vec<Uuid>> for Param {
+    fn from(v: Vec<Uuid>) -> Param {
+        Param::Uuids(v)
+    }
+}
+
 /// `[Param; n]` of the given values (each through `Param::from`).
 #[macro_export]
 macro_rules! args {
@@ -189,15 +195,20 @@ pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// A term `column` is one of `values` (with its parameters).
-pub(crate) fn one_of<D, C: Conn<D>>(
+/// A term `column` is one of `values` (with its parameters): `IN (…)`
+/// on SQLite, `= ANY(array)` on PostgreSQL.
+pub(crate) fn one_of<D, C: Conn<D>, T>(
     column: &str,
-    values: &[String],
+    values: &[T],
     params: &mut Vec<Param>,
-) -> String {
+) -> String
+where
+    T: Clone + Into<Param>,
+    Vec<T>: Into<Param>,
+{
     match C::DIALECT {
         Dialect::Sqlite => {
-            params.extend(values.iter().map(Param::from));
+            params.extend(values.iter().cloned().map(Into::into));
             format!("{column} IN ({})", vec!["?"; values.len()].join(", "))
         }
         Dialect::Postgres => {
@@ -238,24 +249,6 @@ pub(crate) fn journal_head<D, C: Conn<D>>(c: &mut C) -> StoreResult<i64> {
         Dialect::Postgres => "SELECT seq FROM journal_head WHERE id = 1",
     };
     c.query_one(sql, &[], |r| r.int(0))
-}
-
-/// A term `column` is one of `ids` (with its parameters).
-pub(crate) fn one_of_ids<D, C: Conn<D>>(
-    column: &str,
-    ids: &[Uuid],
-    params: &mut Vec<Param>,
-) -> String {
-    match C::DIALECT {
-        Dialect::Sqlite => {
-            params.extend(ids.iter().map(Param::from));
-            format!("{column} IN ({})", vec!["?"; ids.len()].join(", "))
-        }
-        Dialect::Postgres => {
-            params.push(Param::Uuids(ids.to_vec()));
-            format!("{column} = ANY(?)")
-        }
-    }
 }
 
 /// `sql` with its placeholders written `$n` (PostgreSQL's): `?n` becomes

@@ -45,7 +45,7 @@ fn source<D, C: Conn<D>>(q: &RollupQuery, params: &mut Vec<Param>) -> String {
     };
     let mut selects = Vec::new();
     for (table, day, a, b) in parts {
-        let metric = super::one_of::<D, C>("metric", &metrics, params);
+        let metric = super::one_of::<D, C, _>("metric", &metrics, params);
         let mut sql = format!(
             "SELECT {day} AS day, metric, category, dim, n FROM {table} \
              WHERE {metric} AND day >= ? AND day <= ?"
@@ -129,7 +129,7 @@ pub fn daily<D, C: Conn<D>>(c: &mut C, q: &DailyQuery) -> StoreResult<Vec<DailyC
     } else {
         format!(
             " AND {}",
-            super::one_of::<D, C>(column, &q.only, &mut params)
+            super::one_of::<D, C, _>(column, &q.only, &mut params)
         )
     };
     params.push(q.min.into());

@@ -200,7 +200,11 @@ pub fn set_calendar_feed<D>(c: &mut impl Conn<D>, feed: Option<&CalendarFeed>) -
 
 /// Writes calendar days from `source`, replacing those of their dates;
 /// from a feed, days set by hand are left alone.
-fn put_days<D>(c: &mut impl Conn<D>, days: &[DayException], source: DaySource) -> StoreResult<()> {
+pub(crate) fn put_days<D>(
+    c: &mut impl Conn<D>,
+    days: &[DayException],
+    source: DaySource,
+) -> StoreResult<()> {
     let keep_manual = if matches!(source, DaySource::Feed) {
         " WHERE calendar_days.source <> 'manual'"
     } else {

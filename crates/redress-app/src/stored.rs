@@ -363,7 +363,11 @@ pub fn complainant_key(case: &Case, vault: &Vault) -> Option<String> {
                 .as_ref()
                 .map(|p| format!("p:{}", redress_domain::phone_digits(p)))
         })?;
-    Some(vault.lookup_hash(&id))
+    // The first 64 bits: the key only tells one complainant's cases
+    // among a respondent's (migration 0026).
+    let mut key = vault.lookup_hash(&id);
+    key.truncate(16);
+    Some(key)
 }
 
 /// The report facts of a case; the caller records the time zone

@@ -19,7 +19,7 @@ use crate::writer::WriteCtx;
 /// Every change in one statement (the keys of a delta are distinct).
 const UPSERT_DAYS: &str = "INSERT INTO report_days (day, metric, department, category, dim, n) \
      SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) \
-     ON CONFLICT (day, metric, department, category, dim) \
+     ON CONFLICT (metric, day, department, category, dim) \
      DO UPDATE SET n = report_days.n + EXCLUDED.n";
 const UPSERT_MONTHS: &str = "INSERT INTO report_months (day, metric, department, category, dim, n) \
      SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) \
@@ -63,11 +63,16 @@ pub fn apply_group(client: &mut Client, changes: Vec<(RollupKey, i64)>) -> Store
     for (k, n) in changes {
         *sum.entry(k).or_default() += n;
     }
-    let sorted: Vec<(RollupKey, i64)> = sum.into_iter().filter(|(_, n)| *n != 0).collect();
+    let mut sorted: Vec<(RollupKey, i64)> = sum.into_iter().filter(|(_, n)| *n != 0).collect();
+    // Both tables in their key order (metric first, migration 0026): every
+    // group takes the counters' locks in the same order.
+    let key_order = |(a, _): &(RollupKey, i64), (b, _): &(RollupKey, i64)| {
+        (a.metric, a.day).cmp(&(b.metric, b.day)).then(a.cmp(b))
+    };
+    sorted.sort_by(key_order);
     upsert(client, UPSERT_DAYS, &sorted)?;
-    // The months in their own key order (metric first).
     let mut months = rollup::months_of(&sorted);
-    months.sort_by(|(a, _), (b, _)| (a.metric, a.day).cmp(&(b.metric, b.day)).then(a.cmp(b)));
+    months.sort_by(key_order);
     upsert(client, UPSERT_MONTHS, &months)
 }
 

@@ -230,11 +230,15 @@ fn marks(n: usize) -> String {
 /// Builds the FTS5 query: every token must be present, each quoted as a
 /// phrase (double quotes doubled) so no token is read as syntax.
 pub fn match_query(tokens: &[String]) -> Option<String> {
+    // One token per phrase: the index keeps no positions (`detail=none`,
+    // migration 0026), so a phrase of several tokens cannot be asked. A
+    // token is split where the index's tokenizer would split it (the
+    // application's tokens are letters and digits only already).
     let phrases: Vec<String> = tokens
         .iter()
-        .map(|t| t.trim())
+        .flat_map(|t| t.split(|c: char| !c.is_alphanumeric()))
         .filter(|t| !t.is_empty())
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .map(|t| format!("\"{t}\""))
         .collect();
     (!phrases.is_empty()).then(|| phrases.join(" "))
 }
@@ -439,4 +443,25 @@ pub fn branches(
         }
     };
     (!branches.is_empty()).then_some((branches, simple))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::match_query;
+
+    fn q(tokens: &[&str]) -> Option<String> {
+        match_query(&tokens.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn every_phrase_is_one_token() {
+        assert_eq!(q(&["退款", "refund"]).as_deref(), Some("\"退款\" \"refund\""));
+        // Split where the tokenizer would split: never a phrase of two.
+        assert_eq!(q(&["order-4711"]).as_deref(), Some("\"order\" \"4711\""));
+        // Query syntax is no syntax: quotes, stars and operators are
+        // separators or plain words.
+        assert_eq!(q(&["\"refund*"]).as_deref(), Some("\"refund\""));
+        assert_eq!(q(&["NOT"]).as_deref(), Some("\"NOT\""));
+        assert_eq!(q(&["", " - "]), None);
+    }
 }

@@ -584,6 +584,29 @@ async fn check_target(source: &Source, url: &str, data_dir: &Path) -> Result<Sna
             return Err(format!("case {id} reads differently on the target"));
         }
     }
+    // The search index is filled on the target (a store does not give the
+    // tokens back; the copy computes them from each document): every case
+    // is found by its subject's first word and by its tracking number.
+    for (id, case) in &source.cases {
+        for q in [
+            case["record"]["subject"].as_str().unwrap_or_default(),
+            case["tracking_no"].as_str().unwrap_or_default(),
+        ] {
+            let filter = redress_store::CaseFilter {
+                query: redress_domain::text::query_tokens(
+                    q.split_whitespace().next().unwrap_or_default(),
+                ),
+                ..Default::default()
+            };
+            let found = target
+                .list_cases(&redress_store::Visibility::All, &filter, 100, None)
+                .await
+                .map_err(err)?;
+            if !found.items.iter().any(|i| i.id == *id) {
+                return Err(format!("case {id} is not found by {q:?} on the target"));
+            }
+        }
+    }
     let reg_id: Uuid = serde_json::from_value(source.registration["id"].clone()).map_err(err)?;
     let loaded = app.load(reg_id).await.map_err(err)?;
     if loaded.case.record.complainant.email.as_deref() != Some("li.si@example.com") {

@@ -43,12 +43,29 @@ pub async fn insert_and_get_round_trip(s: Arc<dyn Store>) {
     };
     assert_eq!(seq, 1);
     row.seq = seq;
+    let written_tokens = row.search_tokens.clone();
     assert_eq!(s.get_case(row.id).await.unwrap(), Some(row.clone()));
     assert_eq!(
         s.get_case_by_tracking_no(&row.tracking_no).await.unwrap(),
         Some(row.clone())
     );
     assert_eq!(s.get_case(uuid::Uuid::now_v7()).await.unwrap(), None);
+    let found = s
+        .list_cases(
+            &redress_store::Visibility::All,
+            &redress_store::CaseFilter {
+                query: written_tokens.split(' ').map(String::from).collect(),
+                ..Default::default()
+            },
+            10,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![row.id]
+    );
     let events = s.events_for_case(row.id).await.unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].kind, "submitted");

@@ -395,4 +395,23 @@ pub async fn search(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(page.items.iter().all(|i| i.id != r.id));
+    // A save that leaves the tokens as they were keeps the entry.
+    r.subject = "renamed".into();
+    s.update_cases(
+        vec![redress_store::CaseUpdate {
+            row: r.clone(),
+            expected_version: 2,
+        }],
+        vec![],
+    )
+    .await
+    .unwrap();
+    let page = s
+        .list_cases(&all, &q(&["brandnew"]), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![r.id]
+    );
 }

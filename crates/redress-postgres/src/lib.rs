@@ -180,6 +180,7 @@ impl PgStore {
             move |ctx: &mut WriteCtx<'_>| {
                 for row in &rows {
                     insert_case_row(ctx, row)?;
+                    redress_store::sql::actions::write(ctx, row.id, &row.actions)?;
                 }
                 rollups::insert_many(ctx, &rows)
             },

@@ -249,8 +249,8 @@ impl SqliteStore {
         .await
     }
 
-    /// Loads cases in one transaction, without events or idempotency
-    /// records (test data, benchmarks). Blocks the calling thread; call it
+    /// Loads cases in one transaction, with their corrective actions but
+    /// without events or idempotency records (test data, benchmarks). Blocks the calling thread; call it
     /// outside async code, with chunks of some 10,000 rows. The `seq` of the
     /// rows is ignored and assigned as usual.
     pub fn bulk_insert(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
@@ -261,6 +261,10 @@ impl SqliteStore {
                 for row in &rows {
                     let seq = insert_case_row(&mut stmt, row)?;
                     ctx.index_case(seq);
+                }
+                drop(stmt);
+                for row in &rows {
+                    redress_store::sql::actions::write(ctx, row.id, &row.actions)?;
                 }
                 rollups::insert_many(ctx.conn, &rows)
             },

@@ -455,7 +455,10 @@ mod tests {
 
     #[test]
     fn every_phrase_is_one_token() {
-        assert_eq!(q(&["退款", "refund"]).as_deref(), Some("\"退款\" \"refund\""));
+        assert_eq!(
+            q(&["退款", "refund"]).as_deref(),
+            Some("\"退款\" \"refund\"")
+        );
         // Split where the tokenizer would split: never a phrase of two.
         assert_eq!(q(&["order-4711"]).as_deref(), Some("\"order\" \"4711\""));
         // Query syntax is no syntax: quotes, stars and operators are

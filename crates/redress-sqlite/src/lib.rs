@@ -250,23 +250,22 @@ impl SqliteStore {
     }
 
     /// Loads cases in one transaction, with their corrective actions but
-    /// without events or idempotency records (test data, benchmarks). Blocks the calling thread; call it
-    /// outside async code, with chunks of some 10,000 rows. The `seq` of the
-    /// rows is ignored and assigned as usual.
+    /// without events or idempotency records (test data, benchmarks).
+    /// Blocks the calling thread; call it outside async code, with chunks
+    /// of some 10,000 rows. The `seq` of the rows is ignored and assigned
+    /// as usual.
     pub fn bulk_insert(&self, rows: Vec<CaseRow>) -> StoreResult<()> {
         let (answer, wait) = redress_store::group::blocking();
         let job = writer::job(
             move |ctx: &mut WriteCtx<'_>| {
-                let mut stmt = ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?;
+                let conn = ctx.conn;
+                let mut stmt = conn.prepare_cached(INSERT_CASE).map_err(db)?;
                 for row in &rows {
                     let seq = insert_case_row(&mut stmt, row)?;
                     ctx.index_case(seq);
+                    redress_store::sql::actions::write(&mut &*conn, row.id, &row.actions)?;
                 }
-                drop(stmt);
-                for row in &rows {
-                    redress_store::sql::actions::write(ctx, row.id, &row.actions)?;
-                }
-                rollups::insert_many(ctx.conn, &rows)
+                rollups::insert_many(conn, &rows)
             },
             answer,
             false,

@@ -369,49 +369,32 @@ pub async fn search(s: Arc<dyn Store>) {
     assert_eq!(all_pages(&*s, &all, &f, 2).await, want);
 
     // The index follows updates.
+    let save = |row: &CaseRow, expected_version: i64| {
+        s.update_cases(
+            vec![redress_store::CaseUpdate {
+                row: row.clone(),
+                expected_version,
+            }],
+            vec![],
+        )
+    };
+    let found = |token: &str| {
+        let f = q(&[token]);
+        let s = s.clone();
+        async move {
+            let page = s.list_cases(&Visibility::All, &f, 100, None).await.unwrap();
+            page.items.iter().map(|i| i.id).collect::<Vec<_>>()
+        }
+    };
     let mut r = rows[3].clone();
     let old = r.search_tokens.clone();
     r.search_tokens = "brandnew".into();
-    s.update_cases(
-        vec![redress_store::CaseUpdate {
-            row: r.clone(),
-            expected_version: 1,
-        }],
-        vec![],
-    )
-    .await
-    .unwrap();
-    let page = s
-        .list_cases(&all, &q(&["brandnew"]), 10, None)
-        .await
-        .unwrap();
-    assert_eq!(
-        page.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-        vec![r.id]
-    );
+    save(&r, 1).await.unwrap();
+    assert_eq!(found("brandnew").await, vec![r.id]);
     let first_old = old.split(' ').next().unwrap();
-    let page = s
-        .list_cases(&all, &q(&[first_old]), 100, None)
-        .await
-        .unwrap();
-    assert!(page.items.iter().all(|i| i.id != r.id));
+    assert!(!found(first_old).await.contains(&r.id));
     // A save that leaves the tokens as they were keeps the entry.
     r.subject = "renamed".into();
-    s.update_cases(
-        vec![redress_store::CaseUpdate {
-            row: r.clone(),
-            expected_version: 2,
-        }],
-        vec![],
-    )
-    .await
-    .unwrap();
-    let page = s
-        .list_cases(&all, &q(&["brandnew"]), 10, None)
-        .await
-        .unwrap();
-    assert_eq!(
-        page.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-        vec![r.id]
-    );
+    save(&r, 2).await.unwrap();
+    assert_eq!(found("brandnew").await, vec![r.id]);
 }

@@ -32,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/redress-ci-target}
 
-[ "${CLIENT_TOUR_INSTALL:-1}" = 0 ] || python3 -m pip install --quiet --disable-pip-version-check 'openapi-python-client>=0.29,<0.30'
+[ "${CLIENT_TOUR_INSTALL:-1}" = 0 ] || python3 -m pip install --quiet --disable-pip-version-check 'openapi-python-client==0.29.1'
 cargo build --quiet -p redress --bin redress
 bin="$CARGO_TARGET_DIR/debug/redress"
 

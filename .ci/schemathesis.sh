@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/redress-ci-target}
 examples=${SCHEMATHESIS_EXAMPLES:-40}
 
-[ "${SCHEMATHESIS_INSTALL:-1}" = 0 ] || python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
+[ "${SCHEMATHESIS_INSTALL:-1}" = 0 ] || python3 -m pip install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 cargo build --quiet -p redress --bin redress
 bin="$CARGO_TARGET_DIR/debug/redress"
 

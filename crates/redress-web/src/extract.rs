@@ -17,7 +17,8 @@ use crate::state::AppState;
 
 /// A JSON body parsed to a `Value` (field checks happen in the app, so
 /// that every bad field is named); an empty body is `null`. Keeps the
-/// SHA-256 of the raw bytes for idempotency.
+/// SHA-256 of the raw bytes for idempotency. A body of white space only is
+/// not JSON and is refused like any other.
 pub struct JsonBody {
     pub value: Value,
     pub sha256: String,
@@ -43,7 +44,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 )
             })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.is_empty() {
             return Ok(Self {
                 value: Value::Null,
                 sha256,

@@ -171,6 +171,7 @@ const PREFIX: &str = "/api/v1";
 pub fn finish(doc: &mut OpenApi) {
     event_kinds(doc);
     part_names(doc);
+    upload_links(doc);
     let ids: std::collections::HashMap<&str, &str> = OPERATION_IDS.iter().copied().collect();
     for (path, item) in doc.paths.paths.iter_mut() {
         let local = path.strip_prefix(PREFIX).unwrap_or(path);
@@ -216,6 +217,57 @@ fn event_kinds(doc: &mut OpenApi) {
         {
             item.enum_values = Some(kinds.clone());
         }
+    }
+}
+
+/// An upload answers with the whole case, whose `id` is the case's: a
+/// link from each upload to the call that opens a file says where a file's
+/// id is (`evidence/0/id`: the case's first file, which the caller may
+/// open), so that a client — or a fuzzer following links — does not take
+/// the case's id for the file's.
+///
+/// utoipa 5.5 writes a `Link`'s fields in snake case (`operation_id`),
+/// which OpenAPI readers do not know, so the links object is written as
+/// JSON through the answer's extension map (serialised flat into it).
+fn upload_links(doc: &mut OpenApi) {
+    use utoipa::openapi::extensions::Extensions;
+    const UPLOADS: &[(&str, &str, &str)] = &[
+        ("/complaints/{id}/evidence", "openStaffEvidence", "id"),
+        (
+            "/respondent/complaints/{id}/evidence",
+            "respondentOpenEvidence",
+            "id",
+        ),
+        (
+            "/track/{tracking_no}/evidence",
+            "trackOpenEvidence",
+            "tracking_no",
+        ),
+    ];
+    for (path, open, case) in UPLOADS {
+        let Some(RefOr::T(answer)) = doc
+            .paths
+            .paths
+            .get_mut(&format!("{PREFIX}{path}"))
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.responses.responses.get_mut("200"))
+        else {
+            continue;
+        };
+        let link = serde_json::json!({
+            *open: {
+                "operationId": open,
+                "parameters": {
+                    *case: format!("$request.path.{case}"),
+                    "evidence_id": "$response.body#/evidence/0/id",
+                },
+                "description": "a file of the case (its first)",
+            }
+        });
+        answer
+            .extensions
+            .get_or_insert_with(Extensions::default)
+            .insert("links".to_string(), link);
     }
 }
 

@@ -315,7 +315,9 @@ pub struct MessageBody {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct NoteBody {
-    pub kind: NoteKindName,
+    /// `note` when not given.
+    #[schema(nullable = false)]
+    pub kind: Option<NoteKindName>,
     #[schema(min_length = 1, pattern = "\\S")]
     pub body: String,
 }

@@ -212,8 +212,8 @@ async fn intake_bad_input_names_the_fields_and_stores_nothing() {
     let fields = t.post("/complaints", None, b).await.expect_error(422);
     assert!(fields.get("complainant").is_some(), "{fields}");
 
-    // Not JSON: 400 invalid_json.
-    for raw in ["{\"subject\": ", "not json", "{\"a\":1,}"] {
+    // Not JSON: 400 invalid_json. White space alone is not an empty body.
+    for raw in ["{\"subject\": ", "not json", "{\"a\":1,}", "\n", "  "] {
         let a = t
             .call_raw("POST", "/complaints", None, Some(raw), &[])
             .await;

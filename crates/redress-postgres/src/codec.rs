@@ -173,7 +173,8 @@ fn pg_type(p: &Param) -> Type {
 }
 
 /// Runs `sql` (its placeholders numbered for PostgreSQL) with typed
-/// parameters, in one round trip.
+/// parameters, in one round trip, as an unnamed statement: parsed and
+/// planned again at every call (transactions on a pooled connection).
 fn typed<R>(
     sql: &str,
     params: &[Param],
@@ -188,7 +189,74 @@ fn typed<R>(
     run(&numbered(sql), &typed)
 }
 
-/// [`Conn`] for a client, a transaction and the writer's context.
+/// Most statements one connection keeps prepared. The statements are
+/// written in the code, but some are assembled from the filters a call
+/// gives (a list's `WHERE`, an `IN` of n ids): beyond this many the
+/// connection forgets them all and starts again.
+const PREPARED_MAX: usize = 256;
+
+/// The statements prepared on one connection, by their SQL and parameter
+/// types. A statement is parsed once per connection, and PostgreSQL keeps
+/// its plan (a generic one once it has seen that custom plans are no
+/// better), where an unnamed statement is parsed and planned at every
+/// call: on intake that was a quarter of the server's CPU
+/// (docs/benchmarks.md, "PostgreSQL intake: prepared statements").
+#[derive(Default)]
+pub struct Prepared {
+    statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+impl Prepared {
+    /// Forgets every statement (a new connection).
+    pub fn clear(&mut self) {
+        self.statements.clear();
+    }
+
+    fn run<R>(
+        &mut self,
+        client: &mut postgres::Client,
+        sql: &str,
+        params: &[Param],
+        run: impl FnOnce(
+            &mut postgres::Client,
+            &postgres::Statement,
+            &[&(dyn ToSql + Sync)],
+        ) -> Result<R, postgres::Error>,
+    ) -> Result<R, postgres::Error> {
+        use std::fmt::Write;
+        let types: Vec<Type> = params.iter().map(pg_type).collect();
+        let mut key = String::with_capacity(sql.len() + 6 * types.len());
+        key.push_str(sql);
+        for t in &types {
+            let _ = write!(key, ",{}", t.oid());
+        }
+        let statement = match self.statements.get(&key) {
+            Some(s) => s.clone(),
+            None => {
+                if self.statements.len() >= PREPARED_MAX {
+                    self.statements.clear();
+                }
+                let s = client.prepare_typed(&numbered(sql), &types)?;
+                self.statements.insert(key, s.clone());
+                s
+            }
+        };
+        let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+        let out = run(client, &statement, &refs);
+        // A plan whose result changed shape (another instance migrated the
+        // schema under it) is refused once; the next call prepares anew.
+        if let Err(e) = &out
+            && e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+        {
+            self.statements.clear();
+        }
+        out
+    }
+}
+
+/// [`Conn`] for a transaction on a pooled connection: unnamed statements.
 macro_rules! conn {
     ($t:ty, |$s:ident| $c:expr) => {
         impl Conn<Postgres> for $t {
@@ -226,6 +294,54 @@ macro_rules! conn {
     };
 }
 
+/// [`Conn`] for a connection that keeps its statements prepared
+/// ([`Prepared`]): `$c` gives the client and the statements.
+macro_rules! prepared_conn {
+    ($t:ty, |$s:ident| $c:expr) => {
+        impl Conn<Postgres> for $t {
+            const DIALECT: Dialect = Dialect::Postgres;
+            type Row<'r> = Row;
+
+            fn query<T>(
+                &mut self,
+                sql: &str,
+                params: &[Param],
+                read: impl FnMut(&Row) -> Result<T, StoreError>,
+            ) -> Result<Vec<T>, StoreError> {
+                let $s = self;
+                let (client, prepared) = $c;
+                let rows = prepared
+                    .run(client, sql, params, |c, s, p| c.query(s, p))
+                    .map_err(db)?;
+                rows.iter().map(read).collect()
+            }
+
+            fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
+                let $s = self;
+                let (client, prepared) = $c;
+                prepared
+                    .run(client, sql, params, |c, s, p| c.execute(s, p))
+                    .map_err(db)
+            }
+
+            fn execute_or(
+                &mut self,
+                sql: &str,
+                params: &[Param],
+                what: &'static str,
+                missing: &'static str,
+            ) -> Result<u64, StoreError> {
+                let $s = self;
+                let (client, prepared) = $c;
+                prepared
+                    .run(client, sql, params, |c, s, p| c.execute(s, p))
+                    .map_err(|e| constraint(e, what, missing))
+            }
+        }
+    };
+}
+
 conn!(postgres::Client, |s| s);
 conn!(postgres::Transaction<'_>, |s| s);
-conn!(crate::writer::WriteCtx<'_>, |s| s.client);
+prepared_conn!(crate::Reader, |s| (&mut s.client, &mut s.prepared));
+prepared_conn!(crate::writer::WriteCtx<'_>, |s| s.prepared_client());

@@ -70,12 +70,55 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = redress_store::migrations![
 /// starting together.
 const MIGRATION_LOCK: i64 = 0x7265_6472_6573_7301;
 
+/// A pooled read connection and the statements prepared on it.
+pub struct Reader {
+    client: Client,
+    prepared: codec::Prepared,
+}
+
+impl std::ops::Deref for Reader {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Reader {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// The read pool's connections: r2d2_postgres's, each with its prepared
+/// statements.
+struct ReadManager(PostgresConnectionManager<NoTls>);
+
+impl r2d2::ManageConnection for ReadManager {
+    type Connection = Reader;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Reader, postgres::Error> {
+        Ok(Reader {
+            client: self.0.connect()?,
+            prepared: codec::Prepared::default(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Reader) -> Result<(), postgres::Error> {
+        self.0.is_valid(&mut conn.client)
+    }
+
+    fn has_broken(&self, conn: &mut Reader) -> bool {
+        self.0.has_broken(&mut conn.client)
+    }
+}
+
 /// The PostgreSQL store. Dropping it stops the writer after the queued jobs.
 pub struct PgStore {
     sender: Option<mpsc::Sender<Box<Job>>>,
     writers: Vec<JoinHandle<()>>,
     /// `Some` until dropped.
-    pool: Option<r2d2::Pool<PostgresConnectionManager<NoTls>>>,
+    pool: Option<r2d2::Pool<ReadManager>>,
     commits: Arc<AtomicU64>,
 }
 
@@ -102,7 +145,7 @@ impl PgStore {
         migrate(&mut first)?;
         drop(first);
 
-        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
+        let manager = ReadManager(PostgresConnectionManager::new(config.clone(), NoTls));
         let pool = r2d2::Pool::builder()
             .max_size(READERS)
             .min_idle(Some(1))
@@ -239,7 +282,7 @@ impl PgStore {
 /// The statements written once run on the writers and the pool.
 impl Backend for PgStore {
     type D = codec::Postgres;
-    type Read = Client;
+    type Read = Reader;
     type Write<'a> = WriteCtx<'a>;
     type Plain<'a> = postgres::Transaction<'a>;
     type Snapshot<'a> = postgres::Transaction<'a>;
@@ -267,7 +310,7 @@ impl Backend for PgStore {
     fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where
         T: Send + 'static,
-        F: FnOnce(&mut Client) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Reader) -> StoreResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
         async move {

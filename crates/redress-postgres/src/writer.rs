@@ -29,7 +29,7 @@ use redress_store::journal::{JournalEntry, NewEvent, chain_hash};
 use redress_store::{StoreError, StoreResult};
 use uuid::Uuid;
 
-use crate::codec::{db, us};
+use crate::codec::{Prepared, db, us};
 
 /// Most jobs committed together. Each job is a subtransaction; beyond 64
 /// per transaction PostgreSQL's per-backend subtransaction cache overflows
@@ -49,6 +49,9 @@ pub struct WriteCtx<'a> {
     pub client: &'a mut Client,
     journal: &'a mut GroupJournal,
     statements: &'a mut HashMap<&'static str, Statement>,
+    /// The statements of `redress_store::sql`, prepared on this writer's
+    /// connection.
+    prepared: &'a mut Prepared,
 }
 
 /// The journal work of a group, done at its end under the head lock.
@@ -69,6 +72,11 @@ const INSERT_EVENTS: &str = "INSERT INTO events (seq, case_id, kind, actor, at, 
      $6::text[], $7::text[], $8::text[])";
 
 impl WriteCtx<'_> {
+    /// The connection and its prepared statements.
+    pub(crate) fn prepared_client(&mut self) -> (&mut Client, &mut Prepared) {
+        (self.client, self.prepared)
+    }
+
     /// A prepared statement for `sql`, prepared once per connection.
     pub fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
         if let Some(s) = self.statements.get(sql) {
@@ -217,6 +225,7 @@ pub type Connect = Arc<dyn Fn() -> Result<Client, postgres::Error> + Send + Sync
 pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<AtomicU64>) {
     let mut client: Option<Client> = None;
     let mut statements = HashMap::new();
+    let mut prepared = Prepared::default();
     let mut batch: Vec<Box<Job>> = Vec::with_capacity(MAX_BATCH);
     loop {
         {
@@ -236,6 +245,7 @@ pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<At
         for attempt in 0..2 {
             if client.as_ref().is_none_or(Client::is_closed) {
                 statements.clear();
+                prepared.clear();
                 client = match connect() {
                     Ok(c) => Some(c),
                     Err(e) => {
@@ -251,7 +261,14 @@ pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<At
                 };
             }
             let Some(c) = client.as_mut() else { break };
-            if run_batch(c, &mut statements, &mut batch, &commits, attempt == 0) {
+            if run_batch(
+                c,
+                &mut statements,
+                &mut prepared,
+                &mut batch,
+                &commits,
+                attempt == 0,
+            ) {
                 break;
             }
         }
@@ -293,6 +310,7 @@ fn finish_journal(
 fn run_batch(
     client: &mut Client,
     statements: &mut HashMap<&'static str, Statement>,
+    prepared: &mut Prepared,
     batch: &mut Vec<Box<Job>>,
     commits: &AtomicU64,
     may_retry: bool,
@@ -327,6 +345,7 @@ fn run_batch(
             client,
             journal: &mut journal,
             statements,
+            prepared,
         };
         // A panicking job drops its answer channel: its caller sees an error.
         let ok = match catch_unwind(AssertUnwindSafe(|| job.run(&mut ctx))) {

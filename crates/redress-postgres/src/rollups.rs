@@ -7,7 +7,9 @@
 use chrono::NaiveDate;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, Row};
+use std::collections::HashMap;
+
+use postgres::{Client, Row, Statement};
 use redress_domain::calendar::Tz;
 use redress_store::rollup::{self, RollupCase, RollupKey, Totals};
 use redress_store::{CaseRow, StoreResult};
@@ -35,7 +37,13 @@ pub fn apply(ctx: &mut WriteCtx<'_>, changes: &[(RollupKey, i64)]) -> StoreResul
     Ok(())
 }
 
-fn upsert(client: &mut Client, sql: &str, sorted: &[(RollupKey, i64)]) -> StoreResult<()> {
+fn upsert(
+    client: &mut Client,
+    statements: &mut HashMap<&'static str, Statement>,
+    sql: &'static str,
+    sorted: &[(RollupKey, i64)],
+) -> StoreResult<()> {
+    let statement = crate::writer::statement(client, statements, sql).map_err(db)?;
     for chunk in sorted.chunks(10_000) {
         let days: Vec<NaiveDate> = chunk.iter().map(|(k, _)| k.day).collect();
         let metrics: Vec<&str> = chunk.iter().map(|(k, _)| k.metric).collect();
@@ -45,7 +53,7 @@ fn upsert(client: &mut Client, sql: &str, sorted: &[(RollupKey, i64)]) -> StoreR
         let ns: Vec<i64> = chunk.iter().map(|(_, n)| *n).collect();
         client
             .execute(
-                sql,
+                &statement,
                 &[&days, &metrics, &departments, &categories, &dims, &ns],
             )
             .map_err(db)?;
@@ -55,7 +63,11 @@ fn upsert(client: &mut Client, sql: &str, sorted: &[(RollupKey, i64)]) -> StoreR
 
 /// A group's queued changes, summed per counter and written in key order
 /// (one statement per 10,000 counters).
-pub fn apply_group(client: &mut Client, changes: Vec<(RollupKey, i64)>) -> StoreResult<()> {
+pub fn apply_group(
+    client: &mut Client,
+    statements: &mut HashMap<&'static str, Statement>,
+    changes: Vec<(RollupKey, i64)>,
+) -> StoreResult<()> {
     if changes.is_empty() {
         return Ok(());
     }
@@ -70,10 +82,10 @@ pub fn apply_group(client: &mut Client, changes: Vec<(RollupKey, i64)>) -> Store
         (a.metric, a.day).cmp(&(b.metric, b.day)).then(a.cmp(b))
     };
     sorted.sort_by(key_order);
-    upsert(client, UPSERT_DAYS, &sorted)?;
+    upsert(client, statements, UPSERT_DAYS, &sorted)?;
     let mut months = rollup::months_of(&sorted);
     months.sort_by(key_order);
-    upsert(client, UPSERT_MONTHS, &months)
+    upsert(client, statements, UPSERT_MONTHS, &months)
 }
 
 /// A new case's counters.
@@ -149,6 +161,7 @@ pub fn rebuild(ctx: &mut WriteCtx<'_>, zone: Tz) -> StoreResult<u64> {
         .into_iter()
         .filter(|(_, n)| *n != 0)
         .collect();
-    apply_group(ctx.client, changes)?;
+    let (client, statements) = ctx.client_and_statements();
+    apply_group(client, statements, changes)?;
     Ok(cases)
 }

@@ -72,6 +72,13 @@ const INSERT_EVENTS: &str = "INSERT INTO events (seq, case_id, kind, actor, at, 
      $6::text[], $7::text[], $8::text[])";
 
 impl WriteCtx<'_> {
+    /// The connection and the statements prepared by their text.
+    pub(crate) fn client_and_statements(
+        &mut self,
+    ) -> (&mut Client, &mut HashMap<&'static str, Statement>) {
+        (self.client, self.statements)
+    }
+
     /// The connection and its prepared statements.
     pub(crate) fn prepared_client(&mut self) -> (&mut Client, &mut Prepared) {
         (self.client, self.prepared)
@@ -79,12 +86,7 @@ impl WriteCtx<'_> {
 
     /// A prepared statement for `sql`, prepared once per connection.
     pub fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.prepare(sql).map_err(db)?;
-        self.statements.insert(sql, s.clone());
-        Ok(s)
+        statement(self.client, self.statements, sql).map_err(db)
     }
 
     /// Runs a prepared `sql`; the number of rows it changed.
@@ -93,14 +95,7 @@ impl WriteCtx<'_> {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, postgres::Error> {
-        let stmt = match self.statements.get(sql) {
-            Some(s) => s.clone(),
-            None => {
-                let s = self.client.prepare(sql)?;
-                self.statements.insert(sql, s.clone());
-                s
-            }
-        };
+        let stmt = statement(self.client, self.statements, sql)?;
         self.client.execute(&stmt, params)
     }
 
@@ -153,6 +148,20 @@ impl WriteCtx<'_> {
     }
 }
 
+/// `sql` prepared on the writer's connection, once.
+pub(crate) fn statement(
+    client: &mut Client,
+    statements: &mut HashMap<&'static str, Statement>,
+    sql: &'static str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(s) = statements.get(sql) {
+        return Ok(s.clone());
+    }
+    let s = client.prepare(sql)?;
+    statements.insert(sql, s.clone());
+    Ok(s)
+}
+
 /// Chains `events` after `head` and writes them in one statement.
 fn write_events(
     client: &mut Client,
@@ -182,14 +191,7 @@ fn write_events(
         hashes.push(hash);
         head.seq = seq;
     }
-    let stmt = match statements.get(INSERT_EVENTS) {
-        Some(s) => s.clone(),
-        None => {
-            let s = client.prepare(INSERT_EVENTS).map_err(db)?;
-            statements.insert(INSERT_EVENTS, s.clone());
-            s
-        }
-    };
+    let stmt = statement(client, statements, INSERT_EVENTS).map_err(db)?;
     client
         .execute(
             &stmt,
@@ -285,12 +287,13 @@ fn finish_journal(
     if journal.events.is_empty() && journal.imported_head.is_none() {
         return Ok(());
     }
-    let row = client
-        .query_one(
-            "SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE",
-            &[],
-        )
-        .map_err(db)?;
+    let lock = statement(
+        client,
+        statements,
+        "SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE",
+    )
+    .map_err(db)?;
+    let row = client.query_one(&lock, &[]).map_err(db)?;
     let mut head = journal.imported_head.clone().unwrap_or(ChainHead {
         seq: row.get(0),
         hash: row.get(1),
@@ -298,11 +301,14 @@ fn finish_journal(
     if !journal.events.is_empty() {
         write_events(client, statements, &mut head, &journal.events)?;
     }
+    let moved = statement(
+        client,
+        statements,
+        "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
+    )
+    .map_err(db)?;
     client
-        .execute(
-            "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
-            &[&head.seq, &head.hash],
-        )
+        .execute(&moved, &[&head.seq, &head.hash])
         .map_err(db)?;
     Ok(())
 }
@@ -371,9 +377,11 @@ fn run_batch(
     }
     let commit = match broken {
         Some(e) => Err(e),
-        None => crate::rollups::apply_group(client, std::mem::take(&mut journal.rollups))
-            .and_then(|()| finish_journal(client, statements, &journal))
-            .and_then(|()| client.batch_execute("COMMIT").map_err(db)),
+        None => {
+            crate::rollups::apply_group(client, statements, std::mem::take(&mut journal.rollups))
+                .and_then(|()| finish_journal(client, statements, &journal))
+                .and_then(|()| client.batch_execute("COMMIT").map_err(db))
+        }
     };
     match &commit {
         Ok(()) => {

@@ -99,6 +99,7 @@ pub async fn tracking_number_collision_writes_nothing(s: Arc<dyn Store>) {
     assert_eq!(s.get_case(dup.id).await.unwrap(), None);
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
     assert_eq!(s.get_idempotency("k").await.unwrap(), None);
+    assert_eq!(counts(&*s).await, [("submitted", 1)], "the refused case is not counted");
     // The chain continues from the last committed event.
     s.append_events(vec![event(None, "c")]).await.unwrap();
     assert_eq!(verify(&*s).await, 2);
@@ -235,6 +236,8 @@ pub async fn update_of_two_cases_is_atomic(s: Arc<dyn Store>) {
     assert_eq!(a_now.status, Status::Submitted);
     assert_eq!(a_now.version, 1);
     assert_eq!(s.journal_head().await.unwrap(), None);
+    // a's move to closed went back with the save: the counters too.
+    assert_eq!(counts(&*s).await, [("submitted", 2)]);
 
     // With the right versions both change together.
     s.update_cases(
@@ -260,6 +263,21 @@ pub async fn update_of_two_cases_is_atomic(s: Arc<dyn Store>) {
     assert_eq!((a_now.status, a_now.version), (Status::Closed, 2));
     assert_eq!((b_now.subject.as_str(), b_now.version), ("merged", 3));
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 2);
+    assert_eq!(counts(&*s).await, [("closed", 1), ("submitted", 1)]);
+}
+
+/// The cases per status (`count_by_status`), by status name.
+async fn counts(s: &dyn Store) -> Vec<(&'static str, i64)> {
+    let mut counts: Vec<(&'static str, i64)> = s
+        .count_by_status()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|(status, n)| (status.as_str(), n))
+        .collect();
+    counts.sort();
+    counts
 }
 
 pub async fn closed_requires_closure(s: Arc<dyn Store>) {

@@ -212,13 +212,13 @@ impl Prepared {
         self.statements.clear();
     }
 
-    fn run<R>(
+    fn run<C: postgres::GenericClient, R>(
         &mut self,
-        client: &mut postgres::Client,
+        client: &mut C,
         sql: &str,
         params: &[Param],
         run: impl FnOnce(
-            &mut postgres::Client,
+            &mut C,
             &postgres::Statement,
             &[&(dyn ToSql + Sync)],
         ) -> Result<R, postgres::Error>,
@@ -256,7 +256,7 @@ impl Prepared {
     }
 }
 
-/// [`Conn`] for a transaction on a pooled connection: unnamed statements.
+/// [`Conn`] with unnamed statements (a client or transaction of its own).
 macro_rules! conn {
     ($t:ty, |$s:ident| $c:expr) => {
         impl Conn<Postgres> for $t {
@@ -344,4 +344,5 @@ macro_rules! prepared_conn {
 conn!(postgres::Client, |s| s);
 conn!(postgres::Transaction<'_>, |s| s);
 prepared_conn!(crate::Reader, |s| (&mut s.client, &mut s.prepared));
+prepared_conn!(crate::ReaderTx<'_>, |s| (&mut s.tx, &mut *s.prepared));
 prepared_conn!(crate::writer::WriteCtx<'_>, |s| s.prepared_client());

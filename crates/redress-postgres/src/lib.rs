@@ -89,6 +89,19 @@ impl std::ops::DerefMut for Reader {
     }
 }
 
+/// A transaction on a pooled connection, with the connection's prepared
+/// statements (report snapshots, sessions, leases).
+pub struct ReaderTx<'a> {
+    tx: postgres::Transaction<'a>,
+    prepared: &'a mut codec::Prepared,
+}
+
+impl<'a> ReaderTx<'a> {
+    fn commit(self) -> Result<(), postgres::Error> {
+        self.tx.commit()
+    }
+}
+
 /// The read pool's connections: r2d2_postgres's, each with its prepared
 /// statements.
 struct ReadManager(PostgresConnectionManager<NoTls>);
@@ -284,8 +297,8 @@ impl Backend for PgStore {
     type D = codec::Postgres;
     type Read = Reader;
     type Write<'a> = WriteCtx<'a>;
-    type Plain<'a> = postgres::Transaction<'a>;
-    type Snapshot<'a> = postgres::Transaction<'a>;
+    type Plain<'a> = ReaderTx<'a>;
+    type Snapshot<'a> = ReaderTx<'a>;
 
     fn rebuild_rollups(
         ctx: &mut WriteCtx<'_>,
@@ -337,15 +350,17 @@ impl Backend for PgStore {
     fn read_snapshot<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where
         T: Send + 'static,
-        F: FnOnce(&mut postgres::Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut ReaderTx<'_>) -> StoreResult<T> + Send + 'static,
     {
         self.read(move |c| {
-            let mut tx = c
+            let Reader { client, prepared } = c;
+            let tx = client
                 .build_transaction()
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .read_only(true)
                 .start()
                 .map_err(db)?;
+            let mut tx = ReaderTx { tx, prepared };
             let out = f(&mut tx)?;
             tx.commit().map_err(db)?;
             Ok(out)
@@ -355,10 +370,12 @@ impl Backend for PgStore {
     fn write_plain<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send
     where
         T: Send + 'static,
-        F: FnOnce(&mut postgres::Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut ReaderTx<'_>) -> StoreResult<T> + Send + 'static,
     {
         self.read(move |c| {
-            let mut tx = c.transaction().map_err(db)?;
+            let Reader { client, prepared } = c;
+            let tx = client.transaction().map_err(db)?;
+            let mut tx = ReaderTx { tx, prepared };
             let out = f(&mut tx)?;
             tx.commit().map_err(db)?;
             Ok(out)

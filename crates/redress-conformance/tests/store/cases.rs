@@ -99,7 +99,11 @@ pub async fn tracking_number_collision_writes_nothing(s: Arc<dyn Store>) {
     assert_eq!(s.get_case(dup.id).await.unwrap(), None);
     assert_eq!(s.journal_head().await.unwrap().unwrap().0, 1);
     assert_eq!(s.get_idempotency("k").await.unwrap(), None);
-    assert_eq!(counts(&*s).await, [("submitted", 1)], "the refused case is not counted");
+    assert_eq!(
+        counts(&*s).await,
+        [("submitted", 1)],
+        "the refused case is not counted"
+    );
     // The chain continues from the last committed event.
     s.append_events(vec![event(None, "c")]).await.unwrap();
     assert_eq!(verify(&*s).await, 2);

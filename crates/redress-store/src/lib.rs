@@ -401,6 +401,15 @@ pub struct LearntToken {
     pub hash: String,
 }
 
+/// A complainant's cases against one respondent ([`CaseReadStore::cases_between`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Between {
+    /// The open ones (any status but `closed`), oldest first.
+    pub open: Vec<Uuid>,
+    /// Whether there is any case between the two, open or closed.
+    pub any: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -652,19 +661,14 @@ pub trait CaseReadStore: Send + Sync + 'static {
         limit: usize,
         after: Option<i64>,
     ) -> StoreResult<Page<CaseSummary>>;
-    /// Open cases with this complainant key and respondent key.
-    async fn open_cases_between(
+    /// A complainant's cases against a respondent, by their keys: the open
+    /// ones and whether there is any, open or closed (one read: intake
+    /// asks both for every registration).
+    async fn cases_between(
         &self,
         complainant_key: &str,
         respondent_key: &str,
-    ) -> StoreResult<Vec<Uuid>>;
-    /// Whether the complainant has any case (open or closed) against the
-    /// respondent.
-    async fn has_case_between(
-        &self,
-        complainant_key: &str,
-        respondent_key: &str,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Between>;
     /// Corrective actions across the cases `visibility` admits (by the
     /// department recorded with each action), open ones by due date, done
     /// ones latest first; at most `filter.limit`.

@@ -161,12 +161,11 @@ impl App {
                 case.record.respondent.as_ref(),
             ) {
                 (Some(ck), Some(r)) => {
-                    let open = self.store.open_cases_between(&ck, &r.key()).await?;
+                    let between = self.store.cases_between(&ck, &r.key()).await?;
                     // A repeat complainant (the respondent's scorecard):
                     // any earlier case between the two, open or closed.
-                    case.repeat_complainant =
-                        !open.is_empty() || self.store.has_case_between(&ck, &r.key()).await?;
-                    open
+                    case.repeat_complainant = between.any;
+                    between.open
                 }
                 _ => vec![],
             };

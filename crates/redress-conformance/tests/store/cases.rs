@@ -310,15 +310,23 @@ pub async fn sweep_pairs_and_reports(s: Arc<dyn Store>) {
         vec![ids[5], ids[3]]
     );
     assert_eq!(s.due_for_sweep(t(200), 1).await.unwrap(), vec![ids[5]]);
+    let between = |ck: &'static str, rk: &'static str| {
+        let s = s.clone();
+        async move { s.cases_between(ck, rk).await.unwrap() }
+    };
     assert_eq!(
-        s.open_cases_between("ck-a", "merchant:m1").await.unwrap(),
-        vec![ids[0], ids[2]]
+        between("ck-a", "merchant:m1").await,
+        redress_store::Between {
+            open: vec![ids[0], ids[2]],
+            any: true
+        }
     );
-    assert!(
-        s.open_cases_between("ck-a", "nobody")
-            .await
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        between("ck-a", "nobody").await,
+        redress_store::Between {
+            open: vec![],
+            any: false
+        }
     );
     // created_at is t(n): [t(2), t(5)) holds cases 2, 3, 4.
     let rows = s.report_rows(t(2), t(5)).await.unwrap();
@@ -328,6 +336,19 @@ pub async fn sweep_pairs_and_reports(s: Arc<dyn Store>) {
     assert_eq!(
         s.count_by_status().await.unwrap(),
         vec![(Status::Submitted, 5), (Status::Closed, 1)]
+    );
+    // A complainant whose only case is closed: none open, but one before.
+    let mut closed = case(7);
+    closed.complainant_key = Some("ck-c".into());
+    closed.status = Status::Closed;
+    closed.closure = Some(Closure::Resolved);
+    s.insert_case(closed, vec![], None).await.unwrap();
+    assert_eq!(
+        between("ck-c", "merchant:m1").await,
+        redress_store::Between {
+            open: vec![],
+            any: true
+        }
     );
 }
 

@@ -35,32 +35,27 @@ pub fn case_where<D>(
     )
 }
 
-/// Open cases of a complainant against a respondent, oldest first.
-pub fn open_between<D>(
+/// A complainant's cases against a respondent: the open ones, oldest
+/// first, and whether there is any (`cases_pair` answers both in one
+/// scan; one complainant's cases against one respondent are few).
+pub fn between<D>(
     c: &mut impl Conn<D>,
     complainant_key: String,
     respondent_key: String,
-) -> StoreResult<Vec<Uuid>> {
-    c.query(
-        "SELECT id FROM cases WHERE complainant_key = ?1 AND respondent_key = ?2 \
-         AND status <> 'closed' ORDER BY seq",
+) -> StoreResult<crate::Between> {
+    let rows = c.query(
+        "SELECT id, status <> 'closed' FROM cases \
+         WHERE complainant_key = ?1 AND respondent_key = ?2 ORDER BY seq",
         &args![complainant_key, respondent_key],
-        |r| r.uuid(0),
-    )
-}
-
-/// Whether a complainant has filed against a respondent before.
-pub fn any_between<D>(
-    c: &mut impl Conn<D>,
-    complainant_key: String,
-    respondent_key: String,
-) -> StoreResult<bool> {
-    c.query_one(
-        "SELECT EXISTS (SELECT 1 FROM cases WHERE complainant_key = ?1 \
-         AND respondent_key = ?2)",
-        &args![complainant_key, respondent_key],
-        |r| r.flag(0),
-    )
+        |r| Ok((r.uuid(0)?, r.flag(1)?)),
+    )?;
+    Ok(crate::Between {
+        any: !rows.is_empty(),
+        open: rows
+            .into_iter()
+            .filter_map(|(id, open)| open.then_some(id))
+            .collect(),
+    })
 }
 
 /// Staff deadlines passed at `now` and due by `soon`, per (department,
@@ -561,22 +556,13 @@ impl<B: Backend> crate::CaseReadStore for B {
             .await
     }
 
-    async fn open_cases_between(
+    async fn cases_between(
         &self,
         complainant_key: &str,
         respondent_key: &str,
-    ) -> StoreResult<Vec<Uuid>> {
+    ) -> StoreResult<crate::Between> {
         let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
-        self.read_point(move |c| open_between(c, ck, rk)).await
-    }
-
-    async fn has_case_between(
-        &self,
-        complainant_key: &str,
-        respondent_key: &str,
-    ) -> StoreResult<bool> {
-        let (ck, rk) = (complainant_key.to_string(), respondent_key.to_string());
-        self.read_point(move |c| any_between(c, ck, rk)).await
+        self.read_point(move |c| between(c, ck, rk)).await
     }
 
     async fn list_actions(

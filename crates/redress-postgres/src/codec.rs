@@ -246,9 +246,12 @@ impl Prepared {
             binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
         let out = run(client, &statement, &refs);
         // A plan whose result changed shape (another instance migrated the
-        // schema under it) is refused once; the next call prepares anew.
+        // schema under it) is refused once, and a statement the server no
+        // longer has (`DEALLOCATE ALL` by a pooler) is unknown: the next
+        // call prepares anew instead of failing for ever.
         if let Err(e) = &out
-            && e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+            && (e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+                || e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME))
         {
             self.statements.clear();
         }

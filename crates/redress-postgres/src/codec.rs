@@ -172,23 +172,6 @@ fn pg_type(p: &Param) -> Type {
     }
 }
 
-/// Runs `sql` (its placeholders numbered for PostgreSQL) with typed
-/// parameters, in one round trip, as an unnamed statement: parsed and
-/// planned again at every call (transactions on a pooled connection).
-fn typed<R>(
-    sql: &str,
-    params: &[Param],
-    run: impl FnOnce(&str, &[(&(dyn ToSql + Sync), Type)]) -> Result<R, postgres::Error>,
-) -> Result<R, postgres::Error> {
-    let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
-    let typed: Vec<(&(dyn ToSql + Sync), Type)> = binds
-        .iter()
-        .zip(params)
-        .map(|(b, p)| (b as &(dyn ToSql + Sync), pg_type(p)))
-        .collect();
-    run(&numbered(sql), &typed)
-}
-
 /// Most statements one connection keeps prepared. The statements are
 /// written in the code, but some are assembled from the filters a call
 /// gives (a list's `WHERE`, an `IN` of n ids): beyond this many the
@@ -210,6 +193,24 @@ impl Prepared {
     /// Forgets every statement (a new connection).
     pub fn clear(&mut self) {
         self.statements.clear();
+    }
+
+    /// `sql` as written (placeholders `$1`…, types inferred by the
+    /// server), prepared once: the writer's own statements.
+    pub fn statement(
+        &mut self,
+        client: &mut postgres::Client,
+        sql: &str,
+    ) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        if self.statements.len() >= PREPARED_MAX {
+            self.statements.clear();
+        }
+        let s = client.prepare(sql)?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
     }
 
     fn run<C: postgres::GenericClient, R>(
@@ -259,44 +260,6 @@ impl Prepared {
     }
 }
 
-/// [`Conn`] with unnamed statements (a client or transaction of its own).
-macro_rules! conn {
-    ($t:ty, |$s:ident| $c:expr) => {
-        impl Conn<Postgres> for $t {
-            const DIALECT: Dialect = Dialect::Postgres;
-            type Row<'r> = Row;
-
-            fn query<T>(
-                &mut self,
-                sql: &str,
-                params: &[Param],
-                read: impl FnMut(&Row) -> Result<T, StoreError>,
-            ) -> Result<Vec<T>, StoreError> {
-                let $s = self;
-                let rows = typed(sql, params, |q, p| $c.query_typed(q, p)).map_err(db)?;
-                rows.iter().map(read).collect()
-            }
-
-            fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
-                let $s = self;
-                typed(sql, params, |q, p| $c.execute_typed(q, p)).map_err(db)
-            }
-
-            fn execute_or(
-                &mut self,
-                sql: &str,
-                params: &[Param],
-                what: &'static str,
-                missing: &'static str,
-            ) -> Result<u64, StoreError> {
-                let $s = self;
-                typed(sql, params, |q, p| $c.execute_typed(q, p))
-                    .map_err(|e| constraint(e, what, missing))
-            }
-        }
-    };
-}
-
 /// [`Conn`] for a connection that keeps its statements prepared
 /// ([`Prepared`]): `$c` gives the client and the statements.
 macro_rules! prepared_conn {
@@ -344,8 +307,6 @@ macro_rules! prepared_conn {
     };
 }
 
-conn!(postgres::Client, |s| s);
-conn!(postgres::Transaction<'_>, |s| s);
 prepared_conn!(crate::Reader, |s| (&mut s.client, &mut s.prepared));
 prepared_conn!(crate::ReaderTx<'_>, |s| (&mut s.tx, &mut *s.prepared));
 prepared_conn!(crate::writer::WriteCtx<'_>, |s| s.prepared_client());

@@ -102,6 +102,29 @@ impl<'a> ReaderTx<'a> {
     }
 }
 
+impl<'a> std::ops::Deref for ReaderTx<'a> {
+    type Target = postgres::Transaction<'a>;
+    fn deref(&self) -> &postgres::Transaction<'a> {
+        &self.tx
+    }
+}
+
+impl<'a> std::ops::DerefMut for ReaderTx<'a> {
+    fn deref_mut(&mut self) -> &mut postgres::Transaction<'a> {
+        &mut self.tx
+    }
+}
+
+impl Reader {
+    /// A read-write transaction on this connection, with its statements.
+    fn transaction(&mut self) -> Result<ReaderTx<'_>, postgres::Error> {
+        Ok(ReaderTx {
+            tx: self.client.transaction()?,
+            prepared: &mut self.prepared,
+        })
+    }
+}
+
 /// The read pool's connections: r2d2_postgres's, each with its prepared
 /// statements.
 struct ReadManager(PostgresConnectionManager<NoTls>);
@@ -373,9 +396,7 @@ impl Backend for PgStore {
         F: FnOnce(&mut ReaderTx<'_>) -> StoreResult<T> + Send + 'static,
     {
         self.read(move |c| {
-            let Reader { client, prepared } = c;
-            let tx = client.transaction().map_err(db)?;
-            let mut tx = ReaderTx { tx, prepared };
+            let mut tx = c.transaction().map_err(db)?;
             let out = f(&mut tx)?;
             tx.commit().map_err(db)?;
             Ok(out)

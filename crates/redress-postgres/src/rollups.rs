@@ -7,15 +7,13 @@
 use chrono::NaiveDate;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use std::collections::HashMap;
-
-use postgres::{Client, Row, Statement};
+use postgres::{Client, Row};
 use redress_domain::calendar::Tz;
 use redress_store::rollup::{self, RollupCase, RollupKey, Totals};
 use redress_store::{CaseRow, StoreResult};
 use uuid::Uuid;
 
-use crate::codec::{col, db, parse_enum, parse_enum_opt};
+use crate::codec::{Prepared, col, db, parse_enum, parse_enum_opt};
 use crate::writer::WriteCtx;
 
 /// Every change in one statement (the keys of a delta are distinct).
@@ -39,11 +37,11 @@ pub fn apply(ctx: &mut WriteCtx<'_>, changes: &[(RollupKey, i64)]) -> StoreResul
 
 fn upsert(
     client: &mut Client,
-    statements: &mut HashMap<&'static str, Statement>,
-    sql: &'static str,
+    prepared: &mut Prepared,
+    sql: &str,
     sorted: &[(RollupKey, i64)],
 ) -> StoreResult<()> {
-    let statement = crate::writer::statement(client, statements, sql).map_err(db)?;
+    let statement = prepared.statement(client, sql).map_err(db)?;
     for chunk in sorted.chunks(10_000) {
         let days: Vec<NaiveDate> = chunk.iter().map(|(k, _)| k.day).collect();
         let metrics: Vec<&str> = chunk.iter().map(|(k, _)| k.metric).collect();
@@ -65,7 +63,7 @@ fn upsert(
 /// (one statement per 10,000 counters).
 pub fn apply_group(
     client: &mut Client,
-    statements: &mut HashMap<&'static str, Statement>,
+    prepared: &mut Prepared,
     changes: Vec<(RollupKey, i64)>,
 ) -> StoreResult<()> {
     if changes.is_empty() {
@@ -82,10 +80,10 @@ pub fn apply_group(
         (a.metric, a.day).cmp(&(b.metric, b.day)).then(a.cmp(b))
     };
     sorted.sort_by(key_order);
-    upsert(client, statements, UPSERT_DAYS, &sorted)?;
+    upsert(client, prepared, UPSERT_DAYS, &sorted)?;
     let mut months = rollup::months_of(&sorted);
     months.sort_by(key_order);
-    upsert(client, statements, UPSERT_MONTHS, &months)
+    upsert(client, prepared, UPSERT_MONTHS, &months)
 }
 
 /// A new case's counters.
@@ -161,7 +159,7 @@ pub fn rebuild(ctx: &mut WriteCtx<'_>, zone: Tz) -> StoreResult<u64> {
         .into_iter()
         .filter(|(_, n)| *n != 0)
         .collect();
-    let (client, statements) = ctx.client_and_statements();
-    apply_group(client, statements, changes)?;
+    let (client, prepared) = ctx.prepared_client();
+    apply_group(client, prepared, changes)?;
     Ok(cases)
 }

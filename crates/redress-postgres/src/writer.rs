@@ -14,7 +14,6 @@
 //! head waits for a case row or a counter: no deadlock. Answers go out only after the
 //! COMMIT returned.
 
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -48,9 +47,8 @@ pub struct ChainHead {
 pub struct WriteCtx<'a> {
     pub client: &'a mut Client,
     journal: &'a mut GroupJournal,
-    statements: &'a mut HashMap<&'static str, Statement>,
-    /// The statements of `redress_store::sql`, prepared on this writer's
-    /// connection.
+    /// The statements prepared on this writer's connection: its own and
+    /// those of `redress_store::sql`.
     prepared: &'a mut Prepared,
 }
 
@@ -72,13 +70,6 @@ const INSERT_EVENTS: &str = "INSERT INTO events (seq, case_id, kind, actor, at, 
      $6::text[], $7::text[], $8::text[])";
 
 impl WriteCtx<'_> {
-    /// The connection and the statements prepared by their text.
-    pub(crate) fn client_and_statements(
-        &mut self,
-    ) -> (&mut Client, &mut HashMap<&'static str, Statement>) {
-        (self.client, self.statements)
-    }
-
     /// The connection and its prepared statements.
     pub(crate) fn prepared_client(&mut self) -> (&mut Client, &mut Prepared) {
         (self.client, self.prepared)
@@ -86,7 +77,7 @@ impl WriteCtx<'_> {
 
     /// A prepared statement for `sql`, prepared once per connection.
     pub fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
-        statement(self.client, self.statements, sql).map_err(db)
+        self.prepared.statement(self.client, sql).map_err(db)
     }
 
     /// Runs a prepared `sql`; the number of rows it changed.
@@ -95,7 +86,7 @@ impl WriteCtx<'_> {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, postgres::Error> {
-        let stmt = statement(self.client, self.statements, sql)?;
+        let stmt = self.prepared.statement(self.client, sql)?;
         self.client.execute(&stmt, params)
     }
 
@@ -148,24 +139,10 @@ impl WriteCtx<'_> {
     }
 }
 
-/// `sql` prepared on the writer's connection, once.
-pub(crate) fn statement(
-    client: &mut Client,
-    statements: &mut HashMap<&'static str, Statement>,
-    sql: &'static str,
-) -> Result<Statement, postgres::Error> {
-    if let Some(s) = statements.get(sql) {
-        return Ok(s.clone());
-    }
-    let s = client.prepare(sql)?;
-    statements.insert(sql, s.clone());
-    Ok(s)
-}
-
 /// Chains `events` after `head` and writes them in one statement.
 fn write_events(
     client: &mut Client,
-    statements: &mut HashMap<&'static str, Statement>,
+    prepared: &mut Prepared,
     head: &mut ChainHead,
     events: &[NewEvent],
 ) -> StoreResult<()> {
@@ -191,7 +168,7 @@ fn write_events(
         hashes.push(hash);
         head.seq = seq;
     }
-    let stmt = statement(client, statements, INSERT_EVENTS).map_err(db)?;
+    let stmt = prepared.statement(client, INSERT_EVENTS).map_err(db)?;
     client
         .execute(
             &stmt,
@@ -226,7 +203,6 @@ pub type Connect = Arc<dyn Fn() -> Result<Client, postgres::Error> + Send + Sync
 /// share `rx`: each takes what is queued (up to [`MAX_BATCH`]) as a group.
 pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<AtomicU64>) {
     let mut client: Option<Client> = None;
-    let mut statements = HashMap::new();
     let mut prepared = Prepared::default();
     let mut batch: Vec<Box<Job>> = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -246,7 +222,6 @@ pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<At
         // gets one new connection.
         for attempt in 0..2 {
             if client.as_ref().is_none_or(Client::is_closed) {
-                statements.clear();
                 prepared.clear();
                 client = match connect() {
                     Ok(c) => Some(c),
@@ -263,14 +238,7 @@ pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<At
                 };
             }
             let Some(c) = client.as_mut() else { break };
-            if run_batch(
-                c,
-                &mut statements,
-                &mut prepared,
-                &mut batch,
-                &commits,
-                attempt == 0,
-            ) {
+            if run_batch(c, &mut prepared, &mut batch, &commits, attempt == 0) {
                 break;
             }
         }
@@ -281,32 +249,32 @@ pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<At
 /// Locks the head, writes the group's journal after it and moves it.
 fn finish_journal(
     client: &mut Client,
-    statements: &mut HashMap<&'static str, Statement>,
+    prepared: &mut Prepared,
     journal: &GroupJournal,
 ) -> StoreResult<()> {
     if journal.events.is_empty() && journal.imported_head.is_none() {
         return Ok(());
     }
-    let lock = statement(
-        client,
-        statements,
-        "SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE",
-    )
-    .map_err(db)?;
+    let lock = prepared
+        .statement(
+            client,
+            "SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE",
+        )
+        .map_err(db)?;
     let row = client.query_one(&lock, &[]).map_err(db)?;
     let mut head = journal.imported_head.clone().unwrap_or(ChainHead {
         seq: row.get(0),
         hash: row.get(1),
     });
     if !journal.events.is_empty() {
-        write_events(client, statements, &mut head, &journal.events)?;
+        write_events(client, prepared, &mut head, &journal.events)?;
     }
-    let moved = statement(
-        client,
-        statements,
-        "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
-    )
-    .map_err(db)?;
+    let moved = prepared
+        .statement(
+            client,
+            "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
+        )
+        .map_err(db)?;
     client
         .execute(&moved, &[&head.seq, &head.hash])
         .map_err(db)?;
@@ -315,7 +283,6 @@ fn finish_journal(
 
 fn run_batch(
     client: &mut Client,
-    statements: &mut HashMap<&'static str, Statement>,
     prepared: &mut Prepared,
     batch: &mut Vec<Box<Job>>,
     commits: &AtomicU64,
@@ -350,7 +317,6 @@ fn run_batch(
         let mut ctx = WriteCtx {
             client,
             journal: &mut journal,
-            statements,
             prepared,
         };
         // A panicking job drops its answer channel: its caller sees an error.
@@ -377,11 +343,9 @@ fn run_batch(
     }
     let commit = match broken {
         Some(e) => Err(e),
-        None => {
-            crate::rollups::apply_group(client, statements, std::mem::take(&mut journal.rollups))
-                .and_then(|()| finish_journal(client, statements, &journal))
-                .and_then(|()| client.batch_execute("COMMIT").map_err(db))
-        }
+        None => crate::rollups::apply_group(client, prepared, std::mem::take(&mut journal.rollups))
+            .and_then(|()| finish_journal(client, prepared, &journal))
+            .and_then(|()| client.batch_execute("COMMIT").map_err(db)),
     };
     match &commit {
         Ok(()) => {

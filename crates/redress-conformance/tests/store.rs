@@ -119,6 +119,7 @@ fn main() -> ExitCode {
         list::filters_paging_and_totals,
         list::visibility,
         list::search,
+        list::ranked,
         model::the_model_counts_as_the_domain_rule_does,
         model::case_texts_are_found_by_filter_within_the_visibility,
         settings::departments_and_categories,

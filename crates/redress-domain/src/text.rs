@@ -107,6 +107,7 @@ pub fn shingles_of_index(tokens: &str) -> BTreeSet<String> {
 /// point, comes first. Built once per search, then applied to each of up
 /// to 10,000 subjects: a subject is lower-cased once and searched for
 /// each token, nothing else is allocated.
+#[derive(Debug, Clone)]
 pub struct Relevance {
     phrase: String,
     tokens: Vec<String>,

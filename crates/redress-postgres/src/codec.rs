@@ -124,6 +124,7 @@ impl ToSql for Bind<'_> {
             Param::Text(s) => s.to_sql(ty, out),
             Param::Texts(v) => v.to_sql(ty, out),
             Param::Uuids(v) => v.to_sql(ty, out),
+            Param::Int64s(v) => v.to_sql(ty, out),
             Param::Int(i) => i.to_sql(ty, out),
             Param::Int64(i) => i.to_sql(ty, out),
             Param::Bool(b) => b.to_sql(ty, out),
@@ -148,6 +149,7 @@ fn pg_type(p: &Param) -> Type {
     let kind = match p {
         Param::Texts(_) => return Type::TEXT_ARRAY,
         Param::Uuids(_) => return Type::UUID_ARRAY,
+        Param::Int64s(_) => return Type::INT8_ARRAY,
         Param::Text(_) => Kind::Text,
         Param::Int(_) => Kind::Int,
         Param::Int64(_) => Kind::Int64,

@@ -166,7 +166,9 @@ pub fn bind(p: &Param) -> ToSqlOutput<'_> {
         Param::Uuid(u) => ToSqlOutput::Owned(Value::Text(u.to_string())),
         Param::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         Param::Null(_) => ToSqlOutput::Owned(Value::Null),
-        Param::Texts(_) | Param::Uuids(_) => unreachable!("SQLite binds no arrays"),
+        Param::Texts(_) | Param::Uuids(_) | Param::Int64s(_) => {
+            unreachable!("SQLite binds no arrays")
+        }
     }
 }
 

@@ -329,7 +329,7 @@ pub fn branches(
         simple = false;
         common.push("created_at < {}", [Param::Time(t)]);
     }
-    // The literal `staff_due = 1` lets SQLite use the partial index.
+    // The literal `staff_due = 1`, as the partial indexes over it say.
     let staff_due = if sqlite { "staff_due = 1" } else { "staff_due" };
     if let Some(now) = filter.overdue_at {
         simple = false;

@@ -418,6 +418,19 @@ pub struct Page<T> {
     pub next: Option<i64>,
 }
 
+/// A page of a search ranked by relevance ([`CaseReadStore::ranked_cases`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    /// The page, best first, each with its score.
+    pub items: Vec<(i64, CaseSummary)>,
+    /// How many matches were ranked.
+    pub total: i64,
+    /// More matches than were ranked exist (only the newest were).
+    pub over: bool,
+    /// More ranked matches follow this page.
+    pub more: bool,
+}
+
 /// Staff deadlines of one (department, assignee) pair: passed, and coming.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCount {
@@ -661,6 +674,19 @@ pub trait CaseReadStore: Send + Sync + 'static {
         limit: usize,
         after: Option<i64>,
     ) -> StoreResult<Page<CaseSummary>>;
+    /// A search's page best match first: the newest `cap` cases the
+    /// filter and the visibility admit, ranked by `relevance` of their
+    /// subjects (newest first among equals), read in one snapshot; `after`
+    /// is the previous page's last `(score, seq)`.
+    async fn ranked_cases(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        relevance: &redress_domain::text::Relevance,
+        cap: usize,
+        limit: usize,
+        after: Option<(i64, i64)>,
+    ) -> StoreResult<Ranked>;
     /// A complainant's cases against a respondent, by their keys: the open
     /// ones and whether there is any, open or closed (one read: intake
     /// asks both for every registration).

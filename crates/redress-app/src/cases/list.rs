@@ -224,41 +224,41 @@ impl App {
         limit: usize,
         after: Option<(i64, i64)>,
     ) -> AppResult<views::CaseList> {
-        let candidates = self
-            .store
-            .list_cases(visibility, filter, SEARCH_TOTAL_CAP as usize, None)
-            .await?;
-        let over = candidates.next.is_some();
+        // The store ranks the candidates' subjects and reads only the
+        // page's rows (reading all 10,000 candidates' summaries cost more
+        // than ranking them, docs/benchmarks.md).
         let relevance = redress_domain::text::Relevance::new(text);
-        let mut ranked: Vec<(i64, &redress_store::CaseSummary)> = candidates
-            .items
-            .iter()
-            .map(|c| (relevance.score(&c.subject), c))
-            .collect();
-        ranked.sort_by_key(|r| std::cmp::Reverse((r.0, r.1.seq)));
-        let start = after.map_or(0, |key| {
-            ranked
-                .iter()
-                .position(|(score, c)| (*score, c.seq) < key)
-                .unwrap_or(ranked.len())
-        });
-        let page: Vec<&(i64, &redress_store::CaseSummary)> =
-            ranked.iter().skip(start).take(limit).collect();
-        let next_cursor = (start + page.len() < ranked.len())
+        let ranked = self
+            .store
+            .ranked_cases(
+                visibility,
+                filter,
+                &relevance,
+                SEARCH_TOTAL_CAP as usize,
+                limit,
+                after,
+            )
+            .await?;
+        let next_cursor = ranked
+            .more
             .then(|| {
-                page.last()
+                ranked
+                    .items
+                    .last()
                     .map(|(score, c)| encode_rank_cursor(*score, c.seq))
             })
             .flatten();
         let (now, calendar) = (self.now(), self.calendar());
-        let items = page
+        let items = ranked
+            .items
             .iter()
             .map(|(_, c)| views::list_item(c, now, &calendar))
             .collect();
+        let over = ranked.over;
         Ok(views::CaseList {
             items,
             next_cursor,
-            total: ranked.len() as i64,
+            total: ranked.total,
             total_relation: Some(if over { "gte" } else { "eq" }),
         })
     }

@@ -398,3 +398,101 @@ pub async fn search(s: Arc<dyn Store>) {
     save(&r, 2).await.unwrap();
     assert_eq!(found("brandnew").await, vec![r.id]);
 }
+
+/// A search ranked by relevance (`ranked_cases`): the newest `cap`
+/// matches the filter and the visibility admit, best subject first and
+/// newest first among equals, paged by the last `(score, seq)`, each item
+/// the case's own summary.
+pub async fn ranked(s: Arc<dyn Store>) {
+    let mut rows = Vec::new();
+    for n in 1..=40u32 {
+        let mut r = sample(n);
+        // Three older matches whose subjects name the term rank first.
+        if [4, 8, 10].contains(&n) {
+            r.subject = format!("退款 {n}");
+        }
+        let out = s.insert_case(r.clone(), vec![], None).await.unwrap();
+        let redress_store::InsertOutcome::Inserted { seq } = out else {
+            panic!()
+        };
+        r.seq = seq;
+        rows.push(r);
+    }
+    let relevance = redress_domain::text::Relevance::new("退款");
+    let f = CaseFilter {
+        query: vec!["退款".into()],
+        count_cap: Some(0),
+        ..Default::default()
+    };
+    let has = |r: &CaseRow| r.search_tokens.split(' ').any(|t| t == "退款");
+    let want = |rows: &[&CaseRow]| {
+        let mut keys: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| (relevance.score(&r.subject), r.seq))
+            .collect();
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+        keys
+    };
+    let pages = |v: Visibility, cap: usize| {
+        let (s, f, relevance) = (s.clone(), f.clone(), relevance.clone());
+        async move {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page = s
+                    .ranked_cases(&v, &f, &relevance, cap, 3, after)
+                    .await
+                    .unwrap();
+                assert!(page.items.len() <= 3);
+                seen.extend(page.items.iter().map(|(score, c)| (*score, c.seq)));
+                if !page.more {
+                    return (seen, page.total, page.over);
+                }
+                after = seen.last().copied();
+            }
+        }
+    };
+    let matches: Vec<&CaseRow> = rows.iter().filter(|r| has(r)).collect();
+    let (seen, total, over) = pages(Visibility::All, 1000).await;
+    assert_eq!(seen, want(&matches));
+    assert_eq!((total, over), (matches.len() as i64, false));
+    let mut firsts: Vec<i64> = seen[..3].iter().map(|k| k.1).collect();
+    firsts.sort_unstable();
+    let named: Vec<i64> = matches
+        .iter()
+        .filter(|r| r.subject.starts_with("退款"))
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(firsts, named, "the subjects naming the term first");
+
+    // Each item is the case's own row.
+    let page = s
+        .ranked_cases(&Visibility::All, &f, &relevance, 1000, 5, None)
+        .await
+        .unwrap();
+    for (_, item) in &page.items {
+        let row = rows.iter().find(|r| r.seq == item.seq).unwrap();
+        assert_eq!((item.id, &item.subject), (row.id, &row.subject));
+    }
+
+    // Only the newest `cap` matches are ranked, and the answer says so.
+    let newest: Vec<&CaseRow> = matches.iter().rev().take(5).copied().collect();
+    let (seen, total, over) = pages(Visibility::All, 5).await;
+    assert_eq!(seen, want(&newest));
+    assert_eq!((total, over), (5, true));
+
+    // The visibility holds: one department's matches only.
+    let v = Visibility::Departments {
+        departments: vec!["ops".into()],
+        reviewer: None,
+    };
+    let ops: Vec<&CaseRow> = matches
+        .iter()
+        .filter(|r| r.department.as_deref() == Some("ops"))
+        .copied()
+        .collect();
+    assert!(!ops.is_empty() && ops.len() < matches.len());
+    let (seen, total, _) = pages(v, 1000).await;
+    assert_eq!(seen, want(&ops));
+    assert_eq!(total, ops.len() as i64);
+}

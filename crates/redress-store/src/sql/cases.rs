@@ -65,7 +65,7 @@ fn queues<D, C: Conn<D>>(
     now: DateTime<Utc>,
     soon: DateTime<Utc>,
 ) -> StoreResult<Vec<QueueCount>> {
-    // The literal `staff_due = 1` lets SQLite use the partial index.
+    // The literal `staff_due = 1`, as the partial indexes over it say.
     let staff_due = match C::DIALECT {
         Dialect::Sqlite => "staff_due = 1",
         Dialect::Postgres => "staff_due",
@@ -554,6 +554,23 @@ impl<B: Backend> crate::CaseReadStore for B {
         let (visibility, filter) = (visibility.clone(), filter.clone());
         self.read_snapshot(move |c| super::list::list_cases(c, &visibility, &filter, limit, after))
             .await
+    }
+
+    async fn ranked_cases(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        relevance: &redress_domain::text::Relevance,
+        cap: usize,
+        limit: usize,
+        after: Option<(i64, i64)>,
+    ) -> StoreResult<crate::Ranked> {
+        let (visibility, filter, relevance) =
+            (visibility.clone(), filter.clone(), relevance.clone());
+        self.read_snapshot(move |c| {
+            super::list::ranked_cases(c, &visibility, &filter, &relevance, cap, limit, after)
+        })
+        .await
     }
 
     async fn cases_between(

@@ -7,7 +7,44 @@
 use super::{Conn, Dialect, Param};
 use crate::filter::{DuePhase, NEWEST_FIRST, Where, branches, merge_arms};
 use crate::rows::{Columns, SUMMARY_COLUMNS, summary};
-use crate::{CaseFilter, CaseSummary, Page, StoreResult, Visibility};
+use crate::{CaseFilter, CaseSummary, Page, Ranked, StoreResult, Visibility};
+
+/// What a list reads of each matching case: its columns and how a row
+/// becomes one.
+trait ListRow: Sized {
+    const COLUMNS: &'static str;
+    fn read<D>(r: &impl Columns<D>) -> StoreResult<Self>;
+    fn seq(&self) -> i64;
+}
+
+impl ListRow for CaseSummary {
+    const COLUMNS: &'static str = SUMMARY_COLUMNS;
+    fn read<D>(r: &impl Columns<D>) -> StoreResult<Self> {
+        summary(r)
+    }
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+/// A search's candidate: only what ranking needs.
+struct Candidate {
+    seq: i64,
+    subject: String,
+}
+
+impl ListRow for Candidate {
+    const COLUMNS: &'static str = "seq, subject";
+    fn read<D>(r: &impl Columns<D>) -> StoreResult<Self> {
+        Ok(Candidate {
+            seq: r.int(0)?,
+            subject: r.text(1)?,
+        })
+    }
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
 
 /// A statement's parameters, bound as its text is written.
 #[derive(Default)]
@@ -35,6 +72,68 @@ pub fn list_cases<D, C: Conn<D>>(
     limit: usize,
     after: Option<i64>,
 ) -> StoreResult<Page<CaseSummary>> {
+    list_rows(c, visibility, filter, limit, after)
+}
+
+/// A search's page best match first: the newest `cap` matches (their
+/// `seq` and subject only) scored by `relevance` of their subjects,
+/// newest first among equals, then the page's rows read by `seq`, all in
+/// the caller's one snapshot (so the rows are those the filter and the
+/// visibility admitted). `after` is the previous page's last
+/// `(score, seq)`.
+pub fn ranked_cases<D, C: Conn<D>>(
+    c: &mut C,
+    visibility: &Visibility,
+    filter: &CaseFilter,
+    relevance: &redress_domain::text::Relevance,
+    cap: usize,
+    limit: usize,
+    after: Option<(i64, i64)>,
+) -> StoreResult<Ranked> {
+    let candidates: Page<Candidate> = list_rows(c, visibility, filter, cap, None)?;
+    let mut keys: Vec<(i64, i64)> = candidates
+        .items
+        .iter()
+        .map(|m| (relevance.score(&m.subject), m.seq))
+        .collect();
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    let start = after.map_or(0, |key| {
+        keys.iter().position(|k| *k < key).unwrap_or(keys.len())
+    });
+    let page: Vec<(i64, i64)> = keys.iter().skip(start).take(limit).copied().collect();
+    let more = start + page.len() < keys.len();
+    let mut rows = Vec::new();
+    if !page.is_empty() {
+        let seqs: Vec<i64> = page.iter().map(|(_, seq)| *seq).collect();
+        let mut params = Vec::new();
+        let term = super::one_of::<D, C, _>("seq", &seqs, &mut params);
+        rows = c.query(
+            &format!("SELECT {SUMMARY_COLUMNS} FROM cases WHERE {term}"),
+            &params,
+            |r| summary(r),
+        )?;
+    }
+    let mut by_seq: std::collections::HashMap<i64, CaseSummary> =
+        rows.into_iter().map(|r| (r.seq, r)).collect();
+    let items = page
+        .iter()
+        .filter_map(|(score, seq)| by_seq.remove(seq).map(|row| (*score, row)))
+        .collect();
+    Ok(Ranked {
+        items,
+        total: i64::try_from(keys.len()).unwrap_or(i64::MAX),
+        over: candidates.next.is_some(),
+        more,
+    })
+}
+
+fn list_rows<D, C: Conn<D>, T: ListRow>(
+    c: &mut C,
+    visibility: &Visibility,
+    filter: &CaseFilter,
+    limit: usize,
+    after: Option<i64>,
+) -> StoreResult<Page<T>> {
     let dialect = C::DIALECT;
     let sqlite = dialect == Dialect::Sqlite;
     let Some((branches, counted)) = branches(dialect, visibility, filter) else {
@@ -97,7 +196,7 @@ pub fn list_cases<D, C: Conn<D>>(
             String::new()
         };
         let sql = merge_arms(dialect, arms, order, &limit);
-        c.query(&sql, &binds.0, |r| summary(r))
+        c.query(&sql, &binds.0, |r| T::read(r))
     };
     let mut items = if filter.by_due {
         DuePhase::read_page(filter.due_after, fetch, |phase, key, want| {
@@ -110,7 +209,8 @@ pub fn list_cases<D, C: Conn<D>>(
             for b in &branches {
                 let w = binds.terms(dialect, &b.and(key));
                 arms.push(format!(
-                    "SELECT {SUMMARY_COLUMNS} FROM cases{indexed} WHERE {w} ORDER BY {} LIMIT {}",
+                    "SELECT {} FROM cases{indexed} WHERE {w} ORDER BY {} LIMIT {}",
+                    T::COLUMNS,
                     phase.order(),
                     binds.bind(want)
                 ));
@@ -134,7 +234,8 @@ pub fn list_cases<D, C: Conn<D>>(
                 }
                 inner.push_str(&format!(" ORDER BY rowid DESC LIMIT {}", binds.bind(fetch)));
                 arms.push(format!(
-                    "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN ({inner}) ORDER BY seq DESC"
+                    "SELECT {} FROM cases WHERE seq IN ({inner}) ORDER BY seq DESC",
+                    T::COLUMNS
                 ));
                 continue;
             }
@@ -150,14 +251,15 @@ pub fn list_cases<D, C: Conn<D>>(
                     // keeps SQLite from walking all cases backwards
                     // instead: overdue ones are rare among the newest).
                     format!(
-                        "SELECT {SUMMARY_COLUMNS} FROM cases WHERE seq IN \
+                        "SELECT {} FROM cases WHERE seq IN \
                          (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT {n}) \
-                         ORDER BY seq DESC"
+                         ORDER BY seq DESC",
+                        T::COLUMNS
                     )
                 } else {
                     format!(
-                        "SELECT {SUMMARY_COLUMNS} FROM cases WHERE {w} ORDER BY {NEWEST_FIRST} \
-                         LIMIT {n}"
+                        "SELECT {} FROM cases WHERE {w} ORDER BY {NEWEST_FIRST} LIMIT {n}",
+                        T::COLUMNS
                     )
                 },
             );
@@ -166,10 +268,6 @@ pub fn list_cases<D, C: Conn<D>>(
     };
     let more = items.len() > limit;
     items.truncate(limit);
-    let next = if more {
-        items.last().map(|i| i.seq)
-    } else {
-        None
-    };
+    let next = if more { items.last().map(T::seq) } else { None };
     Ok(Page { items, total, next })
 }

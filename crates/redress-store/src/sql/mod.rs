@@ -55,6 +55,8 @@ pub enum Param {
     Texts(Vec<String>),
     /// A `uuid[]` (PostgreSQL only).
     Uuids(Vec<Uuid>),
+    /// A `bigint[]` (PostgreSQL only).
+    Int64s(Vec<i64>),
     Int(i32),
     Int64(i64),
     Bool(bool),
@@ -125,6 +127,12 @@ impl From<Vec<String>> for Param {
 impl From<Vec<Uuid>> for Param {
     fn from(v: Vec<Uuid>) -> Param {
         Param::Uuids(v)
+    }
+}
+
+impl From<Vec<i64>> for Param {
+    fn from(v: Vec<i64>) -> Param {
+        Param::Int64s(v)
     }
 }
 

@@ -33,6 +33,8 @@ mod journal;
 mod list;
 #[path = "store/model.rs"]
 mod model;
+#[path = "store/prepared.rs"]
+mod prepared;
 #[path = "store/retention.rs"]
 mod retention;
 #[path = "store/settings.rs"]
@@ -164,6 +166,11 @@ fn main() -> ExitCode {
         Backend::Postgres,
         "instances::instances_migrate_a_fresh_schema_at_once",
         || harness::with_schema(instances::instances_migrate_a_fresh_schema_at_once),
+    ));
+    trials.push(trial(
+        Backend::Postgres,
+        "prepared::stale_statements_are_prepared_again",
+        || harness::with_schema(prepared::stale_statements_are_prepared_again),
     ));
     redress_testkit::run(trials).exit_code()
 }

@@ -215,12 +215,46 @@ impl Prepared {
         Ok(s)
     }
 
+    /// Runs `sql` through its prepared statement. A plan whose result
+    /// changed shape (another instance migrated the schema under it,
+    /// 0A000) or a statement the server no longer has (`DEALLOCATE ALL`
+    /// by a pooler, 26000) empties the cache, so that the next call
+    /// prepares anew instead of failing for ever; with `retry` (a
+    /// connection outside a transaction, where the failed call changed
+    /// nothing and aborted nothing) the call itself is prepared and run
+    /// again at once.
     fn run<C: postgres::GenericClient, R>(
         &mut self,
         client: &mut C,
         sql: &str,
         params: &[Param],
-        run: impl FnOnce(
+        retry: bool,
+        mut run: impl FnMut(
+            &mut C,
+            &postgres::Statement,
+            &[&(dyn ToSql + Sync)],
+        ) -> Result<R, postgres::Error>,
+    ) -> Result<R, postgres::Error> {
+        let out = self.run_once(client, sql, params, &mut run);
+        match out {
+            Err(e) if stale(&e) => {
+                self.statements.clear();
+                if retry {
+                    self.run_once(client, sql, params, &mut run)
+                } else {
+                    Err(e)
+                }
+            }
+            out => out,
+        }
+    }
+
+    fn run_once<C: postgres::GenericClient, R>(
+        &mut self,
+        client: &mut C,
+        sql: &str,
+        params: &[Param],
+        run: &mut impl FnMut(
             &mut C,
             &postgres::Statement,
             &[&(dyn ToSql + Sync)],
@@ -247,25 +281,26 @@ impl Prepared {
         let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
-        let out = run(client, &statement, &refs);
-        // A plan whose result changed shape (another instance migrated the
-        // schema under it) is refused once, and a statement the server no
-        // longer has (`DEALLOCATE ALL` by a pooler) is unknown: the next
-        // call prepares anew instead of failing for ever.
-        if let Err(e) = &out
-            && (e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
-                || e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME))
-        {
-            self.statements.clear();
-        }
-        out
+        run(client, &statement, &refs)
     }
+
+    /// How many statements are prepared.
+    pub fn count(&self) -> usize {
+        self.statements.len()
+    }
+}
+
+/// A prepared statement the server refused as stale: its plan's result
+/// changed shape (0A000), or the server forgot it (26000).
+fn stale(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+        || e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME)
 }
 
 /// [`Conn`] for a connection that keeps its statements prepared
 /// ([`Prepared`]): `$c` gives the client and the statements.
 macro_rules! prepared_conn {
-    ($t:ty, |$s:ident| $c:expr) => {
+    ($t:ty, retry = $retry:expr, |$s:ident| $c:expr) => {
         impl Conn<Postgres> for $t {
             const DIALECT: Dialect = Dialect::Postgres;
             type Row<'r> = Row;
@@ -279,7 +314,7 @@ macro_rules! prepared_conn {
                 let $s = self;
                 let (client, prepared) = $c;
                 let rows = prepared
-                    .run(client, sql, params, |c, s, p| c.query(s, p))
+                    .run(client, sql, params, $retry, |c, s, p| c.query(s, p))
                     .map_err(db)?;
                 rows.iter().map(read).collect()
             }
@@ -288,7 +323,7 @@ macro_rules! prepared_conn {
                 let $s = self;
                 let (client, prepared) = $c;
                 prepared
-                    .run(client, sql, params, |c, s, p| c.execute(s, p))
+                    .run(client, sql, params, $retry, |c, s, p| c.execute(s, p))
                     .map_err(db)
             }
 
@@ -302,13 +337,23 @@ macro_rules! prepared_conn {
                 let $s = self;
                 let (client, prepared) = $c;
                 prepared
-                    .run(client, sql, params, |c, s, p| c.execute(s, p))
+                    .run(client, sql, params, $retry, |c, s, p| c.execute(s, p))
                     .map_err(|e| constraint(e, what, missing))
             }
         }
     };
 }
 
-prepared_conn!(crate::Reader, |s| (&mut s.client, &mut s.prepared));
-prepared_conn!(crate::ReaderTx<'_>, |s| (&mut s.tx, &mut *s.prepared));
-prepared_conn!(crate::writer::WriteCtx<'_>, |s| s.prepared_client());
+// A pooled connection outside a transaction retries a stale statement at
+// once; inside a transaction (a snapshot, the writer's group) the error
+// has aborted the transaction, so it is the caller's to see.
+prepared_conn!(crate::Reader, retry = true, |s| (
+    &mut s.client,
+    &mut s.prepared
+));
+prepared_conn!(crate::ReaderTx<'_>, retry = false, |s| (
+    &mut s.tx,
+    &mut *s.prepared
+));
+prepared_conn!(crate::writer::WriteCtx<'_>, retry = false, |s| s
+    .prepared_client());

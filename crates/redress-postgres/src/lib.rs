@@ -116,6 +116,20 @@ impl<'a> std::ops::DerefMut for ReaderTx<'a> {
 }
 
 impl Reader {
+    /// A connection of its own to `url`, outside the pool, that prepares
+    /// its statements as the pool's do (tools and tests).
+    pub fn connect(url: &str) -> Result<Reader, postgres::Error> {
+        Ok(Reader {
+            client: postgres::Client::connect(url, NoTls)?,
+            prepared: codec::Prepared::default(),
+        })
+    }
+
+    /// How many statements this connection keeps prepared.
+    pub fn prepared_count(&self) -> usize {
+        self.prepared.count()
+    }
+
     /// A read-write transaction on this connection, with its statements.
     fn transaction(&mut self) -> Result<ReaderTx<'_>, postgres::Error> {
         Ok(ReaderTx {

@@ -204,14 +204,24 @@ impl Prepared {
         client: &mut postgres::Client,
         sql: &str,
     ) -> Result<postgres::Statement, postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
+        self.cached(sql, || client.prepare(sql))
+    }
+
+    /// The statement kept under `key`, prepared by `prepare` on a miss
+    /// (the whole cache forgotten first when it holds [`PREPARED_MAX`]).
+    fn cached(
+        &mut self,
+        key: &str,
+        prepare: impl FnOnce() -> Result<postgres::Statement, postgres::Error>,
+    ) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(key) {
             return Ok(s.clone());
         }
         if self.statements.len() >= PREPARED_MAX {
             self.statements.clear();
         }
-        let s = client.prepare(sql)?;
-        self.statements.insert(sql.to_string(), s.clone());
+        let s = prepare()?;
+        self.statements.insert(key.to_string(), s.clone());
         Ok(s)
     }
 
@@ -267,17 +277,7 @@ impl Prepared {
         for t in &types {
             let _ = write!(key, ",{}", t.oid());
         }
-        let statement = match self.statements.get(&key) {
-            Some(s) => s.clone(),
-            None => {
-                if self.statements.len() >= PREPARED_MAX {
-                    self.statements.clear();
-                }
-                let s = client.prepare_typed(&numbered(sql), &types)?;
-                self.statements.insert(key, s.clone());
-                s
-            }
-        };
+        let statement = self.cached(&key, || client.prepare_typed(&numbered(sql), &types))?;
         let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();

@@ -298,10 +298,12 @@ pub fn to_row(
         decider_level: case.decision.as_ref().map(|d| d.decider_level),
         // Evidence hashes are tokens too: "which cases name this file" is
         // then an index look-up (a purge asks it before removing a file).
-        search_tokens: redress_domain::text::index_tokens(&case.record.searchable_text())
-            + " "
-            + &redress_domain::text::index_tokens(&case.tracking_no)
-            + &evidence_tokens(case, sealing.map(|s| &s.key)),
+        search_tokens: redress_domain::text::stored_tokens(
+            &(redress_domain::text::index_tokens(&case.record.searchable_text())
+                + " "
+                + &redress_domain::text::index_tokens(&case.tracking_no)
+                + &evidence_tokens(case, sealing.map(|s| &s.key))),
+        ),
         report: report_facts(case),
         version: case.version,
         doc,

@@ -885,8 +885,9 @@ fn raw_postgres(url: &str, clients: usize, seconds: u64) -> anyhow::Result<()> {
                  department, assignee, respondent_key, respondent_name, complainant_key, subject, \
                  created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
                  decider_level, search_tokens, report, version, doc, outcome, missed) VALUES ($1, $2, \
-                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 $21, $22, $23, $24, $25)",
+                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                 array_to_tsvector(array_remove(string_to_array($20, ' '), '')), $21, $22, $23, \
+                 $24, $25)",
             )?;
             let mut lat = Vec::new();
             for r in rows {

@@ -79,6 +79,34 @@ pub fn shingles(text: &str) -> BTreeSet<String> {
     out
 }
 
+/// The longest token a case stores for search, in bytes. A longer "word"
+/// (a pasted key, a run of digits) is not something anyone types into a
+/// search box, and PostgreSQL's `tsvector` refuses lexemes over 2,047
+/// bytes.
+pub const MAX_TOKEN_BYTES: usize = 255;
+
+/// The search tokens a case stores (`CaseRow::search_tokens`), from
+/// space-separated tokens ([`index_tokens`] and the like): each once, in
+/// byte order, none empty or longer than [`MAX_TOKEN_BYTES`]. A search
+/// asks for tokens, never their order or count, so a set says all it
+/// needs, and this is the order PostgreSQL's `tsvector` keeps its
+/// lexemes in: the tokens read back from either database are the ones
+/// written.
+pub fn stored_tokens(tokens: &str) -> String {
+    let set: BTreeSet<&str> = tokens
+        .split(' ')
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_BYTES)
+        .collect();
+    let mut out = String::with_capacity(tokens.len());
+    for t in set {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(t);
+    }
+    out
+}
+
 /// The same shingles read back from a case's stored index tokens (the
 /// output of [`index_tokens`]): its two-character CJK tokens and its other
 /// words. `shingles_of_index(&index_tokens(t)) == shingles(t)`.
@@ -240,6 +268,25 @@ mod tests {
         }
         assert_eq!(query_tokens("退款单"), vec!["退款", "款单"]);
         assert_eq!(query_tokens("Late DELIVERY"), vec!["late", "delivery"]);
+    }
+
+    #[test]
+    fn stored_tokens_are_a_set_in_byte_order() {
+        let long = "x".repeat(MAX_TOKEN_BYTES + 1);
+        let line = format!(
+            "退款 款 退 refund  Zeta 退款 {long} {}",
+            "y".repeat(MAX_TOKEN_BYTES)
+        );
+        assert_eq!(
+            stored_tokens(&line),
+            format!("Zeta refund {} 款 退 退款", "y".repeat(MAX_TOKEN_BYTES))
+        );
+        assert_eq!(stored_tokens(""), "");
+        let doc = stored_tokens(&index_tokens("快递丢失，申请退款 Order A12 lost"));
+        assert_eq!(
+            shingles_of_index(&doc),
+            shingles("快递丢失，申请退款 Order A12 lost")
+        );
     }
 
     #[test]

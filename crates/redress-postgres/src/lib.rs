@@ -63,7 +63,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = redress_store::migrations![
     0013 calendar_feed, 0014 staff_channels, 0015 settings, 0016 corrective_actions,
     0017 respondent_reply, 0018 report_days, 0019 category_model, 0020 alerts,
     0021 department_name_en, 0022 report_months, 0023 cases_due, 0024 search_index_per_group,
-    0025 compact_cases, 0026 smaller_cases, 0027 fewer_case_indexes,
+    0025 compact_cases, 0026 smaller_cases, 0027 fewer_case_indexes, 0028 search_vector,
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -486,8 +486,9 @@ macro_rules! insert_case {
          category, department, assignee, respondent_key, respondent_name, complainant_key, \
          subject, created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
          decider_level, search_tokens, report, version, doc, outcome, missed) VALUES ($1, $2, \
-         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24, $25)"
+         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+         array_to_tsvector(array_remove(string_to_array($20, ' '), '')), $21, $22, $23, $24, \
+         $25)"
     };
 }
 
@@ -504,7 +505,9 @@ const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = $2, status = $3, closu
      channel = $5, category = $6, department = $7, assignee = $8, respondent_key = $9, \
      respondent_name = $10, complainant_key = $11, subject = $12, created_at = $13, \
      updated_at = $14, next_due_at = $15, staff_due = $16, sweep_at = $17, decided_by = $18, \
-     decider_level = $19, search_tokens = $20, report = $21, version = $22 + 1, doc = $23, \
+     decider_level = $19, \
+     search_tokens = array_to_tsvector(array_remove(string_to_array($20, ' '), '')), \
+     report = $21, version = $22 + 1, doc = $23, \
      outcome = $24, missed = $25, claimed_until = NULL WHERE id = $1 AND version = $22";
 
 fn case_violation(e: postgres::Error) -> StoreError {

@@ -243,6 +243,40 @@ pub fn match_query(tokens: &[String]) -> Option<String> {
     (!phrases.is_empty()).then(|| phrases.join(" "))
 }
 
+/// What a search asks of PostgreSQL's `tsvector` of search tokens.
+#[derive(Debug, PartialEq)]
+enum TsQuery {
+    /// No token: no condition.
+    All,
+    /// A token longer than any stored one: no case can hold it.
+    Nothing,
+    /// Every token, each a quoted lexeme (`'` doubled, `\` escaped, so
+    /// that no token is read as syntax), joined by `&`.
+    Tokens(String),
+}
+
+fn ts_query(tokens: &[String]) -> TsQuery {
+    let tokens: Vec<&str> = tokens
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tokens.is_empty() {
+        return TsQuery::All;
+    }
+    if tokens
+        .iter()
+        .any(|t| t.len() > redress_domain::text::MAX_TOKEN_BYTES)
+    {
+        return TsQuery::Nothing;
+    }
+    let quoted: Vec<String> = tokens
+        .iter()
+        .map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''")))
+        .collect();
+    TsQuery::Tokens(quoted.join(" & "))
+}
+
 /// The rows a list may show, as disjoint branches (their union is the
 /// list), and whether the list is "everything, maybe by status" (then the
 /// counts table gives the total). `None` when the visibility admits no
@@ -351,20 +385,18 @@ pub fn branches(
             common.push(FTS_TERM, [Param::Text(q)]);
         }
     } else {
-        let tokens: Vec<String> = filter
-            .query
-            .iter()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect();
-        if !tokens.is_empty() {
-            simple = false;
-            // The expression of the GIN index `cases_search_tokens`
-            // (migration 0025), word for word, so that it is used.
-            common.push(
-                "string_to_array(search_tokens, ' ') @> {}::text[]",
-                [Param::Texts(tokens)],
-            );
+        match ts_query(&filter.query) {
+            TsQuery::All => {}
+            TsQuery::Nothing => {
+                simple = false;
+                common.push("FALSE", []);
+            }
+            TsQuery::Tokens(q) => {
+                simple = false;
+                // The `tsvector` column the GIN index `cases_search_tokens`
+                // covers (migration 0028).
+                common.push("search_tokens @@ {}::tsquery", [Param::Text(q)]);
+            }
         }
     }
     let with_common = |mut w: Where| {
@@ -447,7 +479,7 @@ pub fn branches(
 
 #[cfg(test)]
 mod tests {
-    use super::match_query;
+    use super::{TsQuery, match_query, ts_query};
 
     fn q(tokens: &[&str]) -> Option<String> {
         match_query(&tokens.iter().map(|t| t.to_string()).collect::<Vec<_>>())
@@ -466,5 +498,22 @@ mod tests {
         assert_eq!(q(&["\"refund*"]).as_deref(), Some("\"refund\""));
         assert_eq!(q(&["NOT"]).as_deref(), Some("\"NOT\""));
         assert_eq!(q(&["", " - "]), None);
+    }
+
+    #[test]
+    fn a_tsquery_quotes_every_token() {
+        let t = |v: &[&str]| ts_query(&v.iter().map(|t| t.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            t(&["退款", " refund "]),
+            TsQuery::Tokens("'退款' & 'refund'".into())
+        );
+        // Quotes and backslashes are letters of the lexeme, not syntax.
+        assert_eq!(
+            t(&["it's", "a\\b", "x:*", "!"]),
+            TsQuery::Tokens("'it''s' & 'a\\\\b' & 'x:*' & '!'".into())
+        );
+        assert_eq!(t(&["", "  "]), TsQuery::All);
+        let long = "x".repeat(redress_domain::text::MAX_TOKEN_BYTES + 1);
+        assert_eq!(t(&["退款", &long]), TsQuery::Nothing);
     }
 }

@@ -160,7 +160,10 @@ pub struct CaseRow {
     /// Who decided, with level: reviewers may see the appeals they may decide.
     pub decided_by: Option<String>,
     pub decider_level: Option<i32>,
-    /// Space-separated search tokens (see `redress_domain::text`).
+    /// The search tokens, space-separated, each once, in byte order
+    /// (`redress_domain::text::stored_tokens`). PostgreSQL keeps them as a
+    /// `tsvector` (migration 0028), which reads back in that order: tokens
+    /// written in another order, or twice, read back sorted and once there.
     pub search_tokens: String,
     pub report: ReportFacts,
     pub version: i64,

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::filter::Dialect;
 use crate::{
     CaseRow, CaseSummary, HeldMail, HeldMailState, ReportFacts, StoreError, StoreResult, User,
     WebhookCall, WebhookCallState, WebhookSubscription,
@@ -73,10 +74,32 @@ pub trait Columns<D> {
 }
 
 /// The columns of a full case row, in the order [`case_row`] reads them.
-pub const CASE_COLUMNS: &str = "seq, id, tracking_no, status, closure, channel, category, \
-     department, assignee, respondent_key, respondent_name, complainant_key, subject, \
-     created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     search_tokens, report, version, doc";
+pub fn case_columns(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "seq, id, tracking_no, status, closure, channel, category, \
+             department, assignee, respondent_key, respondent_name, complainant_key, subject, \
+             created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
+             decider_level, search_tokens, report, version, doc"
+        }
+        Dialect::Postgres => {
+            "seq, id, tracking_no, status, closure, channel, category, \
+             department, assignee, respondent_key, respondent_name, complainant_key, subject, \
+             created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
+             decider_level, array_to_string(tsvector_to_array(search_tokens), ' '), report, \
+             version, doc"
+        }
+    }
+}
+
+/// The search tokens as text: SQLite stores them so; PostgreSQL's
+/// `tsvector` (migration 0028) gives its lexemes back in byte order.
+pub fn search_tokens_text(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "search_tokens",
+        Dialect::Postgres => "array_to_string(tsvector_to_array(search_tokens), ' ')",
+    }
+}
 
 /// A case row without its corrective actions (read apart).
 pub fn case_row<D>(r: &impl Columns<D>) -> StoreResult<CaseRow> {

@@ -16,7 +16,7 @@ pub async fn insert_and_get_round_trip(s: Arc<dyn Store>) {
     row.sweep_at = Some(t(500));
     row.decided_by = Some("carol".into());
     row.decider_level = Some(2);
-    row.search_tokens = "退 款 退款 refund".into();
+    row.search_tokens = "refund 款 退 退款".into();
     row.report = ReportFacts {
         created_at: Some(t(1)),
         accepted_at: Some(t(3)),

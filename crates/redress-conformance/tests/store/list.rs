@@ -39,9 +39,9 @@ fn sample(n: u32) -> CaseRow {
         r.decider_level = Some((n % 3) as i32 + 1);
     }
     r.search_tokens = match n % 4 {
-        0 => "退 款 退款 refund",
-        1 => "快 递 快递 parcel late",
-        2 => "退 款 退款 快 递 快递 refund parcel",
+        0 => "refund 款 退 退款",
+        1 => "late parcel 快 快递 递",
+        2 => "parcel refund 快 快递 款 退 退款 递",
         _ => "other words",
     }
     .into();
@@ -388,9 +388,18 @@ pub async fn search(s: Arc<dyn Store>) {
     };
     let mut r = rows[3].clone();
     let old = r.search_tokens.clone();
-    r.search_tokens = "brandnew".into();
+    // Tokens as the application stores them (each once, in byte order),
+    // some with characters that are syntax to a search engine.
+    r.search_tokens = "a:b brandnew it's x\\y".into();
     save(&r, 1).await.unwrap();
     assert_eq!(found("brandnew").await, vec![r.id]);
+    for token in ["a:b", "it's", "x\\y"] {
+        assert!(found(token).await.contains(&r.id), "{token}");
+    }
+    assert_eq!(
+        s.get_case(r.id).await.unwrap().unwrap().search_tokens,
+        r.search_tokens
+    );
     let first_old = old.split(' ').next().unwrap();
     assert!(!found(first_old).await.contains(&r.id));
     // A save that leaves the tokens as they were keeps the entry.

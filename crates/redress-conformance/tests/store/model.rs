@@ -77,7 +77,7 @@ pub async fn case_texts_are_found_by_filter_within_the_visibility(s: Arc<dyn Sto
     let mut rows = Vec::new();
     for n in 1..=6 {
         let mut r = case(n);
-        r.search_tokens = format!("快递 丢失 n{n}");
+        r.search_tokens = format!("n{n} 丢失 快递");
         match n {
             // Another respondent, same category.
             4 => r.respondent_key = Some("merchant:m2".into()),
@@ -128,7 +128,7 @@ pub async fn case_texts_are_found_by_filter_within_the_visibility(s: Arc<dyn Sto
     );
     let six = &found[0];
     assert_eq!(six.id, rows[5].id);
-    assert_eq!(six.search_tokens, "快递 丢失 n6");
+    assert_eq!(six.search_tokens, "n6 丢失 快递");
     assert_eq!(six.subject, "case 6");
     assert_eq!(six.created_at, t(6));
     assert_eq!(six.respondent_key.as_deref(), Some("merchant:m1"));

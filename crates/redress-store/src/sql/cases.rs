@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{Backend, Conn, Dialect, Journal, Param};
 use crate::journal::JournalSplice;
-use crate::rows::{CASE_COLUMNS, Columns, case_row};
+use crate::rows::{Columns, case_columns, case_row, search_tokens_text};
 use crate::{
     CaseFilter, CaseRow, CaseText, IdempotencyRecord, JournalEntry, LearntToken, NewEvent,
     QueueCount, ReportFacts, ReportRow, StoreError, StoreResult, TABLE_COUNTS_SQL, TableCounts,
@@ -23,13 +23,16 @@ use crate::{
 use super::limit;
 
 /// The case whose `column` (`id`, `tracking_no`) is `value`.
-pub fn case_where<D>(
-    c: &mut impl Conn<D>,
+pub fn case_where<D, C: Conn<D>>(
+    c: &mut C,
     column: &str,
     value: Param,
 ) -> StoreResult<Option<CaseRow>> {
     c.query_opt(
-        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE {column} = ?1"),
+        &format!(
+            "SELECT {} FROM cases WHERE {column} = ?1",
+            case_columns(C::DIALECT)
+        ),
         &[value],
         |r| case_row(r),
     )
@@ -216,7 +219,8 @@ fn case_texts<D, C: Conn<D>>(
             params.push(self::limit(limit).into());
             let sql = format!(
                 "SELECT id, tracking_no, subject, created_at, respondent_key, respondent_name, \
-                 search_tokens FROM cases WHERE {} ORDER BY created_at DESC LIMIT ?{}",
+                 {} FROM cases WHERE {} ORDER BY created_at DESC LIMIT ?{}",
+                search_tokens_text(C::DIALECT),
                 b.sql(C::DIALECT, 0),
                 params.len()
             );

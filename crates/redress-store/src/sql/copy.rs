@@ -8,7 +8,7 @@ use super::people::{api_keys, import_api_keys, import_respondents, import_users,
 use super::settings::{import_departments, put_days};
 use super::templates::{import_canned_replies, mark_seeded};
 use super::{Backend, Conn, Journal, actions, cases};
-use crate::rows::{CASE_COLUMNS, case_row};
+use crate::rows::{case_columns, case_row};
 use crate::{
     ApiKey, CannedReply, CaseRow, Category, Department, IdempotencyRecord, JournalEntry,
     RespondentAccount, StoreResult, TableCounts, User, args,
@@ -44,7 +44,10 @@ fn import_idempotency<D>(c: &mut impl Conn<D>, records: &[IdempotencyRecord]) ->
 fn export_cases<D, C: Conn<D>>(c: &mut C, after: i64, n: usize) -> StoreResult<Vec<CaseRow>> {
     let n = i64::try_from(n).unwrap_or(i64::MAX);
     let mut rows = c.query(
-        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+        &format!(
+            "SELECT {} FROM cases WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            case_columns(C::DIALECT)
+        ),
         &args![after, n],
         |r| case_row(r),
     )?;

@@ -1,0 +1,4 @@
+-- PostgreSQL keeps the search tokens as a `tsvector` from this migration
+-- on (its 0028). SQLite's FTS5 index is unchanged: it stores each token
+-- once per case already. New rows hold their tokens once each, in byte
+-- order (`redress_domain::text::stored_tokens`); older rows keep theirs.

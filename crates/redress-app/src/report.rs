@@ -236,12 +236,15 @@ pub(crate) struct SummaryInput {
     pub(crate) previous: Vec<RollupSum>,
 }
 
-/// The period of the same length just before the query's, for the trend.
+/// The period of the same length just before the query's, for the trend:
+/// only the counters of its main counts (the series' metrics), not the
+/// time histograms and breakdowns, which are most of a period's rows.
 fn previous_query(q: &RollupQuery) -> RollupQuery {
     let len = (q.to - q.from).num_days() + 1;
     RollupQuery {
         from: q.from - Duration::days(len),
         to: q.from - Duration::days(1),
+        metrics: rollup::SERIES_METRICS.to_vec(),
         ..q.clone()
     }
 }

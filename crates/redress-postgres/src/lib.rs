@@ -64,6 +64,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = redress_store::migrations![
     0017 respondent_reply, 0018 report_days, 0019 category_model, 0020 alerts,
     0021 department_name_en, 0022 report_months, 0023 cases_due, 0024 search_index_per_group,
     0025 compact_cases, 0026 smaller_cases, 0027 fewer_case_indexes, 0028 search_vector,
+    0029 cases_vacuum_sooner,
 ];
 
 /// Key of the advisory lock that serialises migrations of instances
@@ -193,6 +194,7 @@ impl PgStore {
         config.options(format!("-c jit=off {options}").trim());
         let mut first = config.connect(NoTls).map_err(db)?;
         migrate(&mut first)?;
+        warn_without_autovacuum(&mut first);
         drop(first);
 
         let manager = ReadManager(PostgresConnectionManager::new(config.clone(), NoTls));
@@ -432,6 +434,21 @@ impl Drop for PgStore {
                 tracing::error!("a postgres writer thread panicked");
             }
         }
+    }
+}
+
+/// Says so in the log when the server runs without autovacuum: the case
+/// lists' counts are index-only scans, and each changed case sends them
+/// to the table until a VACUUM (migration 0029, docs/operations.md).
+fn warn_without_autovacuum(client: &mut Client) {
+    let on = client
+        .query_one("SELECT current_setting('autovacuum')::boolean", &[])
+        .map(|r| r.get::<_, bool>(0));
+    if let Ok(false) = on {
+        tracing::warn!(
+            "PostgreSQL runs with autovacuum off: the counts of the case lists slow \
+             down as cases change until `VACUUM ANALYZE cases` runs (docs/operations.md)"
+        );
     }
 }
 

@@ -1,0 +1,3 @@
+-- PostgreSQL vacuums and analyses `cases` sooner from its 0029 on (the
+-- visibility map that keeps its counts index-only). SQLite has neither:
+-- nothing changes here.

@@ -70,6 +70,12 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
         .map(|r| r.report.packed())
         .collect::<StoreResult<Vec<Vec<u8>>>>()?;
     let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
+    // Rows from an older SQLite store may hold a token longer than a
+    // `tsvector` lexeme may be; as a set without those, as new rows are.
+    let tokens: Vec<String> = rows
+        .iter()
+        .map(|r| redress_domain::text::stored_tokens(&r.search_tokens))
+        .collect();
     ctx.execute(
         IMPORT_CASES,
         &[
@@ -93,7 +99,7 @@ pub fn import_cases(ctx: &mut WriteCtx<'_>, rows: &[CaseRow]) -> StoreResult<()>
             &to(|r| &r.sweep_at),
             &o(|r| &r.decided_by),
             &levels,
-            &s(|r| &r.search_tokens),
+            &tokens,
             &reports,
             &versions,
             &rows

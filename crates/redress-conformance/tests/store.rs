@@ -33,6 +33,8 @@ mod journal;
 mod list;
 #[path = "store/model.rs"]
 mod model;
+#[path = "store/planner.rs"]
+mod planner;
 #[path = "store/prepared.rs"]
 mod prepared;
 #[path = "store/retention.rs"]
@@ -171,6 +173,11 @@ fn main() -> ExitCode {
         Backend::Postgres,
         "prepared::stale_statements_are_prepared_again",
         || harness::with_schema(prepared::stale_statements_are_prepared_again),
+    ));
+    trials.push(trial(
+        Backend::Postgres,
+        "planner::a_new_schema_leaves_cases_without_statistics",
+        || harness::with_schema(planner::a_new_schema_leaves_cases_without_statistics),
     ));
     redress_testkit::run(trials).exit_code()
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
-use crate::{App, cases::filing_bound};
+use crate::{App, cases::filing_bound, stored};
 
 /// The columns, in order (docs/exports.md says what each holds).
 pub const COLUMNS: [&str; 30] = [
@@ -170,21 +170,18 @@ impl Cursor {
         if self.done {
             return Ok(None);
         }
+        // A page of whole rows in one statement: a point read per case
+        // held a million-case export to about 1,700 rows a second.
         let page = self
             .app
             .store
-            .list_cases(&Visibility::All, &self.filter, PAGE, self.after)
+            .list_case_rows(&Visibility::All, &self.filter, PAGE, self.after)
             .await?;
         self.after = page.next;
         self.done = page.next.is_none();
         let mut out = Vec::new();
-        for summary in &page.items {
-            let loaded = match self.app.load(summary.id).await {
-                Ok(l) => l,
-                // Removed between the page and its reading.
-                Err(AppError::NotFound) => continue,
-                Err(e) => return Err(e),
-            };
+        for stored in &page.items {
+            let loaded = stored::from_row(stored, &self.app.vault)?;
             out.extend(csv_line(&row(&loaded.case, self.full_contact))?);
         }
         Ok(Some(out))

@@ -174,6 +174,21 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Whether the server at `url` runs with autovacuum off, for a warning
+    /// at `redress serve`'s start: the case lists' counts are index-only
+    /// scans, and each changed case sends them to the table until a
+    /// VACUUM (migration 0029, docs/operations.md).
+    pub fn autovacuum_off(url: &str) -> StoreResult<bool> {
+        let config = postgres::Config::from_str(url)
+            .map_err(|e| StoreError::other(format!("bad PostgreSQL URL: {e}")))?;
+        let mut client = config.connect(NoTls).map_err(db)?;
+        let on: bool = client
+            .query_one("SELECT current_setting('autovacuum')::boolean", &[])
+            .map_err(db)?
+            .get(0);
+        Ok(!on)
+    }
+
     /// Connects to `url` (`postgres://…`), applies pending migrations and
     /// starts the writer thread. Blocks: call it on a blocking thread.
     pub fn open(url: &str) -> StoreResult<PgStore> {
@@ -194,7 +209,6 @@ impl PgStore {
         config.options(format!("-c jit=off {options}").trim());
         let mut first = config.connect(NoTls).map_err(db)?;
         migrate(&mut first)?;
-        warn_without_autovacuum(&mut first);
         drop(first);
 
         let manager = ReadManager(PostgresConnectionManager::new(config.clone(), NoTls));
@@ -434,21 +448,6 @@ impl Drop for PgStore {
                 tracing::error!("a postgres writer thread panicked");
             }
         }
-    }
-}
-
-/// Says so in the log when the server runs without autovacuum: the case
-/// lists' counts are index-only scans, and each changed case sends them
-/// to the table until a VACUUM (migration 0029, docs/operations.md).
-fn warn_without_autovacuum(client: &mut Client) {
-    let on = client
-        .query_one("SELECT current_setting('autovacuum')::boolean", &[])
-        .map(|r| r.get::<_, bool>(0));
-    if let Ok(false) = on {
-        tracing::warn!(
-            "PostgreSQL runs with autovacuum off: the counts of the case lists slow \
-             down as cases change until `VACUUM ANALYZE cases` runs (docs/operations.md)"
-        );
     }
 }
 

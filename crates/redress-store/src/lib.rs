@@ -677,6 +677,16 @@ pub trait CaseReadStore: Send + Sync + 'static {
         limit: usize,
         after: Option<i64>,
     ) -> StoreResult<Page<CaseSummary>>;
+    /// [`CaseReadStore::list_cases`]'s page as whole rows (documents
+    /// included), for a reader of every case in a list, such as the case
+    /// export: one statement a page instead of a point read a case.
+    async fn list_case_rows(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<Page<CaseRow>>;
     /// A search's page best match first: the newest `cap` cases the
     /// filter and the visibility admit, ranked by `relevance` of their
     /// subjects (newest first among equals), read in one snapshot; `after`

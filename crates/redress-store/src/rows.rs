@@ -86,8 +86,8 @@ pub fn case_columns(dialect: Dialect) -> &'static str {
             "seq, id, tracking_no, status, closure, channel, category, \
              department, assignee, respondent_key, respondent_name, complainant_key, subject, \
              created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
-             decider_level, array_to_string(tsvector_to_array(search_tokens), ' '), report, \
-             version, doc"
+             decider_level, array_to_string(tsvector_to_array(search_tokens), ' ') \
+             AS search_tokens, report, version, doc"
         }
     }
 }
@@ -97,7 +97,9 @@ pub fn case_columns(dialect: Dialect) -> &'static str {
 pub fn search_tokens_text(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => "search_tokens",
-        Dialect::Postgres => "array_to_string(tsvector_to_array(search_tokens), ' ')",
+        Dialect::Postgres => {
+            "array_to_string(tsvector_to_array(search_tokens), ' ') AS search_tokens"
+        }
     }
 }
 

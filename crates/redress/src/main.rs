@@ -426,6 +426,17 @@ async fn serve(
     demo: bool,
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
+    if let redress::config::Database::Postgres(url) = config.database()? {
+        let off =
+            tokio::task::spawn_blocking(move || redress_postgres::PgStore::autovacuum_off(&url))
+                .await?;
+        if let Ok(true) = off {
+            tracing::warn!(
+                "PostgreSQL runs with autovacuum off: the counts of the case lists slow \
+                 down as cases change until `VACUUM ANALYZE cases` runs (docs/operations.md)"
+            );
+        }
+    }
     let app = build_app(&config, store, test_clock).await?;
     if let Some(at) = test_clock_start {
         app.clock.start_at(at);

@@ -408,6 +408,51 @@ pub async fn search(s: Arc<dyn Store>) {
     assert_eq!(found("brandnew").await, vec![r.id]);
 }
 
+/// `list_case_rows`: the pages of `list_cases`, each item the whole row
+/// as stored, through every shape of list statement (one branch, several
+/// branches merged, a search alone, a search with other terms).
+pub async fn whole_rows(s: Arc<dyn Store>) {
+    let rows = loaded(&*s).await;
+    let q = |tokens: &[&str]| CaseFilter {
+        query: tokens.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
+    };
+    let depts = Visibility::Departments {
+        departments: vec!["ops".into(), "billing".into()],
+        reviewer: None,
+    };
+    let mut by_dept = q(&[]);
+    by_dept.department = Some("ops".into());
+    let mut searched_in_dept = q(&["退款"]);
+    searched_in_dept.department = Some("ops".into());
+    for (v, f) in [
+        (Visibility::All, q(&[])),
+        (Visibility::All, by_dept),
+        (depts.clone(), q(&[])),
+        (Visibility::All, q(&["退款"])),
+        (depts, searched_in_dept),
+    ] {
+        let want = all_pages(&*s, &v, &f, 7).await;
+        assert!(!want.is_empty(), "{v:?} {f:?}");
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s.list_case_rows(&v, &f, 7, after).await.unwrap();
+            assert!(page.items.len() <= 7);
+            for got in &page.items {
+                let stored = rows.iter().find(|r| r.seq == got.seq).unwrap();
+                assert_eq!(got, stored, "the whole row as stored");
+                seen.push(got.seq);
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(seen, want, "{v:?} {f:?}");
+    }
+}
+
 /// A search ranked by relevance (`ranked_cases`): the newest `cap`
 /// matches the filter and the visibility admit, best subject first and
 /// newest first among equals, paged by the last `(score, seq)`, each item

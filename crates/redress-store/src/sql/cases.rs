@@ -560,6 +560,20 @@ impl<B: Backend> crate::CaseReadStore for B {
             .await
     }
 
+    async fn list_case_rows(
+        &self,
+        visibility: &Visibility,
+        filter: &CaseFilter,
+        limit: usize,
+        after: Option<i64>,
+    ) -> StoreResult<crate::Page<CaseRow>> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read_snapshot(move |c| {
+            super::list::list_case_rows(c, &visibility, &filter, limit, after)
+        })
+        .await
+    }
+
     async fn ranked_cases(
         &self,
         visibility: &Visibility,

@@ -25,6 +25,8 @@
 #   application/zip  GET /complaints/{id}/archive, GET /track/{no}/export
 #   image/jpeg       GET /complaints/{id}/evidence/{evidence_id}/thumbnail
 #   text/calendar    POST /admin/calendar/import (its body)
+#   */*              the three evidence downloads (a file comes with its
+#                    own type: a picture, a PDF, a recording, …)
 #
 # Settings: CLIENT_TOUR_INSTALL=0 skips the pip install. Uses the debug
 # binary the test build made.
@@ -70,7 +72,8 @@ cat >"$work/generator.json" <<'JSON'
   "content_type_overrides": {
     "application/zip": "application/octet-stream",
     "image/jpeg": "application/octet-stream",
-    "text/calendar": "application/octet-stream"
+    "text/calendar": "application/octet-stream",
+    "*/*": "application/octet-stream"
   }
 }
 JSON

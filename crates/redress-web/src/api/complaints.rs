@@ -471,9 +471,11 @@ pub async fn evidence(
 
 /// Opens any file of a case the caller sees; each view is journaled
 /// (`evidence_viewed`).
+/// The file comes with the type it was stored with (one of the evidence
+/// types: pictures, PDF, audio, video, office documents, text), hence `*/*`.
 #[utoipa::path(get, path = "/complaints/{id}/evidence/{evidence_id}", tag = "complaints",
     params(("id" = String, Path), ("evidence_id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = inline(Binary)),
+    responses((status = 200, content_type = "*/*", body = inline(Binary)),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn evidence_file(
     State(s): State<AppState>,

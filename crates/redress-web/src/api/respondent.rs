@@ -59,9 +59,11 @@ pub async fn message(
 
 /// Opens a file of the case: the respondent's own uploads and what staff
 /// shared with them (404 for any other).
+/// The file comes with the type it was stored with (one of the evidence
+/// types: pictures, PDF, audio, video, office documents, text), hence `*/*`.
 #[utoipa::path(get, path = "/respondent/complaints/{id}/evidence/{evidence_id}", tag = "respondent",
     params(("id" = String, Path), ("evidence_id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = inline(Binary)),
+    responses((status = 200, content_type = "*/*", body = inline(Binary)),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn evidence_file(
     State(s): State<AppState>,

@@ -170,9 +170,11 @@ pub(crate) fn file_download(file: redress_app::files::EvidenceFile) -> Response 
 
 /// Opens a file of the case: the complainant's own uploads and what staff
 /// shared with them (404 for any other).
+/// The file comes with the type it was stored with (one of the evidence
+/// types: pictures, PDF, audio, video, office documents, text), hence `*/*`.
 #[utoipa::path(get, path = "/track/{tracking_no}/evidence/{evidence_id}", tag = "complainant",
     params(("tracking_no" = String, Path), ("evidence_id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = inline(Binary)),
+    responses((status = 200, content_type = "*/*", body = inline(Binary)),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn evidence_file(
     State(s): State<AppState>,

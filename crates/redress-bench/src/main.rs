@@ -880,15 +880,15 @@ fn raw_postgres(url: &str, clients: usize, seconds: u64) -> anyhow::Result<()> {
         let url = url.to_string();
         threads.push(std::thread::spawn(move || -> anyhow::Result<Vec<f64>> {
             let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
-            let insert = client.prepare(
+            let insert = client.prepare(concat!(
                 "INSERT INTO raw_cases (id, tracking_no, status, closure, channel, category, \
                  department, assignee, respondent_key, respondent_name, complainant_key, subject, \
                  created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
                  decider_level, search_tokens, report, version, doc, outcome, missed) VALUES ($1, $2, \
-                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                 array_to_tsvector(array_remove(string_to_array($20, ' '), '')), $21, $22, $23, \
-                 $24, $25)",
-            )?;
+                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, ",
+                redress_postgres::search_vector!("$20"),
+                ", $21, $22, $23, $24, $25)"
+            ))?;
             let mut lat = Vec::new();
             for r in rows {
                 if Instant::now() >= stop {

@@ -177,6 +177,11 @@ fn main() -> ExitCode {
     ));
     trials.push(trial(
         Backend::Postgres,
+        "prepared::the_writer_prepares_stale_statements_again",
+        || harness::with_schema(prepared::the_writer_prepares_stale_statements_again),
+    ));
+    trials.push(trial(
+        Backend::Postgres,
         "planner::a_new_schema_leaves_cases_without_statistics",
         || harness::with_schema(planner::a_new_schema_leaves_cases_without_statistics),
     ));

@@ -12,15 +12,16 @@ use crate::case_violation;
 use crate::codec::{db, unique_constraint, us, us_opt};
 use crate::writer::WriteCtx;
 
-const IMPORT_CASES: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
+const IMPORT_CASES: &str = concat!(
+    "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
      category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
      created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
      search_tokens, report, version, doc, outcome, missed) \
      SELECT seq, id, tracking_no, status, closure, channel, category, department, assignee, \
      respondent_key, respondent_name, complainant_key, subject, created_at, updated_at, \
-     next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     array_to_tsvector(array_remove(string_to_array(search_tokens, ' '), '')), report, \
-     version, doc, outcome, missed \
+     next_due_at, staff_due, sweep_at, decided_by, decider_level, ",
+    crate::search_vector!("search_tokens"),
+    ", report, version, doc, outcome, missed \
      FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], \
      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
      $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::boolean[], \
@@ -29,7 +30,8 @@ const IMPORT_CASES: &str = "INSERT INTO cases (seq, id, tracking_no, status, clo
      AS t(seq, id, tracking_no, status, closure, channel, category, department, assignee, \
      respondent_key, respondent_name, complainant_key, subject, created_at, updated_at, \
      next_due_at, staff_due, sweep_at, decided_by, decider_level, search_tokens, report, \
-     version, doc, outcome, missed)";
+     version, doc, outcome, missed)"
+);
 
 /// Moves the `seq` sequence past the largest imported `seq`, so that new
 /// cases continue after the imported ones.

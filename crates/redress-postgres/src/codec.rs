@@ -297,6 +297,19 @@ fn stale(e: &postgres::Error) -> bool {
         || e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME)
 }
 
+/// Whether `e` is a PostgreSQL error that [`stale`] recognises (the
+/// writer sees its statements' errors as [`StoreError`]s).
+pub fn is_stale(e: &StoreError) -> bool {
+    match e {
+        StoreError::Backend(source)
+        | StoreError::Deadlock(source)
+        | StoreError::Serialization(source) => {
+            source.downcast_ref::<postgres::Error>().is_some_and(stale)
+        }
+        _ => false,
+    }
+}
+
 /// [`Conn`] for a connection that keeps its statements prepared
 /// ([`Prepared`]): `$c` gives the client and the statements.
 macro_rules! prepared_conn {

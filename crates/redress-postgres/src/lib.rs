@@ -15,6 +15,45 @@
 //! * Reads, sessions and claims use a pool of connections on blocking
 //!   threads.
 
+/// The settings of every connection the store opens to `url`: the URL's
+/// own, with the application's name and a connect timeout where it gives
+/// none, and JIT compilation off unless it asks for it.
+fn connect_config(url: &str) -> StoreResult<postgres::Config> {
+    let mut config = postgres::Config::from_str(url)
+        .map_err(|e| StoreError::other(format!("bad PostgreSQL URL: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name("redress");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    // No JIT compilation: a report's questions cost PostgreSQL enough to
+    // pass `jit_above_cost`, and compiling them took about 55 ms of a 270
+    // ms query at a million cases (docs/benchmarks.md, "Insight at a
+    // million"), more than it saved. Options in the URL come after, so an
+    // operator's `-c jit=on` still wins.
+    let options = config.get_options().unwrap_or_default().to_string();
+    config.options(format!("-c jit=off {options}").trim());
+    Ok(config)
+}
+
+/// The `tsvector` that `cases.search_tokens` stores (migration 0028) for
+/// the application's tokens, given as an SQL expression of one
+/// space-separated text (a parameter such as `"$20"`, or a column): each
+/// token a lexeme as it is, never parsed or stemmed. Written once here so
+/// that every statement that writes the column writes the same value; the
+/// reading side is `redress_store::rows::search_tokens_text`.
+#[macro_export]
+macro_rules! search_vector {
+    ($tokens:literal) => {
+        concat!(
+            "array_to_tsvector(array_remove(string_to_array(",
+            $tokens,
+            ", ' '), ''))"
+        )
+    };
+}
+
 mod bulk;
 mod cases;
 mod codec;
@@ -49,7 +88,7 @@ const READERS: u32 = 8;
 
 /// Writer connections per instance: enough for PostgreSQL to spread the
 /// case work of concurrent groups over its cores.
-const WRITERS: usize = 4;
+pub const WRITERS: usize = 4;
 
 /// `(version, name, sql)`, in order. Never edit a released migration: add one.
 /// From 0016 on a migration has the same number and name on both backends
@@ -179,9 +218,7 @@ impl PgStore {
     /// scans, and each changed case sends them to the table until a
     /// VACUUM (migration 0029, docs/operations.md).
     pub fn autovacuum_off(url: &str) -> StoreResult<bool> {
-        let config = postgres::Config::from_str(url)
-            .map_err(|e| StoreError::other(format!("bad PostgreSQL URL: {e}")))?;
-        let mut client = config.connect(NoTls).map_err(db)?;
+        let mut client = connect_config(url)?.connect(NoTls).map_err(db)?;
         let on: bool = client
             .query_one("SELECT current_setting('autovacuum')::boolean", &[])
             .map_err(db)?
@@ -192,21 +229,7 @@ impl PgStore {
     /// Connects to `url` (`postgres://…`), applies pending migrations and
     /// starts the writer thread. Blocks: call it on a blocking thread.
     pub fn open(url: &str) -> StoreResult<PgStore> {
-        let mut config = postgres::Config::from_str(url)
-            .map_err(|e| StoreError::other(format!("bad PostgreSQL URL: {e}")))?;
-        if config.get_application_name().is_none() {
-            config.application_name("redress");
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        // No JIT compilation: a report's questions cost PostgreSQL enough
-        // to pass `jit_above_cost`, and compiling them took about 55 ms of
-        // a 270 ms query at a million cases (docs/benchmarks.md, "Insight
-        // at a million"), more than it saved. Options in the URL come
-        // after, so an operator's `-c jit=on` still wins.
-        let options = config.get_options().unwrap_or_default().to_string();
-        config.options(format!("-c jit=off {options}").trim());
+        let config = connect_config(url)?;
         let mut first = config.connect(NoTls).map_err(db)?;
         migrate(&mut first)?;
         drop(first);
@@ -498,13 +521,15 @@ fn migrate(client: &mut Client) -> StoreResult<usize> {
 /// The INSERT of a new case's 25 values (see [`CaseValues::params`]).
 macro_rules! insert_case {
     () => {
-        "INSERT INTO cases (id, tracking_no, status, closure, channel, \
+        concat!(
+            "INSERT INTO cases (id, tracking_no, status, closure, channel, \
          category, department, assignee, respondent_key, respondent_name, complainant_key, \
          subject, created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
          decider_level, search_tokens, report, version, doc, outcome, missed) VALUES ($1, $2, \
-         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-         array_to_tsvector(array_remove(string_to_array($20, ' '), '')), $21, $22, $23, $24, \
-         $25)"
+         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, ",
+            search_vector!("$20"),
+            ", $21, $22, $23, $24, $25)"
+        )
     };
 }
 
@@ -517,14 +542,16 @@ const INSERT_CASE_IF_FREE: &str = concat!(
     " ON CONFLICT (tracking_no) DO NOTHING RETURNING seq"
 );
 
-const UPDATE_CASE: &str = "UPDATE cases SET tracking_no = $2, status = $3, closure = $4, \
+const UPDATE_CASE: &str = concat!(
+    "UPDATE cases SET tracking_no = $2, status = $3, closure = $4, \
      channel = $5, category = $6, department = $7, assignee = $8, respondent_key = $9, \
      respondent_name = $10, complainant_key = $11, subject = $12, created_at = $13, \
      updated_at = $14, next_due_at = $15, staff_due = $16, sweep_at = $17, decided_by = $18, \
-     decider_level = $19, \
-     search_tokens = array_to_tsvector(array_remove(string_to_array($20, ' '), '')), \
-     report = $21, version = $22 + 1, doc = $23, \
-     outcome = $24, missed = $25, claimed_until = NULL WHERE id = $1 AND version = $22";
+     decider_level = $19, search_tokens = ",
+    search_vector!("$20"),
+    ", report = $21, version = $22 + 1, doc = $23, \
+     outcome = $24, missed = $25, claimed_until = NULL WHERE id = $1 AND version = $22"
+);
 
 fn case_violation(e: postgres::Error) -> StoreError {
     match unique_constraint(&e).as_deref() {

@@ -246,6 +246,19 @@ pub fn run(connect: Connect, rx: Arc<Mutex<Receiver<Box<Job>>>>, commits: Arc<At
     tracing::debug!("postgres writer stopped");
 }
 
+/// Forgets every prepared statement of the writer's connection when `e`
+/// is the server refusing one as stale (another instance's migration
+/// changed a result's shape, 0A000, or a pooler deallocated it, 26000).
+/// The job or group that met it has failed inside its transaction and
+/// cannot run again; without this, every later group would fail on the
+/// same statement.
+fn forget_if_stale(prepared: &mut Prepared, e: Option<&StoreError>) {
+    if e.is_some_and(crate::codec::is_stale) {
+        tracing::warn!("postgres writer: a prepared statement went stale; preparing anew");
+        prepared.clear();
+    }
+}
+
 /// Locks the head, writes the group's journal after it and moves it.
 fn finish_journal(
     client: &mut Client,
@@ -323,7 +336,8 @@ fn run_batch(
         let ok = match catch_unwind(AssertUnwindSafe(|| job.run(&mut ctx))) {
             Ok((ok, reply)) => {
                 replies.push(reply);
-                ok
+                forget_if_stale(prepared, ok.as_ref().err());
+                ok.is_ok()
             }
             Err(_) => {
                 tracing::error!("a postgres writer job panicked");
@@ -354,6 +368,7 @@ fn run_batch(
         Err(e) => {
             tracing::error!(error = %e, "postgres group commit failed");
             let _ = client.batch_execute("ROLLBACK");
+            forget_if_stale(prepared, Some(e));
         }
     }
     let commit = commit.as_ref().map(|_| ());

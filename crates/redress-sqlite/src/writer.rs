@@ -545,7 +545,7 @@ fn run_batch(
         let ok = match catch_unwind(AssertUnwindSafe(|| job.run(&mut ctx))) {
             Ok((ok, reply)) => {
                 replies.push(reply);
-                ok
+                ok.is_ok()
             }
             Err(_) => {
                 tracing::error!("a sqlite writer job panicked");

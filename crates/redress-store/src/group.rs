@@ -13,11 +13,19 @@ pub type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 /// caller's channel.
 pub type Answer<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
 
-/// Holds a job's `outcome` until the commit: `true` when the job succeeded
-/// (its work stays in the group), and the reply that answers `tx` with the
-/// outcome, or with the COMMIT's error if the group failed after all.
-pub fn settle<T: Send + 'static>(outcome: StoreResult<T>, tx: Answer<T>) -> (bool, Reply) {
-    let ok = outcome.is_ok();
+/// Holds a job's `outcome` until the commit: `Ok` when the job succeeded
+/// (its work stays in the group), its error otherwise (a writer may act on
+/// it, e.g. forget its prepared statements), and the reply that answers
+/// `tx` with the outcome, or with the COMMIT's error if the group failed
+/// after all.
+pub fn settle<T: Send + 'static>(
+    outcome: StoreResult<T>,
+    tx: Answer<T>,
+) -> (Result<(), StoreError>, Reply) {
+    let ok = match &outcome {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.clone()),
+    };
     let reply: Reply = Box::new(move |commit: Result<(), &StoreError>| {
         tx(match (outcome, commit) {
             (Err(e), _) => Err(e),
@@ -56,8 +64,9 @@ pub fn blocking<T: Send + 'static>() -> (Answer<T>, impl FnOnce() -> StoreResult
 
 /// A unit of work for a writer whose context is `C`.
 pub trait Job<C: ?Sized>: Send {
-    /// Runs the work; `true` when it succeeded (and its savepoint is kept).
-    fn run(self: Box<Self>, ctx: &mut C) -> (bool, Reply);
+    /// Runs the work; `Ok` when it succeeded (and its savepoint is kept),
+    /// else its error.
+    fn run(self: Box<Self>, ctx: &mut C) -> (Result<(), StoreError>, Reply);
     /// Answers without running (the group already failed).
     fn fail(self: Box<Self>, e: &StoreError);
     /// A small job: a few statements over a few rows (a registration),
@@ -79,7 +88,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut C) -> StoreResult<T> + Send + 'static,
 {
-    fn run(self: Box<Self>, ctx: &mut C) -> (bool, Reply) {
+    fn run(self: Box<Self>, ctx: &mut C) -> (Result<(), StoreError>, Reply) {
         settle((self.f)(ctx), self.tx)
     }
 
@@ -111,7 +120,7 @@ mod tests {
     fn a_job_is_answered_with_the_commits_fate() {
         let (tx, rx) = answer();
         let (ok, reply) = settle(Ok(7), tx);
-        assert!(ok);
+        assert!(ok.is_ok());
         reply(Ok(()));
         assert_eq!(rx.recv().unwrap().unwrap(), 7);
 
@@ -124,7 +133,10 @@ mod tests {
 
         let (tx, rx) = answer();
         let (ok, reply) = settle::<u8>(Err(StoreError::VersionConflict), tx);
-        assert!(!ok);
+        assert!(
+            matches!(ok, Err(StoreError::VersionConflict)),
+            "the job's own error"
+        );
         reply(Ok(()));
         assert!(matches!(
             rx.recv().unwrap(),

@@ -73,6 +73,15 @@ pub trait Columns<D> {
     }
 }
 
+/// PostgreSQL's `cases.search_tokens` (a `tsvector`, migration 0028) read
+/// back as the application's space-separated tokens, in byte order, under
+/// the column's own name. The writing side is `redress_postgres::search_vector!`.
+macro_rules! tokens_as_text {
+    () => {
+        "array_to_string(tsvector_to_array(search_tokens), ' ') AS search_tokens"
+    };
+}
+
 /// The columns of a full case row, in the order [`case_row`] reads them.
 pub fn case_columns(dialect: Dialect) -> &'static str {
     match dialect {
@@ -83,11 +92,14 @@ pub fn case_columns(dialect: Dialect) -> &'static str {
              decider_level, search_tokens, report, version, doc"
         }
         Dialect::Postgres => {
-            "seq, id, tracking_no, status, closure, channel, category, \
+            concat!(
+                "seq, id, tracking_no, status, closure, channel, category, \
              department, assignee, respondent_key, respondent_name, complainant_key, subject, \
              created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
-             decider_level, array_to_string(tsvector_to_array(search_tokens), ' ') \
-             AS search_tokens, report, version, doc"
+             decider_level, ",
+                tokens_as_text!(),
+                ", report, version, doc"
+            )
         }
     }
 }
@@ -97,9 +109,7 @@ pub fn case_columns(dialect: Dialect) -> &'static str {
 pub fn search_tokens_text(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => "search_tokens",
-        Dialect::Postgres => {
-            "array_to_string(tsvector_to_array(search_tokens), ' ') AS search_tokens"
-        }
+        Dialect::Postgres => tokens_as_text!(),
     }
 }
 

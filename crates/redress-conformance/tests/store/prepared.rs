@@ -2,9 +2,14 @@
 //! each connection prepares a statement once, keeps at most 256, and
 //! recovers from a statement the server refuses as stale.
 
-use redress_postgres::Reader;
+use std::sync::Arc;
+
+use redress_postgres::{PgStore, Reader};
+use redress_store::Store;
 use redress_store::rows::Columns;
 use redress_store::sql::{Conn, Param};
+
+use crate::harness::{case, event, runtime, verify};
 
 fn names(r: &mut Reader) -> Vec<String> {
     r.query("SELECT name FROM stale_probe ORDER BY name", &[], |row| {
@@ -48,4 +53,41 @@ pub fn stale_statements_are_prepared_again(url: &str) {
         assert_eq!(got, [2 + n]);
         assert!(r.prepared_count() <= 256, "{}", r.prepared_count());
     }
+}
+
+/// The writer's own statements recover the same way: after another
+/// instance's migration changes the type of a column that the journal's
+/// head statement returns, each writer thread fails at most the one group
+/// that met its stale statement (that transaction cannot run again), and
+/// prepares anew for the next; every other registration is written, with
+/// the journal's chain intact. (Before, a writer that had prepared the
+/// statement failed every group it took, for ever.)
+pub fn the_writer_prepares_stale_statements_again(url: &str) {
+    let s: Arc<dyn Store> = Arc::new(PgStore::open(url).expect("open"));
+    let rt = runtime();
+    let insert = |n: u32| {
+        let s = Arc::clone(&s);
+        rt.block_on(async move {
+            let row = case(n);
+            s.insert_case(row.clone(), vec![event(Some(row.id), "submitted")], None)
+                .await
+        })
+    };
+    rt.block_on(s.migrate()).unwrap();
+    for n in 0..8 {
+        insert(n).expect("a registration before the change");
+    }
+
+    let mut other = Reader::connect(url).expect("connect");
+    other
+        .batch_execute("ALTER TABLE journal_head ALTER COLUMN hash TYPE varchar(200)")
+        .unwrap();
+
+    let failed = (8..48).filter(|&n| insert(n).is_err()).count();
+    assert!(
+        failed <= redress_postgres::WRITERS,
+        "{failed} of 40 registrations failed after the change"
+    );
+    let events = rt.block_on(verify(s.as_ref()));
+    assert_eq!(events, 48 - failed as u64, "the chain holds every written event");
 }

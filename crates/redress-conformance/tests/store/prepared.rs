@@ -89,5 +89,9 @@ pub fn the_writer_prepares_stale_statements_again(url: &str) {
         "{failed} of 40 registrations failed after the change"
     );
     let events = rt.block_on(verify(s.as_ref()));
-    assert_eq!(events, 48 - failed as u64, "the chain holds every written event");
+    assert_eq!(
+        events,
+        48 - failed as u64,
+        "the chain holds every written event"
+    );
 }

@@ -439,6 +439,7 @@ async fn a_slow_request_head_is_cut_off_but_a_slow_body_is_not() {
             let _ = stopped.await;
         },
         Duration::from_millis(300),
+        redress::http::SHUTDOWN_GRACE,
     ));
     // A head that never ends: the server closes the connection.
     let mut slowloris = tokio::net::TcpStream::connect(addr).await.unwrap();

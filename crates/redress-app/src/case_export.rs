@@ -11,7 +11,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use redress_domain::{Case, Role};
-use redress_store::{CaseFilter, Visibility};
 use serde_json::json;
 
 use crate::access::Principal;
@@ -149,8 +148,10 @@ fn csv_line(fields: &[String]) -> AppResult<Vec<u8>> {
 /// Where the stream is.
 struct Cursor {
     app: Arc<App>,
-    filter: CaseFilter,
-    after: Option<i64>,
+    filed_from: Option<DateTime<Utc>>,
+    filed_before: Option<DateTime<Utc>>,
+    /// The last row's `(created_at, seq)`.
+    after: Option<(DateTime<Utc>, i64)>,
     full_contact: bool,
     started: bool,
     done: bool,
@@ -170,17 +171,19 @@ impl Cursor {
         if self.done {
             return Ok(None);
         }
-        // A page of whole rows in one statement: a point read per case
-        // held a million-case export to about 1,700 rows a second.
+        // A page of whole rows in one statement, walked by filing time:
+        // a point read per case held a million-case export to about 1,700
+        // rows a second, and a page of the case list (by `seq`, filtered
+        // by period) sorted the whole period's index range each time.
         let page = self
             .app
             .store
-            .list_case_rows(&Visibility::All, &self.filter, PAGE, self.after)
+            .filed_case_rows(self.filed_from, self.filed_before, PAGE, self.after)
             .await?;
-        self.after = page.next;
-        self.done = page.next.is_none();
+        self.after = page.last().map(|r| (r.created_at, r.seq));
+        self.done = page.len() < PAGE;
         let mut out = Vec::new();
-        for stored in &page.items {
+        for stored in &page {
             let loaded = stored::from_row(stored, &self.app.vault)?;
             out.extend(csv_line(&row(&loaded.case, self.full_contact))?);
         }
@@ -237,15 +240,8 @@ impl App {
         metrics::counter!("redress_case_exports_total").increment(1);
         let cursor = Cursor {
             app: Arc::clone(self),
-            filter: CaseFilter {
-                filed_from,
-                filed_before,
-                // Pages are walked by cursor to the end: a count of the
-                // period on every page made an export of a million cases
-                // quadratic (half an hour).
-                count_cap: Some(0),
-                ..CaseFilter::default()
-            },
+            filed_from,
+            filed_before,
             after: None,
             full_contact,
             started: false,

@@ -124,7 +124,7 @@ fn main() -> ExitCode {
         list::visibility,
         list::search,
         list::ranked,
-        list::whole_rows,
+        list::filed_rows,
         model::the_model_counts_as_the_domain_rule_does,
         model::case_texts_are_found_by_filter_within_the_visibility,
         settings::departments_and_categories,

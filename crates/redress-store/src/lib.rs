@@ -677,16 +677,20 @@ pub trait CaseReadStore: Send + Sync + 'static {
         limit: usize,
         after: Option<i64>,
     ) -> StoreResult<Page<CaseSummary>>;
-    /// [`CaseReadStore::list_cases`]'s page as whole rows (documents
-    /// included), for a reader of every case in a list, such as the case
-    /// export: one statement a page instead of a point read a case.
-    async fn list_case_rows(
+    /// The cases filed in `[from, before)` (a bound `None` is open) as
+    /// whole rows (documents included), newest filing first (`created_at`,
+    /// then `seq`, both descending), at most `limit`, after the cursor
+    /// `after` (the previous page's last `(created_at, seq)`): the case
+    /// export's walk, one statement a page reading `cases_created_at` in
+    /// order however wide the period. A page shorter than `limit` is the
+    /// last.
+    async fn filed_case_rows(
         &self,
-        visibility: &Visibility,
-        filter: &CaseFilter,
+        from: Option<DateTime<Utc>>,
+        before: Option<DateTime<Utc>>,
         limit: usize,
-        after: Option<i64>,
-    ) -> StoreResult<Page<CaseRow>>;
+        after: Option<(DateTime<Utc>, i64)>,
+    ) -> StoreResult<Vec<CaseRow>>;
     /// A search's page best match first: the newest `cap` cases the
     /// filter and the visibility admit, ranked by `relevance` of their
     /// subjects (newest first among equals), read in one snapshot; `after`

@@ -408,48 +408,52 @@ pub async fn search(s: Arc<dyn Store>) {
     assert_eq!(found("brandnew").await, vec![r.id]);
 }
 
-/// `list_case_rows`: the pages of `list_cases`, each item the whole row
-/// as stored, through every shape of list statement (one branch, several
-/// branches merged, a search alone, a search with other terms).
-pub async fn whole_rows(s: Arc<dyn Store>) {
-    let rows = loaded(&*s).await;
-    let q = |tokens: &[&str]| CaseFilter {
-        query: tokens.iter().map(|t| t.to_string()).collect(),
-        ..Default::default()
-    };
-    let depts = Visibility::Departments {
-        departments: vec!["ops".into(), "billing".into()],
-        reviewer: None,
-    };
-    let mut by_dept = q(&[]);
-    by_dept.department = Some("ops".into());
-    let mut searched_in_dept = q(&["退款"]);
-    searched_in_dept.department = Some("ops".into());
-    for (v, f) in [
-        (Visibility::All, q(&[])),
-        (Visibility::All, by_dept),
-        (depts.clone(), q(&[])),
-        (Visibility::All, q(&["退款"])),
-        (depts, searched_in_dept),
+/// The case export's walk (`filed_case_rows`): the cases filed in a
+/// period, newest filing first and the later `seq` first among cases
+/// filed at one instant, paged by the last `(created_at, seq)` with no
+/// case lost or repeated at a page's edge, each the whole row as stored.
+/// The cases are registered out of filing order, three to an instant.
+pub async fn filed_rows(s: Arc<dyn Store>) {
+    let mut rows = Vec::new();
+    for n in (0..30u32).map(|n| (n * 7) % 30) {
+        let mut r = sample(n + 1);
+        r.created_at = t(i64::from(n / 3) * 10);
+        let out = s.insert_case(r.clone(), vec![], None).await.unwrap();
+        let redress_store::InsertOutcome::Inserted { seq } = out else {
+            panic!()
+        };
+        r.seq = seq;
+        rows.push(r);
+    }
+    for (from, before) in [
+        (None, None),
+        (Some(t(20)), Some(t(70))),
+        (Some(t(45)), None),
+        (None, Some(t(30))),
+        (Some(t(91)), None),
     ] {
-        let want = all_pages(&*s, &v, &f, 7).await;
-        assert!(!want.is_empty(), "{v:?} {f:?}");
+        let mut want: Vec<&CaseRow> = rows
+            .iter()
+            .filter(|r| from.is_none_or(|f| r.created_at >= f))
+            .filter(|r| before.is_none_or(|b| r.created_at < b))
+            .collect();
+        want.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.seq)));
         let mut seen = Vec::new();
         let mut after = None;
         loop {
-            let page = s.list_case_rows(&v, &f, 7, after).await.unwrap();
-            assert!(page.items.len() <= 7);
-            for got in &page.items {
-                let stored = rows.iter().find(|r| r.seq == got.seq).unwrap();
-                assert_eq!(got, stored, "the whole row as stored");
-                seen.push(got.seq);
+            let page = s.filed_case_rows(from, before, 4, after).await.unwrap();
+            assert!(page.len() <= 4);
+            seen.extend(page.iter().cloned());
+            if page.len() < 4 {
+                break;
             }
-            match page.next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
+            after = page.last().map(|r| (r.created_at, r.seq));
         }
-        assert_eq!(seen, want, "{v:?} {f:?}");
+        let want: Vec<CaseRow> = want.into_iter().cloned().collect();
+        assert_eq!(
+            seen, want,
+            "{from:?} {before:?}: the rows as stored, in order"
+        );
     }
 }
 

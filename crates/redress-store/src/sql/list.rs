@@ -6,36 +6,23 @@
 
 use super::{Conn, Dialect, Param};
 use crate::filter::{DuePhase, NEWEST_FIRST, Where, branches, merge_arms};
-use crate::rows::{Columns, SUMMARY_COLUMNS, case_columns, case_row, summary};
-use crate::{CaseFilter, CaseRow, CaseSummary, Page, Ranked, StoreResult, Visibility};
+use crate::rows::{Columns, SUMMARY_COLUMNS, summary};
+use crate::{CaseFilter, CaseSummary, Page, Ranked, StoreResult, Visibility};
 
 /// What a list reads of each matching case: its columns and how a row
 /// becomes one.
 trait ListRow: Sized {
-    fn columns(dialect: Dialect) -> &'static str;
+    fn columns() -> &'static str;
     fn read<D>(r: &impl Columns<D>) -> StoreResult<Self>;
     fn seq(&self) -> i64;
 }
 
 impl ListRow for CaseSummary {
-    fn columns(_: Dialect) -> &'static str {
+    fn columns() -> &'static str {
         SUMMARY_COLUMNS
     }
     fn read<D>(r: &impl Columns<D>) -> StoreResult<Self> {
         summary(r)
-    }
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-}
-
-/// A whole row, for [`list_case_rows`].
-impl ListRow for CaseRow {
-    fn columns(dialect: Dialect) -> &'static str {
-        case_columns(dialect)
-    }
-    fn read<D>(r: &impl Columns<D>) -> StoreResult<Self> {
-        case_row(r)
     }
     fn seq(&self) -> i64 {
         self.seq
@@ -49,7 +36,7 @@ struct Candidate {
 }
 
 impl ListRow for Candidate {
-    fn columns(_: Dialect) -> &'static str {
+    fn columns() -> &'static str {
         "seq, subject"
     }
     fn read<D>(r: &impl Columns<D>) -> StoreResult<Self> {
@@ -89,17 +76,6 @@ pub fn list_cases<D, C: Conn<D>>(
     limit: usize,
     after: Option<i64>,
 ) -> StoreResult<Page<CaseSummary>> {
-    list_rows(c, visibility, filter, limit, after)
-}
-
-/// [`list_cases`]'s page as whole rows.
-pub fn list_case_rows<D, C: Conn<D>>(
-    c: &mut C,
-    visibility: &Visibility,
-    filter: &CaseFilter,
-    limit: usize,
-    after: Option<i64>,
-) -> StoreResult<Page<CaseRow>> {
     list_rows(c, visibility, filter, limit, after)
 }
 
@@ -238,7 +214,7 @@ fn list_rows<D, C: Conn<D>, T: ListRow>(
                 let w = binds.terms(dialect, &b.and(key));
                 arms.push(format!(
                     "SELECT {} FROM cases{indexed} WHERE {w} ORDER BY {} LIMIT {}",
-                    T::columns(dialect),
+                    T::columns(),
                     phase.order(),
                     binds.bind(want)
                 ));
@@ -263,7 +239,7 @@ fn list_rows<D, C: Conn<D>, T: ListRow>(
                 inner.push_str(&format!(" ORDER BY rowid DESC LIMIT {}", binds.bind(fetch)));
                 arms.push(format!(
                     "SELECT {} FROM cases WHERE seq IN ({inner}) ORDER BY seq DESC",
-                    T::columns(dialect)
+                    T::columns()
                 ));
                 continue;
             }
@@ -282,12 +258,12 @@ fn list_rows<D, C: Conn<D>, T: ListRow>(
                         "SELECT {} FROM cases WHERE seq IN \
                          (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT {n}) \
                          ORDER BY seq DESC",
-                        T::columns(dialect)
+                        T::columns()
                     )
                 } else {
                     format!(
                         "SELECT {} FROM cases WHERE {w} ORDER BY {NEWEST_FIRST} LIMIT {n}",
-                        T::columns(dialect)
+                        T::columns()
                     )
                 },
             );

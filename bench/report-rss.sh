@@ -47,8 +47,10 @@ done
 # The peak from here on: writing 5 to clear_refs resets VmHWM.
 echo 5 > "/proc/$PID/clear_refs"
 for q in "reports/summary.csv?from=$all_from&to=$today" "exports/cases.csv?from=$all_from&to=$today"; do
+  started=$(date +%s.%N)
   bytes=$(get "$q" | wc -c)
-  echo "$(rss) MB after $q ($bytes bytes; peak so far $(hwm) MB)"
+  took=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  echo "$(rss) MB after $q ($bytes bytes in $took s; peak so far $(hwm) MB)"
 done
 sleep 3
 echo "after 3 s idle: $(rss) MB"

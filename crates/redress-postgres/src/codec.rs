@@ -300,12 +300,10 @@ fn stale(e: &postgres::Error) -> bool {
 /// Whether `e` is a PostgreSQL error that [`stale`] recognises (the
 /// writer sees its statements' errors as [`StoreError`]s).
 pub fn is_stale(e: &StoreError) -> bool {
+    // [`db`] maps the stale codes, as every code but deadlock and
+    // serialization failure, to `Backend`.
     match e {
-        StoreError::Backend(source)
-        | StoreError::Deadlock(source)
-        | StoreError::Serialization(source) => {
-            source.downcast_ref::<postgres::Error>().is_some_and(stale)
-        }
+        StoreError::Backend(source) => source.downcast_ref::<postgres::Error>().is_some_and(stale),
         _ => false,
     }
 }

@@ -15,28 +15,6 @@
 //! * Reads, sessions and claims use a pool of connections on blocking
 //!   threads.
 
-/// The settings of every connection the store opens to `url`: the URL's
-/// own, with the application's name and a connect timeout where it gives
-/// none, and JIT compilation off unless it asks for it.
-fn connect_config(url: &str) -> StoreResult<postgres::Config> {
-    let mut config = postgres::Config::from_str(url)
-        .map_err(|e| StoreError::other(format!("bad PostgreSQL URL: {e}")))?;
-    if config.get_application_name().is_none() {
-        config.application_name("redress");
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
-    }
-    // No JIT compilation: a report's questions cost PostgreSQL enough to
-    // pass `jit_above_cost`, and compiling them took about 55 ms of a 270
-    // ms query at a million cases (docs/benchmarks.md, "Insight at a
-    // million"), more than it saved. Options in the URL come after, so an
-    // operator's `-c jit=on` still wins.
-    let options = config.get_options().unwrap_or_default().to_string();
-    config.options(format!("-c jit=off {options}").trim());
-    Ok(config)
-}
-
 /// The `tsvector` that `cases.search_tokens` stores (migration 0028) for
 /// the application's tokens, given as an SQL expression of one
 /// space-separated text (a parameter such as `"$20"`, or a column): each
@@ -210,6 +188,28 @@ pub struct PgStore {
     /// `Some` until dropped.
     pool: Option<r2d2::Pool<ReadManager>>,
     commits: Arc<AtomicU64>,
+}
+
+/// The settings of every connection the store opens to `url`: the URL's
+/// own, with the application's name and a connect timeout where it gives
+/// none, and JIT compilation off unless it asks for it.
+fn connect_config(url: &str) -> StoreResult<postgres::Config> {
+    let mut config = postgres::Config::from_str(url)
+        .map_err(|e| StoreError::other(format!("bad PostgreSQL URL: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name("redress");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    // No JIT compilation: a report's questions cost PostgreSQL enough to
+    // pass `jit_above_cost`, and compiling them took about 55 ms of a 270
+    // ms query at a million cases (docs/benchmarks.md, "Insight at a
+    // million"), more than it saved. Options in the URL come after, so an
+    // operator's `-c jit=on` still wins.
+    let options = config.get_options().unwrap_or_default().to_string();
+    config.options(format!("-c jit=off {options}").trim());
+    Ok(config)
 }
 
 impl PgStore {

@@ -86,7 +86,8 @@ const COMMON_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
 /// far more pages than any cache holds and find them in the operating
 /// system's; what the cache keeps warm between reads is the indexes'
 /// upper levels. Four connections at 8 MiB took the server over 150 MB
-/// at a million cases (docs/benchmarks.md, "The read threads' page cache").
+/// at a million cases (docs/benchmarks.md, "The case export walks by
+/// filing time, and the read threads' page cache").
 const READ_THREAD_PRAGMAS: &str = "PRAGMA query_only = ON; PRAGMA cache_size = -4096;";
 
 /// How often the checkpointer copies committed WAL frames into the

@@ -567,7 +567,7 @@ impl<B: Backend> crate::CaseReadStore for B {
         limit: usize,
         after: Option<(DateTime<Utc>, i64)>,
     ) -> StoreResult<Vec<CaseRow>> {
-        self.read(move |c| filed_case_rows(c, from, before, limit, after))
+        self.read(move |c| super::list::filed_case_rows(c, from, before, limit, after))
             .await
     }
 
@@ -611,61 +611,4 @@ impl<B: Backend> crate::CaseReadStore for B {
         let key = key.to_string();
         self.read_point(move |c| idempotency_record(c, key)).await
     }
-}
-
-/// [`crate::CaseReadStore::filed_case_rows`]: one statement that walks
-/// `cases_created_at` backwards from the cursor. The cursor's own instant
-/// is kept by the range (`<=`) and its earlier `seq`s by the `NOT`, so
-/// the index range is one interval on both databases. (A list filtered
-/// by period and ordered by `seq` alone read the whole period's index
-/// range and sorted it for every page: at a million cases, an export of
-/// all time took 70 ms a page on SQLite.)
-fn filed_case_rows<D, C: Conn<D>>(
-    c: &mut C,
-    from: Option<DateTime<Utc>>,
-    before: Option<DateTime<Utc>>,
-    limit: usize,
-    after: Option<(DateTime<Utc>, i64)>,
-) -> StoreResult<Vec<CaseRow>> {
-    let mut terms = Vec::new();
-    let mut params = Vec::new();
-    if let Some(t) = from {
-        params.push(Param::Time(t));
-        terms.push(format!("created_at >= ?{}", params.len()));
-    }
-    // One upper bound only: given two (`created_at < before AND
-    // created_at <= cursor`), SQLite bounded the index range by the first
-    // and filtered by the second, so every page walked down from the
-    // period's end again. The cursor's instant is inside the period, so
-    // it is the bound once there is one.
-    match (after, before) {
-        (Some((at, seq)), _) => {
-            params.push(Param::Time(at));
-            let at = params.len();
-            params.push(Param::Int64(seq));
-            terms.push(format!(
-                "created_at <= ?{at} AND NOT (created_at = ?{at} AND seq >= ?{})",
-                params.len()
-            ));
-        }
-        (None, Some(t)) => {
-            params.push(Param::Time(t));
-            terms.push(format!("created_at < ?{}", params.len()));
-        }
-        (None, None) => {}
-    }
-    let filter = if terms.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", terms.join(" AND "))
-    };
-    c.query(
-        &format!(
-            "SELECT {} FROM cases {filter} ORDER BY created_at DESC, seq DESC LIMIT {}",
-            case_columns(C::DIALECT),
-            limit
-        ),
-        &params,
-        |r| case_row(r),
-    )
 }

@@ -4,23 +4,23 @@
 //! alone from its full-text index; PostgreSQL plans the same statements
 //! by itself.
 
+use chrono::{DateTime, Utc};
+
 use super::{Conn, Dialect, Param};
 use crate::filter::{DuePhase, NEWEST_FIRST, Where, branches, merge_arms};
-use crate::rows::{Columns, SUMMARY_COLUMNS, summary};
-use crate::{CaseFilter, CaseSummary, Page, Ranked, StoreResult, Visibility};
+use crate::rows::{Columns, SUMMARY_COLUMNS, case_columns, case_row, summary};
+use crate::{CaseFilter, CaseRow, CaseSummary, Page, Ranked, StoreResult, Visibility};
 
 /// What a list reads of each matching case: its columns and how a row
 /// becomes one.
 trait ListRow: Sized {
-    fn columns() -> &'static str;
+    const COLUMNS: &'static str;
     fn read<D>(r: &impl Columns<D>) -> StoreResult<Self>;
     fn seq(&self) -> i64;
 }
 
 impl ListRow for CaseSummary {
-    fn columns() -> &'static str {
-        SUMMARY_COLUMNS
-    }
+    const COLUMNS: &'static str = SUMMARY_COLUMNS;
     fn read<D>(r: &impl Columns<D>) -> StoreResult<Self> {
         summary(r)
     }
@@ -36,9 +36,7 @@ struct Candidate {
 }
 
 impl ListRow for Candidate {
-    fn columns() -> &'static str {
-        "seq, subject"
-    }
+    const COLUMNS: &'static str = "seq, subject";
     fn read<D>(r: &impl Columns<D>) -> StoreResult<Self> {
         Ok(Candidate {
             seq: r.int(0)?,
@@ -214,7 +212,7 @@ fn list_rows<D, C: Conn<D>, T: ListRow>(
                 let w = binds.terms(dialect, &b.and(key));
                 arms.push(format!(
                     "SELECT {} FROM cases{indexed} WHERE {w} ORDER BY {} LIMIT {}",
-                    T::columns(),
+                    T::COLUMNS,
                     phase.order(),
                     binds.bind(want)
                 ));
@@ -239,7 +237,7 @@ fn list_rows<D, C: Conn<D>, T: ListRow>(
                 inner.push_str(&format!(" ORDER BY rowid DESC LIMIT {}", binds.bind(fetch)));
                 arms.push(format!(
                     "SELECT {} FROM cases WHERE seq IN ({inner}) ORDER BY seq DESC",
-                    T::columns()
+                    T::COLUMNS
                 ));
                 continue;
             }
@@ -258,12 +256,12 @@ fn list_rows<D, C: Conn<D>, T: ListRow>(
                         "SELECT {} FROM cases WHERE seq IN \
                          (SELECT seq FROM cases WHERE {w} ORDER BY +seq DESC LIMIT {n}) \
                          ORDER BY seq DESC",
-                        T::columns()
+                        T::COLUMNS
                     )
                 } else {
                     format!(
                         "SELECT {} FROM cases WHERE {w} ORDER BY {NEWEST_FIRST} LIMIT {n}",
-                        T::columns()
+                        T::COLUMNS
                     )
                 },
             );
@@ -274,4 +272,53 @@ fn list_rows<D, C: Conn<D>, T: ListRow>(
     items.truncate(limit);
     let next = if more { items.last().map(T::seq) } else { None };
     Ok(Page { items, total, next })
+}
+
+/// [`crate::CaseReadStore::filed_case_rows`]: one statement that walks
+/// `cases_created_at` backwards from the cursor. The cursor's own instant
+/// is kept by the range (`<=`) and its earlier `seq`s by the `NOT`, so
+/// the index range is one interval on both databases. (A list filtered
+/// by period and ordered by `seq` alone read the whole period's index
+/// range and sorted it for every page.)
+pub fn filed_case_rows<D, C: Conn<D>>(
+    c: &mut C,
+    from: Option<DateTime<Utc>>,
+    before: Option<DateTime<Utc>>,
+    limit: usize,
+    after: Option<(DateTime<Utc>, i64)>,
+) -> StoreResult<Vec<CaseRow>> {
+    let mut binds = Binds::default();
+    let mut terms = Vec::new();
+    if let Some(t) = from {
+        terms.push(format!("created_at >= {}", binds.bind(Param::Time(t))));
+    }
+    // One upper bound only: given two (`created_at < before AND
+    // created_at <= cursor`), SQLite bounded the index range by the first
+    // and filtered by the second, so every page walked down from the
+    // period's end again. The cursor's instant is inside the period, so
+    // it is the bound once there is one.
+    match (after, before) {
+        (Some((at, seq)), _) => {
+            let at = binds.bind(Param::Time(at));
+            let seq = binds.bind(Param::Int64(seq));
+            terms.push(format!(
+                "created_at <= {at} AND NOT (created_at = {at} AND seq >= {seq})"
+            ));
+        }
+        (None, Some(t)) => terms.push(format!("created_at < {}", binds.bind(Param::Time(t)))),
+        (None, None) => {}
+    }
+    let filter = if terms.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", terms.join(" AND "))
+    };
+    c.query(
+        &format!(
+            "SELECT {} FROM cases{filter} ORDER BY created_at DESC, seq DESC LIMIT {limit}",
+            case_columns(C::DIALECT)
+        ),
+        &binds.0,
+        |r| case_row(r),
+    )
 }

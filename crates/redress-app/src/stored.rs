@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
-use crate::privacy::{CaseKey, Vault, is_case_sealed};
+use crate::privacy::{self, CaseKey, Vault, is_case_sealed};
 
 /// The document inside: the case, plus the complainant's access-token hash.
 /// Written in the clear only for a purged case; contact fields written by
@@ -102,6 +102,13 @@ const PACKED_DOC_PLACE: &str = "doc:packed";
 /// [`StoredDoc`]). All three read.
 const SEALED_PACKED: u8 = 0x01;
 
+/// The first byte of a row's document written since its wrapped key is
+/// kept as raw bytes (issue 18, 39 bytes a case less): then the wrapped
+/// key ([`privacy::WRAPPED_KEY_RAW_LEN`] bytes, [`privacy::wrapped_key_raw`])
+/// and the document packed and sealed as with [`SEALED_PACKED`]. A key
+/// wrapped in a form without raw bytes is written as [`SEALED_PACKED`].
+const SEALED_RAW_KEY: u8 = 0x02;
+
 /// A row's document, parsed but not opened.
 enum RowDoc<'a> {
     /// Sealed with the case's key, which travels wrapped beside it.
@@ -123,6 +130,16 @@ enum Body<'a> {
 }
 
 fn parse_doc(doc: &[u8]) -> AppResult<RowDoc<'_>> {
+    if let [SEALED_RAW_KEY, rest @ ..] = doc {
+        let cut = || AppError::internal("a case document is cut short");
+        let (raw, body) = rest
+            .split_at_checked(privacy::WRAPPED_KEY_RAW_LEN)
+            .ok_or_else(cut)?;
+        return Ok(RowDoc::Sealed {
+            wrapped: Cow::Owned(privacy::wrapped_key_text(raw).ok_or_else(cut)?),
+            body: Body::Packed(body),
+        });
+    }
     if let [SEALED_PACKED, n, rest @ ..] = doc {
         let n = usize::from(*n);
         if rest.len() < n {
@@ -198,7 +215,7 @@ pub fn row_key_is_current(row: &CaseRow, vault: &Vault) -> bool {
 /// Whether a row's document is in the packed form of issue 18 (a purged
 /// skeleton counts as packed: it is never written again).
 pub fn row_is_packed(row: &CaseRow) -> bool {
-    row.doc.first() == Some(&SEALED_PACKED) || row_is_purged(row)
+    matches!(row.doc.first(), Some(&(SEALED_PACKED | SEALED_RAW_KEY))) || row_is_purged(row)
 }
 
 /// Whether a row is a purged case's skeleton (it has no key).
@@ -260,13 +277,21 @@ pub fn to_row(
     let doc = match (sealing, case.purged_at) {
         (_, Some(_)) => packed,
         (Some(s), None) => {
-            let n = u8::try_from(s.wrapped.len())
-                .map_err(|_| AppError::internal("a wrapped case key is too long"))?;
             let sealed = s.key.seal_raw(PACKED_DOC_PLACE, &packed);
             let mut doc = Vec::with_capacity(2 + s.wrapped.len() + sealed.len());
-            doc.push(SEALED_PACKED);
-            doc.push(n);
-            doc.extend_from_slice(s.wrapped.as_bytes());
+            match privacy::wrapped_key_raw(&s.wrapped) {
+                Some(raw) => {
+                    doc.push(SEALED_RAW_KEY);
+                    doc.extend_from_slice(&raw);
+                }
+                None => {
+                    let n = u8::try_from(s.wrapped.len())
+                        .map_err(|_| AppError::internal("a wrapped case key is too long"))?;
+                    doc.push(SEALED_PACKED);
+                    doc.push(n);
+                    doc.extend_from_slice(s.wrapped.as_bytes());
+                }
+            }
             doc.extend_from_slice(&sealed);
             doc
         }
@@ -648,7 +673,7 @@ mod tests {
         let case = case();
         let sealing = new_sealing(&vault, case.id);
         let r = row(&case, &vault, Some(&sealing));
-        assert_eq!(r.doc[0], SEALED_PACKED);
+        assert_eq!(r.doc[0], SEALED_RAW_KEY);
         // Nothing of the case reads in the stored bytes.
         let text = String::from_utf8_lossy(&r.doc);
         assert!(!text.contains("wf@example.com") && !text.contains("退款"));
@@ -666,6 +691,42 @@ mod tests {
         assert!(!row_is_purged(&r));
         // Another data key opens nothing.
         assert!(from_row(&r, &Vault::from_master(&[8; 32])).is_err());
+    }
+
+    /// The first packed form kept the wrapped key as its text: such rows
+    /// still open, and are written with the raw key at their next save.
+    #[test]
+    fn rows_with_the_wrapped_key_as_text_still_open() {
+        let vault = Vault::from_master(&[9; 32]);
+        let case = case();
+        let sealing = new_sealing(&vault, case.id);
+        let new = row(&case, &vault, Some(&sealing));
+        let raw = privacy::wrapped_key_raw(&sealing.wrapped).unwrap();
+        assert_eq!(&new.doc[1..=privacy::WRAPPED_KEY_RAW_LEN], raw.as_slice());
+        let sealed = &new.doc[1 + privacy::WRAPPED_KEY_RAW_LEN..];
+        let mut old = new.clone();
+        old.doc = [
+            &[SEALED_PACKED, sealing.wrapped.len() as u8][..],
+            sealing.wrapped.as_bytes(),
+            sealed,
+        ]
+        .concat();
+        assert_eq!(old.doc.len(), new.doc.len() + 115 - 76 + 1);
+        assert!(row_is_packed(&old) && row_key_is_current(&old, &vault));
+        let loaded = from_row(&old, &vault).unwrap();
+        assert_eq!(
+            serde_json::to_value(&loaded.case).unwrap(),
+            serde_json::to_value(&case).unwrap()
+        );
+        assert_eq!(loaded.sealing.as_ref().unwrap().wrapped, sealing.wrapped);
+        assert_eq!(
+            row(&loaded.case, &vault, loaded.sealing.as_ref()).doc[0],
+            SEALED_RAW_KEY
+        );
+        // A raw key cut short is an error, not a panic.
+        let mut cut = new.clone();
+        cut.doc.truncate(40);
+        assert!(from_row(&cut, &vault).is_err());
     }
 
     #[test]
@@ -697,7 +758,7 @@ mod tests {
             serde_json::to_value(&case).unwrap()
         );
         let saved = row(&loaded.case, &vault, loaded.sealing.as_ref());
-        assert_eq!(saved.doc[0], SEALED_PACKED);
+        assert_eq!(saved.doc[0], SEALED_RAW_KEY);
         assert!(saved.doc.len() * 2 < old.doc.len());
         assert_eq!(
             from_row(&saved, &vault).unwrap().sealing.unwrap().wrapped,
@@ -711,7 +772,7 @@ mod tests {
         let mut case = case();
         case.purged_at = Some(chrono::Utc::now());
         let r = row(&case, &vault, None);
-        assert!(!r.doc.starts_with(b"{") && r.doc[0] != SEALED_PACKED);
+        assert!(!r.doc.starts_with(b"{") && ![SEALED_PACKED, SEALED_RAW_KEY].contains(&r.doc[0]));
         assert!(row_is_purged(&r));
         assert!(row_key(&r, &vault).is_none());
         let loaded = from_row(&r, &vault).unwrap();

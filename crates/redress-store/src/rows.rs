@@ -82,14 +82,27 @@ macro_rules! tokens_as_text {
     };
 }
 
-/// The columns of a full case row, in the order [`case_row`] reads them.
+/// SQLite's search tokens, in their own table `case_tokens` since its
+/// migration 0030, read beside a row of `cases` under the column's name.
+macro_rules! tokens_beside {
+    () => {
+        "(SELECT t.search_tokens FROM case_tokens t WHERE t.seq = cases.seq) AS search_tokens"
+    };
+}
+
+/// The columns of a full case row, in the order [`case_row`] reads them
+/// (from `cases`, not aliased).
 pub fn case_columns(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => {
-            "seq, id, tracking_no, status, closure, channel, category, \
+            concat!(
+                "seq, id, tracking_no, status, closure, channel, category, \
              department, assignee, respondent_key, respondent_name, complainant_key, subject, \
              created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
-             decider_level, search_tokens, report, version, doc"
+             decider_level, ",
+                tokens_beside!(),
+                ", report, version, doc"
+            )
         }
         Dialect::Postgres => {
             concat!(
@@ -104,11 +117,12 @@ pub fn case_columns(dialect: Dialect) -> &'static str {
     }
 }
 
-/// The search tokens as text: SQLite stores them so; PostgreSQL's
-/// `tsvector` (migration 0028) gives its lexemes back in byte order.
+/// The search tokens of a row of `cases` as text: SQLite keeps them so in
+/// `case_tokens` (its migration 0030); PostgreSQL's `tsvector` (migration
+/// 0028) gives its lexemes back in byte order.
 pub fn search_tokens_text(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Sqlite => "search_tokens",
+        Dialect::Sqlite => tokens_beside!(),
         Dialect::Postgres => tokens_as_text!(),
     }
 }

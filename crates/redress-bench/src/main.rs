@@ -1157,13 +1157,16 @@ async fn main() -> anyhow::Result<()> {
             };
             let total: i64 = objects.iter().map(|(_, b)| b).sum();
             let per = |b: i64| b as f64 / cases.max(1) as f64;
-            println!(
-                "storage cases={cases} bytes={total} bytes_per_case={:.0}",
+            let mut out = format!(
+                "storage cases={cases} bytes={total} bytes_per_case={:.0}\n",
                 per(total)
             );
             for (name, bytes) in objects.iter().filter(|(_, b)| *b > 0) {
-                println!("  {name:<40} {bytes:>14} {:>8.0}", per(*bytes));
+                out.push_str(&format!("  {name:<40} {bytes:>14} {:>8.0}\n", per(*bytes)));
             }
+            // Written at once: a reader that stops early (`| head`) is
+            // not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
             tokio::task::spawn_blocking(move || drop(bulk)).await?;
         }
         Command::Queries {

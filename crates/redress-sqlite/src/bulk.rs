@@ -13,8 +13,8 @@ use crate::{case_violation, shared_case_values};
 const IMPORT_CASE: &str = "INSERT INTO cases (seq, id, tracking_no, status, closure, channel, \
      category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
      created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     search_tokens, report, outcome, missed, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-     ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
+     report, outcome, missed, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+     ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 /// Inserts rows with their own `seq` (the rowid: later inserts continue
 /// after the largest). A trigger keeps the per-status counts; the rows go
@@ -28,6 +28,7 @@ pub fn import_cases(c: &Connection, rows: &[CaseRow]) -> StoreResult<()> {
         values.push(SqlValue::Blob(r.doc.clone()));
         stmt.execute(params_from_iter(values))
             .map_err(case_violation)?;
+        crate::insert_tokens(c, r.seq, &r.search_tokens)?;
         actions::write(&mut &*c, r.id, &r.actions)?;
     }
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();

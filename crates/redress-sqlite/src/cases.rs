@@ -18,7 +18,7 @@ impl CaseStore for SqliteStore {
             {
                 return Ok(InsertOutcome::Replayed(first));
             }
-            let seq = insert_case_row(&mut ctx.conn.prepare_cached(INSERT_CASE).map_err(db)?, &row)?;
+            let seq = insert_case_row(ctx.conn, &row)?;
             ctx.index_case(seq);
             actions::write(ctx, row.id, &row.actions)?;
             rollups::insert(ctx.conn, &row)?;

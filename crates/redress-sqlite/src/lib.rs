@@ -270,9 +270,8 @@ impl SqliteStore {
         let job = writer::job(
             move |ctx: &mut WriteCtx<'_>| {
                 let conn = ctx.conn;
-                let mut stmt = conn.prepare_cached(INSERT_CASE).map_err(db)?;
                 for row in &rows {
-                    let seq = insert_case_row(&mut stmt, row)?;
+                    let seq = insert_case_row(conn, row)?;
                     ctx.index_case(seq);
                     redress_store::sql::actions::write(&mut &*conn, row.id, &row.actions)?;
                 }
@@ -493,8 +492,13 @@ fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>, commits: &Atomi
 const INSERT_CASE: &str = "INSERT INTO cases (id, tracking_no, status, closure, channel, \
      category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
      created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     search_tokens, report, outcome, missed, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-     ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+     report, outcome, missed, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+     ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
+
+/// A case's search tokens, in their own table since migration 0030 (the
+/// search index's content; the case row, without them, fits three to a
+/// page).
+const INSERT_TOKENS: &str = "INSERT INTO case_tokens (seq, search_tokens) VALUES (?1, ?2)";
 
 fn case_violation(e: rusqlite::Error) -> StoreError {
     let which = e.to_string();
@@ -505,7 +509,7 @@ fn case_violation(e: rusqlite::Error) -> StoreError {
 }
 
 /// The columns an insert and an update both write, in the order of
-/// `INSERT_CASE`'s 2nd..23rd placeholders ([`SHARED_CASE_COLUMNS`]).
+/// `INSERT_CASE`'s 2nd..22nd placeholders ([`SHARED_CASE_COLUMNS`]).
 fn shared_case_values(r: &CaseRow) -> StoreResult<Vec<SqlValue>> {
     let text = |s: &str| SqlValue::Text(s.to_string());
     let opt = |s: &Option<String>| s.as_deref().map_or(SqlValue::Null, text);
@@ -529,7 +533,6 @@ fn shared_case_values(r: &CaseRow) -> StoreResult<Vec<SqlValue>> {
         opt(&r.decided_by),
         r.decider_level
             .map_or(SqlValue::Null, |l| SqlValue::Integer(i64::from(l))),
-        text(&r.search_tokens),
         SqlValue::Blob(r.report.packed()?),
         r.report.outcome_column().map_or(SqlValue::Null, text),
         r.report
@@ -538,17 +541,32 @@ fn shared_case_values(r: &CaseRow) -> StoreResult<Vec<SqlValue>> {
     ])
 }
 
-fn insert_case_row(stmt: &mut rusqlite::CachedStatement<'_>, r: &CaseRow) -> StoreResult<i64> {
+/// Inserts a case row and its search tokens; the row's `seq`. The tokens
+/// enter the search index at the group's end (`writer::index_cases`).
+fn insert_case_row(conn: &Connection, r: &CaseRow) -> StoreResult<i64> {
     let mut values = vec![SqlValue::Text(r.id.to_string())];
     values.extend(shared_case_values(r)?);
     values.push(SqlValue::Integer(r.version));
     values.push(SqlValue::Blob(r.doc.clone()));
-    stmt.insert(params_from_iter(values))
-        .map_err(case_violation)
+    let seq = conn
+        .prepare_cached(INSERT_CASE)
+        .map_err(db)?
+        .insert(params_from_iter(values))
+        .map_err(case_violation)?;
+    insert_tokens(conn, seq, &r.search_tokens)?;
+    Ok(seq)
+}
+
+fn insert_tokens(conn: &Connection, seq: i64, tokens: &str) -> StoreResult<()> {
+    conn.prepare_cached(INSERT_TOKENS)
+        .map_err(db)?
+        .execute(params![seq, tokens])
+        .map_err(db)?;
+    Ok(())
 }
 
 /// The columns of [`shared_case_values`], in its order.
-const SHARED_CASE_COLUMNS: [&str; 22] = [
+const SHARED_CASE_COLUMNS: [&str; 21] = [
     "tracking_no",
     "status",
     "closure",
@@ -567,11 +585,18 @@ const SHARED_CASE_COLUMNS: [&str; 22] = [
     "sweep_at",
     "decided_by",
     "decider_level",
-    "search_tokens",
     "report",
     "outcome",
     "missed",
 ];
+
+/// The place of `column` among [`SHARED_CASE_COLUMNS`].
+pub(crate) fn column_of(column: &str) -> usize {
+    SHARED_CASE_COLUMNS
+        .iter()
+        .position(|c| *c == column)
+        .expect("one of the shared case columns")
+}
 
 /// Saves a case row over the version it was read at.
 ///
@@ -644,6 +669,15 @@ fn update_case_row(conn: &Connection, u: &CaseUpdate) -> StoreResult<()> {
     if changed == 0 {
         return Err(StoreError::VersionConflict);
     }
+    // The tokens only when they moved: their trigger then replaces the
+    // case's entries in the search index.
+    conn.prepare_cached(
+        "UPDATE case_tokens SET search_tokens = ?2 \
+         WHERE seq = (SELECT seq FROM cases WHERE id = ?1) AND search_tokens IS NOT ?2",
+    )
+    .map_err(db)?
+    .execute(params![r.id.to_string(), r.search_tokens])
+    .map_err(db)?;
     rollups::update(conn, Some(before), r)
 }
 

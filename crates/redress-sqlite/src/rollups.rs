@@ -76,7 +76,7 @@ pub fn from_values(values: &[SqlValue]) -> StoreResult<RollupCase> {
         category: text(4),
         department: text(5),
         respondent_key: text(7),
-        report: match values.get(19) {
+        report: match values.get(crate::column_of("report")) {
             Some(SqlValue::Blob(b)) => ReportFacts::unpacked(b)?,
             Some(SqlValue::Text(t)) => ReportFacts::unpacked(t.as_bytes())?,
             _ => ReportFacts::default(),

@@ -19,7 +19,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = redress_store::migrations![
     0017 respondent_reply, 0018 report_days, 0019 category_model, 0020 alerts,
     0021 department_name_en, 0022 report_months, 0023 cases_due, 0024 search_index_per_group,
     0025 compact_cases, 0026 smaller_cases, 0027 fewer_case_indexes, 0028 search_vector,
-    0029 cases_vacuum_sooner,
+    0029 cases_vacuum_sooner, 0030 case_tokens,
 ];
 
 /// Applies the migrations not yet recorded, in order of version. Runs

@@ -84,7 +84,7 @@ pub fn index_cases(conn: &Connection, seqs: &[i64]) -> StoreResult<()> {
     let list = serde_json::to_string(seqs).map_err(|e| StoreError::other(e.to_string()))?;
     conn.prepare_cached(
         "INSERT INTO cases_fts (rowid, search_tokens) \
-         SELECT seq, search_tokens FROM cases WHERE seq IN (SELECT value FROM json_each(?1))",
+         SELECT seq, search_tokens FROM case_tokens WHERE seq IN (SELECT value FROM json_each(?1))",
     )
     .map_err(db)?
     .execute([list])

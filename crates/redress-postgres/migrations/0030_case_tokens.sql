@@ -1,0 +1,3 @@
+-- SQLite keeps the search tokens in a table of their own from its 0030 on
+-- (its case rows then fit three to a page). PostgreSQL keeps its
+-- `tsvector` in the row (0028), on 8 KiB pages: nothing changes here.

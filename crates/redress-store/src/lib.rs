@@ -678,7 +678,8 @@ pub trait CaseReadStore: Send + Sync + 'static {
         after: Option<i64>,
     ) -> StoreResult<Page<CaseSummary>>;
     /// The cases filed in `[from, before)` (a bound `None` is open) as
-    /// whole rows (documents included), newest filing first (`created_at`,
+    /// whole rows (documents included; `search_tokens` left empty: the
+    /// export never reads them), newest filing first (`created_at`,
     /// then `seq`, both descending), at most `limit`, after the cursor
     /// `after` (the previous page's last `(created_at, seq)`): the case
     /// export's walk, one statement a page reading `cases_created_at` in

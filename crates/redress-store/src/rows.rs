@@ -117,6 +117,15 @@ pub fn case_columns(dialect: Dialect) -> &'static str {
     }
 }
 
+/// The columns of [`case_columns`] with the search tokens left empty, on
+/// both databases, for reads that never look at them (the case export):
+/// on SQLite they are a look-up in `case_tokens` a row, on PostgreSQL a
+/// `tsvector` to unfold.
+pub const CASE_COLUMNS_WITHOUT_TOKENS: &str = "seq, id, tracking_no, status, closure, channel, \
+     category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
+     created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
+     '' AS search_tokens, report, version, doc";
+
 /// The search tokens of a row of `cases` as text: SQLite keeps them so in
 /// `case_tokens` (its migration 0030); PostgreSQL's `tsvector` (migration
 /// 0028) gives its lexemes back in byte order.

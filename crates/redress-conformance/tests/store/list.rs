@@ -449,7 +449,14 @@ pub async fn filed_rows(s: Arc<dyn Store>) {
             }
             after = page.last().map(|r| (r.created_at, r.seq));
         }
-        let want: Vec<CaseRow> = want.into_iter().cloned().collect();
+        // The export never reads the search tokens: they come back empty.
+        let want: Vec<CaseRow> = want
+            .into_iter()
+            .map(|r| CaseRow {
+                search_tokens: String::new(),
+                ..r.clone()
+            })
+            .collect();
         assert_eq!(
             seen, want,
             "{from:?} {before:?}: the rows as stored, in order"

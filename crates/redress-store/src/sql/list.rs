@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Conn, Dialect, Param};
 use crate::filter::{DuePhase, NEWEST_FIRST, Where, branches, merge_arms};
-use crate::rows::{Columns, SUMMARY_COLUMNS, case_columns, case_row, summary};
+use crate::rows::{CASE_COLUMNS_WITHOUT_TOKENS, Columns, SUMMARY_COLUMNS, case_row, summary};
 use crate::{CaseFilter, CaseRow, CaseSummary, Page, Ranked, StoreResult, Visibility};
 
 /// What a list reads of each matching case: its columns and how a row
@@ -315,8 +315,8 @@ pub fn filed_case_rows<D, C: Conn<D>>(
     };
     c.query(
         &format!(
-            "SELECT {} FROM cases{filter} ORDER BY created_at DESC, seq DESC LIMIT {limit}",
-            case_columns(C::DIALECT)
+            "SELECT {CASE_COLUMNS_WITHOUT_TOKENS} FROM cases{filter} \
+             ORDER BY created_at DESC, seq DESC LIMIT {limit}"
         ),
         &binds.0,
         |r| case_row(r),

@@ -90,30 +90,26 @@ macro_rules! tokens_beside {
     };
 }
 
+/// The columns of a full case row, in the order [`case_row`] reads them,
+/// with `$tokens` giving the search tokens (as `search_tokens`).
+macro_rules! case_columns_with {
+    ($tokens:expr) => {
+        concat!(
+            "seq, id, tracking_no, status, closure, channel, category, department, assignee, \
+             respondent_key, respondent_name, complainant_key, subject, created_at, updated_at, \
+             next_due_at, staff_due, sweep_at, decided_by, decider_level, ",
+            $tokens,
+            ", report, version, doc"
+        )
+    };
+}
+
 /// The columns of a full case row, in the order [`case_row`] reads them
 /// (from `cases`, not aliased).
 pub fn case_columns(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Sqlite => {
-            concat!(
-                "seq, id, tracking_no, status, closure, channel, category, \
-             department, assignee, respondent_key, respondent_name, complainant_key, subject, \
-             created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
-             decider_level, ",
-                tokens_beside!(),
-                ", report, version, doc"
-            )
-        }
-        Dialect::Postgres => {
-            concat!(
-                "seq, id, tracking_no, status, closure, channel, category, \
-             department, assignee, respondent_key, respondent_name, complainant_key, subject, \
-             created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, \
-             decider_level, ",
-                tokens_as_text!(),
-                ", report, version, doc"
-            )
-        }
+        Dialect::Sqlite => case_columns_with!(tokens_beside!()),
+        Dialect::Postgres => case_columns_with!(tokens_as_text!()),
     }
 }
 
@@ -121,10 +117,7 @@ pub fn case_columns(dialect: Dialect) -> &'static str {
 /// both databases, for reads that never look at them (the case export):
 /// on SQLite they are a look-up in `case_tokens` a row, on PostgreSQL a
 /// `tsvector` to unfold.
-pub const CASE_COLUMNS_WITHOUT_TOKENS: &str = "seq, id, tracking_no, status, closure, channel, \
-     category, department, assignee, respondent_key, respondent_name, complainant_key, subject, \
-     created_at, updated_at, next_due_at, staff_due, sweep_at, decided_by, decider_level, \
-     '' AS search_tokens, report, version, doc";
+pub const CASE_COLUMNS_WITHOUT_TOKENS: &str = case_columns_with!("'' AS search_tokens");
 
 /// The search tokens of a row of `cases` as text: SQLite keeps them so in
 /// `case_tokens` (its migration 0030); PostgreSQL's `tsvector` (migration

@@ -77,8 +77,10 @@ impl App {
                 break;
             };
             for row in &rows {
-                // A row written before packing is saved again too: a
-                // rotation leaves every case compact (`stored::row_is_packed`).
+                // A row written before packing (migration 0025) is saved
+                // again too (`stored::row_is_packed`); one in an earlier
+                // packed form (the wrapped key as text, UTF-8 text) keeps
+                // it until the case's next save.
                 if (stored::row_key_is_current(row, &self.vault) && stored::row_is_packed(row))
                     || stored::row_is_purged(row)
                 {

@@ -667,6 +667,14 @@ mod tests {
         r
     }
 
+    /// The two cases are equal as stored (every field, as JSON).
+    fn assert_same_case(loaded: &Case, written: &Case) {
+        assert_eq!(
+            serde_json::to_value(loaded).unwrap(),
+            serde_json::to_value(written).unwrap()
+        );
+    }
+
     #[test]
     fn a_document_is_packed_sealed_and_opens_to_the_same_case() {
         let vault = Vault::from_master(&[9; 32]);
@@ -679,10 +687,7 @@ mod tests {
         assert!(!text.contains("wf@example.com") && !text.contains("退款"));
         assert!(r.doc.len() < document_json(&from_row(&r, &vault).unwrap()).unwrap().len());
         let loaded = from_row(&r, &vault).unwrap();
-        assert_eq!(
-            serde_json::to_value(&loaded.case).unwrap(),
-            serde_json::to_value(&case).unwrap()
-        );
+        assert_same_case(&loaded.case, &case);
         assert_eq!(loaded.access_token_hash, "hash");
         assert_eq!(loaded.sealing.unwrap().wrapped, sealing.wrapped);
         assert!(row_key_is_current(&r, &vault));
@@ -714,10 +719,7 @@ mod tests {
         assert_eq!(old.doc.len(), new.doc.len() + 115 - 76 + 1);
         assert!(row_is_packed(&old) && row_key_is_current(&old, &vault));
         let loaded = from_row(&old, &vault).unwrap();
-        assert_eq!(
-            serde_json::to_value(&loaded.case).unwrap(),
-            serde_json::to_value(&case).unwrap()
-        );
+        assert_same_case(&loaded.case, &case);
         assert_eq!(loaded.sealing.as_ref().unwrap().wrapped, sealing.wrapped);
         assert_eq!(
             row(&loaded.case, &vault, loaded.sealing.as_ref()).doc[0],
@@ -753,10 +755,7 @@ mod tests {
         assert!(!row_is_packed(&old), "a rotation saves it again");
         assert!(row_key(&old, &vault).is_some());
         let loaded = from_row(&old, &vault).unwrap();
-        assert_eq!(
-            serde_json::to_value(&loaded.case).unwrap(),
-            serde_json::to_value(&case).unwrap()
-        );
+        assert_same_case(&loaded.case, &case);
         let saved = row(&loaded.case, &vault, loaded.sealing.as_ref());
         assert_eq!(saved.doc[0], SEALED_RAW_KEY);
         assert!(saved.doc.len() * 2 < old.doc.len());
